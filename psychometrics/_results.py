@@ -1,0 +1,136 @@
+"""Shared behaviour of result objects: dictionaries, tables, text and HTML display.
+
+Every analysis returns a frozen dataclass that mixes in :class:`ResultMixin`.
+Fields hold labelled pandas objects (index = item ids) and unrounded numbers;
+rounding happens only when a result is displayed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ResultMixin", "to_jsonable"]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert ``value`` to plain JSON types (dict, list, str, float, int, bool, None).
+
+    DataFrames become ``{"index": [...], "columns": [...], "data": [[...]]}`` so
+    labels survive; NaN and infinities become ``None``; dataclasses and objects
+    with ``to_dict`` are converted recursively.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, pd.DataFrame):
+        return {
+            "index": [to_jsonable(i) for i in value.index],
+            "columns": [to_jsonable(c) for c in value.columns],
+            "data": [[to_jsonable(v) for v in row] for row in value.itertuples(index=False)],
+        }
+    if isinstance(value, pd.Series):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return to_jsonable(value.to_dict())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "NaN" if not math.isfinite(value) else f"{value:.{digits}f}"
+    if isinstance(value, tuple) and all(isinstance(v, (float, np.floating)) for v in value):
+        return "(" + ", ".join(_fmt(v, digits) for v in value) + ")"
+    return str(value)
+
+
+class ResultMixin:
+    """Mixin for result dataclasses: ``to_dict``, ``to_frame``, ``summary`` and HTML.
+
+    Subclasses are frozen dataclasses. They may override :meth:`to_frame` (the
+    main table of the result) and ``_title``.
+    """
+
+    _title: str = ""
+    _digits: int = 3
+
+    # ---------------------------------------------------------------- data
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain JSON-serialisable values (unrounded)."""
+        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """The main table of the result; by default the scalar fields as one column."""
+        scalars = self._scalars()
+        return pd.DataFrame({"value": pd.Series(scalars, dtype=object)})
+
+    # ------------------------------------------------------------- helpers
+    def _scalars(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, (int, float, str, bool, np.number)) or (
+                isinstance(v, tuple) and v and all(isinstance(x, (int, float, np.number)) for x in v)
+            ):
+                out[f.name] = v
+        return out
+
+    def _tables(self) -> dict[str, pd.DataFrame]:
+        out: dict[str, pd.DataFrame] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, pd.DataFrame):
+                out[f.name] = v
+            elif isinstance(v, pd.Series):
+                out[f.name] = v.to_frame(name=f.name)
+        return out
+
+    def _diagnostics(self) -> list[str]:
+        diags = getattr(self, "diagnostics", ()) or ()
+        return [str(d) for d in diags]
+
+    @property
+    def _display_title(self) -> str:
+        return self._title or type(self).__name__
+
+    # ------------------------------------------------------------- display
+    def summary(self) -> str:
+        """A plain-text summary (numbers rounded for display only)."""
+        lines = [self._display_title, "=" * len(self._display_title)]
+        for k, v in self._scalars().items():
+            lines.append(f"{k:<28}{_fmt(v, self._digits)}")
+        for name, table in self._tables().items():
+            lines += ["", name, "-" * len(name), table.to_string(float_format=lambda x: f"{x:.{self._digits}f}")]
+        diags = self._diagnostics()
+        if diags:
+            lines += ["", "Diagnostics", "-----------", *diags]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        from psychometrics.report.render import render_result
+
+        return render_result(self)

@@ -1,0 +1,1 @@
+"""HTML rendering: jinja2 templates (autoescaped) and inline SVG figures."""
