@@ -353,7 +353,11 @@ def loading_heatmap(
     norm = Normalize(-1.0, 1.0)
     values = frame.to_numpy()
     masked = np.ma.masked_invalid(values)
-    ax.imshow(masked, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+    # pcolormesh (not imshow) so the cells are vector paths, not an embedded bitmap
+    ax.pcolormesh(np.arange(n_factors + 1) - 0.5, np.arange(n_items + 1) - 0.5, masked, cmap=cmap, norm=norm,
+                  edgecolors="white", linewidth=1.2)
+    ax.set_ylim(n_items - 0.5, -0.5)
+    ax.set_xlim(-0.5, n_factors - 0.5)
     for i in range(n_items):
         for j in range(n_factors):
             v = values[i, j]
@@ -377,10 +381,6 @@ def loading_heatmap(
     ax.tick_params(length=0)
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)
-    ax.set_xticks(np.arange(-0.5, n_factors, 1.0), minor=True)
-    ax.set_yticks(np.arange(-0.5, n_items, 1.0), minor=True)
-    ax.grid(which="minor", color="white", lw=1.2)
-    ax.tick_params(which="minor", length=0)
     return _finish(fig, "heatmap")
 
 
