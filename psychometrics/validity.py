@@ -62,6 +62,7 @@ __all__ = [
     "HypothesisEvaluation",
     "Hypothesis",
     "score_key",
+    "observed_scores",
 ]
 
 #: Henseler, Ringle & Sarstedt (2015): .85 for conceptually distinct constructs,
@@ -1031,6 +1032,60 @@ def correlation_table(
     )
 
 
+# ================================================================== scores
+def observed_scores(measures: Mapping[str, Any]) -> pd.DataFrame:
+    """Combine the scores of several measures into ``"<scale_id>.<score>"`` columns.
+
+    Parameters
+    ----------
+    measures : mapping
+        Scale id → its scores for the same respondents: a
+        :class:`~psychometrics.scoring.ScoreResult` (its ``score_names`` columns
+        are used) or a DataFrame whose columns are score names (``total``,
+        subscale ids). All must have the same row index (same respondents in the
+        same order) — rows are never re-aligned or dropped here.
+
+    Returns
+    -------
+    DataFrame
+        One column per score, named by :func:`score_key`.
+
+    Examples
+    --------
+    >>> from psychometrics.scoring import score                          # doctest: +SKIP
+    >>> scores = observed_scores({"mentorship_supportiveness": score(mss, resp),
+    ...                           "self_efficacy": score(gse, resp)})      # doctest: +SKIP
+    """
+    if not isinstance(measures, Mapping) or not measures:
+        raise DataError("observed_scores: pass a non-empty mapping {scale_id: scores}")
+    frames = []
+    first: tuple[str, pd.Index] | None = None
+    for sid, sc in measures.items():
+        if hasattr(sc, "scores") and hasattr(sc, "score_names"):
+            frame = sc.scores.loc[:, list(sc.score_names)]
+        elif isinstance(sc, pd.DataFrame):
+            frame = sc
+        else:
+            raise DataError(
+                f"observed_scores: scores of {sid!r} must be a ScoreResult or a DataFrame, not {type(sc).__name__}"
+            )
+        if "." in str(sid):
+            raise DataError(f"observed_scores: scale id {sid!r} must not contain '.' (it separates scale and score)")
+        if first is None:
+            first = (sid, frame.index)
+        elif not frame.index.equals(first[1]):
+            raise DataError(
+                f"observed_scores: the scores of {sid!r} ({len(frame)} rows) do not have the same rows as those "
+                f"of {first[0]!r} ({len(first[1])} rows); companion measures must come from the same "
+                "respondents in the same order (align them by respondent id first)"
+            )
+        frames.append(frame.rename(columns=lambda c, sid=sid: score_key(sid, str(c))))
+    out = pd.concat(frames, axis=1)
+    if out.columns.has_duplicates:
+        raise DataError(f"observed_scores: duplicated score columns {list(out.columns[out.columns.duplicated()])}")
+    return out
+
+
 # ================================================================ hypotheses
 @dataclass(frozen=True)
 class Hypothesis:
@@ -1210,8 +1265,10 @@ def evaluate_hypotheses(
     hypotheses : sequence or Scale
         Hypothesis objects of a Scale's ``validity`` list, mappings with the
         spec fields, or :class:`Hypothesis`; a Scale gives its own list and id.
-    scores : DataFrame
-        Score columns named ``"<scale_id>.<score>"``, one row per respondent.
+    scores : DataFrame or mapping
+        Score columns named ``"<scale_id>.<score>"``, one row per respondent;
+        or a mapping {scale_id: ScoreResult or DataFrame} combined by
+        :func:`observed_scores`.
     scale_id : str
         Id of the scale the hypotheses belong to (taken from a Scale).
     latent : DataFrame, optional
@@ -1240,6 +1297,8 @@ def evaluate_hypotheses(
         hypotheses = hypotheses.validity or []
     if scale_id is None:
         raise DataError("evaluate_hypotheses: scale_id is required (the id of the scale the hypotheses belong to)")
+    if isinstance(scores, Mapping):
+        scores = observed_scores(scores)
     if not isinstance(scores, pd.DataFrame):
         raise DataError(f"evaluate_hypotheses: scores must be a DataFrame, not {type(scores).__name__}")
     hyps = [Hypothesis.coerce(h) for h in hypotheses]

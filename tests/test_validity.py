@@ -25,6 +25,7 @@ from psychometrics.validity import (
     evaluate_hypotheses,
     fornell_larcker,
     htmt,
+    observed_scores,
     score_key,
 )
 
@@ -387,3 +388,23 @@ def test_hypotheses_bad_input(hs):
 
 def test_score_key():
     assert score_key("coping", "avoidance") == "coping.avoidance"
+
+
+def test_observed_scores_and_mapping_input(hs):
+    a = pd.DataFrame({"visual": hs[["x1", "x2", "x3"]].mean(axis=1), "textual": hs[["x4", "x5", "x6"]].mean(axis=1)})
+    b = pd.DataFrame({"total": hs[["x7", "x8", "x9"]].mean(axis=1)})
+    combined = observed_scores({"hs": a, "speedtest": b})
+    assert list(combined.columns) == ["hs.visual", "hs.textual", "speedtest.total"]
+    pd.testing.assert_frame_equal(combined, _hs_scores(hs))
+    res = evaluate_hypotheses(HYPS, {"hs": a, "speedtest": b}, scale_id="hs")
+    assert list(res.table.verdict) == ["inconclusive", "supported", "not supported", "not supported"]
+
+    class FakeScoreResult:  # the shape of psychometrics.scoring.ScoreResult
+        scores = b.assign(id=range(len(b)))[["id", "total"]]
+        score_names = ("total",)
+
+    assert list(observed_scores({"speedtest": FakeScoreResult()}).columns) == ["speedtest.total"]
+    with pytest.raises(DataError, match="'speedtest' .* do not have the same rows as those of 'hs'"):
+        observed_scores({"hs": a, "speedtest": b.iloc[:-1]})
+    with pytest.raises(DataError, match="must not contain '.'"):
+        observed_scores({"hs.v1": a})
