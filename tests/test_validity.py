@@ -20,11 +20,13 @@ from psychometrics.validity import (
     ave_sem,
     composite_reliability,
     composite_reliability_sem,
+    construct_validity,
     correlate,
     correlation_table,
     evaluate_hypotheses,
     fornell_larcker,
     htmt,
+    latent_correlations,
     observed_scores,
     score_key,
 )
@@ -408,3 +410,65 @@ def test_observed_scores_and_mapping_input(hs):
         observed_scores({"hs": a, "speedtest": b.iloc[:-1]})
     with pytest.raises(DataError, match="must not contain '.'"):
         observed_scores({"hs.v1": a})
+
+
+# ======================================================= CFA adapters
+def _lavaan_result(ref: dict, with_vcov: bool = True):
+    """An object with the fields of psychometrics.cfa.CFAResult, filled from lavaan's solution."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        std_loadings=_mat(ref["std_loadings"]),
+        std_residual_variances=_vec(ref["std_residual_variances"]),
+        loadings=_mat(ref["loadings"]),
+        latent_cov=_mat(ref["latent_cov"]),
+        sample_cov=_mat(ref["sample_cov"]),
+        implied_cov=_mat(ref["implied_cov"]),
+        vcov=_mat(ref["vcov_psi"]) if with_vcov else None,
+    )
+
+
+@pytest.mark.parametrize("model", ["hs", "bfi"])
+def test_latent_correlations_match_standardized_solution(model, ref_cfa):
+    ref = ref_cfa[model]
+    lat = latent_correlations(_mat(ref["latent_cov"]), _mat(ref["vcov_psi"]))
+    exp = pd.DataFrame(ref["latent_cor_table"])
+    assert list(zip(lat.lhs, lat.rhs)) == list(zip(exp.lhs, exp.rhs))
+    np.testing.assert_allclose(lat["est"], exp["est.std"], atol=TOL)
+    np.testing.assert_allclose(lat["se"], exp["se"], atol=TOL)
+    np.testing.assert_allclose(lat["lower"], exp["ci.lower"], atol=TOL)
+    np.testing.assert_allclose(lat["upper"], exp["ci.upper"], atol=TOL)
+    # lavaan computes p = 2 * (1 - pnorm(|z|)), which has only absolute precision (~1e-16);
+    # we use the survival function, so compare absolutely.
+    np.testing.assert_allclose(lat["p"], exp["pvalue"], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("model", ["hs", "bfi"])
+@pytest.mark.parametrize("obs", [True, False])
+def test_construct_validity_adapter(model, obs, ref_cfa, hs, bfi, ref_htmt):
+    ref = ref_cfa[model]
+    data = hs if model == "hs" else bfi
+    res = construct_validity(_lavaan_result(ref), data, obs_var=obs)
+    rel = res.reliability
+    suffix = "obs" if obs else "implied"
+    for col, key in [("cr", "cr_std"), ("omega", f"compRelSEM_{suffix}"), ("ave", "ave_std"),
+                     ("ave_sem", f"AVE_{suffix}")]:
+        np.testing.assert_allclose(rel[col], _vec(ref[key]).loc[rel.index], atol=TOL, err_msg=col)
+    assert (rel["n_items"] == (3 if model == "hs" else 5)).all()
+    np.testing.assert_allclose(res.latent_correlations["se"], pd.DataFrame(ref["latent_cor_table"])["se"], atol=TOL)
+    fl = res.fornell_larcker.pairs.set_index(["factor_a", "factor_b"])["verdict"]
+    if model == "hs":
+        assert res.fornell_larcker.supported
+    else:  # agreeableness–extraversion: r = .68 > √AVE(agree) = .61
+        assert list(fl[fl == "not supported"].index) == [("agree", "extra")]
+    expected_htmt = _mat(ref_htmt[f"{model}_htmt2"]["matrix"])
+    np.testing.assert_allclose(res.htmt.matrix.to_numpy(), expected_htmt.to_numpy(), atol=TOL)
+    assert res.diagnostics == ()
+    assert "reliability" in res.summary() and "<table" in res._repr_html_()
+
+
+def test_construct_validity_without_vcov_says_so(ref_cfa):
+    with pytest.warns(ReliabilityWarning, match="no sampling covariance matrix"):
+        res = construct_validity(_lavaan_result(ref_cfa["hs"], with_vcov=False))
+    assert res.latent_correlations["se"].isna().all() and len(res.diagnostics) == 1
+    assert res.htmt is None

@@ -72,7 +72,10 @@ cfa.case <- function(fit, call) {
     compRelSEM_implied = as.list(unclass(compRelSEM(fit, obs.var = FALSE))),
     AVE_obs = as.list(unclass(AVE(fit))), AVE_implied = as.list(unclass(AVE(fit, obs.var = FALSE))),
     cr_std = as.list(cr.std), ave_std = as.list(ave.std),
-    latent_cor_table = lvcor[, c("lhs", "rhs", "est.std", "se", "z", "pvalue", "ci.lower", "ci.upper")]
+    latent_cor_table = lvcor[, c("lhs", "rhs", "est.std", "se", "z", "pvalue", "ci.lower", "ci.upper")],
+    # sampling covariance of the latent (co)variances, for the delta-method SE of the correlations
+    vcov_psi = {V <- lavInspect(fit, "vcov"); k <- grepl("~~", rownames(V)) &
+                sub("~~.*", "", rownames(V)) %in% lavNames(fit, "lv"); mat(V[k, k])}
   )
 }
 hs.fit <- cfa(hs.model, data = hs)
