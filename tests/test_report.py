@@ -324,6 +324,12 @@ def test_path_diagram_content(all_figures):
     assert 'marker-end="url(#psy-arrow-' in svg
 
 
+def test_path_diagram_zero_means_no_path():
+    lam = pd.DataFrame({"F1": [0.7, 0.6, 0.0], "F2": [0.0, 0.0, 0.8]}, index=["a", "b", "c"])
+    svg = figures.cfa_path_diagram(lam)
+    assert svg.count("<line") == 3 and ".00" not in svg
+
+
 def test_importing_the_report_does_not_import_matplotlib():
     code = ("import sys, psychometrics.report.figures, psychometrics.report.build; "
             "print('matplotlib' in sys.modules)")

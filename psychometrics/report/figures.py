@@ -437,12 +437,14 @@ def response_distribution(
     fig = _new_figure(width, height)
     ax = fig.add_subplot()
     cmap = _cmap("RdBu")
-    if k == 1:
-        colours = [_BLUE]
-    else:
-        colours = [cmap(0.12 + 0.76 * i / (k - 1)) for i in range(k)]
-        if k % 2 == 1:
-            colours[k // 2] = (0.82, 0.82, 0.82, 1.0)
+    # disagreement in reds, agreement in blues, a neutral middle category in grey; the
+    # near-white centre of the colour map is skipped so every category stays visible
+    half = k // 2
+    low = np.linspace(0.04, 0.34, half) if half > 1 else np.array([0.2] * half)
+    colours = [cmap(x) for x in low]
+    if k % 2:
+        colours.append((0.80, 0.80, 0.80, 1.0))
+    colours += [cmap(1.0 - x) for x in low[::-1]]
     values = pct.to_numpy()
     if centered:
         half = k // 2
@@ -454,7 +456,7 @@ def response_distribution(
     for j in range(k):
         seg = values[:, j]
         ax.barh(y, seg, left=starts, height=0.72, color=colours[j], edgecolor="white", linewidth=0.6,
-                label=str(pct.columns[j]))
+                label=_category(pct.columns[j]))
         r, g, b, _ = colours[j]
         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
         for i in range(n_items):
@@ -480,6 +482,13 @@ def response_distribution(
               columnspacing=1.0, borderaxespad=0.3)
     ax.set_xlabel("Percentage of responses")
     return _finish(fig, "responses")
+
+
+def _category(value: Any) -> str:
+    """Legend text of a response category: 3.0 (from a float column) shows as 3."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 # ---------------------------------------------------------- invariance chart
@@ -581,8 +590,9 @@ def cfa_path_diagram(
     Parameters
     ----------
     loadings : DataFrame
-        Items × factors standardized loadings (``Std.all`` in lavaan); NaN where
-        an item does not load on a factor.
+        Items × factors standardized loadings (``std.all`` in lavaan, e.g.
+        ``CFAResult.std_loadings``); NaN or exactly 0 where an item does not load
+        on a factor. For a multi-group model pass one group's rows.
     factor_correlations : DataFrame, optional
         Factors × factors correlation matrix (only the lower triangle is used).
     residuals : Series, optional
@@ -595,6 +605,8 @@ def cfa_path_diagram(
         :func:`html.escape`.
     """
     lam = _numeric(_as_frame(loadings, "loadings"), "standardized loadings")
+    # psychometrics.cfa reports 0 where an item does not load; an estimated loading is never exactly 0
+    lam = lam.mask(lam == 0.0)
     if lam.empty:
         raise DataError("loadings is empty: pass an items × factors DataFrame")
     factors = list(lam.columns)
