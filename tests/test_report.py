@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -330,11 +332,23 @@ def test_path_diagram_zero_means_no_path():
     assert svg.count("<line") == 3 and ".00" not in svg
 
 
-def test_importing_the_report_does_not_import_matplotlib():
-    code = ("import sys, psychometrics.report.figures, psychometrics.report.build; "
-            "print('matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+def test_import_is_light_and_figures_identical_across_processes(all_figures):
+    """Importing the report does not import matplotlib; another process (another hash
+    seed) draws byte-identical figures."""
+    code = (
+        "import sys, hashlib\n"
+        "import psychometrics.report.figures, psychometrics.report.build\n"
+        "print('matplotlib' in sys.modules)\n"
+        "from test_report import _all_figures\n"
+        "for name, svg in sorted(_all_figures().items()):\n"
+        "    print(name, hashlib.sha256(svg.encode()).hexdigest())\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=env)
+    lines = out.stdout.split("\n")
+    assert lines[0] == "False"
+    expected = [f"{name} {hashlib.sha256(svg.encode()).hexdigest()}" for name, svg in sorted(all_figures.items())]
+    assert [line for line in lines[1:] if line] == expected
 
 
 def test_figure_input_errors():

@@ -149,7 +149,11 @@ def _finish(fig, kind: str) -> SVG:
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     text = _XML_HEADER.sub("", buf.getvalue())
     text = _METADATA.sub("", text)
-    return SVG(_accessible(_scope_ids(text.strip(), kind), kind))
+    return SVG(_accessible(_scope_ids(text.strip(), kind), _NAMES.get(kind, kind)))
+
+
+_NAMES = {"scree": "Scree plot with parallel analysis", "heatmap": "Loading heatmap",
+          "responses": "Item response distributions", "invariance": "Change in fit between invariance models"}
 
 
 _ID = re.compile(r'\sid="([^"]+)"')
