@@ -448,3 +448,35 @@ def test_careless_flags_on_constructed_data(scale):
     r2 = _quiet(load_responses, df, scale, evenodd_min_pairs=3, longstring_max=9)
     assert r2.careless["evenodd_flag"].sum() == (r2.careless["evenodd"] < 0.30).sum()
     assert not r2.careless["longstring_flag"].any()
+
+
+# ================================================== careless screens vs R
+def test_careless_screens_match_r_reference():
+    """bfi rows 1–300: psych::outlier D², pchisq p, rle longstring, careless-style even–odd."""
+    from conftest import load_reference
+
+    from psychometrics.datasets import load_dataset
+
+    ref = load_reference("careless", "careless_reference.json")
+    items = ref["items"]
+    bfi_scale = Scale.from_dict(
+        {
+            "id": "bfi", "name": "Big Five Inventory (psychTools::bfi)", "version": "1.0.0",
+            "construct": "Big Five personality traits.",
+            "response_format": {"type": "likert", "min": 1, "max": 6},
+            "subscales": [{"id": f.lower(), "name": f} for f in "ACENO"],
+            "items": [{"id": i, "text": i, "subscale": i[0].lower(), "reverse": i in ref["reverse"]} for i in items],
+        }
+    )
+    data = load_dataset("bfi").iloc[:300]
+    r = _quiet(load_responses, data, bfi_scale, evenodd_min_pairs=3)
+    c = r.careless
+
+    def arr(key):
+        return np.array([np.nan if v is None else v for v in ref[key]], dtype=float)
+
+    np.testing.assert_allclose(c["mahalanobis_d2"].to_numpy(), arr("mahalanobis_d2"), rtol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(c["mahalanobis_p"].to_numpy(), arr("mahalanobis_p"), rtol=1e-8, equal_nan=True)
+    assert c["longstring"].tolist() == ref["longstring"]
+    np.testing.assert_allclose(c["evenodd"].to_numpy(), arr("evenodd"), rtol=1e-10, atol=1e-12, equal_nan=True)
+    assert c["evenodd_flag"].sum() == np.nansum(arr("evenodd") < 0.30)
