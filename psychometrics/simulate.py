@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from psychometrics.exceptions import SpecError
 
@@ -63,6 +63,7 @@ DEFAULT_STUDY_FILE = "mentorship_study.yaml"
 
 _Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 _Share = Annotated[float, Field(ge=0.0, lt=0.5)]
+_MODELS: dict[str | None, type[Any]] = {}  # field name -> schema model found under it
 
 
 # ---------------------------------------------------------------- schema (pydantic)
@@ -84,16 +85,17 @@ class GroupSpec(_Strict):
     column: Annotated[str, Field(min_length=1)]
     levels: Annotated[list[GroupLevel], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _check(self) -> GroupSpec:
-        ids = [lv.id for lv in self.levels]
+    @field_validator("levels")
+    @classmethod
+    def _check_levels(cls, levels: list[GroupLevel]) -> list[GroupLevel]:
+        ids = [lv.id for lv in levels]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate group level id(s): {', '.join(dup)}")
-        total = sum(lv.proportion for lv in self.levels)
+        total = sum(lv.proportion for lv in levels)
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"level proportions must sum to 1, they sum to {total:.6g}")
-        return self
+        return levels
 
 
 class DifSpec(_Strict):
@@ -151,6 +153,19 @@ class StudySpec(_Strict):
     population: PopulationSpec
     missing: MissingSpec = MissingSpec()
     careless: CarelessSpec = CarelessSpec()
+
+
+_MODELS.update(
+    {
+        None: StudySpec,
+        "group": GroupSpec,
+        "levels": GroupLevel,
+        "population": PopulationSpec,
+        "dif": DifSpec,
+        "missing": MissingSpec,
+        "careless": CarelessSpec,
+    }
+)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -266,28 +281,55 @@ def load_study(path: str | os.PathLike[str]) -> Study:
 
     path = Path(path)
     if not path.is_file():
-        raise SpecError(f"{path}: study file not found")
+        raise SpecError(f"Study file {path} not found; give the path of a study YAML file or 'default'")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise SpecError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise SpecError(f"Study file {path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(raw, dict):
-        raise SpecError(f"{path}: a study file must be a YAML mapping (key: value pairs)")
+        raise SpecError(f"Study file {path}: must be a YAML mapping of fields (key: value pairs)")
     try:
         spec = StudySpec.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{_loc(e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise SpecError(f"{path}: invalid study file:\n  " + "\n  ".join(lines)) from None
+        lines = [_describe(e) for e in exc.errors()]
+        raise SpecError(
+            f"Invalid study file {path}: {len(lines)} problem{'s' if len(lines) != 1 else ''}\n  "
+            + "\n  ".join(lines)
+            + "\nFix the field(s) named above (schema: docs/mentorship-scale.md)."
+        ) from None
     return _compile(spec, path)
+
+
+def _describe(err: dict[str, Any]) -> str:
+    """One line per pydantic problem: field path, then a plain-language message."""
+    import difflib
+
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        names = [p for p in loc[:-1] if isinstance(p, str)]
+        model = _MODELS.get(names[-1] if names else None)
+        allowed = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        msg = f"unknown field {loc[-1]!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+        if allowed:
+            msg += f" (allowed here: {', '.join(allowed)})"
+    elif kind == "missing":
+        msg = "required field is missing"
+    elif kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif "input" in err and isinstance(err["input"], (str, int, float, bool, type(None))):
+        msg = f"{msg} (got {err['input']!r})"
+    return f"{_loc(loc)}: {msg}"
 
 
 def _compile(spec: StudySpec, path: Path) -> Study:
     from psychometrics.scale import Scale
 
     def fail(field_path: str, message: str) -> SpecError:
-        return SpecError(f"{path}: {field_path}: {message}")
+        return SpecError(f"Invalid study file {path}: {field_path}: {message}")
 
     # --- scales
     scales: list[Scale] = []
@@ -406,8 +448,8 @@ def _compile(spec: StudySpec, path: Path) -> Study:
         )
 
     # --- thresholds
-    item_min = np.array([item_scale[i].response_format.min for i in items], dtype=np.int64)
-    item_max = np.array([item_scale[i].response_format.max for i in items], dtype=np.int64)
+    item_min = np.array([int(item_scale[i].response_format.min) for i in items], dtype=np.int64)
+    item_max = np.array([int(item_scale[i].response_format.max) for i in items], dtype=np.int64)
     width = int((item_max - item_min).max())
     thr = np.full((len(items), width), np.inf)
     thresholds: dict[str, tuple[float, ...]] = {}
@@ -419,7 +461,7 @@ def _compile(spec: StudySpec, path: Path) -> Study:
         if item not in jidx:
             raise fail(f"population.thresholds.{item}", f"no item {item!r} in the study's scales")
     for s in scales:
-        ncat = s.response_format.max - s.response_format.min + 1
+        ncat = int(s.response_format.max) - int(s.response_format.min) + 1
         derived: tuple[float, ...] | None = None
         if s.id in pop.response_distributions:
             derived = _thresholds_from_proportions(
@@ -451,6 +493,16 @@ def _compile(spec: StudySpec, path: Path) -> Study:
         if not spec.group or d.group not in gidx:
             raise fail(f"population.dif[{i}].group", f"unknown group level {d.group!r}")
         dif[gidx[d.group], jidx[d.item]] += d.shift
+
+    code = spec.missing.code
+    if code is not None:
+        for s in scales:
+            if code not in tuple(s.response_format.missing_codes or ()):
+                raise fail(
+                    "missing.code",
+                    f"{code} is not a missing-value code of scale {s.id!r} (its codes: "
+                    f"{list(s.response_format.missing_codes or ())}); the data could not be read back",
+                )
 
     reverse = np.array([bool(it.reverse) for s in scales for it in s.items])
     blocks = []
