@@ -57,9 +57,11 @@ __all__ = [
     "default_study_path",
     "embedded_scales_dir",
     "write_table",
+    "OUTPUT_FORMATS",
 ]
 
 DEFAULT_STUDY_FILE = "mentorship_study.yaml"
+OUTPUT_FORMATS = (".csv", ".tsv", ".xlsx", ".parquet")
 
 _Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 _Share = Annotated[float, Field(ge=0.0, lt=0.5)]
@@ -722,19 +724,24 @@ def default_study_path() -> Path:
 
 # ------------------------------------------------------------------------ output
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a data frame as CSV (default), TSV, xlsx or Parquet, chosen by extension."""
+    """Write a data frame as CSV, TSV, xlsx or Parquet, chosen by the file extension.
+
+    Missing values become empty cells (CSV/TSV) or nulls; integer-valued floats are written
+    without a decimal part (``3``, not ``3.0``).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in ("", ".csv"):
+    if suffix == ".csv":
         df.to_csv(path, index=False, float_format="%.10g")
-    elif suffix in (".tsv", ".tab"):
+    elif suffix == ".tsv":
         df.to_csv(path, index=False, sep="\t", float_format="%.10g")
     elif suffix == ".xlsx":
         df.to_excel(path, index=False)
-    elif suffix in (".parquet", ".pq"):
+    elif suffix == ".parquet":
         df.to_parquet(path, index=False)
     else:
         raise SpecError(
-            f"{path}: unknown output format {suffix!r}; use .csv, .tsv, .xlsx or .parquet"
+            f"{path}: unknown output format {suffix or '(no extension)'!r}; use one of "
+            f"{', '.join(OUTPUT_FORMATS)}"
         )
     return path
