@@ -253,6 +253,30 @@ class Study:
         return tuple(lv.id for lv in self.spec.group.levels) if self.spec.group else ()
 
     @property
+    def planted(self) -> dict[str, Any]:
+        """The problems the population model plants, for reports and tests.
+
+        ``weak_items``: items whose largest absolute loading is below .40;
+        ``cross_loading_items``: items loading on more than one factor (item -> factors);
+        ``dif``: list of ``{"item", "group", "shift"}``; ``missing_rate``;
+        ``straight_liners`` and ``random_responders``: shares of respondents.
+        """
+        lam = self.loadings
+        nonzero = lam != 0
+        return {
+            "weak_items": [i for i in lam.index if lam.loc[i].abs().max() < 0.40],
+            "cross_loading_items": {
+                i: [f for f in lam.columns if nonzero.loc[i, f]]
+                for i in lam.index
+                if nonzero.loc[i].sum() > 1
+            },
+            "dif": [d.model_dump() for d in self.spec.population.dif],
+            "missing_rate": self.spec.missing.rate,
+            "straight_liners": self.spec.careless.straight_liners,
+            "random_responders": self.spec.careless.random,
+        }
+
+    @property
     def scale_files(self) -> dict[str, Path]:
         """Resolved path of every scale file, by scale id."""
         base = self.path.parent if self.path else Path.cwd()
