@@ -96,7 +96,7 @@ def _loadings_at(psi: np.ndarray, s: np.ndarray, nf: int) -> np.ndarray:
     return vecs[:, :nf] * np.sqrt(np.maximum(vals[:nf], 0.0))
 
 
-def minres(r: np.ndarray, nfactors: int, rotate: str = "none") -> MinresFit:
+def minres(r: np.ndarray, nfactors: int, rotate: str = "none", start: np.ndarray | None = None) -> MinresFit:
     """Minimum-residual factor analysis of a correlation matrix as ``psych::fa(fm = "minres")``.
 
     Parameters
@@ -108,6 +108,9 @@ def minres(r: np.ndarray, nfactors: int, rotate: str = "none") -> MinresFit:
     rotate : {"none", "varimax"}
         ``"varimax"`` applies :func:`varimax`, then psych's sign and column-order
         conventions (columns with positive sums, ordered by sum of squares).
+    start : ndarray, optional
+        Starting uniquenesses instead of psych's 1 − SMC (used to warm-start
+        bootstrap replicates from the full-sample solution; the optimum is the same).
     """
     from scipy.optimize import minimize
 
@@ -115,9 +118,11 @@ def minres(r: np.ndarray, nfactors: int, rotate: str = "none") -> MinresFit:
     p = s.shape[0]
     s_smc = smc(s)
     upper = max(float(np.max(s_smc)), 1.0)
-    start = np.diag(s) - s_smc
-    if nfactors > 1 and np.isclose(np.sum(s_smc), nfactors):  # psych's special case
+    warm = start
+    start = np.diag(s) - s_smc if warm is None else warm
+    if warm is None and nfactors > 1 and np.isclose(np.sum(s_smc), nfactors):  # psych's special case
         start = np.full(p, 0.5)
+    start = np.clip(start, 0.005, upper)
     scale = 0.01  # R optim parscale: optimise over ψ / 0.01
     res = minimize(
         lambda z: _minres_objective(z * scale, s, nfactors),
@@ -259,7 +264,10 @@ def ml_one_factor(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     if lam.sum() < 0:
         lam = -lam
     theta = 1.0 - lam**2
-    converged = bool(res.success) and bool(np.all(psi > 0.0051))
+    # L-BFGS-B may stop on a line-search failure at the optimum: judge convergence by the
+    # projected gradient instead of its status flag
+    free = psi > 0.0051
+    converged = bool(np.all(free)) and bool(np.max(np.abs(gr(psi))) < 1e-5)
     return lam * d, theta * d**2, converged
 
 
@@ -298,3 +306,16 @@ def minres_one_factor_batch(
     lam = np.where(lam.sum(axis=1, keepdims=True) < 0, -lam, lam)
     ok &= np.all(np.isfinite(lam), axis=1) & np.all(lam**2 < 0.995, axis=1)
     return lam, ok
+
+
+def single_thread_blas():
+    """Context limiting BLAS to one thread: many tiny matrix operations (one
+    factor solution per bootstrap replicate) run several times faster without
+    thread hand-offs. A no-op when threadpoolctl (a scikit-learn dependency) is missing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1)

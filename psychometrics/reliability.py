@@ -508,17 +508,20 @@ class _SL:
     omega_group: pd.DataFrame
     flipped: list[str]
     converged: bool
+    psi: np.ndarray
 
 
-def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str]) -> _SL:
+def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.ndarray | None = None,
+                   light: bool = False) -> Any:
     """ω total / hierarchical from a Schmid–Leiman solution exactly as ``psych::omega``.
 
     minres with ``nfactors`` factors, varimax, then GPArotation oblimin; the
     general factor is a one-factor minres solution of the factor correlations
     (three or more factors) or √|φ₁₂| (two factors, psych's ``option = "equal"``).
+    ``start`` warm-starts minres (bootstrap); ``light=True`` returns only ``(ω_t, ω_h)``.
     """
     p = r.shape[0]
-    fit = _fa_core.minres(r, nfactors, rotate="varimax")
+    fit = _fa_core.minres(r, nfactors, rotate="varimax", start=start)
     orth = fit.loadings
     converged = fit.converged
     if nfactors == 1:
@@ -552,6 +555,8 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str]) -> _SL:
     vt = m.sum()
     gsq = g.sum() ** 2
     om_tot = (vt - u2.sum()) / vt
+    if light:  # bootstrap replicates need only (ω_t, ω_h)
+        return float(om_tot), float(gsq / vt)
     alpha = (vt - np.trace(m)) / vt * p / (p - 1)
     g6 = (vt + _fa_core.smc(m).sum() - np.trace(m)) / vt
     ev = np.concatenate([[np.sum(g**2)], np.sum(sm**2, axis=0)])
@@ -580,7 +585,7 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str]) -> _SL:
     sl["u2"] = u2
     sl["p2"] = g**2 / h2
     return _SL(float(om_tot), float(gsq / vt), float(gsq / (vt - u2.sum())), float(alpha), float(g6),
-               float(ecv), sl, fload, phi, om_group, flipped, converged)
+               float(ecv), sl, fload, phi, om_group, flipped, converged, fit.uniquenesses)
 
 
 def _omega1_batch(cov: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -608,18 +613,19 @@ def _omega1_batch(cov: np.ndarray, start: np.ndarray) -> np.ndarray:
     return out
 
 
-def _omega_sl_batch(cov: np.ndarray, nfactors: int, items: list[str]) -> np.ndarray:
+def _omega_sl_batch(cov: np.ndarray, nfactors: int, items: list[str], psi: np.ndarray) -> np.ndarray:
+    """(ω_t, ω_h) per covariance matrix; one Schmid–Leiman fit each, warm-started at ``psi``."""
     out = np.full((cov.shape[0], 2), np.nan)
-    for i in range(cov.shape[0]):
-        c = cov[i]
-        d = np.sqrt(np.diag(c))
-        if not np.all(np.isfinite(c)) or np.any(d <= 0):
-            continue
-        try:
-            res = _schmid_leiman(c / np.outer(d, d), nfactors, items)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-            continue
-        out[i] = (res.omega_total, res.omega_h)
+    with _fa_core.single_thread_blas():
+        for i in range(cov.shape[0]):
+            c = cov[i]
+            d = np.sqrt(np.diag(c))
+            if not np.all(np.isfinite(c)) or np.any(d <= 0):
+                continue
+            try:
+                out[i] = _schmid_leiman(c / np.outer(d, d), nfactors, items, start=psi, light=True)
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                continue
     return out
 
 
@@ -736,7 +742,8 @@ def omega(
                "(option = 'equal') both general-factor loadings of the factors are set to √|φ₁₂| — "
                "interpret ω_h with caution (three or more group factors are needed)", stacklevel=3)
     r = prep.cor  # psych::omega correlates with cor(use = "pairwise")
-    res = _schmid_leiman(r, int(nfactors), prep.items)
+    with _fa_core.single_thread_blas():
+        res = _schmid_leiman(r, int(nfactors), prep.items)
     if not res.converged:
         record(diags, ConvergenceWarning,
                "the factor extraction or the oblimin rotation did not converge; ω may be inaccurate",
@@ -749,7 +756,8 @@ def omega(
     if res.flipped:
         record(diags, ReliabilityWarning,
                f"items {_names(res.flipped)} load negatively on the general factor and were reversed for ω "
-               "(as psych::omega does) — probably not reverse-keyed; check the scoring key", stacklevel=3)
+               "(as psych::omega's flip = TRUE does). If they are not reverse-keyed by mistake, the item set "
+               "has no common general factor in one direction and ω_h should be read with care", stacklevel=3)
     one = nfactors == 1
     ci_t = ci_h = None
     method = None
@@ -765,7 +773,7 @@ def omega(
             names = ["omega_total"]
         else:
             def stat(c):
-                return _omega_sl_batch(c, int(nfactors), prep.items)
+                return _omega_sl_batch(c, int(nfactors), prep.items, res.psi)
 
             est = np.array([res.omega_total, res.omega_h])
             names = ["omega_total", "omega_hierarchical"]
@@ -1302,6 +1310,7 @@ def scale_reliability(
     ci: float | None = 0.95,
     n_boot: int = 1000,
     interval: Interval = "bca",
+    omega_ci: Literal["subscales", "all", "none"] = "subscales",
     seed: SeedLike = None,
     progress: bool | None = None,
 ) -> ScaleReliabilityResult:
@@ -1319,6 +1328,11 @@ def scale_reliability(
         responses' scale. Without subscales only the total is computed.
     missing, ci, n_boot, interval, seed, progress
         As in :func:`reliability`; α intervals are Feldt's, ω intervals bootstrap.
+    omega_ci : {"subscales", "all", "none"}
+        Which ω get bootstrap intervals. One-factor ω (subscales) is vectorised
+        and fast; the total scale's Schmid–Leiman ω needs one factor analysis per
+        replicate (and, for BCa, per jackknife sample — n of them), so it is only
+        bootstrapped with ``"all"``.
 
     The total scale's ω uses one group factor per subscale (Schmid–Leiman ω_h
     when there are three or more subscales); each subscale uses one factor.
@@ -1345,11 +1359,15 @@ def scale_reliability(
     runs = [(sid, ids, 1) for sid, ids in groups.items()]
     if len(groups) != 1:
         runs.append(("total", all_items, max(1, len(groups))))
+    if omega_ci not in ("subscales", "all", "none"):
+        raise DataError(f"omega_ci must be 'subscales', 'all' or 'none', not {omega_ci!r}")
     for sid, ids, nf in runs:
         sub = frame[[cols[i] for i in ids]]
         sub.columns = [str(c) for c in sub.columns]
-        res = reliability(sub, name=sid, nfactors=nf if len(ids) > nf else 1, missing=missing, ci=ci,
-                          n_boot=n_boot, interval=interval, seed=rng, progress=progress)
+        nf_used = nf if len(ids) > nf else 1
+        boot = n_boot if (omega_ci == "all" or (omega_ci == "subscales" and nf_used == 1)) else 0
+        res = reliability(sub, name=sid, nfactors=nf_used, missing=missing, ci=ci,
+                          n_boot=boot, interval=interval, seed=rng, progress=progress)
         details[sid] = res
         diags.extend(Diagnostic(d.category, f"{sid}: {d.message}") for d in res.diagnostics)
     table = pd.DataFrame([details[k].summary_row() for k in details], index=pd.Index(list(details), name="scale"))
