@@ -115,24 +115,26 @@ def _cross_loading_items(L: pd.DataFrame) -> set[Any]:
     return set(L.index[nonzero > 1])
 
 
-def _usable_factors(L: pd.DataFrame, what: str, diagnostics: list[Diagnostic] | None = None) -> list[Any]:
-    """Factors with ≥ 2 indicators (as semTools' ``dropSingle = TRUE``); warn about the rest."""
+def _usable_factors(L: pd.DataFrame, what: str) -> list[Any]:
+    """Factors with ≥ 2 indicators (as semTools' ``dropSingle = TRUE``); warn about single ones.
+
+    Columns without any item loading (e.g. a higher-order factor) are skipped silently:
+    they are not measured by items.
+    """
+    import warnings
+
     keep = []
     for f in L.columns:
         n = len(_indicators(L, f))
         if n >= 2:
             keep.append(f)
-        else:
-            msg = (
-                f"{what}: factor {f!r} has {n} indicator(s); composite reliability and AVE "
-                "need at least 2, so it is left out"
+        elif n == 1:
+            warnings.warn(
+                f"{what}: factor {f!r} has 1 indicator ({_indicators(L, f)[0]!r}); composite reliability "
+                "and AVE need at least 2, so it is left out",
+                ReliabilityWarning,
+                stacklevel=4,
             )
-            if diagnostics is None:
-                import warnings
-
-                warnings.warn(msg, ReliabilityWarning, stacklevel=4)
-            else:
-                record(diagnostics, ReliabilityWarning, msg, stacklevel=4)
     return keep
 
 
@@ -194,7 +196,7 @@ def _square(matrix: pd.DataFrame, what: str) -> pd.DataFrame:
     v = out.to_numpy()
     if not np.isfinite(v).all():
         raise DataError(f"{what} has missing or infinite entries")
-    if not np.allclose(v, v.T, rtol=0, atol=1e-10):
+    if not np.allclose(v, v.T, rtol=0, atol=1e-10 * max(1.0, float(np.abs(v).max(initial=0.0)))):
         raise DataError(f"{what} is not symmetric")
     return out
 
@@ -1175,6 +1177,15 @@ def _select_group(obj: Any, group: Any) -> Any:
     return obj
 
 
+def _cfa_n(result: Any) -> int | None:
+    nobs = getattr(result, "nobs", None)
+    if isinstance(nobs, Mapping) and len(nobs) == 1:
+        return int(next(iter(nobs.values())))
+    if isinstance(nobs, (int, np.integer)):
+        return int(nobs)
+    return None
+
+
 def _cfa_vcov(result: Any) -> pd.DataFrame | None:
     v = getattr(result, "vcov", None)
     if callable(v):
@@ -1452,9 +1463,12 @@ class HypothesisEvaluation(ResultMixin):
         return self.table
 
 
-def _latent_table(latent: Any) -> pd.DataFrame:
-    if hasattr(latent, "to_frame") and not isinstance(latent, pd.DataFrame):
-        latent = latent.to_frame()
+def _latent_table(latent: Any, conf_level: float) -> pd.DataFrame:
+    if isinstance(latent, ConstructValidity):
+        latent = latent.latent_correlations
+    elif not isinstance(latent, pd.DataFrame) and hasattr(latent, "latent_cov"):  # a CFA result
+        latent = latent_correlations(_select_group(latent.latent_cov, None), _cfa_vcov(latent),
+                                     conf_level=conf_level).assign(n=_cfa_n(latent))
     if not isinstance(latent, pd.DataFrame):
         raise DataError(f"latent must be a DataFrame with columns lhs, rhs, est, se; not {type(latent).__name__}")
     need = {"lhs", "rhs", "est", "se"}
@@ -1499,11 +1513,12 @@ def evaluate_hypotheses(
         :func:`observed_scores`.
     scale_id : str
         Id of the scale the hypotheses belong to (taken from a Scale).
-    latent : DataFrame, optional
-        Latent correlations with columns ``lhs, rhs, est, se`` (e.g. from a CFA
-        of both measures). When both scores of a hypothesis have a factor, a
-        ``latent`` row is added with the Wald CI est ± z·se (as lavaan's
-        ``standardizedSolution``).
+    latent : DataFrame, CFA result or ConstructValidity, optional
+        Latent correlations with columns ``lhs, rhs, est, se`` (optionally ``n``),
+        e.g. :func:`latent_correlations` of a CFA of both measures; a fitted
+        single-group CFA result or a :class:`ConstructValidity` is converted.
+        When both scores of a hypothesis have a factor, a ``latent`` row is
+        added with the Wald CI est ± z·se (as lavaan's ``standardizedSolution``).
     factor_of : mapping, optional
         Score key → factor name in ``latent``; by default a factor named like
         the score key or, failing that, like its score part (when unique).
@@ -1533,7 +1548,7 @@ def evaluate_hypotheses(
     dup = sorted({h.id for h in hyps if sum(g.id == h.id for g in hyps) > 1})
     if dup:
         raise SpecError(f"validity hypotheses ids are not unique: {dup}")
-    lat = _latent_table(latent) if latent is not None else None
+    lat = _latent_table(latent, conf_level) if latent is not None else None
     diagnostics: list[Diagnostic] = []
     zc = norm.ppf(1 - (1 - conf_level) / 2)
     pct = f"{100 * conf_level:g}%"
@@ -1582,6 +1597,7 @@ def evaluate_hypotheses(
     cols = ["hypothesis", "description", "kind", "basis", "score", "measure_score", "expected",
             "r", "lower", "upper", "n", "p", "verdict", "rule"]
     table = pd.DataFrame(rows, columns=cols)
+    table["n"] = table["n"].astype("Int64")  # latent rows may have no n: <NA>, not a float NaN
     return HypothesisEvaluation(table=table, conf_level=conf_level, diagnostics=tuple(diagnostics))
 
 

@@ -472,3 +472,18 @@ def test_construct_validity_without_vcov_says_so(ref_cfa):
         res = construct_validity(_lavaan_result(ref_cfa["hs"], with_vcov=False))
     assert res.latent_correlations["se"].isna().all() and len(res.diagnostics) == 1
     assert res.htmt is None
+
+
+def test_hypotheses_latent_from_cfa_result(hs, ref_cfa):
+    fake = _lavaan_result(ref_cfa["hs"])
+    fake.nobs = {"all": 301}
+    factor_of = {"hs.visual": "visual", "hs.textual": "textual", "speedtest.total": "speed"}
+    res = evaluate_hypotheses(HYPS[:1], _hs_scores(hs), scale_id="hs", latent=fake, factor_of=factor_of)
+    row = res.table.set_index("basis").loc["latent"]
+    exp = pd.DataFrame(ref_cfa["hs"]["latent_cor_table"]).iloc[0]
+    assert (row.r, row.lower, row.upper) == pytest.approx((exp["est.std"], exp["ci.lower"], exp["ci.upper"]), abs=TOL)
+    assert row.n == 301
+    cv = construct_validity(fake)
+    res2 = evaluate_hypotheses(HYPS[:1], _hs_scores(hs), scale_id="hs", latent=cv, factor_of=factor_of)
+    assert res2.table.verdict.tolist() == ["inconclusive", "supported"]
+    assert str(res2.table.n.dtype) == "Int64" and pd.isna(res2.table.n.iloc[1])
