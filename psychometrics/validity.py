@@ -1187,10 +1187,23 @@ def _cfa_n(result: Any) -> int | None:
 
 
 def _cfa_vcov(result: Any) -> pd.DataFrame | None:
+    """The sampling covariance matrix of a CFA's free parameters, labelled ``"lhs<op>rhs"``."""
     v = getattr(result, "vcov", None)
     if callable(v):
         v = v()
-    return v if isinstance(v, pd.DataFrame) else None
+    if isinstance(v, pd.DataFrame):
+        return v
+    # psychometrics.cfa.CFAResult does not expose vcov publicly (yet): read it from its
+    # engine for single-group models, where each free parameter has one lhs/op/rhs label.
+    engine = getattr(result, "_engine", None)
+    spec = getattr(engine, "spec", None)
+    if engine is None or spec is None or getattr(spec, "ngroups", 1) != 1 or not hasattr(engine, "vcov"):
+        return None
+    V = np.asarray(engine.vcov(), dtype=float)
+    labels = [f"{p.lhs}{p.op}{p.rhs}" for p in spec.free_parameters()]
+    if V.shape != (len(labels), len(labels)) or len(set(labels)) != len(labels) or not np.isfinite(V).all():
+        return None
+    return pd.DataFrame(V, index=labels, columns=labels)
 
 
 def construct_validity(

@@ -487,3 +487,37 @@ def test_hypotheses_latent_from_cfa_result(hs, ref_cfa):
     res2 = evaluate_hypotheses(HYPS[:1], _hs_scores(hs), scale_id="hs", latent=cv, factor_of=factor_of)
     assert res2.table.verdict.tolist() == ["inconclusive", "supported"]
     assert str(res2.table.n.dtype) == "Int64" and pd.isna(res2.table.n.iloc[1])
+
+
+# ================================================ end to end on our CFA engine
+@pytest.fixture(scope="module")
+def hs_fit(hs):
+    from psychometrics.cfa import fit_cfa
+
+    return fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", hs)
+
+
+@pytest.mark.parametrize("obs", [True, False])
+def test_construct_validity_on_fit_cfa_matches_semtools(hs_fit, hs, obs, ref_cfa, ref_htmt):
+    ref = ref_cfa["hs"]
+    res = construct_validity(hs_fit, hs, obs_var=obs)
+    rel = res.reliability
+    suffix = "obs" if obs else "implied"
+    tol = 1e-4  # iterative estimates (issue 5: estimates to 1e-4)
+    for col, key in [("cr", "cr_std"), ("omega", f"compRelSEM_{suffix}"), ("ave", "ave_std"),
+                     ("ave_sem", f"AVE_{suffix}")]:
+        np.testing.assert_allclose(rel[col], _vec(ref[key]).loc[rel.index], atol=tol, err_msg=col)
+    lat, exp = res.latent_correlations, pd.DataFrame(ref["latent_cor_table"])
+    np.testing.assert_allclose(lat["est"], exp["est.std"], atol=tol)
+    np.testing.assert_allclose(lat["se"], exp["se"], atol=1e-3)  # standard errors to 1e-3 (issue 5)
+    np.testing.assert_allclose(lat["lower"], exp["ci.lower"], atol=1e-3)
+    np.testing.assert_allclose(res.htmt.matrix.to_numpy(), _mat(ref_htmt["hs_htmt2"]["matrix"]).to_numpy(), atol=TOL)
+    assert res.diagnostics == ()
+
+
+def test_hypotheses_latent_from_fit_cfa(hs_fit, hs, ref_cfa):
+    factor_of = {"hs.visual": "visual", "hs.textual": "textual", "speedtest.total": "speed"}
+    res = evaluate_hypotheses(HYPS[:2], _hs_scores(hs), scale_id="hs", latent=hs_fit, factor_of=factor_of)
+    lat = res.table[res.table.basis == "latent"].set_index("hypothesis")
+    assert lat.loc["H1", "verdict"] == "supported" and lat.loc["H2", "verdict"] == "inconclusive"
+    assert lat.loc["H1", "n"] == 301
