@@ -1429,9 +1429,9 @@ class Hypothesis:
         s = "" if self.direction == "positive" else "−"
         a = f(lo) if lo is not None else None
         if self.direction == "positive":
-            low = f"r ≥ {a}" if a else "r ≥ 0"
+            low = f"r ≥ {a}" if a else "r > 0"
             return low if hi is None else (f"{a} ≤ r ≤ {f(hi)}" if a else f"0 ≤ r ≤ {f(hi)}")
-        high = f"r ≤ {s}{a}" if a else "r ≤ 0"
+        high = f"r ≤ {s}{a}" if a else "r < 0"
         return high if hi is None else (f"{s}{f(hi)} ≤ r ≤ {s}{a}" if a else f"{s}{f(hi)} ≤ r ≤ 0")
 
 

@@ -521,3 +521,32 @@ def test_hypotheses_latent_from_fit_cfa(hs_fit, hs, ref_cfa):
     lat = res.table[res.table.basis == "latent"].set_index("hypothesis")
     assert lat.loc["H1", "verdict"] == "supported" and lat.loc["H2", "verdict"] == "inconclusive"
     assert lat.loc["H1", "n"] == 301
+
+
+# ======================================================= with a Scale spec
+def _hs_scale():
+    from psychometrics.scale import Scale
+
+    h5 = {"id": "H5", "description": "visual goes with speed", "scale_score": "visual", "measure": "speedtest",
+          "measure_score": "total", "kind": "convergent", "direction": "positive"}
+    return Scale.from_dict({
+        "id": "hs", "name": "HS abilities", "version": "1.0.0", "construct": "Mental abilities.",
+        "response_format": {"type": "continuous", "min": 0, "max": 11},
+        "subscales": [{"id": "visual", "name": "Visual"}, {"id": "textual", "name": "Textual"}],
+        "items": [{"id": f"x{i}", "text": f"Test {i}", "subscale": "visual" if i <= 3 else "textual"}
+                  for i in range(1, 7)],
+        "validity": [HYPS[1], HYPS[2], h5],
+    })
+
+
+def test_htmt_and_hypotheses_from_a_scale(hs, ref_htmt, ref_cor):
+    scale = _hs_scale()
+    res = htmt(hs, scale)
+    # HTMT is pairwise: the 2-block value equals the visual–textual entry of the 3-block fixture.
+    expected = _mat(ref_htmt["hs_htmt2"]["matrix"]).loc[["visual", "textual"], ["visual", "textual"]]
+    np.testing.assert_allclose(res.matrix.to_numpy(), expected.to_numpy(), atol=TOL)
+    ev = evaluate_hypotheses(scale, _hs_scores(hs))
+    assert ev.table.hypothesis.tolist() == ["H2", "H3", "H5"]
+    assert ev.table.verdict.tolist() == ["supported", "not supported", "supported"]
+    assert ev.table.r.iloc[2] == pytest.approx(ref_cor["cor_test"]["hs_visual_speed"]["r"], abs=TOL)
+    assert ev.table.expected.iloc[2] == "r > 0"
