@@ -570,7 +570,17 @@ class HTMT(ResultMixin):
 
 
 def _blocks(blocks: Any) -> dict[str, list[str]]:
-    """Factor → items from a mapping, or a Scale (subscale → its items)."""
+    """Factor → items from a mapping, lavaan model syntax (its ``=~`` lines), or a Scale."""
+    if isinstance(blocks, str):
+        from psychometrics.cfa import parse_model
+
+        parsed: dict[str, list[str]] = {}
+        for st in parse_model(blocks):
+            if st.op == "=~":
+                parsed.setdefault(st.lhs, []).extend(t.name for t in st.terms)
+        if not parsed:
+            raise DataError("htmt: the model syntax has no '=~' (measurement) statements")
+        blocks = parsed
     if hasattr(blocks, "subscales") and hasattr(blocks, "items"):  # a Scale
         out: dict[str, list[str]] = {}
         for sub in blocks.subscales:
@@ -642,9 +652,10 @@ def htmt(
         Raw item responses (rows = respondents), or a correlation/covariance
         matrix (a square frame with the same labels on rows and columns;
         semTools' ``sample.cov``; a covariance matrix is standardized).
-    blocks : mapping or Scale
+    blocks : mapping, str or Scale
         ``{factor: [item, ...]}`` with at least two items per block and each
-        item in one block; a Scale gives its subscales.
+        item in one block; lavaan model syntax (its ``=~`` statements, as
+        semTools' ``model`` argument); or a Scale (its subscales).
     htmt2 : bool, default True
         Geometric means (semTools ≥ 0.5-6 default). False: arithmetic (HTMT).
     absolute : bool, default True

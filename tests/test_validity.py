@@ -107,6 +107,14 @@ def test_htmt_matches_semtools(case, dataset, kwargs, ref_htmt, request):
     assert res.method == ("htmt" if kwargs.get("htmt2") is False else "htmt2")
 
 
+def test_htmt_blocks_from_lavaan_syntax(hs, ref_htmt):
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\nvisual ~~ speed"
+    res = htmt(hs, model)
+    np.testing.assert_allclose(res.matrix.to_numpy(), _mat(ref_htmt["hs_htmt2"]["matrix"]).to_numpy(), atol=TOL)
+    with pytest.raises(DataError, match="no '=~'"):
+        htmt(hs, "x1 ~~ x2")
+
+
 def test_htmt_listwise_counts_excluded_rows(bfi):
     res = htmt(bfi, BFI_BLOCKS)
     assert res.missing == "listwise"
