@@ -1197,24 +1197,34 @@ def _cfa_n(result: Any) -> int | None:
     return None
 
 
-def _cfa_vcov(result: Any) -> pd.DataFrame | None:
-    """The sampling covariance matrix of a CFA's free parameters, labelled ``"lhs<op>rhs"``."""
+def _cfa_vcov(result: Any, group: Any = None) -> pd.DataFrame | None:
+    """Sampling covariance of a CFA's free parameters in one group, labelled ``"lhs<op>rhs"``."""
     v = getattr(result, "vcov", None)
     if callable(v):
         v = v()
     if isinstance(v, pd.DataFrame):
         return v
     # psychometrics.cfa.CFAResult does not expose vcov publicly (yet): read it from its
-    # engine for single-group models, where each free parameter has one lhs/op/rhs label.
+    # engine. Rows of the parameter table carry a group index; equality-constrained rows
+    # share the index of one free parameter, so the sub-matrix is read by index.
     engine = getattr(result, "_engine", None)
     spec = getattr(engine, "spec", None)
-    if engine is None or spec is None or getattr(spec, "ngroups", 1) != 1 or not hasattr(engine, "vcov"):
+    if engine is None or spec is None or not hasattr(engine, "vcov"):
         return None
+    groups = list(getattr(spec, "groups", ()) or [None])
+    if len(groups) > 1 and group is None:
+        return None
+    g = groups.index(group) if group in groups else 0
+    rows = [p for p in spec.parameters if p.free and p.group == g]
+    labels = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
     V = np.asarray(engine.vcov(), dtype=float)
-    labels = [f"{p.lhs}{p.op}{p.rhs}" for p in spec.free_parameters()]
-    if V.shape != (len(labels), len(labels)) or len(set(labels)) != len(labels) or not np.isfinite(V).all():
+    if len(set(labels)) != len(labels) or V.ndim != 2:
         return None
-    return pd.DataFrame(V, index=labels, columns=labels)
+    idx = np.array([p.index for p in rows], dtype=int)
+    sub = V[np.ix_(idx, idx)]
+    if not np.isfinite(sub).all():
+        return None
+    return pd.DataFrame(sub, index=labels, columns=labels)
 
 
 def construct_validity(
@@ -1280,7 +1290,7 @@ def construct_validity(
     rel["sqrt_ave"] = np.sqrt(rel["ave"])
     rel = rel.loc[[f for f in L.columns if f in cr.index or f in av.index]]
     rel.index.name = "factor"
-    lat = latent_correlations(psi, _cfa_vcov(result), conf_level=conf_level)
+    lat = latent_correlations(psi, _cfa_vcov(result, group), conf_level=conf_level)
     if not lat.empty and lat["se"].isna().all():
         record(diagnostics, ReliabilityWarning,
                "the CFA result has no sampling covariance matrix (vcov): latent correlations are given "

@@ -558,3 +558,22 @@ def test_htmt_and_hypotheses_from_a_scale(hs, ref_htmt, ref_cor):
     assert ev.table.verdict.tolist() == ["supported", "not supported", "supported"]
     assert ev.table.r.iloc[2] == pytest.approx(ref_cor["cor_test"]["hs_visual_speed"]["r"], abs=TOL)
     assert ev.table.expected.iloc[2] == "r > 0"
+
+
+def test_construct_validity_multigroup_matches_semtools(hs, ref_cfa):
+    from psychometrics.cfa import fit_cfa
+
+    ref = ref_cfa["hs_by_school"]
+    fit = fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", hs, group="school")
+    with pytest.raises(DataError, match=r"multi-group CFA: pass group= \(one of \['Pasteur', 'Grant-White'\]\)"):
+        construct_validity(fit)
+    lat_ref = pd.DataFrame(ref["latent_cor_table"])
+    for omega_row, ave_row in zip(ref["compRelSEM_obs"], ref["AVE_obs"]):
+        g = omega_row.pop("group")
+        ave_row.pop("group")
+        res = construct_validity(fit, group=g)
+        np.testing.assert_allclose(res.reliability["omega"], _vec(omega_row).loc[res.reliability.index], atol=1e-4)
+        np.testing.assert_allclose(res.reliability["ave_sem"], _vec(ave_row).loc[res.reliability.index], atol=1e-4)
+        exp = lat_ref[lat_ref.group == g]
+        np.testing.assert_allclose(res.latent_correlations["est"], exp["est.std"], atol=1e-4)
+        np.testing.assert_allclose(res.latent_correlations["se"], exp["se"], atol=1e-3)
