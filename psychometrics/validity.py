@@ -896,12 +896,19 @@ def correlate(
     conf_level = _check_conf(conf_level)
     xn = x_name if x_name is not None else (str(x.name) if isinstance(x, pd.Series) and x.name is not None else "x")
     yn = y_name if y_name is not None else (str(y.name) if isinstance(y, pd.Series) and y.name is not None else "y")
+    if isinstance(x, pd.Series) and isinstance(y, pd.Series) and not x.index.equals(y.index):
+        # Values are paired by position; differing row labels would pair different respondents.
+        raise DataError(
+            f"correlate: {xn!r} and {yn!r} have different row labels; align them (e.g. by respondent id) first"
+        )
     xa = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(dtype=float)
     ya = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce").to_numpy(dtype=float)
     for arr, orig, nm in ((xa, x, xn), (ya, y, yn)):
         orig_na = pd.isna(pd.Series(np.asarray(orig, dtype=object))).to_numpy()
-        if (np.isnan(arr) & ~orig_na).any():
-            raise DataError(f"correlate: {nm!r} has non-numeric values")
+        bad = np.isnan(arr) & ~orig_na
+        if bad.any():
+            first = np.asarray(orig, dtype=object)[bad][:3]
+            raise DataError(f"correlate: {nm!r} has non-numeric values, e.g. {list(first)}")
         if np.isinf(arr).any():
             raise DataError(f"correlate: {nm!r} has infinite values")
     if xa.shape != ya.shape:

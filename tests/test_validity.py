@@ -297,6 +297,10 @@ def test_correlation_bad_input():
         correlate(x, [1.0, 2, 3])
     with pytest.raises(DataError, match="conf_level"):
         correlate(x, x, conf_level=95)
+    with pytest.raises(DataError, match=r"'b' has non-numeric values, e.g. \['high'\]"):
+        correlate(x, pd.Series([1, 2, "high", 4, 5], name="b"))
+    with pytest.raises(DataError, match="different row labels"):
+        correlate(x, pd.Series([1.0, 2, 3, 4, 6], index=list("abcde"), name="b"))
     with pytest.raises(DataError, match=r"\['c'\] have zero variance"):
         correlation_table(pd.DataFrame({"a": x, "b": x[::-1].to_numpy(), "c": 1.0}))
 
