@@ -1454,13 +1454,13 @@ class Hypothesis:
             if lo is not None and hi is not None:
                 return f"{f(lo)} ≤ |r| ≤ {f(hi)}"
             return f"|r| ≥ {f(lo)}" if lo is not None else f"|r| ≤ {f(hi)}"  # type: ignore[arg-type]
-        s = "" if self.direction == "positive" else "−"
-        a = f(lo) if lo is not None else None
         if self.direction == "positive":
-            low = f"r ≥ {a}" if a else "r > 0"
-            return low if hi is None else (f"{a} ≤ r ≤ {f(hi)}" if a else f"0 ≤ r ≤ {f(hi)}")
-        high = f"r ≤ {s}{a}" if a else "r < 0"
-        return high if hi is None else (f"{s}{f(hi)} ≤ r ≤ {s}{a}" if a else f"{s}{f(hi)} ≤ r ≤ 0")
+            if hi is None:
+                return f"r ≥ {f(lo)}" if lo is not None else "r > 0"
+            return f"{f(lo) if lo is not None else '0'} ≤ r ≤ {f(hi)}"
+        if hi is None:
+            return f"r ≤ −{f(lo)}" if lo is not None else "r < 0"
+        return f"−{f(hi)} ≤ r ≤ {'−' + f(lo) if lo is not None else '0'}"
 
 
 def _enum_value(v: Any) -> Any:

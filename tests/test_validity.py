@@ -582,3 +582,15 @@ def test_construct_validity_multigroup_matches_semtools(hs, ref_cfa):
         exp = lat_ref[lat_ref.group == g]
         np.testing.assert_allclose(res.latent_correlations["est"], exp["est.std"], atol=1e-4)
         np.testing.assert_allclose(res.latent_correlations["se"], exp["se"], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "direction, lo, hi, text",
+    [("positive", 0.3, None, "r ≥ 0.30"), ("positive", None, None, "r > 0"), ("positive", 0.1, 0.5, "0.10 ≤ r ≤ 0.50"),
+     ("positive", None, 0.5, "0 ≤ r ≤ 0.50"), ("negative", 0.3, None, "r ≤ −0.30"), ("negative", None, None, "r < 0"),
+     ("negative", 0.1, 0.5, "−0.50 ≤ r ≤ −0.10"), ("any", 0.1, 0.5, "0.10 ≤ |r| ≤ 0.50"), ("any", None, 0.3, "|r| ≤ 0.30")],
+)
+def test_expectation_text(direction, lo, hi, text):
+    h = Hypothesis.coerce({"id": "X", "scale_score": "total", "measure": "m", "measure_score": "total",
+                           "kind": "convergent", "direction": direction, "min_abs_r": lo, "max_abs_r": hi})
+    assert h.expectation == text
