@@ -1176,10 +1176,12 @@ class ConstructValidity(ResultMixin):
         return self.reliability
 
     def _tables(self) -> dict[str, pd.DataFrame]:
-        out = {"reliability": self.reliability, "fornell_larcker": self.fornell_larcker.table,
-               "latent_correlations": self.latent_correlations}
+        out = {"reliability": self.reliability, "latent_correlations": self.latent_correlations,
+               "fornell_larcker": self.fornell_larcker.table,
+               "fornell_larcker_verdicts": self.fornell_larcker.pairs.drop(columns="rule")}
         if self.htmt is not None:
             out["htmt"] = self.htmt.matrix
+            out["htmt_verdicts"] = self.htmt.pairs.drop(columns="rule")
         return out
 
 
@@ -1638,7 +1640,8 @@ def evaluate_hypotheses(
     cols = ["hypothesis", "description", "kind", "basis", "score", "measure_score", "expected",
             "r", "lower", "upper", "n", "p", "verdict", "rule"]
     table = pd.DataFrame(rows, columns=cols)
-    table["n"] = table["n"].astype("Int64")  # latent rows may have no n: <NA>, not a float NaN
+    # Latent rows may have no n: keep Python ints and None (JSON null), not a float NaN.
+    table["n"] = pd.Series([None if v is None or pd.isna(v) else int(v) for v in table["n"]], dtype=object)
     return HypothesisEvaluation(table=table, conf_level=conf_level, diagnostics=tuple(diagnostics))
 
 
