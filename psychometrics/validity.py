@@ -13,19 +13,20 @@ Observed scores are columns named ``"<scale_id>.<score>"`` where ``<score>`` is
 ``S`` with ``scale_score: x``, ``measure: M``, ``measure_score: y`` compares the
 columns ``S.x`` and ``M.y``.
 
-Summary of the statistics
--------------------------
-================================  ==========================================  ===========================
-function                          formula (factor *f*, indicators *i ∈ f*)      validated against
-================================  ==========================================  ===========================
-:func:`composite_reliability`     (Σλ*)² / ((Σλ*)² + Σθ*)                       lavaan std.all (by hand)
-:func:`composite_reliability_sem` (Σλ)² ψ_ff / 1'Σ_f 1                        ``semTools::compRelSEM``
-:func:`ave`                       Σλ*² / (Σλ*² + Σθ*)                           lavaan std.all (by hand)
-:func:`ave_sem`                   Σλ² ψ_ff / tr Σ_f                             ``semTools::AVE``
-:func:`htmt`                      mean heterotrait r / √(mean monotrait r_i r_j) ``semTools::htmt``
-:func:`correlate`                 Pearson r, Fisher-z CI, t-test p              ``stats::cor.test``
-:func:`correlation_table`         the same for every pair, Holm-adjusted p      ``psych::corr.test``
-================================  ==========================================  ===========================
+Summary of the statistics (factor *f*, indicators *i ∈ f*)
+---------------------------------------------------------
+* :func:`composite_reliability` — (Σλ*)² / ((Σλ*)² + Σθ*); lavaan std.all, by hand.
+* :func:`composite_reliability_sem` — (Σλ)² ψ_ff / 1'Σ_f 1; ``semTools::compRelSEM``.
+* :func:`ave` — Σλ*² / (Σλ*² + Σθ*); lavaan std.all, by hand.
+* :func:`ave_sem` — ψ_ff Σλ² / tr Σ_f; ``semTools::AVE``.
+* :func:`fornell_larcker` — √AVE against |latent r|.
+* :func:`htmt` — mean heterotrait r / √(mean monotrait r_i · r_j); ``semTools::htmt``.
+* :func:`latent_correlations` — ψ_ab/√(ψ_aa ψ_bb), delta-method SE; lavaan
+  ``standardizedSolution``.
+* :func:`construct_validity` — all of the above from a fitted CFA.
+* :func:`correlate` — Pearson r, Fisher-z CI, t-test p; ``stats::cor.test``.
+* :func:`correlation_table` — every pair, Holm-adjusted p; ``psych::corr.test``.
+* :func:`evaluate_hypotheses` — a scale's ``validity:`` hypotheses with verdicts.
 
 (λ* standardized loadings, θ* standardized residual variances, λ unstandardized
 loadings, ψ latent covariance matrix, Σ_f the observed or model-implied
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np

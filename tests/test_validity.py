@@ -6,7 +6,6 @@ Fixtures: tests/reference/validity/ (validity_reference.R, provenance.json).
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -587,9 +586,13 @@ def test_construct_validity_multigroup_matches_semtools(hs, ref_cfa):
 
 @pytest.mark.parametrize(
     "direction, lo, hi, text",
-    [("positive", 0.3, None, "r ≥ 0.30"), ("positive", None, None, "r > 0"), ("positive", 0.1, 0.5, "0.10 ≤ r ≤ 0.50"),
-     ("positive", None, 0.5, "0 ≤ r ≤ 0.50"), ("negative", 0.3, None, "r ≤ −0.30"), ("negative", None, None, "r < 0"),
-     ("negative", 0.1, 0.5, "−0.50 ≤ r ≤ −0.10"), ("any", 0.1, 0.5, "0.10 ≤ |r| ≤ 0.50"), ("any", None, 0.3, "|r| ≤ 0.30")],
+    [
+        ("positive", 0.3, None, "r ≥ 0.30"), ("positive", None, None, "r > 0"),
+        ("positive", 0.1, 0.5, "0.10 ≤ r ≤ 0.50"), ("positive", None, 0.5, "0 ≤ r ≤ 0.50"),
+        ("negative", 0.3, None, "r ≤ −0.30"), ("negative", None, None, "r < 0"),
+        ("negative", 0.1, 0.5, "−0.50 ≤ r ≤ −0.10"), ("any", 0.1, 0.5, "0.10 ≤ |r| ≤ 0.50"),
+        ("any", None, 0.3, "|r| ≤ 0.30"),
+    ],
 )
 def test_expectation_text(direction, lo, hi, text):
     h = Hypothesis.coerce({"id": "X", "scale_score": "total", "measure": "m", "measure_score": "total",
