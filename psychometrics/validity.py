@@ -404,7 +404,7 @@ def ave_sem(
         if crossed.intersection(items):
             warnings.warn(
                 f"ave_sem: factor {f!r} has cross-loading indicators {sorted(map(str, crossed.intersection(items)))}; "
-                "its AVE is left out (as semTools::AVE)",
+                "the variance they share with it is not identifiable, so its AVE is left out (as semTools::AVE)",
                 ReliabilityWarning,
                 stacklevel=2,
             )
@@ -1088,7 +1088,8 @@ def latent_correlations(
         Latent covariance matrix ψ.
     vcov : DataFrame, optional
         Sampling covariance matrix of the estimates, labelled lavaan-style
-        (``"a~~b"``); needs the free elements of ψ. Without it only ``est`` is
+        (``"a~~b"``). Without it, and for pairs whose covariance is not a free
+        parameter (e.g. implied by a higher-order factor), only ``est`` is
         returned (``se``, ``z``, ``p``, ``lower``, ``upper`` missing).
 
     Returns
@@ -1126,12 +1127,13 @@ def latent_correlations(
                     _psi_label(a, a, labels): -r / (2 * paa),
                     _psi_label(b, b, labels): -r / (2 * pbb),
                 }
-                if None in grad and _psi_label(a, b, labels) is None:
-                    raise DataError(f"vcov has no row for the latent covariance {a}~~{b}")
-                grad.pop(None, None)
-                keys = list(grad)
-                g = np.array([grad[k] for k in keys])
-                se = float(math.sqrt(g @ vcov.loc[keys, keys].to_numpy() @ g))
+                # When ψ_ab is not a free parameter (e.g. implied by a higher-order factor) the
+                # correlation depends on other parameters too: no SE from this formula.
+                if _psi_label(a, b, labels) is not None:
+                    grad.pop(None, None)
+                    keys = list(grad)
+                    g = np.array([grad[k] for k in keys])
+                    se = float(math.sqrt(max(g @ vcov.loc[keys, keys].to_numpy() @ g, 0.0)))
             z = r / se if se > 0 else np.nan
             rows.append(
                 {
@@ -1300,17 +1302,29 @@ def construct_validity(
     rel["sqrt_ave"] = np.sqrt(rel["ave"])
     rel = rel.loc[[f for f in L.columns if f in cr.index or f in av.index]]
     rel.index.name = "factor"
-    lat = latent_correlations(psi, _cfa_vcov(result, group), conf_level=conf_level)
-    if not lat.empty and lat["se"].isna().all():
+    vcov = _cfa_vcov(result, group)
+    lat = latent_correlations(psi, vcov, conf_level=conf_level)
+    if vcov is None and not lat.empty:
         record(diagnostics, ReliabilityWarning,
                "the CFA result has no sampling covariance matrix (vcov): latent correlations are given "
                "without standard errors or confidence intervals")
+    elif lat["se"].isna().any():
+        pairs = ", ".join(f"{a}–{b}" for a, b in lat.loc[lat["se"].isna(), ["lhs", "rhs"]].itertuples(index=False))
+        record(diagnostics, ReliabilityWarning,
+               f"latent correlations {pairs} are not free parameters of the CFA (implied by a higher-order "
+               "structure): they are given without standard errors or confidence intervals")
     usable = [f for f in psi.index if f in av.index]
     fl = fornell_larcker(av, _cov2cor(_square(psi, "latent_cov")).loc[usable, usable])
     h = None
     if data is not None:
         blocks = {f: _indicators(L, f) for f in L.columns if len(_indicators(L, f)) >= 2}
-        h = htmt(data, blocks, htmt2=htmt2, missing=missing)
+        crossed = _cross_loading_items(L)
+        if crossed:
+            record(diagnostics, ReliabilityWarning,
+                   f"HTMT not computed: items {sorted(map(str, crossed))} load on more than one factor, and HTMT "
+                   "needs each item in one block")
+        elif len(blocks) >= 2:
+            h = htmt(data, blocks, htmt2=htmt2, missing=missing)
     return ConstructValidity(reliability=rel, fornell_larcker=fl, latent_correlations=lat, htmt=h,
                              obs_var=obs_var, diagnostics=tuple(diagnostics))
 

@@ -598,3 +598,22 @@ def test_expectation_text(direction, lo, hi, text):
     h = Hypothesis.coerce({"id": "X", "scale_score": "total", "measure": "m", "measure_score": "total",
                            "kind": "convergent", "direction": direction, "min_abs_r": lo, "max_abs_r": hi})
     assert h.expectation == text
+
+
+def test_construct_validity_higher_order_and_cross_loading(hs):
+    from psychometrics.cfa import fit_cfa
+
+    base = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    with pytest.warns(ReliabilityWarning, match="visual–textual, .* are not free parameters"):
+        res = construct_validity(fit_cfa(base + "\ng =~ visual + textual + speed", hs), hs)
+    assert list(res.reliability.index) == ["visual", "textual", "speed"]  # g has no items
+    assert list(res.fornell_larcker.table.index) == ["visual", "textual", "speed"]
+    assert res.latent_correlations["se"].isna().all() and res.htmt is not None
+    with pytest.warns(ReliabilityWarning) as rec:
+        res = construct_validity(fit_cfa(base.replace("x3\n", "x3 + x9\n"), hs), hs)
+    messages = [str(w.message) for w in rec]
+    assert any("factor 'visual' has cross-loading indicators ['x9']" in m for m in messages)
+    assert any("HTMT not computed: items ['x9']" in m for m in messages)
+    assert res.htmt is None
+    assert list(res.fornell_larcker.table.index) == ["textual"] and res.fornell_larcker.pairs.empty
+    assert res.reliability.loc["visual", "omega"] > 0 and pd.isna(res.reliability.loc["visual", "ave"])
