@@ -704,6 +704,10 @@ def score(
         ids = data[id_column]
     if ids is not None and ids.name in [d.name for d in rules.scores]:
         raise DataError(f"id column {ids.name!r} has the name of a score; rename it")
+    if group is None and key is not None and key.invariance:
+        gv = key.invariance.get("group_variable")
+        if isinstance(gv, str) and gv in data.columns and gv not in rules.items:
+            group = gv  # check the groups against the invariance testing of the key
     groups = _group_values(group, data)
 
     items, n_codes = _prepare_items(data, rules, error=error, already_reversed=already_reversed,

@@ -369,6 +369,8 @@ def test_key_warns_for_groups_not_covered_by_invariance():
     with pytest.warns(InvarianceWarning, match="z"):
         res = score(key, data, group="grp", norms=False)
     assert any(d.category == "InvarianceWarning" for d in res.diagnostics)
+    with pytest.warns(InvarianceWarning, match="z"):  # the key's grouping variable is found
+        score(key, data, norms=False)
 
 
 def test_key_checks_scale_version():
