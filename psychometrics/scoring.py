@@ -55,6 +55,7 @@ from psychometrics.exceptions import (
     DataQualityWarning,
     Diagnostic,
     InvarianceWarning,
+    ReliabilityWarning,
     ScoringKeyError,
     record,
 )
@@ -267,7 +268,7 @@ class ScoringRules:
             defs.append(ScoreDefinition(str(spec.get("id", "score")), str(spec.get("name") or
                         spec.get("id", "score")), ids,
                         tuple(str(i["id"]) for i in items if i.get("reverse", False))))
-        if sc.get("total", True) and len(defs) > 1:
+        if sc.get("total", True):  # also for one subscale: 'total' is always a score name
             ids = tuple(str(i["id"]) for i in items)
             rev = tuple(str(i["id"]) for i in items if i.get("reverse", False))
             hier = spec.get("hierarchy") or {}
@@ -279,7 +280,7 @@ class ScoringRules:
             lo = None if lo is None else float(lo)
             hi = None if hi is None else float(hi)
             codes = tuple(float(c) for c in (rf.get("missing_codes") or ()))
-            min_answered = float(sc.get("min_answered", 0.0))
+            min_answered = float(sc.get("min_answered", 1.0))  # the spec's default
         except (TypeError, ValueError) as exc:
             raise ScoringKeyError(f"{where}.response_format/scoring holds a non-number: {exc}") from None
         return cls(tuple(defs), str(sc.get("method", "mean")), min_answered, lo, hi, codes,
@@ -730,7 +731,7 @@ def score(
                 f"was answered"))
 
     # ------------------------------------------------------------- SEM
-    sem = _sem_table(vals, items, rules, key, reliability, method)
+    sem = _sem_table(vals, items, rules, key, reliability, method, diagnostics)
 
     # ------------------------------------------------------------- key checks
     if key is not None and groups is not None:
@@ -793,7 +794,8 @@ def _group_values(group: Any, data: pd.DataFrame | None) -> pd.Series | None:
 
 
 def _sem_table(vals: pd.DataFrame, items: pd.DataFrame, rules: ScoringRules,
-               key: ScoringKey | None, reliability: Any, method: str) -> pd.DataFrame:
+               key: ScoringKey | None, reliability: Any, method: str,
+               diagnostics: list[Diagnostic]) -> pd.DataFrame:
     rows = {}
     for d in rules.scores:
         sd_src = "data"
@@ -819,7 +821,13 @@ def _sem_table(vals: pd.DataFrame, items: pd.DataFrame, rules: ScoringRules,
             rel, coef, rel_src = coefficient_alpha(items[list(d.items)]), "alpha", "data"
         elif reliability is not None:
             raise DataError(f"reliability must be a mapping, 'alpha' or None, not {reliability!r}")
-        sem = sd * math.sqrt(1.0 - rel) if (rel == rel and rel <= 1.0) else float("nan")
+        if rel == rel and not 0.0 <= rel <= 1.0:
+            record(diagnostics, ReliabilityWarning,
+                   f"{d.name}: reliability {rel:.3f} ({coef or 'given'}) is outside [0, 1]; "
+                   "no standard error of measurement", stacklevel=4)
+            sem = float("nan")
+        else:
+            sem = sd * math.sqrt(1.0 - rel)  # NaN when reliability is unknown (None)
         rows[d.name] = {"sd": sd, "reliability": rel, "coefficient": coef, "sem": sem,
                         "sd_source": sd_src, "reliability_source": rel_src}
     t = pd.DataFrame.from_dict(rows, orient="index")

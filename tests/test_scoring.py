@@ -27,6 +27,10 @@ from psychometrics.scoring import (
 )
 from tests.conftest import REFERENCE, load_reference
 
+# The five-row fixture gives meaningless alphas (outside [0, 1]); their warning is tested
+# in test_reliability_outside_unit_interval_warns.
+pytestmark = pytest.mark.filterwarnings("ignore::psychometrics.exceptions.ReliabilityWarning")
+
 BFI_KEYS = {
     "agree": ["-A1", "A2", "A3", "A4", "A5"],
     "conscientious": ["C1", "C2", "C3", "-C4", "-C5"],
@@ -210,6 +214,15 @@ def test_bad_arguments():
         score(small_spec(), small_data(), id_column="nope")
 
 
+def test_reliability_outside_unit_interval_warns():
+    from psychometrics.exceptions import ReliabilityWarning
+
+    with pytest.warns(ReliabilityWarning, match="total: reliability -1.824"):
+        res = score(small_spec(), small_data())
+    assert math.isnan(res.sem.loc["total", "sem"])
+    assert any(d.category == "ReliabilityWarning" for d in res.diagnostics)
+
+
 def test_coefficient_alpha_hand_value():
     x = pd.DataFrame({"i": [1.0, 2, 3, 4], "j": [2.0, 2, 4, 4]})
     c = x.cov().to_numpy()
@@ -317,6 +330,8 @@ def test_too_small_norm_group():
 # ---------------------------------------------------------------------- scoring key
 def _key(**kw) -> ScoringKey:
     data = small_data()
+    kw.setdefault("reliability", {"alpha_s": 0.8, "beta_s": {"coefficient": "omega", "value": 0.7},
+                                  "total": 0.85})
     return ScoringKey.build(small_spec(), data,
                             invariance={"level": "scalar", "group_variable": "grp",
                                         "groups": ["x", "y"]},
@@ -333,7 +348,8 @@ def test_key_roundtrip(tmp_path, ext):
     assert d["format_version"] == 1 and d["scale"]["version"] == "1.0.0"
     assert d["calibration"]["n"] == 5 and len(d["calibration"]["data_sha256"]) == 64
     assert d["invariance"]["level"] == "scalar"
-    assert set(d["reliability"]) == {"alpha_s", "beta_s", "total"}
+    assert d["reliability"]["beta_s"] == {"coefficient": "omega", "value": 0.7}
+    assert d["reliability"]["alpha_s"] == {"coefficient": None, "value": 0.8}
     assert [s["reverse"] for s in d["scores"]] == [["a2"], ["b2"], ["a2", "b2"]]
 
 
@@ -345,6 +361,8 @@ def test_scoring_with_key_matches_scale_and_applies_key_norms(tmp_path):
     assert "total_T" in by_key.scores.columns
     assert (by_key.sem["sd_source"] == "key").all()
     assert (by_key.sem["reliability_source"] == "key").all()
+    want = key.norms.table("alpha_s").sd * math.sqrt(1 - 0.8)  # calibration SD, key reliability
+    assert by_key.sem.loc["alpha_s", "sem"] == pytest.approx(want, rel=1e-15)
     by_path = score(tmp_path / "scoring_key.json", small_data())
     pd.testing.assert_frame_equal(by_path.scores, by_key.scores)
 
