@@ -894,10 +894,22 @@ def _load_scale_or_key(path: Path) -> Any:
 class FactorScoreModel:
     """Labelled model matrices of a fitted single-group CFA (continuous indicators).
 
-    ``Lambda`` (items x factors), ``Theta`` (items x items), ``Psi`` (factors x
-    factors), ``nu`` (item intercepts; None = use the sample means of the data
-    scored, as lavaan does without a mean structure) and ``alpha`` (factor means;
-    None = 0).
+    Attributes
+    ----------
+    Lambda : DataFrame
+        Loadings, items x factors (a higher-order factor has a column of zeros).
+    Theta : DataFrame
+        Residual covariances, items x items.
+    Psi : DataFrame
+        Factor (residual) covariances, factors x factors.
+    nu : Series or None
+        Item intercepts; None = the sample means of the data scored (lavaan's choice
+        for a model without mean structure).
+    alpha : Series or None
+        Factor (residual) means; None = 0.
+    Beta : DataFrame or None
+        Regressions among factors (``Beta.loc[lower, higher]`` is the loading of a
+        first-order factor on a higher-order factor); None = no higher-order factors.
     """
 
     Lambda: pd.DataFrame
@@ -905,43 +917,100 @@ class FactorScoreModel:
     Psi: pd.DataFrame
     nu: pd.Series | None = None
     alpha: pd.Series | None = None
+    Beta: pd.DataFrame | None = None
 
     @property
     def factors(self) -> list[str]:
         return [str(c) for c in self.Lambda.columns]
 
     @classmethod
-    def from_fit(cls, fit: Any) -> FactorScoreModel:
-        """From a :class:`FactorScoreModel`, a mapping of matrices or a CFA result.
+    def from_estimates(cls, estimates: pd.DataFrame, group: str | None = None
+                       ) -> FactorScoreModel:
+        """From a lavaan-style parameter table (``lhs, op, rhs, est`` [, ``group``]).
 
-        A CFA result is read through its ``matrices`` (or ``model_matrices()``)
-        holding ``lambda``/``theta``/``psi``/``nu``/``alpha`` as labelled frames.
+        This is the layout of ``CFAResult.estimates`` and of
+        ``lavaan::parameterEstimates``. ``=~`` rows give loadings (or, between factors,
+        higher-order loadings), ``~~`` rows variances/covariances, ``~1`` rows
+        intercepts/means. For a multi-group fit, ``group`` selects the group.
+        """
+        need = {"lhs", "op", "rhs", "est"}
+        if not isinstance(estimates, pd.DataFrame) or not need <= set(estimates.columns):
+            raise DataError("a parameter table needs the columns lhs, op, rhs, est")
+        pe = estimates
+        if "group" in pe.columns:
+            labels = list(dict.fromkeys(str(g) for g in pe["group"]))
+            if group is None:
+                if len(labels) > 1:
+                    raise DataError(f"the fit has groups {', '.join(labels)}: choose whose "
+                                    "model matrices score the data with "
+                                    "FactorScoreModel.from_fit(fit, group=...)")
+                group = labels[0]
+            if str(group) not in labels:
+                raise DataError(f"group {group!r} is not in the fit; groups: {', '.join(labels)}")
+            pe = pe[pe["group"].astype(str) == str(group)]
+        load = pe[pe["op"] == "=~"]
+        latent = list(dict.fromkeys(load["lhs"].astype(str)))
+        observed = list(dict.fromkeys(r for r in load["rhs"].astype(str) if r not in latent))
+        if not latent:
+            raise DataError("the parameter table has no loadings (=~ rows)")
+        lam = pd.DataFrame(0.0, index=observed, columns=latent)
+        beta = pd.DataFrame(0.0, index=latent, columns=latent)
+        for r in load.itertuples(index=False):
+            if str(r.rhs) in latent:
+                beta.loc[str(r.rhs), str(r.lhs)] = float(r.est)
+            else:
+                lam.loc[str(r.rhs), str(r.lhs)] = float(r.est)
+        theta = pd.DataFrame(0.0, index=observed, columns=observed)
+        psi = pd.DataFrame(0.0, index=latent, columns=latent)
+        for r in pe[pe["op"] == "~~"].itertuples(index=False):
+            a, b = str(r.lhs), str(r.rhs)
+            target = theta if a in observed else psi
+            if a not in target.index or b not in target.index:
+                raise DataError(f"covariance {a} ~~ {b} mixes items and factors; factor scores "
+                                "need a measurement model")
+            target.loc[a, b] = target.loc[b, a] = float(r.est)
+        means = pe[pe["op"] == "~1"]
+        nu = alpha = None
+        if len(means):
+            m = {str(a): float(e) for a, e in zip(means["lhs"], means["est"])}
+            nu = pd.Series([m.get(i, 0.0) for i in observed], index=observed)
+            alpha = pd.Series([m.get(f, 0.0) for f in latent], index=latent)
+        other = sorted(set(pe["op"]) - {"=~", "~~", "~1", ":=", "==", "<", ">", "|", "~*~"})
+        if other:
+            raise DataError(f"factor scores need a measurement model; the fit also has "
+                            f"{', '.join(other)} rows")
+        return cls(lam, theta, psi, nu, alpha, beta if beta.to_numpy().any() else None)
+
+    @classmethod
+    def from_fit(cls, fit: Any, group: str | None = None) -> FactorScoreModel:
+        """From a :class:`FactorScoreModel`, a CFA result or a mapping of matrices.
+
+        A CFA result (:class:`psychometrics.cfa.CFAResult`) is read through its
+        parameter table ``estimates`` (see :meth:`from_estimates`). A mapping holds
+        ``Lambda``/``Theta``/``Psi`` (and optionally ``nu``/``alpha``/``Beta``) as
+        labelled frames.
         """
         if isinstance(fit, FactorScoreModel):
             return fit
-        mats = None
+        est = getattr(fit, "estimates", None)
+        if isinstance(est, pd.DataFrame):
+            return cls.from_estimates(est, group)
+        if isinstance(fit, pd.DataFrame):
+            return cls.from_estimates(fit, group)
         if isinstance(fit, Mapping):
-            mats = fit
-        else:
-            for name in ("matrices", "model_matrices", "estimates"):
-                m = _attr(fit, name)
-                if isinstance(m, Mapping) and any(k.lower() == "lambda" for k in m):
-                    mats = m
-                    break
-        if mats is None:
-            raise DataError(
-                f"cannot read factor-loading matrices from {type(fit).__name__}; pass a "
-                "FactorScoreModel(Lambda, Theta, Psi, nu, alpha) with labelled frames")
-        low = {str(k).lower(): v for k, v in mats.items()}
-        if len(set(map(str, low))) and "groups" in low:
-            raise DataError("factor scores from a multi-group fit: pass one group's matrices")
-        try:
-            return cls(pd.DataFrame(low["lambda"]), pd.DataFrame(low["theta"]),
-                       pd.DataFrame(low["psi"]),
-                       None if low.get("nu") is None else pd.Series(low["nu"], dtype=float),
-                       None if low.get("alpha") is None else pd.Series(low["alpha"], dtype=float))
-        except KeyError as exc:
-            raise DataError(f"model matrices lack {exc.args[0]!r}") from None
+            low = {str(k).lower(): v for k, v in fit.items()}
+            try:
+                return cls(pd.DataFrame(low["lambda"]), pd.DataFrame(low["theta"]),
+                           pd.DataFrame(low["psi"]),
+                           None if low.get("nu") is None else pd.Series(low["nu"], dtype=float),
+                           None if low.get("alpha") is None else
+                           pd.Series(low["alpha"], dtype=float),
+                           None if low.get("beta") is None else pd.DataFrame(low["beta"]))
+            except KeyError as exc:
+                raise DataError(f"model matrices lack {exc.args[0]!r}") from None
+        raise DataError(
+            f"cannot read a fitted model from {type(fit).__name__}; pass a CFA result, a "
+            "parameter table or FactorScoreModel(Lambda, Theta, Psi, nu, alpha)")
 
 
 def factor_scores(
@@ -952,6 +1021,7 @@ def factor_scores(
     nu: pd.Series | Sequence[float] | None = None,
     alpha: pd.Series | Sequence[float] | None = None,
     method: str = "regression",
+    Beta: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Factor scores from labelled CFA model matrices (regression or Bartlett).
 
@@ -978,18 +1048,23 @@ def factor_scores(
     alpha : Series, optional
         Factor means; default 0.
     method : {"regression", "bartlett"}
+    Beta : DataFrame, optional
+        Higher-order loadings (``Beta.loc[lower, higher]``); then ``Psi`` and ``alpha``
+        are the residual (co)variances and means of the factors and the scores use
+        ``Var(eta) = (I - B)^-1 Psi (I - B)^-T`` and ``E(eta) = (I - B)^-1 alpha``.
 
     Returns
     -------
     DataFrame
         One column per factor, same index as ``data``; rows with no observed item
-        are missing.
+        are missing. A Bartlett score needs observed indicators of the factor: for a
+        higher-order factor it is missing (lavaan reports the factor mean there).
 
     Notes
     -----
     Validated against ``lavaan::lavPredict(fit, method = "regression")`` and
-    ``method = "Bartlett"`` on Holzinger-Swineford (complete data and
-    ``missing = "ml"``): ``tests/reference/scoring/hs*_lavpredict_*.csv``.
+    ``method = "Bartlett"`` on Holzinger-Swineford (complete data, ``missing = "ml"``,
+    no mean structure, second-order model): ``tests/reference/scoring/hs*_lavpredict_*.csv``.
 
     References
     ----------
@@ -998,7 +1073,8 @@ def factor_scores(
     """
     model = FactorScoreModel(pd.DataFrame(Lambda), pd.DataFrame(Theta), pd.DataFrame(Psi),
                              None if nu is None else _labelled(nu, Lambda.index, "nu"),
-                             None if alpha is None else _labelled(alpha, Lambda.columns, "alpha"))
+                             None if alpha is None else _labelled(alpha, Lambda.columns, "alpha"),
+                             None if Beta is None else pd.DataFrame(Beta))
     return _factor_scores_model(data, model, method)
 
 
@@ -1034,6 +1110,12 @@ def _factor_scores_model(data: pd.DataFrame, model: FactorScoreModel, method: st
         model.alpha.reindex(L.columns).to_numpy(float)
     if np.isnan(nu).any() or np.isnan(al).any():
         raise DataError("nu/alpha labels do not match the model's items/factors")
+    if model.Beta is not None:
+        # eta = B eta + zeta: Var(eta) = (I-B)^-1 Psi (I-B)^-T, E(eta) = (I-B)^-1 alpha
+        B = model.Beta.reindex(index=L.columns, columns=L.columns).fillna(0.0).to_numpy(float)
+        ib = np.linalg.inv(np.eye(len(B)) - B)
+        psi = ib @ psi @ ib.T
+        al = ib @ al
     sigma = lam @ psi @ lam.T + theta
     resid = y - (nu + lam @ al)
     obs = ~np.isnan(y)
@@ -1048,9 +1130,16 @@ def _factor_scores_model(data: pd.DataFrame, model: FactorScoreModel, method: st
         s_inv_lo = np.linalg.solve(sigma[np.ix_(pat, pat)], lo)  # Sigma_oo^-1 Lambda_o
         if m == "regression":
             w = psi @ s_inv_lo.T
+            out[rows] = al + resid[np.ix_(rows, pat)] @ w.T
         else:
-            w = np.linalg.solve(lo.T @ s_inv_lo, s_inv_lo.T)
-        out[rows] = al + resid[np.ix_(rows, pat)] @ w.T
+            # a factor without observed indicators here (a higher-order factor, or all its
+            # items missing) has no Bartlett score: left missing
+            has = np.abs(lo).sum(axis=0) > 0
+            if not has.any():
+                continue
+            sl = s_inv_lo[:, has]
+            w = np.linalg.solve(lo[:, has].T @ sl, sl.T)
+            out[np.ix_(rows, np.flatnonzero(has))] = al[has] + resid[np.ix_(rows, pat)] @ w.T
     return pd.DataFrame(out, index=data.index, columns=[str(c) for c in L.columns])
 
 

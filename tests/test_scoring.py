@@ -273,6 +273,44 @@ def test_factor_scores_through_score(hs):
     assert "bartlett factor score" in dd.set_index("column").loc["fs_speed", "method"]
 
 
+class _FakeFit:
+    """Stands in for a CFAResult: only its documented parameter table is used."""
+
+    def __init__(self, estimates):
+        self.estimates = estimates
+
+
+@pytest.mark.parametrize("stem", ["hs", "hs_nomean", "hs_second_order"])
+@pytest.mark.parametrize("method", ["regression", "bartlett"])
+def test_factor_scores_from_parameter_table_equal_lavpredict(stem, method, hs):
+    fit = _FakeFit(load_reference("scoring", f"{stem}_estimates.csv"))
+    keys = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+            "speed": ["x7", "x8", "x9"]}
+    res = score(ScoringRules.from_keys(keys, likert=False), hs, factor_scores=fit,
+                factor_method=method, reliability=None)
+    want = load_reference("scoring", f"{stem}_lavpredict_{method}.csv")
+    factors = [c for c in want.columns if c != "row"]
+    got = res.scores[[f"fs_{f}" for f in factors]]
+    if stem == "hs_second_order" and method == "bartlett":
+        # g has no indicators of its own: no Bartlett score (lavaan reports its mean, 0)
+        assert got["fs_g"].isna().all() and (want["g"] == 0).all()
+        factors = factors[:3]
+        got = got.iloc[:, :3]
+    # closed form given the estimates; the estimates are stored to 17 digits
+    np.testing.assert_allclose(got.to_numpy(), want[factors].to_numpy(), rtol=0, atol=1e-10)
+
+
+def test_factor_model_from_multigroup_table_needs_group():
+    pe = load_reference("scoring", "hs_estimates.csv")
+    two = pd.concat([pe, pe.assign(group="other")])
+    with pytest.raises(DataError, match="group="):
+        FactorScoreModel.from_fit(_FakeFit(two))
+    m = FactorScoreModel.from_fit(_FakeFit(two), group="other")
+    assert m.factors == ["visual", "textual", "speed"]
+    with pytest.raises(DataError, match="not in the fit"):
+        FactorScoreModel.from_fit(_FakeFit(two), group="third")
+
+
 def test_factor_scores_bad_method(hs):
     lam, theta, psi, nu, alpha = _matrices("hs")
     with pytest.raises(DataError, match="regression"):

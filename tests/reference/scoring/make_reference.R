@@ -77,6 +77,29 @@ hs_miss <- read.csv(file.path(out, "hs_missing.csv"))
 fit_miss <- cfa(model, data = hs_miss, meanstructure = TRUE, missing = "ml")
 export_fit(fit_miss, hs_miss, "hs_missing")
 
+# Parameter tables (as CFAResult.estimates holds them: lhs, op, rhs, group, est) for the
+# adapter from a fitted CFA, including a model without mean structure and a second-order
+# model (its Beta matrix: factor scores of g).
+export_pe <- function(fit, stem) {
+  pe <- parameterEstimates(fit)[, c("lhs", "op", "rhs", "est")]
+  pe$group <- "all"
+  write_exact(pe[, c("lhs", "op", "rhs", "group", "est")], file.path(out, paste0(stem, "_estimates.csv")))
+}
+export_pe(fit, "hs")
+fit_nomean <- cfa(model, data = hs)
+export_pe(fit_nomean, "hs_nomean")
+for (m in c("regression", "Bartlett")) {
+  fs <- data.frame(row = seq_len(nrow(hs)), lavPredict(fit_nomean, method = m))
+  write_exact(fs, file.path(out, paste0("hs_nomean_lavpredict_", tolower(m), ".csv")))
+}
+model2 <- paste(model, "\n g =~ visual + textual + speed")
+fit2 <- cfa(model2, data = hs, meanstructure = TRUE)
+export_pe(fit2, "hs_second_order")
+for (m in c("regression", "Bartlett")) {
+  fs <- data.frame(row = seq_len(nrow(hs)), lavPredict(fit2, method = m))
+  write_exact(fs, file.path(out, paste0("hs_second_order_lavpredict_", tolower(m), ".csv")))
+}
+
 prov <- list(
   R = R.version.string,
   packages = list(psych = as.character(packageVersion("psych")),
@@ -87,7 +110,10 @@ prov <- list(
     "keys.list = list(agree = c('-A1','A2','A3','A4','A5'), conscientious = c('C1','C2','C3','-C4','-C5'), extraversion = c('-E1','-E2','E3','E4','E5'), neuroticism = c('N1','N2','N3','N4','N5'), openness = c('O1','-O2','O3','O4','-O5'))",
     "fit <- lavaan::cfa('visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9', data = hs, meanstructure = TRUE)",
     "lavaan::lavPredict(fit, method = 'regression'); lavaan::lavPredict(fit, method = 'Bartlett')",
-    "same with data = hs_missing.csv, missing = 'ml'"
+    "same with data = hs_missing.csv, missing = 'ml'",
+    "fit_nomean <- lavaan::cfa(<same model>, data = hs)  # no mean structure: lavPredict centres at the sample means",
+    "fit2 <- lavaan::cfa(<same model> + 'g =~ visual + textual + speed', data = hs, meanstructure = TRUE)",
+    "parameterEstimates(fit)[, c('lhs', 'op', 'rhs', 'est')] for fit, fit_nomean, fit2"
   ),
   outputs = list(
     bfi_scoreitems_none.csv = "id + mean scale scores (NaN/empty when no item answered)",
@@ -95,7 +121,10 @@ prov <- list(
     hs_lavpredict_regression.csv = "lavPredict regression factor scores",
     hs_lavpredict_bartlett.csv = "lavPredict Bartlett factor scores",
     hs_missing.csv = "x1..x9 of Holzinger-Swineford with a fixed missingness pattern",
-    hs_missing_matrices.json = "as hs_matrices.json for the missing = 'ml' fit"
+    hs_missing_matrices.json = "as hs_matrices.json for the missing = 'ml' fit",
+    "*_estimates.csv" = "parameterEstimates: lhs, op, rhs, group ('all'), est",
+    "hs_nomean_lavpredict_*.csv" = "lavPredict of the fit without mean structure",
+    "hs_second_order_lavpredict_*.csv" = "lavPredict of the second-order model (Bartlett: lavaan gives g its mean 0)"
   ),
   scoreitems_alpha = alpha_bfi,
   sha256 = list(bfi.csv = sha256(bfi_file), holzinger_swineford.csv = sha256(hs_file),
