@@ -337,6 +337,15 @@ def _scale_view(scale: Any) -> dict[str, Any]:
     raise ScoringKeyError(f"cannot read a scale spec from {type(scale).__name__}")
 
 
+def _as_scale(scale: Any) -> Any:
+    """A spec given as a mapping becomes a validated :class:`~psychometrics.scale.Scale`."""
+    if isinstance(scale, Mapping):
+        from psychometrics.scale import Scale
+
+        return Scale.from_dict(scale)
+    return scale
+
+
 def _scale_hash(scale: Any) -> str | None:
     h = _attr(scale, "content_hash")
     return None if h is None else str(h)
@@ -648,6 +657,7 @@ def score(
         rules = ScoringRules.from_keys(scale_or_key, response_range=response_range, total=total)
         error = DataError
     else:
+        scale_or_key = _as_scale(scale_or_key)
         rules = ScoringRules.from_scale(scale_or_key)
         scale_hash = _scale_hash(scale_or_key)
         scale_version = _attr(scale_or_key, "version")
@@ -1506,6 +1516,7 @@ class ScoringKey(ResultMixin):
         """
         from psychometrics import __version__
 
+        scale = _as_scale(scale)
         spec = _scale_view(scale)
         rules = ScoringRules.from_spec_dict(spec)
         scale_hash = _scale_hash(scale)
@@ -1513,7 +1524,7 @@ class ScoringKey(ResultMixin):
         rel: dict[str, dict[str, Any]] = {}
         norm_obj: Norms | None = norms if isinstance(norms, Norms) else None
         if responses is not None:
-            res = score(scale if not isinstance(scale, Mapping) else rules, responses,
+            res = score(scale, responses,
                         reliability="alpha" if reliability == "alpha" else None)
             calibration["n"] = int(res.n_rows)
             calibration["n_scored"] = {k: int(v) for k, v in res.descriptives["n"].items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -450,6 +451,8 @@ def test_key_checks_scale_version():
     (lambda d: d["scores"][0]["reverse"].append("b1"), "scores[0].reverse"),
     (lambda d: d["scores"][0]["items"].remove("a3"), "edited by hand"),
     (lambda d: d.update(format_version=99), "upgrade"),
+    (lambda d: d["scale"]["spec"]["items"][0].update(text="changed"), "content_hash"),
+    (lambda d: d["scale"]["spec"].update(version="one"), "scale.spec is not a valid"),
 ])
 def test_malformed_key_names_field(tmp_path, mutate, field):
     d = json.loads(json.dumps(_key().to_dict()))
@@ -505,3 +508,27 @@ def test_result_display_and_dict():
     assert "not_scored" in text and "p1" not in text
     d = res.to_dict()
     assert d["method"] == "mean" and d["key"] is None
+
+
+def test_scale_yaml_path_and_scale_object(tmp_path):
+    from psychometrics.scale import Scale
+
+    path = Path(__file__).parent / "data" / "mini_scale.yaml"
+    scale = Scale.from_yaml(path)
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame(rng.integers(1, 6, size=(30, 8)), columns=list(scale.item_ids))
+    by_path = score(path, data)
+    by_obj = score(scale, data)
+    pd.testing.assert_frame_equal(by_path.scores, by_obj.scores)
+    assert list(by_obj.scores.columns) == ["alpha", "beta", "gamma", "total"]
+    assert by_obj.definitions[-1].label == "General factor"
+    x = data.astype(float)
+    x["A3"] = 6 - x["A3"]
+    x["C2"] = 6 - x["C2"]
+    np.testing.assert_allclose(by_obj.scores["gamma"], x[["C1", "C2"]].mean(axis=1))
+    np.testing.assert_allclose(by_obj.scores["total"], x.mean(axis=1))
+    key = ScoringKey.build(scale, data, date="2026-01-01")
+    assert key.scale_hash == scale.content_hash
+    back = ScoringKey.from_file(key.to_file(tmp_path / "scoring_key_mini.yaml"))
+    assert back.scale().content_hash == scale.content_hash
+    assert back.calibration["data_sha256"] == key.calibration["data_sha256"]
