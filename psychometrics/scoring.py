@@ -41,6 +41,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -516,6 +517,10 @@ class ScoreResult(ResultMixin):
     min_answered : float
     n_rows : int
     factor_method : str or None
+    factor_names : tuple of str
+    group : Series or None
+        The group label of each row, when a group was given (or found: the group of a
+        ``Responses`` object, the key's invariance grouping variable).
     norms : Norms or None
         The norms applied (if any).
     key : ScoringKey or None
@@ -538,6 +543,7 @@ class ScoreResult(ResultMixin):
     id_column: str | None = None
     factor_method: str | None = None
     factor_names: tuple[str, ...] = ()
+    group: pd.Series | None = None
     norms: Norms | None = None
     key: ScoringKey | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
@@ -678,9 +684,10 @@ def score(
     ids: pd.Series | None = None
     source = "data"
     if isinstance(data, (str, Path)):
-        source = str(data)
-        data = _read_table(Path(data))
-    if not isinstance(data, pd.DataFrame) and hasattr(data, "items") and hasattr(data, "raw"):
+        scale_obj = key.scale() if key is not None else (
+            None if isinstance(scale_or_key, (ScoringRules, Mapping)) else scale_or_key)
+        data = _load_file(Path(data), scale_obj, id_column, key is not None)
+    if _is_responses(data):
         resp = data
         resp_scale = getattr(resp, "scale", None)
         if key is not None and resp_scale is not None:
@@ -693,18 +700,28 @@ def score(
                     f"scale (content hash {h[:12]}... vs {scale_hash[:12]}...); load them with "
                     "the scale you score with")
         frame = resp.items
-        if not isinstance(frame, pd.DataFrame):
-            raise DataError("Responses.items must be a DataFrame")
-        already_reversed = True
+        already_reversed = True  # Responses.items are reverse-keyed already
+        source = str(getattr(resp, "source", "responses"))
+        extra = getattr(resp, "extra", None)
+        extra = extra if isinstance(extra, pd.DataFrame) else pd.DataFrame(index=frame.index)
         rid = getattr(resp, "ids", None)
-        if id_column is None and rid is not None:
-            ids = pd.Series(np.asarray(rid), index=frame.index,
-                            name=getattr(rid, "name", None) or "id")
-        raw_frame = getattr(resp, "raw", None)
-        data = frame
-        if id_column is not None and isinstance(raw_frame, pd.DataFrame) and \
-                id_column in raw_frame.columns:
-            ids = raw_frame[id_column]
+        if isinstance(rid, pd.Series) and (id_column is None or rid.name == id_column):
+            ids = rid.rename(rid.name or "id")
+        elif id_column is not None:
+            if id_column not in extra.columns:
+                raise DataError(f"id column {id_column!r} is not in {source}")
+            ids = extra[id_column]
+        rgroup = getattr(resp, "group", None)
+        if group is None and isinstance(rgroup, pd.Series):
+            group = rgroup
+        elif isinstance(group, str):
+            if isinstance(rgroup, pd.Series) and rgroup.name == group:
+                group = rgroup
+            elif group in extra.columns:
+                group = extra[group]
+            else:
+                raise DataError(f"group column {group!r} is not in {source}")
+        data = frame.join(extra.drop(columns=[c for c in extra.columns if c in frame.columns]))
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a DataFrame, a Responses object or a file path, not "
                         f"{type(data).__name__}")
@@ -784,7 +801,9 @@ def score(
         missing_codes=n_codes, definitions=rules.scores, method=method,
         min_answered=min_answered, n_rows=len(out), response_min=rules.response_min,
         response_max=rules.response_max, id_column=None if ids is None else str(ids.name),
-        factor_method=fm, factor_names=fnames, norms=applied_norms, key=key,
+        factor_method=fm, factor_names=fnames,
+        group=None if groups is None else groups.rename(groups.name or "group"),
+        norms=applied_norms, key=key,
         diagnostics=tuple(diagnostics))
 
 
@@ -862,6 +881,32 @@ def _warn_uncovered_groups(key: ScoringKey, groups: pd.Series, diagnostics: list
                f"this key (level {inv.get('level')!r} across {inv.get('group_variable') or 'groups'}"
                f" {', '.join(sorted(covered))}); their scores may not be comparable",
                stacklevel=4)
+
+
+def _is_responses(obj: Any) -> bool:
+    return (not isinstance(obj, pd.DataFrame) and isinstance(getattr(obj, "items", None),
+            pd.DataFrame) and hasattr(obj, "raw"))
+
+
+def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool) -> Any:
+    """Read a data file: through :func:`psychometrics.data.load_responses` when a scale is
+    known (all its formats, SPSS user-missing values, row numbers in messages), else as a
+    plain table. With a key, a mismatch is reported as a :class:`ScoringKeyError`."""
+    if scale is None:
+        return _read_table(path)
+    from psychometrics.data import load_responses
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            resp = load_responses(path, scale, id_column=id_column)
+    except DataError as exc:
+        if with_key:
+            raise ScoringKeyError(f"the data do not match the scoring key: {exc}") from None
+        raise
+    for w in caught:  # re-issue data-quality warnings from here
+        warnings.warn(w.message, w.category, stacklevel=4)
+    return resp
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -1524,7 +1569,7 @@ class ScoringKey(ResultMixin):
         rel: dict[str, dict[str, Any]] = {}
         norm_obj: Norms | None = norms if isinstance(norms, Norms) else None
         if responses is not None:
-            res = score(scale, responses,
+            res = score(scale, responses, group=group, norms=False,
                         reliability="alpha" if reliability == "alpha" else None)
             calibration["n"] = int(res.n_rows)
             calibration["n_scored"] = {k: int(v) for k, v in res.descriptives["n"].items()}
@@ -1534,14 +1579,7 @@ class ScoringKey(ResultMixin):
                 rel = {s: {"coefficient": "alpha", "value": float(r["reliability"])}
                        for s, r in res.sem.iterrows() if r["reliability"] == r["reliability"]}
             if norms is True:
-                gv = group
-                if isinstance(group, str):
-                    raw = responses if isinstance(responses, pd.DataFrame) else \
-                        getattr(responses, "raw", None)
-                    if not isinstance(raw, pd.DataFrame) or group not in raw.columns:
-                        raise DataError(f"group column {group!r} is not in the responses")
-                    gv = raw[group].rename(group)
-                    gv.index = res.scores.index
+                gv = None if group is None else res.group
                 norm_obj = build_norms(res, gv, description=description)
         elif norms is True:
             norm_obj = None
