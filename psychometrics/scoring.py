@@ -784,11 +784,12 @@ def score(
     fnames: tuple[str, ...] = ()
     fm = None
     if factor_scores is not None:
-        model = FactorScoreModel.from_fit(factor_scores)
-        fs = _factor_scores_model(items, model, factor_method)
+        # the model's indicators: the (reverse-keyed) scale items, other columns as given
+        extra_cols = data.drop(columns=[c for c in items.columns if c in data.columns])
+        fs = _factor_block(items.join(extra_cols), factor_scores, factor_method, groups)
+        fnames, fm = tuple(fs.columns), factor_method
         fs.columns = [f"fs_{c}" for c in fs.columns]
         out = pd.concat([out, fs], axis=1)
-        fnames, fm = tuple(model.factors), factor_method
     if ids is not None:
         out.insert(0, str(ids.name), ids.to_numpy())
 
@@ -805,6 +806,31 @@ def score(
         group=None if groups is None else groups.rename(groups.name or "group"),
         norms=applied_norms, key=key,
         diagnostics=tuple(diagnostics))
+
+
+def _factor_block(items: pd.DataFrame, fit: Any, method: str, groups: pd.Series | None
+                  ) -> pd.DataFrame:
+    """Factor scores of every row; a multi-group fit scores each row with its group's matrices."""
+    est = fit if isinstance(fit, pd.DataFrame) else getattr(fit, "estimates", None)
+    labels = (list(dict.fromkeys(str(g) for g in est["group"]))
+              if isinstance(est, pd.DataFrame) and "group" in est.columns else [])
+    if len(labels) <= 1:
+        return _factor_scores_model(items, FactorScoreModel.from_fit(fit), method)
+    if groups is None:
+        raise DataError(f"the CFA was fitted in groups {', '.join(labels)}: pass group= (the "
+                        "grouping column) so that each row is scored with its group's model")
+    g = groups.astype("string")
+    unknown = sorted(set(g.dropna()) - set(labels))
+    if unknown or g.isna().any():
+        raise DataError(f"rows of group(s) {', '.join(unknown) or '<missing>'} cannot be "
+                        f"factor-scored: the CFA has groups {', '.join(labels)}")
+    parts = []
+    for lab in labels:
+        rows = (g == lab).to_numpy(dtype=bool)
+        if rows.any():
+            parts.append(_factor_scores_model(items[rows], FactorScoreModel.from_fit(fit, lab),
+                                              method))
+    return pd.concat(parts).reindex(items.index)
 
 
 def _group_values(group: Any, data: pd.DataFrame | None) -> pd.Series | None:
@@ -1158,7 +1184,11 @@ def _factor_scores_model(data: pd.DataFrame, model: FactorScoreModel, method: st
     except KeyError as exc:
         raise DataError(f"Theta/Psi labels do not match Lambda: {exc}") from None
     lam = L.to_numpy(float)
-    y = data[ov].to_numpy(dtype=float)
+    try:
+        y = data[ov].astype("float64").to_numpy()
+    except (TypeError, ValueError):
+        bad = [c for c in ov if not pd.api.types.is_numeric_dtype(data[c])]
+        raise DataError(f"indicator column(s) {', '.join(bad)} are not numeric") from None
     nu = (np.nanmean(y, axis=0) if model.nu is None
           else model.nu.reindex(L.index).to_numpy(float))
     al = np.zeros(lam.shape[1]) if model.alpha is None else \

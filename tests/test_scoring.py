@@ -301,6 +301,32 @@ def test_factor_scores_from_parameter_table_equal_lavpredict(stem, method, hs):
     np.testing.assert_allclose(got.to_numpy(), want[factors].to_numpy(), rtol=0, atol=1e-10)
 
 
+def test_factor_scores_from_our_cfa_fit(hs):
+    from psychometrics.cfa import fit_cfa
+
+    model = "visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n speed =~ x7 + x8 + x9"
+    fit = fit_cfa(model, hs, meanstructure=True)
+    keys = {"visual": ["x1", "x2", "x3"]}
+    for method in ("regression", "bartlett"):
+        res = score(ScoringRules.from_keys(keys, likert=False), hs, factor_scores=fit,
+                    factor_method=method, reliability=None)
+        want = load_reference("scoring", f"hs_lavpredict_{method}.csv")
+        # iterative estimates (our ML engine vs lavaan's): 1e-4
+        np.testing.assert_allclose(res.scores[["fs_visual", "fs_textual", "fs_speed"]].to_numpy(),
+                                   want[["visual", "textual", "speed"]].to_numpy(), atol=1e-4)
+    # multi-group fit: each row scored with its own group's matrices
+    fitg = fit_cfa(model, hs, group="school")
+    res = score(ScoringRules.from_keys(keys, likert=False), hs, factor_scores=fitg,
+                group="school", reliability=None)
+    for school in ("Pasteur", "Grant-White"):
+        rows = (hs["school"] == school).to_numpy()
+        m = FactorScoreModel.from_fit(fitg, group=school)
+        one = factor_scores(hs[rows], m.Lambda, m.Theta, m.Psi, m.nu, m.alpha)
+        np.testing.assert_allclose(res.scores.loc[rows, "fs_speed"], one["speed"], atol=1e-12)
+    with pytest.raises(DataError, match="pass group="):
+        score(ScoringRules.from_keys(keys, likert=False), hs, factor_scores=fitg, reliability=None)
+
+
 def test_factor_model_from_multigroup_table_needs_group():
     pe = load_reference("scoring", "hs_estimates.csv")
     two = pd.concat([pe, pe.assign(group="other")])
