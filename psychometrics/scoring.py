@@ -56,6 +56,7 @@ from psychometrics.exceptions import (
     DataQualityWarning,
     Diagnostic,
     InvarianceWarning,
+    PsychometricsWarning,
     ReliabilityWarning,
     ScoringKeyError,
     record,
@@ -610,8 +611,8 @@ def score(
     factor_scores : CFA result or FactorScoreModel, optional
         Add factor scores computed from a fitted CFA (see :func:`factor_scores`).
     norms : Norms or bool, optional
-        Norms to apply. Default with a key: the key's norms when it has any.
-        ``False`` applies none.
+        Norms to apply. Default (None or True) with a key: the key's norms when it has
+        any (not when ``method`` differs from the key's). ``False`` applies none.
     factor_method : {"regression", "bartlett"}
     reliability : mapping, "alpha" or None
         Reliability per score for the SEM. With a key, the key's reliabilities are
@@ -649,7 +650,6 @@ def score(
     diagnostics: list[Diagnostic] = []
     key: ScoringKey | None = None
     scale_hash: str | None = None
-    scale_version: str | None = None
     if isinstance(scale_or_key, (str, Path)):
         scale_or_key = _load_scale_or_key(Path(scale_or_key))
     if isinstance(scale_or_key, ScoringKey):
@@ -666,7 +666,6 @@ def score(
         scale_or_key = _as_scale(scale_or_key)
         rules = ScoringRules.from_scale(scale_or_key)
         scale_hash = _scale_hash(scale_or_key)
-        scale_version = _attr(scale_or_key, "version")
         error = DataError
     if method is not None and method not in ("mean", "sum"):
         raise DataError(f"method must be 'mean' or 'sum', not {method!r}")
@@ -678,6 +677,13 @@ def score(
     except ScoringKeyError as exc:
         raise DataError(str(exc)) from None
     min_answered = float(min_answered)
+    if key is not None:
+        for name, used, validated in (("method", method, rules.method),
+                                      ("min_answered", min_answered, rules.min_answered)):
+            if used != validated:
+                record(diagnostics, PsychometricsWarning,
+                       f"scoring with {name}={used!r} although the key was validated with "
+                       f"{name}={validated!r}", stacklevel=3)
 
     # ------------------------------------------------------------- the data
     already_reversed = False
@@ -766,8 +772,17 @@ def score(
 
     out = vals.copy()
     applied_norms: Norms | None = None
-    if norms is None and key is not None and key.norms is not None:
-        norms = key.norms
+    if norms is True or (norms is None and key is not None and key.norms is not None):
+        if key is None or key.norms is None:
+            raise DataError("norms=True applies a scoring key's norms, but there are none; "
+                            "pass a Norms object (build_norms)")
+        if method != key.rules.method:
+            record(diagnostics, PsychometricsWarning,
+                   f"the key's norms are for {key.rules.method} scores; they are not applied "
+                   f"to {method} scores", stacklevel=3)
+            norms = None
+        else:
+            norms = key.norms
     if isinstance(norms, Norms):
         ngroups = None
         if groups is not None and norms.groups:

@@ -432,6 +432,22 @@ def test_scoring_with_key_matches_scale_and_applies_key_norms(tmp_path):
     pd.testing.assert_frame_equal(by_path.scores, by_key.scores)
 
 
+def test_key_overrides_are_warned_and_norms_kept_to_their_method():
+    from psychometrics.exceptions import PsychometricsWarning
+
+    key = _key()
+    with pytest.warns(PsychometricsWarning) as caught:
+        res = score(key, small_data(), method="sum")
+    messages = [str(w.message) for w in caught]
+    assert any("method='sum'" in m for m in messages)
+    assert any("norms are for mean scores" in m for m in messages)
+    assert "alpha_s_z" not in res.scores.columns  # mean-score norms not applied to sums
+    with pytest.warns(PsychometricsWarning, match="min_answered=0.0"):
+        score(key, small_data(), min_answered=0)
+    with pytest.raises(DataError, match="norms=True"):
+        score(small_spec(), small_data(), norms=True)
+
+
 def test_key_refuses_data_outside_range_and_missing_items():
     key = _key()
     bad = small_data()
@@ -532,8 +548,13 @@ def test_result_display_and_dict():
     res = score(small_spec(), small_data())
     text = res.summary()
     assert "not_scored" in text and "p1" not in text
+    assert "<table" in res._repr_html_()
     d = res.to_dict()
     assert d["method"] == "mean" and d["key"] is None
+    key = _key()
+    assert "invariance" in key.summary() and "scalar" in key.summary()
+    assert "<table" in key._repr_html_()
+    assert "alpha_s" in key.norms.summary() and "<table" in key.norms._repr_html_()
 
 
 def test_scale_yaml_path_and_scale_object(tmp_path):
