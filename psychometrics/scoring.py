@@ -1573,6 +1573,7 @@ class ScoringKey(ResultMixin):
         description: str = "",
         date: str | None = None,
         data_sha256: str | None = None,
+        coefficient: str = "omega_total",
     ) -> ScoringKey:
         """Build a key from a scale and (optionally) its calibration sample.
 
@@ -1583,10 +1584,11 @@ class ScoringKey(ResultMixin):
         responses : Responses or DataFrame, optional
             The calibration sample. When given: n, date and the data SHA-256 are
             recorded, reliability (``"alpha"``) and norms are computed from it.
-        reliability : mapping, "alpha" or None
-            ``{score: value}`` or ``{score: {"coefficient": ..., "value": ...}}`` or a
-            reliability result with per-score values; ``"alpha"`` computes
-            coefficient alpha per score from ``responses``.
+        reliability : mapping, result, "alpha" or None
+            ``{score: value}`` or ``{score: {"coefficient": ..., "value": ...}}``, or the
+            result of :func:`psychometrics.reliability.scale_reliability` (its
+            ``table`` column ``coefficient``, alpha where that is missing); ``"alpha"``
+            computes coefficient alpha per score from ``responses``.
         invariance : mapping or invariance result, optional
             ``{"level": ..., "group_variable": ..., "groups": [...]}``; a result object
             is read through its ``level`` / ``highest_level``, ``group`` and ``groups``
@@ -1603,6 +1605,9 @@ class ScoringKey(ResultMixin):
         data_sha256 : str, optional
             SHA-256 of the calibration data file; by default taken from the responses
             (if they carry one) or computed from the item responses written as CSV.
+        coefficient : str
+            Which column of a reliability result's table to store (default
+            ``"omega_total"``; e.g. ``"alpha"``).
         """
         from psychometrics import __version__
 
@@ -1636,7 +1641,7 @@ class ScoringKey(ResultMixin):
         if isinstance(reliability, Mapping):
             rel = _reliability_dict(reliability)
         elif reliability not in ("alpha", None):
-            rel = _reliability_dict(_reliability_from_result(reliability))
+            rel = _reliability_dict(_reliability_from_result(reliability, coefficient))
         return cls(
             scale_spec=spec, scale_hash=scale_hash, scale_id=str(spec.get("id", "")),
             scale_version=str(spec.get("version", "")), rules=rules, reliability=rel,
@@ -1871,7 +1876,23 @@ def _reliability_dict(rel: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _reliability_from_result(obj: Any) -> Mapping[str, Any]:
+def _reliability_from_result(obj: Any, coefficient: str = "alpha") -> Mapping[str, Any]:
+    """Per-score reliabilities from a result, e.g. ``reliability.scale_reliability``'s
+    ``table`` (one row per subscale and ``total``; column ``coefficient``, falling back
+    to ``alpha`` where it is missing)."""
+    table = getattr(obj, "table", None)
+    if isinstance(table, pd.DataFrame):
+        if coefficient not in table.columns:
+            raise DataError(f"the reliability table has no column {coefficient!r}; columns: "
+                            f"{', '.join(map(str, table.columns))}")
+        out: dict[str, Any] = {}
+        for name, row in table.iterrows():
+            v, c = row[coefficient], coefficient
+            if not v == v and "alpha" in table.columns:  # e.g. omega needs three items
+                v, c = row["alpha"], "alpha"
+            if v == v:
+                out[str(name)] = {"coefficient": c, "value": float(v)}
+        return out
     for name in ("by_score", "values", "estimates"):
         v = _attr(obj, name)
         if isinstance(v, Mapping):

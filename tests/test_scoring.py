@@ -472,6 +472,18 @@ def test_key_warns_for_groups_not_covered_by_invariance():
         score(key, data, norms=False)
 
 
+def test_key_reads_a_reliability_table():
+    class FakeScaleReliability:  # the shape of reliability.ScaleReliabilityResult
+        table = pd.DataFrame({"alpha": [0.7, 0.6, 0.8], "omega_total": [0.75, np.nan, 0.85]},
+                             index=["alpha_s", "beta_s", "total"])
+
+    key = ScoringKey.build(small_spec(), reliability=FakeScaleReliability())
+    assert key.reliability == {"alpha_s": {"coefficient": "omega_total", "value": 0.75},
+                               "beta_s": {"coefficient": "alpha", "value": 0.6},
+                               "total": {"coefficient": "omega_total", "value": 0.85}}
+    assert key.norms is None and "n" not in key.calibration
+
+
 def test_key_checks_scale_version():
     key = _key()
 
