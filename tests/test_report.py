@@ -226,6 +226,14 @@ def test_format_table_spanners_and_row_groups():
     assert 'colspan="2"' in html and "<em>Note.</em> n = 10" in html
 
 
+def test_format_table_hides_plain_row_numbers():
+    frame = pd.DataFrame({"lhs": ["F1"], "est": [0.5]})
+    assert [c["text"] for c in format_table(Table(frame, "t"))["body"][0]] == ["F1", "0.50"]
+    assert [c["text"] for c in format_table(Table(frame, "t", show_index=True))["body"][0]] == ["0", "F1", "0.50"]
+    named = frame.rename_axis("row")
+    assert len(format_table(Table(named, "t"))["body"][0]) == 3
+
+
 def test_format_table_escapes_nothing_itself_but_template_does():
     out = format_table(Table(pd.DataFrame({"<x>": ["<y>"]}, index=["<z>"]), "t"))
     assert out["body"][0][1]["text"] == "<y>"
