@@ -47,6 +47,37 @@ def test_report_is_a_complete_html5_document(report_file):
     assert '<meta charset="utf-8">' in html
 
 
+def test_tags_are_balanced(report_html):
+    """Every element is closed in order (catches template nesting mistakes)."""
+    from html.parser import HTMLParser
+
+    void = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source", "track"}
+
+    class Checker(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.stack: list[str] = []
+            self.errors: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in void:
+                self.stack.append(tag)
+
+        def handle_startendtag(self, tag, attrs):  # <path .../> in SVG
+            pass
+
+        def handle_endtag(self, tag):
+            if not self.stack or self.stack[-1] != tag:
+                self.errors.append(f"</{tag}> closes {self.stack[-1] if self.stack else 'nothing'}")
+            else:
+                self.stack.pop()
+
+    checker = Checker()
+    checker.feed(report_html)
+    checker.close()
+    assert checker.errors == [] and checker.stack == []
+
+
 def test_every_section_present_in_order(report_html):
     positions = []
     for anchor, heading in SECTIONS.values():
