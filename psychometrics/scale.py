@@ -267,6 +267,7 @@ class Scale(_Model):
     validity: tuple[ValidityHypothesis, ...] = ()
 
     _source: Path | None = PrivateAttr(default=None)
+    _hash: str | None = PrivateAttr(default=None)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -410,8 +411,19 @@ class Scale(_Model):
         Independent of YAML formatting, comments, key order and whether defaults
         are written out; changes whenever any specified value changes.
         """
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        if self._hash is None:  # the model is frozen, so the hash can be cached
+            canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            self._hash = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return self._hash
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
+
+    def __eq__(self, other: object) -> bool:
+        """Two scales are equal when their parsed content is (wherever they were read from)."""
+        if not isinstance(other, Scale):
+            return NotImplemented
+        return self.content_hash == other.content_hash
 
     def check_companions(self, companions: Mapping[str, Scale]) -> None:
         """Check that validity hypotheses name existing companion scales and scores.

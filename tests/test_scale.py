@@ -378,3 +378,11 @@ def test_documentation_example_is_a_valid_spec():
     block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     scale = Scale.from_dict(yaml.safe_load(block), source="docs/scale-spec.md")
     assert scale.id == "mentorship_supportiveness" and scale.reverse_items == ("MSS02",)
+
+
+def test_scales_are_hashable_and_equal_by_content(spec, tmp_path):
+    a = Scale.from_yaml(MINI)
+    b = Scale.from_dict(spec)
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    spec["name"] = "Other"
+    assert Scale.from_dict(spec) != a
