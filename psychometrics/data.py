@@ -448,6 +448,11 @@ def _row_note(kind: str) -> str:
     return ""
 
 
+def _note_prefix(kind: str) -> str:
+    note = _row_note(kind).strip()
+    return f"{note} " if note else ""
+
+
 def _suggest_columns(missing: list[str], available: list[str]) -> str:
     import difflib
 
@@ -603,7 +608,7 @@ def _load_frame(
     if non_numeric:
         raise DataError(
             f"{label}: non-numeric values in {len(non_numeric)} item{'s' if len(non_numeric) != 1 else ''}:\n  "
-            + "\n  ".join(non_numeric) + f"\n{_row_note(kind).strip()} Recode answers as numbers "
+            + "\n  ".join(non_numeric) + f"\n{_note_prefix(kind)}Recode answers as numbers "
             f"({rf.min}–{rf.max}); leave unanswered cells blank or use a missing code"
             + (f" ({', '.join(map(str, rf.missing_codes))})" if rf.missing_codes else
                " (declare codes in response_format.missing_codes)") + "."
@@ -628,7 +633,7 @@ def _load_frame(
             raise DataError(
                 f"{label}: {total} value{'s' if total != 1 else ''} {what} in "
                 f"{len(lines)} item{'s' if len(lines) != 1 else ''}:\n  " + "\n  ".join(lines)
-                + f"\n{_row_note(kind).strip()} Correct the data, declare missing codes in the scale's "
+                + f"\n{_note_prefix(kind)}Correct the data, declare missing codes in the scale's "
                 "response_format.missing_codes, or set such values missing (out_of_range='missing'; on the "
                 "command line --out-of-range missing), which counts them."
             )
@@ -653,6 +658,9 @@ def _load_frame(
     used_cols = {item_col[i] for i in item_ids} | {c for c in (group, id_column) if c is not None}
     extra = work.loc[:, [c for c in work.columns if c not in used_cols]]
 
+    if n == 0:
+        raise DataError(f"{label}: no rows to analyse ({rows_read} read, {rows_read - n} excluded).")
+
     # ---------------------------------------------------- careless screens
     careless = careless_screens(raw, scored, scale, longstring_max=longstring_max,
                                 mahalanobis_alpha=mahalanobis_alpha, evenodd_min=evenodd_min,
@@ -673,9 +681,6 @@ def _load_frame(
         record(diagnostics, DataQualityWarning,
                f"{where}: {empty_rows} row(s) answer none of the {len(item_ids)} items of {scale.id!r}: "
                f"{_rows(rows, kind)} (kept; they carry no information)", stacklevel=4)
-    if n == 0:
-        raise DataError(f"{label}: no rows to analyse ({rows_read} read, {rows_read - n} excluded).")
-
     quality = DataQuality(
         rows_read=rows_read, rows_used=n, excluded=excluded, missing_by_reason=missing_by_reason,
         missing=missing, missing_share=missing_share,

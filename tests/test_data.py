@@ -493,3 +493,22 @@ def test_careless_screens_match_r_reference():
     assert c["longstring"].tolist() == ref["longstring"]
     np.testing.assert_allclose(c["evenodd"].to_numpy(), arr("evenodd"), rtol=1e-10, atol=1e-12, equal_nan=True)
     assert c["evenodd_flag"].sum() == np.nansum(arr("evenodd") < 0.30)
+
+
+def test_other_dtypes_and_no_rows(scale):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.integers(1, 6, (30, 8)), columns=ITEMS)
+    nullable = df.astype("Int64")
+    nullable.iloc[0, 0] = pd.NA
+    assert _quiet(load_responses, nullable, scale).quality.missing["A1"] == 1
+    assert _quiet(load_responses, df.astype("category"), scale).items.dtypes.iloc[0] == float
+    text = df.astype(str)
+    text.iloc[2, 3], text.iloc[4, 4] = " 4 ", "  "
+    r = _quiet(load_responses, text, scale)
+    assert r.items.iloc[2, 3] == 4 and r.quality.missing_by_reason.loc["B2", "blank in source"] == 1
+    with pytest.raises(DataError, match="A1: the column holds true/false values"):
+        load_responses(df.astype(bool), scale)
+    with pytest.raises(DataError, match=r"A2: 1 value, e\.g\. inf in index label 1\nCorrect the data"):
+        load_responses(df.astype(float).assign(A2=lambda d: d["A2"].where(d.index != 1, np.inf)), scale)
+    with pytest.raises(DataError, match="no rows to analyse"):
+        load_responses(df.iloc[:0], scale)
