@@ -722,8 +722,8 @@ def _cfa_step(items: pd.DataFrame, scale: Any, run: _Runner) -> dict[str, Any]:
         syntax[name] = syn
         try:
             fits[name] = fit_cfa(syn, items, **kw)
-        except PsychometricsError as exc:
-            failed[name] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one model failing must not stop the validation; reported
+            failed[name] = str(exc) if isinstance(exc, PsychometricsError) else f"{type(exc).__name__}: {exc}"
     rows = []
     for name, syn, _ in specs:
         if name in fits:
@@ -766,8 +766,9 @@ def _invariance_step(work: Any, rows: pd.Index, scale: Any, opts: ValidationOpti
     frame[col] = work.group.loc[rows].astype(str)
     try:
         out["invariance"] = measurement_invariance(models.correlated_factors(scale), frame, col)
-    except PsychometricsError as exc:
-        out["invariance_note"] = f"Measurement invariance could not be assessed: {exc}"
+    except Exception as exc:  # noqa: BLE001 - reported as "not assessed" with the reason, never a crash
+        why = str(exc) if isinstance(exc, PsychometricsError) else f"{type(exc).__name__}: {exc}"
+        out["invariance_note"] = f"Measurement invariance could not be assessed: {why}"
     return out
 
 
