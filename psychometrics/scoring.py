@@ -376,58 +376,66 @@ def _prepare_items(
             f"{', '.join(map(str, list(data.columns)[:30]))}"
             f"{' ...' if len(data.columns) > 30 else ''}")
     raw = data[items]
-    out = {}
-    n_codes = {}
+    cols: list[np.ndarray] = []
     for item in items:
         col = raw[item]
-        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
+        if pd.api.types.is_bool_dtype(col.dtype):
+            raise error(f"{source}: item {item!r} holds true/false values, not responses")
+        if not pd.api.types.is_numeric_dtype(col.dtype):
             stripped = col.astype("string").str.strip()
             num = pd.to_numeric(stripped.replace("", pd.NA), errors="coerce")
-            bad = num.isna() & stripped.notna() & (stripped != "")
+            bad = (num.isna() & stripped.notna() & (stripped != "")).to_numpy(dtype=bool)
             if bad.any():
-                rows = list(data.index[bad.to_numpy()])
-                vals = list(col[bad])
                 raise error(
-                    f"{source}: item {item!r} holds non-numeric value(s) {_few(vals)} in "
-                    f"row(s) {_few(rows)}; recode them or declare numeric missing codes")
+                    f"{source}: item {item!r} holds non-numeric value(s) {_few(list(col[bad]))} "
+                    f"in row(s) {_few(list(data.index[bad]))}; recode them or declare numeric "
+                    "missing codes")
             col = num
-        elif col.dtype == bool:
-            raise error(f"{source}: item {item!r} holds true/false values, not responses")
-        x = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy(copy=True)
-        code_mask = np.isin(x, np.asarray(rules.missing_codes, dtype=float)) if rules.missing_codes \
-            else np.zeros(len(x), bool)
-        n_codes[item] = int(code_mask.sum())
+        cols.append(col.astype("float64").to_numpy(na_value=np.nan))
+    x = np.column_stack(cols) if cols else np.empty((len(data), 0))
+    # declared missing codes -> NaN, counted per item
+    if rules.missing_codes:
+        code_mask = np.isin(x, np.asarray(rules.missing_codes, dtype=float))
         x[code_mask] = np.nan
-        if np.isinf(x).any():
-            rows = list(data.index[np.isinf(x)])
-            raise error(f"{source}: item {item!r} holds infinite value(s) in row(s) {_few(rows)}")
-        ok = ~np.isnan(x)
-        if rules.likert and not already_reversed:
-            frac = ok & (x != np.round(x))
-            if frac.any():
-                rows = list(data.index[frac])
-                raise error(
-                    f"{source}: item {item!r} holds non-integer response(s) "
-                    f"{_few(x[frac].tolist())} in row(s) {_few(rows)}; a Likert item takes "
-                    f"integer categories")
-        lo, hi = rules.response_min, rules.response_max
-        if lo is not None and hi is not None:
+        n_codes = code_mask.sum(axis=0)
+    else:
+        n_codes = np.zeros(len(items), dtype=np.int64)
+    ok = ~np.isnan(x)
+    problems = np.isinf(x)
+    if problems.any():
+        j = int(np.flatnonzero(problems.any(axis=0))[0])
+        raise error(f"{source}: item {items[j]!r} holds infinite value(s) in row(s) "
+                    f"{_few(list(data.index[problems[:, j]]))}")
+    if rules.likert and not already_reversed:
+        frac = ok & (x != np.round(np.where(ok, x, 0.0)))
+        if frac.any():
+            j = int(np.flatnonzero(frac.any(axis=0))[0])
+            rows = frac[:, j]
+            raise error(
+                f"{source}: item {items[j]!r} holds non-integer response(s) "
+                f"{_few(x[rows, j].tolist())} in row(s) {_few(list(data.index[rows]))}; a Likert "
+                "item takes integer categories")
+    lo, hi = rules.response_min, rules.response_max
+    if lo is not None and hi is not None:
+        with np.errstate(invalid="ignore"):
             out_r = ok & ((x < lo) | (x > hi))
-            if out_r.any():
-                rows = list(data.index[out_r])
-                raise error(
-                    f"{source}: item {item!r} holds value(s) {_few(x[out_r].tolist())} outside "
-                    f"the response range {_num(lo)}..{_num(hi)} in row(s) {_few(rows)}"
-                    + (f"; declared missing codes: {[_num(c) for c in rules.missing_codes]}"
-                       if rules.missing_codes else
-                       "; if these are missing-value codes, declare them in "
-                       "response_format.missing_codes"))
-        out[item] = x
-    frame = pd.DataFrame(out, index=data.index)
-    if not already_reversed:
-        for item in rules.reverse_items:
-            frame[item] = rules.response_min + rules.response_max - frame[item]
-    return frame, pd.Series(n_codes, dtype="int64", name="missing_codes")
+        if out_r.any():
+            j = int(np.flatnonzero(out_r.any(axis=0))[0])
+            rows = out_r[:, j]
+            others = [items[k] for k in np.flatnonzero(out_r.any(axis=0))[1:]]
+            raise error(
+                f"{source}: item {items[j]!r} holds value(s) {_few(x[rows, j].tolist())} outside "
+                f"the response range {_num(lo)}..{_num(hi)} in row(s) {_few(list(data.index[rows]))}"
+                + (f" (also items {', '.join(map(repr, others))})" if others else "")
+                + (f"; declared missing codes: {[_num(c) for c in rules.missing_codes]}"
+                   if rules.missing_codes else
+                   "; if these are missing-value codes, declare them in "
+                   "response_format.missing_codes"))
+    if not already_reversed and rules.reverse_items:
+        rev = [items.index(i) for i in rules.reverse_items]
+        x[:, rev] = rules.response_min + rules.response_max - x[:, rev]
+    frame = pd.DataFrame(x, index=data.index, columns=items)
+    return frame, pd.Series(np.asarray(n_codes, dtype=np.int64), index=items, name="missing_codes")
 
 
 def _few(values: Sequence[Any], k: int = 5) -> str:
@@ -446,12 +454,15 @@ def _score_matrix(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Scores, answered counts and per-row reason codes (0 ok, 1 none, 2 too few)."""
     scores, answered, reasons = {}, {}, {}
+    xall = items.to_numpy()
+    pos = {c: j for j, c in enumerate(items.columns)}
+    okall = ~np.isnan(xall)
+    zall = np.where(okall, xall, 0.0)
     for d in rules.scores:
-        x = items[list(d.items)].to_numpy()
-        k = x.shape[1]
-        ok = ~np.isnan(x)
-        n = ok.sum(axis=1)
-        total = np.where(ok, x, 0.0).sum(axis=1)
+        cols = [pos[i] for i in d.items]
+        k = len(cols)
+        n = okall[:, cols].sum(axis=1)
+        total = zall[:, cols].sum(axis=1)
         need = max(1, math.ceil(min_answered * k - 1e-9))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / n
@@ -460,8 +471,7 @@ def _score_matrix(
             else:  # prorated sum; exact plain sum when every item is answered
                 val = np.where(n == k, total, mean * k)
         reason = np.where(n == 0, 1, np.where(n < need, 2, 0))
-        val = np.where(reason == 0, val, np.nan)
-        scores[d.name] = val
+        scores[d.name] = np.where(reason == 0, val, np.nan)
         answered[d.name] = n
         reasons[d.name] = reason
     idx = items.index
