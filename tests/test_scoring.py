@@ -591,3 +591,72 @@ def test_scale_yaml_path_and_scale_object(tmp_path):
     back = ScoringKey.from_file(key.to_file(tmp_path / "scoring_key_mini.yaml"))
     assert back.scale().content_hash == scale.content_hash
     assert back.calibration["data_sha256"] == key.calibration["data_sha256"]
+
+
+# ----------------------------------------------------------------------------- CLI
+def _cli(*args, cwd):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "psychometrics", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env={**__import__("os").environ,
+                                                               "PYTHONPATH": str(ROOT)})
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_cli_score_with_scale_and_key(tmp_path):
+    import pyreadstat
+
+    from psychometrics.scale import Scale
+
+    scale_path = ROOT / "tests" / "data" / "mini_scale.yaml"
+    scale = Scale.from_yaml(scale_path)
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(rng.integers(1, 6, size=(40, 8)), columns=list(scale.item_ids)).astype(float)
+    data.iloc[0, :2] = np.nan
+    data.insert(0, "pid", [f"r{i}" for i in range(40)])
+    data["site"] = ["a", "b"] * 20
+    csv = tmp_path / "data.csv"
+    data.to_csv(csv, index=False)
+
+    run = _cli("score", scale_path, csv, "-o", tmp_path / "s.csv", "--id-column", "pid", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "Scored 40 rows" in run.stdout and "alpha: 39 scored, 1 not scored" in run.stdout
+    out = pd.read_csv(tmp_path / "s.csv")
+    want = score(scale, data, id_column="pid").scores
+    assert list(out["pid"]) == list(data["pid"])
+    np.testing.assert_allclose(out["total"], want["total"].to_numpy())
+    assert (tmp_path / "s_dictionary.csv").exists()
+
+    key = ScoringKey.build(scale, data, invariance={"level": "scalar", "group_variable": "site",
+                                                    "groups": ["a"]})
+    key_path = key.to_file(tmp_path / "scoring_key_mini.yaml")
+    run = _cli("score", key_path, csv, "-o", tmp_path / "s.sav", "--id-column", "pid",
+               "--dictionary", tmp_path / "dict.md", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "InvarianceWarning" in run.stderr and "b" in run.stderr
+    back, meta = pyreadstat.read_sav(str(tmp_path / "s.sav"))
+    assert "total_T" in back.columns and dict(zip(meta.column_names, meta.column_labels))[
+        "total"] == "General factor"
+    assert "| total | General factor |" in (tmp_path / "dict.md").read_text()
+
+
+def test_cli_score_refuses_bad_data_without_traceback(tmp_path):
+    from psychometrics.scale import Scale
+
+    scale_path = ROOT / "tests" / "data" / "mini_scale.yaml"
+    scale = Scale.from_yaml(scale_path)
+    data = pd.DataFrame(np.full((5, 8), 3.0), columns=list(scale.item_ids))
+    key_path = ScoringKey.build(scale, reliability=None).to_file(tmp_path / "scoring_key.json")
+    data.loc[2, "B2"] = 9
+    data.to_csv(tmp_path / "bad.csv", index=False)
+    run = _cli("score", key_path, tmp_path / "bad.csv", "-o", tmp_path / "o.csv", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "do not match the scoring key" in run.stderr and "B2" in run.stderr
+    assert "Traceback" not in run.stderr
+    run = _cli("score", key_path, tmp_path / "bad.csv", "-o", tmp_path / "o.xlsx", cwd=tmp_path)
+    assert run.returncode == 2 and "use .csv, .parquet or .sav" in run.stderr
+    with pytest.raises(ScoringKeyError, match="does not exist"):
+        score(tmp_path / "scoring_key_missing.json", tmp_path / "bad.csv")
