@@ -484,6 +484,33 @@ def test_key_reads_a_reliability_table():
     assert key.norms is None and "n" not in key.calibration
 
 
+def test_key_with_real_scale_reliability():
+    from psychometrics.data import load_responses
+    from psychometrics.reliability import scale_reliability
+    from psychometrics.scale import Scale
+
+    scale = Scale.from_yaml(Path(__file__).parent / "data" / "mini_scale.yaml")
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(200, 1))
+    x = np.clip(np.round(3 + f + rng.normal(size=(200, 8)) * 0.8), 1, 5)
+    df = pd.DataFrame(x, columns=list(scale.item_ids))
+    df[["A3", "C2"]] = 6 - df[["A3", "C2"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # omega of a two-item subscale: ReliabilityWarning
+        resp = load_responses(df, scale)
+        rel = scale_reliability(resp, ci=None, n_boot=0)
+    key = ScoringKey.build(scale, resp, reliability=rel)
+    assert key.reliability["total"] == {"coefficient": "omega_total",
+                                        "value": float(rel.table.loc["total", "omega_total"])}
+    assert key.reliability["gamma"]["coefficient"] == "alpha"  # two items: no omega
+    assert key.calibration["data_sha256"] == resp.sha256
+    res = score(key, df)
+    want = key.norms.table("total").sd * math.sqrt(1 - key.reliability["total"]["value"])
+    assert res.sem.loc["total", "sem"] == pytest.approx(want)
+    by_resp = score(scale, resp)
+    np.testing.assert_array_equal(by_resp.scores["total"].to_numpy(), res.scores["total"].to_numpy())
+
+
 def test_key_checks_scale_version():
     key = _key()
 
