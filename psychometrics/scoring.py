@@ -811,7 +811,9 @@ def score(
     if factor_scores is not None:
         # the model's indicators: the (reverse-keyed) scale items, other columns as given
         extra_cols = data.drop(columns=[c for c in items.columns if c in data.columns])
-        fs = _factor_block(items.join(extra_cols), factor_scores, factor_method, groups)
+        fs_input = pd.concat([items.reset_index(drop=True), extra_cols.reset_index(drop=True)],
+                             axis=1).set_axis(items.index)  # positional: duplicate labels ok
+        fs = _factor_block(fs_input, factor_scores, factor_method, groups)
         fnames, fm = tuple(fs.columns), factor_method
         fs.columns = [f"fs_{c}" for c in fs.columns]
         out = pd.concat([out, fs], axis=1)
@@ -849,13 +851,17 @@ def _factor_block(items: pd.DataFrame, fit: Any, method: str, groups: pd.Series 
     if unknown or g.isna().any():
         raise DataError(f"rows of group(s) {', '.join(unknown) or '<missing>'} cannot be "
                         f"factor-scored: the CFA has groups {', '.join(labels)}")
-    parts = []
+    out: pd.DataFrame | None = None
     for lab in labels:
         rows = (g == lab).to_numpy(dtype=bool)
         if rows.any():
-            parts.append(_factor_scores_model(items[rows], FactorScoreModel.from_fit(fit, lab),
-                                              method))
-    return pd.concat(parts).reindex(items.index)
+            part = _factor_scores_model(items[rows], FactorScoreModel.from_fit(fit, lab), method)
+            if out is None:
+                out = pd.DataFrame(np.nan, index=items.index, columns=part.columns)
+            out.iloc[np.flatnonzero(rows)] = part.to_numpy()
+    if out is None:  # no rows at all
+        return _factor_scores_model(items, FactorScoreModel.from_fit(fit, labels[0]), method)
+    return out
 
 
 def _group_values(group: Any, data: pd.DataFrame | None) -> pd.Series | None:
