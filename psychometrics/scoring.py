@@ -158,6 +158,20 @@ class ScoringRules:
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ScoringKeyError(f"score names must be unique; repeated: {', '.join(dup)}")
+        for sd in self.scores:
+            rep = sorted({i for i in sd.items if sd.items.count(i) > 1})
+            if rep:
+                raise ScoringKeyError(f"score {sd.name!r} lists item(s) {', '.join(rep)} twice")
+            stray = [i for i in sd.reverse if i not in sd.items]
+            if stray:
+                raise ScoringKeyError(f"score {sd.name!r}: reverse-keyed {', '.join(stray)} "
+                                      "not among its items")
+        rev_all = {i for sd in self.scores for i in sd.reverse}
+        mixed = sorted({i for sd in self.scores for i in sd.items
+                        if i in rev_all and i not in sd.reverse})
+        if mixed:
+            raise ScoringKeyError(f"item(s) {', '.join(mixed)} are reverse-keyed in one score "
+                                  "but not in another")
         has_reverse = any(s.reverse for s in self.scores)
         if has_reverse and (self.response_min is None or self.response_max is None):
             raise ScoringKeyError(

@@ -201,6 +201,15 @@ def test_missing_item_column_is_refused():
         score(small_spec(), small_data().drop(columns="b2"))
 
 
+@pytest.mark.parametrize("keys, fragment", [
+    ({"s": ["a1", "a1"]}, "twice"),
+    ({"s": ["a1", "-a2"], "t": ["a2"]}, "keyed forward in one score and reversed"),
+])
+def test_inconsistent_keys(keys, fragment):
+    with pytest.raises(ScoringKeyError, match=fragment):
+        ScoringRules.from_keys(keys, response_range=(1, 5))
+
+
 def test_keys_with_reverse_need_range():
     with pytest.raises(ScoringKeyError, match="response range"):
         score({"s": ["a1", "-a2"]}, small_data())
