@@ -100,6 +100,23 @@ def test_mean_scores_equal_psych_scoreitems_impute_none(bfi):
     assert res.not_scored.to_numpy().sum() == int(np.isnan(want).sum())
 
 
+def test_psych_default_reverses_with_observed_range(bfi):
+    """psych::scoreItems without min/max reverses with the observed extremes (here 2..6)."""
+    ref = load_reference("scoring", "bfi_narrow_scoreitems_default_minmax.csv")
+    cols = [i.lstrip("-") for v in BFI_KEYS.values() for i in v]
+    narrow = bfi.iloc[:200].copy()
+    narrow[cols] = narrow[cols].replace(1, 2)
+    as_psych = score(BFI_KEYS, narrow, min_answered=0, response_range=(2, 6), reliability=None)
+    np.testing.assert_allclose(as_psych.scores[list(BFI_KEYS)].to_numpy(),
+                               ref[list(BFI_KEYS)].to_numpy(), rtol=0, atol=1e-10)
+    ours = score(BFI_KEYS, narrow, min_answered=0, response_range=(1, 6), reliability=None)
+    # each answered reversed item is 1 lower with the response range 1..6
+    rev = [i[1:] for i in BFI_KEYS["openness"] if i.startswith("-")]
+    n_rev = narrow[rev].notna().sum(axis=1).to_numpy()
+    n_all = ours.n_answered["openness"].to_numpy()
+    np.testing.assert_allclose(as_psych.scores["openness"] - ours.scores["openness"], n_rev / n_all)
+
+
 def test_alpha_equals_psych_scoreitems_alpha(bfi):
     prov = load_reference("scoring", "provenance.json")["scoreitems_alpha"]
     res = score(BFI_KEYS, bfi, min_answered=0, response_range=(1, 6))
