@@ -220,14 +220,16 @@ def _escape(text: str) -> str:
               help="Minimum share (0-1) of a score's items answered; default: the spec's/key's.")
 @click.option("--method", type=click.Choice(["mean", "sum"]), default=None,
               help="Mean or prorated sum; default: the spec's/key's.")
+@click.option("--map", "mapping", multiple=True, metavar="COL=ITEM",
+              help="Map a data column to an item id (repeatable), e.g. --map q3=MSS03.")
 @click.option("--no-norms", is_flag=True, help="Do not add the key's normed scores.")
 @click.option("--stanine-from", type=click.Choice(["percentile", "z"]), default="percentile",
               show_default=True, help="How stanines are derived from the norms.")
 @click.option("--dictionary", type=click.Path(dir_okay=False), default=None,
               help="Data dictionary of the score columns (.csv or .md); "
                    "default: <output>_dictionary.csv.")
-def score_command(key_or_scale, data, output, id_column, group, min_answered, method, no_norms,
-                  stanine_from, dictionary) -> None:
+def score_command(key_or_scale, data, output, id_column, group, min_answered, method, mapping,
+                  no_norms, stanine_from, dictionary) -> None:
     """Score DATA with a scoring key (scoring_key*.json/.yaml) or a scale spec (.yaml).
 
     Writes one row per input row (same order) with the subscale and total scores
@@ -248,7 +250,7 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
         warnings.simplefilter("always")
         result = score(key_or_scale, data, min_answered=min_answered, method=method,
                        id_column=id_column, group=group, norms=False if no_norms else None,
-                       stanine_from=stanine_from)
+                       stanine_from=stanine_from, columns=_parse_map(mapping))
     write_scores(result, out)
     write_data_dictionary(result, dic)
     for w in caught:

@@ -608,6 +608,7 @@ def score(
     response_range: tuple[float, float] | None = None,
     total: bool = False,
     stanine_from: str = "percentile",
+    columns: Mapping[str, str] | None = None,
 ) -> ScoreResult:
     """Score item responses: subscale and total scores, SEM, norms, factor scores.
 
@@ -652,6 +653,9 @@ def score(
         For a keys mapping: also score a total over all items.
     stanine_from : {"percentile", "z"}
         How stanines are derived when norms are applied (see :func:`apply_norms`).
+    columns : mapping, optional
+        Data column -> item id, for data whose columns are not named by item id
+        (e.g. ``{"q3": "MSS03"}``).
 
     Returns
     -------
@@ -716,7 +720,16 @@ def score(
     if isinstance(data, (str, Path)):
         scale_obj = key.scale() if key is not None else (
             None if isinstance(scale_or_key, (ScoringRules, Mapping)) else scale_or_key)
-        data = _load_file(Path(data), scale_obj, id_column, key is not None)
+        data = _load_file(Path(data), scale_obj, id_column, key is not None, columns)
+    elif columns and isinstance(data, pd.DataFrame):
+        clash = [c for c, i in columns.items() if i in data.columns and i != c]
+        if clash:
+            raise DataError(f"cannot rename {', '.join(clash)}: the data already have columns "
+                            f"named {', '.join(str(columns[c]) for c in clash)}")
+        absent = [c for c in columns if c not in data.columns]
+        if absent:
+            raise DataError(f"columns to rename not in the data: {', '.join(map(str, absent))}")
+        data = data.rename(columns=dict(columns))
     if _is_responses(data):
         resp = data
         resp_scale = getattr(resp, "scale", None)
@@ -959,18 +972,20 @@ def _is_responses(obj: Any) -> bool:
             pd.DataFrame) and hasattr(obj, "raw"))
 
 
-def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool) -> Any:
+def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool,
+               columns: Mapping[str, str] | None = None) -> Any:
     """Read a data file: through :func:`psychometrics.data.load_responses` when a scale is
     known (all its formats, SPSS user-missing values, row numbers in messages), else as a
     plain table. With a key, a mismatch is reported as a :class:`ScoringKeyError`."""
     if scale is None:
-        return _read_table(path)
+        frame = _read_table(path)
+        return frame.rename(columns=dict(columns)) if columns else frame
     from psychometrics.data import load_responses
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            resp = load_responses(path, scale, id_column=id_column)
+            resp = load_responses(path, scale, id_column=id_column, columns=columns)
     except DataError as exc:
         if with_key:
             raise ScoringKeyError(f"the data do not match the scoring key: {exc}") from None

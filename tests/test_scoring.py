@@ -213,6 +213,17 @@ def test_bad_values_are_refused_naming_item_row_value(value, fragment):
     assert fragment in msg and "'b1'" in msg and "row(s) 4" in msg
 
 
+def test_columns_mapping():
+    data = small_data().rename(columns={"a1": "q1", "b2": "q7"})
+    res = score(small_spec(), data, columns={"q1": "a1", "q7": "b2"}, reliability=None)
+    pd.testing.assert_frame_equal(res.scores, score(small_spec(), small_data(),
+                                                    reliability=None).scores)
+    with pytest.raises(DataError, match="not in the data: zz"):
+        score(small_spec(), data, columns={"zz": "a1"})
+    with pytest.raises(DataError, match="already have columns named a2"):
+        score(small_spec(), small_data(), columns={"a1": "a2"})
+
+
 def test_missing_item_column_is_refused():
     with pytest.raises(DataError, match="lacks item column.*'b2'"):
         score(small_spec(), small_data().drop(columns="b2"))
@@ -674,7 +685,9 @@ def test_cli_score_with_scale_and_key(tmp_path):
     csv = tmp_path / "data.csv"
     data.to_csv(csv, index=False)
 
-    run = _cli("score", scale_path, csv, "-o", tmp_path / "s.csv", "--id-column", "pid", cwd=tmp_path)
+    data.rename(columns={"A1": "first"}).to_csv(csv, index=False)
+    run = _cli("score", scale_path, csv, "-o", tmp_path / "s.csv", "--id-column", "pid",
+               "--map", "first=A1", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "Scored 40 rows" in run.stdout and "alpha: 39 scored, 1 not scored" in run.stdout
     out = pd.read_csv(tmp_path / "s.csv")
@@ -682,6 +695,7 @@ def test_cli_score_with_scale_and_key(tmp_path):
     assert list(out["pid"]) == list(data["pid"])
     np.testing.assert_allclose(out["total"], want["total"].to_numpy())
     assert (tmp_path / "s_dictionary.csv").exists()
+    data.to_csv(csv, index=False)
 
     key = ScoringKey.build(scale, data, invariance={"level": "scalar", "group_variable": "site",
                                                     "groups": ["a"]})
