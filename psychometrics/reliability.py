@@ -1195,6 +1195,9 @@ class ReliabilityResult(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.summary_row()], index=pd.Index([self.name], name="scale"))
 
+    def _tables(self) -> dict[str, pd.DataFrame]:
+        return {"reliability": self.to_frame().T, "items": self.alpha.item_stats}
+
 
 def reliability(
     data: pd.DataFrame,
