@@ -1,0 +1,235 @@
+"""Input handling shared by the EFA functions: data or correlation matrix → correlation.
+
+Correlations are Pearson correlations over pairwise-complete observations, as
+``psych`` computes them by default (``cor(x, use = "pairwise")``); the number of
+observations is the number of rows (as ``psych::fa`` uses), and the pairwise
+counts are kept so the missingness is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, record
+
+__all__ = ["Prepared", "prepare", "pairwise_correlation", "cor_smooth", "smc"]
+
+
+@dataclass
+class Prepared:
+    """A checked correlation matrix and what is known about the sample behind it."""
+
+    corr: pd.DataFrame
+    n_obs: int | None
+    n_rows: int | None = None
+    n_complete: int | None = None
+    pairwise_n: pd.DataFrame | None = None
+    smoothed: bool = False
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def items(self) -> list[str]:
+        return [str(c) for c in self.corr.columns]
+
+
+def pairwise_correlation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlations over pairwise-complete rows (R's ``cor(use = "pairwise")``).
+
+    Each r_ij uses the means and standard deviations of the rows where both i and j
+    are observed. Returns the correlation matrix and the pairwise counts n_ij.
+    """
+    obs = ~np.isnan(x)
+    if obs.all():
+        xc = x - x.mean(axis=0)
+        cov = xc.T @ xc
+        sd = np.sqrt(np.diag(cov))
+        r = cov / np.outer(sd, sd)
+        np.fill_diagonal(r, 1.0)
+        n = np.full(r.shape, x.shape[0], dtype=float)
+        return r, n
+    m = obs.astype(float)
+    # centre by column means first for numerical stability (does not change r)
+    x0 = np.where(obs, x - np.nanmean(x, axis=0), 0.0)
+    n = m.T @ m                      # n_ij
+    s = x0.T @ m                     # s[i, j] = sum of x_i over rows where j is observed
+    ss = (x0 * x0).T @ m             # sum of x_i^2 over rows where j is observed
+    cross = x0.T @ x0                # sum of x_i x_j over rows where both are observed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = cross - s * s.T / n
+        var_i = ss - s * s / n       # var of i over rows shared with j (times n-1)
+        r = cov / np.sqrt(var_i * var_i.T)
+    np.fill_diagonal(r, 1.0)
+    return r, n
+
+
+def smc(corr: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations 1 − 1/diag(R⁻¹), as ``psych::smc`` (clipped to [0, 1])."""
+    try:
+        inv = np.linalg.inv(corr)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(corr)
+    out = 1.0 - 1.0 / np.diag(inv)
+    return np.clip(out, 0.0, 1.0)
+
+
+def cor_smooth(corr: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]:
+    """Smooth a non-positive-definite correlation matrix as ``psych::cor.smooth``.
+
+    When the smallest eigenvalue is below machine epsilon, eigenvalues below
+    ``eig_tol`` are set to ``100 * eig_tol``, all are rescaled to sum to p, the matrix
+    is rebuilt from its eigenvectors and rescaled to unit diagonal. Returns the matrix
+    and whether it was changed. Validated against ``psych::cor.smooth``
+    (``tests/reference/efa/efa_reference.json``, ``cor_smooth``).
+    """
+    values, vectors = np.linalg.eigh(corr)
+    if values.min() >= np.finfo(float).eps:
+        return corr, False
+    values = np.where(values < eig_tol, 100 * eig_tol, values)
+    values = values * corr.shape[0] / values.sum()
+    out = (vectors * values) @ vectors.T
+    d = 1.0 / np.sqrt(np.diag(out))
+    out = out * np.outer(d, d)
+    return out, True
+
+
+def _is_correlation_like(frame: pd.DataFrame) -> bool:
+    return frame.shape[0] == frame.shape[1] and list(frame.index) == list(frame.columns)
+
+
+def prepare(
+    data: pd.DataFrame | np.ndarray | None = None,
+    *,
+    corr: pd.DataFrame | np.ndarray | None = None,
+    n_obs: int | None = None,
+    items: list[str] | None = None,
+    min_items: int = 3,
+    smooth: bool = True,
+    require_n: bool = False,
+    what: str = "analysis",
+) -> Prepared:
+    """Check the input and return its correlation matrix (pairwise-complete, as psych)."""
+    diagnostics: list[Diagnostic] = []
+    if (data is None) == (corr is None):
+        raise DataError(f"{what}: give either response data (`data`) or a correlation matrix (`corr`) with `n_obs`, not both or neither")
+    n_rows = n_complete = None
+    pairwise_n = None
+    if data is not None:
+        if isinstance(data, np.ndarray):
+            if data.ndim != 2:
+                raise DataError(f"{what}: `data` must be a 2-D table (rows = respondents, columns = items); got an array of shape {data.shape}")
+            data = pd.DataFrame(data, columns=[f"V{i + 1}" for i in range(data.shape[1])])
+        if not isinstance(data, pd.DataFrame):
+            raise DataError(f"{what}: `data` must be a pandas DataFrame or a 2-D numpy array, not {type(data).__name__}")
+        if items is not None:
+            missing = [i for i in items if i not in data.columns]
+            if missing:
+                raise DataError(f"{what}: item(s) {', '.join(map(str, missing))} not found in the data columns")
+            data = data[list(items)]
+        bad = [str(c) for c in data.columns if not (pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c]))]
+        if bad:
+            raise DataError(f"{what}: column(s) {', '.join(bad)} are not numeric; select the item columns (e.g. data[[...]]) or pass a Scale")
+        x = data.to_numpy(dtype=float)
+        names = [str(c) for c in data.columns]
+        if np.isinf(x).any():
+            cols = [names[j] for j in np.where(np.isinf(x).any(axis=0))[0]]
+            raise DataError(f"{what}: infinite values in column(s) {', '.join(cols)}; recode them as missing (NaN) or fix the data")
+        n_rows = x.shape[0]
+        n_complete = int((~np.isnan(x)).all(axis=1).sum())
+        counts = (~np.isnan(x)).sum(axis=0)
+        sd = np.array([np.nanstd(x[:, j]) if counts[j] > 1 else 0.0 for j in range(x.shape[1])])
+        const = [names[j] for j in range(len(names)) if counts[j] < 2 or sd[j] == 0]
+        if const:
+            raise DataError(f"{what}: item(s) {', '.join(const)} have no variance (constant or fewer than 2 answers); drop them before the analysis")
+        r, npair = pairwise_correlation(x)
+        if np.isnan(r).any():
+            i, j = np.argwhere(np.isnan(r))[0]
+            raise DataError(f"{what}: items {names[i]} and {names[j]} have too few jointly observed rows ({int(npair[i, j])}) to correlate; drop one of them")
+        pairwise_n = pd.DataFrame(npair.astype(int), index=names, columns=names)
+        if n_obs is None:
+            n_obs = n_rows
+        if n_complete < n_rows:
+            diagnostics.append(Diagnostic("DataQualityWarning", f"{n_rows - n_complete} of {n_rows} rows have missing values; correlations use pairwise-complete observations (smallest pairwise n = {int(npair.min())}), n_obs = {n_rows} rows as psych uses"))
+    else:
+        if isinstance(corr, pd.DataFrame):
+            names = [str(c) for c in corr.columns]
+            if not _is_correlation_like(corr):
+                raise DataError(f"{what}: `corr` must be a square matrix with the same item names on rows and columns")
+            r = corr.to_numpy(dtype=float)
+        else:
+            r = np.asarray(corr, dtype=float)
+            if r.ndim != 2 or r.shape[0] != r.shape[1]:
+                raise DataError(f"{what}: `corr` must be a square matrix; got shape {r.shape}")
+            names = [f"V{i + 1}" for i in range(r.shape[0])]
+        if items is not None:
+            idx = [names.index(i) if i in names else None for i in items]
+            missing = [i for i, k in zip(items, idx) if k is None]
+            if missing:
+                raise DataError(f"{what}: item(s) {', '.join(map(str, missing))} not found in the correlation matrix")
+            r = r[np.ix_(idx, idx)]
+            names = list(items)
+        if not np.isfinite(r).all():
+            raise DataError(f"{what}: the correlation matrix contains missing or infinite values; every entry must be a number")
+        if not np.allclose(r, r.T, atol=1e-10):
+            i, j = np.unravel_index(np.argmax(np.abs(r - r.T)), r.shape)
+            raise DataError(f"{what}: the correlation matrix is not symmetric (entry {names[i]},{names[j]} = {r[i, j]:.6g} but {names[j]},{names[i]} = {r[j, i]:.6g})")
+        d = np.diag(r)
+        if np.any(d <= 0):
+            raise DataError(f"{what}: the matrix has non-positive diagonal entries (item {names[int(np.argmin(d))]}); give a correlation or covariance matrix")
+        if not np.allclose(d, 1.0):  # a covariance matrix: rescale as psych does (cov2cor)
+            s = 1 / np.sqrt(d)
+            r = r * np.outer(s, s)
+        if np.any(np.abs(r - np.eye(len(r))) > 1 + 1e-12):
+            raise DataError(f"{what}: correlations outside [-1, 1] in `corr`")
+        r = (r + r.T) / 2
+        if n_obs is None and require_n:
+            raise DataError(f"{what}: a correlation matrix needs the sample size: pass n_obs=<number of respondents>")
+    if n_obs is not None:
+        if isinstance(n_obs, bool) or not isinstance(n_obs, (int, np.integer)) or n_obs < 2:
+            raise DataError(f"{what}: n_obs must be an integer ≥ 2 (number of respondents), got {n_obs!r}")
+        n_obs = int(n_obs)
+    p = r.shape[0]
+    if p < min_items:
+        raise DataError(f"{what}: {p} item(s) given; at least {min_items} are needed")
+    if n_obs is not None and n_obs <= p:
+        raise DataError(f"{what}: n_obs = {n_obs} respondents is not more than the {p} items; the correlation matrix is singular. Collect more responses or analyse fewer items")
+    smoothed = False
+    values = np.linalg.eigvalsh(r)
+    if values.min() < np.finfo(float).eps:
+        if not smooth:
+            raise DataError(f"{what}: the correlation matrix is not positive definite (smallest eigenvalue {values.min():.3g})")
+        r, smoothed = cor_smooth(r)
+        record(diagnostics, NotPositiveDefiniteWarning,
+               f"{what}: the correlation matrix is not positive definite (smallest eigenvalue {values.min():.3g}); "
+               "it was smoothed as psych::cor.smooth does (eigenvalues < 1e-12 set to 1e-10, rescaled)", stacklevel=4)
+    frame = pd.DataFrame(r, index=names, columns=names)
+    return Prepared(frame, n_obs, n_rows, n_complete, pairwise_n, smoothed, diagnostics)
+
+
+def subscale_mapping(scale: Any) -> dict[str, str] | None:
+    """Item → declared subscale from a ``Scale`` (``.items`` with ``.id``/``.subscale``) or a mapping."""
+    if scale is None:
+        return None
+    if isinstance(scale, Mapping):
+        return {str(k): str(v) for k, v in scale.items() if v is not None}
+    items = getattr(scale, "items", None)
+    if items is None:
+        raise DataError("subscales: give a Scale (with .items) or a mapping item → subscale")
+    out = {}
+    for it in items:
+        sub = getattr(it, "subscale", None)
+        if sub is not None:
+            out[str(it.id)] = str(sub)
+    return out
+
+
+def scale_item_ids(scale: Any) -> list[str] | None:
+    """Item ids of a ``Scale`` (``.items`` with ``.id``), or ``None`` for a mapping / nothing."""
+    if scale is None or isinstance(scale, Mapping):
+        return None
+    items = getattr(scale, "items", None)
+    return None if items is None else [str(it.id) for it in items]

@@ -1,0 +1,252 @@
+"""Tests of psychometrics.efa against psych/GPArotation reference output (tests/reference/efa/)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import load_reference
+from psychometrics.datasets import load_dataset
+from psychometrics.efa import bartlett, efa, item_flags, kmo
+from psychometrics.exceptions import (
+    ConvergenceWarning,
+    DataError,
+    HeywoodCaseWarning,
+    NotPositiveDefiniteWarning,
+)
+
+REF = load_reference("efa", "efa_reference.json")
+BFI_ITEMS = [f"{t}{i}" for t in "ACENO" for i in range(1, 6)]
+METHODS = ["minres", "ml", "pa", "principal"]
+ROTATIONS = ["none", "oblimin", "promax", "geominQ", "varimax", "quartimax"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    hs = load_dataset("holzinger_swineford")[[f"x{i}" for i in range(1, 10)]]
+    bfi = load_dataset("bfi")[BFI_ITEMS]
+    return {"hs": (hs, 3), "bfi": (bfi, 5)}
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+# ------------------------------------------------------------------ adequacy
+@pytest.mark.parametrize("name", ["hs", "bfi"])
+def test_kmo_matches_psych(data, name):
+    x, _ = data[name]
+    res = kmo(x)
+    ref = REF[name]["kmo"]
+    assert res.overall == pytest.approx(ref["overall"], abs=1e-10)
+    np.testing.assert_allclose(res.per_item.to_numpy(), ref["per_item"], atol=1e-10)
+    assert list(res.per_item.index) == list(x.columns)
+
+
+@pytest.mark.parametrize("name", ["hs", "bfi"])
+def test_bartlett_matches_psych(data, name):
+    x, _ = data[name]
+    res = bartlett(x)
+    ref = REF[name]["bartlett"]
+    assert res.chisq == pytest.approx(ref["chisq"], rel=1e-10)
+    assert res.df == ref["df"]
+    assert res.pvalue == pytest.approx(ref["pvalue"], rel=1e-6, abs=1e-300)
+    assert res.n_obs == len(x)
+
+
+def test_bartlett_from_correlation_needs_n(data):
+    x, _ = data["hs"]
+    with pytest.raises(DataError, match="n_obs"):
+        bartlett(corr=x.corr())
+    res = bartlett(corr=x.corr(), n_obs=301)
+    assert res.chisq == pytest.approx(REF["hs"]["bartlett"]["chisq"], rel=1e-10)
+
+
+# ------------------------------------------------------------------ efa
+@pytest.mark.parametrize("name", ["hs", "bfi"])
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("rotation", ROTATIONS)
+def test_efa_matches_psych(data, name, method, rotation):
+    """Loadings, Φ, structure, h², variance table and fit agree with psych::fa/principal.
+
+    Columns are compared in psych's order and sign (we reproduce both); minres and ml
+    agree to ~1e-5 because psych stops its L-BFGS-B early, pa and principal to 1e-12.
+    """
+    x, k = data[name]
+    ref = REF[name]["fits"][f"{method}_{rotation}"]
+    res = _quiet(efa, x, k, method=method, rotation=None if rotation == "none" else rotation)
+    tol = 1e-4
+    np.testing.assert_allclose(res.loadings.to_numpy(), ref["loadings"]["data"], atol=tol)
+    assert list(res.loadings.index) == ref["loadings"]["rownames"]
+    if ref["phi"] is not None:
+        np.testing.assert_allclose(res.phi.to_numpy(), ref["phi"]["data"], atol=tol)
+    else:
+        np.testing.assert_array_equal(res.phi.to_numpy(), np.eye(k))
+    np.testing.assert_allclose(res.structure.to_numpy(), ref["structure"]["data"], atol=tol)
+    np.testing.assert_allclose(res.communalities.to_numpy(), ref["communality"], atol=tol)
+    np.testing.assert_allclose(res.uniquenesses.to_numpy(), ref["uniquenesses"], atol=tol)
+    np.testing.assert_allclose(res.variance.to_numpy(), ref["vaccounted"]["data"], atol=tol)
+    assert list(res.variance.index) == ref["vaccounted"]["rownames"]
+    np.testing.assert_allclose(res.reduced_eigenvalues.to_numpy(), ref["values"], atol=tol)
+    fit = res.fit
+    assert fit.df == ref["dof"]
+    # chi-square: 1e-5 relative (psych's minres optimum is ~1e-6 from the exact one)
+    assert fit.chisq == pytest.approx(ref["statistic"], rel=1e-5)
+    assert fit.objective == pytest.approx(ref["objective"], rel=1e-5)
+    if ref["rmsea"] is not None:
+        rmsea = [np.nan if v is None else v for v in ref["rmsea"][:3]]
+        np.testing.assert_allclose([fit.rmsea, *fit.rmsea_ci], rmsea, atol=1e-6)
+        assert fit.tli == pytest.approx(ref["tli"], abs=1e-6)
+        assert fit.bic == pytest.approx(ref["bic"], rel=1e-5)
+        assert fit.null_chisq == pytest.approx(ref["null_chisq"], rel=1e-8)
+    assert res.converged
+
+
+def test_efa_factor_names_and_result_api(data):
+    x, k = data["bfi"]
+    res = _quiet(efa, x, 5, method="ml", rotation="oblimin")
+    assert list(res.loadings.columns) == ["ML1", "ML2", "ML3", "ML4", "ML5"]
+    assert res.method == "ml" and res.rotation == "oblimin" and res.n_obs == 2800
+    ss = res.variance.loc["SS loadings"].to_numpy()
+    assert np.all(np.diff(ss) <= 0)                     # ordered by variance explained
+    assert np.all(res.loadings.sum(axis=0) > 0)         # signed to positive column sums
+    assert res.primary_factor["N1"] == res.primary_factor["N2"]
+    d = res.to_dict()
+    assert d["loadings"]["columns"][0] == "ML1"
+    assert "h2" in res.to_frame().columns
+    assert "Exploratory factor analysis" in res.summary()
+    assert any("pairwise" in str(dg) for dg in res.diagnostics)  # missing data reported
+
+
+def test_efa_from_correlation_equals_raw(data):
+    x, k = data["hs"]
+    raw = efa(x, k)
+    viacorr = efa(corr=x.corr(), n_obs=len(x), n_factors=k)
+    pd.testing.assert_frame_equal(raw.loadings, viacorr.loadings, atol=1e-10)
+    assert viacorr.fit.chisq == pytest.approx(raw.fit.chisq, rel=1e-8)  # same optimum; optimiser noise only
+    nofit = efa(corr=x.corr().to_numpy(), n_factors=k)
+    assert nofit.fit is None and list(nofit.loadings.index)[:2] == ["V1", "V2"]
+
+
+def test_one_factor_and_no_rotation(data):
+    x, _ = data["hs"]
+    ref = REF["hs"]["fits"]["minres_1factor"]
+    res = efa(x, 1, rotation="oblimin")
+    assert res.rotation == "none"
+    np.testing.assert_allclose(res.loadings.to_numpy(), ref["loadings"]["data"], atol=1e-5)
+
+
+# ------------------------------------------------------------------ bad input
+def test_too_few_items_for_factors(data):
+    x, _ = data["hs"]
+    with pytest.raises(DataError, match=r"3 common factor\(s\) need at least 6 items"):
+        efa(x[["x1", "x2", "x3", "x4", "x5"]], 3)
+    with pytest.raises(DataError, match="at most 3"):
+        efa(x[["x1", "x2", "x3"]], 4, method="principal")
+    with pytest.raises(DataError, match="at least 3 are needed"):
+        efa(x[["x1", "x2"]], 1)
+
+
+def test_n_not_above_items(data):
+    x, _ = data["hs"]
+    with pytest.raises(DataError, match="not more than the 9 items"):
+        efa(x.iloc[:9], 1)
+    with pytest.raises(DataError, match="n_obs = 5"):
+        efa(corr=x.corr(), n_obs=5, n_factors=1)
+
+
+def test_bad_columns_and_arguments(data):
+    x, _ = data["hs"]
+    with pytest.raises(DataError, match="not numeric"):
+        efa(x.assign(school="a"), 2)
+    with pytest.raises(DataError, match="no variance"):
+        efa(x.assign(c=1.0), 2)
+    with pytest.raises(DataError, match="method must be"):
+        efa(x, 2, method="wls")
+    with pytest.raises(DataError, match="rotation must be"):
+        efa(x, 2, rotation="bifactor")
+    with pytest.raises(DataError, match="n_factors"):
+        efa(x, 0)
+
+
+def test_not_positive_definite_is_smoothed():
+    ref = REF["cor_smooth"]
+    npd = pd.DataFrame(ref["input"]["data"], index=list("abc"), columns=list("abc"))
+    # three items: one factor; the smoothed matrix equals psych::cor.smooth
+    with pytest.warns(NotPositiveDefiniteWarning, match="cor.smooth"):
+        res = efa(corr=npd, n_obs=100, n_factors=1, method="pa")
+    assert any(d.category == "NotPositiveDefiniteWarning" for d in res.diagnostics)
+    from psychometrics.efa._input import cor_smooth
+    sm, changed = cor_smooth(npd.to_numpy())
+    assert changed
+    np.testing.assert_allclose(sm, ref["smoothed"]["data"], atol=1e-10)
+
+
+def test_heywood_case_recorded():
+    # x1 correlates so strongly with x2 and x3 that its communality must hit the bound
+    r = np.array([[1, .95, .95, .3, .3, .3],
+                  [.95, 1, .9, .3, .3, .3],
+                  [.95, .9, 1, .3, .3, .3],
+                  [.3, .3, .3, 1, .5, .5],
+                  [.3, .3, .3, .5, 1, .5],
+                  [.3, .3, .3, .5, .5, 1]])
+    names = [f"i{j}" for j in range(1, 7)]
+    with pytest.warns(HeywoodCaseWarning, match="i1"):
+        res = efa(corr=pd.DataFrame(r, index=names, columns=names), n_obs=200, n_factors=2, method="ml")
+    assert "heywood" in set(res.flags["rule"])
+    assert "i1" in set(res.item_reduction["item"])
+
+
+def test_pa_nonconvergence_warns(data):
+    x, k = data["bfi"]
+    with pytest.warns(ConvergenceWarning, match="max_iter = 2"):
+        res = efa(x, k, method="pa", max_iter=2)
+    assert not res.converged
+    assert any(d.category == "ConvergenceWarning" for d in res.diagnostics)
+
+
+# ------------------------------------------------------------------ flags
+def test_item_flags_rules():
+    L = pd.DataFrame({"F1": [.7, .35, .5, .6], "F2": [.1, .1, .45, .05]}, index=["a", "b", "c", "d"])
+    h2 = pd.Series([.5, .13, .45, .36], index=L.index)
+    flags, assign = item_flags(L, h2, subscales={"a": "S1", "b": "S1", "c": "S2", "d": "S2"})
+    got = set(zip(flags["item"], flags["rule"]))
+    assert ("b", "low_primary") in got and ("b", "low_communality") in got
+    assert ("c", "cross_loading") in got and ("c", "small_gap") in got
+    assert ("a", "low_primary") not in got
+    # F1 holds a, b (S1) and c, d (S2): tie on count → larger summed loading (S2: 1.1 vs 1.05)
+    assert assign["F1"] == "S2"
+    assert ("a", "subscale_mismatch") in got and ("b", "subscale_mismatch") in got
+    assert all(flags["message"].str.len() > 0)
+
+
+def test_bfi_subscale_flags_with_mapping(data):
+    x, _ = data["bfi"]
+    mapping = {i: i[0] for i in BFI_ITEMS}
+    res = _quiet(efa, x, 5, subscales=mapping)
+    assert sorted(res.factor_subscales.to_list()) == sorted("ACENO")
+    mismatched = set(res.flags.loc[res.flags["rule"] == "subscale_mismatch", "item"])
+    # the well-known misfits of bfi: none of N1–N3 or C1–C4 mismatch
+    assert not mismatched & {"N1", "N2", "N3", "C1", "C2", "C3", "C4"}
+    assert res.item_reduction.columns.tolist() == ["item", "primary_factor", "primary_loading", "communality", "n_flags", "rules"]
+    assert set(res.item_reduction["item"]) == set(res.flags["item"])
+
+
+def test_scale_like_object_selects_items_and_subscales(data):
+    x, _ = data["bfi"]
+
+    class Item:
+        def __init__(self, id, subscale):
+            self.id, self.subscale, self.reverse = id, subscale, False
+
+    class FakeScale:
+        items = [Item(i, i[0]) for i in BFI_ITEMS if i[0] in "NC"]
+
+    res = _quiet(efa, load_dataset("bfi"), 2, scale=FakeScale())
+    assert list(res.loadings.index) == [i for i in BFI_ITEMS if i[0] in "NC"]
+    assert sorted(res.factor_subscales.to_list()) == ["C", "N"]
