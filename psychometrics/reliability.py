@@ -25,6 +25,8 @@ is ``"bca"`` (bias-corrected and accelerated, default) or ``"percentile"``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from math import comb
 from typing import Any, Literal
@@ -118,8 +120,34 @@ def _names(items: Sequence[Any], limit: int = 12) -> str:
     return ", ".join(items)
 
 
+# Within reliability(), the same item set is validated once and shared by α, ω, λ and split-half.
+_PREP_CACHE: ContextVar[dict | None] = ContextVar("_PREP_CACHE", default=None)
+
+
+@contextmanager
+def _shared_preparation():
+    token = _PREP_CACHE.set({})
+    try:
+        yield
+    finally:
+        _PREP_CACHE.reset(token)
+
+
 def _prepare(data: pd.DataFrame, missing: str, *, min_items: int = 2, what: str = "reliability") -> _Prepared:
     """Validate ``data`` and compute its covariance matrix; errors name items and rows."""
+    cache = _PREP_CACHE.get()
+    if cache is not None and (id(data), missing) in cache:
+        prep = cache[(id(data), missing)]
+        if len(prep.items) < min_items:
+            raise DataError(f"{what} needs at least {min_items} items, got {len(prep.items)} ({_names(prep.items)})")
+        return prep
+    prep = _prepare_uncached(data, missing, min_items=min_items, what=what)
+    if cache is not None:
+        cache[(id(data), missing)] = prep
+    return prep
+
+
+def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what: str) -> _Prepared:
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"{what} needs a pandas DataFrame of item responses (columns = items), "
@@ -135,10 +163,11 @@ def _prepare(data: pd.DataFrame, missing: str, *, min_items: int = 2, what: str 
         raise DataError(
             f"{what} needs at least {min_items} items, got {data.shape[1]} ({_names(cols) or 'none'})"
         )
-    bad = [c for c in data.columns
-           if not (pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c]))]
+    dtypes = list(data.dtypes)
+    bad = [(c, dt) for c, dt in zip(cols, dtypes)
+           if not (pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt))]
     if bad:
-        kinds = ", ".join(f"{c} ({data[c].dtype})" for c in bad[:12])
+        kinds = ", ".join(f"{c} ({dt})" for c, dt in bad[:12])
         raise DataError(
             f"items must hold numbers; non-numeric columns: {kinds}. Convert response labels to "
             "numbers (e.g. with the scale's response coding) before computing reliability"
@@ -529,8 +558,11 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
         phi = np.ones((1, 1))
         gload = np.array([1.0])
     else:
-        fload, phi, conv = _fa_core.oblimin(orth)
-        converged = converged and conv
+        from psychometrics.efa.rotation import rotate  # GPArotation::oblimin, as psych::schmid
+
+        rot = rotate(orth, "oblimin")
+        fload, phi = rot.loadings, rot.phi
+        converged = converged and rot.converged
         if nfactors > 2:
             gfit = _fa_core.minres(phi, 1)
             gload = gfit.loadings[:, 0]
@@ -1219,6 +1251,11 @@ def reliability(
     λ2/λ6 and split-half need three items; a :class:`ReliabilityWarning` says so.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    with _shared_preparation():
+        return _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, rng, progress)
+
+
+def _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, rng, progress) -> ReliabilityResult:
     a = cronbach_alpha(data, ci=ci, method=alpha_ci, missing=missing, interval=interval, n_boot=n_boot,
                        seed=rng, progress=progress)
     diags: list[Diagnostic] = list(a.diagnostics)

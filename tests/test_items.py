@@ -136,3 +136,36 @@ def test_bad_input():
         item_analysis(pd.DataFrame({"a": [1, 2, 3.0], "b": [1, 3, 2.0]}), {"s": ["a", "zz"]})
     with pytest.raises(DataError, match="low < high"):
         item_analysis(pd.DataFrame({"a": [1, 2, 3.0], "b": [1, 3, 2.0]}), response_range=(5, 1))
+
+
+def test_with_scale_spec_and_loaded_responses(bfi):
+    from psychometrics.data import load_responses
+    from psychometrics.reliability import scale_reliability
+    from psychometrics.scale import Scale
+
+    names = {"A": "agreeableness", "C": "conscientiousness", "E": "extraversion", "N": "neuroticism",
+             "O": "openness"}
+    spec = {
+        "id": "bfi", "name": "Big Five Inventory (SAPA)", "version": "1.0.0", "construct": "Big Five",
+        "response_format": {"type": "likert", "min": 1, "max": 6},
+        "subscales": [{"id": v, "name": v.title()} for v in names.values()],
+        "items": [{"id": f"{s}{i}", "text": f"item {s}{i}", "subscale": names[s]}
+                  for s in "ACENO" for i in range(1, 6)],
+        "reverse_keyed": REVERSED,
+    }
+    scale = Scale.from_dict(spec)
+    raw = load_dataset("bfi").drop(columns=["id"])
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        responses = load_responses(raw, scale)
+        np.testing.assert_array_equal(responses.items.to_numpy(), bfi.to_numpy())  # reverse-keyed as 7 − x
+        res = item_analysis(responses)
+        rel = scale_reliability(responses, n_boot=0)
+    assert res.range_source == "scale" and res.response_range == (1.0, 6.0)
+    for s, sid in names.items():
+        _check(res, REF["bfi_subscales"][s])
+        assert (res.table.loc[REF["bfi_subscales"][s]["items"], "subscale"] == sid).all()
+    assert list(rel.table.index) == [*names.values(), "total"]
+    ref_a = load_reference("reliability", "reliability_reference.json")["bfiA"]["listwise"]
+    assert rel.table.loc["agreeableness", "alpha"] == pytest.approx(ref_a["alpha"]["total"]["raw_alpha"], abs=1e-12)
+    assert rel.details["total"].omega.nfactors == 5
