@@ -6,6 +6,7 @@ suppressPackageStartupMessages({
   library(psych); library(GPArotation); library(lavaan); library(semTools); library(jsonlite)
 })
 out_dir <- "tests/reference/reliability"
+set.seed(20261126)  # psych::splitHalf samples 10000 splits for the 25 bfi items
 hs <- read.csv("psychometrics/datasets/holzinger_swineford.csv")
 bfi <- read.csv("psychometrics/datasets/bfi.csv")
 items25 <- c(paste0("A", 1:5), paste0("C", 1:5), paste0("E", 1:5), paste0("N", 1:5), paste0("O", 1:5))
