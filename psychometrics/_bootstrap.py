@@ -195,13 +195,19 @@ def run_bootstrap(
     show_progress: bool | None,
     description: str,
     names: list[str],
+    chunk: int | None = None,
 ) -> BootstrapOutcome:
-    """Bootstrap ``statistic`` (covariances (m, p, p) → values (m, k)) and build intervals."""
+    """Bootstrap ``statistic`` (covariances (m, p, p) → values (m, k)) and build intervals.
+
+    ``chunk`` bounds the replicates per batch (default: by memory); a slow
+    statistic passes a small chunk so that progress advances smoothly. The
+    replicates do not depend on it.
+    """
     feats = CovFeatures.from_data(x, pairwise)
     k = len(estimates)
     reps = np.empty((n_boot, k))
     with progress(description, n_boot, show_progress) as advance:
-        for start, covs in bootstrap_covariances(feats, n_boot, seed):
+        for start, covs in bootstrap_covariances(feats, n_boot, seed, chunk=chunk):
             reps[start:start + covs.shape[0]] = statistic(covs)
             advance(covs.shape[0])
     ok = np.all(np.isfinite(reps), axis=1)
@@ -209,7 +215,14 @@ def run_bootstrap(
     good = reps[ok]
     jack = None
     if interval == "bca":
-        jack = statistic(jackknife_covariances(feats))
+        jcovs = jackknife_covariances(feats)
+        n = jcovs.shape[0]
+        step = n if chunk is None else chunk
+        jack = np.empty((n, k))
+        with progress(f"jackknife for BCa (n = {n})", n, show_progress if step < n else False) as advance:
+            for s0 in range(0, n, step):
+                jack[s0:s0 + step] = statistic(jcovs[s0:s0 + step])
+                advance(min(step, n - s0))
     intervals: list[tuple[float, float] | None] = []
     fallbacks: list[str] = []
     for j in range(k):

@@ -811,7 +811,8 @@ def omega(
             names = ["omega_total", "omega_hierarchical"]
         out = run_bootstrap(prep.x, prep.missing == "pairwise", stat, est, n_boot=int(n_boot), level=ci,
                             interval=interval, seed=seed, show_progress=progress,
-                            description=f"bootstrap omega (B = {n_boot})", names=names)
+                            description=f"bootstrap omega (B = {n_boot})", names=names,
+                            chunk=None if one else 10)  # Schmid–Leiman: one fit per replicate
         _boot_diags(out, diags)
         ci_t = out.intervals[0]
         ci_h = None if one else out.intervals[1]

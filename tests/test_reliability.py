@@ -463,3 +463,11 @@ def test_intervals_match_boot_ci_on_fixed_resamples(sets):
         tol = CLOSED if j == 0 else ITER
         close(_bootstrap.percentile_interval(reps[:, j], row["level"]), row["perc"], tol)
         close(_bootstrap.bca_interval(reps[:, j], est[j], jack[:, j], row["level"]), row["bca"], tol)
+
+
+def test_progress_display_runs(capsys):
+    d = _toy(120, 5)
+    a = rel.cronbach_alpha(d, method="bootstrap", n_boot=40, seed=1, progress=True)
+    o = rel.omega(d.iloc[:, :5], ci=0.9, n_boot=30, seed=1, progress=True)
+    b = rel.cronbach_alpha(d, method="bootstrap", n_boot=40, seed=1, progress=False)
+    assert a.ci == b.ci and o.ci_total is not None
