@@ -620,6 +620,11 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
                float(ecv), sl, fload, phi, om_group, flipped, converged, fit.uniquenesses)
 
 
+def _ledermann_ok(p: int, k: int) -> bool:
+    """A k-factor model of p items has non-negative degrees of freedom ((p − k)² − (p + k)) / 2 ≥ 0."""
+    return (p - k) ** 2 - (p + k) >= 0
+
+
 def _omega1_batch(cov: np.ndarray, start: np.ndarray) -> np.ndarray:
     """ω total (one factor, psych::omega nfactors = 1) for a batch of covariance matrices."""
     d = np.sqrt(np.einsum("mii->mi", cov))
@@ -764,8 +769,14 @@ def omega(
     _check_level(ci)
     if not isinstance(nfactors, (int, np.integer)) or nfactors < 1:
         raise DataError(f"nfactors must be a positive integer, not {nfactors!r}")
-    prep = _prepare(data, missing, min_items=max(2, 3 if nfactors == 1 else nfactors + 1), what="omega")
+    prep = _prepare(data, missing, min_items=3, what="omega")
     p = len(prep.items)
+    if not _ledermann_ok(p, int(nfactors)):
+        raise DataError(
+            f"{nfactors} factors are too many for {p} items: a {nfactors}-factor model has "
+            f"{((p - nfactors) ** 2 - (p + nfactors)) / 2:g} degrees of freedom (Ledermann bound); "
+            "use fewer factors or more items"
+        )
     diags = list(prep.diagnostics)
     _check_matrix(prep, diags)
     if nfactors == 2:
@@ -1403,9 +1414,18 @@ def scale_reliability(
     if omega_ci not in ("subscales", "all", "none"):
         raise DataError(f"omega_ci must be 'subscales', 'all' or 'none', not {omega_ci!r}")
     for sid, ids, nf in runs:
+        if len(ids) < 2:
+            record(diags, ReliabilityWarning,
+                   f"{sid}: reliability needs at least two items, the subscale has {len(ids)} "
+                   f"({_names(ids) or 'none'}); it is left out of the table", stacklevel=2)
+            continue
         sub = frame[[cols[i] for i in ids]]
         sub.columns = [str(c) for c in sub.columns]
-        nf_used = nf if len(ids) > nf else 1
+        nf_used = nf if _ledermann_ok(len(ids), nf) else 1
+        if nf_used != nf:
+            record(diags, ReliabilityWarning,
+                   f"{sid}: {len(ids)} items cannot identify {nf} group factors (Ledermann bound); ω is "
+                   "computed from one factor", stacklevel=2)
         boot = n_boot if (omega_ci == "all" or (omega_ci == "subscales" and nf_used == 1)) else 0
         res = reliability(sub, name=sid, nfactors=nf_used, missing=missing, ci=ci,
                           n_boot=boot, interval=interval, seed=rng, progress=progress)

@@ -471,3 +471,15 @@ def test_progress_display_runs(capsys):
     o = rel.omega(d.iloc[:, :5], ci=0.9, n_boot=30, seed=1, progress=True)
     b = rel.cronbach_alpha(d, method="bootstrap", n_boot=40, seed=1, progress=False)
     assert a.ci == b.ci and o.ci_total is not None
+
+
+def test_too_many_factors_and_tiny_subscales(sets):
+    with pytest.raises(DataError, match="too many for 5 items"):
+        rel.omega(sets["bfiA"], nfactors=3)
+    groups = {"one": ["x1"], "two": ["x2", "x3"], "rest": ["x4", "x5", "x6", "x7", "x8", "x9"]}
+    with pytest.warns(ReliabilityWarning, match="one: reliability needs at least two items"):
+        res = rel.scale_reliability(sets["hs9"], groups, n_boot=0)
+    assert list(res.table.index) == ["two", "rest", "total"]
+    assert res.details["total"].omega.nfactors == 3
+    assert np.isnan(res.table.loc["two", "omega_total"])  # two items: α only (warned)
+    assert any("at least three items" in d.message for d in res.diagnostics)
