@@ -75,6 +75,19 @@ def _ml_loadings(R: np.ndarray, psi: np.ndarray, k: int) -> np.ndarray:
     return np.sqrt(psi)[:, None] * (V * np.sqrt(np.maximum(e - 1, 0)))
 
 
+def _single_thread_blas():
+    """L-BFGS-B calls BLAS on tiny vectors; multi-threaded OpenBLAS makes it ~20× slower on a
+    busy machine, so limit BLAS to one thread while it runs (threadpoolctl comes with
+    scikit-learn; without it nothing changes)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
 def _optimise(fun, start: np.ndarray, upper: float, max_iter: int, loose: bool = False):
     from scipy.optimize import minimize
 
@@ -83,7 +96,8 @@ def _optimise(fun, start: np.ndarray, upper: float, max_iter: int, loose: bool =
         options = {"maxiter": 100, "ftol": 1e7 * np.finfo(float).eps, "gtol": 0.0}
     else:
         options = {"maxiter": max_iter, "ftol": 1e-16, "gtol": 1e-11, "maxcor": 20}
-    res = minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+    with _single_thread_blas():
+        res = minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
     # a projected-gradient check: converged when the free gradient is ~0
     g = res.jac
     x = res.x
