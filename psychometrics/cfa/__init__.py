@@ -1,0 +1,30 @@
+"""Confirmatory factor analysis: one ML engine for single- and multi-group models.
+
+>>> from psychometrics.cfa import fit_cfa
+>>> from psychometrics.datasets import holzinger_swineford
+>>> hs = holzinger_swineford()
+>>> fit = fit_cfa("visual =~ x1 + x2 + x3\\n textual =~ x4 + x5 + x6\\n speed =~ x7 + x8 + x9", hs)
+>>> round(fit.fit["chisq"], 3)
+85.306
+
+Modules: :mod:`~psychometrics.cfa.syntax` (lavaan syntax parser),
+:mod:`~psychometrics.cfa.specification` (parameter table),
+:mod:`~psychometrics.cfa.estimation` (ML / Fisher scoring),
+:mod:`~psychometrics.cfa.fit_indices` (lavaan's fit measures),
+:mod:`~psychometrics.cfa.models` (model builders from a Scale),
+:mod:`~psychometrics.cfa.compare` (nested-model comparison).
+"""
+
+from __future__ import annotations
+
+from psychometrics.cfa import models
+from psychometrics.cfa.compare import compare
+from psychometrics.cfa.fit import fit_cfa
+from psychometrics.cfa.results import CFAResult, ComparisonResult
+from psychometrics.cfa.specification import GROUP_EQUAL_NAMES, ModelSpec, Parameter, build_spec
+from psychometrics.cfa.syntax import parse_model
+
+__all__ = [
+    "fit_cfa", "compare", "models", "CFAResult", "ComparisonResult",
+    "build_spec", "ModelSpec", "Parameter", "parse_model", "GROUP_EQUAL_NAMES",
+]

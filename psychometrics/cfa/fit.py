@@ -1,0 +1,744 @@
+"""``fit_cfa``: data → sufficient statistics → ML estimates → fit, standardized solution, MI."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from psychometrics.cfa import fit_indices as fi
+from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
+from psychometrics.cfa.results import CFAResult
+from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec
+from psychometrics.exceptions import (
+    ConvergenceWarning,
+    DataError,
+    DataQualityWarning,
+    Diagnostic,
+    HeywoodCaseWarning,
+    IdentificationError,
+    IdentificationWarning,
+    ModelSyntaxError,
+    NotPositiveDefiniteWarning,
+    record,
+)
+
+__all__ = ["fit_cfa"]
+
+_Z975 = float(sps.norm.ppf(0.975))
+
+
+# ---------------------------------------------------------------- data
+def _sample_stats(
+    data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str, diags: list[Diagnostic]
+) -> tuple[SampleStats, tuple[str, ...], int]:
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if missing != "listwise":
+        raise DataError(
+            f"missing={missing!r} is not supported; use missing='listwise' (complete cases on the model items)"
+        )
+    absent = [v for v in observed if v not in data.columns]
+    if absent:
+        raise DataError(
+            f"model variable(s) {', '.join(map(repr, absent))} are not columns of the data; "
+            f"columns are: {', '.join(map(str, data.columns[:30]))}{' ...' if len(data.columns) > 30 else ''}"
+        )
+    X = data.loc[:, list(observed)]
+    for v in observed:
+        if not pd.api.types.is_numeric_dtype(X[v]) or pd.api.types.is_bool_dtype(X[v]):
+            raise DataError(f"item {v!r} is not numeric (dtype {X[v].dtype}); recode it before fitting")
+    if group is not None:
+        if group not in data.columns:
+            raise DataError(f"grouping variable {group!r} is not a column of the data")
+        gcol = data[group]
+        bad = np.flatnonzero(gcol.isna().to_numpy())
+        if bad.size:
+            rows = ", ".join(str(data.index[i]) for i in bad[:10])
+            raise DataError(
+                f"grouping variable {group!r} is missing in {bad.size} row(s) (index {rows}"
+                f"{' ...' if bad.size > 10 else ''}); drop or label these rows first"
+            )
+    values = X.to_numpy(dtype=float)
+    complete = ~np.isnan(values).any(axis=1)
+    n_excluded = int((~complete).sum())
+    if n_excluded:
+        counts = np.isnan(values).sum(axis=0)
+        detail = ", ".join(f"{v} ({c})" for v, c in zip(observed, counts) if c)
+        record(
+            diags, DataQualityWarning,
+            f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items "
+            f"and were not used (missing per item: {detail})",
+            stacklevel=4,
+        )
+    if group is None:
+        labels = ("all",)
+        blocks = [values[complete]]
+    else:
+        gvals = data[group].to_numpy()
+        labels = tuple(str(v) for v in pd.unique(data[group]))
+        if len(labels) < 2:
+            raise DataError(
+                f"grouping variable {group!r} has a single group ({labels[0]!r}); fit without group= "
+                "or supply data from at least two groups"
+            )
+        gstr = np.array([str(v) for v in gvals])
+        blocks = [values[complete & (gstr == lab)] for lab in labels]
+    covs, means, nobs = [], [], []
+    p = len(observed)
+    for lab, B in zip(labels, blocks):
+        where = f" in group {lab!r}" if group is not None else ""
+        n = B.shape[0]
+        if n < 2:
+            raise DataError(f"only {n} complete row(s){where}; a CFA needs many more observations")
+        mean = B.mean(axis=0)
+        S = (B - mean).T @ (B - mean) / n
+        sd = np.sqrt(np.diag(S))
+        zero = [v for v, s in zip(observed, sd) if not s > 0]
+        if zero:
+            raise DataError(f"item(s) {', '.join(map(repr, zero))} have zero variance{where}; remove them from the model")
+        if n <= p:
+            raise DataError(
+                f"{n} complete rows{where} but {p} items: the sample covariance matrix is singular; "
+                "a group needs more observations than items"
+            )
+        if np.linalg.eigvalsh(S / np.outer(sd, sd))[0] < 1e-10:
+            raise DataError(
+                f"the sample covariance matrix{where} is singular (an item is a linear combination of others); "
+                "remove redundant items"
+            )
+        covs.append(S)
+        means.append(mean)
+        nobs.append(n)
+    return SampleStats(tuple(covs), tuple(means), tuple(nobs)), labels, n_excluded
+
+
+# ---------------------------------------------------------------- starts
+def _start_values(model: CompiledModel, stats: SampleStats) -> np.ndarray:
+    """Starting values: item means/half variances, one-factor principal-axis loadings per factor.
+
+    Close enough to the optimum that Fisher scoring needs few iterations; the
+    optimum itself does not depend on them.
+    """
+    spec = model.spec
+    x = np.full(model.n_free, np.nan)
+    ov = {v: i for i, v in enumerate(spec.observed)}
+    for g in range(model.G):
+        S, mean = stats.cov[g], stats.mean[g]
+        rows = model.rows_by_group[g]
+        vals: dict[tuple[str, str, str], float] = {}
+        lv_var: dict[str, float] = {}
+        for f in spec.latent:
+            loads = [r for r in rows if r.op == "=~" and r.lhs == f and r.rhs in ov]
+            if not loads:
+                continue
+            idx = [ov[r.rhs] for r in loads]
+            Sf = S[np.ix_(idx, idx)]
+            if len(idx) >= 2:
+                # principal axis with squared multiple correlations as communalities
+                try:
+                    smc = 1.0 - 1.0 / np.diag(np.linalg.inv(Sf / np.sqrt(np.outer(np.diag(Sf), np.diag(Sf)))))
+                except np.linalg.LinAlgError:
+                    smc = np.full(len(idx), 0.5)
+                R = Sf.copy()
+                np.fill_diagonal(R, np.diag(Sf) * np.clip(smc, 0.05, 0.95))
+                w, v = np.linalg.eigh(R)
+                l = v[:, -1] * math.sqrt(max(w[-1], 1e-6))
+            else:
+                l = np.array([math.sqrt(0.5 * Sf[0, 0])])
+            fixed = [k for k, r in enumerate(loads) if not r.free and r.value != 0]
+            if fixed:
+                k = fixed[0]
+                if abs(l[k]) < 1e-8:
+                    l = np.sign(l + 1e-12) * np.sqrt(np.abs(np.diag(Sf)) * 0.5)
+                scale = loads[k].value / l[k]
+                lam = l * scale
+                psi = 1.0 / scale ** 2
+            else:
+                if np.sum(l) < 0:
+                    l = -l
+                fixed_var = [r for r in rows if r.op == "~~" and r.lhs == f and r.rhs == f and not r.free]
+                psi = fixed_var[0].value if fixed_var and fixed_var[0].value > 0 else 1.0
+                lam = l / math.sqrt(psi)
+            for r, value in zip(loads, lam):
+                vals[r.key] = float(value)
+            lv_var[f] = float(psi)
+        for r in rows:
+            if not r.free or x[r.index] == x[r.index]:  # fixed, or shared and already set
+                continue
+            if r.start is not None:
+                value = r.start
+            elif r.key in vals:
+                value = vals[r.key]
+            elif r.matrix == "beta":
+                value = 1.0
+            elif r.matrix == "theta":
+                value = 0.5 * S[r.row, r.row] if r.row == r.col else 0.0
+            elif r.matrix == "psi":
+                if r.row == r.col:
+                    value = lv_var.get(r.lhs, 0.05)
+                    if r.lhs not in lv_var:  # higher-order factor: half its indicators' variance
+                        inds = [q.rhs for q in rows if q.op == "=~" and q.lhs == r.lhs]
+                        value = 0.5 * float(np.mean([lv_var.get(i, 0.1) for i in inds])) if inds else 0.05
+                    elif any(q.op == "=~" and q.rhs == r.lhs for q in rows):
+                        value = 0.5 * value  # residual variance of a first-order factor
+                else:
+                    value = 0.0
+            elif r.matrix == "nu":
+                value = float(mean[r.row])
+            else:  # alpha
+                value = 0.0
+            x[r.index] = value
+    x[np.isnan(x)] = 0.0
+    return x
+
+
+# ---------------------------------------------------------------- engine
+class Engine:
+    """Everything about one fitted model; builds the result tables."""
+
+    def __init__(self, spec: ModelSpec, stats: SampleStats, x: np.ndarray):
+        self.spec = spec
+        self.stats = stats
+        self.model = CompiledModel(spec)
+        self.state = FitState(self.model, stats)
+        self.x = x
+        self.N = stats.ntotal
+        self.mats = self.model.matrices(x)
+        self.imp = [implied(m) for m in self.mats]
+        self._vcov: np.ndarray | None = None
+        self._info: np.ndarray | None = None
+        self.singular_info = False
+
+    # -------------------------------------------------------- inference
+    def information(self) -> np.ndarray:
+        if self._info is None:
+            _, _, info = self.state.derivatives(self.x)
+            self._info = info
+        return self._info
+
+    def vcov(self) -> np.ndarray:
+        """Covariance matrix of the free parameters: (N · expected information)⁻¹."""
+        if self._vcov is None:
+            info = self.information()
+            n = info.shape[0]
+            if n == 0:
+                self._vcov = np.zeros((0, 0))
+                return self._vcov
+            scale = np.sqrt(np.diag(info))
+            if np.any(~np.isfinite(scale)) or np.any(scale <= 0):
+                self.singular_info = True
+                self._vcov = np.full((n, n), np.nan)
+                return self._vcov
+            Isc = info / np.outer(scale, scale)
+            w = np.linalg.eigvalsh(Isc)
+            if w[0] < 1e-10 * max(w[-1], 1.0):
+                self.singular_info = True
+                self._vcov = np.full((n, n), np.nan)
+            else:
+                self._vcov = np.linalg.inv(Isc) / np.outer(scale, scale) / self.N
+        return self._vcov
+
+    def parameter_names(self) -> list[str]:
+        names = []
+        for prm in self.spec.free_parameters():
+            if prm.label and not prm.label.startswith("."):
+                names.append(prm.label)
+            else:
+                suffix = f".g{prm.group + 1}" if prm.group > 0 else ""
+                names.append(f"{prm.lhs}{prm.op}{prm.rhs}{suffix}")
+        return names
+
+    def vcov_frame(self) -> pd.DataFrame:
+        names = self.parameter_names()
+        return pd.DataFrame(self.vcov(), index=names, columns=names)
+
+    def weak_parameters(self) -> list[Parameter]:
+        """Parameters involved in the near-null direction of the information matrix."""
+        info = self.information()
+        scale = np.sqrt(np.clip(np.diag(info), 1e-300, None))
+        w, v = np.linalg.eigh(info / np.outer(scale, scale))
+        vec = np.abs(v[:, 0])
+        free = self.spec.free_parameters()
+        return [free[k] for k in np.flatnonzero(vec > 0.2)]
+
+    # -------------------------------------------------------- standardized
+    def _eta_sd(self, g: int) -> np.ndarray:
+        veta = np.diag(self.imp[g]["M"]).copy()
+        veta[veta < 0] = np.nan
+        return np.sqrt(veta)
+
+    def _ov_sd(self, g: int) -> np.ndarray:
+        vy = np.diag(self.imp[g]["Sigma"]).copy()
+        vy[vy <= 0] = np.nan
+        return np.sqrt(vy)
+
+    def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
+        """lavaan's std.lv and std.all (``cov.std = TRUE``) of one parameter value."""
+        g = prm.group
+        eta, ov = self._eta_sd(g), self._ov_sd(g)
+        mats = self.mats[g]
+        if prm.matrix == "lambda":
+            s_lv = value * eta[prm.col]
+            return s_lv, s_lv / ov[prm.row]
+        if prm.matrix == "beta":
+            s = value * eta[prm.col] / eta[prm.row]
+            return s, s
+        if prm.matrix == "psi":
+            if prm.row == prm.col:
+                s = value / eta[prm.row] ** 2
+            else:
+                rv = np.sqrt(np.abs(np.diag(mats["psi"])))
+                s = value / (rv[prm.row] * rv[prm.col])
+            return s, s
+        if prm.matrix == "theta":
+            if prm.row == prm.col:
+                return value, value / ov[prm.row] ** 2
+            rv = np.sqrt(np.abs(np.diag(mats["theta"])))
+            return value, value / (rv[prm.row] * rv[prm.col])
+        if prm.matrix == "nu":
+            return value, value / ov[prm.row]
+        s = value / eta[prm.row]  # alpha
+        return s, s
+
+    # -------------------------------------------------------- tables
+    def group_label(self, g: int) -> str:
+        return self.spec.groups[g]
+
+    def estimates(self) -> pd.DataFrame:
+        values = self.model.values(self.x)
+        V = self.vcov()
+        se_free = np.sqrt(np.clip(np.diag(V), 0, None)) if V.size else np.zeros(0)
+        if V.size:
+            se_free[np.isnan(np.diag(V))] = np.nan
+        rec = []
+        for prm, v in zip(self.spec.parameters, values):
+            se = float(se_free[prm.index]) if prm.free else 0.0
+            if prm.free and se > 0:
+                z = v / se
+                pval = 2 * sps.norm.sf(abs(z))
+            else:
+                z = pval = math.nan
+            std_lv, std_all = self.standardize(prm, float(v))
+            rec.append({
+                "lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(prm.group),
+                "label": prm.label, "free": prm.free, "est": float(v), "se": se, "z": z, "pvalue": pval,
+                "ci_lower": v - _Z975 * se if prm.free else float(v),
+                "ci_upper": v + _Z975 * se if prm.free else float(v),
+                "std_lv": std_lv, "std_all": std_all,
+            })
+        return pd.DataFrame.from_records(rec)
+
+    def _stack(self, frames: list[pd.DataFrame | pd.Series], name: str) -> Any:
+        if self.spec.ngroups == 1:
+            return frames[0]
+        return pd.concat(frames, keys=list(self.spec.groups), names=["group", name])
+
+    def loading_table(self, standardized: bool) -> pd.DataFrame:
+        frames = []
+        for g in range(self.spec.ngroups):
+            L = self.mats[g]["lambda"]
+            if standardized:
+                L = L * self._eta_sd(g)[None, :] / self._ov_sd(g)[:, None]
+            frames.append(pd.DataFrame(L, index=list(self.spec.observed), columns=list(self.spec.latent)))
+        return self._stack(frames, "item")
+
+    def latent_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        covs, cors = [], []
+        names = list(self.spec.latent)
+        for g in range(self.spec.ngroups):
+            M = self.imp[g]["M"]
+            sd = self._eta_sd(g)
+            covs.append(pd.DataFrame(M, index=names, columns=names))
+            cors.append(pd.DataFrame(M / np.outer(sd, sd), index=names, columns=names))
+        return self._stack(covs, "factor"), self._stack(cors, "factor")
+
+    def item_series(self) -> tuple[pd.Series, pd.Series, pd.Series]:
+        res, std_res, r2 = [], [], []
+        items = list(self.spec.observed)
+        endo = [f for f in self.spec.latent if any(p.op == "=~" and p.rhs == f for p in self.spec.parameters)]
+        for g in range(self.spec.ngroups):
+            theta = np.diag(self.mats[g]["theta"])
+            vy = np.diag(self.imp[g]["Sigma"])
+            res.append(pd.Series(theta, index=items, name="residual_variance"))
+            std_res.append(pd.Series(theta / vy, index=items, name="std_residual_variance"))
+            rr = pd.Series(1 - theta / vy, index=items, name="r_squared")
+            if endo:
+                lv = list(self.spec.latent)
+                psi = np.diag(self.mats[g]["psi"])
+                veta = np.diag(self.imp[g]["M"])
+                extra = pd.Series([1 - psi[lv.index(f)] / veta[lv.index(f)] for f in endo], index=endo)
+                rr = pd.concat([rr, extra]).rename("r_squared")
+            r2.append(rr)
+        return self._stack(res, "item"), self._stack(std_res, "item"), self._stack(r2, "variable")
+
+    def matrix_tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        items = list(self.spec.observed)
+        resid, imp, samp = [], [], []
+        for g in range(self.spec.ngroups):
+            S, Sig = self.stats.cov[g], self.imp[g]["Sigma"]
+            so, se = np.sqrt(np.diag(S)), np.sqrt(np.diag(Sig))
+            # lavaan's cor.bollen: both matrices converted to correlations with their own diagonals
+            R = S / np.outer(so, so) - Sig / np.outer(se, se)
+            resid.append(pd.DataFrame(R, index=items, columns=items))
+            imp.append(pd.DataFrame(Sig, index=items, columns=items))
+            samp.append(pd.DataFrame(S, index=items, columns=items))
+        return self._stack(resid, "item"), self._stack(imp, "item"), self._stack(samp, "item")
+
+    # -------------------------------------------------------- fit measures
+    def fit_measures(self) -> dict[str, float]:
+        st, spec = self.stats, self.spec
+        G, N = spec.ngroups, self.N
+        p = len(spec.observed)
+        fmin = self.state.fmin(self.x)
+        chisq = 2 * N * fmin
+        moments = G * (p * (p + 1) // 2 + (p if spec.meanstructure else 0))
+        df = moments - spec.n_free
+        b_chisq, b_df = fi.baseline_chisq(st.cov, st.nobs)
+        Sig = [i["Sigma"] for i in self.imp]
+        mu = [i["mu"] if spec.meanstructure else m for i, m in zip(self.imp, st.mean)]
+        logl = fi.loglik(st.cov, st.mean, Sig, mu, st.nobs)
+        logl_h1 = fi.loglik(st.cov, st.mean, st.cov, st.mean, st.nobs)
+        ci = fi.rmsea_ci(chisq, df, N, G)
+        out = {
+            "npar": spec.n_free,
+            "fmin": fmin,
+            "chisq": chisq,
+            "df": df,
+            "pvalue": fi.chisq_pvalue(chisq, df),
+            "baseline_chisq": b_chisq,
+            "baseline_df": b_df,
+            "baseline_pvalue": fi.chisq_pvalue(b_chisq, b_df),
+            "cfi": fi.cfi(chisq, df, b_chisq, b_df),
+            "tli": fi.tli(chisq, df, b_chisq, b_df),
+            "rmsea": fi.rmsea(chisq, df, N, G),
+            "rmsea_ci_lower": ci[0],
+            "rmsea_ci_upper": ci[1],
+            "rmsea_pvalue": fi.rmsea_pvalue(chisq, df, N, G),
+            "srmr": fi.srmr_bentler(st.cov, st.mean, Sig, mu, st.nobs, spec.meanstructure),
+            "loglik": logl,
+            "unrestricted_loglik": logl_h1,
+        }
+        out.update(fi.information_criteria(logl, spec.n_free, N))
+        out["ntotal"] = N
+        out["ngroups"] = G
+        return out
+
+    # -------------------------------------------------------- score tests
+    def _candidates(self) -> list[list[Parameter]]:
+        """Parameters lavaan's ``modindices`` considers (``lav_partable_full``), per group.
+
+        Loadings of every factor on every item, covariances among items and among
+        factors, intercepts/means with a mean structure — those not in the model —
+        plus every fixed parameter of the model (lavaan frees them in the extended model).
+        """
+        spec = self.spec
+        ov, lv = list(spec.observed), list(spec.latent)
+        out: list[list[Parameter]] = []
+        for g in range(spec.ngroups):
+            have = set()
+            fixed: list[Parameter] = []
+            for prm in self.model.rows_by_group[g]:
+                have.add(prm.key)
+                if prm.op == "~~":
+                    have.add((prm.rhs, "~~", prm.lhs))
+                if not prm.free:
+                    fixed.append(prm)
+            cand: list[Parameter] = []
+            for j, f in enumerate(lv):
+                for i, v in enumerate(ov):
+                    if (f, "=~", v) not in have:
+                        cand.append(Parameter(f, "=~", v, g, True, matrix="lambda", row=i, col=j))
+            for j in range(len(ov)):
+                for i in range(j, len(ov)):
+                    if (ov[j], "~~", ov[i]) not in have:
+                        cand.append(Parameter(ov[j], "~~", ov[i], g, True, matrix="theta", row=i, col=j))
+            for j in range(len(lv)):
+                for i in range(j, len(lv)):
+                    if (lv[j], "~~", lv[i]) not in have:
+                        cand.append(Parameter(lv[j], "~~", lv[i], g, True, matrix="psi", row=i, col=j))
+            if spec.meanstructure:
+                for i, v in enumerate(ov):
+                    if (v, "~1", "") not in have:
+                        cand.append(Parameter(v, "~1", "", g, True, matrix="nu", row=i))
+                for i, f in enumerate(lv):
+                    if (f, "~1", "") not in have:
+                        cand.append(Parameter(f, "~1", "", g, True, matrix="alpha", row=i))
+            out.append(fixed + cand)
+        return out
+
+    def _score(self, extra: list[list[Parameter]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Score statistic, EPC and V for one-at-a-time extra parameters (expected information)."""
+        n = self.model.n_free
+        _, grad, info = self.state.derivatives(self.x, extra=extra)
+        g_extra = grad[n:]
+        I11 = info[n:, n:]
+        I12 = info[n:, :n]
+        I22 = info[:n, :n]
+        try:
+            Q = np.linalg.solve(I22, I12.T)
+        except np.linalg.LinAlgError:
+            Q = np.linalg.lstsq(I22, I12.T, rcond=None)[0]
+        V = np.diag(I11) - np.einsum("ij,ji->i", I12, Q)
+        V = np.where(V < np.finfo(float).eps ** (1 / 3), np.nan, V)
+        mi = self.N * g_extra ** 2 / V
+        epc = -g_extra / V
+        return mi, epc, V
+
+    def modindices(self) -> pd.DataFrame:
+        """lavaan's ``modindices(fit)``: MI, EPC, sepc.lv, sepc.all for every candidate."""
+        extra = self._candidates()
+        cols = ["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]
+        if not any(extra):
+            return pd.DataFrame(columns=cols)
+        mi, epc, _ = self._score(extra)
+        rec = []
+        k = 0
+        for g, rows in enumerate(extra):
+            for prm in rows:
+                m, e = mi[k], epc[k]
+                k += 1
+                if not np.isfinite(m):
+                    continue  # not identified when freed alone (e.g. a marker loading)
+                if prm.op == "~~" and prm.lhs == prm.rhs:
+                    # lavaan (cov.std): a variance's standardized EPC uses its current value
+                    cur = self.model.values(self.x)[self.spec.parameters.index(prm)] if prm in self.spec.parameters else 0.0
+                    if abs(cur) < math.sqrt(np.finfo(float).eps):
+                        s_lv = s_all = 0.0
+                    else:
+                        s_lv, s_all = self.standardize(prm, abs(cur))
+                        s_lv, s_all = math.copysign(s_lv, e), math.copysign(s_all, e)
+                else:
+                    s_lv, s_all = self.standardize(prm, e)
+                rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(g),
+                            "mi": float(m), "epc": float(e), "sepc_lv": float(s_lv), "sepc_all": float(s_all)})
+        return pd.DataFrame.from_records(rec, columns=cols)
+
+    def score_tests(self) -> pd.DataFrame:
+        cols = ["lhs", "op", "rhs", "group", "label", "x2", "df", "pvalue", "epc"]
+        first: dict[int, Parameter] = {}
+        released: list[list[Parameter]] = [[] for _ in range(self.spec.ngroups)]
+        order: list[Parameter] = []
+        for prm in self.spec.parameters:
+            if not prm.free:
+                continue
+            if prm.index not in first:
+                first[prm.index] = prm
+                continue
+            released[prm.group].append(prm)
+            order.append(prm)
+        if not order:
+            return pd.DataFrame(columns=cols)
+        mi, epc, _ = self._score(released)
+        flat = [prm for rows in released for prm in rows]
+        rec = []
+        for prm, m, e in zip(flat, mi, epc):
+            rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(prm.group),
+                        "label": prm.label, "x2": float(m), "df": 1,
+                        "pvalue": float(sps.chi2.sf(m, 1)) if np.isfinite(m) else math.nan, "epc": float(e)})
+        return pd.DataFrame.from_records(rec, columns=cols)
+
+
+# ---------------------------------------------------------------- checks
+def _check_identification(spec: ModelSpec, diags: list[Diagnostic]) -> None:
+    p = len(spec.observed)
+    moments = spec.ngroups * (p * (p + 1) // 2 + (p if spec.meanstructure else 0))
+    df = moments - spec.n_free
+    if df < 0:
+        raise IdentificationError(
+            f"the model has {spec.n_free} free parameters but only {moments} sample moments "
+            f"(df = {df}); it is not identified — fix parameters or add items"
+        )
+    if df == 0:
+        record(diags, IdentificationWarning,
+               "the model has 0 degrees of freedom (saturated): it fits perfectly by construction "
+               "and its fit cannot be tested", stacklevel=4)
+    for g in range(spec.ngroups):
+        rows = [r for r in spec.parameters if r.group == g]
+        for f in spec.latent:
+            inds = [r for r in rows if r.op == "=~" and r.lhs == f]
+            ov_inds = [r for r in inds if r.matrix == "lambda"]
+            var = [r for r in rows if r.op == "~~" and r.lhs == f and r.rhs == f]
+            if len(inds) == 1 and ov_inds and var and var[0].free:
+                item = ov_inds[0].rhs
+                res = [r for r in rows if r.op == "~~" and r.lhs == item and r.rhs == item]
+                if res and res[0].free:
+                    record(diags, IdentificationWarning,
+                           f"factor {f!r} has a single indicator ({item!r}) with free residual variance and "
+                           "free factor variance: they are not separately identified; fix the residual "
+                           f"variance (e.g. '{item} ~~ 0*{item}') or add indicators", stacklevel=4)
+
+
+def _post_checks(engine: Engine, diags: list[Diagnostic]) -> None:
+    spec = engine.spec
+    G = spec.ngroups
+    for g in range(G):
+        where = f" in group {spec.groups[g]!r}" if G > 1 else ""
+        theta = np.diag(engine.mats[g]["theta"])
+        for v, t in zip(spec.observed, theta):
+            if t < 0:
+                record(diags, HeywoodCaseWarning,
+                       f"Heywood case: the residual variance of item {v!r} is negative ({t:.4g}){where}",
+                       stacklevel=4)
+        psi = np.diag(engine.mats[g]["psi"])
+        for f, s in zip(spec.latent, psi):
+            if s < 0:
+                record(diags, HeywoodCaseWarning,
+                       f"Heywood case: the (residual) variance of factor {f!r} is negative ({s:.4g}){where}",
+                       stacklevel=4)
+        M = engine.imp[g]["M"]
+        if M.size and np.linalg.eigvalsh(0.5 * (M + M.T))[0] <= 0:
+            record(diags, NotPositiveDefiniteWarning,
+                   f"the covariance matrix of the factors is not positive definite{where} "
+                   "(a factor correlation at or beyond ±1, or a negative variance)", stacklevel=4)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            L = engine.mats[g]["lambda"] * engine._eta_sd(g)[None, :] / engine._ov_sd(g)[:, None]
+        for i, j in zip(*np.nonzero(np.abs(np.nan_to_num(L)) > 1)):
+            record(diags, HeywoodCaseWarning,
+                   f"standardized loading of item {spec.observed[i]!r} on factor {spec.latent[j]!r} is "
+                   f"{L[i, j]:.3f} (beyond ±1){where}", stacklevel=4)
+
+
+# ---------------------------------------------------------------- public
+def fit_cfa(
+    model: Any,
+    data: pd.DataFrame,
+    estimator: str = "ML",
+    *,
+    group: str | None = None,
+    group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
+    std_lv: bool = False,
+    meanstructure: bool | None = None,
+    orthogonal: bool = False,
+    missing: str = "listwise",
+    mi_threshold: float = 3.84,
+    max_iter: int = 500,
+) -> CFAResult:
+    r"""Fit a confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa()``.
+
+    Parameters
+    ----------
+    model : str or Scale
+        lavaan model syntax (see :mod:`psychometrics.cfa.syntax`), or a
+        :class:`~psychometrics.scale.Scale` whose subscales become correlated factors
+        (:func:`psychometrics.cfa.models.correlated_factors`).
+    data : DataFrame
+        Item responses (columns named as in the model), plus the grouping column.
+    estimator : {"ML"}
+        Normal-theory maximum likelihood.
+    group : str, optional
+        Column that defines groups for a multi-group model (groups in order of
+        first appearance, as lavaan).
+    group_equal : sequence of str
+        Parameters constrained equal across groups, lavaan's names: ``"loadings"``,
+        ``"intercepts"``, ``"means"``, ``"residuals"``, ``"residual.covariances"``,
+        ``"lv.variances"``, ``"lv.covariances"``.
+    group_partial : sequence of str
+        Exceptions to ``group_equal``, e.g. ``["visual=~x2", "x3~1"]``.
+    std_lv : bool
+        Fix factor variances to 1 and free all loadings (instead of marker loadings).
+    meanstructure : bool, optional
+        Model intercepts and factor means (default: with several groups or ``~ 1`` in the syntax).
+    orthogonal : bool
+        Uncorrelated factors.
+    missing : {"listwise"}
+        Rows with a missing value on any model item are excluded (counted on the
+        result and reported as a :class:`DataQualityWarning`).
+    mi_threshold : float
+        Modification indices at or above this value are kept on the result (default 3.84,
+        the 5 % critical value of χ²(1)).
+    max_iter : int
+        Maximum Fisher-scoring iterations.
+
+    Returns
+    -------
+    CFAResult
+
+    Notes
+    -----
+    Discrepancy :math:`F_{ML}` and Fisher scoring as in
+    :mod:`psychometrics.cfa.estimation`; χ² = 2N·F_ML; fit indices as in
+    :mod:`psychometrics.cfa.fit_indices`; standard errors from the expected
+    information; standardized solution as lavaan's ``standardizedSolution``
+    (``std.lv``, ``std.all``); modification indices are score tests with the
+    expected information (Sörbom, 1989), EPC as Saris, Satorra & Sörbom (1987).
+
+    Validated against lavaan 0.6-14 ``cfa()``, ``fitMeasures``,
+    ``parameterEstimates(standardized = TRUE)``, ``modindices``, ``resid(type = "cor")``,
+    ``lavInspect(fit, "rsquare")`` (fixtures ``tests/reference/cfa/``).
+
+    Raises
+    ------
+    ModelSyntaxError, DataError, IdentificationError
+    """
+    if estimator.upper() != "ML":
+        raise ModelSyntaxError(f"estimator={estimator!r} is not supported; only 'ML' is implemented")
+    if not isinstance(model, str):
+        from psychometrics.cfa.models import correlated_factors
+
+        model = correlated_factors(model)
+    diags: list[Diagnostic] = []
+    # a first pass fixes the observed variables (in model order) before the groups are known
+    observed = build_spec(model, std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal).observed
+    stats, labels, n_excluded = _sample_stats(data, observed, group, missing, diags)
+    spec = build_spec(
+        model, groups=labels, std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal,
+        group_equal=tuple(group_equal), group_partial=tuple(group_partial),
+    )
+    _check_identification(spec, diags)
+
+    compiled = CompiledModel(spec)
+    state = FitState(compiled, stats)
+    x0 = _start_values(compiled, stats)
+    x, converged, iterations, message = estimate(state, x0, max_iter=max_iter)
+    if not converged:
+        record(diags, ConvergenceWarning,
+               f"the ML estimation did not converge ({message}); estimates and fit are not trustworthy",
+               stacklevel=3)
+    engine = Engine(spec, stats, x)
+    engine.vcov()
+    if engine.singular_info and spec.n_free:
+        weak = ", ".join(f"'{p.lhs} {p.op} {p.rhs}'" for p in engine.weak_parameters()[:6])
+        record(diags, IdentificationWarning,
+               "the information matrix is singular: the model is (empirically) under-identified and "
+               f"standard errors cannot be computed; check {weak or 'the parameters'}", stacklevel=3)
+    _post_checks(engine, diags)
+
+    estimates = engine.estimates()
+    latent_cov, latent_cor = engine.latent_tables()
+    res_var, std_res_var, r2 = engine.item_series()
+    resid, imp_cov, samp_cov = engine.matrix_tables()
+    mi_all = engine.modindices()
+    mi = mi_all[mi_all["mi"] >= mi_threshold].sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
+    return CFAResult(
+        model=model,
+        estimator="ML",
+        group=group,
+        groups=labels,
+        group_equal=tuple(group_equal),
+        group_partial=tuple(group_partial),
+        nobs=dict(zip(labels, (int(n) for n in stats.nobs))),
+        n_excluded=n_excluded,
+        converged=bool(converged),
+        iterations=int(iterations),
+        fit=engine.fit_measures(),
+        estimates=estimates,
+        std_loadings=engine.loading_table(standardized=True),
+        latent_cov=latent_cov,
+        latent_cor=latent_cor,
+        residual_variances=res_var,
+        std_residual_variances=std_res_var,
+        r_squared=r2,
+        residual_cor=resid,
+        implied_cov=imp_cov,
+        sample_cov=samp_cov,
+        modification_indices=mi,
+        mi_threshold=float(mi_threshold),
+        diagnostics=tuple(diags),
+        _engine=engine,
+    )

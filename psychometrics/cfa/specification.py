@@ -1,0 +1,366 @@
+"""Parameter table of a (multi-group) CFA model, built as lavaan's ``cfa()`` builds it.
+
+The table has one row per model parameter and group (lavaan's ``partable``):
+``lhs, op, rhs, group, free, label, value, start``. Defaults follow lavaan's
+``cfa()`` (``lavaanify`` with ``auto.fix.first``, ``auto.var``, ``auto.cov.lv.x``,
+``int.ov.free``, ``int.lv.free = FALSE``):
+
+* the first loading of every factor is fixed to 1 (the *marker*), unless
+  ``std_lv=True``, which frees all loadings and fixes every latent variance to 1;
+* residual variances of the items and latent (residual) variances are free;
+* covariances among exogenous factors (those that are not indicators of a
+  higher-order factor) are free (``orthogonal=True`` fixes them to 0);
+* with a mean structure (always with several groups), item intercepts are free and
+  latent means are fixed to 0 — except in groups 2..G when ``"intercepts"`` is in
+  ``group_equal``, where latent means are free (lavaan's identification of scalar
+  invariance models);
+* ``group_equal`` uses lavaan's names: ``"loadings"``, ``"intercepts"``, ``"means"``,
+  ``"residuals"``, ``"residual.covariances"``, ``"lv.variances"``, ``"lv.covariances"``;
+  ``group_partial`` lists parameters exempt from them (``"visual=~x2"``, ``"x3~1"``).
+
+Equality constraints are implemented by *parameter sharing*: rows with the same
+label map to the same entry of the free-parameter vector. This is a
+reparameterisation of lavaan's ``==`` constraints and gives identical estimates,
+χ² and standard errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from psychometrics.cfa.syntax import Modifier, Statement, parse_model
+from psychometrics.exceptions import ModelSyntaxError
+
+__all__ = ["Parameter", "ModelSpec", "build_spec", "GROUP_EQUAL_NAMES"]
+
+GROUP_EQUAL_NAMES = (
+    "loadings", "intercepts", "means", "residuals", "residual.covariances",
+    "lv.variances", "lv.covariances",
+)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One row of the parameter table.
+
+    Attributes
+    ----------
+    lhs, op, rhs : str
+        As in lavaan (``op`` is ``"=~"``, ``"~~"`` or ``"~1"``; ``rhs`` is ``""`` for ``~1``).
+    group : int
+        0-based group index.
+    free : bool
+        Estimated (True) or fixed at ``value`` (False).
+    label : str
+        User label, or lavaan's plabel-style ``".pK."`` when a ``group_equal``
+        constraint ties it to another group's parameter; ``""`` otherwise.
+    value : float
+        Fixed value (fixed rows) — ignored for free rows.
+    start : float or None
+        User starting value (``start(v)*x``).
+    user : bool
+        Written in the model syntax (True) or added by the defaults (False).
+    index : int
+        Position in the free-parameter vector (shared by equal parameters); -1 if fixed.
+    matrix : str
+        ``"lambda"``, ``"beta"``, ``"psi"``, ``"theta"``, ``"nu"`` or ``"alpha"``.
+    row, col : int
+        Position in that matrix (``col`` is 0 for the vectors ``nu`` and ``alpha``).
+    """
+
+    lhs: str
+    op: str
+    rhs: str
+    group: int
+    free: bool
+    label: str = ""
+    value: float = 0.0
+    start: float | None = None
+    user: bool = False
+    index: int = -1
+    matrix: str = ""
+    row: int = 0
+    col: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.lhs, self.op, self.rhs)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A compiled model: variables, groups and the parameter table."""
+
+    syntax: str
+    observed: tuple[str, ...]
+    latent: tuple[str, ...]
+    groups: tuple[str, ...]
+    parameters: tuple[Parameter, ...]
+    meanstructure: bool
+    std_lv: bool
+    group_equal: tuple[str, ...] = ()
+    group_partial: tuple[str, ...] = ()
+    n_free: int = field(default=0)
+
+    @property
+    def ngroups(self) -> int:
+        return len(self.groups)
+
+    def free_parameters(self) -> list[Parameter]:
+        """The first row of every free parameter, in index order."""
+        first: dict[int, Parameter] = {}
+        for p in self.parameters:
+            if p.free and p.index not in first:
+                first[p.index] = p
+        return [first[i] for i in range(self.n_free)]
+
+
+def _norm_partial(entry: str) -> tuple[str, str, str]:
+    text = entry.replace(" ", "")
+    for op in ("=~", "~~", "~1"):
+        if op in text:
+            lhs, rhs = text.split(op, 1)
+            if op == "~1":
+                return (lhs, "~1", "")
+            return (lhs, op, rhs)
+    raise ModelSyntaxError(
+        f"group_partial entry {entry!r} is not a parameter such as 'visual=~x2', 'x1~~x1' or 'x3~1'"
+    )
+
+
+def _equal_kind(p: Parameter, observed: set[str]) -> str | None:
+    if p.op == "=~":
+        return "loadings"
+    if p.op == "~1":
+        return "intercepts" if p.lhs in observed else "means"
+    if p.op == "~~":
+        if p.lhs in observed:
+            return "residuals" if p.lhs == p.rhs else "residual.covariances"
+        return "lv.variances" if p.lhs == p.rhs else "lv.covariances"
+    return None
+
+
+def build_spec(
+    model: str,
+    *,
+    groups: tuple[str, ...] = ("all",),
+    std_lv: bool = False,
+    meanstructure: bool | None = None,
+    orthogonal: bool = False,
+    group_equal: tuple[str, ...] | list[str] = (),
+    group_partial: tuple[str, ...] | list[str] = (),
+) -> ModelSpec:
+    """Build the parameter table for ``model`` (lavaan syntax) and ``groups``.
+
+    Parameters
+    ----------
+    model : str
+        lavaan model syntax (see :mod:`psychometrics.cfa.syntax`).
+    groups : tuple of str
+        Group labels (one entry for a single-group model).
+    std_lv : bool
+        Identify factors by fixing their variances to 1 instead of the first loading.
+    meanstructure : bool or None
+        Model intercepts and latent means; default True with several groups or when
+        the syntax contains ``~ 1``, else False (means saturated, as lavaan).
+    orthogonal : bool
+        Fix covariances among exogenous factors to 0.
+    group_equal, group_partial : sequence of str
+        Cross-group equality constraints (lavaan's names) and their exceptions.
+
+    Raises
+    ------
+    ModelSyntaxError
+        For unknown ``group_equal`` names, modifier vectors of the wrong length,
+        duplicated parameters, or covariances between an item and a factor.
+    """
+    statements = parse_model(model)
+    G = len(groups)
+    group_equal = tuple(group_equal)
+    for name in group_equal:
+        if name not in GROUP_EQUAL_NAMES:
+            raise ModelSyntaxError(
+                f"group_equal: unknown name {name!r}; use any of {', '.join(GROUP_EQUAL_NAMES)}"
+            )
+    if group_equal and G < 2:
+        raise ModelSyntaxError("group_equal needs a grouping variable with at least two groups (group=...)")
+    partial = {_norm_partial(e) for e in group_partial}
+
+    latent: list[str] = []
+    for s in statements:
+        if s.op == "=~" and s.lhs not in latent:
+            latent.append(s.lhs)
+    observed: list[str] = []
+    for s in statements:
+        names = [t.name for t in s.terms] if s.op == "=~" else []
+        for n in names:
+            if n not in latent and n not in observed:
+                observed.append(n)
+    for s in statements:
+        if s.op in ("~~", "~1"):
+            for n in [s.lhs] + [t.name for t in s.terms if s.op == "~~"]:
+                if n not in latent and n not in observed:
+                    observed.append(n)
+    ov_set, lv_set = set(observed), set(latent)
+
+    if meanstructure is None:
+        meanstructure = G > 1 or any(s.op == "~1" for s in statements)
+    if G > 1 and not meanstructure:
+        raise ModelSyntaxError("a multi-group model needs a mean structure (meanstructure=True)")
+
+    # latent variables that are indicators of another latent variable (endogenous)
+    endogenous = {t.name for s in statements if s.op == "=~" for t in s.terms if t.name in lv_set}
+
+    def modifier(stmt: Statement, mods: tuple[Modifier, ...], g: int) -> Modifier | None:
+        if not mods:
+            return None
+        if len(mods) == 1:
+            return mods[0]
+        if len(mods) != G:
+            raise ModelSyntaxError(
+                f"line {stmt.line}: c(...) has {len(mods)} values but the model has {G} group(s)"
+                + (f" ({', '.join(groups)})" if G > 1 else "")
+            )
+        return mods[g]
+
+    rows: list[Parameter] = []
+    seen: dict[tuple[str, str, str, int], int] = {}
+
+    def add(p: Parameter, line: int | None = None) -> None:
+        key = (p.lhs, p.op, p.rhs, p.group)
+        alt = (p.rhs, p.op, p.lhs, p.group) if p.op == "~~" else key
+        if key in seen or alt in seen:
+            where = f"line {line}: " if line else ""
+            raise ModelSyntaxError(f"{where}parameter '{p.lhs} {p.op} {p.rhs}' is specified twice")
+        seen[key] = len(rows)
+        rows.append(p)
+
+    def from_modifier(base: Parameter, mod: Modifier | None, default_free: bool, default_value: float) -> Parameter:
+        if mod is None:
+            return replace(base, free=default_free, value=default_value)
+        if mod.fixed is not None:
+            return replace(base, free=False, value=mod.fixed)
+        if mod.label is not None:
+            # A label alone does not free a marker loading in lavaan; it names the parameter.
+            return replace(base, free=default_free, value=default_value, label=mod.label)
+        if mod.free:
+            return replace(base, free=True)
+        return replace(base, free=default_free, value=default_value, start=mod.start)
+
+    for g in range(G):
+        first_done: set[str] = set()
+        for s in statements:
+            if s.op != "=~":
+                continue
+            for t in s.terms:
+                mod = modifier(s, t.modifiers, g)
+                is_first = s.lhs not in first_done
+                first_done.add(s.lhs)
+                marker = is_first and not std_lv
+                base = Parameter(s.lhs, "=~", t.name, g, True, user=True)
+                add(from_modifier(base, mod, default_free=not marker, default_value=1.0 if marker else 0.0), s.line)
+        for s in statements:
+            if s.op == "~~":
+                for t in s.terms:
+                    a, b = s.lhs, t.name
+                    if (a in ov_set) != (b in ov_set):
+                        raise ModelSyntaxError(
+                            f"line {s.line}: a covariance between item and factor ('{a} ~~ {b}') is not "
+                            "supported in a CFA model"
+                        )
+                    mod = modifier(s, t.modifiers, g)
+                    base = Parameter(a, "~~", b, g, True, user=True)
+                    add(from_modifier(base, mod, default_free=True, default_value=0.0), s.line)
+            elif s.op == "~1":
+                mod = modifier(s, s.terms[0].modifiers, g)
+                base = Parameter(s.lhs, "~1", "", g, True, user=True)
+                add(from_modifier(base, mod, default_free=True, default_value=0.0), s.line)
+        # defaults (lavaan: auto.var, auto.cov.lv.x, int.ov.free, int.lv.free = FALSE)
+        for v in observed:
+            if (v, "~~", v, g) not in seen:
+                add(Parameter(v, "~~", v, g, True))
+        for f in latent:
+            if (f, "~~", f, g) not in seen:
+                add(Parameter(f, "~~", f, g, not std_lv, value=1.0 if std_lv else 0.0))
+        exo = [f for f in latent if f not in endogenous]
+        for i, a in enumerate(exo):
+            for b in exo[i + 1:]:
+                if (a, "~~", b, g) not in seen and (b, "~~", a, g) not in seen:
+                    add(Parameter(a, "~~", b, g, not orthogonal, value=0.0))
+        if meanstructure:
+            for v in observed:
+                if (v, "~1", "", g) not in seen:
+                    add(Parameter(v, "~1", "", g, True))
+            for f in latent:
+                if (f, "~1", "", g) not in seen:
+                    free_mean = g > 0 and "intercepts" in group_equal
+                    add(Parameter(f, "~1", "", g, free_mean, value=0.0))
+
+    # matrix positions
+    ov_idx = {v: i for i, v in enumerate(observed)}
+    lv_idx = {f: i for i, f in enumerate(latent)}
+    placed: list[Parameter] = []
+    for p in rows:
+        if p.op == "=~":
+            if p.rhs in lv_idx:
+                p = replace(p, matrix="beta", row=lv_idx[p.rhs], col=lv_idx[p.lhs])
+            else:
+                p = replace(p, matrix="lambda", row=ov_idx[p.rhs], col=lv_idx[p.lhs])
+        elif p.op == "~~":
+            if p.lhs in ov_idx:
+                i, j = sorted((ov_idx[p.lhs], ov_idx[p.rhs]), reverse=True)
+                p = replace(p, matrix="theta", row=i, col=j)
+            else:
+                i, j = sorted((lv_idx[p.lhs], lv_idx[p.rhs]), reverse=True)
+                p = replace(p, matrix="psi", row=i, col=j)
+        else:
+            if p.lhs in ov_idx:
+                p = replace(p, matrix="nu", row=ov_idx[p.lhs])
+            else:
+                p = replace(p, matrix="alpha", row=lv_idx[p.lhs])
+        placed.append(p)
+
+    # cross-group equality (group_equal): tie free, unlabelled rows of groups 2..G to group 1
+    if group_equal:
+        first_group = {p.key: k for k, p in enumerate(placed) if p.group == 0}
+        for k, p in enumerate(placed):
+            if p.group == 0 or not p.free or p.label:
+                continue
+            kind = _equal_kind(p, ov_set)
+            if kind not in group_equal or p.key in partial:
+                continue
+            k0 = first_group.get(p.key)
+            if k0 is None or not placed[k0].free:
+                continue
+            if not placed[k0].label:
+                placed[k0] = replace(placed[k0], label=f".p{k0 + 1}.")
+            placed[k] = replace(p, label=placed[k0].label)
+
+    # free-parameter indices; equal labels share an index
+    by_label: dict[str, int] = {}
+    n_free = 0
+    final: list[Parameter] = []
+    for p in placed:
+        if not p.free:
+            final.append(replace(p, index=-1))
+            continue
+        if p.label and p.label in by_label:
+            final.append(replace(p, index=by_label[p.label]))
+            continue
+        if p.label:
+            by_label[p.label] = n_free
+        final.append(replace(p, index=n_free))
+        n_free += 1
+
+    return ModelSpec(
+        syntax=model,
+        observed=tuple(observed),
+        latent=tuple(latent),
+        groups=tuple(groups),
+        parameters=tuple(final),
+        meanstructure=bool(meanstructure),
+        std_lv=std_lv,
+        group_equal=group_equal,
+        group_partial=tuple(group_partial),
+        n_free=n_free,
+    )
