@@ -382,3 +382,19 @@ def test_kaiser_ekc_scree_and_summary(data):
     assert s.table.loc["MAP", "n_factors"] == 2
     assert not s.table.loc["Kaiser (eigenvalue > 1)", "used_in_consensus"]
     assert "Number of factors" in s.summary()
+
+
+def test_efa_with_scale(data):
+    from psychometrics.scale import Scale
+
+    scale = Scale.model_validate(dict(
+        id="bfi", name="Big Five Inventory", version="1.0.0", construct="Big Five",
+        response_format=dict(min=1, max=6),
+        subscales=[dict(id=t.lower(), name=t) for t in "ACENO"],
+        items=[dict(id=i, text=f"item {i}", subscale=i[0].lower()) for i in BFI_ITEMS]))
+    responses = load_dataset("bfi")            # id, items, gender, education, age
+    res = _quiet(efa, responses, 5, scale=scale)
+    assert list(res.loadings.index) == BFI_ITEMS
+    assert sorted(res.factor_subscales.to_list()) == list("aceno")
+    ref = REF["bfi"]["fits"]["minres_oblimin"]
+    np.testing.assert_allclose(res.loadings.to_numpy(), ref["loadings"]["data"], atol=1e-4)
