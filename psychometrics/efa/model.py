@@ -151,6 +151,13 @@ class EFAResult(ResultMixin):
         out["u2"] = self.uniquenesses
         return out
 
+    def summary(self) -> str:
+        """Text summary: the tables, then the fit statistics (when n_obs is known)."""
+        text = super().summary()
+        if self.fit is None:
+            return text
+        return text + "\n\n" + self.fit.summary()
+
     @property
     def primary_factor(self) -> pd.Series:
         """Factor on which each item has its largest absolute pattern loading."""

@@ -20,7 +20,7 @@ import pandas as pd
 
 from psychometrics._progress import progress
 from psychometrics._results import ResultMixin
-from psychometrics.efa._input import pairwise_correlation, prepare, smc
+from psychometrics.efa._input import prepare
 from psychometrics.efa.extraction import PSI_LOWER, extract
 from psychometrics.exceptions import ConvergenceWarning, DataError, Diagnostic, record
 
@@ -351,7 +351,7 @@ def parallel_analysis(
     rng = _rng(seed)
     want_fa = kind in ("fa", "both")
     want_pc = kind in ("pca", "both")
-    x = prep_x = None
+    prep_x = None
     if resample:
         frame = data[prep.items] if isinstance(data, pd.DataFrame) else data
         prep_x = np.asarray(frame, dtype=float)
