@@ -20,7 +20,7 @@ import pandas as pd
 
 from psychometrics._progress import progress
 from psychometrics._results import ResultMixin
-from psychometrics.efa._input import prepare
+from psychometrics.efa._input import single_thread_blas, prepare
 from psychometrics.efa.extraction import PSI_LOWER, extract
 from psychometrics.exceptions import ConvergenceWarning, DataError, Diagnostic, record
 
@@ -277,6 +277,7 @@ class ParallelAnalysisResult(ResultMixin):
         return self.eigenvalues
 
 
+@single_thread_blas
 def parallel_analysis(
     data: pd.DataFrame | None = None,
     *,
@@ -433,6 +434,7 @@ class MAPResult(ResultMixin):
     _title = "Velicer's MAP test"
 
 
+@single_thread_blas
 def map_test(data: pd.DataFrame | None = None, *, corr: pd.DataFrame | np.ndarray | None = None, max_factors: int = 8) -> MAPResult:
     """Velicer's (1976) MAP test as ``psych::VSS`` reports it (``$map``).
 
@@ -578,6 +580,7 @@ class RetentionSummary(ResultMixin):
         return self.table
 
 
+@single_thread_blas
 def retention_summary(data: pd.DataFrame | None = None, *, corr: pd.DataFrame | np.ndarray | None = None,
                       n_obs: int | None = None, n_iter: int = 1000, quantile: float = 0.95,
                       seed: int | np.random.Generator | None = None, max_factors: int = 8) -> RetentionSummary:
