@@ -8,6 +8,7 @@ counts are kept so the missingness is reported, never hidden.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,18 +28,25 @@ def single_thread_blas(fn):
     cost there (up to 20× slower on a busy machine). threadpoolctl comes with
     scikit-learn; without it nothing changes.
     """
-    import functools
-
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover
+        controller = _blas_controller()
+        if controller is None:  # pragma: no cover
             return fn(*args, **kwargs)
-        with threadpool_limits(1, user_api="blas"):
+        with controller.limit(limits=1, user_api="blas"):
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """One threadpoolctl controller (scanning the loaded libraries is the slow part)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover
+        return None
+    return ThreadpoolController()
 
 
 @dataclass

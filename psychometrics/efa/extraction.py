@@ -79,13 +79,12 @@ def _single_thread_blas():
     """L-BFGS-B calls BLAS on tiny vectors; multi-threaded OpenBLAS makes it ~20× slower on a
     busy machine, so limit BLAS to one thread while it runs (threadpoolctl comes with
     scikit-learn; without it nothing changes)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        from contextlib import nullcontext
+    from contextlib import nullcontext
 
-        return nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    from psychometrics.efa._input import _blas_controller
+
+    controller = _blas_controller()
+    return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
 def _optimise(fun, start: np.ndarray, upper: float, max_iter: int, loose: bool = False):

@@ -63,8 +63,10 @@ def _resampled_correlations(rng: np.random.Generator, x: np.ndarray, size: int) 
     """Correlations of data sets whose columns are resampled independently with replacement
     (psych's ``sample(y, n, replace = TRUE)`` per column), pairwise-complete."""
     n, p = x.shape
-    idx = rng.integers(0, n, size=(size, n, p))
-    X = x[idx, np.arange(p)]                         # (size, n, p)
+    # flat indices into the column-major data: row draw + column offset (one take)
+    idx = rng.integers(0, n, size=(size, n, p), dtype=np.intp)
+    idx += (np.arange(p, dtype=np.intp) * n)[None, None, :]
+    X = np.take(np.asfortranarray(x).ravel(order="F"), idx)   # (size, n, p)
     out = np.empty((size, p, p))
     if not np.isnan(x).any():
         Xc = X - X.mean(axis=1, keepdims=True)
