@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from scipy import stats as sps
 
 from psychometrics.cfa import fit_indices as fi
@@ -30,6 +31,25 @@ from psychometrics.exceptions import (
 __all__ = ["fit_cfa"]
 
 _Z975 = float(sps.norm.ppf(0.975))
+_THREADPOOL = None
+
+
+def _single_threaded_blas():
+    """Context that runs BLAS single-threaded.
+
+    CFA matrices are small (p ≲ 100): multi-threaded BLAS only adds
+    synchronisation, and on a busy machine it makes each product 10–100× slower.
+    """
+    global _THREADPOOL
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # optional: scikit-learn installs it
+        import contextlib
+
+        return contextlib.nullcontext()
+    if _THREADPOOL is None:
+        _THREADPOOL = ThreadpoolController()
+    return _THREADPOOL.limit(limits=1, user_api="blas")
 
 
 # ---------------------------------------------------------------- data
@@ -73,7 +93,7 @@ def _sample_stats(
             diags, DataQualityWarning,
             f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items "
             f"and were not used (missing per item: {detail})",
-            stacklevel=4,
+            stacklevel=5,
         )
     if group is None:
         labels = ("all",)
@@ -212,6 +232,7 @@ class Engine:
         self.imp = [implied(m) for m in self.mats]
         self._vcov: np.ndarray | None = None
         self._info: np.ndarray | None = None
+        self._sd_cache: dict[tuple[str, int], np.ndarray] = {}
         self.singular_info = False
 
     # -------------------------------------------------------- inference
@@ -268,14 +289,20 @@ class Engine:
 
     # -------------------------------------------------------- standardized
     def _eta_sd(self, g: int) -> np.ndarray:
-        veta = np.diag(self.imp[g]["M"]).copy()
-        veta[veta < 0] = np.nan
-        return np.sqrt(veta)
+        key = ("eta", g)
+        if key not in self._sd_cache:
+            veta = np.diag(self.imp[g]["M"]).copy()
+            veta[veta < 0] = np.nan
+            self._sd_cache[key] = np.sqrt(veta)
+        return self._sd_cache[key]
 
     def _ov_sd(self, g: int) -> np.ndarray:
-        vy = np.diag(self.imp[g]["Sigma"]).copy()
-        vy[vy <= 0] = np.nan
-        return np.sqrt(vy)
+        key = ("ov", g)
+        if key not in self._sd_cache:
+            vy = np.diag(self.imp[g]["Sigma"]).copy()
+            vy[vy <= 0] = np.nan
+            self._sd_cache[key] = np.sqrt(vy)
+        return self._sd_cache[key]
 
     def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
         """lavaan's std.lv and std.all (``cov.std = TRUE``) of one parameter value."""
@@ -320,7 +347,7 @@ class Engine:
             se = float(se_free[prm.index]) if prm.free else 0.0
             if prm.free and se > 0:
                 z = v / se
-                pval = 2 * sps.norm.sf(abs(z))
+                pval = 2 * float(special.ndtr(-abs(z)))
             else:
                 z = pval = math.nan
             std_lv, std_all = self.standardize(prm, float(v))
@@ -539,7 +566,7 @@ class Engine:
         for prm, m, e in zip(flat, mi, epc):
             rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(prm.group),
                         "label": prm.label, "x2": float(m), "df": 1,
-                        "pvalue": float(sps.chi2.sf(m, 1)) if np.isfinite(m) else math.nan, "epc": float(e)})
+                        "pvalue": float(special.chdtrc(1, m)) if np.isfinite(m) else math.nan, "epc": float(e)})
         return pd.DataFrame.from_records(rec, columns=cols)
 
 
@@ -556,7 +583,7 @@ def _check_identification(spec: ModelSpec, diags: list[Diagnostic]) -> None:
     if df == 0:
         record(diags, IdentificationWarning,
                "the model has 0 degrees of freedom (saturated): it fits perfectly by construction "
-               "and its fit cannot be tested", stacklevel=4)
+               "and its fit cannot be tested", stacklevel=5)
     for g in range(spec.ngroups):
         rows = [r for r in spec.parameters if r.group == g]
         for f in spec.latent:
@@ -570,7 +597,7 @@ def _check_identification(spec: ModelSpec, diags: list[Diagnostic]) -> None:
                     record(diags, IdentificationWarning,
                            f"factor {f!r} has a single indicator ({item!r}) with free residual variance and "
                            "free factor variance: they are not separately identified; fix the residual "
-                           f"variance (e.g. '{item} ~~ 0*{item}') or add indicators", stacklevel=4)
+                           f"variance (e.g. '{item} ~~ 0*{item}') or add indicators", stacklevel=5)
 
 
 def _post_checks(engine: Engine, diags: list[Diagnostic]) -> None:
@@ -583,24 +610,24 @@ def _post_checks(engine: Engine, diags: list[Diagnostic]) -> None:
             if t < 0:
                 record(diags, HeywoodCaseWarning,
                        f"Heywood case: the residual variance of item {v!r} is negative ({t:.4g}){where}",
-                       stacklevel=4)
+                       stacklevel=5)
         psi = np.diag(engine.mats[g]["psi"])
         for f, s in zip(spec.latent, psi):
             if s < 0:
                 record(diags, HeywoodCaseWarning,
                        f"Heywood case: the (residual) variance of factor {f!r} is negative ({s:.4g}){where}",
-                       stacklevel=4)
+                       stacklevel=5)
         M = engine.imp[g]["M"]
         if M.size and np.linalg.eigvalsh(0.5 * (M + M.T))[0] <= 0:
             record(diags, NotPositiveDefiniteWarning,
                    f"the covariance matrix of the factors is not positive definite{where} "
-                   "(a factor correlation at or beyond ±1, or a negative variance)", stacklevel=4)
+                   "(a factor correlation at or beyond ±1, or a negative variance)", stacklevel=5)
         with np.errstate(invalid="ignore", divide="ignore"):
             L = engine.mats[g]["lambda"] * engine._eta_sd(g)[None, :] / engine._ov_sd(g)[:, None]
         for i, j in zip(*np.nonzero(np.abs(np.nan_to_num(L)) > 1)):
             record(diags, HeywoodCaseWarning,
                    f"standardized loading of item {spec.observed[i]!r} on factor {spec.latent[j]!r} is "
-                   f"{L[i, j]:.3f} (beyond ±1){where}", stacklevel=4)
+                   f"{L[i, j]:.3f} (beyond ±1){where}", stacklevel=5)
 
 
 # ---------------------------------------------------------------- public
@@ -676,6 +703,16 @@ def fit_cfa(
     ------
     ModelSyntaxError, DataError, IdentificationError
     """
+    with _single_threaded_blas():
+        return _fit_cfa(
+            model, data, estimator, group=group, group_equal=group_equal, group_partial=group_partial,
+            std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal, missing=missing,
+            mi_threshold=mi_threshold, max_iter=max_iter,
+        )
+
+
+def _fit_cfa(model, data, estimator, *, group, group_equal, group_partial, std_lv, meanstructure,
+             orthogonal, missing, mi_threshold, max_iter) -> CFAResult:
     if estimator.upper() != "ML":
         raise ModelSyntaxError(f"estimator={estimator!r} is not supported; only 'ML' is implemented")
     if not isinstance(model, str):
@@ -699,14 +736,14 @@ def fit_cfa(
     if not converged:
         record(diags, ConvergenceWarning,
                f"the ML estimation did not converge ({message}); estimates and fit are not trustworthy",
-               stacklevel=3)
+               stacklevel=4)
     engine = Engine(spec, stats, x)
     engine.vcov()
     if engine.singular_info and spec.n_free:
         weak = ", ".join(f"'{p.lhs} {p.op} {p.rhs}'" for p in engine.weak_parameters()[:6])
         record(diags, IdentificationWarning,
                "the information matrix is singular: the model is (empirically) under-identified and "
-               f"standard errors cannot be computed; check {weak or 'the parameters'}", stacklevel=3)
+               f"standard errors cannot be computed; check {weak or 'the parameters'}", stacklevel=4)
     _post_checks(engine, diags)
 
     estimates = engine.estimates()
