@@ -53,6 +53,13 @@ def _single_threaded_blas():
 
 
 # ---------------------------------------------------------------- data
+def _group_label(value: Any) -> str:
+    """Group label as text; integral floats (a numeric column with NaN) print as integers."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _sample_stats(
     data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str, diags: list[Diagnostic]
 ) -> tuple[SampleStats, tuple[str, ...], int]:
@@ -100,13 +107,13 @@ def _sample_stats(
         blocks = [values[complete]]
     else:
         gvals = data[group].to_numpy()
-        labels = tuple(str(v) for v in pd.unique(data[group]))
+        labels = tuple(_group_label(v) for v in pd.unique(data[group]))
         if len(labels) < 2:
             raise DataError(
                 f"grouping variable {group!r} has a single group ({labels[0]!r}); fit without group= "
                 "or supply data from at least two groups"
             )
-        gstr = np.array([str(v) for v in gvals])
+        gstr = np.array([_group_label(v) for v in gvals])
         blocks = [values[complete & (gstr == lab)] for lab in labels]
     covs, means, nobs = [], [], []
     p = len(observed)

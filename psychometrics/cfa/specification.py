@@ -330,7 +330,11 @@ def build_spec(
             if kind not in group_equal or p.key in partial:
                 continue
             k0 = first_group.get(p.key)
-            if k0 is None or not placed[k0].free:
+            if k0 is None:
+                continue
+            if not placed[k0].free:
+                # equal to a fixed parameter (e.g. "means": latent means equal to group 1's 0)
+                placed[k] = replace(p, free=False, value=placed[k0].value)
                 continue
             if not placed[k0].label:
                 placed[k0] = replace(placed[k0], label=f".p{k0 + 1}.")
