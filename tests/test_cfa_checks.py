@@ -97,3 +97,10 @@ def test_fit_index_functions_edge_cases():
     assert fi.rmsea(120, 48, 301, G=2) == pytest.approx(np.sqrt((120 / 48 - 1) / 301) * np.sqrt(2))
     ic = fi.information_criteria(-100.0, 5, 50)
     assert ic["aic"] == 210 and ic["bic"] == pytest.approx(200 + 5 * np.log(50))
+
+
+def test_empirical_underidentification_names_the_parameters(hs):
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5\nspeed =~ x7 + x8 + x9\ntextual ~~ 0*visual\ntextual ~~ 0*speed"
+    with pytest.warns(IdentificationWarning, match="information matrix is singular.*'textual =~ x5'"):
+        res = fit_cfa(model, hs)
+    assert res.estimates.loc[res.estimates.free, "se"].isna().all()
