@@ -281,9 +281,18 @@ class Engine:
                 names.append(f"{prm.lhs}{prm.op}{prm.rhs}{suffix}")
         return names
 
-    def vcov_frame(self) -> pd.DataFrame:
-        names = self.parameter_names()
-        return pd.DataFrame(self.vcov(), index=names, columns=names)
+    def vcov_frame(self, group: str | None = None) -> pd.DataFrame:
+        V = self.vcov()
+        if group is None:
+            names = self.parameter_names()
+            return pd.DataFrame(V, index=names, columns=names)
+        if group not in self.spec.groups:
+            raise DataError(f"unknown group {group!r}; the groups are {', '.join(map(repr, self.spec.groups))}")
+        g = self.spec.groups.index(group)
+        rows = [p for p in self.spec.parameters if p.free and p.group == g]
+        idx = np.array([p.index for p in rows], dtype=int)
+        names = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
+        return pd.DataFrame(V[np.ix_(idx, idx)], index=names, columns=names)
 
     def weak_parameters(self) -> list[Parameter]:
         """Parameters involved in the near-null direction of the information matrix."""
