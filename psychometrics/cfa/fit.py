@@ -14,7 +14,7 @@ from scipy import stats as sps
 from psychometrics.cfa import fit_indices as fi
 from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
 from psychometrics.cfa.results import CFAResult
-from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec
+from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec, observed_variables
 from psychometrics.exceptions import (
     ConvergenceWarning,
     DataError,
@@ -377,9 +377,16 @@ class Engine:
         return pd.DataFrame.from_records(rec)
 
     def _stack(self, frames: list[pd.DataFrame | pd.Series], name: str) -> Any:
+        """One group: the frame itself; several: rows stacked under a (group, name) index."""
         if self.spec.ngroups == 1:
             return frames[0]
-        return pd.concat(frames, keys=list(self.spec.groups), names=["group", name])
+        groups = np.repeat(np.array(self.spec.groups, dtype=object), [len(f) for f in frames])
+        inner = np.concatenate([np.asarray(f.index, dtype=object) for f in frames])
+        index = pd.MultiIndex.from_arrays([groups, inner], names=["group", name])
+        values = np.concatenate([f.to_numpy() for f in frames])
+        if isinstance(frames[0], pd.Series):
+            return pd.Series(values, index=index, name=frames[0].name)
+        return pd.DataFrame(values, index=index, columns=frames[0].columns)
 
     def loading_table(self, standardized: bool) -> pd.DataFrame:
         frames = []
@@ -737,7 +744,7 @@ def _fit_cfa(model, data, estimator, *, group, group_equal, group_partial, std_l
         model = correlated_factors(model)
     diags: list[Diagnostic] = []
     # a first pass fixes the observed variables (in model order) before the groups are known
-    observed = build_spec(model, std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal).observed
+    observed = observed_variables(model)
     stats, labels, n_excluded = _sample_stats(data, observed, group, missing, diags)
     spec = build_spec(
         model, groups=labels, std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from psychometrics.cfa.syntax import Modifier, Statement, parse_model
 from psychometrics.exceptions import ModelSyntaxError
 
-__all__ = ["Parameter", "ModelSpec", "build_spec", "GROUP_EQUAL_NAMES"]
+__all__ = ["Parameter", "ModelSpec", "build_spec", "observed_variables", "GROUP_EQUAL_NAMES"]
 
 GROUP_EQUAL_NAMES = (
     "loadings", "intercepts", "means", "residuals", "residual.covariances",
@@ -140,6 +140,31 @@ def _equal_kind(p: Parameter, observed: set[str]) -> str | None:
     return None
 
 
+def _variables(statements: tuple[Statement, ...]) -> tuple[list[str], list[str]]:
+    """Latent variables (left of ``=~``) and observed variables, in order of appearance."""
+    latent: list[str] = []
+    for st in statements:
+        if st.op == "=~" and st.lhs not in latent:
+            latent.append(st.lhs)
+    observed: list[str] = []
+    for st in statements:
+        if st.op == "=~":
+            for t in st.terms:
+                if t.name not in latent and t.name not in observed:
+                    observed.append(t.name)
+    for st in statements:
+        if st.op in ("~~", "~1"):
+            for n in [st.lhs] + [t.name for t in st.terms if st.op == "~~"]:
+                if n not in latent and n not in observed:
+                    observed.append(n)
+    return latent, observed
+
+
+def observed_variables(model: str) -> tuple[str, ...]:
+    """The observed variables of ``model`` (lavaan syntax), in model order."""
+    return tuple(_variables(parse_model(model))[1])
+
+
 def build_spec(
     model: str,
     *,
@@ -186,21 +211,7 @@ def build_spec(
         raise ModelSyntaxError("group_equal needs a grouping variable with at least two groups (group=...)")
     partial = {_norm_partial(e) for e in group_partial}
 
-    latent: list[str] = []
-    for s in statements:
-        if s.op == "=~" and s.lhs not in latent:
-            latent.append(s.lhs)
-    observed: list[str] = []
-    for s in statements:
-        names = [t.name for t in s.terms] if s.op == "=~" else []
-        for n in names:
-            if n not in latent and n not in observed:
-                observed.append(n)
-    for s in statements:
-        if s.op in ("~~", "~1"):
-            for n in [s.lhs] + [t.name for t in s.terms if s.op == "~~"]:
-                if n not in latent and n not in observed:
-                    observed.append(n)
+    latent, observed = _variables(statements)
     ov_set, lv_set = set(observed), set(latent)
 
     if meanstructure is None:
