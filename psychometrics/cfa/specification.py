@@ -331,6 +331,13 @@ def build_spec(
                 p = replace(p, matrix="alpha", row=lv_idx[p.lhs])
         placed.append(p)
 
+    known = {p.key for p in placed} | {(p.rhs, p.op, p.lhs) for p in placed if p.op == "~~"}
+    for entry, key in zip(group_partial, [_norm_partial(e) for e in group_partial]):
+        if key not in known:
+            raise ModelSyntaxError(
+                f"group_partial entry {entry!r} is not a parameter of the model "
+                "(write it as in the parameter table, e.g. 'visual=~x2', 'x1~~x1', 'x3~1')"
+            )
     # cross-group equality (group_equal): tie free, unlabelled rows of groups 2..G to group 1
     if group_equal:
         first_group = {p.key: k for k, p in enumerate(placed) if p.group == 0}
@@ -338,7 +345,7 @@ def build_spec(
             if p.group == 0 or not p.free or p.label:
                 continue
             kind = _equal_kind(p, ov_set)
-            if kind not in group_equal or p.key in partial:
+            if kind not in group_equal or p.key in partial or (p.rhs, p.op, p.lhs) in partial:
                 continue
             k0 = first_group.get(p.key)
             if k0 is None:
