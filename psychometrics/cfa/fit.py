@@ -144,6 +144,58 @@ def _sample_stats(
     return SampleStats(tuple(covs), tuple(means), tuple(nobs)), labels, n_excluded
 
 
+def _moment_stats(observed: Sequence[str], sample_cov: Any, sample_mean: Any, sample_nobs: Any):
+    """SampleStats from user-supplied moments (lavaan's sample.cov / sample.mean / sample.nobs)."""
+    from collections.abc import Mapping
+
+    multi = isinstance(sample_cov, Mapping)
+    covs = dict(sample_cov) if multi else {"all": sample_cov}
+    labels = tuple(_group_label(k) for k in covs) if multi else ("all",)
+
+    def per_group(value: Any, what: str) -> list[Any]:
+        if value is None:
+            return [None] * len(covs)
+        if multi:
+            if not isinstance(value, Mapping) or set(map(_group_label, value)) != set(labels):
+                raise DataError(f"{what} must be a mapping with the same groups as sample_cov ({', '.join(labels)})")
+            value = {_group_label(k): v for k, v in value.items()}
+            return [value[g] for g in labels]
+        return [value]
+
+    nobs = per_group(sample_nobs, "sample_nobs")
+    means = per_group(sample_mean, "sample_mean")
+    out_cov, out_mean, out_n = [], [], []
+    p = len(observed)
+    for g, C, m, n in zip(labels, covs.values(), means, nobs):
+        where = f" of group {g!r}" if multi else ""
+        if n is None or not float(n).is_integer() or int(n) <= p:
+            raise DataError(f"sample_nobs{where} must be an integer larger than the number of items ({p}), got {n!r}")
+        n = int(n)
+        if not isinstance(C, pd.DataFrame):
+            raise DataError(f"sample_cov{where} must be a DataFrame labelled with the item names")
+        absent = [v for v in observed if v not in C.index or v not in C.columns]
+        if absent:
+            raise DataError(f"sample_cov{where} lacks model variable(s) {', '.join(map(repr, absent))}")
+        S = C.loc[list(observed), list(observed)].to_numpy(dtype=float)
+        if not np.all(np.isfinite(S)) or not np.allclose(S, S.T, rtol=1e-10, atol=1e-12):
+            raise DataError(f"sample_cov{where} must be a finite symmetric matrix")
+        S = 0.5 * (S + S.T) * (n - 1) / n  # lavaan: sample.cov.rescale = TRUE
+        if np.linalg.eigvalsh(S)[0] <= 0:
+            raise DataError(f"sample_cov{where} is not positive definite")
+        if m is None:
+            mean = np.zeros(p)
+        else:
+            mser = pd.Series(m)
+            absent = [v for v in observed if v not in mser.index]
+            if absent:
+                raise DataError(f"sample_mean{where} lacks model variable(s) {', '.join(map(repr, absent))}")
+            mean = mser.loc[list(observed)].to_numpy(dtype=float)
+        out_cov.append(S)
+        out_mean.append(mean)
+        out_n.append(n)
+    return SampleStats(tuple(out_cov), tuple(out_mean), tuple(out_n)), labels
+
+
 # ---------------------------------------------------------------- starts
 def _start_values(model: CompiledModel, stats: SampleStats) -> np.ndarray:
     """Starting values: item means/half variances, one-factor principal-axis loadings per factor.
@@ -656,9 +708,12 @@ def _post_checks(engine: Engine, diags: list[Diagnostic]) -> None:
 # ---------------------------------------------------------------- public
 def fit_cfa(
     model: Any,
-    data: pd.DataFrame,
+    data: pd.DataFrame | None = None,
     estimator: str = "ML",
     *,
+    sample_cov: Any = None,
+    sample_mean: Any = None,
+    sample_nobs: Any = None,
     group: str | None = None,
     group_equal: Sequence[str] = (),
     group_partial: Sequence[str] = (),
@@ -677,8 +732,15 @@ def fit_cfa(
         lavaan model syntax (see :mod:`psychometrics.cfa.syntax`), or a
         :class:`~psychometrics.scale.Scale` whose subscales become correlated factors
         (:func:`psychometrics.cfa.models.correlated_factors`).
-    data : DataFrame
+    data : DataFrame, optional
         Item responses (columns named as in the model), plus the grouping column.
+    sample_cov, sample_mean, sample_nobs : optional
+        Instead of ``data`` (lavaan's ``sample.cov``, ``sample.mean``, ``sample.nobs``):
+        the unbiased covariance matrix (divisor n − 1; a DataFrame labelled with the
+        item names, or a correlation matrix), the mean vector (a Series; needed only
+        with a mean structure) and n. For several groups give mappings
+        ``{group label: value}`` (groups in mapping order). As lavaan
+        (``sample.cov.rescale = TRUE``) the ML covariance is ``S·(n−1)/n``.
     estimator : {"ML"}
         Normal-theory maximum likelihood.
     group : str, optional
@@ -728,13 +790,14 @@ def fit_cfa(
     """
     with _single_threaded_blas():
         return _fit_cfa(
-            model, data, estimator, group=group, group_equal=group_equal, group_partial=group_partial,
+            model, data, estimator, sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
+            group=group, group_equal=group_equal, group_partial=group_partial,
             std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal, missing=missing,
             mi_threshold=mi_threshold, max_iter=max_iter,
         )
 
 
-def _fit_cfa(model, data, estimator, *, group, group_equal, group_partial, std_lv, meanstructure,
+def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, group, group_equal, group_partial, std_lv, meanstructure,
              orthogonal, missing, mi_threshold, max_iter) -> CFAResult:
     if estimator.upper() != "ML":
         raise ModelSyntaxError(f"estimator={estimator!r} is not supported; only 'ML' is implemented")
@@ -745,7 +808,19 @@ def _fit_cfa(model, data, estimator, *, group, group_equal, group_partial, std_l
     diags: list[Diagnostic] = []
     # a first pass fixes the observed variables (in model order) before the groups are known
     observed = observed_variables(model)
-    stats, labels, n_excluded = _sample_stats(data, observed, group, missing, diags)
+    if data is None:
+        if sample_cov is None:
+            raise DataError("give the item responses (data=...) or their moments (sample_cov=..., sample_nobs=...)")
+        if group is not None:
+            raise DataError("group= names a column of data; with sample_cov give one matrix per group in a mapping")
+        stats, labels = _moment_stats(observed, sample_cov, sample_mean, sample_nobs)
+        n_excluded = 0
+        if sample_mean is None and (meanstructure or len(labels) > 1):
+            raise DataError("a mean structure (several groups or meanstructure=True) needs sample_mean")
+    elif sample_cov is not None or sample_mean is not None or sample_nobs is not None:
+        raise DataError("give either data or sample_cov/sample_mean/sample_nobs, not both")
+    else:
+        stats, labels, n_excluded = _sample_stats(data, observed, group, missing, diags)
     spec = build_spec(
         model, groups=labels, std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal,
         group_equal=tuple(group_equal), group_partial=tuple(group_partial),
