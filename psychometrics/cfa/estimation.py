@@ -376,7 +376,7 @@ def estimate(
     max_iter: int = 500,
     tol: float = 1e-14,
 ) -> tuple[np.ndarray, bool, int, str]:
-    """Minimise fmin: Fisher scoring with backtracking, then Newton steps.
+    """Minimise fmin: Fisher scoring with backtracking, then quasi-Newton (BFGS) steps.
 
     Fisher scoring (expected information) is robust far from the optimum but
     converges only linearly when the model misfits; once the Newton decrement
@@ -418,9 +418,15 @@ def estimate(
                 break
             t *= 0.5
             if t < 1e-10:
-                # no decrease possible at machine precision: converged if the decrement is tiny
-                ok = decrement < 1e-10
-                return x, ok, it, "converged" if ok else "line search failed to decrease the discrepancy"
+                break
+        if t < 1e-10:
+            if H is not None:  # a poor quasi-Newton matrix: restart from Fisher scoring
+                H = None
+                f, g, info = state.derivatives(x)
+                continue
+            # no decrease possible at machine precision: converged if the decrement is tiny
+            ok = decrement < 1e-10
+            return x, ok, it, "converged" if ok else "line search failed to decrease the discrepancy"
         s_vec = x_new - x
         x = x_new
         if H is None:
