@@ -170,8 +170,18 @@ class CFAResult(ResultMixin):
 
     def _scalars(self) -> dict[str, Any]:
         out = super()._scalars()
+        out.pop("model", None)  # shown as a block by summary()
+        if self.group is not None:
+            out["group"] = f"{self.group} ({', '.join(f'{g}: {n}' for g, n in self.nobs.items())})"
         out.update({k: v for k, v in self.fit.items() if isinstance(v, (int, float))})
         return out
+
+    def summary(self) -> str:
+        """Plain-text summary: the model, fit measures, estimates and the other tables."""
+        head, _, rest = super().summary().partition("\n")
+        underline, _, rest = rest.partition("\n")
+        model = "\n".join("    " + line.strip() for line in self.model.strip().splitlines())
+        return "\n".join([head, underline, "Model:", model, "", rest])
 
     def _tables(self) -> dict[str, pd.DataFrame]:
         keep = ("estimates", "std_loadings", "latent_cor", "r_squared", "residual_cor", "modification_indices")
