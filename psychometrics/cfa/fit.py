@@ -292,6 +292,8 @@ class Engine:
         self._vcov: np.ndarray | None = None
         self._info: np.ndarray | None = None
         self._sd_cache: dict[tuple[str, int], np.ndarray] = {}
+        self.item_index = pd.Index(spec.observed)
+        self.factor_index = pd.Index(spec.latent)
         self.singular_info = False
 
     # -------------------------------------------------------- inference
@@ -432,9 +434,16 @@ class Engine:
         """One group: the frame itself; several: rows stacked under a (group, name) index."""
         if self.spec.ngroups == 1:
             return frames[0]
-        groups = np.repeat(np.array(self.spec.groups, dtype=object), [len(f) for f in frames])
-        inner = np.concatenate([np.asarray(f.index, dtype=object) for f in frames])
-        index = pd.MultiIndex.from_arrays([groups, inner], names=["group", name])
+        lengths = [len(f) for f in frames]
+        inner_labels = [lab for f in frames for lab in f.index]
+        inner = list(dict.fromkeys(inner_labels))
+        pos = {lab: k for k, lab in enumerate(inner)}
+        # build the MultiIndex from codes: from_arrays would re-factorize (slow for string arrays)
+        index = pd.MultiIndex(
+            levels=[pd.Index(self.spec.groups), pd.Index(inner)],
+            codes=[np.repeat(np.arange(len(frames)), lengths), np.array([pos[lab] for lab in inner_labels])],
+            names=["group", name], verify_integrity=False,
+        )
         values = np.concatenate([f.to_numpy() for f in frames])
         if isinstance(frames[0], pd.Series):
             return pd.Series(values, index=index, name=frames[0].name)
@@ -446,12 +455,12 @@ class Engine:
             L = self.mats[g]["lambda"]
             if standardized:
                 L = L * self._eta_sd(g)[None, :] / self._ov_sd(g)[:, None]
-            frames.append(pd.DataFrame(L, index=list(self.spec.observed), columns=list(self.spec.latent)))
+            frames.append(pd.DataFrame(L, index=self.item_index, columns=self.factor_index))
         return self._stack(frames, "item")
 
     def latent_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         covs, cors = [], []
-        names = list(self.spec.latent)
+        names = self.factor_index
         for g in range(self.spec.ngroups):
             M = self.imp[g]["M"]
             sd = self._eta_sd(g)
@@ -461,7 +470,7 @@ class Engine:
 
     def item_series(self) -> tuple[pd.Series, pd.Series, pd.Series]:
         res, std_res, r2 = [], [], []
-        items = list(self.spec.observed)
+        items = self.item_index
         endo = [f for f in self.spec.latent if any(p.op == "=~" and p.rhs == f for p in self.spec.parameters)]
         for g in range(self.spec.ngroups):
             theta = np.diag(self.mats[g]["theta"])
@@ -479,7 +488,7 @@ class Engine:
         return self._stack(res, "item"), self._stack(std_res, "item"), self._stack(r2, "variable")
 
     def matrix_tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        items = list(self.spec.observed)
+        items = self.item_index
         resid, imp, samp = [], [], []
         for g in range(self.spec.ngroups):
             S, Sig = self.stats.cov[g], self.imp[g]["Sigma"]
