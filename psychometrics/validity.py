@@ -1210,27 +1210,29 @@ def _cfa_n(result: Any) -> int | None:
 
 
 def _cfa_vcov(result: Any, group: Any = None) -> pd.DataFrame | None:
-    """Sampling covariance of a CFA's free parameters in one group, labelled ``"lhs<op>rhs"``."""
-    v = getattr(result, "vcov", None)
-    if callable(v):
-        v = v()
-    if isinstance(v, pd.DataFrame):
-        return v
-    # psychometrics.cfa.CFAResult does not expose vcov publicly (yet): read it from its
-    # engine. Rows of the parameter table carry a group index; equality-constrained rows
-    # share the index of one free parameter, so the sub-matrix is read by index.
+    """Sampling covariance of a CFA's free parameters in one group, labelled ``"lhs<op>rhs"``.
+
+    For a :class:`psychometrics.cfa.CFAResult` the rows of ``result.vcov()`` (one per
+    free parameter, in the engine's parameter order) are picked for the parameters of
+    the requested group through its parameter table — equality-constrained parameters
+    share one row — and relabelled without lavaan's ``.g2`` group suffixes. Any other
+    object may carry a ready ``vcov`` DataFrame labelled ``"lhs<op>rhs"``.
+    """
     engine = getattr(result, "_engine", None)
     spec = getattr(engine, "spec", None)
-    if engine is None or spec is None or not hasattr(engine, "vcov"):
-        return None
+    vcov = getattr(result, "vcov", None)
+    if spec is None or not hasattr(spec, "parameters"):
+        if callable(vcov):
+            vcov = vcov()
+        return vcov if isinstance(vcov, pd.DataFrame) else None
+    V = np.asarray(vcov() if callable(vcov) else engine.vcov(), dtype=float)
     groups = list(getattr(spec, "groups", ()) or [None])
     if len(groups) > 1 and group is None:
         return None
     g = groups.index(group) if group in groups else 0
     rows = [p for p in spec.parameters if p.free and p.group == g]
     labels = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
-    V = np.asarray(engine.vcov(), dtype=float)
-    if len(set(labels)) != len(labels) or V.ndim != 2:
+    if V.ndim != 2 or len(set(labels)) != len(labels):
         return None
     idx = np.array([p.index for p in rows], dtype=int)
     sub = V[np.ix_(idx, idx)]
