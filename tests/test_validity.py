@@ -637,3 +637,16 @@ def test_hypotheses_on_scoring_results(hs, ref_cor):
     ev = evaluate_hypotheses(scale, scores)
     assert ev.table.verdict.tolist() == ["supported", "not supported", "supported"]
     assert ev.table.r.iloc[1] == pytest.approx(ref_cor["cor_test"]["hs_visual_speed"]["r"], abs=TOL)
+
+
+def test_verdicts_for_the_report(hs, ref_cfa):
+    from psychometrics.report.context import Verdict
+
+    ev = evaluate_hypotheses(HYPS, _hs_scores(hs), scale_id="hs")
+    vs = [Verdict(**v) for v in ev.verdicts()]
+    assert [v.status for v in vs] == ["borderline", "met", "not met", "not met"]
+    assert vs[0].criterion.startswith("H1 (observed): visual and textual go together")
+    h = htmt(hs, HS_BLOCKS, thresholds=(0.30, 0.385))
+    assert [Verdict(**v).status for v in h.verdicts()] == ["borderline", "not met", "met"]
+    fl = fornell_larcker(_vec(ref_cfa["hs"]["ave_std"]), _mat(ref_cfa["hs"]["latent_cor"]))
+    assert {Verdict(**v).status for v in fl.verdicts()} == {"met"}
