@@ -1,30 +1,218 @@
 """The ``psychometrics`` command line.
 
 Only click is imported at start-up; every command imports the analysis modules
-it needs inside its body so that ``psychometrics --help`` answers at once.
+it needs inside its body so that ``psychometrics --help`` answers at once
+(``tests/test_cli.py`` checks that numpy, pandas, scipy, … are not imported).
+
+Adding a command: define a function decorated with ``@cli.command()`` below,
+import what it needs inside its body, and raise
+:class:`~psychometrics.exceptions.PsychometricsError` subclasses for bad input;
+:func:`main` turns them into a one-paragraph message and a non-zero exit code.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
 from psychometrics import __version__
 
+# Exit codes: 0 success, 1 aborted, 2 bad input (spec, data, usage), 3 internal error.
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="psychometrics")
 def cli() -> None:
     """Develop and validate psychological measurement scales."""
 
 
-def main() -> None:
+# ===================================================================== check
+def _parse_map(values: tuple[str, ...]) -> dict[str, str] | None:
+    out: dict[str, str] = {}
+    for value in values:
+        if "=" not in value:
+            raise click.BadParameter(f"{value!r} is not DATA_COLUMN=ITEM_ID", param_hint="--map")
+        col, item = (part.strip() for part in value.split("=", 1))
+        out[col] = item
+    return out or None
+
+
+@cli.command()
+@click.argument("scale", type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("data", required=False, type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--group", "group", metavar="COL", help="Column with group labels (e.g. career stage).")
+@click.option("--id-column", metavar="COL", help="Column with respondent ids (must be unique).")
+@click.option("--map", "mapping", multiple=True, metavar="COL=ITEM",
+              help="Map a data column to an item id (repeatable), e.g. --map q3=MSS03.")
+@click.option("--out-of-range", type=click.Choice(["error", "missing"]), default="error", show_default=True,
+              help="Values outside the response range: fail, or set them missing (counted).")
+@click.option("--missing-group", type=click.Choice(["error", "exclude"]), default="error", show_default=True,
+              help="Rows without a group label: fail, or exclude them (listed).")
+@click.option("--sheet", metavar="NAME", help="Excel sheet (default: the first).")
+@click.option("--sep", metavar="CHAR", help="Delimiter of a text file (default: by extension).")
+@click.option("--companion", "companions", multiple=True, type=click.Path(path_type=Path), metavar="YAML",
+              help="Companion measure spec (repeatable). By default, specs beside SCALE whose id a "
+                   "validity hypothesis names are used.")
+def check(scale: Path, data: Path | None, group: str | None, id_column: str | None, mapping: tuple[str, ...],
+          out_of_range: str, missing_group: str, sheet: str | None, sep: str | None,
+          companions: tuple[Path, ...]) -> None:
+    """Validate a scale spec SCALE (YAML) and, if given, response DATA against it.
+
+    DATA may be .csv, .tsv, .txt, .xlsx, .sav, .dta or .parquet. Prints the scale
+    summary and the data-quality record; exits with status 2 and a message naming
+    the file, field, item or rows on bad input.
+    """
+    import warnings
+
+    from rich.console import Console
+
+    from psychometrics.exceptions import PsychometricsWarning
+    from psychometrics.scale import Scale
+
+    console = Console(highlight=False, soft_wrap=True)
+    columns = _parse_map(mapping)
+    spec = Scale.from_yaml(scale)
+    found, missing = _find_companions(spec, scale, companions)
+    if not missing:
+        spec.check_companions(found)
+    _print_scale(console, spec, found, missing)
+
+    if data is not None:
+        from psychometrics.data import load_responses
+
+        with warnings.catch_warnings():
+            # Diagnostics are printed below from the result; no raw Python warnings.
+            warnings.simplefilter("ignore", PsychometricsWarning)
+            responses = load_responses(
+                data, spec, group=group, id_column=id_column, columns=columns, out_of_range=out_of_range,
+                missing_group=missing_group, sheet=int(sheet) if sheet and sheet.isdigit() else sheet, sep=sep,
+            )
+            extra = []
+            for cid, companion in found.items():
+                present = [i for i in companion.item_ids if i in responses.frame.columns]
+                if present:  # all or an error naming the missing ones
+                    extra.append(responses.load_companion(companion))
+                else:
+                    extra.append(cid)
+        _print_data(console, responses, extra)
+    console.print("[bold green]OK[/]: " + ("spec and data are valid." if data is not None else "spec is valid."))
+
+
+def _find_companions(spec, path: Path, given: tuple[Path, ...]):
+    """Companion scales named by validity hypotheses: explicit files, else sibling YAML files by id."""
+    import yaml
+
+    from psychometrics.scale import Scale
+
+    wanted = {h.measure for h in spec.validity}
+    found = {}
+    for p in given:
+        companion = Scale.from_yaml(p)
+        found[companion.id] = companion
+    if wanted - set(found):
+        for sibling in sorted(path.resolve().parent.glob("*.y*ml")):
+            if sibling.resolve() == path.resolve():
+                continue
+            try:
+                head = yaml.safe_load(sibling.read_text(encoding="utf-8"))
+            except Exception:  # noqa: BLE001 - unrelated or broken files are not companions
+                continue
+            if isinstance(head, dict) and head.get("id") in wanted - set(found) and "items" in head:
+                found[head["id"]] = Scale.from_yaml(sibling)
+    return found, sorted(wanted - set(found))
+
+
+def _print_scale(console, spec, found, missing) -> None:
+    from rich.table import Table
+
+    rf = spec.response_format
+    console.print(f"[bold]{spec.name}[/] ({spec.id}) v{spec.version}")
+    console.print(f"  spec     {spec.source}")
+    console.print(f"  sha256   {spec.content_hash}")
+    fmt = f"{rf.type} {rf.min}–{rf.max}"
+    if rf.labels:
+        fmt += f", {len(rf.labels)} labels"
+    if rf.missing_codes:
+        fmt += f", missing codes {', '.join(map(str, rf.missing_codes))}"
+    console.print(f"  format   {fmt}")
+    sc = spec.scoring
+    console.print(f"  scoring  {sc.method}, min share answered {sc.min_answered:g}" + (", total score" if sc.total else ""))
+    table = Table(title=None, box=None, pad_edge=False, header_style="bold")
+    table.add_column("subscale")
+    table.add_column("name")
+    table.add_column("items", justify="right")
+    table.add_column("reversed", justify="right")
+    for s in spec.subscales:
+        ids = spec.items_of(s.id)
+        table.add_row(s.id, s.name, str(len(ids)), str(sum(spec.item(i).reverse for i in ids)))
+    table.add_row("[bold]total[/]", "", str(len(spec.items)), str(len(spec.reverse_items)))
+    console.print(table)
+    if spec.hierarchy is not None:
+        console.print(f"  hierarchy  {spec.hierarchy.id} over {', '.join(spec.hierarchy.subscales)}")
+    if spec.validity:
+        console.print(f"  validity   {len(spec.validity)} hypotheses; companion measures: "
+                      + ", ".join([f"{k} ✓" for k in found] + [f"{m} (not found)" for m in missing]))
+        if missing:
+            console.print(f"  [yellow]note[/]: no spec found for {', '.join(missing)} beside {spec.source}; "
+                          "pass --companion FILE to check those hypotheses' measure scores.")
+
+
+def _print_data(console, responses, extra) -> None:
+    from rich.table import Table
+
+    q = responses.quality
+    console.print()
+    console.print(f"[bold]Data[/] {responses.source}")
+    console.print(f"  sha256   {responses.sha256}")
+    console.print(f"  rows     {q.rows_read} read, {q.rows_used} used, {len(q.excluded)} excluded; "
+                  f"{q.complete_cases} complete, {q.empty_rows} with no item answered")
+    total_missing = int(q.missing.sum())
+    cells = q.rows_used * len(q.missing)
+    by_reason = q.missing_by_reason.sum()
+    console.print(f"  missing  {total_missing} of {cells} item responses ({total_missing / cells:.1%})"
+                  + ("" if not total_missing else ": " + ", ".join(f"{k} {int(v)}" for k, v in by_reason.items() if v)))
+    worst = q.missing[q.missing > 0].sort_values(ascending=False).head(5)
+    if len(worst):
+        console.print("  most missing  " + ", ".join(f"{k} {int(v)} ({q.missing_share[k]:.1%})" for k, v in worst.items()))
+    if q.group_sizes is not None:
+        console.print("  groups   " + ", ".join(f"{k}: {int(v)}" for k, v in q.group_sizes.items()))
+    flags = q.careless_flags
+    console.print("  careless-responding flags (not removed): "
+                  + ", ".join(f"{k} {int(v)}" for k, v in flags.items()))
+    companions = [r for r in extra if not isinstance(r, str)]
+    if companions:
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for col in ("companion measure", "items", "rows", "missing", "set missing"):
+            table.add_column(col, justify="left" if col == "companion measure" else "right")
+        for r in companions:
+            table.add_row(r.scale.id, str(r.items.shape[1]), str(r.n), str(int(r.quality.missing.sum())),
+                          str(r.quality.values_set_missing))
+        console.print(table)
+    for cid in (r for r in extra if isinstance(r, str)):
+        console.print(f"  [yellow]note[/]: the data have no items of companion measure {cid}")
+    diagnostics = list(responses.diagnostics) + [d for r in companions for d in r.diagnostics]
+    for d in diagnostics:
+        console.print("  [yellow]warning[/]: " + _escape(d.message))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+# ====================================================================== main
+def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: clear messages instead of tracebacks."""
     from psychometrics.exceptions import PsychometricsError
 
     try:
-        cli.main(standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="psychometrics", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
@@ -33,6 +221,20 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except PsychometricsError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
     except SystemExit:
         raise
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: say so, without a traceback unless asked
+        if os.environ.get("PSYCHOMETRICS_DEBUG"):
+            raise
+        click.echo(
+            f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in psychometrics; please report "
+            "it. Set PSYCHOMETRICS_DEBUG=1 to see the traceback.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)

@@ -13,19 +13,20 @@ Observed scores are columns named ``"<scale_id>.<score>"`` where ``<score>`` is
 ``S`` with ``scale_score: x``, ``measure: M``, ``measure_score: y`` compares the
 columns ``S.x`` and ``M.y``.
 
-Summary of the statistics
--------------------------
-================================  ==========================================  ===========================
-function                          formula (factor *f*, indicators *i ∈ f*)      validated against
-================================  ==========================================  ===========================
-:func:`composite_reliability`     (Σλ*)² / ((Σλ*)² + Σθ*)                       lavaan std.all (by hand)
-:func:`composite_reliability_sem` (Σλ)² ψ_ff / 1'Σ_f 1                        ``semTools::compRelSEM``
-:func:`ave`                       Σλ*² / (Σλ*² + Σθ*)                           lavaan std.all (by hand)
-:func:`ave_sem`                   Σλ² ψ_ff / tr Σ_f                             ``semTools::AVE``
-:func:`htmt`                      mean heterotrait r / √(mean monotrait r_i r_j) ``semTools::htmt``
-:func:`correlate`                 Pearson r, Fisher-z CI, t-test p              ``stats::cor.test``
-:func:`correlation_table`         the same for every pair, Holm-adjusted p      ``psych::corr.test``
-================================  ==========================================  ===========================
+Summary of the statistics (factor *f*, indicators *i ∈ f*)
+---------------------------------------------------------
+* :func:`composite_reliability` — (Σλ*)² / ((Σλ*)² + Σθ*); lavaan std.all, by hand.
+* :func:`composite_reliability_sem` — (Σλ)² ψ_ff / 1'Σ_f 1; ``semTools::compRelSEM``.
+* :func:`ave` — Σλ*² / (Σλ*² + Σθ*); lavaan std.all, by hand.
+* :func:`ave_sem` — ψ_ff Σλ² / tr Σ_f; ``semTools::AVE``.
+* :func:`fornell_larcker` — √AVE against |latent r|.
+* :func:`htmt` — mean heterotrait r / √(mean monotrait r_i · r_j); ``semTools::htmt``.
+* :func:`latent_correlations` — ψ_ab/√(ψ_aa ψ_bb), delta-method SE; lavaan
+  ``standardizedSolution``.
+* :func:`construct_validity` — all of the above from a fitted CFA.
+* :func:`correlate` — Pearson r, Fisher-z CI, t-test p; ``stats::cor.test``.
+* :func:`correlation_table` — every pair, Holm-adjusted p; ``psych::corr.test``.
+* :func:`evaluate_hypotheses` — a scale's ``validity:`` hypotheses with verdicts.
 
 (λ* standardized loadings, θ* standardized residual variances, λ unstandardized
 loadings, ψ latent covariance matrix, Σ_f the observed or model-implied
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -115,24 +116,26 @@ def _cross_loading_items(L: pd.DataFrame) -> set[Any]:
     return set(L.index[nonzero > 1])
 
 
-def _usable_factors(L: pd.DataFrame, what: str, diagnostics: list[Diagnostic] | None = None) -> list[Any]:
-    """Factors with ≥ 2 indicators (as semTools' ``dropSingle = TRUE``); warn about the rest."""
+def _usable_factors(L: pd.DataFrame, what: str) -> list[Any]:
+    """Factors with ≥ 2 indicators (as semTools' ``dropSingle = TRUE``); warn about single ones.
+
+    Columns without any item loading (e.g. a higher-order factor) are skipped silently:
+    they are not measured by items.
+    """
+    import warnings
+
     keep = []
     for f in L.columns:
         n = len(_indicators(L, f))
         if n >= 2:
             keep.append(f)
-        else:
-            msg = (
-                f"{what}: factor {f!r} has {n} indicator(s); composite reliability and AVE "
-                "need at least 2, so it is left out"
+        elif n == 1:
+            warnings.warn(
+                f"{what}: factor {f!r} has 1 indicator ({_indicators(L, f)[0]!r}); composite reliability "
+                "and AVE need at least 2, so it is left out",
+                ReliabilityWarning,
+                stacklevel=4,
             )
-            if diagnostics is None:
-                import warnings
-
-                warnings.warn(msg, ReliabilityWarning, stacklevel=4)
-            else:
-                record(diagnostics, ReliabilityWarning, msg, stacklevel=4)
     return keep
 
 
@@ -194,7 +197,7 @@ def _square(matrix: pd.DataFrame, what: str) -> pd.DataFrame:
     v = out.to_numpy()
     if not np.isfinite(v).all():
         raise DataError(f"{what} has missing or infinite entries")
-    if not np.allclose(v, v.T, rtol=0, atol=1e-10):
+    if not np.allclose(v, v.T, rtol=0, atol=1e-10 * max(1.0, float(np.abs(v).max(initial=0.0)))):
         raise DataError(f"{what} is not symmetric")
     return out
 
@@ -401,7 +404,7 @@ def ave_sem(
         if crossed.intersection(items):
             warnings.warn(
                 f"ave_sem: factor {f!r} has cross-loading indicators {sorted(map(str, crossed.intersection(items)))}; "
-                "its AVE is left out (as semTools::AVE)",
+                "the variance they share with it is not identifiable, so its AVE is left out (as semTools::AVE)",
                 ReliabilityWarning,
                 stacklevel=2,
             )
@@ -568,7 +571,17 @@ class HTMT(ResultMixin):
 
 
 def _blocks(blocks: Any) -> dict[str, list[str]]:
-    """Factor → items from a mapping, or a Scale (subscale → its items)."""
+    """Factor → items from a mapping, lavaan model syntax (its ``=~`` lines), or a Scale."""
+    if isinstance(blocks, str):
+        from psychometrics.cfa import parse_model
+
+        parsed: dict[str, list[str]] = {}
+        for st in parse_model(blocks):
+            if st.op == "=~":
+                parsed.setdefault(st.lhs, []).extend(t.name for t in st.terms)
+        if not parsed:
+            raise DataError("htmt: the model syntax has no '=~' (measurement) statements")
+        blocks = parsed
     if hasattr(blocks, "subscales") and hasattr(blocks, "items"):  # a Scale
         out: dict[str, list[str]] = {}
         for sub in blocks.subscales:
@@ -640,9 +653,10 @@ def htmt(
         Raw item responses (rows = respondents), or a correlation/covariance
         matrix (a square frame with the same labels on rows and columns;
         semTools' ``sample.cov``; a covariance matrix is standardized).
-    blocks : mapping or Scale
+    blocks : mapping, str or Scale
         ``{factor: [item, ...]}`` with at least two items per block and each
-        item in one block; a Scale gives its subscales.
+        item in one block; lavaan model syntax (its ``=~`` statements, as
+        semTools' ``model`` argument); or a Scale (its subscales).
     htmt2 : bool, default True
         Geometric means (semTools ≥ 0.5-6 default). False: arithmetic (HTMT).
     absolute : bool, default True
@@ -883,12 +897,19 @@ def correlate(
     conf_level = _check_conf(conf_level)
     xn = x_name if x_name is not None else (str(x.name) if isinstance(x, pd.Series) and x.name is not None else "x")
     yn = y_name if y_name is not None else (str(y.name) if isinstance(y, pd.Series) and y.name is not None else "y")
+    if isinstance(x, pd.Series) and isinstance(y, pd.Series) and not x.index.equals(y.index):
+        # Values are paired by position; differing row labels would pair different respondents.
+        raise DataError(
+            f"correlate: {xn!r} and {yn!r} have different row labels; align them (e.g. by respondent id) first"
+        )
     xa = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(dtype=float)
     ya = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce").to_numpy(dtype=float)
     for arr, orig, nm in ((xa, x, xn), (ya, y, yn)):
         orig_na = pd.isna(pd.Series(np.asarray(orig, dtype=object))).to_numpy()
-        if (np.isnan(arr) & ~orig_na).any():
-            raise DataError(f"correlate: {nm!r} has non-numeric values")
+        bad = np.isnan(arr) & ~orig_na
+        if bad.any():
+            first = np.asarray(orig, dtype=object)[bad][:3]
+            raise DataError(f"correlate: {nm!r} has non-numeric values, e.g. {list(first)}")
         if np.isinf(arr).any():
             raise DataError(f"correlate: {nm!r} has infinite values")
     if xa.shape != ya.shape:
@@ -1067,7 +1088,8 @@ def latent_correlations(
         Latent covariance matrix ψ.
     vcov : DataFrame, optional
         Sampling covariance matrix of the estimates, labelled lavaan-style
-        (``"a~~b"``); needs the free elements of ψ. Without it only ``est`` is
+        (``"a~~b"``). Without it, and for pairs whose covariance is not a free
+        parameter (e.g. implied by a higher-order factor), only ``est`` is
         returned (``se``, ``z``, ``p``, ``lower``, ``upper`` missing).
 
     Returns
@@ -1105,12 +1127,13 @@ def latent_correlations(
                     _psi_label(a, a, labels): -r / (2 * paa),
                     _psi_label(b, b, labels): -r / (2 * pbb),
                 }
-                if None in grad and _psi_label(a, b, labels) is None:
-                    raise DataError(f"vcov has no row for the latent covariance {a}~~{b}")
-                grad.pop(None, None)
-                keys = list(grad)
-                g = np.array([grad[k] for k in keys])
-                se = float(math.sqrt(g @ vcov.loc[keys, keys].to_numpy() @ g))
+                # When ψ_ab is not a free parameter (e.g. implied by a higher-order factor) the
+                # correlation depends on other parameters too: no SE from this formula.
+                if _psi_label(a, b, labels) is not None:
+                    grad.pop(None, None)
+                    keys = list(grad)
+                    g = np.array([grad[k] for k in keys])
+                    se = float(math.sqrt(max(g @ vcov.loc[keys, keys].to_numpy() @ g, 0.0)))
             z = r / se if se > 0 else np.nan
             rows.append(
                 {
@@ -1156,10 +1179,12 @@ class ConstructValidity(ResultMixin):
         return self.reliability
 
     def _tables(self) -> dict[str, pd.DataFrame]:
-        out = {"reliability": self.reliability, "fornell_larcker": self.fornell_larcker.table,
-               "latent_correlations": self.latent_correlations}
+        out = {"reliability": self.reliability, "latent_correlations": self.latent_correlations,
+               "fornell_larcker": self.fornell_larcker.table,
+               "fornell_larcker_verdicts": self.fornell_larcker.pairs.drop(columns="rule")}
         if self.htmt is not None:
             out["htmt"] = self.htmt.matrix
+            out["htmt_verdicts"] = self.htmt.pairs.drop(columns="rule")
         return out
 
 
@@ -1175,11 +1200,43 @@ def _select_group(obj: Any, group: Any) -> Any:
     return obj
 
 
-def _cfa_vcov(result: Any) -> pd.DataFrame | None:
+def _cfa_n(result: Any) -> int | None:
+    nobs = getattr(result, "nobs", None)
+    if isinstance(nobs, Mapping) and len(nobs) == 1:
+        return int(next(iter(nobs.values())))
+    if isinstance(nobs, (int, np.integer)):
+        return int(nobs)
+    return None
+
+
+def _cfa_vcov(result: Any, group: Any = None) -> pd.DataFrame | None:
+    """Sampling covariance of a CFA's free parameters in one group, labelled ``"lhs<op>rhs"``."""
     v = getattr(result, "vcov", None)
     if callable(v):
         v = v()
-    return v if isinstance(v, pd.DataFrame) else None
+    if isinstance(v, pd.DataFrame):
+        return v
+    # psychometrics.cfa.CFAResult does not expose vcov publicly (yet): read it from its
+    # engine. Rows of the parameter table carry a group index; equality-constrained rows
+    # share the index of one free parameter, so the sub-matrix is read by index.
+    engine = getattr(result, "_engine", None)
+    spec = getattr(engine, "spec", None)
+    if engine is None or spec is None or not hasattr(engine, "vcov"):
+        return None
+    groups = list(getattr(spec, "groups", ()) or [None])
+    if len(groups) > 1 and group is None:
+        return None
+    g = groups.index(group) if group in groups else 0
+    rows = [p for p in spec.parameters if p.free and p.group == g]
+    labels = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
+    V = np.asarray(engine.vcov(), dtype=float)
+    if len(set(labels)) != len(labels) or V.ndim != 2:
+        return None
+    idx = np.array([p.index for p in rows], dtype=int)
+    sub = V[np.ix_(idx, idx)]
+    if not np.isfinite(sub).all():
+        return None
+    return pd.DataFrame(sub, index=labels, columns=labels)
 
 
 def construct_validity(
@@ -1245,17 +1302,29 @@ def construct_validity(
     rel["sqrt_ave"] = np.sqrt(rel["ave"])
     rel = rel.loc[[f for f in L.columns if f in cr.index or f in av.index]]
     rel.index.name = "factor"
-    lat = latent_correlations(psi, _cfa_vcov(result), conf_level=conf_level)
-    if not lat.empty and lat["se"].isna().all():
+    vcov = _cfa_vcov(result, group)
+    lat = latent_correlations(psi, vcov, conf_level=conf_level)
+    if vcov is None and not lat.empty:
         record(diagnostics, ReliabilityWarning,
                "the CFA result has no sampling covariance matrix (vcov): latent correlations are given "
                "without standard errors or confidence intervals")
+    elif lat["se"].isna().any():
+        pairs = ", ".join(f"{a}–{b}" for a, b in lat.loc[lat["se"].isna(), ["lhs", "rhs"]].itertuples(index=False))
+        record(diagnostics, ReliabilityWarning,
+               f"latent correlations {pairs} are not free parameters of the CFA (implied by a higher-order "
+               "structure): they are given without standard errors or confidence intervals")
     usable = [f for f in psi.index if f in av.index]
     fl = fornell_larcker(av, _cov2cor(_square(psi, "latent_cov")).loc[usable, usable])
     h = None
     if data is not None:
         blocks = {f: _indicators(L, f) for f in L.columns if len(_indicators(L, f)) >= 2}
-        h = htmt(data, blocks, htmt2=htmt2, missing=missing)
+        crossed = _cross_loading_items(L)
+        if crossed:
+            record(diagnostics, ReliabilityWarning,
+                   f"HTMT not computed: items {sorted(map(str, crossed))} load on more than one factor, and HTMT "
+                   "needs each item in one block")
+        elif len(blocks) >= 2:
+            h = htmt(data, blocks, htmt2=htmt2, missing=missing)
     return ConstructValidity(reliability=rel, fornell_larcker=fl, latent_correlations=lat, htmt=h,
                              obs_var=obs_var, diagnostics=tuple(diagnostics))
 
@@ -1402,13 +1471,13 @@ class Hypothesis:
             if lo is not None and hi is not None:
                 return f"{f(lo)} ≤ |r| ≤ {f(hi)}"
             return f"|r| ≥ {f(lo)}" if lo is not None else f"|r| ≤ {f(hi)}"  # type: ignore[arg-type]
-        s = "" if self.direction == "positive" else "−"
-        a = f(lo) if lo is not None else None
         if self.direction == "positive":
-            low = f"r ≥ {a}" if a else "r ≥ 0"
-            return low if hi is None else (f"{a} ≤ r ≤ {f(hi)}" if a else f"0 ≤ r ≤ {f(hi)}")
-        high = f"r ≤ {s}{a}" if a else "r ≤ 0"
-        return high if hi is None else (f"{s}{f(hi)} ≤ r ≤ {s}{a}" if a else f"{s}{f(hi)} ≤ r ≤ 0")
+            if hi is None:
+                return f"r ≥ {f(lo)}" if lo is not None else "r > 0"
+            return f"{f(lo) if lo is not None else '0'} ≤ r ≤ {f(hi)}"
+        if hi is None:
+            return f"r ≤ −{f(lo)}" if lo is not None else "r < 0"
+        return f"−{f(hi)} ≤ r ≤ {'−' + f(lo) if lo is not None else '0'}"
 
 
 def _enum_value(v: Any) -> Any:
@@ -1452,9 +1521,12 @@ class HypothesisEvaluation(ResultMixin):
         return self.table
 
 
-def _latent_table(latent: Any) -> pd.DataFrame:
-    if hasattr(latent, "to_frame") and not isinstance(latent, pd.DataFrame):
-        latent = latent.to_frame()
+def _latent_table(latent: Any, conf_level: float) -> pd.DataFrame:
+    if isinstance(latent, ConstructValidity):
+        latent = latent.latent_correlations
+    elif not isinstance(latent, pd.DataFrame) and hasattr(latent, "latent_cov"):  # a CFA result
+        latent = latent_correlations(_select_group(latent.latent_cov, None), _cfa_vcov(latent),
+                                     conf_level=conf_level).assign(n=_cfa_n(latent))
     if not isinstance(latent, pd.DataFrame):
         raise DataError(f"latent must be a DataFrame with columns lhs, rhs, est, se; not {type(latent).__name__}")
     need = {"lhs", "rhs", "est", "se"}
@@ -1499,11 +1571,12 @@ def evaluate_hypotheses(
         :func:`observed_scores`.
     scale_id : str
         Id of the scale the hypotheses belong to (taken from a Scale).
-    latent : DataFrame, optional
-        Latent correlations with columns ``lhs, rhs, est, se`` (e.g. from a CFA
-        of both measures). When both scores of a hypothesis have a factor, a
-        ``latent`` row is added with the Wald CI est ± z·se (as lavaan's
-        ``standardizedSolution``).
+    latent : DataFrame, CFA result or ConstructValidity, optional
+        Latent correlations with columns ``lhs, rhs, est, se`` (optionally ``n``),
+        e.g. :func:`latent_correlations` of a CFA of both measures; a fitted
+        single-group CFA result or a :class:`ConstructValidity` is converted.
+        When both scores of a hypothesis have a factor, a ``latent`` row is
+        added with the Wald CI est ± z·se (as lavaan's ``standardizedSolution``).
     factor_of : mapping, optional
         Score key → factor name in ``latent``; by default a factor named like
         the score key or, failing that, like its score part (when unique).
@@ -1533,7 +1606,7 @@ def evaluate_hypotheses(
     dup = sorted({h.id for h in hyps if sum(g.id == h.id for g in hyps) > 1})
     if dup:
         raise SpecError(f"validity hypotheses ids are not unique: {dup}")
-    lat = _latent_table(latent) if latent is not None else None
+    lat = _latent_table(latent, conf_level) if latent is not None else None
     diagnostics: list[Diagnostic] = []
     zc = norm.ppf(1 - (1 - conf_level) / 2)
     pct = f"{100 * conf_level:g}%"
@@ -1582,6 +1655,8 @@ def evaluate_hypotheses(
     cols = ["hypothesis", "description", "kind", "basis", "score", "measure_score", "expected",
             "r", "lower", "upper", "n", "p", "verdict", "rule"]
     table = pd.DataFrame(rows, columns=cols)
+    # Latent rows may have no n: keep Python ints and None (JSON null), not a float NaN.
+    table["n"] = pd.Series([None if v is None or pd.isna(v) else int(v) for v in table["n"]], dtype=object)
     return HypothesisEvaluation(table=table, conf_level=conf_level, diagnostics=tuple(diagnostics))
 
 

@@ -367,3 +367,10 @@ def test_error_is_raised_without_library_traceback(spec):
     with pytest.raises(SpecError) as info:
         Scale.from_dict(spec)
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_documentation_example_is_a_valid_spec():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "scale-spec.md").read_text(encoding="utf-8")
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    scale = Scale.from_dict(yaml.safe_load(block), source="docs/scale-spec.md")
+    assert scale.id == "mentorship_supportiveness" and scale.reverse_items == ("MSS02",)

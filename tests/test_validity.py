@@ -6,7 +6,6 @@ Fixtures: tests/reference/validity/ (validity_reference.R, provenance.json).
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -105,6 +104,14 @@ def test_htmt_matches_semtools(case, dataset, kwargs, ref_htmt, request):
     expected = _mat(ref_htmt[case]["matrix"])
     pd.testing.assert_frame_equal(res.matrix, expected.loc[res.matrix.index, res.matrix.columns], atol=TOL, rtol=0)
     assert res.method == ("htmt" if kwargs.get("htmt2") is False else "htmt2")
+
+
+def test_htmt_blocks_from_lavaan_syntax(hs, ref_htmt):
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\nvisual ~~ speed"
+    res = htmt(hs, model)
+    np.testing.assert_allclose(res.matrix.to_numpy(), _mat(ref_htmt["hs_htmt2"]["matrix"]).to_numpy(), atol=TOL)
+    with pytest.raises(DataError, match="no '=~'"):
+        htmt(hs, "x1 ~~ x2")
 
 
 def test_htmt_listwise_counts_excluded_rows(bfi):
@@ -289,6 +296,10 @@ def test_correlation_bad_input():
         correlate(x, [1.0, 2, 3])
     with pytest.raises(DataError, match="conf_level"):
         correlate(x, x, conf_level=95)
+    with pytest.raises(DataError, match=r"'b' has non-numeric values, e.g. \['high'\]"):
+        correlate(x, pd.Series([1, 2, "high", 4, 5], name="b"))
+    with pytest.raises(DataError, match="different row labels"):
+        correlate(x, pd.Series([1.0, 2, 3, 4, 6], index=list("abcde"), name="b"))
     with pytest.raises(DataError, match=r"\['c'\] have zero variance"):
         correlation_table(pd.DataFrame({"a": x, "b": x[::-1].to_numpy(), "c": 1.0}))
 
@@ -472,3 +483,137 @@ def test_construct_validity_without_vcov_says_so(ref_cfa):
         res = construct_validity(_lavaan_result(ref_cfa["hs"], with_vcov=False))
     assert res.latent_correlations["se"].isna().all() and len(res.diagnostics) == 1
     assert res.htmt is None
+
+
+def test_hypotheses_latent_from_cfa_result(hs, ref_cfa):
+    fake = _lavaan_result(ref_cfa["hs"])
+    fake.nobs = {"all": 301}
+    factor_of = {"hs.visual": "visual", "hs.textual": "textual", "speedtest.total": "speed"}
+    res = evaluate_hypotheses(HYPS[:1], _hs_scores(hs), scale_id="hs", latent=fake, factor_of=factor_of)
+    row = res.table.set_index("basis").loc["latent"]
+    exp = pd.DataFrame(ref_cfa["hs"]["latent_cor_table"]).iloc[0]
+    assert (row.r, row.lower, row.upper) == pytest.approx((exp["est.std"], exp["ci.lower"], exp["ci.upper"]), abs=TOL)
+    assert row.n == 301
+    cv = construct_validity(fake)
+    res2 = evaluate_hypotheses(HYPS[:1], _hs_scores(hs), scale_id="hs", latent=cv, factor_of=factor_of)
+    assert res2.table.verdict.tolist() == ["inconclusive", "supported"]
+    assert res2.table.n.tolist() == [301, None]
+    assert json.loads(json.dumps(res2.to_dict()))["table"]["data"][1][10] is None
+
+
+# ================================================ end to end on our CFA engine
+@pytest.fixture(scope="module")
+def hs_fit(hs):
+    from psychometrics.cfa import fit_cfa
+
+    return fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", hs)
+
+
+@pytest.mark.parametrize("obs", [True, False])
+def test_construct_validity_on_fit_cfa_matches_semtools(hs_fit, hs, obs, ref_cfa, ref_htmt):
+    ref = ref_cfa["hs"]
+    res = construct_validity(hs_fit, hs, obs_var=obs)
+    rel = res.reliability
+    suffix = "obs" if obs else "implied"
+    tol = 1e-4  # iterative estimates (issue 5: estimates to 1e-4)
+    for col, key in [("cr", "cr_std"), ("omega", f"compRelSEM_{suffix}"), ("ave", "ave_std"),
+                     ("ave_sem", f"AVE_{suffix}")]:
+        np.testing.assert_allclose(rel[col], _vec(ref[key]).loc[rel.index], atol=tol, err_msg=col)
+    lat, exp = res.latent_correlations, pd.DataFrame(ref["latent_cor_table"])
+    np.testing.assert_allclose(lat["est"], exp["est.std"], atol=tol)
+    np.testing.assert_allclose(lat["se"], exp["se"], atol=1e-3)  # standard errors to 1e-3 (issue 5)
+    np.testing.assert_allclose(lat["lower"], exp["ci.lower"], atol=1e-3)
+    np.testing.assert_allclose(res.htmt.matrix.to_numpy(), _mat(ref_htmt["hs_htmt2"]["matrix"]).to_numpy(), atol=TOL)
+    assert res.diagnostics == ()
+
+
+def test_hypotheses_latent_from_fit_cfa(hs_fit, hs, ref_cfa):
+    factor_of = {"hs.visual": "visual", "hs.textual": "textual", "speedtest.total": "speed"}
+    res = evaluate_hypotheses(HYPS[:2], _hs_scores(hs), scale_id="hs", latent=hs_fit, factor_of=factor_of)
+    lat = res.table[res.table.basis == "latent"].set_index("hypothesis")
+    assert lat.loc["H1", "verdict"] == "supported" and lat.loc["H2", "verdict"] == "inconclusive"
+    assert lat.loc["H1", "n"] == 301
+
+
+# ======================================================= with a Scale spec
+def _hs_scale():
+    from psychometrics.scale import Scale
+
+    h5 = {"id": "H5", "description": "visual goes with speed", "scale_score": "visual", "measure": "speedtest",
+          "measure_score": "total", "kind": "convergent", "direction": "positive"}
+    return Scale.from_dict({
+        "id": "hs", "name": "HS abilities", "version": "1.0.0", "construct": "Mental abilities.",
+        "response_format": {"type": "continuous", "min": 0, "max": 11},
+        "subscales": [{"id": "visual", "name": "Visual"}, {"id": "textual", "name": "Textual"}],
+        "items": [{"id": f"x{i}", "text": f"Test {i}", "subscale": "visual" if i <= 3 else "textual"}
+                  for i in range(1, 7)],
+        "validity": [HYPS[1], HYPS[2], h5],
+    })
+
+
+def test_htmt_and_hypotheses_from_a_scale(hs, ref_htmt, ref_cor):
+    scale = _hs_scale()
+    res = htmt(hs, scale)
+    # HTMT is pairwise: the 2-block value equals the visual–textual entry of the 3-block fixture.
+    expected = _mat(ref_htmt["hs_htmt2"]["matrix"]).loc[["visual", "textual"], ["visual", "textual"]]
+    np.testing.assert_allclose(res.matrix.to_numpy(), expected.to_numpy(), atol=TOL)
+    ev = evaluate_hypotheses(scale, _hs_scores(hs))
+    assert ev.table.hypothesis.tolist() == ["H2", "H3", "H5"]
+    assert ev.table.verdict.tolist() == ["supported", "not supported", "supported"]
+    assert ev.table.r.iloc[2] == pytest.approx(ref_cor["cor_test"]["hs_visual_speed"]["r"], abs=TOL)
+    assert ev.table.expected.iloc[2] == "r > 0"
+
+
+def test_construct_validity_multigroup_matches_semtools(hs, ref_cfa):
+    from psychometrics.cfa import fit_cfa
+
+    ref = ref_cfa["hs_by_school"]
+    fit = fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", hs, group="school")
+    with pytest.raises(DataError, match=r"multi-group CFA: pass group= \(one of \['Pasteur', 'Grant-White'\]\)"):
+        construct_validity(fit)
+    lat_ref = pd.DataFrame(ref["latent_cor_table"])
+    for omega_row, ave_row in zip(ref["compRelSEM_obs"], ref["AVE_obs"]):
+        g = omega_row["group"]
+        omega_row = {k: v for k, v in omega_row.items() if k != "group"}
+        ave_row = {k: v for k, v in ave_row.items() if k != "group"}
+        res = construct_validity(fit, group=g)
+        np.testing.assert_allclose(res.reliability["omega"], _vec(omega_row).loc[res.reliability.index], atol=1e-4)
+        np.testing.assert_allclose(res.reliability["ave_sem"], _vec(ave_row).loc[res.reliability.index], atol=1e-4)
+        exp = lat_ref[lat_ref.group == g]
+        np.testing.assert_allclose(res.latent_correlations["est"], exp["est.std"], atol=1e-4)
+        np.testing.assert_allclose(res.latent_correlations["se"], exp["se"], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "direction, lo, hi, text",
+    [
+        ("positive", 0.3, None, "r ≥ 0.30"), ("positive", None, None, "r > 0"),
+        ("positive", 0.1, 0.5, "0.10 ≤ r ≤ 0.50"), ("positive", None, 0.5, "0 ≤ r ≤ 0.50"),
+        ("negative", 0.3, None, "r ≤ −0.30"), ("negative", None, None, "r < 0"),
+        ("negative", 0.1, 0.5, "−0.50 ≤ r ≤ −0.10"), ("any", 0.1, 0.5, "0.10 ≤ |r| ≤ 0.50"),
+        ("any", None, 0.3, "|r| ≤ 0.30"),
+    ],
+)
+def test_expectation_text(direction, lo, hi, text):
+    h = Hypothesis.coerce({"id": "X", "scale_score": "total", "measure": "m", "measure_score": "total",
+                           "kind": "convergent", "direction": direction, "min_abs_r": lo, "max_abs_r": hi})
+    assert h.expectation == text
+
+
+def test_construct_validity_higher_order_and_cross_loading(hs):
+    from psychometrics.cfa import fit_cfa
+
+    base = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    with pytest.warns(ReliabilityWarning, match="visual–textual, .* are not free parameters"):
+        res = construct_validity(fit_cfa(base + "\ng =~ visual + textual + speed", hs), hs)
+    assert list(res.reliability.index) == ["visual", "textual", "speed"]  # g has no items
+    assert list(res.fornell_larcker.table.index) == ["visual", "textual", "speed"]
+    assert res.latent_correlations["se"].isna().all() and res.htmt is not None
+    with pytest.warns(ReliabilityWarning) as rec:
+        res = construct_validity(fit_cfa(base.replace("x3\n", "x3 + x9\n"), hs), hs)
+    messages = [str(w.message) for w in rec]
+    assert any("factor 'visual' has cross-loading indicators ['x9']" in m for m in messages)
+    assert any("HTMT not computed: items ['x9']" in m for m in messages)
+    assert res.htmt is None
+    assert list(res.fornell_larcker.table.index) == ["textual"] and res.fornell_larcker.pairs.empty
+    assert res.reliability.loc["visual", "omega"] > 0 and pd.isna(res.reliability.loc["visual", "ave"])

@@ -243,6 +243,20 @@ class Engine:
                 self._vcov = np.linalg.inv(Isc) / np.outer(scale, scale) / self.N
         return self._vcov
 
+    def parameter_names(self) -> list[str]:
+        names = []
+        for prm in self.spec.free_parameters():
+            if prm.label and not prm.label.startswith("."):
+                names.append(prm.label)
+            else:
+                suffix = f".g{prm.group + 1}" if prm.group > 0 else ""
+                names.append(f"{prm.lhs}{prm.op}{prm.rhs}{suffix}")
+        return names
+
+    def vcov_frame(self) -> pd.DataFrame:
+        names = self.parameter_names()
+        return pd.DataFrame(self.vcov(), index=names, columns=names)
+
     def weak_parameters(self) -> list[Parameter]:
         """Parameters involved in the near-null direction of the information matrix."""
         info = self.information()

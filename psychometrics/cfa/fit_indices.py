@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import special, stats
 
 __all__ = [
     "chisq_pvalue", "baseline_chisq", "cfi", "tli", "rmsea", "rmsea_ci", "rmsea_pvalue",
@@ -71,9 +71,16 @@ def rmsea(chisq: float, df: float, N: int, G: int = 1) -> float:
 
 
 def _ncx2_cdf(x: float, df: float, ncp: float) -> float:
-    if ncp <= 0:
-        return float(stats.chi2.cdf(x, df))
-    return float(stats.ncx2.cdf(x, df, ncp))
+    # scipy.special.chndtr is the non-central χ² CDF (cdflib), valid at ncp = 0 too
+    return float(special.chndtr(x, df, max(ncp, 0.0)))
+
+
+def _ncp_for(x: float, df: float, prob: float, upper: float) -> float:
+    """Non-centrality λ in [0, upper] with P(χ²_df(λ) ≤ x) = prob (NaN when outside)."""
+    lam = float(special.chndtrinc(x, df, prob))
+    if not math.isfinite(lam) or lam < 0 or lam > upper:
+        return math.nan
+    return lam
 
 
 def rmsea_ci(chisq: float, df: float, N: int, G: int = 1, level: float = 0.90) -> tuple[float, float]:
@@ -81,8 +88,9 @@ def rmsea_ci(chisq: float, df: float, N: int, G: int = 1, level: float = 0.90) -
 
     The bounds solve :math:`P(\chi^2_{df}(\lambda) \le \chi^2) = 1-\alpha/2` (lower)
     and :math:`=\alpha/2` (upper) for the non-centrality λ, then
-    :math:`\sqrt{\lambda/(N\,df)}\cdot\sqrt G`. Roots are found to machine precision
-    (lavaan's ``uniroot`` stops at ≈1e-4 in λ, which moves the bounds by < 1e-6).
+    :math:`\sqrt{\lambda/(N\,df)}\cdot\sqrt G`. λ comes from the inverse of the non-central χ² CDF
+    (``scipy.special.chndtrinc``), to machine precision (lavaan's ``uniroot`` stops at
+    ≈1e-4 in λ, which moves the bounds by < 1e-6).
     """
     if not (math.isfinite(chisq) and df >= 1):
         return (0.0, 0.0) if math.isfinite(chisq) else (math.nan, math.nan)
@@ -98,16 +106,13 @@ def rmsea_ci(chisq: float, df: float, N: int, G: int = 1, level: float = 0.90) -
     if lower_fn(0.0) < 0:
         lo = 0.0
     else:
-        try:
-            lam = optimize.brentq(lower_fn, 0.0, chisq, xtol=1e-12, rtol=1e-14)
-            lo = math.sqrt(lam / (N * df)) * math.sqrt(G)
-        except ValueError:
-            lo = math.nan
+        lam = _ncp_for(chisq, df, upper_p, chisq)  # lavaan: uniroot on [0, X2], NA if no root there
+        lo = math.sqrt(lam / (N * df)) * math.sqrt(G)
     n_rmsea = max(N, chisq * 4)
     if upper_fn(n_rmsea) > 0 or upper_fn(0.0) < 0:
         hi = 0.0
     else:
-        lam = optimize.brentq(upper_fn, 0.0, n_rmsea, xtol=1e-12, rtol=1e-14)
+        lam = _ncp_for(chisq, df, lower_p, n_rmsea)
         hi = math.sqrt(lam / (N * df)) * math.sqrt(G)
     return lo, hi
 

@@ -79,14 +79,28 @@ def correlated_factors(scale: Any) -> str:
     return "\n".join(_line(f, its) for f, its in fi.items())
 
 
-def higher_order(scale: Any, name: str = "general") -> str:
-    """Subscale factors load on a second-order factor ``name`` (needs ≥ 3 subscales)."""
+def higher_order(scale: Any, name: str | None = None) -> str:
+    """Subscale factors load on a second-order factor (needs ≥ 3 first-order factors).
+
+    With a Scale that declares a ``hierarchy``, its id names the second-order
+    factor and its ``subscales`` load on it (subscales outside the hierarchy stay
+    correlated first-order factors); otherwise all subscales load on ``name``
+    (default ``"general"``).
+    """
     fi = factor_items(scale)
-    if len(fi) < 3:
+    hier = getattr(scale, "hierarchy", None)
+    if hier is not None:
+        name = name or hier.id
+        under = [s for s in hier.subscales if s in fi]
+    else:
+        name = name or "general"
+        under = list(fi)
+    if len(under) < 3:
         raise ModelSyntaxError(
-            f"a higher-order model needs at least 3 subscales to be identified; the scale has {len(fi)}"
+            f"a higher-order model needs at least 3 subscales under the second-order factor to be "
+            f"identified; there are {len(under)} ({', '.join(under)})"
         )
-    return correlated_factors(fi) + "\n" + _line(name, list(fi))
+    return correlated_factors(fi) + "\n" + _line(name, under)
 
 
 def bifactor(scale: Any, name: str = "general") -> str:

@@ -123,6 +123,16 @@ class CFAResult(ResultMixin):
         spec = self._engine.spec
         return tuple(p.rhs for p in spec.parameters if p.op == "=~" and p.lhs == factor and p.group == 0)
 
+    def vcov(self) -> pd.DataFrame:
+        """Sampling covariance matrix of the free parameters (inverse expected information / N).
+
+        Labelled as lavaan's ``lavInspect(fit, "vcov")``: the user label if there is
+        one, else ``lhs op rhs`` without spaces (``"visual=~x2"``, ``"visual~~textual"``),
+        with ``".g2"``, ``".g3"``, ... for parameters of later groups. Parameters that are
+        equal (shared labels, ``group_equal``) appear once.
+        """
+        return self._engine.vcov_frame()
+
     def modindices(self, minimum: float = 0.0, sort: bool = True) -> pd.DataFrame:
         """All modification indices at or above ``minimum`` (lavaan's ``modindices``)."""
         table = self._engine.modindices()

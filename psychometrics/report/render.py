@@ -44,23 +44,22 @@ def environment():
     return env
 
 
-def _table_html(frame, digits: int) -> Any:
-    from markupsafe import Markup
-
-    html = frame.to_html(
-        float_format=lambda x: format_number(x, digits),
-        escape=True,
-        na_rep="—",
-        border=0,
-        classes="psy-table",
-    )
-    return Markup(html)  # pandas escaped every cell and label above
-
-
 def render_result(result: Any) -> str:
-    """HTML for a result object, as shown in Jupyter."""
+    """HTML for a result object, as shown in Jupyter.
+
+    Tables go through the report's table helper and ``apa_table`` macro, so a
+    result looks the same in a notebook as in the validation report (rounded
+    to ``result._digits`` decimals, unnumbered).
+    """
+    from psychometrics.report.build import format_table
+    from psychometrics.report.context import Table
+
     digits = getattr(result, "_digits", 3)
-    tables = {name: _table_html(t, digits) for name, t in result._tables().items()}
+    tables = {
+        name: {"type": "table", "number": None, "title": name, "note": None, "id": None, "keep": True,
+               **format_table(Table(t, name, digits=digits))}
+        for name, t in result._tables().items()
+    }
     return environment().get_template("result.html.j2").render(
         title=result._display_title,
         scalars=result._scalars(),

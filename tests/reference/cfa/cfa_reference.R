@@ -16,6 +16,17 @@ hs_labels <- "visual =~ x1 + a*x2 + a*x3
               speed =~ x7 + x8 + x9
               x7 ~~ x8"
 hs_higher <- paste(hs3, "\n g =~ visual + textual + speed")
+# bifactor exactly as psychometrics.cfa.models.bifactor() writes it (a Heywood case: x1's residual variance < 0)
+hs_bifactor <- "general =~ x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ x7 + x8 + x9
+general ~~ 0*visual
+general ~~ 0*textual
+general ~~ 0*speed
+visual ~~ 0*textual
+visual ~~ 0*speed
+textual ~~ 0*speed"
 bfi5 <- "agree =~ A1 + A2 + A3 + A4 + A5
          consc =~ C1 + C2 + C3 + C4 + C5
          extra =~ E1 + E2 + E3 + E4 + E5
@@ -35,6 +46,8 @@ fits <- list(
                    fit = cfa(hs_labels, data = hs)),
   hs_higher = list(model = hs_higher, data = "hs", call = 'cfa(hs_higher, data = hs)',
                    fit = cfa(hs_higher, data = hs)),
+  hs_bifactor = list(model = hs_bifactor, data = "hs", call = 'cfa(hs_bifactor, data = hs, std.lv = TRUE)',
+                     fit = cfa(hs_bifactor, data = hs, std.lv = TRUE)),
   bfi5 = list(model = bfi5, data = "bfi", call = 'cfa(bfi5, data = bfi)  # listwise: complete cases on the 25 items',
               fit = cfa(bfi5, data = bfi)),
   hs_configural = list(model = hs3, data = "hs", group = "school",
@@ -58,7 +71,6 @@ mat_list <- function(x) {
   lapply(x, function(m) if (is.matrix(m)) list(rownames = rownames(m), data = unclass(m)) else as.list(m))
 }
 
-timing <- list()
 for (name in names(fits)) {
   f <- fits[[name]]$fit
   pe <- parameterEstimates(f, standardized = TRUE)
@@ -95,6 +107,17 @@ comparisons <- list(
 write_json(comparisons, file.path(out, "comparisons.json"), digits = NA, auto_unbox = TRUE,
            pretty = TRUE, na = "null", dataframe = "columns")
 
+# Score tests for releasing each equality constraint (lavTestScore, univariate, expected information).
+score <- function(f) {
+  st <- lavTestScore(f)$uni
+  pt <- parTable(f)
+  row_of <- function(pl) pt[match(pl, pt$plabel), c("lhs", "op", "rhs", "group")]
+  list(uni = as.data.frame(st), lhs_param = row_of(st$lhs), rhs_param = row_of(st$rhs))
+}
+write_json(list(hs_metric = score(fits$hs_metric$fit), hs_scalar = score(fits$hs_scalar$fit)),
+           file.path(out, "score_tests.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE,
+           na = "null", dataframe = "columns")
+
 prov <- list(
   R = R.version.string,
   packages = list(lavaan = as.character(packageVersion("lavaan")),
@@ -103,6 +126,7 @@ prov <- list(
   calls = c(lapply(fits, function(f) f$call),
             list(comparisons = c("lavTestLRT(hs3_resid, hs3)",
                                  "lavTestLRT(hs_configural, hs_metric, hs_scalar, hs_strict)")),
+            list(score_tests = c("lavTestScore(hs_metric)$uni", "lavTestScore(hs_scalar)$uni")),
             list(per_fit = "parameterEstimates(fit, standardized = TRUE); fitMeasures(fit); modindices(fit); resid(fit, type = 'cor'); lavInspect(fit, 'rsquare')")),
   sha256 = list(
     holzinger_swineford.csv = digest(file = "psychometrics/datasets/holzinger_swineford.csv", algo = "sha256"),

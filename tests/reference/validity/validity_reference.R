@@ -84,6 +84,17 @@ note("hs: cfa(hs.model, data = hs); compRelSEM(fit); compRelSEM(fit, obs.var = F
 note("bfi: cfa(bfi.model, data = bfi.keyed)  # reversed items keyed 7 - x; listwise (lavaan default); same calls")
 cfa.cases <- list(hs = cfa.case(hs.fit, "cfa(hs.model, data = hs)"),
                   bfi = cfa.case(bfi.fit, "cfa(bfi.model, data = bfi.keyed)"))
+# Multi-group (configural) CFA by school: compRelSEM / AVE return one row per group.
+mg.fit <- cfa(hs.model, data = hs, group = "school")
+note("hs_by_school: cfa(hs.model, data = hs, group = 'school'); compRelSEM(fit); AVE(fit); standardizedSolution(fit)")
+mg.ss <- standardizedSolution(mg.fit)
+mg.lv <- mg.ss[mg.ss$op == "~~" & mg.ss$lhs != mg.ss$rhs & mg.ss$lhs %in% lavNames(mg.fit, "lv"), ]
+mg.lv$group <- lavInspect(mg.fit, "group.label")[mg.lv$group]
+cfa.cases$hs_by_school <- list(
+  call = "cfa(hs.model, data = hs, group = 'school')",
+  compRelSEM_obs = as.data.frame(compRelSEM(mg.fit)), AVE_obs = as.data.frame(AVE(mg.fit)),
+  latent_cor_table = mg.lv[, c("lhs", "rhs", "group", "est.std", "se", "ci.lower", "ci.upper")]
+)
 write_json(cfa.cases, file.path(out, "cfa_cr_ave.json"), digits = NA, pretty = TRUE, auto_unbox = TRUE)
 
 # ----------------------------------------------------------- correlations
