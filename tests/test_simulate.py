@@ -326,3 +326,44 @@ def test_write_table_round_trip(study, tmp_path, suffix):
 def test_write_table_unknown_format(tmp_path):
     with pytest.raises(SpecError, match="unknown output format '.sav'"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "x.sav")
+
+
+# ---------------------------------------------------------------------------- CLI
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "psychometrics", *args], cwd=ROOT, capture_output=True, text=True
+    )
+
+
+def test_cli_simulate_reproducible_and_check_accepts_it(study, tmp_path):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    out = _cli("simulate", "default", "-n", "400", "--seed", "11", "-o", str(first))
+    assert out.returncode == 0, out.stderr
+    assert "400 respondents" in out.stderr
+    out = _cli("simulate", str(STUDY), "-n", "400", "--seed", "11", "-o", str(second))
+    assert out.returncode == 0, out.stderr
+    assert first.read_bytes() == second.read_bytes()
+    written = pd.read_csv(first)
+    expected = simulate_study(study, n=400, seed=11)
+    np.testing.assert_array_equal(
+        written[list(study.item_ids)].to_numpy(float), expected[list(study.item_ids)].to_numpy(float)
+    )
+    # the simulated file passes `check` against the scale
+    out = _cli("check", "scales/mentorship_supportiveness.yaml", str(first),
+               "--group", "career_stage", "--id-column", "id")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "400 read" in out.stdout
+
+
+def test_cli_check_accepts_the_scale():
+    out = _cli("check", "scales/mentorship_supportiveness.yaml")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Mentorship Supportiveness Scale" in out.stdout
+
+
+def test_cli_simulate_bad_input_is_clear(tmp_path):
+    out = _cli("simulate", "-n", "10", "-o", str(tmp_path / "x.txt"))
+    assert out.returncode == 2 and "unknown format '.txt'" in out.stderr
+    out = _cli("simulate", "missing_study.yaml", "-n", "10")
+    assert out.returncode == 2 and "missing_study.yaml not found" in out.stderr
+    assert "Traceback" not in out.stderr
