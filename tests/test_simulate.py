@@ -367,3 +367,14 @@ def test_cli_simulate_bad_input_is_clear(tmp_path):
     out = _cli("simulate", "missing_study.yaml", "-n", "10")
     assert out.returncode == 2 and "missing_study.yaml not found" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_load_responses_recovers_construct_direction(study, data):
+    from psychometrics import load_responses
+
+    responses = load_responses(data, study.scale, group="career_stage", id_column="id")
+    scored = responses.items
+    enc = scored[_mss_ids(study, "encouragement")].mean(axis=1)
+    for item in _mss_ids(study, "non_supportive"):
+        assert _corr(scored[item], enc) > 0.3, item
+    assert responses.n == study.n
