@@ -355,10 +355,8 @@ def test_cli_simulate_reproducible_and_check_accepts_it(study, tmp_path):
     assert "400 read" in out.stdout
 
 
-def test_cli_check_accepts_the_scale():
-    out = _cli("check", "scales/mentorship_supportiveness.yaml")
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "Mentorship Supportiveness Scale" in out.stdout
+# `psychometrics check scales/mentorship_supportiveness.yaml` alone is tested in
+# tests/test_cli.py::test_check_mentorship_scale_and_simulated_data.
 
 
 def test_cli_simulate_bad_input_is_clear(tmp_path):
