@@ -376,3 +376,19 @@ def test_load_responses_recovers_construct_direction(study, data):
     for item in _mss_ids(study, "non_supportive"):
         assert _corr(scored[item], enc) > 0.3, item
     assert responses.n == study.n
+
+
+def test_study_without_groups_or_problems(tmp_path):
+    def edit(spec):
+        for key in ("group", "missing", "careless"):
+            del spec[key]
+        for key in ("latent_means", "dif", "cross_loadings", "thresholds"):
+            del spec["population"][key]
+
+    plain = load_study(_broken(tmp_path, edit))
+    assert plain.group_column is None and plain.groups == ()
+    assert plain.planted["dif"] == [] and plain.planted["cross_loading_items"] == {}
+    df = simulate_study(plain, n=100, seed=4)
+    assert list(df.columns) == ["id", *plain.item_ids]
+    assert not df.isna().any().any()
+    assert df.attrs["simulation"]["straight_liners"] == df.attrs["simulation"]["random_responders"] == []
