@@ -823,7 +823,8 @@ def omega(
         out = run_bootstrap(prep.x, prep.missing == "pairwise", stat, est, n_boot=int(n_boot), level=ci,
                             interval=interval, seed=seed, show_progress=progress,
                             description=f"bootstrap omega (B = {n_boot})", names=names,
-                            chunk=None if one else 10)  # Schmid–Leiman: one fit per replicate
+                            chunk=None if one else 10,  # Schmid–Leiman: one fit per replicate
+                            kind="cor")  # pairwise: R's cor(use = "pairwise"), as the estimate
         _boot_diags(out, diags)
         ci_t = out.intervals[0]
         ci_h = None if one else out.intervals[1]
