@@ -81,6 +81,8 @@ def test_scale_object_supplies_subscales_and_range():
     res = item_analysis(data, scale)
     assert res.range_source == "scale" and res.response_range == (1.0, 7.0)
     assert (res.table["pct_ceiling"] == 0).all()  # nobody can reach 7 here
+    assert [c for c in res.table.columns if c.startswith("freq_")] == [f"freq_{v}" for v in range(1, 8)]
+    assert (res.table["freq_7"] == 0).all() and (res.table["freq_6"] == 0).all()
     sub = item_analysis(data[["q0", "q1", "q2"]])
     np.testing.assert_allclose(res.table.loc[["q0", "q1", "q2"], "item_rest_r"], sub.table["item_rest_r"])
 
