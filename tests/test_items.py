@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -157,8 +158,8 @@ def test_with_scale_spec_and_loaded_responses(bfi):
     }
     scale = Scale.from_dict(spec)
     raw = load_dataset("bfi").drop(columns=["id"])
-    with __import__("warnings").catch_warnings():
-        __import__("warnings").simplefilter("ignore")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # careless-responding notes from load_responses
         responses = load_responses(raw, scale)
         np.testing.assert_array_equal(responses.items.to_numpy(), bfi.to_numpy())  # reverse-keyed as 7 − x
         res = item_analysis(responses)
