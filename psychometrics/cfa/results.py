@@ -123,15 +123,19 @@ class CFAResult(ResultMixin):
         spec = self._engine.spec
         return tuple(p.rhs for p in spec.parameters if p.op == "=~" and p.lhs == factor and p.group == 0)
 
-    def vcov(self) -> pd.DataFrame:
+    def parameter_vcov(self, group: str | None = None) -> pd.DataFrame:
         """Sampling covariance matrix of the free parameters (inverse expected information / N).
 
-        Labelled as lavaan's ``lavInspect(fit, "vcov")``: the user label if there is
-        one, else ``lhs op rhs`` without spaces (``"visual=~x2"``, ``"visual~~textual"``),
-        with ``".g2"``, ``".g3"``, ... for parameters of later groups. Parameters that are
-        equal (shared labels, ``group_equal``) appear once.
+        Without ``group``: one row per distinct free parameter, labelled as lavaan's
+        ``lavInspect(fit, "vcov")`` — the user label if there is one, else ``lhs op rhs``
+        without spaces (``"visual=~x2"``, ``"visual~~textual"``), with ``".g2"``, ``".g3"``,
+        ... for parameters first met in later groups; equal parameters appear once.
+
+        With ``group`` (a label of :attr:`groups`): the free parameters of that group,
+        labelled ``lhs op rhs`` without suffix (parameters shared with other groups
+        included) — what per-group delta-method computations need.
         """
-        return self._engine.vcov_frame()
+        return self._engine.vcov_frame(group)
 
     def modindices(self, minimum: float = 0.0, sort: bool = True) -> pd.DataFrame:
         """All modification indices at or above ``minimum`` (lavaan's ``modindices``)."""
@@ -166,8 +170,18 @@ class CFAResult(ResultMixin):
 
     def _scalars(self) -> dict[str, Any]:
         out = super()._scalars()
+        out.pop("model", None)  # shown as a block by summary()
+        if self.group is not None:
+            out["group"] = f"{self.group} ({', '.join(f'{g}: {n}' for g, n in self.nobs.items())})"
         out.update({k: v for k, v in self.fit.items() if isinstance(v, (int, float))})
         return out
+
+    def summary(self) -> str:
+        """Plain-text summary: the model, fit measures, estimates and the other tables."""
+        head, _, rest = super().summary().partition("\n")
+        underline, _, rest = rest.partition("\n")
+        model = "\n".join("    " + line.strip() for line in self.model.strip().splitlines())
+        return "\n".join([head, underline, "Model:", model, "", rest])
 
     def _tables(self) -> dict[str, pd.DataFrame]:
         keep = ("estimates", "std_loadings", "latent_cor", "r_squared", "residual_cor", "modification_indices")
