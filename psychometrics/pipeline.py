@@ -1000,9 +1000,22 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _rel(path: Any) -> Any:
+    """A path relative to the working folder when it lies below it (reports stay portable)."""
+    if path is None or not isinstance(path, (str, Path)) or str(path).startswith("<"):
+        return path
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _provenance(scale: Any, resp: Any, opts: ValidationOptions, command: str | None,
                 extra: Mapping[str, Any] | None) -> dict[str, Any]:
     from psychometrics import __version__
+
+    options = opts.to_dict()
+    options["measures"] = [_rel(m) for m in options["measures"]]
 
     d = {
         "package": f"scalevalid {__version__}",
@@ -1011,12 +1024,12 @@ def _provenance(scale: Any, resp: Any, opts: ValidationOptions, command: str | N
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
         "seed": opts.seed,
-        "data_file": resp.source,
+        "data_file": _rel(resp.source),
         "data_sha256": resp.sha256,
-        "scale_file": str(scale.source) if scale.source is not None else None,
+        "scale_file": _rel(scale.source),
         "scale_hash": scale.content_hash,
         "dependencies": _versions(),
-        "options": opts.to_dict(),
+        "options": options,
     }
     if extra:
         d.update(extra)
