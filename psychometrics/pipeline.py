@@ -77,6 +77,15 @@ REFERENCES = {
     "Henseler et al. (2015)": "Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). A new criterion for assessing "
                               "discriminant validity in variance-based structural equation modeling. Journal of the "
                               "Academy of Marketing Science, 43(1), 115–135.",
+    "Cheung & Rensvold (2002)": "Cheung, G. W., & Rensvold, R. B. (2002). Evaluating goodness-of-fit indexes for "
+                                "testing measurement invariance. Structural Equation Modeling, 9(2), 233–255.",
+    "Rutkowski & Svetina (2014)": "Rutkowski, L., & Svetina, D. (2014). Assessing the hypothesis of measurement "
+                                  "invariance in the context of large-scale international surveys. Educational and "
+                                  "Psychological Measurement, 74(1), 31–57.",
+    "Nye & Drasgow (2011)": "Nye, C. D., & Drasgow, F. (2011). Effect size indices for analyses of measurement "
+                            "equivalence: Understanding the practical importance of differences between groups. "
+                            "Journal of Applied Psychology, 96(5), 966–980.",
+    "Sörbom (1989)": "Sörbom, D. (1989). Model modification. Psychometrika, 54(3), 371–384.",
     "Campbell & Fiske (1959)": "Campbell, D. T., & Fiske, D. W. (1959). Convergent and discriminant validation by "
                                "the multitrait-multimethod matrix. Psychological Bulletin, 56(2), 81–105.",
     "McDonald (1999)": "McDonald, R. P. (1999). Test theory: A unified treatment. Lawrence Erlbaum.",
@@ -108,6 +117,7 @@ _OPTION_HELP = {
     "rotation": "EFA rotation: oblimin, promax, geomin, varimax, quartimax",
     "conf_level": "confidence level of intervals and hypothesis verdicts",
     "invariance_sample": "rows for measurement invariance: 'full' or 'validation'",
+    "invariance_rule": "decision rule of measurement invariance (auto, chen2007, chisq, ...)",
 }
 
 
@@ -158,6 +168,7 @@ class ValidationOptions:
     rotation: str = "oblimin"
     conf_level: float = 0.95
     invariance_sample: str = "full"
+    invariance_rule: str = "auto"
 
     def __post_init__(self) -> None:
         problems = _option_problems(dataclasses.asdict(self))
@@ -176,6 +187,7 @@ _CHOICES = {
     "efa_method": ("minres", "ml", "pa"),
     "rotation": ("oblimin", "promax", "geomin", "varimax", "quartimax"),
     "invariance_sample": ("full", "validation"),
+    "invariance_rule": ("auto", "chen2007", "chen2007_small", "cheung_rensvold2002", "rutkowski_svetina2014", "chisq"),
 }
 
 
@@ -765,11 +777,35 @@ def _invariance_step(work: Any, rows: pd.Index, scale: Any, opts: ValidationOpti
     col = opts.group
     frame[col] = work.group.loc[rows].astype(str)
     try:
-        out["invariance"] = measurement_invariance(models.correlated_factors(scale), frame, col)
+        inv = measurement_invariance(models.correlated_factors(scale), frame, col, rule=opts.invariance_rule)
     except Exception as exc:  # noqa: BLE001 - reported as "not assessed" with the reason, never a crash
         why = str(exc) if isinstance(exc, PsychometricsError) else f"{type(exc).__name__}: {exc}"
         out["invariance_note"] = f"Measurement invariance could not be assessed: {why}"
+        return out
+    out["invariance"] = inv
+    out["invariance_score_tests"] = _equality_score_tests(inv)
     return out
+
+
+def _equality_score_tests(inv: Any) -> pd.DataFrame | None:
+    """Univariate score tests of the equality constraints of the scalar model (lavTestScore).
+
+    Even where the fit-change rule accepts a level, these show which constraints the data
+    resist most; a test significant after Bonferroni correction over all constraints of the
+    model marks a candidate for differential item functioning.
+    """
+    table = getattr(inv, "table", None)
+    if not isinstance(table, pd.DataFrame) or "scalar" not in table.index:
+        return None
+    try:
+        st = inv.fits["scalar"].score_tests()
+    except Exception:  # noqa: BLE001 - optional detail; absent when the invariance module cannot give it
+        return None
+    if st is None or st.empty:
+        return None
+    st = st.sort_values("x2", ascending=False, kind="stable").reset_index(drop=True)
+    st["p_bonferroni"] = np.minimum(st["pvalue"] * len(st), 1.0)
+    return st
 
 
 # -------------------------------------------------------------- validity step
@@ -819,8 +855,12 @@ def _scoring_step(work: Any, scale: Any, st: dict[str, Any], opts: ValidationOpt
         inv_dict = {"level": _inv_level(inv), "group_variable": opts.group,
                     "groups": [str(g) for g in (getattr(inv, "groups", None) or sorted(work.group.astype(str).unique()))]}
         partial = _inv_freed(inv)
+        notes = [f"rule: {getattr(inv, 'rule', '')}"]
         if partial:
-            inv_dict["notes"] = "freed across groups: " + ", ".join(partial)
+            notes.append("released across groups (partial invariance): " + ", ".join(partial))
+        if getattr(inv, "non_invariant_items", ()):
+            notes.append("non-invariant items: " + ", ".join(inv.non_invariant_items))
+        inv_dict["notes"] = "; ".join(notes)
     elif opts.group is not None:
         inv_dict = {"level": "not assessed", "group_variable": opts.group,
                     "groups": sorted(map(str, work.group.unique())),
@@ -834,23 +874,38 @@ def _scoring_step(work: Any, scale: Any, st: dict[str, Any], opts: ValidationOpt
 
 
 def _inv_level(inv: Any) -> str | None:
-    for name in ("level", "highest_level", "reached"):
-        v = getattr(inv, name, None)
-        if v is not None:
-            return str(v)
-    return None
+    """Highest level reached, e.g. ``"scalar (partial)"``."""
+    level = getattr(inv, "level", None)
+    if level is None:
+        return None
+    return f"{level} (partial)" if getattr(inv, "partial_level", False) else str(level)
 
 
 def _inv_freed(inv: Any) -> list[str]:
-    for name in ("freed", "partial", "group_partial", "released"):
-        v = getattr(inv, name, None)
-        if v:
-            if isinstance(v, pd.DataFrame):
-                return [" ".join(map(str, r)) for r in v.itertuples(index=False)]
-            if isinstance(v, Mapping):
-                return [f"{k}: {', '.join(map(str, x)) if isinstance(x, (list, tuple)) else x}" for k, x in v.items()]
-            return [str(x) for x in v]
+    """Constraints released for partial invariance (lavaan ``group.partial`` names)."""
+    steps = getattr(inv, "partial_steps", None)
+    if isinstance(steps, pd.DataFrame) and "released" in steps and len(steps):
+        return [str(x) for x in steps["released"]]
     return []
+
+
+_RULE_REFS = {"chen2007": "Chen (2007)", "chen2007_small": "Chen (2007)",
+              "cheung_rensvold2002": "Cheung & Rensvold (2002)",
+              "rutkowski_svetina2014": "Rutkowski & Svetina (2014)"}
+
+
+def _inv_rule(inv: Any) -> tuple[str, str]:
+    """(rule in words, short reference) of the deciding invariance rule."""
+    name = str(getattr(inv, "rule", "") or "")
+    ref = _RULE_REFS.get(name, "Chen (2007)" if not name else "lavaan lavTestLRT")
+    try:
+        from psychometrics.invariance import RULES
+
+        rule = RULES[name]
+        words = "; ".join(f"{lv}: {rule.describe(lv)}" for lv in ("metric", "scalar"))
+    except Exception:  # noqa: BLE001 - an older or newer invariance module: describe generically
+        words = "ΔCFI ≤ −.010 with ΔRMSEA ≥ .015 or ΔSRMR ≥ .030 (metric) / .010 (scalar) rejects"
+    return words, ref
 
 
 # ================================================================ verdicts
@@ -923,20 +978,28 @@ def _verdicts(scale: Any, st: dict[str, Any], bits: dict[str, Any]) -> list[Any]
                              "Hu & Bentler (1999)", section="internal-structure-confirmatory-factor-analysis"))
     # invariance
     inv = st.get("invariance")
-    rule = "ΔCFI ≥ −.010, ΔRMSEA ≤ .015, ΔSRMR ≤ .030 (metric) / .010 (scalar)"
     if inv is None:
         V.append(Verdict(f"Measurement invariance{' across ' + bits['opts'].group if bits['opts'].group else ''}",
-                         "not assessed", st.get("invariance_note") or None, rule, "Chen (2007)",
-                         section="internal-structure-measurement-invariance"))
+                         "not assessed", st.get("invariance_note") or None,
+                         "ΔCFI ≤ −.010 with ΔRMSEA ≥ .015 or ΔSRMR ≥ .030 (metric) / .010 (scalar) rejects",
+                         "Chen (2007)", section="internal-structure-measurement-invariance"))
     else:
-        level = (_inv_level(inv) or "").lower()
-        full = level.startswith(("scalar", "strict"))
-        partial = "partial" in level
-        V.append(Verdict(f"Measurement invariance across {bits['opts'].group}",
-                         _status(full and not partial, partial or level.startswith("metric")),
-                         f"{level or 'configural'}" + (f"; freed: {', '.join(_inv_freed(inv))}" if _inv_freed(inv) else ""),
-                         rule + "; scalar invariance needed to compare means", "Chen (2007)",
+        words, ref = _inv_rule(inv)
+        level = str(getattr(inv, "level", "") or "")
+        partial = bool(getattr(inv, "partial_level", False))
+        full = level in ("scalar", "strict") and not partial
+        border = level in ("scalar", "strict", "metric")
+        items = ", ".join(getattr(inv, "non_invariant_items", ()) or ())
+        V.append(Verdict(f"Measurement invariance across {bits['opts'].group}", _status(full, border),
+                         (_inv_level(inv) or "") + (f"; non-invariant: {items}" if items else ""),
+                         f"scalar invariance (needed to compare means); {words}", ref,
                          section="internal-structure-measurement-invariance"))
+        dif = _dif_candidates(st.get("invariance_score_tests"))
+        if dif is not None:
+            V.append(Verdict("Equality constraints across groups (score tests, scalar model)", _status(not dif),
+                             "none significant" if not dif else "; ".join(dif),
+                             "no univariate score test significant at p < .05 after Bonferroni correction",
+                             "Sörbom (1989)", section="internal-structure-measurement-invariance"))
     # construct validity
     cv = st.get("construct_validity")
     if cv is not None:
@@ -978,6 +1041,35 @@ def _verdicts(scale: Any, st: dict[str, Any], bits: dict[str, Any]) -> list[Any]
                          "companion measures not found: " + ", ".join(bits["not_found"] + bits["absent"]),
                          "each 95% CI of r inside the expected region", "Campbell & Fiske (1959)", section="relations"))
     return V
+
+
+def _dif_candidates(tests: pd.DataFrame | None) -> list[str] | None:
+    """Constraints whose score test is significant after Bonferroni correction, as text."""
+    if tests is None:
+        return None
+    sig = tests[tests["p_bonferroni"] < 0.05]
+    out = []
+    for _, r in sig.iterrows():
+        what = f"{r['lhs']} intercept" if r["op"] == "~1" else (
+            f"{r['rhs']} loading" if r["op"] == "=~" else f"{r['lhs']} {r['op']} {r['rhs']}")
+        out.append(f"{what}, {r['group']} copy (χ² = {r['x2']:.1f}, Bonferroni p {_p(r['p_bonferroni'])})")
+    return out
+
+
+def _p(p: float) -> str:
+    return "< .001" if p < 0.001 else f"= {_fmt(p, 3)}"
+
+
+def _dif_items(tests: pd.DataFrame | None) -> list[tuple[str, str, float]]:
+    if tests is None:
+        return []
+    out = []
+    for _, r in tests[tests["p_bonferroni"] < 0.05].iterrows():
+        item = r["lhs"] if r["op"] in ("~1", "~~") else r["rhs"]
+        out.append((str(item), f"{'intercept' if r['op'] == '~1' else 'loading' if r['op'] == '=~' else r['op']} "
+                               f"not equal across groups ({r['group']} copy; score test, Bonferroni p {_p(r['p_bonferroni'])})",
+                    float(r["x2"])))
+    return out
 
 
 def _sub_name(scale: Any, sid: str) -> str:
@@ -1067,7 +1159,8 @@ def _results_json(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts
     inv = st.get("invariance")
     inv_d = {"assessed": inv is not None, "group": bits["opts"].group, "note": st.get("invariance_note"),
              "sample": bits["opts"].invariance_sample, "n": len(st["invariance_rows"]),
-             "result": None if inv is None else to_jsonable(inv)}
+             "result": None if inv is None else to_jsonable(inv),
+             "score_tests_scalar": _frame_records(st.get("invariance_score_tests"))}
     cv = st.get("construct_validity")
     hyp = st.get("hypotheses")
     val_d = {
@@ -1381,34 +1474,92 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
     if inv is None:
         inv_intro = st.get("invariance_note") or "Measurement invariance was not assessed."
     else:
-        gs = resp.group.loc[st["invariance_rows"]].astype(str).value_counts()
-        inv_intro = (f"Across {opts.group} ({', '.join(f'{g} n = {int(n)}' for g, n in gs.items())}); "
-                     f"{'all analysed respondents' if opts.invariance_sample == 'full' else 'validation sample'}: the "
-                     "invariance models need the largest group sizes available, and they test whether the declared "
-                     "model holds equally across groups, not which model. Highest level supported: "
-                     f"{_inv_level(inv)}.")
+        nobs = getattr(inv, "nobs", None) or {}
+        words, ref = _inv_rule(inv)
+        refs.add(ref)
+        inv_intro = [
+            f"Across {opts.group} ({', '.join(f'{g} n = {int(n)}' for g, n in nobs.items())} complete cases); "
+            f"{'all analysed respondents' if opts.invariance_sample == 'full' else 'validation sample'}: the "
+            "invariance models ask whether the declared correlated-factors model holds equally across groups "
+            "(not which model), and they need the largest group sizes the data give. Configural → metric "
+            "(equal loadings) → scalar (equal intercepts) → strict (equal residual variances); a failing level is "
+            "made partial by releasing, one at a time, the constraint with the largest score test.",
+            f"Decision rule: {getattr(inv, 'rule', '')} ({words}); {getattr(inv, 'rule_reason', '')}. "
+            f"Highest level reached: {_inv_level(inv)}."
+            + (f" Non-invariant items: {', '.join(inv.non_invariant_items)}." if getattr(inv, "non_invariant_items", ())
+               else ""),
+        ]
         table = getattr(inv, "table", None)
         if isinstance(table, pd.DataFrame):
-            inv_blocks.append(Table(table, f"Invariance Models Across {opts.group}",
-                                    no_leading_zero=[c for c in table.columns if any(
-                                        k in str(c) for k in ("CFI", "RMSEA", "SRMR", "cfi", "rmsea", "srmr"))]))
-            dcols = [c for c in table.columns if str(c).lower().replace("δ", "delta_") in
-                     ("delta_cfi", "delta_rmsea", "delta_srmr") or str(c) in ("ΔCFI", "ΔRMSEA", "ΔSRMR")]
-            if dcols:
-                deltas = table[dcols].dropna(how="all").astype(float)
-                deltas.columns = [_delta_label(c) for c in dcols]
-                cutoffs = {"ΔCFI": -0.010, "ΔRMSEA": 0.015,
-                           "ΔSRMR": {str(i): (0.030 if "metric" in str(i).lower() else 0.010) for i in deltas.index}}
-                try:
-                    inv_blocks.append(Figure(figures.invariance_delta_chart(deltas, {k: v for k, v in cutoffs.items()
-                                                                                    if k in deltas.columns}),
+            cols = {"partial": "Released", "chisq": "χ²", "df": "df", "cfi": "CFI", "rmsea": "RMSEA", "srmr": "SRMR",
+                    "delta_chisq": "Δχ²", "delta_df": "Δdf", "delta_pvalue": "p (Δχ²)", "delta_cfi": "ΔCFI",
+                    "delta_rmsea": "ΔRMSEA", "delta_srmr": "ΔSRMR", "holds": "Holds"}
+            it = table[[c for c in cols if c in table.columns]].rename(columns=cols).copy()
+            if "Released" in it:
+                it["Released"] = it["Released"].map(lambda v: ", ".join(v) if isinstance(v, (list, tuple)) else
+                                                    ("" if v is None or v != v else str(v)))
+            if "Holds" in it:
+                it["Holds"] = it["Holds"].map(lambda v: "—" if v is None or v != v else ("yes" if bool(v) else "no"))
+            for c in ("df", "Δdf"):
+                if c in it:
+                    it[c] = it[c].map(lambda v: "—" if v != v else str(int(v)))
+            it.index.name = "Model"
+            inv_blocks.append(Table(it, f"Invariance Models Across {opts.group}", p_values=["p (Δχ²)"],
+                                    digits={"χ²": 1, "Δχ²": 1, "CFI": 3, "RMSEA": 3, "SRMR": 3, "ΔCFI": 3,
+                                            "ΔRMSEA": 3, "ΔSRMR": 3},
+                                    no_leading_zero=["CFI", "RMSEA", "SRMR", "ΔCFI", "ΔRMSEA", "ΔSRMR"],
+                                    note="Each model is compared with the previous level (Δ columns). Maximum "
+                                         "likelihood, listwise deletion within groups."))
+        if hasattr(inv, "delta_chart_data"):
+            try:
+                deltas, cutoffs = inv.delta_chart_data()
+                if len(deltas):
+                    inv_blocks.append(Figure(figures.invariance_delta_chart(deltas.astype(float), cutoffs),
                                              "Change in Fit Between Invariance Levels",
-                                             note="Dashed lines: cut-offs of Chen (2007). Red bars exceed the cut-off."))
-                except PsychometricsError:
-                    pass
-        freed = _inv_freed(inv)
-        if freed:
-            inv_blocks.append(Paragraph("Parameters freed across groups (partial invariance): " + ", ".join(freed) + "."))
+                                             note=f"Dashed lines: cut-offs of the decision rule ({ref}). Red bars "
+                                                  "exceed the cut-off."))
+            except Exception as exc:  # noqa: BLE001 - the figure is optional; say why it is missing
+                inv_blocks.append(Paragraph(f"The Δfit chart could not be drawn: {exc}"))
+        steps = getattr(inv, "partial_steps", None)
+        if isinstance(steps, pd.DataFrame) and len(steps):
+            keep = [c for c in ("level", "step", "released", "item", "parameter", "x2", "cfi", "delta_cfi",
+                                "delta_rmsea", "delta_srmr", "holds") if c in steps.columns]
+            ps = steps[keep].rename(columns={"x2": "Score χ²", "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA",
+                                             "delta_srmr": "ΔSRMR", "cfi": "CFI"})
+            if "holds" in ps:
+                ps["holds"] = ps["holds"].map(lambda v: "yes" if bool(v) else "no")
+            inv_blocks.append(Table(ps, "Constraints Released for Partial Invariance",
+                                    digits={"Score χ²": 1, "CFI": 3, "ΔCFI": 3, "ΔRMSEA": 3, "ΔSRMR": 3},
+                                    no_leading_zero=["CFI", "ΔCFI", "ΔRMSEA", "ΔSRMR"],
+                                    note="Released in every group (lavaan's group.partial), largest univariate "
+                                         "score test first (lavTestScore)."))
+        sct = st.get("invariance_score_tests")
+        if sct is not None and len(sct):
+            top = sct.head(10)
+            stab = pd.DataFrame({"Constraint": [f"{a} {o} {b}".strip() for a, o, b in zip(top["lhs"], top["op"], top["rhs"])],
+                                 "Group": top["group"].astype(str), "Score χ²": top["x2"], "p": top["pvalue"],
+                                 "p (Bonferroni)": top["p_bonferroni"], "EPC": top["epc"]})
+            stab.index = pd.RangeIndex(1, len(stab) + 1, name="Rank")
+            inv_blocks.append(Table(stab, "Largest Score Tests of the Equality Constraints (Scalar Model)",
+                                    digits={"Score χ²": 1, "EPC": 3}, p_values=["p", "p (Bonferroni)"],
+                                    note=f"Univariate score tests (lavaan's lavTestScore; Sörbom, 1989) for freeing "
+                                         f"one group's copy of a constrained loading (=~) or intercept (~1); "
+                                         f"Bonferroni over all {len(sct)} constraints. They show where the groups "
+                                         "differ most even when the fit-change rule accepts the level."))
+            refs.add("Sörbom (1989)")
+        ii = getattr(inv, "item_invariance", None)
+        if isinstance(ii, pd.DataFrame) and len(ii) and getattr(inv, "non_invariant_items", ()):
+            sel = ii[ii.index.get_level_values(-1).isin(inv.non_invariant_items)] if isinstance(
+                ii.index, pd.MultiIndex) else ii
+            if len(sel):
+                inv_blocks.append(Table(sel, "Non-Invariant Items: Parameters and dMACS", digits=3,
+                                        note="dMACS: standardized difference of the expected item scores between "
+                                             "the reference and the focal group (Nye & Drasgow, 2011)."))
+                refs.add("Nye & Drasgow (2011)")
+        ld = getattr(inv, "latent_differences", None)
+        if isinstance(ld, pd.DataFrame) and len(ld):
+            inv_blocks.append(Table(ld, "Latent Mean and Variance Differences from the Reference Group", digits=3,
+                                    p_values=[c for c in ld.columns if "pvalue" in str(c)]))
         if _diag_list(inv):
             inv_blocks.append(Diagnostics(_diag_list(inv), title="Estimation diagnostics"))
 
@@ -1574,12 +1725,14 @@ def _item_review(scale: Any, st: dict[str, Any]) -> pd.DataFrame:
             rows.append({"Item": r["rhs"], "Source": "CFA", "Rule": f"MI for a loading on {r['lhs']} ≥ 10",
                          "Value": r["mi"]})
     inv = st.get("invariance")
-    for p in _inv_freed(inv) if inv is not None else []:
-        for i in scale.item_ids:
-            if i in p:
-                rows.append({"Item": i, "Source": "invariance", "Rule": f"non-invariant parameter freed: {p}",
-                             "Value": np.nan})
-                break
+    steps = getattr(inv, "partial_steps", None) if inv is not None else None
+    if isinstance(steps, pd.DataFrame) and len(steps) and "item" in steps:
+        for _, r in steps.iterrows():
+            rows.append({"Item": str(r["item"]), "Source": "invariance",
+                         "Rule": f"{r.get('level', '')}: {r.get('parameter', '')} released ({r.get('released', '')})",
+                         "Value": r.get("x2", np.nan)})
+    for item, rule, value in _dif_items(st.get("invariance_score_tests")):
+        rows.append({"Item": item, "Source": "invariance", "Rule": rule, "Value": value})
     out = pd.DataFrame(rows, columns=["Item", "Source", "Rule", "Value"])
     order = {i: k for k, i in enumerate(scale.item_ids)}
     out = out.sort_values(["Item"], key=lambda s: s.map(order), kind="stable").set_index("Item")
