@@ -41,8 +41,13 @@ def single_thread_blas(fn):
 
 @functools.lru_cache(maxsize=1)
 def _blas_controller():
-    """One threadpoolctl controller (scanning the loaded libraries is the slow part)."""
+    """One threadpoolctl controller (scanning the loaded libraries is the slow part).
+
+    scipy bundles its own OpenBLAS: import scipy.optimize first so that the controller
+    sees (and limits) both numpy's and scipy's BLAS.
+    """
     try:
+        import scipy.optimize  # noqa: F401
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover
         return None

@@ -94,7 +94,7 @@ def _optimise(fun, start: np.ndarray, upper: float, max_iter: int, loose: bool =
     if loose:  # R's optim L-BFGS-B defaults as psych uses them: factr = 1e7, pgtol = 0, maxit = 100
         options = {"maxiter": 100, "ftol": 1e7 * np.finfo(float).eps, "gtol": 0.0}
     else:
-        options = {"maxiter": max_iter, "ftol": 1e-16, "gtol": 1e-11, "maxcor": 20}
+        options = {"maxiter": max_iter, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20}
     with _single_thread_blas():
         res = minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
     # a projected-gradient check: converged when the free gradient is ~0
