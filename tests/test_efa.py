@@ -401,3 +401,10 @@ def test_efa_with_scale(data):
     assert sorted(res.factor_subscales.to_list()) == list("aceno")
     ref = REF["bfi"]["fits"]["minres_oblimin"]
     np.testing.assert_allclose(res.loadings.to_numpy(), ref["loadings"]["data"], atol=1e-4)
+
+
+def test_duplicated_item_is_named_and_smoothed(data):
+    x, _ = data["hs"]
+    with pytest.warns(NotPositiveDefiniteWarning, match="perfectly correlated items: x1–x10"):
+        res = kmo(x.assign(x10=x["x1"]))
+    assert 0 < res.overall < 1 and np.isfinite(res.per_item).all()
