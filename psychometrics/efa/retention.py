@@ -334,7 +334,7 @@ def parallel_analysis(
 
     Notes
     -----
-    Validated against ``psych::fa.parallel``: observed eigenvalues to 1e-6; the means and
+    Validated against ``psych::fa.parallel``: observed eigenvalues to 1e-10; the means and
     quantiles of the random eigenvalues agree within Monte Carlo error
     (``tests/reference/efa/efa_reference.json``).
     """
