@@ -99,7 +99,7 @@ def _groups(scale: Any, columns: list[str]) -> dict[str, list[str]] | None:
 
 
 def _scale_range(scale: Any) -> tuple[float, float] | None:
-    for attr in ("response_range", "responses"):
+    for attr in ("response_format", "response_range", "responses"):
         v = getattr(scale, attr, None)
         if v is None:
             continue
@@ -126,13 +126,14 @@ def item_analysis(
 
     Parameters
     ----------
-    data : DataFrame
-        Item responses (columns = item ids), numeric and already reverse-keyed.
+    data : DataFrame or Responses
+        Item responses (columns = item ids), numeric and already reverse-keyed, or
+        loaded responses (:func:`psychometrics.data.load_responses`: its ``.items``
+        and ``.scale`` are used).
     scale : Scale or mapping, optional
         Subscale membership: item–rest r and α-if-deleted are computed within each
-        item's subscale. A mapping subscale id → item ids also works. If the scale
-        declares a response range (``response_range`` / ``responses`` with
-        ``min``/``max``) it is used for floor and ceiling.
+        item's subscale. A mapping subscale id → item ids also works. The scale's
+        ``response_format`` (``min``/``max``) gives the range for floor and ceiling.
     response_range : (low, high), optional
         Lowest and highest response option. Defaults to the scale's range, else
         the smallest and largest value observed in any item.
@@ -156,6 +157,9 @@ def item_analysis(
     """
     from psychometrics.reliability import _alpha_if_deleted, _item_rest_r, _names, _prepare
 
+    if not isinstance(data, pd.DataFrame) and isinstance(getattr(data, "items", None), pd.DataFrame):
+        scale = getattr(data, "scale", None) if scale is None else scale  # loaded Responses
+        data = data.items
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"item_analysis needs a pandas DataFrame of item responses, got {type(data).__name__}"

@@ -69,6 +69,14 @@ __all__ = [
     "ConstructValidity",
 ]
 
+#: Verdict → status of the report's summary table (psychometrics.report.context.Verdict).
+_STATUS = {"supported": "met", "inconclusive": "borderline", "not supported": "not met"}
+
+
+def _status(verdict: str) -> str:
+    return _STATUS.get(verdict, "borderline")  # "supported at 0.90 only" → borderline
+
+
 #: Henseler, Ringle & Sarstedt (2015): .85 for conceptually distinct constructs,
 #: .90 for conceptually similar ones.
 HTMT_THRESHOLDS = (0.85, 0.90)
@@ -451,6 +459,14 @@ class FornellLarcker(ResultMixin):
         """True when every pair meets the criterion."""
         return bool((self.pairs["verdict"] == "supported").all())
 
+    def verdicts(self) -> list[dict[str, Any]]:
+        """One report verdict per factor pair (fields of ``psychometrics.report.Verdict``)."""
+        return [
+            {"criterion": f"Fornell–Larcker {r.factor_a}–{r.factor_b}", "status": _status(r.verdict),
+             "value": abs(r.r), "rule": "√AVE of both factors > |r|", "reference": "Fornell & Larcker (1981)"}
+            for r in self.pairs.itertuples(index=False)
+        ]
+
 
 def fornell_larcker(ave: pd.Series | Mapping[Any, float], latent_cor: pd.DataFrame) -> FornellLarcker:
     r"""Fornell–Larcker (1981) discriminant-validity table.
@@ -568,6 +584,17 @@ class HTMT(ResultMixin):
     def supported(self) -> bool:
         """True when every pair is below the conservative threshold."""
         return bool((self.pairs["verdict"] == "supported").all())
+
+    def verdicts(self) -> list[dict[str, Any]]:
+        """One report verdict per pair: met (< .85), borderline (< .90), not met."""
+        lo, hi = self.thresholds
+        name = "HTMT2" if self.method == "htmt2" else "HTMT"
+        return [
+            {"criterion": f"{name} {r.factor_a}–{r.factor_b}", "status": _status(r.verdict), "value": r.htmt,
+             "rule": f"< {lo:.2f} (< {hi:.2f} for conceptually similar constructs)",
+             "reference": "Henseler, Ringle & Sarstedt (2015)"}
+            for r in self.pairs.itertuples(index=False)
+        ]
 
 
 def _blocks(blocks: Any) -> dict[str, list[str]]:
@@ -1210,27 +1237,29 @@ def _cfa_n(result: Any) -> int | None:
 
 
 def _cfa_vcov(result: Any, group: Any = None) -> pd.DataFrame | None:
-    """Sampling covariance of a CFA's free parameters in one group, labelled ``"lhs<op>rhs"``."""
-    v = getattr(result, "vcov", None)
-    if callable(v):
-        v = v()
-    if isinstance(v, pd.DataFrame):
-        return v
-    # psychometrics.cfa.CFAResult does not expose vcov publicly (yet): read it from its
-    # engine. Rows of the parameter table carry a group index; equality-constrained rows
-    # share the index of one free parameter, so the sub-matrix is read by index.
+    """Sampling covariance of a CFA's free parameters in one group, labelled ``"lhs<op>rhs"``.
+
+    For a :class:`psychometrics.cfa.CFAResult` the rows of ``result.vcov()`` (one per
+    free parameter, in the engine's parameter order) are picked for the parameters of
+    the requested group through its parameter table — equality-constrained parameters
+    share one row — and relabelled without lavaan's ``.g2`` group suffixes. Any other
+    object may carry a ready ``vcov`` DataFrame labelled ``"lhs<op>rhs"``.
+    """
     engine = getattr(result, "_engine", None)
     spec = getattr(engine, "spec", None)
-    if engine is None or spec is None or not hasattr(engine, "vcov"):
-        return None
+    vcov = getattr(result, "vcov", None)
+    if spec is None or not hasattr(spec, "parameters"):
+        if callable(vcov):
+            vcov = vcov()
+        return vcov if isinstance(vcov, pd.DataFrame) else None
+    V = np.asarray(vcov() if callable(vcov) else engine.vcov(), dtype=float)
     groups = list(getattr(spec, "groups", ()) or [None])
     if len(groups) > 1 and group is None:
         return None
     g = groups.index(group) if group in groups else 0
     rows = [p for p in spec.parameters if p.free and p.group == g]
     labels = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
-    V = np.asarray(engine.vcov(), dtype=float)
-    if len(set(labels)) != len(labels) or V.ndim != 2:
+    if V.ndim != 2 or len(set(labels)) != len(labels):
         return None
     idx = np.array([p.index for p in rows], dtype=int)
     sub = V[np.ix_(idx, idx)]
@@ -1519,6 +1548,18 @@ class HypothesisEvaluation(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         return self.table
+
+    def verdicts(self) -> list[dict[str, Any]]:
+        """One report verdict per row: supported → met, inconclusive → borderline, else not met."""
+        pct = f"{100 * self.conf_level:g}%"
+        return [
+            {"criterion": f"{r.hypothesis} ({r.basis}): {r.description or r.score + ' vs ' + r.measure_score}",
+             "status": _status(r.verdict), "value": r.r,
+             "rule": f"{r.expected}; {pct} CI [{r.lower:.2f}, {r.upper:.2f}] inside → met, outside → not met, "
+                     "straddling a bound → borderline",
+             "reference": f"validity hypothesis {r.hypothesis}"}
+            for r in self.table.itertuples(index=False)
+        ]
 
 
 def _latent_table(latent: Any, conf_level: float) -> pd.DataFrame:

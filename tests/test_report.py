@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -43,6 +45,37 @@ def test_report_is_a_complete_html5_document(report_file):
     assert html.startswith("<!DOCTYPE html>")
     assert '<html lang="en">' in html and html.rstrip().endswith("</html>")
     assert '<meta charset="utf-8">' in html
+
+
+def test_tags_are_balanced(report_html):
+    """Every element is closed in order (catches template nesting mistakes)."""
+    from html.parser import HTMLParser
+
+    void = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source", "track"}
+
+    class Checker(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.stack: list[str] = []
+            self.errors: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in void:
+                self.stack.append(tag)
+
+        def handle_startendtag(self, tag, attrs):  # <path .../> in SVG
+            pass
+
+        def handle_endtag(self, tag):
+            if not self.stack or self.stack[-1] != tag:
+                self.errors.append(f"</{tag}> closes {self.stack[-1] if self.stack else 'nothing'}")
+            else:
+                self.stack.pop()
+
+    checker = Checker()
+    checker.feed(report_html)
+    checker.close()
+    assert checker.errors == [] and checker.stack == []
 
 
 def test_every_section_present_in_order(report_html):
@@ -224,6 +257,14 @@ def test_format_table_spanners_and_row_groups():
     assert 'colspan="2"' in html and "<em>Note.</em> n = 10" in html
 
 
+def test_format_table_hides_plain_row_numbers():
+    frame = pd.DataFrame({"lhs": ["F1"], "est": [0.5]})
+    assert [c["text"] for c in format_table(Table(frame, "t"))["body"][0]] == ["F1", "0.50"]
+    assert [c["text"] for c in format_table(Table(frame, "t", show_index=True))["body"][0]] == ["0", "F1", "0.50"]
+    named = frame.rename_axis("row")
+    assert len(format_table(Table(named, "t"))["body"][0]) == 3
+
+
 def test_format_table_escapes_nothing_itself_but_template_does():
     out = format_table(Table(pd.DataFrame({"<x>": ["<y>"]}, index=["<z>"]), "t"))
     assert out["body"][0][1]["text"] == "<y>"
@@ -330,11 +371,23 @@ def test_path_diagram_zero_means_no_path():
     assert svg.count("<line") == 3 and ".00" not in svg
 
 
-def test_importing_the_report_does_not_import_matplotlib():
-    code = ("import sys, psychometrics.report.figures, psychometrics.report.build; "
-            "print('matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+def test_import_is_light_and_figures_identical_across_processes(all_figures):
+    """Importing the report does not import matplotlib; another process (another hash
+    seed) draws byte-identical figures."""
+    code = (
+        "import sys, hashlib\n"
+        "import psychometrics.report.figures, psychometrics.report.build\n"
+        "print('matplotlib' in sys.modules)\n"
+        "from test_report import _all_figures\n"
+        "for name, svg in sorted(_all_figures().items()):\n"
+        "    print(name, hashlib.sha256(svg.encode()).hexdigest())\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=env)
+    lines = out.stdout.split("\n")
+    assert lines[0] == "False"
+    expected = [f"{name} {hashlib.sha256(svg.encode()).hexdigest()}" for name, svg in sorted(all_figures.items())]
+    assert [line for line in lines[1:] if line] == expected
 
 
 def test_figure_input_errors():

@@ -180,7 +180,10 @@ def format_table(table: Table) -> dict[str, Any]:
         col = frame.iloc[:, j]
         values = [v for v in col.tolist() if not _is_missing(v)]
         numeric_col.append(bool(values) and all(_is_numeric_value(v) for v in values))
-    index_names = [_label(n) for n in frame.index.names] if table.show_index else []
+    show_index = table.show_index
+    if show_index is None:
+        show_index = not (isinstance(frame.index, pd.RangeIndex) and frame.index.name is None)
+    index_names = [_label(n) for n in frame.index.names] if show_index else []
 
     head: list[list[dict[str, Any]]] = []
     for level in range(n_levels):
@@ -206,7 +209,7 @@ def format_table(table: Table) -> dict[str, Any]:
     previous: tuple[Any, ...] | None = None
     for label, values in zip(frame.index, frame.itertuples(index=False, name=None)):
         row = []
-        if table.show_index:
+        if show_index:
             parts = label if isinstance(label, tuple) else (label,)
             for level, part in enumerate(parts):
                 repeated = previous is not None and len(parts) > 1 and previous[: level + 1] == parts[: level + 1]

@@ -81,8 +81,9 @@ class Table:
         leading zero (APA 7 §6.36).
     p_values : collection
         Columns holding p values: three decimals, no leading zero, ``<.001``.
-    show_index : bool
-        Show the index as the first column(s).
+    show_index : bool or None
+        Show the index as the first column(s); by default (None) it is shown
+        unless it is an unnamed ``RangeIndex`` (plain row numbers).
     id : str, optional
         HTML anchor, to link to the table.
     """
@@ -93,7 +94,7 @@ class Table:
     digits: int | Mapping[Hashable, int] = 2
     no_leading_zero: bool | Collection[Hashable] = False
     p_values: Collection[Hashable] = ()
-    show_index: bool = True
+    show_index: bool | None = None
     id: str | None = None
     type: Literal["table"] = field(default="table", init=False, repr=False)
 

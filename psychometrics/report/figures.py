@@ -149,7 +149,11 @@ def _finish(fig, kind: str) -> SVG:
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     text = _XML_HEADER.sub("", buf.getvalue())
     text = _METADATA.sub("", text)
-    return SVG(_accessible(_scope_ids(text.strip(), kind), kind))
+    return SVG(_accessible(_scope_ids(text.strip(), kind), _NAMES.get(kind, kind)))
+
+
+_NAMES = {"scree": "Scree plot with parallel analysis", "heatmap": "Loading heatmap",
+          "responses": "Item response distributions", "invariance": "Change in fit between invariance models"}
 
 
 _ID = re.compile(r'\sid="([^"]+)"')
@@ -554,7 +558,9 @@ def invariance_delta_chart(
             text = "—" if not math.isfinite(v) else _apa(v, 3)
             ax.annotate(text, (v if math.isfinite(v) else 0.0, i), xytext=(3 if not v < 0 else -3, 0),
                         textcoords="offset points", va="center", ha="left" if not v < 0 else "right",
-                        fontsize=8.5, color=_INK)
+                        fontsize=8.5, color=_INK, zorder=5,
+                        # a white box keeps the value readable where it crosses a cut-off line
+                        bbox={"boxstyle": "square,pad=0.08", "fc": "white", "ec": "none"})
         ax.set_title(str(col))
         ax.xaxis.set_major_formatter(lambda v, _pos: _apa(v, 3) if v else "0")
         ax.xaxis.set_major_locator(_max_n_locator(3))
