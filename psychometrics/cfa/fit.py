@@ -857,8 +857,6 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
     latent_cov, latent_cor = engine.latent_tables()
     res_var, std_res_var, r2 = engine.item_series()
     resid, imp_cov, samp_cov = engine.matrix_tables()
-    mi_all = engine.modindices()
-    mi = mi_all[mi_all["mi"] >= mi_threshold].sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
     return CFAResult(
         model=model,
         estimator="ML",
@@ -881,7 +879,6 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
         residual_cor=resid,
         implied_cov=imp_cov,
         sample_cov=samp_cov,
-        modification_indices=mi,
         mi_threshold=float(mi_threshold),
         diagnostics=tuple(diags),
         _engine=engine,
