@@ -585,7 +585,8 @@ class Engine:
     def _score(self, extra: list[list[Parameter]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Score statistic, EPC and V for one-at-a-time extra parameters (expected information)."""
         n = self.model.n_free
-        _, grad, info = self.state.derivatives(self.x, extra=extra)
+        with _single_threaded_blas():  # also when called lazily, outside fit_cfa
+            _, grad, info = self.state.derivatives(self.x, extra=extra)
         g_extra = grad[n:]
         I11 = info[n:, n:]
         I12 = info[n:, :n]
