@@ -266,6 +266,51 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
     click.echo(f"Data dictionary -> {dic}")
 
 
+# ================================================================== simulate
+@cli.command()
+@click.argument("study", required=False, default="default")
+@click.option(
+    "-n", "n", type=click.IntRange(min=1), default=None,
+    help="Number of respondents (default: the study's n).",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True,
+    help="Random seed; the same seed gives identical data.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Output file: .csv, .tsv, .xlsx or .parquet (by extension). Default: CSV on stdout.",
+)
+def simulate(study: str, n: int | None, seed: int, output: Path | None) -> None:
+    """Simulate response data from a study's population model.
+
+    STUDY is a study YAML file (see docs/mentorship-scale.md); omit it or say 'default'
+    for the embedded Mentorship Supportiveness demo study. Writes one row per respondent: id, the group column and every item of the scale and
+    its companion measures in raw coding (reverse-keyed items as answered), with the
+    missing values and careless responders the study plants.
+    """
+    from psychometrics.simulate import (
+        OUTPUT_FORMATS, default_study_path, load_study, simulate_study, write_table,
+    )
+
+    if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
+        raise click.BadParameter(
+            f"unknown format {output.suffix or '(no extension)'!r}; use one of "
+            f"{', '.join(OUTPUT_FORMATS)}", param_hint="'-o' / '--output'",
+        )
+    loaded = load_study(default_study_path() if study == "default" else Path(study))
+    df = simulate_study(loaded, n=n, seed=seed)
+    if output is None:
+        click.echo(df.to_csv(index=False, float_format="%.10g"), nl=False)
+        return
+    write_table(df, output)
+    click.echo(
+        f"Wrote {len(df)} respondents x {len(loaded.item_ids)} items of study "
+        f"{loaded.id!r} (seed {seed}) to {output}",
+        err=True,
+    )
+
+
 # ====================================================================== main
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: clear messages instead of tracebacks."""

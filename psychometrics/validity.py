@@ -70,7 +70,8 @@ __all__ = [
 ]
 
 #: Verdict → status of the report's summary table (psychometrics.report.context.Verdict).
-_STATUS = {"supported": "met", "inconclusive": "borderline", "not supported": "not met"}
+_STATUS = {"supported": "met", "inconclusive": "borderline", "not supported": "not met",
+           "not assessed": "not assessed"}
 
 
 def _status(verdict: str) -> str:
@@ -1555,7 +1556,8 @@ class HypothesisEvaluation(ResultMixin):
         return [
             {"criterion": f"{r.hypothesis} ({r.basis}): {r.description or r.score + ' vs ' + r.measure_score}",
              "status": _status(r.verdict), "value": r.r,
-             "rule": f"{r.expected}; {pct} CI [{r.lower:.2f}, {r.upper:.2f}] inside → met, outside → not met, "
+             "rule": r.rule if r.verdict == "not assessed" else
+                     f"{r.expected}; {pct} CI [{r.lower:.2f}, {r.upper:.2f}] inside → met, outside → not met, "
                      "straddling a bound → borderline",
              "reference": f"validity hypothesis {r.hypothesis}"}
             for r in self.table.itertuples(index=False)
@@ -1584,6 +1586,7 @@ def evaluate_hypotheses(
     latent: pd.DataFrame | None = None,
     factor_of: Mapping[str, str] | None = None,
     conf_level: float = 0.95,
+    missing_scores: Literal["error", "skip"] = "error",
 ) -> HypothesisEvaluation:
     """Check validity hypotheses against correlations of observed (and latent) scores.
 
@@ -1622,14 +1625,20 @@ def evaluate_hypotheses(
         Score key → factor name in ``latent``; by default a factor named like
         the score key or, failing that, like its score part (when unique).
     conf_level : float, default 0.95
+    missing_scores : {"error", "skip"}
+        What to do when a hypothesis names a score that is not in ``scores``
+        (e.g. a companion measure that was not administered): raise (default),
+        or keep a row with verdict ``"not assessed"`` (numbers missing) and a
+        diagnostic naming the hypothesis.
 
     Raises
     ------
     SpecError
         A hypothesis is malformed (names its id).
     DataError
-        A hypothesis names a score not in ``scores`` or a constant score (names
-        the hypothesis id and the column).
+        A hypothesis names a score not in ``scores`` (unless
+        ``missing_scores="skip"``) or a constant score (names the hypothesis id
+        and the column).
     """
     from scipy.stats import norm
 
@@ -1643,6 +1652,8 @@ def evaluate_hypotheses(
         scores = observed_scores(scores)
     if not isinstance(scores, pd.DataFrame):
         raise DataError(f"evaluate_hypotheses: scores must be a DataFrame, not {type(scores).__name__}")
+    if missing_scores not in ("error", "skip"):
+        raise DataError(f"evaluate_hypotheses: missing_scores must be 'error' or 'skip', not {missing_scores!r}")
     hyps = [Hypothesis.coerce(h) for h in hypotheses]
     dup = sorted({h.id for h in hyps if sum(g.id == h.id for g in hyps) > 1})
     if dup:
@@ -1655,6 +1666,14 @@ def evaluate_hypotheses(
     for h in hyps:
         a, b = score_key(scale_id, h.scale_score), score_key(h.measure, h.measure_score)
         absent = [k for k in (a, b) if k not in scores.columns]
+        if absent and missing_scores == "skip":
+            msg = f"validity hypothesis {h.id}: score column(s) {absent} not in the data; not assessed"
+            record(diagnostics, ReliabilityWarning, msg)
+            rows.append({"hypothesis": h.id, "description": h.description, "kind": h.kind, "basis": "observed",
+                         "score": a, "measure_score": b, "expected": h.expectation, "r": np.nan,
+                         "lower": np.nan, "upper": np.nan, "n": None, "p": np.nan,
+                         "verdict": "not assessed", "rule": f"{h.id} ({h.kind}): {msg}"})
+            continue
         if absent:
             raise DataError(
                 f"validity hypothesis {h.id}: score column(s) {absent} not found; available scores: "

@@ -650,3 +650,16 @@ def test_verdicts_for_the_report(hs, ref_cfa):
     assert [Verdict(**v).status for v in h.verdicts()] == ["borderline", "not met", "met"]
     fl = fornell_larcker(_vec(ref_cfa["hs"]["ave_std"]), _mat(ref_cfa["hs"]["latent_cor"]))
     assert {Verdict(**v).status for v in fl.verdicts()} == {"met"}
+
+
+def test_hypotheses_missing_measure_can_be_skipped(hs):
+    from psychometrics.report.context import Verdict
+
+    bad = dict(HYPS[1], id="H7", measure="wellbeing")
+    with pytest.warns(ReliabilityWarning, match=r"H7: score column\(s\) \['wellbeing.total'\] not in the data"):
+        res = evaluate_hypotheses([HYPS[0], bad], _hs_scores(hs), scale_id="hs", missing_scores="skip")
+    assert res.table.verdict.tolist() == ["inconclusive", "not assessed"]
+    assert len(res.diagnostics) == 1
+    assert Verdict(**res.verdicts()[1]).status == "not assessed"
+    with pytest.raises(DataError, match="missing_scores must be"):
+        evaluate_hypotheses([HYPS[0]], _hs_scores(hs), scale_id="hs", missing_scores="ignore")
