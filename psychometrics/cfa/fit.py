@@ -106,15 +106,16 @@ def _sample_stats(
         labels = ("all",)
         blocks = [values[complete]]
     else:
-        gvals = data[group].to_numpy()
-        labels = tuple(_group_label(v) for v in pd.unique(data[group]))
+        codes, uniques = pd.factorize(data[group], sort=False)  # order of first appearance, as lavaan
+        labels = tuple(_group_label(v) for v in uniques)
+        if len(set(labels)) < len(labels):
+            raise DataError(f"grouping variable {group!r} has distinct values that print alike: {list(uniques)}")
         if len(labels) < 2:
             raise DataError(
                 f"grouping variable {group!r} has a single group ({labels[0]!r}); fit without group= "
                 "or supply data from at least two groups"
             )
-        gstr = np.array([_group_label(v) for v in gvals])
-        blocks = [values[complete & (gstr == lab)] for lab in labels]
+        blocks = [values[complete & (codes == k)] for k in range(len(labels))]
     covs, means, nobs = [], [], []
     p = len(observed)
     for lab, B in zip(labels, blocks):
