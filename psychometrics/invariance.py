@@ -316,7 +316,7 @@ class _Fitter:
                                                          max_iter=self.max_iter)
         if not converged:
             record(self.diags, ConvergenceWarning,
-                   f"the {name} model did not converge ({message}); its fit is not trustworthy", stacklevel=4)
+                   f"the {name} model did not converge ({message}); its fit is not trustworthy", stacklevel=6)
         engine = Engine(spec, self.stats, x)
         self._prev = (spec, x)
         return _Fit(name, level, ge, tuple(partial), engine, engine.fit_measures(), bool(converged), int(iterations))
@@ -755,6 +755,26 @@ def measurement_invariance(
         than items or an item without variance inside a group (all name the
         group and item), unknown levels or rules.
     """
+    with _single_threaded_blas():
+        return _measurement_invariance(
+            model, data, group, levels, rule, partial=partial, alpha=alpha, reference=reference,
+            min_invariant=min_invariant, max_releases=max_releases, std_lv=std_lv, max_iter=max_iter)
+
+
+def _single_threaded_blas() -> Any:
+    """Run BLAS single-threaded: CFA matrices are small, and on a busy machine threaded
+    BLAS makes each small solve 10–100× slower (threadpoolctl comes with scikit-learn)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha, reference, min_invariant,
+                            max_releases, std_lv, max_iter) -> InvarianceResult:
     from psychometrics.cfa.specification import build_spec
 
     levels = _check_levels(levels)
@@ -836,7 +856,7 @@ def measurement_invariance(
                 record(diags, InvarianceWarning,
                        f"{level} invariance does not hold under {the_rule.name}"
                        + (f" even after releasing {step} constraint(s)" if step else "")
-                       + f"; the highest level reached is {reached}", stacklevel=2)
+                       + f"; the highest level reached is {reached}", stacklevel=4)
             failed = True
             accepted = current  # later levels are still fitted and compared with this model
 
@@ -857,7 +877,7 @@ def measurement_invariance(
     elif "scalar" in levels:
         record(diags, InvarianceWarning,
                "scalar invariance does not hold, so latent means and variances are not compared across groups",
-               stacklevel=2)
+               stacklevel=4)
     return InvarianceResult(
         model=model, group=group, groups=tuple(fitter.labels), nobs=dict(zip(fitter.labels, nobs)),
         n_excluded=fitter.n_excluded, table=table, decisions=dec, level=reached, partial_level=reached_partial,
