@@ -11,8 +11,9 @@ Jackknife (leave-one-out) sums, needed for the BCa acceleration, are ``F.sum(0) 
 
 Intervals
 ---------
-percentile : the (1−level)/2 and (1+level)/2 quantiles of the replicates
-    (linear interpolation, R's ``quantile`` type 7).
+percentile : the (1−level)/2 and (1+level)/2 quantiles of the replicates, taken
+    as ``boot::boot.ci`` takes them (:func:`norm_inter`: order statistic (B + 1)p,
+    interpolated on the normal scale).
 BCa : Efron (1987); bias correction z₀ = Φ⁻¹(#{θ*_b < θ̂}/B) and acceleration
     a = Σ d_i³ / (6 (Σ d_i²)^{3/2}) with d_i = θ̄₍.₎ − θ₍ᵢ₎ from the jackknife;
     the interval is the percentile interval at
@@ -39,14 +40,21 @@ SeedLike = int | np.random.Generator | None
 
 @dataclass(frozen=True)
 class CovFeatures:
-    """Per-row sufficient statistics for covariance matrices."""
+    """Per-row sufficient statistics for covariance matrices.
+
+    ``kind="cov"`` yields covariance matrices (pairwise: R's ``cov(use =
+    "pairwise")``); ``kind="cor"`` with pairwise deletion yields R's
+    ``cor(use = "pairwise")`` (means *and* SDs from the rows where both items
+    are observed), which psych::omega uses. Listwise, use ``"cov"`` and rescale.
+    """
 
     features: np.ndarray  # (N, q)
     p: int
     pairwise: bool
+    kind: str = "cov"
 
     @classmethod
-    def from_data(cls, x: np.ndarray, pairwise: bool) -> CovFeatures:
+    def from_data(cls, x: np.ndarray, pairwise: bool, kind: str = "cov") -> CovFeatures:
         n, p = x.shape
         if not pairwise:
             xc = x - x.mean(axis=0)  # centring avoids cancellation in the sums of squares
@@ -60,8 +68,11 @@ class CovFeatures:
             xx = (xc[:, :, None] * xc[:, None, :]).reshape(n, p * p)
             xm = (xc[:, :, None] * m[:, None, :]).reshape(n, p * p)
             mm = (m[:, :, None] * m[:, None, :]).reshape(n, p * p)
-            f = np.hstack([xx, xm, mm])
-        return cls(np.ascontiguousarray(f), p, pairwise)
+            parts = [xx, xm, mm]
+            if kind == "cor":  # [i, j]: sum of x_i² over rows where i and j are observed
+                parts.append((xc[:, :, None] ** 2 * m[:, None, :]).reshape(n, p * p))
+            f = np.hstack(parts)
+        return cls(np.ascontiguousarray(f), p, pairwise, kind if pairwise else "cov")
 
     def covariances(self, sums: np.ndarray) -> np.ndarray:
         """Covariance matrices (m, p, p) from summed features (m, q); n − 1 divisor."""
@@ -80,10 +91,16 @@ class CovFeatures:
         pp = p * p
         xx = sums[:, :pp].reshape(m, p, p)
         xm = sums[:, pp:2 * pp].reshape(m, p, p)  # [i, j]: sum of x_i over rows where j observed
-        mm = sums[:, 2 * pp:].reshape(m, p, p)
+        mm = sums[:, 2 * pp:3 * pp].reshape(m, p, p)
         with np.errstate(divide="ignore", invalid="ignore"):
             # pairwise-complete covariance: means taken over the rows where both are observed
             cov = (xx - xm * np.swapaxes(xm, 1, 2) / mm) / (mm - 1.0)
+            if self.kind == "cor":
+                sq = sums[:, 3 * pp:].reshape(m, p, p)
+                var = (sq - xm**2 / mm) / (mm - 1.0)  # [i, j]: var of x_i over the pair's rows
+                cov = cov / np.sqrt(var * np.swapaxes(var, 1, 2))
+                idx = np.arange(p)
+                cov[:, idx, idx] = 1.0
         cov[mm < 2] = np.nan
         return cov
 
@@ -118,9 +135,40 @@ def jackknife_covariances(features: CovFeatures) -> np.ndarray:
     return features.covariances(f.sum(axis=0)[None, :] - f)
 
 
+def norm_inter(t: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Quantiles of replicates as ``boot:::norm.inter`` (used by ``boot::boot.ci``).
+
+    With R replicates sorted t₍₁₎ ≤ … ≤ t₍R₎ and r = (R + 1)p: if r is an integer
+    the quantile is t₍r₎; otherwise, with k = ⌊r⌋, it is interpolated on the normal
+    scale between t₍k₎ and t₍k+1₎:
+    t₍k₎ + (Φ⁻¹(p) − Φ⁻¹(k/(R+1))) / (Φ⁻¹((k+1)/(R+1)) − Φ⁻¹(k/(R+1))) · (t₍k+1₎ − t₍k₎);
+    beyond the extremes the extreme order statistics are used.
+    """
+    t = np.sort(t[np.isfinite(t)])
+    r = len(t)
+    probs = np.atleast_1d(np.asarray(probs, dtype=float))
+    rk = (r + 1) * probs
+    k = np.trunc(rk).astype(int)
+    out = np.empty(len(probs))
+    for j in range(len(probs)):
+        if k[j] <= 0:
+            out[j] = t[0]
+        elif k[j] >= r:
+            out[j] = t[-1]
+        elif k[j] == rk[j]:
+            out[j] = t[k[j] - 1]
+        else:
+            z1 = ndtri(probs[j])
+            z2 = ndtri(k[j] / (r + 1))
+            z3 = ndtri((k[j] + 1) / (r + 1))
+            tk, tk1 = t[k[j] - 1], t[k[j]]
+            out[j] = tk + (z1 - z2) / (z3 - z2) * (tk1 - tk)
+    return out
+
+
 def percentile_interval(boot: np.ndarray, level: float) -> tuple[float, float]:
-    """Percentile interval of finite replicates (type-7 quantiles)."""
-    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    """Percentile interval of the finite replicates, as ``boot::boot.ci(type = "perc")``."""
+    lo, hi = norm_inter(boot, np.array([(1 - level) / 2, (1 + level) / 2]))
     return float(lo), float(hi)
 
 
@@ -135,7 +183,7 @@ def bca_interval(boot: np.ndarray, estimate: float, jack: np.ndarray, level: flo
     a = float(np.sum(d**3) / (6.0 * denom**1.5)) if denom > 0 else 0.0
     z = ndtri(np.array([(1 - level) / 2, (1 + level) / 2]))
     adj = ndtr(z0 + (z0 + z) / (1.0 - a * (z0 + z)))
-    lo, hi = np.quantile(boot, adj)
+    lo, hi = norm_inter(boot, adj)
     return float(lo), float(hi)
 
 
@@ -163,13 +211,20 @@ def run_bootstrap(
     show_progress: bool | None,
     description: str,
     names: list[str],
+    chunk: int | None = None,
+    kind: str = "cov",
 ) -> BootstrapOutcome:
-    """Bootstrap ``statistic`` (covariances (m, p, p) → values (m, k)) and build intervals."""
-    feats = CovFeatures.from_data(x, pairwise)
+    """Bootstrap ``statistic`` (covariances (m, p, p) → values (m, k)) and build intervals.
+
+    ``chunk`` bounds the replicates per batch (default: by memory); a slow
+    statistic passes a small chunk so that progress advances smoothly. The
+    replicates do not depend on it.
+    """
+    feats = CovFeatures.from_data(x, pairwise, kind)
     k = len(estimates)
     reps = np.empty((n_boot, k))
     with progress(description, n_boot, show_progress) as advance:
-        for start, covs in bootstrap_covariances(feats, n_boot, seed):
+        for start, covs in bootstrap_covariances(feats, n_boot, seed, chunk=chunk):
             reps[start:start + covs.shape[0]] = statistic(covs)
             advance(covs.shape[0])
     ok = np.all(np.isfinite(reps), axis=1)
@@ -177,7 +232,14 @@ def run_bootstrap(
     good = reps[ok]
     jack = None
     if interval == "bca":
-        jack = statistic(jackknife_covariances(feats))
+        jcovs = jackknife_covariances(feats)
+        n = jcovs.shape[0]
+        step = n if chunk is None else chunk
+        jack = np.empty((n, k))
+        with progress(f"jackknife for BCa (n = {n})", n, show_progress if step < n else False) as advance:
+            for s0 in range(0, n, step):
+                jack[s0:s0 + step] = statistic(jcovs[s0:s0 + step])
+                advance(min(step, n - s0))
     intervals: list[tuple[float, float] | None] = []
     fallbacks: list[str] = []
     for j in range(k):

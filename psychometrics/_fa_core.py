@@ -11,17 +11,19 @@ This module reproduces, step by step, the parts of R's ``psych`` and
   parameter scaling (``parscale = 0.01``) and stopping rule (``factr = 1e7``)
   as R's ``optim``; loadings from the eigen-decomposition of R − diag(ψ);
   column signs and order as ``psych::fa``.
-* :func:`varimax` — ``stats::varimax`` (Kaiser-normalised, ``eps = 1e-5``).
-* :func:`oblimin` — ``GPArotation::oblimin`` (``GPFoblq`` gradient projection,
-  γ = 0, ``eps = 1e-5``, ``maxit = 1000``).
+* varimax and oblimin rotations come from :mod:`psychometrics.efa.rotation`
+  (``stats::varimax`` and ``GPArotation::oblimin`` reproduced step by step).
 * :func:`ml_one_factor` — maximum-likelihood one-factor model (for ω as
   ``semTools::compRelSEM`` computes it on a one-factor ``lavaan::cfa``).
 * :func:`minres_one_factor_batch` — the one-factor minres solution for many
   correlation matrices at once (Newton's method on the off-diagonal least-squares
   criterion; used by the vectorised bootstrap).
 
-A psych-matching public EFA lives (or will live) in :mod:`psychometrics.efa`;
-this private core exists so reliability does not depend on it.
+Why not :func:`psychometrics.efa.extraction.extract` for minres? It converges
+to the exact optimum, whereas ``psych::omega`` reports R's ``optim`` stopping
+point (``factr = 1e7``), up to ~1e-5 away; reproducing psych's stopping rule
+makes ω agree with psych to ~1e-13, and :func:`minres` also accepts a warm start
+for bootstrap replicates.
 """
 
 from __future__ import annotations
@@ -33,8 +35,6 @@ import numpy as np
 __all__ = [
     "smc",
     "minres",
-    "varimax",
-    "oblimin",
     "ml_one_factor",
     "minres_one_factor_batch",
     "MinresFit",
@@ -106,7 +106,8 @@ def minres(r: np.ndarray, nfactors: int, rotate: str = "none", start: np.ndarray
     nfactors : int
         Number of factors.
     rotate : {"none", "varimax"}
-        ``"varimax"`` applies :func:`varimax`, then psych's sign and column-order
+        ``"varimax"`` applies ``stats::varimax`` (:func:`psychometrics.efa.rotation.rotate`),
+        then psych's sign and column-order
         conventions (columns with positive sums, ordered by sum of squares).
     start : ndarray, optional
         Starting uniquenesses instead of psych's 1 − SMC (used to warm-start
@@ -142,7 +143,9 @@ def minres(r: np.ndarray, nfactors: int, rotate: str = "none", start: np.ndarray
     load = load * signs
     load[load == 0] = 1e-15
     if nfactors > 1 and rotate == "varimax":
-        load = varimax(load)
+        from psychometrics.efa.rotation import rotate as _rotate  # stats::varimax, as psych::fa
+
+        load = _rotate(load, "varimax").loadings
         signs = np.sign(load.sum(axis=0))
         signs[signs == 0] = 1.0
         load = load * signs
@@ -151,75 +154,6 @@ def minres(r: np.ndarray, nfactors: int, rotate: str = "none", start: np.ndarray
     elif rotate not in ("none", "varimax"):
         raise ValueError(f"rotate must be 'none' or 'varimax', not {rotate!r}")
     return MinresFit(load, psi, bool(res.success), str(res.message))
-
-
-def varimax(x: np.ndarray, normalize: bool = True, eps: float = 1e-5) -> np.ndarray:
-    """Varimax rotation as R's ``stats::varimax`` (Kaiser normalisation, relative ``eps``)."""
-    nc = x.shape[1]
-    if nc < 2:
-        return x.copy()
-    if normalize:
-        sc = np.sqrt(np.sum(x**2, axis=1))
-        x = x / sc[:, None]
-    p = x.shape[0]
-    tt = np.eye(nc)
-    d = 0.0
-    for _ in range(1000):
-        z = x @ tt
-        b = x.T @ (z**3 - z * (np.sum(z**2, axis=0) / p))
-        u, sv, vt = np.linalg.svd(b)
-        tt = u @ vt
-        dpast = d
-        d = float(np.sum(sv))
-        if d < dpast * (1 + eps):
-            break
-    z = x @ tt
-    if normalize:
-        z = z * sc[:, None]
-    return z
-
-
-def _vgq_oblimin(lam: np.ndarray, gam: float = 0.0) -> tuple[np.ndarray, float]:
-    k = lam.shape[1]
-    x = (lam**2) @ (1.0 - np.eye(k))
-    if gam != 0:
-        p = lam.shape[0]
-        x = (np.eye(p) - gam / p) @ x
-    return lam * x, float(np.sum(lam**2 * x) / 4.0)
-
-
-def oblimin(a: np.ndarray, gam: float = 0.0, eps: float = 1e-5, maxit: int = 1000):
-    """Oblique oblimin rotation by gradient projection, as ``GPArotation::oblimin``.
-
-    Returns ``(loadings, phi, converged)`` where ``phi = Tᵀ T``.
-    """
-    k = a.shape[1]
-    tmat = np.eye(k)
-    al = 1.0
-    lam = a @ np.linalg.inv(tmat).T
-    gq, f = _vgq_oblimin(lam, gam)
-    g = -(lam.T @ gq @ np.linalg.inv(tmat)).T
-    s = np.inf
-    tmatt = tmat
-    for _ in range(maxit + 1):
-        gp = g - tmat * np.sum(tmat * g, axis=0)
-        s = float(np.sqrt(np.sum(gp**2)))
-        if s < eps:
-            break
-        al *= 2.0
-        for _ in range(11):
-            x = tmat - al * gp
-            v = 1.0 / np.sqrt(np.sum(x**2, axis=0))
-            tmatt = x * v
-            lam = a @ np.linalg.inv(tmatt).T
-            gqt, ft = _vgq_oblimin(lam, gam)
-            if f - ft > 0.5 * s**2 * al:
-                break
-            al /= 2.0
-        tmat = tmatt
-        f = ft
-        g = -(lam.T @ gqt @ np.linalg.inv(tmatt)).T
-    return lam, tmat.T @ tmat, s < eps
 
 
 def ml_one_factor(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:

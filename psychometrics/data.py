@@ -448,6 +448,11 @@ def _row_note(kind: str) -> str:
     return ""
 
 
+def _note_prefix(kind: str) -> str:
+    note = _row_note(kind).strip()
+    return f"{note} " if note else ""
+
+
 def _suggest_columns(missing: list[str], available: list[str]) -> str:
     import difflib
 
@@ -603,7 +608,7 @@ def _load_frame(
     if non_numeric:
         raise DataError(
             f"{label}: non-numeric values in {len(non_numeric)} item{'s' if len(non_numeric) != 1 else ''}:\n  "
-            + "\n  ".join(non_numeric) + f"\n{_row_note(kind).strip()} Recode answers as numbers "
+            + "\n  ".join(non_numeric) + f"\n{_note_prefix(kind)}Recode answers as numbers "
             f"({rf.min}–{rf.max}); leave unanswered cells blank or use a missing code"
             + (f" ({', '.join(map(str, rf.missing_codes))})" if rf.missing_codes else
                " (declare codes in response_format.missing_codes)") + "."
@@ -628,7 +633,7 @@ def _load_frame(
             raise DataError(
                 f"{label}: {total} value{'s' if total != 1 else ''} {what} in "
                 f"{len(lines)} item{'s' if len(lines) != 1 else ''}:\n  " + "\n  ".join(lines)
-                + f"\n{_row_note(kind).strip()} Correct the data, declare missing codes in the scale's "
+                + f"\n{_note_prefix(kind)}Correct the data, declare missing codes in the scale's "
                 "response_format.missing_codes, or set such values missing (out_of_range='missing'; on the "
                 "command line --out-of-range missing), which counts them."
             )
@@ -653,6 +658,9 @@ def _load_frame(
     used_cols = {item_col[i] for i in item_ids} | {c for c in (group, id_column) if c is not None}
     extra = work.loc[:, [c for c in work.columns if c not in used_cols]]
 
+    if n == 0:
+        raise DataError(f"{label}: no rows to analyse ({rows_read} read, {rows_read - n} excluded).")
+
     # ---------------------------------------------------- careless screens
     careless = careless_screens(raw, scored, scale, longstring_max=longstring_max,
                                 mahalanobis_alpha=mahalanobis_alpha, evenodd_min=evenodd_min,
@@ -673,9 +681,6 @@ def _load_frame(
         record(diagnostics, DataQualityWarning,
                f"{where}: {empty_rows} row(s) answer none of the {len(item_ids)} items of {scale.id!r}: "
                f"{_rows(rows, kind)} (kept; they carry no information)", stacklevel=4)
-    if n == 0:
-        raise DataError(f"{label}: no rows to analyse ({rows_read} read, {rows_read - n} excluded).")
-
     quality = DataQuality(
         rows_read=rows_read, rows_used=n, excluded=excluded, missing_by_reason=missing_by_reason,
         missing=missing, missing_share=missing_share,
@@ -717,34 +722,59 @@ def longstring(raw: pd.DataFrame) -> pd.Series:
     return pd.Series(best, index=raw.index, name="longstring")
 
 
-def mahalanobis(scored: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Squared Mahalanobis distance of each complete row and its χ² upper-tail p-value.
+def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Squared Mahalanobis distance of each row and its χ² upper-tail p-value.
 
-    .. math:: D^2_i = (x_i - \\bar x)^\\top S^{-1} (x_i - \\bar x), \\qquad p_i = P(\\chi^2_k > D^2_i)
+    .. math:: D^2_i = (x_i - \\bar x)^\\top S^{-1} (x_i - \\bar x), \\qquad p_i = P(\\chi^2_{k_i} > D^2_i)
 
-    with :math:`\\bar x` and :math:`S` (denominator n − 1) computed from the complete
-    cases and k the number of items — ``careless::mahad(x, na.rm = TRUE)``, which
-    applies ``psych::outlier`` to the complete cases. Rows with a missing answer get
-    NaN (they are not screened). Reverse keying does not change D² (it is affine).
+    :math:`\\bar x` and :math:`S` (denominator n − 1) are computed from the complete
+    cases. For a complete row, :math:`k_i` is the number of items and the result is
+    exactly ``careless::mahad(x, na.rm = TRUE)`` (``psych::outlier`` on the complete
+    cases; validated against ``tests/reference/careless``). Unlike careless, rows with
+    missing answers are screened too when at least ``min_share`` of the items are
+    answered: D² uses the observed items only (the matching sub-vector of
+    :math:`\\bar x` and sub-matrix of :math:`S`) and :math:`k_i` is their number;
+    rows with fewer answers get NaN. Reverse keying does not change D² (it is affine).
 
-    Returns ``(d2, p)``; both NaN everywhere when the covariance matrix of the
-    complete cases is singular (too few complete rows, or an item without variance).
+    Returns
+    -------
+    d2, p, df : pandas.Series
+        All NaN when the covariance matrix of the complete cases is singular (too few
+        complete rows, or an item without variance).
     """
     from scipy.stats import chi2
 
     x = scored.to_numpy(dtype=float)
-    k = x.shape[1]
-    complete = ~np.isnan(x).any(axis=1)
-    d2 = np.full(len(x), np.nan)
+    n, k = x.shape
+    observed = ~np.isnan(x)
+    n_obs = observed.sum(axis=1)
+    complete = n_obs == k
+    d2 = np.full(n, np.nan)
+    dof = np.where(n_obs >= max(1, math.ceil(min_share * k)), n_obs, 0).astype(float)
     xc = x[complete]
     if len(xc) > k:
-        centred = xc - xc.mean(axis=0)
-        cov = centred.T @ centred / (len(xc) - 1)
+        mean = xc.mean(axis=0)
+        centred_c = xc - mean
+        cov = centred_c.T @ centred_c / (len(xc) - 1)
         eig = np.linalg.eigvalsh(cov)
         if eig[0] > 1e-10 * max(eig[-1], 1e-300):
-            d2[complete] = np.einsum("ij,ij->i", centred @ np.linalg.inv(cov), centred)
-    p = chi2.sf(d2, df=k)
-    return pd.Series(d2, index=scored.index, name="mahalanobis_d2"), pd.Series(p, index=scored.index, name="mahalanobis_p")
+            d2[complete] = np.einsum("ij,ij->i", centred_c @ np.linalg.inv(cov), centred_c)
+            # Incomplete rows, one missingness pattern at a time.
+            partial = ~complete & (dof > 0)
+            if partial.any():
+                patterns, inverse = np.unique(observed[partial], axis=0, return_inverse=True)
+                rows = np.flatnonzero(partial)
+                for p_idx, pattern in enumerate(patterns):
+                    members = rows[inverse.ravel() == p_idx]
+                    dev = x[np.ix_(members, pattern)] - mean[pattern]
+                    sub_inv = np.linalg.inv(cov[np.ix_(pattern, pattern)])
+                    d2[members] = np.einsum("ij,ij->i", dev @ sub_inv, dev)
+    dof = np.where(np.isnan(d2), np.nan, dof)
+    p = chi2.sf(d2, df=np.where(np.isnan(dof), 1.0, dof))
+    p = np.where(np.isnan(d2), np.nan, p)
+    return (pd.Series(d2, index=scored.index, name="mahalanobis_d2"),
+            pd.Series(p, index=scored.index, name="mahalanobis_p"),
+            pd.Series(dof, index=scored.index, name="mahalanobis_df"))
 
 
 def evenodd(scored: pd.DataFrame, scale: Scale) -> pd.Series:
@@ -838,8 +868,8 @@ def careless_screens(
     longstring, longstring_flag
         :func:`longstring`; flagged when the run is at least ``longstring_max``
         (default: half the items, rounded up).
-    mahalanobis_d2, mahalanobis_p, mahalanobis_flag
-        :func:`mahalanobis`; flagged when ``p < mahalanobis_alpha`` (default .001,
+    mahalanobis_d2, mahalanobis_p, mahalanobis_df, mahalanobis_flag
+        :func:`mahalanobis` (df = items used); flagged when ``p < mahalanobis_alpha`` (default .001,
         Tabachnick & Fidell's multivariate-outlier criterion).
     evenodd, evenodd_pairs, evenodd_flag
         :func:`evenodd` and the number of subscales it used; flagged when the
@@ -862,7 +892,7 @@ def careless_screens(
     k = raw.shape[1]
     limit = longstring_max if longstring_max is not None else max(2, math.ceil(k / 2))
     ls = longstring(raw)
-    d2, p = mahalanobis(scored)
+    d2, p, dof = mahalanobis(scored)
     eo = evenodd(scored, scale)
     pairs = _evenodd_pairs(scored, scale)
     if len(raw) and d2.isna().all():
@@ -877,6 +907,7 @@ def careless_screens(
             "longstring_flag": ls >= limit,
             "mahalanobis_d2": d2,
             "mahalanobis_p": p,
+            "mahalanobis_df": dof,
             "mahalanobis_flag": (p < mahalanobis_alpha).fillna(False).astype(bool),
             "evenodd": eo,
             "evenodd_pairs": pairs,

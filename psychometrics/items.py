@@ -44,8 +44,9 @@ class ItemAnalysisResult(ResultMixin):
         ``skew``, ``kurtosis`` (psych::describe, type 3), ``pct_floor`` and
         ``pct_ceiling`` (percent of observed responses at the lowest / highest
         response option), ``freq_<category>`` (proportion of observed responses
-        in each category, as psych::response.frequencies; omitted when more than
-        ``max_categories`` distinct values occur), ``item_rest_r`` (corrected
+        in each category, as psych::response.frequencies; with an integer response
+        range given or declared by the scale every option in it is listed, also
+        unused ones; omitted when more than ``max_categories`` categories), ``item_rest_r`` (corrected
         item–total correlation, psych::alpha's r.drop), ``alpha_if_deleted``
         (psych::alpha's alpha.drop raw_alpha) and ``flag_rules`` (the rules the item
         breaks, ``"; "``-separated, empty when none).
@@ -99,7 +100,7 @@ def _groups(scale: Any, columns: list[str]) -> dict[str, list[str]] | None:
 
 
 def _scale_range(scale: Any) -> tuple[float, float] | None:
-    for attr in ("response_range", "responses"):
+    for attr in ("response_format", "response_range", "responses"):
         v = getattr(scale, attr, None)
         if v is None:
             continue
@@ -126,13 +127,14 @@ def item_analysis(
 
     Parameters
     ----------
-    data : DataFrame
-        Item responses (columns = item ids), numeric and already reverse-keyed.
+    data : DataFrame or Responses
+        Item responses (columns = item ids), numeric and already reverse-keyed, or
+        loaded responses (:func:`psychometrics.data.load_responses`: its ``.items``
+        and ``.scale`` are used).
     scale : Scale or mapping, optional
         Subscale membership: item–rest r and α-if-deleted are computed within each
-        item's subscale. A mapping subscale id → item ids also works. If the scale
-        declares a response range (``response_range`` / ``responses`` with
-        ``min``/``max``) it is used for floor and ceiling.
+        item's subscale. A mapping subscale id → item ids also works. The scale's
+        ``response_format`` (``min``/``max``) gives the range for floor and ceiling.
     response_range : (low, high), optional
         Lowest and highest response option. Defaults to the scale's range, else
         the smallest and largest value observed in any item.
@@ -156,6 +158,9 @@ def item_analysis(
     """
     from psychometrics.reliability import _alpha_if_deleted, _item_rest_r, _names, _prepare
 
+    if not isinstance(data, pd.DataFrame) and isinstance(getattr(data, "items", None), pd.DataFrame):
+        scale = getattr(data, "scale", None) if scale is None else scale  # loaded Responses
+        data = data.items
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"item_analysis needs a pandas DataFrame of item responses, got {type(data).__name__}"
@@ -230,6 +235,9 @@ def item_analysis(
 
     # ---- response frequencies (psych::response.frequencies: proportions of observed responses)
     cats = np.unique(x[obs])
+    if (source != "observed" and float(lo).is_integer() and float(hi).is_integer()
+            and np.all(cats == np.round(cats)) and hi - lo + 1 <= max_categories):
+        cats = np.arange(lo, hi + 1)  # integer response options: show unused categories as 0
     if len(cats) <= max_categories:
         for v in cats:
             label = f"{v:g}"

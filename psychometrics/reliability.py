@@ -25,6 +25,8 @@ is ``"bca"`` (bias-corrected and accelerated, default) or ``"percentile"``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from math import comb
 from typing import Any, Literal
@@ -118,8 +120,34 @@ def _names(items: Sequence[Any], limit: int = 12) -> str:
     return ", ".join(items)
 
 
+# Within reliability(), the same item set is validated once and shared by α, ω, λ and split-half.
+_PREP_CACHE: ContextVar[dict | None] = ContextVar("_PREP_CACHE", default=None)
+
+
+@contextmanager
+def _shared_preparation():
+    token = _PREP_CACHE.set({})
+    try:
+        yield
+    finally:
+        _PREP_CACHE.reset(token)
+
+
 def _prepare(data: pd.DataFrame, missing: str, *, min_items: int = 2, what: str = "reliability") -> _Prepared:
     """Validate ``data`` and compute its covariance matrix; errors name items and rows."""
+    cache = _PREP_CACHE.get()
+    if cache is not None and (id(data), missing) in cache:
+        prep = cache[(id(data), missing)]
+        if len(prep.items) < min_items:
+            raise DataError(f"{what} needs at least {min_items} items, got {len(prep.items)} ({_names(prep.items)})")
+        return prep
+    prep = _prepare_uncached(data, missing, min_items=min_items, what=what)
+    if cache is not None:
+        cache[(id(data), missing)] = prep
+    return prep
+
+
+def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what: str) -> _Prepared:
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"{what} needs a pandas DataFrame of item responses (columns = items), "
@@ -135,10 +163,11 @@ def _prepare(data: pd.DataFrame, missing: str, *, min_items: int = 2, what: str 
         raise DataError(
             f"{what} needs at least {min_items} items, got {data.shape[1]} ({_names(cols) or 'none'})"
         )
-    bad = [c for c in data.columns
-           if not (pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c]))]
+    dtypes = list(data.dtypes)
+    bad = [(c, dt) for c, dt in zip(cols, dtypes)
+           if not (pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt))]
     if bad:
-        kinds = ", ".join(f"{c} ({data[c].dtype})" for c in bad[:12])
+        kinds = ", ".join(f"{c} ({dt})" for c, dt in bad[:12])
         raise DataError(
             f"items must hold numbers; non-numeric columns: {kinds}. Convert response labels to "
             "numbers (e.g. with the scale's response coding) before computing reliability"
@@ -529,8 +558,11 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
         phi = np.ones((1, 1))
         gload = np.array([1.0])
     else:
-        fload, phi, conv = _fa_core.oblimin(orth)
-        converged = converged and conv
+        from psychometrics.efa.rotation import rotate  # GPArotation::oblimin, as psych::schmid
+
+        rot = rotate(orth, "oblimin")
+        fload, phi = rot.loadings, rot.phi
+        converged = converged and rot.converged
         if nfactors > 2:
             gfit = _fa_core.minres(phi, 1)
             gload = gfit.loadings[:, 0]
@@ -586,6 +618,11 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
     sl["p2"] = g**2 / h2
     return _SL(float(om_tot), float(gsq / vt), float(gsq / (vt - u2.sum())), float(alpha), float(g6),
                float(ecv), sl, fload, phi, om_group, flipped, converged, fit.uniquenesses)
+
+
+def _ledermann_ok(p: int, k: int) -> bool:
+    """A k-factor model of p items has non-negative degrees of freedom ((p − k)² − (p + k)) / 2 ≥ 0."""
+    return (p - k) ** 2 - (p + k) >= 0
 
 
 def _omega1_batch(cov: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -732,8 +769,14 @@ def omega(
     _check_level(ci)
     if not isinstance(nfactors, (int, np.integer)) or nfactors < 1:
         raise DataError(f"nfactors must be a positive integer, not {nfactors!r}")
-    prep = _prepare(data, missing, min_items=max(2, 3 if nfactors == 1 else nfactors + 1), what="omega")
+    prep = _prepare(data, missing, min_items=3, what="omega")
     p = len(prep.items)
+    if not _ledermann_ok(p, int(nfactors)):
+        raise DataError(
+            f"{nfactors} factors are too many for {p} items: a {nfactors}-factor model has "
+            f"{((p - nfactors) ** 2 - (p + nfactors)) / 2:g} degrees of freedom (Ledermann bound); "
+            "use fewer factors or more items"
+        )
     diags = list(prep.diagnostics)
     _check_matrix(prep, diags)
     if nfactors == 2:
@@ -779,7 +822,9 @@ def omega(
             names = ["omega_total", "omega_hierarchical"]
         out = run_bootstrap(prep.x, prep.missing == "pairwise", stat, est, n_boot=int(n_boot), level=ci,
                             interval=interval, seed=seed, show_progress=progress,
-                            description=f"bootstrap omega (B = {n_boot})", names=names)
+                            description=f"bootstrap omega (B = {n_boot})", names=names,
+                            chunk=None if one else 10,  # Schmid–Leiman: one fit per replicate
+                            kind="cor")  # pairwise: R's cor(use = "pairwise"), as the estimate
         _boot_diags(out, diags)
         ci_t = out.intervals[0]
         ci_h = None if one else out.intervals[1]
@@ -932,7 +977,9 @@ def _guttman_from(c: np.ndarray) -> dict[str, float]:
     return dict(lambda1=float(l1), lambda2=float(l2), lambda3=float(p / (p - 1) * l1), lambda6=float(l6))
 
 
-def guttman(data: pd.DataFrame, *, covar: bool = False, missing: Missing = "listwise") -> GuttmanResult:
+def guttman(
+    data: pd.DataFrame, *, covar: bool = False, missing: Missing = "listwise", seed: SeedLike = None
+) -> GuttmanResult:
     """Guttman's λ1, λ2, λ3, λ4 and λ6.
 
     With C the correlation (or covariance) matrix, V = 1ᵀC1, C⁰ its off-diagonal part:
@@ -940,7 +987,7 @@ def guttman(data: pd.DataFrame, *, covar: bool = False, missing: Missing = "list
     * λ1 = 1 − tr C / V;  λ3 = k/(k − 1) λ1 (= α);
     * λ2 = (1ᵀC⁰1 + √(k/(k − 1) Σ_{i≠j} c²ᵢⱼ)) / V;
     * λ4 = max over splits into two halves of 4 c_AB / V (psych's ``maxrb``; see
-      :func:`split_half`);
+      :func:`split_half`; above 10000 splits, over 10000 random splits drawn with ``seed``);
     * λ6 = (V − tr C + Σ smcᵢ·cᵢᵢ) / V, smc = squared multiple correlation.
 
     Notes
@@ -957,7 +1004,7 @@ def guttman(data: pd.DataFrame, *, covar: bool = False, missing: Missing = "list
     _check_matrix(prep, diags)
     c = prep.cov if covar else prep.cor  # psych::guttman: cor(use = "pairwise")
     vals = _guttman_from(c)
-    sh = _splits(c, "psych", 10000, None)
+    sh = _splits(c, "psych", 10000, seed)
     return GuttmanResult(lambda4=sh["max"], covar=bool(covar), n=prep.n, n_items=len(prep.items),
                          missing=prep.missing, n_excluded=prep.n_excluded, diagnostics=tuple(diags), **vals)
 
@@ -1089,10 +1136,11 @@ def split_half(
         ``"psych"`` evaluates exactly the splits ``psych::splitHalf`` evaluates:
         the first choose(k, ⌊k/2⌋)/2 combinations in lexicographic order, which
         for an even k are all distinct splits but for an odd k only part of them
-        (psych's convention; values then match psych). ``"all"`` evaluates every
-        distinct split. When there are more than ``n_sample`` splits, ``n_sample``
-        random splits are drawn (seeded), as psych does (values then cannot match
-        psych's random numbers).
+        (psych's convention; values then match psych). When there are more than
+        ``n_sample`` splits, ``n_sample`` random splits are drawn (seeded), as psych
+        does (values then cannot match psych's random numbers). ``"all"``
+        evaluates every distinct split when there are at most
+        max(``n_sample``, 200000), else samples ``n_sample`` as well.
 
     Notes
     -----
@@ -1195,6 +1243,9 @@ class ReliabilityResult(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.summary_row()], index=pd.Index([self.name], name="scale"))
 
+    def _tables(self) -> dict[str, pd.DataFrame]:
+        return {"reliability": self.to_frame().T, "items": self.alpha.item_stats}
+
 
 def reliability(
     data: pd.DataFrame,
@@ -1216,6 +1267,11 @@ def reliability(
     λ2/λ6 and split-half need three items; a :class:`ReliabilityWarning` says so.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    with _shared_preparation():
+        return _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, rng, progress)
+
+
+def _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, rng, progress) -> ReliabilityResult:
     a = cronbach_alpha(data, ci=ci, method=alpha_ci, missing=missing, interval=interval, n_boot=n_boot,
                        seed=rng, progress=progress)
     diags: list[Diagnostic] = list(a.diagnostics)
@@ -1227,7 +1283,7 @@ def reliability(
             warnings.simplefilter("ignore")  # the same matrix warnings were already issued by alpha
             o = omega(data, nfactors=nfactors, missing=missing, ci=ci if n_boot else None, n_boot=max(n_boot, 2),
                       interval=interval, seed=rng, progress=progress)
-            g = guttman(data, missing=missing)
+            g = guttman(data, missing=missing, seed=rng)
             s = split_half(data, missing=missing, seed=rng)
         for d in (*o.diagnostics, *g.diagnostics, *s.diagnostics):
             if d not in diags:  # re-issue what the silenced calls found that alpha did not
@@ -1362,9 +1418,18 @@ def scale_reliability(
     if omega_ci not in ("subscales", "all", "none"):
         raise DataError(f"omega_ci must be 'subscales', 'all' or 'none', not {omega_ci!r}")
     for sid, ids, nf in runs:
+        if len(ids) < 2:
+            record(diags, ReliabilityWarning,
+                   f"{sid}: reliability needs at least two items, the subscale has {len(ids)} "
+                   f"({_names(ids) or 'none'}); it is left out of the table", stacklevel=2)
+            continue
         sub = frame[[cols[i] for i in ids]]
         sub.columns = [str(c) for c in sub.columns]
-        nf_used = nf if len(ids) > nf else 1
+        nf_used = nf if _ledermann_ok(len(ids), nf) else 1
+        if nf_used != nf:
+            record(diags, ReliabilityWarning,
+                   f"{sid}: {len(ids)} items cannot identify {nf} group factors (Ledermann bound); ω is "
+                   "computed from one factor", stacklevel=2)
         boot = n_boot if (omega_ci == "all" or (omega_ci == "subscales" and nf_used == 1)) else 0
         res = reliability(sub, name=sid, nfactors=nf_used, missing=missing, ci=ci,
                           n_boot=boot, interval=interval, seed=rng, progress=progress)

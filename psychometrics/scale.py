@@ -267,6 +267,7 @@ class Scale(_Model):
     validity: tuple[ValidityHypothesis, ...] = ()
 
     _source: Path | None = PrivateAttr(default=None)
+    _hash: str | None = PrivateAttr(default=None)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -297,90 +298,14 @@ class Scale(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Scale:
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        sub_ids = [s.id for s in self.subscales]
-        item_ids = [i.id for i in self.items]
-
-        seen: dict[str, int] = {}
-        for k, s in enumerate(self.subscales):
-            if s.id in seen:
-                problems.append(((("subscales", k, "id")), f"duplicate subscale id {s.id!r} (also subscales[{seen[s.id]}])"))
-            else:
-                seen[s.id] = k
-            if s.id in RESERVED_SCORE_NAMES:
-                problems.append((("subscales", k, "id"), f"{s.id!r} is reserved for the total score; choose another id"))
-
-        seen = {}
-        for k, it in enumerate(self.items):
-            if it.id in seen:
-                problems.append((("items", k, "id"), f"duplicate item id {it.id!r} (also items[{seen[it.id]}])"))
-            else:
-                seen[it.id] = k
-            if it.subscale not in sub_ids:
-                problems.append(
-                    (
-                        ("items", k, "subscale"),
-                        f"item {it.id!r} names unknown subscale {it.subscale!r}{_suggest(it.subscale, sub_ids)} "
-                        f"(declared subscales: {', '.join(sub_ids)})",
-                    )
-                )
-            if it.id in sub_ids:
-                problems.append(
-                    (("items", k, "id"), f"item id {it.id!r} equals a subscale id; model syntax needs distinct names")
-                )
-
-        used = {it.subscale for it in self.items}
-        for k, s in enumerate(self.subscales):
-            if s.id not in used:
-                problems.append((("subscales", k, "id"), f"subscale {s.id!r} has no items"))
-
-        for k, rid in enumerate(self.reverse_keyed):
-            if rid not in item_ids:
-                problems.append(
-                    (("reverse_keyed", k), f"reverse key on unknown item {rid!r}{_suggest(rid, item_ids)}")
-                )
-        for k, it in enumerate(self.items):
-            if it.id in self.reverse_keyed and not it.reverse:
-                problems.append(
-                    (("items", k, "reverse"), f"item {it.id!r} is listed in reverse_keyed but says reverse: false")
-                )
-        rdupes = [r for r, n in Counter(self.reverse_keyed).items() if n > 1]
-        if rdupes:
-            problems.append((("reverse_keyed",), f"items listed twice: {', '.join(rdupes)}"))
-
-        if self.hierarchy is not None:
-            h = self.hierarchy
-            for k, sid in enumerate(h.subscales):
-                if sid not in sub_ids:
-                    problems.append(
-                        (
-                            ("hierarchy", "subscales", k),
-                            f"unknown subscale {sid!r}{_suggest(sid, sub_ids)} (declared subscales: {', '.join(sub_ids)})",
-                        )
-                    )
-            hdupes = [s for s, n in Counter(h.subscales).items() if n > 1]
-            if hdupes:
-                problems.append((("hierarchy", "subscales"), f"subscales listed twice: {', '.join(hdupes)}"))
-            if h.id in sub_ids or h.id in item_ids:
-                problems.append((("hierarchy", "id"), f"{h.id!r} is already used as a subscale or item id"))
-
-        seen = {}
-        score_names = ["total", *sub_ids]
-        for k, hyp in enumerate(self.validity):
-            if hyp.id in seen:
-                problems.append((("validity", k, "id"), f"duplicate hypothesis id {hyp.id!r} (also validity[{seen[hyp.id]}])"))
-            else:
-                seen[hyp.id] = k
-            if hyp.scale_score not in score_names:
-                problems.append(
-                    (
-                        ("validity", k, "scale_score"),
-                        f"hypothesis {hyp.id!r} refers to unknown score {hyp.scale_score!r}"
-                        f"{_suggest(hyp.scale_score, score_names)} (use 'total' or one of: {', '.join(sub_ids)})",
-                    )
-                )
-            if hyp.measure == self.id:
-                problems.append((("validity", k, "measure"), "a validity hypothesis must name another scale, not this one"))
+        problems = _cross_problems(
+            self.id,
+            [s.id for s in self.subscales],
+            [(i.id, i.subscale, i.reverse) for i in self.items],
+            list(self.reverse_keyed),
+            None if self.hierarchy is None else (self.hierarchy.id, list(self.hierarchy.subscales)),
+            [(h.id, h.scale_score, h.measure) for h in self.validity],
+        )
         if problems:
             raise _Problems(problems)
         return self
@@ -486,8 +411,19 @@ class Scale(_Model):
         Independent of YAML formatting, comments, key order and whether defaults
         are written out; changes whenever any specified value changes.
         """
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        if self._hash is None:  # the model is frozen, so the hash can be cached
+            canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            self._hash = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return self._hash
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
+
+    def __eq__(self, other: object) -> bool:
+        """Two scales are equal when their parsed content is (wherever they were read from)."""
+        if not isinstance(other, Scale):
+            return NotImplemented
+        return self.content_hash == other.content_hash
 
     def check_companions(self, companions: Mapping[str, Scale]) -> None:
         """Check that validity hypotheses name existing companion scales and scores.
@@ -541,6 +477,134 @@ class Scale(_Model):
         return f"<Scale {self.id} v{self.version}: {len(self.items)} items, {len(self.subscales)} subscales>"
 
     __str__ = summary
+
+
+# ------------------------------------------------------- cross-field checks
+def _cross_problems(
+    scale_id: Any,
+    sub_ids: list[Any],
+    items: list[tuple[Any, Any, Any]],
+    reverse_keyed: list[Any],
+    hierarchy: tuple[Any, list[Any]] | None,
+    validity: list[tuple[Any, Any, Any]],
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Problems that involve several fields (references between sections, duplicates).
+
+    Works on plain values so that it can run both on a validated model and, leniently,
+    on the raw mapping when some fields failed their own validation (then every problem
+    is still reported at once). Entries whose values are not strings are skipped.
+    """
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    declared = [s for s in sub_ids if isinstance(s, str)]
+    item_ids = [i[0] for i in items if isinstance(i[0], str)]
+
+    seen: dict[str, int] = {}
+    for k, sid in enumerate(sub_ids):
+        if not isinstance(sid, str):
+            continue
+        if sid in seen:
+            problems.append((("subscales", k, "id"), f"duplicate subscale id {sid!r} (also subscales[{seen[sid]}])"))
+        else:
+            seen[sid] = k
+        if sid in RESERVED_SCORE_NAMES:
+            problems.append((("subscales", k, "id"), f"{sid!r} is reserved for the total score; choose another id"))
+
+    seen = {}
+    for k, (iid, sub, _) in enumerate(items):
+        if isinstance(iid, str):
+            if iid in seen:
+                problems.append((("items", k, "id"), f"duplicate item id {iid!r} (also items[{seen[iid]}])"))
+            else:
+                seen[iid] = k
+            if iid in declared:
+                problems.append(
+                    (("items", k, "id"), f"item id {iid!r} equals a subscale id; model syntax needs distinct names")
+                )
+        if isinstance(sub, str) and declared and sub not in declared:
+            problems.append(
+                (
+                    ("items", k, "subscale"),
+                    f"item {iid!r} names unknown subscale {sub!r}{_suggest(sub, declared)} "
+                    f"(declared subscales: {', '.join(declared)})",
+                )
+            )
+
+    used = {i[1] for i in items}
+    if items and all(isinstance(i[1], str) for i in items):
+        for k, sid in enumerate(sub_ids):
+            if isinstance(sid, str) and sid not in used:
+                problems.append((("subscales", k, "id"), f"subscale {sid!r} has no items"))
+
+    for k, rid in enumerate(reverse_keyed):
+        if isinstance(rid, str) and rid not in item_ids:
+            problems.append((("reverse_keyed", k), f"reverse key on unknown item {rid!r}{_suggest(rid, item_ids)}"))
+    for k, (iid, _, rev) in enumerate(items):
+        if iid in reverse_keyed and rev is False:
+            problems.append((("items", k, "reverse"), f"item {iid!r} is listed in reverse_keyed but says reverse: false"))
+    rdupes = [r for r, n in Counter(x for x in reverse_keyed if isinstance(x, str)).items() if n > 1]
+    if rdupes:
+        problems.append((("reverse_keyed",), f"items listed twice: {', '.join(rdupes)}"))
+
+    if hierarchy is not None:
+        hid, hsubs = hierarchy
+        for k, sid in enumerate(hsubs):
+            if isinstance(sid, str) and sid not in declared:
+                problems.append(
+                    (
+                        ("hierarchy", "subscales", k),
+                        f"unknown subscale {sid!r}{_suggest(sid, declared)} (declared subscales: {', '.join(declared)})",
+                    )
+                )
+        hdupes = [s for s, n in Counter(x for x in hsubs if isinstance(x, str)).items() if n > 1]
+        if hdupes:
+            problems.append((("hierarchy", "subscales"), f"subscales listed twice: {', '.join(hdupes)}"))
+        if isinstance(hid, str) and (hid in declared or hid in item_ids):
+            problems.append((("hierarchy", "id"), f"{hid!r} is already used as a subscale or item id"))
+
+    seen = {}
+    score_names = ["total", *declared]
+    for k, (hid, score, measure) in enumerate(validity):
+        if isinstance(hid, str):
+            if hid in seen:
+                problems.append((("validity", k, "id"), f"duplicate hypothesis id {hid!r} (also validity[{seen[hid]}])"))
+            else:
+                seen[hid] = k
+        if isinstance(score, str) and score not in score_names:
+            problems.append(
+                (
+                    ("validity", k, "scale_score"),
+                    f"hypothesis {hid!r} refers to unknown score {score!r}"
+                    f"{_suggest(score, score_names)} (use 'total' or one of: {', '.join(declared)})",
+                )
+            )
+        if isinstance(measure, str) and measure == scale_id:
+            problems.append((("validity", k, "measure"), "a validity hypothesis must name another scale, not this one"))
+    return problems
+
+
+def _lenient_cross_problems(data: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """:func:`_cross_problems` on a raw mapping whose fields may not all be valid."""
+
+    def entries(key: str) -> list[Mapping[str, Any]]:
+        value = data.get(key)
+        if not isinstance(value, (list, tuple)):
+            return []
+        return [e if isinstance(e, Mapping) else {} for e in value]
+
+    listed = data.get("reverse_keyed")
+    listed = list(listed) if isinstance(listed, (list, tuple)) else []
+    items = [(e.get("id"), e.get("subscale"), e.get("reverse")) for e in entries("items")]
+    h = data.get("hierarchy")
+    hierarchy = None
+    if isinstance(h, Mapping):
+        hs = h.get("subscales")
+        hierarchy = (h.get("id"), list(hs) if isinstance(hs, (list, tuple)) else [])
+    validity = [(e.get("id"), e.get("scale_score", "total"), e.get("measure")) for e in entries("validity")]
+    try:
+        return _cross_problems(data.get("id"), [e.get("id") for e in entries("subscales")], items, listed,
+                               hierarchy, validity)
+    except Exception:  # noqa: BLE001 - best effort on malformed input; field errors are reported anyway
+        return []
 
 
 # ------------------------------------------------------------ YAML reading
@@ -705,6 +769,14 @@ def _spec_error(exc: ValidationError, data: Any, where: str) -> SpecError:
         if line not in seen:
             seen.add(line)
             lines.append(line)
+    if not any(isinstance((e.get("ctx") or {}).get("error"), _Problems) and not _clean_loc(e["loc"])
+               for e in exc.errors()) and isinstance(data, Mapping):
+        # Field-level errors stopped the cross-field checks: run them leniently on the raw data.
+        for rel, msg in _lenient_cross_problems(data):
+            line = f"{_fmt_loc(rel)}: {msg}"
+            if line not in seen:
+                seen.add(line)
+                lines.append(line)
     n = len(lines)
     header = f"Invalid scale spec {where}: {n} problem{'s' if n != 1 else ''}"
     error = SpecError(header + "\n  " + "\n  ".join(lines) + "\nFix the field(s) named above (see docs/scale-spec.md).")

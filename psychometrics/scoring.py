@@ -158,6 +158,20 @@ class ScoringRules:
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ScoringKeyError(f"score names must be unique; repeated: {', '.join(dup)}")
+        for sd in self.scores:
+            rep = sorted({i for i in sd.items if sd.items.count(i) > 1})
+            if rep:
+                raise ScoringKeyError(f"score {sd.name!r} lists item(s) {', '.join(rep)} twice")
+            stray = [i for i in sd.reverse if i not in sd.items]
+            if stray:
+                raise ScoringKeyError(f"score {sd.name!r}: reverse-keyed {', '.join(stray)} "
+                                      "not among its items")
+        rev_all = {i for sd in self.scores for i in sd.reverse}
+        mixed = sorted({i for sd in self.scores for i in sd.items
+                        if i in rev_all and i not in sd.reverse})
+        if mixed:
+            raise ScoringKeyError(f"item(s) {', '.join(mixed)} are reverse-keyed in one score "
+                                  "but not in another")
         has_reverse = any(s.reverse for s in self.scores)
         if has_reverse and (self.response_min is None or self.response_max is None):
             raise ScoringKeyError(
@@ -376,58 +390,66 @@ def _prepare_items(
             f"{', '.join(map(str, list(data.columns)[:30]))}"
             f"{' ...' if len(data.columns) > 30 else ''}")
     raw = data[items]
-    out = {}
-    n_codes = {}
+    cols: list[np.ndarray] = []
     for item in items:
         col = raw[item]
-        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
+        if pd.api.types.is_bool_dtype(col.dtype):
+            raise error(f"{source}: item {item!r} holds true/false values, not responses")
+        if not pd.api.types.is_numeric_dtype(col.dtype):
             stripped = col.astype("string").str.strip()
             num = pd.to_numeric(stripped.replace("", pd.NA), errors="coerce")
-            bad = num.isna() & stripped.notna() & (stripped != "")
+            bad = (num.isna() & stripped.notna() & (stripped != "")).to_numpy(dtype=bool)
             if bad.any():
-                rows = list(data.index[bad.to_numpy()])
-                vals = list(col[bad])
                 raise error(
-                    f"{source}: item {item!r} holds non-numeric value(s) {_few(vals)} in "
-                    f"row(s) {_few(rows)}; recode them or declare numeric missing codes")
+                    f"{source}: item {item!r} holds non-numeric value(s) {_few(list(col[bad]))} "
+                    f"in row(s) {_few(list(data.index[bad]))}; recode them or declare numeric "
+                    "missing codes")
             col = num
-        elif col.dtype == bool:
-            raise error(f"{source}: item {item!r} holds true/false values, not responses")
-        x = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy(copy=True)
-        code_mask = np.isin(x, np.asarray(rules.missing_codes, dtype=float)) if rules.missing_codes \
-            else np.zeros(len(x), bool)
-        n_codes[item] = int(code_mask.sum())
+        cols.append(col.astype("float64").to_numpy(na_value=np.nan))
+    x = np.column_stack(cols) if cols else np.empty((len(data), 0))
+    # declared missing codes -> NaN, counted per item
+    if rules.missing_codes:
+        code_mask = np.isin(x, np.asarray(rules.missing_codes, dtype=float))
         x[code_mask] = np.nan
-        if np.isinf(x).any():
-            rows = list(data.index[np.isinf(x)])
-            raise error(f"{source}: item {item!r} holds infinite value(s) in row(s) {_few(rows)}")
-        ok = ~np.isnan(x)
-        if rules.likert and not already_reversed:
-            frac = ok & (x != np.round(x))
-            if frac.any():
-                rows = list(data.index[frac])
-                raise error(
-                    f"{source}: item {item!r} holds non-integer response(s) "
-                    f"{_few(x[frac].tolist())} in row(s) {_few(rows)}; a Likert item takes "
-                    f"integer categories")
-        lo, hi = rules.response_min, rules.response_max
-        if lo is not None and hi is not None:
+        n_codes = code_mask.sum(axis=0)
+    else:
+        n_codes = np.zeros(len(items), dtype=np.int64)
+    ok = ~np.isnan(x)
+    problems = np.isinf(x)
+    if problems.any():
+        j = int(np.flatnonzero(problems.any(axis=0))[0])
+        raise error(f"{source}: item {items[j]!r} holds infinite value(s) in row(s) "
+                    f"{_few(list(data.index[problems[:, j]]))}")
+    if rules.likert and not already_reversed:
+        frac = ok & (x != np.round(np.where(ok, x, 0.0)))
+        if frac.any():
+            j = int(np.flatnonzero(frac.any(axis=0))[0])
+            rows = frac[:, j]
+            raise error(
+                f"{source}: item {items[j]!r} holds non-integer response(s) "
+                f"{_few(x[rows, j].tolist())} in row(s) {_few(list(data.index[rows]))}; a Likert "
+                "item takes integer categories")
+    lo, hi = rules.response_min, rules.response_max
+    if lo is not None and hi is not None:
+        with np.errstate(invalid="ignore"):
             out_r = ok & ((x < lo) | (x > hi))
-            if out_r.any():
-                rows = list(data.index[out_r])
-                raise error(
-                    f"{source}: item {item!r} holds value(s) {_few(x[out_r].tolist())} outside "
-                    f"the response range {_num(lo)}..{_num(hi)} in row(s) {_few(rows)}"
-                    + (f"; declared missing codes: {[_num(c) for c in rules.missing_codes]}"
-                       if rules.missing_codes else
-                       "; if these are missing-value codes, declare them in "
-                       "response_format.missing_codes"))
-        out[item] = x
-    frame = pd.DataFrame(out, index=data.index)
-    if not already_reversed:
-        for item in rules.reverse_items:
-            frame[item] = rules.response_min + rules.response_max - frame[item]
-    return frame, pd.Series(n_codes, dtype="int64", name="missing_codes")
+        if out_r.any():
+            j = int(np.flatnonzero(out_r.any(axis=0))[0])
+            rows = out_r[:, j]
+            others = [items[k] for k in np.flatnonzero(out_r.any(axis=0))[1:]]
+            raise error(
+                f"{source}: item {items[j]!r} holds value(s) {_few(x[rows, j].tolist())} outside "
+                f"the response range {_num(lo)}..{_num(hi)} in row(s) {_few(list(data.index[rows]))}"
+                + (f" (also items {', '.join(map(repr, others))})" if others else "")
+                + (f"; declared missing codes: {[_num(c) for c in rules.missing_codes]}"
+                   if rules.missing_codes else
+                   "; if these are missing-value codes, declare them in "
+                   "response_format.missing_codes"))
+    if not already_reversed and rules.reverse_items:
+        rev = [items.index(i) for i in rules.reverse_items]
+        x[:, rev] = rules.response_min + rules.response_max - x[:, rev]
+    frame = pd.DataFrame(x, index=data.index, columns=items)
+    return frame, pd.Series(np.asarray(n_codes, dtype=np.int64), index=items, name="missing_codes")
 
 
 def _few(values: Sequence[Any], k: int = 5) -> str:
@@ -446,12 +468,15 @@ def _score_matrix(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Scores, answered counts and per-row reason codes (0 ok, 1 none, 2 too few)."""
     scores, answered, reasons = {}, {}, {}
+    xall = items.to_numpy()
+    pos = {c: j for j, c in enumerate(items.columns)}
+    okall = ~np.isnan(xall)
+    zall = np.where(okall, xall, 0.0)
     for d in rules.scores:
-        x = items[list(d.items)].to_numpy()
-        k = x.shape[1]
-        ok = ~np.isnan(x)
-        n = ok.sum(axis=1)
-        total = np.where(ok, x, 0.0).sum(axis=1)
+        cols = [pos[i] for i in d.items]
+        k = len(cols)
+        n = okall[:, cols].sum(axis=1)
+        total = zall[:, cols].sum(axis=1)
         need = max(1, math.ceil(min_answered * k - 1e-9))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / n
@@ -460,8 +485,7 @@ def _score_matrix(
             else:  # prorated sum; exact plain sum when every item is answered
                 val = np.where(n == k, total, mean * k)
         reason = np.where(n == 0, 1, np.where(n < need, 2, 0))
-        val = np.where(reason == 0, val, np.nan)
-        scores[d.name] = val
+        scores[d.name] = np.where(reason == 0, val, np.nan)
         answered[d.name] = n
         reasons[d.name] = reason
     idx = items.index
@@ -584,6 +608,7 @@ def score(
     response_range: tuple[float, float] | None = None,
     total: bool = False,
     stanine_from: str = "percentile",
+    columns: Mapping[str, str] | None = None,
 ) -> ScoreResult:
     """Score item responses: subscale and total scores, SEM, norms, factor scores.
 
@@ -628,6 +653,9 @@ def score(
         For a keys mapping: also score a total over all items.
     stanine_from : {"percentile", "z"}
         How stanines are derived when norms are applied (see :func:`apply_norms`).
+    columns : mapping, optional
+        Data column -> item id, for data whose columns are not named by item id
+        (e.g. ``{"q3": "MSS03"}``).
 
     Returns
     -------
@@ -692,7 +720,16 @@ def score(
     if isinstance(data, (str, Path)):
         scale_obj = key.scale() if key is not None else (
             None if isinstance(scale_or_key, (ScoringRules, Mapping)) else scale_or_key)
-        data = _load_file(Path(data), scale_obj, id_column, key is not None)
+        data = _load_file(Path(data), scale_obj, id_column, key is not None, columns)
+    elif columns and isinstance(data, pd.DataFrame):
+        clash = [c for c, i in columns.items() if i in data.columns and i != c]
+        if clash:
+            raise DataError(f"cannot rename {', '.join(clash)}: the data already have columns "
+                            f"named {', '.join(str(columns[c]) for c in clash)}")
+        absent = [c for c in columns if c not in data.columns]
+        if absent:
+            raise DataError(f"columns to rename not in the data: {', '.join(map(str, absent))}")
+        data = data.rename(columns=dict(columns))
     if _is_responses(data):
         resp = data
         resp_scale = getattr(resp, "scale", None)
@@ -801,7 +838,9 @@ def score(
     if factor_scores is not None:
         # the model's indicators: the (reverse-keyed) scale items, other columns as given
         extra_cols = data.drop(columns=[c for c in items.columns if c in data.columns])
-        fs = _factor_block(items.join(extra_cols), factor_scores, factor_method, groups)
+        fs_input = pd.concat([items.reset_index(drop=True), extra_cols.reset_index(drop=True)],
+                             axis=1).set_axis(items.index)  # positional: duplicate labels ok
+        fs = _factor_block(fs_input, factor_scores, factor_method, groups)
         fnames, fm = tuple(fs.columns), factor_method
         fs.columns = [f"fs_{c}" for c in fs.columns]
         out = pd.concat([out, fs], axis=1)
@@ -839,13 +878,17 @@ def _factor_block(items: pd.DataFrame, fit: Any, method: str, groups: pd.Series 
     if unknown or g.isna().any():
         raise DataError(f"rows of group(s) {', '.join(unknown) or '<missing>'} cannot be "
                         f"factor-scored: the CFA has groups {', '.join(labels)}")
-    parts = []
+    out: pd.DataFrame | None = None
     for lab in labels:
         rows = (g == lab).to_numpy(dtype=bool)
         if rows.any():
-            parts.append(_factor_scores_model(items[rows], FactorScoreModel.from_fit(fit, lab),
-                                              method))
-    return pd.concat(parts).reindex(items.index)
+            part = _factor_scores_model(items[rows], FactorScoreModel.from_fit(fit, lab), method)
+            if out is None:
+                out = pd.DataFrame(np.nan, index=items.index, columns=part.columns)
+            out.iloc[np.flatnonzero(rows)] = part.to_numpy()
+    if out is None:  # no rows at all
+        return _factor_scores_model(items, FactorScoreModel.from_fit(fit, labels[0]), method)
+    return out
 
 
 def _group_values(group: Any, data: pd.DataFrame | None) -> pd.Series | None:
@@ -929,18 +972,20 @@ def _is_responses(obj: Any) -> bool:
             pd.DataFrame) and hasattr(obj, "raw"))
 
 
-def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool) -> Any:
+def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool,
+               columns: Mapping[str, str] | None = None) -> Any:
     """Read a data file: through :func:`psychometrics.data.load_responses` when a scale is
     known (all its formats, SPSS user-missing values, row numbers in messages), else as a
     plain table. With a key, a mismatch is reported as a :class:`ScoringKeyError`."""
     if scale is None:
-        return _read_table(path)
+        frame = _read_table(path)
+        return frame.rename(columns=dict(columns)) if columns else frame
     from psychometrics.data import load_responses
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            resp = load_responses(path, scale, id_column=id_column)
+            resp = load_responses(path, scale, id_column=id_column, columns=columns)
     except DataError as exc:
         if with_key:
             raise ScoringKeyError(f"the data do not match the scoring key: {exc}") from None

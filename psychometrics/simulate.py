@@ -153,8 +153,8 @@ class StudySpec(_Strict):
     n: Annotated[int, Field(ge=1)]
     group: GroupSpec | None = None
     population: PopulationSpec
-    missing: MissingSpec = MissingSpec()
-    careless: CarelessSpec = CarelessSpec()
+    missing: MissingSpec = Field(default_factory=MissingSpec)
+    careless: CarelessSpec = Field(default_factory=CarelessSpec)
 
 
 _MODELS.update(

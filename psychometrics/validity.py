@@ -69,6 +69,15 @@ __all__ = [
     "ConstructValidity",
 ]
 
+#: Verdict → status of the report's summary table (psychometrics.report.context.Verdict).
+_STATUS = {"supported": "met", "inconclusive": "borderline", "not supported": "not met",
+           "not assessed": "not assessed"}
+
+
+def _status(verdict: str) -> str:
+    return _STATUS.get(verdict, "borderline")  # "supported at 0.90 only" → borderline
+
+
 #: Henseler, Ringle & Sarstedt (2015): .85 for conceptually distinct constructs,
 #: .90 for conceptually similar ones.
 HTMT_THRESHOLDS = (0.85, 0.90)
@@ -451,6 +460,14 @@ class FornellLarcker(ResultMixin):
         """True when every pair meets the criterion."""
         return bool((self.pairs["verdict"] == "supported").all())
 
+    def verdicts(self) -> list[dict[str, Any]]:
+        """One report verdict per factor pair (fields of ``psychometrics.report.Verdict``)."""
+        return [
+            {"criterion": f"Fornell–Larcker {r.factor_a}–{r.factor_b}", "status": _status(r.verdict),
+             "value": abs(r.r), "rule": "√AVE of both factors > |r|", "reference": "Fornell & Larcker (1981)"}
+            for r in self.pairs.itertuples(index=False)
+        ]
+
 
 def fornell_larcker(ave: pd.Series | Mapping[Any, float], latent_cor: pd.DataFrame) -> FornellLarcker:
     r"""Fornell–Larcker (1981) discriminant-validity table.
@@ -568,6 +585,17 @@ class HTMT(ResultMixin):
     def supported(self) -> bool:
         """True when every pair is below the conservative threshold."""
         return bool((self.pairs["verdict"] == "supported").all())
+
+    def verdicts(self) -> list[dict[str, Any]]:
+        """One report verdict per pair: met (< .85), borderline (< .90), not met."""
+        lo, hi = self.thresholds
+        name = "HTMT2" if self.method == "htmt2" else "HTMT"
+        return [
+            {"criterion": f"{name} {r.factor_a}–{r.factor_b}", "status": _status(r.verdict), "value": r.htmt,
+             "rule": f"< {lo:.2f} (< {hi:.2f} for conceptually similar constructs)",
+             "reference": "Henseler, Ringle & Sarstedt (2015)"}
+            for r in self.pairs.itertuples(index=False)
+        ]
 
 
 def _blocks(blocks: Any) -> dict[str, list[str]]:
@@ -1210,27 +1238,29 @@ def _cfa_n(result: Any) -> int | None:
 
 
 def _cfa_vcov(result: Any, group: Any = None) -> pd.DataFrame | None:
-    """Sampling covariance of a CFA's free parameters in one group, labelled ``"lhs<op>rhs"``."""
-    v = getattr(result, "vcov", None)
-    if callable(v):
-        v = v()
-    if isinstance(v, pd.DataFrame):
-        return v
-    # psychometrics.cfa.CFAResult does not expose vcov publicly (yet): read it from its
-    # engine. Rows of the parameter table carry a group index; equality-constrained rows
-    # share the index of one free parameter, so the sub-matrix is read by index.
+    """Sampling covariance of a CFA's free parameters in one group, labelled ``"lhs<op>rhs"``.
+
+    For a :class:`psychometrics.cfa.CFAResult` the rows of ``result.vcov()`` (one per
+    free parameter, in the engine's parameter order) are picked for the parameters of
+    the requested group through its parameter table — equality-constrained parameters
+    share one row — and relabelled without lavaan's ``.g2`` group suffixes. Any other
+    object may carry a ready ``vcov`` DataFrame labelled ``"lhs<op>rhs"``.
+    """
     engine = getattr(result, "_engine", None)
     spec = getattr(engine, "spec", None)
-    if engine is None or spec is None or not hasattr(engine, "vcov"):
-        return None
+    vcov = getattr(result, "vcov", None)
+    if spec is None or not hasattr(spec, "parameters"):
+        if callable(vcov):
+            vcov = vcov()
+        return vcov if isinstance(vcov, pd.DataFrame) else None
+    V = np.asarray(vcov() if callable(vcov) else engine.vcov(), dtype=float)
     groups = list(getattr(spec, "groups", ()) or [None])
     if len(groups) > 1 and group is None:
         return None
     g = groups.index(group) if group in groups else 0
     rows = [p for p in spec.parameters if p.free and p.group == g]
     labels = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
-    V = np.asarray(engine.vcov(), dtype=float)
-    if len(set(labels)) != len(labels) or V.ndim != 2:
+    if V.ndim != 2 or len(set(labels)) != len(labels):
         return None
     idx = np.array([p.index for p in rows], dtype=int)
     sub = V[np.ix_(idx, idx)]
@@ -1520,6 +1550,19 @@ class HypothesisEvaluation(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         return self.table
 
+    def verdicts(self) -> list[dict[str, Any]]:
+        """One report verdict per row: supported → met, inconclusive → borderline, else not met."""
+        pct = f"{100 * self.conf_level:g}%"
+        return [
+            {"criterion": f"{r.hypothesis} ({r.basis}): {r.description or r.score + ' vs ' + r.measure_score}",
+             "status": _status(r.verdict), "value": r.r,
+             "rule": r.rule if r.verdict == "not assessed" else
+                     f"{r.expected}; {pct} CI [{r.lower:.2f}, {r.upper:.2f}] inside → met, outside → not met, "
+                     "straddling a bound → borderline",
+             "reference": f"validity hypothesis {r.hypothesis}"}
+            for r in self.table.itertuples(index=False)
+        ]
+
 
 def _latent_table(latent: Any, conf_level: float) -> pd.DataFrame:
     if isinstance(latent, ConstructValidity):
@@ -1543,6 +1586,7 @@ def evaluate_hypotheses(
     latent: pd.DataFrame | None = None,
     factor_of: Mapping[str, str] | None = None,
     conf_level: float = 0.95,
+    missing_scores: Literal["error", "skip"] = "error",
 ) -> HypothesisEvaluation:
     """Check validity hypotheses against correlations of observed (and latent) scores.
 
@@ -1581,14 +1625,20 @@ def evaluate_hypotheses(
         Score key → factor name in ``latent``; by default a factor named like
         the score key or, failing that, like its score part (when unique).
     conf_level : float, default 0.95
+    missing_scores : {"error", "skip"}
+        What to do when a hypothesis names a score that is not in ``scores``
+        (e.g. a companion measure that was not administered): raise (default),
+        or keep a row with verdict ``"not assessed"`` (numbers missing) and a
+        diagnostic naming the hypothesis.
 
     Raises
     ------
     SpecError
         A hypothesis is malformed (names its id).
     DataError
-        A hypothesis names a score not in ``scores`` or a constant score (names
-        the hypothesis id and the column).
+        A hypothesis names a score not in ``scores`` (unless
+        ``missing_scores="skip"``) or a constant score (names the hypothesis id
+        and the column).
     """
     from scipy.stats import norm
 
@@ -1602,6 +1652,8 @@ def evaluate_hypotheses(
         scores = observed_scores(scores)
     if not isinstance(scores, pd.DataFrame):
         raise DataError(f"evaluate_hypotheses: scores must be a DataFrame, not {type(scores).__name__}")
+    if missing_scores not in ("error", "skip"):
+        raise DataError(f"evaluate_hypotheses: missing_scores must be 'error' or 'skip', not {missing_scores!r}")
     hyps = [Hypothesis.coerce(h) for h in hypotheses]
     dup = sorted({h.id for h in hyps if sum(g.id == h.id for g in hyps) > 1})
     if dup:
@@ -1614,6 +1666,14 @@ def evaluate_hypotheses(
     for h in hyps:
         a, b = score_key(scale_id, h.scale_score), score_key(h.measure, h.measure_score)
         absent = [k for k in (a, b) if k not in scores.columns]
+        if absent and missing_scores == "skip":
+            msg = f"validity hypothesis {h.id}: score column(s) {absent} not in the data; not assessed"
+            record(diagnostics, ReliabilityWarning, msg)
+            rows.append({"hypothesis": h.id, "description": h.description, "kind": h.kind, "basis": "observed",
+                         "score": a, "measure_score": b, "expected": h.expectation, "r": np.nan,
+                         "lower": np.nan, "upper": np.nan, "n": None, "p": np.nan,
+                         "verdict": "not assessed", "rule": f"{h.id} ({h.kind}): {msg}"})
+            continue
         if absent:
             raise DataError(
                 f"validity hypothesis {h.id}: score column(s) {absent} not found; available scores: "

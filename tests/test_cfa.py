@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import warnings
 
 import numpy as np
@@ -16,7 +15,7 @@ from psychometrics.datasets import holzinger_swineford, load_dataset
 
 FIXTURES = [
     "hs3", "hs3_stdlv", "hs3_meanstructure", "hs3_resid", "hs_labels", "hs_higher", "hs_bifactor", "bfi5",
-    "hs_configural", "hs_metric", "hs_scalar", "hs_strict",
+    "hs_configural", "hs_metric", "hs_scalar", "hs_strict", "hs_all_equal", "bfi_education",
 ]
 HS3 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 _DATA: dict[str, pd.DataFrame] = {}
@@ -25,7 +24,12 @@ _FITS: dict[str, tuple] = {}
 
 def _data(name: str) -> pd.DataFrame:
     if name not in _DATA:
-        _DATA[name] = holzinger_swineford() if name == "hs" else load_dataset("bfi")
+        if name == "hs":
+            _DATA[name] = holzinger_swineford()
+        elif name == "bfi":
+            _DATA[name] = load_dataset("bfi")
+        else:  # "bfi_edu": the rows with an education level (five groups)
+            _DATA[name] = load_dataset("bfi").dropna(subset=["education"])
     return _DATA[name]
 
 
@@ -134,7 +138,7 @@ def test_parameter_estimates_match_lavaan(name):
     np.testing.assert_allclose(m["ci_upper"], m["ci.upper"], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["hs3", "bfi5", "hs_higher", "hs_configural", "hs_scalar"])
+@pytest.mark.parametrize("name", ["hs3", "bfi5", "hs_higher", "hs_configural", "hs_scalar", "bfi_education"])
 def test_modification_indices_match_lavaan(name):
     res, ref = fitted(name)
     mi = pd.DataFrame(ref["modindices"]).rename(columns={"sepc.lv": "sepc_lv_ref", "sepc.all": "sepc_all_ref"})
@@ -261,6 +265,19 @@ def test_result_serialises_and_displays():
     text = res.summary()
     assert "chisq" in text and "std_loadings" in text
     assert res.to_frame() is res.estimates
+
+
+def test_five_groups_with_numeric_labels():
+    res, ref = fitted("bfi_education")
+    assert res.groups == tuple(ref["group_labels"]) == ("3", "2", "1", "5", "4")
+    assert list(res.nobs.values()) == ref["nobs"]
+
+
+def test_group_equal_means_fixes_latent_means_to_group_one():
+    res, _ = fitted("hs_all_equal")
+    e = res.estimates
+    means = e[(e.op == "~1") & (e.lhs.isin(["visual", "textual", "speed"]))]
+    assert (~means["free"]).all() and (means["est"] == 0).all()
 
 
 def test_multigroup_tables_are_indexed_by_group():

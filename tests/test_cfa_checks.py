@@ -97,3 +97,48 @@ def test_fit_index_functions_edge_cases():
     assert fi.rmsea(120, 48, 301, G=2) == pytest.approx(np.sqrt((120 / 48 - 1) / 301) * np.sqrt(2))
     ic = fi.information_criteria(-100.0, 5, 50)
     assert ic["aic"] == 210 and ic["bic"] == pytest.approx(200 + 5 * np.log(50))
+
+
+def test_empirical_underidentification_names_the_parameters(hs):
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5\nspeed =~ x7 + x8 + x9\ntextual ~~ 0*visual\ntextual ~~ 0*speed"
+    with pytest.warns(IdentificationWarning, match="information matrix is singular.*'textual =~ x5'"):
+        res = fit_cfa(model, hs)
+    assert res.estimates.loc[res.estimates.free, "se"].isna().all()
+
+
+def test_fit_from_sample_moments_equals_fit_from_data(hs):
+    items = [f"x{i}" for i in range(1, 10)]
+    ref = fit_cfa(HS3, hs)
+    res = fit_cfa(HS3, sample_cov=hs[items].cov(), sample_nobs=len(hs))
+    assert res.fit["chisq"] == pytest.approx(ref.fit["chisq"], rel=1e-10)
+    np.testing.assert_allclose(res.estimates["se"], ref.estimates["se"], rtol=1e-8)
+    by = {g: d[items] for g, d in hs.groupby("school", sort=False)}
+    mg_ref = fit_cfa(HS3, hs, group="school", group_equal=["loadings", "intercepts"])
+    mg = fit_cfa(HS3, sample_cov={g: d.cov() for g, d in by.items()}, sample_mean={g: d.mean() for g, d in by.items()},
+                 sample_nobs={g: len(d) for g, d in by.items()}, group_equal=["loadings", "intercepts"])
+    assert mg.groups == mg_ref.groups
+    assert mg.fit["chisq"] == pytest.approx(mg_ref.fit["chisq"], rel=1e-10)
+    with pytest.raises(DataError, match="needs sample_mean"):
+        fit_cfa(HS3, sample_cov={g: d.cov() for g, d in by.items()}, sample_nobs={g: len(d) for g, d in by.items()})
+    with pytest.raises(DataError, match="lacks model variable\\(s\\) 'x9'"):
+        fit_cfa(HS3, sample_cov=hs[items[:-1]].cov(), sample_nobs=301)
+    with pytest.raises(DataError, match="either data or sample_cov"):
+        fit_cfa(HS3, hs, sample_cov=hs[items].cov(), sample_nobs=301)
+    with pytest.raises(DataError, match="sample_nobs must be an integer"):
+        fit_cfa(HS3, sample_cov=hs[items].cov())
+
+
+def test_compare_input_checks(hs):
+    from psychometrics.cfa import compare
+
+    a = fit_cfa(HS3, hs)
+    with pytest.raises(DataError, match="at least two fitted models"):
+        compare(a)
+    b = fit_cfa(HS3, hs.iloc[:200])
+    with pytest.raises(DataError, match="fitted to different data"):
+        compare(a, b)
+    c = fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs)
+    with pytest.raises(DataError, match="different items"):
+        compare(a, c)
+    with pytest.warns(IdentificationWarning, match="same df"):
+        compare(a, fit_cfa(HS3, hs, std_lv=True))

@@ -43,16 +43,19 @@ def test_fit_cfa_with_a_scale_is_the_correlated_factors_model(hs_scale, hs):
 
 def test_vcov_labels_and_standard_errors(hs):
     res = fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", hs)
-    V = res.vcov()
+    V = res.parameter_vcov()
     assert "visual=~x2" in V.index and "visual~~textual" in V.index and V.shape == (21, 21)
     e = res.estimates
     se = e.loc[(e.lhs == "visual") & (e.op == "=~") & (e.rhs == "x2"), "se"].item()
     assert np.sqrt(V.loc["visual=~x2", "visual=~x2"]) == pytest.approx(se, rel=1e-12)
     mg = fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", hs,
                  group="school", group_equal=["loadings"])
-    names = list(mg.vcov().index)
+    names = list(mg.parameter_vcov().index)
     assert "visual=~x2" in names and "visual=~x2.g2" not in names  # equal loadings appear once
     assert "visual~~textual.g2" in names
+    gw = mg.parameter_vcov(group="Grant-White")
+    assert gw.loc["visual~~textual", "visual~~textual"] == mg.parameter_vcov().loc["visual~~textual.g2"].loc["visual~~textual.g2"]
+    assert gw.loc["visual=~x2", "visual=~x2"] == mg.parameter_vcov().loc["visual=~x2", "visual=~x2"]
 
 
 def test_construct_validity_consumes_the_result(hs):

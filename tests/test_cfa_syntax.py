@@ -115,3 +115,14 @@ def test_higher_order_factor_goes_to_beta_and_only_exogenous_factors_covary():
     assert {p.matrix for p in _rows(spec, lhs="g", op="=~")} == {"beta"}
     covs = [p for p in spec.parameters if p.op == "~~" and p.lhs != p.rhs]
     assert covs == []  # a, b, c are endogenous; g is the only exogenous factor
+
+
+def test_group_partial_must_name_a_parameter():
+    with pytest.raises(ModelSyntaxError, match="group_partial entry 'f=~x9' is not a parameter"):
+        build_spec("f =~ x1 + x2 + x3", groups=("A", "B"), group_equal=("loadings",), group_partial=("f=~x9",))
+    with pytest.raises(ModelSyntaxError, match="is not a parameter such as"):
+        build_spec("f =~ x1 + x2 + x3", groups=("A", "B"), group_equal=("loadings",), group_partial=("x9",))
+    spec = build_spec("f =~ x1 + x2 + x3\nx1 ~~ x2", groups=("A", "B"), group_equal=("residual.covariances",),
+                      group_partial=("x2 ~~ x1",))
+    a, b = [p for p in spec.parameters if p.op == "~~" and p.lhs == "x1" and p.rhs == "x2"]
+    assert a.index != b.index

@@ -197,3 +197,30 @@ def test_unreadable_files(tmp_path, capsys):
     broken.write_text("id: x\n  name: y\n", encoding="utf-8")
     code, _, err = _run(capsys, "check", broken)
     assert code == 2 and "line 2" in err and "not valid YAML" in err
+
+
+# ------------------------------------------------------- the shipped scale
+MSS = ROOT / "scales" / "mentorship_supportiveness.yaml"
+
+
+@pytest.mark.skipif(not MSS.exists(), reason="the mentorship item pool is not in this checkout")
+def test_check_mentorship_scale_and_simulated_data(tmp_path, capsys):
+    from psychometrics.simulate import simulate_study
+
+    code, out, err = _run(capsys, "check", MSS)
+    assert code == 0, err
+    assert "Mentorship Supportiveness Scale" in out and "(not found)" not in out
+    data = tmp_path / "sim.csv"
+    simulate_study(None, n=300, seed=3).to_csv(data, index=False)
+    code, out, err = _run(capsys, "check", MSS, data, "--group", "career_stage", "--id-column", "id")
+    assert code == 0, err
+    assert "300 read, 300 used" in out and "self_efficacy" in out and "OK: spec and data are valid." in out
+    # A value out of range or a missing item column makes check fail, naming the item.
+    df = pd.read_csv(data)
+    df.loc[9, "MSS07"] = 6
+    df.to_csv(data, index=False)
+    code, _, err = _run(capsys, "check", MSS, data)
+    assert code == 2 and "MSS07: 1 value, e.g. 6 in data row 10" in err
+    df.drop(columns=["MSS07"]).to_csv(data, index=False)
+    code, _, err = _run(capsys, "check", MSS, data)
+    assert code == 2 and "1 item column is missing: MSS07" in err

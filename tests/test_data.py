@@ -390,17 +390,26 @@ def test_longstring_definition():
 def test_mahalanobis_matches_definition_and_chi2():
     rng = np.random.default_rng(7)
     x = pd.DataFrame(rng.normal(size=(40, 4)), columns=list("abcd"))
-    x.iloc[5, 2] = np.nan
-    d2, p = mahalanobis(x)
-    xc = x.dropna().to_numpy()
-    centred = xc - xc.mean(axis=0)
-    inv = np.linalg.inv(np.cov(xc, rowvar=False))
-    expected = np.einsum("ij,jk,ik->i", centred, inv, centred)
-    np.testing.assert_allclose(d2.dropna().to_numpy(), expected, rtol=1e-10)
-    np.testing.assert_allclose(p.dropna().to_numpy(), stats.chi2.sf(expected, df=4), rtol=1e-10)
-    assert np.isnan(d2.iloc[5]) and np.isnan(p.iloc[5])
+    x.iloc[5, 2] = np.nan  # 3 of 4 answered: screened on the observed items
+    x.iloc[6, [0, 1, 2]] = np.nan  # 1 of 4 answered: below min_share, not screened
+    d2, p, dof = mahalanobis(x)
+    complete = x.notna().all(axis=1).to_numpy()
+    xc = x[complete].to_numpy()
+    mean = xc.mean(axis=0)
+    cov = np.cov(xc, rowvar=False)
+    centred = xc - mean
+    expected = np.einsum("ij,jk,ik->i", centred, np.linalg.inv(cov), centred)
+    np.testing.assert_allclose(d2[complete].to_numpy(), expected, rtol=1e-10)
+    np.testing.assert_allclose(p[complete].to_numpy(), stats.chi2.sf(expected, df=4), rtol=1e-10)
+    assert (dof[complete] == 4).all()
     # Mean D² of the complete cases is k (n-1)/n for the sample covariance.
     assert expected.mean() == pytest.approx(4 * (len(xc) - 1) / len(xc))
+    obs = [0, 1, 3]
+    dev = x.iloc[5, obs].to_numpy() - mean[obs]
+    d2_5 = dev @ np.linalg.inv(cov[np.ix_(obs, obs)]) @ dev
+    assert d2.iloc[5] == pytest.approx(d2_5, rel=1e-10) and dof.iloc[5] == 3
+    assert p.iloc[5] == pytest.approx(stats.chi2.sf(d2_5, df=3), rel=1e-10)
+    assert np.isnan(d2.iloc[6]) and np.isnan(p.iloc[6]) and np.isnan(dof.iloc[6])
 
 
 def test_mahalanobis_singular_gives_nan_and_warning(scale):
@@ -475,8 +484,31 @@ def test_careless_screens_match_r_reference():
     def arr(key):
         return np.array([np.nan if v is None else v for v in ref[key]], dtype=float)
 
-    np.testing.assert_allclose(c["mahalanobis_d2"].to_numpy(), arr("mahalanobis_d2"), rtol=1e-10, equal_nan=True)
-    np.testing.assert_allclose(c["mahalanobis_p"].to_numpy(), arr("mahalanobis_p"), rtol=1e-8, equal_nan=True)
+    complete = r.raw.notna().all(axis=1).to_numpy()
+    assert np.array_equal(complete, ~np.isnan(arr("mahalanobis_d2")))
+    # Complete rows: exactly psych::outlier / careless::mahad. Incomplete rows (NA in R)
+    # are screened on their observed items here; test_mahalanobis_matches_definition covers them.
+    np.testing.assert_allclose(c["mahalanobis_d2"].to_numpy()[complete], arr("mahalanobis_d2")[complete], rtol=1e-10)
+    np.testing.assert_allclose(c["mahalanobis_p"].to_numpy()[complete], arr("mahalanobis_p")[complete], rtol=1e-8)
     assert c["longstring"].tolist() == ref["longstring"]
     np.testing.assert_allclose(c["evenodd"].to_numpy(), arr("evenodd"), rtol=1e-10, atol=1e-12, equal_nan=True)
     assert c["evenodd_flag"].sum() == np.nansum(arr("evenodd") < 0.30)
+
+
+def test_other_dtypes_and_no_rows(scale):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.integers(1, 6, (30, 8)), columns=ITEMS)
+    nullable = df.astype("Int64")
+    nullable.iloc[0, 0] = pd.NA
+    assert _quiet(load_responses, nullable, scale).quality.missing["A1"] == 1
+    assert _quiet(load_responses, df.astype("category"), scale).items.dtypes.iloc[0] == float
+    text = df.astype(str)
+    text.iloc[2, 3], text.iloc[4, 4] = " 4 ", "  "
+    r = _quiet(load_responses, text, scale)
+    assert r.items.iloc[2, 3] == 4 and r.quality.missing_by_reason.loc["B2", "blank in source"] == 1
+    with pytest.raises(DataError, match="A1: the column holds true/false values"):
+        load_responses(df.astype(bool), scale)
+    with pytest.raises(DataError, match=r"A2: 1 value, e\.g\. inf in index label 1\nCorrect the data"):
+        load_responses(df.astype(float).assign(A2=lambda d: d["A2"].where(d.index != 1, np.inf)), scale)
+    with pytest.raises(DataError, match="no rows to analyse"):
+        load_responses(df.iloc[:0], scale)

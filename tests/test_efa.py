@@ -178,8 +178,11 @@ def test_not_positive_definite_is_smoothed():
     ref = REF["cor_smooth"]
     npd = pd.DataFrame(ref["input"]["data"], index=list("abc"), columns=list("abc"))
     # three items: one factor; the smoothed matrix equals psych::cor.smooth
-    with pytest.warns(NotPositiveDefiniteWarning, match="cor.smooth"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         res = efa(corr=npd, n_obs=100, n_factors=1, method="pa")
+    npd_warnings = [w for w in caught if issubclass(w.category, NotPositiveDefiniteWarning)]
+    assert npd_warnings and "cor.smooth" in str(npd_warnings[0].message)
     assert any(d.category == "NotPositiveDefiniteWarning" for d in res.diagnostics)
     from psychometrics.efa._input import cor_smooth
     sm, changed = cor_smooth(npd.to_numpy())
@@ -250,3 +253,151 @@ def test_scale_like_object_selects_items_and_subscales(data):
     res = _quiet(efa, load_dataset("bfi"), 2, scale=FakeScale())
     assert list(res.loadings.index) == [i for i in BFI_ITEMS if i[0] in "NC"]
     assert sorted(res.factor_subscales.to_list()) == ["C", "N"]
+
+
+# ------------------------------------------------------------------ retention
+from psychometrics.efa import (  # noqa: E402
+    empirical_kaiser,
+    kaiser,
+    map_test,
+    parallel_analysis,
+    retention_summary,
+    scree,
+)
+from psychometrics.efa.extraction import extract  # noqa: E402
+from psychometrics.efa.retention import (  # noqa: E402
+    _one_factor_communalities,
+    _refit_at_bound,
+    _wishart_correlations,
+)
+
+
+@pytest.mark.parametrize("name", ["hs", "bfi"])
+def test_map_matches_psych_vss(data, name):
+    x, _ = data[name]
+    res = map_test(x)
+    np.testing.assert_allclose(res.values.to_numpy(), REF[name]["map"], atol=1e-10)
+    assert res.n_factors == int(np.argmin(REF[name]["map"])) + 1
+    assert list(res.values.index) == list(range(1, 9))
+
+
+@pytest.mark.parametrize("name", ["hs", "bfi"])
+def test_parallel_analysis_against_psych(data, name):
+    x, _ = data[name]
+    ref = REF[name]["parallel"]
+    n_iter = 300
+    res = _quiet(parallel_analysis, x, n_iter=n_iter, seed=11)
+    e = res.eigenvalues
+    # observed eigenvalues: pc exact; fa from psych's one-factor minres, which psych's
+    # L-BFGS-B stops ~1e-7 from the optimum
+    np.testing.assert_allclose(e["observed_pc"], ref["pc_values"], atol=1e-10)
+    np.testing.assert_allclose(e["observed_fa"], ref["fa_values"], atol=1e-6)
+    # random eigenvalues cannot match R's random numbers: compare the means with R's
+    # (500 simulated data sets) within Monte Carlo error. The standard error of the
+    # difference uses both standard deviations; |z| < 4.5 keeps the family-wise false
+    # alarm rate below ~1e-4 over the 2p comparisons.
+    for ours, theirs, sd in [("simulated_pc_mean", "sim_pc_mean", "sim_pc_sd"),
+                             ("simulated_fa_mean", "sim_fa_mean", "sim_fa_sd")]:
+        se = np.sqrt(np.square(ref[sd]) / ref["n_iter"] + e[ours.replace("mean", "sd")] ** 2 / n_iter)
+        z = (e[ours] - np.array(ref[theirs])) / se
+        assert np.abs(z).max() < 4.5, (ours, z)
+    # the 95 % quantiles agree to Monte Carlo accuracy (a few SDs/√n)
+    np.testing.assert_allclose(e["simulated_fa_quantile"], ref["sim_fa_q95"], atol=4 * max(ref["sim_fa_sd"]) / np.sqrt(n_iter) * 2)
+    assert res.n_factors == ref["nfact"] and res.n_components == ref["ncomp"]
+
+
+def test_parallel_analysis_resampled(data):
+    x, _ = data["hs"]
+    ref = REF["hs"]["parallel"]
+    res = _quiet(parallel_analysis, x, n_iter=100, seed=3, resample=True)
+    e = res.eigenvalues
+    se = np.sqrt(np.square(ref["resampled_pc_sd"]) / ref["n_iter"] + e["simulated_pc_sd"] ** 2 / 100)
+    assert np.abs((e["simulated_pc_mean"] - np.array(ref["resampled_pc_mean"])) / se).max() < 4.5
+    assert res.resample and res.n_components == ref["ncomp"]
+    with pytest.raises(DataError, match="raw data"):
+        parallel_analysis(corr=x.corr(), n_obs=301, resample=True)
+
+
+def test_parallel_analysis_seed_reproducible(data):
+    x, _ = data["hs"]
+    a = _quiet(parallel_analysis, x, n_iter=50, seed=5, kind="pca")
+    b = _quiet(parallel_analysis, x, n_iter=50, seed=5, kind="pca")
+    c = _quiet(parallel_analysis, x, n_iter=50, seed=6, kind="pca")
+    pd.testing.assert_frame_equal(a.eigenvalues, b.eigenvalues)
+    assert not np.allclose(a.eigenvalues["simulated_pc_mean"], c.eigenvalues["simulated_pc_mean"])
+    assert a.n_factors is None and "observed_fa" not in a.eigenvalues
+    fa = _quiet(parallel_analysis, corr=x.corr(), n_obs=301, n_iter=50, seed=5, kind="fa")
+    assert fa.n_components is None and fa.n_factors is not None
+    with pytest.raises(DataError, match="n_obs"):
+        parallel_analysis(corr=x.corr())
+    with pytest.raises(DataError, match="kind"):
+        parallel_analysis(x, kind="pc")
+
+
+def test_batched_one_factor_minres_matches_exact_fit():
+    """The batched Newton solver reaches minres optima: mostly psych's, never a worse point.
+
+    One-factor fits of pure-noise matrices can have several local minima; where the batched
+    solver and the exact (scipy) fit end in different ones, the batched one is not worse.
+    """
+    from psychometrics.efa.extraction import uls_objective
+
+    rng = np.random.default_rng(7)
+    Rs = _wishart_correlations(rng, 500, 8, 12)
+    h2, ok = _one_factor_communalities(Rs)
+    rest = np.where(~ok)[0]
+    if rest.size:
+        h2[rest], ok2 = _refit_at_bound(Rs[rest], h2[rest])
+    same = 0
+    for i in range(len(Rs)):
+        exact = extract(Rs[i], 1, "minres").communalities
+        if np.allclose(h2[i], exact, atol=1e-6):
+            same += 1
+        else:
+            f_batch = uls_objective(np.clip(1 - h2[i], 0.005, 1), Rs[i], 1)[0]
+            f_exact = uls_objective(np.clip(1 - exact, 0.005, 1), Rs[i], 1)[0]
+            assert f_batch <= f_exact + 1e-6
+    assert same >= 0.8 * len(Rs)
+
+
+def test_wishart_correlations_are_correlation_matrices():
+    R = _wishart_correlations(np.random.default_rng(1), 50, 6, 5)
+    np.testing.assert_allclose(np.einsum("bii->bi", R), 1.0)
+    np.testing.assert_allclose(R, R.transpose(0, 2, 1))
+    assert (np.linalg.eigvalsh(R) > 0).all()
+
+
+def test_kaiser_ekc_scree_and_summary(data):
+    x, _ = data["hs"]
+    e = np.array(REF["hs"]["parallel"]["pc_values"])
+    k = kaiser(x)
+    assert k.n_factors == int((e > 1).sum()) and "over-extract" in k.note
+    ekc = empirical_kaiser(x)
+    p, n = 9, 301
+    ref1 = max((1 + np.sqrt(p / n)) ** 2, 1)
+    ref2 = max((1 + np.sqrt(p / n)) ** 2 * (p - e[0]) / (p - 1), 1)
+    np.testing.assert_allclose(ekc.table["reference"].iloc[:2], [ref1, ref2], rtol=1e-12)
+    sc = scree(x)
+    np.testing.assert_allclose(sc["eigenvalue"], e, atol=1e-10)
+    np.testing.assert_allclose(sc["fa_eigenvalue"], REF["hs"]["parallel"]["fa_values"], atol=1e-6)
+    s = _quiet(retention_summary, x, n_iter=100, seed=1)
+    assert s.n_factors == 3
+    assert s.table.loc["MAP", "n_factors"] == 2
+    assert not s.table.loc["Kaiser (eigenvalue > 1)", "used_in_consensus"]
+    assert "Number of factors" in s.summary()
+
+
+def test_efa_with_scale(data):
+    from psychometrics.scale import Scale
+
+    scale = Scale.model_validate(dict(
+        id="bfi", name="Big Five Inventory", version="1.0.0", construct="Big Five",
+        response_format=dict(min=1, max=6),
+        subscales=[dict(id=t.lower(), name=t) for t in "ACENO"],
+        items=[dict(id=i, text=f"item {i}", subscale=i[0].lower()) for i in BFI_ITEMS]))
+    responses = load_dataset("bfi")            # id, items, gender, education, age
+    res = _quiet(efa, responses, 5, scale=scale)
+    assert list(res.loadings.index) == BFI_ITEMS
+    assert sorted(res.factor_subscales.to_list()) == list("aceno")
+    ref = REF["bfi"]["fits"]["minres_oblimin"]
+    np.testing.assert_allclose(res.loadings.to_numpy(), ref["loadings"]["data"], atol=1e-4)

@@ -233,6 +233,16 @@ def test_bootstrap_covariances_equal_resampled_np_cov(pairwise):
     jack = _bootstrap.jackknife_covariances(feats)
     for i in (0, 17, 59):
         close(jack[i], pd.DataFrame(np.delete(x, i, axis=0)).cov().to_numpy(), 1e-10)
+    # pairwise correlations as R's cor(use = "pairwise") (what the omega estimate uses)
+    cf = _bootstrap.CovFeatures.from_data(x, pairwise, "cor")
+    got = np.concatenate([c for _, c in _bootstrap.bootstrap_covariances(cf, 3, seed=11)])
+    for b in range(3):
+        d = np.sqrt(np.diag(got[b]))  # listwise "cor" features give covariances (rescaled by callers)
+        close(got[b] / np.outer(d, d), pd.DataFrame(x[idx[b]]).corr().to_numpy(), 1e-10)  # pairwise cor
+        if pairwise:
+            frame = pd.DataFrame(x[idx[b]])
+            prep = rel._prepare(frame, "pairwise")
+            close(got[b], prep.cor, 1e-10)
 
 
 def test_bootstrap_is_seeded_and_independent_of_chunking():
@@ -283,7 +293,7 @@ def test_bca_acceleration_and_bias_by_hand():
     # Efron & Tibshirani (1993) eq. 14.10 with the values written out
     lo_p = norm.cdf(z0 + (z0 + norm.ppf(0.025)) / (1 - a * (z0 + norm.ppf(0.025))))
     hi_p = norm.cdf(z0 + (z0 + norm.ppf(0.975)) / (1 - a * (z0 + norm.ppf(0.975))))
-    want = np.quantile(boot, [lo_p, hi_p])
+    want = _bootstrap.norm_inter(boot, np.array([lo_p, hi_p]))
     close(_bootstrap.bca_interval(boot, est, jack, level), want, 1e-12)
     assert a != 0 and z0 != 0
 
@@ -426,3 +436,60 @@ def test_two_item_set_reports_alpha_only():
     # psych's two-item alpha-if-deleted convention: c12 / var(other item)
     c = np.cov(d.to_numpy(), rowvar=False)
     close(res.alpha.alpha_if_deleted, [c[0, 1] / c[1, 1], c[0, 1] / c[0, 0]], 1e-12)
+
+
+def test_norm_inter_order_statistics():
+    t = np.arange(1.0, 20.0)  # 19 replicates: (R + 1) p is an integer for p = .05, .95
+    close(_bootstrap.norm_inter(t, np.array([0.05, 0.95])), [1.0, 19.0], 0)
+    close(_bootstrap.norm_inter(t, np.array([0.5])), [10.0], 0)
+    mid = _bootstrap.norm_inter(t, np.array([0.52]))[0]
+    assert 10.0 < mid < 11.0
+
+
+def test_intervals_match_boot_ci_on_fixed_resamples(sets):
+    """Same replicates as R (deterministic index matrix) → boot::boot.ci's perc and BCa."""
+    q = load_reference("reliability", "bootstrap_reference.json")
+    x = sets["hs9"].to_numpy()
+    n, nb = q["n"], q["B"]
+    b = np.arange(1, nb + 1)[:, None]
+    i = np.arange(1, n + 1)[None, :]
+    h = (b * 7919 + i * 104729) % 1000003
+    idx = ((h * h + b) % 1000003) % n  # 0-based version of the R formula
+    w = np.stack([np.bincount(r, minlength=n) for r in idx]).astype(float)
+    feats = _bootstrap.CovFeatures.from_data(x, False)
+    covs = feats.covariances(w @ feats.features)
+    jcovs = _bootstrap.jackknife_covariances(feats)
+    full = rel._prepare(sets["hs9"], "listwise")
+    start = _fa_core.minres(full.corr, 1).loadings[:, 0]
+    reps = np.column_stack([rel._alpha_batch(covs), rel._omega1_batch(covs, start)])
+    jack = np.column_stack([rel._alpha_batch(jcovs), rel._omega1_batch(jcovs, start)])
+    est = np.array([rel._alpha_batch(full.cov), rel.omega(sets["hs9"]).omega_total])
+    close(est, q["t0"], ITER)
+    close(reps[:, 0], np.array(q["t"])[:, 0], CLOSED)
+    close(reps[:, 1], np.array(q["t"])[:, 1], ITER)  # psych's optim stops ~1e-6 from the optimum
+    close(jack, q["jack"], ITER)
+    for row in q["intervals"]:
+        j = 0 if row["stat"] == "alpha" else 1
+        tol = CLOSED if j == 0 else ITER
+        close(_bootstrap.percentile_interval(reps[:, j], row["level"]), row["perc"], tol)
+        close(_bootstrap.bca_interval(reps[:, j], est[j], jack[:, j], row["level"]), row["bca"], tol)
+
+
+def test_progress_display_runs(capsys):
+    d = _toy(120, 5)
+    a = rel.cronbach_alpha(d, method="bootstrap", n_boot=40, seed=1, progress=True)
+    o = rel.omega(d.iloc[:, :5], ci=0.9, n_boot=30, seed=1, progress=True)
+    b = rel.cronbach_alpha(d, method="bootstrap", n_boot=40, seed=1, progress=False)
+    assert a.ci == b.ci and o.ci_total is not None
+
+
+def test_too_many_factors_and_tiny_subscales(sets):
+    with pytest.raises(DataError, match="too many for 5 items"):
+        rel.omega(sets["bfiA"], nfactors=3)
+    groups = {"one": ["x1"], "two": ["x2", "x3"], "rest": ["x4", "x5", "x6", "x7", "x8", "x9"]}
+    with pytest.warns(ReliabilityWarning, match="one: reliability needs at least two items"):
+        res = rel.scale_reliability(sets["hs9"], groups, n_boot=0)
+    assert list(res.table.index) == ["two", "rest", "total"]
+    assert res.details["total"].omega.nfactors == 3
+    assert np.isnan(res.table.loc["two", "omega_total"])  # two items: α only (warned)
+    assert any("at least three items" in d.message for d in res.diagnostics)

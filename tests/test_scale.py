@@ -311,11 +311,15 @@ def test_all_problems_in_one_error(spec):
     spec["hierarchy"]["subscales"] = ["alpha", "delta"]
     msg = _error(spec)
     assert "3 problems" in msg
-    # Field-level problems in a section are all reported together too.
+    # Field-level problems and cross-field problems are all reported together too.
     spec["response_format"]["labels"][0] = "zero"
     spec["response_format"]["missing_codes"] = [2]
+    spec["items"][0]["revers"] = True
     msg = _error(spec)
-    assert "2 problems" in msg and "labels[0]" in msg and "missing_codes[0]" in msg
+    assert "6 problems" in msg
+    for path in ("labels[0]", "missing_codes[0]", "items[0].revers", "items[3].subscale", "items[4].id",
+                 "hierarchy.subscales[1]"):
+        assert path in msg
 
 
 # ----------------------------------------------------------- file problems
@@ -374,3 +378,11 @@ def test_documentation_example_is_a_valid_spec():
     block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     scale = Scale.from_dict(yaml.safe_load(block), source="docs/scale-spec.md")
     assert scale.id == "mentorship_supportiveness" and scale.reverse_items == ("MSS02",)
+
+
+def test_scales_are_hashable_and_equal_by_content(spec, tmp_path):
+    a = Scale.from_yaml(MINI)
+    b = Scale.from_dict(spec)
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    spec["name"] = "Other"
+    assert Scale.from_dict(spec) != a

@@ -100,6 +100,23 @@ def test_mean_scores_equal_psych_scoreitems_impute_none(bfi):
     assert res.not_scored.to_numpy().sum() == int(np.isnan(want).sum())
 
 
+def test_psych_default_reverses_with_observed_range(bfi):
+    """psych::scoreItems without min/max reverses with the observed extremes (here 2..6)."""
+    ref = load_reference("scoring", "bfi_narrow_scoreitems_default_minmax.csv")
+    cols = [i.lstrip("-") for v in BFI_KEYS.values() for i in v]
+    narrow = bfi.iloc[:200].copy()
+    narrow[cols] = narrow[cols].replace(1, 2)
+    as_psych = score(BFI_KEYS, narrow, min_answered=0, response_range=(2, 6), reliability=None)
+    np.testing.assert_allclose(as_psych.scores[list(BFI_KEYS)].to_numpy(),
+                               ref[list(BFI_KEYS)].to_numpy(), rtol=0, atol=1e-10)
+    ours = score(BFI_KEYS, narrow, min_answered=0, response_range=(1, 6), reliability=None)
+    # each answered reversed item is 1 lower with the response range 1..6
+    rev = [i[1:] for i in BFI_KEYS["openness"] if i.startswith("-")]
+    n_rev = narrow[rev].notna().sum(axis=1).to_numpy()
+    n_all = ours.n_answered["openness"].to_numpy()
+    np.testing.assert_allclose(as_psych.scores["openness"] - ours.scores["openness"], n_rev / n_all)
+
+
 def test_alpha_equals_psych_scoreitems_alpha(bfi):
     prov = load_reference("scoring", "provenance.json")["scoreitems_alpha"]
     res = score(BFI_KEYS, bfi, min_answered=0, response_range=(1, 6))
@@ -196,9 +213,29 @@ def test_bad_values_are_refused_naming_item_row_value(value, fragment):
     assert fragment in msg and "'b1'" in msg and "row(s) 4" in msg
 
 
+def test_columns_mapping():
+    data = small_data().rename(columns={"a1": "q1", "b2": "q7"})
+    res = score(small_spec(), data, columns={"q1": "a1", "q7": "b2"}, reliability=None)
+    pd.testing.assert_frame_equal(res.scores, score(small_spec(), small_data(),
+                                                    reliability=None).scores)
+    with pytest.raises(DataError, match="not in the data: zz"):
+        score(small_spec(), data, columns={"zz": "a1"})
+    with pytest.raises(DataError, match="already have columns named a2"):
+        score(small_spec(), small_data(), columns={"a1": "a2"})
+
+
 def test_missing_item_column_is_refused():
     with pytest.raises(DataError, match="lacks item column.*'b2'"):
         score(small_spec(), small_data().drop(columns="b2"))
+
+
+@pytest.mark.parametrize("keys, fragment", [
+    ({"s": ["a1", "a1"]}, "twice"),
+    ({"s": ["a1", "-a2"], "t": ["a2"]}, "keyed forward in one score and reversed"),
+])
+def test_inconsistent_keys(keys, fragment):
+    with pytest.raises(ScoringKeyError, match=fragment):
+        ScoringRules.from_keys(keys, response_range=(1, 5))
 
 
 def test_keys_with_reverse_need_range():
@@ -484,6 +521,33 @@ def test_key_reads_a_reliability_table():
     assert key.norms is None and "n" not in key.calibration
 
 
+def test_key_with_real_scale_reliability():
+    from psychometrics.data import load_responses
+    from psychometrics.reliability import scale_reliability
+    from psychometrics.scale import Scale
+
+    scale = Scale.from_yaml(Path(__file__).parent / "data" / "mini_scale.yaml")
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(200, 1))
+    x = np.clip(np.round(3 + f + rng.normal(size=(200, 8)) * 0.8), 1, 5)
+    df = pd.DataFrame(x, columns=list(scale.item_ids))
+    df[["A3", "C2"]] = 6 - df[["A3", "C2"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # omega of a two-item subscale: ReliabilityWarning
+        resp = load_responses(df, scale)
+        rel = scale_reliability(resp, ci=None, n_boot=0)
+    key = ScoringKey.build(scale, resp, reliability=rel)
+    assert key.reliability["total"] == {"coefficient": "omega_total",
+                                        "value": float(rel.table.loc["total", "omega_total"])}
+    assert key.reliability["gamma"]["coefficient"] == "alpha"  # two items: no omega
+    assert key.calibration["data_sha256"] == resp.sha256
+    res = score(key, df)
+    want = key.norms.table("total").sd * math.sqrt(1 - key.reliability["total"]["value"])
+    assert res.sem.loc["total", "sem"] == pytest.approx(want)
+    by_resp = score(scale, resp)
+    np.testing.assert_array_equal(by_resp.scores["total"].to_numpy(), res.scores["total"].to_numpy())
+
+
 def test_key_checks_scale_version():
     key = _key()
 
@@ -591,3 +655,75 @@ def test_scale_yaml_path_and_scale_object(tmp_path):
     back = ScoringKey.from_file(key.to_file(tmp_path / "scoring_key_mini.yaml"))
     assert back.scale().content_hash == scale.content_hash
     assert back.calibration["data_sha256"] == key.calibration["data_sha256"]
+
+
+# ----------------------------------------------------------------------------- CLI
+def _cli(*args, cwd):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "psychometrics", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env={**__import__("os").environ,
+                                                               "PYTHONPATH": str(ROOT)})
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_cli_score_with_scale_and_key(tmp_path):
+    import pyreadstat
+
+    from psychometrics.scale import Scale
+
+    scale_path = ROOT / "tests" / "data" / "mini_scale.yaml"
+    scale = Scale.from_yaml(scale_path)
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(rng.integers(1, 6, size=(40, 8)), columns=list(scale.item_ids)).astype(float)
+    data.iloc[0, :2] = np.nan
+    data.insert(0, "pid", [f"r{i}" for i in range(40)])
+    data["site"] = ["a", "b"] * 20
+    csv = tmp_path / "data.csv"
+    data.to_csv(csv, index=False)
+
+    data.rename(columns={"A1": "first"}).to_csv(csv, index=False)
+    run = _cli("score", scale_path, csv, "-o", tmp_path / "s.csv", "--id-column", "pid",
+               "--map", "first=A1", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "Scored 40 rows" in run.stdout and "alpha: 39 scored, 1 not scored" in run.stdout
+    out = pd.read_csv(tmp_path / "s.csv")
+    want = score(scale, data, id_column="pid").scores
+    assert list(out["pid"]) == list(data["pid"])
+    np.testing.assert_allclose(out["total"], want["total"].to_numpy())
+    assert (tmp_path / "s_dictionary.csv").exists()
+    data.to_csv(csv, index=False)
+
+    key = ScoringKey.build(scale, data, invariance={"level": "scalar", "group_variable": "site",
+                                                    "groups": ["a"]})
+    key_path = key.to_file(tmp_path / "scoring_key_mini.yaml")
+    run = _cli("score", key_path, csv, "-o", tmp_path / "s.sav", "--id-column", "pid",
+               "--dictionary", tmp_path / "dict.md", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "InvarianceWarning" in run.stderr and "b" in run.stderr
+    back, meta = pyreadstat.read_sav(str(tmp_path / "s.sav"))
+    assert "total_T" in back.columns and dict(zip(meta.column_names, meta.column_labels))[
+        "total"] == "General factor"
+    assert "| total | General factor |" in (tmp_path / "dict.md").read_text()
+
+
+def test_cli_score_refuses_bad_data_without_traceback(tmp_path):
+    from psychometrics.scale import Scale
+
+    scale_path = ROOT / "tests" / "data" / "mini_scale.yaml"
+    scale = Scale.from_yaml(scale_path)
+    data = pd.DataFrame(np.full((5, 8), 3.0), columns=list(scale.item_ids))
+    key_path = ScoringKey.build(scale, reliability=None).to_file(tmp_path / "scoring_key.json")
+    data.loc[2, "B2"] = 9
+    data.to_csv(tmp_path / "bad.csv", index=False)
+    run = _cli("score", key_path, tmp_path / "bad.csv", "-o", tmp_path / "o.csv", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "do not match the scoring key" in run.stderr and "B2" in run.stderr
+    assert "Traceback" not in run.stderr
+    run = _cli("score", key_path, tmp_path / "bad.csv", "-o", tmp_path / "o.xlsx", cwd=tmp_path)
+    assert run.returncode == 2 and "use .csv, .parquet or .sav" in run.stderr
+    with pytest.raises(ScoringKeyError, match="does not exist"):
+        score(tmp_path / "scoring_key_missing.json", tmp_path / "bad.csv")

@@ -617,3 +617,49 @@ def test_construct_validity_higher_order_and_cross_loading(hs):
     assert res.htmt is None
     assert list(res.fornell_larcker.table.index) == ["textual"] and res.fornell_larcker.pairs.empty
     assert res.reliability.loc["visual", "omega"] > 0 and pd.isna(res.reliability.loc["visual", "ave"])
+
+
+def test_hypotheses_on_scoring_results(hs, ref_cor):
+    """Scale + data → psychometrics.scoring.score → observed_scores → evaluate_hypotheses."""
+    from psychometrics.scale import Scale
+    from psychometrics.scoring import score
+
+    scale = _hs_scale()
+    speed = Scale.from_dict({
+        "id": "speedtest", "name": "Speed", "version": "1.0.0", "construct": "Speed.",
+        "response_format": {"type": "continuous", "min": 0, "max": 11},
+        "subscales": [{"id": "speed", "name": "Speed"}],
+        "items": [{"id": f"x{i}", "text": f"Test {i}", "subscale": "speed"} for i in (7, 8, 9)],
+    })
+    scores = observed_scores({"hs": score(scale, hs), "speedtest": score(speed, hs)})
+    assert {"hs.visual", "hs.textual", "hs.total", "speedtest.total"} <= set(scores.columns)
+    np.testing.assert_allclose(scores["hs.visual"], _hs_scores(hs)["hs.visual"], atol=1e-12)
+    ev = evaluate_hypotheses(scale, scores)
+    assert ev.table.verdict.tolist() == ["supported", "not supported", "supported"]
+    assert ev.table.r.iloc[1] == pytest.approx(ref_cor["cor_test"]["hs_visual_speed"]["r"], abs=TOL)
+
+
+def test_verdicts_for_the_report(hs, ref_cfa):
+    from psychometrics.report.context import Verdict
+
+    ev = evaluate_hypotheses(HYPS, _hs_scores(hs), scale_id="hs")
+    vs = [Verdict(**v) for v in ev.verdicts()]
+    assert [v.status for v in vs] == ["borderline", "met", "not met", "not met"]
+    assert vs[0].criterion.startswith("H1 (observed): visual and textual go together")
+    h = htmt(hs, HS_BLOCKS, thresholds=(0.30, 0.385))
+    assert [Verdict(**v).status for v in h.verdicts()] == ["borderline", "not met", "met"]
+    fl = fornell_larcker(_vec(ref_cfa["hs"]["ave_std"]), _mat(ref_cfa["hs"]["latent_cor"]))
+    assert {Verdict(**v).status for v in fl.verdicts()} == {"met"}
+
+
+def test_hypotheses_missing_measure_can_be_skipped(hs):
+    from psychometrics.report.context import Verdict
+
+    bad = dict(HYPS[1], id="H7", measure="wellbeing")
+    with pytest.warns(ReliabilityWarning, match=r"H7: score column\(s\) \['wellbeing.total'\] not in the data"):
+        res = evaluate_hypotheses([HYPS[0], bad], _hs_scores(hs), scale_id="hs", missing_scores="skip")
+    assert res.table.verdict.tolist() == ["inconclusive", "not assessed"]
+    assert len(res.diagnostics) == 1
+    assert Verdict(**res.verdicts()[1]).status == "not assessed"
+    with pytest.raises(DataError, match="missing_scores must be"):
+        evaluate_hypotheses([HYPS[0]], _hs_scores(hs), scale_id="hs", missing_scores="ignore")

@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from scipy import stats as sps
 
 from psychometrics.cfa import fit_indices as fi
 from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
 from psychometrics.cfa.results import CFAResult
-from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec
+from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec, observed_variables
 from psychometrics.exceptions import (
     ConvergenceWarning,
     DataError,
@@ -30,9 +31,35 @@ from psychometrics.exceptions import (
 __all__ = ["fit_cfa"]
 
 _Z975 = float(sps.norm.ppf(0.975))
+_THREADPOOL = None
+
+
+def _single_threaded_blas():
+    """Context that runs BLAS single-threaded.
+
+    CFA matrices are small (p ≲ 100): multi-threaded BLAS only adds
+    synchronisation, and on a busy machine it makes each product 10–100× slower.
+    """
+    global _THREADPOOL
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # optional: scikit-learn installs it
+        import contextlib
+
+        return contextlib.nullcontext()
+    if _THREADPOOL is None:
+        _THREADPOOL = ThreadpoolController()
+    return _THREADPOOL.limit(limits=1, user_api="blas")
 
 
 # ---------------------------------------------------------------- data
+def _group_label(value: Any) -> str:
+    """Group label as text; integral floats (a numeric column with NaN) print as integers."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _sample_stats(
     data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str, diags: list[Diagnostic]
 ) -> tuple[SampleStats, tuple[str, ...], int]:
@@ -73,20 +100,20 @@ def _sample_stats(
             diags, DataQualityWarning,
             f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items "
             f"and were not used (missing per item: {detail})",
-            stacklevel=4,
+            stacklevel=5,
         )
     if group is None:
         labels = ("all",)
         blocks = [values[complete]]
     else:
         gvals = data[group].to_numpy()
-        labels = tuple(str(v) for v in pd.unique(data[group]))
+        labels = tuple(_group_label(v) for v in pd.unique(data[group]))
         if len(labels) < 2:
             raise DataError(
                 f"grouping variable {group!r} has a single group ({labels[0]!r}); fit without group= "
                 "or supply data from at least two groups"
             )
-        gstr = np.array([str(v) for v in gvals])
+        gstr = np.array([_group_label(v) for v in gvals])
         blocks = [values[complete & (gstr == lab)] for lab in labels]
     covs, means, nobs = [], [], []
     p = len(observed)
@@ -115,6 +142,58 @@ def _sample_stats(
         means.append(mean)
         nobs.append(n)
     return SampleStats(tuple(covs), tuple(means), tuple(nobs)), labels, n_excluded
+
+
+def _moment_stats(observed: Sequence[str], sample_cov: Any, sample_mean: Any, sample_nobs: Any):
+    """SampleStats from user-supplied moments (lavaan's sample.cov / sample.mean / sample.nobs)."""
+    from collections.abc import Mapping
+
+    multi = isinstance(sample_cov, Mapping)
+    covs = dict(sample_cov) if multi else {"all": sample_cov}
+    labels = tuple(_group_label(k) for k in covs) if multi else ("all",)
+
+    def per_group(value: Any, what: str) -> list[Any]:
+        if value is None:
+            return [None] * len(covs)
+        if multi:
+            if not isinstance(value, Mapping) or set(map(_group_label, value)) != set(labels):
+                raise DataError(f"{what} must be a mapping with the same groups as sample_cov ({', '.join(labels)})")
+            value = {_group_label(k): v for k, v in value.items()}
+            return [value[g] for g in labels]
+        return [value]
+
+    nobs = per_group(sample_nobs, "sample_nobs")
+    means = per_group(sample_mean, "sample_mean")
+    out_cov, out_mean, out_n = [], [], []
+    p = len(observed)
+    for g, C, m, n in zip(labels, covs.values(), means, nobs):
+        where = f" of group {g!r}" if multi else ""
+        if n is None or not float(n).is_integer() or int(n) <= p:
+            raise DataError(f"sample_nobs{where} must be an integer larger than the number of items ({p}), got {n!r}")
+        n = int(n)
+        if not isinstance(C, pd.DataFrame):
+            raise DataError(f"sample_cov{where} must be a DataFrame labelled with the item names")
+        absent = [v for v in observed if v not in C.index or v not in C.columns]
+        if absent:
+            raise DataError(f"sample_cov{where} lacks model variable(s) {', '.join(map(repr, absent))}")
+        S = C.loc[list(observed), list(observed)].to_numpy(dtype=float)
+        if not np.all(np.isfinite(S)) or not np.allclose(S, S.T, rtol=1e-10, atol=1e-12):
+            raise DataError(f"sample_cov{where} must be a finite symmetric matrix")
+        S = 0.5 * (S + S.T) * (n - 1) / n  # lavaan: sample.cov.rescale = TRUE
+        if np.linalg.eigvalsh(S)[0] <= 0:
+            raise DataError(f"sample_cov{where} is not positive definite")
+        if m is None:
+            mean = np.zeros(p)
+        else:
+            mser = pd.Series(m)
+            absent = [v for v in observed if v not in mser.index]
+            if absent:
+                raise DataError(f"sample_mean{where} lacks model variable(s) {', '.join(map(repr, absent))}")
+            mean = mser.loc[list(observed)].to_numpy(dtype=float)
+        out_cov.append(S)
+        out_mean.append(mean)
+        out_n.append(n)
+    return SampleStats(tuple(out_cov), tuple(out_mean), tuple(out_n)), labels
 
 
 # ---------------------------------------------------------------- starts
@@ -212,6 +291,9 @@ class Engine:
         self.imp = [implied(m) for m in self.mats]
         self._vcov: np.ndarray | None = None
         self._info: np.ndarray | None = None
+        self._sd_cache: dict[tuple[str, int], np.ndarray] = {}
+        self.item_index = pd.Index(spec.observed)
+        self.factor_index = pd.Index(spec.latent)
         self.singular_info = False
 
     # -------------------------------------------------------- inference
@@ -253,9 +335,18 @@ class Engine:
                 names.append(f"{prm.lhs}{prm.op}{prm.rhs}{suffix}")
         return names
 
-    def vcov_frame(self) -> pd.DataFrame:
-        names = self.parameter_names()
-        return pd.DataFrame(self.vcov(), index=names, columns=names)
+    def vcov_frame(self, group: str | None = None) -> pd.DataFrame:
+        V = self.vcov()
+        if group is None:
+            names = self.parameter_names()
+            return pd.DataFrame(V, index=names, columns=names)
+        if group not in self.spec.groups:
+            raise DataError(f"unknown group {group!r}; the groups are {', '.join(map(repr, self.spec.groups))}")
+        g = self.spec.groups.index(group)
+        rows = [p for p in self.spec.parameters if p.free and p.group == g]
+        idx = np.array([p.index for p in rows], dtype=int)
+        names = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
+        return pd.DataFrame(V[np.ix_(idx, idx)], index=names, columns=names)
 
     def weak_parameters(self) -> list[Parameter]:
         """Parameters involved in the near-null direction of the information matrix."""
@@ -268,14 +359,20 @@ class Engine:
 
     # -------------------------------------------------------- standardized
     def _eta_sd(self, g: int) -> np.ndarray:
-        veta = np.diag(self.imp[g]["M"]).copy()
-        veta[veta < 0] = np.nan
-        return np.sqrt(veta)
+        key = ("eta", g)
+        if key not in self._sd_cache:
+            veta = np.diag(self.imp[g]["M"]).copy()
+            veta[veta < 0] = np.nan
+            self._sd_cache[key] = np.sqrt(veta)
+        return self._sd_cache[key]
 
     def _ov_sd(self, g: int) -> np.ndarray:
-        vy = np.diag(self.imp[g]["Sigma"]).copy()
-        vy[vy <= 0] = np.nan
-        return np.sqrt(vy)
+        key = ("ov", g)
+        if key not in self._sd_cache:
+            vy = np.diag(self.imp[g]["Sigma"]).copy()
+            vy[vy <= 0] = np.nan
+            self._sd_cache[key] = np.sqrt(vy)
+        return self._sd_cache[key]
 
     def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
         """lavaan's std.lv and std.all (``cov.std = TRUE``) of one parameter value."""
@@ -320,7 +417,7 @@ class Engine:
             se = float(se_free[prm.index]) if prm.free else 0.0
             if prm.free and se > 0:
                 z = v / se
-                pval = 2 * sps.norm.sf(abs(z))
+                pval = 2 * float(special.ndtr(-abs(z)))
             else:
                 z = pval = math.nan
             std_lv, std_all = self.standardize(prm, float(v))
@@ -334,9 +431,23 @@ class Engine:
         return pd.DataFrame.from_records(rec)
 
     def _stack(self, frames: list[pd.DataFrame | pd.Series], name: str) -> Any:
+        """One group: the frame itself; several: rows stacked under a (group, name) index."""
         if self.spec.ngroups == 1:
             return frames[0]
-        return pd.concat(frames, keys=list(self.spec.groups), names=["group", name])
+        lengths = [len(f) for f in frames]
+        inner_labels = [lab for f in frames for lab in f.index]
+        inner = list(dict.fromkeys(inner_labels))
+        pos = {lab: k for k, lab in enumerate(inner)}
+        # build the MultiIndex from codes: from_arrays would re-factorize (slow for string arrays)
+        index = pd.MultiIndex(
+            levels=[pd.Index(self.spec.groups), pd.Index(inner)],
+            codes=[np.repeat(np.arange(len(frames)), lengths), np.array([pos[lab] for lab in inner_labels])],
+            names=["group", name], verify_integrity=False,
+        )
+        values = np.concatenate([f.to_numpy() for f in frames])
+        if isinstance(frames[0], pd.Series):
+            return pd.Series(values, index=index, name=frames[0].name)
+        return pd.DataFrame(values, index=index, columns=frames[0].columns)
 
     def loading_table(self, standardized: bool) -> pd.DataFrame:
         frames = []
@@ -344,12 +455,12 @@ class Engine:
             L = self.mats[g]["lambda"]
             if standardized:
                 L = L * self._eta_sd(g)[None, :] / self._ov_sd(g)[:, None]
-            frames.append(pd.DataFrame(L, index=list(self.spec.observed), columns=list(self.spec.latent)))
+            frames.append(pd.DataFrame(L, index=self.item_index, columns=self.factor_index))
         return self._stack(frames, "item")
 
     def latent_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         covs, cors = [], []
-        names = list(self.spec.latent)
+        names = self.factor_index
         for g in range(self.spec.ngroups):
             M = self.imp[g]["M"]
             sd = self._eta_sd(g)
@@ -359,7 +470,7 @@ class Engine:
 
     def item_series(self) -> tuple[pd.Series, pd.Series, pd.Series]:
         res, std_res, r2 = [], [], []
-        items = list(self.spec.observed)
+        items = self.item_index
         endo = [f for f in self.spec.latent if any(p.op == "=~" and p.rhs == f for p in self.spec.parameters)]
         for g in range(self.spec.ngroups):
             theta = np.diag(self.mats[g]["theta"])
@@ -377,7 +488,7 @@ class Engine:
         return self._stack(res, "item"), self._stack(std_res, "item"), self._stack(r2, "variable")
 
     def matrix_tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        items = list(self.spec.observed)
+        items = self.item_index
         resid, imp, samp = [], [], []
         for g in range(self.spec.ngroups):
             S, Sig = self.stats.cov[g], self.imp[g]["Sigma"]
@@ -474,7 +585,8 @@ class Engine:
     def _score(self, extra: list[list[Parameter]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Score statistic, EPC and V for one-at-a-time extra parameters (expected information)."""
         n = self.model.n_free
-        _, grad, info = self.state.derivatives(self.x, extra=extra)
+        with _single_threaded_blas():  # also when called lazily, outside fit_cfa
+            _, grad, info = self.state.derivatives(self.x, extra=extra)
         g_extra = grad[n:]
         I11 = info[n:, n:]
         I12 = info[n:, :n]
@@ -539,7 +651,7 @@ class Engine:
         for prm, m, e in zip(flat, mi, epc):
             rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(prm.group),
                         "label": prm.label, "x2": float(m), "df": 1,
-                        "pvalue": float(sps.chi2.sf(m, 1)) if np.isfinite(m) else math.nan, "epc": float(e)})
+                        "pvalue": float(special.chdtrc(1, m)) if np.isfinite(m) else math.nan, "epc": float(e)})
         return pd.DataFrame.from_records(rec, columns=cols)
 
 
@@ -556,7 +668,7 @@ def _check_identification(spec: ModelSpec, diags: list[Diagnostic]) -> None:
     if df == 0:
         record(diags, IdentificationWarning,
                "the model has 0 degrees of freedom (saturated): it fits perfectly by construction "
-               "and its fit cannot be tested", stacklevel=4)
+               "and its fit cannot be tested", stacklevel=5)
     for g in range(spec.ngroups):
         rows = [r for r in spec.parameters if r.group == g]
         for f in spec.latent:
@@ -570,7 +682,7 @@ def _check_identification(spec: ModelSpec, diags: list[Diagnostic]) -> None:
                     record(diags, IdentificationWarning,
                            f"factor {f!r} has a single indicator ({item!r}) with free residual variance and "
                            "free factor variance: they are not separately identified; fix the residual "
-                           f"variance (e.g. '{item} ~~ 0*{item}') or add indicators", stacklevel=4)
+                           f"variance (e.g. '{item} ~~ 0*{item}') or add indicators", stacklevel=5)
 
 
 def _post_checks(engine: Engine, diags: list[Diagnostic]) -> None:
@@ -583,32 +695,35 @@ def _post_checks(engine: Engine, diags: list[Diagnostic]) -> None:
             if t < 0:
                 record(diags, HeywoodCaseWarning,
                        f"Heywood case: the residual variance of item {v!r} is negative ({t:.4g}){where}",
-                       stacklevel=4)
+                       stacklevel=5)
         psi = np.diag(engine.mats[g]["psi"])
         for f, s in zip(spec.latent, psi):
             if s < 0:
                 record(diags, HeywoodCaseWarning,
                        f"Heywood case: the (residual) variance of factor {f!r} is negative ({s:.4g}){where}",
-                       stacklevel=4)
+                       stacklevel=5)
         M = engine.imp[g]["M"]
         if M.size and np.linalg.eigvalsh(0.5 * (M + M.T))[0] <= 0:
             record(diags, NotPositiveDefiniteWarning,
                    f"the covariance matrix of the factors is not positive definite{where} "
-                   "(a factor correlation at or beyond ±1, or a negative variance)", stacklevel=4)
+                   "(a factor correlation at or beyond ±1, or a negative variance)", stacklevel=5)
         with np.errstate(invalid="ignore", divide="ignore"):
             L = engine.mats[g]["lambda"] * engine._eta_sd(g)[None, :] / engine._ov_sd(g)[:, None]
         for i, j in zip(*np.nonzero(np.abs(np.nan_to_num(L)) > 1)):
             record(diags, HeywoodCaseWarning,
                    f"standardized loading of item {spec.observed[i]!r} on factor {spec.latent[j]!r} is "
-                   f"{L[i, j]:.3f} (beyond ±1){where}", stacklevel=4)
+                   f"{L[i, j]:.3f} (beyond ±1){where}", stacklevel=5)
 
 
 # ---------------------------------------------------------------- public
 def fit_cfa(
     model: Any,
-    data: pd.DataFrame,
+    data: pd.DataFrame | None = None,
     estimator: str = "ML",
     *,
+    sample_cov: Any = None,
+    sample_mean: Any = None,
+    sample_nobs: Any = None,
     group: str | None = None,
     group_equal: Sequence[str] = (),
     group_partial: Sequence[str] = (),
@@ -627,8 +742,15 @@ def fit_cfa(
         lavaan model syntax (see :mod:`psychometrics.cfa.syntax`), or a
         :class:`~psychometrics.scale.Scale` whose subscales become correlated factors
         (:func:`psychometrics.cfa.models.correlated_factors`).
-    data : DataFrame
+    data : DataFrame, optional
         Item responses (columns named as in the model), plus the grouping column.
+    sample_cov, sample_mean, sample_nobs : optional
+        Instead of ``data`` (lavaan's ``sample.cov``, ``sample.mean``, ``sample.nobs``):
+        the unbiased covariance matrix (divisor n − 1; a DataFrame labelled with the
+        item names, or a correlation matrix), the mean vector (a Series; needed only
+        with a mean structure) and n. For several groups give mappings
+        ``{group label: value}`` (groups in mapping order). As lavaan
+        (``sample.cov.rescale = TRUE``) the ML covariance is ``S·(n−1)/n``.
     estimator : {"ML"}
         Normal-theory maximum likelihood.
     group : str, optional
@@ -676,6 +798,17 @@ def fit_cfa(
     ------
     ModelSyntaxError, DataError, IdentificationError
     """
+    with _single_threaded_blas():
+        return _fit_cfa(
+            model, data, estimator, sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
+            group=group, group_equal=group_equal, group_partial=group_partial,
+            std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal, missing=missing,
+            mi_threshold=mi_threshold, max_iter=max_iter,
+        )
+
+
+def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, group, group_equal, group_partial, std_lv, meanstructure,
+             orthogonal, missing, mi_threshold, max_iter) -> CFAResult:
     if estimator.upper() != "ML":
         raise ModelSyntaxError(f"estimator={estimator!r} is not supported; only 'ML' is implemented")
     if not isinstance(model, str):
@@ -684,8 +817,20 @@ def fit_cfa(
         model = correlated_factors(model)
     diags: list[Diagnostic] = []
     # a first pass fixes the observed variables (in model order) before the groups are known
-    observed = build_spec(model, std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal).observed
-    stats, labels, n_excluded = _sample_stats(data, observed, group, missing, diags)
+    observed = observed_variables(model)
+    if data is None:
+        if sample_cov is None:
+            raise DataError("give the item responses (data=...) or their moments (sample_cov=..., sample_nobs=...)")
+        if group is not None:
+            raise DataError("group= names a column of data; with sample_cov give one matrix per group in a mapping")
+        stats, labels = _moment_stats(observed, sample_cov, sample_mean, sample_nobs)
+        n_excluded = 0
+        if sample_mean is None and (meanstructure or len(labels) > 1):
+            raise DataError("a mean structure (several groups or meanstructure=True) needs sample_mean")
+    elif sample_cov is not None or sample_mean is not None or sample_nobs is not None:
+        raise DataError("give either data or sample_cov/sample_mean/sample_nobs, not both")
+    else:
+        stats, labels, n_excluded = _sample_stats(data, observed, group, missing, diags)
     spec = build_spec(
         model, groups=labels, std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal,
         group_equal=tuple(group_equal), group_partial=tuple(group_partial),
@@ -699,22 +844,20 @@ def fit_cfa(
     if not converged:
         record(diags, ConvergenceWarning,
                f"the ML estimation did not converge ({message}); estimates and fit are not trustworthy",
-               stacklevel=3)
+               stacklevel=4)
     engine = Engine(spec, stats, x)
     engine.vcov()
     if engine.singular_info and spec.n_free:
         weak = ", ".join(f"'{p.lhs} {p.op} {p.rhs}'" for p in engine.weak_parameters()[:6])
         record(diags, IdentificationWarning,
                "the information matrix is singular: the model is (empirically) under-identified and "
-               f"standard errors cannot be computed; check {weak or 'the parameters'}", stacklevel=3)
+               f"standard errors cannot be computed; check {weak or 'the parameters'}", stacklevel=4)
     _post_checks(engine, diags)
 
     estimates = engine.estimates()
     latent_cov, latent_cor = engine.latent_tables()
     res_var, std_res_var, r2 = engine.item_series()
     resid, imp_cov, samp_cov = engine.matrix_tables()
-    mi_all = engine.modindices()
-    mi = mi_all[mi_all["mi"] >= mi_threshold].sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
     return CFAResult(
         model=model,
         estimator="ML",
@@ -737,7 +880,6 @@ def fit_cfa(
         residual_cor=resid,
         implied_cov=imp_cov,
         sample_cov=samp_cov,
-        modification_indices=mi,
         mi_threshold=float(mi_threshold),
         diagnostics=tuple(diags),
         _engine=engine,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin, to_jsonable
@@ -67,7 +66,8 @@ class CFAResult(ResultMixin):
         Model-implied and sample (ML, divisor n) covariance matrices.
     modification_indices : DataFrame
         Parameters not in the model with MI ≥ ``mi_threshold`` (lavaan's
-        ``modindices``): ``lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all``, largest first.
+        ``modindices``): ``lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all``, largest
+        first. Computed on first access (it costs as much as the fit itself).
     diagnostics : tuple of Diagnostic
         Problems found (non-convergence, Heywood cases, non-positive-definite
         latent covariance, standardized loadings > 1, identification).
@@ -94,7 +94,6 @@ class CFAResult(ResultMixin):
     residual_cor: pd.DataFrame
     implied_cov: pd.DataFrame
     sample_cov: pd.DataFrame
-    modification_indices: pd.DataFrame
     mi_threshold: float
     diagnostics: tuple[Diagnostic, ...] = ()
     # internal state for modification indices, score tests and comparisons
@@ -103,6 +102,11 @@ class CFAResult(ResultMixin):
     _title = "Confirmatory factor analysis (ML)"
 
     # ------------------------------------------------------------- access
+    @functools.cached_property
+    def modification_indices(self) -> pd.DataFrame:
+        """Modification indices at or above :attr:`mi_threshold`, largest first."""
+        return self.modindices(minimum=self.mi_threshold)
+
     @property
     def items(self) -> tuple[str, ...]:
         """Observed variables, in model order."""
@@ -123,15 +127,19 @@ class CFAResult(ResultMixin):
         spec = self._engine.spec
         return tuple(p.rhs for p in spec.parameters if p.op == "=~" and p.lhs == factor and p.group == 0)
 
-    def vcov(self) -> pd.DataFrame:
+    def parameter_vcov(self, group: str | None = None) -> pd.DataFrame:
         """Sampling covariance matrix of the free parameters (inverse expected information / N).
 
-        Labelled as lavaan's ``lavInspect(fit, "vcov")``: the user label if there is
-        one, else ``lhs op rhs`` without spaces (``"visual=~x2"``, ``"visual~~textual"``),
-        with ``".g2"``, ``".g3"``, ... for parameters of later groups. Parameters that are
-        equal (shared labels, ``group_equal``) appear once.
+        Without ``group``: one row per distinct free parameter, labelled as lavaan's
+        ``lavInspect(fit, "vcov")`` — the user label if there is one, else ``lhs op rhs``
+        without spaces (``"visual=~x2"``, ``"visual~~textual"``), with ``".g2"``, ``".g3"``,
+        ... for parameters first met in later groups; equal parameters appear once.
+
+        With ``group`` (a label of :attr:`groups`): the free parameters of that group,
+        labelled ``lhs op rhs`` without suffix (parameters shared with other groups
+        included) — what per-group delta-method computations need.
         """
-        return self._engine.vcov_frame()
+        return self._engine.vcov_frame(group)
 
     def modindices(self, minimum: float = 0.0, sort: bool = True) -> pd.DataFrame:
         """All modification indices at or above ``minimum`` (lavaan's ``modindices``)."""
@@ -158,20 +166,34 @@ class CFAResult(ResultMixin):
         return self.estimates
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             f.name: to_jsonable(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if not f.name.startswith("_")
         }
+        out["modification_indices"] = to_jsonable(self.modification_indices)
+        return out
 
     def _scalars(self) -> dict[str, Any]:
         out = super()._scalars()
+        out.pop("model", None)  # shown as a block by summary()
+        if self.group is not None:
+            out["group"] = f"{self.group} ({', '.join(f'{g}: {n}' for g, n in self.nobs.items())})"
         out.update({k: v for k, v in self.fit.items() if isinstance(v, (int, float))})
         return out
 
+    def summary(self) -> str:
+        """Plain-text summary: the model, fit measures, estimates and the other tables."""
+        head, _, rest = super().summary().partition("\n")
+        underline, _, rest = rest.partition("\n")
+        model = "\n".join("    " + line.strip() for line in self.model.strip().splitlines())
+        return "\n".join([head, underline, "Model:", model, "", rest])
+
     def _tables(self) -> dict[str, pd.DataFrame]:
-        keep = ("estimates", "std_loadings", "latent_cor", "r_squared", "residual_cor", "modification_indices")
-        return {k: v for k, v in super()._tables().items() if k in keep}
+        keep = ("estimates", "std_loadings", "latent_cor", "r_squared", "residual_cor")
+        out = {k: v for k, v in super()._tables().items() if k in keep}
+        out["modification_indices"] = self.modification_indices
+        return out
 
 
 @dataclass(frozen=True, eq=False)

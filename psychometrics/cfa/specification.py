@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from psychometrics.cfa.syntax import Modifier, Statement, parse_model
 from psychometrics.exceptions import ModelSyntaxError
 
-__all__ = ["Parameter", "ModelSpec", "build_spec", "GROUP_EQUAL_NAMES"]
+__all__ = ["Parameter", "ModelSpec", "build_spec", "observed_variables", "GROUP_EQUAL_NAMES"]
 
 GROUP_EQUAL_NAMES = (
     "loadings", "intercepts", "means", "residuals", "residual.covariances",
@@ -140,6 +140,31 @@ def _equal_kind(p: Parameter, observed: set[str]) -> str | None:
     return None
 
 
+def _variables(statements: tuple[Statement, ...]) -> tuple[list[str], list[str]]:
+    """Latent variables (left of ``=~``) and observed variables, in order of appearance."""
+    latent: list[str] = []
+    for st in statements:
+        if st.op == "=~" and st.lhs not in latent:
+            latent.append(st.lhs)
+    observed: list[str] = []
+    for st in statements:
+        if st.op == "=~":
+            for t in st.terms:
+                if t.name not in latent and t.name not in observed:
+                    observed.append(t.name)
+    for st in statements:
+        if st.op in ("~~", "~1"):
+            for n in [st.lhs] + [t.name for t in st.terms if st.op == "~~"]:
+                if n not in latent and n not in observed:
+                    observed.append(n)
+    return latent, observed
+
+
+def observed_variables(model: str) -> tuple[str, ...]:
+    """The observed variables of ``model`` (lavaan syntax), in model order."""
+    return tuple(_variables(parse_model(model))[1])
+
+
 def build_spec(
     model: str,
     *,
@@ -186,21 +211,7 @@ def build_spec(
         raise ModelSyntaxError("group_equal needs a grouping variable with at least two groups (group=...)")
     partial = {_norm_partial(e) for e in group_partial}
 
-    latent: list[str] = []
-    for s in statements:
-        if s.op == "=~" and s.lhs not in latent:
-            latent.append(s.lhs)
-    observed: list[str] = []
-    for s in statements:
-        names = [t.name for t in s.terms] if s.op == "=~" else []
-        for n in names:
-            if n not in latent and n not in observed:
-                observed.append(n)
-    for s in statements:
-        if s.op in ("~~", "~1"):
-            for n in [s.lhs] + [t.name for t in s.terms if s.op == "~~"]:
-                if n not in latent and n not in observed:
-                    observed.append(n)
+    latent, observed = _variables(statements)
     ov_set, lv_set = set(observed), set(latent)
 
     if meanstructure is None:
@@ -320,6 +331,13 @@ def build_spec(
                 p = replace(p, matrix="alpha", row=lv_idx[p.lhs])
         placed.append(p)
 
+    known = {p.key for p in placed} | {(p.rhs, p.op, p.lhs) for p in placed if p.op == "~~"}
+    for entry, key in zip(group_partial, [_norm_partial(e) for e in group_partial]):
+        if key not in known:
+            raise ModelSyntaxError(
+                f"group_partial entry {entry!r} is not a parameter of the model "
+                "(write it as in the parameter table, e.g. 'visual=~x2', 'x1~~x1', 'x3~1')"
+            )
     # cross-group equality (group_equal): tie free, unlabelled rows of groups 2..G to group 1
     if group_equal:
         first_group = {p.key: k for k, p in enumerate(placed) if p.group == 0}
@@ -327,10 +345,14 @@ def build_spec(
             if p.group == 0 or not p.free or p.label:
                 continue
             kind = _equal_kind(p, ov_set)
-            if kind not in group_equal or p.key in partial:
+            if kind not in group_equal or p.key in partial or (p.rhs, p.op, p.lhs) in partial:
                 continue
             k0 = first_group.get(p.key)
-            if k0 is None or not placed[k0].free:
+            if k0 is None:
+                continue
+            if not placed[k0].free:
+                # equal to a fixed parameter (e.g. "means": latent means equal to group 1's 0)
+                placed[k] = replace(p, free=False, value=placed[k0].value)
                 continue
             if not placed[k0].label:
                 placed[k0] = replace(placed[k0], label=f".p{k0 + 1}.")

@@ -15,8 +15,23 @@ model       :func:`efa`, :func:`item_flags`
 
 from psychometrics.efa.adequacy import BartlettResult, KMOResult, bartlett, kmo
 from psychometrics.efa.model import FLAG_RULES, EFAFit, EFAResult, efa, item_flags
+from psychometrics.efa.retention import (
+    EmpiricalKaiserResult,
+    KaiserResult,
+    MAPResult,
+    ParallelAnalysisResult,
+    RetentionSummary,
+    empirical_kaiser,
+    kaiser,
+    map_test,
+    parallel_analysis,
+    retention_summary,
+    scree,
+)
 
 __all__ = [
     "kmo", "bartlett", "KMOResult", "BartlettResult",
     "efa", "EFAResult", "EFAFit", "item_flags", "FLAG_RULES",
+    "parallel_analysis", "map_test", "scree", "kaiser", "empirical_kaiser", "retention_summary",
+    "ParallelAnalysisResult", "MAPResult", "KaiserResult", "EmpiricalKaiserResult", "RetentionSummary",
 ]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
-from psychometrics.efa._input import prepare
+from psychometrics.efa._input import single_thread_blas, prepare
 from psychometrics.exceptions import Diagnostic
 
 __all__ = ["KMOResult", "BartlettResult", "kmo", "bartlett"]
@@ -65,6 +65,7 @@ class BartlettResult(ResultMixin):
     _title = "Bartlett's test of sphericity"
 
 
+@single_thread_blas
 def kmo(data: pd.DataFrame | None = None, *, corr: pd.DataFrame | np.ndarray | None = None) -> KMOResult:
     """Kaiser–Meyer–Olkin measure of sampling adequacy (MSA).
 
@@ -108,6 +109,7 @@ def kmo(data: pd.DataFrame | None = None, *, corr: pd.DataFrame | np.ndarray | N
     return KMOResult(overall, per_item, _kmo_label(overall), tuple(prep.diagnostics))
 
 
+@single_thread_blas
 def bartlett(data: pd.DataFrame | None = None, *, corr: pd.DataFrame | np.ndarray | None = None,
              n_obs: int | None = None) -> BartlettResult:
     """Bartlett's (1951) test of sphericity.

@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
-from psychometrics.efa._input import cor_smooth, prepare, scale_item_ids, subscale_mapping
+from psychometrics.efa._input import single_thread_blas, cor_smooth, prepare, scale_item_ids, subscale_mapping
 from psychometrics.efa.extraction import METHODS, PSI_LOWER, extract
 from psychometrics.efa.rotation import OBLIQUE, ROTATIONS, rotate
 from psychometrics.exceptions import (
     ConvergenceWarning,
     DataError,
     Diagnostic,
+    EstimationError,
     HeywoodCaseWarning,
     record,
 )
@@ -150,6 +151,13 @@ class EFAResult(ResultMixin):
         out["h2"] = self.communalities
         out["u2"] = self.uniquenesses
         return out
+
+    def summary(self) -> str:
+        """Text summary: the tables, then the fit statistics (when n_obs is known)."""
+        text = super().summary()
+        if self.fit is None:
+            return text
+        return text + "\n\n" + self.fit.summary()
 
     @property
     def primary_factor(self) -> pd.Series:
@@ -302,6 +310,7 @@ def _item_reduction(loadings: pd.DataFrame, communalities: pd.Series, flags: pd.
 
 
 # --------------------------------------------------------------------------- efa
+@single_thread_blas
 def efa(
     data: pd.DataFrame | np.ndarray | None = None,
     n_factors: int = 1,
@@ -414,6 +423,9 @@ def efa(
             raise DataError(f"efa: {k} common factor(s) need at least {need} items for non-negative degrees of freedom "
                             f"((p − k)² ≥ p + k); {p} given. Ask for fewer factors or add items")
     ex = extract(R, k, method, max_iter=max_iter)
+    if not np.isfinite(ex.loadings).all():
+        raise EstimationError(f"efa: {method} extraction of {k} factor(s) produced undefined loadings (a retained eigenvalue of the "
+                              "reduced correlation matrix became negative); extract fewer factors or use method='minres'")
     converged = ex.converged
     if not ex.converged:
         record(diagnostics, ConvergenceWarning, f"efa: {method} extraction did not converge ({ex.message or 'iteration limit'}); results may be inaccurate", stacklevel=3)

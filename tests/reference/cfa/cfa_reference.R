@@ -6,6 +6,7 @@ suppressPackageStartupMessages({library(lavaan); library(jsonlite); library(dige
 out <- "tests/reference/cfa"
 hs <- read.csv("psychometrics/datasets/holzinger_swineford.csv")
 bfi <- read.csv("psychometrics/datasets/bfi.csv")
+bfi_edu <- bfi[!is.na(bfi$education), ]  # five education groups (rows without education removed)
 
 hs3 <- "visual =~ x1 + x2 + x3
         textual =~ x4 + x5 + x6
@@ -62,7 +63,16 @@ fits <- list(
   hs_strict = list(model = hs3, data = "hs", group = "school",
                    group_equal = c("loadings", "intercepts", "residuals"),
                    call = 'cfa(hs3, data = hs, group = "school", group.equal = c("loadings", "intercepts", "residuals"))',
-                   fit = cfa(hs3, data = hs, group = "school", group.equal = c("loadings", "intercepts", "residuals")))
+                   fit = cfa(hs3, data = hs, group = "school", group.equal = c("loadings", "intercepts", "residuals"))),
+  hs_all_equal = list(model = hs3, data = "hs", group = "school",
+                      group_equal = c("loadings", "intercepts", "means", "residuals", "lv.variances", "lv.covariances"),
+                      call = 'cfa(hs3, data = hs, group = "school", group.equal = c("loadings", "intercepts", "means", "residuals", "lv.variances", "lv.covariances"))',
+                      fit = cfa(hs3, data = hs, group = "school", group.equal = c("loadings", "intercepts", "means", "residuals", "lv.variances", "lv.covariances"))),
+  bfi_education = list(model = "agree =~ A1 + A2 + A3 + A4 + A5\nconsc =~ C1 + C2 + C3 + C4 + C5",
+                       data = "bfi_edu", group = "education", group_equal = c("loadings"),
+                       call = 'cfa(model, data = bfi[!is.na(bfi$education), ], group = "education", group.equal = "loadings")',
+                       fit = cfa("agree =~ A1 + A2 + A3 + A4 + A5\nconsc =~ C1 + C2 + C3 + C4 + C5",
+                                 data = bfi_edu, group = "education", group.equal = "loadings"))
 )
 
 mat_list <- function(x) {

@@ -6,6 +6,7 @@ suppressPackageStartupMessages({
   library(psych); library(GPArotation); library(lavaan); library(semTools); library(jsonlite)
 })
 out_dir <- "tests/reference/reliability"
+set.seed(20261126)  # psych::splitHalf samples 10000 splits for the 25 bfi items
 hs <- read.csv("psychometrics/datasets/holzinger_swineford.csv")
 bfi <- read.csv("psychometrics/datasets/bfi.csv")
 items25 <- c(paste0("A", 1:5), paste0("C", 1:5), paste0("E", 1:5), paste0("N", 1:5), paste0("O", 1:5))
@@ -116,6 +117,7 @@ prov <- list(
                   GPArotation = as.character(packageVersion("GPArotation")),
                   lavaan = as.character(packageVersion("lavaan")),
                   semTools = as.character(packageVersion("semTools")),
+                  boot = as.character(packageVersion("boot")),
                   jsonlite = as.character(packageVersion("jsonlite"))),
   calls = c("psych::alpha(x, use = use, warnings = FALSE)",
             "psych::alpha.ci(raw_alpha, nrow(x), ncol(x), p.val = 0.10)",
@@ -123,7 +125,9 @@ prov <- list(
             "psych::splitHalf(x, covar = TRUE, check.keys = FALSE, use = use)",
             "psych::guttman(x)",
             "psych::omega(x, nfactors = nf, plot = FALSE)",
-            "semTools::compRelSEM(lavaan::cfa('f =~ ...', data = na.omit(x), std.lv = TRUE)) (obs.var TRUE and FALSE)"),
+            "semTools::compRelSEM(lavaan::cfa('f =~ ...', data = na.omit(x), std.lv = TRUE)) (obs.var TRUE and FALSE)",
+            "bootstrap_reference.R: boot::boot.ci(b, conf, type = c('perc', 'bca'), index, L = jackknife) on a fixed deterministic index matrix (HS x1-x9, B = 199); statistic = raw alpha and 1 - sum(1 - psych::fa(cov2cor(C), 1, fm = 'minres')$communality) / sum(R)"),
+  outputs = c("reliability_reference.json (reliability_reference.R)", "bootstrap_reference.json (bootstrap_reference.R)"),
   data = list(hs = "psychometrics/datasets/holzinger_swineford.csv x1-x9",
               bfi = "psychometrics/datasets/bfi.csv A1-O5; A1, C4, C5, E1, E2, O2, O5 reversed as 7 - x",
               listwise = "na.omit(x); pairwise = psych's use = 'pairwise' on all rows"),

@@ -37,6 +37,14 @@ scores <- data.frame(id = bfi$id, sc$scores)
 # 17 significant digits so that the stored values are the doubles R computed
 write_exact(scores, file.path(out, "bfi_scoreitems_none.csv"))
 alpha_bfi <- as.list(as.data.frame(sc$alpha))
+# psych's default reverse keying uses the OBSERVED min and max of all scored items: in the
+# first 200 rows with every 1 recoded to 2 (no one used category 1), min = 2, so psych
+# reverses as 8 - x where the response range 1..6 gives 7 - x.
+narrow <- items[1:200, ]
+narrow[!is.na(narrow) & narrow == 1] <- 2
+sc_narrow <- scoreItems(keys.list, narrow, impute = "none")
+write_exact(data.frame(id = bfi$id[1:200], sc_narrow$scores),
+            file.path(out, "bfi_narrow_scoreitems_default_minmax.csv"))
 
 # ------------------------------------------------------- 2. lavPredict, Holzinger-Swineford
 hs_file <- "psychometrics/datasets/holzinger_swineford.csv"
@@ -107,6 +115,7 @@ prov <- list(
                   jsonlite = as.character(packageVersion("jsonlite"))),
   calls = c(
     "psych::scoreItems(keys.list, bfi[, 2:26], impute = 'none', min = 1, max = 6)  # == default min/max",
+    "psych::scoreItems(keys.list, narrow, impute = 'none')  # default min/max; narrow <- bfi[1:200, 2:26] with 1 recoded to 2",
     "keys.list = list(agree = c('-A1','A2','A3','A4','A5'), conscientious = c('C1','C2','C3','-C4','-C5'), extraversion = c('-E1','-E2','E3','E4','E5'), neuroticism = c('N1','N2','N3','N4','N5'), openness = c('O1','-O2','O3','O4','-O5'))",
     "fit <- lavaan::cfa('visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9', data = hs, meanstructure = TRUE)",
     "lavaan::lavPredict(fit, method = 'regression'); lavaan::lavPredict(fit, method = 'Bartlett')",
@@ -117,6 +126,7 @@ prov <- list(
   ),
   outputs = list(
     bfi_scoreitems_none.csv = "id + mean scale scores (NaN/empty when no item answered)",
+    bfi_narrow_scoreitems_default_minmax.csv = "scoreItems(keys.list, narrow, impute = 'none') with psych's default min/max (observed 2..6); narrow = first 200 rows, 1 recoded to 2",
     hs_matrices.json = "lavInspect(fit, 'est'): lambda, theta, psi, nu, alpha",
     hs_lavpredict_regression.csv = "lavPredict regression factor scores",
     hs_lavpredict_bartlett.csv = "lavPredict Bartlett factor scores",

@@ -1,0 +1,174 @@
+"""Item analysis against R (psych::describe, response.frequencies, alpha): tests/reference/items/."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psychometrics.datasets import load_dataset
+from psychometrics.exceptions import DataError, DataQualityWarning, ReliabilityWarning
+from psychometrics.items import FLAG_RULES, item_analysis
+from tests.conftest import load_reference
+
+REF = load_reference("items", "items_reference.json")
+CLOSED = 1e-6
+REVERSED = ["A1", "C4", "C5", "E1", "E2", "O2", "O5"]
+
+
+@pytest.fixture(scope="module")
+def bfi() -> pd.DataFrame:
+    b = load_dataset("bfi")
+    cols = [f"{s}{i}" for s in "ACENO" for i in range(1, 6)]
+    out = b[cols].copy()
+    out[REVERSED] = 7 - out[REVERSED]
+    return out
+
+
+def _check(res, r):
+    t = res.table.loc[r["items"]]
+    for key, col in [("n", "n"), ("missing", "missing"), ("mean", "mean"), ("sd", "sd"), ("skew", "skew"),
+                     ("kurtosis", "kurtosis"), ("floor", "pct_floor"), ("ceiling", "pct_ceiling"),
+                     ("r_drop", "item_rest_r"), ("alpha_drop", "alpha_if_deleted")]:
+        np.testing.assert_allclose(t[col].to_numpy(float), np.array(r[key], float), rtol=0, atol=CLOSED,
+                                   err_msg=key)
+    if r["freq"]:
+        freq = t[[f"freq_{c}" for c in r["freq_categories"]]].to_numpy(float)
+        np.testing.assert_allclose(freq, np.array(r["freq"]), rtol=0, atol=CLOSED)
+    else:
+        assert not [c for c in t.columns if c.startswith("freq_")]
+
+
+def test_hs9_matches_psych():
+    hs = load_dataset("holzinger_swineford")[[f"x{i}" for i in range(1, 10)]]
+    res = item_analysis(hs)
+    _check(res, REF["hs9"])
+    assert res.range_source == "observed"
+    assert res.response_range == (float(hs.min().min()), float(hs.max().max()))
+    # x2 and x7 have item–rest r below .30 in the nine-test battery
+    low = set(res.flags.loc[res.flags["rule"] == "low_item_rest_r", "item"])
+    assert low == {c for c in hs.columns if res.table.at[c, "item_rest_r"] < 0.30} and low
+
+
+@pytest.mark.parametrize("missing", ["listwise", "pairwise"])
+def test_bfi_agreeableness_matches_psych(bfi, missing):
+    res = item_analysis(bfi[[f"A{i}" for i in range(1, 6)]], response_range=(1, 6), missing=missing)
+    _check(res, REF[f"bfiA_{missing}"])
+    assert res.n_used["all"] == (2709 if missing == "listwise" else 2800)
+
+
+def test_item_rest_within_subscales(bfi):
+    groups = {s: [f"{s}{i}" for i in range(1, 6)] for s in "ACENO"}
+    res = item_analysis(bfi, groups, response_range=(1, 6))
+    assert list(res.table["subscale"].unique()) == list("ACENO")
+    for s in "ACENO":
+        _check(res, REF["bfi_subscales"][s])
+    json.dumps(res.to_dict())
+    assert "flag_rules" in res.summary()
+
+
+def test_scale_object_supplies_subscales_and_range():
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(300, 2))
+    data = pd.DataFrame({f"q{j}": np.clip(np.round(3 + f[:, j // 3] + rng.normal(size=300)), 1, 5)
+                         for j in range(6)})
+    items = [SimpleNamespace(id=f"q{j}", subscale="s1" if j < 3 else "s2", reverse=False) for j in range(6)]
+    scale = SimpleNamespace(items=items, subscales=["s1", "s2"], response_range=(1, 7),
+                            items_of=lambda sid: [i for i in items if i.subscale == sid])
+    res = item_analysis(data, scale)
+    assert res.range_source == "scale" and res.response_range == (1.0, 7.0)
+    assert (res.table["pct_ceiling"] == 0).all()  # nobody can reach 7 here
+    assert [c for c in res.table.columns if c.startswith("freq_")] == [f"freq_{v}" for v in range(1, 8)]
+    assert (res.table["freq_7"] == 0).all() and (res.table["freq_6"] == 0).all()
+    sub = item_analysis(data[["q0", "q1", "q2"]])
+    np.testing.assert_allclose(res.table.loc[["q0", "q1", "q2"], "item_rest_r"], sub.table["item_rest_r"])
+
+
+def test_flags_name_their_rules():
+    n = 100
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=n)
+    d = pd.DataFrame({f"i{j}": np.clip(np.round(3 + f + rng.normal(size=n) * 0.8), 1, 5) for j in range(4)})
+    d["floor"] = np.where(np.arange(n) < 30, 1.0, d["i0"])  # 30 % at 1
+    d["noise"] = rng.integers(1, 6, size=n).astype(float)
+    res = item_analysis(d, response_range=(1, 5))
+    fl = res.flags
+    assert set(FLAG_RULES) >= set(fl["rule"])
+    assert ((fl["item"] == "floor") & (fl["rule"] == "floor")).any()
+    assert ((fl["item"] == "noise") & (fl["rule"] == "low_item_rest_r")).any()
+    assert "item–rest r < 0.30" in res.table.at["noise", "flag_rules"]
+    assert "floor > 15%" in res.table.at["floor", "flag_rules"]
+    strict = item_analysis(d, response_range=(1, 5), max_floor_ceiling=0.5, min_item_rest_r=0.0)
+    assert not (strict.flags["rule"].isin(["floor", "ceiling"])).any()
+
+
+def test_zero_variance_and_empty_items_are_flagged_not_fatal():
+    d = pd.DataFrame({"a": [1, 2, 3, 4, 5.0], "b": [2, 2, 4, 4, 5.0], "c": [1, 3, 2, 5, 4.0],
+                      "const": [3.0] * 5, "empty": [np.nan] * 5})
+    with pytest.warns(DataQualityWarning, match="const"):
+        res = item_analysis(d)
+    assert set(res.flags.loc[res.flags["item"] == "const", "rule"]) == {"zero_variance"}
+    assert set(res.flags.loc[res.flags["item"] == "empty", "rule"]) == {"no_responses"}
+    assert np.isnan(res.table.at["const", "item_rest_r"]) and np.isfinite(res.table.at["a", "item_rest_r"])
+    assert res.table.at["empty", "n"] == 0 and res.table.at["empty", "missing"] == 5
+    assert len(res.diagnostics) == 2
+
+
+def test_negative_item_rest_r_warns():
+    rng = np.random.default_rng(2)
+    f = rng.normal(size=200)
+    d = pd.DataFrame({k: f + rng.normal(size=200) for k in "abc"})
+    d["rev"] = -f + rng.normal(size=200)
+    with pytest.warns(ReliabilityWarning, match="rev correlate negatively"):
+        res = item_analysis(d)
+    assert "negative_item_rest_r" in set(res.flags.loc[res.flags["item"] == "rev", "rule"])
+
+
+def test_bad_input():
+    with pytest.raises(DataError, match="outside the response range"):
+        item_analysis(pd.DataFrame({"a": [1, 2, 9.0], "b": [1, 2, 3.0]}), response_range=(1, 5))
+    with pytest.raises(DataError, match="non-numeric"):
+        item_analysis(pd.DataFrame({"a": ["x", "y"], "b": [1, 2]}))
+    with pytest.raises(DataError, match="DataFrame"):
+        item_analysis([[1, 2], [3, 4]])
+    with pytest.raises(DataError, match="not columns"):
+        item_analysis(pd.DataFrame({"a": [1, 2, 3.0], "b": [1, 3, 2.0]}), {"s": ["a", "zz"]})
+    with pytest.raises(DataError, match="low < high"):
+        item_analysis(pd.DataFrame({"a": [1, 2, 3.0], "b": [1, 3, 2.0]}), response_range=(5, 1))
+
+
+def test_with_scale_spec_and_loaded_responses(bfi):
+    from psychometrics.data import load_responses
+    from psychometrics.reliability import scale_reliability
+    from psychometrics.scale import Scale
+
+    names = {"A": "agreeableness", "C": "conscientiousness", "E": "extraversion", "N": "neuroticism",
+             "O": "openness"}
+    spec = {
+        "id": "bfi", "name": "Big Five Inventory (SAPA)", "version": "1.0.0", "construct": "Big Five",
+        "response_format": {"type": "likert", "min": 1, "max": 6},
+        "subscales": [{"id": v, "name": v.title()} for v in names.values()],
+        "items": [{"id": f"{s}{i}", "text": f"item {s}{i}", "subscale": names[s]}
+                  for s in "ACENO" for i in range(1, 6)],
+        "reverse_keyed": REVERSED,
+    }
+    scale = Scale.from_dict(spec)
+    raw = load_dataset("bfi").drop(columns=["id"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # careless-responding notes from load_responses
+        responses = load_responses(raw, scale)
+        np.testing.assert_array_equal(responses.items.to_numpy(), bfi.to_numpy())  # reverse-keyed as 7 − x
+        res = item_analysis(responses)
+        rel = scale_reliability(responses, n_boot=0)
+    assert res.range_source == "scale" and res.response_range == (1.0, 6.0)
+    for s, sid in names.items():
+        _check(res, REF["bfi_subscales"][s])
+        assert (res.table.loc[REF["bfi_subscales"][s]["items"], "subscale"] == sid).all()
+    assert list(rel.table.index) == [*names.values(), "total"]
+    ref_a = load_reference("reliability", "reliability_reference.json")["bfiA"]["listwise"]
+    assert rel.table.loc["agreeableness", "alpha"] == pytest.approx(ref_a["alpha"]["total"]["raw_alpha"], abs=1e-12)
+    assert rel.details["total"].omega.nfactors == 5
