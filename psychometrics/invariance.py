@@ -464,24 +464,31 @@ class _LazyFits(Mapping):
 
 
 def _cfa_result(res: InvarianceResult, f: _Fit) -> Any:
-    """A full :class:`CFAResult` from a fitted engine (tables computed now, not during the sequence)."""
+    """A full :class:`CFAResult` from a fitted engine (tables computed now, not during the sequence).
+
+    Mirrors the end of :func:`psychometrics.cfa.fit_cfa`; only fields that ``CFAResult``
+    declares are passed, so lazily computed fields of that class stay lazy.
+    """
     from psychometrics.cfa.results import CFAResult
 
     e = f.engine
     latent_cov, latent_cor = e.latent_tables()
     res_var, std_res_var, r2 = e.item_series()
     resid, imp_cov, samp_cov = e.matrix_tables()
-    mi_all = e.modindices()
-    mi = mi_all[mi_all["mi"] >= 3.84].sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
-    return CFAResult(
+    values: dict[str, Any] = dict(
         model=res.model, estimator="ML", group=res.group, groups=res.groups, group_equal=f.group_equal,
         group_partial=f.group_partial, nobs=dict(res.nobs), n_excluded=res.n_excluded, converged=f.converged,
         iterations=f.iterations, fit=dict(f.fit), estimates=e.estimates(),
         std_loadings=e.loading_table(standardized=True), latent_cov=latent_cov, latent_cor=latent_cor,
         residual_variances=res_var, std_residual_variances=std_res_var, r_squared=r2, residual_cor=resid,
-        implied_cov=imp_cov, sample_cov=samp_cov, modification_indices=mi, mi_threshold=3.84,
-        diagnostics=(), _engine=e,
+        implied_cov=imp_cov, sample_cov=samp_cov, mi_threshold=3.84, diagnostics=(), _engine=e,
     )
+    names = {fl.name for fl in dataclasses.fields(CFAResult)}
+    if "modification_indices" in names:  # an eager field in older versions of CFAResult
+        mi = e.modindices()
+        values["modification_indices"] = (mi[mi["mi"] >= 3.84].sort_values("mi", ascending=False, kind="stable")
+                                          .reset_index(drop=True))
+    return CFAResult(**{k: v for k, v in values.items() if k in names})
 
 
 # ====================================================================== helpers
