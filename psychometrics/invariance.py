@@ -419,6 +419,25 @@ class InvarianceResult(ResultMixin):
         """Name (``table`` index) of the model of the highest level reached."""
         return self._final
 
+    def delta_chart_data(self) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+        """``(deltas, cutoffs)`` for :func:`psychometrics.report.figures.invariance_delta_chart`.
+
+        ``deltas``: the compared rows of :attr:`table` with columns ``ΔCFI, ΔRMSEA, ΔSRMR``;
+        ``cutoffs``: the deciding rule's signed cut-offs per column and row (empty for the
+        χ² rule, which has none on these indices).
+        """
+        rows = self.table[self.table["compared_with"] != ""]
+        deltas = rows[["delta_cfi", "delta_rmsea", "delta_srmr"]].set_axis(["ΔCFI", "ΔRMSEA", "ΔSRMR"], axis=1)
+        rule = RULES.get(self.rule)
+        cutoffs: dict[str, dict[str, float]] = {}
+        if rule is not None and rule.mode != "chisq":
+            for col, key in (("ΔCFI", "cfi"), ("ΔRMSEA", "rmsea"), ("ΔSRMR", "srmr")):
+                per = {name: rule.cutoffs[lv][key] for name, lv in rows["level"].items()
+                       if key in rule.cutoffs.get(lv, {})}
+                if per:
+                    cutoffs[col] = per
+        return deltas, cutoffs
+
     def to_frame(self) -> pd.DataFrame:
         return self.table
 

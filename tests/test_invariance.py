@@ -331,3 +331,14 @@ def test_result_object(hs_full):
     assert hs_full.level == "metric"  # without partial invariance, scalar fails on HS
     assert hs_full.latent_differences is None
     assert any("scalar invariance does not hold" in d.message for d in hs_full.diagnostics)
+
+
+def test_delta_chart_data_feeds_the_report_figure(hs):
+    from psychometrics.report.figures import invariance_delta_chart
+
+    res = measurement_invariance(HS3, hs, "school")
+    deltas, cutoffs = res.delta_chart_data()
+    assert list(deltas.index) == ["metric", "scalar", "scalar (partial)", "strict"]
+    assert cutoffs["ΔSRMR"] == {"metric": 0.030, "scalar": 0.010, "scalar (partial)": 0.010, "strict": 0.010}
+    svg = invariance_delta_chart(deltas, cutoffs)
+    assert "<svg" in str(getattr(svg, "data", svg))
