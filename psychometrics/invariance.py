@@ -49,7 +49,6 @@ from psychometrics.exceptions import (
     DataError,
     Diagnostic,
     InvarianceWarning,
-    ModelSyntaxError,
     record,
 )
 
@@ -269,14 +268,15 @@ class _Fit:
 class _Fitter:
     """Fits models of one invariance sequence on shared sample statistics."""
 
-    def __init__(self, model: str, data: pd.DataFrame, group: str, std_lv: bool, max_iter: int,
-                 diags: list[Diagnostic]):
+    def __init__(self, model: str, data: pd.DataFrame, group: str, max_iter: int, diags: list[Diagnostic]):
         from psychometrics.cfa.fit import _sample_stats
         from psychometrics.cfa.specification import build_spec
 
-        self.model, self.group, self.std_lv, self.max_iter = model, group, std_lv, max_iter
+        # marker-loading identification (lavaan's default); std.lv would need the factor
+        # variances freed in the later groups once loadings are equal
+        self.model, self.group, self.max_iter = model, group, max_iter
         self.diags = diags
-        observed = build_spec(model, std_lv=std_lv).observed
+        observed = build_spec(model).observed
         self.observed = tuple(observed)
         self.stats, self.labels, self.n_excluded = _sample_stats(data, observed, group, "listwise", diags)
         self._prev: tuple[Any, np.ndarray] | None = None
@@ -305,7 +305,7 @@ class _Fitter:
         from psychometrics.cfa.specification import build_spec
 
         ge = GROUP_EQUAL[level]
-        spec = build_spec(self.model, groups=self.labels, std_lv=self.std_lv, meanstructure=True,
+        spec = build_spec(self.model, groups=self.labels, meanstructure=True,
                           group_equal=ge, group_partial=tuple(partial))
         compiled = CompiledModel(spec)
         state = FitState(compiled, self.stats)
@@ -366,11 +366,14 @@ class InvarianceResult(ResultMixin):
         parameter), ``chisq, df, cfi, rmsea, srmr, delta_cfi, delta_rmsea,
         delta_srmr, holds`` of the model after the release.
     non_invariant_items : tuple of str
-        Items with at least one released parameter.
+        Items with a parameter released at any step (``partial_steps`` says at which
+        level and whether the level then held).
     item_invariance : DataFrame
-        Per item and focal group (index (group, item)): released parameters,
-        loading/intercept in reference and focal group, pooled SD and ``dmacs``
-        (Nye & Drasgow, 2011) from the final scalar-level model.
+        Per item and focal group (index (group, item)): parameters released in the
+        final scalar-level model (the accepted partial scalar model, else the last one
+        tried), loading/intercept in reference and focal group, ``expected_diff``
+        (focal − reference expected item score at the focal factor means), pooled SD
+        and ``dmacs`` (Nye & Drasgow, 2011) from that model.
     latent_differences : DataFrame or None
         Once scalar (or partial scalar) invariance holds, per focal group and
         factor: ``mean_diff`` (the focal latent mean; the reference's is 0), ``se,
@@ -685,7 +688,7 @@ def _check_levels(levels: Sequence[str]) -> tuple[str, ...]:
     return levels
 
 
-def _check_groups(data: pd.DataFrame, group: str, observed: Sequence[str]) -> None:
+def _check_groups(data: pd.DataFrame, group: str) -> None:
     """Clear errors for the group column before any fitting (names group and item)."""
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -712,7 +715,6 @@ def measurement_invariance(
     reference: str | None = None,
     min_invariant: int = 2,
     max_releases: int | None = None,
-    std_lv: bool = False,
     max_iter: int = 500,
 ) -> InvarianceResult:
     r"""Test configural, metric, scalar and strict invariance of a CFA model across groups.
@@ -750,9 +752,6 @@ def measurement_invariance(
         residual variances when releasing (default 2).
     max_releases : int, optional
         Stop releasing after this many constraints in total (default: no limit).
-    std_lv : bool
-        Identify factors by unit variance instead of marker loadings (configural
-        and metric only make sense this way with care; default False as lavaan).
     max_iter : int
         Maximum iterations per model.
 
@@ -784,7 +783,7 @@ def measurement_invariance(
     with _single_threaded_blas():
         return _measurement_invariance(
             model, data, group, levels, rule, partial=partial, alpha=alpha, reference=reference,
-            min_invariant=min_invariant, max_releases=max_releases, std_lv=std_lv, max_iter=max_iter)
+            min_invariant=min_invariant, max_releases=max_releases, max_iter=max_iter)
 
 
 def _single_threaded_blas() -> Any:
@@ -800,7 +799,7 @@ def _single_threaded_blas() -> Any:
 
 
 def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha, reference, min_invariant,
-                            max_releases, std_lv, max_iter) -> InvarianceResult:
+                            max_releases, max_iter) -> InvarianceResult:
     from psychometrics.cfa.specification import build_spec
 
     levels = _check_levels(levels)
@@ -808,11 +807,8 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
         from psychometrics.cfa.models import correlated_factors
 
         model = correlated_factors(model)
-    try:
-        observed = build_spec(model, std_lv=std_lv).observed
-    except ModelSyntaxError:
-        raise
-    _check_groups(data, group, observed)
+    build_spec(model)  # a syntax error is raised (naming the line) before the data are touched
+    _check_groups(data, group)
     if reference is not None:
         labels = [str(v) for v in data[group]]
         if reference not in set(labels):
@@ -820,7 +816,7 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
         first = np.array([lab == reference for lab in labels])
         data = pd.concat([data[first], data[~first]])
     diags: list[Diagnostic] = []
-    fitter = _Fitter(model, data, group, std_lv, max_iter, diags)
+    fitter = _Fitter(model, data, group, max_iter, diags)
     nobs = [int(n) for n in fitter.stats.nobs]
     the_rule, reason = _resolve_rule(rule, nobs, alpha)
     others = {name: r for name, r in RULES.items()}
@@ -888,7 +884,7 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
 
     table = pd.DataFrame.from_records(rows).set_index("name")
     table.index.name = None
-    table = table[_TABLE_COLS[:]] if set(_TABLE_COLS) <= set(table.columns) else table
+    table = table[_TABLE_COLS]
     dec = pd.DataFrame.from_records(decisions).set_index("name") if decisions else pd.DataFrame()
     dec.index.name = None
     step_cols = ["level", "step", "released", "item", "parameter", "x2", "chisq", "df", "cfi", "rmsea", "srmr",
@@ -896,7 +892,7 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
     steps_df = pd.DataFrame.from_records(steps, columns=step_cols)
 
     non_inv = tuple(dict.fromkeys(_item_of(r) for r in released))
-    item_tab = _item_table(scalar_fit, released) if scalar_fit is not None else None
+    item_tab = _item_table(scalar_fit, scalar_fit.group_partial) if scalar_fit is not None else None
     latent = None
     if reached in ("scalar", "strict"):
         latent = _latent_table(fits[final])
