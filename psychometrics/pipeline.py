@@ -1423,13 +1423,13 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
 
     # ---------------- CFA
     fits = st["cfa"]
-    ct = st["cfa_table"].drop(columns=["converged"], errors="ignore")
+    ct = st["cfa_table"].drop(columns=["converged", "AIC", "n"], errors="ignore")  # AIC, n in results.json
     cfa_blocks: list[Any] = [
         Table(ct, "Fit of the Competing Models", p_values=["p"],
               digits={"χ²": 1, "df": 0, "AIC": 1, "BIC": 1, "n": 0, "CFI": 3, "TLI": 3, "RMSEA": 3, "SRMR": 3,
                       "90% CI": 3},
               no_leading_zero=["CFI", "TLI", "RMSEA", "90% CI", "SRMR"],
-              note="Maximum likelihood, listwise deletion (n = complete cases of the validation sample). The bifactor "
+              note=f"Maximum likelihood, listwise deletion (n = {_cfa_n(fits)} complete cases of the validation sample). The bifactor "
                    "model has orthogonal factors and unit factor variances. Cut-offs: CFI ≥ .95, RMSEA ≤ .06, "
                    "SRMR ≤ .08 (Hu & Bentler, 1999)."),
     ]
@@ -1558,8 +1558,15 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                 refs.add("Nye & Drasgow (2011)")
         ld = getattr(inv, "latent_differences", None)
         if isinstance(ld, pd.DataFrame) and len(ld):
+            keep = [c for c in ("mean_diff", "se", "pvalue", "std_mean_diff", "var_ratio", "var_diff_pvalue")
+                    if c in ld.columns]
+            ld = ld[keep].rename(columns={"mean_diff": "Mean diff.", "se": "SE", "pvalue": "p",
+                                          "std_mean_diff": "Std. diff.", "var_ratio": "Variance ratio",
+                                          "var_diff_pvalue": "p (variance)"}) if keep else ld
             inv_blocks.append(Table(ld, "Latent Mean and Variance Differences from the Reference Group", digits=3,
-                                    p_values=[c for c in ld.columns if "pvalue" in str(c)]))
+                                    p_values=[c for c in ld.columns if str(c).startswith("p") or "pvalue" in str(c)],
+                                    note="Focal group minus reference group (whose latent means are fixed to 0), "
+                                         "in the final invariance model; Std. diff. = difference / pooled latent SD."))
         if _diag_list(inv):
             inv_blocks.append(Diagnostics(_diag_list(inv), title="Estimation diagnostics"))
 
@@ -1579,10 +1586,11 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                            note=f"Met: the whole {opts.conf_level:.0%} CI of r lies in the expected region; not met: "
                                 "the whole CI lies outside it; borderline: the CI straddles a bound (inconclusive)."))
         ht = t[t["basis"] == "observed"].set_index("hypothesis")
-        corr = pd.DataFrame({"Scale score": ht["score"].astype(str), "Measure score": ht["measure_score"].astype(str),
-                             "Kind": ht["kind"].astype(str), "Expected": ht["expected"].astype(str), "r": ht["r"],
+        short = ht["score"].astype(str).str.replace(f"{scale.id}.", "", regex=False)
+        corr = pd.DataFrame({"Score": short, "Measure score": ht["measure_score"].astype(str),
+                             "r": ht["r"],
                              f"{opts.conf_level:.0%} CI": list(zip(ht["lower"], ht["upper"])),
-                             "n": ht["n"].astype("int64"), "p": ht["p"], "Verdict": ht["verdict"].astype(str)})
+                             "n": ht["n"].astype("int64"), "p": ht["p"]})
         corr.index.name = "Hypothesis"
         rb.append(Table(corr, "Correlations of the Scores with the Companion Measures", p_values=["p"],
                         digits={"n": 0}, no_leading_zero=["r", f"{opts.conf_level:.0%} CI"],
@@ -1594,11 +1602,10 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
     if cv is not None:
         r = cv.reliability
         avetab = pd.DataFrame({"Items": r["n_items"].astype("int64"), "CR": r["cr"], "ω": r["omega"], "AVE": r["ave"],
-                               "√AVE": r["sqrt_ave"]}, index=pd.Index([_sub_name(scale, f) for f in r.index], name="Factor"))
+                               "√AVE": r["sqrt_ave"]})
+        avetab.index = pd.Index([_sub_name(scale, f) for f in r.index], name="Factor")
         fl = cv.fornell_larcker.table.copy()
-        fl.index = [_sub_name(scale, f) for f in fl.index]
-        fl.columns = [_sub_name(scale, f) for f in fl.columns]
-        fl.index.name = "Factor"
+        fl.index.name = "Factor"  # subscale ids: the matrix stays narrow enough for the page
         rb.append(Table(avetab, "Convergent Validity of the Factors (Validation Sample CFA)", digits={"Items": 0},
                         no_leading_zero=["CR", "ω", "AVE", "√AVE"],
                         note="CR = composite reliability (standardized loadings); ω = semTools::compRelSEM; AVE = "
@@ -1608,8 +1615,6 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                              "diagonal value exceeds the correlations in its row and column."))
         if cv.htmt is not None:
             hm = cv.htmt.matrix.copy()
-            hm.index = [_sub_name(scale, f) for f in hm.index]
-            hm.columns = [_sub_name(scale, f) for f in hm.columns]
             hm.index.name = "Factor"
             rb.append(Table(hm, "Heterotrait–Monotrait Ratios (HTMT2)", no_leading_zero=True,
                             note="Henseler et al. (2015); discriminant validity when HTMT < .85."))
@@ -1656,10 +1661,16 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
              "Criteria met": f"{met} of {len(verdicts)}"}
     if opts.group:
         facts["Groups"] = " / ".join(map(str, resp.group.astype(str).value_counts().index))
-    weak = st["items"].table.index[st["items"].table["item_rest_r"] < 0.30].tolist()
+    review = _item_review(scale, st)
     intro = []
-    if weak or e_flag:
-        intro.append("Items to review: " + ", ".join(sorted(set(weak) | set(e_flag))) + " (see Items to Review).")
+    if len(review):
+        by_item = {}
+        for item, src in zip(review.index, review["Source"]):
+            by_item.setdefault(item, [])
+            if src not in by_item[item]:
+                by_item[item].append(src)
+        intro.append("Items to review: " + "; ".join(f"{i} ({', '.join(v)})" for i, v in by_item.items())
+                     + " — see Items to Review in the item analysis.")
     inv_txt = (f"Measurement invariance across {opts.group}: {_inv_level(inv)}." if inv is not None else
                (st.get("invariance_note") or ""))
     if inv_txt:
@@ -1690,6 +1701,11 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
         "provenance": prov,
         "references": sorted(REFERENCES[r] for r in refs if r in REFERENCES),
     }
+
+
+def _cfa_n(fits: dict[str, Any]) -> str:
+    ns = sorted({int(sum(f.nobs.values())) for f in fits.values()})
+    return " / ".join(map(str, ns)) or "—"
 
 
 def _delta_label(c: Any) -> str:
