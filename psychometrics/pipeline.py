@@ -867,8 +867,8 @@ def _scoring_step(work: Any, scale: Any, st: dict[str, Any], opts: ValidationOpt
                     "notes": st.get("invariance_note") or ""}
     date = None
     key = ScoringKey.build(scale, work, reliability=st["reliability"], invariance=inv_dict, norms=True,
-                           description=(f"validation sample analysed by psychometrics validate "
-                                        f"({len(work.items)} respondents)"),
+                           description=(f"all {len(work.items)} respondents analysed by psychometrics validate "
+                                        f"(data {Path(str(work.source)).name})"),
                            date=date, coefficient="omega_total")
     return {"scoring_key": key}
 
@@ -1174,7 +1174,9 @@ def _results_json(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts
         "companions_not_found": bits["not_found"], "companions_without_data": bits["absent"],
     }
     key = st["scoring_key"].to_dict()
-    key.pop("created", None)
+    key.pop("created", None)  # clock-dependent: in scoring_key.json only (results.json stays deterministic)
+    if isinstance(key.get("calibration"), dict):
+        key["calibration"] = {k: v for k, v in key["calibration"].items() if k != "date"}
     dq = {
         "quality": q.to_dict(),
         "exclusions": to_jsonable(_exclusions(bits)),
