@@ -1096,9 +1096,16 @@ def _rel(path: Any) -> Any:
     """A path relative to the working folder when it lies below it (reports stay portable)."""
     if path is None or not isinstance(path, (str, Path)) or str(path).startswith("<"):
         return path
+    resolved = Path(path).resolve()
     try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
+        pass
+    try:  # a spec shipped with the package (the demo's): name it as the package's scales/ folder
+        from psychometrics.simulate import embedded_scales_dir
+
+        return "scales/" + resolved.relative_to(Path(embedded_scales_dir()).resolve()).as_posix()
+    except Exception:  # noqa: BLE001 - not an embedded file (or no embedded folder): keep the path as given
         return str(path)
 
 
@@ -1399,9 +1406,12 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
     fs = e.factor_subscales
     if fs is not None:
         loadings.columns = [f"{c} ({fs[c]})" if fs.get(c) is not None else str(c) for c in loadings.columns]
-    efa_blocks.append(Figure(figures.loading_heatmap(loadings, communalities=e.communalities), "Pattern Matrix",
-                             note="Bold: |loading| ≥ .30. Factors are labelled with the declared subscale most of "
-                                  "their primary items belong to."))
+    mapping = ("; ".join(f"{c} = {fs[c]}" for c in e.loadings.columns if fs is not None and fs.get(c) is not None)
+               if fs is not None else "")
+    efa_blocks.append(Figure(figures.loading_heatmap(e.loadings, communalities=e.communalities), "Pattern Matrix",
+                             note="Bold: |loading| ≥ .30."
+                                  + (f" Each factor represents the declared subscale most of its primary items belong "
+                                     f"to: {mapping}." if mapping else "")))
     lt = loadings.copy()
     lt["h²"] = e.communalities
     lt.index.name = "Item"

@@ -227,13 +227,20 @@ def test_cli_demo_and_validate(tmp_path):
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("group: career_stage\nid_column: id\nn_boot: 0\nparallel_iter: 10\nseed: 9\n", encoding="utf-8")
     proc = _cli("validate", MSS, out / "responses.csv", "--config", cfg, "--seed", "2", "--out", tmp_path / "v",
-                "--quiet")
+                "--exclude-careless", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # --quiet
     res2 = json.loads((tmp_path / "v" / "results.json").read_text(encoding="utf-8"))
     opts = res2["provenance"]["options"]
     assert opts["seed"] == 2 and opts["n_boot"] == 0 and opts["parallel_iter"] == 10  # flag overrides config
     assert opts["group"] == "career_stage"
+    # --exclude-careless: the flagged rows are excluded, counted and listed
+    dq = res2["data_quality"]
+    flagged = dq["careless"]["flag_counts"]["any"]
+    assert flagged >= 1 and dq["careless"]["excluded"] is True
+    assert len(dq["careless"]["rows_excluded"]) == flagged and dq["analysed"] == 200 - flagged
+    listed = dq["exclusions"]["data"]
+    assert sum("careless" in row[3] for row in listed) == flagged
 
 
 def test_cli_bad_config_and_data(tmp_path):
