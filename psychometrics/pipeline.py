@@ -688,16 +688,24 @@ def _efa_step(items: pd.DataFrame, scale: Any, opts: ValidationOptions, rng, run
         parallel_analysis = map_test = None
     pa = mp = None
     if parallel_analysis is not None:
-        pa = parallel_analysis(items, n_iter=opts.parallel_iter, kind="both", seed=rng, show_progress=False)
-        mp = map_test(items)
+        try:
+            pa = parallel_analysis(items, n_iter=opts.parallel_iter, kind="both", seed=rng, show_progress=False)
+            mp = map_test(items)
+        except PsychometricsError as exc:  # reported; the declared number is used instead
+            pa = mp = None
+            out["efa_notes"].append(f"Factor retention could not be computed ({exc}); the declared number of "
+                                    f"subscales ({declared}) is extracted.")
+    if pa is not None:
         k = pa.n_factors or 0
         if k < 1:
             out["efa_notes"].append("Parallel analysis retained no factor; one factor is extracted.")
             k = 1
-    else:
+    elif parallel_analysis is None:
         k = declared
         out["efa_notes"].append("Factor retention (parallel analysis, MAP) is not available in this version of "
                                 f"psychometrics; the declared number of subscales ({declared}) is extracted.")
+    else:
+        k = declared
     p = items.shape[1]
     kmax = max(1, int(math.floor((2 * p + 1 - math.sqrt(8 * p + 1)) / 2)))  # Ledermann bound, df ≥ 0
     if k > kmax:
@@ -705,7 +713,15 @@ def _efa_step(items: pd.DataFrame, scale: Any, opts: ValidationOptions, rng, run
         k = kmax
     out["parallel"], out["map"] = pa, mp
     out["n_extracted"] = k
-    out["efa"] = efa(items, k, method=opts.efa_method, rotation=opts.rotation if k > 1 else None, scale=scale)
+    try:
+        out["efa"] = efa(items, k, method=opts.efa_method, rotation=opts.rotation if k > 1 else None, scale=scale)
+    except PsychometricsError as exc:
+        if k == 1:
+            raise
+        # a k-factor solution that cannot be estimated must not stop the validation: say so, show one factor
+        out["efa_notes"].append(f"The {k}-factor EFA could not be estimated ({exc}); one factor is shown instead.")
+        out["n_extracted"] = 1
+        out["efa"] = efa(items, 1, method=opts.efa_method, rotation=None, scale=scale)
     return out
 
 
@@ -816,7 +832,10 @@ def _validity_step(work: Any, comps: dict[str, Any], scale: Any, st: dict[str, A
 
     out: dict[str, Any] = {"construct_validity": None, "hypotheses": None, "validity_notes": []}
     main = st["cfa"].get("correlated")
-    if main is not None:
+    if main is not None and not main.converged:
+        out["validity_notes"].append("CR/AVE/HTMT were not computed: the correlated-factors CFA did not converge, so "
+                                     "its estimates are not interpretable.")
+    elif main is not None:
         try:
             out["construct_validity"] = construct_validity(main, work.items.loc[validation])
         except PsychometricsError as exc:
@@ -974,7 +993,8 @@ def _verdicts(scale: Any, st: dict[str, Any], bits: dict[str, Any]) -> list[Any]
                              "CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08", "Hu & Bentler (1999)",
                              section="internal-structure-confirmatory-factor-analysis"))
         else:
-            V.append(Verdict(crit, "not assessed", "model could not be fitted", "CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08",
+            why = "did not converge" if name in fits else "could not be fitted"
+            V.append(Verdict(crit, "not assessed", f"the model {why}", "CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08",
                              "Hu & Bentler (1999)", section="internal-structure-confirmatory-factor-analysis"))
     # invariance
     inv = st.get("invariance")
@@ -987,7 +1007,11 @@ def _verdicts(scale: Any, st: dict[str, Any], bits: dict[str, Any]) -> list[Any]
         words, ref = _inv_rule(inv)
         level = str(getattr(inv, "level", "") or "")
         partial = bool(getattr(inv, "partial_level", False))
-        full = level in ("scalar", "strict") and not partial
+        steps = getattr(inv, "partial_steps", None)
+        released = set(steps["level"]) if isinstance(steps, pd.DataFrame) and "level" in steps else set()
+        # full scalar invariance: reached scalar (or strict) with nothing released at the metric or scalar level
+        full = level in ("scalar", "strict") and not (released & {"metric", "scalar"}) and (
+            not partial or bool(released))
         border = level in ("scalar", "strict", "metric")
         items = ", ".join(getattr(inv, "non_invariant_items", ()) or ())
         V.append(Verdict(f"Measurement invariance across {bits['opts'].group}", _status(full, border),
