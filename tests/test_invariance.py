@@ -334,7 +334,7 @@ def test_result_object(hs_full):
     json.dumps(d)
     assert d["level"] == hs_full.level
     text = hs_full.summary()
-    assert "Measurement invariance" in text and "chen2007" in text
+    assert "Measurement invariance" in text and "chen2007" in text and "Chen, F. F. (2007)" in text
     assert hs_full.to_frame() is hs_full.table
     assert hs_full.level == "metric"  # without partial invariance, scalar fails on HS
     assert hs_full.latent_differences is None
