@@ -1332,7 +1332,8 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
         "Even–odd r": flagged["evenodd"],
         "Screens": [", ".join(n for n in ("longstring", "mahalanobis", "evenodd") if r[f"{n}_flag"])
                     for _, r in flagged.iterrows()],
-    }, index=pd.Index([str(i) for i in flagged.index], name="Row"))
+    }, index=flagged.index)
+    ctab.index = pd.Index([str(i) for i in flagged.index], name="Row")  # after building: labels must align first
     miss = q.to_frame()
     miss_tab = pd.DataFrame({"Missing": miss["missing"].astype("int64"), "Share": miss["missing_share"]})
     miss_tab.index.name = "Item"
@@ -1388,8 +1389,8 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
         "Items": rt["n_items"].astype("int64"), "n": rt["n"].astype("int64"), "α": rt["alpha"],
         "α 95% CI": list(zip(rt["alpha_low"], rt["alpha_high"])),
         "ω total": rt["omega_total"], "ω 95% CI": list(zip(rt["omega_total_low"], rt["omega_total_high"])),
-        "ω_h": rt["omega_hierarchical"], "λ6": rt["lambda6"], "SEM": rt["sem"]},
-        index=pd.Index([("Total score" if s == "total" else _sub_name(scale, s)) for s in rt.index], name="Score"))
+        "ω_h": rt["omega_hierarchical"], "λ6": rt["lambda6"], "SEM": rt["sem"]}, index=rt.index)
+    rel_tab.index = pd.Index([("Total score" if s == "total" else _sub_name(scale, s)) for s in rt.index], name="Score")
     rel_blocks = [Table(rel_tab, "Reliability of the Subscale and Total Scores", digits={"Items": 0, "n": 0, "SEM": 3},
                         no_leading_zero=["α", "α 95% CI", "ω total", "ω 95% CI", "ω_h", "λ6"],
                         note=f"All {n_an} analysed respondents with complete answers to the score's items (listwise). "

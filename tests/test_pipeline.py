@@ -116,6 +116,24 @@ def test_report_sections_and_diagnostics(run):
     assert html.count("<svg") >= 3  # responses, loadings, path diagram (+ scree, Δfit when available)
     assert "Estimation diagnostics" in html
     assert run["result"].responses.sha256 in html
+    # the numbers reach the tables (no column silently empty from misaligned labels)
+    import re
+
+    def table_text(title: str) -> str:
+        i = html.index(title)
+        return re.sub(r"<[^>]+>", " ", html[i:html.index("</table>", i)])
+
+    rel = run["result"].reliability.table
+    text = table_text("Reliability of the Subscale and Total Scores")
+    for sid in rel.index:
+        assert f"{rel.loc[sid, 'alpha']:.2f}".lstrip("0") in text
+    careless = run["result"].responses.careless
+    text = table_text("Rows Flagged by the Careless-Responding Screens")
+    d2 = careless.loc[careless["flagged"], "mahalanobis_d2"].dropna()
+    assert f"{d2.iloc[0]:.1f}" in text
+    cv = run["result"].construct_validity.reliability
+    text = table_text("Convergent Validity of the Factors")
+    assert f"{cv['ave'].iloc[0]:.2f}".lstrip("0") in text
 
 
 def test_deterministic(run):
