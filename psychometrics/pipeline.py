@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import hashlib
 import json
 import math
 import platform
-import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -102,25 +100,6 @@ _STD_VERSION = 1  # version of the results.json layout
 
 
 # ================================================================== options
-_OPTION_HELP = {
-    "group": "column with group labels for measurement invariance",
-    "measures": "companion measure spec files (YAML) whose items are in the data",
-    "split": "share of rows in the calibration (EFA) sample, in (0, 1)",
-    "seed": "seed of the random split, bootstrap and parallel analysis",
-    "id_column": "column with respondent ids",
-    "out_of_range": "values outside the response range: 'error' or 'missing'",
-    "missing_group": "rows without a group label: 'error' or 'exclude'",
-    "exclude_careless": "exclude rows flagged by a careless-responding screen (listed)",
-    "n_boot": "bootstrap resamples for the ω intervals (0 = none)",
-    "parallel_iter": "random data sets of the parallel analysis",
-    "efa_method": "EFA extraction: minres, ml, pa",
-    "rotation": "EFA rotation: oblimin, promax, geomin, varimax, quartimax",
-    "conf_level": "confidence level of intervals and hypothesis verdicts",
-    "invariance_sample": "rows for measurement invariance: 'full' or 'validation'",
-    "invariance_rule": "decision rule of measurement invariance (auto, chen2007, chisq, ...)",
-}
-
-
 @dataclass(frozen=True)
 class ValidationOptions:
     """Every option of :func:`validate` (also the keys of a YAML config file).
@@ -884,11 +863,10 @@ def _scoring_step(work: Any, scale: Any, st: dict[str, Any], opts: ValidationOpt
         inv_dict = {"level": "not assessed", "group_variable": opts.group,
                     "groups": sorted(map(str, work.group.unique())),
                     "notes": st.get("invariance_note") or ""}
-    date = None
     key = ScoringKey.build(scale, work, reliability=st["reliability"], invariance=inv_dict, norms=True,
                            description=(f"all {len(work.items)} respondents analysed by psychometrics validate "
                                         f"(data {Path(str(work.source)).name})"),
-                           date=date, coefficient="omega_total")
+                           coefficient="omega_total")
     return {"scoring_key": key}
 
 
@@ -1396,7 +1374,8 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                         note=f"All {n_an} analysed respondents with complete answers to the score's items (listwise). "
                              f"α: Cronbach (1951), Feldt interval; ω total (McDonald, 1999), bootstrap interval "
                              f"({opts.n_boot} resamples; subscales only); ω_h: Schmid–Leiman general-factor "
-                             "saturation of the total score; SEM = SD·√(1 − α), raw-score units.")]
+                             "saturation of the total score; SEM = SD·√(1 − α) in sum-score units (divide by the "
+                             "number of items for the mean score).")]
     if st["reliability"].diagnostics:
         rel_blocks.append(Diagnostics(list(st["reliability"].diagnostics), title="Estimation diagnostics"))
 
@@ -1689,7 +1668,6 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
             f"(groups: {', '.join(key.invariance.get('groups') or [])})."))
 
     # ---------------- summary facts and intro
-    e_flag = sorted(set(e.flags["item"])) if not e.flags.empty else []
     met = sum(v.status == "met" for v in verdicts)
     facts = {"Records read": q.rows_read, "Respondents analysed": n_an, "Items": len(item_ids),
              "Subscales": len(scale.subscales), "Calibration / validation n": f"{n_cal} / {n_val}",
