@@ -776,6 +776,8 @@ def _nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
     categories, so A11, A21, A22 come from the tables and Σ s sᵀ from the distinct response
     patterns. Missing values (pairwise) give zero scores, as lavaan's ``na.rm`` sums.
     """
+    from scipy.linalg import blas
+
     p = ord_idx.size
     kmax = max(K.values())
     nth = np.array([K[j] - 1 for j in ord_idx])
@@ -833,7 +835,8 @@ def _nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
         idx = np.where((ca == kmax) | (cb == kmax), kmax * kmax, ca * kmax + cb)
         sc_cor = Sflat[cols, idx]
         sc = np.concatenate([sc_th, sc_cor], axis=1) * w
-        inner += sc.T @ sc
+        inner += blas.dsyrk(1.0, sc.T, trans=0)  # upper triangle of scᵀsc (sc.T is F-ordered: no copy)
+    inner = np.triu(inner) + np.triu(inner, 1).T
     # B⁻¹ = [[A11⁻¹, 0], [−A22⁻¹ A21 A11⁻¹, A22⁻¹]]
     A11_inv = np.zeros_like(A11)
     for a in range(p):
