@@ -1,0 +1,117 @@
+# Reference values for categorical CFA (DWLS / WLSMV) and categorical invariance.
+# Run from the repository root:  Rscript tests/reference/wlsmv/wlsmv_reference.R
+suppressMessages({library(lavaan); library(semTools); library(jsonlite)})
+out_dir <- "tests/reference/wlsmv"
+hs <- read.csv("psychometrics/datasets/holzinger_swineford.csv")
+bfi <- read.csv("psychometrics/datasets/bfi.csv")
+
+# Holzinger-Swineford cut into 3 categories, as lavaan's documentation does
+HS.ord <- as.data.frame(lapply(hs[, paste0("x", 1:9)], cut, 3, labels = FALSE))
+HS.ord$school <- hs$school
+write.csv(HS.ord, file.path(out_dir, "hs_ord.csv"), row.names = FALSE)
+
+# bfi: 10 items of two factors (extraversion, neuroticism), 6 categories, complete cases
+bitems <- c(paste0("E", 1:5), paste0("N", 1:5))
+bfi10 <- bfi[complete.cases(bfi[, c(bitems, "gender")]), c(bitems, "gender")]
+stopifnot(all(sapply(bitems, function(v) all(table(factor(bfi10[[v]], levels = 1:6)) > 0))))
+for (gg in 1:2) stopifnot(all(sapply(bitems, function(v) all(table(factor(bfi10[bfi10$gender == gg, v], levels = 1:6)) > 0))))
+
+hs3 <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+bfi2 <- "E =~ E1 + E2 + E3 + E4 + E5\nN =~ N1 + N2 + N3 + N4 + N5"
+hs_resid <- paste0(hs3, "\nx7 ~~ x8")
+
+as_list <- function(x) if (is.list(x)) x else list(x)
+
+dump_fit <- function(fit, name, call) {
+  pe <- parameterEstimates(fit, standardized = TRUE)
+  fm <- fitMeasures(fit)
+  ss <- lavInspect(fit, "sampstat", add.labels = TRUE)
+  ng <- lavInspect(fit, "ngroups")
+  if (ng == 1) ss <- list(ss)
+  wlsv <- lavTech(fit, "wls.v"); gam <- lavTech(fit, "gamma"); del <- lavTech(fit, "delta")
+  wlsobs <- lavTech(fit, "wls.obs"); wlsest <- lavTech(fit, "wls.est")
+  groups <- lapply(seq_len(ng), function(g) list(
+    th = unname(ss[[g]]$th), th_names = names(ss[[g]]$th),
+    cor = unname(ss[[g]]$cov), names = colnames(ss[[g]]$cov),
+    nobs = lavInspect(fit, "nobs")[g],
+    wls_v = unname(diag(as.matrix(wlsv[[g]]))),
+    gamma = unname(as.matrix(gam[[g]])),
+    delta = unname(as.matrix(del[[g]])),
+    wls_obs = unname(wlsobs[[g]]), wls_est = unname(wlsest[[g]])))
+  catml <- lavaan:::lav_fit_catml_dwls(fit)
+  tests <- lavInspect(fit, "test")
+  ss_test <- tests$scaled.shifted
+  res <- list(
+    name = name, call = call,
+    group_labels = lavInspect(fit, "group.label"),
+    estimates = pe,
+    partable = parTable(fit),
+    fit = as.list(fm),
+    test_scaled_shifted = list(stat = ss_test$stat, df = ss_test$df,
+      trace_UGamma = ss_test$trace.UGamma, trace_UGamma2 = ss_test$trace.UGamma2,
+      scaling_factor = ss_test$scaling.factor, shift_parameter = ss_test$shift.parameter),
+    catml = catml,
+    vcov = unname(as.matrix(lavInspect(fit, "vcov"))),
+    vcov_names = colnames(lavInspect(fit, "vcov")),
+    groups = groups)
+  writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE),
+             file.path(out_dir, paste0(name, ".json")))
+  invisible(res)
+}
+
+calls <- list()
+run <- function(name, call) {
+  calls[[name]] <<- call
+  fit <- eval(parse(text = call))
+  dump_fit(fit, name, call)
+}
+
+run("hs_ord", 'cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV")')
+run("hs_ord_stdlv", 'cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV", std.lv = TRUE)')
+run("hs_ord_resid", 'cfa(hs_resid, data = HS.ord, ordered = TRUE, estimator = "WLSMV")')
+run("bfi_ord", 'cfa(bfi2, data = bfi10, ordered = bitems, estimator = "WLSMV")')
+run("hs_ord_groups", 'cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV", group = "school")')
+
+# categorical invariance: Wu & Estabrook (2016) identification via semTools::measEq.syntax
+inv_steps <- list(configural = "", thresholds = "thresholds",
+                  loadings = c("thresholds", "loadings"),
+                  intercepts = c("thresholds", "loadings", "intercepts"))
+inv_syntax <- list()
+for (ds in c("hs", "bfi")) {
+  for (step in names(inv_steps)) {
+    ge <- inv_steps[[step]]
+    if (ds == "hs") {
+      s <- measEq.syntax(hs3, data = HS.ord, ordered = paste0("x", 1:9), parameterization = "delta",
+                         ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = "school", group.equal = ge)
+      syn <- as.character(s)
+      name <- paste0("inv_hs_", step)
+      call <- 'cfa(syn, data = HS.ord, ordered = paste0("x", 1:9), group = "school", estimator = "WLSMV", parameterization = "delta")'
+    } else {
+      s <- measEq.syntax(bfi2, data = bfi10, ordered = bitems, parameterization = "delta",
+                         ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = "gender", group.equal = ge)
+      syn <- as.character(s)
+      name <- paste0("inv_bfi_", step)
+      call <- 'cfa(syn, data = bfi10, ordered = bitems, group = "gender", estimator = "WLSMV", parameterization = "delta")'
+    }
+    inv_syntax[[name]] <- syn
+    calls[[name]] <- paste0("measEq.syntax(..., ID.fac = 'std.lv', ID.cat = 'Wu.Estabrook.2016', parameterization = 'delta', group.equal = ",
+                            deparse(ge), "); ", call)
+    fit <- eval(parse(text = call))
+    dump_fit(fit, name, calls[[name]])
+  }
+}
+writeLines(toJSON(inv_syntax, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "inv_syntax.json"))
+
+sha <- function(f) unname(tools::md5sum(f))  # placeholder replaced below by sha256 from python
+prov <- list(
+  R = R.version.string,
+  packages = list(lavaan = as.character(packageVersion("lavaan")),
+                  semTools = as.character(packageVersion("semTools")),
+                  jsonlite = as.character(packageVersion("jsonlite"))),
+  script = "tests/reference/wlsmv/wlsmv_reference.R",
+  data = list(HS.ord = 'as.data.frame(lapply(hs[, paste0("x", 1:9)], cut, 3, labels = FALSE)) (saved as hs_ord.csv)',
+              bfi10 = "bfi[complete.cases(bfi[, c(E1..E5, N1..N5, gender)]), ]  (6 categories, none empty overall or per gender)"),
+  models = list(hs3 = hs3, bfi2 = bfi2, hs_resid = hs_resid),
+  calls = calls,
+  per_fit = "parameterEstimates(fit, standardized = TRUE); parTable(fit); fitMeasures(fit); lavInspect(fit, 'sampstat'); lavTech(fit, 'wls.v' / 'gamma' / 'delta' / 'wls.obs' / 'wls.est'); lavInspect(fit, 'test')$scaled.shifted; lavaan:::lav_fit_catml_dwls(fit); lavInspect(fit, 'vcov')")
+writeLines(toJSON(prov, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "provenance_r.json"))
