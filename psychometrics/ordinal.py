@@ -218,6 +218,30 @@ class PolychoricResult(ResultMixin):
         """The correlation matrix."""
         return self.matrix
 
+    def to_sample_stats(self):
+        """The statistics WLSMV estimation needs, as :class:`psychometrics.cfa.categorical.OrdinalSampleStats`.
+
+        Items, per-item thresholds, the polychoric matrix, ``acov`` (NACOV), ``n`` and the
+        DWLS weights. Needs all items ordinal and ``acov`` computed.
+        """
+        from psychometrics.cfa.categorical import OrdinalSampleStats
+
+        if self.acov is None:
+            raise DataError(
+                "these polychoric results have no asymptotic covariance (acov); call "
+                "polychoric(..., acov=True) with ordinal items only."
+            )
+        items = tuple(str(c) for c in self.matrix.columns)
+        groups = dict(tuple(self.thresholds.groupby("item", sort=False)))
+        return OrdinalSampleStats(
+            items=items,
+            thresholds=tuple(groups[i]["value"].to_numpy(float) for i in items),
+            cor=self.matrix.to_numpy(float),
+            acov=self.acov.to_numpy(float),
+            nobs=self.n,
+            weights=self.dwls_weights.to_numpy(float),
+        )
+
 
 # ------------------------------------------------------------------ input checks
 def _prepare(
