@@ -39,6 +39,7 @@ __all__ = [
     "bivariate_normal_cdf",
     "ordinal_alpha",
     "categorical_omega",
+    "categorical_omega_from_cfa",
 ]
 
 _SQRT_EPS = float(np.sqrt(np.finfo(float).eps))  # lavaan's floor for cell probabilities
@@ -1015,3 +1016,50 @@ def categorical_omega(
         den = (bivariate_normal_cdf(ta, tb, S[it[a], it[b]]) - base).sum()
         out[f] = float(num / den)
     return pd.Series(out, name="omega", dtype=float)
+
+
+def categorical_omega_from_cfa(result, *, obs_var: bool = True, group: str | None = None) -> pd.Series:
+    """Categorical ω per factor from a WLSMV CFA result, as ``semTools::compRelSEM(fit)``.
+
+    Reads the loadings (``=~``), factor covariances, thresholds (``|``) and scaling
+    factors (``~*~``) from ``result.estimates`` and passes them to
+    :func:`categorical_omega` with the sample polychoric matrix (``obs_var=True``,
+    semTools' default) or the model-implied one (``obs_var=False``).
+
+    Parameters
+    ----------
+    result : CFAResult
+        From a CFA with ``estimator="WLSMV"`` (ordinal items).
+    obs_var : bool
+        Denominator from the sample (True) or model-implied (False) correlations.
+    group : str, optional
+        Group label for a multi-group fit (required then).
+    """
+    if getattr(result, "estimator", None) != "WLSMV":
+        raise DataError("categorical ω needs a CFA fitted to ordinal items (estimator='WLSMV').")
+    est = result.estimates
+    groups = list(getattr(result, "groups", ()) or [])
+    if len(groups) > 1:
+        if group is None:
+            raise DataError(f"the CFA has groups {', '.join(map(str, groups))}; pass group=<label>.")
+        est = est[est["group"].astype(str) == str(group)]
+
+    def pick(tab):
+        if isinstance(tab.index, pd.MultiIndex):
+            return tab.xs(str(group) if group is not None else groups[0], level=0)
+        return tab
+
+    lam = est[est["op"] == "=~"]
+    factors = list(dict.fromkeys(lam["lhs"]))
+    items = list(dict.fromkeys(lam["rhs"]))
+    L = pd.DataFrame(0.0, index=items, columns=factors)
+    for _, r in lam.iterrows():
+        L.loc[r["rhs"], r["lhs"]] = float(r["est"])
+    th = est[est["op"] == "|"]
+    thresholds = {i: th.loc[th["lhs"] == i, "est"].to_numpy(float) for i in items}
+    sc = est[est["op"] == "~*~"]
+    scales = pd.Series({i: float(sc.loc[sc["lhs"] == i, "est"].iloc[0]) if (sc["lhs"] == i).any() else 1.0
+                        for i in items})
+    psi = pick(result.latent_cov)
+    sigma = pick(result.sample_cov if obs_var else result.implied_cov)
+    return categorical_omega(L, thresholds, psi, sigma, scales)

@@ -284,3 +284,12 @@ def test_wlsmv_from_raw_data_matches_lavaan(hs_ord):
         assert row["se"] == pytest.approx(e["se"], abs=1e-4)
     assert res.fit["chisq"] == pytest.approx(w["fit"]["chisq"], rel=1e-5)
     assert res.fit["chisq_scaled"] == pytest.approx(w["fit"]["chisq.scaled"], rel=1e-5)
+    # categorical ω straight from the CFA result (semTools::compRelSEM on lavaan's fit)
+    from psychometrics.ordinal import categorical_omega_from_cfa
+
+    oc = ref()["omega_cat"]
+    facs = ["visual", "textual", "speed"]
+    np.testing.assert_allclose(categorical_omega_from_cfa(res)[facs].to_numpy(),
+                               [oc["omega_obs"][f] for f in facs], atol=1e-4)
+    np.testing.assert_allclose(categorical_omega_from_cfa(res, obs_var=False)[facs].to_numpy(),
+                               [oc["omega_fitted"][f] for f in facs], atol=1e-4)
