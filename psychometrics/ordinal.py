@@ -219,6 +219,10 @@ class PolychoricResult(ResultMixin):
         """The correlation matrix."""
         return self.matrix
 
+    def _tables(self) -> dict[str, pd.DataFrame]:
+        # Display the matrix and thresholds only: acov has (thresholds + p(p−1)/2)² entries.
+        return {"matrix": self.matrix, "thresholds": self.thresholds.set_index("name")}
+
     def to_sample_stats(self):
         """The statistics WLSMV estimation needs, as :class:`psychometrics.cfa.categorical.OrdinalSampleStats`.
 
@@ -345,7 +349,9 @@ def _prepare(
                 "needs at least 2 — drop it."
             )
         n_gaps = (hi_v - lo_v + 1) - levels.size
-        if 0 < n_gaps and levels.size <= max_categories:
+        # Consecutive codes with a hole (1, 2, 4) = an empty category; widely spaced codes
+        # (10, 20, 30) are just labels (the mapping is in ``categories``).
+        if 0 < n_gaps <= levels.size and levels.size <= max_categories:
             gaps = sorted(set(range(lo_v, hi_v + 1)) - set(levels.tolist()))
             record(
                 diagnostics,
