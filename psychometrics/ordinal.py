@@ -470,7 +470,7 @@ def _polychoric_pairs(freq, th1, th2, start, lower=-0.999, upper=0.999, tol=1e-1
     return rho, done, at_bound
 
 
-def _pearson_from_tables(freq, k1, k2):
+def _pearson_from_tables(freq):
     """Pearson correlation of the category codes from each padded table (nlminb's start)."""
     m = freq.shape[1]
     s1 = np.arange(m, dtype=float)[None, :, None]
@@ -486,7 +486,7 @@ def _pearson_from_tables(freq, k1, k2):
     return np.where(np.isfinite(r) & (np.abs(r) < 1), r, 0.0)
 
 
-def _polyserial_pairs(Z, sd, codes, up, low, valid, lower=-0.995, upper=0.995, tol=1e-11, max_iter=200):
+def _polyserial_pairs(Z, sd, up, low, valid, lower=-0.995, upper=0.995, tol=1e-11, max_iter=200):
     """Two-step ML polyserial correlations for all (continuous, ordinal) pairs at once.
 
     Z: (N, P) standardised continuous scores (ML mean and SD); sd: (P,) the SDs;
@@ -633,6 +633,13 @@ def polychoric(
     else:
         obs_f = observed.astype(float)
         pair_n = obs_f.T @ obs_f
+    few = [(names[a], names[b]) for a, b in zip(*np.triu_indices(p, 1)) if pair_n[a, b] < 2]
+    if few:
+        shown = ", ".join(f"{a}–{b}" for a, b in few[:5])
+        raise DataError(
+            f"item pair(s) {shown}{' …' if len(few) > 5 else ''} have fewer than 2 rows observed on both; "
+            "their correlation cannot be estimated. Drop one of the items or collect more data."
+        )
     R = np.eye(p)
     zero_pairs: list[tuple[str, str]] = []
     not_converged: list[str] = []
@@ -694,8 +701,8 @@ def polychoric(
                 rho[q], fixed[q] = -np.cos(2.0 * np.pi * f[0, 0] / f.sum()), True
         free = np.flatnonzero(~fixed)
         if free.size:
-            start = _pearson_from_tables(freq[free], Ka[free], Kb[free])
-            est, conv, bound = _polychoric_pairs(freq[free], th1[free], th2[free], start)
+            start = _pearson_from_tables(freq[free])
+            est, conv, _ = _polychoric_pairs(freq[free], th1[free], th2[free], start)
             rho[free] = est
             for q in free[~conv]:
                 not_converged.append(f"{names[ord_idx[ia[q]]]}–{names[ord_idx[ib[q]]]}")
@@ -722,7 +729,7 @@ def polychoric(
                 up[:, q] = ext[c + 1]
                 low[:, q] = ext[c]
             valid = observed[:, con_idx[cc]] & observed[:, oo]
-            est, conv, _ = _polyserial_pairs(Zm, sd[cc], codes, up, low, valid)
+            est, conv, _ = _polyserial_pairs(Zm, sd[cc], up, low, valid)
             R[con_idx[cc], oo] = R[oo, con_idx[cc]] = est
             for q in np.flatnonzero(~conv):
                 not_converged.append(f"{names[con_idx[cc[q]]]}–{names[oo[q]]}")

@@ -300,3 +300,10 @@ def test_psych_polychoric_differs_only_slightly(hs_res):
     # reference; on HS cut into 3 categories it agrees with lavaan/us to ~2e-5.
     P = np.array(ref()["psych_polychoric_hs_ord"], dtype=float)
     assert np.abs(hs_res.matrix.to_numpy() - P).max() < 1e-3
+
+
+def test_pair_without_common_rows_is_an_error():
+    data = pd.DataFrame({"a": [1, 2, 1, 2, np.nan, np.nan], "b": [np.nan, np.nan, 1, 2, 1, 2],
+                         "c": [np.nan, np.nan, np.nan, np.nan, 1, 2]})
+    with pytest.raises(DataError, match="a–c"):
+        polychoric(data, missing="pairwise")
