@@ -860,20 +860,26 @@ def _nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
         a, b = ia[q], ib[q]
         A21[q, th_off[a]: th_off[a + 1]] = x1a[q, : nth[a]] - x2a[q, 1: nth[a] + 1]
         A21[q, th_off[b]: th_off[b + 1]] = x1b[q, : nth[b]] - x2b[q, 1: nth[b] + 1]
-    # Σ s sᵀ over distinct response patterns (weights = counts)
+    # Σ s sᵀ over distinct response patterns (weights = counts). Code kmax = missing, whose
+    # row/column of the padded score tables is zero. The score matrix is filled column by
+    # column (each a lookup in a tiny per-pair table: cache-friendly) in Fortran order for syrk.
     pat, cnt = np.unique(np.where(codes[:, ord_idx] < 0, kmax, codes[:, ord_idx]), axis=0, return_counts=True)
-    Sflat = np.concatenate([S.reshape(P, kmax * kmax), np.zeros((P, 1))], axis=1)
+    k1 = kmax + 1
+    S_pad = np.zeros((P, k1, k1))
+    S_pad[:, :kmax, :kmax] = S
+    S_pad = S_pad.reshape(P, k1 * k1)
     inner = np.zeros((ntot + P, ntot + P))
-    cols = np.arange(P)[None, :]
     for s0 in range(0, pat.shape[0], chunk):
         pc = pat[s0: s0 + chunk]
-        w = np.sqrt(cnt[s0: s0 + chunk].astype(float))[:, None]
-        sc_th = np.concatenate([U[a, pc[:, a], : nth[a]] for a in range(p)], axis=1)
-        ca, cb = pc[:, ia], pc[:, ib]
-        idx = np.where((ca == kmax) | (cb == kmax), kmax * kmax, ca * kmax + cb)
-        sc_cor = Sflat[cols, idx]
-        sc = np.concatenate([sc_th, sc_cor], axis=1) * w
-        inner += blas.dsyrk(1.0, sc.T, trans=0)  # upper triangle of scᵀsc (sc.T is F-ordered: no copy)
+        w = np.sqrt(cnt[s0: s0 + chunk].astype(float))
+        m = pc.shape[0]
+        sc = np.empty((m, ntot + P), order="F")
+        for a in range(p):
+            sc[:, th_off[a]: th_off[a + 1]] = U[a, pc[:, a], : nth[a]] * w[:, None]
+        cell = [pc[:, a] * k1 for a in range(p)]
+        for q in range(P):
+            sc[:, ntot + q] = S_pad[q][cell[ia[q]] + pc[:, ib[q]]] * w
+        inner += blas.dsyrk(1.0, sc, trans=1)  # upper triangle of scᵀsc (half the work of a product)
     inner = np.triu(inner) + np.triu(inner, 1).T
     # B⁻¹ = [[A11⁻¹, 0], [−A22⁻¹ A21 A11⁻¹, A22⁻¹]]
     A11_inv = np.zeros_like(A11)
@@ -881,12 +887,19 @@ def _nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
         sl = slice(th_off[a], th_off[a + 1])
         A11_inv[sl, sl] = np.linalg.inv(A11[sl, sl])
     with np.errstate(divide="ignore"):
-        a22_inv = 1.0 / A22
-    B_inv = np.zeros((ntot + P, ntot + P))
-    B_inv[:ntot, :ntot] = A11_inv
-    B_inv[ntot:, :ntot] = -(a22_inv[:, None] * A21) @ A11_inv
-    B_inv[ntot:, ntot:] = np.diag(a22_inv)
-    return n * (B_inv @ inner @ B_inv.T)
+        d = 1.0 / A22
+    # Block form of B⁻¹ I B⁻ᵀ with A = A11⁻¹, C = −D A21 A, D = diag(1/A22): O(P² · thresholds)
+    # instead of a dense (thresholds + P)³ product.
+    C = -(d[:, None] * A21) @ A11_inv
+    I_tt, I_tc, I_cc = inner[:ntot, :ntot], inner[:ntot, ntot:], inner[ntot:, ntot:]
+    out = np.empty_like(inner)
+    out[:ntot, :ntot] = A11_inv @ I_tt @ A11_inv.T
+    CI = C @ I_tt + d[:, None] * I_tc.T  # (P, ntot) = C I_tt + D I_ct
+    out[ntot:, :ntot] = CI @ A11_inv.T
+    out[:ntot, ntot:] = out[ntot:, :ntot].T
+    X = C @ I_tc  # (P, P)
+    out[ntot:, ntot:] = (CI @ C.T) + X * d[None, :] + d[:, None] * I_cc * d[None, :]
+    return n * out
 
 
 # ------------------------------------------------------------ ordinal reliability
