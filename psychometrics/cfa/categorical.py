@@ -672,8 +672,13 @@ class CategoricalEngine:
         out["tli"] = wls.tli(chisq, df, b0, d0)
         out["cfi_scaled"] = wls.cfi(ss["stat"], df, base["stat"], d0)
         out["tli_scaled"] = wls.tli(ss["stat"], df, base["stat"], d0)
+        # Savalei's catML robust indices assume saturated thresholds: with equal thresholds
+        # (free scaling factors, intercepts or means) lavaan cannot build the catML model and
+        # reports NA — so do we (documented in docs/cfa-categorical.md).
+        saturated_th = not any(p.free and p.matrix in ("delta", "nu", "alpha") for p in spec.parameters) and not any(
+            p.matrix == "tau" and p.label for p in spec.parameters)
         cat = wls.catml_robust(self.deltas, self.moments, self.A_inv, [s.cor for s in self.stats],
-                               [self.implied_cor(g) for g in range(G)], df) if not self.singular else None
+                               [self.implied_cor(g) for g in range(G)], df) if saturated_th and not self.singular else None
         if cat is None:
             cat = {k: math.nan for k in ("XX3", "df3", "c_hat3", "XX3_scaled", "XX3_null", "df3_null", "c_hat3_null")}
         out["cfi_robust"] = wls.cfi(cat["XX3"], df, cat["XX3_null"], d0, cat["c_hat3"], cat["c_hat3_null"])

@@ -22,22 +22,20 @@ hs_resid <- paste0(hs3, "\nx7 ~~ x8")
 
 as_list <- function(x) if (is.list(x)) x else list(x)
 
-dump_fit <- function(fit, name, call) {
+dump_fit <- function(fit, name, call, with_stats = TRUE) {
   pe <- parameterEstimates(fit, standardized = TRUE)
   fm <- fitMeasures(fit)
   ss <- lavInspect(fit, "sampstat", add.labels = TRUE)
   ng <- lavInspect(fit, "ngroups")
   if (ng == 1) ss <- list(ss)
-  wlsv <- lavTech(fit, "wls.v"); gam <- lavTech(fit, "gamma"); del <- lavTech(fit, "delta")
-  wlsobs <- lavTech(fit, "wls.obs"); wlsest <- lavTech(fit, "wls.est")
+  wlsv <- lavTech(fit, "wls.v"); gam <- lavTech(fit, "gamma"); wlsobs <- lavTech(fit, "wls.obs")
   groups <- lapply(seq_len(ng), function(g) list(
     th = unname(ss[[g]]$th), th_names = names(ss[[g]]$th),
     cor = unname(ss[[g]]$cov), names = colnames(ss[[g]]$cov),
     nobs = lavInspect(fit, "nobs")[g],
     wls_v = unname(diag(as.matrix(wlsv[[g]]))),
     gamma = unname(as.matrix(gam[[g]])),
-    delta = unname(as.matrix(del[[g]])),
-    wls_obs = unname(wlsobs[[g]]), wls_est = unname(wlsest[[g]])))
+    wls_obs = unname(wlsobs[[g]])))
   catml <- lavaan:::lav_fit_catml_dwls(fit)
   tests <- lavInspect(fit, "test")
   ss_test <- tests$scaled.shifted
@@ -45,15 +43,14 @@ dump_fit <- function(fit, name, call) {
     name = name, call = call,
     group_labels = lavInspect(fit, "group.label"),
     estimates = pe,
-    partable = parTable(fit),
     fit = as.list(fm),
     test_scaled_shifted = list(stat = ss_test$stat, df = ss_test$df,
       trace_UGamma = ss_test$trace.UGamma, trace_UGamma2 = ss_test$trace.UGamma2,
       scaling_factor = ss_test$scaling.factor, shift_parameter = ss_test$shift.parameter),
     catml = catml,
-    vcov = unname(as.matrix(lavInspect(fit, "vcov"))),
-    vcov_names = colnames(lavInspect(fit, "vcov")),
-    groups = groups)
+    vcov = if (ng == 1) unname(as.matrix(lavInspect(fit, "vcov"))) else NULL,
+    vcov_names = if (ng == 1) colnames(lavInspect(fit, "vcov")) else NULL,
+    groups = if (with_stats) groups else NULL)
   writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE),
              file.path(out_dir, paste0(name, ".json")))
   invisible(res)
@@ -97,12 +94,13 @@ for (ds in c("hs", "bfi")) {
     calls[[name]] <- paste0("measEq.syntax(..., ID.fac = 'std.lv', ID.cat = 'Wu.Estabrook.2016', parameterization = 'delta', group.equal = ",
                             deparse(ge), "); ", call)
     fit <- eval(parse(text = call))
-    dump_fit(fit, name, calls[[name]])
+    # the sample statistics do not depend on the model: stored once per data set (configural file)
+    dump_fit(fit, name, calls[[name]], with_stats = step == "configural")
   }
 }
 writeLines(toJSON(inv_syntax, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "inv_syntax.json"))
 
-sha <- function(f) unname(tools::md5sum(f))  # placeholder replaced below by sha256 from python
+sha256 <- function(f) strsplit(system2("sha256sum", f, stdout = TRUE), " ")[[1]][1]
 prov <- list(
   R = R.version.string,
   packages = list(lavaan = as.character(packageVersion("lavaan")),
@@ -113,5 +111,8 @@ prov <- list(
               bfi10 = "bfi[complete.cases(bfi[, c(E1..E5, N1..N5, gender)]), ]  (6 categories, none empty overall or per gender)"),
   models = list(hs3 = hs3, bfi2 = bfi2, hs_resid = hs_resid),
   calls = calls,
-  per_fit = "parameterEstimates(fit, standardized = TRUE); parTable(fit); fitMeasures(fit); lavInspect(fit, 'sampstat'); lavTech(fit, 'wls.v' / 'gamma' / 'delta' / 'wls.obs' / 'wls.est'); lavInspect(fit, 'test')$scaled.shifted; lavaan:::lav_fit_catml_dwls(fit); lavInspect(fit, 'vcov')")
-writeLines(toJSON(prov, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "provenance_r.json"))
+  sha256 = list(holzinger_swineford.csv = sha256("psychometrics/datasets/holzinger_swineford.csv"),
+                bfi.csv = sha256("psychometrics/datasets/bfi.csv"),
+                hs_ord.csv = sha256(file.path(out_dir, "hs_ord.csv"))),
+  per_fit = "parameterEstimates(fit, standardized = TRUE); parTable(fit); fitMeasures(fit); lavInspect(fit, 'sampstat'); lavTech(fit, 'wls.v' / 'gamma' / 'wls.obs') (configural / single-model files only); lavInspect(fit, 'test')$scaled.shifted; lavaan:::lav_fit_catml_dwls(fit); lavInspect(fit, 'vcov') (single group)")
+writeLines(toJSON(prov, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "provenance.json"))

@@ -1,0 +1,206 @@
+"""Categorical CFA (DWLS / WLSMV) against lavaan 0.6-14, fed lavaan's own sample statistics.
+
+Fixtures: ``tests/reference/wlsmv/`` (``wlsmv_reference.R``). Each fixture stores the
+sample statistics lavaan used (thresholds, polychoric correlations, Γ = NACOV), so
+these tests check the estimator side independently of the polychoric step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psychometrics.cfa.categorical import OrdinalSampleStats, build_categorical_spec, fit_categorical
+from psychometrics.exceptions import DataError, EstimationError, ModelSyntaxError
+
+REF = Path(__file__).parent / "reference" / "wlsmv"
+PROV = json.loads((REF / "provenance.json").read_text())
+MODELS = PROV["models"]
+STEPS = {"configural": [], "thresholds": ["thresholds"], "loadings": ["thresholds", "loadings"],
+         "intercepts": ["thresholds", "loadings", "intercepts"]}
+
+
+@lru_cache(maxsize=None)
+def fixture(name: str) -> dict:
+    return json.loads((REF / f"{name}.json").read_text())
+
+
+def stats_from(groups: list[dict]) -> list[OrdinalSampleStats]:
+    out = []
+    for g in groups:
+        items = g["names"]
+        th = [np.array([t for t, n in zip(g["th"], g["th_names"]) if n.split("|")[0] == v]) for v in items]
+        out.append(OrdinalSampleStats(tuple(items), tuple(th), np.array(g["cor"]), np.array(g["gamma"]), g["nobs"]))
+    return out
+
+
+def labels(d: dict) -> list[str]:
+    gl = d["group_labels"]
+    return [str(x) for x in (gl if isinstance(gl, list) else [gl])]
+
+
+@lru_cache(maxsize=None)
+def fitted(name: str):
+    d = fixture(name)
+    kw: dict = {}
+    if name.startswith("inv_"):
+        data, step = name.split("_")[1:]
+        stats_src = fixture(f"inv_{data}_configural")["groups"]
+        model = MODELS["hs3"] if data == "hs" else MODELS["bfi2"]
+        kw.update(std_lv=True, group_equal=STEPS[step])
+    else:
+        stats_src = d["groups"]
+        model = MODELS["bfi2"] if name.startswith("bfi") else MODELS["hs_resid" if "resid" in name else "hs3"]
+        kw["std_lv"] = "std.lv = TRUE" in d["call"]
+    stats = stats_from(stats_src)
+    if len(stats) > 1:
+        kw["groups"] = labels(d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_categorical(model, stats, **kw)
+
+
+def merged(name: str) -> pd.DataFrame:
+    d = fixture(name)
+    res = fitted(name)
+    ref = pd.DataFrame(d["estimates"])
+    gl = labels(d)
+    ref["group"] = ref["group"].map(lambda k: gl[int(k) - 1]) if "group" in ref else "all"
+    ref["rhs"] = ref["rhs"].fillna("")
+    m = res.estimates.merge(ref, on=["lhs", "op", "rhs", "group"], how="outer", suffixes=("", "_r"), indicator=True)
+    assert (m["_merge"] == "both").all(), m.loc[m["_merge"] != "both", ["lhs", "op", "rhs", "group", "_merge"]]
+    return m
+
+
+ALL = ["hs_ord", "hs_ord_stdlv", "hs_ord_resid", "bfi_ord", "hs_ord_groups"] + [
+    f"inv_{d}_{s}" for d in ("hs", "bfi") for s in STEPS
+]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_estimates_and_robust_se(name):
+    m = merged(name)
+    # lavaan's nlminb stops ≈1e-6 (one group) to ≈1e-5 (several groups) from the optimum
+    np.testing.assert_allclose(m["est"], m["est_r"].astype(float), atol=1e-4)
+    np.testing.assert_allclose(m["se"], m["se_r"].astype(float), atol=1e-4)
+    std = m[m["op"].isin(["=~", "|", "~~"])]
+    np.testing.assert_allclose(std["std_all"], std["std.all"].astype(float), atol=1e-4)
+    assert fitted(name).converged and fitted(name).estimator == "WLSMV"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_test_statistics(name):
+    f, r = fitted(name).fit, fixture(name)["fit"]
+    assert f["npar"] == r["npar"] and f["df"] == r["df"]
+    for key in ("chisq", "chisq.scaled", "baseline.chisq", "baseline.chisq.scaled"):
+        assert f[key.replace(".", "_")] == pytest.approx(r[key], rel=1e-5), key
+    assert f["chisq_scaling_factor"] == pytest.approx(r["chisq.scaling.factor"], rel=1e-5)
+    t = fixture(name)["test_scaled_shifted"]
+    assert f["chisq_shift_parameter"] == pytest.approx(t["shift_parameter"], rel=1e-5)
+    assert f["fmin"] == pytest.approx(r["fmin"], rel=1e-5)
+
+
+INDICES = ["cfi", "tli", "cfi.scaled", "tli.scaled", "cfi.robust", "tli.robust", "rmsea", "rmsea.ci.lower",
+           "rmsea.ci.upper", "rmsea.pvalue", "rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled",
+           "rmsea.pvalue.scaled", "rmsea.robust", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust",
+           "rmsea.pvalue.robust", "srmr", "pvalue", "pvalue.scaled", "baseline.pvalue.scaled"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_fit_indices(name):
+    f, r = fitted(name).fit, fixture(name)["fit"]
+    for key in INDICES:
+        if r[key] is None:  # lavaan: NA (robust indices with constrained thresholds)
+            assert math.isnan(f[key.replace(".", "_")]), key
+            continue
+        # 1e-5: the indices inherit the ≈1e-6 relative error of lavaan's estimates
+        assert f[key.replace(".", "_")] == pytest.approx(r[key], abs=1e-5), key
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_catml_robust_statistics(name):
+    f, c = fitted(name).fit, fixture(name)["catml"]
+    if c["XX3"] is None:  # lavaan cannot build the catML model when thresholds are constrained
+        assert all(math.isnan(f[k]) for k in ("catml_chisq", "catml_c_hat", "cfi_robust", "rmsea_robust"))
+        return
+    assert f["catml_chisq"] == pytest.approx(c["XX3"], rel=1e-5)
+    assert f["catml_c_hat"] == pytest.approx(c["c.hat3"], rel=1e-5)
+    assert f["catml_baseline_chisq"] == pytest.approx(c["XX3.null"], rel=1e-8)
+    assert f["catml_baseline_c_hat"] == pytest.approx(c["c.hat3.null"], rel=1e-8)
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "bfi_ord", "hs_ord_resid"])
+def test_vcov_matches_lavaan(name):
+    d = fixture(name)
+    V = fitted(name).parameter_vcov()
+    ref = pd.DataFrame(d["vcov"], index=d["vcov_names"], columns=d["vcov_names"])
+    assert set(V.index) == set(ref.index)
+    # relative 1e-5: the sandwich is evaluated at lavaan's estimates, ≈1e-6 from the optimum
+    np.testing.assert_allclose(V.loc[ref.index, ref.index].to_numpy(), ref.to_numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_threshold_table_and_tables():
+    res = fitted("hs_ord")
+    tau = res.thresholds if hasattr(res, "thresholds") and res.thresholds is not None else res._engine.threshold_table()
+    assert list(tau.columns) == ["t1", "t2"] and list(tau.index) == [f"x{i}" for i in range(1, 10)]
+    est = res.estimates.set_index(["lhs", "op", "rhs"])["est"]
+    assert tau.loc["x3", "t2"] == est[("x3", "|", "t2")]
+    # delta parameterization: latent-response variances are 1
+    assert np.allclose(np.diag(res.implied_cov), 1.0)
+    assert np.allclose(res.r_squared + res.std_residual_variances, 1.0)
+    assert res.std_loadings.loc["x1", "visual"] == pytest.approx(0.856779066370372, abs=1e-6)
+
+
+def test_invariance_with_three_categories_thresholds_equivalent_to_configural():
+    # Wu & Estabrook (2016): with 3 categories, threshold invariance is equivalent to the configural model
+    a, b = fitted("inv_hs_configural").fit, fitted("inv_hs_thresholds").fit
+    assert a["df"] == b["df"] and a["chisq"] == pytest.approx(b["chisq"], rel=1e-7)
+
+
+def test_errors():
+    stats = stats_from(fixture("hs_ord_groups")["groups"])
+    with pytest.raises(ModelSyntaxError, match="std_lv=True"):
+        fit_categorical(MODELS["hs3"], stats, group_equal=["thresholds"])
+    with pytest.raises(ModelSyntaxError, match="not supported with ordinal"):
+        fit_categorical(MODELS["hs3"], stats, std_lv=True, group_equal=["residuals"])
+    with pytest.raises(ModelSyntaxError, match="residual variance of an ordinal item"):
+        fit_categorical(MODELS["hs3"] + "\nx1 ~~ x1", stats[0])
+    with pytest.raises(ModelSyntaxError, match="group_partial"):
+        fit_categorical(MODELS["hs3"], stats, std_lv=True, group_equal=["thresholds"], group_partial=["x1|t1"])
+    s0 = stats[0]
+    with pytest.raises(DataError, match="not in the ordinal sample statistics"):
+        fit_categorical(MODELS["hs3"] + "\nf =~ y1 + y2 + y3", s0)
+    with pytest.raises(DataError, match="strictly increasing"):
+        OrdinalSampleStats(s0.items, (s0.thresholds[0][::-1],) + s0.thresholds[1:], s0.cor, s0.acov, s0.nobs)
+    with pytest.raises(DataError, match="acov must be"):
+        OrdinalSampleStats(s0.items, s0.thresholds, s0.cor, s0.acov[:-1, :-1], s0.nobs)
+    res = fitted("hs_ord")
+    with pytest.raises(EstimationError, match="WLSMV"):
+        res.modindices()
+
+
+def test_binary_items_in_threshold_invariance_are_refused():
+    with pytest.raises(DataError, match="binary"):
+        build_categorical_spec("f =~ a + b + c", {"a": 1, "b": 2, "c": 2}, groups=("A", "B"), std_lv=True,
+                               group_equal=["thresholds"])
+
+
+def test_subset_reorders_statistics():
+    s = stats_from(fixture("hs_ord")["groups"])[0]
+    sub = s.subset(["x3", "x1", "x2"])
+    assert sub.items == ("x3", "x1", "x2")
+    assert sub.cor[0, 1] == s.cor[2, 0]
+    v = sub.vector()
+    assert v[0] == s.thresholds[2][0] and v[6] == s.cor[2, 0]
+    # Γ element of (r_31, r_21) in the new order = Γ of (r_{x1,x3}, r_{x3,x2}) in the old
+    T = 18
+    old_pairs = [(i, j) for j in range(9) for i in range(j + 1, 9)]
+    k_13 = T + old_pairs.index((2, 0))
+    assert sub.acov[6, 6] == s.acov[k_13, k_13]
