@@ -755,6 +755,16 @@ def fit_categorical(
     Validated against lavaan 0.6-14 ``cfa(..., ordered = ..., estimator = "WLSMV")``
     fed the same sample statistics (fixtures ``tests/reference/wlsmv/``).
     """
+    from psychometrics.cfa.fit import _single_threaded_blas
+
+    with _single_threaded_blas():  # small matrices: threaded BLAS only adds overhead
+        return _fit_categorical(model, stats, groups=groups, group=group, std_lv=std_lv, orthogonal=orthogonal,
+                                group_equal=group_equal, group_partial=group_partial, max_iter=max_iter,
+                                n_excluded=n_excluded, diagnostics=diagnostics)
+
+
+def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_equal, group_partial, max_iter,
+                     n_excluded, diagnostics) -> CFAResult:
     diags: list[Diagnostic] = diagnostics if diagnostics is not None else []
     if isinstance(stats, OrdinalSampleStats):
         stats = [stats]
@@ -789,7 +799,7 @@ def fit_categorical(
         )
     if df == 0:
         record(diags, IdentificationWarning, "the model has 0 degrees of freedom (saturated): its fit cannot be tested",
-               stacklevel=3)
+               stacklevel=4)
     N = sum(s.nobs for s in stats)
     w_obj = np.array([(s.nobs - 1) / N for s in stats])  # lavaan weights group g's DWLS fit by (n_g − 1)/N
     moments = [wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, cm.T) for s in stats]
@@ -797,19 +807,19 @@ def fit_categorical(
     x, converged, iterations, message = _gauss_newton(cm, moments, w_obj, x0, max_iter)
     if not converged:
         record(diags, ConvergenceWarning,
-               f"the DWLS estimation did not converge ({message}); estimates and fit are not trustworthy", stacklevel=3)
+               f"the DWLS estimation did not converge ({message}); estimates and fit are not trustworthy", stacklevel=4)
     engine = CategoricalEngine(spec, cm, stats, x)
     if engine.singular and spec.n_free:
         record(diags, IdentificationWarning,
                "the information matrix is singular: the model is (empirically) under-identified and standard "
-               "errors cannot be computed", stacklevel=3)
+               "errors cannot be computed", stacklevel=4)
     for g in range(len(groups)):
         where = f" in group {groups[g]!r}" if len(groups) > 1 else ""
         for v, t in zip(observed, engine.theta_diag(g)):
             if t < 0:
                 record(diags, HeywoodCaseWarning,
                        f"Heywood case: the residual variance of the latent response of item {v!r} is negative "
-                       f"({t:.4g}){where}", stacklevel=3)
+                       f"({t:.4g}){where}", stacklevel=4)
     return _result(model, engine, group, groups, group_equal, stats, n_excluded, converged, iterations, diags)
 
 
