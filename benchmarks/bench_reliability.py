@@ -5,7 +5,8 @@ same work is timed in R in the same run — ``boot::boot`` with a statistic that
 computes raw alpha from the resample's covariance matrix and omega total from
 a one-factor ``psych::fa(fm = "minres")`` of its correlation matrix (what
 ``psych::omega(nfactors = 1)`` computes), then ``boot::boot.ci(type = "bca")`` with jackknife influence values (as here) —
-and the ratio R time / Python time is printed.
+and the ratio R time / Python time is printed. The R side fits one factor model
+per replicate and per jackknife sample (4500 fits) and takes several minutes.
 
     python benchmarks/bench_reliability.py [--repeats 5] [--no-r]
 """

@@ -40,14 +40,21 @@ SeedLike = int | np.random.Generator | None
 
 @dataclass(frozen=True)
 class CovFeatures:
-    """Per-row sufficient statistics for covariance matrices."""
+    """Per-row sufficient statistics for covariance matrices.
+
+    ``kind="cov"`` yields covariance matrices (pairwise: R's ``cov(use =
+    "pairwise")``); ``kind="cor"`` with pairwise deletion yields R's
+    ``cor(use = "pairwise")`` (means *and* SDs from the rows where both items
+    are observed), which psych::omega uses. Listwise, use ``"cov"`` and rescale.
+    """
 
     features: np.ndarray  # (N, q)
     p: int
     pairwise: bool
+    kind: str = "cov"
 
     @classmethod
-    def from_data(cls, x: np.ndarray, pairwise: bool) -> CovFeatures:
+    def from_data(cls, x: np.ndarray, pairwise: bool, kind: str = "cov") -> CovFeatures:
         n, p = x.shape
         if not pairwise:
             xc = x - x.mean(axis=0)  # centring avoids cancellation in the sums of squares
@@ -61,8 +68,11 @@ class CovFeatures:
             xx = (xc[:, :, None] * xc[:, None, :]).reshape(n, p * p)
             xm = (xc[:, :, None] * m[:, None, :]).reshape(n, p * p)
             mm = (m[:, :, None] * m[:, None, :]).reshape(n, p * p)
-            f = np.hstack([xx, xm, mm])
-        return cls(np.ascontiguousarray(f), p, pairwise)
+            parts = [xx, xm, mm]
+            if kind == "cor":  # [i, j]: sum of x_i² over rows where i and j are observed
+                parts.append((xc[:, :, None] ** 2 * m[:, None, :]).reshape(n, p * p))
+            f = np.hstack(parts)
+        return cls(np.ascontiguousarray(f), p, pairwise, kind if pairwise else "cov")
 
     def covariances(self, sums: np.ndarray) -> np.ndarray:
         """Covariance matrices (m, p, p) from summed features (m, q); n − 1 divisor."""
@@ -81,10 +91,16 @@ class CovFeatures:
         pp = p * p
         xx = sums[:, :pp].reshape(m, p, p)
         xm = sums[:, pp:2 * pp].reshape(m, p, p)  # [i, j]: sum of x_i over rows where j observed
-        mm = sums[:, 2 * pp:].reshape(m, p, p)
+        mm = sums[:, 2 * pp:3 * pp].reshape(m, p, p)
         with np.errstate(divide="ignore", invalid="ignore"):
             # pairwise-complete covariance: means taken over the rows where both are observed
             cov = (xx - xm * np.swapaxes(xm, 1, 2) / mm) / (mm - 1.0)
+            if self.kind == "cor":
+                sq = sums[:, 3 * pp:].reshape(m, p, p)
+                var = (sq - xm**2 / mm) / (mm - 1.0)  # [i, j]: var of x_i over the pair's rows
+                cov = cov / np.sqrt(var * np.swapaxes(var, 1, 2))
+                idx = np.arange(p)
+                cov[:, idx, idx] = 1.0
         cov[mm < 2] = np.nan
         return cov
 
@@ -196,6 +212,7 @@ def run_bootstrap(
     description: str,
     names: list[str],
     chunk: int | None = None,
+    kind: str = "cov",
 ) -> BootstrapOutcome:
     """Bootstrap ``statistic`` (covariances (m, p, p) → values (m, k)) and build intervals.
 
@@ -203,7 +220,7 @@ def run_bootstrap(
     statistic passes a small chunk so that progress advances smoothly. The
     replicates do not depend on it.
     """
-    feats = CovFeatures.from_data(x, pairwise)
+    feats = CovFeatures.from_data(x, pairwise, kind)
     k = len(estimates)
     reps = np.empty((n_boot, k))
     with progress(description, n_boot, show_progress) as advance:

@@ -206,6 +206,72 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+# ================================================================== validate
+def _command_line() -> str:
+    import shlex
+
+    return "psychometrics " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+@cli.command()
+@click.argument("scale", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--group", metavar="COL", default=None, help="Column with group labels (measurement invariance).")
+@click.option("--measures", multiple=True, metavar="FILES...", type=click.Path(path_type=Path),
+              help="Companion measure spec (YAML; repeat for several). By default, "
+                   "specs beside SCALE whose id a validity hypothesis names.")
+@click.option("--split", type=float, default=None, help="Share of rows in the calibration (EFA) sample  [default: 0.5]")
+@click.option("--seed", type=int, default=None, help="Seed of the split, bootstrap and parallel analysis  [default: 0]")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="YAML file with any of the options (flags given here override it).")
+@click.option("--id-column", metavar="COL", default=None, help="Column with respondent ids (must be unique).")
+@click.option("--exclude-careless", is_flag=True, default=None,
+              help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Folder for report.html, results.json and scoring_key.json.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
+def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
+             seed: int | None, config: Path | None, id_column: str | None, exclude_careless: bool | None,
+             out: Path, quiet: bool) -> None:
+    """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
+
+    Steps: data quality, item analysis, reliability, EFA on a random calibration
+    sample (parallel analysis, MAP), CFA of the declared structure and its
+    alternatives on the validation sample, measurement invariance across --group,
+    validity (CR, AVE, Fornell–Larcker, HTMT, hypotheses), scoring key. Every
+    option can also be set in a YAML --config file.
+    """
+    from psychometrics.pipeline import load_config, validate as run_validate
+
+    options = load_config(config) if config is not None else {}
+    # command-line flags override the config file
+    for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
+                       ("exclude_careless", exclude_careless)):
+        if value is not None:
+            options[key] = value
+    if measures:
+        options["measures"] = [str(m) for m in measures]
+    run_validate(scale, data, out=out, quiet=quiet, options=options, command=_command_line())
+
+
+@cli.command()
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Folder for responses.csv, report.html, results.json and scoring_key.json.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation and the analyses.")
+@click.option("--n", "n", type=click.IntRange(min=50), default=None, help="Respondents (default: the study's n, 1200).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
+def demo(out: Path, seed: int, n: int | None, quiet: bool) -> None:
+    """Simulate the embedded mentorship study and validate it (writes DIR/responses.csv too).
+
+    The simulated data carry planted problems (a weak item, a cross-loading item,
+    an item with differential functioning across career stages, careless
+    responders); docs/mentorship-scale.md lists them and what the report shows.
+    """
+    from psychometrics.pipeline import demo as run_demo
+
+    if seed < 0:
+        raise click.BadParameter("must be a non-negative integer", param_hint="--seed")
+    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line())
 # ===================================================================== score
 @cli.command("score")
 @click.argument("key_or_scale", type=click.Path(dir_okay=False, path_type=Path))

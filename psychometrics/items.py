@@ -44,8 +44,9 @@ class ItemAnalysisResult(ResultMixin):
         ``skew``, ``kurtosis`` (psych::describe, type 3), ``pct_floor`` and
         ``pct_ceiling`` (percent of observed responses at the lowest / highest
         response option), ``freq_<category>`` (proportion of observed responses
-        in each category, as psych::response.frequencies; omitted when more than
-        ``max_categories`` distinct values occur), ``item_rest_r`` (corrected
+        in each category, as psych::response.frequencies; with an integer response
+        range given or declared by the scale every option in it is listed, also
+        unused ones; omitted when more than ``max_categories`` categories), ``item_rest_r`` (corrected
         item–total correlation, psych::alpha's r.drop), ``alpha_if_deleted``
         (psych::alpha's alpha.drop raw_alpha) and ``flag_rules`` (the rules the item
         breaks, ``"; "``-separated, empty when none).
@@ -234,6 +235,9 @@ def item_analysis(
 
     # ---- response frequencies (psych::response.frequencies: proportions of observed responses)
     cats = np.unique(x[obs])
+    if (source != "observed" and float(lo).is_integer() and float(hi).is_integer()
+            and np.all(cats == np.round(cats)) and hi - lo + 1 <= max_categories):
+        cats = np.arange(lo, hi + 1)  # integer response options: show unused categories as 0
     if len(cats) <= max_categories:
         for v in cats:
             label = f"{v:g}"

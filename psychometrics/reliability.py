@@ -823,7 +823,8 @@ def omega(
         out = run_bootstrap(prep.x, prep.missing == "pairwise", stat, est, n_boot=int(n_boot), level=ci,
                             interval=interval, seed=seed, show_progress=progress,
                             description=f"bootstrap omega (B = {n_boot})", names=names,
-                            chunk=None if one else 10)  # Schmid–Leiman: one fit per replicate
+                            chunk=None if one else 10,  # Schmid–Leiman: one fit per replicate
+                            kind="cor")  # pairwise: R's cor(use = "pairwise"), as the estimate
         _boot_diags(out, diags)
         ci_t = out.intervals[0]
         ci_h = None if one else out.intervals[1]
@@ -976,7 +977,9 @@ def _guttman_from(c: np.ndarray) -> dict[str, float]:
     return dict(lambda1=float(l1), lambda2=float(l2), lambda3=float(p / (p - 1) * l1), lambda6=float(l6))
 
 
-def guttman(data: pd.DataFrame, *, covar: bool = False, missing: Missing = "listwise") -> GuttmanResult:
+def guttman(
+    data: pd.DataFrame, *, covar: bool = False, missing: Missing = "listwise", seed: SeedLike = None
+) -> GuttmanResult:
     """Guttman's λ1, λ2, λ3, λ4 and λ6.
 
     With C the correlation (or covariance) matrix, V = 1ᵀC1, C⁰ its off-diagonal part:
@@ -984,7 +987,7 @@ def guttman(data: pd.DataFrame, *, covar: bool = False, missing: Missing = "list
     * λ1 = 1 − tr C / V;  λ3 = k/(k − 1) λ1 (= α);
     * λ2 = (1ᵀC⁰1 + √(k/(k − 1) Σ_{i≠j} c²ᵢⱼ)) / V;
     * λ4 = max over splits into two halves of 4 c_AB / V (psych's ``maxrb``; see
-      :func:`split_half`);
+      :func:`split_half`; above 10000 splits, over 10000 random splits drawn with ``seed``);
     * λ6 = (V − tr C + Σ smcᵢ·cᵢᵢ) / V, smc = squared multiple correlation.
 
     Notes
@@ -1001,7 +1004,7 @@ def guttman(data: pd.DataFrame, *, covar: bool = False, missing: Missing = "list
     _check_matrix(prep, diags)
     c = prep.cov if covar else prep.cor  # psych::guttman: cor(use = "pairwise")
     vals = _guttman_from(c)
-    sh = _splits(c, "psych", 10000, None)
+    sh = _splits(c, "psych", 10000, seed)
     return GuttmanResult(lambda4=sh["max"], covar=bool(covar), n=prep.n, n_items=len(prep.items),
                          missing=prep.missing, n_excluded=prep.n_excluded, diagnostics=tuple(diags), **vals)
 
@@ -1133,10 +1136,11 @@ def split_half(
         ``"psych"`` evaluates exactly the splits ``psych::splitHalf`` evaluates:
         the first choose(k, ⌊k/2⌋)/2 combinations in lexicographic order, which
         for an even k are all distinct splits but for an odd k only part of them
-        (psych's convention; values then match psych). ``"all"`` evaluates every
-        distinct split. When there are more than ``n_sample`` splits, ``n_sample``
-        random splits are drawn (seeded), as psych does (values then cannot match
-        psych's random numbers).
+        (psych's convention; values then match psych). When there are more than
+        ``n_sample`` splits, ``n_sample`` random splits are drawn (seeded), as psych
+        does (values then cannot match psych's random numbers). ``"all"``
+        evaluates every distinct split when there are at most
+        max(``n_sample``, 200000), else samples ``n_sample`` as well.
 
     Notes
     -----
@@ -1279,7 +1283,7 @@ def _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, 
             warnings.simplefilter("ignore")  # the same matrix warnings were already issued by alpha
             o = omega(data, nfactors=nfactors, missing=missing, ci=ci if n_boot else None, n_boot=max(n_boot, 2),
                       interval=interval, seed=rng, progress=progress)
-            g = guttman(data, missing=missing)
+            g = guttman(data, missing=missing, seed=rng)
             s = split_half(data, missing=missing, seed=rng)
         for d in (*o.diagnostics, *g.diagnostics, *s.diagnostics):
             if d not in diags:  # re-issue what the silenced calls found that alpha did not

@@ -126,3 +126,19 @@ def test_fit_from_sample_moments_equals_fit_from_data(hs):
         fit_cfa(HS3, hs, sample_cov=hs[items].cov(), sample_nobs=301)
     with pytest.raises(DataError, match="sample_nobs must be an integer"):
         fit_cfa(HS3, sample_cov=hs[items].cov())
+
+
+def test_compare_input_checks(hs):
+    from psychometrics.cfa import compare
+
+    a = fit_cfa(HS3, hs)
+    with pytest.raises(DataError, match="at least two fitted models"):
+        compare(a)
+    b = fit_cfa(HS3, hs.iloc[:200])
+    with pytest.raises(DataError, match="fitted to different data"):
+        compare(a, b)
+    c = fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs)
+    with pytest.raises(DataError, match="different items"):
+        compare(a, c)
+    with pytest.warns(IdentificationWarning, match="same df"):
+        compare(a, fit_cfa(HS3, hs, std_lv=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -81,6 +82,8 @@ def test_scale_object_supplies_subscales_and_range():
     res = item_analysis(data, scale)
     assert res.range_source == "scale" and res.response_range == (1.0, 7.0)
     assert (res.table["pct_ceiling"] == 0).all()  # nobody can reach 7 here
+    assert [c for c in res.table.columns if c.startswith("freq_")] == [f"freq_{v}" for v in range(1, 8)]
+    assert (res.table["freq_7"] == 0).all() and (res.table["freq_6"] == 0).all()
     sub = item_analysis(data[["q0", "q1", "q2"]])
     np.testing.assert_allclose(res.table.loc[["q0", "q1", "q2"], "item_rest_r"], sub.table["item_rest_r"])
 
@@ -155,8 +158,8 @@ def test_with_scale_spec_and_loaded_responses(bfi):
     }
     scale = Scale.from_dict(spec)
     raw = load_dataset("bfi").drop(columns=["id"])
-    with __import__("warnings").catch_warnings():
-        __import__("warnings").simplefilter("ignore")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # careless-responding notes from load_responses
         responses = load_responses(raw, scale)
         np.testing.assert_array_equal(responses.items.to_numpy(), bfi.to_numpy())  # reverse-keyed as 7 − x
         res = item_analysis(responses)

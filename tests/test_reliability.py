@@ -233,6 +233,16 @@ def test_bootstrap_covariances_equal_resampled_np_cov(pairwise):
     jack = _bootstrap.jackknife_covariances(feats)
     for i in (0, 17, 59):
         close(jack[i], pd.DataFrame(np.delete(x, i, axis=0)).cov().to_numpy(), 1e-10)
+    # pairwise correlations as R's cor(use = "pairwise") (what the omega estimate uses)
+    cf = _bootstrap.CovFeatures.from_data(x, pairwise, "cor")
+    got = np.concatenate([c for _, c in _bootstrap.bootstrap_covariances(cf, 3, seed=11)])
+    for b in range(3):
+        d = np.sqrt(np.diag(got[b]))  # listwise "cor" features give covariances (rescaled by callers)
+        close(got[b] / np.outer(d, d), pd.DataFrame(x[idx[b]]).corr().to_numpy(), 1e-10)  # pairwise cor
+        if pairwise:
+            frame = pd.DataFrame(x[idx[b]])
+            prep = rel._prepare(frame, "pairwise")
+            close(got[b], prep.cor, 1e-10)
 
 
 def test_bootstrap_is_seeded_and_independent_of_chunking():

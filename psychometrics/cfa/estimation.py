@@ -380,7 +380,7 @@ def estimate(
 
     Fisher scoring (expected information) is robust far from the optimum but
     converges only linearly when the model misfits; once the Newton decrement
-    :math:`g^\\top\\mathcal I^{-1}g` is below 1e-6, quasi-Newton (BFGS) updates of
+    :math:`g^\\top\\mathcal I^{-1}g` is below 1e-3, quasi-Newton (BFGS) updates of
     the information matrix with the analytic gradient make convergence superlinear.
     Stops when the decrement (≈ twice the remaining decrease of fmin) is below ``tol``.
 
@@ -432,7 +432,7 @@ def estimate(
         if H is None:
             g_old = g
             f, g, info = state.derivatives(x)
-            if decrement < 1e-6:
+            if decrement < 1e-3:
                 H = info.copy()
                 _bfgs_update(H, s_vec, g - g_old)
         else:

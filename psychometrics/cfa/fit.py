@@ -106,15 +106,16 @@ def _sample_stats(
         labels = ("all",)
         blocks = [values[complete]]
     else:
-        gvals = data[group].to_numpy()
-        labels = tuple(_group_label(v) for v in pd.unique(data[group]))
+        codes, uniques = pd.factorize(data[group], sort=False)  # order of first appearance, as lavaan
+        labels = tuple(_group_label(v) for v in uniques)
+        if len(set(labels)) < len(labels):
+            raise DataError(f"grouping variable {group!r} has distinct values that print alike: {list(uniques)}")
         if len(labels) < 2:
             raise DataError(
                 f"grouping variable {group!r} has a single group ({labels[0]!r}); fit without group= "
                 "or supply data from at least two groups"
             )
-        gstr = np.array([_group_label(v) for v in gvals])
-        blocks = [values[complete & (gstr == lab)] for lab in labels]
+        blocks = [values[complete & (codes == k)] for k in range(len(labels))]
     covs, means, nobs = [], [], []
     p = len(observed)
     for lab, B in zip(labels, blocks):
@@ -585,7 +586,8 @@ class Engine:
     def _score(self, extra: list[list[Parameter]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Score statistic, EPC and V for one-at-a-time extra parameters (expected information)."""
         n = self.model.n_free
-        _, grad, info = self.state.derivatives(self.x, extra=extra)
+        with _single_threaded_blas():  # also when called lazily, outside fit_cfa
+            _, grad, info = self.state.derivatives(self.x, extra=extra)
         g_extra = grad[n:]
         I11 = info[n:, n:]
         I12 = info[n:, :n]
@@ -857,8 +859,6 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
     latent_cov, latent_cor = engine.latent_tables()
     res_var, std_res_var, r2 = engine.item_series()
     resid, imp_cov, samp_cov = engine.matrix_tables()
-    mi_all = engine.modindices()
-    mi = mi_all[mi_all["mi"] >= mi_threshold].sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
     return CFAResult(
         model=model,
         estimator="ML",
@@ -881,7 +881,6 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
         residual_cor=resid,
         implied_cov=imp_cov,
         sample_cov=samp_cov,
-        modification_indices=mi,
         mi_threshold=float(mi_threshold),
         diagnostics=tuple(diags),
         _engine=engine,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin, to_jsonable
@@ -67,7 +66,8 @@ class CFAResult(ResultMixin):
         Model-implied and sample (ML, divisor n) covariance matrices.
     modification_indices : DataFrame
         Parameters not in the model with MI ≥ ``mi_threshold`` (lavaan's
-        ``modindices``): ``lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all``, largest first.
+        ``modindices``): ``lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all``, largest
+        first. Computed on first access (it costs as much as the fit itself).
     diagnostics : tuple of Diagnostic
         Problems found (non-convergence, Heywood cases, non-positive-definite
         latent covariance, standardized loadings > 1, identification).
@@ -94,7 +94,6 @@ class CFAResult(ResultMixin):
     residual_cor: pd.DataFrame
     implied_cov: pd.DataFrame
     sample_cov: pd.DataFrame
-    modification_indices: pd.DataFrame
     mi_threshold: float
     diagnostics: tuple[Diagnostic, ...] = ()
     # internal state for modification indices, score tests and comparisons
@@ -103,6 +102,11 @@ class CFAResult(ResultMixin):
     _title = "Confirmatory factor analysis (ML)"
 
     # ------------------------------------------------------------- access
+    @functools.cached_property
+    def modification_indices(self) -> pd.DataFrame:
+        """Modification indices at or above :attr:`mi_threshold`, largest first."""
+        return self.modindices(minimum=self.mi_threshold)
+
     @property
     def items(self) -> tuple[str, ...]:
         """Observed variables, in model order."""
@@ -162,11 +166,13 @@ class CFAResult(ResultMixin):
         return self.estimates
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             f.name: to_jsonable(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if not f.name.startswith("_")
         }
+        out["modification_indices"] = to_jsonable(self.modification_indices)
+        return out
 
     def _scalars(self) -> dict[str, Any]:
         out = super()._scalars()
@@ -184,8 +190,10 @@ class CFAResult(ResultMixin):
         return "\n".join([head, underline, "Model:", model, "", rest])
 
     def _tables(self) -> dict[str, pd.DataFrame]:
-        keep = ("estimates", "std_loadings", "latent_cor", "r_squared", "residual_cor", "modification_indices")
-        return {k: v for k, v in super()._tables().items() if k in keep}
+        keep = ("estimates", "std_loadings", "latent_cor", "r_squared", "residual_cor")
+        out = {k: v for k, v in super()._tables().items() if k in keep}
+        out["modification_indices"] = self.modification_indices
+        return out
 
 
 @dataclass(frozen=True, eq=False)

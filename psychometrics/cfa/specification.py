@@ -128,15 +128,16 @@ def _norm_partial(entry: str) -> tuple[str, str, str]:
     )
 
 
-def _equal_kind(p: Parameter, observed: set[str]) -> str | None:
-    if p.op == "=~":
+def _equal_kind(lhs: str, op: str, rhs: str, observed: set[str]) -> str | None:
+    """The ``group_equal`` name that covers parameter ``lhs op rhs``."""
+    if op == "=~":
         return "loadings"
-    if p.op == "~1":
-        return "intercepts" if p.lhs in observed else "means"
-    if p.op == "~~":
-        if p.lhs in observed:
-            return "residuals" if p.lhs == p.rhs else "residual.covariances"
-        return "lv.variances" if p.lhs == p.rhs else "lv.covariances"
+    if op == "~1":
+        return "intercepts" if lhs in observed else "means"
+    if op == "~~":
+        if lhs in observed:
+            return "residuals" if lhs == rhs else "residual.covariances"
+        return "lv.variances" if lhs == rhs else "lv.covariances"
     return None
 
 
@@ -307,72 +308,73 @@ def build_spec(
                     free_mean = g > 0 and "intercepts" in group_equal
                     add(Parameter(f, "~1", "", g, free_mean, value=0.0))
 
-    # matrix positions
+    # matrix positions (rows handled as plain dicts until the final frozen Parameter)
     ov_idx = {v: i for i, v in enumerate(observed)}
     lv_idx = {f: i for i, f in enumerate(latent)}
-    placed: list[Parameter] = []
+    placed: list[dict] = []
     for p in rows:
+        d = dict(p.__dict__)
         if p.op == "=~":
             if p.rhs in lv_idx:
-                p = replace(p, matrix="beta", row=lv_idx[p.rhs], col=lv_idx[p.lhs])
+                d.update(matrix="beta", row=lv_idx[p.rhs], col=lv_idx[p.lhs])
             else:
-                p = replace(p, matrix="lambda", row=ov_idx[p.rhs], col=lv_idx[p.lhs])
+                d.update(matrix="lambda", row=ov_idx[p.rhs], col=lv_idx[p.lhs])
         elif p.op == "~~":
-            if p.lhs in ov_idx:
-                i, j = sorted((ov_idx[p.lhs], ov_idx[p.rhs]), reverse=True)
-                p = replace(p, matrix="theta", row=i, col=j)
-            else:
-                i, j = sorted((lv_idx[p.lhs], lv_idx[p.rhs]), reverse=True)
-                p = replace(p, matrix="psi", row=i, col=j)
+            idx = ov_idx if p.lhs in ov_idx else lv_idx
+            i, j = sorted((idx[p.lhs], idx[p.rhs]), reverse=True)
+            d.update(matrix="theta" if idx is ov_idx else "psi", row=i, col=j)
+        elif p.lhs in ov_idx:
+            d.update(matrix="nu", row=ov_idx[p.lhs])
         else:
-            if p.lhs in ov_idx:
-                p = replace(p, matrix="nu", row=ov_idx[p.lhs])
-            else:
-                p = replace(p, matrix="alpha", row=lv_idx[p.lhs])
-        placed.append(p)
+            d.update(matrix="alpha", row=lv_idx[p.lhs])
+        placed.append(d)
 
-    known = {p.key for p in placed} | {(p.rhs, p.op, p.lhs) for p in placed if p.op == "~~"}
-    for entry, key in zip(group_partial, [_norm_partial(e) for e in group_partial]):
-        if key not in known:
+    def key(d: dict) -> tuple[str, str, str]:
+        return (d["lhs"], d["op"], d["rhs"])
+
+    known = {key(d) for d in placed} | {(d["rhs"], d["op"], d["lhs"]) for d in placed if d["op"] == "~~"}
+    for entry, k in zip(group_partial, [_norm_partial(e) for e in group_partial]):
+        if k not in known:
             raise ModelSyntaxError(
                 f"group_partial entry {entry!r} is not a parameter of the model "
                 "(write it as in the parameter table, e.g. 'visual=~x2', 'x1~~x1', 'x3~1')"
             )
     # cross-group equality (group_equal): tie free, unlabelled rows of groups 2..G to group 1
     if group_equal:
-        first_group = {p.key: k for k, p in enumerate(placed) if p.group == 0}
-        for k, p in enumerate(placed):
-            if p.group == 0 or not p.free or p.label:
+        first_group = {key(d): k for k, d in enumerate(placed) if d["group"] == 0}
+        for d in placed:
+            if d["group"] == 0 or not d["free"] or d["label"]:
                 continue
-            kind = _equal_kind(p, ov_set)
-            if kind not in group_equal or p.key in partial or (p.rhs, p.op, p.lhs) in partial:
+            kind = _equal_kind(d["lhs"], d["op"], d["rhs"], ov_set)
+            if kind not in group_equal or key(d) in partial or (d["rhs"], d["op"], d["lhs"]) in partial:
                 continue
-            k0 = first_group.get(p.key)
+            k0 = first_group.get(key(d))
             if k0 is None:
                 continue
-            if not placed[k0].free:
+            d0 = placed[k0]
+            if not d0["free"]:
                 # equal to a fixed parameter (e.g. "means": latent means equal to group 1's 0)
-                placed[k] = replace(p, free=False, value=placed[k0].value)
+                d.update(free=False, value=d0["value"])
                 continue
-            if not placed[k0].label:
-                placed[k0] = replace(placed[k0], label=f".p{k0 + 1}.")
-            placed[k] = replace(p, label=placed[k0].label)
+            if not d0["label"]:
+                d0["label"] = f".p{k0 + 1}."
+            d["label"] = d0["label"]
 
     # free-parameter indices; equal labels share an index
     by_label: dict[str, int] = {}
     n_free = 0
     final: list[Parameter] = []
-    for p in placed:
-        if not p.free:
-            final.append(replace(p, index=-1))
-            continue
-        if p.label and p.label in by_label:
-            final.append(replace(p, index=by_label[p.label]))
-            continue
-        if p.label:
-            by_label[p.label] = n_free
-        final.append(replace(p, index=n_free))
-        n_free += 1
+    for d in placed:
+        if not d["free"]:
+            d["index"] = -1
+        elif d["label"] and d["label"] in by_label:
+            d["index"] = by_label[d["label"]]
+        else:
+            if d["label"]:
+                by_label[d["label"]] = n_free
+            d["index"] = n_free
+            n_free += 1
+        final.append(Parameter(**d))
 
     return ModelSpec(
         syntax=model,

@@ -41,8 +41,13 @@ def single_thread_blas(fn):
 
 @functools.lru_cache(maxsize=1)
 def _blas_controller():
-    """One threadpoolctl controller (scanning the loaded libraries is the slow part)."""
+    """One threadpoolctl controller (scanning the loaded libraries is the slow part).
+
+    scipy bundles its own OpenBLAS: import scipy.optimize first so that the controller
+    sees (and limits) both numpy's and scipy's BLAS.
+    """
     try:
+        import scipy.optimize  # noqa: F401
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover
         return None
@@ -106,17 +111,17 @@ def smc(corr: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def cor_smooth(corr: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]:
+def cor_smooth(corr: np.ndarray, eig_tol: float = 1e-12, force: bool = False) -> tuple[np.ndarray, bool]:
     """Smooth a non-positive-definite correlation matrix as ``psych::cor.smooth``.
 
     When the smallest eigenvalue is below machine epsilon, eigenvalues below
     ``eig_tol`` are set to ``100 * eig_tol``, all are rescaled to sum to p, the matrix
     is rebuilt from its eigenvectors and rescaled to unit diagonal. Returns the matrix
-    and whether it was changed. Validated against ``psych::cor.smooth``
+    and whether it was changed (``force=True`` smooths whenever called). Validated against ``psych::cor.smooth``
     (``tests/reference/efa/efa_reference.json``, ``cor_smooth``).
     """
     values, vectors = np.linalg.eigh(corr)
-    if values.min() >= np.finfo(float).eps:
+    if values.min() >= np.finfo(float).eps and not force:
         return corr, False
     values = np.where(values < eig_tol, 100 * eig_tol, values)
     values = values * corr.shape[0] / values.sum()
@@ -228,12 +233,18 @@ def prepare(
         raise DataError(f"{what}: n_obs = {n_obs} respondents is not more than the {p} items; the correlation matrix is singular. Collect more responses or analyse fewer items")
     smoothed = False
     values = np.linalg.eigvalsh(r)
-    if values.min() < np.finfo(float).eps:
+    # psych smooths when the smallest eigenvalue is below machine epsilon; we also treat a
+    # numerically singular matrix (< 1e-12, e.g. duplicated items) that way, since its
+    # inverse (SMC, KMO, ML) is meaningless
+    if values.min() < 1e-12:
         if not smooth:
             raise DataError(f"{what}: the correlation matrix is not positive definite (smallest eigenvalue {values.min():.3g})")
-        r, smoothed = cor_smooth(r)
+        iu = np.triu_indices(p, 1)
+        dup = [f"{names[i]}–{names[j]}" for i, j in zip(*iu) if abs(r[i, j]) > 1 - 1e-8]
+        why = f"; perfectly correlated items: {', '.join(dup)}" if dup else ""
+        r, smoothed = cor_smooth(r, force=True)
         record(diagnostics, NotPositiveDefiniteWarning,
-               f"{what}: the correlation matrix is not positive definite (smallest eigenvalue {values.min():.3g}); "
+               f"{what}: the correlation matrix is not positive definite (smallest eigenvalue {values.min():.3g}){why}; "
                "it was smoothed as psych::cor.smooth does (eigenvalues < 1e-12 set to 1e-10, rescaled)", stacklevel=4)
     frame = pd.DataFrame(r, index=names, columns=names)
     return Prepared(frame, n_obs, n_rows, n_complete, pairwise_n, smoothed, diagnostics)
