@@ -204,3 +204,95 @@ def test_subset_reorders_statistics():
     old_pairs = [(i, j) for j in range(9) for i in range(j + 1, 9)]
     k_13 = T + old_pairs.index((2, 0))
     assert sub.acov[6, 6] == s.acov[k_13, k_13]
+
+
+# ---------------------------------------------------------------- end to end: data → lavaan
+BFI_ITEMS = [f"E{i}" for i in range(1, 6)] + [f"N{i}" for i in range(1, 6)]
+
+
+@lru_cache(maxsize=None)
+def hs_ord() -> pd.DataFrame:
+    return pd.read_csv(REF / "hs_ord.csv")
+
+
+@lru_cache(maxsize=None)
+def bfi10() -> pd.DataFrame:
+    from psychometrics.datasets import load_dataset
+
+    return load_dataset("bfi").dropna(subset=BFI_ITEMS + ["gender"])
+
+
+def _compare_to_lavaan(res, name: str) -> None:
+    d = fixture(name)
+    ref = pd.DataFrame(d["estimates"])
+    gl = labels(d)
+    ref["group"] = ref["group"].map(lambda k: gl[int(k) - 1]) if "group" in ref else "all"
+    ref["rhs"] = ref["rhs"].fillna("")
+    m = res.estimates.merge(ref, on=["lhs", "op", "rhs", "group"], suffixes=("", "_r"))
+    assert len(m) == len(res.estimates) == len(ref)
+    np.testing.assert_allclose(m["est"], m["est_r"].astype(float), atol=1e-4)
+    np.testing.assert_allclose(m["se"], m["se_r"].astype(float), atol=1e-4)
+    for key in ("chisq", "chisq.scaled", "baseline.chisq.scaled"):
+        assert res.fit[key.replace(".", "_")] == pytest.approx(d["fit"][key], rel=1e-5), key
+    for key in ("cfi.scaled", "rmsea.scaled", "cfi.robust", "rmsea.robust", "srmr"):
+        if d["fit"][key] is not None:
+            assert res.fit[key.replace(".", "_")] == pytest.approx(d["fit"][key], abs=1e-5), key
+
+
+def test_fit_cfa_wlsmv_from_data_single_group():
+    from psychometrics.cfa import fit_cfa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty cells in some bivariate tables (as lavaan)
+        res = fit_cfa(MODELS["hs3"], hs_ord(), estimator="WLSMV")
+    _compare_to_lavaan(res, "hs_ord")
+    assert res.nobs == {"all": 301} and res.estimator == "WLSMV"
+    assert "WLSMV" in res.summary() and "modification_indices" not in res.to_dict()
+
+
+def test_fit_cfa_wlsmv_from_data_groups_and_likert():
+    from psychometrics.cfa import fit_cfa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_cfa(MODELS["hs3"], hs_ord(), estimator="WLSMV", group="school")
+    _compare_to_lavaan(res, "hs_ord_groups")
+    res = fit_cfa(MODELS["bfi2"], bfi10(), ordered=BFI_ITEMS)  # ordered= implies WLSMV, as lavaan
+    _compare_to_lavaan(res, "bfi_ord")
+    res = fit_cfa(MODELS["bfi2"], bfi10(), estimator="WLSMV", group="gender", std_lv=True,
+                  group_equal=["thresholds", "loadings"])
+    _compare_to_lavaan(res, "inv_bfi_loadings")
+    assert res.groups == ("2", "1") or res.groups == ("1", "2")
+
+
+def test_empty_category_in_one_group_error_or_collapse():
+    from psychometrics.cfa import fit_cfa
+
+    df = bfi10().copy()
+    # make category 6 of N5 empty among men (gender 1): recode it to 5 there
+    men = df["gender"] == 1
+    df.loc[men & (df["N5"] == 6), "N5"] = 5
+    with pytest.raises(DataError, match=r"'N5' has an empty category: category 6 in group '1'"):
+        fit_cfa(MODELS["bfi2"], df, estimator="WLSMV", group="gender")
+    with pytest.warns(Warning, match=r"category 6 \(empty in group '1'\) merged into 5"):
+        res = fit_cfa(MODELS["bfi2"], df, estimator="WLSMV", group="gender", empty_categories="collapse")
+    tau = res.estimates[(res.estimates["op"] == "|") & (res.estimates["lhs"] == "N5")]
+    assert set(tau["rhs"]) == {"t1", "t2", "t3", "t4"}  # 5 categories left
+    assert any("merged into 5" in d.message for d in res.diagnostics)
+
+
+def test_fit_cfa_wlsmv_input_errors():
+    from psychometrics.cfa import fit_cfa
+
+    with pytest.raises(ModelSyntaxError, match="mixing ordinal and continuous"):
+        fit_cfa(MODELS["bfi2"], bfi10(), estimator="WLSMV", ordered=BFI_ITEMS[:-1])
+    with pytest.raises(DataError, match="needs item responses"):
+        fit_cfa(MODELS["bfi2"], estimator="WLSMV", sample_cov=bfi10()[BFI_ITEMS].cov(), sample_nobs=100)
+    df = bfi10().copy()
+    df["E1"] = df["E1"] + 0.5
+    with pytest.raises(DataError, match="'E1' has non-integer values"):
+        fit_cfa(MODELS["bfi2"], df, estimator="WLSMV")
+    df = bfi10().copy()
+    df["E1"] = 3
+    with pytest.raises(DataError, match="'E1' has a single category"):
+        fit_cfa(MODELS["bfi2"], df, estimator="WLSMV")

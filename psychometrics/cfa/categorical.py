@@ -842,7 +842,7 @@ def _result(model, engine: CategoricalEngine, group, groups, group_equal, stats,
         lcov.append(pd.DataFrame(M, index=engine.factor_index, columns=engine.factor_index))
         lcor.append(pd.DataFrame(M / np.outer(sd, sd), index=engine.factor_index, columns=engine.factor_index))
     st = engine._stack
-    return CFAResult(
+    result = CFAResult(
         model=model,
         estimator="WLSMV",
         group=group,
@@ -864,11 +864,12 @@ def _result(model, engine: CategoricalEngine, group, groups, group_equal, stats,
         residual_cor=st(resid, "item"),
         implied_cov=st(imp, "item"),
         sample_cov=st(samp, "item"),
-        modification_indices=pd.DataFrame(columns=["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]),
         mi_threshold=math.nan,
         diagnostics=tuple(diags),
         _engine=engine,
     )
+    object.__setattr__(result, "_title", "Confirmatory factor analysis (WLSMV, ordinal items)")
+    return result
 
 
 # ---------------------------------------------------------------- from data

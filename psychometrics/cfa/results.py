@@ -171,7 +171,8 @@ class CFAResult(ResultMixin):
             for f in dataclasses.fields(self)
             if not f.name.startswith("_")
         }
-        out["modification_indices"] = to_jsonable(self.modification_indices)
+        if self.estimator == "ML":  # not implemented for WLSMV (modindices() raises)
+            out["modification_indices"] = to_jsonable(self.modification_indices)
         return out
 
     def _scalars(self) -> dict[str, Any]:
@@ -192,7 +193,8 @@ class CFAResult(ResultMixin):
     def _tables(self) -> dict[str, pd.DataFrame]:
         keep = ("estimates", "std_loadings", "latent_cor", "r_squared", "residual_cor")
         out = {k: v for k, v in super()._tables().items() if k in keep}
-        out["modification_indices"] = self.modification_indices
+        if self.estimator == "ML":
+            out["modification_indices"] = self.modification_indices
         return out
 
 
