@@ -74,6 +74,7 @@ inv_steps <- list(configural = "", thresholds = "thresholds",
                   loadings = c("thresholds", "loadings"),
                   intercepts = c("thresholds", "loadings", "intercepts"))
 inv_syntax <- list()
+inv_fits <- list()
 for (ds in c("hs", "bfi")) {
   for (step in names(inv_steps)) {
     ge <- inv_steps[[step]]
@@ -94,11 +95,28 @@ for (ds in c("hs", "bfi")) {
     calls[[name]] <- paste0("measEq.syntax(..., ID.fac = 'std.lv', ID.cat = 'Wu.Estabrook.2016', parameterization = 'delta', group.equal = ",
                             deparse(ge), "); ", call)
     fit <- eval(parse(text = call))
+    inv_fits[[name]] <- fit
     # the sample statistics do not depend on the model: stored once per data set (configural file)
     dump_fit(fit, name, calls[[name]], with_stats = step == "configural")
   }
 }
 writeLines(toJSON(inv_syntax, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "inv_syntax.json"))
+
+# scaled (Satorra 2000, scaled-shifted) chi-square difference tests, lavaan's default for WLSMV
+lrt <- list()
+for (ds in c("hs", "bfi")) {
+  f <- inv_fits[paste0("inv_", ds, "_", names(inv_steps))]
+  # thresholds vs configural has df 0 with 3 categories (HS): compare each step with the previous one
+  for (k in 2:4) {
+    if (f[[k]]@test[[1]]$df == f[[k - 1]]@test[[1]]$df) next
+    a <- lavTestLRT(f[[k - 1]], f[[k]])
+    key <- paste0(ds, "_", names(inv_steps)[k], "_vs_", names(inv_steps)[k - 1])
+    lrt[[key]] <- list(chisq_diff = a[["Chisq diff"]][2], df_diff = a[["Df diff"]][2],
+                       pvalue = a[["Pr(>Chisq)"]][2], chisq = a[["Chisq"]])
+    calls[[paste0("lrt_", key)]] <- "lavTestLRT(previous, this)  # method = 'satorra.2000', scaled.shifted = TRUE, A.method = 'delta'"
+  }
+}
+writeLines(toJSON(lrt, digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "inv_lrt.json"))
 
 sha256 <- function(f) strsplit(system2("sha256sum", f, stdout = TRUE), " ")[[1]][1]
 prov <- list(
