@@ -296,3 +296,58 @@ def test_fit_cfa_wlsmv_input_errors():
     df["E1"] = 3
     with pytest.raises(DataError, match="'E1' has a single category"):
         fit_cfa(MODELS["bfi2"], df, estimator="WLSMV")
+
+
+# ---------------------------------------------------------------- categorical invariance
+def test_categorical_invariance_table_matches_lavaan_and_semtools():
+    from psychometrics.categorical_invariance import categorical_invariance
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
+    t = res.table
+    assert list(t.index) == ["configural", "thresholds", "loadings", "intercepts"]
+    for lv in t.index:
+        r = fixture(f"inv_hs_{lv}")["fit"]
+        assert t.loc[lv, "chisq"] == pytest.approx(r["chisq.scaled"], rel=1e-5)
+        assert t.loc[lv, "df"] == r["df"] and t.loc[lv, "npar"] == r["npar"]
+        for ours, theirs in (("cfi", "cfi.scaled"), ("tli", "tli.scaled"), ("rmsea", "rmsea.scaled"), ("srmr", "srmr")):
+            assert t.loc[lv, ours] == pytest.approx(r[theirs], abs=1e-5)
+    lrt = json.loads((REF / "inv_lrt.json").read_text())
+    for lv, prev in (("loadings", "thresholds"), ("intercepts", "loadings")):
+        ref = lrt[f"hs_{lv}_vs_{prev}"]
+        assert t.loc[lv, "compared_with"] == prev
+        assert t.loc[lv, "delta_chisq"] == pytest.approx(ref["chisq_diff"], rel=1e-5)
+        assert t.loc[lv, "delta_pvalue"] == pytest.approx(ref["pvalue"], rel=1e-4)
+    # 3 categories: thresholds ≡ configural (Δdf = 0, holds by construction)
+    assert t.loc["thresholds", "delta_df"] == 0 and t.loc["thresholds", "holds"]
+    assert t.loc["intercepts", "holds"] is False or not t.loc["intercepts", "holds"]
+    assert res.level == "loadings" and res.rule == "chisq"
+    assert res.fits["loadings"].estimator == "WLSMV"
+    assert "Measurement invariance of ordinal items" in res.summary()
+
+
+def test_scaled_difference_tests_bfi():
+    from psychometrics.cfa.categorical import scaled_difference_test
+
+    lrt = json.loads((REF / "inv_lrt.json").read_text())
+    for key, ref in lrt.items():
+        if not key.startswith("bfi"):
+            continue
+        _, more, _, less = key.split("_")
+        out = scaled_difference_test(fitted(f"inv_bfi_{less}"), fitted(f"inv_bfi_{more}"))
+        assert out["chisq_diff"] == pytest.approx(ref["chisq_diff"], rel=1e-5)
+        assert out["df_diff"] == ref["df_diff"]
+    with pytest.raises(DataError, match="more restricted"):
+        scaled_difference_test(fitted("inv_bfi_loadings"), fitted("inv_bfi_configural"))
+
+
+def test_categorical_invariance_input_errors():
+    from psychometrics.categorical_invariance import categorical_invariance
+
+    with pytest.raises(DataError, match="leading part"):
+        categorical_invariance(MODELS["hs3"], hs_ord(), "school", levels=["configural", "loadings"])
+    with pytest.raises(DataError, match="not a column"):
+        categorical_invariance(MODELS["hs3"], hs_ord(), "sex")
+    with pytest.raises(DataError, match="reference group"):
+        categorical_invariance(MODELS["hs3"], hs_ord(), "school", reference="Nowhere")
