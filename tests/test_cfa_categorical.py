@@ -351,3 +351,10 @@ def test_categorical_invariance_input_errors():
         categorical_invariance(MODELS["hs3"], hs_ord(), "sex")
     with pytest.raises(DataError, match="reference group"):
         categorical_invariance(MODELS["hs3"], hs_ord(), "school", reference="Nowhere")
+
+
+def test_compare_refuses_wlsmv_fits():
+    from psychometrics.cfa import compare
+
+    with pytest.raises(DataError, match="scaled_difference_test"):
+        compare(fitted("inv_hs_loadings"), fitted("inv_hs_intercepts"))
