@@ -148,7 +148,7 @@ def test_vcov_matches_lavaan(name):
 
 def test_threshold_table_and_tables():
     res = fitted("hs_ord")
-    tau = res.thresholds if hasattr(res, "thresholds") and res.thresholds is not None else res._engine.threshold_table()
+    tau = res.thresholds
     assert list(tau.columns) == ["t1", "t2"] and list(tau.index) == [f"x{i}" for i in range(1, 10)]
     est = res.estimates.set_index(["lhs", "op", "rhs"])["est"]
     assert tau.loc["x3", "t2"] == est[("x3", "|", "t2")]
@@ -156,6 +156,7 @@ def test_threshold_table_and_tables():
     assert np.allclose(np.diag(res.implied_cov), 1.0)
     assert np.allclose(res.r_squared + res.std_residual_variances, 1.0)
     assert res.std_loadings.loc["x1", "visual"] == pytest.approx(0.856779066370372, abs=1e-6)
+    assert fitted("hs_ord_groups").thresholds.index.names == ["group", "item"]
 
 
 def test_invariance_with_three_categories_thresholds_equivalent_to_configural():
