@@ -359,3 +359,18 @@ def test_compare_refuses_wlsmv_fits():
 
     with pytest.raises(DataError, match="scaled_difference_test"):
         compare(fitted("inv_hs_loadings"), fitted("inv_hs_intercepts"))
+
+
+def test_measurement_invariance_dispatches_wlsmv():
+    from psychometrics.categorical_invariance import CategoricalInvarianceResult
+    from psychometrics.invariance import measurement_invariance
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = measurement_invariance(MODELS["hs3"], hs_ord(), "school", estimator="WLSMV", rule="chisq")
+    assert isinstance(res, CategoricalInvarianceResult)
+    assert list(res.table.index) == ["configural", "thresholds", "loadings", "intercepts"]
+    assert res.table.loc["loadings", "chisq"] == pytest.approx(fixture("inv_hs_loadings")["fit"]["chisq.scaled"],
+                                                               rel=1e-5)
+    with pytest.raises(DataError, match="estimator='GLS'"):
+        measurement_invariance(MODELS["hs3"], hs_ord(), "school", estimator="GLS")
