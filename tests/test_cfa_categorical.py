@@ -374,3 +374,10 @@ def test_measurement_invariance_dispatches_wlsmv():
                                                                rel=1e-5)
     with pytest.raises(DataError, match="estimator='GLS'"):
         measurement_invariance(MODELS["hs3"], hs_ord(), "school", estimator="GLS")
+
+
+def test_heywood_case_is_recorded():
+    # lavaan warns "some estimated ov variances are negative" for this model too
+    res = fitted("hs_ord_resid")
+    assert any(d.category == "HeywoodCaseWarning" and "'x9'" in d.message for d in res.diagnostics)
+    assert res.residual_variances["x9"] < 0
