@@ -55,6 +55,12 @@ def fitted(name: str):
         stats_src = fixture(f"inv_{data}_configural")["groups"]
         model = MODELS["hs3"] if data == "hs" else MODELS["bfi2"]
         kw.update(std_lv=True, group_equal=STEPS[step])
+    elif name.startswith("partial_"):
+        data = name.split("_")[1]
+        case = json.loads((REF / "partial_cases.json").read_text())[name]
+        stats_src = fixture(f"inv_{data}_configural")["groups"]
+        model = MODELS["hs3"] if data == "hs" else MODELS["bfi2"]
+        kw.update(std_lv=True, group_equal=case["ge"], group_partial=case["gp"])
     else:
         stats_src = d["groups"]
         model = MODELS["bfi2"] if name.startswith("bfi") else MODELS["hs_resid" if "resid" in name else "hs3"]
@@ -81,7 +87,7 @@ def merged(name: str) -> pd.DataFrame:
 
 ALL = ["hs_ord", "hs_ord_stdlv", "hs_ord_resid", "bfi_ord", "hs_ord_groups"] + [
     f"inv_{d}_{s}" for d in ("hs", "bfi") for s in STEPS
-]
+] + ["partial_bfi_intercepts", "partial_bfi_loadings", "partial_bfi_thresholds", "partial_hs_thresholds"]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -173,8 +179,10 @@ def test_errors():
         fit_categorical(MODELS["hs3"], stats, std_lv=True, group_equal=["residuals"])
     with pytest.raises(ModelSyntaxError, match="residual variance of an ordinal item"):
         fit_categorical(MODELS["hs3"] + "\nx1 ~~ x1", stats[0])
-    with pytest.raises(ModelSyntaxError, match="group_partial"):
-        fit_categorical(MODELS["hs3"], stats, std_lv=True, group_equal=["thresholds"], group_partial=["x1|t1"])
+    with pytest.raises(ModelSyntaxError, match="group_partial entry 'x1|t3'"):
+        fit_categorical(MODELS["hs3"], stats, std_lv=True, group_equal=["thresholds"], group_partial=["x1|t3"])
+    with pytest.raises(ModelSyntaxError, match="group_partial entry 'x1~~x1'"):
+        fit_categorical(MODELS["hs3"], stats, std_lv=True, group_equal=["thresholds"], group_partial=["x1~~x1"])
     s0 = stats[0]
     with pytest.raises(DataError, match="not in the ordinal sample statistics"):
         fit_categorical(MODELS["hs3"] + "\nf =~ y1 + y2 + y3", s0)

@@ -174,6 +174,7 @@ def build_categorical_spec(
     std_lv: bool = False,
     orthogonal: bool = False,
     group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
 ) -> ModelSpec:
     """Parameter table of a categorical CFA (delta parameterization), as lavaan builds it.
 
@@ -182,6 +183,12 @@ def build_categorical_spec(
     (``op = "~*~"``, matrix ``"delta"``); residual variances of the items are fixed
     rows (their value is derived, 1/δ² − (ΛMΛ')_ii); intercepts and factor means are
     fixed to 0 except as the Wu & Estabrook (2016) rules free them (module docstring).
+
+    ``group_partial`` releases single constraints (``"x1|t2"``, ``"f=~x2"``, ``"x3~1"``);
+    as ``semTools::measEq.syntax(group.partial = ...)``, an item's scaling factor and
+    intercept in groups 2..G then depend on how many of its thresholds stay equal
+    (n_eq) and whether its intercept is constrained: δ free iff n_eq ≥ 2 or (n_eq = 1
+    and intercept equal); ν free iff n_eq ≥ 1 and the intercept is not constrained.
     """
     group_equal = tuple(group_equal)
     bad = [g for g in group_equal if g not in CATEGORICAL_GROUP_EQUAL]
@@ -200,6 +207,46 @@ def build_categorical_spec(
         )
     base = build_spec(model, groups=groups, std_lv=std_lv, meanstructure=True, orthogonal=orthogonal)
     observed = list(base.observed)
+    released: set[tuple[str, str, str]] = set()
+    for entry in group_partial:
+        text = str(entry).replace(" ", "")
+        if "|" in text:
+            item, thr = text.split("|", 1)
+            ok = item in n_thresholds and thr.startswith("t") and thr[1:].isdigit() and \
+                1 <= int(thr[1:]) <= n_thresholds[item]
+            key = (item, "|", thr)
+        elif "=~" in text:
+            f, item = text.split("=~", 1)
+            ok = f in base.latent and item in observed
+            key = (f, "=~", item)
+        elif text.endswith("~1"):
+            item = text[:-2]
+            ok = item in observed
+            key = (item, "~1", "")
+        else:
+            ok = False
+        if not ok or not group_equal:
+            raise ModelSyntaxError(
+                f"group_partial entry {entry!r} is not a constrained parameter of the model; with ordinal items "
+                "write a threshold 'x1|t2', a loading 'f=~x2' or an intercept 'x3~1' (and give group_equal)"
+            )
+        released.add(key)
+    eq = set(group_equal)
+
+    def n_equal(item: str) -> int:
+        if "thresholds" not in eq:
+            return 0
+        return sum((item, "|", f"t{k + 1}") not in released for k in range(n_thresholds[item]))
+
+    def intercept_equal(item: str) -> bool:
+        return "intercepts" in eq and (item, "~1", "") not in released
+
+    def delta_free(item: str) -> bool:
+        n = n_equal(item)
+        return "thresholds" in eq and (n >= 2 or (n == 1 and intercept_equal(item)))
+
+    def nu_free(item: str) -> bool:
+        return "thresholds" in eq and n_equal(item) >= 1 and not intercept_equal(item)
     missing = [v for v in observed if v not in n_thresholds]
     if missing:
         raise DataError(f"no thresholds for item(s) {', '.join(map(repr, missing))}")
@@ -210,7 +257,6 @@ def build_categorical_spec(
                 "items is not implemented; model it with at least three categories or without group_equal"
             )
     ov_idx = {v: i for i, v in enumerate(observed)}
-    eq = set(group_equal)
     rows: list[Parameter] = []
     for p in base.parameters:
         g = p.group
@@ -226,8 +272,7 @@ def build_categorical_spec(
             if p.user:
                 raise ModelSyntaxError(f"'{p.lhs} ~ 1': intercepts of ordinal items are fixed by the identification; "
                                        "remove it from the model")
-            free = g > 0 and "thresholds" in eq and "intercepts" not in eq
-            rows.append(replace(p, free=free, value=0.0))
+            rows.append(replace(p, free=g > 0 and nu_free(p.lhs), value=0.0))
             continue
         if p.matrix == "alpha" and not p.user:
             rows.append(replace(p, free=g > 0 and "intercepts" in eq, value=0.0))
@@ -241,7 +286,7 @@ def build_categorical_spec(
             for k in range(n_thresholds[v]):
                 rows.append(Parameter(v, "|", f"t{k + 1}", g, True, matrix="tau", row=ov_idx[v], col=k))
         for v in observed:
-            rows.append(Parameter(v, "~*~", v, g, g > 0 and "thresholds" in eq, value=1.0,
+            rows.append(Parameter(v, "~*~", v, g, g > 0 and delta_free(v), value=1.0,
                                   matrix="delta", row=ov_idx[v]))
     # cross-group equality by label sharing with group 1 (as build_spec)
     if group_equal:
@@ -251,7 +296,7 @@ def build_categorical_spec(
             if p.group == 0 or not p.free or p.label:
                 continue
             kind = kinds.get(p.matrix)
-            if kind not in eq:
+            if kind not in eq or p.key in released:
                 continue
             k0 = first.get((p.key, p.matrix))
             if k0 is None or not rows[k0].free:
@@ -272,7 +317,8 @@ def build_categorical_spec(
                 by_label[p.label] = n_free
             final.append(replace(p, index=n_free))
             n_free += 1
-    return replace(base, parameters=tuple(final), n_free=n_free, group_equal=group_equal, meanstructure=True)
+    return replace(base, parameters=tuple(final), n_free=n_free, group_equal=group_equal,
+                   group_partial=tuple(group_partial), meanstructure=True)
 
 
 # ---------------------------------------------------------------- compiled model
@@ -428,6 +474,8 @@ def _gauss_newton(model, moments, fg, x0, max_iter: int, tol: float = 1e-18) -> 
             if t < 1e-10:  # no decrease possible at machine precision
                 ok = dec < 1e-12
                 return x, ok, it, "converged" if ok else "line search failed to decrease the discrepancy"
+        if f_new >= f and dec < 1e-12:  # no decrease left at machine precision
+            return x_new, True, it, "converged"
         x = x_new
         f, g, A, _ = _derivs(model, moments, fg, x)
     return x, False, max_iter, f"no convergence after {max_iter} iterations"
@@ -742,6 +790,9 @@ def fit_categorical(
     group_equal : sequence of str
         ``"thresholds"``, ``"loadings"``, ``"intercepts"``, identified as Wu & Estabrook
         (2016) (module docstring); needs ``std_lv=True``.
+    group_partial : sequence of str
+        Released constraints: ``"x1|t2"``, ``"f=~x2"``, ``"x3~1"`` (semTools' rules,
+        :func:`build_categorical_spec`).
 
     Returns
     -------
@@ -769,8 +820,6 @@ def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_e
     if isinstance(stats, OrdinalSampleStats):
         stats = [stats]
     stats = list(stats)
-    if group_partial:
-        raise ModelSyntaxError("group_partial is not implemented for ordinal items (estimator='WLSMV')")
     if groups is None:
         groups = ("all",) if len(stats) == 1 else tuple(str(g + 1) for g in range(len(stats)))
     groups = tuple(groups)
@@ -789,7 +838,7 @@ def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_e
                 f"than in group {groups[0]!r}; every group needs the same categories (collapse categories first)"
             )
     spec = build_categorical_spec(model, dict(zip(observed, nth)), groups=groups, std_lv=std_lv,
-                                  orthogonal=orthogonal, group_equal=group_equal)
+                                  orthogonal=orthogonal, group_equal=group_equal, group_partial=group_partial)
     cm = CategoricalModel(spec, nth)
     df = len(groups) * cm.k - spec.n_free
     if df < 0:
@@ -848,7 +897,7 @@ def _result(model, engine: CategoricalEngine, group, groups, group_equal, stats,
         group=group,
         groups=tuple(groups),
         group_equal=tuple(group_equal),
-        group_partial=(),
+        group_partial=tuple(engine.spec.group_partial),
         nobs=dict(zip(groups, (int(s.nobs) for s in stats))),
         n_excluded=int(n_excluded),
         converged=bool(converged),

@@ -100,6 +100,34 @@ for (ds in c("hs", "bfi")) {
     dump_fit(fit, name, calls[[name]], with_stats = step == "configural")
   }
 }
+# partial invariance (group.partial): semTools' Wu & Estabrook rules for released thresholds/intercepts
+partial_cases <- list(
+  partial_bfi_intercepts = list(ds = "bfi", ge = c("thresholds", "loadings", "intercepts"), gp = c("N1|t1", "E3~1")),
+  partial_bfi_loadings = list(ds = "bfi", ge = c("thresholds", "loadings"), gp = c("E=~E2", "N1|t1", "N1|t2", "N1|t3", "N1|t4")),
+  partial_bfi_thresholds = list(ds = "bfi", ge = c("thresholds"), gp = c("N2|t1", "N2|t2", "N2|t3", "N2|t4", "N2|t5", "E1|t3")),
+  partial_hs_thresholds = list(ds = "hs", ge = c("thresholds", "loadings"), gp = c("x1|t1", "x5|t2")))
+for (name in names(partial_cases)) {
+  pc <- partial_cases[[name]]
+  if (pc$ds == "hs") {
+    syn <- as.character(measEq.syntax(hs3, data = HS.ord, ordered = paste0("x", 1:9), parameterization = "delta",
+                        ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = "school", group.equal = pc$ge,
+                        group.partial = pc$gp))
+    call <- 'cfa(syn, data = HS.ord, ordered = paste0("x", 1:9), group = "school", estimator = "WLSMV", parameterization = "delta")'
+  } else {
+    syn <- as.character(measEq.syntax(bfi2, data = bfi10, ordered = bitems, parameterization = "delta",
+                        ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = "gender", group.equal = pc$ge,
+                        group.partial = pc$gp))
+    call <- 'cfa(syn, data = bfi10, ordered = bitems, group = "gender", estimator = "WLSMV", parameterization = "delta")'
+  }
+  inv_syntax[[name]] <- syn
+  calls[[name]] <- paste0("measEq.syntax(..., ID.fac = 'std.lv', ID.cat = 'Wu.Estabrook.2016', parameterization = 'delta', group.equal = ",
+                          deparse(pc$ge), ", group.partial = ", deparse(pc$gp), "); ", call)
+  fit <- suppressWarnings(eval(parse(text = call)))
+  res <- dump_fit(fit, name, calls[[name]], with_stats = FALSE)
+}
+writeLines(toJSON(lapply(partial_cases, function(pc) pc[c("ge", "gp")]), auto_unbox = FALSE, pretty = TRUE),
+           file.path(out_dir, "partial_cases.json"))
+
 writeLines(toJSON(inv_syntax, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "inv_syntax.json"))
 
 # scaled (Satorra 2000, scaled-shifted) chi-square difference tests, lavaan's default for WLSMV
