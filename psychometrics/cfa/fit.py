@@ -785,6 +785,12 @@ def fit_cfa(
         the 5 % critical value of χ²(1)).
     max_iter : int
         Maximum Fisher-scoring iterations.
+    ordered : list of str or bool, optional
+        Ordinal items (lavaan's ``ordered``): implies ``estimator="WLSMV"``; must name
+        every model item (``True`` or None with WLSMV: all of them).
+    empty_categories : {"error", "collapse"}
+        WLSMV with groups: a category empty in one group raises :class:`DataError`
+        (naming item, category and group) or is merged with its neighbour in every group.
 
     Returns
     -------
