@@ -689,8 +689,60 @@ class CategoricalEngine:
         return pd.DataFrame(self.V[np.ix_(idx, idx)], index=[f"{p.lhs}{p.op}{p.rhs}" for p in rows],
                             columns=[f"{p.lhs}{p.op}{p.rhs}" for p in rows])
 
+    def _candidate_jacobian(self, g: int, rows: list[Parameter]) -> np.ndarray:
+        """∂σ_g/∂ψ for parameters ``rows`` (λ, θ offdiag, ...) not in the model, at the estimates."""
+        from psychometrics.cfa.estimation import RowIndex
+
+        part = self.parts[g]
+        imp, dl = part["imp"], part["delta"]
+        m = self.model
+        dS, dM = jacobian(imp, RowIndex(rows))
+        D = np.empty((m.k, len(rows)))
+        D[: m.T] = (-dM[:, m.th_item] * dl[m.th_item]).T
+        D[m.T:] = (dS[:, m.ri, m.ci] * (dl[m.ri] * dl[m.ci])).T
+        return D
+
     def modindices(self) -> pd.DataFrame:
-        raise EstimationError("modification indices are not implemented for estimator='WLSMV' (only for ML)")
+        """lavaan's ``modindices(fit)`` for WLSMV: loadings not in the model and item residual covariances.
+
+        With g the gradient of ``fmin`` (lavaan's (n_g−1)/N weights) for a candidate
+        parameter at 0, and the unit information A (f_g weights) of the extended model,
+        V = A₁₁ − A₁₂A₂₂⁻¹A₂₁, MI = N·g²/V and EPC = −g/V (candidates with
+        V < ε^(1/3), not identified when freed, are dropped as lavaan does).
+        """
+        spec = self.spec
+        ov, lv = list(spec.observed), list(spec.latent)
+        cols = ["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]
+        rec = []
+        if self.singular:
+            raise EstimationError("modification indices need a non-singular information matrix")
+        for g in range(self.G):
+            have = {(p.lhs, p.op, p.rhs) for p in spec.parameters if p.group == g}
+            have |= {(p.rhs, p.op, p.lhs) for p in spec.parameters if p.group == g and p.op == "~~"}
+            cands = [Parameter(f, "=~", v, g, True, matrix="lambda", row=i, col=j)
+                     for j, f in enumerate(lv) for i, v in enumerate(ov) if (f, "=~", v) not in have]
+            cands += [Parameter(ov[j], "~~", ov[i], g, True, matrix="theta", row=i, col=j)
+                      for j in range(len(ov)) for i in range(j + 1, len(ov)) if (ov[j], "~~", ov[i]) not in have]
+            if not cands:
+                continue
+            De = self._candidate_jacobian(g, cands)
+            gm = self.moments[g]
+            r = gm.s - self.model.sigma(self.parts[g])
+            grad = -self.w_obj[g] * (De * gm.w[:, None]).T @ r
+            WDe = De * gm.w[:, None]
+            I11 = self.fg[g] * np.einsum("ki,ki->i", WDe, De)
+            I12 = self.fg[g] * WDe.T @ self.deltas[g]
+            V = I11 - np.einsum("ij,ji->i", I12, self.A_inv @ I12.T)
+            V = np.where(V < np.finfo(float).eps ** (1 / 3), np.nan, V)
+            mi = self.N * grad ** 2 / V
+            epc = -grad / V
+            for prm, m_, e_ in zip(cands, mi, epc):
+                if not np.isfinite(m_):
+                    continue
+                s_lv, s_all = self.standardize(prm, float(e_))
+                rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(g),
+                            "mi": float(m_), "epc": float(e_), "sepc_lv": float(s_lv), "sepc_all": float(s_all)})
+        return pd.DataFrame.from_records(rec, columns=cols)
 
     def score_tests(self) -> pd.DataFrame:
         raise EstimationError("score tests are not implemented for estimator='WLSMV' (only for ML)")
@@ -913,7 +965,7 @@ def _result(model, engine: CategoricalEngine, group, groups, group_equal, stats,
         residual_cor=st(resid, "item"),
         implied_cov=st(imp, "item"),
         sample_cov=st(samp, "item"),
-        mi_threshold=math.nan,
+        mi_threshold=3.84,
         diagnostics=tuple(diags),
         _engine=engine,
     )

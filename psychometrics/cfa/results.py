@@ -178,8 +178,7 @@ class CFAResult(ResultMixin):
             for f in dataclasses.fields(self)
             if not f.name.startswith("_")
         }
-        if self.estimator == "ML":  # not implemented for WLSMV (modindices() raises)
-            out["modification_indices"] = to_jsonable(self.modification_indices)
+        out["modification_indices"] = to_jsonable(self.modification_indices)
         return out
 
     def _scalars(self) -> dict[str, Any]:
@@ -200,8 +199,7 @@ class CFAResult(ResultMixin):
     def _tables(self) -> dict[str, pd.DataFrame]:
         keep = ("estimates", "std_loadings", "latent_cor", "r_squared", "residual_cor")
         out = {k: v for k, v in super()._tables().items() if k in keep}
-        if self.estimator == "ML":
-            out["modification_indices"] = self.modification_indices
+        out["modification_indices"] = self.modification_indices
         return out
 
 

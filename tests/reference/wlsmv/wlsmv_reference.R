@@ -69,6 +69,15 @@ run("hs_ord_resid", 'cfa(hs_resid, data = HS.ord, ordered = TRUE, estimator = "W
 run("bfi_ord", 'cfa(bfi2, data = bfi10, ordered = bitems, estimator = "WLSMV")')
 run("hs_ord_groups", 'cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV", group = "school")')
 
+# modification indices (all, for the comparison)
+mi <- list()
+fit <- cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV")
+mi$hs_ord <- modindices(fit, minimum.value = -Inf)
+fit <- cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV", group = "school")
+mi$hs_ord_groups <- modindices(fit, minimum.value = -Inf)
+writeLines(toJSON(mi, digits = NA, na = "null"), file.path(out_dir, "modindices.json"))
+calls[["modindices"]] <- "modindices(fit, minimum.value = -Inf) for hs_ord and hs_ord_groups"
+
 # categorical invariance: Wu & Estabrook (2016) identification via semTools::measEq.syntax
 inv_steps <- list(configural = "", thresholds = "thresholds",
                   loadings = c("thresholds", "loadings"),
