@@ -745,7 +745,50 @@ class CategoricalEngine:
         return pd.DataFrame.from_records(rec, columns=cols)
 
     def score_tests(self) -> pd.DataFrame:
-        raise EstimationError("score tests are not implemented for estimator='WLSMV' (only for ML)")
+        """lavaan's ``lavTestScore(fit)$uni`` for WLSMV: releasing each equality constraint.
+
+        For every parameter equal to one met earlier (a ``group_equal`` tie or a shared
+        label), its own copy ψ in its group is added at the shared value: with Δ_e the
+        group's Jacobian column of that row, g = −(n_g−1)/N·Δ_e'W_g r_g, A₁₁ = f_gΔ_e'W_gΔ_e,
+        A₁₂ = f_gΔ_e'W_gΔ_g, V = A₁₁ − A₁₂A⁻¹A₂₁: χ²(1) = N·g²/V, EPC = −g/V. (lavaan
+        computes the ordinary, not the robust, score test for WLSMV; so do we.)
+        """
+        cols = ["lhs", "op", "rhs", "group", "label", "x2", "df", "pvalue", "epc"]
+        if self.singular:
+            raise EstimationError("score tests need a non-singular information matrix")
+        first: set[int] = set()
+        rec = []
+        for prm in self.spec.parameters:
+            if not prm.free:
+                continue
+            if prm.index not in first:
+                first.add(prm.index)
+                continue
+            g = prm.group
+            De = self._row_jacobian(g, prm)
+            gm = self.moments[g]
+            r = gm.s - self.model.sigma(self.parts[g])
+            WDe = De * gm.w
+            grad = -self.w_obj[g] * float(WDe @ r)
+            I12 = self.fg[g] * (WDe @ self.deltas[g])
+            V = self.fg[g] * float(WDe @ De) - float(I12 @ self.A_inv @ I12)
+            x2 = self.N * grad ** 2 / V if V > np.finfo(float).eps ** (1 / 3) else math.nan
+            rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(g),
+                        "label": prm.label, "x2": x2, "df": 1,
+                        "pvalue": float(special.chdtrc(1, x2)) if np.isfinite(x2) else math.nan,
+                        "epc": -grad / V if np.isfinite(x2) else math.nan})
+        return pd.DataFrame.from_records(rec, columns=cols)
+
+    def _row_jacobian(self, g: int, prm: Parameter) -> np.ndarray:
+        """∂σ_g/∂ of one parameter row of group g alone (not its copies in other groups)."""
+        m = self.model
+        if prm.matrix == "tau":
+            D = np.zeros(m.k)
+            D[m.th_start[prm.row] + prm.col] = self.delta(g)[prm.row]
+            return D
+        if prm.matrix == "delta":
+            raise EstimationError("scaling factors are not released by score tests")
+        return self._candidate_jacobian(g, [prm])[:, 0]
 
     # ---- fit measures
     def fit_measures(self) -> dict[str, float]:

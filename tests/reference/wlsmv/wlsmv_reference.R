@@ -139,6 +139,19 @@ writeLines(toJSON(lapply(partial_cases, function(pc) pc[c("ge", "gp")]), auto_un
 
 writeLines(toJSON(inv_syntax, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "inv_syntax.json"))
 
+# univariate score tests of the equality constraints (lavaan: ordinary score test for WLSMV)
+st <- list()
+for (name in c("inv_hs_loadings", "inv_bfi_intercepts")) {
+  fit <- inv_fits[[name]]
+  u <- suppressWarnings(lavTestScore(fit))$uni
+  pt <- parTable(fit)
+  where <- function(p) match(p, pt$plabel)
+  i <- where(u$rhs)  # the constrained copy in the later group
+  st[[name]] <- data.frame(lhs = pt$lhs[i], op = pt$op[i], rhs = pt$rhs[i], group = pt$group[i], x2 = u$X2)
+  calls[[paste0("score_", name)]] <- "lavTestScore(fit)$uni  (constraint rhs mapped to lhs/op/rhs/group via parTable plabel)"
+}
+writeLines(toJSON(st, digits = NA), file.path(out_dir, "score_tests.json"))
+
 # scaled (Satorra 2000, scaled-shifted) chi-square difference tests, lavaan's default for WLSMV
 lrt <- list()
 for (ds in c("hs", "bfi")) {
