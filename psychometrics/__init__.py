@@ -34,6 +34,7 @@ _LAZY_ATTRS = {
 _SUBMODULES = {
     "scale", "data", "items", "reliability", "efa", "cfa", "invariance", "validity",
     "scoring", "pipeline", "datasets", "exceptions", "simulate", "ordinal", "report",
+    "categorical_invariance",
 }
 
 __all__ = ["__version__", *_LAZY_ATTRS, *sorted(_SUBMODULES)]
