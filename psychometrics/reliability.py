@@ -34,9 +34,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from psychometrics import _fa_core
 from psychometrics._bootstrap import SeedLike, run_bootstrap
+from psychometrics._linalg import pairwise_correlation, single_thread_blas, smc
 from psychometrics._results import ResultMixin
+from psychometrics.efa.extraction import extract, minres_one_factor_batch
+from psychometrics.efa.rotation import rotate, sign_and_order
 from psychometrics.exceptions import (
     ConvergenceWarning,
     DataError,
@@ -99,18 +101,7 @@ class _Prepared:
         """
         if self.missing == "listwise":
             return self.corr
-        mask = ~np.isnan(self.x)
-        m = mask.astype(float)
-        x0 = np.where(mask, self.x - np.nanmean(self.x, axis=0), 0.0)
-        n = m.T @ m
-        sx = x0.T @ m  # [i, j]: sum of x_i over rows where i and j are observed
-        sxx = x0.T @ x0
-        sq = (x0**2).T @ m
-        cov = sxx - sx * sx.T / n
-        var = sq - sx**2 / n
-        r = cov / np.sqrt(var * var.T)
-        np.fill_diagonal(r, 1.0)
-        return r
+        return pairwise_correlation(self.x)[0]
 
 
 def _names(items: Sequence[Any], limit: int = 12) -> str:
@@ -387,7 +378,7 @@ def _alpha_parts(prep: _Prepared) -> dict[str, Any]:
     std_alpha = (1 - p / sum_r) * p / (p - 1)
     off = r[np.tril_indices(p, -1)]
     av_r = float((sum_r - p) / (p * (p - 1)))
-    g6 = float(1 - (p - _fa_core.smc(r).sum()) / sum_r)
+    g6 = float(1 - (p - smc(r).sum()) / sum_r)
     tot = c.sum()
     # Duhachek & Iacobucci (2004) asymptotic variance, as psych::alpha's "ase"
     q = (2 * p**2 / ((p - 1) ** 2 * tot**3)) * (tot * (np.trace(c @ c) + np.trace(c) ** 2)
@@ -540,6 +531,23 @@ class _SL:
     psi: np.ndarray
 
 
+def _minres(r: np.ndarray, nfactors: int, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``psych::fa(r, nfactors, fm = "minres", rotate = "varimax")`` as ``psych::omega`` calls it.
+
+    Returns the loadings (varimax-rotated for several factors, in psych's sign and column
+    order), the uniquenesses ψ where the optimiser stopped (a warm start for bootstrap
+    replicates: ``start``) and whether extraction and rotation converged.
+    """
+    ex = extract(r, nfactors, "minres", start=start)
+    load = ex.loadings.copy()
+    load[load == 0] = 1e-15  # as psych::fa, so that signs are defined
+    converged = ex.converged
+    if nfactors > 1:
+        load = rotate(load, "varimax").loadings  # stats::varimax, as psych::fa
+        load, _ = sign_and_order(load, np.eye(nfactors))
+    return load, ex.uniquenesses, converged
+
+
 def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.ndarray | None = None,
                    light: bool = False) -> Any:
     """ω total / hierarchical from a Schmid–Leiman solution exactly as ``psych::omega``.
@@ -550,23 +558,19 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
     ``start`` warm-starts minres (bootstrap); ``light=True`` returns only ``(ω_t, ω_h)``.
     """
     p = r.shape[0]
-    fit = _fa_core.minres(r, nfactors, rotate="varimax", start=start)
-    orth = fit.loadings
-    converged = fit.converged
+    orth, psi, converged = _minres(r, nfactors, start=start)
     if nfactors == 1:
         fload = orth
         phi = np.ones((1, 1))
         gload = np.array([1.0])
     else:
-        from psychometrics.efa.rotation import rotate  # GPArotation::oblimin, as psych::schmid
-
-        rot = rotate(orth, "oblimin")
+        rot = rotate(orth, "oblimin")  # GPArotation::oblimin, as psych::schmid
         fload, phi = rot.loadings, rot.phi
         converged = converged and rot.converged
         if nfactors > 2:
-            gfit = _fa_core.minres(phi, 1)
-            gload = gfit.loadings[:, 0]
-            converged = converged and gfit.converged
+            gl, _, gconv = _minres(phi, 1)
+            gload = gl[:, 0]
+            converged = converged and gconv
         else:
             g = np.sqrt(abs(phi[0, 1]))
             gload = np.array([g, np.sign(phi[0, 1]) * g])
@@ -590,7 +594,7 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
     if light:  # bootstrap replicates need only (ω_t, ω_h)
         return float(om_tot), float(gsq / vt)
     alpha = (vt - np.trace(m)) / vt * p / (p - 1)
-    g6 = (vt + _fa_core.smc(m).sum() - np.trace(m)) / vt
+    g6 = (vt + smc(m).sum() - np.trace(m)) / vt
     ev = np.concatenate([[np.sum(g**2)], np.sum(sm**2, axis=0)])
     ecv = ev[0] / ev.sum()
     # ω per group factor (psych's omega.group): items assigned to their largest group loading
@@ -617,7 +621,7 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
     sl["u2"] = u2
     sl["p2"] = g**2 / h2
     return _SL(float(om_tot), float(gsq / vt), float(gsq / (vt - u2.sum())), float(alpha), float(g6),
-               float(ecv), sl, fload, phi, om_group, flipped, converged, fit.uniquenesses)
+               float(ecv), sl, fload, phi, om_group, flipped, converged, psi)
 
 
 def _ledermann_ok(p: int, k: int) -> bool:
@@ -635,15 +639,15 @@ def _omega1_batch(cov: np.ndarray, start: np.ndarray) -> np.ndarray:
     if not finite.any():
         return out
     rf = r[finite]
-    lam, ok = _fa_core.minres_one_factor_batch(rf, start)
+    lam, ok = minres_one_factor_batch(rf, start)
     vals = np.empty(rf.shape[0])
     vt = rf.sum(axis=(1, 2))
     p = r.shape[1]
     vals[:] = (vt - (p - np.sum(lam**2, axis=1))) / vt
     for i in np.where(~ok)[0]:  # Newton failed or a bound is active: refit as psych does
         try:
-            f = _fa_core.minres(rf[i], 1)
-            vals[i] = (vt[i] - (p - np.sum(f.loadings**2))) / vt[i]
+            loadings = extract(rf[i], 1, "minres").loadings
+            vals[i] = (vt[i] - (p - np.sum(loadings**2))) / vt[i]
         except (np.linalg.LinAlgError, ValueError):
             vals[i] = np.nan
     out[finite] = vals
@@ -653,7 +657,7 @@ def _omega1_batch(cov: np.ndarray, start: np.ndarray) -> np.ndarray:
 def _omega_sl_batch(cov: np.ndarray, nfactors: int, items: list[str], psi: np.ndarray) -> np.ndarray:
     """(ω_t, ω_h) per covariance matrix; one Schmid–Leiman fit each, warm-started at ``psi``."""
     out = np.full((cov.shape[0], 2), np.nan)
-    with _fa_core.single_thread_blas():
+    with single_thread_blas():
         for i in range(cov.shape[0]):
             c = cov[i]
             d = np.sqrt(np.diag(c))
@@ -785,7 +789,7 @@ def omega(
                "(option = 'equal') both general-factor loadings of the factors are set to √|φ₁₂| — "
                "interpret ω_h with caution (three or more group factors are needed)", stacklevel=3)
     r = prep.cor  # psych::omega correlates with cor(use = "pairwise")
-    with _fa_core.single_thread_blas():
+    with single_thread_blas():
         res = _schmid_leiman(r, int(nfactors), prep.items)
     if not res.converged:
         record(diags, ConvergenceWarning,
@@ -848,6 +852,21 @@ def omega(
 
 
 # ================================================================ omega (CFA)
+def _ml_one_factor(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Maximum-likelihood one-factor model of a covariance matrix: ``(λ, θ, converged)``.
+
+    ML over Σ = λλᵀ + diag(θ) is scale invariant, so the correlation matrix is fitted
+    (:func:`psychometrics.efa.extraction.extract`, ``ml`` to the exact optimum) and the
+    estimates are rescaled to the units of ``cov``. ``converged`` is False when the fit
+    did not converge or a uniqueness sits at its lower bound 0.005 (Heywood case).
+    """
+    d = np.sqrt(np.diag(cov))
+    ex = extract(cov / np.outer(d, d), 1, "ml", exact=True)
+    lam = ex.loadings[:, 0]
+    theta = 1.0 - lam**2
+    return lam * d, theta * d**2, bool(ex.converged and not ex.at_bound.any())
+
+
 @dataclass(frozen=True, eq=False)
 class OmegaCFAResult(ResultMixin):
     """ω from a one-factor maximum-likelihood model, as ``semTools::compRelSEM``.
@@ -916,7 +935,7 @@ def omega_cfa(
     prep = _prepare(data, missing, min_items=3, what="omega_cfa")
     diags = list(prep.diagnostics)
     _check_matrix(prep, diags)
-    lam, theta, conv = _fa_core.ml_one_factor(prep.cov)
+    lam, theta, conv = _ml_one_factor(prep.cov)
     if not conv:
         bound = [prep.items[i] for i in range(len(lam)) if theta[i] <= 0.0051 * prep.cov[i, i]]
         if bound:
@@ -972,7 +991,7 @@ def _guttman_from(c: np.ndarray) -> dict[str, float]:
     l2 = (off.sum() + np.sqrt(np.sum(off**2) * p / (p - 1))) / vt
     d = np.diag(c)
     # SMC of each item times its variance (psych::smc(covar = TRUE))
-    smcs = _fa_core.smc(c) * d
+    smcs = smc(c) * d
     l6 = (vt + smcs.sum() - np.trace(c)) / vt
     return dict(lambda1=float(l1), lambda2=float(l2), lambda3=float(p / (p - 1) * l1), lambda6=float(l6))
 
