@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
+from psychometrics._validation import item_matrix
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, ReliabilityWarning, record
 
 __all__ = ["ItemAnalysisResult", "item_analysis", "FLAG_RULES"]
@@ -172,17 +173,7 @@ def item_analysis(
     cols = [str(c) for c in data.columns]
     frame = data.copy()
     frame.columns = cols
-    bad = [c for c in cols if not (pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))]
-    if bad:
-        raise DataError(
-            "items must hold numbers; non-numeric columns: "
-            + ", ".join(f"{c} ({frame[c].dtype})" for c in bad[:12])
-            + ". Convert response labels to numbers before item analysis"
-        )
-    x = frame.to_numpy(dtype=float, na_value=np.nan)
-    if np.isinf(x).any():
-        r, c = np.argwhere(np.isinf(x))[0]
-        raise DataError(f"item {cols[c]} has an infinite value in row {data.index[r]!r}; set it missing or correct it")
+    x = item_matrix(frame, "item_analysis")
     diags: list[Diagnostic] = []
     groups = _groups(scale, cols)
     if groups is not None:

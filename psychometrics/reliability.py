@@ -37,6 +37,7 @@ import pandas as pd
 from psychometrics._bootstrap import SeedLike, run_bootstrap
 from psychometrics._linalg import pairwise_correlation, single_thread_blas, smc
 from psychometrics._results import ResultMixin
+from psychometrics._validation import item_matrix
 from psychometrics.efa.extraction import extract, minres_one_factor_batch
 from psychometrics.efa.rotation import rotate, sign_and_order
 from psychometrics.exceptions import (
@@ -154,23 +155,7 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
         raise DataError(
             f"{what} needs at least {min_items} items, got {data.shape[1]} ({_names(cols) or 'none'})"
         )
-    dtypes = list(data.dtypes)
-    bad = [(c, dt) for c, dt in zip(cols, dtypes)
-           if not (pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt))]
-    if bad:
-        kinds = ", ".join(f"{c} ({dt})" for c, dt in bad[:12])
-        raise DataError(
-            f"items must hold numbers; non-numeric columns: {kinds}. Convert response labels to "
-            "numbers (e.g. with the scale's response coding) before computing reliability"
-        )
-    x = data.to_numpy(dtype=float, na_value=np.nan)
-    inf = np.isinf(x)
-    if inf.any():
-        r, c = np.argwhere(inf)[0]
-        raise DataError(
-            f"item {cols[c]} has an infinite value in row {data.index[r]!r} "
-            f"({int(inf.sum())} infinite values in all); set them missing or correct them"
-        )
+    x = item_matrix(data, what)
     observed = ~np.isnan(x)
     empty = [cols[j] for j in range(x.shape[1]) if not observed[:, j].any()]
     if empty:
@@ -375,7 +360,7 @@ def _alpha_parts(prep: _Prepared) -> dict[str, Any]:
     p = c.shape[0]
     alpha = float(_alpha_batch(c))
     sum_r = r.sum()
-    std_alpha = (1 - p / sum_r) * p / (p - 1)
+    std_alpha = _alpha_batch(r)
     off = r[np.tril_indices(p, -1)]
     av_r = float((sum_r - p) / (p * (p - 1)))
     g6 = float(1 - (p - smc(r).sum()) / sum_r)
@@ -593,7 +578,7 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
     om_tot = (vt - u2.sum()) / vt
     if light:  # bootstrap replicates need only (ω_t, ω_h)
         return float(om_tot), float(gsq / vt)
-    alpha = (vt - np.trace(m)) / vt * p / (p - 1)
+    alpha = _alpha_batch(m)
     g6 = (vt + smc(m).sum() - np.trace(m)) / vt
     ev = np.concatenate([[np.sum(g**2)], np.sum(sm**2, axis=0)])
     ecv = ev[0] / ev.sum()

@@ -504,11 +504,13 @@ def coefficient_alpha(items: pd.DataFrame) -> float:
     k = items.shape[1]
     if k < 2:
         return float("nan")
+    from psychometrics.reliability import _alpha_batch
+
     c = items.cov().to_numpy()  # pairwise complete, ddof = 1 (as R's cov(use="pairwise"))
     total = c.sum()
     if not np.isfinite(total) or total <= 0:
         return float("nan")
-    return float(k / (k - 1) * (1.0 - np.trace(c) / total))
+    return float(_alpha_batch(c))
 
 
 # ========================================================================== result

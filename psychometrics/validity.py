@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
+from psychometrics._validation import check_finite, check_numeric
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, SpecError, record
 
 __all__ = [
@@ -648,9 +649,7 @@ def _is_matrix(data: pd.DataFrame) -> bool:
 
 
 def _numeric(data: pd.DataFrame, cols: list[Any], what: str) -> pd.DataFrame:
-    bad = [c for c in cols if not (pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c]))]
-    if bad:
-        raise DataError(f"{what}: columns {bad} are not numeric ({[str(data[c].dtype) for c in bad]})")
+    check_numeric(data, what, cols)
     return data[cols].astype(float)
 
 
@@ -749,8 +748,7 @@ def htmt(
                 + ")"
             )
         X = _numeric(data, items, "htmt")
-        if np.isinf(X.to_numpy()).any():
-            raise DataError(f"htmt: infinite values in columns {list(X.columns[np.isinf(X.to_numpy()).any(axis=0)])}")
+        check_finite(X.to_numpy(), list(X.columns), X.index, "htmt")
         kind = missing
         if missing == "listwise":
             complete = X.notna().all(axis=1).to_numpy()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._linalg import pairwise_correlation
+from psychometrics._validation import item_matrix
 from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, record
 
 __all__ = ["Prepared", "prepare", "cor_smooth"]
@@ -91,14 +92,8 @@ def prepare(
             if missing:
                 raise DataError(f"{what}: item(s) {', '.join(map(str, missing))} not found in the data columns")
             data = data[list(items)]
-        bad = [str(c) for c in data.columns if not (pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c]))]
-        if bad:
-            raise DataError(f"{what}: column(s) {', '.join(bad)} are not numeric; select the item columns (e.g. data[[...]]) or pass a Scale")
-        x = data.to_numpy(dtype=float)
+        x = item_matrix(data, what)
         names = [str(c) for c in data.columns]
-        if np.isinf(x).any():
-            cols = [names[j] for j in np.where(np.isinf(x).any(axis=0))[0]]
-            raise DataError(f"{what}: infinite values in column(s) {', '.join(cols)}; recode them as missing (NaN) or fix the data")
         n_rows = x.shape[0]
         n_complete = int((~np.isnan(x)).all(axis=1).sum())
         counts = (~np.isnan(x)).sum(axis=0)

@@ -1,0 +1,57 @@
+"""Checks of item-response tables shared by the analysis modules (private).
+
+One wording for each problem, prefixed with the analysis (``what``) so that the user
+knows which call failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import DataError
+
+__all__ = ["is_numeric_item", "check_numeric", "check_finite", "item_matrix"]
+
+
+def is_numeric_item(dtype: Any) -> bool:
+    """Numbers, not true/false: a boolean column is almost always a mis-selected column."""
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def check_numeric(data: pd.DataFrame, what: str, columns: Sequence[Any] | None = None) -> None:
+    """Raise :class:`DataError` naming every non-numeric column of ``data`` (or of ``columns``)."""
+    cols = list(data.columns) if columns is None else list(columns)
+    bad = [c for c in cols if not is_numeric_item(data[c].dtype)]
+    if bad:
+        kinds = ", ".join(str(data[c].dtype) for c in bad[:12])
+        raise DataError(
+            f"{what}: columns {bad[:12]!r}{' and more' if len(bad) > 12 else ''} are not numeric ({kinds}); "
+            "items must hold numbers: convert non-numeric response labels to numbers (e.g. with the "
+            "scale's response coding) or select only the item columns (data[[...]])"
+        )
+
+
+def check_finite(x: np.ndarray, columns: Sequence[Any], index: Sequence[Any], what: str) -> None:
+    """Raise :class:`DataError` when ``x`` (rows × items, NaN = missing) holds ±inf, naming the
+    items, the first row and the count."""
+    inf = np.isinf(x)
+    if inf.any():
+        r, c = np.argwhere(inf)[0]
+        cols = [str(columns[j]) for j in np.flatnonzero(inf.any(axis=0))]
+        raise DataError(
+            f"{what}: infinite values in item(s) {', '.join(cols)} (first: item {columns[c]} in row "
+            f"{index[r]!r}; {int(inf.sum())} in all); set them missing (NaN) or correct them"
+        )
+
+
+def item_matrix(data: pd.DataFrame, what: str) -> np.ndarray:
+    """The item responses of ``data`` as floats (NaN = missing) after :func:`check_numeric` and
+    :func:`check_finite`."""
+    check_numeric(data, what)
+    x = data.to_numpy(dtype=float, na_value=np.nan)
+    check_finite(x, list(data.columns), data.index, what)
+    return x
