@@ -1048,7 +1048,7 @@ def _splits(c: np.ndarray, splits: str, n_sample: int, seed: SeedLike) -> dict[s
     else:
         raise DataError(f"splits must be 'psych' or 'all', not {splits!r}")
     if sampled:
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
         combs = np.sort(np.argsort(rng.random((n_sample, n)), axis=1)[:, :m], axis=1)
         divisor = n_sample
     a = np.zeros((combs.shape[0], n))
@@ -1270,7 +1270,7 @@ def reliability(
     interval). With two items only α (and SEM, average r) are computed — ω,
     λ2/λ6 and split-half need three items; a :class:`ReliabilityWarning` says so.
     """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     with _shared_preparation():
         return _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, rng, progress)
 
@@ -1413,7 +1413,7 @@ def scale_reliability(
     missing_cols = [i for i in all_items if i not in cols]
     if missing_cols:
         raise DataError(f"items {_names(missing_cols)} of the scale are not columns of the responses")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     details: dict[str, ReliabilityResult] = {}
     diags: list[Diagnostic] = []
     runs = [(sid, ids, 1) for sid, ids in groups.items()]

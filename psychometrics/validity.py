@@ -43,6 +43,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import pairwise_correlation
 from psychometrics._results import ResultMixin
 from psychometrics._validation import check_finite, check_numeric
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, SpecError, record
@@ -769,7 +770,7 @@ def htmt(
             sd = X.std(axis=0, ddof=1)
             if (sd == 0).any() or sd.isna().any():
                 raise DataError(f"htmt: items {list(sd.index[(sd == 0) | sd.isna()])} have zero variance")
-            R = X.corr(method="pearson").to_numpy()
+            R = pairwise_correlation(X.to_numpy())[0]
             if not np.isfinite(R).all():
                 raise DataError("htmt: a pairwise correlation is undefined (zero variance on a pair's complete cases)")
     names = list(B)
@@ -1040,7 +1041,7 @@ def correlation_table(
     sd = X.std(axis=0, ddof=1)
     if ((sd == 0) | sd.isna()).any():
         raise DataError(f"correlation_table: columns {list(sd.index[(sd == 0) | sd.isna()])} have zero variance")
-    R = X.corr(method="pearson").to_numpy()
+    R = pairwise_correlation(X.to_numpy())[0]
     if not np.isfinite(R).all():
         bad = sorted({cols[i] for i, _ in zip(*np.nonzero(~np.isfinite(R)))})
         raise DataError(f"correlation_table: columns {bad} have zero variance (on some pair's complete cases)")

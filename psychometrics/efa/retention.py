@@ -31,10 +31,6 @@ __all__ = [
 ]
 
 
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
 def _count_leading(observed: np.ndarray, threshold: np.ndarray) -> int:
     """Number of leading eigenvalues above their threshold (psych: which(!(obs > ci))[1] − 1)."""
     above = observed > threshold
@@ -190,7 +186,7 @@ def parallel_analysis(
     R = prep.corr.to_numpy()
     p = R.shape[0]
     n = prep.n_obs
-    rng = _rng(seed)
+    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     want_fa = kind in ("fa", "both")
     want_pc = kind in ("pca", "both")
     prep_x = None
