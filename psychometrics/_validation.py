@@ -14,7 +14,7 @@ import pandas as pd
 
 from psychometrics.exceptions import DataError
 
-__all__ = ["is_numeric_item", "check_numeric", "check_finite", "item_matrix"]
+__all__ = ["is_numeric_item", "check_numeric", "check_finite", "item_matrix", "check_observed", "check_variance", "name_list"]
 
 
 def is_numeric_item(dtype: Any) -> bool:
@@ -55,3 +55,36 @@ def item_matrix(data: pd.DataFrame, what: str) -> np.ndarray:
     x = data.to_numpy(dtype=float, na_value=np.nan)
     check_finite(x, list(data.columns), data.index, what)
     return x
+
+
+def check_observed(x: np.ndarray, columns: Sequence[Any], what: str) -> None:
+    """Raise :class:`DataError` naming the items of ``x`` (rows × items) without a single answer."""
+    empty = [str(columns[j]) for j in np.flatnonzero(np.isnan(x).all(axis=0))]
+    if empty:
+        raise DataError(f"{what}: item(s) {empty!r} have no observed responses; remove them")
+
+
+def check_variance(x: np.ndarray, columns: Sequence[Any], what: str, rows: str = "") -> None:
+    """Raise :class:`DataError` naming the items of ``x`` (rows × items, NaN = missing) that do
+    not vary: fewer than two answers, or a variance that is zero up to rounding
+    (≤ 1e-12 · max(1, max|x|²)). ``rows`` says which rows were used (e.g. "in the 20 rows used")."""
+    counts = (~np.isnan(x)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # items with < 2 answers: NaN, flagged below
+        dev = x - np.nansum(x, axis=0) / counts
+        var = np.nansum(dev * dev, axis=0) / (counts - 1)
+    scale = max(1.0, float(np.nanmax(np.abs(x))) ** 2) if np.isfinite(x).any() else 1.0
+    const = [columns[j] for j in range(x.shape[1]) if counts[j] < 2 or not var[j] > 1e-12 * scale]
+    if const:
+        raise DataError(
+            f"{what}: item(s) {[str(c) for c in const]!r} have zero variance{' ' + rows if rows else ''} "
+            "(everyone gave the same response, or fewer than 2 answers); remove them — items with no "
+            "variance carry no information about differences between respondents"
+        )
+
+
+def name_list(items: Sequence[Any], limit: int = 12) -> str:
+    """``a, b, c`` — at most ``limit`` names, then "and k more"."""
+    items = [str(i) for i in items]
+    if len(items) > limit:
+        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+    return ", ".join(items)

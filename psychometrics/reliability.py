@@ -37,7 +37,7 @@ import pandas as pd
 from psychometrics._bootstrap import SeedLike, run_bootstrap
 from psychometrics._linalg import pairwise_correlation, single_thread_blas, smc
 from psychometrics._results import ResultMixin
-from psychometrics._validation import item_matrix
+from psychometrics._validation import check_observed, check_variance, item_matrix, name_list
 from psychometrics.efa.extraction import extract, minres_one_factor_batch
 from psychometrics.efa.rotation import rotate, sign_and_order
 from psychometrics.exceptions import (
@@ -105,13 +105,6 @@ class _Prepared:
         return pairwise_correlation(self.x)[0]
 
 
-def _names(items: Sequence[Any], limit: int = 12) -> str:
-    items = [str(i) for i in items]
-    if len(items) > limit:
-        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
-    return ", ".join(items)
-
-
 # Within reliability(), the same item set is validated once and shared by α, ω, λ and split-half.
 _PREP_CACHE: ContextVar[dict | None] = ContextVar("_PREP_CACHE", default=None)
 
@@ -131,7 +124,7 @@ def _prepare(data: pd.DataFrame, missing: str, *, min_items: int = 2, what: str 
     if cache is not None and (id(data), missing) in cache:
         prep = cache[(id(data), missing)]
         if len(prep.items) < min_items:
-            raise DataError(f"{what} needs at least {min_items} items, got {len(prep.items)} ({_names(prep.items)})")
+            raise DataError(f"{what} needs at least {min_items} items, got {len(prep.items)} ({name_list(prep.items)})")
         return prep
     prep = _prepare_uncached(data, missing, min_items=min_items, what=what)
     if cache is not None:
@@ -150,16 +143,14 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
     cols = [str(c) for c in data.columns]
     dup = sorted({c for c in cols if cols.count(c) > 1})
     if dup:
-        raise DataError(f"duplicate item columns {_names(dup)}; each item must appear once")
+        raise DataError(f"duplicate item columns {name_list(dup)}; each item must appear once")
     if data.shape[1] < min_items:
         raise DataError(
-            f"{what} needs at least {min_items} items, got {data.shape[1]} ({_names(cols) or 'none'})"
+            f"{what} needs at least {min_items} items, got {data.shape[1]} ({name_list(cols) or 'none'})"
         )
     x = item_matrix(data, what)
+    check_observed(x, cols, what)
     observed = ~np.isnan(x)
-    empty = [cols[j] for j in range(x.shape[1]) if not observed[:, j].any()]
-    if empty:
-        raise DataError(f"item(s) {_names(empty)} have no observed responses; remove them")
     n_rows = x.shape[0]
     if missing == "listwise":
         keep = observed.all(axis=1)
@@ -167,7 +158,7 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
         if used.shape[0] < 3:
             raise DataError(
                 f"listwise deletion leaves {used.shape[0]} complete rows of {n_rows} "
-                f"(items {_names(cols)}); at least 3 are needed — use missing='pairwise' or fewer items"
+                f"(items {name_list(cols)}); at least 3 are needed — use missing='pairwise' or fewer items"
             )
         cov = np.cov(used, rowvar=False)
         n_pair_min = used.shape[0]
@@ -184,14 +175,7 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
             )
         cov = pd.DataFrame(used).cov().to_numpy()
         n_pair_min = int(counts.min())
-    var = np.diag(cov)
-    zero = [cols[j] for j in range(len(cols)) if not var[j] > 1e-12 * max(1.0, np.nanmax(np.abs(used)) ** 2)]
-    if zero:
-        raise DataError(
-            f"item(s) {_names(zero)} have zero variance in the {used.shape[0]} rows used "
-            "(everyone gave the same response); remove them — they carry no information about differences "
-            "between respondents"
-        )
+    check_variance(used, cols, what, f"in the {used.shape[0]} rows used")
     diags: list[Diagnostic] = []
     n_excl = n_rows - used.shape[0]
     return _Prepared(cols, used, cov, int(used.shape[0]), n_rows, int(n_excl), n_pair_min, missing,
@@ -209,7 +193,7 @@ def _check_matrix(prep: _Prepared, diags: list[Diagnostic]) -> None:
         record(
             diags, NotPositiveDefiniteWarning,
             f"the item correlation matrix is {kind} (smallest eigenvalue {vals[0]:.3g}); items "
-            f"{_names(involved)} are (nearly) linear combinations of each other"
+            f"{name_list(involved)} are (nearly) linear combinations of each other"
             + (" or the pairwise covariances are inconsistent" if prep.missing == "pairwise" else "")
             + ". Squared multiple correlations (λ6, G6) use a pseudo-inverse as psych does; "
             "consider removing a redundant item",
@@ -387,14 +371,14 @@ def _alpha_diagnostics(prep: _Prepared, alpha: float, diags: list[Diagnostic]) -
         record(
             diags, ReliabilityWarning,
             f"alpha = {alpha:.3f} is negative: the average inter-item covariance is negative, so alpha is "
-            f"not a reliability here. Items correlating negatively with the rest: {_names(neg) or 'none'} — "
+            f"not a reliability here. Items correlating negatively with the rest: {name_list(neg) or 'none'} — "
             "probably not reverse-keyed; reverse them (or check the scoring key) and recompute",
             stacklevel=4,
         )
     elif neg:
         record(
             diags, ReliabilityWarning,
-            f"items {_names(neg)} correlate negatively with the sum of the other items — probably not "
+            f"items {name_list(neg)} correlate negatively with the sum of the other items — probably not "
             "reverse-keyed; check the scoring key",
             stacklevel=4,
         )
@@ -783,11 +767,11 @@ def omega(
     heywood = res.sl.index[res.sl["u2"] < 0.0051].tolist()
     if heywood:
         record(diags, HeywoodCaseWarning,
-               f"items {_names(heywood)} have uniquenesses at the lower bound 0.005 (Heywood case); "
+               f"items {name_list(heywood)} have uniquenesses at the lower bound 0.005 (Heywood case); "
                "ω total may be overestimated", stacklevel=3)
     if res.flipped:
         record(diags, ReliabilityWarning,
-               f"items {_names(res.flipped)} load negatively on the general factor and were reversed for ω "
+               f"items {name_list(res.flipped)} load negatively on the general factor and were reversed for ω "
                "(as psych::omega's flip = TRUE does). If they are not reverse-keyed by mistake, the item set "
                "has no common general factor in one direction and ω_h should be read with care", stacklevel=3)
     one = nfactors == 1
@@ -925,7 +909,7 @@ def omega_cfa(
         bound = [prep.items[i] for i in range(len(lam)) if theta[i] <= 0.0051 * prep.cov[i, i]]
         if bound:
             record(diags, HeywoodCaseWarning,
-                   f"residual variances of {_names(bound)} are at the lower bound (Heywood case); ω is "
+                   f"residual variances of {name_list(bound)} are at the lower bound (Heywood case); ω is "
                    "computed with the bounded estimates", stacklevel=2)
         else:
             record(diags, ConvergenceWarning, "the one-factor ML fit did not converge", stacklevel=2)
@@ -1296,7 +1280,7 @@ def _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, 
     else:
         record(diags, ReliabilityWarning,
                f"{name}: ω, Guttman's λ2/λ6 and split-half need at least three items; only α is reported "
-               f"for {_names(list(map(str, data.columns)))}", stacklevel=2)
+               f"for {name_list(list(map(str, data.columns)))}", stacklevel=2)
     return ReliabilityResult(
         name=name, items=tuple(map(str, data.columns)), alpha=a, omega=o, guttman=g, split_half=s,
         sem=a.sem, average_r=a.average_r, n=a.n, missing=missing, diagnostics=tuple(diags),
@@ -1412,7 +1396,7 @@ def scale_reliability(
     cols = {str(c): c for c in frame.columns}
     missing_cols = [i for i in all_items if i not in cols]
     if missing_cols:
-        raise DataError(f"items {_names(missing_cols)} of the scale are not columns of the responses")
+        raise DataError(f"items {name_list(missing_cols)} of the scale are not columns of the responses")
     rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     details: dict[str, ReliabilityResult] = {}
     diags: list[Diagnostic] = []
@@ -1425,7 +1409,7 @@ def scale_reliability(
         if len(ids) < 2:
             record(diags, ReliabilityWarning,
                    f"{sid}: reliability needs at least two items, the subscale has {len(ids)} "
-                   f"({_names(ids) or 'none'}); it is left out of the table", stacklevel=2)
+                   f"({name_list(ids) or 'none'}); it is left out of the table", stacklevel=2)
             continue
         sub = frame[[cols[i] for i in ids]]
         sub.columns = [str(c) for c in sub.columns]

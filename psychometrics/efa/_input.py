@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._linalg import pairwise_correlation
-from psychometrics._validation import item_matrix
+from psychometrics._validation import check_observed, check_variance, item_matrix
 from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, record
 
 __all__ = ["Prepared", "prepare", "cor_smooth"]
@@ -96,11 +96,8 @@ def prepare(
         names = [str(c) for c in data.columns]
         n_rows = x.shape[0]
         n_complete = int((~np.isnan(x)).all(axis=1).sum())
-        counts = (~np.isnan(x)).sum(axis=0)
-        sd = np.array([np.nanstd(x[:, j]) if counts[j] > 1 else 0.0 for j in range(x.shape[1])])
-        const = [names[j] for j in range(len(names)) if counts[j] < 2 or sd[j] == 0]
-        if const:
-            raise DataError(f"{what}: item(s) {', '.join(const)} have no variance (constant or fewer than 2 answers); drop them before the analysis")
+        check_observed(x, names, what)
+        check_variance(x, names, what)
         r, npair = pairwise_correlation(x)
         if np.isnan(r).any():
             i, j = np.argwhere(np.isnan(r))[0]

@@ -230,25 +230,19 @@ def parallel_analysis(
                f"parallel_analysis: the one-factor minres fit did not converge for {n_bad} of {n_iter} random data sets; "
                "their factor eigenvalues use the last iterate", stacklevel=3)
     table = pd.DataFrame(index=pd.RangeIndex(1, p + 1, name="number"))
-    n_comp = n_fac = None
-    if want_pc:
-        sims = np.concatenate(pcs)
-        obs = np.linalg.eigvalsh(R)[::-1]
+
+    def compare(kind: str, obs: np.ndarray, sims: list[np.ndarray]) -> int:
+        """Add the observed and simulated eigenvalue columns of ``kind``; number retained."""
+        sims = np.concatenate(sims)
         q = np.quantile(sims, quantile, axis=0)
-        table["observed_pc"] = obs
-        table["simulated_pc_mean"] = sims.mean(axis=0)
-        table["simulated_pc_sd"] = sims.std(axis=0, ddof=1)
-        table["simulated_pc_quantile"] = q
-        n_comp = _count_leading(obs, q)
-    if want_fa:
-        sims = np.concatenate(fas)
-        obs = extract(R, 1, "minres").values
-        q = np.quantile(sims, quantile, axis=0)
-        table["observed_fa"] = obs
-        table["simulated_fa_mean"] = sims.mean(axis=0)
-        table["simulated_fa_sd"] = sims.std(axis=0, ddof=1)
-        table["simulated_fa_quantile"] = q
-        n_fac = _count_leading(obs, q)
+        table[f"observed_{kind}"] = obs
+        table[f"simulated_{kind}_mean"] = sims.mean(axis=0)
+        table[f"simulated_{kind}_sd"] = sims.std(axis=0, ddof=1)
+        table[f"simulated_{kind}_quantile"] = q
+        return _count_leading(obs, q)
+
+    n_comp = compare("pc", np.linalg.eigvalsh(R)[::-1], pcs) if want_pc else None
+    n_fac = compare("fa", extract(R, 1, "minres").values, fas) if want_fa else None
     return ParallelAnalysisResult(n_fac, n_comp, table, kind, int(n_iter), float(quantile), bool(resample), int(n),
                                   seed if not isinstance(seed, np.random.Generator) else "Generator", tuple(diagnostics))
 
