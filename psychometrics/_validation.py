@@ -88,3 +88,16 @@ def name_list(items: Sequence[Any], limit: int = 12) -> str:
     if len(items) > limit:
         return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
     return ", ".join(items)
+
+
+def response_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A response column as floats: numbers as they are; text stripped, blank → NaN, number-like
+    text → its number. Returns ``(values, bad)`` with ``bad`` marking cells that hold text
+    which is not a number (left NaN in ``values``) — the caller names them. Boolean columns are
+    the caller's to reject."""
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(col), dtype=bool)
+    cleaned = col.astype(object).map(lambda v: (v.strip() or np.nan) if isinstance(v, str) else v)
+    num = pd.to_numeric(cleaned, errors="coerce")
+    bad = (cleaned.notna() & num.isna()).to_numpy(dtype=bool)
+    return num.to_numpy(dtype=float, na_value=np.nan), bad
