@@ -8,6 +8,11 @@ psych does), started at ψ = 1 − SMC, with L-BFGS-B called as psych calls R's
 (≈1e-6 away). pa repeats psych's iteration exactly, including its stopping rule
 (change of the summed communalities < 0.001, at most 50 iterations), because psych
 reports that iterate, not the limit.
+
+This is the one factor-extraction code path: ``efa()``, parallel analysis and
+reliability's ω (Schmid–Leiman, bootstrap warm starts via ``start=``) all use it.
+:func:`minres_one_factor_batch` solves the one-factor minres problem for a stack of
+correlation matrices at once (parallel analysis, bootstrap replicates of ω).
 """
 
 from __future__ import annotations
