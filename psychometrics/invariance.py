@@ -450,7 +450,7 @@ class InvarianceResult(ResultMixin):
 
     def _scalars(self) -> dict[str, Any]:
         return {"level": self.level + (" (partial)" if self.partial_level else ""), "rule": self.rule,
-                "rule_reason": self.rule_reason, "non_invariant_items": ", ".join(self.non_invariant_items) or "none"}
+                "rule_citation": self.rule_citation, "rule_reason": self.rule_reason, "non_invariant_items": ", ".join(self.non_invariant_items) or "none"}
 
     def _tables(self) -> dict[str, pd.DataFrame]:
         out = {"table": self.table.drop(columns=["level"])}

@@ -130,8 +130,16 @@ def test_four_groups_match_lavaan(hs_sex):
     ref = load_reference("invariance", "hs_school_sex.json")
     res = _quiet(HS3, hs_sex, "school_sex", partial=False)
     _check_table(res, ref)
-    steps = _quiet(HS3, hs_sex, "school_sex", rule=NEVER, levels=LEVELS[:3], min_invariant=1,
-                   max_releases=len(ref["partial_scalar"])).partial_steps
+    part = _quiet(HS3, hs_sex, "school_sex", rule=NEVER, levels=LEVELS[:3], min_invariant=1,
+                  max_releases=len(ref["partial_scalar"]))
+    steps = part.partial_steps
+    # dMACS: every focal group against the reference group (the first), 9 items each
+    items = part.item_invariance
+    assert list(items.index.get_level_values("group").unique()) == ref["group_labels"][1:]
+    assert len(items) == 3 * 9
+    released = {s["released"][:-2] for s in ref["partial_scalar"]}
+    assert (items[items.index.get_level_values("item").isin(released)]["dmacs"] > 0).all()
+    assert (items[~items.index.get_level_values("item").isin(released)]["dmacs"].abs() < 1e-12).all()
     for k, step in enumerate(ref["partial_scalar"]):
         row = steps.iloc[k]
         assert row["released"] == step["released"]
@@ -326,7 +334,7 @@ def test_result_object(hs_full):
     json.dumps(d)
     assert d["level"] == hs_full.level
     text = hs_full.summary()
-    assert "Measurement invariance" in text and "chen2007" in text
+    assert "Measurement invariance" in text and "chen2007" in text and "Chen, F. F. (2007)" in text
     assert hs_full.to_frame() is hs_full.table
     assert hs_full.level == "metric"  # without partial invariance, scalar fails on HS
     assert hs_full.latent_differences is None
