@@ -114,7 +114,9 @@ partial_cases <- list(
   partial_bfi_intercepts = list(ds = "bfi", ge = c("thresholds", "loadings", "intercepts"), gp = c("N1|t1", "E3~1")),
   partial_bfi_loadings = list(ds = "bfi", ge = c("thresholds", "loadings"), gp = c("E=~E2", "N1|t1", "N1|t2", "N1|t3", "N1|t4")),
   partial_bfi_thresholds = list(ds = "bfi", ge = c("thresholds"), gp = c("N2|t1", "N2|t2", "N2|t3", "N2|t4", "N2|t5", "E1|t3")),
-  partial_hs_thresholds = list(ds = "hs", ge = c("thresholds", "loadings"), gp = c("x1|t1", "x5|t2")))
+  partial_hs_thresholds = list(ds = "hs", ge = c("thresholds", "loadings"), gp = c("x1|t1", "x5|t2")),
+  # the partial model categorical_invariance(rule = "chisq") accepts on HS by school
+  partial_hs_intercepts = list(ds = "hs", ge = c("thresholds", "loadings", "intercepts"), gp = c("x3~1", "x7~1")))
 for (name in names(partial_cases)) {
   pc <- partial_cases[[name]]
   if (pc$ds == "hs") {
