@@ -194,7 +194,7 @@ def categorical_invariance(
     from psychometrics.cfa.categorical import fit_categorical, ordinal_sample_stats, scaled_difference_test
     from psychometrics.cfa.fit import _group_label, _single_threaded_blas
     from psychometrics.cfa.specification import observed_variables
-    from psychometrics.invariance import DecisionRule, _resolve_rule  # noqa: F401  (rules shared with ML)
+    from psychometrics.invariance import _resolve_rule  # the rules are shared with the ML invariance
 
     levels = tuple(levels)
     if not levels or levels != CATEGORICAL_LEVELS[: len(levels)]:
@@ -298,8 +298,6 @@ def categorical_invariance(
 
 def _best_release(fit: Any, level: str, released: Sequence[str], min_invariant: int) -> tuple[str, float] | None:
     """The constraint of ``level`` with the largest score statistic (max over groups), or None."""
-    from psychometrics.cfa.specification import Parameter
-
     e = fit._engine
     spec = e.spec
     best: dict[str, float] = {}

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from psychometrics.cfa.categorical import OrdinalSampleStats, build_categorical_spec, fit_categorical
-from psychometrics.exceptions import DataError, EstimationError, ModelSyntaxError
+from psychometrics.exceptions import DataError, ModelSyntaxError
 
 REF = Path(__file__).parent / "reference" / "wlsmv"
 PROV = json.loads((REF / "provenance.json").read_text())
