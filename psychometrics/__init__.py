@@ -29,6 +29,7 @@ _LAZY_ATTRS = {
     "Scale": "psychometrics.scale",
     "load_responses": "psychometrics.data",
     "polychoric": "psychometrics.ordinal",
+    "validate": "psychometrics.pipeline",
 }
 _SUBMODULES = {
     "scale", "data", "items", "reliability", "efa", "cfa", "invariance", "validity",

@@ -105,19 +105,13 @@ class CovFeatures:
         return cov
 
 
-def _generator(seed: SeedLike) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
-
-
 def bootstrap_covariances(features: CovFeatures, n_boot: int, seed: SeedLike, chunk: int | None = None):
     """Yield ``(start, covariances)`` for chunks of bootstrap replicates.
 
     Row indices are drawn chunk by chunk from one generator, so the replicates
     do not depend on the chunk size: the same seed gives the same numbers.
     """
-    rng = _generator(seed)
+    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     n = features.features.shape[0]
     if chunk is None:  # bound the count matrix to about 16 MB
         chunk = max(1, min(n_boot, 2_000_000 // max(n, 1)))

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
+from psychometrics._validation import response_numbers
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
 from psychometrics.scale import Scale
 
@@ -583,18 +584,12 @@ def _load_frame(
         if pd.api.types.is_bool_dtype(col):
             non_numeric.append(f"{name}: the column holds true/false values, not numbers")
             continue
-        if pd.api.types.is_numeric_dtype(col):
-            x = col.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            obj = col.astype(object)
-            cleaned = obj.map(lambda v: (v.strip() or np.nan) if isinstance(v, str) else v)
-            num = pd.to_numeric(cleaned, errors="coerce")
-            bad = cleaned.notna() & num.isna()
-            if bad.any():
-                examples = ", ".join(f"{cleaned[r]!r} in {_rows([r], kind)}" for r in cleaned.index[bad][:3])
-                non_numeric.append(f"{name}: {int(bad.sum())} cell{'s' if bad.sum() != 1 else ''}, e.g. {examples}")
-                continue
-            x = num.to_numpy(dtype=float, na_value=np.nan)
+        x, bad = response_numbers(col)
+        if bad.any():
+            examples = ", ".join(f"{v.strip() if isinstance(v, str) else v!r} in {_rows([r], kind)}"
+                                 for r, v in list(col[bad].items())[:3])
+            non_numeric.append(f"{name}: {int(bad.sum())} cell{'s' if bad.sum() != 1 else ''}, e.g. {examples}")
+            continue
         counts[BLANK][j] = int(np.isnan(x).sum())
         if rf.missing_codes:
             is_code = np.isin(x, np.asarray(rf.missing_codes, dtype=float))

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
+from psychometrics._validation import item_matrix, name_list
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, ReliabilityWarning, record
 
 __all__ = ["ItemAnalysisResult", "item_analysis", "FLAG_RULES"]
@@ -156,7 +157,7 @@ def item_analysis(
     Holzinger–Swineford x1–x9 and the bfi items (per Big-Five subscale), listwise
     and pairwise (``tests/reference/items``).
     """
-    from psychometrics.reliability import _alpha_if_deleted, _item_rest_r, _names, _prepare
+    from psychometrics.reliability import _alpha_if_deleted, _item_rest_r, _prepare
 
     if not isinstance(data, pd.DataFrame) and isinstance(getattr(data, "items", None), pd.DataFrame):
         scale = getattr(data, "scale", None) if scale is None else scale  # loaded Responses
@@ -172,23 +173,13 @@ def item_analysis(
     cols = [str(c) for c in data.columns]
     frame = data.copy()
     frame.columns = cols
-    bad = [c for c in cols if not (pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))]
-    if bad:
-        raise DataError(
-            "items must hold numbers; non-numeric columns: "
-            + ", ".join(f"{c} ({frame[c].dtype})" for c in bad[:12])
-            + ". Convert response labels to numbers before item analysis"
-        )
-    x = frame.to_numpy(dtype=float, na_value=np.nan)
-    if np.isinf(x).any():
-        r, c = np.argwhere(np.isinf(x))[0]
-        raise DataError(f"item {cols[c]} has an infinite value in row {data.index[r]!r}; set it missing or correct it")
+    x = item_matrix(frame, "item_analysis")
     diags: list[Diagnostic] = []
     groups = _groups(scale, cols)
     if groups is not None:
         unknown = [i for ids in groups.values() for i in ids if i not in cols]
         if unknown:
-            raise DataError(f"items {_names(unknown)} of the scale are not columns of the data")
+            raise DataError(f"items {name_list(unknown)} of the scale are not columns of the data")
         unassigned = [c for c in cols if not any(c in ids for ids in groups.values())]
         if unassigned:
             groups = {**groups, "(unassigned)": unassigned}
@@ -204,7 +195,7 @@ def item_analysis(
         source = "given" if response_range is not None else "observed"
     if response_range is None:
         if np.all(np.isnan(x)):
-            raise DataError(f"no item has an observed response ({_names(cols)})")
+            raise DataError(f"no item has an observed response ({name_list(cols)})")
         response_range = (float(np.nanmin(x)), float(np.nanmax(x)))
     lo, hi = (float(response_range[0]), float(response_range[1]))
     if not lo < hi:
@@ -258,10 +249,10 @@ def item_analysis(
     for c in zero_var:
         flag(c, "zero_variance", 0)
     if no_resp:
-        record(diags, DataQualityWarning, f"items {_names(no_resp)} have no observed responses; they are "
+        record(diags, DataQualityWarning, f"items {name_list(no_resp)} have no observed responses; they are "
                "left out of the item–rest statistics", stacklevel=2)
     if zero_var:
-        record(diags, DataQualityWarning, f"items {_names(zero_var)} have zero variance (everyone gave the same "
+        record(diags, DataQualityWarning, f"items {name_list(zero_var)} have zero variance (everyone gave the same "
                "response); they are left out of the item–rest statistics", stacklevel=2)
 
     # ---- item–rest r and α if deleted, within each subscale
@@ -275,7 +266,7 @@ def item_analysis(
             if ids:
                 record(diags, ReliabilityWarning,
                        f"{'subscale ' + g if g != 'all' else 'the item set'} has fewer than two usable items "
-                       f"({_names(usable) or 'none'}); item–rest r and α-if-deleted are not defined", stacklevel=2)
+                       f"({name_list(usable) or 'none'}); item–rest r and α-if-deleted are not defined", stacklevel=2)
             continue
         try:
             prep = _prepare(frame[usable], missing, what="item analysis")
@@ -304,7 +295,7 @@ def item_analysis(
     neg = [f["item"] for f in flag_rows if f["rule"] == "negative_item_rest_r"]
     if neg:
         record(diags, ReliabilityWarning,
-               f"items {_names(neg)} correlate negatively with the rest of their (sub)scale — probably not "
+               f"items {name_list(neg)} correlate negatively with the rest of their (sub)scale — probably not "
                "reverse-keyed; check the scoring key", stacklevel=2)
     flags = pd.DataFrame(flag_rows, columns=["item", "rule", "description", "value"])
     table["flag_rules"] = ["; ".join(flags.loc[flags["item"] == c, "description"]) for c in cols]

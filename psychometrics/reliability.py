@@ -34,9 +34,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from psychometrics import _fa_core
 from psychometrics._bootstrap import SeedLike, run_bootstrap
+from psychometrics._linalg import pairwise_correlation, single_thread_blas, smc
 from psychometrics._results import ResultMixin
+from psychometrics._validation import check_observed, check_variance, item_matrix, name_list
+from psychometrics.efa.extraction import extract, minres_one_factor_batch
+from psychometrics.efa.rotation import rotate, sign_and_order
 from psychometrics.exceptions import (
     ConvergenceWarning,
     DataError,
@@ -99,25 +102,7 @@ class _Prepared:
         """
         if self.missing == "listwise":
             return self.corr
-        mask = ~np.isnan(self.x)
-        m = mask.astype(float)
-        x0 = np.where(mask, self.x - np.nanmean(self.x, axis=0), 0.0)
-        n = m.T @ m
-        sx = x0.T @ m  # [i, j]: sum of x_i over rows where i and j are observed
-        sxx = x0.T @ x0
-        sq = (x0**2).T @ m
-        cov = sxx - sx * sx.T / n
-        var = sq - sx**2 / n
-        r = cov / np.sqrt(var * var.T)
-        np.fill_diagonal(r, 1.0)
-        return r
-
-
-def _names(items: Sequence[Any], limit: int = 12) -> str:
-    items = [str(i) for i in items]
-    if len(items) > limit:
-        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
-    return ", ".join(items)
+        return pairwise_correlation(self.x)[0]
 
 
 # Within reliability(), the same item set is validated once and shared by α, ω, λ and split-half.
@@ -139,7 +124,7 @@ def _prepare(data: pd.DataFrame, missing: str, *, min_items: int = 2, what: str 
     if cache is not None and (id(data), missing) in cache:
         prep = cache[(id(data), missing)]
         if len(prep.items) < min_items:
-            raise DataError(f"{what} needs at least {min_items} items, got {len(prep.items)} ({_names(prep.items)})")
+            raise DataError(f"{what} needs at least {min_items} items, got {len(prep.items)} ({name_list(prep.items)})")
         return prep
     prep = _prepare_uncached(data, missing, min_items=min_items, what=what)
     if cache is not None:
@@ -158,32 +143,14 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
     cols = [str(c) for c in data.columns]
     dup = sorted({c for c in cols if cols.count(c) > 1})
     if dup:
-        raise DataError(f"duplicate item columns {_names(dup)}; each item must appear once")
+        raise DataError(f"duplicate item columns {name_list(dup)}; each item must appear once")
     if data.shape[1] < min_items:
         raise DataError(
-            f"{what} needs at least {min_items} items, got {data.shape[1]} ({_names(cols) or 'none'})"
+            f"{what} needs at least {min_items} items, got {data.shape[1]} ({name_list(cols) or 'none'})"
         )
-    dtypes = list(data.dtypes)
-    bad = [(c, dt) for c, dt in zip(cols, dtypes)
-           if not (pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt))]
-    if bad:
-        kinds = ", ".join(f"{c} ({dt})" for c, dt in bad[:12])
-        raise DataError(
-            f"items must hold numbers; non-numeric columns: {kinds}. Convert response labels to "
-            "numbers (e.g. with the scale's response coding) before computing reliability"
-        )
-    x = data.to_numpy(dtype=float, na_value=np.nan)
-    inf = np.isinf(x)
-    if inf.any():
-        r, c = np.argwhere(inf)[0]
-        raise DataError(
-            f"item {cols[c]} has an infinite value in row {data.index[r]!r} "
-            f"({int(inf.sum())} infinite values in all); set them missing or correct them"
-        )
+    x = item_matrix(data, what)
+    check_observed(x, cols, what)
     observed = ~np.isnan(x)
-    empty = [cols[j] for j in range(x.shape[1]) if not observed[:, j].any()]
-    if empty:
-        raise DataError(f"item(s) {_names(empty)} have no observed responses; remove them")
     n_rows = x.shape[0]
     if missing == "listwise":
         keep = observed.all(axis=1)
@@ -191,7 +158,7 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
         if used.shape[0] < 3:
             raise DataError(
                 f"listwise deletion leaves {used.shape[0]} complete rows of {n_rows} "
-                f"(items {_names(cols)}); at least 3 are needed — use missing='pairwise' or fewer items"
+                f"(items {name_list(cols)}); at least 3 are needed — use missing='pairwise' or fewer items"
             )
         cov = np.cov(used, rowvar=False)
         n_pair_min = used.shape[0]
@@ -208,14 +175,7 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
             )
         cov = pd.DataFrame(used).cov().to_numpy()
         n_pair_min = int(counts.min())
-    var = np.diag(cov)
-    zero = [cols[j] for j in range(len(cols)) if not var[j] > 1e-12 * max(1.0, np.nanmax(np.abs(used)) ** 2)]
-    if zero:
-        raise DataError(
-            f"item(s) {_names(zero)} have zero variance in the {used.shape[0]} rows used "
-            "(everyone gave the same response); remove them — they carry no information about differences "
-            "between respondents"
-        )
+    check_variance(used, cols, what, f"in the {used.shape[0]} rows used")
     diags: list[Diagnostic] = []
     n_excl = n_rows - used.shape[0]
     return _Prepared(cols, used, cov, int(used.shape[0]), n_rows, int(n_excl), n_pair_min, missing,
@@ -233,7 +193,7 @@ def _check_matrix(prep: _Prepared, diags: list[Diagnostic]) -> None:
         record(
             diags, NotPositiveDefiniteWarning,
             f"the item correlation matrix is {kind} (smallest eigenvalue {vals[0]:.3g}); items "
-            f"{_names(involved)} are (nearly) linear combinations of each other"
+            f"{name_list(involved)} are (nearly) linear combinations of each other"
             + (" or the pairwise covariances are inconsistent" if prep.missing == "pairwise" else "")
             + ". Squared multiple correlations (λ6, G6) use a pseudo-inverse as psych does; "
             "consider removing a redundant item",
@@ -384,10 +344,10 @@ def _alpha_parts(prep: _Prepared) -> dict[str, Any]:
     p = c.shape[0]
     alpha = float(_alpha_batch(c))
     sum_r = r.sum()
-    std_alpha = (1 - p / sum_r) * p / (p - 1)
+    std_alpha = _alpha_batch(r)
     off = r[np.tril_indices(p, -1)]
     av_r = float((sum_r - p) / (p * (p - 1)))
-    g6 = float(1 - (p - _fa_core.smc(r).sum()) / sum_r)
+    g6 = float(1 - (p - smc(r).sum()) / sum_r)
     tot = c.sum()
     # Duhachek & Iacobucci (2004) asymptotic variance, as psych::alpha's "ase"
     q = (2 * p**2 / ((p - 1) ** 2 * tot**3)) * (tot * (np.trace(c @ c) + np.trace(c) ** 2)
@@ -411,14 +371,14 @@ def _alpha_diagnostics(prep: _Prepared, alpha: float, diags: list[Diagnostic]) -
         record(
             diags, ReliabilityWarning,
             f"alpha = {alpha:.3f} is negative: the average inter-item covariance is negative, so alpha is "
-            f"not a reliability here. Items correlating negatively with the rest: {_names(neg) or 'none'} — "
+            f"not a reliability here. Items correlating negatively with the rest: {name_list(neg) or 'none'} — "
             "probably not reverse-keyed; reverse them (or check the scoring key) and recompute",
             stacklevel=4,
         )
     elif neg:
         record(
             diags, ReliabilityWarning,
-            f"items {_names(neg)} correlate negatively with the sum of the other items — probably not "
+            f"items {name_list(neg)} correlate negatively with the sum of the other items — probably not "
             "reverse-keyed; check the scoring key",
             stacklevel=4,
         )
@@ -540,6 +500,23 @@ class _SL:
     psi: np.ndarray
 
 
+def _minres(r: np.ndarray, nfactors: int, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``psych::fa(r, nfactors, fm = "minres", rotate = "varimax")`` as ``psych::omega`` calls it.
+
+    Returns the loadings (varimax-rotated for several factors, in psych's sign and column
+    order), the uniquenesses ψ where the optimiser stopped (a warm start for bootstrap
+    replicates: ``start``) and whether extraction and rotation converged.
+    """
+    ex = extract(r, nfactors, "minres", start=start)
+    load = ex.loadings.copy()
+    load[load == 0] = 1e-15  # as psych::fa, so that signs are defined
+    converged = ex.converged
+    if nfactors > 1:
+        load = rotate(load, "varimax").loadings  # stats::varimax, as psych::fa
+        load, _ = sign_and_order(load, np.eye(nfactors))
+    return load, ex.uniquenesses, converged
+
+
 def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.ndarray | None = None,
                    light: bool = False) -> Any:
     """ω total / hierarchical from a Schmid–Leiman solution exactly as ``psych::omega``.
@@ -550,23 +527,19 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
     ``start`` warm-starts minres (bootstrap); ``light=True`` returns only ``(ω_t, ω_h)``.
     """
     p = r.shape[0]
-    fit = _fa_core.minres(r, nfactors, rotate="varimax", start=start)
-    orth = fit.loadings
-    converged = fit.converged
+    orth, psi, converged = _minres(r, nfactors, start=start)
     if nfactors == 1:
         fload = orth
         phi = np.ones((1, 1))
         gload = np.array([1.0])
     else:
-        from psychometrics.efa.rotation import rotate  # GPArotation::oblimin, as psych::schmid
-
-        rot = rotate(orth, "oblimin")
+        rot = rotate(orth, "oblimin")  # GPArotation::oblimin, as psych::schmid
         fload, phi = rot.loadings, rot.phi
         converged = converged and rot.converged
         if nfactors > 2:
-            gfit = _fa_core.minres(phi, 1)
-            gload = gfit.loadings[:, 0]
-            converged = converged and gfit.converged
+            gl, _, gconv = _minres(phi, 1)
+            gload = gl[:, 0]
+            converged = converged and gconv
         else:
             g = np.sqrt(abs(phi[0, 1]))
             gload = np.array([g, np.sign(phi[0, 1]) * g])
@@ -589,8 +562,8 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
     om_tot = (vt - u2.sum()) / vt
     if light:  # bootstrap replicates need only (ω_t, ω_h)
         return float(om_tot), float(gsq / vt)
-    alpha = (vt - np.trace(m)) / vt * p / (p - 1)
-    g6 = (vt + _fa_core.smc(m).sum() - np.trace(m)) / vt
+    alpha = _alpha_batch(m)
+    g6 = (vt + smc(m).sum() - np.trace(m)) / vt
     ev = np.concatenate([[np.sum(g**2)], np.sum(sm**2, axis=0)])
     ecv = ev[0] / ev.sum()
     # ω per group factor (psych's omega.group): items assigned to their largest group loading
@@ -617,7 +590,7 @@ def _schmid_leiman(r: np.ndarray, nfactors: int, items: list[str], start: np.nda
     sl["u2"] = u2
     sl["p2"] = g**2 / h2
     return _SL(float(om_tot), float(gsq / vt), float(gsq / (vt - u2.sum())), float(alpha), float(g6),
-               float(ecv), sl, fload, phi, om_group, flipped, converged, fit.uniquenesses)
+               float(ecv), sl, fload, phi, om_group, flipped, converged, psi)
 
 
 def _ledermann_ok(p: int, k: int) -> bool:
@@ -635,15 +608,15 @@ def _omega1_batch(cov: np.ndarray, start: np.ndarray) -> np.ndarray:
     if not finite.any():
         return out
     rf = r[finite]
-    lam, ok = _fa_core.minres_one_factor_batch(rf, start)
+    lam, ok = minres_one_factor_batch(rf, start)
     vals = np.empty(rf.shape[0])
     vt = rf.sum(axis=(1, 2))
     p = r.shape[1]
     vals[:] = (vt - (p - np.sum(lam**2, axis=1))) / vt
     for i in np.where(~ok)[0]:  # Newton failed or a bound is active: refit as psych does
         try:
-            f = _fa_core.minres(rf[i], 1)
-            vals[i] = (vt[i] - (p - np.sum(f.loadings**2))) / vt[i]
+            loadings = extract(rf[i], 1, "minres").loadings
+            vals[i] = (vt[i] - (p - np.sum(loadings**2))) / vt[i]
         except (np.linalg.LinAlgError, ValueError):
             vals[i] = np.nan
     out[finite] = vals
@@ -653,7 +626,7 @@ def _omega1_batch(cov: np.ndarray, start: np.ndarray) -> np.ndarray:
 def _omega_sl_batch(cov: np.ndarray, nfactors: int, items: list[str], psi: np.ndarray) -> np.ndarray:
     """(ω_t, ω_h) per covariance matrix; one Schmid–Leiman fit each, warm-started at ``psi``."""
     out = np.full((cov.shape[0], 2), np.nan)
-    with _fa_core.single_thread_blas():
+    with single_thread_blas():
         for i in range(cov.shape[0]):
             c = cov[i]
             d = np.sqrt(np.diag(c))
@@ -785,7 +758,7 @@ def omega(
                "(option = 'equal') both general-factor loadings of the factors are set to √|φ₁₂| — "
                "interpret ω_h with caution (three or more group factors are needed)", stacklevel=3)
     r = prep.cor  # psych::omega correlates with cor(use = "pairwise")
-    with _fa_core.single_thread_blas():
+    with single_thread_blas():
         res = _schmid_leiman(r, int(nfactors), prep.items)
     if not res.converged:
         record(diags, ConvergenceWarning,
@@ -794,11 +767,11 @@ def omega(
     heywood = res.sl.index[res.sl["u2"] < 0.0051].tolist()
     if heywood:
         record(diags, HeywoodCaseWarning,
-               f"items {_names(heywood)} have uniquenesses at the lower bound 0.005 (Heywood case); "
+               f"items {name_list(heywood)} have uniquenesses at the lower bound 0.005 (Heywood case); "
                "ω total may be overestimated", stacklevel=3)
     if res.flipped:
         record(diags, ReliabilityWarning,
-               f"items {_names(res.flipped)} load negatively on the general factor and were reversed for ω "
+               f"items {name_list(res.flipped)} load negatively on the general factor and were reversed for ω "
                "(as psych::omega's flip = TRUE does). If they are not reverse-keyed by mistake, the item set "
                "has no common general factor in one direction and ω_h should be read with care", stacklevel=3)
     one = nfactors == 1
@@ -848,6 +821,21 @@ def omega(
 
 
 # ================================================================ omega (CFA)
+def _ml_one_factor(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Maximum-likelihood one-factor model of a covariance matrix: ``(λ, θ, converged)``.
+
+    ML over Σ = λλᵀ + diag(θ) is scale invariant, so the correlation matrix is fitted
+    (:func:`psychometrics.efa.extraction.extract`, ``ml`` to the exact optimum) and the
+    estimates are rescaled to the units of ``cov``. ``converged`` is False when the fit
+    did not converge or a uniqueness sits at its lower bound 0.005 (Heywood case).
+    """
+    d = np.sqrt(np.diag(cov))
+    ex = extract(cov / np.outer(d, d), 1, "ml", exact=True)
+    lam = ex.loadings[:, 0]
+    theta = 1.0 - lam**2
+    return lam * d, theta * d**2, bool(ex.converged and not ex.at_bound.any())
+
+
 @dataclass(frozen=True, eq=False)
 class OmegaCFAResult(ResultMixin):
     """ω from a one-factor maximum-likelihood model, as ``semTools::compRelSEM``.
@@ -916,12 +904,12 @@ def omega_cfa(
     prep = _prepare(data, missing, min_items=3, what="omega_cfa")
     diags = list(prep.diagnostics)
     _check_matrix(prep, diags)
-    lam, theta, conv = _fa_core.ml_one_factor(prep.cov)
+    lam, theta, conv = _ml_one_factor(prep.cov)
     if not conv:
         bound = [prep.items[i] for i in range(len(lam)) if theta[i] <= 0.0051 * prep.cov[i, i]]
         if bound:
             record(diags, HeywoodCaseWarning,
-                   f"residual variances of {_names(bound)} are at the lower bound (Heywood case); ω is "
+                   f"residual variances of {name_list(bound)} are at the lower bound (Heywood case); ω is "
                    "computed with the bounded estimates", stacklevel=2)
         else:
             record(diags, ConvergenceWarning, "the one-factor ML fit did not converge", stacklevel=2)
@@ -972,7 +960,7 @@ def _guttman_from(c: np.ndarray) -> dict[str, float]:
     l2 = (off.sum() + np.sqrt(np.sum(off**2) * p / (p - 1))) / vt
     d = np.diag(c)
     # SMC of each item times its variance (psych::smc(covar = TRUE))
-    smcs = _fa_core.smc(c) * d
+    smcs = smc(c) * d
     l6 = (vt + smcs.sum() - np.trace(c)) / vt
     return dict(lambda1=float(l1), lambda2=float(l2), lambda3=float(p / (p - 1) * l1), lambda6=float(l6))
 
@@ -1044,7 +1032,7 @@ def _splits(c: np.ndarray, splits: str, n_sample: int, seed: SeedLike) -> dict[s
     else:
         raise DataError(f"splits must be 'psych' or 'all', not {splits!r}")
     if sampled:
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
         combs = np.sort(np.argsort(rng.random((n_sample, n)), axis=1)[:, :m], axis=1)
         divisor = n_sample
     a = np.zeros((combs.shape[0], n))
@@ -1266,7 +1254,7 @@ def reliability(
     interval). With two items only α (and SEM, average r) are computed — ω,
     λ2/λ6 and split-half need three items; a :class:`ReliabilityWarning` says so.
     """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     with _shared_preparation():
         return _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, rng, progress)
 
@@ -1292,7 +1280,7 @@ def _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, 
     else:
         record(diags, ReliabilityWarning,
                f"{name}: ω, Guttman's λ2/λ6 and split-half need at least three items; only α is reported "
-               f"for {_names(list(map(str, data.columns)))}", stacklevel=2)
+               f"for {name_list(list(map(str, data.columns)))}", stacklevel=2)
     return ReliabilityResult(
         name=name, items=tuple(map(str, data.columns)), alpha=a, omega=o, guttman=g, split_half=s,
         sem=a.sem, average_r=a.average_r, n=a.n, missing=missing, diagnostics=tuple(diags),
@@ -1408,8 +1396,8 @@ def scale_reliability(
     cols = {str(c): c for c in frame.columns}
     missing_cols = [i for i in all_items if i not in cols]
     if missing_cols:
-        raise DataError(f"items {_names(missing_cols)} of the scale are not columns of the responses")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        raise DataError(f"items {name_list(missing_cols)} of the scale are not columns of the responses")
+    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     details: dict[str, ReliabilityResult] = {}
     diags: list[Diagnostic] = []
     runs = [(sid, ids, 1) for sid, ids in groups.items()]
@@ -1421,7 +1409,7 @@ def scale_reliability(
         if len(ids) < 2:
             record(diags, ReliabilityWarning,
                    f"{sid}: reliability needs at least two items, the subscale has {len(ids)} "
-                   f"({_names(ids) or 'none'}); it is left out of the table", stacklevel=2)
+                   f"({name_list(ids) or 'none'}); it is left out of the table", stacklevel=2)
             continue
         sub = frame[[cols[i] for i in ids]]
         sub.columns = [str(c) for c in sub.columns]

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin, to_jsonable
+from psychometrics._validation import response_numbers
 from psychometrics.exceptions import (
     DataError,
     DataQualityWarning,
@@ -395,17 +396,13 @@ def _prepare_items(
         col = raw[item]
         if pd.api.types.is_bool_dtype(col.dtype):
             raise error(f"{source}: item {item!r} holds true/false values, not responses")
-        if not pd.api.types.is_numeric_dtype(col.dtype):
-            stripped = col.astype("string").str.strip()
-            num = pd.to_numeric(stripped.replace("", pd.NA), errors="coerce")
-            bad = (num.isna() & stripped.notna() & (stripped != "")).to_numpy(dtype=bool)
-            if bad.any():
-                raise error(
-                    f"{source}: item {item!r} holds non-numeric value(s) {_few(list(col[bad]))} "
-                    f"in row(s) {_few(list(data.index[bad]))}; recode them or declare numeric "
-                    "missing codes")
-            col = num
-        cols.append(col.astype("float64").to_numpy(na_value=np.nan))
+        x, bad = response_numbers(col)
+        if bad.any():
+            raise error(
+                f"{source}: item {item!r} holds non-numeric value(s) {_few(list(col[bad]))} "
+                f"in row(s) {_few(list(data.index[bad]))}; recode them or declare numeric "
+                "missing codes")
+        cols.append(x)
     x = np.column_stack(cols) if cols else np.empty((len(data), 0))
     # declared missing codes -> NaN, counted per item
     if rules.missing_codes:
@@ -504,11 +501,13 @@ def coefficient_alpha(items: pd.DataFrame) -> float:
     k = items.shape[1]
     if k < 2:
         return float("nan")
+    from psychometrics.reliability import _alpha_batch
+
     c = items.cov().to_numpy()  # pairwise complete, ddof = 1 (as R's cov(use="pairwise"))
     total = c.sum()
     if not np.isfinite(total) or total <= 0:
         return float("nan")
-    return float(k / (k - 1) * (1.0 - np.trace(c) / total))
+    return float(_alpha_batch(c))
 
 
 # ========================================================================== result

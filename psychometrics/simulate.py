@@ -655,7 +655,7 @@ def simulate_study(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise SpecError(f"n must be a positive integer, got {n!r}")
     n = int(n)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     spec = study.spec
     n_items = len(study.item_ids)
 

@@ -43,7 +43,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import pairwise_correlation
 from psychometrics._results import ResultMixin
+from psychometrics._validation import check_finite, check_numeric, check_variance
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, SpecError, record
 
 __all__ = [
@@ -648,9 +650,7 @@ def _is_matrix(data: pd.DataFrame) -> bool:
 
 
 def _numeric(data: pd.DataFrame, cols: list[Any], what: str) -> pd.DataFrame:
-    bad = [c for c in cols if not (pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c]))]
-    if bad:
-        raise DataError(f"{what}: columns {bad} are not numeric ({[str(data[c].dtype) for c in bad]})")
+    check_numeric(data, what, cols)
     return data[cols].astype(float)
 
 
@@ -749,8 +749,7 @@ def htmt(
                 + ")"
             )
         X = _numeric(data, items, "htmt")
-        if np.isinf(X.to_numpy()).any():
-            raise DataError(f"htmt: infinite values in columns {list(X.columns[np.isinf(X.to_numpy()).any(axis=0)])}")
+        check_finite(X.to_numpy(), list(X.columns), X.index, "htmt")
         kind = missing
         if missing == "listwise":
             complete = X.notna().all(axis=1).to_numpy()
@@ -758,9 +757,7 @@ def htmt(
             n, n_excluded = int(complete.sum()), int((~complete).sum())
             if n < 3:
                 raise DataError(f"htmt: only {n} rows are complete on the block items; correlations need ≥ 3")
-            sd = Xc.std(axis=0)
-            if np.any(sd == 0):
-                raise DataError(f"htmt: items {list(X.columns[sd == 0])} have zero variance in the complete cases")
+            check_variance(Xc, list(X.columns), "htmt", "in the complete cases")
             R = np.corrcoef(Xc, rowvar=False)
         else:
             mask = X.notna().to_numpy().astype(float)
@@ -768,10 +765,8 @@ def htmt(
             n = int(counts.min())
             if n < 3:
                 raise DataError("htmt: some item pairs have fewer than 3 complete cases")
-            sd = X.std(axis=0, ddof=1)
-            if (sd == 0).any() or sd.isna().any():
-                raise DataError(f"htmt: items {list(sd.index[(sd == 0) | sd.isna()])} have zero variance")
-            R = X.corr(method="pearson").to_numpy()
+            check_variance(X.to_numpy(), list(X.columns), "htmt")
+            R = pairwise_correlation(X.to_numpy())[0]
             if not np.isfinite(R).all():
                 raise DataError("htmt: a pairwise correlation is undefined (zero variance on a pair's complete cases)")
     names = list(B)
@@ -1039,10 +1034,8 @@ def correlation_table(
             f"correlation_table: {cols[i]!r} and {cols[j]!r} have only {int(N[i, j])} complete pairs; "
             "a confidence interval needs at least 4"
         )
-    sd = X.std(axis=0, ddof=1)
-    if ((sd == 0) | sd.isna()).any():
-        raise DataError(f"correlation_table: columns {list(sd.index[(sd == 0) | sd.isna()])} have zero variance")
-    R = X.corr(method="pearson").to_numpy()
+    check_variance(X.to_numpy(), cols, "correlation_table")
+    R = pairwise_correlation(X.to_numpy())[0]
     if not np.isfinite(R).all():
         bad = sorted({cols[i] for i, _ in zip(*np.nonzero(~np.isfinite(R)))})
         raise DataError(f"correlation_table: columns {bad} have zero variance (on some pair's complete cases)")

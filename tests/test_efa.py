@@ -274,10 +274,8 @@ from psychometrics.efa import (  # noqa: E402
     retention_summary,
     scree,
 )
-from psychometrics.efa.extraction import extract  # noqa: E402
+from psychometrics.efa.extraction import extract, minres_one_factor_batch, refit_one_factor_at_bound  # noqa: E402
 from psychometrics.efa.retention import (  # noqa: E402
-    _one_factor_communalities,
-    _refit_at_bound,
     _wishart_correlations,
 )
 
@@ -353,10 +351,11 @@ def test_batched_one_factor_minres_matches_exact_fit():
 
     rng = np.random.default_rng(7)
     Rs = _wishart_correlations(rng, 500, 8, 12)
-    h2, ok = _one_factor_communalities(Rs)
+    lam, ok = minres_one_factor_batch(Rs)
+    h2 = lam**2
     rest = np.where(~ok)[0]
     if rest.size:
-        h2[rest], ok2 = _refit_at_bound(Rs[rest], h2[rest])
+        h2[rest], ok2 = refit_one_factor_at_bound(Rs[rest], h2[rest])
     same = 0
     for i in range(len(Rs)):
         exact = extract(Rs[i], 1, "minres", exact=True).communalities

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psychometrics import _bootstrap, _fa_core
+from psychometrics import _bootstrap
+from psychometrics.efa.extraction import extract, minres_one_factor_batch
 from psychometrics import reliability as rel
 from psychometrics.datasets import load_dataset
 from psychometrics.exceptions import DataError, NotPositiveDefiniteWarning, ReliabilityWarning
@@ -202,12 +203,12 @@ def test_batched_one_factor_minres_equals_psych_minres(sets):
     x = sets["bfiA"].dropna().to_numpy()
     rng = np.random.default_rng(0)
     rs = np.array([np.corrcoef(x[rng.integers(0, len(x), len(x))], rowvar=False) for _ in range(5)])
-    start = _fa_core.minres(np.corrcoef(x, rowvar=False), 1).loadings[:, 0]
-    lam, ok = _fa_core.minres_one_factor_batch(rs, start)
+    start = extract(np.corrcoef(x, rowvar=False), 1, "minres").loadings[:, 0]
+    lam, ok = minres_one_factor_batch(rs, start)
     assert ok.all()
     for i in range(5):
         # Newton converges fully; psych's L-BFGS-B (factr = 1e7) stops within ~2e-6 of the optimum
-        close(lam[i], _fa_core.minres(rs[i], 1).loadings[:, 0], 1e-5)
+        close(lam[i], extract(rs[i], 1, "minres").loadings[:, 0], 1e-5)
 
 
 # ------------------------------------------------------------------ bootstrap
@@ -460,7 +461,7 @@ def test_intervals_match_boot_ci_on_fixed_resamples(sets):
     covs = feats.covariances(w @ feats.features)
     jcovs = _bootstrap.jackknife_covariances(feats)
     full = rel._prepare(sets["hs9"], "listwise")
-    start = _fa_core.minres(full.corr, 1).loadings[:, 0]
+    start = extract(full.corr, 1, "minres").loadings[:, 0]
     reps = np.column_stack([rel._alpha_batch(covs), rel._omega1_batch(covs, start)])
     jack = np.column_stack([rel._alpha_batch(jcovs), rel._omega1_batch(jcovs, start)])
     est = np.array([rel._alpha_batch(full.cov), rel.omega(sets["hs9"]).omega_total])

@@ -8,7 +8,6 @@ counts are kept so the missingness is reported, never hidden.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,42 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import pairwise_correlation
+from psychometrics._validation import check_observed, check_variance, item_matrix
 from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, record
 
-__all__ = ["Prepared", "prepare", "pairwise_correlation", "cor_smooth", "smc", "single_thread_blas"]
-
-
-def single_thread_blas(fn):
-    """Run ``fn`` with BLAS limited to one thread.
-
-    EFA works on many small matrices; multi-threaded OpenBLAS only adds synchronisation
-    cost there (up to 20× slower on a busy machine). threadpoolctl comes with
-    scikit-learn; without it nothing changes.
-    """
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        controller = _blas_controller()
-        if controller is None:  # pragma: no cover
-            return fn(*args, **kwargs)
-        with controller.limit(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller():
-    """One threadpoolctl controller (scanning the loaded libraries is the slow part).
-
-    scipy bundles its own OpenBLAS: import scipy.optimize first so that the controller
-    sees (and limits) both numpy's and scipy's BLAS.
-    """
-    try:
-        import scipy.optimize  # noqa: F401
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover
-        return None
-    return ThreadpoolController()
+__all__ = ["Prepared", "prepare", "cor_smooth"]
 
 
 @dataclass
@@ -69,46 +37,6 @@ class Prepared:
     @property
     def items(self) -> list[str]:
         return [str(c) for c in self.corr.columns]
-
-
-def pairwise_correlation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson correlations over pairwise-complete rows (R's ``cor(use = "pairwise")``).
-
-    Each r_ij uses the means and standard deviations of the rows where both i and j
-    are observed. Returns the correlation matrix and the pairwise counts n_ij.
-    """
-    obs = ~np.isnan(x)
-    if obs.all():
-        xc = x - x.mean(axis=0)
-        cov = xc.T @ xc
-        sd = np.sqrt(np.diag(cov))
-        r = cov / np.outer(sd, sd)
-        np.fill_diagonal(r, 1.0)
-        n = np.full(r.shape, x.shape[0], dtype=float)
-        return r, n
-    m = obs.astype(float)
-    # centre by column means first for numerical stability (does not change r)
-    x0 = np.where(obs, x - np.nanmean(x, axis=0), 0.0)
-    n = m.T @ m                      # n_ij
-    s = x0.T @ m                     # s[i, j] = sum of x_i over rows where j is observed
-    ss = (x0 * x0).T @ m             # sum of x_i^2 over rows where j is observed
-    cross = x0.T @ x0                # sum of x_i x_j over rows where both are observed
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = cross - s * s.T / n
-        var_i = ss - s * s / n       # var of i over rows shared with j (times n-1)
-        r = cov / np.sqrt(var_i * var_i.T)
-    np.fill_diagonal(r, 1.0)
-    return r, n
-
-
-def smc(corr: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations 1 − 1/diag(R⁻¹), as ``psych::smc`` (clipped to [0, 1])."""
-    try:
-        inv = np.linalg.inv(corr)
-    except np.linalg.LinAlgError:
-        inv = np.linalg.pinv(corr)
-    out = 1.0 - 1.0 / np.diag(inv)
-    return np.clip(out, 0.0, 1.0)
 
 
 def cor_smooth(corr: np.ndarray, eig_tol: float = 1e-12, force: bool = False) -> tuple[np.ndarray, bool]:
@@ -164,21 +92,12 @@ def prepare(
             if missing:
                 raise DataError(f"{what}: item(s) {', '.join(map(str, missing))} not found in the data columns")
             data = data[list(items)]
-        bad = [str(c) for c in data.columns if not (pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c]))]
-        if bad:
-            raise DataError(f"{what}: column(s) {', '.join(bad)} are not numeric; select the item columns (e.g. data[[...]]) or pass a Scale")
-        x = data.to_numpy(dtype=float)
+        x = item_matrix(data, what)
         names = [str(c) for c in data.columns]
-        if np.isinf(x).any():
-            cols = [names[j] for j in np.where(np.isinf(x).any(axis=0))[0]]
-            raise DataError(f"{what}: infinite values in column(s) {', '.join(cols)}; recode them as missing (NaN) or fix the data")
         n_rows = x.shape[0]
         n_complete = int((~np.isnan(x)).all(axis=1).sum())
-        counts = (~np.isnan(x)).sum(axis=0)
-        sd = np.array([np.nanstd(x[:, j]) if counts[j] > 1 else 0.0 for j in range(x.shape[1])])
-        const = [names[j] for j in range(len(names)) if counts[j] < 2 or sd[j] == 0]
-        if const:
-            raise DataError(f"{what}: item(s) {', '.join(const)} have no variance (constant or fewer than 2 answers); drop them before the analysis")
+        check_observed(x, names, what)
+        check_variance(x, names, what)
         r, npair = pairwise_correlation(x)
         if np.isnan(r).any():
             i, j = np.argwhere(np.isnan(r))[0]

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
-from psychometrics.efa._input import single_thread_blas, prepare
+from psychometrics._linalg import single_thread_blas
+from psychometrics.efa._input import prepare
 from psychometrics.exceptions import Diagnostic
 
 __all__ = ["KMOResult", "BartlettResult", "kmo", "bartlett"]

@@ -8,6 +8,11 @@ psych does), started at ψ = 1 − SMC, with L-BFGS-B called as psych calls R's
 (≈1e-6 away). pa repeats psych's iteration exactly, including its stopping rule
 (change of the summed communalities < 0.001, at most 50 iterations), because psych
 reports that iterate, not the limit.
+
+This is the one factor-extraction code path: ``efa()``, parallel analysis and
+reliability's ω (Schmid–Leiman, bootstrap warm starts via ``start=``) all use it.
+:func:`minres_one_factor_batch` solves the one-factor minres problem for a stack of
+correlation matrices at once (parallel analysis, bootstrap replicates of ω).
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from psychometrics.efa._input import smc
+from psychometrics._linalg import single_thread_blas, smc
 
-__all__ = ["Extraction", "extract", "METHODS", "uls_objective", "minres_loadings"]
+__all__ = ["Extraction", "extract", "METHODS", "uls_objective", "minres_loadings", "minres_one_factor_batch",
+           "refit_one_factor_at_bound"]
 
 METHODS = ("minres", "ml", "pa", "principal")
 PSI_LOWER = 0.005
@@ -33,6 +39,7 @@ class Extraction:
     iterations: int
     at_bound: np.ndarray          # items whose uniqueness sits at the lower bound 0.005
     message: str = ""
+    uniquenesses: np.ndarray | None = None  # ψ where minres/ml stopped (a warm start for a refit)
 
 
 def _top_eig(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,18 +83,6 @@ def _ml_loadings(R: np.ndarray, psi: np.ndarray, k: int) -> np.ndarray:
     return np.sqrt(psi)[:, None] * (V * np.sqrt(np.maximum(e - 1, 0)))
 
 
-def _single_thread_blas():
-    """L-BFGS-B calls BLAS on tiny vectors; multi-threaded OpenBLAS makes it ~20× slower on a
-    busy machine, so limit BLAS to one thread while it runs (threadpoolctl comes with
-    scikit-learn; without it nothing changes)."""
-    from contextlib import nullcontext
-
-    from psychometrics.efa._input import _blas_controller
-
-    controller = _blas_controller()
-    return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
-
-
 def _optimise(fun, grad, start: np.ndarray, upper: float, exact: bool):
     """Minimise over ψ ∈ [0.005, upper]ᵖ with L-BFGS-B.
 
@@ -103,7 +98,7 @@ def _optimise(fun, grad, start: np.ndarray, upper: float, exact: bool):
         options = {"maxiter": 10_000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20}
     else:
         options = {"maxiter": 100, "ftol": 1e7 * np.finfo(float).eps, "gtol": 0.0, "maxcor": 5}
-    with _single_thread_blas():
+    with single_thread_blas():
         res = minimize(lambda z: fun(z * sc), start / sc, jac=lambda z: grad(z * sc) * sc, method="L-BFGS-B",
                        bounds=[(PSI_LOWER / sc, upper / sc)] * len(start), options=options)
     x = res.x * sc
@@ -136,7 +131,7 @@ def _sign(L: np.ndarray) -> np.ndarray:
 
 
 def extract(R: np.ndarray, k: int, method: str, *, max_iter: int = 50, min_err: float = 0.001,
-            exact: bool = False) -> Extraction:
+            exact: bool = False, start: np.ndarray | None = None) -> Extraction:
     """Unrotated k-factor solution of the correlation matrix R by ``method``.
 
     minres: min_ψ Σ_{i<j} (r_ij − (ΛΛᵀ)_ij)² (ULS with fitted diagonal; Harman & Jones 1966).
@@ -147,6 +142,10 @@ def extract(R: np.ndarray, k: int, method: str, *, max_iter: int = 50, min_err: 
     By default minres and ml stop where psych's call of R's L-BFGS-B stops (same objective,
     gradient, scaling and tolerances), which agrees with psych to ~1e-13 and is ~1e-6 from
     the exact optimum; ``exact=True`` iterates to the exact optimum.
+
+    ``start`` (minres, ml) replaces psych's starting uniquenesses 1 − SMC, e.g. to warm-start
+    bootstrap replicates from the full-sample ψ (:attr:`Extraction.uniquenesses`); the optimum
+    is the same, the stopping point within the optimiser's tolerance of it.
     """
     p = R.shape[0]
     if method == "principal":
@@ -184,14 +183,16 @@ def extract(R: np.ndarray, k: int, method: str, *, max_iter: int = 50, min_err: 
         return Extraction(L, h2, values, converged, i - 1, h2 >= 1 - PSI_LOWER,
                           "" if converged else f"principal-axis iterations reached max_iter = {max_iter}")
     upper = max(float(s.max()), 1.0)
-    start = np.diag(R) - s
+    if start is None:
+        start = np.diag(R) - s
+        if np.isclose(s.sum(), k) and k > 1:  # psych's special case (for every fm)
+            start = np.full(p, 0.5)
+    start = np.asarray(start, dtype=float)  # L-BFGS-B moves a start outside the bounds onto them
     if method == "minres":
         fun = (lambda x: uls_objective(x, R, k)[0]) if exact else (lambda x: _psych_minres_objective(x, R, k))
         psi, ok, nit, msg = _optimise(fun, lambda x: uls_objective(x, R, k)[1], start, upper, exact)
         L = minres_loadings(R, psi, k)
     elif method == "ml":
-        if np.isclose(s.sum(), k) and k > 1:
-            start = np.full(p, 0.5)
         psi, ok, nit, msg = _optimise(lambda x: _ml_objective(x, R, k)[0], lambda x: _ml_objective(x, R, k)[1],
                                       start, upper, exact)
         L = _ml_loadings(R, psi, k)
@@ -202,4 +203,156 @@ def extract(R: np.ndarray, k: int, method: str, *, max_iter: int = 50, min_err: 
     S = R.copy()
     np.fill_diagonal(S, h2)
     values = np.linalg.eigvalsh(S)[::-1]
-    return Extraction(L, h2, values, ok, nit, psi <= PSI_LOWER + 1e-8, "" if ok else msg)
+    return Extraction(L, h2, values, ok, nit, psi <= PSI_LOWER + 1e-8, "" if ok else msg, psi)
+
+
+def minres_one_factor_batch(R: np.ndarray, start: np.ndarray | None = None, max_iter: int = 25,
+                            tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
+    """One-factor minres (ULS) loadings of a stack of correlation matrices (B, p, p).
+
+    Minimises f(λ) = Σ_{i<j} (r_ij − λ_iλ_j)² = ½(c − 2λᵀR₀λ + (λᵀλ)² − Σλ_i⁴) (R₀ = R with
+    zero diagonal) for every matrix at once, subject to psych's bound λ_i² ≤ 0.995
+    (uniqueness ≥ 0.005), by Newton steps — gradient −2(R₀λ − λ(λᵀλ) + λ³), Hessian
+    −2R₀ + 4(λλᵀ)_offdiag with diagonal 2(λᵀλ − λ_i²) — with step halving and a
+    scaled-gradient step where the Newton step does not descend. It starts where psych
+    starts (ψ = 1 − SMC: the first principal axis of R with SMCs on the diagonal), or at
+    the loadings ``start`` (p,) (a warm start, e.g. the full-sample solution for bootstrap
+    replicates). A
+    stationary point satisfies (R − Ψ)λ = (λᵀλ)λ with Ψ = I − diag(λ²), psych's minres
+    condition; a final check that the Hessian is positive semi-definite rejects saddle points.
+    Matrices that do not converge, stop at a saddle or reach the bound (where the λ and
+    ψ parametrisations differ slightly) are flagged for an exact refit
+    (:func:`refit_one_factor_at_bound` or :func:`extract`).
+
+    Returns ``(loadings (B, p), converged (B,))``, each column signed to a positive sum.
+    """
+    B, p, _ = R.shape
+    eye = np.eye(p, dtype=bool)
+    bound = np.sqrt(1 - PSI_LOWER)
+    if start is None:
+        inv = np.linalg.inv(R)
+        reduced = R.copy()
+        reduced[:, eye] = np.clip(1 - 1 / np.einsum("bii->bi", inv), 0, 1)
+        w, v = np.linalg.eigh(reduced)
+        lam = np.clip(v[:, :, -1] * np.sqrt(np.maximum(w[:, -1], 1e-12))[:, None], -bound, bound)
+    else:
+        lam = np.clip(np.broadcast_to(np.asarray(start, dtype=float), (B, p)), -bound, bound)
+    R0 = R.copy()
+    R0[:, eye] = 0.0
+    c = np.einsum("bij,bij->b", R0, R0)
+
+    def objective(l, rows):
+        Rl = np.einsum("bij,bj->bi", R0[rows], l)
+        ll = np.einsum("bi,bi->b", l, l)
+        f = 0.5 * (c[rows] - 2 * np.einsum("bi,bi->b", l, Rl) + ll**2 - np.sum(l**4, axis=1))
+        return f, Rl, ll
+
+    def newton(rows: np.ndarray, iters: int) -> None:
+        f, Rl, ll = objective(lam[rows], rows)
+        for _ in range(iters):
+            la = lam[rows]
+            g = -2 * (Rl - la * ll[:, None] + la**3)
+            at_bound = (np.abs(la) >= bound - 1e-12) & (g * np.sign(la) < 0)
+            done = (np.abs(np.where(at_bound, 0.0, g)).max(axis=1) < tol) | (np.abs(la) >= bound - 1e-12).any(axis=1)
+            if done.all():
+                return
+            keep = ~done
+            rows, la, g, f, Rl, ll = rows[keep], la[keep], g[keep], f[keep], Rl[keep], ll[keep]
+            H = _hessian(la, R0[rows], eye)
+            try:
+                step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:
+                step = -g / np.maximum(np.abs(np.einsum("bii->bi", H)), 1e-6)
+            bad = np.einsum("bi,bi->b", step, g) >= 0   # indefinite Hessian: not a descent direction
+            if bad.any():
+                step[bad] = -g[bad] / np.maximum(np.abs(np.einsum("bii->bi", H[bad])), 1e-6)
+            t = np.ones(rows.size)
+            for _ in range(20):
+                new = np.clip(la + t[:, None] * step, -bound, bound)
+                fn, Rln, lln = objective(new, rows)
+                ok = fn <= f
+                if ok.all():
+                    break
+                t = np.where(ok, t, t / 2)
+            take = fn <= f
+            lam[rows] = np.where(take[:, None], new, la)
+            f = np.where(take, fn, f)
+            Rl = np.where(take[:, None], Rln, Rl)
+            ll = np.where(take, lln, ll)
+
+    def status() -> tuple[np.ndarray, np.ndarray]:
+        f, Rl, ll = objective(lam, np.arange(B))
+        g = -2 * (Rl - lam * ll[:, None] + lam**3)
+        hit = (np.abs(lam) >= bound - 1e-12).any(axis=1)
+        conv = (np.abs(g).max(axis=1) < tol) & ~hit
+        return conv, hit
+
+    def saddles(idx: np.ndarray) -> np.ndarray:
+        """Which of the matrices ``idx`` sit at a point with negative curvature."""
+        if idx.size == 0:
+            return np.zeros(0, dtype=bool)
+        H = _hessian(lam[idx], R0[idx], eye)
+        try:  # the common case: every Hessian positive definite (cheap test)
+            np.linalg.cholesky(H)
+            return np.zeros(idx.size, dtype=bool)
+        except np.linalg.LinAlgError:
+            return np.linalg.eigvalsh(H)[:, 0] < -1e-8
+
+    newton(np.arange(B), max_iter)
+    conv, hit = status()
+    idx = np.where(conv)[0]
+    conv[idx[saddles(idx)]] = False
+    for _ in range(4):  # escape saddle points along the direction of negative curvature
+        idx = np.where(~conv & ~hit)[0]
+        if idx.size == 0:
+            break
+        w, v = np.linalg.eigh(_hessian(lam[idx], R0[idx], eye))
+        d = v[:, :, 0] * np.where(w[:, :1] < 0, 1.0, 0.0)
+        bestf = objective(lam[idx], idx)[0]
+        best = lam[idx].copy()
+        for a in (0.3, -0.3, 0.1, -0.1, 0.03, -0.03):
+            cand = np.clip(lam[idx] + a * d, -bound, bound)
+            fc = objective(cand, idx)[0]
+            better = fc < bestf
+            best[better], bestf = cand[better], np.where(better, fc, bestf)
+        lam[idx] = best
+        newton(idx, max_iter)
+        conv, hit = status()
+        idx = idx[conv[idx]]
+        conv[idx[saddles(idx)]] = False
+    lam = np.where(lam.sum(axis=1, keepdims=True) < 0, -lam, lam)
+    return lam, conv
+
+
+def _hessian(lam: np.ndarray, R0: np.ndarray, eye: np.ndarray) -> np.ndarray:
+    """Hessian of f(λ) = Σ_{i<j}(r_ij − λ_iλ_j)²: −2R₀ + 4λλᵀ off the diagonal, 2(λᵀλ − λ_i²) on it."""
+    H = -2 * R0 + 4 * lam[:, :, None] * lam[:, None, :]
+    l2 = lam**2
+    H[:, eye] = 2 * (l2.sum(axis=1, keepdims=True) - l2)
+    return H
+
+
+def refit_one_factor_at_bound(R: np.ndarray, h2: np.ndarray, max_iter: int = 100, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """Finish one-factor minres in psych's ψ parametrisation for matrices with an item at the bound.
+
+    Projected fixed point ψ ← clip(1 − diag(λλᵀ), 0.005, 1) with λ the first principal axis
+    of R − Ψ: its fixed points are the Karush–Kuhn–Tucker points of the bounded minres
+    problem (free items: ψ = 1 − h²; items at the bound: gradient pointing outwards).
+    Started from the λ-parametrised solution, it converges in a few dozen steps.
+    """
+    p = R.shape[1]
+    idx = np.arange(p)
+    psi = np.clip(1 - h2, PSI_LOWER, 1.0)
+    ok = np.zeros(len(R), dtype=bool)
+    h = h2
+    for _ in range(max_iter):
+        S = R.copy()
+        S[:, idx, idx] -= psi
+        w, v = np.linalg.eigh(S)
+        h = np.maximum(w[:, -1], 0)[:, None] * v[:, :, -1] ** 2
+        new = np.clip(1 - h, PSI_LOWER, 1.0)
+        ok = np.abs(new - psi).max(axis=1) < tol
+        psi = new
+        if ok.all():
+            break
+    return h, ok

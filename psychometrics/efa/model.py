@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
-from psychometrics.efa._input import single_thread_blas, cor_smooth, prepare, scale_item_ids, subscale_mapping
+from psychometrics._linalg import single_thread_blas
+from psychometrics.efa._input import cor_smooth, prepare, scale_item_ids, subscale_mapping
 from psychometrics.efa.extraction import METHODS, PSI_LOWER, extract
-from psychometrics.efa.rotation import OBLIQUE, ROTATIONS, rotate
+from psychometrics.efa.rotation import OBLIQUE, ROTATIONS, rotate, sign_and_order
 from psychometrics.exceptions import (
     ConvergenceWarning,
     DataError,
@@ -453,11 +454,7 @@ def efa(
         s = np.sign(L.sum(axis=0)); s[s == 0] = 1
         L, phi = L * s, phi * np.outer(s, s)
     else:
-        s = np.sign(L.sum(axis=0)); s[s == 0] = 1
-        L, phi = L * s, phi * np.outer(s, s)
-        ev = np.diag(phi @ L.T @ L)
-        order = np.argsort(-ev, kind="stable")
-        L, phi = L[:, order], phi[np.ix_(order, order)]
+        L, phi = sign_and_order(L, phi)
     fnames = [f"{PREFIX[method]}{j + 1}" for j in range(k)]
     loadings = pd.DataFrame(L, index=names, columns=fnames)
     phi_df = pd.DataFrame(phi if oblique else np.eye(k), index=fnames, columns=fnames)

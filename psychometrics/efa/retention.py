@@ -20,18 +20,15 @@ import pandas as pd
 
 from psychometrics._progress import progress
 from psychometrics._results import ResultMixin
-from psychometrics.efa._input import single_thread_blas, prepare
-from psychometrics.efa.extraction import PSI_LOWER, extract
+from psychometrics._linalg import pairwise_correlation, single_thread_blas
+from psychometrics.efa._input import prepare
+from psychometrics.efa.extraction import PSI_LOWER, extract, minres_one_factor_batch, refit_one_factor_at_bound
 from psychometrics.exceptions import ConvergenceWarning, DataError, Diagnostic, record
 
 __all__ = [
     "ParallelAnalysisResult", "MAPResult", "KaiserResult", "EmpiricalKaiserResult", "RetentionSummary",
     "parallel_analysis", "map_test", "scree", "kaiser", "empirical_kaiser", "retention_summary",
 ]
-
-
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
 def _count_leading(observed: np.ndarray, threshold: np.ndarray) -> int:
@@ -67,169 +64,7 @@ def _resampled_correlations(rng: np.random.Generator, x: np.ndarray, size: int) 
     idx = rng.integers(0, n, size=(size, n, p), dtype=np.intp)
     idx += (np.arange(p, dtype=np.intp) * n)[None, None, :]
     X = np.take(np.asfortranarray(x).ravel(order="F"), idx)   # (size, n, p)
-    out = np.empty((size, p, p))
-    if not np.isnan(x).any():
-        Xc = X - X.mean(axis=1, keepdims=True)
-        C = Xc.transpose(0, 2, 1) @ Xc
-        d = 1 / np.sqrt(np.einsum("bii->bi", C))
-        out = C * d[:, :, None] * d[:, None, :]
-    else:  # pairwise-complete correlations of every data set at once (as pairwise_correlation)
-        obs = ~np.isnan(X)
-        M = obs.astype(float)
-        X0 = np.where(obs, X - np.nanmean(X, axis=1, keepdims=True), 0.0)
-        Mt, X0t = M.transpose(0, 2, 1), X0.transpose(0, 2, 1)
-        nn = Mt @ M
-        sm = X0t @ M
-        ss = (X0t * X0t) @ M
-        cross = X0t @ X0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cov = cross - sm * sm.transpose(0, 2, 1) / nn
-            var = ss - sm * sm / nn
-            out = cov / np.sqrt(var * var.transpose(0, 2, 1))
-    out[:, np.arange(p), np.arange(p)] = 1.0
-    return out
-
-
-def _one_factor_communalities(R: np.ndarray, max_iter: int = 25, tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
-    """One-factor minres (ULS) communalities of a stack of correlation matrices.
-
-    Minimises f(λ) = Σ_{i<j} (r_ij − λ_iλ_j)² = ½(c − 2λᵀR₀λ + (λᵀλ)² − Σλ_i⁴) (R₀ = R with
-    zero diagonal) for every matrix at once, subject to psych's bound λ_i² ≤ 0.995
-    (uniqueness ≥ 0.005), by Newton steps — gradient −2(R₀λ − λ(λᵀλ) + λ³), Hessian
-    −2R₀ + 4(λλᵀ)_offdiag with diagonal 2(λᵀλ − λ_i²) — with step halving and a
-    scaled-gradient step where the Newton step does not descend. It starts where psych
-    starts (ψ = 1 − SMC: the first principal axis of R with SMCs on the diagonal). A
-    stationary point satisfies (R − Ψ)λ = (λᵀλ)λ with Ψ = I − diag(λ²), psych's minres
-    condition; a final check that the Hessian is positive semi-definite rejects saddle points.
-    Matrices that do not converge, stop at a saddle or reach the bound (where the λ and
-    ψ parametrisations differ slightly) are flagged for an exact refit.
-    """
-    B, p, _ = R.shape
-    eye = np.eye(p, dtype=bool)
-    bound = np.sqrt(1 - PSI_LOWER)
-    inv = np.linalg.inv(R)
-    start = R.copy()
-    start[:, eye] = np.clip(1 - 1 / np.einsum("bii->bi", inv), 0, 1)
-    w, v = np.linalg.eigh(start)
-    lam = np.clip(v[:, :, -1] * np.sqrt(np.maximum(w[:, -1], 1e-12))[:, None], -bound, bound)
-    R0 = R.copy()
-    R0[:, eye] = 0.0
-    c = np.einsum("bij,bij->b", R0, R0)
-
-    def objective(l, rows):
-        Rl = np.einsum("bij,bj->bi", R0[rows], l)
-        ll = np.einsum("bi,bi->b", l, l)
-        f = 0.5 * (c[rows] - 2 * np.einsum("bi,bi->b", l, Rl) + ll**2 - np.sum(l**4, axis=1))
-        return f, Rl, ll
-
-    def newton(rows: np.ndarray, iters: int) -> None:
-        f, Rl, ll = objective(lam[rows], rows)
-        for _ in range(iters):
-            la = lam[rows]
-            g = -2 * (Rl - la * ll[:, None] + la**3)
-            at_bound = (np.abs(la) >= bound - 1e-12) & (g * np.sign(la) < 0)
-            done = (np.abs(np.where(at_bound, 0.0, g)).max(axis=1) < tol) | (np.abs(la) >= bound - 1e-12).any(axis=1)
-            if done.all():
-                return
-            keep = ~done
-            rows, la, g, f, Rl, ll = rows[keep], la[keep], g[keep], f[keep], Rl[keep], ll[keep]
-            H = _hessian(la, R0[rows], eye)
-            try:
-                step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
-            except np.linalg.LinAlgError:
-                step = -g / np.maximum(np.abs(np.einsum("bii->bi", H)), 1e-6)
-            bad = np.einsum("bi,bi->b", step, g) >= 0   # indefinite Hessian: not a descent direction
-            if bad.any():
-                step[bad] = -g[bad] / np.maximum(np.abs(np.einsum("bii->bi", H[bad])), 1e-6)
-            t = np.ones(rows.size)
-            for _ in range(20):
-                new = np.clip(la + t[:, None] * step, -bound, bound)
-                fn, Rln, lln = objective(new, rows)
-                ok = fn <= f
-                if ok.all():
-                    break
-                t = np.where(ok, t, t / 2)
-            take = fn <= f
-            lam[rows] = np.where(take[:, None], new, la)
-            f = np.where(take, fn, f)
-            Rl = np.where(take[:, None], Rln, Rl)
-            ll = np.where(take, lln, ll)
-
-    def status() -> tuple[np.ndarray, np.ndarray]:
-        f, Rl, ll = objective(lam, np.arange(B))
-        g = -2 * (Rl - lam * ll[:, None] + lam**3)
-        hit = (np.abs(lam) >= bound - 1e-12).any(axis=1)
-        conv = (np.abs(g).max(axis=1) < tol) & ~hit
-        return conv, hit
-
-    def saddles(idx: np.ndarray) -> np.ndarray:
-        """Which of the matrices ``idx`` sit at a point with negative curvature."""
-        if idx.size == 0:
-            return np.zeros(0, dtype=bool)
-        H = _hessian(lam[idx], R0[idx], eye)
-        try:  # the common case: every Hessian positive definite (cheap test)
-            np.linalg.cholesky(H)
-            return np.zeros(idx.size, dtype=bool)
-        except np.linalg.LinAlgError:
-            return np.linalg.eigvalsh(H)[:, 0] < -1e-8
-
-    newton(np.arange(B), max_iter)
-    conv, hit = status()
-    idx = np.where(conv)[0]
-    conv[idx[saddles(idx)]] = False
-    for _ in range(4):  # escape saddle points along the direction of negative curvature
-        idx = np.where(~conv & ~hit)[0]
-        if idx.size == 0:
-            break
-        w, v = np.linalg.eigh(_hessian(lam[idx], R0[idx], eye))
-        d = v[:, :, 0] * np.where(w[:, :1] < 0, 1.0, 0.0)
-        bestf = objective(lam[idx], idx)[0]
-        best = lam[idx].copy()
-        for a in (0.3, -0.3, 0.1, -0.1, 0.03, -0.03):
-            cand = np.clip(lam[idx] + a * d, -bound, bound)
-            fc = objective(cand, idx)[0]
-            better = fc < bestf
-            best[better], bestf = cand[better], np.where(better, fc, bestf)
-        lam[idx] = best
-        newton(idx, max_iter)
-        conv, hit = status()
-        idx = idx[conv[idx]]
-        conv[idx[saddles(idx)]] = False
-    return lam**2, conv
-
-
-def _hessian(lam: np.ndarray, R0: np.ndarray, eye: np.ndarray) -> np.ndarray:
-    """Hessian of f(λ) = Σ_{i<j}(r_ij − λ_iλ_j)²: −2R₀ + 4λλᵀ off the diagonal, 2(λᵀλ − λ_i²) on it."""
-    H = -2 * R0 + 4 * lam[:, :, None] * lam[:, None, :]
-    l2 = lam**2
-    H[:, eye] = 2 * (l2.sum(axis=1, keepdims=True) - l2)
-    return H
-
-
-def _refit_at_bound(R: np.ndarray, h2: np.ndarray, max_iter: int = 100, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
-    """Finish one-factor minres in psych's ψ parametrisation for matrices with an item at the bound.
-
-    Projected fixed point ψ ← clip(1 − diag(λλᵀ), 0.005, 1) with λ the first principal axis
-    of R − Ψ: its fixed points are the Karush–Kuhn–Tucker points of the bounded minres
-    problem (free items: ψ = 1 − h²; items at the bound: gradient pointing outwards).
-    Started from the λ-parametrised solution, it converges in a few dozen steps.
-    """
-    p = R.shape[1]
-    idx = np.arange(p)
-    psi = np.clip(1 - h2, PSI_LOWER, 1.0)
-    ok = np.zeros(len(R), dtype=bool)
-    h = h2
-    for _ in range(max_iter):
-        S = R.copy()
-        S[:, idx, idx] -= psi
-        w, v = np.linalg.eigh(S)
-        h = np.maximum(w[:, -1], 0)[:, None] * v[:, :, -1] ** 2
-        new = np.clip(1 - h, PSI_LOWER, 1.0)
-        ok = np.abs(new - psi).max(axis=1) < tol
-        psi = new
-        if ok.all():
-            break
-    return h, ok
+    return pairwise_correlation(X)[0]
 
 
 def _reduced_eigenvalues(R: np.ndarray, h2: np.ndarray) -> np.ndarray:
@@ -351,7 +186,7 @@ def parallel_analysis(
     R = prep.corr.to_numpy()
     p = R.shape[0]
     n = prep.n_obs
-    rng = _rng(seed)
+    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     want_fa = kind in ("fa", "both")
     want_pc = kind in ("pca", "both")
     prep_x = None
@@ -377,10 +212,11 @@ def parallel_analysis(
             if want_pc:
                 pcs.append(np.linalg.eigvalsh(Rs)[:, ::-1])
             if want_fa:
-                h2, ok = _one_factor_communalities(Rs)
+                lam, ok = minres_one_factor_batch(Rs)
+                h2 = lam**2
                 rest = np.where(~ok)[0]
                 if rest.size:  # items at psych's bound: finish in psych's ψ parametrisation
-                    h2[rest], ok2 = _refit_at_bound(Rs[rest], h2[rest])
+                    h2[rest], ok2 = refit_one_factor_at_bound(Rs[rest], h2[rest])
                     ok[rest] = ok2
                 for i in np.where(~ok)[0]:  # rare: finish with the exact (scipy) minres fit
                     ex = extract(Rs[i], 1, "minres")
@@ -394,25 +230,19 @@ def parallel_analysis(
                f"parallel_analysis: the one-factor minres fit did not converge for {n_bad} of {n_iter} random data sets; "
                "their factor eigenvalues use the last iterate", stacklevel=3)
     table = pd.DataFrame(index=pd.RangeIndex(1, p + 1, name="number"))
-    n_comp = n_fac = None
-    if want_pc:
-        sims = np.concatenate(pcs)
-        obs = np.linalg.eigvalsh(R)[::-1]
+
+    def compare(kind: str, obs: np.ndarray, sims: list[np.ndarray]) -> int:
+        """Add the observed and simulated eigenvalue columns of ``kind``; number retained."""
+        sims = np.concatenate(sims)
         q = np.quantile(sims, quantile, axis=0)
-        table["observed_pc"] = obs
-        table["simulated_pc_mean"] = sims.mean(axis=0)
-        table["simulated_pc_sd"] = sims.std(axis=0, ddof=1)
-        table["simulated_pc_quantile"] = q
-        n_comp = _count_leading(obs, q)
-    if want_fa:
-        sims = np.concatenate(fas)
-        obs = extract(R, 1, "minres").values
-        q = np.quantile(sims, quantile, axis=0)
-        table["observed_fa"] = obs
-        table["simulated_fa_mean"] = sims.mean(axis=0)
-        table["simulated_fa_sd"] = sims.std(axis=0, ddof=1)
-        table["simulated_fa_quantile"] = q
-        n_fac = _count_leading(obs, q)
+        table[f"observed_{kind}"] = obs
+        table[f"simulated_{kind}_mean"] = sims.mean(axis=0)
+        table[f"simulated_{kind}_sd"] = sims.std(axis=0, ddof=1)
+        table[f"simulated_{kind}_quantile"] = q
+        return _count_leading(obs, q)
+
+    n_comp = compare("pc", np.linalg.eigvalsh(R)[::-1], pcs) if want_pc else None
+    n_fac = compare("fa", extract(R, 1, "minres").values, fas) if want_fa else None
     return ParallelAnalysisResult(n_fac, n_comp, table, kind, int(n_iter), float(quantile), bool(resample), int(n),
                                   seed if not isinstance(seed, np.random.Generator) else "Generator", tuple(diagnostics))
 

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Rotation", "rotate", "ROTATIONS", "OBLIQUE"]
+__all__ = ["Rotation", "rotate", "sign_and_order", "ROTATIONS", "OBLIQUE"]
 
 ROTATIONS = ("oblimin", "promax", "geomin", "varimax", "quartimax")
 OBLIQUE = {"oblimin", "promax", "geomin"}
@@ -213,3 +213,15 @@ def rotate(loadings: np.ndarray, method: str, *, kaiser_promax: bool = True, eps
         L, phi, conv, it = _promax(A, power, kaiser=kaiser_promax)
         return Rotation(L, phi, conv, it, "promax")
     raise ValueError(f"unknown rotation {method!r}")
+
+
+def sign_and_order(L: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """psych::fa's convention after rotating common factors: each column of ``L`` signed to a
+    positive sum (φ re-signed to match), then columns ordered by decreasing variance
+    explained, diag(φ ΛᵀΛ) (the column sums of squares for an orthogonal rotation)."""
+    s = np.sign(L.sum(axis=0))
+    s[s == 0] = 1
+    L, phi = L * s, phi * np.outer(s, s)
+    ev = np.diag(phi @ L.T @ L)
+    order = np.argsort(-ev, kind="stable")
+    return L[:, order], phi[np.ix_(order, order)]

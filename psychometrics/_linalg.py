@@ -1,0 +1,108 @@
+"""Small linear-algebra helpers shared by the analysis modules (private).
+
+One implementation each of:
+
+* :func:`smc` — squared multiple correlations as ``psych::smc``;
+* :func:`pairwise_correlation` — Pearson correlations over pairwise-complete rows
+  (R's ``cor(use = "pairwise")``), for one data set or a stack of them;
+* :func:`single_thread_blas` — limit BLAS to one thread around many small matrix
+  operations (a context manager and a decorator).
+"""
+
+from __future__ import annotations
+
+import functools
+from contextlib import nullcontext
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["smc", "pairwise_correlation", "single_thread_blas", "blas_controller"]
+
+
+def smc(m: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations 1 − 1/diag(R⁻¹), as ``psych::smc`` (clipped to [0, 1]).
+
+    A covariance matrix is first rescaled to correlations (the SMC is scale free; multiply
+    by the variances for ``psych::smc(covar = TRUE)``). A singular matrix falls back to the
+    Moore–Penrose inverse, as psych's ``Pinv``, so values are still returned.
+    """
+    d = np.sqrt(np.diag(m))
+    corr = m / np.outer(d, d)  # exact no-op for a correlation matrix (unit diagonal)
+    try:
+        inv = np.linalg.inv(corr)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(corr, hermitian=True)
+    out = 1.0 - 1.0 / np.diag(inv)
+    return np.clip(out, 0.0, 1.0)
+
+
+def pairwise_correlation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlations over pairwise-complete rows (R's ``cor(use = "pairwise")``).
+
+    ``x`` is one data set (n, p) or a stack of them (b, n, p), NaN = missing. Each r_ij uses
+    the means and standard deviations of the rows where both i and j are observed
+    (r_ij = NaN when fewer than two such rows vary). Returns the correlation matrices and
+    the pairwise counts n_ij (same leading shape).
+    """
+    x = np.asarray(x, dtype=float)
+    n_rows, p = x.shape[-2], x.shape[-1]
+    obs = ~np.isnan(x)
+    diag = np.arange(p)
+    if obs.all():
+        xc = x - x.mean(axis=-2, keepdims=True)
+        xct = np.swapaxes(xc, -1, -2)
+        cov = xct @ xc
+        sd = np.sqrt(np.einsum("...ii->...i", cov))
+        r = cov / (sd[..., :, None] * sd[..., None, :])
+        n = np.full(r.shape, n_rows, dtype=float)
+    else:
+        m = obs.astype(float)
+        # centre by column means first for numerical stability (does not change r)
+        x0 = np.where(obs, x - np.nanmean(x, axis=-2, keepdims=True), 0.0)
+        mt, x0t = np.swapaxes(m, -1, -2), np.swapaxes(x0, -1, -2)
+        n = mt @ m                       # n_ij
+        s = x0t @ m                      # s[i, j] = sum of x_i over rows where j is observed
+        ss = (x0t * x0t) @ m             # sum of x_i² over rows where j is observed
+        cross = x0t @ x0                 # sum of x_i x_j over rows where both are observed
+        st = np.swapaxes(s, -1, -2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = cross - s * st / n
+            var = ss - s * s / n         # var of i over rows shared with j (times n − 1)
+            r = cov / np.sqrt(var * np.swapaxes(var, -1, -2))
+    r[..., diag, diag] = 1.0
+    return r, n
+
+
+@functools.lru_cache(maxsize=1)
+def blas_controller() -> Any:
+    """One threadpoolctl controller (scanning the loaded libraries is the slow part), or None.
+
+    scipy bundles its own OpenBLAS: import scipy.optimize first so that the controller
+    sees (and limits) both numpy's and scipy's BLAS. threadpoolctl comes with scikit-learn.
+    """
+    try:
+        import scipy.optimize  # noqa: F401
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover
+        return None
+    return ThreadpoolController()
+
+
+def single_thread_blas(fn: Callable | None = None) -> Any:
+    """Limit BLAS to one thread: ``with single_thread_blas(): ...`` or ``@single_thread_blas``.
+
+    Factor analysis and the bootstrap work on many small matrices; multi-threaded OpenBLAS
+    only adds hand-off cost there (up to 20× slower on a busy machine). Without threadpoolctl
+    nothing changes.
+    """
+    if fn is not None:  # used as a decorator
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with single_thread_blas():
+                return fn(*args, **kwargs)
+
+        return wrapper
+    controller = blas_controller()
+    return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")

@@ -1,0 +1,103 @@
+"""Checks of item-response tables shared by the analysis modules (private).
+
+One wording for each problem, prefixed with the analysis (``what``) so that the user
+knows which call failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import DataError
+
+__all__ = ["is_numeric_item", "check_numeric", "check_finite", "item_matrix", "check_observed", "check_variance", "name_list"]
+
+
+def is_numeric_item(dtype: Any) -> bool:
+    """Numbers, not true/false: a boolean column is almost always a mis-selected column."""
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def check_numeric(data: pd.DataFrame, what: str, columns: Sequence[Any] | None = None) -> None:
+    """Raise :class:`DataError` naming every non-numeric column of ``data`` (or of ``columns``)."""
+    cols = list(data.columns) if columns is None else list(columns)
+    bad = [c for c in cols if not is_numeric_item(data[c].dtype)]
+    if bad:
+        kinds = ", ".join(str(data[c].dtype) for c in bad[:12])
+        raise DataError(
+            f"{what}: columns {bad[:12]!r}{' and more' if len(bad) > 12 else ''} are not numeric ({kinds}); "
+            "items must hold numbers: convert non-numeric response labels to numbers (e.g. with the "
+            "scale's response coding) or select only the item columns (data[[...]])"
+        )
+
+
+def check_finite(x: np.ndarray, columns: Sequence[Any], index: Sequence[Any], what: str) -> None:
+    """Raise :class:`DataError` when ``x`` (rows × items, NaN = missing) holds ±inf, naming the
+    items, the first row and the count."""
+    inf = np.isinf(x)
+    if inf.any():
+        r, c = np.argwhere(inf)[0]
+        cols = [str(columns[j]) for j in np.flatnonzero(inf.any(axis=0))]
+        raise DataError(
+            f"{what}: infinite values in item(s) {', '.join(cols)} (first: item {columns[c]} in row "
+            f"{index[r]!r}; {int(inf.sum())} in all); set them missing (NaN) or correct them"
+        )
+
+
+def item_matrix(data: pd.DataFrame, what: str) -> np.ndarray:
+    """The item responses of ``data`` as floats (NaN = missing) after :func:`check_numeric` and
+    :func:`check_finite`."""
+    check_numeric(data, what)
+    x = data.to_numpy(dtype=float, na_value=np.nan)
+    check_finite(x, list(data.columns), data.index, what)
+    return x
+
+
+def check_observed(x: np.ndarray, columns: Sequence[Any], what: str) -> None:
+    """Raise :class:`DataError` naming the items of ``x`` (rows × items) without a single answer."""
+    empty = [str(columns[j]) for j in np.flatnonzero(np.isnan(x).all(axis=0))]
+    if empty:
+        raise DataError(f"{what}: item(s) {empty!r} have no observed responses; remove them")
+
+
+def check_variance(x: np.ndarray, columns: Sequence[Any], what: str, rows: str = "") -> None:
+    """Raise :class:`DataError` naming the items of ``x`` (rows × items, NaN = missing) that do
+    not vary: fewer than two answers, or a variance that is zero up to rounding
+    (≤ 1e-12 · max(1, max|x|²)). ``rows`` says which rows were used (e.g. "in the 20 rows used")."""
+    counts = (~np.isnan(x)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # items with < 2 answers: NaN, flagged below
+        dev = x - np.nansum(x, axis=0) / counts
+        var = np.nansum(dev * dev, axis=0) / (counts - 1)
+    scale = max(1.0, float(np.nanmax(np.abs(x))) ** 2) if np.isfinite(x).any() else 1.0
+    const = [columns[j] for j in range(x.shape[1]) if counts[j] < 2 or not var[j] > 1e-12 * scale]
+    if const:
+        raise DataError(
+            f"{what}: item(s) {[str(c) for c in const]!r} have zero variance{' ' + rows if rows else ''} "
+            "(everyone gave the same response, or fewer than 2 answers); remove them — items with no "
+            "variance carry no information about differences between respondents"
+        )
+
+
+def name_list(items: Sequence[Any], limit: int = 12) -> str:
+    """``a, b, c`` — at most ``limit`` names, then "and k more"."""
+    items = [str(i) for i in items]
+    if len(items) > limit:
+        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+    return ", ".join(items)
+
+
+def response_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A response column as floats: numbers as they are; text stripped, blank → NaN, number-like
+    text → its number. Returns ``(values, bad)`` with ``bad`` marking cells that hold text
+    which is not a number (left NaN in ``values``) — the caller names them. Boolean columns are
+    the caller's to reject."""
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(col), dtype=bool)
+    cleaned = col.astype(object).map(lambda v: (v.strip() or np.nan) if isinstance(v, str) else v)
+    num = pd.to_numeric(cleaned, errors="coerce")
+    bad = (cleaned.notna() & num.isna()).to_numpy(dtype=bool)
+    return num.to_numpy(dtype=float, na_value=np.nan), bad
