@@ -63,8 +63,10 @@ def fitted(name: str):
         kw.update(std_lv=True, group_equal=case["ge"], group_partial=case["gp"])
     else:
         stats_src = d["groups"]
-        model = MODELS["bfi2"] if name.startswith("bfi") else MODELS["hs_resid" if "resid" in name else "hs3"]
+        model = MODELS["bfi2"] if name.startswith("bfi") else MODELS[
+            "hs_resid" if "resid" in name else "hs_higher" if "higher" in name else "hs3"]
         kw["std_lv"] = "std.lv = TRUE" in d["call"]
+        kw["orthogonal"] = "orthogonal = TRUE" in d["call"]
     stats = stats_from(stats_src)
     if len(stats) > 1:
         kw["groups"] = labels(d)
@@ -85,7 +87,7 @@ def merged(name: str) -> pd.DataFrame:
     return m
 
 
-ALL = ["hs_ord", "hs_ord_stdlv", "hs_ord_resid", "bfi_ord", "hs_ord_groups"] + [
+ALL = ["hs_ord", "hs_ord_stdlv", "hs_ord_resid", "bfi_ord", "hs_ord_groups", "hs_ord_orth", "hs_ord_higher"] + [
     f"inv_{d}_{s}" for d in ("hs", "bfi") for s in STEPS
 ] + ["partial_bfi_intercepts", "partial_bfi_loadings", "partial_bfi_thresholds", "partial_hs_thresholds",
        "partial_hs_intercepts"]
