@@ -51,6 +51,21 @@ __all__ = ["ValidationOptions", "ValidationResult", "validate", "load_config", "
 
 # ----------------------------------------------------------------- references
 REFERENCES = {
+    "Rhemtulla et al. (2012)": "Rhemtulla, M., Brosseau-Liard, P. É., & Savalei, V. (2012). When can categorical "
+                               "variables be treated as continuous? A comparison of robust continuous and categorical "
+                               "SEM estimation methods under suboptimal conditions. Psychological Methods, 17(3), "
+                               "354–373.",
+    "Zumbo et al. (2007)": "Zumbo, B. D., Gadermann, A. M., & Zeisser, C. (2007). Ordinal versions of coefficients "
+                           "alpha and theta for Likert rating scales. Journal of Modern Applied Statistical Methods, "
+                           "6(1), 21–29.",
+    "Green & Yang (2009)": "Green, S. B., & Yang, Y. (2009). Reliability of summed item scores using structural "
+                           "equation modeling: An alternative to coefficient alpha. Psychometrika, 74(1), 155–167.",
+    "Muthén et al. (1997)": "Muthén, B. O., du Toit, S. H. C., & Spisic, D. (1997). Robust inference using weighted "
+                            "least squares and quadratic estimating equations in latent variable modeling with "
+                            "categorical and continuous outcomes. Unpublished manuscript.",
+    "Wu & Estabrook (2016)": "Wu, H., & Estabrook, R. (2016). Identification of confirmatory factor analysis models "
+                             "of different levels of invariance for ordered categorical outcomes. Psychometrika, "
+                             "81(4), 1014–1045.",
     "Nunnally (1978)": "Nunnally, J. C. (1978). Psychometric theory (2nd ed.). McGraw-Hill.",
     "Nunnally & Bernstein (1994)": "Nunnally, J. C., & Bernstein, I. H. (1994). Psychometric theory (3rd ed.). "
                                    "McGraw-Hill.",
@@ -131,6 +146,15 @@ class ValidationOptions:
         Confidence level (.95).
     invariance_sample : {"full", "validation"}
         Rows for the invariance models (default all analysed rows; see the module notes).
+    invariance_rule : str
+        Decision rule of the invariance levels (default ``auto``).
+    ordinal : {"auto", "yes", "no"}
+        Treat the items as ordinal: polychoric EFA, ordinal α and categorical ω beside
+        the usual coefficients, WLSMV CFA and categorical invariance. ``auto`` (default)
+        does so when every item has a Likert format with at most 7 categories
+        (Rhemtulla, Brosseau-Liard & Savalei, 2012); ``no`` uses the continuous (ML,
+        Pearson) methods throughout. An ordinal step that fails falls back to the
+        continuous method with a diagnostic saying so.
     """
 
     group: str | None = None
@@ -148,6 +172,7 @@ class ValidationOptions:
     conf_level: float = 0.95
     invariance_sample: str = "full"
     invariance_rule: str = "auto"
+    ordinal: str = "auto"
 
     def __post_init__(self) -> None:
         problems = _option_problems(dataclasses.asdict(self))
@@ -166,6 +191,7 @@ _CHOICES = {
     "efa_method": ("minres", "ml", "pa"),
     "rotation": ("oblimin", "promax", "geomin", "varimax", "quartimax"),
     "invariance_sample": ("full", "validation"),
+    "ordinal": ("auto", "yes", "no"),
     "invariance_rule": ("auto", "chen2007", "chen2007_small", "cheung_rensvold2002", "rutkowski_svetina2014", "chisq"),
 }
 
@@ -393,6 +419,27 @@ class _Runner:
             self.console.print(f"      [yellow]{text}[/]")
 
 
+_ORDINAL_MAX_CATEGORIES = 7
+
+
+def _resolve_ordinal(scale: Any, opts: ValidationOptions) -> tuple[bool, str]:
+    """Whether the ordinal methods are used, and why (one sentence for the report)."""
+    rf = scale.response_format
+    cats = list(getattr(rf, "categories", ()) or ())
+    if opts.ordinal == "no":
+        return False, "continuous methods throughout (option ordinal: no)"
+    if not cats:
+        why = "the response format is continuous, so continuous methods are used"
+        return False, why + (" (option ordinal: yes ignored)" if opts.ordinal == "yes" else "")
+    if opts.ordinal == "yes":
+        return True, f"ordinal methods (option ordinal: yes; {len(cats)} response categories)"
+    if len(cats) <= _ORDINAL_MAX_CATEGORIES:
+        return True, (f"ordinal methods, because every item has {len(cats)} ≤ {_ORDINAL_MAX_CATEGORIES} response "
+                      "categories (option ordinal: auto; Rhemtulla et al., 2012)")
+    return False, (f"continuous methods, because the items have {len(cats)} > {_ORDINAL_MAX_CATEGORIES} response "
+                   "categories (option ordinal: auto)")
+
+
 def find_companions(scale: Any, given: Sequence[str | Path] = ()) -> tuple[dict[str, Any], list[str]]:
     """Companion scales: the files given, else YAML specs beside the scale file whose id a
     validity hypothesis names. Returns ({id: Scale}, ids named by hypotheses but not found)."""
@@ -549,8 +596,10 @@ def validate(
         if out.exists() and not out.is_dir():
             raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the report files")
 
+    ordinal, ordinal_why = _resolve_ordinal(scale, opts)
     run = _Runner(quiet, total=9)
-    st: dict[str, Any] = {}
+    # "estimation": the method each step actually used (after any fallback), shown in the report
+    st: dict[str, Any] = {"ordinal": ordinal, "ordinal_why": ordinal_why, "estimation": {}}
 
     # ---- 1. data quality
     def load():
@@ -595,20 +644,25 @@ def validate(
     # ---- 3. reliability
     from psychometrics.reliability import scale_reliability
 
-    st["reliability"] = run.run("reliability", scale_reliability, work, scale, n_boot=opts.n_boot,
-                                ci=opts.conf_level, seed=rng, progress=False)
+    def reliability():
+        rel = scale_reliability(work, scale, n_boot=opts.n_boot, ci=opts.conf_level, seed=rng, progress=False)
+        return rel, (_ordinal_reliability_step(items, scale) if ordinal else {})
+
+    st["reliability"], ord_rel = run.run("reliability", reliability)
+    st.update(ord_rel)
 
     # ---- 4. EFA
-    efa_out = run.run("exploratory factor analysis", _efa_step, items.loc[calibration], scale, opts, rng, run)
+    efa_out = run.run("exploratory factor analysis", _efa_step, items.loc[calibration], scale, opts, rng, run,
+                      ordinal)
     st.update(efa_out)
 
     # ---- 5. CFA
-    cfa_out = run.run("confirmatory factor analysis", _cfa_step, items.loc[validation], scale, run)
+    cfa_out = run.run("confirmatory factor analysis", _cfa_step, items.loc[validation], scale, run, ordinal)
     st.update(cfa_out)
 
     # ---- 6. invariance
     inv_rows = analysed if opts.invariance_sample == "full" else validation
-    st.update(run.run("measurement invariance", _invariance_step, work, inv_rows, scale, opts))
+    st.update(run.run("measurement invariance", _invariance_step, work, inv_rows, scale, opts, ordinal))
 
     # ---- 7. validity
     st.update(run.run("validity", _validity_step, work, comps_w, scale, st, validation, opts))
@@ -654,12 +708,69 @@ def validate(
 
 
 # ------------------------------------------------------------------- EFA step
-def _efa_step(items: pd.DataFrame, scale: Any, opts: ValidationOptions, rng, run: _Runner) -> dict[str, Any]:
+def _ordinal_reliability_step(items: pd.DataFrame, scale: Any) -> dict[str, Any]:
+    """Ordinal α (polychoric matrix) and categorical ω (WLSMV CFA) of every score.
+
+    ``items`` are the scored responses (reverse-keyed items already reversed), so the
+    coefficients refer to the scored sum. Failures are notes, never errors.
+    """
+    from psychometrics.ordinal import categorical_omega_from_cfa, ordinal_alpha, polychoric
+
+    out: dict[str, Any] = {"ordinal_reliability": None, "ordinal_reliability_notes": []}
+    rows = {}
+    try:
+        poly = polychoric(items)
+    except Exception as exc:  # noqa: BLE001 - reported; the continuous coefficients stand alone
+        out["ordinal_reliability_notes"].append(f"Ordinal α could not be computed (polychoric correlations: "
+                                                f"{_why(exc)}); only the continuous coefficients are reported.")
+        return out
+    for s in scale.subscales:
+        ids = list(scale.items_of(s.id))
+        rows[s.id] = {"n": poly.n, "ordinal_alpha": ordinal_alpha(poly, ids) if len(ids) > 1 else math.nan}
+    rows["total"] = {"n": poly.n, "ordinal_alpha": ordinal_alpha(poly, list(items.columns))}
+    tab = pd.DataFrame(rows).T
+    tab["categorical_omega"] = math.nan
+    try:
+        from psychometrics.cfa import fit_cfa, models
+
+        fit = fit_cfa(models.correlated_factors(scale), items, estimator="WLSMV")
+        if not fit.converged:
+            raise PsychometricsError("the WLSMV CFA did not converge")
+        om = categorical_omega_from_cfa(fit)
+        for sid, v in om.items():
+            if sid in tab.index:
+                tab.loc[sid, "categorical_omega"] = float(v)
+    except Exception as exc:  # noqa: BLE001 - reported; ordinal α still stands
+        out["ordinal_reliability_notes"].append(f"Categorical ω could not be computed ({_why(exc)}).")
+    out["ordinal_reliability"] = tab
+    out["polychoric_all"] = poly
+    return out
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, PsychometricsError) else f"{type(exc).__name__}: {exc}"
+
+
+def _efa_step(items: pd.DataFrame, scale: Any, opts: ValidationOptions, rng, run: _Runner,
+              ordinal: bool = False) -> dict[str, Any]:
     from psychometrics.efa import bartlett, efa, kmo
 
     out: dict[str, Any] = {"efa_notes": []}
-    out["kmo"] = kmo(items)
-    out["bartlett"] = bartlett(items)
+    poly = None
+    if ordinal:
+        from psychometrics.ordinal import polychoric
+
+        try:
+            poly = polychoric(items)
+        except Exception as exc:  # noqa: BLE001 - fall back to Pearson correlations, said in the report
+            out["efa_notes"].append(f"The polychoric correlations could not be estimated ({_why(exc)}); the EFA "
+                                    "falls back to Pearson correlations.")
+    # the correlation matrix every EFA step works on (polychoric for ordinal items)
+    cx = ({"corr": poly.matrix, "n_obs": poly.n} if poly is not None else {})
+    out["efa_corr"] = "polychoric" if poly is not None else "pearson"
+    out["efa_n"] = poly.n if poly is not None else len(items)
+    out["kmo"] = kmo(corr=poly.matrix) if cx else kmo(items)
+    out["bartlett"] = bartlett(**cx) if cx else bartlett(items)
     declared = len(scale.subscales)
     try:
         from psychometrics.efa import map_test, parallel_analysis
@@ -668,8 +779,13 @@ def _efa_step(items: pd.DataFrame, scale: Any, opts: ValidationOptions, rng, run
     pa = mp = None
     if parallel_analysis is not None:
         try:
-            pa = parallel_analysis(items, n_iter=opts.parallel_iter, kind="both", seed=rng, show_progress=False)
-            mp = map_test(items)
+            if cx:
+                pa = parallel_analysis(corr=poly.matrix, n_obs=poly.n, n_iter=opts.parallel_iter, kind="both",
+                                       seed=rng, show_progress=False)
+                mp = map_test(corr=poly.matrix)
+            else:
+                pa = parallel_analysis(items, n_iter=opts.parallel_iter, kind="both", seed=rng, show_progress=False)
+                mp = map_test(items)
         except PsychometricsError as exc:  # reported; the declared number is used instead
             pa = mp = None
             out["efa_notes"].append(f"Factor retention could not be computed ({exc}); the declared number of "
@@ -693,14 +809,19 @@ def _efa_step(items: pd.DataFrame, scale: Any, opts: ValidationOptions, rng, run
     out["parallel"], out["map"] = pa, mp
     out["n_extracted"] = k
     try:
-        out["efa"] = efa(items, k, method=opts.efa_method, rotation=opts.rotation if k > 1 else None, scale=scale)
+        if cx:
+            out["efa"] = efa(None, k, method=opts.efa_method, rotation=opts.rotation if k > 1 else None,
+                             scale=scale, **cx)
+        else:
+            out["efa"] = efa(items, k, method=opts.efa_method, rotation=opts.rotation if k > 1 else None,
+                             scale=scale)
     except PsychometricsError as exc:
         if k == 1:
             raise
         # a k-factor solution that cannot be estimated must not stop the validation: say so, show one factor
         out["efa_notes"].append(f"The {k}-factor EFA could not be estimated ({exc}); one factor is shown instead.")
         out["n_extracted"] = 1
-        out["efa"] = efa(items, 1, method=opts.efa_method, rotation=None, scale=scale)
+        out["efa"] = efa(None if cx else items, 1, method=opts.efa_method, rotation=None, scale=scale, **cx)
     return out
 
 
@@ -713,7 +834,33 @@ _MODEL_LABELS = {
 }
 
 
-def _cfa_step(items: pd.DataFrame, scale: Any, run: _Runner) -> dict[str, Any]:
+def _mod_indices(fit: Any) -> pd.DataFrame | None:
+    """Modification indices, or None when the fit cannot give them (e.g. a singular WLSMV information)."""
+    try:
+        return fit.modification_indices
+    except PsychometricsError:
+        return None
+
+
+def _fit_indices(res: Any) -> dict[str, float]:
+    """The fit indices the table and the verdicts use: ML as is; WLSMV the scaled ones.
+
+    For WLSMV, χ², p, CFI, TLI and RMSEA (with its CI) are lavaan's ``*_scaled``
+    (mean- and variance-adjusted; Muthén et al., 1997) — what Mplus and most applied
+    papers report, and what the Hu & Bentler cut-offs are usually applied to; the robust
+    CFI/RMSEA (Savalei, 2021; lavaan's ``*_robust``) are shown beside them.
+    """
+    f = res.fit
+    if getattr(res, "estimator", "ML") != "WLSMV":
+        return {k: f[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
+                                  "rmsea_ci_upper", "srmr", "aic", "bic")}
+    return {"chisq": f["chisq_scaled"], "df": f["df"], "pvalue": f["pvalue_scaled"], "cfi": f["cfi_scaled"],
+            "tli": f["tli_scaled"], "rmsea": f["rmsea_scaled"], "rmsea_ci_lower": f["rmsea_ci_lower_scaled"],
+            "rmsea_ci_upper": f["rmsea_ci_upper_scaled"], "srmr": f["srmr"], "aic": math.nan, "bic": math.nan,
+            "cfi_robust": f.get("cfi_robust", math.nan), "rmsea_robust": f.get("rmsea_robust", math.nan)}
+
+
+def _cfa_step(items: pd.DataFrame, scale: Any, run: _Runner, ordinal: bool = False) -> dict[str, Any]:
     from psychometrics.cfa import fit_cfa, models
 
     specs: list[tuple[str, str, dict]] = [("correlated", models.correlated_factors(scale), {})]
@@ -725,38 +872,69 @@ def _cfa_step(items: pd.DataFrame, scale: Any, run: _Runner) -> dict[str, Any]:
     fits: dict[str, Any] = {}
     failed: dict[str, str] = {}
     syntax: dict[str, str] = {}
+    notes: list[str] = []
     for name, syn, kw in specs:
         syntax[name] = syn
+        if ordinal:
+            try:
+                fit = fit_cfa(syn, items, estimator="WLSMV", **kw)
+                if not fit.converged:
+                    raise PsychometricsError("the WLSMV estimation did not converge")
+                fits[name] = fit
+                continue
+            except Exception as exc:  # noqa: BLE001 - fall back to ML for this model, said in the report
+                notes.append(f"{_MODEL_LABELS[name]}: WLSMV failed ({_why(exc)}); fitted by maximum likelihood "
+                             "instead.")
         try:
             fits[name] = fit_cfa(syn, items, **kw)
         except Exception as exc:  # noqa: BLE001 - one model failing must not stop the validation; reported
-            failed[name] = str(exc) if isinstance(exc, PsychometricsError) else f"{type(exc).__name__}: {exc}"
+            failed[name] = _why(exc)
     rows = []
     for name, syn, _ in specs:
         if name in fits:
-            f = fits[name].fit
-            rows.append({"Model": _MODEL_LABELS[name], "χ²": f["chisq"], "df": int(f["df"]), "p": f["pvalue"],
-                         "CFI": f["cfi"], "TLI": f["tli"], "RMSEA": f["rmsea"],
-                         "90% CI": (f["rmsea_ci_lower"], f["rmsea_ci_upper"]), "SRMR": f["srmr"],
-                         "AIC": f["aic"], "BIC": f["bic"], "converged": fits[name].converged,
-                         "n": int(sum(fits[name].nobs.values()))})
+            f = _fit_indices(fits[name])
+            row = {"Model": _MODEL_LABELS[name], "Estimator": getattr(fits[name], "estimator", "ML"),
+                   "χ²": f["chisq"], "df": int(f["df"]), "p": f["pvalue"],
+                   "CFI": f["cfi"], "TLI": f["tli"], "RMSEA": f["rmsea"],
+                   "90% CI": (f["rmsea_ci_lower"], f["rmsea_ci_upper"]), "SRMR": f["srmr"]}
+            if ordinal:
+                row.update({"CFI robust": f.get("cfi_robust", math.nan),
+                            "RMSEA robust": f.get("rmsea_robust", math.nan)})
+            row.update({"AIC": f["aic"], "BIC": f["bic"], "converged": fits[name].converged,
+                        "n": int(sum(fits[name].nobs.values()))})
+            rows.append(row)
         else:
             rows.append({"Model": _MODEL_LABELS[name], "converged": False})
     table = pd.DataFrame(rows).set_index("Model")
     lrt = None
     if "correlated" in fits and "one_factor" in fits:
-        from psychometrics.cfa import compare
-
+        a, b = fits["correlated"], fits["one_factor"]
         try:
-            lrt = compare(fits["correlated"], fits["one_factor"], names=["correlated", "one_factor"]).table
-        except PsychometricsError:
+            if getattr(a, "estimator", "ML") == "WLSMV" and getattr(b, "estimator", "ML") == "WLSMV":
+                from psychometrics.cfa.categorical import scaled_difference_test
+
+                d = scaled_difference_test(a, b)
+                lrt = pd.DataFrame([{}, {"delta_chisq": d["chisq_diff"], "delta_df": d["df_diff"],
+                                         "delta_pvalue": d["pvalue"],
+                                         "delta_cfi": _fit_indices(b)["cfi"] - _fit_indices(a)["cfi"]}],
+                                   index=["correlated", "one_factor"])
+            elif getattr(a, "estimator", "ML") == getattr(b, "estimator", "ML"):
+                from psychometrics.cfa import compare
+
+                lrt = compare(a, b, names=["correlated", "one_factor"]).table
+        except (PsychometricsError, KeyError):
             lrt = None
-    return {"cfa": fits, "cfa_failed": failed, "cfa_syntax": syntax, "cfa_table": table, "cfa_lrt": lrt}
+    methods = {getattr(f, "estimator", "ML") for f in fits.values()}
+    return {"cfa": fits, "cfa_failed": failed, "cfa_syntax": syntax, "cfa_table": table, "cfa_lrt": lrt,
+            "cfa_notes": notes, "cfa_estimator": "WLSMV" if methods == {"WLSMV"} else (
+                "ML" if methods <= {"ML"} else "WLSMV (ML for some models)")}
 
 
 # ------------------------------------------------------------ invariance step
-def _invariance_step(work: Any, rows: pd.Index, scale: Any, opts: ValidationOptions) -> dict[str, Any]:
-    out: dict[str, Any] = {"invariance": None, "invariance_note": None, "invariance_rows": rows}
+def _invariance_step(work: Any, rows: pd.Index, scale: Any, opts: ValidationOptions,
+                     ordinal: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"invariance": None, "invariance_note": None, "invariance_rows": rows,
+                           "invariance_fallback": None}
     if opts.group is None:
         out["invariance_note"] = "No grouping variable was given (--group), so measurement invariance was not assessed."
         return out
@@ -771,8 +949,19 @@ def _invariance_step(work: Any, rows: pd.Index, scale: Any, opts: ValidationOpti
     frame = work.items.loc[rows].copy()
     col = opts.group
     frame[col] = work.group.loc[rows].astype(str)
+    inv = None
+    if ordinal:
+        try:
+            # an empty category in one group is merged with its lower neighbour in all groups (said in the
+            # result's diagnostics) rather than stopping the analysis
+            inv = measurement_invariance(models.correlated_factors(scale), frame, col, rule=opts.invariance_rule,
+                                         estimator="WLSMV", empty_categories="collapse")
+        except Exception as exc:  # noqa: BLE001 - fall back to the continuous (ML) invariance, said in the report
+            out["invariance_fallback"] = (f"The categorical (WLSMV) invariance analysis failed ({_why(exc)}); the "
+                                          "continuous (ML) analysis is reported instead.")
     try:
-        inv = measurement_invariance(models.correlated_factors(scale), frame, col, rule=opts.invariance_rule)
+        if inv is None:
+            inv = measurement_invariance(models.correlated_factors(scale), frame, col, rule=opts.invariance_rule)
     except Exception as exc:  # noqa: BLE001 - reported as "not assessed" with the reason, never a crash
         why = str(exc) if isinstance(exc, PsychometricsError) else f"{type(exc).__name__}: {exc}"
         out["invariance_note"] = f"Measurement invariance could not be assessed: {why}"
@@ -790,10 +979,11 @@ def _equality_score_tests(inv: Any) -> pd.DataFrame | None:
     model marks a candidate for differential item functioning.
     """
     table = getattr(inv, "table", None)
-    if not isinstance(table, pd.DataFrame) or "scalar" not in table.index:
+    top = "intercepts" if _is_categorical(inv) else "scalar"
+    if not isinstance(table, pd.DataFrame) or top not in table.index:
         return None
     try:
-        st = inv.fits["scalar"].score_tests()
+        st = inv.fits[top].score_tests()
     except Exception:  # noqa: BLE001 - optional detail; absent when the invariance module cannot give it
         return None
     if st is None or st.empty:
@@ -817,8 +1007,20 @@ def _validity_step(work: Any, comps: dict[str, Any], scale: Any, st: dict[str, A
     elif main is not None:
         try:
             out["construct_validity"] = construct_validity(main, work.items.loc[validation])
-        except PsychometricsError as exc:
-            out["validity_notes"].append(f"CR/AVE/HTMT could not be computed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - WLSMV fits may lack what it needs: fall back to ML, say so
+            if getattr(main, "estimator", "ML") == "WLSMV":
+                try:
+                    from psychometrics.cfa import fit_cfa
+
+                    ml = fit_cfa(st["cfa_syntax"]["correlated"], work.items.loc[validation])
+                    out["construct_validity"] = construct_validity(ml, work.items.loc[validation])
+                    out["validity_notes"].append(
+                        f"CR/AVE/HTMT are computed from the maximum-likelihood fit of the declared model: they "
+                        f"could not be computed from the WLSMV fit ({_why(exc)}).")
+                except Exception as exc2:  # noqa: BLE001 - reported, never a crash
+                    out["validity_notes"].append(f"CR/AVE/HTMT could not be computed: {_why(exc2)}")
+            else:
+                out["validity_notes"].append(f"CR/AVE/HTMT could not be computed: {_why(exc)}")
     else:
         out["validity_notes"].append("CR/AVE/HTMT were not computed: the correlated-factors CFA could not be fitted.")
     scores = score(scale, work)
@@ -856,8 +1058,8 @@ def _scoring_step(work: Any, scale: Any, st: dict[str, Any], opts: ValidationOpt
         notes = [f"rule: {getattr(inv, 'rule', '')}"]
         if partial:
             notes.append("released across groups (partial invariance): " + ", ".join(partial))
-        if getattr(inv, "non_invariant_items", ()):
-            notes.append("non-invariant items: " + ", ".join(inv.non_invariant_items))
+        if _inv_items(inv):
+            notes.append("non-invariant items: " + ", ".join(_inv_items(inv)))
         inv_dict["notes"] = "; ".join(notes)
     elif opts.group is not None:
         inv_dict = {"level": "not assessed", "group_variable": opts.group,
@@ -870,16 +1072,43 @@ def _scoring_step(work: Any, scale: Any, st: dict[str, Any], opts: ValidationOpt
     return {"scoring_key": key}
 
 
+def _is_categorical(inv: Any) -> bool:
+    """Whether an invariance result is the categorical (WLSMV) one."""
+    return type(inv).__name__ == "CategoricalInvarianceResult"
+
+
+def _inv_items(inv: Any) -> list[str]:
+    """Non-invariant items: the continuous result lists them; the categorical one releases them."""
+    items = list(getattr(inv, "non_invariant_items", ()) or ())
+    if items or not _is_categorical(inv):
+        return items
+    out: list[str] = []
+    for rel in _inv_freed(inv):
+        # group.partial names: "f=~x" (loading), "x|t1" (threshold), "x~1" (intercept)
+        item = rel.split("=~")[-1] if "=~" in rel else rel.split("|")[0].split("~")[0]
+        item = item.strip()
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
 def _inv_level(inv: Any) -> str | None:
     """Highest level reached, e.g. ``"scalar (partial)"``."""
     level = getattr(inv, "level", None)
     if level is None:
         return None
+    if _is_categorical(inv):
+        return str(level)  # already "<level> (partial)" when constraints were released
     return f"{level} (partial)" if getattr(inv, "partial_level", False) else str(level)
 
 
 def _inv_freed(inv: Any) -> list[str]:
     """Constraints released for partial invariance (lavaan ``group.partial`` names)."""
+    if _is_categorical(inv):
+        # the releases of the accepted model of the highest level reached
+        t = inv.table
+        part = str(t.loc[inv.level, "partial"]) if inv.level in t.index else ""
+        return [x.strip() for x in part.split(",") if x.strip()]
     steps = getattr(inv, "partial_steps", None)
     if isinstance(steps, pd.DataFrame) and "released" in steps and len(steps):
         return [str(x) for x in steps["released"]]
@@ -963,11 +1192,12 @@ def _verdicts(scale: Any, st: dict[str, Any], bits: dict[str, Any]) -> list[Any]
         crit = ("CFA fit of the declared correlated-factors model" if name == "correlated"
                 else "CFA fit of the declared higher-order model")
         if name in fits and fits[name].converged:
-            f = fits[name].fit
+            f = _fit_indices(fits[name])  # WLSMV: the scaled CFI/TLI/RMSEA
             ok = f["cfi"] >= 0.95 and f["rmsea"] <= 0.06 and f["srmr"] <= 0.08
             border = f["cfi"] >= 0.90 and f["rmsea"] <= 0.08 and f["srmr"] <= 0.10
+            sc = " (scaled, WLSMV)" if getattr(fits[name], "estimator", "ML") == "WLSMV" else ""
             V.append(Verdict(crit, _status(ok, border),
-                             f"CFI = {_fmt(f['cfi'], 3)}, RMSEA = {_fmt(f['rmsea'], 3)}, SRMR = {_fmt(f['srmr'], 3)}",
+                             f"CFI = {_fmt(f['cfi'], 3)}, RMSEA = {_fmt(f['rmsea'], 3)}, SRMR = {_fmt(f['srmr'], 3)}{sc}",
                              "CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08", "Hu & Bentler (1999)",
                              section="internal-structure-confirmatory-factor-analysis"))
         else:
@@ -987,18 +1217,26 @@ def _verdicts(scale: Any, st: dict[str, Any], bits: dict[str, Any]) -> list[Any]
         partial = bool(getattr(inv, "partial_level", False))
         steps = getattr(inv, "partial_steps", None)
         released = set(steps["level"]) if isinstance(steps, pd.DataFrame) and "level" in steps else set()
-        # full scalar invariance: reached scalar (or strict) with nothing released at the metric or scalar level
-        full = level in ("scalar", "strict") and not (released & {"metric", "scalar"}) and (
-            not partial or bool(released))
-        border = level in ("scalar", "strict", "metric")
-        items = ", ".join(getattr(inv, "non_invariant_items", ()) or ())
+        if _is_categorical(inv):
+            # full invariance of thresholds, loadings and intercepts (the ordinal analogue of scalar)
+            full = level == "intercepts"
+            border = level.split(" (")[0] in ("intercepts", "loadings")
+            target = "intercept invariance (thresholds, loadings and intercepts equal; needed to compare means)"
+        else:
+            # full scalar invariance: reached scalar (or strict) with nothing released at the metric or scalar level
+            full = level in ("scalar", "strict") and not (released & {"metric", "scalar"}) and (
+                not partial or bool(released))
+            border = level in ("scalar", "strict", "metric")
+            target = "scalar invariance (needed to compare means)"
+        items = ", ".join(_inv_items(inv))
         V.append(Verdict(f"Measurement invariance across {bits['opts'].group}", _status(full, border),
                          (_inv_level(inv) or "") + (f"; non-invariant: {items}" if items else ""),
-                         f"scalar invariance (needed to compare means); {words}", ref,
+                         f"{target}; {words}", ref,
                          section="internal-structure-measurement-invariance"))
         dif = _dif_candidates(st.get("invariance_score_tests"))
         if dif is not None:
-            V.append(Verdict("Equality constraints across groups (score tests, scalar model)", _status(not dif),
+            V.append(Verdict("Equality constraints across groups (score tests, "
+                             f"{'intercepts' if _is_categorical(inv) else 'scalar'} model)", _status(not dif),
                              "none significant" if not dif else "; ".join(dif),
                              "no univariate score test significant at p < .05 after Bonferroni correction",
                              "Sörbom (1989)", section="internal-structure-measurement-invariance"))
@@ -1067,8 +1305,9 @@ def _dif_items(tests: pd.DataFrame | None) -> list[tuple[str, str, float]]:
         return []
     out = []
     for _, r in tests[tests["p_bonferroni"] < 0.05].iterrows():
-        item = r["lhs"] if r["op"] in ("~1", "~~") else r["rhs"]
-        out.append((str(item), f"{'intercept' if r['op'] == '~1' else 'loading' if r['op'] == '=~' else r['op']} "
+        item = r["lhs"] if r["op"] in ("~1", "~~", "|") else r["rhs"]
+        what = {"~1": "intercept", "=~": "loading", "|": f"threshold {r['rhs']}"}.get(r["op"], r["op"])
+        out.append((str(item), f"{what} "
                                f"not equal across groups ({r['group']} copy; score test, Bonferroni p {_p(r['p_bonferroni'])})",
                     float(r["x2"])))
     return out
@@ -1142,6 +1381,52 @@ def _frame_records(df: pd.DataFrame | None) -> Any:
     return None if df is None else to_jsonable(df)
 
 
+def _estimation(st: dict[str, Any]) -> dict[str, str]:
+    """The method each step actually used (after any fallback), in words, per report section."""
+    ordinal = st.get("ordinal", False)
+    out: dict[str, str] = {}
+    if ordinal and st.get("ordinal_reliability") is not None:
+        tab = st["ordinal_reliability"]
+        omega = bool(tab["categorical_omega"].notna().any())
+        out["reliability"] = ("α, ω total (Pearson covariances), plus ordinal α (polychoric correlations; Zumbo et "
+                              "al., 2007)" + (" and categorical ω (WLSMV CFA; Green & Yang, 2009)" if omega else ""))
+    else:
+        out["reliability"] = "α, ω total (Pearson covariances; continuous)" + (
+            " — the ordinal coefficients could not be computed" if ordinal else "")
+    if st.get("efa_corr") == "polychoric":
+        out["efa"] = ("polychoric correlations (ordinal); KMO, Bartlett, parallel analysis, MAP and the EFA use "
+                      "the polychoric matrix (parallel analysis compares it with random normal data)")
+    else:
+        out["efa"] = "Pearson correlations (continuous)" + (" — fallback, see the notes" if ordinal else "")
+    est = st.get("cfa_estimator", "ML")
+    if est == "WLSMV":
+        out["cfa"] = ("WLSMV (ordinal; polychoric correlations, diagonally weighted least squares, mean- and "
+                      "variance-adjusted χ²); the verdicts use the scaled CFI/TLI/RMSEA and SRMR")
+    elif est == "ML":
+        out["cfa"] = "maximum likelihood (continuous)" + (" — fallback, see the diagnostics" if ordinal else "")
+    else:
+        out["cfa"] = "WLSMV (ordinal), maximum likelihood for the models where WLSMV failed (see the notes)"
+    inv = st.get("invariance")
+    if inv is None:
+        out["invariance"] = "not assessed"
+    elif _is_categorical(inv):
+        out["invariance"] = ("WLSMV, categorical (configural → thresholds → loadings → intercepts; Wu & Estabrook, "
+                             "2016); Δ fit from the scaled CFI/RMSEA and SRMR")
+    else:
+        out["invariance"] = "maximum likelihood (continuous; configural → metric → scalar → strict)" + (
+            " — fallback, see the notes" if ordinal else "")
+    return out
+
+
+def _model_dict(fit: Any) -> dict[str, Any]:
+    """A CFA result as JSON; a part the fit cannot give (e.g. MIs with a singular WLSMV information) is noted."""
+    try:
+        return fit.to_dict()
+    except PsychometricsError as exc:
+        return {"estimator": getattr(fit, "estimator", None), "converged": fit.converged, "fit": to_jsonable(fit.fit),
+                "estimates": to_jsonable(fit.estimates), "note": f"incomplete: {exc}"}
+
+
 def _results_json(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: list[Any]) -> dict[str, Any]:
     resp = bits["resp"]
     q = resp.quality
@@ -1155,6 +1440,7 @@ def _results_json(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts
         "parallel_analysis": None if st.get("parallel") is None else st["parallel"].to_dict(),
         "map": None if st.get("map") is None else st["map"].to_dict(),
         "n_factors_extracted": st["n_extracted"], "notes": st["efa_notes"],
+        "correlations": st.get("efa_corr", "pearson"),
         "result": e.to_dict(),
     }
     cfa_d = {
@@ -1162,13 +1448,19 @@ def _results_json(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts
         "rows": [to_jsonable(i) for i in bits["validation"]],
         "comparison": to_jsonable(st["cfa_table"]),
         "lrt_declared_vs_one_factor": _frame_records(st.get("cfa_lrt")),
-        "models": {k: {"syntax": st["cfa_syntax"][k], **v.to_dict()} for k, v in st["cfa"].items()},
+        "models": {k: {"syntax": st["cfa_syntax"][k], **_model_dict(v)} for k, v in st["cfa"].items()},
         "failed": st["cfa_failed"],
+        "estimator": st.get("cfa_estimator", "ML"),
+        "notes": st.get("cfa_notes", []),
+        "indices_used_by_verdicts": ("cfi_scaled, tli_scaled, rmsea_scaled, srmr"
+                                     if st.get("cfa_estimator", "ML") != "ML" else "cfi, tli, rmsea, srmr"),
     }
     inv = st.get("invariance")
     inv_d = {"assessed": inv is not None, "group": bits["opts"].group, "note": st.get("invariance_note"),
              "sample": bits["opts"].invariance_sample, "n": len(st["invariance_rows"]),
              "result": None if inv is None else to_jsonable(inv),
+             "method": "WLSMV" if inv is not None and _is_categorical(inv) else ("ML" if inv is not None else None),
+             "fallback": st.get("invariance_fallback"),
              "score_tests_scalar": _frame_records(st.get("invariance_score_tests"))}
     cv = st.get("construct_validity")
     hyp = st.get("hypotheses")
@@ -1202,7 +1494,11 @@ def _results_json(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts
         "summary": [to_jsonable(dataclasses.asdict(v)) for v in verdicts],
         "data_quality": dq,
         "items": st["items"].to_dict(),
-        "reliability": st["reliability"].to_dict(),
+        "estimation": {"ordinal": bool(st.get("ordinal")), "reason": st.get("ordinal_why"), **_estimation(st)},
+        "reliability": {**st["reliability"].to_dict(),
+                        "ordinal": _frame_records(st["ordinal_reliability"].rename_axis("score").reset_index())
+                        if st.get("ordinal_reliability") is not None else None,
+                        "ordinal_notes": st.get("ordinal_reliability_notes", [])},
         "efa": efa_d,
         "cfa": cfa_d,
         "invariance": inv_d,
@@ -1376,8 +1672,26 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                              f"({opts.n_boot} resamples; subscales only); ω_h: Schmid–Leiman general-factor "
                              "saturation of the total score; SEM = SD·√(1 − α) in sum-score units (divide by the "
                              "number of items for the mean score).")]
+    orl = st.get("ordinal_reliability")
+    if orl is not None:
+        refs |= {"Zumbo et al. (2007)", "Green & Yang (2009)"}
+        ot = pd.DataFrame({"n": orl["n"].astype("int64"), "Ordinal α": orl["ordinal_alpha"].astype(float),
+                           "Categorical ω": orl["categorical_omega"].astype(float)})
+        ot.index = pd.Index([("Total score" if s_ == "total" else _sub_name(scale, s_)) for s_ in orl.index],
+                            name="Score")
+        rel_blocks.append(Table(ot, "Ordinal Reliability Coefficients", digits={"n": 0},
+                                no_leading_zero=["Ordinal α", "Categorical ω"],
+                                note="Ordinal α: α of the polychoric correlation matrix (Zumbo et al., 2007) — the "
+                                     "reliability of the latent-response sum. Categorical ω: reliability of the "
+                                     "observed sum score from the WLSMV CFA of the declared correlated-factors model "
+                                     "(Green & Yang, 2009; semTools::compRelSEM); subscales only. All analysed "
+                                     "respondents with complete answers."))
+    for note in st.get("ordinal_reliability_notes", []):
+        rel_blocks.append(Paragraph(note))
     if st["reliability"].diagnostics:
         rel_blocks.append(Diagnostics(list(st["reliability"].diagnostics), title="Estimation diagnostics"))
+    estimation = _estimation(st)
+    rel_intro = [f"Estimation: {estimation['reliability']}."]
 
     # ---------------- EFA
     e = st["efa"]
@@ -1432,10 +1746,13 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
     efa_diag = [*_diag_list(kmo), *_diag_list(bart), *_diag_list(pa), *_diag_list(mp), *_diag_list(e)]
     if efa_diag:
         efa_blocks.append(Diagnostics(efa_diag, title="Estimation diagnostics"))
-    efa_intro = [f"Calibration sample: a random {opts.split:.0%} of the analysed respondents (n = {n_cal}, seed "
+    efa_intro = [f"Estimation: {estimation['efa']}.",
+                 f"Calibration sample: a random {opts.split:.0%} of the analysed respondents (n = {n_cal}, seed "
                  f"{opts.seed}). {opts.efa_method} extraction of {st['n_extracted']} factor"
-                 f"{'s' * (st['n_extracted'] != 1)} from pairwise correlations, {opts.rotation if e.n_factors > 1 else 'no'} "
-                 "rotation (psych::fa)."] + list(st["efa_notes"])
+                 f"{'s' * (st['n_extracted'] != 1)} from "
+                 + ("polychoric correlations (complete cases)" if st.get("efa_corr") == "polychoric"
+                    else "pairwise correlations")
+                 + f", {opts.rotation if e.n_factors > 1 else 'no'} rotation (psych::fa)."] + list(st["efa_notes"])
 
     # ---------------- CFA
     fits = st["cfa"]
@@ -1445,10 +1762,17 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
               digits={"χ²": 1, "df": 0, "AIC": 1, "BIC": 1, "n": 0, "CFI": 3, "TLI": 3, "RMSEA": 3, "SRMR": 3,
                       "90% CI": 3},
               no_leading_zero=["CFI", "TLI", "RMSEA", "90% CI", "SRMR"],
-              note=f"Maximum likelihood, listwise deletion (n = {_cfa_n(fits)} complete cases of the validation sample). The bifactor "
-                   "model has orthogonal factors and unit factor variances. Cut-offs: CFI ≥ .95, RMSEA ≤ .06, "
-                   "SRMR ≤ .08 (Hu & Bentler, 1999)."),
+              note=(f"Maximum likelihood, listwise deletion (n = {_cfa_n(fits)} complete cases of the validation "
+                    "sample)." if st.get("cfa_estimator", "ML") == "ML" else
+                    f"WLSMV for ordinal items, listwise deletion (n = {_cfa_n(fits)} complete cases of the validation "
+                    "sample): χ², p, CFI, TLI and RMSEA are lavaan's scaled (mean- and variance-adjusted) values, "
+                    "which the verdicts use; CFI robust and RMSEA robust (Savalei, 2021) are shown for comparison; "
+                    "AIC/BIC do not exist (no likelihood).")
+                   + " The bifactor model has orthogonal factors and unit factor variances. Cut-offs: CFI ≥ .95, "
+                     "RMSEA ≤ .06, SRMR ≤ .08 (Hu & Bentler, 1999)."),
     ]
+    for note in st.get("cfa_notes", []):
+        cfa_blocks.append(Paragraph(note))
     lrt = st.get("cfa_lrt")
     if lrt is not None and len(lrt) == 2:
         r = lrt.iloc[-1]
@@ -1465,7 +1789,7 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
         lt["R²"] = main.r_squared.reindex(lt.index)
         lt.index.name = "Item"
         cfa_blocks.append(Table(lt, "Standardized Loadings (Declared Model)", no_leading_zero=True))
-        mi = main.modification_indices
+        mi = _mod_indices(main)
         if mi is not None and not mi.empty:
             top = mi[mi["op"] == "=~"].head(10)
             if not top.empty:
@@ -1480,20 +1804,46 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
     cfa_diag += [Diagnostic("EstimationError", f"{_MODEL_LABELS[k]}: not fitted: {m}") for k, m in st["cfa_failed"].items()]
     cfa_blocks.append(Diagnostics(cfa_diag or ["No estimation problems (all models converged; no Heywood cases)."],
                                   title="Estimation diagnostics"))
-    cfa_intro = (f"Validation sample: the other {1 - opts.split:.0%} (n = {n_val}). Competing models: the declared "
+    cfa_intro = [f"Estimation: {estimation['cfa']}."]
+    if st.get("cfa_estimator", "ML") != "ML":
+        refs.add("Muthén et al. (1997)")
+    cfa_intro.append(f"Validation sample: the other {1 - opts.split:.0%} (n = {n_val}). Competing models: the declared "
                  "correlated-factors structure, " + ("the declared higher-order structure, " if scale.hierarchy else "")
                  + "a single factor, and a bifactor model.")
+
 
     # ---------------- invariance
     inv = st.get("invariance")
     inv_blocks: list[Any] = []
     if inv is None:
-        inv_intro = st.get("invariance_note") or "Measurement invariance was not assessed."
+        inv_intro = [st.get("invariance_note") or "Measurement invariance was not assessed."]
+        if st.get("invariance_fallback"):
+            inv_intro.insert(0, st["invariance_fallback"])
+    elif _is_categorical(inv):
+        nobs = getattr(inv, "nobs", None) or {}
+        words, ref = _inv_rule(inv)
+        refs |= {ref, "Wu & Estabrook (2016)"}
+        items_ni = _inv_items(inv)
+        inv_intro = [
+            f"Estimation: {estimation['invariance']}.",
+            f"Across {opts.group} ({', '.join(f'{g} n = {int(n)}' for g, n in nobs.items())} complete cases); "
+            f"{'all analysed respondents' if opts.invariance_sample == 'full' else 'validation sample'}: the "
+            "invariance models ask whether the declared correlated-factors model holds equally across groups. "
+            "For ordinal items: configural → thresholds → loadings → intercepts (Wu & Estabrook, 2016 "
+            "identification, as semTools::measEq.syntax); a failing level is made partial by releasing, one at a "
+            "time, the constraint with the largest score test. The cut-offs for metric invariance are used for "
+            "the thresholds and loadings levels, those for scalar invariance for the intercepts level.",
+            f"Decision rule: {getattr(inv, 'rule', '')} ({words}); {getattr(inv, 'rule_reason', '')}. "
+            f"Highest level reached: {_inv_level(inv)}."
+            + (f" Non-invariant items: {', '.join(items_ni)}." if items_ni else ""),
+        ]
     else:
         nobs = getattr(inv, "nobs", None) or {}
         words, ref = _inv_rule(inv)
         refs.add(ref)
         inv_intro = [
+            f"Estimation: {estimation['invariance']}." + (
+                f" {st['invariance_fallback']}" if st.get("invariance_fallback") else ""),
             f"Across {opts.group} ({', '.join(f'{g} n = {int(n)}' for g, n in nobs.items())} complete cases); "
             f"{'all analysed respondents' if opts.invariance_sample == 'full' else 'validation sample'}: the "
             "invariance models ask whether the declared correlated-factors model holds equally across groups "
@@ -1524,8 +1874,11 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                                     digits={"χ²": 1, "Δχ²": 1, "CFI": 3, "RMSEA": 3, "SRMR": 3, "ΔCFI": 3,
                                             "ΔRMSEA": 3, "ΔSRMR": 3},
                                     no_leading_zero=["CFI", "RMSEA", "SRMR", "ΔCFI", "ΔRMSEA", "ΔSRMR"],
-                                    note="Each model is compared with the previous level (Δ columns). Maximum "
-                                         "likelihood, listwise deletion within groups."))
+                                    note=("Each model is compared with the last level that held (Δ columns). "
+                                          "WLSMV: scaled-shifted χ² and Δχ² (lavTestLRT), scaled CFI/RMSEA; "
+                                          "listwise deletion within groups." if _is_categorical(inv) else
+                                          "Each model is compared with the previous level (Δ columns). Maximum "
+                                          "likelihood, listwise deletion within groups.")))
         if hasattr(inv, "delta_chart_data"):
             try:
                 deltas, cutoffs = inv.delta_chart_data()
@@ -1556,7 +1909,8 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                                  "Group": top["group"].astype(str), "Score χ²": top["x2"], "p": top["pvalue"],
                                  "p (Bonferroni)": top["p_bonferroni"], "EPC": top["epc"]})
             stab.index = pd.RangeIndex(1, len(stab) + 1, name="Rank")
-            inv_blocks.append(Table(stab, "Largest Score Tests of the Equality Constraints (Scalar Model)",
+            inv_blocks.append(Table(stab, "Largest Score Tests of the Equality Constraints ("
+                                    + ("Intercepts Model)" if _is_categorical(inv) else "Scalar Model)"),
                                     digits={"Score χ²": 1, "EPC": 3}, p_values=["p", "p (Bonferroni)"],
                                     note=f"Univariate score tests (lavaan's lavTestScore; Sörbom, 1989) for freeing "
                                          f"one group's copy of a constrained loading (=~) or intercept (~1); "
@@ -1673,6 +2027,8 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
              "Subscales": len(scale.subscales), "Calibration / validation n": f"{n_cal} / {n_val}",
              "Careless-responding flags": int(q.careless_flags.get("any", 0)),
              "Factors retained (PA / MAP)": (f"{pa.n_factors} / {mp.n_factors}" if pa is not None else "—"),
+             "Estimation": ("ordinal (polychoric EFA, WLSMV CFA and invariance)" if st.get("ordinal")
+                            else "continuous (Pearson EFA, ML CFA and invariance)"),
              "Criteria met": f"{met} of {len(verdicts)}"}
     if opts.group:
         facts["Groups"] = " / ".join(map(str, resp.group.astype(str).value_counts().index))
@@ -1686,6 +2042,10 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                 by_item[item].append(src)
         intro.append("Items to review: " + "; ".join(f"{i} ({', '.join(v)})" for i, v in by_item.items())
                      + " — see Items to Review in the item analysis.")
+    intro.append(f"Estimation: {st.get('ordinal_why')}. " + "; ".join(
+        f"{k}: {v}" for k, v in _estimation(st).items() if "fallback" in v or "failed" in v or "could not" in v)
+        if any("fallback" in v or "failed" in v or "could not" in v for v in _estimation(st).values())
+        else f"Estimation: {st.get('ordinal_why')}.")
     inv_txt = (f"Measurement invariance across {opts.group}: {_inv_level(inv)}." if inv is not None else
                (st.get("invariance_note") or ""))
     if inv_txt:
@@ -1706,7 +2066,7 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
         "data_quality": {"flow": flow, "exclusions": exclusions, "blocks": dq_blocks},
         "internal_structure": {"subsections": [
             {"title": "Item Analysis", "blocks": item_blocks},
-            {"title": "Reliability", "blocks": rel_blocks},
+            {"title": "Reliability", "intro": rel_intro, "blocks": rel_blocks},
             {"title": "Exploratory Factor Analysis", "intro": efa_intro, "blocks": efa_blocks},
             {"title": "Confirmatory Factor Analysis", "intro": cfa_intro, "blocks": cfa_blocks},
             {"title": "Measurement Invariance", "intro": inv_intro, "blocks": inv_blocks},
@@ -1750,8 +2110,8 @@ def _item_review(scale: Any, st: dict[str, Any]) -> pd.DataFrame:
         rows.append({"Item": r["item"], "Source": "EFA", "Rule": str(r["rule"]).replace("_", " "),
                      "Value": r["value"]})
     main = st["cfa"].get("correlated")
-    if main is not None and main.modification_indices is not None and not main.modification_indices.empty:
-        mi = main.modification_indices
+    mi = _mod_indices(main) if main is not None else None
+    if mi is not None and not mi.empty:
         for _, r in mi[(mi["op"] == "=~") & (mi["mi"] >= 10)].iterrows():
             rows.append({"Item": r["rhs"], "Source": "CFA", "Rule": f"MI for a loading on {r['lhs']} ≥ 10",
                          "Value": r["mi"]})
@@ -1762,6 +2122,15 @@ def _item_review(scale: Any, st: dict[str, Any]) -> pd.DataFrame:
             rows.append({"Item": str(r["item"]), "Source": "invariance",
                          "Rule": f"{r.get('level', '')}: {r.get('parameter', '')} released ({r.get('released', '')})",
                          "Value": r.get("x2", np.nan)})
+    if inv is not None and _is_categorical(inv) and isinstance(steps, pd.DataFrame):
+        accepted = set(_inv_freed(inv))
+        for _, r in steps.iterrows():
+            if r["released"] in accepted:
+                rel = str(r["released"])
+                item = rel.split("=~")[-1] if "=~" in rel else rel.split("|")[0].split("~")[0]
+                rows.append({"Item": item.strip(), "Source": "invariance",
+                             "Rule": f"{r['level']}: {rel} released across groups (partial invariance, WLSMV)",
+                             "Value": r.get("x2", np.nan)})
     for item, rule, value in _dif_items(st.get("invariance_score_tests")):
         rows.append({"Item": item, "Source": "invariance", "Rule": rule, "Value": value})
     out = pd.DataFrame(rows, columns=["Item", "Source", "Rule", "Value"])
