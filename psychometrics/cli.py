@@ -207,6 +207,9 @@ def _escape(text: str) -> str:
 
 
 # ================================================================== validate
+#: --treat-as on the command line → the ``ordinal`` option of the pipeline
+_TREAT_AS = {"auto": "auto", "ordinal": "yes", "continuous": "no"}
+
 def _command_line() -> str:
     import shlex
 
@@ -225,14 +228,18 @@ def _command_line() -> str:
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="YAML file with any of the options (flags given here override it).")
 @click.option("--id-column", metavar="COL", default=None, help="Column with respondent ids (must be unique).")
+@click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default=None,
+              help="Items as ordinal (polychoric EFA, ordinal α/categorical ω, WLSMV CFA and invariance) or "
+                   "continuous (Pearson, ML). auto: ordinal when every item has ≤ 7 response categories  "
+                   "[default: auto]")
 @click.option("--exclude-careless", is_flag=True, default=None,
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
-             seed: int | None, config: Path | None, id_column: str | None, exclude_careless: bool | None,
-             out: Path, quiet: bool) -> None:
+             seed: int | None, config: Path | None, id_column: str | None, treat_as: str | None,
+             exclude_careless: bool | None, out: Path, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -249,6 +256,8 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
                        ("exclude_careless", exclude_careless)):
         if value is not None:
             options[key] = value
+    if treat_as is not None:
+        options["ordinal"] = _TREAT_AS[treat_as]
     if measures:
         options["measures"] = [str(m) for m in measures]
     run_validate(scale, data, out=out, quiet=quiet, options=options, command=_command_line())
@@ -259,8 +268,10 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
               help="Folder for responses.csv, report.html, results.json and scoring_key.json.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation and the analyses.")
 @click.option("--n", "n", type=click.IntRange(min=50), default=None, help="Respondents (default: the study's n, 1200).")
+@click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default="auto",
+              show_default=True, help="Items as ordinal or continuous (see validate --help).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
-def demo(out: Path, seed: int, n: int | None, quiet: bool) -> None:
+def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> None:
     """Simulate the embedded mentorship study and validate it (writes DIR/responses.csv too).
 
     The simulated data carry planted problems (a weak item, a cross-loading item,
@@ -271,7 +282,8 @@ def demo(out: Path, seed: int, n: int | None, quiet: bool) -> None:
 
     if seed < 0:
         raise click.BadParameter("must be a non-negative integer", param_hint="--seed")
-    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line())
+    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(),
+             options={"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else None)
 # ===================================================================== score
 @cli.command("score")
 @click.argument("key_or_scale", type=click.Path(dir_okay=False, path_type=Path))
