@@ -1291,7 +1291,8 @@ def _dif_candidates(tests: pd.DataFrame | None) -> list[str] | None:
     out = []
     for _, r in sig.iterrows():
         what = f"{r['lhs']} intercept" if r["op"] == "~1" else (
-            f"{r['rhs']} loading" if r["op"] == "=~" else f"{r['lhs']} {r['op']} {r['rhs']}")
+            f"{r['rhs']} loading" if r["op"] == "=~" else (
+                f"{r['lhs']} threshold {r['rhs']}" if r["op"] == "|" else f"{r['lhs']} {r['op']} {r['rhs']}"))
         out.append(f"{what}, {r['group']} copy (χ² = {r['x2']:.1f}, Bonferroni p {_p(r['p_bonferroni'])})")
     return out
 

@@ -88,7 +88,7 @@ def test_planted_summary(study):
     planted = study.planted
     assert planted["weak_items"] == ["MSS11"]
     assert planted["cross_loading_items"] == {"MSS19": ["encouragement", "growth"]}
-    assert planted["dif"] == [{"item": "MSS17", "group": "early_career", "shift": -0.75}]
+    assert planted["dif"] == [{"item": "MSS17", "group": "early_career", "shift": -1.25}]
     assert planted["missing_rate"] == 0.02
     assert planted["straight_liners"] == planted["random_responders"] == 0.01
 
