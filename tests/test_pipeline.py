@@ -286,3 +286,69 @@ def test_cli_bad_config_and_data(tmp_path):
     assert "splt" in proc.stderr and "did you mean 'split'" in proc.stderr and "Traceback" not in proc.stderr
     proc = _cli("validate", MSS, tmp_path / "none.csv", "--out", tmp_path / "o", "-q")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "none.csv" in proc.stderr
+
+
+# ------------------------------------------------------------- ordinal methods (issue 9)
+def test_default_run_uses_ordinal_methods_and_says_so(run):
+    """5-category items: polychoric EFA, ordinal α + categorical ω, WLSMV CFA, categorical invariance."""
+    res = json.loads((run["tmp"] / "a" / "results.json").read_text(encoding="utf-8"))
+    est = res["estimation"]
+    assert est["ordinal"] is True and "5 ≤ 7 response categories" in est["reason"]
+    assert res["provenance"]["options"]["ordinal"] == "auto"
+    assert res["efa"]["correlations"] == "polychoric"
+    assert res["cfa"]["estimator"] == "WLSMV"
+    assert res["cfa"]["indices_used_by_verdicts"].startswith("cfi_scaled")
+    assert res["invariance"]["method"] == "WLSMV"
+    assert res["invariance"]["result"]["table"]["index"][:4] == ["configural", "thresholds", "loadings", "intercepts"]
+    ordinal = res["reliability"]["ordinal"]
+    assert ordinal["columns"] == ["score", "n", "ordinal_alpha", "categorical_omega"]
+    rows = {r[0]: r for r in ordinal["data"]}
+    assert 0.6 < rows["encouragement"][2] < 1 and 0.6 < rows["encouragement"][3] < 1
+    # the CFA table shows the scaled indices the verdicts use, and the robust ones beside them
+    table = run["result"].cfa_comparison
+    assert (table["Estimator"] == "WLSMV").all() and {"CFI robust", "RMSEA robust"} <= set(table.columns)
+    fit = run["result"].cfa["correlated"].fit
+    assert table.loc["Correlated factors (declared)", "CFI"] == pytest.approx(fit["cfi_scaled"])
+    html = run["result"].html
+    assert "Estimation: WLSMV" in html and "Estimation: polychoric correlations" in html
+    assert "Ordinal Reliability Coefficients" in html and "ordinal (polychoric EFA, WLSMV CFA" in html
+
+
+def test_continuous_switch(tmp_path):
+    data = _simulate(tmp_path, n=200, seed=4)
+    r = validate(MSS, data, id_column="id", quiet=True, options={**FAST, "ordinal": "no"})
+    assert r.results["estimation"]["ordinal"] is False
+    assert r.results["efa"]["correlations"] == "pearson" and r.results["cfa"]["estimator"] == "ML"
+    assert r.results["reliability"]["ordinal"] is None
+    assert "continuous (Pearson EFA, ML CFA" in r.html
+
+
+def test_ordinal_option_resolution():
+    from psychometrics.pipeline import _resolve_ordinal
+    from psychometrics.scale import Scale
+
+    scale = Scale.from_yaml(MSS)
+    assert _resolve_ordinal(scale, ValidationOptions())[0] is True
+    assert _resolve_ordinal(scale, ValidationOptions(ordinal="no"))[0] is False
+    assert _resolve_ordinal(scale, ValidationOptions(ordinal="yes"))[0] is True
+    wide = scale.model_copy(update={"response_format": scale.response_format.model_copy(update={"max": 9})})
+    ok, why = _resolve_ordinal(wide, ValidationOptions())
+    assert ok is False and "9 > 7" in why
+    with pytest.raises(SpecError, match="ordinal: must be one of auto, yes, no"):
+        ValidationOptions(ordinal="sometimes")
+
+
+def test_ordinal_invariance_failure_falls_back_to_ml(monkeypatch, tmp_path):
+    """A failing WLSMV invariance step is reported and replaced by the ML one, never a crash."""
+    import psychometrics.categorical_invariance as ci
+    from psychometrics.exceptions import DataError
+
+    def boom(*a, **k):
+        raise DataError("simulated failure")
+
+    monkeypatch.setattr(ci, "categorical_invariance", boom)
+    data = _simulate(tmp_path, n=240, seed=5)
+    r = validate(MSS, data, group="career_stage", id_column="id", quiet=True, options=FAST)
+    inv = r.results["invariance"]
+    assert inv["method"] == "ML" and "simulated failure" in inv["fallback"]
+    assert "continuous (ML) analysis is reported instead" in r.html
