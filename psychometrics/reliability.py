@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._bootstrap import SeedLike, run_bootstrap
-from psychometrics._linalg import pairwise_correlation, single_thread_blas, smc
+from psychometrics._linalg import cov2cor, pairwise_correlation, single_thread_blas, smc
 from psychometrics._results import ResultMixin
 from psychometrics._validation import check_observed, check_variance, item_matrix, name_list
 from psychometrics.efa.extraction import extract, minres_one_factor_batch
@@ -90,8 +90,7 @@ class _Prepared:
     @property
     def corr(self) -> np.ndarray:
         """cov2cor of the covariance matrix (psych::alpha, psych::splitHalf)."""
-        d = np.sqrt(np.diag(self.cov))
-        return self.cov / np.outer(d, d)
+        return cov2cor(self.cov)
 
     @property
     def cor(self) -> np.ndarray:
@@ -223,8 +222,7 @@ def _alpha_if_deleted(cov: np.ndarray, std: bool = False) -> np.ndarray:
     """α of the scale without each item (psych's alpha.drop raw_alpha or std.alpha)."""
     p = cov.shape[0]
     if std:
-        d = np.sqrt(np.diag(cov))
-        cov = cov / np.outer(d, d)
+        cov = cov2cor(cov)
     if p == 2:  # psych: with two items "α if deleted" is c12 / var(other)
         out = np.array([cov[0, 1] / cov[1, 1], cov[0, 1] / cov[0, 0]])
         return out
@@ -600,9 +598,7 @@ def _ledermann_ok(p: int, k: int) -> bool:
 
 def _omega1_batch(cov: np.ndarray, start: np.ndarray) -> np.ndarray:
     """ω total (one factor, psych::omega nfactors = 1) for a batch of covariance matrices."""
-    d = np.sqrt(np.einsum("mii->mi", cov))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = cov / (d[:, :, None] * d[:, None, :])
+    r = cov2cor(cov)
     out = np.full(cov.shape[0], np.nan)
     finite = np.all(np.isfinite(r), axis=(1, 2))
     if not finite.any():
