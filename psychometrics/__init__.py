@@ -29,10 +29,12 @@ _LAZY_ATTRS = {
     "Scale": "psychometrics.scale",
     "load_responses": "psychometrics.data",
     "polychoric": "psychometrics.ordinal",
+    "validate": "psychometrics.pipeline",
 }
 _SUBMODULES = {
     "scale", "data", "items", "reliability", "efa", "cfa", "invariance", "validity",
     "scoring", "pipeline", "datasets", "exceptions", "simulate", "ordinal", "report",
+    "categorical_invariance",
 }
 
 __all__ = ["__version__", *_LAZY_ATTRS, *sorted(_SUBMODULES)]

@@ -217,7 +217,7 @@ def _command_line() -> str:
 @click.argument("scale", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--group", metavar="COL", default=None, help="Column with group labels (measurement invariance).")
-@click.option("--measures", multiple=True, metavar="FILES...", type=click.Path(path_type=Path),
+@click.option("--measures", multiple=True, metavar="FILE", type=click.Path(path_type=Path),
               help="Companion measure spec (YAML; repeat for several). By default, "
                    "specs beside SCALE whose id a validity hypothesis names.")
 @click.option("--split", type=float, default=None, help="Share of rows in the calibration (EFA) sample  [default: 0.5]")

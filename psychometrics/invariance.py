@@ -716,8 +716,17 @@ def measurement_invariance(
     min_invariant: int = 2,
     max_releases: int | None = None,
     max_iter: int = 500,
+    estimator: str = "ML",
+    empty_categories: str = "error",
 ) -> InvarianceResult:
     r"""Test configural, metric, scalar and strict invariance of a CFA model across groups.
+
+    With ``estimator="WLSMV"`` (ordinal items) this is
+    :func:`psychometrics.categorical_invariance.categorical_invariance`: levels
+    configural → thresholds → loadings → intercepts (Wu & Estabrook, 2016), the same
+    table columns, a :class:`~psychometrics.categorical_invariance.CategoricalInvarianceResult`;
+    ``partial``, ``min_invariant`` and ``max_releases`` do not apply (partial invariance
+    is not implemented for ordinal items).
 
     Parameters
     ----------
@@ -780,6 +789,14 @@ def measurement_invariance(
         than items or an item without variance inside a group (all name the
         group and item), unknown levels or rules.
     """
+    if estimator.upper() == "WLSMV":
+        from psychometrics.categorical_invariance import CATEGORICAL_LEVELS, categorical_invariance
+
+        return categorical_invariance(
+            model, data, group, CATEGORICAL_LEVELS if tuple(levels) == tuple(LEVELS) else levels, rule,
+            alpha=alpha, reference=reference, empty_categories=empty_categories, max_iter=min(max_iter, 200))
+    if estimator.upper() != "ML":
+        raise DataError(f"estimator={estimator!r}: use 'ML' (continuous items) or 'WLSMV' (ordinal items)")
     with _single_threaded_blas():
         return _measurement_invariance(
             model, data, group, levels, rule, partial=partial, alpha=alpha, reference=reference,

@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import hashlib
 import json
 import math
 import platform
-import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -102,25 +100,6 @@ _STD_VERSION = 1  # version of the results.json layout
 
 
 # ================================================================== options
-_OPTION_HELP = {
-    "group": "column with group labels for measurement invariance",
-    "measures": "companion measure spec files (YAML) whose items are in the data",
-    "split": "share of rows in the calibration (EFA) sample, in (0, 1)",
-    "seed": "seed of the random split, bootstrap and parallel analysis",
-    "id_column": "column with respondent ids",
-    "out_of_range": "values outside the response range: 'error' or 'missing'",
-    "missing_group": "rows without a group label: 'error' or 'exclude'",
-    "exclude_careless": "exclude rows flagged by a careless-responding screen (listed)",
-    "n_boot": "bootstrap resamples for the ω intervals (0 = none)",
-    "parallel_iter": "random data sets of the parallel analysis",
-    "efa_method": "EFA extraction: minres, ml, pa",
-    "rotation": "EFA rotation: oblimin, promax, geomin, varimax, quartimax",
-    "conf_level": "confidence level of intervals and hypothesis verdicts",
-    "invariance_sample": "rows for measurement invariance: 'full' or 'validation'",
-    "invariance_rule": "decision rule of measurement invariance (auto, chen2007, chisq, ...)",
-}
-
-
 @dataclass(frozen=True)
 class ValidationOptions:
     """Every option of :func:`validate` (also the keys of a YAML config file).
@@ -688,16 +667,24 @@ def _efa_step(items: pd.DataFrame, scale: Any, opts: ValidationOptions, rng, run
         parallel_analysis = map_test = None
     pa = mp = None
     if parallel_analysis is not None:
-        pa = parallel_analysis(items, n_iter=opts.parallel_iter, kind="both", seed=rng, show_progress=False)
-        mp = map_test(items)
+        try:
+            pa = parallel_analysis(items, n_iter=opts.parallel_iter, kind="both", seed=rng, show_progress=False)
+            mp = map_test(items)
+        except PsychometricsError as exc:  # reported; the declared number is used instead
+            pa = mp = None
+            out["efa_notes"].append(f"Factor retention could not be computed ({exc}); the declared number of "
+                                    f"subscales ({declared}) is extracted.")
+    if pa is not None:
         k = pa.n_factors or 0
         if k < 1:
             out["efa_notes"].append("Parallel analysis retained no factor; one factor is extracted.")
             k = 1
-    else:
+    elif parallel_analysis is None:
         k = declared
         out["efa_notes"].append("Factor retention (parallel analysis, MAP) is not available in this version of "
                                 f"psychometrics; the declared number of subscales ({declared}) is extracted.")
+    else:
+        k = declared
     p = items.shape[1]
     kmax = max(1, int(math.floor((2 * p + 1 - math.sqrt(8 * p + 1)) / 2)))  # Ledermann bound, df ≥ 0
     if k > kmax:
@@ -705,7 +692,15 @@ def _efa_step(items: pd.DataFrame, scale: Any, opts: ValidationOptions, rng, run
         k = kmax
     out["parallel"], out["map"] = pa, mp
     out["n_extracted"] = k
-    out["efa"] = efa(items, k, method=opts.efa_method, rotation=opts.rotation if k > 1 else None, scale=scale)
+    try:
+        out["efa"] = efa(items, k, method=opts.efa_method, rotation=opts.rotation if k > 1 else None, scale=scale)
+    except PsychometricsError as exc:
+        if k == 1:
+            raise
+        # a k-factor solution that cannot be estimated must not stop the validation: say so, show one factor
+        out["efa_notes"].append(f"The {k}-factor EFA could not be estimated ({exc}); one factor is shown instead.")
+        out["n_extracted"] = 1
+        out["efa"] = efa(items, 1, method=opts.efa_method, rotation=None, scale=scale)
     return out
 
 
@@ -816,7 +811,10 @@ def _validity_step(work: Any, comps: dict[str, Any], scale: Any, st: dict[str, A
 
     out: dict[str, Any] = {"construct_validity": None, "hypotheses": None, "validity_notes": []}
     main = st["cfa"].get("correlated")
-    if main is not None:
+    if main is not None and not main.converged:
+        out["validity_notes"].append("CR/AVE/HTMT were not computed: the correlated-factors CFA did not converge, so "
+                                     "its estimates are not interpretable.")
+    elif main is not None:
         try:
             out["construct_validity"] = construct_validity(main, work.items.loc[validation])
         except PsychometricsError as exc:
@@ -865,11 +863,10 @@ def _scoring_step(work: Any, scale: Any, st: dict[str, Any], opts: ValidationOpt
         inv_dict = {"level": "not assessed", "group_variable": opts.group,
                     "groups": sorted(map(str, work.group.unique())),
                     "notes": st.get("invariance_note") or ""}
-    date = None
     key = ScoringKey.build(scale, work, reliability=st["reliability"], invariance=inv_dict, norms=True,
-                           description=(f"validation sample analysed by psychometrics validate "
-                                        f"({len(work.items)} respondents)"),
-                           date=date, coefficient="omega_total")
+                           description=(f"all {len(work.items)} respondents analysed by psychometrics validate "
+                                        f"(data {Path(str(work.source)).name})"),
+                           coefficient="omega_total")
     return {"scoring_key": key}
 
 
@@ -974,7 +971,8 @@ def _verdicts(scale: Any, st: dict[str, Any], bits: dict[str, Any]) -> list[Any]
                              "CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08", "Hu & Bentler (1999)",
                              section="internal-structure-confirmatory-factor-analysis"))
         else:
-            V.append(Verdict(crit, "not assessed", "model could not be fitted", "CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08",
+            why = "did not converge" if name in fits else "could not be fitted"
+            V.append(Verdict(crit, "not assessed", f"the model {why}", "CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08",
                              "Hu & Bentler (1999)", section="internal-structure-confirmatory-factor-analysis"))
     # invariance
     inv = st.get("invariance")
@@ -987,7 +985,11 @@ def _verdicts(scale: Any, st: dict[str, Any], bits: dict[str, Any]) -> list[Any]
         words, ref = _inv_rule(inv)
         level = str(getattr(inv, "level", "") or "")
         partial = bool(getattr(inv, "partial_level", False))
-        full = level in ("scalar", "strict") and not partial
+        steps = getattr(inv, "partial_steps", None)
+        released = set(steps["level"]) if isinstance(steps, pd.DataFrame) and "level" in steps else set()
+        # full scalar invariance: reached scalar (or strict) with nothing released at the metric or scalar level
+        full = level in ("scalar", "strict") and not (released & {"metric", "scalar"}) and (
+            not partial or bool(released))
         border = level in ("scalar", "strict", "metric")
         items = ", ".join(getattr(inv, "non_invariant_items", ()) or ())
         V.append(Verdict(f"Measurement invariance across {bits['opts'].group}", _status(full, border),
@@ -1096,9 +1098,16 @@ def _rel(path: Any) -> Any:
     """A path relative to the working folder when it lies below it (reports stay portable)."""
     if path is None or not isinstance(path, (str, Path)) or str(path).startswith("<"):
         return path
+    resolved = Path(path).resolve()
     try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
+        pass
+    try:  # a spec shipped with the package (the demo's): name it as the package's scales/ folder
+        from psychometrics.simulate import embedded_scales_dir
+
+        return "scales/" + resolved.relative_to(Path(embedded_scales_dir()).resolve()).as_posix()
+    except Exception:  # noqa: BLE001 - not an embedded file (or no embedded folder): keep the path as given
         return str(path)
 
 
@@ -1174,7 +1183,9 @@ def _results_json(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts
         "companions_not_found": bits["not_found"], "companions_without_data": bits["absent"],
     }
     key = st["scoring_key"].to_dict()
-    key.pop("created", None)
+    key.pop("created", None)  # clock-dependent: in scoring_key.json only (results.json stays deterministic)
+    if isinstance(key.get("calibration"), dict):
+        key["calibration"] = {k: v for k, v in key["calibration"].items() if k != "date"}
     dq = {
         "quality": q.to_dict(),
         "exclusions": to_jsonable(_exclusions(bits)),
@@ -1299,7 +1310,8 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
         "Even–odd r": flagged["evenodd"],
         "Screens": [", ".join(n for n in ("longstring", "mahalanobis", "evenodd") if r[f"{n}_flag"])
                     for _, r in flagged.iterrows()],
-    }, index=pd.Index([str(i) for i in flagged.index], name="Row"))
+    }, index=flagged.index)
+    ctab.index = pd.Index([str(i) for i in flagged.index], name="Row")  # after building: labels must align first
     miss = q.to_frame()
     miss_tab = pd.DataFrame({"Missing": miss["missing"].astype("int64"), "Share": miss["missing_share"]})
     miss_tab.index.name = "Item"
@@ -1355,14 +1367,15 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
         "Items": rt["n_items"].astype("int64"), "n": rt["n"].astype("int64"), "α": rt["alpha"],
         "α 95% CI": list(zip(rt["alpha_low"], rt["alpha_high"])),
         "ω total": rt["omega_total"], "ω 95% CI": list(zip(rt["omega_total_low"], rt["omega_total_high"])),
-        "ω_h": rt["omega_hierarchical"], "λ6": rt["lambda6"], "SEM": rt["sem"]},
-        index=pd.Index([("Total score" if s == "total" else _sub_name(scale, s)) for s in rt.index], name="Score"))
+        "ω_h": rt["omega_hierarchical"], "λ6": rt["lambda6"], "SEM": rt["sem"]}, index=rt.index)
+    rel_tab.index = pd.Index([("Total score" if s == "total" else _sub_name(scale, s)) for s in rt.index], name="Score")
     rel_blocks = [Table(rel_tab, "Reliability of the Subscale and Total Scores", digits={"Items": 0, "n": 0, "SEM": 3},
                         no_leading_zero=["α", "α 95% CI", "ω total", "ω 95% CI", "ω_h", "λ6"],
                         note=f"All {n_an} analysed respondents with complete answers to the score's items (listwise). "
                              f"α: Cronbach (1951), Feldt interval; ω total (McDonald, 1999), bootstrap interval "
                              f"({opts.n_boot} resamples; subscales only); ω_h: Schmid–Leiman general-factor "
-                             "saturation of the total score; SEM = SD·√(1 − α), raw-score units.")]
+                             "saturation of the total score; SEM = SD·√(1 − α) in sum-score units (divide by the "
+                             "number of items for the mean score).")]
     if st["reliability"].diagnostics:
         rel_blocks.append(Diagnostics(list(st["reliability"].diagnostics), title="Estimation diagnostics"))
 
@@ -1397,9 +1410,12 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
     fs = e.factor_subscales
     if fs is not None:
         loadings.columns = [f"{c} ({fs[c]})" if fs.get(c) is not None else str(c) for c in loadings.columns]
-    efa_blocks.append(Figure(figures.loading_heatmap(loadings, communalities=e.communalities), "Pattern Matrix",
-                             note="Bold: |loading| ≥ .30. Factors are labelled with the declared subscale most of "
-                                  "their primary items belong to."))
+    mapping = ("; ".join(f"{c} = {fs[c]}" for c in e.loadings.columns if fs is not None and fs.get(c) is not None)
+               if fs is not None else "")
+    efa_blocks.append(Figure(figures.loading_heatmap(e.loadings, communalities=e.communalities), "Pattern Matrix",
+                             note="Bold: |loading| ≥ .30."
+                                  + (f" Each factor represents the declared subscale most of its primary items belong "
+                                     f"to: {mapping}." if mapping else "")))
     lt = loadings.copy()
     lt["h²"] = e.communalities
     lt.index.name = "Item"
@@ -1423,13 +1439,13 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
 
     # ---------------- CFA
     fits = st["cfa"]
-    ct = st["cfa_table"].drop(columns=["converged"], errors="ignore")
+    ct = st["cfa_table"].drop(columns=["converged", "AIC", "n"], errors="ignore")  # AIC, n in results.json
     cfa_blocks: list[Any] = [
         Table(ct, "Fit of the Competing Models", p_values=["p"],
               digits={"χ²": 1, "df": 0, "AIC": 1, "BIC": 1, "n": 0, "CFI": 3, "TLI": 3, "RMSEA": 3, "SRMR": 3,
                       "90% CI": 3},
               no_leading_zero=["CFI", "TLI", "RMSEA", "90% CI", "SRMR"],
-              note="Maximum likelihood, listwise deletion (n = complete cases of the validation sample). The bifactor "
+              note=f"Maximum likelihood, listwise deletion (n = {_cfa_n(fits)} complete cases of the validation sample). The bifactor "
                    "model has orthogonal factors and unit factor variances. Cut-offs: CFI ≥ .95, RMSEA ≤ .06, "
                    "SRMR ≤ .08 (Hu & Bentler, 1999)."),
     ]
@@ -1558,8 +1574,15 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                 refs.add("Nye & Drasgow (2011)")
         ld = getattr(inv, "latent_differences", None)
         if isinstance(ld, pd.DataFrame) and len(ld):
+            keep = [c for c in ("mean_diff", "se", "pvalue", "std_mean_diff", "var_ratio", "var_diff_pvalue")
+                    if c in ld.columns]
+            ld = ld[keep].rename(columns={"mean_diff": "Mean diff.", "se": "SE", "pvalue": "p",
+                                          "std_mean_diff": "Std. diff.", "var_ratio": "Variance ratio",
+                                          "var_diff_pvalue": "p (variance)"}) if keep else ld
             inv_blocks.append(Table(ld, "Latent Mean and Variance Differences from the Reference Group", digits=3,
-                                    p_values=[c for c in ld.columns if "pvalue" in str(c)]))
+                                    p_values=[c for c in ld.columns if str(c).startswith("p") or "pvalue" in str(c)],
+                                    note="Focal group minus reference group (whose latent means are fixed to 0), "
+                                         "in the final invariance model; Std. diff. = difference / pooled latent SD."))
         if _diag_list(inv):
             inv_blocks.append(Diagnostics(_diag_list(inv), title="Estimation diagnostics"))
 
@@ -1579,10 +1602,11 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                            note=f"Met: the whole {opts.conf_level:.0%} CI of r lies in the expected region; not met: "
                                 "the whole CI lies outside it; borderline: the CI straddles a bound (inconclusive)."))
         ht = t[t["basis"] == "observed"].set_index("hypothesis")
-        corr = pd.DataFrame({"Scale score": ht["score"].astype(str), "Measure score": ht["measure_score"].astype(str),
-                             "Kind": ht["kind"].astype(str), "Expected": ht["expected"].astype(str), "r": ht["r"],
+        short = ht["score"].astype(str).str.replace(f"{scale.id}.", "", regex=False)
+        corr = pd.DataFrame({"Score": short, "Measure score": ht["measure_score"].astype(str),
+                             "r": ht["r"],
                              f"{opts.conf_level:.0%} CI": list(zip(ht["lower"], ht["upper"])),
-                             "n": ht["n"].astype("int64"), "p": ht["p"], "Verdict": ht["verdict"].astype(str)})
+                             "n": ht["n"].astype("int64"), "p": ht["p"]})
         corr.index.name = "Hypothesis"
         rb.append(Table(corr, "Correlations of the Scores with the Companion Measures", p_values=["p"],
                         digits={"n": 0}, no_leading_zero=["r", f"{opts.conf_level:.0%} CI"],
@@ -1594,11 +1618,10 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
     if cv is not None:
         r = cv.reliability
         avetab = pd.DataFrame({"Items": r["n_items"].astype("int64"), "CR": r["cr"], "ω": r["omega"], "AVE": r["ave"],
-                               "√AVE": r["sqrt_ave"]}, index=pd.Index([_sub_name(scale, f) for f in r.index], name="Factor"))
+                               "√AVE": r["sqrt_ave"]})
+        avetab.index = pd.Index([_sub_name(scale, f) for f in r.index], name="Factor")
         fl = cv.fornell_larcker.table.copy()
-        fl.index = [_sub_name(scale, f) for f in fl.index]
-        fl.columns = [_sub_name(scale, f) for f in fl.columns]
-        fl.index.name = "Factor"
+        fl.index.name = "Factor"  # subscale ids: the matrix stays narrow enough for the page
         rb.append(Table(avetab, "Convergent Validity of the Factors (Validation Sample CFA)", digits={"Items": 0},
                         no_leading_zero=["CR", "ω", "AVE", "√AVE"],
                         note="CR = composite reliability (standardized loadings); ω = semTools::compRelSEM; AVE = "
@@ -1608,8 +1631,6 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                              "diagonal value exceeds the correlations in its row and column."))
         if cv.htmt is not None:
             hm = cv.htmt.matrix.copy()
-            hm.index = [_sub_name(scale, f) for f in hm.index]
-            hm.columns = [_sub_name(scale, f) for f in hm.columns]
             hm.index.name = "Factor"
             rb.append(Table(hm, "Heterotrait–Monotrait Ratios (HTMT2)", no_leading_zero=True,
                             note="Henseler et al. (2015); discriminant validity when HTMT < .85."))
@@ -1647,7 +1668,6 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
             f"(groups: {', '.join(key.invariance.get('groups') or [])})."))
 
     # ---------------- summary facts and intro
-    e_flag = sorted(set(e.flags["item"])) if not e.flags.empty else []
     met = sum(v.status == "met" for v in verdicts)
     facts = {"Records read": q.rows_read, "Respondents analysed": n_an, "Items": len(item_ids),
              "Subscales": len(scale.subscales), "Calibration / validation n": f"{n_cal} / {n_val}",
@@ -1656,10 +1676,16 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
              "Criteria met": f"{met} of {len(verdicts)}"}
     if opts.group:
         facts["Groups"] = " / ".join(map(str, resp.group.astype(str).value_counts().index))
-    weak = st["items"].table.index[st["items"].table["item_rest_r"] < 0.30].tolist()
+    review = _item_review(scale, st)
     intro = []
-    if weak or e_flag:
-        intro.append("Items to review: " + ", ".join(sorted(set(weak) | set(e_flag))) + " (see Items to Review).")
+    if len(review):
+        by_item = {}
+        for item, src in zip(review.index, review["Source"]):
+            by_item.setdefault(item, [])
+            if src not in by_item[item]:
+                by_item[item].append(src)
+        intro.append("Items to review: " + "; ".join(f"{i} ({', '.join(v)})" for i, v in by_item.items())
+                     + " — see Items to Review in the item analysis.")
     inv_txt = (f"Measurement invariance across {opts.group}: {_inv_level(inv)}." if inv is not None else
                (st.get("invariance_note") or ""))
     if inv_txt:
@@ -1690,6 +1716,11 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
         "provenance": prov,
         "references": sorted(REFERENCES[r] for r in refs if r in REFERENCES),
     }
+
+
+def _cfa_n(fits: dict[str, Any]) -> str:
+    ns = sorted({int(sum(f.nobs.values())) for f in fits.values()})
+    return " / ".join(map(str, ns)) or "—"
 
 
 def _delta_label(c: Any) -> str:

@@ -49,7 +49,9 @@ def test_group_errors_name_the_group_and_item(hs):
 
 
 def test_unsupported_options(hs):
-    with pytest.raises(ModelSyntaxError, match="estimator='WLSMV' is not supported"):
+    with pytest.raises(ModelSyntaxError, match="estimator='GLS' is not supported"):
+        fit_cfa(HS3, hs, estimator="GLS")
+    with pytest.raises(DataError, match="non-integer values"):  # WLSMV is for ordinal items
         fit_cfa(HS3, hs, estimator="WLSMV")
     with pytest.raises(DataError, match="missing='fiml' is not supported"):
         fit_cfa(HS3, hs, missing="fiml")

@@ -116,6 +116,24 @@ def test_report_sections_and_diagnostics(run):
     assert html.count("<svg") >= 3  # responses, loadings, path diagram (+ scree, Δfit when available)
     assert "Estimation diagnostics" in html
     assert run["result"].responses.sha256 in html
+    # the numbers reach the tables (no column silently empty from misaligned labels)
+    import re
+
+    def table_text(title: str) -> str:
+        i = html.index(title)
+        return re.sub(r"<[^>]+>", " ", html[i:html.index("</table>", i)])
+
+    rel = run["result"].reliability.table
+    text = table_text("Reliability of the Subscale and Total Scores")
+    for sid in rel.index:
+        assert f"{rel.loc[sid, 'alpha']:.2f}".lstrip("0") in text
+    careless = run["result"].responses.careless
+    text = table_text("Rows Flagged by the Careless-Responding Screens")
+    d2 = careless.loc[careless["flagged"], "mahalanobis_d2"].dropna()
+    assert f"{d2.iloc[0]:.1f}" in text
+    cv = run["result"].construct_validity.reliability
+    text = table_text("Convergent Validity of the Factors")
+    assert f"{cv['ave'].iloc[0]:.2f}".lstrip("0") in text
 
 
 def test_deterministic(run):
@@ -181,31 +199,49 @@ def test_options_validated():
 EVIL = '<script>alert("pwned")</script>'
 
 
-def test_user_text_is_escaped(tmp_path):
+def _mini(tmp_path: Path, n: int, evil: bool) -> tuple[Path, Path]:
+    """The 8-item mini scale (optionally with markup in its texts) and simulated answers."""
     spec = yaml.safe_load((ROOT / "tests" / "data" / "mini_scale.yaml").read_text(encoding="utf-8"))
-    spec["items"][0]["text"] = f"Alpha item one {EVIL}"
-    spec["subscales"][1]["name"] = "Beta <b>facet</b>"
+    if evil:
+        spec["items"][0]["text"] = f"Alpha item one {EVIL}"
+        spec["subscales"][1]["name"] = "Beta <b>facet</b>"
     spec.pop("validity")
     (tmp_path / "evil.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     rng = np.random.default_rng(1)
-    n = 240
     g = rng.normal(size=(n, 1))
     f = 0.7 * g + 0.7 * rng.normal(size=(n, 3))
     cols = {}
-    for k, it in enumerate(spec["items"]):
+    for it in spec["items"]:
         x = 0.8 * f[:, "ABC".index(it["id"][0])] + 0.6 * rng.normal(size=n)
         x = np.clip(np.round(3 + x), 1, 5)
         cols[it["id"]] = 6 - x if it.get("reverse") else x
     df = pd.DataFrame(cols)
-    df["grp"] = np.where(np.arange(n) % 2, "<i>one</i>", "two")
+    df["grp"] = np.where(np.arange(n) % 2, "<i>one</i>" if evil else "one", "two")
     df.to_csv(tmp_path / "evil.csv", index=False)
-    r = validate(tmp_path / "evil.yaml", tmp_path / "evil.csv", group="grp", out=tmp_path / "out", quiet=True,
-                 options=FAST)
+    return tmp_path / "evil.yaml", tmp_path / "evil.csv"
+
+
+def test_user_text_is_escaped(tmp_path):
+    spec, data = _mini(tmp_path, 240, evil=True)
+    r = validate(spec, data, group="grp", out=tmp_path / "out", quiet=True, options=FAST)
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert EVIL not in html and "<b>facet</b>" not in html and "<i>one</i>" not in html
     assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;" in html or "&lt;script&gt;" in html
     assert "Beta &lt;b&gt;facet&lt;/b&gt;" in html
     assert r.hypotheses is None  # no hypotheses in this spec
+
+
+def test_tiny_sample_reports_instead_of_crashing(tmp_path):
+    spec, data = _mini(tmp_path, 40, evil=False)
+    r = validate(spec, data, group="grp", out=tmp_path / "out", quiet=True, options=FAST)
+    v = {x.criterion: x for x in r.verdicts}
+    cfa = v["CFA fit of the declared correlated-factors model"]
+    if not r.cfa["correlated"].converged:  # 40 rows, 8 items: the models may not converge — said, not hidden
+        assert cfa.status == "not assessed" and "converge" in cfa.value
+        assert r.construct_validity is None
+    assert (tmp_path / "out" / "report.html").is_file()
+    res = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert set(SECTIONS) <= set(res)
 
 
 # ---------------------------------------------------------------------- CLI
@@ -227,13 +263,20 @@ def test_cli_demo_and_validate(tmp_path):
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("group: career_stage\nid_column: id\nn_boot: 0\nparallel_iter: 10\nseed: 9\n", encoding="utf-8")
     proc = _cli("validate", MSS, out / "responses.csv", "--config", cfg, "--seed", "2", "--out", tmp_path / "v",
-                "--quiet")
+                "--exclude-careless", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # --quiet
     res2 = json.loads((tmp_path / "v" / "results.json").read_text(encoding="utf-8"))
     opts = res2["provenance"]["options"]
     assert opts["seed"] == 2 and opts["n_boot"] == 0 and opts["parallel_iter"] == 10  # flag overrides config
     assert opts["group"] == "career_stage"
+    # --exclude-careless: the flagged rows are excluded, counted and listed
+    dq = res2["data_quality"]
+    flagged = dq["careless"]["flag_counts"]["any"]
+    assert flagged >= 1 and dq["careless"]["excluded"] is True
+    assert len(dq["careless"]["rows_excluded"]) == flagged and dq["analysed"] == 200 - flagged
+    listed = dq["exclusions"]["data"]
+    assert sum("careless" in row[3] for row in listed) == flagged
 
 
 def test_cli_bad_config_and_data(tmp_path):

@@ -12,12 +12,14 @@ Modules: :mod:`~psychometrics.cfa.syntax` (lavaan syntax parser),
 :mod:`~psychometrics.cfa.estimation` (ML / Fisher scoring),
 :mod:`~psychometrics.cfa.fit_indices` (lavaan's fit measures),
 :mod:`~psychometrics.cfa.models` (model builders from a Scale),
-:mod:`~psychometrics.cfa.compare` (nested-model comparison).
+:mod:`~psychometrics.cfa.compare` (nested-model comparison),
+:mod:`~psychometrics.cfa.categorical` and :mod:`~psychometrics.cfa.wls` (ordinal items: DWLS / WLSMV).
 """
 
 from __future__ import annotations
 
 from psychometrics.cfa import models
+from psychometrics.cfa.categorical import OrdinalSampleStats, fit_categorical, scaled_difference_test
 from psychometrics.cfa.compare import compare
 from psychometrics.cfa.fit import fit_cfa
 from psychometrics.cfa.results import CFAResult, ComparisonResult
@@ -27,4 +29,5 @@ from psychometrics.cfa.syntax import parse_model
 __all__ = [
     "fit_cfa", "compare", "models", "CFAResult", "ComparisonResult",
     "build_spec", "ModelSpec", "Parameter", "parse_model", "GROUP_EQUAL_NAMES",
+    "fit_categorical", "OrdinalSampleStats", "scaled_difference_test",
 ]

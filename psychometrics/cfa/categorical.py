@@ -174,6 +174,7 @@ def build_categorical_spec(
     std_lv: bool = False,
     orthogonal: bool = False,
     group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
 ) -> ModelSpec:
     """Parameter table of a categorical CFA (delta parameterization), as lavaan builds it.
 
@@ -182,6 +183,12 @@ def build_categorical_spec(
     (``op = "~*~"``, matrix ``"delta"``); residual variances of the items are fixed
     rows (their value is derived, 1/δ² − (ΛMΛ')_ii); intercepts and factor means are
     fixed to 0 except as the Wu & Estabrook (2016) rules free them (module docstring).
+
+    ``group_partial`` releases single constraints (``"x1|t2"``, ``"f=~x2"``, ``"x3~1"``);
+    as ``semTools::measEq.syntax(group.partial = ...)``, an item's scaling factor and
+    intercept in groups 2..G then depend on how many of its thresholds stay equal
+    (n_eq) and whether its intercept is constrained: δ free iff n_eq ≥ 2 or (n_eq = 1
+    and intercept equal); ν free iff n_eq ≥ 1 and the intercept is not constrained.
     """
     group_equal = tuple(group_equal)
     bad = [g for g in group_equal if g not in CATEGORICAL_GROUP_EQUAL]
@@ -200,6 +207,46 @@ def build_categorical_spec(
         )
     base = build_spec(model, groups=groups, std_lv=std_lv, meanstructure=True, orthogonal=orthogonal)
     observed = list(base.observed)
+    released: set[tuple[str, str, str]] = set()
+    for entry in group_partial:
+        text = str(entry).replace(" ", "")
+        if "|" in text:
+            item, thr = text.split("|", 1)
+            ok = item in n_thresholds and thr.startswith("t") and thr[1:].isdigit() and \
+                1 <= int(thr[1:]) <= n_thresholds[item]
+            key = (item, "|", thr)
+        elif "=~" in text:
+            f, item = text.split("=~", 1)
+            ok = f in base.latent and item in observed
+            key = (f, "=~", item)
+        elif text.endswith("~1"):
+            item = text[:-2]
+            ok = item in observed
+            key = (item, "~1", "")
+        else:
+            ok = False
+        if not ok or not group_equal:
+            raise ModelSyntaxError(
+                f"group_partial entry {entry!r} is not a constrained parameter of the model; with ordinal items "
+                "write a threshold 'x1|t2', a loading 'f=~x2' or an intercept 'x3~1' (and give group_equal)"
+            )
+        released.add(key)
+    eq = set(group_equal)
+
+    def n_equal(item: str) -> int:
+        if "thresholds" not in eq:
+            return 0
+        return sum((item, "|", f"t{k + 1}") not in released for k in range(n_thresholds[item]))
+
+    def intercept_equal(item: str) -> bool:
+        return "intercepts" in eq and (item, "~1", "") not in released
+
+    def delta_free(item: str) -> bool:
+        n = n_equal(item)
+        return "thresholds" in eq and (n >= 2 or (n == 1 and intercept_equal(item)))
+
+    def nu_free(item: str) -> bool:
+        return "thresholds" in eq and n_equal(item) >= 1 and not intercept_equal(item)
     missing = [v for v in observed if v not in n_thresholds]
     if missing:
         raise DataError(f"no thresholds for item(s) {', '.join(map(repr, missing))}")
@@ -210,7 +257,6 @@ def build_categorical_spec(
                 "items is not implemented; model it with at least three categories or without group_equal"
             )
     ov_idx = {v: i for i, v in enumerate(observed)}
-    eq = set(group_equal)
     rows: list[Parameter] = []
     for p in base.parameters:
         g = p.group
@@ -226,8 +272,7 @@ def build_categorical_spec(
             if p.user:
                 raise ModelSyntaxError(f"'{p.lhs} ~ 1': intercepts of ordinal items are fixed by the identification; "
                                        "remove it from the model")
-            free = g > 0 and "thresholds" in eq and "intercepts" not in eq
-            rows.append(replace(p, free=free, value=0.0))
+            rows.append(replace(p, free=g > 0 and nu_free(p.lhs), value=0.0))
             continue
         if p.matrix == "alpha" and not p.user:
             rows.append(replace(p, free=g > 0 and "intercepts" in eq, value=0.0))
@@ -241,7 +286,7 @@ def build_categorical_spec(
             for k in range(n_thresholds[v]):
                 rows.append(Parameter(v, "|", f"t{k + 1}", g, True, matrix="tau", row=ov_idx[v], col=k))
         for v in observed:
-            rows.append(Parameter(v, "~*~", v, g, g > 0 and "thresholds" in eq, value=1.0,
+            rows.append(Parameter(v, "~*~", v, g, g > 0 and delta_free(v), value=1.0,
                                   matrix="delta", row=ov_idx[v]))
     # cross-group equality by label sharing with group 1 (as build_spec)
     if group_equal:
@@ -251,7 +296,7 @@ def build_categorical_spec(
             if p.group == 0 or not p.free or p.label:
                 continue
             kind = kinds.get(p.matrix)
-            if kind not in eq:
+            if kind not in eq or p.key in released:
                 continue
             k0 = first.get((p.key, p.matrix))
             if k0 is None or not rows[k0].free:
@@ -272,7 +317,8 @@ def build_categorical_spec(
                 by_label[p.label] = n_free
             final.append(replace(p, index=n_free))
             n_free += 1
-    return replace(base, parameters=tuple(final), n_free=n_free, group_equal=group_equal, meanstructure=True)
+    return replace(base, parameters=tuple(final), n_free=n_free, group_equal=group_equal,
+                   group_partial=tuple(group_partial), meanstructure=True)
 
 
 # ---------------------------------------------------------------- compiled model
@@ -428,6 +474,8 @@ def _gauss_newton(model, moments, fg, x0, max_iter: int, tol: float = 1e-18) -> 
             if t < 1e-10:  # no decrease possible at machine precision
                 ok = dec < 1e-12
                 return x, ok, it, "converged" if ok else "line search failed to decrease the discrepancy"
+        if f_new >= f and dec < 1e-12:  # no decrease left at machine precision
+            return x_new, True, it, "converged"
         x = x_new
         f, g, A, _ = _derivs(model, moments, fg, x)
     return x, False, max_iter, f"no convergence after {max_iter} iterations"
@@ -641,11 +689,106 @@ class CategoricalEngine:
         return pd.DataFrame(self.V[np.ix_(idx, idx)], index=[f"{p.lhs}{p.op}{p.rhs}" for p in rows],
                             columns=[f"{p.lhs}{p.op}{p.rhs}" for p in rows])
 
+    def _candidate_jacobian(self, g: int, rows: list[Parameter]) -> np.ndarray:
+        """∂σ_g/∂ψ for parameters ``rows`` (λ, θ offdiag, ...) not in the model, at the estimates."""
+        from psychometrics.cfa.estimation import RowIndex
+
+        part = self.parts[g]
+        imp, dl = part["imp"], part["delta"]
+        m = self.model
+        dS, dM = jacobian(imp, RowIndex(rows))
+        D = np.empty((m.k, len(rows)))
+        D[: m.T] = (-dM[:, m.th_item] * dl[m.th_item]).T
+        D[m.T:] = (dS[:, m.ri, m.ci] * (dl[m.ri] * dl[m.ci])).T
+        return D
+
     def modindices(self) -> pd.DataFrame:
-        raise EstimationError("modification indices are not implemented for estimator='WLSMV' (only for ML)")
+        """lavaan's ``modindices(fit)`` for WLSMV: loadings not in the model and item residual covariances.
+
+        With g the gradient of ``fmin`` (lavaan's (n_g−1)/N weights) for a candidate
+        parameter at 0, and the unit information A (f_g weights) of the extended model,
+        V = A₁₁ − A₁₂A₂₂⁻¹A₂₁, MI = N·g²/V and EPC = −g/V (candidates with
+        V < ε^(1/3), not identified when freed, are dropped as lavaan does).
+        """
+        spec = self.spec
+        ov, lv = list(spec.observed), list(spec.latent)
+        cols = ["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]
+        rec = []
+        if self.singular:
+            raise EstimationError("modification indices need a non-singular information matrix")
+        for g in range(self.G):
+            have = {(p.lhs, p.op, p.rhs) for p in spec.parameters if p.group == g}
+            have |= {(p.rhs, p.op, p.lhs) for p in spec.parameters if p.group == g and p.op == "~~"}
+            cands = [Parameter(f, "=~", v, g, True, matrix="lambda", row=i, col=j)
+                     for j, f in enumerate(lv) for i, v in enumerate(ov) if (f, "=~", v) not in have]
+            cands += [Parameter(ov[j], "~~", ov[i], g, True, matrix="theta", row=i, col=j)
+                      for j in range(len(ov)) for i in range(j + 1, len(ov)) if (ov[j], "~~", ov[i]) not in have]
+            if not cands:
+                continue
+            De = self._candidate_jacobian(g, cands)
+            gm = self.moments[g]
+            r = gm.s - self.model.sigma(self.parts[g])
+            grad = -self.w_obj[g] * (De * gm.w[:, None]).T @ r
+            WDe = De * gm.w[:, None]
+            I11 = self.fg[g] * np.einsum("ki,ki->i", WDe, De)
+            I12 = self.fg[g] * WDe.T @ self.deltas[g]
+            V = I11 - np.einsum("ij,ji->i", I12, self.A_inv @ I12.T)
+            V = np.where(V < np.finfo(float).eps ** (1 / 3), np.nan, V)
+            mi = self.N * grad ** 2 / V
+            epc = -grad / V
+            for prm, m_, e_ in zip(cands, mi, epc):
+                if not np.isfinite(m_):
+                    continue
+                s_lv, s_all = self.standardize(prm, float(e_))
+                rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(g),
+                            "mi": float(m_), "epc": float(e_), "sepc_lv": float(s_lv), "sepc_all": float(s_all)})
+        return pd.DataFrame.from_records(rec, columns=cols)
 
     def score_tests(self) -> pd.DataFrame:
-        raise EstimationError("score tests are not implemented for estimator='WLSMV' (only for ML)")
+        """lavaan's ``lavTestScore(fit)$uni`` for WLSMV: releasing each equality constraint.
+
+        For every parameter equal to one met earlier (a ``group_equal`` tie or a shared
+        label), its own copy ψ in its group is added at the shared value: with Δ_e the
+        group's Jacobian column of that row, g = −(n_g−1)/N·Δ_e'W_g r_g, A₁₁ = f_gΔ_e'W_gΔ_e,
+        A₁₂ = f_gΔ_e'W_gΔ_g, V = A₁₁ − A₁₂A⁻¹A₂₁: χ²(1) = N·g²/V, EPC = −g/V. (lavaan
+        computes the ordinary, not the robust, score test for WLSMV; so do we.)
+        """
+        cols = ["lhs", "op", "rhs", "group", "label", "x2", "df", "pvalue", "epc"]
+        if self.singular:
+            raise EstimationError("score tests need a non-singular information matrix")
+        first: set[int] = set()
+        rec = []
+        for prm in self.spec.parameters:
+            if not prm.free:
+                continue
+            if prm.index not in first:
+                first.add(prm.index)
+                continue
+            g = prm.group
+            De = self._row_jacobian(g, prm)
+            gm = self.moments[g]
+            r = gm.s - self.model.sigma(self.parts[g])
+            WDe = De * gm.w
+            grad = -self.w_obj[g] * float(WDe @ r)
+            I12 = self.fg[g] * (WDe @ self.deltas[g])
+            V = self.fg[g] * float(WDe @ De) - float(I12 @ self.A_inv @ I12)
+            x2 = self.N * grad ** 2 / V if V > np.finfo(float).eps ** (1 / 3) else math.nan
+            rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(g),
+                        "label": prm.label, "x2": x2, "df": 1,
+                        "pvalue": float(special.chdtrc(1, x2)) if np.isfinite(x2) else math.nan,
+                        "epc": -grad / V if np.isfinite(x2) else math.nan})
+        return pd.DataFrame.from_records(rec, columns=cols)
+
+    def _row_jacobian(self, g: int, prm: Parameter) -> np.ndarray:
+        """∂σ_g/∂ of one parameter row of group g alone (not its copies in other groups)."""
+        m = self.model
+        if prm.matrix == "tau":
+            D = np.zeros(m.k)
+            D[m.th_start[prm.row] + prm.col] = self.delta(g)[prm.row]
+            return D
+        if prm.matrix == "delta":
+            raise EstimationError("scaling factors are not released by score tests")
+        return self._candidate_jacobian(g, [prm])[:, 0]
 
     # ---- fit measures
     def fit_measures(self) -> dict[str, float]:
@@ -672,8 +815,13 @@ class CategoricalEngine:
         out["tli"] = wls.tli(chisq, df, b0, d0)
         out["cfi_scaled"] = wls.cfi(ss["stat"], df, base["stat"], d0)
         out["tli_scaled"] = wls.tli(ss["stat"], df, base["stat"], d0)
+        # Savalei's catML robust indices assume saturated thresholds: with equal thresholds
+        # (free scaling factors, intercepts or means) lavaan cannot build the catML model and
+        # reports NA — so do we (documented in docs/cfa-categorical.md).
+        saturated_th = not any(p.free and p.matrix in ("delta", "nu", "alpha") for p in spec.parameters) and not any(
+            p.matrix == "tau" and p.label for p in spec.parameters)
         cat = wls.catml_robust(self.deltas, self.moments, self.A_inv, [s.cor for s in self.stats],
-                               [self.implied_cor(g) for g in range(G)], df) if not self.singular else None
+                               [self.implied_cor(g) for g in range(G)], df) if saturated_th and not self.singular else None
         if cat is None:
             cat = {k: math.nan for k in ("XX3", "df3", "c_hat3", "XX3_scaled", "XX3_null", "df3_null", "c_hat3_null")}
         out["cfi_robust"] = wls.cfi(cat["XX3"], df, cat["XX3_null"], d0, cat["c_hat3"], cat["c_hat3_null"])
@@ -737,6 +885,9 @@ def fit_categorical(
     group_equal : sequence of str
         ``"thresholds"``, ``"loadings"``, ``"intercepts"``, identified as Wu & Estabrook
         (2016) (module docstring); needs ``std_lv=True``.
+    group_partial : sequence of str
+        Released constraints: ``"x1|t2"``, ``"f=~x2"``, ``"x3~1"`` (semTools' rules,
+        :func:`build_categorical_spec`).
 
     Returns
     -------
@@ -750,12 +901,20 @@ def fit_categorical(
     Validated against lavaan 0.6-14 ``cfa(..., ordered = ..., estimator = "WLSMV")``
     fed the same sample statistics (fixtures ``tests/reference/wlsmv/``).
     """
+    from psychometrics.cfa.fit import _single_threaded_blas
+
+    with _single_threaded_blas():  # small matrices: threaded BLAS only adds overhead
+        return _fit_categorical(model, stats, groups=groups, group=group, std_lv=std_lv, orthogonal=orthogonal,
+                                group_equal=group_equal, group_partial=group_partial, max_iter=max_iter,
+                                n_excluded=n_excluded, diagnostics=diagnostics)
+
+
+def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_equal, group_partial, max_iter,
+                     n_excluded, diagnostics) -> CFAResult:
     diags: list[Diagnostic] = diagnostics if diagnostics is not None else []
     if isinstance(stats, OrdinalSampleStats):
         stats = [stats]
     stats = list(stats)
-    if group_partial:
-        raise ModelSyntaxError("group_partial is not implemented for ordinal items (estimator='WLSMV')")
     if groups is None:
         groups = ("all",) if len(stats) == 1 else tuple(str(g + 1) for g in range(len(stats)))
     groups = tuple(groups)
@@ -774,7 +933,7 @@ def fit_categorical(
                 f"than in group {groups[0]!r}; every group needs the same categories (collapse categories first)"
             )
     spec = build_categorical_spec(model, dict(zip(observed, nth)), groups=groups, std_lv=std_lv,
-                                  orthogonal=orthogonal, group_equal=group_equal)
+                                  orthogonal=orthogonal, group_equal=group_equal, group_partial=group_partial)
     cm = CategoricalModel(spec, nth)
     df = len(groups) * cm.k - spec.n_free
     if df < 0:
@@ -784,7 +943,7 @@ def fit_categorical(
         )
     if df == 0:
         record(diags, IdentificationWarning, "the model has 0 degrees of freedom (saturated): its fit cannot be tested",
-               stacklevel=3)
+               stacklevel=4)
     N = sum(s.nobs for s in stats)
     w_obj = np.array([(s.nobs - 1) / N for s in stats])  # lavaan weights group g's DWLS fit by (n_g − 1)/N
     moments = [wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, cm.T) for s in stats]
@@ -792,19 +951,19 @@ def fit_categorical(
     x, converged, iterations, message = _gauss_newton(cm, moments, w_obj, x0, max_iter)
     if not converged:
         record(diags, ConvergenceWarning,
-               f"the DWLS estimation did not converge ({message}); estimates and fit are not trustworthy", stacklevel=3)
+               f"the DWLS estimation did not converge ({message}); estimates and fit are not trustworthy", stacklevel=4)
     engine = CategoricalEngine(spec, cm, stats, x)
     if engine.singular and spec.n_free:
         record(diags, IdentificationWarning,
                "the information matrix is singular: the model is (empirically) under-identified and standard "
-               "errors cannot be computed", stacklevel=3)
+               "errors cannot be computed", stacklevel=4)
     for g in range(len(groups)):
         where = f" in group {groups[g]!r}" if len(groups) > 1 else ""
         for v, t in zip(observed, engine.theta_diag(g)):
             if t < 0:
                 record(diags, HeywoodCaseWarning,
                        f"Heywood case: the residual variance of the latent response of item {v!r} is negative "
-                       f"({t:.4g}){where}", stacklevel=3)
+                       f"({t:.4g}){where}", stacklevel=4)
     return _result(model, engine, group, groups, group_equal, stats, n_excluded, converged, iterations, diags)
 
 
@@ -827,13 +986,13 @@ def _result(model, engine: CategoricalEngine, group, groups, group_equal, stats,
         lcov.append(pd.DataFrame(M, index=engine.factor_index, columns=engine.factor_index))
         lcor.append(pd.DataFrame(M / np.outer(sd, sd), index=engine.factor_index, columns=engine.factor_index))
     st = engine._stack
-    return CFAResult(
+    result = CFAResult(
         model=model,
         estimator="WLSMV",
         group=group,
         groups=tuple(groups),
         group_equal=tuple(group_equal),
-        group_partial=(),
+        group_partial=tuple(engine.spec.group_partial),
         nobs=dict(zip(groups, (int(s.nobs) for s in stats))),
         n_excluded=int(n_excluded),
         converged=bool(converged),
@@ -849,8 +1008,217 @@ def _result(model, engine: CategoricalEngine, group, groups, group_equal, stats,
         residual_cor=st(resid, "item"),
         implied_cov=st(imp, "item"),
         sample_cov=st(samp, "item"),
-        modification_indices=pd.DataFrame(columns=["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]),
-        mi_threshold=math.nan,
+        mi_threshold=3.84,
         diagnostics=tuple(diags),
         _engine=engine,
     )
+    object.__setattr__(result, "_title", "Confirmatory factor analysis (WLSMV, ordinal items)")
+    return result
+
+
+# ---------------------------------------------------------------- from data
+def _from_polychoric(res: Any, items: Sequence[str]) -> OrdinalSampleStats:
+    """Convert :func:`psychometrics.ordinal.polychoric` output (lavaan's order) to :class:`OrdinalSampleStats`."""
+    th = res.thresholds
+    thresholds = tuple(th.loc[th["item"] == v, "value"].to_numpy(dtype=float) for v in items)
+    R = res.matrix.loc[list(items), list(items)].to_numpy(dtype=float)
+    stats = OrdinalSampleStats(tuple(items), thresholds, R, res.acov.to_numpy(dtype=float), res.n)
+    if not np.allclose(stats.vector(), res.sample_stats.to_numpy(dtype=float), rtol=0, atol=1e-12):
+        raise EstimationError("internal: the order of the polychoric statistics does not match lavaan's")
+    return stats
+
+
+def _collapse(values: np.ndarray, cats: list[float], gcodes: np.ndarray, labels: tuple[str, ...]):
+    """Merge categories that are empty in some group with a neighbour until none is; returns new cats, merges."""
+    merges: list[tuple[float, float, str]] = []
+    cats = list(cats)
+    while True:
+        empty = None
+        for g, lab in enumerate(labels):
+            present = set(np.unique(values[gcodes == g]).tolist())
+            for c in cats:
+                if c not in present:
+                    empty = (c, lab)
+                    break
+            if empty:
+                break
+        if empty is None or len(cats) < 2:
+            return values, cats, merges
+        c, lab = empty
+        k = cats.index(c)
+        target = cats[k - 1] if k > 0 else cats[k + 1]
+        values = np.where(values == c, target, values)
+        cats.remove(c)
+        merges.append((c, target, lab))
+
+
+def ordinal_sample_stats(
+    data: pd.DataFrame,
+    items: Sequence[str],
+    group: str | None = None,
+    *,
+    empty_categories: str = "error",
+    diagnostics: list[Diagnostic] | None = None,
+) -> tuple[list[OrdinalSampleStats], tuple[str, ...], int]:
+    """Thresholds, polychoric correlations and Γ per group from item responses (listwise complete cases).
+
+    The categories of an item are its observed values pooled over groups; every group
+    must use all of them (the thresholds are compared across groups). A category that
+    is empty in one group raises :class:`DataError` naming item, group and value, or,
+    with ``empty_categories="collapse"``, is merged with the next lower category (the
+    next higher for the lowest) in every group, recorded as a :class:`DataQualityWarning`.
+
+    Returns ``(stats per group, group labels, rows excluded by listwise deletion)``.
+    """
+    from psychometrics.cfa.fit import _group_label
+    from psychometrics.exceptions import DataQualityWarning
+
+    try:
+        from psychometrics.ordinal import polychoric
+    except ImportError as exc:  # pragma: no cover - until psychometrics.ordinal lands
+        raise EstimationError("estimator='WLSMV' from data needs psychometrics.ordinal (polychoric correlations); "
+                              "fit from sample statistics with psychometrics.cfa.categorical.fit_categorical") from exc
+    diags = diagnostics if diagnostics is not None else []
+    if empty_categories not in ("error", "collapse"):
+        raise DataError(f"empty_categories={empty_categories!r}: use 'error' or 'collapse'")
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    items = list(items)
+    absent = [v for v in items if v not in data.columns]
+    if absent:
+        raise DataError(f"model variable(s) {', '.join(map(repr, absent))} are not columns of the data")
+    X = data.loc[:, items]
+    for v in items:
+        if not pd.api.types.is_numeric_dtype(X[v]) or pd.api.types.is_bool_dtype(X[v]):
+            raise DataError(f"ordinal item {v!r} is not numeric (dtype {X[v].dtype}); code its categories as integers")
+    values = X.to_numpy(dtype=float)
+    if group is not None:
+        if group not in data.columns:
+            raise DataError(f"grouping variable {group!r} is not a column of the data")
+        bad = np.flatnonzero(data[group].isna().to_numpy())
+        if bad.size:
+            raise DataError(f"grouping variable {group!r} is missing in {bad.size} row(s) (index "
+                            f"{', '.join(str(data.index[i]) for i in bad[:10])}); drop or label these rows first")
+    complete = ~np.isnan(values).any(axis=1)
+    n_excluded = int((~complete).sum())
+    if n_excluded:
+        counts = np.isnan(values).sum(axis=0)
+        detail = ", ".join(f"{v} ({c})" for v, c in zip(items, counts) if c)
+        record(diags, DataQualityWarning,
+               f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items and were "
+               f"not used (missing per item: {detail})", stacklevel=5)
+    values = values[complete]
+    if group is None:
+        labels: tuple[str, ...] = ("all",)
+        gcodes = np.zeros(len(values), dtype=int)
+    else:
+        gstr = np.array([_group_label(v) for v in data[group].to_numpy()])[complete]
+        labels = tuple(dict.fromkeys(_group_label(v) for v in pd.unique(data[group])))
+        labels = tuple(lab for lab in labels if np.any(gstr == lab))
+        if len(labels) < 2:
+            raise DataError(f"grouping variable {group!r} has a single group with complete rows; fit without group=")
+        gcodes = np.array([labels.index(s) for s in gstr])
+    for j, v in enumerate(items):
+        col = values[:, j]
+        if np.any(col != np.round(col)):
+            bad = np.unique(col[col != np.round(col)])[:5]
+            raise DataError(f"ordinal item {v!r} has non-integer values ({', '.join(map(str, bad))}); "
+                            "code its categories as integers")
+        cats = sorted(np.unique(col).tolist())
+        if len(cats) < 2:
+            raise DataError(f"ordinal item {v!r} has a single category ({cats[0]:g}) in the data; remove it")
+        if group is not None:
+            empty = [(lab, c) for g, lab in enumerate(labels) for c in cats if not np.any(col[gcodes == g] == c)]
+            if empty:
+                if empty_categories == "error":
+                    where = "; ".join(f"category {c:g} in group {lab!r}" for lab, c in empty)
+                    raise DataError(
+                        f"ordinal item {v!r} has an empty category: {where}. Thresholds cannot be compared "
+                        "across groups; merge categories (empty_categories='collapse' merges each empty "
+                        "category with its lower neighbour in all groups) or drop the item"
+                    )
+                col, cats, merges = _collapse(col, cats, gcodes, labels)
+                if len(cats) < 2:
+                    raise DataError(f"ordinal item {v!r}: collapsing empty categories leaves a single category")
+                values[:, j] = col
+                record(diags, DataQualityWarning,
+                       f"item {v!r}: " + "; ".join(f"category {c:g} (empty in group {lab!r}) merged into {t:g}"
+                                                   for c, t, lab in merges)
+                       + " in every group", stacklevel=5)
+        # recode to 1..K so that every group sees the same categories
+        values[:, j] = np.searchsorted(np.array(cats), values[:, j]) + 1
+    out = []
+    for g, lab in enumerate(labels):
+        block = pd.DataFrame(values[gcodes == g], columns=items)
+        if len(block) <= len(items):
+            where = f" in group {lab!r}" if group is not None else ""
+            raise DataError(f"{len(block)} complete rows{where} for {len(items)} items: too few for WLSMV")
+        res = polychoric(block, ordered=True, acov=True)
+        for dg in res.diagnostics:
+            where = f" (group {lab!r})" if group is not None else ""
+            diags.append(Diagnostic(dg.category, dg.message + where))
+        if res.acov is None:
+            raise EstimationError(
+                f"the asymptotic covariance of the polychoric correlations{' in group ' + repr(lab) if group else ''} "
+                "is undefined (a correlation of ±1); merge or drop redundant items"
+            )
+        out.append(_from_polychoric(res, items))
+    return out, labels, n_excluded
+
+
+def fit_cfa_ordinal(
+    model: str,
+    data: pd.DataFrame,
+    *,
+    ordered: Sequence[str] | bool | None = None,
+    group: str | None = None,
+    std_lv: bool = False,
+    orthogonal: bool = False,
+    group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
+    empty_categories: str = "error",
+    max_iter: int = 200,
+) -> CFAResult:
+    """``fit_cfa(..., estimator="WLSMV")`` from data: sample statistics per group, then :func:`fit_categorical`.
+
+    ``ordered``: ``None``/``True`` = every model item; a list must name every model item
+    (mixed ordinal/continuous models are not implemented).
+    """
+    from psychometrics.cfa.specification import observed_variables
+
+    items = list(observed_variables(model))
+    if ordered is False:
+        raise ModelSyntaxError("estimator='WLSMV' is for ordinal items: pass ordered=True or the list of ordinal items")
+    if ordered is not None and ordered is not True:
+        ordered = [ordered] if isinstance(ordered, str) else list(ordered)
+        cont = [v for v in items if v not in ordered]
+        if cont:
+            raise ModelSyntaxError(
+                f"item(s) {', '.join(map(repr, cont))} are not in ordered=: models mixing ordinal and continuous "
+                "items are not implemented for WLSMV; list every model item as ordered"
+            )
+    diags: list[Diagnostic] = []
+    stats, labels, n_excluded = ordinal_sample_stats(data, items, group, empty_categories=empty_categories,
+                                                     diagnostics=diags)
+    return fit_categorical(model, stats, groups=labels, group=group, std_lv=std_lv, orthogonal=orthogonal,
+                           group_equal=group_equal, group_partial=group_partial, max_iter=max_iter,
+                           n_excluded=n_excluded, diagnostics=diags)
+
+
+def scaled_difference_test(less: CFAResult, more: CFAResult) -> dict[str, float]:
+    """Scaled-shifted χ² difference test (Satorra, 2000) of nested WLSMV fits, as lavaan's
+    ``lavTestLRT(less, more)`` for WLSMV; ``less`` is the less restricted model.
+
+    Returns ``chisq_diff, df_diff, pvalue`` (and the scaling constants ``a, b``).
+    Validated against ``lavTestLRT`` (fixture ``tests/reference/wlsmv/inv_lrt.json``).
+    """
+    e1, e0 = less._engine, more._engine
+    if not isinstance(e1, CategoricalEngine) or not isinstance(e0, CategoricalEngine):
+        raise DataError("scaled_difference_test compares two fits with estimator='WLSMV'")
+    if e1.spec.groups != e0.spec.groups or [s.nobs for s in e1.stats] != [s.nobs for s in e0.stats]:
+        raise DataError("the two fits must use the same data and groups")
+    f1, f0 = less.fit, more.fit
+    if f0["df"] < f1["df"]:
+        raise DataError(f"the second model must be the more restricted one (df {f0['df']} < {f1['df']})")
+    return wls.satorra2000_difference(f1["chisq"], f1["df"], f0["chisq"], f0["df"], e1.deltas, e0.deltas,
+                                      e1.moments, e1.A_inv)

@@ -40,6 +40,11 @@ def compare(*results: CFAResult, names: Sequence[str] | None = None) -> Comparis
     for r in results:
         if not isinstance(r, CFAResult):
             raise DataError(f"compare() takes CFAResult objects (from fit_cfa), got {type(r).__name__}")
+        if r.estimator != "ML":  # the plain χ² difference is not valid for DWLS (WLSMV) statistics
+            raise DataError(
+                f"compare() tests ML fits; for estimator={r.estimator!r} use "
+                "psychometrics.cfa.categorical.scaled_difference_test(less, more) (lavaan's lavTestLRT for WLSMV)"
+            )
     names = list(names) if names is not None else [f"model{i + 1}" for i in range(len(results))]
     if len(names) != len(results):
         raise DataError(f"{len(names)} names for {len(results)} models")

@@ -734,8 +734,15 @@ def fit_cfa(
     missing: str = "listwise",
     mi_threshold: float = 3.84,
     max_iter: int = 500,
+    ordered: Sequence[str] | bool | None = None,
+    empty_categories: str = "error",
 ) -> CFAResult:
     r"""Fit a confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa()``.
+
+    With ``estimator="WLSMV"`` (or ``ordered=``) the items are ordinal and the model
+    is fitted by DWLS with thresholds, robust standard errors and the scaled-shifted
+    test, as lavaan's ``cfa(..., ordered = ..., estimator = "WLSMV")`` — see
+    :mod:`psychometrics.cfa.categorical` and ``docs/cfa-categorical.md``.
 
     Parameters
     ----------
@@ -752,8 +759,9 @@ def fit_cfa(
         with a mean structure) and n. For several groups give mappings
         ``{group label: value}`` (groups in mapping order). As lavaan
         (``sample.cov.rescale = TRUE``) the ML covariance is ``S·(n−1)/n``.
-    estimator : {"ML"}
-        Normal-theory maximum likelihood.
+    estimator : {"ML", "WLSMV"}
+        Normal-theory maximum likelihood, or (ordinal items) DWLS with lavaan's WLSMV
+        inference.
     group : str, optional
         Column that defines groups for a multi-group model (groups in order of
         first appearance, as lavaan).
@@ -777,6 +785,12 @@ def fit_cfa(
         the 5 % critical value of χ²(1)).
     max_iter : int
         Maximum Fisher-scoring iterations.
+    ordered : list of str or bool, optional
+        Ordinal items (lavaan's ``ordered``): implies ``estimator="WLSMV"``; must name
+        every model item (``True`` or None with WLSMV: all of them).
+    empty_categories : {"error", "collapse"}
+        WLSMV with groups: a category empty in one group raises :class:`DataError`
+        (naming item, category and group) or is merged with its neighbour in every group.
 
     Returns
     -------
@@ -799,6 +813,23 @@ def fit_cfa(
     ------
     ModelSyntaxError, DataError, IdentificationError
     """
+    if estimator.upper() == "WLSMV" or ordered not in (None, False):
+        if estimator.upper() not in ("WLSMV", "ML"):  # ordered= with the default "ML" means WLSMV, as lavaan
+            raise ModelSyntaxError(f"estimator={estimator!r} with ordered items: use estimator='WLSMV'")
+        if data is None or sample_cov is not None:
+            raise DataError("estimator='WLSMV' needs item responses (data=...); from sample statistics use "
+                            "psychometrics.cfa.categorical.fit_categorical")
+        if meanstructure is False or missing != "listwise":
+            raise ModelSyntaxError("estimator='WLSMV' always has a mean structure (thresholds) and uses "
+                                   "missing='listwise'")
+        from psychometrics.cfa.categorical import fit_cfa_ordinal
+        from psychometrics.cfa.models import correlated_factors
+
+        return fit_cfa_ordinal(
+            model if isinstance(model, str) else correlated_factors(model), data, ordered=ordered, group=group,
+            std_lv=std_lv, orthogonal=orthogonal, group_equal=group_equal, group_partial=group_partial,
+            empty_categories=empty_categories, max_iter=min(max_iter, 500),
+        )
     with _single_threaded_blas():
         return _fit_cfa(
             model, data, estimator, sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
@@ -811,7 +842,7 @@ def fit_cfa(
 def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, group, group_equal, group_partial, std_lv, meanstructure,
              orthogonal, missing, mi_threshold, max_iter) -> CFAResult:
     if estimator.upper() != "ML":
-        raise ModelSyntaxError(f"estimator={estimator!r} is not supported; only 'ML' is implemented")
+        raise ModelSyntaxError(f"estimator={estimator!r} is not supported; use 'ML' or (ordinal items) 'WLSMV'")
     if not isinstance(model, str):
         from psychometrics.cfa.models import correlated_factors
 

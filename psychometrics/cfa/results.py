@@ -122,6 +122,13 @@ class CFAResult(ResultMixin):
         """Unstandardized loadings, items × factors (multi-group: (group, item) rows)."""
         return self._engine.loading_table(standardized=False)
 
+    @property
+    def thresholds(self) -> pd.DataFrame | None:
+        """Thresholds of ordinal items (``estimator="WLSMV"``): items × ``t1..t(C−1)``
+        (multi-group: (group, item) rows); None for ML fits."""
+        table = getattr(self._engine, "threshold_table", None)
+        return table() if table is not None else None
+
     def indicators(self, factor: str) -> tuple[str, ...]:
         """Items that load on ``factor`` (in model order)."""
         spec = self._engine.spec

@@ -22,22 +22,20 @@ hs_resid <- paste0(hs3, "\nx7 ~~ x8")
 
 as_list <- function(x) if (is.list(x)) x else list(x)
 
-dump_fit <- function(fit, name, call) {
+dump_fit <- function(fit, name, call, with_stats = TRUE) {
   pe <- parameterEstimates(fit, standardized = TRUE)
   fm <- fitMeasures(fit)
   ss <- lavInspect(fit, "sampstat", add.labels = TRUE)
   ng <- lavInspect(fit, "ngroups")
   if (ng == 1) ss <- list(ss)
-  wlsv <- lavTech(fit, "wls.v"); gam <- lavTech(fit, "gamma"); del <- lavTech(fit, "delta")
-  wlsobs <- lavTech(fit, "wls.obs"); wlsest <- lavTech(fit, "wls.est")
+  wlsv <- lavTech(fit, "wls.v"); gam <- lavTech(fit, "gamma"); wlsobs <- lavTech(fit, "wls.obs")
   groups <- lapply(seq_len(ng), function(g) list(
     th = unname(ss[[g]]$th), th_names = names(ss[[g]]$th),
     cor = unname(ss[[g]]$cov), names = colnames(ss[[g]]$cov),
     nobs = lavInspect(fit, "nobs")[g],
     wls_v = unname(diag(as.matrix(wlsv[[g]]))),
     gamma = unname(as.matrix(gam[[g]])),
-    delta = unname(as.matrix(del[[g]])),
-    wls_obs = unname(wlsobs[[g]]), wls_est = unname(wlsest[[g]])))
+    wls_obs = unname(wlsobs[[g]])))
   catml <- lavaan:::lav_fit_catml_dwls(fit)
   tests <- lavInspect(fit, "test")
   ss_test <- tests$scaled.shifted
@@ -45,15 +43,14 @@ dump_fit <- function(fit, name, call) {
     name = name, call = call,
     group_labels = lavInspect(fit, "group.label"),
     estimates = pe,
-    partable = parTable(fit),
     fit = as.list(fm),
     test_scaled_shifted = list(stat = ss_test$stat, df = ss_test$df,
       trace_UGamma = ss_test$trace.UGamma, trace_UGamma2 = ss_test$trace.UGamma2,
       scaling_factor = ss_test$scaling.factor, shift_parameter = ss_test$shift.parameter),
     catml = catml,
-    vcov = unname(as.matrix(lavInspect(fit, "vcov"))),
-    vcov_names = colnames(lavInspect(fit, "vcov")),
-    groups = groups)
+    vcov = if (ng == 1) unname(as.matrix(lavInspect(fit, "vcov"))) else NULL,
+    vcov_names = if (ng == 1) colnames(lavInspect(fit, "vcov")) else NULL,
+    groups = if (with_stats) groups else NULL)
   writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE),
              file.path(out_dir, paste0(name, ".json")))
   invisible(res)
@@ -72,11 +69,21 @@ run("hs_ord_resid", 'cfa(hs_resid, data = HS.ord, ordered = TRUE, estimator = "W
 run("bfi_ord", 'cfa(bfi2, data = bfi10, ordered = bitems, estimator = "WLSMV")')
 run("hs_ord_groups", 'cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV", group = "school")')
 
+# modification indices (all, for the comparison)
+mi <- list()
+fit <- cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV")
+mi$hs_ord <- modindices(fit, minimum.value = -Inf)
+fit <- cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV", group = "school")
+mi$hs_ord_groups <- modindices(fit, minimum.value = -Inf)
+writeLines(toJSON(mi, digits = NA, na = "null"), file.path(out_dir, "modindices.json"))
+calls[["modindices"]] <- "modindices(fit, minimum.value = -Inf) for hs_ord and hs_ord_groups"
+
 # categorical invariance: Wu & Estabrook (2016) identification via semTools::measEq.syntax
 inv_steps <- list(configural = "", thresholds = "thresholds",
                   loadings = c("thresholds", "loadings"),
                   intercepts = c("thresholds", "loadings", "intercepts"))
 inv_syntax <- list()
+inv_fits <- list()
 for (ds in c("hs", "bfi")) {
   for (step in names(inv_steps)) {
     ge <- inv_steps[[step]]
@@ -97,12 +104,71 @@ for (ds in c("hs", "bfi")) {
     calls[[name]] <- paste0("measEq.syntax(..., ID.fac = 'std.lv', ID.cat = 'Wu.Estabrook.2016', parameterization = 'delta', group.equal = ",
                             deparse(ge), "); ", call)
     fit <- eval(parse(text = call))
-    dump_fit(fit, name, calls[[name]])
+    inv_fits[[name]] <- fit
+    # the sample statistics do not depend on the model: stored once per data set (configural file)
+    dump_fit(fit, name, calls[[name]], with_stats = step == "configural")
   }
 }
+# partial invariance (group.partial): semTools' Wu & Estabrook rules for released thresholds/intercepts
+partial_cases <- list(
+  partial_bfi_intercepts = list(ds = "bfi", ge = c("thresholds", "loadings", "intercepts"), gp = c("N1|t1", "E3~1")),
+  partial_bfi_loadings = list(ds = "bfi", ge = c("thresholds", "loadings"), gp = c("E=~E2", "N1|t1", "N1|t2", "N1|t3", "N1|t4")),
+  partial_bfi_thresholds = list(ds = "bfi", ge = c("thresholds"), gp = c("N2|t1", "N2|t2", "N2|t3", "N2|t4", "N2|t5", "E1|t3")),
+  partial_hs_thresholds = list(ds = "hs", ge = c("thresholds", "loadings"), gp = c("x1|t1", "x5|t2")))
+for (name in names(partial_cases)) {
+  pc <- partial_cases[[name]]
+  if (pc$ds == "hs") {
+    syn <- as.character(measEq.syntax(hs3, data = HS.ord, ordered = paste0("x", 1:9), parameterization = "delta",
+                        ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = "school", group.equal = pc$ge,
+                        group.partial = pc$gp))
+    call <- 'cfa(syn, data = HS.ord, ordered = paste0("x", 1:9), group = "school", estimator = "WLSMV", parameterization = "delta")'
+  } else {
+    syn <- as.character(measEq.syntax(bfi2, data = bfi10, ordered = bitems, parameterization = "delta",
+                        ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = "gender", group.equal = pc$ge,
+                        group.partial = pc$gp))
+    call <- 'cfa(syn, data = bfi10, ordered = bitems, group = "gender", estimator = "WLSMV", parameterization = "delta")'
+  }
+  inv_syntax[[name]] <- syn
+  calls[[name]] <- paste0("measEq.syntax(..., ID.fac = 'std.lv', ID.cat = 'Wu.Estabrook.2016', parameterization = 'delta', group.equal = ",
+                          deparse(pc$ge), ", group.partial = ", deparse(pc$gp), "); ", call)
+  fit <- suppressWarnings(eval(parse(text = call)))
+  res <- dump_fit(fit, name, calls[[name]], with_stats = FALSE)
+}
+writeLines(toJSON(lapply(partial_cases, function(pc) pc[c("ge", "gp")]), auto_unbox = FALSE, pretty = TRUE),
+           file.path(out_dir, "partial_cases.json"))
+
 writeLines(toJSON(inv_syntax, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "inv_syntax.json"))
 
-sha <- function(f) unname(tools::md5sum(f))  # placeholder replaced below by sha256 from python
+# univariate score tests of the equality constraints (lavaan: ordinary score test for WLSMV)
+st <- list()
+for (name in c("inv_hs_loadings", "inv_bfi_intercepts")) {
+  fit <- inv_fits[[name]]
+  u <- suppressWarnings(lavTestScore(fit))$uni
+  pt <- parTable(fit)
+  where <- function(p) match(p, pt$plabel)
+  i <- where(u$rhs)  # the constrained copy in the later group
+  st[[name]] <- data.frame(lhs = pt$lhs[i], op = pt$op[i], rhs = pt$rhs[i], group = pt$group[i], x2 = u$X2)
+  calls[[paste0("score_", name)]] <- "lavTestScore(fit)$uni  (constraint rhs mapped to lhs/op/rhs/group via parTable plabel)"
+}
+writeLines(toJSON(st, digits = NA), file.path(out_dir, "score_tests.json"))
+
+# scaled (Satorra 2000, scaled-shifted) chi-square difference tests, lavaan's default for WLSMV
+lrt <- list()
+for (ds in c("hs", "bfi")) {
+  f <- inv_fits[paste0("inv_", ds, "_", names(inv_steps))]
+  # thresholds vs configural has df 0 with 3 categories (HS): compare each step with the previous one
+  for (k in 2:4) {
+    if (f[[k]]@test[[1]]$df == f[[k - 1]]@test[[1]]$df) next
+    a <- lavTestLRT(f[[k - 1]], f[[k]])
+    key <- paste0(ds, "_", names(inv_steps)[k], "_vs_", names(inv_steps)[k - 1])
+    lrt[[key]] <- list(chisq_diff = a[["Chisq diff"]][2], df_diff = a[["Df diff"]][2],
+                       pvalue = a[["Pr(>Chisq)"]][2], chisq = a[["Chisq"]])
+    calls[[paste0("lrt_", key)]] <- "lavTestLRT(previous, this)  # method = 'satorra.2000', scaled.shifted = TRUE, A.method = 'delta'"
+  }
+}
+writeLines(toJSON(lrt, digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "inv_lrt.json"))
+
+sha256 <- function(f) strsplit(system2("sha256sum", f, stdout = TRUE), " ")[[1]][1]
 prov <- list(
   R = R.version.string,
   packages = list(lavaan = as.character(packageVersion("lavaan")),
@@ -113,5 +179,8 @@ prov <- list(
               bfi10 = "bfi[complete.cases(bfi[, c(E1..E5, N1..N5, gender)]), ]  (6 categories, none empty overall or per gender)"),
   models = list(hs3 = hs3, bfi2 = bfi2, hs_resid = hs_resid),
   calls = calls,
-  per_fit = "parameterEstimates(fit, standardized = TRUE); parTable(fit); fitMeasures(fit); lavInspect(fit, 'sampstat'); lavTech(fit, 'wls.v' / 'gamma' / 'delta' / 'wls.obs' / 'wls.est'); lavInspect(fit, 'test')$scaled.shifted; lavaan:::lav_fit_catml_dwls(fit); lavInspect(fit, 'vcov')")
-writeLines(toJSON(prov, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "provenance_r.json"))
+  sha256 = list(holzinger_swineford.csv = sha256("psychometrics/datasets/holzinger_swineford.csv"),
+                bfi.csv = sha256("psychometrics/datasets/bfi.csv"),
+                hs_ord.csv = sha256(file.path(out_dir, "hs_ord.csv"))),
+  per_fit = "parameterEstimates(fit, standardized = TRUE); parTable(fit); fitMeasures(fit); lavInspect(fit, 'sampstat'); lavTech(fit, 'wls.v' / 'gamma' / 'wls.obs') (configural / single-model files only); lavInspect(fit, 'test')$scaled.shifted; lavaan:::lav_fit_catml_dwls(fit); lavInspect(fit, 'vcov') (single group)")
+writeLines(toJSON(prov, auto_unbox = TRUE, pretty = TRUE), file.path(out_dir, "provenance.json"))
