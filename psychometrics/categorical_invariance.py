@@ -73,14 +73,17 @@ class CategoricalInvarianceResult(ResultMixin):
         WLSMV ``chisq``/``pvalue`` are the scaled-shifted statistic, ``cfi``, ``tli``,
         ``rmsea`` (and CI) the scaled indices, ``aic``/``bic`` NaN (no likelihood);
         ``delta_chisq, delta_df, delta_pvalue`` the scaled-shifted difference test
-        against ``compared_with`` (lavaan's ``lavTestLRT``); ``partial`` is always
-        empty (partial invariance is not implemented for ordinal items).
+        against ``compared_with`` (lavaan's ``lavTestLRT``); ``partial`` lists the
+        released constraints; an accepted partial model is the row ``"<level> (partial)"``.
     level : str
         Highest level reached (each level compared with the last one that held).
     rule, rule_citation, rule_reason : str
         The deciding rule (see :mod:`psychometrics.invariance`).
+    partial_steps : DataFrame
+        Each release: ``level, step, released`` (``group.partial`` name), ``x2`` (its
+        largest univariate score statistic), the fit after the release and ``holds``.
     fits : dict
-        Level → :class:`~psychometrics.cfa.CFAResult` (``estimator="WLSMV"``).
+        Table row name → :class:`~psychometrics.cfa.CFAResult` (``estimator="WLSMV"``).
     diagnostics : tuple of Diagnostic
     """
 
@@ -94,6 +97,7 @@ class CategoricalInvarianceResult(ResultMixin):
     rule: str
     rule_citation: str
     rule_reason: str
+    partial_steps: pd.DataFrame = field(default_factory=pd.DataFrame)
     diagnostics: tuple[Diagnostic, ...] = ()
     fits: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -114,7 +118,10 @@ class CategoricalInvarianceResult(ResultMixin):
         return {"level": self.level, "rule": self.rule, "rule_reason": self.rule_reason}
 
     def _tables(self) -> dict[str, pd.DataFrame]:
-        return {"table": self.table.drop(columns=["level"])}
+        out = {"table": self.table.drop(columns=["level"])}
+        if len(self.partial_steps):
+            out["partial_steps"] = self.partial_steps
+        return out
 
 
 def _row(name: str, fit: dict[str, float]) -> dict[str, Any]:
@@ -133,8 +140,11 @@ def categorical_invariance(
     levels: Sequence[str] = CATEGORICAL_LEVELS,
     rule: Any = "auto",
     *,
+    partial: bool = True,
     alpha: float = 0.05,
     reference: str | None = None,
+    min_invariant: int = 2,
+    max_releases: int | None = None,
     empty_categories: str = "error",
     max_iter: int = 200,
 ) -> CategoricalInvarianceResult:
@@ -156,10 +166,20 @@ def categorical_invariance(
         ``"chen2007"``, ``"chen2007_small"``, ``"cheung_rensvold2002"``,
         ``"rutkowski_svetina2014"``, ``"chisq"``), applied to the scaled indices and
         the scaled-shifted χ² difference test.
+    partial : bool
+        When a level fails, release its constraints one at a time — the parameter with
+        the largest univariate score test (lavaan's ``lavTestScore`` for WLSMV; a
+        threshold ``"x1|t2"``, loading ``"f=~x2"`` or intercept ``"x3~1"``, freed in every
+        group as ``group.partial`` with semTools' Wu & Estabrook rules) — until the rule
+        holds; the accepted model is the row ``"<level> (partial)"``.
     alpha : float
         Significance level of the χ² difference test rule.
     reference : str, optional
         Label of the reference group (moved first).
+    min_invariant : int
+        Keep at least this many items per factor with equal loadings / intercepts.
+    max_releases : int, optional
+        Stop releasing after this many constraints in total.
     empty_categories : {"error", "collapse"}
         A category that is empty in one group raises :class:`DataError` naming item and
         group, or is merged with its neighbour in every group (``"collapse"``).
@@ -174,7 +194,7 @@ def categorical_invariance(
     from psychometrics.cfa.categorical import fit_categorical, ordinal_sample_stats, scaled_difference_test
     from psychometrics.cfa.fit import _group_label, _single_threaded_blas
     from psychometrics.cfa.specification import observed_variables
-    from psychometrics.invariance import DecisionRule, _resolve_rule  # noqa: F401  (rules shared with ML)
+    from psychometrics.invariance import _resolve_rule  # the rules are shared with the ML invariance
 
     levels = tuple(levels)
     if not levels or levels != CATEGORICAL_LEVELS[: len(levels)]:
@@ -196,39 +216,122 @@ def categorical_invariance(
         stats, labels, n_excluded = ordinal_sample_stats(data, items, group, empty_categories=empty_categories,
                                                          diagnostics=diags)
         decider, reason = _resolve_rule(rule, [s.nobs for s in stats], alpha)
-        fits = {}
-        for lv in levels:
-            fits[lv] = fit_categorical(model, stats, groups=labels, group=group, std_lv=True,
-                                       group_equal=_EQUAL[lv], max_iter=max_iter, diagnostics=diags)
-        rows = []
+        def fit(lv: str, released: Sequence[str]):
+            return fit_categorical(model, stats, groups=labels, group=group, std_lv=True, group_equal=_EQUAL[lv],
+                                   group_partial=tuple(released), max_iter=max_iter, diagnostics=diags)
+
+        def compare(name: str, lv: str, f: Any, ref_name: str) -> dict[str, Any]:
+            ref = fits[ref_name]
+            row = _row(name, f.fit)
+            row["level"] = lv
+            test = scaled_difference_test(ref, f)
+            d = {"delta_chisq": test["chisq_diff"], "delta_df": test["df_diff"], "delta_pvalue": test["pvalue"],
+                 "delta_cfi": row["cfi"] - ref.fit["cfi_scaled"], "delta_rmsea": row["rmsea"] - ref.fit["rmsea_scaled"],
+                 "delta_srmr": row["srmr"] - ref.fit["srmr"]}
+            holds = True if test["df_diff"] == 0 else bool(decider.holds(_RULE_LEVEL[lv], d))
+            row.update(compared_with=ref_name, holds=holds, **d)
+            return row
+
+        fits: dict[str, Any] = {}
+        rows: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        released: list[str] = []  # carried to later levels once accepted
         last_ok = levels[0]
         reached = levels[0]
         chain = True
+        n_released = 0
         for lv in levels:
-            row = _row(lv, fits[lv].fit)
+            f = fit(lv, released)
+            fits[lv] = f
             if lv == levels[0]:
+                row = _row(lv, f.fit)
                 row.update(compared_with="", delta_chisq=math.nan, delta_df=math.nan, delta_pvalue=math.nan,
                            delta_cfi=math.nan, delta_rmsea=math.nan, delta_srmr=math.nan, holds=None)
-            else:
-                ref = fits[last_ok]
-                test = scaled_difference_test(ref, fits[lv])
-                d = {"delta_chisq": test["chisq_diff"], "delta_df": test["df_diff"],
-                     "delta_pvalue": test["pvalue"],
-                     "delta_cfi": row["cfi"] - ref.fit["cfi_scaled"], "delta_rmsea": row["rmsea"] - ref.fit["rmsea_scaled"],
-                     "delta_srmr": row["srmr"] - ref.fit["srmr"]}
-                holds = True if test["df_diff"] == 0 else bool(decider.holds(_RULE_LEVEL[lv], d))
-                row.update(compared_with=last_ok, holds=holds, **d)
-                if holds:
-                    last_ok = lv
-                    if chain:
-                        reached = lv
-                else:
-                    chain = False
+                rows.append(row)
+                continue
+            row = compare(lv, lv, f, last_ok)
+            row["partial"] = ", ".join(released)
             rows.append(row)
+            holds = row["holds"]
+            trial, current = list(released), f
+            step = 0
+            while not holds and partial and (max_releases is None or n_released < max_releases):
+                cand = _best_release(current, lv, trial, min_invariant)
+                if cand is None:
+                    break
+                name_, x2 = cand
+                trial.append(name_)
+                n_released += 1
+                step += 1
+                current = fit(lv, trial)
+                r = compare(f"{lv} (partial)", lv, current, last_ok)
+                holds = r["holds"]
+                steps.append({"level": lv, "step": step, "released": name_, "x2": x2, "chisq": r["chisq"],
+                              "df": r["df"], "cfi": r["cfi"], "rmsea": r["rmsea"], "srmr": r["srmr"],
+                              "delta_cfi": r["delta_cfi"], "delta_rmsea": r["delta_rmsea"],
+                              "delta_srmr": r["delta_srmr"], "delta_pvalue": r["delta_pvalue"], "holds": holds})
+                if holds:
+                    r["partial"] = ", ".join(trial)
+                    rows.append(r)
+                    fits[f"{lv} (partial)"] = current
+            if holds:
+                if trial != released:
+                    released = trial
+                    last_ok = f"{lv} (partial)"
+                else:
+                    last_ok = lv
+                if chain:
+                    reached = last_ok
+            else:
+                chain = False
     table = pd.DataFrame.from_records(rows).set_index("name")[_TABLE_COLS]
     table.index.name = None
+    partial_steps = pd.DataFrame.from_records(steps, columns=[
+        "level", "step", "released", "x2", "chisq", "df", "cfi", "rmsea", "srmr", "delta_cfi", "delta_rmsea",
+        "delta_srmr", "delta_pvalue", "holds"])
     return CategoricalInvarianceResult(
         model=model, group=group, groups=tuple(labels), nobs={g: s.nobs for g, s in zip(labels, stats)},
         n_excluded=n_excluded, table=table, level=reached, rule=decider.name, rule_citation=decider.citation,
-        rule_reason=reason, diagnostics=tuple(diags), fits=fits,
+        rule_reason=reason, partial_steps=partial_steps, diagnostics=tuple(diags), fits=fits,
     )
+
+
+def _best_release(fit: Any, level: str, released: Sequence[str], min_invariant: int) -> tuple[str, float] | None:
+    """The constraint of ``level`` with the largest score statistic (max over groups), or None."""
+    e = fit._engine
+    spec = e.spec
+    best: dict[str, float] = {}
+    if level in ("thresholds", "loadings"):
+        st = e.score_tests()
+        op = "|" if level == "thresholds" else "=~"
+        for r in st[st["op"] == op].itertuples():
+            if r.x2 == r.x2:
+                name = f"{r.lhs}|{r.rhs}" if op == "|" else f"{r.lhs}=~{r.rhs}"
+                best[name] = max(best.get(name, -1.0), float(r.x2))
+    else:  # intercepts: ν fixed to 0 in every group; free it in groups 2..G
+        for p in spec.parameters:
+            if p.matrix == "nu" and p.group > 0 and not p.free:
+                x2, _ = e.release_test(p)
+                if x2 == x2:
+                    name = f"{p.lhs}~1"
+                    best[name] = max(best.get(name, -1.0), x2)
+    for name in list(best):
+        if name in released:
+            del best[name]
+    # keep ≥ min_invariant items per factor with equal loadings / intercepts
+    if level in ("loadings", "intercepts"):
+        loads = [p for p in spec.parameters if p.group == 0 and p.matrix == "lambda"]
+        for name in list(best):
+            item = name.split("=~")[1] if level == "loadings" else name[:-2]
+            factors = [p.lhs for p in loads if p.rhs == item]
+            for fct in factors:
+                items = [p.rhs for p in loads if p.lhs == fct]
+                key = (lambda v: f"{fct}=~{v}") if level == "loadings" else (lambda v: f"{v}~1")
+                still = [v for v in items if key(v) not in released and v != item]
+                if len(still) < min_invariant:
+                    del best[name]
+                    break
+    if not best:
+        return None
+    name = max(best, key=lambda k: best[k])
+    return name, best[name]

@@ -724,9 +724,8 @@ def measurement_invariance(
     With ``estimator="WLSMV"`` (ordinal items) this is
     :func:`psychometrics.categorical_invariance.categorical_invariance`: levels
     configural → thresholds → loadings → intercepts (Wu & Estabrook, 2016), the same
-    table columns, a :class:`~psychometrics.categorical_invariance.CategoricalInvarianceResult`;
-    ``partial``, ``min_invariant`` and ``max_releases`` do not apply (partial invariance
-    is not implemented for ordinal items).
+    table columns, a :class:`~psychometrics.categorical_invariance.CategoricalInvarianceResult`
+    (partial releases of thresholds, loadings or intercepts by WLSMV score tests).
 
     Parameters
     ----------
@@ -794,7 +793,8 @@ def measurement_invariance(
 
         return categorical_invariance(
             model, data, group, CATEGORICAL_LEVELS if tuple(levels) == tuple(LEVELS) else levels, rule,
-            alpha=alpha, reference=reference, empty_categories=empty_categories, max_iter=min(max_iter, 200))
+            partial=partial, alpha=alpha, reference=reference, min_invariant=min_invariant,
+            max_releases=max_releases, empty_categories=empty_categories, max_iter=min(max_iter, 200))
     if estimator.upper() != "ML":
         raise DataError(f"estimator={estimator!r}: use 'ML' (continuous items) or 'WLSMV' (ordinal items)")
     with _single_threaded_blas():

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from psychometrics.cfa.categorical import OrdinalSampleStats, build_categorical_spec, fit_categorical
-from psychometrics.exceptions import DataError, EstimationError, ModelSyntaxError
+from psychometrics.exceptions import DataError, ModelSyntaxError
 
 REF = Path(__file__).parent / "reference" / "wlsmv"
 PROV = json.loads((REF / "provenance.json").read_text())
@@ -63,8 +63,10 @@ def fitted(name: str):
         kw.update(std_lv=True, group_equal=case["ge"], group_partial=case["gp"])
     else:
         stats_src = d["groups"]
-        model = MODELS["bfi2"] if name.startswith("bfi") else MODELS["hs_resid" if "resid" in name else "hs3"]
+        model = MODELS["bfi2"] if name.startswith("bfi") else MODELS[
+            "hs_resid" if "resid" in name else "hs_higher" if "higher" in name else "hs3"]
         kw["std_lv"] = "std.lv = TRUE" in d["call"]
+        kw["orthogonal"] = "orthogonal = TRUE" in d["call"]
     stats = stats_from(stats_src)
     if len(stats) > 1:
         kw["groups"] = labels(d)
@@ -85,9 +87,10 @@ def merged(name: str) -> pd.DataFrame:
     return m
 
 
-ALL = ["hs_ord", "hs_ord_stdlv", "hs_ord_resid", "bfi_ord", "hs_ord_groups"] + [
+ALL = ["hs_ord", "hs_ord_stdlv", "hs_ord_resid", "bfi_ord", "hs_ord_groups", "hs_ord_orth", "hs_ord_higher"] + [
     f"inv_{d}_{s}" for d in ("hs", "bfi") for s in STEPS
-] + ["partial_bfi_intercepts", "partial_bfi_loadings", "partial_bfi_thresholds", "partial_hs_thresholds"]
+] + ["partial_bfi_intercepts", "partial_bfi_loadings", "partial_bfi_thresholds", "partial_hs_thresholds",
+       "partial_hs_intercepts"]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -314,8 +317,8 @@ def test_categorical_invariance_table_matches_lavaan_and_semtools():
         warnings.simplefilter("ignore")
         res = categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
     t = res.table
-    assert list(t.index) == ["configural", "thresholds", "loadings", "intercepts"]
-    for lv in t.index:
+    assert list(t.index) == ["configural", "thresholds", "loadings", "intercepts", "intercepts (partial)"]
+    for lv in t.index[:4]:
         r = fixture(f"inv_hs_{lv}")["fit"]
         assert t.loc[lv, "chisq"] == pytest.approx(r["chisq.scaled"], rel=1e-5)
         assert t.loc[lv, "df"] == r["df"] and t.loc[lv, "npar"] == r["npar"]
@@ -327,10 +330,17 @@ def test_categorical_invariance_table_matches_lavaan_and_semtools():
         assert t.loc[lv, "compared_with"] == prev
         assert t.loc[lv, "delta_chisq"] == pytest.approx(ref["chisq_diff"], rel=1e-5)
         assert t.loc[lv, "delta_pvalue"] == pytest.approx(ref["pvalue"], rel=1e-4)
+    # partial search: intercepts fail; releasing x3~1 then x7~1 (largest score tests) makes them hold
+    assert res.partial_steps["released"].tolist() == ["x3~1", "x7~1"]
+    assert t.loc["intercepts (partial)", "partial"] == "x3~1, x7~1" and t.loc["intercepts (partial)", "holds"]
+    assert t.loc["intercepts (partial)", "chisq"] == pytest.approx(
+        fixture("partial_hs_intercepts")["fit"]["chisq.scaled"], rel=1e-5)
+    assert res.level == "intercepts (partial)"
     # 3 categories: thresholds ≡ configural (Δdf = 0, holds by construction)
     assert t.loc["thresholds", "delta_df"] == 0 and t.loc["thresholds", "holds"]
     assert t.loc["intercepts", "holds"] is False or not t.loc["intercepts", "holds"]
-    assert res.level == "loadings" and res.rule == "chisq"
+    assert res.rule == "chisq"
+    assert categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq", partial=False).level == "loadings"
     assert res.fits["loadings"].estimator == "WLSMV"
     assert "Measurement invariance of ordinal items" in res.summary()
 
@@ -376,7 +386,7 @@ def test_measurement_invariance_dispatches_wlsmv():
         warnings.simplefilter("ignore")
         res = measurement_invariance(MODELS["hs3"], hs_ord(), "school", estimator="WLSMV", rule="chisq")
     assert isinstance(res, CategoricalInvarianceResult)
-    assert list(res.table.index) == ["configural", "thresholds", "loadings", "intercepts"]
+    assert list(res.table.index)[:4] == ["configural", "thresholds", "loadings", "intercepts"]
     assert res.table.loc["loadings", "chisq"] == pytest.approx(fixture("inv_hs_loadings")["fit"]["chisq.scaled"],
                                                                rel=1e-5)
     with pytest.raises(DataError, match="estimator='GLS'"):

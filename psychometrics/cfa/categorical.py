@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -764,20 +764,25 @@ class CategoricalEngine:
             if prm.index not in first:
                 first.add(prm.index)
                 continue
-            g = prm.group
-            De = self._row_jacobian(g, prm)
-            gm = self.moments[g]
-            r = gm.s - self.model.sigma(self.parts[g])
-            WDe = De * gm.w
-            grad = -self.w_obj[g] * float(WDe @ r)
-            I12 = self.fg[g] * (WDe @ self.deltas[g])
-            V = self.fg[g] * float(WDe @ De) - float(I12 @ self.A_inv @ I12)
-            x2 = self.N * grad ** 2 / V if V > np.finfo(float).eps ** (1 / 3) else math.nan
-            rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(g),
+            x2, epc = self.release_test(prm)
+            rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(prm.group),
                         "label": prm.label, "x2": x2, "df": 1,
-                        "pvalue": float(special.chdtrc(1, x2)) if np.isfinite(x2) else math.nan,
-                        "epc": -grad / V if np.isfinite(x2) else math.nan})
+                        "pvalue": float(special.chdtrc(1, x2)) if np.isfinite(x2) else math.nan, "epc": epc})
         return pd.DataFrame.from_records(rec, columns=cols)
+
+    def release_test(self, prm: Parameter) -> tuple[float, float]:
+        """Score statistic χ²(1) and EPC for giving row ``prm`` (shared or fixed) its own free value."""
+        g = prm.group
+        De = self._row_jacobian(g, prm)
+        gm = self.moments[g]
+        r = gm.s - self.model.sigma(self.parts[g])
+        WDe = De * gm.w
+        grad = -self.w_obj[g] * float(WDe @ r)
+        I12 = self.fg[g] * (WDe @ self.deltas[g])
+        V = self.fg[g] * float(WDe @ De) - float(I12 @ self.A_inv @ I12)
+        if not V > np.finfo(float).eps ** (1 / 3):
+            return math.nan, math.nan
+        return self.N * grad ** 2 / V, -grad / V
 
     def _row_jacobian(self, g: int, prm: Parameter) -> np.ndarray:
         """∂σ_g/∂ of one parameter row of group g alone (not its copies in other groups)."""

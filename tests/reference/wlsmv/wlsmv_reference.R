@@ -19,6 +19,7 @@ for (gg in 1:2) stopifnot(all(sapply(bitems, function(v) all(table(factor(bfi10[
 hs3 <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 bfi2 <- "E =~ E1 + E2 + E3 + E4 + E5\nN =~ N1 + N2 + N3 + N4 + N5"
 hs_resid <- paste0(hs3, "\nx7 ~~ x8")
+hs_higher <- paste0(hs3, "\ng =~ visual + textual + speed")
 
 as_list <- function(x) if (is.list(x)) x else list(x)
 
@@ -68,6 +69,8 @@ run("hs_ord_stdlv", 'cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV"
 run("hs_ord_resid", 'cfa(hs_resid, data = HS.ord, ordered = TRUE, estimator = "WLSMV")')
 run("bfi_ord", 'cfa(bfi2, data = bfi10, ordered = bitems, estimator = "WLSMV")')
 run("hs_ord_groups", 'cfa(hs3, data = HS.ord, ordered = TRUE, estimator = "WLSMV", group = "school")')
+run("hs_ord_orth", 'cfa(hs3, data = HS.ord[, 1:9], ordered = TRUE, estimator = "WLSMV", orthogonal = TRUE)')
+run("hs_ord_higher", 'cfa(hs_higher, data = HS.ord[, 1:9], ordered = TRUE, estimator = "WLSMV")')
 
 # modification indices (all, for the comparison)
 mi <- list()
@@ -114,7 +117,9 @@ partial_cases <- list(
   partial_bfi_intercepts = list(ds = "bfi", ge = c("thresholds", "loadings", "intercepts"), gp = c("N1|t1", "E3~1")),
   partial_bfi_loadings = list(ds = "bfi", ge = c("thresholds", "loadings"), gp = c("E=~E2", "N1|t1", "N1|t2", "N1|t3", "N1|t4")),
   partial_bfi_thresholds = list(ds = "bfi", ge = c("thresholds"), gp = c("N2|t1", "N2|t2", "N2|t3", "N2|t4", "N2|t5", "E1|t3")),
-  partial_hs_thresholds = list(ds = "hs", ge = c("thresholds", "loadings"), gp = c("x1|t1", "x5|t2")))
+  partial_hs_thresholds = list(ds = "hs", ge = c("thresholds", "loadings"), gp = c("x1|t1", "x5|t2")),
+  # the partial model categorical_invariance(rule = "chisq") accepts on HS by school
+  partial_hs_intercepts = list(ds = "hs", ge = c("thresholds", "loadings", "intercepts"), gp = c("x3~1", "x7~1")))
 for (name in names(partial_cases)) {
   pc <- partial_cases[[name]]
   if (pc$ds == "hs") {
@@ -177,7 +182,7 @@ prov <- list(
   script = "tests/reference/wlsmv/wlsmv_reference.R",
   data = list(HS.ord = 'as.data.frame(lapply(hs[, paste0("x", 1:9)], cut, 3, labels = FALSE)) (saved as hs_ord.csv)',
               bfi10 = "bfi[complete.cases(bfi[, c(E1..E5, N1..N5, gender)]), ]  (6 categories, none empty overall or per gender)"),
-  models = list(hs3 = hs3, bfi2 = bfi2, hs_resid = hs_resid),
+  models = list(hs3 = hs3, bfi2 = bfi2, hs_resid = hs_resid, hs_higher = hs_higher),
   calls = calls,
   sha256 = list(holzinger_swineford.csv = sha256("psychometrics/datasets/holzinger_swineford.csv"),
                 bfi.csv = sha256("psychometrics/datasets/bfi.csv"),
