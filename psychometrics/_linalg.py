@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["smc", "pairwise_correlation", "single_thread_blas", "blas_controller"]
+__all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "blas_controller"]
+
+
+def cov2cor(c: np.ndarray) -> np.ndarray:
+    """Correlations c_ij / √(c_ii c_jj) of a covariance matrix or a stack of them (R's ``cov2cor``);
+    a zero or missing variance gives NaN/inf entries for the caller to check, without a warning."""
+    d = np.sqrt(np.einsum("...ii->...i", c))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return c / (d[..., :, None] * d[..., None, :])
 
 
 def smc(m: np.ndarray) -> np.ndarray:
@@ -28,8 +36,7 @@ def smc(m: np.ndarray) -> np.ndarray:
     by the variances for ``psych::smc(covar = TRUE)``). A singular matrix falls back to the
     Moore–Penrose inverse, as psych's ``Pinv``, so values are still returned.
     """
-    d = np.sqrt(np.diag(m))
-    corr = m / np.outer(d, d)  # exact no-op for a correlation matrix (unit diagonal)
+    corr = cov2cor(m)  # exact no-op for a correlation matrix (unit diagonal)
     try:
         inv = np.linalg.inv(corr)
     except np.linalg.LinAlgError:

@@ -43,7 +43,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from psychometrics._linalg import pairwise_correlation
+from psychometrics._linalg import cov2cor, pairwise_correlation
 from psychometrics._results import ResultMixin
 from psychometrics._validation import check_finite, check_numeric, check_variance
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, SpecError, record
@@ -427,8 +427,7 @@ def ave_sem(
 
 # ========================================================= Fornell–Larcker
 def _cov2cor(m: pd.DataFrame) -> pd.DataFrame:
-    d = np.sqrt(np.diag(m.to_numpy()))
-    return pd.DataFrame(m.to_numpy() / np.outer(d, d), index=m.index, columns=m.columns)
+    return pd.DataFrame(cov2cor(m.to_numpy()), index=m.index, columns=m.columns)
 
 
 @dataclass(frozen=True, eq=False)

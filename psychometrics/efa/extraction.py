@@ -240,6 +240,9 @@ def minres_one_factor_batch(R: np.ndarray, start: np.ndarray | None = None, max_
     R0 = R.copy()
     R0[:, eye] = 0.0
     c = np.einsum("bij,bij->b", R0, R0)
+    # f is evaluated as a difference of terms of size ~c: changes below this are rounding noise,
+    # so a (near-converged) Newton step is not rejected for an "increase" of that size
+    noise = 64 * np.finfo(float).eps * (1.0 + c)
 
     def objective(l, rows):
         Rl = np.einsum("bij,bj->bi", R0[rows], l)
@@ -270,11 +273,11 @@ def minres_one_factor_batch(R: np.ndarray, start: np.ndarray | None = None, max_
             for _ in range(20):
                 new = np.clip(la + t[:, None] * step, -bound, bound)
                 fn, Rln, lln = objective(new, rows)
-                ok = fn <= f
+                ok = fn <= f + noise[rows]
                 if ok.all():
                     break
                 t = np.where(ok, t, t / 2)
-            take = fn <= f
+            take = fn <= f + noise[rows]
             lam[rows] = np.where(take[:, None], new, la)
             f = np.where(take, fn, f)
             Rl = np.where(take[:, None], Rln, Rl)
