@@ -63,6 +63,8 @@ REFERENCES = {
     "Muthén et al. (1997)": "Muthén, B. O., du Toit, S. H. C., & Spisic, D. (1997). Robust inference using weighted "
                             "least squares and quadratic estimating equations in latent variable modeling with "
                             "categorical and continuous outcomes. Unpublished manuscript.",
+    "Savalei (2021)": "Savalei, V. (2021). Improving fit indices in structural equation modeling with categorical "
+                      "data. Multivariate Behavioral Research, 56(3), 390–407.",
     "Wu & Estabrook (2016)": "Wu, H., & Estabrook, R. (2016). Identification of confirmatory factor analysis models "
                              "of different levels of invariance for ordered categorical outcomes. Psychometrika, "
                              "81(4), 1014–1045.",
@@ -1807,7 +1809,9 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                                   title="Estimation diagnostics"))
     cfa_intro = [f"Estimation: {estimation['cfa']}."]
     if st.get("cfa_estimator", "ML") != "ML":
-        refs.add("Muthén et al. (1997)")
+        refs |= {"Muthén et al. (1997)", "Savalei (2021)"}
+    if st.get("ordinal"):
+        refs.add("Rhemtulla et al. (2012)")
     cfa_intro.append(f"Validation sample: the other {1 - opts.split:.0%} (n = {n_val}). Competing models: the declared "
                  "correlated-factors structure, " + ("the declared higher-order structure, " if scale.hierarchy else "")
                  + "a single factor, and a bifactor model.")
