@@ -352,3 +352,13 @@ def test_ordinal_invariance_failure_falls_back_to_ml(monkeypatch, tmp_path):
     inv = r.results["invariance"]
     assert inv["method"] == "ML" and "simulated failure" in inv["fallback"]
     assert "continuous (ML) analysis is reported instead" in r.html
+
+
+def test_cli_treat_as_option():
+    for cmd in ("validate", "demo"):
+        proc = subprocess.run([sys.executable, "-m", "psychometrics", cmd, "--help"], cwd=ROOT,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0 and "--treat-as" in proc.stdout and "continuous" in proc.stdout
+    from psychometrics.cli import _TREAT_AS
+
+    assert _TREAT_AS == {"auto": "auto", "ordinal": "yes", "continuous": "no"}
