@@ -40,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin, to_jsonable
 from psychometrics.exceptions import DataError, Diagnostic
 
@@ -192,7 +193,7 @@ def categorical_invariance(
     ``lavTestLRT`` (fixtures ``tests/reference/wlsmv/inv_*.json``, ``inv_lrt.json``).
     """
     from psychometrics.cfa.categorical import fit_categorical, ordinal_sample_stats, scaled_difference_test
-    from psychometrics.cfa.fit import _group_label, _single_threaded_blas
+    from psychometrics.cfa.fit import _group_label
     from psychometrics.cfa.specification import observed_variables
     from psychometrics.invariance import _resolve_rule  # the rules are shared with the ML invariance
 
@@ -212,7 +213,7 @@ def categorical_invariance(
         data = pd.concat([data[lab == reference], data[lab != reference]])
     diags: list[Diagnostic] = []
     items = list(observed_variables(model))
-    with _single_threaded_blas():
+    with single_thread_blas():
         stats, labels, n_excluded = ordinal_sample_stats(data, items, group, empty_categories=empty_categories,
                                                          diagnostics=diags)
         decider, reason = _resolve_rule(rule, [s.nobs for s in stats], alpha)

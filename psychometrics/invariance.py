@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin, to_jsonable
 from psychometrics.exceptions import (
     ConvergenceWarning,
@@ -797,22 +798,10 @@ def measurement_invariance(
             max_releases=max_releases, empty_categories=empty_categories, max_iter=min(max_iter, 200))
     if estimator.upper() != "ML":
         raise DataError(f"estimator={estimator!r}: use 'ML' (continuous items) or 'WLSMV' (ordinal items)")
-    with _single_threaded_blas():
+    with single_thread_blas():  # small CFA matrices: threaded BLAS only adds overhead
         return _measurement_invariance(
             model, data, group, levels, rule, partial=partial, alpha=alpha, reference=reference,
             min_invariant=min_invariant, max_releases=max_releases, max_iter=max_iter)
-
-
-def _single_threaded_blas() -> Any:
-    """Run BLAS single-threaded: CFA matrices are small, and on a busy machine threaded
-    BLAS makes each small solve 10–100× slower (threadpoolctl comes with scikit-learn)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha, reference, min_invariant,

@@ -50,6 +50,7 @@ import pandas as pd
 from scipy import special
 from scipy import stats as sps
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa import wls
 from psychometrics.cfa.estimation import CompiledModel, implied, jacobian
 from psychometrics.cfa.results import CFAResult
@@ -906,9 +907,7 @@ def fit_categorical(
     Validated against lavaan 0.6-14 ``cfa(..., ordered = ..., estimator = "WLSMV")``
     fed the same sample statistics (fixtures ``tests/reference/wlsmv/``).
     """
-    from psychometrics.cfa.fit import _single_threaded_blas
-
-    with _single_threaded_blas():  # small matrices: threaded BLAS only adds overhead
+    with single_thread_blas():  # small matrices: threaded BLAS only adds overhead
         return _fit_categorical(model, stats, groups=groups, group=group, std_lv=std_lv, orthogonal=orthogonal,
                                 group_equal=group_equal, group_partial=group_partial, max_iter=max_iter,
                                 n_excluded=n_excluded, diagnostics=diagnostics)

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import special
 from scipy import stats as sps
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa import fit_indices as fi
 from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
 from psychometrics.cfa.results import CFAResult
@@ -31,25 +32,6 @@ from psychometrics.exceptions import (
 __all__ = ["fit_cfa"]
 
 _Z975 = float(sps.norm.ppf(0.975))
-_THREADPOOL = None
-
-
-def _single_threaded_blas():
-    """Context that runs BLAS single-threaded.
-
-    CFA matrices are small (p ≲ 100): multi-threaded BLAS only adds
-    synchronisation, and on a busy machine it makes each product 10–100× slower.
-    """
-    global _THREADPOOL
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # optional: scikit-learn installs it
-        import contextlib
-
-        return contextlib.nullcontext()
-    if _THREADPOOL is None:
-        _THREADPOOL = ThreadpoolController()
-    return _THREADPOOL.limit(limits=1, user_api="blas")
 
 
 # ---------------------------------------------------------------- data
@@ -586,7 +568,7 @@ class Engine:
     def _score(self, extra: list[list[Parameter]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Score statistic, EPC and V for one-at-a-time extra parameters (expected information)."""
         n = self.model.n_free
-        with _single_threaded_blas():  # also when called lazily, outside fit_cfa
+        with single_thread_blas():  # also when called lazily, outside fit_cfa
             _, grad, info = self.state.derivatives(self.x, extra=extra)
         g_extra = grad[n:]
         I11 = info[n:, n:]
@@ -830,7 +812,7 @@ def fit_cfa(
             std_lv=std_lv, orthogonal=orthogonal, group_equal=group_equal, group_partial=group_partial,
             empty_categories=empty_categories, max_iter=min(max_iter, 500),
         )
-    with _single_threaded_blas():
+    with single_thread_blas():
         return _fit_cfa(
             model, data, estimator, sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
             group=group, group_equal=group_equal, group_partial=group_partial,
