@@ -18,19 +18,14 @@ bfi Big Five, 25 items × 5 factors by gender (complete cases, N = 2436, 2 group
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _rtiming import median_time, rscript_times  # noqa: E402
 from psychometrics.datasets import holzinger_swineford, load_dataset  # noqa: E402
 from psychometrics.invariance import measurement_invariance  # noqa: E402
 
@@ -68,32 +63,9 @@ cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))
 """
 
 
-def median_time(fn, repeat: int) -> float:
-    fn()  # warm-up (imports, caches)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def lavaan_times(repeat: int) -> dict[str, float] | None:
-    if shutil.which("Rscript") is None:
-        return None
     cases = [{"name": n, "data": d, "model": m, "group": g} for n, d, m, g in CASES]
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "bench.R"
-        script.write_text(R_SCRIPT, encoding="utf-8")
-        spec = Path(tmp) / "cases.json"
-        spec.write_text(json.dumps(cases), encoding="utf-8")
-        proc = subprocess.run(["Rscript", str(script), str(spec), str(repeat),
-                               str(ROOT / "psychometrics" / "datasets")],
-                              capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        print("lavaan timing failed:", proc.stderr.strip()[-500:])
-        return None
-    return json.loads(proc.stdout)
+    return rscript_times(R_SCRIPT, cases, repeat, ROOT / "psychometrics" / "datasets")
 
 
 def main() -> None:

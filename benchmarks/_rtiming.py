@@ -1,0 +1,53 @@
+"""Timing helpers shared by the benchmark scripts (private; run the scripts as
+``python benchmarks/bench_<x>.py``, which puts this folder on ``sys.path``).
+
+* :func:`median_time` — median wall time of a Python call after one warm-up run;
+* :func:`rscript_times` — run an R timing script on a JSON list of cases and read back
+  its ``{case name: seconds}`` JSON, or None when R is not installed or the script fails.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def median_time(fn: Callable[[], Any], repeat: int) -> float:
+    """Median wall time (seconds) of ``repeat`` calls of ``fn`` after one warm-up call
+    (imports, caches)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def rscript_times(script: str, cases: list[dict[str, Any]], *args: str) -> dict[str, float] | None:
+    """Run ``Rscript <script> <cases.json> <args...>`` and parse the last line of its output as
+    JSON (the R side times each case and prints ``toJSON(list(name = seconds))``).
+
+    Returns None, with a message on stderr, when ``Rscript`` is not on the PATH or fails.
+    """
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        rpath = Path(tmp) / "bench.R"
+        rpath.write_text(script, encoding="utf-8")
+        cpath = Path(tmp) / "cases.json"
+        cpath.write_text(json.dumps(cases), encoding="utf-8")
+        proc = subprocess.run(["Rscript", str(rpath), str(cpath), *map(str, args)],
+                              capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print("lavaan timing failed:", proc.stderr.strip()[-500:], file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
