@@ -11,7 +11,8 @@ import pandas as pd
 from scipy import special
 from scipy import stats as sps
 
-from psychometrics._linalg import single_thread_blas
+from psychometrics._linalg import single_thread_blas, smc
+from psychometrics._validation import is_numeric_item
 from psychometrics.cfa import fit_indices as fi
 from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
 from psychometrics.cfa.results import CFAResult
@@ -59,7 +60,7 @@ def _sample_stats(
         )
     X = data.loc[:, list(observed)]
     for v in observed:
-        if not pd.api.types.is_numeric_dtype(X[v]) or pd.api.types.is_bool_dtype(X[v]):
+        if not is_numeric_item(X[v].dtype):
             raise DataError(f"item {v!r} is not numeric (dtype {X[v].dtype}); recode it before fitting")
     if group is not None:
         if group not in data.columns:
@@ -202,12 +203,9 @@ def _start_values(model: CompiledModel, stats: SampleStats) -> np.ndarray:
             Sf = S[np.ix_(idx, idx)]
             if len(idx) >= 2:
                 # principal axis with squared multiple correlations as communalities
-                try:
-                    smc = 1.0 - 1.0 / np.diag(np.linalg.inv(Sf / np.sqrt(np.outer(np.diag(Sf), np.diag(Sf)))))
-                except np.linalg.LinAlgError:
-                    smc = np.full(len(idx), 0.5)
+                communality = smc(Sf, singular=0.5)
                 R = Sf.copy()
-                np.fill_diagonal(R, np.diag(Sf) * np.clip(smc, 0.05, 0.95))
+                np.fill_diagonal(R, np.diag(Sf) * np.clip(communality, 0.05, 0.95))
                 w, v = np.linalg.eigh(R)
                 l = v[:, -1] * math.sqrt(max(w[-1], 1e-6))
             else:
