@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy import stats as sps
 
 from psychometrics._linalg import single_thread_blas, smc
 from psychometrics._validation import is_numeric_item
 from psychometrics.cfa import fit_indices as fi
+from psychometrics.cfa._tables import parameter_table, vcov_frame
 from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec, observed_variables
@@ -32,7 +32,6 @@ from psychometrics.exceptions import (
 
 __all__ = ["fit_cfa"]
 
-_Z975 = float(sps.norm.ppf(0.975))
 
 
 # ---------------------------------------------------------------- data
@@ -306,28 +305,8 @@ class Engine:
                 self._vcov = np.linalg.inv(Isc) / np.outer(scale, scale) / self.N
         return self._vcov
 
-    def parameter_names(self) -> list[str]:
-        names = []
-        for prm in self.spec.free_parameters():
-            if prm.label and not prm.label.startswith("."):
-                names.append(prm.label)
-            else:
-                suffix = f".g{prm.group + 1}" if prm.group > 0 else ""
-                names.append(f"{prm.lhs}{prm.op}{prm.rhs}{suffix}")
-        return names
-
     def vcov_frame(self, group: str | None = None) -> pd.DataFrame:
-        V = self.vcov()
-        if group is None:
-            names = self.parameter_names()
-            return pd.DataFrame(V, index=names, columns=names)
-        if group not in self.spec.groups:
-            raise DataError(f"unknown group {group!r}; the groups are {', '.join(map(repr, self.spec.groups))}")
-        g = self.spec.groups.index(group)
-        rows = [p for p in self.spec.parameters if p.free and p.group == g]
-        idx = np.array([p.index for p in rows], dtype=int)
-        names = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
-        return pd.DataFrame(V[np.ix_(idx, idx)], index=names, columns=names)
+        return vcov_frame(self.spec, self.vcov(), group)
 
     def weak_parameters(self) -> list[Parameter]:
         """Parameters involved in the near-null direction of the information matrix."""
@@ -388,28 +367,7 @@ class Engine:
         return self.spec.groups[g]
 
     def estimates(self) -> pd.DataFrame:
-        values = self.model.values(self.x)
-        V = self.vcov()
-        se_free = np.sqrt(np.clip(np.diag(V), 0, None)) if V.size else np.zeros(0)
-        if V.size:
-            se_free[np.isnan(np.diag(V))] = np.nan
-        rec = []
-        for prm, v in zip(self.spec.parameters, values):
-            se = float(se_free[prm.index]) if prm.free else 0.0
-            if prm.free and se > 0:
-                z = v / se
-                pval = 2 * float(special.ndtr(-abs(z)))
-            else:
-                z = pval = math.nan
-            std_lv, std_all = self.standardize(prm, float(v))
-            rec.append({
-                "lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(prm.group),
-                "label": prm.label, "free": prm.free, "est": float(v), "se": se, "z": z, "pvalue": pval,
-                "ci_lower": v - _Z975 * se if prm.free else float(v),
-                "ci_upper": v + _Z975 * se if prm.free else float(v),
-                "std_lv": std_lv, "std_all": std_all,
-            })
-        return pd.DataFrame.from_records(rec)
+        return parameter_table(self.spec, self.model.values(self.x), self.vcov(), self.standardize)
 
     def _stack(self, frames: list[pd.DataFrame | pd.Series], name: str) -> Any:
         """One group: the frame itself; several: rows stacked under a (group, name) index."""
