@@ -301,26 +301,19 @@ class _Fitter:
         return x
 
     def fit(self, name: str, level: str, partial: Sequence[str]) -> _Fit:
-        from psychometrics.cfa.estimation import CompiledModel, FitState, estimate
-        from psychometrics.cfa.fit import Engine, _start_values
+        from psychometrics.cfa.fit import fit_ml
         from psychometrics.cfa.specification import build_spec
 
         ge = GROUP_EQUAL[level]
         spec = build_spec(self.model, groups=self.labels, meanstructure=True,
                           group_equal=ge, group_partial=tuple(partial))
-        compiled = CompiledModel(spec)
-        state = FitState(compiled, self.stats)
-        x0 = self._warm_start(compiled, _start_values(compiled, self.stats))
-        x, converged, iterations, message = estimate(state, x0, max_iter=self.max_iter)
-        if not converged and self._prev is not None:  # a poor warm start: retry from the default starts
-            x, converged, iterations, message = estimate(state, _start_values(compiled, self.stats),
-                                                         max_iter=self.max_iter)
+        warm = self._warm_start if self._prev is not None else None
+        engine, converged, iterations, message = fit_ml(spec, self.stats, max_iter=self.max_iter, warm_start=warm)
         if not converged:
             record(self.diags, ConvergenceWarning,
                    f"the {name} model did not converge ({message}); its fit is not trustworthy", stacklevel=6)
-        engine = Engine(spec, self.stats, x)
-        self._prev = (spec, x)
-        return _Fit(name, level, ge, tuple(partial), engine, engine.fit_measures(), bool(converged), int(iterations))
+        self._prev = (spec, engine.x)
+        return _Fit(name, level, ge, tuple(partial), engine, engine.fit_measures(), converged, iterations)
 
 
 # ====================================================================== result
@@ -487,31 +480,12 @@ class _LazyFits(Mapping):
 
 
 def _cfa_result(res: InvarianceResult, f: _Fit) -> Any:
-    """A full :class:`CFAResult` from a fitted engine (tables computed now, not during the sequence).
+    """A full :class:`CFAResult` from a fitted engine (tables computed now, not during the sequence)."""
+    from psychometrics.cfa.fit import ml_result
 
-    Mirrors the end of :func:`psychometrics.cfa.fit_cfa`; only fields that ``CFAResult``
-    declares are passed, so lazily computed fields of that class stay lazy.
-    """
-    from psychometrics.cfa.results import CFAResult
-
-    e = f.engine
-    latent_cov, latent_cor = e.latent_tables()
-    res_var, std_res_var, r2 = e.item_series()
-    resid, imp_cov, samp_cov = e.matrix_tables()
-    values: dict[str, Any] = dict(
-        model=res.model, estimator="ML", group=res.group, groups=res.groups, group_equal=f.group_equal,
-        group_partial=f.group_partial, nobs=dict(res.nobs), n_excluded=res.n_excluded, converged=f.converged,
-        iterations=f.iterations, fit=dict(f.fit), estimates=e.estimates(),
-        std_loadings=e.loading_table(standardized=True), latent_cov=latent_cov, latent_cor=latent_cor,
-        residual_variances=res_var, std_residual_variances=std_res_var, r_squared=r2, residual_cor=resid,
-        implied_cov=imp_cov, sample_cov=samp_cov, mi_threshold=3.84, diagnostics=(), _engine=e,
-    )
-    names = {fl.name for fl in dataclasses.fields(CFAResult)}
-    if "modification_indices" in names:  # an eager field in older versions of CFAResult
-        mi = e.modindices()
-        values["modification_indices"] = (mi[mi["mi"] >= 3.84].sort_values("mi", ascending=False, kind="stable")
-                                          .reset_index(drop=True))
-    return CFAResult(**{k: v for k, v in values.items() if k in names})
+    return ml_result(f.engine, model=res.model, group=res.group, group_equal=f.group_equal,
+                     group_partial=f.group_partial, n_excluded=res.n_excluded, converged=f.converged,
+                     iterations=f.iterations, fit=f.fit)
 
 
 # ====================================================================== helpers

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -807,15 +807,11 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
     )
     _check_identification(spec, diags)
 
-    compiled = CompiledModel(spec)
-    state = FitState(compiled, stats)
-    x0 = _start_values(compiled, stats)
-    x, converged, iterations, message = estimate(state, x0, max_iter=max_iter)
+    engine, converged, iterations, message = fit_ml(spec, stats, max_iter=max_iter)
     if not converged:
         record(diags, ConvergenceWarning,
                f"the ML estimation did not converge ({message}); estimates and fit are not trustworthy",
                stacklevel=4)
-    engine = Engine(spec, stats, x)
     engine.vcov()
     if engine.singular_info and spec.n_free:
         weak = ", ".join(f"'{p.lhs} {p.op} {p.rhs}'" for p in engine.weak_parameters()[:6])
@@ -824,10 +820,57 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
                f"standard errors cannot be computed; check {weak or 'the parameters'}", stacklevel=4)
     _post_checks(engine, diags)
 
+    return ml_result(engine, model=model, group=group, group_equal=group_equal, group_partial=group_partial,
+                     n_excluded=n_excluded, converged=converged, iterations=iterations,
+                     mi_threshold=mi_threshold, diagnostics=diags)
+
+
+# ---------------------------------------------------------------- internal API (also used by invariance)
+def fit_ml(
+    spec: ModelSpec,
+    stats: SampleStats,
+    *,
+    max_iter: int,
+    warm_start: Callable[[CompiledModel, np.ndarray], np.ndarray] | None = None,
+) -> tuple[Engine, bool, int, str]:
+    """ML estimates of a built ``spec`` on prepared sample statistics.
+
+    Starts from :func:`_start_values`, or from ``warm_start(compiled, default_starts)`` (e.g.
+    a previous model's estimates); a warm start that does not converge is retried from the
+    default starts. Returns the fitted :class:`Engine`, whether the estimation converged,
+    the iterations and the optimizer's message (the caller words the warning).
+    """
+    compiled = CompiledModel(spec)
+    state = FitState(compiled, stats)
+    x0 = _start_values(compiled, stats)
+    x, converged, iterations, message = estimate(
+        state, x0 if warm_start is None else warm_start(compiled, x0), max_iter=max_iter)
+    if not converged and warm_start is not None:  # a poor warm start: retry from the default starts
+        x, converged, iterations, message = estimate(state, x0, max_iter=max_iter)
+    return Engine(spec, stats, x), bool(converged), int(iterations), message
+
+
+def ml_result(
+    engine: Engine,
+    *,
+    model: str,
+    group: str | None,
+    group_equal: Sequence[str],
+    group_partial: Sequence[str],
+    n_excluded: int,
+    converged: bool,
+    iterations: int,
+    fit: dict[str, float] | None = None,
+    mi_threshold: float = 3.84,
+    diagnostics: Sequence[Diagnostic] = (),
+) -> CFAResult:
+    """The :class:`CFAResult` of a fitted ML :class:`Engine` (``fit``: fit measures already
+    computed, else computed now; modification indices stay lazy)."""
     estimates = engine.estimates()
     latent_cov, latent_cor = engine.latent_tables()
     res_var, std_res_var, r2 = engine.item_series()
     resid, imp_cov, samp_cov = engine.matrix_tables()
+    labels = engine.spec.groups
     return CFAResult(
         model=model,
         estimator="ML",
@@ -835,11 +878,11 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
         groups=labels,
         group_equal=tuple(group_equal),
         group_partial=tuple(group_partial),
-        nobs=dict(zip(labels, (int(n) for n in stats.nobs))),
+        nobs=dict(zip(labels, (int(n) for n in engine.stats.nobs))),
         n_excluded=n_excluded,
         converged=bool(converged),
         iterations=int(iterations),
-        fit=engine.fit_measures(),
+        fit=engine.fit_measures() if fit is None else dict(fit),
         estimates=estimates,
         std_loadings=engine.loading_table(standardized=True),
         latent_cov=latent_cov,
@@ -851,6 +894,6 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
         implied_cov=imp_cov,
         sample_cov=samp_cov,
         mi_threshold=float(mi_threshold),
-        diagnostics=tuple(diags),
+        diagnostics=tuple(diagnostics),
         _engine=engine,
     )
