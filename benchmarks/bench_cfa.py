@@ -39,26 +39,17 @@ CASES = [
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(lavaan))
-args <- commandArgs(trailingOnly = TRUE)
-cases <- jsonlite::fromJSON(args[1], simplifyVector = FALSE)
-reps <- as.integer(args[2])
 data <- list(hs = read.csv(file.path(args[3], "holzinger_swineford.csv")),
              bfi = read.csv(file.path(args[3], "bfi.csv")))
-out <- list()
-for (cs in cases) {
+time_cases(function(cs) {
   d <- data[[cs$data]]
   ge <- unlist(cs$group_equal); if (is.null(ge)) ge <- ""
-  one <- function() {
+  function() {
     if (is.null(cs$group)) fit <- cfa(cs$model, data = d)
     else fit <- cfa(cs$model, data = d, group = cs$group, group.equal = ge)
     fitMeasures(fit)
   }
-  one()
-  t <- numeric(reps)
-  for (i in seq_len(reps)) { t0 <- proc.time()[["elapsed"]]; one(); t[i] <- proc.time()[["elapsed"]] - t0 }
-  out[[cs$name]] <- median(t)
-}
-cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))
+})
 """
 
 

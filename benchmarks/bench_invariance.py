@@ -38,28 +38,19 @@ CASES = [("HS1939 9 items, 2 groups", "hs", HS3, "school"),
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(lavaan))
-args <- commandArgs(trailingOnly = TRUE)
-cases <- jsonlite::fromJSON(args[1], simplifyVector = FALSE)
-reps <- as.integer(args[2])
 items <- c(paste0("A", 1:5), paste0("C", 1:5), paste0("E", 1:5), paste0("N", 1:5), paste0("O", 1:5))
 bfi <- read.csv(file.path(args[3], "bfi.csv"))
 data <- list(hs = read.csv(file.path(args[3], "holzinger_swineford.csv")),
              bfi = bfi[complete.cases(bfi[, c(items, "gender")]), ])
 eqs <- list("", "loadings", c("loadings", "intercepts"), c("loadings", "intercepts", "residuals"))
-out <- list()
-for (cs in cases) {
+time_cases(function(cs) {
   d <- data[[cs$data]]
-  one <- function() {
+  function() {
     fits <- lapply(eqs, function(eq) cfa(cs$model, data = d, group = cs$group, group.equal = eq))
     lapply(fits, fitMeasures)
     lavTestLRT(fits[[1]], fits[[2]], fits[[3]], fits[[4]])
   }
-  one()
-  t <- numeric(reps)
-  for (i in seq_len(reps)) { t0 <- proc.time()[["elapsed"]]; one(); t[i] <- proc.time()[["elapsed"]] - t0 }
-  out[[cs$name]] <- median(t)
-}
-cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))
+})
 """
 
 

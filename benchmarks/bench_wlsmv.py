@@ -39,27 +39,19 @@ CASES = [  # name, data, model, group, group_equal, std_lv
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(lavaan))
-args <- commandArgs(trailingOnly = TRUE)
-cases <- jsonlite::fromJSON(args[1], simplifyVector = FALSE)
-reps <- as.integer(args[2])
 data <- list(hs_ord = read.csv(args[3]), bfi = read.csv(args[4]))
-out <- list()
-for (cs in cases) {
+time_cases(function(cs) {
   d <- data[[cs$data]]
   ov <- unlist(cs$items)
   d <- d[complete.cases(d[, ov]), ]
   ge <- unlist(cs$group_equal)
-  one <- function() {
+  function() {
     if (is.null(cs$group)) fit <- cfa(cs$model, data = d, ordered = ov, estimator = "WLSMV")
     else fit <- cfa(cs$model, data = d, ordered = ov, estimator = "WLSMV", group = cs$group,
                     group.equal = ge, std.lv = cs$std_lv)
     fitMeasures(fit)
   }
-  one()
-  times <- replicate(reps, system.time(one())[["elapsed"]])
-  out[[cs$name]] <- median(times)
-}
-cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))
+})
 """
 
 
