@@ -2,6 +2,7 @@
 ``python benchmarks/bench_<x>.py``, which puts this folder on ``sys.path``).
 
 * :func:`median_time` — median wall time of a Python call after one warm-up run;
+* :func:`wall_and_cpu_times` — wall and CPU time of each of several calls;
 * :func:`rscript_times` — run an R timing script on a JSON list of cases and read back
   its ``{case name: seconds}`` JSON, or None when R is not installed or the script fails.
   The script is run after :data:`R_PRELUDE`, which reads ``cases`` and ``reps`` and defines
@@ -53,6 +54,18 @@ def median_time(fn: Callable[[], Any], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def wall_and_cpu_times(fn: Callable[[], Any], repeats: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU times (seconds) of ``repeats`` calls of ``fn`` (no warm-up): CPU time
+    shows the cost when the machine is shared."""
+    wall, cpu = [], []
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return wall, cpu
 
 
 def rscript_times(script: str, cases: list[dict[str, Any]], *args: str) -> dict[str, float] | None:
