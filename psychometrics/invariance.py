@@ -677,6 +677,20 @@ def _check_groups(data: pd.DataFrame, group: str) -> None:
             "groups")
 
 
+def _reference_first(data: pd.DataFrame, group: str, reference: str | None) -> pd.DataFrame:
+    """``data`` with the rows of group ``reference`` first, so that it is the first (reference)
+    group in model order; ``reference`` is matched against the group labels as the results show
+    them (:func:`psychometrics.cfa.fit._group_label`: an integral float 1.0 is "1")."""
+    if reference is None:
+        return data
+    from psychometrics.cfa.fit import _group_label
+
+    lab = data[group].map(lambda v: _group_label(v) if pd.notna(v) else v)
+    if not (lab == reference).any():
+        raise DataError(f"reference group {reference!r} is not a value of {group!r}")
+    return pd.concat([data[lab == reference], data[lab != reference]])
+
+
 # ====================================================================== public
 def measurement_invariance(
     model: Any,
@@ -789,12 +803,7 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
         model = correlated_factors(model)
     build_spec(model)  # a syntax error is raised (naming the line) before the data are touched
     _check_groups(data, group)
-    if reference is not None:
-        labels = [str(v) for v in data[group]]
-        if reference not in set(labels):
-            raise DataError(f"reference group {reference!r} is not a value of {group!r}")
-        first = np.array([lab == reference for lab in labels])
-        data = pd.concat([data[first], data[~first]])
+    data = _reference_first(data, group, reference)
     diags: list[Diagnostic] = []
     fitter = _Fitter(model, data, group, max_iter, diags)
     nobs = [int(n) for n in fitter.stats.nobs]
