@@ -19,9 +19,51 @@ from scipy import stats as sps
 from psychometrics.cfa.specification import ModelSpec, Parameter
 from psychometrics.exceptions import DataError
 
-__all__ = ["parameter_table", "vcov_frame"]
+__all__ = ["parameter_table", "standardize", "vcov_frame"]
 
 _Z975 = float(sps.norm.ppf(0.975))
+
+
+def standardize(
+    prm: Parameter,
+    value: float,
+    *,
+    eta_sd: np.ndarray,
+    ov_sd: np.ndarray,
+    psi_diag: np.ndarray,
+    theta_diag: np.ndarray,
+) -> tuple[float, float]:
+    """lavaan's std.lv and std.all (``cov.std = TRUE``) of one parameter value of its group.
+
+    ``eta_sd``: model-implied factor SDs; ``ov_sd``: implied SDs of the items (for ordinal
+    items those of the latent responses, 1/δ); ``psi_diag``, ``theta_diag``: factor and
+    residual variances (covariances are standardized by their square roots). Thresholds and
+    intercepts scale as the item; a scaling factor δ has std.all 1 (δ·sd(x*) = 1).
+    """
+    if prm.matrix == "lambda":
+        s = value * eta_sd[prm.col]
+        return s, s / ov_sd[prm.row]
+    if prm.matrix == "beta":
+        s = value * eta_sd[prm.col] / eta_sd[prm.row]
+        return s, s
+    if prm.matrix == "psi":
+        if prm.row == prm.col:
+            s = value / eta_sd[prm.row] ** 2
+        else:
+            rv = np.sqrt(np.abs(psi_diag))
+            s = value / (rv[prm.row] * rv[prm.col])
+        return s, s
+    if prm.matrix == "theta":
+        if prm.row == prm.col:
+            return value, value / ov_sd[prm.row] ** 2
+        rv = np.sqrt(np.abs(theta_diag))
+        return value, value / (rv[prm.row] * rv[prm.col])
+    if prm.matrix in ("nu", "tau"):
+        return value, value / ov_sd[prm.row]
+    if prm.matrix == "delta":
+        return value, 1.0
+    s = value / eta_sd[prm.row]  # alpha
+    return s, s
 
 
 def parameter_table(

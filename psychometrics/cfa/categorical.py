@@ -51,7 +51,7 @@ from scipy import special
 
 from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa import wls
-from psychometrics.cfa._tables import parameter_table, vcov_frame
+from psychometrics.cfa._tables import parameter_table, standardize, vcov_frame
 from psychometrics.cfa.estimation import CompiledModel, implied, jacobian
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec
@@ -579,32 +579,8 @@ class CategoricalEngine:
     def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
         """lavaan's std.lv / std.all; the latent responses have sd 1/δ."""
         g = prm.group
-        eta, dl = self.eta_sd(g), self.delta(g)
-        if prm.matrix == "lambda":
-            s = value * eta[prm.col]
-            return s, s * dl[prm.row]
-        if prm.matrix == "beta":
-            s = value * eta[prm.col] / eta[prm.row]
-            return s, s
-        if prm.matrix == "psi":
-            if prm.row == prm.col:
-                s = value / eta[prm.row] ** 2
-            else:
-                rv = np.sqrt(np.abs(np.diag(self.parts[g]["mats"]["psi"])))
-                s = value / (rv[prm.row] * rv[prm.col])
-            return s, s
-        if prm.matrix == "theta":
-            th = self.theta_diag(g)
-            if prm.row == prm.col:
-                return value, value * dl[prm.row] ** 2
-            rv = np.sqrt(np.abs(th))
-            return value, value / (rv[prm.row] * rv[prm.col])
-        if prm.matrix in ("nu", "tau"):
-            return value, value * dl[prm.row]
-        if prm.matrix == "alpha":
-            s = value / eta[prm.row]
-            return s, s
-        return value, 1.0  # delta: δ·sd(x*) = 1
+        return standardize(prm, value, eta_sd=self.eta_sd(g), ov_sd=1.0 / self.delta(g),
+                           psi_diag=np.diag(self.parts[g]["mats"]["psi"]), theta_diag=self.theta_diag(g))
 
     # ---- tables
     def values(self) -> np.ndarray:

@@ -13,7 +13,7 @@ from scipy import special
 from psychometrics._linalg import single_thread_blas, smc
 from psychometrics._validation import is_numeric_item
 from psychometrics.cfa import fit_indices as fi
-from psychometrics.cfa._tables import parameter_table, vcov_frame
+from psychometrics.cfa._tables import parameter_table, standardize, vcov_frame
 from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec, observed_variables
@@ -337,30 +337,8 @@ class Engine:
     def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
         """lavaan's std.lv and std.all (``cov.std = TRUE``) of one parameter value."""
         g = prm.group
-        eta, ov = self._eta_sd(g), self._ov_sd(g)
-        mats = self.mats[g]
-        if prm.matrix == "lambda":
-            s_lv = value * eta[prm.col]
-            return s_lv, s_lv / ov[prm.row]
-        if prm.matrix == "beta":
-            s = value * eta[prm.col] / eta[prm.row]
-            return s, s
-        if prm.matrix == "psi":
-            if prm.row == prm.col:
-                s = value / eta[prm.row] ** 2
-            else:
-                rv = np.sqrt(np.abs(np.diag(mats["psi"])))
-                s = value / (rv[prm.row] * rv[prm.col])
-            return s, s
-        if prm.matrix == "theta":
-            if prm.row == prm.col:
-                return value, value / ov[prm.row] ** 2
-            rv = np.sqrt(np.abs(np.diag(mats["theta"])))
-            return value, value / (rv[prm.row] * rv[prm.col])
-        if prm.matrix == "nu":
-            return value, value / ov[prm.row]
-        s = value / eta[prm.row]  # alpha
-        return s, s
+        return standardize(prm, value, eta_sd=self._eta_sd(g), ov_sd=self._ov_sd(g),
+                           psi_diag=np.diag(self.mats[g]["psi"]), theta_diag=np.diag(self.mats[g]["theta"]))
 
     # -------------------------------------------------------- tables
     def group_label(self, g: int) -> str:
