@@ -15,19 +15,14 @@ For each model, the median wall time of
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _rtiming import median_time, rscript_times  # noqa: E402
 from psychometrics.cfa import fit_cfa  # noqa: E402
 from psychometrics.datasets import holzinger_swineford, load_dataset  # noqa: E402
 
@@ -44,56 +39,23 @@ CASES = [
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(lavaan))
-args <- commandArgs(trailingOnly = TRUE)
-cases <- jsonlite::fromJSON(args[1], simplifyVector = FALSE)
-reps <- as.integer(args[2])
 data <- list(hs = read.csv(file.path(args[3], "holzinger_swineford.csv")),
              bfi = read.csv(file.path(args[3], "bfi.csv")))
-out <- list()
-for (cs in cases) {
+time_cases(function(cs) {
   d <- data[[cs$data]]
   ge <- unlist(cs$group_equal); if (is.null(ge)) ge <- ""
-  one <- function() {
+  function() {
     if (is.null(cs$group)) fit <- cfa(cs$model, data = d)
     else fit <- cfa(cs$model, data = d, group = cs$group, group.equal = ge)
     fitMeasures(fit)
   }
-  one()
-  t <- numeric(reps)
-  for (i in seq_len(reps)) { t0 <- proc.time()[["elapsed"]]; one(); t[i] <- proc.time()[["elapsed"]] - t0 }
-  out[[cs$name]] <- median(t)
-}
-cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))
+})
 """
 
 
-def median_time(fn, repeat: int) -> float:
-    fn()  # warm-up (imports, caches)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def lavaan_times(repeat: int) -> dict[str, float] | None:
-    if shutil.which("Rscript") is None:
-        return None
     spec = [{"name": n, "data": d, "model": m, "group": g, "group_equal": list(ge)} for n, d, m, g, ge in CASES]
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "bench.R"
-        script.write_text(R_SCRIPT)
-        cases = Path(tmp) / "cases.json"
-        cases.write_text(json.dumps(spec))
-        proc = subprocess.run(
-            ["Rscript", str(script), str(cases), str(repeat), str(ROOT / "psychometrics" / "datasets")],
-            capture_output=True, text=True,
-        )
-    if proc.returncode != 0:
-        print("lavaan timing failed:", proc.stderr[-500:], file=sys.stderr)
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return rscript_times(R_SCRIPT, spec, repeat, ROOT / "psychometrics" / "datasets")
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _rtiming import wall_and_cpu_times  # noqa: E402
 from psychometrics.efa import efa, parallel_analysis  # noqa: E402
 
 
@@ -38,17 +38,6 @@ def make_data(n: int = 2500, p: int = 25, k: int = 5, seed: int = 1) -> pd.DataF
     f = rng.standard_normal((n, k))
     x = f @ L.T + rng.standard_normal((n, p)) * np.sqrt(1 - 0.36)
     return pd.DataFrame(x, columns=[f"i{j + 1}" for j in range(p)])
-
-
-def time_python(fn, repeats: int) -> tuple[list[float], list[float]]:
-    """Wall and CPU times (CPU time shows the cost when the machine is shared)."""
-    wall, cpu = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return wall, cpu
 
 
 R_SCRIPT = r"""
@@ -73,19 +62,19 @@ def main() -> None:
     data = make_data()
     print(f"data: {data.shape[0]} x {data.shape[1]}, n_iter = {args.n_iter}")
     parallel_analysis(data, n_iter=20, seed=0)  # warm up imports
-    pa_times, pa_cpu = time_python(lambda: parallel_analysis(data, n_iter=args.n_iter, kind="both", seed=42), args.repeats)
+    pa_times, pa_cpu = wall_and_cpu_times(lambda: parallel_analysis(data, n_iter=args.n_iter, kind="both", seed=42), args.repeats)
     res = parallel_analysis(data, n_iter=args.n_iter, kind="both", seed=42)
     pa_med = statistics.median(pa_times)
     print(f"python parallel_analysis: median {pa_med:.3f} s wall, {statistics.median(pa_cpu):.3f} s CPU over "
           f"{args.repeats} runs (min wall {min(pa_times):.3f}); n_factors = {res.n_factors}, n_components = {res.n_components}")
     # psych::fa.parallel on raw data does resampled *and* simulated data sets each iteration;
     # the like-for-like Python cost is both runs
-    rs_times, rs_cpu = time_python(lambda: parallel_analysis(data, n_iter=args.n_iter, kind="both", resample=True, seed=42), 1)
+    rs_times, rs_cpu = wall_and_cpu_times(lambda: parallel_analysis(data, n_iter=args.n_iter, kind="both", resample=True, seed=42), 1)
     print(f"python parallel_analysis (resample=True): {rs_times[0]:.3f} s wall, {rs_cpu[0]:.3f} s CPU (one run)")
     both = pa_med + rs_times[0]
     both_cpu = statistics.median(pa_cpu) + rs_cpu[0]
     efa(data, 5)
-    fa_times, fa_cpu = time_python(lambda: efa(data, 5, method="minres", rotation="oblimin"), args.repeats)
+    fa_times, fa_cpu = wall_and_cpu_times(lambda: efa(data, 5, method="minres", rotation="oblimin"), args.repeats)
     fa_med = statistics.median(fa_times)
     print(f"python efa (minres + oblimin, 5 factors): median {fa_med * 1000:.1f} ms wall, {statistics.median(fa_cpu) * 1000:.1f} ms CPU")
     if args.no_r or shutil.which("Rscript") is None:

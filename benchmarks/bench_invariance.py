@@ -18,19 +18,14 @@ bfi Big Five, 25 items × 5 factors by gender (complete cases, N = 2436, 2 group
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _rtiming import median_time, rscript_times  # noqa: E402
 from psychometrics.datasets import holzinger_swineford, load_dataset  # noqa: E402
 from psychometrics.invariance import measurement_invariance  # noqa: E402
 
@@ -43,57 +38,25 @@ CASES = [("HS1939 9 items, 2 groups", "hs", HS3, "school"),
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(lavaan))
-args <- commandArgs(trailingOnly = TRUE)
-cases <- jsonlite::fromJSON(args[1], simplifyVector = FALSE)
-reps <- as.integer(args[2])
 items <- c(paste0("A", 1:5), paste0("C", 1:5), paste0("E", 1:5), paste0("N", 1:5), paste0("O", 1:5))
 bfi <- read.csv(file.path(args[3], "bfi.csv"))
 data <- list(hs = read.csv(file.path(args[3], "holzinger_swineford.csv")),
              bfi = bfi[complete.cases(bfi[, c(items, "gender")]), ])
 eqs <- list("", "loadings", c("loadings", "intercepts"), c("loadings", "intercepts", "residuals"))
-out <- list()
-for (cs in cases) {
+time_cases(function(cs) {
   d <- data[[cs$data]]
-  one <- function() {
+  function() {
     fits <- lapply(eqs, function(eq) cfa(cs$model, data = d, group = cs$group, group.equal = eq))
     lapply(fits, fitMeasures)
     lavTestLRT(fits[[1]], fits[[2]], fits[[3]], fits[[4]])
   }
-  one()
-  t <- numeric(reps)
-  for (i in seq_len(reps)) { t0 <- proc.time()[["elapsed"]]; one(); t[i] <- proc.time()[["elapsed"]] - t0 }
-  out[[cs$name]] <- median(t)
-}
-cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))
+})
 """
 
 
-def median_time(fn, repeat: int) -> float:
-    fn()  # warm-up (imports, caches)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def lavaan_times(repeat: int) -> dict[str, float] | None:
-    if shutil.which("Rscript") is None:
-        return None
     cases = [{"name": n, "data": d, "model": m, "group": g} for n, d, m, g in CASES]
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "bench.R"
-        script.write_text(R_SCRIPT, encoding="utf-8")
-        spec = Path(tmp) / "cases.json"
-        spec.write_text(json.dumps(cases), encoding="utf-8")
-        proc = subprocess.run(["Rscript", str(script), str(spec), str(repeat),
-                               str(ROOT / "psychometrics" / "datasets")],
-                              capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        print("lavaan timing failed:", proc.stderr.strip()[-500:])
-        return None
-    return json.loads(proc.stdout)
+    return rscript_times(R_SCRIPT, cases, repeat, ROOT / "psychometrics" / "datasets")
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _rtiming import wall_and_cpu_times  # noqa: E402
 from psychometrics.ordinal import polychoric  # noqa: E402
 
 
@@ -41,16 +42,6 @@ def make_data(n: int, p: int, k: int = 5, seed: int = 1) -> pd.DataFrame:
     cuts = np.sort(rng.normal(size=(p, k - 1)), axis=1)
     y = np.stack([np.searchsorted(cuts[j], z[:, j]) + 1 for j in range(p)], axis=1)
     return pd.DataFrame(y, columns=[f"i{j + 1}" for j in range(p)])
-
-
-def time_python(fn, repeats: int) -> tuple[list[float], list[float]]:
-    wall, cpu = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return wall, cpu
 
 
 R_SCRIPT = r"""
@@ -100,7 +91,7 @@ def main() -> None:
     polychoric(make_data(200, 4), acov=False)  # warm up imports
 
     data = make_data(19_376, 50)
-    wall, cpu = time_python(lambda: polychoric(data, acov=False), args.repeats)
+    wall, cpu = wall_and_cpu_times(lambda: polychoric(data, acov=False), args.repeats)
     med = statistics.median(wall)
     print(f"50 items x 19,376 rows: python median {med:.3f} s wall, {statistics.median(cpu):.3f} s CPU "
           f"(min {min(wall):.3f}) over {args.repeats} runs")
@@ -120,7 +111,7 @@ def main() -> None:
                 print(f"  lavaan gamma (lavCor se = 'robust.sem') {t_gamma:.3f} s")
 
     data = make_data(100_000, 40)
-    wall, cpu = time_python(lambda: polychoric(data, acov=False), args.repeats)
+    wall, cpu = wall_and_cpu_times(lambda: polychoric(data, acov=False), args.repeats)
     med = statistics.median(wall)
     print(f"40 items x 100,000 rows: python median {med:.3f} s wall, {statistics.median(cpu):.3f} s CPU "
           f"(min {min(wall):.3f}) over {args.repeats} runs (target <= 1 s)")

@@ -15,13 +15,7 @@ For each case, the median wall time of
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -30,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
+from _rtiming import median_time, rscript_times  # noqa: E402
 from psychometrics.cfa import fit_cfa  # noqa: E402
 from psychometrics.datasets import load_dataset  # noqa: E402
 
@@ -44,27 +39,19 @@ CASES = [  # name, data, model, group, group_equal, std_lv
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(lavaan))
-args <- commandArgs(trailingOnly = TRUE)
-cases <- jsonlite::fromJSON(args[1], simplifyVector = FALSE)
-reps <- as.integer(args[2])
 data <- list(hs_ord = read.csv(args[3]), bfi = read.csv(args[4]))
-out <- list()
-for (cs in cases) {
+time_cases(function(cs) {
   d <- data[[cs$data]]
   ov <- unlist(cs$items)
   d <- d[complete.cases(d[, ov]), ]
   ge <- unlist(cs$group_equal)
-  one <- function() {
+  function() {
     if (is.null(cs$group)) fit <- cfa(cs$model, data = d, ordered = ov, estimator = "WLSMV")
     else fit <- cfa(cs$model, data = d, ordered = ov, estimator = "WLSMV", group = cs$group,
                     group.equal = ge, std.lv = cs$std_lv)
     fitMeasures(fit)
   }
-  one()
-  times <- replicate(reps, system.time(one())[["elapsed"]])
-  out[[cs$name]] <- median(times)
-}
-cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))
+})
 """
 
 
@@ -80,28 +67,13 @@ def main() -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return fit_cfa(model, data[key], estimator="WLSMV", group=group, group_equal=ge, std_lv=std_lv)
-        run()
-        times = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - t)
-        ours[name] = statistics.median(times)
-    lav = {}
-    if shutil.which("Rscript"):
-        from psychometrics.cfa.specification import observed_variables
+        ours[name] = median_time(run, args.repeat)
+    from psychometrics.cfa.specification import observed_variables
 
-        cases = [{"name": n, "data": k, "model": m, "group": g, "group_equal": list(ge), "std_lv": s,
-                  "items": list(observed_variables(m))} for n, k, m, g, ge, s in CASES]
-        with tempfile.TemporaryDirectory() as tmp:
-            cpath = Path(tmp) / "cases.json"
-            cpath.write_text(json.dumps(cases))
-            rpath = Path(tmp) / "bench.R"
-            rpath.write_text(R_SCRIPT)
-            out = subprocess.run(["Rscript", str(rpath), str(cpath), str(args.repeat), str(hs_path),
-                                  str(ROOT / "psychometrics" / "datasets" / "bfi.csv")],
-                                 capture_output=True, text=True, check=True)
-            lav = json.loads(out.stdout)
+    cases = [{"name": n, "data": k, "model": m, "group": g, "group_equal": list(ge), "std_lv": s,
+              "items": list(observed_variables(m))} for n, k, m, g, ge, s in CASES]
+    lav = rscript_times(R_SCRIPT, cases, args.repeat, hs_path,
+                        ROOT / "psychometrics" / "datasets" / "bfi.csv") or {}
     print(f"{'case':52s} {'ours (s)':>10s} {'lavaan (s)':>11s} {'ratio':>7s}")
     for name in ours:
         l = lav.get(name)

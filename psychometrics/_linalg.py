@@ -29,17 +29,20 @@ def cov2cor(c: np.ndarray) -> np.ndarray:
         return c / (d[..., :, None] * d[..., None, :])
 
 
-def smc(m: np.ndarray) -> np.ndarray:
+def smc(m: np.ndarray, singular: float | None = None) -> np.ndarray:
     """Squared multiple correlations 1 − 1/diag(R⁻¹), as ``psych::smc`` (clipped to [0, 1]).
 
     A covariance matrix is first rescaled to correlations (the SMC is scale free; multiply
     by the variances for ``psych::smc(covar = TRUE)``). A singular matrix falls back to the
-    Moore–Penrose inverse, as psych's ``Pinv``, so values are still returned.
+    Moore–Penrose inverse, as psych's ``Pinv``, so values are still returned — or, when
+    ``singular`` is given, to that value for every variable (CFA start values use 0.5).
     """
     corr = cov2cor(m)  # exact no-op for a correlation matrix (unit diagonal)
     try:
         inv = np.linalg.inv(corr)
     except np.linalg.LinAlgError:
+        if singular is not None:
+            return np.full(corr.shape[-1], float(singular))
         inv = np.linalg.pinv(corr, hermitian=True)
     out = 1.0 - 1.0 / np.diag(inv)
     return np.clip(out, 0.0, 1.0)

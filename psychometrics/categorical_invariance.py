@@ -40,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin, to_jsonable
 from psychometrics.exceptions import DataError, Diagnostic
 
@@ -54,9 +55,6 @@ _EQUAL = {
 }
 #: cut-offs of the continuous rules used for each categorical level
 _RULE_LEVEL = {"thresholds": "metric", "loadings": "metric", "intercepts": "scalar"}
-_TABLE_COLS = ["level", "partial", "compared_with", "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea",
-               "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "aic", "bic", "delta_chisq", "delta_df",
-               "delta_pvalue", "delta_cfi", "delta_rmsea", "delta_srmr", "holds"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,9 +190,8 @@ def categorical_invariance(
     ``lavTestLRT`` (fixtures ``tests/reference/wlsmv/inv_*.json``, ``inv_lrt.json``).
     """
     from psychometrics.cfa.categorical import fit_categorical, ordinal_sample_stats, scaled_difference_test
-    from psychometrics.cfa.fit import _group_label, _single_threaded_blas
     from psychometrics.cfa.specification import observed_variables
-    from psychometrics.invariance import _resolve_rule  # the rules are shared with the ML invariance
+    from psychometrics.invariance import _TABLE_COLS, _reference_first, _resolve_rule  # shared with ML
 
     levels = tuple(levels)
     if not levels or levels != CATEGORICAL_LEVELS[: len(levels)]:
@@ -205,14 +202,10 @@ def categorical_invariance(
         model = correlated_factors(model)
     if not isinstance(data, pd.DataFrame) or group not in data.columns:
         raise DataError(f"grouping variable {group!r} is not a column of the data")
-    if reference is not None:
-        lab = data[group].map(lambda v: _group_label(v) if pd.notna(v) else v)
-        if not (lab == reference).any():
-            raise DataError(f"reference group {reference!r} is not a value of {group!r}")
-        data = pd.concat([data[lab == reference], data[lab != reference]])
+    data = _reference_first(data, group, reference)
     diags: list[Diagnostic] = []
     items = list(observed_variables(model))
-    with _single_threaded_blas():
+    with single_thread_blas():
         stats, labels, n_excluded = ordinal_sample_stats(data, items, group, empty_categories=empty_categories,
                                                          diagnostics=diags)
         decider, reason = _resolve_rule(rule, [s.nobs for s in stats], alpha)

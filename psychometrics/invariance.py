@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin, to_jsonable
 from psychometrics.exceptions import (
     ConvergenceWarning,
@@ -300,26 +301,19 @@ class _Fitter:
         return x
 
     def fit(self, name: str, level: str, partial: Sequence[str]) -> _Fit:
-        from psychometrics.cfa.estimation import CompiledModel, FitState, estimate
-        from psychometrics.cfa.fit import Engine, _start_values
+        from psychometrics.cfa.fit import fit_ml
         from psychometrics.cfa.specification import build_spec
 
         ge = GROUP_EQUAL[level]
         spec = build_spec(self.model, groups=self.labels, meanstructure=True,
                           group_equal=ge, group_partial=tuple(partial))
-        compiled = CompiledModel(spec)
-        state = FitState(compiled, self.stats)
-        x0 = self._warm_start(compiled, _start_values(compiled, self.stats))
-        x, converged, iterations, message = estimate(state, x0, max_iter=self.max_iter)
-        if not converged and self._prev is not None:  # a poor warm start: retry from the default starts
-            x, converged, iterations, message = estimate(state, _start_values(compiled, self.stats),
-                                                         max_iter=self.max_iter)
+        warm = self._warm_start if self._prev is not None else None
+        engine, converged, iterations, message = fit_ml(spec, self.stats, max_iter=self.max_iter, warm_start=warm)
         if not converged:
             record(self.diags, ConvergenceWarning,
                    f"the {name} model did not converge ({message}); its fit is not trustworthy", stacklevel=6)
-        engine = Engine(spec, self.stats, x)
-        self._prev = (spec, x)
-        return _Fit(name, level, ge, tuple(partial), engine, engine.fit_measures(), bool(converged), int(iterations))
+        self._prev = (spec, engine.x)
+        return _Fit(name, level, ge, tuple(partial), engine, engine.fit_measures(), converged, iterations)
 
 
 # ====================================================================== result
@@ -486,31 +480,12 @@ class _LazyFits(Mapping):
 
 
 def _cfa_result(res: InvarianceResult, f: _Fit) -> Any:
-    """A full :class:`CFAResult` from a fitted engine (tables computed now, not during the sequence).
+    """A full :class:`CFAResult` from a fitted engine (tables computed now, not during the sequence)."""
+    from psychometrics.cfa.fit import ml_result
 
-    Mirrors the end of :func:`psychometrics.cfa.fit_cfa`; only fields that ``CFAResult``
-    declares are passed, so lazily computed fields of that class stay lazy.
-    """
-    from psychometrics.cfa.results import CFAResult
-
-    e = f.engine
-    latent_cov, latent_cor = e.latent_tables()
-    res_var, std_res_var, r2 = e.item_series()
-    resid, imp_cov, samp_cov = e.matrix_tables()
-    values: dict[str, Any] = dict(
-        model=res.model, estimator="ML", group=res.group, groups=res.groups, group_equal=f.group_equal,
-        group_partial=f.group_partial, nobs=dict(res.nobs), n_excluded=res.n_excluded, converged=f.converged,
-        iterations=f.iterations, fit=dict(f.fit), estimates=e.estimates(),
-        std_loadings=e.loading_table(standardized=True), latent_cov=latent_cov, latent_cor=latent_cor,
-        residual_variances=res_var, std_residual_variances=std_res_var, r_squared=r2, residual_cor=resid,
-        implied_cov=imp_cov, sample_cov=samp_cov, mi_threshold=3.84, diagnostics=(), _engine=e,
-    )
-    names = {fl.name for fl in dataclasses.fields(CFAResult)}
-    if "modification_indices" in names:  # an eager field in older versions of CFAResult
-        mi = e.modindices()
-        values["modification_indices"] = (mi[mi["mi"] >= 3.84].sort_values("mi", ascending=False, kind="stable")
-                                          .reset_index(drop=True))
-    return CFAResult(**{k: v for k, v in values.items() if k in names})
+    return ml_result(f.engine, model=res.model, group=res.group, group_equal=f.group_equal,
+                     group_partial=f.group_partial, n_excluded=res.n_excluded, converged=f.converged,
+                     iterations=f.iterations, fit=f.fit)
 
 
 # ====================================================================== helpers
@@ -702,6 +677,20 @@ def _check_groups(data: pd.DataFrame, group: str) -> None:
             "groups")
 
 
+def _reference_first(data: pd.DataFrame, group: str, reference: str | None) -> pd.DataFrame:
+    """``data`` with the rows of group ``reference`` first, so that it is the first (reference)
+    group in model order; ``reference`` is matched against the group labels as the results show
+    them (:func:`psychometrics.cfa.fit._group_label`: an integral float 1.0 is "1")."""
+    if reference is None:
+        return data
+    from psychometrics.cfa.fit import _group_label
+
+    lab = data[group].map(lambda v: _group_label(v) if pd.notna(v) else v)
+    if not (lab == reference).any():
+        raise DataError(f"reference group {reference!r} is not a value of {group!r}")
+    return pd.concat([data[lab == reference], data[lab != reference]])
+
+
 # ====================================================================== public
 def measurement_invariance(
     model: Any,
@@ -797,22 +786,10 @@ def measurement_invariance(
             max_releases=max_releases, empty_categories=empty_categories, max_iter=min(max_iter, 200))
     if estimator.upper() != "ML":
         raise DataError(f"estimator={estimator!r}: use 'ML' (continuous items) or 'WLSMV' (ordinal items)")
-    with _single_threaded_blas():
+    with single_thread_blas():  # small CFA matrices: threaded BLAS only adds overhead
         return _measurement_invariance(
             model, data, group, levels, rule, partial=partial, alpha=alpha, reference=reference,
             min_invariant=min_invariant, max_releases=max_releases, max_iter=max_iter)
-
-
-def _single_threaded_blas() -> Any:
-    """Run BLAS single-threaded: CFA matrices are small, and on a busy machine threaded
-    BLAS makes each small solve 10–100× slower (threadpoolctl comes with scikit-learn)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha, reference, min_invariant,
@@ -826,12 +803,7 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
         model = correlated_factors(model)
     build_spec(model)  # a syntax error is raised (naming the line) before the data are touched
     _check_groups(data, group)
-    if reference is not None:
-        labels = [str(v) for v in data[group]]
-        if reference not in set(labels):
-            raise DataError(f"reference group {reference!r} is not a value of {group!r}")
-        first = np.array([lab == reference for lab in labels])
-        data = pd.concat([data[first], data[~first]])
+    data = _reference_first(data, group, reference)
     diags: list[Diagnostic] = []
     fitter = _Fitter(model, data, group, max_iter, diags)
     nobs = [int(n) for n in fitter.stats.nobs]

@@ -14,7 +14,6 @@ Hessian, so the time after tabulation does not depend on the number of rows.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import (
     ConvergenceWarning,
@@ -129,33 +129,6 @@ def bivariate_normal_cdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.nd
         bvn = np.where(pos, bvn + _pnorm(-np.maximum(a, b)), -bvn + np.maximum(0.0, _pnorm(-a) - _pnorm(-b)))
         out[high] = bvn
     return np.clip(out, 0.0, 1.0)
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller():
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover
-        return None
-    return ThreadpoolController()
-
-
-def _single_thread_blas(fn):
-    """Run ``fn`` with BLAS limited to one thread (threadpoolctl comes with scikit-learn).
-
-    The products here are modest; multi-threaded OpenBLAS mostly adds hand-off cost, up
-    to 100× on a busy machine.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        controller = _blas_controller()
-        if controller is None:  # pragma: no cover
-            return fn(*args, **kwargs)
-        with controller.limit(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 
 # ------------------------------------------------------------------------ result
@@ -540,7 +513,7 @@ def _polyserial_pairs(Z, sd, up, low, valid, lower=-0.995, upper=0.995, tol=1e-1
     return rho, done, at_bound
 
 
-@_single_thread_blas
+@single_thread_blas  # many modest products: threaded BLAS mostly adds hand-off cost
 def polychoric(
     data: pd.DataFrame,
     ordered: Sequence[str] | bool | None = None,

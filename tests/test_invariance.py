@@ -350,3 +350,11 @@ def test_delta_chart_data_feeds_the_report_figure(hs):
     assert cutoffs["ΔSRMR"] == {"metric": 0.030, "scalar": 0.010, "scalar (partial)": 0.010, "strict": 0.010}
     svg = invariance_delta_chart(deltas, cutoffs)
     assert "<svg" in str(getattr(svg, "data", svg))
+
+
+def test_reference_matches_the_group_labels_shown(hs):
+    # a float group column (e.g. read from a file with a gap) is labelled "1"/"2", and the
+    # reference is given as shown — the same rule as categorical_invariance
+    data = hs.assign(sex=hs["sex"].astype(float))
+    res = _quiet(HS3, data, "sex", reference="2", partial=False, levels=LEVELS[:1])
+    assert res.groups == ("2", "1")

@@ -48,9 +48,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy import stats as sps
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa import wls
+from psychometrics.cfa._tables import parameter_table, standardize, vcov_frame
 from psychometrics.cfa.estimation import CompiledModel, implied, jacobian
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec
@@ -72,7 +73,6 @@ __all__ = [
 
 CATEGORICAL_GROUP_EQUAL = ("thresholds", "loadings", "intercepts")
 _CONT = ("lambda", "beta", "psi", "theta", "nu", "alpha")
-_Z975 = float(sps.norm.ppf(0.975))
 
 
 # ---------------------------------------------------------------- sample statistics
@@ -579,32 +579,8 @@ class CategoricalEngine:
     def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
         """lavaan's std.lv / std.all; the latent responses have sd 1/δ."""
         g = prm.group
-        eta, dl = self.eta_sd(g), self.delta(g)
-        if prm.matrix == "lambda":
-            s = value * eta[prm.col]
-            return s, s * dl[prm.row]
-        if prm.matrix == "beta":
-            s = value * eta[prm.col] / eta[prm.row]
-            return s, s
-        if prm.matrix == "psi":
-            if prm.row == prm.col:
-                s = value / eta[prm.row] ** 2
-            else:
-                rv = np.sqrt(np.abs(np.diag(self.parts[g]["mats"]["psi"])))
-                s = value / (rv[prm.row] * rv[prm.col])
-            return s, s
-        if prm.matrix == "theta":
-            th = self.theta_diag(g)
-            if prm.row == prm.col:
-                return value, value * dl[prm.row] ** 2
-            rv = np.sqrt(np.abs(th))
-            return value, value / (rv[prm.row] * rv[prm.col])
-        if prm.matrix in ("nu", "tau"):
-            return value, value * dl[prm.row]
-        if prm.matrix == "alpha":
-            s = value / eta[prm.row]
-            return s, s
-        return value, 1.0  # delta: δ·sd(x*) = 1
+        return standardize(prm, value, eta_sd=self.eta_sd(g), ov_sd=1.0 / self.delta(g),
+                           psi_diag=np.diag(self.parts[g]["mats"]["psi"]), theta_diag=self.theta_diag(g))
 
     # ---- tables
     def values(self) -> np.ndarray:
@@ -622,26 +598,7 @@ class CategoricalEngine:
         return self.spec.groups[g]
 
     def estimates(self) -> pd.DataFrame:
-        se_free = np.sqrt(np.clip(np.diag(self.V), 0, None)) if self.V.size else np.zeros(0)
-        if self.V.size:
-            se_free[np.isnan(np.diag(self.V))] = np.nan
-        rec = []
-        for prm, v in zip(self.spec.parameters, self.values()):
-            se = float(se_free[prm.index]) if prm.free else 0.0
-            if prm.free and se > 0:
-                z = v / se
-                pval = 2 * float(special.ndtr(-abs(z)))
-            else:
-                z = pval = math.nan
-            s_lv, s_all = self.standardize(prm, float(v))
-            rec.append({
-                "lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(prm.group),
-                "label": prm.label, "free": prm.free, "est": float(v), "se": se, "z": z, "pvalue": pval,
-                "ci_lower": v - _Z975 * se if prm.free else float(v),
-                "ci_upper": v + _Z975 * se if prm.free else float(v),
-                "std_lv": float(s_lv), "std_all": float(s_all),
-            })
-        return pd.DataFrame.from_records(rec)
+        return parameter_table(self.spec, self.values(), self.V, self.standardize)
 
     def _stack(self, frames: list, name: str) -> Any:
         if self.G == 1:
@@ -672,22 +629,7 @@ class CategoricalEngine:
         return self._stack(frames, "item")
 
     def vcov_frame(self, group: str | None = None) -> pd.DataFrame:
-        names = []
-        for prm in self.spec.free_parameters():
-            if prm.label and not prm.label.startswith("."):
-                names.append(prm.label)
-            else:
-                suffix = f".g{prm.group + 1}" if prm.group > 0 else ""
-                names.append(f"{prm.lhs}{prm.op}{prm.rhs}{suffix}")
-        if group is None:
-            return pd.DataFrame(self.V, index=names, columns=names)
-        if group not in self.spec.groups:
-            raise DataError(f"unknown group {group!r}; the groups are {', '.join(map(repr, self.spec.groups))}")
-        g = self.spec.groups.index(group)
-        rows = [p for p in self.spec.parameters if p.free and p.group == g]
-        idx = np.array([p.index for p in rows], dtype=int)
-        return pd.DataFrame(self.V[np.ix_(idx, idx)], index=[f"{p.lhs}{p.op}{p.rhs}" for p in rows],
-                            columns=[f"{p.lhs}{p.op}{p.rhs}" for p in rows])
+        return vcov_frame(self.spec, self.V, group)
 
     def _candidate_jacobian(self, g: int, rows: list[Parameter]) -> np.ndarray:
         """∂σ_g/∂ψ for parameters ``rows`` (λ, θ offdiag, ...) not in the model, at the estimates."""
@@ -906,9 +848,7 @@ def fit_categorical(
     Validated against lavaan 0.6-14 ``cfa(..., ordered = ..., estimator = "WLSMV")``
     fed the same sample statistics (fixtures ``tests/reference/wlsmv/``).
     """
-    from psychometrics.cfa.fit import _single_threaded_blas
-
-    with _single_threaded_blas():  # small matrices: threaded BLAS only adds overhead
+    with single_thread_blas():  # small matrices: threaded BLAS only adds overhead
         return _fit_categorical(model, stats, groups=groups, group=group, std_lv=std_lv, orthogonal=orthogonal,
                                 group_equal=group_equal, group_partial=group_partial, max_iter=max_iter,
                                 n_excluded=n_excluded, diagnostics=diagnostics)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy import stats as sps
 
+from psychometrics._linalg import single_thread_blas, smc
+from psychometrics._validation import is_numeric_item
 from psychometrics.cfa import fit_indices as fi
+from psychometrics.cfa._tables import parameter_table, standardize, vcov_frame
 from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec, observed_variables
@@ -30,26 +32,6 @@ from psychometrics.exceptions import (
 
 __all__ = ["fit_cfa"]
 
-_Z975 = float(sps.norm.ppf(0.975))
-_THREADPOOL = None
-
-
-def _single_threaded_blas():
-    """Context that runs BLAS single-threaded.
-
-    CFA matrices are small (p ≲ 100): multi-threaded BLAS only adds
-    synchronisation, and on a busy machine it makes each product 10–100× slower.
-    """
-    global _THREADPOOL
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # optional: scikit-learn installs it
-        import contextlib
-
-        return contextlib.nullcontext()
-    if _THREADPOOL is None:
-        _THREADPOOL = ThreadpoolController()
-    return _THREADPOOL.limit(limits=1, user_api="blas")
 
 
 # ---------------------------------------------------------------- data
@@ -77,7 +59,7 @@ def _sample_stats(
         )
     X = data.loc[:, list(observed)]
     for v in observed:
-        if not pd.api.types.is_numeric_dtype(X[v]) or pd.api.types.is_bool_dtype(X[v]):
+        if not is_numeric_item(X[v].dtype):
             raise DataError(f"item {v!r} is not numeric (dtype {X[v].dtype}); recode it before fitting")
     if group is not None:
         if group not in data.columns:
@@ -220,12 +202,9 @@ def _start_values(model: CompiledModel, stats: SampleStats) -> np.ndarray:
             Sf = S[np.ix_(idx, idx)]
             if len(idx) >= 2:
                 # principal axis with squared multiple correlations as communalities
-                try:
-                    smc = 1.0 - 1.0 / np.diag(np.linalg.inv(Sf / np.sqrt(np.outer(np.diag(Sf), np.diag(Sf)))))
-                except np.linalg.LinAlgError:
-                    smc = np.full(len(idx), 0.5)
+                communality = smc(Sf, singular=0.5)
                 R = Sf.copy()
-                np.fill_diagonal(R, np.diag(Sf) * np.clip(smc, 0.05, 0.95))
+                np.fill_diagonal(R, np.diag(Sf) * np.clip(communality, 0.05, 0.95))
                 w, v = np.linalg.eigh(R)
                 l = v[:, -1] * math.sqrt(max(w[-1], 1e-6))
             else:
@@ -326,28 +305,8 @@ class Engine:
                 self._vcov = np.linalg.inv(Isc) / np.outer(scale, scale) / self.N
         return self._vcov
 
-    def parameter_names(self) -> list[str]:
-        names = []
-        for prm in self.spec.free_parameters():
-            if prm.label and not prm.label.startswith("."):
-                names.append(prm.label)
-            else:
-                suffix = f".g{prm.group + 1}" if prm.group > 0 else ""
-                names.append(f"{prm.lhs}{prm.op}{prm.rhs}{suffix}")
-        return names
-
     def vcov_frame(self, group: str | None = None) -> pd.DataFrame:
-        V = self.vcov()
-        if group is None:
-            names = self.parameter_names()
-            return pd.DataFrame(V, index=names, columns=names)
-        if group not in self.spec.groups:
-            raise DataError(f"unknown group {group!r}; the groups are {', '.join(map(repr, self.spec.groups))}")
-        g = self.spec.groups.index(group)
-        rows = [p for p in self.spec.parameters if p.free and p.group == g]
-        idx = np.array([p.index for p in rows], dtype=int)
-        names = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
-        return pd.DataFrame(V[np.ix_(idx, idx)], index=names, columns=names)
+        return vcov_frame(self.spec, self.vcov(), group)
 
     def weak_parameters(self) -> list[Parameter]:
         """Parameters involved in the near-null direction of the information matrix."""
@@ -378,58 +337,15 @@ class Engine:
     def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
         """lavaan's std.lv and std.all (``cov.std = TRUE``) of one parameter value."""
         g = prm.group
-        eta, ov = self._eta_sd(g), self._ov_sd(g)
-        mats = self.mats[g]
-        if prm.matrix == "lambda":
-            s_lv = value * eta[prm.col]
-            return s_lv, s_lv / ov[prm.row]
-        if prm.matrix == "beta":
-            s = value * eta[prm.col] / eta[prm.row]
-            return s, s
-        if prm.matrix == "psi":
-            if prm.row == prm.col:
-                s = value / eta[prm.row] ** 2
-            else:
-                rv = np.sqrt(np.abs(np.diag(mats["psi"])))
-                s = value / (rv[prm.row] * rv[prm.col])
-            return s, s
-        if prm.matrix == "theta":
-            if prm.row == prm.col:
-                return value, value / ov[prm.row] ** 2
-            rv = np.sqrt(np.abs(np.diag(mats["theta"])))
-            return value, value / (rv[prm.row] * rv[prm.col])
-        if prm.matrix == "nu":
-            return value, value / ov[prm.row]
-        s = value / eta[prm.row]  # alpha
-        return s, s
+        return standardize(prm, value, eta_sd=self._eta_sd(g), ov_sd=self._ov_sd(g),
+                           psi_diag=np.diag(self.mats[g]["psi"]), theta_diag=np.diag(self.mats[g]["theta"]))
 
     # -------------------------------------------------------- tables
     def group_label(self, g: int) -> str:
         return self.spec.groups[g]
 
     def estimates(self) -> pd.DataFrame:
-        values = self.model.values(self.x)
-        V = self.vcov()
-        se_free = np.sqrt(np.clip(np.diag(V), 0, None)) if V.size else np.zeros(0)
-        if V.size:
-            se_free[np.isnan(np.diag(V))] = np.nan
-        rec = []
-        for prm, v in zip(self.spec.parameters, values):
-            se = float(se_free[prm.index]) if prm.free else 0.0
-            if prm.free and se > 0:
-                z = v / se
-                pval = 2 * float(special.ndtr(-abs(z)))
-            else:
-                z = pval = math.nan
-            std_lv, std_all = self.standardize(prm, float(v))
-            rec.append({
-                "lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(prm.group),
-                "label": prm.label, "free": prm.free, "est": float(v), "se": se, "z": z, "pvalue": pval,
-                "ci_lower": v - _Z975 * se if prm.free else float(v),
-                "ci_upper": v + _Z975 * se if prm.free else float(v),
-                "std_lv": std_lv, "std_all": std_all,
-            })
-        return pd.DataFrame.from_records(rec)
+        return parameter_table(self.spec, self.model.values(self.x), self.vcov(), self.standardize)
 
     def _stack(self, frames: list[pd.DataFrame | pd.Series], name: str) -> Any:
         """One group: the frame itself; several: rows stacked under a (group, name) index."""
@@ -586,7 +502,7 @@ class Engine:
     def _score(self, extra: list[list[Parameter]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Score statistic, EPC and V for one-at-a-time extra parameters (expected information)."""
         n = self.model.n_free
-        with _single_threaded_blas():  # also when called lazily, outside fit_cfa
+        with single_thread_blas():  # also when called lazily, outside fit_cfa
             _, grad, info = self.state.derivatives(self.x, extra=extra)
         g_extra = grad[n:]
         I11 = info[n:, n:]
@@ -830,7 +746,7 @@ def fit_cfa(
             std_lv=std_lv, orthogonal=orthogonal, group_equal=group_equal, group_partial=group_partial,
             empty_categories=empty_categories, max_iter=min(max_iter, 500),
         )
-    with _single_threaded_blas():
+    with single_thread_blas():
         return _fit_cfa(
             model, data, estimator, sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
             group=group, group_equal=group_equal, group_partial=group_partial,
@@ -869,15 +785,11 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
     )
     _check_identification(spec, diags)
 
-    compiled = CompiledModel(spec)
-    state = FitState(compiled, stats)
-    x0 = _start_values(compiled, stats)
-    x, converged, iterations, message = estimate(state, x0, max_iter=max_iter)
+    engine, converged, iterations, message = fit_ml(spec, stats, max_iter=max_iter)
     if not converged:
         record(diags, ConvergenceWarning,
                f"the ML estimation did not converge ({message}); estimates and fit are not trustworthy",
                stacklevel=4)
-    engine = Engine(spec, stats, x)
     engine.vcov()
     if engine.singular_info and spec.n_free:
         weak = ", ".join(f"'{p.lhs} {p.op} {p.rhs}'" for p in engine.weak_parameters()[:6])
@@ -886,10 +798,57 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
                f"standard errors cannot be computed; check {weak or 'the parameters'}", stacklevel=4)
     _post_checks(engine, diags)
 
+    return ml_result(engine, model=model, group=group, group_equal=group_equal, group_partial=group_partial,
+                     n_excluded=n_excluded, converged=converged, iterations=iterations,
+                     mi_threshold=mi_threshold, diagnostics=diags)
+
+
+# ---------------------------------------------------------------- internal API (also used by invariance)
+def fit_ml(
+    spec: ModelSpec,
+    stats: SampleStats,
+    *,
+    max_iter: int,
+    warm_start: Callable[[CompiledModel, np.ndarray], np.ndarray] | None = None,
+) -> tuple[Engine, bool, int, str]:
+    """ML estimates of a built ``spec`` on prepared sample statistics.
+
+    Starts from :func:`_start_values`, or from ``warm_start(compiled, default_starts)`` (e.g.
+    a previous model's estimates); a warm start that does not converge is retried from the
+    default starts. Returns the fitted :class:`Engine`, whether the estimation converged,
+    the iterations and the optimizer's message (the caller words the warning).
+    """
+    compiled = CompiledModel(spec)
+    state = FitState(compiled, stats)
+    x0 = _start_values(compiled, stats)
+    x, converged, iterations, message = estimate(
+        state, x0 if warm_start is None else warm_start(compiled, x0), max_iter=max_iter)
+    if not converged and warm_start is not None:  # a poor warm start: retry from the default starts
+        x, converged, iterations, message = estimate(state, x0, max_iter=max_iter)
+    return Engine(spec, stats, x), bool(converged), int(iterations), message
+
+
+def ml_result(
+    engine: Engine,
+    *,
+    model: str,
+    group: str | None,
+    group_equal: Sequence[str],
+    group_partial: Sequence[str],
+    n_excluded: int,
+    converged: bool,
+    iterations: int,
+    fit: dict[str, float] | None = None,
+    mi_threshold: float = 3.84,
+    diagnostics: Sequence[Diagnostic] = (),
+) -> CFAResult:
+    """The :class:`CFAResult` of a fitted ML :class:`Engine` (``fit``: fit measures already
+    computed, else computed now; modification indices stay lazy)."""
     estimates = engine.estimates()
     latent_cov, latent_cor = engine.latent_tables()
     res_var, std_res_var, r2 = engine.item_series()
     resid, imp_cov, samp_cov = engine.matrix_tables()
+    labels = engine.spec.groups
     return CFAResult(
         model=model,
         estimator="ML",
@@ -897,11 +856,11 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
         groups=labels,
         group_equal=tuple(group_equal),
         group_partial=tuple(group_partial),
-        nobs=dict(zip(labels, (int(n) for n in stats.nobs))),
+        nobs=dict(zip(labels, (int(n) for n in engine.stats.nobs))),
         n_excluded=n_excluded,
         converged=bool(converged),
         iterations=int(iterations),
-        fit=engine.fit_measures(),
+        fit=engine.fit_measures() if fit is None else dict(fit),
         estimates=estimates,
         std_loadings=engine.loading_table(standardized=True),
         latent_cov=latent_cov,
@@ -913,6 +872,6 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
         implied_cov=imp_cov,
         sample_cov=samp_cov,
         mi_threshold=float(mi_threshold),
-        diagnostics=tuple(diags),
+        diagnostics=tuple(diagnostics),
         _engine=engine,
     )

@@ -1,0 +1,122 @@
+"""Result tables shared by the ML (:mod:`~psychometrics.cfa.fit`) and the WLSMV
+(:mod:`~psychometrics.cfa.categorical`) engines (private).
+
+Both engines hand these functions their parameter values, the covariance matrix of the free
+parameters and their own standardization, so that lavaan's ``parameterEstimates`` layout and
+``vcov`` labels are written once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import special
+from scipy import stats as sps
+
+from psychometrics.cfa.specification import ModelSpec, Parameter
+from psychometrics.exceptions import DataError
+
+__all__ = ["parameter_table", "standardize", "vcov_frame"]
+
+_Z975 = float(sps.norm.ppf(0.975))
+
+
+def standardize(
+    prm: Parameter,
+    value: float,
+    *,
+    eta_sd: np.ndarray,
+    ov_sd: np.ndarray,
+    psi_diag: np.ndarray,
+    theta_diag: np.ndarray,
+) -> tuple[float, float]:
+    """lavaan's std.lv and std.all (``cov.std = TRUE``) of one parameter value of its group.
+
+    ``eta_sd``: model-implied factor SDs; ``ov_sd``: implied SDs of the items (for ordinal
+    items those of the latent responses, 1/δ); ``psi_diag``, ``theta_diag``: factor and
+    residual variances (covariances are standardized by their square roots). Thresholds and
+    intercepts scale as the item; a scaling factor δ has std.all 1 (δ·sd(x*) = 1).
+    """
+    if prm.matrix == "lambda":
+        s = value * eta_sd[prm.col]
+        return s, s / ov_sd[prm.row]
+    if prm.matrix == "beta":
+        s = value * eta_sd[prm.col] / eta_sd[prm.row]
+        return s, s
+    if prm.matrix == "psi":
+        if prm.row == prm.col:
+            s = value / eta_sd[prm.row] ** 2
+        else:
+            rv = np.sqrt(np.abs(psi_diag))
+            s = value / (rv[prm.row] * rv[prm.col])
+        return s, s
+    if prm.matrix == "theta":
+        if prm.row == prm.col:
+            return value, value / ov_sd[prm.row] ** 2
+        rv = np.sqrt(np.abs(theta_diag))
+        return value, value / (rv[prm.row] * rv[prm.col])
+    if prm.matrix in ("nu", "tau"):
+        return value, value / ov_sd[prm.row]
+    if prm.matrix == "delta":
+        return value, 1.0
+    s = value / eta_sd[prm.row]  # alpha
+    return s, s
+
+
+def parameter_table(
+    spec: ModelSpec,
+    values: np.ndarray,
+    V: np.ndarray,
+    standardize: Callable[[Parameter, float], tuple[float, float]],
+) -> pd.DataFrame:
+    """One row per parameter, as lavaan's ``parameterEstimates(fit, standardized = TRUE)``.
+
+    ``values`` holds every parameter (free and fixed) in ``spec.parameters`` order, ``V`` the
+    covariance matrix of the free ones (NaN when the information is singular) and
+    ``standardize(prm, value)`` gives (std.lv, std.all). Wald z = est / se, two-sided p,
+    95 % CI est ± z₀.₉₇₅ · se; fixed parameters get se 0 and their value as both bounds.
+    """
+    se_free = np.sqrt(np.clip(np.diag(V), 0, None)) if V.size else np.zeros(0)
+    if V.size:
+        se_free[np.isnan(np.diag(V))] = np.nan
+    rec = []
+    for prm, v in zip(spec.parameters, values):
+        se = float(se_free[prm.index]) if prm.free else 0.0
+        if prm.free and se > 0:
+            z = v / se
+            pval = 2 * float(special.ndtr(-abs(z)))
+        else:
+            z = pval = math.nan
+        std_lv, std_all = standardize(prm, float(v))
+        rec.append({
+            "lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": spec.groups[prm.group],
+            "label": prm.label, "free": prm.free, "est": float(v), "se": se, "z": z, "pvalue": pval,
+            "ci_lower": v - _Z975 * se if prm.free else float(v),
+            "ci_upper": v + _Z975 * se if prm.free else float(v),
+            "std_lv": float(std_lv), "std_all": float(std_all),
+        })
+    return pd.DataFrame.from_records(rec)
+
+
+def vcov_frame(spec: ModelSpec, V: np.ndarray, group: str | None = None) -> pd.DataFrame:
+    """``V`` labelled as lavaan's ``vcov``: user labels, else ``lhs op rhs`` with ``.g2``, ``.g3``
+    ... for later groups; with ``group``, that group's block labelled without the suffix."""
+    if group is None:
+        names = []
+        for prm in spec.free_parameters():
+            if prm.label and not prm.label.startswith("."):
+                names.append(prm.label)
+            else:
+                suffix = f".g{prm.group + 1}" if prm.group > 0 else ""
+                names.append(f"{prm.lhs}{prm.op}{prm.rhs}{suffix}")
+        return pd.DataFrame(V, index=names, columns=names)
+    if group not in spec.groups:
+        raise DataError(f"unknown group {group!r}; the groups are {', '.join(map(repr, spec.groups))}")
+    g = spec.groups.index(group)
+    rows = [p for p in spec.parameters if p.free and p.group == g]
+    idx = np.array([p.index for p in rows], dtype=int)
+    names = [f"{p.lhs}{p.op}{p.rhs}" for p in rows]
+    return pd.DataFrame(V[np.ix_(idx, idx)], index=names, columns=names)
