@@ -72,12 +72,12 @@ def check(scale: Path, data: Path | None, group: str | None, id_column: str | No
     from rich.console import Console
 
     from psychometrics.exceptions import PsychometricsWarning
-    from psychometrics.scale import Scale
+    from psychometrics.scale import Scale, find_companions
 
     console = Console(highlight=False, soft_wrap=True)
     columns = _parse_map(mapping)
     spec = Scale.from_yaml(scale)
-    found, missing = _find_companions(spec, scale, companions)
+    found, missing = find_companions(spec, companions)
     if not missing:
         spec.check_companions(found)
     _print_scale(console, spec, found, missing)
@@ -101,30 +101,6 @@ def check(scale: Path, data: Path | None, group: str | None, id_column: str | No
                     extra.append(cid)
         _print_data(console, responses, extra)
     console.print("[bold green]OK[/]: " + ("spec and data are valid." if data is not None else "spec is valid."))
-
-
-def _find_companions(spec, path: Path, given: tuple[Path, ...]):
-    """Companion scales named by validity hypotheses: explicit files, else sibling YAML files by id."""
-    import yaml
-
-    from psychometrics.scale import Scale
-
-    wanted = {h.measure for h in spec.validity}
-    found = {}
-    for p in given:
-        companion = Scale.from_yaml(p)
-        found[companion.id] = companion
-    if wanted - set(found):
-        for sibling in sorted(path.resolve().parent.glob("*.y*ml")):
-            if sibling.resolve() == path.resolve():
-                continue
-            try:
-                head = yaml.safe_load(sibling.read_text(encoding="utf-8"))
-            except Exception:  # noqa: BLE001 - unrelated or broken files are not companions
-                continue
-            if isinstance(head, dict) and head.get("id") in wanted - set(found) and "items" in head:
-                found[head["id"]] = Scale.from_yaml(sibling)
-    return found, sorted(wanted - set(found))
 
 
 def _print_scale(console, spec, found, missing) -> None:

@@ -46,6 +46,7 @@ import pandas as pd
 
 from psychometrics._results import ResultMixin, to_jsonable
 from psychometrics.exceptions import Diagnostic, PsychometricsError, SpecError
+from psychometrics.scale import find_companions
 
 __all__ = ["ValidationOptions", "ValidationResult", "validate", "load_config", "demo", "find_companions"]
 
@@ -440,32 +441,6 @@ def _resolve_ordinal(scale: Any, opts: ValidationOptions) -> tuple[bool, str]:
                       "categories (option ordinal: auto; Rhemtulla et al., 2012)")
     return False, (f"continuous methods, because the items have {len(cats)} > {_ORDINAL_MAX_CATEGORIES} response "
                    "categories (option ordinal: auto)")
-
-
-def find_companions(scale: Any, given: Sequence[str | Path] = ()) -> tuple[dict[str, Any], list[str]]:
-    """Companion scales: the files given, else YAML specs beside the scale file whose id a
-    validity hypothesis names. Returns ({id: Scale}, ids named by hypotheses but not found)."""
-    import yaml
-
-    from psychometrics.scale import Scale
-
-    wanted = {h.measure for h in scale.validity}
-    found: dict[str, Any] = {}
-    for p in given:
-        companion = p if isinstance(p, Scale) else Scale.from_yaml(p)
-        found[companion.id] = companion
-    src = scale.source
-    if wanted - set(found) and src is not None:
-        for sibling in sorted(Path(src).resolve().parent.glob("*.y*ml")):
-            if sibling.resolve() == Path(src).resolve():
-                continue
-            try:
-                head = yaml.safe_load(sibling.read_text(encoding="utf-8"))
-            except Exception:  # noqa: BLE001 - unrelated or broken files are not companions
-                continue
-            if isinstance(head, dict) and head.get("id") in wanted - set(found) and "items" in head:
-                found[head["id"]] = Scale.from_yaml(sibling)
-    return found, sorted(wanted - set(found))
 
 
 def _split(index: pd.Index, share: float, seed: int) -> tuple[pd.Index, pd.Index]:

@@ -21,7 +21,7 @@ import hashlib
 import json
 import warnings
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -31,6 +31,7 @@ from psychometrics.exceptions import SpecError
 
 __all__ = [
     "Scale",
+    "find_companions",
     "Item",
     "Subscale",
     "ResponseFormat",
@@ -783,3 +784,31 @@ def _spec_error(exc: ValidationError, data: Any, where: str) -> SpecError:
     error.source = where  # type: ignore[attr-defined]
     error.problems = tuple(lines)  # type: ignore[attr-defined]
     return error
+
+
+def find_companions(scale: Any, given: Sequence[str | Path] = ()) -> tuple[dict[str, Any], list[str]]:
+    """Companion scales named by the validity hypotheses of ``scale``.
+
+    ``given`` files (or Scale objects) come first; ids still missing are looked up among
+    the YAML specs beside the scale file. Returns ``({id: Scale}, ids named by hypotheses
+    but not found)``.
+    """
+    import yaml
+
+    wanted = {h.measure for h in scale.validity}
+    found: dict[str, Any] = {}
+    for p in given:
+        companion = p if isinstance(p, Scale) else Scale.from_yaml(p)
+        found[companion.id] = companion
+    src = scale.source
+    if wanted - set(found) and src is not None:
+        for sibling in sorted(Path(src).resolve().parent.glob("*.y*ml")):
+            if sibling.resolve() == Path(src).resolve():
+                continue
+            try:
+                head = yaml.safe_load(sibling.read_text(encoding="utf-8"))
+            except Exception:  # noqa: BLE001 - unrelated or broken files are not companions
+                continue
+            if isinstance(head, dict) and head.get("id") in wanted - set(found) and "items" in head:
+                found[head["id"]] = Scale.from_yaml(sibling)
+    return found, sorted(wanted - set(found))
