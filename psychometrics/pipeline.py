@@ -52,6 +52,8 @@ __all__ = ["ValidationOptions", "ValidationResult", "validate", "load_config", "
 
 # ----------------------------------------------------------------- references
 REFERENCES = {
+    "Reise (2012)": "Reise, S. P. (2012). The rediscovery of bifactor measurement models. Multivariate Behavioral "
+                    "Research, 47(5), 667–696.",
     "Rhemtulla et al. (2012)": "Rhemtulla, M., Brosseau-Liard, P. É., & Savalei, V. (2012). When can categorical "
                                "variables be treated as continuous? A comparison of robust continuous and categorical "
                                "SEM estimation methods under suboptimal conditions. Psychological Methods, 17(3), "
@@ -902,8 +904,18 @@ def _cfa_step(items: pd.DataFrame, scale: Any, run: _Runner, ordinal: bool = Fal
         except (PsychometricsError, KeyError):
             lrt = None
     methods = {getattr(f, "estimator", "ML") for f in fits.values()}
+    bifactor_omega = None
+    if "bifactor" in fits and getattr(fits["bifactor"], "estimator", "ML") == "ML":
+        # ω_t / ω_h of the observed sum score need the ML (covariance) metric; a WLSMV fit's
+        # correlations are of the latent responses, so it is left out there.
+        from psychometrics.reliability import omega_bifactor
+
+        try:
+            bifactor_omega = omega_bifactor(fits["bifactor"])
+        except PsychometricsError as exc:
+            notes.append(f"ω from the bifactor model could not be computed ({_why(exc)}).")
     return {"cfa": fits, "cfa_failed": failed, "cfa_syntax": syntax, "cfa_table": table, "cfa_lrt": lrt,
-            "cfa_notes": notes, "cfa_estimator": "WLSMV" if methods == {"WLSMV"} else (
+            "bifactor_omega": bifactor_omega, "cfa_notes": notes, "cfa_estimator": "WLSMV" if methods == {"WLSMV"} else (
                 "ML" if methods <= {"ML"} else "WLSMV (ML for some models)")}
 
 
@@ -1430,6 +1442,7 @@ def _results_json(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts
         "failed": st["cfa_failed"],
         "estimator": st.get("cfa_estimator", "ML"),
         "notes": st.get("cfa_notes", []),
+        "bifactor_omega": None if st.get("bifactor_omega") is None else st["bifactor_omega"].to_dict(),
         "indices_used_by_verdicts": ("cfi_scaled, tli_scaled, rmsea_scaled, srmr"
                                      if st.get("cfa_estimator", "ML") != "ML" else "cfi, tli, rmsea, srmr"),
     }
@@ -1538,6 +1551,7 @@ def _exclusions(bits: dict[str, Any]) -> pd.DataFrame:
 def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: list[Any],
              title: str | None, subtitle: str | None) -> dict[str, Any]:
     from psychometrics.report import figures
+    from psychometrics.report.build import format_value
     from psychometrics.report.context import Diagnostics, Figure, Paragraph, Table, Verdict, Verdicts
 
     resp, opts = bits["resp"], bits["opts"]
@@ -1664,6 +1678,14 @@ def _context(scale: Any, st: dict[str, Any], bits: dict[str, Any], verdicts: lis
                                      "observed sum score from the WLSMV CFA of the declared correlated-factors model "
                                      "(Green & Yang, 2009; semTools::compRelSEM); subscales only. All analysed "
                                      "respondents with complete answers."))
+    bo = st.get("bifactor_omega")
+    if bo is not None:
+        refs |= {"Reise (2012)"}
+        rel_blocks.append(Paragraph(
+            f"From the bifactor CFA of the validation half (ML): ω total = {format_value(bo.omega_total, no_leading_zero=True)}, "
+            f"ω hierarchical = {format_value(bo.omega_hierarchical, no_leading_zero=True)} (the share of total-score variance due "
+            f"to the general factor), explained common variance = {format_value(bo.ecv, no_leading_zero=True)} "
+            "(Reise, 2012; semTools::compRelSEM definitions)."))
     for note in st.get("ordinal_reliability_notes", []):
         rel_blocks.append(Paragraph(note))
     if st["reliability"].diagnostics:

@@ -321,6 +321,10 @@ def test_continuous_switch(tmp_path):
     assert r.results["efa"]["correlations"] == "pearson" and r.results["cfa"]["estimator"] == "ML"
     assert r.results["reliability"]["ordinal"] is None
     assert "continuous (Pearson EFA, ML CFA" in r.html
+    # ω total / ω_h from the ML bifactor CFA (reliability.omega_bifactor) reach results.json and the report
+    bo = r.results["cfa"]["bifactor_omega"]
+    assert 0 < bo["omega_hierarchical"] <= bo["omega_total"] <= 1 and 0 < bo["ecv"] <= 1
+    assert "From the bifactor CFA of the validation half (ML)" in r.html
 
 
 def test_ordinal_option_resolution():
