@@ -6,26 +6,10 @@ column and group names) is shown as text, never interpreted as HTML.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["environment", "render_result", "format_number"]
-
-
-def format_number(value: Any, digits: int = 3) -> str:
-    """Format a number for display; NaN shows as an em dash."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return "" if value is None else str(value)
-    if isinstance(value, (bool,)):
-        return str(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not math.isfinite(x):
-        return "—"
-    return f"{x:.{digits}f}"
+__all__ = ["environment", "render_result"]
 
 
 @lru_cache(maxsize=1)
@@ -40,7 +24,10 @@ def environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["num"] = format_number
+    from psychometrics.report.build import format_value
+
+    # the report's one number formatter (rounding happens only there)
+    env.filters["num"] = lambda value, digits=3: format_value(value, digits=digits)
     return env
 
 
