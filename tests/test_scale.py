@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -378,6 +380,28 @@ def test_documentation_example_is_a_valid_spec():
     block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     scale = Scale.from_dict(yaml.safe_load(block), source="docs/scale-spec.md")
     assert scale.id == "mentorship_supportiveness" and scale.reverse_items == ("MSS02",)
+
+
+def test_import_warns_nothing_and_leaves_the_warning_filters_alone():
+    # A field named ``construct`` would make pydantic warn at class creation; the package
+    # must neither warn nor install a process-wide filter to hide it.
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('error')\n"
+        "before = list(warnings.filters)\n"
+        "import psychometrics.scale\n"
+        "assert list(warnings.filters) == before, 'importing psychometrics.scale changed the warning filters'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+
+
+def test_construct_is_read_and_written_under_its_spec_key(spec):
+    scale = Scale.from_dict(spec)
+    assert scale.construct == spec["construct"].strip()
+    assert scale.to_dict()["construct"] == scale.construct
+    assert scale.model_dump()["construct"] == scale.construct
 
 
 def test_scales_are_hashable_and_equal_by_content(spec, tmp_path):
