@@ -440,6 +440,16 @@ def test_evenodd_definition(scale):
     assert np.isnan(eo[3]) and np.isnan(eo[4])
 
 
+def test_evenodd_silences_only_the_empty_half_warning_and_only_locally(scale):
+    scored = pd.DataFrame(np.nan, index=range(3), columns=ITEMS)  # every half empty
+    before = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert evenodd(scored, scale).isna().all()
+    assert not [w for w in caught if "Mean of empty slice" in str(w.message)]
+    assert list(warnings.filters) == before  # the user's warning filters are left as they were
+
+
 def test_careless_flags_on_constructed_data(scale):
     df = _frame(n=300, seed=3)
     df.loc[0, ITEMS] = 4  # straight-liner

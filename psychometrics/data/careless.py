@@ -1,0 +1,243 @@
+"""Careless-responding screens: long strings, Mahalanobis distance, even–odd consistency.
+
+Each screen is a function of the response matrix alone; :func:`careless_screens`
+combines them into indices and flags per row. Rows are only *flagged*, never removed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import DataQualityWarning, Diagnostic, record
+
+if TYPE_CHECKING:  # pragma: no cover
+    from psychometrics.scale import Scale
+
+
+def longstring(raw: pd.DataFrame) -> pd.Series:
+    """Longest run of identical consecutive answers per row (Johnson, 2005).
+
+    Items are taken in the order of the columns (the order respondents saw them),
+    on the raw answers (before reverse keying), as ``careless::longstring`` does.
+    A missing answer ends a run and does not start one; a row with no answers
+    has a longest run of 0.
+
+    References
+    ----------
+    Johnson, J. A. (2005). Ascertaining the validity of individual protocols from
+    web-based personality inventories. *Journal of Research in Personality, 39*, 103–129.
+    """
+    x = raw.to_numpy(dtype=float)
+    n, k = x.shape
+    best = np.zeros(n, dtype=np.int64)
+    run = np.zeros(n, dtype=np.int64)
+    for j in range(k):
+        present = ~np.isnan(x[:, j])
+        same = present & (run > 0) & (x[:, j] == x[:, j - 1]) if j else np.zeros(n, dtype=bool)
+        run = np.where(present, np.where(same, run + 1, 1), 0)
+        best = np.maximum(best, run)
+    return pd.Series(best, index=raw.index, name="longstring")
+
+
+def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Squared Mahalanobis distance of each row and its χ² upper-tail p-value.
+
+    .. math:: D^2_i = (x_i - \\bar x)^\\top S^{-1} (x_i - \\bar x), \\qquad p_i = P(\\chi^2_{k_i} > D^2_i)
+
+    :math:`\\bar x` and :math:`S` (denominator n − 1) are computed from the complete
+    cases. For a complete row, :math:`k_i` is the number of items and the result is
+    exactly ``careless::mahad(x, na.rm = TRUE)`` (``psych::outlier`` on the complete
+    cases; validated against ``tests/reference/careless``). Unlike careless, rows with
+    missing answers are screened too when at least ``min_share`` of the items are
+    answered: D² uses the observed items only (the matching sub-vector of
+    :math:`\\bar x` and sub-matrix of :math:`S`) and :math:`k_i` is their number;
+    rows with fewer answers get NaN. Reverse keying does not change D² (it is affine).
+
+    Returns
+    -------
+    d2, p, df : pandas.Series
+        All NaN when the covariance matrix of the complete cases is singular (too few
+        complete rows, or an item without variance).
+    """
+    from scipy.stats import chi2
+
+    x = scored.to_numpy(dtype=float)
+    n, k = x.shape
+    observed = ~np.isnan(x)
+    n_obs = observed.sum(axis=1)
+    complete = n_obs == k
+    d2 = np.full(n, np.nan)
+    dof = np.where(n_obs >= max(1, math.ceil(min_share * k)), n_obs, 0).astype(float)
+    xc = x[complete]
+    if len(xc) > k:
+        mean = xc.mean(axis=0)
+        centred_c = xc - mean
+        cov = centred_c.T @ centred_c / (len(xc) - 1)
+        eig = np.linalg.eigvalsh(cov)
+        if eig[0] > 1e-10 * max(eig[-1], 1e-300):
+            d2[complete] = np.einsum("ij,ij->i", centred_c @ np.linalg.inv(cov), centred_c)
+            # Incomplete rows, one missingness pattern at a time.
+            partial = ~complete & (dof > 0)
+            if partial.any():
+                patterns, inverse = np.unique(observed[partial], axis=0, return_inverse=True)
+                rows = np.flatnonzero(partial)
+                for p_idx, pattern in enumerate(patterns):
+                    members = rows[inverse.ravel() == p_idx]
+                    dev = x[np.ix_(members, pattern)] - mean[pattern]
+                    sub_inv = np.linalg.inv(cov[np.ix_(pattern, pattern)])
+                    d2[members] = np.einsum("ij,ij->i", dev @ sub_inv, dev)
+    dof = np.where(np.isnan(d2), np.nan, dof)
+    p = chi2.sf(d2, df=np.where(np.isnan(dof), 1.0, dof))
+    p = np.where(np.isnan(d2), np.nan, p)
+    return (pd.Series(d2, index=scored.index, name="mahalanobis_d2"),
+            pd.Series(p, index=scored.index, name="mahalanobis_p"),
+            pd.Series(dof, index=scored.index, name="mahalanobis_df"))
+
+
+def evenodd(scored: pd.DataFrame, scale: Scale) -> pd.Series:
+    """Even–odd consistency per row (Johnson, 2005; ``careless::evenodd``).
+
+    Within each subscale, in specification order, the mean of the odd-numbered items
+    (1st, 3rd, …) and the mean of the even-numbered items (2nd, 4th, …) are taken
+    (ignoring missing answers, on reverse-keyed scores). Across subscales the
+    person's odd means are correlated with the even means (subscales where either
+    half is missing are skipped), and the correlation is Spearman–Brown corrected,
+    :math:`r_{SB} = 2r / (1 + r)`, bounded below by −1.
+
+    Higher values mean *more* consistent answering (Johnson's orientation);
+    ``careless::evenodd`` ≥ 1.2.0 returns the negation, ``-r_SB``. Unlike careless we
+    require at least three subscales with both halves answered (with two, r is
+    always ±1) and return NaN otherwise, and NaN when either half has no variance
+    across subscales (as careless does).
+    """
+    x = scored.to_numpy(dtype=float)
+    cols = {c: j for j, c in enumerate(scored.columns)}
+    odd_means, even_means = [], []
+    with np.errstate(invalid="ignore"), _quiet_nanmean():
+        for s in scale.subscale_ids:
+            idx = [cols[i] for i in scale.items_of(s)]
+            if len(idx) < 2:
+                continue
+            odd_means.append(np.nanmean(x[:, idx[0::2]], axis=1))
+            even_means.append(np.nanmean(x[:, idx[1::2]], axis=1))
+    n = len(x)
+    if len(odd_means) < 3:
+        return pd.Series(np.full(n, np.nan), index=scored.index, name="evenodd")
+    o, e = np.column_stack(odd_means), np.column_stack(even_means)
+    mask = ~np.isnan(o) & ~np.isnan(e)
+    m = mask.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        om = np.where(mask, o, 0).sum(axis=1) / m
+        em = np.where(mask, e, 0).sum(axis=1) / m
+        do = np.where(mask, o - om[:, None], 0)
+        de = np.where(mask, e - em[:, None], 0)
+        sxx, syy, sxy = (do * do).sum(1), (de * de).sum(1), (do * de).sum(1)
+        # Zero variance → NaN, as R's cor() gives.
+        r = np.where((sxx > 0) & (syy > 0), sxy / np.sqrt(sxx * syy), np.nan)
+        r = np.clip(r, -1.0, 1.0)
+        sb = np.where(r <= -1.0 / 3.0, -1.0, 2 * r / (1 + r))
+    sb = np.where(m >= 3, sb, np.nan)
+    return pd.Series(sb, index=scored.index, name="evenodd")
+
+
+def _evenodd_pairs(scored: pd.DataFrame, scale: Scale) -> pd.Series:
+    """Number of subscales with both an odd and an even half answered, per row."""
+    present = scored.notna()
+    count = np.zeros(len(scored), dtype=np.int64)
+    for s in scale.subscale_ids:
+        ids = list(scale.items_of(s))
+        if len(ids) < 2:
+            continue
+        count += (present[ids[0::2]].any(axis=1) & present[ids[1::2]].any(axis=1)).to_numpy()
+    return pd.Series(count, index=scored.index, name="evenodd_pairs")
+
+
+@contextmanager
+def _quiet_nanmean() -> Iterator[None]:
+    """Silence numpy's 'Mean of empty slice' warning: an all-missing half is NaN by design.
+
+    Only inside the ``with`` block: ``catch_warnings`` saves the process's warning
+    filters and restores them on exit, so the user's own filters are never changed
+    (a module-level ``filterwarnings`` would change them for the whole process). Only
+    that one RuntimeWarning is ignored; every other warning still reaches the user.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Mean of empty slice", category=RuntimeWarning)
+        yield
+
+
+def careless_screens(
+    raw: pd.DataFrame,
+    scored: pd.DataFrame,
+    scale: Scale,
+    *,
+    longstring_max: int | None = None,
+    mahalanobis_alpha: float = 0.001,
+    evenodd_min: float = 0.30,
+    evenodd_min_pairs: int = 6,
+    diagnostics: list[Diagnostic] | None = None,
+    where: str = "",
+) -> pd.DataFrame:
+    """Careless-responding indices and flags per row (flags only; nothing is removed).
+
+    Columns
+    -------
+    longstring, longstring_flag
+        :func:`longstring`; flagged when the run is at least ``longstring_max``
+        (default: half the items, rounded up).
+    mahalanobis_d2, mahalanobis_p, mahalanobis_df, mahalanobis_flag
+        :func:`mahalanobis` (df = items used); flagged when ``p < mahalanobis_alpha`` (default .001,
+        Tabachnick & Fidell's multivariate-outlier criterion).
+    evenodd, evenodd_pairs, evenodd_flag
+        :func:`evenodd` and the number of subscales it used; flagged when the
+        coefficient is below ``evenodd_min`` (default .30; Johnson, 2005) *and* it rests
+        on at least ``evenodd_min_pairs`` subscales (default 6). A correlation over
+        three to five points is too noisy to flag anyone — attentive respondents
+        often fall below .30 — so with few subscales the index is reported but not
+        flagged (Johnson used 30 facet scales).
+    flagged
+        Any of the three flags.
+
+    References
+    ----------
+    Curran, P. G. (2016). Methods for the detection of carelessly invalid responses in
+    survey data. *Journal of Experimental Social Psychology, 66*, 4–19.
+    Meade, A. W., & Craig, S. B. (2012). Identifying careless responses in survey data.
+    *Psychological Methods, 17*, 437–455.
+    """
+    diagnostics = [] if diagnostics is None else diagnostics
+    k = raw.shape[1]
+    limit = longstring_max if longstring_max is not None else max(2, math.ceil(k / 2))
+    ls = longstring(raw)
+    d2, p, dof = mahalanobis(scored)
+    eo = evenodd(scored, scale)
+    pairs = _evenodd_pairs(scored, scale)
+    if len(raw) and d2.isna().all():
+        complete = int(raw.notna().all(axis=1).sum())
+        record(diagnostics, DataQualityWarning,
+               f"{where}: Mahalanobis D² not computed for scale {scale.id!r}: the covariance matrix of the "
+               f"{complete} complete rows is singular (needs more than {k} complete rows and no constant item)",
+               stacklevel=5)
+    out = pd.DataFrame(
+        {
+            "longstring": ls,
+            "longstring_flag": ls >= limit,
+            "mahalanobis_d2": d2,
+            "mahalanobis_p": p,
+            "mahalanobis_df": dof,
+            "mahalanobis_flag": (p < mahalanobis_alpha).fillna(False).astype(bool),
+            "evenodd": eo,
+            "evenodd_pairs": pairs,
+            "evenodd_flag": ((eo < evenodd_min) & (pairs >= evenodd_min_pairs)).fillna(False).astype(bool),
+        },
+        index=raw.index,
+    )
+    out["flagged"] = out["longstring_flag"] | out["mahalanobis_flag"] | out["evenodd_flag"]
+    return out

@@ -1,0 +1,141 @@
+"""Reading response data: a file (CSV/TSV/text, Excel, SPSS, Stata, Parquet) or a DataFrame → one frame.
+
+:func:`_read` returns the frame with its provenance (kind, description, SHA-256) and,
+for SPSS files, the user-defined missing-value ranges. Rows of files are numbered
+from 1 (the first respondent); a DataFrame keeps its index. Every failure becomes a
+:class:`~psychometrics.exceptions.DataError` naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from psychometrics.data._messages import _EXAMPLES
+from psychometrics.exceptions import DataError
+
+SUPPORTED_FORMATS = {
+    ".csv": "CSV", ".tsv": "TSV", ".tab": "TSV", ".txt": "delimited text",
+    ".xlsx": "Excel", ".xlsm": "Excel", ".sav": "SPSS", ".zsav": "SPSS", ".dta": "Stata",
+    ".parquet": "Parquet", ".pq": "Parquet",
+}
+
+
+Declared = dict[str, list[tuple[float, float]]]  # column → user-missing ranges (SPSS)
+
+
+def _read(source, *, sheet, sep, encoding, id_column):
+    """Return (frame, kind, description, sha256, declared_missing)."""
+    if isinstance(source, pd.DataFrame):
+        return _read_dataframe(source)
+    if not isinstance(source, (str, Path)):
+        raise DataError(f"Cannot read responses from a {type(source).__name__}; give a file path or a pandas DataFrame.")
+    return _read_file(Path(source), sheet=sheet, sep=sep, encoding=encoding, id_column=id_column)
+
+
+def _read_dataframe(source: pd.DataFrame) -> tuple[pd.DataFrame, str, str, str, Declared]:
+    """A copy of the DataFrame (its index kept; labels must be unique), hashed by its CSV rendering."""
+    frame = source.copy()
+    if frame.columns.duplicated().any():
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise DataError(f"The DataFrame has duplicate column names: {', '.join(dupes)}. Rename them.")
+    if frame.index.has_duplicates:
+        dupes = frame.index[frame.index.duplicated()].unique()[:_EXAMPLES]
+        raise DataError(
+            f"The DataFrame index has duplicate labels ({', '.join(map(str, dupes))}); rows must be "
+            "identifiable. Call .reset_index(drop=True) first or pass unique labels."
+        )
+    sha = hashlib.sha256(frame.to_csv().encode("utf-8")).hexdigest()
+    return frame, "frame", "<DataFrame>", sha, {}
+
+
+def _read_file(path: Path, *, sheet, sep, encoding, id_column) -> tuple[pd.DataFrame, str, str, str, Declared]:
+    """Check the path and type, hash the bytes, parse; rows are numbered 1.. (index ``row``)."""
+    if not path.exists():
+        raise DataError(f"Data file not found: {path}. Check the path.")
+    if path.is_dir():
+        raise DataError(f"Data path {path} is a directory; give a data file.")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_FORMATS:
+        raise DataError(
+            f"Cannot read {path}: unsupported file type {suffix or '(none)'!r}. Supported: "
+            + ", ".join(sorted(SUPPORTED_FORMATS)) + ". Save the data in one of these formats"
+            + (" (for .xls: save as .xlsx)" if suffix == ".xls" else "") + "."
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"Cannot read data file {path}: {exc.strerror or exc}.") from None
+    if not data:
+        raise DataError(f"Data file {path} is empty.")
+    sha = hashlib.sha256(data).hexdigest()
+    fmt = SUPPORTED_FORMATS[suffix]
+    try:
+        frame, declared = _parse(path, suffix, sheet=sheet, sep=sep, encoding=encoding, id_column=id_column)
+    except DataError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"Cannot read {path} as {fmt}: it is not {encoding} text (byte {exc.start}). "
+            "Pass the right encoding (e.g. encoding='latin-1') or save the file as UTF-8."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"Data file {path} has no columns (is it empty?).") from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"Cannot read {path} as a {fmt} file: {detail}. Check that the file is a valid {fmt} file.") from None
+    if frame.columns.duplicated().any():
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise DataError(f"{path} has duplicate column names: {', '.join(dupes)}. Rename them.")
+    frame.columns = [str(c) for c in frame.columns]
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    return frame, "file", str(path), sha, declared
+
+
+def _parse(path: Path, suffix: str, *, sheet, sep, encoding, id_column) -> tuple[pd.DataFrame, Declared]:
+    """The file's table by its format, and the SPSS user-missing ranges (empty for other formats)."""
+    declared: Declared = {}
+    dtype = {id_column: str} if id_column else None
+    if suffix in (".csv", ".tsv", ".tab", ".txt"):
+        if sep is None:
+            sep = {".csv": ",", ".txt": None}.get(suffix, "\t")
+        frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=dtype,
+                            engine="python" if sep is None else "c")
+    elif suffix in (".xlsx", ".xlsm"):
+        frame = _read_excel(path, sheet, dtype)
+    elif suffix in (".sav", ".zsav"):
+        import pyreadstat
+
+        # user_missing=True keeps SPSS user-missing values so that they are counted, not hidden.
+        frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
+        for col, ranges in (meta.missing_ranges or {}).items():
+            declared[col] = [(float(r["lo"]), float(r["hi"])) for r in ranges
+                             if isinstance(r.get("lo"), (int, float)) and isinstance(r.get("hi"), (int, float))]
+    elif suffix == ".dta":
+        import pyreadstat
+
+        frame, _ = pyreadstat.read_dta(str(path))
+    else:
+        frame = pd.read_parquet(path, engine="pyarrow")
+    return frame, declared
+
+
+def _read_excel(path: Path, sheet, dtype) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    try:
+        names = book.sheetnames
+    finally:
+        book.close()
+    if sheet is None:
+        sheet = 0
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise DataError(f"{path} has {len(names)} sheet(s) ({', '.join(names)}); there is no sheet number {sheet}.")
+    elif sheet not in names:
+        raise DataError(f"{path} has no sheet {sheet!r}; its sheets are: {', '.join(names)}.")
+    return pd.read_excel(path, sheet_name=sheet, engine="openpyxl", dtype=dtype)
+

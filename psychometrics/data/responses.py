@@ -1,0 +1,295 @@
+"""The validated responses to one scale (:class:`Responses`) and :func:`load_responses`, which builds them.
+
+:func:`load_responses` reads the source (:mod:`~psychometrics.data.readers`) and hands
+the table to :func:`_load_frame`, which runs the checks of
+:mod:`~psychometrics.data.checks` and the careless-responding screens
+(:mod:`~psychometrics.data.careless`). :meth:`Responses.load_companion` runs
+:func:`_load_frame` again on the stored table for another scale, which is why the
+result and its builder live in one module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from psychometrics._results import ResultMixin
+from psychometrics.data.careless import careless_screens
+from psychometrics.data.checks import (
+    _careless_flag_counts,
+    _check_range,
+    _check_role_columns,
+    _data_quality,
+    _map_item_columns,
+    _numeric_values,
+    _respondent_ids,
+    _rows_with_group,
+)
+from psychometrics.data.quality import DataQuality
+from psychometrics.data.readers import _read
+from psychometrics.exceptions import DataError, Diagnostic
+from psychometrics.scale import Scale
+
+
+@dataclass(frozen=True, eq=False)
+class Responses(ResultMixin):
+    """Validated responses to one scale.
+
+    Attributes
+    ----------
+    items : pandas.DataFrame
+        Scored item responses (reverse-keyed items reversed as ``min + max - x``),
+        columns = item ids in scale order, index = data row numbers (files) or the
+        original index (DataFrame input). Missing values are NaN.
+    raw : pandas.DataFrame
+        The same responses before reverse keying (missing codes already NaN).
+    group : pandas.Series or None
+        Group label per row.
+    ids : pandas.Series or None
+        Respondent id per row.
+    extra : pandas.DataFrame
+        All other columns of the source (e.g. companion measures' items), unchanged.
+    quality : DataQuality
+    careless : pandas.DataFrame
+        Careless-responding screens per row (see :func:`careless_screens`); flags,
+        never deletions.
+    scale : Scale
+    source : str
+        File path, or ``"<DataFrame>"``.
+    sha256 : str
+        SHA-256 of the file bytes (DataFrame input: of its CSV rendering).
+    diagnostics : tuple of Diagnostic
+    frame : pandas.DataFrame
+        The source table as read (all columns, before any change); used by
+        :meth:`load_companion`.
+    """
+
+    items: pd.DataFrame
+    raw: pd.DataFrame
+    group: pd.Series | None
+    ids: pd.Series | None
+    extra: pd.DataFrame
+    quality: DataQuality
+    careless: pd.DataFrame
+    scale: Scale
+    source: str
+    sha256: str
+    diagnostics: tuple[Diagnostic, ...] = ()
+    frame: pd.DataFrame = field(default=None, repr=False)  # type: ignore[assignment]
+    _options: dict = field(default_factory=dict, repr=False)
+    _title = "Responses"
+
+    @property
+    def n(self) -> int:
+        """Number of rows used."""
+        return len(self.items)
+
+    def subscale(self, subscale_id: str) -> pd.DataFrame:
+        """Scored responses to the items of one subscale (``"total"``: all items)."""
+        return self.items.loc[:, list(self.scale.items_of(subscale_id))]
+
+    def load_companion(self, scale: Scale, *, columns: Mapping[str, str] | None = None, **options: Any) -> Responses:
+        """Load another scale's items (e.g. a companion measure) from the same source.
+
+        Uses the same grouping and id columns and row policies unless ``options``
+        override them; the result shares ``source`` and ``sha256``.
+        """
+        kwargs = {**self._options, **options, "columns": columns}
+        return _load_frame(self.frame, scale, origin=(self.source, self.sha256, self._options["_kind"]),
+                           declared_missing=self._options.get("_declared", {}), **_public(kwargs))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Provenance and data quality (not the response matrices; use the frames directly)."""
+        from psychometrics._results import to_jsonable
+
+        return {
+            "source": self.source,
+            "sha256": self.sha256,
+            "scale": {"id": self.scale.id, "version": self.scale.version, "content_hash": self.scale.content_hash},
+            "n": self.n,
+            "items": list(self.items.columns),
+            "group": None if self.group is None else self.group.name,
+            "quality": self.quality.to_dict(),
+            "careless": to_jsonable(self.careless.sum(numeric_only=False)[[c for c in self.careless if c.endswith("flag")]]),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scored item responses."""
+        return self.items
+
+    def _scalars(self) -> dict[str, Any]:
+        return {"source": self.source, "sha256": self.sha256, "rows": self.n, "items": int(self.items.shape[1])}
+
+    def _tables(self) -> dict[str, pd.DataFrame]:
+        return {"data quality per item": self.quality.to_frame()}
+
+    def summary(self) -> str:
+        head = (f"Responses to {self.scale.name} ({self.scale.id} v{self.scale.version}) from {self.source}\n"
+                f"sha256 {self.sha256[:16]}…  {self.n} rows × {self.items.shape[1]} items")
+        return head + "\n\n" + self.quality.summary()
+
+
+def _public(kwargs: dict) -> dict:
+    return {k: v for k, v in kwargs.items() if not k.startswith("_")}
+
+
+def load_responses(
+    source: str | Path | pd.DataFrame,
+    scale: Scale | str | Path,
+    group: str | None = None,
+    *,
+    id_column: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    out_of_range: Literal["error", "missing"] = "error",
+    missing_group: Literal["error", "exclude"] = "error",
+    sheet: str | int | None = None,
+    sep: str | None = None,
+    encoding: str = "utf-8",
+    longstring_max: int | None = None,
+    mahalanobis_alpha: float = 0.001,
+    evenodd_min: float = 0.30,
+    evenodd_min_pairs: int = 6,
+) -> Responses:
+    """Read response data and validate it against a scale.
+
+    Parameters
+    ----------
+    source : path or pandas.DataFrame
+        A ``.csv``, ``.tsv``/``.tab``, ``.txt`` (delimiter detected), ``.xlsx``/``.xlsm``,
+        ``.sav``/``.zsav`` (SPSS), ``.dta`` (Stata), ``.parquet`` file, or a DataFrame.
+    scale : Scale or path
+        The scale (or the path of its YAML spec).
+    group : str, optional
+        Column holding group labels (e.g. career stage) for multi-group analyses.
+    id_column : str, optional
+        Column holding respondent ids (read as text; must be unique and complete).
+    columns : mapping, optional
+        Data column → item id, for columns not named by item id, e.g.
+        ``{"q3": "MSS03"}``. Columns not mapped keep their names.
+    out_of_range : {"error", "missing"}
+        What to do with values outside ``[min, max]`` (and non-integer values of a
+        Likert item): raise :class:`DataError` (default) or set them missing,
+        counted in ``quality.missing_by_reason`` and warned about.
+    missing_group : {"error", "exclude"}
+        Rows without a group label: raise (default) or exclude them (listed in
+        ``quality.excluded``).
+    sheet : str or int, optional
+        Excel sheet name or 0-based position (default: the first sheet).
+    sep : str, optional
+        Delimiter for text files (default ``","`` for .csv, tab for .tsv/.tab,
+        detected for .txt).
+    encoding : str
+        Text encoding of CSV/TSV files.
+    longstring_max, mahalanobis_alpha, evenodd_min, evenodd_min_pairs
+        Thresholds of the careless-responding screens; see :func:`careless_screens`.
+
+    Returns
+    -------
+    Responses
+
+    Raises
+    ------
+    DataError
+        Unreadable file, missing item columns, non-numeric cells, out-of-range
+        values, missing group labels or respondent ids; the message names the items
+        or rows, the count and example data row numbers, and what to do.
+
+    Notes
+    -----
+    Missing-value codes (``response_format.missing_codes``) and SPSS user-defined
+    missing values become NaN and are counted. Reverse keying is applied to
+    :attr:`Responses.items`; :attr:`Responses.raw` keeps the answers as given.
+    To load companion measures stored in the same file, call
+    :meth:`Responses.load_companion` (or ``load_responses`` again with the
+    companion scale); columns of other scales are kept in ``extra``, not rejected.
+    """
+    if not isinstance(scale, Scale):
+        scale = Scale.from_yaml(scale)
+    if out_of_range not in ("error", "missing"):
+        raise ValueError(f"out_of_range must be 'error' or 'missing', not {out_of_range!r}")
+    if missing_group not in ("error", "exclude"):
+        raise ValueError(f"missing_group must be 'error' or 'exclude', not {missing_group!r}")
+    frame, kind, where, sha, declared = _read(source, sheet=sheet, sep=sep, encoding=encoding, id_column=id_column)
+    return _load_frame(
+        frame, scale, origin=(where, sha, kind), declared_missing=declared, group=group, id_column=id_column,
+        columns=columns, out_of_range=out_of_range, missing_group=missing_group, longstring_max=longstring_max,
+        mahalanobis_alpha=mahalanobis_alpha, evenodd_min=evenodd_min, evenodd_min_pairs=evenodd_min_pairs,
+    )
+
+
+
+def _load_frame(
+    frame: pd.DataFrame,
+    scale: Scale,
+    *,
+    origin: tuple[str, str, str],
+    declared_missing: Mapping[str, list[tuple[float, float]]],
+    group: str | None = None,
+    id_column: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    out_of_range: str = "error",
+    missing_group: str = "error",
+    longstring_max: int | None = None,
+    mahalanobis_alpha: float = 0.001,
+    evenodd_min: float = 0.30,
+    evenodd_min_pairs: int = 6,
+) -> Responses:
+    """Validate a table read from ``origin`` = (description, sha256, kind) against ``scale``.
+
+    The steps of :mod:`~psychometrics.data.checks` in order (the first problem found
+    raises), then reverse keying, the careless-responding screens and the data-quality
+    record. Options as in :func:`load_responses`.
+    """
+    where, sha, kind = origin
+    diagnostics: list[Diagnostic] = []
+    item_ids = list(scale.item_ids)
+    label = f"{where} (scale {scale.id!r})"
+
+    item_col = _map_item_columns(frame, scale, columns, where=where, label=label)
+    _check_role_columns(frame, scale, item_col, group, id_column, where=where)
+    keep, excluded = _rows_with_group(frame, group, missing_group, where=where, kind=kind, diagnostics=diagnostics)
+    work = frame.loc[keep]
+    rows_read = len(frame)
+    ids = _respondent_ids(work, id_column, where=where, kind=kind)
+
+    rf = scale.response_format
+    n = len(work)
+    values, counts = _numeric_values(work, item_ids, item_col, rf, declared_missing, kind=kind, label=label)
+    values = _check_range(values, work.index, item_ids, rf, out_of_range, counts, kind=kind, label=label,
+                          where=where, diagnostics=diagnostics)
+
+    raw = pd.DataFrame(values, index=work.index, columns=item_ids)
+    scored = raw.copy()
+    rev = list(scale.reverse_items)
+    if rev:
+        scored[rev] = rf.min + rf.max - scored[rev]
+
+    group_series = None
+    group_sizes = None
+    if group is not None:
+        group_series = work[group].rename(group)
+        group_sizes = group_series.value_counts(sort=False).sort_index().rename("n")
+
+    used_cols = {item_col[i] for i in item_ids} | {c for c in (group, id_column) if c is not None}
+    extra = work.loc[:, [c for c in work.columns if c not in used_cols]]
+
+    if n == 0:
+        raise DataError(f"{label}: no rows to analyse ({rows_read} read, {rows_read - n} excluded).")
+
+    careless = careless_screens(raw, scored, scale, longstring_max=longstring_max,
+                                mahalanobis_alpha=mahalanobis_alpha, evenodd_min=evenodd_min,
+                                evenodd_min_pairs=evenodd_min_pairs, diagnostics=diagnostics, where=where)
+    quality = _data_quality(raw, scale, counts, rows_read=rows_read, excluded=excluded,
+                            flags=_careless_flag_counts(careless), group_sizes=group_sizes, kind=kind,
+                            where=where, diagnostics=diagnostics)
+    options = {"group": group, "id_column": id_column, "out_of_range": out_of_range, "missing_group": missing_group,
+               "longstring_max": longstring_max, "mahalanobis_alpha": mahalanobis_alpha, "evenodd_min": evenodd_min,
+               "evenodd_min_pairs": evenodd_min_pairs, "_kind": kind, "_declared": dict(declared_missing)}
+    return Responses(items=scored, raw=raw, group=group_series, ids=ids, extra=extra, quality=quality,
+                     careless=careless, scale=scale, source=where, sha256=sha, diagnostics=tuple(diagnostics),
+                     frame=frame, _options=options)
