@@ -1,33 +1,11 @@
-"""Study simulator: realistic Likert responses from a declarative population model.
+"""A study: its file read and validated, its scales loaded and its population model compiled.
 
-A *study file* (YAML, schema in ``docs/mentorship-scale.md``) names the scale under
-validation, its companion measures, a grouping variable and a population model: factor
-correlations, standardized loadings, category thresholds, latent mean differences between
-groups, and deliberately planted problems (weak and cross-loading items, differential item
-functioning, missing values, careless responders). :func:`simulate_study` draws a data set
-from it; :func:`load_study` reads and validates it.
-
-The generating model is the common-factor model for ordinal items with a latent response
-variable (Muthén, 1984; Bollen, 1989, ch. 9). For respondent *i* in group *g*
-
-.. math::
-
-    \\eta_i \\sim N(\\mu_g, \\Phi), \\qquad
-    y^*_{ij} = \\lambda_j^\\top \\eta_i + \\delta_{gj} + \\varepsilon_{ij}, \\qquad
-    \\varepsilon_{ij} \\sim N(0, 1 - \\lambda_j^\\top \\Phi \\lambda_j),
-
-so that :math:`\\operatorname{Var}(y^*_{ij}) = 1` in the reference group (standardized
-loadings), :math:`\\delta_{gj}` is a DIF shift of item *j* in group *g*, and the scored
-category is :math:`\\min + \\#\\{k : y^*_{ij} > \\tau_{jk}\\}`. Everything is expressed in
-the *scored* direction (after reverse keying); reverse-keyed items are written out as a
-respondent would answer them, ``min + max - scored``, so that
-:func:`psychometrics.load_responses` recovers the construct direction.
-
-References
-----------
-Muthén, B. (1984). A general structural equation model with dichotomous, ordered
-categorical, and continuous latent variable indicators. *Psychometrika, 49*, 115–132.
-Bollen, K. A. (1989). *Structural equations with latent variables*. Wiley.
+:func:`load_study` parses the YAML against :mod:`~psychometrics.simulate.spec` and
+:func:`_compile` checks the population model against the scales (every item, factor,
+group and threshold named must exist; Φ must be a positive-definite correlation
+matrix; loadings must leave residual variance), building the arrays the simulator
+draws from. Every problem raises one :class:`~psychometrics.exceptions.SpecError`
+naming the file and the field path.
 """
 
 from __future__ import annotations
@@ -35,149 +13,20 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
 from psychometrics.exceptions import SpecError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from psychometrics.scale import Scale
-
-__all__ = [
-    "Study",
-    "StudySpec",
-    "load_study",
-    "simulate_study",
-    "default_study_path",
-    "embedded_scales_dir",
-    "write_table",
-    "OUTPUT_FORMATS",
-]
-
-DEFAULT_STUDY_FILE = "mentorship_study.yaml"
-OUTPUT_FORMATS = (".csv", ".tsv", ".xlsx", ".parquet")
-
-_Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-_Share = Annotated[float, Field(ge=0.0, lt=0.5)]
-_MODELS: dict[str | None, type[Any]] = {}  # field name -> schema model found under it
+from psychometrics.scale import Scale
+from psychometrics.simulate.spec import PopulationSpec, StudySpec, _describe
 
 
-# ---------------------------------------------------------------- schema (pydantic)
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GroupLevel(_Strict):
-    """One level of the grouping variable."""
-
-    id: Annotated[str, Field(min_length=1)]
-    label: str | None = None
-    proportion: Annotated[float, Field(gt=0.0, le=1.0)]
-
-
-class GroupSpec(_Strict):
-    """The grouping variable: output column name and its levels (first = reference)."""
-
-    column: Annotated[str, Field(min_length=1)]
-    levels: Annotated[list[GroupLevel], Field(min_length=1)]
-
-    @field_validator("levels")
-    @classmethod
-    def _check_levels(cls, levels: list[GroupLevel]) -> list[GroupLevel]:
-        ids = [lv.id for lv in levels]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicate group level id(s): {', '.join(dup)}")
-        total = sum(lv.proportion for lv in levels)
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"level proportions must sum to 1, they sum to {total:.6g}")
-        return levels
-
-
-class DifSpec(_Strict):
-    """A planted DIF effect: shift of one item's latent response in one group."""
-
-    item: str
-    group: str
-    shift: float
-
-
-class PopulationSpec(_Strict):
-    """Population model in the scored direction (see the module docstring)."""
-
-    factors: Annotated[list[_Slug], Field(min_length=1)]
-    correlations: list[list[float]]
-    latent_means: dict[str, dict[str, float]] = {}
-    loadings: dict[str, float]
-    cross_loadings: dict[str, dict[str, float]] = {}
-    response_distributions: dict[str, list[float]] = {}
-    thresholds: dict[str, list[float]] = {}
-    dif: list[DifSpec] = []
-
-
-class MissingSpec(_Strict):
-    """Missing values completely at random (MCAR) over all item cells."""
-
-    rate: _Share = 0.0
-    code: int | None = None
-
-
-class CarelessSpec(_Strict):
-    """Shares of careless respondents (disjoint sets of rows)."""
-
-    straight_liners: _Share = 0.0
-    random: _Share = 0.0
-
-    @model_validator(mode="after")
-    def _check(self) -> CarelessSpec:
-        if self.straight_liners + self.random >= 0.5:
-            raise ValueError("straight_liners + random must be below 0.5")
-        return self
-
-
-class StudySpec(_Strict):
-    """Top level of a study file."""
-
-    id: _Slug
-    name: str
-    version: str = "1.0.0"
-    description: str | None = None
-    scale: str
-    measures: list[str] = []
-    n: Annotated[int, Field(ge=1)]
-    group: GroupSpec | None = None
-    population: PopulationSpec
-    missing: MissingSpec = Field(default_factory=MissingSpec)
-    careless: CarelessSpec = Field(default_factory=CarelessSpec)
-
-
-_MODELS.update(
-    {
-        None: StudySpec,
-        "group": GroupSpec,
-        "levels": GroupLevel,
-        "population": PopulationSpec,
-        "dif": DifSpec,
-        "missing": MissingSpec,
-        "careless": CarelessSpec,
-    }
-)
-
-
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-# ---------------------------------------------------------------------- Study object
 @dataclass(frozen=True, eq=False)
 class Study:
     """A validated study: the spec, its scales and the compiled population model.
@@ -328,36 +177,65 @@ def load_study(path: str | os.PathLike[str]) -> Study:
     return _compile(spec, path)
 
 
-def _describe(err: dict[str, Any]) -> str:
-    """One line per pydantic problem: field path, then a plain-language message."""
-    import difflib
 
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-    kind, msg = err["type"], err["msg"]
-    if kind == "extra_forbidden":
-        names = [p for p in loc[:-1] if isinstance(p, str)]
-        model = _MODELS.get(names[-1] if names else None)
-        allowed = sorted(model.model_fields) if model else []
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
-        msg = f"unknown field {loc[-1]!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-        if allowed:
-            msg += f" (allowed here: {', '.join(allowed)})"
-    elif kind == "missing":
-        msg = "required field is missing"
-    elif kind == "value_error":
-        msg = msg.removeprefix("Value error, ")
-    elif "input" in err and isinstance(err["input"], (str, int, float, bool, type(None))):
-        msg = f"{msg} (got {err['input']!r})"
-    return f"{_loc(loc)}: {msg}"
+# ------------------------------------------------------- compiling the population model
+# Each step checks one part of the population model against the scales and returns the
+# arrays the simulator needs; ``fail(field_path, message)`` builds the SpecError. The
+# steps run in this order, so the first problem found is the one reported.
+Fail = Callable[[str, str], SpecError]
 
 
 def _compile(spec: StudySpec, path: Path) -> Study:
-    from psychometrics.scale import Scale
-
     def fail(field_path: str, message: str) -> SpecError:
         return SpecError(f"Invalid study file {path}: {field_path}: {message}")
 
-    # --- scales
+    scales, item_scale = _load_scales(spec, path, fail)
+    items = list(item_scale)
+    pop = spec.population
+    factors = pop.factors
+    fidx, phi, chol = _factor_correlations(pop, scales, fail)
+    k = len(factors)
+    groups, gidx, means = _latent_means(spec, fidx, k, fail)
+    lam, jidx, common = _loadings(pop, scales, items, item_scale, fidx, phi, fail)
+    item_min, item_max, thr, thresholds = _thresholds(pop, scales, items, item_scale, jidx, fail)
+    dif = _dif_shifts(spec, groups, gidx, items, jidx, fail)
+    _check_missing_code(spec, scales, fail)
+
+    reverse = np.array([bool(it.reverse) for s in scales for it in s.items])
+    blocks = []
+    start = 0
+    for s in scales:
+        blocks.append(np.arange(start, start + len(s.items)))
+        start += len(s.items)
+
+    return Study(
+        spec=spec,
+        path=path.resolve(),
+        scale=scales[0],
+        measures=tuple(scales[1:]),
+        item_ids=tuple(items),
+        loadings=pd.DataFrame(lam, index=pd.Index(items, name="item"), columns=list(factors)),
+        factor_correlations=pd.DataFrame(phi, index=list(factors), columns=list(factors)),
+        thresholds=thresholds,
+        _item_min=item_min,
+        _item_max=item_max,
+        _reverse=reverse,
+        _resid_sd=np.sqrt(1.0 - common),
+        _thr=thr,
+        _chol=chol,
+        _means=means,
+        _dif=dif,
+        _blocks=tuple(blocks),
+    )
+
+
+def _load_scales(spec: StudySpec, path: Path, fail: Fail) -> tuple[list[Scale], dict[str, Scale]]:
+    """The study's scales (scale first, then the measures) and item id → its scale.
+
+    Scale ids and item ids must be unique across the study (items become data
+    columns), only Likert scales can be simulated, and the group column must not be
+    an item id or ``id``.
+    """
     scales: list[Scale] = []
     for field_path, rel in [("scale", spec.scale)] + [
         (f"measures[{i}]", m) for i, m in enumerate(spec.measures)
@@ -383,14 +261,16 @@ def _compile(spec: StudySpec, path: Path) -> Study:
                     f"{s.id!r}; item ids become data columns and must be unique",
                 )
             item_scale[it.id] = s
-    items = list(item_scale)
     if spec.group and spec.group.column in item_scale:
         raise fail("group.column", f"{spec.group.column!r} is also an item id")
     if spec.group and spec.group.column == "id":
         raise fail("group.column", "'id' is reserved for the respondent id column")
+    return scales, item_scale
 
-    pop = spec.population
-    # --- factors and correlations
+
+def _factor_correlations(pop: PopulationSpec, scales: list[Scale],
+                         fail: Fail) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """Factor index, Φ and its Cholesky factor; one factor per subscale of every scale."""
     factors = pop.factors
     dup = sorted({f for f in factors if factors.count(f) > 1})
     if dup:
@@ -426,8 +306,13 @@ def _compile(spec: StudySpec, path: Path) -> Study:
             f"the matrix is not positive definite (smallest eigenvalue {low:.4g}); "
             "make the correlations mutually consistent",
         ) from None
+    return fidx, phi, chol
 
-    # --- groups and latent means
+
+def _latent_means(spec: StudySpec, fidx: dict[str, int], k: int,
+                  fail: Fail) -> tuple[list[str], dict[str, int], np.ndarray]:
+    """Group ids (``["all"]`` without groups), their index and the latent means (groups × factors)."""
+    pop = spec.population
     groups = [lv.id for lv in spec.group.levels] if spec.group else ["all"]
     gidx = {g: i for i, g in enumerate(groups)}
     means = np.zeros((len(groups), k))
@@ -438,8 +323,13 @@ def _compile(spec: StudySpec, path: Path) -> Study:
             if f not in fidx:
                 raise fail(f"population.latent_means.{g}.{f}", f"unknown factor {f!r}")
             means[gidx[g], fidx[f]] = v
+    return groups, gidx, means
 
-    # --- loadings
+
+def _loadings(pop: PopulationSpec, scales: list[Scale], items: list[str], item_scale: dict[str, Scale],
+              fidx: dict[str, int], phi: np.ndarray, fail: Fail) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
+    """Λ (items × factors), item index, and the common variance λⱼᵀΦλⱼ of each item (must stay below 1)."""
+    k = len(fidx)
     lam = np.zeros((len(items), k))
     unknown = [i for i in pop.loadings if i not in item_scale]
     if unknown:
@@ -472,8 +362,17 @@ def _compile(spec: StudySpec, path: Path) -> Study:
             f"population.loadings.{bad[0]}",
             f"loadings explain {common[jidx[bad[0]]]:.3f} >= 1 of the item's variance; lower them",
         )
+    return lam, jidx, common
 
-    # --- thresholds
+
+def _thresholds(pop: PopulationSpec, scales: list[Scale], items: list[str], item_scale: dict[str, Scale],
+                jidx: dict[str, int], fail: Fail
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[float, ...]]]:
+    """Lowest and highest category per item, thresholds padded with +inf (items × max width), and by item.
+
+    An item's thresholds are given under ``thresholds`` or derived from its scale's
+    ``response_distributions``.
+    """
     item_min = np.array([int(item_scale[i].response_format.min) for i in items], dtype=np.int64)
     item_max = np.array([int(item_scale[i].response_format.max) for i in items], dtype=np.int64)
     width = int((item_max - item_min).max())
@@ -510,16 +409,24 @@ def _compile(spec: StudySpec, path: Path) -> Study:
                 )
             thresholds[it.id] = t
             thr[jidx[it.id], : len(t)] = t
+    return item_min, item_max, thr, thresholds
 
-    # --- DIF
+
+def _dif_shifts(spec: StudySpec, groups: list[str], gidx: dict[str, int], items: list[str],
+                jidx: dict[str, int], fail: Fail) -> np.ndarray:
+    """Planted DIF: the shift of each item's latent response in each group (groups × items)."""
     dif = np.zeros((len(groups), len(items)))
-    for i, d in enumerate(pop.dif):
+    for i, d in enumerate(spec.population.dif):
         if d.item not in jidx:
             raise fail(f"population.dif[{i}].item", f"no item {d.item!r} in the study's scales")
         if not spec.group or d.group not in gidx:
             raise fail(f"population.dif[{i}].group", f"unknown group level {d.group!r}")
         dif[gidx[d.group], jidx[d.item]] += d.shift
+    return dif
 
+
+def _check_missing_code(spec: StudySpec, scales: list[Scale], fail: Fail) -> None:
+    """A missing code written into the data must be a missing code of every scale (to read it back)."""
     code = spec.missing.code
     if code is not None:
         for s in scales:
@@ -529,33 +436,6 @@ def _compile(spec: StudySpec, path: Path) -> Study:
                     f"{code} is not a missing-value code of scale {s.id!r} (its codes: "
                     f"{list(s.response_format.missing_codes or ())}); the data could not be read back",
                 )
-
-    reverse = np.array([bool(it.reverse) for s in scales for it in s.items])
-    blocks = []
-    start = 0
-    for s in scales:
-        blocks.append(np.arange(start, start + len(s.items)))
-        start += len(s.items)
-
-    return Study(
-        spec=spec,
-        path=path.resolve(),
-        scale=scales[0],
-        measures=tuple(scales[1:]),
-        item_ids=tuple(items),
-        loadings=pd.DataFrame(lam, index=pd.Index(items, name="item"), columns=list(factors)),
-        factor_correlations=pd.DataFrame(phi, index=list(factors), columns=list(factors)),
-        thresholds=thresholds,
-        _item_min=item_min,
-        _item_max=item_max,
-        _reverse=reverse,
-        _resid_sd=np.sqrt(1.0 - common),
-        _thr=thr,
-        _chol=chol,
-        _means=means,
-        _dif=dif,
-        _blocks=tuple(blocks),
-    )
 
 
 def _correlation_matrix(rows: list[list[float]], k: int, fail) -> np.ndarray:
@@ -601,171 +481,3 @@ def _thresholds_from_proportions(props: list[float], ncat: int, where: str, fail
     nd = NormalDist()
     return tuple(nd.inv_cdf(float(c)) for c in cum)
 
-
-# ------------------------------------------------------------------- simulation
-def _group_counts(n: int, props: np.ndarray) -> np.ndarray:
-    """Largest-remainder rounding of n × proportions (so the counts sum to n)."""
-    raw = n * props
-    counts = np.floor(raw).astype(np.int64)
-    short = n - int(counts.sum())
-    order = np.argsort(-(raw - counts), kind="stable")
-    counts[order[:short]] += 1
-    return counts
-
-
-def simulate_study(
-    study: Study | str | os.PathLike[str] | None = None,
-    n: int | None = None,
-    seed: int | np.random.Generator = 0,
-) -> pd.DataFrame:
-    """Draw one simulated data set from a study's population model.
-
-    Steps (all vectorised): groups by exact proportions (largest remainder) in random
-    order; latent factors :math:`\\eta \\sim N(\\mu_g, \\Phi)` via the Cholesky factor;
-    latent responses :math:`y^* = \\Lambda\\eta + \\delta_g + \\varepsilon`; categories by
-    thresholds; reverse-keyed items written in raw coding (``min + max - scored``);
-    careless respondents overwrite their rows (straight-liners: one category per measure;
-    random responders: uniform categories); finally cells are set missing completely at
-    random.
-
-    Parameters
-    ----------
-    study : Study, path or None
-        A loaded study, the path of a study file, or None / ``"default"`` for the embedded
-        demo study (:func:`default_study_path`).
-    n : int, optional
-        Number of respondents (default: the study's ``n``).
-    seed : int or numpy.random.Generator
-        Same seed → identical data (``numpy.random.default_rng(seed)``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``id`` (1..n), the group column (if the study has one), then every item of
-        the scale and the companion measures in raw coding. Items are float64 with NaN for
-        missing values (or int64 with the study's missing code). ``df.attrs["simulation"]``
-        records the study id, seed and the ids of planted careless respondents.
-    """
-    if study is None or (isinstance(study, str) and study == "default"):
-        study = load_study(default_study_path())
-    elif not isinstance(study, Study):
-        study = load_study(study)
-    if n is None:
-        n = study.n
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise SpecError(f"n must be a positive integer, got {n!r}")
-    n = int(n)
-    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
-    spec = study.spec
-    n_items = len(study.item_ids)
-
-    # groups
-    if spec.group:
-        props = np.array([lv.proportion for lv in spec.group.levels])
-        counts = _group_counts(n, props)
-        g = rng.permutation(np.repeat(np.arange(len(props)), counts))
-    else:
-        g = np.zeros(n, dtype=np.int64)
-
-    # latent factors and latent responses (scored direction)
-    k = study._chol.shape[0]
-    eta = rng.standard_normal((n, k)) @ study._chol.T + study._means[g]
-    ystar = eta @ study.loadings.to_numpy().T + study._dif[g]
-    ystar += rng.standard_normal((n, n_items)) * study._resid_sd
-    # category = number of thresholds exceeded (padded thresholds are +inf)
-    scored = (ystar[:, :, None] > study._thr[None, :, :]).sum(axis=2) + study._item_min
-    raw = np.where(study._reverse, study._item_min + study._item_max - scored, scored)
-
-    # careless respondents: disjoint random rows
-    n_straight = int(round(n * spec.careless.straight_liners))
-    n_random = int(round(n * spec.careless.random))
-    chosen = rng.choice(n, size=n_straight + n_random, replace=False)
-    straight, rand = np.sort(chosen[:n_straight]), np.sort(chosen[n_straight:])
-    if n_straight:
-        # one raw answer per measure, repeated over all its items (reverse keys ignored,
-        # as a straight-liner would)
-        for block in study._blocks:
-            lo, hi = study._item_min[block[0]], study._item_max[block[0]]
-            value = rng.integers(lo, hi + 1, size=n_straight)
-            raw[np.ix_(straight, block)] = value[:, None]
-    if n_random:
-        span = study._item_max - study._item_min + 1
-        raw[rand] = study._item_min + np.floor(rng.random((n_random, n_items)) * span).astype(np.int64)
-
-    # missing completely at random
-    values: np.ndarray = raw.astype(np.float64)
-    if spec.missing.rate > 0:
-        mask = rng.random((n, n_items)) < spec.missing.rate
-        if spec.missing.code is None:
-            values[mask] = np.nan
-        else:
-            values = raw.copy()
-            values[mask] = spec.missing.code
-
-    columns: dict[str, Any] = {"id": np.arange(1, n + 1)}
-    if spec.group:
-        columns[spec.group.column] = np.array(study.groups, dtype=object)[g]
-    frame = pd.DataFrame(columns)
-    items = pd.DataFrame(values, columns=list(study.item_ids))
-    df = pd.concat([frame, items], axis=1)
-    df.attrs["simulation"] = {
-        "study": study.id,
-        "seed": seed if isinstance(seed, (int, np.integer)) else None,
-        "straight_liners": [int(i) + 1 for i in straight],
-        "random_responders": [int(i) + 1 for i in rand],
-    }
-    return df
-
-
-# ----------------------------------------------------------------- embedded files
-def embedded_scales_dir() -> Path:
-    """Folder of the scale and study files shipped with the package.
-
-    Installed: the package data of ``psychometrics.scales`` (mapped from the top-level
-    ``scales/`` folder by ``pyproject.toml``). In a source checkout without installation:
-    the top-level ``scales/`` folder itself.
-    """
-    try:
-        folder = resources.files("psychometrics.scales")
-    except ModuleNotFoundError:
-        folder = None
-    if folder is not None and isinstance(folder, Path) and (folder / DEFAULT_STUDY_FILE).is_file():
-        return folder
-    checkout = Path(__file__).resolve().parent.parent / "scales"
-    if (checkout / DEFAULT_STUDY_FILE).is_file():
-        return checkout
-    raise SpecError(
-        "the embedded scale files were not found: neither the package data "
-        "'psychometrics.scales' nor a 'scales/' folder next to the package; reinstall "
-        "scalevalid"
-    )
-
-
-def default_study_path() -> Path:
-    """Path of the embedded demo study (``mentorship_study.yaml``)."""
-    return embedded_scales_dir() / DEFAULT_STUDY_FILE
-
-
-# ------------------------------------------------------------------------ output
-def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a data frame as CSV, TSV, xlsx or Parquet, chosen by the file extension.
-
-    Missing values become empty cells (CSV/TSV) or nulls; integer-valued floats are written
-    without a decimal part (``3``, not ``3.0``).
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        df.to_csv(path, index=False, float_format="%.10g")
-    elif suffix == ".tsv":
-        df.to_csv(path, index=False, sep="\t", float_format="%.10g")
-    elif suffix == ".xlsx":
-        df.to_excel(path, index=False)
-    elif suffix == ".parquet":
-        df.to_parquet(path, index=False)
-    else:
-        raise SpecError(
-            f"{path}: unknown output format {suffix or '(no extension)'!r}; use one of "
-            f"{', '.join(OUTPUT_FORMATS)}"
-        )
-    return path
