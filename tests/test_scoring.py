@@ -290,6 +290,18 @@ def test_factor_scores_equal_lavpredict(stem, method, hs):
                                want[list(lam.columns)].to_numpy(), rtol=0, atol=1e-10)
 
 
+def test_factor_scores_refuse_singular_i_minus_beta(hs):
+    """Regressions among factors that form a loop (I - B singular) have no factor scores."""
+    lam, theta, psi, nu, alpha = _matrices("hs")
+    beta = pd.DataFrame(0.0, index=lam.columns, columns=lam.columns)
+    beta.loc["visual", "textual"] = beta.loc["textual", "visual"] = 1.0  # det(I - B) = 0
+    with pytest.raises(DataError, match=r"factors visual, textual \(Beta\) form a loop"):
+        factor_scores(hs, lam, theta, psi, nu, alpha, Beta=beta)
+    # a higher-order (recursive) structure is always invertible
+    beta.loc["visual", "textual"] = 0.0
+    assert factor_scores(hs, lam, theta, psi, nu, alpha, Beta=beta).notna().all().all()
+
+
 def test_factor_scores_default_nu_is_sample_means(hs):
     lam, theta, psi, nu, alpha = _matrices("hs")
     a = factor_scores(hs, lam, theta, psi)
