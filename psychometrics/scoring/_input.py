@@ -196,7 +196,8 @@ def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool,
             raise ScoringKeyError(f"the data do not match the scoring key: {exc}") from None
         raise
     for w in caught:  # re-issue data-quality warnings from here
-        # the frame two above score(), as when this was called from score() itself
+        # _load_file <- read_input <- run_scoring <- score: stacklevel 6 names the same frame
+        # as the stacklevel 4 this had when score() called it directly
         warnings.warn(w.message, w.category, stacklevel=6)
     return resp
 
