@@ -1,0 +1,78 @@
+"""Reliability of each score and its standard error of measurement, SEM = SD * sqrt(1 - reliability)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, record
+from psychometrics.scoring.result import KeyView
+from psychometrics.scoring.rules import ScoringRules
+
+__all__ = ["coefficient_alpha"]
+
+
+def coefficient_alpha(items: pd.DataFrame) -> float:
+    """Cronbach's alpha from the pairwise-complete item covariance matrix.
+
+    ``alpha = k / (k - 1) * (1 - sum(diag C) / sum(C))`` with ``C`` the covariance
+    matrix of the (reverse-keyed) items computed from pairwise-complete cases, which
+    is what ``psych::scoreItems`` reports as ``alpha`` (validated against it on bfi,
+    ``tests/reference/scoring/provenance.json``: ``scoreitems_alpha``).
+    """
+    k = items.shape[1]
+    if k < 2:
+        return float("nan")
+    from psychometrics.reliability import _alpha_batch
+
+    c = items.cov().to_numpy()  # pairwise complete, ddof = 1 (as R's cov(use="pairwise"))
+    total = c.sum()
+    if not np.isfinite(total) or total <= 0:
+        return float("nan")
+    return float(_alpha_batch(c))
+
+
+def _sem_table(vals: pd.DataFrame, items: pd.DataFrame, rules: ScoringRules,
+               key: KeyView | None, reliability: Any, method: str,
+               diagnostics: list[Diagnostic]) -> pd.DataFrame:
+    rows = {}
+    for d in rules.scores:
+        sd_src = "data"
+        sd = float(vals[d.name].std(ddof=1)) if vals[d.name].notna().sum() > 1 else float("nan")
+        rel, coef, rel_src = float("nan"), None, None
+        if key is not None:
+            info = key.reliability.get(d.name)
+            if info is not None:
+                rel, coef, rel_src = float(info["value"]), info.get("coefficient"), "key"
+            if key.norms is not None and d.name in key.norms.scores:
+                t = key.norms.table(d.name)
+                if key.rules.method == method:
+                    sd, sd_src = t.sd, "key"
+        elif isinstance(reliability, Mapping):
+            if d.name in reliability:
+                v = reliability[d.name]
+                if isinstance(v, Mapping):
+                    rel, coef = float(v["value"]), v.get("coefficient")
+                else:
+                    rel, coef = float(v), None
+                rel_src = "given"
+        elif reliability == "alpha":
+            rel, coef, rel_src = coefficient_alpha(items[list(d.items)]), "alpha", "data"
+        elif reliability is not None:
+            raise DataError(f"reliability must be a mapping, 'alpha' or None, not {reliability!r}")
+        if rel == rel and not 0.0 <= rel <= 1.0:
+            record(diagnostics, ReliabilityWarning,
+                   f"{d.name}: reliability {rel:.3f} ({coef or 'given'}) is outside [0, 1]; "
+                   "no standard error of measurement", stacklevel=5)
+            sem = float("nan")
+        else:
+            sem = sd * math.sqrt(1.0 - rel)  # NaN when reliability is unknown (None)
+        rows[d.name] = {"sd": sd, "reliability": rel, "coefficient": coef, "sem": sem,
+                        "sd_source": sd_src, "reliability_source": rel_src}
+    t = pd.DataFrame.from_dict(rows, orient="index")
+    t.index.name = "score"
+    return t
