@@ -19,6 +19,9 @@ import pandas as pd
 from psychometrics._results import ResultMixin
 from psychometrics._validation import item_matrix, name_list
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, ReliabilityWarning, record
+from psychometrics.reliability.alpha import alpha_if_deleted, item_rest_r
+from psychometrics.reliability.prepare import prepare_items
+from psychometrics.reliability.scale import subscale_map
 
 __all__ = ["ItemAnalysisResult", "item_analysis", "FLAG_RULES"]
 
@@ -91,15 +94,6 @@ def _describe(x: np.ndarray) -> dict[str, np.ndarray]:
     return {"n": n, "mean": mean, "sd": sd, "skew": skew, "kurtosis": kurt}
 
 
-def _groups(scale: Any, columns: list[str]) -> dict[str, list[str]] | None:
-    if scale is None:
-        return None
-    from psychometrics.reliability import _subscale_map
-
-    groups, _ = _subscale_map(scale, columns)
-    return groups or None
-
-
 def _scale_range(scale: Any) -> tuple[float, float] | None:
     for attr in ("response_format", "response_range", "responses"):
         v = getattr(scale, attr, None)
@@ -157,8 +151,6 @@ def item_analysis(
     Holzinger–Swineford x1–x9 and the bfi items (per Big-Five subscale), listwise
     and pairwise (``tests/reference/items``).
     """
-    from psychometrics.reliability import _alpha_if_deleted, _item_rest_r, _prepare
-
     if not isinstance(data, pd.DataFrame) and isinstance(getattr(data, "items", None), pd.DataFrame):
         scale = getattr(data, "scale", None) if scale is None else scale  # loaded Responses
         data = data.items
@@ -175,7 +167,61 @@ def item_analysis(
     frame.columns = cols
     x = item_matrix(frame, "item_analysis")
     diags: list[Diagnostic] = []
-    groups = _groups(scale, cols)
+    groups = _subscale_groups(scale, cols)
+    lo, hi, source = _resolve_range(x, data, cols, scale, response_range)
+    table, d = _item_table(x, cols, groups, lo, hi, source, max_categories)
+
+    # ---- problem items
+    flag_rows: list[dict[str, Any]] = []
+
+    def flag(item: str, rule: str, value: float) -> None:
+        desc = FLAG_RULES[rule].format(min_item_rest_r=min_item_rest_r, max_floor_ceiling=max_floor_ceiling)
+        flag_rows.append({"item": item, "rule": rule, "description": desc, "value": float(value)})
+
+    no_resp = [c for j, c in enumerate(cols) if d["n"][j] == 0]
+    zero_var = [c for j, c in enumerate(cols) if d["n"][j] > 0 and not (d["sd"][j] > 0)]
+    for c in no_resp:
+        flag(c, "no_responses", 0)
+    for c in zero_var:
+        flag(c, "zero_variance", 0)
+    if no_resp:
+        record(diags, DataQualityWarning, f"items {name_list(no_resp)} have no observed responses; they are "
+               "left out of the item–rest statistics", stacklevel=2)
+    if zero_var:
+        record(diags, DataQualityWarning, f"items {name_list(zero_var)} have zero variance (everyone gave the same "
+               "response); they are left out of the item–rest statistics", stacklevel=2)
+
+    # ---- item–rest r and α if deleted, within each subscale
+    rest, aid, n_used = _item_rest(frame, cols, groups, set(no_resp) | set(zero_var), missing, diags)
+    table["item_rest_r"] = rest.to_numpy()
+    table["alpha_if_deleted"] = aid.to_numpy()
+
+    for c in cols:
+        r = table.at[c, "item_rest_r"]
+        if np.isfinite(r) and r < 0:
+            flag(c, "negative_item_rest_r", r)
+        if np.isfinite(r) and r < min_item_rest_r:
+            flag(c, "low_item_rest_r", r)
+        if table.at[c, "pct_floor"] > 100 * max_floor_ceiling:
+            flag(c, "floor", table.at[c, "pct_floor"])
+        if table.at[c, "pct_ceiling"] > 100 * max_floor_ceiling:
+            flag(c, "ceiling", table.at[c, "pct_ceiling"])
+    neg = [f["item"] for f in flag_rows if f["rule"] == "negative_item_rest_r"]
+    if neg:
+        record(diags, ReliabilityWarning,
+               f"items {name_list(neg)} correlate negatively with the rest of their (sub)scale — probably not "
+               "reverse-keyed; check the scoring key", stacklevel=2)
+    flags = pd.DataFrame(flag_rows, columns=["item", "rule", "description", "value"])
+    table["flag_rules"] = ["; ".join(flags.loc[flags["item"] == c, "description"]) for c in cols]
+    return ItemAnalysisResult(
+        table=table, flags=flags, response_range=(lo, hi), range_source=source, missing=missing,
+        n_rows=int(x.shape[0]), n_used=n_used, diagnostics=tuple(diags),
+    )
+
+
+def _subscale_groups(scale: Any, cols: list[str]) -> dict[str, list[str]]:
+    """Subscale → item ids (``{"all": cols}`` without a scale); unassigned columns form their own group."""
+    groups = (subscale_map(scale, cols)[0] or None) if scale is not None else None
     if groups is not None:
         unknown = [i for ids in groups.values() for i in ids if i not in cols]
         if unknown:
@@ -185,9 +231,12 @@ def item_analysis(
             groups = {**groups, "(unassigned)": unassigned}
     else:
         groups = {"all": cols}
-    sub_of = {i: g for g, ids in groups.items() for i in ids}
+    return groups
 
-    # ---- response range
+
+def _resolve_range(x: np.ndarray, data: pd.DataFrame, cols: list[str], scale: Any,
+                   response_range: tuple[float, float] | None) -> tuple[float, float, str]:
+    """(lowest, highest) response option and where it came from (given, scale, observed); values outside fail."""
     if response_range is None and scale is not None and not isinstance(scale, Mapping):
         response_range = _scale_range(scale)
         source = "scale" if response_range is not None else "observed"
@@ -207,8 +256,13 @@ def item_analysis(
             f"item {cols[c]} has value {x[r, c]:g} in row {data.index[r]!r} outside the response range "
             f"[{lo:g}, {hi:g}] ({int(outside.sum())} such values); correct the data or the range"
         )
+    return lo, hi, source
 
-    # ---- descriptives (each item on its observed values)
+
+def _item_table(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: float, hi: float,
+                source: str, max_categories: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Descriptives, floor / ceiling and response frequencies per item (each on its observed values)."""
+    sub_of = {i: g for g, ids in groups.items() for i in ids}
     d = _describe(x)
     obs = ~np.isnan(x)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -234,72 +288,33 @@ def item_analysis(
             label = f"{v:g}"
             with np.errstate(invalid="ignore", divide="ignore"):
                 table[f"freq_{label}"] = np.sum(obs & (x == v), axis=0) / d["n"]
+    return table, d
 
-    # ---- problem items
-    flag_rows: list[dict[str, Any]] = []
 
-    def flag(item: str, rule: str, value: float) -> None:
-        desc = FLAG_RULES[rule].format(min_item_rest_r=min_item_rest_r, max_floor_ceiling=max_floor_ceiling)
-        flag_rows.append({"item": item, "rule": rule, "description": desc, "value": float(value)})
-
-    no_resp = [c for j, c in enumerate(cols) if d["n"][j] == 0]
-    zero_var = [c for j, c in enumerate(cols) if d["n"][j] > 0 and not (d["sd"][j] > 0)]
-    for c in no_resp:
-        flag(c, "no_responses", 0)
-    for c in zero_var:
-        flag(c, "zero_variance", 0)
-    if no_resp:
-        record(diags, DataQualityWarning, f"items {name_list(no_resp)} have no observed responses; they are "
-               "left out of the item–rest statistics", stacklevel=2)
-    if zero_var:
-        record(diags, DataQualityWarning, f"items {name_list(zero_var)} have zero variance (everyone gave the same "
-               "response); they are left out of the item–rest statistics", stacklevel=2)
-
-    # ---- item–rest r and α if deleted, within each subscale
+def _item_rest(frame: pd.DataFrame, cols: list[str], groups: dict[str, list[str]], unusable: set[str],
+               missing: str, diags: list[Diagnostic]) -> tuple[pd.Series, pd.Series, dict[str, int]]:
+    """Item–rest r and α if deleted within each subscale, and the rows used per subscale."""
     rest = pd.Series(np.nan, index=cols)
     aid = pd.Series(np.nan, index=cols)
     n_used: dict[str, int] = {}
-    unusable = set(no_resp) | set(zero_var)
     for g, ids in groups.items():
         usable = [i for i in ids if i not in unusable]
         if len(usable) < 2:
             if ids:
                 record(diags, ReliabilityWarning,
                        f"{'subscale ' + g if g != 'all' else 'the item set'} has fewer than two usable items "
-                       f"({name_list(usable) or 'none'}); item–rest r and α-if-deleted are not defined", stacklevel=2)
+                       f"({name_list(usable) or 'none'}); item–rest r and α-if-deleted are not defined",
+                       stacklevel=3)
             continue
         try:
-            prep = _prepare(frame[usable], missing, what="item analysis")
+            prep = prepare_items(frame[usable], missing, what="item analysis")
         except DataError as err:
             record(diags, ReliabilityWarning,
                    f"item–rest statistics for {'subscale ' + g if g != 'all' else 'the items'} not computed: {err}",
-                   stacklevel=2)
+                   stacklevel=3)
             continue
         n_used[g] = prep.n
-        rest[usable] = _item_rest_r(prep.cov)
+        rest[usable] = item_rest_r(prep.cov)
         if len(usable) >= 2:
-            aid[usable] = _alpha_if_deleted(prep.cov)
-    table["item_rest_r"] = rest.to_numpy()
-    table["alpha_if_deleted"] = aid.to_numpy()
-
-    for c in cols:
-        r = table.at[c, "item_rest_r"]
-        if np.isfinite(r) and r < 0:
-            flag(c, "negative_item_rest_r", r)
-        if np.isfinite(r) and r < min_item_rest_r:
-            flag(c, "low_item_rest_r", r)
-        if table.at[c, "pct_floor"] > 100 * max_floor_ceiling:
-            flag(c, "floor", table.at[c, "pct_floor"])
-        if table.at[c, "pct_ceiling"] > 100 * max_floor_ceiling:
-            flag(c, "ceiling", table.at[c, "pct_ceiling"])
-    neg = [f["item"] for f in flag_rows if f["rule"] == "negative_item_rest_r"]
-    if neg:
-        record(diags, ReliabilityWarning,
-               f"items {name_list(neg)} correlate negatively with the rest of their (sub)scale — probably not "
-               "reverse-keyed; check the scoring key", stacklevel=2)
-    flags = pd.DataFrame(flag_rows, columns=["item", "rule", "description", "value"])
-    table["flag_rules"] = ["; ".join(flags.loc[flags["item"] == c, "description"]) for c in cols]
-    return ItemAnalysisResult(
-        table=table, flags=flags, response_range=(lo, hi), range_source=source, missing=missing,
-        n_rows=int(x.shape[0]), n_used=n_used, diagnostics=tuple(diags),
-    )
+            aid[usable] = alpha_if_deleted(prep.cov)
+    return rest, aid, n_used

@@ -1,0 +1,198 @@
+"""The front end every reliability coefficient shares: validated item data, its
+covariance and correlation matrices under a missing-data policy, and the checks of
+the shared options.
+
+``missing="listwise"`` (default) uses the rows with every item observed;
+``missing="pairwise"`` computes each covariance from the rows where both items
+are observed (R's ``cov(use = "pairwise")``, the default of ``psych::alpha``).
+Two correlation matrices follow from that, and they differ under pairwise
+deletion (:class:`PreparedItems`): psych's α and split-half rescale the
+covariance matrix, psych's ω and Guttman's λ correlate pairwise.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from psychometrics._linalg import cov2cor, pairwise_correlation
+from psychometrics._validation import check_observed, check_variance, item_matrix, name_list
+from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, ReliabilityWarning, record
+
+__all__ = ["Missing", "Interval", "PreparedItems", "prepare_items", "shared_preparation", "check_matrix",
+           "check_level", "check_boot", "record_bootstrap_diagnostics"]
+
+Missing = Literal["listwise", "pairwise"]
+Interval = Literal["bca", "percentile"]
+
+
+@dataclass(frozen=True)
+class PreparedItems:
+    """Validated item data and its covariance matrix under a missing-data policy.
+
+    Attributes
+    ----------
+    items : list of str
+        Item ids (column order).
+    x : ndarray
+        Rows used (listwise: complete; pairwise: ≥ 1 item observed), NaN kept.
+    cov : ndarray
+        Covariance matrix (divisor n − 1; pairwise: R's ``cov(use = "pairwise")``).
+    n, n_rows, n_excluded, n_pairwise_min : int
+        Rows used, rows given, rows excluded by the policy, smallest pairwise n.
+    """
+
+    items: list[str]
+    x: np.ndarray  # rows used (listwise: complete; pairwise: ≥ 1 item observed), NaN kept
+    cov: np.ndarray
+    n: int
+    n_rows: int
+    n_excluded: int
+    n_pairwise_min: int
+    missing: str
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def cor_from_cov(self) -> np.ndarray:
+        """cov2cor of the covariance matrix (psych::alpha, psych::splitHalf)."""
+        return cov2cor(self.cov)
+
+    @property
+    def cor_pairwise(self) -> np.ndarray:
+        """Correlation matrix as R's ``cor(use = "pairwise")`` (psych::omega, psych::guttman).
+
+        Listwise it equals :attr:`cor_from_cov`; pairwise each correlation uses the means
+        and SDs of the rows where both items are observed (so it differs from
+        :attr:`cor_from_cov`, whose SDs come from each item's own observed rows).
+        """
+        if self.missing == "listwise":
+            return self.cor_from_cov
+        return pairwise_correlation(self.x)[0]
+
+
+# Within reliability(), the same item set is validated once and shared by α, ω, λ and split-half.
+_PREP_CACHE: ContextVar[dict | None] = ContextVar("_PREP_CACHE", default=None)
+
+
+@contextmanager
+def shared_preparation():
+    """Within this context, :func:`prepare_items` validates each (data, missing) pair only once."""
+    token = _PREP_CACHE.set({})
+    try:
+        yield
+    finally:
+        _PREP_CACHE.reset(token)
+
+
+def prepare_items(data: pd.DataFrame, missing: str, *, min_items: int = 2,
+                  what: str = "reliability") -> PreparedItems:
+    """Validate ``data`` and compute its covariance matrix; errors name items and rows."""
+    cache = _PREP_CACHE.get()
+    if cache is not None and (id(data), missing) in cache:
+        prep = cache[(id(data), missing)]
+        if len(prep.items) < min_items:
+            raise DataError(f"{what} needs at least {min_items} items, got {len(prep.items)} ({name_list(prep.items)})")
+        return prep
+    prep = _prepare_uncached(data, missing, min_items=min_items, what=what)
+    if cache is not None:
+        cache[(id(data), missing)] = prep
+    return prep
+
+
+def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what: str) -> PreparedItems:
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"{what} needs a pandas DataFrame of item responses (columns = items), "
+            f"got {type(data).__name__}; wrap arrays with pandas.DataFrame(array, columns=item_ids)"
+        )
+    if missing not in ("listwise", "pairwise"):
+        raise DataError(f"missing must be 'listwise' or 'pairwise', not {missing!r}")
+    cols = [str(c) for c in data.columns]
+    dup = sorted({c for c in cols if cols.count(c) > 1})
+    if dup:
+        raise DataError(f"duplicate item columns {name_list(dup)}; each item must appear once")
+    if data.shape[1] < min_items:
+        raise DataError(
+            f"{what} needs at least {min_items} items, got {data.shape[1]} ({name_list(cols) or 'none'})"
+        )
+    x = item_matrix(data, what)
+    check_observed(x, cols, what)
+    observed = ~np.isnan(x)
+    n_rows = x.shape[0]
+    if missing == "listwise":
+        keep = observed.all(axis=1)
+        used = x[keep]
+        if used.shape[0] < 3:
+            raise DataError(
+                f"listwise deletion leaves {used.shape[0]} complete rows of {n_rows} "
+                f"(items {name_list(cols)}); at least 3 are needed — use missing='pairwise' or fewer items"
+            )
+        cov = np.cov(used, rowvar=False)
+        n_pair_min = used.shape[0]
+    else:
+        keep = observed.any(axis=1)
+        used = x[keep]
+        m = (~np.isnan(used)).astype(float)
+        counts = m.T @ m
+        if counts.min() < 3:
+            i, j = np.unravel_index(np.argmin(counts), counts.shape)
+            raise DataError(
+                f"items {cols[i]} and {cols[j]} are observed together in only {int(counts[i, j])} rows; "
+                "pairwise covariances need at least 3"
+            )
+        cov = pd.DataFrame(used).cov().to_numpy()
+        n_pair_min = int(counts.min())
+    check_variance(used, cols, what, f"in the {used.shape[0]} rows used")
+    diags: list[Diagnostic] = []
+    n_excl = n_rows - used.shape[0]
+    return PreparedItems(cols, used, cov, int(used.shape[0]), n_rows, int(n_excl), n_pair_min, missing,
+                         tuple(diags))
+
+
+def check_matrix(prep: PreparedItems, diags: list[Diagnostic]) -> None:
+    """Record a warning when the correlation matrix is singular or not positive definite."""
+    r = prep.cor_from_cov
+    vals, vecs = np.linalg.eigh(r)
+    if vals[0] < 1e-10 * max(vals[-1], 1.0):
+        v = vecs[:, 0]
+        involved = [prep.items[i] for i in np.argsort(-np.abs(v)) if abs(v[i]) > 0.1 * np.max(np.abs(v))]
+        kind = "not positive definite" if vals[0] < -1e-10 else "singular"
+        record(
+            diags, NotPositiveDefiniteWarning,
+            f"the item correlation matrix is {kind} (smallest eigenvalue {vals[0]:.3g}); items "
+            f"{name_list(involved)} are (nearly) linear combinations of each other"
+            + (" or the pairwise covariances are inconsistent" if prep.missing == "pairwise" else "")
+            + ". Squared multiple correlations (λ6, G6) use a pseudo-inverse as psych does; "
+            "consider removing a redundant item",
+            stacklevel=4,
+        )
+
+
+def check_level(ci: float | None) -> None:
+    """A confidence level must lie strictly between 0 and 1 (``None``: no interval)."""
+    if ci is not None and not (0 < ci < 1):
+        raise DataError(f"ci is the confidence level and must lie between 0 and 1 (e.g. 0.95), not {ci!r}")
+
+
+def check_boot(n_boot: int, interval: str) -> None:
+    """Validate the bootstrap settings shared by α and ω."""
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise DataError(f"n_boot must be an integer ≥ 2 (e.g. 2000), not {n_boot!r}")
+    if interval not in ("bca", "percentile"):
+        raise DataError(f"interval must be 'bca' or 'percentile', not {interval!r}")
+
+
+def record_bootstrap_diagnostics(out: Any, diags: list[Diagnostic]) -> None:
+    """Record failed replicates and BCa fallbacks of a :func:`psychometrics._bootstrap.run_bootstrap` outcome."""
+    if out.n_failed:
+        record(diags, ReliabilityWarning,
+               f"{out.n_failed} of {out.replicates.shape[0]} bootstrap replicates could not be computed "
+               "(e.g. an item without variance in the resample) and were left out of the interval",
+               stacklevel=4)
+    for msg in out.fallbacks:
+        record(diags, ReliabilityWarning, msg, stacklevel=4)
