@@ -1,5 +1,5 @@
-"""Result tables shared by the ML (:mod:`~psychometrics.cfa.fit`) and the WLSMV
-(:mod:`~psychometrics.cfa.categorical`) engines (private).
+"""Result tables shared by the ML (:mod:`~psychometrics.cfa.engine`) and the WLSMV
+(:mod:`~psychometrics.cfa.categorical_engine`) engines (private).
 
 Both engines hand these functions their parameter values, the covariance matrix of the free
 parameters and their own standardization, so that lavaan's ``parameterEstimates`` layout and
