@@ -47,6 +47,7 @@ import pandas as pd
 
 from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa import wls
+from psychometrics.cfa._tables import record_nonpositive_sampling_variances
 from psychometrics.cfa.categorical_engine import CategoricalEngine, categorical_result
 from psychometrics.cfa.categorical_model import CategoricalModel, gauss_newton
 from psychometrics.cfa.categorical_spec import CATEGORICAL_GROUP_EQUAL, build_categorical_spec
@@ -173,6 +174,7 @@ def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_e
         record(diags, IdentificationWarning,
                "the information matrix is singular: the model is (empirically) under-identified and standard "
                "errors cannot be computed", stacklevel=4)
+    record_nonpositive_sampling_variances(spec, engine.V, diags, stacklevel=5)
     for g in range(len(groups)):
         where = f" in group {groups[g]!r}" if len(groups) > 1 else ""
         for v, t in zip(observed, engine.theta_diag(g)):

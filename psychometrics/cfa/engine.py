@@ -14,7 +14,7 @@ from scipy import special
 
 from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa import fit_indices as fi
-from psychometrics.cfa._tables import parameter_table, standardize, vcov_frame
+from psychometrics.cfa._tables import parameter_table, record_nonpositive_sampling_variances, standardize, vcov_frame
 from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.specification import ModelSpec, Parameter
@@ -380,6 +380,8 @@ def ml_result(
 ) -> CFAResult:
     """The :class:`CFAResult` of a fitted ML :class:`Engine` (``fit``: fit measures already
     computed, else computed now; modification indices stay lazy)."""
+    diagnostics = list(diagnostics)
+    record_nonpositive_sampling_variances(engine.spec, engine.vcov(), diagnostics, stacklevel=6)
     estimates = engine.estimates()
     latent_cov, latent_cor = engine.latent_tables()
     res_var, std_res_var, r2 = engine.item_series()

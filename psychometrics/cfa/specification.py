@@ -166,6 +166,43 @@ def observed_variables(model: str) -> tuple[str, ...]:
     return tuple(_variables(parse_model(model))[1])
 
 
+def _check_recursive(statements: list[Statement], lv_set: set[str]) -> None:
+    """Factors loading on factors must not form a loop (f1 =~ f2, f2 =~ f1, ...).
+
+    A loop makes the model non-recursive: (I − B) is then not triangular and can be singular
+    (it is at the start values, where every such loading is 1), so Σ = Λ(I−B)⁻¹Ψ(I−B)⁻ᵀΛᵀ + Θ
+    is undefined. Loadings fixed to 0 in every group are not part of a loop.
+    """
+    edges: dict[str, list[tuple[str, int]]] = {}
+    for st in statements:
+        if st.op != "=~":
+            continue
+        for t in st.terms:
+            if t.name in lv_set and not (t.modifiers and all(m.fixed == 0 for m in t.modifiers)):
+                edges.setdefault(st.lhs, []).append((t.name, st.line))
+    done: set[str] = set()
+    path: list[str] = []  # factors on the current depth-first path
+
+    def visit(f: str) -> None:
+        path.append(f)
+        for g, line in edges.get(f, []):
+            if g in path:
+                loop = path[path.index(g):] + [g]
+                raise ModelSyntaxError(
+                    f"line {line}: the factors {' =~ '.join(loop)} load on each other in a loop: the model is "
+                    "non-recursive, (I − B) can be singular and the implied covariance matrix is then "
+                    "undefined; such models are not supported — remove one of these loadings"
+                )
+            if g not in done:
+                visit(g)
+        path.pop()
+        done.add(f)
+
+    for f in list(edges):
+        if f not in done:
+            visit(f)
+
+
 def build_spec(
     model: str,
     *,
@@ -222,6 +259,7 @@ def build_spec(
 
     # latent variables that are indicators of another latent variable (endogenous)
     endogenous = {t.name for s in statements if s.op == "=~" for t in s.terms if t.name in lv_set}
+    _check_recursive(statements, lv_set)
 
     rows = _rows(statements, groups, observed, latent, endogenous, std_lv=std_lv, orthogonal=orthogonal,
                  meanstructure=meanstructure, group_equal=group_equal)
