@@ -191,7 +191,8 @@ def test_score_tests_match_lavTestScore():
         rp["x2_ref"] = ref[name]["uni"]["X2"]
         m = rp.merge(ours, on=["lhs", "op", "rhs", "group"], how="outer", indicator=True)
         assert (m["_merge"] == "both").all()
-        np.testing.assert_allclose(m["x2"], m["x2_ref"], rtol=1e-3, atol=1e-4)
+        # iterative (lavaan's stopping point): measured max relative difference 7.7e-5
+        np.testing.assert_allclose(m["x2"], m["x2_ref"], rtol=1e-4, atol=1e-4)
         assert (ours["df"] == 1).all()
 
 

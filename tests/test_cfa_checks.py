@@ -144,3 +144,45 @@ def test_compare_input_checks(hs):
         compare(a, c)
     with pytest.warns(IdentificationWarning, match="same df"):
         compare(a, fit_cfa(HS3, hs, std_lv=True))
+
+
+def test_factors_loading_on_each_other_in_a_loop_are_an_error(hs):
+    # non-recursive: (I − B) is singular at the start values (both loadings 1)
+    loop = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual =~ textual\ntextual =~ visual"
+    with pytest.raises(ModelSyntaxError, match="line 4: the factors visual =~ textual =~ visual load on each other"):
+        fit_cfa(loop, hs)
+    # a higher-order factor is fine, and a loading fixed to 0 is no loop
+    fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\ng =~ visual + textual + speed", hs)
+    fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual =~ textual\ntextual =~ 0*visual", hs)
+
+
+def test_singular_i_minus_b_is_our_error():
+    from psychometrics.cfa.estimation import implied
+    from psychometrics.exceptions import EstimationError
+
+    mats = {"lambda": np.eye(2), "beta": np.array([[0.0, 1.0], [1.0, 0.0]]), "psi": np.eye(2),
+            "theta": np.eye(2), "nu": np.zeros(2), "alpha": np.zeros(2)}
+    with pytest.raises(EstimationError, match=r"\(I − B\) is singular.*factors no. 1, 2"):
+        implied(mats)
+
+
+def test_nonpositive_sampling_variance_is_nan_and_named(hs):
+    """A free parameter never gets SE 0 / a zero-width CI: V_ii ≤ 0 gives NaN (lavaan: NA) and a diagnostic."""
+    from psychometrics.cfa._tables import parameter_table, record_nonpositive_sampling_variances
+    from psychometrics.exceptions import NotPositiveDefiniteWarning
+
+    res = fit_cfa(HS3, hs)
+    est = res.estimates
+    assert (est.loc[est.free, "se"] > 0).all() and (est.loc[~est.free, "se"] == 0).all()
+    engine = res._engine
+    V = engine.vcov().copy()
+    k = next(p.index for p in engine.spec.parameters if p.free and p.lhs == "visual" and p.rhs == "x2")
+    V[k, k] = -1e-6
+    tab = parameter_table(engine.spec, engine.model.values(engine.x), V, engine.standardize)
+    row = tab[(tab.lhs == "visual") & (tab.rhs == "x2")].iloc[0]
+    assert np.isnan(row["se"]) and np.isnan(row["z"]) and np.isnan(row["ci_lower"]) and np.isnan(row["ci_upper"])
+    assert row["est"] == pytest.approx(est.loc[(est.lhs == "visual") & (est.rhs == "x2"), "est"].iloc[0])
+    diags = []
+    with pytest.warns(NotPositiveDefiniteWarning, match="'visual =~ x2': -1e-06"):
+        record_nonpositive_sampling_variances(engine.spec, V, diags)
+    assert len(diags) == 1 and diags[0].category == "NotPositiveDefiniteWarning"

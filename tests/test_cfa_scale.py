@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import load_reference
+from psychometrics import validity
 from psychometrics.cfa import fit_cfa, models
 from psychometrics.scale import Scale
 
@@ -59,7 +60,6 @@ def test_vcov_labels_and_standard_errors(hs):
 
 
 def test_construct_validity_consumes_the_result(hs):
-    validity = pytest.importorskip("psychometrics.validity")
     ref = load_reference("validity", "cfa_cr_ave.json")["hs"]
     res = fit_cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", hs)
     cv = validity.construct_validity(res)

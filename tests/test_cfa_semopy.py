@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import semopy  # a dependency (pyproject): a broken install must fail here, not skip
 
 from psychometrics.cfa import fit_cfa
 
@@ -11,7 +12,6 @@ HS3 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 
 
 def test_estimates_agree_with_semopy(hs):
-    semopy = pytest.importorskip("semopy")
     model = semopy.Model(HS3)
     model.fit(hs[[f"x{i}" for i in range(1, 10)]])
     theirs = model.inspect()
@@ -34,5 +34,7 @@ def test_estimates_agree_with_semopy(hs):
     # and the same discrepancy: semopy's ML objective is F_ML (without lavaan's 1/2)
     ours_fit = fit_cfa(HS3, hs).fit
     stats = semopy.calc_stats(model)
-    assert float(stats["chi2"].iloc[0]) == pytest.approx(ours_fit["chisq"], rel=1e-3)
+    # χ² is flat at the optimum, so semopy's early stop barely moves it: measured relative
+    # difference 2.4e-6 (semopy 2.3.11), checked at the iterative rule 1e-4
+    assert float(stats["chi2"].iloc[0]) == pytest.approx(ours_fit["chisq"], rel=1e-4)
     assert np.isfinite(ours_fit["cfi"])

@@ -88,8 +88,10 @@ def _check_latent(res, ref):
         g = labels[int(r["group"]) - 1]
         if r["op"] == "~1" and int(r["group"]) > 1:
             assert lat.loc[(g, r["lhs"]), "mean_diff"] == pytest.approx(r["est"], abs=1e-4)
-            assert lat.loc[(g, r["lhs"]), "se"] == pytest.approx(r["se"], rel=1e-3)
-            assert lat.loc[(g, r["lhs"]), "z"] == pytest.approx(r["z"], rel=1e-3)
+            # iterative (lavaan's nlminb stopping point): measured max relative difference
+            # 1.0e-6 (se) and 8.3e-6 (z) over HS by school, HS by school × sex and bfi by gender
+            assert lat.loc[(g, r["lhs"]), "se"] == pytest.approx(r["se"], rel=1e-4)
+            assert lat.loc[(g, r["lhs"]), "z"] == pytest.approx(r["z"], rel=1e-4)
         if r["op"] == "~~" and int(r["group"]) > 1:
             assert lat.loc[(g, r["lhs"]), "var_focal"] == pytest.approx(r["est"], rel=1e-4)
         if r["op"] == "~~" and int(r["group"]) == 1:

@@ -9,22 +9,33 @@
 
 Modules: :mod:`~psychometrics.cfa.syntax` (lavaan syntax parser),
 :mod:`~psychometrics.cfa.specification` (parameter table),
-:mod:`~psychometrics.cfa.estimation` (ML / Fisher scoring),
+:mod:`~psychometrics.cfa.estimation` (ML discrepancy and Fisher scoring),
+:mod:`~psychometrics.cfa.sample_stats` (ML sample statistics from data or moments),
+:mod:`~psychometrics.cfa.start_values` (starting values of both engines),
+:mod:`~psychometrics.cfa.engine` (the fitted ML model: inference, tables, fit, score tests),
+:mod:`~psychometrics.cfa.checks` (identification and Heywood checks),
+:mod:`~psychometrics.cfa.fit` (``fit_cfa``),
 :mod:`~psychometrics.cfa.fit_indices` (lavaan's fit measures),
 :mod:`~psychometrics.cfa.models` (model builders from a Scale),
-:mod:`~psychometrics.cfa.compare` (nested-model comparison),
-:mod:`~psychometrics.cfa.categorical` and :mod:`~psychometrics.cfa.wls` (ordinal items: DWLS / WLSMV).
+:mod:`~psychometrics.cfa.compare` (nested-model comparison, ML and WLSMV),
+:mod:`~psychometrics.cfa.results` (result objects).
+Ordinal items (DWLS / WLSMV): :mod:`~psychometrics.cfa.categorical_spec` (parameter table),
+:mod:`~psychometrics.cfa.categorical_model` (implied statistics, Gauss–Newton),
+:mod:`~psychometrics.cfa.categorical_engine` (the fitted model and its tables),
+:mod:`~psychometrics.cfa.wls` (WLSMV inference), :mod:`~psychometrics.cfa.categorical`
+(``fit_categorical``); their sample statistics come from :mod:`psychometrics.ordinal`.
 """
 
 from __future__ import annotations
 
 from psychometrics.cfa import models
-from psychometrics.cfa.categorical import OrdinalSampleStats, fit_categorical, scaled_difference_test
-from psychometrics.cfa.compare import compare
+from psychometrics.cfa.categorical import fit_categorical
+from psychometrics.cfa.compare import compare, scaled_difference_test
 from psychometrics.cfa.fit import fit_cfa
 from psychometrics.cfa.results import CFAResult, ComparisonResult
 from psychometrics.cfa.specification import GROUP_EQUAL_NAMES, ModelSpec, Parameter, build_spec
 from psychometrics.cfa.syntax import parse_model
+from psychometrics.ordinal.sample_stats import OrdinalSampleStats
 
 __all__ = [
     "fit_cfa", "compare", "models", "CFAResult", "ComparisonResult",

@@ -1,5 +1,5 @@
-"""Result tables shared by the ML (:mod:`~psychometrics.cfa.fit`) and the WLSMV
-(:mod:`~psychometrics.cfa.categorical`) engines (private).
+"""Result tables shared by the ML (:mod:`~psychometrics.cfa.engine`) and the WLSMV
+(:mod:`~psychometrics.cfa.categorical_engine`) engines (private).
 
 Both engines hand these functions their parameter values, the covariance matrix of the free
 parameters and their own standardization, so that lavaan's ``parameterEstimates`` layout and
@@ -17,9 +17,9 @@ from scipy import special
 from scipy import stats as sps
 
 from psychometrics.cfa.specification import ModelSpec, Parameter
-from psychometrics.exceptions import DataError
+from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, record
 
-__all__ = ["parameter_table", "standardize", "vcov_frame"]
+__all__ = ["parameter_table", "standardize", "vcov_frame", "record_nonpositive_sampling_variances"]
 
 _Z975 = float(sps.norm.ppf(0.975))
 
@@ -78,10 +78,16 @@ def parameter_table(
     covariance matrix of the free ones (NaN when the information is singular) and
     ``standardize(prm, value)`` gives (std.lv, std.all). Wald z = est / se, two-sided p,
     95 % CI est ± z₀.₉₇₅ · se; fixed parameters get se 0 and their value as both bounds.
+
+    A free parameter whose sampling variance V_ii is not positive gets NaN se, z, p and CI —
+    never se 0 and a zero-width interval — as lavaan (``lav_model_vcov_se``) reports NA for a
+    negative V_ii; :func:`record_nonpositive_sampling_variances` names it in the diagnostics.
+    The estimate itself is always reported as estimated (a negative variance stays negative).
     """
-    se_free = np.sqrt(np.clip(np.diag(V), 0, None)) if V.size else np.zeros(0)
-    if V.size:
-        se_free[np.isnan(np.diag(V))] = np.nan
+    var_free = np.diag(V) if V.size else np.zeros(0)
+    se_free = np.full(var_free.shape, np.nan)
+    positive = var_free > 0  # False for NaN (singular information) and for V_ii ≤ 0
+    se_free[positive] = np.sqrt(var_free[positive])
     rec = []
     for prm, v in zip(spec.parameters, values):
         se = float(se_free[prm.index]) if prm.free else 0.0
@@ -99,6 +105,31 @@ def parameter_table(
             "std_lv": float(std_lv), "std_all": float(std_all),
         })
     return pd.DataFrame.from_records(rec)
+
+
+def record_nonpositive_sampling_variances(
+    spec: ModelSpec, V: np.ndarray, diagnostics: list[Diagnostic], *, stacklevel: int = 5
+) -> None:
+    """Record a diagnostic naming every free parameter whose sampling variance V_ii is ≤ 0.
+
+    :func:`parameter_table` reports NaN standard errors for them. A singular information
+    matrix (V all NaN) is reported by the engines themselves and is not repeated here.
+    """
+    if not V.size:
+        return
+    d = np.diag(V)
+    bad: dict[str, float] = {}
+    for prm in spec.parameters:
+        if prm.free and np.isfinite(d[prm.index]) and d[prm.index] <= 0:
+            where = f" (group {spec.groups[prm.group]!r})" if spec.ngroups > 1 else ""
+            bad.setdefault(f"'{prm.lhs} {prm.op} {prm.rhs}'{where}", float(d[prm.index]))
+    if bad:
+        shown = ", ".join(f"{name}: {v:.3g}" for name, v in bad.items())
+        record(diagnostics, NotPositiveDefiniteWarning,
+               f"the sampling variance of {len(bad)} free parameter(s) is not positive ({shown}): their "
+               "standard errors, z, p-values and confidence intervals are reported as NaN (lavaan: NA). The "
+               "covariance matrix of the estimates is not positive definite; the model may be empirically "
+               "under-identified near these parameters.", stacklevel=stacklevel)
 
 
 def vcov_frame(spec: ModelSpec, V: np.ndarray, group: str | None = None) -> pd.DataFrame:

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from psychometrics.cfa.specification import ModelSpec, Parameter
+from psychometrics.exceptions import EstimationError
 
 __all__ = ["SampleStats", "CompiledModel", "FitState", "estimate"]
 
@@ -159,11 +160,35 @@ class CompiledModel:
         return np.array([x[prm.index] if prm.free else prm.value for prm in self.spec.parameters])
 
 
+def _inv_i_minus_b(B: np.ndarray) -> np.ndarray:
+    """(I − B)⁻¹, or an :class:`EstimationError` when I − B is (numerically) singular.
+
+    For the recursive models that :func:`~psychometrics.cfa.specification.build_spec` accepts,
+    I − B is unit triangular up to a permutation (det = 1) and this never fails; the check
+    guards the matrix algebra against a non-recursive B reaching it by another route.
+    """
+    A = np.eye(B.shape[0]) - B
+    try:
+        IB = np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        IB = None
+    # ∞-norm condition number ‖A‖·‖A⁻¹‖ from the inverse at hand (no extra factorisation)
+    if IB is None or not np.all(np.isfinite(IB)) or \
+            np.linalg.norm(A, np.inf) * np.linalg.norm(IB, np.inf) > 1.0 / np.finfo(float).eps:
+        loop = [int(i) + 1 for i in np.flatnonzero(np.any(B != 0, axis=0) | np.any(B != 0, axis=1))]
+        raise EstimationError(
+            "(I − B) is singular: the loadings of factors on factors (B; factors no. "
+            f"{', '.join(map(str, loop))} in model order) form a non-recursive structure, so the "
+            "model-implied covariance matrix is undefined"
+        )
+    return IB
+
+
 def implied(mats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Model-implied moments and intermediate products for one group."""
     L, B, Psi, Theta = mats["lambda"], mats["beta"], mats["psi"], mats["theta"]
     m = B.shape[0]
-    IB = np.linalg.inv(np.eye(m) - B) if np.any(B) else np.eye(m)
+    IB = _inv_i_minus_b(B) if np.any(B) else np.eye(m)
     LIB = L @ IB
     M = IB @ Psi @ IB.T  # total latent covariance (lavaan's VETA)
     LM = L @ M

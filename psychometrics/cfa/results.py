@@ -48,7 +48,8 @@ class CFAResult(ResultMixin):
         One row per parameter and group (lavaan's ``parameterEstimates(fit,
         standardized = TRUE)``): ``lhs, op, rhs, group, label, free, est, se, z,
         pvalue, ci_lower, ci_upper, std_lv, std_all``. Fixed parameters have
-        ``se = 0`` and NaN ``z``/``pvalue``.
+        ``se = 0`` and NaN ``z``/``pvalue``; a free parameter whose sampling variance is
+        not positive has NaN ``se, z, pvalue`` and CI (lavaan: NA), with a diagnostic.
     std_loadings : DataFrame
         Standardized (std.all) loadings, items × factors (0 where an item does not
         load). Multi-group: row index (group, item).

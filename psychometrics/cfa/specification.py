@@ -166,6 +166,43 @@ def observed_variables(model: str) -> tuple[str, ...]:
     return tuple(_variables(parse_model(model))[1])
 
 
+def _check_recursive(statements: list[Statement], lv_set: set[str]) -> None:
+    """Factors loading on factors must not form a loop (f1 =~ f2, f2 =~ f1, ...).
+
+    A loop makes the model non-recursive: (I − B) is then not triangular and can be singular
+    (it is at the start values, where every such loading is 1), so Σ = Λ(I−B)⁻¹Ψ(I−B)⁻ᵀΛᵀ + Θ
+    is undefined. Loadings fixed to 0 in every group are not part of a loop.
+    """
+    edges: dict[str, list[tuple[str, int]]] = {}
+    for st in statements:
+        if st.op != "=~":
+            continue
+        for t in st.terms:
+            if t.name in lv_set and not (t.modifiers and all(m.fixed == 0 for m in t.modifiers)):
+                edges.setdefault(st.lhs, []).append((t.name, st.line))
+    done: set[str] = set()
+    path: list[str] = []  # factors on the current depth-first path
+
+    def visit(f: str) -> None:
+        path.append(f)
+        for g, line in edges.get(f, []):
+            if g in path:
+                loop = path[path.index(g):] + [g]
+                raise ModelSyntaxError(
+                    f"line {line}: the factors {' =~ '.join(loop)} load on each other in a loop: the model is "
+                    "non-recursive, (I − B) can be singular and the implied covariance matrix is then "
+                    "undefined; such models are not supported — remove one of these loadings"
+                )
+            if g not in done:
+                visit(g)
+        path.pop()
+        done.add(f)
+
+    for f in list(edges):
+        if f not in done:
+            visit(f)
+
+
 def build_spec(
     model: str,
     *,
@@ -222,6 +259,112 @@ def build_spec(
 
     # latent variables that are indicators of another latent variable (endogenous)
     endogenous = {t.name for s in statements if s.op == "=~" for t in s.terms if t.name in lv_set}
+    _check_recursive(statements, lv_set)
+
+    rows = _rows(statements, groups, observed, latent, endogenous, std_lv=std_lv, orthogonal=orthogonal,
+                 meanstructure=meanstructure, group_equal=group_equal)
+    placed = _place(rows, observed, latent)
+    known = {_key(d) for d in placed} | {(d["rhs"], d["op"], d["lhs"]) for d in placed if d["op"] == "~~"}
+    for entry, k in zip(group_partial, [_norm_partial(e) for e in group_partial]):
+        if k not in known:
+            raise ModelSyntaxError(
+                f"group_partial entry {entry!r} is not a parameter of the model "
+                "(write it as in the parameter table, e.g. 'visual=~x2', 'x1~~x1', 'x3~1')"
+            )
+    if group_equal:
+        _tie_groups(placed, group_equal, partial, ov_set)
+
+    final, n_free = _index(placed)
+    return ModelSpec(
+        syntax=model,
+        observed=tuple(observed),
+        latent=tuple(latent),
+        groups=tuple(groups),
+        parameters=tuple(final),
+        meanstructure=bool(meanstructure),
+        std_lv=std_lv,
+        group_equal=group_equal,
+        group_partial=tuple(group_partial),
+        n_free=n_free,
+    )
+
+
+def _key(d: dict) -> tuple[str, str, str]:
+    return (d["lhs"], d["op"], d["rhs"])
+
+
+def _place(rows: list[Parameter], observed: list[str], latent: list[str]) -> list[dict]:
+    """Matrix and position of every row (rows handled as plain dicts until the final frozen Parameter)."""
+    ov_idx = {v: i for i, v in enumerate(observed)}
+    lv_idx = {f: i for i, f in enumerate(latent)}
+    placed: list[dict] = []
+    for p in rows:
+        d = dict(p.__dict__)
+        if p.op == "=~":
+            if p.rhs in lv_idx:
+                d.update(matrix="beta", row=lv_idx[p.rhs], col=lv_idx[p.lhs])
+            else:
+                d.update(matrix="lambda", row=ov_idx[p.rhs], col=lv_idx[p.lhs])
+        elif p.op == "~~":
+            idx = ov_idx if p.lhs in ov_idx else lv_idx
+            i, j = sorted((idx[p.lhs], idx[p.rhs]), reverse=True)
+            d.update(matrix="theta" if idx is ov_idx else "psi", row=i, col=j)
+        elif p.lhs in ov_idx:
+            d.update(matrix="nu", row=ov_idx[p.lhs])
+        else:
+            d.update(matrix="alpha", row=lv_idx[p.lhs])
+        placed.append(d)
+    return placed
+
+
+def _tie_groups(placed: list[dict], group_equal: tuple[str, ...], partial: set, ov_set: set[str]) -> None:
+    """Cross-group equality (group_equal): tie free, unlabelled rows of groups 2..G to group 1 (in place)."""
+    first_group = {_key(d): k for k, d in enumerate(placed) if d["group"] == 0}
+    for d in placed:
+        if d["group"] == 0 or not d["free"] or d["label"]:
+            continue
+        kind = _equal_kind(d["lhs"], d["op"], d["rhs"], ov_set)
+        if kind not in group_equal or _key(d) in partial or (d["rhs"], d["op"], d["lhs"]) in partial:
+            continue
+        k0 = first_group.get(_key(d))
+        if k0 is None:
+            continue
+        d0 = placed[k0]
+        if not d0["free"]:
+            # equal to a fixed parameter (e.g. "means": latent means equal to group 1's 0)
+            d.update(free=False, value=d0["value"])
+            continue
+        if not d0["label"]:
+            d0["label"] = f".p{k0 + 1}."
+        d["label"] = d0["label"]
+
+
+def _index(placed: list[dict]) -> tuple[list[Parameter], int]:
+    """Free-parameter indices (equal labels share an index) and the frozen parameters."""
+    by_label: dict[str, int] = {}
+    n_free = 0
+    final: list[Parameter] = []
+    for d in placed:
+        if not d["free"]:
+            d["index"] = -1
+        elif d["label"] and d["label"] in by_label:
+            d["index"] = by_label[d["label"]]
+        else:
+            if d["label"]:
+                by_label[d["label"]] = n_free
+            d["index"] = n_free
+            n_free += 1
+        final.append(Parameter(**d))
+    return final, n_free
+
+
+def _rows(statements: list[Statement], groups: tuple[str, ...], observed: list[str], latent: list[str],
+          endogenous: set[str], *, std_lv: bool, orthogonal: bool, meanstructure: bool,
+          group_equal: tuple[str, ...]) -> list[Parameter]:
+    """The rows of every group: the model's statements, then lavaan's defaults (``auto.var``,
+    ``auto.cov.lv.x``, ``int.ov.free``, ``int.lv.free = FALSE``); duplicates are an error."""
+    G = len(groups)
+    ov_set = set(observed)
 
     def modifier(stmt: Statement, mods: tuple[Modifier, ...], g: int) -> Modifier | None:
         if not mods:
@@ -307,84 +450,4 @@ def build_spec(
                 if (f, "~1", "", g) not in seen:
                     free_mean = g > 0 and "intercepts" in group_equal
                     add(Parameter(f, "~1", "", g, free_mean, value=0.0))
-
-    # matrix positions (rows handled as plain dicts until the final frozen Parameter)
-    ov_idx = {v: i for i, v in enumerate(observed)}
-    lv_idx = {f: i for i, f in enumerate(latent)}
-    placed: list[dict] = []
-    for p in rows:
-        d = dict(p.__dict__)
-        if p.op == "=~":
-            if p.rhs in lv_idx:
-                d.update(matrix="beta", row=lv_idx[p.rhs], col=lv_idx[p.lhs])
-            else:
-                d.update(matrix="lambda", row=ov_idx[p.rhs], col=lv_idx[p.lhs])
-        elif p.op == "~~":
-            idx = ov_idx if p.lhs in ov_idx else lv_idx
-            i, j = sorted((idx[p.lhs], idx[p.rhs]), reverse=True)
-            d.update(matrix="theta" if idx is ov_idx else "psi", row=i, col=j)
-        elif p.lhs in ov_idx:
-            d.update(matrix="nu", row=ov_idx[p.lhs])
-        else:
-            d.update(matrix="alpha", row=lv_idx[p.lhs])
-        placed.append(d)
-
-    def key(d: dict) -> tuple[str, str, str]:
-        return (d["lhs"], d["op"], d["rhs"])
-
-    known = {key(d) for d in placed} | {(d["rhs"], d["op"], d["lhs"]) for d in placed if d["op"] == "~~"}
-    for entry, k in zip(group_partial, [_norm_partial(e) for e in group_partial]):
-        if k not in known:
-            raise ModelSyntaxError(
-                f"group_partial entry {entry!r} is not a parameter of the model "
-                "(write it as in the parameter table, e.g. 'visual=~x2', 'x1~~x1', 'x3~1')"
-            )
-    # cross-group equality (group_equal): tie free, unlabelled rows of groups 2..G to group 1
-    if group_equal:
-        first_group = {key(d): k for k, d in enumerate(placed) if d["group"] == 0}
-        for d in placed:
-            if d["group"] == 0 or not d["free"] or d["label"]:
-                continue
-            kind = _equal_kind(d["lhs"], d["op"], d["rhs"], ov_set)
-            if kind not in group_equal or key(d) in partial or (d["rhs"], d["op"], d["lhs"]) in partial:
-                continue
-            k0 = first_group.get(key(d))
-            if k0 is None:
-                continue
-            d0 = placed[k0]
-            if not d0["free"]:
-                # equal to a fixed parameter (e.g. "means": latent means equal to group 1's 0)
-                d.update(free=False, value=d0["value"])
-                continue
-            if not d0["label"]:
-                d0["label"] = f".p{k0 + 1}."
-            d["label"] = d0["label"]
-
-    # free-parameter indices; equal labels share an index
-    by_label: dict[str, int] = {}
-    n_free = 0
-    final: list[Parameter] = []
-    for d in placed:
-        if not d["free"]:
-            d["index"] = -1
-        elif d["label"] and d["label"] in by_label:
-            d["index"] = by_label[d["label"]]
-        else:
-            if d["label"]:
-                by_label[d["label"]] = n_free
-            d["index"] = n_free
-            n_free += 1
-        final.append(Parameter(**d))
-
-    return ModelSpec(
-        syntax=model,
-        observed=tuple(observed),
-        latent=tuple(latent),
-        groups=tuple(groups),
-        parameters=tuple(final),
-        meanstructure=bool(meanstructure),
-        std_lv=std_lv,
-        group_equal=group_equal,
-        group_partial=tuple(group_partial),
-        n_free=n_free,
-    )
+    return rows

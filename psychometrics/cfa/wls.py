@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from psychometrics.ordinal.sample_stats import vech_pairs as _pairs  # the order of the statistics vector
+
 __all__ = [
     "GroupMoments", "robust_vcov", "scaled_shifted", "catml_robust", "rmsea", "rmsea_ci",
     "rmsea_close_pvalue", "cfi", "tli",
@@ -133,16 +135,6 @@ def baseline_scaled_shifted(groups: Sequence[GroupMoments]) -> dict[str, float]:
     stat = a * T + b
     return {"chisq": T, "df": df, "pvalue": float(special.chdtrc(df, T)), "stat": stat,
             "pvalue_scaled": float(special.chdtrc(df, stat)), "scaling_factor": 1.0 / a, "shift_parameter": b}
-
-
-def _pairs(p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of the correlations below the diagonal, column by column (lavaan's vech order)."""
-    rows, cols = [], []
-    for j in range(p):
-        for i in range(j + 1, p):
-            rows.append(i)
-            cols.append(j)
-    return np.array(rows, dtype=int), np.array(cols, dtype=int)
 
 
 def catml_robust(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv: np.ndarray,

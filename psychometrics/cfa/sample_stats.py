@@ -1,0 +1,154 @@
+"""Sample statistics of an ML CFA: per-group ML covariances, means and sizes from item responses
+(listwise deletion, group checks) or from user-supplied moments (lavaan's ``sample.cov``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psychometrics._groups import group_label as _group_label
+from psychometrics._validation import is_numeric_item
+from psychometrics.cfa.estimation import SampleStats
+from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
+
+__all__ = ["sample_stats", "moment_stats"]
+
+
+def sample_stats(
+    data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str, diags: list[Diagnostic]
+) -> tuple[SampleStats, tuple[str, ...], int]:
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if missing != "listwise":
+        raise DataError(
+            f"missing={missing!r} is not supported; use missing='listwise' (complete cases on the model items)"
+        )
+    absent = [v for v in observed if v not in data.columns]
+    if absent:
+        raise DataError(
+            f"model variable(s) {', '.join(map(repr, absent))} are not columns of the data; "
+            f"columns are: {', '.join(map(str, data.columns[:30]))}{' ...' if len(data.columns) > 30 else ''}"
+        )
+    X = data.loc[:, list(observed)]
+    for v in observed:
+        if not is_numeric_item(X[v].dtype):
+            raise DataError(f"item {v!r} is not numeric (dtype {X[v].dtype}); recode it before fitting")
+    if group is not None:
+        if group not in data.columns:
+            raise DataError(f"grouping variable {group!r} is not a column of the data")
+        gcol = data[group]
+        bad = np.flatnonzero(gcol.isna().to_numpy())
+        if bad.size:
+            rows = ", ".join(str(data.index[i]) for i in bad[:10])
+            raise DataError(
+                f"grouping variable {group!r} is missing in {bad.size} row(s) (index {rows}"
+                f"{' ...' if bad.size > 10 else ''}); drop or label these rows first"
+            )
+    values = X.to_numpy(dtype=float)
+    complete = ~np.isnan(values).any(axis=1)
+    n_excluded = int((~complete).sum())
+    if n_excluded:
+        counts = np.isnan(values).sum(axis=0)
+        detail = ", ".join(f"{v} ({c})" for v, c in zip(observed, counts) if c)
+        record(
+            diags, DataQualityWarning,
+            f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items "
+            f"and were not used (missing per item: {detail})",
+            stacklevel=5,
+        )
+    if group is None:
+        labels = ("all",)
+        blocks = [values[complete]]
+    else:
+        codes, uniques = pd.factorize(data[group], sort=False)  # order of first appearance, as lavaan
+        labels = tuple(_group_label(v) for v in uniques)
+        if len(set(labels)) < len(labels):
+            raise DataError(f"grouping variable {group!r} has distinct values that print alike: {list(uniques)}")
+        if len(labels) < 2:
+            raise DataError(
+                f"grouping variable {group!r} has a single group ({labels[0]!r}); fit without group= "
+                "or supply data from at least two groups"
+            )
+        blocks = [values[complete & (codes == k)] for k in range(len(labels))]
+    covs, means, nobs = [], [], []
+    p = len(observed)
+    for lab, B in zip(labels, blocks):
+        where = f" in group {lab!r}" if group is not None else ""
+        n = B.shape[0]
+        if n < 2:
+            raise DataError(f"only {n} complete row(s){where}; a CFA needs many more observations")
+        mean = B.mean(axis=0)
+        S = (B - mean).T @ (B - mean) / n
+        sd = np.sqrt(np.diag(S))
+        zero = [v for v, s in zip(observed, sd) if not s > 0]
+        if zero:
+            raise DataError(f"item(s) {', '.join(map(repr, zero))} have zero variance{where}; remove them from the model")
+        if n <= p:
+            raise DataError(
+                f"{n} complete rows{where} but {p} items: the sample covariance matrix is singular; "
+                "a group needs more observations than items"
+            )
+        if np.linalg.eigvalsh(S / np.outer(sd, sd))[0] < 1e-10:
+            raise DataError(
+                f"the sample covariance matrix{where} is singular (an item is a linear combination of others); "
+                "remove redundant items"
+            )
+        covs.append(S)
+        means.append(mean)
+        nobs.append(n)
+    return SampleStats(tuple(covs), tuple(means), tuple(nobs)), labels, n_excluded
+
+
+def moment_stats(observed: Sequence[str], sample_cov: Any, sample_mean: Any, sample_nobs: Any):
+    """SampleStats from user-supplied moments (lavaan's sample.cov / sample.mean / sample.nobs)."""
+    from collections.abc import Mapping
+
+    multi = isinstance(sample_cov, Mapping)
+    covs = dict(sample_cov) if multi else {"all": sample_cov}
+    labels = tuple(_group_label(k) for k in covs) if multi else ("all",)
+
+    def per_group(value: Any, what: str) -> list[Any]:
+        if value is None:
+            return [None] * len(covs)
+        if multi:
+            if not isinstance(value, Mapping) or set(map(_group_label, value)) != set(labels):
+                raise DataError(f"{what} must be a mapping with the same groups as sample_cov ({', '.join(labels)})")
+            value = {_group_label(k): v for k, v in value.items()}
+            return [value[g] for g in labels]
+        return [value]
+
+    nobs = per_group(sample_nobs, "sample_nobs")
+    means = per_group(sample_mean, "sample_mean")
+    out_cov, out_mean, out_n = [], [], []
+    p = len(observed)
+    for g, C, m, n in zip(labels, covs.values(), means, nobs):
+        where = f" of group {g!r}" if multi else ""
+        if n is None or not float(n).is_integer() or int(n) <= p:
+            raise DataError(f"sample_nobs{where} must be an integer larger than the number of items ({p}), got {n!r}")
+        n = int(n)
+        if not isinstance(C, pd.DataFrame):
+            raise DataError(f"sample_cov{where} must be a DataFrame labelled with the item names")
+        absent = [v for v in observed if v not in C.index or v not in C.columns]
+        if absent:
+            raise DataError(f"sample_cov{where} lacks model variable(s) {', '.join(map(repr, absent))}")
+        S = C.loc[list(observed), list(observed)].to_numpy(dtype=float)
+        if not np.all(np.isfinite(S)) or not np.allclose(S, S.T, rtol=1e-10, atol=1e-12):
+            raise DataError(f"sample_cov{where} must be a finite symmetric matrix")
+        S = 0.5 * (S + S.T) * (n - 1) / n  # lavaan: sample.cov.rescale = TRUE
+        if np.linalg.eigvalsh(S)[0] <= 0:
+            raise DataError(f"sample_cov{where} is not positive definite")
+        if m is None:
+            mean = np.zeros(p)
+        else:
+            mser = pd.Series(m)
+            absent = [v for v in observed if v not in mser.index]
+            if absent:
+                raise DataError(f"sample_mean{where} lacks model variable(s) {', '.join(map(repr, absent))}")
+            mean = mser.loc[list(observed)].to_numpy(dtype=float)
+        out_cov.append(S)
+        out_mean.append(mean)
+        out_n.append(n)
+    return SampleStats(tuple(out_cov), tuple(out_mean), tuple(out_n)), labels

@@ -1,0 +1,164 @@
+"""Input checks of :func:`psychometrics.ordinal.polychoric` (private): the item matrix,
+missing rows, and the coding of ordinal items into categories 0..K−1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
+
+__all__ = ["prepare"]
+
+
+def prepare(
+    data: pd.DataFrame,
+    ordered: Sequence[str] | bool | None,
+    missing: str,
+    max_categories: int,
+    diagnostics: list[Diagnostic],
+):
+    """Check ``data`` and code it: ``(names, X, codes, is_ord, cats, n_excluded)``.
+
+    ``X`` holds the usable rows as floats (NaN = missing), ``codes`` the category index
+    0..K−1 of each ordinal value (−1 where missing or continuous), ``is_ord`` which columns
+    are ordinal, ``cats`` per ordinal item its observed values in order, ``n_excluded`` the
+    rows dropped (listwise: any missing value; pairwise: all missing).
+    """
+    if isinstance(data, np.ndarray):
+        data = pd.DataFrame(data, columns=[f"V{i + 1}" for i in range(np.shape(data)[1])])
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"polychoric() needs a DataFrame of item columns, got {type(data).__name__}.")
+    if data.shape[1] < 2:
+        raise DataError(f"polychoric() needs at least 2 item columns, got {data.shape[1]}.")
+    if missing not in ("listwise", "pairwise"):
+        raise DataError(f"missing must be 'listwise' or 'pairwise', got {missing!r}.")
+    names = [str(c) for c in data.columns]
+    if len(set(names)) != len(names):
+        dup = sorted({c for c in names if names.count(c) > 1})
+        raise DataError(f"duplicate item columns: {', '.join(dup)}.")
+    if ordered is None or ordered is True:
+        ord_names = list(names)
+    elif ordered is False:
+        ord_names = []
+    else:
+        ord_names = [str(o) for o in ordered]
+        unknown = [o for o in ord_names if o not in names]
+        if unknown:
+            raise DataError(
+                f"ordered item(s) {', '.join(unknown)} are not columns of the data "
+                f"(columns: {', '.join(names)})."
+            )
+    try:
+        X = data.to_numpy(dtype=float, na_value=np.nan)
+    except (ValueError, TypeError):
+        X = None
+    if X is None:
+        cols = []
+        for col, name in zip(data.columns, names):
+            try:
+                cols.append(pd.to_numeric(data[col]).to_numpy(dtype=float, na_value=np.nan))
+            except (ValueError, TypeError):
+                bad = next(v for v in data[col].dropna() if not _is_number(v))
+                raise DataError(
+                    f"item {name} has a non-numeric value {bad!r}; code responses as numbers."
+                ) from None
+        X = np.column_stack(cols)
+    inf = np.isinf(X)
+    if inf.any():
+        r, c = np.argwhere(inf)[0]
+        raise DataError(f"item {names[c]} has an infinite value in row {data.index[r]!r}.")
+    nan = np.isnan(X)
+    if missing == "listwise":
+        keep = ~nan.any(axis=1)
+    else:
+        keep = ~nan.all(axis=1)
+    n_excluded = int((~keep).sum())
+    if n_excluded:
+        X = X[keep]
+        nan = nan[keep]
+    if X.shape[0] < 2:
+        raise DataError(
+            f"only {X.shape[0]} usable row(s) after {missing} deletion of missing values "
+            f"({n_excluded} excluded); polychoric correlations need more data."
+        )
+    is_ord = np.array([n in ord_names for n in names])
+    codes = np.full(X.shape, -1, dtype=np.int64, order="F")  # column access below
+    cats: dict[str, np.ndarray] = {}
+    for j, name in enumerate(names):
+        x = X[:, j]
+        ok = ~nan[:, j]
+        obs = x[ok] if not ok.all() else x
+        if obs.size == 0:
+            raise DataError(f"item {name} has no observed values.")
+        if not is_ord[j]:
+            if np.ptp(obs) == 0:
+                raise DataError(f"item {name} is constant ({obs[0]:g}); drop it.")
+            continue
+        levels, c = _ordinal_codes(name, obs, max_categories, diagnostics)
+        if ok.all():
+            codes[:, j] = c
+        else:
+            codes[ok, j] = c
+        cats[name] = levels
+    return names, X, codes, is_ord, cats, n_excluded
+
+
+def _ordinal_codes(name: str, obs: np.ndarray, max_categories: int, diagnostics: list[Diagnostic]):
+    """The observed categories of ordinal item ``name`` (sorted values) and each value's code 0..K−1."""
+    rounded = np.round(obs)
+    frac = obs[np.abs(obs - rounded) > 1e-8]
+    if frac.size:
+        raise DataError(
+            f"item {name} is declared ordinal but has non-integer value {frac[0]:g}; "
+            "code ordinal responses as integers, or leave the item out of `ordered` to "
+            "treat it as continuous (polyserial correlations)."
+        )
+    iv = rounded.astype(np.int64)
+    lo_v, hi_v = int(iv.min()), int(iv.max())
+    if hi_v - lo_v < 100_000:  # small integer codes: O(n) tabulation instead of sorting
+        present = np.bincount(iv - lo_v) > 0
+        levels = np.flatnonzero(present) + lo_v
+        lut = np.cumsum(present) - 1
+        c = lut[iv - lo_v]
+    else:
+        levels, c = np.unique(iv, return_inverse=True)
+    if levels.size < 2:
+        raise DataError(
+            f"item {name} has only one observed category ({levels[0]}); an ordinal item "
+            "needs at least 2 — drop it."
+        )
+    n_gaps = (hi_v - lo_v + 1) - levels.size
+    # Consecutive codes with a hole (1, 2, 4) = an empty category; widely spaced codes
+    # (10, 20, 30) are just labels (the mapping is in ``categories``).
+    if 0 < n_gaps <= levels.size and levels.size <= max_categories:
+        gaps = sorted(set(range(lo_v, hi_v + 1)) - set(levels.tolist()))
+        record(
+            diagnostics,
+            DataQualityWarning,
+            f"item {name}: no responses in category {', '.join(map(str, gaps))} between "
+            f"{lo_v} and {hi_v}; the empty category is dropped (the "
+            f"{levels.size} observed values are used as categories 1..{levels.size}), "
+            "as lavaan does.",
+            stacklevel=6,
+        )
+    if levels.size > max_categories:
+        record(
+            diagnostics,
+            DataQualityWarning,
+            f"item {name} has {levels.size} categories (more than {max_categories}); "
+            "is it really ordinal? Leave it out of `ordered` to treat it as continuous.",
+            stacklevel=6,
+        )
+    return levels, c
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+

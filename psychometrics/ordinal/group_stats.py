@@ -1,0 +1,158 @@
+"""Ordinal sample statistics per group from item responses: listwise deletion, categories
+shared by all groups (empty ones an error or merged), then :func:`polychoric` per group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psychometrics._groups import group_label as _group_label
+from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, EstimationError, record
+from psychometrics.ordinal.correlations import polychoric
+from psychometrics.ordinal.sample_stats import OrdinalSampleStats
+
+__all__ = ["ordinal_sample_stats"]
+
+
+def _from_polychoric(res: Any, items: Sequence[str]) -> OrdinalSampleStats:
+    """Convert :func:`psychometrics.ordinal.polychoric` output (lavaan's order) to :class:`OrdinalSampleStats`."""
+    th = res.thresholds
+    thresholds = tuple(th.loc[th["item"] == v, "value"].to_numpy(dtype=float) for v in items)
+    R = res.matrix.loc[list(items), list(items)].to_numpy(dtype=float)
+    stats = OrdinalSampleStats(tuple(items), thresholds, R, res.acov.to_numpy(dtype=float), res.n)
+    if not np.allclose(stats.vector(), res.sample_stats.to_numpy(dtype=float), rtol=0, atol=1e-12):
+        raise EstimationError("internal: the order of the polychoric statistics does not match lavaan's")
+    return stats
+
+
+def _collapse(values: np.ndarray, cats: list[float], gcodes: np.ndarray, labels: tuple[str, ...]):
+    """Merge categories that are empty in some group with a neighbour until none is; returns new cats, merges."""
+    merges: list[tuple[float, float, str]] = []
+    cats = list(cats)
+    while True:
+        empty = None
+        for g, lab in enumerate(labels):
+            present = set(np.unique(values[gcodes == g]).tolist())
+            for c in cats:
+                if c not in present:
+                    empty = (c, lab)
+                    break
+            if empty:
+                break
+        if empty is None or len(cats) < 2:
+            return values, cats, merges
+        c, lab = empty
+        k = cats.index(c)
+        target = cats[k - 1] if k > 0 else cats[k + 1]
+        values = np.where(values == c, target, values)
+        cats.remove(c)
+        merges.append((c, target, lab))
+
+
+def ordinal_sample_stats(
+    data: pd.DataFrame,
+    items: Sequence[str],
+    group: str | None = None,
+    *,
+    empty_categories: str = "error",
+    diagnostics: list[Diagnostic] | None = None,
+) -> tuple[list[OrdinalSampleStats], tuple[str, ...], int]:
+    """Thresholds, polychoric correlations and Γ per group from item responses (listwise complete cases).
+
+    The categories of an item are its observed values pooled over groups; every group
+    must use all of them (the thresholds are compared across groups). A category that
+    is empty in one group raises :class:`DataError` naming item, group and value, or,
+    with ``empty_categories="collapse"``, is merged with the next lower category (the
+    next higher for the lowest) in every group, recorded as a :class:`DataQualityWarning`.
+
+    Returns ``(stats per group, group labels, rows excluded by listwise deletion)``.
+    """
+    diags = diagnostics if diagnostics is not None else []
+    if empty_categories not in ("error", "collapse"):
+        raise DataError(f"empty_categories={empty_categories!r}: use 'error' or 'collapse'")
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    items = list(items)
+    absent = [v for v in items if v not in data.columns]
+    if absent:
+        raise DataError(f"model variable(s) {', '.join(map(repr, absent))} are not columns of the data")
+    X = data.loc[:, items]
+    for v in items:
+        if not pd.api.types.is_numeric_dtype(X[v]) or pd.api.types.is_bool_dtype(X[v]):
+            raise DataError(f"ordinal item {v!r} is not numeric (dtype {X[v].dtype}); code its categories as integers")
+    values = X.to_numpy(dtype=float)
+    if group is not None:
+        if group not in data.columns:
+            raise DataError(f"grouping variable {group!r} is not a column of the data")
+        bad = np.flatnonzero(data[group].isna().to_numpy())
+        if bad.size:
+            raise DataError(f"grouping variable {group!r} is missing in {bad.size} row(s) (index "
+                            f"{', '.join(str(data.index[i]) for i in bad[:10])}); drop or label these rows first")
+    complete = ~np.isnan(values).any(axis=1)
+    n_excluded = int((~complete).sum())
+    if n_excluded:
+        counts = np.isnan(values).sum(axis=0)
+        detail = ", ".join(f"{v} ({c})" for v, c in zip(items, counts) if c)
+        record(diags, DataQualityWarning,
+               f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items and were "
+               f"not used (missing per item: {detail})", stacklevel=5)
+    values = values[complete]
+    if group is None:
+        labels: tuple[str, ...] = ("all",)
+        gcodes = np.zeros(len(values), dtype=int)
+    else:
+        gstr = np.array([_group_label(v) for v in data[group].to_numpy()])[complete]
+        labels = tuple(dict.fromkeys(_group_label(v) for v in pd.unique(data[group])))
+        labels = tuple(lab for lab in labels if np.any(gstr == lab))
+        if len(labels) < 2:
+            raise DataError(f"grouping variable {group!r} has a single group with complete rows; fit without group=")
+        gcodes = np.array([labels.index(s) for s in gstr])
+    for j, v in enumerate(items):
+        col = values[:, j]
+        if np.any(col != np.round(col)):
+            bad = np.unique(col[col != np.round(col)])[:5]
+            raise DataError(f"ordinal item {v!r} has non-integer values ({', '.join(map(str, bad))}); "
+                            "code its categories as integers")
+        cats = sorted(np.unique(col).tolist())
+        if len(cats) < 2:
+            raise DataError(f"ordinal item {v!r} has a single category ({cats[0]:g}) in the data; remove it")
+        if group is not None:
+            empty = [(lab, c) for g, lab in enumerate(labels) for c in cats if not np.any(col[gcodes == g] == c)]
+            if empty:
+                if empty_categories == "error":
+                    where = "; ".join(f"category {c:g} in group {lab!r}" for lab, c in empty)
+                    raise DataError(
+                        f"ordinal item {v!r} has an empty category: {where}. Thresholds cannot be compared "
+                        "across groups; merge categories (empty_categories='collapse' merges each empty "
+                        "category with its lower neighbour in all groups) or drop the item"
+                    )
+                col, cats, merges = _collapse(col, cats, gcodes, labels)
+                if len(cats) < 2:
+                    raise DataError(f"ordinal item {v!r}: collapsing empty categories leaves a single category")
+                values[:, j] = col
+                record(diags, DataQualityWarning,
+                       f"item {v!r}: " + "; ".join(f"category {c:g} (empty in group {lab!r}) merged into {t:g}"
+                                                   for c, t, lab in merges)
+                       + " in every group", stacklevel=5)
+        # recode to 1..K so that every group sees the same categories
+        values[:, j] = np.searchsorted(np.array(cats), values[:, j]) + 1
+    out = []
+    for g, lab in enumerate(labels):
+        block = pd.DataFrame(values[gcodes == g], columns=items)
+        if len(block) <= len(items):
+            where = f" in group {lab!r}" if group is not None else ""
+            raise DataError(f"{len(block)} complete rows{where} for {len(items)} items: too few for WLSMV")
+        res = polychoric(block, ordered=True, acov=True)
+        for dg in res.diagnostics:
+            where = f" (group {lab!r})" if group is not None else ""
+            diags.append(Diagnostic(dg.category, dg.message + where))
+        if res.acov is None:
+            raise EstimationError(
+                f"the asymptotic covariance of the polychoric correlations{' in group ' + repr(lab) if group else ''} "
+                "is undefined (a correlation of ±1); merge or drop redundant items"
+            )
+        out.append(_from_polychoric(res, items))
+    return out, labels, n_excluded

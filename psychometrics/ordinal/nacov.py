@@ -1,0 +1,112 @@
+"""The asymptotic covariance (NACOV) of thresholds and polychoric correlations (private).
+
+lavaan's ``lav_samplestats_ordinal`` / ``muthen1984``: the input to WLS and WLSMV
+(``lavInspect(fit, "gamma")``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from psychometrics.ordinal.bivariate import _BIG, _SQRT_EPS, _dnorm, _pair_grid, _pnorm
+
+__all__ = ["nacov"]
+
+
+def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
+    """lavaan's NACOV for ordinal items: N · B⁻¹ (Σ s sᵀ) B⁻ᵀ from casewise scores.
+
+    Muthén (1984) two-step sandwich as ``lavaan:::muthen1984``: s stacks each row's
+    scores of the univariate threshold likelihoods and of every bivariate ρ likelihood;
+    B = [[A11, 0], [A21, A22]] with A11 the per-item blocks of Σ s_τ s_τᵀ, A22 the diagonal
+    of Σ s_ρ², A21 = Σ s_ρ (∂ log π/∂τ)ᵀ. Every score depends on a row only through its
+    categories, so A11, A21, A22 come from the tables and Σ s sᵀ from the distinct response
+    patterns. Missing values (pairwise) give zero scores, as lavaan's ``na.rm`` sums.
+    """
+    from scipy.linalg import blas
+
+    p = ord_idx.size
+    kmax = max(K.values())
+    nth = np.array([K[j] - 1 for j in ord_idx])
+    th_off = np.concatenate([[0], np.cumsum(nth)])
+    ntot = int(th_off[-1])
+    # univariate threshold scores per category: (1[c = t] − 1[c = t+1]) φ(τ_t) / π_c
+    U = np.zeros((p, kmax + 1, kmax - 1))  # row kmax = missing (zero scores)
+    A11 = np.zeros((ntot, ntot))
+    ext = np.full((p, kmax + 1), _BIG)
+    for a, j in enumerate(ord_idx):
+        e = np.concatenate([[-_BIG], th[j], [_BIG]])
+        ext[a, : K[j] + 1] = e
+        pi_c = _pnorm(e[1:]) - _pnorm(e[:-1])
+        dens = _dnorm(th[j])
+        u = (np.eye(K[j], K[j] - 1) - np.eye(K[j], K[j] - 1, -1)) * dens[None, :] / pi_c[:, None]
+        U[a, : K[j], : K[j] - 1] = u
+        sl = slice(th_off[a], th_off[a + 1])
+        A11[sl, sl] = u.T @ (counts[j][:, None] * u)
+    ia, ib = np.triu_indices(p, 1)
+    P = ia.size
+    thp = ext[:, 1:-1]
+    rho = R[ord_idx[ia], ord_idx[ib]]
+    PI, phi, _ = _pair_grid(thp[ia], thp[ib], rho)
+    PI = np.maximum(PI, _SQRT_EPS)
+    good = PI > _SQRT_EPS
+    PIg = np.where(good, PI, 1.0)
+    S = np.where(good, phi / PIg, 0.0)  # ρ score of each cell
+    A22 = (freq * S * S).sum(axis=(1, 2))
+    W = np.where(good, freq * S / PIg, 0.0)
+    r = rho[:, None, None]
+    Rr = np.sqrt(1.0 - r * r)
+    ua_up, ua_lo = ext[ia, 1:][:, :, None], ext[ia, :-1][:, :, None]
+    ub_up, ub_lo = ext[ib, 1:][:, None, :], ext[ib, :-1][:, None, :]
+    z1a = _dnorm(ua_up) * (_pnorm((ub_up - r * ua_up) / Rr) - _pnorm((ub_lo - r * ua_up) / Rr))
+    z2a = _dnorm(ua_lo) * (_pnorm((ub_up - r * ua_lo) / Rr) - _pnorm((ub_lo - r * ua_lo) / Rr))
+    z1b = _dnorm(ub_up) * (_pnorm((ua_up - r * ub_up) / Rr) - _pnorm((ua_lo - r * ub_up) / Rr))
+    z2b = _dnorm(ub_lo) * (_pnorm((ua_up - r * ub_lo) / Rr) - _pnorm((ua_lo - r * ub_lo) / Rr))
+    x1a, x2a = (W * z1a).sum(axis=2), (W * z2a).sum(axis=2)  # (P, kmax) over categories of a
+    x1b, x2b = (W * z1b).sum(axis=1), (W * z2b).sum(axis=1)
+    A21 = np.zeros((P, ntot))
+    for q in range(P):
+        a, b = ia[q], ib[q]
+        A21[q, th_off[a]: th_off[a + 1]] = x1a[q, : nth[a]] - x2a[q, 1: nth[a] + 1]
+        A21[q, th_off[b]: th_off[b + 1]] = x1b[q, : nth[b]] - x2b[q, 1: nth[b] + 1]
+    # Σ s sᵀ over distinct response patterns (weights = counts). Code kmax = missing, whose
+    # row/column of the padded score tables is zero. The score matrix is filled column by
+    # column (each a lookup in a tiny per-pair table: cache-friendly) in Fortran order for syrk.
+    pat, cnt = np.unique(np.where(codes[:, ord_idx] < 0, kmax, codes[:, ord_idx]), axis=0, return_counts=True)
+    k1 = kmax + 1
+    S_pad = np.zeros((P, k1, k1))
+    S_pad[:, :kmax, :kmax] = S
+    S_pad = S_pad.reshape(P, k1 * k1)
+    inner = np.zeros((ntot + P, ntot + P))
+    for s0 in range(0, pat.shape[0], chunk):
+        pc = pat[s0: s0 + chunk]
+        w = np.sqrt(cnt[s0: s0 + chunk].astype(float))
+        m = pc.shape[0]
+        sc = np.empty((m, ntot + P), order="F")
+        for a in range(p):
+            sc[:, th_off[a]: th_off[a + 1]] = U[a, pc[:, a], : nth[a]] * w[:, None]
+        cell = [pc[:, a] * k1 for a in range(p)]
+        for q in range(P):
+            sc[:, ntot + q] = S_pad[q][cell[ia[q]] + pc[:, ib[q]]] * w
+        inner += blas.dsyrk(1.0, sc, trans=1)  # upper triangle of scᵀsc (half the work of a product)
+    inner = np.triu(inner) + np.triu(inner, 1).T
+    # B⁻¹ = [[A11⁻¹, 0], [−A22⁻¹ A21 A11⁻¹, A22⁻¹]]
+    A11_inv = np.zeros_like(A11)
+    for a in range(p):
+        sl = slice(th_off[a], th_off[a + 1])
+        A11_inv[sl, sl] = np.linalg.inv(A11[sl, sl])
+    with np.errstate(divide="ignore"):
+        d = 1.0 / A22
+    # Block form of B⁻¹ I B⁻ᵀ with A = A11⁻¹, C = −D A21 A, D = diag(1/A22): O(P² · thresholds)
+    # instead of a dense (thresholds + P)³ product.
+    C = -(d[:, None] * A21) @ A11_inv
+    I_tt, I_tc, I_cc = inner[:ntot, :ntot], inner[:ntot, ntot:], inner[ntot:, ntot:]
+    out = np.empty_like(inner)
+    out[:ntot, :ntot] = A11_inv @ I_tt @ A11_inv.T
+    CI = C @ I_tt + d[:, None] * I_tc.T  # (P, ntot) = C I_tt + D I_ct
+    out[ntot:, :ntot] = CI @ A11_inv.T
+    out[:ntot, ntot:] = out[ntot:, :ntot].T
+    X = C @ I_tc  # (P, P)
+    out[ntot:, ntot:] = (CI @ C.T) + X * d[None, :] + d[:, None] * I_cc * d[None, :]
+    return n * out
+
