@@ -13,9 +13,11 @@ from psychometrics._results import ResultMixin
 from psychometrics.exceptions import Diagnostic
 
 if TYPE_CHECKING:
+    from psychometrics.categorical_invariance import CategoricalInvarianceResult
     from psychometrics.cfa import CFAResult
     from psychometrics.data import Responses
     from psychometrics.efa import BartlettResult, EFAResult, KMOResult, MAPResult, ParallelAnalysisResult
+    from psychometrics.invariance import InvarianceResult
     from psychometrics.items import ItemAnalysisResult
     from psychometrics.reliability import ScaleReliabilityResult
     from psychometrics.report.context import Verdict
@@ -82,7 +84,7 @@ class ValidationResult(ResultMixin):
     efa: EFAResult
     cfa: dict[str, CFAResult]
     cfa_comparison: pd.DataFrame
-    invariance: Any
+    invariance: InvarianceResult | CategoricalInvarianceResult | None
     construct_validity: ConstructValidity | None
     hypotheses: HypothesisEvaluation | None
     scores: ScoreResult

@@ -8,13 +8,13 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from psychometrics._results import to_jsonable
 from psychometrics.exceptions import Diagnostic, SpecError
-from psychometrics.pipeline.options import merge_options, resolve_ordinal
+from psychometrics.pipeline.options import ValidationOptions, merge_options, resolve_ordinal
 from psychometrics.pipeline.provenance import provenance
 from psychometrics.pipeline.result import ValidationResult
 from psychometrics.pipeline.results_json import results_json
@@ -30,6 +30,12 @@ from psychometrics.pipeline.steps import (
     validity_step,
 )
 from psychometrics.pipeline.verdicts import judge
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from psychometrics.report.context import Verdict
+    from psychometrics.scale import Scale
 
 __all__ = ["validate", "demo", "Runner"]
 
@@ -88,8 +94,8 @@ class Runner:
 
 
 def validate(
-    scale: Any,
-    data: Any,
+    scale: Scale | str | Path,
+    data: str | Path | pd.DataFrame,
     group: str | None = None,
     measures: Sequence[str | Path] = (),
     split: float = 0.5,
@@ -160,7 +166,7 @@ def validate(
     run = Runner(quiet, total=9)
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
-    def assemble() -> tuple[list[Any], dict[str, Any], str]:
+    def assemble() -> tuple[list[Verdict], dict[str, Any], str]:
         from psychometrics.report.validation import render_validation_report
 
         verdicts = judge(state)
@@ -181,8 +187,8 @@ def validate(
     )
 
 
-def _run_steps(run: Runner, scale: Any, data: Any, opts: Any, ordinal: bool, ordinal_why: str,
-               command: str | None, extra_provenance: Mapping[str, Any] | None) -> RunState:
+def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts: ValidationOptions, ordinal: bool,
+               ordinal_why: str, command: str | None, extra_provenance: Mapping[str, Any] | None) -> RunState:
     """Steps 1–8 in order; their results as the run state."""
     d = run.run("data quality", load_data, data, scale, opts)
     work = d.work

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import pandas as pd
 
@@ -256,6 +256,7 @@ class InvarianceStep:
             return ""
         if self.categorical:
             return str(inv.level)  # already "<level> (partial)" when constraints were released
+        inv = cast("InvarianceResult", inv)
         return f"{inv.level} (partial)" if inv.partial_level else str(inv.level)
 
     @property
@@ -286,7 +287,7 @@ class InvarianceStep:
         if inv is None:
             return []
         if not self.categorical:
-            return list(inv.non_invariant_items)
+            return list(cast("InvarianceResult", inv).non_invariant_items)
         out: list[str] = []
         for item in self.released_items.values():
             if item and item not in out:

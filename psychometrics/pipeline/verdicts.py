@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
@@ -22,6 +23,9 @@ from psychometrics.pipeline.state import RunState
 from psychometrics.pipeline.steps.cfa import fit_indices
 from psychometrics.report.context import Verdict
 from psychometrics.report.text import fmt_number, p_text, subscale_name
+
+if TYPE_CHECKING:
+    from psychometrics.invariance import InvarianceResult
 
 __all__ = ["Rule", "RULES", "judge", "status", "dif_candidates"]
 
@@ -165,6 +169,7 @@ def _invariance(rule: Rule, st: RunState) -> list[Verdict]:
         border = level.split(" (")[0] in ("intercepts", "loadings")
         target = "intercept invariance (thresholds, loadings and intercepts equal; needed to compare means)"
     else:
+        inv = cast("InvarianceResult", inv)
         steps = inv.partial_steps
         released = set(steps["level"]) if "level" in steps else set()
         # full scalar invariance: reached scalar (or strict) with nothing released at the metric or scalar level

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -74,7 +74,7 @@ def split_rows(index: pd.Index, share: float, seed: int) -> tuple[pd.Index, pd.I
     return index[pick], index[~pick]
 
 
-def subset_responses(resp: Responses, rows: pd.Index) -> Any:
+def subset_responses(resp: Responses, rows: pd.Index) -> Responses:
     """The same Responses restricted to ``rows`` (items, raw, group, ids, careless)."""
     if len(rows) == len(resp.items) and rows.equals(resp.items.index):
         return resp

@@ -16,6 +16,7 @@ from psychometrics.pipeline.steps._common import why
 
 if TYPE_CHECKING:
     from psychometrics.data import Responses
+    from psychometrics.reliability import ScaleReliabilityResult
     from psychometrics.scale import Scale
 
 __all__ = ["reliability_step", "ordinal_reliability"]
@@ -32,7 +33,7 @@ def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng
     return ordinal_reliability(rel, work.items, scale)
 
 
-def ordinal_reliability(rel, items: pd.DataFrame, scale: Scale) -> ReliabilityStep:
+def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale: Scale) -> ReliabilityStep:
     """Ordinal α (polychoric matrix) and categorical ω (WLSMV CFA) of every score beside ``rel``.
 
     ``items`` are the scored responses (reverse-keyed items already reversed), so the

@@ -4,7 +4,7 @@ the non-invariant items and the latent mean differences."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -14,6 +14,7 @@ from psychometrics.report.inputs import ValidationRun
 from psychometrics.report.sections.base import Part
 
 if TYPE_CHECKING:
+    from psychometrics.categorical_invariance import CategoricalInvarianceResult
     from psychometrics.invariance import InvarianceResult
 
 __all__ = ["invariance_part"]
@@ -32,51 +33,50 @@ def invariance_part(run: ValidationRun) -> Part:
             intro.insert(0, step.fallback)
         return Part(intro=intro)
     if step.categorical:
-        return _categorical(run)
-    return _continuous(run)
+        return _categorical(run, cast("CategoricalInvarianceResult", step.result))
+    return _continuous(run, cast("InvarianceResult", step.result))
 
 
-def _groups_sentence(run: ValidationRun) -> str:
-    nobs = run.invariance.result.nobs or {}
+def _groups_sentence(run: ValidationRun, inv: InvarianceResult | CategoricalInvarianceResult) -> str:
+    nobs = inv.nobs or {}
     return (f"Across {run.options.group} ({', '.join(f'{g} n = {int(n)}' for g, n in nobs.items())} complete cases); "
             f"{'all analysed respondents' if run.options.invariance_sample == 'full' else 'validation sample'}: the "
             "invariance models ask whether the declared correlated-factors model holds equally across groups")
 
 
-def _rule_sentence(run: ValidationRun, items: list[str] | tuple[str, ...]) -> str:
+def _rule_sentence(run: ValidationRun, inv: InvarianceResult | CategoricalInvarianceResult,
+                   items: list[str] | tuple[str, ...]) -> str:
     step = run.invariance
-    inv = step.result
     return (f"Decision rule: {inv.rule} ({step.rule_words}); {inv.rule_reason}. Highest level reached: "
             f"{step.level_text}." + (f" Non-invariant items: {', '.join(items)}." if items else ""))
 
 
-def _categorical(run: ValidationRun) -> Part:
+def _categorical(run: ValidationRun, inv: CategoricalInvarianceResult) -> Part:
     step = run.invariance
     intro = [
         f"Estimation: {run.estimation['invariance']}.",
-        _groups_sentence(run) + ". For ordinal items: configural → thresholds → loadings → intercepts (Wu & "
+        _groups_sentence(run, inv) + ". For ordinal items: configural → thresholds → loadings → intercepts (Wu & "
         "Estabrook, 2016 identification, as semTools::measEq.syntax); a failing level is made partial by releasing, "
         "one at a time, the constraint with the largest score test. The cut-offs for metric invariance are used for "
         "the thresholds and loadings levels, those for scalar invariance for the intercepts level.",
-        _rule_sentence(run, step.non_invariant_items),
+        _rule_sentence(run, inv, step.non_invariant_items),
     ]
     # the categorical result's own diagnostics are in the summary's list; problems of this step are shown here too
     blocks = [Diagnostics(list(step.diagnostics), title="Estimation diagnostics")] if step.diagnostics else []
     return Part(intro=intro, blocks=blocks, cites={step.rule_reference, "Wu & Estabrook (2016)"})
 
 
-def _continuous(run: ValidationRun) -> Part:
+def _continuous(run: ValidationRun, inv: InvarianceResult) -> Part:
     step = run.invariance
-    inv: InvarianceResult = step.result
     intro = [
         f"Estimation: {run.estimation['invariance']}." + (f" {step.fallback}" if step.fallback else ""),
-        _groups_sentence(run) + " (not which model), and they need the largest group sizes the data give. "
+        _groups_sentence(run, inv) + " (not which model), and they need the largest group sizes the data give. "
         "Configural → metric (equal loadings) → scalar (equal intercepts) → strict (equal residual variances); a "
         "failing level is made partial by releasing, one at a time, the constraint with the largest score test.",
-        _rule_sentence(run, inv.non_invariant_items),
+        _rule_sentence(run, inv, inv.non_invariant_items),
     ]
     part = Part(intro=intro, cites={step.rule_reference})
-    part.blocks.append(_models_table(run))
+    part.blocks.append(_models_table(inv, run.options.group))
     part.blocks += _delta_chart(inv, step.rule_reference)
     part.blocks += _partial_steps(inv)
     part.blocks += _score_tests(run, part)
@@ -87,8 +87,8 @@ def _continuous(run: ValidationRun) -> Part:
     return part
 
 
-def _models_table(run: ValidationRun) -> Table:
-    it = run.invariance.result.table
+def _models_table(inv: InvarianceResult, group: str | None) -> Table:
+    it = inv.table
     it = it[[c for c in _MODEL_COLUMNS if c in it.columns]].rename(columns=_MODEL_COLUMNS).copy()
     if "Released" in it:
         it["Released"] = it["Released"].map(lambda v: ", ".join(v) if isinstance(v, (list, tuple)) else
@@ -99,7 +99,7 @@ def _models_table(run: ValidationRun) -> Table:
         if c in it:
             it[c] = it[c].map(lambda v: "—" if v != v else str(int(v)))
     it.index.name = "Model"
-    return Table(it, f"Invariance Models Across {run.options.group}", p_values=["p (Δχ²)"],
+    return Table(it, f"Invariance Models Across {group}", p_values=["p (Δχ²)"],
                  digits={"χ²": 1, "Δχ²": 1, "CFI": 3, "RMSEA": 3, "SRMR": 3, "ΔCFI": 3, "ΔRMSEA": 3, "ΔSRMR": 3},
                  no_leading_zero=["CFI", "RMSEA", "SRMR", "ΔCFI", "ΔRMSEA", "ΔSRMR"],
                  note="Each model is compared with the previous level (Δ columns). Maximum likelihood, listwise "
