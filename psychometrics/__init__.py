@@ -11,7 +11,11 @@ The package follows the validation pipeline, one module per stage::
     invariance   measurement invariance across groups
     validity     validity evidence (AVE, HTMT, relations to other variables)
     scoring      scoring keys and norms
-    pipeline     the whole validation and its HTML report
+    report       the validation report (HTML, figures) built from typed results
+    pipeline     the whole validation: options, steps, verdict rules, results.json
+
+Shared core modules: ``exceptions``, ``_results`` (result objects) and ``_display``
+(number formatting and the Jupyter view of results).
 
 Heavy dependencies are imported lazily so that ``import psychometrics`` and
 ``psychometrics --help`` stay fast.

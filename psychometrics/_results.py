@@ -131,6 +131,6 @@ class ResultMixin:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        from psychometrics.report.render import render_result
+        from psychometrics._display import render_result
 
         return render_result(self)

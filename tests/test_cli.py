@@ -125,6 +125,7 @@ def test_map_option(tmp_path, capsys):
     df.to_csv(data, index=False)
     code, out, err = _run(capsys, "check", MINI, data, "--map", "q1=A1")
     assert code == 0, err
+    assert "50 read, 50 used" in out and "OK: spec and data are valid." in out  # q1 read as item A1
     code, out, err = _run(capsys, "check", MINI, data, "--map", "q1")
     assert code == 2 and "DATA_COLUMN=ITEM_ID" in err
 

@@ -8,23 +8,22 @@ Psychological Testing* (AERA, APA, & NCME, 2014): test content, internal
 structure, relations to other variables, preceded by an executive summary and
 a data-quality section and followed by the scoring key and the provenance.
 
-Rounding happens here and nowhere else: :func:`format_value` formats every
-number shown in a table (APA 7 conventions: true minus sign, no leading zero
-for quantities bounded by 1, ``<.001`` for small p values, thousands
-separators for counts).
+Rounding happens in one place, :func:`psychometrics._display.format_value`
+(re-exported here), which formats every number shown in a table (APA 7
+conventions: true minus sign, no leading zero for quantities bounded by 1,
+``<.001`` for small p values, thousands separators for counts).
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from psychometrics._display import format_frame, format_value
 from psychometrics.report.context import (
     VERDICT_STATUSES,
     Diagnostics,
@@ -36,6 +35,7 @@ from psychometrics.report.context import (
     Verdicts,
 )
 from psychometrics.report.figures import SVG
+from psychometrics.report.render import environment
 
 __all__ = ["render_report", "format_value", "format_table", "apa_table", "SECTIONS", "STANDARDS_REFERENCE"]
 
@@ -56,177 +56,21 @@ STANDARDS_REFERENCE = (
     "Educational Research Association."
 )
 
-_MINUS = "\u2212"
 _DASH = "—"
 
 
 # ------------------------------------------------------------- formatting
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, (float, np.floating)):
-        return not math.isfinite(float(value))
-    return False
-
-
-def format_value(
-    value: Any,
-    *,
-    digits: int = 2,
-    no_leading_zero: bool = False,
-    p_value: bool = False,
-) -> str:
-    """Format one value for display (the report's only rounding).
-
-    Parameters
-    ----------
-    value
-        A number, a tuple/list of numbers (shown as a bracketed interval), a
-        bool (``yes``/``no``), text, or missing (``None``/NaN → em dash).
-    digits : int
-        Decimals for floats.
-    no_leading_zero : bool
-        Drop the leading zero (APA: for values that cannot exceed 1).
-    p_value : bool
-        Format as a p value: three decimals, no leading zero, ``<.001``.
-
-    Examples
-    --------
-    >>> format_value(-0.4567, no_leading_zero=True)
-    '−.46'
-    >>> format_value(0.0004, p_value=True)
-    '<.001'
-    >>> format_value((0.81, 0.9))
-    '[0.81, 0.90]'
-    """
-    if _is_missing(value):
-        return _DASH
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        v = int(value)
-        text = f"{abs(v):,}" if abs(v) >= 1000 else str(abs(v))
-        return (_MINUS + text) if v < 0 else text
-    if isinstance(value, (float, np.floating)):
-        x = float(value)
-        if p_value:
-            if x < 0.001:
-                return "<.001"
-            digits, no_leading_zero = 3, True
-        text = f"{abs(x):,.{digits}f}" if abs(x) >= 1000 else f"{abs(x):.{digits}f}"
-        if no_leading_zero and text.startswith("0."):
-            text = text[1:]
-        negative = x < 0 and any(ch not in "0.," for ch in text)  # no "−0.00"
-        return (_MINUS + text) if negative else text
-    if isinstance(value, (tuple, list)) and value and all(
-        isinstance(v, numbers.Real) or _is_missing(v) for v in value
-    ):
-        inner = ", ".join(format_value(v, digits=digits, no_leading_zero=no_leading_zero) for v in value)
-        return f"[{inner}]"
-    if isinstance(value, numbers.Real):
-        return format_value(float(value), digits=digits, no_leading_zero=no_leading_zero, p_value=p_value)
-    return str(value)
-
-
-def _is_numeric_value(value: Any) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    if isinstance(value, numbers.Real):
-        return True
-    return isinstance(value, (tuple, list)) and bool(value) and all(isinstance(v, numbers.Real) for v in value)
-
-
-def _label(value: Any) -> str:
-    if _is_missing(value):
-        return ""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _lookup(spec: Any, column: Hashable, default: Any) -> Any:
-    if isinstance(spec, Mapping):
-        if column in spec:
-            return spec[column]
-        if isinstance(column, tuple) and column and column[-1] in spec:
-            return spec[column[-1]]
-        return default
-    return spec
-
-
-def _member(spec: bool | Collection[Hashable], column: Hashable) -> bool:
-    if isinstance(spec, bool):
-        return spec
-    return column in spec or (isinstance(column, tuple) and bool(column) and column[-1] in spec)
-
-
 def format_table(table: Table) -> dict[str, Any]:
     """Turn a :class:`~psychometrics.report.context.Table` into rows of display strings.
 
     Returns ``{"head": [[cell, ...], ...], "body": [[cell, ...], ...], "n_rows": int}``
-    where each cell is ``{"text", "colspan", "numeric", "stub", "spanner"}``.
-    Texts are *not* escaped here; the template escapes them.
+    where each cell is ``{"text", "colspan", "numeric", "stub", "spanner"}``
+    (:func:`psychometrics._display.format_frame`). Texts are *not* escaped here; the
+    template escapes them.
     """
-    frame = table.frame
-    if isinstance(frame, pd.Series):
-        frame = frame.to_frame(name=frame.name if frame.name is not None else "value")
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"table {table.title!r}: frame must be a pandas DataFrame or Series, "
-                        f"got {type(frame).__name__}")
-    columns = list(frame.columns)
-    n_levels = frame.columns.nlevels
-    numeric_col = []
-    for j in range(frame.shape[1]):
-        col = frame.iloc[:, j]
-        values = [v for v in col.tolist() if not _is_missing(v)]
-        numeric_col.append(bool(values) and all(_is_numeric_value(v) for v in values))
-    show_index = table.show_index
-    if show_index is None:
-        show_index = not (isinstance(frame.index, pd.RangeIndex) and frame.index.name is None)
-    index_names = [_label(n) for n in frame.index.names] if show_index else []
-
-    head: list[list[dict[str, Any]]] = []
-    for level in range(n_levels):
-        row: list[dict[str, Any]] = [
-            {"text": name if level == n_levels - 1 else "", "colspan": 1, "numeric": False, "stub": True,
-             "spanner": False}
-            for name in index_names
-        ]
-        j = 0
-        while j < len(columns):
-            key = columns[j][: level + 1] if n_levels > 1 else columns[j]
-            span = 1
-            if level < n_levels - 1:
-                while j + span < len(columns) and columns[j + span][: level + 1] == key:
-                    span += 1
-            text = _label(columns[j][level] if n_levels > 1 else columns[j])
-            row.append({"text": text, "colspan": span, "numeric": span == 1 and numeric_col[j], "stub": False,
-                        "spanner": level < n_levels - 1 and bool(text)})
-            j += span
-        head.append(row)
-
-    body: list[list[dict[str, Any]]] = []
-    previous: tuple[Any, ...] | None = None
-    for label, values in zip(frame.index, frame.itertuples(index=False, name=None)):
-        row = []
-        if show_index:
-            parts = label if isinstance(label, tuple) else (label,)
-            for level, part in enumerate(parts):
-                repeated = previous is not None and len(parts) > 1 and previous[: level + 1] == parts[: level + 1]
-                row.append({"text": "" if repeated else _label(part), "colspan": 1, "numeric": False,
-                            "stub": True, "spanner": False})
-            previous = parts
-        for j, value in enumerate(values):
-            column = columns[j]
-            text = format_value(
-                value,
-                digits=int(_lookup(table.digits, column, 2)),
-                no_leading_zero=_member(table.no_leading_zero, column),
-                p_value=_member(table.p_values, column),
-            )
-            row.append({"text": text, "colspan": 1, "numeric": numeric_col[j], "stub": False, "spanner": False})
-        body.append(row)
-    return {"head": head, "body": body, "n_rows": len(body)}
+    return format_frame(table.frame, title=table.title, digits=table.digits,
+                        no_leading_zero=table.no_leading_zero, p_values=table.p_values,
+                        show_index=table.show_index)
 
 
 def apa_table(table: Table, number: int) -> Any:
@@ -236,8 +80,6 @@ def apa_table(table: Table, number: int) -> Any:
 
 
 def _macros():
-    from psychometrics.report.render import environment
-
     return environment().get_template("_macros.html.j2").module
 
 
@@ -444,8 +286,6 @@ def render_report(context: ReportContext | Mapping[str, Any]) -> str:
         text, and prints cleanly (a print stylesheet starts each section on a
         new page).
     """
-    from psychometrics.report.render import environment
-
     if not isinstance(context, Mapping):
         raise TypeError(f"context must be a dict, got {type(context).__name__}")
     title = str(_require(context, "title", "context"))

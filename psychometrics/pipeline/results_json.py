@@ -1,0 +1,150 @@
+"""``results.json``: every number of a validation as plain JSON, one section per step.
+
+Deterministic: the same inputs, options and seed give the same file apart from
+``provenance.generated_at`` (the scoring key's creation date is left out; timings go to
+stderr only). Numbers are unrounded; NaN and infinities are ``null``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from psychometrics._results import to_jsonable
+from psychometrics.exceptions import PsychometricsError
+from psychometrics.pipeline.state import RunState
+
+if TYPE_CHECKING:
+    from psychometrics.cfa import CFAResult
+    from psychometrics.report.context import Verdict
+
+__all__ = ["results_json", "FORMAT_VERSION"]
+
+#: Version of the results.json layout.
+FORMAT_VERSION = 1
+
+
+def _frame_records(df: pd.DataFrame | None) -> Any:
+    return None if df is None else to_jsonable(df)
+
+
+def _model_dict(fit: CFAResult) -> dict[str, Any]:
+    """A CFA result as JSON; a part the fit cannot give (e.g. MIs with a singular WLSMV information) is noted."""
+    try:
+        return fit.to_dict()
+    except PsychometricsError as exc:
+        return {"estimator": fit.estimator, "converged": fit.converged, "fit": to_jsonable(fit.fit),
+                "estimates": to_jsonable(fit.estimates), "note": f"incomplete: {exc}"}
+
+
+def _data_quality(st: RunState) -> dict[str, Any]:
+    d = st.data
+    q = d.responses.quality
+    careless = d.responses.careless
+    return {
+        "quality": q.to_dict(),
+        "exclusions": to_jsonable(d.exclusions),
+        "careless": {"flag_counts": to_jsonable(q.careless_flags), "excluded": st.options.exclude_careless,
+                     "rows_excluded": [to_jsonable(i) for i in d.careless_excluded],
+                     "flagged_rows": to_jsonable(careless[careless["flagged"]])},
+        "analysed": len(d.analysed), "calibration": len(d.calibration), "validation": len(d.validation),
+        "diagnostics": [x.to_dict() for x in d.responses.diagnostics],
+    }
+
+
+def _reliability(st: RunState) -> dict[str, Any]:
+    rel = st.reliability
+    return {**rel.result.to_dict(),
+            "ordinal": _frame_records(rel.ordinal_table.rename_axis("score").reset_index())
+            if rel.ordinal_table is not None else None,
+            "ordinal_notes": list(rel.ordinal_notes)}
+
+
+def _efa(st: RunState) -> dict[str, Any]:
+    e = st.efa
+    return {
+        "sample": "calibration", "n": len(st.data.calibration),
+        "rows": [to_jsonable(i) for i in st.data.calibration],
+        "kmo": e.kmo.to_dict(), "bartlett": e.bartlett.to_dict(),
+        "parallel_analysis": None if e.parallel is None else e.parallel.to_dict(),
+        "map": None if e.map is None else e.map.to_dict(),
+        "n_factors_extracted": e.n_extracted, "notes": list(e.notes),
+        "correlations": e.correlations,
+        "result": e.efa.to_dict(),
+    }
+
+
+def _cfa(st: RunState) -> dict[str, Any]:
+    c = st.cfa
+    return {
+        "sample": "validation", "n": len(st.data.validation),
+        "rows": [to_jsonable(i) for i in st.data.validation],
+        "comparison": to_jsonable(c.table),
+        "lrt_declared_vs_one_factor": _frame_records(c.lrt),
+        "models": {k: {"syntax": c.syntax[k], **_model_dict(v)} for k, v in c.fits.items()},
+        "failed": dict(c.failed),
+        "estimator": c.estimator,
+        "notes": list(c.notes),
+        "bifactor_omega": None if c.bifactor_omega is None else c.bifactor_omega.to_dict(),
+        "indices_used_by_verdicts": "cfi_scaled, tli_scaled, rmsea_scaled, srmr" if c.estimator != "ML"
+        else "cfi, tli, rmsea, srmr",
+    }
+
+
+def _invariance(st: RunState) -> dict[str, Any]:
+    inv = st.invariance
+    return {"assessed": inv.result is not None, "group": st.options.group, "note": inv.note,
+            "sample": st.options.invariance_sample, "n": len(inv.rows),
+            "result": None if inv.result is None else to_jsonable(inv.result),
+            "method": inv.method if inv.result is not None else None,
+            "fallback": inv.fallback,
+            "score_tests_scalar": _frame_records(inv.score_tests)}
+
+
+def _validity(st: RunState) -> dict[str, Any]:
+    v = st.validity
+    return {
+        "construct_validity": None if v.construct_validity is None else v.construct_validity.to_dict(),
+        "hypotheses": None if v.hypotheses is None else v.hypotheses.to_dict(),
+        "notes": list(v.notes),
+        "scores": v.scores.descriptives.pipe(to_jsonable),
+        "companion_measures": {k: {"n": c.n, "sha256": c.sha256, "quality": c.quality.to_dict(),
+                                   "scores": to_jsonable(v.companion_scores[k].descriptives)}
+                               for k, c in st.data.companions.items()},
+        "companions_not_found": list(st.data.not_found), "companions_without_data": list(st.data.absent),
+    }
+
+
+def _scoring(st: RunState) -> dict[str, Any]:
+    key = st.scoring_key.to_dict()
+    key.pop("created", None)  # clock-dependent: in scoring_key.json only (results.json stays deterministic)
+    if isinstance(key.get("calibration"), dict):
+        key["calibration"] = {k: v for k, v in key["calibration"].items() if k != "date"}
+    return key
+
+
+def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """The content of ``results.json`` (plain JSON types only)."""
+    scale = st.scale
+    out = {
+        "format_version": FORMAT_VERSION,
+        "scale": {"id": scale.id, "name": scale.name, "version": scale.version, "content_hash": scale.content_hash},
+        "summary": [to_jsonable(dataclasses.asdict(v)) for v in verdicts],
+        "data_quality": _data_quality(st),
+        "items": st.items.to_dict(),
+        "estimation": {"ordinal": bool(st.ordinal), "reason": st.ordinal_why, **st.estimation},
+        "reliability": _reliability(st),
+        "efa": _efa(st),
+        "cfa": _cfa(st),
+        "invariance": _invariance(st),
+        "validity": _validity(st),
+        "scoring": _scoring(st),
+        "diagnostics": [d.to_dict() for d in st.diagnostics],
+        "provenance": dict(st.provenance),
+    }
+    # every value must be plain JSON; round-trip to catch anything odd early
+    return json.loads(json.dumps(to_jsonable(out), allow_nan=False))

@@ -1,0 +1,250 @@
+"""Running a validation: :func:`validate` (the steps in order, with progress on stderr),
+:func:`demo` (the simulated study), and the progress runner."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from psychometrics._results import to_jsonable
+from psychometrics.exceptions import Diagnostic, SpecError
+from psychometrics.pipeline.options import ValidationOptions, merge_options, resolve_ordinal
+from psychometrics.pipeline.provenance import provenance
+from psychometrics.pipeline.result import ValidationResult
+from psychometrics.pipeline.results_json import results_json
+from psychometrics.pipeline.state import RunState
+from psychometrics.pipeline.steps import (
+    analyse_items,
+    cfa_step,
+    efa_step,
+    invariance_step,
+    load_data,
+    reliability_step,
+    scoring_step,
+    validity_step,
+)
+from psychometrics.pipeline.verdicts import judge
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from psychometrics.report.context import Verdict
+    from psychometrics.scale import Scale
+
+__all__ = ["validate", "demo", "Runner"]
+
+T = TypeVar("T")
+
+
+class Runner:
+    """Runs steps with timing on stderr (rich) and collects warnings as diagnostics.
+
+    A :class:`~psychometrics.exceptions.PsychometricsWarning` is not collected: the result
+    that issued it records it (``exceptions.record``). Any other warning (e.g. NumPy's) is
+    kept once per message, prefixed with the step.
+    """
+
+    def __init__(self, quiet: bool, total: int):
+        self.quiet = quiet
+        self.total = total
+        self.k = 0
+        self.timings: dict[str, float] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.console = None
+        if not quiet:
+            from rich.console import Console
+
+            self.console = Console(stderr=True, highlight=False)
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` as step ``name``: progress line, timing and warnings collected."""
+        from psychometrics.exceptions import PsychometricsWarning
+
+        self.k += 1
+        t0 = time.perf_counter()
+        if self.console is not None:
+            self.console.print(f"[dim][{self.k}/{self.total}][/] {name} …", end="")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = fn(*args, **kwargs)
+            except BaseException:
+                if self.console is not None:
+                    self.console.print(" [red]failed[/]")
+                raise
+        dt = time.perf_counter() - t0
+        self.timings[name] = dt
+        seen = set()
+        for w in caught:
+            if issubclass(w.category, PsychometricsWarning):
+                continue  # recorded on the results as Diagnostic objects
+            msg = f"{w.category.__name__}: {w.message}"
+            if msg not in seen:
+                seen.add(msg)
+                self.diagnostics.append(Diagnostic(w.category.__name__, f"{name}: {w.message}"))
+        if self.console is not None:
+            self.console.print(f" [green]done[/] [dim]{dt:.2f} s[/]")
+        return out
+
+
+def validate(
+    scale: Scale | str | Path,
+    data: str | Path | pd.DataFrame,
+    group: str | None = None,
+    measures: Sequence[str | Path] = (),
+    split: float = 0.5,
+    seed: int = 0,
+    config: str | Path | Mapping[str, Any] | None = None,
+    out: str | Path | None = None,
+    quiet: bool = False,
+    *,
+    id_column: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    command: str | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    extra_provenance: Mapping[str, Any] | None = None,
+) -> ValidationResult:
+    """Validate a scale on response data: the whole pipeline and its report.
+
+    Parameters
+    ----------
+    scale : Scale or path
+        The scale spec (YAML path or :class:`~psychometrics.scale.Scale`).
+    data : path or DataFrame
+        Responses (any format :func:`~psychometrics.data.load_responses` reads); companion
+        measures' items are read from the same data.
+    group : str, optional
+        Grouping column for measurement invariance.
+    measures : sequence of paths
+        Companion measure specs; default: specs beside the scale named by its hypotheses.
+    split : float
+        Calibration share (EFA); the rest is the validation sample (CFA).
+    seed : int
+        Seed of everything random.
+    config : path or mapping, optional
+        Options from a YAML file (:func:`load_config`) or a mapping; explicit arguments
+        that differ from their defaults, and ``options``, override it.
+    out : path, optional
+        Folder to write ``report.html``, ``results.json`` and ``scoring_key.json`` to.
+    quiet : bool
+        No progress on stderr.
+    id_column : str, optional
+    options : mapping, optional
+        Further :class:`ValidationOptions` fields (e.g. ``{"n_boot": 0}``); they override
+        the config.
+    command, title, subtitle, extra_provenance
+        Recorded in the report (the CLI passes the command line).
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    SpecError, DataError
+        Bad spec, config or data (from the loading step); later steps never raise for
+        estimation problems — they are reported as diagnostics or *not assessed*.
+    """
+    from psychometrics.scale import Scale
+
+    opts = merge_options(config, {"group": group, "measures": tuple(map(str, measures)), "split": split,
+                                  "seed": seed, "id_column": id_column}, options)
+    if not isinstance(scale, Scale):
+        scale = Scale.from_yaml(scale)
+    if out is not None:
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the report files")
+    ordinal, ordinal_why = resolve_ordinal(scale, opts)
+    run = Runner(quiet, total=9)
+    state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
+
+    def assemble() -> tuple[list[Verdict], dict[str, Any], str]:
+        from psychometrics.report.validation import render_validation_report
+
+        verdicts = judge(state)
+        results = results_json(state, verdicts)
+        return verdicts, results, render_validation_report(state, verdicts, title=title, subtitle=subtitle)
+
+    verdicts, results, html = run.run("report", assemble)
+    if out is not None:
+        _write(out, html, results, state, run)
+    d, e, v = state.data, state.efa, state.validity
+    return ValidationResult(
+        scale=scale, responses=d.responses, companions=dict(d.companions), analysed=d.analysed,
+        calibration=d.calibration, validation=d.validation, items=state.items, reliability=state.reliability.result,
+        kmo=e.kmo, bartlett=e.bartlett, parallel=e.parallel, map=e.map, efa=e.efa, cfa=dict(state.cfa.fits),
+        cfa_comparison=state.cfa.table, invariance=state.invariance.result, construct_validity=v.construct_validity,
+        hypotheses=v.hypotheses, scores=v.scores, scoring_key=state.scoring_key, verdicts=tuple(verdicts),
+        results=results, html=html, timings=dict(run.timings), out=out, diagnostics=tuple(run.diagnostics),
+    )
+
+
+def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts: ValidationOptions, ordinal: bool,
+               ordinal_why: str, command: str | None, extra_provenance: Mapping[str, Any] | None) -> RunState:
+    """Steps 1–8 in order; their results as the run state."""
+    d = run.run("data quality", load_data, data, scale, opts)
+    work = d.work
+    rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
+    items = run.run("item analysis", analyse_items, work.items, scale)
+    reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal)
+    efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng, ordinal)
+    cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal)
+    inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
+    invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal)
+    validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
+    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts)
+    return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
+                    reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
+                    scoring_key=key, provenance=provenance(scale, d.responses, opts, command, extra_provenance),
+                    runner_diagnostics=tuple(run.diagnostics))
+
+
+def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: Runner) -> None:
+    """report.html, results.json and scoring_key.json into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.html").write_text(html, encoding="utf-8")
+    (out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
+                                      encoding="utf-8")
+    state.scoring_key.to_file(out / "scoring_key.json")
+    if run.console is not None:
+        run.console.print(f"[bold green]Wrote[/] {out / 'report.html'}, results.json, scoring_key.json "
+                          f"[dim](total {sum(run.timings.values()):.1f} s)[/]")
+
+
+def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = False,
+         command: str | None = None, options: Mapping[str, Any] | None = None) -> ValidationResult:
+    """Simulate the embedded mentorship study and validate it.
+
+    Writes ``out/responses.csv`` (the simulated data) and the validation outputs. The
+    scale, companion measures and group come from the study file; the data SHA-256 in
+    the report is that of ``responses.csv``, so ``psychometrics validate`` on those files
+    reproduces it.
+    """
+    from psychometrics.simulate import default_study_path, load_study, simulate_study, write_table
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    study = load_study(default_study_path())
+    df = simulate_study(study, n=n, seed=seed)
+    data_path = write_table(df, out / "responses.csv")
+    files = study.scale_files
+    measures = [str(files[m.id]) for m in study.measures]
+    planted = study.planted
+    return validate(
+        files[study.scale.id], data_path, group=study.group_column, measures=measures, seed=seed, out=out,
+        quiet=quiet, id_column="id", options=options, command=command,
+        subtitle=(f"Simulated demo study '{study.id}' (n = {len(df)}, seed {seed}); planted problems: weak items "
+                  f"{', '.join(planted['weak_items']) or 'none'}, cross-loading "
+                  f"{', '.join(planted['cross_loading_items']) or 'none'}, DIF "
+                  f"{', '.join(d['item'] + ' in ' + d['group'] for d in planted['dif']) or 'none'}"),
+        extra_provenance={"simulation": {"study": study.id, "n": len(df), "seed": seed,
+                                         "planted": to_jsonable(planted)}},
+    )

@@ -1,0 +1,28 @@
+"""The steps of a validation, in order; each takes typed inputs and returns its frozen result
+(:mod:`psychometrics.pipeline.state`).
+
+1. :func:`~.data.load_data` — data quality, companion measures, calibration/validation split
+2. :func:`~.items.analyse_items` — item analysis
+3. :func:`~.reliability.reliability_step` — α, ω, …; ordinal α and categorical ω
+4. :func:`~.efa.efa_step` — adequacy, retention, EFA (calibration sample)
+5. :func:`~.cfa.cfa_step` — competing CFA models (validation sample)
+6. :func:`~.invariance.invariance_step` — measurement invariance across groups
+7. :func:`~.validity.validity_step` — CR/AVE/HTMT, scores, validity hypotheses
+8. :func:`~.scoring.scoring_step` — the scoring key
+
+A new step is a module here with one such function, a result class in ``state.py``, a
+call in :func:`psychometrics.pipeline.run.validate`, and (if it is judged) a row in
+:mod:`psychometrics.pipeline.verdicts`.
+"""
+
+from psychometrics.pipeline.steps.cfa import cfa_step, fit_indices
+from psychometrics.pipeline.steps.data import load_data, split_rows, subset_responses
+from psychometrics.pipeline.steps.efa import efa_step
+from psychometrics.pipeline.steps.invariance import invariance_step
+from psychometrics.pipeline.steps.items import analyse_items
+from psychometrics.pipeline.steps.reliability import reliability_step
+from psychometrics.pipeline.steps.scoring import scoring_step
+from psychometrics.pipeline.steps.validity import validity_step
+
+__all__ = ["load_data", "split_rows", "subset_responses", "analyse_items", "reliability_step", "efa_step",
+           "cfa_step", "fit_indices", "invariance_step", "validity_step", "scoring_step"]

@@ -1,0 +1,87 @@
+"""Step 1, data quality: load the responses and companion measures, then draw the samples."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import PsychometricsError
+from psychometrics.pipeline.options import ValidationOptions
+from psychometrics.pipeline.state import DataStep
+from psychometrics.scale import find_companions
+
+if TYPE_CHECKING:
+    from psychometrics.data import Responses
+    from psychometrics.scale import Scale
+
+__all__ = ["load_data", "split_rows", "subset_responses"]
+
+
+def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOptions) -> DataStep:
+    """Load the responses and the companion measures found, and split the analysed rows.
+
+    Raises
+    ------
+    SpecError, DataError
+        Bad spec or data (from :func:`psychometrics.data.load_responses`).
+    PsychometricsError
+        A sample would have no more rows than there are items.
+    """
+    from psychometrics.data import load_responses
+
+    resp = load_responses(data, scale, group=opts.group, id_column=opts.id_column,
+                          out_of_range=opts.out_of_range, missing_group=opts.missing_group)
+    found, not_found = find_companions(scale, opts.measures)
+    if not not_found:
+        scale.check_companions(found)
+    comps = {}
+    absent = []
+    for cid, comp in found.items():
+        if any(i in resp.frame.columns for i in comp.item_ids):
+            comps[cid] = resp.load_companion(comp)
+        else:
+            absent.append(cid)
+    analysed = resp.items.index
+    careless_excluded = pd.Index([])
+    if opts.exclude_careless:
+        careless_excluded = resp.careless.index[resp.careless["flagged"].to_numpy()]
+        analysed = analysed.difference(careless_excluded, sort=False)
+    calibration, validation = split_rows(analysed, opts.split, opts.seed)
+    n_items = resp.items.shape[1]
+    for name, rows in (("calibration", calibration), ("validation", validation)):
+        if len(rows) <= n_items:
+            raise PsychometricsError(
+                f"the {name} sample has {len(rows)} rows, not more than the {n_items} items; "
+                f"the data have too few usable rows ({len(analysed)}) for split={opts.split:g} — collect more "
+                "data or change --split")
+    return DataStep(responses=resp, work=subset_responses(resp, analysed), companions=comps,
+                    companions_work={k: subset_responses(v, analysed) for k, v in comps.items()},
+                    not_found=tuple(not_found), absent=tuple(absent), analysed=analysed,
+                    careless_excluded=careless_excluded, calibration=calibration, validation=validation)
+
+
+def split_rows(index: pd.Index, share: float, seed: int) -> tuple[pd.Index, pd.Index]:
+    """Random calibration/validation split (rows kept in data order within each part)."""
+    rng = np.random.default_rng([seed, 0x5B117])  # own stream: independent of the other seeded steps
+    n = len(index)
+    k = int(round(share * n))
+    pick = np.zeros(n, dtype=bool)
+    pick[rng.permutation(n)[:k]] = True
+    return index[pick], index[~pick]
+
+
+def subset_responses(resp: Responses, rows: pd.Index) -> Responses:
+    """The same Responses restricted to ``rows`` (items, raw, group, ids, careless)."""
+    if len(rows) == len(resp.items) and rows.equals(resp.items.index):
+        return resp
+    return dataclasses.replace(
+        resp, items=resp.items.loc[rows], raw=resp.raw.loc[rows],
+        group=None if resp.group is None else resp.group.loc[rows],
+        ids=None if resp.ids is None else resp.ids.loc[rows],
+        extra=resp.extra.loc[rows] if len(resp.extra) == len(resp.items) else resp.extra,
+        careless=resp.careless.loc[rows],
+    )

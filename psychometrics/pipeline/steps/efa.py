@@ -1,0 +1,104 @@
+"""Step 4, exploratory factor analysis of the calibration sample: adequacy (KMO, Bartlett),
+factor retention (parallel analysis, MAP) and the EFA itself, on polychoric correlations
+for ordinal items."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import PsychometricsError
+from psychometrics.pipeline.options import ValidationOptions
+from psychometrics.pipeline.state import EFAStep
+from psychometrics.pipeline.steps._common import why
+
+if TYPE_CHECKING:
+    from psychometrics.scale import Scale
+
+__all__ = ["efa_step"]
+
+
+def efa_step(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np.random.Generator,
+             ordinal: bool = False) -> EFAStep:
+    """Adequacy, retention and the EFA of ``items`` (the calibration rows); problems become notes.
+
+    The number of factors extracted is the parallel analysis' (at least one, at most the
+    Ledermann bound), else the number of declared subscales; a solution that cannot be
+    estimated falls back to one factor, said in the notes.
+    """
+    from psychometrics.efa import bartlett, kmo
+
+    notes: list[str] = []
+    poly = None
+    if ordinal:
+        from psychometrics.ordinal import polychoric
+
+        try:
+            poly = polychoric(items)
+        except Exception as exc:  # noqa: BLE001 - fall back to Pearson correlations, said in the report
+            notes.append(f"The polychoric correlations could not be estimated ({why(exc)}); the EFA falls back to "
+                         "Pearson correlations.")
+    # the correlation matrix every EFA step works on (polychoric for ordinal items)
+    cx: dict[str, Any] = {"corr": poly.matrix, "n_obs": poly.n} if poly is not None else {}
+    adequacy_kmo = kmo(corr=poly.matrix) if cx else kmo(items)
+    adequacy_bartlett = bartlett(**cx) if cx else bartlett(items)
+    pa, mp, k = _retention(items, scale, opts, rng, poly, notes)
+    p = items.shape[1]
+    kmax = max(1, int(math.floor((2 * p + 1 - math.sqrt(8 * p + 1)) / 2)))  # Ledermann bound, df ≥ 0
+    if k > kmax:
+        notes.append(f"{k} factors exceed the {kmax} that {p} items identify; {kmax} are extracted.")
+        k = kmax
+    result, k = _extract(items, scale, opts, k, cx, notes)
+    return EFAStep(kmo=adequacy_kmo, bartlett=adequacy_bartlett, parallel=pa, map=mp, efa=result, n_extracted=k,
+                   correlations="polychoric" if poly is not None else "pearson",
+                   n=poly.n if poly is not None else len(items), notes=tuple(notes))
+
+
+def _retention(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np.random.Generator, poly: Any,
+               notes: list[str]) -> tuple[Any, Any, int]:
+    """(parallel analysis, MAP, factors to extract); None, None and the declared number when they fail."""
+    declared = len(scale.subscales)
+    try:
+        from psychometrics.efa import map_test, parallel_analysis
+    except ImportError:  # retention not available in this build
+        notes.append("Factor retention (parallel analysis, MAP) is not available in this version of "
+                     f"psychometrics; the declared number of subscales ({declared}) is extracted.")
+        return None, None, declared
+    try:
+        if poly is not None:
+            pa = parallel_analysis(corr=poly.matrix, n_obs=poly.n, n_iter=opts.parallel_iter, kind="both", seed=rng,
+                                   show_progress=False)
+            mp = map_test(corr=poly.matrix)
+        else:
+            pa = parallel_analysis(items, n_iter=opts.parallel_iter, kind="both", seed=rng, show_progress=False)
+            mp = map_test(items)
+    except PsychometricsError as exc:  # reported; the declared number is used instead
+        notes.append(f"Factor retention could not be computed ({exc}); the declared number of subscales "
+                     f"({declared}) is extracted.")
+        return None, None, declared
+    k = pa.n_factors or 0
+    if k < 1:
+        notes.append("Parallel analysis retained no factor; one factor is extracted.")
+        k = 1
+    return pa, mp, k
+
+
+def _extract(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, k: int, cx: dict[str, Any],
+             notes: list[str]) -> tuple[Any, int]:
+    """The k-factor EFA, or one factor when k factors cannot be estimated (said in the notes)."""
+    from psychometrics.efa import efa
+
+    try:
+        if cx:
+            return efa(None, k, method=opts.efa_method, rotation=opts.rotation if k > 1 else None, scale=scale,
+                       **cx), k
+        return efa(items, k, method=opts.efa_method, rotation=opts.rotation if k > 1 else None, scale=scale), k
+    except PsychometricsError as exc:
+        if k == 1:
+            raise
+        # a k-factor solution that cannot be estimated must not stop the validation: say so, show one factor
+        notes.append(f"The {k}-factor EFA could not be estimated ({exc}); one factor is shown instead.")
+        return efa(None if cx else items, 1, method=opts.efa_method, rotation=None, scale=scale, **cx), 1

@@ -1,0 +1,70 @@
+"""Step 3, reliability: α, ω and the other coefficients of every score; ordinal α and
+categorical ω when the items are treated as ordinal."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import PsychometricsError
+from psychometrics.pipeline.options import ValidationOptions
+from psychometrics.pipeline.state import ReliabilityStep
+from psychometrics.pipeline.steps._common import why
+
+if TYPE_CHECKING:
+    from psychometrics.data import Responses
+    from psychometrics.reliability import ScaleReliabilityResult
+    from psychometrics.scale import Scale
+
+__all__ = ["reliability_step", "ordinal_reliability"]
+
+
+def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng: np.random.Generator,
+                     ordinal: bool) -> ReliabilityStep:
+    """All analysed rows; the bootstrap draws from ``rng`` (shared with the later seeded steps)."""
+    from psychometrics.reliability import scale_reliability
+
+    rel = scale_reliability(work, scale, n_boot=opts.n_boot, ci=opts.conf_level, seed=rng, progress=False)
+    if not ordinal:
+        return ReliabilityStep(result=rel)
+    return ordinal_reliability(rel, work.items, scale)
+
+
+def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale: Scale) -> ReliabilityStep:
+    """Ordinal α (polychoric matrix) and categorical ω (WLSMV CFA) of every score beside ``rel``.
+
+    ``items`` are the scored responses (reverse-keyed items already reversed), so the
+    coefficients refer to the scored sum. Failures are notes, never errors.
+    """
+    from psychometrics.ordinal import categorical_omega_from_cfa, ordinal_alpha, polychoric
+
+    notes: list[str] = []
+    try:
+        poly = polychoric(items)
+    except Exception as exc:  # noqa: BLE001 - reported; the continuous coefficients stand alone
+        notes.append(f"Ordinal α could not be computed (polychoric correlations: {why(exc)}); only the "
+                     "continuous coefficients are reported.")
+        return ReliabilityStep(result=rel, ordinal_notes=tuple(notes))
+    rows = {}
+    for s in scale.subscales:
+        ids = list(scale.items_of(s.id))
+        rows[s.id] = {"n": poly.n, "ordinal_alpha": ordinal_alpha(poly, ids) if len(ids) > 1 else math.nan}
+    rows["total"] = {"n": poly.n, "ordinal_alpha": ordinal_alpha(poly, list(items.columns))}
+    tab = pd.DataFrame(rows).T
+    tab["categorical_omega"] = math.nan
+    try:
+        from psychometrics.cfa import fit_cfa, models
+
+        fit = fit_cfa(models.correlated_factors(scale), items, estimator="WLSMV")
+        if not fit.converged:
+            raise PsychometricsError("the WLSMV CFA did not converge")
+        om = categorical_omega_from_cfa(fit)
+        for sid, v in om.items():
+            if sid in tab.index:
+                tab.loc[sid, "categorical_omega"] = float(v)
+    except Exception as exc:  # noqa: BLE001 - reported; ordinal α still stands
+        notes.append(f"Categorical ω could not be computed ({why(exc)}).")
+    return ReliabilityStep(result=rel, ordinal_table=tab, ordinal_notes=tuple(notes), polychoric=poly)

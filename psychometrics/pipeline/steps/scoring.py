@@ -1,0 +1,48 @@
+"""Step 8, the scoring key: the spec's scoring rules with the reliabilities, the invariance
+level and the norms of all analysed rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from psychometrics.pipeline.options import ValidationOptions
+from psychometrics.pipeline.state import InvarianceStep, ReliabilityStep
+
+if TYPE_CHECKING:
+    from psychometrics.data import Responses
+    from psychometrics.scale import Scale
+    from psychometrics.scoring import ScoringKey
+
+__all__ = ["scoring_step"]
+
+
+def scoring_step(work: Responses, scale: Scale, reliability: ReliabilityStep, invariance: InvarianceStep,
+                 opts: ValidationOptions) -> ScoringKey:
+    """The key of :class:`psychometrics.scoring.ScoringKey` (coefficient: ω total)."""
+    from psychometrics.scoring import ScoringKey
+
+    return ScoringKey.build(scale, work, reliability=reliability.result, invariance=_invariance_entry(
+        work, invariance, opts), norms=True, description=(f"all {len(work.items)} respondents analysed by "
+                                                          f"psychometrics validate (data {Path(str(work.source)).name})"),
+        coefficient="omega_total")
+
+
+def _invariance_entry(work: Responses, invariance: InvarianceStep, opts: ValidationOptions) -> dict[str, Any] | None:
+    """The key's invariance record: level, groups and notes (None without a grouping variable)."""
+    inv = invariance.result
+    if inv is not None:
+        entry: dict[str, Any] = {"level": invariance.level_text, "group_variable": opts.group,
+                                 "groups": [str(g) for g in (inv.groups or sorted(work.group.astype(str).unique()))]}
+        notes = [f"rule: {inv.rule}"]
+        released = invariance.released
+        if released:
+            notes.append("released across groups (partial invariance): " + ", ".join(released))
+        if invariance.non_invariant_items:
+            notes.append("non-invariant items: " + ", ".join(invariance.non_invariant_items))
+        entry["notes"] = "; ".join(notes)
+        return entry
+    if opts.group is not None:
+        return {"level": "not assessed", "group_variable": opts.group, "groups": sorted(map(str, work.group.unique())),
+                "notes": invariance.note or ""}
+    return None

@@ -1,0 +1,194 @@
+"""The SVG type, the report's figure style and helpers shared by every figure."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import html
+import io
+import math
+import re
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from psychometrics.exceptions import DataError
+
+#: CSS font stack written into every figure; the report's sans-serif stack.
+FONT_STACK = ["Helvetica Neue", "Helvetica", "Arial", "Liberation Sans", "DejaVu Sans"]
+
+_INK = "#222222"
+_GRID = "#d9d9d9"
+_MUTED = "#6b6b6b"
+_BLUE = "#2f5d8a"
+_ORANGE = "#c0622b"
+_RED = "#b2182b"
+
+
+class SVG(str):
+    """An SVG document produced by this module, safe to insert into HTML.
+
+    It is a ``str``; ``__html__`` tells jinja2/markupsafe that it needs no
+    escaping, and ``_repr_svg_`` displays it in Jupyter. Only functions in
+    :mod:`psychometrics.report.figures` create it, which is how
+    :func:`psychometrics.report.build.render_report` knows a figure is ours and
+    not a string from user input.
+    """
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+    def _repr_svg_(self) -> str:
+        return str(self)
+
+
+# ------------------------------------------------------------------ helpers
+def _rc(kind: str) -> dict[str, Any]:
+    return {
+        "svg.fonttype": "none",
+        # ids of clip paths and markers are hashes salted with the figure kind: stable
+        # across runs and distinct between different figures inlined in one page.
+        "svg.hashsalt": f"psychometrics-{kind}",
+        "svg.id": None,
+        "text.parse_math": False,
+        "text.usetex": False,
+        "font.family": "sans-serif",
+        "font.sans-serif": FONT_STACK,
+        "font.size": 10.0,
+        "axes.titlesize": 10.5,
+        "axes.labelsize": 10.0,
+        "xtick.labelsize": 9.5,
+        "ytick.labelsize": 9.5,
+        "legend.fontsize": 9.5,
+        "axes.edgecolor": "#444444",
+        "axes.labelcolor": _INK,
+        "text.color": _INK,
+        "xtick.color": "#444444",
+        "ytick.color": "#444444",
+        "axes.linewidth": 0.8,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "legend.frameon": False,
+        "path.simplify": False,
+    }
+
+
+def _styled(kind: str):
+    """Run a figure function under the report's rcParams (axes read them when created).
+
+    ``rc_context`` restores the user's settings afterwards; no global state changes.
+    """
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            import matplotlib
+
+            with matplotlib.rc_context(_rc(kind)):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _new_figure(width: float, height: float):
+    """A matplotlib Figure with its own SVG canvas (no pyplot, no global backend)."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasSVG(fig)
+    return fig
+
+
+_XML_HEADER = re.compile(r"^\s*<\?xml[^>]*>\s*(<!DOCTYPE[^>]*>\s*)?", re.S)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+
+
+def _finish(fig, kind: str) -> SVG:
+    """Serialise ``fig`` as inline SVG: no XML prolog, no metadata, no date."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    text = _XML_HEADER.sub("", buf.getvalue())
+    text = _METADATA.sub("", text)
+    return SVG(_accessible(_scope_ids(text.strip(), kind), _NAMES.get(kind, kind)))
+
+
+_NAMES = {"scree": "Scree plot with parallel analysis", "heatmap": "Loading heatmap",
+          "responses": "Item response distributions", "invariance": "Change in fit between invariance models"}
+
+
+_ID = re.compile(r'\sid="([^"]+)"')
+_REF = re.compile(r'(url\(#|href="#)([^)"]+)')
+
+
+def _scope_ids(svg: str, kind: str) -> str:
+    """Make element ids unique within an HTML page that inlines several figures.
+
+    matplotlib names groups ``figure_1``, ``axes_1``, ... in every figure; ids
+    must be unique in a document, so unreferenced ids are dropped and
+    referenced ones (clip paths, markers) get a prefix derived from the
+    figure's own content (deterministic, and different for different figures).
+    """
+    referenced = {m.group(2) for m in _REF.finditer(svg)}
+    prefix = f"psy-{kind}-{hashlib.sha256(svg.encode()).hexdigest()[:8]}-"
+
+    def fix_id(m: re.Match[str]) -> str:
+        return f' id="{prefix}{m.group(1)}"' if m.group(1) in referenced else ""
+
+    svg = _ID.sub(fix_id, svg)
+    return _REF.sub(lambda m: f"{m.group(1)}{prefix}{m.group(2)}", svg)
+
+
+def _accessible(svg: str, label: str) -> str:
+    """Give the root element a role and an accessible name."""
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(label)}" ', 1)
+
+
+def _as_frame(obj: pd.Series | pd.DataFrame, name: str) -> pd.DataFrame:
+    if isinstance(obj, pd.Series):
+        return obj.to_frame(name=obj.name if obj.name is not None else name)
+    if isinstance(obj, pd.DataFrame):
+        return obj
+    raise TypeError(f"{name} must be a pandas Series or DataFrame, got {type(obj).__name__}")
+
+
+def _numeric(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    try:
+        return frame.apply(pd.to_numeric, errors="raise").astype(float)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} must hold numbers only: {exc}") from None
+
+
+def _apa(x: float, digits: int = 2) -> str:
+    """APA number for a value bounded by 1: no leading zero, true minus sign."""
+    if not math.isfinite(x):
+        return "—"
+    s = f"{abs(x):.{digits}f}"
+    if s.startswith("0."):
+        s = s[1:]
+    if float(f"{x:.{digits}f}") < 0:
+        s = "\u2212" + s
+    return s
+
+
+def _truncate(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _labels(index: pd.Index, labels: Mapping[Hashable, str] | pd.Series | None, width: int) -> list[str]:
+    if labels is None:
+        return [str(i) for i in index]
+    mapping = dict(labels.items()) if isinstance(labels, pd.Series) else dict(labels)
+    return [_truncate(mapping.get(i, str(i)), width) for i in index]
+
+
+def _cmap(name: str):
+    import matplotlib
+
+    return matplotlib.colormaps[name]

@@ -1,0 +1,97 @@
+"""The reference list of the validation report: short citation → APA reference.
+
+Verdict rules (``psychometrics.pipeline.verdicts``) and report sections cite by the short
+form (``"Hu & Bentler (1999)"``); the report lists the full reference of every short form
+it cited, plus the *Standards* (:data:`psychometrics.report.build.STANDARDS_REFERENCE`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["REFERENCES", "ALWAYS_CITED", "cited_in", "reference_list"]
+
+#: Short citation → APA reference.
+REFERENCES = {
+    "Reise (2012)": "Reise, S. P. (2012). The rediscovery of bifactor measurement models. Multivariate Behavioral "
+                    "Research, 47(5), 667–696.",
+    "Rhemtulla et al. (2012)": "Rhemtulla, M., Brosseau-Liard, P. É., & Savalei, V. (2012). When can categorical "
+                               "variables be treated as continuous? A comparison of robust continuous and categorical "
+                               "SEM estimation methods under suboptimal conditions. Psychological Methods, 17(3), "
+                               "354–373.",
+    "Zumbo et al. (2007)": "Zumbo, B. D., Gadermann, A. M., & Zeisser, C. (2007). Ordinal versions of coefficients "
+                           "alpha and theta for Likert rating scales. Journal of Modern Applied Statistical Methods, "
+                           "6(1), 21–29.",
+    "Green & Yang (2009)": "Green, S. B., & Yang, Y. (2009). Reliability of summed item scores using structural "
+                           "equation modeling: An alternative to coefficient alpha. Psychometrika, 74(1), 155–167.",
+    "Muthén et al. (1997)": "Muthén, B. O., du Toit, S. H. C., & Spisic, D. (1997). Robust inference using weighted "
+                            "least squares and quadratic estimating equations in latent variable modeling with "
+                            "categorical and continuous outcomes. Unpublished manuscript.",
+    "Savalei (2021)": "Savalei, V. (2021). Improving fit indices in structural equation modeling with categorical "
+                      "data. Multivariate Behavioral Research, 56(3), 390–407.",
+    "Wu & Estabrook (2016)": "Wu, H., & Estabrook, R. (2016). Identification of confirmatory factor analysis models "
+                             "of different levels of invariance for ordered categorical outcomes. Psychometrika, "
+                             "81(4), 1014–1045.",
+    "Nunnally (1978)": "Nunnally, J. C. (1978). Psychometric theory (2nd ed.). McGraw-Hill.",
+    "Nunnally & Bernstein (1994)": "Nunnally, J. C., & Bernstein, I. H. (1994). Psychometric theory (3rd ed.). "
+                                   "McGraw-Hill.",
+    "Kaiser (1974)": "Kaiser, H. F. (1974). An index of factorial simplicity. Psychometrika, 39(1), 31–36.",
+    "Bartlett (1950)": "Bartlett, M. S. (1950). Tests of significance in factor analysis. British Journal of "
+                       "Statistical Psychology, 3(2), 77–85.",
+    "Horn (1965)": "Horn, J. L. (1965). A rationale and test for the number of factors in factor analysis. "
+                   "Psychometrika, 30(2), 179–185.",
+    "Velicer (1976)": "Velicer, W. F. (1976). Determining the number of components from the matrix of partial "
+                      "correlations. Psychometrika, 41(3), 321–327.",
+    "Howard (2016)": "Howard, M. C. (2016). A review of exploratory factor analysis decisions and overview of "
+                     "current practices: What we are doing and how can we improve? International Journal of "
+                     "Human-Computer Interaction, 32(1), 51–62.",
+    "Hu & Bentler (1999)": "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance "
+                           "structure analysis: Conventional criteria versus new alternatives. Structural Equation "
+                           "Modeling, 6(1), 1–55.",
+    "Chen (2007)": "Chen, F. F. (2007). Sensitivity of goodness of fit indexes to lack of measurement invariance. "
+                   "Structural Equation Modeling, 14(3), 464–504.",
+    "Fornell & Larcker (1981)": "Fornell, C., & Larcker, D. F. (1981). Evaluating structural equation models with "
+                                "unobservable variables and measurement error. Journal of Marketing Research, 18(1), "
+                                "39–50.",
+    "Henseler et al. (2015)": "Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). A new criterion for assessing "
+                              "discriminant validity in variance-based structural equation modeling. Journal of the "
+                              "Academy of Marketing Science, 43(1), 115–135.",
+    "Cheung & Rensvold (2002)": "Cheung, G. W., & Rensvold, R. B. (2002). Evaluating goodness-of-fit indexes for "
+                                "testing measurement invariance. Structural Equation Modeling, 9(2), 233–255.",
+    "Rutkowski & Svetina (2014)": "Rutkowski, L., & Svetina, D. (2014). Assessing the hypothesis of measurement "
+                                  "invariance in the context of large-scale international surveys. Educational and "
+                                  "Psychological Measurement, 74(1), 31–57.",
+    "Nye & Drasgow (2011)": "Nye, C. D., & Drasgow, F. (2011). Effect size indices for analyses of measurement "
+                            "equivalence: Understanding the practical importance of differences between groups. "
+                            "Journal of Applied Psychology, 96(5), 966–980.",
+    "Sörbom (1989)": "Sörbom, D. (1989). Model modification. Psychometrika, 54(3), 371–384.",
+    "Campbell & Fiske (1959)": "Campbell, D. T., & Fiske, D. W. (1959). Convergent and discriminant validation by "
+                               "the multitrait-multimethod matrix. Psychological Bulletin, 56(2), 81–105.",
+    "McDonald (1999)": "McDonald, R. P. (1999). Test theory: A unified treatment. Lawrence Erlbaum.",
+    "Cronbach (1951)": "Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests. "
+                       "Psychometrika, 16(3), 297–334.",
+    "Meade & Craig (2012)": "Meade, A. W., & Craig, S. B. (2012). Identifying careless responses in survey data. "
+                            "Psychological Methods, 17(3), 437–455.",
+    "Anderson & Gerbing (1988)": "Anderson, J. C., & Gerbing, D. W. (1988). Structural equation modeling in "
+                                 "practice: A review and recommended two-step approach. Psychological Bulletin, "
+                                 "103(3), 411–423.",
+}
+
+#: Cited by the report's fixed text whatever the run found.
+ALWAYS_CITED = frozenset({"Cronbach (1951)", "McDonald (1999)", "Meade & Craig (2012)", "Anderson & Gerbing (1988)",
+                          "Bartlett (1950)"})
+
+
+def cited_in(references: Iterable[str]) -> set[str]:
+    """The known short citations in ``references`` (each may list several, separated by ";")."""
+    out = set()
+    for reference in references:
+        for part in str(reference).split(";"):
+            if part.strip() in REFERENCES:
+                out.add(part.strip())
+    return out
+
+
+def reference_list(cited: Iterable[str]) -> list[str]:
+    """The APA references of the known short citations in ``cited``, sorted."""
+    return sorted(REFERENCES[r] for r in set(cited) if r in REFERENCES)

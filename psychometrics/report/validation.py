@@ -1,0 +1,70 @@
+"""The validation report of a run: its context (:func:`build_context`) and its HTML
+(:func:`render_validation_report`).
+
+The run is anything that satisfies :class:`~psychometrics.report.inputs.ValidationRun` (the
+pipeline passes its run state); each section is built by a module of
+:mod:`psychometrics.report.sections`, and :func:`~psychometrics.report.build.render_report`
+renders the context (``docs/report.md`` describes it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psychometrics.report.context import Verdict
+from psychometrics.report.inputs import ValidationRun
+from psychometrics.report.references import ALWAYS_CITED, cited_in, reference_list
+from psychometrics.report.sections.cfa import cfa_part
+from psychometrics.report.sections.content import content_section, scale_info
+from psychometrics.report.sections.data_quality import data_quality_section
+from psychometrics.report.sections.efa import efa_part
+from psychometrics.report.sections.invariance import invariance_part
+from psychometrics.report.sections.items import item_analysis_part, item_review
+from psychometrics.report.sections.relations import relations_section
+from psychometrics.report.sections.reliability import reliability_part
+from psychometrics.report.sections.scoring import scoring_section
+from psychometrics.report.sections.summary import summary_section
+
+__all__ = ["build_context", "render_validation_report"]
+
+
+def build_context(run: ValidationRun, verdicts: Sequence[Verdict], *, title: str | None = None,
+                  subtitle: str | None = None) -> dict[str, Any]:
+    """The report context (:class:`~psychometrics.report.context.ReportContext`) of ``run``.
+
+    ``verdicts`` are the executive summary's (the pipeline judges them); ``title`` and
+    ``subtitle`` default to the scale's name and the samples.
+    """
+    scale, d, opts = run.scale, run.data, run.options
+    review = item_review(run)
+    parts = {"Item Analysis": item_analysis_part(run, review), "Reliability": reliability_part(run),
+             "Exploratory Factor Analysis": efa_part(run), "Confirmatory Factor Analysis": cfa_part(run),
+             "Measurement Invariance": invariance_part(run)}
+    cites = cited_in(v.reference for v in verdicts) | ALWAYS_CITED
+    for part in parts.values():
+        cites |= part.cites
+    subsections = [{"title": name, "intro": part.intro, "blocks": part.blocks} for name, part in parts.items()]
+    n_an, n_cal, n_val = len(d.analysed), len(d.calibration), len(d.validation)
+    return {
+        "title": title or f"Validation of the {scale.name}",
+        "subtitle": subtitle or (f"{n_an} respondents: calibration (n = {n_cal}) and validation (n = {n_val}) "
+                                 f"samples; seed {opts.seed}"),
+        "scale": scale_info(scale),
+        "summary": summary_section(run, verdicts, review),
+        "content": content_section(scale),
+        "data_quality": data_quality_section(run),
+        "internal_structure": {"subsections": subsections},
+        "relations": relations_section(run),
+        "scoring": scoring_section(run),
+        "provenance": dict(run.provenance),
+        "references": reference_list(cites),
+    }
+
+
+def render_validation_report(run: ValidationRun, verdicts: Sequence[Verdict], *, title: str | None = None,
+                             subtitle: str | None = None) -> str:
+    """The report of ``run`` as one self-contained HTML document."""
+    from psychometrics.report.build import render_report
+
+    return render_report(build_context(run, verdicts, title=title, subtitle=subtitle))
