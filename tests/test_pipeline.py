@@ -322,7 +322,7 @@ def test_continuous_switch(tmp_path):
 
 
 def test_ordinal_option_resolution():
-    from psychometrics.pipeline import _resolve_ordinal
+    from psychometrics.pipeline.options import resolve_ordinal as _resolve_ordinal
     from psychometrics.scale import Scale
 
     scale = Scale.from_yaml(MSS)

@@ -375,7 +375,7 @@ def test_verdict_regions():
     neg = Hypothesis.coerce({"id": "Y", "scale_score": "total", "measure": "m", "measure_score": "total",
                              "kind": "discriminant", "direction": "negative", "max_abs_r": 0.2})
     assert neg.region == [(-0.2, -0.0)] and neg.expectation == "−0.20 ≤ r ≤ 0"
-    from psychometrics.validity import _verdict
+    from psychometrics.validity.hypotheses import _verdict
 
     assert _verdict(h.region, -0.6, -0.4) == "supported"
     assert _verdict(h.region, -0.2, 0.2) == "not supported"

@@ -12,17 +12,15 @@ from typing import Any
 
 import pandas as pd
 
-from psychometrics._groups import group_label as _group_label  # noqa: F401 - re-exported
 from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa.categorical import fit_cfa_ordinal
 from psychometrics.cfa.checks import check_identification as _check_identification
 from psychometrics.cfa.checks import post_checks as _post_checks
-from psychometrics.cfa.engine import Engine, fit_ml, ml_result  # noqa: F401 - Engine re-exported
+from psychometrics.cfa.engine import fit_ml, ml_result
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.sample_stats import moment_stats as _moment_stats
 from psychometrics.cfa.sample_stats import sample_stats as _sample_stats
 from psychometrics.cfa.specification import build_spec, observed_variables
-from psychometrics.cfa.start_values import start_values as _start_values  # noqa: F401 - re-exported
 from psychometrics.exceptions import (
     ConvergenceWarning,
     DataError,
@@ -34,9 +32,6 @@ from psychometrics.exceptions import (
 
 __all__ = ["fit_cfa"]
 
-# Also importable from here, as before the split (invariance and older code import them from
-# this module): Engine, fit_ml, ml_result, _group_label, _sample_stats, _moment_stats,
-# _start_values, _check_identification, _post_checks.
 
 
 def fit_cfa(

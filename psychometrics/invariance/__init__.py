@@ -25,11 +25,8 @@ from __future__ import annotations
 from psychometrics.invariance.categorical import CATEGORICAL_LEVELS, CategoricalInvarianceResult, categorical_invariance
 from psychometrics.invariance.continuous import GROUP_EQUAL, LEVELS, measurement_invariance
 from psychometrics.invariance.effect_size import dmacs
-from psychometrics.invariance.groups import reference_first as _reference_first  # noqa: F401 - kept importable
-from psychometrics.invariance.results import TABLE_COLS as _TABLE_COLS  # noqa: F401 - kept importable
 from psychometrics.invariance.results import InvarianceResult
 from psychometrics.invariance.rules import RULES, DecisionRule
-from psychometrics.invariance.rules import resolve_rule as _resolve_rule  # noqa: F401 - kept importable
 
 __all__ = [
     "measurement_invariance",

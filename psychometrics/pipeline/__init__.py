@@ -43,13 +43,9 @@ Design
 
 from __future__ import annotations
 
-from psychometrics.pipeline.options import ValidationOptions, load_config, resolve_ordinal
+from psychometrics.pipeline.options import ValidationOptions, load_config
 from psychometrics.pipeline.result import ValidationResult
 from psychometrics.pipeline.run import demo, validate
-from psychometrics.report.references import REFERENCES
 from psychometrics.scale import find_companions
-
-# private names other modules and tests import from here (kept until they import the new homes)
-_resolve_ordinal = resolve_ordinal
 
 __all__ = ["ValidationOptions", "ValidationResult", "validate", "load_config", "demo", "find_companions"]

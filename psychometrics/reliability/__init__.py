@@ -54,16 +54,6 @@ from psychometrics.reliability.scale import (
 )
 from psychometrics.reliability.split_halves import SplitHalfResult, split_half
 
-# Private names that other modules and tests imported from the single-module reliability.py
-# (scoring: _alpha_batch; before this restructure items: _subscale_map, _alpha_if_deleted,
-# _item_rest_r, _prepare; tests: _prepare, _alpha_batch, _omega1_batch). Kept importable until
-# the merge; the submodules hold them under public names (alpha.alpha_batch, prepare.prepare_items, …).
-from psychometrics.reliability.alpha import alpha_batch as _alpha_batch  # noqa: F401
-from psychometrics.reliability.alpha import alpha_if_deleted as _alpha_if_deleted  # noqa: F401
-from psychometrics.reliability.alpha import item_rest_r as _item_rest_r  # noqa: F401
-from psychometrics.reliability.efa_omega import _omega1_batch  # noqa: F401
-from psychometrics.reliability.prepare import prepare_items as _prepare  # noqa: F401
-from psychometrics.reliability.scale import subscale_map as _subscale_map  # noqa: F401
 
 __all__ = [
     "AlphaResult",

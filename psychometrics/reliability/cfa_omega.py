@@ -22,6 +22,7 @@ from psychometrics.exceptions import (
     ReliabilityWarning,
     record,
 )
+from psychometrics.reliability.composite import composite_reliability_sem
 from psychometrics.reliability.efa_omega import HEYWOOD_UNIQUENESS
 from psychometrics.reliability.prepare import Missing, check_matrix, prepare_items
 
@@ -207,7 +208,6 @@ def omega_bifactor(
     data, fixture ``tests/reference/omega_bifactor``; tolerance 1e-4 (iterative
     estimates).
     """
-    from psychometrics.validity import composite_reliability_sem
 
     if total_variance not in ("observed", "implied"):
         raise DataError(f"total_variance must be 'observed' or 'implied', not {total_variance!r}")

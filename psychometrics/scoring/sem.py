@@ -27,13 +27,13 @@ def coefficient_alpha(items: pd.DataFrame) -> float:
     k = items.shape[1]
     if k < 2:
         return float("nan")
-    from psychometrics.reliability import _alpha_batch
+    from psychometrics.reliability.alpha import alpha_batch
 
     c = items.cov().to_numpy()  # pairwise complete, ddof = 1 (as R's cov(use="pairwise"))
     total = c.sum()
     if not np.isfinite(total) or total <= 0:
         return float("nan")
-    return float(_alpha_batch(c))
+    return float(alpha_batch(c))
 
 
 def _sem_table(vals: pd.DataFrame, items: pd.DataFrame, rules: ScoringRules,

@@ -56,7 +56,6 @@ from psychometrics.validity.hypotheses import (
     observed_scores,
     score_key,
 )
-from psychometrics.validity.hypotheses import _verdict  # noqa: F401  (tests/test_validity.py imports it)
 from psychometrics.validity.latent import ConstructValidity, construct_validity, latent_correlations
 
 __all__ = [

@@ -14,7 +14,8 @@ from psychometrics._linalg import cov2cor, pairwise_correlation
 from psychometrics._results import ResultMixin
 from psychometrics._validation import check_finite, check_variance
 from psychometrics.exceptions import DataError, Diagnostic
-from psychometrics.validity._input import _numeric, _square
+from psychometrics.reliability._loadings import square
+from psychometrics.validity._input import _numeric
 from psychometrics.validity._status import _status
 
 __all__ = ["fornell_larcker", "FornellLarcker", "htmt", "HTMT", "HTMT_THRESHOLDS"]
@@ -86,7 +87,7 @@ def fornell_larcker(ave: pd.Series | Mapping[Any, float], latent_cor: pd.DataFra
     FornellLarcker
     """
     a = pd.Series(ave, dtype=float)
-    R = _square(latent_cor, "latent_cor")
+    R = square(latent_cor, "latent_cor")
     d = np.diag(R.to_numpy())
     if np.any(d <= 0):
         raise DataError("latent_cor has non-positive diagonal entries")
@@ -343,7 +344,7 @@ def _block_correlations(data: pd.DataFrame, B: dict[str, list[str]], missing: st
         absent = [it for it in items if it not in data.index]
         if absent:
             raise DataError(f"htmt: items {absent} are not in the correlation/covariance matrix")
-        C = _square(data.loc[items, items], "htmt correlation/covariance matrix")
+        C = square(data.loc[items, items], "htmt correlation/covariance matrix")
         d = np.diag(C.to_numpy())
         if np.any(d <= 0):
             raise DataError(f"htmt: items {list(C.index[d <= 0])} have non-positive variance in the matrix")

@@ -17,13 +17,8 @@ import pandas as pd
 from psychometrics._linalg import cov2cor
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, record
-from psychometrics.validity._input import (
-    _as_loadings,
-    _check_conf,
-    _cross_loading_items,
-    _indicators,
-    _square,
-)
+from psychometrics.reliability._loadings import as_loadings, cross_loading_items, indicators, square
+from psychometrics.validity._input import _check_conf
 from psychometrics.validity.composite import ave, ave_sem, composite_reliability, composite_reliability_sem
 from psychometrics.validity.discriminant import HTMT, FornellLarcker, fornell_larcker, htmt
 
@@ -79,12 +74,12 @@ def latent_correlations(
     from scipy.stats import norm
 
     conf_level = _check_conf(conf_level)
-    psi = _square(latent_cov, "latent_cov")
+    psi = square(latent_cov, "latent_cov")
     d = np.diag(psi.to_numpy())
     if np.any(d <= 0):
         raise DataError(f"latent_cov has non-positive variances for {list(psi.index[d <= 0])} (Heywood case)")
     if vcov is not None:
-        vcov = _square(vcov, "vcov")
+        vcov = square(vcov, "vcov")
     zc = norm.ppf(1 - (1 - conf_level) / 2)
     factors = list(psi.index)
     rows = []
@@ -269,9 +264,9 @@ def construct_validity(
             record(diagnostics, ReliabilityWarning, msg)
         elif not issubclass(w.category, ReliabilityWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    L = _as_loadings(lam_std, "std_loadings")
+    L = as_loadings(lam_std, "std_loadings")
     rel = pd.DataFrame(
-        {"n_items": pd.Series({f: len(_indicators(L, f)) for f in L.columns}),
+        {"n_items": pd.Series({f: len(indicators(L, f)) for f in L.columns}),
          "cr": cr, "omega": omega, "ave": av, "ave_sem": av_sem}
     )
     rel["sqrt_ave"] = np.sqrt(rel["ave"])
@@ -289,13 +284,13 @@ def construct_validity(
                f"latent correlations {pairs} are not free parameters of the CFA (implied by a higher-order "
                "structure): they are given without standard errors or confidence intervals")
     usable = [f for f in psi.index if f in av.index]
-    psi_sq = _square(psi, "latent_cov")
+    psi_sq = square(psi, "latent_cov")
     phi = pd.DataFrame(cov2cor(psi_sq.to_numpy()), index=psi_sq.index, columns=psi_sq.columns)
     fl = fornell_larcker(av, phi.loc[usable, usable])
     h = None
     if data is not None:
-        blocks = {f: _indicators(L, f) for f in L.columns if len(_indicators(L, f)) >= 2}
-        crossed = _cross_loading_items(L)
+        blocks = {f: indicators(L, f) for f in L.columns if len(indicators(L, f)) >= 2}
+        crossed = cross_loading_items(L)
         if crossed:
             record(diagnostics, ReliabilityWarning,
                    f"HTMT not computed: items {sorted(map(str, crossed))} load on more than one factor, and HTMT "
