@@ -267,6 +267,35 @@ def test_no_module_over_800_lines(package):
     assert not big, f"modules over {MAX_LINES} lines (split them by concept):\n  " + "\n  ".join(big)
 
 
+MAX_FUNCTION_LINES = 120
+# A longer function says why on the line above its ``def`` (a comment containing "long:").
+
+
+def _long_functions(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        first = node.body[0]
+        doc = first.end_lineno - first.lineno + 1 if isinstance(first, ast.Expr) and isinstance(
+            getattr(first, "value", None), ast.Constant) and isinstance(first.value.value, str) else 0
+        code = node.end_lineno - node.lineno + 1 - doc  # docstrings do not count
+        start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+        reason = start >= 2 and "long:" in lines[start - 2]
+        if code > MAX_FUNCTION_LINES and not reason:
+            out.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}: {code} lines")
+    return out
+
+
+@pytest.mark.parametrize("package", _packages_present())
+def test_no_function_over_120_lines_without_a_reason(package):
+    long = [f for module, path in sorted(MODULES.items()) if _package(module) == package
+            for f in _long_functions(path)]
+    assert not long, ("functions over 120 lines of code (docstring excluded): split them, or say why in a "
+                      "'# long: …' comment above the def:\n  " + "\n  ".join(long))
+
+
 def test_the_graph_sees_function_level_relative_and_type_checking_imports(tmp_path):
     """The parser itself: imports inside functions, under TYPE_CHECKING and relative ones all count."""
     probe = tmp_path / "probe.py"
