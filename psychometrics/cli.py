@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from psychometrics import __version__
+from psychometrics._text import quote
 
 # Exit codes: 0 success, 1 aborted, 2 bad input (spec, data, usage), 3 internal error.
 EXIT_BAD_INPUT = 2
@@ -36,7 +37,7 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str] | None:
     out: dict[str, str] = {}
     for value in values:
         if "=" not in value:
-            raise click.BadParameter(f"{value!r} is not DATA_COLUMN=ITEM_ID", param_hint="--map")
+            raise click.BadParameter(f"{quote(value)} is not DATA_COLUMN=ITEM_ID", param_hint="--map")
         col, item = (part.strip() for part in value.split("=", 1))
         out[col] = item
     return out or None
@@ -212,10 +213,12 @@ def _command_line() -> str:
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
+              "An input file is never overwritten.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
              seed: int | None, config: Path | None, id_column: str | None, treat_as: str | None,
-             exclude_careless: bool | None, out: Path, quiet: bool) -> None:
+             exclude_careless: bool | None, out: Path, overwrite: bool, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -236,7 +239,8 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
         options["ordinal"] = _TREAT_AS[treat_as]
     if measures:
         options["measures"] = [str(m) for m in measures]
-    run_validate(scale, data, out=out, quiet=quiet, options=options, command=_command_line())
+    run_validate(scale, data, out=out, quiet=quiet, options=options, command=_command_line(), config=config,
+                 overwrite=overwrite)
 
 
 @cli.command()
@@ -246,8 +250,10 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
 @click.option("--n", "n", type=click.IntRange(min=50), default=None, help="Respondents (default: the study's n, 1200).")
 @click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default="auto",
               show_default=True, help="Items as ordinal or continuous (see validate --help).")
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
+              "An input file is never overwritten.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
-def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> None:
+def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool, overwrite: bool) -> None:
     """Simulate the embedded mentorship study and validate it (writes DIR/responses.csv too).
 
     The simulated data carry planted problems (a weak item, a cross-loading item,
@@ -258,7 +264,7 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> Non
 
     if seed < 0:
         raise click.BadParameter("must be a non-negative integer", param_hint="--seed")
-    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(),
+    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(), overwrite=overwrite,
              options={"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else None)
 # ===================================================================== score
 @cli.command("score")
@@ -282,8 +288,10 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> Non
 @click.option("--dictionary", type=click.Path(dir_okay=False), default=None,
               help="Data dictionary of the score columns (.csv or .md); "
                    "default: <output>_dictionary.csv.")
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
+              "An input file is never overwritten.")
 def score_command(key_or_scale, data, output, id_column, group, min_answered, method, mapping,
-                  no_norms, stanine_from, dictionary) -> None:
+                  no_norms, stanine_from, dictionary, overwrite) -> None:
     """Score DATA with a scoring key (scoring_key*.json/.yaml) or a scale spec (.yaml).
 
     Writes one row per input row (same order) with the subscale and total scores
@@ -291,14 +299,18 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
     """
     out = Path(output)
     if out.suffix.lower() not in (".csv", ".parquet", ".sav"):
-        raise click.BadParameter(f"{out.name!r}: use .csv, .parquet or .sav", param_hint="-o/--output")
+        raise click.BadParameter(f"{quote(out.name)}: use .csv, .parquet or .sav", param_hint="-o/--output")
     dic = Path(dictionary) if dictionary else out.with_name(out.stem + "_dictionary.csv")
     if dic.suffix.lower() not in (".csv", ".md"):
-        raise click.BadParameter(f"{dic.name!r}: use .csv or .md", param_hint="--dictionary")
+        raise click.BadParameter(f"{quote(dic.name)}: use .csv or .md", param_hint="--dictionary")
 
     import warnings
 
+    from psychometrics._io import announce_replaced, check_outputs
     from psychometrics.scoring import score, write_data_dictionary, write_scores
+
+    # before any work: never onto the key, spec or data; existing outputs only with --overwrite
+    replaced = check_outputs([out, dic], [key_or_scale, data], overwrite, option="-o/--output")
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -307,6 +319,7 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
                        stanine_from=stanine_from, columns=_parse_map(mapping))
     write_scores(result, out)
     write_data_dictionary(result, dic)
+    announce_replaced(replaced)
     for w in caught:
         click.echo(f"Warning ({w.category.__name__}): {w.message}", err=True)
     click.echo(f"Scored {result.n_rows} rows ({result.method}, min_answered "
@@ -335,7 +348,9 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Output file: .csv, .tsv, .xlsx or .parquet (by extension). Default: CSV on stdout.",
 )
-def simulate(study: str, n: int | None, seed: int, output: Path | None) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
+              "An input file is never overwritten.")
+def simulate(study: str, n: int | None, seed: int, output: Path | None, overwrite: bool) -> None:
     """Simulate response data from a study's population model.
 
     STUDY is a study YAML file (see docs/mentorship-scale.md); omit it or say 'default'
@@ -349,18 +364,23 @@ def simulate(study: str, n: int | None, seed: int, output: Path | None) -> None:
 
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise click.BadParameter(
-            f"unknown format {output.suffix or '(no extension)'!r}; use one of "
+            f"unknown format {quote(output.suffix or '(no extension)')}; use one of "
             f"{', '.join(OUTPUT_FORMATS)}", param_hint="'-o' / '--output'",
         )
-    loaded = load_study(default_study_path() if study == "default" else Path(study))
+    from psychometrics._io import announce_replaced, check_outputs
+
+    study_path = default_study_path() if study == "default" else Path(study)
+    replaced = [] if output is None else check_outputs([output], [study_path], overwrite, option="-o/--output")
+    loaded = load_study(study_path)
     df = simulate_study(loaded, n=n, seed=seed)
     if output is None:
         click.echo(df.to_csv(index=False, float_format="%.10g"), nl=False)
         return
     write_table(df, output)
+    announce_replaced(replaced)
     click.echo(
         f"Wrote {len(df)} respondents x {len(loaded.item_ids)} items of study "
-        f"{loaded.id!r} (seed {seed}) to {output}",
+        f"{quote(loaded.id)} (seed {seed}) to {output}",
         err=True,
     )
 

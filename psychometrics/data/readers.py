@@ -15,6 +15,7 @@ import pandas as pd
 
 from psychometrics.data._messages import _EXAMPLES
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 SUPPORTED_FORMATS = {
     ".csv": "CSV", ".tsv": "TSV", ".tab": "TSV", ".txt": "delimited text",
@@ -60,7 +61,7 @@ def _read_file(path: Path, *, sheet, sep, encoding, id_column) -> tuple[pd.DataF
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_FORMATS:
         raise DataError(
-            f"Cannot read {path}: unsupported file type {suffix or '(none)'!r}. Supported: "
+            f"Cannot read {path}: unsupported file type {quote(suffix or '(none)')}. Supported: "
             + ", ".join(sorted(SUPPORTED_FORMATS)) + ". Save the data in one of these formats"
             + (" (for .xls: save as .xlsx)" if suffix == ".xls" else "") + "."
         )
@@ -136,6 +137,6 @@ def _read_excel(path: Path, sheet, dtype) -> pd.DataFrame:
         if not 0 <= sheet < len(names):
             raise DataError(f"{path} has {len(names)} sheet(s) ({', '.join(names)}); there is no sheet number {sheet}.")
     elif sheet not in names:
-        raise DataError(f"{path} has no sheet {sheet!r}; its sheets are: {', '.join(names)}.")
+        raise DataError(f"{path} has no sheet {quote(sheet)}; its sheets are: {', '.join(names)}.")
     return pd.read_excel(path, sheet_name=sheet, engine="openpyxl", dtype=dtype)
 

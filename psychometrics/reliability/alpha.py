@@ -30,6 +30,7 @@ from psychometrics.reliability.prepare import (
     prepare_items,
     record_bootstrap_diagnostics,
 )
+from psychometrics._text import quote
 
 __all__ = ["AlphaResult", "cronbach_alpha", "standard_error_of_measurement", "alpha_batch", "item_rest_r",
            "alpha_if_deleted"]
@@ -256,7 +257,7 @@ def cronbach_alpha(
     """
     check_level(ci)
     if method not in ("feldt", "bootstrap"):
-        raise DataError(f"method must be 'feldt' or 'bootstrap', not {method!r}")
+        raise DataError(f"method must be 'feldt' or 'bootstrap', not {quote(method)}")
     prep = prepare_items(data, missing, what="Cronbach's alpha")
     diags = list(prep.diagnostics)
     check_matrix(prep, diags)

@@ -18,6 +18,7 @@ import pandas as pd
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import DataError, ScoringKeyError
 from psychometrics.scoring.rules import _get
+from psychometrics._text import quote
 
 __all__ = ["NormTable", "Norms", "STANINE_PERCENTILE_BOUNDS"]
 
@@ -116,7 +117,7 @@ class Norms(ResultMixin):
         try:
             return self.tables[score][group]
         except KeyError:
-            raise DataError(f"no norms for score {score!r} in group {group!r}") from None
+            raise DataError(f"no norms for score {quote(score)} in group {quote(group)}") from None
 
     def to_frame(self) -> pd.DataFrame:
         rows = [{"score": s, "group": g, "n": t.n, "mean": t.mean, "sd": t.sd}
