@@ -19,7 +19,8 @@ from pathlib import Path
 import click
 
 from psychometrics import __version__
-from psychometrics._text import quote
+from psychometrics._text import console_safe as _s
+from psychometrics._text import plain_safe, quote
 
 # Exit codes: 0 success, 1 aborted, 2 bad input (spec, data, usage), 3 internal error.
 EXIT_BAD_INPUT = 2
@@ -78,10 +79,13 @@ def check(scale: Path, data: Path | None, group: str | None, id_column: str | No
     console = Console(highlight=False, soft_wrap=True)
     columns = _parse_map(mapping)
     spec = Scale.from_yaml(scale)
-    found, missing = find_companions(spec, companions)
+    notes: list[str] = []
+    found, missing = find_companions(spec, companions, notes)
     if not missing:
         spec.check_companions(found)
     _print_scale(console, spec, found, missing)
+    for note in notes:
+        console.print(f"  [yellow]note[/]: {_s(note)}")
 
     if data is not None:
         from psychometrics.data import load_responses
@@ -108,15 +112,16 @@ def _print_scale(console, spec, found, missing) -> None:
     from rich.table import Table
 
     rf = spec.response_format
-    console.print(f"[bold]{spec.name}[/] ({spec.id}) v{spec.version}")
-    console.print(f"  spec     {spec.source}")
+    # every user-supplied text goes through _s: Rich markup escaped, control characters visible
+    console.print(f"[bold]{_s(spec.name)}[/] ({_s(spec.id)}) v{_s(spec.version)}")
+    console.print(f"  spec     {_s(spec.source)}")
     console.print(f"  sha256   {spec.content_hash}")
     fmt = f"{rf.type} {rf.min}–{rf.max}"
     if rf.labels:
         fmt += f", {len(rf.labels)} labels"
     if rf.missing_codes:
         fmt += f", missing codes {', '.join(map(str, rf.missing_codes))}"
-    console.print(f"  format   {fmt}")
+    console.print(f"  format   {_s(fmt)}")
     sc = spec.scoring
     console.print(f"  scoring  {sc.method}, min share answered {sc.min_answered:g}" + (", total score" if sc.total else ""))
     table = Table(title=None, box=None, pad_edge=False, header_style="bold")
@@ -126,17 +131,23 @@ def _print_scale(console, spec, found, missing) -> None:
     table.add_column("reversed", justify="right")
     for s in spec.subscales:
         ids = spec.items_of(s.id)
-        table.add_row(s.id, s.name, str(len(ids)), str(sum(spec.item(i).reverse for i in ids)))
+        table.add_row(_s(s.id), _s(s.name), str(len(ids)), str(sum(spec.item(i).reverse for i in ids)))
     table.add_row("[bold]total[/]", "", str(len(spec.items)), str(len(spec.reverse_items)))
     console.print(table)
     if spec.hierarchy is not None:
-        console.print(f"  hierarchy  {spec.hierarchy.id} over {', '.join(spec.hierarchy.subscales)}")
+        console.print(f"  hierarchy  {_s(spec.hierarchy.id)} over {_s(', '.join(spec.hierarchy.subscales))}")
     if spec.validity:
         console.print(f"  validity   {len(spec.validity)} hypotheses; companion measures: "
-                      + ", ".join([f"{k} ✓" for k in found] + [f"{m} (not found)" for m in missing]))
+                      + ", ".join([f"{_s(k)} ✓" for k in found] + [f"{_s(m)} (not found)" for m in missing]))
         if missing:
-            console.print(f"  [yellow]note[/]: no spec found for {', '.join(missing)} beside {spec.source}; "
+            console.print(f"  [yellow]note[/]: no spec found for {_s(', '.join(missing))} beside {_s(spec.source)}; "
                           "pass --companion FILE to check those hypotheses' measure scores.")
+
+
+def _label(value) -> str:
+    """A label as printed: itself if short and without surrounding blanks, else bounded and quoted."""
+    text = str(value)
+    return text if len(text) <= 60 and text == text.strip() else quote(value, 60)
 
 
 def _print_data(console, responses, extra) -> None:
@@ -144,7 +155,7 @@ def _print_data(console, responses, extra) -> None:
 
     q = responses.quality
     console.print()
-    console.print(f"[bold]Data[/] {responses.source}")
+    console.print(f"[bold]Data[/] {_s(responses.source)}")
     console.print(f"  sha256   {responses.sha256}")
     console.print(f"  rows     {q.rows_read} read, {q.rows_used} used, {len(q.excluded)} excluded; "
                   f"{q.complete_cases} complete, {q.empty_rows} with no item answered")
@@ -155,9 +166,10 @@ def _print_data(console, responses, extra) -> None:
                   + ("" if not total_missing else ": " + ", ".join(f"{k} {int(v)}" for k, v in by_reason.items() if v)))
     worst = q.missing[q.missing > 0].sort_values(ascending=False).head(5)
     if len(worst):
-        console.print("  most missing  " + ", ".join(f"{k} {int(v)} ({q.missing_share[k]:.1%})" for k, v in worst.items()))
+        console.print("  most missing  " + ", ".join(f"{_s(k)} {int(v)} ({q.missing_share[k]:.1%})"
+                                                     for k, v in worst.items()))
     if q.group_sizes is not None:
-        console.print("  groups   " + ", ".join(f"{k}: {int(v)}" for k, v in q.group_sizes.items()))
+        console.print("  groups   " + ", ".join(f"{_s(_label(k))}: {int(v)}" for k, v in q.group_sizes.items()))
     flags = q.careless_flags
     console.print("  careless-responding flags (not removed): "
                   + ", ".join(f"{k} {int(v)}" for k, v in flags.items()))
@@ -167,20 +179,14 @@ def _print_data(console, responses, extra) -> None:
         for col in ("companion measure", "items", "rows", "missing", "set missing"):
             table.add_column(col, justify="left" if col == "companion measure" else "right")
         for r in companions:
-            table.add_row(r.scale.id, str(r.items.shape[1]), str(r.n), str(int(r.quality.missing.sum())),
+            table.add_row(_s(r.scale.id), str(r.items.shape[1]), str(r.n), str(int(r.quality.missing.sum())),
                           str(r.quality.values_set_missing))
         console.print(table)
     for cid in (r for r in extra if isinstance(r, str)):
-        console.print(f"  [yellow]note[/]: the data have no items of companion measure {cid}")
+        console.print(f"  [yellow]note[/]: the data have no items of companion measure {_s(cid)}")
     diagnostics = list(responses.diagnostics) + [d for r in companions for d in r.diagnostics]
     for d in diagnostics:
-        console.print("  [yellow]warning[/]: " + _escape(d.message))
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+        console.print("  [yellow]warning[/]: " + _s(d.message))
 
 
 # ================================================================== validate
@@ -321,16 +327,16 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
     write_data_dictionary(result, dic)
     announce_replaced(replaced)
     for w in caught:
-        click.echo(f"Warning ({w.category.__name__}): {w.message}", err=True)
-    click.echo(f"Scored {result.n_rows} rows ({result.method}, min_answered "
-               f"{result.min_answered:g}) -> {out}")
+        click.echo(plain_safe(f"Warning ({w.category.__name__}): {w.message}"), err=True)
+    click.echo(plain_safe(f"Scored {result.n_rows} rows ({result.method}, min_answered "
+                          f"{result.min_answered:g}) -> {out}"))
     for name, row in result.descriptives.iterrows():
         ns = result.not_scored.loc[name]
         missing = int(ns.sum())
         why = ", ".join(f"{int(v)} {k.replace('_', ' ')}" for k, v in ns.items() if v)
-        click.echo(f"  {name}: {int(row['n'])} scored" + (f", {missing} not scored ({why})"
-                                                          if missing else ""))
-    click.echo(f"Data dictionary -> {dic}")
+        click.echo(plain_safe(f"  {name}: {int(row['n'])} scored" + (f", {missing} not scored ({why})"
+                                                                     if missing else "")))
+    click.echo(plain_safe(f"Data dictionary -> {dic}"))
 
 
 # ================================================================== simulate
@@ -378,11 +384,8 @@ def simulate(study: str, n: int | None, seed: int, output: Path | None, overwrit
         return
     write_table(df, output)
     announce_replaced(replaced)
-    click.echo(
-        f"Wrote {len(df)} respondents x {len(loaded.item_ids)} items of study "
-        f"{quote(loaded.id)} (seed {seed}) to {output}",
-        err=True,
-    )
+    click.echo(plain_safe(f"Wrote {len(df)} respondents x {len(loaded.item_ids)} items of study "
+                          f"{quote(loaded.id)} (seed {seed}) to {output}"), err=True)
 
 
 # ====================================================================== main
@@ -396,10 +399,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as exc:
+        exc.message = plain_safe(exc.message)  # user values quoted in usage errors: no raw control characters
         exc.show()
         sys.exit(exc.exit_code)
     except PsychometricsError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(plain_safe(f"Error: {exc}"), err=True)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -409,11 +413,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - a bug of ours: say so, without a traceback unless asked
         if os.environ.get("PSYCHOMETRICS_DEBUG"):
             raise
-        click.echo(
-            f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in psychometrics; please report "
-            "it. Set PSYCHOMETRICS_DEBUG=1 to see the traceback.",
-            err=True,
-        )
+        click.echo(plain_safe(
+            f"Error: internal error ({type(exc).__name__}: {quote(str(exc), 300)}). This is a bug in psychometrics; "
+            "please report it. Set PSYCHOMETRICS_DEBUG=1 to see the traceback."), err=True)
         sys.exit(EXIT_INTERNAL)
     if isinstance(rv, int) and rv:
         sys.exit(rv)

@@ -14,6 +14,7 @@ import numpy as np
 
 from psychometrics._io import announce_replaced, atomic_write_text, check_outputs
 from psychometrics._results import to_jsonable
+from psychometrics._text import console_safe
 from psychometrics.exceptions import Diagnostic, SpecError
 from psychometrics.pipeline.options import ValidationOptions, merge_options, resolve_ordinal
 from psychometrics.pipeline.provenance import provenance
@@ -230,7 +231,7 @@ def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: 
     atomic_write_text(out / "results.json", json.dumps(results, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
     state.scoring_key.to_file(out / "scoring_key.json")  # atomic too
     if run.console is not None:
-        run.console.print(f"[bold green]Wrote[/] {out / 'report.html'}, results.json, scoring_key.json "
+        run.console.print(f"[bold green]Wrote[/] {console_safe(out / 'report.html')}, results.json, scoring_key.json "
                           f"[dim](total {sum(run.timings.values()):.1f} s)[/]")
 
 
