@@ -100,6 +100,40 @@ def _check_role_columns(frame: pd.DataFrame, scale: Scale, item_col: Mapping[str
         raise DataError(f"{where}: the group and id columns are the same column {quote(group)}.")
 
 
+# ------------------------------------------------------------------- labels
+def strip_labels(values: pd.Series, *, what: str, where: str,
+                 diagnostics: list[Diagnostic] | None = None) -> pd.Series:
+    """Text labels with surrounding white space removed; a warning names each changed label.
+
+    ``"graduate "``, ``" graduate"`` and ``"graduate"`` are one group, not three: every
+    label that had surrounding blanks is listed with its row count and the label it became
+    (recorded in ``diagnostics`` when given, else warned). Non-text values are unchanged.
+    """
+    is_text = values.map(lambda v: isinstance(v, str))
+    if not is_text.any():
+        return values
+    text = values[is_text]
+    stripped = text.str.strip()
+    changed = text != stripped
+    if not changed.any():
+        return values
+    counts = text[changed].value_counts(sort=False)
+    shown = ", ".join(f"{quote(lab, 40)} ({int(n)} row{'s' * (int(n) != 1)}) → {quote(lab.strip(), 40)}"
+                      for lab, n in list(counts.items())[:_EXAMPLES])
+    more = f" and {len(counts) - _EXAMPLES} more" if len(counts) > _EXAMPLES else ""
+    message = (f"{where}: {int(changed.sum())} value(s) of the {what} had white space around them and were stripped, so "
+               f"labels that differ only by it count as one: {shown}{more}. Clean the column to silence this.")
+    if diagnostics is not None:
+        record(diagnostics, DataQualityWarning, message, stacklevel=_USER)
+    else:
+        import warnings
+
+        warnings.warn(message, DataQualityWarning, stacklevel=3)
+    out = values.copy()
+    out[stripped.index[changed.to_numpy()]] = stripped[changed]
+    return out
+
+
 # --------------------------------------------------------------------- rows
 def _rows_with_group(frame: pd.DataFrame, group: str | None, missing_group: str, *, where: str, kind: str,
                      diagnostics: list[Diagnostic]) -> tuple[pd.Series, pd.DataFrame]:

@@ -28,6 +28,7 @@ from psychometrics.data.checks import (
     _numeric_values,
     _respondent_ids,
     _rows_with_group,
+    strip_labels,
 )
 from psychometrics.data.quality import DataQuality
 from psychometrics.data.readers import _read
@@ -253,6 +254,12 @@ def _load_frame(
 
     item_col = _map_item_columns(frame, scale, columns, where=where, label=label)
     _check_role_columns(frame, scale, item_col, group, id_column, where=where)
+    if group is not None and group in frame.columns:
+        stripped = strip_labels(frame[group], what=f"group column {quote(group)}", where=where,
+                                diagnostics=diagnostics)
+        if stripped is not frame[group]:
+            frame = frame.copy()
+            frame[group] = stripped
     keep, excluded = _rows_with_group(frame, group, missing_group, where=where, kind=kind, diagnostics=diagnostics)
     work = frame.loc[keep]
     rows_read = len(frame)

@@ -164,7 +164,9 @@ def _group_values(group: Any, data: pd.DataFrame | None) -> pd.Series | None:
     if isinstance(group, str):
         if data is None or group not in data.columns:
             raise DataError(f"group column {quote(group)} is not in the data")
-        return data[group]
+        from psychometrics.data.checks import strip_labels
+
+        return strip_labels(data[group], what=f"group column {quote(group)}", where="data")
     g = pd.Series(group)
     if data is not None:
         if len(g) != len(data):
@@ -207,13 +209,19 @@ def _read_table(path: Path) -> pd.DataFrame:
     """Read a data file (CSV/TSV, Excel, Parquet, SPSS) for scoring."""
     if not path.exists():
         raise DataError(f"data file {quote(str(path))} does not exist")
+    from psychometrics.data.readers import _refuse_duplicate_columns
+
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path)
-        if suffix == ".tsv":
-            return pd.read_csv(path, sep="\t")
+        # pandas renames a repeated header (MSS01 → MSS01.1): check the header as written first
+        if suffix in (".csv", ".txt", ".tsv"):
+            sep = "\t" if suffix == ".tsv" else ","
+            head = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str)
+            _refuse_duplicate_columns(list(head.iloc[0]) if len(head) else [], str(path))
+            return pd.read_csv(path, sep=sep)
         if suffix in (".xlsx", ".xls"):
+            head = pd.read_excel(path, header=None, nrows=1, dtype=str)
+            _refuse_duplicate_columns(list(head.iloc[0]) if len(head) else [], str(path))
             return pd.read_excel(path)
         if suffix == ".parquet":
             return pd.read_parquet(path)
@@ -222,6 +230,8 @@ def _read_table(path: Path) -> pd.DataFrame:
 
             df, _ = pyreadstat.read_sav(str(path))
             return df
+    except DataError:
+        raise
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read data file {quote(str(path))}: {exc}") from None
     raise DataError(f"data file {quote(str(path))}: unknown format {quote(suffix)}; use .csv, .tsv, "
