@@ -176,7 +176,8 @@ def check_matrix(prep: PreparedItems, diags: list[Diagnostic]) -> None:
 
 def check_level(ci: float | None) -> None:
     """A confidence level must lie strictly between 0 and 1 (``None``: no interval)."""
-    if ci is not None and not (0 < ci < 1):
+    if ci is not None and (isinstance(ci, bool) or not isinstance(ci, (int, float, np.integer, np.floating))
+                           or not (0 < ci < 1)):
         raise DataError(f"ci is the confidence level and must lie between 0 and 1 (e.g. 0.95), not {quote(ci)}")
 
 
