@@ -99,6 +99,27 @@ def response_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(col.dtype):
         return col.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(col), dtype=bool)
     cleaned = col.astype(object).map(lambda v: (v.strip() or np.nan) if isinstance(v, str) else v)
-    num = pd.to_numeric(cleaned, errors="coerce")
+    try:
+        num = pd.to_numeric(cleaned, errors="coerce")
+        values = num.to_numpy(dtype=float, na_value=np.nan)
+    except OverflowError:  # an integer beyond float range (e.g. 10**400): ±inf, then out of range
+        values = np.array([_as_float(v) for v in cleaned], dtype=float)
+        num = pd.Series(values, index=cleaned.index)
     bad = (cleaned.notna() & num.isna()).to_numpy(dtype=bool)
-    return num.to_numpy(dtype=float, na_value=np.nan), bad
+    return values, bad
+
+
+def _as_float(v) -> float:
+    if v is None or v is pd.NA:
+        return np.nan
+    if isinstance(v, str):
+        try:
+            v = int(v)
+        except ValueError:
+            pass
+    try:
+        return float(v)
+    except OverflowError:
+        return float(np.inf if v > 0 else -np.inf)
+    except (TypeError, ValueError):
+        return np.nan

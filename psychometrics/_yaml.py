@@ -31,6 +31,8 @@ MAX_EXPANDED_NODES = 200_000
 #: deeper flow nesting (``[[[...`` or ``{{{...``) is refused before parsing: PyYAML's scanner
 #: is quadratic in it and its composer recursive
 MAX_FLOW_DEPTH = 100
+#: larger integers are refused (float() of them overflows; no field needs them)
+MAX_INT = 10**18
 
 
 def read_text(path: Path, what: str, error: type[PsychometricsError] = SpecError,
@@ -81,6 +83,16 @@ def _loader_class(unique_keys: bool):
             return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
         Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+
+    def construct_int(loader, node):
+        value = yaml.SafeLoader.construct_yaml_int(loader, node)
+        if abs(value) > MAX_INT:  # no field of ours needs it, and float() of it overflows
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the integer {quote(node.value, 30)} is too large (at most {MAX_INT:.0e})",
+                node.start_mark)
+        return value
+
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
     return Loader
 
 
@@ -150,8 +162,9 @@ def parse_yaml(text: str, path: Path | str, what: str, error: type[Psychometrics
     if _flow_depth_bound(text) > MAX_FLOW_DEPTH:
         raise error(f"{what} {path}: brackets are nested more than {MAX_FLOW_DEPTH} deep; this is not a "
                     f"plausible {what.lower()}.")
-    loader = _loader_class(unique_keys)(text)
+    loader = None
     try:
+        loader = _loader_class(unique_keys)(text)  # its reader refuses control characters at once
         node = loader.get_single_node()
         if node is None:
             return None
@@ -173,7 +186,8 @@ def parse_yaml(text: str, path: Path | str, what: str, error: type[Psychometrics
     except RecursionError:
         raise error(f"{what} {path}: the YAML is nested too deeply to be a {what.lower()}.") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_yaml(path: str | Path, what: str, error: type[PsychometricsError] = SpecError,

@@ -148,8 +148,9 @@ class Norms(ResultMixin):
                 n = _get(t, "n", int, w)
                 vals = _get(t, "values", list, w)
                 counts = _get(t, "counts", list, w)
-                if len(vals) != len(counts) or sum(counts) != n or \
-                        any(not isinstance(c, int) or c <= 0 for c in counts):
+                if len(vals) != len(counts) or \
+                        any(not isinstance(c, int) or isinstance(c, bool) or c <= 0 for c in counts) or \
+                        sum(counts) != n:
                     raise ScoringKeyError(f"{w}: values/counts do not form a frequency table of n={n}")
                 if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in vals) or \
                         list(vals) != sorted(vals):
