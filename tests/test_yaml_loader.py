@@ -188,3 +188,25 @@ def test_cli_bomb_memory_bounded(tmp_path):
     assert rc == "2" and "alias" in out.stderr
     assert float(cpu) < 1.0 and int(grown_kb) < 100_000
     assert resource  # RUSAGE is what the subprocess measures
+
+
+def test_huge_integers_refused_in_yaml_and_out_of_range_in_data(tmp_path):
+    """Found by the fuzz test: float() of 10**400 overflowed (internal OverflowError, exit 3)."""
+    import pandas as pd
+
+    from psychometrics.data import load_responses
+    from psychometrics.exceptions import DataError
+    from psychometrics.pipeline import load_config
+    from psychometrics.scale import Scale
+
+    p = tmp_path / "config.yaml"
+    p.write_text("split: " + "1" * 400 + "\n")
+    with pytest.raises(SpecError, match="too large"):
+        load_config(p)
+    scale = Scale.from_yaml(MINI)
+    df = pd.DataFrame({i: [1, 2, 3, 4] * 5 for i in scale.item_ids}).astype(object)
+    df.iloc[3, 0] = "9" * 400
+    data = tmp_path / "d.csv"
+    df.to_csv(data, index=False)
+    with pytest.raises(DataError, match="outside"):
+        load_responses(data, scale)
