@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from psychometrics._text import quote
 
 __all__ = ["format_value", "format_frame", "render_result", "environment", "template_loader", "TEMPLATES"]
 
@@ -162,7 +163,7 @@ def format_frame(
     if isinstance(frame, pd.Series):
         frame = frame.to_frame(name=frame.name if frame.name is not None else "value")
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"table {title!r}: frame must be a pandas DataFrame or Series, "
+        raise TypeError(f"table {quote(title)}: frame must be a pandas DataFrame or Series, "
                         f"got {type(frame).__name__}")
     columns = list(frame.columns)
     n_levels = frame.columns.nlevels

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 __all__ = ["is_numeric_item", "check_numeric", "check_finite", "item_matrix", "check_observed", "check_variance", "name_list"]
 
@@ -29,7 +30,7 @@ def check_numeric(data: pd.DataFrame, what: str, columns: Sequence[Any] | None =
     if bad:
         kinds = ", ".join(str(data[c].dtype) for c in bad[:12])
         raise DataError(
-            f"{what}: columns {bad[:12]!r}{' and more' if len(bad) > 12 else ''} are not numeric ({kinds}); "
+            f"{what}: columns {quote(bad[:12])}{' and more' if len(bad) > 12 else ''} are not numeric ({kinds}); "
             "items must hold numbers: convert non-numeric response labels to numbers (e.g. with the "
             "scale's response coding) or select only the item columns (data[[...]])"
         )
@@ -44,7 +45,7 @@ def check_finite(x: np.ndarray, columns: Sequence[Any], index: Sequence[Any], wh
         cols = [str(columns[j]) for j in np.flatnonzero(inf.any(axis=0))]
         raise DataError(
             f"{what}: infinite values in item(s) {', '.join(cols)} (first: item {columns[c]} in row "
-            f"{index[r]!r}; {int(inf.sum())} in all); set them missing (NaN) or correct them"
+            f"{quote(index[r])}; {int(inf.sum())} in all); set them missing (NaN) or correct them"
         )
 
 
@@ -61,7 +62,7 @@ def check_observed(x: np.ndarray, columns: Sequence[Any], what: str) -> None:
     """Raise :class:`DataError` naming the items of ``x`` (rows × items) without a single answer."""
     empty = [str(columns[j]) for j in np.flatnonzero(np.isnan(x).all(axis=0))]
     if empty:
-        raise DataError(f"{what}: item(s) {empty!r} have no observed responses; remove them")
+        raise DataError(f"{what}: item(s) {quote(empty)} have no observed responses; remove them")
 
 
 def check_variance(x: np.ndarray, columns: Sequence[Any], what: str, rows: str = "") -> None:
@@ -76,7 +77,7 @@ def check_variance(x: np.ndarray, columns: Sequence[Any], what: str, rows: str =
     const = [columns[j] for j in range(x.shape[1]) if counts[j] < 2 or not var[j] > 1e-12 * scale]
     if const:
         raise DataError(
-            f"{what}: item(s) {[str(c) for c in const]!r} have zero variance{' ' + rows if rows else ''} "
+            f"{what}: item(s) {quote([str(c) for c in const])} have zero variance{' ' + rows if rows else ''} "
             "(everyone gave the same response, or fewer than 2 answers); remove them — items with no "
             "variance carry no information about differences between respondents"
         )
@@ -98,6 +99,27 @@ def response_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(col.dtype):
         return col.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(col), dtype=bool)
     cleaned = col.astype(object).map(lambda v: (v.strip() or np.nan) if isinstance(v, str) else v)
-    num = pd.to_numeric(cleaned, errors="coerce")
+    try:
+        num = pd.to_numeric(cleaned, errors="coerce")
+        values = num.to_numpy(dtype=float, na_value=np.nan)
+    except OverflowError:  # an integer beyond float range (e.g. 10**400): ±inf, then out of range
+        values = np.array([_as_float(v) for v in cleaned], dtype=float)
+        num = pd.Series(values, index=cleaned.index)
     bad = (cleaned.notna() & num.isna()).to_numpy(dtype=bool)
-    return num.to_numpy(dtype=float, na_value=np.nan), bad
+    return values, bad
+
+
+def _as_float(v) -> float:
+    if v is None or v is pd.NA:
+        return np.nan
+    if isinstance(v, str):
+        try:
+            v = int(v)
+        except ValueError:
+            pass
+    try:
+        return float(v)
+    except OverflowError:
+        return float(np.inf if v > 0 else -np.inf)
+    except (TypeError, ValueError):
+        return np.nan

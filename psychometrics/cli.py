@@ -19,6 +19,8 @@ from pathlib import Path
 import click
 
 from psychometrics import __version__
+from psychometrics._text import console_safe as _s
+from psychometrics._text import plain_safe, quote
 
 # Exit codes: 0 success, 1 aborted, 2 bad input (spec, data, usage), 3 internal error.
 EXIT_BAD_INPUT = 2
@@ -36,7 +38,7 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str] | None:
     out: dict[str, str] = {}
     for value in values:
         if "=" not in value:
-            raise click.BadParameter(f"{value!r} is not DATA_COLUMN=ITEM_ID", param_hint="--map")
+            raise click.BadParameter(f"{quote(value)} is not DATA_COLUMN=ITEM_ID", param_hint="--map")
         col, item = (part.strip() for part in value.split("=", 1))
         out[col] = item
     return out or None
@@ -77,10 +79,13 @@ def check(scale: Path, data: Path | None, group: str | None, id_column: str | No
     console = Console(highlight=False, soft_wrap=True)
     columns = _parse_map(mapping)
     spec = Scale.from_yaml(scale)
-    found, missing = find_companions(spec, companions)
+    notes: list[str] = []
+    found, missing = find_companions(spec, companions, notes)
     if not missing:
         spec.check_companions(found)
     _print_scale(console, spec, found, missing)
+    for note in notes:
+        console.print(f"  [yellow]note[/]: {_s(note)}")
 
     if data is not None:
         from psychometrics.data import load_responses
@@ -107,15 +112,16 @@ def _print_scale(console, spec, found, missing) -> None:
     from rich.table import Table
 
     rf = spec.response_format
-    console.print(f"[bold]{spec.name}[/] ({spec.id}) v{spec.version}")
-    console.print(f"  spec     {spec.source}")
+    # every user-supplied text goes through _s: Rich markup escaped, control characters visible
+    console.print(f"[bold]{_s(spec.name)}[/] ({_s(spec.id)}) v{_s(spec.version)}")
+    console.print(f"  spec     {_s(spec.source)}")
     console.print(f"  sha256   {spec.content_hash}")
     fmt = f"{rf.type} {rf.min}–{rf.max}"
     if rf.labels:
         fmt += f", {len(rf.labels)} labels"
     if rf.missing_codes:
         fmt += f", missing codes {', '.join(map(str, rf.missing_codes))}"
-    console.print(f"  format   {fmt}")
+    console.print(f"  format   {_s(fmt)}")
     sc = spec.scoring
     console.print(f"  scoring  {sc.method}, min share answered {sc.min_answered:g}" + (", total score" if sc.total else ""))
     table = Table(title=None, box=None, pad_edge=False, header_style="bold")
@@ -125,17 +131,23 @@ def _print_scale(console, spec, found, missing) -> None:
     table.add_column("reversed", justify="right")
     for s in spec.subscales:
         ids = spec.items_of(s.id)
-        table.add_row(s.id, s.name, str(len(ids)), str(sum(spec.item(i).reverse for i in ids)))
+        table.add_row(_s(s.id), _s(s.name), str(len(ids)), str(sum(spec.item(i).reverse for i in ids)))
     table.add_row("[bold]total[/]", "", str(len(spec.items)), str(len(spec.reverse_items)))
     console.print(table)
     if spec.hierarchy is not None:
-        console.print(f"  hierarchy  {spec.hierarchy.id} over {', '.join(spec.hierarchy.subscales)}")
+        console.print(f"  hierarchy  {_s(spec.hierarchy.id)} over {_s(', '.join(spec.hierarchy.subscales))}")
     if spec.validity:
         console.print(f"  validity   {len(spec.validity)} hypotheses; companion measures: "
-                      + ", ".join([f"{k} ✓" for k in found] + [f"{m} (not found)" for m in missing]))
+                      + ", ".join([f"{_s(k)} ✓" for k in found] + [f"{_s(m)} (not found)" for m in missing]))
         if missing:
-            console.print(f"  [yellow]note[/]: no spec found for {', '.join(missing)} beside {spec.source}; "
+            console.print(f"  [yellow]note[/]: no spec found for {_s(', '.join(missing))} beside {_s(spec.source)}; "
                           "pass --companion FILE to check those hypotheses' measure scores.")
+
+
+def _label(value) -> str:
+    """A label as printed: itself if short and without surrounding blanks, else bounded and quoted."""
+    text = str(value)
+    return text if len(text) <= 60 and text == text.strip() else quote(value, 60)
 
 
 def _print_data(console, responses, extra) -> None:
@@ -143,7 +155,7 @@ def _print_data(console, responses, extra) -> None:
 
     q = responses.quality
     console.print()
-    console.print(f"[bold]Data[/] {responses.source}")
+    console.print(f"[bold]Data[/] {_s(responses.source)}")
     console.print(f"  sha256   {responses.sha256}")
     console.print(f"  rows     {q.rows_read} read, {q.rows_used} used, {len(q.excluded)} excluded; "
                   f"{q.complete_cases} complete, {q.empty_rows} with no item answered")
@@ -154,9 +166,10 @@ def _print_data(console, responses, extra) -> None:
                   + ("" if not total_missing else ": " + ", ".join(f"{k} {int(v)}" for k, v in by_reason.items() if v)))
     worst = q.missing[q.missing > 0].sort_values(ascending=False).head(5)
     if len(worst):
-        console.print("  most missing  " + ", ".join(f"{k} {int(v)} ({q.missing_share[k]:.1%})" for k, v in worst.items()))
+        console.print("  most missing  " + ", ".join(f"{_s(k)} {int(v)} ({q.missing_share[k]:.1%})"
+                                                     for k, v in worst.items()))
     if q.group_sizes is not None:
-        console.print("  groups   " + ", ".join(f"{k}: {int(v)}" for k, v in q.group_sizes.items()))
+        console.print("  groups   " + ", ".join(f"{_s(_label(k))}: {int(v)}" for k, v in q.group_sizes.items()))
     flags = q.careless_flags
     console.print("  careless-responding flags (not removed): "
                   + ", ".join(f"{k} {int(v)}" for k, v in flags.items()))
@@ -166,20 +179,14 @@ def _print_data(console, responses, extra) -> None:
         for col in ("companion measure", "items", "rows", "missing", "set missing"):
             table.add_column(col, justify="left" if col == "companion measure" else "right")
         for r in companions:
-            table.add_row(r.scale.id, str(r.items.shape[1]), str(r.n), str(int(r.quality.missing.sum())),
+            table.add_row(_s(r.scale.id), str(r.items.shape[1]), str(r.n), str(int(r.quality.missing.sum())),
                           str(r.quality.values_set_missing))
         console.print(table)
     for cid in (r for r in extra if isinstance(r, str)):
-        console.print(f"  [yellow]note[/]: the data have no items of companion measure {cid}")
+        console.print(f"  [yellow]note[/]: the data have no items of companion measure {_s(cid)}")
     diagnostics = list(responses.diagnostics) + [d for r in companions for d in r.diagnostics]
     for d in diagnostics:
-        console.print("  [yellow]warning[/]: " + _escape(d.message))
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+        console.print("  [yellow]warning[/]: " + _s(d.message))
 
 
 # ================================================================== validate
@@ -212,10 +219,12 @@ def _command_line() -> str:
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
+              "An input file is never overwritten.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
              seed: int | None, config: Path | None, id_column: str | None, treat_as: str | None,
-             exclude_careless: bool | None, out: Path, quiet: bool) -> None:
+             exclude_careless: bool | None, out: Path, overwrite: bool, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -236,7 +245,8 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
         options["ordinal"] = _TREAT_AS[treat_as]
     if measures:
         options["measures"] = [str(m) for m in measures]
-    run_validate(scale, data, out=out, quiet=quiet, options=options, command=_command_line())
+    run_validate(scale, data, out=out, quiet=quiet, options=options, command=_command_line(), config=config,
+                 overwrite=overwrite)
 
 
 @cli.command()
@@ -246,8 +256,10 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
 @click.option("--n", "n", type=click.IntRange(min=50), default=None, help="Respondents (default: the study's n, 1200).")
 @click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default="auto",
               show_default=True, help="Items as ordinal or continuous (see validate --help).")
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
+              "An input file is never overwritten.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
-def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> None:
+def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool, overwrite: bool) -> None:
     """Simulate the embedded mentorship study and validate it (writes DIR/responses.csv too).
 
     The simulated data carry planted problems (a weak item, a cross-loading item,
@@ -258,7 +270,7 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> Non
 
     if seed < 0:
         raise click.BadParameter("must be a non-negative integer", param_hint="--seed")
-    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(),
+    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(), overwrite=overwrite,
              options={"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else None)
 # ===================================================================== score
 @cli.command("score")
@@ -282,8 +294,10 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> Non
 @click.option("--dictionary", type=click.Path(dir_okay=False), default=None,
               help="Data dictionary of the score columns (.csv or .md); "
                    "default: <output>_dictionary.csv.")
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
+              "An input file is never overwritten.")
 def score_command(key_or_scale, data, output, id_column, group, min_answered, method, mapping,
-                  no_norms, stanine_from, dictionary) -> None:
+                  no_norms, stanine_from, dictionary, overwrite) -> None:
     """Score DATA with a scoring key (scoring_key*.json/.yaml) or a scale spec (.yaml).
 
     Writes one row per input row (same order) with the subscale and total scores
@@ -291,14 +305,18 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
     """
     out = Path(output)
     if out.suffix.lower() not in (".csv", ".parquet", ".sav"):
-        raise click.BadParameter(f"{out.name!r}: use .csv, .parquet or .sav", param_hint="-o/--output")
+        raise click.BadParameter(f"{quote(out.name)}: use .csv, .parquet or .sav", param_hint="-o/--output")
     dic = Path(dictionary) if dictionary else out.with_name(out.stem + "_dictionary.csv")
     if dic.suffix.lower() not in (".csv", ".md"):
-        raise click.BadParameter(f"{dic.name!r}: use .csv or .md", param_hint="--dictionary")
+        raise click.BadParameter(f"{quote(dic.name)}: use .csv or .md", param_hint="--dictionary")
 
     import warnings
 
+    from psychometrics._io import announce_replaced, check_outputs
     from psychometrics.scoring import score, write_data_dictionary, write_scores
+
+    # before any work: never onto the key, spec or data; existing outputs only with --overwrite
+    replaced = check_outputs([out, dic], [key_or_scale, data], overwrite, option="-o/--output")
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -307,17 +325,18 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
                        stanine_from=stanine_from, columns=_parse_map(mapping))
     write_scores(result, out)
     write_data_dictionary(result, dic)
+    announce_replaced(replaced)
     for w in caught:
-        click.echo(f"Warning ({w.category.__name__}): {w.message}", err=True)
-    click.echo(f"Scored {result.n_rows} rows ({result.method}, min_answered "
-               f"{result.min_answered:g}) -> {out}")
+        click.echo(plain_safe(f"Warning ({w.category.__name__}): {w.message}"), err=True)
+    click.echo(plain_safe(f"Scored {result.n_rows} rows ({result.method}, min_answered "
+                          f"{result.min_answered:g}) -> {out}"))
     for name, row in result.descriptives.iterrows():
         ns = result.not_scored.loc[name]
         missing = int(ns.sum())
         why = ", ".join(f"{int(v)} {k.replace('_', ' ')}" for k, v in ns.items() if v)
-        click.echo(f"  {name}: {int(row['n'])} scored" + (f", {missing} not scored ({why})"
-                                                          if missing else ""))
-    click.echo(f"Data dictionary -> {dic}")
+        click.echo(plain_safe(f"  {name}: {int(row['n'])} scored" + (f", {missing} not scored ({why})"
+                                                                     if missing else "")))
+    click.echo(plain_safe(f"Data dictionary -> {dic}"))
 
 
 # ================================================================== simulate
@@ -335,7 +354,9 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Output file: .csv, .tsv, .xlsx or .parquet (by extension). Default: CSV on stdout.",
 )
-def simulate(study: str, n: int | None, seed: int, output: Path | None) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
+              "An input file is never overwritten.")
+def simulate(study: str, n: int | None, seed: int, output: Path | None, overwrite: bool) -> None:
     """Simulate response data from a study's population model.
 
     STUDY is a study YAML file (see docs/mentorship-scale.md); omit it or say 'default'
@@ -349,20 +370,22 @@ def simulate(study: str, n: int | None, seed: int, output: Path | None) -> None:
 
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise click.BadParameter(
-            f"unknown format {output.suffix or '(no extension)'!r}; use one of "
+            f"unknown format {quote(output.suffix or '(no extension)')}; use one of "
             f"{', '.join(OUTPUT_FORMATS)}", param_hint="'-o' / '--output'",
         )
-    loaded = load_study(default_study_path() if study == "default" else Path(study))
+    from psychometrics._io import announce_replaced, check_outputs
+
+    study_path = default_study_path() if study == "default" else Path(study)
+    replaced = [] if output is None else check_outputs([output], [study_path], overwrite, option="-o/--output")
+    loaded = load_study(study_path)
     df = simulate_study(loaded, n=n, seed=seed)
     if output is None:
         click.echo(df.to_csv(index=False, float_format="%.10g"), nl=False)
         return
     write_table(df, output)
-    click.echo(
-        f"Wrote {len(df)} respondents x {len(loaded.item_ids)} items of study "
-        f"{loaded.id!r} (seed {seed}) to {output}",
-        err=True,
-    )
+    announce_replaced(replaced)
+    click.echo(plain_safe(f"Wrote {len(df)} respondents x {len(loaded.item_ids)} items of study "
+                          f"{quote(loaded.id)} (seed {seed}) to {output}"), err=True)
 
 
 # ====================================================================== main
@@ -376,10 +399,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as exc:
+        exc.message = plain_safe(exc.message)  # user values quoted in usage errors: no raw control characters
         exc.show()
         sys.exit(exc.exit_code)
     except PsychometricsError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(plain_safe(f"Error: {exc}"), err=True)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -389,11 +413,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - a bug of ours: say so, without a traceback unless asked
         if os.environ.get("PSYCHOMETRICS_DEBUG"):
             raise
-        click.echo(
-            f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in psychometrics; please report "
-            "it. Set PSYCHOMETRICS_DEBUG=1 to see the traceback.",
-            err=True,
-        )
+        click.echo(plain_safe(
+            f"Error: internal error ({type(exc).__name__}: {quote(str(exc), 300)}). This is a bug in psychometrics; "
+            "please report it. Set PSYCHOMETRICS_DEBUG=1 to see the traceback."), err=True)
         sys.exit(EXIT_INTERNAL)
     if isinstance(rv, int) and rv:
         sys.exit(rv)

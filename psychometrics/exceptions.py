@@ -19,6 +19,7 @@ __all__ = [
     "IdentificationError",
     "EstimationError",
     "ScoringKeyError",
+    "OutputError",
     "PsychometricsWarning",
     "DataQualityWarning",
     "ConvergenceWarning",
@@ -59,6 +60,10 @@ class EstimationError(PsychometricsError, RuntimeError):
 
 class ScoringKeyError(PsychometricsError, ValueError):
     """A scoring key does not match the data or is malformed."""
+
+
+class OutputError(PsychometricsError, ValueError):
+    """An output would replace an input file, or an existing output without ``--overwrite``."""
 
 
 # ------------------------------------------------------------------- warnings

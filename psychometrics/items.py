@@ -22,6 +22,7 @@ from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, 
 from psychometrics.reliability.alpha import alpha_if_deleted, item_rest_r
 from psychometrics.reliability.prepare import prepare_items
 from psychometrics.reliability.scale import subscale_map
+from psychometrics._text import quote
 
 __all__ = ["ItemAnalysisResult", "item_analysis", "FLAG_RULES"]
 
@@ -159,7 +160,7 @@ def item_analysis(
             f"item_analysis needs a pandas DataFrame of item responses, got {type(data).__name__}"
         )
     if missing not in ("listwise", "pairwise"):
-        raise DataError(f"missing must be 'listwise' or 'pairwise', not {missing!r}")
+        raise DataError(f"missing must be 'listwise' or 'pairwise', not {quote(missing)}")
     if data.shape[1] < 1:
         raise DataError("item_analysis needs at least one item column")
     cols = [str(c) for c in data.columns]
@@ -248,12 +249,12 @@ def _resolve_range(x: np.ndarray, data: pd.DataFrame, cols: list[str], scale: An
         response_range = (float(np.nanmin(x)), float(np.nanmax(x)))
     lo, hi = (float(response_range[0]), float(response_range[1]))
     if not lo < hi:
-        raise DataError(f"response_range must be (low, high) with low < high, got {response_range!r}")
+        raise DataError(f"response_range must be (low, high) with low < high, got {quote(response_range)}")
     outside = (x < lo) | (x > hi)
     if outside.any():
         r, c = np.argwhere(outside)[0]
         raise DataError(
-            f"item {cols[c]} has value {x[r, c]:g} in row {data.index[r]!r} outside the response range "
+            f"item {cols[c]} has value {x[r, c]:g} in row {quote(data.index[r])} outside the response range "
             f"[{lo:g}, {hi:g}] ({int(outside.sum())} such values); correct the data or the range"
         )
     return lo, hi, source

@@ -265,7 +265,7 @@ def test_bad_column_maps(df, scale):
 
 def test_duplicate_columns_and_index(df, scale):
     dup = pd.concat([df, df[["A1"]]], axis=1)
-    with pytest.raises(DataError, match="duplicate column names: A1"):
+    with pytest.raises(DataError, match="duplicate column names: 'A1' in columns 1, 12"):
         load_responses(dup, scale)
     with pytest.raises(DataError, match="index has duplicate labels"):
         load_responses(df.set_index(np.zeros(len(df), dtype=int)), scale)

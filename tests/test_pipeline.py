@@ -172,7 +172,7 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("measures: a.yaml\n", "measures: must be a list of file paths"),
     ("exclude_careless: maybe\n", "exclude_careless: must be true or false"),
     ("- a\n- b\n", "expected a mapping"),
-    ("split: [\n", "not valid YAML (line"),
+    ("split: [\n", "not valid YAML"),
 ])
 def test_config_errors(tmp_path, text, needle):
     path = _write(tmp_path, text)

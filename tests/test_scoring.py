@@ -600,7 +600,7 @@ def test_key_file_name_and_syntax(tmp_path):
         _key().to_file(tmp_path / "key.json")
     p = tmp_path / "scoring_key.yaml"
     p.write_text("format_version: [1\n")
-    with pytest.raises(ScoringKeyError, match="cannot be parsed"):
+    with pytest.raises(ScoringKeyError, match="not valid YAML"):
         ScoringKey.from_file(p)
 
 

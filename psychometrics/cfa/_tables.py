@@ -18,6 +18,7 @@ from scipy import stats as sps
 
 from psychometrics.cfa.specification import ModelSpec, Parameter
 from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, record
+from psychometrics._text import quote
 
 __all__ = ["parameter_table", "standardize", "vcov_frame", "record_nonpositive_sampling_variances"]
 
@@ -121,7 +122,7 @@ def record_nonpositive_sampling_variances(
     bad: dict[str, float] = {}
     for prm in spec.parameters:
         if prm.free and np.isfinite(d[prm.index]) and d[prm.index] <= 0:
-            where = f" (group {spec.groups[prm.group]!r})" if spec.ngroups > 1 else ""
+            where = f" (group {quote(spec.groups[prm.group])})" if spec.ngroups > 1 else ""
             bad.setdefault(f"'{prm.lhs} {prm.op} {prm.rhs}'{where}", float(d[prm.index]))
     if bad:
         shown = ", ".join(f"{name}: {v:.3g}" for name, v in bad.items())
@@ -145,7 +146,7 @@ def vcov_frame(spec: ModelSpec, V: np.ndarray, group: str | None = None) -> pd.D
                 names.append(f"{prm.lhs}{prm.op}{prm.rhs}{suffix}")
         return pd.DataFrame(V, index=names, columns=names)
     if group not in spec.groups:
-        raise DataError(f"unknown group {group!r}; the groups are {', '.join(map(repr, spec.groups))}")
+        raise DataError(f"unknown group {quote(group)}; the groups are {', '.join(map(repr, spec.groups))}")
     g = spec.groups.index(group)
     rows = [p for p in spec.parameters if p.free and p.group == g]
     idx = np.array([p.index for p in rows], dtype=int)

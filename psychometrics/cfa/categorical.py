@@ -67,6 +67,7 @@ from psychometrics.exceptions import (
 )
 from psychometrics.ordinal.group_stats import ordinal_sample_stats
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
+from psychometrics._text import quote
 
 __all__ = [
     "OrdinalSampleStats", "CATEGORICAL_GROUP_EQUAL", "build_categorical_spec", "fit_categorical",
@@ -146,8 +147,8 @@ def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_e
         if s.n_thresholds != nth:
             diff = [v for v, a, b in zip(observed, nth, s.n_thresholds) if a != b]
             raise DataError(
-                f"item(s) {', '.join(map(repr, diff))} have a different number of categories in group {lab!r} "
-                f"than in group {groups[0]!r}; every group needs the same categories (collapse categories first)"
+                f"item(s) {', '.join(map(repr, diff))} have a different number of categories in group {quote(lab)} "
+                f"than in group {quote(groups[0])}; every group needs the same categories (collapse categories first)"
             )
     spec = build_categorical_spec(model, dict(zip(observed, nth)), groups=groups, std_lv=std_lv,
                                   orthogonal=orthogonal, group_equal=group_equal, group_partial=group_partial)
@@ -176,11 +177,11 @@ def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_e
                "errors cannot be computed", stacklevel=4)
     record_nonpositive_sampling_variances(spec, engine.V, diags, stacklevel=5)
     for g in range(len(groups)):
-        where = f" in group {groups[g]!r}" if len(groups) > 1 else ""
+        where = f" in group {quote(groups[g])}" if len(groups) > 1 else ""
         for v, t in zip(observed, engine.theta_diag(g)):
             if t < 0:
                 record(diags, HeywoodCaseWarning,
-                       f"Heywood case: the residual variance of the latent response of item {v!r} is negative "
+                       f"Heywood case: the residual variance of the latent response of item {quote(v)} is negative "
                        f"({t:.4g}){where}", stacklevel=4)
     return categorical_result(model, engine, group, groups, group_equal, stats, n_excluded, converged, iterations, diags)
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from psychometrics.cfa.specification import ModelSpec, Parameter, build_spec
 from psychometrics.exceptions import DataError, ModelSyntaxError
+from psychometrics._text import quote
 
 __all__ = ["CATEGORICAL_GROUP_EQUAL", "build_categorical_spec"]
 
@@ -81,7 +82,7 @@ def build_categorical_spec(
     for v in observed:
         if group_equal and ("thresholds" in group_equal) and n_thresholds[v] < 2:
             raise DataError(
-                f"item {v!r} is binary: Wu & Estabrook's identification of threshold invariance for binary "
+                f"item {quote(v)} is binary: Wu & Estabrook's identification of threshold invariance for binary "
                 "items is not implemented; model it with at least three categories or without group_equal"
             )
     ov_idx = {v: i for i, v in enumerate(observed)}
@@ -146,7 +147,7 @@ def _released(group_partial: Sequence[str], n_thresholds: Mapping[str, int], bas
             ok = False
         if not ok or not group_equal:
             raise ModelSyntaxError(
-                f"group_partial entry {entry!r} is not a constrained parameter of the model; with ordinal items "
+                f"group_partial entry {quote(entry)} is not a constrained parameter of the model; with ordinal items "
                 "write a threshold 'x1|t2', a loading 'f=~x2' or an intercept 'x3~1' (and give group_equal)"
             )
         released.add(key)

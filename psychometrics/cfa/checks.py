@@ -16,6 +16,7 @@ from psychometrics.exceptions import (
     NotPositiveDefiniteWarning,
     record,
 )
+from psychometrics._text import quote
 
 __all__ = ["check_identification", "post_checks"]
 
@@ -44,7 +45,7 @@ def check_identification(spec: ModelSpec, diags: list[Diagnostic]) -> None:
                 res = [r for r in rows if r.op == "~~" and r.lhs == item and r.rhs == item]
                 if res and res[0].free:
                     record(diags, IdentificationWarning,
-                           f"factor {f!r} has a single indicator ({item!r}) with free residual variance and "
+                           f"factor {quote(f)} has a single indicator ({quote(item)}) with free residual variance and "
                            "free factor variance: they are not separately identified; fix the residual "
                            f"variance (e.g. '{item} ~~ 0*{item}') or add indicators", stacklevel=5)
 
@@ -53,18 +54,18 @@ def post_checks(engine: Engine, diags: list[Diagnostic]) -> None:
     spec = engine.spec
     G = spec.ngroups
     for g in range(G):
-        where = f" in group {spec.groups[g]!r}" if G > 1 else ""
+        where = f" in group {quote(spec.groups[g])}" if G > 1 else ""
         theta = np.diag(engine.mats[g]["theta"])
         for v, t in zip(spec.observed, theta):
             if t < 0:
                 record(diags, HeywoodCaseWarning,
-                       f"Heywood case: the residual variance of item {v!r} is negative ({t:.4g}){where}",
+                       f"Heywood case: the residual variance of item {quote(v)} is negative ({t:.4g}){where}",
                        stacklevel=5)
         psi = np.diag(engine.mats[g]["psi"])
         for f, s in zip(spec.latent, psi):
             if s < 0:
                 record(diags, HeywoodCaseWarning,
-                       f"Heywood case: the (residual) variance of factor {f!r} is negative ({s:.4g}){where}",
+                       f"Heywood case: the (residual) variance of factor {quote(f)} is negative ({s:.4g}){where}",
                        stacklevel=5)
         M = engine.imp[g]["M"]
         if M.size and np.linalg.eigvalsh(0.5 * (M + M.T))[0] <= 0:
@@ -75,6 +76,6 @@ def post_checks(engine: Engine, diags: list[Diagnostic]) -> None:
             L = engine.mats[g]["lambda"] * engine._eta_sd(g)[None, :] / engine._ov_sd(g)[:, None]
         for i, j in zip(*np.nonzero(np.abs(np.nan_to_num(L)) > 1)):
             record(diags, HeywoodCaseWarning,
-                   f"standardized loading of item {spec.observed[i]!r} on factor {spec.latent[j]!r} is "
+                   f"standardized loading of item {quote(spec.observed[i])} on factor {quote(spec.latent[j])} is "
                    f"{L[i, j]:.3f} (beyond ±1){where}", stacklevel=5)
 

@@ -13,6 +13,7 @@ from psychometrics.cfa import wls
 from psychometrics.cfa.categorical_engine import CategoricalEngine
 from psychometrics.cfa.results import CFAResult, ComparisonResult
 from psychometrics.exceptions import DataError, Diagnostic, IdentificationWarning, record
+from psychometrics._text import quote
 
 __all__ = ["compare", "scaled_difference_test"]
 
@@ -45,7 +46,7 @@ def compare(*results: CFAResult, names: Sequence[str] | None = None) -> Comparis
             raise DataError(f"compare() takes CFAResult objects (from fit_cfa), got {type(r).__name__}")
         if r.estimator != "ML":  # the plain χ² difference is not valid for DWLS (WLSMV) statistics
             raise DataError(
-                f"compare() tests ML fits; for estimator={r.estimator!r} use "
+                f"compare() tests ML fits; for estimator={quote(r.estimator)} use "
                 "psychometrics.cfa.categorical.scaled_difference_test(less, more) (lavaan's lavTestLRT for WLSMV)"
             )
     names = list(names) if names is not None else [f"model{i + 1}" for i in range(len(results))]
@@ -55,12 +56,12 @@ def compare(*results: CFAResult, names: Sequence[str] | None = None) -> Comparis
     for nm, r in zip(names, results):
         if r.nobs != ref.nobs:
             raise DataError(
-                f"model {nm!r} was fitted to different data (n per group {r.nobs} vs {ref.nobs}); "
+                f"model {quote(nm)} was fitted to different data (n per group {r.nobs} vs {ref.nobs}); "
                 "models can only be compared on the same observations"
             )
         if set(r.items) != set(ref.items):
             raise DataError(
-                f"model {nm!r} uses different items than {names[0]!r}; χ² difference tests need the same items"
+                f"model {quote(nm)} uses different items than {quote(names[0])}; χ² difference tests need the same items"
             )
     diags: list[Diagnostic] = []
     order = sorted(range(len(results)), key=lambda i: (results[i].fit["df"], i))
@@ -81,11 +82,11 @@ def compare(*results: CFAResult, names: Sequence[str] | None = None) -> Comparis
             ddf = f["df"] - prev["df"]
             if ddf == 0:
                 record(diags, IdentificationWarning,
-                       f"models {names[i]!r} and {rows[-1]['model']!r} have the same df; "
+                       f"models {quote(names[i])} and {quote(rows[-1]['model'])} have the same df; "
                        "they are not nested (use AIC/BIC)", stacklevel=2)
             elif dchi < 0:
                 record(diags, IdentificationWarning,
-                       f"model {names[i]!r} has more df but a smaller χ² than {rows[-1]['model']!r}: "
+                       f"model {quote(names[i])} has more df but a smaller χ² than {quote(rows[-1]['model'])}: "
                        "the models are not nested", stacklevel=2)
             row["delta_chisq"] = dchi
             row["delta_df"] = ddf

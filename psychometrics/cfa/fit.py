@@ -29,6 +29,7 @@ from psychometrics.exceptions import (
     ModelSyntaxError,
     record,
 )
+from psychometrics._text import quote
 
 __all__ = ["fit_cfa"]
 
@@ -132,7 +133,7 @@ def fit_cfa(
     """
     if estimator.upper() == "WLSMV" or ordered not in (None, False):
         if estimator.upper() not in ("WLSMV", "ML"):  # ordered= with the default "ML" means WLSMV, as lavaan
-            raise ModelSyntaxError(f"estimator={estimator!r} with ordered items: use estimator='WLSMV'")
+            raise ModelSyntaxError(f"estimator={quote(estimator)} with ordered items: use estimator='WLSMV'")
         if data is None or sample_cov is not None:
             raise DataError("estimator='WLSMV' needs item responses (data=...); from sample statistics use "
                             "psychometrics.cfa.categorical.fit_categorical")
@@ -158,7 +159,7 @@ def fit_cfa(
 def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, group, group_equal, group_partial, std_lv, meanstructure,
              orthogonal, missing, mi_threshold, max_iter) -> CFAResult:
     if estimator.upper() != "ML":
-        raise ModelSyntaxError(f"estimator={estimator!r} is not supported; use 'ML' or (ordinal items) 'WLSMV'")
+        raise ModelSyntaxError(f"estimator={quote(estimator)} is not supported; use 'ML' or (ordinal items) 'WLSMV'")
     if not isinstance(model, str):
         from psychometrics.cfa.models import correlated_factors
 

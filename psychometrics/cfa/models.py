@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from psychometrics.exceptions import ModelSyntaxError
+from psychometrics._text import quote
 
 __all__ = ["factor_items", "one_factor", "correlated_factors", "higher_order", "bifactor"]
 
@@ -55,7 +56,7 @@ def factor_items(scale: Any) -> dict[str, list[str]]:
         for n in [f, *its]:
             if not _NAME.match(n):
                 raise ModelSyntaxError(
-                    f"{n!r} cannot be used as a variable name in model syntax (letters, digits, '_' and '.', "
+                    f"{quote(n)} cannot be used as a variable name in model syntax (letters, digits, '_' and '.', "
                     "not starting with a digit); rename the item or subscale"
                 )
     if not out:

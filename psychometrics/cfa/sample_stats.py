@@ -13,6 +13,7 @@ from psychometrics._groups import group_label as _group_label
 from psychometrics._validation import is_numeric_item
 from psychometrics.cfa.estimation import SampleStats
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
+from psychometrics._text import quote
 
 __all__ = ["sample_stats", "moment_stats"]
 
@@ -24,7 +25,7 @@ def sample_stats(
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if missing != "listwise":
         raise DataError(
-            f"missing={missing!r} is not supported; use missing='listwise' (complete cases on the model items)"
+            f"missing={quote(missing)} is not supported; use missing='listwise' (complete cases on the model items)"
         )
     absent = [v for v in observed if v not in data.columns]
     if absent:
@@ -35,16 +36,16 @@ def sample_stats(
     X = data.loc[:, list(observed)]
     for v in observed:
         if not is_numeric_item(X[v].dtype):
-            raise DataError(f"item {v!r} is not numeric (dtype {X[v].dtype}); recode it before fitting")
+            raise DataError(f"item {quote(v)} is not numeric (dtype {X[v].dtype}); recode it before fitting")
     if group is not None:
         if group not in data.columns:
-            raise DataError(f"grouping variable {group!r} is not a column of the data")
+            raise DataError(f"grouping variable {quote(group)} is not a column of the data")
         gcol = data[group]
         bad = np.flatnonzero(gcol.isna().to_numpy())
         if bad.size:
             rows = ", ".join(str(data.index[i]) for i in bad[:10])
             raise DataError(
-                f"grouping variable {group!r} is missing in {bad.size} row(s) (index {rows}"
+                f"grouping variable {quote(group)} is missing in {bad.size} row(s) (index {rows}"
                 f"{' ...' if bad.size > 10 else ''}); drop or label these rows first"
             )
     values = X.to_numpy(dtype=float)
@@ -66,17 +67,17 @@ def sample_stats(
         codes, uniques = pd.factorize(data[group], sort=False)  # order of first appearance, as lavaan
         labels = tuple(_group_label(v) for v in uniques)
         if len(set(labels)) < len(labels):
-            raise DataError(f"grouping variable {group!r} has distinct values that print alike: {list(uniques)}")
+            raise DataError(f"grouping variable {quote(group)} has distinct values that print alike: {list(uniques)}")
         if len(labels) < 2:
             raise DataError(
-                f"grouping variable {group!r} has a single group ({labels[0]!r}); fit without group= "
+                f"grouping variable {quote(group)} has a single group ({quote(labels[0])}); fit without group= "
                 "or supply data from at least two groups"
             )
         blocks = [values[complete & (codes == k)] for k in range(len(labels))]
     covs, means, nobs = [], [], []
     p = len(observed)
     for lab, B in zip(labels, blocks):
-        where = f" in group {lab!r}" if group is not None else ""
+        where = f" in group {quote(lab)}" if group is not None else ""
         n = B.shape[0]
         if n < 2:
             raise DataError(f"only {n} complete row(s){where}; a CFA needs many more observations")
@@ -125,9 +126,9 @@ def moment_stats(observed: Sequence[str], sample_cov: Any, sample_mean: Any, sam
     out_cov, out_mean, out_n = [], [], []
     p = len(observed)
     for g, C, m, n in zip(labels, covs.values(), means, nobs):
-        where = f" of group {g!r}" if multi else ""
+        where = f" of group {quote(g)}" if multi else ""
         if n is None or not float(n).is_integer() or int(n) <= p:
-            raise DataError(f"sample_nobs{where} must be an integer larger than the number of items ({p}), got {n!r}")
+            raise DataError(f"sample_nobs{where} must be an integer larger than the number of items ({p}), got {quote(n)}")
         n = int(n)
         if not isinstance(C, pd.DataFrame):
             raise DataError(f"sample_cov{where} must be a DataFrame labelled with the item names")

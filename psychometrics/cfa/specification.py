@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 
 from psychometrics.cfa.syntax import Modifier, Statement, parse_model
 from psychometrics.exceptions import ModelSyntaxError
+from psychometrics._text import quote
 
 __all__ = ["Parameter", "ModelSpec", "build_spec", "observed_variables", "GROUP_EQUAL_NAMES"]
 
@@ -124,7 +125,7 @@ def _norm_partial(entry: str) -> tuple[str, str, str]:
                 return (lhs, "~1", "")
             return (lhs, op, rhs)
     raise ModelSyntaxError(
-        f"group_partial entry {entry!r} is not a parameter such as 'visual=~x2', 'x1~~x1' or 'x3~1'"
+        f"group_partial entry {quote(entry)} is not a parameter such as 'visual=~x2', 'x1~~x1' or 'x3~1'"
     )
 
 
@@ -243,7 +244,7 @@ def build_spec(
     for name in group_equal:
         if name not in GROUP_EQUAL_NAMES:
             raise ModelSyntaxError(
-                f"group_equal: unknown name {name!r}; use any of {', '.join(GROUP_EQUAL_NAMES)}"
+                f"group_equal: unknown name {quote(name)}; use any of {', '.join(GROUP_EQUAL_NAMES)}"
             )
     if group_equal and G < 2:
         raise ModelSyntaxError("group_equal needs a grouping variable with at least two groups (group=...)")
@@ -268,7 +269,7 @@ def build_spec(
     for entry, k in zip(group_partial, [_norm_partial(e) for e in group_partial]):
         if k not in known:
             raise ModelSyntaxError(
-                f"group_partial entry {entry!r} is not a parameter of the model "
+                f"group_partial entry {quote(entry)} is not a parameter of the model "
                 "(write it as in the parameter table, e.g. 'visual=~x2', 'x1~~x1', 'x3~1')"
             )
     if group_equal:

@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 
 from psychometrics.exceptions import ModelSyntaxError
+from psychometrics._text import quote
 
 __all__ = ["Modifier", "Term", "Statement", "parse_model"]
 
@@ -122,7 +123,7 @@ def _split_operator(text: str, line: int) -> tuple[str, str, str]:
             best = (i, op)
     if best is None:
         raise ModelSyntaxError(
-            f"line {line}: no operator in {text!r}; expected e.g. 'f =~ x1 + x2', 'x1 ~~ x2' or 'x1 ~ 1'"
+            f"line {line}: no operator in {quote(text)}; expected e.g. 'f =~ x1 + x2', 'x1 ~~ x2' or 'x1 ~ 1'"
         )
     i, op = best
     return text[:i].strip(), op, text[i + len(op):].strip()
@@ -135,17 +136,17 @@ def _parse_value(token: str, line: int, context: str) -> Modifier:
     if _NUMBER.match(token):
         value = float(token)
         if not math.isfinite(value):
-            raise ModelSyntaxError(f"line {line}: fixed value {token!r} in {context!r} is not finite")
+            raise ModelSyntaxError(f"line {line}: fixed value {quote(token)} in {quote(context)} is not finite")
         return Modifier(fixed=value)
     m = re.fullmatch(r"start\(\s*([^()]*)\s*\)", token)
     if m:
         if not _NUMBER.match(m.group(1).strip()):
-            raise ModelSyntaxError(f"line {line}: start() needs a number, got {m.group(1)!r} in {context!r}")
+            raise ModelSyntaxError(f"line {line}: start() needs a number, got {quote(m.group(1))} in {quote(context)}")
         return Modifier(start=float(m.group(1)))
     if _NAME.match(token) and token not in ("c", "start"):
         return Modifier(label=token)
     raise ModelSyntaxError(
-        f"line {line}: cannot read the modifier {token!r} in {context!r}; use a number (fixed), "
+        f"line {line}: cannot read the modifier {quote(token)} in {quote(context)}; use a number (fixed), "
         "NA (free), a label, c(...) with one value per group, or start(value)"
     )
 
@@ -156,7 +157,7 @@ def _parse_modifiers(text: str, line: int, context: str) -> tuple[Modifier, ...]
     if m:
         values = [v for v in m.group(1).split(",")]
         if not values or any(not v.strip() for v in values):
-            raise ModelSyntaxError(f"line {line}: empty value in {text!r} of {context!r}")
+            raise ModelSyntaxError(f"line {line}: empty value in {quote(text)} of {quote(context)}")
         return tuple(_parse_value(v, line, context) for v in values)
     return (_parse_value(text, line, context),)
 
@@ -177,7 +178,7 @@ def _parse_term(text: str, line: int, allow_one: bool) -> Term:
         elif ch == "*" and depth == 0:
             star = i
     if depth != 0:
-        raise ModelSyntaxError(f"line {line}: unbalanced parentheses in {text!r}")
+        raise ModelSyntaxError(f"line {line}: unbalanced parentheses in {quote(text)}")
     if star >= 0:
         mod_text, name = text[:star], text[star + 1:].strip()
         modifiers = _parse_modifiers(mod_text, line, text)
@@ -187,7 +188,7 @@ def _parse_term(text: str, line: int, allow_one: bool) -> Term:
         return Term("1", modifiers)
     if not _NAME.match(name):
         raise ModelSyntaxError(
-            f"line {line}: {name!r} is not a variable name (letters, digits, '_' and '.', "
+            f"line {line}: {quote(name)} is not a variable name (letters, digits, '_' and '.', "
             "not starting with a digit)"
         )
     return Term(name, modifiers)
@@ -219,26 +220,26 @@ def parse_model(text: str) -> tuple[Statement, ...]:
         if op == "~" and rhs.split("*")[-1].strip() == "1" and "+" not in rhs:
             op = "~1"
         elif op in _UNSUPPORTED:
-            raise ModelSyntaxError(f"line {line}: {_UNSUPPORTED[op]}: {stmt!r}")
+            raise ModelSyntaxError(f"line {line}: {_UNSUPPORTED[op]}: {quote(stmt)}")
         if not lhs:
-            raise ModelSyntaxError(f"line {line}: nothing on the left of {op!r} in {stmt!r}")
+            raise ModelSyntaxError(f"line {line}: nothing on the left of {quote(op)} in {quote(stmt)}")
         if not _NAME.match(lhs):
-            raise ModelSyntaxError(f"line {line}: {lhs!r} (left of {op!r}) is not a variable name")
+            raise ModelSyntaxError(f"line {line}: {quote(lhs)} (left of {quote(op)}) is not a variable name")
         if not rhs:
-            raise ModelSyntaxError(f"line {line}: nothing on the right of {op!r} in {stmt!r}")
+            raise ModelSyntaxError(f"line {line}: nothing on the right of {quote(op)} in {quote(stmt)}")
         terms = tuple(_parse_term(t, line, allow_one=(op == "~1")) for t in _split_plus(rhs, line))
         if op == "~1" and (len(terms) != 1 or terms[0].name != "1"):
-            raise ModelSyntaxError(f"line {line}: an intercept is written 'x ~ 1', got {stmt!r}")
+            raise ModelSyntaxError(f"line {line}: an intercept is written 'x ~ 1', got {quote(stmt)}")
         if op == "~~" and len(terms) < 1:
-            raise ModelSyntaxError(f"line {line}: '~~' needs a variable on the right: {stmt!r}")
+            raise ModelSyntaxError(f"line {line}: '~~' needs a variable on the right: {quote(stmt)}")
         if op == "=~":
             seen: set[str] = set()
             for t in terms:
                 if t.name in seen:
-                    raise ModelSyntaxError(f"line {line}: {t.name!r} appears twice in {stmt!r}")
+                    raise ModelSyntaxError(f"line {line}: {quote(t.name)} appears twice in {quote(stmt)}")
                 seen.add(t.name)
                 if t.name == lhs:
-                    raise ModelSyntaxError(f"line {line}: factor {lhs!r} cannot be its own indicator")
+                    raise ModelSyntaxError(f"line {line}: factor {quote(lhs)} cannot be its own indicator")
         statements.append(Statement(lhs, op, terms, line))
     if not statements:
         raise ModelSyntaxError("the model is empty: write at least one 'factor =~ item1 + item2 + ...' line")
@@ -262,5 +263,5 @@ def _split_plus(rhs: str, line: int) -> list[str]:
         parts = parts[1:]  # a leading '+' from a continuation line
     for p in parts:
         if not p.strip():
-            raise ModelSyntaxError(f"line {line}: empty term in {rhs!r} (two '+' in a row or a trailing '+')")
+            raise ModelSyntaxError(f"line {line}: empty term in {quote(rhs)} (two '+' in a row or a trailing '+')")
     return parts

@@ -1,6 +1,7 @@
 """Wording shared by the readers and the checks: how rows are quoted, column-name hints."""
 
 from __future__ import annotations
+from psychometrics._text import quote
 
 _EXAMPLES = 5  # example rows quoted per problem
 
@@ -32,6 +33,6 @@ def _suggest_columns(missing: list[str], available: list[str]) -> str:
     for m in missing:
         match = lower.get(m.lower()) or next(iter(difflib.get_close_matches(m, available, n=1, cutoff=0.8)), None)
         if match:
-            hints.append(f"{match!r} → {m!r}")
+            hints.append(f"{quote(match)} → {quote(m)}")
     return f" Possible matches: {', '.join(hints)}." if hints else ""
 

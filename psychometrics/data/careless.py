@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataQualityWarning, Diagnostic, record
+from psychometrics._text import quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from psychometrics.scale import Scale
@@ -222,7 +223,7 @@ def careless_screens(
     if len(raw) and d2.isna().all():
         complete = int(raw.notna().all(axis=1).sum())
         record(diagnostics, DataQualityWarning,
-               f"{where}: Mahalanobis D² not computed for scale {scale.id!r}: the covariance matrix of the "
+               f"{where}: Mahalanobis D² not computed for scale {quote(scale.id)}: the covariance matrix of the "
                f"{complete} complete rows is singular (needs more than {k} complete rows and no constant item)",
                stacklevel=5)
     out = pd.DataFrame(

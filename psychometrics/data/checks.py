@@ -29,6 +29,7 @@ from psychometrics.data.quality import (
 )
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
 from psychometrics.scale import ResponseFormat, Scale
+from psychometrics._text import quote
 
 # Warnings point at the user's call: warn ← record ← a step here ← _load_frame ←
 # load_responses (or Responses.load_companion) ← the user.
@@ -55,7 +56,7 @@ def _map_item_columns(frame: pd.DataFrame, scale: Scale, columns: Mapping[str, s
                             f"{_suggest_columns(absent, available)} Columns present: {', '.join(available)}.")
         unknown = [v for v in columns.values() if v not in item_ids]
         if unknown:
-            raise DataError(f"{where}: the column map names unknown item ids of scale {scale.id!r}: "
+            raise DataError(f"{where}: the column map names unknown item ids of scale {quote(scale.id)}: "
                             f"{', '.join(map(repr, unknown))}. Item ids: {', '.join(item_ids)}.")
         targets = pd.Series(list(columns.keys()), index=list(columns.values()))
         twice = targets.index[targets.index.duplicated()].unique()
@@ -64,8 +65,8 @@ def _map_item_columns(frame: pd.DataFrame, scale: Scale, columns: Mapping[str, s
                             + "; ".join(f"{t}: {', '.join(targets[t])}" for t in twice) + ".")
         for col, item in columns.items():
             if item in frame.columns and item not in columns:
-                raise DataError(f"{where}: column {col!r} is mapped to item {item!r}, but the data also has a "
-                                f"column named {item!r}. Drop or rename one of them.")
+                raise DataError(f"{where}: column {quote(col)} is mapped to item {quote(item)}, but the data also has a "
+                                f"column named {quote(item)}. Drop or rename one of them.")
             item_col[item] = col
     for item in item_ids:
         item_col.setdefault(item, item)
@@ -91,12 +92,46 @@ def _check_role_columns(frame: pd.DataFrame, scale: Scale, item_col: Mapping[str
     for what, col in (("group", group), ("id", id_column)):
         if col is not None:
             if col not in frame.columns:
-                raise DataError(f"{where}: {what} column {col!r} not found.{_suggest_columns([col], available)} "
+                raise DataError(f"{where}: {what} column {quote(col)} not found.{_suggest_columns([col], available)} "
                                 f"Columns present: {', '.join(available[:40])}.")
             if col in item_col.values():
-                raise DataError(f"{where}: {what} column {col!r} is also an item column of scale {scale.id!r}.")
+                raise DataError(f"{where}: {what} column {quote(col)} is also an item column of scale {quote(scale.id)}.")
     if group is not None and group == id_column:
-        raise DataError(f"{where}: the group and id columns are the same column {group!r}.")
+        raise DataError(f"{where}: the group and id columns are the same column {quote(group)}.")
+
+
+# ------------------------------------------------------------------- labels
+def strip_labels(values: pd.Series, *, what: str, where: str,
+                 diagnostics: list[Diagnostic] | None = None) -> pd.Series:
+    """Text labels with surrounding white space removed; a warning names each changed label.
+
+    ``"graduate "``, ``" graduate"`` and ``"graduate"`` are one group, not three: every
+    label that had surrounding blanks is listed with its row count and the label it became
+    (recorded in ``diagnostics`` when given, else warned). Non-text values are unchanged.
+    """
+    is_text = values.map(lambda v: isinstance(v, str))
+    if not is_text.any():
+        return values
+    text = values[is_text]
+    stripped = text.str.strip()
+    changed = text != stripped
+    if not changed.any():
+        return values
+    counts = text[changed].value_counts(sort=False)
+    shown = ", ".join(f"{quote(lab, 40)} ({int(n)} row{'s' * (int(n) != 1)}) → {quote(lab.strip(), 40)}"
+                      for lab, n in list(counts.items())[:_EXAMPLES])
+    more = f" and {len(counts) - _EXAMPLES} more" if len(counts) > _EXAMPLES else ""
+    message = (f"{where}: {int(changed.sum())} value(s) of the {what} had white space around them and were stripped, so "
+               f"labels that differ only by it count as one: {shown}{more}. Clean the column to silence this.")
+    if diagnostics is not None:
+        record(diagnostics, DataQualityWarning, message, stacklevel=_USER)
+    else:
+        import warnings
+
+        warnings.warn(message, DataQualityWarning, stacklevel=3)
+    out = values.copy()
+    out[stripped.index[changed.to_numpy()]] = stripped[changed]
+    return out
 
 
 # --------------------------------------------------------------------- rows
@@ -116,13 +151,13 @@ def _rows_with_group(frame: pd.DataFrame, group: str | None, missing_group: str,
             if missing_group == "error":
                 raise DataError(
                     f"{where}: {len(rows)} row{'s have' if len(rows) != 1 else ' has'} no group label in column "
-                    f"{group!r}: {_rows(rows, kind)}.{_row_note(kind)} Fill in the group, or exclude these rows "
+                    f"{quote(group)}: {_rows(rows, kind)}.{_row_note(kind)} Fill in the group, or exclude these rows "
                     "explicitly (missing_group='exclude'; on the command line --missing-group exclude)."
                 )
             keep &= ~blank
-            excluded = pd.DataFrame({"reason": f"no group label in column {group!r}"}, index=rows)
+            excluded = pd.DataFrame({"reason": f"no group label in column {quote(group)}"}, index=rows)
             record(diagnostics, DataQualityWarning,
-                   f"{where}: excluded {len(rows)} row(s) without a group label in {group!r}: {_rows(rows, kind)}",
+                   f"{where}: excluded {len(rows)} row(s) without a group label in {quote(group)}: {_rows(rows, kind)}",
                    stacklevel=_USER)
     return keep, excluded
 
@@ -135,13 +170,13 @@ def _respondent_ids(work: pd.DataFrame, id_column: str | None, *, where: str, ki
     ids = ids_raw.where(ids_raw.isna(), ids_raw.astype(str).str.strip())
     blank = ids.isna() | ids.eq("")
     if blank.any():
-        raise DataError(f"{where}: {int(blank.sum())} row(s) have no respondent id in column {id_column!r}: "
+        raise DataError(f"{where}: {int(blank.sum())} row(s) have no respondent id in column {quote(id_column)}: "
                         f"{_rows(work.index[blank], kind)}.{_row_note(kind)} Fill them in or drop --id-column.")
     dup = ids.duplicated(keep=False)
     if dup.any():
         values = ids[dup].unique()
-        raise DataError(f"{where}: respondent ids in column {id_column!r} are not unique: "
-                        + "; ".join(f"{v!r} in {_rows(work.index[ids == v], kind)}" for v in values[:_EXAMPLES])
+        raise DataError(f"{where}: respondent ids in column {quote(id_column)} are not unique: "
+                        + "; ".join(f"{quote(v)} in {_rows(work.index[ids == v], kind)}" for v in values[:_EXAMPLES])
                         + f"{' …' if len(values) > _EXAMPLES else ''}.{_row_note(kind)}")
     return ids.rename(id_column)
 
@@ -161,13 +196,13 @@ def _numeric_values(work: pd.DataFrame, item_ids: list[str], item_col: Mapping[s
     non_numeric: list[str] = []
     for j, item in enumerate(item_ids):
         col = work[item_col[item]]
-        name = item if item_col[item] == item else f"{item} (column {item_col[item]!r})"
+        name = item if item_col[item] == item else f"{item} (column {quote(item_col[item])})"
         if pd.api.types.is_bool_dtype(col):
             non_numeric.append(f"{name}: the column holds true/false values, not numbers")
             continue
         x, bad = response_numbers(col)
         if bad.any():
-            examples = ", ".join(f"{v.strip() if isinstance(v, str) else v!r} in {_rows([r], kind)}"
+            examples = ", ".join(f"{quote(v.strip() if isinstance(v, str) else v)} in {_rows([r], kind)}"
                                  for r, v in list(col[bad].items())[:3])
             non_numeric.append(f"{name}: {int(bad.sum())} cell{'s' if bad.sum() != 1 else ''}, e.g. {examples}")
             continue
@@ -255,7 +290,7 @@ def _data_quality(raw: pd.DataFrame, scale: Scale, counts: Counts, *, rows_read:
     if empty_rows:
         rows = raw.index[raw.isna().all(axis=1)]
         record(diagnostics, DataQualityWarning,
-               f"{where}: {empty_rows} row(s) answer none of the {len(item_ids)} items of {scale.id!r}: "
+               f"{where}: {empty_rows} row(s) answer none of the {len(item_ids)} items of {quote(scale.id)}: "
                f"{_rows(rows, kind)} (kept; they carry no information)", stacklevel=_USER)
     return DataQuality(
         rows_read=rows_read, rows_used=n, excluded=excluded, missing_by_reason=missing_by_reason,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from psychometrics.data._messages import _EXAMPLES
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 SUPPORTED_FORMATS = {
     ".csv": "CSV", ".tsv": "TSV", ".tab": "TSV", ".txt": "delimited text",
@@ -38,9 +39,7 @@ def _read(source, *, sheet, sep, encoding, id_column):
 def _read_dataframe(source: pd.DataFrame) -> tuple[pd.DataFrame, str, str, str, Declared]:
     """A copy of the DataFrame (its index kept; labels must be unique), hashed by its CSV rendering."""
     frame = source.copy()
-    if frame.columns.duplicated().any():
-        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise DataError(f"The DataFrame has duplicate column names: {', '.join(dupes)}. Rename them.")
+    _refuse_duplicate_columns(list(frame.columns), "The DataFrame")
     if frame.index.has_duplicates:
         dupes = frame.index[frame.index.duplicated()].unique()[:_EXAMPLES]
         raise DataError(
@@ -60,7 +59,7 @@ def _read_file(path: Path, *, sheet, sep, encoding, id_column) -> tuple[pd.DataF
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_FORMATS:
         raise DataError(
-            f"Cannot read {path}: unsupported file type {suffix or '(none)'!r}. Supported: "
+            f"Cannot read {path}: unsupported file type {quote(suffix or '(none)')}. Supported: "
             + ", ".join(sorted(SUPPORTED_FORMATS)) + ". Save the data in one of these formats"
             + (" (for .xls: save as .xlsx)" if suffix == ".xls" else "") + "."
         )
@@ -86,9 +85,7 @@ def _read_file(path: Path, *, sheet, sep, encoding, id_column) -> tuple[pd.DataF
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"Cannot read {path} as a {fmt} file: {detail}. Check that the file is a valid {fmt} file.") from None
-    if frame.columns.duplicated().any():
-        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise DataError(f"{path} has duplicate column names: {', '.join(dupes)}. Rename them.")
+    _refuse_duplicate_columns(list(frame.columns), str(path))
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return frame, "file", str(path), sha, declared
@@ -101,8 +98,11 @@ def _parse(path: Path, suffix: str, *, sheet, sep, encoding, id_column) -> tuple
     if suffix in (".csv", ".tsv", ".tab", ".txt"):
         if sep is None:
             sep = {".csv": ",", ".txt": None}.get(suffix, "\t")
-        frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=dtype,
-                            engine="python" if sep is None else "c")
+        engine = "python" if sep is None else "c"
+        # pandas renames a repeated header (MSS01, MSS01.1): check the header as written first
+        header = pd.read_csv(path, sep=sep, encoding=encoding, header=None, nrows=1, dtype=str, engine=engine)
+        _refuse_duplicate_columns(list(header.iloc[0]) if len(header) else [], str(path))
+        frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=dtype, engine=engine)
     elif suffix in (".xlsx", ".xlsm"):
         frame = _read_excel(path, sheet, dtype)
     elif suffix in (".sav", ".zsav"):
@@ -118,6 +118,9 @@ def _parse(path: Path, suffix: str, *, sheet, sep, encoding, id_column) -> tuple
 
         frame, _ = pyreadstat.read_dta(str(path))
     else:
+        import pyarrow.parquet as pq
+
+        _refuse_duplicate_columns(list(pq.read_schema(path).names), str(path))
         frame = pd.read_parquet(path, engine="pyarrow")
     return frame, declared
 
@@ -136,6 +139,27 @@ def _read_excel(path: Path, sheet, dtype) -> pd.DataFrame:
         if not 0 <= sheet < len(names):
             raise DataError(f"{path} has {len(names)} sheet(s) ({', '.join(names)}); there is no sheet number {sheet}.")
     elif sheet not in names:
-        raise DataError(f"{path} has no sheet {sheet!r}; its sheets are: {', '.join(names)}.")
+        raise DataError(f"{path} has no sheet {quote(sheet)}; its sheets are: {', '.join(names)}.")
+    header = pd.read_excel(path, sheet_name=sheet, engine="openpyxl", header=None, nrows=1, dtype=str)
+    _refuse_duplicate_columns(list(header.iloc[0]) if len(header) else [], f"{path} (sheet {quote(sheet)})")
     return pd.read_excel(path, sheet_name=sheet, engine="openpyxl", dtype=dtype)
+
+
+def _refuse_duplicate_columns(names: list, where: str) -> None:
+    """Refuse column names that repeat (also when they differ only by surrounding white space).
+
+    The message names each repeated name and its column positions (1 = first column).
+    """
+    seen: dict[str, list[int]] = {}
+    for pos, name in enumerate(names, start=1):
+        if name is None or (isinstance(name, float) and name != name):
+            continue  # unnamed columns: pandas names them, and no item can match them
+        seen.setdefault(str(name).strip(), []).append(pos)
+    dupes = {k: v for k, v in seen.items() if len(v) > 1}
+    if dupes:
+        shown = "; ".join(f"{quote(k, 40)} in columns {', '.join(map(str, v))}"
+                          for k, v in list(dupes.items())[:_EXAMPLES])
+        more = f"; and {len(dupes) - _EXAMPLES} more" if len(dupes) > _EXAMPLES else ""
+        raise DataError(f"{where} has duplicate column names: {shown}{more}. Each column name must be unique (white "
+                        "space around a name does not count); rename or remove the repeated columns.")
 

@@ -28,11 +28,13 @@ from psychometrics.data.checks import (
     _numeric_values,
     _respondent_ids,
     _rows_with_group,
+    strip_labels,
 )
 from psychometrics.data.quality import DataQuality
 from psychometrics.data.readers import _read
 from psychometrics.exceptions import DataError, Diagnostic
 from psychometrics.scale import Scale
+from psychometrics._text import quote
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,9 +213,9 @@ def load_responses(
     if not isinstance(scale, Scale):
         scale = Scale.from_yaml(scale)
     if out_of_range not in ("error", "missing"):
-        raise ValueError(f"out_of_range must be 'error' or 'missing', not {out_of_range!r}")
+        raise ValueError(f"out_of_range must be 'error' or 'missing', not {quote(out_of_range)}")
     if missing_group not in ("error", "exclude"):
-        raise ValueError(f"missing_group must be 'error' or 'exclude', not {missing_group!r}")
+        raise ValueError(f"missing_group must be 'error' or 'exclude', not {quote(missing_group)}")
     frame, kind, where, sha, declared = _read(source, sheet=sheet, sep=sep, encoding=encoding, id_column=id_column)
     return _load_frame(
         frame, scale, origin=(where, sha, kind), declared_missing=declared, group=group, id_column=id_column,
@@ -248,10 +250,16 @@ def _load_frame(
     where, sha, kind = origin
     diagnostics: list[Diagnostic] = []
     item_ids = list(scale.item_ids)
-    label = f"{where} (scale {scale.id!r})"
+    label = f"{where} (scale {quote(scale.id)})"
 
     item_col = _map_item_columns(frame, scale, columns, where=where, label=label)
     _check_role_columns(frame, scale, item_col, group, id_column, where=where)
+    if group is not None and group in frame.columns:
+        stripped = strip_labels(frame[group], what=f"group column {quote(group)}", where=where,
+                                diagnostics=diagnostics)
+        if stripped is not frame[group]:
+            frame = frame.copy()
+            frame[group] = stripped
     keep, excluded = _rows_with_group(frame, group, missing_group, where=where, kind=kind, diagnostics=diagnostics)
     work = frame.loc[keep]
     rows_read = len(frame)

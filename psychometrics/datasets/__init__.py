@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import resources
 
 import pandas as pd
+from psychometrics._text import quote
 
 __all__ = ["load_dataset", "available_datasets", "holzinger_swineford"]
 
@@ -25,7 +26,7 @@ def load_dataset(name: str) -> pd.DataFrame:
 
     names = available_datasets()
     if name not in names:
-        raise DataError(f"unknown dataset {name!r}; available: {', '.join(names)}")
+        raise DataError(f"unknown dataset {quote(name)}; available: {', '.join(names)}")
     with resources.files(__name__).joinpath(f"{name}.csv").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh)
 

@@ -18,6 +18,7 @@ import pandas as pd
 from psychometrics._linalg import pairwise_correlation
 from psychometrics._validation import check_observed, check_variance, item_matrix
 from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, record
+from psychometrics._text import quote
 
 __all__ = ["Prepared", "prepare", "cor_smooth"]
 
@@ -143,7 +144,7 @@ def prepare(
             raise DataError(f"{what}: a correlation matrix needs the sample size: pass n_obs=<number of respondents>")
     if n_obs is not None:
         if isinstance(n_obs, bool) or not isinstance(n_obs, (int, np.integer)) or n_obs < 2:
-            raise DataError(f"{what}: n_obs must be an integer ≥ 2 (number of respondents), got {n_obs!r}")
+            raise DataError(f"{what}: n_obs must be an integer ≥ 2 (number of respondents), got {quote(n_obs)}")
         n_obs = int(n_obs)
     p = r.shape[0]
     if p < min_items:

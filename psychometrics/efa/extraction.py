@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from psychometrics._linalg import single_thread_blas, smc
+from psychometrics._text import quote
 
 __all__ = ["Extraction", "extract", "METHODS", "uls_objective", "minres_loadings", "minres_one_factor_batch",
            "refit_one_factor_at_bound"]
@@ -197,7 +198,7 @@ def extract(R: np.ndarray, k: int, method: str, *, max_iter: int = 50, min_err: 
                                       start, upper, exact)
         L = _ml_loadings(R, psi, k)
     else:
-        raise ValueError(f"unknown method {method!r}")
+        raise ValueError(f"unknown method {quote(method)}")
     L = _sign(L)
     h2 = np.sum(L**2, axis=1)
     S = R.copy()

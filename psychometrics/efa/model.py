@@ -21,6 +21,7 @@ from psychometrics.exceptions import (
     HeywoodCaseWarning,
     record,
 )
+from psychometrics._text import quote
 
 __all__ = ["EFAFit", "EFAResult", "efa", "item_flags", "FLAG_RULES"]
 
@@ -289,8 +290,8 @@ def item_flags(
         for item in A.index:
             if item in mapping and fac_sub[prim_fac[item]] is not None and fac_sub[prim_fac[item]] != mapping[item]:
                 rows.append(dict(item=item, rule="subscale_mismatch", value=float(A.loc[item, prim_fac[item]]),
-                                 message=f"{item}: declared subscale {mapping[item]!r} but loads primarily on {prim_fac[item]} "
-                                         f"({A.loc[item, prim_fac[item]]:.3f}), the factor of subscale {fac_sub[prim_fac[item]]!r}"))
+                                 message=f"{item}: declared subscale {quote(mapping[item])} but loads primarily on {prim_fac[item]} "
+                                         f"({A.loc[item, prim_fac[item]]:.3f}), the factor of subscale {quote(fac_sub[prim_fac[item]])}"))
     flags = pd.DataFrame(rows, columns=["item", "rule", "value", "message"])
     return flags, assignment
 
@@ -399,14 +400,14 @@ def efa(
     variance table and fit statistics agree to ~1e-12 (tested at 1e-8).
     """
     if method not in METHODS:
-        raise DataError(f"efa: method must be one of {', '.join(METHODS)}; got {method!r}")
+        raise DataError(f"efa: method must be one of {', '.join(METHODS)}; got {quote(method)}")
     rot = "none" if rotation is None else str(rotation)
     if rot == "geominQ":
         rot = "geomin"
     if rot not in (*ROTATIONS, "none"):
-        raise DataError(f"efa: rotation must be one of {', '.join(ROTATIONS)} or None; got {rotation!r}")
+        raise DataError(f"efa: rotation must be one of {', '.join(ROTATIONS)} or None; got {quote(rotation)}")
     if isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer)) or n_factors < 1:
-        raise DataError(f"efa: n_factors must be a positive integer, got {n_factors!r}")
+        raise DataError(f"efa: n_factors must be a positive integer, got {quote(n_factors)}")
     k = int(n_factors)
     if scale is not None:
         ids = scale_item_ids(scale)

@@ -24,6 +24,7 @@ from psychometrics._linalg import pairwise_correlation, single_thread_blas
 from psychometrics.efa._input import prepare
 from psychometrics.efa.extraction import PSI_LOWER, extract, minres_one_factor_batch, refit_one_factor_at_bound
 from psychometrics.exceptions import ConvergenceWarning, DataError, Diagnostic, record
+from psychometrics._text import quote
 
 __all__ = [
     "ParallelAnalysisResult", "MAPResult", "KaiserResult", "EmpiricalKaiserResult", "RetentionSummary",
@@ -174,11 +175,11 @@ def parallel_analysis(
     (``tests/reference/efa/efa_reference.json``).
     """
     if kind not in ("fa", "pca", "both"):
-        raise DataError(f"parallel_analysis: kind must be 'fa', 'pca' or 'both', not {kind!r}")
+        raise DataError(f"parallel_analysis: kind must be 'fa', 'pca' or 'both', not {quote(kind)}")
     if not 0 < quantile < 1:
         raise DataError(f"parallel_analysis: quantile must lie in (0, 1), got {quantile}")
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 2:
-        raise DataError(f"parallel_analysis: n_iter must be an integer ≥ 2, got {n_iter!r}")
+        raise DataError(f"parallel_analysis: n_iter must be an integer ≥ 2, got {quote(n_iter)}")
     prep = prepare(data, corr=corr, n_obs=n_obs, what="parallel_analysis", require_n=True)
     if resample and data is None:
         raise DataError("parallel_analysis: resample=True needs the raw data (`data`), not a correlation matrix")

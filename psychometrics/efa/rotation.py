@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from psychometrics._text import quote
 
 __all__ = ["Rotation", "rotate", "sign_and_order", "ROTATIONS", "OBLIQUE"]
 
@@ -212,7 +213,7 @@ def rotate(loadings: np.ndarray, method: str, *, kaiser_promax: bool = True, eps
     if method == "promax":
         L, phi, conv, it = _promax(A, power, kaiser=kaiser_promax)
         return Rotation(L, phi, conv, it, "promax")
-    raise ValueError(f"unknown rotation {method!r}")
+    raise ValueError(f"unknown rotation {quote(method)}")
 
 
 def sign_and_order(L: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

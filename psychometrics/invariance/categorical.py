@@ -44,6 +44,7 @@ from psychometrics.invariance.groups import reference_first
 from psychometrics.invariance.partial import best_categorical_release
 from psychometrics.invariance.results import TABLE_COLS, CategoricalInvarianceResult
 from psychometrics.invariance.rules import resolve_rule
+from psychometrics._text import quote
 
 __all__ = ["categorical_invariance", "CategoricalInvarianceResult", "CATEGORICAL_LEVELS"]
 
@@ -137,7 +138,7 @@ def categorical_invariance(
 
         model = correlated_factors(model)
     if not isinstance(data, pd.DataFrame) or group not in data.columns:
-        raise DataError(f"grouping variable {group!r} is not a column of the data")
+        raise DataError(f"grouping variable {quote(group)} is not a column of the data")
     data = reference_first(data, group, reference)
     diags: list[Diagnostic] = []
     items = list(observed_variables(model))

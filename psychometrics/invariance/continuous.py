@@ -52,6 +52,7 @@ from psychometrics.invariance.groups import check_groups, reference_first
 from psychometrics.invariance.partial import item_of, param_kind, release_candidates
 from psychometrics.invariance.results import TABLE_COLS, FittedLevel, InvarianceResult, delta_fit, ml_table_row
 from psychometrics.invariance.rules import RULES, DecisionRule, resolve_rule
+from psychometrics._text import quote
 
 __all__ = ["measurement_invariance", "LEVELS", "GROUP_EQUAL"]
 
@@ -230,7 +231,7 @@ def measurement_invariance(
             partial=partial, alpha=alpha, reference=reference, min_invariant=min_invariant,
             max_releases=max_releases, empty_categories=empty_categories, max_iter=min(max_iter, 200))
     if estimator.upper() != "ML":
-        raise DataError(f"estimator={estimator!r}: use 'ML' (continuous items) or 'WLSMV' (ordinal items)")
+        raise DataError(f"estimator={quote(estimator)}: use 'ML' (continuous items) or 'WLSMV' (ordinal items)")
     with single_thread_blas():  # small CFA matrices: threaded BLAS only adds overhead
         return _measurement_invariance(
             model, data, group, levels, rule, partial=partial, alpha=alpha, reference=reference,

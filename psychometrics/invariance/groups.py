@@ -7,6 +7,7 @@ import pandas as pd
 
 from psychometrics._groups import group_label
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 __all__ = ["check_groups", "reference_first"]
 
@@ -16,12 +17,12 @@ def check_groups(data: pd.DataFrame, group: str) -> None:
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if not isinstance(group, str) or group not in data.columns:
-        raise DataError(f"grouping variable {group!r} is not a column of the data")
+        raise DataError(f"grouping variable {quote(group)} is not a column of the data")
     labels = pd.unique(data[group].dropna())
     if len(labels) < 2:
-        only = f" (only {labels[0]!r})" if len(labels) else ""
+        only = f" (only {quote(labels[0])})" if len(labels) else ""
         raise DataError(
-            f"grouping variable {group!r} has a single group{only}; measurement invariance compares two or more "
+            f"grouping variable {quote(group)} has a single group{only}; measurement invariance compares two or more "
             "groups")
 
 
@@ -33,6 +34,6 @@ def reference_first(data: pd.DataFrame, group: str, reference: str | None) -> pd
         return data
     lab = data[group].map(lambda v: group_label(v) if pd.notna(v) else v)
     if not (lab == reference).any():
-        raise DataError(f"reference group {reference!r} is not a value of {group!r}")
+        raise DataError(f"reference group {quote(reference)} is not a value of {quote(group)}")
     return pd.concat([data[lab == reference], data[lab != reference]])
 

@@ -16,6 +16,7 @@ from scipy import special
 from psychometrics._results import ResultMixin, to_jsonable
 from psychometrics.exceptions import Diagnostic
 from psychometrics.invariance.rules import RULES
+from psychometrics._text import quote
 
 __all__ = ["InvarianceResult", "CategoricalInvarianceResult", "FittedLevel", "TABLE_COLS", "delta_fit", "ml_table_row"]
 
@@ -183,7 +184,7 @@ class _LazyFits(Mapping):
     def __getitem__(self, key: str) -> Any:
         fits = self._r._fits
         if key not in fits:
-            raise KeyError(f"no model {key!r}; models are: {', '.join(fits)}")
+            raise KeyError(f"no model {quote(key)}; models are: {', '.join(fits)}")
         cache = self._r.__dict__.setdefault("_cfa_cache", {})
         if key not in cache:
             cache[key] = _cfa_result(self._r, fits[key])

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 __all__ = ["DecisionRule", "RULES", "resolve_rule"]
 
@@ -76,7 +77,7 @@ class DecisionRule:
             return not (p < self.alpha)
         c = self.cutoffs.get(level)
         if c is None:
-            raise DataError(f"rule {self.name!r} has no cut-offs for level {level!r}")
+            raise DataError(f"rule {quote(self.name)} has no cut-offs for level {quote(level)}")
         cfi_bad = delta["delta_cfi"] <= c["cfi"] + eps
         if self.mode == "cfi_only":
             return not cfi_bad
@@ -134,9 +135,9 @@ RULES: dict[str, DecisionRule] = {
 def resolve_rule(rule: str | DecisionRule, nobs: Sequence[int], alpha: float) -> tuple[DecisionRule, str]:
     """The rule object and a sentence saying why it was chosen."""
     if isinstance(rule, DecisionRule):
-        return rule, f"rule {rule.name!r} as given"
+        return rule, f"rule {quote(rule.name)} as given"
     if not isinstance(rule, str):
-        raise DataError(f"rule must be a name ({', '.join(['auto', *RULES])}) or a DecisionRule, got {rule!r}")
+        raise DataError(f"rule must be a name ({', '.join(['auto', *RULES])}) or a DecisionRule, got {quote(rule)}")
     if rule == "auto":
         n = int(sum(nobs))
         G = len(nobs)
@@ -154,6 +155,6 @@ def resolve_rule(rule: str | DecisionRule, nobs: Sequence[int], alpha: float) ->
         return dataclasses.replace(RULES["chisq"], alpha=alpha,
                                    citation=RULES["chisq"].citation.replace(".05", f"{alpha:g}")), "as given"
     if rule not in RULES:
-        raise DataError(f"unknown rule {rule!r}; choose one of: auto, {', '.join(RULES)}")
-    return RULES[rule], f"rule {rule!r} as given"
+        raise DataError(f"unknown rule {quote(rule)}; choose one of: auto, {', '.join(RULES)}")
+    return RULES[rule], f"rule {quote(rule)} as given"
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
+from psychometrics._text import quote
 
 __all__ = ["prepare"]
 
@@ -34,7 +35,7 @@ def prepare(
     if data.shape[1] < 2:
         raise DataError(f"polychoric() needs at least 2 item columns, got {data.shape[1]}.")
     if missing not in ("listwise", "pairwise"):
-        raise DataError(f"missing must be 'listwise' or 'pairwise', got {missing!r}.")
+        raise DataError(f"missing must be 'listwise' or 'pairwise', got {quote(missing)}.")
     names = [str(c) for c in data.columns]
     if len(set(names)) != len(names):
         dup = sorted({c for c in names if names.count(c) > 1})
@@ -63,13 +64,13 @@ def prepare(
             except (ValueError, TypeError):
                 bad = next(v for v in data[col].dropna() if not _is_number(v))
                 raise DataError(
-                    f"item {name} has a non-numeric value {bad!r}; code responses as numbers."
+                    f"item {name} has a non-numeric value {quote(bad)}; code responses as numbers."
                 ) from None
         X = np.column_stack(cols)
     inf = np.isinf(X)
     if inf.any():
         r, c = np.argwhere(inf)[0]
-        raise DataError(f"item {names[c]} has an infinite value in row {data.index[r]!r}.")
+        raise DataError(f"item {names[c]} has an infinite value in row {quote(data.index[r])}.")
     nan = np.isnan(X)
     if missing == "listwise":
         keep = ~nan.any(axis=1)

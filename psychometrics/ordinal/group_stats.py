@@ -13,6 +13,7 @@ from psychometrics._groups import group_label as _group_label
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, EstimationError, record
 from psychometrics.ordinal.correlations import polychoric
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
+from psychometrics._text import quote
 
 __all__ = ["ordinal_sample_stats"]
 
@@ -72,7 +73,7 @@ def ordinal_sample_stats(
     """
     diags = diagnostics if diagnostics is not None else []
     if empty_categories not in ("error", "collapse"):
-        raise DataError(f"empty_categories={empty_categories!r}: use 'error' or 'collapse'")
+        raise DataError(f"empty_categories={quote(empty_categories)}: use 'error' or 'collapse'")
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     items = list(items)
@@ -82,14 +83,14 @@ def ordinal_sample_stats(
     X = data.loc[:, items]
     for v in items:
         if not pd.api.types.is_numeric_dtype(X[v]) or pd.api.types.is_bool_dtype(X[v]):
-            raise DataError(f"ordinal item {v!r} is not numeric (dtype {X[v].dtype}); code its categories as integers")
+            raise DataError(f"ordinal item {quote(v)} is not numeric (dtype {X[v].dtype}); code its categories as integers")
     values = X.to_numpy(dtype=float)
     if group is not None:
         if group not in data.columns:
-            raise DataError(f"grouping variable {group!r} is not a column of the data")
+            raise DataError(f"grouping variable {quote(group)} is not a column of the data")
         bad = np.flatnonzero(data[group].isna().to_numpy())
         if bad.size:
-            raise DataError(f"grouping variable {group!r} is missing in {bad.size} row(s) (index "
+            raise DataError(f"grouping variable {quote(group)} is missing in {bad.size} row(s) (index "
                             f"{', '.join(str(data.index[i]) for i in bad[:10])}); drop or label these rows first")
     complete = ~np.isnan(values).any(axis=1)
     n_excluded = int((~complete).sum())
@@ -108,33 +109,33 @@ def ordinal_sample_stats(
         labels = tuple(dict.fromkeys(_group_label(v) for v in pd.unique(data[group])))
         labels = tuple(lab for lab in labels if np.any(gstr == lab))
         if len(labels) < 2:
-            raise DataError(f"grouping variable {group!r} has a single group with complete rows; fit without group=")
+            raise DataError(f"grouping variable {quote(group)} has a single group with complete rows; fit without group=")
         gcodes = np.array([labels.index(s) for s in gstr])
     for j, v in enumerate(items):
         col = values[:, j]
         if np.any(col != np.round(col)):
             bad = np.unique(col[col != np.round(col)])[:5]
-            raise DataError(f"ordinal item {v!r} has non-integer values ({', '.join(map(str, bad))}); "
+            raise DataError(f"ordinal item {quote(v)} has non-integer values ({', '.join(map(str, bad))}); "
                             "code its categories as integers")
         cats = sorted(np.unique(col).tolist())
         if len(cats) < 2:
-            raise DataError(f"ordinal item {v!r} has a single category ({cats[0]:g}) in the data; remove it")
+            raise DataError(f"ordinal item {quote(v)} has a single category ({cats[0]:g}) in the data; remove it")
         if group is not None:
             empty = [(lab, c) for g, lab in enumerate(labels) for c in cats if not np.any(col[gcodes == g] == c)]
             if empty:
                 if empty_categories == "error":
-                    where = "; ".join(f"category {c:g} in group {lab!r}" for lab, c in empty)
+                    where = "; ".join(f"category {c:g} in group {quote(lab)}" for lab, c in empty)
                     raise DataError(
-                        f"ordinal item {v!r} has an empty category: {where}. Thresholds cannot be compared "
+                        f"ordinal item {quote(v)} has an empty category: {where}. Thresholds cannot be compared "
                         "across groups; merge categories (empty_categories='collapse' merges each empty "
                         "category with its lower neighbour in all groups) or drop the item"
                     )
                 col, cats, merges = _collapse(col, cats, gcodes, labels)
                 if len(cats) < 2:
-                    raise DataError(f"ordinal item {v!r}: collapsing empty categories leaves a single category")
+                    raise DataError(f"ordinal item {quote(v)}: collapsing empty categories leaves a single category")
                 values[:, j] = col
                 record(diags, DataQualityWarning,
-                       f"item {v!r}: " + "; ".join(f"category {c:g} (empty in group {lab!r}) merged into {t:g}"
+                       f"item {quote(v)}: " + "; ".join(f"category {c:g} (empty in group {quote(lab)}) merged into {t:g}"
                                                    for c, t, lab in merges)
                        + " in every group", stacklevel=5)
         # recode to 1..K so that every group sees the same categories
@@ -143,11 +144,11 @@ def ordinal_sample_stats(
     for g, lab in enumerate(labels):
         block = pd.DataFrame(values[gcodes == g], columns=items)
         if len(block) <= len(items):
-            where = f" in group {lab!r}" if group is not None else ""
+            where = f" in group {quote(lab)}" if group is not None else ""
             raise DataError(f"{len(block)} complete rows{where} for {len(items)} items: too few for WLSMV")
         res = polychoric(block, ordered=True, acov=True)
         for dg in res.diagnostics:
-            where = f" (group {lab!r})" if group is not None else ""
+            where = f" (group {quote(lab)})" if group is not None else ""
             diags.append(Diagnostic(dg.category, dg.message + where))
         if res.acov is None:
             raise EstimationError(

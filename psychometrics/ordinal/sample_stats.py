@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 __all__ = ["OrdinalSampleStats", "vech_pairs"]
 
@@ -70,7 +71,7 @@ class OrdinalSampleStats:
             raise DataError(f"thresholds: {len(th)} entries for {p} items")
         for v, t in zip(self.items, th):
             if t.size < 1 or np.any(np.diff(t) <= 0) or not np.all(np.isfinite(t)):
-                raise DataError(f"thresholds of item {v!r} must be finite and strictly increasing, got {t}")
+                raise DataError(f"thresholds of item {quote(v)} must be finite and strictly increasing, got {t}")
         k = sum(t.size for t in th) + p * (p - 1) // 2
         acov = np.asarray(self.acov, dtype=float)
         if acov.shape != (k, k):

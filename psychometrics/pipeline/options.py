@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psychometrics.exceptions import SpecError
+from psychometrics._text import quote
 
 if TYPE_CHECKING:
     from psychometrics.scale import Scale
@@ -120,26 +121,26 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
     out = []
     for key, choices in CHOICES.items():
         if key in d and d[key] not in choices:
-            out.append(f"{key}: must be one of {', '.join(choices)}, got {d[key]!r}")
+            out.append(f"{key}: must be one of {', '.join(choices)}, got {quote(d[key])}")
     if "split" in d and not (_is_num(d["split"]) and 0 < float(d["split"]) < 1):
-        out.append(f"split: must be a number strictly between 0 and 1, got {d['split']!r}")
+        out.append(f"split: must be a number strictly between 0 and 1, got {quote(d['split'])}")
     if "seed" in d and not (_is_int(d["seed"]) and d["seed"] >= 0):
-        out.append(f"seed: must be a non-negative integer, got {d['seed']!r}")
+        out.append(f"seed: must be a non-negative integer, got {quote(d['seed'])}")
     if "n_boot" in d and not (_is_int(d["n_boot"]) and (d["n_boot"] == 0 or d["n_boot"] >= 20)):
-        out.append(f"n_boot: must be 0 or an integer ≥ 20, got {d['n_boot']!r}")
+        out.append(f"n_boot: must be 0 or an integer ≥ 20, got {quote(d['n_boot'])}")
     if "parallel_iter" in d and not (_is_int(d["parallel_iter"]) and d["parallel_iter"] >= 2):
-        out.append(f"parallel_iter: must be an integer ≥ 2, got {d['parallel_iter']!r}")
+        out.append(f"parallel_iter: must be an integer ≥ 2, got {quote(d['parallel_iter'])}")
     if "conf_level" in d and not (_is_num(d["conf_level"]) and 0.5 <= float(d["conf_level"]) < 1):
-        out.append(f"conf_level: must be a number in [0.5, 1), got {d['conf_level']!r}")
+        out.append(f"conf_level: must be a number in [0.5, 1), got {quote(d['conf_level'])}")
     if "exclude_careless" in d and not isinstance(d["exclude_careless"], bool):
-        out.append(f"exclude_careless: must be true or false, got {d['exclude_careless']!r}")
+        out.append(f"exclude_careless: must be true or false, got {quote(d['exclude_careless'])}")
     for key in ("group", "id_column"):
         if key in d and d[key] is not None and not isinstance(d[key], str):
-            out.append(f"{key}: must be a column name (text), got {d[key]!r}")
+            out.append(f"{key}: must be a column name (text), got {quote(d[key])}")
     if "measures" in d:
         m = d["measures"]
         if isinstance(m, str) or not isinstance(m, (list, tuple)) or not all(isinstance(x, str) for x in m):
-            out.append(f"measures: must be a list of file paths, got {m!r}")
+            out.append(f"measures: must be a list of file paths, got {quote(m)}")
     return out
 
 
@@ -152,20 +153,10 @@ def load_config(path: str | Path) -> dict[str, Any]:
     """
     import difflib
 
-    import yaml
+    from psychometrics._yaml import load_yaml
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"Cannot read config file {path}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)  # yaml's errors differ in what they carry
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        raise SpecError(f"Invalid config file {path}: not valid YAML{where}: "
-                        f"{getattr(exc, 'problem', None) or exc}") from None
+    data = load_yaml(path, "Config file", SpecError)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -176,7 +167,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     for key in data:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = f"; did you mean {quote(close[0])}?" if close else ""
             problems.append(f"{key}: unknown option{hint} (allowed: {', '.join(allowed)})")
     problems += option_problems({k: v for k, v in data.items() if k in allowed})
     if problems:

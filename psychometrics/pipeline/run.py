@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from psychometrics._io import announce_replaced, atomic_write_text, check_outputs
 from psychometrics._results import to_jsonable
+from psychometrics._text import console_safe
 from psychometrics.exceptions import Diagnostic, SpecError
 from psychometrics.pipeline.options import ValidationOptions, merge_options, resolve_ordinal
 from psychometrics.pipeline.provenance import provenance
@@ -40,6 +42,9 @@ if TYPE_CHECKING:
 __all__ = ["validate", "demo", "Runner"]
 
 T = TypeVar("T")
+
+#: the files ``validate(out=...)`` writes
+OUTPUT_FILES = ("report.html", "results.json", "scoring_key.json")
 
 
 class Runner:
@@ -110,6 +115,7 @@ def validate(
     title: str | None = None,
     subtitle: str | None = None,
     extra_provenance: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> ValidationResult:
     """Validate a scale on response data: the whole pipeline and its report.
 
@@ -141,6 +147,10 @@ def validate(
         the config.
     command, title, subtitle, extra_provenance
         Recorded in the report (the CLI passes the command line).
+    overwrite : bool
+        Replace ``report.html``, ``results.json`` and ``scoring_key.json`` if ``out``
+        already holds them (the replaced files are listed on stderr). Without it such a
+        folder is refused before anything runs. An output is never written onto an input.
 
     Returns
     -------
@@ -151,6 +161,8 @@ def validate(
     SpecError, DataError
         Bad spec, config or data (from the loading step); later steps never raise for
         estimation problems — they are reported as diagnostics or *not assessed*.
+    OutputError
+        ``out`` holds outputs already (without ``overwrite``), or an output is an input.
     """
     from psychometrics.scale import Scale
 
@@ -158,10 +170,14 @@ def validate(
                                   "seed": seed, "id_column": id_column}, options)
     if not isinstance(scale, Scale):
         scale = Scale.from_yaml(scale)
+    replaced: list[Path] = []
     if out is not None:
         out = Path(out)
         if out.exists() and not out.is_dir():
             raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the report files")
+        inputs = [scale.source, data if not hasattr(data, "columns") else None,
+                  config if isinstance(config, (str, Path)) else None, *opts.measures]
+        replaced = check_outputs([out / name for name in OUTPUT_FILES], inputs, overwrite)
     ordinal, ordinal_why = resolve_ordinal(scale, opts)
     run = Runner(quiet, total=9)
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
@@ -176,6 +192,7 @@ def validate(
     verdicts, results, html = run.run("report", assemble)
     if out is not None:
         _write(out, html, results, state, run)
+        announce_replaced(replaced)
     d, e, v = state.data, state.efa, state.validity
     return ValidationResult(
         scale=scale, responses=d.responses, companions=dict(d.companions), analysed=d.analysed,
@@ -210,31 +227,37 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
 def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: Runner) -> None:
     """report.html, results.json and scoring_key.json into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.html").write_text(html, encoding="utf-8")
-    (out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
-                                      encoding="utf-8")
-    state.scoring_key.to_file(out / "scoring_key.json")
+    atomic_write_text(out / "report.html", html)
+    atomic_write_text(out / "results.json", json.dumps(results, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    state.scoring_key.to_file(out / "scoring_key.json")  # atomic too
     if run.console is not None:
-        run.console.print(f"[bold green]Wrote[/] {out / 'report.html'}, results.json, scoring_key.json "
+        run.console.print(f"[bold green]Wrote[/] {console_safe(out / 'report.html')}, results.json, scoring_key.json "
                           f"[dim](total {sum(run.timings.values()):.1f} s)[/]")
 
 
 def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = False,
-         command: str | None = None, options: Mapping[str, Any] | None = None) -> ValidationResult:
+         command: str | None = None, options: Mapping[str, Any] | None = None,
+         overwrite: bool = False) -> ValidationResult:
     """Simulate the embedded mentorship study and validate it.
 
     Writes ``out/responses.csv`` (the simulated data) and the validation outputs. The
     scale, companion measures and group come from the study file; the data SHA-256 in
     the report is that of ``responses.csv``, so ``psychometrics validate`` on those files
-    reproduces it.
+    reproduces it. A folder that already holds any of these files is refused unless
+    ``overwrite`` (then the replaced files are listed on stderr).
     """
     from psychometrics.simulate import default_study_path, load_study, simulate_study, write_table
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the demo files")
+    # every output is checked before anything is written; validate() lists its own replaced files
+    replaced = check_outputs([out / "responses.csv", *(out / name for name in OUTPUT_FILES)], [], overwrite)
     out.mkdir(parents=True, exist_ok=True)
     study = load_study(default_study_path())
     df = simulate_study(study, n=n, seed=seed)
     data_path = write_table(df, out / "responses.csv")
+    announce_replaced([p for p in replaced if p.name == "responses.csv"])
     files = study.scale_files
     measures = [str(files[m.id]) for m in study.measures]
     planted = study.planted
@@ -247,4 +270,5 @@ def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = Fal
                   f"{', '.join(d['item'] + ' in ' + d['group'] for d in planted['dif']) or 'none'}"),
         extra_provenance={"simulation": {"study": study.id, "n": len(df), "seed": seed,
                                          "planted": to_jsonable(planted)}},
+        overwrite=overwrite,
     )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError, ReliabilityWarning
+from psychometrics._text import quote
 
 
 def as_loadings(loadings: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame:
@@ -69,7 +70,7 @@ def usable_factors(L: pd.DataFrame, what: str) -> list[Any]:
             keep.append(f)
         elif n == 1:
             warnings.warn(
-                f"{what}: factor {f!r} has 1 indicator ({indicators(L, f)[0]!r}); composite reliability "
+                f"{what}: factor {quote(f)} has 1 indicator ({quote(indicators(L, f)[0])}); composite reliability "
                 "and AVE need at least 2, so it is left out",
                 ReliabilityWarning,
                 stacklevel=4,
@@ -106,7 +107,7 @@ def warn_loading_problems(L: pd.DataFrame, theta: pd.Series, factor: Any, items:
     if (lam > 0).any() and (lam < 0).any():
         neg = list(lam.index[lam < 0])
         warnings.warn(
-            f"{what}: factor {factor!r} has loadings of both signs (negative: {neg}); (Σλ)² "
+            f"{what}: factor {quote(factor)} has loadings of both signs (negative: {neg}); (Σλ)² "
             "understates reliability — reverse-key those items before the CFA",
             ReliabilityWarning,
             stacklevel=4,
@@ -114,7 +115,7 @@ def warn_loading_problems(L: pd.DataFrame, theta: pd.Series, factor: Any, items:
     bad = list(theta.loc[items].index[theta.loc[items] < 0])
     if bad:
         warnings.warn(
-            f"{what}: factor {factor!r} has negative residual variances (Heywood case) for items "
+            f"{what}: factor {quote(factor)} has negative residual variances (Heywood case) for items "
             f"{bad}; the estimate is not meaningful",
             ReliabilityWarning,
             stacklevel=4,

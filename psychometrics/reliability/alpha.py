@@ -30,6 +30,7 @@ from psychometrics.reliability.prepare import (
     prepare_items,
     record_bootstrap_diagnostics,
 )
+from psychometrics._text import quote
 
 __all__ = ["AlphaResult", "cronbach_alpha", "standard_error_of_measurement", "alpha_batch", "item_rest_r",
            "alpha_if_deleted"]
@@ -180,9 +181,13 @@ def _alpha_parts(prep: PreparedItems) -> dict[str, Any]:
         total_mean = float(prep.x.sum(axis=1).mean())
     else:  # sum of item means: the mean sum score implied by the pairwise data
         total_mean = float(np.nansum(np.nanmean(prep.x, axis=0)))
+    if q < 0 and abs(q) <= 1e-10 * max(abs(alpha), 1.0):
+        q = 0.0  # rounding below zero when the items are (nearly) identical: the variance is 0
     return dict(
         alpha=alpha, std_alpha=float(std_alpha), average_r=av_r, median_r=float(np.median(off)),
-        g6=g6, signal_noise=float(p * av_r / (1 - av_r)), ase=float(np.sqrt(q / prep.n)),
+        # av_r = 1 (identical items): S/N is infinite; cronbach_alpha records a warning naming them
+        g6=g6, signal_noise=float(p * av_r / (1 - av_r)) if av_r < 1 else float("inf"),
+        ase=float(np.sqrt(q / prep.n)) if q >= 0 else float("nan"),
         total_mean=total_mean, total_sd=total_sd,
         sem=float(total_sd * np.sqrt(1 - alpha)) if alpha <= 1 else float("nan"),
     )
@@ -256,12 +261,17 @@ def cronbach_alpha(
     """
     check_level(ci)
     if method not in ("feldt", "bootstrap"):
-        raise DataError(f"method must be 'feldt' or 'bootstrap', not {method!r}")
+        raise DataError(f"method must be 'feldt' or 'bootstrap', not {quote(method)}")
     prep = prepare_items(data, missing, what="Cronbach's alpha")
     diags = list(prep.diagnostics)
     check_matrix(prep, diags)
     parts = _alpha_parts(prep)
     _alpha_diagnostics(prep, parts["alpha"], diags)
+    if parts["average_r"] >= 1 - 1e-12:
+        record(diags, ReliabilityWarning,
+               f"items {', '.join(map(str, prep.items))} correlate perfectly (identical or linear copies of each "
+               "other): α = 1 says nothing about reliability and the signal/noise ratio is infinite; remove the "
+               "duplicated items", stacklevel=3)
     p = len(prep.items)
     stats = pd.DataFrame(
         {

@@ -25,6 +25,7 @@ from psychometrics.exceptions import (
 from psychometrics.reliability.composite import composite_reliability_sem
 from psychometrics.reliability.efa_omega import HEYWOOD_UNIQUENESS
 from psychometrics.reliability.prepare import Missing, check_matrix, prepare_items
+from psychometrics._text import quote
 
 __all__ = ["OmegaCFAResult", "omega_cfa", "OmegaBifactorResult", "omega_bifactor"]
 
@@ -109,7 +110,7 @@ def omega_cfa(
     Psychometrika 32, 443–482.
     """
     if total_variance not in ("observed", "implied"):
-        raise DataError(f"total_variance must be 'observed' or 'implied', not {total_variance!r}")
+        raise DataError(f"total_variance must be 'observed' or 'implied', not {quote(total_variance)}")
     prep = prepare_items(data, missing, min_items=3, what="omega_cfa")
     diags = list(prep.diagnostics)
     check_matrix(prep, diags)
@@ -210,7 +211,7 @@ def omega_bifactor(
     """
 
     if total_variance not in ("observed", "implied"):
-        raise DataError(f"total_variance must be 'observed' or 'implied', not {total_variance!r}")
+        raise DataError(f"total_variance must be 'observed' or 'implied', not {quote(total_variance)}")
     if len(getattr(cfa_result, "groups", ("all",))) > 1:
         raise DataError("omega_bifactor needs a single-group CFA; fit the bifactor model per group")
     loadings = cfa_result.loadings.fillna(0.0)
@@ -224,7 +225,7 @@ def omega_bifactor(
             )
         general = spanning[0]
     elif general not in loadings.columns:
-        raise DataError(f"general factor {general!r} is not a factor of the model "
+        raise DataError(f"general factor {quote(general)} is not a factor of the model "
                         f"({', '.join(map(str, loadings.columns))})")
     psi = cfa_result.latent_cov.loc[loadings.columns, loadings.columns]
     total_cov = (cfa_result.sample_cov if total_variance == "observed" else cfa_result.implied_cov).loc[items, items]

@@ -37,6 +37,7 @@ from psychometrics.reliability.prepare import (
     prepare_items,
     record_bootstrap_diagnostics,
 )
+from psychometrics._text import quote
 
 __all__ = ["OmegaResult", "omega", "ledermann_ok", "HEYWOOD_UNIQUENESS"]
 
@@ -314,7 +315,7 @@ def omega(
     """
     check_level(ci)
     if not isinstance(nfactors, (int, np.integer)) or nfactors < 1:
-        raise DataError(f"nfactors must be a positive integer, not {nfactors!r}")
+        raise DataError(f"nfactors must be a positive integer, not {quote(nfactors)}")
     prep = prepare_items(data, missing, min_items=3, what="omega")
     p = len(prep.items)
     if not ledermann_ok(p, int(nfactors)):

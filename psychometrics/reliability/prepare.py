@@ -23,6 +23,7 @@ import pandas as pd
 from psychometrics._linalg import cov2cor, pairwise_correlation
 from psychometrics._validation import check_observed, check_variance, item_matrix, name_list
 from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, ReliabilityWarning, record
+from psychometrics._text import quote
 
 __all__ = ["Missing", "Interval", "PreparedItems", "prepare_items", "shared_preparation", "check_matrix",
            "check_level", "check_boot", "record_bootstrap_diagnostics"]
@@ -111,7 +112,7 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
             f"got {type(data).__name__}; wrap arrays with pandas.DataFrame(array, columns=item_ids)"
         )
     if missing not in ("listwise", "pairwise"):
-        raise DataError(f"missing must be 'listwise' or 'pairwise', not {missing!r}")
+        raise DataError(f"missing must be 'listwise' or 'pairwise', not {quote(missing)}")
     cols = [str(c) for c in data.columns]
     dup = sorted({c for c in cols if cols.count(c) > 1})
     if dup:
@@ -175,16 +176,17 @@ def check_matrix(prep: PreparedItems, diags: list[Diagnostic]) -> None:
 
 def check_level(ci: float | None) -> None:
     """A confidence level must lie strictly between 0 and 1 (``None``: no interval)."""
-    if ci is not None and not (0 < ci < 1):
-        raise DataError(f"ci is the confidence level and must lie between 0 and 1 (e.g. 0.95), not {ci!r}")
+    if ci is not None and (isinstance(ci, bool) or not isinstance(ci, (int, float, np.integer, np.floating))
+                           or not (0 < ci < 1)):
+        raise DataError(f"ci is the confidence level and must lie between 0 and 1 (e.g. 0.95), not {quote(ci)}")
 
 
 def check_boot(n_boot: int, interval: str) -> None:
     """Validate the bootstrap settings shared by α and ω."""
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
-        raise DataError(f"n_boot must be an integer ≥ 2 (e.g. 2000), not {n_boot!r}")
+        raise DataError(f"n_boot must be an integer ≥ 2 (e.g. 2000), not {quote(n_boot)}")
     if interval not in ("bca", "percentile"):
-        raise DataError(f"interval must be 'bca' or 'percentile', not {interval!r}")
+        raise DataError(f"interval must be 'bca' or 'percentile', not {quote(interval)}")
 
 
 def record_bootstrap_diagnostics(out: Any, diags: list[Diagnostic]) -> None:

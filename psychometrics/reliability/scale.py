@@ -22,6 +22,7 @@ from psychometrics.reliability.efa_omega import OmegaResult, ledermann_ok, omega
 from psychometrics.reliability.guttman_lambdas import GuttmanResult, guttman
 from psychometrics.reliability.prepare import Interval, Missing, shared_preparation
 from psychometrics.reliability.split_halves import SplitHalfResult, split_half
+from psychometrics._text import quote
 
 __all__ = ["ReliabilityResult", "reliability", "ScaleReliabilityResult", "scale_reliability", "subscale_map"]
 
@@ -237,7 +238,7 @@ def scale_reliability(
     if len(groups) != 1:
         runs.append(("total", all_items, max(1, len(groups))))
     if omega_ci not in ("subscales", "all", "none"):
-        raise DataError(f"omega_ci must be 'subscales', 'all' or 'none', not {omega_ci!r}")
+        raise DataError(f"omega_ci must be 'subscales', 'all' or 'none', not {quote(omega_ci)}")
     for sid, ids, nf in runs:
         if len(ids) < 2:
             record(diags, ReliabilityWarning,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from psychometrics._bootstrap import SeedLike
 from psychometrics._results import ResultMixin
-from psychometrics.exceptions import Diagnostic
+from psychometrics.exceptions import Diagnostic, ReliabilityWarning, record
 from psychometrics.reliability.guttman_lambdas import guttman_from
 from psychometrics.reliability.prepare import Missing, check_matrix, prepare_items
 from psychometrics.reliability.splits import split_coefficients
@@ -134,14 +134,22 @@ def split_half(
     a[0::2] = 1
     b = 1 - a
     cv = prep.cov
-    r_oe = float(a @ cv @ b / np.sqrt((a @ cv @ a) * (b @ cv @ b)))
+    va, vb = float(a @ cv @ a), float(b @ cv @ b)
+    r_oe = float(a @ cv @ b) / float(np.sqrt(va * vb)) if va > 0 and vb > 0 else float("nan")
+    if not np.isfinite(r_oe) or r_oe <= -1 + 1e-12:
+        odd, even = [prep.items[i] for i in range(0, p, 2)], [prep.items[i] for i in range(1, p, 2)]
+        record(diags, ReliabilityWarning,
+               f"the odd–even split ({', '.join(map(str, odd))} vs {', '.join(map(str, even))}) has "
+               + ("a half without variance" if not np.isfinite(r_oe) else "halves correlating −1 (reversed copies)")
+               + ": its Spearman–Brown coefficient is undefined (NaN)", stacklevel=3)
+    sb = 2 * r_oe / (1 + r_oe) if np.isfinite(r_oe) and r_oe > -1 + 1e-12 else float("nan")
     rr = prep.cor_from_cov if not covar else c
     off = rr[np.tril_indices(p, -1)]
     vals = guttman_from(c)
     return SplitHalfResult(
         max=sh["max"], min=sh["min"], mean=sh["mean"], quantiles=qs,  # type: ignore[arg-type]
         max_split=halves(sh["max_split"]), min_split=halves(sh["min_split"]),
-        odd_even_r=r_oe, spearman_brown=float(2 * r_oe / (1 + r_oe)),
+        odd_even_r=r_oe, spearman_brown=float(sb),
         average_r=float(off.mean()), median_r=float(np.median(off)),
         alpha=vals["lambda3"], lambda2=vals["lambda2"], lambda6=vals["lambda6"], covar=bool(covar),
         splits=splits, n_splits=sh["n_splits"], sampled=sh["sampled"], n=prep.n, n_items=p,

@@ -13,6 +13,7 @@ import numpy as np
 
 from psychometrics._bootstrap import SeedLike
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 __all__ = ["psych_combinations", "split_coefficients"]
 
@@ -49,7 +50,7 @@ def split_coefficients(c: np.ndarray, splits: str, n_sample: int, seed: SeedLike
         else:
             sampled = True
     else:
-        raise DataError(f"splits must be 'psych' or 'all', not {splits!r}")
+        raise DataError(f"splits must be 'psych' or 'all', not {quote(splits)}")
     if sampled:
         rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
         combs = np.sort(np.argsort(rng.random((n_sample, n)), axis=1)[:, :m], axis=1)

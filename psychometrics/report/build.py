@@ -36,6 +36,7 @@ from psychometrics.report.context import (
 )
 from psychometrics.report.figures import SVG
 from psychometrics.report.render import environment
+from psychometrics._text import quote
 
 __all__ = ["render_report", "format_value", "format_table", "apa_table", "SECTIONS", "STANDARDS_REFERENCE"]
 
@@ -96,7 +97,7 @@ def _coerce_block(block: Any, where: str) -> Any:
     if isinstance(block, Mapping):
         kind = block.get("type")
         if kind not in _BLOCK_TYPES:
-            raise ValueError(f"{where}: block type {kind!r} is not one of {sorted(_BLOCK_TYPES)}")
+            raise ValueError(f"{where}: block type {quote(kind)} is not one of {sorted(_BLOCK_TYPES)}")
         fields = {k: v for k, v in block.items() if k != "type"}
         if kind == "verdicts":
             fields["verdicts"] = [_coerce_verdict(v, where) for v in fields.get("verdicts", ())]
@@ -115,7 +116,7 @@ def _coerce_verdict(verdict: Any, where: str) -> Verdict:
         try:
             return Verdict(**verdict)
         except TypeError as exc:
-            raise TypeError(f"{where}: verdict {dict(verdict).get('criterion')!r}: {exc}") from None
+            raise TypeError(f"{where}: verdict {quote(dict(verdict).get('criterion'))}: {exc}") from None
     raise TypeError(f"{where}: a verdict must be a Verdict or a dict, got {type(verdict).__name__}")
 
 
@@ -154,7 +155,7 @@ def _verdict_row(v: Verdict, where: str) -> dict[str, Any]:
         status = "met" if status else "not met"
     status = str(status).strip().lower()
     if status not in VERDICT_STATUSES:
-        raise ValueError(f"{where}: verdict {v.criterion!r} has status {v.status!r}; "
+        raise ValueError(f"{where}: verdict {quote(v.criterion)} has status {quote(v.status)}; "
                          f"use one of {list(VERDICT_STATUSES)} (or True/False)")
     value = v.value
     if value is None:
@@ -177,7 +178,7 @@ def _normalise_block(block: Any, where: str, numbering: _Numbering) -> dict[str,
     if isinstance(block, Figure):
         if not isinstance(block.svg, SVG):
             raise TypeError(
-                f"{where}: figure {block.title!r} must be an SVG returned by a psychometrics.report.figures "
+                f"{where}: figure {quote(block.title)} must be an SVG returned by a psychometrics.report.figures "
                 f"function, got {type(block.svg).__name__}; a plain string is refused because it would be "
                 "inserted into the page unescaped"
             )
@@ -198,7 +199,7 @@ def _normalise_block(block: Any, where: str, numbering: _Numbering) -> dict[str,
             else:
                 messages.append({"category": "", "message": str(m)})
         return {"type": "diagnostics", "title": block.title, "messages": messages}
-    raise AssertionError(f"unhandled block {block!r}")  # pragma: no cover - _coerce_block covers all types
+    raise AssertionError(f"unhandled block {quote(block)}")  # pragma: no cover - _coerce_block covers all types
 
 
 def _slug(text: str) -> str:
@@ -211,14 +212,14 @@ def _normalise_section(key: str, section: Mapping[str, Any] | None, numbering: _
     anchor, title = SECTIONS[key]
     section = section or {}
     if not isinstance(section, Mapping):
-        raise TypeError(f"context[{key!r}] must be a dict, got {type(section).__name__}")
-    where = f"context[{key!r}]"
+        raise TypeError(f"context[{quote(key)}] must be a dict, got {type(section).__name__}")
+    where = f"context[{quote(key)}]"
     blocks = [_normalise_block(b, where, numbering) for b in (*pre_blocks, *section.get("blocks", ()))]
     subsections = []
     for k, sub in enumerate(section.get("subsections", ())):
         if not isinstance(sub, Mapping) or "title" not in sub:
             raise TypeError(f"{where}['subsections'][{k}] must be a dict with a 'title'")
-        sub_where = f"{where} subsection {sub['title']!r}"
+        sub_where = f"{where} subsection {quote(sub['title'])}"
         subsections.append({
             "title": str(sub["title"]),
             "id": str(sub.get("id") or f"{anchor}-{_slug(str(sub['title']))}"),
@@ -231,7 +232,7 @@ def _normalise_section(key: str, section: Mapping[str, Any] | None, numbering: _
 
 def _require(mapping: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in mapping:
-        raise KeyError(f"{where} lacks the required key {key!r}; see docs/report.md for the context schema")
+        raise KeyError(f"{where} lacks the required key {quote(key)}; see docs/report.md for the context schema")
     return mapping[key]
 
 

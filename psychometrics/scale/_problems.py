@@ -10,6 +10,7 @@ circle.
 from __future__ import annotations
 
 import difflib
+from psychometrics._text import quote
 
 SLUG = r"^[a-z][a-z0-9_]*$"
 # Item ids double as data column names and as variable names in lavaan-style model
@@ -34,7 +35,7 @@ class _Problems(ValueError):
 
 def _suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f"; did you mean {quote(close[0])}?" if close else ""
 
 
 def _fmt_loc(loc: Loc) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from psychometrics.scale._problems import RESERVED_SCORE_NAMES, Problem, _suggest
+from psychometrics._text import quote
 
 
 def _cross_problems(
@@ -39,28 +40,28 @@ def _cross_problems(
         if not isinstance(sid, str):
             continue
         if sid in seen:
-            problems.append((("subscales", k, "id"), f"duplicate subscale id {sid!r} (also subscales[{seen[sid]}])"))
+            problems.append((("subscales", k, "id"), f"duplicate subscale id {quote(sid)} (also subscales[{seen[sid]}])"))
         else:
             seen[sid] = k
         if sid in RESERVED_SCORE_NAMES:
-            problems.append((("subscales", k, "id"), f"{sid!r} is reserved for the total score; choose another id"))
+            problems.append((("subscales", k, "id"), f"{quote(sid)} is reserved for the total score; choose another id"))
 
     seen = {}
     for k, (iid, sub, _) in enumerate(items):
         if isinstance(iid, str):
             if iid in seen:
-                problems.append((("items", k, "id"), f"duplicate item id {iid!r} (also items[{seen[iid]}])"))
+                problems.append((("items", k, "id"), f"duplicate item id {quote(iid)} (also items[{seen[iid]}])"))
             else:
                 seen[iid] = k
             if iid in declared:
                 problems.append(
-                    (("items", k, "id"), f"item id {iid!r} equals a subscale id; model syntax needs distinct names")
+                    (("items", k, "id"), f"item id {quote(iid)} equals a subscale id; model syntax needs distinct names")
                 )
         if isinstance(sub, str) and declared and sub not in declared:
             problems.append(
                 (
                     ("items", k, "subscale"),
-                    f"item {iid!r} names unknown subscale {sub!r}{_suggest(sub, declared)} "
+                    f"item {quote(iid)} names unknown subscale {quote(sub)}{_suggest(sub, declared)} "
                     f"(declared subscales: {', '.join(declared)})",
                 )
             )
@@ -69,14 +70,14 @@ def _cross_problems(
     if items and all(isinstance(i[1], str) for i in items):
         for k, sid in enumerate(sub_ids):
             if isinstance(sid, str) and sid not in used:
-                problems.append((("subscales", k, "id"), f"subscale {sid!r} has no items"))
+                problems.append((("subscales", k, "id"), f"subscale {quote(sid)} has no items"))
 
     for k, rid in enumerate(reverse_keyed):
         if isinstance(rid, str) and rid not in item_ids:
-            problems.append((("reverse_keyed", k), f"reverse key on unknown item {rid!r}{_suggest(rid, item_ids)}"))
+            problems.append((("reverse_keyed", k), f"reverse key on unknown item {quote(rid)}{_suggest(rid, item_ids)}"))
     for k, (iid, _, rev) in enumerate(items):
         if iid in reverse_keyed and rev is False:
-            problems.append((("items", k, "reverse"), f"item {iid!r} is listed in reverse_keyed but says reverse: false"))
+            problems.append((("items", k, "reverse"), f"item {quote(iid)} is listed in reverse_keyed but says reverse: false"))
     rdupes = [r for r, n in Counter(x for x in reverse_keyed if isinstance(x, str)).items() if n > 1]
     if rdupes:
         problems.append((("reverse_keyed",), f"items listed twice: {', '.join(rdupes)}"))
@@ -88,28 +89,28 @@ def _cross_problems(
                 problems.append(
                     (
                         ("hierarchy", "subscales", k),
-                        f"unknown subscale {sid!r}{_suggest(sid, declared)} (declared subscales: {', '.join(declared)})",
+                        f"unknown subscale {quote(sid)}{_suggest(sid, declared)} (declared subscales: {', '.join(declared)})",
                     )
                 )
         hdupes = [s for s, n in Counter(x for x in hsubs if isinstance(x, str)).items() if n > 1]
         if hdupes:
             problems.append((("hierarchy", "subscales"), f"subscales listed twice: {', '.join(hdupes)}"))
         if isinstance(hid, str) and (hid in declared or hid in item_ids):
-            problems.append((("hierarchy", "id"), f"{hid!r} is already used as a subscale or item id"))
+            problems.append((("hierarchy", "id"), f"{quote(hid)} is already used as a subscale or item id"))
 
     seen = {}
     score_names = ["total", *declared]
     for k, (hid, score, measure) in enumerate(validity):
         if isinstance(hid, str):
             if hid in seen:
-                problems.append((("validity", k, "id"), f"duplicate hypothesis id {hid!r} (also validity[{seen[hid]}])"))
+                problems.append((("validity", k, "id"), f"duplicate hypothesis id {quote(hid)} (also validity[{seen[hid]}])"))
             else:
                 seen[hid] = k
         if isinstance(score, str) and score not in score_names:
             problems.append(
                 (
                     ("validity", k, "scale_score"),
-                    f"hypothesis {hid!r} refers to unknown score {score!r}"
+                    f"hypothesis {quote(hid)} refers to unknown score {quote(score)}"
                     f"{_suggest(score, score_names)} (use 'total' or one of: {', '.join(declared)})",
                 )
             )

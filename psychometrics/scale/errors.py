@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from psychometrics.exceptions import SpecError
 from psychometrics.scale._problems import ITEM_ID, SEMVER, SLUG, Loc, _fmt_loc, _Problems, _suggest
 from psychometrics.scale.cross_checks import _lenient_cross_problems
+from psychometrics._text import quote
 
 
 Models = Mapping[str | None, type[BaseModel]]
@@ -49,7 +50,7 @@ def _describe_entry(data: Any, loc: Loc) -> str:
             entry = _lookup(data, loc[:cut])
             if isinstance(entry, Mapping) and isinstance(entry.get("id"), str):
                 kind = {"items": "item", "subscales": "subscale", "validity": "hypothesis"}.get(str(loc[cut - 2]), "entry")
-                return f" ({kind} {entry['id']!r})"
+                return f" ({kind} {quote(entry['id'])})"
             return ""
     return ""
 
@@ -83,14 +84,14 @@ def _spec_error(exc: ValidationError, data: Any, where: str, models: Models) -> 
         value = err.get("input")
         scalar = value is None or isinstance(value, (str, int, float, bool))
         if any(p in ("int", "float") for p in err["loc"]) and kind.startswith(("int_", "float_")):
-            msg = f"expected a number, got {value!r}"
+            msg = f"expected a number, got {quote(value)}"
         elif kind.endswith(("_type", "_parsing")) and scalar and kind not in ("model_type", "dict_type"):
-            msg = f"{msg} (got {value!r})"
+            msg = f"{msg} (got {quote(value)})"
         if kind == "extra_forbidden":
             field = str(loc[-1])
             model = _model_for(loc[:-1], models)
             allowed = _spec_keys(model) if model else []
-            msg = f"unknown field {field!r}{_suggest(field, allowed)}"
+            msg = f"unknown field {quote(field)}{_suggest(field, allowed)}"
             if allowed:
                 msg += f" (allowed here: {', '.join(allowed)})"
         elif kind == "missing":
@@ -98,17 +99,17 @@ def _spec_error(exc: ValidationError, data: Any, where: str, models: Models) -> 
         elif kind == "string_pattern_mismatch":
             pattern = (err.get("ctx") or {}).get("pattern")
             if pattern == SLUG:
-                msg = f"{value!r} is not a valid id: use lower-case letters, digits and underscores, starting with a letter"
+                msg = f"{quote(value)} is not a valid id: use lower-case letters, digits and underscores, starting with a letter"
             elif pattern == ITEM_ID:
-                msg = (f"{value!r} is not a valid item id: use letters, digits, '_' or '.', starting with a letter "
+                msg = (f"{quote(value)} is not a valid item id: use letters, digits, '_' or '.', starting with a letter "
                        "(item ids are data column names and model-syntax names)")
             elif pattern == SEMVER:
-                msg = f"{value!r} is not a semantic version; write MAJOR.MINOR.PATCH, e.g. \"1.0.0\""
+                msg = f"{quote(value)} is not a semantic version; write MAJOR.MINOR.PATCH, e.g. \"1.0.0\""
         elif kind == "value_error":
             msg = str(ctx_error) if ctx_error is not None else msg.removeprefix("Value error, ")
         elif kind == "literal_error":
             expected = (err.get("ctx") or {}).get("expected", "")
-            msg = f"{value!r} is not allowed; expected {expected}"
+            msg = f"{quote(value)} is not allowed; expected {expected}"
         elif kind == "too_short" and loc and loc[-1] in ("items", "subscales"):
             msg = f"at least one entry is needed in {loc[-1]}"
         elif kind in ("model_type", "dict_type"):

@@ -23,6 +23,7 @@ from psychometrics.scale._problems import ITEM_ID, SEMVER, SLUG, Problem, _Probl
 from psychometrics.scale.cross_checks import _cross_problems
 from psychometrics.scale.errors import _spec_error
 from psychometrics.scale.yaml_io import _parse_yaml, _read_text
+from psychometrics._text import quote
 
 Number = Union[int, float]
 
@@ -62,23 +63,23 @@ class ResponseFormat(_Model):
             for name in ("min", "max"):
                 value = getattr(self, name)
                 if not float(value).is_integer():
-                    problems.append(((name,), f"a likert response format needs integer categories, got {value!r}"))
+                    problems.append(((name,), f"a likert response format needs integer categories, got {quote(value)}"))
         if self.min >= self.max:
             problems.append((("max",), f"max ({self.max}) must be greater than min ({self.min})"))
         else:
             for key in self.labels:
                 if key < self.min or key > self.max:
                     problems.append(
-                        (("labels", key), f"label for {key!r} lies outside the response range {self.min}–{self.max}")
+                        (("labels", key), f"label for {quote(key)} lies outside the response range {self.min}–{self.max}")
                     )
                 elif self.type == "likert" and not float(key).is_integer():
-                    problems.append((("labels", key), f"label key {key!r} is not an integer category"))
+                    problems.append((("labels", key), f"label key {quote(key)} is not an integer category"))
             for i, code in enumerate(self.missing_codes):
                 if self.min <= code <= self.max:
                     problems.append(
                         (
                             ("missing_codes", i),
-                            f"missing code {code!r} lies inside the response range {self.min}–{self.max}, "
+                            f"missing code {quote(code)} lies inside the response range {self.min}–{self.max}, "
                             "so it cannot be told apart from a real answer; use a value outside the range (e.g. -9)",
                         )
                     )
@@ -239,7 +240,7 @@ class Scale(_Model):
     def _version_is_text(cls, value: Any) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             raise ValueError(
-                f"version must be a text like \"1.0.0\"; YAML read {value!r} as a number — put quotes around it"
+                f"version must be a text like \"1.0.0\"; YAML read {quote(value)} as a number — put quotes around it"
             )
         return value
 
@@ -343,14 +344,14 @@ class Scale(_Model):
         for it in self.items:
             if it.id == item_id:
                 return it
-        raise KeyError(f"scale {self.id!r} has no item {item_id!r}{_suggest(item_id, self.item_ids)}")
+        raise KeyError(f"scale {quote(self.id)} has no item {quote(item_id)}{_suggest(item_id, self.item_ids)}")
 
     def subscale(self, subscale_id: str) -> Subscale:
         """The :class:`Subscale` with id ``subscale_id``."""
         for s in self.subscales:
             if s.id == subscale_id:
                 return s
-        raise KeyError(f"scale {self.id!r} has no subscale {subscale_id!r}{_suggest(subscale_id, self.subscale_ids)}")
+        raise KeyError(f"scale {quote(self.id)} has no subscale {quote(subscale_id)}{_suggest(subscale_id, self.subscale_ids)}")
 
     def items_of(self, subscale_id: str) -> tuple[str, ...]:
         """Ids of the items of a subscale (``"total"``: all items), in specification order."""
@@ -413,7 +414,7 @@ class Scale(_Model):
             other = companions.get(hyp.measure)
             if other is None:
                 problems.append(
-                    f"validity[{k}].measure: hypothesis {hyp.id!r} names measure {hyp.measure!r}, which is not among "
+                    f"validity[{k}].measure: hypothesis {quote(hyp.id)} names measure {quote(hyp.measure)}, which is not among "
                     f"the companion scales given ({', '.join(companions) or 'none'})"
                     f"{_suggest(hyp.measure, list(companions))}"
                 )
@@ -421,8 +422,8 @@ class Scale(_Model):
             names = ["total", *other.subscale_ids]
             if hyp.measure_score not in names:
                 problems.append(
-                    f"validity[{k}].measure_score: hypothesis {hyp.id!r} refers to score {hyp.measure_score!r} of "
-                    f"{other.id!r}, which has only: {', '.join(names)}{_suggest(hyp.measure_score, names)}"
+                    f"validity[{k}].measure_score: hypothesis {quote(hyp.id)} refers to score {quote(hyp.measure_score)} of "
+                    f"{quote(other.id)}, which has only: {', '.join(names)}{_suggest(hyp.measure_score, names)}"
                 )
         if problems:
             where = str(self.source) if self.source else self.id

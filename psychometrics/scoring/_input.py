@@ -19,6 +19,7 @@ import pandas as pd
 from psychometrics.exceptions import DataError, ScoringKeyError
 from psychometrics.scoring.result import KeyView
 from psychometrics.scoring.rules import ScoringRules, _as_scale, _scale_hash
+from psychometrics._text import quote
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,11 @@ def read_input(source: ScoringSource, data: Any, *, id_column: str | None, group
                         f"{type(data).__name__}")
     if id_column is not None and ids is None:
         if id_column not in data.columns:
-            raise DataError(f"id column {id_column!r} is not in the data; columns: "
+            raise DataError(f"id column {quote(id_column)} is not in the data; columns: "
                             f"{', '.join(map(str, list(data.columns)[:30]))}")
         ids = data[id_column]
     if ids is not None and ids.name in [d.name for d in source.rules.scores]:
-        raise DataError(f"id column {ids.name!r} has the name of a score; rename it")
+        raise DataError(f"id column {quote(ids.name)} has the name of a score; rename it")
     if group is None and key is not None and key.invariance:
         gv = key.invariance.get("group_variable")
         if isinstance(gv, str) and gv in data.columns and gv not in source.rules.items:
@@ -141,7 +142,7 @@ def _unpack_responses(resp: Any, source: ScoringSource, id_column: str | None, g
         ids = rid.rename(rid.name or "id")
     elif id_column is not None:
         if id_column not in extra.columns:
-            raise DataError(f"id column {id_column!r} is not in {name}")
+            raise DataError(f"id column {quote(id_column)} is not in {name}")
         ids = extra[id_column]
     rgroup = getattr(resp, "group", None)
     if group is None and isinstance(rgroup, pd.Series):
@@ -152,7 +153,7 @@ def _unpack_responses(resp: Any, source: ScoringSource, id_column: str | None, g
         elif group in extra.columns:
             group = extra[group]
         else:
-            raise DataError(f"group column {group!r} is not in {name}")
+            raise DataError(f"group column {quote(group)} is not in {name}")
     data = frame.join(extra.drop(columns=[c for c in extra.columns if c in frame.columns]))
     return data, ids, group, name
 
@@ -162,8 +163,10 @@ def _group_values(group: Any, data: pd.DataFrame | None) -> pd.Series | None:
         return None
     if isinstance(group, str):
         if data is None or group not in data.columns:
-            raise DataError(f"group column {group!r} is not in the data")
-        return data[group]
+            raise DataError(f"group column {quote(group)} is not in the data")
+        from psychometrics.data.checks import strip_labels
+
+        return strip_labels(data[group], what=f"group column {quote(group)}", where="data")
     g = pd.Series(group)
     if data is not None:
         if len(g) != len(data):
@@ -205,14 +208,20 @@ def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool,
 def _read_table(path: Path) -> pd.DataFrame:
     """Read a data file (CSV/TSV, Excel, Parquet, SPSS) for scoring."""
     if not path.exists():
-        raise DataError(f"data file {str(path)!r} does not exist")
+        raise DataError(f"data file {quote(str(path))} does not exist")
+    from psychometrics.data.readers import _refuse_duplicate_columns
+
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path)
-        if suffix == ".tsv":
-            return pd.read_csv(path, sep="\t")
+        # pandas renames a repeated header (MSS01 → MSS01.1): check the header as written first
+        if suffix in (".csv", ".txt", ".tsv"):
+            sep = "\t" if suffix == ".tsv" else ","
+            head = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str)
+            _refuse_duplicate_columns(list(head.iloc[0]) if len(head) else [], str(path))
+            return pd.read_csv(path, sep=sep)
         if suffix in (".xlsx", ".xls"):
+            head = pd.read_excel(path, header=None, nrows=1, dtype=str)
+            _refuse_duplicate_columns(list(head.iloc[0]) if len(head) else [], str(path))
             return pd.read_excel(path)
         if suffix == ".parquet":
             return pd.read_parquet(path)
@@ -221,7 +230,9 @@ def _read_table(path: Path) -> pd.DataFrame:
 
             df, _ = pyreadstat.read_sav(str(path))
             return df
+    except DataError:
+        raise
     except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read data file {str(path)!r}: {exc}") from None
-    raise DataError(f"data file {str(path)!r}: unknown format {suffix!r}; use .csv, .tsv, "
+        raise DataError(f"cannot read data file {quote(str(path))}: {exc}") from None
+    raise DataError(f"data file {quote(str(path))}: unknown format {quote(suffix)}; use .csv, .tsv, "
                     ".xlsx, .parquet or .sav")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 __all__ = ["FactorScoreModel", "factor_scores"]
 
@@ -74,7 +75,7 @@ class FactorScoreModel:
                                     "FactorScoreModel.from_fit(fit, group=...)")
                 group = labels[0]
             if str(group) not in labels:
-                raise DataError(f"group {group!r} is not in the fit; groups: {', '.join(labels)}")
+                raise DataError(f"group {quote(group)} is not in the fit; groups: {', '.join(labels)}")
             pe = pe[pe["group"].astype(str) == str(group)]
         load = pe[pe["op"] == "=~"]
         latent = list(dict.fromkeys(load["lhs"].astype(str)))
@@ -135,7 +136,7 @@ class FactorScoreModel:
                            pd.Series(low["alpha"], dtype=float),
                            None if low.get("beta") is None else pd.DataFrame(low["beta"]))
             except KeyError as exc:
-                raise DataError(f"model matrices lack {exc.args[0]!r}") from None
+                raise DataError(f"model matrices lack {quote(exc.args[0])}") from None
         raise DataError(
             f"cannot read a fitted model from {type(fit).__name__}; pass a CFA result, a "
             "parameter table or FactorScoreModel(Lambda, Theta, Psi, nu, alpha)")
@@ -226,7 +227,7 @@ def _factor_scores_model(data: pd.DataFrame, model: FactorScoreModel, method: st
                          ) -> pd.DataFrame:
     m = method.lower()
     if m not in ("regression", "bartlett"):
-        raise DataError(f"factor-score method must be 'regression' or 'bartlett', not {method!r}")
+        raise DataError(f"factor-score method must be 'regression' or 'bartlett', not {quote(method)}")
     L = model.Lambda
     ov = [str(i) for i in L.index]
     absent = [i for i in ov if i not in data.columns]

@@ -18,6 +18,7 @@ import pandas as pd
 from psychometrics._validation import response_numbers
 from psychometrics.exceptions import ScoringKeyError
 from psychometrics.scoring.rules import ScoringRules
+from psychometrics._text import quote
 
 #: Why a score is missing, by the reason code of :func:`_score_matrix` (1, 2).
 _REASONS = ("no_items_answered", "too_few_answered")
@@ -49,11 +50,11 @@ def _prepare_items(
     for item in items:
         col = raw[item]
         if pd.api.types.is_bool_dtype(col.dtype):
-            raise error(f"{source}: item {item!r} holds true/false values, not responses")
+            raise error(f"{source}: item {quote(item)} holds true/false values, not responses")
         x, bad = response_numbers(col)
         if bad.any():
             raise error(
-                f"{source}: item {item!r} holds non-numeric value(s) {_few(list(col[bad]))} "
+                f"{source}: item {quote(item)} holds non-numeric value(s) {_few(list(col[bad]))} "
                 f"in row(s) {_few(list(data.index[bad]))}; recode them or declare numeric "
                 "missing codes")
         cols.append(x)
@@ -69,7 +70,7 @@ def _prepare_items(
     problems = np.isinf(x)
     if problems.any():
         j = int(np.flatnonzero(problems.any(axis=0))[0])
-        raise error(f"{source}: item {items[j]!r} holds infinite value(s) in row(s) "
+        raise error(f"{source}: item {quote(items[j])} holds infinite value(s) in row(s) "
                     f"{_few(list(data.index[problems[:, j]]))}")
     if rules.likert and not already_reversed:
         frac = ok & (x != np.round(np.where(ok, x, 0.0)))
@@ -77,7 +78,7 @@ def _prepare_items(
             j = int(np.flatnonzero(frac.any(axis=0))[0])
             rows = frac[:, j]
             raise error(
-                f"{source}: item {items[j]!r} holds non-integer response(s) "
+                f"{source}: item {quote(items[j])} holds non-integer response(s) "
                 f"{_few(x[rows, j].tolist())} in row(s) {_few(list(data.index[rows]))}; a Likert "
                 "item takes integer categories")
     lo, hi = rules.response_min, rules.response_max
@@ -89,7 +90,7 @@ def _prepare_items(
             rows = out_r[:, j]
             others = [items[k] for k in np.flatnonzero(out_r.any(axis=0))[1:]]
             raise error(
-                f"{source}: item {items[j]!r} holds value(s) {_few(x[rows, j].tolist())} outside "
+                f"{source}: item {quote(items[j])} holds value(s) {_few(x[rows, j].tolist())} outside "
                 f"the response range {_num(lo)}..{_num(hi)} in row(s) {_few(list(data.index[rows]))}"
                 + (f" (also items {', '.join(map(repr, others))})" if others else "")
                 + (f"; declared missing codes: {[_num(c) for c in rules.missing_codes]}"

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from psychometrics._results import ResultMixin, to_jsonable
+from psychometrics._text import quote
 from psychometrics.exceptions import DataError, ScoringKeyError
 from psychometrics.scoring._input import scoring_source
 from psychometrics.scoring.norm_tables import Norms
@@ -38,6 +39,8 @@ __all__ = ["ScoringKey", "KEY_FORMAT_VERSION"]
 
 
 KEY_FORMAT_VERSION = 1
+#: larger key files are refused unread (bytes): a key with norm tables is a few hundred kB
+MAX_KEY_BYTES = 5_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,11 +186,11 @@ class ScoringKey(ResultMixin):
         ver = _attr(scale, "version")
         h = _scale_hash(scale)
         if sid is not None and str(sid) != self.scale_id:
-            raise ScoringKeyError(f"the data belong to scale {sid!r}, but this key scores "
-                                  f"{self.scale_id!r}")
+            raise ScoringKeyError(f"the data belong to scale {quote(sid)}, but this key scores "
+                                  f"{quote(self.scale_id)}")
         if ver is not None and str(ver) != self.scale_version:
             raise ScoringKeyError(
-                f"the data were loaded with version {ver} of {self.scale_id!r}, but this key "
+                f"the data were loaded with version {ver} of {quote(self.scale_id)}, but this key "
                 f"was built for version {self.scale_version}; score them with the matching key")
         if h is not None and self.scale_hash is not None and h != self.scale_hash:
             raise ScoringKeyError(
@@ -230,8 +233,9 @@ class ScoringKey(ResultMixin):
             import yaml
 
             text = yaml.safe_dump(d, sort_keys=False, allow_unicode=True)
-        path.write_text(text, encoding="utf-8")
-        return path
+        from psychometrics._io import atomic_write_text
+
+        return atomic_write_text(path, text)
 
     @classmethod
     def from_file(cls, path: str | Path) -> ScoringKey:
@@ -239,21 +243,23 @@ class ScoringKey(ResultMixin):
         path = Path(path)
         _check_key_name(path)
         if not path.exists():
-            raise ScoringKeyError(f"scoring key {str(path)!r} does not exist")
-        text = path.read_text(encoding="utf-8")
-        try:
-            if path.suffix.lower() == ".json":
-                d = json.loads(text)
-            else:
-                import yaml
+            raise ScoringKeyError(f"scoring key {quote(str(path))} does not exist")
+        from psychometrics._yaml import MAX_YAML_BYTES, parse_yaml, read_text
 
-                d = yaml.safe_load(text)
-        except Exception as exc:  # json.JSONDecodeError / yaml.YAMLError
-            raise ScoringKeyError(f"scoring key {str(path)!r} cannot be parsed: {exc}") from None
+        is_json = path.suffix.lower() == ".json"
+        text = read_text(path, "Scoring key", ScoringKeyError, max_bytes=MAX_KEY_BYTES if is_json else MAX_YAML_BYTES)
+        if is_json:
+            try:
+                d = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                raise ScoringKeyError(f"scoring key {quote(str(path))} cannot be parsed: "
+                                      f"{quote(str(exc), 200)}") from None
+        else:
+            d = parse_yaml(text, path, "Scoring key", ScoringKeyError)
         try:
             return cls.from_dict(d)
         except ScoringKeyError as exc:
-            raise ScoringKeyError(f"scoring key {str(path)!r}: {exc}") from None
+            raise ScoringKeyError(f"scoring key {quote(str(path))}: {exc}") from None
 
     @classmethod
     def from_dict(cls, d: Any) -> ScoringKey:
@@ -285,7 +291,7 @@ class ScoringKey(ResultMixin):
         hi = rf.get("max")
         for nm, v in (("min", lo), ("max", hi)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                raise ScoringKeyError(f"response_format.{nm} must be a number, not {v!r}")
+                raise ScoringKeyError(f"response_format.{nm} must be a number, not {quote(v)}")
         codes = rf.get("missing_codes") or []
         if not isinstance(codes, list) or any(isinstance(c, bool) or not isinstance(c, (int, float))
                                                for c in codes):
@@ -388,9 +394,9 @@ def _spec_hash(Scale: Any, spec: Mapping[str, Any]) -> str | None:
 def _check_key_name(path: Path) -> None:
     if not path.name.startswith("scoring_key"):
         raise ScoringKeyError(f"a scoring key file name must start with 'scoring_key', not "
-                              f"{path.name!r}")
+                              f"{quote(path.name)}")
     if path.suffix.lower() not in (".json", ".yaml", ".yml"):
-        raise ScoringKeyError(f"scoring key {path.name!r}: use a .json, .yaml or .yml extension")
+        raise ScoringKeyError(f"scoring key {quote(path.name)}: use a .json, .yaml or .yml extension")
 
 
 def _reliability_dict(rel: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -410,7 +416,7 @@ def _reliability_from_result(obj: Any, coefficient: str = "alpha") -> Mapping[st
     table = getattr(obj, "table", None)
     if isinstance(table, pd.DataFrame):
         if coefficient not in table.columns:
-            raise DataError(f"the reliability table has no column {coefficient!r}; columns: "
+            raise DataError(f"the reliability table has no column {quote(coefficient)}; columns: "
                             f"{', '.join(map(str, table.columns))}")
         out: dict[str, Any] = {}
         for name, row in table.iterrows():

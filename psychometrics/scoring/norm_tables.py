@@ -18,6 +18,7 @@ import pandas as pd
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import DataError, ScoringKeyError
 from psychometrics.scoring.rules import _get
+from psychometrics._text import quote
 
 __all__ = ["NormTable", "Norms", "STANINE_PERCENTILE_BOUNDS"]
 
@@ -116,7 +117,7 @@ class Norms(ResultMixin):
         try:
             return self.tables[score][group]
         except KeyError:
-            raise DataError(f"no norms for score {score!r} in group {group!r}") from None
+            raise DataError(f"no norms for score {quote(score)} in group {quote(group)}") from None
 
     def to_frame(self) -> pd.DataFrame:
         rows = [{"score": s, "group": g, "n": t.n, "mean": t.mean, "sd": t.sd}
@@ -147,8 +148,9 @@ class Norms(ResultMixin):
                 n = _get(t, "n", int, w)
                 vals = _get(t, "values", list, w)
                 counts = _get(t, "counts", list, w)
-                if len(vals) != len(counts) or sum(counts) != n or \
-                        any(not isinstance(c, int) or c <= 0 for c in counts):
+                if len(vals) != len(counts) or \
+                        any(not isinstance(c, int) or isinstance(c, bool) or c <= 0 for c in counts) or \
+                        sum(counts) != n:
                     raise ScoringKeyError(f"{w}: values/counts do not form a frequency table of n={n}")
                 if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in vals) or \
                         list(vals) != sorted(vals):

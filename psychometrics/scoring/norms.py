@@ -12,6 +12,7 @@ from psychometrics.exceptions import DataError
 from psychometrics.scoring._input import _group_values
 from psychometrics.scoring.norm_tables import STANINE_PERCENTILE_BOUNDS, NormTable, Norms
 from psychometrics.scoring.result import ScoreResult
+from psychometrics._text import quote
 
 __all__ = ["build_norms", "apply_norms"]
 
@@ -73,7 +74,7 @@ def build_norms(
 def _norm_table(score: str, group: str, x: pd.Series, min_n: int) -> NormTable:
     v = x.dropna().to_numpy(float)
     if len(v) < max(2, min_n):
-        raise DataError(f"norms for {score!r} in group {group!r}: only {len(v)} scored row(s); "
+        raise DataError(f"norms for {quote(score)} in group {quote(group)}: only {len(v)} scored row(s); "
                         f"at least {max(2, min_n)} are needed")
     vals, counts = np.unique(v, return_counts=True)
     return NormTable(score, group, int(len(v)), float(v.mean()), float(v.std(ddof=1)),
@@ -117,7 +118,7 @@ def apply_norms(
         (nullable integer) for each score present in both; same index as ``scores``.
     """
     if stanine_from not in ("percentile", "z"):
-        raise DataError(f"stanine_from must be 'percentile' or 'z', not {stanine_from!r}")
+        raise DataError(f"stanine_from must be 'percentile' or 'z', not {quote(stanine_from)}")
     frame = scores.scores if isinstance(scores, ScoreResult) else scores
     g = _group_values(group, frame) if group is not None else None
     if g is not None:

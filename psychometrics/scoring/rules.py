@@ -17,6 +17,7 @@ import numpy as np
 
 from psychometrics._results import to_jsonable
 from psychometrics.exceptions import ScoringKeyError
+from psychometrics._text import quote
 
 __all__ = ["ScoreDefinition", "ScoringRules"]
 
@@ -78,7 +79,7 @@ class ScoringRules:
 
     def __post_init__(self) -> None:
         if self.method not in ("mean", "sum"):
-            raise ScoringKeyError(f"scoring.method must be 'mean' or 'sum', not {self.method!r}")
+            raise ScoringKeyError(f"scoring.method must be 'mean' or 'sum', not {quote(self.method)}")
         _check_share(self.min_answered, "scoring.min_answered")
         if not self.scores:
             raise ScoringKeyError("no scores defined: the scale has no items")
@@ -89,10 +90,10 @@ class ScoringRules:
         for sd in self.scores:
             rep = sorted({i for i in sd.items if sd.items.count(i) > 1})
             if rep:
-                raise ScoringKeyError(f"score {sd.name!r} lists item(s) {', '.join(rep)} twice")
+                raise ScoringKeyError(f"score {quote(sd.name)} lists item(s) {', '.join(rep)} twice")
             stray = [i for i in sd.reverse if i not in sd.items]
             if stray:
-                raise ScoringKeyError(f"score {sd.name!r}: reverse-keyed {', '.join(stray)} "
+                raise ScoringKeyError(f"score {quote(sd.name)}: reverse-keyed {', '.join(stray)} "
                                       "not among its items")
         rev_all = {i for sd in self.scores for i in sd.reverse}
         mixed = sorted({i for sd in self.scores for i in sd.items
@@ -149,14 +150,14 @@ class ScoringRules:
         for name, entries in keys.items():
             items, rev = [], []
             if isinstance(entries, str) or not len(entries):
-                raise ScoringKeyError(f"keys[{name!r}] must be a non-empty list of item names")
+                raise ScoringKeyError(f"keys[{quote(name)}] must be a non-empty list of item names")
             for e in entries:
                 e = str(e)
                 neg = e.startswith("-")
                 item = e[1:] if neg else e
                 if direction.setdefault(item, neg) != neg:
                     raise ScoringKeyError(
-                        f"item {item!r} is keyed forward in one score and reversed in another")
+                        f"item {quote(item)} is keyed forward in one score and reversed in another")
                 items.append(item)
                 if neg:
                     rev.append(item)
@@ -198,7 +199,7 @@ class ScoringRules:
             if sub is None:
                 continue
             if sub not in by_sub:
-                raise ScoringKeyError(f"{w}.subscale {sub!r} is not a declared subscale")
+                raise ScoringKeyError(f"{w}.subscale {quote(sub)} is not a declared subscale")
             by_sub[sub].append(it)
         defs = []
         for sid, its in by_sub.items():
@@ -245,7 +246,7 @@ class ScoringRules:
 def _check_share(value: Any, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
             0.0 <= float(value) <= 1.0):
-        raise ScoringKeyError(f"{name} must be a share between 0 and 1, not {value!r}")
+        raise ScoringKeyError(f"{name} must be a share between 0 and 1, not {quote(value)}")
 
 
 def _get(d: Any, key: str, typ: type | tuple[type, ...], where: str) -> Any:
@@ -259,7 +260,7 @@ def _get(d: Any, key: str, typ: type | tuple[type, ...], where: str) -> Any:
         typ = (int, float)
     if not isinstance(v, typ) or (typ in ((int, float), int) and isinstance(v, bool)):
         tname = typ.__name__ if isinstance(typ, type) else "number"
-        raise ScoringKeyError(f"{where}.{key} must be a {tname}, not {type(v).__name__} ({v!r})")
+        raise ScoringKeyError(f"{where}.{key} must be a {tname}, not {type(v).__name__} ({quote(v)})")
     return v
 
 

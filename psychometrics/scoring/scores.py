@@ -19,6 +19,7 @@ from psychometrics.scoring.key import ScoringKey
 from psychometrics.scoring.norm_tables import Norms
 from psychometrics.scoring.result import ScoreResult
 from psychometrics.scoring.stages import run_scoring
+from psychometrics._text import quote
 
 __all__ = ["score"]
 
@@ -119,7 +120,7 @@ def score(
 
 def _load_scale_or_key(path: Path) -> Any:
     if not path.exists():
-        raise ScoringKeyError(f"file {str(path)!r} does not exist")
+        raise ScoringKeyError(f"file {quote(str(path))} does not exist")
     if path.name.startswith("scoring_key"):
         return ScoringKey.from_file(path)
     from psychometrics.scale import Scale

@@ -12,6 +12,7 @@ import pandas as pd
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, record
 from psychometrics.scoring.result import KeyView
 from psychometrics.scoring.rules import ScoringRules
+from psychometrics._text import quote
 
 __all__ = ["coefficient_alpha"]
 
@@ -63,7 +64,7 @@ def _sem_table(vals: pd.DataFrame, items: pd.DataFrame, rules: ScoringRules,
         elif reliability == "alpha":
             rel, coef, rel_src = coefficient_alpha(items[list(d.items)]), "alpha", "data"
         elif reliability is not None:
-            raise DataError(f"reliability must be a mapping, 'alpha' or None, not {reliability!r}")
+            raise DataError(f"reliability must be a mapping, 'alpha' or None, not {quote(reliability)}")
         if rel == rel and not 0.0 <= rel <= 1.0:
             record(diagnostics, ReliabilityWarning,
                    f"{d.name}: reliability {rel:.3f} ({coef or 'given'}) is outside [0, 1]; "

@@ -32,6 +32,7 @@ from psychometrics.scoring.norms import apply_norms
 from psychometrics.scoring.result import KeyView, ScoreResult
 from psychometrics.scoring.rules import _check_share
 from psychometrics.scoring.sem import _sem_table
+from psychometrics._text import quote
 
 
 def run_scoring(
@@ -92,7 +93,7 @@ def _options(source: ScoringSource, method: str | None, min_answered: float | No
     """Method and prorating share: given, else the rules'; a key warns when they differ from its own."""
     rules = source.rules
     if method is not None and method not in ("mean", "sum"):
-        raise DataError(f"method must be 'mean' or 'sum', not {method!r}")
+        raise DataError(f"method must be 'mean' or 'sum', not {quote(method)}")
     method = method or rules.method
     if min_answered is None:
         min_answered = rules.min_answered
@@ -106,8 +107,8 @@ def _options(source: ScoringSource, method: str | None, min_answered: float | No
                                       ("min_answered", min_answered, rules.min_answered)):
             if used != validated:
                 record(diagnostics, PsychometricsWarning,
-                       f"scoring with {name}={used!r} although the key was validated with "
-                       f"{name}={validated!r}", stacklevel=5)
+                       f"scoring with {name}={quote(used)} although the key was validated with "
+                       f"{name}={quote(validated)}", stacklevel=5)
     return method, min_answered
 
 
@@ -146,7 +147,7 @@ def _warn_uncovered_groups(key: KeyView, groups: pd.Series, diagnostics: list[Di
     if missing:
         record(diagnostics, InvarianceWarning,
                f"group(s) {', '.join(missing)} were not covered by the invariance testing of "
-               f"this key (level {inv.get('level')!r} across {inv.get('group_variable') or 'groups'}"
+               f"this key (level {quote(inv.get('level'))} across {inv.get('group_variable') or 'groups'}"
                f" {', '.join(sorted(covered))}); their scores may not be comparable",
                stacklevel=5)
 

@@ -10,6 +10,8 @@ import pandas as pd
 from psychometrics.exceptions import DataError
 from psychometrics.scoring.item_matrix import _num
 from psychometrics.scoring.result import ScoreResult
+from psychometrics._io import atomic_write, atomic_write_text
+from psychometrics._text import quote
 
 __all__ = ["data_dictionary", "write_data_dictionary", "write_scores"]
 
@@ -58,7 +60,7 @@ def write_data_dictionary(result: ScoreResult, path: str | Path) -> Path:
     path = Path(path)
     dd = data_dictionary(result)
     if path.suffix.lower() == ".csv":
-        dd.to_csv(path, index=False)
+        atomic_write(path, lambda tmp: dd.to_csv(tmp, index=False))
     elif path.suffix.lower() in (".md", ".markdown"):
         cols = list(dd.columns)
         lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -67,9 +69,9 @@ def write_data_dictionary(result: ScoreResult, path: str | Path) -> Path:
                      str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
                      for v in row]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        atomic_write_text(path, "\n".join(lines) + "\n")
     else:
-        raise DataError(f"data dictionary {path.name!r}: use .csv or .md")
+        raise DataError(f"data dictionary {quote(path.name)}: use .csv or .md")
     return path
 
 
@@ -82,9 +84,9 @@ def write_scores(result: ScoreResult, path: str | Path) -> Path:
     df = result.scores.reset_index(drop=True)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        df.to_csv(path, index=False)
+        atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
     elif suffix == ".parquet":
-        df.to_parquet(path, index=False)
+        atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
     elif suffix == ".sav":
         import pyreadstat
 
@@ -100,10 +102,10 @@ def write_scores(result: ScoreResult, path: str | Path) -> Path:
                 out[c] = out[c].astype("float64")
             elif out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
                 out[c] = out[c].astype("string").astype(object).where(out[c].notna(), "")
-        pyreadstat.write_sav(out, str(path),
-                             column_labels={str(c): labels.get(c, str(c))[:255] for c in out.columns})
+        atomic_write(path, lambda tmp: pyreadstat.write_sav(
+            out, str(tmp), column_labels={str(c): labels.get(c, str(c))[:255] for c in out.columns}))
     else:
-        raise DataError(f"output {path.name!r}: use .csv, .parquet or .sav")
+        raise DataError(f"output {quote(path.name)}: use .csv, .parquet or .sav")
     return path
 
 

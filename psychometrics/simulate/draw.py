@@ -11,6 +11,7 @@ import pandas as pd
 from psychometrics.exceptions import SpecError
 from psychometrics.simulate.files import default_study_path
 from psychometrics.simulate.study import Study, load_study
+from psychometrics._text import quote
 
 
 def _group_counts(n: int, props: np.ndarray) -> np.ndarray:
@@ -63,7 +64,7 @@ def simulate_study(
     if n is None:
         n = study.n
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise SpecError(f"n must be a positive integer, got {n!r}")
+        raise SpecError(f"n must be a positive integer, got {quote(n)}")
     n = int(n)
     rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
     spec = study.spec

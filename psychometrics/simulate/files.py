@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from psychometrics.exceptions import SpecError
+from psychometrics._io import atomic_write
+from psychometrics._text import quote
 
 DEFAULT_STUDY_FILE = "mentorship_study.yaml"
 OUTPUT_FORMATS = (".csv", ".tsv", ".xlsx", ".parquet")
@@ -55,16 +57,16 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        df.to_csv(path, index=False, float_format="%.10g")
+        atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.10g"))
     elif suffix == ".tsv":
-        df.to_csv(path, index=False, sep="\t", float_format="%.10g")
+        atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, sep="\t", float_format="%.10g"))
     elif suffix == ".xlsx":
-        df.to_excel(path, index=False)
+        atomic_write(path, lambda tmp: df.to_excel(tmp, index=False))
     elif suffix == ".parquet":
-        df.to_parquet(path, index=False)
+        atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
     else:
         raise SpecError(
-            f"{path}: unknown output format {suffix or '(no extension)'!r}; use one of "
+            f"{path}: unknown output format {quote(suffix or '(no extension)')}; use one of "
             f"{', '.join(OUTPUT_FORMATS)}"
         )
     return path

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from psychometrics._text import quote
 
 _Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 _Share = Annotated[float, Field(ge=0.0, lt=0.5)]
@@ -136,7 +137,7 @@ def _describe(err: dict[str, Any]) -> str:
         model = _MODELS.get(names[-1] if names else None)
         allowed = sorted(model.model_fields) if model else []
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
-        msg = f"unknown field {loc[-1]!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+        msg = f"unknown field {quote(loc[-1])}" + (f"; did you mean {quote(close[0])}?" if close else "")
         if allowed:
             msg += f" (allowed here: {', '.join(allowed)})"
     elif kind == "missing":
@@ -144,6 +145,6 @@ def _describe(err: dict[str, Any]) -> str:
     elif kind == "value_error":
         msg = msg.removeprefix("Value error, ")
     elif "input" in err and isinstance(err["input"], (str, int, float, bool, type(None))):
-        msg = f"{msg} (got {err['input']!r})"
+        msg = f"{msg} (got {quote(err['input'])})"
     return f"{_loc(loc)}: {msg}"
 

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from psychometrics.exceptions import SpecError
 from psychometrics.scale import Scale
 from psychometrics.simulate.spec import PopulationSpec, StudySpec, _describe
+from psychometrics._text import quote
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,17 +153,12 @@ def load_study(path: str | os.PathLike[str]) -> Study:
         On any problem, naming the file and the field path (e.g.
         ``mentorship_study.yaml: population.loadings.MSS11: ...``).
     """
-    import yaml
+    from psychometrics._yaml import load_yaml
 
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"Study file {path} not found; give the path of a study YAML file or 'default'")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise SpecError(f"Study file {path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw = load_yaml(path, "Study file", SpecError)
     if not isinstance(raw, dict):
         raise SpecError(f"Study file {path}: must be a YAML mapping of fields (key: value pairs)")
     try:
@@ -242,27 +238,27 @@ def _load_scales(spec: StudySpec, path: Path, fail: Fail) -> tuple[list[Scale], 
     ]:
         file = (path.parent / rel).resolve()
         if not file.is_file():
-            raise fail(field_path, f"scale file {rel!r} not found (looked for {file})")
+            raise fail(field_path, f"scale file {quote(rel)} not found (looked for {file})")
         scales.append(Scale.from_yaml(file))
     seen: dict[str, str] = {}
     for s in scales:
         if s.id in seen:
-            raise fail("measures", f"scale id {s.id!r} is used by two files")
+            raise fail("measures", f"scale id {quote(s.id)} is used by two files")
         seen[s.id] = s.id
         if s.response_format.type != "likert":
-            raise fail("measures", f"scale {s.id!r}: only likert response formats can be simulated")
+            raise fail("measures", f"scale {quote(s.id)}: only likert response formats can be simulated")
     item_scale: dict[str, Scale] = {}
     for s in scales:
         for it in s.items:
             if it.id in item_scale:
                 raise fail(
                     "measures",
-                    f"item id {it.id!r} occurs in scale {item_scale[it.id].id!r} and in "
-                    f"{s.id!r}; item ids become data columns and must be unique",
+                    f"item id {quote(it.id)} occurs in scale {quote(item_scale[it.id].id)} and in "
+                    f"{quote(s.id)}; item ids become data columns and must be unique",
                 )
             item_scale[it.id] = s
     if spec.group and spec.group.column in item_scale:
-        raise fail("group.column", f"{spec.group.column!r} is also an item id")
+        raise fail("group.column", f"{quote(spec.group.column)} is also an item id")
     if spec.group and spec.group.column == "id":
         raise fail("group.column", "'id' is reserved for the respondent id column")
     return scales, item_scale
@@ -282,8 +278,8 @@ def _factor_correlations(pop: PopulationSpec, scales: list[Scale],
             if sub.id in subscale_owner:
                 raise fail(
                     "population.factors",
-                    f"subscale id {sub.id!r} occurs in scales {subscale_owner[sub.id]!r} and "
-                    f"{s.id!r}; each subscale needs its own factor, so rename one of them",
+                    f"subscale id {quote(sub.id)} occurs in scales {quote(subscale_owner[sub.id])} and "
+                    f"{quote(s.id)}; each subscale needs its own factor, so rename one of them",
                 )
             subscale_owner[sub.id] = s.id
     missing_f = [sub for sub in subscale_owner if sub not in fidx]
@@ -318,10 +314,10 @@ def _latent_means(spec: StudySpec, fidx: dict[str, int], k: int,
     means = np.zeros((len(groups), k))
     for g, shifts in pop.latent_means.items():
         if g not in gidx or not spec.group:
-            raise fail(f"population.latent_means.{g}", f"unknown group level {g!r}")
+            raise fail(f"population.latent_means.{g}", f"unknown group level {quote(g)}")
         for f, v in shifts.items():
             if f not in fidx:
-                raise fail(f"population.latent_means.{g}.{f}", f"unknown factor {f!r}")
+                raise fail(f"population.latent_means.{g}.{f}", f"unknown factor {quote(f)}")
             means[gidx[g], fidx[f]] = v
     return groups, gidx, means
 
@@ -333,7 +329,7 @@ def _loadings(pop: PopulationSpec, scales: list[Scale], items: list[str], item_s
     lam = np.zeros((len(items), k))
     unknown = [i for i in pop.loadings if i not in item_scale]
     if unknown:
-        raise fail(f"population.loadings.{unknown[0]}", f"no item {unknown[0]!r} in the study's scales")
+        raise fail(f"population.loadings.{unknown[0]}", f"no item {quote(unknown[0])} in the study's scales")
     absent = [i for i in items if i not in pop.loadings]
     if absent:
         raise fail("population.loadings", f"missing loading(s) for item(s) {', '.join(absent)}")
@@ -343,15 +339,15 @@ def _loadings(pop: PopulationSpec, scales: list[Scale], items: list[str], item_s
         if not -1.0 < value < 1.0:
             raise fail(f"population.loadings.{item}", f"a standardized loading must lie in (-1, 1), got {value}")
         if sub_of[item] is None or sub_of[item] not in fidx:
-            raise fail(f"population.loadings.{item}", f"item {item!r} has no subscale, so no factor")
+            raise fail(f"population.loadings.{item}", f"item {quote(item)} has no subscale, so no factor")
         lam[j, fidx[sub_of[item]]] = value
     jidx = {it: j for j, it in enumerate(items)}
     for item, extra in pop.cross_loadings.items():
         if item not in jidx:
-            raise fail(f"population.cross_loadings.{item}", f"no item {item!r} in the study's scales")
+            raise fail(f"population.cross_loadings.{item}", f"no item {quote(item)} in the study's scales")
         for f, v in extra.items():
             if f not in fidx:
-                raise fail(f"population.cross_loadings.{item}.{f}", f"unknown factor {f!r}")
+                raise fail(f"population.cross_loadings.{item}.{f}", f"unknown factor {quote(f)}")
             if f == sub_of[item]:
                 raise fail(f"population.cross_loadings.{item}.{f}", "this is the item's own factor; set it under loadings")
             lam[jidx[item], fidx[f]] = v
@@ -381,10 +377,10 @@ def _thresholds(pop: PopulationSpec, scales: list[Scale], items: list[str], item
     scale_ids = {s.id for s in scales}
     for sid, props in pop.response_distributions.items():
         if sid not in scale_ids:
-            raise fail(f"population.response_distributions.{sid}", f"unknown scale id {sid!r}")
+            raise fail(f"population.response_distributions.{sid}", f"unknown scale id {quote(sid)}")
     for item, t in pop.thresholds.items():
         if item not in jidx:
-            raise fail(f"population.thresholds.{item}", f"no item {item!r} in the study's scales")
+            raise fail(f"population.thresholds.{item}", f"no item {quote(item)} in the study's scales")
     for s in scales:
         ncat = int(s.response_format.max) - int(s.response_format.min) + 1
         derived: tuple[float, ...] | None = None
@@ -405,7 +401,7 @@ def _thresholds(pop: PopulationSpec, scales: list[Scale], items: list[str], item
             else:
                 raise fail(
                     "population.response_distributions",
-                    f"no distribution for scale {s.id!r} and no thresholds for its item {it.id!r}",
+                    f"no distribution for scale {quote(s.id)} and no thresholds for its item {quote(it.id)}",
                 )
             thresholds[it.id] = t
             thr[jidx[it.id], : len(t)] = t
@@ -418,9 +414,9 @@ def _dif_shifts(spec: StudySpec, groups: list[str], gidx: dict[str, int], items:
     dif = np.zeros((len(groups), len(items)))
     for i, d in enumerate(spec.population.dif):
         if d.item not in jidx:
-            raise fail(f"population.dif[{i}].item", f"no item {d.item!r} in the study's scales")
+            raise fail(f"population.dif[{i}].item", f"no item {quote(d.item)} in the study's scales")
         if not spec.group or d.group not in gidx:
-            raise fail(f"population.dif[{i}].group", f"unknown group level {d.group!r}")
+            raise fail(f"population.dif[{i}].group", f"unknown group level {quote(d.group)}")
         dif[gidx[d.group], jidx[d.item]] += d.shift
     return dif
 
@@ -433,7 +429,7 @@ def _check_missing_code(spec: StudySpec, scales: list[Scale], fail: Fail) -> Non
             if code not in tuple(s.response_format.missing_codes or ()):
                 raise fail(
                     "missing.code",
-                    f"{code} is not a missing-value code of scale {s.id!r} (its codes: "
+                    f"{code} is not a missing-value code of scale {quote(s.id)} (its codes: "
                     f"{list(s.response_format.missing_codes or ())}); the data could not be read back",
                 )
 

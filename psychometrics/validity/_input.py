@@ -13,6 +13,7 @@ import pandas as pd
 
 from psychometrics._validation import check_numeric
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 
 def _numeric(data: pd.DataFrame, cols: list[Any], what: str) -> pd.DataFrame:
@@ -22,5 +23,5 @@ def _numeric(data: pd.DataFrame, cols: list[Any], what: str) -> pd.DataFrame:
 
 def _check_conf(conf_level: float) -> float:
     if not (isinstance(conf_level, (int, float)) and 0 < conf_level < 1):
-        raise DataError(f"conf_level must be a number strictly between 0 and 1, got {conf_level!r}")
+        raise DataError(f"conf_level must be a number strictly between 0 and 1, got {quote(conf_level)}")
     return float(conf_level)

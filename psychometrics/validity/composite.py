@@ -27,6 +27,7 @@ from psychometrics.reliability._loadings import (
     warn_loading_problems,
 )
 from psychometrics.reliability.composite import composite_reliability, composite_reliability_sem
+from psychometrics._text import quote
 
 __all__ = ["composite_reliability", "composite_reliability_sem", "ave", "ave_sem"]
 
@@ -68,7 +69,7 @@ def ave(
         items = indicators(L, f)
         if crossed.intersection(items):
             warnings.warn(
-                f"ave: factor {f!r} has cross-loading indicators {sorted(map(str, crossed.intersection(items)))}; "
+                f"ave: factor {quote(f)} has cross-loading indicators {sorted(map(str, crossed.intersection(items)))}; "
                 "the variance they share with it is not identifiable, so its AVE is left out (as semTools::AVE)",
                 ReliabilityWarning,
                 stacklevel=2,
@@ -112,7 +113,7 @@ def ave_sem(
         items = indicators(L, f)
         if crossed.intersection(items):
             warnings.warn(
-                f"ave_sem: factor {f!r} has cross-loading indicators {sorted(map(str, crossed.intersection(items)))}; "
+                f"ave_sem: factor {quote(f)} has cross-loading indicators {sorted(map(str, crossed.intersection(items)))}; "
                 "the variance they share with it is not identifiable, so its AVE is left out (as semTools::AVE)",
                 ReliabilityWarning,
                 stacklevel=2,

@@ -14,6 +14,7 @@ from psychometrics._results import ResultMixin
 from psychometrics._validation import check_variance
 from psychometrics.exceptions import DataError, Diagnostic
 from psychometrics.validity._input import _check_conf, _numeric
+from psychometrics._text import quote
 
 __all__ = ["correlate", "Correlation", "correlation_table", "CorrelationTable"]
 
@@ -103,7 +104,7 @@ def correlate(
     if isinstance(x, pd.Series) and isinstance(y, pd.Series) and not x.index.equals(y.index):
         # Values are paired by position; differing row labels would pair different respondents.
         raise DataError(
-            f"correlate: {xn!r} and {yn!r} have different row labels; align them (e.g. by respondent id) first"
+            f"correlate: {quote(xn)} and {quote(yn)} have different row labels; align them (e.g. by respondent id) first"
         )
     xa = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(dtype=float)
     ya = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce").to_numpy(dtype=float)
@@ -112,22 +113,22 @@ def correlate(
         bad = np.isnan(arr) & ~orig_na
         if bad.any():
             first = np.asarray(orig, dtype=object)[bad][:3]
-            raise DataError(f"correlate: {nm!r} has non-numeric values, e.g. {list(first)}")
+            raise DataError(f"correlate: {quote(nm)} has non-numeric values, e.g. {list(first)}")
         if np.isinf(arr).any():
-            raise DataError(f"correlate: {nm!r} has infinite values")
+            raise DataError(f"correlate: {quote(nm)} has infinite values")
     if xa.shape != ya.shape:
-        raise DataError(f"correlate: {xn!r} has {xa.size} values but {yn!r} has {ya.size}")
+        raise DataError(f"correlate: {quote(xn)} has {xa.size} values but {quote(yn)} has {ya.size}")
     ok = ~(np.isnan(xa) | np.isnan(ya))
     n = int(ok.sum())
     if n < 4:
         raise DataError(
-            f"correlate: only {n} complete pairs of {xn!r} and {yn!r}; a confidence interval needs at least 4"
+            f"correlate: only {n} complete pairs of {quote(xn)} and {quote(yn)}; a confidence interval needs at least 4"
         )
     xs, ys = xa[ok], ya[ok]
     for v, nm in ((xs, xn), (ys, yn)):
         if np.ptp(v) == 0:
             raise DataError(
-                f"correlate: {nm!r} has zero variance on the {n} complete pairs (every value is {v[0]:g}); "
+                f"correlate: {quote(nm)} has zero variance on the {n} complete pairs (every value is {v[0]:g}); "
                 "its correlation is undefined"
             )
     r = float(np.clip(np.corrcoef(xs, ys)[0, 1], -1.0, 1.0))
@@ -196,7 +197,7 @@ def correlation_table(
     """
     conf_level = _check_conf(conf_level)
     if adjust not in ("holm", "bonferroni", "none"):
-        raise DataError(f"correlation_table: adjust must be 'holm', 'bonferroni' or 'none', not {adjust!r}")
+        raise DataError(f"correlation_table: adjust must be 'holm', 'bonferroni' or 'none', not {quote(adjust)}")
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"correlation_table: data must be a pandas DataFrame, not {type(data).__name__}")
     cols = list(data.columns if columns is None else columns)
@@ -211,7 +212,7 @@ def correlation_table(
     if N.min() < 4:
         i, j = np.unravel_index(np.argmin(N), N.shape)
         raise DataError(
-            f"correlation_table: {cols[i]!r} and {cols[j]!r} have only {int(N[i, j])} complete pairs; "
+            f"correlation_table: {quote(cols[i])} and {quote(cols[j])} have only {int(N[i, j])} complete pairs; "
             "a confidence interval needs at least 4"
         )
     check_variance(X.to_numpy(), cols, "correlation_table")

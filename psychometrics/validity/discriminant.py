@@ -17,6 +17,7 @@ from psychometrics.exceptions import DataError, Diagnostic
 from psychometrics.reliability._loadings import square
 from psychometrics.validity._input import _numeric
 from psychometrics.validity._status import _status
+from psychometrics._text import quote
 
 __all__ = ["fornell_larcker", "FornellLarcker", "htmt", "HTMT", "HTMT_THRESHOLDS"]
 
@@ -218,19 +219,19 @@ def _blocks(blocks: Any) -> dict[str, list[str]]:
     seen: dict[Any, Any] = {}
     for name, items in blocks.items():
         if isinstance(items, str):
-            raise DataError(f"block {name!r}: items must be a list of column names, not the string {items!r}")
+            raise DataError(f"block {quote(name)}: items must be a list of column names, not the string {quote(items)}")
         items = list(items)
         if len(items) < 2:
             raise DataError(
-                f"block {name!r} has {len(items)} item(s); HTMT needs at least 2 items per block "
+                f"block {quote(name)} has {len(items)} item(s); HTMT needs at least 2 items per block "
                 "(the monotrait correlations are those among a block's own items)"
             )
         if len(set(items)) != len(items):
-            raise DataError(f"block {name!r} lists an item more than once: {items}")
+            raise DataError(f"block {quote(name)} lists an item more than once: {items}")
         for it in items:
             if it in seen:
                 raise DataError(
-                    f"item {it!r} is in blocks {seen[it]!r} and {name!r}; HTMT needs each item in one block"
+                    f"item {quote(it)} is in blocks {quote(seen[it])} and {quote(name)}; HTMT needs each item in one block"
                 )
             seen[it] = name
         out[name] = items
@@ -314,7 +315,7 @@ def htmt(
     if not 0 < lo_t <= hi_t:
         raise DataError(f"htmt: thresholds must satisfy 0 < conservative ≤ liberal, got {thresholds}")
     if missing not in ("listwise", "pairwise"):
-        raise DataError(f"htmt: missing must be 'listwise' or 'pairwise', not {missing!r}")
+        raise DataError(f"htmt: missing must be 'listwise' or 'pairwise', not {quote(missing)}")
     B = _blocks(blocks)
     R, kind, n, n_excluded = _block_correlations(data, B, missing)
     names = list(B)

@@ -25,6 +25,7 @@ from psychometrics.validity.latent import (
     _select_group,
     latent_correlations,
 )
+from psychometrics._text import quote
 
 __all__ = ["score_key", "observed_scores", "Hypothesis", "HypothesisEvaluation", "evaluate_hypotheses"]
 
@@ -68,16 +69,16 @@ def observed_scores(measures: Mapping[str, Any]) -> pd.DataFrame:
             frame = sc
         else:
             raise DataError(
-                f"observed_scores: scores of {sid!r} must be a ScoreResult or a DataFrame, not {type(sc).__name__}"
+                f"observed_scores: scores of {quote(sid)} must be a ScoreResult or a DataFrame, not {type(sc).__name__}"
             )
         if "." in str(sid):
-            raise DataError(f"observed_scores: scale id {sid!r} must not contain '.' (it separates scale and score)")
+            raise DataError(f"observed_scores: scale id {quote(sid)} must not contain '.' (it separates scale and score)")
         if first is None:
             first = (sid, frame.index)
         elif not frame.index.equals(first[1]):
             raise DataError(
-                f"observed_scores: the scores of {sid!r} ({len(frame)} rows) do not have the same rows as those "
-                f"of {first[0]!r} ({len(first[1])} rows); companion measures must come from the same "
+                f"observed_scores: the scores of {quote(sid)} ({len(frame)} rows) do not have the same rows as those "
+                f"of {quote(first[0])} ({len(first[1])} rows); companion measures must come from the same "
                 "respondents in the same order (align them by respondent id first)"
             )
         frames.append(frame.rename(columns=lambda c, sid=sid: score_key(sid, str(c))))
@@ -115,26 +116,26 @@ class Hypothesis:
         get = (lambda k, d=None: h.get(k, d)) if isinstance(h, Mapping) else (lambda k, d=None: getattr(h, k, d))
         hid = get("id")
         if not hid:
-            raise SpecError(f"validity hypothesis without an id: {h!r}")
+            raise SpecError(f"validity hypothesis without an id: {quote(h)}")
         hid = str(hid)
         vals = {}
         for k in ("scale_score", "measure", "measure_score"):
             v = get(k)
             if not v:
-                raise SpecError(f"validity hypothesis {hid}: field {k!r} is required")
+                raise SpecError(f"validity hypothesis {hid}: field {quote(k)} is required")
             vals[k] = str(v)
         kind = str(_enum_value(get("kind", "convergent")))
         direction = str(_enum_value(get("direction", "any")))
         if kind not in ("convergent", "discriminant"):
-            raise SpecError(f"validity hypothesis {hid}: kind must be 'convergent' or 'discriminant', not {kind!r}")
+            raise SpecError(f"validity hypothesis {hid}: kind must be 'convergent' or 'discriminant', not {quote(kind)}")
         if direction not in ("positive", "negative", "any"):
             raise SpecError(
-                f"validity hypothesis {hid}: direction must be 'positive', 'negative' or 'any', not {direction!r}"
+                f"validity hypothesis {hid}: direction must be 'positive', 'negative' or 'any', not {quote(direction)}"
             )
         lo, hi = get("min_abs_r"), get("max_abs_r")
         for nm, v in (("min_abs_r", lo), ("max_abs_r", hi)):
             if v is not None and not (isinstance(v, (int, float)) and 0 <= v <= 1):
-                raise SpecError(f"validity hypothesis {hid}: {nm} must be between 0 and 1, got {v!r}")
+                raise SpecError(f"validity hypothesis {hid}: {nm} must be between 0 and 1, got {quote(v)}")
         if lo is not None and hi is not None and lo > hi:
             raise SpecError(f"validity hypothesis {hid}: min_abs_r ({lo}) exceeds max_abs_r ({hi})")
         if direction == "any" and lo is None and hi is None:
@@ -326,7 +327,7 @@ def evaluate_hypotheses(
     if not isinstance(scores, pd.DataFrame):
         raise DataError(f"evaluate_hypotheses: scores must be a DataFrame, not {type(scores).__name__}")
     if missing_scores not in ("error", "skip"):
-        raise DataError(f"evaluate_hypotheses: missing_scores must be 'error' or 'skip', not {missing_scores!r}")
+        raise DataError(f"evaluate_hypotheses: missing_scores must be 'error' or 'skip', not {quote(missing_scores)}")
     hyps = [Hypothesis.coerce(h) for h in hypotheses]
     dup = sorted({h.id for h in hyps if sum(g.id == h.id for g in hyps) > 1})
     if dup:

@@ -13,6 +13,7 @@ from psychometrics.exceptions import Diagnostic, InvarianceWarning, record
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep
 from psychometrics.pipeline.steps._common import why
+from psychometrics._text import quote
 
 if TYPE_CHECKING:
     from psychometrics.data import Responses
@@ -101,15 +102,15 @@ def describe_rule(name: str, citation: str, diagnostics: list[Diagnostic]) -> tu
     ref = RULE_REFERENCES.get(name, citation)
     rule = RULES.get(name)
     if rule is None:
-        _record(diagnostics, f"the decision rule {name!r} is not one of the built-in rules "
+        _record(diagnostics, f"the decision rule {quote(name)} is not one of the built-in rules "
                              f"({', '.join(RULES)}), so its cut-offs cannot be described here; see the "
                              "invariance table for its decisions")
-        return f"rule {name!r}", ref
+        return f"rule {quote(name)}", ref
     try:
         return "; ".join(f"{lv}: {rule.describe(lv)}" for lv in ("metric", "scalar")), ref
     except Exception as exc:  # noqa: BLE001 - recorded and shown; the rule is named instead
-        _record(diagnostics, f"the cut-offs of the decision rule {name!r} could not be described ({why(exc)})")
-        return f"rule {name!r}", ref
+        _record(diagnostics, f"the cut-offs of the decision rule {quote(name)} could not be described ({why(exc)})")
+        return f"rule {quote(name)}", ref
 
 
 def _record(diagnostics: list[Diagnostic], message: str) -> None:
