@@ -334,6 +334,13 @@ class Scale(_Model):
         return tuple(s.id for s in self.subscales)
 
     @property
+    def has_total(self) -> bool:
+        """Whether the spec declares a total score: ``scoring.total`` is true or a hierarchy
+        declares a general factor. Only then are a total score's α/ω, its verdict, its
+        scoring-key entry and its norms computed by ``validate``."""
+        return bool(self.scoring.total or self.hierarchy is not None)
+
+    @property
     def reverse_items(self) -> tuple[str, ...]:
         """Ids of the reverse-keyed items."""
         return tuple(i.id for i in self.items if i.reverse)
