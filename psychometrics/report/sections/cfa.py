@@ -58,7 +58,8 @@ def cfa_part(run: ValidationRun) -> Part:
     if step.main is not None:
         blocks += _declared_model_blocks(step.main)
     blocks.append(Diagnostics(list(step.model_diagnostics) or ["No estimation problems (all models converged; no "
-                                                               "Heywood cases)."], title="Estimation diagnostics"))
+                                                               "Heywood cases)."], title="Estimation diagnostics",
+                              by_cause=len(step.model_diagnostics) > 1))
     part = Part(intro=[f"Estimation: {run.estimation['cfa']}."], blocks=blocks)
     if step.estimator != "ML":
         part.cites |= {"Muthén et al. (1997)", "Savalei (2021)"}
