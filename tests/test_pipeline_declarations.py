@@ -86,3 +86,9 @@ def test_every_rule_names_its_declaration():
     assert "scoring.total" in by_name["internal_consistency"].declaration
     assert "hierarchy" in by_name["internal_consistency"].declaration
     assert "comparisons, never judged" in by_name["cfa_fit"].declaration
+
+
+def test_docs_list_every_rule_with_its_declaration():
+    text = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        assert f"| `{rule.name}` |" in text and rule.declaration in text, rule.name
