@@ -92,3 +92,16 @@ def test_docs_list_every_rule_with_its_declaration():
     text = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
     for rule in RULES:
         assert f"| `{rule.name}` |" in text and rule.declaration in text, rule.name
+
+
+def test_a_hypothesis_on_an_undeclared_total_is_a_spec_error():
+    from psychometrics.exceptions import SpecError
+    from psychometrics.scale import Scale
+
+    spec = yaml.safe_load((ROOT / "tests" / "data" / "mini_scale.yaml").read_text(encoding="utf-8"))
+    spec["scoring"]["total"] = False
+    spec.pop("hierarchy")
+    with pytest.raises(SpecError, match=r"validity\[0\]\.scale_score: hypothesis 'H1' refers to the total score"):
+        Scale.from_dict(spec)
+    spec["validity"] = spec["validity"][1:]  # only the subscale hypothesis: valid
+    assert not Scale.from_dict(spec).has_total

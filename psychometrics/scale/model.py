@@ -270,6 +270,7 @@ class Scale(_Model):
             list(self.reverse_keyed),
             None if self.hierarchy is None else (self.hierarchy.id, list(self.hierarchy.subscales)),
             [(h.id, h.scale_score, h.measure) for h in self.validity],
+            total=self.scoring.total,
         )
         if problems:
             raise _Problems(problems)
