@@ -155,7 +155,7 @@ def _print_scale(console, spec, found, missing) -> None:
         fmt += f", missing codes {', '.join(map(str, rf.missing_codes))}"
     console.print(f"  format   {fmt}")
     sc = spec.scoring
-    console.print(f"  scoring  {sc.method}, min share answered {sc.min_answered:g}" + (", total score" if sc.total else ""))
+    console.print(f"  scoring  {sc.method}, min share answered {sc.min_answered:g}" + (", total score" if spec.has_total else ""))
     table = Table(title=None, box=None, pad_edge=False, header_style="bold")
     table.add_column("subscale")
     table.add_column("name")
@@ -164,7 +164,8 @@ def _print_scale(console, spec, found, missing) -> None:
     for s in spec.subscales:
         ids = spec.items_of(s.id)
         table.add_row(s.id, s.name, str(len(ids)), str(sum(spec.item(i).reverse for i in ids)))
-    table.add_row("[bold]total[/]", "", str(len(spec.items)), str(len(spec.reverse_items)))
+    table.add_row("[bold]total[/]" if spec.has_total else "[bold]all items[/] (no total score)", "",
+                  str(len(spec.items)), str(len(spec.reverse_items)))
     console.print(table)
     if spec.hierarchy is not None:
         console.print(f"  hierarchy  {spec.hierarchy.id} over {', '.join(spec.hierarchy.subscales)}")

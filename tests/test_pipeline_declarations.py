@@ -105,3 +105,11 @@ def test_a_hypothesis_on_an_undeclared_total_is_a_spec_error():
         Scale.from_dict(spec)
     spec["validity"] = spec["validity"][1:]  # only the subscale hypothesis: valid
     assert not Scale.from_dict(spec).has_total
+
+
+def test_check_shows_no_total_score(capsys):
+    from psychometrics.cli import main
+
+    main(["check", str(SPEC)])
+    out = capsys.readouterr().out
+    assert "all items (no total score)" in out and "total score" not in out.replace("(no total score)", "")
