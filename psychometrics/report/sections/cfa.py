@@ -66,9 +66,9 @@ def cfa_part(run: ValidationRun) -> Part:
     if run.ordinal:
         part.cites.add("Rhemtulla et al. (2012)")
     part.intro.append(f"Validation sample: the other {1 - run.options.split:.0%} (n = {len(run.data.validation)}). "
-                      "Competing models: the declared correlated-factors structure, "
-                      + ("the declared higher-order structure, " if run.scale.hierarchy else "")
-                      + "a single factor, and a bifactor model.")
+                      "Competing models: the declared correlated-factors structure"
+                      + (", the declared higher-order structure" if run.scale.hierarchy else "")
+                      + "; as comparisons (never judged in the summary), a single factor and a bifactor model.")
     return part
 
 

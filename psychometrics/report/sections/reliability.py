@@ -29,6 +29,8 @@ def reliability_part(run: ValidationRun) -> Part:
         "ω total": rt["omega_total"], "ω 95% CI": list(zip(rt["omega_total_low"], rt["omega_total_high"])),
         "ω_h": rt["omega_hierarchical"], "λ6": rt["lambda6"], "SEM": rt["sem"]}, index=rt.index)
     tab.index = _score_names(run, rt.index)
+    if "total" not in rt.index:  # ω_h is the general-factor saturation of a total score: none declared
+        tab = tab.drop(columns="ω_h")
     part.blocks.append(Table(
         tab, "Reliability of the Subscale and Total Scores" if "total" in rt.index else "Reliability of the Subscale "
         "Scores", digits={"Items": 0, "n": 0, "SEM": 3},
