@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,24 +46,62 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str] | None:
     return out or None
 
 
+#: The data-reading options: every command that reads response data (check, validate, score)
+#: takes them through :func:`data_options`, with the same names, values and meaning, so an error's
+#: hint ("on the command line --missing-group exclude") works with whichever command printed it.
+DATA_OPTIONS = ("group", "id_column", "mapping", "out_of_range", "missing_group", "sheet", "sep")
+
+
+def data_options(group_help: str = "Column with group labels.") -> Callable[[Callable], Callable]:
+    """Decorator adding the shared data-reading options (:data:`DATA_OPTIONS`) to a command.
+
+    Their defaults are None (the command's own default applies: ``error`` for
+    ``--out-of-range`` and ``--missing-group``; ``validate`` lets ``--config`` set them).
+    """
+    opts = [
+        click.option("--group", "group", metavar="COL", default=None, help=group_help),
+        click.option("--id-column", metavar="COL", default=None, help="Column with respondent ids (must be unique)."),
+        click.option("--map", "mapping", multiple=True, metavar="COL=ITEM",
+                     help="Map a data column to an item id (repeatable), e.g. --map q3=MSS03."),
+        click.option("--out-of-range", type=click.Choice(["error", "missing"]), default=None,
+                     help="Values outside the response range: fail, or set them missing (counted)  "
+                          "[default: error]"),
+        click.option("--missing-group", type=click.Choice(["error", "exclude"]), default=None,
+                     help="Rows without a label in the --group column: fail, or exclude them (listed)  "
+                          "[default: error]"),
+        click.option("--sheet", metavar="NAME", default=None, help="Excel sheet: name or 0-based position "
+                                                                    "(default: the first)."),
+        click.option("--sep", metavar="CHAR", default=None, help="Delimiter of a text file (default: by extension)."),
+    ]
+
+    def decorate(f: Callable) -> Callable:
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+
+    return decorate
+
+
+def _read_options(out_of_range: str | None, missing_group: str | None, sheet: str | None,
+                  sep: str | None) -> dict[str, Any]:
+    """The data-reading options given on the command line, as ``load_responses`` arguments."""
+    out: dict[str, Any] = {"out_of_range": out_of_range, "missing_group": missing_group,
+                           "sheet": int(sheet) if sheet and sheet.isdigit() else sheet, "sep": sep}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+_COMPANION_HELP = ("Companion measure spec (YAML; repeatable). By default, specs beside SCALE whose id a "
+                   "validity hypothesis names are used.")
+
+
 @cli.command()
 @click.argument("scale", type=click.Path(dir_okay=True, path_type=Path))
 @click.argument("data", required=False, type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--group", "group", metavar="COL", help="Column with group labels (e.g. career stage).")
-@click.option("--id-column", metavar="COL", help="Column with respondent ids (must be unique).")
-@click.option("--map", "mapping", multiple=True, metavar="COL=ITEM",
-              help="Map a data column to an item id (repeatable), e.g. --map q3=MSS03.")
-@click.option("--out-of-range", type=click.Choice(["error", "missing"]), default="error", show_default=True,
-              help="Values outside the response range: fail, or set them missing (counted).")
-@click.option("--missing-group", type=click.Choice(["error", "exclude"]), default="error", show_default=True,
-              help="Rows without a group label: fail, or exclude them (listed).")
-@click.option("--sheet", metavar="NAME", help="Excel sheet (default: the first).")
-@click.option("--sep", metavar="CHAR", help="Delimiter of a text file (default: by extension).")
-@click.option("--companion", "companions", multiple=True, type=click.Path(path_type=Path), metavar="YAML",
-              help="Companion measure spec (repeatable). By default, specs beside SCALE whose id a "
-                   "validity hypothesis names are used.")
+@data_options(group_help="Column with group labels (e.g. career stage).")
+@click.option("--companion", "--measures", "companions", multiple=True, type=click.Path(path_type=Path),
+              metavar="YAML", help=_COMPANION_HELP)
 def check(scale: Path, data: Path | None, group: str | None, id_column: str | None, mapping: tuple[str, ...],
-          out_of_range: str, missing_group: str, sheet: str | None, sep: str | None,
+          out_of_range: str | None, missing_group: str | None, sheet: str | None, sep: str | None,
           companions: tuple[Path, ...]) -> None:
     """Validate a scale spec SCALE (YAML) and, if given, response DATA against it.
 
@@ -93,10 +133,8 @@ def check(scale: Path, data: Path | None, group: str | None, id_column: str | No
         with warnings.catch_warnings():
             # Diagnostics are printed below from the result; no raw Python warnings.
             warnings.simplefilter("ignore", PsychometricsWarning)
-            responses = load_responses(
-                data, spec, group=group, id_column=id_column, columns=columns, out_of_range=out_of_range,
-                missing_group=missing_group, sheet=int(sheet) if sheet and sheet.isdigit() else sheet, sep=sep,
-            )
+            responses = load_responses(data, spec, group=group, id_column=id_column, columns=columns,
+                                       **_read_options(out_of_range, missing_group, sheet, sep))
             extra = []
             for cid, companion in found.items():
                 present = [i for i in companion.item_ids if i in responses.frame.columns]
@@ -123,7 +161,7 @@ def _print_scale(console, spec, found, missing) -> None:
         fmt += f", missing codes {', '.join(map(str, rf.missing_codes))}"
     console.print(f"  format   {_s(fmt)}")
     sc = spec.scoring
-    console.print(f"  scoring  {sc.method}, min share answered {sc.min_answered:g}" + (", total score" if sc.total else ""))
+    console.print(f"  scoring  {sc.method}, min share answered {sc.min_answered:g}" + (", total score" if spec.has_total else ""))
     table = Table(title=None, box=None, pad_edge=False, header_style="bold")
     table.add_column("subscale")
     table.add_column("name")
@@ -132,7 +170,8 @@ def _print_scale(console, spec, found, missing) -> None:
     for s in spec.subscales:
         ids = spec.items_of(s.id)
         table.add_row(_s(s.id), _s(s.name), str(len(ids)), str(sum(spec.item(i).reverse for i in ids)))
-    table.add_row("[bold]total[/]", "", str(len(spec.items)), str(len(spec.reverse_items)))
+    table.add_row("[bold]total[/]" if spec.has_total else "[bold]all items[/] (no total score)", "",
+                  str(len(spec.items)), str(len(spec.reverse_items)))
     console.print(table)
     if spec.hierarchy is not None:
         console.print(f"  hierarchy  {_s(spec.hierarchy.id)} over {_s(', '.join(spec.hierarchy.subscales))}")
@@ -202,15 +241,13 @@ def _command_line() -> str:
 @cli.command()
 @click.argument("scale", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--group", metavar="COL", default=None, help="Column with group labels (measurement invariance).")
-@click.option("--measures", multiple=True, metavar="FILE", type=click.Path(path_type=Path),
-              help="Companion measure spec (YAML; repeat for several). By default, "
-                   "specs beside SCALE whose id a validity hypothesis names.")
+@data_options(group_help="Column with group labels (measurement invariance).")
+@click.option("--measures", "--companion", "measures", multiple=True, metavar="YAML", type=click.Path(path_type=Path),
+              help=_COMPANION_HELP)
 @click.option("--split", type=float, default=None, help="Share of rows in the calibration (EFA) sample  [default: 0.5]")
 @click.option("--seed", type=int, default=None, help="Seed of the split, bootstrap and parallel analysis  [default: 0]")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="YAML file with any of the options (flags given here override it).")
-@click.option("--id-column", metavar="COL", default=None, help="Column with respondent ids (must be unique).")
 @click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default=None,
               help="Items as ordinal (polychoric EFA, ordinal α/categorical ω, WLSMV CFA and invariance) or "
                    "continuous (Pearson, ML). auto: ordinal when every item has ≤ 7 response categories  "
@@ -222,9 +259,10 @@ def _command_line() -> str:
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
               "An input file is never overwritten.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
-def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
-             seed: int | None, config: Path | None, id_column: str | None, treat_as: str | None,
-             exclude_careless: bool | None, out: Path, overwrite: bool, quiet: bool) -> None:
+def validate(scale: Path, data: Path, group: str | None, id_column: str | None, mapping: tuple[str, ...],
+             out_of_range: str | None, missing_group: str | None, sheet: str | None, sep: str | None,
+             measures: tuple[Path, ...], split: float | None, seed: int | None, config: Path | None,
+             treat_as: str | None, exclude_careless: bool | None, out: Path, overwrite: bool, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -241,6 +279,10 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
                        ("exclude_careless", exclude_careless)):
         if value is not None:
             options[key] = value
+    options.update(_read_options(out_of_range, missing_group, sheet, sep))
+    columns = _parse_map(mapping)
+    if columns:
+        options["columns"] = columns
     if treat_as is not None:
         options["ordinal"] = _TREAT_AS[treat_as]
     if measures:
@@ -278,16 +320,12 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool, overwr
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Scores file: .csv, .parquet or .sav (SPSS, with variable labels).")
-@click.option("--id-column", metavar="COL", default=None, help="Column passed through as respondent id.")
-@click.option("--group", metavar="COL", default=None,
-              help="Grouping column: group norms, and a warning for groups the key's "
-                   "invariance testing did not cover.")
+@data_options(group_help="Grouping column: group norms, and a warning for groups the key's invariance testing "
+                         "did not cover.")
 @click.option("--min-answered", type=float, default=None, metavar="SHARE",
               help="Minimum share (0-1) of a score's items answered; default: the spec's/key's.")
 @click.option("--method", type=click.Choice(["mean", "sum"]), default=None,
               help="Mean or prorated sum; default: the spec's/key's.")
-@click.option("--map", "mapping", multiple=True, metavar="COL=ITEM",
-              help="Map a data column to an item id (repeatable), e.g. --map q3=MSS03.")
 @click.option("--no-norms", is_flag=True, help="Do not add the key's normed scores.")
 @click.option("--stanine-from", type=click.Choice(["percentile", "z"]), default="percentile",
               show_default=True, help="How stanines are derived from the norms.")
@@ -296,8 +334,8 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool, overwr
                    "default: <output>_dictionary.csv.")
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
               "An input file is never overwritten.")
-def score_command(key_or_scale, data, output, id_column, group, min_answered, method, mapping,
-                  no_norms, stanine_from, dictionary, overwrite) -> None:
+def score_command(key_or_scale, data, output, group, id_column, mapping, out_of_range, missing_group, sheet, sep,
+                  min_answered, method, no_norms, stanine_from, dictionary, overwrite) -> None:
     """Score DATA with a scoring key (scoring_key*.json/.yaml) or a scale spec (.yaml).
 
     Writes one row per input row (same order) with the subscale and total scores
@@ -322,7 +360,9 @@ def score_command(key_or_scale, data, output, id_column, group, min_answered, me
         warnings.simplefilter("always")
         result = score(key_or_scale, data, min_answered=min_answered, method=method,
                        id_column=id_column, group=group, norms=False if no_norms else None,
-                       stanine_from=stanine_from, columns=_parse_map(mapping))
+                       stanine_from=stanine_from, columns=_parse_map(mapping),
+                       read_options=_read_options(out_of_range, missing_group or ("error" if group else None),
+                                                  sheet, sep))
     write_scores(result, out)
     write_data_dictionary(result, dic)
     announce_replaced(replaced)

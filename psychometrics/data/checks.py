@@ -75,7 +75,8 @@ def _map_item_columns(frame: pd.DataFrame, scale: Scale, columns: Mapping[str, s
     if missing_cols:
         hint = _suggest_columns(missing_cols, available)
         if len(available) == 1 and any(ch in available[0] for ch in ";\t|"):
-            hint += " The file has a single column whose name contains a delimiter: pass the right separator (sep=';')."
+            hint += (" The file has a single column whose name contains a delimiter: pass the right separator "
+                     "(sep=';'; on the command line --sep ';').")
         raise DataError(
             f"{label}: {len(missing_cols)} item column{'s are' if len(missing_cols) != 1 else ' is'} missing: "
             f"{', '.join(missing_cols)}.{hint} Columns present: {', '.join(available[:40])}"

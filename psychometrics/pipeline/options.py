@@ -39,6 +39,12 @@ class ValidationOptions:
     id_column : str or None
     out_of_range, missing_group : str
         Row and value policies of :func:`psychometrics.data.load_responses`.
+    columns : mapping or None
+        Data column → item id for columns not named by item id (``--map COL=ITEM``).
+    sheet : str, int or None
+        Excel sheet (name or 0-based position; default the first).
+    sep : str or None
+        Delimiter of a text file (default: by extension, detected for ``.txt``).
     exclude_careless : bool
         Exclude rows flagged by any careless-responding screen (default False: flag only).
     n_boot : int
@@ -69,6 +75,9 @@ class ValidationOptions:
     id_column: str | None = None
     out_of_range: str = "error"
     missing_group: str = "error"
+    columns: Mapping[str, str] | None = None
+    sheet: str | int | None = None
+    sep: str | None = None
     exclude_careless: bool = False
     n_boot: int = 200
     parallel_iter: int = 200
@@ -87,6 +96,7 @@ class ValidationOptions:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["measures"] = list(self.measures)
+        d["columns"] = None if self.columns is None else dict(self.columns)
         return d
 
 
@@ -134,6 +144,14 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
         out.append(f"conf_level: must be a number in [0.5, 1), got {quote(d['conf_level'])}")
     if "exclude_careless" in d and not isinstance(d["exclude_careless"], bool):
         out.append(f"exclude_careless: must be true or false, got {quote(d['exclude_careless'])}")
+    if "columns" in d and d["columns"] is not None and not (
+            isinstance(d["columns"], Mapping) and all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in d["columns"].items())):
+        out.append(f"columns: must map data column names to item ids (text: text), got {quote(d['columns'])}")
+    if "sheet" in d and d["sheet"] is not None and not (isinstance(d["sheet"], str) or _is_int(d["sheet"])):
+        out.append(f"sheet: must be a sheet name or a 0-based position, got {quote(d['sheet'])}")
+    if "sep" in d and d["sep"] is not None and not (isinstance(d["sep"], str) and d["sep"]):
+        out.append(f"sep: must be a delimiter (text), got {quote(d['sep'])}")
     for key in ("group", "id_column"):
         if key in d and d[key] is not None and not isinstance(d[key], str):
             out.append(f"{key}: must be a column name (text), got {quote(d[key])}")

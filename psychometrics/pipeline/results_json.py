@@ -17,6 +17,7 @@ import pandas as pd
 from psychometrics._results import to_jsonable
 from psychometrics.exceptions import PsychometricsError
 from psychometrics.pipeline.state import RunState
+from psychometrics.report.diagnostic_causes import group_by_cause
 
 if TYPE_CHECKING:
     from psychometrics.cfa import CFAResult
@@ -144,6 +145,8 @@ def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
         "validity": _validity(st),
         "scoring": _scoring(st),
         "diagnostics": [d.to_dict() for d in st.diagnostics],
+        # one entry per cause, most urgent first; "diagnostics" holds indices into the list above
+        "diagnostics_by_cause": [c.to_dict() for c in group_by_cause(st.diagnostics)],
         "provenance": dict(st.provenance),
     }
     # every value must be plain JSON; round-trip to catch anything odd early

@@ -47,8 +47,12 @@ class Rule:
         Short key of the rule.
     criterion : str
         What is judged (the summary's first column; a judge may name the score or group).
+    declaration : str
+        The spec declaration (or option) the rule rests on: what must be declared for the
+        criterion to exist. A criterion of something the spec does not declare (a total score
+        of distinct traits, the fit of a one-factor or bifactor comparison model) is never judged.
     rests_on : str
-        The spec declaration and step result the verdict is computed from.
+        The step result the verdict is computed from.
     threshold : str
         The rule in words, as shown in the summary.
     citation : str
@@ -63,6 +67,7 @@ class Rule:
 
     name: str
     criterion: str
+    declaration: str
     rests_on: str
     threshold: str
     citation: str
@@ -261,51 +266,67 @@ def _hypotheses(rule: Rule, st: RunState) -> list[Verdict]:
 #: The verdict rules, in summary order.
 RULES: tuple[Rule, ...] = (
     Rule("internal_consistency", "Internal consistency",
-         "reliability step: α and ω total of every subscale and the total score (all analysed rows)",
+         "spec: subscales (each a score); the total score only when scoring.total is true or a hierarchy "
+         "declares a general factor",
+         "reliability step: α and ω total of every subscale and of a declared total score (all analysed rows)",
          "α and ω total ≥ .70", "Nunnally (1978)", _RELIABILITY, _internal_consistency,
          met={"coefficient": 0.70}, borderline={"coefficient": 0.60}),
     Rule("item_discrimination", "Item discrimination (corrected item–total r)",
+         "spec: each item's subscale and reverse keying (items[].subscale, reverse_keyed)",
          "item analysis: item–rest correlation of every item within its declared subscale",
          "every item–rest r ≥ .30 within its subscale", "Nunnally & Bernstein (1994)", _ITEMS,
          _item_discrimination, met={"item_rest_r": 0.30}, borderline={"items_below": 1}),
-    Rule("sampling_adequacy", "Sampling adequacy (KMO, calibration sample)", "EFA step: overall KMO",
+    Rule("sampling_adequacy", "Sampling adequacy (KMO, calibration sample)",
+         "spec: the items (no further declaration)", "EFA step: overall KMO",
          "KMO ≥ .80 (≥ .60 borderline)", "Kaiser (1974)", _EFA, _sampling_adequacy,
          met={"kmo": 0.80}, borderline={"kmo": 0.60}),
     Rule("number_of_factors", "Number of factors",
-         "spec: the declared subscales; EFA step: parallel analysis and MAP",
+         "spec: subscales (their number)",
+         "EFA step: parallel analysis and MAP",
          "matches the {declared} declared subscales", "Horn (1965); Velicer (1976)", _EFA, _number_of_factors),
     Rule("efa_structure", "EFA item structure",
-         "spec: each item's subscale; EFA step: the flags of the pattern matrix",
+         "spec: each item's subscale (items[].subscale)",
+         "EFA step: the flags of the pattern matrix",
          "primary loading ≥ .40 on its subscale's factor, cross-loadings < .30, h² ≥ .20", "Howard (2016)", _EFA,
          _efa_structure, borderline={"items_per_flag": 10}),
     Rule("cfa_fit", "CFA fit of the declared model",
-         "spec: the declared correlated-factors (and higher-order) model; CFA step: its fit (scaled for WLSMV)",
+         "spec: subscales (correlated-factors model) and hierarchy (higher-order model); the one-factor and "
+         "bifactor models are comparisons, never judged",
+         "CFA step: the fit of the declared models (scaled for WLSMV)",
          "CFI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08", "Hu & Bentler (1999)", _CFA, _cfa_fit,
          met={"cfi": 0.95, "rmsea": 0.06, "srmr": 0.08}, borderline={"cfi": 0.90, "rmsea": 0.08, "srmr": 0.10}),
     Rule("invariance", "Measurement invariance",
-         "option group; invariance step: the highest level reached under the deciding rule",
+         "option: group (no spec declaration); spec: subscales (the correlated-factors model tested across "
+         "groups)",
+         "invariance step: the highest level reached under the deciding rule",
          "ΔCFI ≤ −.010 with ΔRMSEA ≥ .015 or ΔSRMR ≥ .030 (metric) / .010 (scalar) rejects", "Chen (2007)",
          _INVARIANCE, _invariance),
     Rule("equality_constraints", "Equality constraints across groups (score tests, {model} model)",
+         "option: group; spec: subscales (the correlated-factors model)",
          "invariance step: univariate score tests of the equality constraints of the highest full model",
          "no univariate score test significant at p < .05 after Bonferroni correction", "Sörbom (1989)",
          _INVARIANCE, _equality_constraints, met={"p_bonferroni": 0.05}),
     Rule("convergent_validity", "Convergent validity (AVE)",
+         "spec: subscales (the declared correlated-factors CFA)",
          "validity step: CR and AVE of the declared CFA (validation sample)",
          "AVE ≥ .50 for every factor (borderline: AVE < .50 with CR ≥ .70)", "Fornell & Larcker (1981)",
          _RELATIONS, _convergent, met={"ave": 0.50}, borderline={"cr": 0.70}),
     Rule("fornell_larcker", "Discriminant validity (Fornell–Larcker)",
+         "spec: at least two subscales",
          "validity step: √AVE against the latent correlations", "√AVE of each factor > its correlations with the "
          "other factors", "Fornell & Larcker (1981)", _RELATIONS, _fornell_larcker, borderline={"pairs_failing": 1}),
-    Rule("htmt", "Discriminant validity (HTMT)", "validity step: heterotrait–monotrait ratios",
+    Rule("htmt", "Discriminant validity (HTMT)",
+         "spec: at least two subscales", "validity step: heterotrait–monotrait ratios",
          "HTMT < .85 (< .90 borderline)", "Henseler et al. (2015)", _RELATIONS, _htmt,
          met={"htmt": 0.85}, borderline={"htmt": 0.90}),
     Rule("construct_validity_missing", "Convergent and discriminant validity",
+         "spec: subscales",
          "validity step, when CR/AVE/HTMT could not be computed (its notes say why)",
          "AVE ≥ .50; √AVE > r; HTMT < .85", "Fornell & Larcker (1981); Henseler et al. (2015)", _RELATIONS,
          _construct_validity_missing),
     Rule("hypotheses", "Validity hypotheses (relations to other variables)",
-         "spec: the validity hypotheses; validity step: observed-score correlations with the companion measures",
+         "spec: validity hypotheses (validity[]) and the companion measures' specs",
+         "validity step: observed-score correlations with the companion measures",
          "each 95% CI of r inside the expected region", "Campbell & Fiske (1959)", _RELATIONS, _hypotheses,
          borderline={"share_supported": 0.5}),
 )

@@ -191,6 +191,7 @@ def scale_reliability(
     omega_ci: Literal["subscales", "all", "none"] = "subscales",
     seed: SeedLike = None,
     progress: bool | None = None,
+    total: bool | None = None,
 ) -> ScaleReliabilityResult:
     """Reliability of every subscale and of the total scale in one call.
 
@@ -211,6 +212,11 @@ def scale_reliability(
         and fast; the total scale's Schmid–Leiman ω needs one factor analysis per
         replicate (and, for BCa, per jackknife sample — n of them), so it is only
         bootstrapped with ``"all"``.
+    total : bool, optional
+        Whether the total score is analysed. Default (None): whenever there is not exactly
+        one subscale. ``validate`` passes ``scale.has_total`` — a total only when the spec
+        declares one (``scoring.total`` or a hierarchy), so five distinct traits get no
+        total-score ω with items "reversed for ω".
 
     The total scale's ω uses one group factor per subscale (Schmid–Leiman ω_h
     when there are three or more subscales); each subscale uses one factor.
@@ -235,7 +241,7 @@ def scale_reliability(
     details: dict[str, ReliabilityResult] = {}
     diags: list[Diagnostic] = []
     runs = [(sid, ids, 1) for sid, ids in groups.items()]
-    if len(groups) != 1:
+    if total if total is not None else len(groups) != 1:
         runs.append(("total", all_items, max(1, len(groups))))
     if omega_ci not in ("subscales", "all", "none"):
         raise DataError(f"omega_ci must be 'subscales', 'all' or 'none', not {quote(omega_ci)}")

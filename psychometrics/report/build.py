@@ -198,7 +198,14 @@ def _normalise_block(block: Any, where: str, numbering: _Numbering) -> dict[str,
                 messages.append({"category": str(m.get("category", "")), "message": str(m.get("message", ""))})
             else:
                 messages.append({"category": "", "message": str(m)})
-        return {"type": "diagnostics", "title": block.title, "messages": messages}
+        out: dict[str, Any] = {"type": "diagnostics", "title": block.title, "messages": messages, "causes": [],
+                               "tiers": {}}
+        if block.by_cause:
+            from psychometrics.report.diagnostic_causes import TIERS, group_by_cause
+
+            out["causes"] = [c.to_dict() for c in group_by_cause(messages)]
+            out["tiers"] = dict(TIERS)
+        return out
     raise AssertionError(f"unhandled block {quote(block)}")  # pragma: no cover - _coerce_block covers all types
 
 

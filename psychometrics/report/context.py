@@ -169,6 +169,9 @@ class Diagnostics:
 
     messages: Sequence[Any]
     title: str = "Diagnostics"
+    #: show one line per cause (:func:`psychometrics.report.diagnostic_causes.group_by_cause`), most urgent
+    #: first, with the full list behind a ``<details>``
+    by_cause: bool = False
     type: Literal["diagnostics"] = field(default="diagnostics", init=False, repr=False)
 
 

@@ -24,6 +24,7 @@ def _cross_problems(
     reverse_keyed: list[Any],
     hierarchy: tuple[Any, list[Any]] | None,
     validity: list[tuple[Any, Any, Any]],
+    total: Any = True,
 ) -> list[Problem]:
     """Problems that involve several fields (references between sections, duplicates).
 
@@ -106,7 +107,16 @@ def _cross_problems(
                 problems.append((("validity", k, "id"), f"duplicate hypothesis id {quote(hid)} (also validity[{seen[hid]}])"))
             else:
                 seen[hid] = k
-        if isinstance(score, str) and score not in score_names:
+        if score == "total" and total is False and hierarchy is None:
+            problems.append(
+                (
+                    ("validity", k, "scale_score"),
+                    f"hypothesis {hid!r} refers to the total score, but the spec declares none (scoring.total is "
+                    f"false and there is no hierarchy): name a subscale ({', '.join(declared)}) or set "
+                    "scoring.total: true",
+                )
+            )
+        elif isinstance(score, str) and score not in score_names:
             problems.append(
                 (
                     ("validity", k, "scale_score"),
@@ -137,9 +147,11 @@ def _lenient_cross_problems(data: Mapping[str, Any]) -> list[Problem]:
         hs = h.get("subscales")
         hierarchy = (h.get("id"), list(hs) if isinstance(hs, (list, tuple)) else [])
     validity = [(e.get("id"), e.get("scale_score", "total"), e.get("measure")) for e in entries("validity")]
+    scoring = data.get("scoring")
     try:
         return _cross_problems(data.get("id"), [e.get("id") for e in entries("subscales")], items, listed,
-                               hierarchy, validity)
+                               hierarchy, validity,
+                               total=scoring.get("total", True) if isinstance(scoring, Mapping) else True)
     except Exception:  # noqa: BLE001 - best effort on malformed input; field errors are reported anyway
         return []
 

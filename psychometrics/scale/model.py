@@ -271,6 +271,7 @@ class Scale(_Model):
             list(self.reverse_keyed),
             None if self.hierarchy is None else (self.hierarchy.id, list(self.hierarchy.subscales)),
             [(h.id, h.scale_score, h.measure) for h in self.validity],
+            total=self.scoring.total,
         )
         if problems:
             raise _Problems(problems)
@@ -333,6 +334,13 @@ class Scale(_Model):
     def subscale_ids(self) -> tuple[str, ...]:
         """Subscale ids in specification order."""
         return tuple(s.id for s in self.subscales)
+
+    @property
+    def has_total(self) -> bool:
+        """Whether the spec declares a total score: ``scoring.total`` is true or a hierarchy
+        declares a general factor. Only then are a total score's α/ω, its verdict, its
+        scoring-key entry and its norms computed by ``validate``."""
+        return bool(self.scoring.total or self.hierarchy is not None)
 
     @property
     def reverse_items(self) -> tuple[str, ...]:

@@ -72,7 +72,7 @@ class ScoringInput:
 
 
 def read_input(source: ScoringSource, data: Any, *, id_column: str | None, group: Any,
-               columns: Mapping[str, str] | None) -> ScoringInput:
+               columns: Mapping[str, str] | None, read_options: Mapping[str, Any] | None = None) -> ScoringInput:
     """The frame to score from a DataFrame, a ``Responses`` object or a file path.
 
     Raises ``DataError`` (``ScoringKeyError`` for a key whose scale does not match) for an
@@ -84,7 +84,8 @@ def read_input(source: ScoringSource, data: Any, *, id_column: str | None, group
     name = "data"
     if isinstance(data, (str, Path)):
         scale_obj = key.scale() if key is not None else source.scale
-        data = _load_file(Path(data), scale_obj, id_column, key is not None, columns)
+        data = _load_file(Path(data), scale_obj, id_column, key is not None, columns,
+                          read_options=read_options, group=group if isinstance(group, str) else None)
     elif columns and isinstance(data, pd.DataFrame):
         data = _rename_columns(data, columns)
     if _is_responses(data):
@@ -181,19 +182,24 @@ def _is_responses(obj: Any) -> bool:
 
 
 def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool,
-               columns: Mapping[str, str] | None = None) -> Any:
+               columns: Mapping[str, str] | None = None, *, read_options: Mapping[str, Any] | None = None,
+               group: str | None = None) -> Any:
     """Read a data file: through :func:`psychometrics.data.load_responses` when a scale is
     known (all its formats, SPSS user-missing values, row numbers in messages), else as a
     plain table. With a key, a mismatch is reported as a :class:`ScoringKeyError`."""
+    opts = dict(read_options or {})
     if scale is None:
-        frame = _read_table(path)
+        frame = _read_table(path, sep=opts.get("sep"), sheet=opts.get("sheet"))
         return frame.rename(columns=dict(columns)) if columns else frame
     from psychometrics.data import load_responses
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            resp = load_responses(path, scale, id_column=id_column, columns=columns)
+            # the group column is checked by load_responses only when asked what to do with rows without
+            # a label (missing_group); otherwise such rows are scored (no group norms)
+            resp = load_responses(path, scale, id_column=id_column, columns=columns,
+                                  group=group if "missing_group" in opts else None, **opts)
     except DataError as exc:
         if with_key:
             raise ScoringKeyError(f"the data do not match the scoring key: {exc}") from None
@@ -205,7 +211,7 @@ def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool,
     return resp
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, *, sep: str | None = None, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a data file (CSV/TSV, Excel, Parquet, SPSS) for scoring."""
     if not path.exists():
         raise DataError(f"data file {quote(str(path))} does not exist")
@@ -215,14 +221,15 @@ def _read_table(path: Path) -> pd.DataFrame:
     try:
         # pandas renames a repeated header (MSS01 → MSS01.1): check the header as written first
         if suffix in (".csv", ".txt", ".tsv"):
-            sep = "\t" if suffix == ".tsv" else ","
-            head = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str)
+            delim = sep or ("\t" if suffix == ".tsv" else ",")
+            head = pd.read_csv(path, sep=delim, header=None, nrows=1, dtype=str)
             _refuse_duplicate_columns(list(head.iloc[0]) if len(head) else [], str(path))
-            return pd.read_csv(path, sep=sep)
+            return pd.read_csv(path, sep=delim)
         if suffix in (".xlsx", ".xls"):
-            head = pd.read_excel(path, header=None, nrows=1, dtype=str)
+            which = 0 if sheet is None else sheet
+            head = pd.read_excel(path, sheet_name=which, header=None, nrows=1, dtype=str)
             _refuse_duplicate_columns(list(head.iloc[0]) if len(head) else [], str(path))
-            return pd.read_excel(path)
+            return pd.read_excel(path, sheet_name=which)
         if suffix == ".parquet":
             return pd.read_parquet(path)
         if suffix == ".sav":

@@ -213,7 +213,9 @@ class ScoringRules:
             defs.append(ScoreDefinition(str(spec.get("id", "score")), str(spec.get("name") or
                         spec.get("id", "score")), ids,
                         tuple(str(i["id"]) for i in items if i.get("reverse", False))))
-        if sc.get("total", True):  # also for one subscale: 'total' is always a score name
+        # a total when the spec declares one: scoring.total (default true) or a hierarchy's general
+        # factor (also for one subscale: 'total' is always a score name)
+        if sc.get("total", True) or spec.get("hierarchy"):
             ids = tuple(str(i["id"]) for i in items)
             rev = tuple(str(i["id"]) for i in items if i.get("reverse", False))
             hier = spec.get("hierarchy") or {}

@@ -40,6 +40,7 @@ def score(
     total: bool = False,
     stanine_from: str = "percentile",
     columns: Mapping[str, str] | None = None,
+    read_options: Mapping[str, Any] | None = None,
 ) -> ScoreResult:
     """Score item responses: subscale and total scores, SEM, norms, factor scores.
 
@@ -87,6 +88,11 @@ def score(
     columns : mapping, optional
         Data column -> item id, for data whose columns are not named by item id
         (e.g. ``{"q3": "MSS03"}``).
+    read_options : mapping, optional
+        For a data file read with a scale or key: further arguments of
+        :func:`psychometrics.data.load_responses` (``out_of_range``, ``missing_group``,
+        ``sheet``, ``sep``) — the same data-reading options as ``check`` and ``validate``.
+        With ``missing_group``, a ``group`` column name is checked for rows without a label.
 
     Returns
     -------
@@ -115,7 +121,8 @@ def score(
     return run_scoring(
         source, data, min_answered=min_answered, method=method, id_column=id_column,
         factor_scores=factor_scores, norms=norms, factor_method=factor_method,
-        reliability=reliability, group=group, stanine_from=stanine_from, columns=columns)
+        reliability=reliability, group=group, stanine_from=stanine_from, columns=columns,
+        read_options=read_options)
 
 
 def _load_scale_or_key(path: Path) -> Any:

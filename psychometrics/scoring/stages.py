@@ -49,12 +49,13 @@ def run_scoring(
     group: str | pd.Series | None = None,
     stanine_from: str = "percentile",
     columns: Mapping[str, str] | None = None,
+    read_options: Mapping[str, Any] | None = None,
 ) -> ScoreResult:
     """Score ``data`` with a resolved source; arguments and defaults as :func:`~psychometrics.scoring.score`."""
     diagnostics: list[Diagnostic] = []
     rules, key = source.rules, source.key
     method, min_answered = _options(source, method, min_answered, diagnostics)
-    inp = read_input(source, data, id_column=id_column, group=group, columns=columns)
+    inp = read_input(source, data, id_column=id_column, group=group, columns=columns, read_options=read_options)
     items, n_codes = _prepare_items(inp.data, rules, error=source.error,
                                     already_reversed=inp.already_reversed, source=inp.source)
     vals, answered, reasons = _score_matrix(items, rules, min_answered, method)

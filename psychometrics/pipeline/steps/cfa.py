@@ -61,7 +61,9 @@ def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False) -> CFASte
         else:
             failed[name] = problem
     methods = {f.estimator for f in fits.values()}
-    bifactor_omega = _bifactor_omega(fits.get("bifactor"), notes)
+    # the bifactor model is a comparison; its ω total / ω_h describe a total score, so only when the spec
+    # declares one (scoring.total or a hierarchy)
+    bifactor_omega = _bifactor_omega(fits.get("bifactor"), notes) if scale.has_total else None
     return CFAStep(fits=fits, failed=failed, syntax={name: syn for name, syn, _ in specs},
                    table=_comparison_table(specs, fits, ordinal), lrt=_declared_vs_one_factor(fits),
                    bifactor_omega=bifactor_omega, notes=tuple(notes),

@@ -34,7 +34,9 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
     from psychometrics.data import load_responses
 
     resp = load_responses(data, scale, group=opts.group, id_column=opts.id_column,
-                          out_of_range=opts.out_of_range, missing_group=opts.missing_group)
+                          columns=None if opts.columns is None else dict(opts.columns),
+                          out_of_range=opts.out_of_range, missing_group=opts.missing_group,
+                          sheet=opts.sheet, sep=opts.sep)
     found, not_found = find_companions(scale, opts.measures)
     if not not_found:
         scale.check_companions(found)
@@ -57,7 +59,7 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
             raise PsychometricsError(
                 f"the {name} sample has {len(rows)} rows, not more than the {n_items} items; "
                 f"the data have too few usable rows ({len(analysed)}) for split={opts.split:g} — collect more "
-                "data or change --split")
+                "data or change the split option (validate --split)")
     return DataStep(responses=resp, work=subset_responses(resp, analysed), companions=comps,
                     companions_work={k: subset_responses(v, analysed) for k, v in comps.items()},
                     not_found=tuple(not_found), absent=tuple(absent), analysed=analysed,

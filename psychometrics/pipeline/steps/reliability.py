@@ -27,7 +27,8 @@ def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng
     """All analysed rows; the bootstrap draws from ``rng`` (shared with the later seeded steps)."""
     from psychometrics.reliability import scale_reliability
 
-    rel = scale_reliability(work, scale, n_boot=opts.n_boot, ci=opts.conf_level, seed=rng, progress=False)
+    rel = scale_reliability(work, scale, n_boot=opts.n_boot, ci=opts.conf_level, seed=rng, progress=False,
+                            total=scale.has_total)  # a total only when the spec declares one
     if not ordinal:
         return ReliabilityStep(result=rel)
     return ordinal_reliability(rel, work.items, scale)
@@ -52,7 +53,8 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     for s in scale.subscales:
         ids = list(scale.items_of(s.id))
         rows[s.id] = {"n": poly.n, "ordinal_alpha": ordinal_alpha(poly, ids) if len(ids) > 1 else math.nan}
-    rows["total"] = {"n": poly.n, "ordinal_alpha": ordinal_alpha(poly, list(items.columns))}
+    if scale.has_total:  # a total only when the spec declares one (scoring.total or a hierarchy)
+        rows["total"] = {"n": poly.n, "ordinal_alpha": ordinal_alpha(poly, list(items.columns))}
     tab = pd.DataFrame(rows).T
     tab["categorical_omega"] = math.nan
     try:

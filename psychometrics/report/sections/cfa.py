@@ -58,16 +58,17 @@ def cfa_part(run: ValidationRun) -> Part:
     if step.main is not None:
         blocks += _declared_model_blocks(step.main)
     blocks.append(Diagnostics(list(step.model_diagnostics) or ["No estimation problems (all models converged; no "
-                                                               "Heywood cases)."], title="Estimation diagnostics"))
+                                                               "Heywood cases)."], title="Estimation diagnostics",
+                              by_cause=len(step.model_diagnostics) > 1))
     part = Part(intro=[f"Estimation: {run.estimation['cfa']}."], blocks=blocks)
     if step.estimator != "ML":
         part.cites |= {"Muthén et al. (1997)", "Savalei (2021)"}
     if run.ordinal:
         part.cites.add("Rhemtulla et al. (2012)")
     part.intro.append(f"Validation sample: the other {1 - run.options.split:.0%} (n = {len(run.data.validation)}). "
-                      "Competing models: the declared correlated-factors structure, "
-                      + ("the declared higher-order structure, " if run.scale.hierarchy else "")
-                      + "a single factor, and a bifactor model.")
+                      "Competing models: the declared correlated-factors structure"
+                      + (", the declared higher-order structure" if run.scale.hierarchy else "")
+                      + "; as comparisons (never judged in the summary), a single factor and a bifactor model.")
     return part
 
 

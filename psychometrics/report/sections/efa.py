@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from psychometrics.exceptions import Diagnostic
 from psychometrics.report import figures
 from psychometrics.report.context import Diagnostics, Figure, Table
 from psychometrics.report.inputs import ValidationRun
@@ -49,9 +50,9 @@ def efa_part(run: ValidationRun) -> Part:
         ef.index.name = "Item"
         blocks.append(Table(ef.rename(columns={"rule": "Rule", "value": "Value", "message": "Detail"}),
                             "Items Flagged in the EFA", digits={"Value": 3}))
-    diagnostics = [d for _, d in step.diagnostics]
+    diagnostics = [Diagnostic(d.category, f"{k}: {d.message}") for k, d in step.diagnostics]
     if diagnostics:
-        blocks.append(Diagnostics(diagnostics, title="Estimation diagnostics"))
+        blocks.append(Diagnostics(diagnostics, title="Estimation diagnostics", by_cause=len(diagnostics) > 1))
     k = step.n_extracted
     intro = [f"Estimation: {run.estimation['efa']}.",
              f"Calibration sample: a random {opts.split:.0%} of the analysed respondents (n = {n_cal}, seed "

@@ -29,13 +29,18 @@ def reliability_part(run: ValidationRun) -> Part:
         "ω total": rt["omega_total"], "ω 95% CI": list(zip(rt["omega_total_low"], rt["omega_total_high"])),
         "ω_h": rt["omega_hierarchical"], "λ6": rt["lambda6"], "SEM": rt["sem"]}, index=rt.index)
     tab.index = _score_names(run, rt.index)
+    if "total" not in rt.index:  # ω_h is the general-factor saturation of a total score: none declared
+        tab = tab.drop(columns="ω_h")
     part.blocks.append(Table(
-        tab, "Reliability of the Subscale and Total Scores", digits={"Items": 0, "n": 0, "SEM": 3},
+        tab, "Reliability of the Subscale and Total Scores" if "total" in rt.index else "Reliability of the Subscale "
+        "Scores", digits={"Items": 0, "n": 0, "SEM": 3},
         no_leading_zero=["α", "α 95% CI", "ω total", "ω 95% CI", "ω_h", "λ6"],
         note=f"All {len(run.data.analysed)} analysed respondents with complete answers to the score's items "
              f"(listwise). α: Cronbach (1951), Feldt interval; ω total (McDonald, 1999), bootstrap interval "
-             f"({run.options.n_boot} resamples; subscales only); ω_h: Schmid–Leiman general-factor saturation of "
-             "the total score; SEM = SD·√(1 − α) in sum-score units (divide by the number of items for the mean "
+             f"({run.options.n_boot} resamples; subscales only); "
+             + ("ω_h: Schmid–Leiman general-factor saturation of the total score; " if "total" in rt.index else
+                "no total score: the spec declares none (scoring.total is false and there is no hierarchy); ")
+             + "SEM = SD·√(1 − α) in sum-score units (divide by the number of items for the mean "
              "score)."))
     orl = rel.ordinal_table
     if orl is not None:

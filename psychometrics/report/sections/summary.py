@@ -33,7 +33,8 @@ def summary_section(run: ValidationRun, verdicts: Sequence[Verdict], review: pd.
         facts["Groups"] = " / ".join(map(str, d.responses.group.astype(str).value_counts().index))
     diagnostics = run.diagnostics
     return {"facts": facts, "verdicts": list(verdicts), "intro": _intro(run, review),
-            "blocks": [Diagnostics(diagnostics, title="All diagnostics")] if diagnostics else []}
+            "blocks": [Diagnostics(diagnostics, title="Diagnostics by cause (most urgent first)", by_cause=True)]
+            if diagnostics else []}
 
 
 def _intro(run: ValidationRun, review: pd.DataFrame) -> list[str]:
