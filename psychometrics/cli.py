@@ -210,12 +210,15 @@ def _command_line() -> str:
                    "[default: auto]")
 @click.option("--exclude-careless", is_flag=True, default=None,
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
+@click.option("--crosscheck", is_flag=True, default=None,
+              help='Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the agreement '
+                   '(needs: pip install "scalevalid[crosscheck]").')
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
              seed: int | None, config: Path | None, id_column: str | None, treat_as: str | None,
-             exclude_careless: bool | None, out: Path, quiet: bool) -> None:
+             exclude_careless: bool | None, crosscheck: bool | None, out: Path, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -229,7 +232,7 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
     options = load_config(config) if config is not None else {}
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
-                       ("exclude_careless", exclude_careless)):
+                       ("exclude_careless", exclude_careless), ("crosscheck", crosscheck)):
         if value is not None:
             options[key] = value
     if treat_as is not None:
@@ -246,8 +249,11 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
 @click.option("--n", "n", type=click.IntRange(min=50), default=None, help="Respondents (default: the study's n, 1200).")
 @click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default="auto",
               show_default=True, help="Items as ordinal or continuous (see validate --help).")
+@click.option("--crosscheck", is_flag=True, default=None,
+              help='Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the agreement '
+                   '(needs: pip install "scalevalid[crosscheck]").')
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
-def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> None:
+def demo(out: Path, seed: int, n: int | None, treat_as: str, crosscheck: bool | None, quiet: bool) -> None:
     """Simulate the embedded mentorship study and validate it (writes DIR/responses.csv too).
 
     The simulated data carry planted problems (a weak item, a cross-loading item,
@@ -258,8 +264,10 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> Non
 
     if seed < 0:
         raise click.BadParameter("must be a non-negative integer", param_hint="--seed")
-    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(),
-             options={"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else None)
+    options = {"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else {}
+    if crosscheck:
+        options["crosscheck"] = True
+    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(), options=options or None)
 # ===================================================================== score
 @cli.command("score")
 @click.argument("key_or_scale", type=click.Path(dir_okay=False, path_type=Path))

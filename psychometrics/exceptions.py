@@ -19,6 +19,7 @@ __all__ = [
     "IdentificationError",
     "EstimationError",
     "ScoringKeyError",
+    "MissingDependencyError",
     "PsychometricsWarning",
     "DataQualityWarning",
     "ConvergenceWarning",
@@ -62,6 +63,10 @@ class ScoringKeyError(PsychometricsError, ValueError):
 
 
 # ------------------------------------------------------------------- warnings
+class MissingDependencyError(PsychometricsError, ImportError):
+    """An optional library a feature needs is not installed (the message says what to install)."""
+
+
 class PsychometricsWarning(UserWarning):
     """Base class of every warning this package issues."""
 

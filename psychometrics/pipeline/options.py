@@ -59,6 +59,9 @@ class ValidationOptions:
         (Rhemtulla, Brosseau-Liard & Savalei, 2012); ``no`` uses the continuous (ML,
         Pearson) methods throughout. An ordinal step that fails falls back to the
         continuous method with a diagnostic saying so.
+    crosscheck : bool
+        Re-fit the declared CFA model with semopy and the EFA with factor_analyzer on the same
+        rows and report the agreement (needs ``pip install "scalevalid[crosscheck]"``).
     """
 
     group: str | None = None
@@ -77,6 +80,7 @@ class ValidationOptions:
     invariance_sample: str = "full"
     invariance_rule: str = "auto"
     ordinal: str = "auto"
+    crosscheck: bool = False
 
     def __post_init__(self) -> None:
         problems = option_problems(dataclasses.asdict(self))
@@ -131,8 +135,9 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
         out.append(f"parallel_iter: must be an integer ≥ 2, got {d['parallel_iter']!r}")
     if "conf_level" in d and not (_is_num(d["conf_level"]) and 0.5 <= float(d["conf_level"]) < 1):
         out.append(f"conf_level: must be a number in [0.5, 1), got {d['conf_level']!r}")
-    if "exclude_careless" in d and not isinstance(d["exclude_careless"], bool):
-        out.append(f"exclude_careless: must be true or false, got {d['exclude_careless']!r}")
+    for key in ("exclude_careless", "crosscheck"):
+        if key in d and not isinstance(d[key], bool):
+            out.append(f"{key}: must be true or false, got {str(d[key])[:40]!r}")
     for key in ("group", "id_column"):
         if key in d and d[key] is not None and not isinstance(d[key], str):
             out.append(f"{key}: must be a column name (text), got {d[key]!r}")

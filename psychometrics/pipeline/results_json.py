@@ -146,5 +146,8 @@ def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
         "diagnostics": [d.to_dict() for d in st.diagnostics],
         "provenance": dict(st.provenance),
     }
+    if st.crosscheck is not None:
+        out["crosscheck"] = {"results": [r.to_dict() for r in st.crosscheck.results],
+                             "notes": list(st.crosscheck.notes)}
     # every value must be plain JSON; round-trip to catch anything odd early
     return json.loads(json.dumps(to_jsonable(out), allow_nan=False))

@@ -162,8 +162,12 @@ def validate(
         out = Path(out)
         if out.exists() and not out.is_dir():
             raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the report files")
+    if opts.crosscheck:
+        from psychometrics.pipeline.steps.crosscheck import require_engines
+
+        require_engines()  # before any work: the optional engines must be installed
     ordinal, ordinal_why = resolve_ordinal(scale, opts)
-    run = Runner(quiet, total=9)
+    run = Runner(quiet, total=10 if opts.crosscheck else 9)
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
     def assemble() -> tuple[list[Verdict], dict[str, Any], str]:
@@ -201,10 +205,16 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal)
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts)
+    check = None
+    if opts.crosscheck:
+        from psychometrics.pipeline.steps.crosscheck import crosscheck_step
+
+        check = run.run("cross-check (semopy, factor_analyzer)", crosscheck_step, work.items, d.calibration,
+                        d.validation, efa, cfa, opts)
     return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
                     reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
                     scoring_key=key, provenance=provenance(scale, d.responses, opts, command, extra_provenance),
-                    runner_diagnostics=tuple(run.diagnostics))
+                    runner_diagnostics=tuple(run.diagnostics), crosscheck=check)
 
 
 def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: Runner) -> None:
