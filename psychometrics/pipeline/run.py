@@ -110,6 +110,7 @@ def validate(
     title: str | None = None,
     subtitle: str | None = None,
     extra_provenance: Mapping[str, Any] | None = None,
+    tables: str | None = None,
 ) -> ValidationResult:
     """Validate a scale on response data: the whole pipeline and its report.
 
@@ -141,6 +142,9 @@ def validate(
         the config.
     command, title, subtitle, extra_provenance
         Recorded in the report (the CLI passes the command line).
+    tables : {"docx"}, optional
+        Also write every report table as an APA table to ``out/tables.docx`` (needs
+        python-docx: ``pip install "scalevalid[docx]"``).
 
     Returns
     -------
@@ -162,6 +166,12 @@ def validate(
         out = Path(out)
         if out.exists() and not out.is_dir():
             raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the report files")
+    if tables not in (None, "docx"):
+        raise SpecError(f"tables: must be 'docx' or none, got {str(tables)[:20]!r}")
+    if tables == "docx":
+        from psychometrics.report.docx import _docx
+
+        _docx()  # before any work: python-docx must be installed
     if opts.crosscheck:
         from psychometrics.pipeline.steps.crosscheck import require_engines
 
@@ -170,16 +180,22 @@ def validate(
     run = Runner(quiet, total=10 if opts.crosscheck else 9)
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
-    def assemble() -> tuple[list[Verdict], dict[str, Any], str]:
-        from psychometrics.report.validation import render_validation_report
+    def assemble() -> tuple[list[Verdict], dict[str, Any], str, dict[str, Any]]:
+        from psychometrics.report.build import render_report
+        from psychometrics.report.validation import build_context
 
         verdicts = judge(state)
         results = results_json(state, verdicts)
-        return verdicts, results, render_validation_report(state, verdicts, title=title, subtitle=subtitle)
+        context = build_context(state, verdicts, title=title, subtitle=subtitle)
+        return verdicts, results, render_report(context), context
 
-    verdicts, results, html = run.run("report", assemble)
+    verdicts, results, html, context = run.run("report", assemble)
     if out is not None:
         _write(out, html, results, state, run)
+        if tables == "docx":
+            from psychometrics.report.docx import write_tables_docx
+
+            write_tables_docx(context, out / "tables.docx")
     d, e, v = state.data, state.efa, state.validity
     return ValidationResult(
         scale=scale, responses=d.responses, companions=dict(d.companions), analysed=d.analysed,
@@ -230,7 +246,8 @@ def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: 
 
 
 def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = False,
-         command: str | None = None, options: Mapping[str, Any] | None = None) -> ValidationResult:
+         command: str | None = None, options: Mapping[str, Any] | None = None,
+         tables: str | None = None) -> ValidationResult:
     """Simulate the embedded mentorship study and validate it.
 
     Writes ``out/responses.csv`` (the simulated data) and the validation outputs. The
@@ -250,7 +267,7 @@ def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = Fal
     planted = study.planted
     return validate(
         files[study.scale.id], data_path, group=study.group_column, measures=measures, seed=seed, out=out,
-        quiet=quiet, id_column="id", options=options, command=command,
+        quiet=quiet, id_column="id", options=options, command=command, tables=tables,
         subtitle=(f"Simulated demo study '{study.id}' (n = {len(df)}, seed {seed}); planted problems: weak items "
                   f"{', '.join(planted['weak_items']) or 'none'}, cross-loading "
                   f"{', '.join(planted['cross_loading_items']) or 'none'}, DIF "

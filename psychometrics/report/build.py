@@ -286,6 +286,16 @@ def render_report(context: ReportContext | Mapping[str, Any]) -> str:
         text, and prints cleanly (a print stylesheet starts each section on a
         new page).
     """
+    return environment().get_template("report.html.j2").render(**normalise_report(context))
+
+
+def normalise_report(context: ReportContext | Mapping[str, Any]) -> dict[str, Any]:
+    """The report template's variables: sections with numbered, formatted blocks.
+
+    What :func:`render_report` renders, and what the Word tables
+    (:func:`psychometrics.report.docx.write_tables_docx`) are made from, so both number and
+    round every table the same way. Raises as :func:`render_report` for a bad context.
+    """
     if not isinstance(context, Mapping):
         raise TypeError(f"context must be a dict, got {type(context).__name__}")
     title = str(_require(context, "title", "context"))
@@ -333,22 +343,22 @@ def render_report(context: ReportContext | Mapping[str, Any]) -> str:
         references.append(STANDARDS_REFERENCE)
     references = sorted(dict.fromkeys(references), key=str.casefold)
 
-    return environment().get_template("report.html.j2").render(
-        title=title,
-        subtitle=context.get("subtitle"),
-        scale=scale,
-        facts=facts,
-        sections=sections,
-        provenance={
+    return {
+        "title": title,
+        "subtitle": context.get("subtitle"),
+        "scale": scale,
+        "facts": facts,
+        "sections": sections,
+        "provenance": {
             "package": str(provenance["package"]),
             "generated_at": provenance.get("generated_at"),
             "rows": [(label, _plain(provenance[key])) for key, label in _PROVENANCE_FIELDS if key in provenance],
             "dependencies": sorted((str(k), str(v)) for k, v in (provenance.get("dependencies") or {}).items()),
             "options": _flatten(provenance.get("options") or {}),
         },
-        references=references,
-        toc=[(s["id"], s["title"]) for s in sections],
-    )
+        "references": references,
+        "toc": [(s["id"], s["title"]) for s in sections],
+    }
 
 
 _PROVENANCE_FIELDS = [
