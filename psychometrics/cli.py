@@ -210,6 +210,8 @@ def _command_line() -> str:
                    "[default: auto]")
 @click.option("--exclude-careless", is_flag=True, default=None,
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
+@click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR", default=None,
+              help="Folder of report templates overriding the package's blocks (docs/report.md).")
 @click.option("--tables", type=click.Choice(["docx"]), default=None,
               help='Also write every report table as an APA 7 table to DIR/tables.docx (needs: pip install '
                    '"scalevalid[docx]").')
@@ -221,8 +223,8 @@ def _command_line() -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
              seed: int | None, config: Path | None, id_column: str | None, treat_as: str | None,
-             exclude_careless: bool | None, tables: str | None, crosscheck: bool | None, out: Path,
-             quiet: bool) -> None:
+             exclude_careless: bool | None, template: Path | None, tables: str | None, crosscheck: bool | None,
+             out: Path, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -243,7 +245,8 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
         options["ordinal"] = _TREAT_AS[treat_as]
     if measures:
         options["measures"] = [str(m) for m in measures]
-    run_validate(scale, data, out=out, quiet=quiet, options=options, command=_command_line(), tables=tables)
+    run_validate(scale, data, out=out, quiet=quiet, options=options, command=_command_line(), tables=tables,
+                 template=template)
 
 
 @cli.command()
@@ -253,6 +256,8 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
 @click.option("--n", "n", type=click.IntRange(min=50), default=None, help="Respondents (default: the study's n, 1200).")
 @click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default="auto",
               show_default=True, help="Items as ordinal or continuous (see validate --help).")
+@click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR", default=None,
+              help="Folder of report templates overriding the package's blocks (docs/report.md).")
 @click.option("--tables", type=click.Choice(["docx"]), default=None,
               help='Also write every report table as an APA 7 table to DIR/tables.docx (needs: pip install '
                    '"scalevalid[docx]").')
@@ -260,8 +265,8 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
               help='Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the agreement '
                    '(needs: pip install "scalevalid[crosscheck]").')
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
-def demo(out: Path, seed: int, n: int | None, treat_as: str, tables: str | None, crosscheck: bool | None,
-         quiet: bool) -> None:
+def demo(out: Path, seed: int, n: int | None, treat_as: str, template: Path | None, tables: str | None,
+         crosscheck: bool | None, quiet: bool) -> None:
     """Simulate the embedded mentorship study and validate it (writes DIR/responses.csv too).
 
     The simulated data carry planted problems (a weak item, a cross-loading item,
@@ -275,7 +280,26 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, tables: str | None,
     options = {"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else {}
     if crosscheck:
         options["crosscheck"] = True
-    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(), options=options or None, tables=tables)
+    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(), options=options or None, tables=tables,
+             template=template)
+# ===================================================================== report
+@cli.command("report")
+@click.argument("results", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="The report to write (HTML).")
+@click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR", default=None,
+              help="Folder of report templates overriding the package's blocks (docs/report.md).")
+@click.option("--tables", type=click.Choice(["docx"]), default=None,
+              help="Also write tables.docx (APA tables) next to --out.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def report_command(results: Path, out: Path, template: Path | None, tables: str | None, overwrite: bool) -> None:
+    """Re-render a report from RESULTS (a results.json of validate) without recomputing anything."""
+    from psychometrics.report.serialize import rerender
+
+    written = rerender(results, out, template_dir=template, tables=tables, overwrite=overwrite)
+    click.echo(f"Wrote {written}" + (f" and {written.parent / 'tables.docx'}" if tables else ""))
+
+
 # ===================================================================== score
 @cli.command("score")
 @click.argument("key_or_scale", type=click.Path(dir_okay=False, path_type=Path))

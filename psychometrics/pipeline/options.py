@@ -62,6 +62,8 @@ class ValidationOptions:
     crosscheck : bool
         Re-fit the declared CFA model with semopy and the EFA with factor_analyzer on the same
         rows and report the agreement (needs ``pip install "scalevalid[crosscheck]"``).
+    template : str or None
+        A custom report template folder (``docs/report.md``); ``--template`` overrides it.
     """
 
     group: str | None = None
@@ -81,6 +83,7 @@ class ValidationOptions:
     invariance_rule: str = "auto"
     ordinal: str = "auto"
     crosscheck: bool = False
+    template: str | None = None
 
     def __post_init__(self) -> None:
         problems = option_problems(dataclasses.asdict(self))
@@ -138,6 +141,8 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
     for key in ("exclude_careless", "crosscheck"):
         if key in d and not isinstance(d[key], bool):
             out.append(f"{key}: must be true or false, got {str(d[key])[:40]!r}")
+    if d.get("template") is not None and not isinstance(d["template"], str):
+        out.append(f"template: must be a folder path (text), got {str(d['template'])[:40]!r}")
     for key in ("group", "id_column"):
         if key in d and d[key] is not None and not isinstance(d[key], str):
             out.append(f"{key}: must be a column name (text), got {d[key]!r}")

@@ -18,14 +18,16 @@ from psychometrics._results import to_jsonable
 from psychometrics.exceptions import PsychometricsError
 from psychometrics.pipeline.state import RunState
 
+from psychometrics.report.serialize import RESULTS_FORMAT_VERSION
+
 if TYPE_CHECKING:
     from psychometrics.cfa import CFAResult
     from psychometrics.report.context import Verdict
 
 __all__ = ["results_json", "FORMAT_VERSION"]
 
-#: Version of the results.json layout.
-FORMAT_VERSION = 1
+#: Version of the results.json layout (defined beside the reader that checks it).
+FORMAT_VERSION = RESULTS_FORMAT_VERSION
 
 
 def _frame_records(df: pd.DataFrame | None) -> Any:

@@ -111,6 +111,7 @@ def validate(
     subtitle: str | None = None,
     extra_provenance: Mapping[str, Any] | None = None,
     tables: str | None = None,
+    template: str | Path | None = None,
 ) -> ValidationResult:
     """Validate a scale on response data: the whole pipeline and its report.
 
@@ -145,6 +146,8 @@ def validate(
     tables : {"docx"}, optional
         Also write every report table as an APA table to ``out/tables.docx`` (needs
         python-docx: ``pip install "scalevalid[docx]"``).
+    template : path, optional
+        A custom report template folder (``docs/report.md``); the report is rendered with it.
 
     Returns
     -------
@@ -176,26 +179,33 @@ def validate(
         from psychometrics.pipeline.steps.crosscheck import require_engines
 
         require_engines()  # before any work: the optional engines must be installed
+    template = template if template is not None else opts.template
+    if template is not None:
+        from psychometrics.report.render import environment
+
+        environment(str(template))  # a bad folder stops here, before any work
     ordinal, ordinal_why = resolve_ordinal(scale, opts)
     run = Runner(quiet, total=10 if opts.crosscheck else 9)
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
     def assemble() -> tuple[list[Verdict], dict[str, Any], str, dict[str, Any]]:
-        from psychometrics.report.build import render_report
+        from psychometrics.report.build import normalise_report, render_normalised
+        from psychometrics.report.serialize import normalised_to_json
         from psychometrics.report.validation import build_context
 
         verdicts = judge(state)
         results = results_json(state, verdicts)
-        context = build_context(state, verdicts, title=title, subtitle=subtitle)
-        return verdicts, results, render_report(context), context
+        normalised = normalise_report(build_context(state, verdicts, title=title, subtitle=subtitle))
+        results["report"] = normalised_to_json(normalised)  # `psychometrics report` re-renders from it
+        return verdicts, results, render_normalised(normalised, template), normalised
 
     verdicts, results, html, context = run.run("report", assemble)
     if out is not None:
         _write(out, html, results, state, run)
         if tables == "docx":
-            from psychometrics.report.docx import write_tables_docx
+            from psychometrics.report.docx import write_normalised_docx
 
-            write_tables_docx(context, out / "tables.docx")
+            write_normalised_docx(context, out / "tables.docx")
     d, e, v = state.data, state.efa, state.validity
     return ValidationResult(
         scale=scale, responses=d.responses, companions=dict(d.companions), analysed=d.analysed,
@@ -247,7 +257,7 @@ def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: 
 
 def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = False,
          command: str | None = None, options: Mapping[str, Any] | None = None,
-         tables: str | None = None) -> ValidationResult:
+         tables: str | None = None, template: str | Path | None = None) -> ValidationResult:
     """Simulate the embedded mentorship study and validate it.
 
     Writes ``out/responses.csv`` (the simulated data) and the validation outputs. The
@@ -267,7 +277,7 @@ def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = Fal
     planted = study.planted
     return validate(
         files[study.scale.id], data_path, group=study.group_column, measures=measures, seed=seed, out=out,
-        quiet=quiet, id_column="id", options=options, command=command, tables=tables,
+        quiet=quiet, id_column="id", options=options, command=command, tables=tables, template=template,
         subtitle=(f"Simulated demo study '{study.id}' (n = {len(df)}, seed {seed}); planted problems: weak items "
                   f"{', '.join(planted['weak_items']) or 'none'}, cross-loading "
                   f"{', '.join(planted['cross_loading_items']) or 'none'}, DIF "

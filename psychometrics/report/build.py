@@ -16,6 +16,7 @@ conventions: true minus sign, no leading zero for quantities bounded by 1,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from psychometrics.report.context import (
     Verdicts,
 )
 from psychometrics.report.figures import SVG
-from psychometrics.report.render import environment
+from psychometrics.report.render import check_policy, environment
 
 __all__ = ["render_report", "format_value", "format_table", "apa_table", "SECTIONS", "STANDARDS_REFERENCE"]
 
@@ -266,7 +267,8 @@ def _fact(value: Any) -> str:
 
 
 # ------------------------------------------------------------------ render
-def render_report(context: ReportContext | Mapping[str, Any]) -> str:
+def render_report(context: ReportContext | Mapping[str, Any],
+                  template_dir: str | os.PathLike[str] | None = None) -> str:
     """Render the validation report as one self-contained HTML5 document.
 
     Parameters
@@ -285,8 +287,17 @@ def render_report(context: ReportContext | Mapping[str, Any]) -> str:
         Content-Security-Policy that forbids everything else), escapes all
         text, and prints cleanly (a print stylesheet starts each section on a
         new page).
+
+        ``template_dir`` is a custom template folder (see :mod:`psychometrics.report.render`).
     """
-    return environment().get_template("report.html.j2").render(**normalise_report(context))
+    return render_normalised(normalise_report(context), template_dir)
+
+
+def render_normalised(normalised: Mapping[str, Any], template_dir: str | os.PathLike[str] | None = None) -> str:
+    """HTML of an already normalised report (:func:`normalise_report`), with a custom template folder or not."""
+    folder = None if template_dir is None else os.fspath(template_dir)
+    html = environment(folder).get_template("report.html.j2").render(**normalised)
+    return check_policy(html, folder)
 
 
 def normalise_report(context: ReportContext | Mapping[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from psychometrics.exceptions import MissingDependencyError
 
-__all__ = ["write_tables_docx", "report_tables", "INSTALL_HINT"]
+__all__ = ["write_tables_docx", "write_normalised_docx", "report_tables", "INSTALL_HINT"]
 
 INSTALL_HINT = 'pip install "scalevalid[docx]"'
 _VERDICT_HEAD = ("Criterion", "Evidence", "Judgement", "Rule")
@@ -134,8 +134,12 @@ def write_tables_docx(context: Mapping[str, Any], path: str | os.PathLike[str]) 
     """
     from psychometrics.report.build import normalise_report
 
+    return write_normalised_docx(normalise_report(context), path)
+
+
+def write_normalised_docx(normalised: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """:func:`write_tables_docx` for a report already normalised (e.g. read back from results.json)."""
     docx = _docx()
-    normalised = normalise_report(context)
     document = docx.Document()
     document.add_heading(str(normalised["title"]), level=1)
     if normalised.get("subtitle"):
