@@ -254,6 +254,14 @@ def _command_line() -> str:
                    "[default: auto]")
 @click.option("--exclude-careless", is_flag=True, default=None,
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
+@click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR", default=None,
+              help="Folder of report templates overriding the package's blocks (docs/report.md).")
+@click.option("--tables", type=click.Choice(["docx"]), default=None,
+              help='Also write every report table as an APA 7 table to DIR/tables.docx (needs: pip install '
+                   '"scalevalid[docx]").')
+@click.option("--crosscheck", is_flag=True, default=None,
+              help='Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the agreement '
+                   '(needs: pip install "scalevalid[crosscheck]").')
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
@@ -262,7 +270,8 @@ def _command_line() -> str:
 def validate(scale: Path, data: Path, group: str | None, id_column: str | None, mapping: tuple[str, ...],
              out_of_range: str | None, missing_group: str | None, sheet: str | None, sep: str | None,
              measures: tuple[Path, ...], split: float | None, seed: int | None, config: Path | None,
-             treat_as: str | None, exclude_careless: bool | None, out: Path, overwrite: bool, quiet: bool) -> None:
+             treat_as: str | None, exclude_careless: bool | None, template: Path | None, tables: str | None,
+             crosscheck: bool | None, out: Path, overwrite: bool, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -276,7 +285,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
     options = load_config(config) if config is not None else {}
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
-                       ("exclude_careless", exclude_careless)):
+                       ("exclude_careless", exclude_careless), ("crosscheck", crosscheck)):
         if value is not None:
             options[key] = value
     options.update(_read_options(out_of_range, missing_group, sheet, sep))
@@ -288,7 +297,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
     if measures:
         options["measures"] = [str(m) for m in measures]
     run_validate(scale, data, out=out, quiet=quiet, options=options, command=_command_line(), config=config,
-                 overwrite=overwrite)
+                 overwrite=overwrite, tables=tables, template=template)
 
 
 @cli.command()
@@ -298,10 +307,19 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
 @click.option("--n", "n", type=click.IntRange(min=50), default=None, help="Respondents (default: the study's n, 1200).")
 @click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default="auto",
               show_default=True, help="Items as ordinal or continuous (see validate --help).")
+@click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR", default=None,
+              help="Folder of report templates overriding the package's blocks (docs/report.md).")
+@click.option("--tables", type=click.Choice(["docx"]), default=None,
+              help='Also write every report table as an APA 7 table to DIR/tables.docx (needs: pip install '
+                   '"scalevalid[docx]").')
+@click.option("--crosscheck", is_flag=True, default=None,
+              help='Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the agreement '
+                   '(needs: pip install "scalevalid[crosscheck]").')
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
               "An input file is never overwritten.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
-def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool, overwrite: bool) -> None:
+def demo(out: Path, seed: int, n: int | None, treat_as: str, template: Path | None, tables: str | None,
+         crosscheck: bool | None, quiet: bool, overwrite: bool) -> None:
     """Simulate the embedded mentorship study and validate it (writes DIR/responses.csv too).
 
     The simulated data carry planted problems (a weak item, a cross-loading item,
@@ -312,8 +330,29 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool, overwr
 
     if seed < 0:
         raise click.BadParameter("must be a non-negative integer", param_hint="--seed")
+    options = {"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else {}
+    if crosscheck:
+        options["crosscheck"] = True
     run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(), overwrite=overwrite,
-             options={"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else None)
+             options=options or None, tables=tables, template=template)
+# ===================================================================== report
+@cli.command("report")
+@click.argument("results", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="The report to write (HTML).")
+@click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR", default=None,
+              help="Folder of report templates overriding the package's blocks (docs/report.md).")
+@click.option("--tables", type=click.Choice(["docx"]), default=None,
+              help="Also write tables.docx (APA tables) next to --out.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def report_command(results: Path, out: Path, template: Path | None, tables: str | None, overwrite: bool) -> None:
+    """Re-render a report from RESULTS (a results.json of validate) without recomputing anything."""
+    from psychometrics.report.serialize import rerender
+
+    written = rerender(results, out, template_dir=template, tables=tables, overwrite=overwrite)
+    click.echo(f"Wrote {written}" + (f" and {written.parent / 'tables.docx'}" if tables else ""))
+
+
 # ===================================================================== score
 @cli.command("score")
 @click.argument("key_or_scale", type=click.Path(dir_okay=False, path_type=Path))

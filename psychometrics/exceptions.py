@@ -20,6 +20,7 @@ __all__ = [
     "EstimationError",
     "ScoringKeyError",
     "OutputError",
+    "MissingDependencyError",
     "PsychometricsWarning",
     "DataQualityWarning",
     "ConvergenceWarning",
@@ -67,6 +68,10 @@ class OutputError(PsychometricsError, ValueError):
 
 
 # ------------------------------------------------------------------- warnings
+class MissingDependencyError(PsychometricsError, ImportError):
+    """An optional library a feature needs is not installed (the message says what to install)."""
+
+
 class PsychometricsWarning(UserWarning):
     """Base class of every warning this package issues."""
 

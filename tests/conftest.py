@@ -27,3 +27,11 @@ def hs() -> pd.DataFrame:
     from psychometrics.datasets import holzinger_swineford
 
     return holzinger_swineford()
+
+
+@pytest.fixture(scope="session")
+def bfi() -> pd.DataFrame:
+    """psychTools::bfi: 2800 × 25 Big-Five items (1–6, with missing values) and demographics."""
+    from psychometrics.datasets import load_dataset
+
+    return load_dataset("bfi")

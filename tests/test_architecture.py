@@ -42,6 +42,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("irt", {"irt"}),  # reserved
     ("validity", {"validity"}),
     ("scoring", {"scoring"}),
+    # independent re-fits with semopy / factor_analyzer (optional engines)
+    ("crosscheck", {"crosscheck"}),
     ("plan", {"plan"}),  # reserved: simulation-based study planning
     ("report", {"report"}),
     ("pipeline", {"pipeline"}),
@@ -211,7 +213,7 @@ def _packages_present() -> list[str]:
 def test_layers_are_the_documented_order():
     assert [name for name, _ in LAYERS] == [
         "core", "scale", "data", "simulate", "ordinal", "efa", "cfa", "reliability", "items", "invariance",
-        "irt", "validity", "scoring", "plan", "report", "pipeline", "cli",
+        "irt", "validity", "scoring", "crosscheck", "plan", "report", "pipeline", "cli",
     ]
 
 

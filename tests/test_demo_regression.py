@@ -37,6 +37,7 @@ def _round(value: Any) -> Any:
 def normalize(results: dict[str, Any]) -> dict[str, Any]:
     """``results.json`` without volatile provenance, numbers to 6 significant digits."""
     out = json.loads(json.dumps(results))
+    out.pop("report", None)  # the rendered report: display strings and SVG derived from the rest
     for key in _VOLATILE:
         out["provenance"].pop(key, None)
     out["provenance"].get("options", {}).pop("measures", None)  # paths of the companion specs

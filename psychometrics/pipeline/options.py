@@ -66,6 +66,11 @@ class ValidationOptions:
         (Rhemtulla, Brosseau-Liard & Savalei, 2012); ``no`` uses the continuous (ML,
         Pearson) methods throughout. An ordinal step that fails falls back to the
         continuous method with a diagnostic saying so.
+    crosscheck : bool
+        Re-fit the declared CFA model with semopy and the EFA with factor_analyzer on the same
+        rows and report the agreement (needs ``pip install "scalevalid[crosscheck]"``).
+    template : str or None
+        A custom report template folder (``docs/report.md``); ``--template`` overrides it.
     """
 
     group: str | None = None
@@ -87,6 +92,8 @@ class ValidationOptions:
     invariance_sample: str = "full"
     invariance_rule: str = "auto"
     ordinal: str = "auto"
+    crosscheck: bool = False
+    template: str | None = None
 
     def __post_init__(self) -> None:
         problems = option_problems(dataclasses.asdict(self))
@@ -142,8 +149,11 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
         out.append(f"parallel_iter: must be an integer ≥ 2, got {quote(d['parallel_iter'])}")
     if "conf_level" in d and not (_is_num(d["conf_level"]) and 0.5 <= float(d["conf_level"]) < 1):
         out.append(f"conf_level: must be a number in [0.5, 1), got {quote(d['conf_level'])}")
-    if "exclude_careless" in d and not isinstance(d["exclude_careless"], bool):
-        out.append(f"exclude_careless: must be true or false, got {quote(d['exclude_careless'])}")
+    for key in ("exclude_careless", "crosscheck"):
+        if key in d and not isinstance(d[key], bool):
+            out.append(f"{key}: must be true or false, got {quote(d[key])}")
+    if d.get("template") is not None and not isinstance(d["template"], str):
+        out.append(f"template: must be a folder path (text), got {quote(d['template'])}")
     if "columns" in d and d["columns"] is not None and not (
             isinstance(d["columns"], Mapping) and all(isinstance(k, str) and isinstance(v, str)
                                                       for k, v in d["columns"].items())):

@@ -19,14 +19,16 @@ from psychometrics.exceptions import PsychometricsError
 from psychometrics.pipeline.state import RunState
 from psychometrics.report.diagnostic_causes import group_by_cause
 
+from psychometrics.report.serialize import RESULTS_FORMAT_VERSION
+
 if TYPE_CHECKING:
     from psychometrics.cfa import CFAResult
     from psychometrics.report.context import Verdict
 
 __all__ = ["results_json", "FORMAT_VERSION"]
 
-#: Version of the results.json layout.
-FORMAT_VERSION = 1
+#: Version of the results.json layout (defined beside the reader that checks it).
+FORMAT_VERSION = RESULTS_FORMAT_VERSION
 
 
 def _frame_records(df: pd.DataFrame | None) -> Any:
@@ -149,5 +151,8 @@ def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
         "diagnostics_by_cause": [c.to_dict() for c in group_by_cause(st.diagnostics)],
         "provenance": dict(st.provenance),
     }
+    if st.crosscheck is not None:
+        out["crosscheck"] = {"results": [r.to_dict() for r in st.crosscheck.results],
+                             "notes": list(st.crosscheck.notes)}
     # every value must be plain JSON; round-trip to catch anything odd early
     return json.loads(json.dumps(to_jsonable(out), allow_nan=False))

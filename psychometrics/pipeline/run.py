@@ -14,7 +14,7 @@ import numpy as np
 
 from psychometrics._io import announce_replaced, atomic_write_text, check_outputs
 from psychometrics._results import to_jsonable
-from psychometrics._text import console_safe
+from psychometrics._text import console_safe, quote
 from psychometrics.exceptions import Diagnostic, SpecError
 from psychometrics.pipeline.options import ValidationOptions, merge_options, resolve_ordinal
 from psychometrics.pipeline.provenance import provenance
@@ -116,6 +116,8 @@ def validate(
     subtitle: str | None = None,
     extra_provenance: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    tables: str | None = None,
+    template: str | Path | None = None,
 ) -> ValidationResult:
     """Validate a scale on response data: the whole pipeline and its report.
 
@@ -151,6 +153,11 @@ def validate(
         Replace ``report.html``, ``results.json`` and ``scoring_key.json`` if ``out``
         already holds them (the replaced files are listed on stderr). Without it such a
         folder is refused before anything runs. An output is never written onto an input.
+    tables : {"docx"}, optional
+        Also write every report table as an APA table to ``out/tables.docx`` (needs
+        python-docx: ``pip install "scalevalid[docx]"``).
+    template : path, optional
+        A custom report template folder (``docs/report.md``); the report is rendered with it.
 
     Returns
     -------
@@ -177,22 +184,46 @@ def validate(
             raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the report files")
         inputs = [scale.source, data if not hasattr(data, "columns") else None,
                   config if isinstance(config, (str, Path)) else None, *opts.measures]
-        replaced = check_outputs([out / name for name in OUTPUT_FILES], inputs, overwrite)
+        outputs = [out / name for name in OUTPUT_FILES] + ([out / "tables.docx"] if tables == "docx" else [])
+        replaced = check_outputs(outputs, inputs, overwrite)
+    if tables not in (None, "docx"):
+        raise SpecError(f"tables: must be 'docx' or none, got {quote(tables)}")
+    if tables == "docx":
+        from psychometrics.report.docx import _docx
+
+        _docx()  # before any work: python-docx must be installed
+    if opts.crosscheck:
+        from psychometrics.pipeline.steps.crosscheck import require_engines
+
+        require_engines()  # before any work: the optional engines must be installed
+    template = template if template is not None else opts.template
+    if template is not None:
+        from psychometrics.report.render import environment
+
+        environment(str(template))  # a bad folder stops here, before any work
     ordinal, ordinal_why = resolve_ordinal(scale, opts)
-    run = Runner(quiet, total=9)
+    run = Runner(quiet, total=10 if opts.crosscheck else 9)
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
-    def assemble() -> tuple[list[Verdict], dict[str, Any], str]:
-        from psychometrics.report.validation import render_validation_report
+    def assemble() -> tuple[list[Verdict], dict[str, Any], str, dict[str, Any]]:
+        from psychometrics.report.build import normalise_report, render_normalised
+        from psychometrics.report.serialize import normalised_to_json
+        from psychometrics.report.validation import build_context
 
         verdicts = judge(state)
         results = results_json(state, verdicts)
-        return verdicts, results, render_validation_report(state, verdicts, title=title, subtitle=subtitle)
+        normalised = normalise_report(build_context(state, verdicts, title=title, subtitle=subtitle))
+        results["report"] = normalised_to_json(normalised)  # `psychometrics report` re-renders from it
+        return verdicts, results, render_normalised(normalised, template), normalised
 
-    verdicts, results, html = run.run("report", assemble)
+    verdicts, results, html, context = run.run("report", assemble)
     if out is not None:
         _write(out, html, results, state, run)
         announce_replaced(replaced)
+        if tables == "docx":
+            from psychometrics.report.docx import write_normalised_docx
+
+            write_normalised_docx(context, out / "tables.docx")
     d, e, v = state.data, state.efa, state.validity
     return ValidationResult(
         scale=scale, responses=d.responses, companions=dict(d.companions), analysed=d.analysed,
@@ -218,10 +249,16 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal)
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts)
+    check = None
+    if opts.crosscheck:
+        from psychometrics.pipeline.steps.crosscheck import crosscheck_step
+
+        check = run.run("cross-check (semopy, factor_analyzer)", crosscheck_step, work.items, d.calibration,
+                        d.validation, efa, cfa, opts)
     return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
                     reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
                     scoring_key=key, provenance=provenance(scale, d.responses, opts, command, extra_provenance),
-                    runner_diagnostics=tuple(run.diagnostics))
+                    runner_diagnostics=tuple(run.diagnostics), crosscheck=check)
 
 
 def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: Runner) -> None:
@@ -237,7 +274,8 @@ def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: 
 
 def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = False,
          command: str | None = None, options: Mapping[str, Any] | None = None,
-         overwrite: bool = False) -> ValidationResult:
+         overwrite: bool = False, tables: str | None = None,
+         template: str | Path | None = None) -> ValidationResult:
     """Simulate the embedded mentorship study and validate it.
 
     Writes ``out/responses.csv`` (the simulated data) and the validation outputs. The
@@ -252,7 +290,8 @@ def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = Fal
     if out.exists() and not out.is_dir():
         raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the demo files")
     # every output is checked before anything is written; validate() lists its own replaced files
-    replaced = check_outputs([out / "responses.csv", *(out / name for name in OUTPUT_FILES)], [], overwrite)
+    docx = [out / "tables.docx"] if tables == "docx" else []
+    replaced = check_outputs([out / "responses.csv", *(out / name for name in OUTPUT_FILES), *docx], [], overwrite)
     out.mkdir(parents=True, exist_ok=True)
     study = load_study(default_study_path())
     df = simulate_study(study, n=n, seed=seed)
@@ -263,7 +302,7 @@ def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = Fal
     planted = study.planted
     return validate(
         files[study.scale.id], data_path, group=study.group_column, measures=measures, seed=seed, out=out,
-        quiet=quiet, id_column="id", options=options, command=command,
+        quiet=quiet, id_column="id", options=options, command=command, tables=tables, template=template,
         subtitle=(f"Simulated demo study '{study.id}' (n = {len(df)}, seed {seed}); planted problems: weak items "
                   f"{', '.join(planted['weak_items']) or 'none'}, cross-loading "
                   f"{', '.join(planted['cross_loading_items']) or 'none'}, DIF "

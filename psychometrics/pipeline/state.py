@@ -22,6 +22,7 @@ from psychometrics.pipeline.options import ValidationOptions
 if TYPE_CHECKING:
     from psychometrics.categorical_invariance import CategoricalInvarianceResult
     from psychometrics.cfa import CFAResult
+    from psychometrics.crosscheck import CrosscheckResult
     from psychometrics.data import Responses
     from psychometrics.efa import BartlettResult, EFAResult, KMOResult, MAPResult, ParallelAnalysisResult
     from psychometrics.invariance import InvarianceResult
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from psychometrics.scoring import ScoreResult, ScoringKey
     from psychometrics.validity import ConstructValidity, HypothesisEvaluation
 
-__all__ = ["DataStep", "ReliabilityStep", "EFAStep", "CFAStep", "InvarianceStep", "ValidityStep", "RunState"]
+__all__ = ["DataStep", "ReliabilityStep", "EFAStep", "CFAStep", "InvarianceStep", "ValidityStep", "CrosscheckStep",
+           "RunState"]
 
 _SCREENS = ("longstring", "mahalanobis", "evenodd")
 
@@ -315,6 +317,23 @@ class ValidityStep:
 
 # ------------------------------------------------------------------------ run
 @dataclass(frozen=True, eq=False)
+class CrosscheckStep:
+    """The declared CFA model and the EFA re-fitted by independent libraries (``--crosscheck``).
+
+    ``cfa`` / ``efa`` are None where that cross-check could not run; ``notes`` say why.
+    """
+
+    cfa: CrosscheckResult | None
+    efa: CrosscheckResult | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def results(self) -> tuple[CrosscheckResult, ...]:
+        """The cross-checks that ran, CFA first."""
+        return tuple(r for r in (self.cfa, self.efa) if r is not None)
+
+
+@dataclass(frozen=True, eq=False)
 class RunState:
     """Everything the steps of one validation found (what verdicts, results.json and the report read).
 
@@ -336,6 +355,7 @@ class RunState:
     scoring_key: ScoringKey
     provenance: Mapping[str, Any]
     runner_diagnostics: tuple[Diagnostic, ...] = ()
+    crosscheck: CrosscheckStep | None = None
 
     @property
     def estimation(self) -> dict[str, str]:

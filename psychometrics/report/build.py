@@ -16,6 +16,7 @@ conventions: true minus sign, no leading zero for quantities bounded by 1,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from typing import Any
@@ -35,8 +36,8 @@ from psychometrics.report.context import (
     Verdicts,
 )
 from psychometrics.report.figures import SVG
-from psychometrics.report.render import environment
 from psychometrics._text import quote
+from psychometrics.report.render import check_policy, environment
 
 __all__ = ["render_report", "format_value", "format_table", "apa_table", "SECTIONS", "STANDARDS_REFERENCE"]
 
@@ -274,7 +275,8 @@ def _fact(value: Any) -> str:
 
 
 # ------------------------------------------------------------------ render
-def render_report(context: ReportContext | Mapping[str, Any]) -> str:
+def render_report(context: ReportContext | Mapping[str, Any],
+                  template_dir: str | os.PathLike[str] | None = None) -> str:
     """Render the validation report as one self-contained HTML5 document.
 
     Parameters
@@ -293,6 +295,25 @@ def render_report(context: ReportContext | Mapping[str, Any]) -> str:
         Content-Security-Policy that forbids everything else), escapes all
         text, and prints cleanly (a print stylesheet starts each section on a
         new page).
+
+        ``template_dir`` is a custom template folder (see :mod:`psychometrics.report.render`).
+    """
+    return render_normalised(normalise_report(context), template_dir)
+
+
+def render_normalised(normalised: Mapping[str, Any], template_dir: str | os.PathLike[str] | None = None) -> str:
+    """HTML of an already normalised report (:func:`normalise_report`), with a custom template folder or not."""
+    folder = None if template_dir is None else os.fspath(template_dir)
+    html = environment(folder).get_template("report.html.j2").render(**normalised)
+    return check_policy(html, folder)
+
+
+def normalise_report(context: ReportContext | Mapping[str, Any]) -> dict[str, Any]:
+    """The report template's variables: sections with numbered, formatted blocks.
+
+    What :func:`render_report` renders, and what the Word tables
+    (:func:`psychometrics.report.docx.write_tables_docx`) are made from, so both number and
+    round every table the same way. Raises as :func:`render_report` for a bad context.
     """
     if not isinstance(context, Mapping):
         raise TypeError(f"context must be a dict, got {type(context).__name__}")
@@ -341,22 +362,22 @@ def render_report(context: ReportContext | Mapping[str, Any]) -> str:
         references.append(STANDARDS_REFERENCE)
     references = sorted(dict.fromkeys(references), key=str.casefold)
 
-    return environment().get_template("report.html.j2").render(
-        title=title,
-        subtitle=context.get("subtitle"),
-        scale=scale,
-        facts=facts,
-        sections=sections,
-        provenance={
+    return {
+        "title": title,
+        "subtitle": context.get("subtitle"),
+        "scale": scale,
+        "facts": facts,
+        "sections": sections,
+        "provenance": {
             "package": str(provenance["package"]),
             "generated_at": provenance.get("generated_at"),
             "rows": [(label, _plain(provenance[key])) for key, label in _PROVENANCE_FIELDS if key in provenance],
             "dependencies": sorted((str(k), str(v)) for k, v in (provenance.get("dependencies") or {}).items()),
             "options": _flatten(provenance.get("options") or {}),
         },
-        references=references,
-        toc=[(s["id"], s["title"]) for s in sections],
-    )
+        "references": references,
+        "toc": [(s["id"], s["title"]) for s in sections],
+    }
 
 
 _PROVENANCE_FIELDS = [

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from psychometrics.categorical_invariance import CategoricalInvarianceResult
     from psychometrics.cfa import CFAResult
+    from psychometrics.crosscheck import CrosscheckResult
     from psychometrics.data import Responses
     from psychometrics.efa import BartlettResult, EFAResult, KMOResult, MAPResult, ParallelAnalysisResult
     from psychometrics.exceptions import Diagnostic
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from psychometrics.validity import ConstructValidity, HypothesisEvaluation
 
 __all__ = ["RunOptions", "DataEvidence", "ReliabilityEvidence", "EFAEvidence", "CFAEvidence", "InvarianceEvidence",
-           "ValidityEvidence", "ValidationRun"]
+           "ValidityEvidence", "CrosscheckEvidence", "ValidationRun"]
 
 
 class RunOptions(Protocol):
@@ -172,6 +173,15 @@ class ValidityEvidence(Protocol):
     def scores(self) -> ScoreResult: ...
 
 
+class CrosscheckEvidence(Protocol):
+    """The independent re-fits (``--crosscheck``): results that ran and notes on those that did not."""
+
+    @property
+    def results(self) -> tuple[CrosscheckResult, ...]: ...
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+
+
 class ValidationRun(Protocol):
     """A validation run (``psychometrics.pipeline.state.RunState``).
 
@@ -209,3 +219,5 @@ class ValidationRun(Protocol):
     def diagnostics(self) -> list[Diagnostic]: ...
     @property
     def provenance(self) -> Mapping[str, Any]: ...
+    @property
+    def crosscheck(self) -> CrosscheckEvidence | None: ...

@@ -17,6 +17,7 @@ from psychometrics.report.inputs import ValidationRun
 from psychometrics.report.references import ALWAYS_CITED, cited_in, reference_list
 from psychometrics.report.sections.cfa import cfa_part
 from psychometrics.report.sections.content import content_section, scale_info
+from psychometrics.report.sections.crosscheck import crosscheck_part
 from psychometrics.report.sections.data_quality import data_quality_section
 from psychometrics.report.sections.efa import efa_part
 from psychometrics.report.sections.invariance import invariance_part
@@ -41,6 +42,8 @@ def build_context(run: ValidationRun, verdicts: Sequence[Verdict], *, title: str
     parts = {"Item Analysis": item_analysis_part(run, review), "Reliability": reliability_part(run),
              "Exploratory Factor Analysis": efa_part(run), "Confirmatory Factor Analysis": cfa_part(run),
              "Measurement Invariance": invariance_part(run)}
+    if run.crosscheck is not None:
+        parts["Independent Cross-Check"] = crosscheck_part(run.crosscheck)
     cites = cited_in(v.reference for v in verdicts) | ALWAYS_CITED
     for part in parts.values():
         cites |= part.cites
