@@ -43,6 +43,9 @@ def _strip_clock(d: dict) -> dict:
     """results.json without its only clock-dependent value (λ4's random splits are seeded: compared too)."""
     d = json.loads(json.dumps(d))
     d["provenance"].pop("generated_at")
+    shown = d["report"]["provenance"]  # the rendered report's copy of the provenance (for `psychometrics report`)
+    shown.pop("generated_at")
+    shown["rows"] = [row for row in shown["rows"] if row[0] != "Generated"]
     return d
 
 
