@@ -210,12 +210,16 @@ def _command_line() -> str:
                    "[default: auto]")
 @click.option("--exclude-careless", is_flag=True, default=None,
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
+@click.option("--missing", "missing", type=click.Choice(["listwise", "fiml", "pairwise"]), default=None,
+              help="Missing answers: pairwise (ordinal items: every respondent with an answer), fiml (continuous "
+                   "items) or listwise (complete cases only, the old behaviour)  [default: pairwise for ordinal "
+                   "items]")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
              seed: int | None, config: Path | None, id_column: str | None, treat_as: str | None,
-             exclude_careless: bool | None, out: Path, quiet: bool) -> None:
+             exclude_careless: bool | None, missing: str | None, out: Path, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -229,7 +233,7 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
     options = load_config(config) if config is not None else {}
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
-                       ("exclude_careless", exclude_careless)):
+                       ("exclude_careless", exclude_careless), ("missing", missing)):
         if value is not None:
             options[key] = value
     if treat_as is not None:

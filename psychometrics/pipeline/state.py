@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from psychometrics.categorical_invariance import CategoricalInvarianceResult
     from psychometrics.cfa import CFAResult
     from psychometrics.data import Responses
+    from psychometrics.data.missing import MissingDataDiagnostics
     from psychometrics.efa import BartlettResult, EFAResult, KMOResult, MAPResult, ParallelAnalysisResult
     from psychometrics.invariance import InvarianceResult
     from psychometrics.items import ItemAnalysisResult
@@ -55,6 +56,9 @@ class DataStep:
         not in the data.
     analysed, careless_excluded, calibration, validation : pandas.Index
         Row labels analysed, excluded as careless, and of the EFA and CFA samples.
+    missing_data : MissingDataDiagnostics or None
+        Patterns, shares missing, coverage (per group) and Little's MCAR test of the scale
+        items in the analysed rows (None when it could not be computed).
     """
 
     responses: Responses
@@ -67,6 +71,7 @@ class DataStep:
     careless_excluded: pd.Index
     calibration: pd.Index
     validation: pd.Index
+    missing_data: MissingDataDiagnostics | None = None
 
     @property
     def missing_companions(self) -> tuple[str, ...]:
@@ -387,245 +392,12 @@ class RunState:
         return out
 
     @property
-    def diagnostics(self) -> tuple[tuple[str, Diagnostic], ...]:
-        """(part, diagnostic) of every EFA-step result, in step order."""
-        parts = (("kmo", self.kmo), ("bartlett", self.bartlett), ("parallel", self.parallel), ("map", self.map),
-                 ("efa", self.efa))
-        return tuple((k, d) for k, r in parts if r is not None for d in r.diagnostics)
-
-
-# ------------------------------------------------------------------------ CFA
-@dataclass(frozen=True, eq=False)
-class CFAStep:
-    """The competing CFA models of the validation sample.
-
-    Attributes
-    ----------
-    fits : dict
-        Model key (``correlated``, ``higher_order``, ``one_factor``, ``bifactor``) →
-        :class:`~psychometrics.cfa.CFAResult`, for the models that could be fitted.
-    failed : dict
-        Model key → why it could not be fitted.
-    syntax : dict
-        Model key → lavaan syntax (every model tried).
-    table : DataFrame
-        Fit of the models (index: :attr:`LABELS`); WLSMV rows hold the scaled indices.
-    lrt : DataFrame or None
-        Declared correlated-factors model vs one factor.
-    bifactor_omega : OmegaBifactorResult or None
-        ω total / ω_h / ECV from the ML bifactor fit.
-    notes : tuple of str
-        Fallbacks and parts that could not be computed.
-    estimator : str
-        ``"WLSMV"``, ``"ML"`` or ``"WLSMV (ML for some models)"``.
-    """
-
-    LABELS: ClassVar[dict[str, str]] = {
-        "correlated": "Correlated factors (declared)",
-        "higher_order": "Higher-order (declared hierarchy)",
-        "one_factor": "One factor",
-        "bifactor": "Bifactor",
-    }
-
-    fits: Mapping[str, CFAResult]
-    failed: Mapping[str, str]
-    syntax: Mapping[str, str]
-    table: pd.DataFrame
-    lrt: pd.DataFrame | None
-    bifactor_omega: OmegaBifactorResult | None
-    notes: tuple[str, ...]
-    estimator: str
-
-    @property
-    def main(self) -> CFAResult | None:
-        """The declared correlated-factors model, when it could be fitted."""
-        return self.fits.get("correlated")
-
-    @property
-    def model_diagnostics(self) -> tuple[Diagnostic, ...]:
-        """Every model's diagnostics and every model not fitted, prefixed with the model's label."""
-        out = [Diagnostic(d.category, f"{self.LABELS[k]}: {d.message}") for k, f in self.fits.items()
-               for d in f.diagnostics]
-        out += [Diagnostic("EstimationError", f"{self.LABELS[k]}: not fitted: {m}") for k, m in self.failed.items()]
-        return tuple(out)
-
-
-# ----------------------------------------------------------------- invariance
-@dataclass(frozen=True, eq=False)
-class InvarianceStep:
-    """Measurement invariance across the groups, or why it was not assessed.
-
-    Attributes
-    ----------
-    result : InvarianceResult, CategoricalInvarianceResult or None
-    rows : pandas.Index
-        Rows of the invariance models.
-    method : {"WLSMV", "ML"} or None
-        The analysis that gave ``result`` (after any fallback).
-    note : str or None
-        Why invariance was not assessed.
-    fallback : str or None
-        Why the categorical analysis was replaced by the continuous one.
-    score_tests : DataFrame or None
-        Univariate score tests of the equality constraints of the highest full model.
-    rule_words, rule_reference : str
-        The deciding rule's cut-offs in words and its short citation.
-    diagnostics : tuple of Diagnostic
-        Problems of this step itself (e.g. score tests that could not be computed).
-    """
-
-    result: InvarianceResult | CategoricalInvarianceResult | None
-    rows: pd.Index
-    method: str | None = None
-    note: str | None = None
-    fallback: str | None = None
-    score_tests: pd.DataFrame | None = None
-    rule_words: str = ""
-    rule_reference: str = ""
-    diagnostics: tuple[Diagnostic, ...] = ()
-
-    @property
-    def categorical(self) -> bool:
-        """Whether the result is the categorical (WLSMV) analysis."""
-        return self.method == "WLSMV"
-
-    @property
-    def full_model(self) -> str:
-        """Row of the highest model with every constraint (its score tests are shown)."""
-        return "intercepts" if self.categorical else "scalar"
-
-    @property
-    def level_text(self) -> str:
-        """Highest level reached, e.g. ``"scalar (partial)"`` ("" when not assessed)."""
-        inv = self.result
-        if inv is None:
-            return ""
-        if self.categorical:
-            return str(inv.level)  # already "<level> (partial)" when constraints were released
-        inv = cast("InvarianceResult", inv)
-        return f"{inv.level} (partial)" if inv.partial_level else str(inv.level)
-
-    @property
-    def released(self) -> list[str]:
-        """Constraints released for partial invariance (lavaan ``group.partial`` names)."""
-        inv = self.result
-        if inv is None:
-            return []
-        if self.categorical:
-            # the releases of the accepted model of the highest level reached
-            t = inv.table
-            part = str(t.loc[inv.level, "partial"]) if inv.level in t.index else ""
-            return [x.strip() for x in part.split(",") if x.strip()]
-        steps = inv.partial_steps
-        if "released" in steps and len(steps):
-            return [str(x) for x in steps["released"]]
-        return []
-
-    @property
-    def released_items(self) -> dict[str, str]:
-        """Each released constraint (:attr:`released`) → its item."""
-        return {rel: item_of_release(rel) for rel in self.released}
-
-    @property
-    def non_invariant_items(self) -> list[str]:
-        """Non-invariant items: the continuous result lists them; the categorical one releases them."""
-        inv = self.result
-        if inv is None:
-            return []
-        if not self.categorical:
-            return list(cast("InvarianceResult", inv).non_invariant_items)
-        out: list[str] = []
-        for item in self.released_items.values():
-            if item and item not in out:
-                out.append(item)
-        return out
-
-
-def item_of_release(released: str) -> str:
-    """The item of a ``group.partial`` name: ``"f=~x"`` (loading), ``"x|t1"`` (threshold), ``"x~1"``."""
-    item = released.split("=~")[-1] if "=~" in released else released.split("|")[0].split("~")[0]
-    return item.strip()
-
-
-# ------------------------------------------------------------------- validity
-@dataclass(frozen=True, eq=False)
-class ValidityStep:
-    """CR/AVE/HTMT of the declared model, the scores and the validity hypotheses."""
-
-    construct_validity: ConstructValidity | None
-    hypotheses: HypothesisEvaluation | None
-    notes: tuple[str, ...]
-    scores: ScoreResult
-    companion_scores: Mapping[str, ScoreResult]
-
-
-# ------------------------------------------------------------------------ run
-@dataclass(frozen=True, eq=False)
-class RunState:
-    """Everything the steps of one validation found (what verdicts, results.json and the report read).
-
-    ``runner_diagnostics`` are the Python warnings the steps issued that are no
-    :class:`~psychometrics.exceptions.PsychometricsWarning` (those are on the results).
-    """
-
-    scale: Scale
-    options: ValidationOptions
-    ordinal: bool
-    ordinal_why: str
-    data: DataStep
-    items: ItemAnalysisResult
-    reliability: ReliabilityStep
-    efa: EFAStep
-    cfa: CFAStep
-    invariance: InvarianceStep
-    validity: ValidityStep
-    scoring_key: ScoringKey
-    provenance: Mapping[str, Any]
-    runner_diagnostics: tuple[Diagnostic, ...] = ()
-
-    @property
-    def estimation(self) -> dict[str, str]:
-        """The method each step actually used (after any fallback), in words, per report section."""
-        ordinal = self.ordinal
-        out: dict[str, str] = {}
-        tab = self.reliability.ordinal_table
-        if ordinal and tab is not None:
-            omega = bool(tab["categorical_omega"].notna().any())
-            out["reliability"] = ("α, ω total (Pearson covariances), plus ordinal α (polychoric correlations; Zumbo "
-                                  "et al., 2007)" + (" and categorical ω (WLSMV CFA; Green & Yang, 2009)"
-                                                     if omega else ""))
-        else:
-            out["reliability"] = "α, ω total (Pearson covariances; continuous)" + (
-                " — the ordinal coefficients could not be computed" if ordinal else "")
-        if self.efa.correlations == "polychoric":
-            out["efa"] = ("polychoric correlations (ordinal); KMO, Bartlett, parallel analysis, MAP and the EFA use "
-                          "the polychoric matrix (parallel analysis compares it with random normal data)")
-        else:
-            out["efa"] = "Pearson correlations (continuous)" + (" — fallback, see the notes" if ordinal else "")
-        est = self.cfa.estimator
-        if est == "WLSMV":
-            out["cfa"] = ("WLSMV (ordinal; polychoric correlations, diagonally weighted least squares, mean- and "
-                          "variance-adjusted χ²); the verdicts use the scaled CFI/TLI/RMSEA and SRMR")
-        elif est == "ML":
-            out["cfa"] = "maximum likelihood (continuous)" + (" — fallback, see the diagnostics" if ordinal else "")
-        else:
-            out["cfa"] = "WLSMV (ordinal), maximum likelihood for the models where WLSMV failed (see the notes)"
-        inv = self.invariance
-        if inv.result is None:
-            out["invariance"] = "not assessed"
-        elif inv.categorical:
-            out["invariance"] = ("WLSMV, categorical (configural → thresholds → loadings → intercepts; Wu & "
-                                 "Estabrook, 2016); Δ fit from the scaled CFI/RMSEA and SRMR")
-        else:
-            out["invariance"] = "maximum likelihood (continuous; configural → metric → scalar → strict)" + (
-                " — fallback, see the notes" if ordinal else "")
-        return out
-
-    @property
     def diagnostics(self) -> list[Diagnostic]:
         """Every step's diagnostics, prefixed with the step (results.json and the report's list)."""
         d = self.data
         out = [Diagnostic(x.category, f"data: {x.message}") for x in d.responses.diagnostics]
+        if d.missing_data is not None:
+            out += [Diagnostic(x.category, f"missing data: {x.message}") for x in d.missing_data.diagnostics]
         for cid, c in d.companions.items():
             out += [Diagnostic(x.category, f"{cid} data: {x.message}") for x in c.diagnostics]
         out += [Diagnostic(x.category, f"items: {x.message}") for x in self.items.diagnostics]

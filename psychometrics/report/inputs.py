@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from psychometrics.categorical_invariance import CategoricalInvarianceResult
     from psychometrics.cfa import CFAResult
     from psychometrics.data import Responses
+    from psychometrics.data.missing import MissingDataDiagnostics
     from psychometrics.efa import BartlettResult, EFAResult, KMOResult, MAPResult, ParallelAnalysisResult
     from psychometrics.exceptions import Diagnostic
     from psychometrics.invariance import InvarianceResult
@@ -75,6 +76,8 @@ class DataEvidence(Protocol):
     def missing_companions(self) -> tuple[str, ...]: ...
     @property
     def exclusions(self) -> pd.DataFrame: ...
+    @property
+    def missing_data(self) -> MissingDataDiagnostics | None: ...
 
 
 class ReliabilityEvidence(Protocol):
