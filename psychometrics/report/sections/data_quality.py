@@ -71,7 +71,7 @@ def _missing_data_blocks(md: Any) -> list[Any]:
     """Little's MCAR test, coverage and the most frequent missing-data patterns."""
     if md is None:
         return [Paragraph("The missing-data diagnostics could not be computed.")]
-    if md.n_patterns <= 1 and float(md.share_missing_item.max(initial=0.0)) == 0.0:
+    if md.n_patterns <= 1 and float(md.share_missing_item.to_numpy(float).max(initial=0.0)) == 0.0:
         return [Paragraph("No item response is missing: every analysis uses every analysed respondent.")]
     cov = md.coverage.to_numpy(dtype=float)
     off = cov[~np.eye(cov.shape[0], dtype=bool)] if cov.shape[0] > 1 else np.array([1.0])
