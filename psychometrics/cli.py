@@ -262,6 +262,10 @@ def _command_line() -> str:
 @click.option("--crosscheck", is_flag=True, default=None,
               help='Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the agreement '
                    '(needs: pip install "scalevalid[crosscheck]").')
+@click.option("--missing", "missing", type=click.Choice(["listwise", "fiml", "pairwise"]), default=None,
+              help="Missing answers: pairwise (ordinal items: every respondent with an answer), fiml (continuous "
+                   "items) or listwise (complete cases only, the old behaviour)  [default: pairwise for ordinal "
+                   "items]")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
@@ -271,7 +275,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
              out_of_range: str | None, missing_group: str | None, sheet: str | None, sep: str | None,
              measures: tuple[Path, ...], split: float | None, seed: int | None, config: Path | None,
              treat_as: str | None, exclude_careless: bool | None, template: Path | None, tables: str | None,
-             crosscheck: bool | None, out: Path, overwrite: bool, quiet: bool) -> None:
+             crosscheck: bool | None, missing: str | None, out: Path, overwrite: bool, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -285,7 +289,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
     options = load_config(config) if config is not None else {}
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
-                       ("exclude_careless", exclude_careless), ("crosscheck", crosscheck)):
+                       ("exclude_careless", exclude_careless), ("crosscheck", crosscheck), ("missing", missing)):
         if value is not None:
             options[key] = value
     options.update(_read_options(out_of_range, missing_group, sheet, sep))

@@ -409,3 +409,37 @@ def test_report_does_not_import_the_pipeline():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n.startswith("psychometrics.pipeline") for n in names), path
+
+
+# ------------------------------------------------------------------ missing data (issue 13, ordinal side)
+def test_ordinal_steps_use_every_respondent_by_pairwise_deletion(run):
+    """No respondent with an answer is dropped: EFA, CFA, ordinal reliability and invariance n = all rows."""
+    r = run["result"]
+    res = json.loads((run["tmp"] / "a" / "results.json").read_text(encoding="utf-8"))
+    n_all, n_val = res["data_quality"]["analysed"], res["data_quality"]["validation"]
+    items = r.cfa["correlated"]
+    assert items.n_excluded == 0 and sum(items.nobs.values()) == n_val
+    assert all(sum(f.nobs.values()) == n_val for f in r.cfa.values())
+    assert sum(r.invariance.nobs.values()) == n_all
+    ordinal = {row[0]: row for row in res["reliability"]["ordinal"]["data"]}
+    assert ordinal["total"][1] == n_all
+    est = res["estimation"]
+    for key, n in (("efa", res["data_quality"]["calibration"]), ("cfa", n_val), ("invariance", n_all),
+                   ("reliability", n_all)):
+        assert f"pairwise deletion, n = {n}" in est[key], key
+    # the simulated study has holes: some rows are incomplete, yet none is dropped
+    md = res["data_quality"]["missing_data"]
+    assert md["n_patterns"] > 1 and md["little_mcar"]["df"] > 0 and 0 <= md["little_mcar"]["pvalue"] <= 1
+    assert "Little&#39;s (1988) MCAR test" in r.html and "Most Frequent Missing-Data Patterns" in r.html
+    assert "pairwise deletion (n = " in r.html
+
+
+def test_missing_listwise_option_keeps_the_old_behaviour(tmp_path):
+    data = _simulate(tmp_path, n=200, seed=5)
+    r = validate(MSS, data, id_column="id", quiet=True, options={**FAST, "missing": "listwise"})
+    est = r.results["estimation"]
+    assert "listwise deletion, n = " in est["cfa"] and "complete cases" in r.html
+    fit = r.cfa["correlated"]
+    assert fit.n_excluded > 0  # the simulated data have holes
+    with pytest.raises(SpecError, match="missing: must be one of null"):
+        validate(MSS, data, quiet=True, options={"missing": "mean"})

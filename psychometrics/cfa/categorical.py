@@ -198,8 +198,13 @@ def fit_cfa_ordinal(
     group_partial: Sequence[str] = (),
     empty_categories: str = "error",
     max_iter: int = 200,
+    missing: str = "listwise",
 ) -> CFAResult:
     """``fit_cfa(..., estimator="WLSMV")`` from data: sample statistics per group, then :func:`fit_categorical`.
+
+    ``missing="pairwise"``: lavaan's ``missing = "pairwise"`` — thresholds from each item's
+    available values, polychorics from pairwise-complete tables, Γ consistent with that;
+    only rows with every item missing are excluded (see :func:`ordinal_sample_stats`).
 
     ``ordered``: ``None``/``True`` = every model item; a list must name every model item
     (mixed ordinal/continuous models are not implemented).
@@ -217,7 +222,7 @@ def fit_cfa_ordinal(
             )
     diags: list[Diagnostic] = []
     stats, labels, n_excluded = ordinal_sample_stats(data, items, group, empty_categories=empty_categories,
-                                                     diagnostics=diags)
+                                                     diagnostics=diags, missing=missing)
     return fit_categorical(model, stats, groups=labels, group=group, std_lv=std_lv, orthogonal=orthogonal,
                            group_equal=group_equal, group_partial=group_partial, max_iter=max_iter,
                            n_excluded=n_excluded, diagnostics=diags)

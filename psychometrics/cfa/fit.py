@@ -95,9 +95,12 @@ def fit_cfa(
         Model intercepts and factor means (default: with several groups or ``~ 1`` in the syntax).
     orthogonal : bool
         Uncorrelated factors.
-    missing : {"listwise"}
-        Rows with a missing value on any model item are excluded (counted on the
-        result and reported as a :class:`DataQualityWarning`).
+    missing : {"listwise", "pairwise"}
+        ``"listwise"``: rows with a missing value on any model item are excluded (counted
+        on the result and reported as a :class:`DataQualityWarning`). ``"pairwise"`` (ordinal
+        items / WLSMV only, lavaan's ``missing = "pairwise"``): thresholds from each item's
+        available values, polychorics from pairwise-complete tables; only rows with every
+        item missing are excluded.
     mi_threshold : float
         Modification indices at or above this value are kept on the result (default 3.84,
         the 5 % critical value of χ²(1)).
@@ -137,15 +140,15 @@ def fit_cfa(
         if data is None or sample_cov is not None:
             raise DataError("estimator='WLSMV' needs item responses (data=...); from sample statistics use "
                             "psychometrics.cfa.categorical.fit_categorical")
-        if meanstructure is False or missing != "listwise":
+        if meanstructure is False or missing not in ("listwise", "pairwise"):
             raise ModelSyntaxError("estimator='WLSMV' always has a mean structure (thresholds) and uses "
-                                   "missing='listwise'")
+                                   "missing='listwise' or missing='pairwise'")
         from psychometrics.cfa.models import correlated_factors
 
         return fit_cfa_ordinal(
             model if isinstance(model, str) else correlated_factors(model), data, ordered=ordered, group=group,
             std_lv=std_lv, orthogonal=orthogonal, group_equal=group_equal, group_partial=group_partial,
-            empty_categories=empty_categories, max_iter=min(max_iter, 500),
+            empty_categories=empty_categories, max_iter=min(max_iter, 500), missing=missing,
         )
     with single_thread_blas():
         return _fit_cfa(

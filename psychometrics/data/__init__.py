@@ -23,6 +23,7 @@ readers     file formats and DataFrames → one table with its provenance
 checks      the checks of a table against a scale, one step per function
 quality     :class:`DataQuality` and the reasons a value is missing
 careless    careless-responding screens (long string, Mahalanobis, even–odd)
+missing     missing-data diagnostics: patterns, coverage, Little's MCAR test, EM moments
 _messages   how rows and column-name hints are worded in errors
 """
 
@@ -38,6 +39,7 @@ from psychometrics.data.quality import (  # noqa: F401 - the reasons were module
     REASONS,
     DataQuality,
 )
+from psychometrics.data.missing import MissingDataDiagnostics, little_mcar, missing_data_diagnostics
 from psychometrics.data.readers import SUPPORTED_FORMATS
 from psychometrics.data.responses import Responses, load_responses
 
@@ -48,6 +50,9 @@ __all__ = [
     "careless_screens",
     "longstring",
     "mahalanobis",
+    "missing_data_diagnostics",
+    "MissingDataDiagnostics",
+    "little_mcar",
     "evenodd",
     "SUPPORTED_FORMATS",
 ]

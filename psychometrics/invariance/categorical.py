@@ -82,6 +82,7 @@ def categorical_invariance(
     max_releases: int | None = None,
     empty_categories: str = "error",
     max_iter: int = 200,
+    missing: str = "listwise",
 ) -> CategoricalInvarianceResult:
     r"""Test configural, threshold, loading and intercept invariance of ordinal items (WLSMV).
 
@@ -118,13 +119,17 @@ def categorical_invariance(
     empty_categories : {"error", "collapse"}
         A category that is empty in one group raises :class:`DataError` naming item and
         group, or is merged with its neighbour in every group (``"collapse"``).
+    missing : {"listwise", "pairwise"}
+        ``"pairwise"``: per-group sample statistics by pairwise deletion (lavaan's
+        ``missing = "pairwise"``); only rows with every item missing are excluded.
 
     Returns
     -------
     CategoricalInvarianceResult
 
     Validated against lavaan 0.6-14 ``cfa(measEq.syntax(...), estimator = "WLSMV")`` and
-    ``lavTestLRT`` (fixtures ``tests/reference/wlsmv/inv_*.json``, ``inv_lrt.json``).
+    ``lavTestLRT`` (fixtures ``tests/reference/wlsmv/inv_*.json``, ``inv_lrt.json``; pairwise:
+    ``tests/reference/missing/pairwise_*.json``, ``lrt.json``).
     """
     from psychometrics.cfa.categorical import fit_categorical
     from psychometrics.cfa.specification import observed_variables
@@ -144,7 +149,7 @@ def categorical_invariance(
     items = list(observed_variables(model))
     with single_thread_blas():
         stats, labels, n_excluded = ordinal_sample_stats(data, items, group, empty_categories=empty_categories,
-                                                         diagnostics=diags)
+                                                         diagnostics=diags, missing=missing)
         decider, reason = resolve_rule(rule, [s.nobs for s in stats], alpha)
 
         def fit(lv: str, released: Sequence[str]):

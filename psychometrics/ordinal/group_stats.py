@@ -60,8 +60,18 @@ def ordinal_sample_stats(
     *,
     empty_categories: str = "error",
     diagnostics: list[Diagnostic] | None = None,
+    missing: str = "listwise",
 ) -> tuple[list[OrdinalSampleStats], tuple[str, ...], int]:
-    """Thresholds, polychoric correlations and Γ per group from item responses (listwise complete cases).
+    """Thresholds, polychoric correlations and Γ per group from item responses.
+
+    ``missing="listwise"`` (default) uses complete rows only. ``missing="pairwise"`` (lavaan's
+    ``missing = "pairwise"``) keeps every row with at least one model item observed: the
+    thresholds of an item come from the rows observing it, each polychoric correlation from
+    the pair's complete rows, and Γ (NACOV) from the casewise scores with zero contributions
+    where a value is missing (Muthén 1984; lavaan's ``muthen1984``). Rows with every item
+    missing are excluded and counted. An item that no row of a group observes, or a pair of
+    items never observed together in a group, is a :class:`DataError` naming items and group;
+    a pairwise coverage below 0.10 is a :class:`DataQualityWarning` (lavaan's threshold).
 
     The categories of an item are its observed values pooled over groups; every group
     must use all of them (the thresholds are compared across groups). A category that
@@ -69,9 +79,14 @@ def ordinal_sample_stats(
     with ``empty_categories="collapse"``, is merged with the next lower category (the
     next higher for the lowest) in every group, recorded as a :class:`DataQualityWarning`.
 
-    Returns ``(stats per group, group labels, rows excluded by listwise deletion)``.
+    Returns ``(stats per group, group labels, rows excluded by listwise deletion or empty)``.
+
+    Validated against lavaan 0.6-14 ``cfa(..., ordered = TRUE, missing = "pairwise")``
+    (``tests/reference/missing/pairwise_*.json``: ``wls.obs``, ``gamma``).
     """
     diags = diagnostics if diagnostics is not None else []
+    if missing not in ("listwise", "pairwise"):
+        raise DataError(f"missing={missing!r} for ordinal items: use 'listwise' or 'pairwise'")
     if empty_categories not in ("error", "collapse"):
         raise DataError(f"empty_categories={quote(empty_categories)}: use 'error' or 'collapse'")
     if not isinstance(data, pd.DataFrame):
@@ -92,9 +107,14 @@ def ordinal_sample_stats(
         if bad.size:
             raise DataError(f"grouping variable {quote(group)} is missing in {bad.size} row(s) (index "
                             f"{', '.join(str(data.index[i]) for i in bad[:10])}); drop or label these rows first")
-    complete = ~np.isnan(values).any(axis=1)
+    nan = np.isnan(values)
+    complete = ~nan.all(axis=1) if missing == "pairwise" else ~nan.any(axis=1)
     n_excluded = int((~complete).sum())
-    if n_excluded:
+    if n_excluded and missing == "pairwise":
+        record(diags, DataQualityWarning,
+               f"{n_excluded} of {len(values)} rows have every model item missing and were not used "
+               "(pairwise deletion keeps all other rows)", stacklevel=5)
+    elif n_excluded:
         counts = np.isnan(values).sum(axis=0)
         detail = ", ".join(f"{v} ({c})" for v, c in zip(items, counts) if c)
         record(diags, DataQualityWarning,
@@ -111,13 +131,16 @@ def ordinal_sample_stats(
         if len(labels) < 2:
             raise DataError(f"grouping variable {quote(group)} has a single group with complete rows; fit without group=")
         gcodes = np.array([labels.index(s) for s in gstr])
+    if missing == "pairwise":
+        _check_coverage(values, items, gcodes, labels, group, diags)
     for j, v in enumerate(items):
         col = values[:, j]
-        if np.any(col != np.round(col)):
-            bad = np.unique(col[col != np.round(col)])[:5]
+        seen = col[~np.isnan(col)]
+        if np.any(seen != np.round(seen)):
+            bad = np.unique(seen[seen != np.round(seen)])[:5]
             raise DataError(f"ordinal item {quote(v)} has non-integer values ({', '.join(map(str, bad))}); "
                             "code its categories as integers")
-        cats = sorted(np.unique(col).tolist())
+        cats = sorted(np.unique(seen).tolist())
         if len(cats) < 2:
             raise DataError(f"ordinal item {quote(v)} has a single category ({cats[0]:g}) in the data; remove it")
         if group is not None:
@@ -139,14 +162,16 @@ def ordinal_sample_stats(
                                                    for c, t, lab in merges)
                        + " in every group", stacklevel=5)
         # recode to 1..K so that every group sees the same categories
-        values[:, j] = np.searchsorted(np.array(cats), values[:, j]) + 1
+        col = values[:, j]
+        values[:, j] = np.where(np.isnan(col), np.nan, np.searchsorted(np.array(cats), col) + 1)
     out = []
     for g, lab in enumerate(labels):
         block = pd.DataFrame(values[gcodes == g], columns=items)
         if len(block) <= len(items):
             where = f" in group {quote(lab)}" if group is not None else ""
-            raise DataError(f"{len(block)} complete rows{where} for {len(items)} items: too few for WLSMV")
-        res = polychoric(block, ordered=True, acov=True)
+            kind = "complete" if missing == "listwise" else "non-empty"
+            raise DataError(f"{len(block)} {kind} rows{where} for {len(items)} items: too few for WLSMV")
+        res = polychoric(block, ordered=True, acov=True, missing=missing)
         for dg in res.diagnostics:
             where = f" (group {quote(lab)})" if group is not None else ""
             diags.append(Diagnostic(dg.category, dg.message + where))
@@ -157,3 +182,32 @@ def ordinal_sample_stats(
             )
         out.append(_from_polychoric(res, items))
     return out, labels, n_excluded
+
+
+def _check_coverage(values, items, gcodes, labels, group, diags) -> None:
+    """Pairwise deletion: every item observed in every group and every pair observed together
+    (else :class:`DataError`); coverage (share of a group's rows observing both) below 0.10 warned."""
+    for g, lab in enumerate(labels):
+        where = f" in group {lab!r}" if group is not None else ""
+        obs = (~np.isnan(values[gcodes == g])).astype(float)
+        n_g = obs.shape[0]
+        none = [v for v, c in zip(items, obs.sum(axis=0)) if c == 0]
+        if none:
+            raise DataError(f"item(s) {', '.join(map(repr, none[:10]))} are missing in every row{where}; "
+                            "their thresholds cannot be estimated. Drop the item(s) or the group")
+        cov = obs.T @ obs
+        ia, ib = np.triu_indices(len(items), 1)
+        never = [(items[a], items[b]) for a, b in zip(ia, ib) if cov[a, b] < 2]
+        if never:
+            shown = ", ".join(f"{a}–{b}" for a, b in never[:5])
+            raise DataError(
+                f"item pair(s) {shown}{' …' if len(never) > 5 else ''} are observed together in fewer than 2 rows"
+                f"{where} (coverage 0); their polychoric correlation cannot be estimated. Drop one item of "
+                "each pair or collect data in which both are answered"
+            )
+        low = [(items[a], items[b], cov[a, b] / n_g) for a, b in zip(ia, ib) if cov[a, b] / n_g < 0.10]
+        if low:
+            shown = ", ".join(f"{a}–{b} ({c:.2f})" for a, b, c in low[:5])
+            record(diags, DataQualityWarning,
+                   f"covariance coverage below 0.10{where} for {len(low)} item pair(s): {shown}"
+                   f"{' …' if len(low) > 5 else ''}; their correlations rest on few rows", stacklevel=6)

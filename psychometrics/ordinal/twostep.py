@@ -52,7 +52,10 @@ def polychoric_pairs(freq, th1, th2, start, lower=-0.999, upper=0.999, tol=1e-11
         lo[idx] = np.where(pos, r, lo[idx])
         hi[idx] = np.where(pos, hi[idx], r)
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = r - g / H
+            # Steps capped at 0.1: a long first step from the Pearson start can land near a
+            # bound, where floored cells make the score vanish with the wrong sign (seen
+            # with thresholds from available cases under pairwise deletion).
+            newton = r - np.clip(g / H, -0.1, 0.1)
         ok = (H < 0) & (newton >= lo[idx]) & (newton <= hi[idx]) & np.isfinite(newton)
         new = np.where(g == 0, r, np.where(ok, newton, (lo[idx] + hi[idx]) / 2.0))
         rho[idx] = new

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from psychometrics.scale import Scale
 
 __all__ = ["ValidationOptions", "CHOICES", "option_problems", "load_config", "merge_options", "resolve_ordinal",
-           "ORDINAL_MAX_CATEGORIES"]
+           "ORDINAL_MAX_CATEGORIES", "ordinal_missing"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,14 @@ class ValidationOptions:
         rows and report the agreement (needs ``pip install "scalevalid[crosscheck]"``).
     template : str or None
         A custom report template folder (``docs/report.md``); ``--template`` overrides it.
+    missing : {None, "listwise", "fiml", "pairwise"}
+        Missing-value handling of the structural steps. ``None`` (default): ordinal items
+        use pairwise deletion (thresholds from each item's available values, pairwise
+        polychorics, pairwise WLSMV — no respondent with any answer is dropped); continuous
+        items the ML default. ``listwise`` keeps the old behaviour (complete rows only).
+        ``fiml`` is for continuous items (ordinal items then use pairwise, said in the report).
+    estimator : {None, "ML", "MLR", "WLSMV"}
+        CFA estimator; ``None`` (default): WLSMV for ordinal items, ML otherwise.
     """
 
     group: str | None = None
@@ -94,6 +102,8 @@ class ValidationOptions:
     ordinal: str = "auto"
     crosscheck: bool = False
     template: str | None = None
+    missing: str | None = None
+    estimator: str | None = None
 
     def __post_init__(self) -> None:
         problems = option_problems(dataclasses.asdict(self))
@@ -115,6 +125,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "rotation": ("oblimin", "promax", "geomin", "varimax", "quartimax"),
     "invariance_sample": ("full", "validation"),
     "ordinal": ("auto", "yes", "no"),
+    "missing": (None, "listwise", "fiml", "pairwise"),
+    "estimator": (None, "ML", "MLR", "WLSMV"),
     "invariance_rule": ("auto", "chen2007", "chen2007_small", "cheung_rensvold2002", "rutkowski_svetina2014", "chisq"),
 }
 
@@ -138,7 +150,8 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
     out = []
     for key, choices in CHOICES.items():
         if key in d and d[key] not in choices:
-            out.append(f"{key}: must be one of {', '.join(choices)}, got {quote(d[key])}")
+            shown = ", ".join("null (default)" if c is None else c for c in choices)
+            out.append(f"{key}: must be one of {shown}, got {quote(d[key])}")
     if "split" in d and not (_is_num(d["split"]) and 0 < float(d["split"]) < 1):
         out.append(f"split: must be a number strictly between 0 and 1, got {quote(d['split'])}")
     if "seed" in d and not (_is_int(d["seed"]) and d["seed"] >= 0):
@@ -257,3 +270,12 @@ def resolve_ordinal(scale: Scale, opts: ValidationOptions) -> tuple[bool, str]:
                       "categories (option ordinal: auto; Rhemtulla et al., 2012)")
     return False, (f"continuous methods, because the items have {len(cats)} > {ORDINAL_MAX_CATEGORIES} response "
                    "categories (option ordinal: auto)")
+
+
+def ordinal_missing(opts: ValidationOptions) -> str:
+    """Missing-value handling of the ordinal steps: ``"pairwise"`` (default) or ``"listwise"``.
+
+    ``missing: fiml`` applies to continuous items; ordinal (WLSMV) steps then use pairwise
+    deletion, lavaan's choice for categorical data.
+    """
+    return "listwise" if opts.missing == "listwise" else "pairwise"

@@ -56,6 +56,25 @@ def _data_quality(st: RunState) -> dict[str, Any]:
                      "flagged_rows": to_jsonable(careless[careless["flagged"]])},
         "analysed": len(d.analysed), "calibration": len(d.calibration), "validation": len(d.validation),
         "diagnostics": [x.to_dict() for x in d.responses.diagnostics],
+        "missing_data": _missing_data(d.missing_data),
+    }
+
+
+def _missing_data(md: Any) -> dict[str, Any] | None:
+    """Patterns, shares, coverage summary and Little's test (the full coverage matrix is p × p: left out)."""
+    if md is None:
+        return None
+    lt = md.little
+    return {
+        "n_rows": md.n_rows, "n_empty": md.n_empty, "n_patterns": md.n_patterns,
+        "share_missing_item": to_jsonable(md.share_missing_item),
+        "rows_by_items_missing": _frame_records(md.rows_by_share),
+        "patterns": _frame_records(md.patterns),
+        "min_coverage": to_jsonable(md.to_frame()["min_coverage"]),
+        "low_coverage": _frame_records(md.low_coverage),
+        "little_mcar": None if lt is None else {"chisq": lt.chisq, "df": lt.df, "pvalue": lt.pvalue, "n": lt.n,
+                                                "n_patterns": lt.n_patterns},
+        "diagnostics": [x.to_dict() for x in md.diagnostics],
     }
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from psychometrics.cfa import CFAResult
     from psychometrics.crosscheck import CrosscheckResult
     from psychometrics.data import Responses
+    from psychometrics.data.missing import MissingDataDiagnostics
     from psychometrics.efa import BartlettResult, EFAResult, KMOResult, MAPResult, ParallelAnalysisResult
     from psychometrics.invariance import InvarianceResult
     from psychometrics.items import ItemAnalysisResult
@@ -57,6 +58,9 @@ class DataStep:
         not in the data.
     analysed, careless_excluded, calibration, validation : pandas.Index
         Row labels analysed, excluded as careless, and of the EFA and CFA samples.
+    missing_data : MissingDataDiagnostics or None
+        Patterns, shares missing, coverage (per group) and Little's MCAR test of the scale
+        items in the analysed rows (None when it could not be computed).
     """
 
     responses: Responses
@@ -69,6 +73,7 @@ class DataStep:
     careless_excluded: pd.Index
     calibration: pd.Index
     validation: pd.Index
+    missing_data: MissingDataDiagnostics | None = None
 
     @property
     def missing_companions(self) -> tuple[str, ...]:
@@ -359,37 +364,48 @@ class RunState:
 
     @property
     def estimation(self) -> dict[str, str]:
-        """The method each step actually used (after any fallback), in words, per report section."""
+        """The method each step actually used (after any fallback), in words, per report section,
+        with the missing-data handling and the n behind it."""
         ordinal = self.ordinal
         out: dict[str, str] = {}
+        pairwise = self.options.missing != "listwise"
         tab = self.reliability.ordinal_table
         if ordinal and tab is not None:
             omega = bool(tab["categorical_omega"].notna().any())
-            out["reliability"] = ("α, ω total (Pearson covariances), plus ordinal α (polychoric correlations; Zumbo "
-                                  "et al., 2007)" + (" and categorical ω (WLSMV CFA; Green & Yang, 2009)"
-                                                     if omega else ""))
+            poly = self.reliability.polychoric
+            out["reliability"] = ("α, ω total (Pearson covariances, listwise per score), plus ordinal α (polychoric "
+                                  "correlations; Zumbo et al., 2007)" + (" and categorical ω (WLSMV CFA; Green & "
+                                                                          "Yang, 2009)" if omega else "")
+                                  + (f"; the ordinal coefficients use {_missing_words(pairwise, poly.n)}"
+                                     if poly is not None else ""))
         else:
             out["reliability"] = "α, ω total (Pearson covariances; continuous)" + (
                 " — the ordinal coefficients could not be computed" if ordinal else "")
         if self.efa.correlations == "polychoric":
             out["efa"] = ("polychoric correlations (ordinal); KMO, Bartlett, parallel analysis, MAP and the EFA use "
-                          "the polychoric matrix (parallel analysis compares it with random normal data)")
+                          "the polychoric matrix (parallel analysis compares it with random normal data); "
+                          + _missing_words(pairwise, self.efa.n))
         else:
             out["efa"] = "Pearson correlations (continuous)" + (" — fallback, see the notes" if ordinal else "")
         est = self.cfa.estimator
+        n_cfa = max((int(sum(f.nobs.values())) for f in self.cfa.fits.values() if f.estimator == "WLSMV"), default=0)
         if est == "WLSMV":
             out["cfa"] = ("WLSMV (ordinal; polychoric correlations, diagonally weighted least squares, mean- and "
-                          "variance-adjusted χ²); the verdicts use the scaled CFI/TLI/RMSEA and SRMR")
+                          "variance-adjusted χ²); the verdicts use the scaled CFI/TLI/RMSEA and SRMR; "
+                          + _missing_words(pairwise, n_cfa))
         elif est == "ML":
             out["cfa"] = "maximum likelihood (continuous)" + (" — fallback, see the diagnostics" if ordinal else "")
         else:
-            out["cfa"] = "WLSMV (ordinal), maximum likelihood for the models where WLSMV failed (see the notes)"
+            out["cfa"] = ("WLSMV (ordinal), maximum likelihood for the models where WLSMV failed (see the notes); "
+                          "WLSMV models: " + _missing_words(pairwise, n_cfa))
         inv = self.invariance
         if inv.result is None:
             out["invariance"] = "not assessed"
         elif inv.categorical:
+            n_inv = int(sum((inv.result.nobs or {}).values()))
             out["invariance"] = ("WLSMV, categorical (configural → thresholds → loadings → intercepts; Wu & "
-                                 "Estabrook, 2016); Δ fit from the scaled CFI/RMSEA and SRMR")
+                                 "Estabrook, 2016); Δ fit from the scaled CFI/RMSEA and SRMR; "
+                                 + _missing_words(pairwise, n_inv) + ", within groups")
         else:
             out["invariance"] = "maximum likelihood (continuous; configural → metric → scalar → strict)" + (
                 " — fallback, see the notes" if ordinal else "")
@@ -400,6 +416,8 @@ class RunState:
         """Every step's diagnostics, prefixed with the step (results.json and the report's list)."""
         d = self.data
         out = [Diagnostic(x.category, f"data: {x.message}") for x in d.responses.diagnostics]
+        if d.missing_data is not None:
+            out += [Diagnostic(x.category, f"missing data: {x.message}") for x in d.missing_data.diagnostics]
         for cid, c in d.companions.items():
             out += [Diagnostic(x.category, f"{cid} data: {x.message}") for x in c.diagnostics]
         out += [Diagnostic(x.category, f"items: {x.message}") for x in self.items.diagnostics]
@@ -417,3 +435,12 @@ class RunState:
         out += [Diagnostic(x.category, f"scoring: {x.message}") for x in v.scores.diagnostics]
         out += self.runner_diagnostics
         return out
+
+
+def _missing_words(pairwise: bool, n: int) -> str:
+    """How an ordinal step handled missing answers, with its n (report and results.json)."""
+    if pairwise:
+        return (f"pairwise deletion, n = {n} (every respondent with at least one answer; thresholds from each "
+                "item's available answers, polychorics from the rows answering both items; lavaan's "
+                "missing = \"pairwise\")")
+    return f"listwise deletion, n = {n} (complete cases only)"

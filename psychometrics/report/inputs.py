@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from psychometrics.cfa import CFAResult
     from psychometrics.crosscheck import CrosscheckResult
     from psychometrics.data import Responses
+    from psychometrics.data.missing import MissingDataDiagnostics
     from psychometrics.efa import BartlettResult, EFAResult, KMOResult, MAPResult, ParallelAnalysisResult
     from psychometrics.exceptions import Diagnostic
     from psychometrics.invariance import InvarianceResult
@@ -53,6 +54,8 @@ class RunOptions(Protocol):
     def invariance_sample(self) -> str: ...
     @property
     def exclude_careless(self) -> bool: ...
+    @property
+    def missing(self) -> str | None: ...
 
 
 class DataEvidence(Protocol):
@@ -74,6 +77,8 @@ class DataEvidence(Protocol):
     def missing_companions(self) -> tuple[str, ...]: ...
     @property
     def exclusions(self) -> pd.DataFrame: ...
+    @property
+    def missing_data(self) -> MissingDataDiagnostics | None: ...
 
 
 class ReliabilityEvidence(Protocol):

@@ -41,7 +41,7 @@ def fit_indices(res: CFAResult) -> dict[str, float]:
             "cfi_robust": f.get("cfi_robust", math.nan), "rmsea_robust": f.get("rmsea_robust", math.nan)}
 
 
-def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False) -> CFAStep:
+def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, missing: str = "pairwise") -> CFAStep:
     """Fit the competing models to ``items`` (the validation rows); a model that fails is listed, never raised."""
     from psychometrics.cfa import models
 
@@ -55,7 +55,7 @@ def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False) -> CFASte
     failed: dict[str, str] = {}
     notes: list[str] = []
     for name, syn, kw in specs:
-        fit, problem = _fit(name, syn, items, kw, ordinal, notes)
+        fit, problem = _fit(name, syn, items, kw, ordinal, notes, missing)
         if fit is not None:
             fits[name] = fit
         else:
@@ -72,13 +72,13 @@ def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False) -> CFASte
 
 
 def _fit(name: str, syn: str, items: pd.DataFrame, kw: dict, ordinal: bool,
-         notes: list[str]) -> tuple[CFAResult | None, str]:
+         notes: list[str], missing: str = "pairwise") -> tuple[CFAResult | None, str]:
     """(fit, "") or (None, why it could not be fitted); WLSMV first for ordinal items, then ML."""
     from psychometrics.cfa import fit_cfa
 
     if ordinal:
         try:
-            fit = fit_cfa(syn, items, estimator="WLSMV", **kw)
+            fit = fit_cfa(syn, items, estimator="WLSMV", missing=missing, **kw)
             if not fit.converged:
                 raise PsychometricsError("the WLSMV estimation did not converge")
             return fit, ""

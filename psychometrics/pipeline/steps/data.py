@@ -16,6 +16,7 @@ from psychometrics.scale import find_companions
 
 if TYPE_CHECKING:
     from psychometrics.data import Responses
+    from psychometrics.data.missing import MissingDataDiagnostics
     from psychometrics.scale import Scale
 
 __all__ = ["load_data", "split_rows", "subset_responses"]
@@ -60,10 +61,30 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
                 f"the {name} sample has {len(rows)} rows, not more than the {n_items} items; "
                 f"the data have too few usable rows ({len(analysed)}) for split={opts.split:g} — collect more "
                 "data or change the split option (validate --split)")
-    return DataStep(responses=resp, work=subset_responses(resp, analysed), companions=comps,
+    work = subset_responses(resp, analysed)
+    return DataStep(responses=resp, work=work, companions=comps, missing_data=_missing_data(work),
                     companions_work={k: subset_responses(v, analysed) for k, v in comps.items()},
                     not_found=tuple(not_found), absent=tuple(absent), analysed=analysed,
                     careless_excluded=careless_excluded, calibration=calibration, validation=validation)
+
+
+def _missing_data(work: Responses) -> MissingDataDiagnostics | None:
+    """Missing-data diagnostics of the scale items in the analysed rows (per group when grouped)."""
+    import warnings
+
+    from psychometrics.data.missing import missing_data_diagnostics
+
+    frame = work.items.copy()
+    group = None
+    if work.group is not None:
+        group = "__group__"
+        frame[group] = work.group.astype(str)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # recorded on the result's diagnostics and shown in the report
+        try:
+            return missing_data_diagnostics(frame, list(work.items.columns), group)
+        except PsychometricsError:
+            return None
 
 
 def split_rows(index: pd.Index, share: float, seed: int) -> tuple[pd.Index, pd.Index]:

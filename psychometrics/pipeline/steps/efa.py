@@ -36,8 +36,10 @@ def efa_step(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np
     if ordinal:
         from psychometrics.ordinal import polychoric
 
+        from psychometrics.pipeline.options import ordinal_missing
+
         try:
-            poly = polychoric(items)
+            poly = polychoric(items, missing=ordinal_missing(opts))
         except Exception as exc:  # noqa: BLE001 - fall back to Pearson correlations, said in the report
             notes.append(f"The polychoric correlations could not be estimated ({why(exc)}); the EFA falls back to "
                          "Pearson correlations.")

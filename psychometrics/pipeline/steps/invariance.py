@@ -46,8 +46,12 @@ def invariance_step(work: Responses, rows: pd.Index, scale: Scale, opts: Validat
         try:
             # an empty category in one group is merged with its lower neighbour in all groups (said in the
             # result's diagnostics) rather than stopping the analysis
-            inv = measurement_invariance(models.correlated_factors(scale), frame, col, rule=opts.invariance_rule,
-                                         estimator="WLSMV", empty_categories="collapse")
+            from psychometrics.invariance import categorical
+            from psychometrics.pipeline.options import ordinal_missing
+
+            inv = categorical.categorical_invariance(models.correlated_factors(scale), frame, col,
+                                                     rule=opts.invariance_rule, empty_categories="collapse",
+                                                     missing=ordinal_missing(opts))
             method = "WLSMV"
         except Exception as exc:  # noqa: BLE001 - fall back to the continuous (ML) invariance, said in the report
             fallback = (f"The categorical (WLSMV) invariance analysis failed ({why(exc)}); the continuous (ML) "

@@ -31,20 +31,25 @@ def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng
                             total=scale.has_total)  # a total only when the spec declares one
     if not ordinal:
         return ReliabilityStep(result=rel)
-    return ordinal_reliability(rel, work.items, scale)
+    from psychometrics.pipeline.options import ordinal_missing
+
+    return ordinal_reliability(rel, work.items, scale, missing=ordinal_missing(opts))
 
 
-def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale: Scale) -> ReliabilityStep:
+def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale: Scale,
+                        missing: str = "pairwise") -> ReliabilityStep:
     """Ordinal α (polychoric matrix) and categorical ω (WLSMV CFA) of every score beside ``rel``.
 
     ``items`` are the scored responses (reverse-keyed items already reversed), so the
-    coefficients refer to the scored sum. Failures are notes, never errors.
+    coefficients refer to the scored sum. ``missing="pairwise"`` (default): the polychoric
+    matrix and the WLSMV fit use every row with an answer (pairwise deletion); ``"listwise"``
+    complete rows only. Failures are notes, never errors.
     """
     from psychometrics.ordinal import categorical_omega_from_cfa, ordinal_alpha, polychoric
 
     notes: list[str] = []
     try:
-        poly = polychoric(items)
+        poly = polychoric(items, missing=missing)
     except Exception as exc:  # noqa: BLE001 - reported; the continuous coefficients stand alone
         notes.append(f"Ordinal α could not be computed (polychoric correlations: {why(exc)}); only the "
                      "continuous coefficients are reported.")
@@ -60,7 +65,7 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     try:
         from psychometrics.cfa import fit_cfa, models
 
-        fit = fit_cfa(models.correlated_factors(scale), items, estimator="WLSMV")
+        fit = fit_cfa(models.correlated_factors(scale), items, estimator="WLSMV", missing=missing)
         if not fit.converged:
             raise PsychometricsError("the WLSMV CFA did not converge")
         om = categorical_omega_from_cfa(fit)

@@ -40,8 +40,11 @@ def cfa_part(run: ValidationRun) -> Part:
               no_leading_zero=["CFI", "TLI", "RMSEA", "90% CI", "SRMR"],
               note=(f"Maximum likelihood, listwise deletion (n = {n} complete cases of the validation sample)."
                     if step.estimator == "ML" else
-                    f"WLSMV for ordinal items, listwise deletion (n = {n} complete cases of the validation "
-                    "sample): χ², p, CFI, TLI and RMSEA are lavaan's scaled (mean- and variance-adjusted) values, "
+                    (f"WLSMV for ordinal items, pairwise deletion (n = {n} respondents of the validation sample "
+                     "with at least one answer; thresholds from each item's available answers, polychoric "
+                     "correlations from the rows answering both items)" if run.options.missing != "listwise" else
+                     f"WLSMV for ordinal items, listwise deletion (n = {n} complete cases of the validation sample)")
+                    + ": χ², p, CFI, TLI and RMSEA are lavaan's scaled (mean- and variance-adjusted) values, "
                     "which the verdicts use; CFI robust and RMSEA robust (Savalei, 2021) are shown for comparison; "
                     "AIC/BIC do not exist (no likelihood).")
                    + " The bifactor model has orthogonal factors and unit factor variances. Cut-offs: CFI ≥ .95, "

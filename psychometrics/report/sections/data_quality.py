@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from psychometrics.report.context import Diagnostics, Paragraph, Table
@@ -59,7 +60,36 @@ def data_quality_section(run: ValidationRun) -> dict[str, Any]:
         Table(miss_tab, "Missing Responses per Item", digits={"Missing": 0, "Share": 3}, no_leading_zero=["Share"],
               note=f"Of {q.rows_used} rows used. Missing values are never imputed; each analysis states the n it used."),
     ]
+    blocks += _missing_data_blocks(d.missing_data)
     diags = [*resp.diagnostics, *(x for c in d.companions.values() for x in c.diagnostics)]
     if diags:
         blocks.append(Diagnostics(diags, title="Data diagnostics"))
     return {"flow": flow, "exclusions": d.exclusions.set_index("Row"), "blocks": blocks}
+
+
+def _missing_data_blocks(md: Any) -> list[Any]:
+    """Little's MCAR test, coverage and the most frequent missing-data patterns."""
+    if md is None:
+        return [Paragraph("The missing-data diagnostics could not be computed.")]
+    if md.n_patterns <= 1 and float(md.share_missing_item.to_numpy(float).max(initial=0.0)) == 0.0:
+        return [Paragraph("No item response is missing: every analysis uses every analysed respondent.")]
+    cov = md.coverage.to_numpy(dtype=float)
+    off = cov[~np.eye(cov.shape[0], dtype=bool)] if cov.shape[0] > 1 else np.array([1.0])
+    text = (f"{md.n_patterns} missing-data pattern(s) among {md.n_rows} analysed rows; "
+            f"{md.n_empty} row(s) answered no item. Covariance coverage (share of rows answering both items of a "
+            f"pair{', lowest group' if md.coverage_by_group else ''}, as Mplus reports it) ranges from "
+            f"{off.min():.3f} to {off.max():.3f}"
+            + (f"; {len(md.low_coverage)} pair(s) fall below .10 (see the diagnostics)." if len(md.low_coverage)
+               else "; no pair falls below .10."))
+    lt = md.little
+    if lt is not None:
+        p = "< .001" if lt.pvalue < 0.001 else f"= {lt.pvalue:.3f}".replace("0.", ".", 1)
+        text += (f" Little's (1988) MCAR test: χ²({lt.df}) = {lt.chisq:.1f}, p {p} ({lt.n_patterns} patterns, "
+                 "EM estimates of the means and covariances; a small p says the data are not missing completely at "
+                 "random, so listwise deletion could bias the results — the default pairwise and full-information "
+                 "methods use every answer).")
+    pt = md.patterns.rename(columns={"missing_items": "Missing items", "n": "Rows", "share": "Share"})
+    pt = pt.set_index(pd.Index(range(1, len(pt) + 1), name="Pattern"))[["Missing items", "Rows", "Share"]]
+    return [Paragraph(text),
+            Table(pt, "Most Frequent Missing-Data Patterns", digits={"Rows": 0, "Share": 3}, no_leading_zero=["Share"],
+                  note=f"The {len(pt)} most frequent of {md.n_patterns} patterns; '(none)' = all items answered.")]

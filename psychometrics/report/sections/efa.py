@@ -57,7 +57,9 @@ def efa_part(run: ValidationRun) -> Part:
     intro = [f"Estimation: {run.estimation['efa']}.",
              f"Calibration sample: a random {opts.split:.0%} of the analysed respondents (n = {n_cal}, seed "
              f"{opts.seed}). {opts.efa_method} extraction of {k} factor{'s' * (k != 1)} from "
-             + ("polychoric correlations (complete cases)" if step.correlations == "polychoric"
+             + ((f"polychoric correlations (pairwise deletion: n = {step.n} respondents with at least one answer)"
+                 if opts.missing != "listwise" else f"polychoric correlations (complete cases, n = {step.n})")
+                if step.correlations == "polychoric"
                 else "pairwise correlations")
              + f", {opts.rotation if e.n_factors > 1 else 'no'} rotation (psych::fa)."] + list(step.notes)
     return Part(intro=intro, blocks=blocks)

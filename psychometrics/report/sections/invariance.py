@@ -39,7 +39,9 @@ def invariance_part(run: ValidationRun) -> Part:
 
 def _groups_sentence(run: ValidationRun, inv: InvarianceResult | CategoricalInvarianceResult) -> str:
     nobs = inv.nobs or {}
-    return (f"Across {run.options.group} ({', '.join(f'{g} n = {int(n)}' for g, n in nobs.items())} complete cases); "
+    pairwise = run.invariance.categorical and run.options.missing != "listwise"
+    kind = "respondents with at least one answer, pairwise deletion" if pairwise else "complete cases"
+    return (f"Across {run.options.group} ({', '.join(f'{g} n = {int(n)}' for g, n in nobs.items())} {kind}); "
             f"{'all analysed respondents' if run.options.invariance_sample == 'full' else 'validation sample'}: the "
             "invariance models ask whether the declared correlated-factors model holds equally across groups")
 

@@ -53,7 +53,9 @@ def reliability_part(run: ValidationRun) -> Part:
             note="Ordinal α: α of the polychoric correlation matrix (Zumbo et al., 2007) — the reliability of the "
                  "latent-response sum. Categorical ω: reliability of the observed sum score from the WLSMV CFA of "
                  "the declared correlated-factors model (Green & Yang, 2009; semTools::compRelSEM); subscales only. "
-                 "All analysed respondents with complete answers."))
+                 + ("All analysed respondents with at least one answer (pairwise deletion: each polychoric "
+                    "correlation from the respondents answering both items)." if run.options.missing != "listwise"
+                    else "All analysed respondents with complete answers (listwise).")))
     bo = run.cfa.bifactor_omega
     if bo is not None:
         part.cites.add("Reise (2012)")
