@@ -100,10 +100,13 @@ def run_batch(config: PlanConfig, condition: int, start: int, stop: int) -> pd.D
 
     from psychometrics._linalg import single_thread_blas
 
+    t0 = time.perf_counter()
     with warnings.catch_warnings(), single_thread_blas():
         warnings.simplefilter("ignore")  # convergence problems are recorded in the table
         rows = [run_replication(config, condition, r) for r in range(start, stop)]
-    return pd.DataFrame.from_records(rows)
+    frame = pd.DataFrame.from_records(rows)
+    frame.attrs["seconds"] = time.perf_counter() - t0  # compute time, for the overhead measure (not stored)
+    return frame
 
 
 def _batch_path(rep_dir: Path, c: int, s: int, e: int) -> Path:
@@ -179,17 +182,19 @@ def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, work
     done = sum(e - s for _, s, e in batches) - sum(e - s for _, s, e in todo)
     bar = _Progress(len(config.conditions) * config.reps, done, show_progress)
     t0 = time.perf_counter()
-    n_workers = 0
+    n_workers, compute, startup = 0, 0.0, 0.0
     if todo:
         from distributed import as_completed
 
         with _client(scheduler, workers) as client:
+            startup = time.perf_counter() - t0
             n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {})) if hasattr(client, "scheduler_info") else 0
             cfg = client.scatter(config, broadcast=True)
             futures = {client.submit(run_batch, cfg, *b, pure=False, retries=2): b for b in todo}
             for fut in as_completed(futures):
                 b = futures[fut]
                 frame = fut.result()
+                compute += float(frame.attrs.pop("seconds", 0.0))
                 path = _batch_path(rep_dir, *b)
                 tmp = path.with_suffix(".tmp")
                 frame.to_parquet(tmp, index=False)
@@ -201,6 +206,10 @@ def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, work
     computed = sum(e - s for _, s, e in todo)
     return {"elapsed_s": elapsed, "replications_computed": computed, "replications_resumed": done,
             "replications_per_s": computed / elapsed if elapsed > 0 and computed else None,
+            "startup_s": startup, "compute_s": compute,
+            # share of the workers' time (after start-up) not spent computing replications
+            "scheduling_overhead": (1 - compute / (n_workers * (elapsed - startup)))
+            if n_workers and elapsed > startup and computed else None,
             "workers": n_workers, "scheduler": scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or "local",
             "batches": len(batches)}
 
