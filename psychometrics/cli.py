@@ -304,7 +304,7 @@ def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, 
         for name, why in res.skipped.items():
             click.echo(f"{name}: {why}")
         for r in res.recommendations.to_dict(orient="records"):
-            got = "not reached" if r["n"] is None or r["n"] != r["n"] else f"n = {int(r['n'])}"
+            got = "not reached in the grid" if r["n"] is None else f"n = {r['n']}"
             click.echo(f"{r['criterion']} (effect x {r['effect']:g}): {got}")
         click.echo(f"Wrote {path}, {Path(out) / 'plan.json'} and {Path(out) / 'replications'}")
 

@@ -100,12 +100,14 @@ def run_batch(config: PlanConfig, condition: int, start: int, stop: int) -> pd.D
 
     from psychometrics._linalg import single_thread_blas
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings(), single_thread_blas():
         warnings.simplefilter("ignore")  # convergence problems are recorded in the table
         rows = [run_replication(config, condition, r) for r in range(start, stop)]
     frame = pd.DataFrame.from_records(rows)
-    frame.attrs["seconds"] = time.perf_counter() - t0  # compute time, for the overhead measure (not stored)
+    # compute wall and CPU time, for the overhead measure (not stored in the table)
+    frame.attrs["seconds"] = time.perf_counter() - t0
+    frame.attrs["cpu_seconds"] = time.process_time() - c0
     return frame
 
 
@@ -182,7 +184,7 @@ def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, work
     done = sum(e - s for _, s, e in batches) - sum(e - s for _, s, e in todo)
     bar = _Progress(len(config.conditions) * config.reps, done, show_progress)
     t0 = time.perf_counter()
-    n_workers, compute, startup = 0, 0.0, 0.0
+    n_workers, compute, cpu, startup = 0, 0.0, 0.0, 0.0
     if todo:
         from distributed import as_completed
 
@@ -195,6 +197,7 @@ def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, work
                 b = futures[fut]
                 frame = fut.result()
                 compute += float(frame.attrs.pop("seconds", 0.0))
+                cpu += float(frame.attrs.pop("cpu_seconds", 0.0))
                 path = _batch_path(rep_dir, *b)
                 tmp = path.with_suffix(".tmp")
                 frame.to_parquet(tmp, index=False)
@@ -206,7 +209,8 @@ def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, work
     computed = sum(e - s for _, s, e in todo)
     return {"elapsed_s": elapsed, "replications_computed": computed, "replications_resumed": done,
             "replications_per_s": computed / elapsed if elapsed > 0 and computed else None,
-            "startup_s": startup, "compute_s": compute,
+            "startup_s": startup, "compute_s": compute, "compute_cpu_s": cpu,
+            "cpu_s_per_replication": cpu / computed if computed else None,
             # share of the workers' time (after start-up) not spent computing replications
             "scheduling_overhead": (1 - compute / (n_workers * (elapsed - startup)))
             if n_workers and elapsed > startup and computed else None,

@@ -166,7 +166,8 @@ def recommend(summary: pd.DataFrame, target: float = 0.80) -> pd.DataFrame:
         rows.append({"criterion": crit, "effect": float(effect), "target": target,
                      "n": first(est >= target), "n_low": first(est + Z975 * se >= target),
                      "n_high": first(est - Z975 * se >= target)})
-    return pd.DataFrame.from_records(rows, columns=["criterion", "effect", "target", "n", "n_low", "n_high"])
+    # object columns keep n an int and "not reached" None (not NaN)
+    return pd.DataFrame(rows, columns=["criterion", "effect", "target", "n", "n_low", "n_high"], dtype=object)
 
 
 def describe(name: str) -> str:
