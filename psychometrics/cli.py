@@ -273,6 +273,8 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> Non
               metavar="A1,A2", help="Analyses per replication: cfa, invariance, reliability, irt.")
 @click.option("--effects", default="1", show_default=True, metavar="E1,E2",
               help="Multipliers of the planted DIF shifts (0 = no DIF: Type I error of the invariance rule).")
+@click.option("--groups", "allocations", multiple=True, metavar="P1:P2:...",
+              help="Group shares to compare, e.g. --groups 50:50 --groups 80:20 (default: the study's proportions).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler (tcp://host:port; default DASK_SCHEDULER_ADDRESS or a local cluster).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Workers of the local cluster [default: cores].")
@@ -282,7 +284,8 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> Non
               show_default=True, help="Power the recommended n must reach.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the replications.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
-def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, scheduler: str | None,
+def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, allocations: tuple[str, ...],
+         scheduler: str | None,
          workers: int | None, batch_size: int, target: float, seed: int, quiet: bool) -> None:
     """Monte Carlo power and sample size for a validation study, run on Dask.
 
@@ -297,7 +300,13 @@ def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, 
         eff = [float(e) for e in effects.split(",") if e.strip()]
     except ValueError:
         raise SpecError(f"--effects {effects[:80]!r}: give numbers separated by commas, e.g. 0,1") from None
-    res = monte_carlo(study, n, reps, out, analyses=analysis, effects=eff, seed=seed, scheduler=scheduler,
+    try:
+        shares = [[float(v) for v in a.split(":")] for a in allocations]
+    except ValueError:
+        raise SpecError("--groups: give shares separated by colons, e.g. 50:50 or 80:20") from None
+    shares = [[v / sum(a) for v in a] if sum(a) > 0 else a for a in shares]
+    res = monte_carlo(study, n, reps, out, analyses=analysis, effects=eff, allocations=shares or None, seed=seed,
+                      scheduler=scheduler,
                       workers=workers, batch_size=batch_size, target=target, show_progress=False if quiet else None)
     path = write_plan_report(res, out)
     if not quiet:
@@ -305,7 +314,8 @@ def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, 
             click.echo(f"{name}: {why}")
         for r in res.recommendations.to_dict(orient="records"):
             got = "not reached in the grid" if r["n"] is None else f"n = {r['n']}"
-            click.echo(f"{r['criterion']} (effect x {r['effect']:g}): {got}")
+            alloc = f", groups {r['allocation']}" if r["allocation"] else ""
+            click.echo(f"{r['criterion']} (effect x {r['effect']:g}{alloc}): {got}")
         click.echo(f"Wrote {path}, {Path(out) / 'plan.json'} and {Path(out) / 'replications'}")
 
 

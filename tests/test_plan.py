@@ -90,7 +90,7 @@ def test_study_population_draws_likert_and_dif():
 
 def test_failing_replication_is_recorded_not_fatal():
     pop = from_syntax(ONE_FACTOR)
-    cfg = PlanConfig(pop, ("cfa",), ((50, 1.0),), 3, 0)
+    cfg = PlanConfig(pop, ("cfa",), ((50, 1.0, (1.0,)),), 3, 0)
     import psychometrics.plan.analyses as an
 
     orig = an.ANALYSES["cfa"]
@@ -233,7 +233,7 @@ def test_external_scheduler_and_killed_worker_identical(tmp_path, baseline):
 
 def test_interrupted_run_resumes_identically(tmp_path, baseline):
     pop = from_syntax(ONE_FACTOR)
-    cfg = PlanConfig(pop, ("cfa", "reliability"), tuple((n, 1.0) for n in (120, 240)), 60, 0, batch_size=10)
+    cfg = PlanConfig(pop, ("cfa", "reliability"), tuple((n, 1.0, (1.0,)) for n in (120, 240)), 60, 0, batch_size=10)
     done = []
 
     def interrupt(k):
@@ -281,3 +281,20 @@ def test_cli_bad_input_exit_code(tmp_path):
     assert "residual variance" in r.stderr + r.stdout and "Traceback" not in r.stderr
 
 
+
+
+def test_group_allocations_and_planted_dif(tmp_path):
+    # two groups, DIF planted on x1; balanced vs 90:10 allocation, effect 0 (Type I) and 1
+    res = monte_carlo(ONE_FACTOR, n=[300], reps=12, out=tmp_path, workers=1, analyses="invariance", batch_size=6,
+                      effects=[0, 1], allocations=[(0.5, 0.5), (0.9, 0.1)], groups={"a": 0.5, "b": 0.5},
+                      dif=[{"item": "x1", "group": "b", "shift": 0.8}], show_progress=False)
+    crit = res.criteria
+    assert set(crit["groups"]) == {"150/150", "270/30"}
+    assert set(crit["allocation"]) == {"50:50", "90:10"}
+    det = crit[crit["criterion"] == "invariance.detect_dif"]
+    assert set(det["effect"]) == {1.0}  # sensitivity only where DIF is planted
+    assert len(res.recommendations) and set(res.recommendations["allocation"]) == {"50:50", "90:10"}
+    assert res.replications["error"].eq("").all()
+    with pytest.raises(SpecError, match="group 'b' would have 3 respondents"):
+        monte_carlo(ONE_FACTOR, n=[300], reps=2, out=tmp_path / "x", allocations=[(0.99, 0.01)],
+                    groups={"a": 0.5, "b": 0.5}, show_progress=False)

@@ -120,6 +120,7 @@ def monte_carlo(
     *,
     analyses: Sequence[str] | str = DEFAULT_ANALYSES,
     effects: Sequence[float] = (1.0,),
+    allocations: Sequence[Sequence[float]] | None = None,
     seed: int = 0,
     scheduler: str | None = None,
     workers: int | None = None,
@@ -151,7 +152,11 @@ def monte_carlo(
         when not available or with one group).
     effects : sequence of float
         Multipliers of the planted DIF shifts (0 gives the Type I error of the invariance
-        decisions); the grid is ``n × effects``.
+        decisions).
+    allocations : sequence of sequences of float, optional
+        Group shares to compare (e.g. ``[(.5, .5), (.8, .2)]``: balanced vs 80/20), one share
+        per group summing to 1; default the population's proportions. The grid is
+        ``n × allocations × effects``.
     seed : int
         Replication *r* uses child *r* of ``numpy.random.SeedSequence(seed).spawn``.
     scheduler : str, optional
@@ -191,8 +196,10 @@ def monte_carlo(
     effects = tuple(float(e) for e in effects)
     if not effects or not all(np.isfinite(effects)):
         raise SpecError(f"effects must be finite numbers, got {list(effects)}")
-    for v in ns:
-        pop.check(v)
+    shares = [tuple(float(q) for q in a) for a in allocations] if allocations else [tuple(pop.proportions)]
+    for a in shares:
+        for v in ns:
+            pop.check(v, a)
     names, skipped = resolve_analyses(analyses, pop)
     from psychometrics.cfa.specification import build_spec
 
@@ -203,7 +210,7 @@ def monte_carlo(
     absent = [v for v in spec.observed if v not in pop.items]
     if absent:
         raise SpecError(f"analysis model names item(s) {', '.join(absent[:5])} that the population does not have")
-    conditions = tuple((v, e) for e in effects for v in ns)
+    conditions = tuple((v, e, a) for e in effects for a in shares for v in ns)
     config = PlanConfig(population=pop, analyses=names, conditions=conditions, reps=int(reps), seed=int(seed),
                         batch_size=int(batch_size), alpha=float(alpha))
     if out is None:
@@ -214,7 +221,8 @@ def monte_carlo(
     run = execute(config, out, scheduler=scheduler, workers=workers, show_progress=show_progress)
     table = read_replications(config, out)
     summary = summarise(table, pop, names, conditions)
-    settings = {"n": list(ns), "effects": list(effects), "reps": int(reps), "seed": int(seed),
+    settings = {"n": list(ns), "effects": list(effects), "allocations": [list(a) for a in shares],
+                "reps": int(reps), "seed": int(seed),
                 "analyses": list(names), "alpha": alpha, "target": target, "batch_size": int(batch_size),
                 "fingerprint": config.fingerprint()}
     result = PlanResult(criteria=summary, recommendations=recommend(summary, target), replications=table,

@@ -85,18 +85,19 @@ class Population:
                 out[f] = s / (s + float(self.theta[js].sum()))
         return out
 
-    def group_counts(self, n: int) -> np.ndarray:
-        """Largest-remainder rounding of n × proportions (as the simulator)."""
-        props = np.asarray(self.proportions)
+    def group_counts(self, n: int, proportions: tuple[float, ...] | None = None) -> np.ndarray:
+        """Largest-remainder rounding of n × proportions (as the simulator; default: the population's)."""
+        props = np.asarray(self.proportions if proportions is None else proportions, dtype=float)
         raw = n * props
         counts = np.floor(raw).astype(np.int64)
         order = np.argsort(-(raw - counts), kind="stable")
         counts[order[: n - int(counts.sum())]] += 1
         return counts
 
-    def draw(self, n: int, rng: np.random.Generator, dif_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, n: int, rng: np.random.Generator, dif_scale: float = 1.0,
+             proportions: tuple[float, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One data set: (n × p responses, group index of each row); groups in blocks, reference first."""
-        counts = self.group_counts(n)
+        counts = self.group_counts(n, proportions)
         g = np.repeat(np.arange(len(counts)), counts)
         m, p = self.phi.shape[0], len(self.items)
         chol = np.linalg.cholesky(self.phi)
@@ -108,11 +109,16 @@ class Population:
             y = y.astype(np.float64)
         return y, g
 
-    def check(self, n: int) -> None:
+    def check(self, n: int, proportions: tuple[float, ...] | None = None) -> None:
         """Raise :class:`SpecError` if a data set of size ``n`` cannot be simulated or analysed."""
         if n < 2:
             raise SpecError(f"sample size {n} is too small; give sizes of at least {len(self.items) + 1}")
-        for gid, c in zip(self.groups, self.group_counts(n)):
+        if proportions is not None:
+            if len(proportions) != len(self.groups) or any(not 0 < q <= 1 for q in proportions) \
+                    or abs(sum(proportions) - 1) > 1e-6:
+                raise SpecError(f"group allocation {list(proportions)}: give one share in (0, 1] per group "
+                                f"({', '.join(self.groups)}) summing to 1")
+        for gid, c in zip(self.groups, self.group_counts(n, proportions)):
             if c <= len(self.items):
                 where = f"group {gid!r}" if len(self.groups) > 1 else "the sample"
                 raise SpecError(

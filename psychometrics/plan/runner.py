@@ -41,7 +41,7 @@ class PlanConfig:
 
     population: Population
     analyses: tuple[str, ...]
-    conditions: tuple[tuple[int, float], ...]  # (n, effect multiplier of the planted DIF)
+    conditions: tuple[tuple[int, float, tuple[float, ...]], ...]  # (n, DIF effect multiplier, group shares)
     reps: int
     seed: int
     batch_size: int = 25
@@ -73,11 +73,11 @@ def replication_rng(seed: int, rep: int) -> np.random.Generator:
 
 def run_replication(config: PlanConfig, condition: int, rep: int) -> dict[str, Any]:
     """One replication: draw, run every analysis, flatten; errors are recorded, not raised."""
-    n, effect = config.conditions[condition]
+    n, effect, shares = config.conditions[condition]
     row: dict[str, Any] = {"condition": condition, "n": n, "effect": effect, "rep": rep, "error": ""}
     errors = []
     try:
-        data, group = config.population.draw(n, replication_rng(config.seed, rep), effect)
+        data, group = config.population.draw(n, replication_rng(config.seed, rep), effect, shares)
     except Exception as exc:  # noqa: BLE001 - recorded, never fatal
         row["error"] = f"simulation: {type(exc).__name__}: {exc}"[:500]
         return row
@@ -132,7 +132,7 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         return
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # HTTP only on loopback
     with cluster, Client(cluster) as client:
         yield client
 

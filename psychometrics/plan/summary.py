@@ -136,17 +136,21 @@ def _condition_criteria(t: pd.DataFrame, pop: Population, analyses: tuple[str, .
 
 
 def summarise(table: pd.DataFrame, pop: Population, analyses: tuple[str, ...],
-              conditions: tuple[tuple[int, float], ...]) -> pd.DataFrame:
-    """One row per condition × criterion: estimate, Monte Carlo SE, valid replications."""
+              conditions: tuple[tuple[int, float, tuple[float, ...]], ...]) -> pd.DataFrame:
+    """One row per condition × criterion: estimate, Monte Carlo SE, valid replications.
+
+    ``groups`` labels the group allocation by its sizes (``"540/360/300"``; ``""`` with one group).
+    """
     rows = []
-    for c, (n, effect) in enumerate(conditions):
+    for c, (n, effect, shares) in enumerate(conditions):
         t = table[table["condition"] == c]
         failed = int((t["error"].astype(str) != "").sum())
-        rows.append({"condition": c, "n": n, "effect": effect, "criterion": "failed",
+        alloc = "/".join(str(int(k)) for k in pop.group_counts(n, shares)) if len(pop.groups) > 1 else ""
+        base = {"condition": c, "n": n, "effect": effect, "allocation": allocation_label(shares, pop)}
+        rows.append({**base, "groups": alloc, "criterion": "failed",
                      "estimate": failed / max(len(t), 1), "mcse": math.nan, "valid": len(t)})
         for name, (est, se, r) in _condition_criteria(t, pop, analyses).items():
-            rows.append({"condition": c, "n": n, "effect": effect, "criterion": name,
-                         "estimate": est, "mcse": se, "valid": r})
+            rows.append({**base, "groups": alloc, "criterion": name, "estimate": est, "mcse": se, "valid": r})
     return pd.DataFrame.from_records(rows)
 
 
@@ -154,7 +158,8 @@ def recommend(summary: pd.DataFrame, target: float = 0.80) -> pd.DataFrame:
     """Smallest n reaching ``target`` per power criterion and effect, with its MC interval."""
     rows = []
     power = [k for k, (kind, _d) in DESCRIPTIONS.items() if kind == "power"]
-    for (crit, effect), g in summary[summary["criterion"].isin(power)].groupby(["criterion", "effect"], sort=True):
+    for (crit, effect, alloc), g in summary[summary["criterion"].isin(power)].groupby(
+            ["criterion", "effect", "allocation"], sort=True):
         g = g.sort_values("n")
         n, est, se = g["n"].to_numpy(), g["estimate"].to_numpy(), g["mcse"].to_numpy()
         se = np.nan_to_num(se)
@@ -163,11 +168,19 @@ def recommend(summary: pd.DataFrame, target: float = 0.80) -> pd.DataFrame:
             idx = np.flatnonzero(mask)
             return int(n[idx[0]]) if idx.size else None
 
-        rows.append({"criterion": crit, "effect": float(effect), "target": target,
+        rows.append({"criterion": crit, "effect": float(effect), "allocation": alloc, "target": target,
                      "n": first(est >= target), "n_low": first(est + Z975 * se >= target),
                      "n_high": first(est - Z975 * se >= target)})
     # object columns keep n an int and "not reached" None (not NaN)
-    return pd.DataFrame(rows, columns=["criterion", "effect", "target", "n", "n_low", "n_high"], dtype=object)
+    return pd.DataFrame(rows, columns=["criterion", "effect", "allocation", "target", "n", "n_low", "n_high"],
+                        dtype=object)
+
+
+def allocation_label(shares: tuple[float, ...], pop: Population) -> str:
+    """Group shares as percentages, ``"45:30:25"`` (``""`` with one group)."""
+    if len(pop.groups) < 2:
+        return ""
+    return ":".join(f"{100 * q:g}" for q in shares)
 
 
 def describe(name: str) -> str:

@@ -42,7 +42,9 @@ def _figures(res: PlanResult) -> list[dict[str, Any]]:
         g = crit[crit["criterion"] == name]
         if g.empty or g["estimate"].isna().all():
             continue
-        curves = g.assign(series=[f"effect × {e:g}" for e in g["effect"]])[["series", "n", "estimate", "mcse"]]
+        labels = [f"effect × {e:g}" + (f", groups {a}" if a and len(res.settings["allocations"]) > 1 else "")
+                  for e, a in zip(g["effect"], g["allocation"])]
+        curves = g.assign(series=labels)[["series", "n", "estimate", "mcse"]]
         ref = 0.95 if name == "reliability.coverage" else (res.settings["alpha"] if name == "invariance.false_positive"
                                                            else target)
         out.append({"name": name, "title": title, "svg": power_curves(curves, ref, title=title),
@@ -52,7 +54,7 @@ def _figures(res: PlanResult) -> list[dict[str, Any]]:
 
 def _table(res: PlanResult) -> dict[str, Any]:
     crit = res.criteria
-    conds = crit[["condition", "n", "effect"]].drop_duplicates().sort_values("condition")
+    conds = crit[["condition", "n", "effect", "groups"]].drop_duplicates().sort_values("condition")
     names = list(dict.fromkeys(crit["criterion"]))
     rows = []
     for name in names:
@@ -65,8 +67,8 @@ def _table(res: PlanResult) -> dict[str, Any]:
             else:
                 cells.append("—")
         rows.append({"name": name, "description": describe(name), "cells": cells})
-    heads = [f"n = {int(n)}" + ("" if len(res.settings["effects"]) == 1 else f", effect × {e:g}")
-             for n, e in zip(conds["n"], conds["effect"])]
+    heads = [f"n = {int(n)}" + (f" ({g})" if g else "") + ("" if len(res.settings["effects"]) == 1 else f", effect × {e:g}")
+             for n, e, g in zip(conds["n"], conds["effect"], conds["groups"])]
     return {"heads": heads, "rows": rows}
 
 
