@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _rtiming import rscript_times  # noqa: E402
+from _rtiming import rscript_times  # noqa: E402  (runs R_PRELUDE: args, cases, reps)
 
 HS_POP = ("visual =~ 0.77*x1 + 0.42*x2 + 0.58*x3\ntextual =~ 0.85*x4 + 0.86*x5 + 0.84*x6\n"
           "speed =~ 0.57*x7 + 0.72*x8 + 0.67*x9\n"
@@ -41,7 +41,7 @@ HS_POP = ("visual =~ 0.77*x1 + 0.42*x2 + 0.58*x3\ntextual =~ 0.85*x4 + 0.86*x5 +
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(lavaan))
-time_cases(function(cs) {
+make_run <- function(cs) {
   if (cs$kind == "hs") {
     function() {
       for (r in seq_len(cs$reps)) {
@@ -60,7 +60,22 @@ time_cases(function(cs) {
       }
     }
   }
-})
+}
+# per case, after a warm-up loop: wall seconds (median of `reps` loops) and CPU seconds
+# (user + system; independent of how loaded the machine is) of one loop
+out <- list()
+for (cs in cases) {
+  one <- make_run(cs)
+  one()
+  wall <- numeric(reps); cpu <- numeric(reps)
+  for (i in seq_len(reps)) {
+    p0 <- proc.time(); one(); p1 <- proc.time() - p0
+    wall[i] <- p1[["elapsed"]]; cpu[i] <- p1[["user.self"]] + p1[["sys.self"]]
+  }
+  out[[cs$name]] <- median(wall)
+  out[[paste0(cs$name, "_cpu")]] <- median(cpu)
+}
+cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))
 """
 
 
@@ -108,8 +123,10 @@ def main() -> None:
         r_cases = [{"name": "hs", "kind": "hs", "pop": HS_POP, "model": hs.model, "n": 300, "reps": args.r_reps},
                    {"name": "ladder", "kind": "ladder", "model": demo.model, "data": str(Path(tmp) / "demo.csv"),
                     "reps": max(2, args.r_reps // 4)}]
-        rt = rscript_times(R_SCRIPT, r_cases, 3)
-    r_rate = None if rt is None else {"hs": args.r_reps / rt["hs"], "ladder": max(2, args.r_reps // 4) / rt["ladder"]}
+        rt = rscript_times(R_SCRIPT, r_cases, 2)
+    r_n = {"hs": args.r_reps, "ladder": max(2, args.r_reps // 4)}
+    r_rate = None if rt is None else {k: r_n[k] / rt[k] for k in r_n}
+    r_cpu = None if rt is None else {k: rt[f"{k}_cpu"] / r_n[k] for k in r_n}
 
     for (label, pop, n, reps, analysis), key in zip(cases, ("hs", "ladder")):
         one = _ours(pop, n, reps, analysis, 1)
@@ -125,6 +142,8 @@ def main() -> None:
         if r_rate:
             print(f"  lavaan R loop  : {r_rate[key]:8.2f} reps/s (1 process)  -> ours (2 workers) / lavaan = "
                   f"{two['rate'] / r_rate[key]:.1f}x, ours (1 worker) / lavaan = {one['rate'] / r_rate[key]:.1f}x")
+            print(f"  CPU per replication: lavaan {r_cpu[key] * 1000:.0f} ms, ours {one['cpu'] * 1000:.0f} ms -> "
+                  f"{r_cpu[key] / one['cpu']:.1f}x replications per CPU-second")
         else:
             print("  lavaan: Rscript not available")
     print(f"peak RSS of the client: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
