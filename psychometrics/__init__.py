@@ -37,7 +37,7 @@ _LAZY_ATTRS = {
 }
 _SUBMODULES = {
     "scale", "data", "items", "reliability", "efa", "cfa", "invariance", "validity",
-    "scoring", "pipeline", "datasets", "exceptions", "simulate", "ordinal", "report",
+    "scoring", "pipeline", "datasets", "exceptions", "simulate", "ordinal", "report", "plan",
     "categorical_invariance",
 }
 

@@ -339,6 +339,8 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, template: Path | No
         options["crosscheck"] = True
     run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(), overwrite=overwrite,
              options=options or None, tables=tables, template=template)
+
+
 # ===================================================================== report
 @cli.command("report")
 @click.argument("results", type=click.Path(dir_okay=False, exists=True, path_type=Path))
@@ -355,6 +357,65 @@ def report_command(results: Path, out: Path, template: Path | None, tables: str 
 
     written = rerender(results, out, template_dir=template, tables=tables, overwrite=overwrite)
     click.echo(f"Wrote {written}" + (f" and {written.parent / 'tables.docx'}" if tables else ""))
+
+
+# ===================================================================== plan
+@cli.command("plan")
+@click.argument("study", metavar="STUDY")
+@click.option("--n", "n", default="200,400,800,1600", show_default=True, metavar="N1,N2,...",
+              help="Total sample sizes (split over the groups by the study's proportions).")
+@click.option("--reps", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Replications per condition.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Folder for plan.html, plan.json and replications/ (an existing one is resumed).")
+@click.option("--analysis", "analysis", default="cfa,invariance,reliability,irt", show_default=True,
+              metavar="A1,A2", help="Analyses per replication: cfa, invariance, reliability, irt.")
+@click.option("--effects", default="1", show_default=True, metavar="E1,E2",
+              help="Multipliers of the planted DIF shifts (0 = no DIF: Type I error of the invariance rule).")
+@click.option("--groups", "allocations", multiple=True, metavar="P1:P2:...",
+              help="Group shares to compare, e.g. --groups 50:50 --groups 80:20 (default: the study's proportions).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler (tcp://host:port; default DASK_SCHEDULER_ADDRESS or a local cluster).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Workers of the local cluster [default: cores].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=25, show_default=True,
+              help="Replications per Dask task.")
+@click.option("--target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.80,
+              show_default=True, help="Power the recommended n must reach.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the replications.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
+def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, allocations: tuple[str, ...],
+         scheduler: str | None,
+         workers: int | None, batch_size: int, target: float, seed: int, quiet: bool) -> None:
+    """Monte Carlo power and sample size for a validation study, run on Dask.
+
+    STUDY is a study file (as for `simulate`; `default` for the demo study), a file with
+    lavaan syntax with population values, or that syntax itself ("f =~ 0.7*x1 + ...").
+    """
+    from psychometrics.exceptions import SpecError
+    from psychometrics.plan import monte_carlo
+    from psychometrics.report.plan import write_plan_report
+
+    try:
+        eff = [float(e) for e in effects.split(",") if e.strip()]
+    except ValueError:
+        raise SpecError(f"--effects {quote(effects)}: give numbers separated by commas, e.g. 0,1") from None
+    try:
+        shares = [[float(v) for v in a.split(":")] for a in allocations]
+    except ValueError:
+        raise SpecError("--groups: give shares separated by colons, e.g. 50:50 or 80:20") from None
+    shares = [[v / sum(a) for v in a] if sum(a) > 0 else a for a in shares]
+    res = monte_carlo(study, n, reps, out, analyses=analysis, effects=eff, allocations=shares or None, seed=seed,
+                      scheduler=scheduler,
+                      workers=workers, batch_size=batch_size, target=target, show_progress=False if quiet else None)
+    path = write_plan_report(res, out)
+    if not quiet:
+        for name, why in res.skipped.items():
+            click.echo(f"{name}: {why}")
+        for r in res.recommendations.to_dict(orient="records"):
+            got = "not reached in the grid" if r["n"] is None else f"n = {r['n']}"
+            alloc = f", groups {r['allocation']}" if r["allocation"] else ""
+            click.echo(f"{r['criterion']} (effect x {r['effect']:g}{alloc}): {got}")
+        click.echo(f"Wrote {path}, {Path(out) / 'plan.json'} and {Path(out) / 'replications'}")
 
 
 # ===================================================================== score
