@@ -23,8 +23,10 @@ SEED = 20260017
 N_CAT = 5
 
 
-def simulate_grm(rng, n_persons, a, b):
+def simulate_grm(rng, n_persons, a, b, standardise=False):
     theta = rng.standard_normal(n_persons)
+    if standardise:  # exact mean 0 / SD 1, so a single large-N data set has the model's theta scale
+        theta = (theta - theta.mean()) / theta.std()
     star = expit(a[None, :, None] * (theta[:, None, None] - b[None, :, :]))  # (N, J, K-1)
     u = rng.random((n_persons, a.size))
     return (u[:, :, None] < star).sum(axis=2).astype(int)  # P(X >= k) = star_k
@@ -54,7 +56,7 @@ def speed_and_recovery(res_json):
 
     rng = np.random.default_rng(SEED)
     a, b = true_grm(rng, 28)
-    X = simulate_grm(rng, 10_000, a, b)
+    X = simulate_grm(rng, 10_000, a, b, standardise=True)
     subscales = [list(range(7 * s, 7 * s + 7)) for s in range(4)]
     fits = {f"subscale{s + 1}": cols for s, cols in enumerate(subscales)}
     fits["total"] = list(range(28))
@@ -65,10 +67,13 @@ def speed_and_recovery(res_json):
         "no_se": {"compute_standard_errors": False},
         "no_rust": {"use_rust": False},
         "tight": {"tol": 1e-8, "max_iter": 5000},
+        "q61": {"n_quadpts": 61},
+        "q61_no_se": {"n_quadpts": 61, "compute_standard_errors": False},
     }.items():
         per = {}
         for name, cols in fits.items():
-            r, wall, cpu_s = timed(lambda: mirt.fit_mirt(X[:, cols], model="GRM", n_quadpts=21, **kw))
+            kw = {"n_quadpts": 21, **kw}
+            r, wall, cpu_s = timed(lambda: mirt.fit_mirt(X[:, cols], model="GRM", **kw))
             per[name] = {"wall": wall, "cpu": cpu_s, "iterations": int(r.n_iterations), "converged": bool(r.converged),
                          "loglik": float(r.log_likelihood)}
             if name == "total":
@@ -79,7 +84,7 @@ def speed_and_recovery(res_json):
     # recovery on the 28-item total fit
     rec = {}
     truth = [np.concatenate([[a[i]], b[i]]) for i in range(28)]
-    for label in ("default", "tight"):
+    for label in ("default", "tight", "q61"):
         r = runs["_fits"][label]
         est, se = mirt_pars("GRM", r.model), mirt_se("GRM", r)
         z = np.concatenate([(e - t) / s for e, t, s in zip(est, truth, se)])
@@ -95,8 +100,25 @@ def speed_and_recovery(res_json):
     se_m = mirt_se("GRM", runs["_fits"]["tight"])
     rec["max_rel_diff_se_oakes_vs_numerical_hessian"] = float(max(np.max(np.abs(p / q - 1)) for p, q in zip(se_m, ex["se"])))
     del runs["_fits"]
+    # quadrature sensitivity of the 28-item likelihood itself: exact maximiser (own code, from the
+    # true values) at several fixed grids, and recovery of the truth there
+    quad = {}
+    for label in ("GH21", "GH41", "GH61", "EQ61", "EQ121"):
+        n = int(label[2:])
+        if label.startswith("GH"):
+            nodes, weights = gauss_hermite(n)
+        else:
+            nodes = np.linspace(-6, 6, n)
+            weights = norm.pdf(nodes) / norm.pdf(nodes).sum()
+        ex, wall, _ = timed(lambda: polish("GRM", truth, X, nodes, weights, tol=1e-5))
+        z = np.concatenate([(e - t) / s for e, t, s in zip(ex["pars"], truth, ex["se"])])
+        quad[label] = {"loglik": float(ex["loglik"]), "share_abs_z_lt_3": float(np.mean(np.abs(z) < 3)),
+                       "share_abs_z_lt_1.96": float(np.mean(np.abs(z) < 1.96)), "max_abs_z": float(np.max(np.abs(z))),
+                       "mean_z_slopes": float(np.mean(z[::N_CAT])), "seconds_own_newton": wall}
+        print(label, quad[label], flush=True)
     res_json["speed_grm_28x10000"] = {
-        "design": "unidimensional GRM, 28 items x 5 categories, N = 10000, a ~ U(0.8, 2.5), b sorted around N(0, 0.7) locations; fits: 4 subscales of 7 items + total of 28, n_quadpts = 21",
+        "design": "unidimensional GRM, 28 items x 5 categories, N = 10000 with theta standardised to mean 0 / SD 1 exactly, a ~ U(0.8, 2.5), b sorted around N(0, 0.7) locations; fits: 4 subscales of 7 items + total of 28; n_quadpts = 21 unless the run says q61",
+        "quadrature_sensitivity_total": quad,
         "true": {"a": a.tolist(), "b": b.tolist()},
         "runs": runs,
         "recovery_total": rec,
