@@ -171,25 +171,52 @@ class Engine:
         for lo in range(0, pats.shape[0], chunk):
             sl = slice(lo, lo + chunk)
             xs, ps, fs = pats[sl], post[sl], self.f[sl]
-            s = np.zeros((xs.shape[0], q, self.n_par))
+            # only (pattern, node) cells that carry posterior weight enter the second moment
+            wq = fs[:, None] * ps
+            uu, qq = np.nonzero(wq > 1e-13 * wq.max())
+            s = np.zeros((uu.size, self.n_par))
+            sbar = np.zeros((xs.shape[0], self.n_par))
             for j in range(len(self.k)):
                 kk = int(self.k[j])
-                obs = xs[:, j] >= 0
-                s[obs, :, self.offs[j] : self.offs[j] + kk] = glog[self.offs[j] + xs[obs, j], :, :kk]
-            wts = np.sqrt(fs[:, None] * ps)[..., None]
-            flat = (s * wts).reshape(-1, self.n_par)
+                cols = slice(self.offs[j], self.offs[j] + kk)
+                xj = xs[uu, j]
+                obs = xj >= 0
+                s[obs, cols] = glog[self.offs[j] + xj[obs], qq[obs], :kk]
+                xa = xs[:, j]
+                oa = xa >= 0
+                sbar[oa, cols] = np.einsum("uq,uqm->um", ps[oa], glog[self.offs[j] + xa[oa], :, :kk])
+            flat = s * np.sqrt(wq[uu, qq])[:, None]
             outer += flat.T @ flat
-            sbar = np.einsum("uq,uqp->up", ps, s)
             mean_outer += (sbar * fs[:, None]).T @ sbar
             grad += fs @ sbar
         info = -(hess + outer - mean_outer)
         return 0.5 * (info + info.T), grad, ll
 
+    def score_and_xpd(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """ℓ, ∇ℓ and the cross-product information Σ_u f_u ∇log L_u ∇log L_uᵀ."""
+        ll, post, r, _ = self.estep(x)
+        q = self.theta.size
+        pats = self.data.patterns
+        sbar = np.zeros((pats.shape[0], self.n_par))
+        for kk, idx in self.groups.items():
+            pos = self.index[kk]
+            p, dp = category_probs_grad(self.model, x[pos[:, 0]], x[pos[:, 1:]], self.theta)
+            g = (dp / p[..., None]).transpose(0, 2, 1, 3)  # (J, K, Q, m)
+            for jj, j in enumerate(idx):
+                xa = pats[:, j]
+                oa = xa >= 0
+                sbar[np.ix_(oa, pos[jj])] = np.einsum("uq,uqm->um", post[oa], g[jj][xa[oa]])
+        grad = self.f @ sbar
+        return ll, grad, (sbar * self.f[:, None]).T @ sbar + 1e-9 * self.n * np.eye(self.n_par)
+
     # ------------------------------------------------------------ driver
     def fit(
-        self, x0: np.ndarray | None = None, max_em: int = 2000, tol: float = 1e-8, switch: float = 1e-3, max_newton: int = 50
+        self, x0: np.ndarray | None = None, max_em: int = 2000, tol: float = 1e-8, switch: float = 1e-2, max_newton: int = 100,
+        se: bool = True,
     ) -> dict:
-        """EM until max|∇ℓ|/N < ``switch``, then Newton until max|∇ℓ|/N < ``tol``."""
+        """EM until max|∇ℓ|/N < ``switch``, then Newton steps on ℓ with the observed (Louis)
+        information of the switch point (chord Newton) until max|∇ℓ|/N < ``tol``; the observed
+        information again at the end for the SEs."""
         x = self.start() if x0 is None else x0.copy()
         em_cycles = 0
         ll = -np.inf
@@ -202,31 +229,38 @@ class Engine:
             x = x_new
         newton = 0
         converged = bool(np.max(np.abs(grad)) / self.n < tol)
-        info = None
-        for newton in range(1, max_newton + 1):
-            info, grad, ll = self.observed_information(x)
+        chol = None
+        while not converged and newton < max_newton:
+            newton += 1
+            if chol is None:  # observed information at the switch point, kept (chord Newton)
+                info, grad, ll = self.observed_information(x)
+                try:
+                    chol = np.linalg.cholesky(info)
+                except np.linalg.LinAlgError:  # not yet in the concave region: more EM
+                    ll, _, r, _ = self.estep(x)
+                    x, grad = self.mstep(x, r)
+                    continue
+            else:
+                ll, _, r, _ = self.estep(x)
+                grad = self.item_terms(x, r, info=False)[0]
             if np.max(np.abs(grad)) / self.n < tol:
                 converged = True
                 break
-            try:
-                chol = np.linalg.cholesky(info)
-                step = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
-            except np.linalg.LinAlgError:  # not yet in the concave region: more EM
-                ll, _, r, _ = self.estep(x)
-                x, grad = self.mstep(x, r)
-                continue
+            step = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
             t = 1.0
             for _ in range(30):
                 trial = x + t * step
-                if self._valid(trial).all():
-                    ll_t = self.estep(trial)[0]
-                    if ll_t >= ll - 1e-9 * abs(ll):
-                        break
+                if self._valid(trial).all() and self.estep(trial)[0] >= ll - 1e-9 * abs(ll):
+                    break
                 t *= 0.5
             x = trial
-        if info is None or not converged:
+        info = None
+        if se:
             info, grad, ll = self.observed_information(x)
-            converged = bool(np.max(np.abs(grad)) / self.n < tol)
+        else:
+            ll, _, r, _ = self.estep(x)
+            grad = self.item_terms(x, r, info=False)[0]
+        converged = bool(np.max(np.abs(grad)) / self.n < max(tol, 1e-7))
         return {
             "x": x,
             "loglik": ll,

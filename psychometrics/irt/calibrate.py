@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.exceptions import ConvergenceWarning, DataError, DataQualityWarning
 from psychometrics.irt._data import IRTData, prepare_responses, quadrature
 from psychometrics.irt._engine import Engine
@@ -17,6 +18,7 @@ __all__ = ["calibrate", "calibration_from_vector"]
 _MODELS = {"grm": "grm", "gpcm": "gpcm", "2pl": "grm"}
 
 
+@single_thread_blas
 def calibrate(
     data: pd.DataFrame,
     items: list[str] | None = None,

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.exceptions import ConvergenceWarning, DataError, DataQualityWarning
 from psychometrics.irt.results import CMLResult
 
@@ -91,6 +92,7 @@ def _design(model: str, ncat: list[int]) -> tuple[np.ndarray, list[str]]:
     return np.column_stack(cols) if cols else np.zeros((m, 0)), []
 
 
+@single_thread_blas
 def fit_cml(data: pd.DataFrame, model: str = "pcm", items: list[str] | None = None, tol: float = 1e-10, max_iter: int = 100) -> CMLResult:
     """Conditional ML calibration of the Rasch model, PCM or RSM.
 
