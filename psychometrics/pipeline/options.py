@@ -59,6 +59,9 @@ class ValidationOptions:
         (Rhemtulla, Brosseau-Liard & Savalei, 2012); ``no`` uses the continuous (ML,
         Pearson) methods throughout. An ordinal step that fails falls back to the
         continuous method with a diagnostic saying so.
+    irt : bool
+        Calibrate a graded response model per subscale and for the total (item fit,
+        information, sum-score → EAP tables, ordinal logistic regression DIF; default True).
     """
 
     group: str | None = None
@@ -77,6 +80,7 @@ class ValidationOptions:
     invariance_sample: str = "full"
     invariance_rule: str = "auto"
     ordinal: str = "auto"
+    irt: bool = True
 
     def __post_init__(self) -> None:
         problems = option_problems(dataclasses.asdict(self))
@@ -131,6 +135,8 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
         out.append(f"parallel_iter: must be an integer ≥ 2, got {d['parallel_iter']!r}")
     if "conf_level" in d and not (_is_num(d["conf_level"]) and 0.5 <= float(d["conf_level"]) < 1):
         out.append(f"conf_level: must be a number in [0.5, 1), got {d['conf_level']!r}")
+    if "irt" in d and not isinstance(d["irt"], bool):
+        out.append(f"irt: must be true or false, got {d['irt']!r}")
     if "exclude_careless" in d and not isinstance(d["exclude_careless"], bool):
         out.append(f"exclude_careless: must be true or false, got {d['exclude_careless']!r}")
     for key in ("group", "id_column"):

@@ -24,6 +24,7 @@ from psychometrics.pipeline.steps import (
     cfa_step,
     efa_step,
     invariance_step,
+    irt_step,
     load_data,
     reliability_step,
     scoring_step,
@@ -163,7 +164,7 @@ def validate(
         if out.exists() and not out.is_dir():
             raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the report files")
     ordinal, ordinal_why = resolve_ordinal(scale, opts)
-    run = Runner(quiet, total=9)
+    run = Runner(quiet, total=10 if opts.irt else 9)
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
     def assemble() -> tuple[list[Verdict], dict[str, Any], str]:
@@ -199,12 +200,13 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal)
     inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
     invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal)
+    irt = run.run("item response theory", irt_step, work, scale, opts, invariance) if opts.irt else None
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts)
     return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
                     reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
                     scoring_key=key, provenance=provenance(scale, d.responses, opts, command, extra_provenance),
-                    runner_diagnostics=tuple(run.diagnostics))
+                    runner_diagnostics=tuple(run.diagnostics), irt=irt)
 
 
 def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: Runner) -> None:

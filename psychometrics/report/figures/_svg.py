@@ -119,7 +119,8 @@ def _finish(fig, kind: str) -> SVG:
 
 
 _NAMES = {"scree": "Scree plot with parallel analysis", "heatmap": "Loading heatmap",
-          "responses": "Item response distributions", "invariance": "Change in fit between invariance models"}
+          "responses": "Item response distributions", "invariance": "Change in fit between invariance models",
+          "irt_crc": "IRT category response curves", "irt_info": "IRT test information curves"}
 
 
 _ID = re.compile(r'\sid="([^"]+)"')
