@@ -10,6 +10,7 @@ from psychometrics.irt._models import category_probs, item_information
 from psychometrics.irt.results import IRTCalibration
 
 __all__ = [
+    "THETA_GRID",
     "recode",
     "item_probabilities",
     "eap_scores",
@@ -20,6 +21,10 @@ __all__ = [
     "marginal_reliability",
     "empirical_reliability",
 ]
+
+
+#: θ grid of the information and category-response curves of the report and results.json.
+THETA_GRID = np.linspace(-4.0, 4.0, 33)
 
 
 def recode(cal: IRTCalibration, data: pd.DataFrame) -> np.ndarray:

@@ -13,6 +13,12 @@ __all__ = ["REFERENCES", "ALWAYS_CITED", "cited_in", "reference_list"]
 
 #: Short citation → APA reference.
 REFERENCES = {
+    "Terwee et al. (2007)": "Terwee, C. B., Bot, S. D. M., de Boer, M. R., van der Windt, D. A. W. M., Knol, D. L., "
+                            "Dekker, J., Bouter, L. M., & de Vet, H. C. W. (2007). Quality criteria were proposed for "
+                            "measurement properties of health status questionnaires. Journal of Clinical "
+                            "Epidemiology, 60(1), 34–42.",
+    "Linacre (2002)": "Linacre, J. M. (2002). Optimizing rating scale category effectiveness. Journal of Applied "
+                      "Measurement, 3(1), 85–106.",
     "Samejima (1969)": "Samejima, F. (1969). Estimation of latent ability using a response pattern of graded scores. "
                        "Psychometrika Monograph Supplement, 34(4, Pt. 2), No. 17.",
     "Bock & Aitkin (1981)": "Bock, R. D., & Aitkin, M. (1981). Marginal maximum likelihood estimation of item "

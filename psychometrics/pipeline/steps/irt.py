@@ -19,16 +19,13 @@ if TYPE_CHECKING:
     from psychometrics.data import Responses
     from psychometrics.scale import Scale
 
-__all__ = ["irt_step", "THETA_GRID"]
-
-#: θ grid of the information and category-response curves in the report and results.json.
-THETA_GRID = np.linspace(-4.0, 4.0, 33)
-
+__all__ = ["irt_step"]
 
 def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep) -> IRTStep:
     """GRM calibrations (21-point Gauss–Hermite quadrature) of the analysed rows."""
     from psychometrics.irt import calibrate, eap_scores, information, marginal_reliability, sum_score_table
     from psychometrics.irt.fit import item_fit
+    from psychometrics.irt.scores import THETA_GRID
 
     items = work.items
     scores: list[tuple[str, list[str]]] = [(s.id, list(scale.items_of(s.id))) for s in scale.subscales]

@@ -32,8 +32,7 @@ def irt_part(run: ValidationRun) -> Part:
         "standard errors from the observed information (Louis, 1982). a is the slope (discrimination), b1… the "
         "category thresholds on the θ scale. Items are judged by their S-X² fit (Orlando & Thissen, 2000) and by "
         "DIF from ordinal logistic regression (Crane et al., 2006) with Jodoin & Gierl (2001) effect size classes.")
-    from psychometrics.irt.scores import item_probabilities
-    from psychometrics.pipeline.steps.irt import THETA_GRID
+    from psychometrics.irt.scores import THETA_GRID, item_probabilities
     from psychometrics.report.figures import category_response_curves, information_curves
 
     params, overview = [], []
