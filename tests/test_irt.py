@@ -203,3 +203,16 @@ def test_bad_input_is_a_typed_error():
     cal = calibrate(pd.DataFrame({"x1": [0, 1, 1, 0, 1, 0] * 10, "x2": [0, 1, 0, 1, 1, 0] * 10, "x3": [1, 1, 0, 0, 1, 0] * 10}))
     with pytest.raises(DataError, match="row 1 has value 5"):
         eap_scores(cal, pd.DataFrame({"x1": [5], "x2": [0], "x3": [1]}))
+
+
+def test_calibration_round_trips_through_the_scoring_key(tmp_path):
+    import json as _json
+
+    from psychometrics.irt.keyio import calibration_from_key, calibration_to_key
+
+    ref, data, cal = _fit("mirt_grm_bfi_agree.json", "grm")
+    entry = calibration_to_key(cal, sum_score_table(cal))
+    back = calibration_from_key(_json.loads(_json.dumps(entry)))
+    np.testing.assert_allclose(eap_scores(back, data.iloc[:50]), eap_scores(cal, data.iloc[:50]), atol=1e-12)
+    np.testing.assert_allclose(entry["sum_score_eap"]["eap"], ref["sum_score_eap"]["eap"], atol=1e-4)
+    np.testing.assert_allclose(sum_score_table(back)["eap"], entry["sum_score_eap"]["eap"], atol=1e-12)

@@ -202,7 +202,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal)
     irt = run.run("item response theory", irt_step, work, scale, opts, invariance) if opts.irt else None
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
-    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts)
+    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt)
     return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
                     reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
                     scoring_key=key, provenance=provenance(scale, d.responses, opts, command, extra_provenance),
