@@ -244,3 +244,13 @@ def test_coverage_of_95_percent_intervals_2pl():
     c = np.array([[0.8], [-0.3], [0.2], [-0.9], [0.5], [0.0]])
     cov = _coverage("2pl", a, c, 500, 60, seed=100)
     assert 0.92 <= cov <= 0.98
+
+
+def test_non_convergence_is_warned_and_recorded():
+    from psychometrics.exceptions import ConvergenceWarning
+
+    a = np.array([1.0, 1.5, 2.0])
+    data = simulate_responses(a, -a[:, None] * np.array([[-0.5, 0.5]]), 200, seed=9)
+    with pytest.warns(ConvergenceWarning, match="not converged"):
+        cal = calibrate(data, tol=1e-30, max_em=2)
+    assert not cal.converged and any("not converged" in d for d in cal.diagnostics)
