@@ -305,6 +305,35 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
 
 
 @cli.command()
+@click.argument("scale", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--per-subscale", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Items to keep per subscale.")
+@click.option("--min-reliability", type=click.FloatRange(0, 1), default=None,
+              help="Keep adding items until the IRT marginal reliability of each subscale reaches this.")
+@click.option("--group", metavar="COL", default=None, help="Column with group labels (items with DIF are excluded).")
+@click.option("--split", type=float, default=0.5, show_default=True, help="Share of rows in the calibration sample.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calibration/validation split.")
+@click.option("--id-column", metavar="COL", default=None, help="Column with respondent ids (must be unique).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Folder for the short form's scale YAML, shortform.json and report.html.")
+def shorten(scale: Path, data: Path, per_subscale: int, min_reliability: float | None, group: str | None,
+            split: float, seed: int, id_column: str | None, out: Path) -> None:
+    """Choose a short form of SCALE on DATA and re-validate it; write its spec and a report to --out DIR.
+
+    Items are chosen per subscale on the calibration sample by greedy IRT information (GRM),
+    excluding misfitting (S-X²) and DIF items, and re-validated on the validation sample
+    (α, ω, CFA, short–full correlation corrected for overlap).
+    """
+    from psychometrics.pipeline.shorten import shorten as run_shorten
+
+    sf = run_shorten(scale, data, out, per_subscale=per_subscale, min_reliability=min_reliability, group=group,
+                     split=split, seed=seed, id_column=id_column, command=_command_line())
+    n = sum(len(v) for v in sf.items.values())
+    click.echo(f"Wrote {out}: short form with {n} items ({', '.join(f'{k}: {len(v)}' for k, v in sf.items.items())})")
+
+
+@cli.command()
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for responses.csv, report.html, results.json and scoring_key.json.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation and the analyses.")

@@ -24,16 +24,29 @@ from psychometrics.reliability.prepare import prepare_items
 from psychometrics.reliability.scale import subscale_map
 from psychometrics._text import quote
 
-__all__ = ["ItemAnalysisResult", "item_analysis", "FLAG_RULES"]
+__all__ = ["ItemAnalysisResult", "item_analysis", "FLAG_RULES", "FLAG_CITATIONS"]
 
 #: Flag rules: name → description (thresholds filled in from the call).
 FLAG_RULES = {
     "low_item_rest_r": "item–rest r < {min_item_rest_r:.2f}",
-    "floor": "floor > {max_floor_ceiling:.0%}",
-    "ceiling": "ceiling > {max_floor_ceiling:.0%}",
+    "sparse_category": "a response category used by < {min_category:.0%} of respondents",
+    "dominant_category": "one response category chosen by > {max_category:.0%} of respondents",
     "negative_item_rest_r": "item–rest r < 0 (probably not reverse-keyed)",
     "zero_variance": "zero variance (no information about differences)",
     "no_responses": "no observed responses",
+}
+
+#: Why each rule: the source a reviewer can check (``""`` = a plain property of the data).
+FLAG_CITATIONS = {
+    "low_item_rest_r": "Nunnally & Bernstein (1994)",
+    "sparse_category": "Linacre (2002): fewer than about 10 observations per category give unstable thresholds; "
+                       "collapse it with its neighbour",
+    "dominant_category": "convention of this package (issue 17): an item nearly everyone answers the same way "
+                         "carries little information; floor/ceiling > 15 % (Terwee et al., 2007) is judged on the "
+                         "subscale and total scores, not on single items",
+    "negative_item_rest_r": "",
+    "zero_variance": "",
+    "no_responses": "",
 }
 
 
@@ -57,7 +70,12 @@ class ItemAnalysisResult(ResultMixin):
         breaks, ``"; "``-separated, empty when none).
     flags : DataFrame
         One row per raised flag: ``item``, ``rule`` (a key of :data:`FLAG_RULES`),
-        ``description`` (the rule with its threshold) and ``value``.
+        ``description`` (the rule with its threshold), ``value`` and ``citation``
+        (:data:`FLAG_CITATIONS`).
+    score_floor_ceiling : DataFrame
+        Per subscale and the total (complete rows): ``n``, ``pct_floor`` / ``pct_ceiling``
+        (percent at the lowest / highest possible sum score) and ``floor_flag`` /
+        ``ceiling_flag`` (> ``max_floor_ceiling``; Terwee et al., 2007).
     response_range : tuple
         (lowest, highest) response option used for floor / ceiling.
     n_used : dict
@@ -72,6 +90,7 @@ class ItemAnalysisResult(ResultMixin):
     n_rows: int
     n_used: dict[str, int]
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    score_floor_ceiling: pd.DataFrame | None = None
     _title = "Item analysis"
 
     def to_frame(self) -> pd.DataFrame:
@@ -118,6 +137,8 @@ def item_analysis(
     min_item_rest_r: float = 0.30,
     max_floor_ceiling: float = 0.15,
     max_categories: int = 10,
+    min_category: float = 0.01,
+    max_category: float = 0.80,
 ) -> ItemAnalysisResult:
     """Item statistics with flags.
 
@@ -140,7 +161,13 @@ def item_analysis(
     min_item_rest_r : float
         Flag items whose item–rest correlation is below this (default .30).
     max_floor_ceiling : float
-        Flag items with more than this proportion at the floor or the ceiling (default .15).
+        Flag subscale and total sum scores with more than this proportion at their lowest or
+        highest possible value (default .15; Terwee et al., 2007 — a criterion for scale
+        scores, so single items are not judged by it).
+    min_category, max_category : float
+        Flag an item with a response category (in an integer response range) used by fewer
+        than ``min_category`` (default 1 %) or more than ``max_category`` (default 80 %) of
+        its observed responses.
     max_categories : int
         Response frequencies are tabulated when at most this many distinct values occur.
 
@@ -176,8 +203,10 @@ def item_analysis(
     flag_rows: list[dict[str, Any]] = []
 
     def flag(item: str, rule: str, value: float) -> None:
-        desc = FLAG_RULES[rule].format(min_item_rest_r=min_item_rest_r, max_floor_ceiling=max_floor_ceiling)
-        flag_rows.append({"item": item, "rule": rule, "description": desc, "value": float(value)})
+        desc = FLAG_RULES[rule].format(min_item_rest_r=min_item_rest_r, min_category=min_category,
+                                       max_category=max_category)
+        flag_rows.append({"item": item, "rule": rule, "description": desc, "value": float(value),
+                          "citation": FLAG_CITATIONS[rule]})
 
     no_resp = [c for j, c in enumerate(cols) if d["n"][j] == 0]
     zero_var = [c for j, c in enumerate(cols) if d["n"][j] > 0 and not (d["sd"][j] > 0)]
@@ -203,21 +232,55 @@ def item_analysis(
             flag(c, "negative_item_rest_r", r)
         if np.isfinite(r) and r < min_item_rest_r:
             flag(c, "low_item_rest_r", r)
-        if table.at[c, "pct_floor"] > 100 * max_floor_ceiling:
-            flag(c, "floor", table.at[c, "pct_floor"])
-        if table.at[c, "pct_ceiling"] > 100 * max_floor_ceiling:
-            flag(c, "ceiling", table.at[c, "pct_ceiling"])
+    for j, c in enumerate(cols):
+        share = None if c in no_resp or c in zero_var else _category_shares(x[:, j], lo, hi)
+        if share is None:
+            continue
+        if share.min() < min_category:
+            flag(c, "sparse_category", 100 * share.min())
+        if share.max() > max_category:
+            flag(c, "dominant_category", 100 * share.max())
     neg = [f["item"] for f in flag_rows if f["rule"] == "negative_item_rest_r"]
     if neg:
         record(diags, ReliabilityWarning,
                f"items {name_list(neg)} correlate negatively with the rest of their (sub)scale — probably not "
                "reverse-keyed; check the scoring key", stacklevel=2)
-    flags = pd.DataFrame(flag_rows, columns=["item", "rule", "description", "value"])
+    flags = pd.DataFrame(flag_rows, columns=["item", "rule", "description", "value", "citation"])
     table["flag_rules"] = ["; ".join(flags.loc[flags["item"] == c, "description"]) for c in cols]
     return ItemAnalysisResult(
         table=table, flags=flags, response_range=(lo, hi), range_source=source, missing=missing,
         n_rows=int(x.shape[0]), n_used=n_used, diagnostics=tuple(diags),
+        score_floor_ceiling=_score_floor_ceiling(x, cols, groups, lo, hi, max_floor_ceiling),
     )
+
+
+def _category_shares(col: np.ndarray, lo: float, hi: float) -> np.ndarray | None:
+    """Share of the observed responses in each category lo..hi (None: not an integer range or no data)."""
+    obs = col[~np.isnan(col)]
+    if obs.size == 0 or lo != round(lo) or hi != round(hi) or hi - lo > 20 or np.any(obs != np.round(obs)):
+        return None
+    counts = np.bincount((obs - lo).astype(int), minlength=int(hi - lo) + 1)
+    return counts / obs.size
+
+
+def _score_floor_ceiling(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: float, hi: float,
+                         limit: float) -> pd.DataFrame:
+    """Floor/ceiling of the subscale and total sum scores over complete rows (Terwee et al. 2007)."""
+    scores = dict(groups)
+    if len(scores) > 1 or "all" not in scores:
+        scores["total"] = cols
+    rows = {}
+    for sid, ids in scores.items():
+        idx = [cols.index(i) for i in ids]
+        sub = x[:, idx]
+        complete = ~np.isnan(sub).any(axis=1)
+        n = int(complete.sum())
+        total = sub[complete].sum(axis=1)
+        floor = 100 * float(np.mean(total == lo * len(idx))) if n else np.nan
+        ceil = 100 * float(np.mean(total == hi * len(idx))) if n else np.nan
+        rows[sid] = {"n": n, "items": len(idx), "pct_floor": floor, "pct_ceiling": ceil,
+                     "floor_flag": bool(floor > 100 * limit), "ceiling_flag": bool(ceil > 100 * limit)}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def _subscale_groups(scale: Any, cols: list[str]) -> dict[str, list[str]]:

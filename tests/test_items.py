@@ -93,17 +93,42 @@ def test_flags_name_their_rules():
     rng = np.random.default_rng(1)
     f = rng.normal(size=n)
     d = pd.DataFrame({f"i{j}": np.clip(np.round(3 + f + rng.normal(size=n) * 0.8), 1, 5) for j in range(4)})
-    d["floor"] = np.where(np.arange(n) < 30, 1.0, d["i0"])  # 30 % at 1
+    d["floor"] = np.where(np.arange(n) < 30, 1.0, d["i0"])  # 30 % at 1: no longer an item flag (Terwee: scores)
+    d["dominant"] = np.where(np.arange(n) < 85, 5.0, d["i0"])  # 85 % in one category
     d["noise"] = rng.integers(1, 6, size=n).astype(float)
     res = item_analysis(d, response_range=(1, 5))
     fl = res.flags
     assert set(FLAG_RULES) >= set(fl["rule"])
-    assert ((fl["item"] == "floor") & (fl["rule"] == "floor")).any()
+    assert not fl["rule"].isin(["floor", "ceiling"]).any()
+    assert ((fl["item"] == "dominant") & (fl["rule"] == "dominant_category")).any()
     assert ((fl["item"] == "noise") & (fl["rule"] == "low_item_rest_r")).any()
     assert "item–rest r < 0.30" in res.table.at["noise", "flag_rules"]
-    assert "floor > 15%" in res.table.at["floor", "flag_rules"]
-    strict = item_analysis(d, response_range=(1, 5), max_floor_ceiling=0.5, min_item_rest_r=0.0)
-    assert not (strict.flags["rule"].isin(["floor", "ceiling"])).any()
+    assert "> 80%" in res.table.at["dominant", "flag_rules"]
+    assert (fl["citation"].str.len() > 0).any()
+    strict = item_analysis(d, response_range=(1, 5), max_category=0.9, min_item_rest_r=0.0)
+    assert not (strict.flags["rule"] == "dominant_category").any()
+
+
+def test_floor_and_ceiling_are_judged_on_scores():
+    """Terwee et al. (2007): > 15 % of respondents at the lowest/highest possible score."""
+    d = pd.DataFrame({"a": [1, 1, 1, 2, 3, 5, 5, 4, 2, 3], "b": [1, 1, 1, 3, 3, 5, 4, 4, 2, 3.0]})
+    res = item_analysis(d, {"s": ["a", "b"]}, response_range=(1, 5))
+    sfc = res.score_floor_ceiling
+    assert sfc.loc["s", "pct_floor"] == pytest.approx(30.0)  # rows 1-3 at 1 + 1
+    assert sfc.loc["s", "pct_ceiling"] == pytest.approx(10.0)
+    assert bool(sfc.loc["s", "floor_flag"]) and not bool(sfc.loc["s", "ceiling_flag"])
+    assert "total" in sfc.index
+
+
+def test_sparse_category_flag():
+    rng = np.random.default_rng(2)
+    x = rng.integers(2, 6, 300).astype(float)
+    x[0] = 1.0  # category 1 used by 1 of 300 (0.3 %)
+    d = pd.DataFrame({"x": x, "y": np.clip(x + rng.integers(-1, 2, 300), 1, 5), "z": rng.integers(1, 6, 300) * 1.0})
+    fl = item_analysis(d, response_range=(1, 5)).flags
+    row = fl[(fl["item"] == "x") & (fl["rule"] == "sparse_category")]
+    assert len(row) == 1 and row["value"].iloc[0] == pytest.approx(100 / 300)
+    assert "Linacre (2002)" in row["citation"].iloc[0]
 
 
 def test_zero_variance_and_empty_items_are_flagged_not_fatal():

@@ -250,7 +250,7 @@ def _cli(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
 def test_cli_demo_and_validate(tmp_path):
     proc = _cli("demo", "--out", tmp_path / "demo", "--n", "200", "--seed", "2")
     assert proc.returncode == 0, proc.stderr
-    assert "[1/9] data quality" in proc.stderr and "report" in proc.stderr  # progress with timing on stderr
+    assert "[1/10] data quality" in proc.stderr and "report" in proc.stderr  # progress with timing on stderr
     out = tmp_path / "demo"
     for name in ("responses.csv", "report.html", "results.json", "scoring_key.json"):
         assert (out / name).is_file()

@@ -79,6 +79,9 @@ class ValidationOptions:
         ``fiml`` is for continuous items (ordinal items then use pairwise, said in the report).
     estimator : {None, "ML", "MLR", "WLSMV"}
         CFA estimator; ``None`` (default): WLSMV for ordinal items, ML otherwise.
+    irt : bool
+        Calibrate a graded response model per subscale and for the total (item fit,
+        information, sum-score → EAP tables, ordinal logistic regression DIF; default True).
     """
 
     group: str | None = None
@@ -104,6 +107,7 @@ class ValidationOptions:
     template: str | None = None
     missing: str | None = None
     estimator: str | None = None
+    irt: bool = True
 
     def __post_init__(self) -> None:
         problems = option_problems(dataclasses.asdict(self))
@@ -162,7 +166,7 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
         out.append(f"parallel_iter: must be an integer ≥ 2, got {quote(d['parallel_iter'])}")
     if "conf_level" in d and not (_is_num(d["conf_level"]) and 0.5 <= float(d["conf_level"]) < 1):
         out.append(f"conf_level: must be a number in [0.5, 1), got {quote(d['conf_level'])}")
-    for key in ("exclude_careless", "crosscheck"):
+    for key in ("exclude_careless", "crosscheck", "irt"):
         if key in d and not isinstance(d[key], bool):
             out.append(f"{key}: must be true or false, got {quote(d[key])}")
     if d.get("template") is not None and not isinstance(d["template"], str):

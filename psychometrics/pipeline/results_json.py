@@ -141,6 +141,35 @@ def _validity(st: RunState) -> dict[str, Any]:
     }
 
 
+def _irt(st: RunState) -> dict[str, Any] | None:
+    irt = st.irt
+    if irt is None:
+        return None
+    models = {}
+    for sid, cal in irt.calibrations.items():
+        models[sid] = {
+            "model": cal.model, "n": cal.n_obs, "loglik": cal.loglik, "n_parameters": cal.n_parameters,
+            "aic": cal.aic, "bic": cal.bic, "converged": cal.converged,
+            "quadrature": {"rule": cal.quadrature_rule, "points": cal.quadrature_points},
+            "parameters": _frame_records(cal.parameters.reset_index()),
+            "category_values": {k: list(v) for k, v in cal.category_values.items()},
+            "marginal_reliability": irt.marginal_reliability.get(sid),
+            "item_fit": _frame_records(irt.item_fit[sid].reset_index()) if sid in irt.item_fit else None,
+            "sum_score_eap": _frame_records(irt.sum_scores[sid].reset_index()),
+            "information": _frame_records(irt.information[sid][["test_information", "conditional_se",
+                                                                 "conditional_reliability"]].reset_index()),
+            "diagnostics": list(cal.diagnostics),
+        }
+    return {"method": "graded response model (Samejima 1969), marginal ML by Bock-Aitkin EM + Newton, "
+                      "theta ~ N(0, 1), Gauss-Hermite quadrature; SEs from the observed (Louis) information",
+            "models": models,
+            "dif": None if irt.dif is None else _frame_records(irt.dif.rename_axis("item").reset_index()),
+            "dif_method": "ordinal logistic regression (Crane et al. 2006), subscale EAP as matching variable; "
+                          "Jodoin-Gierl classes on McFadden Delta R2 (1 vs 3) with chi2 (2 df per group contrast) "
+                          "at alpha = .01",
+            "notes": list(irt.notes)}
+
+
 def _scoring(st: RunState) -> dict[str, Any]:
     key = st.scoring_key.to_dict()
     key.pop("created", None)  # clock-dependent: in scoring_key.json only (results.json stays deterministic)
@@ -163,6 +192,7 @@ def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
         "efa": _efa(st),
         "cfa": _cfa(st),
         "invariance": _invariance(st),
+        "irt": _irt(st),
         "validity": _validity(st),
         "scoring": _scoring(st),
         "diagnostics": [d.to_dict() for d in st.diagnostics],

@@ -26,6 +26,7 @@ from psychometrics.pipeline.steps import (
     cfa_step,
     efa_step,
     invariance_step,
+    irt_step,
     load_data,
     reliability_step,
     scoring_step,
@@ -202,7 +203,7 @@ def validate(
 
         environment(str(template))  # a bad folder stops here, before any work
     ordinal, ordinal_why = resolve_ordinal(scale, opts)
-    run = Runner(quiet, total=10 if opts.crosscheck else 9)
+    run = Runner(quiet, total=9 + bool(opts.irt) + bool(opts.crosscheck))
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
     def assemble() -> tuple[list[Verdict], dict[str, Any], str, dict[str, Any]]:
@@ -248,8 +249,9 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
                   ordinal_missing(opts))
     inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
     invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal)
+    irt = run.run("item response theory", irt_step, work, scale, opts, invariance) if opts.irt else None
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
-    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts)
+    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt)
     check = None
     if opts.crosscheck:
         from psychometrics.pipeline.steps.crosscheck import crosscheck_step
@@ -259,7 +261,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
                     reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
                     scoring_key=key, provenance=provenance(scale, d.responses, opts, command, extra_provenance),
-                    runner_diagnostics=tuple(run.diagnostics), crosscheck=check)
+                    runner_diagnostics=tuple(run.diagnostics), crosscheck=check, irt=irt)
 
 
 def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: Runner) -> None:

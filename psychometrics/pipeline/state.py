@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from psychometrics.validity import ConstructValidity, HypothesisEvaluation
 
 __all__ = ["DataStep", "ReliabilityStep", "EFAStep", "CFAStep", "InvarianceStep", "ValidityStep", "CrosscheckStep",
+           "IRTStep",
            "RunState"]
 
 _SCREENS = ("longstring", "mahalanobis", "evenodd")
@@ -320,6 +321,40 @@ class ValidityStep:
     companion_scores: Mapping[str, ScoreResult]
 
 
+# ------------------------------------------------------------------------ IRT
+@dataclass(frozen=True, eq=False)
+class IRTStep:
+    """Unidimensional GRM calibrations of every subscale and the total, with fit, information and DIF.
+
+    Attributes
+    ----------
+    calibrations : mapping
+        Score id → :class:`~psychometrics.irt.IRTCalibration` (all analysed rows).
+    item_fit : mapping
+        Score id → S-X² table (:func:`psychometrics.irt.fit.item_fit`).
+    sum_scores : mapping
+        Score id → sum score → EAP table (Lord–Wingersky; Thissen et al. 1995).
+    information : mapping
+        Score id → item and test information, conditional SE and reliability on a θ grid.
+    marginal_reliability : mapping
+        Score id → marginal reliability of the EAP scores.
+    dif : DataFrame or None
+        Ordinal logistic regression DIF per item (subscale θ as matching variable) with the
+        CFA-based verdict beside it (``cfa_non_invariant``); None without a grouping variable.
+    notes : tuple of str
+    diagnostics : tuple of Diagnostic
+    """
+
+    calibrations: Mapping[str, Any]
+    item_fit: Mapping[str, pd.DataFrame]
+    sum_scores: Mapping[str, pd.DataFrame]
+    information: Mapping[str, pd.DataFrame]
+    marginal_reliability: Mapping[str, float]
+    dif: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
 # ------------------------------------------------------------------------ run
 @dataclass(frozen=True, eq=False)
 class CrosscheckStep:
@@ -361,6 +396,7 @@ class RunState:
     provenance: Mapping[str, Any]
     runner_diagnostics: tuple[Diagnostic, ...] = ()
     crosscheck: CrosscheckStep | None = None
+    irt: IRTStep | None = None
 
     @property
     def estimation(self) -> dict[str, str]:
@@ -433,6 +469,8 @@ class RunState:
         if v.hypotheses is not None:
             out += [Diagnostic(x.category, f"hypotheses: {x.message}") for x in v.hypotheses.diagnostics]
         out += [Diagnostic(x.category, f"scoring: {x.message}") for x in v.scores.diagnostics]
+        if self.irt is not None:
+            out += [Diagnostic(x.category, f"IRT: {x.message}") for x in self.irt.diagnostics]
         out += self.runner_diagnostics
         return out
 

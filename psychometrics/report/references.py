@@ -13,6 +13,30 @@ __all__ = ["REFERENCES", "ALWAYS_CITED", "cited_in", "reference_list"]
 
 #: Short citation → APA reference.
 REFERENCES = {
+    "Terwee et al. (2007)": "Terwee, C. B., Bot, S. D. M., de Boer, M. R., van der Windt, D. A. W. M., Knol, D. L., "
+                            "Dekker, J., Bouter, L. M., & de Vet, H. C. W. (2007). Quality criteria were proposed for "
+                            "measurement properties of health status questionnaires. Journal of Clinical "
+                            "Epidemiology, 60(1), 34–42.",
+    "Linacre (2002)": "Linacre, J. M. (2002). Optimizing rating scale category effectiveness. Journal of Applied "
+                      "Measurement, 3(1), 85–106.",
+    "Samejima (1969)": "Samejima, F. (1969). Estimation of latent ability using a response pattern of graded scores. "
+                       "Psychometrika Monograph Supplement, 34(4, Pt. 2), No. 17.",
+    "Bock & Aitkin (1981)": "Bock, R. D., & Aitkin, M. (1981). Marginal maximum likelihood estimation of item "
+                            "parameters: Application of an EM algorithm. Psychometrika, 46(4), 443–459.",
+    "Orlando & Thissen (2000)": "Orlando, M., & Thissen, D. (2000). Likelihood-based item-fit indices for "
+                                "dichotomous item response theory models. Applied Psychological Measurement, 24(1), "
+                                "50–64.",
+    "Thissen et al. (1995)": "Thissen, D., Pommerich, M., Billeaud, K., & Williams, V. S. L. (1995). Item response "
+                             "theory for scores on tests including polytomous items with ordered responses. Applied "
+                             "Psychological Measurement, 19(1), 39–49.",
+    "Crane et al. (2006)": "Crane, P. K., Gibbons, L. E., Jolley, L., & van Belle, G. (2006). Differential item "
+                           "functioning analysis with ordinal logistic regression techniques. Medical Care, 44(11 "
+                           "Suppl 3), S115–S123.",
+    "Jodoin & Gierl (2001)": "Jodoin, M. G., & Gierl, M. J. (2001). Evaluating type I error and power rates using an "
+                             "effect size measure with the logistic regression procedure for DIF detection. Applied "
+                             "Measurement in Education, 14(4), 329–349.",
+    "Louis (1982)": "Louis, T. A. (1982). Finding the observed information matrix when using the EM algorithm. "
+                    "Journal of the Royal Statistical Society: Series B, 44(2), 226–233.",
     "Reise (2012)": "Reise, S. P. (2012). The rediscovery of bifactor measurement models. Multivariate Behavioral "
                     "Research, 47(5), 667–696.",
     "Rhemtulla et al. (2012)": "Rhemtulla, M., Brosseau-Liard, P. É., & Savalei, V. (2012). When can categorical "

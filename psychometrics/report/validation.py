@@ -21,6 +21,7 @@ from psychometrics.report.sections.crosscheck import crosscheck_part
 from psychometrics.report.sections.data_quality import data_quality_section
 from psychometrics.report.sections.efa import efa_part
 from psychometrics.report.sections.invariance import invariance_part
+from psychometrics.report.sections.irt import irt_part
 from psychometrics.report.sections.items import item_analysis_part, item_review
 from psychometrics.report.sections.relations import relations_section
 from psychometrics.report.sections.reliability import reliability_part
@@ -42,6 +43,8 @@ def build_context(run: ValidationRun, verdicts: Sequence[Verdict], *, title: str
     parts = {"Item Analysis": item_analysis_part(run, review), "Reliability": reliability_part(run),
              "Exploratory Factor Analysis": efa_part(run), "Confirmatory Factor Analysis": cfa_part(run),
              "Measurement Invariance": invariance_part(run)}
+    if run.irt is not None:
+        parts["Item Response Theory"] = irt_part(run)
     if run.crosscheck is not None:
         parts["Independent Cross-Check"] = crosscheck_part(run.crosscheck)
     cites = cited_in(v.reference for v in verdicts) | ALWAYS_CITED

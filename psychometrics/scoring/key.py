@@ -64,6 +64,10 @@ class ScoringKey(ResultMixin):
     invariance : dict or None
         ``{"level": "configural" | "metric" | "scalar" | "strict" | "partial scalar" ...,
         "group_variable": str, "groups": [...], "notes": str}``.
+    irt : dict or None
+        Per score, the IRT calibration (GRM slope–intercept parameters, category values,
+        quadrature) and its sum-score → EAP table (:func:`psychometrics.irt.keyio.calibration_to_key`);
+        :func:`psychometrics.irt.keyio.calibration_from_key` reads one back to score without refitting.
     calibration : dict
         ``{"n": int, "date": "YYYY-MM-DD", "data_sha256": str, "description": str}``.
     norms : Norms or None
@@ -85,6 +89,7 @@ class ScoringKey(ResultMixin):
     created: str = ""
     package_version: str = ""
     format_version: int = KEY_FORMAT_VERSION
+    irt: dict[str, Any] | None = None
 
     _title = "Scoring key"
 
@@ -220,6 +225,7 @@ class ScoringKey(ResultMixin):
             "invariance": self.invariance,
             "calibration": self.calibration,
             "norms": None if self.norms is None else self.norms.to_dict(),
+            **({} if self.irt is None else {"irt": self.irt}),
         }
 
     def to_file(self, path: str | Path) -> Path:
@@ -330,7 +336,7 @@ class ScoringKey(ResultMixin):
             reliability={str(k): dict(v) for k, v in rel.items()},
             invariance=None if inv is None else dict(inv), calibration=dict(cal), norms=norms,
             created=str(d.get("created", "")), package_version=str(d.get("package_version", "")),
-            format_version=fv)
+            format_version=fv, irt=_irt_entry(d.get("irt")))
         key._check_spec_consistency()
         return key
 
@@ -465,3 +471,12 @@ def _data_sha256(responses: Any) -> str:
     if not isinstance(frame, pd.DataFrame):
         frame = getattr(responses, "items")
     return hashlib.sha256(frame.to_csv(index=False).encode("utf-8")).hexdigest()
+
+
+def _irt_entry(value: Any) -> dict[str, Any] | None:
+    """The key's ``irt`` block: None, or score → calibration mapping."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or any(not isinstance(v, Mapping) or "items" not in v for v in value.values()):
+        raise ScoringKeyError("irt must map scores to calibrations with 'items' (or be absent)")
+    return {str(k): dict(v) for k, v in value.items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psychometrics.pipeline.options import ValidationOptions
-from psychometrics.pipeline.state import InvarianceStep, ReliabilityStep
+from psychometrics.pipeline.state import InvarianceStep, IRTStep, ReliabilityStep
 
 if TYPE_CHECKING:
     from psychometrics.data import Responses
@@ -18,14 +18,23 @@ __all__ = ["scoring_step"]
 
 
 def scoring_step(work: Responses, scale: Scale, reliability: ReliabilityStep, invariance: InvarianceStep,
-                 opts: ValidationOptions) -> ScoringKey:
-    """The key of :class:`psychometrics.scoring.ScoringKey` (coefficient: ω total)."""
+                 opts: ValidationOptions, irt: IRTStep | None = None) -> ScoringKey:
+    """The key of :class:`psychometrics.scoring.ScoringKey` (coefficient: ω total); with the IRT step,
+    the GRM calibrations and sum-score → EAP tables of every score."""
+    import dataclasses
+
     from psychometrics.scoring import ScoringKey
 
-    return ScoringKey.build(scale, work, reliability=reliability.result, invariance=_invariance_entry(
+    key = ScoringKey.build(scale, work, reliability=reliability.result, invariance=_invariance_entry(
         work, invariance, opts), norms=True, description=(f"all {len(work.items)} respondents analysed by "
                                                           f"psychometrics validate (data {Path(str(work.source)).name})"),
         coefficient="omega_total")
+    if irt is None or not irt.calibrations:
+        return key
+    from psychometrics.irt.keyio import calibration_to_key
+
+    entry = {sid: calibration_to_key(cal, irt.sum_scores.get(sid)) for sid, cal in irt.calibrations.items()}
+    return dataclasses.replace(key, irt=entry)
 
 
 def _invariance_entry(work: Responses, invariance: InvarianceStep, opts: ValidationOptions) -> dict[str, Any] | None:

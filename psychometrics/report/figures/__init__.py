@@ -28,6 +28,7 @@ from __future__ import annotations
 from psychometrics.report.figures._svg import FONT_STACK, SVG
 from psychometrics.report.figures.factors import loading_heatmap, scree_plot
 from psychometrics.report.figures.invariance import invariance_delta_chart
+from psychometrics.report.figures.irt import category_response_curves, information_curves
 from psychometrics.report.figures.path import cfa_path_diagram
 from psychometrics.report.figures.responses import response_distribution
 
@@ -38,5 +39,7 @@ __all__ = [
     "loading_heatmap",
     "response_distribution",
     "cfa_path_diagram",
+    "category_response_curves",
+    "information_curves",
     "invariance_delta_chart",
 ]

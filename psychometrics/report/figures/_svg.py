@@ -120,7 +120,8 @@ def _finish(fig, kind: str) -> SVG:
 
 _NAMES = {"scree": "Scree plot with parallel analysis", "heatmap": "Loading heatmap",
           "responses": "Item response distributions", "invariance": "Change in fit between invariance models",
-          "power": "Power curves against sample size"}
+          "power": "Power curves against sample size",
+          "irt_crc": "IRT category response curves", "irt_info": "IRT test information curves"}
 
 
 _ID = re.compile(r'\sid="([^"]+)"')

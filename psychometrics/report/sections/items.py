@@ -47,9 +47,9 @@ def item_review(run: ValidationRun) -> pd.DataFrame:
     """One row per flag raised on an item by any step (index: item, in scale order)."""
     rows = []
     for _, r in run.items.flags.iterrows():
-        if r["rule"] in ("ceiling", "floor"):
-            continue  # reported in the item table; a skewed agreement scale has many
-        rows.append({"Item": r["item"], "Source": "item analysis", "Rule": r["description"], "Value": r["value"]})
+        cite = str(r.get("citation", "") or "")
+        rule = f"{r['description']} ({cite})" if cite else r["description"]
+        rows.append({"Item": r["item"], "Source": "item analysis", "Rule": rule, "Value": r["value"]})
     for _, r in run.efa.efa.flags.iterrows():
         rows.append({"Item": r["item"], "Source": "EFA", "Rule": str(r["rule"]).replace("_", " "),
                      "Value": r["value"]})
@@ -110,7 +110,7 @@ def item_analysis_part(run: ValidationRun, review: pd.DataFrame) -> Part:
                           "Kurtosis": it["kurtosis"], "% floor": it["pct_floor"], "% ceiling": it["pct_ceiling"],
                           "r_it": it["item_rest_r"], "α if deleted": it["alpha_if_deleted"],
                           "Flags": it["flag_rules"].fillna("")}, index=pd.Index(it.index, name="Item"))
-    return Part(blocks=[
+    blocks: list[Any] = [
         Table(stats, "Item Descriptive Statistics and Discrimination",
               note="r_it = corrected item–total (item–rest) correlation within the item's subscale; α if deleted for "
                    "the subscale. Reverse-keyed items are reversed (min + max − x). Flags: "
@@ -120,5 +120,19 @@ def item_analysis_part(run: ValidationRun, review: pd.DataFrame) -> Part:
                note="Bars are centred on the middle category; percentages of the answered responses."),
         Table(review, "Items to Review",
               note="Every flag raised by the item analysis, the EFA, the CFA modification indices (loadings on "
-                   "another factor, MI ≥ 10) and the invariance analysis."),
-    ])
+                   "another factor, MI ≥ 10) and the invariance analysis, each with its rule and source."),
+    ]
+    sfc = getattr(ia, "score_floor_ceiling", None)
+    if sfc is not None and not sfc.empty:
+        tab = sfc.rename(columns={"pct_floor": "% floor", "pct_ceiling": "% ceiling"})[["n", "items", "% floor",
+                                                                                          "% ceiling"]]
+        flagged = [f"{i} ({'floor' if r['floor_flag'] else ''}{'/' if r['floor_flag'] and r['ceiling_flag'] else ''}"
+                   f"{'ceiling' if r['ceiling_flag'] else ''})" for i, r in sfc.iterrows()
+                   if r["floor_flag"] or r["ceiling_flag"]]
+        blocks.insert(1, Table(tab.rename_axis("Score"), "Floor and Ceiling Effects of the Scores",
+                               digits={"n": 0, "items": 0, "% floor": 1, "% ceiling": 1},
+                               note="Percent of complete respondents at the lowest / highest possible sum score; "
+                                    "more than 15 % indicates a floor or ceiling effect (Terwee et al., 2007). "
+                                    f"Flagged: {', '.join(flagged) or 'none'}. Single Likert items are not judged "
+                                    "by this criterion; their distributions are shown below."))
+    return Part(blocks=blocks, cites={"Terwee et al. (2007)", "Linacre (2002)"})

@@ -1,0 +1,128 @@
+"""Response preparation for IRT: recode to 0..K-1, collapse unused categories, compress patterns."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import DataError, DataQualityWarning
+
+__all__ = ["IRTData", "prepare_responses", "quadrature"]
+
+_MAX_QUOTE = 40
+
+
+def _q(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 1] + "…"
+
+
+@dataclass(frozen=True)
+class IRTData:
+    """Recoded responses: ``codes`` (N, J) with -1 for missing, categories per item, patterns."""
+
+    items: tuple[str, ...]
+    codes: np.ndarray
+    n_categories: tuple[int, ...]
+    category_values: tuple[tuple[float, ...], ...]
+    collapsed: tuple[tuple[str, float], ...]
+    n_dropped_rows: int
+    patterns: np.ndarray = field(repr=False)
+    counts: np.ndarray = field(repr=False)
+    inverse: np.ndarray = field(repr=False)
+
+    def onehot(self) -> tuple[np.ndarray, np.ndarray]:
+        """One-hot matrix of the patterns (U, Σ K_j) and each column's (item, category)."""
+        offs = np.concatenate([[0], np.cumsum(self.n_categories)])
+        y = np.zeros((self.patterns.shape[0], int(offs[-1])))
+        for j in range(len(self.items)):
+            x = self.patterns[:, j]
+            ok = x >= 0
+            y[np.flatnonzero(ok), offs[j] + x[ok]] = 1.0
+        return y, offs
+
+
+def prepare_responses(
+    data: pd.DataFrame,
+    items: list[str] | None = None,
+    categories: dict[str, list[float]] | None = None,
+) -> IRTData:
+    """Recode item responses to 0..K_j-1 in the order of their values.
+
+    A declared category (``categories``) that nobody chose is collapsed into its neighbour
+    (the codes stay consecutive) and reported with a :class:`DataQualityWarning` naming
+    the item and the value; rows with no response at all are dropped and counted.
+    """
+    items = list(items if items is not None else data.columns)
+    missing = [i for i in items if i not in data.columns]
+    if missing:
+        raise DataError(f"IRT: items not in the data: {', '.join(_q(m) for m in missing[:10])}")
+    frame = data[items].apply(pd.to_numeric, errors="coerce")
+    empty = frame.isna().all(axis=1)
+    frame = frame.loc[~empty]
+    if frame.shape[0] < 2:
+        raise DataError("IRT: fewer than two respondents with at least one response; nothing to calibrate")
+    codes = np.full(frame.shape, -1, dtype=np.int64)
+    ncat: list[int] = []
+    values: list[tuple[float, ...]] = []
+    collapsed: list[tuple[str, float]] = []
+    for j, item in enumerate(items):
+        col = frame[item].to_numpy(dtype=float)
+        obs = np.unique(col[~np.isnan(col)])
+        if obs.size < 2:
+            raise DataError(
+                f"IRT: item {_q(item)} has {obs.size} distinct response value(s); an item needs at least two "
+                "used categories — drop it from the calibration"
+            )
+        declared = categories.get(item) if categories else None
+        if declared is not None:
+            unused = [v for v in declared if v not in set(obs.tolist())]
+            for v in unused:
+                collapsed.append((item, float(v)))
+        ok = ~np.isnan(col)
+        codes[ok, j] = np.searchsorted(obs, col[ok])
+        ncat.append(int(obs.size))
+        values.append(tuple(float(v) for v in obs))
+    if collapsed:
+        shown = "; ".join(f"{_q(i)}={v:g}" for i, v in collapsed[:10])
+        warnings.warn(
+            f"IRT: {len(collapsed)} declared categor{'y' if len(collapsed) == 1 else 'ies'} chosen by nobody "
+            f"({shown}); collapsed into the neighbouring category for the calibration",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    patterns, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    return IRTData(
+        items=tuple(items),
+        codes=codes,
+        n_categories=tuple(ncat),
+        category_values=tuple(values),
+        collapsed=tuple(collapsed),
+        n_dropped_rows=int(empty.sum()),
+        patterns=patterns,
+        counts=counts.astype(float),
+        inverse=inverse.ravel(),
+    )
+
+
+def quadrature(rule: str = "gauss-hermite", n_points: int = 21) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights (Σ w = 1) for θ ~ N(0, 1).
+
+    ``gauss-hermite``: θ_q = √2 x_q, w_q = ω_q / √π (the rule of Python ``mirt`` and lavaan);
+    ``equal``: ``n_points`` equally spaced nodes on [-6, 6] with w ∝ φ(θ) (R ``mirt``).
+    """
+    if n_points < 5:
+        raise ValueError("IRT quadrature needs at least 5 points")
+    if rule == "gauss-hermite":
+        from scipy.special import roots_hermite
+
+        x, w = roots_hermite(n_points)
+        return np.sqrt(2.0) * x, w / np.sqrt(np.pi)
+    if rule == "equal":
+        t = np.linspace(-6.0, 6.0, n_points)
+        w = np.exp(-0.5 * t**2)
+        return t, w / w.sum()
+    raise ValueError(f"unknown quadrature rule {rule!r}; use 'gauss-hermite' or 'equal'")

@@ -1,0 +1,119 @@
+"""Item response functions of the graded response and generalized partial credit models.
+
+All functions are vectorised over items of one category count ``K`` and over the
+quadrature nodes: ``a`` has shape ``(J,)``, ``c`` shape ``(J, K-1)``, ``theta`` shape
+``(Q,)``; probabilities come back as ``(J, Q, K)``. The parameter vector of an item is
+``(a, c_1, ..., c_{K-1})`` in the slope–intercept form (logistic metric, D = 1):
+
+* GRM (Samejima 1969): ``P(X >= k | θ) = σ(a θ + c_k)``, ``c_1 > … > c_{K-1}``;
+  thresholds ``b_k = -c_k / a``.
+* GPCM (Muraki 1992): ``P(X = k | θ) ∝ exp(k a θ + Σ_{v<=k} c_v)``; step difficulties
+  ``d_v = -c_v / a``. The 2PL is the ``K = 2`` case of both.
+
+Derivatives follow tests/reference/irt/NOTES.md §1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["category_probs", "category_probs_grad", "item_information", "MODELS"]
+
+MODELS = ("grm", "gpcm")
+_TINY = 1e-300
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _grm_star(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative P(X >= k), k = 1..K-1 (J, Q, K-1) and ψ = σ(1-σ)."""
+    z = a[:, None, None] * theta[None, :, None] + c[:, None, :]
+    s = _sigmoid(z)
+    return s, s * _sigmoid(-z)
+
+
+def _grm_probs(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    # P_k = σ(z_k) − σ(z_{k+1}) = σ(z_k) σ(−z_{k+1}) (1 − exp(z_{k+1} − z_k)), exact without
+    # cancellation where both cumulative probabilities are near 0 or 1 (z_0 = ∞, z_K = −∞).
+    z = a[:, None, None] * theta[None, :, None] + c[:, None, :]
+    jn, q, _ = z.shape
+    inf = np.full((jn, q, 1), np.inf)
+    upper = np.concatenate([inf, z], axis=2)
+    lower = np.concatenate([z, -inf], axis=2)
+    with np.errstate(invalid="ignore"):
+        gap = -np.expm1(lower - upper)
+    gap = np.where(np.isnan(gap), 1.0, gap)
+    p = _sigmoid(upper) * _sigmoid(-lower) * gap
+    return np.maximum(p, _TINY)
+
+
+def _gpcm_logits(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    k = c.shape[1] + 1
+    cum = np.concatenate([np.zeros((c.shape[0], 1)), np.cumsum(c, axis=1)], axis=1)  # (J, K)
+    return np.arange(k)[None, None, :] * a[:, None, None] * theta[None, :, None] + cum[:, None, :]
+
+
+def _gpcm_probs(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    z = _gpcm_logits(a, c, theta)
+    z = z - z.max(axis=2, keepdims=True)
+    e = np.exp(z)
+    return np.maximum(e / e.sum(axis=2, keepdims=True), _TINY)
+
+
+def category_probs(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """P(X_j = k | θ_q), shape (J, Q, K)."""
+    if model == "grm":
+        return _grm_probs(a, c, theta)
+    if model == "gpcm":
+        return _gpcm_probs(a, c, theta)
+    raise ValueError(f"unknown IRT model {model!r}")
+
+
+def category_probs_grad(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P (J, Q, K) and ∂P_k/∂ξ (J, Q, K, K) with ξ = (a, c_1..c_{K-1})."""
+    k = c.shape[1] + 1
+    if model == "grm":
+        p = _grm_probs(a, c, theta)
+        _, psi = _grm_star(a, c, theta)
+        jn, q, _ = psi.shape
+        zero = np.zeros((jn, q, 1))
+        psi_k = np.concatenate([zero, psi], axis=2)  # ψ_0..ψ_{K-1}
+        psi_k1 = np.concatenate([psi, zero], axis=2)  # ψ_1..ψ_K
+        d = np.zeros((jn, q, k, k))
+        d[..., 0] = theta[None, :, None] * (psi_k - psi_k1)
+        for cat in range(k):
+            if cat >= 1:
+                d[:, :, cat, cat] += psi[:, :, cat - 1]
+            if cat + 1 <= k - 1:
+                d[:, :, cat, cat + 1] -= psi[:, :, cat]
+        return p, d
+    if model == "gpcm":
+        p = _gpcm_probs(a, c, theta)
+        cats = np.arange(k, dtype=float)
+        ex = (p * cats).sum(axis=2, keepdims=True)
+        dlog = np.empty(p.shape + (k,))
+        dlog[..., 0] = theta[None, :, None] * (cats[None, None, :] - ex)
+        # P(X >= v), v = 1..K-1
+        tail = np.cumsum(p[:, :, ::-1], axis=2)[:, :, ::-1][:, :, 1:]
+        ind = (cats[:, None] >= cats[None, 1:]).astype(float)  # (K, K-1): 1[k >= v]
+        dlog[..., 1:] = ind[None, None, :, :] - tail[:, :, None, :]
+        return p, p[..., None] * dlog
+    raise ValueError(f"unknown IRT model {model!r}")
+
+
+def item_information(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Fisher information I_j(θ) = Σ_k (∂P_jk/∂θ)² / P_jk, shape (J, Q)."""
+    if model == "grm":
+        p = _grm_probs(a, c, theta)
+        _, psi = _grm_star(a, c, theta)
+        jn, q, _ = psi.shape
+        zero = np.zeros((jn, q, 1))
+        dp = np.concatenate([zero, psi], axis=2) - np.concatenate([psi, zero], axis=2)
+        return a[:, None] ** 2 * (dp**2 / p).sum(axis=2)
+    p = category_probs(model, a, c, theta)
+    cats = np.arange(p.shape[2], dtype=float)
+    mean = (p * cats).sum(axis=2)
+    var = (p * cats**2).sum(axis=2) - mean**2
+    return a[:, None] ** 2 * var

@@ -1,0 +1,177 @@
+"""Unidimensional IRT calibration by marginal maximum likelihood (GRM, GPCM, 2PL)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from psychometrics._linalg import single_thread_blas
+from psychometrics.exceptions import ConvergenceWarning, DataError, DataQualityWarning
+from psychometrics.irt._data import IRTData, prepare_responses, quadrature
+from psychometrics.irt._engine import Engine
+from psychometrics.irt.results import IRTCalibration
+
+__all__ = ["calibrate", "calibration_from_vector"]
+
+_MODELS = {"grm": "grm", "gpcm": "gpcm", "2pl": "grm"}
+
+
+@single_thread_blas
+def calibrate(
+    data: pd.DataFrame,
+    items: list[str] | None = None,
+    model: str = "grm",
+    *,
+    quadrature_rule: str = "gauss-hermite",
+    quadrature_points: int = 21,
+    categories: dict[str, list[float]] | None = None,
+    tol: float = 1e-8,
+    max_em: int = 2000,
+) -> IRTCalibration:
+    """Calibrate a unidimensional IRT model by marginal maximum likelihood.
+
+    Bock–Aitkin EM (Bock & Aitkin 1981) on a fixed quadrature for θ ~ N(0, 1), finished by
+    Newton steps on the marginal log-likelihood with the observed information of Louis (1982);
+    converged when max |∂ℓ/∂ξ| / N < ``tol`` (the exact marginal gradient).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Item responses (numbers; NaN = missing). Categories are recoded to 0..K_j−1 in the
+        order of their values; a declared category (``categories``) nobody chose is collapsed
+        and warned about.
+    model : {"grm", "gpcm", "2pl"}
+        Graded response (Samejima 1969), generalized partial credit (Muraki 1992) or the
+        two-parameter logistic model (binary items). Rasch-family models: :func:`fit_cml`.
+    quadrature_rule, quadrature_points
+        ``gauss-hermite`` (default, 21 points) or ``equal`` (equally spaced on [−6, 6]).
+
+    Returns
+    -------
+    IRTCalibration
+
+    Notes
+    -----
+    Validated against the Python ``mirt`` package and the exact maximiser of the same
+    quadrature likelihood (tests/reference/irt/mirt_*.json): estimates to 1e−4 of the exact
+    optimum, 1e−3 of mirt; log-likelihood to 1e−6; SEs to 1e−3 relative.
+    """
+    key = str(model).lower()
+    if key not in _MODELS:
+        raise ValueError(f"unknown IRT model {model!r}; use 'grm', 'gpcm' or '2pl' (Rasch family: fit_cml)")
+    prepared = prepare_responses(data, items, categories)
+    if key == "2pl" and any(k != 2 for k in prepared.n_categories):
+        bad = [i for i, k in zip(prepared.items, prepared.n_categories) if k != 2]
+        raise DataError(f"2PL needs binary items; not binary: {', '.join(bad[:10])}")
+    nodes, weights = quadrature(quadrature_rule, quadrature_points)
+    engine = Engine(prepared, _MODELS[key], nodes, weights)
+    out = engine.fit(tol=tol, max_em=max_em)
+    diagnostics = []
+    if not out["converged"]:
+        msg = (
+            f"IRT ({key}): not converged after {out['em_cycles']} EM cycles and {out['newton_steps']} Newton steps "
+            f"(max |gradient|/N = {np.max(np.abs(out['grad'])) / engine.n:.2e}); estimates are provisional"
+        )
+        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        diagnostics.append(msg)
+    diagnostics += _extreme_patterns(prepared)
+    if prepared.collapsed:
+        diagnostics.append(
+            "collapsed categories (chosen by nobody): " + ", ".join(f"{i}={v:g}" for i, v in prepared.collapsed)
+        )
+    return calibration_from_vector(
+        key, prepared, engine, out["x"], out["information"], out["loglik"], out, quadrature_rule, tuple(diagnostics)
+    )
+
+
+def _extreme_patterns(prepared: IRTData) -> list[str]:
+    codes = prepared.codes
+    kmax = np.asarray(prepared.n_categories) - 1
+    answered = codes >= 0
+    low = np.all((codes == 0) | ~answered, axis=1) & answered.any(axis=1)
+    high = np.all((codes == kmax[None, :]) | ~answered, axis=1) & answered.any(axis=1)
+    out = []
+    if low.any() or high.any():
+        msg = (
+            f"extreme response patterns: {int(low.sum())} respondent(s) chose the lowest and {int(high.sum())} the "
+            "highest category of every item; their ML θ is infinite (EAP is finite and reported)"
+        )
+        warnings.warn(f"IRT: {msg}", DataQualityWarning, stacklevel=3)
+        out.append(msg)
+    return out
+
+
+def _labels(prepared: IRTData) -> list[str]:
+    return [f"{i}:{'a' if s == 0 else f'c{s}'}" for i, k in zip(prepared.items, prepared.n_categories) for s in range(k)]
+
+
+def calibration_from_vector(
+    model: str,
+    prepared: IRTData,
+    engine: Engine,
+    x: np.ndarray,
+    information: np.ndarray,
+    loglik: float,
+    out: dict,
+    rule: str,
+    diagnostics: tuple[str, ...],
+) -> IRTCalibration:
+    """Assemble the result: parameter table in both parameterisations with SEs."""
+    labels = _labels(prepared)
+    diag = list(diagnostics)
+    try:
+        cov = np.linalg.inv(information)
+        if np.any(np.diag(cov) <= 0):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        cov = np.full_like(information, np.nan)
+        diag.append("observed information not positive definite: no standard errors")
+    kmax = max(prepared.n_categories)
+    rows = {}
+    for j, item in enumerate(prepared.items):
+        k = prepared.n_categories[j]
+        o = int(engine.offs[j])
+        a = x[o]
+        row: dict[str, float] = {"a": a, "se_a": np.sqrt(cov[o, o])}
+        for s in range(1, kmax):
+            if s < k:
+                c = x[o + s]
+                grad = np.array([c / a**2, -1.0 / a])  # ∂b/∂(a, c)
+                sub = cov[np.ix_([o, o + s], [o, o + s])]
+                row.update({f"c{s}": c, f"b{s}": -c / a, f"se_c{s}": np.sqrt(cov[o + s, o + s]),
+                            f"se_b{s}": np.sqrt(grad @ sub @ grad)})
+            else:
+                row.update({f"c{s}": np.nan, f"b{s}": np.nan, f"se_c{s}": np.nan, f"se_b{s}": np.nan})
+        rows[item] = row
+    cols = ["a"] + [f"c{s}" for s in range(1, kmax)] + [f"b{s}" for s in range(1, kmax)]
+    cols += ["se_a"] + [f"se_c{s}" for s in range(1, kmax)] + [f"se_b{s}" for s in range(1, kmax)]
+    params = pd.DataFrame.from_dict(rows, orient="index")[cols]
+    params.index.name = "item"
+    n = int(prepared.codes.shape[0])
+    p = int(x.size)
+    return IRTCalibration(
+        model=model,
+        items=prepared.items,
+        n_obs=n,
+        n_patterns=int(prepared.patterns.shape[0]),
+        loglik=float(loglik),
+        n_parameters=p,
+        aic=float(-2 * loglik + 2 * p),
+        bic=float(-2 * loglik + np.log(n) * p),
+        converged=bool(out["converged"]),
+        em_cycles=int(out["em_cycles"]),
+        newton_steps=int(out["newton_steps"]),
+        max_abs_gradient=float(np.max(np.abs(out["grad"]))),
+        quadrature_rule=rule,
+        quadrature_points=int(engine.theta.size),
+        parameters=params,
+        covariance=pd.DataFrame(cov, index=labels, columns=labels),
+        category_values=dict(zip(prepared.items, prepared.category_values)),
+        nodes=engine.theta,
+        weights=np.exp(engine.logw),
+        collapsed_categories=prepared.collapsed,
+        n_dropped_rows=prepared.n_dropped_rows,
+        diagnostics=tuple(diag),
+    )

@@ -1,0 +1,85 @@
+"""Ordinal logistic regression DIF against R MASS::polr (tests/reference/irt/dif_polr_bfi_agree.json,
+made by dif_polr.R), and a planted-DIF simulation for the Jodoin–Gierl classes."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psychometrics.exceptions import DataQualityWarning
+from psychometrics.irt.dif import fit_proportional_odds, ordinal_logistic_dif
+from psychometrics.irt.simulate import simulate_responses
+from tests.conftest import load_reference
+
+ITEMS = ["A1", "A2", "A3", "A4", "A5"]
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return load_reference("irt", "dif_polr_bfi_agree.json"), load_reference("irt", "bfi_agree.csv")
+
+
+@pytest.mark.parametrize("item", ITEMS)
+def test_proportional_odds_matches_polr(ref, item):
+    r, data = ref
+    t = np.array(r["theta"])
+    y = data[item].to_numpy()
+    fit = fit_proportional_odds(y, t[:, None])
+    f = r["fits"][item]
+    assert fit["loglik"] == pytest.approx(f["loglik"][0], abs=1e-6)
+    # polr: logit P(Y <= k) = zeta_k - eta, so alpha = -zeta
+    np.testing.assert_allclose(fit["alpha"], -np.array(f["zeta1"]), atol=1e-4)
+    assert fit["beta"][0] == pytest.approx(f["coef1"], abs=1e-4)
+    # SEs: polr inverts optim's finite-difference Hessian, ours too: 1e-3 relative
+    np.testing.assert_allclose(fit["se"][[5, 0, 1, 2, 3, 4]], f["se1"], rtol=1e-3)
+
+
+def test_dif_table_matches_polr(ref):
+    r, data = ref
+    theta = pd.Series(r["theta"], index=data.index)
+    table = ordinal_logistic_dif(data, data["gender"], theta, ITEMS)
+    for item in ITEMS:
+        f = r["fits"][item]
+        l1, l2, l3 = f["loglik"]
+        row = table.loc[item]
+        assert row["chi2_12"] == pytest.approx(2 * (l2 - l1), abs=1e-5)
+        assert row["chi2_23"] == pytest.approx(2 * (l3 - l2), abs=1e-5)
+        assert row["chi2_13"] == pytest.approx(2 * (l3 - l1), abs=1e-5)
+        assert row["r2_1"] == pytest.approx(1 - l1 / f["loglik0"], abs=1e-8)
+        assert row["delta_r2_13"] == pytest.approx((l1 - l3) / f["loglik0"], abs=1e-8)
+        assert row["beta1_change"] == pytest.approx(abs((f["coef1"] - f["coef2"][0]) / f["coef1"]), abs=1e-4)
+    assert set(table["jodoin_gierl"]) <= {"A", "B", "C"}
+
+
+def test_planted_uniform_dif_is_class_c():
+    rng = np.random.default_rng(3)
+    a = rng.uniform(1.0, 2.0, 6)
+    c = -a[:, None] * np.array([-1.0, 0.0, 1.0])
+    ref_g = simulate_responses(a, c, 1500, seed=1)
+    c_focal = c.copy()
+    c_focal[0] -= 2.5 * a[0]  # item 1 much harder for the focal group
+    foc = simulate_responses(a, c_focal, 1500, seed=2)
+    data = pd.concat([ref_g, foc], ignore_index=True)
+    group = pd.Series(["ref"] * 1500 + ["focal"] * 1500)
+    theta = (data.sum(axis=1) - data.sum(axis=1).mean()) / data.sum(axis=1).std()
+    table = ordinal_logistic_dif(data, group, theta)
+    assert table.loc["I01", "jodoin_gierl"] == "C"
+    assert table.loc["I01", "p_12"] < 1e-10
+    assert (table.drop(index="I01")["jodoin_gierl"] == "A").all()
+
+
+def test_category_unused_in_one_group_is_collapsed_and_warned():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, 400)
+    g = np.repeat(["a", "b"], 200)
+    x[(g == "b") & (x == 2)] = 1  # group b never chooses 2
+    data = pd.DataFrame({"x": x})
+    with pytest.warns(DataQualityWarning, match="item x: 1 category unused"):
+        table = ordinal_logistic_dif(data, pd.Series(g), pd.Series(rng.standard_normal(400)))
+    assert table.loc["x", "collapsed"] == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(table.loc["x", "chi2_13"])

@@ -1,0 +1,103 @@
+"""Short form selection, re-validation and the `shorten` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psychometrics.irt import calibrate, information
+from psychometrics.irt.shortform import levy_corrected_r, select_items, short_form, short_scale_spec
+from psychometrics.irt.simulate import simulate_responses
+from psychometrics.scale import Scale
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sim():
+    a = np.array([0.6, 2.2, 1.0, 1.8, 0.8, 1.4])
+    c = -a[:, None] * np.array([-1.0, 0.0, 1.0])
+    data = simulate_responses(a, c, 1500, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return data, calibrate(data)
+
+
+def test_greedy_selection_follows_information(sim):
+    _, cal = sim
+    chosen, table, notes = select_items(cal, 3)
+    assert chosen == ["I02", "I04", "I06"]  # the three largest slopes, in order of information
+    assert list(table.loc[chosen, "step"]) == [1, 2, 3]
+    assert table["marginal_reliability_after"].dropna().is_monotonic_increasing
+    # the marginal reliability after step 3 is that of the three items' information
+    info = information(cal, cal.nodes)[chosen].sum(axis=1).to_numpy()
+    assert table.loc["I06", "marginal_reliability_after"] == pytest.approx(1 - np.sum(cal.weights / (info + 1)))
+    assert notes == []
+
+
+def test_exclusions_and_min_reliability(sim):
+    _, cal = sim
+    chosen, table, _ = select_items(cal, 2, exclude={"I02": "DIF class C"})
+    assert "I02" not in chosen and table.loc["I02", "excluded"] == "DIF class C"
+    more, _, _ = select_items(cal, 2, min_reliability=0.8)
+    assert len(more) > 2
+    few, _, notes = select_items(cal, 3, exclude={i: "S-X² misfit" for i in cal.items[:5]})
+    assert len(few) == 3 and "taken back" in notes[0]
+
+
+def test_levy_identity():
+    """Short form = full form: the corrected correlation is the short form's reliability."""
+    rng = np.random.default_rng(0)
+    s = pd.Series(rng.standard_normal(200))
+    raw, corr = levy_corrected_r(s, s, 0.8)
+    assert raw == pytest.approx(1.0) and corr == pytest.approx(0.8)
+
+
+def test_short_form_revalidates_on_validation_rows(sim):
+    data, _ = sim
+    idx = data.index
+    res = short_form(data, {"f": list(data.columns)}, idx[:750], idx[750:], per_subscale=3)
+    rv = res.revalidation
+    assert rv.loc["f", "items_short"] == 3 and rv.loc["f", "items_full"] == 6
+    assert 0 < rv.loc["f", "alpha_short"] < 1 and 0 < rv.loc["f", "alpha_full"] < 1
+    assert rv.loc["f", "r_short_full_corrected"] < rv.loc["f", "r_short_full"] < 1
+    assert res.n_calibration == 750 and res.n_validation == 750
+
+
+def test_short_scale_spec_is_a_valid_new_version():
+    scale = Scale.from_yaml(ROOT / "scales" / "mentorship_supportiveness.yaml")
+    chosen = {s.id: scale.items_of(s.id)[:2] for s in scale.subscales}
+    spec = short_scale_spec(scale, chosen)
+    new = Scale.from_dict(spec)
+    assert new.version.split(".")[0] == str(int(scale.version.split(".")[0]) + 1)
+    assert len(new.items) == 2 * len(scale.subscales)
+    assert new.content_hash != scale.content_hash
+
+
+def test_shorten_command(tmp_path):
+    from psychometrics.simulate import default_study_path, load_study, simulate_study, write_table
+
+    study = load_study(default_study_path())
+    df = simulate_study(study, n=300, seed=1)
+    data = write_table(df, tmp_path / "responses.csv")
+    scale = study.scale_files[study.scale.id]
+    out = tmp_path / "short"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "psychometrics", "shorten", str(scale), str(data), "--per-subscale",
+                          "2", "--id-column", "id", "--out", str(out)], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    spec = Scale.from_yaml(out / "mentorship_supportiveness_short.yaml")
+    assert len(spec.items) == 2 * len(spec.subscales) and spec.version == "2.0.0"
+    res = json.loads((out / "shortform.json").read_text(encoding="utf-8"))
+    assert res["provenance"]["source_scale"]["id"] == "mentorship_supportiveness"
+    assert len(res["provenance"]["data_sha256"]) == 64
+    assert "Re-validation" in (out / "report.html").read_text(encoding="utf-8")
