@@ -194,7 +194,7 @@ def _command_line() -> str:
 
 @cli.command()
 @click.argument("scale", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
 @click.option("--group", metavar="COL", default=None, help="Column with group labels (measurement invariance).")
 @click.option("--measures", multiple=True, metavar="FILE", type=click.Path(path_type=Path),
               help="Companion measure spec (YAML; repeat for several). By default, "
@@ -212,11 +212,16 @@ def _command_line() -> str:
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Dask scheduler (e.g. tcp://host:8786; default $DASK_SCHEDULER_ADDRESS, else local) for the "
+                   "one-pass statistics when DATA is a folder or glob of Parquet files.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
              seed: int | None, config: Path | None, id_column: str | None, treat_as: str | None,
-             exclude_careless: bool | None, out: Path, quiet: bool) -> None:
+             exclude_careless: bool | None, out: Path, scheduler: str | None, quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
+
+    DATA is a file, or a folder or glob of Parquet files (a partitioned dataset).
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
     sample (parallel analysis, MAP), CFA of the declared structure and its
@@ -229,7 +234,7 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
     options = load_config(config) if config is not None else {}
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
-                       ("exclude_careless", exclude_careless)):
+                       ("exclude_careless", exclude_careless), ("scheduler", scheduler)):
         if value is not None:
             options[key] = value
     if treat_as is not None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from psychometrics.categorical_invariance import CategoricalInvarianceResult
     from psychometrics.cfa import CFAResult
     from psychometrics.data import Responses
+    from psychometrics.data.sufficient import SufficientStats
     from psychometrics.efa import BartlettResult, EFAResult, KMOResult, MAPResult, ParallelAnalysisResult
     from psychometrics.invariance import InvarianceResult
     from psychometrics.items import ItemAnalysisResult
@@ -55,6 +56,10 @@ class DataStep:
         not in the data.
     analysed, careless_excluded, calibration, validation : pandas.Index
         Row labels analysed, excluded as careless, and of the EFA and CFA samples.
+    stats : SufficientStats or None
+        One-pass per-group statistics of the scale's items computed with Dask when the data
+        are a partitioned Parquet dataset (:func:`psychometrics.data.sufficient_stats_dask`);
+        ``stats_engine`` says where (the scheduler address or ``"local"``).
     """
 
     responses: Responses
@@ -67,6 +72,8 @@ class DataStep:
     careless_excluded: pd.Index
     calibration: pd.Index
     validation: pd.Index
+    stats: SufficientStats | None = None
+    stats_engine: str | None = None
 
     @property
     def missing_companions(self) -> tuple[str, ...]:
