@@ -40,6 +40,7 @@ from psychometrics.data.quality import (  # noqa: F401 - the reasons were module
 )
 from psychometrics.data.readers import SUPPORTED_FORMATS
 from psychometrics.data.responses import Responses, load_responses
+from psychometrics.data.sufficient import GroupStats, SufficientStats, sufficient_stats, sufficient_stats_dask
 
 __all__ = [
     "load_responses",
@@ -50,4 +51,8 @@ __all__ = [
     "mahalanobis",
     "evenodd",
     "SUPPORTED_FORMATS",
+    "SufficientStats",
+    "GroupStats",
+    "sufficient_stats",
+    "sufficient_stats_dask",
 ]
