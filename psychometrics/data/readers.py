@@ -42,6 +42,8 @@ def is_parquet_dataset(source: object) -> bool:
     if not isinstance(source, (str, Path)):
         return False
     s = str(source)
+    if Path(s).is_file():
+        return False  # a file whose name has glob characters is still a file
     return any(ch in s for ch in "*?[") or Path(s).is_dir() and any(
         f.suffix.lower() in (".parquet", ".pq") for f in Path(s).rglob("*"))
 
