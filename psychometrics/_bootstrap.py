@@ -32,10 +32,11 @@ from scipy.special import ndtr, ndtri
 
 from psychometrics._progress import progress
 
-__all__ = ["CovFeatures", "bootstrap_covariances", "jackknife_covariances", "percentile_interval",
+__all__ = ["LARGE_N", "moment_draws", "pairwise_moments", "CovFeatures", "bootstrap_covariances", "jackknife_covariances", "percentile_interval",
            "bca_interval", "BootstrapOutcome", "run_bootstrap"]
 
 SeedLike = int | np.random.Generator | None
+LARGE_N = 50_000  # above this many rows the bootstrap draws covariance matrices (moment_draws) instead of rows
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,8 @@ class BootstrapOutcome:
     interval: str  # "bca" or "percentile" (as requested)
     n_failed: int
     fallbacks: list[str]  # messages for statistics whose BCa fell back to percentile
+    method: str = "rows"  # "rows" (resampling rows) or "asymptotic" (large n; see moment_draws)
+    note: str = ""  # why the method was chosen, for the report (empty for "rows")
 
 
 def run_bootstrap(
@@ -207,13 +210,24 @@ def run_bootstrap(
     names: list[str],
     chunk: int | None = None,
     kind: str = "cov",
+    large_n: int = LARGE_N,
 ) -> BootstrapOutcome:
     """Bootstrap ``statistic`` (covariances (m, p, p) → values (m, k)) and build intervals.
 
     ``chunk`` bounds the replicates per batch (default: by memory); a slow
     statistic passes a small chunk so that progress advances smoothly. The
     replicates do not depend on it.
+
+    With more than ``large_n`` rows the replicates are draws of the covariance matrix from
+    the normal limit of the row bootstrap (:func:`moment_draws`), whose cost does not grow with n, and BCa uses
+    no jackknife (acceleration 0, i.e. the bias-corrected percentile interval); the
+    outcome's ``method`` and ``note`` say so. At or below ``large_n`` (the demo's n and
+    every test) rows are resampled exactly as before.
     """
+    if x.shape[0] > large_n:
+        return _run_asymptotic(x, pairwise, statistic, estimates, n_boot=n_boot, level=level, interval=interval,
+                            seed=seed, show_progress=show_progress, description=description, names=names,
+                            chunk=chunk, kind=kind, large_n=large_n)
     feats = CovFeatures.from_data(x, pairwise, kind)
     k = len(estimates)
     reps = np.empty((n_boot, k))
@@ -254,3 +268,109 @@ def run_bootstrap(
         else:
             intervals.append(percentile_interval(good[:, j], level))
     return BootstrapOutcome(reps, intervals, interval, n_failed, fallbacks)
+
+
+def pairwise_moments(x: np.ndarray, kind: str = "cov") -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise-complete covariance (or correlation) matrix and the pair counts, in one pass.
+
+    Sums of products over the rows where both items are answered (R's ``use = "pairwise"``;
+    means and, for ``"cor"``, SDs from those rows), in row blocks so the memory is O(p²).
+    """
+    n, p = x.shape
+    mm = np.zeros((p, p))
+    sx = np.zeros((p, p))
+    sq = np.zeros((p, p))
+    sxy = np.zeros((p, p))
+    for s in range(0, n, 65_536):
+        blk = x[s:s + 65_536]
+        obs = ~np.isnan(blk)
+        m = obs.astype(float)
+        x0 = np.where(obs, blk, 0.0)
+        mm += m.T @ m
+        sx += x0.T @ m
+        sq += (x0 * x0).T @ m
+        sxy += x0.T @ x0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = (sxy - sx * sx.T / mm) / (mm - 1.0)
+        if kind == "cor":
+            var = (sq - sx ** 2 / mm) / (mm - 1.0)
+            cov = cov / np.sqrt(var * var.T)
+            np.fill_diagonal(cov, 1.0)
+    return cov, mm
+
+
+def moment_draws(x: np.ndarray, centre: np.ndarray, pair_n: np.ndarray, n_boot: int, seed: SeedLike,
+                 chunk: int | None = None, m_max: int = 20_000, standardise: bool = False):
+    """Yield ``(start, covariances)``: S* = S + E with vech(E) ~ N(0, Γ̂ / n_ij), Γ̂ the ADF matrix.
+
+    Γ̂ = Cov_rows(vech((x − x̄)(x − x̄)ᵀ)) over the complete rows (a random subset of at most
+    ``m_max`` of them; with ``standardise`` the columns are first divided by their SD so Γ̂
+    refers to correlations); entry (i, j) of E is divided by √n_ij, its pair count. This is
+    the normal limit of the row bootstrap of the covariance matrix (whose replicates have
+    covariance Γ̂/n; Browne, 1984): distribution free, keeping the items' kurtosis, and its
+    cost does not grow with n (O(m q²) once, q = p(p+1)/2, and O(B q²) for the draws).
+    """
+    rng = np.random.default_rng(seed)
+    p = centre.shape[0]
+    xc = x[~np.isnan(x).any(axis=1)]
+    if xc.shape[0] > m_max:
+        xc = xc[np.sort(rng.choice(xc.shape[0], m_max, replace=False))]
+    d = xc - xc.mean(axis=0)
+    if standardise:
+        d = d / d.std(axis=0, ddof=1)
+    iu = np.triu_indices(p)
+    y = d[:, iu[0]] * d[:, iu[1]]
+    gamma = np.cov(y, rowvar=False)
+    w, v = np.linalg.eigh(gamma)
+    root = v * np.sqrt(np.clip(w, 0.0, None))  # Γ̂ = root rootᵀ (non-negative part)
+    scale = 1.0 / np.sqrt(pair_n[iu])
+    chunk = n_boot if chunk is None else chunk
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        e = (rng.standard_normal((b, iu[0].size)) @ root.T) * scale
+        out = np.repeat(centre[None], b, axis=0)
+        out[:, iu[0], iu[1]] += e
+        off = iu[0] != iu[1]
+        out[:, iu[1][off], iu[0][off]] += e[:, off]
+        yield start, out
+
+
+def _run_asymptotic(x, pairwise, statistic, estimates, *, n_boot, level, interval, seed, show_progress,
+                    description, names, chunk, kind, large_n) -> BootstrapOutcome:
+    """:func:`run_bootstrap` for n > ``large_n``: normal draws of the covariance matrix (:func:`moment_draws`)."""
+    n = x.shape[0]
+    cov, mm = pairwise_moments(x, kind if pairwise else "cov")
+    if not pairwise:  # listwise: x holds complete rows only
+        mm = np.full_like(mm, float(n))
+    k = len(estimates)
+    reps = np.empty((n_boot, k))
+    with progress(description + " (asymptotic)", n_boot, show_progress) as advance:
+        for start, covs in moment_draws(x, cov, mm, n_boot, seed, chunk, standardise=pairwise and kind == "cor"):
+            if pairwise and kind == "cor":
+                sd = np.sqrt(np.clip(np.einsum("bii->bi", covs), 1e-300, None))
+                covs = covs / (sd[:, :, None] * sd[:, None, :])
+            reps[start:start + covs.shape[0]] = statistic(covs)
+            advance(covs.shape[0])
+    ok = np.all(np.isfinite(reps), axis=1)
+    good = reps[ok]
+    intervals: list[tuple[float, float] | None] = []
+    fallbacks: list[str] = []
+    for j in range(k):
+        if good.shape[0] < 2:
+            intervals.append(None)
+            continue
+        ci = bca_interval(good[:, j], float(estimates[j]), np.zeros(2), level) if interval == "bca" else None
+        if ci is None:
+            if interval == "bca":
+                fallbacks.append(f"BCa interval for {names[j]} is undefined (every replicate lies on one side of "
+                                 "the estimate); the percentile interval is reported instead")
+            ci = percentile_interval(good[:, j], level)
+        intervals.append(ci)
+    note = (f"bootstrap by asymptotic draws of the {'correlation' if kind == 'cor' else 'covariance'} matrix "
+            f"(n = {n:,} > {large_n:,}): resampling {n:,} rows {n_boot} times costs time and memory in proportion "
+            "to n; instead each replicate matrix is drawn from the normal limit of the row bootstrap, with the "
+            "distribution-free (ADF) covariance of the covariances from the complete rows (Browne, 1984), at a "
+            "cost independent of n; the interval is "
+            + ("bias-corrected with acceleration 0 (the jackknife acceleration is O(1/√n))"
+               if interval == "bca" else "the percentile interval"))
+    return BootstrapOutcome(reps, intervals, interval, int(np.sum(~ok)), fallbacks, method="asymptotic", note=note)

@@ -240,7 +240,7 @@ def _command_line() -> str:
 
 @cli.command()
 @click.argument("scale", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
 @data_options(group_help="Column with group labels (measurement invariance).")
 @click.option("--measures", "--companion", "measures", multiple=True, metavar="YAML", type=click.Path(path_type=Path),
               help=_COMPANION_HELP)
@@ -268,6 +268,9 @@ def _command_line() -> str:
                    "items]")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Dask scheduler (e.g. tcp://host:8786; default $DASK_SCHEDULER_ADDRESS, else local) for the "
+                   "one-pass statistics when DATA is a folder or glob of Parquet files.")
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
               "An input file is never overwritten.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
@@ -275,8 +278,11 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
              out_of_range: str | None, missing_group: str | None, sheet: str | None, sep: str | None,
              measures: tuple[Path, ...], split: float | None, seed: int | None, config: Path | None,
              treat_as: str | None, exclude_careless: bool | None, template: Path | None, tables: str | None,
-             crosscheck: bool | None, missing: str | None, out: Path, overwrite: bool, quiet: bool) -> None:
+             crosscheck: bool | None, missing: str | None, out: Path, overwrite: bool, scheduler: str | None,
+             quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
+
+    DATA is a file, or a folder or glob of Parquet files (a partitioned dataset).
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
     sample (parallel analysis, MAP), CFA of the declared structure and its
@@ -289,7 +295,8 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
     options = load_config(config) if config is not None else {}
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
-                       ("exclude_careless", exclude_careless), ("crosscheck", crosscheck), ("missing", missing)):
+                       ("exclude_careless", exclude_careless), ("crosscheck", crosscheck), ("missing", missing),
+                       ("scheduler", scheduler)):
         if value is not None:
             options[key] = value
     options.update(_read_options(out_of_range, missing_group, sheet, sep))

@@ -304,3 +304,18 @@ def test_pair_without_common_rows_is_an_error():
                          "c": [np.nan, np.nan, np.nan, np.nan, 1, 2]})
     with pytest.raises(DataError, match="a–c"):
         polychoric(data, missing="pairwise")
+
+
+def test_unique_rows_matches_numpy():
+    """The packed-bytes pattern count of the NACOV equals np.unique(axis=0) (same order, same counts)."""
+    from psychometrics.ordinal.nacov import unique_rows
+
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 6, (5000, 9))
+    codes[:2500, 3:] = 0  # many repeated patterns
+    pat, cnt = unique_rows(codes)
+    ref_pat, ref_cnt = np.unique(codes, axis=0, return_counts=True)
+    assert np.array_equal(pat, ref_pat) and np.array_equal(cnt, ref_cnt) and pat.dtype == codes.dtype
+    big = codes.copy()
+    big[0, 0] = 300  # beyond one byte: numpy's own path
+    assert np.array_equal(unique_rows(big)[0], np.unique(big, axis=0))

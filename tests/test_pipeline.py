@@ -443,3 +443,52 @@ def test_missing_listwise_option_keeps_the_old_behaviour(tmp_path):
     assert fit.n_excluded > 0  # the simulated data have holes
     with pytest.raises(SpecError, match="missing: must be one of null"):
         validate(MSS, data, quiet=True, options={"missing": "mean"})
+
+
+def test_partitioned_parquet_and_dask_statistics(tmp_path, run, monkeypatch):
+    """A folder and a glob of Parquet files validate like the CSV they were split from; the
+    one-pass statistics computed with Dask (local default) equal the in-memory ones from the
+    loaded raw answers (1e-10 relative) and are recorded in results.json. The cluster path
+    (``--scheduler``) is tested in tests/test_sufficient.py with a real scheduler and workers."""
+    from psychometrics.data.sufficient import sufficient_stats
+
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    df = pd.read_csv(run["data"], dtype={"id": str})
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    for k, idx in enumerate(np.array_split(np.arange(len(df)), 3)):
+        df.iloc[idx].to_parquet(folder / f"part-{k}.parquet", index=False)
+    from psychometrics.data.readers import _read
+
+    by_folder = _read(folder, sheet=None, sep=None, encoding="utf-8", id_column="id")[0]
+    assert by_folder.drop(columns="id").equals(df.drop(columns="id").set_axis(by_folder.index))
+    csv_res = run["result"]
+    r = validate(MSS, str(folder / "part-*.parquet"), group="career_stage", id_column="id", out=tmp_path / "o",
+                 quiet=True, options=FAST)
+    a, b = csv_res.results, r.results
+    for section in ("reliability", "cfa", "items"):  # same data, same numbers (to summation order)
+        _assert_close(a[section], b[section])
+    one = b["data_quality"]["one_pass"]
+    assert one["engine"] == "local" and one["n"] == len(df)
+    raw = r.responses.raw.assign(career_stage=r.responses.group)
+    mem = sufficient_stats(raw, list(raw.columns[:-1]), range(1, 6), group="career_stage")
+    stats = pd.DataFrame(one["items"]).set_index(["group", "item"])
+    assert np.allclose(stats.to_numpy(float), mem.to_frame().to_numpy(float), rtol=1e-10, equal_nan=True)
+    assert "part-" not in str(a["provenance"])  # the CSV run is unaffected
+    assert "3 Parquet files" in r.responses.source
+
+
+def _assert_close(a, b, rel=1e-9):
+    """Nested JSON values equal, numbers to ``rel`` relative."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _assert_close(a[k], b[k], rel)
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_close(x, y, rel)
+    elif isinstance(a, float) and isinstance(b, float):
+        assert abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
+    else:
+        assert a == b

@@ -571,3 +571,55 @@ def test_too_many_factors_and_tiny_subscales(sets):
     assert res.details["total"].omega.nfactors == 3
     assert np.isnan(res.table.loc["two", "omega_total"])  # two items: α only (warned)
     assert any("at least three items" in d.message for d in res.diagnostics)
+
+
+# ---------------------------------------------------- large-n bootstrap (issue 16)
+def _likert_items(n: int, p: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 1)) + 0.9 * rng.standard_normal((n, p))
+    x = np.clip(np.round(z * 1.1 + 3), 1, 5)
+    x[rng.random(x.shape) < 0.03] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("pairwise,kind", [(True, "cor"), (True, "cov"), (False, "cov")])
+def test_asymptotic_bootstrap_agrees_with_row_bootstrap(pairwise, kind):
+    """Above ``large_n`` the replicates are normal draws with the ADF covariance of the
+    covariances (the limit of the row bootstrap). Simulation check against the row
+    bootstrap on the same data: replicate SDs within 15 % (the Monte Carlo SE of an SD
+    from B = 600 replicates is ≈ 3 %, plus the pairwise approximation) and interval ends
+    within a quarter of the interval width."""
+    from psychometrics._bootstrap import run_bootstrap
+    from psychometrics.reliability.alpha import alpha_batch
+
+    x = _likert_items(4000, 6, 11)
+    if not pairwise:
+        x = x[~np.isnan(x).any(axis=1)]
+    est = np.array([float(alpha_batch(np.cov(x[~np.isnan(x).any(axis=1)], rowvar=False)[None])[0])])
+    kw = dict(n_boot=600, level=0.95, interval="bca", seed=5, show_progress=False, description="alpha",
+              names=["alpha"], kind=kind)
+
+    def stat(c):
+        return alpha_batch(c)[:, None]
+
+    rows = run_bootstrap(x, pairwise, stat, est, **kw)
+    asym = run_bootstrap(x, pairwise, stat, est, large_n=1000, **kw)
+    assert rows.method == "rows" and rows.note == ""
+    assert asym.method == "asymptotic" and "cost independent of n" in asym.note
+    sd_r, sd_a = rows.replicates.std(), asym.replicates.std()
+    assert abs(sd_a / sd_r - 1) < 0.15
+    width = rows.intervals[0][1] - rows.intervals[0][0]
+    assert abs(asym.intervals[0][0] - rows.intervals[0][0]) < 0.25 * width
+    assert abs(asym.intervals[0][1] - rows.intervals[0][1]) < 0.25 * width
+    again = run_bootstrap(x, pairwise, stat, est, large_n=1000, **{**kw, "chunk": 7})
+    assert np.array_equal(again.replicates, asym.replicates)  # same seed → same numbers, any chunk size
+
+
+def test_large_n_bootstrap_note_reaches_the_result(monkeypatch):
+    """The method and its reason are recorded on the reliability result (and so shown in the report)."""
+    import psychometrics._bootstrap as boot
+
+    monkeypatch.setattr(boot.run_bootstrap, "__kwdefaults__", {**boot.run_bootstrap.__kwdefaults__, "large_n": 500})
+    x = pd.DataFrame(_likert_items(1500, 5, 2), columns=list("abcde"))
+    res = rel.cronbach_alpha(x, ci=0.95, method="bootstrap", n_boot=200, seed=1, missing="pairwise")
+    assert any("asymptotic draws" in d.message for d in res.diagnostics)

@@ -42,6 +42,7 @@ from psychometrics.data.quality import (  # noqa: F401 - the reasons were module
 from psychometrics.data.missing import MissingDataDiagnostics, little_mcar, missing_data_diagnostics
 from psychometrics.data.readers import SUPPORTED_FORMATS
 from psychometrics.data.responses import Responses, load_responses
+from psychometrics.data.sufficient import GroupStats, SufficientStats, sufficient_stats, sufficient_stats_dask
 
 __all__ = [
     "load_responses",
@@ -55,4 +56,8 @@ __all__ = [
     "little_mcar",
     "evenodd",
     "SUPPORTED_FORMATS",
+    "SufficientStats",
+    "GroupStats",
+    "sufficient_stats",
+    "sufficient_stats_dask",
 ]

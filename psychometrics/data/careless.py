@@ -87,10 +87,16 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
             # Incomplete rows, one missingness pattern at a time.
             partial = ~complete & (dof > 0)
             if partial.any():
-                patterns, inverse = np.unique(observed[partial], axis=0, return_inverse=True)
                 rows = np.flatnonzero(partial)
-                for p_idx, pattern in enumerate(patterns):
-                    members = rows[inverse.ravel() == p_idx]
+                # group the rows by missingness pattern: one integer key per row (bits packed), sorted once
+                keys = np.packbits(observed[rows], axis=1)
+                keys = keys.view(np.dtype((np.void, keys.shape[1]))).ravel()
+                _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+                order = np.argsort(inverse, kind="stable")
+                bounds = np.searchsorted(inverse[order], np.arange(len(first) + 1))
+                for p_idx in range(len(first)):
+                    members = rows[order[bounds[p_idx]:bounds[p_idx + 1]]]
+                    pattern = observed[rows[first[p_idx]]]
                     dev = x[np.ix_(members, pattern)] - mean[pattern]
                     sub_inv = np.linalg.inv(cov[np.ix_(pattern, pattern)])
                     d2[members] = np.einsum("ij,ij->i", dev @ sub_inv, dev)

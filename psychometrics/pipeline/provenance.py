@@ -58,6 +58,8 @@ def provenance(scale: Scale, resp: Responses, opts: ValidationOptions, command: 
 
     options = opts.to_dict()
     options["measures"] = [portable_path(m) for m in options["measures"]]
+    if options.get("scheduler") is None:  # recorded only when a Dask cluster was named
+        options.pop("scheduler", None)
     d = {
         "package": f"scalevalid {__version__}",
         "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),

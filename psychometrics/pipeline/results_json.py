@@ -48,7 +48,7 @@ def _data_quality(st: RunState) -> dict[str, Any]:
     d = st.data
     q = d.responses.quality
     careless = d.responses.careless
-    return {
+    out = {
         "quality": q.to_dict(),
         "exclusions": to_jsonable(d.exclusions),
         "careless": {"flag_counts": to_jsonable(q.careless_flags), "excluded": st.options.exclude_careless,
@@ -58,6 +58,11 @@ def _data_quality(st: RunState) -> dict[str, Any]:
         "diagnostics": [x.to_dict() for x in d.responses.diagnostics],
         "missing_data": _missing_data(d.missing_data),
     }
+    if d.stats is not None:  # partitioned Parquet input: the one-pass statistics computed with Dask
+        out["one_pass"] = {"engine": d.stats_engine, "n": d.stats.n,
+                           "groups": {k: {"n": g.n, "complete": g.complete} for k, g in d.stats.groups.items()},
+                           "items": d.stats.to_frame().reset_index().to_dict(orient="records")}
+    return out
 
 
 def _missing_data(md: Any) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from psychometrics.crosscheck import CrosscheckResult
     from psychometrics.data import Responses
     from psychometrics.data.missing import MissingDataDiagnostics
+    from psychometrics.data.sufficient import SufficientStats
     from psychometrics.efa import BartlettResult, EFAResult, KMOResult, MAPResult, ParallelAnalysisResult
     from psychometrics.invariance import InvarianceResult
     from psychometrics.items import ItemAnalysisResult
@@ -62,6 +63,10 @@ class DataStep:
     missing_data : MissingDataDiagnostics or None
         Patterns, shares missing, coverage (per group) and Little's MCAR test of the scale
         items in the analysed rows (None when it could not be computed).
+    stats : SufficientStats or None
+        One-pass per-group statistics of the scale's items computed with Dask when the data
+        are a partitioned Parquet dataset (:func:`psychometrics.data.sufficient_stats_dask`);
+        ``stats_engine`` says where (the scheduler address or ``"local"``).
     """
 
     responses: Responses
@@ -75,6 +80,8 @@ class DataStep:
     calibration: pd.Index
     validation: pd.Index
     missing_data: MissingDataDiagnostics | None = None
+    stats: SufficientStats | None = None
+    stats_engine: str | None = None
 
     @property
     def missing_companions(self) -> tuple[str, ...]:

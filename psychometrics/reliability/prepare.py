@@ -198,3 +198,5 @@ def record_bootstrap_diagnostics(out: Any, diags: list[Diagnostic]) -> None:
                stacklevel=4)
     for msg in out.fallbacks:
         record(diags, ReliabilityWarning, msg, stacklevel=4)
+    if out.note:  # the large-n bootstrap method and why (shown with the result's diagnostics)
+        record(diags, ReliabilityWarning, out.note, stacklevel=4)

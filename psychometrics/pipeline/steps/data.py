@@ -62,10 +62,33 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
                 f"the data have too few usable rows ({len(analysed)}) for split={opts.split:g} — collect more "
                 "data or change the split option (validate --split)")
     work = subset_responses(resp, analysed)
+    stats, engine = _dask_stats(data, scale, opts)
     return DataStep(responses=resp, work=work, companions=comps, missing_data=_missing_data(work),
                     companions_work={k: subset_responses(v, analysed) for k, v in comps.items()},
                     not_found=tuple(not_found), absent=tuple(absent), analysed=analysed,
-                    careless_excluded=careless_excluded, calibration=calibration, validation=validation)
+                    careless_excluded=careless_excluded, calibration=calibration, validation=validation,
+                    stats=stats, stats_engine=engine)
+
+
+def _dask_stats(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOptions):
+    """One-pass statistics of a partitioned Parquet dataset with Dask (else ``(None, None)``).
+
+    On the cluster at ``opts.scheduler`` or ``DASK_SCHEDULER_ADDRESS``; without one, Dask's
+    local in-process scheduler. Raw answers (before reverse keying), per group.
+    """
+    import os
+
+    from psychometrics.data.readers import is_parquet_dataset
+
+    if not is_parquet_dataset(data):
+        return None, None
+    from psychometrics.data.sufficient import sufficient_stats_dask
+
+    rf = scale.response_format
+    cats = np.arange(rf.min, rf.max + 1) if rf.type == "likert" else np.array([rf.min, rf.max])
+    address = opts.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    stats = sufficient_stats_dask(data, list(scale.item_ids), cats, group=opts.group, scheduler=address)
+    return stats, address or "local"
 
 
 def _missing_data(work: Responses) -> MissingDataDiagnostics | None:

@@ -1,0 +1,169 @@
+"""Benchmark: large samples (issue 16) — validate at 100,000 and 1,000,000 rows, and 10,000,000 rows via Dask.
+
+    python benchmarks/bench_scale.py [--sizes 100000 1000000] [--rows-10m 10000000] [--data-dir DIR]
+
+For each size, the demo study (28 items + 41 companion items, 3 career stages) is simulated
+once (cached in --data-dir), then:
+
+* the CSV parse time alone (pyarrow.csv, and pandas' C parser that ``validate`` uses);
+* ``psychometrics validate … --group career_stage --quiet`` end to end in a fresh process:
+  wall time, CPU time (user + system) and peak RSS (``/usr/bin/time -v`` when present, else
+  the child's ``ru_maxrss``), the ratio to the parse time, and the per-step timings;
+* targets (issue 16): 1M rows ≤ 20 s and ≤ 2 GB; 100k rows ≤ 5 s; total ≤ 5 × parse.
+
+Then the 1M-row sample is written as a partitioned Parquet dataset repeated to
+``--rows-10m`` rows (10 copies of the 1M rows as 10 files of each; the statistics need not be
+new information, only the volume) and the one-pass statistics are computed through the Dask
+path (:func:`psychometrics.data.sufficient_stats_dask`) on a local cluster of 2 worker
+processes (1 thread each): wall time and the peak total RSS of the client and the workers
+(psutil, sampled every 0.1 s); target ≤ 3 GB. The 1M and 10M timings give the growth.
+
+There is no R equivalent of the whole pipeline, so no R timing is printed. The machine's
+load average is printed: on a shared machine wall times are inflated; CPU time is the
+steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALES = ROOT / "scales"
+
+
+def _data(n: int, folder: Path) -> Path:
+    path = folder / f"demo_{n}.csv"
+    if not path.exists():
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "psychometrics", "simulate", "-n", str(n), "--seed", "0", "-o",
+                        str(path)], check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                       capture_output=True)
+        print(f"  (simulated {n:,} rows in {time.perf_counter() - t:.0f} s → {path})")
+    return path
+
+
+def _parse_times(path: Path) -> tuple[float, float]:
+    import pandas as pd
+    import pyarrow.csv as pc
+
+    t = time.perf_counter()
+    pc.read_csv(path)
+    t_arrow = time.perf_counter() - t
+    t = time.perf_counter()
+    pd.read_csv(path, dtype={"id": str})
+    return t_arrow, time.perf_counter() - t
+
+
+def _validate(path: Path, out: Path) -> tuple[float, float, float, dict[str, float], str]:
+    """Wall s, CPU s, peak RSS GB, step timings, stderr of one validate run in a fresh process."""
+    cmd = [sys.executable, "-m", "psychometrics", "validate", str(SCALES / "mentorship_supportiveness.yaml"),
+           str(path), "--group", "career_stage", "--id-column", "id", "--out", str(out)]
+    timev = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    if timev:
+        cmd = [timev, "-v", *cmd]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"validate failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    rss = int(m.group(1)) / 1e6 if m else after.ru_maxrss / 1e6
+    steps = {name: float(sec) for name, sec in re.findall(r"\]\s+(.+?) … done ([\d.]+) s", proc.stderr)}
+    return wall, cpu, rss, steps, proc.stderr
+
+
+def _dask_10m(csv_1m: Path, rows: int, folder: Path) -> tuple[float, float, int]:
+    """Wall s and peak total RSS GB of the Dask statistics on ``rows`` rows of Parquet (2 local workers)."""
+    import numpy as np
+    import pandas as pd
+    import psutil
+    from distributed import Client, LocalCluster
+
+    from psychometrics.data.sufficient import sufficient_stats_dask
+    from psychometrics.scale import Scale
+
+    ds = folder / f"demo_{rows}_parquet"
+    base = pd.read_csv(csv_1m, dtype={"id": str})
+    copies = max(1, rows // len(base))
+    if not ds.exists() or len(list(ds.glob("*.parquet"))) != copies * 10:
+        shutil.rmtree(ds, ignore_errors=True)
+        ds.mkdir(parents=True)
+        parts = np.array_split(np.arange(len(base)), 10)
+        for c in range(copies):
+            for k, idx in enumerate(parts):
+                part = base.iloc[idx].assign(id=lambda d, c=c: f"{c}-" + d["id"])
+                part.to_parquet(ds / f"part-{c:02d}-{k:02d}.parquet", index=False)
+    del base
+    scale = Scale.from_yaml(SCALES / "mentorship_supportiveness.yaml")
+    me = psutil.Process()
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            peak[0] = max(peak[0], total)
+            time.sleep(0.1)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      memory_limit="1.4GB") as cluster:
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        t = time.perf_counter()
+        st = sufficient_stats_dask(ds, list(scale.item_ids), range(1, 6), group="career_stage",
+                                   scheduler=cluster.scheduler_address)
+        wall = time.perf_counter() - t
+        stop.set()
+        th.join()
+    return wall, peak[0] / 1e9, st.n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--rows-10m", type=int, default=10_000_000, help="rows of the Dask run (0: skip)")
+    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "psychometrics-bench-scale")
+    args = ap.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    print(f"bench_scale: validate on the demo study at scale (load average {load:.1f} on {os.cpu_count()} cores)")
+    targets = {100_000: (5.0, None), 1_000_000: (20.0, 2.0)}
+    for n in args.sizes:
+        path = _data(n, args.data_dir)
+        t_arrow, t_pandas = _parse_times(path)
+        wall, cpu, rss, steps, _ = _validate(path, args.data_dir / f"out_{n}")
+        tw, tm = targets.get(n, (None, None))
+        print(f"  n = {n:>9,}: wall {wall:7.1f} s  CPU {cpu:7.1f} s  peak RSS {rss:5.2f} GB   "
+              f"parse (pyarrow) {t_arrow:5.2f} s, (pandas) {t_pandas:5.2f} s   wall / parse(pyarrow) "
+              f"{wall / t_arrow:5.1f}×" + (f"   targets ≤ {tw:g} s" if tw else "") + (f", ≤ {tm:g} GB" if tm else ""))
+        print("      steps: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
+    if args.rows_10m:
+        csv_1m = _data(1_000_000, args.data_dir)
+        wall, gb, n = _dask_10m(csv_1m, args.rows_10m, args.data_dir)
+        print(f"  Dask one-pass statistics, {n:,} rows of partitioned Parquet, 2 local workers: wall {wall:.1f} s, "
+              f"peak RSS (client + workers) {gb:.2f} GB   target ≤ 3 GB")
+
+
+if __name__ == "__main__":
+    main()
