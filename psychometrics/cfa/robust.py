@@ -1,0 +1,213 @@
+r"""Robust ML (MLR) test statistics and fit indices, complete or incomplete data, as lavaan 0.6-14.
+
+**Yuan–Bentler scaled χ² (Mplus variant)** (lavaan ``test = "yuan.bentler.mplus"``): with the
+saturated model's observed information :math:`A_{1g}` and first-order information
+:math:`B_{1g}` (unit, per group, at the H1 = EM or sample moments), the model's observed
+information (bread) :math:`E` and meat :math:`B_0 = \frac1N\sum_i s_is_i^\top`,
+
+.. math::
+
+    c = \frac{\sum_g\operatorname{tr}(A_{1g}^{-1}B_{1g}) - \operatorname{tr}(B_0E^{-1})}{df},\qquad
+    \chi^2_{scaled} = \chi^2/c .
+
+The baseline (independence) model is scaled the same way. ``cfi/tli/rmsea_scaled`` plug the
+scaled statistics into the usual formulas.
+
+**Robust CFI/TLI/RMSEA**, complete data (Brosseau-Liard, Savalei & Li, 2012; Brosseau-Liard &
+Savalei, 2014): :math:`\mathrm{CFI} = 1-\max(X^2-\hat c\,df,0)/\max(X^2-\hat c\,df, X^2_B-\hat c_B df_B,0)`,
+:math:`\mathrm{RMSEA} = \sqrt G\sqrt{\max(X^2/(N\,df)-\hat c/N, 0)}` with the ML χ² and the
+scaling factors. **Incomplete data** (lavaan's ``lav_fit_fiml_corrected``; Zhang & Savalei,
+2023): :math:`X^2 = N\,F_{ML}(\hat\mu,\hat\Sigma;\tilde m,\tilde S)` at the EM moments and
+
+.. math::
+
+    U = W_m - W_m\Delta(\Delta^\top W_m\Delta)^{-1}\Delta^\top W_m,\quad
+    k = \operatorname{tr}(UW_m^{-1}W_cW_m^{-1}U\Gamma)\ \text{(MLR)},\quad
+    k = \operatorname{tr}(W_cW_m^{-1}UW_m^{-1})\ \text{(ML)},\quad \hat c = k/df,
+
+:math:`W_m` the observed and :math:`W_c` the complete-data saturated information at the EM
+moments, :math:`\Gamma = W_m^{-1}J_mW_m^{-1}` (block-diagonal over groups with weights
+:math:`N_g/N`). Validated against lavaan 0.6-14 ``fitMeasures`` (``tests/reference/missing/``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from psychometrics.cfa import fit_indices as fi
+from psychometrics.cfa.fiml import case_scores, duplication, sat_eval, sat_hessian, scores_to_vech, to_vech, vech_index
+
+__all__ = ["robust_measures", "scaled_chisq_factor"]
+
+
+def _sat_pieces(b: Any, mu: np.ndarray, S: np.ndarray, ms: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Unit observed (A1) and first-order (B1) saturated information in (μ, vech Σ) coordinates."""
+    ev = sat_eval(b, mu, S)
+    A1 = to_vech(sat_hessian(b, ev, ms), b.p, ms) / b.N
+    sc = scores_to_vech(case_scores(b, mu, S, ms), b.p, ms)
+    B1 = sc.T @ sc / b.N
+    return A1, B1
+
+
+def _vech_cols(p: int, ms: bool) -> np.ndarray:
+    vi = vech_index(p)
+    return np.concatenate([np.arange(p), p + vi]) if ms else vi
+
+
+def _baseline_delta(p: int, ms: bool) -> np.ndarray:
+    """Jacobian of the independence model (free means and variances) in full coordinates."""
+    k = 2 * p if ms else p
+    D = np.zeros((k, (p + p * p) if ms else p * p))
+    off = p if ms else 0
+    for i in range(p):
+        if ms:
+            D[i, i] = 1.0
+        D[(p if ms else 0) + i, off + i * p + i] = 1.0
+    return D
+
+
+def _trace_h0(deltas: list[np.ndarray], batches: list, moments: list, ms: bool, N: float,
+              second: np.ndarray | None = None) -> float:
+    """tr(B0 E⁻¹) for a model with Jacobians ``deltas`` (rows = parameters) at ``moments``."""
+    n = deltas[0].shape[0]
+    E = np.zeros((n, n))
+    Bm = np.zeros((n, n))
+    for D, b, (mu, S) in zip(deltas, batches, moments):
+        ev = sat_eval(b, mu, S)
+        E += D @ sat_hessian(b, ev, ms) @ D.T
+        s = case_scores(b, mu, S, ms) @ D.T
+        Bm += s.T @ s
+    if second is not None:
+        E -= second
+    return float(np.trace(np.linalg.solve(E / N, Bm / N)))
+
+
+def scaled_chisq_factor(trace_h1: float, trace_h0: float, df: int) -> float:
+    if df <= 0:
+        return math.nan
+    c = (trace_h1 - trace_h0) / df
+    return c if c > 0 else math.nan
+
+
+def _robust_rmsea(X2: float, df: int, c: float, N: float, G: int) -> tuple[float, float, float]:
+    if not (df > 0 and math.isfinite(c)):
+        return math.nan, math.nan, math.nan
+    r = math.sqrt(G) * math.sqrt(max(X2 / N / df - c / N, 0.0))
+    lo, hi = fi.rmsea_ci(X2 / c, df, N, G)
+    return r, lo * math.sqrt(c), hi * math.sqrt(c)
+
+
+def _fiml_corrected(eng: Any, deltas_v: list[np.ndarray], df: int, mlr: bool, A1: list, B1: list) -> float:
+    """Zhang & Savalei's ĉ (lavaan's ``lav_fit_fiml_corrected``, V3 for MLR, V6 for ML)."""
+    d = eng.data
+    N = sum(d.nobs)
+    f = [n / N for n in d.nobs]
+    Wc_g = []
+    for (mu, S, _, _), b in zip(d.em, d.batches):
+        Si = np.linalg.inv(S)
+        D = duplication(b.p)
+        k = b.p + D.shape[1]
+        W = np.zeros((k, k))
+        W[:b.p, :b.p] = Si
+        W[b.p:, b.p:] = 0.5 * D.T @ np.kron(Si, Si) @ D
+        Wc_g.append(W)
+    from scipy.linalg import block_diag
+
+    Wm = block_diag(*[fg * a for fg, a in zip(f, A1)])
+    Wm_inv = block_diag(*[np.linalg.inv(a) / fg for fg, a in zip(f, A1)])
+    Wc = block_diag(*[fg * w for fg, w in zip(f, Wc_g)])
+    Delta = np.concatenate([D.T for D in deltas_v], axis=0)  # stacked coordinates × parameters
+    E = Delta.T @ Wm @ Delta
+    WD = Wm @ Delta
+    U = Wm - WD @ np.linalg.solve(E, WD.T)
+    if mlr:
+        Gam = block_diag(*[np.linalg.inv(a) @ bb @ np.linalg.inv(a) / fg for fg, a, bb in zip(f, A1, B1)])
+        M = U @ Wm_inv @ Wc @ Wm_inv @ U
+        k = float(np.sum(M * Gam.T))
+    else:
+        k = float(np.trace(Wc @ Wm_inv @ U @ Wm_inv))
+    return k / df if df > 0 else math.nan
+
+
+def _ml_discrepancy(S: np.ndarray, m: np.ndarray, Sig: np.ndarray, mu: np.ndarray) -> float:
+    p = S.shape[0]
+    Si = np.linalg.inv(Sig)
+    d = m - mu
+    return float(np.linalg.slogdet(Sig)[1] + np.sum(S * Si) + d @ Si @ d - np.linalg.slogdet(S)[1] - p)
+
+
+def robust_measures(eng: Any, out: dict[str, float]) -> dict[str, float]:
+    """The MLR (scaled, robust) fit measures of a fitted :class:`~psychometrics.cfa.fiml_engine.RobustEngine`."""
+    d, ms = eng.data, eng.ms
+    G, N = eng.spec.ngroups, float(sum(d.nobs))
+    p = len(eng.spec.observed)
+    df, b_df = int(out["df"]), int(out["baseline_df"])
+    h1_mom = [(m, S) for m, S, _, _ in d.em]
+    A1, B1 = [], []
+    for b, (m, S) in zip(d.batches, h1_mom):
+        a, bb = _sat_pieces(b, m, S, ms)
+        A1.append(a)
+        B1.append(bb)
+    trace_h1 = float(sum(np.trace(np.linalg.solve(a, bb)) for a, bb in zip(A1, B1)))
+    res: dict[str, float] = {}
+    mlr = eng.estimator == "MLR"
+    if mlr:
+        trace_h0 = float(np.trace(eng.bread_inverse() @ eng.meat()))
+        c = scaled_chisq_factor(trace_h1, trace_h0, df)
+        npar = eng.spec.n_free
+        n_mom = sum(a.shape[0] for a in A1)
+        bd = [_baseline_delta(p, ms) for _ in range(G)]
+        moms_b = d.baseline_moments if eng.fiml else [(m, np.diag(np.diag(S))) for m, S in h1_mom]
+        if not ms:
+            moms_b = [(eng.stats.mean[g], S) for g, (_, S) in enumerate(moms_b)]
+        bd_full = []
+        nb = bd[0].shape[0]
+        for g in range(G):
+            D = np.zeros((nb * G, bd[0].shape[1]))
+            D[g * nb:(g + 1) * nb] = bd[g]
+            bd_full.append(D)
+        tr0_b = _trace_h0(bd_full, d.batches, moms_b, ms, N)
+        c_b = scaled_chisq_factor(trace_h1, tr0_b, b_df)
+        chisq, b_chisq = out["chisq"], out["baseline_chisq"]
+        cs, bcs = chisq / c, b_chisq / c_b
+        ci = fi.rmsea_ci(cs, df, N, G)
+        res.update({
+            "chisq_scaled": cs, "df_scaled": df, "pvalue_scaled": fi.chisq_pvalue(cs, df),
+            "chisq_scaling_factor": c, "baseline_chisq_scaled": bcs, "baseline_df_scaled": b_df,
+            "baseline_pvalue_scaled": fi.chisq_pvalue(bcs, b_df), "baseline_chisq_scaling_factor": c_b,
+            "scaling_factor_h1": trace_h1 / n_mom, "scaling_factor_h0": trace_h0 / npar,
+            "cfi_scaled": fi.cfi(cs, df, bcs, b_df), "tli_scaled": fi.tli(cs, df, bcs, b_df),
+            "rmsea_scaled": fi.rmsea(cs, df, N, G), "rmsea_ci_lower_scaled": ci[0], "rmsea_ci_upper_scaled": ci[1],
+            "rmsea_pvalue_scaled": fi.rmsea_pvalue(cs, df, N, G),
+        })
+    if eng.fiml and not d.complete:
+        # Zhang & Savalei: X² at the EM moments, FIML-corrected ĉ (V3 with MLR, V6 with ML)
+        cols = _vech_cols(p, ms)
+        dv = [D[:, cols] for D in eng._deltas_cache]
+        X2 = sum(n * _ml_discrepancy(S, m, i["Sigma"], i["mu"]) for n, (m, S), i in zip(d.nobs, h1_mom, eng.imp))
+        X2b = sum(n * _ml_discrepancy(S, m, Sb, mb)
+                  for n, (m, S), (mb, Sb) in zip(d.nobs, h1_mom, d.baseline_moments))
+        chat = _fiml_corrected(eng, dv, df, mlr, A1, B1)
+        nb = 2 * p
+        dvb = []
+        for g in range(G):
+            D = np.zeros((nb * G, len(cols)))
+            D[g * nb:(g + 1) * nb] = _baseline_delta(p, ms)[:, cols]
+            dvb.append(D)
+        chat_b = _fiml_corrected(eng, dvb, b_df, mlr, A1, B1)
+    elif mlr:
+        X2, X2b, chat, chat_b = out["chisq"], out["baseline_chisq"], res["chisq_scaling_factor"], \
+            res["baseline_chisq_scaling_factor"]
+    else:
+        return res
+    t1 = X2 - chat * df
+    t2 = X2b - chat_b * b_df
+    cfi_r = 1.0 - max(t1, 0.0) / max(t1, t2, 0.0) if max(t1, t2, 0.0) > 0 else 1.0
+    tli_r = 1.0 - (t1 * b_df) / (t2 * df) if df > 0 and t2 != 0 else 1.0
+    r, lo, hi = _robust_rmsea(X2, df, chat, N, G)
+    res.update({"cfi_robust": cfi_r, "tli_robust": tli_r, "rmsea_robust": r,
+                "rmsea_ci_lower_robust": lo, "rmsea_ci_upper_robust": hi})
+    return res
