@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from psychometrics.cfa.fiml import padded_inverse
 from psychometrics.cfa.missing_moments import PatternBatch
 
 __all__ = ["em_moments"]
@@ -38,12 +39,13 @@ def em_moments(b: PatternBatch, *, tol: float = 1e-5, max_iter: int = 500) -> tu
     if b.J == 1 and b.mask.all():  # complete data: the sample moments
         return b.ybar[0].copy(), b.S[0].copy(), 0, True
     for it in range(1, max_iter + 1):
-        M = np.where(b.outer_mask, Sigma[None, :, :], 0.0)
-        M[:, idx, idx] += ~b.mask
-        A = np.linalg.inv(M) * b.outer_mask
+        pi = padded_inverse(b, Sigma)
+        if pi is None:
+            return mu, Sigma, it, False
+        A = pi[0]
         K = Sigma[None, :, :] @ A
         e = (b.ybar - mu[None, :]) * b.mask
-        yhat = mu[None, :] + np.einsum("jab,jb->ja", K, e)
+        yhat = mu[None, :] + (K @ e[:, :, None])[:, :, 0]
         C = Sigma[None, :, :] - K @ Sigma[None, :, :]
         KSK = K @ b.S @ np.swapaxes(K, 1, 2)
         T1 = (b.n[:, None] * yhat).sum(axis=0)

@@ -42,7 +42,7 @@ import numpy as np
 
 from psychometrics.cfa.missing_moments import PatternBatch
 
-__all__ = ["SatEval", "sat_eval", "sat_hessian", "case_scores", "duplication", "vech_index"]
+__all__ = ["SatEval", "padded_inverse", "sat_eval", "sat_hessian", "case_scores", "duplication", "vech_index"]
 
 LOG2PI = math.log(2 * math.pi)
 
@@ -57,25 +57,38 @@ class SatEval:
         self.A, self.e, self.W, self.Ae = A, e, W, Ae
 
 
-def _padded_inverse(b: PatternBatch, Sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """A_j = Σ_oo⁻¹ zero-padded (J, p, p) and log|Σ_oo| (J,)."""
-    M = np.where(b.outer_mask, Sigma[None, :, :], 0.0)
-    idx = np.arange(b.p)
-    M[:, idx, idx] += ~b.mask  # identity on the missing items
+def padded_inverse(b: PatternBatch, Sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A_j = Σ_oo⁻¹ zero-padded (J, p, p) and log|Σ_oo| (J,); None if Σ is not positive definite.
+
+    From the full inverse P = Σ⁻¹ by the partitioned-inverse identity
+    :math:`\Sigma_{oo}^{-1} = P_{oo} - P_{om}P_{mm}^{-1}P_{mo}` and
+    :math:`\log|\Sigma_{oo}| = \log|\Sigma| + \log|P_{mm}|` (only the small missing blocks are
+    inverted, batched by their size).
+    """
     try:
-        L = np.linalg.cholesky(M)
+        L = np.linalg.cholesky(Sigma)
     except np.linalg.LinAlgError:
         return None
-    logdet = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
     Linv = np.linalg.inv(L)
-    A = np.swapaxes(Linv, 1, 2) @ Linv
+    P = Linv.T @ Linv
+    logdet_full = 2.0 * np.log(np.diag(L)).sum()
+    A = np.broadcast_to(P, (b.J, b.p, b.p)).copy()
+    logdet = np.full(b.J, logdet_full)
+    for mi, js in b.missing_groups:
+        Pmm = P[mi[:, :, None], mi[:, None, :]]
+        sign, ld = np.linalg.slogdet(Pmm)
+        if np.any(sign <= 0):
+            return None
+        Pcol = np.swapaxes(P[:, mi], 0, 1)  # (J_s, p, s)
+        A[js] -= Pcol @ np.linalg.solve(Pmm, np.swapaxes(Pcol, 1, 2))
+        logdet[js] += ld
     A *= b.outer_mask
     return A, logdet
 
 
 def sat_eval(b: PatternBatch, mu: np.ndarray, Sigma: np.ndarray, grad: bool = True) -> SatEval:
     """Log-likelihood (with the 2π constant) and its gradient with respect to μ and Σ."""
-    pi = _padded_inverse(b, Sigma)
+    pi = padded_inverse(b, Sigma)
     if pi is None:
         return SatEval(False)
     A, logdet = pi
@@ -85,10 +98,10 @@ def sat_eval(b: PatternBatch, mu: np.ndarray, Sigma: np.ndarray, grad: bool = Tr
     ll = float(-0.5 * np.sum(b.n * (b.pj * LOG2PI + logdet + trAW)))
     if not grad:
         return SatEval(True, ll)
-    Ae = np.einsum("jab,jb->ja", A, e)
-    g_mu = (b.n[:, None] * Ae).sum(axis=0)
+    Ae = (A @ e[:, :, None])[:, :, 0]
+    g_mu = b.n @ Ae
     AWA = A @ W @ A
-    g_sigma = -0.5 * np.einsum("j,jab->ab", b.n, A - AWA)
+    g_sigma = -0.5 * np.tensordot(b.n, A - AWA, axes=1)
     return SatEval(True, ll, g_mu, g_sigma, A, e, W, Ae)
 
 
@@ -123,15 +136,16 @@ def sat_hessian(b: PatternBatch, ev: SatEval, meanstructure: bool = True) -> np.
 
 def case_scores(b: PatternBatch, mu: np.ndarray, Sigma: np.ndarray, meanstructure: bool = True) -> np.ndarray:
     """Casewise scores of ℓ in full coordinates, one row per (non-empty) row of the group."""
-    pi = _padded_inverse(b, Sigma)
+    pi = padded_inverse(b, Sigma)
     if pi is None:
         raise np.linalg.LinAlgError("implied covariance not positive definite")
     A = pi[0]
     Y = np.nan_to_num(b.rows - mu[None, :], nan=0.0)
-    Ai = A[b.row_pattern]
-    e = np.einsum("iab,ib->ia", Ai, Y)
-    s_sig = 0.5 * (e[:, :, None] * e[:, None, :] - Ai)
-    s_sig = s_sig.reshape(len(Y), -1)
+    e = np.empty_like(Y)
+    for j, rows in enumerate(b.pattern_rows):
+        e[rows] = Y[rows] @ A[j]
+    s_sig = (0.5 * e[:, :, None] * e[:, None, :]).reshape(len(Y), -1)
+    s_sig -= 0.5 * A.reshape(b.J, -1)[b.row_pattern]
     if not meanstructure:
         return s_sig
     return np.concatenate([e, s_sig], axis=1)
@@ -157,20 +171,31 @@ def duplication(p: int) -> np.ndarray:
     return D
 
 
+def _vech_maps(p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    vi = vech_index(p)
+    r, c = np.divmod(vi, p)
+    vt = c * p + r
+    scale = np.where(r == c, 0.5, 1.0)
+    return vi, vt, scale
+
+
 def to_vech(H_full: np.ndarray, p: int, meanstructure: bool = True) -> np.ndarray:
-    """Convert a bilinear form in full coordinates to (μ, vech Σ): Dᵀ H D blockwise."""
-    D = duplication(p)
-    if meanstructure:
-        Dm = np.zeros((p + p * p, p + D.shape[1]))
-        Dm[:p, :p] = np.eye(p)
-        Dm[p:, p:] = D
-    else:
-        Dm = D
-    return Dm.T @ H_full @ Dm
+    """Convert a bilinear form in full coordinates to (μ, vech Σ): Dᵀ H D (D the duplication matrix)."""
+    vi, vt, sc = _vech_maps(p)
+    off = p if meanstructure else 0
+    a, t = vi + off, vt + off
+    Hv = (H_full[np.ix_(a, a)] + H_full[np.ix_(t, a)] + H_full[np.ix_(a, t)] + H_full[np.ix_(t, t)]) * np.outer(sc, sc)
+    if not meanstructure:
+        return Hv
+    m = np.arange(p)
+    Hm = H_full[np.ix_(m, a)] + H_full[np.ix_(m, t)]
+    Hm *= sc[None, :]
+    return np.block([[H_full[:p, :p], Hm], [Hm.T, Hv]])
 
 
 def scores_to_vech(S_full: np.ndarray, p: int, meanstructure: bool = True) -> np.ndarray:
-    D = duplication(p)
-    if meanstructure:
-        return np.concatenate([S_full[:, :p], S_full[:, p:] @ D], axis=1)
-    return S_full @ D
+    """Scores in full coordinates → (μ, vech Σ): Dᵀ s (off-diagonal entries counted twice)."""
+    vi, vt, sc = _vech_maps(p)
+    off = p if meanstructure else 0
+    Sv = (S_full[:, vi + off] + S_full[:, vt + off]) * sc[None, :]
+    return np.concatenate([S_full[:, :p], Sv], axis=1) if meanstructure else Sv

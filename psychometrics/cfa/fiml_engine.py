@@ -183,16 +183,34 @@ class RobustEngine(Engine):
 
     def _second_order(self, grads: list[np.ndarray]) -> np.ndarray:
         """Σ_g ∂/∂x [Δ_g(x) · ∂ℓ_g/∂(μ, Σ)] with the saturated gradient held fixed (central differences;
-        the implied moments are polynomial in the parameters, so the differences are exact up to rounding)."""
+        the implied moments are polynomial in the parameters, so the differences are exact up to rounding).
+        Residual (co)variances and intercepts enter linearly: their columns are zero."""
         n = self.model.n_free
+        p = len(self.spec.observed)
+        linear = np.ones(n, dtype=bool)
+        for prm in self.spec.parameters:
+            if prm.free and prm.matrix not in ("theta", "nu"):
+                linear[prm.index] = False
+
+        def contracted(x: np.ndarray) -> np.ndarray:
+            v = np.zeros(n)
+            for g, mats in enumerate(self.model.matrices(x)):
+                imp = implied(mats)
+                dS, dM = jacobian(imp, self.model.row_index[g])
+                gr = grads[g]
+                val = dS.reshape(len(dS), -1) @ gr[-p * p:]
+                if self.ms:
+                    val += dM @ gr[:p]
+                np.add.at(v, self.model.free_index[g], val)
+            return v
+
         out = np.zeros((n, n))
-        for k in range(n):
+        for k in np.flatnonzero(~linear):
             h = 1e-5 * max(1.0, abs(self.x[k]))
             xp, xm = self.x.copy(), self.x.copy()
             xp[k] += h
             xm[k] -= h
-            dp, dm = self.deltas(xp), self.deltas(xm)
-            out[:, k] = sum((a - c) @ gr for a, c, gr in zip(dp, dm, grads)) / (2 * h)
+            out[:, k] = (contracted(xp) - contracted(xm)) / (2 * h)
         return 0.5 * (out + out.T)
 
     def scores(self) -> list[np.ndarray]:

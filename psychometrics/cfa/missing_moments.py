@@ -100,8 +100,11 @@ def group_patterns(values: np.ndarray, index: Sequence, label: str, items: Seque
                f"low covariance coverage{where}: item pair(s) {pairs}{' ...' if len(low) > 8 else ''} are observed "
                "together in fewer than 10 % of the rows; FIML estimates of their covariance are unstable",
                stacklevel=6)
-    keys, inverse, counts = np.unique(obs, axis=0, return_inverse=True, return_counts=True)
+    packed = np.ascontiguousarray(np.packbits(obs, axis=1))
+    packed = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(packed, return_index=True, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
+    keys = obs[first]
     order = np.lexsort((np.arange(len(counts)), -counts))  # most frequent first (lavaan: sort.freq)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
@@ -140,3 +143,13 @@ class PatternBatch:
         self.outer_mask = self.mask[:, :, None] & self.mask[:, None, :]
         self.rows = gp.rows
         self.row_pattern = gp.row_pattern
+        self.pattern_rows = [np.flatnonzero(gp.row_pattern == j) for j in range(J)]
+        # patterns grouped by their number of missing items: (missing indices (J_s, s), pattern numbers)
+        nmis = p - self.mask.sum(axis=1)
+        self.missing_groups = []
+        for s in np.unique(nmis):
+            if s == 0:
+                continue
+            js = np.flatnonzero(nmis == s)
+            mi = np.array([np.flatnonzero(~self.mask[j]) for j in js], dtype=int)
+            self.missing_groups.append((mi, js))

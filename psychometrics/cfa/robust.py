@@ -38,15 +38,17 @@ from typing import Any
 import numpy as np
 
 from psychometrics.cfa import fit_indices as fi
-from psychometrics.cfa.fiml import case_scores, duplication, sat_eval, sat_hessian, scores_to_vech, to_vech, vech_index
+from psychometrics.cfa.fiml import case_scores, sat_eval, sat_hessian, scores_to_vech, to_vech, vech_index
 
 __all__ = ["robust_measures", "scaled_chisq_factor"]
 
 
-def _sat_pieces(b: Any, mu: np.ndarray, S: np.ndarray, ms: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Unit observed (A1) and first-order (B1) saturated information in (μ, vech Σ) coordinates."""
+def _sat_pieces(b: Any, mu: np.ndarray, S: np.ndarray, ms: bool, first_order: bool) -> tuple[np.ndarray, Any]:
+    """Unit observed (A1) and first-order (B1, if asked) saturated information in (μ, vech Σ) coordinates."""
     ev = sat_eval(b, mu, S)
     A1 = to_vech(sat_hessian(b, ev, ms), b.p, ms) / b.N
+    if not first_order:
+        return A1, None
     sc = scores_to_vech(case_scores(b, mu, S, ms), b.p, ms)
     B1 = sc.T @ sc / b.N
     return A1, B1
@@ -100,36 +102,44 @@ def _robust_rmsea(X2: float, df: int, c: float, N: float, G: int) -> tuple[float
     return r, lo * math.sqrt(c), hi * math.sqrt(c)
 
 
-def _fiml_corrected(eng: Any, deltas_v: list[np.ndarray], df: int, mlr: bool, A1: list, B1: list) -> float:
-    """Zhang & Savalei's ĉ (lavaan's ``lav_fit_fiml_corrected``, V3 for MLR, V6 for ML)."""
-    d = eng.data
-    N = sum(d.nobs)
-    f = [n / N for n in d.nobs]
-    Wc_g = []
-    for (mu, S, _, _), b in zip(d.em, d.batches):
-        Si = np.linalg.inv(S)
-        D = duplication(b.p)
-        k = b.p + D.shape[1]
-        W = np.zeros((k, k))
-        W[:b.p, :b.p] = Si
-        W[b.p:, b.p:] = 0.5 * D.T @ np.kron(Si, Si) @ D
-        Wc_g.append(W)
-    from scipy.linalg import block_diag
+class _ZhangSavalei:
+    """The pieces of lavaan's ``lav_fit_fiml_corrected`` shared by the model and the baseline."""
 
-    Wm = block_diag(*[fg * a for fg, a in zip(f, A1)])
-    Wm_inv = block_diag(*[np.linalg.inv(a) / fg for fg, a in zip(f, A1)])
-    Wc = block_diag(*[fg * w for fg, w in zip(f, Wc_g)])
-    Delta = np.concatenate([D.T for D in deltas_v], axis=0)  # stacked coordinates × parameters
-    E = Delta.T @ Wm @ Delta
-    WD = Wm @ Delta
-    U = Wm - WD @ np.linalg.solve(E, WD.T)
-    if mlr:
-        Gam = block_diag(*[np.linalg.inv(a) @ bb @ np.linalg.inv(a) / fg for fg, a, bb in zip(f, A1, B1)])
-        M = U @ Wm_inv @ Wc @ Wm_inv @ U
-        k = float(np.sum(M * Gam.T))
-    else:
-        k = float(np.trace(Wc @ Wm_inv @ U @ Wm_inv))
-    return k / df if df > 0 else math.nan
+    def __init__(self, eng: Any, A1: list, B1: list, mlr: bool):
+        from scipy.linalg import block_diag
+
+        d = eng.data
+        N = sum(d.nobs)
+        f = [n / N for n in d.nobs]
+        Wc_g = []
+        for (mu, S, _, _), b in zip(d.em, d.batches):
+            Si = np.linalg.inv(S)
+            p = b.p
+            H = np.zeros((p + p * p, p + p * p))  # complete-data information in full coordinates
+            H[:p, :p] = Si
+            H[p:, p:] = 0.5 * np.kron(Si, Si)
+            Wc_g.append(to_vech(H, p, True))
+        A1_inv = [np.linalg.inv(a) for a in A1]
+        self.Wm = block_diag(*[fg * a for fg, a in zip(f, A1)])
+        Wm_inv = block_diag(*[ai / fg for fg, ai in zip(f, A1_inv)])
+        Wc = block_diag(*[fg * w for fg, w in zip(f, Wc_g)])
+        self.mlr = mlr
+        self.WiWcWi = Wm_inv @ Wc @ Wm_inv
+        if mlr:
+            self.Gam = block_diag(*[ai @ bb @ ai / fg for fg, ai, bb in zip(f, A1_inv, B1)])
+
+    def chat(self, deltas_v: list[np.ndarray], df: int) -> float:
+        """ĉ = k/df (V3 for MLR, V6 for ML) for a model with Jacobians ``deltas_v`` (parameters × coordinates)."""
+        Delta = np.concatenate([D.T for D in deltas_v], axis=0)  # stacked coordinates × parameters
+        WD = self.Wm @ Delta
+        E = Delta.T @ WD
+        U = self.Wm - WD @ np.linalg.solve(E, WD.T)
+        if self.mlr:
+            M = U @ self.WiWcWi @ U
+            k = float(np.sum(M * self.Gam.T))
+        else:
+            k = float(np.sum(self.WiWcWi * U.T))
+        return k / df if df > 0 else math.nan
 
 
 def _ml_discrepancy(S: np.ndarray, m: np.ndarray, Sig: np.ndarray, mu: np.ndarray) -> float:
@@ -147,14 +157,14 @@ def robust_measures(eng: Any, out: dict[str, float]) -> dict[str, float]:
     df, b_df = int(out["df"]), int(out["baseline_df"])
     h1_mom = [(m, S) for m, S, _, _ in d.em]
     A1, B1 = [], []
+    mlr = eng.estimator == "MLR"
     for b, (m, S) in zip(d.batches, h1_mom):
-        a, bb = _sat_pieces(b, m, S, ms)
+        a, bb = _sat_pieces(b, m, S, ms, mlr)
         A1.append(a)
         B1.append(bb)
-    trace_h1 = float(sum(np.trace(np.linalg.solve(a, bb)) for a, bb in zip(A1, B1)))
     res: dict[str, float] = {}
-    mlr = eng.estimator == "MLR"
     if mlr:
+        trace_h1 = float(sum(np.trace(np.linalg.solve(a, bb)) for a, bb in zip(A1, B1)))
         trace_h0 = float(np.trace(eng.bread_inverse() @ eng.meat()))
         c = scaled_chisq_factor(trace_h1, trace_h0, df)
         npar = eng.spec.n_free
@@ -190,14 +200,15 @@ def robust_measures(eng: Any, out: dict[str, float]) -> dict[str, float]:
         X2 = sum(n * _ml_discrepancy(S, m, i["Sigma"], i["mu"]) for n, (m, S), i in zip(d.nobs, h1_mom, eng.imp))
         X2b = sum(n * _ml_discrepancy(S, m, Sb, mb)
                   for n, (m, S), (mb, Sb) in zip(d.nobs, h1_mom, d.baseline_moments))
-        chat = _fiml_corrected(eng, dv, df, mlr, A1, B1)
+        zs = _ZhangSavalei(eng, A1, B1, mlr)
+        chat = zs.chat(dv, df)
         nb = 2 * p
         dvb = []
         for g in range(G):
             D = np.zeros((nb * G, len(cols)))
             D[g * nb:(g + 1) * nb] = _baseline_delta(p, ms)[:, cols]
             dvb.append(D)
-        chat_b = _fiml_corrected(eng, dvb, b_df, mlr, A1, B1)
+        chat_b = zs.chat(dvb, b_df)
     elif mlr:
         X2, X2b, chat, chat_b = out["chisq"], out["baseline_chisq"], res["chisq_scaling_factor"], \
             res["baseline_chisq_scaling_factor"]
