@@ -40,7 +40,16 @@ import numpy as np
 from psychometrics.cfa import fit_indices as fi
 from psychometrics.cfa.fiml import case_scores, sat_eval, sat_hessian, scores_to_vech, to_vech, vech_index
 
-__all__ = ["robust_measures", "scaled_chisq_factor"]
+__all__ = ["robust_measures", "scaled_chisq_factor", "trace_h1"]
+
+
+def trace_h1(eng: Any) -> float:
+    """Σ_g tr(A1_g⁻¹ B1_g) at the H1 (EM or sample) moments."""
+    total = 0.0
+    for b, (m, S, _, _) in zip(eng.data.batches, eng.data.em):
+        a, bb = _sat_pieces(b, m, S, eng.ms, True)
+        total += float(np.trace(np.linalg.solve(a, bb)))
+    return total
 
 
 def _sat_pieces(b: Any, mu: np.ndarray, S: np.ndarray, ms: bool, first_order: bool) -> tuple[np.ndarray, Any]:
