@@ -176,7 +176,7 @@ def robust_measures(eng: Any, out: dict[str, float]) -> dict[str, float]:
         trace_h1 = float(sum(np.trace(np.linalg.solve(a, bb)) for a, bb in zip(A1, B1)))
         trace_h0 = float(np.trace(eng.bread_inverse() @ eng.meat()))
         c = scaled_chisq_factor(trace_h1, trace_h0, df)
-        npar = eng.spec.n_free
+        npar = sum(1 for prm in eng.spec.parameters if prm.free)  # lavaan: constrained copies counted
         n_mom = sum(a.shape[0] for a in A1)
         bd = [_baseline_delta(p, ms) for _ in range(G)]
         moms_b = d.baseline_moments if eng.fiml else [(m, np.diag(np.diag(S))) for m, S in h1_mom]
