@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from psychometrics.cfa.categorical_engine import CategoricalEngine
 from psychometrics.cfa.results import CFAResult, ComparisonResult
 from psychometrics.exceptions import DataError, Diagnostic, IdentificationWarning, record
 
-__all__ = ["compare", "scaled_difference_test", "scaled_chisq_difference"]
+__all__ = ["compare", "scaled_difference_test", "scaled_chisq_difference", "scaled_difference_fits"]
 
 
 def _sb2001(T1: float, r1: int, c1: float, T0: float, r0: int, c0: float) -> tuple[float, float]:
@@ -24,13 +25,13 @@ def _sb2001(T1: float, r1: int, c1: float, T0: float, r0: int, c0: float) -> tup
     return (T0 - T1) / cd, cd
 
 
-def m10_scaling_factor(less: CFAResult, more: CFAResult) -> float:
-    """Scaling factor c10 of Satorra & Bentler (2010): the less restricted model ``less`` evaluated (not
-    re-estimated) at the estimates of the more restricted model ``more`` (lavaan's ``lav_test_diff_m10``)."""
+def m10_scaling_factor(e1: Any, df1: int, e0: Any) -> float:
+    """Scaling factor c10 of Satorra & Bentler (2010): the less restricted model (engine ``e1``, df
+    ``df1``) evaluated (not re-estimated) at the estimates of the more restricted model ``e0``
+    (lavaan's ``lav_test_diff_m10``)."""
     from psychometrics.cfa import robust
     from psychometrics.cfa.fiml_engine import RobustEngine
 
-    e1, e0 = less._engine, more._engine
     vals0 = e0.model.values(e0.x)
     by_key = {(p.lhs, p.op, p.rhs, p.group): v for p, v in zip(e0.spec.parameters, vals0)}
     x10 = e1.x.copy()
@@ -44,7 +45,7 @@ def m10_scaling_factor(less: CFAResult, more: CFAResult) -> float:
     m10 = RobustEngine(e1.spec, e1.data, x10, estimator="MLR", fiml=e1.fiml)
     tr_h1 = robust.trace_h1(m10)
     tr_h0 = float(np.trace(m10.bread_inverse() @ m10.meat()))
-    return (tr_h1 - tr_h0) / less.fit["df"]
+    return (tr_h1 - tr_h0) / df1
 
 
 def scaled_chisq_difference(less: CFAResult, more: CFAResult, method: str = "auto") -> dict[str, float]:
@@ -58,7 +59,11 @@ def scaled_chisq_difference(less: CFAResult, more: CFAResult, method: str = "aut
     :math:`c_d` is not positive. Validated against ``lavTestLRT`` (fixture
     ``tests/reference/missing/lrt.json``); the switch on a constructed case (tests).
     """
-    f1, f0 = less.fit, more.fit
+    return scaled_difference_fits(less.fit, less._engine, more.fit, more._engine, method)
+
+
+def scaled_difference_fits(f1: dict, e1: Any, f0: dict, e0: Any, method: str = "auto") -> dict[str, Any]:
+    """:func:`scaled_chisq_difference` from fit measures and engines (also used by the invariance ladder)."""
     r1, r0 = int(f1["df"]), int(f0["df"])
     if r0 <= r1:
         raise DataError(f"the second model must be the more restricted one (df {r0} <= {r1})")
@@ -69,7 +74,7 @@ def scaled_chisq_difference(less: CFAResult, more: CFAResult, method: str = "aut
     Td, cd = _sb2001(T1, r1, c1, T0, r0, c0)
     used = "satorra.bentler.2001"
     if method == "satorra.bentler.2010" or (method == "auto" and not cd > 0):
-        c10 = m10_scaling_factor(less, more)
+        c10 = m10_scaling_factor(e1, r1, e0)
         Td, cd = _sb2001(T1, r1, c10, T0, r0, c0)
         used = "satorra.bentler.2010"
     m = r0 - r1
