@@ -37,6 +37,7 @@ class FimlData:
 
     def __init__(self, groups: list[GroupPatterns], *, em_tol: float = 1e-5, em_max_iter: int = 500):
         self.groups = groups
+        self.cache: dict = {}  # data-only pieces of the robust statistics (robust._data_pieces)
         self.batches = [PatternBatch(gp) for gp in groups]
         self.em = [em_moments(b, tol=em_tol, max_iter=em_max_iter) for b in self.batches]
         self.h1_loglik = [sat_eval(b, m, S, grad=False).loglik for b, (m, S, _, _) in zip(self.batches, self.em)]

@@ -45,11 +45,14 @@ __all__ = ["robust_measures", "scaled_chisq_factor", "trace_h1"]
 
 def trace_h1(eng: Any) -> float:
     """Σ_g tr(A1_g⁻¹ B1_g) at the H1 (EM or sample) moments."""
-    total = 0.0
-    for b, (m, S, _, _) in zip(eng.data.batches, eng.data.em):
-        a, bb = _sat_pieces(b, m, S, eng.ms, True)
-        total += float(np.trace(np.linalg.solve(a, bb)))
-    return total
+    key = ("trace_h1", eng.ms)
+    if key not in eng.data.cache:
+        total = 0.0
+        for b, (m, S, _, _) in zip(eng.data.batches, eng.data.em):
+            a, bb = _sat_pieces(b, m, S, eng.ms, True)
+            total += float(np.trace(np.linalg.solve(a, bb)))
+        eng.data.cache[key] = total
+    return eng.data.cache[key]
 
 
 def _sat_pieces(b: Any, mu: np.ndarray, S: np.ndarray, ms: bool, first_order: bool) -> tuple[np.ndarray, Any]:
@@ -158,38 +161,65 @@ def _ml_discrepancy(S: np.ndarray, m: np.ndarray, Sig: np.ndarray, mu: np.ndarra
     return float(np.linalg.slogdet(Sig)[1] + np.sum(S * Si) + d @ Si @ d - np.linalg.slogdet(S)[1] - p)
 
 
-def robust_measures(eng: Any, out: dict[str, float]) -> dict[str, float]:
-    """The MLR (scaled, robust) fit measures of a fitted :class:`~psychometrics.cfa.fiml_engine.RobustEngine`."""
-    d, ms = eng.data, eng.ms
-    G, N = eng.spec.ngroups, float(sum(d.nobs))
-    p = len(eng.spec.observed)
-    df, b_df = int(out["df"]), int(out["baseline_df"])
+def _data_pieces(eng: Any, b_df: int) -> dict[str, Any]:
+    """Everything that depends on the data only (shared by every model fitted to them, e.g. an invariance
+    ladder): saturated A1/B1, tr(A1⁻¹B1), the baseline's scaling factor and its FIML-corrected pieces."""
+    d, ms, mlr = eng.data, eng.ms, eng.estimator == "MLR"
+    key = ("robust", ms, mlr, eng.fiml)
+    if key in d.cache:
+        return d.cache[key]
+    G, N = len(d.batches), float(sum(d.nobs))
+    p = d.batches[0].p
     h1_mom = [(m, S) for m, S, _, _ in d.em]
     A1, B1 = [], []
-    mlr = eng.estimator == "MLR"
     for b, (m, S) in zip(d.batches, h1_mom):
         a, bb = _sat_pieces(b, m, S, ms, mlr)
         A1.append(a)
         B1.append(bb)
-    res: dict[str, float] = {}
+    out: dict[str, Any] = {"A1": A1, "B1": B1, "h1_mom": h1_mom}
     if mlr:
-        trace_h1 = float(sum(np.trace(np.linalg.solve(a, bb)) for a, bb in zip(A1, B1)))
-        trace_h0 = float(np.trace(eng.bread_inverse() @ eng.meat()))
-        c = scaled_chisq_factor(trace_h1, trace_h0, df)
-        npar = sum(1 for prm in eng.spec.parameters if prm.free)  # lavaan: constrained copies counted
-        n_mom = sum(a.shape[0] for a in A1)
-        bd = [_baseline_delta(p, ms) for _ in range(G)]
+        out["trace_h1"] = trace = float(sum(np.trace(np.linalg.solve(a, bb)) for a, bb in zip(A1, B1)))
         moms_b = d.baseline_moments if eng.fiml else [(m, np.diag(np.diag(S))) for m, S in h1_mom]
         if not ms:
             moms_b = [(eng.stats.mean[g], S) for g, (_, S) in enumerate(moms_b)]
+        nb = 2 * p if ms else p
         bd_full = []
-        nb = bd[0].shape[0]
         for g in range(G):
-            D = np.zeros((nb * G, bd[0].shape[1]))
-            D[g * nb:(g + 1) * nb] = bd[g]
+            D = np.zeros((nb * G, (p + p * p) if ms else p * p))
+            D[g * nb:(g + 1) * nb] = _baseline_delta(p, ms)
             bd_full.append(D)
-        tr0_b = _trace_h0(bd_full, d.batches, moms_b, ms, N)
-        c_b = scaled_chisq_factor(trace_h1, tr0_b, b_df)
+        out["c_b"] = scaled_chisq_factor(trace, _trace_h0(bd_full, d.batches, moms_b, ms, N), b_df)
+    if eng.fiml and not d.complete:
+        cols = _vech_cols(p, ms)
+        out["X2b"] = sum(n * _ml_discrepancy(S, m, Sb, mb)
+                         for n, (m, S), (mb, Sb) in zip(d.nobs, h1_mom, d.baseline_moments))
+        zs = _ZhangSavalei(eng, A1, B1, mlr)
+        nb = 2 * p
+        dvb = []
+        for g in range(G):
+            D = np.zeros((nb * G, len(cols)))
+            D[g * nb:(g + 1) * nb] = _baseline_delta(p, ms)[:, cols]
+            dvb.append(D)
+        out.update(zs=zs, cols=cols, chat_b=zs.chat(dvb, b_df))
+    d.cache[key] = out
+    return out
+
+
+def robust_measures(eng: Any, out: dict[str, float]) -> dict[str, float]:
+    """The MLR (scaled, robust) fit measures of a fitted :class:`~psychometrics.cfa.fiml_engine.RobustEngine`."""
+    d = eng.data
+    G, N = eng.spec.ngroups, float(sum(d.nobs))
+    df, b_df = int(out["df"]), int(out["baseline_df"])
+    mlr = eng.estimator == "MLR"
+    pieces = _data_pieces(eng, b_df)
+    res: dict[str, float] = {}
+    if mlr:
+        trace_h1 = pieces["trace_h1"]
+        trace_h0 = float(np.trace(eng.bread_inverse() @ eng.meat()))
+        c = scaled_chisq_factor(trace_h1, trace_h0, df)
+        npar = sum(1 for prm in eng.spec.parameters if prm.free)  # lavaan: constrained copies counted
+        n_mom = sum(a.shape[0] for a in pieces["A1"])
+        c_b = pieces["c_b"]
         chisq, b_chisq = out["chisq"], out["baseline_chisq"]
         cs, bcs = chisq / c, b_chisq / c_b
         ci = fi.rmsea_ci(cs, df, N, G)
@@ -202,22 +232,12 @@ def robust_measures(eng: Any, out: dict[str, float]) -> dict[str, float]:
             "rmsea_scaled": fi.rmsea(cs, df, N, G), "rmsea_ci_lower_scaled": ci[0], "rmsea_ci_upper_scaled": ci[1],
             "rmsea_pvalue_scaled": fi.rmsea_pvalue(cs, df, N, G),
         })
-    if eng.fiml and not d.complete:
+    if "zs" in pieces:
         # Zhang & Savalei: X² at the EM moments, FIML-corrected ĉ (V3 with MLR, V6 with ML)
-        cols = _vech_cols(p, ms)
-        dv = [D[:, cols] for D in eng._deltas_cache]
-        X2 = sum(n * _ml_discrepancy(S, m, i["Sigma"], i["mu"]) for n, (m, S), i in zip(d.nobs, h1_mom, eng.imp))
-        X2b = sum(n * _ml_discrepancy(S, m, Sb, mb)
-                  for n, (m, S), (mb, Sb) in zip(d.nobs, h1_mom, d.baseline_moments))
-        zs = _ZhangSavalei(eng, A1, B1, mlr)
-        chat = zs.chat(dv, df)
-        nb = 2 * p
-        dvb = []
-        for g in range(G):
-            D = np.zeros((nb * G, len(cols)))
-            D[g * nb:(g + 1) * nb] = _baseline_delta(p, ms)[:, cols]
-            dvb.append(D)
-        chat_b = zs.chat(dvb, b_df)
+        dv = [D[:, pieces["cols"]] for D in eng._deltas_cache]
+        X2 = sum(n * _ml_discrepancy(S, m, i["Sigma"], i["mu"])
+                 for n, (m, S), i in zip(d.nobs, pieces["h1_mom"], eng.imp))
+        X2b, chat, chat_b = pieces["X2b"], pieces["zs"].chat(dv, df), pieces["chat_b"]
     elif mlr:
         X2, X2b, chat, chat_b = out["chisq"], out["baseline_chisq"], res["chisq_scaling_factor"], \
             res["baseline_chisq_scaling_factor"]
