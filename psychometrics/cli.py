@@ -208,6 +208,11 @@ def _command_line() -> str:
               help="Items as ordinal (polychoric EFA, ordinal α/categorical ω, WLSMV CFA and invariance) or "
                    "continuous (Pearson, ML). auto: ordinal when every item has ≤ 7 response categories  "
                    "[default: auto]")
+@click.option("--missing", "missing", type=click.Choice(["auto", "listwise", "fiml", "pairwise"]), default=None,
+              help="Missing responses: FIML (continuous) / pairwise (ordinal) by default; listwise keeps complete "
+                   "cases only  [default: auto]")
+@click.option("--estimator", "estimator", type=click.Choice(["auto", "ML", "MLR", "WLSMV"]), default=None,
+              help="CFA/invariance estimator: MLR for continuous, WLSMV for ordinal items by default  [default: auto]")
 @click.option("--exclude-careless", is_flag=True, default=None,
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
@@ -215,7 +220,8 @@ def _command_line() -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, ...], split: float | None,
              seed: int | None, config: Path | None, id_column: str | None, treat_as: str | None,
-             exclude_careless: bool | None, out: Path, quiet: bool) -> None:
+             missing: str | None, estimator: str | None, exclude_careless: bool | None, out: Path,
+             quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     Steps: data quality, item analysis, reliability, EFA on a random calibration
@@ -229,7 +235,7 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
     options = load_config(config) if config is not None else {}
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
-                       ("exclude_careless", exclude_careless)):
+                       ("exclude_careless", exclude_careless), ("missing", missing), ("estimator", estimator)):
         if value is not None:
             options[key] = value
     if treat_as is not None:
@@ -246,8 +252,12 @@ def validate(scale: Path, data: Path, group: str | None, measures: tuple[Path, .
 @click.option("--n", "n", type=click.IntRange(min=50), default=None, help="Respondents (default: the study's n, 1200).")
 @click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default="auto",
               show_default=True, help="Items as ordinal or continuous (see validate --help).")
+@click.option("--missing", "missing", type=click.Choice(["auto", "listwise", "fiml", "pairwise"]), default="auto",
+              show_default=True, help="Missing responses (see validate --help).")
+@click.option("--estimator", "estimator", type=click.Choice(["auto", "ML", "MLR", "WLSMV"]), default="auto",
+              show_default=True, help="CFA/invariance estimator (see validate --help).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
-def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> None:
+def demo(out: Path, seed: int, n: int | None, treat_as: str, missing: str, estimator: str, quiet: bool) -> None:
     """Simulate the embedded mentorship study and validate it (writes DIR/responses.csv too).
 
     The simulated data carry planted problems (a weak item, a cross-loading item,
@@ -258,8 +268,12 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, quiet: bool) -> Non
 
     if seed < 0:
         raise click.BadParameter("must be a non-negative integer", param_hint="--seed")
-    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(),
-             options={"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else None)
+    options = {"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else {}
+    if missing != "auto":
+        options["missing"] = missing
+    if estimator != "auto":
+        options["estimator"] = estimator
+    run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(), options=options or None)
 # ===================================================================== score
 @cli.command("score")
 @click.argument("key_or_scale", type=click.Path(dir_okay=False, path_type=Path))

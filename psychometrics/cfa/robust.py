@@ -115,42 +115,54 @@ def _robust_rmsea(X2: float, df: int, c: float, N: float, G: int) -> tuple[float
 
 
 class _ZhangSavalei:
-    """The pieces of lavaan's ``lav_fit_fiml_corrected`` shared by the model and the baseline."""
+    """The pieces of lavaan's ``lav_fit_fiml_corrected`` shared by the model and the baseline.
+
+    All of Wm, Wm⁻¹WcWm⁻¹ and Γ are block-diagonal over groups; with
+    Q = WmΔE⁻¹ΔᵀWm, U = Wm − Q the traces expand into per-group blocks and K × K products:
+    tr(UMUΓ) = tr(WmMWmΓ) − 2 tr(E⁻¹ΔᵀWm(MWmΓ)WmΔ) + tr(E⁻¹PE⁻¹R), P = ΔᵀWmMWmΔ, R = ΔᵀWmΓWmΔ.
+    """
 
     def __init__(self, eng: Any, A1: list, B1: list, mlr: bool):
-        from scipy.linalg import block_diag
-
         d = eng.data
         N = sum(d.nobs)
         f = [n / N for n in d.nobs]
-        Wc_g = []
-        for (mu, S, _, _), b in zip(d.em, d.batches):
+        self.mlr = mlr
+        self.Wm, self.M, self.Gam, self.X = [], [], [], []
+        const = 0.0
+        for g, ((mu, S, _, _), b) in enumerate(zip(d.em, d.batches)):
             Si = np.linalg.inv(S)
             p = b.p
             H = np.zeros((p + p * p, p + p * p))  # complete-data information in full coordinates
             H[:p, :p] = Si
             H[p:, p:] = 0.5 * np.kron(Si, Si)
-            Wc_g.append(to_vech(H, p, True))
-        A1_inv = [np.linalg.inv(a) for a in A1]
-        self.Wm = block_diag(*[fg * a for fg, a in zip(f, A1)])
-        Wm_inv = block_diag(*[ai / fg for fg, ai in zip(f, A1_inv)])
-        Wc = block_diag(*[fg * w for fg, w in zip(f, Wc_g)])
-        self.mlr = mlr
-        self.WiWcWi = Wm_inv @ Wc @ Wm_inv
-        if mlr:
-            self.Gam = block_diag(*[ai @ bb @ ai / fg for fg, ai, bb in zip(f, A1_inv, B1)])
+            Wc = to_vech(H, p, True)
+            Ai = np.linalg.inv(A1[g])
+            Wm = f[g] * A1[g]
+            M = Ai @ Wc @ Ai / f[g]  # (Wm⁻¹)(Wc f)(Wm⁻¹) of the group
+            self.Wm.append(Wm)
+            self.M.append(M)
+            if mlr:
+                Gam = Ai @ B1[g] @ Ai / f[g]
+                X = M @ Wm @ Gam
+                self.Gam.append(Gam)
+                self.X.append(X)
+                const += float(np.sum((Wm @ M).T * (Wm @ Gam)))  # tr(Wm M Wm Γ)
+            else:
+                const += float(np.sum(M * Wm))  # tr(M Wm)
+        self.const = const
 
     def chat(self, deltas_v: list[np.ndarray], df: int) -> float:
         """ĉ = k/df (V3 for MLR, V6 for ML) for a model with Jacobians ``deltas_v`` (parameters × coordinates)."""
-        Delta = np.concatenate([D.T for D in deltas_v], axis=0)  # stacked coordinates × parameters
-        WD = self.Wm @ Delta
-        E = Delta.T @ WD
-        U = self.Wm - WD @ np.linalg.solve(E, WD.T)
+        WD = [Wm @ D.T for Wm, D in zip(self.Wm, deltas_v)]
+        E = sum(D @ w for D, w in zip(deltas_v, WD))
+        Einv = np.linalg.inv(E)
+        P = sum(w.T @ M @ w for w, M in zip(WD, self.M))
         if self.mlr:
-            M = U @ self.WiWcWi @ U
-            k = float(np.sum(M * self.Gam.T))
+            T2 = sum(w.T @ X @ w for w, X in zip(WD, self.X))
+            R = sum(w.T @ G @ w for w, G in zip(WD, self.Gam))
+            k = self.const - 2.0 * float(np.sum(Einv * T2.T)) + float(np.sum((Einv @ P).T * (Einv @ R)))
         else:
-            k = float(np.sum(self.WiWcWi * U.T))
+            k = self.const - float(np.sum(Einv * P.T))
         return k / df if df > 0 else math.nan
 
 

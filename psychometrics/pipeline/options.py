@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from psychometrics.scale import Scale
 
 __all__ = ["ValidationOptions", "CHOICES", "option_problems", "load_config", "merge_options", "resolve_ordinal",
-           "ORDINAL_MAX_CATEGORIES"]
+           "ORDINAL_MAX_CATEGORIES", "Estimation", "resolve_estimation"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,15 @@ class ValidationOptions:
         (Rhemtulla, Brosseau-Liard & Savalei, 2012); ``no`` uses the continuous (ML,
         Pearson) methods throughout. An ordinal step that fails falls back to the
         continuous method with a diagnostic saying so.
+    missing : {"auto", "listwise", "fiml", "pairwise"}
+        Missing item responses in the structural analyses. ``auto`` (default): FIML for
+        continuous items (every row with at least one answered item; EFA and reliability on the
+        EM estimate of the covariance matrix), pairwise for ordinal items; ``listwise`` keeps
+        the old complete-case analyses.
+    estimator : {"auto", "ML", "MLR", "WLSMV"}
+        CFA / invariance estimator. ``auto`` (default): MLR (robust ML: sandwich SEs,
+        Yuan–Bentler scaled χ², robust CFI/TLI/RMSEA) for continuous items, WLSMV for ordinal
+        items; ``ML`` the normal-theory statistics. ``WLSMV`` applies to ordinal items only.
     """
 
     group: str | None = None
@@ -77,6 +86,8 @@ class ValidationOptions:
     invariance_sample: str = "full"
     invariance_rule: str = "auto"
     ordinal: str = "auto"
+    missing: str = "auto"
+    estimator: str = "auto"
 
     def __post_init__(self) -> None:
         problems = option_problems(dataclasses.asdict(self))
@@ -97,6 +108,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "rotation": ("oblimin", "promax", "geomin", "varimax", "quartimax"),
     "invariance_sample": ("full", "validation"),
     "ordinal": ("auto", "yes", "no"),
+    "missing": ("auto", "listwise", "fiml", "pairwise"),
+    "estimator": ("auto", "ML", "MLR", "WLSMV"),
     "invariance_rule": ("auto", "chen2007", "chen2007_small", "cheung_rensvold2002", "rutkowski_svetina2014", "chisq"),
 }
 
@@ -238,3 +251,43 @@ def resolve_ordinal(scale: Scale, opts: ValidationOptions) -> tuple[bool, str]:
                       "categories (option ordinal: auto; Rhemtulla et al., 2012)")
     return False, (f"continuous methods, because the items have {len(cats)} > {ORDINAL_MAX_CATEGORIES} response "
                    "categories (option ordinal: auto)")
+
+
+@dataclass(frozen=True)
+class Estimation:
+    """How the continuous (ML-family) analyses treat missing values and which estimator they use.
+
+    ``estimator``: ``"ML"`` or ``"MLR"``; ``missing``: ``"ml"`` (FIML) or ``"listwise"`` (the names of
+    :func:`psychometrics.cfa.fit_cfa`); ``why``: one sentence for the report.
+    """
+
+    estimator: str = "MLR"
+    missing: str = "ml"
+    why: str = ""
+
+    @property
+    def fiml(self) -> bool:
+        return self.missing == "ml"
+
+    @property
+    def label(self) -> str:
+        return f"{self.estimator}, {'FIML' if self.fiml else 'listwise deletion'}"
+
+
+def resolve_estimation(opts: ValidationOptions, ordinal: bool) -> Estimation:
+    """The estimator and missing-data method of the continuous analyses (also the ML fallbacks of ordinal ones)."""
+    notes = []
+    est = opts.estimator
+    if est in ("auto", "WLSMV"):
+        if est == "WLSMV" and not ordinal:
+            notes.append("estimator: WLSMV applies to ordinal items; MLR used for the continuous analyses")
+        est = "MLR"
+    miss = opts.missing
+    if miss == "pairwise" and not ordinal:
+        notes.append("missing: pairwise applies to ordinal items; FIML used for the continuous analyses")
+    missing = "listwise" if miss == "listwise" else "ml"
+    why = (f"{est} with {'FIML (every row with at least one answered item)' if missing == 'ml' else 'listwise deletion'}"
+           f" (options estimator: {opts.estimator}, missing: {opts.missing})")
+    if notes:
+        why += "; " + "; ".join(notes)
+    return Estimation(est, missing, why)

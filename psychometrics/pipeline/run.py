@@ -14,7 +14,7 @@ import numpy as np
 
 from psychometrics._results import to_jsonable
 from psychometrics.exceptions import Diagnostic, SpecError
-from psychometrics.pipeline.options import ValidationOptions, merge_options, resolve_ordinal
+from psychometrics.pipeline.options import ValidationOptions, merge_options, resolve_estimation, resolve_ordinal
 from psychometrics.pipeline.provenance import provenance
 from psychometrics.pipeline.result import ValidationResult
 from psychometrics.pipeline.results_json import results_json
@@ -196,9 +196,10 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     items = run.run("item analysis", analyse_items, work.items, scale)
     reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal)
     efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng, ordinal)
-    cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal)
+    est = resolve_estimation(opts, ordinal)
+    cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal, est)
     inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
-    invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal)
+    invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est)
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts)
     return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,

@@ -171,7 +171,9 @@ class CFAStep:
     notes : tuple of str
         Fallbacks and parts that could not be computed.
     estimator : str
-        ``"WLSMV"``, ``"ML"`` or ``"WLSMV (ML for some models)"``.
+        ``"WLSMV"``, ``"ML"``, ``"MLR"`` or ``"WLSMV (ML for some models)"``.
+    missing : str
+        Missing-data method of the ML-family fits: ``"ml"`` (FIML) or ``"listwise"``.
     """
 
     LABELS: ClassVar[dict[str, str]] = {
@@ -189,6 +191,7 @@ class CFAStep:
     bifactor_omega: OmegaBifactorResult | None
     notes: tuple[str, ...]
     estimator: str
+    missing: str = "listwise"
 
     @property
     def main(self) -> CFAResult | None:
@@ -360,8 +363,13 @@ class RunState:
         if est == "WLSMV":
             out["cfa"] = ("WLSMV (ordinal; polychoric correlations, diagonally weighted least squares, mean- and "
                           "variance-adjusted χ²); the verdicts use the scaled CFI/TLI/RMSEA and SRMR")
-        elif est == "ML":
-            out["cfa"] = "maximum likelihood (continuous)" + (" — fallback, see the diagnostics" if ordinal else "")
+        elif est in ("ML", "MLR"):
+            n = int(sum(self.cfa.main.nobs.values())) if self.cfa.main is not None else len(self.data.validation)
+            miss = (f"FIML: all {n} rows of the validation sample with at least one answered item"
+                    if self.cfa.missing == "ml" else f"listwise deletion: n = {n} complete cases")
+            words = ("robust maximum likelihood (MLR: Huber–White standard errors, Yuan–Bentler scaled χ², robust "
+                     "CFI/TLI/RMSEA)" if est == "MLR" else "maximum likelihood")
+            out["cfa"] = f"{words} (continuous; {miss})" + (" — fallback, see the diagnostics" if ordinal else "")
         else:
             out["cfa"] = "WLSMV (ordinal), maximum likelihood for the models where WLSMV failed (see the notes)"
         inv = self.invariance
@@ -371,7 +379,13 @@ class RunState:
             out["invariance"] = ("WLSMV, categorical (configural → thresholds → loadings → intercepts; Wu & "
                                  "Estabrook, 2016); Δ fit from the scaled CFI/RMSEA and SRMR")
         else:
-            out["invariance"] = "maximum likelihood (continuous; configural → metric → scalar → strict)" + (
+            r = inv.result
+            n = int(sum(r.nobs.values()))
+            words = ("robust maximum likelihood (MLR; scaled χ², Satorra–Bentler scaled difference tests, robust "
+                     "CFI/RMSEA)" if getattr(r, "estimator", "ML") == "MLR" else "maximum likelihood")
+            miss = (f"FIML, n = {n} rows" if getattr(r, "missing", "listwise") == "ml"
+                    else f"listwise deletion, n = {n} complete cases")
+            out["invariance"] = f"{words} (continuous; {miss}; configural → metric → scalar → strict)" + (
                 " — fallback, see the notes" if ordinal else "")
         return out
 

@@ -39,11 +39,16 @@ def cfa_part(run: ValidationRun) -> Part:
                       "90% CI": 3},
               no_leading_zero=["CFI", "TLI", "RMSEA", "90% CI", "SRMR"],
               note=(f"Maximum likelihood, listwise deletion (n = {n} complete cases of the validation sample)."
-                    if step.estimator == "ML" else
+                    if step.estimator == "ML" and step.missing != "ml" else
+                    (f"{'Robust maximum likelihood (MLR)' if step.estimator == 'MLR' else 'Maximum likelihood'} with "
+                     f"FIML (n = {n} rows of the validation sample, every row with at least one answered item)"
+                     + (": χ² and p are the Yuan–Bentler scaled statistic, CFI, TLI and RMSEA the robust indices "
+                        "(Brosseau-Liard & Savalei, 2014; Zhang & Savalei, 2023)." if step.estimator == "MLR" else ".")
+                     if step.estimator in ("ML", "MLR") else
                     f"WLSMV for ordinal items, listwise deletion (n = {n} complete cases of the validation "
                     "sample): χ², p, CFI, TLI and RMSEA are lavaan's scaled (mean- and variance-adjusted) values, "
                     "which the verdicts use; CFI robust and RMSEA robust (Savalei, 2021) are shown for comparison; "
-                    "AIC/BIC do not exist (no likelihood).")
+                    "AIC/BIC do not exist (no likelihood)."))
                    + " The bifactor model has orthogonal factors and unit factor variances. Cut-offs: CFI ≥ .95, "
                      "RMSEA ≤ .06, SRMR ≤ .08 (Hu & Bentler, 1999)."),
     ]
