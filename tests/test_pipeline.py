@@ -310,7 +310,8 @@ def test_default_run_uses_ordinal_methods_and_says_so(run):
 
 def test_continuous_switch(tmp_path):
     data = _simulate(tmp_path, n=200, seed=4)
-    r = validate(MSS, data, id_column="id", quiet=True, options={**FAST, "ordinal": "no"})
+    r = validate(MSS, data, id_column="id", quiet=True, options={**FAST, "ordinal": "no", "estimator": "ML",
+                                                                   "missing": "listwise"})
     assert r.results["estimation"]["ordinal"] is False
     assert r.results["efa"]["correlations"] == "pearson" and r.results["cfa"]["estimator"] == "ML"
     assert r.results["reliability"]["ordinal"] is None
@@ -406,3 +407,37 @@ def test_report_does_not_import_the_pipeline():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n.startswith("psychometrics.pipeline") for n in names), path
+
+
+def test_continuous_defaults_to_fiml_and_mlr(tmp_path):
+    """Continuous items: the CFA and invariance use every row (FIML) with MLR; EFA on the EM correlations."""
+    data = _simulate(tmp_path, n=240, seed=5)
+    frame = pd.read_csv(data)
+    n_rows = len(frame)
+    r = validate(MSS, data, id_column="id", group="career_stage", quiet=True, options={**FAST, "ordinal": "no"})
+    assert r.results["cfa"]["estimator"] == "MLR"
+    main = r.cfa["correlated"]
+    assert main.estimator == "MLR" and main.missing == "ml"
+    assert sum(main.nobs.values()) == len(r.validation)  # every validation row, none deleted
+    assert r.invariance.estimator == "MLR" and sum(r.invariance.nobs.values()) == len(r.analysed)
+    assert r.results["efa"]["correlations"] in ("em", "pearson")  # em when the calibration rows have holes
+    assert "continuous (Pearson EFA, MLR CFA and invariance, FIML)" in r.html
+    assert "Robust maximum likelihood (MLR)" in r.html and "FIML (n = " in r.html
+    assert n_rows >= len(r.analysed)
+
+
+def test_missing_estimator_options():
+    from psychometrics.pipeline.options import resolve_estimation
+
+    assert resolve_estimation(ValidationOptions(), False).label == "MLR, FIML"
+    assert resolve_estimation(ValidationOptions(missing="listwise", estimator="ML"), False).label == \
+        "ML, listwise deletion"
+    e = resolve_estimation(ValidationOptions(missing="pairwise"), False)
+    assert e.fiml and "pairwise applies to ordinal items" in e.why
+    with pytest.raises(SpecError, match="missing: must be one of auto, listwise, fiml, pairwise"):
+        ValidationOptions(missing="drop")
+    with pytest.raises(SpecError, match="estimator: must be one of auto, ML, MLR, WLSMV"):
+        ValidationOptions(estimator="GLS")
+    out = subprocess.run([sys.executable, "-m", "psychometrics", "validate", "--help"], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert "--missing" in out.stdout and "--estimator" in out.stdout

@@ -17,11 +17,11 @@ derivative), and the negative Hessian, as a bilinear form in symmetric perturbat
 
 .. math::
 
-    -\partial^2\ell = \sum_j n_j\Big[\tfrac12\big(-\operatorname{tr}(AXAY) + \operatorname{tr}(AXAYR)
-        + \operatorname{tr}(AYAXR)\big)\cdot\tfrac{}{}  + a^\top A b + a^\top AYAe + b^\top AXAe\Big],
+    -\partial^2\ell = \sum_j n_j\Big[\tfrac12\big(-\operatorname{tr}(AXAY) + \operatorname{tr}(AXAYAW)
+        + \operatorname{tr}(AYAXAW)\big) + a^\top A b + a^\top AYAe + b^\top AXAe\Big]
 
-with :math:`R_j = A_jW_jA_j` (the trace terms written with :math:`R` in place of
-:math:`AW`). All patterns are evaluated at once: Σ_oo is padded with the identity on the
+(in code with :math:`R_j = A_jW_jA_j`; checked against differences of the analytic gradient
+and, through the standard errors, against lavaan's numerical Hessian). All patterns are evaluated at once: Σ_oo is padded with the identity on the
 missing items, so one batched Cholesky gives every :math:`A_j` and :math:`\log|\Sigma_{oo}|`.
 Casewise scores (MLR): :math:`e_i = A(y_{i,o}-\mu_o)`, :math:`s_\mu = e_i`,
 :math:`s_\Sigma = \tfrac12(e_ie_i^\top - A)`.

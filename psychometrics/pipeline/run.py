@@ -195,8 +195,9 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
     items = run.run("item analysis", analyse_items, work.items, scale)
     reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal)
-    efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng, ordinal)
     est = resolve_estimation(opts, ordinal)
+    efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng, ordinal,
+                  est.fiml)
     cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal, est)
     inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
     invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est)

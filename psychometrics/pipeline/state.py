@@ -127,7 +127,8 @@ class EFAStep:
     """Adequacy, factor retention and the EFA of the calibration sample.
 
     ``parallel`` and ``map`` are None when retention could not run; ``correlations`` is
-    ``"polychoric"`` or ``"pearson"`` (after any fallback); ``n`` the rows behind the matrix.
+    ``"polychoric"``, ``"em"`` (continuous items with missing values under FIML: the EM estimate of the
+    saturated model) or ``"pearson"`` (after any fallback); ``n`` the rows behind the matrix.
     """
 
     kmo: KMOResult
@@ -357,6 +358,10 @@ class RunState:
         if self.efa.correlations == "polychoric":
             out["efa"] = ("polychoric correlations (ordinal); KMO, Bartlett, parallel analysis, MAP and the EFA use "
                           "the polychoric matrix (parallel analysis compares it with random normal data)")
+        elif self.efa.correlations == "em":
+            out["efa"] = (f"Pearson correlations estimated by EM (the FIML saturated model) from all {self.efa.n} "
+                          "calibration rows with at least one answered item (continuous); KMO, Bartlett, parallel "
+                          "analysis, MAP and the EFA use this matrix")
         else:
             out["efa"] = "Pearson correlations (continuous)" + (" — fallback, see the notes" if ordinal else "")
         est = self.cfa.estimator

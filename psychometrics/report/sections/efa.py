@@ -57,6 +57,7 @@ def efa_part(run: ValidationRun) -> Part:
              f"Calibration sample: a random {opts.split:.0%} of the analysed respondents (n = {n_cal}, seed "
              f"{opts.seed}). {opts.efa_method} extraction of {k} factor{'s' * (k != 1)} from "
              + ("polychoric correlations (complete cases)" if step.correlations == "polychoric"
+                else f"EM (FIML) correlations (n = {step.n} rows)" if step.correlations == "em"
                 else "pairwise correlations")
              + f", {opts.rotation if e.n_factors > 1 else 'no'} rotation (psych::fa)."] + list(step.notes)
     return Part(intro=intro, blocks=blocks)
