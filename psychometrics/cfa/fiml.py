@@ -58,7 +58,7 @@ class SatEval:
 
 
 def padded_inverse(b: PatternBatch, Sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """A_j = Σ_oo⁻¹ zero-padded (J, p, p) and log|Σ_oo| (J,); None if Σ is not positive definite.
+    r"""A_j = Σ_oo⁻¹ zero-padded (J, p, p) and log|Σ_oo| (J,); None if Σ is not positive definite.
 
     From the full inverse P = Σ⁻¹ by the partitioned-inverse identity
     :math:`\Sigma_{oo}^{-1} = P_{oo} - P_{om}P_{mm}^{-1}P_{mo}` and
@@ -116,16 +116,18 @@ def sat_hessian(b: PatternBatch, ev: SatEval, meanstructure: bool = True) -> np.
     n = b.n
     Af = A.reshape(b.J, -1)
     Rf = R.reshape(b.J, -1)
-    U = (Af * n[:, None]).T @ Af  # U[(c,d),(e,b)] = Σ n A_cd A_eb
-    V = (Af * n[:, None]).T @ Rf  # V[(c,d),(e,b)] = Σ n A_cd R_eb
+    nA = Af * n[:, None]
+    U = nA.T @ Af  # U[(c,d),(e,b)] = Σ n A_cd A_eb
+    V = nA.T @ Rf  # V[(c,d),(e,b)] = Σ n A_cd R_eb
     T = -U + V + V.T
     # H[b,c,d,e] = ½ T[c,d,e,b]
     H_ss = 0.5 * np.transpose(T.reshape(p, p, p, p), (3, 0, 1, 2)).reshape(p * p, p * p)
     if not meanstructure:
         return H_ss
-    H_mm = np.einsum("j,jab->ab", n, A)
+    nAf = Af * n[:, None]
+    H_mm = nAf.sum(axis=0).reshape(p, p)
     # μ-Σ: n a_a A_ab (Ae)_c X_bc
-    H_ms = np.einsum("j,jab,jc->abc", n, A, ev.Ae).reshape(p, p * p)
+    H_ms = (nAf.T @ ev.Ae).reshape(p, p * p)
     H = np.empty((p + p * p, p + p * p))
     H[:p, :p] = H_mm
     H[:p, p:] = H_ms
