@@ -203,3 +203,30 @@ def test_complete_data_fiml_equals_ml(frames):
     assert a.fit["loglik"] == pytest.approx(b.fit["loglik"], rel=1e-12)
     assert np.allclose(a.estimates.est, b.estimates.est, atol=1e-6)
     assert math.isfinite(a.fit["cfi"])
+
+
+@pytest.mark.parametrize("est", ["ML", "MLR"])
+def test_invariance_ladder_fiml(est, frames):
+    """The FIML ladder by school: each level's fit and the difference tests equal lavaan's
+    (MLR: scaled χ², robust CFI/RMSEA, Satorra–Bentler 2001 differences)."""
+    from psychometrics.invariance import measurement_invariance
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inv = measurement_invariance(HS3, frames["hs_mar"], "school", estimator=est, missing="fiml", partial=False)
+    lrt = json.loads((REF / "lrt.json").read_text())
+    assert inv.estimator == est and inv.missing == "ml" and sum(inv.nobs.values()) == 301
+    for lvl in ("configural", "metric", "scalar", "strict"):
+        f = json.loads((REF / f"fiml_hs_mar_{est.lower()}_{lvl}.json").read_text())["fit"]
+        row = inv.table.loc[lvl]
+        if est == "MLR":
+            assert row["chisq"] == pytest.approx(f["chisq.scaled"], rel=1e-4)
+            assert row["cfi"] == pytest.approx(f["cfi.robust"], rel=1e-4)
+            assert row["rmsea"] == pytest.approx(f["rmsea.robust"], rel=1e-4)
+        else:
+            assert row["chisq"] == pytest.approx(f["chisq"], rel=1e-6)
+            assert row["cfi"] == pytest.approx(f["cfi"], rel=1e-4)
+    for a, b in (("configural", "metric"), ("metric", "scalar"), ("scalar", "strict")):
+        ref = lrt[f"fiml_hs_mar_{est.lower()}_{b}_vs_{a}"]
+        d = ref["satorra.bentler.2001" if est == "MLR" else "standard"]["chisq_diff"]
+        assert inv.table.loc[b, "delta_chisq"] == pytest.approx(d, rel=1e-4)
