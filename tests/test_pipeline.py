@@ -349,7 +349,8 @@ def test_ordinal_invariance_failure_falls_back_to_ml(monkeypatch, tmp_path):
     data = _simulate(tmp_path, n=240, seed=5)
     r = validate(MSS, data, group="career_stage", id_column="id", quiet=True, options=FAST)
     inv = r.results["invariance"]
-    assert inv["method"] == "ML" and "simulated failure" in inv["fallback"]
+    # the continuous fallback uses the continuous defaults: MLR with FIML
+    assert inv["method"] == "MLR" and "simulated failure" in inv["fallback"]
     assert "continuous (ML) analysis is reported instead" in r.html
 
 
