@@ -252,6 +252,11 @@ def _command_line() -> str:
               help="Items as ordinal (polychoric EFA, ordinal α/categorical ω, WLSMV CFA and invariance) or "
                    "continuous (Pearson, ML). auto: ordinal when every item has ≤ 7 response categories  "
                    "[default: auto]")
+@click.option("--missing", "missing", type=click.Choice(["auto", "listwise", "fiml", "pairwise"]), default=None,
+              help="Missing responses: FIML (continuous) / pairwise (ordinal) by default; listwise keeps complete "
+                   "cases only  [default: auto]")
+@click.option("--estimator", "estimator", type=click.Choice(["auto", "ML", "MLR", "WLSMV"]), default=None,
+              help="CFA/invariance estimator: MLR for continuous, WLSMV for ordinal items by default  [default: auto]")
 @click.option("--exclude-careless", is_flag=True, default=None,
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
 @click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR", default=None,
@@ -262,10 +267,6 @@ def _command_line() -> str:
 @click.option("--crosscheck", is_flag=True, default=None,
               help='Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the agreement '
                    '(needs: pip install "scalevalid[crosscheck]").')
-@click.option("--missing", "missing", type=click.Choice(["listwise", "fiml", "pairwise"]), default=None,
-              help="Missing answers: pairwise (ordinal items: every respondent with an answer), fiml (continuous "
-                   "items) or listwise (complete cases only, the old behaviour)  [default: pairwise for ordinal "
-                   "items]")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
@@ -278,7 +279,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
              out_of_range: str | None, missing_group: str | None, sheet: str | None, sep: str | None,
              measures: tuple[Path, ...], split: float | None, seed: int | None, config: Path | None,
              treat_as: str | None, exclude_careless: bool | None, template: Path | None, tables: str | None,
-             crosscheck: bool | None, missing: str | None, out: Path, overwrite: bool, scheduler: str | None,
+             crosscheck: bool | None, missing: str | None, estimator: str | None, out: Path, overwrite: bool, scheduler: str | None,
              quiet: bool) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
@@ -296,7 +297,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
                        ("exclude_careless", exclude_careless), ("crosscheck", crosscheck), ("missing", missing),
-                       ("scheduler", scheduler)):
+                       ("estimator", estimator), ("scheduler", scheduler)):
         if value is not None:
             options[key] = value
     options.update(_read_options(out_of_range, missing_group, sheet, sep))
@@ -357,9 +358,13 @@ def shorten(scale: Path, data: Path, per_subscale: int, min_reliability: float |
                    '(needs: pip install "scalevalid[crosscheck]").')
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
               "An input file is never overwritten.")
+@click.option("--missing", "missing", type=click.Choice(["auto", "listwise", "fiml", "pairwise"]), default="auto",
+              show_default=True, help="Missing responses (see validate --help).")
+@click.option("--estimator", "estimator", type=click.Choice(["auto", "ML", "MLR", "WLSMV"]), default="auto",
+              show_default=True, help="CFA/invariance estimator (see validate --help).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def demo(out: Path, seed: int, n: int | None, treat_as: str, template: Path | None, tables: str | None,
-         crosscheck: bool | None, quiet: bool, overwrite: bool) -> None:
+         crosscheck: bool | None, missing: str, estimator: str, quiet: bool, overwrite: bool) -> None:
     """Simulate the embedded mentorship study and validate it (writes DIR/responses.csv too).
 
     The simulated data carry planted problems (a weak item, a cross-loading item,
@@ -373,6 +378,10 @@ def demo(out: Path, seed: int, n: int | None, treat_as: str, template: Path | No
     options = {"ordinal": _TREAT_AS[treat_as]} if treat_as != "auto" else {}
     if crosscheck:
         options["crosscheck"] = True
+    if missing != "auto":
+        options["missing"] = missing
+    if estimator != "auto":
+        options["estimator"] = estimator
     run_demo(out, seed=seed, n=n, quiet=quiet, command=_command_line(), overwrite=overwrite,
              options=options or None, tables=tables, template=template)
 

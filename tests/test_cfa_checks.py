@@ -53,8 +53,8 @@ def test_unsupported_options(hs):
         fit_cfa(HS3, hs, estimator="GLS")
     with pytest.raises(DataError, match="non-integer values"):  # WLSMV is for ordinal items
         fit_cfa(HS3, hs, estimator="WLSMV")
-    with pytest.raises(DataError, match="missing='fiml' is not supported"):
-        fit_cfa(HS3, hs, missing="fiml")
+    with pytest.raises(DataError, match="missing='pairwise' is not supported for ML"):
+        fit_cfa(HS3, hs, missing="pairwise")
 
 
 def test_negative_df_is_an_error_zero_df_a_warning(hs):

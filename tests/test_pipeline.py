@@ -313,7 +313,8 @@ def test_default_run_uses_ordinal_methods_and_says_so(run):
 
 def test_continuous_switch(tmp_path):
     data = _simulate(tmp_path, n=200, seed=4)
-    r = validate(MSS, data, id_column="id", quiet=True, options={**FAST, "ordinal": "no"})
+    r = validate(MSS, data, id_column="id", quiet=True, options={**FAST, "ordinal": "no", "estimator": "ML",
+                                                                   "missing": "listwise"})
     assert r.results["estimation"]["ordinal"] is False
     assert r.results["efa"]["correlations"] == "pearson" and r.results["cfa"]["estimator"] == "ML"
     assert r.results["reliability"]["ordinal"] is None
@@ -351,7 +352,8 @@ def test_ordinal_invariance_failure_falls_back_to_ml(monkeypatch, tmp_path):
     data = _simulate(tmp_path, n=240, seed=5)
     r = validate(MSS, data, group="career_stage", id_column="id", quiet=True, options=FAST)
     inv = r.results["invariance"]
-    assert inv["method"] == "ML" and "simulated failure" in inv["fallback"]
+    # the continuous fallback uses the continuous defaults: MLR with FIML
+    assert inv["method"] == "MLR" and "simulated failure" in inv["fallback"]
     assert "continuous (ML) analysis is reported instead" in r.html
 
 
@@ -441,7 +443,7 @@ def test_missing_listwise_option_keeps_the_old_behaviour(tmp_path):
     assert "listwise deletion, n = " in est["cfa"] and "complete cases" in r.html
     fit = r.cfa["correlated"]
     assert fit.n_excluded > 0  # the simulated data have holes
-    with pytest.raises(SpecError, match="missing: must be one of null"):
+    with pytest.raises(SpecError, match="missing: must be one of auto"):
         validate(MSS, data, quiet=True, options={"missing": "mean"})
 
 
@@ -492,3 +494,37 @@ def _assert_close(a, b, rel=1e-9):
         assert abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
     else:
         assert a == b
+
+
+def test_continuous_defaults_to_fiml_and_mlr(tmp_path):
+    """Continuous items: the CFA and invariance use every row (FIML) with MLR; EFA on the EM correlations."""
+    data = _simulate(tmp_path, n=240, seed=5)
+    frame = pd.read_csv(data)
+    n_rows = len(frame)
+    r = validate(MSS, data, id_column="id", group="career_stage", quiet=True, options={**FAST, "ordinal": "no"})
+    assert r.results["cfa"]["estimator"] == "MLR"
+    main = r.cfa["correlated"]
+    assert main.estimator == "MLR" and main.missing == "ml"
+    assert sum(main.nobs.values()) == len(r.validation)  # every validation row, none deleted
+    assert r.invariance.estimator == "MLR" and sum(r.invariance.nobs.values()) == len(r.analysed)
+    assert r.results["efa"]["correlations"] in ("em", "pearson")  # em when the calibration rows have holes
+    assert "continuous (Pearson EFA, MLR CFA and invariance, FIML)" in r.html
+    assert "Robust maximum likelihood (MLR)" in r.html and "FIML (n = " in r.html
+    assert n_rows >= len(r.analysed)
+
+
+def test_missing_estimator_options():
+    from psychometrics.pipeline.options import resolve_estimation
+
+    assert resolve_estimation(ValidationOptions(), False).label == "MLR, FIML"
+    assert resolve_estimation(ValidationOptions(missing="listwise", estimator="ML"), False).label == \
+        "ML, listwise deletion"
+    e = resolve_estimation(ValidationOptions(missing="pairwise"), False)
+    assert e.fiml and "pairwise applies to ordinal items" in e.why
+    with pytest.raises(SpecError, match="missing: must be one of auto, listwise, fiml, pairwise"):
+        ValidationOptions(missing="drop")
+    with pytest.raises(SpecError, match="estimator: must be one of auto, ML, MLR, WLSMV"):
+        ValidationOptions(estimator="GLS")
+    out = subprocess.run([sys.executable, "-m", "psychometrics", "validate", "--help"], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert "--missing" in out.stdout and "--estimator" in out.stdout

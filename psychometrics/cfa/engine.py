@@ -377,6 +377,8 @@ def ml_result(
     fit: dict[str, float] | None = None,
     mi_threshold: float = 3.84,
     diagnostics: Sequence[Diagnostic] = (),
+    estimator: str = "ML",
+    missing: str = "listwise",
 ) -> CFAResult:
     """The :class:`CFAResult` of a fitted ML :class:`Engine` (``fit``: fit measures already
     computed, else computed now; modification indices stay lazy)."""
@@ -389,7 +391,8 @@ def ml_result(
     labels = engine.spec.groups
     return CFAResult(
         model=model,
-        estimator="ML",
+        estimator=estimator,
+        missing=missing,
         group=group,
         groups=labels,
         group_equal=tuple(group_equal),

@@ -19,6 +19,7 @@ from psychometrics.cfa.checks import post_checks as _post_checks
 from psychometrics.cfa.engine import fit_ml, ml_result
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.sample_stats import moment_stats as _moment_stats
+from psychometrics.cfa.sample_stats import pattern_stats as _pattern_stats
 from psychometrics.cfa.sample_stats import sample_stats as _sample_stats
 from psychometrics.cfa.specification import build_spec, observed_variables
 from psychometrics.exceptions import (
@@ -159,10 +160,22 @@ def fit_cfa(
         )
 
 
+def normalize_missing(missing: str) -> str:
+    """``"listwise"`` or ``"ml"`` (aliases ``"fiml"``, ``"ML"``, ``"direct"``); our error otherwise."""
+    m = str(missing).lower()
+    if m in ("ml", "fiml", "direct"):
+        return "ml"
+    if m in ("listwise", "complete"):
+        return "listwise"
+    raise DataError(f"missing={str(missing)[:40]!r} is not supported for ML; use 'listwise' or 'ml' (alias 'fiml')")
+
+
 def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, group, group_equal, group_partial, std_lv, meanstructure,
              orthogonal, missing, mi_threshold, max_iter) -> CFAResult:
-    if estimator.upper() != "ML":
-        raise ModelSyntaxError(f"estimator={quote(estimator)} is not supported; use 'ML' or (ordinal items) 'WLSMV'")
+    est = estimator.upper()
+    if est not in ("ML", "MLR"):
+        raise ModelSyntaxError(f"estimator={quote(estimator)} is not supported; use 'ML', 'MLR' or (ordinal items) 'WLSMV'")
+    missing = normalize_missing(missing)
     if not isinstance(model, str):
         from psychometrics.cfa.models import correlated_factors
 
@@ -181,8 +194,15 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
             raise DataError("a mean structure (several groups or meanstructure=True) needs sample_mean")
     elif sample_cov is not None or sample_mean is not None or sample_nobs is not None:
         raise DataError("give either data or sample_cov/sample_mean/sample_nobs, not both")
+    elif est == "MLR" or missing == "ml":
+        return _fit_robust(model, data, est, observed=observed, group=group, group_equal=group_equal,
+                           group_partial=group_partial, std_lv=std_lv, meanstructure=meanstructure,
+                           orthogonal=orthogonal, missing=missing, mi_threshold=mi_threshold, max_iter=max_iter,
+                           diags=diags)
     else:
         stats, labels, n_excluded = _sample_stats(data, observed, group, missing, diags)
+    if est != "ML":
+        raise DataError("estimator='MLR' needs item responses (data=...): the robust statistics use casewise scores")
     spec = build_spec(
         model, groups=labels, std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal,
         group_equal=tuple(group_equal), group_partial=tuple(group_partial),
@@ -206,3 +226,40 @@ def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, gr
                      n_excluded=n_excluded, converged=converged, iterations=iterations,
                      mi_threshold=mi_threshold, diagnostics=diags)
 
+
+
+def _fit_robust(model, data, est, *, observed, group, group_equal, group_partial, std_lv, meanstructure, orthogonal,
+                missing, mi_threshold, max_iter, diags) -> CFAResult:
+    """FIML (``missing="ml"``) and/or MLR: casewise likelihood by missing pattern, observed-information or
+    sandwich standard errors, scaled and robust fit measures (:mod:`psychometrics.cfa.fiml_engine`)."""
+    from psychometrics.cfa.fiml_engine import FimlData, fit_robust
+
+    groups, labels, n_excluded = _pattern_stats(data, observed, group, missing, diags)
+    fiml = missing == "ml"
+    fd = FimlData(groups)
+    if not fd.em_converged:
+        record(diags, ConvergenceWarning, "the EM algorithm for the saturated (H1) model did not converge in 500 "
+               "iterations; χ², SRMR and robust statistics are approximate", stacklevel=4)
+    if fiml:
+        if meanstructure is False:
+            raise ModelSyntaxError("missing='ml' (FIML) always has a mean structure; drop meanstructure=False")
+        meanstructure = True
+    spec = build_spec(
+        model, groups=labels, std_lv=std_lv, meanstructure=meanstructure, orthogonal=orthogonal,
+        group_equal=tuple(group_equal), group_partial=tuple(group_partial),
+    )
+    _check_identification(spec, diags)
+    engine, converged, iterations, message = fit_robust(spec, fd, estimator=est, fiml=fiml, max_iter=max_iter)
+    if not converged:
+        record(diags, ConvergenceWarning,
+               f"the {'FIML' if fiml else 'ML'} estimation did not converge ({message}); estimates and fit are "
+               "not trustworthy", stacklevel=4)
+    engine.vcov()
+    if engine.singular_info and spec.n_free:
+        record(diags, IdentificationWarning,
+               "the observed information matrix is singular: the model is (empirically) under-identified and "
+               "standard errors cannot be computed", stacklevel=4)
+    _post_checks(engine, diags)
+    return ml_result(engine, model=model, group=group, group_equal=group_equal, group_partial=group_partial,
+                     n_excluded=n_excluded, converged=converged, iterations=iterations,
+                     mi_threshold=mi_threshold, diagnostics=diags, estimator=est, missing=missing)

@@ -97,6 +97,7 @@ class CFAResult(ResultMixin):
     sample_cov: pd.DataFrame
     mi_threshold: float
     diagnostics: tuple[Diagnostic, ...] = ()
+    missing: str = "listwise"
     # internal state for modification indices, score tests and comparisons
     _engine: Any = field(default=None, repr=False)
 

@@ -12,21 +12,17 @@ import pandas as pd
 from psychometrics._groups import group_label as _group_label
 from psychometrics._validation import is_numeric_item
 from psychometrics.cfa.estimation import SampleStats
+from psychometrics.cfa.missing_moments import GroupPatterns, group_patterns
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
-__all__ = ["sample_stats", "moment_stats"]
+__all__ = ["sample_stats", "moment_stats", "pattern_stats"]
 
 
-def sample_stats(
-    data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str, diags: list[Diagnostic]
-) -> tuple[SampleStats, tuple[str, ...], int]:
+def _check_frame(data: Any, observed: Sequence[str], group: str | None) -> np.ndarray:
+    """Checks shared by both data paths; returns the item values (rows × items, NaN = missing)."""
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if missing != "listwise":
-        raise DataError(
-            f"missing={quote(missing)} is not supported; use missing='listwise' (complete cases on the model items)"
-        )
     absent = [v for v in observed if v not in data.columns]
     if absent:
         raise DataError(
@@ -48,7 +44,74 @@ def sample_stats(
                 f"grouping variable {quote(group)} is missing in {bad.size} row(s) (index {rows}"
                 f"{' ...' if bad.size > 10 else ''}); drop or label these rows first"
             )
-    values = X.to_numpy(dtype=float)
+    return X.to_numpy(dtype=float)
+
+
+def _group_codes(data: pd.DataFrame, group: str | None) -> tuple[tuple[str, ...], np.ndarray]:
+    if group is None:
+        return ("all",), np.zeros(len(data), dtype=int)
+    codes, uniques = pd.factorize(data[group], sort=False)  # order of first appearance, as lavaan
+    labels = tuple(_group_label(v) for v in uniques)
+    if len(set(labels)) < len(labels):
+        raise DataError(f"grouping variable {group!r} has distinct values that print alike: {list(uniques)}")
+    if len(labels) < 2:
+        raise DataError(
+            f"grouping variable {group!r} has a single group ({labels[0]!r}); fit without group= "
+            "or supply data from at least two groups"
+        )
+    return labels, codes
+
+
+def pattern_stats(
+    data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str, diags: list[Diagnostic]
+) -> tuple[list[GroupPatterns], tuple[str, ...], int]:
+    """Per-group missing-data patterns (FIML, or listwise data for MLR); returns the groups,
+    their labels and the number of rows not used (empty rows for FIML, incomplete rows for listwise)."""
+    values = _check_frame(data, observed, group)
+    labels, codes = _group_codes(data, group)
+    if missing == "listwise":
+        keep = ~np.isnan(values).any(axis=1)
+        n_excluded = int((~keep).sum())
+        if n_excluded:
+            record(diags, DataQualityWarning,
+                   f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items "
+                   "and were not used", stacklevel=6)
+        values, codes, index = values[keep], codes[keep], data.index[keep]
+    else:
+        index = data.index
+    out = []
+    n_empty = 0
+    p = len(observed)
+    for k, lab in enumerate(labels):
+        where = f" in group {lab!r}" if group is not None else ""
+        sel = codes == k
+        gp = group_patterns(values[sel], index[sel], lab, list(observed), where, diags)
+        n_empty += len(gp.empty_rows)
+        if gp.n <= p:
+            raise DataError(f"{gp.n} usable rows{where} but {p} items; a group needs more observations than items")
+        sd = np.sqrt(np.nanvar(gp.rows, axis=0))
+        zero = [v for v, s in zip(observed, sd) if not s > 0]
+        if zero:
+            raise DataError(f"item(s) {', '.join(map(repr, zero))} have zero variance{where}; remove them from the model")
+        out.append(gp)
+    if missing != "listwise":
+        n_excluded = n_empty
+        if n_empty:
+            rows = [str(r) for gp in out for r in gp.empty_rows]
+            record(diags, DataQualityWarning,
+                   f"{n_empty} row(s) miss every model item and were not used (index "
+                   f"{', '.join(rows[:10])}{' ...' if len(rows) > 10 else ''})", stacklevel=6)
+    return out, labels, n_excluded
+
+
+def sample_stats(
+    data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str, diags: list[Diagnostic]
+) -> tuple[SampleStats, tuple[str, ...], int]:
+    if missing != "listwise":
+        raise DataError(
+            f"missing={missing!r} is not supported here; use missing='listwise' or 'ml' (FIML)"
+        )
+    values = _check_frame(data, observed, group)
     complete = ~np.isnan(values).any(axis=1)
     n_excluded = int((~complete).sum())
     if n_excluded:
@@ -60,20 +123,8 @@ def sample_stats(
             f"and were not used (missing per item: {detail})",
             stacklevel=5,
         )
-    if group is None:
-        labels = ("all",)
-        blocks = [values[complete]]
-    else:
-        codes, uniques = pd.factorize(data[group], sort=False)  # order of first appearance, as lavaan
-        labels = tuple(_group_label(v) for v in uniques)
-        if len(set(labels)) < len(labels):
-            raise DataError(f"grouping variable {quote(group)} has distinct values that print alike: {list(uniques)}")
-        if len(labels) < 2:
-            raise DataError(
-                f"grouping variable {quote(group)} has a single group ({quote(labels[0])}); fit without group= "
-                "or supply data from at least two groups"
-            )
-        blocks = [values[complete & (codes == k)] for k in range(len(labels))]
+    labels, codes = _group_codes(data, group)
+    blocks = [values[complete & (codes == k)] for k in range(len(labels))]
     covs, means, nobs = [], [], []
     p = len(observed)
     for lab, B in zip(labels, blocks):

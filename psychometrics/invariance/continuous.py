@@ -71,8 +71,9 @@ _ADDED = {"metric": "loadings", "scalar": "intercepts", "strict": "residuals"}
 class _Fitter:
     """Fits models of one invariance sequence on shared sample statistics."""
 
-    def __init__(self, model: str, data: pd.DataFrame, group: str, max_iter: int, diags: list[Diagnostic]):
-        from psychometrics.cfa.sample_stats import sample_stats
+    def __init__(self, model: str, data: pd.DataFrame, group: str, max_iter: int, diags: list[Diagnostic],
+                 estimator: str = "ML", missing: str = "listwise"):
+        from psychometrics.cfa.sample_stats import pattern_stats, sample_stats
         from psychometrics.cfa.specification import build_spec
 
         # marker-loading identification (lavaan's default); std.lv would need the factor
@@ -81,7 +82,16 @@ class _Fitter:
         self.diags = diags
         observed = build_spec(model).observed
         self.observed = tuple(observed)
-        self.stats, self.labels, self.n_excluded = sample_stats(data, observed, group, "listwise", diags)
+        self.estimator, self.missing = estimator, missing
+        self.robust = estimator == "MLR" or missing == "ml"
+        if self.robust:  # patterns and the EM (H1) moments once for the whole ladder
+            from psychometrics.cfa.fiml_engine import FimlData
+
+            groups, self.labels, self.n_excluded = pattern_stats(data, observed, group, missing, diags)
+            self.fdata = FimlData(groups)
+            self.stats = self.fdata.stats()
+        else:
+            self.stats, self.labels, self.n_excluded = sample_stats(data, observed, group, "listwise", diags)
         self._prev: tuple[Any, np.ndarray] | None = None
 
     def _warm_start(self, compiled: Any, x0: np.ndarray) -> np.ndarray:
@@ -110,12 +120,45 @@ class _Fitter:
         spec = build_spec(self.model, groups=self.labels, meanstructure=True,
                           group_equal=ge, group_partial=tuple(partial))
         warm = self._warm_start if self._prev is not None else None
-        engine, converged, iterations, message = fit_ml(spec, self.stats, max_iter=self.max_iter, warm_start=warm)
+        if self.robust:
+            from psychometrics.cfa.fiml_engine import fit_robust
+
+            engine, converged, iterations, message = fit_robust(
+                spec, self.fdata, estimator=self.estimator, fiml=self.missing == "ml", max_iter=self.max_iter,
+                warm_start=warm)
+        else:
+            engine, converged, iterations, message = fit_ml(spec, self.stats, max_iter=self.max_iter,
+                                                            warm_start=warm)
         if not converged:
             record(self.diags, ConvergenceWarning,
                    f"the {name} model did not converge ({message}); its fit is not trustworthy", stacklevel=6)
         self._prev = (spec, engine.x)
         return FittedLevel(name, level, ge, tuple(partial), engine, engine.fit_measures(), converged, iterations)
+
+    def delta(self, f: FittedLevel, ref: FittedLevel) -> dict[str, float]:
+        """Differences against ``ref``; with MLR the scaled χ² difference (Satorra–Bentler 2001, 2010 when
+        the 2001 version is not positive) and the robust CFI / RMSEA."""
+        d = delta_fit(f.fit, ref.fit)
+        if self.estimator == "MLR":
+            from psychometrics.cfa.compare import scaled_difference_fits
+
+            if d["delta_df"] > 0:
+                sd = scaled_difference_fits(ref.fit, ref.engine, f.fit, f.engine)
+                d.update(delta_chisq=sd["chisq_diff"], delta_pvalue=sd["pvalue"])
+            d.update(delta_cfi=f.fit["cfi_robust"] - ref.fit["cfi_robust"],
+                     delta_rmsea=f.fit["rmsea_robust"] - ref.fit["rmsea_robust"])
+        return d
+
+    def row(self, name: str, f: FittedLevel, ref: FittedLevel | None, holds: bool | None) -> dict[str, Any]:
+        row = ml_table_row(name, f, ref, holds)
+        if self.estimator == "MLR":
+            ff = f.fit
+            row.update(chisq=ff["chisq_scaled"], pvalue=ff["pvalue_scaled"], cfi=ff["cfi_robust"],
+                       tli=ff["tli_robust"], rmsea=ff["rmsea_robust"], rmsea_ci_lower=ff["rmsea_ci_lower_robust"],
+                       rmsea_ci_upper=ff["rmsea_ci_upper_robust"])
+            if ref is not None:
+                row.update(self.delta(f, ref))
+        return row
 
 
 
@@ -151,6 +194,7 @@ def measurement_invariance(
     max_iter: int = 500,
     estimator: str = "ML",
     empty_categories: str = "error",
+    missing: str = "listwise",
 ) -> InvarianceResult:
     r"""Test configural, metric, scalar and strict invariance of a CFA model across groups.
 
@@ -230,16 +274,19 @@ def measurement_invariance(
             model, data, group, categorical.CATEGORICAL_LEVELS if tuple(levels) == tuple(LEVELS) else levels, rule,
             partial=partial, alpha=alpha, reference=reference, min_invariant=min_invariant,
             max_releases=max_releases, empty_categories=empty_categories, max_iter=min(max_iter, 200))
-    if estimator.upper() != "ML":
-        raise DataError(f"estimator={quote(estimator)}: use 'ML' (continuous items) or 'WLSMV' (ordinal items)")
+    if estimator.upper() not in ("ML", "MLR"):
+        raise DataError(f"estimator={quote(estimator)}: use 'ML' or 'MLR' (continuous items) or 'WLSMV' (ordinal items)")
+    from psychometrics.cfa.fit import normalize_missing
+
     with single_thread_blas():  # small CFA matrices: threaded BLAS only adds overhead
         return _measurement_invariance(
             model, data, group, levels, rule, partial=partial, alpha=alpha, reference=reference,
-            min_invariant=min_invariant, max_releases=max_releases, max_iter=max_iter)
+            min_invariant=min_invariant, max_releases=max_releases, max_iter=max_iter,
+            estimator=estimator.upper(), missing=normalize_missing(missing))
 
 
 def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha, reference, min_invariant,
-                            max_releases, max_iter) -> InvarianceResult:
+                            max_releases, max_iter, estimator="ML", missing="listwise") -> InvarianceResult:
     from psychometrics.cfa.specification import build_spec
 
     levels = _check_levels(levels)
@@ -251,7 +298,7 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
     check_groups(data, group)
     data = reference_first(data, group, reference)
     diags: list[Diagnostic] = []
-    fitter = _Fitter(model, data, group, max_iter, diags)
+    fitter = _Fitter(model, data, group, max_iter, diags, estimator, missing)
     nobs = [int(n) for n in fitter.stats.nobs]
     the_rule, reason = resolve_rule(rule, nobs, alpha)
     others = {name: r for name, r in RULES.items()}
@@ -272,13 +319,13 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
         f = fitter.fit(level, level, released)
         fits[level] = f
         if level == "configural":
-            rows.append(ml_table_row(level, f, None, None))
+            rows.append(fitter.row(level, f, None, None))
             accepted = f
             continue
         assert accepted is not None
-        d = delta_fit(f.fit, accepted.fit)
+        d = fitter.delta(f, accepted)
         ok = the_rule.holds(level, d)
-        rows.append(ml_table_row(level, f, accepted, ok))
+        rows.append(fitter.row(level, f, accepted, ok))
         decisions.append({"name": level, **{n: r.holds(level, d) for n, r in others.items()}})
         current = f
         step = 0
@@ -290,7 +337,7 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
             released.append(str(best["released"]))
             step += 1
             current = fitter.fit(f"{level} (partial)", level, released)
-            d = delta_fit(current.fit, accepted.fit)
+            d = fitter.delta(current, accepted)
             ok = the_rule.holds(level, d)
             steps.append({"level": level, "step": step, "released": best["released"],
                           "item": item_of(best["released"]), "parameter": param_kind(best["released"]),
@@ -300,7 +347,7 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
         if step:
             name = f"{level} (partial)"
             fits[name] = current
-            rows.append(ml_table_row(name, current, accepted, ok))
+            rows.append(fitter.row(name, current, accepted, ok))
             decisions.append({"name": name, **{n: r.holds(level, d) for n, r in others.items()}})
         if level == "scalar":
             scalar_fit = current
@@ -340,5 +387,5 @@ def _measurement_invariance(model, data, group, levels, rule, *, partial, alpha,
         n_excluded=fitter.n_excluded, table=table, decisions=dec, level=reached, partial_level=reached_partial,
         rule=the_rule.name, rule_citation=the_rule.citation, rule_reason=reason, partial_steps=steps_df,
         non_invariant_items=non_inv, item_invariance=item_tab, latent_differences=latent,
-        diagnostics=tuple(diags), _fits=fits, _final=final,
+        diagnostics=tuple(diags), _fits=fits, _final=final, estimator=estimator, missing=missing,
     )

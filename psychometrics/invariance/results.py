@@ -52,9 +52,14 @@ class InvarianceResult(ResultMixin):
         Grouping column; ``groups`` are the labels in model order (the first is the
         reference group: its latent means are fixed to 0).
     nobs : dict
-        Complete cases per group.
+        Rows used per group (complete cases with ``missing="listwise"``; every non-empty row with FIML).
     n_excluded : int
-        Rows dropped by listwise deletion on the model items.
+        Rows dropped: by listwise deletion, or (FIML) rows with every model item missing.
+    estimator, missing : str
+        ``"ML"`` or ``"MLR"``; ``"listwise"`` or ``"ml"`` (FIML). With MLR the table's ``chisq`` and
+        ``pvalue`` are the Yuan–Bentler (Mplus) scaled statistic, ``cfi, tli, rmsea`` (and CI) the robust
+        indices, ``delta_chisq``/``delta_pvalue`` the Satorra–Bentler (2001; 2010 when the 2001 version is
+        not positive) scaled difference test and ``delta_cfi``/``delta_rmsea`` differences of robust indices.
     table : DataFrame
         One row per fitted model, indexed by name (``configural``, ``metric``,
         ``scalar``, ``strict``, and ``"<level> (partial)"`` for accepted partial
@@ -114,6 +119,8 @@ class InvarianceResult(ResultMixin):
     diagnostics: tuple[Diagnostic, ...] = ()
     _fits: dict[str, FittedLevel] = field(default_factory=dict, repr=False)
     _final: str = field(default="", repr=False)
+    estimator: str = "ML"
+    missing: str = "listwise"
 
     _title = "Measurement invariance"
 
@@ -203,7 +210,7 @@ def _cfa_result(res: InvarianceResult, f: FittedLevel) -> Any:
 
     return ml_result(f.engine, model=res.model, group=res.group, group_equal=f.group_equal,
                      group_partial=f.group_partial, n_excluded=res.n_excluded, converged=f.converged,
-                     iterations=f.iterations, fit=f.fit)
+                     iterations=f.iterations, fit=f.fit, estimator=res.estimator, missing=res.missing)
 
 
 

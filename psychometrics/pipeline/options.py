@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from psychometrics.scale import Scale
 
 __all__ = ["ValidationOptions", "CHOICES", "option_problems", "load_config", "merge_options", "resolve_ordinal",
-           "ORDINAL_MAX_CATEGORIES", "ordinal_missing"]
+           "ORDINAL_MAX_CATEGORIES", "ordinal_missing", "Estimation", "resolve_estimation"]
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,15 @@ class ValidationOptions:
         rows and report the agreement (needs ``pip install "scalevalid[crosscheck]"``).
     template : str or None
         A custom report template folder (``docs/report.md``); ``--template`` overrides it.
-    missing : {None, "listwise", "fiml", "pairwise"}
-        Missing-value handling of the structural steps. ``None`` (default): ordinal items
-        use pairwise deletion (thresholds from each item's available values, pairwise
-        polychorics, pairwise WLSMV — no respondent with any answer is dropped); continuous
-        items the ML default. ``listwise`` keeps the old behaviour (complete rows only).
-        ``fiml`` is for continuous items (ordinal items then use pairwise, said in the report).
-    estimator : {None, "ML", "MLR", "WLSMV"}
-        CFA estimator; ``None`` (default): WLSMV for ordinal items, ML otherwise.
+    missing : {"auto", "listwise", "fiml", "pairwise"}
+        Missing item responses in the structural analyses. ``auto`` (default): FIML for
+        continuous items (every row with at least one answered item; EFA and reliability on the
+        EM estimate of the covariance matrix), pairwise for ordinal items; ``listwise`` keeps
+        the old complete-case analyses.
+    estimator : {"auto", "ML", "MLR", "WLSMV"}
+        CFA / invariance estimator. ``auto`` (default): MLR (robust ML: sandwich SEs,
+        Yuan–Bentler scaled χ², robust CFI/TLI/RMSEA) for continuous items, WLSMV for ordinal
+        items; ``ML`` the normal-theory statistics. ``WLSMV`` applies to ordinal items only.
     irt : bool
         Calibrate a graded response model per subscale and for the total (item fit,
         information, sum-score → EAP tables, ordinal logistic regression DIF; default True).
@@ -109,8 +110,8 @@ class ValidationOptions:
     ordinal: str = "auto"
     crosscheck: bool = False
     template: str | None = None
-    missing: str | None = None
-    estimator: str | None = None
+    missing: str = "auto"
+    estimator: str = "auto"
     irt: bool = True
     scheduler: str | None = None
 
@@ -134,8 +135,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "rotation": ("oblimin", "promax", "geomin", "varimax", "quartimax"),
     "invariance_sample": ("full", "validation"),
     "ordinal": ("auto", "yes", "no"),
-    "missing": (None, "listwise", "fiml", "pairwise"),
-    "estimator": (None, "ML", "MLR", "WLSMV"),
+    "missing": ("auto", "listwise", "fiml", "pairwise"),
+    "estimator": ("auto", "ML", "MLR", "WLSMV"),
     "invariance_rule": ("auto", "chen2007", "chen2007_small", "cheung_rensvold2002", "rutkowski_svetina2014", "chisq"),
 }
 
@@ -290,3 +291,43 @@ def ordinal_missing(opts: ValidationOptions) -> str:
     deletion, lavaan's choice for categorical data.
     """
     return "listwise" if opts.missing == "listwise" else "pairwise"
+
+
+@dataclass(frozen=True)
+class Estimation:
+    """How the continuous (ML-family) analyses treat missing values and which estimator they use.
+
+    ``estimator``: ``"ML"`` or ``"MLR"``; ``missing``: ``"ml"`` (FIML) or ``"listwise"`` (the names of
+    :func:`psychometrics.cfa.fit_cfa`); ``why``: one sentence for the report.
+    """
+
+    estimator: str = "MLR"
+    missing: str = "ml"
+    why: str = ""
+
+    @property
+    def fiml(self) -> bool:
+        return self.missing == "ml"
+
+    @property
+    def label(self) -> str:
+        return f"{self.estimator}, {'FIML' if self.fiml else 'listwise deletion'}"
+
+
+def resolve_estimation(opts: ValidationOptions, ordinal: bool) -> Estimation:
+    """The estimator and missing-data method of the continuous analyses (also the ML fallbacks of ordinal ones)."""
+    notes = []
+    est = opts.estimator
+    if est in ("auto", "WLSMV"):
+        if est == "WLSMV" and not ordinal:
+            notes.append("estimator: WLSMV applies to ordinal items; MLR used for the continuous analyses")
+        est = "MLR"
+    miss = opts.missing
+    if miss == "pairwise" and not ordinal:
+        notes.append("missing: pairwise applies to ordinal items; FIML used for the continuous analyses")
+    missing = "listwise" if miss == "listwise" else "ml"
+    why = (f"{est} with {'FIML (every row with at least one answered item)' if missing == 'ml' else 'listwise deletion'}"
+           f" (options estimator: {opts.estimator}, missing: {opts.missing})")
+    if notes:
+        why += "; " + "; ".join(notes)
+    return Estimation(est, missing, why)

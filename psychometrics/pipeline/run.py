@@ -16,7 +16,13 @@ from psychometrics._io import announce_replaced, atomic_write_text, check_output
 from psychometrics._results import to_jsonable
 from psychometrics._text import console_safe, quote
 from psychometrics.exceptions import Diagnostic, SpecError
-from psychometrics.pipeline.options import ValidationOptions, merge_options, ordinal_missing, resolve_ordinal
+from psychometrics.pipeline.options import (
+    ValidationOptions,
+    merge_options,
+    ordinal_missing,
+    resolve_estimation,
+    resolve_ordinal,
+)
 from psychometrics.pipeline.provenance import provenance
 from psychometrics.pipeline.result import ValidationResult
 from psychometrics.pipeline.results_json import results_json
@@ -244,11 +250,13 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
     items = run.run("item analysis", analyse_items, work.items, scale)
     reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal)
-    efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng, ordinal)
-    cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal,
+    est = resolve_estimation(opts, ordinal)
+    efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng, ordinal,
+                  est.fiml)
+    cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal, est,
                   ordinal_missing(opts))
     inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
-    invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal)
+    invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est)
     irt = run.run("item response theory", irt_step, work, scale, opts, invariance) if opts.irt else None
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt)

@@ -142,7 +142,8 @@ class EFAStep:
     """Adequacy, factor retention and the EFA of the calibration sample.
 
     ``parallel`` and ``map`` are None when retention could not run; ``correlations`` is
-    ``"polychoric"`` or ``"pearson"`` (after any fallback); ``n`` the rows behind the matrix.
+    ``"polychoric"``, ``"em"`` (continuous items with missing values under FIML: the EM estimate of the
+    saturated model) or ``"pearson"`` (after any fallback); ``n`` the rows behind the matrix.
     """
 
     kmo: KMOResult
@@ -186,7 +187,9 @@ class CFAStep:
     notes : tuple of str
         Fallbacks and parts that could not be computed.
     estimator : str
-        ``"WLSMV"``, ``"ML"`` or ``"WLSMV (ML for some models)"``.
+        ``"WLSMV"``, ``"ML"``, ``"MLR"`` or ``"WLSMV (ML for some models)"``.
+    missing : str
+        Missing-data method of the ML-family fits: ``"ml"`` (FIML) or ``"listwise"``.
     """
 
     LABELS: ClassVar[dict[str, str]] = {
@@ -204,6 +207,7 @@ class CFAStep:
     bifactor_omega: OmegaBifactorResult | None
     notes: tuple[str, ...]
     estimator: str
+    missing: str = "listwise"
 
     @property
     def main(self) -> CFAResult | None:
@@ -428,6 +432,10 @@ class RunState:
             out["efa"] = ("polychoric correlations (ordinal); KMO, Bartlett, parallel analysis, MAP and the EFA use "
                           "the polychoric matrix (parallel analysis compares it with random normal data); "
                           + _missing_words(pairwise, self.efa.n))
+        elif self.efa.correlations == "em":
+            out["efa"] = (f"Pearson correlations estimated by EM (the FIML saturated model) from all {self.efa.n} "
+                          "calibration rows with at least one answered item (continuous); KMO, Bartlett, parallel "
+                          "analysis, MAP and the EFA use this matrix")
         else:
             out["efa"] = "Pearson correlations (continuous)" + (" — fallback, see the notes" if ordinal else "")
         est = self.cfa.estimator
@@ -436,8 +444,13 @@ class RunState:
             out["cfa"] = ("WLSMV (ordinal; polychoric correlations, diagonally weighted least squares, mean- and "
                           "variance-adjusted χ²); the verdicts use the scaled CFI/TLI/RMSEA and SRMR; "
                           + _missing_words(pairwise, n_cfa))
-        elif est == "ML":
-            out["cfa"] = "maximum likelihood (continuous)" + (" — fallback, see the diagnostics" if ordinal else "")
+        elif est in ("ML", "MLR"):
+            n = int(sum(self.cfa.main.nobs.values())) if self.cfa.main is not None else len(self.data.validation)
+            miss = (f"FIML: all {n} rows of the validation sample with at least one answered item"
+                    if self.cfa.missing == "ml" else f"listwise deletion: n = {n} complete cases")
+            words = ("robust maximum likelihood (MLR: Huber–White standard errors, Yuan–Bentler scaled χ², robust "
+                     "CFI/TLI/RMSEA)" if est == "MLR" else "maximum likelihood")
+            out["cfa"] = f"{words} (continuous; {miss})" + (" — fallback, see the diagnostics" if ordinal else "")
         else:
             out["cfa"] = ("WLSMV (ordinal), maximum likelihood for the models where WLSMV failed (see the notes); "
                           "WLSMV models: " + _missing_words(pairwise, n_cfa))
@@ -450,7 +463,13 @@ class RunState:
                                  "Estabrook, 2016); Δ fit from the scaled CFI/RMSEA and SRMR; "
                                  + _missing_words(pairwise, n_inv) + ", within groups")
         else:
-            out["invariance"] = "maximum likelihood (continuous; configural → metric → scalar → strict)" + (
+            r = inv.result
+            n = int(sum(r.nobs.values()))
+            words = ("robust maximum likelihood (MLR; scaled χ², Satorra–Bentler scaled difference tests, robust "
+                     "CFI/RMSEA)" if getattr(r, "estimator", "ML") == "MLR" else "maximum likelihood")
+            miss = (f"FIML, n = {n} rows" if getattr(r, "missing", "listwise") == "ml"
+                    else f"listwise deletion, n = {n} complete cases")
+            out["invariance"] = f"{words} (continuous; {miss}; configural → metric → scalar → strict)" + (
                 " — fallback, see the notes" if ordinal else "")
         return out
 

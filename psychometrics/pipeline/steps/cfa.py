@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from psychometrics.exceptions import PsychometricsError
+from psychometrics.pipeline.options import Estimation
 from psychometrics.pipeline.state import CFAStep
 from psychometrics.pipeline.steps._common import why
 
@@ -32,6 +33,11 @@ def fit_indices(res: CFAResult) -> dict[str, float]:
     CFI/RMSEA (Savalei, 2021; lavaan's ``*_robust``) are shown beside them.
     """
     f = res.fit
+    if res.estimator == "MLR":  # Yuan–Bentler scaled χ², robust CFI/TLI/RMSEA (Brosseau-Liard & Savalei, 2014)
+        return {"chisq": f["chisq_scaled"], "df": f["df"], "pvalue": f["pvalue_scaled"], "cfi": f["cfi_robust"],
+                "tli": f["tli_robust"], "rmsea": f["rmsea_robust"], "rmsea_ci_lower": f["rmsea_ci_lower_robust"],
+                "rmsea_ci_upper": f["rmsea_ci_upper_robust"], "srmr": f["srmr"], "aic": f["aic"], "bic": f["bic"],
+                "cfi_robust": f["cfi_robust"], "rmsea_robust": f["rmsea_robust"]}
     if res.estimator != "WLSMV":
         return {k: f[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
                                   "rmsea_ci_upper", "srmr", "aic", "bic")}
@@ -41,10 +47,15 @@ def fit_indices(res: CFAResult) -> dict[str, float]:
             "cfi_robust": f.get("cfi_robust", math.nan), "rmsea_robust": f.get("rmsea_robust", math.nan)}
 
 
-def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, missing: str = "pairwise") -> CFAStep:
-    """Fit the competing models to ``items`` (the validation rows); a model that fails is listed, never raised."""
+def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, est: Estimation | None = None,
+             missing: str = "pairwise") -> CFAStep:
+    """Fit the competing models to ``items`` (the validation rows); a model that fails is listed, never raised.
+
+    ``est``: estimator and missing-data method of the ML-family fits (default ML, listwise);
+    ``missing``: ``"pairwise"`` or ``"listwise"`` for the WLSMV fits of ordinal items."""
     from psychometrics.cfa import models
 
+    est = est or Estimation("ML", "listwise")
     specs: list[tuple[str, str, dict]] = [("correlated", models.correlated_factors(scale), {})]
     if scale.hierarchy is not None:
         specs.append(("higher_order", models.higher_order(scale), {}))
@@ -55,7 +66,7 @@ def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, missing: 
     failed: dict[str, str] = {}
     notes: list[str] = []
     for name, syn, kw in specs:
-        fit, problem = _fit(name, syn, items, kw, ordinal, notes, missing)
+        fit, problem = _fit(name, syn, items, kw, ordinal, notes, est, missing)
         if fit is not None:
             fits[name] = fit
         else:
@@ -67,12 +78,13 @@ def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, missing: 
     return CFAStep(fits=fits, failed=failed, syntax={name: syn for name, syn, _ in specs},
                    table=_comparison_table(specs, fits, ordinal), lrt=_declared_vs_one_factor(fits),
                    bifactor_omega=bifactor_omega, notes=tuple(notes),
-                   estimator="WLSMV" if methods == {"WLSMV"} else ("ML" if methods <= {"ML"} else
-                                                                   "WLSMV (ML for some models)"))
+                   estimator="WLSMV" if methods == {"WLSMV"} else (est.estimator if methods <= {"ML", "MLR"} else
+                                                                   f"WLSMV ({est.estimator} for some models)"),
+                   missing=est.missing)
 
 
 def _fit(name: str, syn: str, items: pd.DataFrame, kw: dict, ordinal: bool,
-         notes: list[str], missing: str = "pairwise") -> tuple[CFAResult | None, str]:
+         notes: list[str], est: Estimation, missing: str = "pairwise") -> tuple[CFAResult | None, str]:
     """(fit, "") or (None, why it could not be fitted); WLSMV first for ordinal items, then ML."""
     from psychometrics.cfa import fit_cfa
 
@@ -83,9 +95,9 @@ def _fit(name: str, syn: str, items: pd.DataFrame, kw: dict, ordinal: bool,
                 raise PsychometricsError("the WLSMV estimation did not converge")
             return fit, ""
         except Exception as exc:  # noqa: BLE001 - fall back to ML for this model, said in the report
-            notes.append(f"{_LABELS[name]}: WLSMV failed ({why(exc)}); fitted by maximum likelihood instead.")
+            notes.append(f"{_LABELS[name]}: WLSMV failed ({why(exc)}); fitted by {est.label} instead.")
     try:
-        return fit_cfa(syn, items, **kw), ""
+        return fit_cfa(syn, items, estimator=est.estimator, missing=est.missing, **kw), ""
     except Exception as exc:  # noqa: BLE001 - one model failing must not stop the validation; reported
         return None, why(exc)
 
@@ -134,7 +146,7 @@ def _declared_vs_one_factor(fits: dict[str, CFAResult]) -> pd.DataFrame | None:
 
 def _bifactor_omega(fit: CFAResult | None, notes: list[str]) -> OmegaBifactorResult | None:
     """ω total / ω_h / ECV of the ML bifactor fit (None for a WLSMV fit or when it cannot be computed)."""
-    if fit is None or fit.estimator != "ML":
+    if fit is None or fit.estimator not in ("ML", "MLR"):
         # ω_t / ω_h of the observed sum score need the ML (covariance) metric; a WLSMV fit's
         # correlations are of the latent responses, so it is left out there.
         return None

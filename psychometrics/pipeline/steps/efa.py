@@ -21,8 +21,24 @@ if TYPE_CHECKING:
 __all__ = ["efa_step"]
 
 
+def _em_correlations(items: pd.DataFrame) -> Any:
+    """The EM (FIML saturated-model) correlation matrix of items with missing values, as an object with the
+    ``matrix`` (labelled DataFrame) and ``n`` (rows with at least one answered item) the EFA steps read."""
+    from types import SimpleNamespace
+
+    from psychometrics.cfa.em import em_moments
+    from psychometrics.cfa.missing_moments import PatternBatch, group_patterns
+
+    cols = list(items.columns)
+    gp = group_patterns(items.to_numpy(dtype=float), items.index, "all", cols, "", [])
+    _, S, _, _ = em_moments(PatternBatch(gp))
+    sd = np.sqrt(np.diag(S))
+    R = S / np.outer(sd, sd)
+    return SimpleNamespace(matrix=pd.DataFrame(R, index=cols, columns=cols), n=gp.n)
+
+
 def efa_step(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np.random.Generator,
-             ordinal: bool = False) -> EFAStep:
+             ordinal: bool = False, fiml: bool = False) -> EFAStep:
     """Adequacy, retention and the EFA of ``items`` (the calibration rows); problems become notes.
 
     The number of factors extracted is the parallel analysis' (at least one, at most the
@@ -43,7 +59,15 @@ def efa_step(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np
         except Exception as exc:  # noqa: BLE001 - fall back to Pearson correlations, said in the report
             notes.append(f"The polychoric correlations could not be estimated ({why(exc)}); the EFA falls back to "
                          "Pearson correlations.")
-    # the correlation matrix every EFA step works on (polychoric for ordinal items)
+    em = False
+    if poly is None and fiml and bool(items.isna().to_numpy().any()):
+        try:
+            poly = _em_correlations(items)
+            em = True
+        except Exception as exc:  # noqa: BLE001 - fall back to complete cases, said in the report
+            notes.append(f"The EM (FIML) correlations could not be estimated ({why(exc)}); the EFA uses the "
+                         "complete cases.")
+    # the correlation matrix every EFA step works on (polychoric for ordinal items, EM with missing values)
     cx: dict[str, Any] = {"corr": poly.matrix, "n_obs": poly.n} if poly is not None else {}
     adequacy_kmo = kmo(corr=poly.matrix) if cx else kmo(items)
     adequacy_bartlett = bartlett(**cx) if cx else bartlett(items)
@@ -55,7 +79,7 @@ def efa_step(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np
         k = kmax
     result, k = _extract(items, scale, opts, k, cx, notes)
     return EFAStep(kmo=adequacy_kmo, bartlett=adequacy_bartlett, parallel=pa, map=mp, efa=result, n_extracted=k,
-                   correlations="polychoric" if poly is not None else "pearson",
+                   correlations="em" if em else ("polychoric" if poly is not None else "pearson"),
                    n=poly.n if poly is not None else len(items), notes=tuple(notes))
 
 

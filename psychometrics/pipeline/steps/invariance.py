@@ -28,8 +28,9 @@ RULE_REFERENCES = {"chen2007": "Chen (2007)", "chen2007_small": "Chen (2007)",
 
 
 def invariance_step(work: Responses, rows: pd.Index, scale: Scale, opts: ValidationOptions,
-                    ordinal: bool = False) -> InvarianceStep:
-    """Invariance of the declared correlated-factors model across ``opts.group`` on ``rows``."""
+                    ordinal: bool = False, est: Any = None) -> InvarianceStep:
+    """Invariance of the declared correlated-factors model across ``opts.group`` on ``rows``
+    (``est``: :class:`~psychometrics.pipeline.options.Estimation` of the continuous models; default ML, listwise)."""
     if opts.group is None:
         return InvarianceStep(None, rows, note="No grouping variable was given (--group), so measurement invariance "
                                                "was not assessed.")
@@ -58,7 +59,9 @@ def invariance_step(work: Responses, rows: pd.Index, scale: Scale, opts: Validat
                         "analysis is reported instead.")
     try:
         if inv is None:
-            inv = measurement_invariance(models.correlated_factors(scale), frame, col, rule=opts.invariance_rule)
+            kw = {} if est is None else {"estimator": est.estimator, "missing": est.missing}
+            inv = measurement_invariance(models.correlated_factors(scale), frame, col, rule=opts.invariance_rule, **kw)
+            method = inv.estimator
     except Exception as exc:  # noqa: BLE001 - reported as "not assessed" with the reason, never a crash
         return InvarianceStep(None, rows, note=f"Measurement invariance could not be assessed: {why(exc)}",
                               fallback=fallback)

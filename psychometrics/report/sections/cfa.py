@@ -28,6 +28,24 @@ def _n_text(fits: Mapping[str, CFAResult]) -> str:
     return " / ".join(map(str, ns)) or "—"
 
 
+def _fit_note(run: ValidationRun, step: Any, n: str) -> str:
+    """The estimator, missing-data method and n under the fit table."""
+    if step.estimator in ("ML", "MLR"):
+        words = "Robust maximum likelihood (MLR)" if step.estimator == "MLR" else "Maximum likelihood"
+        lead = (f"{words} with FIML (n = {n} rows of the validation sample, every row with at least one answered "
+                "item)" if step.missing == "ml" else
+                f"{words}, listwise deletion (n = {n} complete cases of the validation sample)")
+        return lead + (": χ² and p are the Yuan–Bentler scaled statistic, CFI, TLI and RMSEA the robust indices "
+                       "(Brosseau-Liard & Savalei, 2014; Zhang & Savalei, 2023)." if step.estimator == "MLR" else ".")
+    lead = (f"WLSMV for ordinal items, pairwise deletion (n = {n} respondents of the validation sample with at least "
+            "one answer; thresholds from each item's available answers, polychoric correlations from the rows "
+            "answering both items)" if run.options.missing != "listwise" else
+            f"WLSMV for ordinal items, listwise deletion (n = {n} complete cases of the validation sample)")
+    return lead + (": χ², p, CFI, TLI and RMSEA are lavaan's scaled (mean- and variance-adjusted) values, which the "
+                   "verdicts use; CFI robust and RMSEA robust (Savalei, 2021) are shown for comparison; AIC/BIC do "
+                   "not exist (no likelihood).")
+
+
 def cfa_part(run: ValidationRun) -> Part:
     """Model comparison, notes, declared vs one factor, standardized solution, MIs, diagnostics."""
     step = run.cfa
@@ -38,17 +56,9 @@ def cfa_part(run: ValidationRun) -> Part:
               digits={"χ²": 1, "df": 0, "AIC": 1, "BIC": 1, "n": 0, "CFI": 3, "TLI": 3, "RMSEA": 3, "SRMR": 3,
                       "90% CI": 3},
               no_leading_zero=["CFI", "TLI", "RMSEA", "90% CI", "SRMR"],
-              note=(f"Maximum likelihood, listwise deletion (n = {n} complete cases of the validation sample)."
-                    if step.estimator == "ML" else
-                    (f"WLSMV for ordinal items, pairwise deletion (n = {n} respondents of the validation sample "
-                     "with at least one answer; thresholds from each item's available answers, polychoric "
-                     "correlations from the rows answering both items)" if run.options.missing != "listwise" else
-                     f"WLSMV for ordinal items, listwise deletion (n = {n} complete cases of the validation sample)")
-                    + ": χ², p, CFI, TLI and RMSEA are lavaan's scaled (mean- and variance-adjusted) values, "
-                    "which the verdicts use; CFI robust and RMSEA robust (Savalei, 2021) are shown for comparison; "
-                    "AIC/BIC do not exist (no likelihood).")
-                   + " The bifactor model has orthogonal factors and unit factor variances. Cut-offs: CFI ≥ .95, "
-                     "RMSEA ≤ .06, SRMR ≤ .08 (Hu & Bentler, 1999)."),
+              note=_fit_note(run, step, n)
+              + " The bifactor model has orthogonal factors and unit factor variances. Cut-offs: CFI ≥ .95, "
+                "RMSEA ≤ .06, SRMR ≤ .08 (Hu & Bentler, 1999)."),
     ]
     blocks += [Paragraph(note) for note in step.notes]
     lrt = step.lrt

@@ -60,6 +60,7 @@ def efa_part(run: ValidationRun) -> Part:
              + ((f"polychoric correlations (pairwise deletion: n = {step.n} respondents with at least one answer)"
                  if opts.missing != "listwise" else f"polychoric correlations (complete cases, n = {step.n})")
                 if step.correlations == "polychoric"
+                else f"EM (FIML) correlations (n = {step.n} rows)" if step.correlations == "em"
                 else "pairwise correlations")
              + f", {opts.rotation if e.n_factors > 1 else 'no'} rotation (psych::fa)."] + list(step.notes)
     return Part(intro=intro, blocks=blocks)

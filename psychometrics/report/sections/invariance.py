@@ -104,8 +104,15 @@ def _models_table(inv: InvarianceResult, group: str | None) -> Table:
     return Table(it, f"Invariance Models Across {group}", p_values=["p (Δχ²)"],
                  digits={"χ²": 1, "Δχ²": 1, "CFI": 3, "RMSEA": 3, "SRMR": 3, "ΔCFI": 3, "ΔRMSEA": 3, "ΔSRMR": 3},
                  no_leading_zero=["CFI", "RMSEA", "SRMR", "ΔCFI", "ΔRMSEA", "ΔSRMR"],
-                 note="Each model is compared with the previous level (Δ columns). Maximum likelihood, listwise "
-                      "deletion within groups.")
+                 note=_models_note(inv))
+
+
+def _models_note(inv: InvarianceResult) -> str:
+    words = ("Robust maximum likelihood (MLR): χ² is the Yuan–Bentler scaled statistic, Δχ² the Satorra–Bentler "
+             "scaled difference, CFI/RMSEA the robust indices" if inv.estimator == "MLR" else "Maximum likelihood")
+    miss = (f"; FIML (n = {sum(inv.nobs.values())} rows)." if inv.missing == "ml"
+            else ", listwise deletion within groups.")
+    return "Each model is compared with the previous level (Δ columns). " + words + miss
 
 
 def _delta_chart(inv: InvarianceResult, reference: str) -> list[Any]:

@@ -27,7 +27,8 @@ def summary_section(run: ValidationRun, verdicts: Sequence[Verdict], review: pd.
              "Factors retained (PA / MAP)": (f"{pa.n_factors} / {mp.n_factors}" if pa is not None and mp is not None
                                              else "—"),
              "Estimation": ("ordinal (polychoric EFA, WLSMV CFA and invariance)" if run.ordinal
-                            else "continuous (Pearson EFA, ML CFA and invariance)"),
+                            else f"continuous (Pearson EFA, {run.cfa.estimator} CFA and invariance"
+                                 + (", FIML)" if run.cfa.missing == "ml" else ")")),
              "Criteria met": f"{met} of {len(verdicts)}"}
     if opts.group:
         facts["Groups"] = " / ".join(map(str, d.responses.group.astype(str).value_counts().index))
