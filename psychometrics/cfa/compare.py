@@ -71,7 +71,7 @@ def scaled_difference_fits(f1: dict, e1: Any, f0: dict, e0: Any, method: str = "
     T1, T0 = f1["chisq"], f0["chisq"]
     c1, c0 = f1["chisq_scaling_factor"], f0["chisq_scaling_factor"]
     if method not in ("auto", "satorra.bentler.2001", "satorra.bentler.2010"):
-        raise DataError(f"method={method!r}: use 'auto', 'satorra.bentler.2001' or 'satorra.bentler.2010'")
+        raise DataError(f"method={quote(method)}: use 'auto', 'satorra.bentler.2001' or 'satorra.bentler.2010'")
     Td, cd = _sb2001(T1, r1, c1, T0, r0, c0)
     used = "satorra.bentler.2001"
     if method == "satorra.bentler.2010" or (method == "auto" and not cd > 0):

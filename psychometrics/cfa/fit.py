@@ -167,7 +167,7 @@ def normalize_missing(missing: str) -> str:
         return "ml"
     if m in ("listwise", "complete"):
         return "listwise"
-    raise DataError(f"missing={str(missing)[:40]!r} is not supported for ML; use 'listwise' or 'ml' (alias 'fiml')")
+    raise DataError(f"missing={quote(missing)} is not supported for ML; use 'listwise' or 'ml' (alias 'fiml')")
 
 
 def _fit_cfa(model, data, estimator, *, sample_cov, sample_mean, sample_nobs, group, group_equal, group_partial, std_lv, meanstructure,

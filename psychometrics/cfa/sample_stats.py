@@ -53,10 +53,10 @@ def _group_codes(data: pd.DataFrame, group: str | None) -> tuple[tuple[str, ...]
     codes, uniques = pd.factorize(data[group], sort=False)  # order of first appearance, as lavaan
     labels = tuple(_group_label(v) for v in uniques)
     if len(set(labels)) < len(labels):
-        raise DataError(f"grouping variable {group!r} has distinct values that print alike: {list(uniques)}")
+        raise DataError(f"grouping variable {quote(group)} has distinct values that print alike: {list(uniques)}")
     if len(labels) < 2:
         raise DataError(
-            f"grouping variable {group!r} has a single group ({labels[0]!r}); fit without group= "
+            f"grouping variable {quote(group)} has a single group ({quote(labels[0])}); fit without group= "
             "or supply data from at least two groups"
         )
     return labels, codes
@@ -83,7 +83,7 @@ def pattern_stats(
     n_empty = 0
     p = len(observed)
     for k, lab in enumerate(labels):
-        where = f" in group {lab!r}" if group is not None else ""
+        where = f" in group {quote(lab)}" if group is not None else ""
         sel = codes == k
         gp = group_patterns(values[sel], index[sel], lab, list(observed), where, diags)
         n_empty += len(gp.empty_rows)
@@ -109,7 +109,7 @@ def sample_stats(
 ) -> tuple[SampleStats, tuple[str, ...], int]:
     if missing != "listwise":
         raise DataError(
-            f"missing={missing!r} is not supported here; use missing='listwise' or 'ml' (FIML)"
+            f"missing={quote(missing)} is not supported here; use missing='listwise' or 'ml' (FIML)"
         )
     values = _check_frame(data, observed, group)
     complete = ~np.isnan(values).any(axis=1)

@@ -10,6 +10,7 @@ import pandas as pd
 from psychometrics.crosscheck.cfa import _package_version
 from psychometrics.crosscheck.result import CrosscheckResult, max_abs, require, side_by_side
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 __all__ = ["crosscheck_efa", "LOADING_TOLERANCE"]
 
@@ -53,10 +54,10 @@ def crosscheck_efa(data: pd.DataFrame, n_factors: int, method: str = "minres",
     from psychometrics.efa import efa
 
     if method not in _METHODS:
-        raise DataError(f"crosscheck_efa: factor_analyzer has no method {str(method)[:20]!r}; "
+        raise DataError(f"crosscheck_efa: factor_analyzer has no method {quote(method)}; "
                         f"use one of {sorted(_METHODS)}")
     if rotation not in _ROTATIONS:
-        raise DataError(f"crosscheck_efa: no factor_analyzer counterpart for rotation {str(rotation)[:20]!r}; "
+        raise DataError(f"crosscheck_efa: no factor_analyzer counterpart for rotation {quote(rotation)}; "
                         f"use one of {sorted(r for r in _ROTATIONS if r)} or None")
     complete = data.dropna()
     if len(complete) <= data.shape[1]:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
+from psychometrics._text import quote
 
 __all__ = ["MissingDataDiagnostics", "LittleMCAR", "em_normal", "little_mcar", "missing_data_diagnostics",
            "COVERAGE_WARN"]
@@ -312,7 +313,7 @@ def missing_data_diagnostics(
     if absent:
         raise DataError(f"item(s) {', '.join(map(repr, absent[:10]))} are not columns of the data")
     if group is not None and group not in data.columns:
-        raise DataError(f"grouping variable {group!r} is not a column of the data")
+        raise DataError(f"grouping variable {quote(group)} is not a column of the data")
     names = [str(c) for c in cols]
     diags: list[Diagnostic] = []
     X = data.loc[:, cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
@@ -347,7 +348,7 @@ def missing_data_diagnostics(
         cov = pd.concat(list(by_group.values())).groupby(level=0, sort=False).min().loc[names, names]
         blocks = list(by_group.items())
     for lab, c in blocks:
-        where = f" in group {lab!r}" if group is not None else ""
+        where = f" in group {quote(lab)}" if group is not None else ""
         C = c.to_numpy()
         none = [v for v, d in zip(names, np.diag(C)) if d == 0]
         if none:

@@ -75,7 +75,7 @@ def _read_parquet_dataset(source: str) -> tuple[pd.DataFrame, str, str, str, Dec
     try:
         table = pa.concat_tables(tables, promote_options="permissive")
     except Exception as exc:  # noqa: BLE001
-        raise DataError(f"The Parquet files at {source[:200]!r} do not share one schema "
+        raise DataError(f"The Parquet files at {quote(source)} do not share one schema "
                         f"({str(exc).splitlines()[0][:200]}); give files with the same columns.") from None
     del tables
     frame = table.to_pandas()

@@ -48,6 +48,7 @@ import pandas as pd
 from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import DataError
+from psychometrics._text import quote
 
 __all__ = ["GroupStats", "SufficientStats", "sufficient_stats", "sufficient_stats_dask", "parquet_files"]
 
@@ -269,7 +270,7 @@ def parquet_files(source: str | Path) -> list[Path]:
     else:
         files = [Path(s)] if Path(s).exists() else []
     if not files:
-        raise DataError(f"No Parquet files found at {s[:200]!r}; give a .parquet file, a folder of them or a "
+        raise DataError(f"No Parquet files found at {quote(s)}; give a .parquet file, a folder of them or a "
                         "glob such as 'data/part-*.parquet'.")
     return files
 

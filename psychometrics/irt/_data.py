@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError, DataQualityWarning
+from psychometrics._text import quote
 
 __all__ = ["IRTData", "prepare_responses", "quadrature"]
 
@@ -125,4 +126,4 @@ def quadrature(rule: str = "gauss-hermite", n_points: int = 21) -> tuple[np.ndar
         t = np.linspace(-6.0, 6.0, n_points)
         w = np.exp(-0.5 * t**2)
         return t, w / w.sum()
-    raise ValueError(f"unknown quadrature rule {rule!r}; use 'gauss-hermite' or 'equal'")
+    raise ValueError(f"unknown quadrature rule {quote(rule)}; use 'gauss-hermite' or 'equal'")

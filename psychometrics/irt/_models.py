@@ -14,6 +14,7 @@ Derivatives follow tests/reference/irt/NOTES.md §1.
 """
 
 from __future__ import annotations
+from psychometrics._text import quote
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def category_probs(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray) 
         return _grm_probs(a, c, theta)
     if model == "gpcm":
         return _gpcm_probs(a, c, theta)
-    raise ValueError(f"unknown IRT model {model!r}")
+    raise ValueError(f"unknown IRT model {quote(model)}")
 
 
 def category_probs_grad(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +101,7 @@ def category_probs_grad(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndar
         ind = (cats[:, None] >= cats[None, 1:]).astype(float)  # (K, K-1): 1[k >= v]
         dlog[..., 1:] = ind[None, None, :, :] - tail[:, :, None, :]
         return p, p[..., None] * dlog
-    raise ValueError(f"unknown IRT model {model!r}")
+    raise ValueError(f"unknown IRT model {quote(model)}")
 
 
 def item_information(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:

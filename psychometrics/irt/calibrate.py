@@ -12,6 +12,7 @@ from psychometrics.exceptions import ConvergenceWarning, DataError, DataQualityW
 from psychometrics.irt._data import IRTData, prepare_responses, quadrature
 from psychometrics.irt._engine import Engine
 from psychometrics.irt.results import IRTCalibration
+from psychometrics._text import quote
 
 __all__ = ["calibrate", "calibration_from_vector"]
 
@@ -60,7 +61,7 @@ def calibrate(
     """
     key = str(model).lower()
     if key not in _MODELS:
-        raise ValueError(f"unknown IRT model {model!r}; use 'grm', 'gpcm' or '2pl' (Rasch family: fit_cml)")
+        raise ValueError(f"unknown IRT model {quote(model)}; use 'grm', 'gpcm' or '2pl' (Rasch family: fit_cml)")
     prepared = prepare_responses(data, items, categories)
     if key == "2pl" and any(k != 2 for k in prepared.n_categories):
         bad = [i for i, k in zip(prepared.items, prepared.n_categories) if k != 2]

@@ -22,6 +22,7 @@ import pandas as pd
 from psychometrics._linalg import single_thread_blas
 from psychometrics.exceptions import ConvergenceWarning, DataError, DataQualityWarning
 from psychometrics.irt.results import CMLResult
+from psychometrics._text import quote
 
 __all__ = ["fit_cml"]
 
@@ -110,7 +111,7 @@ def fit_cml(data: pd.DataFrame, model: str = "pcm", items: list[str] | None = No
     """
     model = model.lower()
     if model not in ("rasch", "pcm", "rsm"):
-        raise ValueError(f"unknown Rasch-family model {model!r}; use 'rasch', 'pcm' or 'rsm'")
+        raise ValueError(f"unknown Rasch-family model {quote(model)}; use 'rasch', 'pcm' or 'rsm'")
     items = list(items if items is not None else data.columns)
     frame = data[items].apply(pd.to_numeric, errors="coerce")
     incomplete = frame.isna().any(axis=1)

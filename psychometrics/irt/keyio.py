@@ -11,6 +11,7 @@ import pandas as pd
 from psychometrics.exceptions import ScoringKeyError
 from psychometrics.irt._data import quadrature
 from psychometrics.irt.results import IRTCalibration
+from psychometrics._text import quote
 
 __all__ = ["calibration_to_key", "calibration_from_key"]
 
@@ -47,7 +48,7 @@ def calibration_from_key(d: Mapping[str, Any]) -> IRTCalibration:
         cats = {str(it["item"]): tuple(float(v) for v in it["categories"]) for it in d["items"]}
         model = str(d["model"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ScoringKeyError(f"irt calibration in the key is malformed ({exc!r})") from None
+        raise ScoringKeyError(f"irt calibration in the key is malformed ({quote(exc)})") from None
     params = pd.DataFrame.from_dict(rows, orient="index")
     params.index.name = "item"
     return IRTCalibration(

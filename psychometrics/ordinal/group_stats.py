@@ -86,7 +86,7 @@ def ordinal_sample_stats(
     """
     diags = diagnostics if diagnostics is not None else []
     if missing not in ("listwise", "pairwise"):
-        raise DataError(f"missing={missing!r} for ordinal items: use 'listwise' or 'pairwise'")
+        raise DataError(f"missing={quote(missing)} for ordinal items: use 'listwise' or 'pairwise'")
     if empty_categories not in ("error", "collapse"):
         raise DataError(f"empty_categories={quote(empty_categories)}: use 'error' or 'collapse'")
     if not isinstance(data, pd.DataFrame):
@@ -188,7 +188,7 @@ def _check_coverage(values, items, gcodes, labels, group, diags) -> None:
     """Pairwise deletion: every item observed in every group and every pair observed together
     (else :class:`DataError`); coverage (share of a group's rows observing both) below 0.10 warned."""
     for g, lab in enumerate(labels):
-        where = f" in group {lab!r}" if group is not None else ""
+        where = f" in group {quote(lab)}" if group is not None else ""
         obs = (~np.isnan(values[gcodes == g])).astype(float)
         n_g = obs.shape[0]
         none = [v for v, c in zip(items, obs.sum(axis=0)) if c == 0]

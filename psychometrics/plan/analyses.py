@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from psychometrics.plan.population import Population
+from psychometrics._text import quote
 
 __all__ = ["ANALYSES", "Replication", "available", "resolve_analyses"]
 
@@ -207,7 +208,7 @@ def resolve_analyses(names: Any, population: Population) -> tuple[tuple[str, ...
     names = list(dict.fromkeys(names))
     unknown = [n for n in names if n not in ANALYSES]
     if unknown:
-        raise SpecError(f"unknown analysis {unknown[0]!r}; choose from {', '.join(ANALYSES)}")
+        raise SpecError(f"unknown analysis {quote(unknown[0])}; choose from {', '.join(ANALYSES)}")
     run, skipped = [], {}
     for n in names:
         why = available(n)

@@ -18,6 +18,7 @@ from psychometrics.plan.analyses import resolve_analyses
 from psychometrics.plan.population import Population, load_population
 from psychometrics.plan.runner import PlanConfig, execute, read_replications
 from psychometrics.plan.summary import DESCRIPTIONS, recommend, summarise
+from psychometrics._text import quote
 
 __all__ = ["monte_carlo", "PlanResult"]
 
@@ -103,7 +104,7 @@ def _parse_n(n: Any) -> tuple[int, ...]:
         try:
             n = [int(s) for s in n.split(",") if s.strip()]
         except ValueError:
-            raise SpecError(f"--n {n[:80]!r}: give sample sizes as integers separated by commas, e.g. 200,400,800")
+            raise SpecError(f"--n {quote(n)}: give sample sizes as integers separated by commas, e.g. 200,400,800")
     if isinstance(n, (int, np.integer)):
         n = [int(n)]
     n = tuple(int(v) for v in n)
@@ -188,7 +189,7 @@ def monte_carlo(
     pop = population if isinstance(population, Population) else load_population(population, **population_options)
     ns = _parse_n(n)
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
-        raise SpecError(f"reps must be a positive integer, got {reps!r}")
+        raise SpecError(f"reps must be a positive integer, got {quote(reps)}")
     if not 0 < alpha < 1 or not 0 < target < 1:
         raise SpecError(f"alpha and target must lie in (0, 1), got {alpha} and {target}")
     if batch_size < 1:

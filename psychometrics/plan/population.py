@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from psychometrics.exceptions import SpecError
+from psychometrics._text import quote
 
 __all__ = ["Population", "from_study", "from_syntax", "analysis_syntax"]
 
@@ -120,7 +121,7 @@ class Population:
                                 f"({', '.join(self.groups)}) summing to 1")
         for gid, c in zip(self.groups, self.group_counts(n, proportions)):
             if c <= len(self.items):
-                where = f"group {gid!r}" if len(self.groups) > 1 else "the sample"
+                where = f"group {quote(gid)}" if len(self.groups) > 1 else "the sample"
                 raise SpecError(
                     f"n = {n}: {where} would have {int(c)} respondents, not more than the {len(self.items)} "
                     "items, so its covariance matrix is singular; raise the smallest n in --n")
@@ -143,7 +144,7 @@ def _validate(pop: Population) -> Population:
     if bad:
         common = np.einsum("jk,kl,jl->j", pop.loadings, pop.phi, pop.loadings)
         j = items.index(bad[0])
-        raise SpecError(f"population item {bad[0]!r}: residual variance {pop.theta[j]:.4g} is not positive "
+        raise SpecError(f"population item {quote(bad[0])}: residual variance {pop.theta[j]:.4g} is not positive "
                         f"(the loadings explain {common[j]:.3f} of a unit variance); lower its loading(s) to |λ| < 1")
     sig = pop.sigma
     w = np.linalg.eigvalsh(sig)
@@ -248,17 +249,17 @@ def from_syntax(
     means = np.zeros((len(gids), m))
     for g, shifts in (latent_means or {}).items():
         if g not in gids:
-            raise SpecError(f"latent_means: unknown group {g!r} (groups: {', '.join(gids)})")
+            raise SpecError(f"latent_means: unknown group {quote(g)} (groups: {', '.join(gids)})")
         for f, v in shifts.items():
             if f not in factors:
-                raise SpecError(f"latent_means.{g}: unknown factor {f!r}")
+                raise SpecError(f"latent_means.{g}: unknown factor {quote(f)}")
             means[gids.index(g), factors.index(f)] = float(v)
     shifts = np.zeros((len(gids), len(items)))
     for i, d in enumerate(dif or []):
         if d.get("item") not in items:
-            raise SpecError(f"dif[{i}]: unknown item {d.get('item')!r}")
+            raise SpecError(f"dif[{i}]: unknown item {quote(d.get('item'))}")
         if d.get("group") not in gids[1:]:
-            raise SpecError(f"dif[{i}]: group {d.get('group')!r} is not a non-reference group ({', '.join(gids[1:])})")
+            raise SpecError(f"dif[{i}]: group {quote(d.get('group'))} is not a non-reference group ({', '.join(gids[1:])})")
         shifts[gids.index(d["group"]), items.index(d["item"])] += float(d["shift"])
     pop = Population(items=items, factors=factors, loadings=lam, phi=phi, theta=theta, groups=gids,
                      proportions=props, means=means, dif=shifts,
@@ -279,6 +280,6 @@ def load_population(source: str | os.PathLike[str], **kw: Any) -> Population:
         return from_syntax(text, **kw)
     if os.path.isfile(text):
         return from_syntax(open(text, encoding="utf-8").read(), **kw)
-    raise SpecError(f"{text[:80]!r}: give a study file (.yaml), a file with lavaan syntax, or lavaan syntax with "
+    raise SpecError(f"{quote(text)}: give a study file (.yaml), a file with lavaan syntax, or lavaan syntax with "
                     "population values")
 

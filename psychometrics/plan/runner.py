@@ -31,6 +31,7 @@ import pandas as pd
 from psychometrics.exceptions import SpecError
 from psychometrics.plan.analyses import ANALYSES, Replication
 from psychometrics.plan.population import Population
+from psychometrics._text import quote
 
 __all__ = ["PlanConfig", "run_batch", "execute", "read_replications"]
 
@@ -125,7 +126,7 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         try:
             client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise SpecError(f"cannot reach the Dask scheduler at {address[:100]!r}: {exc}; start it with "
+            raise SpecError(f"cannot reach the Dask scheduler at {quote(address)}: {exc}; start it with "
                             "`dask scheduler` or leave out --scheduler for a local cluster") from None
         with client:
             yield client

@@ -18,6 +18,7 @@ from typing import Any
 from psychometrics._io import announce_replaced, atomic_write_text, check_outputs
 from psychometrics.exceptions import SpecError
 from psychometrics.report.figures import SVG
+from psychometrics._text import quote
 
 __all__ = ["RESULTS_FORMAT_VERSION", "normalised_to_json", "normalised_from_json", "rerender"]
 
@@ -43,7 +44,7 @@ def _figures(node: Any, where: str) -> Any:
     if out.get("type") == "figure":
         svg = str(out.get("svg", ""))
         if not svg.lstrip().startswith("<svg") or _UNSAFE_SVG.search(svg):
-            raise SpecError(f"{where}: figure {str(out.get('title'))[:80]!r} holds markup that is not a plain SVG "
+            raise SpecError(f"{where}: figure {quote(out.get('title'))} holds markup that is not a plain SVG "
                             "drawing (script, event handler or external link); the file was not written by "
                             "psychometrics or was changed — re-run validate")
         out["svg"] = SVG(svg)
@@ -93,7 +94,7 @@ def rerender(results: str | os.PathLike[str], out: str | os.PathLike[str], *,
     if not isinstance(data.get("report"), dict):
         raise SpecError(f"{where}: has no 'report' entry; re-run `psychometrics validate`")
     if tables not in (None, "docx"):
-        raise SpecError(f"--tables: must be docx, got {str(tables)[:20]!r}")
+        raise SpecError(f"--tables: must be docx, got {quote(tables)}")
     docx_path = dest.parent / "tables.docx"
     replaced = check_outputs([dest, *([docx_path] if tables == "docx" else [])], [src, template_dir], overwrite)
     normalised = normalised_from_json(data["report"], where)

@@ -111,7 +111,7 @@ def _cross_problems(
             problems.append(
                 (
                     ("validity", k, "scale_score"),
-                    f"hypothesis {hid!r} refers to the total score, but the spec declares none (scoring.total is "
+                    f"hypothesis {quote(hid)} refers to the total score, but the spec declares none (scoring.total is "
                     f"false and there is no hierarchy): name a subscale ({', '.join(declared)}) or set "
                     "scoring.total: true",
                 )
