@@ -70,6 +70,17 @@ def test_only_horizontal_rules(run):
     vals = {el.tag.replace(ns, ""): el.get(f"{ns}val") for el in borders}
     assert vals["top"] == "single" and vals["bottom"] == "single"
     assert vals["left"] == vals["right"] == vals["insideV"] == vals["insideH"] == "nil"
+    # and as cell borders (LibreOffice draws only these): above the headings, below them, below the last row
+    table = document.tables[1]
+
+    def edge(cell, side):
+        found = cell._tc.tcPr.find(f"{ns}tcBorders")
+        el = None if found is None else found.find(f"{ns}{side}")
+        return None if el is None else el.get(f"{ns}val")
+
+    first, last = table.rows[0].cells[0], table.rows[-1].cells[0]
+    assert edge(first, "top") == "single" and edge(first, "bottom") == "single"
+    assert edge(last, "bottom") == "single" and edge(table.rows[1].cells[0], "top") in (None, "nil")
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed here; "

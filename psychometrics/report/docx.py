@@ -95,7 +95,8 @@ def _add_table(document: Any, t: Mapping[str, Any]) -> None:
     title = document.add_paragraph()
     title.add_run(str(t["title"])).italic = True
     n_cols = sum(c["colspan"] for c in t["head"][-1]) if t["head"] else len(t["body"][0])
-    table = document.add_table(rows=len(t["head"]) + len(t["body"]), cols=n_cols)
+    n_rows = len(t["head"]) + len(t["body"])
+    table = document.add_table(rows=n_rows, cols=n_cols)
     _rule(table, {"top": True, "bottom": True}, table=True)
     for r, row in enumerate([*t["head"], *t["body"]]):
         c = 0
@@ -106,8 +107,10 @@ def _add_table(document: Any, t: Mapping[str, Any]) -> None:
             target.text = str(cell["text"])
             if cell.get("numeric") and r >= len(t["head"]):
                 target.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            if r == len(t["head"]) - 1:
-                _rule(target, {"bottom": True})  # the rule under the column headings
+            # the rules as cell borders too: Word and LibreOffice do not all draw the table-level ones
+            edges = {"top": r == 0, "bottom": r == len(t["head"]) - 1 or r == n_rows - 1}
+            if any(edges.values()):
+                _rule(target, edges)
             c += cell["colspan"]
     if t.get("note"):
         note = document.add_paragraph()
