@@ -19,7 +19,7 @@ from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, e
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.specification import ModelSpec, Parameter
 from psychometrics.cfa.start_values import start_values
-from psychometrics.exceptions import Diagnostic
+from psychometrics.exceptions import Diagnostic, EstimationError
 
 __all__ = ["Engine", "fit_ml", "ml_result"]
 
@@ -271,6 +271,9 @@ class Engine:
         n = self.model.n_free
         with single_thread_blas():  # also when called lazily, outside fit_cfa
             _, grad, info = self.state.derivatives(self.x, extra=extra)
+        if grad is None:  # an implied Σ is not positive definite at the estimates (e.g. identical items)
+            raise EstimationError("modification indices and score tests are not available: the model-implied "
+                                  "covariance matrix is not positive definite at the estimates")
         g_extra = grad[n:]
         I11 = info[n:, n:]
         I12 = info[n:, :n]
