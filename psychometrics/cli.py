@@ -82,6 +82,23 @@ def data_options(group_help: str = "Column with group labels.") -> Callable[[Cal
     return decorate
 
 
+def report_options(f: Callable) -> Callable:
+    """Decorator adding the report options shared by ``validate`` and ``demo`` (template, Word tables, cross-check)."""
+    opts = [
+        click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                     default=None, help="Folder of report templates overriding the package's blocks (docs/report.md)."),
+        click.option("--tables", type=click.Choice(["docx"]), default=None,
+                     help='Also write every report table as an APA 7 table to DIR/tables.docx (needs: pip install '
+                          '"scalevalid[docx]").'),
+        click.option("--crosscheck", is_flag=True, default=None,
+                     help="Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the "
+                          'agreement (needs: pip install "scalevalid[crosscheck]").'),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
 def _read_options(out_of_range: str | None, missing_group: str | None, sheet: str | None,
                   sep: str | None) -> dict[str, Any]:
     """The data-reading options given on the command line, as ``load_responses`` arguments."""
@@ -259,14 +276,7 @@ def _command_line() -> str:
               help="CFA/invariance estimator: MLR for continuous, WLSMV for ordinal items by default  [default: auto]")
 @click.option("--exclude-careless", is_flag=True, default=None,
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
-@click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR", default=None,
-              help="Folder of report templates overriding the package's blocks (docs/report.md).")
-@click.option("--tables", type=click.Choice(["docx"]), default=None,
-              help='Also write every report table as an APA 7 table to DIR/tables.docx (needs: pip install '
-                   '"scalevalid[docx]").')
-@click.option("--crosscheck", is_flag=True, default=None,
-              help='Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the agreement '
-                   '(needs: pip install "scalevalid[crosscheck]").')
+@report_options
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
@@ -348,14 +358,7 @@ def shorten(scale: Path, data: Path, per_subscale: int, min_reliability: float |
 @click.option("--n", "n", type=click.IntRange(min=50), default=None, help="Respondents (default: the study's n, 1200).")
 @click.option("--treat-as", "treat_as", type=click.Choice(["auto", "ordinal", "continuous"]), default="auto",
               show_default=True, help="Items as ordinal or continuous (see validate --help).")
-@click.option("--template", "template", type=click.Path(file_okay=False, path_type=Path), metavar="DIR", default=None,
-              help="Folder of report templates overriding the package's blocks (docs/report.md).")
-@click.option("--tables", type=click.Choice(["docx"]), default=None,
-              help='Also write every report table as an APA 7 table to DIR/tables.docx (needs: pip install '
-                   '"scalevalid[docx]").')
-@click.option("--crosscheck", is_flag=True, default=None,
-              help='Re-fit the declared CFA with semopy and the EFA with factor_analyzer and report the agreement '
-                   '(needs: pip install "scalevalid[crosscheck]").')
+@report_options
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
               "An input file is never overwritten.")
 @click.option("--missing", "missing", type=click.Choice(["auto", "listwise", "fiml", "pairwise"]), default="auto",

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from psychometrics.cli import main
+from cli_runner import run_cli as _run
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = Path(__file__).parent / "data" / "mini_scale.yaml"
@@ -34,15 +34,6 @@ def _data(tmp_path: Path, changes: dict | None = None, n: int = 50) -> Path:
     return path
 
 
-def _run(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the console script in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _subprocess(*args: str) -> subprocess.CompletedProcess:

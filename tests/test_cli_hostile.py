@@ -17,21 +17,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from psychometrics.cli import main
+from cli_runner import run_cli as _run
 
 MINI = Path(__file__).parent / "data" / "mini_scale.yaml"
 ESC_TITLE = "\x1b]0;pwned\x07"
 ESC_COLOUR = "\x1b[31m"
 
 
-def _run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _evil(tmp_path: Path, n: int = 60) -> tuple[Path, Path]:

@@ -13,23 +13,15 @@ from pathlib import Path
 import pytest
 
 from psychometrics._io import atomic_write, atomic_write_text, check_outputs
-from psychometrics.cli import main
 from psychometrics.exceptions import OutputError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_pipeline import FAST, MSS, _mini, _simulate  # noqa: E402
+from cli_runner import run_cli as _run
 
 MINI = Path(__file__).parent / "data" / "mini_scale.yaml"
 
 
-def _run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _sha(p: Path) -> str:
