@@ -1,12 +1,4 @@
-r"""Measurement invariance across groups: configural → metric → scalar → strict, partial invariance.
-
->>> from psychometrics.invariance import measurement_invariance
->>> from psychometrics.datasets import holzinger_swineford
->>> mi = measurement_invariance(
-...     "visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n speed =~ x7 + x8 + x9",
-...     holzinger_swineford(), group="school")
->>> round(mi.table.loc["scalar", "chisq"], 3)
-164.103
+r"""The ML invariance ladder (:func:`measurement_invariance`; the example is in the package docstring).
 
 A sequence of nested multi-group CFA models (lavaan's ``cfa(..., group =,
 group.equal =)``) is fitted on the one ML engine of :mod:`psychometrics.cfa`:
