@@ -128,16 +128,18 @@ def calibration_from_vector(
     rule: str,
     diagnostics: tuple[str, ...],
     link: str = "logit",
+    covariance: np.ndarray | None = None,
 ) -> IRTCalibration:
-    """Assemble the result: parameter table in both parameterisations with SEs."""
+    """Assemble the result: parameter table in both parameterisations with SEs (``covariance``
+    given: used as is — a constrained model's W Cov(η) Wᵀ, irt/rasch_mml.py)."""
     labels = _labels(prepared)
     diag = list(diagnostics)
     try:
-        cov = np.linalg.inv(information)
+        cov = np.linalg.inv(information) if covariance is None else covariance
         if np.any(np.diag(cov) <= 0):
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
-        cov = np.full_like(information, np.nan)
+        cov = np.full((x.size, x.size), np.nan)
         diag.append("observed information not positive definite: no standard errors")
     kmax = max(prepared.n_categories)
     rows = {}
