@@ -101,3 +101,24 @@ def test_shorten_command(tmp_path):
     assert res["provenance"]["source_scale"]["id"] == "mentorship_supportiveness"
     assert len(res["provenance"]["data_sha256"]) == 64
     assert "Re-validation" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_short_form_invariance_reuses_the_invariance_module_on_validation_rows(sim):
+    """With a group, the short form's invariance ladder is psychometrics.invariance's on the validation rows."""
+    from psychometrics.cfa import models
+    from psychometrics.invariance import measurement_invariance
+
+    data, _ = sim
+    idx = data.index
+    group = pd.Series(np.where(np.arange(len(data)) % 3 == 0, "a", "b"), index=idx, name="grp")
+    subs = {"f": list(data.columns[:3]), "h": list(data.columns[3:])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = short_form(data, subs, idx[:750], idx[750:], per_subscale=2, group=group)
+        frame = data.loc[idx[750:], [i for v in res.items.values() for i in v]].assign(g=group.loc[idx[750:]])
+        ref = measurement_invariance(models.correlated_factors({k: list(v) for k, v in res.items.items()}), frame, "g")
+    assert list(res.invariance.index) == list(ref.table.index)
+    np.testing.assert_allclose(res.invariance["chisq"], ref.table["chisq"], rtol=1e-10)
+    np.testing.assert_allclose(res.invariance["cfi"], ref.table["cfi"], rtol=1e-10)
+    assert res.invariance_level.split(" ")[0] == ref.level
+    assert short_form(data, subs, idx[:750], idx[750:], per_subscale=2).invariance is None  # no group: not assessed

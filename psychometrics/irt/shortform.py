@@ -17,6 +17,10 @@ Procedure (stated in the result and the report; deterministic — no randomness 
    correlation of short and full scores, raw and corrected for the shared items (Levy 1967):
    the short score's error variance (1 − α_S) σ²_S, contained in both scores, is removed
    from their covariance: r_c = (cov(S, F) − (1 − α_S) σ²_S) / (σ_S σ_F).
+   With a grouping variable, measurement invariance of the short form's correlated-factors
+   model across the groups on the validation sample (configural → metric → scalar → strict,
+   :func:`psychometrics.invariance.measurement_invariance`, ML with the items as continuous, the
+   decision rule ``invariance_rule``).
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ class ShortForm(ResultMixin):
     n_validation: int
     notes: tuple[str, ...] = ()
     diagnostics: tuple[str, ...] = field(default=())
+    #: invariance ladder of the short form on the validation sample (None without a group)
+    invariance: pd.DataFrame | None = None
+    #: highest level that holds (``"<level> (partial)"`` when it needed released constraints)
+    invariance_level: str | None = None
 
     _title = "Short form"
 
@@ -137,6 +145,7 @@ def short_form(
     per_subscale: int = 3,
     min_reliability: float | None = None,
     group: pd.Series | None = None,
+    invariance_rule: str = "auto",
 ) -> ShortForm:
     """Select a short form on ``calibration`` rows and re-validate it on ``validation`` rows.
 
@@ -196,9 +205,45 @@ def short_form(
                      "alpha_full": _alpha(val_data[[i for ids in subscales.values() for i in ids]]), "alpha_short": a_tot,
                      "omega_short": np.nan, "r_short_full": raw, "r_short_full_corrected": corr}
     cfa_fit = _short_cfa(val_data, chosen, notes)
+    inv_table, inv_level = ((None, None) if group is None else
+                            _short_invariance(val_data, chosen, group, notes, invariance_rule))
     return ShortForm(items=chosen, selection=selection, revalidation=pd.DataFrame.from_dict(rows, orient="index"),
                      cfa_fit=cfa_fit, procedure=PROCEDURE, n_calibration=len(calibration),
-                     n_validation=len(validation), notes=tuple(notes))
+                     n_validation=len(validation), notes=tuple(notes), invariance=inv_table,
+                     invariance_level=inv_level)
+
+
+_INV_COLUMNS = ["compared_with", "chisq", "df", "pvalue", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df",
+                "delta_pvalue", "delta_cfi", "delta_rmsea", "holds"]
+
+
+def _short_invariance(val_data: pd.DataFrame, chosen: dict[str, tuple[str, ...]], group: pd.Series,
+                      notes: list[str], rule: str = "auto") -> tuple[pd.DataFrame | None, str | None]:
+    """Invariance of the short form's correlated-factors model across ``group`` on the validation rows."""
+    from psychometrics.cfa import models
+    from psychometrics.invariance import measurement_invariance
+
+    col = "__group__"
+    frame = val_data[[i for ids in chosen.values() for i in ids]].copy()
+    frame[col] = group.reindex(frame.index).astype("string")
+    missing = int(frame[col].isna().sum())
+    if missing:
+        notes.append(f"invariance of the short form: {missing} validation row(s) without a group excluded")
+        frame = frame.loc[frame[col].notna()]
+    frame[col] = frame[col].astype(str)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            inv = measurement_invariance(models.correlated_factors({k: list(v) for k, v in chosen.items()}), frame, col,
+                                         rule=rule)
+    except PsychometricsError as exc:
+        notes.append(f"invariance of the short form not assessed ({exc})")
+        return None, None
+    table = inv.table[[c for c in _INV_COLUMNS if c in inv.table.columns]].copy()
+    level = f"{inv.level} (partial)" if inv.partial_level else str(inv.level)
+    notes.append(f"invariance of the short form across {group.name or 'the groups'} (validation sample, "
+                 f"rule {inv.rule}): {level}")
+    return table, level
 
 
 def _short_cfa(val_data: pd.DataFrame, chosen: dict[str, tuple[str, ...]], notes: list[str]) -> dict[str, float] | None:

@@ -60,7 +60,8 @@ def shorten(scale: Any, data: Any, out: str | Path, *, per_subscale: int = 3, mi
     Scale.from_yaml(yaml_path)  # the written spec must load
     result = {"provenance": prov, "items": {k: list(v) for k, v in sf.items.items()},
               "selection": to_jsonable(sf.selection), "revalidation": to_jsonable(sf.revalidation),
-              "cfa_fit": sf.cfa_fit, "notes": list(sf.notes), "spec_file": yaml_path.name}
+              "cfa_fit": sf.cfa_fit, "invariance": None if sf.invariance is None else to_jsonable(sf.invariance),
+              "invariance_level": sf.invariance_level, "notes": list(sf.notes), "spec_file": yaml_path.name}
     (out / "shortform.json").write_text(json.dumps(to_jsonable(result), indent=1, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
     (out / "report.html").write_text(_report(scale, sf, prov), encoding="utf-8")
@@ -76,6 +77,8 @@ def _report(scale: Any, sf: Any, prov: Mapping[str, Any]) -> str:
     chosen = "".join(f"<li><b>{e(k)}</b>: {e(', '.join(v))}</li>" for k, v in sf.items.items())
     fit = "" if sf.cfa_fit is None else _table(pd.Series(sf.cfa_fit, name="value").to_frame())
     notes = "".join(f"<li>{e(n)}</li>" for n in sf.notes) or "<li>none</li>"
+    inv = ("<p>No grouping variable (--group): invariance not assessed.</p>" if sf.invariance is None else
+           f"<p>Highest level that holds: <b>{e(str(sf.invariance_level))}</b>.</p>{_table(sf.invariance)}")
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Short form of {e(scale.name)}</title>
 <style>body{{font-family:Helvetica,Arial,sans-serif;max-width:60rem;margin:2rem auto;line-height:1.4}}
 table{{border-collapse:collapse;margin:1rem 0}}td,th{{padding:.2rem .6rem;border-bottom:1px solid #ccc;text-align:right}}</style>
@@ -88,6 +91,7 @@ table{{border-collapse:collapse;margin:1rem 0}}td,th{{padding:.2rem .6rem;border
 raw and corrected for the shared items (Levy, 1967): the short score's error variance (1 − α)σ², contained in
 both scores, is removed from their covariance.</p>
 <h2>CFA of the short form (correlated factors, ML, validation sample)</h2>{fit}
+<h2>Measurement invariance of the short form (validation sample)</h2>{inv}
 <h2>Selection (calibration sample)</h2>{_table(sf.selection)}
 <p>step: order of selection; marginal_reliability_after: marginal reliability of the selected set after adding
 the item; excluded: why an item was not eligible.</p>
