@@ -53,9 +53,12 @@ def test_short_form_in_results_json(run):
         assert r["r_short_full_corrected"] < r["r_short_full"] <= 1
         assert 0 < r["alpha_short"] < 1
     assert sf["cfa_fit"]["df"] > 0 and 0 <= sf["cfa_fit"]["cfi"] <= 1
+    # Likert items → ordinal → the categorical (WLSMV) ladder, as for the full scale
+    assert sf["invariance_method"] == "WLSMV" or any("ML ladder is reported" in n for n in sf["notes"])
     levels = sf["invariance"]["index"]
-    assert levels[:2] == ["configural", "metric"]
-    assert sf["invariance_level"].split(" ")[0] in ("configural", "metric", "scalar", "strict")
+    assert levels[0] == "configural" and levels[1] in ("thresholds", "metric")
+    assert sf["invariance_level"].split(" ")[0] in ("configural", "thresholds", "loadings", "intercepts", "metric",
+                                                    "scalar", "strict")
     assert any("invariance of the short form" in n for n in sf["notes"])
 
 

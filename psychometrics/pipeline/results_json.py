@@ -187,7 +187,8 @@ def _short_form(st: RunState) -> dict[str, Any] | None:
     return {"per_subscale": step.per_subscale, "procedure": sf.procedure, "items": {k: list(v) for k, v in sf.items.items()},
             "n_calibration": sf.n_calibration, "n_validation": sf.n_validation,
             "selection": _frame_records(sf.selection), "revalidation": _frame_records(sf.revalidation),
-            "cfa_fit": sf.cfa_fit, "invariance_level": sf.invariance_level, "invariance": _frame_records(sf.invariance),
+            "cfa_fit": sf.cfa_fit, "invariance_level": sf.invariance_level, "invariance_method": sf.invariance_method,
+            "invariance": _frame_records(sf.invariance),
             "notes": list(sf.notes)}
 
 

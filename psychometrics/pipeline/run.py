@@ -262,7 +262,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     if opts.short_form:
         from psychometrics.pipeline.steps.shortform import short_form_step
 
-        short = run.run("short form", short_form_step, d, scale, opts)
+        short = run.run("short form", short_form_step, d, scale, opts, ordinal)
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt)
     check = None

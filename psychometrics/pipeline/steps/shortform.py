@@ -29,7 +29,7 @@ class ShortFormStep:
     note: str | None = None
 
 
-def short_form_step(d: DataStep, scale: Scale, opts: ValidationOptions) -> ShortFormStep:
+def short_form_step(d: DataStep, scale: Scale, opts: ValidationOptions, ordinal: bool = False) -> ShortFormStep:
     """Short form of ``opts.short_form`` items per subscale (calibration rows → validation rows)."""
     from psychometrics.irt.shortform import short_form
 
@@ -39,7 +39,7 @@ def short_form_step(d: DataStep, scale: Scale, opts: ValidationOptions) -> Short
     group = work.group if opts.group is not None else None
     try:
         sf = short_form(work.items, subscales, d.calibration, d.validation, per_subscale=n, group=group,
-                         invariance_rule=opts.invariance_rule)
+                         invariance_rule=opts.invariance_rule, ordinal=ordinal)
     except PsychometricsError as exc:
         return ShortFormStep(None, n, note=f"The short form could not be chosen: {why(exc)}")
     return ShortFormStep(sf, n)

@@ -64,8 +64,9 @@ def short_form_part(step: Any) -> Part:
                                  digits={"df": 0, "Δdf": 0, "χ²": 2, "Δχ²": 2, "ΔCFI": 3, "ΔRMSEA": 3}, p_values=["p", "p (Δχ²)"],
                                  no_leading_zero=["CFI", "RMSEA", "SRMR"],
                                  note=f"Highest level that holds: {sf.invariance_level}. The correlated-factors model "
-                                      "of the short form, ML with the items treated as continuous, the decision rule of "
-                                      "the full scale's invariance analysis."))
+                                      f"of the short form by {sf.invariance_method}"
+                                      f"{' (ordinal items: categorical ladder)' if sf.invariance_method == 'WLSMV' else ''}, "
+                                      "with the decision rule of the full scale's invariance analysis."))
     else:
         part.blocks.append(Paragraph("No grouping variable was given (--group), so the invariance of the short form "
                                      "was not assessed."))
