@@ -45,7 +45,7 @@ class PlanConfig:
     conditions: tuple[tuple[int, float, tuple[float, ...]], ...]  # (n, DIF effect multiplier, group shares)
     reps: int
     seed: int
-    batch_size: int = 25
+    batch_size: int = 25  # monte_carlo's default: auto_batch_size(reps)
     alpha: float = 0.05
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -65,6 +65,17 @@ class PlanConfig:
         """(condition, first rep, last rep + 1) of every task."""
         return [(c, s, min(s + self.batch_size, self.reps))
                 for c in range(len(self.conditions)) for s in range(0, self.reps, self.batch_size)]
+
+
+def auto_batch_size(reps: int) -> int:
+    """Replications per task when not given: reps / 10, between 10 and 100.
+
+    Few, larger tasks keep the scheduler's per-task cost (and the client's Parquet writes)
+    small next to the work; ten or more batches per condition keep resuming fine-grained.
+    It depends on ``reps`` only, never on the workers, so a resumed run on another cluster
+    finds the same batches.
+    """
+    return int(min(100, max(10, -(-int(reps) // 10))))
 
 
 def replication_rng(seed: int, rep: int) -> np.random.Generator:
@@ -112,6 +123,25 @@ def run_batch(config: PlanConfig, condition: int, start: int, stop: int) -> pd.D
     return frame
 
 
+def warm_up(config: PlanConfig) -> dict[str, Any]:
+    """Run on every worker before the clock starts: import the estimators and run replication 0
+    of the first condition once (discarded), so that imports and the per-model caches
+    (:func:`~psychometrics.cfa.specification.build_spec`, compiled models) are not counted
+    as replication time. Returns the worker's BLAS thread counts (should be 1)."""
+    run_batch(config, 0, 0, 1)
+    from psychometrics._linalg import blas_controller
+
+    ctl = blas_controller()
+    threads = sorted({int(d.get("num_threads", 0)) for d in ctl.info()}) if ctl is not None else []
+    env = {k: os.environ.get(k, "") for k in _THREAD_ENV}
+    return {"blas_threads": threads, "env": env, "pid": os.getpid()}
+
+
+#: every worker single-threaded: one worker process per core, no oversubscription
+_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
+
+
 def _batch_path(rep_dir: Path, c: int, s: int, e: int) -> Path:
     return rep_dir / f"c{c:03d}-r{s:06d}-{e - 1:06d}.parquet"
 
@@ -133,7 +163,8 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         return
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # HTTP only on loopback
+                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,  # HTTP only on loopback
+                           env=dict(_THREAD_ENV))
     with cluster, Client(cluster) as client:
         yield client
 
@@ -185,14 +216,19 @@ def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, work
     done = sum(e - s for _, s, e in batches) - sum(e - s for _, s, e in todo)
     bar = _Progress(len(config.conditions) * config.reps, done, show_progress)
     t0 = time.perf_counter()
-    n_workers, compute, cpu, startup = 0, 0.0, 0.0, 0.0
+    n_workers, compute, cpu, startup, blas = 0, 0.0, 0.0, 0.0, []
     if todo:
         from distributed import as_completed
 
         with _client(scheduler, workers) as client:
-            startup = time.perf_counter() - t0
             n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {})) if hasattr(client, "scheduler_info") else 0
             cfg = client.scatter(config, broadcast=True)
+            try:  # imports and per-model caches on every worker, before the clock (counted as start-up)
+                warm = client.run(warm_up, config)
+            except Exception:  # noqa: BLE001 - a worker that cannot warm up still runs (and reports) its batches
+                warm = {}
+            startup = time.perf_counter() - t0
+            blas = sorted({t for w in warm.values() for t in w.get("blas_threads", [])})
             futures = {client.submit(run_batch, cfg, *b, pure=False, retries=2): b for b in todo}
             for fut in as_completed(futures):
                 b = futures[fut]
@@ -216,7 +252,8 @@ def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, work
             "scheduling_overhead": (1 - compute / (n_workers * (elapsed - startup)))
             if n_workers and elapsed > startup and computed else None,
             "workers": n_workers, "scheduler": scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or "local",
-            "batches": len(batches)}
+            "batches": len(batches), "batch_size": config.batch_size,
+            "worker_blas_threads": blas if todo else None}
 
 
 def read_replications(config: PlanConfig, out: Path) -> pd.DataFrame:
