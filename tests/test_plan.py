@@ -165,8 +165,20 @@ def baseline(tmp_path_factory):
 
 
 def test_two_local_workers_identical(tmp_path, baseline):
-    monte_carlo(ONE_FACTOR, n=[120, 240], reps=60, out=tmp_path, workers=2, **SMALL)
+    res = monte_carlo(ONE_FACTOR, n=[120, 240], reps=60, out=tmp_path, workers=2, **SMALL)
     assert (tmp_path / "plan.json").read_bytes() == baseline
+    # the workers were warmed up and pinned to one BLAS thread, with glibc's malloc thresholds set
+    run = res.run
+    assert run["workers"] == 2 and run["worker_blas_threads"] == [1]
+    assert run["worker_env"]["OMP_NUM_THREADS"] == "1" and run["worker_env"]["MALLOC_TRIM_THRESHOLD_"] == str(64 << 20)
+    assert run["worker_profiler"] is False
+    assert 0 <= run["scheduling_overhead_cpu"] < 1 and run["all_cpu_s_per_replication"] > 0
+
+
+def test_auto_batch_size_depends_on_reps_only():
+    from psychometrics.plan.runner import auto_batch_size
+
+    assert [auto_batch_size(r) for r in (5, 60, 101, 400, 1000, 5000)] == [10, 10, 11, 40, 100, 100]
 
 
 def test_batching_does_not_change_results(tmp_path, baseline):
