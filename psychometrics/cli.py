@@ -428,15 +428,15 @@ def report_command(results: Path, out: Path, template: Path | None, tables: str 
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler (tcp://host:port; default DASK_SCHEDULER_ADDRESS or a local cluster).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Workers of the local cluster [default: cores].")
-@click.option("--batch-size", type=click.IntRange(min=1), default=25, show_default=True,
-              help="Replications per Dask task.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Replications per Dask task [default: reps/10, between 10 and 100].")
 @click.option("--target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.80,
               show_default=True, help="Power the recommended n must reach.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the replications.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, allocations: tuple[str, ...],
          scheduler: str | None,
-         workers: int | None, batch_size: int, target: float, seed: int, quiet: bool) -> None:
+         workers: int | None, batch_size: int | None, target: float, seed: int, quiet: bool) -> None:
     """Monte Carlo power and sample size for a validation study, run on Dask.
 
     STUDY is a study file (as for `simulate`; `default` for the demo study), a file with
