@@ -69,7 +69,9 @@ def alpha_if_deleted(cov: np.ndarray, std: bool = False) -> np.ndarray:
     tot_i = tot - 2 * col + d
     tr_i = np.trace(cov) - d
     k = p - 1
-    return k / (k - 1) * (1 - tr_i / tot_i)
+    with np.errstate(divide="ignore", invalid="ignore"):  # rest of the items with zero variance: NaN
+        out = k / (k - 1) * (1 - tr_i / tot_i)
+    return np.where(tot_i > 0, out, np.nan)
 
 
 def _negative_items_message(items: list[str], cov: np.ndarray) -> list[str]:
@@ -281,6 +283,11 @@ def cronbach_alpha(
         },
         index=pd.Index(prep.items, name="item"),
     )
+    undefined = stats.index[stats["alpha_if_deleted"].isna()].tolist()
+    if undefined:
+        record(diags, ReliabilityWarning,
+               f"alpha if item deleted is undefined for {name_list(undefined)}: the remaining items' sum has no "
+               "variance (they cancel out, e.g. an item and its reversed copy)", stacklevel=3)
     interval_ci = None
     label = method
     used_boot = 0
