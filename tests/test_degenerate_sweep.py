@@ -8,8 +8,9 @@ walks those lists at test time, so a name added to an ``__all__`` without an ent
 :data:`SWEEP` (a call on degenerate data) or :data:`EXEMPT` (with the reason it needs none)
 fails the suite. Names that are automatically exempt: constants and modules (not callable),
 result containers (subclasses of ``ResultMixin``: they hold numbers, they do not compute
-them) and the exception classes. ``psychometrics.irt.dif.ordinal_logistic_dif`` (DIF, not
-re-exported by ``psychometrics.irt``) is swept as well.
+them) and the exception classes. Swept as well although not re-exported by
+``psychometrics.irt``: DIF (``irt.dif.ordinal_logistic_dif``), the GPCM and the Rasch-family
+CML fit (``irt.cml.fit_cml``), and item fit / local dependence (``irt.fit``).
 
 What is checked
 ---------------
@@ -22,13 +23,15 @@ computed from the degenerate data (zero variances, NaN, singular covariances). A
 
 * raise an error of the package (``PsychometricsError``) — for the item-level cases
   (constant, identical, NaN item …) its message must name one of the items concerned;
-* warn with a package warning (``PsychometricsWarning``) or return a result whose numbers
-  are all finite where they were finite on good data.
+* warn with a package warning (``PsychometricsWarning``) or record a diagnostic — for the
+  item-level cases one of the new messages must name one of the items concerned;
+* or return a result whose numbers are all finite where they were finite on good data (a
+  degeneracy that does not matter for the function, e.g. a copied item for ``longstring``).
 
 It fails on any other exception (``ZeroDivisionError``, ``LinAlgError``, ``TypeError`` …),
 on any ``RuntimeWarning`` (numpy's "invalid value" / "divide by zero", scipy's
 ``LinAlgWarning``) and on a *silent* NaN: a NaN/inf in the result where the good-data result
-had a finite number, without a package warning or a recorded diagnostic.
+had a finite number, without a new package warning or recorded diagnostic.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ def _good() -> pd.DataFrame:
     cols = {}
     for j, item in enumerate(ITEMS):
         factor = "ABC".index(item[0])
-        cols[item] = np.clip(np.round(3 + 1.1 * f[:, factor] + rng.normal(size=n)), 1, 5)
+        sign = -1 if item in ("A3", "C2") else 1  # the scale's reverse-keyed items
+        cols[item] = np.clip(np.round(3 + sign * 1.1 * f[:, factor] + rng.normal(size=n)), 1, 5)
     df = pd.DataFrame(cols)
     df["grp"] = np.where(np.arange(n) % 2, "m", "f")
     return df
@@ -202,7 +206,9 @@ def _sweep() -> dict[str, tuple]:
     import psychometrics.scoring as S
     import psychometrics.validity as V
     from psychometrics.cfa import compare, scaled_difference_test
+    from psychometrics.irt.cml import fit_cml
     from psychometrics.irt.dif import ordinal_logistic_dif
+    from psychometrics.irt.fit import item_fit, local_dependence
 
     it = lambda d: d[ITEMS]  # noqa: E731
     sc = _scale
@@ -281,6 +287,10 @@ def _sweep() -> dict[str, tuple]:
         "invariance.dmacs": (dmacs, True),
         # irt
         "irt.calibrate": (lambda d: IRT.calibrate(it(d), model="grm"), False),
+        "irt.calibrate[gpcm]": (lambda d: IRT.calibrate(it(d), model="gpcm"), False),
+        "irt.cml.fit_cml[pcm]": (lambda d: fit_cml(it(d) - 1, model="pcm"), False),
+        "irt.fit.item_fit": (irt_scores(item_fit), False),
+        "irt.fit.local_dependence": (irt_scores(local_dependence), False),
         "irt.eap_scores": (irt_scores(IRT.eap_scores), False),
         "irt.ml_scores": (irt_scores(IRT.ml_scores), False),
         "irt.information": (lambda d: IRT.information(IRT.calibrate(it(d), model="grm")), False),
@@ -425,16 +435,25 @@ def _nonfinite_paths(obj, path="", depth=0, seen=None) -> set[str]:
     return out
 
 
-def _has_diagnostics(obj, depth=0) -> bool:
-    if depth > 3:
-        return False
-    if getattr(obj, "diagnostics", None):
-        return True
+def _diagnostics(obj, depth=0) -> list[str]:
+    """The messages of the diagnostics recorded on a result (and on results inside it)."""
+    if depth > 3 or obj is None:
+        return []
+    out = [str(getattr(d, "message", d)) for d in (getattr(obj, "diagnostics", None) or ())
+           if not isinstance(getattr(obj, "diagnostics", None), (str, bytes))]
     if dataclasses.is_dataclass(obj):
-        return any(_has_diagnostics(getattr(obj, f.name, None), depth + 1) for f in dataclasses.fields(obj))
-    if isinstance(obj, (list, tuple)):
-        return any(_has_diagnostics(v, depth + 1) for v in obj[:20])
-    return False
+        for f in dataclasses.fields(obj):
+            if f.name != "diagnostics":
+                out += _diagnostics(getattr(obj, f.name, None), depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj[:20]:
+            out += _diagnostics(v, depth + 1)
+    return out
+
+
+def _messages(result, caught) -> set[str]:
+    return ({str(w.message) for w in caught if issubclass(w.category, PsychometricsWarning)}
+            | set(_diagnostics(result)))
 
 
 def _call(fn, df):
@@ -452,11 +471,12 @@ def _call(fn, df):
 
 
 @lru_cache(maxsize=None)
-def _baseline(name: str) -> frozenset[str]:
+def _baseline(name: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Where the good-data result is NaN/inf, and the warnings it gives."""
     fn = _sweep()[name][0]
     result, exc, caught = _call(fn, _case("good")[0])
     assert exc is None, f"{name} fails on good data (the adapter is wrong): {type(exc).__name__}: {exc}"
-    return frozenset(_nonfinite_paths(result))
+    return frozenset(_nonfinite_paths(result)), frozenset(_messages(result, caught))
 
 
 def _names(name: str, items: set[str]) -> list[str]:
@@ -469,7 +489,7 @@ def _names(name: str, items: set[str]) -> list[str]:
 
 def _problems(name: str, case: str) -> list[str]:
     fn, _, *nan_ok = _sweep()[name]
-    baseline = _baseline(name)
+    baseline, baseline_messages = _baseline(name)
     df, concerned = _case(case)
     result, exc, caught = _call(fn, df)
     ours = [w for w in caught if issubclass(w.category, PsychometricsWarning)]
@@ -482,9 +502,13 @@ def _problems(name: str, case: str) -> list[str]:
         elif concerned and not any(i in str(exc) for i in _names(name, concerned)) and "all" not in case:
             problems.append(f"{type(exc).__name__} names none of {sorted(concerned)}: {str(exc)[:200]}")
         return problems
+    new_messages = _messages(result, caught) - baseline_messages
     new_nan = _nonfinite_paths(result) - baseline
-    if new_nan and not ours and not _has_diagnostics(result) and not nan_ok:
+    if new_nan and not new_messages and not nan_ok:
         problems.append(f"silent NaN/inf at {sorted(new_nan)[:5]}")
+    if (concerned and new_messages and "all" not in case
+            and not any(i in m for m in new_messages for i in _names(name, concerned))):
+        problems.append(f"its warnings name none of {sorted(concerned)}: {sorted(new_messages)[:2]}")
     return problems
 
 

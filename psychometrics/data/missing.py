@@ -179,7 +179,8 @@ def little_mcar(data: pd.DataFrame | np.ndarray, items: Sequence[str] | None = N
     if n <= p:
         raise DataError(f"Little's MCAR test needs more rows with data ({n}) than items ({p})")
     mu, sigma, iters = em_normal(X, tol=tol)
-    if np.linalg.eigvalsh(sigma)[0] <= 0:
+    eig = np.linalg.eigvalsh(sigma)
+    if eig[0] <= 1e-10 * max(float(eig[-1]), 1e-300):
         raise DataError(f"Little's MCAR test: the EM covariance matrix is singular (items "
                         f"{name_list(dependent_items(sigma, names))} are constant or linearly dependent); "
                         "drop such items")

@@ -9,6 +9,7 @@ and scoring use them too.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -325,7 +326,12 @@ def standard_error_of_measurement(
     """
     prep = prepare_items(data, missing, what="standard error of measurement")
     rel = float(alpha_batch(prep.cov)) if reliability is None else float(reliability)
+    if reliability is None and rel >= 1 - 1e-12:
+        warnings.warn(f"standard error of measurement: items {name_list(prep.items)} correlate perfectly (identical "
+                      "or linear copies): α = 1 and the SEM 0 say nothing about measurement error",
+                      ReliabilityWarning, stacklevel=2)
     if not (0.0 <= rel <= 1.0):
-        raise DataError(f"reliability must lie in [0, 1] for an SEM, got {rel:.4g}")
+        of = f" (Cronbach's α of items {name_list(prep.items)})" if reliability is None else ""
+        raise DataError(f"reliability must lie in [0, 1] for an SEM, got {rel:.4g}{of}")
     return float(np.sqrt(prep.cov.sum()) * np.sqrt(1 - rel))
 

@@ -89,8 +89,8 @@ def _sem_table(vals: pd.DataFrame, items: pd.DataFrame, rules: ScoringRules,
             raise DataError(f"reliability must be a mapping, 'alpha' or None, not {quote(reliability)}")
         if rel == rel and not 0.0 <= rel <= 1.0:
             record(diagnostics, ReliabilityWarning,
-                   f"{d.name}: reliability {rel:.3f} ({coef or 'given'}) is outside [0, 1]; "
-                   "no standard error of measurement", stacklevel=5)
+                   f"{d.name}: reliability {rel:.3f} ({coef or 'given'}) of items {name_list(d.items)} is outside "
+                   "[0, 1]; no standard error of measurement", stacklevel=5)
             sem = float("nan")
         else:
             sem = sd * math.sqrt(1.0 - rel)  # NaN when reliability is unknown (None)
