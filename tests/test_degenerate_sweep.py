@@ -266,6 +266,8 @@ def _sweep() -> dict[str, tuple]:
         "efa.kmo": (lambda d: E.kmo(it(d)), False),
         "efa.bartlett": (lambda d: E.bartlett(it(d)), False),
         "efa.efa": (lambda d: E.efa(it(d), n_factors=2), False),
+        "efa.efa[ml, promax]": (lambda d: E.efa(it(d), n_factors=2, method="ml", rotation="promax"), False),
+        "efa.efa[pa, varimax]": (lambda d: E.efa(it(d), n_factors=2, method="pa", rotation="varimax"), False),
         "efa.item_flags": (lambda d: E.item_flags(_loadings(d), (_loadings(d) ** 2).sum(axis=1)), False),
         "efa.parallel_analysis": (lambda d: E.parallel_analysis(it(d), n_iter=20, seed=0), False),
         "efa.map_test": (lambda d: E.map_test(it(d)), False),
