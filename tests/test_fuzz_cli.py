@@ -1,7 +1,9 @@
 """Seeded fuzz of the command line with corrupted specs, configs, keys and data (issue 14).
 
 A few hundred randomly corrupted inputs (text-level damage, hostile values in random
-fields, alias bombs, binary junk, duplicated headers, hostile labels) are fed to
+fields, alias bombs, binary junk, duplicated headers, hostile labels, and valid but
+degenerate data: copied items, many missing answers, a handful of rows with a one-row
+group, an item answered once) are fed to
 ``check``, ``score`` and ``validate`` in-process. Each must end with exit code 0 or 2,
 print no traceback and no "internal error", leave its input files unchanged and finish
 in bounded time; the process's peak memory grows by less than 100 MB over the whole run.
@@ -9,8 +11,9 @@ in bounded time; the process's peak memory grows by less than 100 MB over the wh
 ``validate`` runs through all its steps (data, items, reliability, EFA, CFA, invariance,
 validity, scoring key, report) on small data (n = 80) with options that keep a run short:
 no bootstrap (``n_boot: 0``) and 5 parallel-analysis data sets; most validate cases use the
-continuous methods without IRT (``ordinal: 'no'``, ``irt: false``, about 1 s of CPU), every
-fourth one the defaults (ordinal WLSMV steps and the IRT steps, 2–4 s of CPU).
+continuous methods without IRT (``ordinal: 'no'``, ``irt: false``, about 1 s of CPU), a
+random quarter the defaults (ordinal WLSMV steps and the IRT steps, 2–4 s of CPU). The whole
+in-process fuzz takes about 50 s of CPU.
 
 Bounds: per run, CPU time < 30 s and wall time < 180 s (generous: the test machine runs
 several suites on 2 cores, where wall time is several times CPU time); the process's peak
@@ -123,7 +126,23 @@ def _corrupt_yaml(text: str, rng: random.Random) -> str:
 def _corrupt_data(frame: pd.DataFrame, rng: random.Random) -> tuple[str, bytes]:
     """A corrupted data file: (suffix, bytes)."""
     df = frame.copy().astype(object)
-    kind = rng.randrange(7)
+    kind = rng.randrange(11)
+    if kind >= 7:  # valid but degenerate data: the analysis steps of validate run on it
+        df = frame.copy()
+        if kind == 7:  # an identical and a reversed copy
+            df["A2"], df["B3"] = df["A1"], 6 - df["B1"]
+        elif kind == 8:  # a fifth of the answers missing
+            mask = np.random.default_rng(rng.randrange(10**6)).random(df[["A1", "A2", "A3", "B1", "B2", "B3", "C1",
+                                                                           "C2"]].shape) < 0.2
+            items = ["A1", "A2", "A3", "B1", "B2", "B3", "C1", "C2"]
+            df[items] = df[items].astype(float).mask(mask)
+        elif kind == 9:  # few rows, one group of one row
+            df = df.iloc[: rng.randrange(10, 30)].copy()
+            df.loc[df.index[0], "grp"] = "solo"
+        else:  # an item answered by nobody but one respondent
+            df["C1"] = np.nan
+            df.loc[df.index[0], "C1"] = 3
+        return ".csv", df.to_csv(index=False).encode("utf-8")
     if kind == 0:  # junk cells
         for _ in range(rng.randrange(1, 6)):
             df.iat[rng.randrange(len(df)), rng.randrange(df.shape[1])] = rng.choice(HOSTILE[:20])
@@ -158,7 +177,9 @@ def base(tmp_path_factory):
     rng = np.random.default_rng(SEED)
     n = 80
     f = rng.normal(size=n)
-    frame = pd.DataFrame({i: np.clip(np.round(3 + f + rng.normal(size=n)), 1, 5).astype(int) for i in scale.item_ids})
+    reverse = {item.id for item in scale.items if item.reverse}  # answered in the reversed direction
+    frame = pd.DataFrame({i: np.clip(np.round(3 + (-f if i in reverse else f) + rng.normal(size=n)), 1, 5).astype(int)
+                          for i in scale.item_ids})
     frame["grp"] = np.where(np.arange(n) % 2, "a", "b")
     key = ScoringKey.build(scale, frame[list(scale.item_ids)], date="2026-01-01")
     key_path = key.to_file(tmp / "scoring_key.yaml")
