@@ -221,6 +221,16 @@ def item_analysis(
         record(diags, DataQualityWarning, f"items {name_list(zero_var)} have zero variance (everyone gave the same "
                "response); they are left out of the item–rest statistics", stacklevel=2)
 
+    usable = [c for c in cols if c not in no_resp and c not in zero_var]
+    if len(usable) > 1:
+        with np.errstate(all="ignore"):
+            r = pd.DataFrame(x[:, [cols.index(c) for c in usable]], columns=usable).corr(min_periods=3).to_numpy()
+        copies = [f"{usable[i]}–{usable[j]}" for i, j in zip(*np.triu_indices(len(usable), 1))
+                  if abs(r[i, j]) >= 1 - 1e-12]
+        if copies:
+            record(diags, DataQualityWarning, f"items correlate perfectly (copies or reversed copies of each other): "
+                   f"{name_list(copies)}; the item–rest statistics count the same information twice", stacklevel=2)
+
     # ---- item–rest r and α if deleted, within each subscale
     rest, aid, n_used = _item_rest(frame, cols, groups, set(no_resp) | set(zero_var), missing, diags)
     table["item_rest_r"] = rest.to_numpy()

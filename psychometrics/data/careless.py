@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from psychometrics._validation import dependent_items, name_list
 from psychometrics.exceptions import DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -227,11 +228,17 @@ def careless_screens(
     eo = evenodd(scored, scale)
     pairs = _evenodd_pairs(scored, scale)
     if len(raw) and d2.isna().all():
-        complete = int(raw.notna().all(axis=1).sum())
+        rows = scored.dropna()
+        complete = len(rows)
+        unanswered = [str(c) for c in scored.columns if scored[c].isna().all()]
+        which = f"; items {name_list(unanswered)} have no answers" if unanswered else ""
+        if complete > k:
+            dep = dependent_items(rows.cov().to_numpy(), [str(c) for c in scored.columns])
+            which = f"; items {name_list(dep)} are constant or linearly dependent" if dep else ""
         record(diagnostics, DataQualityWarning,
                f"{where}: Mahalanobis D² not computed for scale {quote(scale.id)}: the covariance matrix of the "
-               f"{complete} complete rows is singular (needs more than {k} complete rows and no constant item)",
-               stacklevel=5)
+               f"{complete} complete rows is singular (needs more than {k} complete rows and no constant item"
+               f"{which})", stacklevel=5)
     out = pd.DataFrame(
         {
             "longstring": ls,

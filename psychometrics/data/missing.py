@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
+from psychometrics._validation import dependent_items, name_list
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -178,9 +179,11 @@ def little_mcar(data: pd.DataFrame | np.ndarray, items: Sequence[str] | None = N
     if n <= p:
         raise DataError(f"Little's MCAR test needs more rows with data ({n}) than items ({p})")
     mu, sigma, iters = em_normal(X, tol=tol)
-    if np.linalg.eigvalsh(sigma)[0] <= 0:
-        raise DataError("Little's MCAR test: the EM covariance matrix is singular (an item is constant or "
-                        "a linear combination of others); drop such items")
+    eig = np.linalg.eigvalsh(sigma)
+    if eig[0] <= 1e-10 * max(float(eig[-1]), 1e-300):
+        raise DataError(f"Little's MCAR test: the EM covariance matrix is singular (items "
+                        f"{name_list(dependent_items(sigma, names))} are constant or linearly dependent); "
+                        "drop such items")
     obs = ~np.isnan(X)
     pats, cnt, idx = _patterns(obs)
     rows = []
@@ -345,6 +348,9 @@ def missing_data_diagnostics(
         labels = np.array([group_label(v) for v in data[group].to_numpy()])
         for lab in dict.fromkeys(labels[keep].tolist()):
             by_group[lab] = _coverage(obs[keep & (labels == lab)], names)
+        if not by_group:
+            raise DataError("missing-data diagnostics: no row has an answer to any of the items "
+                            f"({name_list(names)})")
         cov = pd.concat(list(by_group.values())).groupby(level=0, sort=False).min().loc[names, names]
         blocks = list(by_group.items())
     for lab, c in blocks:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._groups import group_label as _group_label
+from psychometrics._validation import check_observed
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, EstimationError, record
 from psychometrics.ordinal.correlations import polychoric
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
@@ -120,6 +121,7 @@ def ordinal_sample_stats(
         record(diags, DataQualityWarning,
                f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items and were "
                f"not used (missing per item: {detail})", stacklevel=5)
+    check_observed(values, list(items), "ordinal sample statistics")
     values = values[complete]
     if group is None:
         labels: tuple[str, ...] = ("all",)
@@ -141,6 +143,8 @@ def ordinal_sample_stats(
             raise DataError(f"ordinal item {quote(v)} has non-integer values ({', '.join(map(str, bad))}); "
                             "code its categories as integers")
         cats = sorted(np.unique(seen).tolist())
+        if not cats:
+            raise DataError(f"ordinal item {quote(v)} has no observed response in the rows used; remove it")
         if len(cats) < 2:
             raise DataError(f"ordinal item {quote(v)} has a single category ({cats[0]:g}) in the data; remove it")
         if group is not None:

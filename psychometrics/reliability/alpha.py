@@ -9,6 +9,7 @@ and scoring use them too.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,7 +70,9 @@ def alpha_if_deleted(cov: np.ndarray, std: bool = False) -> np.ndarray:
     tot_i = tot - 2 * col + d
     tr_i = np.trace(cov) - d
     k = p - 1
-    return k / (k - 1) * (1 - tr_i / tot_i)
+    with np.errstate(divide="ignore", invalid="ignore"):  # rest of the items with zero variance: NaN
+        out = k / (k - 1) * (1 - tr_i / tot_i)
+    return np.where(tot_i > 0, out, np.nan)
 
 
 def _negative_items_message(items: list[str], cov: np.ndarray) -> list[str]:
@@ -281,6 +284,11 @@ def cronbach_alpha(
         },
         index=pd.Index(prep.items, name="item"),
     )
+    undefined = stats.index[stats["alpha_if_deleted"].isna()].tolist()
+    if undefined:
+        record(diags, ReliabilityWarning,
+               f"alpha if item deleted is undefined for {name_list(undefined)}: the remaining items' sum has no "
+               "variance (they cancel out, e.g. an item and its reversed copy)", stacklevel=3)
     interval_ci = None
     label = method
     used_boot = 0
@@ -318,7 +326,12 @@ def standard_error_of_measurement(
     """
     prep = prepare_items(data, missing, what="standard error of measurement")
     rel = float(alpha_batch(prep.cov)) if reliability is None else float(reliability)
+    if reliability is None and rel >= 1 - 1e-12:
+        warnings.warn(f"standard error of measurement: items {name_list(prep.items)} correlate perfectly (identical "
+                      "or linear copies): α = 1 and the SEM 0 say nothing about measurement error",
+                      ReliabilityWarning, stacklevel=2)
     if not (0.0 <= rel <= 1.0):
-        raise DataError(f"reliability must lie in [0, 1] for an SEM, got {rel:.4g}")
+        of = f" (Cronbach's α of items {name_list(prep.items)})" if reliability is None else ""
+        raise DataError(f"reliability must lie in [0, 1] for an SEM, got {rel:.4g}{of}")
     return float(np.sqrt(prep.cov.sum()) * np.sqrt(1 - rel))
 
