@@ -278,9 +278,14 @@ class MultiGroupGRM:
             ll, gx = self.loglik_grad(x)
             return -ll / self.n, -self._grad_u(u, gx) / self.n
 
-        res = minimize(fun, self._to_u(x0), jac=True, method="BFGS", options={"gtol": gtol, "maxiter": max_iter})
-        x = self._from_u(res.x)
-        ll, grad = self.loglik_grad(x)
-        worst = float(np.max(np.abs(grad)) / self.n) if grad.size else 0.0
+        u, iterations = self._to_u(x0), 0
+        for _ in range(3):  # BFGS may stop on lost precision far from the optimum: restart (fresh Hessian)
+            res = minimize(fun, u, jac=True, method="BFGS", options={"gtol": gtol, "maxiter": max_iter})
+            u, iterations = res.x, iterations + int(res.nit)
+            x = self._from_u(u)
+            ll, grad = self.loglik_grad(x)
+            worst = float(np.max(np.abs(grad)) / self.n) if grad.size else 0.0
+            if worst < 1e-6:
+                break
         return {"x": x, "loglik": ll, "max_abs_gradient": worst, "converged": bool(worst < 1e-5),
-                "iterations": int(res.nit)}
+                "iterations": iterations}
