@@ -121,6 +121,8 @@ class BifactorEngine:
         self.start_of = np.concatenate([[0], np.cumsum(self.k + 1)]).astype(int)
         self.n_par = int(self.start_of[-1])
         self.cols = [np.arange(self.offs[j], self.offs[j + 1]) for j in range(self.k.size)]
+        self.yblock = {s: np.ascontiguousarray(self.y[:, np.concatenate([self.cols[j] for j in np.flatnonzero(self.factor == s)])])
+                       for s in range(-1, n_factors) if np.any(self.factor == s)}
 
     def split(self, x: np.ndarray, j: int) -> tuple[float, float, np.ndarray]:
         s = self.start_of[j]
@@ -147,7 +149,7 @@ class BifactorEngine:
                 logp[row: row + self.k[j]] = np.log(p.T)
                 row += self.k[j]
                 cache[j] = (p, deta, psi, t0, ts)
-            ls = self.y[:, cols] @ logp
+            ls = self.yblock[s] @ logp
             if s < 0:
                 lu += ls
                 joint[s] = (ls, None, cols)
@@ -171,9 +173,9 @@ class BifactorEngine:
         fp0 = self.f[:, None] * post0
         for s, (e, esum, cols) in joint.items():
             if s < 0:
-                r = self.y[:, cols].T @ fp0
+                r = self.yblock[s].T @ fp0
             else:
-                r = self.y[:, cols].T @ (e * (fp0[:, :, None] / esum)).reshape(u, q * q)
+                r = self.yblock[s].T @ (e * (fp0[:, :, None] / esum)).reshape(u, q * q)
             row = 0
             for j in np.flatnonzero(self.factor == s):
                 p, deta, psi, t0, ts = cache[j]
@@ -241,6 +243,23 @@ def _grad_u(u: np.ndarray, gx: np.ndarray, eng: BifactorEngine) -> np.ndarray:
     return gu
 
 
+def _inverse_curvature(eng: BifactorEngine, base: np.ndarray, v: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """BFGS's starting inverse Hessian of −ℓ/N over the free u: the inverse cross-product (BHHH)
+    information, so that the quasi-Newton steps are well scaled from the first one."""
+    u = base.copy()
+    u[free] = v
+    scores = eng.loglik_grad(_from_u(u, eng), per_pattern=True)[1]
+    jac = np.array([_grad_u(u, e, eng) for e in np.eye(eng.n_par)])[np.ix_(free, np.arange(eng.n_par))]
+    su = scores @ jac.T  # per-pattern scores in u
+    info = (su * eng.f[:, None]).T @ su / eng.n
+    vals, vecs = np.linalg.eigh(0.5 * (info + info.T))
+    if not np.all(np.isfinite(vals)) or vals.max() <= 0:
+        return np.eye(int(free.sum()))
+    vals = np.maximum(vals, 1e-6 * vals.max())
+    inv = (vecs / vals) @ vecs.T
+    return 0.5 * (inv + inv.T)
+
+
 def maximise(eng: BifactorEngine, x0: np.ndarray, fixed: np.ndarray, gtol: float = 1e-8, max_iter: int = 3000) -> dict:
     """BFGS over the free coordinates; returns x, ℓ, gradient, iterations."""
     from scipy.optimize import minimize
@@ -258,8 +277,9 @@ def maximise(eng: BifactorEngine, x0: np.ndarray, fixed: np.ndarray, gtol: float
         return -ll / eng.n, -_grad_u(u, gx, eng)[free] / eng.n
 
     v, iterations = base[free], 0
-    for _ in range(3):  # BFGS may stop on lost precision far from the optimum: restart (fresh Hessian)
-        res = minimize(fun, v, jac=True, method="BFGS", options={"gtol": gtol, "maxiter": max_iter})
+    for _ in range(3):  # BFGS may stop on lost precision far from the optimum: restart
+        res = minimize(fun, v, jac=True, method="BFGS",
+                       options={"gtol": gtol, "maxiter": max_iter, "hess_inv0": _inverse_curvature(eng, base, v, free)})
         v, iterations = res.x, iterations + int(res.nit)
         u = base.copy()
         u[free] = v

@@ -188,8 +188,9 @@ class MultiGroupGRM:
         return x
 
     # ------------------------------------------------------------ likelihood
-    def loglik_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """ℓ and its exact gradient in the natural parameters."""
+    def loglik_grad(self, x: np.ndarray, xpd: list | None = None) -> tuple[float, np.ndarray]:
+        """ℓ and its exact gradient in the natural parameters; with a list ``xpd``, the
+        cross-product Σ_u f_u s_u s_uᵀ of the per-pattern scores s_u = ∂log L_u/∂ξ is appended."""
         mu, sigma = self.latent_params(x)
         grad = np.zeros(self.n_par)
         total = 0.0
@@ -230,7 +231,36 @@ class MultiGroupGRM:
                     wg = np.exp(logw)
                     for slot, d in ((0, (self.z - mu[g]) / sigma[g] ** 2), (1, ((self.z - mu[g]) / sigma[g]) ** 2 - 1)):
                         grad[o + slot] = float(nq @ (d - wg @ d))
+            if xpd is not None:
+                sc = self._pattern_scores(x, y, post, cache, g, mu[g], sigma[g], logw)
+                xpd.append((sc * f[:, None]).T @ sc)
+        if xpd is not None:
+            xpd[:] = [sum(xpd)]
         return total, grad
+
+    def _pattern_scores(self, x: np.ndarray, y: np.ndarray, post: np.ndarray, cache: list, g: int, mu: float,
+                        sigma: float, logw: np.ndarray) -> np.ndarray:
+        """s_u = Σ_q π_uq ∂log f(x_u | θ_gq)/∂ξ for the patterns of group g (Fisher identity per pattern)."""
+        sc = np.zeros((y.shape[0], self.n_par))
+        dth = np.zeros_like(post)  # Σ_j ∂log P_j(x_uj | θ_q)/∂θ
+        for idx, pos, cols, p, dp in cache:
+            dlog = dp / p[..., None]  # (J, Q, K, m)
+            dlt = x[pos[:, 0]][:, None, None] * dlog[..., 1:].sum(axis=3)  # (J, Q, K)
+            dth += y[:, cols.ravel()] @ dlt.transpose(0, 2, 1).reshape(-1, post.shape[1])
+            for jj in range(len(idx)):
+                for k in range(cols.shape[1]):
+                    rows = np.flatnonzero(y[:, cols[jj, k]] > 0)
+                    sc[np.ix_(rows, pos[jj])] += post[rows] @ dlog[jj, :, k, :]
+        if self.latent == "free" and g > 0:
+            o = self.n_item_par + 2 * (g - 1)
+            if self.latent_rule == "shift":
+                sc[:, o] = (post * dth).sum(axis=1)
+                sc[:, o + 1] = (post * dth) @ (sigma * self.z)
+            else:
+                wg = np.exp(logw)
+                for slot, d in ((0, (self.z - mu) / sigma**2), (1, ((self.z - mu) / sigma) ** 2 - 1)):
+                    sc[:, o + slot] = post @ (d - wg @ d)
+        return sc
 
     def _group_rule(self, mu: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
         """Nodes and log weights of a group's N(μ, σ²): shifted and scaled Gauss–Hermite nodes
@@ -267,7 +297,22 @@ class MultiGroupGRM:
                 gu[s + 2: s + kk] = -np.exp(u[s + 2: s + kk]) * tail[1:]
         return gu
 
-    def fit(self, x0: np.ndarray, gtol: float = 1e-8, max_iter: int = 2000) -> dict:
+    def _inverse_curvature(self, u: np.ndarray) -> np.ndarray:
+        """BFGS's starting inverse Hessian of −ℓ/N in u: the inverse cross-product information (BHHH),
+        so that the quasi-Newton steps are well scaled from the first one."""
+        x = self._from_u(u)
+        parts: list = []
+        self.loglik_grad(x, parts)
+        jac = np.array([self._grad_u(u, e) for e in np.eye(self.n_par)])  # rows: ∂x/∂u_i
+        info = jac @ parts[0] @ jac.T / self.n
+        vals, vecs = np.linalg.eigh(0.5 * (info + info.T))
+        if not np.all(np.isfinite(vals)) or vals.max() <= 0:
+            return np.eye(self.n_par)
+        vals = np.maximum(vals, 1e-6 * vals.max())
+        inv = (vecs / vals) @ vecs.T
+        return 0.5 * (inv + inv.T)
+
+    def fit(self, x0: np.ndarray, gtol: float = 1e-7, max_iter: int = 2000) -> dict:
         """Maximise ℓ by BFGS from ``x0``; converged when max |∂ℓ/∂ξ| / N < 1e-5."""
         from scipy.optimize import minimize
 
@@ -279,8 +324,9 @@ class MultiGroupGRM:
             return -ll / self.n, -self._grad_u(u, gx) / self.n
 
         u, iterations = self._to_u(x0), 0
-        for _ in range(3):  # BFGS may stop on lost precision far from the optimum: restart (fresh Hessian)
-            res = minimize(fun, u, jac=True, method="BFGS", options={"gtol": gtol, "maxiter": max_iter})
+        for _ in range(3):  # BFGS may stop on lost precision far from the optimum: restart
+            res = minimize(fun, u, jac=True, method="BFGS",
+                           options={"gtol": gtol, "maxiter": max_iter, "hess_inv0": self._inverse_curvature(u)})
             u, iterations = res.x, iterations + int(res.nit)
             x = self._from_u(u)
             ll, grad = self.loglik_grad(x)
