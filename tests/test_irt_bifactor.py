@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psychometrics.exceptions import DataError
+from psychometrics.exceptions import ConvergenceWarning, DataError, HeywoodCaseWarning
 from psychometrics.irt import calibrate
 from psychometrics.irt._data import prepare_responses
 from psychometrics.irt.bifactor import BifactorEngine, calibrate_bifactor
@@ -141,3 +141,12 @@ def test_bad_input_is_named():
         calibrate_bifactor(data, {**SPEC, "I9": "s9"})
     with pytest.raises(ValueError, match="se must be"):
         calibrate_bifactor(data, SPEC, se="oakes")
+
+
+def test_near_heywood_case_is_warned_and_recorded():
+    """n = 200: item I8's slopes run away (the likelihood keeps rising along a ridge); the fit says so."""
+    with pytest.warns(HeywoodCaseWarning, match="I8"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = calibrate_bifactor(_simulate(2, 200), SPEC, se=None)
+    assert any("near-Heywood" in d for d in res.diagnostics)

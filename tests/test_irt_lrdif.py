@@ -172,6 +172,11 @@ def test_bad_input_is_named():
     with pytest.warns(DataQualityWarning, match="I2"):
         prepared = prepare_groups(data, group, list(data.columns), "r")
     assert prepared.collapsed == {"I2": 1} and prepared.n_categories[1] == 2
+    no_group = group.copy()
+    no_group.iloc[:3] = None
+    data.iloc[5] = np.nan  # a row without any response
+    with pytest.warns(DataQualityWarning):
+        assert prepare_groups(data, no_group, list(data.columns), "r").n_dropped_rows == 4
     with pytest.raises(DataError, match="two groups"):
         lr_dif(data, pd.Series(["r"] * len(data)))
     with pytest.raises(DataError, match="reference group"):

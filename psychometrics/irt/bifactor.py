@@ -34,7 +34,7 @@ import pandas as pd
 
 from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin
-from psychometrics.exceptions import ConvergenceWarning, DataError
+from psychometrics.exceptions import ConvergenceWarning, DataError, HeywoodCaseWarning
 from psychometrics.irt._data import IRTData, prepare_responses, quadrature
 
 __all__ = ["BifactorCalibration", "calibrate_bifactor"]
@@ -383,6 +383,12 @@ def calibrate_bifactor(
     if not converged:
         msg = f"bifactor IRT: not converged (max |gradient|/N = {worst:.1e}); estimates are provisional"
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        diags.append(msg)
+    steep = [items[j] for j in range(len(items)) if max(abs(v) for v in eng.split(x, j)[:2]) > 10]
+    if steep:
+        msg = ("bifactor IRT: slope above 10 for " + ", ".join(steep[:10])[:300] + " (a near-Heywood case: the "
+               "specific factor may be barely identified; read its estimates with care)")
+        warnings.warn(msg, HeywoodCaseWarning, stacklevel=2)
         diags.append(msg)
     cov = None
     if se is not None:

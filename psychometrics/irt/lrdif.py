@@ -59,7 +59,8 @@ class LRDIFResult(ResultMixin):
     over the focal group's θ distribution), ``focal`` (group of that effect size), ``anchor``
     (the item was an anchor in that stage). ``stage2`` is None when stage 1 flags every item
     (no anchor left) or flags none (then stage 1 already used only DIF-free anchors).
-    ``latent`` holds μ and σ per group of the final anchored model.
+    ``latent`` holds μ and σ per group of the final anchored model; ``n_dropped_rows`` counts
+    rows without a group or without any response.
     """
 
     items: tuple[str, ...]
@@ -74,6 +75,7 @@ class LRDIFResult(ResultMixin):
     latent: pd.DataFrame
     quadrature_points: int
     collapsed: dict[str, int] = field(default_factory=dict)
+    n_dropped_rows: int = 0
     diagnostics: tuple[str, ...] = ()
 
     _title = "Multi-group likelihood-ratio DIF"
@@ -255,4 +257,4 @@ def lr_dif(
     return LRDIFResult(items=tuple(items), groups=prepared.groups, n_obs=prepared.n_obs, alpha=alpha, stage1=stage1,
                        stage2=stage2, anchors=tuple(items[j] for j in sorted(anchors)), rounds=rounds,
                        n_fits=len(fitter.cache), latent=latent, quadrature_points=quadrature_points,
-                       collapsed=prepared.collapsed, diagnostics=tuple(diags))
+                       collapsed=prepared.collapsed, n_dropped_rows=prepared.n_dropped_rows, diagnostics=tuple(diags))

@@ -182,6 +182,7 @@ def _lr_dif(r: Any) -> dict[str, Any]:
     return {"groups": list(r.groups), "n": list(r.n_obs), "reference_group": r.groups[0], "alpha": r.alpha,
             "anchors": list(r.anchors), "rounds": r.rounds, "n_fits": r.n_fits,
             "quadrature_points": r.quadrature_points, "collapsed": dict(r.collapsed),
+            "n_dropped_rows": r.n_dropped_rows,
             "latent": _frame_records(r.latent.reset_index()),
             "stage1": _frame_records(r.stage1.reset_index()),
             "stage2": None if r.stage2 is None else _frame_records(r.stage2.reset_index()),

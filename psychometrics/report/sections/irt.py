@@ -77,6 +77,10 @@ def irt_part(run: ValidationRun) -> Part:
         if "lr_chi2" in irt.dif.columns:
             part.cites |= {"Thissen et al. (1988)", "Woods (2009)", "Benjamini & Hochberg (1995)",
                            "Chalmers et al. (2016)"}
+            dropped = {sid: r.n_dropped_rows for sid, r in getattr(irt, "lr_dif", {}).items() if r.n_dropped_rows}
+            if dropped:
+                part.blocks.append(Paragraph("Rows left out of the likelihood-ratio DIF (no group or no response): "
+                                             + "; ".join(f"{k}: {v}" for k, v in dropped.items()) + "."))
     bifactor = getattr(irt, "bifactor", None)
     if bifactor is not None:
         part.cites |= {"Gibbons & Hedeker (1992)", "Reise (2012)"}
