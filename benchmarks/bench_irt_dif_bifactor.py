@@ -50,7 +50,7 @@ def coverage(reps: int) -> None:
     true = np.c_[A0, np.where(np.array(FAC) >= 0, A1, np.nan), C]
     hits = []
     for seed in range(reps):
-        p = calibrate_bifactor(_simulate(100 + seed, 2000), SPEC).parameters
+        p = calibrate_bifactor(_simulate(seed, 2000), SPEC).parameters
         z = np.abs(p[["a_g", "a_s", "c1", "c2", "c3"]].to_numpy() - true) / p[
             ["se_a_g", "se_a_s", "se_c1", "se_c2", "se_c3"]].to_numpy()
         hits.append(z[np.isfinite(z)] < 1.959964)
