@@ -528,3 +528,23 @@ def test_missing_estimator_options():
     out = subprocess.run([sys.executable, "-m", "psychometrics", "validate", "--help"], capture_output=True,
                          text=True, cwd=ROOT)
     assert "--missing" in out.stdout and "--estimator" in out.stdout
+
+
+def test_irt_lr_dif_and_bifactor_in_results_and_report(run):
+    """Issue 17: multi-group LR DIF per subscale beside the ordinal-logistic and CFA views, and the
+    bifactor GRM of the whole scale (the spec declares a hierarchy, so a total)."""
+    res = json.loads((run["tmp"] / "a" / "results.json").read_text(encoding="utf-8"))
+    irt = res["irt"]
+    subscales = [s.id for s in run["result"].scale.subscales]
+    assert set(irt["lr_dif"]) == set(subscales)
+    enc = irt["lr_dif"]["encouragement"]
+    assert enc["reference_group"] == enc["groups"][0] and len(enc["groups"]) == 3
+    assert enc["stage1"]["columns"][:6] == ["item", "chi2", "df", "p", "q", "flag"]
+    cols = irt["dif"]["columns"]
+    assert {"lr_chi2", "lr_df", "lr_q", "lr_flag", "lr_uids"} <= set(cols) and cols[-1] == "cfa_non_invariant"
+    assert all(row[cols.index("lr_df")] in (8, 10) for row in irt["dif"]["data"])  # 2 focal groups × (a + thresholds)
+    bf = irt["bifactor"]
+    assert bf["converged"] and set(bf["specific"].values()) == set(subscales)
+    assert 0 < bf["reliability"]["omega_h"] < bf["reliability"]["omega"] < 1
+    html = (run["tmp"] / "a" / "report.html").read_text(encoding="utf-8")
+    assert "LR G²" in html and "Bifactor GRM Item Parameters" in html and "Woods, C. M. (2009)" in html

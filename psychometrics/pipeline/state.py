@@ -350,8 +350,13 @@ class IRTStep:
     marginal_reliability : mapping
         Score id → marginal reliability of the EAP scores.
     dif : DataFrame or None
-        Ordinal logistic regression DIF per item (subscale θ as matching variable) with the
-        CFA-based verdict beside it (``cfa_non_invariant``); None without a grouping variable.
+        Ordinal logistic regression DIF per item (subscale θ as matching variable), the
+        multi-group likelihood-ratio DIF columns ``lr_*`` and the CFA-based verdict beside them
+        (``cfa_non_invariant``); None without a grouping variable.
+    lr_dif : mapping
+        Subscale id → :class:`~psychometrics.irt.lrdif.LRDIFResult` (empty without a group).
+    bifactor : BifactorCalibration or None
+        Bifactor GRM of the whole scale (specific factors = subscales) when a total is declared.
     notes : tuple of str
     diagnostics : tuple of Diagnostic
     global_fit : mapping
@@ -367,6 +372,8 @@ class IRTStep:
     information: Mapping[str, pd.DataFrame]
     marginal_reliability: Mapping[str, float]
     dif: pd.DataFrame | None = None
+    lr_dif: Mapping[str, Any] = field(default_factory=dict)
+    bifactor: Any = None
     notes: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     global_fit: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
