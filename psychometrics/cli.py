@@ -279,6 +279,9 @@ def _command_line() -> str:
 @click.option("--short-form", "short_form", type=click.IntRange(min=1), default=None, metavar="N",
               help="Also choose a short form with N items per subscale (calibration sample) and re-validate it on "
                    "the validation sample: α/ω, CFA, invariance across --group, short–full correlation.")
+@click.option("--irt-bifactor", "irt_bifactor", is_flag=True, default=None,
+              help="Also calibrate a bifactor graded response model of the whole scale (when the spec declares a "
+                   "total score; several seconds more).")
 @report_options
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
@@ -293,7 +296,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
              measures: tuple[Path, ...], split: float | None, seed: int | None, config: Path | None,
              treat_as: str | None, exclude_careless: bool | None, template: Path | None, tables: str | None,
              crosscheck: bool | None, missing: str | None, estimator: str | None, out: Path, overwrite: bool, scheduler: str | None,
-             quiet: bool, short_form: int | None = None) -> None:
+             quiet: bool, short_form: int | None = None, irt_bifactor: bool | None = None) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     DATA is a file, or a folder or glob of Parquet files (a partitioned dataset).
@@ -310,7 +313,8 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
                        ("exclude_careless", exclude_careless), ("crosscheck", crosscheck), ("missing", missing),
-                       ("estimator", estimator), ("scheduler", scheduler), ("short_form", short_form)):
+                       ("estimator", estimator), ("scheduler", scheduler), ("short_form", short_form),
+                       ("irt_bifactor", irt_bifactor)):
         if value is not None:
             options[key] = value
     options.update(_read_options(out_of_range, missing_group, sheet, sep))

@@ -21,7 +21,7 @@ SCALES = ROOT / "scales"
 MSS = SCALES / "mentorship_supportiveness.yaml"
 SECTIONS = ("items", "reliability", "efa", "cfa", "invariance", "validity", "data_quality", "provenance")
 # small and fast: few bootstrap resamples and random data sets
-FAST = {"n_boot": 0, "parallel_iter": 20}
+FAST = {"n_boot": 0, "parallel_iter": 20, "irt_bifactor": True}  # the bifactor GRM is opt-in (slow)
 
 
 def _simulate(tmp: Path, n: int = 300, seed: int = 3) -> Path:
@@ -532,7 +532,11 @@ def test_missing_estimator_options():
 
 def test_irt_lr_dif_and_bifactor_in_results_and_report(run):
     """Issue 17: multi-group LR DIF per subscale beside the ordinal-logistic and CFA views, and the
-    bifactor GRM of the whole scale (the spec declares a hierarchy, so a total)."""
+    bifactor GRM of the whole scale (the spec declares a hierarchy, so a total; option irt_bifactor,
+    off by default)."""
+    from psychometrics.pipeline import ValidationOptions
+
+    assert ValidationOptions().irt_bifactor is False
     res = json.loads((run["tmp"] / "a" / "results.json").read_text(encoding="utf-8"))
     irt = res["irt"]
     subscales = [s.id for s in run["result"].scale.subscales]

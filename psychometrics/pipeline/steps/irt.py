@@ -71,7 +71,7 @@ def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance:
         lr = _lr_dif(work, scale, opts, cals, notes, diags, advance)
         if dif is not None and lr:
             dif = _merge_lr(dif, lr)
-        bifactor = _bifactor(items, scale, notes, diags)
+        bifactor = _bifactor(items, scale, notes, diags) if opts.irt_bifactor else None
         advance(1)
     m2, ld = _global_and_local_fit(items, cals, notes)
     return IRTStep(calibrations=cals, item_fit=fits, sum_scores=tables, information=infos, marginal_reliability=rel,
@@ -120,7 +120,7 @@ def _merge_lr(dif: pd.DataFrame, lr: dict[str, Any]) -> pd.DataFrame:
 
 
 def _bifactor(items: pd.DataFrame, scale: Scale, notes: list[str], diags: list[Diagnostic]) -> Any:
-    """Bifactor GRM of all items (specific factor = subscale) when the spec declares a total score and
+    """Bifactor GRM of all items (specific factor = subscale; option ``irt_bifactor``) when the spec declares a total score and
     has at least two subscales of two or more items; 15 Gauss–Hermite points per dimension, SEs from
     the score cross-product (the numerical Hessian would cost 2 × parameters likelihood evaluations)."""
     if not scale.has_total or len(scale.subscales) < 2:
