@@ -36,6 +36,7 @@ __all__ = ["LARGE_N", "moment_draws", "pairwise_moments", "CovFeatures", "bootst
            "bca_interval", "BootstrapOutcome", "run_bootstrap"]
 
 SeedLike = int | np.random.Generator | None
+EM_JACKKNIFE_MAX = 5_000  # above this many rows the EM bootstrap's BCa uses acceleration 0 (no n EM re-runs)
 LARGE_N = 50_000  # above this many rows the bootstrap draws covariance matrices (moment_draws) instead of rows
 
 
@@ -293,8 +294,11 @@ def _run_em(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estima
     """
     from psychometrics._em import PatternSums, em_weighted
 
-    ps = PatternSums(x)
     n = x.shape[0]
+    if n > LARGE_N:
+        return _run_em_asymptotic(x, statistic, estimates, n_boot=n_boot, level=level, interval=interval, seed=seed,
+                                  show_progress=show_progress, description=description, names=names)
+    ps = PatternSums(x)
     ones = np.ones((1, n))
     mu0, sig0, _ = em_weighted(ps, ones, np.nanmean(x, axis=0), np.diag(np.nanvar(x, axis=0)), tol=1e-12,
                                max_iter=20_000)
@@ -319,7 +323,12 @@ def _run_em(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estima
             reps[start:start + b] = stat(counts.reshape(b, n).astype(float))
             advance(b)
     jack = None
-    if interval == "bca":
+    note = ""
+    if interval == "bca" and n > EM_JACKKNIFE_MAX:
+        jack = np.zeros((2, k))  # acceleration 0
+        note = (f"BCa of the EM bootstrap with acceleration 0 (bias-corrected percentile): the jackknife would re-run "
+                f"the EM {n:,} times (n > {EM_JACKKNIFE_MAX:,}), and the acceleration is O(1/√n)")
+    elif interval == "bca":
         jack = np.empty((n, k))
         with progress(f"jackknife for BCa (n = {n}, EM)", n, show_progress) as advance:
             for s0 in range(0, n, chunk):
@@ -328,8 +337,34 @@ def _run_em(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estima
                 w[np.arange(len(rows)), rows] = 0.0
                 jack[rows] = stat(w)
                 advance(len(rows))
-    return _outcome(reps, jack, estimates, level, interval, names, method="rows-em",
-                    note="")
+    return _outcome(reps, jack, estimates, level, interval, names, method="rows-em", note=note)
+
+
+def _run_em_asymptotic(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estimates: np.ndarray, *,
+                       n_boot: int, level: float, interval: str, seed: SeedLike, show_progress: bool | None,
+                       description: str, names: list[str]) -> BootstrapOutcome:
+    """n > LARGE_N with ``missing="fiml"``: normal draws (:func:`moment_draws`) centred at the EM covariance,
+    with the distribution-free dispersion of the pairwise covariances (an upper bound of the EM estimate's,
+    close to it when few values are missing); BCa with acceleration 0."""
+    from psychometrics._em import PatternSums, em_weighted
+
+    n = x.shape[0]
+    _, sig, _ = em_weighted(PatternSums(x), np.ones((1, n)), np.nanmean(x, axis=0), np.diag(np.nanvar(x, axis=0)),
+                            tol=1e-10, max_iter=20_000)
+    centre = sig[0] * (n / (n - 1.0))
+    _, mm = pairwise_moments(x, "cov")
+    k = len(estimates)
+    reps = np.empty((n_boot, k))
+    with progress(description + " (asymptotic)", n_boot, show_progress) as advance:
+        for start, covs in moment_draws(x, centre, mm, n_boot, seed, None):
+            reps[start:start + covs.shape[0]] = statistic(covs)
+            advance(covs.shape[0])
+    note = (f"bootstrap by asymptotic draws of the covariance matrix (n = {n:,} > {LARGE_N:,}): centred at the EM "
+            "(FIML) estimate, with the distribution-free covariance of the pairwise covariances (Browne, 1984), "
+            "which is at least as wide as the EM estimate's; "
+            + ("bias-corrected with acceleration 0" if interval == "bca" else "percentile interval"))
+    return _outcome(reps, np.zeros((2, k)) if interval == "bca" else None, estimates, level, interval, names,
+                    method="asymptotic", note=note)
 
 
 def pairwise_moments(x: np.ndarray, kind: str = "cov") -> tuple[np.ndarray, np.ndarray]:

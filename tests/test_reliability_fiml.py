@@ -103,3 +103,26 @@ def test_items_never_observed_together_is_an_error():
                       "c": [1, 2, 3, 1, 2, 3]}, dtype=float)
     with pytest.raises(DataError, match="a and b are never observed together"):
         cronbach_alpha(d, missing="fiml")
+
+
+def test_large_n_paths_of_the_em_bootstrap(monkeypatch):
+    """Above EM_JACKKNIFE_MAX rows BCa uses acceleration 0 (no n EM re-runs); above LARGE_N the replicates
+    are normal draws centred at the EM covariance. Both say so in a diagnostic; the thresholds are lowered
+    here so the test stays small."""
+    import psychometrics._bootstrap as B
+
+    d = _data("hs_mcar_x1_x3")
+    full = reliability(d, missing="fiml", n_boot=80, seed=5)
+    monkeypatch.setattr(B, "EM_JACKKNIFE_MAX", 100)
+    r = reliability(d, missing="fiml", n_boot=80, seed=5)
+    assert any("acceleration 0" in x.message for x in r.diagnostics)
+    assert r.omega.omega_total == full.omega.omega_total
+    lo, hi = r.omega.ci_total
+    assert lo < r.omega.omega_total < hi
+    monkeypatch.setattr(B, "LARGE_N", 100)
+    a = reliability(d, missing="fiml", n_boot=80, seed=5)
+    assert any("asymptotic draws" in x.message and "EM (FIML)" in x.message for x in a.diagnostics)
+    lo, hi = a.omega.ci_total
+    assert lo < a.omega.omega_total < hi
+    b = reliability(d, missing="fiml", n_boot=80, seed=5)
+    assert a.omega.ci_total == b.omega.ci_total  # seeded
