@@ -443,6 +443,7 @@ def test_missing_listwise_option_keeps_the_old_behaviour(tmp_path):
     assert "listwise deletion, n = " in est["cfa"] and "complete cases" in r.html
     fit = r.cfa["correlated"]
     assert fit.n_excluded > 0  # the simulated data have holes
+    assert r.results["reliability"]["missing"] == "listwise"
     with pytest.raises(SpecError, match="missing: must be one of auto"):
         validate(MSS, data, quiet=True, options={"missing": "mean"})
 
@@ -511,6 +512,15 @@ def test_continuous_defaults_to_fiml_and_mlr(tmp_path):
     assert "continuous (Pearson EFA, MLR CFA and invariance, FIML)" in r.html
     assert "Robust maximum likelihood (MLR)" in r.html and "FIML (n = " in r.html
     assert n_rows >= len(r.analysed)
+    # reliability on the EM covariance of every row; validity from the FIML/MLR fit, HTMT from its EM matrix
+    res = r.results
+    assert res["reliability"]["missing"] == "fiml"
+    rel = res["reliability"]["table"]
+    assert {row[rel["columns"].index("n")] for row in rel["data"]} == {len(r.analysed)}
+    assert res["validity"]["n"] == len(r.validation)
+    cv = res["validity"]["construct_validity"]
+    assert cv is not None and cv["htmt"] is not None and cv["htmt"]["missing"] == "matrix"
+    assert any("EM (FIML saturated-model) correlations" in n for n in res["validity"]["notes"])
 
 
 def test_missing_estimator_options():

@@ -89,9 +89,11 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000) -> tu
     # iterations: s1 = Σ y_o, S2 = Σ y_o y_oᵀ. With ŷ_m = a + B y_o (a = μ_m − B μ_o) the
     # E-step sums are a s1ᵀ + B S2 and n a aᵀ + a (B s1)ᵀ + (B s1) aᵀ + B S2 Bᵀ — no pass over rows.
     parts = []
+    order = np.argsort(idx, kind="stable")  # rows grouped by pattern: one sort, not one scan per pattern
+    bounds = np.searchsorted(idx[order], np.arange(len(pats) + 1))
     for j, pat in enumerate(pats):
         o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
-        Y = X[idx == j][:, o]
+        Y = X[order[bounds[j]:bounds[j + 1]]][:, o]
         parts.append((o, m, float(cnt[j]), Y.sum(axis=0), Y.T @ Y, np.ix_(o, o), np.ix_(o, m), np.ix_(m, o),
                       np.ix_(m, m)))
     for it in range(1, max_iter + 1):

@@ -136,6 +136,7 @@ def _validity(st: RunState) -> dict[str, Any]:
     v = st.validity
     return {
         "construct_validity": None if v.construct_validity is None else v.construct_validity.to_dict(),
+        "n": v.n,
         "hypotheses": None if v.hypotheses is None else v.hypotheses.to_dict(),
         "notes": list(v.notes),
         "scores": v.scores.descriptives.pipe(to_jsonable),

@@ -182,6 +182,8 @@ def _alpha_parts(prep: PreparedItems) -> dict[str, Any]:
     total_sd = float(np.sqrt(tot))
     if prep.missing == "listwise":
         total_mean = float(prep.x.sum(axis=1).mean())
+    elif prep.mean is not None:  # fiml: the sum of the EM means
+        total_mean = float(prep.mean.sum())
     else:  # sum of item means: the mean sum score implied by the pairwise data
         total_mean = float(np.nansum(np.nanmean(prep.x, axis=0)))
     if q < 0 and abs(q) <= 1e-10 * max(abs(alpha), 1.0):
@@ -241,8 +243,9 @@ def cronbach_alpha(
         Feldt's F-based interval (Feldt, 1965; psych::alpha.ci):
         [1 − (1 − α) F_{1−a/2}(n − 1, (n − 1)(k − 1)), 1 − (1 − α) F_{a/2}(…)],
         or the nonparametric bootstrap (``interval`` = BCa or percentile).
-    missing : {"listwise", "pairwise"}
-        Missing-data policy (see module docstring).
+    missing : {"listwise", "pairwise", "fiml"}
+        Missing-data policy (see :mod:`psychometrics.reliability.prepare`; ``"fiml"``: the EM
+        covariance matrix of every row with an answer, its bootstrap re-runs the EM per resample).
     interval, n_boot, seed, progress
         Bootstrap settings (ignored for Feldt).
 
@@ -300,6 +303,7 @@ def cronbach_alpha(
             prep.x, prep.missing == "pairwise", lambda c: alpha_batch(c)[:, None],
             np.array([parts["alpha"]]), n_boot=int(n_boot), level=ci, interval=interval, seed=seed,
             show_progress=progress, description=f"bootstrap alpha (B = {n_boot})", names=["alpha"],
+            kind="em" if prep.missing == "fiml" else "cov",  # fiml: EM re-run on every resample
         )
         record_bootstrap_diagnostics(out, diags)
         interval_ci = out.intervals[0]
