@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from psychometrics.data.patterns import pattern_groups
 from psychometrics.exceptions import DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -88,15 +89,10 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
             partial = ~complete & (dof > 0)
             if partial.any():
                 rows = np.flatnonzero(partial)
-                # group the rows by missingness pattern: one integer key per row (bits packed), sorted once
-                keys = np.packbits(observed[rows], axis=1)
-                keys = keys.view(np.dtype((np.void, keys.shape[1]))).ravel()
-                _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-                order = np.argsort(inverse, kind="stable")
-                bounds = np.searchsorted(inverse[order], np.arange(len(first) + 1))
-                for p_idx in range(len(first)):
-                    members = rows[order[bounds[p_idx]:bounds[p_idx + 1]]]
-                    pattern = observed[rows[first[p_idx]]]
+                pg = pattern_groups(observed[rows])  # one integer key per row, sorted once
+                for p_idx in range(len(pg.counts)):
+                    members = rows[pg.rows(p_idx)]
+                    pattern = pg.patterns[p_idx]
                     dev = x[np.ix_(members, pattern)] - mean[pattern]
                     sub_inv = np.linalg.inv(cov[np.ix_(pattern, pattern)])
                     d2[members] = np.einsum("ij,ij->i", dev @ sub_inv, dev)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
+from psychometrics.data.patterns import PatternGroups, pattern_groups
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -46,14 +47,12 @@ def _patterns(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct rows of the boolean matrix ``obs`` sorted by decreasing count (ties: first seen).
 
     Returns (patterns (m × p bool), counts, pattern index of each row)."""
-    pats, first, inv, cnt = np.unique(obs, axis=0, return_index=True, return_inverse=True, return_counts=True)
-    order = np.lexsort((first, -cnt))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return pats[order], cnt[order], rank[inv.ravel()]
+    pg = pattern_groups(obs)
+    return pg.patterns, pg.counts, pg.row_pattern
 
 
-def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000) -> tuple[np.ndarray, np.ndarray, int]:
+def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000,
+              groups: PatternGroups | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     r"""ML mean and covariance (divisor N) of a multivariate normal sample with holes, by EM.
 
     Dempster, Laird & Rubin (1977); the E-step per missing-data pattern j with missing
@@ -66,6 +65,8 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000) -> tu
     ----------
     X : ndarray (N, p)
         Data with NaN for missing values; no row may be entirely missing.
+    groups : PatternGroups, optional
+        ``pattern_groups(~np.isnan(X))`` when the caller has it already.
 
     Returns
     -------
@@ -81,7 +82,8 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000) -> tu
     if (~obs.any(axis=0)).any():
         raise DataError(f"em_normal: column(s) {np.flatnonzero(~obs.any(axis=0)).tolist()} have no observed value")
     n, p = X.shape
-    pats, cnt, idx = _patterns(obs)
+    pg = pattern_groups(obs) if groups is None else groups
+    pats, cnt = pg.patterns, pg.counts
     mu = np.nanmean(X, axis=0)
     sigma = np.diag(np.nanmean((X - mu) ** 2, axis=0))
     # Per pattern the sufficient statistics of the observed part do not change between
@@ -90,7 +92,7 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000) -> tu
     parts = []
     for j, pat in enumerate(pats):
         o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
-        Y = X[idx == j][:, o]
+        Y = X[np.ix_(pg.rows(j), o)]  # the pattern's rows in data order (as X[idx == j][:, o])
         parts.append((o, m, float(cnt[j]), Y.sum(axis=0), Y.T @ Y, np.ix_(o, o), np.ix_(o, m), np.ix_(m, o),
                       np.ix_(m, m)))
     for it in range(1, max_iter + 1):
@@ -177,16 +179,16 @@ def little_mcar(data: pd.DataFrame | np.ndarray, items: Sequence[str] | None = N
         raise DataError(f"Little's MCAR test: item(s) {', '.join(map(repr, unseen[:10]))} have no observed value")
     if n <= p:
         raise DataError(f"Little's MCAR test needs more rows with data ({n}) than items ({p})")
-    mu, sigma, iters = em_normal(X, tol=tol)
+    pg = pattern_groups(~np.isnan(X))
+    mu, sigma, iters = em_normal(X, tol=tol, groups=pg)
     if np.linalg.eigvalsh(sigma)[0] <= 0:
         raise DataError("Little's MCAR test: the EM covariance matrix is singular (an item is constant or "
                         "a linear combination of others); drop such items")
-    obs = ~np.isnan(X)
-    pats, cnt, idx = _patterns(obs)
+    pats, cnt = pg.patterns, pg.counts
     rows = []
     for j, pat in enumerate(pats):
         o = np.flatnonzero(pat)
-        ybar = X[idx == j][:, o].mean(axis=0)
+        ybar = X[np.ix_(pg.rows(j), o)].mean(axis=0)
         dev = ybar - mu[o]
         d2 = float(cnt[j] * dev @ np.linalg.solve(sigma[np.ix_(o, o)], dev))
         rows.append(("".join("1" if b else "0" for b in pat), int(cnt[j]), int(o.size), d2))
@@ -316,7 +318,11 @@ def missing_data_diagnostics(
         raise DataError(f"grouping variable {quote(group)} is not a column of the data")
     names = [str(c) for c in cols]
     diags: list[Diagnostic] = []
-    X = data.loc[:, cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    block = data.loc[:, cols]
+    if not all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in block.dtypes):
+        block = block.apply(pd.to_numeric, errors="coerce")
+    X = block.to_numpy(dtype=float)
+    del block
     obs = ~np.isnan(X)
     n, p = X.shape
     empty = ~obs.any(axis=1)
@@ -342,7 +348,8 @@ def missing_data_diagnostics(
     else:
         from psychometrics._groups import group_label
 
-        labels = np.array([group_label(v) for v in data[group].to_numpy()])
+        codes, uniques = pd.factorize(data[group], use_na_sentinel=False)  # label each distinct value once
+        labels = np.array([group_label(v) for v in uniques], dtype=object)[codes].astype(str)
         for lab in dict.fromkeys(labels[keep].tolist()):
             by_group[lab] = _coverage(obs[keep & (labels == lab)], names)
         cov = pd.concat(list(by_group.values())).groupby(level=0, sort=False).min().loc[names, names]

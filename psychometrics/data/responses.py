@@ -261,7 +261,7 @@ def _load_frame(
             frame = frame.copy()
             frame[group] = stripped
     keep, excluded = _rows_with_group(frame, group, missing_group, where=where, kind=kind, diagnostics=diagnostics)
-    work = frame.loc[keep]
+    work = frame if bool(keep.all()) else frame.loc[keep]  # no copy of the whole table when every row is kept
     rows_read = len(frame)
     ids = _respondent_ids(work, id_column, where=where, kind=kind)
 

@@ -125,12 +125,15 @@ def ordinal_sample_stats(
         labels: tuple[str, ...] = ("all",)
         gcodes = np.zeros(len(values), dtype=int)
     else:
-        gstr = np.array([_group_label(v) for v in data[group].to_numpy()])[complete]
+        vcodes, uniques = pd.factorize(data[group])  # each distinct value labelled once, not each row
+        ulabels = np.array([_group_label(v) for v in uniques], dtype=object)
+        gstr = ulabels[vcodes[complete]]
         labels = tuple(dict.fromkeys(_group_label(v) for v in pd.unique(data[group])))
         labels = tuple(lab for lab in labels if np.any(gstr == lab))
         if len(labels) < 2:
             raise DataError(f"grouping variable {quote(group)} has a single group with complete rows; fit without group=")
-        gcodes = np.array([labels.index(s) for s in gstr])
+        where_label = {lab: g for g, lab in enumerate(labels)}
+        gcodes = np.array([where_label.get(lab, -1) for lab in ulabels], dtype=int)[vcodes[complete]]
     if missing == "pairwise":
         _check_coverage(values, items, gcodes, labels, group, diags)
     for j, v in enumerate(items):
