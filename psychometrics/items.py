@@ -191,7 +191,7 @@ def item_analysis(
     if data.shape[1] < 1:
         raise DataError("item_analysis needs at least one item column")
     cols = [str(c) for c in data.columns]
-    frame = data.copy()
+    frame = data.copy(deep=False)  # only the column labels change
     frame.columns = cols
     x = item_matrix(frame, "item_analysis")
     diags: list[Diagnostic] = []
