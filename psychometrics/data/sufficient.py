@@ -14,7 +14,11 @@ only what the later analyses need from the rows:
 * ``tables[i, j, k, l]``: rows answering i in category k and j in category l (the bivariate
   tables of the polychoric correlations), pairwise, and ``cc_tables`` over complete rows;
 * ``out_of_range`` / ``not_category``: answers outside the categories (counted, never dropped,
-  so the caller can raise :class:`~psychometrics.exceptions.DataError` naming the item).
+  so the caller can raise :class:`~psychometrics.exceptions.DataError` naming the item);
+* ``patterns``: per missing-data pattern (key: the packed observed mask) its rows, Σ x and
+  Σ x xᵀ over the observed items (:class:`PatternSums`; :meth:`GroupStats.pattern_moments`
+  gives mean and ML covariance, most frequent first) — everything FIML's likelihood, EM and
+  Little's MCAR test need from the rows.
 
 Exactness
 ---------
@@ -27,9 +31,9 @@ the chunking, the partitioning or the order of summation: the Dask path
 per answer), and a chunk is at most ``chunk_rows`` rows, so the extra memory is bounded and
 independent of n.
 
-More moments (e.g. per-missing-pattern moments for FIML) are added by extending
-:func:`_accumulate` and :class:`GroupStats`; the merge (:meth:`GroupStats.__add__`) is
-element-wise addition of every array field.
+More moments are added by extending :func:`_accumulate` and :class:`GroupStats`; the merge
+(:meth:`GroupStats.__add__`) is element-wise addition of every array field, and of the
+pattern sums by pattern.
 
 Which steps still need the raw rows: the careless-responding screens (per-row indices),
 scoring (a score per respondent) and the exact row-resampling bootstrap at the demo's n; see
@@ -40,8 +44,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -50,11 +55,45 @@ from psychometrics._results import ResultMixin
 from psychometrics.exceptions import DataError
 from psychometrics._text import quote
 
-__all__ = ["GroupStats", "SufficientStats", "sufficient_stats", "sufficient_stats_dask", "parquet_files"]
+__all__ = ["GroupStats", "PatternSums", "SufficientStats", "sufficient_stats", "sufficient_stats_dask", "parquet_files"]
 
 ALL = "(all)"  # the group label when there is no grouping column
 _ARRAYS = ("n_obs", "pair_n", "pair_sum", "pair_sq", "cross", "cc_sum", "cc_cross", "cat_counts", "tables",
            "cc_tables", "out_of_range", "not_category")
+
+
+@dataclass(frozen=True, eq=False)
+class PatternSums:
+    """One missing-data pattern of one group: ``observed`` (bool mask over the items), ``n`` rows,
+    ``total`` = Σ x (length p, 0 at missing items) and ``cross`` = Σ x xᵀ (p × p, 0 outside the
+    observed block) over its rows. Integer sums for Likert answers: exact in any order."""
+
+    observed: np.ndarray
+    n: int
+    total: np.ndarray
+    cross: np.ndarray
+
+    def __add__(self, other: PatternSums) -> PatternSums:
+        return PatternSums(self.observed, self.n + other.n, self.total + other.total, self.cross + other.cross)
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean of the observed items (length ``observed.sum()``)."""
+        return self.total[self.observed] / self.n
+
+    @property
+    def cov(self) -> np.ndarray:
+        """ML covariance (divisor n) of the observed items."""
+        o = self.observed
+        m = self.mean
+        return self.cross[np.ix_(o, o)] / self.n - np.outer(m, m)
+
+
+def _merge_patterns(a: Mapping[bytes, PatternSums], b: Mapping[bytes, PatternSums]) -> dict[bytes, PatternSums]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out[k] + v if k in out else v
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,10 +114,19 @@ class GroupStats:
     cc_tables: np.ndarray  # (p, p, K, K) complete rows
     out_of_range: np.ndarray  # (p,) answers outside [min, max]
     not_category: np.ndarray  # (p,) answers inside the range but not a category (e.g. 2.5)
+    patterns: Mapping[bytes, PatternSums] = field(default_factory=dict)  # packed observed mask → sums
 
     def __add__(self, other: GroupStats) -> GroupStats:
         return GroupStats(n=self.n + other.n, complete=self.complete + other.complete,
+                          patterns=_merge_patterns(self.patterns, other.patterns),
                           **{f: getattr(self, f) + getattr(other, f) for f in _ARRAYS})
+
+    def pattern_moments(self, include_empty: bool = False) -> list[tuple[np.ndarray, int, np.ndarray, np.ndarray]]:
+        """``(observed, n, mean, ML covariance)`` per missing-data pattern, most frequent first (ties: by
+        pattern), the input of FIML and EM; rows answering no item are left out unless ``include_empty``."""
+        pats = [v for v in self.patterns.values() if include_empty or v.observed.any()]
+        pats.sort(key=lambda v: (-v.n, tuple(~v.observed)))
+        return [(v.observed, v.n, v.mean, v.cov) for v in pats]
 
     def pairwise_cov(self, kind: str = "cov") -> np.ndarray:
         """Pairwise-complete covariance (n − 1 divisor) or correlation, as R's ``use = "pairwise"``."""
@@ -178,6 +226,7 @@ def _accumulate(x: np.ndarray, categories: np.ndarray) -> GroupStats:
     r, c = np.nonzero(codes >= 0)
     onehot[r, c * K + codes[r, c]] = 1.0
     complete = obs.all(axis=1)
+    patterns = _pattern_sums(obs, x0)
     oc = onehot[complete]
     xc = x0[complete]
     tab = (onehot.T @ onehot).astype(np.float64).reshape(p, K, p, K).transpose(0, 2, 1, 3)
@@ -188,8 +237,20 @@ def _accumulate(x: np.ndarray, categories: np.ndarray) -> GroupStats:
         cross=x0.T @ x0, cc_sum=xc.sum(axis=0), cc_cross=xc.T @ xc,
         cat_counts=onehot.sum(axis=0, dtype=np.float64).reshape(p, K), tables=np.ascontiguousarray(tab),
         cc_tables=np.ascontiguousarray(cc_tab), out_of_range=outside.sum(axis=0).astype(np.float64),
-        not_category=not_cat.sum(axis=0).astype(np.float64),
+        not_category=not_cat.sum(axis=0).astype(np.float64), patterns=patterns,
     )
+
+
+def _pattern_sums(obs: np.ndarray, x0: np.ndarray) -> dict[bytes, PatternSums]:
+    """Per missing-data pattern of a block: rows, Σ x and Σ x xᵀ (``x0``: answers with 0 for missing)."""
+    from psychometrics.data.patterns import pattern_groups
+
+    pg = pattern_groups(obs)
+    out = {}
+    for j, pat in enumerate(pg.patterns):
+        y = x0[pg.rows(j)]
+        out[np.packbits(pat).tobytes()] = PatternSums(pat.copy(), int(pg.counts[j]), y.sum(axis=0), y.T @ y)
+    return out
 
 
 def _empty(p: int, K: int) -> GroupStats:
