@@ -80,11 +80,18 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
     xc = x[complete]
     if len(xc) > k:
         mean = xc.mean(axis=0)
-        centred_c = xc - mean
+        centred_c = xc
+        centred_c -= mean  # in place: xc is a copy already (one n × k temporary, not three)
         cov = centred_c.T @ centred_c / (len(xc) - 1)
         eig = np.linalg.eigvalsh(cov)
         if eig[0] > 1e-10 * max(eig[-1], 1e-300):
-            d2[complete] = np.einsum("ij,ij->i", centred_c @ np.linalg.inv(cov), centred_c)
+            inv = np.linalg.inv(cov)
+            d2c = np.empty(len(xc))
+            for s in range(0, len(xc), 65_536):  # blocks: the product stays in cache
+                blk = centred_c[s:s + 65_536]
+                d2c[s:s + 65_536] = np.einsum("ij,ij->i", blk @ inv, blk)
+            d2[complete] = d2c
+            del xc, centred_c
             # Incomplete rows, one missingness pattern at a time.
             partial = ~complete & (dof > 0)
             if partial.any():
