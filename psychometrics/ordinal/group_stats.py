@@ -143,11 +143,14 @@ def ordinal_sample_stats(
             bad = np.unique(seen[seen != np.round(seen)])[:5]
             raise DataError(f"ordinal item {quote(v)} has non-integer values ({', '.join(map(str, bad))}); "
                             "code its categories as integers")
-        cats = sorted(np.unique(seen).tolist())
+        cats = sorted(pd.unique(seen).tolist())  # hashing, not a sort of every answer
         if len(cats) < 2:
             raise DataError(f"ordinal item {quote(v)} has a single category ({cats[0]:g}) in the data; remove it")
         if group is not None:
-            empty = [(lab, c) for g, lab in enumerate(labels) for c in cats if not np.any(col[gcodes == g] == c)]
+            ok = ~np.isnan(col)  # answers per group and category in one pass (bincount), not one per cell
+            cell = gcodes[ok] * len(cats) + np.searchsorted(np.array(cats), col[ok])
+            used = np.bincount(cell, minlength=len(labels) * len(cats)).reshape(len(labels), len(cats))
+            empty = [(lab, c) for g, lab in enumerate(labels) for k, c in enumerate(cats) if used[g, k] == 0]
             if empty:
                 if empty_categories == "error":
                     where = "; ".join(f"category {c:g} in group {quote(lab)}" for lab, c in empty)
