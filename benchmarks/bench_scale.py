@@ -2,7 +2,7 @@
 
     python benchmarks/bench_scale.py [--quick] [--sizes 100000 1000000] [--10m] [--rows-10m N] [--data-dir DIR]
 
-``--quick``: 100,000 rows only. ``--10m``: also the Dask run on 10,000,000 rows (``--rows-10m``).
+``--quick``: 100,000 rows only. ``--no-irt``: validate with ``irt: false``. ``--10m``: also the Dask run on 10,000,000 rows (``--rows-10m``).
 
 For each size, the demo study (28 items + 41 companion items, 3 career stages) is simulated
 once (cached in --data-dir), then:
@@ -68,8 +68,9 @@ def _parse_times(path: Path) -> tuple[float, float]:
     return t_arrow, time.perf_counter() - t
 
 
-def _child(data: str, out: str, timings: str) -> None:
-    """In the fresh process: ``validate`` as the CLI runs it, each step's wall and CPU time to ``timings``."""
+def _child(data: str, out: str, timings: str, irt: str = "1") -> None:
+    """In the fresh process: ``validate`` as the CLI runs it, each step's wall and CPU time to ``timings``
+    (rewritten after every step, so a run stopped early still shows the steps it finished)."""
     import json
 
     from psychometrics.pipeline import run as run_mod
@@ -83,22 +84,23 @@ def _child(data: str, out: str, timings: str) -> None:
             return original(self, name, fn, *args, **kwargs)
         finally:
             steps[name] = [time.perf_counter() - t, time.process_time() - c]
+            Path(timings).write_text(json.dumps(steps))
 
     run_mod.Runner.run = timed
     t0, c0 = time.perf_counter(), time.process_time()
     run_mod.validate(SCALES / "mentorship_supportiveness.yaml", data, group="career_stage", id_column="id", out=out,
-                     quiet=True, overwrite=True)
+                     quiet=True, overwrite=True, options=None if irt == "1" else {"irt": False})
     steps["(total in process)"] = [time.perf_counter() - t0, time.process_time() - c0]
     Path(timings).write_text(json.dumps(steps))
 
 
-def _validate(path: Path, out: Path) -> tuple[float, float, float, dict[str, list[float]], str]:
+def _validate(path: Path, out: Path, irt: bool = True) -> tuple[float, float, float, dict[str, list[float]], str]:
     """Wall s, CPU s, peak RSS GB, step timings {step: [wall, cpu]}, stderr of one validate run in a fresh
     process (including its start-up: imports)."""
     import json
 
     timings = out.with_suffix(".steps.json")
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), str(out), str(timings)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), str(out), str(timings), str(int(irt))]
     timev = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     if timev:
         cmd = [timev, "-v", *cmd]
@@ -168,7 +170,7 @@ def _dask_10m(csv_1m: Path, rows: int, folder: Path) -> tuple[float, float, int]
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
         _child(*sys.argv[2:])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -176,6 +178,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="100,000 rows only")
     ap.add_argument("--10m", dest="ten_m", action="store_true", help="also the Dask statistics of --rows-10m rows")
     ap.add_argument("--rows-10m", type=int, default=10_000_000, help="rows of the Dask run (with --10m)")
+    ap.add_argument("--no-irt", action="store_true",
+                    help="validate with options irt: false (the IRT step's own cost at large n aside)")
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "psychometrics-bench-scale")
     args = ap.parse_args()
     if args.quick:
@@ -191,9 +195,9 @@ def main() -> None:
     for n in sorted(args.sizes):
         path = _data(n, args.data_dir)
         t_arrow, t_pandas = _parse_times(path)
-        wall, cpu, rss, steps, _ = _validate(path, args.data_dir / f"out_{n}")
+        wall, cpu, rss, steps, _ = _validate(path, args.data_dir / f"out_{n}", irt=not args.no_irt)
         tw, tm = targets.get(n, (None, None))
-        print(f"\n  n = {n:,}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {rss:.2f} GB"
+        print(f"\n  n = {n:,}{' (irt: false)' if args.no_irt else ''}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {rss:.2f} GB"
               + (f"   (targets ≤ {tw:g} s" if tw else "") + (f", ≤ {tm:g} GB" if tm else "") + (")" if tw else ""))
         print(f"  CSV parse alone: pyarrow {t_arrow:.2f} s, pandas {t_pandas:.2f} s;  validate wall / parse(pyarrow) "
               f"{wall / t_arrow:.1f}×  (goal ≤ 5×)")
