@@ -75,7 +75,8 @@ def test_moments_tables_against_direct():
 def test_pattern_moments_against_direct():
     """Per-pattern rows, means and ML covariances equal a direct groupby over the observed masks."""
     df = _data(2000)
-    st = sufficient_stats(df, ITEMS, CATS, group="grp", chunk_rows=333)
+    st = sufficient_stats(df, ITEMS, CATS, group="grp", chunk_rows=333, patterns=True)
+    assert not sufficient_stats(df, ITEMS, CATS, group="grp").total.patterns  # off by default
     for g, sub in df.groupby("grp"):
         x = sub[ITEMS].to_numpy()
         obs = ~np.isnan(x)
@@ -138,9 +139,9 @@ def _assert_same(a, b) -> None:
 def test_dask_local_equals_in_memory(tmp_path):
     df = _data(2500)
     _write_parts(df, tmp_path / "ds", 5)
-    mem = sufficient_stats(df, ITEMS, CATS, group="grp")
+    mem = sufficient_stats(df, ITEMS, CATS, group="grp", patterns=True)
     for source in (tmp_path / "ds", str(tmp_path / "ds" / "part-*.parquet")):
-        _assert_same(sufficient_stats_dask(source, ITEMS, CATS, group="grp", chunk_rows=300), mem)
+        _assert_same(sufficient_stats_dask(source, ITEMS, CATS, group="grp", chunk_rows=300, patterns=True), mem)
 
 
 def test_parquet_files_errors(tmp_path):

@@ -15,7 +15,7 @@ only what the later analyses need from the rows:
   tables of the polychoric correlations), pairwise, and ``cc_tables`` over complete rows;
 * ``out_of_range`` / ``not_category``: answers outside the categories (counted, never dropped,
   so the caller can raise :class:`~psychometrics.exceptions.DataError` naming the item);
-* ``patterns``: per missing-data pattern (key: the packed observed mask) its rows, Σ x and
+* ``patterns`` (with ``patterns=True``): per missing-data pattern (key: the packed observed mask) its rows, Σ x and
   Σ x xᵀ over the observed items (:class:`PatternSums`; :meth:`GroupStats.pattern_moments`
   gives mean and ML covariance, most frequent first) — everything FIML's likelihood, EM and
   Little's MCAR test need from the rows.
@@ -205,8 +205,8 @@ class SufficientStats(ResultMixin):
         return pd.DataFrame(rows).set_index(["group", "item"])
 
 
-def _accumulate(x: np.ndarray, categories: np.ndarray) -> GroupStats:
-    """Statistics of one block of rows ``x`` (rows × items, NaN = missing)."""
+def _accumulate(x: np.ndarray, categories: np.ndarray, patterns: bool = False) -> GroupStats:
+    """Statistics of one block of rows ``x`` (rows × items, NaN = missing); per-pattern sums if ``patterns``."""
     n, p = x.shape
     K = len(categories)
     obs = ~np.isnan(x)
@@ -226,7 +226,7 @@ def _accumulate(x: np.ndarray, categories: np.ndarray) -> GroupStats:
     r, c = np.nonzero(codes >= 0)
     onehot[r, c * K + codes[r, c]] = 1.0
     complete = obs.all(axis=1)
-    patterns = _pattern_sums(obs, x0)
+    pattern_sums = _pattern_sums(obs, x0) if patterns else {}
     oc = onehot[complete]
     xc = x0[complete]
     tab = (onehot.T @ onehot).astype(np.float64).reshape(p, K, p, K).transpose(0, 2, 1, 3)
@@ -237,7 +237,7 @@ def _accumulate(x: np.ndarray, categories: np.ndarray) -> GroupStats:
         cross=x0.T @ x0, cc_sum=xc.sum(axis=0), cc_cross=xc.T @ xc,
         cat_counts=onehot.sum(axis=0, dtype=np.float64).reshape(p, K), tables=np.ascontiguousarray(tab),
         cc_tables=np.ascontiguousarray(cc_tab), out_of_range=outside.sum(axis=0).astype(np.float64),
-        not_category=not_cat.sum(axis=0).astype(np.float64), patterns=patterns,
+        not_category=not_cat.sum(axis=0).astype(np.float64), patterns=pattern_sums,
     )
 
 
@@ -262,7 +262,7 @@ def _empty(p: int, K: int) -> GroupStats:
 
 @single_thread_blas  # one product per chunk; threaded BLAS on a busy machine is many times slower
 def _block_stats(values: np.ndarray, labels: np.ndarray | None, categories: np.ndarray,
-                 chunk_rows: int) -> dict[str, GroupStats]:
+                 chunk_rows: int, patterns: bool = False) -> dict[str, GroupStats]:
     """Per-group statistics of ``values`` (float array), chunk by chunk."""
     n, p = values.shape
     K = len(categories)
@@ -276,12 +276,12 @@ def _block_stats(values: np.ndarray, labels: np.ndarray | None, categories: np.n
         m = n if rows is None else rows.size
         for s in range(0, m, chunk_rows):
             blk = values[s:s + chunk_rows] if rows is None else values[rows[s:s + chunk_rows]]
-            out[str(key)] = out[str(key)] + _accumulate(np.asarray(blk, dtype=np.float64), categories)
+            out[str(key)] = out[str(key)] + _accumulate(np.asarray(blk, dtype=np.float64), categories, patterns)
     return out
 
 
 def sufficient_stats(data: pd.DataFrame, items: Sequence[str], categories: Sequence[float], *,
-                     group: str | None = None, chunk_rows: int = 65_536) -> SufficientStats:
+                     group: str | None = None, chunk_rows: int = 65_536, patterns: bool = False) -> SufficientStats:
     """One pass over an in-memory table into per-group sufficient statistics.
 
     Parameters
@@ -296,6 +296,9 @@ def sufficient_stats(data: pd.DataFrame, items: Sequence[str], categories: Seque
         Grouping column; rows are summarised per label (as text).
     chunk_rows : int
         Rows per block (bounds the temporary one-hot matrix to chunk_rows × items × K).
+    patterns : bool
+        Also the per-missing-pattern sums (``GroupStats.patterns``; off by default: one p × p
+        sum per distinct pattern and group, which the merge of many partitions holds at once).
 
     Returns
     -------
@@ -309,7 +312,7 @@ def sufficient_stats(data: pd.DataFrame, items: Sequence[str], categories: Seque
         raise DataError(f"sufficient statistics: columns not in the data: {', '.join(map(str, missing[:10]))}")
     values = data[list(items)].to_numpy(dtype=np.float64)
     labels = None if group is None else data[group].to_numpy()
-    stats = _block_stats(values, labels, cats, chunk_rows)
+    stats = _block_stats(values, labels, cats, chunk_rows, patterns)
     return SufficientStats(tuple(map(str, items)), cats, dict(sorted(stats.items())))
 
 
@@ -337,7 +340,7 @@ def parquet_files(source: str | Path) -> list[Path]:
 
 
 def _file_stats(path: str, items: list[str], categories: np.ndarray, group: str | None,
-                chunk_rows: int) -> dict[str, GroupStats]:
+                chunk_rows: int, patterns: bool = False) -> dict[str, GroupStats]:
     """Statistics of one Parquet file, read batch by batch (runs on a Dask worker)."""
     import pyarrow.parquet as pq
 
@@ -348,7 +351,7 @@ def _file_stats(path: str, items: list[str], categories: np.ndarray, group: str 
         frame = batch.to_pandas()
         values = frame[items].to_numpy(dtype=np.float64)
         labels = None if group is None else frame[group].to_numpy()
-        for k, g in _block_stats(values, labels, categories, chunk_rows).items():
+        for k, g in _block_stats(values, labels, categories, chunk_rows, patterns).items():
             out[k] = out[k] + g if k in out else g
     return out
 
@@ -363,7 +366,7 @@ def _merge_dicts(parts: Sequence[Mapping[str, GroupStats]]) -> dict[str, GroupSt
 
 def sufficient_stats_dask(source: str | Path, items: Sequence[str], categories: Sequence[float], *,
                           group: str | None = None, scheduler: str | None = None, chunk_rows: int = 65_536,
-                          retries: int = 3) -> SufficientStats:
+                          retries: int = 3, patterns: bool = False) -> SufficientStats:
     """:func:`sufficient_stats` of a partitioned Parquet dataset, computed with Dask.
 
     One task per Parquet file computes its per-group statistics (reading only the item and
@@ -383,7 +386,8 @@ def sufficient_stats_dask(source: str | Path, items: Sequence[str], categories: 
     item_list = [str(i) for i in items]
     _check_columns(files[0], item_list + ([group] if group else []))
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-    tasks = [dask.delayed(_file_stats, pure=True)(str(f), item_list, cats, group, chunk_rows) for f in files]
+    tasks = [dask.delayed(_file_stats, pure=True)(str(f), item_list, cats, group, chunk_rows, patterns)
+             for f in files]
     while len(tasks) > 1:  # tree reduction: partial sums stay small, no single task holds all files
         tasks = [dask.delayed(_merge_dicts, pure=True)(tasks[i:i + 8]) for i in range(0, len(tasks), 8)]
     if address:
