@@ -54,7 +54,7 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
 
     notes: list[str] = []
     try:
-        poly = polychoric(items, missing=missing)
+        poly = polychoric(items, missing=missing, acov=False)  # ordinal α needs the matrix only, not its NACOV
     except Exception as exc:  # noqa: BLE001 - reported; the continuous coefficients stand alone
         notes.append(f"Ordinal α could not be computed (polychoric correlations: {why(exc)}); only the "
                      "continuous coefficients are reported.")
