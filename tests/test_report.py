@@ -411,3 +411,21 @@ def test_figure_input_errors():
 def test_paragraph_block_escapes(context):
     html = render_report({**context, "scoring": {"blocks": [Paragraph(EVIL)]}})
     assert EVIL not in html
+
+
+def test_category_response_curves_panels_titles_and_fixed_ticks():
+    """One panel per item with its (escaped) title, the category legend and the axis labels; panels
+    are placed by hand (no constrained layout), ticks fixed at the even θ and 0/.5/1."""
+    import numpy as np
+    import pandas as pd
+
+    from psychometrics.report.figures.irt import category_response_curves
+
+    theta = np.linspace(-4, 4, 61)
+    p = 1 / (1 + np.exp(-1.5 * (theta[:, None] - np.array([-1.0, 0.0, 1.0]))))
+    probs = np.column_stack([1 - p[:, 0], p[:, 0] - p[:, 1], p[:, 1] - p[:, 2], p[:, 2]])
+    curves = {f"<i{j}>": pd.DataFrame(probs, index=theta, columns=["1", "2", "3", "4"]) for j in range(6)}
+    svg = category_response_curves(curves)
+    assert svg.count("&lt;i") == 6 and "<i0>" not in svg  # titles are text, escaped
+    assert "P(category | θ)" in svg and "category" in svg
+    assert svg.startswith("<svg") and "−4" in svg and ">.5<" in svg  # fixed ticks: even θ, 0 / .5 / 1

@@ -95,12 +95,16 @@ def _styled(kind: str):
     return decorate
 
 
-def _new_figure(width: float, height: float):
-    """A matplotlib Figure with its own SVG canvas (no pyplot, no global backend)."""
+def _new_figure(width: float, height: float, layout: str | None = "constrained"):
+    """A matplotlib Figure with its own SVG canvas (no pyplot, no global backend).
+
+    ``layout=None`` for grids of small panels placed by hand: the constrained layout
+    measures every tick label of every panel (most of the drawing time there).
+    """
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout=layout)
     FigureCanvasSVG(fig)
     return fig
 
