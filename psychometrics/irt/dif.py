@@ -30,7 +30,10 @@ def _sig(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def _po_loglik_grad(params: np.ndarray, y: np.ndarray, x: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+def _po_loglik_grad(
+    params: np.ndarray, y: np.ndarray, x: np.ndarray, k: int, w: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Log-likelihood and gradient; ``w`` the count of each (y, x) row (None: every row once)."""
     alpha = params[: k - 1]
     eta = x @ params[k - 1 :] if x.shape[1] else np.zeros(y.size)
     z = alpha[None, :] + eta[:, None]  # (N, K-1): logit P(X >= k)
@@ -44,31 +47,41 @@ def _po_loglik_grad(params: np.ndarray, y: np.ndarray, x: np.ndarray, k: int) ->
     psi_u = np.where(np.isinf(zu), 0.0, _sig(zu) * _sig(-zu))
     psi_l = np.where(np.isinf(zl), 0.0, _sig(zl) * _sig(-zl))
     d_u, d_l = psi_u / p, -psi_l / p  # ∂ log P / ∂z_y and ∂ log P / ∂z_{y+1}
+    logp = np.log(p)
+    if w is not None:
+        d_u, d_l, logp = d_u * w, d_l * w, logp * w
     grad_a = np.zeros(k - 1)
     np.add.at(grad_a, y[y >= 1] - 1, d_u[y >= 1])
     np.add.at(grad_a, y[y <= k - 2], d_l[y <= k - 2])
     d_eta = d_u + d_l
-    return float(np.log(p).sum()), np.concatenate([grad_a, x.T @ d_eta])
+    return float(logp.sum()), np.concatenate([grad_a, x.T @ d_eta])
 
 
-def fit_proportional_odds(y: np.ndarray, x: np.ndarray, tol: float = 1e-9, max_iter: int = 100) -> dict:
+def fit_proportional_odds(
+    y: np.ndarray, x: np.ndarray, tol: float = 1e-9, max_iter: int = 100, weights: np.ndarray | None = None
+) -> dict:
     """Proportional-odds logistic regression logit P(Y ≥ k) = α_k + xᵀβ by Newton (FD Hessian).
 
-    ``y`` coded 0..K−1 (every category used), ``x`` (N × p). Returns ``loglik``, ``alpha``,
+    ``y`` coded 0..K−1 (every category used), ``x`` (N × p). ``weights``: optional frequency
+    weights (the count of respondents sharing each row's (y, x); :func:`ordinal_logistic_dif`
+    passes the distinct rows with their counts, so the cost does not grow with n; the
+    log-likelihood and gradient are the same sums regrouped). Returns ``loglik``, ``alpha``,
     ``beta``, ``se`` and ``converged``. Validated against R ``MASS::polr`` (whose ζ_k = −α_k).
     """
     y = np.asarray(y, dtype=np.int64)
     x = np.asarray(x, dtype=float).reshape(y.size, -1)
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    n = float(y.size if w is None else w.sum())
     k = int(y.max()) + 1
-    counts = np.bincount(y, minlength=k)
-    tail = np.cumsum(counts[::-1])[::-1][1:] / y.size
+    counts = np.bincount(y, weights=w, minlength=k)
+    tail = np.cumsum(counts[::-1])[::-1][1:] / n
     params = np.concatenate([np.log(tail / (1 - tail)), np.zeros(x.shape[1])])
-    ll, g = _po_loglik_grad(params, y, x, k)
+    ll, g = _po_loglik_grad(params, y, x, k, w)
     converged = False
     h = 1e-6
     for _ in range(max_iter):
         hess = np.column_stack(
-            [(_po_loglik_grad(params + h * e, y, x, k)[1] - _po_loglik_grad(params - h * e, y, x, k)[1]) / (2 * h)
+            [(_po_loglik_grad(params + h * e, y, x, k, w)[1] - _po_loglik_grad(params - h * e, y, x, k, w)[1]) / (2 * h)
              for e in np.eye(params.size)]
         )
         hess = 0.5 * (hess + hess.T)
@@ -77,17 +90,29 @@ def fit_proportional_odds(y: np.ndarray, x: np.ndarray, tol: float = 1e-9, max_i
         for _ in range(30):
             trial = params + t * step
             if np.all(np.diff(trial[: k - 1]) < 0):
-                ll_t, g_t = _po_loglik_grad(trial, y, x, k)
+                ll_t, g_t = _po_loglik_grad(trial, y, x, k, w)
                 if ll_t >= ll - 1e-10 * abs(ll):
                     break
             t *= 0.5
         params, ll, g = trial, ll_t, g_t
-        if np.max(np.abs(g)) < tol * max(1.0, y.size) or np.max(np.abs(t * step)) < 1e-12:
+        if np.max(np.abs(g)) < tol * max(1.0, n) or np.max(np.abs(t * step)) < 1e-12:
             converged = True
             break
     cov = np.linalg.inv(-hess)
     return {"loglik": ll, "alpha": params[: k - 1], "beta": params[k - 1 :],
             "se": np.sqrt(np.diag(cov)), "converged": converged}
+
+
+def _distinct_rows(y: np.ndarray, t: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (y, θ̂, group) rows and their counts (θ̂ is a function of the response pattern,
+    so at large n the rows repeat; the proportional-odds likelihood depends on the data only
+    through these counts)."""
+    tcode, tval = pd.factorize(t, sort=True)
+    key = (tcode.astype(np.int64) * (int(g.max()) + 1) + g) * (int(y.max()) + 1) + y
+    uniq, first, cnt = np.unique(key, return_index=True, return_counts=True)
+    if uniq.size == key.size:  # nothing repeats (small samples): keep the rows as they are
+        return y, t, g, None
+    return y[first], t[first], g[first], cnt.astype(float)
 
 
 def _classify(delta_r2: float, significant: bool) -> str:
@@ -133,12 +158,14 @@ def ordinal_logistic_dif(
         y = np.searchsorted(np.array(keep), frame["x"].to_numpy(), side="right") - 1
         y = np.maximum(y, 0)
         t = frame["t"].to_numpy(dtype=float)
-        dummies = np.column_stack([(frame["g"] == lv).to_numpy(dtype=float) for lv in levels[1:]])
-        m1 = fit_proportional_odds(y, t[:, None])
-        m2 = fit_proportional_odds(y, np.column_stack([t, dummies]))
-        m3 = fit_proportional_odds(y, np.column_stack([t, dummies, dummies * t[:, None]]))
+        gcode = pd.Categorical(frame["g"], categories=levels).codes.astype(np.int64)
         counts = np.bincount(y)
-        ll0 = float(np.sum(counts[counts > 0] * np.log(counts[counts > 0] / y.size)))
+        y, t, gcode, w = _distinct_rows(y, t, gcode)
+        dummies = np.column_stack([(gcode == j).astype(float) for j in range(1, len(levels))])
+        m1 = fit_proportional_odds(y, t[:, None], weights=w)
+        m2 = fit_proportional_odds(y, np.column_stack([t, dummies]), weights=w)
+        m3 = fit_proportional_odds(y, np.column_stack([t, dummies, dummies * t[:, None]]), weights=w)
+        ll0 = float(np.sum(counts[counts > 0] * np.log(counts[counts > 0] / counts.sum())))
         r2 = [1 - m["loglik"] / ll0 for m in (m1, m2, m3)]
         dfg = len(levels) - 1
         x12, x23, x13 = 2 * (m2["loglik"] - m1["loglik"]), 2 * (m3["loglik"] - m2["loglik"]), 2 * (m3["loglik"] - m1["loglik"])
