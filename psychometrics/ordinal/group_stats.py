@@ -144,7 +144,10 @@ def ordinal_sample_stats(
         if len(cats) < 2:
             raise DataError(f"ordinal item {quote(v)} has a single category ({cats[0]:g}) in the data; remove it")
         if group is not None:
-            empty = [(lab, c) for g, lab in enumerate(labels) for c in cats if not np.any(col[gcodes == g] == c)]
+            ok = ~np.isnan(col)  # one count of (group, category) instead of a pass per pair
+            tab = np.bincount(gcodes[ok] * len(cats) + np.searchsorted(np.array(cats), col[ok]),
+                              minlength=len(labels) * len(cats)).reshape(len(labels), len(cats))
+            empty = [(lab, c) for g, lab in enumerate(labels) for k, c in enumerate(cats) if tab[g, k] == 0]
             if empty:
                 if empty_categories == "error":
                     where = "; ".join(f"category {c:g} in group {quote(lab)}" for lab, c in empty)
