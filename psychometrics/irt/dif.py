@@ -175,8 +175,12 @@ def ordinal_logistic_dif(
         frame = pd.DataFrame({"x": pd.to_numeric(data[item], errors="coerce"), "t": theta, "g": group}).dropna()
         vals = np.sort(frame["x"].unique())
         # collapse categories absent in any group (into the next lower used one)
-        present = pd.crosstab(frame["x"], frame["g"]).reindex(vals, fill_value=0)
-        keep = [v for v in vals if (present.loc[v] > 0).all()]
+        # (category, group) counts as pd.crosstab(x, g) gave them: over the groups present for this item
+        gcode = pd.Categorical(frame["g"], categories=levels).codes.astype(np.int64)
+        present = np.bincount(np.searchsorted(vals, frame["x"].to_numpy()) * len(levels) + gcode,
+                              minlength=len(vals) * len(levels)).reshape(len(vals), len(levels))
+        present = present[:, present.sum(axis=0) > 0]
+        keep = [v for v, row in zip(vals, present) if (row > 0).all()]
         collapsed = len(vals) - len(keep)
         if collapsed:
             warnings.warn(
@@ -191,7 +195,6 @@ def ordinal_logistic_dif(
         y = np.searchsorted(np.array(keep), frame["x"].to_numpy(), side="right") - 1
         y = np.maximum(y, 0)
         t = frame["t"].to_numpy(dtype=float)
-        gcode = pd.Categorical(frame["g"], categories=levels).codes.astype(np.int64)
         counts = np.bincount(y)
         y, t, gcode, w = _distinct_rows(y, t, gcode)
         dummies = np.column_stack([(gcode == j).astype(float) for j in range(1, len(levels))])
