@@ -282,3 +282,24 @@ def test_large_n_path_gives_the_same_calibration(monkeypatch):
     assert big.em_cycles == 0 and big.converged
     assert big.loglik == pytest.approx(ref.loglik, rel=1e-12)
     np.testing.assert_allclose(big.parameters.to_numpy(float), ref.parameters.to_numpy(float), rtol=1e-6, atol=1e-7)
+
+
+def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
+    # issue 16: at large n EAP scores are computed once per distinct response pattern
+    import importlib
+
+    from psychometrics.irt.simulate import simulate_responses
+
+    scores_mod = importlib.import_module("psychometrics.irt.scores")
+    a = np.linspace(0.8, 2.0, 5)
+    c = -a[:, None] * np.array([[-1.0, 0.0, 1.0]])
+    df = simulate_responses(a, c, 2000, seed=6).astype(float)
+    df.iloc[::11, 1] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = calibrate(df, None, "grm")
+    ref = eap_scores(cal, df)
+    monkeypatch.setattr(scores_mod, "_DISTINCT_ABOVE", 0)
+    packed = eap_scores(cal, df)
+    np.testing.assert_allclose(packed.to_numpy(), ref.to_numpy(), rtol=1e-12, atol=1e-14)
+    assert packed.index.equals(ref.index)

@@ -171,13 +171,23 @@ def ordinal_logistic_dif(
     if len(levels) < 2:
         raise DataError("DIF needs at least two groups in the grouping variable")
     rows = {}
+    aligned = theta.index.equals(data.index) and group.index.equals(data.index)
+    if aligned:  # the usual case: θ̂ and group per row of data, converted once instead of per item
+        t_all = pd.to_numeric(theta, errors="coerce").to_numpy(dtype=float)
+        g_all = pd.Categorical(group, categories=levels).codes.astype(np.int64)  # −1: missing
     for item in items:
-        frame = pd.DataFrame({"x": pd.to_numeric(data[item], errors="coerce"), "t": theta, "g": group}).dropna()
-        vals = np.sort(frame["x"].unique())
+        if aligned:
+            x = pd.to_numeric(data[item], errors="coerce").to_numpy(dtype=float)
+            ok = ~np.isnan(x) & ~np.isnan(t_all) & (g_all >= 0)
+            xv, tv, gcode = x[ok], t_all[ok], g_all[ok]
+        else:
+            frame = pd.DataFrame({"x": pd.to_numeric(data[item], errors="coerce"), "t": theta, "g": group}).dropna()
+            xv, tv = frame["x"].to_numpy(dtype=float), frame["t"].to_numpy(dtype=float)
+            gcode = pd.Categorical(frame["g"], categories=levels).codes.astype(np.int64)
+        vals = np.unique(xv)
         # collapse categories absent in any group (into the next lower used one)
         # (category, group) counts as pd.crosstab(x, g) gave them: over the groups present for this item
-        gcode = pd.Categorical(frame["g"], categories=levels).codes.astype(np.int64)
-        present = np.bincount(np.searchsorted(vals, frame["x"].to_numpy()) * len(levels) + gcode,
+        present = np.bincount(np.searchsorted(vals, xv) * len(levels) + gcode,
                               minlength=len(vals) * len(levels)).reshape(len(vals), len(levels))
         present = present[:, present.sum(axis=0) > 0]
         keep = [v for v, row in zip(vals, present) if (row > 0).all()]
@@ -190,11 +200,11 @@ def ordinal_logistic_dif(
                 stacklevel=2,
             )
         if len(keep) < 2:
-            rows[item] = {"n": len(frame), "collapsed": collapsed}
+            rows[item] = {"n": int(xv.size), "collapsed": collapsed}
             continue
-        y = np.searchsorted(np.array(keep), frame["x"].to_numpy(), side="right") - 1
+        y = np.searchsorted(np.array(keep), xv, side="right") - 1
         y = np.maximum(y, 0)
-        t = frame["t"].to_numpy(dtype=float)
+        t = tv
         counts = np.bincount(y)
         y, t, gcode, w = _distinct_rows(y, t, gcode)
         dummies = np.column_stack([(gcode == j).astype(float) for j in range(1, len(levels))])
@@ -207,7 +217,7 @@ def ordinal_logistic_dif(
         x12, x23, x13 = 2 * (m2["loglik"] - m1["loglik"]), 2 * (m3["loglik"] - m2["loglik"]), 2 * (m3["loglik"] - m1["loglik"])
         p13 = float(chi2.sf(x13, 2 * dfg))
         rows[item] = {
-            "n": len(frame), "collapsed": collapsed,
+            "n": int(xv.size), "collapsed": collapsed,
             "chi2_12": x12, "p_12": float(chi2.sf(x12, dfg)),
             "chi2_23": x23, "p_23": float(chi2.sf(x23, dfg)),
             "chi2_13": x13, "df_13": 2 * dfg, "p_13": p13,
