@@ -85,7 +85,7 @@ def prepare_responses(
     collapsed: list[tuple[str, float]] = []
     for j, item in enumerate(items):
         col = frame[item].to_numpy(dtype=float)
-        obs = np.unique(col[~np.isnan(col)])
+        obs = np.sort(pd.unique(col[~np.isnan(col)]))  # hash, then sort the few values (= np.unique)
         if obs.size < 2:
             raise DataError(
                 f"IRT: item {_q(item)} has {obs.size} distinct response value(s); an item needs at least two "
