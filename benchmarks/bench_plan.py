@@ -1,6 +1,7 @@
 """Benchmark: Monte Carlo planning throughput on Dask vs a plain R loop of lavaan ``cfa()``.
 
-    python benchmarks/bench_plan.py [--reps-hs 400] [--reps-ladder 40] [--r-reps 20]
+    python benchmarks/bench_plan.py [--quick] [--reps-hs 1000] [--reps-ladder 60] [--reps-grid 15]
+                                    [--r-reps 20] [--no-r]
 
 Cases
   (a) Holzinger–Swineford 3 factors × 9 items, continuous, n = 300: per replication draw
@@ -9,13 +10,20 @@ Cases
       items): configural → metric → scalar → strict with the decision rule and partial
       releases — ``--analysis invariance``.
 
-Printed per case: replications per second with 1 and 2 local Dask workers (wall time
-after the cluster is up, and including start-up), the scaling ratio 2 workers / 1 worker,
-the scheduling overhead (share of the workers' time after start-up not spent computing
-replications), and — when ``Rscript`` is installed — replications per second of a plain
-R loop doing the same per replication (``simulateData``/``MASS::mvrnorm`` + ``cfa()`` +
-``fitMeasures``; for (b) the four ``cfa(group.equal = …)`` fits + ``lavTestLRT``, *without*
-partial releases, i.e. less work than ours), timed in the same run, and the ratio.
+Printed per case: CPU seconds per replication (in this process without Dask, and in the
+Dask worker), replications per second with 1 and 2 local Dask workers (wall time after
+the cluster is up and warmed up, and including start-up), the scaling ratio 2 workers /
+1 worker, the scheduling overhead (share of the workers' time after start-up not spent
+computing replications), and — when ``Rscript`` is installed — replications per second
+and CPU seconds per replication of a plain R loop doing the same per replication
+(``simulateData`` + ``cfa()`` + ``fitMeasures``; for (b) the four ``cfa(group.equal = …)``
+fits + ``lavTestLRT`` on one data set, *without* simulation or partial releases, i.e. less
+work than ours), timed in the same run, and the speed-up ratios (per CPU-second and by
+wall clock).
+
+(c) The 1,000 replications × 4 sample sizes (200, 400, 800, 1600) of the demo ladder,
+extrapolated from a smaller grid on 2 workers: by that run's wall clock, and from CPU
+time on two idle cores.
 
 Peak memory of the client process is printed too (``resource.getrusage``).
 """
@@ -79,73 +87,123 @@ cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))
 """
 
 
-def _ours(population, n: int, reps: int, analysis: str, workers: int) -> dict:
+def _ours(population, n, reps: int, analysis: str, workers: int, batch_size: int | None = None) -> dict:
+    """One monte_carlo run on a fresh local cluster: rates by wall clock and the workers' CPU time."""
     from psychometrics.plan import monte_carlo
 
+    ns = [n] if isinstance(n, int) else list(n)
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        res = monte_carlo(population, n=[n], reps=reps, out=out, analyses=analysis, workers=workers,
-                          batch_size=max(5, min(25, reps // (4 * workers))), show_progress=False)
+        res = monte_carlo(population, n=ns, reps=reps, out=out, analyses=analysis, workers=workers,
+                          batch_size=batch_size, show_progress=False)
         wall = time.perf_counter() - t0
     run = res.run
+    total = reps * len(ns)
     failed = int((res.replications["error"] != "").sum())
-    return {"rate": reps / (run["elapsed_s"] - run["startup_s"]), "rate_total": reps / wall,
-            "overhead": run["scheduling_overhead"], "startup": run["startup_s"], "failed": failed,
-            "cpu": run["cpu_s_per_replication"]}
+    return {"rate": total / (run["elapsed_s"] - run["startup_s"]), "rate_total": total / wall, "wall": wall,
+            "elapsed": run["elapsed_s"] - run["startup_s"], "overhead": run["scheduling_overhead"],
+            "startup": run["startup_s"], "failed": failed, "cpu": run["cpu_s_per_replication"],
+            "batch": run["batch_size"], "blas": run["worker_blas_threads"], "total": total,
+            "overhead_cpu": run["scheduling_overhead_cpu"], "all_cpu": run["all_cpu_s_per_replication"],
+            "env": run["worker_env"]}
+
+
+def _in_process_cpu(population, n: int, reps: int, analysis: str) -> float:
+    """CPU seconds per replication in this process, no Dask (after one warm-up replication)."""
+    from psychometrics.plan.runner import PlanConfig, run_batch
+
+    cfg = PlanConfig(population, (analysis,), ((n, 1.0, tuple(population.proportions)),), reps + 1, 0)
+    run_batch(cfg, 0, 0, 1)
+    c0 = time.process_time()
+    run_batch(cfg, 0, 1, reps + 1)
+    return (time.process_time() - c0) / reps
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps-hs", type=int, default=400)
-    ap.add_argument("--reps-ladder", type=int, default=40)
-    ap.add_argument("--r-reps", type=int, default=20, help="replications per R timing (median of 3)")
+    ap.add_argument("--quick", action="store_true", help="fewer replications (a smoke run, noisier numbers)")
+    ap.add_argument("--reps-hs", type=int, default=None, help="replications of (a) [default 1000; quick 200]")
+    ap.add_argument("--reps-ladder", type=int, default=None, help="replications of (b) [default 60; quick 16]")
+    ap.add_argument("--reps-grid", type=int, default=None,
+                    help="replications per n of the 4-size ladder grid used to extrapolate 1000 x 4 "
+                         "[default 15; quick 5]")
+    ap.add_argument("--r-reps", type=int, default=None, help="replications per R timing loop [default 20; quick 8]")
+    ap.add_argument("--no-r", action="store_true", help="skip the lavaan loop")
     args = ap.parse_args()
+    q = args.quick
+    reps_hs = args.reps_hs or (200 if q else 1000)
+    reps_ladder = args.reps_ladder or (16 if q else 60)
+    reps_grid = args.reps_grid or (5 if q else 15)
+    r_reps = args.r_reps or (8 if q else 20)
 
     from psychometrics.plan import from_syntax, load_population
 
     hs = from_syntax(HS_POP)
     demo = load_population("default")
-    cases = [("(a) HS 3 factors, n = 300, CFA", hs, 300, args.reps_hs, "cfa"),
-             ("(b) demo 28 items, 5 factors, 3 groups, n = 1200, invariance ladder", demo, 1200, args.reps_ladder,
+    cases = [("(a) HS 3 factors, n = 300, CFA", hs, 300, reps_hs, "cfa"),
+             ("(b) demo 28 items, 5 factors, 3 groups, n = 1200, invariance ladder", demo, 1200, reps_ladder,
               "invariance")]
+    load0 = os.getloadavg()[0]
+    env_shown = False
 
-    # R: the same replications in a plain loop, timed in this run
+    # R: the same replications in a plain loop, timed in this run (wall: median of 2 loops; CPU: user + system)
     import numpy as np
     import pandas as pd
 
-    # R times its loop by wall clock (median of 3); its CPU share on a loaded machine is the
-    # same as a single Python worker's, so compare it with the 1-worker rate too
-    with tempfile.TemporaryDirectory() as tmp:
-        x, g = demo.draw(1200, np.random.default_rng(0))
-        frame = pd.DataFrame(x, columns=list(demo.items))
-        frame.insert(0, "group", np.asarray(demo.groups, dtype=object)[g])
-        frame.to_csv(Path(tmp) / "demo.csv", index=False)
-        r_cases = [{"name": "hs", "kind": "hs", "pop": HS_POP, "model": hs.model, "n": 300, "reps": args.r_reps},
-                   {"name": "ladder", "kind": "ladder", "model": demo.model, "data": str(Path(tmp) / "demo.csv"),
-                    "reps": max(2, args.r_reps // 4)}]
-        rt = rscript_times(R_SCRIPT, r_cases, 2)
-    r_n = {"hs": args.r_reps, "ladder": max(2, args.r_reps // 4)}
+    rt = None
+    r_n = {"hs": r_reps, "ladder": max(2, r_reps // 4)}
+    if not args.no_r:
+        with tempfile.TemporaryDirectory() as tmp:
+            x, g = demo.draw(1200, np.random.default_rng(0))
+            frame = pd.DataFrame(x, columns=list(demo.items))
+            frame.insert(0, "group", np.asarray(demo.groups, dtype=object)[g])
+            frame.to_csv(Path(tmp) / "demo.csv", index=False)
+            r_cases = [{"name": "hs", "kind": "hs", "pop": HS_POP, "model": hs.model, "n": 300, "reps": r_n["hs"]},
+                       {"name": "ladder", "kind": "ladder", "model": demo.model, "data": str(Path(tmp) / "demo.csv"),
+                        "reps": r_n["ladder"]}]
+            rt = rscript_times(R_SCRIPT, r_cases, 2)
     r_rate = None if rt is None else {k: r_n[k] / rt[k] for k in r_n}
     r_cpu = None if rt is None else {k: rt[f"{k}_cpu"] / r_n[k] for k in r_n}
 
+    print(f"bench_plan: machine load average {load0:.1f} at start on {os.cpu_count()} cores "
+          "(wall-clock rates and 2-vs-1 scaling are only meaningful on an idle machine; CPU times are robust)")
     for (label, pop, n, reps, analysis), key in zip(cases, ("hs", "ladder")):
+        inproc = _in_process_cpu(pop, n, min(reps, 100 if key == "hs" else 8), analysis)
         one = _ours(pop, n, reps, analysis, 1)
         two = _ours(pop, n, reps, analysis, 2)
+        if not env_shown:
+            print(f"worker environment: {one['env']}")
+            env_shown = True
         print(label)
-        print(f"  ours, 1 worker : {one['rate']:8.2f} reps/s after start-up ({one['rate_total']:.2f} incl. "
-              f"{one['startup']:.1f} s start-up), scheduling overhead {one['overhead']:.1%}, failed {one['failed']}, "
-              f"CPU {one['cpu'] * 1000:.0f} ms/replication")
-        print(f"  ours, 2 workers: {two['rate']:8.2f} reps/s after start-up ({two['rate_total']:.2f} incl. "
-              f"{two['startup']:.1f} s start-up), scheduling overhead {two['overhead']:.1%}, failed {two['failed']}")
-        print(f"  scaling 2 / 1 workers: {two['rate'] / one['rate']:.2f}x (machine load average now "
-              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        print(f"  CPU per replication: {inproc * 1000:8.1f} ms in-process; on Dask (1 worker) {one['cpu'] * 1000:.1f} ms "
+              f"computing, {one['all_cpu'] * 1000:.1f} ms all-in (worker process + client + scheduler); "
+              f"{reps} replications, batches of {one['batch']}, worker BLAS threads {one['blas']}")
+        for k, r in (("1 worker ", one), ("2 workers", two)):
+            print(f"  ours, {k}: {r['rate']:8.2f} reps/s after start-up ({r['rate_total']:.2f} incl. "
+                  f"{r['startup']:.1f} s start-up + warm-up); scheduling overhead: {r['overhead']:.1%} of the workers' "
+                  f"wall time, {r['overhead_cpu']:.1%} of all CPU; failed {r['failed']}")
+        print(f"  scaling 2 / 1 workers (wall): {two['rate'] / one['rate']:.2f}x  (load average now "
+              f"{os.getloadavg()[0]:.1f}); on 2 idle cores from CPU times: 2 x computing CPU (1 worker) / all-in "
+              f"CPU (2 workers) = {2 * one['cpu'] / two['all_cpu']:.2f}x")
         if r_rate:
-            print(f"  lavaan R loop  : {r_rate[key]:8.2f} reps/s (1 process)  -> ours (2 workers) / lavaan = "
-                  f"{two['rate'] / r_rate[key]:.1f}x, ours (1 worker) / lavaan = {one['rate'] / r_rate[key]:.1f}x")
-            print(f"  CPU per replication: lavaan {r_cpu[key] * 1000:.0f} ms, ours {one['cpu'] * 1000:.0f} ms -> "
-                  f"{r_cpu[key] / one['cpu']:.1f}x replications per CPU-second")
+            print(f"  lavaan R loop   : {r_rate[key]:8.2f} reps/s (1 process), CPU {r_cpu[key] * 1000:.0f} ms/replication")
+            print(f"  speed-up vs lavaan, replications per CPU-second: {r_cpu[key] / one['all_cpu']:.1f}x (Dask, "
+                  f"all-in), {r_cpu[key] / inproc:.1f}x (in-process); per wall second: ours 1 worker "
+                  f"{one['rate'] / r_rate[key]:.1f}x, ours 2 workers {two['rate'] / r_rate[key]:.1f}x")
         else:
-            print("  lavaan: Rscript not available")
+            print("  lavaan: Rscript not available (or --no-r)")
+
+    # 1,000 replications x 4 sample sizes of the demo ladder, extrapolated from a smaller grid on 2 workers
+    grid = (200, 400, 800, 1600)
+    g2 = _ours(demo, grid, reps_grid, "invariance", 2)
+    per_rep_wall = g2["elapsed"] / g2["total"]
+    est_wall = g2["startup"] + 4000 * per_rep_wall
+    est_cpu = 4000 * g2["all_cpu"] / 2
+    print(f"(c) demo ladder, n = {', '.join(map(str, grid))}: {g2['total']} replications on 2 workers in "
+          f"{g2['elapsed']:.1f} s after {g2['startup']:.1f} s start-up ({g2['all_cpu'] * 1000:.0f} ms CPU/replication "
+          f"all-in, overhead {g2['overhead']:.1%} of wall, {g2['overhead_cpu']:.1%} of CPU, failed {g2['failed']})")
+    print(f"  1000 x 4 extrapolated: {est_wall / 60:.1f} min by this run's wall clock; "
+          f"{est_cpu / 60:.1f} min from CPU time on 2 idle cores (target <= 10 min)")
     print(f"peak RSS of the client: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

@@ -276,6 +276,9 @@ def _command_line() -> str:
               help="CFA/invariance estimator: MLR for continuous, WLSMV for ordinal items by default  [default: auto]")
 @click.option("--exclude-careless", is_flag=True, default=None,
               help="Exclude rows flagged by a careless-responding screen (default: flag only; listed either way).")
+@click.option("--short-form", "short_form", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Also choose a short form with N items per subscale (calibration sample) and re-validate it on "
+                   "the validation sample: α/ω, CFA, invariance across --group, short–full correlation.")
 @report_options
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
@@ -290,7 +293,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
              measures: tuple[Path, ...], split: float | None, seed: int | None, config: Path | None,
              treat_as: str | None, exclude_careless: bool | None, template: Path | None, tables: str | None,
              crosscheck: bool | None, missing: str | None, estimator: str | None, out: Path, overwrite: bool, scheduler: str | None,
-             quiet: bool) -> None:
+             quiet: bool, short_form: int | None = None) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     DATA is a file, or a folder or glob of Parquet files (a partitioned dataset).
@@ -307,7 +310,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
                        ("exclude_careless", exclude_careless), ("crosscheck", crosscheck), ("missing", missing),
-                       ("estimator", estimator), ("scheduler", scheduler)):
+                       ("estimator", estimator), ("scheduler", scheduler), ("short_form", short_form)):
         if value is not None:
             options[key] = value
     options.update(_read_options(out_of_range, missing_group, sheet, sep))
@@ -341,7 +344,7 @@ def shorten(scale: Path, data: Path, per_subscale: int, min_reliability: float |
 
     Items are chosen per subscale on the calibration sample by greedy IRT information (GRM),
     excluding misfitting (S-X²) and DIF items, and re-validated on the validation sample
-    (α, ω, CFA, short–full correlation corrected for overlap).
+    (α, ω, CFA, invariance across --group, short–full correlation corrected for overlap).
     """
     from psychometrics.pipeline.shorten import shorten as run_shorten
 
@@ -425,15 +428,15 @@ def report_command(results: Path, out: Path, template: Path | None, tables: str 
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler (tcp://host:port; default DASK_SCHEDULER_ADDRESS or a local cluster).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Workers of the local cluster [default: cores].")
-@click.option("--batch-size", type=click.IntRange(min=1), default=25, show_default=True,
-              help="Replications per Dask task.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Replications per Dask task [default: reps/10, between 10 and 100].")
 @click.option("--target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.80,
               show_default=True, help="Power the recommended n must reach.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the replications.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, allocations: tuple[str, ...],
          scheduler: str | None,
-         workers: int | None, batch_size: int, target: float, seed: int, quiet: bool) -> None:
+         workers: int | None, batch_size: int | None, target: float, seed: int, quiet: bool) -> None:
     """Monte Carlo power and sample size for a validation study, run on Dask.
 
     STUDY is a study file (as for `simulate`; `default` for the demo study), a file with

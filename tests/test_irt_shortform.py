@@ -92,7 +92,8 @@ def test_shorten_command(tmp_path):
     out = tmp_path / "short"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, "-m", "psychometrics", "shorten", str(scale), str(data), "--per-subscale",
-                          "2", "--id-column", "id", "--out", str(out)], capture_output=True, text=True, env=env,
+                          "2", "--id-column", "id", "--group", "career_stage", "--out", str(out)],
+                         capture_output=True, text=True, env=env,
                          timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     spec = Scale.from_yaml(out / "mentorship_supportiveness_short.yaml")
@@ -101,3 +102,70 @@ def test_shorten_command(tmp_path):
     assert res["provenance"]["source_scale"]["id"] == "mentorship_supportiveness"
     assert len(res["provenance"]["data_sha256"]) == 64
     assert "Re-validation" in (out / "report.html").read_text(encoding="utf-8")
+    # invariance across --group on the validation sample (Likert items: the categorical ladder)
+    assert res["invariance_method"] in ("WLSMV", "ML") and res["invariance"]["index"][0] == "configural"
+    assert res["invariance_level"] and "Measurement invariance of the short form" in (out / "report.html").read_text(
+        encoding="utf-8")
+
+
+def test_short_form_invariance_reuses_the_invariance_module_on_validation_rows(sim):
+    """With a group, the short form's invariance ladder is psychometrics.invariance's on the validation rows."""
+    from psychometrics.cfa import models
+    from psychometrics.invariance import measurement_invariance
+
+    data, _ = sim
+    idx = data.index
+    group = pd.Series(np.where(np.arange(len(data)) % 3 == 0, "a", "b"), index=idx, name="grp")
+    subs = {"f": list(data.columns[:3]), "h": list(data.columns[3:])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = short_form(data, subs, idx[:750], idx[750:], per_subscale=2, group=group)
+        frame = data.loc[idx[750:], [i for v in res.items.values() for i in v]].assign(g=group.loc[idx[750:]])
+        ref = measurement_invariance(models.correlated_factors({k: list(v) for k, v in res.items.items()}), frame, "g")
+    assert list(res.invariance.index) == list(ref.table.index)
+    np.testing.assert_allclose(res.invariance["chisq"], ref.table["chisq"], rtol=1e-10)
+    np.testing.assert_allclose(res.invariance["cfi"], ref.table["cfi"], rtol=1e-10)
+    assert res.invariance_level.split(" ")[0] == ref.level
+    assert short_form(data, subs, idx[:750], idx[750:], per_subscale=2).invariance is None  # no group: not assessed
+
+
+def test_short_form_invariance_of_ordinal_items_is_the_categorical_ladder(sim):
+    """ordinal=True: the WLSMV ladder of psychometrics.invariance.categorical_invariance on the validation rows."""
+    from psychometrics.cfa import models
+    from psychometrics.invariance import categorical_invariance
+
+    data, _ = sim
+    idx = data.index
+    group = pd.Series(np.where(np.arange(len(data)) % 3 == 0, "a", "b"), index=idx, name="grp")
+    subs = {"f": list(data.columns[:3]), "h": list(data.columns[3:])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = short_form(data, subs, idx[:750], idx[750:], per_subscale=2, group=group, ordinal=True)
+        frame = data.loc[idx[750:], [i for v in res.items.values() for i in v]].assign(g=group.loc[idx[750:]])
+        ref = categorical_invariance(models.correlated_factors({k: list(v) for k, v in res.items.items()}), frame, "g",
+                                     empty_categories="collapse")
+    assert res.invariance_method == "WLSMV"
+    assert list(res.invariance.index) == list(ref.table.index) and res.invariance.index[1] == "thresholds"
+    np.testing.assert_allclose(res.invariance["chisq"], ref.table["chisq"], rtol=1e-10)
+    assert res.invariance_level.split(" ")[0] == ref.level
+
+
+def test_short_form_report_part_without_result_or_group(sim):
+    """The report subsection says why there is no short form, and that invariance needs --group."""
+    from types import SimpleNamespace
+
+    from psychometrics.report.context import Paragraph, Table
+    from psychometrics.report.sections.shortform import short_form_part
+
+    part = short_form_part(SimpleNamespace(result=None, per_subscale=3, note="DataError: too few rows"))
+    assert "too few rows" in part.intro[0] and not part.blocks
+    data, _ = sim
+    idx = data.index
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sf = short_form(data, {"f": list(data.columns)}, idx[:750], idx[750:], per_subscale=3)
+    part = short_form_part(SimpleNamespace(result=sf, per_subscale=3, note=None))
+    titles = [b.title for b in part.blocks if isinstance(b, Table)]
+    assert "Short Form: Re-Validation on the Validation Sample" in titles
+    assert any(isinstance(b, Paragraph) and "--group" in b.text for b in part.blocks)
+    assert "Levy (1967)" in part.cites

@@ -72,6 +72,13 @@ def test_unknown_analysis_and_irt_skip():
     assert run == ("cfa",)
     assert "single group" in skipped["invariance"]
     assert "skipped" in skipped["irt"]
+    continuous = from_syntax(ONE_FACTOR, groups={"a": 0.5, "b": 0.5})
+    run, skipped = resolve_analyses("invariance,irt", continuous)
+    assert run == ("invariance",) and "needs Likert items" in skipped["irt"]
+    run, skipped = resolve_analyses("irt", from_syntax(ONE_FACTOR, groups={"a": 0.5, "b": 0.5}, thresholds=[0, 1]))
+    assert run == ("irt",) and not skipped
+    with pytest.raises(SpecError, match="strictly increasing"):
+        from_syntax(ONE_FACTOR, thresholds=[1, 0])
 
 
 def test_streams_are_seedsequence_spawn_children():
@@ -158,8 +165,20 @@ def baseline(tmp_path_factory):
 
 
 def test_two_local_workers_identical(tmp_path, baseline):
-    monte_carlo(ONE_FACTOR, n=[120, 240], reps=60, out=tmp_path, workers=2, **SMALL)
+    res = monte_carlo(ONE_FACTOR, n=[120, 240], reps=60, out=tmp_path, workers=2, **SMALL)
     assert (tmp_path / "plan.json").read_bytes() == baseline
+    # the workers were warmed up and pinned to one BLAS thread, with glibc's malloc thresholds set
+    run = res.run
+    assert run["workers"] == 2 and run["worker_blas_threads"] == [1]
+    assert run["worker_env"]["OMP_NUM_THREADS"] == "1" and run["worker_env"]["MALLOC_TRIM_THRESHOLD_"] == str(64 << 20)
+    assert run["worker_profiler"] is False
+    assert 0 <= run["scheduling_overhead_cpu"] < 1 and run["all_cpu_s_per_replication"] > 0
+
+
+def test_auto_batch_size_depends_on_reps_only():
+    from psychometrics.plan.runner import auto_batch_size
+
+    assert [auto_batch_size(r) for r in (5, 60, 101, 400, 1000, 5000)] == [10, 10, 11, 40, 100, 100]
 
 
 def test_batching_does_not_change_results(tmp_path, baseline):
@@ -264,7 +283,7 @@ def test_cli_plan_writes_report_json_and_table(tmp_path):
                         "10", "-q"], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     html = (out / "plan.html").read_text()
-    assert "<svg" in html and "Recommended sample size" in html and "psychometrics.irt" in html
+    assert "<svg" in html and "Recommended sample size" in html and "single group" in html
     plan = json.loads((out / "plan.json").read_text())
     assert plan["settings"]["n"] == [150, 300] and "irt" in plan["skipped_analyses"]
     import pandas as pd
@@ -298,3 +317,33 @@ def test_group_allocations_and_planted_dif(tmp_path):
     with pytest.raises(SpecError, match="group 'b' would have 3 respondents"):
         monte_carlo(ONE_FACTOR, n=[300], reps=2, out=tmp_path / "x", allocations=[(0.99, 0.01)],
                     groups={"a": 0.5, "b": 0.5}, show_progress=False)
+
+
+def test_irt_dif_power_and_determinism_across_workers(tmp_path):
+    # No R reference for a whole plan: a simulation check. DIF (intercept shift .8 SD of the latent
+    # response) planted on x1 of a 6-item Likert scale, two groups of 150: the per-replication GRM +
+    # ordinal logistic DIF flags the planted item far more often than the DIF-free ones, whose
+    # false-positive rate stays near lordif's α = .01; 1 and 2 workers give the same plan.json.
+    from psychometrics.report.plan import write_plan_report
+
+    pop = from_syntax(ONE_FACTOR, groups={"a": 0.5, "b": 0.5}, dif=[{"item": "x1", "group": "b", "shift": 0.8}],
+                      thresholds=[-1.5, -0.5, 0.5, 1.5])
+    kw = dict(n=[300], reps=6, analyses="irt", batch_size=3, effects=[0, 1], show_progress=False)
+    res = monte_carlo(pop, out=tmp_path / "w1", workers=1, **kw)
+    monte_carlo(pop, out=tmp_path / "w2", workers=2, **kw)
+    assert (tmp_path / "w1" / "plan.json").read_bytes() == (tmp_path / "w2" / "plan.json").read_bytes()
+    assert res.replications["error"].eq("").all()
+    crit = res.criteria.set_index(["effect", "criterion"])
+    det = crit.loc[(1.0, "irt.detect_dif")]
+    fp = crit.loc[(1.0, "irt.false_positive")]
+    assert det["estimate"] >= 0.75 and fp["estimate"] <= 0.15, (det, fp)
+    assert det["estimate"] > fp["estimate"] + 3 * np.hypot(det["mcse"], fp["mcse"])
+    assert (1.0, "irt.detect_dif") in crit.index and (0.0, "irt.detect_dif") not in crit.index
+    assert crit.loc[(0.0, "irt.false_positive"), "estimate"] <= 0.15  # no DIF planted: every item is DIF-free
+    assert crit.loc[(1.0, "irt.converged"), "estimate"] == 1.0
+    plan = json.loads((tmp_path / "w1" / "plan.json").read_text())
+    assert "irt" not in plan["skipped_analyses"]
+    assert any(r["criterion"] == "irt.detect_dif" and r["mcse"] is not None for r in plan["summary"])
+    assert any(r["criterion"] == "irt.detect_dif" for r in plan["recommendations"])
+    html = write_plan_report(res, tmp_path / "w1").read_text()
+    assert "IRT DIF: planted DIF items detected" in html and "<svg" in html

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from scipy import special
 from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa import fit_indices as fi
 from psychometrics.cfa._tables import parameter_table, record_nonpositive_sampling_variances, standardize, vcov_frame
-from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, estimate, implied
+from psychometrics.cfa.estimation import CompiledModel, FitState, SampleStats, compiled_model, estimate, implied
 from psychometrics.cfa.results import CFAResult
 from psychometrics.cfa.specification import ModelSpec, Parameter
 from psychometrics.cfa.start_values import start_values
@@ -30,7 +31,7 @@ class Engine:
     def __init__(self, spec: ModelSpec, stats: SampleStats, x: np.ndarray):
         self.spec = spec
         self.stats = stats
-        self.model = CompiledModel(spec)
+        self.model = compiled_model(spec)
         self.state = FitState(self.model, stats)
         self.x = x
         self.N = stats.ntotal
@@ -39,9 +40,16 @@ class Engine:
         self._vcov: np.ndarray | None = None
         self._info: np.ndarray | None = None
         self._sd_cache: dict[tuple[str, int], np.ndarray] = {}
-        self.item_index = pd.Index(spec.observed)
-        self.factor_index = pd.Index(spec.latent)
         self.singular_info = False
+
+    # built when a table needs them (a Monte Carlo replication needs none)
+    @cached_property
+    def item_index(self) -> pd.Index:
+        return pd.Index(self.spec.observed)
+
+    @cached_property
+    def factor_index(self) -> pd.Index:
+        return pd.Index(self.spec.latent)
 
     # -------------------------------------------------------- inference
     def information(self) -> np.ndarray:
@@ -357,7 +365,7 @@ def fit_ml(
     default starts. Returns the fitted :class:`Engine`, whether the estimation converged,
     the iterations and the optimizer's message (the caller words the warning).
     """
-    compiled = CompiledModel(spec)
+    compiled = compiled_model(spec)
     state = FitState(compiled, stats)
     x0 = start_values(compiled, stats)
     x, converged, iterations, message = estimate(

@@ -72,6 +72,23 @@ class SampleStats:
 _MATRICES = ("lambda", "beta", "psi", "theta", "nu", "alpha")
 
 
+_COMPILED: dict[int, tuple[ModelSpec, "CompiledModel"]] = {}
+
+
+def compiled_model(spec: ModelSpec) -> "CompiledModel":
+    """The :class:`CompiledModel` of ``spec``, cached per spec object (both are never modified after
+    construction; :func:`~psychometrics.cfa.specification.build_spec` returns cached specs, so a
+    Monte Carlo study compiles each of its few models once)."""
+    hit = _COMPILED.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    cm = CompiledModel(spec)
+    if len(_COMPILED) >= 256:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[id(spec)] = (spec, cm)  # the spec is kept alive so its id is not reused
+    return cm
+
+
 class CompiledModel:
     """Index arrays that map the free-parameter vector onto the model matrices.
 
@@ -261,6 +278,49 @@ def jacobian(imp: dict[str, np.ndarray], index: RowIndex) -> tuple[np.ndarray, n
     return dS, dM
 
 
+def rank2_factors(imp: dict[str, np.ndarray], index: RowIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each dΣ_k of :func:`jacobian` as s_k(a_k b_kᵀ + b_k a_kᵀ): returns A, B (K×p), s (K) and dμ (K×p).
+
+    λ_ij: a = e_i, b = (ΛM)[:, j]; β_ij: a = (Λ(I−B)⁻¹)[:, i], b = (ΛM)[:, j]; ψ_ij: a, b the
+    columns i, j of Λ(I−B)⁻¹ (s = ½ on the diagonal); θ_ij: a = e_i, b = e_j (s = ½ on the
+    diagonal); ν, α: dΣ = 0. No K×p×p array is formed (see :meth:`FitState.derivatives`).
+    """
+    p = imp["Sigma"].shape[0]
+    K = index.K
+    A = np.zeros((K, p))
+    Bm = np.zeros((K, p))
+    s = np.ones(K)
+    dM = np.zeros((K, p))
+    LIB, LM, eta_mean = imp["LIB"], imp["LM"], imp["eta_mean"]
+    k, i, j = index.kind["lambda"]
+    if k.size:
+        A[k, i] = 1.0
+        Bm[k] = LM[:, j].T
+        dM[k, i] = eta_mean[j]
+    k, i, j = index.kind["beta"]
+    if k.size:
+        A[k] = LIB[:, i].T
+        Bm[k] = LM[:, j].T
+        dM[k] = A[k] * eta_mean[j][:, None]
+    k, i, j = index.kind["psi"]
+    if k.size:
+        A[k] = LIB[:, i].T
+        Bm[k] = LIB[:, j].T
+        s[k] = np.where(i == j, 0.5, 1.0)
+    k, i, j = index.kind["theta"]
+    if k.size:
+        A[k, i] = 1.0
+        Bm[k, j] = 1.0
+        s[k] = np.where(i == j, 0.5, 1.0)
+    k, i, j = index.kind["nu"]
+    if k.size:
+        dM[k, i] = 1.0
+    k, i, j = index.kind["alpha"]
+    if k.size:
+        dM[k] = LIB[:, i].T
+    return A, Bm, s, dM
+
+
 @dataclass
 class GroupEval:
     Sigma: np.ndarray
@@ -343,23 +403,26 @@ class FitState:
             nr = len(rows)
             if not nr:
                 continue
-            dS, dM = jacobian(imp, index)
+            # dΣ_k = s_k(a_k b_k' + b_k a_k') (rank 2): gradient and information from K×p factors,
+            # O(K p² + K² p) instead of the O(K p³ + K² p²) of the K×p×p Jacobian
+            A, Bm, sk, dM = rank2_factors(imp, index)
             Sinv = ev.Sigma_inv
             S = self.stats.cov[g]
-            # gradient: 0.5 tr(Σ⁻¹(Σ − S − dd')Σ⁻¹ dΣ_k) − dμ_k'Σ⁻¹d
+            # gradient: 0.5 tr(Σ⁻¹(Σ − S − dd')Σ⁻¹ dΣ_k) − dμ_k'Σ⁻¹d = s_k a_k'R b_k − dμ_k'Σ⁻¹d
             if self.meanstructure:
                 d = self.stats.mean[g] - ev.mu
                 R = Sinv @ (ev.Sigma - S - np.outer(d, d)) @ Sinv
-                gr = 0.5 * (dS.reshape(nr, -1) @ R.ravel()) - dM @ (Sinv @ d)
+                gr = sk * np.einsum("kp,kp->k", A @ R, Bm) - dM @ (Sinv @ d)
             else:
                 R = Sinv @ (ev.Sigma - S) @ Sinv
-                gr = 0.5 * (dS.reshape(nr, -1) @ R.ravel())
+                gr = sk * np.einsum("kp,kp->k", A @ R, Bm)
             np.add.at(grad, idx, self.w[g] * gr)
             if info:
-                # 0.5 tr(Σ⁻¹dΣ_kΣ⁻¹dΣ_l) = 0.5 <C'dΣ_kC, C'dΣ_lC> with Σ⁻¹ = CC'
+                # 0.5 tr(Σ⁻¹dΣ_kΣ⁻¹dΣ_l) = s_k s_l [(a_k'Wb_l)(b_k'Wa_l) + (a_k'Wa_l)(b_k'Wb_l)], W = Σ⁻¹ = CC'
                 C = ev.Sinv_chol
-                Bk = (C.T @ dS @ C).reshape(nr, -1)
-                I_rows = 0.5 * (Bk @ Bk.T)
+                U, V = A @ C, Bm @ C
+                UV = U @ V.T
+                I_rows = np.outer(sk, sk) * (UV * UV.T + (U @ U.T) * (V @ V.T))
                 if self.meanstructure:
                     I_rows += dM @ Sinv @ dM.T
                 if len(np.unique(idx)) == nr:

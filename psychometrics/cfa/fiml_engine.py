@@ -24,7 +24,7 @@ from psychometrics.cfa import fit_indices as fi
 from psychometrics.cfa import robust
 from psychometrics.cfa.em import em_moments
 from psychometrics.cfa.engine import Engine
-from psychometrics.cfa.estimation import CompiledModel, FitState, RowIndex, SampleStats, implied, jacobian
+from psychometrics.cfa.estimation import CompiledModel, FitState, RowIndex, SampleStats, compiled_model, implied, jacobian
 from psychometrics.cfa import fiml
 from psychometrics.cfa.fiml import case_score_crossprod, case_scores, sat_eval, sat_hessian
 from psychometrics.cfa.missing_moments import GroupPatterns, PatternBatch
@@ -312,7 +312,7 @@ def fit_robust(spec: ModelSpec, data: FimlData, *, estimator: str, fiml: bool, m
     from psychometrics.cfa.estimation import estimate
     from psychometrics.cfa.start_values import start_values
 
-    compiled = CompiledModel(spec)
+    compiled = compiled_model(spec)
     stats = data.stats()
     state = FimlState(compiled, data) if fiml else FitState(compiled, stats)
     x0 = start_values(compiled, stats)

@@ -27,6 +27,8 @@ reparameterisation of lavaan's ``==`` constraints and gives identical estimates,
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
 
 from psychometrics.cfa.syntax import Modifier, Statement, parse_model
 from psychometrics.exceptions import ModelSyntaxError
@@ -216,6 +218,9 @@ def build_spec(
 ) -> ModelSpec:
     """Build the parameter table for ``model`` (lavaan syntax) and ``groups``.
 
+    The result is immutable and cached: the same arguments return the same object (a
+    Monte Carlo study or an invariance ladder builds the same few specifications many times).
+
     Parameters
     ----------
     model : str
@@ -238,6 +243,30 @@ def build_spec(
         For unknown ``group_equal`` names, modifier vectors of the wrong length,
         duplicated parameters, or covariances between an item and a factor.
     """
+    key = (model, tuple(groups), bool(std_lv), meanstructure, bool(orthogonal), tuple(group_equal),
+           tuple(group_partial))
+    try:
+        hash(key)
+    except TypeError:  # not a hashable model (the parser says what is wrong with it)
+        return _build_spec(*key)
+    return _build_spec_cached(*key)
+
+
+@lru_cache(maxsize=256)
+def _build_spec_cached(*key: Any) -> ModelSpec:
+    return _build_spec(*key)
+
+
+def _build_spec(
+    model: str,
+    groups: tuple[str, ...],
+    std_lv: bool,
+    meanstructure: bool | None,
+    orthogonal: bool,
+    group_equal: tuple[str, ...],
+    group_partial: tuple[str, ...],
+) -> ModelSpec:
+    """:func:`build_spec` without the cache."""
     statements = parse_model(model)
     G = len(groups)
     group_equal = tuple(group_equal)

@@ -91,9 +91,9 @@ class _Fitter:
         if self._prev is None:
             return x0
         spec_prev, x_prev = self._prev
-        from psychometrics.cfa.estimation import CompiledModel
+        from psychometrics.cfa.estimation import compiled_model
 
-        values = CompiledModel(spec_prev).values(x_prev)
+        values = compiled_model(spec_prev).values(x_prev)
         old = {(p.lhs, p.op, p.rhs, p.group): v for p, v in zip(spec_prev.parameters, values)}
         acc: dict[int, list[float]] = {}
         for p in compiled.spec.parameters:

@@ -57,7 +57,7 @@ class Engine:
             n = counts[pos] + 0.5  # (J, K)
             p = n / n.sum(axis=1, keepdims=True)
             x[pos[:, 0]] = 1.0
-            if self.model == "grm":
+            if self.model in ("grm", "grm_probit"):
                 tail = np.cumsum(p[:, ::-1], axis=1)[:, ::-1][:, 1:]
                 x[pos[:, 1:]] = 1.4 * np.log(tail / (1 - tail))
             else:
@@ -112,7 +112,7 @@ class Engine:
 
     def _valid(self, x: np.ndarray) -> np.ndarray:
         ok = np.ones(len(self.k), dtype=bool)
-        if self.model == "grm":
+        if self.model in ("grm", "grm_probit"):
             for kk, idx in self.groups.items():
                 c = x[self.index[kk][:, 1:]]
                 if kk > 2:

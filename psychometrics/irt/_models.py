@@ -18,9 +18,11 @@ from psychometrics._text import quote
 
 import numpy as np
 
+from psychometrics.irt._probit import probit_information, probit_probs, probit_probs_grad
+
 __all__ = ["category_probs", "category_probs_grad", "item_information", "MODELS"]
 
-MODELS = ("grm", "gpcm")
+MODELS = ("grm", "gpcm", "grm_probit")
 _TINY = 1e-300
 
 
@@ -69,6 +71,8 @@ def category_probs(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray) 
         return _grm_probs(a, c, theta)
     if model == "gpcm":
         return _gpcm_probs(a, c, theta)
+    if model == "grm_probit":  # normal ogive (irt/_probit.py)
+        return probit_probs(a, c, theta)
     raise ValueError(f"unknown IRT model {quote(model)}")
 
 
@@ -101,6 +105,8 @@ def category_probs_grad(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndar
         ind = (cats[:, None] >= cats[None, 1:]).astype(float)  # (K, K-1): 1[k >= v]
         dlog[..., 1:] = ind[None, None, :, :] - tail[:, :, None, :]
         return p, p[..., None] * dlog
+    if model == "grm_probit":
+        return probit_probs_grad(a, c, theta)
     raise ValueError(f"unknown IRT model {quote(model)}")
 
 
@@ -113,6 +119,8 @@ def item_information(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray
         zero = np.zeros((jn, q, 1))
         dp = np.concatenate([zero, psi], axis=2) - np.concatenate([psi, zero], axis=2)
         return a[:, None] ** 2 * (dp**2 / p).sum(axis=2)
+    if model == "grm_probit":
+        return probit_information(a, c, theta)
     p = category_probs(model, a, c, theta)
     cats = np.arange(p.shape[2], dtype=float)
     mean = (p * cats).sum(axis=2)

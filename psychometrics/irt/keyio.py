@@ -22,7 +22,8 @@ def calibration_to_key(cal: IRTCalibration, table: pd.DataFrame | None = None) -
     for item, (a, c) in zip(cal.items, cal.item_arrays()):
         items.append({"item": item, "a": float(a), "c": [float(v) for v in c],
                       "categories": [float(v) for v in cal.category_values[item]]})
-    out: dict[str, Any] = {"model": cal.model, "parameterisation": "slope-intercept, logistic D = 1, theta ~ N(0, 1)",
+    metric = "normal ogive (probit)" if cal.link == "probit" else "logistic D = 1"
+    out: dict[str, Any] = {"model": cal.model, "link": cal.link, "parameterisation": f"slope-intercept, {metric}, theta ~ N(0, 1)",
                            "quadrature": {"rule": cal.quadrature_rule, "points": cal.quadrature_points},
                            "n": cal.n_obs, "loglik": cal.loglik, "items": items}
     if table is not None:
@@ -47,6 +48,9 @@ def calibration_from_key(d: Mapping[str, Any]) -> IRTCalibration:
         nodes, weights = quadrature(str(d["quadrature"]["rule"]), int(d["quadrature"]["points"]))
         cats = {str(it["item"]): tuple(float(v) for v in it["categories"]) for it in d["items"]}
         model = str(d["model"])
+        link = str(d.get("link", "logit"))
+        if link not in ("logit", "probit"):
+            raise ValueError(f"link {link!r}")
     except (KeyError, TypeError, ValueError) as exc:
         raise ScoringKeyError(f"irt calibration in the key is malformed ({quote(exc)})") from None
     params = pd.DataFrame.from_dict(rows, orient="index")
@@ -56,4 +60,4 @@ def calibration_from_key(d: Mapping[str, Any]) -> IRTCalibration:
         n_parameters=int(sum(len(v) for v in cats.values())), aic=np.nan, bic=np.nan, converged=True, em_cycles=0,
         newton_steps=0, max_abs_gradient=np.nan, quadrature_rule=str(d["quadrature"]["rule"]),
         quadrature_points=int(d["quadrature"]["points"]), parameters=params, covariance=pd.DataFrame(),
-        category_values=cats, nodes=nodes, weights=weights, diagnostics=("read from a scoring key",))
+        category_values=cats, nodes=nodes, weights=weights, diagnostics=("read from a scoring key",), link=link)

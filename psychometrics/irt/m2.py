@@ -51,14 +51,23 @@ def _design(kcats: list[int]) -> tuple[np.ndarray, list[str]]:
     return np.array(rows), labels
 
 
-def _probs(cal: IRTCalibration, params: pd.DataFrame) -> np.ndarray:
+def _item_vectors(cal: IRTCalibration, params: pd.DataFrame) -> list[np.ndarray]:
+    """(a, c_1..c_{K−1}) per item as arrays (read from the table once: perturbing arrays in the
+    finite-difference Δ is ~50× cheaper than copying and indexing the DataFrame)."""
+    out = []
+    for item in cal.items:
+        k = len(cal.category_values[item])
+        out.append(params.loc[item, ["a"] + [f"c{s}" for s in range(1, k)]].to_numpy(float))
+    return out
+
+
+def _probs(cal: IRTCalibration, params: pd.DataFrame | list[np.ndarray]) -> np.ndarray:
     """P (J, Q, Kmax), zero beyond an item's categories."""
-    kcats = [len(cal.category_values[i]) for i in cal.items]
+    vecs = _item_vectors(cal, params) if isinstance(params, pd.DataFrame) else params
+    kcats = [v.size for v in vecs]
     out = np.zeros((len(kcats), cal.nodes.size, max(kcats)))
-    for j, item in enumerate(cal.items):
-        k = kcats[j]
-        c = params.loc[item, [f"c{s}" for s in range(1, k)]].to_numpy(float)
-        out[j, :, :k] = category_probs(cal.engine_model, np.array([params.loc[item, "a"]]), c[None, :], cal.nodes)[0]
+    for j, v in enumerate(vecs):
+        out[j, :, : v.size] = category_probs(cal.engine_model, v[:1], v[None, 1:], cal.nodes)[0]
     return out
 
 
@@ -99,12 +108,16 @@ def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 
         xi[lo : lo + 64] = np.prod(pair, axis=2) @ cal.weights
     xi -= np.outer(pi, pi)
     delta = np.empty((s, q_par))
-    for col, (item, name) in enumerate(free):
-        up = cal.parameters.copy()
-        dn = cal.parameters.copy()
-        up.loc[item, name] += h
-        dn.loc[item, name] -= h
-        delta[:, col] = (_moments(_probs(cal, up), g, cal.weights) - _moments(_probs(cal, dn), g, cal.weights)) / (2 * h)
+    vecs = _item_vectors(cal, cal.parameters)
+    col = 0
+    for j, v in enumerate(vecs):  # columns in the order of ``free``: per item a, c1, …
+        for m in range(v.size):
+            up = [x.copy() for x in vecs]
+            dn = [x.copy() for x in vecs]
+            up[j][m] += h
+            dn[j][m] -= h
+            delta[:, col] = (_moments(_probs(cal, up), g, cal.weights) - _moments(_probs(cal, dn), g, cal.weights)) / (2 * h)
+            col += 1
     xi_inv = np.linalg.inv(xi)
     mid = np.linalg.inv(delta.T @ xi_inv @ delta)
     c = xi_inv - xi_inv @ delta @ mid @ delta.T @ xi_inv

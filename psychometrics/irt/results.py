@@ -45,6 +45,7 @@ class IRTCalibration(ResultMixin):
     collapsed_categories: tuple[tuple[str, float], ...] = ()
     n_dropped_rows: int = 0
     diagnostics: tuple[str, ...] = ()
+    link: str = "logit"  # "probit": normal-ogive GRM/2PL, P(X >= k) = Φ(aθ + c_k) (irt/_probit.py)
 
     _title = "IRT calibration (marginal maximum likelihood)"
 
@@ -54,8 +55,10 @@ class IRTCalibration(ResultMixin):
 
     @property
     def engine_model(self) -> str:
-        """The response function used internally: ``grm`` (also for the 2PL) or ``gpcm``."""
-        return "gpcm" if self.model == "gpcm" else "grm"
+        """The response function used internally: ``grm`` (also for the 2PL), ``grm_probit`` or ``gpcm``."""
+        if self.model == "gpcm":
+            return "gpcm"
+        return "grm_probit" if self.link == "probit" else "grm"
 
     @property
     def n_categories(self) -> pd.Series:

@@ -17,6 +17,13 @@ Procedure (stated in the result and the report; deterministic — no randomness 
    correlation of short and full scores, raw and corrected for the shared items (Levy 1967):
    the short score's error variance (1 − α_S) σ²_S, contained in both scores, is removed
    from their covariance: r_c = (cov(S, F) − (1 − α_S) σ²_S) / (σ_S σ_F).
+   With a grouping variable, measurement invariance of the short form's correlated-factors
+   model across the groups on the validation sample with the decision rule ``invariance_rule``:
+   for ordinal items (``ordinal=True``) the categorical ladder configural → thresholds →
+   loadings → intercepts by WLSMV (:func:`psychometrics.invariance.categorical_invariance`, an
+   empty category in one group merged with its neighbour), as the pipeline does for the full
+   scale; otherwise — or when the categorical models fail, said in the notes — the ML ladder
+   configural → metric → scalar → strict (:func:`psychometrics.invariance.measurement_invariance`).
 """
 
 from __future__ import annotations
@@ -54,6 +61,12 @@ class ShortForm(ResultMixin):
     n_validation: int
     notes: tuple[str, ...] = ()
     diagnostics: tuple[str, ...] = field(default=())
+    #: invariance ladder of the short form on the validation sample (None without a group)
+    invariance: pd.DataFrame | None = None
+    #: highest level that holds (``"<level> (partial)"`` when it needed released constraints)
+    invariance_level: str | None = None
+    #: estimator of the invariance models: ``"WLSMV"`` (categorical) or ``"ML"``
+    invariance_method: str | None = None
 
     _title = "Short form"
 
@@ -137,6 +150,8 @@ def short_form(
     per_subscale: int = 3,
     min_reliability: float | None = None,
     group: pd.Series | None = None,
+    invariance_rule: str = "auto",
+    ordinal: bool = False,
 ) -> ShortForm:
     """Select a short form on ``calibration`` rows and re-validate it on ``validation`` rows.
 
@@ -196,9 +211,56 @@ def short_form(
                      "alpha_full": _alpha(val_data[[i for ids in subscales.values() for i in ids]]), "alpha_short": a_tot,
                      "omega_short": np.nan, "r_short_full": raw, "r_short_full_corrected": corr}
     cfa_fit = _short_cfa(val_data, chosen, notes)
+    inv_table, inv_level, inv_method = ((None, None, None) if group is None else
+                                        _short_invariance(val_data, chosen, group, notes, invariance_rule, ordinal))
     return ShortForm(items=chosen, selection=selection, revalidation=pd.DataFrame.from_dict(rows, orient="index"),
                      cfa_fit=cfa_fit, procedure=PROCEDURE, n_calibration=len(calibration),
-                     n_validation=len(validation), notes=tuple(notes))
+                     n_validation=len(validation), notes=tuple(notes), invariance=inv_table,
+                     invariance_level=inv_level, invariance_method=inv_method)
+
+
+_INV_COLUMNS = ["compared_with", "chisq", "df", "pvalue", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df",
+                "delta_pvalue", "delta_cfi", "delta_rmsea", "holds"]
+
+
+def _short_invariance(val_data: pd.DataFrame, chosen: dict[str, tuple[str, ...]], group: pd.Series,
+                      notes: list[str], rule: str = "auto", ordinal: bool = False
+                      ) -> tuple[pd.DataFrame | None, str | None, str | None]:
+    """Invariance of the short form's correlated-factors model across ``group`` on the validation rows
+    (WLSMV categorical ladder for ordinal items, else — or when that fails — the ML ladder)."""
+    from psychometrics.cfa import models
+    from psychometrics.invariance import categorical_invariance, measurement_invariance
+
+    col = "__group__"
+    frame = val_data[[i for ids in chosen.values() for i in ids]].copy()
+    frame[col] = group.reindex(frame.index).astype("string")
+    missing = int(frame[col].isna().sum())
+    if missing:
+        notes.append(f"invariance of the short form: {missing} validation row(s) without a group excluded")
+        frame = frame.loc[frame[col].notna()]
+    frame[col] = frame[col].astype(str)
+    model = models.correlated_factors({k: list(v) for k, v in chosen.items()})
+    inv, method = None, "ML"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if ordinal:
+            try:
+                inv = categorical_invariance(model, frame, col, rule=rule, empty_categories="collapse")
+                method = "WLSMV"
+            except PsychometricsError as exc:
+                notes.append(f"categorical (WLSMV) invariance of the short form failed ({exc}); the ML ladder is "
+                             "reported instead")
+        if inv is None:
+            try:
+                inv = measurement_invariance(model, frame, col, rule=rule)
+            except PsychometricsError as exc:
+                notes.append(f"invariance of the short form not assessed ({exc})")
+                return None, None, None
+    table = inv.table[[c for c in _INV_COLUMNS if c in inv.table.columns]].copy()
+    level = f"{inv.level} (partial)" if getattr(inv, "partial_level", False) else str(inv.level)
+    notes.append(f"invariance of the short form across {group.name or 'the groups'} (validation sample, {method}, "
+                 f"rule {inv.rule}): {level}")
+    return table, level, method
 
 
 def _short_cfa(val_data: pd.DataFrame, chosen: dict[str, tuple[str, ...]], notes: list[str]) -> dict[str, float] | None:

@@ -87,6 +87,12 @@ class ValidationOptions:
     irt : bool
         Calibrate a graded response model per subscale and for the total (item fit,
         information, sum-score → EAP tables, ordinal logistic regression DIF; default True).
+    short_form : int or None
+        Choose a short form with this many items per subscale on the calibration sample and
+        re-validate it on the validation sample (α/ω, CFA, invariance across ``group``,
+        overlap-corrected short–full correlation); a "Short Form" subsection in the report and
+        ``short_form`` in results.json. Default None (not run); ``psychometrics shorten`` also
+        writes the short form's scale YAML.
     """
 
     group: str | None = None
@@ -114,6 +120,7 @@ class ValidationOptions:
     estimator: str = "auto"
     irt: bool = True
     scheduler: str | None = None
+    short_form: int | None = None
 
     def __post_init__(self) -> None:
         problems = option_problems(dataclasses.asdict(self))
@@ -190,6 +197,8 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
             out.append(f"{key}: must be a column name (text), got {quote(d[key])}")
     if "scheduler" in d and d["scheduler"] is not None and not isinstance(d["scheduler"], str):
         out.append(f"scheduler: must be a Dask scheduler address such as tcp://host:8786, got {quote(d['scheduler'])}")
+    if d.get("short_form") is not None and not (_is_int(d["short_form"]) and d["short_form"] >= 1):
+        out.append(f"short_form: must be a whole number of items per subscale (≥ 1), got {quote(d['short_form'])}")
     if "measures" in d:
         m = d["measures"]
         if isinstance(m, str) or not isinstance(m, (list, tuple)) or not all(isinstance(x, str) for x in m):

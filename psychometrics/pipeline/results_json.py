@@ -167,6 +167,8 @@ def _irt(st: RunState) -> dict[str, Any] | None:
             "category_values": {k: list(v) for k, v in cal.category_values.items()},
             "marginal_reliability": irt.marginal_reliability.get(sid),
             "item_fit": _frame_records(irt.item_fit[sid].reset_index()) if sid in irt.item_fit else None,
+            "limited_information_fit": irt.global_fit.get(sid),
+            "local_dependence": _frame_records(irt.local_dependence[sid]) if sid in irt.local_dependence else None,
             "sum_score_eap": _frame_records(irt.sum_scores[sid].reset_index()),
             "information": _frame_records(irt.information[sid][["test_information", "conditional_se",
                                                                  "conditional_reliability"]].reset_index()),
@@ -180,6 +182,21 @@ def _irt(st: RunState) -> dict[str, Any] | None:
                           "Jodoin-Gierl classes on McFadden Delta R2 (1 vs 3) with chi2 (2 df per group contrast) "
                           "at alpha = .01",
             "notes": list(irt.notes)}
+
+
+def _short_form(st: RunState) -> dict[str, Any] | None:
+    step = st.short_form
+    if step is None:
+        return None
+    sf = step.result
+    if sf is None:
+        return {"per_subscale": step.per_subscale, "note": step.note}
+    return {"per_subscale": step.per_subscale, "procedure": sf.procedure, "items": {k: list(v) for k, v in sf.items.items()},
+            "n_calibration": sf.n_calibration, "n_validation": sf.n_validation,
+            "selection": _frame_records(sf.selection), "revalidation": _frame_records(sf.revalidation),
+            "cfa_fit": sf.cfa_fit, "invariance_level": sf.invariance_level, "invariance_method": sf.invariance_method,
+            "invariance": _frame_records(sf.invariance),
+            "notes": list(sf.notes)}
 
 
 def _scoring(st: RunState) -> dict[str, Any]:
@@ -205,6 +222,7 @@ def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
         "cfa": _cfa(st),
         "invariance": _invariance(st),
         "irt": _irt(st),
+        "short_form": _short_form(st),
         "validity": _validity(st),
         "scoring": _scoring(st),
         "diagnostics": [d.to_dict() for d in st.diagnostics],

@@ -209,7 +209,7 @@ def validate(
 
         environment(str(template))  # a bad folder stops here, before any work
     ordinal, ordinal_why = resolve_ordinal(scale, opts)
-    run = Runner(quiet, total=9 + bool(opts.irt) + bool(opts.crosscheck))
+    run = Runner(quiet, total=9 + bool(opts.irt) + bool(opts.crosscheck) + bool(opts.short_form))
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
     def assemble() -> tuple[list[Verdict], dict[str, Any], str, dict[str, Any]]:
@@ -258,6 +258,11 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
     invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est)
     irt = run.run("item response theory", irt_step, work, scale, opts, invariance) if opts.irt else None
+    short = None
+    if opts.short_form:
+        from psychometrics.pipeline.steps.shortform import short_form_step
+
+        short = run.run("short form", short_form_step, d, scale, opts, ordinal)
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt)
     check = None
@@ -269,7 +274,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
                     reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
                     scoring_key=key, provenance=provenance(scale, d.responses, opts, command, extra_provenance),
-                    runner_diagnostics=tuple(run.diagnostics), crosscheck=check, irt=irt)
+                    runner_diagnostics=tuple(run.diagnostics), crosscheck=check, irt=irt, short_form=short)
 
 
 def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: Runner) -> None:

@@ -11,7 +11,7 @@ know about a step result is a property here, not a probe of the analysis objects
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import pandas as pd
@@ -354,6 +354,11 @@ class IRTStep:
         CFA-based verdict beside it (``cfa_non_invariant``); None without a grouping variable.
     notes : tuple of str
     diagnostics : tuple of Diagnostic
+    global_fit : mapping
+        Subscale id → M2 (binary) / C2 (polytomous) with df, p and RMSEA2
+        (:func:`psychometrics.irt.m2.limited_information_fit`).
+    local_dependence : mapping
+        Subscale id → LD χ² and Q3 / Q3* per item pair (:func:`psychometrics.irt.fit.local_dependence`).
     """
 
     calibrations: Mapping[str, Any]
@@ -364,6 +369,8 @@ class IRTStep:
     dif: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
+    global_fit: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    local_dependence: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------ run
@@ -408,6 +415,7 @@ class RunState:
     runner_diagnostics: tuple[Diagnostic, ...] = ()
     crosscheck: CrosscheckStep | None = None
     irt: IRTStep | None = None
+    short_form: Any = None  # steps.shortform.ShortFormStep when option short_form is set
 
     @property
     def estimation(self) -> dict[str, str]:

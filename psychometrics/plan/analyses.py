@@ -18,16 +18,30 @@ names with the analysis name. The estimators are the package's own:
     The ML invariance ladder with its decision rule and partial releases
     (:func:`psychometrics.invariance.measurement_invariance`, ``rule="auto"``).
 ``irt``
-    IRT DIF, once :mod:`psychometrics.irt` exists (otherwise skipped with a message).
+    IRT DIF of every item (Likert populations with two or more groups): per factor of the
+    population (items assigned to the factor they load on most), a graded response model
+    (:func:`psychometrics.irt.calibrate`, Samejima 1969) gives EAP θ
+    (:func:`psychometrics.irt.eap_scores`) as the matching score, and ordinal logistic
+    regression DIF (:func:`psychometrics.irt.dif.ordinal_logistic_dif`; Swaminathan & Rogers
+    1990, Zumbo 1999) tests each item; an item is flagged when the χ² test of uniform and
+    non-uniform DIF together (M1 vs M3, df = 2(G − 1)) has p < .01 — lordif's default
+    criterion (Choi, Gibbons & Crane, 2011). The matching score is purified iteratively as in
+    Crane et al. (2006): flagged items are left out of the GRM that gives θ and every item is
+    tested again, until the flagged set repeats (at most 5 rounds; at least 3 anchor items).
 
 References: McDonald, R. P. (1999). *Test theory: A unified treatment*. Erlbaum.
+Crane, P. K., Gibbons, L. E., Jolley, L., & van Belle, G. (2006). Differential item
+functioning analysis with ordinal logistic regression techniques: DIFdetect and difwithpar.
+*Medical Care, 44*, S115–S123. Choi, S. W., Gibbons, L. E., & Crane, P. K. (2011). lordif:
+An R package for detecting differential item functioning using iterative hybrid ordinal
+logistic regression/item response theory and Monte Carlo simulations. *Journal of
+Statistical Software, 39*(8), 1–30.
 Raykov, T. (2002). Analytic estimation of standard error and confidence interval for
 scale reliability. *Multivariate Behavioral Research, 37*, 89–103.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -165,20 +179,55 @@ def analyse_invariance(rep: Replication) -> dict[str, float]:
     return out
 
 
-def analyse_irt(rep: Replication) -> dict[str, float]:  # pragma: no cover - needs psychometrics.irt
-    """IRT DIF of every item (psychometrics.irt.dif), when that package exists."""
-    irt = importlib.import_module("psychometrics.irt")
-    dif = getattr(irt, "dif", None)
-    if dif is None:
-        raise RuntimeError("psychometrics.irt has no dif() function")
+IRT_ALPHA = 0.01  # lordif's default criterion: χ²(M1 vs M3) at α = .01
+IRT_MAX_ROUNDS = 5  # purification rounds of the matching score
+IRT_MIN_ANCHORS = 3
+
+
+def _subscales(pop: Population) -> list[list[str]]:
+    """The items of each factor (each item on the factor it loads on most), in item order."""
+    main = np.argmax(np.abs(pop.loadings), axis=1)
+    return [[pop.items[j] for j in np.flatnonzero(main == k)] for k in range(len(pop.factors))]
+
+
+def analyse_irt(rep: Replication) -> dict[str, float]:
+    """IRT DIF per item: GRM EAP θ (purified) + ordinal logistic regression (see the module docstring)."""
     import pandas as pd
+
+    from psychometrics.irt import calibrate, eap_scores
+    from psychometrics.irt.dif import ordinal_logistic_dif
 
     pop = rep.population
     frame = pd.DataFrame(rep.data, columns=list(pop.items))
-    frame.insert(0, pop.group_column, np.asarray(pop.groups, dtype=object)[rep.group])
-    res = dif(frame, group=pop.group_column)
-    flagged = set(getattr(res, "flagged_items", ()) or ())
-    return {"converged": 1.0, **{f"flag.{it}": float(it in flagged) for it in pop.items}}
+    group = pd.Series(np.asarray(pop.groups, dtype=object)[rep.group], index=frame.index)
+    out: dict[str, float] = {}
+    converged, rounds = True, 0
+    for items in _subscales(pop):
+        if len(items) < IRT_MIN_ANCHORS:  # too few items for a GRM matching score: not tested
+            out.update({f"flag.{i}": np.nan for i in items})
+            continue
+        flagged: frozenset[str] = frozenset()
+        seen = {flagged}
+        for _ in range(IRT_MAX_ROUNDS):
+            rounds += 1
+            anchor = [i for i in items if i not in flagged]
+            cal = calibrate(frame[anchor], anchor)
+            theta = eap_scores(cal, frame[anchor])["theta"]
+            tab = ordinal_logistic_dif(frame, group, theta, items, alpha=IRT_ALPHA)
+            converged &= bool(cal.converged) and bool(tab["converged"].fillna(False).all())
+            p13 = tab["p_13"].reindex(items).to_numpy(dtype=float)
+            new = frozenset(i for i, p in zip(items, p13) if p < IRT_ALPHA)
+            if new in seen or len(items) - len(new) < IRT_MIN_ANCHORS:
+                flagged = new
+                break
+            seen.add(new)
+            flagged = new
+        for i, p in zip(items, p13):
+            out[f"p.{i}"] = float(p)
+            out[f"flag.{i}"] = float(i in flagged) if np.isfinite(p) else np.nan
+    out["converged"] = float(converged)
+    out["rounds"] = float(rounds)
+    return out
 
 
 ANALYSES: dict[str, Callable[[Replication], dict[str, float]]] = {
@@ -191,11 +240,6 @@ ANALYSES: dict[str, Callable[[Replication], dict[str, float]]] = {
 
 def available(name: str) -> str | None:
     """None if the analysis can run here, else why not."""
-    if name == "irt":
-        # psychometrics.irt exists (ordinal_logistic_dif), but the planner does not yet calibrate a GRM per
-        # replication for the matching score; said in plan.json and plan.html rather than run half-done
-        return ("skipped: IRT DIF per replication (psychometrics.irt: GRM matching score + ordinal_logistic_dif) "
-                "is not wired into the planner yet")
     return None
 
 
@@ -214,6 +258,9 @@ def resolve_analyses(names: Any, population: Population) -> tuple[tuple[str, ...
         why = available(n)
         if why is None and n in ("invariance", "irt") and len(population.groups) < 2:
             why = "skipped: the population has a single group"
+        if why is None and n == "irt" and not population.ordinal:
+            why = ("skipped: the population's items are continuous; the IRT DIF (graded response model) needs "
+                   "Likert items (a study file, or from_syntax(..., thresholds=[...]))")
         if why:
             skipped[n] = why
         else:

@@ -16,7 +16,7 @@ from psychometrics._results import ResultMixin
 from psychometrics.exceptions import SpecError
 from psychometrics.plan.analyses import resolve_analyses
 from psychometrics.plan.population import Population, load_population
-from psychometrics.plan.runner import PlanConfig, execute, read_replications
+from psychometrics.plan.runner import PlanConfig, auto_batch_size, execute, read_replications
 from psychometrics.plan.summary import DESCRIPTIONS, recommend, summarise
 from psychometrics._text import quote
 
@@ -125,7 +125,7 @@ def monte_carlo(
     seed: int = 0,
     scheduler: str | None = None,
     workers: int | None = None,
-    batch_size: int = 25,
+    batch_size: int | None = None,
     alpha: float = 0.05,
     target: float = 0.80,
     show_progress: bool | None = None,
@@ -165,8 +165,9 @@ def monte_carlo(
         ``DASK_SCHEDULER_ADDRESS`` or an embedded local cluster, one worker per core).
     workers : int, optional
         Workers of the embedded cluster (default: one per core).
-    batch_size : int
-        Replications per Dask task.
+    batch_size : int, optional
+        Replications per Dask task; default reps / 10 between 10 and 100
+        (:func:`~psychometrics.plan.runner.auto_batch_size`). Results do not depend on it.
     alpha, target : float
         Significance level of the χ² tests; power that the recommended n must reach.
 
@@ -192,6 +193,8 @@ def monte_carlo(
         raise SpecError(f"reps must be a positive integer, got {quote(reps)}")
     if not 0 < alpha < 1 or not 0 < target < 1:
         raise SpecError(f"alpha and target must lie in (0, 1), got {alpha} and {target}")
+    if batch_size is None:
+        batch_size = auto_batch_size(int(reps))
     if batch_size < 1:
         raise SpecError(f"batch_size must be at least 1, got {batch_size}")
     effects = tuple(float(e) for e in effects)

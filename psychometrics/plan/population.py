@@ -210,12 +210,16 @@ def from_syntax(
     groups: dict[str, float] | None = None,
     latent_means: dict[str, dict[str, float]] | None = None,
     dif: list[dict[str, Any]] | None = None,
+    thresholds: list[float] | None = None,
 ) -> Population:
     """A population from lavaan syntax with values (``f =~ 0.7*x1 + 0.6*x2``; ``f1 ~~ 0.3*f2``).
 
     ``model`` is the analysis model (default: the same syntax with the values removed);
     ``groups`` maps group ids to proportions (first = reference); ``latent_means`` maps a
-    group to factor mean shifts; ``dif`` lists ``{"item", "group", "shift"}`` intercept shifts.
+    group to factor mean shifts; ``dif`` lists ``{"item", "group", "shift"}`` intercept shifts;
+    ``thresholds`` (increasing, on the scale of the standardized latent responses) makes every
+    item a Likert item with ``len(thresholds) + 1`` categories coded 1, 2, … (continuous data
+    without it).
     """
     from psychometrics.cfa.estimation import CompiledModel
     from psychometrics.cfa.specification import build_spec
@@ -261,8 +265,14 @@ def from_syntax(
         if d.get("group") not in gids[1:]:
             raise SpecError(f"dif[{i}]: group {quote(d.get('group'))} is not a non-reference group ({', '.join(gids[1:])})")
         shifts[gids.index(d["group"]), items.index(d["item"])] += float(d["shift"])
+    thr = item_min = None
+    if thresholds is not None:
+        t = np.asarray(thresholds, dtype=float).ravel()
+        if t.size < 1 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+            raise SpecError(f"thresholds must be finite and strictly increasing, got {list(t)[:10]}")
+        thr, item_min = np.tile(t, (len(items), 1)), np.ones(len(items))
     pop = Population(items=items, factors=factors, loadings=lam, phi=phi, theta=theta, groups=gids,
-                     proportions=props, means=means, dif=shifts,
+                     proportions=props, means=means, dif=shifts, thresholds=thr, item_min=item_min,
                      model=model or analysis_syntax(syntax), source="lavaan syntax with population values")
     return _validate(pop)
 

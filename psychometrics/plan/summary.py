@@ -45,6 +45,10 @@ DESCRIPTIONS = {
     "invariance.reject_strict": ("power", "decision rule rejects strict invariance"),
     "invariance.detect_dif": ("power", "share of planted non-invariant items flagged (sensitivity)"),
     "invariance.false_positive": ("share", "share of invariant items flagged (false-positive rate)"),
+    "irt.converged": ("share", "share of replications whose GRM calibrations and DIF regressions all converged"),
+    "irt.detect_dif": ("power", "IRT DIF (ordinal logistic regression on purified GRM θ, χ² p < .01): share of "
+                                "planted DIF items flagged (sensitivity)"),
+    "irt.false_positive": ("share", "IRT DIF: share of DIF-free items flagged (false-positive rate)"),
 }
 
 
@@ -79,6 +83,28 @@ def _rmse(sq: np.ndarray) -> tuple[float, float, int]:
 
 def _col(t: pd.DataFrame, name: str) -> np.ndarray:
     return t[name].to_numpy(dtype=float) if name in t.columns else np.full(len(t), np.nan)
+
+
+def _detection(t: pd.DataFrame, c: pd.DataFrame, pop: Population, name: str) -> dict[str, tuple]:
+    """Sensitivity on the planted DIF items and false-positive rate on the others (mean over items per
+    replication, then over the converged replications ``c``); with effect 0 every item is DIF-free."""
+    out: dict[str, tuple] = {}
+    planted = list(pop.dif_items)
+    clean = [i for i in pop.items if i not in planted]
+    effect = float(t["effect"].iloc[0]) if len(t) else 0.0
+
+    def share(items: list[str]) -> np.ndarray:
+        flags = np.column_stack([_col(c, f"{name}.flag.{i}") for i in items])
+        tested = np.isfinite(flags).sum(axis=1)  # items not tested (NaN) are left out
+        hits = np.where(np.isfinite(flags), flags, 0.0).sum(axis=1)
+        return np.divide(hits, tested, out=np.full(len(hits), np.nan), where=tested > 0)
+
+    if planted and effect != 0 and len(c):
+        out[f"{name}.detect_dif"] = _mean(share(planted))
+    flagged_clean = clean if effect != 0 else list(pop.items)
+    if flagged_clean and len(c):
+        out[f"{name}.false_positive"] = _mean(share(flagged_clean))
+    return out
 
 
 def _condition_criteria(t: pd.DataFrame, pop: Population, analyses: tuple[str, ...]) -> dict[str, tuple]:
@@ -122,16 +148,11 @@ def _condition_criteria(t: pd.DataFrame, pop: Population, analyses: tuple[str, .
         for lv in ("metric", "scalar", "strict"):
             if f"invariance.reject_{lv}" in c.columns:
                 out[f"invariance.reject_{lv}"] = _rate(_col(c, f"invariance.reject_{lv}"))
-        planted = [i for i in pop.dif_items]
-        clean = [i for i in pop.items if i not in planted]
-        effect = float(t["effect"].iloc[0]) if len(t) else 0.0
-        if planted and effect != 0 and len(c):
-            out["invariance.detect_dif"] = _mean(np.column_stack([_col(c, f"invariance.flag.{i}")
-                                                                  for i in planted]).mean(axis=1))
-        flagged_clean = clean if effect != 0 else list(pop.items)
-        if flagged_clean and len(c):
-            out["invariance.false_positive"] = _mean(np.column_stack([_col(c, f"invariance.flag.{i}")
-                                                                      for i in flagged_clean]).mean(axis=1))
+        out.update(_detection(t, c, pop, "invariance"))
+    if "irt" in analyses:
+        conv = _col(t, "irt.converged")
+        out["irt.converged"] = _rate(conv)
+        out.update(_detection(t, t[conv == 1], pop, "irt"))
     return out
 
 

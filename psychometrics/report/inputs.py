@@ -228,3 +228,5 @@ class ValidationRun(Protocol):
     def crosscheck(self) -> CrosscheckEvidence | None: ...
     @property
     def irt(self) -> Any: ...  # the IRT step (psychometrics.pipeline.state.IRTStep) or None
+    @property
+    def short_form(self) -> Any: ...  # psychometrics.pipeline.steps.shortform.ShortFormStep or None

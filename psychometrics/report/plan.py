@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from psychometrics._display import format_value
+from psychometrics.plan.analyses import IRT_ALPHA
 from psychometrics.plan.api import PlanResult
 from psychometrics.plan.summary import DESCRIPTIONS, describe
 from psychometrics.report.figures.plan import power_curves
@@ -29,6 +30,8 @@ _CURVES = {
     "invariance.reject_scalar": "Rule rejects scalar invariance",
     "invariance.detect_dif": "Planted non-invariant items detected",
     "invariance.false_positive": "Invariant items flagged (false positives)",
+    "irt.detect_dif": "IRT DIF: planted DIF items detected",
+    "irt.false_positive": "IRT DIF: DIF-free items flagged (false positives)",
     "reliability.precision": "95 % CI of ω within ±.05",
     "reliability.coverage": "Coverage of the 95 % CI of ω",
 }
@@ -46,7 +49,7 @@ def _figures(res: PlanResult) -> list[dict[str, Any]]:
                   for e, a in zip(g["effect"], g["allocation"])]
         curves = g.assign(series=labels)[["series", "n", "estimate", "mcse"]]
         ref = 0.95 if name == "reliability.coverage" else (res.settings["alpha"] if name == "invariance.false_positive"
-                                                           else target)
+                                                           else IRT_ALPHA if name == "irt.false_positive" else target)
         out.append({"name": name, "title": title, "svg": power_curves(curves, ref, title=title),
                     "description": describe(name)})
     return out

@@ -35,6 +35,22 @@ REFERENCES = {
     "Jodoin & Gierl (2001)": "Jodoin, M. G., & Gierl, M. J. (2001). Evaluating type I error and power rates using an "
                              "effect size measure with the logistic regression procedure for DIF detection. Applied "
                              "Measurement in Education, 14(4), 329–349.",
+    "Maydeu-Olivares & Joe (2005)": "Maydeu-Olivares, A., & Joe, H. (2005). Limited- and full-information "
+                                    "estimation and goodness-of-fit testing in 2^n contingency tables: A unified "
+                                    "framework. Journal of the American Statistical Association, 100(471), 1009–1020.",
+    "Maydeu-Olivares & Joe (2014)": "Maydeu-Olivares, A., & Joe, H. (2014). Assessing approximate fit in categorical "
+                                    "data analysis. Multivariate Behavioral Research, 49(4), 305–328.",
+    "Cai & Monroe (2014)": "Cai, L., & Monroe, S. (2014). A new statistic for evaluating item response theory models "
+                           "for ordinal data (CRESST Report 839). University of California, Los Angeles.",
+    "Chen & Thissen (1997)": "Chen, W.-H., & Thissen, D. (1997). Local dependence indexes for item pairs using item "
+                             "response theory. Journal of Educational and Behavioral Statistics, 22(3), 265–289.",
+    "Yen (1984)": "Yen, W. M. (1984). Effects of local item dependence on the fit and equating performance of the "
+                  "three-parameter logistic model. Applied Psychological Measurement, 8(2), 125–145.",
+    "Christensen et al. (2017)": "Christensen, K. B., Makransky, G., & Horton, M. (2017). Critical values for Yen's "
+                                 "Q3: Identification of local dependence in the Rasch model using residual "
+                                 "correlations. Applied Psychological Measurement, 41(3), 178–194.",
+    "Levy (1967)": "Levy, P. (1967). The correction for spurious correlation in the evaluation of short-form tests. "
+                   "Journal of Clinical Psychology, 23(1), 84–86.",
     "Louis (1982)": "Louis, T. A. (1982). Finding the observed information matrix when using the EM algorithm. "
                     "Journal of the Royal Statistical Society: Series B, 44(2), 226–233.",
     "Reise (2012)": "Reise, S. P. (2012). The rediscovery of bifactor measurement models. Multivariate Behavioral "

@@ -26,6 +26,7 @@ from psychometrics.report.sections.items import item_analysis_part, item_review
 from psychometrics.report.sections.relations import relations_section
 from psychometrics.report.sections.reliability import reliability_part
 from psychometrics.report.sections.scoring import scoring_section
+from psychometrics.report.sections.shortform import short_form_part
 from psychometrics.report.sections.summary import summary_section
 
 __all__ = ["build_context", "render_validation_report"]
@@ -45,6 +46,8 @@ def build_context(run: ValidationRun, verdicts: Sequence[Verdict], *, title: str
              "Measurement Invariance": invariance_part(run)}
     if run.irt is not None:
         parts["Item Response Theory"] = irt_part(run)
+    if getattr(run, "short_form", None) is not None:
+        parts["Short Form"] = short_form_part(run.short_form)
     if run.crosscheck is not None:
         parts["Independent Cross-Check"] = crosscheck_part(run.crosscheck)
     cites = cited_in(v.reference for v in verdicts) | ALWAYS_CITED

@@ -62,8 +62,31 @@ def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance:
             except PsychometricsError as exc:
                 notes.append(f"{sid}: S-X² item fit not computed ({why(exc)}).")
     dif = _dif(work, scale, opts, invariance, cals, notes, diags, eap_scores)
+    m2, ld = _global_and_local_fit(items, cals, notes)
     return IRTStep(calibrations=cals, item_fit=fits, sum_scores=tables, information=infos, marginal_reliability=rel,
-                   dif=dif, notes=tuple(notes), diagnostics=tuple(diags))
+                   dif=dif, notes=tuple(notes), diagnostics=tuple(diags), global_fit=m2, local_dependence=ld)
+
+
+def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list[str]
+                          ) -> tuple[dict[str, dict[str, float]], dict[str, pd.DataFrame]]:
+    """M2 / C2 with RMSEA2 and the pairwise LD χ² / Q3 per subscale (not the total: Ξ grows with J⁴)."""
+    from psychometrics.irt.fit import local_dependence
+    from psychometrics.irt.m2 import limited_information_fit
+
+    m2: dict[str, dict[str, float]] = {}
+    ld: dict[str, pd.DataFrame] = {}
+    for sid, cal in cals.items():
+        if sid == "total":
+            continue
+        try:
+            m2[sid] = limited_information_fit(cal, items)
+        except (PsychometricsError, np.linalg.LinAlgError) as exc:
+            notes.append(f"{sid}: M2/C2 not computed ({why(exc)}).")
+        try:
+            ld[sid] = local_dependence(cal, items)
+        except PsychometricsError as exc:
+            notes.append(f"{sid}: local dependence not computed ({why(exc)}).")
+    return m2, ld
 
 
 def _dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep, cals: dict[str, Any],

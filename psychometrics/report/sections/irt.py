@@ -16,6 +16,8 @@ __all__ = ["irt_part"]
 
 _CITES = {"Samejima (1969)", "Bock & Aitkin (1981)", "Louis (1982)", "Orlando & Thissen (2000)",
           "Thissen et al. (1995)", "Crane et al. (2006)", "Jodoin & Gierl (2001)"}
+_FIT_CITES = {"Maydeu-Olivares & Joe (2005)", "Cai & Monroe (2014)", "Maydeu-Olivares & Joe (2014)",
+              "Chen & Thissen (1997)", "Yen (1984)", "Christensen et al. (2017)"}
 
 
 def irt_part(run: ValidationRun) -> Part:
@@ -72,6 +74,7 @@ def irt_part(run: ValidationRun) -> Part:
                                  note="Complete responses, extreme sum scores dropped, score groups merged from the "
                                       "tails until every expected count is ≥ 1; p (BH): Benjamini–Hochberg across "
                                       "the items of the subscale."))
+    part.blocks += _global_local_blocks(irt, part)
     if irt.dif is not None:
         part.blocks += _dif_blocks(irt.dif)
     for note in irt.notes:
@@ -99,3 +102,45 @@ def _dif_blocks(dif: pd.DataFrame) -> list[Any]:
                        "when the group enters (> .10 suggests uniform DIF). CFA non-invariant: the item's constraints "
                        "were released in the invariance step."),
             Paragraph(words)]
+
+
+def _global_local_blocks(irt: Any, part: Part) -> list[Any]:
+    """M2 / C2 with RMSEA2 per subscale and the item pairs flagged for local dependence."""
+    m2: dict = getattr(irt, "global_fit", {}) or {}
+    ld: dict = getattr(irt, "local_dependence", {}) or {}
+    if not m2 and not ld:
+        return []
+    part.cites |= _FIT_CITES
+    rows = []
+    for sid in dict.fromkeys([*m2, *ld]):
+        r: dict[str, Any] = {"Score": sid}
+        f = m2.get(sid)
+        if f is not None:
+            r.update({"Statistic": f["name"], "Value": f["statistic"], "df": f["df"], "p": f["p"], "RMSEA2": f["rmsea2"]})
+        t = ld.get(sid)
+        if t is not None and not t.empty:
+            r.update({"Pairs": len(t), "LD χ² > 10": int((t["ld_std"] > 10).sum()),
+                      "|Q3*| > .20": int((t["q3_star"].abs() > 0.2).sum()), "max |Q3*|": float(t["q3_star"].abs().max())})
+        rows.append(r)
+    out: list[Any] = [Table(pd.DataFrame(rows).set_index("Score"), "IRT Global Fit and Local Dependence",
+                            digits={"df": 0, "Pairs": 0, "LD χ² > 10": 0, "|Q3*| > .20": 0, "Value": 2, "RMSEA2": 3},
+                            p_values=["p"], no_leading_zero=["RMSEA2", "max |Q3*|"],
+                            note="M2 (binary items; Maydeu-Olivares & Joe, 2005) or its polytomous version C2 (Cai & "
+                                 "Monroe, 2014) on complete rows, with RMSEA2 (Maydeu-Olivares & Joe, 2014; ≤ .05 "
+                                 "close fit). Local dependence per item pair: the standardised LD χ² of Chen & Thissen "
+                                 "(1997), flagged above 10 when positive (more association than the model implies), "
+                                 "and Yen's (1984) Q3 of EAP residuals centred on its mean, Q3* (Christensen et al., "
+                                 "2017), flagged above .20 in absolute value.")]
+    flagged = [t.assign(Score=sid) for sid, t in ld.items() if not t.empty]
+    if flagged:
+        pairs = pd.concat(flagged)
+        pairs = pairs[(pairs["ld_std"] > 10) | (pairs["q3_star"].abs() > 0.2)]
+        if not pairs.empty:
+            tab = pairs[["Score", "item1", "item2", "ld_x2", "df", "ld_std", "q3", "q3_star"]].rename(
+                columns={"item1": "Item 1", "item2": "Item 2", "ld_x2": "LD χ²", "ld_std": "Standardised", "q3": "Q3",
+                         "q3_star": "Q3*"}).set_index(["Score", "Item 1", "Item 2"])
+            out.append(Table(tab, "Item Pairs Flagged for Local Dependence", digits={"df": 0, "LD χ²": 1},
+                             note="Flag: standardised LD χ² > 10 or |Q3*| > .20. A flagged pair shares variance "
+                                  "beyond the trait (similar wording, a specific facet); consider dropping one item "
+                                  "or modelling the pair (e.g. a bifactor or testlet model)."))
+    return out

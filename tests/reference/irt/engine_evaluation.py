@@ -65,7 +65,6 @@ def speed_and_recovery(res_json):
         "cold_default": {},  # the first fits of the process (imports already done)
         "default": {},
         "no_se": {"compute_standard_errors": False},
-        "no_rust": {"use_rust": False},
         "tight": {"tol": 1e-8, "max_iter": 5000},
         "q61": {"n_quadpts": 61},
         "q61_no_se": {"n_quadpts": 61, "compute_standard_errors": False},
@@ -100,28 +99,39 @@ def speed_and_recovery(res_json):
     se_m = mirt_se("GRM", runs["_fits"]["tight"])
     rec["max_rel_diff_se_oakes_vs_numerical_hessian"] = float(max(np.max(np.abs(p / q - 1)) for p, q in zip(se_m, ex["se"])))
     del runs["_fits"]
-    # quadrature sensitivity of the 28-item likelihood itself: exact maximiser (own code, from the
-    # true values) at several fixed grids, and recovery of the truth there
+    res_json["speed_grm_28x10000"] = {
+        "design": "unidimensional GRM, 28 items x 5 categories, N = 10000 with theta standardised to mean 0 / SD 1 exactly, a ~ U(0.8, 2.5), b sorted around N(0, 0.7) locations; fits: 4 subscales of 7 items + total of 28; n_quadpts = 21 unless the run says q61",
+        "true": {"a": a.tolist(), "b": b.tolist()},
+        "runs": runs,
+        "recovery_total": rec,
+    }
+
+
+def quadrature_sensitivity(res_json):
+    """Exact maximiser (own code, Newton from the true values) of the 28-item GRM likelihood at several grids."""
+    rng = np.random.default_rng(SEED)
+    a, b = true_grm(rng, 28)
+    X = simulate_grm(rng, 10_000, a, b, standardise=True)
+    truth = [np.concatenate([[a[i]], b[i]]) for i in range(28)]
     quad = {}
-    for label in ("GH21", "GH41", "GH61", "EQ61", "EQ121"):
+    for label in ("GH21", "GH41", "GH61", "EQ61"):
         n = int(label[2:])
         if label.startswith("GH"):
             nodes, weights = gauss_hermite(n)
         else:
             nodes = np.linspace(-6, 6, n)
             weights = norm.pdf(nodes) / norm.pdf(nodes).sum()
-        ex, wall, _ = timed(lambda: polish("GRM", truth, X, nodes, weights, tol=1e-5))
+        ex, wall, _ = timed(lambda: polish("GRM", truth, X, nodes, weights, tol=1e-4, fixed_hessian=True))
         z = np.concatenate([(e - t) / s for e, t, s in zip(ex["pars"], truth, ex["se"])])
         quad[label] = {"loglik": float(ex["loglik"]), "share_abs_z_lt_3": float(np.mean(np.abs(z) < 3)),
                        "share_abs_z_lt_1.96": float(np.mean(np.abs(z) < 1.96)), "max_abs_z": float(np.max(np.abs(z))),
-                       "mean_z_slopes": float(np.mean(z[::N_CAT])), "seconds_own_newton": wall}
+                       "mean_z_slopes": float(np.mean(z[::N_CAT])), "seconds_own_newton": wall,
+                       "newton_iterations": ex["newton_iterations"], "max_abs_grad": ex["max_abs_grad"]}
         print(label, quad[label], flush=True)
-    res_json["speed_grm_28x10000"] = {
-        "design": "unidimensional GRM, 28 items x 5 categories, N = 10000 with theta standardised to mean 0 / SD 1 exactly, a ~ U(0.8, 2.5), b sorted around N(0, 0.7) locations; fits: 4 subscales of 7 items + total of 28; n_quadpts = 21 unless the run says q61",
-        "quadrature_sensitivity_total": quad,
-        "true": {"a": a.tolist(), "b": b.tolist()},
-        "runs": runs,
-        "recovery_total": rec,
+    res_json["quadrature_sensitivity_grm_28x10000"] = {
+        "design": "same data as speed_grm_28x10000",
+        "what": "exact maximiser by Newton from the true values, Hessian refreshed every 5 steps; SEs from the last Hessian",
+        "grids": quad,
     }
 
 
@@ -211,8 +221,11 @@ def girth_check(res_json):
     print(out, flush=True)
 
 
-def evaluate():
-    res = {"versions": versions(), "machine": {"cpus": os.cpu_count()}}
+def evaluate(steps=()):
+    """Run the named steps (default: all) and merge their results into engine_evaluation.json."""
+    out = HERE / "engine_evaluation.json"
+    res = json.loads(out.read_text()) if out.exists() else {}
+    res.update({"versions": versions(), "machine": {"cpus": os.cpu_count()}})
     try:
         import girth  # noqa: F401
         import importlib.metadata as md
@@ -220,8 +233,12 @@ def evaluate():
         res["versions"]["girth"] = md.version("girth")
     except ImportError:
         pass
-    speed_and_recovery(res)
-    coverage(res)
-    if "girth" in res["versions"]:
-        girth_check(res)
-    (HERE / "engine_evaluation.json").write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
+    table = {"speed": speed_and_recovery, "quadrature": quadrature_sensitivity, "coverage": coverage, "girth": girth_check}
+    for name in steps or list(table):  # written after each step
+        step = table[name]
+        if step is girth_check and "girth" not in res["versions"]:
+            continue
+        res[f"load_average_before_{step.__name__}"] = os.getloadavg()
+        step(res)
+        res[f"load_average_after_{step.__name__}"] = os.getloadavg()
+        out.write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")

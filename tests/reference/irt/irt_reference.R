@@ -14,7 +14,7 @@
 #   * thresholds() gives difficulties of adjacent-category steps: tau_ih = -(beta_ih - beta_i,h-1),
 #     "Location" = mean of an item's thresholds.
 #   * Identification (sum0 = TRUE, eRm's default): RM and PCM: sum of ALL betapar = 0 (over items and
-#     categories).  RSM: beta_ih = h * eta_i + omega_h with omega_1 = 0 and the item parameters eta_i
+#     categories).  RSM: beta_ih = -(h * eta_i + omega_h) with omega_1 = 0 and the item parameters eta_i
 #     summing to zero (eta of item 1 = -sum of the others), so sum(betapar) != 0 in the RSM.
 #   * `etapar` are the free parameters with betapar = -W %*% etapar (fit$W); for RM and PCM eta = -beta
 #     of all but the first parameter, i.e. etapar are difficulties.
@@ -149,7 +149,7 @@ erm_json <- function(fit, X, name, call, data_file, note = NULL) {
     identification = switch(fit$model,
       RM = "sum0 = TRUE: sum of betapar over items = 0",
       PCM = "sum0 = TRUE: sum of betapar over all items and categories = 0 (first parameter = -sum of the others)",
-      RSM = "sum0 = TRUE: beta_ih = h * eta_i + omega_h, omega_1 = 0, sum of item eta_i = 0"),
+      RSM = "sum0 = TRUE: beta_ih = -(h * eta_i + omega_h); etapar = (eta_2..eta_J, omega_2..omega_m) are difficulties, eta_1 = -sum of the others, omega_1 = 0"),
     sign = "betapar are easiness: P(X_i = h | theta) proportional to exp(h * theta + beta_ih); dichotomous difficulty b_i = -beta_i",
     loglik = fit$loglik, iterations = fit$iter, convergence = fit$convergence, npar = fit$npar,
     optimizer = "nlm (eRm default fitctrl), iterlim 5000, default gradtol 1e-6",

@@ -102,22 +102,30 @@ def unpack(vec, sizes):
     return np.split(vec, np.cumsum(sizes)[:-1])
 
 
-def polish(kind, pars0, X, nodes, weights, tol=1e-7, max_iter=30):
-    """Newton from pars0 on the exact quadrature marginal log-likelihood."""
+def polish(kind, pars0, X, nodes, weights, tol=1e-7, max_iter=30, fixed_hessian=False):
+    """Newton from pars0 on the exact quadrature marginal log-likelihood.
+
+    fixed_hessian: reuse the Hessian at pars0 (refreshed every 5 steps) for the steps and its last
+    value for the SEs (cheaper; for starts close to the optimum, e.g. the true values of a large
+    simulated data set).
+    """
     sizes = [p.size for p in pars0]
     v = np.concatenate(pars0).astype(float)
     grad = lambda vec: gradient(kind, unpack(vec, sizes), X, nodes, weights)
     g0 = grad(v)
+    H = hessian(grad, v) if fixed_hessian else None
     it = 0
     for it in range(1, max_iter + 1):
         g = grad(v)
         if np.max(np.abs(g)) < tol:
             break
-        H = hessian(grad, v)
+        if not fixed_hessian or it % 5 == 0:  # fixed_hessian: refresh every 5 steps
+            H = hessian(grad, v)
         step = np.linalg.solve(H, g)
         v = v - step
     g = grad(v)
-    H = hessian(grad, v)
+    if not fixed_hessian:
+        H = hessian(grad, v)
     se = np.sqrt(np.diag(np.linalg.inv(-H)))
     return {
         "pars": unpack(v, sizes),
@@ -356,4 +364,4 @@ if __name__ == "__main__":
     elif what == "evaluate":
         from engine_evaluation import evaluate  # noqa: E402  (same folder)
 
-        evaluate()
+        evaluate(sys.argv[2:])
