@@ -36,6 +36,7 @@ __all__ = ["LARGE_N", "moment_draws", "pairwise_moments", "CovFeatures", "bootst
            "bca_interval", "BootstrapOutcome", "run_bootstrap"]
 
 SeedLike = int | np.random.Generator | None
+EM_JACKKNIFE_MAX = 5_000  # above this many rows the EM bootstrap's BCa uses acceleration 0 (no n EM re-runs)
 LARGE_N = 50_000  # above this many rows the bootstrap draws covariance matrices (moment_draws) instead of rows
 
 
@@ -224,6 +225,9 @@ def run_bootstrap(
     outcome's ``method`` and ``note`` say so. At or below ``large_n`` (the demo's n and
     every test) rows are resampled exactly as before.
     """
+    if kind == "em":  # missing="fiml": the EM covariance of every resample (psychometrics._em)
+        return _run_em(x, statistic, estimates, n_boot=n_boot, level=level, interval=interval, seed=seed,
+                       show_progress=show_progress, description=description, names=names)
     if x.shape[0] > large_n:
         return _run_asymptotic(x, pairwise, statistic, estimates, n_boot=n_boot, level=level, interval=interval,
                             seed=seed, show_progress=show_progress, description=description, names=names,
@@ -235,9 +239,6 @@ def run_bootstrap(
         for start, covs in bootstrap_covariances(feats, n_boot, seed, chunk=chunk):
             reps[start:start + covs.shape[0]] = statistic(covs)
             advance(covs.shape[0])
-    ok = np.all(np.isfinite(reps), axis=1)
-    n_failed = int(np.sum(~ok))
-    good = reps[ok]
     jack = None
     if interval == "bca":
         jcovs = jackknife_covariances(feats)
@@ -248,6 +249,16 @@ def run_bootstrap(
             for s0 in range(0, n, step):
                 jack[s0:s0 + step] = statistic(jcovs[s0:s0 + step])
                 advance(min(step, n - s0))
+    return _outcome(reps, jack, estimates, level, interval, names)
+
+
+def _outcome(reps: np.ndarray, jack: np.ndarray | None, estimates: np.ndarray, level: float, interval: str,
+             names: list[str], method: str = "rows", note: str = "") -> BootstrapOutcome:
+    """Percentile or BCa intervals of the replicates (``jack``: jackknife values for BCa)."""
+    k = reps.shape[1]
+    ok = np.all(np.isfinite(reps), axis=1)
+    n_failed = int(np.sum(~ok))
+    good = reps[ok]
     intervals: list[tuple[float, float] | None] = []
     fallbacks: list[str] = []
     for j in range(k):
@@ -267,7 +278,93 @@ def run_bootstrap(
             intervals.append(ci)
         else:
             intervals.append(percentile_interval(good[:, j], level))
-    return BootstrapOutcome(reps, intervals, interval, n_failed, fallbacks)
+    return BootstrapOutcome(reps, intervals, interval, n_failed, fallbacks, method, note)
+
+
+def _run_em(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estimates: np.ndarray, *, n_boot: int,
+            level: float, interval: str, seed: SeedLike, show_progress: bool | None, description: str,
+            names: list[str]) -> BootstrapOutcome:
+    """Row bootstrap of a statistic of the EM covariance matrix (``missing="fiml"``).
+
+    Every replicate resamples rows (the same draws as the other bootstraps: one generator,
+    counts per row) and re-runs the EM on the resample, warm-started at the full-sample EM
+    estimate (:func:`psychometrics._em.em_weighted`, tolerance 1e-9); the statistic receives
+    the EM covariance with divisor n − 1 (as the point estimate). BCa's jackknife re-runs the
+    EM without each row in turn. A replicate whose EM does not converge counts as failed.
+    """
+    from psychometrics._em import PatternSums, em_weighted
+
+    n = x.shape[0]
+    if n > LARGE_N:
+        return _run_em_asymptotic(x, statistic, estimates, n_boot=n_boot, level=level, interval=interval, seed=seed,
+                                  show_progress=show_progress, description=description, names=names)
+    ps = PatternSums(x)
+    ones = np.ones((1, n))
+    mu0, sig0, _ = em_weighted(ps, ones, np.nanmean(x, axis=0), np.diag(np.nanvar(x, axis=0)), tol=1e-12,
+                               max_iter=20_000)
+    mu0, sig0 = mu0[0], sig0[0]
+    k = len(estimates)
+
+    def stat(w: np.ndarray) -> np.ndarray:
+        _, sig, ok = em_weighted(ps, w, mu0, sig0)
+        nw = w.sum(axis=1)
+        out = np.asarray(statistic(sig * (nw / (nw - 1.0))[:, None, None]), dtype=float).reshape(len(w), k)
+        out[~ok] = np.nan
+        return out
+
+    rng = np.random.default_rng(seed)  # a Generator is passed through unchanged
+    chunk = max(1, min(max(n_boot, n), 2_000_000 // max(n, 1)))  # weight rows of ≤ 16 MB per batch
+    reps = np.empty((n_boot, k))
+    with progress(description, n_boot, show_progress) as advance:
+        for start in range(0, n_boot, chunk):
+            b = min(chunk, n_boot - start)
+            idx = rng.integers(0, n, size=(b, n))
+            counts = np.bincount((idx + (np.arange(b) * n)[:, None]).ravel(), minlength=b * n)
+            reps[start:start + b] = stat(counts.reshape(b, n).astype(float))
+            advance(b)
+    jack = None
+    note = ""
+    if interval == "bca" and n > EM_JACKKNIFE_MAX:
+        jack = np.zeros((2, k))  # acceleration 0
+        note = (f"BCa of the EM bootstrap with acceleration 0 (bias-corrected percentile): the jackknife would re-run "
+                f"the EM {n:,} times (n > {EM_JACKKNIFE_MAX:,}), and the acceleration is O(1/√n)")
+    elif interval == "bca":
+        jack = np.empty((n, k))
+        with progress(f"jackknife for BCa (n = {n}, EM)", n, show_progress) as advance:
+            for s0 in range(0, n, chunk):
+                rows = np.arange(s0, min(n, s0 + chunk))
+                w = np.ones((len(rows), n))
+                w[np.arange(len(rows)), rows] = 0.0
+                jack[rows] = stat(w)
+                advance(len(rows))
+    return _outcome(reps, jack, estimates, level, interval, names, method="rows-em", note=note)
+
+
+def _run_em_asymptotic(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estimates: np.ndarray, *,
+                       n_boot: int, level: float, interval: str, seed: SeedLike, show_progress: bool | None,
+                       description: str, names: list[str]) -> BootstrapOutcome:
+    """n > LARGE_N with ``missing="fiml"``: normal draws (:func:`moment_draws`) centred at the EM covariance,
+    with the distribution-free dispersion of the pairwise covariances (an upper bound of the EM estimate's,
+    close to it when few values are missing); BCa with acceleration 0."""
+    from psychometrics._em import PatternSums, em_weighted
+
+    n = x.shape[0]
+    _, sig, _ = em_weighted(PatternSums(x), np.ones((1, n)), np.nanmean(x, axis=0), np.diag(np.nanvar(x, axis=0)),
+                            tol=1e-10, max_iter=20_000)
+    centre = sig[0] * (n / (n - 1.0))
+    _, mm = pairwise_moments(x, "cov")
+    k = len(estimates)
+    reps = np.empty((n_boot, k))
+    with progress(description + " (asymptotic)", n_boot, show_progress) as advance:
+        for start, covs in moment_draws(x, centre, mm, n_boot, seed, None):
+            reps[start:start + covs.shape[0]] = statistic(covs)
+            advance(covs.shape[0])
+    note = (f"bootstrap by asymptotic draws of the covariance matrix (n = {n:,} > {LARGE_N:,}): centred at the EM "
+            "(FIML) estimate, with the distribution-free covariance of the pairwise covariances (Browne, 1984), "
+            "which is at least as wide as the EM estimate's; "
+            + ("bias-corrected with acceleration 0" if interval == "bca" else "percentile interval"))
+    return _outcome(reps, np.zeros((2, k)) if interval == "bca" else None, estimates, level, interval, names,
+                    method="asymptotic", note=note)
 
 
 def pairwise_moments(x: np.ndarray, kind: str = "cov") -> tuple[np.ndarray, np.ndarray]:

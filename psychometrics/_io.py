@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from psychometrics._text import plain_safe
 from psychometrics.exceptions import OutputError
 
 
@@ -67,9 +68,11 @@ def check_outputs(outputs: Sequence[str | os.PathLike[str]], inputs: Iterable[st
 
 
 def announce_replaced(replaced: Sequence[Path]) -> None:
-    """Say on stderr which existing files were replaced (printed also under ``--quiet``)."""
+    """Say on stderr which existing files were replaced (printed also under ``--quiet``); file
+    names are user text: control characters are shown visibly, never sent to the terminal."""
     if replaced:
-        sys.stderr.write("Replaced existing file(s) (--overwrite): " + ", ".join(str(p) for p in replaced) + "\n")
+        names = ", ".join(str(p) for p in replaced)
+        sys.stderr.write("Replaced existing file(s) (--overwrite): " + plain_safe(names) + "\n")
         sys.stderr.flush()
 
 

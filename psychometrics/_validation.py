@@ -15,7 +15,8 @@ import pandas as pd
 from psychometrics.exceptions import DataError
 from psychometrics._text import quote
 
-__all__ = ["is_numeric_item", "check_numeric", "check_finite", "item_matrix", "check_observed", "check_variance", "name_list"]
+__all__ = ["is_numeric_item", "check_numeric", "check_finite", "item_matrix", "check_observed", "check_variance", "name_list",
+           "dependent_items"]
 
 
 def is_numeric_item(dtype: Any) -> bool:
@@ -81,6 +82,18 @@ def check_variance(x: np.ndarray, columns: Sequence[Any], what: str, rows: str =
             "(everyone gave the same response, or fewer than 2 answers); remove them — items with no "
             "variance carry no information about differences between respondents"
         )
+
+
+def dependent_items(corr: np.ndarray, columns: Sequence[Any], tol: float = 1e-10) -> list[str]:
+    """The items of a singular correlation (or covariance) matrix that take part in a linear
+    dependence: those with a weight above 1e-6 in an eigenvector whose eigenvalue is below
+    ``tol`` (relative to the largest). Used to name the items in "is singular" messages."""
+    c = np.asarray(corr, dtype=float)
+    if c.size == 0 or not np.isfinite(c).all():
+        return [str(x) for x in columns]
+    vals, vecs = np.linalg.eigh(c)
+    null = vecs[:, vals < tol * max(float(vals[-1]), 1e-300)]
+    return [str(columns[j]) for j in range(len(columns)) if null.size and np.abs(null[j]).max() > 1e-6]
 
 
 def name_list(items: Sequence[Any], limit: int = 12) -> str:

@@ -279,6 +279,9 @@ def _command_line() -> str:
 @click.option("--short-form", "short_form", type=click.IntRange(min=1), default=None, metavar="N",
               help="Also choose a short form with N items per subscale (calibration sample) and re-validate it on "
                    "the validation sample: α/ω, CFA, invariance across --group, short–full correlation.")
+@click.option("--irt-bifactor", "irt_bifactor", is_flag=True, default=None,
+              help="Also calibrate a bifactor graded response model of the whole scale (when the spec declares a "
+                   "total score; several seconds more).")
 @report_options
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for report.html, results.json and scoring_key.json.")
@@ -293,7 +296,7 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
              measures: tuple[Path, ...], split: float | None, seed: int | None, config: Path | None,
              treat_as: str | None, exclude_careless: bool | None, template: Path | None, tables: str | None,
              crosscheck: bool | None, missing: str | None, estimator: str | None, out: Path, overwrite: bool, scheduler: str | None,
-             quiet: bool, short_form: int | None = None) -> None:
+             quiet: bool, short_form: int | None = None, irt_bifactor: bool | None = None) -> None:
     """Validate scale SCALE (YAML spec) on response DATA and write a report to --out DIR.
 
     DATA is a file, or a folder or glob of Parquet files (a partitioned dataset).
@@ -310,7 +313,8 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
     # command-line flags override the config file
     for key, value in (("group", group), ("split", split), ("seed", seed), ("id_column", id_column),
                        ("exclude_careless", exclude_careless), ("crosscheck", crosscheck), ("missing", missing),
-                       ("estimator", estimator), ("scheduler", scheduler), ("short_form", short_form)):
+                       ("estimator", estimator), ("scheduler", scheduler), ("short_form", short_form),
+                       ("irt_bifactor", irt_bifactor)):
         if value is not None:
             options[key] = value
     options.update(_read_options(out_of_range, missing_group, sheet, sep))
@@ -338,8 +342,10 @@ def validate(scale: Path, data: Path, group: str | None, id_column: str | None, 
 @click.option("--id-column", metavar="COL", default=None, help="Column with respondent ids (must be unique).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for the short form's scale YAML, shortform.json and report.html.")
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (they are listed). "
+              "An input file is never overwritten.")
 def shorten(scale: Path, data: Path, per_subscale: int, min_reliability: float | None, group: str | None,
-            split: float, seed: int, id_column: str | None, out: Path) -> None:
+            split: float, seed: int, id_column: str | None, out: Path, overwrite: bool) -> None:
     """Choose a short form of SCALE on DATA and re-validate it; write its spec and a report to --out DIR.
 
     Items are chosen per subscale on the calibration sample by greedy IRT information (GRM),
@@ -349,9 +355,10 @@ def shorten(scale: Path, data: Path, per_subscale: int, min_reliability: float |
     from psychometrics.pipeline.shorten import shorten as run_shorten
 
     sf = run_shorten(scale, data, out, per_subscale=per_subscale, min_reliability=min_reliability, group=group,
-                     split=split, seed=seed, id_column=id_column, command=_command_line())
+                     split=split, seed=seed, id_column=id_column, command=_command_line(), overwrite=overwrite)
     n = sum(len(v) for v in sf.items.values())
-    click.echo(f"Wrote {out}: short form with {n} items ({', '.join(f'{k}: {len(v)}' for k, v in sf.items.items())})")
+    click.echo(plain_safe(f"Wrote {out}: short form with {n} items "
+                          f"({', '.join(f'{k}: {len(v)}' for k, v in sf.items.items())})"))
 
 
 @cli.command()
@@ -407,7 +414,7 @@ def report_command(results: Path, out: Path, template: Path | None, tables: str 
     from psychometrics.report.serialize import rerender
 
     written = rerender(results, out, template_dir=template, tables=tables, overwrite=overwrite)
-    click.echo(f"Wrote {written}" + (f" and {written.parent / 'tables.docx'}" if tables else ""))
+    click.echo(plain_safe(f"Wrote {written}" + (f" and {written.parent / 'tables.docx'}" if tables else "")))
 
 
 # ===================================================================== plan
@@ -418,7 +425,8 @@ def report_command(results: Path, out: Path, template: Path | None, tables: str 
 @click.option("--reps", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Replications per condition.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="Folder for plan.html, plan.json and replications/ (an existing one is resumed).")
+              help="Folder for plan.html, plan.json and replications/ (the replications of an interrupted run "
+              "are resumed; a finished plan is replaced only with --overwrite).")
 @click.option("--analysis", "analysis", default="cfa,invariance,reliability,irt", show_default=True,
               metavar="A1,A2", help="Analyses per replication: cfa, invariance, reliability, irt.")
 @click.option("--effects", default="1", show_default=True, metavar="E1,E2",
@@ -433,18 +441,26 @@ def report_command(results: Path, out: Path, template: Path | None, tables: str 
 @click.option("--target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.80,
               show_default=True, help="Power the recommended n must reach.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the replications.")
+@click.option("--overwrite", is_flag=True, help="Replace the output files of a finished plan (they are listed). "
+              "An input file is never overwritten.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (for scripts).")
 def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, allocations: tuple[str, ...],
          scheduler: str | None,
-         workers: int | None, batch_size: int | None, target: float, seed: int, quiet: bool) -> None:
+         workers: int | None, batch_size: int | None, target: float, seed: int, overwrite: bool, quiet: bool) -> None:
     """Monte Carlo power and sample size for a validation study, run on Dask.
 
     STUDY is a study file (as for `simulate`; `default` for the demo study), a file with
     lavaan syntax with population values, or that syntax itself ("f =~ 0.7*x1 + ...").
     """
+    from psychometrics._io import announce_replaced, check_outputs
     from psychometrics.exceptions import SpecError
     from psychometrics.plan import monte_carlo
     from psychometrics.report.plan import write_plan_report
+
+    study_file = Path(study) if study != "default" and "=~" not in study and Path(study).is_file() else None
+    replaced = check_outputs([Path(out) / name for name in ("plan.html", "plan.json", "run.json",
+                                                            "replications.parquet")],
+                             [study_file], overwrite)
 
     try:
         eff = [float(e) for e in effects.split(",") if e.strip()]
@@ -459,14 +475,15 @@ def plan(study: str, n: str, reps: int, out: Path, analysis: str, effects: str, 
                       scheduler=scheduler,
                       workers=workers, batch_size=batch_size, target=target, show_progress=False if quiet else None)
     path = write_plan_report(res, out)
+    announce_replaced(replaced)
     if not quiet:
         for name, why in res.skipped.items():
-            click.echo(f"{name}: {why}")
+            click.echo(plain_safe(f"{name}: {why}"))
         for r in res.recommendations.to_dict(orient="records"):
             got = "not reached in the grid" if r["n"] is None else f"n = {r['n']}"
             alloc = f", groups {r['allocation']}" if r["allocation"] else ""
-            click.echo(f"{r['criterion']} (effect x {r['effect']:g}{alloc}): {got}")
-        click.echo(f"Wrote {path}, {Path(out) / 'plan.json'} and {Path(out) / 'replications'}")
+            click.echo(plain_safe(f"{r['criterion']} (effect x {r['effect']:g}{alloc}): {got}"))
+        click.echo(plain_safe(f"Wrote {path}, {Path(out) / 'plan.json'} and {Path(out) / 'replications'}"))
 
 
 # ===================================================================== score

@@ -104,9 +104,10 @@ def _describe(x: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.nansum(x, axis=0) / n
         dev = np.where(obs, x - mean, 0.0)
-        m2 = np.sum(dev**2, axis=0) / n
-        m3 = np.sum(dev**3, axis=0) / n
-        m4 = np.sum(dev**4, axis=0) / n
+        sq = dev * dev  # products, not ``**3``/``**4`` (a generic pow per element: 10× slower at 10⁶ rows)
+        m2 = np.sum(sq, axis=0) / n
+        m3 = np.sum(sq * dev, axis=0) / n
+        m4 = np.sum(sq * sq, axis=0) / n
         sd = np.sqrt(m2 * n / (n - 1))
         # type 3 (psych default; SPSS-free "b1", "b2"): g * ((n − 1)/n)^(3/2) and ^2
         skew = m3 / m2**1.5 * ((n - 1) / n) ** 1.5
@@ -191,7 +192,7 @@ def item_analysis(
     if data.shape[1] < 1:
         raise DataError("item_analysis needs at least one item column")
     cols = [str(c) for c in data.columns]
-    frame = data.copy()
+    frame = data.copy(deep=False)  # only the column labels change
     frame.columns = cols
     x = item_matrix(frame, "item_analysis")
     diags: list[Diagnostic] = []
@@ -220,6 +221,16 @@ def item_analysis(
     if zero_var:
         record(diags, DataQualityWarning, f"items {name_list(zero_var)} have zero variance (everyone gave the same "
                "response); they are left out of the item–rest statistics", stacklevel=2)
+
+    usable = [c for c in cols if c not in no_resp and c not in zero_var]
+    if len(usable) > 1:
+        with np.errstate(all="ignore"):
+            r = pd.DataFrame(x[:, [cols.index(c) for c in usable]], columns=usable).corr(min_periods=3).to_numpy()
+        copies = [f"{usable[i]}–{usable[j]}" for i, j in zip(*np.triu_indices(len(usable), 1))
+                  if abs(r[i, j]) >= 1 - 1e-12]
+        if copies:
+            record(diags, DataQualityWarning, f"items correlate perfectly (copies or reversed copies of each other): "
+                   f"{name_list(copies)}; the item–rest statistics count the same information twice", stacklevel=2)
 
     # ---- item–rest r and α if deleted, within each subscale
     rest, aid, n_used = _item_rest(frame, cols, groups, set(no_resp) | set(zero_var), missing, diags)
@@ -343,7 +354,7 @@ def _item_table(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo
     table["pct_ceiling"] = pct_ceiling
 
     # ---- response frequencies (psych::response.frequencies: proportions of observed responses)
-    cats = np.unique(x[obs])
+    cats = np.sort(pd.unique(x[obs]))  # hashing, not a sort of every answer (as np.unique)
     if (source != "observed" and float(lo).is_integer() and float(hi).is_integer()
             and np.all(cats == np.round(cats)) and hi - lo + 1 <= max_categories):
         cats = np.arange(lo, hi + 1)  # integer response options: show unused categories as 0

@@ -121,3 +121,23 @@ def test_bad_input():
         missing_data_diagnostics(pd.DataFrame({"a": [1.0]}), ["zz"])
     with pytest.raises(DataError, match="more rows with data"):
         little_mcar(pd.DataFrame({"a": [1.0, np.nan], "b": [np.nan, 2.0]}))
+
+
+def test_em_batched_estep_equals_pattern_by_pattern(monkeypatch):
+    """Many patterns (large n): the batched E-step gives the pattern-by-pattern EM's estimates
+    (independent implementation of the same formulas; equal up to summation order)."""
+    import psychometrics.data.missing as md
+
+    rng = np.random.default_rng(5)
+    p = 9
+    L = rng.uniform(0.4, 0.8, p)
+    X = rng.standard_normal((4000, 1)) * L + rng.standard_normal((4000, p)) * np.sqrt(1 - L ** 2)
+    X[rng.random(X.shape) < 0.15] = np.nan
+    X = X[~np.isnan(X).all(axis=1)]
+    assert len(md.pattern_groups(~np.isnan(X)).counts) > md._EM_BATCH_MIN  # the batched path is taken
+    mu_b, S_b, it_b = md.em_normal(X)
+    monkeypatch.setattr(md, "_EM_BATCH_MIN", 10**9)
+    mu_l, S_l, it_l = md.em_normal(X)
+    np.testing.assert_allclose(mu_b, mu_l, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(S_b, S_l, rtol=0, atol=1e-12)
+    assert abs(it_b - it_l) <= 1

@@ -100,7 +100,7 @@ def test_demo_refuses_a_folder_with_responses(tmp_path, capsys):
 
 def test_validate_refuses_existing_report_and_input_paths(tmp_path, capsys):
     spec, data = _mini(tmp_path, 240, evil=False)
-    out = tmp_path / "out"
+    out = tmp_path / "out [red]x\x1b]0;pwned\x07"  # user text in a path: printed literally, never obeyed
     out.mkdir()
     (out / "report.html").write_text("my report")
     code, _, err = _run(capsys, "validate", spec, data, "--out", out, "-q")
@@ -118,6 +118,27 @@ def test_validate_refuses_existing_report_and_input_paths(tmp_path, capsys):
     assert "Replaced existing file(s) (--overwrite)" in err and "report.html" in err
     assert "results.json" not in err  # it did not exist before: created, not replaced
     assert (out / "report.html").read_text() != "my report"
+    assert "\x1b" not in err and "\x07" not in err and "[red]x" in err
+
+
+@pytest.mark.parametrize("command", ["validate", "demo"])
+def test_tables_docx_is_an_output_like_the_others(tmp_path, capsys, command):
+    """--tables docx: an existing tables.docx is not replaced without --overwrite (nothing is
+    computed or written), and it is never written onto an input."""
+    spec, data = _mini(tmp_path, 240, evil=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "tables.docx").write_text("mine")
+    args = ["validate", spec, data] if command == "validate" else ["demo"]
+    code, _, err = _run(capsys, *args, "--out", out, "--tables", "docx", "-q")
+    assert code == 2 and "tables.docx" in err and "--overwrite" in err
+    assert (out / "tables.docx").read_text() == "mine" and len(list(out.iterdir())) == 1
+    if command == "validate":  # a data file named tables.docx inside --out: refused also with --overwrite
+        (out / "tables.docx").unlink()
+        shutil.copy(data, out / "tables.docx")
+        code, _, err = _run(capsys, "validate", spec, out / "tables.docx", "--out", out, "--tables", "docx",
+                            "-q", "--overwrite")
+        assert code == 2 and "input file" in err
 
 
 def _fast_config(tmp_path: Path) -> Path:

@@ -85,6 +85,18 @@ def test_category_unused_in_one_group_is_collapsed_and_warned():
         assert np.isfinite(table.loc["x", "chi2_13"])
 
 
+def test_untested_items_are_warned_and_keep_every_column():
+    """Issue 14 (found by tests/test_fuzz_cli.py): when no item could be tested (each has fewer
+    than 2 categories used in every group) the table lacked its statistic columns and the
+    pipeline failed with an internal KeyError; an untested item was not mentioned."""
+    data = pd.DataFrame({"a": [3] * 20, "b": [2, 3] * 10})
+    group = pd.Series(["x"] * 10 + ["y"] * 10)
+    with pytest.warns(DataQualityWarning, match="item a not tested"):
+        out = ordinal_logistic_dif(data, group, pd.Series(np.linspace(-1, 1, 20)))
+    assert {"chi2_13", "p_13", "delta_r2_13", "jodoin_gierl"} <= set(out.columns)
+    assert out.loc["a", ["chi2_13", "p_13"]].isna().all()
+
+
 def test_counted_rows_equal_repeated_rows():
     # analytic identity: the proportional-odds likelihood of rows repeated f times equals the
     # frequency-weighted likelihood of the distinct rows (what ordinal_logistic_dif uses at large n)

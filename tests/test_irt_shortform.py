@@ -169,3 +169,38 @@ def test_short_form_report_part_without_result_or_group(sim):
     assert "Short Form: Re-Validation on the Validation Sample" in titles
     assert any(isinstance(b, Paragraph) and "--group" in b.text for b in part.blocks)
     assert "Levy (1967)" in part.cites
+
+
+def test_shorten_output_rules(tmp_path, capsys):
+    """Issue 14, classes 2 and 3 for `psychometrics shorten` (added after the issue was filed):
+    an output that is an input is refused also with --overwrite; existing outputs need
+    --overwrite, and are then named on stderr; files are written atomically; the printed
+    subscale ids and paths are terminal-safe."""
+    import shutil
+
+    from cli_runner import run_cli
+
+    spec = tmp_path / "mini_short.yaml"  # named like the short form of scale 'mini'
+    shutil.copy(ROOT / "tests" / "data" / "mini_scale.yaml", spec)
+    scale = Scale.from_yaml(spec)
+    rng = np.random.default_rng(2)
+    f = rng.normal(size=160)
+    frame = pd.DataFrame({i: np.clip(np.round(3 + f + rng.normal(size=160)), 1, 5).astype(int)
+                          for i in scale.item_ids})
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    before = spec.read_bytes()
+    code, _, err = run_cli(capsys, "shorten", spec, data, "--per-subscale", "2", "--out", tmp_path, "--overwrite")
+    assert code == 2 and "input file" in err and spec.read_bytes() == before
+    out = tmp_path / "out\x1b[31m"
+    out.mkdir()
+    (out / "report.html").write_text("mine")
+    code, _, err = run_cli(capsys, "shorten", spec, data, "--per-subscale", "2", "--out", out)
+    assert code == 2 and "report.html" in err and "--overwrite" in err
+    assert (out / "report.html").read_text() == "mine" and len(list(out.iterdir())) == 1
+    code, stdout, err = run_cli(capsys, "shorten", spec, data, "--per-subscale", "2", "--out", out, "--overwrite")
+    assert code == 0, err
+    assert "Replaced existing file(s) (--overwrite)" in err and "report.html" in err
+    assert "\x1b" not in stdout + err
+    assert (out / "report.html").read_text() != "mine" and Scale.from_yaml(out / "mini_short.yaml")
+    assert not list(out.glob(".*.tmp*"))

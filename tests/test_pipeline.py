@@ -21,7 +21,7 @@ SCALES = ROOT / "scales"
 MSS = SCALES / "mentorship_supportiveness.yaml"
 SECTIONS = ("items", "reliability", "efa", "cfa", "invariance", "validity", "data_quality", "provenance")
 # small and fast: few bootstrap resamples and random data sets
-FAST = {"n_boot": 0, "parallel_iter": 20}
+FAST = {"n_boot": 0, "parallel_iter": 20, "irt_bifactor": True}  # the bifactor GRM is opt-in (slow)
 
 
 def _simulate(tmp: Path, n: int = 300, seed: int = 3) -> Path:
@@ -443,6 +443,7 @@ def test_missing_listwise_option_keeps_the_old_behaviour(tmp_path):
     assert "listwise deletion, n = " in est["cfa"] and "complete cases" in r.html
     fit = r.cfa["correlated"]
     assert fit.n_excluded > 0  # the simulated data have holes
+    assert r.results["reliability"]["missing"] == "listwise"
     with pytest.raises(SpecError, match="missing: must be one of auto"):
         validate(MSS, data, quiet=True, options={"missing": "mean"})
 
@@ -511,6 +512,15 @@ def test_continuous_defaults_to_fiml_and_mlr(tmp_path):
     assert "continuous (Pearson EFA, MLR CFA and invariance, FIML)" in r.html
     assert "Robust maximum likelihood (MLR)" in r.html and "FIML (n = " in r.html
     assert n_rows >= len(r.analysed)
+    # reliability on the EM covariance of every row; validity from the FIML/MLR fit, HTMT from its EM matrix
+    res = r.results
+    assert res["reliability"]["missing"] == "fiml"
+    rel = res["reliability"]["table"]
+    assert {row[rel["columns"].index("n")] for row in rel["data"]} == {len(r.analysed)}
+    assert res["validity"]["n"] == len(r.validation)
+    cv = res["validity"]["construct_validity"]
+    assert cv is not None and cv["htmt"] is not None and cv["htmt"]["missing"] == "matrix"
+    assert any("EM (FIML saturated-model) correlations" in n for n in res["validity"]["notes"])
 
 
 def test_missing_estimator_options():
@@ -528,3 +538,27 @@ def test_missing_estimator_options():
     out = subprocess.run([sys.executable, "-m", "psychometrics", "validate", "--help"], capture_output=True,
                          text=True, cwd=ROOT)
     assert "--missing" in out.stdout and "--estimator" in out.stdout
+
+
+def test_irt_lr_dif_and_bifactor_in_results_and_report(run):
+    """Issue 17: multi-group LR DIF per subscale beside the ordinal-logistic and CFA views, and the
+    bifactor GRM of the whole scale (the spec declares a hierarchy, so a total; option irt_bifactor,
+    off by default)."""
+    from psychometrics.pipeline import ValidationOptions
+
+    assert ValidationOptions().irt_bifactor is False
+    res = json.loads((run["tmp"] / "a" / "results.json").read_text(encoding="utf-8"))
+    irt = res["irt"]
+    subscales = [s.id for s in run["result"].scale.subscales]
+    assert set(irt["lr_dif"]) == set(subscales)
+    enc = irt["lr_dif"]["encouragement"]
+    assert enc["reference_group"] == enc["groups"][0] and len(enc["groups"]) == 3
+    assert enc["stage1"]["columns"][:6] == ["item", "chi2", "df", "p", "q", "flag"]
+    cols = irt["dif"]["columns"]
+    assert {"lr_chi2", "lr_df", "lr_q", "lr_flag", "lr_uids"} <= set(cols) and cols[-1] == "cfa_non_invariant"
+    assert all(row[cols.index("lr_df")] in (8, 10) for row in irt["dif"]["data"])  # 2 focal groups × (a + thresholds)
+    bf = irt["bifactor"]
+    assert bf["converged"] and set(bf["specific"].values()) == set(subscales)
+    assert 0 < bf["reliability"]["omega_h"] < bf["reliability"]["omega"] < 1
+    html = (run["tmp"] / "a" / "report.html").read_text(encoding="utf-8")
+    assert "LR G²" in html and "Bifactor GRM Item Parameters" in html and "Woods, C. M. (2009)" in html

@@ -289,6 +289,28 @@ def test_cli_plan_writes_report_json_and_table(tmp_path):
     import pandas as pd
 
     assert len(pd.read_parquet(out / "replications.parquet")) == 40
+    # issue 14: a finished plan is replaced only with --overwrite, then the files are named on
+    # stderr (the replications are resumed from replications/: nothing is recomputed)
+    args = [sys.executable, "-m", "psychometrics", "plan", ONE_FACTOR, "--n", "150,300", "--reps", "20", "--out",
+            str(out), "--analysis", "cfa,reliability,irt", "--workers", "1", "--batch-size", "10", "-q"]
+    before = (out / "plan.json").read_bytes()
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "plan.html" in r.stderr and "--overwrite" in r.stderr, r.stderr
+    assert (out / "plan.json").read_bytes() == before
+    r = subprocess.run([*args, "--overwrite"], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "Replaced existing file(s) (--overwrite)" in r.stderr and "plan.json" in r.stderr
+    assert not list(out.glob(".*.tmp*"))
+
+
+def test_cli_plan_never_writes_onto_its_study_file(tmp_path, capsys):
+    from cli_runner import run_cli
+
+    study = tmp_path / "plan.json"  # a study (syntax) file named like an output, inside --out
+    study.write_text("f =~ 0.7*x1 + 0.7*x2 + 0.7*x3\n")
+    code, _, err = run_cli(capsys, "plan", study, "--out", tmp_path, "--overwrite", "-q")
+    assert code == 2 and "input file" in err
+    assert study.read_text() == "f =~ 0.7*x1 + 0.7*x2 + 0.7*x3\n" and not (tmp_path / "replications").exists()
 
 
 def test_cli_bad_input_exit_code(tmp_path):

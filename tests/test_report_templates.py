@@ -137,3 +137,28 @@ def test_custom_template_renders_in_chromium(run, tmp_path):
     assert logo > 0 and accent.strip() == "#7a1f3d"
     assert not events["pageerror"] and not [c for c in events["console"] if c[0] == "error"]
     assert events["requests"] == [path.as_uri()]  # the page itself, nothing else
+
+
+def test_report_command_output_rules(run, tmp_path, capsys):
+    """Issue 14, class 2 and 3 for `psychometrics report`: never onto its input (also not with
+    --overwrite), existing report or tables.docx only with --overwrite (then named on stderr),
+    and the file names it prints are terminal-safe."""
+    from cli_runner import run_cli
+
+    results = tmp_path / "results.json"
+    shutil.copy(run / "results.json", results)
+    before = results.read_bytes()
+    code, out, err = run_cli(capsys, "report", results, "--out", results, "--overwrite")
+    assert code == 2 and "input file" in err and results.read_bytes() == before
+    out_file = tmp_path / "r\x1b]0;pwned\x07[red]x.html"
+    (tmp_path / "tables.docx").write_text("mine")
+    code, out, err = run_cli(capsys, "report", results, "--out", out_file, "--tables", "docx")
+    assert code == 2 and "tables.docx" in err and "--overwrite" in err and not out_file.exists()
+    assert (tmp_path / "tables.docx").read_text() == "mine"
+    out_file.write_text("old")
+    code, out, err = run_cli(capsys, "report", results, "--out", out_file, "--tables", "docx", "--overwrite")
+    assert code == 0, err
+    assert "Replaced existing file(s) (--overwrite)" in err and "tables.docx" in err
+    assert "\x1b" not in out + err and "\x07" not in out + err and "[red]x.html" in out
+    assert out_file.read_text(encoding="utf-8").startswith("<!DOCTYPE html>") or "<html" in out_file.read_text()
+    assert not list(tmp_path.glob(".*.tmp*"))  # atomic writes leave no temporary files

@@ -72,6 +72,24 @@ def test_moments_tables_against_direct():
     assert np.allclose(st.covariance().to_numpy(), df[ITEMS].cov().to_numpy(), rtol=1e-12)
 
 
+def test_pattern_moments_against_direct():
+    """Per-pattern rows, means and ML covariances equal a direct groupby over the observed masks."""
+    df = _data(2000)
+    st = sufficient_stats(df, ITEMS, CATS, group="grp", chunk_rows=333, patterns=True)
+    assert not sufficient_stats(df, ITEMS, CATS, group="grp").total.patterns  # off by default
+    for g, sub in df.groupby("grp"):
+        x = sub[ITEMS].to_numpy()
+        obs = ~np.isnan(x)
+        moments = st.groups[g].pattern_moments(include_empty=True)
+        assert sum(m[1] for m in moments) == len(sub)
+        assert [m[1] for m in moments] == sorted((m[1] for m in moments), reverse=True)
+        for observed, n, mean, cov in moments:
+            rows = x[(obs == observed).all(axis=1)][:, observed]
+            assert n == len(rows)
+            np.testing.assert_allclose(mean, rows.mean(axis=0), rtol=1e-12)
+            np.testing.assert_allclose(cov, np.cov(rows.T, bias=True).reshape(cov.shape), rtol=1e-10, atol=1e-12)
+
+
 def test_chunking_does_not_change_numbers():
     df = _data(1000)
     a = sufficient_stats(df, ITEMS, CATS, group="grp", chunk_rows=97)
@@ -111,14 +129,19 @@ def _assert_same(a, b) -> None:
                   "cc_tables"):
             assert _rel(getattr(ga, f), getattr(gb, f)) <= 1e-10, f
         assert _rel(a.covariance(g).to_numpy(), b.covariance(g).to_numpy()) <= 1e-10
+        assert set(ga.patterns) == set(gb.patterns)
+        for k, pa in ga.patterns.items():
+            pb = gb.patterns[k]
+            assert pa.n == pb.n and np.array_equal(pa.observed, pb.observed)
+            assert _rel(pa.total, pb.total) <= 1e-10 and _rel(pa.cross, pb.cross) <= 1e-10
 
 
 def test_dask_local_equals_in_memory(tmp_path):
     df = _data(2500)
     _write_parts(df, tmp_path / "ds", 5)
-    mem = sufficient_stats(df, ITEMS, CATS, group="grp")
+    mem = sufficient_stats(df, ITEMS, CATS, group="grp", patterns=True)
     for source in (tmp_path / "ds", str(tmp_path / "ds" / "part-*.parquet")):
-        _assert_same(sufficient_stats_dask(source, ITEMS, CATS, group="grp", chunk_rows=300), mem)
+        _assert_same(sufficient_stats_dask(source, ITEMS, CATS, group="grp", chunk_rows=300, patterns=True), mem)
 
 
 def test_parquet_files_errors(tmp_path):

@@ -274,11 +274,15 @@ class Engine:
             out.append(fixed + cand)
         return out
 
+    def _score_derivatives(self, extra: list[list[Parameter]]):
+        """(fmin, gradient, unit expected information) of the model extended by ``extra``."""
+        return self.state.derivatives(self.x, extra=extra)
+
     def _score(self, extra: list[list[Parameter]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Score statistic, EPC and V for one-at-a-time extra parameters (expected information)."""
         n = self.model.n_free
         with single_thread_blas():  # also when called lazily, outside fit_cfa
-            _, grad, info = self.state.derivatives(self.x, extra=extra)
+            _, grad, info = self._score_derivatives(extra)
         if grad is None:  # an implied Σ is not positive definite at the estimates (e.g. identical items)
             raise EstimationError("modification indices and score tests are not available: the model-implied "
                                   "covariance matrix is not positive definite at the estimates")

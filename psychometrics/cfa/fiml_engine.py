@@ -121,6 +121,49 @@ class FimlState:
     def gradient(self, x: np.ndarray) -> np.ndarray | None:
         return self.derivatives(x, info=False)[1]
 
+    def expected_information(self, x: np.ndarray, extra: list[list[Parameter]] | None = None) -> np.ndarray:
+        r"""Unit expected information of the FIML likelihood at the implied moments (lavaan's
+        ``h1.information = "structured"``, ``lav_mvnorm_missing_information_expected``).
+
+        Per missing-data pattern j (n_j rows observing o_j), with W_j = Σ_oo⁻¹ embedded in p × p:
+        :math:`I = \frac1N\sum_g\Delta_g^\top\big[\oplus(\sum_j n_jW_j,\;
+        \tfrac12\sum_j n_j W_j\otimes W_j)\big]\Delta_g` in (μ, vec Σ) coordinates. ``extra``
+        appends parameters that are not in the model (modification indices, score tests).
+        """
+        n = self.model.n_free
+        K = n + (sum(len(e) for e in extra) if extra else 0)
+        out = np.zeros((K, K))
+        offset = n
+        p = len(self.model.spec.observed)
+        for g, mats in enumerate(self.model.matrices(x)):
+            imp = implied(mats)
+            if extra:
+                rows = self.model.free_rows[g] + extra[g]
+                idx = np.concatenate([self.model.free_index[g], np.arange(offset, offset + len(extra[g]))])
+                index = RowIndex(rows)
+                offset += len(extra[g])
+            else:
+                rows, idx, index = self.model.free_rows[g], self.model.free_index[g], self.model.row_index[g]
+            nr = len(rows)
+            if not nr:
+                continue
+            b = self.data.batches[g]
+            Wbar = np.zeros((p, p))
+            Kron = np.zeros((p * p, p * p))
+            for j in range(b.J):
+                o = np.flatnonzero(b.mask[j])
+                W = np.zeros((p, p))
+                W[np.ix_(o, o)] = np.linalg.inv(imp["Sigma"][np.ix_(o, o)])
+                Wbar += b.n[j] * W
+                Kron += b.n[j] * np.kron(W, W)
+            dS, dM = jacobian(imp, index)
+            dSf = dS.reshape(nr, -1)
+            I_rows = (0.5 * dSf @ Kron @ dSf.T + dM @ Wbar @ dM.T) / self.N
+            P = np.zeros((nr, K))
+            P[np.arange(nr), idx] = 1.0
+            out += P.T @ I_rows @ P
+        return 0.5 * (out + out.T)
+
 
 def _delta(imp: dict, index: RowIndex, idx: np.ndarray, n_free: int, meanstructure: bool) -> np.ndarray:
     """Model Jacobian in full coordinates, columns mapped to the free-parameter vector: (n_free × (p + p²))."""
@@ -234,6 +277,14 @@ class RobustEngine(Engine):
                                                       lambda s, D=self._deltas_cache[g]: s @ D.T)
                                  for g, b in enumerate(batches)) / self.N
         return self._meat
+
+    def _score_derivatives(self, extra: list[list[Parameter]]):
+        """FIML: the FIML gradient and the FIML expected information (lavaan's ``modindices`` and
+        ``lavTestScore`` use ``information = "expected"``, structured h1, with ``missing = "ml"``)."""
+        f, grad, info = self.state.derivatives(self.x, extra=extra, info=not self.fiml)
+        if self.fiml and grad is not None:
+            info = self.state.expected_information(self.x, extra=extra)
+        return f, grad, info
 
     # ---------------------------------------------------------------- inference
     def vcov(self) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._groups import group_label as _group_label
-from psychometrics._validation import is_numeric_item
+from psychometrics._validation import check_observed, dependent_items, is_numeric_item
 from psychometrics.cfa.estimation import SampleStats
 from psychometrics.cfa.missing_moments import GroupPatterns, group_patterns
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
@@ -54,6 +54,8 @@ def _group_codes(data: pd.DataFrame, group: str | None) -> tuple[tuple[str, ...]
     labels = tuple(_group_label(v) for v in uniques)
     if len(set(labels)) < len(labels):
         raise DataError(f"grouping variable {quote(group)} has distinct values that print alike: {list(uniques)}")
+    if not labels:
+        raise DataError("the data have no rows; a CFA needs observations")
     if len(labels) < 2:
         raise DataError(
             f"grouping variable {quote(group)} has a single group ({quote(labels[0])}); fit without group= "
@@ -127,10 +129,11 @@ def sample_stats(
     blocks = [values[complete & (codes == k)] for k in range(len(labels))]
     covs, means, nobs = [], [], []
     p = len(observed)
-    for lab, B in zip(labels, blocks):
+    for k, (lab, B) in enumerate(zip(labels, blocks)):
         where = f" in group {quote(lab)}" if group is not None else ""
         n = B.shape[0]
         if n < 2:
+            check_observed(values[codes == k], observed, f"CFA{where}")
             raise DataError(f"only {n} complete row(s){where}; a CFA needs many more observations")
         mean = B.mean(axis=0)
         S = (B - mean).T @ (B - mean) / n
@@ -144,9 +147,10 @@ def sample_stats(
                 "a group needs more observations than items"
             )
         if np.linalg.eigvalsh(S / np.outer(sd, sd))[0] < 1e-10:
+            dep = dependent_items(S / np.outer(sd, sd), observed)
             raise DataError(
-                f"the sample covariance matrix{where} is singular (an item is a linear combination of others); "
-                "remove redundant items"
+                f"the sample covariance matrix{where} is singular: items {quote(dep)} are linearly dependent "
+                "(an item is a copy, a reversed copy or a linear combination of others); remove redundant items"
             )
         covs.append(S)
         means.append(mean)

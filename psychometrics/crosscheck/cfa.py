@@ -5,9 +5,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from psychometrics.crosscheck.result import CrosscheckResult, max_abs, require, side_by_side
+from psychometrics._validation import check_observed
 from psychometrics.exceptions import DataError
 
 __all__ = ["crosscheck_cfa", "ESTIMATE_TOLERANCE", "CHISQ_RTOL"]
@@ -82,6 +84,7 @@ def crosscheck_cfa(model: str, data: pd.DataFrame) -> CrosscheckResult:
         raise DataError(f"crosscheck_cfa: the data have no column(s) {missing[:10]} named in the model")
     complete = data[items].dropna()
     if len(complete) <= len(items):
+        check_observed(data[items].to_numpy(dtype=float, na_value=np.nan), items, "crosscheck_cfa")
         raise DataError(f"crosscheck_cfa: only {len(complete)} complete rows for {len(items)} items; "
                         "a CFA cross-check needs more complete rows than items")
     ours = fit_cfa(model, complete)

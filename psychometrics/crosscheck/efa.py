@@ -9,6 +9,7 @@ import pandas as pd
 
 from psychometrics.crosscheck.cfa import _package_version
 from psychometrics.crosscheck.result import CrosscheckResult, max_abs, require, side_by_side
+from psychometrics._validation import check_observed, dependent_items
 from psychometrics.exceptions import DataError
 from psychometrics._text import quote
 
@@ -61,8 +62,14 @@ def crosscheck_efa(data: pd.DataFrame, n_factors: int, method: str = "minres",
                         f"use one of {sorted(r for r in _ROTATIONS if r)} or None")
     complete = data.dropna()
     if len(complete) <= data.shape[1]:
+        check_observed(data.to_numpy(dtype=float, na_value=np.nan), list(data.columns), "crosscheck_efa")
         raise DataError(f"crosscheck_efa: only {len(complete)} complete rows for {data.shape[1]} items")
     ours = efa(complete, n_factors=n_factors, method=method, rotation=rotation)
+    corr = complete.corr().to_numpy()
+    if not np.isfinite(corr).all() or np.linalg.eigvalsh(corr)[0] < 1e-10:
+        raise DataError(f"crosscheck_efa: the correlation matrix is singular (items "
+                        f"{', '.join(dependent_items(corr, list(complete.columns))[:12])} are constant or linearly "
+                        "dependent); factor_analyzer cannot fit it — remove redundant items")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # scikit-learn deprecations inside factor_analyzer
         model = fa.FactorAnalyzer(n_factors=n_factors, method=_METHODS[method], rotation=_ROTATIONS[rotation])

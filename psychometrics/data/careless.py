@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from psychometrics._validation import dependent_items, name_list
+from psychometrics.data.patterns import pattern_groups
 from psychometrics.exceptions import DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -79,24 +81,26 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
     xc = x[complete]
     if len(xc) > k:
         mean = xc.mean(axis=0)
-        centred_c = xc - mean
+        centred_c = xc
+        centred_c -= mean  # in place: xc is a copy already (one n × k temporary, not three)
         cov = centred_c.T @ centred_c / (len(xc) - 1)
         eig = np.linalg.eigvalsh(cov)
         if eig[0] > 1e-10 * max(eig[-1], 1e-300):
-            d2[complete] = np.einsum("ij,ij->i", centred_c @ np.linalg.inv(cov), centred_c)
+            inv = np.linalg.inv(cov)
+            d2c = np.empty(len(xc))
+            for s in range(0, len(xc), 65_536):  # blocks: the product stays in cache
+                blk = centred_c[s:s + 65_536]
+                d2c[s:s + 65_536] = np.einsum("ij,ij->i", blk @ inv, blk)
+            d2[complete] = d2c
+            del xc, centred_c
             # Incomplete rows, one missingness pattern at a time.
             partial = ~complete & (dof > 0)
             if partial.any():
                 rows = np.flatnonzero(partial)
-                # group the rows by missingness pattern: one integer key per row (bits packed), sorted once
-                keys = np.packbits(observed[rows], axis=1)
-                keys = keys.view(np.dtype((np.void, keys.shape[1]))).ravel()
-                _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-                order = np.argsort(inverse, kind="stable")
-                bounds = np.searchsorted(inverse[order], np.arange(len(first) + 1))
-                for p_idx in range(len(first)):
-                    members = rows[order[bounds[p_idx]:bounds[p_idx + 1]]]
-                    pattern = observed[rows[first[p_idx]]]
+                pg = pattern_groups(observed[rows])  # one integer key per row, sorted once
+                for p_idx in range(len(pg.counts)):
+                    members = rows[pg.rows(p_idx)]
+                    pattern = pg.patterns[p_idx]
                     dev = x[np.ix_(members, pattern)] - mean[pattern]
                     sub_inv = np.linalg.inv(cov[np.ix_(pattern, pattern)])
                     d2[members] = np.einsum("ij,ij->i", dev @ sub_inv, dev)
@@ -227,11 +231,17 @@ def careless_screens(
     eo = evenodd(scored, scale)
     pairs = _evenodd_pairs(scored, scale)
     if len(raw) and d2.isna().all():
-        complete = int(raw.notna().all(axis=1).sum())
+        rows = scored.dropna()
+        complete = len(rows)
+        unanswered = [str(c) for c in scored.columns if scored[c].isna().all()]
+        which = f"; items {name_list(unanswered)} have no answers" if unanswered else ""
+        if complete > k:
+            dep = dependent_items(rows.cov().to_numpy(), [str(c) for c in scored.columns])
+            which = f"; items {name_list(dep)} are constant or linearly dependent" if dep else ""
         record(diagnostics, DataQualityWarning,
                f"{where}: Mahalanobis D² not computed for scale {quote(scale.id)}: the covariance matrix of the "
-               f"{complete} complete rows is singular (needs more than {k} complete rows and no constant item)",
-               stacklevel=5)
+               f"{complete} complete rows is singular (needs more than {k} complete rows and no constant item"
+               f"{which})", stacklevel=5)
     out = pd.DataFrame(
         {
             "longstring": ls,

@@ -110,7 +110,10 @@ def strip_labels(values: pd.Series, *, what: str, where: str,
     label that had surrounding blanks is listed with its row count and the label it became
     (recorded in ``diagnostics`` when given, else warned). Non-text values are unchanged.
     """
-    is_text = values.map(lambda v: isinstance(v, str))
+    if isinstance(values.dtype, pd.StringDtype):  # a text column: every non-missing value is text (no per-row call)
+        is_text = values.notna()
+    else:
+        is_text = values.map(lambda v: isinstance(v, str))
     if not is_text.any():
         return values
     text = values[is_text]

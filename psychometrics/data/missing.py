@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
+from psychometrics._validation import dependent_items, name_list
+from psychometrics.data.patterns import PatternGroups, pattern_groups
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -46,14 +48,59 @@ def _patterns(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct rows of the boolean matrix ``obs`` sorted by decreasing count (ties: first seen).
 
     Returns (patterns (m × p bool), counts, pattern index of each row)."""
-    pats, first, inv, cnt = np.unique(obs, axis=0, return_index=True, return_inverse=True, return_counts=True)
-    order = np.lexsort((first, -cnt))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return pats[order], cnt[order], rank[inv.ravel()]
+    pg = pattern_groups(obs)
+    return pg.patterns, pg.counts, pg.row_pattern
 
 
-def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000) -> tuple[np.ndarray, np.ndarray, int]:
+#: above this many missing-data patterns EM's E-step runs on stacks of patterns with the same
+#: number of missing items (batched solves; the same sums in another order, equal to ~1e-15),
+#: below it pattern by pattern — as validated against R (the reference data sets have fewer)
+_EM_BATCH_MIN = 64
+
+
+def _em_batches(X: np.ndarray, pg: PatternGroups) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, ...]]]:
+    """The observed-part sums of every pattern added up (they do not change between iterations) and,
+    per number of missing items, the stacked index arrays, counts and observed moments s1, S2."""
+    p = X.shape[1]
+    T1o, T2o = np.zeros(p), np.zeros((p, p))
+    by_r: dict[int, list[tuple]] = {}
+    for j, pat in enumerate(pg.patterns):
+        o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
+        Y = X[np.ix_(pg.rows(j), o)]
+        s1, S2 = Y.sum(axis=0), Y.T @ Y
+        T1o[o] += s1
+        T2o[np.ix_(o, o)] += S2
+        if m.size:
+            by_r.setdefault(m.size, []).append((o, m, float(pg.counts[j]), s1, S2))
+    batches = [tuple(np.array([t[k] for t in lst]) for k in range(5)) for lst in by_r.values()]
+    return T1o, T2o, batches
+
+
+def _em_estep_batched(mu: np.ndarray, sigma: np.ndarray, T1o: np.ndarray, T2o: np.ndarray,
+                      batches: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """E-step sums Σ ŷ and Σ ŷŷᵀ (+ Σ n_j C_j), the formulas of :func:`em_normal` on stacks of patterns."""
+    T1, T2 = T1o.copy(), T2o.copy()
+    for O, M, nj, S1, S2 in batches:
+        Soo = sigma[O[:, :, None], O[:, None, :]]
+        Som = sigma[O[:, :, None], M[:, None, :]]
+        Bt = np.linalg.solve(Soo, Som)  # (k, q, r) = Σ_oo⁻¹ Σ_om
+        B = Bt.transpose(0, 2, 1)
+        a = mu[M] - np.einsum("krq,kq->kr", B, mu[O])
+        Bs1 = np.einsum("krq,kq->kr", B, S1)
+        np.add.at(T1, M, nj[:, None] * a + Bs1)
+        BS2 = B @ S2
+        cross = a[:, :, None] * S1[:, None, :] + BS2  # Σ ŷ_m y_oᵀ
+        np.add.at(T2, (M[:, :, None], O[:, None, :]), cross)
+        np.add.at(T2, (O[:, :, None], M[:, None, :]), cross.transpose(0, 2, 1))
+        mm = (nj[:, None, None] * a[:, :, None] * a[:, None, :] + a[:, :, None] * Bs1[:, None, :]
+              + Bs1[:, :, None] * a[:, None, :] + BS2 @ Bt
+              + nj[:, None, None] * (sigma[M[:, :, None], M[:, None, :]] - B @ Som))
+        np.add.at(T2, (M[:, :, None], M[:, None, :]), mm)
+    return T1, T2
+
+
+def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000,
+              groups: PatternGroups | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     r"""ML mean and covariance (divisor N) of a multivariate normal sample with holes, by EM.
 
     Dempster, Laird & Rubin (1977); the E-step per missing-data pattern j with missing
@@ -66,6 +113,8 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000) -> tu
     ----------
     X : ndarray (N, p)
         Data with NaN for missing values; no row may be entirely missing.
+    groups : PatternGroups, optional
+        ``pattern_groups(~np.isnan(X))`` when the caller has it already.
 
     Returns
     -------
@@ -81,22 +130,30 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000) -> tu
     if (~obs.any(axis=0)).any():
         raise DataError(f"em_normal: column(s) {np.flatnonzero(~obs.any(axis=0)).tolist()} have no observed value")
     n, p = X.shape
-    pats, cnt, idx = _patterns(obs)
+    pg = pattern_groups(obs) if groups is None else groups
+    pats, cnt = pg.patterns, pg.counts
     mu = np.nanmean(X, axis=0)
     sigma = np.diag(np.nanmean((X - mu) ** 2, axis=0))
     # Per pattern the sufficient statistics of the observed part do not change between
     # iterations: s1 = Σ y_o, S2 = Σ y_o y_oᵀ. With ŷ_m = a + B y_o (a = μ_m − B μ_o) the
     # E-step sums are a s1ᵀ + B S2 and n a aᵀ + a (B s1)ᵀ + (B s1) aᵀ + B S2 Bᵀ — no pass over rows.
-    parts = []
-    for j, pat in enumerate(pats):
-        o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
-        Y = X[idx == j][:, o]
-        parts.append((o, m, float(cnt[j]), Y.sum(axis=0), Y.T @ Y, np.ix_(o, o), np.ix_(o, m), np.ix_(m, o),
-                      np.ix_(m, m)))
+    batched = len(pats) > _EM_BATCH_MIN
+    parts = [] if not batched else None
+    if batched:
+        T1o, T2o, batches = _em_batches(X, pg)
+    else:
+        for j, pat in enumerate(pats):
+            o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
+            Y = X[np.ix_(pg.rows(j), o)]  # the pattern's rows in data order (as X[idx == j][:, o])
+            parts.append((o, m, float(cnt[j]), Y.sum(axis=0), Y.T @ Y, np.ix_(o, o), np.ix_(o, m), np.ix_(m, o),
+                          np.ix_(m, m)))
     for it in range(1, max_iter + 1):
-        T1 = np.zeros(p)
-        T2 = np.zeros((p, p))
-        for o, m, nj, s1, S2, oo, om, mo, mm in parts:
+        if batched:
+            T1, T2 = _em_estep_batched(mu, sigma, T1o, T2o, batches)
+        else:
+            T1 = np.zeros(p)
+            T2 = np.zeros((p, p))
+        for o, m, nj, s1, S2, oo, om, mo, mm in parts or ():
             T1[o] += s1
             T2[oo] += S2
             if not m.size:
@@ -177,16 +234,18 @@ def little_mcar(data: pd.DataFrame | np.ndarray, items: Sequence[str] | None = N
         raise DataError(f"Little's MCAR test: item(s) {', '.join(map(repr, unseen[:10]))} have no observed value")
     if n <= p:
         raise DataError(f"Little's MCAR test needs more rows with data ({n}) than items ({p})")
-    mu, sigma, iters = em_normal(X, tol=tol)
-    if np.linalg.eigvalsh(sigma)[0] <= 0:
-        raise DataError("Little's MCAR test: the EM covariance matrix is singular (an item is constant or "
-                        "a linear combination of others); drop such items")
-    obs = ~np.isnan(X)
-    pats, cnt, idx = _patterns(obs)
+    pg = pattern_groups(~np.isnan(X))
+    mu, sigma, iters = em_normal(X, tol=tol, groups=pg)
+    eig = np.linalg.eigvalsh(sigma)
+    if eig[0] <= 1e-10 * max(float(eig[-1]), 1e-300):
+        raise DataError(f"Little's MCAR test: the EM covariance matrix is singular (items "
+                        f"{name_list(dependent_items(sigma, names))} are constant or linearly dependent); "
+                        "drop such items")
+    pats, cnt = pg.patterns, pg.counts
     rows = []
     for j, pat in enumerate(pats):
         o = np.flatnonzero(pat)
-        ybar = X[idx == j][:, o].mean(axis=0)
+        ybar = X[np.ix_(pg.rows(j), o)].mean(axis=0)
         dev = ybar - mu[o]
         d2 = float(cnt[j] * dev @ np.linalg.solve(sigma[np.ix_(o, o)], dev))
         rows.append(("".join("1" if b else "0" for b in pat), int(cnt[j]), int(o.size), d2))
@@ -316,7 +375,11 @@ def missing_data_diagnostics(
         raise DataError(f"grouping variable {quote(group)} is not a column of the data")
     names = [str(c) for c in cols]
     diags: list[Diagnostic] = []
-    X = data.loc[:, cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    block = data.loc[:, cols]
+    if not all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in block.dtypes):
+        block = block.apply(pd.to_numeric, errors="coerce")
+    X = block.to_numpy(dtype=float)
+    del block
     obs = ~np.isnan(X)
     n, p = X.shape
     empty = ~obs.any(axis=1)
@@ -342,9 +405,13 @@ def missing_data_diagnostics(
     else:
         from psychometrics._groups import group_label
 
-        labels = np.array([group_label(v) for v in data[group].to_numpy()])
+        codes, uniques = pd.factorize(data[group], use_na_sentinel=False)  # label each distinct value once
+        labels = np.array([group_label(v) for v in uniques], dtype=object)[codes].astype(str)
         for lab in dict.fromkeys(labels[keep].tolist()):
             by_group[lab] = _coverage(obs[keep & (labels == lab)], names)
+        if not by_group:
+            raise DataError("missing-data diagnostics: no row has an answer to any of the items "
+                            f"({name_list(names)})")
         cov = pd.concat(list(by_group.values())).groupby(level=0, sort=False).min().loc[names, names]
         blocks = list(by_group.items())
     for lab, c in blocks:

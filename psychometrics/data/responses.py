@@ -255,13 +255,13 @@ def _load_frame(
     item_col = _map_item_columns(frame, scale, columns, where=where, label=label)
     _check_role_columns(frame, scale, item_col, group, id_column, where=where)
     if group is not None and group in frame.columns:
-        stripped = strip_labels(frame[group], what=f"group column {quote(group)}", where=where,
-                                diagnostics=diagnostics)
-        if stripped is not frame[group]:
-            frame = frame.copy()
+        labels = frame[group]  # one object: ``frame[group]`` builds a new Series at each access
+        stripped = strip_labels(labels, what=f"group column {quote(group)}", where=where, diagnostics=diagnostics)
+        if stripped is not labels:
+            frame = frame.copy(deep=False)  # the other columns are shared, not copied; the group column replaced
             frame[group] = stripped
     keep, excluded = _rows_with_group(frame, group, missing_group, where=where, kind=kind, diagnostics=diagnostics)
-    work = frame.loc[keep]
+    work = frame if bool(keep.all()) else frame.loc[keep]  # no copy of the whole table when every row is kept
     rows_read = len(frame)
     ids = _respondent_ids(work, id_column, where=where, kind=kind)
 

@@ -14,7 +14,11 @@ only what the later analyses need from the rows:
 * ``tables[i, j, k, l]``: rows answering i in category k and j in category l (the bivariate
   tables of the polychoric correlations), pairwise, and ``cc_tables`` over complete rows;
 * ``out_of_range`` / ``not_category``: answers outside the categories (counted, never dropped,
-  so the caller can raise :class:`~psychometrics.exceptions.DataError` naming the item).
+  so the caller can raise :class:`~psychometrics.exceptions.DataError` naming the item);
+* ``patterns`` (with ``patterns=True``): per missing-data pattern (key: the packed observed mask) its rows, Σ x and
+  Σ x xᵀ over the observed items (:class:`PatternSums`; :meth:`GroupStats.pattern_moments`
+  gives mean and ML covariance, most frequent first) — everything FIML's likelihood, EM and
+  Little's MCAR test need from the rows.
 
 Exactness
 ---------
@@ -27,9 +31,9 @@ the chunking, the partitioning or the order of summation: the Dask path
 per answer), and a chunk is at most ``chunk_rows`` rows, so the extra memory is bounded and
 independent of n.
 
-More moments (e.g. per-missing-pattern moments for FIML) are added by extending
-:func:`_accumulate` and :class:`GroupStats`; the merge (:meth:`GroupStats.__add__`) is
-element-wise addition of every array field.
+More moments are added by extending :func:`_accumulate` and :class:`GroupStats`; the merge
+(:meth:`GroupStats.__add__`) is element-wise addition of every array field, and of the
+pattern sums by pattern.
 
 Which steps still need the raw rows: the careless-responding screens (per-row indices),
 scoring (a score per respondent) and the exact row-resampling bootstrap at the demo's n; see
@@ -40,8 +44,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -50,11 +55,45 @@ from psychometrics._results import ResultMixin
 from psychometrics.exceptions import DataError
 from psychometrics._text import quote
 
-__all__ = ["GroupStats", "SufficientStats", "sufficient_stats", "sufficient_stats_dask", "parquet_files"]
+__all__ = ["GroupStats", "PatternSums", "SufficientStats", "sufficient_stats", "sufficient_stats_dask", "parquet_files"]
 
 ALL = "(all)"  # the group label when there is no grouping column
 _ARRAYS = ("n_obs", "pair_n", "pair_sum", "pair_sq", "cross", "cc_sum", "cc_cross", "cat_counts", "tables",
            "cc_tables", "out_of_range", "not_category")
+
+
+@dataclass(frozen=True, eq=False)
+class PatternSums:
+    """One missing-data pattern of one group: ``observed`` (bool mask over the items), ``n`` rows,
+    ``total`` = Σ x (length p, 0 at missing items) and ``cross`` = Σ x xᵀ (p × p, 0 outside the
+    observed block) over its rows. Integer sums for Likert answers: exact in any order."""
+
+    observed: np.ndarray
+    n: int
+    total: np.ndarray
+    cross: np.ndarray
+
+    def __add__(self, other: PatternSums) -> PatternSums:
+        return PatternSums(self.observed, self.n + other.n, self.total + other.total, self.cross + other.cross)
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean of the observed items (length ``observed.sum()``)."""
+        return self.total[self.observed] / self.n
+
+    @property
+    def cov(self) -> np.ndarray:
+        """ML covariance (divisor n) of the observed items."""
+        o = self.observed
+        m = self.mean
+        return self.cross[np.ix_(o, o)] / self.n - np.outer(m, m)
+
+
+def _merge_patterns(a: Mapping[bytes, PatternSums], b: Mapping[bytes, PatternSums]) -> dict[bytes, PatternSums]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out[k] + v if k in out else v
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,10 +114,19 @@ class GroupStats:
     cc_tables: np.ndarray  # (p, p, K, K) complete rows
     out_of_range: np.ndarray  # (p,) answers outside [min, max]
     not_category: np.ndarray  # (p,) answers inside the range but not a category (e.g. 2.5)
+    patterns: Mapping[bytes, PatternSums] = field(default_factory=dict)  # packed observed mask → sums
 
     def __add__(self, other: GroupStats) -> GroupStats:
         return GroupStats(n=self.n + other.n, complete=self.complete + other.complete,
+                          patterns=_merge_patterns(self.patterns, other.patterns),
                           **{f: getattr(self, f) + getattr(other, f) for f in _ARRAYS})
+
+    def pattern_moments(self, include_empty: bool = False) -> list[tuple[np.ndarray, int, np.ndarray, np.ndarray]]:
+        """``(observed, n, mean, ML covariance)`` per missing-data pattern, most frequent first (ties: by
+        pattern), the input of FIML and EM; rows answering no item are left out unless ``include_empty``."""
+        pats = [v for v in self.patterns.values() if include_empty or v.observed.any()]
+        pats.sort(key=lambda v: (-v.n, tuple(~v.observed)))
+        return [(v.observed, v.n, v.mean, v.cov) for v in pats]
 
     def pairwise_cov(self, kind: str = "cov") -> np.ndarray:
         """Pairwise-complete covariance (n − 1 divisor) or correlation, as R's ``use = "pairwise"``."""
@@ -157,8 +205,8 @@ class SufficientStats(ResultMixin):
         return pd.DataFrame(rows).set_index(["group", "item"])
 
 
-def _accumulate(x: np.ndarray, categories: np.ndarray) -> GroupStats:
-    """Statistics of one block of rows ``x`` (rows × items, NaN = missing)."""
+def _accumulate(x: np.ndarray, categories: np.ndarray, patterns: bool = False) -> GroupStats:
+    """Statistics of one block of rows ``x`` (rows × items, NaN = missing); per-pattern sums if ``patterns``."""
     n, p = x.shape
     K = len(categories)
     obs = ~np.isnan(x)
@@ -178,6 +226,7 @@ def _accumulate(x: np.ndarray, categories: np.ndarray) -> GroupStats:
     r, c = np.nonzero(codes >= 0)
     onehot[r, c * K + codes[r, c]] = 1.0
     complete = obs.all(axis=1)
+    pattern_sums = _pattern_sums(obs, x0) if patterns else {}
     oc = onehot[complete]
     xc = x0[complete]
     tab = (onehot.T @ onehot).astype(np.float64).reshape(p, K, p, K).transpose(0, 2, 1, 3)
@@ -188,8 +237,20 @@ def _accumulate(x: np.ndarray, categories: np.ndarray) -> GroupStats:
         cross=x0.T @ x0, cc_sum=xc.sum(axis=0), cc_cross=xc.T @ xc,
         cat_counts=onehot.sum(axis=0, dtype=np.float64).reshape(p, K), tables=np.ascontiguousarray(tab),
         cc_tables=np.ascontiguousarray(cc_tab), out_of_range=outside.sum(axis=0).astype(np.float64),
-        not_category=not_cat.sum(axis=0).astype(np.float64),
+        not_category=not_cat.sum(axis=0).astype(np.float64), patterns=pattern_sums,
     )
+
+
+def _pattern_sums(obs: np.ndarray, x0: np.ndarray) -> dict[bytes, PatternSums]:
+    """Per missing-data pattern of a block: rows, Σ x and Σ x xᵀ (``x0``: answers with 0 for missing)."""
+    from psychometrics.data.patterns import pattern_groups
+
+    pg = pattern_groups(obs)
+    out = {}
+    for j, pat in enumerate(pg.patterns):
+        y = x0[pg.rows(j)]
+        out[np.packbits(pat).tobytes()] = PatternSums(pat.copy(), int(pg.counts[j]), y.sum(axis=0), y.T @ y)
+    return out
 
 
 def _empty(p: int, K: int) -> GroupStats:
@@ -201,7 +262,7 @@ def _empty(p: int, K: int) -> GroupStats:
 
 @single_thread_blas  # one product per chunk; threaded BLAS on a busy machine is many times slower
 def _block_stats(values: np.ndarray, labels: np.ndarray | None, categories: np.ndarray,
-                 chunk_rows: int) -> dict[str, GroupStats]:
+                 chunk_rows: int, patterns: bool = False) -> dict[str, GroupStats]:
     """Per-group statistics of ``values`` (float array), chunk by chunk."""
     n, p = values.shape
     K = len(categories)
@@ -215,12 +276,12 @@ def _block_stats(values: np.ndarray, labels: np.ndarray | None, categories: np.n
         m = n if rows is None else rows.size
         for s in range(0, m, chunk_rows):
             blk = values[s:s + chunk_rows] if rows is None else values[rows[s:s + chunk_rows]]
-            out[str(key)] = out[str(key)] + _accumulate(np.asarray(blk, dtype=np.float64), categories)
+            out[str(key)] = out[str(key)] + _accumulate(np.asarray(blk, dtype=np.float64), categories, patterns)
     return out
 
 
 def sufficient_stats(data: pd.DataFrame, items: Sequence[str], categories: Sequence[float], *,
-                     group: str | None = None, chunk_rows: int = 65_536) -> SufficientStats:
+                     group: str | None = None, chunk_rows: int = 65_536, patterns: bool = False) -> SufficientStats:
     """One pass over an in-memory table into per-group sufficient statistics.
 
     Parameters
@@ -235,6 +296,9 @@ def sufficient_stats(data: pd.DataFrame, items: Sequence[str], categories: Seque
         Grouping column; rows are summarised per label (as text).
     chunk_rows : int
         Rows per block (bounds the temporary one-hot matrix to chunk_rows × items × K).
+    patterns : bool
+        Also the per-missing-pattern sums (``GroupStats.patterns``; off by default: one p × p
+        sum per distinct pattern and group, which the merge of many partitions holds at once).
 
     Returns
     -------
@@ -248,7 +312,7 @@ def sufficient_stats(data: pd.DataFrame, items: Sequence[str], categories: Seque
         raise DataError(f"sufficient statistics: columns not in the data: {', '.join(map(str, missing[:10]))}")
     values = data[list(items)].to_numpy(dtype=np.float64)
     labels = None if group is None else data[group].to_numpy()
-    stats = _block_stats(values, labels, cats, chunk_rows)
+    stats = _block_stats(values, labels, cats, chunk_rows, patterns)
     return SufficientStats(tuple(map(str, items)), cats, dict(sorted(stats.items())))
 
 
@@ -276,7 +340,7 @@ def parquet_files(source: str | Path) -> list[Path]:
 
 
 def _file_stats(path: str, items: list[str], categories: np.ndarray, group: str | None,
-                chunk_rows: int) -> dict[str, GroupStats]:
+                chunk_rows: int, patterns: bool = False) -> dict[str, GroupStats]:
     """Statistics of one Parquet file, read batch by batch (runs on a Dask worker)."""
     import pyarrow.parquet as pq
 
@@ -287,7 +351,7 @@ def _file_stats(path: str, items: list[str], categories: np.ndarray, group: str 
         frame = batch.to_pandas()
         values = frame[items].to_numpy(dtype=np.float64)
         labels = None if group is None else frame[group].to_numpy()
-        for k, g in _block_stats(values, labels, categories, chunk_rows).items():
+        for k, g in _block_stats(values, labels, categories, chunk_rows, patterns).items():
             out[k] = out[k] + g if k in out else g
     return out
 
@@ -302,7 +366,7 @@ def _merge_dicts(parts: Sequence[Mapping[str, GroupStats]]) -> dict[str, GroupSt
 
 def sufficient_stats_dask(source: str | Path, items: Sequence[str], categories: Sequence[float], *,
                           group: str | None = None, scheduler: str | None = None, chunk_rows: int = 65_536,
-                          retries: int = 3) -> SufficientStats:
+                          retries: int = 3, patterns: bool = False) -> SufficientStats:
     """:func:`sufficient_stats` of a partitioned Parquet dataset, computed with Dask.
 
     One task per Parquet file computes its per-group statistics (reading only the item and
@@ -322,7 +386,8 @@ def sufficient_stats_dask(source: str | Path, items: Sequence[str], categories: 
     item_list = [str(i) for i in items]
     _check_columns(files[0], item_list + ([group] if group else []))
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-    tasks = [dask.delayed(_file_stats, pure=True)(str(f), item_list, cats, group, chunk_rows) for f in files]
+    tasks = [dask.delayed(_file_stats, pure=True)(str(f), item_list, cats, group, chunk_rows, patterns)
+             for f in files]
     while len(tasks) > 1:  # tree reduction: partial sums stay small, no single task holds all files
         tasks = [dask.delayed(_merge_dicts, pure=True)(tasks[i:i + 8]) for i in range(0, len(tasks), 8)]
     if address:

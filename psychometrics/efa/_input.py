@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._linalg import pairwise_correlation
-from psychometrics._validation import check_observed, check_variance, item_matrix
+from psychometrics._validation import check_observed, check_variance, dependent_items, item_matrix
 from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, record
 from psychometrics._text import quote
 
@@ -162,6 +162,9 @@ def prepare(
         iu = np.triu_indices(p, 1)
         dup = [f"{names[i]}–{names[j]}" for i, j in zip(*iu) if abs(r[i, j]) > 1 - 1e-8]
         why = f"; perfectly correlated items: {', '.join(dup)}" if dup else ""
+        if not dup:
+            dep = dependent_items(r, [str(v) for v in names])
+            why = f"; items {', '.join(dep[:12])} are linearly dependent" if dep and len(dep) < p else ""
         r, smoothed = cor_smooth(r, force=True)
         record(diagnostics, NotPositiveDefiniteWarning,
                f"{what}: the correlation matrix is not positive definite (smallest eigenvalue {values.min():.3g}){why}; "

@@ -71,7 +71,9 @@ def _ml_objective(psi: np.ndarray, R: np.ndarray, k: int) -> tuple[float, np.nda
     values, vectors = np.linalg.eigh(Sstar)
     values, vectors = values[::-1], vectors[:, ::-1]
     e = values[k:]
-    f = -(np.sum(np.log(e) - e) - k + R.shape[0])
+    # R singular (an item a linear combination of others): eigenvalues 0 up to rounding; the
+    # floor keeps the objective finite there (it changes nothing for a positive definite R)
+    f = -(np.sum(np.log(np.maximum(e, np.finfo(float).tiny)) - e) - k + R.shape[0])
     load = vectors[:, :k] * np.sqrt(np.maximum(values[:k] - 1, 0))
     load = load * np.sqrt(psi)[:, None]
     g = np.sum(load**2, axis=1) + psi - np.diag(R)

@@ -23,7 +23,8 @@ from psychometrics._results import ResultMixin
 from psychometrics._linalg import pairwise_correlation, single_thread_blas
 from psychometrics.efa._input import prepare
 from psychometrics.efa.extraction import PSI_LOWER, extract, minres_one_factor_batch, refit_one_factor_at_bound
-from psychometrics.exceptions import ConvergenceWarning, DataError, Diagnostic, record
+from psychometrics._validation import dependent_items, name_list
+from psychometrics.exceptions import ConvergenceWarning, DataError, Diagnostic, NotPositiveDefiniteWarning, record
 from psychometrics._text import quote
 
 __all__ = [
@@ -293,14 +294,26 @@ def map_test(data: pd.DataFrame | None = None, *, corr: pd.DataFrame | np.ndarra
     comp = V * np.sqrt(np.maximum(e, 0))
     n = min(int(max_factors), p - 1)
     values = np.empty(n)
+    diagnostics = list(prep.diagnostics)
     for m in range(1, n + 1):
         c = R - comp[:, :m] @ comp[:, :m].T
+        if not np.all(np.diag(c) > 1e-12):
+            # the m components reproduce some item exactly (a singular R): no partial correlations
+            values[m - 1:] = np.nan
+            record(diagnostics, NotPositiveDefiniteWarning,
+                   f"map_test: the correlation matrix is singular (items "
+                   f"{name_list(dependent_items(R, list(prep.corr.columns)))} are linearly dependent); "
+                   f"the MAP criterion is undefined from {m} component(s) on")
+            break
         d = 1 / np.sqrt(np.diag(c))
         rs = c * np.outer(d, d)
         np.fill_diagonal(rs, 0)
         values[m - 1] = np.sum(rs**2) / (p * (p - 1))
     s = pd.Series(values, index=pd.RangeIndex(1, n + 1, name="factors"), name="map")
-    return MAPResult(int(np.nanargmin(values)) + 1, s, tuple(prep.diagnostics))
+    if np.isnan(values).all():
+        raise DataError("map_test: the MAP criterion is undefined for every number of components "
+                        f"(items {name_list(dependent_items(R, list(prep.corr.columns)))} are linearly dependent)")
+    return MAPResult(int(np.nanargmin(values)) + 1, s, tuple(diagnostics))
 
 
 # ----------------------------------------------------------------- scree, Kaiser, EKC

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from psychometrics.exceptions import DataError
 from psychometrics.invariance.partial import item_of
 from psychometrics.invariance.results import FittedLevel
 
@@ -44,6 +45,15 @@ def dmacs(
 
     Validated against a numerical integration in ``tests/test_invariance.py``.
     """
+    args = {"loading_ref": loading_ref, "intercept_ref": intercept_ref, "loading_focal": loading_focal,
+            "intercept_focal": intercept_focal, "latent_mean_focal": latent_mean_focal,
+            "latent_cov_focal": latent_cov_focal, "pooled_sd": pooled_sd}
+    bad = [k for k, v in args.items() if not np.all(np.isfinite(np.asarray(v, dtype=float)))]
+    if bad:
+        raise DataError(f"dmacs: {', '.join(bad)} must be finite numbers (got missing or infinite values)")
+    if not float(pooled_sd) > 0:
+        raise DataError(f"dmacs: the pooled SD of the item is {float(pooled_sd):g}; dMACS is undefined for an "
+                        "item without variance")
     dl = np.atleast_1d(np.asarray(loading_ref, float) - np.asarray(loading_focal, float))
     kappa = np.atleast_1d(np.asarray(latent_mean_focal, float))
     phi = np.atleast_2d(np.asarray(latent_cov_focal, float))

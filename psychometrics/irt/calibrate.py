@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._linalg import single_thread_blas
+from psychometrics._validation import dependent_items, name_list
 from psychometrics.exceptions import ConvergenceWarning, DataError, DataQualityWarning
 from psychometrics.irt._data import IRTData, prepare_responses, quadrature
 from psychometrics.irt._engine import Engine
@@ -88,6 +89,10 @@ def calibrate(
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
         diagnostics.append(msg)
     diagnostics += _extreme_patterns(prepared)
+    redundant = _redundant_items(prepared)
+    if redundant:
+        warnings.warn(redundant, DataQualityWarning, stacklevel=2)
+        diagnostics.append(redundant)
     if prepared.collapsed:
         diagnostics.append(
             "collapsed categories (chosen by nobody): " + ", ".join(f"{i}={v:g}" for i, v in prepared.collapsed)
@@ -96,6 +101,21 @@ def calibrate(
         key, prepared, engine, out["x"], out["information"], out["loglik"], out, quadrature_rule, tuple(diagnostics),
         link=link,
     )
+
+
+def _redundant_items(prepared: IRTData) -> str | None:
+    """A note naming items that are copies, reversed copies or linear combinations of others
+    (on the complete rows): their slopes are not identified and grow without bound."""
+    x = np.where(prepared.codes >= 0, prepared.codes, np.nan).astype(float)
+    x = x[~np.isnan(x).any(axis=1)]
+    if len(x) <= x.shape[1] or np.any(x.std(axis=0) == 0):
+        return None
+    r = np.corrcoef(x, rowvar=False)
+    dep = dependent_items(r, list(prepared.items))
+    if not dep:
+        return None
+    return (f"items {name_list(dep)} are linearly dependent on the complete rows (copies, reversed copies or a "
+            "combination of others): their slopes are not identified; remove the redundant items")
 
 
 #: above this many distinct response patterns the full-data fit starts from a subsample's
@@ -179,7 +199,7 @@ def calibration_from_vector(
         cov = np.full((x.size, x.size), np.nan)
         diag.append("observed information not positive definite: no standard errors")
     kmax = max(prepared.n_categories)
-    rows = {}
+    rows, no_se_b = {}, []
     for j, item in enumerate(prepared.items):
         k = prepared.n_categories[j]
         o = int(engine.offs[j])
@@ -190,13 +210,19 @@ def calibration_from_vector(
                 c = x[o + s]
                 grad = np.array([c / a**2, -1.0 / a])  # ∂b/∂(a, c)
                 sub = cov[np.ix_([o, o + s], [o, o + s])]
+                var_b = float(grad @ sub @ grad)
+                if not var_b >= 0 and np.isfinite(cov).all():
+                    no_se_b.append(item)
                 row.update({f"c{s}": c, f"b{s}": -c / a, f"se_c{s}": np.sqrt(cov[o + s, o + s]),
-                            f"se_b{s}": np.sqrt(grad @ sub @ grad)})
+                            f"se_b{s}": np.sqrt(var_b) if var_b >= 0 else np.nan})
             else:
                 row.update({f"c{s}": np.nan, f"b{s}": np.nan, f"se_c{s}": np.nan, f"se_b{s}": np.nan})
         rows[item] = row
     cols = ["a"] + [f"c{s}" for s in range(1, kmax)] + [f"b{s}" for s in range(1, kmax)]
     cols += ["se_a"] + [f"se_c{s}" for s in range(1, kmax)] + [f"se_b{s}" for s in range(1, kmax)]
+    if no_se_b:
+        diag.append(f"no standard errors of the thresholds b of items {name_list(dict.fromkeys(no_se_b))}: their "
+                    "sampling covariance is not positive semi-definite (nearly unidentified slopes)")
     params = pd.DataFrame.from_dict(rows, orient="index")[cols]
     params.index.name = "item"
     n = int(prepared.codes.shape[0])

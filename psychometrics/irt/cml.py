@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from psychometrics._validation import check_observed, name_list
 from psychometrics._linalg import single_thread_blas
 from psychometrics.exceptions import ConvergenceWarning, DataError, DataQualityWarning
 from psychometrics.irt.results import CMLResult
@@ -114,6 +115,7 @@ def fit_cml(data: pd.DataFrame, model: str = "pcm", items: list[str] | None = No
         raise ValueError(f"unknown Rasch-family model {quote(model)}; use 'rasch', 'pcm' or 'rsm'")
     items = list(items if items is not None else data.columns)
     frame = data[items].apply(pd.to_numeric, errors="coerce")
+    check_observed(frame.to_numpy(dtype=float), list(items), "CML")
     incomplete = frame.isna().any(axis=1)
     diagnostics: list[str] = []
     if incomplete.any():
@@ -122,8 +124,12 @@ def fit_cml(data: pd.DataFrame, model: str = "pcm", items: list[str] | None = No
         diagnostics.append(msg)
     frame = frame.loc[~incomplete]
     values = frame.to_numpy()
-    if values.size == 0 or np.any(values < 0) or np.any(values != np.round(values)):
-        raise DataError("CML: responses must be integers coded from 0 (lowest category)")
+    if values.size == 0:
+        raise DataError(f"CML: no row has a response to every item ({len(frame)} complete of {len(data)})")
+    bad = [str(c) for c, v in zip(items, values.T) if np.any(v < 0) or np.any(v != np.round(v))]
+    if bad:
+        raise DataError(f"CML: responses must be integers coded from 0 (lowest category); not so for items "
+                        f"{name_list(bad)}")
     codes = values.astype(np.int64)
     ncat = [int(codes[:, j].max()) + 1 for j in range(len(items))]
     for j, item in enumerate(items):

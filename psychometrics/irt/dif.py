@@ -200,6 +200,12 @@ def ordinal_logistic_dif(
                 stacklevel=2,
             )
         if len(keep) < 2:
+            warnings.warn(
+                f"DIF: item {item} not tested: it has {len(keep)} response categor{'y' if len(keep) == 1 else 'ies'} "
+                f"used in every group ({int(xv.size)} rows with a response); its DIF statistics are missing",
+                DataQualityWarning,
+                stacklevel=2,
+            )
             rows[item] = {"n": int(xv.size), "collapsed": collapsed}
             continue
         y = np.searchsorted(np.array(keep), xv, side="right") - 1
@@ -226,6 +232,11 @@ def ordinal_logistic_dif(
             "jodoin_gierl": _classify(r2[2] - r2[0], p13 < alpha),
             "converged": m1["converged"] and m2["converged"] and m3["converged"],
         }
-    out = pd.DataFrame.from_dict(rows, orient="index")
+    # every column also when no item could be tested (untested items: NaN, warned about above)
+    out = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=_COLUMNS)
     out.index.name = "item"
     return out
+
+
+_COLUMNS = ["n", "collapsed", "chi2_12", "p_12", "chi2_23", "p_23", "chi2_13", "df_13", "p_13", "r2_1", "delta_r2_12",
+            "delta_r2_23", "delta_r2_13", "beta1_change", "jodoin_gierl", "converged"]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
+from psychometrics._validation import name_list
+from psychometrics.exceptions import DataQualityWarning
 from psychometrics.irt.results import IRTCalibration
 from psychometrics.irt.scores import eap_scores, item_probabilities, lord_wingersky, recode
 
@@ -77,6 +81,11 @@ def item_fit(cal: IRTCalibration, data: pd.DataFrame, min_expected: float = 1.0)
         df = int(o.shape[0] * (kj - 1) - kj)
         p = float(chi2.sf(stat, df)) if df > 0 else np.nan
         rows[item] = {"s_x2": stat, "df": df, "p": p, "groups": int(o.shape[0]), "n": int(codes.shape[0])}
+    untested = [item for item, row in rows.items() if not row["df"] > 0]
+    if untested:
+        warnings.warn(f"S-X² item fit not tested for items {name_list(untested)}: too few sum-score groups after "
+                      f"merging ({int(codes.shape[0])} respondents answered every item); their p-values are missing",
+                      DataQualityWarning, stacklevel=2)
     out = pd.DataFrame.from_dict(rows, orient="index")
     out["p_bh"] = _bh(out["p"].to_numpy())
     out.index.name = "item"
@@ -116,7 +125,7 @@ def local_dependence(cal: IRTCalibration, data: pd.DataFrame) -> pd.DataFrame:
     for j, p in enumerate(ptheta):
         ok = codes[:, j] >= 0
         resid[ok, j] = codes[ok, j] - (p[ok] * np.arange(p.shape[1])).sum(axis=1)
-    rows = []
+    rows, undefined = [], []
     for j in range(len(cal.items)):
         for jj in range(j + 1, len(cal.items)):
             both = (codes[:, j] >= 0) & (codes[:, jj] >= 0)
@@ -125,13 +134,20 @@ def local_dependence(cal: IRTCalibration, data: pd.DataFrame) -> pd.DataFrame:
             obs = np.zeros((kj, kk))
             np.add.at(obs, (codes[both, j], codes[both, jj]), 1.0)
             exp = n * np.einsum("q,qa,qb->ab", cal.weights, probs[j], probs[jj])
-            x2 = float(((obs - exp) ** 2 / exp).sum())
+            x2 = float(((obs - exp) ** 2 / exp).sum()) if n else np.nan
             df = (kj - 1) * (kk - 1)
             sign = np.sign(np.sum((obs - exp) * np.outer(np.arange(kj), np.arange(kk))))
             r = resid[both][:, [j, jj]]
-            q3 = float(np.corrcoef(r.T)[0, 1]) if n > 2 else np.nan
+            sd = r.std(axis=0) if n > 2 else np.zeros(2)
+            q3 = float(np.corrcoef(r.T)[0, 1]) if n > 2 and (sd > 0).all() else np.nan
+            if not (np.isfinite(x2) and np.isfinite(q3)):
+                undefined.append(f"{cal.items[j]}–{cal.items[jj]}")
             rows.append({"item1": cal.items[j], "item2": cal.items[jj], "ld_x2": x2, "df": df,
                          "ld_std": float(sign * (x2 - df) / np.sqrt(2 * df)), "q3": q3, "n": n})
+    if undefined:
+        warnings.warn(f"local dependence: statistics undefined for item pairs {name_list(undefined)} (fewer than 3 "
+                      "respondents answering both, or residuals without variance); they are missing",
+                      DataQualityWarning, stacklevel=2)
     out = pd.DataFrame(rows)
     if not out.empty:
         out["q3_star"] = out["q3"] - out["q3"].mean()

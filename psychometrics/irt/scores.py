@@ -111,7 +111,7 @@ def ml_scores(cal: IRTCalibration, data: pd.DataFrame, max_iter: int = 50) -> pd
     high = np.all((codes == kmax) | ~ans, axis=1)
     theta = np.zeros(codes.shape[0])
     h = 1e-4
-    for _ in range(max_iter):
+    for _ in range(max_iter if codes.shape[0] else 0):
         grid = np.stack([theta - h, theta, theta + h])
         ll = np.stack([_ll_at(cal, codes, g) for g in grid])
         g1 = (ll[2] - ll[0]) / (2 * h)
@@ -144,7 +144,17 @@ def _ll_at(cal: IRTCalibration, codes: np.ndarray, theta: np.ndarray) -> np.ndar
 
 
 def lord_wingersky(probs: list[np.ndarray]) -> np.ndarray:
-    """P(sum score = s | θ_q) by the recursion of Lord & Wingersky (1984); (Q, S+1)."""
+    """P(sum score = s | θ_q) by the recursion of Lord & Wingersky (1984); (Q, S+1).
+
+    ``probs[j]`` is item j's (Q, K_j) table of category probabilities; each row must be finite,
+    non-negative and sum to 1 (else :class:`DataError` naming the item's position)."""
+    if not len(probs):
+        raise DataError("lord_wingersky needs the category probabilities of at least one item")
+    for j, p in enumerate(probs):
+        p = np.asarray(p, dtype=float)
+        if p.ndim != 2 or not np.isfinite(p).all() or (p < 0).any() or not np.allclose(p.sum(axis=1), 1.0):
+            raise DataError(f"lord_wingersky: the category probabilities of item {j + 1} are not a (θ × category) "
+                            "table of finite non-negative numbers whose rows sum to 1")
     out = probs[0].copy()
     for p in probs[1:]:
         k = p.shape[1]
@@ -197,5 +207,7 @@ def marginal_reliability(cal: IRTCalibration) -> float:
 def empirical_reliability(scores: pd.DataFrame) -> float:
     """Var(EAP) / (Var(EAP) + mean(PSD²)) of an :func:`eap_scores` table."""
     s = scores.dropna()
+    if len(s) < 2:
+        raise DataError(f"empirical reliability needs at least 2 scored respondents, not {len(s)}")
     v = float(np.var(s["theta"]))
     return v / (v + float(np.mean(s["se"] ** 2)))

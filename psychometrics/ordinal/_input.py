@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from psychometrics._validation import check_observed
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -81,6 +82,8 @@ def prepare(
         X = X[keep]
         nan = nan[keep]
     if X.shape[0] < 2:
+        if n_excluded:
+            check_observed(np.where(nan, np.nan, 0.0), names, "polychoric")
         raise DataError(
             f"only {X.shape[0]} usable row(s) after {missing} deletion of missing values "
             f"({n_excluded} excluded); polychoric correlations need more data."

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._groups import group_label as _group_label
+from psychometrics._validation import check_observed
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, EstimationError, record
 from psychometrics.ordinal.correlations import polychoric
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
@@ -120,17 +121,21 @@ def ordinal_sample_stats(
         record(diags, DataQualityWarning,
                f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items and were "
                f"not used (missing per item: {detail})", stacklevel=5)
+    check_observed(values, list(items), "ordinal sample statistics")
     values = values[complete]
     if group is None:
         labels: tuple[str, ...] = ("all",)
         gcodes = np.zeros(len(values), dtype=int)
     else:
-        gstr = np.array([_group_label(v) for v in data[group].to_numpy()])[complete]
+        vcodes, uniques = pd.factorize(data[group])  # each distinct value labelled once, not each row
+        ulabels = np.array([_group_label(v) for v in uniques], dtype=object)
+        gstr = ulabels[vcodes[complete]]
         labels = tuple(dict.fromkeys(_group_label(v) for v in pd.unique(data[group])))
         labels = tuple(lab for lab in labels if np.any(gstr == lab))
         if len(labels) < 2:
             raise DataError(f"grouping variable {quote(group)} has a single group with complete rows; fit without group=")
-        gcodes = np.array([labels.index(s) for s in gstr])
+        where_label = {lab: g for g, lab in enumerate(labels)}
+        gcodes = np.array([where_label.get(lab, -1) for lab in ulabels], dtype=int)[vcodes[complete]]
     if missing == "pairwise":
         _check_coverage(values, items, gcodes, labels, group, diags)
     for j, v in enumerate(items):
@@ -140,14 +145,16 @@ def ordinal_sample_stats(
             bad = np.unique(seen[seen != np.round(seen)])[:5]
             raise DataError(f"ordinal item {quote(v)} has non-integer values ({', '.join(map(str, bad))}); "
                             "code its categories as integers")
-        cats = sorted(np.unique(seen).tolist())
+        cats = sorted(pd.unique(seen).tolist())  # hashing, not a sort of every answer
+        if not cats:
+            raise DataError(f"ordinal item {quote(v)} has no observed response in the rows used; remove it")
         if len(cats) < 2:
             raise DataError(f"ordinal item {quote(v)} has a single category ({cats[0]:g}) in the data; remove it")
         if group is not None:
-            ok = ~np.isnan(col)  # one count of (group, category) instead of a pass per pair
-            tab = np.bincount(gcodes[ok] * len(cats) + np.searchsorted(np.array(cats), col[ok]),
-                              minlength=len(labels) * len(cats)).reshape(len(labels), len(cats))
-            empty = [(lab, c) for g, lab in enumerate(labels) for k, c in enumerate(cats) if tab[g, k] == 0]
+            ok = ~np.isnan(col)  # answers per group and category in one pass (bincount), not one per cell
+            cell = gcodes[ok] * len(cats) + np.searchsorted(np.array(cats), col[ok])
+            used = np.bincount(cell, minlength=len(labels) * len(cats)).reshape(len(labels), len(cats))
+            empty = [(lab, c) for g, lab in enumerate(labels) for k, c in enumerate(cats) if used[g, k] == 0]
             if empty:
                 if empty_categories == "error":
                     where = "; ".join(f"category {c:g} in group {quote(lab)}" for lab, c in empty)

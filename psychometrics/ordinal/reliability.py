@@ -63,7 +63,8 @@ def ordinal_alpha(x: PolychoricResult | pd.DataFrame | np.ndarray, items: Sequen
         raise DataError("ordinal alpha needs at least 2 items.")
     Rv = R.to_numpy(dtype=float)
     if not np.all(np.isfinite(Rv)):
-        raise DataError("the correlation matrix contains missing or infinite values.")
+        bad = [str(c) for c, ok in zip(R.columns, np.isfinite(Rv).all(axis=0)) if not ok]
+        raise DataError(f"the correlation matrix contains missing or infinite values (items {', '.join(bad[:12])}).")
     return float(p / (p - 1) * (1.0 - np.trace(Rv) / Rv.sum()))
 
 

@@ -86,7 +86,13 @@ class ValidationOptions:
         items; ``ML`` the normal-theory statistics. ``WLSMV`` applies to ordinal items only.
     irt : bool
         Calibrate a graded response model per subscale and for the total (item fit,
-        information, sum-score → EAP tables, ordinal logistic regression DIF; default True).
+        information, sum-score → EAP tables, ordinal logistic regression DIF and, with a
+        ``group``, multi-group likelihood-ratio DIF; default True).
+    irt_bifactor : bool
+        Also calibrate a bifactor GRM of the whole scale (specific factor = subscale) when the
+        spec declares a total score. Default False: the bifactor model by marginal ML costs
+        several seconds even at the demo's n (two-dimensional quadrature per subscale), more
+        than the rest of the IRT section together.
     short_form : int or None
         Choose a short form with this many items per subscale on the calibration sample and
         re-validate it on the validation sample (α/ω, CFA, invariance across ``group``,
@@ -119,6 +125,7 @@ class ValidationOptions:
     missing: str = "auto"
     estimator: str = "auto"
     irt: bool = True
+    irt_bifactor: bool = False
     scheduler: str | None = None
     short_form: int | None = None
 
@@ -179,7 +186,7 @@ def option_problems(d: Mapping[str, Any]) -> list[str]:
         out.append(f"parallel_iter: must be an integer ≥ 2, got {quote(d['parallel_iter'])}")
     if "conf_level" in d and not (_is_num(d["conf_level"]) and 0.5 <= float(d["conf_level"]) < 1):
         out.append(f"conf_level: must be a number in [0.5, 1), got {quote(d['conf_level'])}")
-    for key in ("exclude_careless", "crosscheck", "irt"):
+    for key in ("exclude_careless", "crosscheck", "irt", "irt_bifactor"):
         if key in d and not isinstance(d[key], bool):
             out.append(f"{key}: must be true or false, got {quote(d[key])}")
     if d.get("template") is not None and not isinstance(d["template"], str):

@@ -143,6 +143,7 @@ def _validity(st: RunState) -> dict[str, Any]:
     v = st.validity
     return {
         "construct_validity": None if v.construct_validity is None else v.construct_validity.to_dict(),
+        "n": v.n,
         "hypotheses": None if v.hypotheses is None else v.hypotheses.to_dict(),
         "notes": list(v.notes),
         "scores": v.scores.descriptives.pipe(to_jsonable),
@@ -180,7 +181,10 @@ def _irt(st: RunState) -> dict[str, Any] | None:
             "dif": None if irt.dif is None else _frame_records(irt.dif.rename_axis("item").reset_index()),
             "dif_method": "ordinal logistic regression (Crane et al. 2006), subscale EAP as matching variable; "
                           "Jodoin-Gierl classes on McFadden Delta R2 (1 vs 3) with chi2 (2 df per group contrast) "
-                          "at alpha = .01",
+                          "at alpha = .01; lr_*: multi-group GRM likelihood-ratio DIF per subscale, all others as "
+                          "anchors then purified anchors, Benjamini-Hochberg q < .05 (lr_flag)",
+            "lr_dif": {sid: _lr_dif(r) for sid, r in irt.lr_dif.items()},
+            "bifactor": None if irt.bifactor is None else _bifactor(irt.bifactor),
             "notes": list(irt.notes)}
 
 
@@ -197,6 +201,27 @@ def _short_form(st: RunState) -> dict[str, Any] | None:
             "cfa_fit": sf.cfa_fit, "invariance_level": sf.invariance_level, "invariance_method": sf.invariance_method,
             "invariance": _frame_records(sf.invariance),
             "notes": list(sf.notes)}
+
+
+def _lr_dif(r: Any) -> dict[str, Any]:
+    return {"groups": list(r.groups), "n": list(r.n_obs), "reference_group": r.groups[0], "alpha": r.alpha,
+            "anchors": list(r.anchors), "rounds": r.rounds, "n_fits": r.n_fits,
+            "quadrature_points": r.quadrature_points, "collapsed": dict(r.collapsed),
+            "n_dropped_rows": r.n_dropped_rows,
+            "latent": _frame_records(r.latent.reset_index()),
+            "stage1": _frame_records(r.stage1.reset_index()),
+            "stage2": None if r.stage2 is None else _frame_records(r.stage2.reset_index()),
+            "diagnostics": list(r.diagnostics)}
+
+
+def _bifactor(b: Any) -> dict[str, Any]:
+    return {"method": "bifactor graded response model, marginal ML with the Gibbons-Hedeker reduction, "
+                      f"{b.quadrature_points} Gauss-Hermite points per dimension; SEs: {b.se_method}",
+            "n": b.n_obs, "loglik": b.loglik, "n_parameters": b.n_parameters, "aic": b.aic, "bic": b.bic,
+            "converged": b.converged, "specific": dict(b.specific),
+            "parameters": _frame_records(b.parameters.reset_index()),
+            "loadings": _frame_records(b.loadings.reset_index()), "reliability": dict(b.reliability),
+            "diagnostics": list(b.diagnostics)}
 
 
 def _scoring(st: RunState) -> dict[str, Any]:

@@ -249,8 +249,8 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     work = d.work
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
     items = run.run("item analysis", analyse_items, work.items, scale)
-    reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal)
     est = resolve_estimation(opts, ordinal)
+    reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est)
     efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng, ordinal,
                   est.fiml)
     cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal, est,
@@ -263,7 +263,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
         from psychometrics.pipeline.steps.shortform import short_form_step
 
         short = run.run("short form", short_form_step, d, scale, opts, ordinal)
-    validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts)
+    validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts, est)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt)
     check = None
     if opts.crosscheck:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from psychometrics._io import announce_replaced, atomic_write, atomic_write_text, check_outputs
 from psychometrics._results import to_jsonable
 from psychometrics.exceptions import SpecError
 
@@ -20,10 +21,13 @@ __all__ = ["shorten"]
 
 def shorten(scale: Any, data: Any, out: str | Path, *, per_subscale: int = 3, min_reliability: float | None = None,
             group: str | None = None, split: float = 0.5, seed: int = 0, id_column: str | None = None,
-            command: str | None = None) -> Any:
+            command: str | None = None, overwrite: bool = False) -> Any:
     """Short form of ``scale`` on ``data``; writes ``<id>_short.yaml``, ``shortform.json``, ``report.html``.
 
     The split is the validation pipeline's (same ``seed`` → same calibration/validation rows).
+    The output rules of every command hold (``psychometrics._io``): an output is never an input
+    file, existing outputs are replaced only with ``overwrite`` (and listed on stderr), and each
+    file is written atomically.
     Returns the :class:`~psychometrics.irt.shortform.ShortForm`.
     """
     import yaml
@@ -33,11 +37,15 @@ def shorten(scale: Any, data: Any, out: str | Path, *, per_subscale: int = 3, mi
     from psychometrics.pipeline.steps import load_data
     from psychometrics.scale import Scale
 
+    scale_path = None if isinstance(scale, Scale) else scale
     if not isinstance(scale, Scale):
         scale = Scale.from_yaml(scale)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SpecError(f"--out {out}: exists and is not a folder; give a folder for the short-form files")
+    yaml_path = out / f"{scale.id}_short.yaml"
+    replaced = check_outputs([yaml_path, out / "shortform.json", out / "report.html"],
+                             [scale_path, scale.source, data if isinstance(data, (str, Path)) else None], overwrite)
     opts = merge_options(None, {"group": group, "split": split, "seed": seed, "id_column": id_column}, None)
     d = load_data(data, scale, opts)
     ordinal, _ = resolve_ordinal(scale, opts)
@@ -56,17 +64,21 @@ def shorten(scale: Any, data: Any, out: str | Path, *, per_subscale: int = 3, mi
         f"Short form of {scale.id} {scale.version} (content hash {scale.content_hash[:16]}…),",
         f"written by psychometrics shorten: {per_subscale} item(s) per subscale, seed {seed}, split {split}.",
         f"Procedure: {sf.procedure}.", "Provenance and re-validation: shortform.json and report.html beside this file."])
-    yaml_path = out / f"{scale.id}_short.yaml"
-    yaml_path.write_text(header + "\n" + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    Scale.from_yaml(yaml_path)  # the written spec must load
+    spec_text = header + "\n" + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+
+    def write_spec(tmp: Path) -> None:
+        tmp.write_text(spec_text, encoding="utf-8")
+        Scale.from_yaml(tmp)  # the written spec must load (else nothing replaces the target)
+
+    atomic_write(yaml_path, write_spec)
     result = {"provenance": prov, "items": {k: list(v) for k, v in sf.items.items()},
               "selection": to_jsonable(sf.selection), "revalidation": to_jsonable(sf.revalidation),
               "cfa_fit": sf.cfa_fit, "invariance": None if sf.invariance is None else to_jsonable(sf.invariance),
               "invariance_level": sf.invariance_level, "invariance_method": sf.invariance_method,
               "notes": list(sf.notes), "spec_file": yaml_path.name}
-    (out / "shortform.json").write_text(json.dumps(to_jsonable(result), indent=1, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
-    (out / "report.html").write_text(_report(scale, sf, prov), encoding="utf-8")
+    atomic_write_text(out / "shortform.json", json.dumps(to_jsonable(result), indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(out / "report.html", _report(scale, sf, prov))
+    announce_replaced(replaced)
     return sf
 
 

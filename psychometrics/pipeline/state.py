@@ -330,6 +330,7 @@ class ValidityStep:
     notes: tuple[str, ...]
     scores: ScoreResult
     companion_scores: Mapping[str, ScoreResult]
+    n: int | None = None  # rows behind CR/AVE/HTMT (the declared CFA's n)
 
 
 # ------------------------------------------------------------------------ IRT
@@ -350,8 +351,13 @@ class IRTStep:
     marginal_reliability : mapping
         Score id → marginal reliability of the EAP scores.
     dif : DataFrame or None
-        Ordinal logistic regression DIF per item (subscale θ as matching variable) with the
-        CFA-based verdict beside it (``cfa_non_invariant``); None without a grouping variable.
+        Ordinal logistic regression DIF per item (subscale θ as matching variable), the
+        multi-group likelihood-ratio DIF columns ``lr_*`` and the CFA-based verdict beside them
+        (``cfa_non_invariant``); None without a grouping variable.
+    lr_dif : mapping
+        Subscale id → :class:`~psychometrics.irt.lrdif.LRDIFResult` (empty without a group).
+    bifactor : BifactorCalibration or None
+        Bifactor GRM of the whole scale (specific factors = subscales) when a total is declared.
     notes : tuple of str
     diagnostics : tuple of Diagnostic
     global_fit : mapping
@@ -367,6 +373,8 @@ class IRTStep:
     information: Mapping[str, pd.DataFrame]
     marginal_reliability: Mapping[str, float]
     dif: pd.DataFrame | None = None
+    lr_dif: Mapping[str, Any] = field(default_factory=dict)
+    bifactor: Any = None
     notes: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     global_fit: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -425,16 +433,23 @@ class RunState:
         out: dict[str, str] = {}
         pairwise = self.options.missing != "listwise"
         tab = self.reliability.ordinal_table
+        rel = self.reliability.result
+        if rel.missing == "fiml":
+            n_rel = int(rel.table["n"].max()) if len(rel.table) else 0
+            cont = (f"Pearson covariances estimated by EM (the FIML saturated model) from all {n_rel} rows with at "
+                    "least one answered item; the bootstrap re-runs the EM on every resample")
+        else:
+            cont = "Pearson covariances, listwise per score"
         if ordinal and tab is not None:
             omega = bool(tab["categorical_omega"].notna().any())
             poly = self.reliability.polychoric
-            out["reliability"] = ("α, ω total (Pearson covariances, listwise per score), plus ordinal α (polychoric "
+            out["reliability"] = (f"α, ω total ({cont}), plus ordinal α (polychoric "
                                   "correlations; Zumbo et al., 2007)" + (" and categorical ω (WLSMV CFA; Green & "
                                                                           "Yang, 2009)" if omega else "")
                                   + (f"; the ordinal coefficients use {_missing_words(pairwise, poly.n)}"
                                      if poly is not None else ""))
         else:
-            out["reliability"] = "α, ω total (Pearson covariances; continuous)" + (
+            out["reliability"] = f"α, ω total ({cont}; continuous)" + (
                 " — the ordinal coefficients could not be computed" if ordinal else "")
         if self.efa.correlations == "polychoric":
             out["efa"] = ("polychoric correlations (ordinal); KMO, Bartlett, parallel analysis, MAP and the EFA use "

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psychometrics._io import atomic_write, atomic_write_text
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import SpecError
 from psychometrics.plan.analyses import resolve_analyses
@@ -231,10 +232,9 @@ def monte_carlo(
                 "fingerprint": config.fingerprint()}
     result = PlanResult(criteria=summary, recommendations=recommend(summary, target), replications=table,
                         settings=settings, skipped=skipped, run=run, population=pop)
-    (out / "plan.json").write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False, allow_nan=False),
-                                   encoding="utf-8")
-    (out / "run.json").write_text(json.dumps(run, indent=1), encoding="utf-8")
-    table.to_parquet(out / "replications.parquet", index=False)
+    atomic_write_text(out / "plan.json", json.dumps(result.to_json(), indent=1, ensure_ascii=False, allow_nan=False))
+    atomic_write_text(out / "run.json", json.dumps(run, indent=1))
+    atomic_write(out / "replications.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     return result
 
 

@@ -135,7 +135,8 @@ def square(matrix: pd.DataFrame, what: str) -> pd.DataFrame:
         raise DataError(f"{what} must be numeric: {exc}") from None
     v = out.to_numpy()
     if not np.isfinite(v).all():
-        raise DataError(f"{what} has missing or infinite entries")
+        bad = [str(c) for c, ok in zip(out.columns, np.isfinite(v).all(axis=0)) if not ok]
+        raise DataError(f"{what} has missing or infinite entries (for {', '.join(bad[:12])})")
     if not np.allclose(v, v.T, rtol=0, atol=1e-10 * max(1.0, float(np.abs(v).max(initial=0.0)))):
         raise DataError(f"{what} is not symmetric")
     return out

@@ -9,6 +9,7 @@ and scoring use them too.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,7 +70,9 @@ def alpha_if_deleted(cov: np.ndarray, std: bool = False) -> np.ndarray:
     tot_i = tot - 2 * col + d
     tr_i = np.trace(cov) - d
     k = p - 1
-    return k / (k - 1) * (1 - tr_i / tot_i)
+    with np.errstate(divide="ignore", invalid="ignore"):  # rest of the items with zero variance: NaN
+        out = k / (k - 1) * (1 - tr_i / tot_i)
+    return np.where(tot_i > 0, out, np.nan)
 
 
 def _negative_items_message(items: list[str], cov: np.ndarray) -> list[str]:
@@ -179,6 +182,8 @@ def _alpha_parts(prep: PreparedItems) -> dict[str, Any]:
     total_sd = float(np.sqrt(tot))
     if prep.missing == "listwise":
         total_mean = float(prep.x.sum(axis=1).mean())
+    elif prep.mean is not None:  # fiml: the sum of the EM means
+        total_mean = float(prep.mean.sum())
     else:  # sum of item means: the mean sum score implied by the pairwise data
         total_mean = float(np.nansum(np.nanmean(prep.x, axis=0)))
     if q < 0 and abs(q) <= 1e-10 * max(abs(alpha), 1.0):
@@ -238,8 +243,9 @@ def cronbach_alpha(
         Feldt's F-based interval (Feldt, 1965; psych::alpha.ci):
         [1 − (1 − α) F_{1−a/2}(n − 1, (n − 1)(k − 1)), 1 − (1 − α) F_{a/2}(…)],
         or the nonparametric bootstrap (``interval`` = BCa or percentile).
-    missing : {"listwise", "pairwise"}
-        Missing-data policy (see module docstring).
+    missing : {"listwise", "pairwise", "fiml"}
+        Missing-data policy (see :mod:`psychometrics.reliability.prepare`; ``"fiml"``: the EM
+        covariance matrix of every row with an answer, its bootstrap re-runs the EM per resample).
     interval, n_boot, seed, progress
         Bootstrap settings (ignored for Feldt).
 
@@ -281,6 +287,11 @@ def cronbach_alpha(
         },
         index=pd.Index(prep.items, name="item"),
     )
+    undefined = stats.index[stats["alpha_if_deleted"].isna()].tolist()
+    if undefined:
+        record(diags, ReliabilityWarning,
+               f"alpha if item deleted is undefined for {name_list(undefined)}: the remaining items' sum has no "
+               "variance (they cancel out, e.g. an item and its reversed copy)", stacklevel=3)
     interval_ci = None
     label = method
     used_boot = 0
@@ -292,6 +303,7 @@ def cronbach_alpha(
             prep.x, prep.missing == "pairwise", lambda c: alpha_batch(c)[:, None],
             np.array([parts["alpha"]]), n_boot=int(n_boot), level=ci, interval=interval, seed=seed,
             show_progress=progress, description=f"bootstrap alpha (B = {n_boot})", names=["alpha"],
+            kind="em" if prep.missing == "fiml" else "cov",  # fiml: EM re-run on every resample
         )
         record_bootstrap_diagnostics(out, diags)
         interval_ci = out.intervals[0]
@@ -318,7 +330,12 @@ def standard_error_of_measurement(
     """
     prep = prepare_items(data, missing, what="standard error of measurement")
     rel = float(alpha_batch(prep.cov)) if reliability is None else float(reliability)
+    if reliability is None and rel >= 1 - 1e-12:
+        warnings.warn(f"standard error of measurement: items {name_list(prep.items)} correlate perfectly (identical "
+                      "or linear copies): α = 1 and the SEM 0 say nothing about measurement error",
+                      ReliabilityWarning, stacklevel=2)
     if not (0.0 <= rel <= 1.0):
-        raise DataError(f"reliability must lie in [0, 1] for an SEM, got {rel:.4g}")
+        of = f" (Cronbach's α of items {name_list(prep.items)})" if reliability is None else ""
+        raise DataError(f"reliability must lie in [0, 1] for an SEM, got {rel:.4g}{of}")
     return float(np.sqrt(prep.cov.sum()) * np.sqrt(1 - rel))
 

@@ -403,4 +403,5 @@ def _bootstrap_omega(prep: PreparedItems, res: _SL, nfactors: int, ci: float, in
                          interval=interval, seed=seed, show_progress=progress,
                          description=f"bootstrap omega (B = {n_boot})", names=names,
                          chunk=None if one else 10,  # Schmid–Leiman: one fit per replicate
-                         kind="cor")  # pairwise: R's cor(use = "pairwise"), as the estimate
+                         # pairwise: R's cor(use = "pairwise"), as the estimate; fiml: EM per resample
+                         kind="em" if prep.missing == "fiml" else "cor")

@@ -4,7 +4,11 @@ the shared options.
 
 ``missing="listwise"`` (default) uses the rows with every item observed;
 ``missing="pairwise"`` computes each covariance from the rows where both items
-are observed (R's ``cov(use = "pairwise")``, the default of ``psych::alpha``).
+are observed (R's ``cov(use = "pairwise")``, the default of ``psych::alpha``);
+``missing="fiml"`` uses every row with at least one observed item and the EM (FIML
+saturated-model) estimate of the covariance matrix (:func:`psychometrics.data.missing.em_normal`,
+lavaan's ``lavInspect(cfa(..., missing = "ml"), "sampstat.h1")``), rescaled by n/(n − 1) so
+that complete data give exactly the listwise numbers.
 Two correlation matrices follow from that, and they differ under pairwise
 deletion (:class:`PreparedItems`): psych's α and split-half rescale the
 covariance matrix, psych's ω and Guttman's λ correlate pairwise.
@@ -28,7 +32,7 @@ from psychometrics._text import quote
 __all__ = ["Missing", "Interval", "PreparedItems", "prepare_items", "shared_preparation", "check_matrix",
            "check_level", "check_boot", "record_bootstrap_diagnostics"]
 
-Missing = Literal["listwise", "pairwise"]
+Missing = Literal["listwise", "pairwise", "fiml"]
 Interval = Literal["bca", "percentile"]
 
 
@@ -41,9 +45,12 @@ class PreparedItems:
     items : list of str
         Item ids (column order).
     x : ndarray
-        Rows used (listwise: complete; pairwise: ≥ 1 item observed), NaN kept.
+        Rows used (listwise: complete; pairwise and fiml: ≥ 1 item observed), NaN kept.
     cov : ndarray
-        Covariance matrix (divisor n − 1; pairwise: R's ``cov(use = "pairwise")``).
+        Covariance matrix (divisor n − 1; pairwise: R's ``cov(use = "pairwise")``; fiml: the EM
+        estimate × n/(n − 1)).
+    mean : ndarray or None
+        fiml: the EM estimate of the item means (None otherwise).
     n, n_rows, n_excluded, n_pairwise_min : int
         Rows used, rows given, rows excluded by the policy, smallest pairwise n.
     """
@@ -57,6 +64,7 @@ class PreparedItems:
     n_pairwise_min: int
     missing: str
     diagnostics: tuple[Diagnostic, ...]
+    mean: np.ndarray | None = None
 
     @property
     def cor_from_cov(self) -> np.ndarray:
@@ -71,7 +79,7 @@ class PreparedItems:
         and SDs of the rows where both items are observed (so it differs from
         :attr:`cor_from_cov`, whose SDs come from each item's own observed rows).
         """
-        if self.missing == "listwise":
+        if self.missing != "pairwise":  # listwise, fiml: one covariance matrix, one correlation matrix
             return self.cor_from_cov
         return pairwise_correlation(self.x)[0]
 
@@ -111,8 +119,8 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
             f"{what} needs a pandas DataFrame of item responses (columns = items), "
             f"got {type(data).__name__}; wrap arrays with pandas.DataFrame(array, columns=item_ids)"
         )
-    if missing not in ("listwise", "pairwise"):
-        raise DataError(f"missing must be 'listwise' or 'pairwise', not {quote(missing)}")
+    if missing not in ("listwise", "pairwise", "fiml"):
+        raise DataError(f"missing must be 'listwise', 'pairwise' or 'fiml', not {quote(missing)}")
     cols = [str(c) for c in data.columns]
     dup = sorted({c for c in cols if cols.count(c) > 1})
     if dup:
@@ -135,6 +143,8 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
             )
         cov = np.cov(used, rowvar=False)
         n_pair_min = used.shape[0]
+    elif missing == "fiml":
+        used, cov, em_mean, n_pair_min = _fiml_moments(x, observed, cols)
     else:
         keep = observed.any(axis=1)
         used = x[keep]
@@ -152,7 +162,27 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
     diags: list[Diagnostic] = []
     n_excl = n_rows - used.shape[0]
     return PreparedItems(cols, used, cov, int(used.shape[0]), n_rows, int(n_excl), n_pair_min, missing,
-                         tuple(diags))
+                         tuple(diags), em_mean if missing == "fiml" else None)
+
+
+def _fiml_moments(x: np.ndarray, observed: np.ndarray, cols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Rows with ≥ 1 observed item, the EM covariance (× n/(n − 1)), EM means, smallest pairwise n."""
+    from psychometrics.data.missing import em_normal
+
+    used = x[observed.any(axis=1)]
+    m = (~np.isnan(used)).astype(float)
+    counts = m.T @ m
+    if counts.min() < 1:
+        i, j = np.unravel_index(np.argmin(counts), counts.shape)
+        raise DataError(
+            f"items {cols[i]} and {cols[j]} are never observed together (covariance coverage 0): their "
+            "covariance cannot be estimated by EM (FIML); drop one of them or use missing='listwise'"
+        )
+    n = used.shape[0]
+    if n < 3:
+        raise DataError(f"only {n} rows have an observed item (items {name_list(cols)}); at least 3 are needed")
+    mu, sigma, _ = em_normal(used, tol=1e-10, max_iter=20_000)
+    return used, sigma * (n / (n - 1.0)), mu, int(counts.min())
 
 
 def check_matrix(prep: PreparedItems, diags: list[Diagnostic]) -> None:

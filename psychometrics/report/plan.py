@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from psychometrics._io import atomic_write_text
 from psychometrics._display import format_value
 from psychometrics.plan.analyses import IRT_ALPHA
 from psychometrics.plan.api import PlanResult
@@ -109,5 +110,5 @@ def write_plan_report(res: PlanResult, out: str | os.PathLike[str]) -> Path:
     """Write ``out/plan.html`` and return its path."""
     path = Path(out) / "plan.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_plan_report(res), encoding="utf-8")
+    atomic_write_text(path, render_plan_report(res))
     return path

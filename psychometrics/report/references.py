@@ -51,6 +51,19 @@ REFERENCES = {
                                  "correlations. Applied Psychological Measurement, 41(3), 178–194.",
     "Levy (1967)": "Levy, P. (1967). The correction for spurious correlation in the evaluation of short-form tests. "
                    "Journal of Clinical Psychology, 23(1), 84–86.",
+    "Thissen et al. (1988)": "Thissen, D., Steinberg, L., & Wainer, H. (1988). Use of item response theory in the "
+                             "study of group differences in trace lines. In H. Wainer & H. I. Braun (Eds.), Test "
+                             "validity (pp. 147–169). Lawrence Erlbaum.",
+    "Woods (2009)": "Woods, C. M. (2009). Empirical selection of anchors for tests of differential item functioning. "
+                    "Applied Psychological Measurement, 33(1), 42–57.",
+    "Benjamini & Hochberg (1995)": "Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery rate: A "
+                                   "practical and powerful approach to multiple testing. Journal of the Royal "
+                                   "Statistical Society: Series B, 57(1), 289–300.",
+    "Chalmers et al. (2016)": "Chalmers, R. P., Counsell, A., & Flora, D. B. (2016). It might not make a big DIF: "
+                              "Improved differential test functioning statistics that account for sampling "
+                              "variability. Educational and Psychological Measurement, 76(1), 114–140.",
+    "Gibbons & Hedeker (1992)": "Gibbons, R. D., & Hedeker, D. R. (1992). Full-information item bi-factor analysis. "
+                                "Psychometrika, 57(3), 423–436.",
     "Louis (1982)": "Louis, T. A. (1982). Finding the observed information matrix when using the EM algorithm. "
                     "Journal of the Royal Statistical Society: Series B, 44(2), 226–233.",
     "Reise (2012)": "Reise, S. P. (2012). The rediscovery of bifactor measurement models. Multivariate Behavioral "

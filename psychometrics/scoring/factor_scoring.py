@@ -239,13 +239,24 @@ def _factor_scores_model(data: pd.DataFrame, model: FactorScoreModel, method: st
     except KeyError as exc:
         raise DataError(f"Theta/Psi labels do not match Lambda: {exc}") from None
     lam = L.to_numpy(float)
+    for name, mat, labels in (("Lambda", lam, ov), ("Theta", theta, ov), ("Psi", psi, [str(c) for c in L.columns])):
+        if not np.isfinite(mat).all():
+            bad = [labels[i] for i in range(len(labels)) if not np.isfinite(mat[i]).all()]
+            raise DataError(f"{name} has missing or infinite entries (rows {', '.join(bad[:12])}); "
+                            "factor scores need a complete estimated model")
     try:
         y = data[ov].astype("float64").to_numpy()
     except (TypeError, ValueError):
         bad = [c for c in ov if not pd.api.types.is_numeric_dtype(data[c])]
         raise DataError(f"indicator column(s) {', '.join(bad)} are not numeric") from None
-    nu = (np.nanmean(y, axis=0) if model.nu is None
-          else model.nu.reindex(L.index).to_numpy(float))
+    if model.nu is None:
+        unseen = [i for i, seen in zip(ov, (~np.isnan(y)).any(axis=0)) if not seen]
+        if unseen:
+            raise DataError(f"indicator(s) {', '.join(unseen[:12])} have no observed value: their intercepts "
+                            "(column means) are unknown; pass nu= or remove them")
+        nu = np.nanmean(y, axis=0)
+    else:
+        nu = model.nu.reindex(L.index).to_numpy(float)
     al = np.zeros(lam.shape[1]) if model.alpha is None else \
         model.alpha.reindex(L.columns).to_numpy(float)
     if np.isnan(nu).any() or np.isnan(al).any():
@@ -267,7 +278,11 @@ def _factor_scores_model(data: pd.DataFrame, model: FactorScoreModel, method: st
         if not pat.any():
             continue
         lo = lam[pat]
-        s_inv_lo = np.linalg.solve(sigma[np.ix_(pat, pat)], lo)  # Sigma_oo^-1 Lambda_o
+        try:
+            s_inv_lo = np.linalg.solve(sigma[np.ix_(pat, pat)], lo)  # Sigma_oo^-1 Lambda_o
+        except np.linalg.LinAlgError:
+            raise DataError(f"the model-implied covariance matrix of items {', '.join(np.array(ov)[pat][:12])} "
+                            "is singular; factor scores are undefined") from None
         if m == "regression":
             w = psi @ s_inv_lo.T
             out[rows] = al + resid[np.ix_(rows, pat)] @ w.T

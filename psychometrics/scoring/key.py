@@ -165,7 +165,15 @@ class ScoringKey(ResultMixin):
                        for s, r in res.sem.iterrows() if r["reliability"] == r["reliability"]}
             if norms is True:
                 gv = None if group is None else res.group
-                norm_obj = build_norms(res, gv, description=description)
+                try:
+                    norm_obj = build_norms(res, gv, description=description)
+                except DataError as exc:
+                    frame = getattr(responses, "data", responses)
+                    unanswered = ([str(c) for c in frame.columns if frame[c].isna().all()]
+                                  if isinstance(frame, pd.DataFrame) and len(frame) else [])
+                    if unanswered:
+                        raise DataError(f"{exc} (item(s) {', '.join(unanswered[:12])} have no answers)") from None
+                    raise
         elif norms is True:
             norm_obj = None
         else:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from psychometrics._validation import name_list
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, record
 from psychometrics.scoring.result import KeyView
 from psychometrics.scoring.rules import ScoringRules
@@ -49,17 +51,33 @@ def coefficient_alpha(items: pd.DataFrame) -> float:
     matrix of the (reverse-keyed) items computed from pairwise-complete cases, which
     is what ``psych::scoreItems`` reports as ``alpha`` (validated against it on bfi,
     ``tests/reference/scoring/provenance.json``: ``scoreitems_alpha``).
+
+    NaN for fewer than 2 items; NaN with a :class:`ReliabilityWarning` naming the items when
+    a pair of items has fewer than 2 joint answers or the variance of their sum is zero.
     """
+    value, reason = _alpha_or_reason(items)
+    if reason:
+        warnings.warn(reason, ReliabilityWarning, stacklevel=2)
+    return value
+
+
+def _alpha_or_reason(items: pd.DataFrame) -> tuple[float, str | None]:
+    """coefficient_alpha, and why it is NaN (None for fewer than 2 items: no alpha to speak of)."""
     k = items.shape[1]
     if k < 2:
-        return float("nan")
+        return float("nan"), None
     from psychometrics.reliability.alpha import alpha_batch
 
+    names = name_list(items.columns)
+    pairs = (items.notna().astype(int).T @ items.notna().astype(int)).to_numpy()
+    if pairs.min() < 2:
+        return float("nan"), (f"alpha of items {names} is undefined: some pair of items has fewer than 2 "
+                              "respondents answering both")
     c = pairwise_cov(items)  # pairwise complete, ddof = 1 (as R's cov(use="pairwise"))
     total = c.sum()
     if not np.isfinite(total) or total <= 0:
-        return float("nan")
-    return float(alpha_batch(c))
+        return float("nan"), f"alpha of items {names} is undefined: the variance of their sum is zero"
+    return float(alpha_batch(c)), None
 
 
 def _sem_table(vals: pd.DataFrame, items: pd.DataFrame, rules: ScoringRules,
@@ -87,13 +105,17 @@ def _sem_table(vals: pd.DataFrame, items: pd.DataFrame, rules: ScoringRules,
                     rel, coef = float(v), None
                 rel_src = "given"
         elif reliability == "alpha":
-            rel, coef, rel_src = coefficient_alpha(items[list(d.items)]), "alpha", "data"
+            rel, reason = _alpha_or_reason(items[list(d.items)])
+            coef, rel_src = "alpha", "data"
+            if reason:
+                record(diagnostics, ReliabilityWarning, f"{d.name}: {reason}; no standard error of measurement",
+                       stacklevel=5)
         elif reliability is not None:
             raise DataError(f"reliability must be a mapping, 'alpha' or None, not {quote(reliability)}")
         if rel == rel and not 0.0 <= rel <= 1.0:
             record(diagnostics, ReliabilityWarning,
-                   f"{d.name}: reliability {rel:.3f} ({coef or 'given'}) is outside [0, 1]; "
-                   "no standard error of measurement", stacklevel=5)
+                   f"{d.name}: reliability {rel:.3f} ({coef or 'given'}) of items {name_list(d.items)} is outside "
+                   "[0, 1]; no standard error of measurement", stacklevel=5)
             sem = float("nan")
         else:
             sem = sd * math.sqrt(1.0 - rel)  # NaN when reliability is unknown (None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -12,7 +13,7 @@ import pandas as pd
 from psychometrics._linalg import pairwise_correlation
 from psychometrics._results import ResultMixin
 from psychometrics._validation import check_variance
-from psychometrics.exceptions import DataError, Diagnostic
+from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
 from psychometrics.validity._input import _check_conf, _numeric
 from psychometrics._text import quote
 
@@ -134,6 +135,10 @@ def correlate(
     r = float(np.clip(np.corrcoef(xs, ys)[0, 1], -1.0, 1.0))
     lo, hi = _fisher_ci(r, n, conf_level)
     t, df, p = _t_test(r, n)
+    if abs(r) == 1.0:
+        warnings.warn(f"correlate: {quote(xn)} and {quote(yn)} correlate perfectly (r = {r:+.0f}): one is a linear "
+                      "copy of the other; t is infinite and the confidence interval has zero width",
+                      DataQualityWarning, stacklevel=2)
     return Correlation(
         x=xn, y=yn, r=r, n=n, n_excluded=int((~ok).sum()), t=float(t), df=float(df), p=float(p),
         ci=(float(lo), float(hi)), conf_level=conf_level,
@@ -248,6 +253,13 @@ def correlation_table(
     )
     lab = dict(index=cols, columns=cols)
     np.fill_diagonal(P, 0.0)
+    diagnostics: list[Diagnostic] = []
+    perfect = pairs.loc[pairs["r"].abs() == 1.0, ["x", "y"]]
+    if len(perfect):
+        shown = ", ".join(f"{quote(x)}–{quote(y)}" for x, y in perfect.head(10).itertuples(index=False))
+        record(diagnostics, DataQualityWarning,
+               f"correlation_table: {len(perfect)} pair(s) correlate perfectly (linear copies): {shown}; "
+               "their t is infinite", stacklevel=3)
     return CorrelationTable(
         r=pd.DataFrame(R, **lab),
         n=pd.DataFrame(N.astype(int), **lab),
@@ -255,4 +267,5 @@ def correlation_table(
         pairs=pairs,
         conf_level=conf_level,
         adjust=adjust,
+        diagnostics=tuple(diagnostics),
     )

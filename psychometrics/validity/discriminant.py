@@ -12,7 +12,7 @@ import pandas as pd
 
 from psychometrics._linalg import cov2cor, pairwise_correlation
 from psychometrics._results import ResultMixin
-from psychometrics._validation import check_finite, check_variance
+from psychometrics._validation import check_finite, check_observed, check_variance
 from psychometrics.exceptions import DataError, Diagnostic
 from psychometrics.reliability._loadings import square
 from psychometrics.validity._input import _numeric
@@ -367,6 +367,7 @@ def _block_correlations(data: pd.DataFrame, B: dict[str, list[str]], missing: st
             Xc = X.to_numpy()[complete]
             n, n_excluded = int(complete.sum()), int((~complete).sum())
             if n < 3:
+                check_observed(X.to_numpy(dtype=float), list(X.columns), "htmt")
                 raise DataError(f"htmt: only {n} rows are complete on the block items; correlations need ≥ 3")
             check_variance(Xc, list(X.columns), "htmt", "in the complete cases")
             R = np.corrcoef(Xc, rowvar=False)

@@ -193,7 +193,15 @@ def _cfa_vcov(result: Any, group: Any = None) -> pd.DataFrame | None:
         if callable(vcov):
             vcov = vcov()
         return vcov if isinstance(vcov, pd.DataFrame) else None
-    V = np.asarray(vcov() if callable(vcov) else engine.vcov(), dtype=float)
+    if callable(vcov):
+        V = vcov()
+    elif callable(getattr(engine, "vcov", None)):
+        V = engine.vcov()
+    else:  # the categorical (WLSMV) engine keeps its robust sampling covariance as ``V``
+        V = getattr(engine, "V", None)
+    if V is None:
+        return None
+    V = np.asarray(V, dtype=float)
     groups = list(getattr(spec, "groups", ()) or [None])
     if len(groups) > 1 and group is None:
         return None

@@ -97,7 +97,7 @@ def _missing_data(work: Responses) -> MissingDataDiagnostics | None:
 
     from psychometrics.data.missing import missing_data_diagnostics
 
-    frame = work.items.copy()
+    frame = work.items.copy(deep=False)  # the new group column only; the items are shared
     group = None
     if work.group is not None:
         group = "__group__"

@@ -55,7 +55,7 @@ def efa_step(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np
         from psychometrics.pipeline.options import ordinal_missing
 
         try:
-            poly = polychoric(items, missing=ordinal_missing(opts))
+            poly = polychoric(items, missing=ordinal_missing(opts), acov=False)  # the EFA needs no NACOV
         except Exception as exc:  # noqa: BLE001 - fall back to Pearson correlations, said in the report
             notes.append(f"The polychoric correlations could not be estimated ({why(exc)}); the EFA falls back to "
                          "Pearson correlations.")

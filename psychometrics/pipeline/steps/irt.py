@@ -1,6 +1,8 @@
 """Step 7, item response theory: a graded response model per subscale and for the total, S-X² item
-fit, information, the sum-score → EAP tables and ordinal logistic regression DIF across the
-invariance grouping (shown beside the CFA-based non-invariance). Failures are notes, never errors."""
+fit, information, the sum-score → EAP tables, a bifactor GRM of the whole scale where the spec
+declares a total (as for the CFA bifactor ω), and DIF across the invariance grouping by ordinal
+logistic regression and by multi-group likelihood ratios with purified anchors (shown beside the
+CFA-based non-invariance). Failures are notes, never errors. Nothing here is random (no seed)."""
 
 from __future__ import annotations
 
@@ -61,10 +63,81 @@ def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance:
                 fits[sid] = item_fit(cal, items)
             except PsychometricsError as exc:
                 notes.append(f"{sid}: S-X² item fit not computed ({why(exc)}).")
-    dif = _dif(work, scale, opts, invariance, cals, notes, diags, eap_scores)
+    from psychometrics._progress import progress
+
+    n_lr = len(scale.subscales) if opts.group is not None and work.group is not None else 0
+    with progress("item response theory: LR DIF and bifactor", n_lr + 1) as advance:
+        dif = _dif(work, scale, opts, invariance, cals, notes, diags, eap_scores)
+        lr = _lr_dif(work, scale, opts, cals, notes, diags, advance)
+        if dif is not None and lr:
+            dif = _merge_lr(dif, lr)
+        bifactor = _bifactor(items, scale, notes, diags) if opts.irt_bifactor else None
+        advance(1)
     m2, ld = _global_and_local_fit(items, cals, notes)
     return IRTStep(calibrations=cals, item_fit=fits, sum_scores=tables, information=infos, marginal_reliability=rel,
-                   dif=dif, notes=tuple(notes), diagnostics=tuple(diags), global_fit=m2, local_dependence=ld)
+                   dif=dif, lr_dif=lr, bifactor=bifactor, notes=tuple(notes), diagnostics=tuple(diags),
+                   global_fit=m2, local_dependence=ld)
+
+
+def _record(caught: list, diags: list[Diagnostic], prefix: str) -> None:
+    for w in caught:
+        if issubclass(w.category, PsychometricsWarning):
+            diags.append(Diagnostic(w.category.__name__, f"{prefix}: {w.message}"))
+
+
+def _lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[str, Any], notes: list[str],
+            diags: list[Diagnostic], advance: Any) -> dict[str, Any]:
+    """Multi-group LR DIF per subscale (GRM; reference group = the first level in sorted order)."""
+    if opts.group is None or work.group is None:
+        return {}
+    from psychometrics.irt.lrdif import lr_dif
+
+    out: dict[str, Any] = {}
+    for s in scale.subscales:
+        if s.id in cals:
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    out[s.id] = lr_dif(work.items, work.group, list(scale.items_of(s.id)))
+                _record(caught, diags, f"LR DIF {s.id}")
+            except PsychometricsError as exc:
+                notes.append(f"{s.id}: likelihood-ratio DIF not computed ({why(exc)}).")
+        advance(1)
+    return out
+
+
+def _merge_lr(dif: pd.DataFrame, lr: dict[str, Any]) -> pd.DataFrame:
+    """The LR-DIF columns beside the ordinal-logistic ones (final stage per item)."""
+    parts = []
+    for res in lr.values():
+        t = res.to_frame()
+        parts.append(pd.DataFrame({"lr_stage": t["stage"], "lr_chi2": t["chi2"], "lr_df": t["df"], "lr_p": t["p"],
+                                   "lr_q": t["q"], "lr_flag": t["flag"].astype(bool), "lr_uids": t["uids"],
+                                   "lr_anchor": t["anchor"].astype(bool)}, index=t.index))
+    merged = dif.join(pd.concat(parts), how="left")
+    cols = [c for c in merged.columns if c != "cfa_non_invariant"] + ["cfa_non_invariant"]
+    return merged[cols]
+
+
+def _bifactor(items: pd.DataFrame, scale: Scale, notes: list[str], diags: list[Diagnostic]) -> Any:
+    """Bifactor GRM of all items (specific factor = subscale; option ``irt_bifactor``) when the spec declares a total score and
+    has at least two subscales of two or more items; 15 Gauss–Hermite points per dimension, SEs from
+    the score cross-product (the numerical Hessian would cost 2 × parameters likelihood evaluations)."""
+    if not scale.has_total or len(scale.subscales) < 2:
+        return None
+    from psychometrics.irt.bifactor import calibrate_bifactor
+
+    specific = {i: s.id for s in scale.subscales for i in scale.items_of(s.id)}
+    specific = {i: (sid if sum(v == sid for v in specific.values()) >= 2 else None) for i, sid in specific.items()}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = calibrate_bifactor(items, specific, quadrature_points=15, se="crossprod")
+        _record(caught, diags, "bifactor IRT")
+        return res
+    except PsychometricsError as exc:
+        notes.append(f"bifactor IRT not computed ({why(exc)}).")
+        return None
 
 
 def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list[str]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import PsychometricsError
-from psychometrics.pipeline.options import ValidationOptions
+from psychometrics.pipeline.options import Estimation, ValidationOptions
 from psychometrics.pipeline.state import ReliabilityStep
 from psychometrics.pipeline.steps._common import why
 
@@ -23,12 +23,17 @@ __all__ = ["reliability_step", "ordinal_reliability"]
 
 
 def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng: np.random.Generator,
-                     ordinal: bool) -> ReliabilityStep:
-    """All analysed rows; the bootstrap draws from ``rng`` (shared with the later seeded steps)."""
+                     ordinal: bool, est: Estimation | None = None) -> ReliabilityStep:
+    """All analysed rows; the bootstrap draws from ``rng`` (shared with the later seeded steps).
+
+    With FIML (``est.fiml``, the default for ``missing: auto``/``fiml``) α, ω, λ, split-half and SEM
+    come from the EM (FIML saturated) covariance matrix of every row with an answer (the bootstrap
+    re-runs the EM per resample); ``missing: listwise`` keeps the complete rows of each score."""
     from psychometrics.reliability import scale_reliability
 
-    rel = scale_reliability(work, scale, n_boot=opts.n_boot, ci=opts.conf_level, seed=rng, progress=False,
-                            total=scale.has_total)  # a total only when the spec declares one
+    missing = "fiml" if est is not None and est.fiml else "listwise"
+    rel = scale_reliability(work, scale, missing=missing, n_boot=opts.n_boot, ci=opts.conf_level, seed=rng,
+                            progress=False, total=scale.has_total)  # a total only when the spec declares one
     if not ordinal:
         return ReliabilityStep(result=rel)
     from psychometrics.pipeline.options import ordinal_missing
@@ -49,7 +54,7 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
 
     notes: list[str] = []
     try:
-        poly = polychoric(items, missing=missing)
+        poly = polychoric(items, missing=missing, acov=False)  # ordinal α needs the matrix only, not its NACOV
     except Exception as exc:  # noqa: BLE001 - reported; the continuous coefficients stand alone
         notes.append(f"Ordinal α could not be computed (polychoric correlations: {why(exc)}); only the "
                      "continuous coefficients are reported.")

@@ -77,6 +77,17 @@ def irt_part(run: ValidationRun) -> Part:
     part.blocks += _global_local_blocks(irt, part)
     if irt.dif is not None:
         part.blocks += _dif_blocks(irt.dif)
+        if "lr_chi2" in irt.dif.columns:
+            part.cites |= {"Thissen et al. (1988)", "Woods (2009)", "Benjamini & Hochberg (1995)",
+                           "Chalmers et al. (2016)"}
+            dropped = {sid: r.n_dropped_rows for sid, r in getattr(irt, "lr_dif", {}).items() if r.n_dropped_rows}
+            if dropped:
+                part.blocks.append(Paragraph("Rows left out of the likelihood-ratio DIF (no group or no response): "
+                                             + "; ".join(f"{k}: {v}" for k, v in dropped.items()) + "."))
+    bifactor = getattr(irt, "bifactor", None)
+    if bifactor is not None:
+        part.cites |= {"Gibbons & Hedeker (1992)", "Reise (2012)"}
+        part.blocks += _bifactor_blocks(bifactor)
     for note in irt.notes:
         part.blocks.append(Paragraph(note))
     return part
@@ -86,21 +97,37 @@ def _dif_blocks(dif: pd.DataFrame) -> list[Any]:
     d = dif.copy()
     cfa = d["cfa_non_invariant"]
     d["CFA non-invariant"] = ["—" if isinstance(v, float) and np.isnan(v) else ("yes" if v else "no") for v in cfa]
-    table = d[["score", "chi2_13", "p_13", "delta_r2_13", "beta1_change", "jodoin_gierl", "CFA non-invariant"]]
+    lr = "lr_chi2" in d.columns
+    cols = ["score", "chi2_13", "p_13", "delta_r2_13", "beta1_change", "jodoin_gierl"]
+    if lr:
+        d["LR DIF"] = ["—" if pd.isna(v) else ("yes" if v else "no") for v in d["lr_flag"]]
+        cols += ["lr_chi2", "lr_df", "lr_q", "lr_uids", "LR DIF"]
+    table = d[cols + ["CFA non-invariant"]]
     table = table.rename(columns={"score": "Score", "chi2_13": "χ²(1 vs 3)", "p_13": "p", "delta_r2_13": "ΔR²",
-                                  "beta1_change": "Δβ1", "jodoin_gierl": "Class"})
-    irt_flag = set(d.index[d["jodoin_gierl"].isin(["B", "C"])])
-    cfa_flag = set(d.index[d["CFA non-invariant"] == "yes"])
-    both, only_irt, only_cfa = sorted(irt_flag & cfa_flag), sorted(irt_flag - cfa_flag), sorted(cfa_flag - irt_flag)
-    words = (f"Both views flag: {', '.join(both) or 'none'}; IRT DIF (class B/C) only: {', '.join(only_irt) or 'none'}; "
-             f"CFA non-invariance only: {', '.join(only_cfa) or 'none'}.")
-    return [Table(table, "Differential Item Functioning Beside CFA Non-Invariance", digits={"χ²(1 vs 3)": 2},
-                  p_values=["p"], no_leading_zero=["ΔR²"],
-                  note="Ordinal logistic regression, matching on the subscale's EAP θ; χ² compares the model with "
-                       "θ only to the one adding group and θ × group; ΔR²: McFadden; class A negligible, B moderate "
-                       "(ΔR² ≥ .035), C large (≥ .070), B/C only when p < .01. Δβ1: relative change of the θ slope "
-                       "when the group enters (> .10 suggests uniform DIF). CFA non-invariant: the item's constraints "
-                       "were released in the invariance step."),
+                                  "beta1_change": "Δβ1", "jodoin_gierl": "Class", "lr_chi2": "LR G²", "lr_df": "df",
+                                  "lr_q": "q (BH)", "lr_uids": "UIDS"})
+    views = {"ordinal logistic (class B/C)": set(d.index[d["jodoin_gierl"].isin(["B", "C"])]),
+             "likelihood ratio (q < .05)": set(d.index[d["LR DIF"] == "yes"]) if lr else None,
+             "CFA non-invariance": set(d.index[d["CFA non-invariant"] == "yes"])}
+    used = {k: v for k, v in views.items() if v is not None}
+    every = sorted(set.intersection(*used.values()))
+    words = f"Flagged by every view: {', '.join(every) or 'none'}. " + "; ".join(
+        f"{k}: {', '.join(sorted(v)) or 'none'}" for k, v in used.items()) + "."
+    note = ("Ordinal logistic regression, matching on the subscale's EAP θ; χ² compares the model with θ only to the "
+            "one adding group and θ × group; ΔR²: McFadden; class A negligible, B moderate (ΔR² ≥ .035), C large "
+            "(≥ .070), B/C only when p < .01. Δβ1: relative change of the θ slope when the group enters (> .10 "
+            "suggests uniform DIF). ")
+    if lr:
+        note += ("LR G²: multi-group graded response model per subscale, the item's parameters equal vs free across "
+                 "groups (reference group N(0, 1), the others' latent mean and SD estimated; Thissen, Steinberg & "
+                 "Wainer, 1988), first with all other items as anchors, then with the items not flagged as anchors "
+                 "until the anchor set is stable (Woods, 2009); q: Benjamini & Hochberg (1995) within the subscale; "
+                 "UIDS: unsigned expected item score difference over the focal group (Chalmers et al., 2016), "
+                 "in category steps. ")
+    note += "CFA non-invariant: the item's constraints were released in the invariance step."
+    return [Table(table, "Differential Item Functioning Beside CFA Non-Invariance",
+                  digits={"χ²(1 vs 3)": 2, "LR G²": 2, "df": 0, "UIDS": 2},
+                  p_values=["p", "q (BH)"] if lr else ["p"], no_leading_zero=["ΔR²"], note=note),
             Paragraph(words)]
 
 
@@ -144,3 +171,21 @@ def _global_local_blocks(irt: Any, part: Part) -> list[Any]:
                                   "beyond the trait (similar wording, a specific facet); consider dropping one item "
                                   "or modelling the pair (e.g. a bifactor or testlet model)."))
     return out
+
+
+def _bifactor_blocks(b: Any) -> list[Any]:
+    p = b.parameters
+    cols = ["specific", "a_g", "a_s"] + [c for c in p.columns if c.startswith("c") and p[c].notna().any()]
+    cols += ["se_a_g", "se_a_s"]
+    table = p[cols].rename(columns={"specific": "Specific factor", "a_g": "a (general)", "a_s": "a (specific)",
+                                    "se_a_g": "SE a (general)", "se_a_s": "SE a (specific)"})
+    rel = b.reliability
+    text = (f"Bifactor graded response model of all items (specific factor = subscale; Gibbons & Hedeker, 1992), "
+            f"log L = {b.loglik:.1f}, {b.n_parameters} parameters, {'converged' if b.converged else 'NOT converged'}. "
+            f"On the latent-response scale (slopes converted to standardised loadings with D = 1.702, so "
+            f"approximate): ECV = {rel['ecv']:.2f}, ω_h = {rel['omega_h']:.2f}, ω = {rel['omega']:.2f} (Reise, 2012).")
+    return [Paragraph(text),
+            Table(table, "Bifactor GRM Item Parameters", digits=2,
+                  note=f"Slope–intercept form, logistic metric; {b.quadrature_points} Gauss–Hermite points per "
+                       f"dimension; SEs from the {'score cross-product' if b.se_method == 'crossprod' else 'observed'} "
+                       "information. Thresholds and all SEs are in results.json (irt.bifactor).")]

@@ -35,8 +35,12 @@ def reliability_part(run: ValidationRun) -> Part:
         tab, "Reliability of the Subscale and Total Scores" if "total" in rt.index else "Reliability of the Subscale "
         "Scores", digits={"Items": 0, "n": 0, "SEM": 3},
         no_leading_zero=["α", "α 95% CI", "ω total", "ω 95% CI", "ω_h", "λ6"],
-        note=f"All {len(run.data.analysed)} analysed respondents with complete answers to the score's items "
-             f"(listwise). α: Cronbach (1951), Feldt interval; ω total (McDonald, 1999), bootstrap interval "
+        note=(f"All {len(run.data.analysed)} analysed respondents with at least one answer to the score's items: "
+              "the covariance matrix is the EM (FIML saturated-model) estimate, and the bootstrap re-runs the EM on "
+              "every resample. " if getattr(rel.result, "missing", "listwise") == "fiml" else
+              f"All {len(run.data.analysed)} analysed respondents with complete answers to the score's items "
+              "(listwise). ")
+             + f"α: Cronbach (1951), Feldt interval; ω total (McDonald, 1999), bootstrap interval "
              f"({run.options.n_boot} resamples; subscales only); "
              + ("ω_h: Schmid–Leiman general-factor saturation of the total score; " if "total" in rt.index else
                 "no total score: the spec declares none (scoring.total is false and there is no hierarchy); ")

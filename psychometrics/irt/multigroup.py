@@ -1,0 +1,337 @@
+"""Multi-group graded response model (and 2PL) by marginal maximum likelihood.
+
+Groups g = 0..G−1 with θ ~ N(μ_g, σ_g²); the reference group (g = 0) is N(0, 1), the other
+groups' μ_g and σ_g are estimated (they are identified by the items whose parameters are
+constrained equal across groups — the anchors). An item is either *constrained* (one
+parameter block ξ_j = (a_j, c_j1..c_j,K−1) for all groups) or *free* (one block per group).
+With θ_gq = μ_g + σ_g z_q on the Gauss–Hermite rule (z_q, w_q) of N(0, 1):
+
+    ℓ = Σ_g Σ_u f_gu log Σ_q w_q Π_j P_{j, x_uj}(θ_gq; ξ_{j,g})
+
+The gradient is exact (Fisher identity with the E-step's expected counts r_gjkq):
+∂ℓ/∂ξ = Σ_{g,q,k} r_gjkq ∂log P_jk/∂ξ, ∂ℓ/∂μ_g = Σ_{j,q,k} r_gjkq ∂log P_jk/∂θ(θ_gq) and
+∂ℓ/∂log σ_g the same with σ_g z_q. The maximiser is BFGS on an unconstrained
+parameterisation (c_1, log(c_{v−1} − c_v), log σ_g), started from the pooled single-group
+calibration. Reference: Bock & Zimowski (1997); Thissen, Steinberg & Wainer (1988, 1993).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.exceptions import DataError, DataQualityWarning
+from psychometrics.irt._data import prepare_responses, quadrature
+from psychometrics.irt._models import category_probs_grad
+
+__all__ = ["GroupedResponses", "prepare_groups", "MultiGroupGRM"]
+
+
+@dataclass(frozen=True)
+class GroupedResponses:
+    """Responses recoded to 0..K_j−1 on the pooled data, categories collapsed so that every
+    category of an item is used in every group, compressed per group."""
+
+    items: tuple[str, ...]
+    groups: tuple[str, ...]
+    n_categories: tuple[int, ...]
+    codes: np.ndarray = field(repr=False)  # (N, J), −1 missing
+    group_index: np.ndarray = field(repr=False)  # (N,)
+    onehot: tuple[np.ndarray, ...] = field(repr=False)  # per group (U_g, C)
+    counts: tuple[np.ndarray, ...] = field(repr=False)  # per group (U_g,)
+    offsets: np.ndarray = field(repr=False)
+    collapsed: dict[str, int] = field(default_factory=dict)
+    n_dropped_rows: int = 0
+
+    @property
+    def n_obs(self) -> tuple[int, ...]:
+        return tuple(int(f.sum()) for f in self.counts)
+
+
+def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], reference: str | None = None) -> GroupedResponses:
+    """Pool, recode and split by group (``reference`` first; default: the first level in sorted order).
+
+    Rows without a group or without any response are dropped and counted. A category unused
+    in some group is merged into the next lower used category for that item in all groups
+    (counted in ``collapsed`` and warned about): a group-specific intercept for a category
+    nobody in that group chose has no finite estimate.
+    """
+    g = pd.Series(group, index=data.index)
+    keep = g.notna()
+    n_no_group = int((~keep).sum())
+    prepared = prepare_responses(data.loc[keep], items)
+    rows = data.loc[keep].index[~data.loc[keep, items].apply(pd.to_numeric, errors="coerce").isna().all(axis=1)]
+    labels = g.loc[rows].astype(str).to_numpy()
+    levels = sorted(set(labels.tolist()))
+    if len(levels) < 2:
+        raise DataError("multi-group IRT needs at least two groups in the grouping variable")
+    if reference is not None:
+        if str(reference) not in levels:
+            raise DataError(f"reference group {str(reference)[:40]!r} not in the grouping variable")
+        levels.remove(str(reference))
+        levels.insert(0, str(reference))
+    gi = np.array([levels.index(v) for v in labels])
+    codes = prepared.codes.copy()
+    ncat: list[int] = []
+    collapsed: dict[str, int] = {}
+    for j, item in enumerate(prepared.items):
+        k = prepared.n_categories[j]
+        col = codes[:, j]
+        used = np.ones(k, dtype=bool)
+        for gg in range(len(levels)):
+            used &= np.bincount(col[(gi == gg) & (col >= 0)], minlength=k) > 0
+        kept = np.flatnonzero(used)
+        if kept.size < 2:
+            raise DataError(
+                f"multi-group IRT: item {item[:40]!r} has fewer than two categories used in every group; "
+                "leave it out of the DIF analysis"
+            )
+        if kept.size < k:
+            collapsed[item] = int(k - kept.size)
+            ok = col >= 0
+            codes[ok, j] = np.maximum(np.searchsorted(kept, col[ok], side="right") - 1, 0)
+        ncat.append(int(kept.size))
+    if collapsed:
+        warnings.warn(
+            "multi-group IRT: categories unused in some group collapsed into the next lower category in all groups: "
+            + ", ".join(f"{i} ({n})" for i, n in list(collapsed.items())[:10]),
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    offs = np.concatenate([[0], np.cumsum(ncat)]).astype(int)
+    ys, fs = [], []
+    for gg in range(len(levels)):
+        pats, cnt = np.unique(codes[gi == gg], axis=0, return_counts=True)
+        y = np.zeros((pats.shape[0], int(offs[-1])))
+        for j in range(len(ncat)):
+            ok = pats[:, j] >= 0
+            y[np.flatnonzero(ok), offs[j] + pats[ok, j]] = 1.0
+        ys.append(y)
+        fs.append(cnt.astype(float))
+    return GroupedResponses(items=prepared.items, groups=tuple(levels), n_categories=tuple(ncat), codes=codes,
+                            group_index=gi, onehot=tuple(ys), counts=tuple(fs), offsets=offs, collapsed=collapsed,
+                            n_dropped_rows=n_no_group + prepared.n_dropped_rows)
+
+
+class MultiGroupGRM:
+    """Likelihood, gradient and fit of one multi-group GRM (``free``: items with group-specific parameters).
+
+    The natural parameter vector holds the item blocks (item-major; a free item has one block per
+    group, in group order) and then (μ_g, log σ_g) for g = 1..G−1 unless ``latent="fixed"``
+    (all groups N(0, 1)).
+    """
+
+    def __init__(self, data: GroupedResponses, free: set[int] | frozenset[int] = frozenset(), latent: str = "free",
+                 quadrature_points: int = 21, latent_rule: str = "shift") -> None:
+        if latent_rule not in ("shift", "reweight"):
+            raise ValueError("latent_rule must be 'shift' or 'reweight'")
+        self.latent_rule = latent_rule
+        self.data = data
+        self.free = frozenset(free)
+        self.latent = latent
+        self.z, self.w = quadrature("gauss-hermite", quadrature_points)
+        self.logw = np.log(self.w)
+        self.k = np.asarray(data.n_categories)
+        n_groups = len(data.groups)
+        self.block = np.zeros((self.k.size, n_groups), dtype=int)  # (item, group) → block
+        starts, pos, b = [], 0, 0
+        for j, kk in enumerate(self.k):
+            for gg in range(n_groups if j in self.free else 1):
+                starts.append(pos)
+                pos += int(kk)
+                if j in self.free:
+                    self.block[j, gg] = b
+                b += 1
+            if j not in self.free:
+                self.block[j, :] = b - 1
+        self.block_start = np.array(starts, dtype=int)
+        self.block_k = np.array([self.k[j] for j in range(self.k.size) for _ in range(n_groups if j in self.free else 1)])
+        self.n_item_par = pos
+        self.n_latent = 2 * (n_groups - 1) if latent == "free" else 0
+        self.n_par = pos + self.n_latent
+        self.n = float(sum(f.sum() for f in data.counts))
+
+    # ------------------------------------------------------------ parameters
+    def latent_params(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """μ_g and σ_g for every group (reference first)."""
+        n_groups = len(self.data.groups)
+        mu, sigma = np.zeros(n_groups), np.ones(n_groups)
+        if self.latent == "free":
+            lat = x[self.n_item_par:].reshape(-1, 2)
+            mu[1:], sigma[1:] = lat[:, 0], np.exp(lat[:, 1])
+        return mu, sigma
+
+    def item_params(self, x: np.ndarray, j: int, g: int) -> tuple[float, np.ndarray]:
+        s = self.block_start[self.block[j, g]]
+        return float(x[s]), x[s + 1: s + self.k[j]].copy()
+
+    def start_from(self, other: "MultiGroupGRM", x_other: np.ndarray) -> np.ndarray:
+        """Start values copied from another model of the same data (block by block)."""
+        x = np.zeros(self.n_par)
+        for j in range(self.k.size):
+            for g in range(len(self.data.groups)):
+                s, so = self.block_start[self.block[j, g]], other.block_start[other.block[j, g]]
+                x[s: s + self.k[j]] = x_other[so: so + self.k[j]]
+        if self.latent == "free" and other.latent == "free":
+            x[self.n_item_par:] = x_other[other.n_item_par:]
+        return x
+
+    def start_pooled(self, a: np.ndarray, c: list[np.ndarray]) -> np.ndarray:
+        x = np.zeros(self.n_par)
+        for j in range(self.k.size):
+            for g in range(len(self.data.groups)):
+                s = self.block_start[self.block[j, g]]
+                x[s], x[s + 1: s + self.k[j]] = a[j], c[j]
+        return x
+
+    # ------------------------------------------------------------ likelihood
+    def loglik_grad(self, x: np.ndarray, xpd: list | None = None) -> tuple[float, np.ndarray]:
+        """ℓ and its exact gradient in the natural parameters; with a list ``xpd``, the
+        cross-product Σ_u f_u s_u s_uᵀ of the per-pattern scores s_u = ∂log L_u/∂ξ is appended."""
+        mu, sigma = self.latent_params(x)
+        grad = np.zeros(self.n_par)
+        total = 0.0
+        offs = self.data.offsets
+        for g, (y, f) in enumerate(zip(self.data.onehot, self.data.counts)):
+            theta, logw = self._group_rule(mu[g], sigma[g])
+            logp = np.empty((int(offs[-1]), theta.size))
+            cache = []
+            for kk in sorted(set(self.k.tolist())):
+                idx = np.flatnonzero(self.k == kk)
+                starts = self.block_start[self.block[idx, g]]
+                pos = starts[:, None] + np.arange(kk)[None, :]
+                p, dp = category_probs_grad("grm", x[pos[:, 0]], x[pos[:, 1:]], theta)  # (J,Q,K), (J,Q,K,K)
+                cols = offs[idx][:, None] + np.arange(kk)[None, :]
+                logp[cols.ravel()] = np.log(p.transpose(0, 2, 1).reshape(-1, theta.size))
+                cache.append((idx, pos, cols, p, dp))
+            lf = y @ logp + logw
+            mx = lf.max(axis=1, keepdims=True)
+            post = np.exp(lf - mx)
+            tot = post.sum(axis=1, keepdims=True)
+            post /= tot
+            total += float(f @ (mx + np.log(tot)).ravel())
+            r = y.T @ (f[:, None] * post)  # (C, Q)
+            dtheta = np.zeros(theta.size)
+            for idx, pos, cols, p, dp in cache:
+                rg = r[cols].transpose(0, 2, 1) / p  # (J, Q, K)
+                np.add.at(grad, pos, np.einsum("jqk,jqkm->jm", rg, dp))
+                a = x[pos[:, 0]]
+                dpt = a[:, None, None] * dp[..., 1:].sum(axis=3)  # ∂P/∂θ = a Σ_m ∂P/∂c_m
+                dtheta += np.einsum("jqk,jqk->q", rg, dpt)
+            if self.latent == "free" and g > 0:
+                o = self.n_item_par + 2 * (g - 1)
+                if self.latent_rule == "shift":
+                    grad[o] = dtheta.sum()
+                    grad[o + 1] = float(dtheta @ (sigma[g] * self.z))
+                else:  # ∂ log w_gq = d_q − Σ w_gq d_q for d = ∂ log φ(z_q; μ, σ)
+                    nq = f @ post
+                    wg = np.exp(logw)
+                    for slot, d in ((0, (self.z - mu[g]) / sigma[g] ** 2), (1, ((self.z - mu[g]) / sigma[g]) ** 2 - 1)):
+                        grad[o + slot] = float(nq @ (d - wg @ d))
+            if xpd is not None:
+                sc = self._pattern_scores(x, y, post, cache, g, mu[g], sigma[g], logw)
+                xpd.append((sc * f[:, None]).T @ sc)
+        if xpd is not None:
+            xpd[:] = [sum(xpd)]
+        return total, grad
+
+    def _pattern_scores(self, x: np.ndarray, y: np.ndarray, post: np.ndarray, cache: list, g: int, mu: float,
+                        sigma: float, logw: np.ndarray) -> np.ndarray:
+        """s_u = Σ_q π_uq ∂log f(x_u | θ_gq)/∂ξ for the patterns of group g (Fisher identity per pattern)."""
+        sc = np.zeros((y.shape[0], self.n_par))
+        dth = np.zeros_like(post)  # Σ_j ∂log P_j(x_uj | θ_q)/∂θ
+        for idx, pos, cols, p, dp in cache:
+            dlog = dp / p[..., None]  # (J, Q, K, m)
+            dlt = x[pos[:, 0]][:, None, None] * dlog[..., 1:].sum(axis=3)  # (J, Q, K)
+            dth += y[:, cols.ravel()] @ dlt.transpose(0, 2, 1).reshape(-1, post.shape[1])
+            for jj in range(len(idx)):
+                for k in range(cols.shape[1]):
+                    rows = np.flatnonzero(y[:, cols[jj, k]] > 0)
+                    sc[np.ix_(rows, pos[jj])] += post[rows] @ dlog[jj, :, k, :]
+        if self.latent == "free" and g > 0:
+            o = self.n_item_par + 2 * (g - 1)
+            if self.latent_rule == "shift":
+                sc[:, o] = (post * dth).sum(axis=1)
+                sc[:, o + 1] = (post * dth) @ (sigma * self.z)
+            else:
+                wg = np.exp(logw)
+                for slot, d in ((0, (self.z - mu) / sigma**2), (1, ((self.z - mu) / sigma) ** 2 - 1)):
+                    sc[:, o + slot] = post @ (d - wg @ d)
+        return sc
+
+    def _group_rule(self, mu: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes and log weights of a group's N(μ, σ²): shifted and scaled Gauss–Hermite nodes
+        (``shift``) or the N(0, 1) nodes reweighted by φ(z; μ, σ²)/φ(z) and renormalised
+        (``reweight``, the rule of the Python ``mirt`` package, used for the reference check)."""
+        if self.latent_rule == "shift":
+            return mu + sigma * self.z, self.logw
+        lw = self.logw - 0.5 * ((self.z - mu) / sigma) ** 2 - np.log(sigma) + 0.5 * self.z**2
+        mx = lw.max()
+        return self.z, lw - (mx + np.log(np.exp(lw - mx).sum()))
+
+    # ------------------------------------------------------------ unconstrained parameterisation
+    def _to_u(self, x: np.ndarray) -> np.ndarray:
+        u = x.copy()
+        for s, kk in zip(self.block_start, self.block_k):
+            if kk > 2:
+                u[s + 2: s + kk] = np.log(-np.diff(x[s + 1: s + kk]))
+        return u
+
+    def _from_u(self, u: np.ndarray) -> np.ndarray:
+        x = u.copy()
+        for s, kk in zip(self.block_start, self.block_k):
+            if kk > 2:
+                x[s + 2: s + kk] = u[s + 1] - np.cumsum(np.exp(u[s + 2: s + kk]))
+        return x
+
+    def _grad_u(self, u: np.ndarray, gx: np.ndarray) -> np.ndarray:
+        gu = gx.copy()
+        for s, kk in zip(self.block_start, self.block_k):
+            if kk > 2:
+                gc = gx[s + 1: s + kk]
+                tail = np.cumsum(gc[::-1])[::-1]  # Σ_{m ≥ v} ∂ℓ/∂c_m
+                gu[s + 1] = tail[0]
+                gu[s + 2: s + kk] = -np.exp(u[s + 2: s + kk]) * tail[1:]
+        return gu
+
+    def _inverse_curvature(self, u: np.ndarray) -> np.ndarray:
+        """BFGS's starting inverse Hessian of −ℓ/N in u: the inverse cross-product information (BHHH),
+        so that the quasi-Newton steps are well scaled from the first one."""
+        x = self._from_u(u)
+        parts: list = []
+        self.loglik_grad(x, parts)
+        jac = np.array([self._grad_u(u, e) for e in np.eye(self.n_par)])  # rows: ∂x/∂u_i
+        info = jac @ parts[0] @ jac.T / self.n
+        vals, vecs = np.linalg.eigh(0.5 * (info + info.T))
+        if not np.all(np.isfinite(vals)) or vals.max() <= 0:
+            return np.eye(self.n_par)
+        vals = np.maximum(vals, 1e-6 * vals.max())
+        inv = (vecs / vals) @ vecs.T
+        return 0.5 * (inv + inv.T)
+
+    def fit(self, x0: np.ndarray, gtol: float = 1e-7, max_iter: int = 2000) -> dict:
+        """Maximise ℓ by BFGS from ``x0``; converged when max |∂ℓ/∂ξ| / N < 1e-5."""
+        from scipy.optimize import minimize
+
+        def fun(u: np.ndarray) -> tuple[float, np.ndarray]:
+            x = self._from_u(u)
+            if not np.all(np.isfinite(x)) or np.any(np.abs(x) > 50):
+                return np.inf, np.zeros_like(u)
+            ll, gx = self.loglik_grad(x)
+            return -ll / self.n, -self._grad_u(u, gx) / self.n
+
+        u, iterations = self._to_u(x0), 0
+        for _ in range(3):  # BFGS may stop on lost precision far from the optimum: restart
+            res = minimize(fun, u, jac=True, method="BFGS",
+                           options={"gtol": gtol, "maxiter": max_iter, "hess_inv0": self._inverse_curvature(u)})
+            u, iterations = res.x, iterations + int(res.nit)
+            x = self._from_u(u)
+            ll, grad = self.loglik_grad(x)
+            worst = float(np.max(np.abs(grad)) / self.n) if grad.size else 0.0
+            if worst < 1e-6:
+                break
+        return {"x": x, "loglik": ll, "max_abs_gradient": worst, "converged": bool(worst < 1e-5),
+                "iterations": iterations}

@@ -1,0 +1,185 @@
+"""Multi-group likelihood-ratio DIF (psychometrics.irt.lrdif, irt.multigroup).
+
+Checks used:
+* reference implementation: the Python ``mirt`` package 1.x (``fit_multigroup``,
+  ``multigroup_dif(scheme="drop" | "add")``; tests/reference/irt/mirt_lrdif_*.json made by
+  mirt_lrdif_reference.py) with the same latent rule (``latent_rule="reweight"``): strict-model
+  log L, focal mean/variance, LR χ² of both stages and the BH-adjusted p-values;
+* analytic identities: all items free with equal N(0, 1) latent distributions reproduces the sum
+  of the separate single-group calibrations' log L; the exact gradient against finite differences
+  (both latent rules); Benjamini–Hochberg against R ``p.adjust(method = "BH")``;
+* simulation with planted DIF: power and type-I error over seeded replications.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psychometrics.exceptions import DataError, DataQualityWarning
+from psychometrics.irt import calibrate
+from psychometrics.irt._models import category_probs
+from psychometrics.irt.lrdif import _Fitter, _round, benjamini_hochberg, lr_dif
+from psychometrics.irt.multigroup import MultiGroupGRM, prepare_groups
+from tests.conftest import REFERENCE
+
+CASES = {"sim_dif": "ref", "sim_dif_binary": "g1"}
+
+
+def _load(name: str) -> tuple[pd.DataFrame, pd.Series, dict]:
+    data = pd.read_csv(REFERENCE / "irt" / f"{name}.csv")
+    group = data.pop("group")
+    return data, group, json.loads((REFERENCE / "irt" / f"mirt_lrdif_{name}.json").read_text())
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def case(request):
+    data, group, ref = _load(request.param)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = lr_dif(data, group, reference=CASES[request.param], latent_rule="reweight")
+    return data, group, ref, res, request.param
+
+
+def test_strict_model_matches_mirt(case):
+    data, group, ref, _, name = case
+    prepared = prepare_groups(data, group, list(data.columns), CASES[name])
+    model, out = _Fitter(prepared, 21, None, "reweight")(frozenset())
+    assert out["converged"]
+    assert out["loglik"] == pytest.approx(ref["strict"]["loglik"], abs=1e-5)
+    mu, sigma = model.latent_params(out["x"])
+    focal = next(r for r in ref["strict"]["latent"] if not r["is_reference"])
+    assert mu[1] == pytest.approx(focal["mean"], abs=1e-4)
+    assert sigma[1] ** 2 == pytest.approx(focal["variance"], abs=1e-4)
+
+
+def test_stage1_matches_mirt_drop_scheme(case):
+    _, _, ref, res, _ = case
+    for row in ref["drop"]:
+        mine = res.stage1.loc[row["item"]]
+        assert mine["chi2"] == pytest.approx(row["chi2"], abs=1e-5, rel=1e-5)
+        assert mine["df"] == row["df"]
+        assert mine["q"] == pytest.approx(row["p_value_adjusted"], abs=1e-7)
+        assert bool(mine["flag"]) == row["flagged"]
+
+
+def test_anchored_round_matches_mirt_add_scheme(case):
+    data, group, ref, _, name = case
+    prepared = prepare_groups(data, group, list(data.columns), CASES[name])
+    anchors = frozenset(list(data.columns).index(i) for i in ref["anchors"])
+    table, _ = _round(_Fitter(prepared, 21, None, "reweight"), anchors, 0.05)
+    for row in ref["add"]:
+        assert table.loc[row["item"], "chi2"] == pytest.approx(row["chi2"], abs=1e-5, rel=1e-5)
+        assert not table.loc[row["item"], "anchor"]
+
+
+def test_purification_finds_the_planted_items():
+    data, group, _ = _load("sim_dif")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = lr_dif(data, group, reference="ref")
+    assert set(res.stage1.index[res.stage1["flag"]]) == {"I1", "I2"}
+    assert res.stage2 is not None and res.flagged == ("I1", "I2")
+    assert res.anchors == ("I3", "I4", "I5", "I6", "I7", "I8")
+    assert res.latent.loc["ref", "mean"] == 0 and res.latent.loc["ref", "sd"] == 1
+    assert res.latent.loc["foc", "mean"] == pytest.approx(0.5, abs=0.15)  # planted 0.5
+    # effect size: the planted shifts make I1 harder (reference scores higher) and I2 easier
+    assert res.stage2.loc["I1", "sids"] > 0.2 and res.stage2.loc["I2", "sids"] < -0.2
+    assert (res.stage2["uids"] >= res.stage2["sids"].abs() - 1e-12).all()
+    frame = res.to_frame()
+    assert (frame["stage"] == 2).all() and list(frame.columns[:5]) == ["stage", "chi2", "df", "p", "q"]
+
+
+def test_identity_all_free_equals_separate_fits():
+    data, group, _ = _load("sim_dif")
+    prepared = prepare_groups(data, group, list(data.columns), "ref")
+    model = MultiGroupGRM(prepared, set(range(data.shape[1])), latent="fixed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pooled = calibrate(data, list(data.columns)).item_arrays()
+        separate = sum(calibrate(data[group == g], list(data.columns)).loglik for g in ("ref", "foc"))
+    out = model.fit(model.start_pooled(np.array([a for a, _ in pooled]), [c for _, c in pooled]))
+    assert out["loglik"] == pytest.approx(separate, abs=1e-6)
+
+
+@pytest.mark.parametrize("rule", ["shift", "reweight"])
+def test_gradient_is_exact(rule):
+    data, group, _ = _load("sim_dif_binary")
+    prepared = prepare_groups(data, group, list(data.columns), "g1")
+    model = MultiGroupGRM(prepared, {2}, latent="free", latent_rule=rule)
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.tile([1.2, 0.1], model.n_item_par // 2), [0.3, 0.2]]) + 0.1 * rng.standard_normal(model.n_par)
+    _, grad = model.loglik_grad(x)
+    h = 1e-6
+    fd = [(model.loglik_grad(x + h * e)[0] - model.loglik_grad(x - h * e)[0]) / (2 * h) for e in np.eye(x.size)]
+    np.testing.assert_allclose(grad, fd, atol=1e-4)
+
+
+def test_benjamini_hochberg_matches_r_p_adjust():
+    p = np.array([0.01, 0.04, 0.03, 0.2, np.nan, 0.0005, 0.04])
+    # R: p.adjust(c(0.01, 0.04, 0.03, 0.2, NA, 0.0005, 0.04), "BH")
+    expected = [0.03, 0.048, 0.048, 0.2, np.nan, 0.003, 0.048]
+    np.testing.assert_allclose(benjamini_hochberg(p), expected, atol=1e-12)
+
+
+def _simulate(seed: int, shift: float, n: int = 300) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    a = np.array([1.6, 1.2, 1.8, 1.0, 1.4, 1.5])
+    c = np.array([[1.2, -0.8], [1.5, -0.5], [0.8, -1.2], [1.0, -1.0], [1.4, -0.6], [0.9, -1.1]])
+    frames = []
+    for g, (mu, cc) in enumerate(((0.0, c), (0.4, c - np.array([[shift], [0], [0], [0], [0], [0]])))):
+        theta = mu + rng.standard_normal(n)
+        p = category_probs("grm", a, cc, theta)
+        x = (rng.random((6, n, 1)) > np.cumsum(p, axis=2)[:, :, :-1]).sum(axis=2)
+        frames.append(pd.DataFrame(x.T, columns=[f"I{j + 1}" for j in range(6)]))
+    return pd.concat(frames, ignore_index=True), pd.Series(["r"] * n + ["f"] * n)
+
+
+def test_planted_dif_power_and_type1_error():
+    """Seeded replications (small for speed): a large planted intercept shift (1.2 logits, N = 300
+    per group) is flagged every time; the five DIF-free items together are flagged rarely."""
+    hits, false = 0, 0
+    reps = 4
+    for seed in range(reps):
+        data, group = _simulate(seed, 1.2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = lr_dif(data, group, reference="r")
+        hits += "I1" in res.flagged
+        false += len(set(res.flagged) - {"I1"})
+    assert hits == reps
+    assert false <= 2  # 20 null tests at FDR .05
+
+
+def test_same_seed_same_numbers_and_progress():
+    data, group = _simulate(7, 0.0, n=200)
+    seen: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = lr_dif(data, group, reference="r", progress=seen.append)
+        two = lr_dif(data, group, reference="r")
+    pd.testing.assert_frame_equal(one.stage1, two.stage1)
+    assert seen and seen[-1].startswith("LR DIF:")
+
+
+def test_bad_input_is_named():
+    data, group = _simulate(1, 0.0, n=150)
+    data.loc[group == "f", "I2"] = data.loc[group == "f", "I2"].clip(upper=1)  # category 2 unused in group f
+    with pytest.warns(DataQualityWarning, match="I2"):
+        prepared = prepare_groups(data, group, list(data.columns), "r")
+    assert prepared.collapsed == {"I2": 1} and prepared.n_categories[1] == 2
+    no_group = group.copy()
+    no_group.iloc[:3] = None
+    data.iloc[5] = np.nan  # a row without any response
+    with pytest.warns(DataQualityWarning):
+        assert prepare_groups(data, no_group, list(data.columns), "r").n_dropped_rows == 4
+    with pytest.raises(DataError, match="two groups"):
+        lr_dif(data, pd.Series(["r"] * len(data)))
+    with pytest.raises(DataError, match="reference group"):
+        lr_dif(data, group, reference="nobody")
+    with pytest.raises(DataError, match="three items"):
+        lr_dif(data[["I1", "I2"]], group)
