@@ -233,3 +233,17 @@ def test_invariance_ladder_fiml(est, frames):
         ref = lrt[f"fiml_hs_mar_{est.lower()}_{b}_vs_{a}"]
         d = ref["satorra.bentler.2001" if est == "MLR" else "standard"]["chisq_diff"]
         assert inv.table.loc[b, "delta_chisq"] == pytest.approx(d, rel=1e-4)
+
+
+def test_mlr_meat_block_by_block_equals_one_block(frames, monkeypatch):
+    # issue 16: at large n the casewise scores of MLR (meat, robust test statistics) are summed
+    # block by block instead of held for all rows; the sums are the same up to rounding (1e-10)
+    from psychometrics.cfa import fiml
+
+    ref, _ = _fit("fiml_bfi_mlr_single", frames)
+    monkeypatch.setattr(fiml, "SCORE_BLOCK", 1)  # blocks of 256 rows
+    blocked, _ = _fit("fiml_bfi_mlr_single", frames)
+    np.testing.assert_allclose(blocked.estimates["se"].to_numpy(float), ref.estimates["se"].to_numpy(float),
+                               rtol=1e-10)
+    for key in ("chisq_scaled", "chisq_scaling_factor", "cfi_robust", "rmsea_robust"):
+        assert blocked.fit[key] == pytest.approx(ref.fit[key], rel=1e-10), key

@@ -254,3 +254,52 @@ def test_non_convergence_is_warned_and_recorded():
     with pytest.warns(ConvergenceWarning, match="not converged"):
         cal = calibrate(data, tol=1e-30, max_em=2)
     assert not cal.converged and any("not converged" in d for d in cal.diagnostics)
+
+
+def test_large_n_path_gives_the_same_calibration(monkeypatch):
+    # issue 16: above _WARM_PATTERNS distinct patterns the fit starts from a subsample's estimate and
+    # information (no EM on all patterns) and above _DENSE_MAX the one-hot is sparse; the estimate is
+    # the same maximum (same criterion on the full gradient): 1e-6 here, the engine's tolerance
+    import importlib
+
+    import psychometrics.irt._data as irt_data
+    from psychometrics.irt import calibrate
+
+    irt_cal = importlib.import_module("psychometrics.irt.calibrate")
+    from psychometrics.irt.simulate import simulate_responses
+
+    a = np.linspace(0.8, 2.0, 8)
+    c = -a[:, None] * np.array([[-1.5, -0.5, 0.5, 1.5]])
+    df = simulate_responses(a, c, 3000, seed=4).astype(float)
+    df.iloc[::9, 2] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = calibrate(df, None, "grm")
+        monkeypatch.setattr(irt_cal, "_WARM_PATTERNS", 100)
+        monkeypatch.setattr(irt_cal, "_WARM_ROWS", 1000)
+        monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)
+        big = calibrate(df, None, "grm")
+    assert big.em_cycles == 0 and big.converged
+    assert big.loglik == pytest.approx(ref.loglik, rel=1e-12)
+    np.testing.assert_allclose(big.parameters.to_numpy(float), ref.parameters.to_numpy(float), rtol=1e-6, atol=1e-7)
+
+
+def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
+    # issue 16: at large n EAP scores are computed once per distinct response pattern
+    import importlib
+
+    from psychometrics.irt.simulate import simulate_responses
+
+    scores_mod = importlib.import_module("psychometrics.irt.scores")
+    a = np.linspace(0.8, 2.0, 5)
+    c = -a[:, None] * np.array([[-1.0, 0.0, 1.0]])
+    df = simulate_responses(a, c, 2000, seed=6).astype(float)
+    df.iloc[::11, 1] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = calibrate(df, None, "grm")
+    ref = eap_scores(cal, df)
+    monkeypatch.setattr(scores_mod, "_DISTINCT_ABOVE", 0)
+    packed = eap_scores(cal, df)
+    np.testing.assert_allclose(packed.to_numpy(), ref.to_numpy(), rtol=1e-12, atol=1e-14)
+    assert packed.index.equals(ref.index)

@@ -95,3 +95,34 @@ def test_untested_items_are_warned_and_keep_every_column():
         out = ordinal_logistic_dif(data, group, pd.Series(np.linspace(-1, 1, 20)))
     assert {"chi2_13", "p_13", "delta_r2_13", "jodoin_gierl"} <= set(out.columns)
     assert out.loc["a", ["chi2_13", "p_13"]].isna().all()
+
+
+def test_counted_rows_equal_repeated_rows():
+    # analytic identity: the proportional-odds likelihood of rows repeated f times equals the
+    # frequency-weighted likelihood of the distinct rows (what ordinal_logistic_dif uses at large n)
+    rng = np.random.default_rng(5)
+    t = np.round(rng.standard_normal(60), 1)
+    g = rng.integers(0, 2, 60).astype(float)
+    y = np.clip(np.round(t + 0.8 * g + rng.standard_normal(60)), -1, 2).astype(int) + 1
+    f = rng.integers(1, 6, 60)
+    x = np.column_stack([t, g])
+    rows = fit_proportional_odds(np.repeat(y, f), np.repeat(x, f, axis=0))
+    counted = fit_proportional_odds(y, x, weights=f)
+    assert counted["loglik"] == pytest.approx(rows["loglik"], rel=1e-12)
+    np.testing.assert_allclose(counted["beta"], rows["beta"], rtol=1e-7)
+    np.testing.assert_allclose(counted["alpha"], rows["alpha"], rtol=1e-7)
+    np.testing.assert_allclose(counted["se"], rows["se"], rtol=1e-5)
+
+
+def test_dif_table_same_with_repeated_patterns():
+    # the DIF table from data whose rows repeat (compressed internally) equals the one from the same
+    # rows with θ̂ jittered by 1e-12 (nothing repeats: every row its own likelihood term)
+    rng = np.random.default_rng(8)
+    base = simulate_responses(np.ones(4), -np.ones((4, 1)) * np.array([[-1.0, 0.0, 1.0]]), 150, seed=2)
+    data = pd.DataFrame(np.tile(base.to_numpy(), (4, 1)), columns=["a", "b", "c", "d"]) + 1
+    theta = pd.Series(np.tile(rng.standard_normal(150), 4))
+    group = pd.Series(np.tile(rng.choice(["x", "y"], 150), 4))
+    packed = ordinal_logistic_dif(data, group, theta)
+    jitter = ordinal_logistic_dif(data, group, theta + np.arange(600) * 1e-14)
+    for col in ("chi2_12", "chi2_23", "chi2_13", "r2_1", "delta_r2_13"):
+        np.testing.assert_allclose(packed[col].to_numpy(float), jitter[col].to_numpy(float), rtol=1e-6, atol=1e-9)

@@ -429,3 +429,27 @@ def test_category_response_curves_panels_titles_and_fixed_ticks():
     assert svg.count("&lt;i") == 6 and "<i0>" not in svg  # titles are text, escaped
     assert "P(category | θ)" in svg and "category" in svg
     assert svg.startswith("<svg") and "−4" in svg and ">.5<" in svg  # fixed ticks: even θ, 0 / .5 / 1
+
+
+def test_flagged_rows_table_is_bounded():
+    # issue 16: nothing in the report grows with n — the careless-flag table lists the first
+    # MAX_LISTED flagged rows and says how many there are (results.json keeps every one)
+    from types import SimpleNamespace
+
+    from psychometrics.report.sections import data_quality as dq
+
+    n = dq.MAX_LISTED + 50
+    careless = pd.DataFrame({"flagged": True, "longstring": 3, "mahalanobis_d2": 50.0, "mahalanobis_p": 1e-5,
+                             "evenodd": np.nan, "longstring_flag": False, "mahalanobis_flag": True,
+                             "evenodd_flag": False}, index=range(n))
+    quality = SimpleNamespace(rows_read=n, rows_used=n, complete_cases=n, careless_flags={"any": n},
+                              to_frame=lambda: pd.DataFrame({"missing": [0], "missing_share": [0.0]}, index=["x1"]))
+    resp = SimpleNamespace(quality=quality, careless=careless, ids=None, diagnostics=())
+    data = SimpleNamespace(responses=resp, analysed=range(n), calibration=range(n // 2), validation=range(n // 2),
+                           missing_data=None, companions={}, exclusions=pd.DataFrame({"Row": [], "Reason": []}))
+    for exclude in (False, True):
+        out = dq.data_quality_section(SimpleNamespace(data=data, options=SimpleNamespace(exclude_careless=exclude)))
+        table = next(b for b in out["blocks"] if isinstance(b, Table))
+        assert len(table.frame) == dq.MAX_LISTED
+        assert f"The first {dq.MAX_LISTED} of {n} flagged rows are shown" in table.note
+        assert f"flagged {n} of {n} rows" in out["blocks"][0].text

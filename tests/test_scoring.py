@@ -740,3 +740,19 @@ def test_cli_score_refuses_bad_data_without_traceback(tmp_path):
     assert run.returncode == 2 and "use .csv, .parquet or .sav" in run.stderr
     with pytest.raises(ScoringKeyError, match="does not exist"):
         score(tmp_path / "scoring_key_missing.json", tmp_path / "bad.csv")
+
+
+def test_pairwise_cov_large_n_equals_pandas():
+    # issue 16: at ≥ 10,000 rows of integer answers the pairwise covariance comes from three
+    # matrix products (exact integer sums); pandas' pairwise loop is the reference (1e-12 of the scale)
+    from psychometrics.scoring.sem import pairwise_cov
+
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((12_000, 1))
+    x = np.clip(np.round(2.5 + z + rng.standard_normal((12_000, 5))), 1, 5)
+    x[rng.random(x.shape) < 0.07] = np.nan
+    df = pd.DataFrame(x, columns=list("abcde"))
+    ref = df.cov().to_numpy()
+    np.testing.assert_allclose(pairwise_cov(df), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    frac = df + 0.5 * (rng.random(df.shape) > 0.5)  # non-integer values: pandas itself
+    np.testing.assert_array_equal(pairwise_cov(frac), frac.cov().to_numpy())

@@ -42,9 +42,12 @@ import numpy as np
 
 from psychometrics.cfa.missing_moments import PatternBatch
 
-__all__ = ["SatEval", "padded_inverse", "sat_eval", "sat_hessian", "case_scores", "duplication", "vech_index"]
+__all__ = ["SatEval", "padded_inverse", "sat_eval", "sat_hessian", "case_scores", "case_score_crossprod",
+           "duplication", "vech_index"]
 
 LOG2PI = math.log(2 * math.pi)
+#: entries of one block of casewise score rows (128 MB in float64); larger groups go block by block
+SCORE_BLOCK = 1 << 24
 
 
 class SatEval:
@@ -151,6 +154,36 @@ def case_scores(b: PatternBatch, mu: np.ndarray, Sigma: np.ndarray, meanstructur
     if not meanstructure:
         return s_sig
     return np.concatenate([e, s_sig], axis=1)
+
+
+def case_score_crossprod(b: PatternBatch, mu: np.ndarray, Sigma: np.ndarray, meanstructure: bool,
+                         transform, chunk: int | None = None) -> np.ndarray:
+    """Σ_i t_i t_iᵀ with t_i = ``transform``(casewise score row(s)) — the meat of MLR and of the
+    robust test statistics — over blocks of rows, so the memory is one block of (p + p²)-wide
+    score rows (about 128 MB) however many rows there are; a group that fits in one block is
+    computed exactly as ``transform(case_scores(...))`` in one product, as before."""
+    n, p = b.rows.shape
+    chunk = chunk or max(256, SCORE_BLOCK // (p + p * p))
+    if n <= chunk:
+        t = transform(case_scores(b, mu, Sigma, meanstructure))
+        return t.T @ t
+    pi = padded_inverse(b, Sigma)
+    if pi is None:
+        raise np.linalg.LinAlgError("implied covariance not positive definite")
+    A = pi[0]
+    out = None
+    for lo in range(0, n, chunk):
+        Y = np.nan_to_num(b.rows[lo: lo + chunk] - mu[None, :], nan=0.0)
+        pat = b.row_pattern[lo: lo + chunk]
+        e = np.empty_like(Y)
+        for j in np.unique(pat):
+            rows = pat == j
+            e[rows] = Y[rows] @ A[j]
+        s_sig = (0.5 * e[:, :, None] * e[:, None, :]).reshape(len(Y), -1)
+        s_sig -= 0.5 * A.reshape(b.J, -1)[pat]
+        t = transform(np.concatenate([e, s_sig], axis=1) if meanstructure else s_sig)
+        out = t.T @ t if out is None else out + t.T @ t
+    return out
 
 
 def vech_index(p: int) -> np.ndarray:

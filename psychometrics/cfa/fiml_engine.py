@@ -25,7 +25,8 @@ from psychometrics.cfa import robust
 from psychometrics.cfa.em import em_moments
 from psychometrics.cfa.engine import Engine
 from psychometrics.cfa.estimation import CompiledModel, FitState, RowIndex, SampleStats, compiled_model, implied, jacobian
-from psychometrics.cfa.fiml import case_scores, sat_eval, sat_hessian
+from psychometrics.cfa import fiml
+from psychometrics.cfa.fiml import case_score_crossprod, case_scores, sat_eval, sat_hessian
 from psychometrics.cfa.missing_moments import GroupPatterns, PatternBatch
 from psychometrics.cfa.specification import ModelSpec, Parameter
 
@@ -267,8 +268,14 @@ class RobustEngine(Engine):
 
     def meat(self) -> np.ndarray:
         if self._meat is None:
-            S = np.concatenate(self.scores(), axis=0)
-            self._meat = S.T @ S / self.N
+            batches = self.data.batches
+            if all(b.rows.shape[0] * (b.p + b.p * b.p) <= fiml.SCORE_BLOCK for b in batches):
+                S = np.concatenate(self.scores(), axis=0)
+                self._meat = S.T @ S / self.N
+            else:  # large n: the casewise scores block by block, never all rows at once
+                self._meat = sum(case_score_crossprod(b, self._mu(g), self.imp[g]["Sigma"], self.ms,
+                                                      lambda s, D=self._deltas_cache[g]: s @ D.T)
+                                 for g, b in enumerate(batches)) / self.N
         return self._meat
 
     def _score_derivatives(self, extra: list[list[Parameter]]):

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from psychometrics.cfa import fit_indices as fi
-from psychometrics.cfa.fiml import case_scores, sat_eval, sat_hessian, scores_to_vech, to_vech, vech_index
+from psychometrics.cfa.fiml import case_score_crossprod, sat_eval, sat_hessian, scores_to_vech, to_vech, vech_index
 
 __all__ = ["robust_measures", "scaled_chisq_factor", "trace_h1"]
 
@@ -61,8 +61,7 @@ def _sat_pieces(b: Any, mu: np.ndarray, S: np.ndarray, ms: bool, first_order: bo
     A1 = to_vech(sat_hessian(b, ev, ms), b.p, ms) / b.N
     if not first_order:
         return A1, None
-    sc = scores_to_vech(case_scores(b, mu, S, ms), b.p, ms)
-    B1 = sc.T @ sc / b.N
+    B1 = case_score_crossprod(b, mu, S, ms, lambda s: scores_to_vech(s, b.p, ms)) / b.N
     return A1, B1
 
 
@@ -92,8 +91,7 @@ def _trace_h0(deltas: list[np.ndarray], batches: list, moments: list, ms: bool, 
     for D, b, (mu, S) in zip(deltas, batches, moments):
         ev = sat_eval(b, mu, S)
         E += D @ sat_hessian(b, ev, ms) @ D.T
-        s = case_scores(b, mu, S, ms) @ D.T
-        Bm += s.T @ s
+        Bm += case_score_crossprod(b, mu, S, ms, lambda s, D=D: s @ D.T)
     if second is not None:
         E -= second
     return float(np.trace(np.linalg.solve(E / N, Bm / N)))

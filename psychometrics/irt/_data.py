@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from psychometrics._text import quote
 __all__ = ["IRTData", "prepare_responses", "quadrature"]
 
 _MAX_QUOTE = 40
+_DENSE_MAX = 1 << 24  # entries of a dense one-hot pattern matrix (128 MB in float64)
 
 
 def _q(value: object) -> str:
@@ -35,9 +37,20 @@ class IRTData:
     counts: np.ndarray = field(repr=False)
     inverse: np.ndarray = field(repr=False)
 
-    def onehot(self) -> tuple[np.ndarray, np.ndarray]:
-        """One-hot matrix of the patterns (U, Σ K_j) and each column's (item, category)."""
+    def onehot(self) -> tuple[Any, np.ndarray]:
+        """One-hot matrix of the patterns (U, Σ K_j) and each column's (item, category).
+
+        Dense up to ``_DENSE_MAX`` entries; above (e.g. a long total score at 10⁶ respondents,
+        whose patterns are nearly all distinct) a ``scipy.sparse`` CSR matrix with the same
+        entries, which keeps the memory at one value per answer instead of one per category."""
         offs = np.concatenate([[0], np.cumsum(self.n_categories)])
+        if self.patterns.shape[0] * int(offs[-1]) > _DENSE_MAX:
+            from scipy import sparse
+
+            uu, jj = np.nonzero(self.patterns >= 0)
+            cols = offs[jj] + self.patterns[uu, jj]
+            y = sparse.csr_matrix((np.ones(uu.size), (uu, cols)), shape=(self.patterns.shape[0], int(offs[-1])))
+            return y, offs
         y = np.zeros((self.patterns.shape[0], int(offs[-1])))
         for j in range(len(self.items)):
             x = self.patterns[:, j]
@@ -72,7 +85,7 @@ def prepare_responses(
     collapsed: list[tuple[str, float]] = []
     for j, item in enumerate(items):
         col = frame[item].to_numpy(dtype=float)
-        obs = np.unique(col[~np.isnan(col)])
+        obs = np.sort(pd.unique(col[~np.isnan(col)]))  # hash, then sort the few values (= np.unique)
         if obs.size < 2:
             raise DataError(
                 f"IRT: item {_q(item)} has {obs.size} distinct response value(s); an item needs at least two "
@@ -95,7 +108,7 @@ def prepare_responses(
             DataQualityWarning,
             stacklevel=3,
         )
-    patterns, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    patterns, inverse, counts = _unique_patterns(codes)
     return IRTData(
         items=tuple(items),
         codes=codes,
@@ -107,6 +120,23 @@ def prepare_responses(
         counts=counts.astype(float),
         inverse=inverse.ravel(),
     )
+
+
+def _unique_patterns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(codes, axis=0, return_inverse=True, return_counts=True)``, fast for codes −1…254.
+
+    Each row (shifted by one, so missing = 0) is packed into bytes and compared as one opaque
+    value (memcmp) instead of column by column: several times faster at 10⁵–10⁶ rows. Bytes
+    compare as unsigned numbers, so the patterns come out in the same lexicographic order as
+    ``np.unique(axis=0)`` and everything computed from them is unchanged.
+    """
+    if codes.size == 0 or codes.max() > 254:
+        return np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    b = np.ascontiguousarray(codes + 1, dtype=np.uint8)
+    keys = b.view(np.dtype((np.void, b.shape[1]))).ravel()
+    u, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    patterns = u.view(np.uint8).reshape(-1, b.shape[1]).astype(codes.dtype) - 1
+    return patterns, inverse, counts
 
 
 def quadrature(rule: str = "gauss-hermite", n_points: int = 21) -> tuple[np.ndarray, np.ndarray]:

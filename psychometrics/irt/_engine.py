@@ -46,6 +46,7 @@ class Engine:
             self.groups[kk] = np.flatnonzero(self.k == kk)
         # index arrays: for group K, the global positions of (a, c_1..c_{K-1}) per item
         self.index = {kk: self.offs[idx][:, None] + np.arange(kk)[None, :] for kk, idx in self.groups.items()}
+        self._last: tuple[bytes, tuple] | None = None
 
     # ------------------------------------------------------------ start values
     def start(self) -> np.ndarray:
@@ -74,7 +75,16 @@ class Engine:
         return out
 
     def estep(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        """ℓ, posterior π (U, Q), expected counts r (C, Q) and log L_u."""
+        """ℓ, posterior π (U, Q), expected counts r (C, Q) and log L_u (the last one is kept: the
+        Newton line search and the next iteration ask for the same point)."""
+        key = x.tobytes()
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        out = self._estep(x)
+        self._last = (key, out)
+        return out
+
+    def _estep(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         lf = self.y @ self.log_probs(x) + self.logw
         mx = lf.max(axis=1, keepdims=True)
         post = np.exp(lf - mx)
@@ -168,20 +178,31 @@ class Engine:
         mean_outer = np.zeros((self.n_par, self.n_par))
         grad = np.zeros(self.n_par)
         chunk = max(1, int(4_000_000 // max(q * self.n_par, 1)))
+        kmax = int(self.k.max())
+        uniform = bool(np.all(self.k == kmax))  # every item K categories: the rows of s in one gather
+        if uniform:
+            table = np.concatenate([glog.reshape(-1, kmax), np.zeros((1, kmax))])  # last row: missing
         for lo in range(0, pats.shape[0], chunk):
             sl = slice(lo, lo + chunk)
             xs, ps, fs = pats[sl], post[sl], self.f[sl]
             # only (pattern, node) cells that carry posterior weight enter the second moment
             wq = fs[:, None] * ps
             uu, qq = np.nonzero(wq > 1e-13 * wq.max())
-            s = np.zeros((uu.size, self.n_par))
+            if uniform:  # the same values as the loop below, copied in one gather
+                xu = xs[uu]
+                at = (self.offs[:-1][None, :] + xu) * q + qq[:, None]
+                at[xu < 0] = table.shape[0] - 1
+                s = table[at].reshape(uu.size, self.n_par)
+            else:
+                s = np.zeros((uu.size, self.n_par))
             sbar = np.zeros((xs.shape[0], self.n_par))
             for j in range(len(self.k)):
                 kk = int(self.k[j])
                 cols = slice(self.offs[j], self.offs[j] + kk)
-                xj = xs[uu, j]
-                obs = xj >= 0
-                s[obs, cols] = glog[self.offs[j] + xj[obs], qq[obs], :kk]
+                if not uniform:
+                    xj = xs[uu, j]
+                    obs = xj >= 0
+                    s[obs, cols] = glog[self.offs[j] + xj[obs], qq[obs], :kk]
                 xa = xs[:, j]
                 oa = xa >= 0
                 sbar[oa, cols] = np.einsum("uq,uqm->um", ps[oa], glog[self.offs[j] + xa[oa], :, :kk])
@@ -212,16 +233,29 @@ class Engine:
     # ------------------------------------------------------------ driver
     def fit(
         self, x0: np.ndarray | None = None, max_em: int = 2000, tol: float = 1e-8, switch: float = 1e-2, max_newton: int = 100,
-        se: bool = True,
+        se: bool = True, chord: np.ndarray | None = None,
     ) -> dict:
         """EM until max|∇ℓ|/N < ``switch``, then Newton steps on ℓ with the observed (Louis)
         information of the switch point (chord Newton) until max|∇ℓ|/N < ``tol``; the observed
-        information again at the end for the SEs."""
+        information again at the end for the SEs.
+
+        ``chord``: an information matrix to use for the Newton steps from ``x0`` instead (no EM):
+        :func:`~psychometrics.irt.calibrate` passes a subsample's estimate and information at
+        large n. The converged point is the same (the same criterion on the exact gradient)."""
         x = self.start() if x0 is None else x0.copy()
         em_cycles = 0
         ll = -np.inf
         grad = np.full(self.n_par, np.inf)
+        chol = None
+        if chord is not None:
+            try:
+                chol = np.linalg.cholesky(chord)
+            except np.linalg.LinAlgError:
+                chol = None
         for em_cycles in range(1, max_em + 1):
+            if chol is not None:
+                em_cycles = 0
+                break
             ll, _, r, _ = self.estep(x)
             x_new, grad = self.mstep(x, r)
             if np.max(np.abs(grad)) / self.n < switch:
@@ -229,7 +263,6 @@ class Engine:
             x = x_new
         newton = 0
         converged = bool(np.max(np.abs(grad)) / self.n < tol)
-        chol = None
         while not converged and newton < max_newton:
             newton += 1
             if chol is None:  # observed information at the switch point, kept (chord Newton)

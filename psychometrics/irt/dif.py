@@ -30,64 +30,122 @@ def _sig(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def _po_loglik_grad(params: np.ndarray, y: np.ndarray, x: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+def _po_loglik_grad(
+    params: np.ndarray, y: np.ndarray, x: np.ndarray, k: int, w: np.ndarray | None = None, hessian: bool = False
+) -> tuple:
+    """Log-likelihood and gradient (and with ``hessian`` the analytic Hessian); ``w`` the count of
+    each (y, x) row (None: every row once).
+
+    Per row only the two cumulative logits bounding its category are formed (z_y = α_y + η and
+    z_{y+1}, with α_0 = +∞, α_K = −∞), and each logistic from one tanh (σ(−z) = (1 − tanh(z/2))/2,
+    tanh being odd): the same floating-point values as forming all K − 1 logits per row.
+    """
     alpha = params[: k - 1]
     eta = x @ params[k - 1 :] if x.shape[1] else np.zeros(y.size)
-    z = alpha[None, :] + eta[:, None]  # (N, K-1): logit P(X >= k)
-    n = y.size
-    zu = np.concatenate([np.full((n, 1), np.inf), z], axis=1)[np.arange(n), y]  # z_y
-    zl = np.concatenate([z, np.full((n, 1), -np.inf)], axis=1)[np.arange(n), y]  # z_{y+1}
+    zu = np.concatenate([[np.inf], alpha])[y] + eta  # z_y: logit P(X >= y)
+    zl = np.concatenate([alpha, [-np.inf]])[y] + eta  # z_{y+1}
     with np.errstate(invalid="ignore"):
         gap = -np.expm1(zl - zu)
     gap = np.where(np.isnan(gap), 1.0, gap)
-    p = np.maximum(_sig(zu) * _sig(-zl) * gap, 1e-300)
-    psi_u = np.where(np.isinf(zu), 0.0, _sig(zu) * _sig(-zu))
-    psi_l = np.where(np.isinf(zl), 0.0, _sig(zl) * _sig(-zl))
+    tu, tl = np.tanh(0.5 * zu), np.tanh(0.5 * zl)
+    su, sl = 0.5 * (1.0 + tu), 0.5 * (1.0 + tl)  # σ(z_y), σ(z_{y+1})
+    su_, sl_ = 0.5 * (1.0 - tu), 0.5 * (1.0 - tl)  # σ(−z_y), σ(−z_{y+1})
+    p = np.maximum(su * sl_ * gap, 1e-300)
+    psi_u = np.where(np.isinf(zu), 0.0, su * su_)
+    psi_l = np.where(np.isinf(zl), 0.0, sl * sl_)
     d_u, d_l = psi_u / p, -psi_l / p  # ∂ log P / ∂z_y and ∂ log P / ∂z_{y+1}
-    grad_a = np.zeros(k - 1)
-    np.add.at(grad_a, y[y >= 1] - 1, d_u[y >= 1])
-    np.add.at(grad_a, y[y <= k - 2], d_l[y <= k - 2])
+    logp = np.log(p)
+    if w is not None:
+        d_u, d_l, logp = d_u * w, d_l * w, logp * w
+    # bincount adds in row order, as np.add.at did
+    up, lo = y >= 1, y <= k - 2
+    grad_a = (np.bincount(y[up] - 1, weights=d_u[up], minlength=k - 1)
+              + np.bincount(y[lo], weights=d_l[lo], minlength=k - 1)[: k - 1])
     d_eta = d_u + d_l
-    return float(np.log(p).sum()), np.concatenate([grad_a, x.T @ d_eta])
+    grad = np.concatenate([grad_a, x.T @ d_eta])
+    if not hessian:
+        return float(logp.sum()), grad
+    # ∂² log P: with f = σ(1 − σ) and f' = f (1 − 2σ), P = σ(z_y) − σ(z_{y+1}):
+    # h_uu = f'(z_y)/P − d_u², h_ll = −f'(z_{y+1})/P − d_l², h_ul = −d_u d_l (per unit weight)
+    ww = np.ones(y.size) if w is None else w
+    du, dl = psi_u / p, -psi_l / p
+    h_uu = (psi_u * (1.0 - 2.0 * su) / p - du * du) * ww
+    h_ll = (-psi_l * (1.0 - 2.0 * sl) / p - dl * dl) * ww
+    h_ul = -du * dl * ww
+    m = k - 1
+    hess = np.zeros((m + x.shape[1], m + x.shape[1]))
+    iu, il = y[up] - 1, y[lo]
+    hess[:m, :m] += np.diag(np.bincount(iu, weights=h_uu[up], minlength=m) + np.bincount(il, weights=h_ll[lo], minlength=m + 1)[:m])
+    both = up & lo
+    cross = np.bincount(y[both] - 1, weights=h_ul[both], minlength=m)  # pairs (α_{y−1}, α_y)
+    idx = np.arange(m - 1)
+    hess[idx, idx + 1] += cross[: m - 1]
+    hess[idx + 1, idx] += cross[: m - 1]
+    # (α, β): z_y and z_{y+1} both contain η = xβ
+    g_u = h_uu + h_ul  # ∂²/∂z_y ∂η
+    g_l = h_ll + h_ul  # ∂²/∂z_{y+1} ∂η
+    for c in range(x.shape[1]):
+        col = (np.bincount(iu, weights=(g_u * x[:, c])[up], minlength=m)
+               + np.bincount(il, weights=(g_l * x[:, c])[lo], minlength=m + 1)[:m])
+        hess[:m, m + c] = col
+        hess[m + c, :m] = col
+    h_eta = h_uu + h_ll + 2.0 * h_ul
+    hess[m:, m:] = x.T @ (h_eta[:, None] * x)
+    return float(logp.sum()), grad, hess
 
 
-def fit_proportional_odds(y: np.ndarray, x: np.ndarray, tol: float = 1e-9, max_iter: int = 100) -> dict:
-    """Proportional-odds logistic regression logit P(Y ≥ k) = α_k + xᵀβ by Newton (FD Hessian).
+def fit_proportional_odds(
+    y: np.ndarray, x: np.ndarray, tol: float = 1e-9, max_iter: int = 100, weights: np.ndarray | None = None
+) -> dict:
+    """Proportional-odds logistic regression logit P(Y ≥ k) = α_k + xᵀβ by Newton (analytic Hessian).
 
-    ``y`` coded 0..K−1 (every category used), ``x`` (N × p). Returns ``loglik``, ``alpha``,
+    ``y`` coded 0..K−1 (every category used), ``x`` (N × p). ``weights``: optional frequency
+    weights (the count of respondents sharing each row's (y, x); :func:`ordinal_logistic_dif`
+    passes the distinct rows with their counts, so the cost does not grow with n; the
+    log-likelihood and gradient are the same sums regrouped). Returns ``loglik``, ``alpha``,
     ``beta``, ``se`` and ``converged``. Validated against R ``MASS::polr`` (whose ζ_k = −α_k).
     """
     y = np.asarray(y, dtype=np.int64)
     x = np.asarray(x, dtype=float).reshape(y.size, -1)
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    n = float(y.size if w is None else w.sum())
     k = int(y.max()) + 1
-    counts = np.bincount(y, minlength=k)
-    tail = np.cumsum(counts[::-1])[::-1][1:] / y.size
+    counts = np.bincount(y, weights=w, minlength=k)
+    tail = np.cumsum(counts[::-1])[::-1][1:] / n
     params = np.concatenate([np.log(tail / (1 - tail)), np.zeros(x.shape[1])])
-    ll, g = _po_loglik_grad(params, y, x, k)
+    ll, g, hess = _po_loglik_grad(params, y, x, k, w, hessian=True)
     converged = False
-    h = 1e-6
     for _ in range(max_iter):
-        hess = np.column_stack(
-            [(_po_loglik_grad(params + h * e, y, x, k)[1] - _po_loglik_grad(params - h * e, y, x, k)[1]) / (2 * h)
-             for e in np.eye(params.size)]
-        )
-        hess = 0.5 * (hess + hess.T)
         step = np.linalg.solve(-hess, g)
         t = 1.0
         for _ in range(30):
             trial = params + t * step
             if np.all(np.diff(trial[: k - 1]) < 0):
-                ll_t, g_t = _po_loglik_grad(trial, y, x, k)
+                ll_t, g_t = _po_loglik_grad(trial, y, x, k, w)
                 if ll_t >= ll - 1e-10 * abs(ll):
                     break
             t *= 0.5
         params, ll, g = trial, ll_t, g_t
-        if np.max(np.abs(g)) < tol * max(1.0, y.size) or np.max(np.abs(t * step)) < 1e-12:
+        if np.max(np.abs(g)) < tol * max(1.0, n) or np.max(np.abs(t * step)) < 1e-12:
             converged = True
             break
+        hess = _po_loglik_grad(params, y, x, k, w, hessian=True)[2]
+    hess = _po_loglik_grad(params, y, x, k, w, hessian=True)[2]
     cov = np.linalg.inv(-hess)
     return {"loglik": ll, "alpha": params[: k - 1], "beta": params[k - 1 :],
             "se": np.sqrt(np.diag(cov)), "converged": converged}
+
+
+def _distinct_rows(y: np.ndarray, t: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (y, θ̂, group) rows and their counts (θ̂ is a function of the response pattern,
+    so at large n the rows repeat; the proportional-odds likelihood depends on the data only
+    through these counts)."""
+    tcode, tval = pd.factorize(t, sort=True)
+    key = (tcode.astype(np.int64) * (int(g.max()) + 1) + g) * (int(y.max()) + 1) + y
+    uniq, first, cnt = np.unique(key, return_index=True, return_counts=True)
+    if uniq.size == key.size:  # nothing repeats (small samples): keep the rows as they are
+        return y, t, g, None
+    return y[first], t[first], g[first], cnt.astype(float)
 
 
 def _classify(delta_r2: float, significant: bool) -> str:
@@ -113,12 +171,26 @@ def ordinal_logistic_dif(
     if len(levels) < 2:
         raise DataError("DIF needs at least two groups in the grouping variable")
     rows = {}
+    aligned = theta.index.equals(data.index) and group.index.equals(data.index)
+    if aligned:  # the usual case: θ̂ and group per row of data, converted once instead of per item
+        t_all = pd.to_numeric(theta, errors="coerce").to_numpy(dtype=float)
+        g_all = pd.Categorical(group, categories=levels).codes.astype(np.int64)  # −1: missing
     for item in items:
-        frame = pd.DataFrame({"x": pd.to_numeric(data[item], errors="coerce"), "t": theta, "g": group}).dropna()
-        vals = np.sort(frame["x"].unique())
+        if aligned:
+            x = pd.to_numeric(data[item], errors="coerce").to_numpy(dtype=float)
+            ok = ~np.isnan(x) & ~np.isnan(t_all) & (g_all >= 0)
+            xv, tv, gcode = x[ok], t_all[ok], g_all[ok]
+        else:
+            frame = pd.DataFrame({"x": pd.to_numeric(data[item], errors="coerce"), "t": theta, "g": group}).dropna()
+            xv, tv = frame["x"].to_numpy(dtype=float), frame["t"].to_numpy(dtype=float)
+            gcode = pd.Categorical(frame["g"], categories=levels).codes.astype(np.int64)
+        vals = np.unique(xv)
         # collapse categories absent in any group (into the next lower used one)
-        present = pd.crosstab(frame["x"], frame["g"]).reindex(vals, fill_value=0)
-        keep = [v for v in vals if (present.loc[v] > 0).all()]
+        # (category, group) counts as pd.crosstab(x, g) gave them: over the groups present for this item
+        present = np.bincount(np.searchsorted(vals, xv) * len(levels) + gcode,
+                              minlength=len(vals) * len(levels)).reshape(len(vals), len(levels))
+        present = present[:, present.sum(axis=0) > 0]
+        keep = [v for v, row in zip(vals, present) if (row > 0).all()]
         collapsed = len(vals) - len(keep)
         if collapsed:
             warnings.warn(
@@ -130,27 +202,28 @@ def ordinal_logistic_dif(
         if len(keep) < 2:
             warnings.warn(
                 f"DIF: item {item} not tested: it has {len(keep)} response categor{'y' if len(keep) == 1 else 'ies'} "
-                f"used in every group ({len(frame)} rows with a response); its DIF statistics are missing",
+                f"used in every group ({int(xv.size)} rows with a response); its DIF statistics are missing",
                 DataQualityWarning,
                 stacklevel=2,
             )
-            rows[item] = {"n": len(frame), "collapsed": collapsed}
+            rows[item] = {"n": int(xv.size), "collapsed": collapsed}
             continue
-        y = np.searchsorted(np.array(keep), frame["x"].to_numpy(), side="right") - 1
+        y = np.searchsorted(np.array(keep), xv, side="right") - 1
         y = np.maximum(y, 0)
-        t = frame["t"].to_numpy(dtype=float)
-        dummies = np.column_stack([(frame["g"] == lv).to_numpy(dtype=float) for lv in levels[1:]])
-        m1 = fit_proportional_odds(y, t[:, None])
-        m2 = fit_proportional_odds(y, np.column_stack([t, dummies]))
-        m3 = fit_proportional_odds(y, np.column_stack([t, dummies, dummies * t[:, None]]))
+        t = tv
         counts = np.bincount(y)
-        ll0 = float(np.sum(counts[counts > 0] * np.log(counts[counts > 0] / y.size)))
+        y, t, gcode, w = _distinct_rows(y, t, gcode)
+        dummies = np.column_stack([(gcode == j).astype(float) for j in range(1, len(levels))])
+        m1 = fit_proportional_odds(y, t[:, None], weights=w)
+        m2 = fit_proportional_odds(y, np.column_stack([t, dummies]), weights=w)
+        m3 = fit_proportional_odds(y, np.column_stack([t, dummies, dummies * t[:, None]]), weights=w)
+        ll0 = float(np.sum(counts[counts > 0] * np.log(counts[counts > 0] / counts.sum())))
         r2 = [1 - m["loglik"] / ll0 for m in (m1, m2, m3)]
         dfg = len(levels) - 1
         x12, x23, x13 = 2 * (m2["loglik"] - m1["loglik"]), 2 * (m3["loglik"] - m2["loglik"]), 2 * (m3["loglik"] - m1["loglik"])
         p13 = float(chi2.sf(x13, 2 * dfg))
         rows[item] = {
-            "n": len(frame), "collapsed": collapsed,
+            "n": int(xv.size), "collapsed": collapsed,
             "chi2_12": x12, "p_12": float(chi2.sf(x12, dfg)),
             "chi2_23": x23, "p_23": float(chi2.sf(x23, dfg)),
             "chi2_13": x13, "df_13": 2 * dfg, "p_13": p13,

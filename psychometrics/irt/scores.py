@@ -65,18 +65,33 @@ def _log_lik_nodes(cal: IRTCalibration, codes: np.ndarray, theta: np.ndarray) ->
     return out
 
 
+#: above this many rows EAP scores are computed per distinct response pattern
+_DISTINCT_ABOVE = 50_000
+
+
+def _eap(cal: IRTCalibration, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lf = _log_lik_nodes(cal, codes, cal.nodes) + np.log(cal.weights)
+    lf -= lf.max(axis=1, keepdims=True)
+    post = np.exp(lf)
+    post /= post.sum(axis=1, keepdims=True)
+    eap = post @ cal.nodes
+    return eap, np.sqrt(np.maximum(post @ cal.nodes**2 - eap**2, 0.0))
+
+
 def eap_scores(cal: IRTCalibration, data: pd.DataFrame) -> pd.DataFrame:
     """EAP θ and posterior SD per respondent on the calibration's quadrature (Bock & Mislevy 1982).
 
     EAP(x) = Σ_q θ_q w_q L(x|θ_q) / Σ_q w_q L(x|θ_q); rows without any response get NaN.
     """
     codes = recode(cal, data)
-    lf = _log_lik_nodes(cal, codes, cal.nodes) + np.log(cal.weights)
-    lf -= lf.max(axis=1, keepdims=True)
-    post = np.exp(lf)
-    post /= post.sum(axis=1, keepdims=True)
-    eap = post @ cal.nodes
-    psd = np.sqrt(np.maximum(post @ cal.nodes**2 - eap**2, 0.0))
+    if codes.shape[0] > _DISTINCT_ABOVE:  # large n: once per distinct response pattern, then per row
+        from psychometrics.irt._data import _unique_patterns
+
+        pats, inverse, _ = _unique_patterns(codes)
+        eap_u, psd_u = _eap(cal, pats)
+        eap, psd = eap_u[inverse.ravel()], psd_u[inverse.ravel()]
+    else:
+        eap, psd = _eap(cal, codes)
     none = (codes < 0).all(axis=1)
     eap[none] = np.nan
     psd[none] = np.nan

@@ -65,8 +65,9 @@ def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, est: Esti
     fits: dict[str, CFAResult] = {}
     failed: dict[str, str] = {}
     notes: list[str] = []
+    shared: dict[tuple[str, ...], tuple] = {}  # ordinal sample statistics, computed once for all models
     for name, syn, kw in specs:
-        fit, problem = _fit(name, syn, items, kw, ordinal, notes, est, missing)
+        fit, problem = _fit(name, syn, items, kw, ordinal, notes, est, missing, shared)
         if fit is not None:
             fits[name] = fit
         else:
@@ -84,13 +85,14 @@ def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, est: Esti
 
 
 def _fit(name: str, syn: str, items: pd.DataFrame, kw: dict, ordinal: bool,
-         notes: list[str], est: Estimation, missing: str = "pairwise") -> tuple[CFAResult | None, str]:
+         notes: list[str], est: Estimation, missing: str = "pairwise",
+         shared: dict[tuple[str, ...], tuple] | None = None) -> tuple[CFAResult | None, str]:
     """(fit, "") or (None, why it could not be fitted); WLSMV first for ordinal items, then ML."""
     from psychometrics.cfa import fit_cfa
 
     if ordinal:
         try:
-            fit = fit_cfa(syn, items, estimator="WLSMV", missing=missing, **kw)
+            fit = _fit_wlsmv(syn, items, kw, missing, shared if shared is not None else {})
             if not fit.converged:
                 raise PsychometricsError("the WLSMV estimation did not converge")
             return fit, ""
@@ -100,6 +102,27 @@ def _fit(name: str, syn: str, items: pd.DataFrame, kw: dict, ordinal: bool,
         return fit_cfa(syn, items, estimator=est.estimator, missing=est.missing, **kw), ""
     except Exception as exc:  # noqa: BLE001 - one model failing must not stop the validation; reported
         return None, why(exc)
+
+
+def _fit_wlsmv(syn: str, items: pd.DataFrame, kw: dict, missing: str,
+               shared: dict[tuple[str, ...], tuple]) -> CFAResult:
+    """``fit_cfa(syn, items, estimator="WLSMV", missing=missing, **kw)``, its thresholds, polychoric
+    correlations and Γ computed once per item list and shared by the models (they all use the
+    scale's items): Γ costs O(n q²) (q thresholds + correlations), the fits themselves do not grow
+    with n. The diagnostics of the sample statistics are given to every fit, as before."""
+    from psychometrics.cfa.categorical import fit_categorical
+    from psychometrics.cfa.specification import observed_variables
+    from psychometrics.ordinal.group_stats import ordinal_sample_stats
+
+    observed = tuple(observed_variables(syn))
+    if observed not in shared:
+        diags: list = []
+        stats, labels, n_excluded = ordinal_sample_stats(items, list(observed), None, diagnostics=diags,
+                                                         missing=missing)
+        shared[observed] = (stats, labels, n_excluded, diags)
+    stats, labels, n_excluded, diags = shared[observed]
+    return fit_categorical(syn, stats, groups=labels, std_lv=kw.get("std_lv", False), max_iter=500,
+                           n_excluded=n_excluded, diagnostics=list(diags))
 
 
 def _comparison_table(specs: list[tuple[str, str, dict]], fits: dict[str, CFAResult], ordinal: bool) -> pd.DataFrame:

@@ -14,6 +14,8 @@ from psychometrics.report.inputs import ValidationRun
 __all__ = ["data_quality_section"]
 
 _SCREENS = ("longstring", "mahalanobis", "evenodd")
+#: flagged rows listed in the report's table (all of them are in results.json)
+MAX_LISTED = 200
 
 
 def data_quality_section(run: ValidationRun) -> dict[str, Any]:
@@ -31,6 +33,8 @@ def data_quality_section(run: ValidationRun) -> dict[str, Any]:
     flow = pd.DataFrame({"n": [int(v) for _, v in flow_rows]}, index=pd.Index([k for k, _ in flow_rows], name="Stage"))
     careless = resp.careless
     flagged = careless[careless["flagged"]]
+    n_flagged = len(flagged)
+    flagged = flagged.iloc[:MAX_LISTED]  # the report's size must not grow with n; results.json lists all
     ctab = pd.DataFrame({
         "Respondent": ["—" if resp.ids is None else str(resp.ids.loc[i]) for i in flagged.index],
         "Long-string": flagged["longstring"].astype("int64"),
@@ -44,18 +48,21 @@ def data_quality_section(run: ValidationRun) -> dict[str, Any]:
     miss_tab.index.name = "Item"
     flags = q.careless_flags
     blocks: list[Any] = [
-        Paragraph(f"Careless-responding screens flagged {int(flags.get('any', len(flagged)))} of "
+        Paragraph(f"Careless-responding screens flagged {int(flags.get('any', n_flagged))} of "
                   f"{q.rows_used} rows (long-string {int(flags.get('longstring', 0))}, Mahalanobis D² "
                   f"{int(flags.get('mahalanobis', 0))}, even–odd {int(flags.get('evenodd', 0))}; "
                   "Meade & Craig, 2012). "
-                  + ("They were excluded from all analyses, as requested (exclude_careless); each is listed above."
+                  + ("They were excluded from all analyses, as requested (exclude_careless); "
+                     + ("each is listed above." if n_flagged <= MAX_LISTED else "results.json lists each.")
                      if opts.exclude_careless else
                      "They are flags, not deletions: the rows stay in every analysis. Pass exclude_careless to "
                      "exclude them.")),
         Table(ctab, "Rows Flagged by the Careless-Responding Screens",
               note="Long-string: longest run of identical answers; Mahalanobis D² with its p (flag at p < .001); "
                    "even–odd: consistency of odd and even half-scale scores (flag below .30 with at least six "
-                   "subscales).", digits={"Long-string": 0, "Mahalanobis D²": 1, "Even–odd r": 2}, p_values=["p"],
+                   "subscales)." + (f" The first {MAX_LISTED} of {n_flagged} flagged rows are shown; results.json "
+                                    "lists all (data_quality.careless.flagged_rows)." if n_flagged > MAX_LISTED
+                                    else ""), digits={"Long-string": 0, "Mahalanobis D²": 1, "Even–odd r": 2}, p_values=["p"],
               no_leading_zero=["Even–odd r"]),
         Table(miss_tab, "Missing Responses per Item", digits={"Missing": 0, "Share": 3}, no_leading_zero=["Share"],
               note=f"Of {q.rows_used} rows used. Missing values are never imputed; each analysis states the n it used."),
