@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
 
@@ -9,50 +10,102 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError
-from psychometrics.report.figures._svg import _BLUE, _GRID, _INK, SVG, _finish, _new_figure, _styled, _truncate
+from psychometrics.report.figures._svg import (
+    _BLUE, _GRID, _INK, _NAMES, FONT_STACK, SVG, _accessible, _finish, _new_figure, _styled, _truncate,
+)
 
 __all__ = ["category_response_curves", "information_curves"]
 
 
-@_styled("irt_crc")
+# viridis at 0, .25, .5, .75, 1 (matplotlib's colormap; interpolated linearly between them)
+_VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=float)
+
+
+def _viridis(t: float) -> str:
+    pos = min(max(t, 0.0), 1.0) * (len(_VIRIDIS) - 1)
+    i = min(int(pos), len(_VIRIDIS) - 2)
+    rgb = _VIRIDIS[i] + (pos - i) * (_VIRIDIS[i + 1] - _VIRIDIS[i])
+    return "#" + "".join(f"{int(round(v)):02x}" for v in rgb)
+
+
 def category_response_curves(curves: Mapping[str, pd.DataFrame], *, columns: int = 4, width: float = 6.5) -> SVG:
     """One panel per item: P(X = k | θ) for every category k.
 
     ``curves`` maps item → DataFrame indexed by θ with one column per category label.
+    Written as SVG directly (polylines on a fixed grid of panels), not through matplotlib:
+    a 28-item scale has 28 small panels, and laying those out with matplotlib took most of
+    the IRT section's drawing time.
     """
     if not curves:
         raise DataError("no category response curves to draw")
     items = list(curves)
     cols = min(columns, len(items))
     rows = math.ceil(len(items) / cols)
-    height = 0.4 + 1.35 * rows
-    fig = _new_figure(width, height, layout=None)
-    # panels placed by hand (inches → figure fractions) and fixed ticks: the constrained
-    # layout and automatic tick placement cost ~10× the drawing itself for 28 small panels
-    fig.subplots_adjust(left=0.75 / width, right=1 - 0.1 / width, bottom=0.45 / height, top=1 - 0.3 / height,
-                        wspace=0.12, hspace=0.45)
-    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
-    import matplotlib
-
-    cmap = matplotlib.colormaps["viridis"]
-    for ax, item in zip(axes, items):
+    px = 96.0  # CSS pixels per inch, as the other figures' width in inches
+    left, right, top, bottom, gap_x, gap_y, title_h = 58.0, 10.0, 8.0, 40.0, 14.0, 34.0, 16.0
+    total_w = width * px
+    pw = (total_w - left - right - gap_x * (cols - 1)) / cols
+    ph = 88.0
+    total_h = top + rows * (title_h + ph) + (rows - 1) * (gap_y - title_h) + bottom
+    esc = html.escape
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{total_h:.0f}" '
+           f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" font-family="{esc(", ".join(FONT_STACK))}" '
+           f'font-size="9">']
+    for n, item in enumerate(items):
         frame = curves[item]
+        r, c = divmod(n, cols)
+        x0 = left + c * (pw + gap_x)
+        y0 = top + r * (ph + gap_y) + title_h
+        theta = frame.index.to_numpy(dtype=float)
+        lo, hi = float(theta.min()), float(theta.max())
+        span = hi - lo if hi > lo else 1.0
+
+        def sx(t: float) -> float:
+            return x0 + (t - lo) / span * pw
+
+        def sy(p: float) -> float:
+            return y0 + (1.0 - p) * ph
+
+        out.append(f'<text x="{x0 + pw / 2:.1f}" y="{y0 - 5:.1f}" text-anchor="middle" font-size="10" '
+                   f'fill="{_INK}">{esc(_truncate(str(item), 18))}</text>')
+        ticks = [t for t in range(math.ceil(lo), math.floor(hi) + 1) if t % 2 == 0]
+        for t in ticks:
+            out.append(f'<line x1="{sx(t):.1f}" y1="{y0:.1f}" x2="{sx(t):.1f}" y2="{y0 + ph:.1f}" '
+                       f'stroke="{_GRID}" stroke-width="0.5"/>')
+        for p, lab in ((0.0, "0"), (0.5, ".5"), (1.0, "1")):
+            out.append(f'<line x1="{x0:.1f}" y1="{sy(p):.1f}" x2="{x0 + pw:.1f}" y2="{sy(p):.1f}" '
+                       f'stroke="{_GRID}" stroke-width="0.5"/>')
+            if c == 0:
+                out.append(f'<text x="{x0 - 4:.1f}" y="{sy(p) + 3:.1f}" text-anchor="end" fill="#444444">{lab}</text>')
+        if r == rows - 1 or n + cols >= len(items):  # the lowest panel of each column gets θ labels
+            for t in ticks:
+                out.append(f'<text x="{sx(t):.1f}" y="{y0 + ph + 12:.1f}" text-anchor="middle" '
+                           f'fill="#444444">{str(t).replace("-", "−")}</text>')
+        out.append(f'<path d="M{x0:.1f},{y0:.1f}V{y0 + ph:.1f}H{x0 + pw:.1f}" fill="none" stroke="#444444" '
+                   'stroke-width="0.8"/>')
         k = frame.shape[1]
-        for i, col in enumerate(frame.columns):
-            ax.plot(frame.index, frame[col], lw=1.1, color=cmap(i / max(k - 1, 1)), label=str(col))
-        ax.set_title(_truncate(str(item), 18), fontsize=9)
-        ax.set_ylim(0, 1)
-        ax.set_yticks([0.0, 0.5, 1.0], ["0", ".5", "1"])
-        lo, hi = float(frame.index.min()), float(frame.index.max())
-        ax.set_xticks([t for t in range(math.ceil(lo), math.floor(hi) + 1) if t % 2 == 0])
-        ax.grid(color=_GRID, lw=0.5)
-        ax.tick_params(labelsize=7)
-    for ax in axes[len(items):]:
-        ax.set_visible(False)
-    axes[0].legend(fontsize=6, frameon=False, loc="center left", title="category", title_fontsize=6)
-    fig.supxlabel("θ", fontsize=9, y=0.02)
-    fig.supylabel("P(category | θ)", fontsize=9, x=0.02)
-    return _finish(fig, "irt_crc")
+        values = frame.to_numpy(dtype=float)
+        for i in range(k):
+            ok = np.isfinite(values[:, i])
+            pts = " ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in zip(theta[ok], values[ok, i]))
+            out.append(f'<polyline points="{pts}" fill="none" stroke="{_viridis(i / max(k - 1, 1))}" '
+                       'stroke-width="1.1"/>')
+    first = curves[items[0]]
+    lx, ly = left + 6, top + title_h + 10
+    out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="7" fill="{_INK}">category</text>')
+    for i, col in enumerate(first.columns):
+        yy = ly + 9 * (i + 1)
+        out.append(f'<line x1="{lx:.1f}" y1="{yy - 2.5:.1f}" x2="{lx + 14:.1f}" y2="{yy - 2.5:.1f}" '
+                   f'stroke="{_viridis(i / max(first.shape[1] - 1, 1))}" stroke-width="1.1"/>')
+        out.append(f'<text x="{lx + 18:.1f}" y="{yy:.1f}" font-size="7" fill="{_INK}">'
+                   f'{esc(_truncate(str(col), 12))}</text>')
+    out.append(f'<text x="{left + (total_w - left - right) / 2:.1f}" y="{total_h - 8:.1f}" text-anchor="middle" '
+               f'font-size="10" fill="{_INK}">θ</text>')
+    mid = top + (total_h - top - bottom) / 2
+    out.append(f'<text x="14" y="{mid:.1f}" text-anchor="middle" font-size="10" fill="{_INK}" '
+               f'transform="rotate(-90 14 {mid:.1f})">P(category | θ)</text>')
+    out.append("</svg>")
+    return SVG(_accessible("".join(out), _NAMES["irt_crc"]))
 
 
 @_styled("irt_info")
