@@ -15,26 +15,15 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from psychometrics.cfa import fit_cfa
+from test_cfa_fiml import BFI5, DATA, EQ, FIT_KEYS, HS3, REF  # the same models and fit measures
 
-REF = Path(__file__).parent / "reference" / "missing"
 TIGHT = REF / "tight"
-DATA = Path(__file__).parents[1] / "psychometrics" / "datasets"
-HS3 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
-BFI5 = "\n".join(f"{f} =~ " + " + ".join(f"{c}{i}" for i in range(1, 6))
-                 for f, c in [("agree", "A"), ("consc", "C"), ("extra", "E"), ("neuro", "N"), ("open", "O")])
-EQ = {"single": None, "configural": (), "metric": ("loadings",), "scalar": ("loadings", "intercepts"),
-      "strict": ("loadings", "intercepts", "residuals")}
-FIT_KEYS = ["cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr", "aic", "bic", "baseline.chisq",
-            "chisq.scaled", "chisq.scaling.factor", "baseline.chisq.scaling.factor", "cfi.scaled", "tli.scaled",
-            "rmsea.scaled", "cfi.robust", "tli.robust", "rmsea.robust", "rmsea.ci.lower.robust",
-            "rmsea.ci.upper.robust", "scaling.factor.h1", "scaling.factor.h0"]
 NAMES = ([f"fiml_{ds}_{est}_{lvl}" for ds in ("hs_mcar", "hs_mar", "bfi") for est in ("ml", "mlr") for lvl in EQ]
          + [f"mlr_hs_{lvl}" for lvl in EQ])
 _FRAMES: dict[str, pd.DataFrame] = {}

@@ -176,6 +176,18 @@ class CompiledModel:
         """The value of every row of the parameter table (free and fixed)."""
         return np.array([x[prm.index] if prm.free else prm.value for prm in self.spec.parameters])
 
+    def group_rows(self, g: int, extra: list[list[Parameter]] | None, offset: int
+                   ) -> tuple[list[Parameter], np.ndarray, "RowIndex", int]:
+        """Free rows of group ``g``, their positions in the parameter vector and their
+        :class:`RowIndex`; with ``extra`` (parameters not in the model, for modification
+        indices and score tests), group ``g``'s extra rows appended at positions from
+        ``offset`` on. Returns the offset for the next group too."""
+        if extra:
+            rows = self.free_rows[g] + extra[g]
+            idx = np.concatenate([self.free_index[g], np.arange(offset, offset + len(extra[g]))])
+            return rows, idx, RowIndex(rows), offset + len(extra[g])
+        return self.free_rows[g], self.free_index[g], self.row_index[g], offset
+
 
 def _inv_i_minus_b(B: np.ndarray) -> np.ndarray:
     """(I − B)⁻¹, or an :class:`EstimationError` when I − B is (numerically) singular.
@@ -393,13 +405,7 @@ class FitState:
                 return np.inf, None, None
             ev, imp = res
             total += self.w[g] * 0.5 * ev.f
-            if extra:
-                rows = self.model.free_rows[g] + extra[g]
-                idx = np.concatenate([self.model.free_index[g], np.arange(offset, offset + len(extra[g]))])
-                index = RowIndex(rows)
-                offset += len(extra[g])
-            else:
-                rows, idx, index = self.model.free_rows[g], self.model.free_index[g], self.model.row_index[g]
+            rows, idx, index, offset = self.model.group_rows(g, extra, offset)
             nr = len(rows)
             if not nr:
                 continue

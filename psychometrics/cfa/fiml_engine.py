@@ -104,13 +104,7 @@ class FimlState:
             if not ev.ok:
                 return np.inf, None, None
             ll += ev.loglik
-            if extra:
-                rows = self.model.free_rows[g] + extra[g]
-                idx = np.concatenate([self.model.free_index[g], np.arange(offset, offset + len(extra[g]))])
-                index = RowIndex(rows)
-                offset += len(extra[g])
-            else:
-                rows, idx, index = self.model.free_rows[g], self.model.free_index[g], self.model.row_index[g]
+            rows, idx, index, offset = self.model.group_rows(g, extra, offset)
             if not len(rows):
                 continue
             dS, dM = jacobian(imp, index)
@@ -137,13 +131,7 @@ class FimlState:
         p = len(self.model.spec.observed)
         for g, mats in enumerate(self.model.matrices(x)):
             imp = implied(mats)
-            if extra:
-                rows = self.model.free_rows[g] + extra[g]
-                idx = np.concatenate([self.model.free_index[g], np.arange(offset, offset + len(extra[g]))])
-                index = RowIndex(rows)
-                offset += len(extra[g])
-            else:
-                rows, idx, index = self.model.free_rows[g], self.model.free_index[g], self.model.row_index[g]
+            rows, idx, index, offset = self.model.group_rows(g, extra, offset)
             nr = len(rows)
             if not nr:
                 continue
