@@ -14,14 +14,13 @@ max(|est|, 1)), SEs and fit indices 1e-4; MI and score tests 1e-4 relative (iter
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from psychometrics.cfa import fit_cfa
-from test_cfa_fiml import BFI5, DATA, EQ, FIT_KEYS, HS3, REF  # the same models and fit measures
+from test_cfa_fiml import DATA, EQ, FIT_KEYS, REF  # the same models, fit measures and fixture names
+from test_cfa_fiml import _fit as _fit_frames
 
 TIGHT = REF / "tight"
 NAMES = ([f"fiml_{ds}_{est}_{lvl}" for ds in ("hs_mcar", "hs_mar", "bfi") for est in ("ml", "mlr") for lvl in EQ]
@@ -36,18 +35,15 @@ def _frame(ds: str) -> pd.DataFrame:
     return _FRAMES[ds]
 
 
+class _Frames(dict):
+    """The data sets of test_cfa_fiml's ``_fit``, read on first use."""
+
+    def __missing__(self, ds: str) -> pd.DataFrame:
+        return _frame(ds)
+
+
 def _fit(name: str):
-    parts = name.split("_")
-    if name.startswith("mlr_hs"):
-        ds, est, miss, level = "hs", "MLR", "listwise", parts[2]
-    else:
-        ds = "bfi" if parts[1] == "bfi" else f"{parts[1]}_{parts[2]}"
-        est, miss, level = parts[-2].upper(), "fiml", parts[-1]
-    model, grp = (BFI5, "gender") if ds == "bfi" else (HS3, "school")
-    kw = {} if EQ[level] is None else {"group": grp, "group_equal": EQ[level]}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fit_cfa(model, _frame(ds), estimator=est, missing=miss, **kw), level
+    return _fit_frames(name, _Frames())
 
 
 def _group(res, g: pd.Series) -> pd.Series:
