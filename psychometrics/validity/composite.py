@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,27 @@ from psychometrics.reliability.composite import composite_reliability, composite
 from psychometrics._text import quote
 
 __all__ = ["composite_reliability", "composite_reliability_sem", "ave", "ave_sem"]
+
+
+def _ave_factors(L: pd.DataFrame, what: str) -> Iterator[tuple[Any, list[Any]]]:
+    """(factor, indicators) of every usable factor without a cross-loading indicator; the
+    others are left out with a :class:`ReliabilityWarning` (semTools::AVE returns NA)."""
+    import warnings
+
+    crossed = cross_loading_items(L)
+    for f in usable_factors(L, what):
+        items = indicators(L, f)
+        shared = crossed.intersection(items)
+        if shared:
+            # stacklevel 3: the caller of ave / ave_sem (this generator runs inside them)
+            warnings.warn(
+                f"{what}: factor {quote(f)} has cross-loading indicators {sorted(map(str, shared))}; "
+                "the variance they share with it is not identifiable, so its AVE is left out (as semTools::AVE)",
+                ReliabilityWarning,
+                stacklevel=3,
+            )
+            continue
+        yield f, items
 
 
 def ave(
@@ -57,24 +78,12 @@ def ave(
     item's variance is model-implied here and observed there. Validated against
     lavaan's std.all solution (``cfa_cr_ave.json``, ``ave_std``).
     """
-    import warnings
-
     what = "ave"
     L = as_loadings(std_loadings, "std_loadings")
-    crossed = cross_loading_items(L)
     # Factors with cross-loading items are skipped below, so 1 − λ² is right for every item used.
     theta = 1.0 - (L**2).sum(axis=1) if residual_variances is None else residuals(L, residual_variances, what)
     out = {}
-    for f in usable_factors(L, what):
-        items = indicators(L, f)
-        if crossed.intersection(items):
-            warnings.warn(
-                f"ave: factor {quote(f)} has cross-loading indicators {sorted(map(str, crossed.intersection(items)))}; "
-                "the variance they share with it is not identifiable, so its AVE is left out (as semTools::AVE)",
-                ReliabilityWarning,
-                stacklevel=2,
-            )
-            continue
+    for f, items in _ave_factors(L, what):
         warn_loading_problems(L, theta, f, items, what)
         s = (L.loc[items, f] ** 2).sum()
         out[f] = s / (s + theta.loc[items].sum())
@@ -99,26 +108,14 @@ def ave_sem(
     Validated against ``semTools::AVE(fit)`` and ``AVE(fit, obs.var = FALSE)``
     (semTools 0.5-6), ``cfa_cr_ave.json``.
     """
-    import warnings
-
     what = "ave_sem"
     L = as_loadings(loadings, "loadings")
     psi = square(latent_cov, "latent_cov")
     S = square(total_cov, "total_cov")
     need(psi, list(L.columns), "latent_cov")
     need(S, list(L.index), "total_cov")
-    crossed = cross_loading_items(L)
     out = {}
-    for f in usable_factors(L, what):
-        items = indicators(L, f)
-        if crossed.intersection(items):
-            warnings.warn(
-                f"ave_sem: factor {quote(f)} has cross-loading indicators {sorted(map(str, crossed.intersection(items)))}; "
-                "the variance they share with it is not identifiable, so its AVE is left out (as semTools::AVE)",
-                ReliabilityWarning,
-                stacklevel=2,
-            )
-            continue
+    for f, items in _ave_factors(L, what):
         common = (L.loc[items, f] ** 2).sum() * psi.loc[f, f]
         out[f] = common / np.diag(S.loc[items, items].to_numpy()).sum()
     return pd.Series(out, dtype=float, name="ave")
