@@ -448,21 +448,6 @@ def _run_asymptotic(x, pairwise, statistic, estimates, *, n_boot, level, interva
                 covs = covs / (sd[:, :, None] * sd[:, None, :])
             reps[start:start + covs.shape[0]] = statistic(covs)
             advance(covs.shape[0])
-    ok = np.all(np.isfinite(reps), axis=1)
-    good = reps[ok]
-    intervals: list[tuple[float, float] | None] = []
-    fallbacks: list[str] = []
-    for j in range(k):
-        if good.shape[0] < 2:
-            intervals.append(None)
-            continue
-        ci = bca_interval(good[:, j], float(estimates[j]), np.zeros(2), level) if interval == "bca" else None
-        if ci is None:
-            if interval == "bca":
-                fallbacks.append(f"BCa interval for {names[j]} is undefined (every replicate lies on one side of "
-                                 "the estimate); the percentile interval is reported instead")
-            ci = percentile_interval(good[:, j], level)
-        intervals.append(ci)
     note = (f"bootstrap by asymptotic draws of the {'correlation' if kind == 'cor' else 'covariance'} matrix "
             f"(n = {n:,} > {large_n:,}): resampling {n:,} rows {n_boot} times costs time and memory in proportion "
             "to n; instead each replicate matrix is drawn from the normal limit of the row bootstrap, with the "
@@ -470,4 +455,6 @@ def _run_asymptotic(x, pairwise, statistic, estimates, *, n_boot, level, interva
             "cost independent of n; the interval is "
             + ("bias-corrected with acceleration 0 (the jackknife acceleration is O(1/√n))"
                if interval == "bca" else "the percentile interval"))
-    return BootstrapOutcome(reps, intervals, interval, int(np.sum(~ok)), fallbacks, method="asymptotic", note=note)
+    # acceleration 0: a zero jackknife, as in the EM path's asymptotic draws
+    return _outcome(reps, np.zeros((2, k)) if interval == "bca" else None, estimates, level, interval, names,
+                    method="asymptotic", note=note)
