@@ -349,8 +349,9 @@ def _run_em_asymptotic(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarr
     from psychometrics._em import PatternSums, em_weighted
 
     n = x.shape[0]
-    _, sig, _ = em_weighted(PatternSums(x), np.ones((1, n)), np.nanmean(x, axis=0), np.diag(np.nanvar(x, axis=0)),
-                            tol=1e-10, max_iter=20_000)
+    ps = PatternSums(x)
+    _, sig, _ = em_weighted(ps, np.ones((1, n)), np.nanmean(x, axis=0), np.diag(np.nanvar(x, axis=0)),
+                            tol=1e-10, max_iter=20_000, sums=ps.unit_sums())
     centre = sig[0] * (n / (n - 1.0))
     _, mm = pairwise_moments(x, "cov")
     k = len(estimates)

@@ -126,3 +126,32 @@ def test_large_n_paths_of_the_em_bootstrap(monkeypatch):
     assert lo < a.omega.omega_total < hi
     b = reliability(d, missing="fiml", n_boot=80, seed=5)
     assert a.omega.ci_total == b.omega.ci_total  # seeded
+
+
+def test_pattern_sums_grouping_equals_np_unique_rows_and_unit_sums():
+    """The packed-key grouping gives the patterns, rows and features of ``np.unique(obs, axis=0)`` (the
+    previous implementation), also beyond 64 items; the unit-weight sums equal ``sums(ones)`` to 1e-12."""
+    rng = np.random.default_rng(5)
+    for p in (5, 70):
+        x = rng.integers(1, 6, size=(400, p)).astype(float)
+        x[rng.random(x.shape) < 0.15] = np.nan
+        x = x[~np.isnan(x).all(axis=1)]
+        obs = ~np.isnan(x)
+        pats, inv = np.unique(obs, axis=0, return_inverse=True)
+        ps = PatternSums(x)
+        assert len(ps.parts) == len(pats)
+        for j, (rows, o, m, _) in enumerate(ps.parts):
+            np.testing.assert_array_equal(rows, np.flatnonzero(inv.ravel() == j))
+            np.testing.assert_array_equal(o, np.flatnonzero(pats[j]))
+            np.testing.assert_array_equal(m, np.flatnonzero(~pats[j]))
+        for (n1, s1, S1), (n2, s2, S2) in zip(ps.sums(np.ones((1, len(x)))), ps.unit_sums()):
+            np.testing.assert_array_equal(n1, n2)
+            np.testing.assert_allclose(s1, s2, rtol=1e-12)
+            np.testing.assert_allclose(S1, S2, rtol=1e-12)
+    sub = x[:, :6][~np.isnan(x[:, :6]).all(axis=1)]
+    start = (np.nanmean(sub, axis=0), np.diag(np.nanvar(sub, axis=0)))
+    ps = PatternSums(sub)
+    w = np.ones((1, len(sub)))
+    a = em_weighted(ps, w, *start, tol=1e-12, max_iter=20_000)
+    b = em_weighted(ps, w, *start, tol=1e-12, max_iter=20_000, sums=ps.unit_sums())
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-10)
