@@ -125,7 +125,8 @@ def test_bad_input():
 
 def test_em_batched_estep_equals_pattern_by_pattern(monkeypatch):
     """Many patterns (large n): the batched E-step gives the pattern-by-pattern EM's estimates
-    (independent implementation of the same formulas; equal up to summation order)."""
+    (independent implementation of the same formulas; equal up to summation order). The batched path
+    also takes its start values from the observed sums instead of a pass over the rows: the same fixed point."""
     import psychometrics.data.missing as md
 
     rng = np.random.default_rng(5)

@@ -132,16 +132,21 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000,
     n, p = X.shape
     pg = pattern_groups(obs) if groups is None else groups
     pats, cnt = pg.patterns, pg.counts
-    mu = np.nanmean(X, axis=0)
-    sigma = np.diag(np.nanmean((X - mu) ** 2, axis=0))
+    batched = len(pats) > _EM_BATCH_MIN
+    if batched:
+        T1o, T2o, batches = _em_batches(X, pg)
+        # the same start from the observed sums (no pass over the rows): available-case means and ML variances
+        n_j = pats.T.astype(float) @ cnt.astype(float)
+        mu = T1o / n_j
+        sigma = np.diag(np.maximum(np.diag(T2o) / n_j - mu * mu, 0.0))
+    else:
+        mu = np.nanmean(X, axis=0)
+        sigma = np.diag(np.nanmean((X - mu) ** 2, axis=0))
     # Per pattern the sufficient statistics of the observed part do not change between
     # iterations: s1 = Σ y_o, S2 = Σ y_o y_oᵀ. With ŷ_m = a + B y_o (a = μ_m − B μ_o) the
     # E-step sums are a s1ᵀ + B S2 and n a aᵀ + a (B s1)ᵀ + (B s1) aᵀ + B S2 Bᵀ — no pass over rows.
-    batched = len(pats) > _EM_BATCH_MIN
     parts = [] if not batched else None
-    if batched:
-        T1o, T2o, batches = _em_batches(X, pg)
-    else:
+    if not batched:
         for j, pat in enumerate(pats):
             o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
             Y = X[np.ix_(pg.rows(j), o)]  # the pattern's rows in data order (as X[idx == j][:, o])

@@ -169,9 +169,11 @@ def _fiml_moments(x: np.ndarray, observed: np.ndarray, cols: list[str]) -> tuple
     """Rows with ≥ 1 observed item, the EM covariance (× n/(n − 1)), EM means, smallest pairwise n."""
     from psychometrics.data.missing import em_normal
 
-    used = x[observed.any(axis=1)]
-    m = (~np.isnan(used)).astype(float)
-    counts = m.T @ m
+    keep = observed.any(axis=1)
+    full = bool(keep.all())
+    used = x if full else x[keep]  # no copy of the rows when every row has an answer
+    m = (observed if full else observed[keep]).astype(np.float32 if len(used) < 2 ** 24 else float)
+    counts = (m.T @ m).astype(float)  # pair counts: integer sums, exact in float32 below 2²⁴ rows
     if counts.min() < 1:
         i, j = np.unravel_index(np.argmin(counts), counts.shape)
         raise DataError(
