@@ -142,3 +142,23 @@ def test_em_batched_estep_equals_pattern_by_pattern(monkeypatch):
     np.testing.assert_allclose(mu_b, mu_l, rtol=0, atol=1e-12)
     np.testing.assert_allclose(S_b, S_l, rtol=0, atol=1e-12)
     assert abs(it_b - it_l) <= 1
+
+
+def test_little_pattern_terms_equal_pattern_by_pattern_definition():
+    """Little's per-pattern d² (bincount means, stacked solves) equal the definition computed pattern by
+    pattern (mean of the pattern's rows, one solve each), to 1e-10 relative."""
+    import psychometrics.data.missing as md
+
+    rng = np.random.default_rng(8)
+    X = rng.integers(1, 6, size=(3000, 7)).astype(float) + rng.normal(size=(3000, 1))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X = X[~np.isnan(X).all(axis=1)]
+    pg = md.pattern_groups(~np.isnan(X))
+    mu, sigma, _ = md.em_normal(X, groups=pg)
+    expected = []
+    for j, pat in enumerate(pg.patterns):
+        o = np.flatnonzero(pat)
+        dev = X[np.ix_(pg.rows(j), o)].mean(axis=0) - mu[o]
+        expected.append(pg.counts[j] * dev @ np.linalg.solve(sigma[np.ix_(o, o)], dev))
+    np.testing.assert_allclose(md._pattern_d2(X, pg, mu, sigma), expected, rtol=1e-10)
+    assert md.little_mcar(X).chisq == pytest.approx(sum(expected), rel=1e-10)
