@@ -49,6 +49,19 @@ def _quiet(fn, *args, **kwargs):
 
 
 # =============================================================== happy path
+def test_raw_is_one_copy_rebuilt_exactly_from_items(df, scale):
+    """Likert: ``raw`` is not stored beside ``items`` (one copy of the item matrix) and rebuilt from
+    it bit for bit; companions read from the same table reuse the checked respondent ids."""
+    r = _quiet(load_responses, df, scale, group="stage", id_column="pid")
+    assert r._raw is None
+    expected = df[ITEMS].astype(float)
+    pd.testing.assert_frame_equal(r.raw, expected, check_names=False)
+    assert np.array_equal(r.raw.to_numpy(), expected.to_numpy(), equal_nan=True)
+    again = r.load_companion(scale)
+    assert again.ids is r.ids
+    pd.testing.assert_frame_equal(again.items, r.items)
+
+
 def test_dataframe_input_scores_reverse_items_and_keeps_raw(df, scale):
     r = _quiet(load_responses, df, scale, group="stage", id_column="pid")
     assert isinstance(r, Responses)

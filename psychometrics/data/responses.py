@@ -48,7 +48,10 @@ class Responses(ResultMixin):
         columns = item ids in scale order, index = data row numbers (files) or the
         original index (DataFrame input). Missing values are NaN.
     raw : pandas.DataFrame
-        The same responses before reverse keying (missing codes already NaN).
+        The same responses before reverse keying (missing codes already NaN). For Likert items
+        it is not stored but rebuilt from ``items`` on access (reversing the reverse-keyed
+        columns again, exact for whole numbers), so that only one copy of the item matrix is
+        held; each access returns a new frame.
     group : pandas.Series or None
         Group label per row.
     ids : pandas.Series or None
@@ -71,7 +74,6 @@ class Responses(ResultMixin):
     """
 
     items: pd.DataFrame
-    raw: pd.DataFrame
     group: pd.Series | None
     ids: pd.Series | None
     extra: pd.DataFrame
@@ -83,7 +85,20 @@ class Responses(ResultMixin):
     diagnostics: tuple[Diagnostic, ...] = ()
     frame: pd.DataFrame = field(default=None, repr=False)  # type: ignore[assignment]
     _options: dict = field(default_factory=dict, repr=False)
+    _raw: pd.DataFrame | None = field(default=None, repr=False)  # None: rebuilt from items (Likert)
     _title = "Responses"
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        """The responses before reverse keying (see the class docstring)."""
+        if self._raw is not None:
+            return self._raw
+        out = self.items.copy()
+        rev = [c for c in self.scale.reverse_items if c in out.columns]
+        if rev:
+            rf = self.scale.response_format
+            out[rev] = rf.min + rf.max - out[rev]  # x = min + max − (min + max − x), exact for whole numbers
+        return out
 
     @property
     def n(self) -> int:
@@ -101,8 +116,10 @@ class Responses(ResultMixin):
         override them; the result shares ``source`` and ``sha256``.
         """
         kwargs = {**self._options, **options, "columns": columns}
+        # the same table and row options select the same rows: their checked ids are reused, not re-checked
+        known = self.ids if not options else None
         return _load_frame(self.frame, scale, origin=(self.source, self.sha256, self._options["_kind"]),
-                           declared_missing=self._options.get("_declared", {}), **_public(kwargs))
+                           declared_missing=self._options.get("_declared", {}), known_ids=known, **_public(kwargs))
 
     def to_dict(self) -> dict[str, Any]:
         """Provenance and data quality (not the response matrices; use the frames directly)."""
@@ -240,12 +257,14 @@ def _load_frame(
     mahalanobis_alpha: float = 0.001,
     evenodd_min: float = 0.30,
     evenodd_min_pairs: int = 6,
+    known_ids: pd.Series | None = None,
 ) -> Responses:
     """Validate a table read from ``origin`` = (description, sha256, kind) against ``scale``.
 
     The steps of :mod:`~psychometrics.data.checks` in order (the first problem found
     raises), then reverse keying, the careless-responding screens and the data-quality
-    record. Options as in :func:`load_responses`.
+    record. Options as in :func:`load_responses`; ``known_ids``: the respondent ids of these
+    rows, already checked (a companion measure read from the same table with the same options).
     """
     where, sha, kind = origin
     diagnostics: list[Diagnostic] = []
@@ -263,7 +282,10 @@ def _load_frame(
     keep, excluded = _rows_with_group(frame, group, missing_group, where=where, kind=kind, diagnostics=diagnostics)
     work = frame if bool(keep.all()) else frame.loc[keep]  # no copy of the whole table when every row is kept
     rows_read = len(frame)
-    ids = _respondent_ids(work, id_column, where=where, kind=kind)
+    if known_ids is not None and id_column is not None and known_ids.index.equals(work.index):
+        ids = known_ids  # checked already for these rows (Responses.load_companion)
+    else:
+        ids = _respondent_ids(work, id_column, where=where, kind=kind)
 
     rf = scale.response_format
     n = len(work)
@@ -271,7 +293,7 @@ def _load_frame(
     values = _check_range(values, work.index, item_ids, rf, out_of_range, counts, kind=kind, label=label,
                           where=where, diagnostics=diagnostics)
 
-    raw = pd.DataFrame(values, index=work.index, columns=item_ids)
+    raw = pd.DataFrame(values, index=work.index, columns=item_ids, copy=False)  # ``values`` is not used again
     scored = raw.copy()
     rev = list(scale.reverse_items)
     if rev:
@@ -298,6 +320,7 @@ def _load_frame(
     options = {"group": group, "id_column": id_column, "out_of_range": out_of_range, "missing_group": missing_group,
                "longstring_max": longstring_max, "mahalanobis_alpha": mahalanobis_alpha, "evenodd_min": evenodd_min,
                "evenodd_min_pairs": evenodd_min_pairs, "_kind": kind, "_declared": dict(declared_missing)}
-    return Responses(items=scored, raw=raw, group=group_series, ids=ids, extra=extra, quality=quality,
+    # Likert answers are whole numbers, so raw is rebuilt exactly from the scored items: not stored
+    return Responses(items=scored, _raw=None if rf.type == "likert" else raw, group=group_series, ids=ids, extra=extra, quality=quality,
                      careless=careless, scale=scale, source=where, sha256=sha, diagnostics=tuple(diagnostics),
                      frame=frame, _options=options)

@@ -125,7 +125,7 @@ def subset_responses(resp: Responses, rows: pd.Index) -> Responses:
     if len(rows) == len(resp.items) and rows.equals(resp.items.index):
         return resp
     return dataclasses.replace(
-        resp, items=resp.items.loc[rows], raw=resp.raw.loc[rows],
+        resp, items=resp.items.loc[rows], _raw=None if resp._raw is None else resp._raw.loc[rows],
         group=None if resp.group is None else resp.group.loc[rows],
         ids=None if resp.ids is None else resp.ids.loc[rows],
         extra=resp.extra.loc[rows] if len(resp.extra) == len(resp.items) else resp.extra,
