@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import pairwise_correlation
 from psychometrics._results import ResultMixin
 from psychometrics._validation import item_matrix, name_list
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, ReliabilityWarning, record
@@ -224,8 +225,9 @@ def item_analysis(
 
     usable = [c for c in cols if c not in no_resp and c not in zero_var]
     if len(usable) > 1:
-        with np.errstate(all="ignore"):
-            r = pd.DataFrame(x[:, [cols.index(c) for c in usable]], columns=usable).corr(min_periods=3).to_numpy()
+        with np.errstate(all="ignore"):  # pairwise Pearson r as pandas' corr(min_periods=3), by matrix products
+            r, n_pair = pairwise_correlation(x[:, [cols.index(c) for c in usable]])
+            r[n_pair < 3] = np.nan
         copies = [f"{usable[i]}–{usable[j]}" for i, j in zip(*np.triu_indices(len(usable), 1))
                   if abs(r[i, j]) >= 1 - 1e-12]
         if copies:
@@ -243,8 +245,14 @@ def item_analysis(
             flag(c, "negative_item_rest_r", r)
         if np.isfinite(r) and r < min_item_rest_r:
             flag(c, "low_item_rest_r", r)
+    counts = d.get("counts")
     for j, c in enumerate(cols):
-        share = None if c in no_resp or c in zero_var else _category_shares(x[:, j], lo, hi)
+        if c in no_resp or c in zero_var:
+            share = None
+        elif counts is not None:  # the same shares from the category counts
+            share = counts[j] / counts[j].sum()
+        else:
+            share = _category_shares(x[:, j], lo, hi)
         if share is None:
             continue
         if share.min() < min_category:
@@ -283,10 +291,10 @@ def _score_floor_ceiling(x: np.ndarray, cols: list[str], groups: dict[str, list[
     rows = {}
     for sid, ids in scores.items():
         idx = [cols.index(i) for i in ids]
-        sub = x[:, idx]
-        complete = ~np.isnan(sub).any(axis=1)
+        total = x[:, idx].sum(axis=1)  # NaN unless the row is complete
+        complete = ~np.isnan(total)
         n = int(complete.sum())
-        total = sub[complete].sum(axis=1)
+        total = total[complete]
         floor = 100 * float(np.mean(total == lo * len(idx))) if n else np.nan
         ceil = 100 * float(np.mean(total == hi * len(idx))) if n else np.nan
         rows[sid] = {"n": n, "items": len(idx), "pct_floor": floor, "pct_ceiling": ceil,
@@ -338,6 +346,9 @@ def _item_table(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo
                 source: str, max_categories: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Descriptives, floor / ceiling and response frequencies per item (each on its observed values)."""
     sub_of = {i: g for g, ids in groups.items() for i in ids}
+    counts = _category_counts(x, lo, hi)
+    if counts is not None:  # whole-number answers: everything below from the (item × category) counts
+        return _item_table_counts(x.shape[0], counts, cols, groups, lo, hi, source, max_categories)
     d = _describe(x)
     obs = ~np.isnan(x)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -363,6 +374,65 @@ def _item_table(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo
             label = f"{v:g}"
             with np.errstate(invalid="ignore", divide="ignore"):
                 table[f"freq_{label}"] = np.sum(obs & (x == v), axis=0) / d["n"]
+    return table, d
+
+
+def _category_counts(x: np.ndarray, lo: float, hi: float) -> np.ndarray | None:
+    """Answers per item and category lo..hi (items × categories), or None unless every answer is a
+    whole number of an integer range of at most 21 categories (values outside [lo, hi] were refused)."""
+    if lo != round(lo) or hi != round(hi) or hi - lo > 20:
+        return None
+    k = x.shape[1]
+    out = np.empty((k, int(hi - lo) + 1), dtype=np.int64)
+    for j in range(k):
+        col = x[:, j]
+        v = col[~np.isnan(col)]
+        iv = v.astype(np.int64)
+        if not np.array_equal(iv, v):
+            return None
+        out[j] = np.bincount(iv - int(lo), minlength=out.shape[1])
+    return out
+
+
+def _item_table_counts(n_rows: int, counts: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: float,
+                       hi: float, source: str, max_categories: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """:func:`_item_table` from the category counts c_iv (one pass over the answers, not one per statistic).
+
+    n_i = Σ_v c_iv; mean = Σ_v c_iv v / n_i; the central moments m_r = Σ_v c_iv (v − mean)^r / n_i
+    (the sums over rows regrouped by category: equal to :func:`_describe` to rounding); floor,
+    ceiling and frequencies are c_i,lo / n_i, c_i,hi / n_i and c_iv / n_i.
+    """
+    sub_of = {i: g for g, ids in groups.items() for i in ids}
+    values = lo + np.arange(counts.shape[1], dtype=float)
+    c = counts.astype(float)
+    n = c.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (c @ values) / n
+        dev = values[None, :] - mean[:, None]
+        sq = dev * dev
+        m2 = (c * sq).sum(axis=1) / n
+        m3 = (c * sq * dev).sum(axis=1) / n
+        m4 = (c * sq * sq).sum(axis=1) / n
+        sd = np.sqrt(m2 * n / (n - 1))
+        skew = m3 / m2**1.5 * ((n - 1) / n) ** 1.5
+        kurt = m4 / m2**2 * ((n - 1) / n) ** 2 - 3.0
+        freq = c / n[:, None]
+    d = {"n": n, "mean": mean, "sd": sd, "skew": skew, "kurtosis": kurt, "counts": counts}
+    table = pd.DataFrame(index=pd.Index(cols, name="item"))
+    if len(groups) > 1 or "all" not in groups:
+        table["subscale"] = [sub_of[c] for c in cols]
+    table["n"] = n.astype(int)
+    table["missing"] = n_rows - counts.sum(axis=1)
+    for k in ("mean", "sd", "skew", "kurtosis"):
+        table[k] = d[k]
+    table["pct_floor"] = 100 * freq[:, 0]
+    table["pct_ceiling"] = 100 * freq[:, -1]
+    used = np.flatnonzero(counts.sum(axis=0) > 0)
+    if source != "observed" and len(values) <= max_categories:
+        used = np.arange(len(values))  # integer response options: show unused categories as 0
+    if len(used) <= max_categories:
+        for v in used:
+            table[f"freq_{values[v]:g}"] = freq[:, v]
     return table, d
 
 
