@@ -70,12 +70,23 @@ def check_variance(x: np.ndarray, columns: Sequence[Any], what: str, rows: str =
     """Raise :class:`DataError` naming the items of ``x`` (rows × items, NaN = missing) that do
     not vary: fewer than two answers, or a variance that is zero up to rounding
     (≤ 1e-12 · max(1, max|x|²)). ``rows`` says which rows were used (e.g. "in the 20 rows used")."""
-    counts = (~np.isnan(x)).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):  # items with < 2 answers: NaN, flagged below
-        dev = x - np.nansum(x, axis=0) / counts
-        var = np.nansum(dev * dev, axis=0) / (counts - 1)
-    scale = max(1.0, float(np.nanmax(np.abs(x))) ** 2) if np.isfinite(x).any() else 1.0
-    const = [columns[j] for j in range(x.shape[1]) if counts[j] < 2 or not var[j] > 1e-12 * scale]
+    k = x.shape[1]
+    counts = np.zeros(k, dtype=np.int64)
+    var = np.full(k, np.nan)
+    top, finite = 0.0, False
+    for j in range(k):  # column by column: one contiguous copy of the answers, no n × k temporaries
+        col = x[:, j]
+        v = col[~np.isnan(col)]
+        counts[j] = v.size
+        if v.size:
+            top = max(top, float(np.abs(v).max()))
+            finite = finite or bool(np.isfinite(v).any())
+        if v.size >= 2:
+            with np.errstate(invalid="ignore", over="ignore"):  # ±inf answers: NaN variance, flagged below
+                dev = v - v.sum() / v.size
+                var[j] = float(dev @ dev) / (v.size - 1)
+    scale = max(1.0, top ** 2) if finite else 1.0
+    const = [columns[j] for j in range(k) if counts[j] < 2 or not var[j] > 1e-12 * scale]
     if const:
         raise DataError(
             f"{what}: item(s) {quote([str(c) for c in const])} have zero variance{' ' + rows if rows else ''} "

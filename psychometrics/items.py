@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from psychometrics._linalg import pairwise_correlation
+from psychometrics._bootstrap import pairwise_moments
 from psychometrics._results import ResultMixin
 from psychometrics._validation import item_matrix, name_list
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, ReliabilityWarning, record
@@ -225,8 +225,8 @@ def item_analysis(
 
     usable = [c for c in cols if c not in no_resp and c not in zero_var]
     if len(usable) > 1:
-        with np.errstate(all="ignore"):  # pairwise Pearson r as pandas' corr(min_periods=3), by matrix products
-            r, n_pair = pairwise_correlation(x[:, [cols.index(c) for c in usable]])
+        with np.errstate(all="ignore"):  # pairwise Pearson r as pandas' corr(min_periods=3), by blocked products
+            r, n_pair = pairwise_moments(x[:, [cols.index(c) for c in usable]], "cor")
             r[n_pair < 3] = np.nan
         copies = [f"{usable[i]}–{usable[j]}" for i, j in zip(*np.triu_indices(len(usable), 1))
                   if abs(r[i, j]) >= 1 - 1e-12]
