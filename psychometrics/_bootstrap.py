@@ -346,13 +346,8 @@ def _run_em_asymptotic(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarr
     """n > LARGE_N with ``missing="fiml"``: normal draws (:func:`moment_draws`) centred at the EM covariance,
     with the distribution-free dispersion of the pairwise covariances (an upper bound of the EM estimate's,
     close to it when few values are missing); BCa with acceleration 0."""
-    from psychometrics._em import PatternSums, em_weighted
-
     n = x.shape[0]
-    ps = PatternSums(x)
-    _, sig, _ = em_weighted(ps, np.ones((1, n)), np.nanmean(x, axis=0), np.diag(np.nanvar(x, axis=0)),
-                            tol=1e-10, max_iter=20_000, sums=ps.unit_sums())
-    centre = sig[0] * (n / (n - 1.0))
+    centre = _em_centre(x)
     _, mm = pairwise_moments(x, "cov")
     k = len(estimates)
     reps = np.empty((n_boot, k))
@@ -366,6 +361,27 @@ def _run_em_asymptotic(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarr
             + ("bias-corrected with acceleration 0" if interval == "bca" else "percentile interval"))
     return _outcome(reps, np.zeros((2, k)) if interval == "bca" else None, estimates, level, interval, names,
                     method="asymptotic", note=note)
+
+
+def _em_centre(x: np.ndarray) -> np.ndarray:
+    """The EM (FIML saturated) covariance × n/(n − 1) of ``x`` (rows with ≥ 1 answer), tolerance 1e-10: the
+    point estimate of ``missing="fiml"`` (:func:`psychometrics.data.missing.em_normal` of the same rows), from
+    the per-pattern sums of unit weights; its start (available-case means and ML variances) from the same
+    sums, so there is no pass over the rows after the grouping."""
+    from psychometrics._em import PatternSums, em_weighted
+
+    n = x.shape[0]
+    ps = PatternSums(x)
+    sums = ps.unit_sums()
+    n_obs, s1, s2 = np.zeros(x.shape[1]), np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    for (_, o, _, _), (nj, t1, t2) in zip(ps.parts, sums):
+        n_obs[o] += nj[0]
+        s1[o] += t1[0]
+        s2[o] += np.diagonal(t2[0])
+    mean0 = s1 / n_obs
+    var0 = np.maximum(s2 / n_obs - mean0 * mean0, 0.0)
+    _, sig, _ = em_weighted(ps, np.ones((1, n)), mean0, np.diag(var0), tol=1e-10, max_iter=20_000, sums=sums)
+    return sig[0] * (n / (n - 1.0))
 
 
 def pairwise_moments(x: np.ndarray, kind: str = "cov") -> tuple[np.ndarray, np.ndarray]:

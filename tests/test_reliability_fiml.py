@@ -155,3 +155,14 @@ def test_pattern_sums_grouping_equals_np_unique_rows_and_unit_sums():
     a = em_weighted(ps, w, *start, tol=1e-12, max_iter=20_000)
     b = em_weighted(ps, w, *start, tol=1e-12, max_iter=20_000, sums=ps.unit_sums())
     np.testing.assert_allclose(a[1], b[1], rtol=1e-10)
+
+
+def test_large_n_em_centre_equals_em_normal():
+    """The large-n bootstrap's centre (EM from per-pattern unit sums, start from the same sums) is the FIML
+    point estimate: em_normal of the same rows × n/(n − 1), to the EM tolerance."""
+    from psychometrics._bootstrap import _em_centre
+
+    x = _data("hs_mcar_x1_x9").dropna(how="all").to_numpy()
+    n = len(x)
+    _, S, _ = em_normal(x, tol=1e-12, max_iter=20_000)
+    np.testing.assert_allclose(_em_centre(x), S * n / (n - 1), rtol=1e-8, atol=1e-9)
