@@ -42,23 +42,40 @@ def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng
 
 
 def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale: Scale,
-                        missing: str = "pairwise") -> ReliabilityStep:
+                        missing: str = "pairwise", share: bool = True) -> ReliabilityStep:
     """Ordinal α (polychoric matrix) and categorical ω (WLSMV CFA) of every score beside ``rel``.
 
     ``items`` are the scored responses (reverse-keyed items already reversed), so the
     coefficients refer to the scored sum. ``missing="pairwise"`` (default): the polychoric
     matrix and the WLSMV fit use every row with an answer (pairwise deletion); ``"listwise"``
-    complete rows only. Failures are notes, never errors.
+    complete rows only. Failures are notes, never errors. ``share``: one polychoric fit (with Γ) for
+    both coefficients when the CFA's sample statistics are that fit's (``False``: two fits, as before).
     """
+    from psychometrics.cfa import fit_cfa, models
+    from psychometrics.cfa.specification import observed_variables
     from psychometrics.ordinal import categorical_omega_from_cfa, ordinal_alpha, polychoric
 
     notes: list[str] = []
-    try:
-        poly = polychoric(items, missing=missing, acov=False)  # ordinal α needs the matrix only, not its NACOV
-    except Exception as exc:  # noqa: BLE001 - reported; the continuous coefficients stand alone
-        notes.append(f"Ordinal α could not be computed (polychoric correlations: {why(exc)}); only the "
-                     "continuous coefficients are reported.")
-        return ReliabilityStep(result=rel, ordinal_notes=tuple(notes))
+    model = models.correlated_factors(scale)
+    order = list(observed_variables(model))
+    # One polychoric fit for ordinal α and the WLSMV CFA of categorical ω when the CFA's sample statistics
+    # are this fit's (its items, in the model's order, and no row without answers for it to drop); else two.
+    shared = share and sorted(order) == sorted(map(str, items.columns)) and not bool(items.isna().all(axis=1).any())
+    poly = None
+    if shared:
+        try:
+            poly = polychoric(items.loc[:, order], missing=missing, acov=True)
+        except Exception:  # noqa: BLE001 - e.g. Γ undefined: ordinal α may still stand without it
+            shared = False
+        if poly is not None and poly.acov is None:
+            shared = False
+    if poly is None:
+        try:
+            poly = polychoric(items, missing=missing, acov=False)  # ordinal α needs the matrix only, not its NACOV
+        except Exception as exc:  # noqa: BLE001 - reported; the continuous coefficients stand alone
+            notes.append(f"Ordinal α could not be computed (polychoric correlations: {why(exc)}); only the "
+                         "continuous coefficients are reported.")
+            return ReliabilityStep(result=rel, ordinal_notes=tuple(notes))
     rows = {}
     for s in scale.subscales:
         ids = list(scale.items_of(s.id))
@@ -68,9 +85,13 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     tab = pd.DataFrame(rows).T
     tab["categorical_omega"] = math.nan
     try:
-        from psychometrics.cfa import fit_cfa, models
+        if shared:  # what fit_cfa(estimator="WLSMV") computes first (ordinal_sample_stats), from this fit
+            from psychometrics.cfa.categorical import fit_categorical
+            from psychometrics.ordinal.group_stats import _from_polychoric
 
-        fit = fit_cfa(models.correlated_factors(scale), items, estimator="WLSMV", missing=missing)
+            fit = fit_categorical(model, [_from_polychoric(poly, order)], groups=("all",), diagnostics=[])
+        else:
+            fit = fit_cfa(model, items, estimator="WLSMV", missing=missing)
         if not fit.converged:
             raise PsychometricsError("the WLSMV CFA did not converge")
         om = categorical_omega_from_cfa(fit)
