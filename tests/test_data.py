@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
@@ -446,6 +447,31 @@ def test_mahalanobis_incomplete_rows_equal_row_by_row_definition():
     assert inc.sum() > 1000
     np.testing.assert_allclose(d2.to_numpy()[inc], expected[inc], rtol=1e-10)
     np.testing.assert_array_equal(dof.to_numpy()[inc], np.where(np.isnan(expected), np.nan, obs.sum(axis=1))[inc])
+
+
+def test_evenodd_half_means_equal_nanmean_definition():
+    """The half means by membership-matrix products equal the nanmean of each half (the definition, as the
+    previous implementation computed it) and so does the coefficient, to 1e-10, with missing halves."""
+    rng = np.random.default_rng(4)
+    ids = [f"i{j}" for j in range(12)]
+    spec = SimpleNamespace(subscale_ids=["a", "b", "c", "d"],
+                           items_of=lambda s: ids[3 * "abcd".index(s):3 * "abcd".index(s) + 3])
+    x = rng.integers(1, 6, size=(400, 12)).astype(float)
+    x[rng.random(x.shape) < 0.25] = np.nan
+    data = pd.DataFrame(x, columns=ids)
+    got = evenodd(data, spec).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        o = np.column_stack([np.nanmean(x[:, [3 * h, 3 * h + 2]], axis=1) for h in range(4)])
+        e = np.column_stack([x[:, 3 * h + 1] for h in range(4)])
+    expected = np.full(len(x), np.nan)
+    for i in range(len(x)):
+        ok = ~np.isnan(o[i]) & ~np.isnan(e[i])
+        if ok.sum() >= 3 and np.std(o[i, ok]) > 0 and np.std(e[i, ok]) > 0:
+            r = np.corrcoef(o[i, ok], e[i, ok])[0, 1]
+            expected[i] = -1.0 if r <= -1 / 3 else 2 * r / (1 + r)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got[~np.isnan(got)], expected[~np.isnan(expected)], rtol=1e-10, atol=1e-12)
 
 
 def test_mahalanobis_singular_gives_nan_and_warning(scale):

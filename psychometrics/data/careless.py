@@ -7,9 +7,6 @@ combines them into indices and flags per row. Rows are only *flagged*, never rem
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -69,7 +66,7 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
         All NaN when the covariance matrix of the complete cases is singular (too few
         complete rows, or an item without variance).
     """
-    from scipy.stats import chi2
+    from scipy import special  # chi2.sf(x, df) is special.chdtrc(df, x); scipy.stats' import alone takes seconds
 
     x = scored.to_numpy(dtype=float)
     n, k = x.shape
@@ -99,7 +96,7 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
                 rows = np.flatnonzero(partial)
                 d2[rows] = _partial_d2(x[rows], observed[rows], mean, cov)
     dof = np.where(np.isnan(d2), np.nan, dof)
-    p = chi2.sf(d2, df=np.where(np.isnan(dof), 1.0, dof))
+    p = special.chdtrc(np.where(np.isnan(dof), 1.0, dof), d2)
     p = np.where(np.isnan(d2), np.nan, p)
     return (pd.Series(d2, index=scored.index, name="mahalanobis_d2"),
             pd.Series(p, index=scored.index, name="mahalanobis_p"),
@@ -160,18 +157,24 @@ def evenodd(scored: pd.DataFrame, scale: Scale) -> pd.Series:
     """
     x = scored.to_numpy(dtype=float)
     cols = {c: j for j, c in enumerate(scored.columns)}
-    odd_means, even_means = [], []
-    with np.errstate(invalid="ignore"), _quiet_nanmean():
-        for s in scale.subscale_ids:
-            idx = [cols[i] for i in scale.items_of(s)]
-            if len(idx) < 2:
-                continue
-            odd_means.append(np.nanmean(x[:, idx[0::2]], axis=1))
-            even_means.append(np.nanmean(x[:, idx[1::2]], axis=1))
+    halves = []
+    for s in scale.subscale_ids:
+        idx = [cols[i] for i in scale.items_of(s)]
+        if len(idx) >= 2:
+            halves.append((idx[0::2], idx[1::2]))
     n = len(x)
-    if len(odd_means) < 3:
+    if len(halves) < 3:
         return pd.Series(np.full(n, np.nan), index=scored.index, name="evenodd")
-    o, e = np.column_stack(odd_means), np.column_stack(even_means)
+    # the half means of every subscale at once: sums and counts of the answered items by two matrix products
+    # with 0/1 membership matrices (the nanmean of each half, the sums in another order)
+    A = np.zeros((x.shape[1], 2 * len(halves)))
+    for h, (odd, even) in enumerate(halves):
+        A[odd, h] = 1.0
+        A[even, len(halves) + h] = 1.0
+    obs = ~np.isnan(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (np.where(obs, x, 0.0) @ A) / (obs.astype(float) @ A)  # 0/0 = NaN: a half with no answer
+    o, e = means[:, :len(halves)], means[:, len(halves):]
     mask = ~np.isnan(o) & ~np.isnan(e)
     m = mask.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -198,20 +201,6 @@ def _evenodd_pairs(scored: pd.DataFrame, scale: Scale) -> pd.Series:
             continue
         count += (present[ids[0::2]].any(axis=1) & present[ids[1::2]].any(axis=1)).to_numpy()
     return pd.Series(count, index=scored.index, name="evenodd_pairs")
-
-
-@contextmanager
-def _quiet_nanmean() -> Iterator[None]:
-    """Silence numpy's 'Mean of empty slice' warning: an all-missing half is NaN by design.
-
-    Only inside the ``with`` block: ``catch_warnings`` saves the process's warning
-    filters and restores them on exit, so the user's own filters are never changed
-    (a module-level ``filterwarnings`` would change them for the whole process). Only
-    that one RuntimeWarning is ignored; every other warning still reaches the user.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Mean of empty slice", category=RuntimeWarning)
-        yield
 
 
 def careless_screens(

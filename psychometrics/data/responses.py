@@ -294,10 +294,11 @@ def _load_frame(
                           where=where, diagnostics=diagnostics)
 
     raw = pd.DataFrame(values, index=work.index, columns=item_ids, copy=False)  # ``values`` is not used again
-    scored = raw.copy()
-    rev = list(scale.reverse_items)
+    scored_values = values.copy()
+    rev = [item_ids.index(i) for i in scale.reverse_items]
     if rev:
-        scored[rev] = rf.min + rf.max - scored[rev]
+        scored_values[:, rev] = rf.min + rf.max - values[:, rev]
+    scored = pd.DataFrame(scored_values, index=work.index, columns=item_ids, copy=False)  # one block: no copy on to_numpy
 
     group_series = None
     group_sizes = None
