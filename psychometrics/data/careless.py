@@ -171,9 +171,12 @@ def evenodd(scored: pd.DataFrame, scale: Scale) -> pd.Series:
     for h, (odd, even) in enumerate(halves):
         A[odd, h] = 1.0
         A[even, len(halves) + h] = 1.0
-    obs = ~np.isnan(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = (np.where(obs, x, 0.0) @ A) / (obs.astype(float) @ A)  # 0/0 = NaN: a half with no answer
+    means = np.empty((n, A.shape[1]))
+    for s in range(0, n, 65_536):  # row blocks: the temporaries stay small
+        blk = x[s:s + 65_536]
+        obs = ~np.isnan(blk)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[s:s + 65_536] = (np.where(obs, blk, 0.0) @ A) / (obs.astype(float) @ A)  # 0/0 = NaN: no answer
     o, e = means[:, :len(halves)], means[:, len(halves):]
     mask = ~np.isnan(o) & ~np.isnan(e)
     m = mask.sum(axis=1)
