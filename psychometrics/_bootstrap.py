@@ -212,6 +212,7 @@ def run_bootstrap(
     chunk: int | None = None,
     kind: str = "cov",
     large_n: int = LARGE_N,
+    centre: np.ndarray | None = None,
 ) -> BootstrapOutcome:
     """Bootstrap ``statistic`` (covariances (m, p, p) → values (m, k)) and build intervals.
 
@@ -224,10 +225,13 @@ def run_bootstrap(
     no jackknife (acceleration 0, i.e. the bias-corrected percentile interval); the
     outcome's ``method`` and ``note`` say so. At or below ``large_n`` (the demo's n and
     every test) rows are resampled exactly as before.
+
+    ``centre`` (``kind="em"``): the EM covariance (× n/(n − 1)) of ``x`` when the caller has it (the
+    point estimate); the large-n draws are centred there instead of re-running the EM.
     """
     if kind == "em":  # missing="fiml": the EM covariance of every resample (psychometrics._em)
         return _run_em(x, statistic, estimates, n_boot=n_boot, level=level, interval=interval, seed=seed,
-                       show_progress=show_progress, description=description, names=names)
+                       show_progress=show_progress, description=description, names=names, centre=centre)
     if x.shape[0] > large_n:
         return _run_asymptotic(x, pairwise, statistic, estimates, n_boot=n_boot, level=level, interval=interval,
                             seed=seed, show_progress=show_progress, description=description, names=names,
@@ -283,7 +287,7 @@ def _outcome(reps: np.ndarray, jack: np.ndarray | None, estimates: np.ndarray, l
 
 def _run_em(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estimates: np.ndarray, *, n_boot: int,
             level: float, interval: str, seed: SeedLike, show_progress: bool | None, description: str,
-            names: list[str]) -> BootstrapOutcome:
+            names: list[str], centre: np.ndarray | None = None) -> BootstrapOutcome:
     """Row bootstrap of a statistic of the EM covariance matrix (``missing="fiml"``).
 
     Every replicate resamples rows (the same draws as the other bootstraps: one generator,
@@ -297,7 +301,7 @@ def _run_em(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estima
     n = x.shape[0]
     if n > LARGE_N:
         return _run_em_asymptotic(x, statistic, estimates, n_boot=n_boot, level=level, interval=interval, seed=seed,
-                                  show_progress=show_progress, description=description, names=names)
+                                  show_progress=show_progress, description=description, names=names, centre=centre)
     ps = PatternSums(x)
     ones = np.ones((1, n))
     mu0, sig0, _ = em_weighted(ps, ones, np.nanmean(x, axis=0), np.diag(np.nanvar(x, axis=0)), tol=1e-12,
@@ -342,12 +346,13 @@ def _run_em(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estima
 
 def _run_em_asymptotic(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], estimates: np.ndarray, *,
                        n_boot: int, level: float, interval: str, seed: SeedLike, show_progress: bool | None,
-                       description: str, names: list[str]) -> BootstrapOutcome:
-    """n > LARGE_N with ``missing="fiml"``: normal draws (:func:`moment_draws`) centred at the EM covariance,
-    with the distribution-free dispersion of the pairwise covariances (an upper bound of the EM estimate's,
-    close to it when few values are missing); BCa with acceleration 0."""
+                       description: str, names: list[str], centre: np.ndarray | None = None) -> BootstrapOutcome:
+    """n > LARGE_N with ``missing="fiml"``: normal draws (:func:`moment_draws`) centred at the EM covariance
+    (``centre`` when given: the caller's point estimate, else :func:`_em_centre`), with the distribution-free
+    dispersion of the pairwise covariances (an upper bound of the EM estimate's, close to it when few values
+    are missing); BCa with acceleration 0."""
     n = x.shape[0]
-    centre = _em_centre(x)
+    centre = _em_centre(x) if centre is None else np.asarray(centre, dtype=float)
     _, mm = pairwise_moments(x, "cov")
     k = len(estimates)
     reps = np.empty((n_boot, k))

@@ -166,3 +166,21 @@ def test_large_n_em_centre_equals_em_normal():
     n = len(x)
     _, S, _ = em_normal(x, tol=1e-12, max_iter=20_000)
     np.testing.assert_allclose(_em_centre(x), S * n / (n - 1), rtol=1e-8, atol=1e-9)
+
+
+def test_large_n_em_bootstrap_centred_at_the_given_estimate(monkeypatch):
+    """``centre=`` (the point estimate, as reliability passes it) gives the draws of the EM re-run, to the EM
+    tolerance: the same seed, the same replicates to 1e-8."""
+    import psychometrics._bootstrap as boot
+
+    monkeypatch.setattr(boot, "LARGE_N", 100)
+    x = _data("hs_mcar_x1_x9").dropna(how="all").to_numpy()
+    n = len(x)
+    _, S, _ = em_normal(x, tol=1e-10, max_iter=20_000)
+    kw = dict(n_boot=50, level=0.95, interval="bca", seed=3, show_progress=False, description="t", names=["s"],
+              kind="em")
+    stat = lambda c: c[:, 0, 1][:, None]  # noqa: E731
+    a = boot.run_bootstrap(x, False, stat, np.array([S[0, 1]]), **kw)
+    b = boot.run_bootstrap(x, False, stat, np.array([S[0, 1]]), centre=S * n / (n - 1), **kw)
+    assert a.method == b.method == "asymptotic"
+    np.testing.assert_allclose(b.replicates, a.replicates, rtol=1e-8, atol=1e-10)

@@ -304,6 +304,7 @@ def cronbach_alpha(
             np.array([parts["alpha"]]), n_boot=int(n_boot), level=ci, interval=interval, seed=seed,
             show_progress=progress, description=f"bootstrap alpha (B = {n_boot})", names=["alpha"],
             kind="em" if prep.missing == "fiml" else "cov",  # fiml: EM re-run on every resample
+            centre=prep.cov if prep.missing == "fiml" else None,  # large n: draws centred at the EM estimate
         )
         record_bootstrap_diagnostics(out, diags)
         interval_ci = out.intervals[0]

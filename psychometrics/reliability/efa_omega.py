@@ -404,4 +404,5 @@ def _bootstrap_omega(prep: PreparedItems, res: _SL, nfactors: int, ci: float, in
                          description=f"bootstrap omega (B = {n_boot})", names=names,
                          chunk=None if one else 10,  # Schmid–Leiman: one fit per replicate
                          # pairwise: R's cor(use = "pairwise"), as the estimate; fiml: EM per resample
-                         kind="em" if prep.missing == "fiml" else "cor")
+                         kind="em" if prep.missing == "fiml" else "cor",
+                         centre=prep.cov if prep.missing == "fiml" else None)  # large n: the EM estimate, not a re-run
