@@ -36,14 +36,15 @@ def longstring(raw: pd.DataFrame) -> pd.Series:
     """
     x = raw.to_numpy(dtype=float)
     n, k = x.shape
-    best = np.zeros(n, dtype=np.int64)
-    run = np.zeros(n, dtype=np.int64)
+    dtype = np.int16 if k < 2 ** 15 else np.int64  # a run is at most k long: small integers, less memory traffic
+    best = np.zeros(n, dtype=dtype)
+    run = np.zeros(n, dtype=dtype)
     for j in range(k):
         present = ~np.isnan(x[:, j])
         same = present & (run > 0) & (x[:, j] == x[:, j - 1]) if j else np.zeros(n, dtype=bool)
-        run = np.where(present, np.where(same, run + 1, 1), 0)
-        best = np.maximum(best, run)
-    return pd.Series(best, index=raw.index, name="longstring")
+        run = np.where(same, run + 1, present.astype(dtype))  # continued run, else 1 if answered, else 0
+        np.maximum(best, run, out=best)
+    return pd.Series(best.astype(np.int64), index=raw.index, name="longstring")
 
 
 def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series, pd.Series, pd.Series]:
