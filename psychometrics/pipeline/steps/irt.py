@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.exceptions import Diagnostic, PsychometricsError, PsychometricsWarning
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep, IRTStep
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["irt_step"]
 
+@single_thread_blas  # many small matrix products: one BLAS thread (threaded hand-off cost up to 8×)
 def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep) -> IRTStep:
     """GRM calibrations (21-point Gauss–Hermite quadrature) of the analysed rows."""
     from psychometrics.irt import calibrate, eap_scores, information, marginal_reliability, sum_score_table
