@@ -303,3 +303,19 @@ def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
     packed = eap_scores(cal, df)
     np.testing.assert_allclose(packed.to_numpy(), ref.to_numpy(), rtol=1e-12, atol=1e-14)
     assert packed.index.equals(ref.index)
+
+
+@pytest.mark.parametrize("n_cols, top", [(5, 4), (12, 4), (30, 5), (3, 254)])
+def test_unique_patterns_equal_numpy_unique(n_cols, top):
+    """issue 16: distinct patterns by a base-B number per row (bincount for a subscale, int64 sort up to
+    2⁶³, packed bytes beyond) are np.unique(axis=0)'s, in the same order, with the same inverse/counts."""
+    from psychometrics.irt._data import _unique_patterns
+
+    rng = np.random.default_rng(n_cols)
+    codes = rng.integers(-1, top + 1, size=(3000, n_cols))
+    codes[: 1500] = codes[1500:]  # repeats
+    pats, inverse, counts = _unique_patterns(codes)
+    ref = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(pats, ref[0])
+    np.testing.assert_array_equal(inverse.ravel(), ref[1].ravel())
+    np.testing.assert_array_equal(counts, ref[2])

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError, DataQualityWarning
-from psychometrics.irt._data import prepare_responses, quadrature
+from psychometrics.irt._data import _unique_patterns, prepare_responses, quadrature
 from psychometrics.irt._models import category_probs_grad
 
 __all__ = ["GroupedResponses", "prepare_groups", "MultiGroupGRM"]
@@ -104,7 +104,7 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     offs = np.concatenate([[0], np.cumsum(ncat)]).astype(int)
     ys, fs = [], []
     for gg in range(len(levels)):
-        pats, cnt = np.unique(codes[gi == gg], axis=0, return_counts=True)
+        pats, _, cnt = _unique_patterns(codes[gi == gg])  # = np.unique(axis=0), ~10× faster
         y = np.zeros((pats.shape[0], int(offs[-1])))
         for j in range(len(ncat)):
             ok = pats[:, j] >= 0

@@ -100,7 +100,7 @@ def _lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[s
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    out[s.id] = lr_dif(work.items, work.group, list(scale.items_of(s.id)))
+                    out[s.id] = lr_dif(work.items, work.group, list(scale.items_of(s.id)), pooled_calibration=cals[s.id])
                 _record(caught, diags, f"LR DIF {s.id}")
             except PsychometricsError as exc:
                 notes.append(f"{s.id}: likelihood-ratio DIF not computed ({why(exc)}).")
