@@ -319,3 +319,28 @@ def test_unique_patterns_equal_numpy_unique(n_cols, top):
     np.testing.assert_array_equal(pats, ref[0])
     np.testing.assert_array_equal(inverse.ravel(), ref[1].ravel())
     np.testing.assert_array_equal(counts, ref[2])
+
+
+def test_louis_information_score_means_by_one_product_equal_the_loop(monkeypatch):
+    """issue 16: above 50,000 patterns the Louis information's per-pattern score means s̄_u are one
+    product π · ∇log P; the same sums (in BLAS's order) as the per-item loop, missing answers included."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+    from psychometrics.irt.simulate import simulate_responses
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    a = np.linspace(0.8, 2.0, 6)
+    c = -a[:, None] * np.array([[-1.0, 0.0, 1.0]])
+    df = simulate_responses(a, c, 1500, seed=8).astype(float)
+    df.iloc[::7, 2] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    eng = engine_mod.Engine(prep, "grm", nodes, weights)
+    x = eng.start()
+    info, grad, ll = eng.observed_information(x)
+    monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 0)
+    info2, grad2, ll2 = engine_mod.Engine(prep, "grm", nodes, weights).observed_information(x)
+    assert ll2 == ll
+    np.testing.assert_allclose(info2, info, rtol=1e-10, atol=1e-10 * np.abs(info).max())
+    np.testing.assert_allclose(grad2, grad, rtol=1e-10, atol=1e-10 * np.abs(grad).max())

@@ -62,10 +62,11 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     g = pd.Series(group, index=data.index)
     keep = g.notna()
     n_no_group = int((~keep).sum())
-    prepared = prepare_responses(data.loc[keep], items)
-    rows = data.loc[keep].index[~data.loc[keep, items].apply(pd.to_numeric, errors="coerce").isna().all(axis=1)]
-    labels = g.loc[rows].astype(str).to_numpy()
-    levels = sorted(set(labels.tolist()))
+    kept = data.loc[keep]
+    prepared = prepare_responses(kept, items)
+    answered = kept[items].apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy()
+    labels = g[keep].astype(str).to_numpy()[answered]  # the rows prepare_responses kept, in order
+    levels = sorted(pd.unique(labels).tolist())
     if len(levels) < 2:
         raise DataError("multi-group IRT needs at least two groups in the grouping variable")
     if reference is not None:
@@ -73,7 +74,7 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
             raise DataError(f"reference group {str(reference)[:40]!r} not in the grouping variable")
         levels.remove(str(reference))
         levels.insert(0, str(reference))
-    gi = np.array([levels.index(v) for v in labels])
+    gi = pd.Categorical(labels, categories=levels).codes.astype(np.int64)  # = [levels.index(v) for v in labels]
     codes = prepared.codes.copy()
     ncat: list[int] = []
     collapsed: dict[str, int] = {}
