@@ -190,6 +190,9 @@ class Engine:
         # categories picked out — the same sums as the per-item einsum below in BLAS's order
         blas = uniform and pats.shape[0] > _BLAS_SCORES_ABOVE
         if blas:
+            from scipy.linalg.blas import dsyrk as syrk
+
+            outer, mean_outer = np.asfortranarray(outer), np.asfortranarray(mean_outer)
             gmat = np.concatenate([glog.transpose(1, 0, 2).reshape(q, -1), np.zeros((q, kmax))], axis=1)
         for lo in range(0, pats.shape[0], chunk):
             sl = slice(lo, lo + chunk)
@@ -222,9 +225,16 @@ class Engine:
                 oa = xa >= 0
                 sbar[oa, cols] = np.einsum("uq,uqm->um", ps[oa], glog[self.offs[j] + xa[oa], :, :kk])
             flat = s * np.sqrt(wq[uu, qq])[:, None]
-            outer += flat.T @ flat
-            mean_outer += (sbar * fs[:, None]).T @ sbar
+            if blas:  # symmetric rank-k updates (upper triangle only: half the flops of the products)
+                outer = syrk(1.0, flat.T, beta=1.0, c=outer, overwrite_c=1)
+                mean_outer = syrk(1.0, (sbar * np.sqrt(fs)[:, None]).T, beta=1.0, c=mean_outer, overwrite_c=1)
+            else:
+                outer += flat.T @ flat
+                mean_outer += (sbar * fs[:, None]).T @ sbar
             grad += fs @ sbar
+        if blas:
+            outer = np.triu(outer) + np.triu(outer, 1).T
+            mean_outer = np.triu(mean_outer) + np.triu(mean_outer, 1).T
         info = -(hess + outer - mean_outer)
         return 0.5 * (info + info.T), grad, ll
 
