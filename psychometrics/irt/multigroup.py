@@ -62,9 +62,10 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     g = pd.Series(group, index=data.index)
     keep = g.notna()
     n_no_group = int((~keep).sum())
-    kept = data.loc[keep]
+    kept = data[items] if keep.all() else data.loc[keep, items]  # no copy of the other columns
     prepared = prepare_responses(kept, items)
-    answered = kept[items].apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy()
+    answered = (np.ones(len(kept), dtype=bool) if prepared.n_dropped_rows == 0
+                else kept.apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy())
     labels = g[keep].astype(str).to_numpy()[answered]  # the rows prepare_responses kept, in order
     levels = sorted(pd.unique(labels).tolist())
     if len(levels) < 2:
