@@ -305,10 +305,11 @@ def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
     assert packed.index.equals(ref.index)
 
 
-@pytest.mark.parametrize("n_cols, top", [(5, 4), (12, 4), (30, 5), (3, 254)])
+@pytest.mark.parametrize("n_cols, top", [(5, 4), (12, 4), (30, 5), (100, 4), (3, 254)])
 def test_unique_patterns_equal_numpy_unique(n_cols, top):
     """issue 16: distinct patterns by a base-B number per row (bincount for a subscale, int64 sort up to
-    2⁶³, packed bytes beyond) are np.unique(axis=0)'s, in the same order, with the same inverse/counts."""
+    2⁶³, up to four numbers by lexsort, packed bytes beyond) are np.unique(axis=0)'s, in the same order,
+    with the same inverse/counts."""
     from psychometrics.irt._data import _unique_patterns
 
     rng = np.random.default_rng(n_cols)
@@ -344,3 +345,23 @@ def test_louis_information_score_means_by_one_product_equal_the_loop(monkeypatch
     assert ll2 == ll
     np.testing.assert_allclose(info2, info, rtol=1e-10, atol=1e-10 * np.abs(info).max())
     np.testing.assert_allclose(grad2, grad, rtol=1e-10, atol=1e-10 * np.abs(grad).max())
+
+
+def test_sparse_onehot_equals_dense(monkeypatch):
+    """issue 16: the sparse one-hot (built as CSR directly) holds the dense one's entries, canonical."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses
+    from psychometrics.irt.simulate import simulate_responses
+
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    a = np.linspace(0.8, 2.0, 6)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 400, seed=9).astype(float)
+    df.iloc[::5, 3] = np.nan
+    prep = prepare_responses(df)
+    dense, offs = prep.onehot()
+    monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)
+    sp, offs2 = prep.onehot()
+    assert sp.has_canonical_format
+    np.testing.assert_array_equal(sp.toarray(), dense)
+    np.testing.assert_array_equal(offs, offs2)
