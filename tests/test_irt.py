@@ -308,7 +308,7 @@ def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
 @pytest.mark.parametrize("n_cols, top", [(5, 4), (12, 4), (30, 5), (100, 4), (3, 254)])
 def test_unique_patterns_equal_numpy_unique(n_cols, top):
     """issue 16: distinct patterns by a base-B number per row (bincount for a subscale, int64 sort up to
-    2⁶³, up to four numbers by lexsort, packed bytes beyond) are np.unique(axis=0)'s, in the same order,
+    2⁶³, packed bytes beyond) are np.unique(axis=0)'s, in the same order,
     with the same inverse/counts."""
     from psychometrics.irt._data import _unique_patterns
 

@@ -132,34 +132,14 @@ def _unique_patterns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     B = max + 2, first column most significant, so the numbers sort in the same lexicographic
     order as ``np.unique(axis=0)`` and everything computed from the patterns is unchanged. A short
     pattern (B^J ≤ 2²² possible patterns: a subscale) is counted by ``np.bincount`` in one pass
-    (no sort); up to 2⁶³ the int64 numbers are sorted; a longer row (a long total score) is read as
-    up to four such numbers sorted jointly (``np.lexsort``); longer still, packed into bytes and
-    compared as one opaque value (memcmp), which also sorts like unsigned digits.
+    (no sort); up to 2⁶³ the int64 numbers are sorted; longer rows (a long total score) are packed
+    into bytes and compared as one opaque value (memcmp), which also sorts like unsigned digits
+    (faster than sorting two int64 numbers per row jointly with ``np.lexsort``, measured).
     """
     if codes.size == 0 or codes.max() > 254:
         return np.unique(codes, axis=0, return_inverse=True, return_counts=True)
     n_cols = codes.shape[1]
     base = int(codes.max()) + 2
-    per_key = int(61 // np.log2(base))  # columns per int64 number
-    if 62 <= n_cols * np.log2(base) and n_cols <= 4 * per_key:  # a long row: up to four numbers, sorted jointly
-        keys = []
-        for lo in range(0, n_cols, per_key):
-            key = np.zeros(codes.shape[0], dtype=np.int64)
-            for j in range(lo, min(lo + per_key, n_cols)):
-                key *= base
-                key += codes[:, j] + 1
-            keys.append(key)
-        order = np.lexsort(keys[::-1])  # first number most significant
-        new = np.ones(order.size, dtype=bool)
-        for key in keys:
-            ks = key[order]
-            new[1:] &= ks[1:] == ks[:-1]
-        new = ~new
-        new[0] = True
-        inverse = np.empty(order.size, dtype=np.intp)
-        inverse[order] = np.cumsum(new) - 1
-        starts = np.flatnonzero(new)
-        return codes[order[starts]], inverse, np.diff(np.append(starts, order.size))
     if n_cols * np.log2(base) < 62:
         key = np.zeros(codes.shape[0], dtype=np.int64)
         for j in range(n_cols):
