@@ -173,12 +173,13 @@ def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list
     for sid, cal in cals.items():
         if sid == "total":
             continue
-        data, weights = _rows(cal, items, pats)
         try:
+            data, weights = _rows(cal, items, pats)
             m2[sid] = limited_information_fit(cal, data, weights=weights)
         except (PsychometricsError, np.linalg.LinAlgError) as exc:
             notes.append(f"{sid}: M2/C2 not computed ({why(exc)}).")
         try:
+            data, weights = _rows(cal, items, pats)
             ld[sid] = local_dependence(cal, data, weights=weights)
         except PsychometricsError as exc:
             notes.append(f"{sid}: local dependence not computed ({why(exc)}).")
@@ -203,9 +204,12 @@ def _dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: Inv
         if work.items.shape[0] > _PATTERNS_ABOVE:  # the fits depend on a row only through (pattern, group)
             from psychometrics.irt.patterns import distinct_patterns
 
-            distinct = distinct_patterns(cals[s.id], work.items, group)
-            if distinct.frame.shape[0] > distinct.n_rows // 2:  # rows rarely repeat: keep them (exactness)
+            try:
+                distinct = distinct_patterns(cals[s.id], work.items, group)
+            except PsychometricsError:  # (not expected: the calibration's own rows) the rows as before
                 distinct = None
+            if distinct is not None and distinct.frame.shape[0] > distinct.n_rows // 2:
+                distinct = None  # rows rarely repeat: keep them (the fits then see the rows in row order)
         if distinct is not None:
             data, grp, theta, weights = distinct.frame, distinct.group, distinct.theta, distinct.counts
         else:
