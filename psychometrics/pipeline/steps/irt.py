@@ -147,6 +147,9 @@ def _bifactor(items: pd.DataFrame, scale: Scale, notes: list[str], diags: list[D
 #: above this many rows the statistics after a subscale's calibration (EAP, S-X², LD, M2/C2, ordinal DIF)
 #: work on its distinct response patterns (and groups) with their counts (irt/patterns.py)
 _PATTERNS_ABOVE = 50_000
+#: ordinal DIF on distinct (pattern, group) rows only when they are at most this share of the rows: the fits
+#: aggregate repeated (answer, θ̂, group) rows, and with so many repeats they do so for every item as on the rows
+_DISTINCT_SHARE = 0.5
 
 
 def _rows(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> tuple[pd.DataFrame, Any]:
@@ -208,7 +211,7 @@ def _dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: Inv
                 distinct = distinct_patterns(cals[s.id], work.items, group)
             except PsychometricsError:  # (not expected: the calibration's own rows) the rows as before
                 distinct = None
-            if distinct is not None and distinct.frame.shape[0] > distinct.n_rows // 2:
+            if distinct is not None and distinct.frame.shape[0] > _DISTINCT_SHARE * distinct.n_rows:
                 distinct = None  # rows rarely repeat: keep them (the fits then see the rows in row order)
         if distinct is not None:
             data, grp, theta, weights = distinct.frame, distinct.group, distinct.theta, distinct.counts
