@@ -303,3 +303,65 @@ def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
     packed = eap_scores(cal, df)
     np.testing.assert_allclose(packed.to_numpy(), ref.to_numpy(), rtol=1e-12, atol=1e-14)
     assert packed.index.equals(ref.index)
+
+
+@pytest.mark.parametrize("n_cols, top", [(5, 4), (12, 4), (30, 5), (100, 4), (3, 254)])
+def test_unique_patterns_equal_numpy_unique(n_cols, top):
+    """issue 16: distinct patterns by a base-B number per row (bincount for a subscale, int64 sort up to
+    2⁶³, packed bytes beyond) are np.unique(axis=0)'s, in the same order,
+    with the same inverse/counts."""
+    from psychometrics.irt._data import _unique_patterns
+
+    rng = np.random.default_rng(n_cols)
+    codes = rng.integers(-1, top + 1, size=(3000, n_cols))
+    codes[: 1500] = codes[1500:]  # repeats
+    pats, inverse, counts = _unique_patterns(codes)
+    ref = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(pats, ref[0])
+    np.testing.assert_array_equal(inverse.ravel(), ref[1].ravel())
+    np.testing.assert_array_equal(counts, ref[2])
+
+
+def test_louis_information_score_means_by_one_product_equal_the_loop(monkeypatch):
+    """issue 16: above 50,000 patterns the Louis information's per-pattern score means s̄_u are one
+    product π · ∇log P; the same sums (in BLAS's order) as the per-item loop, missing answers included."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+    from psychometrics.irt.simulate import simulate_responses
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    a = np.linspace(0.8, 2.0, 6)
+    c = -a[:, None] * np.array([[-1.0, 0.0, 1.0]])
+    df = simulate_responses(a, c, 1500, seed=8).astype(float)
+    df.iloc[::7, 2] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    eng = engine_mod.Engine(prep, "grm", nodes, weights)
+    x = eng.start()
+    info, grad, ll = eng.observed_information(x)
+    monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 0)
+    info2, grad2, ll2 = engine_mod.Engine(prep, "grm", nodes, weights).observed_information(x)
+    assert ll2 == ll
+    np.testing.assert_allclose(info2, info, rtol=1e-10, atol=1e-10 * np.abs(info).max())
+    np.testing.assert_allclose(grad2, grad, rtol=1e-10, atol=1e-10 * np.abs(grad).max())
+
+
+def test_sparse_onehot_equals_dense(monkeypatch):
+    """issue 16: the sparse one-hot (built as CSR directly) holds the dense one's entries, canonical."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses
+    from psychometrics.irt.simulate import simulate_responses
+
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    a = np.linspace(0.8, 2.0, 6)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 400, seed=9).astype(float)
+    df.iloc[::5, 3] = np.nan
+    prep = prepare_responses(df)
+    dense, offs = prep.onehot()
+    monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)
+    sp, offs2 = prep.onehot()
+    assert sp.has_canonical_format
+    np.testing.assert_array_equal(sp.toarray(), dense)
+    np.testing.assert_array_equal(offs, offs2)

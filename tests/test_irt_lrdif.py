@@ -183,3 +183,37 @@ def test_bad_input_is_named():
         lr_dif(data, group, reference="nobody")
     with pytest.raises(DataError, match="three items"):
         lr_dif(data[["I1", "I2"]], group)
+
+
+def test_pooled_calibration_reused_gives_the_same_numbers():
+    """The pipeline passes its subscale calibration as the pooled start: on exactly the pooled rows it
+    replaces the second calibration and every number is identical; on other rows it is ignored."""
+    from psychometrics.irt.lrdif import _same_rows
+
+    data, group = _simulate(3, 0.8, n=250)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = calibrate(data, list(data.columns))
+        plain = lr_dif(data, group, reference="r")
+        reused = lr_dif(data, group, reference="r", pooled_calibration=cal)
+    assert _same_rows(cal, prepare_groups(data, group, list(data.columns), "r"), 21)
+    for a, b in ((plain.stage1, reused.stage1), (plain.latent, reused.latent)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    no_group = group.copy()
+    no_group.iloc[0] = None
+    assert not _same_rows(cal, prepare_groups(data, no_group, list(data.columns), "r"), 21)
+
+
+def test_grouped_patterns_equal_numpy_unique():
+    """prepare_groups' per-group patterns (packed-byte unique) are np.unique(axis=0)'s, in its order."""
+    data, group = _simulate(5, 0.0, n=200)
+    data.iloc[3, 2] = np.nan
+    prepared = prepare_groups(data, group, list(data.columns), "r")
+    for g in range(2):
+        pats, cnt = np.unique(prepared.codes[prepared.group_index == g], axis=0, return_counts=True)
+        y = np.zeros((pats.shape[0], int(prepared.offsets[-1])))
+        for j in range(pats.shape[1]):
+            ok = pats[:, j] >= 0
+            y[np.flatnonzero(ok), prepared.offsets[j] + pats[ok, j]] = 1.0
+        np.testing.assert_array_equal(prepared.onehot[g], y)
+        np.testing.assert_array_equal(prepared.counts[g], cnt)

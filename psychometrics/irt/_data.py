@@ -47,9 +47,12 @@ class IRTData:
         if self.patterns.shape[0] * int(offs[-1]) > _DENSE_MAX:
             from scipy import sparse
 
-            uu, jj = np.nonzero(self.patterns >= 0)
-            cols = offs[jj] + self.patterns[uu, jj]
-            y = sparse.csr_matrix((np.ones(uu.size), (uu, cols)), shape=(self.patterns.shape[0], int(offs[-1])))
+            # built as CSR directly (row-major answers, columns ascending within a row): the matrix
+            # a COO → CSR conversion of the same entries gives, without its sort
+            answered = self.patterns >= 0
+            cols = (offs[:-1][None, :] + self.patterns)[answered]
+            indptr = np.concatenate([[0], np.cumsum(answered.sum(axis=1))])
+            y = sparse.csr_matrix((np.ones(cols.size), cols, indptr), shape=(self.patterns.shape[0], int(offs[-1])))
             return y, offs
         y = np.zeros((self.patterns.shape[0], int(offs[-1])))
         for j in range(len(self.items)):
@@ -125,13 +128,37 @@ def prepare_responses(
 def _unique_patterns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``np.unique(codes, axis=0, return_inverse=True, return_counts=True)``, fast for codes −1…254.
 
-    Each row (shifted by one, so missing = 0) is packed into bytes and compared as one opaque
-    value (memcmp) instead of column by column: several times faster at 10⁵–10⁶ rows. Bytes
-    compare as unsigned numbers, so the patterns come out in the same lexicographic order as
-    ``np.unique(axis=0)`` and everything computed from them is unchanged.
+    Each row is shifted by one (missing = 0) and read as the digits of one number in base
+    B = max + 2, first column most significant, so the numbers sort in the same lexicographic
+    order as ``np.unique(axis=0)`` and everything computed from the patterns is unchanged. A short
+    pattern (B^J ≤ 2²² possible patterns: a subscale) is counted by ``np.bincount`` in one pass
+    (no sort); up to 2⁶³ the int64 numbers are sorted; longer rows (a long total score) are packed
+    into bytes and compared as one opaque value (memcmp), which also sorts like unsigned digits
+    (faster than sorting two int64 numbers per row jointly with ``np.lexsort``, measured).
     """
     if codes.size == 0 or codes.max() > 254:
         return np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    n_cols = codes.shape[1]
+    base = int(codes.max()) + 2
+    if n_cols * np.log2(base) < 62:
+        key = np.zeros(codes.shape[0], dtype=np.int64)
+        for j in range(n_cols):
+            key *= base
+            key += codes[:, j] + 1
+        size = base**n_cols
+        if size <= 1 << 22:
+            all_counts = np.bincount(key, minlength=size)
+            present = np.flatnonzero(all_counts)
+            lookup = np.zeros(size, dtype=np.intp)
+            lookup[present] = np.arange(present.size)
+            uniq, inverse, counts = present.astype(np.int64), lookup[key], all_counts[present]
+        else:
+            uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        patterns = np.empty((uniq.size, n_cols), dtype=codes.dtype)
+        for j in range(n_cols - 1, -1, -1):
+            patterns[:, j] = uniq % base - 1
+            uniq = uniq // base
+        return patterns, inverse, counts
     b = np.ascontiguousarray(codes + 1, dtype=np.uint8)
     keys = b.view(np.dtype((np.void, b.shape[1]))).ravel()
     u, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)

@@ -27,6 +27,9 @@ from psychometrics.irt._models import category_probs, category_probs_grad
 
 __all__ = ["Engine"]
 
+#: above this many distinct patterns the Louis information's per-pattern score means are one matrix product
+_BLAS_SCORES_ABOVE = 50_000
+
 
 class Engine:
     """Likelihood machinery for one calibration (the parameter vector is item-major)."""
@@ -182,6 +185,15 @@ class Engine:
         uniform = bool(np.all(self.k == kmax))  # every item K categories: the rows of s in one gather
         if uniform:
             table = np.concatenate([glog.reshape(-1, kmax), np.zeros((1, kmax))])  # last row: missing
+        # many patterns (a long total score at large n): the posterior means of the scores s̄_u for
+        # every category at once as one product π (U × Q) · ∇log P (Q × C·K), then each pattern's
+        # categories picked out — the same sums as the per-item einsum below in BLAS's order
+        blas = uniform and pats.shape[0] > _BLAS_SCORES_ABOVE
+        if blas:
+            from scipy.linalg.blas import dsyrk as syrk
+
+            outer, mean_outer = np.asfortranarray(outer), np.asfortranarray(mean_outer)
+            gmat = np.concatenate([glog.transpose(1, 0, 2).reshape(q, -1), np.zeros((q, kmax))], axis=1)
         for lo in range(0, pats.shape[0], chunk):
             sl = slice(lo, lo + chunk)
             xs, ps, fs = pats[sl], post[sl], self.f[sl]
@@ -195,8 +207,14 @@ class Engine:
                 s = table[at].reshape(uu.size, self.n_par)
             else:
                 s = np.zeros((uu.size, self.n_par))
-            sbar = np.zeros((xs.shape[0], self.n_par))
-            for j in range(len(self.k)):
+            if blas:
+                at = (self.offs[:-1][None, :] + xs) * kmax
+                at[xs < 0] = gmat.shape[1] - kmax  # the zero block: a missing answer scores nothing
+                pick = (at[:, :, None] + np.arange(kmax)[None, None, :]).reshape(xs.shape[0], self.n_par)
+                sbar = np.take_along_axis(ps @ gmat, pick, axis=1)
+            else:
+                sbar = np.zeros((xs.shape[0], self.n_par))
+            for j in range(len(self.k)) if not blas else ():
                 kk = int(self.k[j])
                 cols = slice(self.offs[j], self.offs[j] + kk)
                 if not uniform:
@@ -207,9 +225,16 @@ class Engine:
                 oa = xa >= 0
                 sbar[oa, cols] = np.einsum("uq,uqm->um", ps[oa], glog[self.offs[j] + xa[oa], :, :kk])
             flat = s * np.sqrt(wq[uu, qq])[:, None]
-            outer += flat.T @ flat
-            mean_outer += (sbar * fs[:, None]).T @ sbar
+            if blas:  # symmetric rank-k updates (upper triangle only: half the flops of the products)
+                outer = syrk(1.0, flat.T, beta=1.0, c=outer, overwrite_c=1)
+                mean_outer = syrk(1.0, (sbar * np.sqrt(fs)[:, None]).T, beta=1.0, c=mean_outer, overwrite_c=1)
+            else:
+                outer += flat.T @ flat
+                mean_outer += (sbar * fs[:, None]).T @ sbar
             grad += fs @ sbar
+        if blas:
+            outer = np.triu(outer) + np.triu(outer, 1).T
+            mean_outer = np.triu(mean_outer) + np.triu(mean_outer, 1).T
         info = -(hess + outer - mean_outer)
         return 0.5 * (info + info.T), grad, ll
 

@@ -136,12 +136,17 @@ def fit_proportional_odds(
             "se": np.sqrt(np.diag(cov)), "converged": converged}
 
 
-def _distinct_rows(y: np.ndarray, t: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _distinct_rows(y: np.ndarray, t: np.ndarray, g: np.ndarray, w: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (y, θ̂, group) rows and their counts (θ̂ is a function of the response pattern,
     so at large n the rows repeat; the proportional-odds likelihood depends on the data only
-    through these counts)."""
+    through these counts). ``w``: the rows' frequency weights (then the counts are their sums;
+    the rows are always aggregated)."""
     tcode, tval = pd.factorize(t, sort=True)
     key = (tcode.astype(np.int64) * (int(g.max()) + 1) + g) * (int(y.max()) + 1) + y
+    if w is not None:
+        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        return y[first], t[first], g[first], np.bincount(inverse.ravel(), weights=w, minlength=uniq.size)
     uniq, first, cnt = np.unique(key, return_index=True, return_counts=True)
     if uniq.size == key.size:  # nothing repeats (small samples): keep the rows as they are
         return y, t, g, None
@@ -155,7 +160,8 @@ def _classify(delta_r2: float, significant: bool) -> str:
 
 
 def ordinal_logistic_dif(
-    data: pd.DataFrame, group: pd.Series, theta: pd.Series, items: list[str] | None = None, alpha: float = 0.01
+    data: pd.DataFrame, group: pd.Series, theta: pd.Series, items: list[str] | None = None, alpha: float = 0.01,
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Ordinal logistic regression DIF per item (see the module docstring).
 
@@ -163,6 +169,13 @@ def ordinal_logistic_dif(
     scale). Rows with a missing response, θ or group are left out per item (counted in ``n``).
     A category nobody in some group chose is collapsed into its neighbour for that item in
     all groups (counted in ``collapsed`` and warned about).
+
+    ``weights``: frequency weights, each row of ``data`` (with its θ̂ and group, same index) standing
+    for that many respondents — at large n the pipeline passes the distinct (subscale pattern,
+    group) rows with their counts (θ̂ is a function of the pattern). The fits see the same distinct
+    (answer, θ̂, group) rows in the same order with the same integer counts as from the individual
+    rows (whenever some of those repeat, as they must when n exceeds their possible number), so
+    every number is identical.
     """
     from scipy.stats import chi2
 
@@ -172,14 +185,19 @@ def ordinal_logistic_dif(
         raise DataError("DIF needs at least two groups in the grouping variable")
     rows = {}
     aligned = theta.index.equals(data.index) and group.index.equals(data.index)
+    w_all = None if weights is None else np.asarray(weights, dtype=float)
+    if w_all is not None and not aligned:
+        raise DataError("DIF with frequency weights: data, group and theta need the same index")
     if aligned:  # the usual case: θ̂ and group per row of data, converted once instead of per item
         t_all = pd.to_numeric(theta, errors="coerce").to_numpy(dtype=float)
         g_all = pd.Categorical(group, categories=levels).codes.astype(np.int64)  # −1: missing
+    wv = None
     for item in items:
         if aligned:
             x = pd.to_numeric(data[item], errors="coerce").to_numpy(dtype=float)
             ok = ~np.isnan(x) & ~np.isnan(t_all) & (g_all >= 0)
             xv, tv, gcode = x[ok], t_all[ok], g_all[ok]
+            wv = None if w_all is None else w_all[ok]
         else:
             frame = pd.DataFrame({"x": pd.to_numeric(data[item], errors="coerce"), "t": theta, "g": group}).dropna()
             xv, tv = frame["x"].to_numpy(dtype=float), frame["t"].to_numpy(dtype=float)
@@ -187,7 +205,7 @@ def ordinal_logistic_dif(
         vals = np.unique(xv)
         # collapse categories absent in any group (into the next lower used one)
         # (category, group) counts as pd.crosstab(x, g) gave them: over the groups present for this item
-        present = np.bincount(np.searchsorted(vals, xv) * len(levels) + gcode,
+        present = np.bincount(np.searchsorted(vals, xv) * len(levels) + gcode, weights=wv,
                               minlength=len(vals) * len(levels)).reshape(len(vals), len(levels))
         present = present[:, present.sum(axis=0) > 0]
         keep = [v for v, row in zip(vals, present) if (row > 0).all()]
@@ -202,17 +220,18 @@ def ordinal_logistic_dif(
         if len(keep) < 2:
             warnings.warn(
                 f"DIF: item {item} not tested: it has {len(keep)} response categor{'y' if len(keep) == 1 else 'ies'} "
-                f"used in every group ({int(xv.size)} rows with a response); its DIF statistics are missing",
+                f"used in every group ({int(xv.size) if wv is None else int(wv.sum())} rows with a response); its DIF statistics are missing",
                 DataQualityWarning,
                 stacklevel=2,
             )
-            rows[item] = {"n": int(xv.size), "collapsed": collapsed}
+            rows[item] = {"n": int(xv.size) if wv is None else int(wv.sum()), "collapsed": collapsed}
             continue
         y = np.searchsorted(np.array(keep), xv, side="right") - 1
         y = np.maximum(y, 0)
         t = tv
-        counts = np.bincount(y)
-        y, t, gcode, w = _distinct_rows(y, t, gcode)
+        counts = np.bincount(y) if wv is None else np.bincount(y, weights=wv)
+        n_item = int(xv.size) if wv is None else int(wv.sum())
+        y, t, gcode, w = _distinct_rows(y, t, gcode, wv)
         dummies = np.column_stack([(gcode == j).astype(float) for j in range(1, len(levels))])
         m1 = fit_proportional_odds(y, t[:, None], weights=w)
         m2 = fit_proportional_odds(y, np.column_stack([t, dummies]), weights=w)
@@ -223,7 +242,7 @@ def ordinal_logistic_dif(
         x12, x23, x13 = 2 * (m2["loglik"] - m1["loglik"]), 2 * (m3["loglik"] - m2["loglik"]), 2 * (m3["loglik"] - m1["loglik"])
         p13 = float(chi2.sf(x13, 2 * dfg))
         rows[item] = {
-            "n": int(xv.size), "collapsed": collapsed,
+            "n": n_item, "collapsed": collapsed,
             "chi2_12": x12, "p_12": float(chi2.sf(x12, dfg)),
             "chi2_23": x23, "p_23": float(chi2.sf(x23, dfg)),
             "chi2_13": x13, "df_13": 2 * dfg, "p_13": p13,

@@ -76,16 +76,21 @@ def _moments(p: np.ndarray, g: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.prod(cond, axis=1) @ w
 
 
-def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 1e-5) -> dict[str, float]:
+def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 1e-5,
+                            weights: np.ndarray | None = None) -> dict[str, float]:
     """M2 (binary) / C2 (polytomous), df, p, RMSEA2 of a calibration on its data (complete rows).
 
     Meant for a subscale: the number of moments grows with J², the Ξ matrix with J⁴.
+    ``weights``: frequency weights (each row stands for that many respondents, e.g. the distinct
+    response patterns with their counts): the same moments up to the order of summation.
     """
     from scipy.stats import chi2
 
     codes = recode(cal, data)
-    codes = codes[(codes >= 0).all(axis=1)]
-    n = codes.shape[0]
+    complete = (codes >= 0).all(axis=1)
+    codes = codes[complete]
+    w = None if weights is None else np.asarray(weights, dtype=float)[complete]
+    n = codes.shape[0] if w is None else int(w.sum())
     kcats = [len(cal.category_values[i]) for i in cal.items]
     g, _ = _design(kcats)
     s = g.shape[0]
@@ -94,10 +99,10 @@ def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 
     if s - q_par <= 0:
         raise DataError(f"M2/C2: {s} moments but {q_par} parameters; the statistic needs df > 0 (more items)")
     # observed moments: per person the product of item functions at the responses
-    obs = np.ones((n, s))
+    obs = np.ones((codes.shape[0], s))
     for j in range(len(kcats)):
         obs *= g[:, j, :][:, codes[:, j]].T
-    p_hat = obs.mean(axis=0)
+    p_hat = obs.mean(axis=0) if w is None else (w @ obs) / w.sum()
     probs = _probs(cal, cal.parameters)
     pi = _moments(probs, g, cal.weights)
     # Ξ: elementwise products of item functions, chunked over rows of moments

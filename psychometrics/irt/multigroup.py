@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError, DataQualityWarning
-from psychometrics.irt._data import prepare_responses, quadrature
+from psychometrics.irt._data import _unique_patterns, prepare_responses, quadrature
 from psychometrics.irt._models import category_probs_grad
 
 __all__ = ["GroupedResponses", "prepare_groups", "MultiGroupGRM"]
@@ -62,10 +62,12 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     g = pd.Series(group, index=data.index)
     keep = g.notna()
     n_no_group = int((~keep).sum())
-    prepared = prepare_responses(data.loc[keep], items)
-    rows = data.loc[keep].index[~data.loc[keep, items].apply(pd.to_numeric, errors="coerce").isna().all(axis=1)]
-    labels = g.loc[rows].astype(str).to_numpy()
-    levels = sorted(set(labels.tolist()))
+    kept = data[items] if keep.all() else data.loc[keep, items]  # no copy of the other columns
+    prepared = prepare_responses(kept, items)
+    answered = (np.ones(len(kept), dtype=bool) if prepared.n_dropped_rows == 0
+                else kept.apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy())
+    labels = g[keep].astype(str).to_numpy()[answered]  # the rows prepare_responses kept, in order
+    levels = sorted(pd.unique(labels).tolist())
     if len(levels) < 2:
         raise DataError("multi-group IRT needs at least two groups in the grouping variable")
     if reference is not None:
@@ -73,7 +75,7 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
             raise DataError(f"reference group {str(reference)[:40]!r} not in the grouping variable")
         levels.remove(str(reference))
         levels.insert(0, str(reference))
-    gi = np.array([levels.index(v) for v in labels])
+    gi = pd.Categorical(labels, categories=levels).codes.astype(np.int64)  # = [levels.index(v) for v in labels]
     codes = prepared.codes.copy()
     ncat: list[int] = []
     collapsed: dict[str, int] = {}
@@ -104,7 +106,7 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     offs = np.concatenate([[0], np.cumsum(ncat)]).astype(int)
     ys, fs = [], []
     for gg in range(len(levels)):
-        pats, cnt = np.unique(codes[gi == gg], axis=0, return_counts=True)
+        pats, _, cnt = _unique_patterns(codes[gi == gg])  # = np.unique(axis=0), ~10× faster
         y = np.zeros((pats.shape[0], int(offs[-1])))
         for j in range(len(ncat)):
             ok = pats[:, j] >= 0

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.exceptions import Diagnostic, PsychometricsError, PsychometricsWarning
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep, IRTStep
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["irt_step"]
 
+@single_thread_blas  # many small matrix products: one BLAS thread (threaded hand-off cost up to 8×)
 def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep) -> IRTStep:
     """GRM calibrations (21-point Gauss–Hermite quadrature) of the analysed rows."""
     from psychometrics.irt import calibrate, eap_scores, information, marginal_reliability, sum_score_table
@@ -34,6 +36,7 @@ def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance:
     if len(scores) > 1:
         scores.append(("total", list(items.columns)))
     cals: dict[str, Any] = {}
+    pats: dict[str, Any] = {}  # large n: the distinct patterns of each subscale with their counts
     fits: dict[str, pd.DataFrame] = {}
     tables: dict[str, pd.DataFrame] = {}
     infos: dict[str, pd.DataFrame] = {}
@@ -60,7 +63,8 @@ def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance:
         rel[sid] = marginal_reliability(cal)
         if sid != "total":
             try:
-                fits[sid] = item_fit(cal, items)
+                data, weights = _rows(cal, items, pats)
+                fits[sid] = item_fit(cal, data, weights=weights)
             except PsychometricsError as exc:
                 notes.append(f"{sid}: S-X² item fit not computed ({why(exc)}).")
     from psychometrics._progress import progress
@@ -73,7 +77,7 @@ def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance:
             dif = _merge_lr(dif, lr)
         bifactor = _bifactor(items, scale, notes, diags) if opts.irt_bifactor else None
         advance(1)
-    m2, ld = _global_and_local_fit(items, cals, notes)
+    m2, ld = _global_and_local_fit(items, cals, notes, pats)
     return IRTStep(calibrations=cals, item_fit=fits, sum_scores=tables, information=infos, marginal_reliability=rel,
                    dif=dif, lr_dif=lr, bifactor=bifactor, notes=tuple(notes), diagnostics=tuple(diags),
                    global_fit=m2, local_dependence=ld)
@@ -98,7 +102,7 @@ def _lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[s
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    out[s.id] = lr_dif(work.items, work.group, list(scale.items_of(s.id)))
+                    out[s.id] = lr_dif(work.items, work.group, list(scale.items_of(s.id)), pooled_calibration=cals[s.id])
                 _record(caught, diags, f"LR DIF {s.id}")
             except PsychometricsError as exc:
                 notes.append(f"{s.id}: likelihood-ratio DIF not computed ({why(exc)}).")
@@ -140,7 +144,28 @@ def _bifactor(items: pd.DataFrame, scale: Scale, notes: list[str], diags: list[D
         return None
 
 
-def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list[str]
+#: above this many rows the statistics after a subscale's calibration (EAP, S-X², LD, M2/C2, ordinal DIF)
+#: work on its distinct response patterns (and groups) with their counts (irt/patterns.py)
+_PATTERNS_ABOVE = 50_000
+#: ordinal DIF on distinct (pattern, group) rows only when they are at most this share of the rows: the fits
+#: aggregate repeated (answer, θ̂, group) rows, and with so many repeats they do so for every item as on the rows
+_DISTINCT_SHARE = 0.5
+
+
+def _rows(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> tuple[pd.DataFrame, Any]:
+    """(data, weights) for a subscale statistic: the rows themselves, or above ``_PATTERNS_ABOVE`` rows
+    the distinct patterns with their counts (computed once per calibration, kept in ``pats``)."""
+    if items.shape[0] <= _PATTERNS_ABOVE:
+        return items, None
+    from psychometrics.irt.patterns import distinct_patterns
+
+    key = "/".join(cal.items)
+    if key not in pats:
+        pats[key] = distinct_patterns(cal, items)
+    return pats[key].frame, pats[key].counts
+
+
+def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list[str], pats: dict[str, Any]
                           ) -> tuple[dict[str, dict[str, float]], dict[str, pd.DataFrame]]:
     """M2 / C2 with RMSEA2 and the pairwise LD χ² / Q3 per subscale (not the total: Ξ grows with J⁴)."""
     from psychometrics.irt.fit import local_dependence
@@ -152,11 +177,13 @@ def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list
         if sid == "total":
             continue
         try:
-            m2[sid] = limited_information_fit(cal, items)
+            data, weights = _rows(cal, items, pats)
+            m2[sid] = limited_information_fit(cal, data, weights=weights)
         except (PsychometricsError, np.linalg.LinAlgError) as exc:
             notes.append(f"{sid}: M2/C2 not computed ({why(exc)}).")
         try:
-            ld[sid] = local_dependence(cal, items)
+            data, weights = _rows(cal, items, pats)
+            ld[sid] = local_dependence(cal, data, weights=weights)
         except PsychometricsError as exc:
             notes.append(f"{sid}: local dependence not computed ({why(exc)}).")
     return m2, ld
@@ -175,11 +202,25 @@ def _dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: Inv
     for s in scale.subscales:
         if s.id not in cals:
             continue
-        theta = eap_scores(cals[s.id], work.items)["theta"]
+        data, grp, weights = work.items, group, None
+        distinct = None
+        if work.items.shape[0] > _PATTERNS_ABOVE:  # the fits depend on a row only through (pattern, group)
+            from psychometrics.irt.patterns import distinct_patterns
+
+            try:
+                distinct = distinct_patterns(cals[s.id], work.items, group)
+            except PsychometricsError:  # (not expected: the calibration's own rows) the rows as before
+                distinct = None
+            if distinct is not None and distinct.frame.shape[0] > _DISTINCT_SHARE * distinct.n_rows:
+                distinct = None  # rows rarely repeat: keep them (the fits then see the rows in row order)
+        if distinct is not None:
+            data, grp, theta, weights = distinct.frame, distinct.group, distinct.theta, distinct.counts
+        else:
+            theta = eap_scores(cals[s.id], work.items)["theta"]
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                tab = ordinal_logistic_dif(work.items, group, theta, list(scale.items_of(s.id)))
+                tab = ordinal_logistic_dif(data, grp, theta, list(scale.items_of(s.id)), weights=weights)
             for w in caught:
                 if issubclass(w.category, PsychometricsWarning):
                     diags.append(Diagnostic(w.category.__name__, f"DIF {s.id}: {w.message}"))

@@ -1,0 +1,163 @@
+"""Benchmark: the item response theory step of ``validate`` at large n (issue 16) — wall, CPU, peak RSS.
+
+    python benchmarks/bench_scale_irt.py [--quick] [--sizes 100000 1000000] [--data-dir DIR]
+
+For each size the demo study (28 items + 41 companion items, 3 career stages) is simulated once
+with ``psychometrics simulate --seed 0`` (cached in --data-dir: the same files as
+benchmarks/bench_scale.py). In a fresh process per size the data step of ``validate … --group
+career_stage`` loads the rows (not timed), then the IRT step (``pipeline.steps.irt.irt_step``)
+runs with its parts timed: the GRM calibrations (five subscales and the 28-item total), S-X²,
+ordinal-logistic DIF (with the EAP θ̂), multi-group LR DIF, M2/C2 and LD. Printed per part: wall
+time, CPU time (user + system of the process) and, for the whole step, the peak resident memory
+(sampled every 20 ms) and its increase over the loaded data. The invariance step's flags are not
+needed for the timing (the DIF table's ``cfa_non_invariant`` column is left empty).
+
+Budget (issue 16, this branch): the whole step ≤ 6 s CPU at 1,000,000 rows and ≤ 1.5 s at
+100,000. ``--quick``: 100,000 rows only. No R equivalent of the step exists, so no R timing is
+printed. The load average is printed: on a shared machine wall times are inflated; CPU time is
+the steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALE = ROOT / "scales" / "mentorship_supportiveness.yaml"
+# (label, module, attribute): the functions the step calls, timed where the step looks them up
+PARTS = (
+    ("GRM calibrations", "psychometrics.irt", "calibrate"),
+    ("S-X² item fit", "psychometrics.irt.fit", "item_fit"),
+    ("distinct patterns", "psychometrics.irt.patterns", "distinct_patterns"),
+    ("EAP θ̂ (row path)", "psychometrics.irt", "eap_scores"),
+    ("ordinal DIF fits", "psychometrics.irt.dif", "ordinal_logistic_dif"),
+    ("multi-group LR DIF", "psychometrics.irt.lrdif", "lr_dif"),
+    ("M2 / C2", "psychometrics.irt.m2", "limited_information_fit"),
+    ("LD χ² / Q3", "psychometrics.irt.fit", "local_dependence"),
+)
+
+
+def _data(n: int, folder: Path) -> Path:
+    path = folder / f"demo_{n}.csv"
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "psychometrics", "simulate", "-n", str(n), "--seed", "0", "-o",
+                        str(path)], check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                       capture_output=True)
+    return path
+
+
+def _rss() -> int:
+    with open("/proc/self/statm", encoding="ascii") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _child(path: Path) -> None:
+    """Load the data, run the IRT step with its parts timed; print one JSON line."""
+    import importlib
+    import warnings
+
+    sys.path.insert(0, str(ROOT))
+    from psychometrics.pipeline.options import merge_options
+    from psychometrics.pipeline.steps.data import load_data
+    from psychometrics.pipeline.steps.irt import irt_step
+    from psychometrics.scale import Scale
+
+    scale = Scale.from_yaml(SCALE)
+    opts = merge_options(None, {"group": "career_stage", "measures": (), "split": 0.5, "seed": 0,
+                                "id_column": "id"}, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        work = load_data(path, scale, opts).work
+    parts: dict[str, list[float]] = {}
+    depth = [0]
+
+    def timed(label: str, fn):  # noqa: ANN001, ANN202 - a thin wrapper
+        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            depth[0] += 1
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:  # calls nested in another timed part count there
+                    acc = parts.setdefault(label, [0.0, 0.0, 0])
+                    acc[0] += time.perf_counter() - w
+                    acc[1] += time.process_time() - c
+                    acc[2] += 1
+        return wrapper
+
+    for label, mod, attr in PARTS:
+        try:  # (an older checkout, timed for comparison, may lack a part)
+            module = importlib.import_module(mod)
+        except ImportError:
+            continue
+        setattr(module, attr, timed(label, getattr(module, attr)))
+    base = _rss()
+    peak = [base]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.02)
+
+    threading.Thread(target=sample, daemon=True).start()
+    invariance = SimpleNamespace(non_invariant_items=(), result=None)
+    w, c = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        irt_step(work, scale, opts, invariance)
+    total = {"wall": time.perf_counter() - w, "cpu": time.process_time() - c, "peak_gb": max(peak[0], _rss()) / 1e9,
+             "base_gb": base / 1e9}
+    stop.set()
+    print(json.dumps({"parts": parts, "total": total}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--quick", action="store_true", help="100,000 rows only")
+    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "psychometrics-bench-scale")
+    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _child(args.child)
+        return
+    sizes = [100_000] if args.quick else args.sizes
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    print(f"bench_scale_irt: the IRT step of validate (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    for n in sizes:
+        path = _data(n, args.data_dir)
+        proc = subprocess.run([sys.executable, __file__, "--child", str(path)], cwd=ROOT, capture_output=True,
+                              text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if proc.returncode != 0:
+            sys.exit(f"the IRT step failed at n = {n}:\n{proc.stderr[-3000:]}")
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        t = res["total"]
+        budget = 6.0 if n >= 1_000_000 else 1.5 if n >= 100_000 else None
+        print(f"\n  n = {n:,}   (load average now {os.getloadavg()[0]:.1f})")
+        print(f"    {'part':<26} {'calls':>6} {'wall s':>8} {'CPU s':>8}")
+        for label, _, _ in PARTS:
+            if label in res["parts"]:
+                wall, cpu, calls = res["parts"][label]
+                print(f"    {label:<26} {calls:6d} {wall:8.2f} {cpu:8.2f}")
+        rest_w = t["wall"] - sum(v[0] for v in res["parts"].values())
+        rest_c = t["cpu"] - sum(v[1] for v in res["parts"].values())
+        print(f"    {'other (information, tables)':<26} {'':6} {rest_w:8.2f} {rest_c:8.2f}")
+        print(f"    {'item response theory step':<26} {'':6} {t['wall']:8.2f} {t['cpu']:8.2f}"
+              + (f"   budget ≤ {budget:g} s CPU" if budget else ""))
+        print(f"    peak RSS {t['peak_gb']:.2f} GB (data loaded: {t['base_gb']:.2f} GB; the step adds "
+              f"{t['peak_gb'] - t['base_gb']:.2f} GB)")
+
+
+if __name__ == "__main__":
+    main()
