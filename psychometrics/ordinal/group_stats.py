@@ -166,10 +166,9 @@ def ordinal_sample_stats(
                f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items and were "
                f"not used (missing per item: {detail})", stacklevel=5)
     check_observed(values, list(items), "ordinal sample statistics")
-    values = values.T[:, complete].T  # a copy in column order: the loop below reads and writes whole columns
     if group is None:
         labels: tuple[str, ...] = ("all",)
-        gcodes = np.zeros(len(values), dtype=int)
+        gcodes = np.zeros(int(complete.sum()), dtype=int)
     else:
         vcodes, uniques = pd.factorize(data[group])  # each distinct value labelled once, not each row
         ulabels = np.array([_group_label(v) for v in uniques], dtype=object)
@@ -181,6 +180,9 @@ def ordinal_sample_stats(
             raise DataError(f"grouping variable {quote(group)} has a single group with complete rows; fit without group=")
         where_label = {lab: g for g, lab in enumerate(labels)}
         gcodes = np.array([where_label.get(lab, -1) for lab in ulabels], dtype=int)[vcodes[complete]]
+    # the used rows as one copy in column order: the loop below reads and writes whole columns, and a
+    # group's rows are gathered column by column (sequential reads, not a strided gather of rows)
+    values = values.T[:, complete].T
     if missing == "pairwise":
         _check_coverage(values, items, gcodes, labels, group, diags)
     for j, v in enumerate(items):
@@ -223,7 +225,7 @@ def ordinal_sample_stats(
     out = []
     shares = _nacov_shares(np.bincount(gcodes, minlength=len(labels)), labels, diags)
     for g, lab in enumerate(labels):
-        block = pd.DataFrame(values[gcodes == g], columns=items)
+        block = pd.DataFrame(values.T[:, gcodes == g].T, columns=items)
         if len(block) <= len(items):
             where = f" in group {quote(lab)}" if group is not None else ""
             kind = "complete" if missing == "listwise" else "non-empty"
@@ -247,7 +249,7 @@ def _check_coverage(values, items, gcodes, labels, group, diags) -> None:
     (else :class:`DataError`); coverage (share of a group's rows observing both) below 0.10 warned."""
     for g, lab in enumerate(labels):
         where = f" in group {quote(lab)}" if group is not None else ""
-        obs = (~np.isnan(values[gcodes == g])).astype(float)
+        obs = (~np.isnan(values.T[:, gcodes == g].T)).astype(float)  # (values: column order)
         n_g = obs.shape[0]
         none = [v for v, c in zip(items, obs.sum(axis=0)) if c == 0]
         if none:
