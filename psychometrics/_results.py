@@ -18,6 +18,10 @@ import pandas as pd
 __all__ = ["ResultMixin", "to_jsonable"]
 
 
+#: types ``to_jsonable`` returns unchanged (a float is not: NaN and infinities become None)
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def to_jsonable(value: Any) -> Any:
     """Convert ``value`` to plain JSON types (dict, list, str, float, int, bool, None).
 
@@ -52,6 +56,8 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
+        if isinstance(value, list) and all(type(v) in _PLAIN for v in value):
+            return list(value)  # already plain (e.g. 10⁶ row labels): no call per value
         return [to_jsonable(v) for v in value]
     if isinstance(value, pd.Timestamp):
         return value.isoformat()

@@ -72,3 +72,13 @@ def test_to_jsonable_frame_column_at_a_time_equals_value_by_value():
               _pd.DataFrame({"x": [1.0]}, index=_pd.MultiIndex.from_tuples([("a", 1)]))]
     for frame in frames:
         assert _json.dumps(tj(frame)) == _json.dumps(by_value(frame))
+
+
+def test_to_jsonable_plain_lists_unchanged_and_floats_still_cleaned():
+    from psychometrics._results import to_jsonable as tj
+
+    ids = ["a", "b", 3, True, None]
+    out = tj(ids)
+    assert out == ids and out is not ids
+    assert tj([1.0, float("nan"), "x"]) == [1.0, None, "x"]
+    assert tj([["a", 1], ["b", float("inf")]]) == [["a", 1], ["b", None]]
