@@ -39,7 +39,7 @@ def invariance_step(work: Responses, rows: pd.Index, scale: Scale, opts: Validat
     from psychometrics.cfa import models
     from psychometrics.invariance import measurement_invariance
 
-    frame = work.items.loc[rows].copy()
+    frame = work.items.loc[rows]  # a new frame already (copy-on-write): adding the group column leaves work alone
     col = opts.group
     frame[col] = work.group.loc[rows].astype(str)
     inv = None
