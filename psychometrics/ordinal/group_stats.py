@@ -80,6 +80,21 @@ def _nacov_shares(n_g: np.ndarray, labels: tuple[str, ...], diags: list[Diagnost
     return shares
 
 
+def _group_codes(values: pd.Series, complete: np.ndarray, group: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The labels of the groups with used rows (order of first appearance) and each used row's group index.
+
+    Each distinct value is labelled once (``pd.factorize``), not each row."""
+    vcodes, uniques = pd.factorize(values)
+    ulabels = np.array([_group_label(v) for v in uniques], dtype=object)
+    used_codes = np.bincount(vcodes[complete], minlength=len(uniques)) > 0
+    present = set(ulabels[used_codes].tolist())  # labels with complete rows (no per-row string compare)
+    labels = tuple(lab for lab in dict.fromkeys(ulabels.tolist()) if lab in present)  # as pd.unique's order
+    if len(labels) < 2:
+        raise DataError(f"grouping variable {quote(group)} has a single group with complete rows; fit without group=")
+    where_label = {lab: g for g, lab in enumerate(labels)}
+    return labels, np.array([where_label.get(lab, -1) for lab in ulabels], dtype=int)[vcodes[complete]]
+
+
 def _categories(seen: np.ndarray) -> tuple[list[float], np.ndarray]:
     """The sorted distinct values of the integer-valued answers ``seen`` and each answer's index in them.
 
@@ -170,16 +185,7 @@ def ordinal_sample_stats(
         labels: tuple[str, ...] = ("all",)
         gcodes = np.zeros(int(complete.sum()), dtype=int)
     else:
-        vcodes, uniques = pd.factorize(data[group])  # each distinct value labelled once, not each row
-        ulabels = np.array([_group_label(v) for v in uniques], dtype=object)
-        used_codes = np.bincount(vcodes[complete], minlength=len(uniques)) > 0
-        present = set(ulabels[used_codes].tolist())  # labels with complete rows (no per-row string compare)
-        labels = tuple(dict.fromkeys(ulabels.tolist()))  # order of first appearance, as pd.unique
-        labels = tuple(lab for lab in labels if lab in present)
-        if len(labels) < 2:
-            raise DataError(f"grouping variable {quote(group)} has a single group with complete rows; fit without group=")
-        where_label = {lab: g for g, lab in enumerate(labels)}
-        gcodes = np.array([where_label.get(lab, -1) for lab in ulabels], dtype=int)[vcodes[complete]]
+        labels, gcodes = _group_codes(data[group], complete, group)
     # the used rows as one copy in column order: the loop below reads and writes whole columns, and a
     # group's rows are gathered column by column (sequential reads, not a strided gather of rows)
     values = values.T[:, complete].T
