@@ -62,3 +62,21 @@ def test_satorra_traces_equal_dense_product(less, more):
     tr1, tr2 = _dense_satorra_traces(f1._engine, f0._engine)
     assert test["trace_ugamma"] == pytest.approx(tr1, rel=1e-10)
     assert test["trace_ugamma2"] == pytest.approx(tr2, rel=1e-10)
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "inv_hs_loadings", "inv_bfi_intercepts"])
+def test_dwls_derivatives_on_a_group_s_columns_equal_the_full_product(name):
+    # issue 16: the information and gradient of each group are accumulated over the columns of Δ_g that
+    # are not zero; the full products (as before) are the reference
+    from psychometrics.cfa.categorical_model import dwls_derivatives
+
+    e = fitted(name)._engine
+    f, grad, A, deltas = dwls_derivatives(e.model, e.moments, e.fg, e.x)
+    ref_g, ref_A = np.zeros_like(grad), np.zeros_like(A)
+    for g, (part, gm) in enumerate(zip(e.model.parts(e.x), e.moments)):
+        r = gm.s - e.model.sigma(part)
+        WD = deltas[g] * gm.w[:, None]
+        ref_g -= e.fg[g] * (WD.T @ r)
+        ref_A += e.fg[g] * (WD.T @ deltas[g])
+    np.testing.assert_allclose(A, ref_A, rtol=1e-12, atol=1e-14 * np.abs(ref_A).max())
+    np.testing.assert_allclose(grad, ref_g, rtol=0, atol=1e-12 * max(1.0, np.abs(ref_g).max()))

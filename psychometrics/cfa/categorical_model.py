@@ -131,9 +131,14 @@ def dwls_derivatives(model: CategoricalModel, moments: Sequence[wls.GroupMoments
         D = model.jacobian(g, part)
         deltas.append(D)
         f += 0.5 * fg[g] * float(np.sum(gm.w * r * r))
-        WD = D * gm.w[:, None]
-        grad -= fg[g] * (WD.T @ r)
-        A += fg[g] * (WD.T @ D)
+        # only the parameters this group's statistics depend on: in a multi-group model most columns of
+        # Δ_g are zero (issue 16: the full (parameters × parameters) product per group and iteration was
+        # most of the invariance ladder's algebra); the other entries add exact zeros
+        cols = np.flatnonzero(np.any(D != 0.0, axis=0))
+        Dg = D[:, cols]
+        WD = Dg * gm.w[:, None]
+        grad[cols] -= fg[g] * (WD.T @ r)
+        A[np.ix_(cols, cols)] += fg[g] * (WD.T @ Dg)
     return f, grad, A, deltas
 
 
