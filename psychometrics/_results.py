@@ -18,6 +18,10 @@ import pandas as pd
 __all__ = ["ResultMixin", "to_jsonable"]
 
 
+#: types ``to_jsonable`` returns unchanged (a float is not: NaN and infinities become None)
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def to_jsonable(value: Any) -> Any:
     """Convert ``value`` to plain JSON types (dict, list, str, float, int, bool, None).
 
@@ -35,10 +39,11 @@ def to_jsonable(value: Any) -> Any:
         value = float(value)
         return value if math.isfinite(value) else None
     if isinstance(value, pd.DataFrame):
+        cols = [_column_jsonable(value.iloc[:, j]) for j in range(value.shape[1])]
         return {
-            "index": [to_jsonable(i) for i in value.index],
+            "index": _column_jsonable(value.index),
             "columns": [to_jsonable(c) for c in value.columns],
-            "data": [[to_jsonable(v) for v in row] for row in value.itertuples(index=False)],
+            "data": [list(row) for row in zip(*cols)] if cols else [[] for _ in range(len(value))],
         }
     if isinstance(value, pd.Series):
         return {str(k): to_jsonable(v) for k, v in value.items()}
@@ -51,10 +56,35 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
+        if isinstance(value, list) and all(type(v) in _PLAIN for v in value):
+            return list(value)  # already plain (e.g. 10⁶ row labels): no call per value
         return [to_jsonable(v) for v in value]
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     return str(value)
+
+
+def _column_jsonable(col: pd.Series | pd.Index) -> list[Any]:
+    """``[to_jsonable(v) for v in col]``, a whole column at a time for NumPy numbers and text.
+
+    The same values (``tolist`` gives the Python float/int/bool that ``to_jsonable`` returns; a
+    non-finite float becomes None); a table of 10⁵ rows (the careless screens' flagged rows at 10⁶
+    respondents) or 10⁶ row labels took seconds value by value (issue 16).
+    """
+    dtype = col.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        arr = np.asarray(col, dtype=float)
+        out = arr.tolist()
+        for i in np.flatnonzero(~np.isfinite(arr)).tolist():
+            out[i] = None
+        return out
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return np.asarray(col).tolist()
+    if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):
+        vals = col.tolist()
+        if all(type(v) is str for v in vals):
+            return vals
+    return [to_jsonable(v) for v in col]
 
 
 def _fmt(value: Any, digits: int) -> str:

@@ -49,3 +49,36 @@ def test_summary_text():
 def test_to_jsonable_handles_numpy_and_inf():
     assert to_jsonable({"a": np.float64(np.inf), "b": np.int64(3), "c": np.array([1.0, 2.0])}) == {
         "a": None, "b": 3, "c": [1.0, 2.0]}
+
+
+def test_to_jsonable_frame_column_at_a_time_equals_value_by_value():
+    # issue 16: DataFrames (and text row labels) are converted a column at a time; the result equals
+    # the value-by-value conversion (independent implementation written out here)
+    import json as _json
+
+    import numpy as _np
+    import pandas as _pd
+
+    from psychometrics._results import to_jsonable as tj
+
+    def by_value(frame):
+        return {"index": [tj(i) for i in frame.index], "columns": [tj(c) for c in frame.columns],
+                "data": [[tj(v) for v in row] for row in frame.itertuples(index=False)]}
+
+    df = _pd.DataFrame({"a": [1.0, _np.nan, _np.inf], "b": [1, 2, 3], "c": ["x", None, "z"], "d": [True, False, True],
+                        "e": _pd.array([1, None, 3], dtype="Int64"), "f": _np.array([1.5, 2, 3], dtype=_np.float32),
+                        "g": [(1, 2), "s", 3.0], "h": _pd.to_datetime(["2020-01-01"] * 3)}, index=["r1", "r2", "r3"])
+    frames = [df, df.iloc[:0], _pd.DataFrame(_np.zeros((3, 0))),
+              _pd.DataFrame({"x": [1.0]}, index=_pd.MultiIndex.from_tuples([("a", 1)]))]
+    for frame in frames:
+        assert _json.dumps(tj(frame)) == _json.dumps(by_value(frame))
+
+
+def test_to_jsonable_plain_lists_unchanged_and_floats_still_cleaned():
+    from psychometrics._results import to_jsonable as tj
+
+    ids = ["a", "b", 3, True, None]
+    out = tj(ids)
+    assert out == ids and out is not ids
+    assert tj([1.0, float("nan"), "x"]) == [1.0, None, "x"]
+    assert tj([["a", 1], ["b", float("inf")]]) == [["a", 1], ["b", None]]

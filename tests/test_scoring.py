@@ -756,3 +756,20 @@ def test_pairwise_cov_large_n_equals_pandas():
     np.testing.assert_allclose(pairwise_cov(df), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
     frac = df + 0.5 * (rng.random(df.shape) > 0.5)  # non-integer values: pandas itself
     np.testing.assert_array_equal(pairwise_cov(frac), frac.cov().to_numpy())
+
+
+def test_alpha_from_shared_pairwise_sums_equals_per_score():
+    # issue 16: at large n the SEM table's alphas come from one set of pairwise sums of all items;
+    # each score's covariance (a sub-block of exact integer sums) equals pairwise_cov of its items bit for bit
+    from psychometrics.scoring.sem import _alpha_or_reason, _PairwiseMoments, pairwise_cov
+
+    rng = np.random.default_rng(5)
+    x = np.clip(np.round(3 + rng.standard_normal((11_000, 1)) + rng.standard_normal((11_000, 6))), 1, 5)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    df = pd.DataFrame(x, columns=list("abcdef"))
+    m = _PairwiseMoments.of(df)
+    for cols in ([0, 2, 4], [1, 3, 5, 0], list(range(6))):
+        sub = df.iloc[:, cols]
+        np.testing.assert_array_equal(m.cov(cols), pairwise_cov(sub))
+        assert _alpha_or_reason(sub.iloc[:0], m, cols) == _alpha_or_reason(sub)
+    assert _PairwiseMoments.of(df.iloc[:9_999]) is None  # small samples: pandas, as before

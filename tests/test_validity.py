@@ -670,3 +670,19 @@ def test_hypotheses_missing_measure_can_be_skipped(hs):
     assert Verdict(**res.verdicts()[1]).status == "not assessed"
     with pytest.raises(DataError, match="missing_scores must be"):
         evaluate_hypotheses([HYPS[0]], _hs_scores(hs), scale_id="hs", missing_scores="ignore")
+
+
+def test_correlate_numeric_fast_path_equals_object_route():
+    # issue 16: numeric input skips the per-value object conversion; the result is the same
+    from psychometrics.validity import correlate
+
+    rng = np.random.default_rng(3)
+    x = pd.Series(rng.standard_normal(500), name="x")
+    y = pd.Series(x * 0.4 + rng.standard_normal(500), name="y")
+    x[[3, 40]] = np.nan
+    fast = correlate(x, y)
+    slow = correlate(list(x.astype(object)), list(y.astype(object)), x_name="x", y_name="y")
+    assert (fast.r, fast.n, fast.n_excluded, fast.p, fast.ci) == (slow.r, slow.n, slow.n_excluded, slow.p, slow.ci)
+    assert correlate(pd.Series([1, 2, 3, 5, 4], dtype="Int64"), np.array([2.0, 1, 4, 3, 5])).n == 5
+    with pytest.raises(DataError, match="infinite"):
+        correlate(pd.Series([1.0, 2, np.inf, 4, 5]), pd.Series([1.0, 2, 3, 4, 6]))

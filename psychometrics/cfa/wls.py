@@ -78,7 +78,8 @@ def robust_vcov(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_
 
 
 def _ugamma(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv: np.ndarray) -> np.ndarray:
-    """U Γ̃ with U = W̃ − W̃ΔA⁻¹Δ'W̃ (lavaan's ``UGamma``)."""
+    """U Γ̃ with U = W̃ − W̃ΔA⁻¹Δ'W̃ (lavaan's ``UGamma``), as a dense matrix (the reference of
+    :func:`_ugamma_traces`; not used by the fits)."""
     N = sum(gm.n for gm in groups)
     fg = np.array([gm.n / N for gm in groups])
     WD = np.vstack([f * D * gm.w[:, None] for D, gm, f in zip(deltas, groups, fg)])  # W̃Δ
@@ -93,6 +94,39 @@ def _ugamma(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv:
     return U @ Gt
 
 
+def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
+                   A_inv: np.ndarray) -> tuple[float, float]:
+    r"""tr(UΓ̃) and tr((UΓ̃)²) without forming the (Σ_g m_g)² matrix UΓ̃.
+
+    With U = D_w − B, D_w = ⊕ f_g W_g, B = W̃ΔA⁻¹Δ'W̃ and Γ̃ = ⊕ Γ_g/f_g (block diagonal):
+    tr(UΓ̃) = Σ_g tr(W_gΓ_g) − tr(A⁻¹M) and
+    tr((UΓ̃)²) = Σ_g tr((W_gΓ_g)²) − 2 tr(A⁻¹ L D_w R) + tr((A⁻¹M)²), where
+    L = Δ'W̃Γ̃ (L_g = Δ_g'W_gΓ_g), R = Γ̃W̃Δ (R_g = Γ_gW_gΔ_g) and M = L W̃Δ = Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g —
+    the same sums regrouped (no symmetry of Γ or A⁻¹ is assumed), O(Σ_g m_g² k) instead of
+    O((Σ_g m_g)³): 3 × 490 statistics and 440 parameters in the demo study's invariance ladder,
+    about 10× fewer operations (issue 16). Equal to the dense :func:`_ugamma` to rounding
+    (``tests/test_cfa_wls_traces.py``).
+    """
+    N = sum(gm.n for gm in groups)
+    k = A_inv.shape[0]
+    tr1 = tr2 = 0.0
+    M = np.zeros((k, k))
+    LDR = np.zeros((k, k))
+    for D, gm in zip(deltas, groups):
+        f = gm.n / N
+        WG = gm.w[:, None] * gm.gamma  # W_g Γ_g
+        tr1 += float(np.trace(WG))
+        tr2 += float(np.sum(WG * WG.T))
+        L = (D.T * gm.w) @ gm.gamma  # Δ_g' W_g Γ_g
+        R = gm.gamma @ (D * gm.w[:, None])  # Γ_g W_g Δ_g
+        M += f * (L @ (D * gm.w[:, None]))
+        LDR += f * ((L * gm.w) @ R)
+    AM = A_inv @ M
+    tr1 -= float(np.trace(AM))
+    tr2 += -2.0 * float(np.sum(A_inv * LDR.T)) + float(np.sum(AM * AM.T))
+    return tr1, tr2
+
+
 def scaled_shifted(T: float, df: int, deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
                    A_inv: np.ndarray) -> dict[str, float]:
     """Mean-and-variance adjusted (scaled-shifted) test statistic, lavaan 0.6-14's ``scaled.shifted``.
@@ -102,9 +136,7 @@ def scaled_shifted(T: float, df: int, deltas: Sequence[np.ndarray], groups: Sequ
     if df <= 0:
         return {"stat": T, "df": df, "pvalue": math.nan, "trace_ugamma": math.nan, "trace_ugamma2": math.nan,
                 "scaling_factor": math.nan, "shift_parameter": math.nan}
-    UG = _ugamma(deltas, groups, A_inv)
-    tr1 = float(np.trace(UG))
-    tr2 = float(np.sum(UG * UG.T))
+    tr1, tr2 = _ugamma_traces(deltas, groups, A_inv)
     a = math.sqrt(df / tr2)
     b = df - a * tr1
     stat = a * T + b
@@ -288,19 +320,17 @@ def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Se
     A = U_[:, rank:].T
     PA = P_inv @ A.T
     Pt = PA @ np.linalg.pinv(A @ PA) @ PA.T
+    # tr((UΓ_f)²) with U = WΔ1P̃Δ1'W: tr((P̃M)²), M = Σ_g f_g Δ1_g'W_gΓ_gW_gΔ1_g — the k × k regrouping of
+    # the (Σ m_g)² product (issue 16; equal to the dense form to rounding, tests/test_cfa_wls_traces.py)
     tr1 = 0.0
+    M = np.zeros_like(Pt)
     for D, gm, f in zip(deltas1, groups, fg):
         WD = D * gm.w[:, None]
-        tr1 += f * float(np.sum((WD.T @ gm.gamma @ WD) * Pt.T))
-    WD_all = np.vstack([D * gm.w[:, None] for D, gm in zip(deltas1, groups)])
-    sizes = [len(gm.s) for gm in groups]
-    Gf = np.zeros((sum(sizes), sum(sizes)))
-    off = 0
-    for gm, f, k in zip(groups, fg, sizes):
-        Gf[off:off + k, off:off + k] = f * gm.gamma
-        off += k
-    UG = WD_all @ Pt @ WD_all.T @ Gf
-    tr2 = float(np.sum(UG * UG.T))
+        Mg = WD.T @ gm.gamma @ WD
+        tr1 += f * float(np.sum(Mg * Pt.T))
+        M += f * Mg
+    PM = Pt @ M
+    tr2 = float(np.sum(PM * PM.T))
     a = math.sqrt(m / tr2)
     b = m - a * tr1
     Td = (T0 - T1) * a + b

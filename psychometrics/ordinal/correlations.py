@@ -35,7 +35,7 @@ from psychometrics.exceptions import (
 )
 from psychometrics.ordinal._input import prepare
 from psychometrics.ordinal.bivariate import _BIG
-from psychometrics.ordinal.nacov import NACOV_ROWS, nacov
+from psychometrics.ordinal.nacov import NACOV_ROWS, nacov, nacov_limit  # noqa: F401 - NACOV_ROWS re-exported
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
 from psychometrics.ordinal.twostep import pearson_from_tables, polychoric_pairs, polyserial_pairs
 
@@ -417,12 +417,12 @@ def _labelled_result(R, th, counts, freq_raw, codes, ord_idx, K, cats, names, n,
         acov = False
     if acov:
         G = nacov(codes, ord_idx, K, th, counts, R, freq_raw, n)
-        if codes.shape[0] > NACOV_ROWS:
+        if codes.shape[0] > nacov_limit():
             record(diagnostics, PsychometricsWarning,
                    f"large sample ({codes.shape[0]:,} rows): the middle term of the asymptotic covariance (NACOV, "
                    f"Γ) of the thresholds and polychoric correlations is estimated from a fixed random subsample of "
-                   f"{NACOV_ROWS:,} rows (the rest of Γ from all rows); its relative sampling error is about "
-                   f"{1 / NACOV_ROWS ** 0.5:.1%}, which changes standard errors and scaled test statistics by about "
+                   f"{nacov_limit():,} rows (the rest of Γ from all rows); its relative sampling error is about "
+                   f"{1 / nacov_limit() ** 0.5:.1%}, which changes standard errors and scaled test statistics by about "
                    "that share — the exact sum over every row costs time in proportion to n", stacklevel=5)
         labels = list(stats.index)
         gamma = pd.DataFrame(G, index=labels, columns=labels)

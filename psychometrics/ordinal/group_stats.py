@@ -3,6 +3,7 @@ shared by all groups (empty ones an error or merged), then :func:`polychoric` pe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,8 +12,10 @@ import pandas as pd
 
 from psychometrics._groups import group_label as _group_label
 from psychometrics._validation import check_observed
-from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, EstimationError, record
+from psychometrics.exceptions import (DataError, DataQualityWarning, Diagnostic, EstimationError,
+                                     PsychometricsWarning, record)
 from psychometrics.ordinal.correlations import polychoric
+from psychometrics.ordinal import nacov as _nacov
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
 from psychometrics._text import quote
 
@@ -52,6 +55,62 @@ def _collapse(values: np.ndarray, cats: list[float], gcodes: np.ndarray, labels:
         values = np.where(values == c, target, values)
         cats.remove(c)
         merges.append((c, target, lab))
+
+
+def _nacov_shares(n_g: np.ndarray, labels: tuple[str, ...], diags: list[Diagnostic]) -> list[int | None]:
+    """Per group, the rows of the NACOV middle term's subsample: NACOV_ROWS shared by the groups.
+
+    The middle term Σ s sᵀ of Γ costs O(rows × q²) (q = thresholds + correlations). One group is
+    subsampled above NACOV_ROWS rows (``ordinal/nacov.py``); with G groups the bound applies to
+    their total, each group getting ⌈NACOV_ROWS · n_g / N⌉ rows — without it a multi-group fit
+    costs G times a single-group one (3 × 100,000 rows, 2.5 s CPU, in the demo study's invariance
+    ladder at 10⁶ rows; issue 16). At N ≤ NACOV_ROWS every group is exact (None: the default).
+    """
+    N, limit = int(n_g.sum()), _nacov.NACOV_ROWS  # read at call time (tests lower it)
+    if len(n_g) < 2 or N <= limit:
+        return [None] * len(n_g)
+    shares = [max(1, math.ceil(limit * int(k) / N)) for k in n_g]
+    record(diags, PsychometricsWarning,
+           f"large sample ({N:,} rows in {len(n_g)} groups): the middle term of each group's asymptotic "
+           f"covariance (NACOV, Γ) is estimated from a fixed random subsample, {limit:,} rows shared by the "
+           "groups in proportion to their size ("
+           + ", ".join(f"{quote(lab)}: {m:,} of {int(k):,}" for lab, m, k in zip(labels, shares, n_g))
+           + "); standard errors and scaled test statistics change by about the relative sampling error of "
+           f"that subsample (about {1 / min(shares) ** 0.5:.1%} in the smallest group)", stacklevel=6)
+    return shares
+
+
+def _group_codes(values: pd.Series, complete: np.ndarray, group: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The labels of the groups with used rows (order of first appearance) and each used row's group index.
+
+    Each distinct value is labelled once (``pd.factorize``), not each row."""
+    vcodes, uniques = pd.factorize(values)
+    ulabels = np.array([_group_label(v) for v in uniques], dtype=object)
+    used_codes = np.bincount(vcodes[complete], minlength=len(uniques)) > 0
+    present = set(ulabels[used_codes].tolist())  # labels with complete rows (no per-row string compare)
+    labels = tuple(lab for lab in dict.fromkeys(ulabels.tolist()) if lab in present)  # as pd.unique's order
+    if len(labels) < 2:
+        raise DataError(f"grouping variable {quote(group)} has a single group with complete rows; fit without group=")
+    where_label = {lab: g for g, lab in enumerate(labels)}
+    return labels, np.array([where_label.get(lab, -1) for lab in ulabels], dtype=int)[vcodes[complete]]
+
+
+def _categories(seen: np.ndarray) -> tuple[list[float], np.ndarray]:
+    """The sorted distinct values of the integer-valued answers ``seen`` and each answer's index in them.
+
+    Small integer codes are tabulated in one pass (bincount) instead of hashing (``pd.unique``)
+    and a binary search per answer (``np.searchsorted``): issue 16, ~1 s per 10⁶ rows × 28 items.
+    """
+    if seen.size == 0:
+        return [], np.zeros(0, dtype=np.int64)
+    lo, hi = float(seen.min()), float(seen.max())
+    if hi - lo >= 100_000:
+        cats = sorted(pd.unique(seen).tolist())
+        return cats, np.searchsorted(np.array(cats), seen)
+    iv = (seen - lo).astype(np.int64)
+    present = np.bincount(iv) > 0
+    cats = (np.flatnonzero(present) + lo).tolist()
+    return [float(c) for c in cats], (np.cumsum(present) - 1)[iv]
 
 
 def ordinal_sample_stats(
@@ -122,37 +181,32 @@ def ordinal_sample_stats(
                f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items and were "
                f"not used (missing per item: {detail})", stacklevel=5)
     check_observed(values, list(items), "ordinal sample statistics")
-    values = values[complete]
     if group is None:
         labels: tuple[str, ...] = ("all",)
-        gcodes = np.zeros(len(values), dtype=int)
+        gcodes = np.zeros(int(complete.sum()), dtype=int)
     else:
-        vcodes, uniques = pd.factorize(data[group])  # each distinct value labelled once, not each row
-        ulabels = np.array([_group_label(v) for v in uniques], dtype=object)
-        gstr = ulabels[vcodes[complete]]
-        labels = tuple(dict.fromkeys(_group_label(v) for v in pd.unique(data[group])))
-        labels = tuple(lab for lab in labels if np.any(gstr == lab))
-        if len(labels) < 2:
-            raise DataError(f"grouping variable {quote(group)} has a single group with complete rows; fit without group=")
-        where_label = {lab: g for g, lab in enumerate(labels)}
-        gcodes = np.array([where_label.get(lab, -1) for lab in ulabels], dtype=int)[vcodes[complete]]
+        labels, gcodes = _group_codes(data[group], complete, group)
+    # the used rows as one copy in column order: the loop below reads and writes whole columns, and a
+    # group's rows are gathered column by column (sequential reads, not a strided gather of rows)
+    values = values.T[:, complete].T
     if missing == "pairwise":
         _check_coverage(values, items, gcodes, labels, group, diags)
     for j, v in enumerate(items):
         col = values[:, j]
-        seen = col[~np.isnan(col)]
+        obs = ~np.isnan(col)
+        seen = col[obs]
         if np.any(seen != np.round(seen)):
             bad = np.unique(seen[seen != np.round(seen)])[:5]
             raise DataError(f"ordinal item {quote(v)} has non-integer values ({', '.join(map(str, bad))}); "
                             "code its categories as integers")
-        cats = sorted(pd.unique(seen).tolist())  # hashing, not a sort of every answer
+        cats, code = _categories(seen)  # sorted distinct values; each answer's index in them
         if not cats:
             raise DataError(f"ordinal item {quote(v)} has no observed response in the rows used; remove it")
         if len(cats) < 2:
             raise DataError(f"ordinal item {quote(v)} has a single category ({cats[0]:g}) in the data; remove it")
         if group is not None:
-            ok = ~np.isnan(col)  # answers per group and category in one pass (bincount), not one per cell
-            cell = gcodes[ok] * len(cats) + np.searchsorted(np.array(cats), col[ok])
+            # answers per group and category in one pass (bincount), not one per cell
+            cell = gcodes[obs] * len(cats) + code
             used = np.bincount(cell, minlength=len(labels) * len(cats)).reshape(len(labels), len(cats))
             empty = [(lab, c) for g, lab in enumerate(labels) for k, c in enumerate(cats) if used[g, k] == 0]
             if empty:
@@ -167,21 +221,23 @@ def ordinal_sample_stats(
                 if len(cats) < 2:
                     raise DataError(f"ordinal item {quote(v)}: collapsing empty categories leaves a single category")
                 values[:, j] = col
+                code = np.searchsorted(np.array(cats), col[obs])
                 record(diags, DataQualityWarning,
                        f"item {quote(v)}: " + "; ".join(f"category {c:g} (empty in group {quote(lab)}) merged into {t:g}"
                                                    for c, t, lab in merges)
                        + " in every group", stacklevel=5)
         # recode to 1..K so that every group sees the same categories
-        col = values[:, j]
-        values[:, j] = np.where(np.isnan(col), np.nan, np.searchsorted(np.array(cats), col) + 1)
+        values[obs, j] = code + 1
     out = []
+    shares = _nacov_shares(np.bincount(gcodes, minlength=len(labels)), labels, diags)
     for g, lab in enumerate(labels):
-        block = pd.DataFrame(values[gcodes == g], columns=items)
+        block = pd.DataFrame(values.T[:, gcodes == g].T, columns=items)
         if len(block) <= len(items):
             where = f" in group {quote(lab)}" if group is not None else ""
             kind = "complete" if missing == "listwise" else "non-empty"
             raise DataError(f"{len(block)} {kind} rows{where} for {len(items)} items: too few for WLSMV")
-        res = polychoric(block, ordered=True, acov=True, missing=missing)
+        with _nacov.nacov_rows(shares[g]):
+            res = polychoric(block, ordered=True, acov=True, missing=missing)
         for dg in res.diagnostics:
             where = f" (group {quote(lab)})" if group is not None else ""
             diags.append(Diagnostic(dg.category, dg.message + where))
@@ -199,7 +255,7 @@ def _check_coverage(values, items, gcodes, labels, group, diags) -> None:
     (else :class:`DataError`); coverage (share of a group's rows observing both) below 0.10 warned."""
     for g, lab in enumerate(labels):
         where = f" in group {quote(lab)}" if group is not None else ""
-        obs = (~np.isnan(values[gcodes == g])).astype(float)
+        obs = (~np.isnan(values.T[:, gcodes == g].T)).astype(float)  # (values: column order)
         n_g = obs.shape[0]
         none = [v for v, c in zip(items, obs.sum(axis=0)) if c == 0]
         if none:

@@ -6,11 +6,14 @@ lavaan's ``lav_samplestats_ordinal`` / ``muthen1984``: the input to WLS and WLSM
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
 
 from psychometrics.ordinal.bivariate import _BIG, _SQRT_EPS, _dnorm, _pair_grid, _pnorm
 
-__all__ = ["nacov", "unique_rows", "NACOV_ROWS"]
+__all__ = ["nacov", "unique_rows", "NACOV_ROWS", "nacov_limit", "nacov_rows"]
 
 #: Above this many rows the middle term Σ s sᵀ of the NACOV is estimated from a seeded random
 #: subsample of this many rows (scaled by N / m); the bread B comes from the full tables. Its cost
@@ -19,6 +22,24 @@ __all__ = ["nacov", "unique_rows", "NACOV_ROWS"]
 #: (docs/large-samples.md). The demo (n = 400) and every n ≤ 100,000 are computed exactly.
 NACOV_ROWS = 100_000
 _NACOV_SEED = 0x6A3C0F  # fixed: the same data give the same Γ (the subsample depends only on N)
+#: a smaller bound for the calls inside :func:`nacov_rows` (per-group Γ sharing NACOV_ROWS; see group_stats)
+_ROWS: ContextVar[int | None] = ContextVar("nacov_rows", default=None)
+
+
+def nacov_limit() -> int:
+    """Rows above which (and the size of the subsample from which) the middle term is estimated."""
+    limit = _ROWS.get()
+    return NACOV_ROWS if limit is None else limit
+
+
+@contextmanager
+def nacov_rows(limit: int | None):
+    """Within this block, :func:`nacov` subsamples above ``limit`` rows (None: ``NACOV_ROWS``)."""
+    token = _ROWS.set(limit)
+    try:
+        yield
+    finally:
+        _ROWS.reset(token)
 
 
 def unique_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,10 +119,11 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
     # column (each a lookup in a tiny per-pair table: cache-friendly) in Fortran order for syrk.
     rows = codes[:, ord_idx]
     inner_scale = 1.0
-    if rows.shape[0] > NACOV_ROWS:  # large n: Σ s sᵀ from a random subsample (see NACOV_ROWS)
-        pick = np.sort(np.random.default_rng([_NACOV_SEED, rows.shape[0]]).choice(rows.shape[0], NACOV_ROWS,
+    limit = nacov_limit()
+    if rows.shape[0] > limit:  # large n: Σ s sᵀ from a random subsample (see NACOV_ROWS)
+        pick = np.sort(np.random.default_rng([_NACOV_SEED, rows.shape[0]]).choice(rows.shape[0], limit,
                                                                                    replace=False))
-        inner_scale = rows.shape[0] / NACOV_ROWS
+        inner_scale = rows.shape[0] / limit
         rows = rows[pick]
     pat, cnt = unique_rows(np.where(rows < 0, kmax, rows))
     del rows

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from psychometrics._results import to_jsonable
+from psychometrics._results import _column_jsonable, to_jsonable
 from psychometrics.exceptions import PsychometricsError
 from psychometrics.pipeline.state import RunState
 from psychometrics.report.diagnostic_causes import group_by_cause
@@ -95,6 +95,8 @@ def _row_labels(index: Any) -> list[Any]:
     """Row labels as JSON values (an integer index in one call: 10⁶ labels one by one took seconds)."""
     if getattr(getattr(index, "dtype", None), "kind", "") in ("i", "u"):
         return index.tolist()
+    if isinstance(index, pd.Index):
+        return _column_jsonable(index)  # text ids: the whole column at once when every label is a str
     return [to_jsonable(i) for i in index]
 
 

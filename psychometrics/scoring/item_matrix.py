@@ -46,19 +46,25 @@ def _prepare_items(
             f"{', '.join(map(str, list(data.columns)[:30]))}"
             f"{' ...' if len(data.columns) > 30 else ''}")
     raw = data[items]
-    cols: list[np.ndarray] = []
-    for item in items:
-        col = raw[item]
-        if pd.api.types.is_bool_dtype(col.dtype):
-            raise error(f"{source}: item {quote(item)} holds true/false values, not responses")
-        x, bad = response_numbers(col)
-        if bad.any():
-            raise error(
-                f"{source}: item {quote(item)} holds non-numeric value(s) {_few(list(col[bad]))} "
-                f"in row(s) {_few(list(data.index[bad]))}; recode them or declare numeric "
-                "missing codes")
-        cols.append(x)
-    x = np.column_stack(cols) if cols else np.empty((len(data), 0))
+    dtypes = list(raw.dtypes)
+    if items and all(isinstance(d, np.dtype) and d.kind in "iuf" for d in dtypes):
+        # plain NumPy numbers (every item of a Responses object): one conversion of the whole matrix, the
+        # same floats as the column-by-column route below (issue 16: two fewer copies of 10⁶ rows)
+        x = raw.to_numpy(dtype=float, copy=True)
+    else:
+        cols: list[np.ndarray] = []
+        for item in items:
+            col = raw[item]
+            if pd.api.types.is_bool_dtype(col.dtype):
+                raise error(f"{source}: item {quote(item)} holds true/false values, not responses")
+            x, bad = response_numbers(col)
+            if bad.any():
+                raise error(
+                    f"{source}: item {quote(item)} holds non-numeric value(s) {_few(list(col[bad]))} "
+                    f"in row(s) {_few(list(data.index[bad]))}; recode them or declare numeric "
+                    "missing codes")
+            cols.append(x)
+        x = np.column_stack(cols) if cols else np.empty((len(data), 0))
     # declared missing codes -> NaN, counted per item
     if rules.missing_codes:
         code_mask = np.isin(x, np.asarray(rules.missing_codes, dtype=float))
@@ -100,7 +106,7 @@ def _prepare_items(
     if not already_reversed and rules.reverse_items:
         rev = [items.index(i) for i in rules.reverse_items]
         x[:, rev] = rules.response_min + rules.response_max - x[:, rev]
-    frame = pd.DataFrame(x, index=data.index, columns=items)
+    frame = pd.DataFrame(x, index=data.index, columns=items, copy=False)  # x is this function's own array
     return frame, pd.Series(np.asarray(n_codes, dtype=np.int64), index=items, name="missing_codes")
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.exceptions import Diagnostic, InvarianceWarning, record
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep
@@ -27,6 +28,7 @@ RULE_REFERENCES = {"chen2007": "Chen (2007)", "chen2007_small": "Chen (2007)",
                    "rutkowski_svetina2014": "Rutkowski & Svetina (2014)", "chisq": "lavaan lavTestLRT"}
 
 
+@single_thread_blas  # modest matrices: threaded BLAS only adds hand-off cost (the score tests ran outside the limit)
 def invariance_step(work: Responses, rows: pd.Index, scale: Scale, opts: ValidationOptions,
                     ordinal: bool = False, est: Any = None) -> InvarianceStep:
     """Invariance of the declared correlated-factors model across ``opts.group`` on ``rows``
@@ -37,7 +39,7 @@ def invariance_step(work: Responses, rows: pd.Index, scale: Scale, opts: Validat
     from psychometrics.cfa import models
     from psychometrics.invariance import measurement_invariance
 
-    frame = work.items.loc[rows].copy()
+    frame = work.items.loc[rows]  # a new frame already (copy-on-write): adding the group column leaves work alone
     col = opts.group
     frame[col] = work.group.loc[rows].astype(str)
     inv = None

@@ -3,7 +3,7 @@ validity hypotheses against the companion measures."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -64,7 +64,13 @@ def _construct_validity(work: Responses, cfa: CFAStep, validation: pd.Index, not
         notes.append("CR/AVE/HTMT were not computed: the correlated-factors CFA did not converge, so its estimates "
                      "are not interpretable.")
         return None, None
-    items = work.items.loc[validation]
+    rows: list[pd.DataFrame] = []
+
+    def items() -> pd.DataFrame:  # the validation rows, copied once and only when a listwise or ML fit needs them
+        if not rows:
+            rows.append(work.items.loc[validation])
+        return rows[0]
+
     try:
         return _from_fit(main, items, notes), _n(main)
     except Exception as exc:  # noqa: BLE001 - WLSMV fits may lack what it needs: fall back to ML, say so
@@ -72,7 +78,7 @@ def _construct_validity(work: Responses, cfa: CFAStep, validation: pd.Index, not
             try:
                 from psychometrics.cfa import fit_cfa
 
-                fit = fit_cfa(cfa.syntax["correlated"], items, estimator=est.estimator, missing=est.missing)
+                fit = fit_cfa(cfa.syntax["correlated"], items(), estimator=est.estimator, missing=est.missing)
                 cv = _from_fit(fit, items, notes)
             except Exception as exc2:  # noqa: BLE001 - reported, never a crash
                 notes.append(f"CR/AVE/HTMT could not be computed: {why(exc2)}")
@@ -88,13 +94,13 @@ def _n(fit: CFAResult) -> int:
     return int(sum(fit.nobs.values()))
 
 
-def _from_fit(fit: CFAResult, items: pd.DataFrame, notes: list[str]) -> ConstructValidity:
+def _from_fit(fit: CFAResult, items: Callable[[], pd.DataFrame], notes: list[str]) -> ConstructValidity:
     """construct_validity of ``fit``; HTMT from the fit's own sample correlations unless it is listwise."""
     from psychometrics.validity import construct_validity
 
     listwise = fit.estimator != "WLSMV" and getattr(fit, "missing", "listwise") == "listwise"
     if listwise:
-        return construct_validity(fit, items)
+        return construct_validity(fit, items())
     cv = construct_validity(fit, fit.sample_cov)  # a square matrix: htmt uses it as semTools' sample.cov
     kind = ("pairwise polychoric correlations" if fit.estimator == "WLSMV"
             else "EM (FIML saturated-model) correlations")

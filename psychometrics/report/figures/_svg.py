@@ -198,3 +198,61 @@ def _cmap(name: str):
     import matplotlib
 
     return matplotlib.colormaps[name]
+
+
+# ------------------------------------------------- figures written as SVG directly
+#: ColorBrewer RdBu (matplotlib's ``RdBu`` anchors, interpolated linearly between them as matplotlib does)
+_RDBU = [(0.403921568627451, 0.0, 0.12156862745098039), (0.6980392156862745, 0.09411764705882353, 0.16862745098039217),
+         (0.8392156862745098, 0.3764705882352941, 0.30196078431372547), (0.9568627450980393, 0.6470588235294118, 0.5098039215686274),
+         (0.9921568627450981, 0.8588235294117647, 0.7803921568627451), (0.9686274509803922, 0.9686274509803922, 0.9686274509803922),
+         (0.8196078431372549, 0.8980392156862745, 0.9411764705882353), (0.5725490196078431, 0.7725490196078432, 0.8705882352941177),
+         (0.2627450980392157, 0.5764705882352941, 0.7647058823529411), (0.12941176470588237, 0.4, 0.6745098039215687),
+         (0.0196078431372549, 0.18823529411764706, 0.3803921568627451)]
+_PX = 96.0  # CSS pixels per inch: figure sizes stay in inches, as with matplotlib (72 pt per inch)
+
+
+def _rdbu(t: float) -> tuple[float, float, float]:
+    """RGB (0..1) of the RdBu colour map at ``t`` in [0, 1] (``_rdbu(1 - t)`` is RdBu_r)."""
+    pos = min(max(float(t), 0.0), 1.0) * (len(_RDBU) - 1)
+    i = min(int(pos), len(_RDBU) - 2)
+    a, b = _RDBU[i], _RDBU[i + 1]
+    return tuple(x + (pos - i) * (y - x) for x, y in zip(a, b))  # type: ignore[return-value]
+
+
+def _hex(rgb: tuple[float, ...]) -> str:
+    return "#" + "".join(f"{int(round(min(max(v, 0.0), 1.0) * 255)):02x}" for v in rgb[:3])
+
+
+def _dark(rgb: tuple[float, ...]) -> bool:
+    """Whether text on this colour should be white (perceived luminance below one half)."""
+    r, g, b = rgb[:3]
+    return 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+
+
+def _nice_ticks(lo: float, hi: float, max_ticks: int = 9) -> list[float]:
+    """Round tick values covering [lo, hi] (steps 1, 2, 2.5, 5 × 10^k), at most ``max_ticks`` of them."""
+    span = hi - lo if hi > lo else 1.0
+    for k in range(-6, 7):
+        for m in (1.0, 2.0, 2.5, 5.0):
+            step = m * 10.0 ** k
+            first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+            if last - first + 1 <= max_ticks and step >= span / max_ticks / 1.0001:
+                return [round(v * step, 10) + 0.0 for v in range(first, last + 1)]
+    return [lo, hi]
+
+
+def _text_width(text: str, size: float) -> float:
+    """Approximate width in px of ``text`` at font size ``size`` px (sans-serif: ~0.55 em per character)."""
+    return 0.55 * size * len(text)
+
+
+def _open(width: float, height: float, size: float = 9.5) -> list[str]:
+    """The opening tag of a hand-written figure ``width`` × ``height`` px with the report's font stack."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{html.escape(", ".join(FONT_STACK))}" '
+            f'font-size="{size:g}">']
+
+
+def _close(parts: list[str], kind: str) -> SVG:
+    parts.append("</svg>")
+    return SVG(_accessible("".join(parts), _NAMES.get(kind, kind)))

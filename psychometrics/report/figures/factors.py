@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Hashable, Mapping
 
-import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError
 from psychometrics.report.figures._svg import (
-    SVG, _BLUE, _GRID, _INK, _MUTED, _ORANGE, _apa, _as_frame, _cmap, _finish, _labels, _new_figure, _numeric, _styled,
+    _BLUE, _GRID, _INK, _MUTED, _ORANGE, _PX, SVG, _apa, _as_frame, _close, _dark, _hex, _labels, _nice_ticks,
+    _numeric, _open, _rdbu, _text_width,
 )
 
 
 # --------------------------------------------------------------- scree plot
-@_styled("scree")
 def scree_plot(
     observed: pd.Series | pd.DataFrame,
     simulated: pd.Series | pd.DataFrame | None = None,
@@ -64,45 +64,81 @@ def scree_plot(
                 f"name them like the observed columns {list(obs.columns)}"
             )
     colours = [_BLUE, _ORANGE, "#4d7c3a", "#7a4b94"]
-    fig = _new_figure(width, height)
-    ax = fig.add_subplot()
-    x_all = [float(v) for v in obs.index]
+    # written as SVG directly (polylines, markers and text on a fixed layout), not through matplotlib:
+    # its import and layout took about half a second per report (issue 16)
+    esc = html.escape
+    series = []  # (x, y, colour, dashed, label)
     for k, col in enumerate(obs.columns):
         c = colours[k % len(colours)]
-        ax.plot(x_all, obs[col].to_numpy(), color=c, lw=1.6, marker="o", ms=4, label=f"{col}, observed")
+        series.append(([float(v) for v in obs.index], obs[col].to_numpy(dtype=float), c, False, f"{col}, observed"))
         if sim is not None and col in sim.columns:
-            ax.plot(
-                [float(v) for v in sim.index],
-                sim[col].to_numpy(),
-                color=c,
-                lw=1.2,
-                ls=(0, (4, 2.5)),
-                label=f"{col}, {simulated_label}",
-            )
+            series.append(([float(v) for v in sim.index], sim[col].to_numpy(dtype=float), c, True,
+                           f"{col}, {simulated_label}"))
+    x_all = [float(v) for v in obs.index]
+    xs = [x for sx_, *_ in series for x in sx_]
+    ys = [float(y) for _, sy_, *_ in series for y in sy_ if math.isfinite(y)] + [0.0] + ([1.0] if kaiser else [])
+    x_lo, x_hi = min(xs), max(xs)
+    pad_x = 0.05 * (x_hi - x_lo or 1.0)
+    x_lo, x_hi = x_lo - pad_x, x_hi + pad_x
+    y_ticks = _nice_ticks(min(ys), max(ys), 7)
+    y_lo, y_hi = min(y_ticks[0], min(ys)), max(y_ticks[-1], max(ys))
+    total_w, total_h = width * _PX, height * _PX
+    left, right, top, bottom = 50.0, 12.0, 10.0, 42.0
+    pw, ph = total_w - left - right, total_h - top - bottom
+
+    def sx(v: float) -> float:
+        return left + (v - x_lo) / (x_hi - x_lo) * pw
+
+    def sy(v: float) -> float:
+        return top + (y_hi - v) / ((y_hi - y_lo) or 1.0) * ph
+
+    out = _open(total_w, total_h)
+    for t in y_ticks:
+        out.append(f'<line x1="{left:.1f}" y1="{sy(t):.1f}" x2="{left + pw:.1f}" y2="{sy(t):.1f}" stroke="{_GRID}" '
+                   'stroke-width="0.6"/>')
+        label = f"{t:g}".replace("-", "\u2212")
+        out.append(f'<text x="{left - 5:.1f}" y="{sy(t) + 3.3:.1f}" text-anchor="end" fill="#444444">{label}</text>')
+    for t in (x_all if len(x_all) <= 20 else x_all[:: math.ceil(len(x_all) / 20)]):
+        out.append(f'<text x="{sx(t):.1f}" y="{top + ph + 14:.1f}" text-anchor="middle" fill="#444444">{t:g}</text>')
     if kaiser:
-        ax.axhline(1.0, color=_MUTED, lw=0.8, ls=":", zorder=0)
-        ax.annotate("eigenvalue = 1", (x_all[-1], 1.0), xytext=(0, 3), textcoords="offset points",
-                    ha="right", va="bottom", fontsize=8.5, color=_MUTED)
+        out.append(f'<line x1="{left:.1f}" y1="{sy(1.0):.1f}" x2="{left + pw:.1f}" y2="{sy(1.0):.1f}" '
+                   f'stroke="{_MUTED}" stroke-width="0.8" stroke-dasharray="1,2"/>')
+        out.append(f'<text x="{sx(x_all[-1]):.1f}" y="{sy(1.0) - 4:.1f}" text-anchor="end" font-size="8.5" '
+                   f'fill="{_MUTED}">eigenvalue = 1</text>')
     if retained is not None:
         marks = retained.items() if isinstance(retained, Mapping) else [("", retained)]
         for k, (col, n) in enumerate(marks):
-            ax.axvline(float(n), color=_MUTED, lw=0.8, ls="-", zorder=0)
+            out.append(f'<line x1="{sx(float(n)):.1f}" y1="{top:.1f}" x2="{sx(float(n)):.1f}" y2="{top + ph:.1f}" '
+                       f'stroke="{_MUTED}" stroke-width="0.8"/>')
             text = f"{col}: {n} retained" if col else f"{n} retained"
-            ax.annotate(text, (float(n), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3 - 11 * k),
-                        textcoords="offset points", ha="left", va="top", fontsize=8.5, color=_MUTED)
-    ax.axhline(0.0, color=_GRID, lw=0.6, zorder=0)
-    ax.set_xlabel("Factor / component number")
-    ax.set_ylabel("Eigenvalue")
-    ax.set_xticks(x_all if len(x_all) <= 20 else x_all[:: math.ceil(len(x_all) / 20)])
-    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
-    ax.grid(axis="y", color=_GRID, lw=0.5)
-    ax.set_axisbelow(True)
-    ax.legend(loc="upper right", handlelength=2.6)
-    return _finish(fig, "scree")
+            out.append(f'<text x="{sx(float(n)) + 4:.1f}" y="{top + 12 + 11 * k:.1f}" font-size="8.5" '
+                       f'fill="{_MUTED}">{esc(text)}</text>')
+    for x, y, c, dashed, _ in series:
+        pts = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x, y) if math.isfinite(b))
+        dash = ' stroke-dasharray="5,3"' if dashed else ""
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="{1.5 if dashed else 2:g}"{dash}/>')
+        if not dashed:
+            out += [f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="2.7" fill="{c}"/>'
+                    for a, b in zip(x, y) if math.isfinite(b)]
+    out.append(f'<path d="M{left:.1f},{top:.1f}V{top + ph:.1f}H{left + pw:.1f}" fill="none" stroke="#444444" '
+               'stroke-width="1"/>')
+    # legend, upper right
+    lw = max(_text_width(lab, 9.5) for *_, lab in series) + 34
+    for k, (_, _, c, dashed, lab) in enumerate(series):
+        lx, ly = left + pw - lw, top + 12 + 13 * k
+        dash = ' stroke-dasharray="5,3"' if dashed else ""
+        out.append(f'<line x1="{lx:.1f}" y1="{ly - 3:.1f}" x2="{lx + 24:.1f}" y2="{ly - 3:.1f}" stroke="{c}" '
+                   f'stroke-width="{1.5 if dashed else 2:g}"{dash}/>')
+        out.append(f'<text x="{lx + 30:.1f}" y="{ly:.1f}" fill="{_INK}">{esc(lab)}</text>')
+    out.append(f'<text x="{left + pw / 2:.1f}" y="{total_h - 8:.1f}" text-anchor="middle" font-size="10" '
+               f'fill="{_INK}">Factor / component number</text>')
+    mid = top + ph / 2
+    out.append(f'<text x="13" y="{mid:.1f}" text-anchor="middle" font-size="10" fill="{_INK}" '
+               f'transform="rotate(-90 13 {mid:.1f})">Eigenvalue</text>')
+    return _close(out, "scree")
 
 
 # ------------------------------------------------------------ loading heatmap
-@_styled("heatmap")
 def loading_heatmap(
     loadings: pd.DataFrame,
     *,
@@ -129,10 +165,10 @@ def loading_heatmap(
     Returns
     -------
     SVG
-        A diverging blue–white–red map from −1 to 1 (colour-blind safe RdBu).
+        A diverging blue–white–red map from −1 to 1 (colour-blind safe RdBu). Written as
+        SVG directly (one rectangle and one text per cell), not through matplotlib, which
+        took over a second per report to lay out the cells and labels (issue 16).
     """
-    from matplotlib.colors import Normalize
-
     frame = _numeric(_as_frame(loadings, "loadings"), "loadings")
     if frame.empty:
         raise DataError("loadings is empty: pass an items × factors DataFrame")
@@ -142,39 +178,41 @@ def loading_heatmap(
     extra = 1 if communalities is not None else 0
     if width is None:
         width = min(7.0, 1.0 + 0.062 * longest + 0.62 * (n_factors + extra))
-    height = 0.95 + 0.23 * n_items
-    fig = _new_figure(width, height)
-    ax = fig.add_subplot()
-    cmap = _cmap("RdBu_r")
-    norm = Normalize(-1.0, 1.0)
+    esc = html.escape
+    total_w = width * _PX
+    left = 10.0 + max(_text_width(t, 9.5) for t in item_labels)
+    top, bottom, right = 24.0, 8.0, 6.0
+    cell_h = 0.23 * _PX
+    cell_w = max(30.0, min(64.0, (total_w - left - right) / (n_factors + extra)))
+    total_w = max(total_w, left + cell_w * (n_factors + extra) + right)
+    total_h = top + n_items * cell_h + bottom
     values = frame.to_numpy()
-    masked = np.ma.masked_invalid(values)
-    # pcolormesh (not imshow) so the cells are vector paths, not an embedded bitmap
-    ax.pcolormesh(np.arange(n_factors + 1) - 0.5, np.arange(n_items + 1) - 0.5, masked, cmap=cmap, norm=norm,
-                  edgecolors="white", linewidth=1.2)
-    ax.set_ylim(n_items - 0.5, -0.5)
-    ax.set_xlim(-0.5, n_factors - 0.5)
+    out = _open(total_w, total_h)
+    cols = [str(c) for c in frame.columns] + (["h²"] if communalities is not None else [])
+    for j, c in enumerate(cols):
+        out.append(f'<text x="{left + (j + 0.5) * cell_w:.1f}" y="{top - 8:.1f}" text-anchor="middle" '
+                   f'fill="#444444">{esc(c)}</text>')
+    h2 = None
+    if communalities is not None:
+        h2 = pd.to_numeric(pd.Series(communalities), errors="coerce").reindex(frame.index).to_numpy(dtype=float)
     for i in range(n_items):
+        y = top + i * cell_h
+        out.append(f'<text x="{left - 6:.1f}" y="{y + cell_h / 2 + 3.3:.1f}" text-anchor="end" fill="#444444">'
+                   f'{esc(item_labels[i])}</text>')
         for j in range(n_factors):
             v = values[i, j]
             if not math.isfinite(v):
                 continue
-            r, g, b, _ = cmap(norm(v))
-            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+            rgb = _rdbu(1.0 - (min(max(v, -1.0), 1.0) + 1.0) / 2.0)  # RdBu_r on [−1, 1]
             strong = abs(v) >= threshold
-            ax.text(j, i, _apa(v), ha="center", va="center", fontsize=8.5,
-                    fontweight="bold" if strong else "normal",
-                    color="white" if dark else (_INK if strong else "#5a5a5a"))
-    if communalities is not None:
-        h2 = pd.to_numeric(pd.Series(communalities), errors="coerce").reindex(frame.index)
-        for i, v in enumerate(h2.to_numpy(dtype=float)):
-            ax.text(n_factors, i, _apa(v), ha="center", va="center", fontsize=8.5, color=_INK)
-        ax.set_xlim(-0.5, n_factors + 0.5)
-    ax.set_yticks(range(n_items), item_labels)
-    cols = [str(c) for c in frame.columns] + (["h²"] if communalities is not None else [])
-    ax.set_xticks(range(len(cols)), cols)
-    ax.xaxis.tick_top()
-    ax.tick_params(length=0)
-    for side in ("top", "right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
-    return _finish(fig, "heatmap")
+            fill = "white" if _dark(rgb) else (_INK if strong else "#5a5a5a")
+            weight = ' font-weight="bold"' if strong else ""
+            x = left + j * cell_w
+            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_w:.1f}" height="{cell_h:.1f}" '
+                       f'fill="{_hex(rgb)}" stroke="white" stroke-width="1.6"/>')
+            out.append(f'<text x="{x + cell_w / 2:.1f}" y="{y + cell_h / 2 + 3:.1f}" text-anchor="middle" '
+                       f'font-size="8.5" fill="{fill}"{weight}>{_apa(v)}</text>')
+        if h2 is not None:
+            out.append(f'<text x="{left + (n_factors + 0.5) * cell_w:.1f}" y="{y + cell_h / 2 + 3:.1f}" '
+                       f'text-anchor="middle" font-size="8.5" fill="{_INK}">{_apa(h2[i])}</text>')
+    return _close(out, "heatmap")

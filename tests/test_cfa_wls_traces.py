@@ -1,0 +1,86 @@
+"""The WLSMV trace identities of ``psychometrics.cfa.wls`` (issue 16) against their dense forms.
+
+``scaled_shifted`` and ``satorra2000_difference`` compute tr(UΓ̃) and tr((UΓ̃)²) as k × k
+regroupings instead of forming the (Σ_g m_g)² matrix UΓ̃; here both are compared with the dense
+products written out as before (independent implementation, 1e-10 relative: the same sums in
+another order). The lavaan fixtures (``test_cfa_categorical.py``, ``test_invariance.py``) check
+the statistics themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from psychometrics.cfa import wls
+from psychometrics.cfa.compare import scaled_difference_test
+from test_cfa_categorical import fitted
+
+
+def _dense_satorra_traces(e1, e0):
+    """tr₁, tr₂ of lavaan's satorra.2000 exactly as the dense implementation before issue 16."""
+    groups, deltas1, deltas0, P_inv = e1.moments, e1.deltas, e0.deltas, e1.A_inv
+    N = sum(gm.n for gm in groups)
+    fg = [gm.n / N for gm in groups]
+    D1, D0 = np.vstack(deltas1), np.vstack(deltas0)
+    H = np.linalg.pinv(D1) @ D0
+    U_, s, _ = np.linalg.svd(H, full_matrices=True)
+    rank = int(np.sum(s > max(H.shape) * np.finfo(float).eps * s[0] * 1e3))
+    A = U_[:, rank:].T
+    PA = P_inv @ A.T
+    Pt = PA @ np.linalg.pinv(A @ PA) @ PA.T
+    tr1 = sum(f * float(np.sum(((D * gm.w[:, None]).T @ gm.gamma @ (D * gm.w[:, None])) * Pt.T))
+              for D, gm, f in zip(deltas1, groups, fg))
+    WD = np.vstack([D * gm.w[:, None] for D, gm in zip(deltas1, groups)])
+    sizes = [len(gm.s) for gm in groups]
+    Gf = np.zeros((sum(sizes), sum(sizes)))
+    off = 0
+    for gm, f, k in zip(groups, fg, sizes):
+        Gf[off:off + k, off:off + k] = f * gm.gamma
+        off += k
+    UG = WD @ Pt @ WD.T @ Gf
+    return tr1, float(np.sum(UG * UG.T))
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "inv_hs_configural", "inv_hs_loadings", "inv_bfi_intercepts",
+                                  "partial_bfi_loadings"])
+def test_ugamma_traces_equal_dense_product(name):
+    e = fitted(name)._engine
+    UG = wls._ugamma(e.deltas, e.moments, e.A_inv)
+    tr1, tr2 = wls._ugamma_traces(e.deltas, e.moments, e.A_inv)
+    assert tr1 == pytest.approx(float(np.trace(UG)), rel=1e-10)
+    assert tr2 == pytest.approx(float(np.sum(UG * UG.T)), rel=1e-10)
+
+
+@pytest.mark.parametrize("less,more", [("inv_bfi_configural", "inv_bfi_thresholds"),
+                                       ("inv_hs_thresholds", "inv_hs_loadings"),
+                                       ("inv_bfi_loadings", "inv_bfi_intercepts")])
+def test_satorra_traces_equal_dense_product(less, more):
+    f1, f0 = fitted(less), fitted(more)
+    test = scaled_difference_test(f1, f0)
+    assert test["df_diff"] > 0
+    tr1, tr2 = _dense_satorra_traces(f1._engine, f0._engine)
+    assert test["trace_ugamma"] == pytest.approx(tr1, rel=1e-10)
+    assert test["trace_ugamma2"] == pytest.approx(tr2, rel=1e-10)
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "inv_hs_loadings", "inv_bfi_intercepts"])
+def test_dwls_derivatives_on_a_group_s_columns_equal_the_full_product(name, monkeypatch):
+    # issue 16: the information and gradient of each group are accumulated over the columns of Δ_g that
+    # are not zero; the full products (as before) are the reference
+    import psychometrics.cfa.categorical_model as cm
+    from psychometrics.cfa.categorical_model import dwls_derivatives
+
+    e = fitted(name)._engine
+    if len(e.moments) > 1:
+        assert sum(gm.n for gm in e.moments) < cm.SPARSE_INFORMATION_ROWS  # small fixtures: lower the bound
+    monkeypatch.setattr(cm, "SPARSE_INFORMATION_ROWS", 0)
+    f, grad, A, deltas = dwls_derivatives(e.model, e.moments, e.fg, e.x)
+    ref_g, ref_A = np.zeros_like(grad), np.zeros_like(A)
+    for g, (part, gm) in enumerate(zip(e.model.parts(e.x), e.moments)):
+        r = gm.s - e.model.sigma(part)
+        WD = deltas[g] * gm.w[:, None]
+        ref_g -= e.fg[g] * (WD.T @ r)
+        ref_A += e.fg[g] * (WD.T @ deltas[g])
+    np.testing.assert_allclose(A, ref_A, rtol=1e-12, atol=1e-14 * np.abs(ref_A).max())
+    np.testing.assert_allclose(grad, ref_g, rtol=0, atol=1e-12 * max(1.0, np.abs(ref_g).max()))
