@@ -24,10 +24,10 @@ KW = dict(n=[120, 240], reps=24, analyses="cfa,reliability", show_progress=False
 
 
 def test_timed_batch_size_rule():
-    # about a second per task, at least ten batches per condition, at least 0.05 s of work when possible
-    assert timed_batch_size(1000, 0.0025) == 100      # 400 per second, capped by ten batches
-    assert timed_batch_size(10_000, 0.0025) == 400    # a one-second task
-    assert timed_batch_size(1000, 0.12) == 8          # the ladder: 8 replications ≈ 1 s
+    # about two seconds per task, at least ten batches per condition, at least 0.05 s of work when possible
+    assert timed_batch_size(1000, 0.0025) == 100      # 800 per 2 s, capped by ten batches
+    assert timed_batch_size(10_000, 0.0025) == 800    # a two-second task
+    assert timed_batch_size(1000, 0.12) == 17         # the ladder: 17 replications ≈ 2 s
     assert timed_batch_size(60, 0.12) == 6            # ten batches of a short run
     assert timed_batch_size(200, 0.0025) == 20        # ten batches (50 ms each: at the 0.05 s floor)
     assert timed_batch_size(100, 0.0025) == 20        # tasks of ≥ 0.05 s rather than ten of 25 ms

@@ -89,8 +89,8 @@ def auto_batch_size(reps: int) -> int:
     return int(min(100, max(10, -(-int(reps) // 10))))
 
 
-#: a task should take about this long (CPU seconds) in the costliest condition
-TASK_SECONDS = 1.0
+#: a task should take about this long (CPU seconds) in the costliest condition (less in cheaper ones)
+TASK_SECONDS = 2.0
 #: ... and not less than this when the replications allow (Dask's per-task cost is a few ms)
 MIN_TASK_SECONDS = 0.05
 
@@ -98,9 +98,11 @@ MIN_TASK_SECONDS = 0.05
 def timed_batch_size(reps: int, cost: float | None) -> int:
     """Replications per task from the measured CPU seconds of one replication (``cost``).
 
-    ``TASK_SECONDS / cost`` (a task of about a second: the scheduler's and the client's cost
-    per task, a few milliseconds, stays under 1 %), but at least ten batches per condition
-    (resume granularity, and the batches spread evenly over the workers), and not below
+    ``TASK_SECONDS / cost`` (a task of about two seconds in the costliest condition, so about
+    a second on average over a grid of sample sizes: the scheduler's, the client's and the
+    worker's cost per task, 5–10 ms of CPU together, stays near 1 %), but at least ten
+    batches per condition (resume granularity, and the batches spread evenly over the
+    workers), and not below
     ``MIN_TASK_SECONDS`` of work when the replications allow it. Never depends on the number
     of workers; the size chosen is kept in the folder's manifest, so a resumed run — on any
     machine — finds the same batches. Without a measurement, :func:`auto_batch_size`.
