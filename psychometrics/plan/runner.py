@@ -4,11 +4,13 @@ Replication *r* of every condition draws from ``numpy.random.SeedSequence(seed).
 *r*-th child (``SeedSequence(seed, spawn_key=(r,))``, the same stream) — common random
 numbers across conditions, and results that do not depend on the number of workers, the
 batching or the order in which batches finish. A batch (tens of replications of one
-condition) is one Dask task; the client writes each finished batch to
-``DIR/replications/c<condition>-r<first>-<last>.parquet`` (write to a temporary file,
-then rename), so an interrupted run resumes with the batches not yet on disk. A failing
-replication is recorded with its error (``error`` column), never fatal; a worker that dies
-has its batch rerun elsewhere by the scheduler.
+condition; by default sized from a replication's CPU time measured at warm-up and kept in
+the folder's manifest ``settings.json``) is one Dask task; each finished batch ends up as
+``DIR/replications/c<condition>-r<first>-<last>.parquet`` — written by the worker to a
+``*.part`` file and renamed by the client when they share the file system, else written by
+the client (to a temporary file, then renamed) — so an interrupted run resumes with the
+batches not yet on disk. A failing replication is recorded with its error (``error``
+column), never fatal; a worker that dies has its batch rerun elsewhere by the scheduler.
 """
 
 from __future__ import annotations
@@ -102,9 +104,8 @@ def timed_batch_size(reps: int, cost: float | None) -> int:
     a second on average over a grid of sample sizes: the scheduler's, the client's and the
     worker's cost per task, 5–10 ms of CPU together, stays near 1 %), but at least ten
     batches per condition (resume granularity, and the batches spread evenly over the
-    workers), and not below
-    ``MIN_TASK_SECONDS`` of work when the replications allow it. Never depends on the number
-    of workers; the size chosen is kept in the folder's manifest, so a resumed run — on any
+    workers), and not below ``MIN_TASK_SECONDS`` of work when the replications allow it.
+    Never depends on the number of workers; the size chosen is kept in the folder's manifest, so a resumed run — on any
     machine — finds the same batches. Without a measurement, :func:`auto_batch_size`.
     """
     reps = int(reps)
@@ -290,8 +291,8 @@ def _cpu_marks(client: Any, local: bool) -> dict[str, Any]:
 
     ``client``: this process's main thread (the loop over finished batches: bookkeeping,
     progress, the Parquet writes that fall back to the client); ``scheduler``: the rest of this
-    process for an embedded cluster (the event loop thread runs the scheduler, the nannies and
-    the client's communication) or the scheduler process of an external cluster; ``workers``:
+    process (its event loop thread: for the embedded cluster the scheduler, the nannies and the
+    client's communication), plus the scheduler process of an external cluster; ``workers``:
     every worker process (computing thread and Dask's threads).
     """
     marks: dict[str, Any] = {"client": time.thread_time(), "process": time.process_time(),
