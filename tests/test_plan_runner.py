@@ -84,19 +84,38 @@ def test_resumed_run_reuses_the_folders_batches(tmp_path, monkeypatch):
     assert res.criteria.equals(fresh.criteria)
 
 
+class _Done:
+    """A finished future holding ``value`` (what ``_finish_batch`` fetches when no file is there)."""
+
+    def __init__(self, value):
+        self.value, self.fetched = value, False
+
+    def result(self):
+        self.fetched = True
+        return self.value
+
+
 def test_store_batch_writes_only_where_the_folder_is_shared(tmp_path):
     pop = from_syntax(ONE_FACTOR)
     cfg = PlanConfig(pop, ("cfa",), ((120, 1.0, (1.0,)),), 4, 0, batch_size=2)
-    # no probe file (another machine's file system): the frame goes back to the client
-    info, frame = store_batch(cfg, 0, 0, 2, str(tmp_path), "0" * 32)
-    assert isinstance(frame, pd.DataFrame) and len(frame) == 2 and info["cpu_seconds"] > 0
-    _finish_batch(tmp_path, (0, 0, 2), (info, frame))
-    # the probe reads back: the worker writes a .part file and returns its name
     token = _probe_token(tmp_path)
-    out = store_batch(cfg, 0, 2, 4, str(tmp_path), token)
-    assert isinstance(out, dict) and (tmp_path / out["part"]).exists()
-    _finish_batch(tmp_path, (0, 2, 4), out)
+    # no probe file for this token (another machine's file system): the frame goes back to the client
+    frame = store_batch(cfg, 0, 0, 2, str(tmp_path), "0" * 32)
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 2
+    fut = _Done(frame)
+    _finish_batch(tmp_path, token, (0, 0, 2), fut)
+    assert fut.fetched
+    # the probe reads back: the worker writes <batch>.<token>.part, returns nothing, the client only renames
+    assert store_batch(cfg, 0, 2, 4, str(tmp_path), token) is None
+    assert len(list(tmp_path.glob(f"*.{token}.part"))) == 1
+    fut = _Done(None)
+    _finish_batch(tmp_path, token, (0, 2, 4), fut)
+    assert not fut.fetched
     names = sorted(p.name for p in tmp_path.glob("*.parquet"))
     assert names == ["c000-r000000-000001.parquet", "c000-r000002-000003.parquet"]
     back = pd.read_parquet(tmp_path / names[1])
     assert back["rep"].tolist() == [2, 3] and not list(tmp_path.glob("*.part"))
+    # a failed task has no file: its error is raised by result()
+    with pytest.raises(RuntimeError, match="boom"):
+        _finish_batch(tmp_path, token, (0, 4, 6), type("F", (), {"result": lambda self: (_ for _ in ()).throw(
+            RuntimeError("boom"))})())

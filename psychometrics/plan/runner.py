@@ -203,6 +203,16 @@ def _process_cpu() -> float:
     return time.process_time()
 
 
+#: per worker process: what its batches cost so far (read once per run window by the client through
+#: ``client.run(_worker_marks)``, so no per-batch summary has to be fetched from the worker)
+_WORKER_TOTALS = {"seconds": 0.0, "cpu_seconds": 0.0, "write_seconds": 0.0, "written": 0.0}
+
+
+def _worker_marks() -> dict[str, float]:
+    """The worker process's CPU seconds so far and its batch totals."""
+    return {"process": time.process_time(), **_WORKER_TOTALS}
+
+
 #: every worker single-threaded: one worker process per core, no oversubscription
 _THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
@@ -293,10 +303,10 @@ def _cpu_marks(client: Any, local: bool) -> dict[str, Any]:
     progress, the Parquet writes that fall back to the client); ``scheduler``: the rest of this
     process (its event loop thread: for the embedded cluster the scheduler, the nannies and the
     client's communication), plus the scheduler process of an external cluster; ``workers``:
-    every worker process (computing thread and Dask's threads).
+    every worker process (computing thread and Dask's threads) with its batch totals.
     """
     marks: dict[str, Any] = {"client": time.thread_time(), "process": time.process_time(),
-                             "workers": _run_quietly(client, _process_cpu)}
+                             "workers": _run_quietly(client, _worker_marks)}
     if not local:
         try:
             marks["scheduler_process"] = float(client.run_on_scheduler(_process_cpu))
@@ -305,7 +315,7 @@ def _cpu_marks(client: Any, local: bool) -> dict[str, Any]:
     return marks
 
 
-def _cpu_used(m0: dict[str, Any], m1: dict[str, Any], compute_cpu: float, n_workers: int) -> dict[str, Any] | None:
+def _cpu_used(m0: dict[str, Any], m1: dict[str, Any], n_workers: int) -> dict[str, Any] | None:
     """CPU seconds between two marks by role; None when a worker died or joined (not comparable)."""
     w0, w1 = m0["workers"], m1["workers"]
     if not w0 or set(w0) != set(w1) or len(w1) != n_workers:
@@ -317,9 +327,15 @@ def _cpu_used(m0: dict[str, Any], m1: dict[str, Any], compute_cpu: float, n_work
         scheduler = m1["scheduler_process"] - m0["scheduler_process"] + (m1["process"] - m0["process"] - client)
     else:
         scheduler = m1["process"] - m0["process"] - client
-    workers = sum(w1[w] - w0[w] for w in w1)
-    return {"client": client, "scheduler": scheduler, "workers": workers, "workers_computing": compute_cpu,
-            "workers_dask": max(workers - compute_cpu, 0.0), "all": client + scheduler + workers}
+
+    def delta(key: str) -> float:
+        return float(sum(w1[w][key] - w0[w][key] for w in w1))
+
+    workers, computing = delta("process"), delta("cpu_seconds")
+    return {"client": client, "scheduler": scheduler, "workers": workers, "workers_computing": computing,
+            "workers_dask": max(workers - computing, 0.0), "all": client + scheduler + workers,
+            "compute_wall": delta("seconds"), "worker_write_wall": delta("write_seconds"),
+            "batches_written_by_workers": int(delta("written"))}
 
 
 def _probe_token(rep_dir: Path) -> str:
@@ -336,42 +352,67 @@ def _sees(rep_dir: str, token: str) -> bool:
         return False
 
 
+def _part_path(rep_dir: Path, token: str, condition: int, start: int, stop: int) -> Path:
+    """Where a worker leaves a finished batch for the client to rename (one name per batch and run)."""
+    return rep_dir / f"{_batch_path(rep_dir, condition, start, stop).name}.{token}.part"
+
+
 def store_batch(config: PlanConfig, condition: int, start: int, stop: int,
-                rep_dir: str | None = None, token: str | None = None) -> Any:
+                rep_dir: str | None = None, token: str | None = None) -> pd.DataFrame | None:
     """One Dask task: :func:`run_batch`, then write its Parquet file where the client can see it.
 
     When the worker shares the client's file system (the probe file ``.probe-<token>`` reads
-    back; always for the embedded cluster) the batch is written to a unique ``*.part`` file in
-    ``rep_dir`` and only a small summary (its name, compute times) goes back: the client just
-    renames it, so no table crosses the network and the client does no per-batch work but
-    bookkeeping. Otherwise (a cluster on other machines, a write that fails) the frame itself
-    is returned and the client writes it.
+    back; always for the embedded cluster) the batch is written (atomically: a temporary file,
+    then renamed) to ``<batch>.<token>.part`` in ``rep_dir`` and nothing is returned: the
+    client renames the file into place when the task is done, without fetching anything, so no
+    table crosses the network and neither the client nor the scheduler handles a result. The
+    compute and write times go to the worker's totals (:func:`_worker_marks`). Otherwise (a
+    cluster on other machines, a write that fails) the frame is returned and the client
+    writes it.
     """
     frame = run_batch(config, condition, start, stop)
-    info = {"seconds": float(frame.attrs.pop("seconds", 0.0)), "cpu_seconds": float(frame.attrs.pop("cpu_seconds", 0.0))}
+    _WORKER_TOTALS["seconds"] += float(frame.attrs.pop("seconds", 0.0))
+    _WORKER_TOTALS["cpu_seconds"] += float(frame.attrs.pop("cpu_seconds", 0.0))
     if rep_dir is not None and token is not None and _sees(rep_dir, token):
         t0 = time.perf_counter()
-        part = Path(rep_dir) / f"{_batch_path(Path(rep_dir), condition, start, stop).name}.{uuid.uuid4().hex}.part"
+        part = _part_path(Path(rep_dir), token, condition, start, stop)
+        tmp = part.with_name(f"{part.name[:-5]}.{uuid.uuid4().hex}.tmp.part")
         try:
-            frame.to_parquet(part, index=False)
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, part)
         except OSError:
-            part.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         else:
-            return {**info, "part": part.name, "write_seconds": time.perf_counter() - t0}
-    return info, frame
+            _WORKER_TOTALS["write_seconds"] += time.perf_counter() - t0
+            _WORKER_TOTALS["written"] += 1
+            return None
+    return frame
 
 
-def _finish_batch(rep_dir: Path, b: tuple[int, int, int], result: Any) -> dict[str, float]:
-    """Put a finished batch in place (rename the worker's file, or write the returned frame)."""
-    path = _batch_path(rep_dir, *b)
-    if isinstance(result, dict):
-        os.replace(rep_dir / result["part"], path)
-        return result
-    info, frame = result
+def _finish_batch(rep_dir: Path, token: str, b: tuple[int, int, int], fut: Any) -> None:
+    """Put a finished batch in place: rename the worker's file, else write the frame it returned.
+
+    The task's result is fetched only when there is no file (the worker does not share this
+    file system — or the task failed, and ``result()`` raises its error).
+    """
+    path, part = _batch_path(rep_dir, *b), _part_path(rep_dir, token, *b)
+    try:
+        os.replace(part, path)
+        return
+    except FileNotFoundError:
+        pass
+    frame = fut.result()
+    if frame is None:  # written by the worker, not yet visible here (a network file system's cache)
+        for _ in range(100):
+            time.sleep(0.1)
+            if part.exists():
+                os.replace(part, path)
+                return
+        raise SpecError(f"the worker wrote {part.name} but it did not appear in {rep_dir}; run the plan again "
+                        "to resume")
     tmp = path.with_suffix(".tmp")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
-    return info
 
 
 def _check_manifest(config: PlanConfig, rep_dir: Path) -> int | None:
@@ -406,10 +447,9 @@ def _write_manifest(config: PlanConfig, rep_dir: Path, source: str, cost: float 
 
 def _submit_all(client: Any, local: bool, cfg: Any, rep_dir: Path, todo: list[tuple[int, int, int]], bar: _Progress,
                 on_batch: Callable[[int], None] | None, n_workers: int) -> dict[str, Any]:
-    """Submit every batch, put each finished one in place; times and CPU of the run window."""
+    """Submit every batch, put each finished one in place; the run window's length and CPU by role."""
     from distributed import as_completed
 
-    acc = {"compute_s": 0.0, "compute_cpu_s": 0.0, "worker_write_s": 0.0, "batches_written_by_workers": 0}
     token = _probe_token(rep_dir)
     try:
         marks0 = _cpu_marks(client, local)
@@ -417,19 +457,14 @@ def _submit_all(client: Any, local: bool, cfg: Any, rep_dir: Path, todo: list[tu
         futures = {client.submit(store_batch, cfg, *b, str(rep_dir), token, pure=False, retries=2): b for b in todo}
         for fut in as_completed(futures):
             b = futures.pop(fut)
-            info = _finish_batch(rep_dir, b, fut.result())
-            acc["compute_s"] += info["seconds"]
-            acc["compute_cpu_s"] += info["cpu_seconds"]
-            acc["worker_write_s"] += info.get("write_seconds", 0.0)
-            acc["batches_written_by_workers"] += "part" in info
+            _finish_batch(rep_dir, token, b, fut)
             bar.advance(b[2] - b[1])
             if on_batch is not None:
                 on_batch(b[2] - b[1])
-        acc["run_s"] = time.perf_counter() - t_run
-        acc["cpu_s"] = _cpu_used(marks0, _cpu_marks(client, local), acc["compute_cpu_s"], n_workers)
+        run_s = time.perf_counter() - t_run
+        return {"run_s": run_s, "cpu_s": _cpu_used(marks0, _cpu_marks(client, local), n_workers)}
     finally:
         (rep_dir / f".probe-{token}").unlink(missing_ok=True)
-    return acc
 
 
 def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, workers: int | None = None,
@@ -489,20 +524,22 @@ def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, work
             stale.unlink(missing_ok=True)
     elapsed = time.perf_counter() - t0
     computed = sum(e - s for _, s, e in todo)
-    run_s, compute, cpu, used = acc.get("run_s", 0.0), acc.get("compute_s", 0.0), acc.get("compute_cpu_s", 0.0), acc.get("cpu_s")
+    run_s, used = acc.get("run_s", 0.0), acc.get("cpu_s")
+    # compute times come from the workers' totals: not known when a worker died or joined mid-run
+    compute, cpu = (used["compute_wall"], used["workers_computing"]) if used else (None, None)
     return {"elapsed_s": elapsed, "replications_computed": computed, "replications_resumed": done,
             "replications_per_s": computed / run_s if run_s > 0 and computed else None,
             "replications_per_s_all_in": computed / elapsed if elapsed > 0 and computed else None,
             "startup_s": startup, "run_s": run_s, "teardown_s": max(elapsed - startup - run_s, 0.0) if acc else 0.0,
-            "compute_s": compute, "compute_cpu_s": cpu, "worker_write_s": acc.get("worker_write_s", 0.0),
-            "batches_written_by_workers": acc.get("batches_written_by_workers", 0),
-            "cpu_s_per_replication": cpu / computed if computed else None,
+            "compute_s": compute, "compute_cpu_s": cpu, "worker_write_s": used["worker_write_wall"] if used else None,
+            "batches_written_by_workers": used["batches_written_by_workers"] if used else None,
+            "cpu_s_per_replication": cpu / computed if cpu is not None and computed else None,
             # share of the workers' time in the run window in which their computing thread was not running
             # a replication (CPU time of that thread: a worker preempted by the client or the scheduler is
             # not computing); the same with the computing thread's wall clock (counts preemption as computing)
-            "scheduling_overhead": (1 - cpu / (n_workers * run_s)) if n_workers and run_s > 0 and computed else None,
+            "scheduling_overhead": (1 - cpu / (n_workers * run_s)) if cpu is not None and run_s > 0 else None,
             "scheduling_overhead_wall_compute": (1 - compute / (n_workers * run_s))
-            if n_workers and run_s > 0 and computed else None,
+            if compute is not None and run_s > 0 else None,
             "workers": n_workers, "scheduler": scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or "local",
             # CPU of the client, the scheduler and the workers' Dask threads as a share of all CPU in the window
             "scheduling_overhead_cpu": (1 - cpu / used["all"]) if used and used["all"] > 0 else None,
