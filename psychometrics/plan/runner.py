@@ -515,7 +515,8 @@ def execute(config: PlanConfig, out: Path, *, scheduler: str | None = None, work
                 source = "measured" if cost else "default"
                 config = replace(config, batch_size=timed_batch_size(config.reps, cost))
                 _write_manifest(config, rep_dir, source, cost)
-                batches = todo = config.batches()
+                batches = config.batches()
+                todo = [b for b in batches if not _batch_path(rep_dir, *b).exists()]
             blas = sorted({t for w in warm.values() for t in w.get("blas_threads", [])})
             cfg = client.scatter(config, broadcast=True)
             startup = time.perf_counter() - t0
