@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -206,11 +207,19 @@ def _process_cpu() -> float:
 #: per worker process: what its batches cost so far (read once per run window by the client through
 #: ``client.run(_worker_marks)``, so no per-batch summary has to be fetched from the worker)
 _WORKER_TOTALS = {"seconds": 0.0, "cpu_seconds": 0.0, "write_seconds": 0.0, "written": 0.0}
+_TOTALS_LOCK = threading.Lock()  # a worker may run several tasks at once (dask worker --nthreads N)
+
+
+def _add_totals(**amounts: float) -> None:
+    with _TOTALS_LOCK:
+        for k, v in amounts.items():
+            _WORKER_TOTALS[k] += v
 
 
 def _worker_marks() -> dict[str, float]:
     """The worker process's CPU seconds so far and its batch totals."""
-    return {"process": time.process_time(), **_WORKER_TOTALS}
+    with _TOTALS_LOCK:
+        return {"process": time.process_time(), **_WORKER_TOTALS}
 
 
 #: every worker single-threaded: one worker process per core, no oversubscription
@@ -371,8 +380,7 @@ def store_batch(config: PlanConfig, condition: int, start: int, stop: int,
     writes it.
     """
     frame = run_batch(config, condition, start, stop)
-    _WORKER_TOTALS["seconds"] += float(frame.attrs.pop("seconds", 0.0))
-    _WORKER_TOTALS["cpu_seconds"] += float(frame.attrs.pop("cpu_seconds", 0.0))
+    _add_totals(seconds=float(frame.attrs.pop("seconds", 0.0)), cpu_seconds=float(frame.attrs.pop("cpu_seconds", 0.0)))
     if rep_dir is not None and token is not None and _sees(rep_dir, token):
         t0 = time.perf_counter()
         part = _part_path(Path(rep_dir), token, condition, start, stop)
@@ -383,8 +391,7 @@ def store_batch(config: PlanConfig, condition: int, start: int, stop: int,
         except OSError:
             tmp.unlink(missing_ok=True)
         else:
-            _WORKER_TOTALS["write_seconds"] += time.perf_counter() - t0
-            _WORKER_TOTALS["written"] += 1
+            _add_totals(write_seconds=time.perf_counter() - t0, written=1.0)
             return None
     return frame
 
