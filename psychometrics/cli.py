@@ -437,7 +437,8 @@ def report_command(results: Path, out: Path, template: Path | None, tables: str 
               help="Dask scheduler (tcp://host:port; default DASK_SCHEDULER_ADDRESS or a local cluster).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Workers of the local cluster [default: cores].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Replications per Dask task [default: reps/10, between 10 and 100].")
+              help="Replications per Dask task [default: about 1 s of work per task, measured at warm-up, at "
+              "least 10 batches per condition; a resumed run keeps its batches].")
 @click.option("--target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.80,
               show_default=True, help="Power the recommended n must reach.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the replications.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from psychometrics._results import ResultMixin
 from psychometrics.exceptions import SpecError
 from psychometrics.plan.analyses import resolve_analyses
 from psychometrics.plan.population import Population, load_population
-from psychometrics.plan.runner import PlanConfig, auto_batch_size, execute, read_replications
+from psychometrics.plan.runner import PlanConfig, execute, read_replications
 from psychometrics.plan.summary import DESCRIPTIONS, recommend, summarise
 from psychometrics._text import quote
 
@@ -65,7 +65,8 @@ class PlanResult(ResultMixin):
                                         sort=False)
 
     def to_json(self) -> dict[str, Any]:
-        """Everything of ``plan.json`` (deterministic: no times, no worker counts)."""
+        """Everything of ``plan.json`` (deterministic: no times, no worker counts, no batching — the
+        batch size may be measured, and it changes no number; it is in ``run.json``)."""
         import platform
 
         import numpy
@@ -80,7 +81,7 @@ class PlanResult(ResultMixin):
 
         pop = self.population
         return {
-            "settings": self.settings,
+            "settings": {k: v for k, v in self.settings.items() if k != "batch_size"},
             "population": {
                 "source": pop.source, "items": list(pop.items), "factors": list(pop.factors),
                 "groups": dict(zip(pop.groups, pop.proportions)), "model": pop.model,
@@ -167,8 +168,12 @@ def monte_carlo(
     workers : int, optional
         Workers of the embedded cluster (default: one per core).
     batch_size : int, optional
-        Replications per Dask task; default reps / 10 between 10 and 100
-        (:func:`~psychometrics.plan.runner.auto_batch_size`). Results do not depend on it.
+        Replications per Dask task. Default: the size an interrupted run in ``out`` used, else
+        chosen so a task of the costliest condition takes about a second, from the CPU time
+        of a replication measured on the workers at warm-up, with at least ten batches per
+        condition (:func:`~psychometrics.plan.runner.timed_batch_size`); kept in
+        ``out/replications/settings.json`` so a resumed run finds the same batches. Results
+        do not depend on it.
     alpha, target : float
         Significance level of the χ² tests; power that the recommended n must reach.
 
@@ -194,9 +199,7 @@ def monte_carlo(
         raise SpecError(f"reps must be a positive integer, got {quote(reps)}")
     if not 0 < alpha < 1 or not 0 < target < 1:
         raise SpecError(f"alpha and target must lie in (0, 1), got {alpha} and {target}")
-    if batch_size is None:
-        batch_size = auto_batch_size(int(reps))
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise SpecError(f"batch_size must be at least 1, got {batch_size}")
     effects = tuple(float(e) for e in effects)
     if not effects or not all(np.isfinite(effects)):
@@ -217,18 +220,19 @@ def monte_carlo(
         raise SpecError(f"analysis model names item(s) {', '.join(absent[:5])} that the population does not have")
     conditions = tuple((v, e, a) for e in effects for a in shares for v in ns)
     config = PlanConfig(population=pop, analyses=names, conditions=conditions, reps=int(reps), seed=int(seed),
-                        batch_size=int(batch_size), alpha=float(alpha))
+                        batch_size=None if batch_size is None else int(batch_size), alpha=float(alpha))
     if out is None:
         import tempfile
 
         out = tempfile.mkdtemp(prefix="psychometrics-plan-")
     out = Path(out)
     run = execute(config, out, scheduler=scheduler, workers=workers, show_progress=show_progress)
+    config = replace(config, batch_size=int(run["batch_size"]))  # as chosen (measured, or kept by the folder)
     table = read_replications(config, out)
     summary = summarise(table, pop, names, conditions)
     settings = {"n": list(ns), "effects": list(effects), "allocations": [list(a) for a in shares],
                 "reps": int(reps), "seed": int(seed),
-                "analyses": list(names), "alpha": alpha, "target": target, "batch_size": int(batch_size),
+                "analyses": list(names), "alpha": alpha, "target": target, "batch_size": config.batch_size,
                 "fingerprint": config.fingerprint()}
     result = PlanResult(criteria=summary, recommendations=recommend(summary, target), replications=table,
                         settings=settings, skipped=skipped, run=run, population=pop)
