@@ -36,6 +36,26 @@ def test_timed_batch_size_rule():
     assert timed_batch_size(400, None) == auto_batch_size(400)  # nothing measured: the old default
 
 
+@pytest.mark.parametrize("reps, size, conditions", [(5000, 340, 1), (1000, 100, 4), (60, 6, 2), (5, 5, 1), (7, 10, 3)])
+def test_batches_cover_each_replication_once_with_a_finer_tail(reps, size, conditions):
+    pop = from_syntax(ONE_FACTOR)
+    cfg = PlanConfig(pop, ("cfa",), tuple((100 + c, 1.0, (1.0,)) for c in range(conditions)), reps, 0,
+                     batch_size=size)
+    batches = cfg.batches()
+    for c in range(conditions):
+        reps_c = sorted(r for cc, s, e in batches if cc == c for r in range(s, e))
+        assert reps_c == list(range(reps))  # every replication of every condition exactly once
+    assert all(e - s <= size for _, s, e in batches)
+    last = conditions - 1
+    # the earlier conditions: whole batches; the last condition's last two batches in quarters
+    assert [(s, e) for c, s, e in batches if c < last] == [(s, min(s + size, reps)) for _ in range(last)
+                                                         for s in range(0, reps, size)]
+    tail = [e - s for c, s, e in batches if c == last][-4:]
+    assert max(tail) <= -(-size // 4)
+    assert [b[0] for b in batches] == sorted(b[0] for b in batches)  # submission order: by condition
+    assert cfg.batches() == batches  # a rule of the settings only (resume finds the same files)
+
+
 def test_measured_batch_size_changes_no_number_and_is_kept_for_resume(tmp_path):
     given = monte_carlo(ONE_FACTOR, out=tmp_path / "given", workers=1, batch_size=5, **KW)
     auto = monte_carlo(ONE_FACTOR, out=tmp_path / "auto", workers=2, **KW)

@@ -70,15 +70,35 @@ class PlanConfig:
         return h.hexdigest()[:16]
 
     def batches(self) -> list[tuple[int, int, int]]:
-        """(condition, first rep, last rep + 1) of every task."""
+        """(condition, first rep, last rep + 1) of every task, in submission order.
+
+        Batches of ``batch_size``, except the run's tail: the last ``TAIL_BATCHES`` batches
+        of the last condition are cut into ``TAIL_SPLIT`` pieces each. Dask starts tasks in
+        submission order, so the workers finish on small tasks and the one that finishes
+        first waits for at most a small task, not a whole batch (with 15 batches on two
+        workers, the end's idle share was about 8 % of the run). The rule depends on the
+        settings only — never on the workers — so a resumed run finds the same batches.
+        """
         if self.batch_size is None:
             raise ValueError("batch_size is chosen by execute(); set it before asking for the batches")
-        return [(c, s, min(s + self.batch_size, self.reps))
-                for c in range(len(self.conditions)) for s in range(0, self.reps, self.batch_size)]
+        b, reps, last = self.batch_size, self.reps, len(self.conditions) - 1
+        out = [(c, s, min(s + b, reps)) for c in range(last) for s in range(0, reps, b)]
+        starts = list(range(0, reps, b))
+        head = starts[:-TAIL_BATCHES] if len(starts) > TAIL_BATCHES else []
+        out += [(last, s, min(s + b, reps)) for s in head]
+        tail_from = starts[len(head)] if starts else reps
+        piece = max(1, -(-b // TAIL_SPLIT))
+        out += [(last, s, min(s + piece, reps)) for s in range(tail_from, reps, piece)]
+        return out
 
     def costliest_condition(self) -> int:
         """The condition a replication costs most in (largest n, then largest DIF effect)."""
         return max(range(len(self.conditions)), key=lambda c: (self.conditions[c][0], abs(self.conditions[c][1]), -c))
+
+
+#: the run's last batches are cut into smaller pieces (see :meth:`PlanConfig.batches`)
+TAIL_BATCHES = 2
+TAIL_SPLIT = 4
 
 
 def auto_batch_size(reps: int) -> int:
