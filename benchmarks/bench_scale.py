@@ -56,6 +56,12 @@ def _data(n: int, folder: Path) -> Path:
     return path
 
 
+def _rss() -> int:
+    """This process's resident set size now (bytes; Linux)."""
+    with open("/proc/self/statm", encoding="ascii") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def _parse_times(path: Path) -> tuple[float, float]:
     import pandas as pd
     import pyarrow.csv as pc

@@ -46,18 +46,7 @@ PARTS = (
 )
 
 
-def _data(n: int, folder: Path) -> Path:
-    path = folder / f"demo_{n}.csv"
-    if not path.exists():
-        subprocess.run([sys.executable, "-m", "psychometrics", "simulate", "-n", str(n), "--seed", "0", "-o",
-                        str(path)], check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                       capture_output=True)
-    return path
-
-
-def _rss() -> int:
-    with open("/proc/self/statm", encoding="ascii") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+from bench_scale import _data, _rss  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
 def _child(path: Path) -> None:

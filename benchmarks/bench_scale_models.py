@@ -36,18 +36,7 @@ MODEL_STEPS = ("confirmatory factor analysis", "measurement invariance", "item r
                "scoring key", "report")
 
 
-def _data(n: int, folder: Path) -> Path:
-    path = folder / f"demo_{n}.csv"
-    if not path.exists():
-        subprocess.run([sys.executable, "-m", "psychometrics", "simulate", "-n", str(n), "--seed", "0", "-o",
-                        str(path)], check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                       capture_output=True)
-    return path
-
-
-def _rss() -> int:
-    with open("/proc/self/statm", encoding="ascii") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+from bench_scale import _data, _rss  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
 def _child(path: Path, out: Path) -> None:
