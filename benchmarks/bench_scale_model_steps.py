@@ -8,7 +8,7 @@ simulate --seed 0``, cached in --data-dir, the same files as benchmarks/bench_sc
 validated with ``--group career_stage`` in a fresh process whose step runner is instrumented:
 per step the wall time, the CPU time of the process (user + system, all threads) and the peak
 resident memory during the step (sampled every 10 ms). The steps of this benchmark's area are
-marked ``*`` and summed, with the per-step budget at 1,000,000 rows (issue 16, branch s16-models):
+marked ``*`` and summed, with the per-step budget at 1,000,000 rows (issue 16):
 CFA ≤ 1.5 s, invariance ≤ 2 s, validity ≤ 1.5 s, EFA ≤ 0.5 s, report ≤ 1.5 s (CPU).
 
 By default ``irt: false`` (the IRT step is another benchmark's, ``bench_scale_irt``/``bench_scale``;
