@@ -20,7 +20,8 @@ import numpy as np
 
 from psychometrics.irt._probit import probit_information, probit_probs, probit_probs_grad
 
-__all__ = ["category_probs", "category_probs_grad", "item_information", "MODELS"]
+__all__ = ["category_probs", "category_probs_grad", "item_information", "MODELS", "intercepts_to_u",
+           "intercepts_from_u", "intercepts_grad_u"]
 
 MODELS = ("grm", "gpcm", "grm_probit")
 _TINY = 1e-300
@@ -126,3 +127,36 @@ def item_information(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray
     mean = (p * cats).sum(axis=2)
     var = (p * cats**2).sum(axis=2) - mean**2
     return a[:, None] ** 2 * var
+
+
+# The GRM's ordered intercepts c_1 > … > c_m as unconstrained u (for BFGS): u_1 = c_1,
+# u_v = log(c_{v-1} − c_v) for v ≥ 2. ``blocks`` holds (index of c_1 in the parameter vector, m)
+# per item (or per item × group block); other entries pass through unchanged.
+
+def intercepts_to_u(x: np.ndarray, blocks: list[tuple[int, int]]) -> np.ndarray:
+    """Parameters → unconstrained u (ordered intercepts by log decrements)."""
+    u = x.copy()
+    for f, m in blocks:
+        if m > 1:
+            u[f + 1: f + m] = np.log(-np.diff(x[f: f + m]))
+    return u
+
+
+def intercepts_from_u(u: np.ndarray, blocks: list[tuple[int, int]]) -> np.ndarray:
+    """Unconstrained u → parameters (the inverse of :func:`intercepts_to_u`)."""
+    x = u.copy()
+    for f, m in blocks:
+        if m > 1:
+            x[f + 1: f + m] = u[f] - np.cumsum(np.exp(u[f + 1: f + m]))
+    return x
+
+
+def intercepts_grad_u(u: np.ndarray, gx: np.ndarray, blocks: list[tuple[int, int]]) -> np.ndarray:
+    """The gradient in u from the gradient in the parameters (chain rule through :func:`intercepts_from_u`)."""
+    gu = gx.copy()
+    for f, m in blocks:
+        if m > 1:
+            tail = np.cumsum(gx[f: f + m][::-1])[::-1]  # Σ_{w ≥ v} ∂ℓ/∂c_w
+            gu[f] = tail[0]
+            gu[f + 1: f + m] = -np.exp(u[f + 1: f + m]) * tail[1:]
+    return gu

@@ -36,6 +36,7 @@ from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import ConvergenceWarning, DataError, HeywoodCaseWarning
 from psychometrics.irt._data import IRTData, prepare_responses, quadrature
+from psychometrics.irt._models import intercepts_from_u, intercepts_grad_u, intercepts_to_u
 
 __all__ = ["BifactorCalibration", "calibrate_bifactor"]
 
@@ -214,33 +215,21 @@ class BifactorEngine:
         return out
 
 
+def _blocks(eng: BifactorEngine) -> list[tuple[int, int]]:
+    """(index of c_1, number of intercepts) per item: an item's block is (a_general, a_specific, c…)."""
+    return [(int(eng.start_of[j]) + 2, int(kk) - 1) for j, kk in enumerate(eng.k)]
+
+
 def _to_u(x: np.ndarray, eng: BifactorEngine) -> np.ndarray:
-    u = x.copy()
-    for j, kk in enumerate(eng.k):
-        s = eng.start_of[j] + 2
-        if kk > 2:
-            u[s + 1: s + kk - 1] = np.log(-np.diff(x[s: s + kk - 1]))
-    return u
+    return intercepts_to_u(x, _blocks(eng))
 
 
 def _from_u(u: np.ndarray, eng: BifactorEngine) -> np.ndarray:
-    x = u.copy()
-    for j, kk in enumerate(eng.k):
-        s = eng.start_of[j] + 2
-        if kk > 2:
-            x[s + 1: s + kk - 1] = u[s] - np.cumsum(np.exp(u[s + 1: s + kk - 1]))
-    return x
+    return intercepts_from_u(u, _blocks(eng))
 
 
 def _grad_u(u: np.ndarray, gx: np.ndarray, eng: BifactorEngine) -> np.ndarray:
-    gu = gx.copy()
-    for j, kk in enumerate(eng.k):
-        s = eng.start_of[j] + 2
-        if kk > 2:
-            tail = np.cumsum(gx[s: s + kk - 1][::-1])[::-1]
-            gu[s] = tail[0]
-            gu[s + 1: s + kk - 1] = -np.exp(u[s + 1: s + kk - 1]) * tail[1:]
-    return gu
+    return intercepts_grad_u(u, gx, _blocks(eng))
 
 
 def _inverse_curvature(eng: BifactorEngine, base: np.ndarray, v: np.ndarray, free: np.ndarray) -> np.ndarray:

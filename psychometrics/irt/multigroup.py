@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError, DataQualityWarning
 from psychometrics.irt._data import _unique_patterns, prepare_responses, quadrature
-from psychometrics.irt._models import category_probs_grad
+from psychometrics.irt._models import category_probs_grad, intercepts_from_u, intercepts_grad_u, intercepts_to_u
 
 __all__ = ["GroupedResponses", "prepare_groups", "MultiGroupGRM"]
 
@@ -275,29 +276,19 @@ class MultiGroupGRM:
         return self.z, lw - (mx + np.log(np.exp(lw - mx).sum()))
 
     # ------------------------------------------------------------ unconstrained parameterisation
+    @cached_property
+    def _intercept_blocks(self) -> list[tuple[int, int]]:
+        """(index of c_1, number of intercepts) per parameter block (a, c…)."""
+        return [(int(s) + 1, int(kk) - 1) for s, kk in zip(self.block_start, self.block_k)]
+
     def _to_u(self, x: np.ndarray) -> np.ndarray:
-        u = x.copy()
-        for s, kk in zip(self.block_start, self.block_k):
-            if kk > 2:
-                u[s + 2: s + kk] = np.log(-np.diff(x[s + 1: s + kk]))
-        return u
+        return intercepts_to_u(x, self._intercept_blocks)
 
     def _from_u(self, u: np.ndarray) -> np.ndarray:
-        x = u.copy()
-        for s, kk in zip(self.block_start, self.block_k):
-            if kk > 2:
-                x[s + 2: s + kk] = u[s + 1] - np.cumsum(np.exp(u[s + 2: s + kk]))
-        return x
+        return intercepts_from_u(u, self._intercept_blocks)
 
     def _grad_u(self, u: np.ndarray, gx: np.ndarray) -> np.ndarray:
-        gu = gx.copy()
-        for s, kk in zip(self.block_start, self.block_k):
-            if kk > 2:
-                gc = gx[s + 1: s + kk]
-                tail = np.cumsum(gc[::-1])[::-1]  # Σ_{m ≥ v} ∂ℓ/∂c_m
-                gu[s + 1] = tail[0]
-                gu[s + 2: s + kk] = -np.exp(u[s + 2: s + kk]) * tail[1:]
-        return gu
+        return intercepts_grad_u(u, gx, self._intercept_blocks)
 
     def _inverse_curvature(self, u: np.ndarray) -> np.ndarray:
         """BFGS's starting inverse Hessian of −ℓ/N in u: the inverse cross-product information (BHHH),
