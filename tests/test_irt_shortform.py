@@ -108,42 +108,46 @@ def test_shorten_command(tmp_path):
         encoding="utf-8")
 
 
-def test_short_form_invariance_reuses_the_invariance_module_on_validation_rows(sim):
-    """With a group, the short form's invariance ladder is psychometrics.invariance's on the validation rows."""
+def _grouped_short_form(sim, **kwargs):
+    """The short form of the simulated data with a two-level group; the model and validation rows
+    (with the group as column ``g``) for the reference ladder."""
     from psychometrics.cfa import models
-    from psychometrics.invariance import measurement_invariance
 
     data, _ = sim
     idx = data.index
     group = pd.Series(np.where(np.arange(len(data)) % 3 == 0, "a", "b"), index=idx, name="grp")
     subs = {"f": list(data.columns[:3]), "h": list(data.columns[3:])}
+    res = short_form(data, subs, idx[:750], idx[750:], per_subscale=2, group=group, **kwargs)
+    frame = data.loc[idx[750:], [i for v in res.items.values() for i in v]].assign(g=group.loc[idx[750:]])
+    return res, models.correlated_factors({k: list(v) for k, v in res.items.items()}), frame
+
+
+def test_short_form_invariance_reuses_the_invariance_module_on_validation_rows(sim):
+    """With a group, the short form's invariance ladder is psychometrics.invariance's on the validation rows."""
+    from psychometrics.invariance import measurement_invariance
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = short_form(data, subs, idx[:750], idx[750:], per_subscale=2, group=group)
-        frame = data.loc[idx[750:], [i for v in res.items.values() for i in v]].assign(g=group.loc[idx[750:]])
-        ref = measurement_invariance(models.correlated_factors({k: list(v) for k, v in res.items.items()}), frame, "g")
+        res, model, frame = _grouped_short_form(sim)
+        ref = measurement_invariance(model, frame, "g")
     assert list(res.invariance.index) == list(ref.table.index)
     np.testing.assert_allclose(res.invariance["chisq"], ref.table["chisq"], rtol=1e-10)
     np.testing.assert_allclose(res.invariance["cfi"], ref.table["cfi"], rtol=1e-10)
     assert res.invariance_level.split(" ")[0] == ref.level
-    assert short_form(data, subs, idx[:750], idx[750:], per_subscale=2).invariance is None  # no group: not assessed
+    data, _ = sim
+    subs = {"f": list(data.columns[:3]), "h": list(data.columns[3:])}
+    no_group = short_form(data, subs, data.index[:750], data.index[750:], per_subscale=2)
+    assert no_group.invariance is None  # no group: not assessed
 
 
 def test_short_form_invariance_of_ordinal_items_is_the_categorical_ladder(sim):
     """ordinal=True: the WLSMV ladder of psychometrics.invariance.categorical_invariance on the validation rows."""
-    from psychometrics.cfa import models
     from psychometrics.invariance import categorical_invariance
 
-    data, _ = sim
-    idx = data.index
-    group = pd.Series(np.where(np.arange(len(data)) % 3 == 0, "a", "b"), index=idx, name="grp")
-    subs = {"f": list(data.columns[:3]), "h": list(data.columns[3:])}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = short_form(data, subs, idx[:750], idx[750:], per_subscale=2, group=group, ordinal=True)
-        frame = data.loc[idx[750:], [i for v in res.items.values() for i in v]].assign(g=group.loc[idx[750:]])
-        ref = categorical_invariance(models.correlated_factors({k: list(v) for k, v in res.items.items()}), frame, "g",
-                                     empty_categories="collapse")
+        res, model, frame = _grouped_short_form(sim, ordinal=True)
+        ref = categorical_invariance(model, frame, "g", empty_categories="collapse")
     assert res.invariance_method == "WLSMV"
     assert list(res.invariance.index) == list(ref.table.index) and res.invariance.index[1] == "thresholds"
     np.testing.assert_allclose(res.invariance["chisq"], ref.table["chisq"], rtol=1e-10)
