@@ -165,10 +165,20 @@ class Engine:
                 out[sl, self.offs[j] + s] = col[sl]
         return 0.5 * (out + out.T)
 
-    def observed_information(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """Louis (1982) observed information −∇²ℓ, the gradient and ℓ."""
+    def observed_information(self, x: np.ndarray, sample: tuple[np.ndarray, np.ndarray] | None = None
+                             ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Louis (1982) observed information −∇²ℓ, the gradient and ℓ.
+
+        ``sample`` = (pattern indices, weights): the posterior second moments Σ_u f_u Var_π(s_u) (the
+        missing information) summed over these patterns with these weights instead of all patterns
+        with their counts (an unbiased estimate from a random subsample of rows; see
+        :meth:`fit`'s ``se_rows``); the complete-data term, ℓ and the gradient from all patterns."""
         ll, post, r, _ = self.estep(x)
         hess = self.complete_hessian(x, r)
+        f = self.f
+        pats = self.data.patterns
+        if sample is not None:
+            pats, post, f = pats[sample[0]], post[sample[0]], sample[1]
         q = self.theta.size
         glog = np.zeros((self.n_par, q, int(self.k.max())))  # per one-hot column: ∇ log P over its item's params
         for kk, idx in self.groups.items():
@@ -176,7 +186,6 @@ class Engine:
             p, dp = category_probs_grad(self.model, x[pos[:, 0]], x[pos[:, 1:]], self.theta)
             g = (dp / p[..., None]).transpose(0, 2, 1, 3)  # (J, K, Q, m)
             glog[pos.ravel(), :, :kk] = g.reshape(-1, q, kk)
-        pats = self.data.patterns
         outer = np.zeros((self.n_par, self.n_par))
         mean_outer = np.zeros((self.n_par, self.n_par))
         grad = np.zeros(self.n_par)
@@ -196,7 +205,7 @@ class Engine:
             gmat = np.concatenate([glog.transpose(1, 0, 2).reshape(q, -1), np.zeros((q, kmax))], axis=1)
         for lo in range(0, pats.shape[0], chunk):
             sl = slice(lo, lo + chunk)
-            xs, ps, fs = pats[sl], post[sl], self.f[sl]
+            xs, ps, fs = pats[sl], post[sl], f[sl]
             # only (pattern, node) cells that carry posterior weight enter the second moment
             wq = fs[:, None] * ps
             uu, qq = np.nonzero(wq > 1e-13 * wq.max())
@@ -236,7 +245,19 @@ class Engine:
             outer = np.triu(outer) + np.triu(outer, 1).T
             mean_outer = np.triu(mean_outer) + np.triu(mean_outer, 1).T
         info = -(hess + outer - mean_outer)
+        if sample is not None:
+            grad = self.item_terms(x, r, info=False)[0]
         return 0.5 * (info + info.T), grad, ll
+
+    def information_sample(self, rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """A fixed random ``rows`` of the respondents (seeded) as (pattern indices, weights n/rows ×
+        sampled rows per pattern): the subsample of :meth:`observed_information`'s ``sample``."""
+        inverse = self.data.inverse
+        n = inverse.size
+        picked = np.random.default_rng(seed).choice(n, size=rows, replace=False)
+        counts = np.bincount(inverse[picked], minlength=self.f.size)
+        idx = np.flatnonzero(counts)
+        return idx, counts[idx] * (float(self.f.sum()) / rows)
 
     def score_and_xpd(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """ℓ, ∇ℓ and the cross-product information Σ_u f_u ∇log L_u ∇log L_uᵀ."""
@@ -258,7 +279,7 @@ class Engine:
     # ------------------------------------------------------------ driver
     def fit(
         self, x0: np.ndarray | None = None, max_em: int = 2000, tol: float = 1e-8, switch: float = 1e-2, max_newton: int = 100,
-        se: bool = True, chord: np.ndarray | None = None,
+        se: bool = True, chord: np.ndarray | None = None, se_rows: int | None = None,
     ) -> dict:
         """EM until max|∇ℓ|/N < ``switch``, then Newton steps on ℓ with the observed (Louis)
         information of the switch point (chord Newton) until max|∇ℓ|/N < ``tol``; the observed
@@ -266,7 +287,11 @@ class Engine:
 
         ``chord``: an information matrix to use for the Newton steps from ``x0`` instead (no EM):
         :func:`~psychometrics.irt.calibrate` passes a subsample's estimate and information at
-        large n. The converged point is the same (the same criterion on the exact gradient)."""
+        large n. The converged point is the same (the same criterion on the exact gradient).
+
+        ``se_rows``: with more distinct patterns than this, the missing-information term of the SEs'
+        information is estimated from a fixed random ``se_rows`` respondents (``information_sample``;
+        ``out["se_rows"]`` says so); the estimate, ℓ and the gradient are unaffected."""
         x = self.start() if x0 is None else x0.copy()
         em_cycles = 0
         ll = -np.inf
@@ -313,8 +338,9 @@ class Engine:
                 t *= 0.5
             x = trial
         info = None
+        sampled = se and se_rows is not None and self.data.patterns.shape[0] > se_rows
         if se:
-            info, grad, ll = self.observed_information(x)
+            info, grad, ll = self.observed_information(x, self.information_sample(se_rows) if sampled else None)
         else:
             ll, _, r, _ = self.estep(x)
             grad = self.item_terms(x, r, info=False)[0]
@@ -327,4 +353,5 @@ class Engine:
             "em_cycles": em_cycles,
             "newton_steps": newton,
             "converged": converged,
+            "se_rows": se_rows if sampled else None,
         }

@@ -79,8 +79,15 @@ def calibrate(
     engine_model = "grm_probit" if link == "probit" else _MODELS[key]
     engine = Engine(prepared, engine_model, nodes, weights)
     x0, chord = _warm_start(prepared, engine_model, nodes, weights, tol, max_em)
-    out = engine.fit(x0=x0, tol=tol, max_em=max_em, chord=chord)
+    out = engine.fit(x0=x0, tol=tol, max_em=max_em, chord=chord, se_rows=SE_ROWS)
     diagnostics = []
+    if out.get("se_rows"):
+        diagnostics.append(
+            f"standard errors: {prepared.patterns.shape[0]:,} distinct response patterns, so the posterior-variance "
+            f"(missing-information) term of the observed information was estimated from a fixed random "
+            f"{SE_ROWS:,} of the {prepared.codes.shape[0]:,} respondents (Louis 1982; its exact sum costs one "
+            "parameters² product per pattern and node); the estimates, the log-likelihood and the complete-data "
+            "term use every respondent (SEs within about 1 % of the exact ones, docs/large-samples.md)")
     if not out["converged"]:
         msg = (
             f"IRT ({key}): not converged after {out['em_cycles']} EM cycles and {out['newton_steps']} Newton steps "
@@ -117,6 +124,11 @@ def _redundant_items(prepared: IRTData) -> str | None:
     return (f"items {name_list(dep)} are linearly dependent on the complete rows (copies, reversed copies or a "
             "combination of others): their slopes are not identified; remove the redundant items")
 
+
+#: above this many distinct response patterns (a long total score at 10⁶ respondents) the SEs' observed
+#: information takes its missing-information term from a fixed random SE_ROWS respondents (method change
+#: above a size threshold: recorded in the calibration's diagnostics; tests/test_irt.py)
+SE_ROWS = 100_000
 
 #: above this many distinct response patterns the full-data fit starts from a subsample's
 _WARM_PATTERNS = 50_000
