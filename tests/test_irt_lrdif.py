@@ -277,3 +277,17 @@ def test_newton_and_bfgs_find_the_same_maximum(seed, shift):
         np.testing.assert_allclose(a[["sids", "uids"]].astype(float), b[["sids", "uids"]].astype(float), atol=1e-5)
     np.testing.assert_allclose(newton.latent[["mean", "sd"]], bfgs.latent[["mean", "sd"]], atol=1e-5)
     assert newton.n_fits == bfgs.n_fits
+
+
+def test_group_codes_by_factorize_equal_the_string_labels():
+    """issue 16: prepare_groups codes the groups by factorizing the labels (str() per distinct value, not
+    per row): the same codes as str labels with sorted levels — values with equal str() merged, rows
+    without a group dropped."""
+    data, _ = _simulate(1, 0.0, n=100)
+    group = pd.Series([1, "1", "b", None, 2.5] * 40, dtype=object)
+    prepared = prepare_groups(data, group, list(data.columns))
+    labels = group[group.notna()].astype(str).to_numpy()
+    levels = sorted(set(labels))
+    assert prepared.groups == tuple(levels) == ("1", "2.5", "b")
+    np.testing.assert_array_equal(prepared.group_index, [levels.index(v) for v in labels])
+    assert prepared.n_dropped_rows == 40

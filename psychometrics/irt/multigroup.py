@@ -76,8 +76,12 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     prepared = prepare_responses(kept, items)
     answered = (np.ones(len(kept), dtype=bool) if prepared.n_dropped_rows == 0
                 else kept.apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy())
-    labels = g[keep].astype(str).to_numpy()[answered]  # the rows prepare_responses kept, in order
-    levels = sorted(pd.unique(labels).tolist())
+    # group codes by factorizing the labels (each distinct value converted to str once, not every row)
+    raw_codes, uniques = pd.factorize(g[keep] if not keep.all() else g, sort=False)
+    raw_codes = raw_codes[answered]  # the rows prepare_responses kept, in order
+    names = [str(v) for v in uniques]
+    present = np.bincount(raw_codes, minlength=len(names)) > 0
+    levels = sorted({names[i] for i in np.flatnonzero(present)})
     if len(levels) < 2:
         raise DataError("multi-group IRT needs at least two groups in the grouping variable")
     if reference is not None:
@@ -85,16 +89,18 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
             raise DataError(f"reference group {str(reference)[:40]!r} not in the grouping variable")
         levels.remove(str(reference))
         levels.insert(0, str(reference))
-    gi = pd.Categorical(labels, categories=levels).codes.astype(np.int64)  # = [levels.index(v) for v in labels]
-    codes = prepared.codes.copy()
+    lookup = np.array([levels.index(v) if v in levels else -1 for v in names], dtype=np.int64)
+    gi = lookup[raw_codes]  # = [levels.index(str(v)) for v in labels]
+    codes = prepared.codes
     ncat: list[int] = []
     collapsed: dict[str, int] = {}
     for j, item in enumerate(prepared.items):
         k = prepared.n_categories[j]
         col = codes[:, j]
-        used = np.ones(k, dtype=bool)
-        for gg in range(len(levels)):
-            used &= np.bincount(col[(gi == gg) & (col >= 0)], minlength=k) > 0
+        ok = col >= 0
+        # (group, category) counts in one bincount; a category is kept when every group used it
+        table = np.bincount((gi * k + col)[ok], minlength=len(levels) * k).reshape(len(levels), k)
+        used = np.all(table > 0, axis=0)
         kept = np.flatnonzero(used)
         if kept.size < 2:
             raise DataError(
@@ -103,7 +109,8 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
             )
         if kept.size < k:
             collapsed[item] = int(k - kept.size)
-            ok = col >= 0
+            if codes is prepared.codes:
+                codes = codes.copy()
             codes[ok, j] = np.maximum(np.searchsorted(kept, col[ok], side="right") - 1, 0)
         ncat.append(int(kept.size))
     if collapsed:
