@@ -27,6 +27,8 @@ from psychometrics.irt._models import category_probs, category_probs_grad
 
 __all__ = ["Engine"]
 
+#: E-steps over more distinct patterns than this run block by block (the same sums, r added per block)
+_ESTEP_BLOCK = 32_768
 #: above this many distinct patterns the Louis information's per-pattern score means are one matrix product
 _BLAS_SCORES_ABOVE = 50_000
 
@@ -88,14 +90,31 @@ class Engine:
         return out
 
     def _estep(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        lf = self.y @ self.log_probs(x) + self.logw
+        # in blocks of _ESTEP_BLOCK patterns (the temporaries stay in cache: at 10⁶ patterns the
+        # element-wise work was two thirds of an E-step); one block = the whole computation as before
+        logp = self.log_probs(x)
+        n_pat = self.f.size
+        if n_pat <= _ESTEP_BLOCK:
+            return self._estep_block(logp, self.y, self.f)
+        post = np.empty((n_pat, self.theta.size))
+        log_l = np.empty(n_pat)
+        r = np.zeros((logp.shape[0], self.theta.size))
+        for lo in range(0, n_pat, _ESTEP_BLOCK):
+            sl = slice(lo, lo + _ESTEP_BLOCK)
+            _, post[sl], rb, log_l[sl] = self._estep_block(logp, self.y[sl], self.f[sl])
+            r += rb
+        return float(self.f @ log_l), post, r, log_l
+
+    def _estep_block(self, logp: np.ndarray, y, f: np.ndarray  # noqa: ANN001 - y dense or sparse
+                     ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        lf = y @ logp + self.logw
         mx = lf.max(axis=1, keepdims=True)
         post = np.exp(lf - mx)
         tot = post.sum(axis=1, keepdims=True)
         post /= tot
         log_l = (mx + np.log(tot)).ravel()
-        r = self.y.T @ (self.f[:, None] * post)
-        return float(self.f @ log_l), post, r, log_l
+        r = y.T @ (f[:, None] * post)
+        return float(f @ log_l), post, r, log_l
 
     def item_terms(self, x: np.ndarray, r: np.ndarray, info: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Gradient of Σ r log P (= marginal gradient at the E-step's ξ), Fisher blocks, Q_j values."""
@@ -276,6 +295,23 @@ class Engine:
         grad = self.f @ sbar
         return ll, grad, (sbar * self.f[:, None]).T @ sbar + 1e-9 * self.n * np.eye(self.n_par)
 
+    @staticmethod
+    def _bfgs_update(b: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """BFGS update in place of the information approximation ``b`` (B s ≈ y, y = g_old − g_new for
+        the ascent on ℓ) and its new Cholesky factor; None (``b`` unchanged) when the curvature
+        condition sᵀy > 0 fails or the update is not positive definite."""
+        bs = b @ s
+        sy, sbs = float(s @ y), float(s @ bs)
+        if not (sy > 1e-12 * np.sqrt(float(y @ y) * float(s @ s)) and sbs > 0):
+            return None
+        new = b - np.outer(bs, bs) / sbs + np.outer(y, y) / sy
+        try:
+            chol = np.linalg.cholesky(new)
+        except np.linalg.LinAlgError:
+            return None
+        b[:] = new
+        return chol
+
     # ------------------------------------------------------------ driver
     def fit(
         self, x0: np.ndarray | None = None, max_em: int = 2000, tol: float = 1e-8, switch: float = 1e-2, max_newton: int = 100,
@@ -313,6 +349,11 @@ class Engine:
             x = x_new
         newton = 0
         converged = bool(np.max(np.abs(grad)) / self.n < tol)
+        # a borrowed chord (a subsample's information) is refined by BFGS updates with the exact gradients
+        # of the steps taken (its error in weakly determined directions otherwise slows every step)
+        bfgs = chol is not None
+        chord_m = chord.copy() if bfgs else None
+        prev: tuple[np.ndarray, np.ndarray] | None = None
         while not converged and newton < max_newton:
             newton += 1
             if chol is None:  # observed information at the switch point, kept (chord Newton)
@@ -329,6 +370,10 @@ class Engine:
             if np.max(np.abs(grad)) / self.n < tol:
                 converged = True
                 break
+            if bfgs and prev is not None:
+                updated = self._bfgs_update(chord_m, x - prev[0], prev[1] - grad)
+                chol = chol if updated is None else updated
+            prev = (x.copy(), grad.copy()) if bfgs else None
             step = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
             t = 1.0
             for _ in range(30):
