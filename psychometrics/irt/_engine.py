@@ -52,6 +52,7 @@ class Engine:
         # index arrays: for group K, the global positions of (a, c_1..c_{K-1}) per item
         self.index = {kk: self.offs[idx][:, None] + np.arange(kk)[None, :] for kk, idx in self.groups.items()}
         self._last: tuple[bytes, tuple] | None = None
+        self._y_blocks: list | None = None
 
     # ------------------------------------------------------------ start values
     def start(self) -> np.ndarray:
@@ -96,20 +97,22 @@ class Engine:
         n_pat = self.f.size
         if n_pat <= _ESTEP_BLOCK:
             return self._estep_block(logp, self.y, self.f)
+        if self._y_blocks is None:  # the one-hot's row blocks, sliced once
+            self._y_blocks = [self.y[lo: lo + _ESTEP_BLOCK] for lo in range(0, n_pat, _ESTEP_BLOCK)]
         post = np.empty((n_pat, self.theta.size))
         log_l = np.empty(n_pat)
         r = np.zeros((logp.shape[0], self.theta.size))
-        for lo in range(0, n_pat, _ESTEP_BLOCK):
-            sl = slice(lo, lo + _ESTEP_BLOCK)
-            _, post[sl], rb, log_l[sl] = self._estep_block(logp, self.y[sl], self.f[sl])
+        for b, yb in enumerate(self._y_blocks):
+            sl = slice(b * _ESTEP_BLOCK, (b + 1) * _ESTEP_BLOCK)
+            _, _, rb, log_l[sl] = self._estep_block(logp, yb, self.f[sl], post[sl])
             r += rb
         return float(self.f @ log_l), post, r, log_l
 
-    def _estep_block(self, logp: np.ndarray, y, f: np.ndarray  # noqa: ANN001 - y dense or sparse
-                     ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    def _estep_block(self, logp: np.ndarray, y, f: np.ndarray,  # noqa: ANN001 - y dense or sparse
+                     out: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         lf = y @ logp + self.logw
         mx = lf.max(axis=1, keepdims=True)
-        post = np.exp(lf - mx)
+        post = np.exp(lf - mx, out=out)
         tot = post.sum(axis=1, keepdims=True)
         post /= tot
         log_l = (mx + np.log(tot)).ravel()
