@@ -18,14 +18,16 @@ central differences of the exact gradient in tests/test_irt_lrdif.py.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from psychometrics.irt._models import _grm_probs, _sigmoid
 
-if TYPE_CHECKING:
-    from psychometrics.irt.multigroup import GroupedResponses, MultiGroupGRM
+# the model and data types are irt.multigroup's MultiGroupGRM and GroupedResponses (which call this
+# module; not imported here, also not for type checking, so that the two modules form no cycle)
+MultiGroupGRM = Any
+GroupedResponses = Any
 
 __all__ = ["grm_log_derivatives", "loglik_grad_hess", "pair_indicator", "assemble_hessian"]
 
