@@ -413,3 +413,25 @@ def test_information_from_a_subsample_of_rows_within_its_error(monkeypatch):
     assert np.nanmax(rel) < 0.05 and np.nanmedian(rel) < 0.01
     assert any("fixed random 2,000 of the 6,000 respondents" in d for d in sampled.diagnostics)
     assert not any("fixed random" in d for d in exact.diagnostics)
+
+
+def test_extreme_patterns_counted_from_distinct_patterns_equal_rows():
+    """issue 16: the extreme-pattern note counts respondents from the distinct patterns with their counts;
+    the same numbers as the row-by-row definition (missing answers ignored, empty rows dropped)."""
+    from psychometrics.irt._data import prepare_responses
+    from psychometrics.irt.calibrate import _extreme_patterns
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame(rng.integers(1, 4, size=(400, 3)).astype(float), columns=["a", "b", "c"])
+    df.iloc[:30] = 1.0
+    df.iloc[30:50] = 3.0
+    df.iloc[::7, 1] = np.nan
+    prepared = prepare_responses(df)
+    codes = prepared.codes
+    ok = codes >= 0
+    low = int((np.all((codes == 0) | ~ok, axis=1) & ok.any(axis=1)).sum())
+    high = int((np.all((codes == 2) | ~ok, axis=1) & ok.any(axis=1)).sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        msg = _extreme_patterns(prepared)[0]
+    assert msg.startswith(f"extreme response patterns: {low} respondent(s) chose the lowest and {high} the highest")

@@ -113,8 +113,8 @@ def calibrate(
 def _redundant_items(prepared: IRTData) -> str | None:
     """A note naming items that are copies, reversed copies or linear combinations of others
     (on the complete rows): their slopes are not identified and grow without bound."""
-    x = np.where(prepared.codes >= 0, prepared.codes, np.nan).astype(float)
-    x = x[~np.isnan(x).any(axis=1)]
+    codes = prepared.codes
+    x = codes[np.all(codes >= 0, axis=1)].astype(float)  # the complete rows (the same matrix as via NaN)
     if len(x) <= x.shape[1] or np.any(x.std(axis=0) == 0):
         return None
     r = np.corrcoef(x, rowvar=False)
@@ -166,15 +166,16 @@ def _warm_start(prepared: IRTData, model: str, nodes: np.ndarray, weights: np.nd
 
 
 def _extreme_patterns(prepared: IRTData) -> list[str]:
-    codes = prepared.codes
+    codes = prepared.patterns  # the distinct patterns with their counts: the same respondents counted
     kmax = np.asarray(prepared.n_categories) - 1
     answered = codes >= 0
     low = np.all((codes == 0) | ~answered, axis=1) & answered.any(axis=1)
     high = np.all((codes == kmax[None, :]) | ~answered, axis=1) & answered.any(axis=1)
+    n_low, n_high = int(round(float(prepared.counts[low].sum()))), int(round(float(prepared.counts[high].sum())))
     out = []
-    if low.any() or high.any():
+    if n_low or n_high:
         msg = (
-            f"extreme response patterns: {int(low.sum())} respondent(s) chose the lowest and {int(high.sum())} the "
+            f"extreme response patterns: {n_low} respondent(s) chose the lowest and {n_high} the "
             "highest category of every item; their ML θ is infinite (EAP is finite and reported)"
         )
         warnings.warn(f"IRT: {msg}", DataQualityWarning, stacklevel=3)
