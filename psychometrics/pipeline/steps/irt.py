@@ -58,6 +58,8 @@ def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance:
             notes.append(f"{sid}: the GRM could not be calibrated ({why(exc)}).")
             continue
         cals[sid] = cal
+        # a method change above a size threshold (the SEs' information from a subsample) is shown in the report
+        notes.extend(f"{sid}: {d}" for d in cal.diagnostics if d.startswith("standard errors:"))
         tables[sid] = sum_score_table(cal)
         infos[sid] = information(cal, THETA_GRID)
         rel[sid] = marginal_reliability(cal)
