@@ -79,7 +79,7 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     # group codes by factorizing the labels (each distinct value converted to str once, not every row)
     raw_codes, uniques = pd.factorize(g[keep] if not keep.all() else g, sort=False)
     raw_codes = raw_codes[answered]  # the rows prepare_responses kept, in order
-    names = [str(v) for v in uniques]
+    names = pd.Series(uniques).astype(str).tolist()  # the same conversion as of every row, per distinct value
     present = np.bincount(raw_codes, minlength=len(names)) > 0
     levels = sorted({names[i] for i in np.flatnonzero(present)})
     if len(levels) < 2:
@@ -327,12 +327,12 @@ class MultiGroupGRM:
         """Maximise ℓ from ``x0``; converged when max |∂ℓ/∂ξ| / N < 1e-5.
 
         ``method``: ``newton`` (Newton's method with the exact observed information of
-        ``_mg_newton``, to max |∂ℓ/∂ξ| / N < 1e-9: the same maximum as BFGS, more tightly), ``bfgs``
+        ``_mg_newton``, to max |∂ℓ/∂ξ| / N < 1e-8: the same maximum as BFGS, more tightly), ``bfgs``
         (BFGS on the unconstrained parameterisation), or ``auto``: Newton for the ``shift`` latent
         rule, BFGS for ``reweight`` and wherever Newton fails (an information that is not negative
         definite at the start, or no convergence in 50 steps). ``chord``: per-group Hessians (the
-        ``hessians`` of another Newton fit of the same data, at or near ``x0``) for the first steps.
-        The result of a Newton fit holds its per-group Hessians at the estimate (``hessians``)."""
+        :meth:`hessians` of another model of the same data at its estimate, at or near ``x0``) for
+        the first steps."""
         if method not in ("auto", "newton", "bfgs"):
             raise ValueError("method must be 'auto', 'newton' or 'bfgs'")
         if method != "bfgs" and self.latent_rule == "shift":
