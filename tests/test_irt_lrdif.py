@@ -221,17 +221,19 @@ def test_grouped_patterns_equal_numpy_unique():
 
 # ---------------------------------------------------------------- Newton's method (large n, issue 16)
 
-@pytest.mark.parametrize("free", [frozenset(), frozenset({2})])
-def test_newton_information_is_the_exact_hessian(free):
+@pytest.mark.parametrize("name, free", [("sim_dif", frozenset()), ("sim_dif", frozenset({2})),
+                                        ("sim_dif_binary", frozenset({1}))])
+def test_newton_information_is_the_exact_hessian(name, free):
     """Analytic identity: the Louis Hessian of irt._mg_newton equals central differences of the exact
-    gradient (ordinal items, one answer missing, the focal group's μ and log σ free)."""
+    gradient (ordinal and binary items, one answer missing, the focal group's μ and log σ free)."""
     from psychometrics.irt._mg_newton import loglik_grad_hess
 
-    data, group, _ = _load("sim_dif")
+    data, group, _ = _load(name)
     data.iloc[3, 1] = np.nan
-    prepared = prepare_groups(data, group, list(data.columns), "ref")
+    prepared = prepare_groups(data, group, list(data.columns), CASES[name])
     model = MultiGroupGRM(prepared, free)
-    x = model.start_pooled(np.ones(8), [np.array([1.0, 0.0, -1.0])] * 8)
+    j = data.shape[1]
+    x = model.start_pooled(np.ones(j), [np.linspace(1.0, -1.0, k - 1) for k in prepared.n_categories])
     x += 0.05 * np.random.default_rng(1).standard_normal(x.size)
     ll, grad, hess, _ = loglik_grad_hess(model, x, prepared.pairs)
     ll0, grad0 = model.loglik_grad(x)
