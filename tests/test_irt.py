@@ -365,3 +365,73 @@ def test_sparse_onehot_equals_dense(monkeypatch):
     assert sp.has_canonical_format
     np.testing.assert_array_equal(sp.toarray(), dense)
     np.testing.assert_array_equal(offs, offs2)
+
+
+def test_category_codes_by_lookup_equal_searchsorted_of_unique():
+    """issue 16: whole-number answers are coded by one bincount and a lookup; the codes and values are
+    np.searchsorted(np.unique(values), values)'s (NaN → −1); other values take the previous path."""
+    from psychometrics.irt._data import _category_codes
+
+    rng = np.random.default_rng(3)
+    for col in (rng.integers(-3, 4, 500).astype(float), rng.integers(1, 8, 500).astype(float) * 10,
+                np.round(rng.normal(size=500), 1), rng.integers(0, 3, 500).astype(float) + 0.5):
+        col[::7] = np.nan
+        obs, coded = _category_codes(col)
+        ref = np.unique(col[~np.isnan(col)])
+        np.testing.assert_array_equal(obs, ref)
+        if coded is not None:
+            expect = np.full(col.size, -1)
+            expect[~np.isnan(col)] = np.searchsorted(ref, col[~np.isnan(col)])
+            np.testing.assert_array_equal(coded, expect)
+    assert _category_codes(np.array([1.0, 2.0, 1.0]))[1].tolist() == [0, 1, 0]
+
+
+def test_information_from_a_subsample_of_rows_within_its_error(monkeypatch):
+    """issue 16, method change above SE_ROWS distinct patterns: the missing-information term of the SEs'
+    observed information from a fixed random SE_ROWS respondents. The estimates and log-likelihood are
+    identical; the SEs agree with the exact Louis information within the subsample's error (here 2,000 of
+    6,000 rows: a few per cent; at 10⁶ rows with 10⁵ sampled, ≤ 0.4 %, docs/large-samples.md); the
+    diagnostics say so."""
+    import importlib
+
+    irt_cal = importlib.import_module("psychometrics.irt.calibrate")
+    a = np.linspace(0.8, 2.0, 10)
+    c = -a[:, None] * np.array([[-1.5, -0.5, 0.5, 1.5]])
+    df = simulate_responses(a, c, 6000, seed=8).astype(float)
+    df.iloc[::13, 4] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exact = calibrate(df, None, "grm")
+        monkeypatch.setattr(irt_cal, "SE_ROWS", 2000)
+        sampled = calibrate(df, None, "grm")
+    assert exact.n_patterns > 2000
+    assert sampled.loglik == exact.loglik
+    est = [col for col in exact.parameters.columns if not col.startswith("se_")]
+    se = [col for col in exact.parameters.columns if col.startswith("se_")]
+    np.testing.assert_array_equal(sampled.parameters[est].to_numpy(float), exact.parameters[est].to_numpy(float))
+    rel = np.abs(sampled.parameters[se].to_numpy(float) / exact.parameters[se].to_numpy(float) - 1)
+    assert np.nanmax(rel) < 0.05 and np.nanmedian(rel) < 0.01
+    assert any("fixed random 2,000 of the 6,000 respondents" in d for d in sampled.diagnostics)
+    assert not any("fixed random" in d for d in exact.diagnostics)
+
+
+def test_extreme_patterns_counted_from_distinct_patterns_equal_rows():
+    """issue 16: the extreme-pattern note counts respondents from the distinct patterns with their counts;
+    the same numbers as the row-by-row definition (missing answers ignored, empty rows dropped)."""
+    from psychometrics.irt._data import prepare_responses
+    from psychometrics.irt.calibrate import _extreme_patterns
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame(rng.integers(1, 4, size=(400, 3)).astype(float), columns=["a", "b", "c"])
+    df.iloc[:30] = 1.0
+    df.iloc[30:50] = 3.0
+    df.iloc[::7, 1] = np.nan
+    prepared = prepare_responses(df)
+    codes = prepared.codes
+    ok = codes >= 0
+    low = int((np.all((codes == 0) | ~ok, axis=1) & ok.any(axis=1)).sum())
+    high = int((np.all((codes == 2) | ~ok, axis=1) & ok.any(axis=1)).sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        msg = _extreme_patterns(prepared)[0]
+    assert msg.startswith(f"extreme response patterns: {low} respondent(s) chose the lowest and {high} the highest")

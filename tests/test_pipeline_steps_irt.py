@@ -51,3 +51,13 @@ def test_pattern_path_equals_row_path(monkeypatch):
         for key, value in rows.global_fit[sid].items():
             if isinstance(value, float):
                 assert fast.global_fit[sid][key] == pytest.approx(value, rel=1e-10)
+
+
+def test_sampled_se_information_is_a_note_of_the_step(monkeypatch):
+    """issue 16: the method change above calibrate.SE_ROWS distinct patterns (the SEs' missing information
+    from a subsample of respondents) is shown in the report through the step's notes."""
+    monkeypatch.setattr(importlib.import_module("psychometrics.irt.calibrate"), "SE_ROWS", 500)
+    res = _run(monkeypatch, 10**9)
+    notes = [n for n in res.notes if "standard errors:" in n]
+    assert notes and all("fixed random 500 of the 1,500 respondents" in n for n in notes)
+    assert any(n.startswith("total: ") for n in notes)

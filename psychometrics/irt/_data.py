@@ -77,18 +77,23 @@ def prepare_responses(
     missing = [i for i in items if i not in data.columns]
     if missing:
         raise DataError(f"IRT: items not in the data: {', '.join(_q(m) for m in missing[:10])}")
-    frame = data[items].apply(pd.to_numeric, errors="coerce")
-    empty = frame.isna().all(axis=1)
-    frame = frame.loc[~empty]
-    if frame.shape[0] < 2:
+    sub = data[items]
+    if not all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in sub.dtypes):
+        sub = sub.apply(pd.to_numeric, errors="coerce")
+    cols = [sub[item].to_numpy(dtype=float, na_value=np.nan) for item in items]  # numeric: no per-column apply
+    empty = np.logical_and.reduce([np.isnan(c) for c in cols]) if cols else np.zeros(len(sub), dtype=bool)
+    if empty.any():
+        cols = [c[~empty] for c in cols]
+    n_rows = int(len(sub) - np.count_nonzero(empty))
+    if n_rows < 2:
         raise DataError("IRT: fewer than two respondents with at least one response; nothing to calibrate")
-    codes = np.full(frame.shape, -1, dtype=np.int64)
+    codes = np.full((n_rows, len(items)), -1, dtype=np.int64)
     ncat: list[int] = []
     values: list[tuple[float, ...]] = []
     collapsed: list[tuple[str, float]] = []
     for j, item in enumerate(items):
-        col = frame[item].to_numpy(dtype=float)
-        obs = np.sort(pd.unique(col[~np.isnan(col)]))  # hash, then sort the few values (= np.unique)
+        col = cols[j]
+        obs, coded = _category_codes(col)
         if obs.size < 2:
             raise DataError(
                 f"IRT: item {_q(item)} has {obs.size} distinct response value(s); an item needs at least two "
@@ -99,8 +104,11 @@ def prepare_responses(
             unused = [v for v in declared if v not in set(obs.tolist())]
             for v in unused:
                 collapsed.append((item, float(v)))
-        ok = ~np.isnan(col)
-        codes[ok, j] = np.searchsorted(obs, col[ok])
+        if coded is not None:
+            codes[:, j] = coded
+        else:
+            ok = ~np.isnan(col)
+            codes[ok, j] = np.searchsorted(obs, col[ok])
         ncat.append(int(obs.size))
         values.append(tuple(float(v) for v in obs))
     if collapsed:
@@ -118,11 +126,35 @@ def prepare_responses(
         n_categories=tuple(ncat),
         category_values=tuple(values),
         collapsed=tuple(collapsed),
-        n_dropped_rows=int(empty.sum()),
+        n_dropped_rows=int(np.count_nonzero(empty)),
         patterns=patterns,
         counts=counts.astype(float),
         inverse=inverse.ravel(),
     )
+
+
+def _category_codes(col: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The sorted distinct values of ``col`` (NaN missing) and, for whole numbers in a range of at most
+    1,000 (Likert answers), every row's code 0..K−1 (−1 missing) by one ``bincount`` and a lookup —
+    the same codes as ``np.searchsorted(np.unique(values), values)``; otherwise (values, None)."""
+    nan = np.isnan(col)
+    some_missing = bool(nan.any())
+    vals = col[~nan] if some_missing else col
+    if vals.size:
+        lo, hi = float(vals.min()), float(vals.max())
+        if hi - lo <= 1000 and max(abs(lo), abs(hi)) < 2**52:
+            off = vals.astype(np.int64)
+            if np.array_equal(off, vals):  # whole numbers
+                off -= int(lo)
+                present = np.bincount(off) > 0
+                lookup = np.cumsum(present) - 1
+                if some_missing:
+                    codes = np.full(col.size, -1, dtype=np.int64)
+                    codes[~nan] = lookup[off]
+                else:
+                    codes = lookup[off]
+                return (np.flatnonzero(present) + int(lo)).astype(float), codes
+    return np.sort(pd.unique(vals)), None  # hash, then sort the few values (= np.unique)
 
 
 def _unique_patterns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -27,6 +27,8 @@ from psychometrics.irt._models import category_probs, category_probs_grad
 
 __all__ = ["Engine"]
 
+#: E-steps over more distinct patterns than this run block by block (the same sums, r added per block)
+_ESTEP_BLOCK = 32_768
 #: above this many distinct patterns the Louis information's per-pattern score means are one matrix product
 _BLAS_SCORES_ABOVE = 50_000
 
@@ -50,6 +52,7 @@ class Engine:
         # index arrays: for group K, the global positions of (a, c_1..c_{K-1}) per item
         self.index = {kk: self.offs[idx][:, None] + np.arange(kk)[None, :] for kk, idx in self.groups.items()}
         self._last: tuple[bytes, tuple] | None = None
+        self._y_blocks: list | None = None
 
     # ------------------------------------------------------------ start values
     def start(self) -> np.ndarray:
@@ -88,14 +91,33 @@ class Engine:
         return out
 
     def _estep(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        lf = self.y @ self.log_probs(x) + self.logw
+        # in blocks of _ESTEP_BLOCK patterns (the temporaries stay in cache: at 10⁶ patterns the
+        # element-wise work was two thirds of an E-step); one block = the whole computation as before
+        logp = self.log_probs(x)
+        n_pat = self.f.size
+        if n_pat <= _ESTEP_BLOCK:
+            return self._estep_block(logp, self.y, self.f)
+        if self._y_blocks is None:  # the one-hot's row blocks, sliced once
+            self._y_blocks = [self.y[lo: lo + _ESTEP_BLOCK] for lo in range(0, n_pat, _ESTEP_BLOCK)]
+        post = np.empty((n_pat, self.theta.size))
+        log_l = np.empty(n_pat)
+        r = np.zeros((logp.shape[0], self.theta.size))
+        for b, yb in enumerate(self._y_blocks):
+            sl = slice(b * _ESTEP_BLOCK, (b + 1) * _ESTEP_BLOCK)
+            _, _, rb, log_l[sl] = self._estep_block(logp, yb, self.f[sl], post[sl])
+            r += rb
+        return float(self.f @ log_l), post, r, log_l
+
+    def _estep_block(self, logp: np.ndarray, y, f: np.ndarray,  # noqa: ANN001 - y dense or sparse
+                     out: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        lf = y @ logp + self.logw
         mx = lf.max(axis=1, keepdims=True)
-        post = np.exp(lf - mx)
+        post = np.exp(lf - mx, out=out)
         tot = post.sum(axis=1, keepdims=True)
         post /= tot
         log_l = (mx + np.log(tot)).ravel()
-        r = self.y.T @ (self.f[:, None] * post)
-        return float(self.f @ log_l), post, r, log_l
+        r = y.T @ (f[:, None] * post)
+        return float(f @ log_l), post, r, log_l
 
     def item_terms(self, x: np.ndarray, r: np.ndarray, info: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Gradient of Σ r log P (= marginal gradient at the E-step's ξ), Fisher blocks, Q_j values."""
@@ -165,10 +187,20 @@ class Engine:
                 out[sl, self.offs[j] + s] = col[sl]
         return 0.5 * (out + out.T)
 
-    def observed_information(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """Louis (1982) observed information −∇²ℓ, the gradient and ℓ."""
+    def observed_information(self, x: np.ndarray, sample: tuple[np.ndarray, np.ndarray] | None = None
+                             ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Louis (1982) observed information −∇²ℓ, the gradient and ℓ.
+
+        ``sample`` = (pattern indices, weights): the posterior second moments Σ_u f_u Var_π(s_u) (the
+        missing information) summed over these patterns with these weights instead of all patterns
+        with their counts (an unbiased estimate from a random subsample of rows; see
+        :meth:`fit`'s ``se_rows``); the complete-data term, ℓ and the gradient from all patterns."""
         ll, post, r, _ = self.estep(x)
         hess = self.complete_hessian(x, r)
+        f = self.f
+        pats = self.data.patterns
+        if sample is not None:
+            pats, post, f = pats[sample[0]], post[sample[0]], sample[1]
         q = self.theta.size
         glog = np.zeros((self.n_par, q, int(self.k.max())))  # per one-hot column: ∇ log P over its item's params
         for kk, idx in self.groups.items():
@@ -176,7 +208,6 @@ class Engine:
             p, dp = category_probs_grad(self.model, x[pos[:, 0]], x[pos[:, 1:]], self.theta)
             g = (dp / p[..., None]).transpose(0, 2, 1, 3)  # (J, K, Q, m)
             glog[pos.ravel(), :, :kk] = g.reshape(-1, q, kk)
-        pats = self.data.patterns
         outer = np.zeros((self.n_par, self.n_par))
         mean_outer = np.zeros((self.n_par, self.n_par))
         grad = np.zeros(self.n_par)
@@ -196,7 +227,7 @@ class Engine:
             gmat = np.concatenate([glog.transpose(1, 0, 2).reshape(q, -1), np.zeros((q, kmax))], axis=1)
         for lo in range(0, pats.shape[0], chunk):
             sl = slice(lo, lo + chunk)
-            xs, ps, fs = pats[sl], post[sl], self.f[sl]
+            xs, ps, fs = pats[sl], post[sl], f[sl]
             # only (pattern, node) cells that carry posterior weight enter the second moment
             wq = fs[:, None] * ps
             uu, qq = np.nonzero(wq > 1e-13 * wq.max())
@@ -236,7 +267,19 @@ class Engine:
             outer = np.triu(outer) + np.triu(outer, 1).T
             mean_outer = np.triu(mean_outer) + np.triu(mean_outer, 1).T
         info = -(hess + outer - mean_outer)
+        if sample is not None:
+            grad = self.item_terms(x, r, info=False)[0]
         return 0.5 * (info + info.T), grad, ll
+
+    def information_sample(self, rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """A fixed random ``rows`` of the respondents (seeded) as (pattern indices, weights n/rows ×
+        sampled rows per pattern): the subsample of :meth:`observed_information`'s ``sample``."""
+        inverse = self.data.inverse
+        n = inverse.size
+        picked = np.random.default_rng(seed).choice(n, size=rows, replace=False)
+        counts = np.bincount(inverse[picked], minlength=self.f.size)
+        idx = np.flatnonzero(counts)
+        return idx, counts[idx] * (float(self.f.sum()) / rows)
 
     def score_and_xpd(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """ℓ, ∇ℓ and the cross-product information Σ_u f_u ∇log L_u ∇log L_uᵀ."""
@@ -255,10 +298,27 @@ class Engine:
         grad = self.f @ sbar
         return ll, grad, (sbar * self.f[:, None]).T @ sbar + 1e-9 * self.n * np.eye(self.n_par)
 
+    @staticmethod
+    def _bfgs_update(b: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """BFGS update in place of the information approximation ``b`` (B s ≈ y, y = g_old − g_new for
+        the ascent on ℓ) and its new Cholesky factor; None (``b`` unchanged) when the curvature
+        condition sᵀy > 0 fails or the update is not positive definite."""
+        bs = b @ s
+        sy, sbs = float(s @ y), float(s @ bs)
+        if not (sy > 1e-12 * np.sqrt(float(y @ y) * float(s @ s)) and sbs > 0):
+            return None
+        new = b - np.outer(bs, bs) / sbs + np.outer(y, y) / sy
+        try:
+            chol = np.linalg.cholesky(new)
+        except np.linalg.LinAlgError:
+            return None
+        b[:] = new
+        return chol
+
     # ------------------------------------------------------------ driver
     def fit(
         self, x0: np.ndarray | None = None, max_em: int = 2000, tol: float = 1e-8, switch: float = 1e-2, max_newton: int = 100,
-        se: bool = True, chord: np.ndarray | None = None,
+        se: bool = True, chord: np.ndarray | None = None, se_rows: int | None = None,
     ) -> dict:
         """EM until max|∇ℓ|/N < ``switch``, then Newton steps on ℓ with the observed (Louis)
         information of the switch point (chord Newton) until max|∇ℓ|/N < ``tol``; the observed
@@ -266,7 +326,11 @@ class Engine:
 
         ``chord``: an information matrix to use for the Newton steps from ``x0`` instead (no EM):
         :func:`~psychometrics.irt.calibrate` passes a subsample's estimate and information at
-        large n. The converged point is the same (the same criterion on the exact gradient)."""
+        large n. The converged point is the same (the same criterion on the exact gradient).
+
+        ``se_rows``: with more distinct patterns than this, the missing-information term of the SEs'
+        information is estimated from a fixed random ``se_rows`` respondents (``information_sample``;
+        ``out["se_rows"]`` says so); the estimate, ℓ and the gradient are unaffected."""
         x = self.start() if x0 is None else x0.copy()
         em_cycles = 0
         ll = -np.inf
@@ -288,6 +352,11 @@ class Engine:
             x = x_new
         newton = 0
         converged = bool(np.max(np.abs(grad)) / self.n < tol)
+        # a borrowed chord (a subsample's information) is refined by BFGS updates with the exact gradients
+        # of the steps taken (its error in weakly determined directions otherwise slows every step)
+        bfgs = chol is not None
+        chord_m = chord.copy() if bfgs else None
+        prev: tuple[np.ndarray, np.ndarray] | None = None
         while not converged and newton < max_newton:
             newton += 1
             if chol is None:  # observed information at the switch point, kept (chord Newton)
@@ -304,6 +373,10 @@ class Engine:
             if np.max(np.abs(grad)) / self.n < tol:
                 converged = True
                 break
+            if bfgs and prev is not None:
+                updated = self._bfgs_update(chord_m, x - prev[0], prev[1] - grad)
+                chol = chol if updated is None else updated
+            prev = (x.copy(), grad.copy()) if bfgs else None
             step = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
             t = 1.0
             for _ in range(30):
@@ -313,8 +386,9 @@ class Engine:
                 t *= 0.5
             x = trial
         info = None
+        sampled = se and se_rows is not None and self.data.patterns.shape[0] > se_rows
         if se:
-            info, grad, ll = self.observed_information(x)
+            info, grad, ll = self.observed_information(x, self.information_sample(se_rows) if sampled else None)
         else:
             ll, _, r, _ = self.estep(x)
             grad = self.item_terms(x, r, info=False)[0]
@@ -327,4 +401,5 @@ class Engine:
             "em_cycles": em_cycles,
             "newton_steps": newton,
             "converged": converged,
+            "se_rows": se_rows if sampled else None,
         }

@@ -79,8 +79,15 @@ def calibrate(
     engine_model = "grm_probit" if link == "probit" else _MODELS[key]
     engine = Engine(prepared, engine_model, nodes, weights)
     x0, chord = _warm_start(prepared, engine_model, nodes, weights, tol, max_em)
-    out = engine.fit(x0=x0, tol=tol, max_em=max_em, chord=chord)
+    out = engine.fit(x0=x0, tol=tol, max_em=max_em, chord=chord, se_rows=SE_ROWS)
     diagnostics = []
+    if out.get("se_rows"):
+        diagnostics.append(
+            f"standard errors: {prepared.patterns.shape[0]:,} distinct response patterns, so the posterior-variance "
+            f"(missing-information) term of the observed information was estimated from a fixed random "
+            f"{SE_ROWS:,} of the {prepared.codes.shape[0]:,} respondents (Louis 1982; its exact sum costs one "
+            "parameters² product per pattern and node); the estimates, the log-likelihood and the complete-data "
+            "term use every respondent (SEs within about 1 % of the exact ones, docs/large-samples.md)")
     if not out["converged"]:
         msg = (
             f"IRT ({key}): not converged after {out['em_cycles']} EM cycles and {out['newton_steps']} Newton steps "
@@ -106,8 +113,8 @@ def calibrate(
 def _redundant_items(prepared: IRTData) -> str | None:
     """A note naming items that are copies, reversed copies or linear combinations of others
     (on the complete rows): their slopes are not identified and grow without bound."""
-    x = np.where(prepared.codes >= 0, prepared.codes, np.nan).astype(float)
-    x = x[~np.isnan(x).any(axis=1)]
+    codes = prepared.codes
+    x = codes[np.all(codes >= 0, axis=1)].astype(float)  # the complete rows (the same matrix as via NaN)
     if len(x) <= x.shape[1] or np.any(x.std(axis=0) == 0):
         return None
     r = np.corrcoef(x, rowvar=False)
@@ -117,6 +124,11 @@ def _redundant_items(prepared: IRTData) -> str | None:
     return (f"items {name_list(dep)} are linearly dependent on the complete rows (copies, reversed copies or a "
             "combination of others): their slopes are not identified; remove the redundant items")
 
+
+#: above this many distinct response patterns (a long total score at 10⁶ respondents) the SEs' observed
+#: information takes its missing-information term from a fixed random SE_ROWS respondents (method change
+#: above a size threshold: recorded in the calibration's diagnostics; tests/test_irt.py)
+SE_ROWS = 100_000
 
 #: above this many distinct response patterns the full-data fit starts from a subsample's
 _WARM_PATTERNS = 50_000
@@ -154,15 +166,16 @@ def _warm_start(prepared: IRTData, model: str, nodes: np.ndarray, weights: np.nd
 
 
 def _extreme_patterns(prepared: IRTData) -> list[str]:
-    codes = prepared.codes
+    codes = prepared.patterns  # the distinct patterns with their counts: the same respondents counted
     kmax = np.asarray(prepared.n_categories) - 1
     answered = codes >= 0
     low = np.all((codes == 0) | ~answered, axis=1) & answered.any(axis=1)
     high = np.all((codes == kmax[None, :]) | ~answered, axis=1) & answered.any(axis=1)
+    n_low, n_high = int(round(float(prepared.counts[low].sum()))), int(round(float(prepared.counts[high].sum())))
     out = []
-    if low.any() or high.any():
+    if n_low or n_high:
         msg = (
-            f"extreme response patterns: {int(low.sum())} respondent(s) chose the lowest and {int(high.sum())} the "
+            f"extreme response patterns: {n_low} respondent(s) chose the lowest and {n_high} the "
             "highest category of every item; their ML θ is infinite (EAP is finite and reported)"
         )
         warnings.warn(f"IRT: {msg}", DataQualityWarning, stacklevel=3)

@@ -121,16 +121,16 @@ def fit_proportional_odds(
         for _ in range(30):
             trial = params + t * step
             if np.all(np.diff(trial[: k - 1]) < 0):
-                ll_t, g_t = _po_loglik_grad(trial, y, x, k, w)
+                # the Hessian with the trial's likelihood (one pass: the accepted trial's is the next
+                # step's, the same numbers as computing it again at the same point)
+                ll_t, g_t, h_t = _po_loglik_grad(trial, y, x, k, w, hessian=True)
                 if ll_t >= ll - 1e-10 * abs(ll):
                     break
             t *= 0.5
-        params, ll, g = trial, ll_t, g_t
+        params, ll, g, hess = trial, ll_t, g_t, h_t
         if np.max(np.abs(g)) < tol * max(1.0, n) or np.max(np.abs(t * step)) < 1e-12:
             converged = True
             break
-        hess = _po_loglik_grad(params, y, x, k, w, hessian=True)[2]
-    hess = _po_loglik_grad(params, y, x, k, w, hessian=True)[2]
     cov = np.linalg.inv(-hess)
     return {"loglik": ll, "alpha": params[: k - 1], "beta": params[k - 1 :],
             "se": np.sqrt(np.diag(cov)), "converged": converged}

@@ -122,14 +122,28 @@ def _same_rows(cal: IRTCalibration | None, data: GroupedResponses, points: int) 
             and tuple(len(cal.category_values[i]) for i in cal.items) == tuple(data.n_categories))
 
 
+#: above this many respondents the multi-group fits use Newton's method with the exact information
+#: (``irt._mg_newton``; each fit a few E-steps) instead of BFGS (≈ 40 likelihood evaluations per fit).
+#: The same maximum: Newton stops at max |∂ℓ/∂ξ| / N < 1e-8, BFGS at 1e-6, so the LR χ² agree to
+#: about 1e-7 relative and the estimates to BFGS's own tolerance (tests/test_irt_lrdif.py). Below
+#: it (the demo, the mirt fixtures) BFGS as before, so those numbers are unchanged to the last digit.
+NEWTON_ABOVE = 10_000
+
+
 class _Fitter:
     """Fits models by their free-item set, caching, warm-starting from the closest fitted model."""
 
     def __init__(self, data: GroupedResponses, points: int, progress: Callable[[str], None] | None,
-                 latent_rule: str = "shift", pooled_calibration: IRTCalibration | None = None) -> None:
+                 latent_rule: str = "shift", pooled_calibration: IRTCalibration | None = None,
+                 optimizer: str = "auto") -> None:
         from psychometrics.irt.calibrate import calibrate
 
+        if optimizer not in ("auto", "newton", "bfgs"):
+            raise ValueError("optimizer must be 'auto', 'newton' or 'bfgs'")
         self.data, self.points, self.progress, self.rule = data, points, progress, latent_rule
+        if optimizer == "auto":
+            optimizer = "newton" if sum(data.n_obs) > NEWTON_ABOVE else "bfgs"
+        self.method = optimizer
         cal = pooled_calibration if _same_rows(pooled_calibration, data, points) else None
         if cal is None:
             pooled = pd.DataFrame(np.where(data.codes >= 0, data.codes, np.nan), columns=list(data.items))
@@ -145,12 +159,17 @@ class _Fitter:
         if free in self.cache:
             return self.cache[free]
         model = MultiGroupGRM(self.data, free, "free", self.points, self.rule)
+        chord = None
         if near is not None and near in self.cache:
             m0, o0 = self.cache[near]
             x0 = model.start_from(m0, o0["x"])
+            if o0.get("method") == "newton":  # its information at its estimate: the first Newton steps' chord
+                if "hessians" not in o0:
+                    o0["hessians"] = m0.hessians(o0["x"])
+                chord = o0["hessians"]
         else:
             x0 = model.start_pooled(*self.pooled)
-        out = model.fit(x0)
+        out = model.fit(x0, method=self.method, chord=chord)
         if not out["converged"]:
             names = ", ".join(self.data.items[j] for j in sorted(free)) or "none"
             self.problems.append(f"model with free items [{names[:200]}] not converged "
@@ -209,6 +228,7 @@ def lr_dif(
     latent_rule: str = "shift",
     progress: Callable[[str], None] | None = None,
     pooled_calibration: IRTCalibration | None = None,
+    optimizer: str = "auto",
 ) -> LRDIFResult:
     """Multi-group likelihood-ratio DIF, all-others-as-anchors then purified anchors (module docstring).
 
@@ -231,6 +251,10 @@ def lr_dif(
         pooled calibration's estimates; when ``pooled_calibration`` is of exactly the pooled rows (no
         row without a group, no category collapsed) it is used instead of calibrating again (the
         same numbers); otherwise it is ignored.
+    optimizer : {"auto", "newton", "bfgs"}
+        How each multi-group model is maximised: Newton's method with the exact observed
+        information (``shift`` rule; BFGS where it fails), or BFGS. ``auto``: Newton above
+        ``NEWTON_ABOVE`` respondents, else BFGS. Both find the same maximum (χ² to ≈ 1e−7 relative).
 
     Returns
     -------
@@ -248,7 +272,7 @@ def lr_dif(
     if len(items) < 3:
         raise DataError("multi-group LR DIF needs at least three items (anchors identify the group differences)")
     prepared = prepare_groups(data, group, items, reference)
-    fitter = _Fitter(prepared, quadrature_points, progress, latent_rule, pooled_calibration)
+    fitter = _Fitter(prepared, quadrature_points, progress, latent_rule, pooled_calibration, optimizer)
     everything = frozenset(range(len(items)))
     stage1, _ = _round(fitter, everything, alpha)
     stage2, rounds = None, 1

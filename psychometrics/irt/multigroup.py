@@ -46,6 +46,15 @@ class GroupedResponses:
     offsets: np.ndarray = field(repr=False)
     collapsed: dict[str, int] = field(default_factory=dict)
     n_dropped_rows: int = 0
+    patterns: tuple[np.ndarray, ...] = field(default=(), repr=False)  # per group (U_g, J) codes, −1 missing
+
+    @cached_property
+    def pairs(self) -> list:
+        """Per group the pattern × (item pair, category pair) indicator of Newton's information
+        (``_mg_newton.pair_indicator``), built once per data set."""
+        from psychometrics.irt._mg_newton import pair_indicator
+
+        return [pair_indicator(self, g) for g in range(len(self.groups))]
 
     @property
     def n_obs(self) -> tuple[int, ...]:
@@ -67,8 +76,12 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     prepared = prepare_responses(kept, items)
     answered = (np.ones(len(kept), dtype=bool) if prepared.n_dropped_rows == 0
                 else kept.apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy())
-    labels = g[keep].astype(str).to_numpy()[answered]  # the rows prepare_responses kept, in order
-    levels = sorted(pd.unique(labels).tolist())
+    # group codes by factorizing the labels (each distinct value converted to str once, not every row)
+    raw_codes, uniques = pd.factorize(g[keep] if not keep.all() else g, sort=False)
+    raw_codes = raw_codes[answered]  # the rows prepare_responses kept, in order
+    names = pd.Series(uniques).astype(str).tolist()  # the same conversion as of every row, per distinct value
+    present = np.bincount(raw_codes, minlength=len(names)) > 0
+    levels = sorted({names[i] for i in np.flatnonzero(present)})
     if len(levels) < 2:
         raise DataError("multi-group IRT needs at least two groups in the grouping variable")
     if reference is not None:
@@ -76,16 +89,18 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
             raise DataError(f"reference group {str(reference)[:40]!r} not in the grouping variable")
         levels.remove(str(reference))
         levels.insert(0, str(reference))
-    gi = pd.Categorical(labels, categories=levels).codes.astype(np.int64)  # = [levels.index(v) for v in labels]
-    codes = prepared.codes.copy()
+    lookup = np.array([levels.index(v) if v in levels else -1 for v in names], dtype=np.int64)
+    gi = lookup[raw_codes]  # = [levels.index(str(v)) for v in labels]
+    codes = prepared.codes
     ncat: list[int] = []
     collapsed: dict[str, int] = {}
     for j, item in enumerate(prepared.items):
         k = prepared.n_categories[j]
         col = codes[:, j]
-        used = np.ones(k, dtype=bool)
-        for gg in range(len(levels)):
-            used &= np.bincount(col[(gi == gg) & (col >= 0)], minlength=k) > 0
+        ok = col >= 0
+        # (group, category) counts in one bincount; a category is kept when every group used it
+        table = np.bincount((gi * k + col)[ok], minlength=len(levels) * k).reshape(len(levels), k)
+        used = np.all(table > 0, axis=0)
         kept = np.flatnonzero(used)
         if kept.size < 2:
             raise DataError(
@@ -94,7 +109,8 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
             )
         if kept.size < k:
             collapsed[item] = int(k - kept.size)
-            ok = col >= 0
+            if codes is prepared.codes:
+                codes = codes.copy()
             codes[ok, j] = np.maximum(np.searchsorted(kept, col[ok], side="right") - 1, 0)
         ncat.append(int(kept.size))
     if collapsed:
@@ -105,9 +121,10 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
             stacklevel=2,
         )
     offs = np.concatenate([[0], np.cumsum(ncat)]).astype(int)
-    ys, fs = [], []
+    ys, fs, ps = [], [], []
     for gg in range(len(levels)):
         pats, _, cnt = _unique_patterns(codes[gi == gg])  # = np.unique(axis=0), ~10× faster
+        ps.append(pats)
         y = np.zeros((pats.shape[0], int(offs[-1])))
         for j in range(len(ncat)):
             ok = pats[:, j] >= 0
@@ -116,7 +133,7 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
         fs.append(cnt.astype(float))
     return GroupedResponses(items=prepared.items, groups=tuple(levels), n_categories=tuple(ncat), codes=codes,
                             group_index=gi, onehot=tuple(ys), counts=tuple(fs), offsets=offs, collapsed=collapsed,
-                            n_dropped_rows=n_no_group + prepared.n_dropped_rows)
+                            n_dropped_rows=n_no_group + prepared.n_dropped_rows, patterns=tuple(ps))
 
 
 class MultiGroupGRM:
@@ -305,7 +322,91 @@ class MultiGroupGRM:
         inv = (vecs / vals) @ vecs.T
         return 0.5 * (inv + inv.T)
 
-    def fit(self, x0: np.ndarray, gtol: float = 1e-7, max_iter: int = 2000) -> dict:
+    def fit(self, x0: np.ndarray, gtol: float = 1e-7, max_iter: int = 2000, method: str = "auto",
+            chord: list[np.ndarray] | None = None) -> dict:
+        """Maximise ℓ from ``x0``; converged when max |∂ℓ/∂ξ| / N < 1e-5.
+
+        ``method``: ``newton`` (Newton's method with the exact observed information of
+        ``_mg_newton``, to max |∂ℓ/∂ξ| / N < 1e-8: the same maximum as BFGS, more tightly), ``bfgs``
+        (BFGS on the unconstrained parameterisation), or ``auto``: Newton for the ``shift`` latent
+        rule, BFGS for ``reweight`` and wherever Newton fails (an information that is not negative
+        definite at the start, or no convergence in 50 steps). ``chord``: per-group Hessians (the
+        :meth:`hessians` of another model of the same data at its estimate, at or near ``x0``) for
+        the first steps."""
+        if method not in ("auto", "newton", "bfgs"):
+            raise ValueError("method must be 'auto', 'newton' or 'bfgs'")
+        if method != "bfgs" and self.latent_rule == "shift":
+            out = self._fit_newton(x0, chord=chord)
+            if out is not None:
+                return out
+        return self._fit_bfgs(x0, gtol, max_iter)
+
+    def _valid(self, x: np.ndarray) -> bool:
+        if not np.all(np.isfinite(x)) or np.any(np.abs(x) > 50):
+            return False
+        return all(m < 2 or bool(np.all(np.diff(x[f: f + m]) < 0)) for f, m in self._intercept_blocks)
+
+    def _fit_newton(self, x0: np.ndarray, tol: float = 1e-8, max_iter: int = 50,
+                    chord: list[np.ndarray] | None = None) -> dict | None:
+        """Newton steps x ← x − H⁻¹∇ℓ with the exact information H = −∇²ℓ of the start, kept while
+        the gradient falls at least tenfold per step (chord Newton: each step then costs one E-step),
+        else recomputed; step halving keeps ℓ from decreasing and the intercepts ordered. Converged
+        when max |∂ℓ/∂ξ| / N < ``tol``; None when H is not positive definite or no convergence."""
+        from psychometrics.irt._mg_newton import assemble_hessian, loglik_grad_hess
+
+        pairs = self.data.pairs
+        x = np.array(x0, dtype=float)
+        if not self._valid(x):
+            return None
+        if chord is not None:
+            (ll, grad), hess, fresh = self.loglik_grad(x), assemble_hessian(self, chord), False
+        else:
+            ll, grad, hess, _ = loglik_grad_hess(self, x, pairs)
+            fresh = True
+        chol, prev = None, np.inf
+        for it in range(max_iter + 1):
+            worst = float(np.max(np.abs(grad)) / self.n) if grad.size else 0.0
+            if worst < tol:
+                return {"x": x, "loglik": ll, "max_abs_gradient": worst, "converged": True, "iterations": it,
+                        "method": "newton"}
+            if chol is not None and not fresh and worst > 0.1 * prev:  # slow chord: a fresh information
+                ll, grad, hess, _ = loglik_grad_hess(self, x, pairs)
+                chol, fresh = None, True
+            if chol is None:
+                try:
+                    chol = np.linalg.cholesky(-hess)
+                except np.linalg.LinAlgError:
+                    if fresh:
+                        return None
+                    ll, grad, hess, _ = loglik_grad_hess(self, x, pairs)  # a borrowed information: a fresh one
+                    fresh = True
+                    continue
+            step = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
+            t = 1.0
+            for _ in range(30):
+                trial = x + t * step
+                if self._valid(trial):
+                    ll_t, grad_t = self.loglik_grad(trial)
+                    if ll_t >= ll - 1e-12 * abs(ll):
+                        break
+                t *= 0.5
+            else:
+                return None
+            if t < 1.0 and not fresh:  # the kept information overshot: recompute it at the new point
+                chol = None
+            x, ll, grad, prev, fresh = trial, ll_t, grad_t, worst, False
+            if chol is None:
+                ll, grad, hess, _ = loglik_grad_hess(self, x, pairs)
+                fresh = True
+        return None
+
+    def hessians(self, x: np.ndarray) -> list[np.ndarray]:
+        """The groups' Hessians ∇²ℓ_g at ``x`` in extended coordinates (a chord for nearby models)."""
+        from psychometrics.irt._mg_newton import loglik_grad_hess
+
+        return loglik_grad_hess(self, x, self.data.pairs)[3]
+
+    def _fit_bfgs(self, x0: np.ndarray, gtol: float = 1e-7, max_iter: int = 2000) -> dict:
         """Maximise ℓ by BFGS from ``x0``; converged when max |∂ℓ/∂ξ| / N < 1e-5."""
         from scipy.optimize import minimize
 

@@ -35,15 +35,19 @@ class DistinctPatterns:
     n_rows: int
 
 
-def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series | None = None) -> DistinctPatterns:
+def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series | None = None,
+                      codes: np.ndarray | None = None) -> DistinctPatterns:
     """The distinct response patterns of ``cal``'s items in ``data`` with their counts.
 
     Without ``group`` in the order of ``np.unique(axis=0)`` of the category codes (the order in
     which :func:`~psychometrics.irt.eap_scores` scores them at large n, so θ̂ is the same number);
     with ``group`` (aligned with ``data``) one row per distinct (pattern, group) in order of first
     appearance, so that the groups also appear in the order of the rows. One pass over the rows.
+    ``codes``: ``recode(cal, data)`` when the caller already has it (the pipeline computes the
+    patterns of a subscale with and without its groups from one recoding).
     """
-    codes = recode(cal, data)
+    if codes is None:
+        codes = recode(cal, data)
     pats, inverse, counts = _unique_patterns(codes)
     inverse = inverse.ravel()
     eap, _ = _eap(cal, pats)

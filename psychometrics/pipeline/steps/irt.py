@@ -58,6 +58,8 @@ def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance:
             notes.append(f"{sid}: the GRM could not be calibrated ({why(exc)}).")
             continue
         cals[sid] = cal
+        # a method change above a size threshold (the SEs' information from a subsample) is shown in the report
+        notes.extend(f"{sid}: {d}" for d in cal.diagnostics if d.startswith("standard errors:"))
         tables[sid] = sum_score_table(cal)
         infos[sid] = information(cal, THETA_GRID)
         rel[sid] = marginal_reliability(cal)
@@ -71,7 +73,7 @@ def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance:
 
     n_lr = len(scale.subscales) if opts.group is not None and work.group is not None else 0
     with progress("item response theory: LR DIF and bifactor", n_lr + 1) as advance:
-        dif = _dif(work, scale, opts, invariance, cals, notes, diags, eap_scores)
+        dif = _dif(work, scale, opts, invariance, cals, notes, diags, eap_scores, pats)
         lr = _lr_dif(work, scale, opts, cals, notes, diags, advance)
         if dif is not None and lr:
             dif = _merge_lr(dif, lr)
@@ -161,8 +163,20 @@ def _rows(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> tuple[pd.DataF
 
     key = "/".join(cal.items)
     if key not in pats:
-        pats[key] = distinct_patterns(cal, items)
+        pats[key] = distinct_patterns(cal, items, codes=_codes(cal, items, pats))
     return pats[key].frame, pats[key].counts
+
+
+def _codes(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> Any:
+    """The calibration's category codes of the rows, computed once per subscale (kept in ``pats`` as
+    int8 when they fit: 1 byte per answer) for its distinct patterns with and without the groups."""
+    from psychometrics.irt.scores import recode
+
+    key = "codes:" + "/".join(cal.items)
+    if key not in pats:
+        codes = recode(cal, items)
+        pats[key] = codes.astype(np.int8) if codes.size and codes.max() < 127 else codes
+    return pats[key].astype(np.int64)
 
 
 def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list[str], pats: dict[str, Any]
@@ -190,7 +204,8 @@ def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list
 
 
 def _dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep, cals: dict[str, Any],
-         notes: list[str], diags: list[Diagnostic], eap_scores: Any) -> pd.DataFrame | None:
+         notes: list[str], diags: list[Diagnostic], eap_scores: Any, pats: dict[str, Any] | None = None
+         ) -> pd.DataFrame | None:
     """Ordinal logistic regression DIF per subscale (its EAP θ as matching variable)."""
     if opts.group is None or work.group is None:
         return None
@@ -208,7 +223,8 @@ def _dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: Inv
             from psychometrics.irt.patterns import distinct_patterns
 
             try:
-                distinct = distinct_patterns(cals[s.id], work.items, group)
+                codes = _codes(cals[s.id], work.items, pats) if pats is not None else None
+                distinct = distinct_patterns(cals[s.id], work.items, group, codes=codes)
             except PsychometricsError:  # (not expected: the calibration's own rows) the rows as before
                 distinct = None
             if distinct is not None and distinct.frame.shape[0] > _DISTINCT_SHARE * distinct.n_rows:
