@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from psychometrics._linalg import single_thread_blas
 from psychometrics._validation import dependent_items, name_list
-from psychometrics.data.patterns import pattern_groups
+from psychometrics.data.patterns import one_blas_thread, pattern_groups
 from psychometrics.exceptions import DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -59,7 +58,6 @@ def longstring(raw: pd.DataFrame) -> pd.Series:
     return pd.Series(best.astype(np.int64), index=raw.index, name="longstring")
 
 
-@single_thread_blas  # small products per block and pattern: a second BLAS thread only adds hand-off cost
 def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Squared Mahalanobis distance of each row and its χ² upper-tail p-value.
 
@@ -80,6 +78,11 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
         All NaN when the covariance matrix of the complete cases is singular (too few
         complete rows, or an item without variance).
     """
+    with one_blas_thread():  # small products per block and pattern: a second BLAS thread only adds hand-off cost
+        return _mahalanobis(scored, min_share)
+
+
+def _mahalanobis(scored: pd.DataFrame, min_share: float) -> tuple[pd.Series, pd.Series, pd.Series]:
     from scipy import special  # chi2.sf(x, df) is special.chdtrc(df, x); scipy.stats' import alone takes seconds
 
     x = scored.to_numpy(dtype=float)  # a view of a float64 block (no copy)
@@ -141,20 +144,28 @@ def _partial_d2(x: np.ndarray, rows: np.ndarray, observed: np.ndarray, mean: np.
 
     ``observed``: ``~np.isnan(x[rows])``. The rows are grouped by missing-data pattern (one
     integer key per row, :func:`~psychometrics.data.patterns.pattern_groups`); each pattern's
-    S_oo⁻¹ is one matrix of a stacked inverse (one batched inverse per number of observed items,
-    not one call per pattern), embedded in a k × k matrix with zeros at the missing items, so the
+    S_oo⁻¹ is one matrix of a stack, embedded in a k × k matrix with zeros at the missing items
+    (from the full inverse by the Schur complement, batched per number of missing items), so the
     deviations are set to 0 at the missing items (the zero terms add nothing). Each pattern's rows
     are gathered and multiplied on their own — one small product per pattern (thousands of
     patterns at 10⁶ rows), no k × k inverse gathered per row and no copy of all the rows.
     """
     k = x.shape[1]
     pg = pattern_groups(observed)  # patterns most frequent first; rows grouped by pattern
-    inv = np.zeros((len(pg.counts), k, k))
-    n_obs = pg.patterns.sum(axis=1)
-    for q in np.unique(n_obs):
-        which = np.flatnonzero(n_obs == q)
-        o = np.nonzero(pg.patterns[which])[1].reshape(len(which), q)  # observed items of each pattern, in order
-        inv[which[:, None, None], o[:, :, None], o[:, None, :]] = np.linalg.inv(cov[o[:, :, None], o[:, None, :]])
+    inv = np.empty((len(pg.counts), k, k))
+    full = np.linalg.inv(cov)
+    n_miss = k - pg.patterns.sum(axis=1)
+    for r in np.unique(n_miss):
+        # S_oo⁻¹ from the full inverse P (Schur complement): P − P_·m P_mm⁻¹ P_m·, which is S_oo⁻¹ on the
+        # observed items and exactly 0 in the rows and columns of the missing ones — an r × r solve per
+        # pattern (r = items missing, mostly 1–3) instead of inverting S_oo
+        which = np.flatnonzero(n_miss == r)
+        m = np.nonzero(~pg.patterns[which])[1].reshape(len(which), r)
+        P_m = full[m]  # (patterns, r, k): the rows P_m·
+        P_mm = np.take_along_axis(P_m, m[:, None, :], axis=2)
+        inv[which] = full - np.swapaxes(P_m, 1, 2) @ np.linalg.solve(P_mm, P_m)
+        inv[which[:, None], m] = 0.0  # exact zeros (the formula gives them up to rounding)
+        inv[which[:, None, None], np.arange(k)[None, :, None], m[:, None, :]] = 0.0
     out = np.empty(len(rows))
     for j in range(len(pg.counts)):
         r = pg.rows(j)
@@ -194,7 +205,6 @@ def _halves(scored: pd.DataFrame, scale: Scale) -> list[tuple[list[int], list[in
     return halves
 
 
-@single_thread_blas
 def _evenodd_and_pairs(scored: pd.DataFrame, scale: Scale) -> tuple[pd.Series, pd.Series]:
     """:func:`evenodd` and :func:`_evenodd_pairs` from one pass over the rows, in row blocks.
 
@@ -203,6 +213,11 @@ def _evenodd_and_pairs(scored: pd.DataFrame, scale: Scale) -> tuple[pd.Series, p
     order); a half is answered when its count is positive. Every row's coefficient is computed
     within its block by the same formula, so the temporaries stay in cache.
     """
+    with one_blas_thread():
+        return _evenodd_blocks(scored, scale)
+
+
+def _evenodd_blocks(scored: pd.DataFrame, scale: Scale) -> tuple[pd.Series, pd.Series]:
     x = scored.to_numpy(dtype=float)
     n = len(x)
     halves = _halves(scored, scale)
