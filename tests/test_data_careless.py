@@ -99,3 +99,14 @@ def test_evenodd_and_pairs_in_blocks_equal_one_block_and_definition(monkeypatch,
     expected = sum((present[:, [3 * h, 3 * h + 2]].any(axis=1) & present[:, 3 * h + 1]).astype(int) for h in range(4))
     np.testing.assert_array_equal(pairs.to_numpy(), expected)
     assert careless.evenodd(data, spec).equals(eo) and careless._evenodd_pairs(data, spec).equals(pairs)
+
+
+def test_mahalanobis_schur_inverses_equal_the_stacked_inverses(monkeypatch):
+    """From _SCHUR_ROWS incomplete rows on, S_oo⁻¹ comes from the full inverse (Schur complement):
+    D² equal to the stacked-inverse path (used below it) to 1e-10 relative."""
+    data = _data(n=1500, k=10, share_missing=0.2)
+    d2_direct = careless.mahalanobis(data)[0].to_numpy()
+    monkeypatch.setattr(careless, "_SCHUR_ROWS", 1)
+    d2_schur = careless.mahalanobis(data)[0].to_numpy()
+    assert np.isnan(d2_schur).sum() == np.isnan(d2_direct).sum() < 100
+    np.testing.assert_allclose(d2_schur, d2_direct, rtol=1e-10)

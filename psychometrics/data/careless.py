@@ -24,6 +24,10 @@ if TYPE_CHECKING:  # pragma: no cover
 #: rows per block of the screens: every row's index is computed within its block (the same formula
 #: row by row), so the temporaries stay in cache instead of being n-long arrays
 _BLOCK = 16_384
+#: from this many incomplete rows on, their S_oo⁻¹ come from the full inverse (Schur complement: an r × r
+#: solve per pattern) instead of a stacked inverse of every S_oo; the same matrices to rounding (≈ 1e-15),
+#: and below it (the demo) the numbers computed before, bit for bit
+_SCHUR_ROWS = 50_000
 
 
 def longstring(raw: pd.DataFrame) -> pd.Series:
@@ -152,6 +156,14 @@ def _partial_d2(x: np.ndarray, rows: np.ndarray, observed: np.ndarray, mean: np.
     """
     k = x.shape[1]
     pg = pattern_groups(observed)  # patterns most frequent first; rows grouped by pattern
+    if len(rows) < _SCHUR_ROWS:  # as before: one stacked inverse of the S_oo per number of observed items
+        inv = np.zeros((len(pg.counts), k, k))
+        n_obs = pg.patterns.sum(axis=1)
+        for q in np.unique(n_obs):
+            which = np.flatnonzero(n_obs == q)
+            o = np.nonzero(pg.patterns[which])[1].reshape(len(which), q)  # observed items of each pattern
+            inv[which[:, None, None], o[:, :, None], o[:, None, :]] = np.linalg.inv(cov[o[:, :, None], o[:, None, :]])
+        return _pattern_products(x, rows, pg, mean, inv)
     inv = np.empty((len(pg.counts), k, k))
     full = np.linalg.inv(cov)
     n_miss = k - pg.patterns.sum(axis=1)
@@ -166,6 +178,11 @@ def _partial_d2(x: np.ndarray, rows: np.ndarray, observed: np.ndarray, mean: np.
         inv[which] = full - np.swapaxes(P_m, 1, 2) @ np.linalg.solve(P_mm, P_m)
         inv[which[:, None], m] = 0.0  # exact zeros (the formula gives them up to rounding)
         inv[which[:, None, None], np.arange(k)[None, :, None], m[:, None, :]] = 0.0
+    return _pattern_products(x, rows, pg, mean, inv)
+
+
+def _pattern_products(x: np.ndarray, rows: np.ndarray, pg, mean: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """(x − x̄)ᵀ S_oo⁻¹ (x − x̄) of each row, one product per pattern (deviations 0 at missing items)."""
     out = np.empty(len(rows))
     for j in range(len(pg.counts)):
         r = pg.rows(j)
