@@ -163,7 +163,7 @@ def _partial_d2(x: np.ndarray, rows: np.ndarray, observed: np.ndarray, mean: np.
             which = np.flatnonzero(n_obs == q)
             o = np.nonzero(pg.patterns[which])[1].reshape(len(which), q)  # observed items of each pattern
             inv[which[:, None, None], o[:, :, None], o[:, None, :]] = np.linalg.inv(cov[o[:, :, None], o[:, None, :]])
-        return _pattern_products(x, rows, pg, mean, inv)
+        return _stacked_products(x[rows], observed, pg, mean, inv)
     inv = np.empty((len(pg.counts), k, k))
     full = np.linalg.inv(cov)
     n_miss = k - pg.patterns.sum(axis=1)
@@ -179,6 +179,22 @@ def _partial_d2(x: np.ndarray, rows: np.ndarray, observed: np.ndarray, mean: np.
         inv[which[:, None], m] = 0.0  # exact zeros (the formula gives them up to rounding)
         inv[which[:, None, None], np.arange(k)[None, :, None], m[:, None, :]] = 0.0
     return _pattern_products(x, rows, pg, mean, inv)
+
+
+def _stacked_products(x: np.ndarray, observed: np.ndarray, pg, mean: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """The quadratic forms as computed before (below ``_SCHUR_ROWS``; the demo's numbers bit for bit):
+    patterns with at least 64 rows one product each, the rest with their inverses gathered per row."""
+    out = np.empty(len(x))
+    big = int(np.searchsorted(-pg.counts, -64, side="right"))  # patterns with ≥ 64 rows come first
+    for j in range(big):
+        r = pg.rows(j)
+        dev = np.where(observed[r], x[r] - mean, 0.0)
+        out[r] = np.einsum("ij,ij->i", dev @ inv[j], dev)
+    for s in range(int(pg.bounds[big]), len(x), 8_192):
+        r = pg.order[s:s + 8_192]
+        dev = np.where(observed[r], x[r] - mean, 0.0)
+        out[r] = np.einsum("ij,ij->i", np.einsum("ijl,il->ij", inv[pg.row_pattern[r]], dev), dev)
+    return out
 
 
 def _pattern_products(x: np.ndarray, rows: np.ndarray, pg, mean: np.ndarray, inv: np.ndarray) -> np.ndarray:
