@@ -82,6 +82,8 @@ def _read_parquet_dataset(source: str) -> tuple[pd.DataFrame, str, str, str, Dec
     del table
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    frame = compact_float_columns(frame)
+    release_freed_memory()
     return frame, "file", f"{source} ({len(files)} Parquet files)", digest.hexdigest(), {}
 
 
