@@ -124,7 +124,7 @@ def _one_pass(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: 
     the floor/ceiling counts equal the separate computations bit for bit; the listwise covariance
     (Σxxᵀ − Σx Σxᵀ/n)/(n − 1) equals ``np.cov`` of the complete rows to rounding (≈ 1e-15 relative).
     """
-    if lo != round(lo) or hi != round(hi) or hi - lo > 20:
+    if lo != round(lo) or hi != round(hi) or hi - lo > 20 or max(abs(lo), abs(hi)) > 2 ** 14:
         return None
     n, k = x.shape
     n_cat = int(hi - lo) + 1
@@ -138,7 +138,7 @@ def _one_pass(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: 
         member[idx, c] = 1.0
     size = member.sum(axis=0)
     counts = np.zeros(k * (n_cat + 1), dtype=np.int64)  # one extra bin per item: missing
-    offsets = (np.arange(k) * (n_cat + 1))[None, :]
+    offsets = (np.arange(k) * (n_cat + 1)).astype(np.int16 if k * (n_cat + 1) < 2 ** 15 else np.int64)[None, :]
     mm, sx, sq, sxy = (np.zeros((k, k)) for _ in range(4))
     lw = {g: [0, np.zeros(len(sets[g])), np.zeros((len(sets[g]), len(sets[g])))] for g in groups}
     fc = np.zeros((3, len(sets)), dtype=np.int64)
@@ -154,10 +154,10 @@ def _one_pass(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: 
             blk = x[s:s + block]
             obs = ~np.isnan(blk)
             x0 = np.where(obs, blk, 0.0)
-            code = x0.astype(np.int64)
+            code = x0.astype(np.int16)  # answers lie in [lo, hi] (checked), so the cast is exact for whole numbers
             if not np.array_equal(code, x0):
                 return None  # not whole numbers: the statistics one at a time
-            code -= int(lo)
+            code -= np.int16(lo)
             code[~obs] = n_cat
             counts += np.bincount((code + offsets).ravel(), minlength=counts.size)
             m = obs.astype(np.float32)
