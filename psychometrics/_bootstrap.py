@@ -409,13 +409,19 @@ def pairwise_moments(x: np.ndarray, kind: str = "cov") -> tuple[np.ndarray, np.n
         sx += x0.T @ m
         sq += (x0 * x0).T @ m
         sxy += x0.T @ x0
+    return pairwise_from_sums(mm, sx, sq, sxy, kind), mm
+
+
+def pairwise_from_sums(mm: np.ndarray, sx: np.ndarray, sq: np.ndarray, sxy: np.ndarray, kind: str = "cov") -> np.ndarray:
+    """:func:`pairwise_moments`' covariance (or correlation) from its sums over the pairwise-complete
+    rows: counts ``mm``, Σx_i ``sx[i, j]``, Σx_i² ``sq[i, j]`` and Σx_i x_j ``sxy``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         cov = (sxy - sx * sx.T / mm) / (mm - 1.0)
         if kind == "cor":
             var = (sq - sx ** 2 / mm) / (mm - 1.0)
             cov = cov / np.sqrt(var * var.T)
             np.fill_diagonal(cov, 1.0)
-    return cov, mm
+    return cov
 
 
 def moment_draws(x: np.ndarray, centre: np.ndarray, pair_n: np.ndarray, n_boot: int, seed: SeedLike,

@@ -16,7 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from psychometrics._bootstrap import pairwise_moments
+from psychometrics._bootstrap import pairwise_from_sums, pairwise_moments
+from psychometrics.data.patterns import one_blas_thread
 from psychometrics._results import ResultMixin
 from psychometrics._validation import item_matrix, name_list
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, ReliabilityWarning, record
@@ -96,6 +97,96 @@ class ItemAnalysisResult(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         return self.table
+
+
+#: from this many rows on, item analysis reads whole-number answers once (:func:`_one_pass`) instead of once
+#: per statistic; below it every statistic is computed as before (the demo's numbers bit for bit)
+ONE_PASS_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class _OnePass:
+    """Sums from one pass over whole-number answers (see :func:`_one_pass`)."""
+
+    counts: np.ndarray                      # items × categories lo..hi
+    pair: tuple[np.ndarray, ...]            # pairwise-complete Σ1, Σx_i, Σx_i², Σx_i x_j (as pairwise_moments)
+    listwise: dict[str, tuple[int, np.ndarray, np.ndarray]]  # subscale → rows complete on it, Σx, Σxxᵀ
+    floor_ceiling: dict[str, tuple[int, int, int]]           # score → complete rows, at floor, at ceiling
+
+
+def _one_pass(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: float, hi: float,
+              block: int = 65_536) -> _OnePass | None:
+    """The item table's category counts, the pairwise moments of the copy check, each subscale's listwise
+    sums and the sum scores' floor/ceiling counts, from one pass over the rows in blocks.
+
+    Only for whole-number answers in an integer range of at most 21 categories (else ``None``):
+    then every sum is an integer below 2⁵³, exact in any order — the counts, the pairwise moments and
+    the floor/ceiling counts equal the separate computations bit for bit; the listwise covariance
+    (Σxxᵀ − Σx Σxᵀ/n)/(n − 1) equals ``np.cov`` of the complete rows to rounding (≈ 1e-15 relative).
+    """
+    if lo != round(lo) or hi != round(hi) or hi - lo > 20 or max(abs(lo), abs(hi)) > 2 ** 14:
+        return None
+    n, k = x.shape
+    n_cat = int(hi - lo) + 1
+    scores = dict(groups)
+    if len(scores) > 1 or "all" not in scores:
+        scores["total"] = cols
+    pos = {c: j for j, c in enumerate(cols)}
+    sets = {g: np.array([pos[i] for i in ids], dtype=np.intp) for g, ids in scores.items()}
+    member = np.zeros((k, len(sets)))
+    for c, idx in enumerate(sets.values()):
+        member[idx, c] = 1.0
+    size = member.sum(axis=0)
+    counts = np.zeros(k * (n_cat + 1), dtype=np.int64)  # one extra bin per item: missing
+    offsets = (np.arange(k) * (n_cat + 1)).astype(np.int16 if k * (n_cat + 1) < 2 ** 15 else np.int64)[None, :]
+    mm, sx, sq, sxy = (np.zeros((k, k)) for _ in range(4))
+    lw = {g: [0, np.zeros(len(sets[g])), np.zeros((len(sets[g]), len(sets[g])))] for g in groups}
+    fc = np.zeros((3, len(sets)), dtype=np.int64)
+    # products of answers in float32 (twice as fast): exact while every sum within a block stays below 2²⁴,
+    # so the block holds at most 2²⁴ / max|x|² rows; the block sums are added up in float64
+    top = max(abs(lo), abs(hi), 1.0)
+    block = int(min(block, max(1, 2 ** 24 // int(np.ceil(top * top)))))
+    member32 = member.astype(np.float32)
+    in_groups = member[:, :len(groups)]  # the subscales come first in ``sets``, in the order of ``lw``
+    part = in_groups.argmax(axis=1) if bool((in_groups.sum(axis=1) == 1).all()) else None
+    with one_blas_thread():
+        for s in range(0, n, block):
+            blk = x[s:s + block]
+            obs = ~np.isnan(blk)
+            x0 = np.where(obs, blk, 0.0)
+            code = x0.astype(np.int16)  # answers lie in [lo, hi] (checked), so the cast is exact for whole numbers
+            if not np.array_equal(code, x0):
+                return None  # not whole numbers: the statistics one at a time
+            code -= np.int16(lo)
+            code[~obs] = n_cat
+            counts += np.bincount((code + offsets).ravel(), minlength=counts.size)
+            m = obs.astype(np.float32)
+            x0 = x0.astype(np.float32)
+            mm += m.T @ m
+            sx += x0.T @ m
+            sq += (x0 * x0).T @ m
+            sxy += x0.T @ x0
+            complete = (m @ member32) == size
+            sums = (x0 @ member32).astype(float)
+            fc[0] += complete.sum(axis=0)
+            fc[1] += (complete & (sums == lo * size)).sum(axis=0)
+            fc[2] += (complete & (sums == hi * size)).sum(axis=0)
+            if part is not None:  # subscales partition the items: each item × its subscale's completeness, one product
+                y = x0 * complete[:, part].astype(np.float32)
+                s1, s2 = y.sum(axis=0), y.T @ x0
+                for c, g in enumerate(lw):
+                    lw[g][0] += int(complete[:, c].sum())
+                    lw[g][1] += s1[sets[g]]
+                    lw[g][2] += s2[np.ix_(sets[g], sets[g])]
+            else:
+                for c, g in enumerate(lw):
+                    rows = x0[complete[:, c]][:, sets[g]]
+                    lw[g][0] += rows.shape[0]
+                    lw[g][1] += rows.sum(axis=0)
+                    lw[g][2] += rows.T @ rows
+    counts = counts.reshape(k, n_cat + 1)[:, :n_cat]
+    return _OnePass(counts, (mm, sx, sq, sxy), {g: (int(v[0]), v[1], v[2]) for g, v in lw.items()},
+                    {g: (int(fc[0, c]), int(fc[1, c]), int(fc[2, c])) for c, g in enumerate(sets)})
 
 
 def _describe(x: np.ndarray) -> dict[str, np.ndarray]:
@@ -199,7 +290,8 @@ def item_analysis(
     diags: list[Diagnostic] = []
     groups = _subscale_groups(scale, cols)
     lo, hi, source = _resolve_range(x, data, cols, scale, response_range)
-    table, d = _item_table(x, cols, groups, lo, hi, source, max_categories)
+    one = _one_pass(x, cols, groups, lo, hi) if x.shape[0] >= ONE_PASS_ROWS else None
+    table, d = _item_table(x, cols, groups, lo, hi, source, max_categories, None if one is None else one.counts)
 
     # ---- problem items
     flag_rows: list[dict[str, Any]] = []
@@ -226,7 +318,12 @@ def item_analysis(
     usable = [c for c in cols if c not in no_resp and c not in zero_var]
     if len(usable) > 1:
         with np.errstate(all="ignore"):  # pairwise Pearson r as pandas' corr(min_periods=3), by blocked products
-            r, n_pair = pairwise_moments(x[:, [cols.index(c) for c in usable]], "cor")
+            idx = [cols.index(c) for c in usable]
+            if one is None:
+                r, n_pair = pairwise_moments(x[:, idx], "cor")
+            else:  # the same sums, from the one pass (bit for bit: integer sums)
+                n_pair = one.pair[0][np.ix_(idx, idx)]
+                r = pairwise_from_sums(*(a[np.ix_(idx, idx)] for a in one.pair), "cor")
             r[n_pair < 3] = np.nan
         copies = [f"{usable[i]}–{usable[j]}" for i, j in zip(*np.triu_indices(len(usable), 1))
                   if abs(r[i, j]) >= 1 - 1e-12]
@@ -235,7 +332,8 @@ def item_analysis(
                    f"{name_list(copies)}; the item–rest statistics count the same information twice", stacklevel=2)
 
     # ---- item–rest r and α if deleted, within each subscale
-    rest, aid, n_used = _item_rest(frame, cols, groups, set(no_resp) | set(zero_var), missing, diags)
+    rest, aid, n_used = _item_rest(frame, cols, groups, set(no_resp) | set(zero_var), missing, diags,
+                                   None if one is None or missing != "listwise" else (one.listwise, max(abs(lo), abs(hi))))
     table["item_rest_r"] = rest.to_numpy()
     table["alpha_if_deleted"] = aid.to_numpy()
 
@@ -269,7 +367,8 @@ def item_analysis(
     return ItemAnalysisResult(
         table=table, flags=flags, response_range=(lo, hi), range_source=source, missing=missing,
         n_rows=int(x.shape[0]), n_used=n_used, diagnostics=tuple(diags),
-        score_floor_ceiling=_score_floor_ceiling(x, cols, groups, lo, hi, max_floor_ceiling),
+        score_floor_ceiling=_score_floor_ceiling(x, cols, groups, lo, hi, max_floor_ceiling,
+                                                 None if one is None else one.floor_ceiling),
     )
 
 
@@ -283,20 +382,28 @@ def _category_shares(col: np.ndarray, lo: float, hi: float) -> np.ndarray | None
 
 
 def _score_floor_ceiling(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: float, hi: float,
-                         limit: float) -> pd.DataFrame:
-    """Floor/ceiling of the subscale and total sum scores over complete rows (Terwee et al. 2007)."""
+                         limit: float, counted: dict[str, tuple[int, int, int]] | None = None) -> pd.DataFrame:
+    """Floor/ceiling of the subscale and total sum scores over complete rows (Terwee et al. 2007).
+
+    ``counted``: per score (complete rows, at floor, at ceiling) from :func:`_one_pass`; else counted here.
+    """
     scores = dict(groups)
     if len(scores) > 1 or "all" not in scores:
         scores["total"] = cols
     rows = {}
     for sid, ids in scores.items():
         idx = [cols.index(i) for i in ids]
-        total = x[:, idx].sum(axis=1)  # NaN unless the row is complete
-        complete = ~np.isnan(total)
-        n = int(complete.sum())
-        total = total[complete]
-        floor = 100 * float(np.mean(total == lo * len(idx))) if n else np.nan
-        ceil = 100 * float(np.mean(total == hi * len(idx))) if n else np.nan
+        if counted is not None:
+            n, at_floor, at_ceil = counted[sid]
+            floor = 100 * (at_floor / n) if n else np.nan  # as np.mean of the 0/1 indicators: count / n
+            ceil = 100 * (at_ceil / n) if n else np.nan
+        else:
+            total = x[:, idx].sum(axis=1)  # NaN unless the row is complete
+            complete = ~np.isnan(total)
+            n = int(complete.sum())
+            total = total[complete]
+            floor = 100 * float(np.mean(total == lo * len(idx))) if n else np.nan
+            ceil = 100 * float(np.mean(total == hi * len(idx))) if n else np.nan
         rows[sid] = {"n": n, "items": len(idx), "pct_floor": floor, "pct_ceiling": ceil,
                      "floor_flag": bool(floor > 100 * limit), "ceiling_flag": bool(ceil > 100 * limit)}
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -343,10 +450,12 @@ def _resolve_range(x: np.ndarray, data: pd.DataFrame, cols: list[str], scale: An
 
 
 def _item_table(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: float, hi: float,
-                source: str, max_categories: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Descriptives, floor / ceiling and response frequencies per item (each on its observed values)."""
+                source: str, max_categories: int,
+                counts: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Descriptives, floor / ceiling and response frequencies per item (each on its observed values);
+    ``counts``: the item × category counts when already known (:func:`_one_pass`)."""
     sub_of = {i: g for g, ids in groups.items() for i in ids}
-    counts = _category_counts(x, lo, hi)
+    counts = _category_counts(x, lo, hi) if counts is None else counts
     if counts is not None:  # whole-number answers: everything below from the (item × category) counts
         return _item_table_counts(x.shape[0], counts, cols, groups, lo, hi, source, max_categories)
     d = _describe(x)
@@ -436,9 +545,32 @@ def _item_table_counts(n_rows: int, counts: np.ndarray, cols: list[str], groups:
     return table, d
 
 
+def _listwise_cov(listwise: tuple[dict[str, tuple[int, np.ndarray, np.ndarray]], float] | None, g: str,
+                  all_usable: bool) -> np.ndarray | None:
+    """The listwise covariance of subscale ``g`` from its one-pass sums, (Σxxᵀ − Σx Σxᵀ/n)/(n − 1), or None
+    when :func:`prepare_items` must decide (no sums, an item left out, < 3 rows, a variance near 0)."""
+    if listwise is None or not all_usable or g not in listwise[0]:
+        return None
+    n, s1, s2 = listwise[0][g]
+    if n < 3:
+        return None
+    cov = (s2 - np.outer(s1, s1) / n) / (n - 1)
+    if not np.diag(cov).min() > 1e-8 * max(1.0, listwise[1] ** 2):  # check_variance's 1e-12, with a margin
+        return None
+    return cov
+
+
 def _item_rest(frame: pd.DataFrame, cols: list[str], groups: dict[str, list[str]], unusable: set[str],
-               missing: str, diags: list[Diagnostic]) -> tuple[pd.Series, pd.Series, dict[str, int]]:
-    """Item–rest r and α if deleted within each subscale, and the rows used per subscale."""
+               missing: str, diags: list[Diagnostic],
+               listwise: tuple[dict[str, tuple[int, np.ndarray, np.ndarray]], float] | None = None,
+               ) -> tuple[pd.Series, pd.Series, dict[str, int]]:
+    """Item–rest r and α if deleted within each subscale, and the rows used per subscale.
+
+    ``listwise``: each subscale's (complete rows, Σx, Σxxᵀ) from :func:`_one_pass` and the largest
+    |answer|; a subscale whose items are all usable then takes its covariance from them — unless
+    it has fewer than 3 complete rows or an item (nearly) without variance in them, which
+    :func:`prepare_items` reports as before.
+    """
     rest = pd.Series(np.nan, index=cols)
     aid = pd.Series(np.nan, index=cols)
     n_used: dict[str, int] = {}
@@ -450,6 +582,12 @@ def _item_rest(frame: pd.DataFrame, cols: list[str], groups: dict[str, list[str]
                        f"{'subscale ' + g if g != 'all' else 'the item set'} has fewer than two usable items "
                        f"({name_list(usable) or 'none'}); item–rest r and α-if-deleted are not defined",
                        stacklevel=3)
+            continue
+        cov = _listwise_cov(listwise, g, len(usable) == len(ids))
+        if cov is not None:
+            n_used[g] = listwise[0][g][0]
+            rest[usable] = item_rest_r(cov)
+            aid[usable] = alpha_if_deleted(cov)
             continue
         try:
             prep = prepare_items(frame[usable], missing, what="item analysis")

@@ -162,3 +162,69 @@ def test_little_pattern_terms_equal_pattern_by_pattern_definition():
         expected.append(pg.counts[j] * dev @ np.linalg.solve(sigma[np.ix_(o, o)], dev))
     np.testing.assert_allclose(md._pattern_d2(X, pg, mu, sigma), expected, rtol=1e-10)
     assert md.little_mcar(X).chisq == pytest.approx(sum(expected), rel=1e-10)
+
+
+def _em_batches_by_gather(X, pg):
+    """The previous construction of the E-step batches: a gather and two sums per pattern."""
+    p = X.shape[1]
+    T1o, T2o = np.zeros(p), np.zeros((p, p))
+    by_r = {}
+    for j, pat in enumerate(pg.patterns):
+        o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
+        Y = X[np.ix_(pg.rows(j), o)]
+        s1, S2 = Y.sum(axis=0), Y.T @ Y
+        T1o[o] += s1
+        T2o[np.ix_(o, o)] += S2
+        if m.size:
+            by_r.setdefault(m.size, []).append((o, m, float(pg.counts[j]), s1, S2))
+    return T1o, T2o, [tuple(np.array([t[k] for t in lst]) for k in range(5)) for lst in by_r.values()]
+
+
+def test_em_batches_from_pattern_sums_equal_the_gather_per_pattern_and_little_is_unchanged():
+    """Whole-number answers with > 64 patterns: the batches built from pattern_sums equal the previous
+    per-pattern gathers bit for bit, so EM and Little's test are the same numbers; Little's test
+    inside missing_data_diagnostics (the diagnostics' pattern groups reused) equals little_mcar."""
+    from psychometrics.data import missing as md
+    from psychometrics.data.patterns import pattern_groups, pattern_sums
+
+    rng = np.random.default_rng(21)
+    X = np.clip(rng.integers(1, 6, size=(3000, 1)) + rng.integers(-1, 2, size=(3000, 9)), 1, 5).astype(float)
+    X[rng.random(X.shape) < 0.12] = np.nan
+    X = X[~np.isnan(X).all(axis=1)]
+    pg = pattern_groups(~np.isnan(X))
+    assert len(pg.counts) > md._EM_BATCH_MIN
+    new = md._em_batches(*pattern_sums(X, pg), pg)
+    old = _em_batches_by_gather(X, pg)
+    np.testing.assert_array_equal(new[0], old[0])
+    np.testing.assert_array_equal(new[1], old[1])
+    assert len(new[2]) == len(old[2])
+    for a, b in zip(new[2], old[2]):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(9)])
+    lt = little_mcar(frame)
+    diag = missing_data_diagnostics(frame)
+    assert diag.little.chisq == lt.chisq and diag.little.df == lt.df
+    assert diag.little.patterns.equals(lt.patterns)
+    assert lt.patterns["pattern"].tolist() == ["".join("1" if b else "0" for b in pat) for pat in pg.patterns]
+
+
+def test_coverage_from_pattern_counts_equals_the_rows_per_group():
+    """Coverage per group from the (pattern, group) counts equals o'o / n over the group's non-empty rows."""
+    from psychometrics.data.missing import _coverage
+
+    rng = np.random.default_rng(2)
+    X = rng.integers(1, 6, size=(800, 5)).astype(float)
+    X[rng.random(X.shape) < 0.3] = np.nan
+    X[:7] = np.nan  # empty rows: left out of the coverage
+    g = rng.choice(["b", "a", "c"], size=800)
+    frame = pd.DataFrame(X, columns=list("vwxyz"))
+    frame["g"] = g
+    diag = missing_data_diagnostics(frame, list("vwxyz"), "g")
+    obs = ~np.isnan(X)
+    keep = obs.any(axis=1)
+    for lab, cov in diag.coverage_by_group.items():
+        np.testing.assert_array_equal(cov.to_numpy(), _coverage(obs[keep & (g == lab)], list("vwxyz")).to_numpy())
+    assert list(diag.coverage_by_group) == list(pd.unique(g[keep]))
+    pooled = missing_data_diagnostics(frame.drop(columns="g"))
+    np.testing.assert_array_equal(pooled.coverage.to_numpy(), _coverage(obs[keep], list("vwxyz")).to_numpy())

@@ -37,3 +37,26 @@ def test_pattern_groups_equal_np_unique(p):
 def test_pattern_groups_empty():
     pg = pattern_groups(np.zeros((0, 5), bool))
     assert pg.patterns.shape == (0, 5) and pg.counts.size == 0 and pg.bounds.tolist() == [0]
+
+
+@pytest.mark.parametrize("chunk", [1, 17, 1 << 16])
+def test_pattern_sums_equal_per_pattern_sums_of_the_rows(chunk):
+    """Σx and Σxxᵀ per pattern (zeros at the missing items) equal the sums over ``X[rows_j][:, o]``:
+    bit for bit for whole numbers (integer sums), to 1e-12 relative for continuous answers."""
+    from psychometrics.data.patterns import pattern_sums
+
+    rng = np.random.default_rng(chunk)
+    ints = rng.integers(1, 6, size=(900, 6)).astype(float)
+    ints[rng.random(ints.shape) < 0.15] = np.nan
+    cont = ints + rng.normal(size=ints.shape)
+    for X, exact in ((ints, True), (cont, False)):
+        pg = pattern_groups(~np.isnan(X))
+        s1, s2 = pattern_sums(X, pg, chunk=chunk)
+        for j, pat in enumerate(pg.patterns):
+            o = np.flatnonzero(pat)
+            Y = X[np.ix_(pg.rows(j), o)]
+            check = np.testing.assert_array_equal if exact else (
+                lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max()))
+            check(s1[j][o], Y.sum(axis=0))
+            check(s2[j][np.ix_(o, o)], Y.T @ Y)
+            assert not s1[j][~pat].any() and not s2[j][~pat].any()

@@ -216,3 +216,53 @@ def test_item_table_from_category_counts_equals_row_by_row(monkeypatch):
     pd.testing.assert_frame_equal(fast.table, slow.table, rtol=1e-10, atol=0)
     pd.testing.assert_frame_equal(fast.flags, slow.flags, rtol=1e-10)
     pd.testing.assert_frame_equal(fast.score_floor_ceiling, slow.score_floor_ceiling)
+
+
+def _compare(fast, slow, rtol: float = 1e-10) -> None:
+    num = slow.table.select_dtypes("number").columns
+    assert list(fast.table.columns) == list(slow.table.columns)
+    np.testing.assert_allclose(fast.table[num].to_numpy(float), slow.table[num].to_numpy(float), rtol=rtol)
+    assert fast.table["flag_rules"].equals(slow.table["flag_rules"])
+    assert fast.flags[["item", "rule"]].equals(slow.flags[["item", "rule"]])
+    np.testing.assert_allclose(fast.flags["value"].to_numpy(float), slow.flags["value"].to_numpy(float), rtol=rtol)
+    pd.testing.assert_frame_equal(fast.score_floor_ceiling, slow.score_floor_ceiling, check_exact=True)
+    assert fast.n_used == slow.n_used
+    assert [d.message for d in fast.diagnostics] == [d.message for d in slow.diagnostics]
+
+
+@pytest.mark.parametrize("block", [97, 65_536])
+def test_one_pass_equals_the_statistics_one_at_a_time(monkeypatch, bfi, block):
+    """From ONE_PASS_ROWS rows on, whole-number answers are read once (:func:`items._one_pass`): the table,
+    flags, floor/ceiling and rows used equal the separate computations (lowered threshold, bfi with
+    its missing values and the Big-Five subscales; blocks of 97 rows cross many block borders).
+    Counts and floor/ceiling are integer sums (exact); item–rest r and α-if-deleted come from the
+    listwise sums instead of np.cov: 1e-10 relative."""
+    import psychometrics.items as items_mod
+
+    groups = {s: [f"{s}{i}" for i in range(1, 6)] for s in "ACENO"}
+    slow = item_analysis(bfi, groups, response_range=(1, 6))
+    real = items_mod._one_pass
+    monkeypatch.setattr(items_mod, "_one_pass", lambda *a, **k: real(*a, **k, block=block))
+    monkeypatch.setattr(items_mod, "ONE_PASS_ROWS", 0)
+    fast = item_analysis(bfi, groups, response_range=(1, 6))
+    _compare(fast, slow)
+    assert items_mod._one_pass(bfi.to_numpy(float), list(bfi.columns), groups, 1, 6) is not None
+    # an item without variance in a subscale and a non-partition of the items: prepare_items decides, as before
+    odd = bfi.copy()
+    odd["A1"] = 3.0
+    monkeypatch.setattr(items_mod, "ONE_PASS_ROWS", 10**9)
+    slow = item_analysis(odd, {**groups, "X": ["A2", "C2"]}, response_range=(1, 6))
+    monkeypatch.setattr(items_mod, "ONE_PASS_ROWS", 0)
+    _compare(item_analysis(odd, {**groups, "X": ["A2", "C2"]}, response_range=(1, 6)), slow)
+
+
+def test_one_pass_declines_answers_that_are_not_whole_numbers(monkeypatch, bfi):
+    import psychometrics.items as items_mod
+
+    x = bfi.to_numpy(float).copy()
+    x[3, 4] = 2.5
+    assert items_mod._one_pass(x, list(bfi.columns), {"all": list(bfi.columns)}, 1, 6) is None
+    data = pd.DataFrame(x, columns=bfi.columns)
+    slow = item_analysis(data, response_range=(1, 6))
+    monkeypatch.setattr(items_mod, "ONE_PASS_ROWS", 0)
+    _compare(item_analysis(data, response_range=(1, 6)), slow)

@@ -13,12 +13,21 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._validation import dependent_items, name_list
-from psychometrics.data.patterns import pattern_groups
+from psychometrics.data.patterns import one_blas_thread, pattern_groups
 from psychometrics.exceptions import DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from psychometrics.scale import Scale
+
+
+#: rows per block of the screens: every row's index is computed within its block (the same formula
+#: row by row), so the temporaries stay in cache instead of being n-long arrays
+_BLOCK = 16_384
+#: from this many incomplete rows on, their S_oo⁻¹ come from the full inverse (Schur complement: an r × r
+#: solve per pattern) instead of a stacked inverse of every S_oo; the same matrices to rounding (≈ 1e-15),
+#: and below it (the demo) the numbers computed before, bit for bit
+_SCHUR_ROWS = 50_000
 
 
 def longstring(raw: pd.DataFrame) -> pd.Series:
@@ -38,12 +47,18 @@ def longstring(raw: pd.DataFrame) -> pd.Series:
     n, k = x.shape
     dtype = np.int16 if k < 2 ** 15 else np.int64  # a run is at most k long: small integers, less memory traffic
     best = np.zeros(n, dtype=dtype)
-    run = np.zeros(n, dtype=dtype)
-    for j in range(k):
-        present = ~np.isnan(x[:, j])
-        same = present & (run > 0) & (x[:, j] == x[:, j - 1]) if j else np.zeros(n, dtype=bool)
-        run = np.where(same, run + 1, present.astype(dtype))  # continued run, else 1 if answered, else 0
-        np.maximum(best, run, out=best)
+    for s in range(0, n, _BLOCK):  # row blocks: the item columns of a block are read from cache, not memory
+        xt = np.ascontiguousarray(x[s:s + _BLOCK].T)  # items × rows: each item's answers contiguous
+        run = (~np.isnan(xt[0])).astype(dtype) if k else np.zeros(0, dtype=dtype)
+        top = best[s:s + _BLOCK]
+        if k:
+            np.maximum(top, run, out=top)
+        for j in range(1, k):
+            # a run continues where the answer equals the previous one (NaN equals nothing, so both are
+            # answered), else restarts at 1 if answered, 0 if not: run · same + answered
+            run *= xt[j] == xt[j - 1]
+            run += ~np.isnan(xt[j])
+            np.maximum(top, run, out=top)
     return pd.Series(best.astype(np.int64), index=raw.index, name="longstring")
 
 
@@ -67,35 +82,34 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
         All NaN when the covariance matrix of the complete cases is singular (too few
         complete rows, or an item without variance).
     """
+    with one_blas_thread():  # small products per block and pattern: a second BLAS thread only adds hand-off cost
+        return _mahalanobis(scored, min_share)
+
+
+def _mahalanobis(scored: pd.DataFrame, min_share: float) -> tuple[pd.Series, pd.Series, pd.Series]:
     from scipy import special  # chi2.sf(x, df) is special.chdtrc(df, x); scipy.stats' import alone takes seconds
 
-    x = scored.to_numpy(dtype=float)
+    x = scored.to_numpy(dtype=float)  # a view of a float64 block (no copy)
     n, k = x.shape
     observed = ~np.isnan(x)
     n_obs = observed.sum(axis=1)
     complete = n_obs == k
     d2 = np.full(n, np.nan)
     dof = np.where(n_obs >= max(1, math.ceil(min_share * k)), n_obs, 0).astype(float)
-    xc = x[complete]
-    if len(xc) > k:
-        mean = xc.mean(axis=0)
-        centred_c = xc
-        centred_c -= mean  # in place: xc is a copy already (one n × k temporary, not three)
-        cov = centred_c.T @ centred_c / (len(xc) - 1)
+    mean, cov = _complete_moments(x, complete)
+    if mean is not None:
         eig = np.linalg.eigvalsh(cov)
         if eig[0] > 1e-10 * max(eig[-1], 1e-300):
             inv = np.linalg.inv(cov)
-            d2c = np.empty(len(xc))
-            for s in range(0, len(xc), 65_536):  # blocks: the product stays in cache
-                blk = centred_c[s:s + 65_536]
-                d2c[s:s + 65_536] = np.einsum("ij,ij->i", blk @ inv, blk)
-            d2[complete] = d2c
-            del xc, centred_c
+            for s in range(0, n, _BLOCK):  # the complete rows of each block: the product stays in cache
+                c = complete[s:s + _BLOCK]
+                dev = x[s:s + _BLOCK][c] - mean
+                d2[s:s + _BLOCK][c] = np.einsum("ij,ij->i", dev @ inv, dev)
             # Incomplete rows, one missingness pattern at a time.
             partial = ~complete & (dof > 0)
             if partial.any():
                 rows = np.flatnonzero(partial)
-                d2[rows] = _partial_d2(x[rows], observed[rows], mean, cov)
+                d2[rows] = _partial_d2(x, rows, observed[rows], mean, cov)
     dof = np.where(np.isnan(d2), np.nan, dof)
     p = special.chdtrc(np.where(np.isnan(dof), 1.0, dof), d2)
     p = np.where(np.isnan(d2), np.nan, p)
@@ -104,39 +118,93 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
             pd.Series(dof, index=scored.index, name="mahalanobis_df"))
 
 
-_PATTERN_ROWS = 64  # a pattern with this many rows gets its own matrix product in _partial_d2
+def _complete_moments(x: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Mean and covariance (divisor n − 1) of the complete rows, block by block (no copy of them).
 
-
-def _partial_d2(x: np.ndarray, observed: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """D² of incomplete rows on their observed items: (x_o − x̄_o)ᵀ S_oo⁻¹ (x_o − x̄_o) per row.
-
-    The rows are grouped by missing-data pattern (one integer key per row,
-    :func:`~psychometrics.data.patterns.pattern_groups`); each pattern's S_oo⁻¹ is one matrix of
-    a stacked inverse, embedded in a k × k matrix with zeros at the missing items, so the
-    quadratic forms of all rows are computed in blocks at once with the deviations set to 0 at
-    the missing items (the zero terms add nothing) — instead of a gather, an inverse and a
-    product per pattern (thousands of patterns at 10⁶ rows). Patterns with at least
-    ``_PATTERN_ROWS`` rows (most of the rows) take one matrix product each.
+    The mean's column sums, and for whole-number answers every sum of the cross-products, are
+    integers below 2⁵³ and so exact in any order: the mean is the one of ``x[complete].mean(0)``
+    bit for bit; the centred cross-products Σ (x − x̄)(x − x̄)ᵀ are summed per block (the same
+    sum as one product over the complete rows, in another order). ``(None, None)`` with no more
+    complete rows than items.
     """
     n, k = x.shape
+    n_c = int(complete.sum())
+    if n_c <= k:
+        return None, None
+    total = np.zeros(k)
+    for s in range(0, n, _BLOCK):
+        total += x[s:s + _BLOCK][complete[s:s + _BLOCK]].sum(axis=0)
+    mean = total / n_c
+    cross = np.zeros((k, k))
+    for s in range(0, n, _BLOCK):
+        dev = x[s:s + _BLOCK][complete[s:s + _BLOCK]] - mean
+        cross += dev.T @ dev
+    return mean, cross / (n_c - 1)
+
+
+def _partial_d2(x: np.ndarray, rows: np.ndarray, observed: np.ndarray, mean: np.ndarray,
+                cov: np.ndarray) -> np.ndarray:
+    """D² of the incomplete ``rows`` of ``x`` on their observed items: (x_o − x̄_o)ᵀ S_oo⁻¹ (x_o − x̄_o).
+
+    ``observed``: ``~np.isnan(x[rows])``. The rows are grouped by missing-data pattern (one
+    integer key per row, :func:`~psychometrics.data.patterns.pattern_groups`); each pattern's
+    S_oo⁻¹ is one matrix of a stack, embedded in a k × k matrix with zeros at the missing items
+    (from the full inverse by the Schur complement, batched per number of missing items), so the
+    deviations are set to 0 at the missing items (the zero terms add nothing). Each pattern's rows
+    are gathered and multiplied on their own — one small product per pattern (thousands of
+    patterns at 10⁶ rows), no k × k inverse gathered per row and no copy of all the rows.
+    """
+    k = x.shape[1]
     pg = pattern_groups(observed)  # patterns most frequent first; rows grouped by pattern
-    inv = np.zeros((len(pg.counts), k, k))
-    n_obs = pg.patterns.sum(axis=1)
-    for q in np.unique(n_obs):
-        which = np.flatnonzero(n_obs == q)
-        o = np.nonzero(pg.patterns[which])[1].reshape(len(which), q)  # observed items of each pattern, in order
-        inv[which[:, None, None], o[:, :, None], o[:, None, :]] = np.linalg.inv(cov[o[:, :, None], o[:, None, :]])
-    out = np.empty(n)
-    big = int(np.searchsorted(-pg.counts, -_PATTERN_ROWS, side="right"))  # patterns with ≥ that many rows come first
-    for j in range(big):  # one product per frequent pattern
+    if len(rows) < _SCHUR_ROWS:  # as before: one stacked inverse of the S_oo per number of observed items
+        inv = np.zeros((len(pg.counts), k, k))
+        n_obs = pg.patterns.sum(axis=1)
+        for q in np.unique(n_obs):
+            which = np.flatnonzero(n_obs == q)
+            o = np.nonzero(pg.patterns[which])[1].reshape(len(which), q)  # observed items of each pattern
+            inv[which[:, None, None], o[:, :, None], o[:, None, :]] = np.linalg.inv(cov[o[:, :, None], o[:, None, :]])
+        return _stacked_products(x[rows], observed, pg, mean, inv)
+    inv = np.empty((len(pg.counts), k, k))
+    full = np.linalg.inv(cov)
+    n_miss = k - pg.patterns.sum(axis=1)
+    for r in np.unique(n_miss):
+        # S_oo⁻¹ from the full inverse P (Schur complement): P − P_·m P_mm⁻¹ P_m·, which is S_oo⁻¹ on the
+        # observed items and exactly 0 in the rows and columns of the missing ones — an r × r solve per
+        # pattern (r = items missing, mostly 1–3) instead of inverting S_oo
+        which = np.flatnonzero(n_miss == r)
+        m = np.nonzero(~pg.patterns[which])[1].reshape(len(which), r)
+        P_m = full[m]  # (patterns, r, k): the rows P_m·
+        P_mm = np.take_along_axis(P_m, m[:, None, :], axis=2)
+        inv[which] = full - np.swapaxes(P_m, 1, 2) @ np.linalg.solve(P_mm, P_m)
+        inv[which[:, None], m] = 0.0  # exact zeros (the formula gives them up to rounding)
+        inv[which[:, None, None], np.arange(k)[None, :, None], m[:, None, :]] = 0.0
+    return _pattern_products(x, rows, pg, mean, inv)
+
+
+def _stacked_products(x: np.ndarray, observed: np.ndarray, pg, mean: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """The quadratic forms as computed before (below ``_SCHUR_ROWS``; the demo's numbers bit for bit):
+    patterns with at least 64 rows one product each, the rest with their inverses gathered per row."""
+    out = np.empty(len(x))
+    big = int(np.searchsorted(-pg.counts, -64, side="right"))  # patterns with ≥ 64 rows come first
+    for j in range(big):
         r = pg.rows(j)
         dev = np.where(observed[r], x[r] - mean, 0.0)
         out[r] = np.einsum("ij,ij->i", dev @ inv[j], dev)
-    block = 8_192  # rows per block: the gathered inverses are block × k × k floats (≤ 50 MB at k = 28)
-    for s in range(int(pg.bounds[big]), n, block):
-        r = pg.order[s:s + block]
+    for s in range(int(pg.bounds[big]), len(x), 8_192):
+        r = pg.order[s:s + 8_192]
         dev = np.where(observed[r], x[r] - mean, 0.0)
         out[r] = np.einsum("ij,ij->i", np.einsum("ijl,il->ij", inv[pg.row_pattern[r]], dev), dev)
+    return out
+
+
+def _pattern_products(x: np.ndarray, rows: np.ndarray, pg, mean: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """(x − x̄)ᵀ S_oo⁻¹ (x − x̄) of each row, one product per pattern (deviations 0 at missing items)."""
+    out = np.empty(len(rows))
+    for j in range(len(pg.counts)):
+        r = pg.rows(j)
+        dev = x[rows[r]] - mean
+        dev[:, ~pg.patterns[j]] = 0.0
+        out[r] = np.einsum("ij,ij->i", dev @ inv[j], dev)
     return out
 
 
@@ -156,29 +224,59 @@ def evenodd(scored: pd.DataFrame, scale: Scale) -> pd.Series:
     always ±1) and return NaN otherwise, and NaN when either half has no variance
     across subscales (as careless does).
     """
-    x = scored.to_numpy(dtype=float)
+    return _evenodd_and_pairs(scored, scale)[0]
+
+
+def _halves(scored: pd.DataFrame, scale: Scale) -> list[tuple[list[int], list[int]]]:
+    """Column positions of the odd and the even half of every subscale with at least two items."""
     cols = {c: j for j, c in enumerate(scored.columns)}
     halves = []
     for s in scale.subscale_ids:
         idx = [cols[i] for i in scale.items_of(s)]
         if len(idx) >= 2:
             halves.append((idx[0::2], idx[1::2]))
+    return halves
+
+
+def _evenodd_and_pairs(scored: pd.DataFrame, scale: Scale) -> tuple[pd.Series, pd.Series]:
+    """:func:`evenodd` and :func:`_evenodd_pairs` from one pass over the rows, in row blocks.
+
+    The half means of every subscale at once: sums and counts of the answered items by two
+    matrix products with 0/1 membership matrices (the nanmean of each half, the sums in another
+    order); a half is answered when its count is positive. Every row's coefficient is computed
+    within its block by the same formula, so the temporaries stay in cache.
+    """
+    with one_blas_thread():
+        return _evenodd_blocks(scored, scale)
+
+
+def _evenodd_blocks(scored: pd.DataFrame, scale: Scale) -> tuple[pd.Series, pd.Series]:
+    x = scored.to_numpy(dtype=float)
     n = len(x)
-    if len(halves) < 3:
-        return pd.Series(np.full(n, np.nan), index=scored.index, name="evenodd")
-    # the half means of every subscale at once: sums and counts of the answered items by two matrix products
-    # with 0/1 membership matrices (the nanmean of each half, the sums in another order)
-    A = np.zeros((x.shape[1], 2 * len(halves)))
-    for h, (odd, even) in enumerate(halves):
-        A[odd, h] = 1.0
-        A[even, len(halves) + h] = 1.0
-    means = np.empty((n, A.shape[1]))
-    for s in range(0, n, 65_536):  # row blocks: the temporaries stay small
-        blk = x[s:s + 65_536]
+    halves = _halves(scored, scale)
+    h = len(halves)
+    A = np.zeros((x.shape[1], 2 * h))
+    for j, (odd, even) in enumerate(halves):
+        A[odd, j] = 1.0
+        A[even, h + j] = 1.0
+    sb = np.full(n, np.nan)
+    pairs = np.zeros(n, dtype=np.int64)
+    for s in range(0, n, _BLOCK):
+        blk = x[s:s + _BLOCK]
         obs = ~np.isnan(blk)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means[s:s + 65_536] = (np.where(obs, blk, 0.0) @ A) / (obs.astype(float) @ A)  # 0/0 = NaN: no answer
-    o, e = means[:, :len(halves)], means[:, len(halves):]
+        counts = obs.astype(float) @ A
+        pairs[s:s + _BLOCK] = ((counts[:, :h] > 0) & (counts[:, h:] > 0)).sum(axis=1)
+        if h >= 3:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = (np.where(obs, blk, 0.0) @ A) / counts  # 0/0 = NaN: no answer
+            sb[s:s + _BLOCK] = _spearman_brown_r(means[:, :h], means[:, h:])
+    return (pd.Series(sb, index=scored.index, name="evenodd"),
+            pd.Series(pairs, index=scored.index, name="evenodd_pairs"))
+
+
+def _spearman_brown_r(o: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Per row: the Spearman–Brown corrected correlation of the odd and even half means over the
+    subscales where both are answered (NaN below three such subscales or without variance)."""
     mask = ~np.isnan(o) & ~np.isnan(e)
     m = mask.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -191,20 +289,12 @@ def evenodd(scored: pd.DataFrame, scale: Scale) -> pd.Series:
         r = np.where((sxx > 0) & (syy > 0), sxy / np.sqrt(sxx * syy), np.nan)
         r = np.clip(r, -1.0, 1.0)
         sb = np.where(r <= -1.0 / 3.0, -1.0, 2 * r / (1 + r))
-    sb = np.where(m >= 3, sb, np.nan)
-    return pd.Series(sb, index=scored.index, name="evenodd")
+    return np.where(m >= 3, sb, np.nan)
 
 
 def _evenodd_pairs(scored: pd.DataFrame, scale: Scale) -> pd.Series:
     """Number of subscales with both an odd and an even half answered, per row."""
-    present = scored.notna()
-    count = np.zeros(len(scored), dtype=np.int64)
-    for s in scale.subscale_ids:
-        ids = list(scale.items_of(s))
-        if len(ids) < 2:
-            continue
-        count += (present[ids[0::2]].any(axis=1) & present[ids[1::2]].any(axis=1)).to_numpy()
-    return pd.Series(count, index=scored.index, name="evenodd_pairs")
+    return _evenodd_and_pairs(scored, scale)[1]
 
 
 def careless_screens(
@@ -251,8 +341,7 @@ def careless_screens(
     limit = longstring_max if longstring_max is not None else max(2, math.ceil(k / 2))
     ls = longstring(raw)
     d2, p, dof = mahalanobis(scored)
-    eo = evenodd(scored, scale)
-    pairs = _evenodd_pairs(scored, scale)
+    eo, pairs = _evenodd_and_pairs(scored, scale)
     if len(raw) and d2.isna().all():
         rows = scored.dropna()
         complete = len(rows)

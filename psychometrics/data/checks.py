@@ -189,13 +189,14 @@ def _respondent_ids(work: pd.DataFrame, id_column: str | None, *, where: str, ki
 def _numeric_values(work: pd.DataFrame, item_ids: list[str], item_col: Mapping[str, str], rf: ResponseFormat,
                     declared_missing: Mapping[str, list[tuple[float, float]]], *, kind: str,
                     label: str) -> tuple[np.ndarray, Counts]:
-    """Item values as floats (rows × items) with missing codes and declared missing values set to NaN.
+    """Item values as floats, **items × rows** (each item's answers contiguous, as they are read column by
+    column), with missing codes and declared missing values set to NaN.
 
     Also returns the missing values counted per reason and item. Raises, listing every
     item, when a column holds text or true/false values.
     """
     n = len(work)
-    values = np.empty((n, len(item_ids)), dtype=float)
+    values = np.empty((len(item_ids), n), dtype=float)
     counts = {r: np.zeros(len(item_ids), dtype=np.int64) for r in REASONS}
     non_numeric: list[str] = []
     for j, item in enumerate(item_ids):
@@ -219,7 +220,7 @@ def _numeric_values(work: pd.DataFrame, item_ids: list[str], item_col: Mapping[s
             is_declared = (x >= lo) & (x <= hi)
             counts[DECLARED][j] += int(is_declared.sum())
             x = np.where(is_declared, np.nan, x)
-        values[:, j] = x
+        values[j] = x
     if non_numeric:
         raise DataError(
             f"{label}: non-numeric values in {len(non_numeric)} item{'s' if len(non_numeric) != 1 else ''}:\n  "
@@ -234,26 +235,39 @@ def _numeric_values(work: pd.DataFrame, item_ids: list[str], item_col: Mapping[s
 def _check_range(values: np.ndarray, index: pd.Index, item_ids: list[str], rf: ResponseFormat,
                  out_of_range: str, counts: Counts, *, kind: str, label: str, where: str,
                  diagnostics: list[Diagnostic]) -> np.ndarray:
-    """Values outside ``[min, max]`` (or not whole numbers for Likert items): raise, or set them missing.
+    """Values (items × rows) outside ``[min, max]`` (or not whole numbers for Likert items): raise, or set
+    them missing.
 
     With ``out_of_range="missing"`` they become NaN, are added to ``counts`` (in place)
-    and recorded; the returned array is the (possibly) changed values.
+    and recorded; the returned array is the (possibly) changed values. Checked item by item
+    (each a contiguous row of ``values``): a whole number is one that survives a cast to an integer.
     """
+    bad_items = []
     with np.errstate(invalid="ignore"):
-        outside = (values < rf.min) | (values > rf.max)
-        noncat = np.zeros_like(outside)
-        if rf.type == "likert":
-            noncat = ~outside & ~np.isnan(values) & (values != np.round(values))
-    bad_any = outside | noncat
-    if not bad_any.any():
+        for j in range(values.shape[0]):
+            x = values[j]
+            outside = (x < rf.min) | (x > rf.max)
+            if rf.type == "likert":
+                # in range and not NaN: |x| is small, so the cast is exact for whole numbers only
+                inside = ~outside & ~np.isnan(x)
+                noncat = inside & (x.astype(np.int64) != x)
+            else:
+                noncat = np.zeros_like(outside)
+            if outside.any() or noncat.any():
+                bad_items.append((j, outside, noncat))
+    if not bad_items:
         return values
     lines = []
-    for j in np.flatnonzero(bad_any.any(axis=0)):
-        r_idx = np.flatnonzero(bad_any[:, j])
-        examples = ", ".join(f"{values[r, j]:g} in {_rows([index[r]], kind)}" for r in r_idx[:3])
+    total = 0
+    any_noncat = False
+    for j, outside, noncat in bad_items:
+        bad = outside | noncat
+        r_idx = np.flatnonzero(bad)
+        total += len(r_idx)
+        any_noncat |= bool(noncat.any())
+        examples = ", ".join(f"{values[j, r]:g} in {_rows([index[r]], kind)}" for r in r_idx[:3])
         lines.append(f"{item_ids[j]}: {len(r_idx)} value{'s' if len(r_idx) != 1 else ''}, e.g. {examples}")
-    total = int(bad_any.sum())
-    what = f"outside {rf.min}–{rf.max}" + (" or not whole numbers" if noncat.any() else "")
+    what = f"outside {rf.min}–{rf.max}" + (" or not whole numbers" if any_noncat else "")
     if out_of_range == "error":
         raise DataError(
             f"{label}: {total} value{'s' if total != 1 else ''} {what} in "
@@ -262,9 +276,11 @@ def _check_range(values: np.ndarray, index: pd.Index, item_ids: list[str], rf: R
             "response_format.missing_codes, or set such values missing (out_of_range='missing'; on the "
             "command line --out-of-range missing), which counts them."
         )
-    counts[OUT_OF_RANGE] += outside.sum(axis=0)
-    counts[NOT_CATEGORY] += noncat.sum(axis=0)
-    values = np.where(bad_any, np.nan, values)
+    values = values.copy()
+    for j, outside, noncat in bad_items:
+        counts[OUT_OF_RANGE][j] += int(outside.sum())
+        counts[NOT_CATEGORY][j] += int(noncat.sum())
+        values[j, outside | noncat] = np.nan
     record(diagnostics, DataQualityWarning,
            f"{where}: set {total} value(s) {what} to missing: " + "; ".join(lines), stacklevel=_USER)
     return values
@@ -287,12 +303,15 @@ def _data_quality(raw: pd.DataFrame, scale: Scale, counts: Counts, *, rows_read:
     item_ids = list(raw.columns)
     n = len(raw)
     missing_by_reason = pd.DataFrame({r: counts[r] for r in REASONS}, index=pd.Index(item_ids, name="item"))
-    missing = raw.isna().sum().astype(int).rename("missing")
+    na = np.isnan(raw.to_numpy(dtype=float))  # one pass (a view of the loaded values, in their layout)
+    missing = pd.Series(na.sum(axis=0), index=raw.columns).astype(int).rename("missing")
     missing_share = (missing / n if n else missing * np.nan).rename("missing_share")
-    empty_rows = int(raw.isna().all(axis=1).sum())
-    complete = int(raw.notna().all(axis=1).sum())
+    na_row = na.sum(axis=1)
+    del na
+    empty_rows = int((na_row == len(item_ids)).sum()) if item_ids else n
+    complete = int((na_row == 0).sum())
     if empty_rows:
-        rows = raw.index[raw.isna().all(axis=1)]
+        rows = raw.index[na_row == len(item_ids)] if item_ids else raw.index
         record(diagnostics, DataQualityWarning,
                f"{where}: {empty_rows} row(s) answer none of the {len(item_ids)} items of {quote(scale.id)}: "
                f"{_rows(rows, kind)} (kept; they carry no information)", stacklevel=_USER)

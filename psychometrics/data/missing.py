@@ -34,7 +34,7 @@ import pandas as pd
 
 from psychometrics._results import ResultMixin
 from psychometrics._validation import dependent_items, name_list
-from psychometrics.data.patterns import PatternGroups, pattern_groups
+from psychometrics.data.patterns import PatternGroups, pattern_groups, pattern_sums
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -44,35 +44,29 @@ __all__ = ["MissingDataDiagnostics", "LittleMCAR", "em_normal", "little_mcar", "
 COVERAGE_WARN = 0.10  # Mplus' and lavaan's threshold for a low covariance coverage
 
 
-def _patterns(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct rows of the boolean matrix ``obs`` sorted by decreasing count (ties: first seen).
-
-    Returns (patterns (m × p bool), counts, pattern index of each row)."""
-    pg = pattern_groups(obs)
-    return pg.patterns, pg.counts, pg.row_pattern
-
-
 #: above this many missing-data patterns EM's E-step runs on stacks of patterns with the same
 #: number of missing items (batched solves; the same sums in another order, equal to ~1e-15),
 #: below it pattern by pattern — as validated against R (the reference data sets have fewer)
 _EM_BATCH_MIN = 64
 
 
-def _em_batches(X: np.ndarray, pg: PatternGroups) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, ...]]]:
+def _em_batches(s1: np.ndarray, s2: np.ndarray, pg: PatternGroups
+                ) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, ...]]]:
     """The observed-part sums of every pattern added up (they do not change between iterations) and,
-    per number of missing items, the stacked index arrays, counts and observed moments s1, S2."""
-    p = X.shape[1]
-    T1o, T2o = np.zeros(p), np.zeros((p, p))
-    by_r: dict[int, list[tuple]] = {}
-    for j, pat in enumerate(pg.patterns):
-        o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
-        Y = X[np.ix_(pg.rows(j), o)]
-        s1, S2 = Y.sum(axis=0), Y.T @ Y
-        T1o[o] += s1
-        T2o[np.ix_(o, o)] += S2
-        if m.size:
-            by_r.setdefault(m.size, []).append((o, m, float(pg.counts[j]), s1, S2))
-    batches = [tuple(np.array([t[k] for t in lst]) for k in range(5)) for lst in by_r.values()]
+    per number of missing items (in order of first appearance), the stacked index arrays, counts
+    and observed moments s1, S2 — from the per-pattern sums of :func:`pattern_sums` (zeros at the
+    missing items), by fancy indexing instead of a gather per pattern."""
+    pats = pg.patterns
+    p = pats.shape[1]
+    T1o, T2o = s1.sum(axis=0), s2.sum(axis=0)  # the zeros at missing items add nothing
+    n_miss = p - pats.sum(axis=1)
+    batches = []
+    for r in pd.unique(n_miss[n_miss > 0]):  # in order of first appearance, as the patterns were batched before
+        which = np.flatnonzero(n_miss == r)
+        O = np.nonzero(pats[which])[1].reshape(len(which), p - r)
+        M = np.nonzero(~pats[which])[1].reshape(len(which), r)
+        batches.append((O, M, pg.counts[which].astype(float), np.take_along_axis(s1[which], O, axis=1),
+                        s2[which[:, None, None], O[:, :, None], O[:, None, :]]))
     return T1o, T2o, batches
 
 
@@ -100,7 +94,8 @@ def _em_estep_batched(mu: np.ndarray, sigma: np.ndarray, T1o: np.ndarray, T2o: n
 
 
 def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000,
-              groups: PatternGroups | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+              groups: PatternGroups | None = None,
+              sums: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     r"""ML mean and covariance (divisor N) of a multivariate normal sample with holes, by EM.
 
     Dempster, Laird & Rubin (1977); the E-step per missing-data pattern j with missing
@@ -115,6 +110,8 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000,
         Data with NaN for missing values; no row may be entirely missing.
     groups : PatternGroups, optional
         ``pattern_groups(~np.isnan(X))`` when the caller has it already.
+    sums : (s1, s2), optional
+        ``pattern_sums(X, groups)`` when the caller has them already (used above 64 patterns).
 
     Returns
     -------
@@ -134,7 +131,7 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000,
     pats, cnt = pg.patterns, pg.counts
     batched = len(pats) > _EM_BATCH_MIN
     if batched:
-        T1o, T2o, batches = _em_batches(X, pg)
+        T1o, T2o, batches = _em_batches(*(pattern_sums(X, pg) if sums is None else sums), pg)
         # the same start from the observed sums (no pass over the rows): available-case means and ML variances
         n_j = pats.T.astype(float) @ cnt.astype(float)
         mu = T1o / n_j
@@ -227,31 +224,38 @@ def little_mcar(data: pd.DataFrame | np.ndarray, items: Sequence[str] | None = N
     Validated against ``tests/reference/missing/little_mcar.json`` (χ² 437.338, df 430 on
     HS MCAR; 2190.945, df 1950 on bfi).
     """
-    from scipy import special  # not scipy.stats: its import alone takes seconds
-
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(np.asarray(data, dtype=float))
     names = [str(c) for c in (items if items is not None else frame.columns)]
     X = frame.loc[:, list(items) if items is not None else frame.columns].to_numpy(dtype=float)
     empty = np.isnan(X).all(axis=1)
     if empty.any():
         X = X[~empty]
+    return _little(X, names, tol=tol)
+
+
+def _little(X: np.ndarray, names: list[str], *, tol: float, pg: PatternGroups | None = None) -> LittleMCAR:
+    """:func:`little_mcar` of the rows ``X`` (none empty; ``pg`` their pattern groups when known)."""
+    from scipy import special  # not scipy.stats: its import alone takes seconds
+
     n, p = X.shape
-    unseen = [v for v, seen in zip(names, (~np.isnan(X)).any(axis=0)) if not seen]
+    seen_items = pg.patterns.any(axis=0) if pg is not None else (~np.isnan(X)).any(axis=0)
+    unseen = [v for v, seen in zip(names, seen_items) if not seen]
     if unseen:
         raise DataError(f"Little's MCAR test: item(s) {', '.join(map(repr, unseen[:10]))} have no observed value")
     if n <= p:
         raise DataError(f"Little's MCAR test needs more rows with data ({n}) than items ({p})")
-    pg = pattern_groups(~np.isnan(X))
-    mu, sigma, iters = em_normal(X, tol=tol, groups=pg)
+    pg = pattern_groups(~np.isnan(X)) if pg is None else pg
+    sums = pattern_sums(X, pg) if len(pg.counts) > _EM_BATCH_MIN else None  # shared by EM and the d² terms
+    mu, sigma, iters = em_normal(X, tol=tol, groups=pg, sums=sums)
     eig = np.linalg.eigvalsh(sigma)
     if eig[0] <= 1e-10 * max(float(eig[-1]), 1e-300):
         raise DataError(f"Little's MCAR test: the EM covariance matrix is singular (items "
                         f"{name_list(dependent_items(sigma, names))} are constant or linearly dependent); "
                         "drop such items")
     pats, cnt = pg.patterns, pg.counts
-    d2 = _pattern_d2(X, pg, mu, sigma)
-    table = pd.DataFrame({"pattern": ["".join("1" if b else "0" for b in pat) for pat in pats],
-                          "n": cnt.astype(int), "p": pats.sum(axis=1).astype(int), "d2": d2})
+    d2 = _pattern_d2(X, pg, mu, sigma, None if sums is None else sums[0])
+    table = pd.DataFrame({"pattern": _pattern_strings(pats), "n": cnt.astype(int),
+                          "p": pats.sum(axis=1).astype(int), "d2": d2})
     chisq = float(table["d2"].sum())
     df = int(table["p"].sum() - p)
     pval = float(special.chdtrc(df, chisq)) if df > 0 else float("nan")
@@ -259,7 +263,17 @@ def little_mcar(data: pd.DataFrame | np.ndarray, items: Sequence[str] | None = N
                       pd.DataFrame(sigma, index=names, columns=names), int(iters))
 
 
-def _pattern_d2(X: np.ndarray, pg: PatternGroups, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+def _pattern_strings(pats: np.ndarray) -> list[str]:
+    """Each pattern as text, ``"1"`` = observed, in item order (one byte per item, decoded at once)."""
+    m, p = pats.shape
+    if m == 0 or p == 0:
+        return [""] * m
+    text = (pats.astype(np.uint8) + ord("0")).tobytes().decode("ascii")
+    return [text[i * p:(i + 1) * p] for i in range(m)]
+
+
+def _pattern_d2(X: np.ndarray, pg: PatternGroups, mu: np.ndarray, sigma: np.ndarray,
+                sums: np.ndarray | None = None) -> np.ndarray:
     """Little's d² term of every pattern, n_j (ȳ_j − μ̂_o)ᵀ Σ̂_oo⁻¹ (ȳ_j − μ̂_o).
 
     The pattern means ȳ_j from one weighted ``bincount`` per item (the rows' sum in data order),
@@ -267,10 +281,11 @@ def _pattern_d2(X: np.ndarray, pg: PatternGroups, mu: np.ndarray, sigma: np.ndar
     not a gather and a solve per pattern (thousands of patterns at 10⁶ rows).
     """
     m, p = pg.patterns.shape
-    sums = np.empty((m, p))
-    for i in range(p):
-        col = X[:, i]
-        sums[:, i] = np.bincount(pg.row_pattern, weights=np.where(np.isnan(col), 0.0, col), minlength=m)
+    if sums is None:  # the pattern sums, unless the caller has them (pattern_sums: equal, exact for whole numbers)
+        sums = np.empty((m, p))
+        for i in range(p):
+            col = X[:, i]
+            sums[:, i] = np.bincount(pg.row_pattern, weights=np.where(np.isnan(col), 0.0, col), minlength=m)
     ybar = sums / pg.counts[:, None]
     out = np.empty(m)
     n_obs = pg.patterns.sum(axis=1)
@@ -359,6 +374,27 @@ def _coverage(obs: np.ndarray, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(o.T @ o / n, index=names, columns=names)
 
 
+def _coverage_from_patterns(pg: PatternGroups, labels: np.ndarray | None, n_labels: int,
+                            names: list[str]) -> list[pd.DataFrame]:
+    """:func:`_coverage` of the non-empty rows of each label, from the pattern counts per label.
+
+    Σ_rows o oᵀ = Σ_j c_jg π_j π_jᵀ (π_j the 0/1 pattern, c_jg its rows with label g): integer
+    sums, exact, so equal to the product over the rows bit for bit — without a pass over them.
+    """
+    m = len(pg.counts)
+    if labels is None:
+        counts = pg.counts.reshape(m, 1).astype(np.int64)
+    else:
+        counts = np.bincount(pg.row_pattern * n_labels + labels, minlength=m * n_labels).reshape(m, n_labels)
+    counts = np.where(pg.patterns.any(axis=1)[:, None], counts, 0)  # rows answering nothing are left out
+    P = pg.patterns.astype(float)
+    out = []
+    for g in range(counts.shape[1]):
+        n = max(int(counts[:, g].sum()), 1)
+        out.append(pd.DataFrame((P * counts[:, g:g + 1]).T @ P / n, index=names, columns=names))
+    return out
+
+
 def missing_data_diagnostics(
     data: pd.DataFrame,
     items: Sequence[str] | None = None,
@@ -415,7 +451,8 @@ def missing_data_diagnostics(
     counts = pd.Series(k_missing).value_counts().sort_index()
     rows_by_share = pd.DataFrame({"items_missing": counts.index.astype(int), "rows": counts.to_numpy(int),
                                   "share": counts.to_numpy(float) / max(n, 1)})
-    pats, cnt, _ = _patterns(obs) if n else (np.zeros((0, p), bool), np.zeros(0, int), None)
+    _groups = pattern_groups(obs) if n else None
+    pats, cnt = (_groups.patterns, _groups.counts) if n else (np.zeros((0, p), bool), np.zeros(0, int))
     shown = []
     for pat, c in zip(pats[:top], cnt[:top]):
         miss = [v for v, b in zip(names, pat) if not b]
@@ -426,7 +463,7 @@ def missing_data_diagnostics(
     by_group: dict[str, pd.DataFrame] = {}
     low_rows = []
     if group is None:
-        cov = _coverage(obs[keep], names)
+        cov = _coverage(obs[keep], names) if _groups is None else _coverage_from_patterns(_groups, None, 1, names)[0]
         blocks = [("all", cov)]
     else:
         from psychometrics._groups import group_label
@@ -436,8 +473,9 @@ def missing_data_diagnostics(
         row_lab = lab_of_value[codes]  # one integer label per row, not a string compared per group
         kept = row_lab[keep]
         present, first = np.unique(kept, return_index=True)
+        per_label = _coverage_from_patterns(_groups, row_lab, len(lab_names), names) if len(kept) else []
         for li in present[np.argsort(first)]:  # groups in order of their first row, as before
-            by_group[str(lab_names[li])] = _coverage(obs[keep & (row_lab == li)], names)
+            by_group[str(lab_names[li])] = per_label[li]
         if not by_group:
             raise DataError("missing-data diagnostics: no row has an answer to any of the items "
                             f"({name_list(names)})")
@@ -466,7 +504,10 @@ def missing_data_diagnostics(
     lt = None
     if little and obs[keep].size and not obs[keep].all() and keep.sum() > p:
         try:
-            lt = little_mcar(pd.DataFrame(X if keep.all() else X[keep], columns=names, copy=False))
+            if keep.all():  # the patterns found above are those of Little's rows: not grouped again
+                lt = _little(X, names, tol=1e-12, pg=_groups)
+            else:
+                lt = little_mcar(pd.DataFrame(X[keep], columns=names, copy=False))
         except (DataError, np.linalg.LinAlgError) as exc:
             record(diags, DataQualityWarning, f"Little's MCAR test not computed: {exc}", stacklevel=3)
     return MissingDataDiagnostics(int(n), int(empty.sum()), share_item, share_row, rows_by_share, patterns,

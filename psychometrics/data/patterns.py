@@ -11,11 +11,14 @@ the Mahalanobis screen are then slices, not one boolean mask over all rows per p
 
 from __future__ import annotations
 
+import functools
+from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["PatternGroups", "pattern_keys", "pattern_groups"]
+__all__ = ["PatternGroups", "pattern_keys", "pattern_groups", "pattern_sums"]
 
 
 def pattern_keys(obs: np.ndarray) -> np.ndarray:
@@ -78,3 +81,50 @@ def pattern_groups(obs: np.ndarray) -> PatternGroups:
     bounds = np.zeros(len(counts) + 1, dtype=np.intp)
     np.cumsum(counts, out=bounds[1:])
     return PatternGroups(obs[first[rank_order]], counts, row_pattern, order, bounds)
+
+
+def pattern_sums(X: np.ndarray, groups: PatternGroups, *, chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+    """Per pattern j: Σ x and Σ x xᵀ over its rows, missing answers counted as 0.
+
+    Returns ``(s1, s2)`` of shapes (m, p) and (m, p, p); the observed part of pattern j is
+    ``s1[j][o]`` and ``s2[j][o][:, o]``. The rows are gathered in pattern order in chunks of
+    ``chunk`` rows (a pattern's rows are consecutive there), so each pattern's sums are slices of a
+    chunk — no gather per pattern, and no more than one chunk of rows held at a time. For
+    whole-number answers every partial sum is an integer below 2⁵³, exact in any order: the sums
+    equal those of ``X[rows_j][:, o]`` bit for bit; otherwise they agree to summation order.
+    """
+    X = np.asarray(X, dtype=float)
+    n, p = X.shape
+    m = len(groups.counts)
+    s1 = np.zeros((m, p))
+    s2 = np.zeros((m, p, p))
+    bounds = groups.bounds
+    for s in range(0, n, chunk):
+        e = min(s + chunk, n)
+        Y = X[groups.order[s:e]]
+        Y[np.isnan(Y)] = 0.0
+        j = int(np.searchsorted(bounds, s, side="right")) - 1
+        while j < m and bounds[j] < e:
+            blk = Y[max(int(bounds[j]), s) - s:min(int(bounds[j + 1]), e) - s]
+            s1[j] += blk.sum(axis=0)
+            s2[j] += blk.T @ blk
+            j += 1
+    return s1, s2
+
+
+@functools.lru_cache(maxsize=1)
+def _numpy_blas_controller() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover
+        return None
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> Any:
+    """numpy's BLAS limited to one thread for a ``with`` block (the data screens' products are small:
+    a second thread only adds hand-off cost). Unlike :func:`psychometrics._linalg.single_thread_blas`
+    it does not import ``scipy.optimize`` first (about 0.5 s when the data step is the first to need
+    BLAS limits): the data layer calls numpy's BLAS only. Without threadpoolctl nothing changes."""
+    controller = _numpy_blas_controller()
+    return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")

@@ -82,6 +82,8 @@ def _read_parquet_dataset(source: str) -> tuple[pd.DataFrame, str, str, str, Dec
     del table
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    frame = compact_float_columns(frame)
+    release_freed_memory()
     return frame, "file", f"{source} ({len(files)} Parquet files)", digest.hexdigest(), {}
 
 
@@ -137,7 +139,56 @@ def _read_file(path: Path, *, sheet, sep, encoding, id_column) -> tuple[pd.DataF
     _refuse_duplicate_columns(list(frame.columns), str(path))
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    frame = compact_float_columns(frame)
+    release_freed_memory()  # the parser's buffers, freed but still held by the allocator
     return frame, "file", str(path), sha, declared
+
+
+#: from this many rows on, float64 columns that float32 holds exactly are stored as float32
+COMPACT_ROWS = 10_000
+
+
+def compact_float_columns(frame: pd.DataFrame, min_rows: int = COMPACT_ROWS) -> pd.DataFrame:
+    """The table with every float64 column whose values float32 holds exactly (e.g. Likert answers: small
+    whole numbers, with NaN for blanks) stored as float32 — half the memory, the same numbers.
+
+    A column is converted only when converting it back gives every value bit for bit (NaN stays
+    NaN), so reading it as float64 later (``to_numpy(dtype=float)``) returns exactly what was
+    parsed. Below ``min_rows`` rows the table is returned unchanged (nothing to gain).
+    """
+    if len(frame) < min_rows:
+        return frame
+    import numpy as np
+
+    exact = {}
+    for c in frame.columns:
+        col = frame[c]
+        if col.dtype != np.float64:
+            continue
+        x = col.to_numpy()
+        y = x.astype(np.float32)
+        with np.errstate(invalid="ignore", over="ignore"):
+            same = (y == x) | (np.isnan(x) & np.isnan(y))
+        if bool(same.all()):
+            exact[c] = y
+    if not exact:
+        return frame
+    return pd.DataFrame({c: exact.get(c, frame[c]) for c in frame.columns}, index=frame.index, copy=False)
+
+
+def release_freed_memory() -> None:
+    """Hand memory that Python and numpy have freed back to the operating system (glibc's
+    ``malloc_trim``; elsewhere nothing). After a large parse the allocator keeps the parser's freed
+    buffers mapped — at 10⁶ rows × 71 columns about 0.6 GB of resident memory no object uses."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to do
+        pass
 
 
 def _parse(path: Path, suffix: str, *, sheet, sep, encoding, id_column) -> tuple[pd.DataFrame, Declared]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
@@ -242,6 +243,23 @@ def load_responses(
 
 
 
+def _scored_rows(values: np.ndarray, rev: list[int], total: float) -> np.ndarray:
+    """The scored answers, rows × items (C order, as ``Responses.items`` has always been built), from the
+    items × rows ``values``: reverse-keyed items as ``total − x`` (``total`` = min + max).
+
+    Transposed in blocks of rows that fit in cache (one ``np.ascontiguousarray(values.T)`` is ten times
+    slower at 10⁶ rows); the same numbers as reversing a copy of the rows × items matrix.
+    """
+    k, n = values.shape
+    out = np.empty((n, k))
+    for s in range(0, n, 8_192):
+        blk = out[s:s + 8_192]
+        blk[...] = values[:, s:s + 8_192].T
+        if rev:
+            blk[:, rev] = total - blk[:, rev]
+    return out
+
+
 def _load_frame(
     frame: pd.DataFrame,
     scale: Scale,
@@ -293,11 +311,10 @@ def _load_frame(
     values = _check_range(values, work.index, item_ids, rf, out_of_range, counts, kind=kind, label=label,
                           where=where, diagnostics=diagnostics)
 
-    raw = pd.DataFrame(values, index=work.index, columns=item_ids, copy=False)  # ``values`` is not used again
-    scored_values = values.copy()
+    # ``values`` is items × rows: the frame's block as it is (no copy); ``values`` is not used again
+    raw = pd.DataFrame(values.T, index=work.index, columns=item_ids, copy=False)
     rev = [item_ids.index(i) for i in scale.reverse_items]
-    if rev:
-        scored_values[:, rev] = rf.min + rf.max - values[:, rev]
+    scored_values = _scored_rows(values, rev, rf.min + rf.max)
     scored = pd.DataFrame(scored_values, index=work.index, columns=item_ids, copy=False)  # one block: no copy on to_numpy
 
     group_series = None

@@ -63,7 +63,11 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
                 "data or change the split option (validate --split)")
     work = subset_responses(resp, analysed)
     stats, engine = _dask_stats(data, scale, opts)
-    return DataStep(responses=resp, work=work, companions=comps, missing_data=_missing_data(work),
+    missing = _missing_data(work)
+    from psychometrics.data.readers import release_freed_memory
+
+    release_freed_memory()  # the checks' and screens' temporaries, freed but still held by the allocator
+    return DataStep(responses=resp, work=work, companions=comps, missing_data=missing,
                     companions_work={k: subset_responses(v, analysed) for k, v in comps.items()},
                     not_found=tuple(not_found), absent=tuple(absent), analysed=analysed,
                     careless_excluded=careless_excluded, calibration=calibration, validation=validation,

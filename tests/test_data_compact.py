@@ -1,0 +1,69 @@
+"""The data layer's memory at scale: float columns held as float32 only where exact
+(``readers.compact_float_columns``), the scored rows built by a blocked transpose
+(``responses._scored_rows``), and a loaded file giving the same responses as the DataFrame path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.data.readers import compact_float_columns, release_freed_memory
+from psychometrics.data.responses import _scored_rows
+
+
+def test_compact_float_columns_only_where_float32_is_exact():
+    rng = np.random.default_rng(0)
+    n = 50
+    likert = rng.integers(1, 6, n).astype(float)
+    likert[::7] = np.nan
+    frame = pd.DataFrame({"likert": likert, "halves": likert / 2, "tenths": likert / 10,
+                          "big": np.full(n, 2.0 ** 30 + 1), "text": ["a"] * n, "ints": np.arange(n)})
+    out = compact_float_columns(frame, min_rows=10)
+    assert out["likert"].dtype == np.float32 and out["halves"].dtype == np.float32
+    assert out["tenths"].dtype == np.float64 and out["big"].dtype == np.float64  # not exact in float32
+    assert out["ints"].dtype == frame["ints"].dtype and out["text"].equals(frame["text"])
+    for c in frame.columns:  # read back as float64: every value bit for bit
+        if frame[c].dtype == np.float64:
+            np.testing.assert_array_equal(out[c].to_numpy(dtype=float), frame[c].to_numpy())
+    assert list(out.columns) == list(frame.columns) and out.index.equals(frame.index)
+    assert compact_float_columns(frame, min_rows=10**6) is frame
+    release_freed_memory()  # no effect on the objects; must not fail
+
+
+def test_scored_rows_by_blocked_transpose_equal_the_reversed_copy():
+    rng = np.random.default_rng(1)
+    values = rng.integers(1, 6, size=(5, 20_000)).astype(float)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    expected = values.T.copy()
+    expected[:, [1, 3]] = 6 - values.T[:, [1, 3]]
+    got = _scored_rows(values, [1, 3], 6)
+    assert got.flags.c_contiguous and got.shape == (20_000, 5)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(_scored_rows(values, [], 6), values.T)
+
+
+def test_file_with_compact_columns_loads_the_same_responses(tmp_path):
+    """A CSV above the compaction threshold gives the same items, quality and screens as the same table
+    passed as a DataFrame (float64 throughout)."""
+    from pathlib import Path
+
+    from psychometrics.data import load_responses
+    from psychometrics.scale import Scale
+
+    scale = Scale.from_yaml(Path(__file__).parent / "data" / "mini_scale.yaml")
+    rng = np.random.default_rng(2)
+    n = 12_000
+    data = pd.DataFrame(rng.integers(1, 6, size=(n, len(scale.item_ids))).astype(float), columns=list(scale.item_ids))
+    data[data.columns[4]] = data[data.columns[4]].where(rng.random(n) > 0.2)
+    data["other"] = rng.integers(0, 3, n).astype(float)
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    from_file = load_responses(path, scale)
+    assert from_file.frame[data.columns[0]].dtype == np.float32
+    frame = data.copy()
+    frame.index = pd.RangeIndex(1, n + 1, name="row")
+    from_frame = load_responses(frame, scale)
+    np.testing.assert_array_equal(from_file.items.to_numpy(), from_frame.items.to_numpy())
+    assert from_file.items.dtypes.eq(np.float64).all()
+    pd.testing.assert_frame_equal(from_file.careless, from_frame.careless)
+    pd.testing.assert_frame_equal(from_file.quality.to_frame(), from_frame.quality.to_frame())
