@@ -264,7 +264,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
 
         short = run.run("short form", short_form_step, d, scale, opts, ordinal)
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts, est)
-    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt)
+    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
     check = None
     if opts.crosscheck:
         from psychometrics.pipeline.steps.crosscheck import crosscheck_step

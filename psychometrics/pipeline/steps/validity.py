@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from psychometrics.exceptions import PsychometricsError
+from psychometrics._linalg import single_thread_blas
 from psychometrics.pipeline.options import Estimation, ValidationOptions
 from psychometrics.pipeline.state import CFAStep, ValidityStep
 from psychometrics.pipeline.steps._common import why
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["validity_step"]
 
 
+@single_thread_blas  # matrix products over 10⁶ rows × a few columns: threaded BLAS only adds hand-off cost
 def validity_step(work: Responses, comps: Mapping[str, Responses], scale: Scale, cfa: CFAStep,
                   validation: pd.Index, opts: ValidationOptions, est: Estimation | None = None) -> ValidityStep:
     """Construct validity from the declared CFA (validation rows); scores and hypotheses from all analysed rows.
