@@ -38,7 +38,9 @@ def validity_step(work: Responses, comps: Mapping[str, Responses], scale: Scale,
     notes: list[str] = []
     cv, n_cv = _construct_validity(work, cfa, validation, notes, est or Estimation("ML", "listwise"))
     scores = score(scale, work)
-    comp_scores = {cid: score(c.scale, c) for cid, c in comps.items()}
+    # the companions' scores and descriptives are reported, their SEM is not: no α of their items (issue 16:
+    # the pairwise sums over every row were a third of scoring a companion measure)
+    comp_scores = {cid: score(c.scale, c, reliability=None) for cid, c in comps.items()}
     hypotheses = None
     usable = [h for h in scale.validity if h.measure in comp_scores]
     if usable:
