@@ -174,14 +174,20 @@ def _score_matrix(
         return _score_matrix_by_score(items, rules, min_answered, method, arrays)
     # scores × rows, C order: the frames below hold one such block, as the frames built score by score did
     # (pandas then reduces each score's column in the same order: descriptives and SDs bit for bit)
-    total, n = sums[0], sums[1].astype(np.int64)
+    total, counted = sums  # counted: the answered counts as floats (exact), the divisor as before
+    n = counted.astype(np.int64)
     k = member.sum(axis=1)[:, None]
     need = np.array([max(1, math.ceil(min_answered * kk - 1e-9)) for kk in k[:, 0].astype(int)])[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / n
-        val = mean if method == "mean" else np.where(n == k, total, mean * k)
-    reason = np.where(n == 0, 1, np.where(n < need, 2, 0))
-    scores = np.where(reason == 0, val, np.nan)
+        val = total / counted  # = total / n: NumPy divides by the count converted to float
+        if method != "mean":
+            val = np.where(counted == k, total, val * k)
+    few = counted < need  # need ≥ 1: also every row without an answer
+    reason = few.astype(np.int64)
+    reason *= 2
+    reason[counted == 0] = 1
+    scores = val  # a new array: rows with too few answers are not scored
+    scores[few] = np.nan
     idx = items.index
     return (pd.DataFrame(scores.T, index=idx, columns=names, copy=False),
             pd.DataFrame(n.T, index=idx, columns=names, copy=False),
