@@ -23,6 +23,8 @@ from psychometrics._text import quote
 
 #: Why a score is missing, by the reason code of :func:`_score_matrix` (1, 2).
 _REASONS = ("no_items_answered", "too_few_answered")
+
+
 def _prepare_items(
     data: pd.DataFrame,
     rules: ScoringRules,
