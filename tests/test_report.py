@@ -300,7 +300,29 @@ def _all_figures() -> dict[str, str]:
         "responses_plain": figures.response_distribution(counts, centered=False),
         "path": figures.cfa_path_diagram(lam, phi, residuals=pd.Series([0.5, 0.6, 0.36, 0.75], index=lam.index)),
         "invariance": figures.invariance_delta_chart(deltas, {"ΔCFI": -0.01, "ΔRMSEA": {"metric": 0.015}}),
+        "irt_info": figures.information_curves(_information()),
     }
+
+
+def _information() -> dict[str, pd.Series]:
+    theta = pd.Index(np.linspace(-4, 4, 33), name="theta")
+    return {name: pd.Series(peak * np.exp(-((theta - mu) ** 2) / 2), index=theta)
+            for name, peak, mu in (("a<1>", 6.0, -0.5), ("b&2", 9.0, 0.5), ("total", 16.0, 0.0))}
+
+
+def test_information_curves_written_directly_with_axes_and_legend(all_figures):
+    # issue 16: drawn as SVG without matplotlib (its import and layout were the report's fixed cost)
+    import xml.etree.ElementTree as ET
+
+    svg = all_figures["irt_info"]
+    root = ET.fromstring(str(svg))
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "θ" in texts and "test information I(θ)" in texts and "I = 10 (reliability .90)" in texts
+    assert {"a<1>", "b&2", "total"} <= set(texts)  # the legend, escaped in the source
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}polyline"))) == 3
+    assert "−2" in texts and "4" in texts  # θ ticks, with a minus sign
+    with pytest.raises(DataError):
+        figures.information_curves({})
 
 
 @pytest.fixture(scope="module")

@@ -82,3 +82,15 @@ def test_to_jsonable_plain_lists_unchanged_and_floats_still_cleaned():
     assert out == ids and out is not ids
     assert tj([1.0, float("nan"), "x"]) == [1.0, None, "x"]
     assert tj([["a", 1], ["b", float("inf")]]) == [["a", 1], ["b", None]]
+
+
+def test_to_jsonable_table_rows_checked_at_once_equal_value_by_value():
+    # issue 16: lists of plain rows (a converted table) are copied after one type check; the same values
+    from psychometrics._results import to_jsonable as tj
+
+    rows = [[i, float(i) / 3, str(i), i % 2 == 0, None] for i in range(500)]
+    out = tj(rows)
+    assert out == rows and out is not rows and all(a is not b for a, b in zip(out, rows))
+    assert tj([[1, float("nan")], [2, 3.0]]) == [[1, None], [2, 3.0]]
+    assert tj([[np.int64(1), 2]]) == [[1, 2]] and type(tj([[np.int64(1), 2]])[0][0]) is int
+    assert tj([1.5, 2.5]) == [1.5, 2.5] and tj([1.5, float("inf")]) == [1.5, None]

@@ -773,3 +773,127 @@ def test_alpha_from_shared_pairwise_sums_equals_per_score():
         np.testing.assert_array_equal(m.cov(cols), pairwise_cov(sub))
         assert _alpha_or_reason(sub.iloc[:0], m, cols) == _alpha_or_reason(sub)
     assert _PairwiseMoments.of(df.iloc[:9_999]) is None  # small samples: pandas, as before
+
+
+def _likert_items(n: int, k: int, seed: int, missing: float = 0.05) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = np.clip(np.round(3 + rng.standard_normal((n, 1)) + rng.standard_normal((n, k))), 1, 5)
+    x[rng.random(x.shape) < missing] = np.nan
+    x[:3] = np.nan  # rows without any answer
+    return pd.DataFrame(x, columns=[f"i{j}" for j in range(k)])
+
+
+def _rules(k: int, method: str = "mean", min_answered: float = 0.6):
+    from psychometrics.scoring import ScoringRules
+
+    keys = {"a": [f"i{j}" for j in range(0, k, 2)], "b": [f"i{j}" for j in range(1, k, 2)],
+            "c": [f"i{j}" for j in range(k)]}
+    rules = ScoringRules.from_keys(keys, response_range=(1, 5))
+    import dataclasses
+
+    return dataclasses.replace(rules, method=method, min_answered=min_answered)
+
+
+@pytest.mark.parametrize("method", ["mean", "sum"])
+def test_score_matrix_products_equal_score_by_score(method):
+    # issue 16: with whole-number answers all scores' sums and counts are matrix products over row blocks
+    # (exact integer sums); the previous score-by-score sums are the reference, bit for bit
+    from psychometrics.scoring._arrays import _BLOCK, ItemArrays
+    from psychometrics.scoring.item_matrix import _score_matrix, _score_matrix_by_score
+
+    items = _likert_items(_BLOCK + 777, 7, seed=3)  # more than one block
+    rules = _rules(7, method)
+    fast = _score_matrix(items, rules, 0.6, method, ItemArrays(items.to_numpy()))
+    slow = _score_matrix_by_score(items, rules, 0.6, method)
+    for a, b in zip(fast, slow):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    frac = items + 0.25  # not whole numbers: summed score by score (NumPy's order), as before
+    arrays = ItemArrays(frac.to_numpy())
+    assert arrays.sums(np.ones((1, 7))) is None
+    for a, b in zip(_score_matrix(frac, rules, 0.6, method, arrays), _score_matrix_by_score(frac, rules, 0.6, method)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_pairwise_moments_one_pass_equal_products():
+    # issue 16: the SEM's pairwise sums accumulated block by block in the scoring pass (float32 products where
+    # every block sum is below 2^24) equal the three full float64 products bit for bit
+    from psychometrics.scoring._arrays import _BLOCK, ItemArrays
+    from psychometrics.scoring.sem import _PairwiseMoments
+
+    items = _likert_items(2 * _BLOCK + 5, 6, seed=4, missing=0.1)
+    arrays = ItemArrays(items.to_numpy())
+    arrays.sums(np.ones((2, 6)), pairs=True)
+    x = items.to_numpy()
+    m = (~np.isnan(x)).astype(float)
+    z = np.nan_to_num(x)
+    for got, want in zip(arrays.pairs, (m.T @ m, z.T @ m, z.T @ z)):
+        np.testing.assert_array_equal(got, want)
+    shared = _PairwiseMoments.of(items, arrays)
+    alone = _PairwiseMoments.of(items)
+    for a, b in ((shared.n, alone.n), (shared.s, alone.s), (shared.xx, alone.xx)):
+        np.testing.assert_array_equal(a, b)
+    big = items * 1e5  # n · max² ≥ 2^53: the products would not be exact, so pandas computes the covariance
+    arrays = ItemArrays(big.to_numpy())
+    arrays.sums(np.ones((1, 6)), pairs=True)
+    assert arrays.pairs is None and _PairwiseMoments.of(big, arrays) is None
+
+
+def test_block_descriptives_equal_pandas():
+    # issue 16: the descriptives of 10,000+ rows repeat pandas' nanmean/nanvar operations once for all
+    # statistics; pandas' own reductions are the reference, bit for bit (all-missing and one-value scores too)
+    from psychometrics.scoring.stages import _descriptives, _score_block
+
+    rng = np.random.default_rng(6)
+    v = rng.normal(3, 1, size=(4, 12_345))
+    v[rng.random(v.shape) < 0.1] = np.nan
+    v[2] = np.nan
+    v[3, 1:] = np.nan
+    vals = pd.DataFrame(v.T, columns=["a", "b", "c", "d"], copy=False)
+    assert _score_block(vals) is not None
+    want = pd.DataFrame({"n": vals.notna().sum().astype("int64"), "mean": vals.mean(), "sd": vals.std(ddof=1),
+                         "min": vals.min(), "max": vals.max()})
+    want.index.name = "score"
+    pd.testing.assert_frame_equal(_descriptives(vals), want, check_exact=True)
+    assert vals.columns.name is None  # the score names are not renamed
+
+
+def test_score_responses_read_in_place_and_key_reuses_scores():
+    # issue 16: a Responses object's items are scored without a copy (read-only view) and without rebuilding
+    # Responses.raw; ScoringKey.build(scores=score(...)) gives the key that scoring again gives
+    import dataclasses
+
+    from psychometrics.data import load_responses
+    from psychometrics.scale import Scale
+    from psychometrics.scoring._input import _is_responses
+
+    scale = Scale.from_yaml(Path(__file__).parent / "data" / "mini_scale.yaml")
+    rng = np.random.default_rng(0)
+    x = np.clip(np.round(3 + rng.normal(size=(300, 1)) + rng.normal(size=(300, 8)) * 0.8), 1, 5)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    df = pd.DataFrame(x, columns=list(scale.item_ids))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        resp = load_responses(df, scale)
+    before = resp.items.copy()
+
+    class Probe:
+        items = resp.items
+
+        @property
+        def raw(self):  # pragma: no cover - must not be read
+            raise AssertionError("raw was rebuilt")
+
+    assert _is_responses(Probe())
+    scored = score(scale, resp)
+    pd.testing.assert_frame_equal(resp.items, before, check_exact=True)  # the caller's items are untouched
+    by_frame = score(scale, resp.raw)  # the same answers as a plain frame (copied, reversed here)
+    pd.testing.assert_frame_equal(scored.scores, by_frame.scores, check_exact=True)
+    a = ScoringKey.build(scale, resp, reliability=None, date="2026-01-01")
+    b = ScoringKey.build(scale, resp, reliability=None, date="2026-01-01", scores=scored)
+    assert {**a.to_dict(), "created": None} == {**b.to_dict(), "created": None}
+    from psychometrics.scoring.key import _reusable
+
+    assert _reusable(scored, a.rules, resp, None, None)  # b really took the given scores
+    other = dataclasses.replace(scored, min_answered=0.0)  # not what build would compute: scored again
+    c = ScoringKey.build(scale, resp, reliability=None, date="2026-01-01", scores=other)
+    assert {**a.to_dict(), "created": None} == {**c.to_dict(), "created": None}

@@ -8,7 +8,6 @@ stderr only). Numbers are unrounded; NaN and infinities are ``null``.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -260,5 +259,6 @@ def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
     if st.crosscheck is not None:
         out["crosscheck"] = {"results": [r.to_dict() for r in st.crosscheck.results],
                              "notes": list(st.crosscheck.notes)}
-    # every value must be plain JSON; round-trip to catch anything odd early
-    return json.loads(json.dumps(to_jsonable(out), allow_nan=False))
+    # every value plain JSON: to_jsonable returns new dicts and lists of str/int/bool/None/finite floats only
+    # (a json.dumps/json.loads round trip of the result gave the same values: 0.7 s at 10⁶ rows, issue 16)
+    return to_jsonable(out)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from psychometrics._io import announce_replaced, atomic_write_text, check_outputs
+from psychometrics._jsontext import dumps_indented
 from psychometrics._results import to_jsonable
 from psychometrics._text import console_safe, quote
 from psychometrics.exceptions import Diagnostic, SpecError
@@ -264,7 +264,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
 
         short = run.run("short form", short_form_step, d, scale, opts, ordinal)
     validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts, est)
-    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt)
+    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
     check = None
     if opts.crosscheck:
         from psychometrics.pipeline.steps.crosscheck import crosscheck_step
@@ -281,7 +281,7 @@ def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: 
     """report.html, results.json and scoring_key.json into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.html", html)
-    atomic_write_text(out / "results.json", json.dumps(results, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    atomic_write_text(out / "results.json", dumps_indented(results) + "\n")  # = json.dumps(indent=1), faster
     state.scoring_key.to_file(out / "scoring_key.json")  # atomic too
     if run.console is not None:
         run.console.print(f"[bold green]Wrote[/] {console_safe(out / 'report.html')}, results.json, scoring_key.json "

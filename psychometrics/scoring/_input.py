@@ -177,8 +177,9 @@ def _group_values(group: Any, data: pd.DataFrame | None) -> pd.Series | None:
 
 
 def _is_responses(obj: Any) -> bool:
+    # ``raw`` is looked up, not read: Responses.raw rebuilds the whole item matrix on access
     return (not isinstance(obj, pd.DataFrame) and isinstance(getattr(obj, "items", None),
-            pd.DataFrame) and hasattr(obj, "raw"))
+            pd.DataFrame) and (hasattr(type(obj), "raw") or "raw" in getattr(obj, "__dict__", {})))
 
 
 def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool,

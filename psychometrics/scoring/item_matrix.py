@@ -17,6 +17,7 @@ import pandas as pd
 
 from psychometrics._validation import response_numbers
 from psychometrics.exceptions import ScoringKeyError
+from psychometrics.scoring._arrays import ItemArrays
 from psychometrics.scoring.rules import ScoringRules
 from psychometrics._text import quote
 
@@ -31,11 +32,15 @@ def _prepare_items(
     error: type[Exception],
     already_reversed: bool = False,
     source: str = "data",
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Check the item columns and return reverse-keyed items (float) and missing-code counts.
+) -> tuple[pd.DataFrame, pd.Series, ItemArrays]:
+    """Check the item columns and return reverse-keyed items (float), missing-code counts and
+    the items' :class:`ItemArrays`.
 
     Raises ``error`` naming items, rows and values for missing columns, non-numbers,
     non-integers (Likert) and values outside the response range.
+
+    Already reverse-keyed numbers without declared missing codes (a ``Responses`` object's items)
+    are not copied: the returned frame and arrays are read-only views of them (issue 16).
     """
     items = list(rules.items)
     absent = [i for i in items if i not in data.columns]
@@ -50,7 +55,10 @@ def _prepare_items(
     if items and all(isinstance(d, np.dtype) and d.kind in "iuf" for d in dtypes):
         # plain NumPy numbers (every item of a Responses object): one conversion of the whole matrix, the
         # same floats as the column-by-column route below (issue 16: two fewer copies of 10⁶ rows)
-        x = raw.to_numpy(dtype=float, copy=True)
+        # not copied here: copied below only when something is written (issue 16: a Responses object's items
+        # are already reverse-keyed and have no missing codes left, so they are read in place)
+        x = raw.to_numpy(dtype=float, copy=False)
+        owned = False
     else:
         cols: list[np.ndarray] = []
         for item in items:
@@ -65,16 +73,25 @@ def _prepare_items(
                     "missing codes")
             cols.append(x)
         x = np.column_stack(cols) if cols else np.empty((len(data), 0))
+        owned = True
+    # the smallest and largest value (NaN-ignoring): the masks below are only built when some value can be
+    # a missing code or breaks a rule (two passes instead of several; the same results and errors)
+    lowest, highest = _extremes(x)
     # declared missing codes -> NaN, counted per item
-    if rules.missing_codes:
-        code_mask = np.isin(x, np.asarray(rules.missing_codes, dtype=float))
-        x[code_mask] = np.nan
+    codes = np.asarray(rules.missing_codes or [], dtype=float)
+    if ((codes >= lowest) & (codes <= highest)).any():
+        code_mask = np.isin(x, codes)
+        if code_mask.any():
+            x = x if owned else x.copy(order="K")  # the layout of pandas' copy (column sums in its order)
+            owned = True
+            x[code_mask] = np.nan
+            lowest, highest = _extremes(x)
         n_codes = code_mask.sum(axis=0)
-    else:
+    else:  # no value is a code
         n_codes = np.zeros(len(items), dtype=np.int64)
-    ok = ~np.isnan(x)
-    problems = np.isinf(x)
-    if problems.any():
+    ok = None if already_reversed else ~np.isnan(x)  # (the answered mask: only where a check needs it)
+    if np.isinf(lowest) or np.isinf(highest):
+        problems = np.isinf(x)
         j = int(np.flatnonzero(problems.any(axis=0))[0])
         raise error(f"{source}: item {quote(items[j])} holds infinite value(s) in row(s) "
                     f"{_few(list(data.index[problems[:, j]]))}")
@@ -88,9 +105,9 @@ def _prepare_items(
                 f"{_few(x[rows, j].tolist())} in row(s) {_few(list(data.index[rows]))}; a Likert "
                 "item takes integer categories")
     lo, hi = rules.response_min, rules.response_max
-    if lo is not None and hi is not None:
+    if lo is not None and hi is not None and (lowest < lo or highest > hi):
         with np.errstate(invalid="ignore"):
-            out_r = ok & ((x < lo) | (x > hi))
+            out_r = ~np.isnan(x) & ((x < lo) | (x > hi))
         if out_r.any():
             j = int(np.flatnonzero(out_r.any(axis=0))[0])
             rows = out_r[:, j]
@@ -105,9 +122,24 @@ def _prepare_items(
                    "response_format.missing_codes"))
     if not already_reversed and rules.reverse_items:
         rev = [items.index(i) for i in rules.reverse_items]
+        x = x if owned else x.copy(order="K")
+        owned = True
         x[:, rev] = rules.response_min + rules.response_max - x[:, rev]
-    frame = pd.DataFrame(x, index=data.index, columns=items, copy=False)  # x is this function's own array
-    return frame, pd.Series(np.asarray(n_codes, dtype=np.int64), index=items, name="missing_codes")
+    if not owned:
+        x = x.view()
+        x.flags.writeable = False  # the caller's numbers, read in place: never written
+    frame = pd.DataFrame(x, index=data.index, columns=items, copy=False)  # our own array or a read-only view
+    return (frame, pd.Series(np.asarray(n_codes, dtype=np.int64), index=items, name="missing_codes"),
+            ItemArrays(x, ok))
+
+
+def _extremes(x: np.ndarray) -> tuple[float, float]:
+    """The smallest and largest non-missing value of ``x`` (NaN when there is none)."""
+    if not x.size:
+        return np.nan, np.nan
+    flat = x.ravel(order="K")  # a view of a contiguous matrix: one fast pass each
+    with np.errstate(invalid="ignore"):
+        return float(np.fmin.reduce(flat)), float(np.fmax.reduce(flat))
 
 
 def _few(values: Sequence[Any], k: int = 5) -> str:
@@ -123,13 +155,56 @@ def _num(v: float) -> str:
 
 def _score_matrix(
     items: pd.DataFrame, rules: ScoringRules, min_answered: float, method: str,
+    arrays: ItemArrays | None = None, pairs: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Scores, answered counts and per-row reason codes (0 ok, 1 none, 2 too few)."""
-    scores, answered, reasons = {}, {}, {}
-    xall = items.to_numpy()
+    """Scores, answered counts and per-row reason codes (0 ok, 1 none, 2 too few).
+
+    With whole-number answers the answered counts and item sums of all scores are matrix products
+    with the scores × items membership matrix, block by block (:meth:`ItemArrays.sums`; with
+    ``pairs`` also the SEM's pairwise sums): integer sums, exact in any order, so every score equals
+    the score-by-score sums of :func:`_score_matrix_by_score` bit for bit; other answers are summed
+    score by score as before.
+    """
+    arrays = ItemArrays(items.to_numpy()) if arrays is None else arrays
     pos = {c: j for j, c in enumerate(items.columns)}
-    okall = ~np.isnan(xall)
-    zall = np.where(okall, xall, 0.0)
+    names = [d.name for d in rules.scores]
+    member = np.zeros((len(names), len(pos)))  # scores × items
+    for s, d in enumerate(rules.scores):
+        member[s, [pos[i] for i in d.items]] = 1.0
+    sums = arrays.sums(member, pairs=pairs)
+    if sums is None:
+        return _score_matrix_by_score(items, rules, min_answered, method, arrays)
+    # scores × rows, C order: the frames below hold one such block, as the frames built score by score did
+    # (pandas then reduces each score's column in the same order: descriptives and SDs bit for bit)
+    total, counted = sums  # counted: the answered counts as floats (exact), the divisor as before
+    n = counted.astype(np.int64)
+    k = member.sum(axis=1)[:, None]
+    need = np.array([max(1, math.ceil(min_answered * kk - 1e-9)) for kk in k[:, 0].astype(int)])[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        val = total / counted  # = total / n: NumPy divides by the count converted to float
+        if method != "mean":
+            val = np.where(counted == k, total, val * k)
+    few = counted < need  # need ≥ 1: also every row without an answer
+    reason = few.astype(np.int64)
+    reason *= 2
+    reason[counted == 0] = 1
+    scores = val  # a new array: rows with too few answers are not scored
+    scores[few] = np.nan
+    idx = items.index
+    return (pd.DataFrame(scores.T, index=idx, columns=names, copy=False),
+            pd.DataFrame(n.T, index=idx, columns=names, copy=False),
+            pd.DataFrame(reason.T, index=idx, columns=names, copy=False))
+
+
+def _score_matrix_by_score(
+    items: pd.DataFrame, rules: ScoringRules, min_answered: float, method: str,
+    arrays: ItemArrays | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`_score_matrix` one score at a time (any answers: sums in NumPy's order)."""
+    scores, answered, reasons = {}, {}, {}
+    arrays = ItemArrays(items.to_numpy()) if arrays is None else arrays
+    pos = {c: j for j, c in enumerate(items.columns)}
+    okall, zall = arrays.ok, arrays.z
     for d in rules.scores:
         cols = [pos[i] for i in d.items]
         k = len(cols)

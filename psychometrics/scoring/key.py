@@ -24,6 +24,7 @@ from psychometrics.exceptions import DataError, ScoringKeyError
 from psychometrics.scoring._input import scoring_source
 from psychometrics.scoring.norm_tables import Norms
 from psychometrics.scoring.norms import build_norms
+from psychometrics.scoring.result import ScoreResult
 from psychometrics.scoring.rules import (
     ScoreDefinition,
     ScoringRules,
@@ -108,6 +109,7 @@ class ScoringKey(ResultMixin):
         date: str | None = None,
         data_sha256: str | None = None,
         coefficient: str = "omega_total",
+        scores: ScoreResult | None = None,
     ) -> ScoringKey:
         """Build a key from a scale and (optionally) its calibration sample.
 
@@ -142,6 +144,12 @@ class ScoringKey(ResultMixin):
         coefficient : str
             Which column of a reliability result's table to store (default
             ``"omega_total"``; e.g. ``"alpha"``).
+        scores : ScoreResult, optional
+            ``score(scale, responses)`` computed already (e.g. by ``validate``'s validity step): used
+            instead of scoring ``responses`` again when it was scored with this scale's rules, the same
+            method and prorating share, on as many rows, without a key or norms, and (for
+            ``reliability="alpha"``) with α from the data; otherwise ``responses`` are scored as without
+            it. Not with ``group`` (the group norms read the group given).
         """
         from psychometrics import __version__
 
@@ -154,8 +162,9 @@ class ScoringKey(ResultMixin):
         norm_obj: Norms | None = norms if isinstance(norms, Norms) else None
         if responses is not None:
             # the stages of score(scale, responses, ...); score() itself sits above this module
-            res = run_scoring(scoring_source(scale), responses, group=group, norms=False,
-                              reliability="alpha" if reliability == "alpha" else None)
+            res = scores if _reusable(scores, rules, responses, reliability, group) else run_scoring(
+                scoring_source(scale), responses, group=group, norms=False,
+                reliability="alpha" if reliability == "alpha" else None)
             calibration["n"] = int(res.n_rows)
             calibration["n_scored"] = {k: int(v) for k, v in res.descriptives["n"].items()}
             calibration["date"] = date or _dt.date.today().isoformat()
@@ -463,6 +472,20 @@ def _invariance_dict(inv: Any) -> dict[str, Any] | None:
     if "groups" in d:
         d["groups"] = [str(g) for g in d["groups"]]
     return json.loads(json.dumps(to_jsonable(d)))
+
+
+def _reusable(scores: ScoreResult | None, rules: ScoringRules, responses: Any, reliability: Any,
+              group: Any) -> bool:
+    """Whether ``scores`` are what :meth:`ScoringKey.build` would compute from ``responses`` (see there)."""
+    if scores is None or group is not None:
+        return False
+    n = len(responses) if isinstance(responses, pd.DataFrame) else len(getattr(responses, "items", ()))
+    same = (tuple(scores.definitions) == tuple(rules.scores) and scores.method == rules.method
+            and scores.min_answered == float(rules.min_answered) and scores.n_rows == n
+            and scores.key is None and scores.norms is None)
+    if same and reliability == "alpha":
+        same = bool((scores.sem["reliability_source"] == "data").all())
+    return same
 
 
 def _data_sha256(responses: Any) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from psychometrics._validation import name_list
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, record
+from psychometrics.scoring._arrays import ItemArrays
 from psychometrics.scoring.result import KeyView
 from psychometrics.scoring.rules import ScoringRules
 from psychometrics._text import quote
@@ -45,16 +46,19 @@ class _PairwiseMoments:
         self.n, self.s, self.xx = n, s, xx
 
     @classmethod
-    def of(cls, items: pd.DataFrame) -> _PairwiseMoments | None:
-        """The sums of ``items``; None below 10,000 rows or for non-integer / large values (then pandas)."""
+    def of(cls, items: pd.DataFrame, arrays: ItemArrays | None = None) -> _PairwiseMoments | None:
+        """The sums of ``items``; None below 10,000 rows or for non-integer / large values (then pandas).
+
+        ``arrays``: the items' :class:`~psychometrics.scoring.item_matrix.ItemArrays` when the caller has
+        them (the scores were built from the same arrays)."""
         if items.shape[0] < 10_000:
             return None
-        x = items.to_numpy(dtype=float)
-        obs = ~np.isnan(x)
-        x0 = np.where(obs, x, 0.0)
-        if not np.array_equal(x0, np.round(x0)) or np.abs(x0).max(initial=0.0) > 2**20:
-            return None
-        m = obs.astype(float)
+        if arrays is not None and arrays.pairs is not None:
+            return cls(*arrays.pairs)  # summed in the pass that built the scores
+        arrays = ItemArrays(items.to_numpy(dtype=float)) if arrays is None else arrays
+        if arrays.sums(np.zeros((0, items.shape[1]))) is None or arrays.peak ** 2 * items.shape[0] >= 2**53:
+            return None  # not whole numbers, or Σx_i x_j not exact: pandas
+        m, x0 = arrays.okf, arrays.z
         return cls(m.T @ m, x0.T @ m, x0.T @ x0)  # s[i, j]: Σ x_i over the rows observing i and j
 
     def cov(self, cols: list[int]) -> np.ndarray:
@@ -114,13 +118,19 @@ def _alpha_or_reason(items: pd.DataFrame, moments: _PairwiseMoments | None = Non
 
 def _sem_table(vals: pd.DataFrame, items: pd.DataFrame, rules: ScoringRules,
                key: KeyView | None, reliability: Any, method: str,
-               diagnostics: list[Diagnostic]) -> pd.DataFrame:
+               diagnostics: list[Diagnostic], arrays: ItemArrays | None = None,
+               desc: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per score: SD, reliability, coefficient, SEM and their sources. ``desc``: the scores' descriptives
+    (their ``sd`` is the score's SD; else each column's ``std(ddof=1)``, the same number)."""
     rows = {}
-    moments = _PairwiseMoments.of(items) if reliability == "alpha" and key is None else None
+    moments = _PairwiseMoments.of(items, arrays) if reliability == "alpha" and key is None else None
     pos = {c: j for j, c in enumerate(items.columns)}
     for d in rules.scores:
         sd_src = "data"
-        sd = float(vals[d.name].std(ddof=1)) if vals[d.name].notna().sum() > 1 else float("nan")
+        if desc is not None:
+            sd = float(desc.at[d.name, "sd"]) if desc.at[d.name, "n"] > 1 else float("nan")
+        else:
+            sd = float(vals[d.name].std(ddof=1)) if vals[d.name].notna().sum() > 1 else float("nan")
         rel, coef, rel_src = float("nan"), None, None
         if key is not None:
             info = key.reliability.get(d.name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import (
@@ -56,11 +57,14 @@ def run_scoring(
     rules, key = source.rules, source.key
     method, min_answered = _options(source, method, min_answered, diagnostics)
     inp = read_input(source, data, id_column=id_column, group=group, columns=columns, read_options=read_options)
-    items, n_codes = _prepare_items(inp.data, rules, error=source.error,
-                                    already_reversed=inp.already_reversed, source=inp.source)
-    vals, answered, reasons = _score_matrix(items, rules, min_answered, method)
+    items, n_codes, arrays = _prepare_items(inp.data, rules, error=source.error,
+                                            already_reversed=inp.already_reversed, source=inp.source)
+    # the SEM's α needs the pairwise sums of the items: the same pass over the rows gives them
+    pairs = reliability == "alpha" and key is None and len(items) >= 10_000
+    vals, answered, reasons = _score_matrix(items, rules, min_answered, method, arrays, pairs)
     not_scored = _not_scored(reasons, min_answered, diagnostics)
-    sem = _sem_table(vals, items, rules, key, reliability, method, diagnostics)
+    desc = _descriptives(vals)
+    sem = _sem_table(vals, items, rules, key, reliability, method, diagnostics, arrays, desc)
     if key is not None and inp.groups is not None:
         _warn_uncovered_groups(key, inp.groups, diagnostics)
     out = vals.copy()
@@ -82,7 +86,7 @@ def run_scoring(
     groups = inp.groups
     return ScoreResult(
         scores=out, n_answered=answered, not_scored=not_scored, sem=sem,
-        descriptives=_descriptives(vals), missing_codes=n_codes, definitions=rules.scores,
+        descriptives=desc, missing_codes=n_codes, definitions=rules.scores,
         method=method, min_answered=min_answered, n_rows=len(out),
         response_min=rules.response_min, response_max=rules.response_max,
         id_column=None if ids is None else str(ids.name), factor_method=fm, factor_names=fnames,
@@ -196,8 +200,47 @@ def _factor_columns(inp: ScoringInput, items: pd.DataFrame, fit: Any, method: st
 
 
 def _descriptives(vals: pd.DataFrame) -> pd.DataFrame:
-    desc = pd.DataFrame({
-        "n": vals.notna().sum().astype("int64"),
-        "mean": vals.mean(), "sd": vals.std(ddof=1), "min": vals.min(), "max": vals.max()})
+    """n, mean, SD (n − 1), min and max of each score (pandas' NaN-skipping reductions)."""
+    block = _score_block(vals)
+    if block is None:
+        desc = pd.DataFrame({
+            "n": vals.notna().sum().astype("int64"),
+            "mean": vals.mean(), "sd": vals.std(ddof=1), "min": vals.min(), "max": vals.max()})
+    else:
+        desc = _block_descriptives(block, vals.columns)
     desc.index.name = "score"
     return desc
+
+
+def _score_block(vals: pd.DataFrame) -> np.ndarray | None:
+    """The scores × rows float64 block of ``vals`` from 10,000 rows on (None: pandas reduces it)."""
+    if len(vals) < 10_000 or not len(vals.columns) or len(vals._mgr.blocks) != 1:
+        return None
+    block = vals._mgr.blocks[0].values
+    ok = isinstance(block, np.ndarray) and block.dtype == np.float64 and block.flags.c_contiguous
+    return block if ok and block.shape == (vals.shape[1], vals.shape[0]) else None
+
+
+def _block_descriptives(v: np.ndarray, names: pd.Index) -> pd.DataFrame:
+    """:func:`_descriptives` of a scores × rows block: the operations of pandas' ``nanmean``/``nanvar``
+    (NaN → 0 copy, row sums, two-pass variance) once for all five statistics instead of a masked copy
+    per statistic — the same numbers bit for bit (``tests/test_scoring.py::
+    test_block_descriptives_equal_pandas``; issue 16: 0.2 s per measure at 10⁶ rows)."""
+    mask = np.isnan(v)
+    filled = v.copy()
+    np.putmask(filled, mask, 0)
+    count = (mask.shape[1] - mask.sum(axis=1)).astype(np.float64)
+    total = filled.sum(axis=1, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        mean = total / count
+        mean[count == 0] = np.nan
+        few = count <= 1
+        cnt, d = count.copy(), count - 1.0
+        cnt[few] = np.nan
+        d[few] = np.nan
+        sqr = (np.expand_dims(total / cnt, 1) - filled) ** 2
+        np.putmask(sqr, mask, 0)
+        sd = np.sqrt(sqr.sum(axis=1, dtype=np.float64) / d)
+        lo, hi = np.fmin.reduce(v, axis=1), np.fmax.reduce(v, axis=1)
+    return pd.DataFrame({"n": count.astype(np.int64), "mean": mean, "sd": sd, "min": lo, "max": hi},
+                        index=names.copy())

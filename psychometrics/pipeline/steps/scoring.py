@@ -6,21 +6,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep, IRTStep, ReliabilityStep
 
 if TYPE_CHECKING:
     from psychometrics.data import Responses
     from psychometrics.scale import Scale
-    from psychometrics.scoring import ScoringKey
+    from psychometrics.scoring import ScoreResult, ScoringKey
 
 __all__ = ["scoring_step"]
 
 
+@single_thread_blas  # as the validity step: thin products over all rows
 def scoring_step(work: Responses, scale: Scale, reliability: ReliabilityStep, invariance: InvarianceStep,
-                 opts: ValidationOptions, irt: IRTStep | None = None) -> ScoringKey:
+                 opts: ValidationOptions, irt: IRTStep | None = None, scores: ScoreResult | None = None
+                 ) -> ScoringKey:
     """The key of :class:`psychometrics.scoring.ScoringKey` (coefficient: ω total); with the IRT step,
-    the GRM calibrations and sum-score → EAP tables of every score."""
+    the GRM calibrations and sum-score → EAP tables of every score.
+
+    ``scores``: the validity step's ``score(scale, work)``, reused for the key's n and norms instead of
+    scoring every row again (the same numbers: ``ScoringKey.build(scores=...)``)."""
     import dataclasses
 
     from psychometrics.scoring import ScoringKey
@@ -28,7 +34,7 @@ def scoring_step(work: Responses, scale: Scale, reliability: ReliabilityStep, in
     key = ScoringKey.build(scale, work, reliability=reliability.result, invariance=_invariance_entry(
         work, invariance, opts), norms=True, description=(f"all {len(work.items)} respondents analysed by "
                                                           f"psychometrics validate (data {Path(str(work.source)).name})"),
-        coefficient="omega_total")
+        coefficient="omega_total", scores=scores)
     if irt is None or not irt.calibrations:
         return key
     from psychometrics.irt.keyio import calibration_to_key

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from psychometrics.exceptions import PsychometricsError
+from psychometrics._linalg import single_thread_blas
 from psychometrics.pipeline.options import Estimation, ValidationOptions
 from psychometrics.pipeline.state import CFAStep, ValidityStep
 from psychometrics.pipeline.steps._common import why
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["validity_step"]
 
 
+@single_thread_blas  # matrix products over 10⁶ rows × a few columns: threaded BLAS only adds hand-off cost
 def validity_step(work: Responses, comps: Mapping[str, Responses], scale: Scale, cfa: CFAStep,
                   validation: pd.Index, opts: ValidationOptions, est: Estimation | None = None) -> ValidityStep:
     """Construct validity from the declared CFA (validation rows); scores and hypotheses from all analysed rows.
@@ -36,7 +38,9 @@ def validity_step(work: Responses, comps: Mapping[str, Responses], scale: Scale,
     notes: list[str] = []
     cv, n_cv = _construct_validity(work, cfa, validation, notes, est or Estimation("ML", "listwise"))
     scores = score(scale, work)
-    comp_scores = {cid: score(c.scale, c) for cid, c in comps.items()}
+    # the companions' scores and descriptives are reported, their SEM is not: no α of their items (issue 16:
+    # the pairwise sums over every row were a third of scoring a companion measure)
+    comp_scores = {cid: score(c.scale, c, reliability=None) for cid, c in comps.items()}
     hypotheses = None
     usable = [h for h in scale.validity if h.measure in comp_scores]
     if usable:
