@@ -94,9 +94,15 @@ def prepare(
     for j, name in enumerate(names):
         x = X[:, j]
         ok = ~nan[:, j]
-        obs = x[ok] if not ok.all() else x
-        if obs.size == 0:
+        if not ok.any():
             raise DataError(f"item {name} has no observed values.")
+        if is_ord[j]:
+            coded = _ordinal_codes_column(name, x, ok, max_categories, diagnostics)
+            if coded is not None:  # the whole column at once, −1 where missing (no gather of the answers)
+                levels, codes[:, j] = coded
+                cats[name] = levels
+                continue
+        obs = x[ok] if not ok.all() else x
         if not is_ord[j]:
             if np.ptp(obs) == 0:
                 raise DataError(f"item {name} is constant ({obs[0]:g}); drop it.")
@@ -108,6 +114,29 @@ def prepare(
             codes[ok, j] = c
         cats[name] = levels
     return names, X, codes, is_ord, cats, n_excluded
+
+
+def _ordinal_codes_column(name: str, x: np.ndarray, ok: np.ndarray, max_categories: int,
+                          diagnostics: list[Diagnostic]):
+    """:func:`_ordinal_codes` of the answers ``x[ok]`` computed on the whole column ``x`` (NaN where not
+    ``ok``): (levels, codes with −1 where missing), or None for codes spread over 100,000 or more
+    values (then :func:`_ordinal_codes` on the answers). The same checks, messages, levels and codes:
+    the first non-integer answer in row order is the first of ``x[ok]``; a missing value maps to slot
+    0 of the tabulation and code −1 (issue 16: no gather of the answers and scatter of their codes)."""
+    rounded = np.round(x)
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(x - rounded) > 1e-8  # NaN: False
+    if bad.any():
+        return _ordinal_codes(name, x[ok], max_categories, diagnostics)  # raises, naming the first one
+    lo_v, hi_v = int(np.nanmin(rounded)), int(np.nanmax(rounded))
+    if hi_v - lo_v >= 100_000:
+        return None
+    idx = np.where(ok, rounded - (lo_v - 1), 0.0).astype(np.int64)  # 0 = missing, 1.. = value − lo + 1
+    present = np.bincount(idx, minlength=hi_v - lo_v + 2)[1:] > 0
+    levels = np.flatnonzero(present) + lo_v
+    lut = np.concatenate([[-1], np.cumsum(present) - 1])
+    _check_levels(name, levels, lo_v, hi_v, max_categories, diagnostics)
+    return levels, lut[idx]
 
 
 def _ordinal_codes(name: str, obs: np.ndarray, max_categories: int, diagnostics: list[Diagnostic]):
@@ -129,6 +158,14 @@ def _ordinal_codes(name: str, obs: np.ndarray, max_categories: int, diagnostics:
         c = lut[iv - lo_v]
     else:
         levels, c = np.unique(iv, return_inverse=True)
+    _check_levels(name, levels, lo_v, hi_v, max_categories, diagnostics)
+    return levels, c
+
+
+def _check_levels(name: str, levels: np.ndarray, lo_v: int, hi_v: int, max_categories: int,
+                  diagnostics: list[Diagnostic]) -> None:
+    """An ordinal item's observed categories: fewer than 2 an error; an empty category between
+    consecutive codes, or more than ``max_categories``, a warning."""
     if levels.size < 2:
         raise DataError(
             f"item {name} has only one observed category ({levels[0]}); an ordinal item "
@@ -146,7 +183,7 @@ def _ordinal_codes(name: str, obs: np.ndarray, max_categories: int, diagnostics:
             f"{lo_v} and {hi_v}; the empty category is dropped (the "
             f"{levels.size} observed values are used as categories 1..{levels.size}), "
             "as lavaan does.",
-            stacklevel=6,
+            stacklevel=7,
         )
     if levels.size > max_categories:
         record(
@@ -154,9 +191,8 @@ def _ordinal_codes(name: str, obs: np.ndarray, max_categories: int, diagnostics:
             DataQualityWarning,
             f"item {name} has {levels.size} categories (more than {max_categories}); "
             "is it really ordinal? Leave it out of `ordered` to treat it as continuous.",
-            stacklevel=6,
+            stacklevel=7,
         )
-    return levels, c
 
 
 def _is_number(v) -> bool:

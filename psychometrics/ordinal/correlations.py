@@ -212,8 +212,13 @@ def polychoric(
 
     # ---- step 1: thresholds from the margins
     K = {j: cats[names[j]].size for j in ord_idx}
-    th, counts = _thresholds(codes, observed, ord_idx, K)
-    pair_n = _pair_counts(observed, names, n)
+    tables = None
+    if con_idx.size == 0 and ord_idx.size >= 2:  # all ordinal: margins and pair counts from the tables
+        tables = _tables(codes, ord_idx, K)
+        th, counts, pair_n = _from_tables(tables, ord_idx, K, names)
+    else:
+        th, counts = _thresholds(codes, observed, ord_idx, K)
+        pair_n = _pair_counts(observed, names, n)
     R = np.eye(p)
     zero_pairs: list[tuple[str, str]] = []
     not_converged: list[str] = []
@@ -221,7 +226,8 @@ def polychoric(
     # ---- step 2a: ordinal pairs from all bivariate tables at once (one-hot product)
     freq_raw = None  # the bivariate tables as observed (the scores behind acov use them)
     if ord_idx.size >= 2:
-        freq_raw = _ordinal_pairs(R, codes, ord_idx, K, th, n, names, zero_pairs, not_converged, diagnostics)
+        freq_raw = _ordinal_pairs(R, codes, ord_idx, K, th, n, names, zero_pairs, not_converged, diagnostics,
+                                  tables)
 
     # ---- step 2b: polyserial (continuous × ordinal) and Pearson (continuous pairs)
     if con_idx.size:
@@ -264,27 +270,79 @@ def _pair_counts(observed, names, n):
     return pair_n
 
 
-def _ordinal_pairs(R, codes, ord_idx, K, th, n, names, zero_pairs, not_converged, diagnostics):
+#: rows per block of the one-hot tables (float32 counts within a block are exact: below 2²⁴)
+_TABLE_BLOCK = 65_536
+
+
+def _tables(codes, ord_idx, K):
+    """All bivariate category tables at once: the upper triangle of T = OᵀO for the one-hot coding
+    O (n × (ΣK + 1), the last column zero) of the ordinal items' codes (−1 = missing: no category).
+
+    O is built and multiplied (``ssyrk``: half the work of a general product) in blocks of
+    :data:`_TABLE_BLOCK` rows and the blocks' counts added in float64: every entry is an integer
+    sum, exact in any order, so T equals the one-block product (issue 16: the one block held
+    n × ΣK float32, 0.56 GB at 10⁶ rows × 28 items). The diagonal blocks hold the margins.
+    """
+    from scipy.linalg import blas
+
+    offs = np.concatenate([[0], np.cumsum([K[j] for j in ord_idx])])
+    tot = int(offs[-1])
+    n = codes.shape[0]
+    T = np.zeros((tot + 1, tot + 1))
+    O = np.zeros((min(n, _TABLE_BLOCK), tot + 1), order="F", dtype=np.float32)
+    for r0 in range(0, n, _TABLE_BLOCK):
+        m = min(_TABLE_BLOCK, n - r0)
+        if m < O.shape[0]:
+            O = np.zeros((m, tot + 1), order="F", dtype=np.float32)
+        for a, j in enumerate(ord_idx):  # column by column: contiguous writes in F order
+            cj = codes[r0:r0 + m, j]
+            for k in range(K[j]):
+                O[:, offs[a] + k] = cj == k
+        T += blas.ssyrk(1.0, O, trans=1)  # upper triangle of OᵀO (exact integers in float32)
+    return T
+
+
+def _from_tables(T, ord_idx, K, names):
+    """Thresholds, category counts and pair counts of all-ordinal items from their tables ``T``
+    (:func:`_tables`): the counts are T's diagonal, a pair's count the sum of its table — the
+    integers :func:`_thresholds` and :func:`_pair_counts` count from the rows (same numbers)."""
+    offs = np.concatenate([[0], np.cumsum([K[j] for j in ord_idx])])
+    diag = np.diag(T)
+    th: dict[int, np.ndarray] = {}
+    counts: dict[int, np.ndarray] = {}
+    for a, j in enumerate(ord_idx):
+        cnt = diag[offs[a]: offs[a + 1]].copy()
+        counts[j] = cnt
+        th[j] = special.ndtri(np.cumsum(cnt)[:-1] / cnt.sum())
+    p = len(names)
+    pair_n = np.zeros((p, p))
+    for a, j in enumerate(ord_idx):
+        pair_n[j, j] = counts[j].sum()
+        for b in range(a + 1, len(ord_idx)):
+            jb = ord_idx[b]
+            pair_n[j, jb] = pair_n[jb, j] = T[offs[a]: offs[a + 1], offs[b]: offs[b + 1]].sum()
+    few = [(names[a], names[b]) for a, b in zip(*np.triu_indices(p, 1)) if pair_n[a, b] < 2]
+    if few:
+        shown = ", ".join(f"{a}–{b}" for a, b in few[:5])
+        raise DataError(
+            f"item pair(s) {shown}{' …' if len(few) > 5 else ''} have fewer than 2 rows observed on both; "
+            "their correlation cannot be estimated. Drop one of the items or collect more data."
+        )
+    return th, counts, pair_n
+
+
+def _ordinal_pairs(R, codes, ord_idx, K, th, n, names, zero_pairs, not_converged, diagnostics, T=None):
     """Step 2a: the polychoric correlations of all ordinal pairs, written into ``R``.
 
     Pairs with empty cells are appended to ``zero_pairs``, pairs that did not converge to
     ``not_converged``. Returns the bivariate tables as observed (padded to the largest
-    number of categories), before lavaan's zero-cell adjustment of 2 × 2 tables.
+    number of categories), before lavaan's zero-cell adjustment of 2 × 2 tables. ``T``: the
+    tables of :func:`_tables` when the caller has them.
     """
     offs = np.concatenate([[0], np.cumsum([K[j] for j in ord_idx])])
     tot = int(offs[-1])
-    # All bivariate tables at once: T = OᵀO for the one-hot coding O (n × ΣK); only the
-    # upper triangle is needed (dsyrk: half the work of a general product).
-    from scipy.linalg import blas
-
-    small = n < 2**24  # counts are exact in float32 below 2^24 rows (half the memory)
-    O = np.zeros((n, tot + 1), order="F", dtype=np.float32 if small else np.float64)
-    for a, j in enumerate(ord_idx):  # column by column: contiguous writes in F order
-        cj = codes[:, j]
-        for k in range(K[j]):
-            O[:, offs[a] + k] = cj == k
-    T = (blas.ssyrk if small else blas.dsyrk)(1.0, O, trans=1).astype(float)  # upper triangle of OᵀO
-    del O
+    if T is None:
+        T = _tables(codes, ord_idx, K)
     kmax = max(K.values())
     ia, ib = np.triu_indices(ord_idx.size, 1)
     cat_r = np.arange(kmax)
