@@ -74,3 +74,31 @@ def test_whole_column_codes_same_errors():
     x = np.array([2, 2, np.nan])
     with pytest.raises(DataError, match="only one observed category"):
         _input._ordinal_codes_column("v", x, ~np.isnan(x), 10, [])
+
+
+@pytest.mark.parametrize("missing", ["pairwise", "listwise"])
+def test_group_stats_from_codes_equal_polychoric_of_each_groups_rows(missing):
+    """ordinal_sample_stats codes every item once and fits each group from a slice of the codes; the
+    reference is the previous path: polychoric() of a frame of each group's recoded answers."""
+    from psychometrics.ordinal.group_stats import _from_polychoric, ordinal_sample_stats
+
+    data = _data(n=2400, p=5, seed=3, miss=0.05)
+    data["g"] = np.random.default_rng(4).choice(["b", "a", "c"], size=len(data))
+    data.loc[data["g"] == "c", "i2"] = data.loc[data["g"] == "c", "i2"].replace(5.0, 4.0)  # 5 empty in group c
+    items = [f"i{j}" for j in range(5)]
+    diags: list = []
+    stats, labels, n_excl = ordinal_sample_stats(data, items, "g", empty_categories="collapse", missing=missing,
+                                                 diagnostics=diags)
+    assert any("merged into 4" in d.message for d in diags)
+    # reference: each group's rows (data order) recoded to 1..K with the merged category, then polychoric()
+    x = data[items].copy()
+    x["i2"] = x["i2"].replace(5.0, 4.0)
+    keep = x.notna().any(axis=1) if missing == "pairwise" else x.notna().all(axis=1)
+    assert n_excl == int((~keep).sum())
+    for lab, st in zip(labels, stats):
+        rows = x[keep & (data["g"] == lab)]
+        coded = rows.apply(lambda c: c.map({v: k + 1 for k, v in enumerate(sorted(c.dropna().unique()))}))
+        ref = _from_polychoric(polychoric(coded.reset_index(drop=True), ordered=True, acov=True, missing=missing),
+                               items)
+        assert st.nobs == ref.nobs and np.array_equal(st.cor, ref.cor) and np.array_equal(st.acov, ref.acov)
+        assert all(np.array_equal(a, b) for a, b in zip(st.thresholds, ref.thresholds))

@@ -197,8 +197,36 @@ def polychoric(
     """
     diagnostics: list[Diagnostic] = []
     names, X, codes, is_ord, cats, n_excluded = prepare(data, ordered, missing, max_categories, diagnostics)
-    n, p = X.shape
-    observed = ~np.isnan(X)
+    return _estimate(names, X, codes, is_ord, cats, n_excluded, missing, acov, diagnostics)
+
+
+@single_thread_blas
+def polychoric_from_codes(codes: np.ndarray, names: Sequence[str], K: Sequence[int], *,
+                          missing: Literal["listwise", "pairwise"] = "listwise", acov: bool = True,
+                          max_categories: int = 10) -> PolychoricResult:
+    """:func:`polychoric` of ordinal items already coded (private; issue 16).
+
+    ``codes`` (n × p integers, column access: Fortran order or a row slice of it) hold category
+    0..K_j − 1 of every answer and −1 where missing; every category of every item occurs and no row
+    is empty under ``missing`` (the caller, :func:`psychometrics.ordinal.group_stats.ordinal_sample_stats`,
+    has checked both). The result equals ``polychoric(DataFrame(codes + 1 with NaN), ordered=True, ...)``
+    — the codes, categories 1..K_j and warnings :func:`polychoric`'s input step would produce —
+    without building the frame and recoding its floats (once per group).
+    """
+    from psychometrics.ordinal._input import _check_levels
+
+    diagnostics: list[Diagnostic] = []
+    names = [str(v) for v in names]
+    cats: dict[str, np.ndarray] = {}
+    for name, k in zip(names, K):
+        cats[name] = np.arange(1, int(k) + 1, dtype=np.int64)
+        _check_levels(name, cats[name], 1, int(k), max_categories, diagnostics)
+    return _estimate(names, None, codes, np.ones(len(names), dtype=bool), cats, 0, missing, acov, diagnostics)
+
+
+def _estimate(names, X, codes, is_ord, cats, n_excluded, missing, acov, diagnostics) -> PolychoricResult:
+    """Steps 1 and 2 of :func:`polychoric` on coded data (``X``: the values, None when all items are ordinal)."""
+    n, p = codes.shape
     ord_idx = np.flatnonzero(is_ord)
     con_idx = np.flatnonzero(~is_ord)
     if acov is None:
@@ -216,7 +244,8 @@ def polychoric(
     if con_idx.size == 0 and ord_idx.size >= 2:  # all ordinal: margins and pair counts from the tables
         tables = _tables(codes, ord_idx, K)
         th, counts, pair_n = _from_tables(tables, ord_idx, K, names)
-    else:
+    observed = (~np.isnan(X) if X is not None else codes >= 0) if tables is None or con_idx.size else None
+    if tables is None:
         th, counts = _thresholds(codes, observed, ord_idx, K)
         pair_n = _pair_counts(observed, names, n)
     R = np.eye(p)
