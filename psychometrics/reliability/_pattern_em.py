@@ -41,7 +41,8 @@ class PatternMoments:
     allowed (an all-missing pattern contributes nothing to any subset).
     """
 
-    def __init__(self, x: np.ndarray, pg: Any = None, top: np.ndarray | None = None):
+    def __init__(self, x: np.ndarray, pg: Any = None, top: np.ndarray | None = None,
+                 total: tuple[np.ndarray, np.ndarray] | None = None):
         pg = pattern_groups(~np.isnan(x)) if pg is None else pg
         m, p = pg.patterns.shape
         self.n, self.p = x.shape
@@ -50,19 +51,21 @@ class PatternMoments:
         self.first = pg.order[pg.bounds[:-1]] if m else np.zeros(0, np.intp)  # data order within a pattern
         self.s1 = np.zeros((m, p))
         self.s2 = np.zeros((m, p, p))
-        if top is None:  # largest |x| per item, by row blocks
-            top = np.zeros(p)
-            for r0 in range(0, self.n, 65_536):
-                top = np.maximum(top, np.abs(np.nan_to_num(x[r0:r0 + 65_536])).max(axis=0, initial=0.0))
+        if top is None or total is None:  # largest |x| per item, Σ x and Σ x xᵀ (missing = 0), by row blocks
+            top, total = _block_sums(x)
         self.top = top
+        complete = np.flatnonzero(pg.patterns.all(axis=1))
         for j in range(m):
             o = np.flatnonzero(pg.patterns[j])
-            if not o.size:
+            if not o.size or (complete.size and j == complete[0]):
                 continue
-            rows = pg.rows(j)
-            Y = x[rows][:, o] if o.size == p else x[np.ix_(rows, o)]
+            Y = x[np.ix_(pg.rows(j), o)]
             self.s1[j, o] = Y.sum(axis=0)
             self.s2[j][np.ix_(o, o)] = Y.T @ Y
+        if complete.size:  # the complete rows' sums: all rows' minus the others' (integers: exact)
+            jc = complete[0]
+            self.s1[jc] = total[0] - self.s1.sum(axis=0)
+            self.s2[jc] = total[1] - self.s2.sum(axis=0)
 
     @classmethod
     def build(cls, x: np.ndarray) -> "PatternMoments | None":
@@ -70,19 +73,16 @@ class PatternMoments:
         answers and at most :data:`MAX_PATTERNS` patterns; else None (each score's EM uses its rows)."""
         if x.shape[0] <= SHARED_MIN_ROWS or x.shape[1] > 64:
             return None
-        top = np.zeros(x.shape[1])
-        for r0 in range(0, x.shape[0], 65_536):  # row blocks: no n × p temporaries
-            b = x[r0:r0 + 65_536]
-            with np.errstate(invalid="ignore"):
-                if not np.all(np.isnan(b) | (b == np.round(b))):
-                    return None
-            top = np.maximum(top, np.abs(np.where(np.isnan(b), 0.0, b)).max(axis=0))
+        sums = _block_sums(x, whole=True)
+        if sums is None:
+            return None
+        top, total = sums
         if x.shape[0] * float(top.max(initial=0.0)) ** 2 >= 2.0 ** 53:  # every sum of squares exact
             return None
         pg = pattern_groups(~np.isnan(x))
         if len(pg.counts) > MAX_PATTERNS:
             return None
-        return cls(x, pg, top)
+        return cls(x, pg, top, total)
 
     def item_sums(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """Per item of ``cols``: answers, Σ x, Σ x² (integer sums) and the largest |x| of these items."""
@@ -122,6 +122,21 @@ class PatternMoments:
             out_s1.append(S1[j, o])
             out_s2.append(S2[j][np.ix_(o, o)])
         return pats[rank], counts[rank], out_s1, out_s2
+
+
+def _block_sums(x: np.ndarray, whole: bool = False) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None:
+    """One pass over row blocks: per item the largest |x|, and Σ x, Σ x xᵀ with missing = 0 (each row's
+    contribution is its pattern's). ``whole``: None as soon as an answer is not a whole number."""
+    p = x.shape[1]
+    top, s1, s2 = np.zeros(p), np.zeros(p), np.zeros((p, p))
+    for r0 in range(0, x.shape[0], 65_536):
+        z = np.nan_to_num(x[r0:r0 + 65_536], nan=0.0, posinf=np.inf, neginf=-np.inf)
+        if whole and not (np.isfinite(z).all() and np.array_equal(z, np.rint(z))):
+            return None
+        top = np.maximum(top, np.abs(z).max(axis=0, initial=0.0))
+        s1 += z.sum(axis=0)
+        s2 += z.T @ z
+    return top, (s1, s2)
 
 
 def em_from_moments(patterns: np.ndarray, counts: np.ndarray, s1: list[np.ndarray], s2: list[np.ndarray], *,
