@@ -105,3 +105,26 @@ def test_item_sums_equal_the_columns():
     sub = x[:, [1, 4]]
     assert np.array_equal(cnt, (~np.isnan(sub)).sum(axis=0)) and top == np.nanmax(sub)
     assert np.array_equal(s1, np.nansum(sub, axis=0)) and np.array_equal(s2, np.nansum(sub ** 2, axis=0))
+
+
+def test_pair_counts_and_drawn_rows_equal_the_previous_computation(monkeypatch):
+    """_bootstrap.pair_counts = pairwise_moments' counts; moment_draws gathers only the drawn complete
+    rows — the same draws as gathering every complete row first (the previous code, inlined here)."""
+    from psychometrics import _bootstrap as bs
+
+    x = _likert(900, 5, 0.1, seed=5)
+    assert np.array_equal(bs.pair_counts(x), bs.pairwise_moments(x)[1])
+    cov, mm = bs.pairwise_moments(x)
+    got = np.concatenate([c for _, c in bs.moment_draws(x, cov, mm, 40, 7, m_max=300)])
+    rng = np.random.default_rng(7)
+    xc = x[~np.isnan(x).any(axis=1)]
+    xc = xc[np.sort(rng.choice(xc.shape[0], 300, replace=False))]
+    d = xc - xc.mean(axis=0)
+    iu = np.triu_indices(5)
+    w, v = np.linalg.eigh(np.cov(d[:, iu[0]] * d[:, iu[1]], rowvar=False))
+    e = (rng.standard_normal((40, iu[0].size)) @ (v * np.sqrt(np.clip(w, 0, None))).T) * (1.0 / np.sqrt(mm[iu]))
+    ref = np.repeat(cov[None], 40, axis=0)
+    ref[:, iu[0], iu[1]] += e
+    off = iu[0] != iu[1]
+    ref[:, iu[1][off], iu[0][off]] += e[:, off]
+    assert np.array_equal(got, ref)
