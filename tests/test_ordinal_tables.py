@@ -102,3 +102,17 @@ def test_group_stats_from_codes_equal_polychoric_of_each_groups_rows(missing):
                                items)
         assert st.nobs == ref.nobs and np.array_equal(st.cor, ref.cor) and np.array_equal(st.acov, ref.acov)
         assert all(np.array_equal(a, b) for a, b in zip(st.thresholds, ref.thresholds))
+
+
+@pytest.mark.parametrize("missing", ["pairwise", "listwise"])
+def test_gamma_diagonal_from_tables_equals_the_full_nacov(missing):
+    """acov="diagonal": Γ's diagonal from the bivariate tables = the diagonal of the full row-wise NACOV
+    (below NACOV_ROWS, so every row is used) up to summation order; 2-category items included."""
+    data = _data(n=2500, p=6, seed=6, miss=0.08)
+    data["i5"] = (data["i5"] > 3).astype(float).where(data["i5"].notna())
+    full = polychoric(data, missing=missing, acov=True)
+    diag = polychoric(data, missing=missing, acov="diagonal")
+    assert diag.acov is None
+    np.testing.assert_allclose(diag.dwls_weights.to_numpy(), full.dwls_weights.to_numpy(), rtol=1e-12, atol=0)
+    pd.testing.assert_frame_equal(diag.matrix, full.matrix, check_exact=True)
+

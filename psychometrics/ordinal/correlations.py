@@ -35,7 +35,7 @@ from psychometrics.exceptions import (
 )
 from psychometrics.ordinal._input import prepare
 from psychometrics.ordinal.bivariate import _BIG
-from psychometrics.ordinal.nacov import NACOV_ROWS, nacov, nacov_limit  # noqa: F401 - NACOV_ROWS re-exported
+from psychometrics.ordinal.nacov import NACOV_ROWS, nacov, nacov_diagonal, nacov_limit  # noqa: F401 - NACOV_ROWS re-exported
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
 from psychometrics.ordinal.twostep import pearson_from_tables, polychoric_pairs, polyserial_pairs
 
@@ -137,7 +137,7 @@ def polychoric(
     ordered: Sequence[str] | bool | None = None,
     *,
     missing: Literal["listwise", "pairwise"] = "listwise",
-    acov: bool | None = None,
+    acov: bool | str | None = None,
     max_categories: int = 10,
 ) -> PolychoricResult:
     """Polychoric correlations (polyserial/Pearson for continuous items) as ``lavaan::lavCor``.
@@ -172,9 +172,11 @@ def polychoric(
         ``"listwise"`` (lavCor's default) uses complete rows only; ``"pairwise"`` uses each
         item's available values for its thresholds and each pair's complete rows for its
         table, as ``lavCor(missing = "pairwise")``.
-    acov : bool or None
+    acov : bool, "diagonal" or None
         Compute the asymptotic covariance matrix (lavaan's NACOV, needed for WLS/WLSMV).
-        ``None`` (default): when all items are ordinal.
+        ``None`` (default): when all items are ordinal. ``"diagonal"``: only its diagonal, as
+        ``dwls_weights`` (``acov`` stays None) — exact from the bivariate tables at any n, no pass
+        over the rows (:func:`psychometrics.ordinal.nacov.nacov_diagonal`); enough for DWLS estimates.
     max_categories : int
         Warn when an ordinal item has more categories than this.
 
@@ -502,7 +504,11 @@ def _labelled_result(R, th, counts, freq_raw, codes, ord_idx, K, cats, names, n,
             stacklevel=5,
         )
         acov = False
-    if acov:
+    if acov == "diagonal":  # the DWLS weights only: Γ's diagonal from the tables, exact at any n
+        g = nacov_diagonal(ord_idx, K, th, counts, R, freq_raw, n)
+        with np.errstate(divide="ignore"):
+            weights = pd.Series(1.0 / g, index=list(stats.index), name="dwls_weight")
+    elif acov:
         G = nacov(codes, ord_idx, K, th, counts, R, freq_raw, n)
         if codes.shape[0] > nacov_limit():
             record(diagnostics, PsychometricsWarning,
