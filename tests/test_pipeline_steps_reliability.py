@@ -43,17 +43,16 @@ def test_shared_polychoric_equals_two_fits(demo):
     assert shared.ordinal_notes == two.ordinal_notes and shared.polychoric.n == two.polychoric.n
 
 
-def test_above_nacov_rows_categorical_omega_from_the_exact_gamma_diagonal(demo, monkeypatch):
-    """Above NACOV_ROWS rows the step computes only Γ's diagonal (the DWLS weights), exactly from the
-    tables, instead of Γ with a subsampled middle term; the DWLS estimates use Γ only through those
-    weights, so ordinal α and categorical ω equal the full-Γ fit's (every row: the default bound) to 1e-9."""
-    from psychometrics.ordinal import nacov as nacov_mod
-
+def test_large_n_categorical_omega_from_the_exact_gamma_diagonal(demo, monkeypatch):
+    """From GAMMA_DIAGONAL_ROWS rows on the step computes only Γ's diagonal (the DWLS weights), exactly
+    from the tables, instead of the full Γ (with a subsampled middle term above NACOV_ROWS); the DWLS
+    estimates use Γ only through those weights, so ordinal α and categorical ω equal the full-Γ fit's
+    (every row) to 1e-9."""
     scale, items, rel = demo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         full = step.ordinal_reliability(rel, items, scale)
-        monkeypatch.setattr(nacov_mod, "NACOV_ROWS", 100)  # the demo's 600 rows count as large
+        monkeypatch.setattr(step, "GAMMA_DIAGONAL_ROWS", 100)  # the demo's 600 rows count as large
         fast = step.ordinal_reliability(rel, items, scale)
     assert full.polychoric.acov is not None and fast.polychoric.acov is None  # the paths taken
     assert fast.polychoric.dwls_weights is not None

@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from psychometrics.reliability import ScaleReliabilityResult
     from psychometrics.scale import Scale
 
-__all__ = ["reliability_step", "ordinal_reliability"]
+__all__ = ["reliability_step", "ordinal_reliability", "GAMMA_DIAGONAL_ROWS"]
+
+#: from this many rows on, categorical ω's DWLS weights come from Γ's exact diagonal (tables), not from Γ
+GAMMA_DIAGONAL_ROWS = 10_000
 
 
 def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng: np.random.Generator,
@@ -54,7 +57,6 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     from psychometrics.cfa import fit_cfa, models
     from psychometrics.cfa.specification import observed_variables
     from psychometrics.ordinal import categorical_omega_from_cfa, ordinal_alpha, polychoric
-    from psychometrics.ordinal.nacov import nacov_limit
 
     notes: list[str] = []
     model = models.correlated_factors(scale)
@@ -62,10 +64,11 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     # One polychoric fit for ordinal α and the WLSMV CFA of categorical ω when the CFA's sample statistics
     # are this fit's (its items, in the model's order, and no row without answers for it to drop); else two.
     shared = share and sorted(order) == sorted(map(str, items.columns)) and not bool(items.isna().all(axis=1).any())
-    # Above NACOV_ROWS rows Γ's middle term would come from a subsample; categorical ω needs only the DWLS
-    # estimates, whose weights are 1/diag(Γ) — computed exactly from the bivariate tables instead (no pass
-    # over the rows, no subsample; issue 16). At and below it Γ is computed in full, as before.
-    diagonal = len(items) > nacov_limit()
+    # Categorical ω needs only the DWLS estimates, whose weights are 1/diag(Γ): from GAMMA_DIAGONAL_ROWS rows on
+    # that diagonal is computed exactly from the bivariate tables (no pass over the rows for Γ's middle term, no
+    # subsample above NACOV_ROWS; issue 16) — the same numbers up to summation order, so ω agrees to ~1e-12.
+    # Below it (the demo) Γ is computed in full, as before, and every number is bit for bit the previous one.
+    diagonal = len(items) >= GAMMA_DIAGONAL_ROWS
     poly = None
     if shared:
         try:
