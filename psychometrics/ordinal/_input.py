@@ -79,8 +79,12 @@ def prepare(
         keep = ~nan.all(axis=1)
     n_excluded = int((~keep).sum())
     if n_excluded:
-        X = X[keep]
-        nan = nan[keep]
+        X = X.T[:, keep].T  # (keeps X's memory order)
+        nan = nan.T[:, keep].T
+    if X.shape[0] >= 10_000 and not X.flags.f_contiguous:
+        # the loop below works column by column: one copy in column order instead of strided columns
+        # (every elementwise pass several times slower; issue 16)
+        X, nan = np.asfortranarray(X), np.asfortranarray(nan)
     if X.shape[0] < 2:
         if n_excluded:
             check_observed(np.where(nan, np.nan, 0.0), names, "polychoric")
