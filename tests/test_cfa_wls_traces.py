@@ -84,3 +84,19 @@ def test_dwls_derivatives_on_a_group_s_columns_equal_the_full_product(name, monk
         ref_A += e.fg[g] * (WD.T @ deltas[g])
     np.testing.assert_allclose(A, ref_A, rtol=1e-12, atol=1e-14 * np.abs(ref_A).max())
     np.testing.assert_allclose(grad, ref_g, rtol=0, atol=1e-12 * max(1.0, np.abs(ref_g).max()))
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "inv_hs_configural", "inv_bfi_configural", "inv_bfi_intercepts"])
+def test_catml_trace_by_groups_equals_dense_product(name, monkeypatch):
+    # issue 16: from CATML_BLOCKS_N rows on catML's ĉ trace is regrouped by group; the dense (Σ m_g)²
+    # products (the path below the bound, as before) are the reference, 1e-10 relative
+    e = fitted(name)._engine
+    args = (e.deltas, e.moments, e.A_inv, [s.cor for s in e.stats], [e.implied_cor(g) for g in range(len(e.stats))],
+            10)
+    monkeypatch.setattr(wls, "CATML_BLOCKS_N", 10 ** 12)
+    dense = wls.catml_robust(*args)
+    monkeypatch.setattr(wls, "CATML_BLOCKS_N", 0)
+    blocks = wls.catml_robust(*args)
+    assert np.isfinite(dense["c_hat3"])
+    for key, value in dense.items():
+        assert blocks[key] == pytest.approx(value, rel=1e-10), key
