@@ -116,3 +116,15 @@ def test_gamma_diagonal_from_tables_equals_the_full_nacov(missing):
     np.testing.assert_allclose(diag.dwls_weights.to_numpy(), full.dwls_weights.to_numpy(), rtol=1e-12, atol=0)
     pd.testing.assert_frame_equal(diag.matrix, full.matrix, check_exact=True)
 
+
+
+def test_many_categories_widen_the_codes():
+    """Codes are int16 unless an item has more categories than int16 holds; then int64, same codes."""
+    rng = np.random.default_rng(8)
+    n = 40_000
+    x = pd.DataFrame({"a": rng.permutation(n).astype(float) * 2, "b": rng.integers(1, 4, n).astype(float)})
+    names, X, codes, is_ord, cats, _ = _input.prepare(x, ["b"], "listwise", 10, [])
+    assert codes.dtype == np.int16 and np.array_equal(codes[:, 1], x["b"].to_numpy() - 1)
+    names, X, codes, is_ord, cats, _ = _input.prepare(x, None, "listwise", 10, [])
+    assert codes.dtype == np.int64 and cats["a"].size == n
+    assert np.array_equal(codes[:, 0], x["a"].to_numpy() / 2) and np.array_equal(codes[:, 1], x["b"].to_numpy() - 1)

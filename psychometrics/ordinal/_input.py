@@ -93,7 +93,8 @@ def prepare(
             f"({n_excluded} excluded); polychoric correlations need more data."
         )
     is_ord = np.array([n in ord_names for n in names])
-    codes = np.full(X.shape, -1, dtype=np.int64, order="F")  # column access below
+    # column access below; int16 (a quarter of int64's memory) unless an item has more categories
+    codes = np.full(X.shape, -1, dtype=np.int16, order="F")
     cats: dict[str, np.ndarray] = {}
     for j, name in enumerate(names):
         x = X[:, j]
@@ -103,6 +104,8 @@ def prepare(
         if is_ord[j]:
             coded = _ordinal_codes_column(name, x, ok, max_categories, diagnostics)
             if coded is not None:  # the whole column at once, −1 where missing (no gather of the answers)
+                if coded[0].size > np.iinfo(codes.dtype).max:
+                    codes = codes.astype(np.int64, order="F")
                 levels, codes[:, j] = coded
                 cats[name] = levels
                 continue
@@ -112,6 +115,8 @@ def prepare(
                 raise DataError(f"item {name} is constant ({obs[0]:g}); drop it.")
             continue
         levels, c = _ordinal_codes(name, obs, max_categories, diagnostics)
+        if levels.size > np.iinfo(codes.dtype).max:
+            codes = codes.astype(np.int64, order="F")
         if ok.all():
             codes[:, j] = c
         else:

@@ -168,6 +168,7 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
                                                                                    replace=False))
         inner_scale = rows.shape[0] / limit
         rows = rows[pick]
+    rows = rows.astype(np.int64, copy=False)  # (codes may be int16; the cell indices below need the range)
     pat, cnt = unique_rows(np.where(rows < 0, kmax, rows))
     del rows
     k1 = kmax + 1
