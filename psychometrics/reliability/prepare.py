@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._linalg import cov2cor, pairwise_correlation
-from psychometrics._validation import check_observed, check_variance, item_matrix, name_list
+from psychometrics._validation import check_numeric, check_observed, check_variance, item_matrix, name_list
 from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, ReliabilityWarning, record
 from psychometrics._text import quote
 
@@ -147,8 +147,16 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
         raise DataError(
             f"{what} needs at least {min_items} items, got {data.shape[1]} ({name_list(cols) or 'none'})"
         )
-    x = item_matrix(data, what)
-    check_observed(x, cols, what)
+    src = _FIML_SOURCE.get() if missing == "fiml" else None
+    shared = src[1:] if src is not None and src[0] == id(data) else None
+    if shared is None:
+        x = item_matrix(data, what)
+        check_observed(x, cols, what)
+    else:  # FIML from shared pattern sums: those rows are whole, finite numbers; answers per item known
+        check_numeric(data, what)
+        x = data.to_numpy(dtype=float, na_value=np.nan)
+        if (shared[0].item_sums(shared[1])[0] == 0).any():
+            check_observed(x, cols, what)  # names the items without an answer
     observed = ~np.isnan(x)
     n_rows = x.shape[0]
     item_sums = None  # (answers, Σ x, Σ x², max |x|) per item when FIML shares the pattern sums
@@ -163,8 +171,6 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
         cov = np.cov(used, rowvar=False)
         n_pair_min = used.shape[0]
     elif missing == "fiml":
-        src = _FIML_SOURCE.get()
-        shared = src[1:] if src is not None and src[0] == id(data) else None
         used, cov, em_mean, n_pair_min = _fiml_moments(x, observed, cols, shared)
         if shared is not None:
             item_sums = shared[0].item_sums(shared[1])
