@@ -100,3 +100,17 @@ def test_catml_trace_by_groups_equals_dense_product(name, monkeypatch):
     assert np.isfinite(dense["c_hat3"])
     for key, value in dense.items():
         assert blocks[key] == pytest.approx(value, rel=1e-10), key
+
+
+@pytest.mark.parametrize("less,more", [("inv_bfi_configural", "inv_bfi_thresholds"),
+                                       ("inv_hs_thresholds", "inv_hs_loadings")])
+def test_satorra_with_the_fits_meat_equals_recomputed(less, more, monkeypatch):
+    # issue 16: from SHARED_MEAT_N rows on the Satorra test takes model 1's meat Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g from
+    # its fit (engine.B, the sandwich's meat) instead of recomputing it; the statistics agree to 1e-12
+    f1, f0 = fitted(less), fitted(more)
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 10 ** 12)
+    before = scaled_difference_test(f1, f0)
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
+    after = scaled_difference_test(f1, f0)
+    for key, value in before.items():
+        assert after[key] == pytest.approx(value, rel=1e-12), key

@@ -41,7 +41,7 @@ from scipy import special
 from psychometrics.ordinal.sample_stats import vech_pairs as _pairs  # the order of the statistics vector
 
 __all__ = [
-    "GroupMoments", "robust_vcov", "scaled_shifted", "catml_robust", "rmsea", "rmsea_ci",
+    "GroupMoments", "meat", "robust_vcov", "SHARED_MEAT_N", "scaled_shifted", "catml_robust", "rmsea", "rmsea_ci",
     "rmsea_close_pvalue", "cfi", "tli",
 ]
 
@@ -66,14 +66,23 @@ def information(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], fg
     return A
 
 
-def robust_vcov(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv: np.ndarray) -> np.ndarray:
-    """Sandwich covariance A⁻¹ (Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g) A⁻¹ / (N − G) of the DWLS estimates."""
+def meat(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments]) -> np.ndarray:
+    """The sandwich's meat M = Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g (f_g = n_g/N) — also the M of the Satorra (2000) test."""
     N = sum(gm.n for gm in groups)
-    k = A_inv.shape[0]
+    k = deltas[0].shape[1]
     B = np.zeros((k, k))
     for D, gm in zip(deltas, groups):
         WD = D * gm.w[:, None]
         B += gm.n / N * WD.T @ gm.gamma @ WD
+    return B
+
+
+def robust_vcov(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv: np.ndarray,
+                B: np.ndarray | None = None) -> np.ndarray:
+    """Sandwich covariance A⁻¹ (Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g) A⁻¹ / (N − G) of the DWLS estimates
+    (``B``: :func:`meat` when the caller has it)."""
+    N = sum(gm.n for gm in groups)
+    B = meat(deltas, groups) if B is None else B
     return A_inv @ B @ A_inv / (N - len(groups))
 
 
@@ -325,9 +334,14 @@ def tli(X2: float, df: float, X2_null: float, df_null: float, c_hat: float = 1.0
     return 1.0
 
 
+#: from this many rows on, the Satorra test takes model 1's meat from its fit instead of recomputing it
+#: (tr₁ summed as tr(P̃M) instead of Σ_g f_g tr(P̃M_g): the same sum regrouped); below it (the demo) as before
+SHARED_MEAT_N = 10_000
+
+
 def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Sequence[np.ndarray],
                            deltas0: Sequence[np.ndarray], groups: Sequence[GroupMoments],
-                           P_inv: np.ndarray) -> dict[str, float]:
+                           P_inv: np.ndarray, M1: np.ndarray | None = None) -> dict[str, float]:
     r"""Scaled-shifted χ² difference test of nested DWLS models (Satorra, 2000), lavaan's
     ``lavTestLRT`` default for WLSMV (``method = "satorra.2000"``, ``scaled.shifted = TRUE``,
     ``A.method = "delta"``).
@@ -354,13 +368,17 @@ def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Se
     Pt = PA @ np.linalg.pinv(A @ PA) @ PA.T
     # tr((UΓ_f)²) with U = WΔ1P̃Δ1'W: tr((P̃M)²), M = Σ_g f_g Δ1_g'W_gΓ_gW_gΔ1_g — the k × k regrouping of
     # the (Σ m_g)² product (issue 16; equal to the dense form to rounding, tests/test_cfa_wls_traces.py)
-    tr1 = 0.0
-    M = np.zeros_like(Pt)
-    for D, gm, f in zip(deltas1, groups, fg):
-        WD = D * gm.w[:, None]
-        Mg = WD.T @ gm.gamma @ WD
-        tr1 += f * float(np.sum(Mg * Pt.T))
-        M += f * Mg
+    if M1 is not None:  # model 1's meat (its fit computed it: the same sum), tr₁ = tr(P̃M) by linearity
+        M = M1
+        tr1 = float(np.sum(M * Pt.T))
+    else:
+        tr1 = 0.0
+        M = np.zeros_like(Pt)
+        for D, gm, f in zip(deltas1, groups, fg):
+            WD = D * gm.w[:, None]
+            Mg = WD.T @ gm.gamma @ WD
+            tr1 += f * float(np.sum(Mg * Pt.T))
+            M += f * Mg
     PM = Pt @ M
     tr2 = float(np.sum(PM * PM.T))
     a = math.sqrt(m / tr2)
