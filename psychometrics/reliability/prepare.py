@@ -198,10 +198,11 @@ def _check_variance(x: np.ndarray, cols: list[str], what: str, rows: str, sums: 
     """:func:`check_variance`, with the same verdict and message, without its column-by-column pass
     when every item clearly varies (issue 16: 4 s at 10⁶ rows for the six scores of the demo study).
 
-    One pass over row blocks gives each item's count, sum and sum of squares; a variance from them
-    differs from the two-pass one by far less than 1e-13 · max|x|², so an item whose one-pass variance
-    exceeds 1e-6 · max(1, max|x|²) passes the exact check (threshold 1e-12 · that). Anything else —
-    too few answers, a small variance, ±inf — goes to the exact check, which decides and words it."""
+    One pass over row blocks gives each item's count, sum and sum of squares (or the shared FIML pattern
+    sums give them exactly); a variance from them differs from the two-pass one by about 1e-11 · max|x|²
+    at most (float64 sums over blocks of 65,536 rows), so an item whose one-pass variance exceeds
+    1e-6 · max(1, max|x|²) passes the exact check (threshold 1e-12 · that). Anything else — too few
+    answers, a small variance, ±inf — goes to the exact check, which decides and words it."""
     n, k = x.shape
     if n < 10_000:  # small data: the exact check directly, as before
         check_variance(x, cols, what, rows)
