@@ -32,7 +32,7 @@ from scipy.special import ndtr, ndtri
 
 from psychometrics._progress import progress
 
-__all__ = ["LARGE_N", "moment_draws", "pairwise_moments", "CovFeatures", "bootstrap_covariances", "jackknife_covariances", "percentile_interval",
+__all__ = ["LARGE_N", "moment_draws", "pair_counts", "pairwise_moments", "CovFeatures", "bootstrap_covariances", "jackknife_covariances", "percentile_interval",
            "bca_interval", "BootstrapOutcome", "run_bootstrap"]
 
 SeedLike = int | np.random.Generator | None
@@ -353,7 +353,7 @@ def _run_em_asymptotic(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarr
     are missing); BCa with acceleration 0."""
     n = x.shape[0]
     centre = _em_centre(x) if centre is None else np.asarray(centre, dtype=float)
-    _, mm = pairwise_moments(x, "cov")
+    mm = pair_counts(x)  # (the pairwise covariances themselves are not used here)
     k = len(estimates)
     reps = np.empty((n_boot, k))
     with progress(description + " (asymptotic)", n_boot, show_progress) as advance:
@@ -387,6 +387,17 @@ def _em_centre(x: np.ndarray) -> np.ndarray:
     var0 = np.maximum(s2 / n_obs - mean0 * mean0, 0.0)
     _, sig, _ = em_weighted(ps, np.ones((1, n)), mean0, np.diag(var0), tol=1e-10, max_iter=20_000, sums=sums)
     return sig[0] * (n / (n - 1.0))
+
+
+def pair_counts(x: np.ndarray) -> np.ndarray:
+    """Rows answering both items of every pair (the counts of :func:`pairwise_moments`, alone): 0/1
+    products summed in float32 within blocks of 65,536 rows (exact) and in float64 across them."""
+    p = x.shape[1]
+    mm = np.zeros((p, p))
+    for s in range(0, x.shape[0], 65_536):
+        m = (~np.isnan(x[s:s + 65_536])).astype(np.float32)
+        mm += (m.T @ m).astype(float)
+    return mm
 
 
 def pairwise_moments(x: np.ndarray, kind: str = "cov") -> tuple[np.ndarray, np.ndarray]:
@@ -437,9 +448,10 @@ def moment_draws(x: np.ndarray, centre: np.ndarray, pair_n: np.ndarray, n_boot: 
     """
     rng = np.random.default_rng(seed)
     p = centre.shape[0]
-    xc = x[~np.isnan(x).any(axis=1)]
-    if xc.shape[0] > m_max:
-        xc = xc[np.sort(rng.choice(xc.shape[0], m_max, replace=False))]
+    rows = np.flatnonzero(~np.isnan(x).any(axis=1))  # the complete rows (only the drawn ones are gathered)
+    if rows.size > m_max:
+        rows = rows[np.sort(rng.choice(rows.size, m_max, replace=False))]
+    xc = x[rows]
     d = xc - xc.mean(axis=0)
     if standardise:
         d = d / d.std(axis=0, ddof=1)

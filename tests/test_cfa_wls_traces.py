@@ -84,3 +84,33 @@ def test_dwls_derivatives_on_a_group_s_columns_equal_the_full_product(name, monk
         ref_A += e.fg[g] * (WD.T @ deltas[g])
     np.testing.assert_allclose(A, ref_A, rtol=1e-12, atol=1e-14 * np.abs(ref_A).max())
     np.testing.assert_allclose(grad, ref_g, rtol=0, atol=1e-12 * max(1.0, np.abs(ref_g).max()))
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "inv_hs_configural", "inv_bfi_configural", "inv_bfi_intercepts"])
+def test_catml_trace_by_groups_equals_dense_product(name, monkeypatch):
+    # issue 16: from CATML_BLOCKS_N rows on catML's ĉ trace is regrouped by group; the dense (Σ m_g)²
+    # products (the path below the bound, as before) are the reference, 1e-10 relative
+    e = fitted(name)._engine
+    args = (e.deltas, e.moments, e.A_inv, [s.cor for s in e.stats], [e.implied_cor(g) for g in range(len(e.stats))],
+            10)
+    monkeypatch.setattr(wls, "CATML_BLOCKS_N", 10 ** 12)
+    dense = wls.catml_robust(*args)
+    monkeypatch.setattr(wls, "CATML_BLOCKS_N", 0)
+    blocks = wls.catml_robust(*args)
+    assert np.isfinite(dense["c_hat3"])
+    for key, value in dense.items():
+        assert blocks[key] == pytest.approx(value, rel=1e-10), key
+
+
+@pytest.mark.parametrize("less,more", [("inv_bfi_configural", "inv_bfi_thresholds"),
+                                       ("inv_hs_thresholds", "inv_hs_loadings")])
+def test_satorra_with_the_fits_meat_equals_recomputed(less, more, monkeypatch):
+    # issue 16: from SHARED_MEAT_N rows on the Satorra test takes model 1's meat Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g from
+    # its fit (engine.B, the sandwich's meat) instead of recomputing it; the statistics agree to 1e-12
+    f1, f0 = fitted(less), fitted(more)
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 10 ** 12)
+    before = scaled_difference_test(f1, f0)
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
+    after = scaled_difference_test(f1, f0)
+    for key, value in before.items():
+        assert after[key] == pytest.approx(value, rel=1e-12), key

@@ -39,7 +39,8 @@ class CategoricalEngine:
         self.A = wls.information(self.deltas, self.moments, self.fg) if spec.n_free else np.zeros((0, 0))
         self.singular = False
         self.A_inv = self._invert(self.A)
-        self.V = wls.robust_vcov(self.deltas, self.moments, self.A_inv) if spec.n_free else np.zeros((0, 0))
+        self.B = wls.meat(self.deltas, self.moments) if spec.n_free else np.zeros((0, 0))  # (the Satorra test's M)
+        self.V = wls.robust_vcov(self.deltas, self.moments, self.A_inv, self.B) if spec.n_free else np.zeros((0, 0))
         self.item_index = pd.Index(spec.observed)
         self.factor_index = pd.Index(spec.latent)
 

@@ -197,4 +197,4 @@ def scaled_difference_test(less: CFAResult, more: CFAResult) -> dict[str, float]
     if f0["df"] < f1["df"]:
         raise DataError(f"the second model must be the more restricted one (df {f0['df']} < {f1['df']})")
     return wls.satorra2000_difference(f1["chisq"], f1["df"], f0["chisq"], f0["df"], e1.deltas, e0.deltas,
-                                      e1.moments, e1.A_inv)
+                                      e1.moments, e1.A_inv, M1=e1.B if e1.N >= wls.SHARED_MEAT_N else None)

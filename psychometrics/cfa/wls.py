@@ -41,7 +41,7 @@ from scipy import special
 from psychometrics.ordinal.sample_stats import vech_pairs as _pairs  # the order of the statistics vector
 
 __all__ = [
-    "GroupMoments", "robust_vcov", "scaled_shifted", "catml_robust", "rmsea", "rmsea_ci",
+    "GroupMoments", "meat", "robust_vcov", "SHARED_MEAT_N", "scaled_shifted", "catml_robust", "rmsea", "rmsea_ci",
     "rmsea_close_pvalue", "cfi", "tli",
 ]
 
@@ -66,14 +66,23 @@ def information(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], fg
     return A
 
 
-def robust_vcov(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv: np.ndarray) -> np.ndarray:
-    """Sandwich covariance A⁻¹ (Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g) A⁻¹ / (N − G) of the DWLS estimates."""
+def meat(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments]) -> np.ndarray:
+    """The sandwich's meat M = Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g (f_g = n_g/N) — also the M of the Satorra (2000) test."""
     N = sum(gm.n for gm in groups)
-    k = A_inv.shape[0]
+    k = deltas[0].shape[1]
     B = np.zeros((k, k))
     for D, gm in zip(deltas, groups):
         WD = D * gm.w[:, None]
         B += gm.n / N * WD.T @ gm.gamma @ WD
+    return B
+
+
+def robust_vcov(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv: np.ndarray,
+                B: np.ndarray | None = None) -> np.ndarray:
+    """Sandwich covariance A⁻¹ (Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g) A⁻¹ / (N − G) of the DWLS estimates
+    (``B``: :func:`meat` when the caller has it)."""
+    N = sum(gm.n for gm in groups)
+    B = meat(deltas, groups) if B is None else B
     return A_inv @ B @ A_inv / (N - len(groups))
 
 
@@ -201,9 +210,14 @@ def catml_robust(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A
         blocks_W.append(f * gm.w[k:])
         blocks_V.append(f * V)
         blocks_G.append(gm.gamma[k:, k:] / f)
+    m = sum(len(w) for w in blocks_W)
+    if N >= CATML_BLOCKS_N:
+        ks = _catml_trace_blocks(blocks_D, blocks_W, blocks_V, blocks_G, A_inv)
+        c_hat3 = ks / df if df > 0 else math.nan
+        return {"XX3": X2, "df3": df, "c_hat3": c_hat3, "XX3_scaled": X2 / c_hat3, "XX3_null": X2_null,
+                "df3_null": m, "c_hat3_null": sum(float(np.trace(G_)) for G_ in blocks_G) / m}
     Dall = np.vstack(blocks_D)
     Wall = np.concatenate(blocks_W)
-    m = len(Wall)
     Vall = np.zeros((m, m))
     Gall = np.zeros((m, m))
     off = 0
@@ -219,6 +233,33 @@ def catml_robust(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A
     c_null = float(np.trace(Gall)) / df_null
     return {"XX3": X2, "df3": df, "c_hat3": c_hat3, "XX3_scaled": X2 / c_hat3, "XX3_null": X2_null,
             "df3_null": df_null, "c_hat3_null": c_null}
+
+
+#: from this many rows on, :func:`catml_robust`'s trace is regrouped by group (:func:`_catml_trace_blocks`);
+#: below it (the demo) the dense (Σ m_g)² products are kept, bit for bit as before
+CATML_BLOCKS_N = 10_000
+
+
+def _catml_trace_blocks(blocks_D, blocks_W, blocks_V, blocks_G, A_inv) -> float:
+    r"""tr(WiUᵀ V WiU G) of :func:`catml_robust` without the (Σ_g m_g)² matrices (issue 16).
+
+    With WiU = I − D Q, Q = A⁻¹ Dᵀ W (D, W stacked over groups; V, G block diagonal):
+    tr(WiUᵀVWiU G) = Σ_g tr(V_gG_g) − Σ_g tr(D_gᵀV_gG_gQ_gᵀ) − Σ_g tr(Q_gG_gV_gD_g) + tr(M · Q G Qᵀ),
+    M = Σ_g D_gᵀV_gD_g, Q G Qᵀ = Σ_g Q_gG_gQ_gᵀ — the same sums regrouped, O(Σ_g m_g² k) instead of
+    O((Σ_g m_g)³) (the invariance ladder's configural model: 3 × 378 correlations). Equal to the dense
+    form to rounding (tests/test_cfa_wls_traces.py)."""
+    k = A_inv.shape[0]
+    M = np.zeros((k, k))
+    QGQ = np.zeros((k, k))
+    ks = 0.0
+    for D, w, V, G in zip(blocks_D, blocks_W, blocks_V, blocks_G):
+        Q = A_inv @ (D.T * w)  # (k, m_g)
+        QG = Q @ G
+        DV = D.T @ V  # (k, m_g)
+        ks += float(np.sum(V * G.T)) - float(np.sum((DV @ G) * Q)) - float(np.sum(QG * (V @ D).T))
+        M += DV @ D
+        QGQ += QG @ Q.T
+    return ks + float(np.sum(M * QGQ.T))
 
 
 # ------------------------------------------------------------------ indices with ĉ
@@ -293,9 +334,27 @@ def tli(X2: float, df: float, X2_null: float, df_null: float, c_hat: float = 1.0
     return 1.0
 
 
+def _pinv_times(D: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """D⁺X by a reduced QR of D (R⁻¹QᵀX) when D has full column rank — D⁺ = R⁻¹Qᵀ then — instead of
+    the SVD behind ``np.linalg.pinv`` (about a third of the flops); ``pinv`` when R is (nearly) singular."""
+    from scipy.linalg import solve_triangular
+
+    Q, R = np.linalg.qr(D)
+    d = np.abs(np.diag(R))
+    if not d.size or d.min() <= max(D.shape) * np.finfo(float).eps * d.max() * 1e3:
+        return np.linalg.pinv(D) @ X
+    return solve_triangular(R, Q.T @ X)
+
+
+#: from this many rows on, the Satorra test takes model 1's meat from its fit instead of recomputing it
+#: (tr₁ summed as tr(P̃M) instead of Σ_g f_g tr(P̃M_g): the same sum regrouped) and D1⁺D0 by QR instead of
+#: an SVD (:func:`_pinv_times`); below it (the demo) as before
+SHARED_MEAT_N = 10_000
+
+
 def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Sequence[np.ndarray],
                            deltas0: Sequence[np.ndarray], groups: Sequence[GroupMoments],
-                           P_inv: np.ndarray) -> dict[str, float]:
+                           P_inv: np.ndarray, M1: np.ndarray | None = None) -> dict[str, float]:
     r"""Scaled-shifted χ² difference test of nested DWLS models (Satorra, 2000), lavaan's
     ``lavTestLRT`` default for WLSMV (``method = "satorra.2000"``, ``scaled.shifted = TRUE``,
     ``A.method = "delta"``).
@@ -314,7 +373,7 @@ def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Se
     fg = [gm.n / N for gm in groups]
     D1 = np.vstack(deltas1)
     D0 = np.vstack(deltas0)
-    H = np.linalg.pinv(D1) @ D0
+    H = _pinv_times(D1, D0) if M1 is not None else np.linalg.pinv(D1) @ D0
     U_, s, _ = np.linalg.svd(H, full_matrices=True)
     rank = int(np.sum(s > max(H.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0) * 1e3))
     A = U_[:, rank:].T
@@ -322,13 +381,17 @@ def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Se
     Pt = PA @ np.linalg.pinv(A @ PA) @ PA.T
     # tr((UΓ_f)²) with U = WΔ1P̃Δ1'W: tr((P̃M)²), M = Σ_g f_g Δ1_g'W_gΓ_gW_gΔ1_g — the k × k regrouping of
     # the (Σ m_g)² product (issue 16; equal to the dense form to rounding, tests/test_cfa_wls_traces.py)
-    tr1 = 0.0
-    M = np.zeros_like(Pt)
-    for D, gm, f in zip(deltas1, groups, fg):
-        WD = D * gm.w[:, None]
-        Mg = WD.T @ gm.gamma @ WD
-        tr1 += f * float(np.sum(Mg * Pt.T))
-        M += f * Mg
+    if M1 is not None:  # model 1's meat (its fit computed it: the same sum), tr₁ = tr(P̃M) by linearity
+        M = M1
+        tr1 = float(np.sum(M * Pt.T))
+    else:
+        tr1 = 0.0
+        M = np.zeros_like(Pt)
+        for D, gm, f in zip(deltas1, groups, fg):
+            WD = D * gm.w[:, None]
+            Mg = WD.T @ gm.gamma @ WD
+            tr1 += f * float(np.sum(Mg * Pt.T))
+            M += f * Mg
     PM = Pt @ M
     tr2 = float(np.sum(PM * PM.T))
     a = math.sqrt(m / tr2)

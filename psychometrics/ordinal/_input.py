@@ -79,8 +79,12 @@ def prepare(
         keep = ~nan.all(axis=1)
     n_excluded = int((~keep).sum())
     if n_excluded:
-        X = X[keep]
-        nan = nan[keep]
+        X = X.T[:, keep].T  # (keeps X's memory order)
+        nan = nan.T[:, keep].T
+    if X.shape[0] >= 10_000 and not X.flags.f_contiguous:
+        # the loop below works column by column: one copy in column order instead of strided columns
+        # (every elementwise pass several times slower; issue 16)
+        X, nan = np.asfortranarray(X), np.asfortranarray(nan)
     if X.shape[0] < 2:
         if n_excluded:
             check_observed(np.where(nan, np.nan, 0.0), names, "polychoric")
@@ -89,25 +93,59 @@ def prepare(
             f"({n_excluded} excluded); polychoric correlations need more data."
         )
     is_ord = np.array([n in ord_names for n in names])
-    codes = np.full(X.shape, -1, dtype=np.int64, order="F")  # column access below
+    # column access below; int16 (a quarter of int64's memory) unless an item has more categories
+    codes = np.full(X.shape, -1, dtype=np.int16, order="F")
     cats: dict[str, np.ndarray] = {}
     for j, name in enumerate(names):
         x = X[:, j]
         ok = ~nan[:, j]
-        obs = x[ok] if not ok.all() else x
-        if obs.size == 0:
+        if not ok.any():
             raise DataError(f"item {name} has no observed values.")
+        if is_ord[j]:
+            coded = _ordinal_codes_column(name, x, ok, max_categories, diagnostics)
+            if coded is not None:  # the whole column at once, −1 where missing (no gather of the answers)
+                if coded[0].size > np.iinfo(codes.dtype).max:
+                    codes = codes.astype(np.int64, order="F")
+                levels, codes[:, j] = coded
+                cats[name] = levels
+                continue
+        obs = x[ok] if not ok.all() else x
         if not is_ord[j]:
             if np.ptp(obs) == 0:
                 raise DataError(f"item {name} is constant ({obs[0]:g}); drop it.")
             continue
         levels, c = _ordinal_codes(name, obs, max_categories, diagnostics)
+        if levels.size > np.iinfo(codes.dtype).max:
+            codes = codes.astype(np.int64, order="F")
         if ok.all():
             codes[:, j] = c
         else:
             codes[ok, j] = c
         cats[name] = levels
     return names, X, codes, is_ord, cats, n_excluded
+
+
+def _ordinal_codes_column(name: str, x: np.ndarray, ok: np.ndarray, max_categories: int,
+                          diagnostics: list[Diagnostic]):
+    """:func:`_ordinal_codes` of the answers ``x[ok]`` computed on the whole column ``x`` (NaN where not
+    ``ok``): (levels, codes with −1 where missing), or None for codes spread over 100,000 or more
+    values (then :func:`_ordinal_codes` on the answers). The same checks, messages, levels and codes:
+    the first non-integer answer in row order is the first of ``x[ok]``; a missing value maps to slot
+    0 of the tabulation and code −1 (issue 16: no gather of the answers and scatter of their codes)."""
+    rounded = np.round(x)
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(x - rounded) > 1e-8  # NaN: False
+    if bad.any():
+        return _ordinal_codes(name, x[ok], max_categories, diagnostics)  # raises, naming the first one
+    lo_v, hi_v = int(np.nanmin(rounded)), int(np.nanmax(rounded))
+    if hi_v - lo_v >= 100_000:
+        return None
+    idx = np.where(ok, rounded - (lo_v - 1), 0.0).astype(np.int64)  # 0 = missing, 1.. = value − lo + 1
+    present = np.bincount(idx, minlength=hi_v - lo_v + 2)[1:] > 0
+    levels = np.flatnonzero(present) + lo_v
+    lut = np.concatenate([[-1], np.cumsum(present) - 1])
+    _check_levels(name, levels, lo_v, hi_v, max_categories, diagnostics)
+    return levels, lut[idx]
 
 
 def _ordinal_codes(name: str, obs: np.ndarray, max_categories: int, diagnostics: list[Diagnostic]):
@@ -129,6 +167,14 @@ def _ordinal_codes(name: str, obs: np.ndarray, max_categories: int, diagnostics:
         c = lut[iv - lo_v]
     else:
         levels, c = np.unique(iv, return_inverse=True)
+    _check_levels(name, levels, lo_v, hi_v, max_categories, diagnostics)
+    return levels, c
+
+
+def _check_levels(name: str, levels: np.ndarray, lo_v: int, hi_v: int, max_categories: int,
+                  diagnostics: list[Diagnostic]) -> None:
+    """An ordinal item's observed categories: fewer than 2 an error; an empty category between
+    consecutive codes, or more than ``max_categories``, a warning."""
     if levels.size < 2:
         raise DataError(
             f"item {name} has only one observed category ({levels[0]}); an ordinal item "
@@ -146,7 +192,7 @@ def _ordinal_codes(name: str, obs: np.ndarray, max_categories: int, diagnostics:
             f"{lo_v} and {hi_v}; the empty category is dropped (the "
             f"{levels.size} observed values are used as categories 1..{levels.size}), "
             "as lavaan does.",
-            stacklevel=6,
+            stacklevel=7,
         )
     if levels.size > max_categories:
         record(
@@ -154,9 +200,8 @@ def _ordinal_codes(name: str, obs: np.ndarray, max_categories: int, diagnostics:
             DataQualityWarning,
             f"item {name} has {levels.size} categories (more than {max_categories}); "
             "is it really ordinal? Leave it out of `ordered` to treat it as continuous.",
-            stacklevel=6,
+            stacklevel=7,
         )
-    return levels, c
 
 
 def _is_number(v) -> bool:

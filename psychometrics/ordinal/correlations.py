@@ -35,7 +35,7 @@ from psychometrics.exceptions import (
 )
 from psychometrics.ordinal._input import prepare
 from psychometrics.ordinal.bivariate import _BIG
-from psychometrics.ordinal.nacov import NACOV_ROWS, nacov, nacov_limit  # noqa: F401 - NACOV_ROWS re-exported
+from psychometrics.ordinal.nacov import NACOV_ROWS, nacov, nacov_diagonal, nacov_limit  # noqa: F401 - NACOV_ROWS re-exported
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
 from psychometrics.ordinal.twostep import pearson_from_tables, polychoric_pairs, polyserial_pairs
 
@@ -137,7 +137,7 @@ def polychoric(
     ordered: Sequence[str] | bool | None = None,
     *,
     missing: Literal["listwise", "pairwise"] = "listwise",
-    acov: bool | None = None,
+    acov: bool | str | None = None,
     max_categories: int = 10,
 ) -> PolychoricResult:
     """Polychoric correlations (polyserial/Pearson for continuous items) as ``lavaan::lavCor``.
@@ -172,9 +172,11 @@ def polychoric(
         ``"listwise"`` (lavCor's default) uses complete rows only; ``"pairwise"`` uses each
         item's available values for its thresholds and each pair's complete rows for its
         table, as ``lavCor(missing = "pairwise")``.
-    acov : bool or None
+    acov : bool, "diagonal" or None
         Compute the asymptotic covariance matrix (lavaan's NACOV, needed for WLS/WLSMV).
-        ``None`` (default): when all items are ordinal.
+        ``None`` (default): when all items are ordinal. ``"diagonal"``: only its diagonal, as
+        ``dwls_weights`` (``acov`` stays None) — exact from the bivariate tables at any n, no pass
+        over the rows (:func:`psychometrics.ordinal.nacov.nacov_diagonal`); enough for DWLS estimates.
     max_categories : int
         Warn when an ordinal item has more categories than this.
 
@@ -197,8 +199,36 @@ def polychoric(
     """
     diagnostics: list[Diagnostic] = []
     names, X, codes, is_ord, cats, n_excluded = prepare(data, ordered, missing, max_categories, diagnostics)
-    n, p = X.shape
-    observed = ~np.isnan(X)
+    return _estimate(names, X, codes, is_ord, cats, n_excluded, missing, acov, diagnostics)
+
+
+@single_thread_blas
+def polychoric_from_codes(codes: np.ndarray, names: Sequence[str], K: Sequence[int], *,
+                          missing: Literal["listwise", "pairwise"] = "listwise", acov: bool = True,
+                          max_categories: int = 10) -> PolychoricResult:
+    """:func:`polychoric` of ordinal items already coded (private; issue 16).
+
+    ``codes`` (n × p integers, column access: Fortran order or a row slice of it) hold category
+    0..K_j − 1 of every answer and −1 where missing; every category of every item occurs and no row
+    is empty under ``missing`` (the caller, :func:`psychometrics.ordinal.group_stats.ordinal_sample_stats`,
+    has checked both). The result equals ``polychoric(DataFrame(codes + 1 with NaN), ordered=True, ...)``
+    — the codes, categories 1..K_j and warnings :func:`polychoric`'s input step would produce —
+    without building the frame and recoding its floats (once per group).
+    """
+    from psychometrics.ordinal._input import _check_levels
+
+    diagnostics: list[Diagnostic] = []
+    names = [str(v) for v in names]
+    cats: dict[str, np.ndarray] = {}
+    for name, k in zip(names, K):
+        cats[name] = np.arange(1, int(k) + 1, dtype=np.int64)
+        _check_levels(name, cats[name], 1, int(k), max_categories, diagnostics)
+    return _estimate(names, None, codes, np.ones(len(names), dtype=bool), cats, 0, missing, acov, diagnostics)
+
+
+def _estimate(names, X, codes, is_ord, cats, n_excluded, missing, acov, diagnostics) -> PolychoricResult:
+    """Steps 1 and 2 of :func:`polychoric` on coded data (``X``: the values, None when all items are ordinal)."""
+    n, p = codes.shape
     ord_idx = np.flatnonzero(is_ord)
     con_idx = np.flatnonzero(~is_ord)
     if acov is None:
@@ -212,8 +242,14 @@ def polychoric(
 
     # ---- step 1: thresholds from the margins
     K = {j: cats[names[j]].size for j in ord_idx}
-    th, counts = _thresholds(codes, observed, ord_idx, K)
-    pair_n = _pair_counts(observed, names, n)
+    tables = None
+    if con_idx.size == 0 and ord_idx.size >= 2:  # all ordinal: margins and pair counts from the tables
+        tables = _tables(codes, ord_idx, K)
+        th, counts, pair_n = _from_tables(tables, ord_idx, K, names)
+    observed = (~np.isnan(X) if X is not None else codes >= 0) if tables is None or con_idx.size else None
+    if tables is None:
+        th, counts = _thresholds(codes, observed, ord_idx, K)
+        pair_n = _pair_counts(observed, names, n)
     R = np.eye(p)
     zero_pairs: list[tuple[str, str]] = []
     not_converged: list[str] = []
@@ -221,7 +257,8 @@ def polychoric(
     # ---- step 2a: ordinal pairs from all bivariate tables at once (one-hot product)
     freq_raw = None  # the bivariate tables as observed (the scores behind acov use them)
     if ord_idx.size >= 2:
-        freq_raw = _ordinal_pairs(R, codes, ord_idx, K, th, n, names, zero_pairs, not_converged, diagnostics)
+        freq_raw = _ordinal_pairs(R, codes, ord_idx, K, th, n, names, zero_pairs, not_converged, diagnostics,
+                                  tables)
 
     # ---- step 2b: polyserial (continuous × ordinal) and Pearson (continuous pairs)
     if con_idx.size:
@@ -264,27 +301,79 @@ def _pair_counts(observed, names, n):
     return pair_n
 
 
-def _ordinal_pairs(R, codes, ord_idx, K, th, n, names, zero_pairs, not_converged, diagnostics):
+#: rows per block of the one-hot tables (float32 counts within a block are exact: below 2²⁴)
+_TABLE_BLOCK = 65_536
+
+
+def _tables(codes, ord_idx, K):
+    """All bivariate category tables at once: the upper triangle of T = OᵀO for the one-hot coding
+    O (n × (ΣK + 1), the last column zero) of the ordinal items' codes (−1 = missing: no category).
+
+    O is built and multiplied (``ssyrk``: half the work of a general product) in blocks of
+    :data:`_TABLE_BLOCK` rows and the blocks' counts added in float64: every entry is an integer
+    sum, exact in any order, so T equals the one-block product (issue 16: the one block held
+    n × ΣK float32, 0.56 GB at 10⁶ rows × 28 items). The diagonal blocks hold the margins.
+    """
+    from scipy.linalg import blas
+
+    offs = np.concatenate([[0], np.cumsum([K[j] for j in ord_idx])])
+    tot = int(offs[-1])
+    n = codes.shape[0]
+    T = np.zeros((tot + 1, tot + 1))
+    O = np.zeros((min(n, _TABLE_BLOCK), tot + 1), order="F", dtype=np.float32)
+    for r0 in range(0, n, _TABLE_BLOCK):
+        m = min(_TABLE_BLOCK, n - r0)
+        if m < O.shape[0]:
+            O = np.zeros((m, tot + 1), order="F", dtype=np.float32)
+        for a, j in enumerate(ord_idx):  # column by column: contiguous writes in F order
+            cj = codes[r0:r0 + m, j]
+            for k in range(K[j]):
+                O[:, offs[a] + k] = cj == k
+        T += blas.ssyrk(1.0, O, trans=1)  # upper triangle of OᵀO (exact integers in float32)
+    return T
+
+
+def _from_tables(T, ord_idx, K, names):
+    """Thresholds, category counts and pair counts of all-ordinal items from their tables ``T``
+    (:func:`_tables`): the counts are T's diagonal, a pair's count the sum of its table — the
+    integers :func:`_thresholds` and :func:`_pair_counts` count from the rows (same numbers)."""
+    offs = np.concatenate([[0], np.cumsum([K[j] for j in ord_idx])])
+    diag = np.diag(T)
+    th: dict[int, np.ndarray] = {}
+    counts: dict[int, np.ndarray] = {}
+    for a, j in enumerate(ord_idx):
+        cnt = diag[offs[a]: offs[a + 1]].copy()
+        counts[j] = cnt
+        th[j] = special.ndtri(np.cumsum(cnt)[:-1] / cnt.sum())
+    p = len(names)
+    pair_n = np.zeros((p, p))
+    for a, j in enumerate(ord_idx):
+        pair_n[j, j] = counts[j].sum()
+        for b in range(a + 1, len(ord_idx)):
+            jb = ord_idx[b]
+            pair_n[j, jb] = pair_n[jb, j] = T[offs[a]: offs[a + 1], offs[b]: offs[b + 1]].sum()
+    few = [(names[a], names[b]) for a, b in zip(*np.triu_indices(p, 1)) if pair_n[a, b] < 2]
+    if few:
+        shown = ", ".join(f"{a}–{b}" for a, b in few[:5])
+        raise DataError(
+            f"item pair(s) {shown}{' …' if len(few) > 5 else ''} have fewer than 2 rows observed on both; "
+            "their correlation cannot be estimated. Drop one of the items or collect more data."
+        )
+    return th, counts, pair_n
+
+
+def _ordinal_pairs(R, codes, ord_idx, K, th, n, names, zero_pairs, not_converged, diagnostics, T=None):
     """Step 2a: the polychoric correlations of all ordinal pairs, written into ``R``.
 
     Pairs with empty cells are appended to ``zero_pairs``, pairs that did not converge to
     ``not_converged``. Returns the bivariate tables as observed (padded to the largest
-    number of categories), before lavaan's zero-cell adjustment of 2 × 2 tables.
+    number of categories), before lavaan's zero-cell adjustment of 2 × 2 tables. ``T``: the
+    tables of :func:`_tables` when the caller has them.
     """
     offs = np.concatenate([[0], np.cumsum([K[j] for j in ord_idx])])
     tot = int(offs[-1])
-    # All bivariate tables at once: T = OᵀO for the one-hot coding O (n × ΣK); only the
-    # upper triangle is needed (dsyrk: half the work of a general product).
-    from scipy.linalg import blas
-
-    small = n < 2**24  # counts are exact in float32 below 2^24 rows (half the memory)
-    O = np.zeros((n, tot + 1), order="F", dtype=np.float32 if small else np.float64)
-    for a, j in enumerate(ord_idx):  # column by column: contiguous writes in F order
-        cj = codes[:, j]
-        for k in range(K[j]):
-            O[:, offs[a] + k] = cj == k
-    T = (blas.ssyrk if small else blas.dsyrk)(1.0, O, trans=1).astype(float)  # upper triangle of OᵀO
-    del O
+    if T is None:
+        T = _tables(codes, ord_idx, K)
     kmax = max(K.values())
     ia, ib = np.triu_indices(ord_idx.size, 1)
     cat_r = np.arange(kmax)
@@ -415,7 +504,11 @@ def _labelled_result(R, th, counts, freq_raw, codes, ord_idx, K, cats, names, n,
             stacklevel=5,
         )
         acov = False
-    if acov:
+    if acov == "diagonal":  # the DWLS weights only: Γ's diagonal from the tables, exact at any n
+        g = nacov_diagonal(ord_idx, K, th, counts, R, freq_raw, n)
+        with np.errstate(divide="ignore"):
+            weights = pd.Series(1.0 / g, index=list(stats.index), name="dwls_weight")
+    elif acov:
         G = nacov(codes, ord_idx, K, th, counts, R, freq_raw, n)
         if codes.shape[0] > nacov_limit():
             record(diagnostics, PsychometricsWarning,

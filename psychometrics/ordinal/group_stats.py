@@ -14,7 +14,7 @@ from psychometrics._groups import group_label as _group_label
 from psychometrics._validation import check_observed
 from psychometrics.exceptions import (DataError, DataQualityWarning, Diagnostic, EstimationError,
                                      PsychometricsWarning, record)
-from psychometrics.ordinal.correlations import polychoric
+from psychometrics.ordinal.correlations import polychoric_from_codes
 from psychometrics.ordinal import nacov as _nacov
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
 from psychometrics._text import quote
@@ -159,7 +159,13 @@ def ordinal_sample_stats(
     for v in items:
         if not pd.api.types.is_numeric_dtype(X[v]) or pd.api.types.is_bool_dtype(X[v]):
             raise DataError(f"ordinal item {quote(v)} is not numeric (dtype {X[v].dtype}); code its categories as integers")
-    values = X.to_numpy(dtype=float)
+    # item by item, each column contiguous (one copy in column order when the frame's block is row-major):
+    # strided columns made every later pass several times slower (issue 16)
+    whole = X.to_numpy(dtype=float)
+    if not whole.flags.f_contiguous:
+        whole = np.asfortranarray(whole)
+    cols = [whole[:, j] for j in range(whole.shape[1])]
+    n_rows = len(X)
     if group is not None:
         if group not in data.columns:
             raise DataError(f"grouping variable {quote(group)} is not a column of the data")
@@ -167,77 +173,65 @@ def ordinal_sample_stats(
         if bad.size:
             raise DataError(f"grouping variable {quote(group)} is missing in {bad.size} row(s) (index "
                             f"{', '.join(str(data.index[i]) for i in bad[:10])}); drop or label these rows first")
-    nan = np.isnan(values)
-    complete = ~nan.all(axis=1) if missing == "pairwise" else ~nan.any(axis=1)
+    n_missing = np.zeros(n_rows, dtype=np.int32 if len(items) < 2 ** 31 else np.int64)  # missing items per row
+    counts = np.zeros(len(items), dtype=np.int64)  # missing rows per item
+    for j, c in enumerate(cols):
+        nan_j = np.isnan(c)
+        n_missing += nan_j
+        counts[j] = int(nan_j.sum())
+    complete = n_missing < len(items) if missing == "pairwise" else n_missing == 0
     n_excluded = int((~complete).sum())
     if n_excluded and missing == "pairwise":
         record(diags, DataQualityWarning,
-               f"{n_excluded} of {len(values)} rows have every model item missing and were not used "
+               f"{n_excluded} of {n_rows} rows have every model item missing and were not used "
                "(pairwise deletion keeps all other rows)", stacklevel=5)
     elif n_excluded:
-        counts = np.isnan(values).sum(axis=0)
         detail = ", ".join(f"{v} ({c})" for v, c in zip(items, counts) if c)
         record(diags, DataQualityWarning,
-               f"listwise deletion: {n_excluded} of {len(values)} rows have missing values on model items and were "
+               f"listwise deletion: {n_excluded} of {n_rows} rows have missing values on model items and were "
                f"not used (missing per item: {detail})", stacklevel=5)
-    check_observed(values, list(items), "ordinal sample statistics")
+    if n_rows and (counts == n_rows).any():  # items without an answer: check_observed's error
+        check_observed(np.where(counts == n_rows, np.nan, 0.0)[None, :], list(items), "ordinal sample statistics")
     if group is None:
         labels: tuple[str, ...] = ("all",)
         gcodes = np.zeros(int(complete.sum()), dtype=int)
+        sel = np.flatnonzero(complete)
     else:
         labels, gcodes = _group_codes(data[group], complete, group)
-    # the used rows as one copy in column order: the loop below reads and writes whole columns, and a
-    # group's rows are gathered column by column (sequential reads, not a strided gather of rows)
-    values = values.T[:, complete].T
+        # the used rows grouped by group (stable: data order within a group), so that every group's rows
+        # are a slice — the same rows in the same order as a boolean selection of the group
+        order = np.argsort(gcodes, kind="stable")
+        sel, gcodes = np.flatnonzero(complete)[order], gcodes[order]
+    bounds = np.searchsorted(gcodes, np.arange(len(labels) + 1))
+    # the used rows as one copy in column (Fortran) order: the loops below read whole columns (a strided
+    # column of a row-major copy made every elementwise pass several times slower; issue 16)
+    values = np.empty((sel.size, len(items)), order="F")
+    for j, c in enumerate(cols):
+        values[:, j] = c[sel]
+    del cols, whole
     if missing == "pairwise":
-        _check_coverage(values, items, gcodes, labels, group, diags)
+        _check_coverage(values, items, bounds, labels, group, diags)
+    # category 0..K−1, −1 where missing; int16 (a quarter of int64's memory) unless an item has more categories
+    codes = np.empty(values.shape, dtype=np.int16, order="F")
+    K: list[int] = []
     for j, v in enumerate(items):
-        col = values[:, j]
-        obs = ~np.isnan(col)
-        seen = col[obs]
-        if np.any(seen != np.round(seen)):
-            bad = np.unique(seen[seen != np.round(seen)])[:5]
-            raise DataError(f"ordinal item {quote(v)} has non-integer values ({', '.join(map(str, bad))}); "
-                            "code its categories as integers")
-        cats, code = _categories(seen)  # sorted distinct values; each answer's index in them
-        if not cats:
-            raise DataError(f"ordinal item {quote(v)} has no observed response in the rows used; remove it")
-        if len(cats) < 2:
-            raise DataError(f"ordinal item {quote(v)} has a single category ({cats[0]:g}) in the data; remove it")
-        if group is not None:
-            # answers per group and category in one pass (bincount), not one per cell
-            cell = gcodes[obs] * len(cats) + code
-            used = np.bincount(cell, minlength=len(labels) * len(cats)).reshape(len(labels), len(cats))
-            empty = [(lab, c) for g, lab in enumerate(labels) for k, c in enumerate(cats) if used[g, k] == 0]
-            if empty:
-                if empty_categories == "error":
-                    where = "; ".join(f"category {c:g} in group {quote(lab)}" for lab, c in empty)
-                    raise DataError(
-                        f"ordinal item {quote(v)} has an empty category: {where}. Thresholds cannot be compared "
-                        "across groups; merge categories (empty_categories='collapse' merges each empty "
-                        "category with its lower neighbour in all groups) or drop the item"
-                    )
-                col, cats, merges = _collapse(col, cats, gcodes, labels)
-                if len(cats) < 2:
-                    raise DataError(f"ordinal item {quote(v)}: collapsing empty categories leaves a single category")
-                values[:, j] = col
-                code = np.searchsorted(np.array(cats), col[obs])
-                record(diags, DataQualityWarning,
-                       f"item {quote(v)}: " + "; ".join(f"category {c:g} (empty in group {quote(lab)}) merged into {t:g}"
-                                                   for c, t, lab in merges)
-                       + " in every group", stacklevel=5)
-        # recode to 1..K so that every group sees the same categories
-        values[obs, j] = code + 1
+        cats, code = _item_codes(values[:, j], v, gcodes, labels, group, empty_categories, diags)
+        if len(cats) > np.iinfo(codes.dtype).max:
+            codes = codes.astype(np.int64, order="F")
+        codes[:, j] = code
+        K.append(len(cats))
+    del values  # only the codes are needed from here on
     out = []
-    shares = _nacov_shares(np.bincount(gcodes, minlength=len(labels)), labels, diags)
+    shares = _nacov_shares(np.diff(bounds), labels, diags)
     for g, lab in enumerate(labels):
-        block = pd.DataFrame(values.T[:, gcodes == g].T, columns=items)
-        if len(block) <= len(items):
+        rows = int(bounds[g + 1] - bounds[g])
+        if rows <= len(items):
             where = f" in group {quote(lab)}" if group is not None else ""
             kind = "complete" if missing == "listwise" else "non-empty"
-            raise DataError(f"{len(block)} {kind} rows{where} for {len(items)} items: too few for WLSMV")
+            raise DataError(f"{rows} {kind} rows{where} for {len(items)} items: too few for WLSMV")
         with _nacov.nacov_rows(shares[g]):
-            res = polychoric(block, ordered=True, acov=True, missing=missing)
+            # = polychoric(DataFrame of the group's recoded answers 1..K, ordered=True, acov=True, missing=missing)
+            res = polychoric_from_codes(codes[bounds[g]:bounds[g + 1]], items, K, missing=missing, acov=True)
         for dg in res.diagnostics:
             where = f" (group {quote(lab)})" if group is not None else ""
             diags.append(Diagnostic(dg.category, dg.message + where))
@@ -250,18 +244,21 @@ def ordinal_sample_stats(
     return out, labels, n_excluded
 
 
-def _check_coverage(values, items, gcodes, labels, group, diags) -> None:
+def _check_coverage(values, items, bounds, labels, group, diags) -> None:
     """Pairwise deletion: every item observed in every group and every pair observed together
-    (else :class:`DataError`); coverage (share of a group's rows observing both) below 0.10 warned."""
+    (else :class:`DataError`); coverage (share of a group's rows observing both) below 0.10 warned.
+    ``values``: the used rows grouped by group, group g's rows ``bounds[g]:bounds[g + 1]``."""
     for g, lab in enumerate(labels):
         where = f" in group {quote(lab)}" if group is not None else ""
-        obs = (~np.isnan(values.T[:, gcodes == g].T)).astype(float)  # (values: column order)
+        block = values[bounds[g]:bounds[g + 1]]  # the group's rows (grouped: a slice)
+        # pair counts: integer sums, exact in float32 below 2²⁴ rows
+        obs = (~np.isnan(block)).astype(np.float32 if block.shape[0] < 2 ** 24 else float)
         n_g = obs.shape[0]
         none = [v for v, c in zip(items, obs.sum(axis=0)) if c == 0]
         if none:
             raise DataError(f"item(s) {', '.join(map(repr, none[:10]))} are missing in every row{where}; "
                             "their thresholds cannot be estimated. Drop the item(s) or the group")
-        cov = obs.T @ obs
+        cov = (obs.T @ obs).astype(float)
         ia, ib = np.triu_indices(len(items), 1)
         never = [(items[a], items[b]) for a, b in zip(ia, ib) if cov[a, b] < 2]
         if never:
@@ -277,3 +274,58 @@ def _check_coverage(values, items, gcodes, labels, group, diags) -> None:
             record(diags, DataQualityWarning,
                    f"covariance coverage below 0.10{where} for {len(low)} item pair(s): {shown}"
                    f"{' …' if len(low) > 5 else ''}; their correlations rest on few rows", stacklevel=6)
+
+
+def _item_codes(col: np.ndarray, v: str, gcodes: np.ndarray, labels: tuple[str, ...], group: str | None,
+                empty_categories: str, diags: list[Diagnostic]) -> tuple[list[float], np.ndarray]:
+    """One item's categories (its sorted distinct answers, after merging empty ones) and each row's
+    category code (−1 where missing); an empty category in a group is an error or merged (said in ``diags``).
+
+    Small integer codes are tabulated over the whole column (missing answers in their own slot, no
+    gather of the answers or scatter of their codes; issue 16); the same categories and codes as
+    :func:`_categories` of the answers, which is used for codes spread over 100,000 or more values."""
+    obs = ~np.isnan(col)
+    with np.errstate(invalid="ignore"):
+        nonint = obs & (col != np.round(col))
+    if nonint.any():
+        bad = np.unique(col[nonint])[:5]
+        raise DataError(f"ordinal item {quote(v)} has non-integer values ({', '.join(map(str, bad))}); "
+                        "code its categories as integers")
+    if not obs.any():
+        raise DataError(f"ordinal item {quote(v)} has no observed response in the rows used; remove it")
+    lo, hi = float(np.nanmin(col)), float(np.nanmax(col))
+    if np.isfinite(hi - lo) and hi - lo < 100_000:
+        idx = np.where(obs, col - (lo - 1.0), 0.0).astype(np.int64)  # 0 = missing
+        present = np.bincount(idx, minlength=int(hi - lo) + 2)[1:] > 0
+        cats = [float(c) for c in (np.flatnonzero(present) + lo).tolist()]
+        code = np.concatenate([[-1], np.cumsum(present) - 1])[idx]
+    else:
+        cats, c = _categories(col[obs])
+        code = np.full(col.shape, -1, dtype=np.int64)
+        code[obs] = c
+    if len(cats) < 2:
+        raise DataError(f"ordinal item {quote(v)} has a single category ({cats[0]:g}) in the data; remove it")
+    if group is not None:
+        # answers per group and category in one pass (bincount), not one per cell
+        G, k = len(labels), len(cats)
+        cell = np.where(obs, gcodes * k + code, G * k)
+        used = np.bincount(cell, minlength=G * k + 1)[:G * k].reshape(G, k)
+        empty = [(lab, c) for g, lab in enumerate(labels) for i, c in enumerate(cats) if used[g, i] == 0]
+        if empty:
+            if empty_categories == "error":
+                where = "; ".join(f"category {c:g} in group {quote(lab)}" for lab, c in empty)
+                raise DataError(
+                    f"ordinal item {quote(v)} has an empty category: {where}. Thresholds cannot be compared "
+                    "across groups; merge categories (empty_categories='collapse' merges each empty "
+                    "category with its lower neighbour in all groups) or drop the item"
+                )
+            col, cats, merges = _collapse(col, cats, gcodes, labels)
+            if len(cats) < 2:
+                raise DataError(f"ordinal item {quote(v)}: collapsing empty categories leaves a single category")
+            code = np.full(col.shape, -1, dtype=np.int64)
+            code[obs] = np.searchsorted(np.array(cats), col[obs])
+            record(diags, DataQualityWarning,
+                   f"item {quote(v)}: " + "; ".join(f"category {c:g} (empty in group {quote(lab)}) merged into {t:g}"
+                                               for c, t, lab in merges)
+                   + " in every group", stacklevel=6)
+    return cats, code

@@ -13,7 +13,7 @@ import numpy as np
 
 from psychometrics.ordinal.bivariate import _BIG, _SQRT_EPS, _dnorm, _pair_grid, _pnorm
 
-__all__ = ["nacov", "unique_rows", "NACOV_ROWS", "nacov_limit", "nacov_rows"]
+__all__ = ["nacov", "nacov_diagonal", "unique_rows", "NACOV_ROWS", "nacov_limit", "nacov_rows"]
 
 #: Above this many rows the middle term Σ s sᵀ of the NACOV is estimated from a seeded random
 #: subsample of this many rows (scaled by N / m); the bread B comes from the full tables. Its cost
@@ -58,18 +58,9 @@ def unique_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u.view(np.uint8).reshape(-1, b.shape[1]).astype(codes.dtype), cnt
 
 
-def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
-    """lavaan's NACOV for ordinal items: N · B⁻¹ (Σ s sᵀ) B⁻ᵀ from casewise scores.
-
-    Muthén (1984) two-step sandwich as ``lavaan:::muthen1984``: s stacks each row's
-    scores of the univariate threshold likelihoods and of every bivariate ρ likelihood;
-    B = [[A11, 0], [A21, A22]] with A11 the per-item blocks of Σ s_τ s_τᵀ, A22 the diagonal
-    of Σ s_ρ², A21 = Σ s_ρ (∂ log π/∂τ)ᵀ. Every score depends on a row only through its
-    categories, so A11, A21, A22 come from the tables and Σ s sᵀ from the distinct response
-    patterns. Missing values (pairwise) give zero scores, as lavaan's ``na.rm`` sums.
-    """
-    from scipy.linalg import blas
-
+def _bread(ord_idx, K, th, counts, R, freq):
+    """The parts of B that come from the tables: per-category threshold scores U, A11 (per item), the
+    ρ scores S per cell, A22 and A21 (see :func:`nacov`)."""
     p = ord_idx.size
     kmax = max(K.values())
     nth = np.array([K[j] - 1 for j in ord_idx])
@@ -114,6 +105,58 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
         a, b = ia[q], ib[q]
         A21[q, th_off[a]: th_off[a + 1]] = x1a[q, : nth[a]] - x2a[q, 1: nth[a] + 1]
         A21[q, th_off[b]: th_off[b + 1]] = x1b[q, : nth[b]] - x2b[q, 1: nth[b] + 1]
+    return U, A11, th_off, ntot, nth, kmax, S, A22, A21, ia, ib, P
+
+
+def nacov_diagonal(ord_idx, K, th, counts, R, freq, n):
+    """The diagonal of :func:`nacov`'s Γ — the DWLS weights' inverse — exactly, from the tables alone.
+
+    Every entry of Γ's diagonal involves the middle term Σ s sᵀ only through blocks that are sums over
+    the categories of one item or one pair: for threshold t of item a, Γ_tt = n (A11_a⁻¹)_tt (the
+    item's block of Σ s sᵀ is A11_a); for the correlation q of items a, b, with c = −A21_q A⁻¹ / A22_q
+    (nonzero on a's and b's thresholds only),
+    Γ_qq = n [c I_tt cᵀ + 2 c I_tq / A22_q + 1 / A22_q], where I_tt's blocks are A11_a, A11_b and
+    U_aᵀ N_ab U_b and I_tq = (U_aᵀ (N_ab ∘ S_q) 1, U_bᵀ (N_ab ∘ S_q)ᵀ 1), N_ab the pair's table
+    (rows missing a or b have zero scores, as in :func:`nacov`). No pass over the rows and no
+    subsample at any n; equal to the diagonal of the full computation up to summation order
+    (tests/test_ordinal_tables.py). Used where only the DWLS estimates are needed (categorical ω).
+    """
+    U, A11, th_off, ntot, nth, kmax, S, A22, A21, ia, ib, P = _bread(ord_idx, K, th, counts, R, freq)
+    p = ord_idx.size
+    A = [np.linalg.inv(A11[th_off[a]: th_off[a + 1], th_off[a]: th_off[a + 1]]) for a in range(p)]
+    out = np.empty(ntot + P)
+    for a in range(p):
+        out[th_off[a]: th_off[a + 1]] = np.diag(A[a])
+    d = 1.0 / A22
+    for q in range(P):
+        a, b = ia[q], ib[q]
+        sa, sb = slice(th_off[a], th_off[a + 1]), slice(th_off[b], th_off[b + 1])
+        ua, ub = U[a, : K[ord_idx[a]], : nth[a]], U[b, : K[ord_idx[b]], : nth[b]]
+        N = freq[q, : K[ord_idx[a]], : K[ord_idx[b]]]
+        ca = -d[q] * (A21[q, sa] @ A[a])
+        cb = -d[q] * (A21[q, sb] @ A[b])
+        Iab = ua.T @ N @ ub
+        t1 = ca @ A11[sa, sa] @ ca + cb @ A11[sb, sb] @ cb + 2.0 * (ca @ Iab @ cb)
+        NS = N * S[q, : K[ord_idx[a]], : K[ord_idx[b]]]
+        t2 = ca @ (ua.T @ NS.sum(axis=1)) + cb @ (ub.T @ NS.sum(axis=0))
+        out[ntot + q] = t1 + 2.0 * d[q] * t2 + d[q]
+    return n * out
+
+
+def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
+    """lavaan's NACOV for ordinal items: N · B⁻¹ (Σ s sᵀ) B⁻ᵀ from casewise scores.
+
+    Muthén (1984) two-step sandwich as ``lavaan:::muthen1984``: s stacks each row's
+    scores of the univariate threshold likelihoods and of every bivariate ρ likelihood;
+    B = [[A11, 0], [A21, A22]] with A11 the per-item blocks of Σ s_τ s_τᵀ, A22 the diagonal
+    of Σ s_ρ², A21 = Σ s_ρ (∂ log π/∂τ)ᵀ. Every score depends on a row only through its
+    categories, so A11, A21, A22 come from the tables and Σ s sᵀ from the distinct response
+    patterns. Missing values (pairwise) give zero scores, as lavaan's ``na.rm`` sums.
+    """
+    from scipy.linalg import blas
+
+    U, A11, th_off, ntot, nth, kmax, S, A22, A21, ia, ib, P = _bread(ord_idx, K, th, counts, R, freq)
+    p = ord_idx.size
     # Σ s sᵀ over distinct response patterns (weights = counts). Code kmax = missing, whose
     # row/column of the padded score tables is zero. The score matrix is filled column by
     # column (each a lookup in a tiny per-pair table: cache-friendly) in Fortran order for syrk.
@@ -125,6 +168,7 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
                                                                                    replace=False))
         inner_scale = rows.shape[0] / limit
         rows = rows[pick]
+    rows = rows.astype(np.int64, copy=False)  # (codes may be int16; the cell indices below need the range)
     pat, cnt = unique_rows(np.where(rows < 0, kmax, rows))
     del rows
     k1 = kmax + 1

@@ -19,17 +19,18 @@ from __future__ import annotations
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from psychometrics._linalg import cov2cor, pairwise_correlation
-from psychometrics._validation import check_observed, check_variance, item_matrix, name_list
+from psychometrics._validation import check_numeric, check_observed, check_variance, item_matrix, name_list
 from psychometrics.exceptions import DataError, Diagnostic, NotPositiveDefiniteWarning, ReliabilityWarning, record
 from psychometrics._text import quote
 
-__all__ = ["Missing", "Interval", "PreparedItems", "prepare_items", "shared_preparation", "check_matrix",
+__all__ = ["Missing", "Interval", "PreparedItems", "prepare_items", "shared_preparation", "fiml_source", "check_matrix",
            "check_level", "check_boot", "record_bootstrap_diagnostics"]
 
 Missing = Literal["listwise", "pairwise", "fiml"]
@@ -98,6 +99,23 @@ def shared_preparation():
         _PREP_CACHE.reset(token)
 
 
+# Within scale_reliability(missing="fiml"), the per-pattern sums of all items for one score's frame
+# (id of the frame, PatternMoments of all items, positions of the frame's columns among them).
+_FIML_SOURCE: ContextVar[tuple | None] = ContextVar("_FIML_SOURCE", default=None)
+
+
+@contextmanager
+def fiml_source(moments: Any, data: pd.DataFrame, positions: Sequence[int]):
+    """Within this context, the FIML moments of ``data`` (columns = ``positions`` of the items of
+    ``moments``, a :class:`~psychometrics.reliability._pattern_em.PatternMoments` of the same rows)
+    come from ``moments`` instead of a grouping of ``data``'s rows (``None``: no sharing)."""
+    token = _FIML_SOURCE.set(None if moments is None else (id(data), moments, np.asarray(positions)))
+    try:
+        yield
+    finally:
+        _FIML_SOURCE.reset(token)
+
+
 def prepare_items(data: pd.DataFrame, missing: str, *, min_items: int = 2,
                   what: str = "reliability") -> PreparedItems:
     """Validate ``data`` and compute its covariance matrix; errors name items and rows."""
@@ -129,10 +147,19 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
         raise DataError(
             f"{what} needs at least {min_items} items, got {data.shape[1]} ({name_list(cols) or 'none'})"
         )
-    x = item_matrix(data, what)
-    check_observed(x, cols, what)
+    src = _FIML_SOURCE.get() if missing == "fiml" else None
+    shared = src[1:] if src is not None and src[0] == id(data) else None
+    if shared is None:
+        x = item_matrix(data, what)
+        check_observed(x, cols, what)
+    else:  # FIML from shared pattern sums: those rows are whole, finite numbers; answers per item known
+        check_numeric(data, what)
+        x = data.to_numpy(dtype=float, na_value=np.nan)
+        if (shared[0].item_sums(shared[1])[0] == 0).any():
+            check_observed(x, cols, what)  # names the items without an answer
     observed = ~np.isnan(x)
     n_rows = x.shape[0]
+    item_sums = None  # (answers, Σ x, Σ x², max |x|) per item when FIML shares the pattern sums
     if missing == "listwise":
         keep = observed.all(axis=1)
         used = x[keep]
@@ -144,7 +171,9 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
         cov = np.cov(used, rowvar=False)
         n_pair_min = used.shape[0]
     elif missing == "fiml":
-        used, cov, em_mean, n_pair_min = _fiml_moments(x, observed, cols)
+        used, cov, em_mean, n_pair_min = _fiml_moments(x, observed, cols, shared)
+        if shared is not None:
+            item_sums = shared[0].item_sums(shared[1])
     else:
         keep = observed.any(axis=1)
         used = x[keep]
@@ -158,22 +187,61 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
             )
         cov = pd.DataFrame(used).cov().to_numpy()
         n_pair_min = int(counts.min())
-    check_variance(used, cols, what, f"in the {used.shape[0]} rows used")
+    _check_variance(used, cols, what, f"in the {used.shape[0]} rows used", item_sums)
     diags: list[Diagnostic] = []
     n_excl = n_rows - used.shape[0]
     return PreparedItems(cols, used, cov, int(used.shape[0]), n_rows, int(n_excl), n_pair_min, missing,
                          tuple(diags), em_mean if missing == "fiml" else None)
 
 
-def _fiml_moments(x: np.ndarray, observed: np.ndarray, cols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Rows with ≥ 1 observed item, the EM covariance (× n/(n − 1)), EM means, smallest pairwise n."""
+def _check_variance(x: np.ndarray, cols: list[str], what: str, rows: str, sums: tuple | None = None) -> None:
+    """:func:`check_variance`, with the same verdict and message, without its column-by-column pass
+    when every item clearly varies (issue 16: 4 s at 10⁶ rows for the six scores of the demo study).
+
+    One pass over row blocks gives each item's count, sum and sum of squares (or the shared FIML pattern
+    sums give them exactly); a variance from them differs from the two-pass one by about 1e-11 · max|x|²
+    at most (float64 sums over blocks of 65,536 rows), so an item whose one-pass variance exceeds
+    1e-6 · max(1, max|x|²) passes the exact check (threshold 1e-12 · that). Anything else — too few
+    answers, a small variance, ±inf — goes to the exact check, which decides and words it."""
+    n, k = x.shape
+    if n < 10_000:  # small data: the exact check directly, as before
+        check_variance(x, cols, what, rows)
+        return
+    if sums is not None:  # FIML from shared pattern sums: the per-item sums are already there
+        cnt, s1, s2, top = sums
+    else:
+        cnt, s1, s2, top = np.zeros(k), np.zeros(k), np.zeros(k), 0.0
+        for r0 in range(0, n, 65_536):
+            b = x[r0:r0 + 65_536]
+            z = np.where(np.isnan(b), 0.0, b)
+            cnt += (~np.isnan(b)).sum(axis=0)
+            s1 += z.sum(axis=0)
+            s2 += (z * z).sum(axis=0)
+            top = max(top, float(np.abs(z).max()) if z.size else 0.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        var = (s2 - s1 * s1 / cnt) / (cnt - 1)
+    if not (np.isfinite(top) and (cnt >= 2).all() and (var > 1e-6 * max(1.0, top * top)).all()):
+        check_variance(x, cols, what, rows)
+
+
+def _fiml_moments(x: np.ndarray, observed: np.ndarray, cols: list[str],
+                  shared: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Rows with ≥ 1 observed item, the EM covariance (× n/(n − 1)), EM means, smallest pairwise n.
+
+    ``shared``: (PatternMoments of all items, positions of these items) — the EM from the all-item
+    pattern sums (:mod:`psychometrics.reliability._pattern_em`) instead of a grouping of these rows."""
     from psychometrics.data.missing import em_normal
 
     keep = observed.any(axis=1)
     full = bool(keep.all())
     used = x if full else x[keep]  # no copy of the rows when every row has an answer
-    m = (observed if full else observed[keep]).astype(np.float32 if len(used) < 2 ** 24 else float)
-    counts = (m.T @ m).astype(float)  # pair counts: integer sums, exact in float32 below 2²⁴ rows
+    sub = shared[0].subset(shared[1]) if shared is not None else None
+    if sub is not None:  # pair counts from the patterns: Σ_j n_j o_j o_jᵀ (integer sums, exact)
+        pats = sub[0].astype(float)
+        counts = pats.T @ (sub[1].astype(float)[:, None] * pats)
+    else:
+        m = (observed if full else observed[keep]).astype(np.float32 if len(used) < 2 ** 24 else float)
+        counts = (m.T @ m).astype(float)  # pair counts: integer sums, exact in float32 below 2²⁴ rows
     if counts.min() < 1:
         i, j = np.unravel_index(np.argmin(counts), counts.shape)
         raise DataError(
@@ -183,7 +251,12 @@ def _fiml_moments(x: np.ndarray, observed: np.ndarray, cols: list[str]) -> tuple
     n = used.shape[0]
     if n < 3:
         raise DataError(f"only {n} rows have an observed item (items {name_list(cols)}); at least 3 are needed")
-    mu, sigma, _ = em_normal(used, tol=1e-10, max_iter=20_000)
+    if sub is not None:
+        from psychometrics.reliability._pattern_em import em_from_moments
+
+        mu, sigma, _ = em_from_moments(*sub, tol=1e-10, max_iter=20_000)
+    else:
+        mu, sigma, _ = em_normal(used, tol=1e-10, max_iter=20_000)
     return used, sigma * (n / (n - 1.0)), mu, int(counts.min())
 
 

@@ -20,7 +20,8 @@ from psychometrics.exceptions import DataError, Diagnostic, PsychometricsWarning
 from psychometrics.reliability.alpha import AlphaResult, cronbach_alpha
 from psychometrics.reliability.efa_omega import OmegaResult, ledermann_ok, omega
 from psychometrics.reliability.guttman_lambdas import GuttmanResult, guttman
-from psychometrics.reliability.prepare import Interval, Missing, shared_preparation
+from psychometrics.reliability._pattern_em import SHARED_MIN_ROWS, PatternMoments
+from psychometrics.reliability.prepare import Interval, Missing, fiml_source, shared_preparation
 from psychometrics.reliability.split_halves import SplitHalfResult, split_half
 from psychometrics._text import quote
 
@@ -245,6 +246,7 @@ def scale_reliability(
         runs.append(("total", all_items, max(1, len(groups))))
     if omega_ci not in ("subscales", "all", "none"):
         raise DataError(f"omega_ci must be 'subscales', 'all' or 'none', not {quote(omega_ci)}")
+    moments, pos = _shared_moments(frame, missing) if len(runs) > 1 else (None, {})
     for sid, ids, nf in runs:
         if len(ids) < 2:
             record(diags, ReliabilityWarning,
@@ -259,9 +261,24 @@ def scale_reliability(
                    f"{sid}: {len(ids)} items cannot identify {nf} group factors (Ledermann bound); ω is "
                    "computed from one factor", stacklevel=2)
         boot = n_boot if (omega_ci == "all" or (omega_ci == "subscales" and nf_used == 1)) else 0
-        res = reliability(sub, name=sid, nfactors=nf_used, missing=missing, ci=ci,
-                          n_boot=boot, interval=interval, seed=rng, progress=progress)
+        with fiml_source(moments, sub, [pos[i] for i in ids] if moments is not None else ()):
+            res = reliability(sub, name=sid, nfactors=nf_used, missing=missing, ci=ci,
+                              n_boot=boot, interval=interval, seed=rng, progress=progress)
         details[sid] = res
         diags.extend(Diagnostic(d.category, f"{sid}: {d.message}") for d in res.diagnostics)
     table = pd.DataFrame([details[k].summary_row() for k in details], index=pd.Index(list(details), name="scale"))
     return ScaleReliabilityResult(table=table, details=details, missing=missing, diagnostics=tuple(diags))
+
+
+def _shared_moments(frame: pd.DataFrame, missing: str) -> tuple[Any, dict[str, int]]:
+    """With FIML at large n: the per-pattern sums of all items, grouped once for every score's EM
+    (:mod:`psychometrics.reliability._pattern_em`; None when sharing does not apply), and each item's
+    column position."""
+    if missing != "fiml" or len(frame) <= SHARED_MIN_ROWS:
+        return None, {}
+    try:
+        x = frame.to_numpy(dtype=float, na_value=np.nan)  # a view when the items are one float block
+    except (TypeError, ValueError):  # non-numeric items: each score's own checks report them
+        return None, {}
+    moments = PatternMoments.build(x)
+    return moments, {str(c): j for j, c in enumerate(frame.columns)}

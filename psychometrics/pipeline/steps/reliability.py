@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from psychometrics.reliability import ScaleReliabilityResult
     from psychometrics.scale import Scale
 
-__all__ = ["reliability_step", "ordinal_reliability"]
+__all__ = ["reliability_step", "ordinal_reliability", "GAMMA_DIAGONAL_ROWS"]
+
+#: from this many rows on, categorical ω's DWLS weights come from Γ's exact diagonal (tables), not from Γ
+GAMMA_DIAGONAL_ROWS = 10_000
 
 
 def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng: np.random.Generator,
@@ -61,13 +64,18 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     # One polychoric fit for ordinal α and the WLSMV CFA of categorical ω when the CFA's sample statistics
     # are this fit's (its items, in the model's order, and no row without answers for it to drop); else two.
     shared = share and sorted(order) == sorted(map(str, items.columns)) and not bool(items.isna().all(axis=1).any())
+    # Categorical ω needs only the DWLS estimates, whose weights are 1/diag(Γ): from GAMMA_DIAGONAL_ROWS rows on
+    # that diagonal is computed exactly from the bivariate tables (no pass over the rows for Γ's middle term, no
+    # subsample above NACOV_ROWS; issue 16) — the same numbers up to summation order, so ω agrees to ~1e-12.
+    # Below it (the demo) Γ is computed in full, as before, and every number is bit for bit the previous one.
+    diagonal = len(items) >= GAMMA_DIAGONAL_ROWS
     poly = None
     if shared:
         try:
-            poly = polychoric(items.loc[:, order], missing=missing, acov=True)
+            poly = polychoric(items.loc[:, order], missing=missing, acov="diagonal" if diagonal else True)
         except Exception:  # noqa: BLE001 - e.g. Γ undefined: ordinal α may still stand without it
             shared = False
-        if poly is not None and poly.acov is None:
+        if poly is not None and (poly.dwls_weights if diagonal else poly.acov) is None:
             shared = False
     if poly is None:
         try:
@@ -89,7 +97,8 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
             from psychometrics.cfa.categorical import fit_categorical
             from psychometrics.ordinal.group_stats import _from_polychoric
 
-            fit = fit_categorical(model, [_from_polychoric(poly, order)], groups=("all",), diagnostics=[])
+            stats = _diagonal_stats(poly, order) if diagonal else _from_polychoric(poly, order)
+            fit = fit_categorical(model, [stats], groups=("all",), diagnostics=[])
         else:
             fit = fit_cfa(model, items, estimator="WLSMV", missing=missing)
         if not fit.converged:
@@ -101,3 +110,19 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     except Exception as exc:  # noqa: BLE001 - reported; ordinal α still stands
         notes.append(f"Categorical ω could not be computed ({why(exc)}).")
     return ReliabilityStep(result=rel, ordinal_table=tab, ordinal_notes=tuple(notes), polychoric=poly)
+
+
+def _diagonal_stats(poly, order: list[str]):
+    """The WLSMV sample statistics of ``poly`` (``acov="diagonal"``) for the DWLS estimates of categorical ω:
+    thresholds, correlations and the DWLS weights (1/diag Γ). Γ itself is given as its diagonal: the
+    estimates use only the weights, and of this fit only the estimates are read (its standard errors and
+    test statistics, which would need the full Γ, are not used)."""
+    from psychometrics.ordinal.sample_stats import OrdinalSampleStats
+
+    th = poly.thresholds
+    w = poly.dwls_weights.to_numpy(dtype=float)
+    stats = OrdinalSampleStats(tuple(order), tuple(th.loc[th["item"] == v, "value"].to_numpy(dtype=float) for v in order),
+                               poly.matrix.loc[order, order].to_numpy(dtype=float), np.diag(1.0 / w), poly.n, weights=w)
+    if not np.allclose(stats.vector(), poly.sample_stats.to_numpy(dtype=float), rtol=0, atol=1e-12):
+        raise PsychometricsError("internal: the order of the polychoric statistics does not match lavaan's")
+    return stats

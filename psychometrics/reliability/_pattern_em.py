@@ -1,0 +1,173 @@
+r"""FIML (EM) moments of several item subsets from one grouping of the rows (private; issue 16).
+
+``scale_reliability(missing="fiml")`` runs one saturated-normal EM per score (every subscale and the
+total). Each used to find its rows' missing-data patterns and gather the rows of every pattern again
+(:func:`psychometrics.data.missing.em_normal`): six groupings and gathers of 10⁶ rows in the demo study.
+The EM needs, per missing-data pattern j of the score's items, only n_j, s1_j = Σ y_o and
+S2_j = Σ y_o y_oᵀ. A pattern of a subset of the items is the restriction of a pattern of all items, so
+these are sums of the all-item patterns' sums (:meth:`PatternMoments.subset`): the rows are grouped
+and gathered once.
+
+Exactness: for whole-number answers every s1/S2 entry is an integer sum below 2⁵³ and so exact in any
+order — the subset's sums equal the row-wise ones bit for bit, and with more than 64 patterns (the
+batched E-step of ``em_normal``) the EM below is ``em_normal``'s iteration on the same numbers
+(identical result). With at most 64 patterns ``em_normal`` starts from ``nanmean`` of the rows and
+runs its per-pattern E-step; here the start comes from the same sums and the E-step is the batched one
+(the same formulas), so the fixed point is the same and the result agrees within the EM tolerance
+(tested in ``tests/test_reliability_pattern_em.py``). It is therefore used only above
+:data:`SHARED_MIN_ROWS` rows and only for whole-number answers (the demo, n = 400, is unchanged).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from psychometrics.data.patterns import pattern_groups, pattern_keys
+
+__all__ = ["PatternMoments", "em_from_moments", "SHARED_MIN_ROWS", "MAX_PATTERNS"]
+
+#: shared pattern sums only above this many rows (below it every score's EM runs on its rows as before)
+SHARED_MIN_ROWS = 50_000
+#: at most this many all-item patterns (their p × p sums are held in memory: 8 p² bytes each)
+MAX_PATTERNS = 20_000
+
+
+class PatternMoments:
+    """Per missing-data pattern of all items: count, first row, Σ y and Σ y yᵀ (zeros where missing).
+
+    ``x`` (n × p, NaN = missing) must have whole-number answers; rows with no answer are
+    allowed (an all-missing pattern contributes nothing to any subset).
+    """
+
+    def __init__(self, x: np.ndarray, pg: Any = None, top: np.ndarray | None = None,
+                 total: tuple[np.ndarray, np.ndarray] | None = None):
+        pg = pattern_groups(~np.isnan(x)) if pg is None else pg
+        m, p = pg.patterns.shape
+        self.n, self.p = x.shape
+        self.patterns = pg.patterns
+        self.counts = pg.counts.astype(np.int64)
+        self.first = pg.order[pg.bounds[:-1]] if m else np.zeros(0, np.intp)  # data order within a pattern
+        self.s1 = np.zeros((m, p))
+        self.s2 = np.zeros((m, p, p))
+        if top is None or total is None:  # largest |x| per item, Σ x and Σ x xᵀ (missing = 0), by row blocks
+            top, total = _block_sums(x)
+        self.top = top
+        complete = np.flatnonzero(pg.patterns.all(axis=1))
+        for j in range(m):
+            o = np.flatnonzero(pg.patterns[j])
+            if not o.size or (complete.size and j == complete[0]):
+                continue
+            Y = x[np.ix_(pg.rows(j), o)]
+            self.s1[j, o] = Y.sum(axis=0)
+            self.s2[j][np.ix_(o, o)] = Y.T @ Y
+        if complete.size:  # the complete rows' sums: all rows' minus the others' (integers: exact)
+            jc = complete[0]
+            self.s1[jc] = total[0] - self.s1.sum(axis=0)
+            self.s2[jc] = total[1] - self.s2.sum(axis=0)
+
+    @classmethod
+    def build(cls, x: np.ndarray) -> "PatternMoments | None":
+        """The moments of ``x`` when sharing applies: more than :data:`SHARED_MIN_ROWS` rows, whole-number
+        answers and at most :data:`MAX_PATTERNS` patterns; else None (each score's EM uses its rows)."""
+        if x.shape[0] <= SHARED_MIN_ROWS or x.shape[1] > 64:
+            return None
+        sums = _block_sums(x, whole=True)
+        if sums is None:
+            return None
+        top, total = sums
+        if x.shape[0] * float(top.max(initial=0.0)) ** 2 >= 2.0 ** 53:  # every sum of squares exact
+            return None
+        pg = pattern_groups(~np.isnan(x))
+        if len(pg.counts) > MAX_PATTERNS:
+            return None
+        return cls(x, pg, top, total)
+
+    def item_sums(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Per item of ``cols``: answers, Σ x, Σ x² (integer sums) and the largest |x| of these items."""
+        cols = np.asarray(cols, dtype=np.intp)
+        w = self.counts.astype(float)
+        cnt = w @ self.patterns[:, cols].astype(float)
+        s1 = self.s1[:, cols].sum(axis=0)
+        s2 = np.einsum("mjj->j", self.s2[:, cols][:, :, cols])
+        return cnt, s1, s2, float(self.top[cols].max(initial=0.0))
+
+    def subset(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """The patterns of the items ``cols`` (positions) with at least one answer, in
+        :func:`pattern_groups` order (count descending, then first row): (patterns, counts,
+        s1 per pattern over its observed items, S2 per pattern)."""
+        cols = np.asarray(cols, dtype=np.intp)
+        sub = self.patterns[:, cols]
+        keep = sub.any(axis=1)
+        sub, cnt, first = sub[keep], self.counts[keep], self.first[keep]
+        s1, s2 = self.s1[keep][:, cols], self.s2[keep][:, cols][:, :, cols]
+        keys = pattern_keys(sub)
+        _, inv = np.unique(keys, return_inverse=True)
+        inv = inv.ravel()
+        k = int(inv.max()) + 1 if inv.size else 0
+        counts = np.bincount(inv, weights=cnt, minlength=k).astype(np.int64)
+        firsts = np.full(k, np.iinfo(np.intp).max, dtype=np.intp)
+        np.minimum.at(firsts, inv, first)
+        S1 = np.zeros((k, cols.size))
+        S2 = np.zeros((k, cols.size, cols.size))
+        np.add.at(S1, inv, s1)  # integer sums: exact in any order
+        np.add.at(S2, inv, s2)
+        pats = np.zeros((k, cols.size), dtype=bool)
+        pats[inv] = sub
+        rank = np.lexsort((firsts, -counts))  # pattern_groups' order
+        out_s1, out_s2 = [], []
+        for j in rank:
+            o = np.flatnonzero(pats[j])
+            out_s1.append(S1[j, o])
+            out_s2.append(S2[j][np.ix_(o, o)])
+        return pats[rank], counts[rank], out_s1, out_s2
+
+
+def _block_sums(x: np.ndarray, whole: bool = False) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None:
+    """One pass over row blocks: per item the largest |x|, and Σ x, Σ x xᵀ with missing = 0 (each row's
+    contribution is its pattern's). ``whole``: None as soon as an answer is not a whole number."""
+    p = x.shape[1]
+    top, s1, s2 = np.zeros(p), np.zeros(p), np.zeros((p, p))
+    for r0 in range(0, x.shape[0], 65_536):
+        z = np.nan_to_num(x[r0:r0 + 65_536], nan=0.0, posinf=np.inf, neginf=-np.inf)
+        if whole and not (np.isfinite(z).all() and np.array_equal(z, np.rint(z))):
+            return None
+        top = np.maximum(top, np.abs(z).max(axis=0, initial=0.0))
+        s1 += z.sum(axis=0)
+        s2 += z.T @ z
+    return top, (s1, s2)
+
+
+def em_from_moments(patterns: np.ndarray, counts: np.ndarray, s1: list[np.ndarray], s2: list[np.ndarray], *,
+                    tol: float, max_iter: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """``em_normal``'s batched EM (start values and iteration) from per-pattern sums; (mu, sigma, iterations).
+
+    The observed-part sums are added up and the incomplete patterns stacked by their number of
+    missing items exactly as ``data.missing._em_batches`` does, then ``_em_estep_batched`` iterates.
+    """
+    from psychometrics.data.missing import _em_estep_batched
+
+    p = patterns.shape[1]
+    n = float(counts.sum())
+    T1o, T2o = np.zeros(p), np.zeros((p, p))
+    by_r: dict[int, list[tuple]] = {}
+    for pat, nj, a, b in zip(patterns, counts, s1, s2):
+        o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
+        T1o[o] += a
+        T2o[np.ix_(o, o)] += b
+        if m.size:
+            by_r.setdefault(m.size, []).append((o, m, float(nj), a, b))
+    batches = [tuple(np.array([t[k] for t in lst]) for k in range(5)) for lst in by_r.values()]
+    n_j = patterns.T.astype(float) @ counts.astype(float)
+    mu = T1o / n_j
+    sigma = np.diag(np.maximum(np.diag(T2o) / n_j - mu * mu, 0.0))
+    for it in range(1, max_iter + 1):
+        T1, T2 = _em_estep_batched(mu, sigma, T1o, T2o, batches)
+        mu_new = T1 / n
+        sigma_new = T2 / n - np.outer(mu_new, mu_new)
+        change = max(np.abs(mu_new - mu).max(), np.abs(sigma_new - sigma).max())
+        mu, sigma = mu_new, sigma_new
+        if change < tol:
+            return mu, sigma, it
+    return mu, sigma, max_iter
