@@ -114,3 +114,36 @@ def test_satorra_with_the_fits_meat_equals_recomputed(less, more, monkeypatch):
     after = scaled_difference_test(f1, f0)
     for key, value in before.items():
         assert after[key] == pytest.approx(value, rel=1e-12), key
+
+
+def _dense_meat(deltas, groups):
+    """M = Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g over all columns, as before issue 16's sparse form."""
+    N = sum(gm.n for gm in groups)
+    return sum(gm.n / N * (D * gm.w[:, None]).T @ gm.gamma @ (D * gm.w[:, None]) for D, gm in zip(deltas, groups))
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "inv_hs_configural", "inv_hs_loadings", "inv_bfi_intercepts",
+                                  "partial_bfi_loadings"])
+def test_large_n_meat_and_traces_over_nonzero_columns_equal_dense(name, monkeypatch):
+    """From SHARED_MEAT_N rows on the meat and the traces use each group's non-zero Jacobian columns, the
+    fit's meat and R_g = L_gᵀ (symmetric Γ_g): the same sums regrouped (1e-10 relative to the dense forms)."""
+    e = fitted(name)._engine
+    UG = wls._ugamma(e.deltas, e.moments, e.A_inv)
+    M0 = _dense_meat(e.deltas, e.moments)
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
+    M = wls.meat(e.deltas, e.moments)
+    np.testing.assert_allclose(M, M0, rtol=1e-10, atol=1e-12 * np.abs(M0).max())
+    for given in (None, M):
+        tr1, tr2 = wls._ugamma_traces(e.deltas, e.moments, e.A_inv, given)
+        assert tr1 == pytest.approx(float(np.trace(UG)), rel=1e-10)
+        assert tr2 == pytest.approx(float(np.sum(UG * UG.T)), rel=1e-10)
+    # a Γ that is not exactly symmetric takes R_g = Γ_g W_g Δ_g (no symmetry assumed)
+    from dataclasses import replace
+
+    rng = np.random.default_rng(0)
+    groups = [replace(gm, gamma=gm.gamma + 1e-3 * np.abs(gm.gamma).max() * rng.normal(size=gm.gamma.shape))
+              for gm in e.moments]
+    UG = wls._ugamma(e.deltas, groups, e.A_inv)
+    tr1, tr2 = wls._ugamma_traces(e.deltas, groups, e.A_inv)
+    assert tr1 == pytest.approx(float(np.trace(UG)), rel=1e-10)
+    assert tr2 == pytest.approx(float(np.sum(UG * UG.T)), rel=1e-10)

@@ -128,3 +128,43 @@ def test_many_categories_widen_the_codes():
     names, X, codes, is_ord, cats, _ = _input.prepare(x, None, "listwise", 10, [])
     assert codes.dtype == np.int64 and cats["a"].size == n
     assert np.array_equal(codes[:, 0], x["a"].to_numpy() / 2) and np.array_equal(codes[:, 1], x["b"].to_numpy() - 1)
+
+
+def test_fortran_rows_equals_asfortranarray_of_the_rows():
+    x = _data(n=20_000, p=7, seed=5).to_numpy()  # row-major
+    rows = np.flatnonzero(np.random.default_rng(1).random(len(x)) < 0.7)
+    for sel, ref in ((None, x), (rows, x[rows])):
+        out = _input.fortran_rows(x, sel, block=4_096)
+        assert out.flags.f_contiguous and np.array_equal(out, ref, equal_nan=True)
+
+
+def _row_major(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same frame backed by one row-major (C-order) block, as ``Responses.items`` is."""
+    out = pd.DataFrame(np.ascontiguousarray(frame.to_numpy(dtype=float)), index=frame.index, columns=frame.columns,
+                       copy=False)
+    assert not out.to_numpy().flags.f_contiguous
+    return out
+
+
+@pytest.mark.parametrize("missing", ["pairwise", "listwise"])
+def test_row_major_frames_give_the_same_statistics(missing):
+    """Above 10,000 rows a row-major frame's used rows are copied to column order block by block
+    (``fortran_rows``) instead of by ``np.asfortranarray`` and a gather per column: identical statistics
+    to the column-major frame's path (issue 16)."""
+    from psychometrics.ordinal.group_stats import ordinal_sample_stats
+
+    data = _data(n=14_000, p=5, seed=6, miss=0.04)  # ≥ 10,000 used rows also listwise
+    data.iloc[7] = np.nan  # a row without any answer
+    rm = _row_major(data)
+    a, b = polychoric(data, missing=missing, acov=True), polychoric(rm, missing=missing, acov=True)
+    assert a.n == b.n and a.n_excluded == b.n_excluded
+    for fa, fb in ((a.matrix, b.matrix), (a.thresholds, b.thresholds), (a.acov, b.acov)):
+        pd.testing.assert_frame_equal(fa, fb, check_exact=True)
+    g = np.random.default_rng(7).choice(["b", "a", "c"], size=len(data))
+    items = list(data.columns)
+    ref, lab_a, ex_a = ordinal_sample_stats(data.assign(g=g), items, "g", missing=missing)
+    out, lab_b, ex_b = ordinal_sample_stats(rm.assign(g=g), items, "g", missing=missing)
+    assert lab_a == lab_b and ex_a == ex_b
+    for s, t in zip(ref, out):
+        assert s.nobs == t.nobs and np.array_equal(s.cor, t.cor) and np.array_equal(s.acov, t.acov)
+        assert all(np.array_equal(u, v) for u, v in zip(s.thresholds, t.thresholds))

@@ -38,8 +38,11 @@ def test_subset_sums_equal_the_rows_of_the_subset(cols):
     pats, counts, s1, s2 = PatternMoments(x).subset(np.array(cols))
     assert np.array_equal(pats, pg.patterns) and np.array_equal(counts, pg.counts)
     for j in range(len(counts)):
-        Y = sub[np.ix_(pg.rows(j), np.flatnonzero(pg.patterns[j]))]
-        assert np.array_equal(s1[j], Y.sum(axis=0)) and np.array_equal(s2[j], Y.T @ Y)  # integer sums: exact
+        o = np.flatnonzero(pg.patterns[j])
+        Y = sub[np.ix_(pg.rows(j), o)]
+        assert np.array_equal(s1[j, o], Y.sum(axis=0)) and np.array_equal(s2[j][np.ix_(o, o)], Y.T @ Y)  # exact
+        m = ~pg.patterns[j]  # zeros where the pattern misses an item
+        assert not s1[j, m].any() and not s2[j][m].any() and not s2[j][:, m].any()
 
 
 def test_em_from_moments_is_em_normal():

@@ -245,7 +245,8 @@ class CategoricalEngine:
         df = G * self.model.k - spec.n_free
         out: dict[str, float] = {"npar": spec.n_free, "fmin": fmin, "chisq": chisq, "df": df,
                                  "pvalue": float(special.chdtrc(df, chisq)) if df > 0 else math.nan}
-        ss = wls.scaled_shifted(chisq, df, self.deltas, self.moments, self.A_inv) if spec.n_free else None
+        ss = (wls.scaled_shifted(chisq, df, self.deltas, self.moments, self.A_inv, self.B) if spec.n_free
+              else None)
         if ss is None or self.singular:
             ss = {"stat": math.nan, "df": df, "pvalue": math.nan, "scaling_factor": math.nan,
                   "shift_parameter": math.nan}

@@ -72,9 +72,22 @@ def meat(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments]) -> np.nda
     k = deltas[0].shape[1]
     B = np.zeros((k, k))
     for D, gm in zip(deltas, groups):
+        if N >= SHARED_MEAT_N and len(groups) > 1:
+            # only the parameters group g's statistics depend on (Δ_g's non-zero columns): the other entries
+            # of its term are exact zeros (issue 16; the same sums, rounded per sub-block, so from
+            # SHARED_MEAT_N rows on only — the demo keeps every number)
+            cols = _nonzero_columns(D)
+            WD = D[:, cols] * gm.w[:, None]
+            B[np.ix_(cols, cols)] += gm.n / N * WD.T @ gm.gamma @ WD
+            continue
         WD = D * gm.w[:, None]
         B += gm.n / N * WD.T @ gm.gamma @ WD
     return B
+
+
+def _nonzero_columns(D: np.ndarray) -> np.ndarray:
+    """The columns of Δ_g with a non-zero entry (the parameters group g's statistics depend on)."""
+    return np.flatnonzero(np.any(D != 0.0, axis=0))
 
 
 def robust_vcov(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv: np.ndarray,
@@ -104,7 +117,7 @@ def _ugamma(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv:
 
 
 def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
-                   A_inv: np.ndarray) -> tuple[float, float]:
+                   A_inv: np.ndarray, M: np.ndarray | None = None) -> tuple[float, float]:
     r"""tr(UΓ̃) and tr((UΓ̃)²) without forming the (Σ_g m_g)² matrix UΓ̃.
 
     With U = D_w − B, D_w = ⊕ f_g W_g, B = W̃ΔA⁻¹Δ'W̃ and Γ̃ = ⊕ Γ_g/f_g (block diagonal):
@@ -118,6 +131,8 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
     """
     N = sum(gm.n for gm in groups)
     k = A_inv.shape[0]
+    if N >= SHARED_MEAT_N:
+        return _ugamma_traces_large(deltas, groups, A_inv, M)
     tr1 = tr2 = 0.0
     M = np.zeros((k, k))
     LDR = np.zeros((k, k))
@@ -136,16 +151,49 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
     return tr1, tr2
 
 
+def _ugamma_traces_large(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv: np.ndarray,
+                         M: np.ndarray | None) -> tuple[float, float]:
+    """:func:`_ugamma_traces` from :data:`SHARED_MEAT_N` rows on (issue 16): the same sums over each group's
+    non-zero Jacobian columns only (in a multi-group model most of Δ_g is zero), M = the fit's meat when
+    given (:func:`meat`: the same sum), and R_g = L_gᵀ when Γ_g is exactly symmetric (a NACOV is) — one
+    k_g × m_g × m_g product per group instead of two full ones. Equal to the dense form to rounding
+    (``tests/test_cfa_wls_traces.py``)."""
+    N = sum(gm.n for gm in groups)
+    k = A_inv.shape[0]
+    tr1 = tr2 = 0.0
+    own_M = M is None
+    M = np.zeros((k, k)) if own_M else M
+    LDR = np.zeros((k, k))
+    for D, gm in zip(deltas, groups):
+        f = gm.n / N
+        WG = gm.w[:, None] * gm.gamma  # W_g Γ_g
+        tr1 += float(np.trace(WG))
+        tr2 += float(np.sum(WG * WG.T))
+        cols = _nonzero_columns(D)
+        WD = D[:, cols] * gm.w[:, None]  # W_g Δ_g on its non-zero columns
+        L = WD.T @ gm.gamma  # Δ_g' W_g Γ_g
+        R = L.T if np.array_equal(gm.gamma, gm.gamma.T) else gm.gamma @ WD  # Γ_g W_g Δ_g
+        block = np.ix_(cols, cols)
+        if own_M:
+            M[block] += f * (L @ WD)
+        LDR[block] += f * ((L * gm.w) @ R)
+    AM = A_inv @ M
+    tr1 -= float(np.trace(AM))
+    tr2 += -2.0 * float(np.sum(A_inv * LDR.T)) + float(np.sum(AM * AM.T))
+    return tr1, tr2
+
+
 def scaled_shifted(T: float, df: int, deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
-                   A_inv: np.ndarray) -> dict[str, float]:
-    """Mean-and-variance adjusted (scaled-shifted) test statistic, lavaan 0.6-14's ``scaled.shifted``.
+                   A_inv: np.ndarray, M: np.ndarray | None = None) -> dict[str, float]:
+    """Mean-and-variance adjusted (scaled-shifted) test statistic, lavaan 0.6-14's ``scaled.shifted``
+    (``M``: the fit's :func:`meat`, used from :data:`SHARED_MEAT_N` rows on instead of recomputing it).
 
     Returns ``stat, df, pvalue, trace_ugamma, trace_ugamma2, scaling_factor (=1/a), shift_parameter (=b)``.
     """
     if df <= 0:
         return {"stat": T, "df": df, "pvalue": math.nan, "trace_ugamma": math.nan, "trace_ugamma2": math.nan,
                 "scaling_factor": math.nan, "shift_parameter": math.nan}
-    tr1, tr2 = _ugamma_traces(deltas, groups, A_inv)
+    tr1, tr2 = _ugamma_traces(deltas, groups, A_inv, M)
     a = math.sqrt(df / tr2)
     b = df - a * tr1
     stat = a * T + b

@@ -15,6 +15,7 @@ from psychometrics._validation import check_observed
 from psychometrics.exceptions import (DataError, DataQualityWarning, Diagnostic, EstimationError,
                                      PsychometricsWarning, record)
 from psychometrics.ordinal.correlations import polychoric_from_codes
+from psychometrics.ordinal._input import fortran_rows
 from psychometrics.ordinal import nacov as _nacov
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
 from psychometrics._text import quote
@@ -162,9 +163,9 @@ def ordinal_sample_stats(
     # item by item, each column contiguous (one copy in column order when the frame's block is row-major):
     # strided columns made every later pass several times slower (issue 16)
     whole = X.to_numpy(dtype=float)
-    if not whole.flags.f_contiguous:
-        whole = np.asfortranarray(whole)
-    cols = [whole[:, j] for j in range(whole.shape[1])]
+    row_major = not whole.flags.f_contiguous and whole.shape[0] >= 10_000
+    # a row-major frame: its used rows are copied once, below, in column order block by block (issue 16)
+    cols = [] if row_major else [whole[:, j] for j in range(whole.shape[1])]
     n_rows = len(X)
     if group is not None:
         if group not in data.columns:
@@ -175,6 +176,11 @@ def ordinal_sample_stats(
                             f"{', '.join(str(data.index[i]) for i in bad[:10])}); drop or label these rows first")
     n_missing = np.zeros(n_rows, dtype=np.int32 if len(items) < 2 ** 31 else np.int64)  # missing items per row
     counts = np.zeros(len(items), dtype=np.int64)  # missing rows per item
+    if row_major:  # row by row on the row-major values (the same integer counts)
+        nan = np.isnan(whole)
+        n_missing += nan.sum(axis=1, dtype=n_missing.dtype)
+        counts[:] = nan.sum(axis=0)
+        del nan
     for j, c in enumerate(cols):
         nan_j = np.isnan(c)
         n_missing += nan_j
@@ -205,9 +211,12 @@ def ordinal_sample_stats(
     bounds = np.searchsorted(gcodes, np.arange(len(labels) + 1))
     # the used rows as one copy in column (Fortran) order: the loops below read whole columns (a strided
     # column of a row-major copy made every elementwise pass several times slower; issue 16)
-    values = np.empty((sel.size, len(items)), order="F")
-    for j, c in enumerate(cols):
-        values[:, j] = c[sel]
+    if row_major:
+        values = fortran_rows(whole, sel)
+    else:
+        values = np.empty((sel.size, len(items)), order="F")
+        for j, c in enumerate(cols):
+            values[:, j] = c[sel]
     del cols, whole
     if missing == "pairwise":
         _check_coverage(values, items, bounds, labels, group, diags)

@@ -54,6 +54,7 @@ class PatternMoments:
         if top is None or total is None:  # largest |x| per item, Σ x and Σ x xᵀ (missing = 0), by row blocks
             top, total = _block_sums(x)
         self.top = top
+        self._s2_diag: np.ndarray | None = None
         complete = np.flatnonzero(pg.patterns.all(axis=1))
         for j in range(m):
             o = np.flatnonzero(pg.patterns[j])
@@ -90,38 +91,38 @@ class PatternMoments:
         w = self.counts.astype(float)
         cnt = w @ self.patterns[:, cols].astype(float)
         s1 = self.s1[:, cols].sum(axis=0)
-        s2 = np.einsum("mjj->j", self.s2[:, cols][:, :, cols])
+        if self._s2_diag is None:  # Σ x² per pattern and item, once (not a copy of the p × p sums per call)
+            self._s2_diag = np.einsum("mjj->mj", self.s2)
+        s2 = self._s2_diag[:, cols].sum(axis=0)
         return cnt, s1, s2, float(self.top[cols].max(initial=0.0))
 
-    def subset(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    def subset(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The patterns of the items ``cols`` (positions) with at least one answer, in
         :func:`pattern_groups` order (count descending, then first row): (patterns, counts,
-        s1 per pattern over its observed items, S2 per pattern)."""
+        Σ y per pattern (k × c, 0 where missing), Σ y yᵀ per pattern (k × c × c, 0 where missing)).
+
+        The all-item patterns that restrict to the same pattern are summed in one sorted pass
+        (``reduceat``) — integer sums, so the same numbers as any other order (issue 16)."""
         cols = np.asarray(cols, dtype=np.intp)
         sub = self.patterns[:, cols]
-        keep = sub.any(axis=1)
+        keep = np.flatnonzero(sub.any(axis=1))
         sub, cnt, first = sub[keep], self.counts[keep], self.first[keep]
-        s1, s2 = self.s1[keep][:, cols], self.s2[keep][:, cols][:, :, cols]
         keys = pattern_keys(sub)
         _, inv = np.unique(keys, return_inverse=True)
         inv = inv.ravel()
-        k = int(inv.max()) + 1 if inv.size else 0
-        counts = np.bincount(inv, weights=cnt, minlength=k).astype(np.int64)
-        firsts = np.full(k, np.iinfo(np.intp).max, dtype=np.intp)
-        np.minimum.at(firsts, inv, first)
-        S1 = np.zeros((k, cols.size))
-        S2 = np.zeros((k, cols.size, cols.size))
-        np.add.at(S1, inv, s1)  # integer sums: exact in any order
-        np.add.at(S2, inv, s2)
-        pats = np.zeros((k, cols.size), dtype=bool)
-        pats[inv] = sub
+        if not inv.size:
+            c = cols.size
+            return np.zeros((0, c), bool), np.zeros(0, np.int64), np.zeros((0, c)), np.zeros((0, c, c))
+        order = np.argsort(inv, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(inv[order]) != 0])  # one run per subset pattern 0..k−1
+        src = keep[order]
+        counts = np.add.reduceat(cnt[order], starts).astype(np.int64)
+        firsts = np.minimum.reduceat(first[order], starts)
+        S1 = np.add.reduceat(self.s1[np.ix_(src, cols)], starts, axis=0)  # integer sums: exact in any order
+        S2 = np.add.reduceat(self.s2[np.ix_(src, cols, cols)], starts, axis=0)
+        pats = sub[order[starts]]
         rank = np.lexsort((firsts, -counts))  # pattern_groups' order
-        out_s1, out_s2 = [], []
-        for j in rank:
-            o = np.flatnonzero(pats[j])
-            out_s1.append(S1[j, o])
-            out_s2.append(S2[j][np.ix_(o, o)])
-        return pats[rank], counts[rank], out_s1, out_s2
+        return pats[rank], counts[rank], S1[rank], S2[rank]
 
 
 def _block_sums(x: np.ndarray, whole: bool = False) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None:
@@ -139,26 +140,21 @@ def _block_sums(x: np.ndarray, whole: bool = False) -> tuple[np.ndarray, tuple[n
     return top, (s1, s2)
 
 
-def em_from_moments(patterns: np.ndarray, counts: np.ndarray, s1: list[np.ndarray], s2: list[np.ndarray], *,
+def em_from_moments(patterns: np.ndarray, counts: np.ndarray, s1: np.ndarray, s2: np.ndarray, *,
                     tol: float, max_iter: int) -> tuple[np.ndarray, np.ndarray, int]:
     """``em_normal``'s batched EM (start values and iteration) from per-pattern sums; (mu, sigma, iterations).
 
-    The observed-part sums are added up and the incomplete patterns stacked by their number of
-    missing items exactly as ``data.missing._em_batches`` does, then ``_em_estep_batched`` iterates.
+    ``s1`` (k × p) and ``s2`` (k × p × p): :meth:`PatternMoments.subset`'s sums, zero where missing.
+    The incomplete patterns are stacked by their number of missing items by ``data.missing._em_batches``
+    (as ``em_normal`` does), then ``_em_estep_batched`` iterates.
     """
-    from psychometrics.data.missing import _em_estep_batched
+    from types import SimpleNamespace
 
-    p = patterns.shape[1]
+    from psychometrics.data.missing import _em_batches, _em_estep_batched
+
     n = float(counts.sum())
-    T1o, T2o = np.zeros(p), np.zeros((p, p))
-    by_r: dict[int, list[tuple]] = {}
-    for pat, nj, a, b in zip(patterns, counts, s1, s2):
-        o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
-        T1o[o] += a
-        T2o[np.ix_(o, o)] += b
-        if m.size:
-            by_r.setdefault(m.size, []).append((o, m, float(nj), a, b))
-    batches = [tuple(np.array([t[k] for t in lst]) for k in range(5)) for lst in by_r.values()]
+    # the observed-part sums added up (integer sums: exact in any order) and the batches of em_normal
+    T1o, T2o, batches = _em_batches(s1, s2, SimpleNamespace(patterns=patterns, counts=counts))
     n_j = patterns.T.astype(float) @ counts.astype(float)
     mu = T1o / n_j
     sigma = np.diag(np.maximum(np.diag(T2o) / n_j - mu * mu, 0.0))
