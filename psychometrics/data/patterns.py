@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PatternGroups", "pattern_keys", "pattern_groups", "pattern_sums"]
+__all__ = ["PatternGroups", "pattern_keys", "pattern_groups", "pattern_sums", "distinct_rows"]
 
 
 def pattern_keys(obs: np.ndarray) -> np.ndarray:
@@ -110,6 +110,57 @@ def pattern_sums(X: np.ndarray, groups: PatternGroups, *, chunk: int = 1 << 16) 
             s2[j] += blk.T @ blk
             j += 1
     return s1, s2
+
+
+def distinct_rows(x: np.ndarray, max_share: float = 0.5, probe: int = 20_000) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct rows of a matrix of whole-number answers (NaN = not answered): ``(first, inverse)``
+    with ``x[first][inverse]`` equal to ``x`` (``first``: the first row of each distinct row), or None.
+
+    Each row is packed into one integer key (answer − lowest + 1 in base highest − lowest + 2, 0 for
+    NaN), so finding them is one integer sort. None when a value is not a whole number, the keys would
+    not fit in 62 bits (many items), or the rows hardly repeat — more than ``max_share`` of the first
+    ``probe`` rows distinct, or of all rows — so that computing per distinct row would not save work.
+    Only the path depends on that choice: a function of the row is the same evaluated on either.
+    """
+    n, k = x.shape
+    if n == 0 or k == 0:
+        return None
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN item: declined below
+        lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        return None  # an item without answers (all NaN) or with infinities: no packing
+    low, base = float(lo.min()), float(hi.max() - lo.min() + 2)
+    if base > 2 ** 16 or k * np.log2(base) > 62:
+        return None
+    head = min(n, probe)
+    if n > head:
+        keys = _pack(x[:head], low, int(base))
+        if keys is None or len(np.unique(keys)) > max_share * head:
+            return None
+    keys = _pack(x, low, int(base))
+    if keys is None:
+        return None
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    if len(first) > max_share * n:
+        return None
+    return first, inverse.ravel()
+
+
+def _pack(x: np.ndarray, low: float, base: int) -> np.ndarray | None:
+    """One int64 key per row: Σ_j code_j · base^(k−1−j), code = x − low + 1 (0 for NaN); None unless whole."""
+    key = np.zeros(len(x), dtype=np.int64)
+    for j in range(x.shape[1]):
+        code = x[:, j] - (low - 1.0)
+        np.nan_to_num(code, copy=False, nan=0.0)
+        whole = code.astype(np.int64)
+        if not np.array_equal(whole, code):
+            return None
+        key *= base
+        key += whole
+    return key
 
 
 @functools.lru_cache(maxsize=1)
