@@ -71,7 +71,9 @@ def test_distinct_rows_rebuild_the_matrix_and_decline_what_does_not_pack():
     first, inverse = distinct_rows(x, probe=1000)
     np.testing.assert_array_equal(x[first][inverse], x)  # NaN at the same places too (assert_array_equal)
     ref = np.unique(np.nan_to_num(x, nan=-1.0), axis=0)
-    assert len(first) == len(ref) and first.min() == 0
+    assert len(first) == len(ref)
+    first2, inverse2 = distinct_rows(x, probe=1000, max_share=1.0)
+    np.testing.assert_array_equal(x[first2][inverse2], x)
     y = x.copy()
     y[3, 2] = 1.5  # not a whole number
     assert distinct_rows(y) is None
@@ -80,3 +82,14 @@ def test_distinct_rows_rebuild_the_matrix_and_decline_what_does_not_pack():
     z = x.copy()
     z[:, 1] = np.nan  # an item without answers: declined
     assert distinct_rows(z) is None
+
+
+def test_distinct_rows_by_sort_when_the_keys_are_many():
+    from psychometrics.data import patterns
+
+    rng = np.random.default_rng(5)
+    x = np.repeat(rng.integers(0, 10, size=(300, 8)).astype(float), 5, axis=0)  # 12⁸ keys: sorted, not addressed
+    x[::7, 3] = np.nan
+    first, inverse = patterns.distinct_rows(x, probe=100)
+    np.testing.assert_array_equal(x[first][inverse], x)
+    assert len(first) == len(np.unique(np.nan_to_num(x, nan=-1.0), axis=0))
