@@ -97,24 +97,26 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5, *,
 def _mahalanobis(scored: pd.DataFrame, min_share: float, distinct: tuple[np.ndarray, np.ndarray] | None = None
                  ) -> tuple[pd.Series, pd.Series, pd.Series]:
     x = scored.to_numpy(dtype=float)  # a view of a float64 block (no copy)
-    mean, cov = _complete_moments(x, ~np.isnan(x).any(axis=1))
+    observed = ~np.isnan(x)
+    mean, cov = _complete_moments(x, observed.all(axis=1))
     if distinct is not None:
         d2, p, dof = _d2_and_tail(x[distinct[0]], min_share, mean, cov)
         d2, p, dof = d2[distinct[1]], p[distinct[1]], dof[distinct[1]]
     else:
-        d2, p, dof = _d2_and_tail(x, min_share, mean, cov)
+        d2, p, dof = _d2_and_tail(x, min_share, mean, cov, observed)
     return (pd.Series(d2, index=scored.index, name="mahalanobis_d2"),
             pd.Series(p, index=scored.index, name="mahalanobis_p"),
             pd.Series(dof, index=scored.index, name="mahalanobis_df"))
 
 
-def _d2_and_tail(x: np.ndarray, min_share: float, mean: np.ndarray | None, cov: np.ndarray | None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """D², its χ² upper-tail p and df of every row of ``x`` given the complete rows' mean and covariance."""
+def _d2_and_tail(x: np.ndarray, min_share: float, mean: np.ndarray | None, cov: np.ndarray | None,
+                 observed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """D², its χ² upper-tail p and df of every row of ``x`` given the complete rows' mean and covariance
+    (``observed``: ``~np.isnan(x)`` when already at hand)."""
     from scipy import special  # chi2.sf(x, df) is special.chdtrc(df, x); scipy.stats' import alone takes seconds
 
     n, k = x.shape
-    observed = ~np.isnan(x)
+    observed = ~np.isnan(x) if observed is None else observed
     n_obs = observed.sum(axis=1)
     complete = n_obs == k
     d2 = np.full(n, np.nan)
