@@ -110,3 +110,36 @@ def test_mahalanobis_schur_inverses_equal_the_stacked_inverses(monkeypatch):
     d2_schur = careless.mahalanobis(data)[0].to_numpy()
     assert np.isnan(d2_schur).sum() == np.isnan(d2_direct).sum() < 100
     np.testing.assert_allclose(d2_schur, d2_direct, rtol=1e-10)
+
+
+def test_screens_per_distinct_row_equal_the_screens_of_every_row(monkeypatch):
+    """From _DISTINCT_ROWS rows on, a measure whose rows repeat gets longstring, D² (x̄ and S from all
+    complete rows), its p and df and even–odd once per distinct row: equal to every row's screens
+    (integers exactly, D², p and even–odd to 1e-10 relative), flags identical."""
+    ids = [f"i{j}" for j in range(6)]
+    spec = SimpleNamespace(id="t", subscale_ids=["a", "b", "c"], reverse_items=("i1",),
+                           items_of=lambda s: ids[2 * "abc".index(s):2 * "abc".index(s) + 2])
+    rng = np.random.default_rng(11)
+    x = np.clip(rng.integers(1, 6, size=(3000, 1)) + rng.integers(0, 2, size=(3000, 6)), 1, 5).astype(float)
+    x[rng.random(x.shape) < 0.03] = np.nan
+    x[7] = np.nan
+    scored = pd.DataFrame(x, columns=ids)
+    raw = scored.copy()
+    raw["i1"] = 6 - raw["i1"]
+    direct = careless.careless_screens(raw, scored, spec)
+    monkeypatch.setattr(careless, "_DISTINCT_ROWS", 100)
+    from psychometrics.data import patterns
+
+    seen = []
+    monkeypatch.setattr(careless, "distinct_rows", lambda v: seen.append(patterns.distinct_rows(v)) or seen[-1])
+    fast = careless.careless_screens(raw, scored, spec)
+    assert seen and seen[0] is not None and len(seen[0][0]) < 1500  # the distinct path was taken
+    assert list(fast.columns) == list(direct.columns) and fast.index.equals(direct.index)
+    for c in fast.columns:
+        a, b = fast[c].to_numpy(), direct[c].to_numpy()
+        assert fast[c].dtype == direct[c].dtype, c
+        if a.dtype.kind == "f":
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=0, equal_nan=True, err_msg=c)
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=c)

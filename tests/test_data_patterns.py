@@ -60,3 +60,36 @@ def test_pattern_sums_equal_per_pattern_sums_of_the_rows(chunk):
             check(s1[j][o], Y.sum(axis=0))
             check(s2[j][np.ix_(o, o)], Y.T @ Y)
             assert not s1[j][~pat].any() and not s2[j][~pat].any()
+
+
+def test_distinct_rows_rebuild_the_matrix_and_decline_what_does_not_pack():
+    from psychometrics.data.patterns import distinct_rows
+
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 4, size=(5000, 4)).astype(float)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    first, inverse = distinct_rows(x, probe=1000)
+    np.testing.assert_array_equal(x[first][inverse], x)  # NaN at the same places too (assert_array_equal)
+    ref = np.unique(np.nan_to_num(x, nan=-1.0), axis=0)
+    assert len(first) == len(ref)
+    first2, inverse2 = distinct_rows(x, probe=1000, max_share=1.0)
+    np.testing.assert_array_equal(x[first2][inverse2], x)
+    y = x.copy()
+    y[3, 2] = 1.5  # not a whole number
+    assert distinct_rows(y) is None
+    assert distinct_rows(rng.integers(1, 6, size=(500, 40)).astype(float)) is None  # 7⁴⁰ > 2⁶²
+    assert distinct_rows(rng.normal(size=(500, 3)).round(3) * 1000) is None  # rows hardly repeat
+    z = x.copy()
+    z[:, 1] = np.nan  # an item without answers: declined
+    assert distinct_rows(z) is None
+
+
+def test_distinct_rows_by_sort_when_the_keys_are_many():
+    from psychometrics.data import patterns
+
+    rng = np.random.default_rng(5)
+    x = np.repeat(rng.integers(0, 10, size=(300, 8)).astype(float), 5, axis=0)  # 12⁸ keys: sorted, not addressed
+    x[::7, 3] = np.nan
+    first, inverse = patterns.distinct_rows(x, probe=100)
+    np.testing.assert_array_equal(x[first][inverse], x)
+    assert len(first) == len(np.unique(np.nan_to_num(x, nan=-1.0), axis=0))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._validation import dependent_items, name_list
-from psychometrics.data.patterns import one_blas_thread, pattern_groups
+from psychometrics.data.patterns import distinct_rows, one_blas_thread, pattern_groups
 from psychometrics.exceptions import DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -28,6 +28,10 @@ _BLOCK = 16_384
 #: solve per pattern) instead of a stacked inverse of every S_oo; the same matrices to rounding (≈ 1e-15),
 #: and below it (the demo) the numbers computed before, bit for bit
 _SCHUR_ROWS = 50_000
+#: from this many rows on, a measure whose answer rows repeat (few items: 5–10) gets its screens computed
+#: once per distinct row and spread to the rows (every index is a function of the row; D²'s mean and
+#: covariance still come from all complete rows): the same numbers, to the rounding of the block products
+_DISTINCT_ROWS = 50_000
 
 
 def longstring(raw: pd.DataFrame) -> pd.Series:
@@ -62,7 +66,8 @@ def longstring(raw: pd.DataFrame) -> pd.Series:
     return pd.Series(best.astype(np.int64), index=raw.index, name="longstring")
 
 
-def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series, pd.Series, pd.Series]:
+def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5, *,
+                distinct: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Squared Mahalanobis distance of each row and its χ² upper-tail p-value.
 
     .. math:: D^2_i = (x_i - \\bar x)^\\top S^{-1} (x_i - \\bar x), \\qquad p_i = P(\\chi^2_{k_i} > D^2_i)
@@ -76,6 +81,9 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
     :math:`\\bar x` and sub-matrix of :math:`S`) and :math:`k_i` is their number;
     rows with fewer answers get NaN. Reverse keying does not change D² (it is affine).
 
+    ``distinct``: ``(first, inverse)`` of :func:`~psychometrics.data.patterns.distinct_rows` — D² and p are
+    computed for the rows ``first`` only (x̄ and S still from all complete rows) and spread by ``inverse``.
+
     Returns
     -------
     d2, p, df : pandas.Series
@@ -83,20 +91,36 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5) -> tuple[pd.Series
         complete rows, or an item without variance).
     """
     with one_blas_thread():  # small products per block and pattern: a second BLAS thread only adds hand-off cost
-        return _mahalanobis(scored, min_share)
+        return _mahalanobis(scored, min_share, distinct)
 
 
-def _mahalanobis(scored: pd.DataFrame, min_share: float) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _mahalanobis(scored: pd.DataFrame, min_share: float, distinct: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    x = scored.to_numpy(dtype=float)  # a view of a float64 block (no copy)
+    observed = ~np.isnan(x)
+    mean, cov = _complete_moments(x, observed.all(axis=1))
+    if distinct is not None:
+        d2, p, dof = _d2_and_tail(x[distinct[0]], min_share, mean, cov)
+        d2, p, dof = d2[distinct[1]], p[distinct[1]], dof[distinct[1]]
+    else:
+        d2, p, dof = _d2_and_tail(x, min_share, mean, cov, observed)
+    return (pd.Series(d2, index=scored.index, name="mahalanobis_d2"),
+            pd.Series(p, index=scored.index, name="mahalanobis_p"),
+            pd.Series(dof, index=scored.index, name="mahalanobis_df"))
+
+
+def _d2_and_tail(x: np.ndarray, min_share: float, mean: np.ndarray | None, cov: np.ndarray | None,
+                 observed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """D², its χ² upper-tail p and df of every row of ``x`` given the complete rows' mean and covariance
+    (``observed``: ``~np.isnan(x)`` when already at hand)."""
     from scipy import special  # chi2.sf(x, df) is special.chdtrc(df, x); scipy.stats' import alone takes seconds
 
-    x = scored.to_numpy(dtype=float)  # a view of a float64 block (no copy)
     n, k = x.shape
-    observed = ~np.isnan(x)
+    observed = ~np.isnan(x) if observed is None else observed
     n_obs = observed.sum(axis=1)
     complete = n_obs == k
     d2 = np.full(n, np.nan)
     dof = np.where(n_obs >= max(1, math.ceil(min_share * k)), n_obs, 0).astype(float)
-    mean, cov = _complete_moments(x, complete)
     if mean is not None:
         eig = np.linalg.eigvalsh(cov)
         if eig[0] > 1e-10 * max(eig[-1], 1e-300):
@@ -113,9 +137,7 @@ def _mahalanobis(scored: pd.DataFrame, min_share: float) -> tuple[pd.Series, pd.
     dof = np.where(np.isnan(d2), np.nan, dof)
     p = special.chdtrc(np.where(np.isnan(dof), 1.0, dof), d2)
     p = np.where(np.isnan(d2), np.nan, p)
-    return (pd.Series(d2, index=scored.index, name="mahalanobis_d2"),
-            pd.Series(p, index=scored.index, name="mahalanobis_p"),
-            pd.Series(dof, index=scored.index, name="mahalanobis_df"))
+    return d2, p, dof
 
 
 def _complete_moments(x: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -297,6 +319,11 @@ def _evenodd_pairs(scored: pd.DataFrame, scale: Scale) -> pd.Series:
     return _evenodd_and_pairs(scored, scale)[1]
 
 
+def _spread(values: pd.Series, inverse: np.ndarray, index: pd.Index) -> pd.Series:
+    """The per-distinct-row ``values`` as one value per row (``inverse``: each row's distinct row)."""
+    return pd.Series(values.to_numpy()[inverse], index=index, name=values.name)
+
+
 def careless_screens(
     raw: pd.DataFrame,
     scored: pd.DataFrame,
@@ -339,9 +366,15 @@ def careless_screens(
     diagnostics = [] if diagnostics is None else diagnostics
     k = raw.shape[1]
     limit = longstring_max if longstring_max is not None else max(2, math.ceil(k / 2))
-    ls = longstring(raw)
-    d2, p, dof = mahalanobis(scored)
-    eo, pairs = _evenodd_and_pairs(scored, scale)
+    distinct = distinct_rows(scored.to_numpy(dtype=float)) if len(scored) >= _DISTINCT_ROWS else None
+    if distinct is None:
+        ls = longstring(raw)
+        eo, pairs = _evenodd_and_pairs(scored, scale)
+    else:  # every index is a function of the row: once per distinct row (raw rows repeat with the scored ones)
+        first, inverse = distinct
+        ls = _spread(longstring(raw.iloc[first]), inverse, raw.index)
+        eo, pairs = (_spread(v, inverse, raw.index) for v in _evenodd_and_pairs(scored.iloc[first], scale))
+    d2, p, dof = mahalanobis(scored, distinct=distinct)
     if len(raw) and d2.isna().all():
         rows = scored.dropna()
         complete = len(rows)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PatternGroups", "pattern_keys", "pattern_groups", "pattern_sums"]
+__all__ = ["PatternGroups", "pattern_keys", "pattern_groups", "pattern_sums", "distinct_rows"]
 
 
 def pattern_keys(obs: np.ndarray) -> np.ndarray:
@@ -110,6 +110,86 @@ def pattern_sums(X: np.ndarray, groups: PatternGroups, *, chunk: int = 1 << 16) 
             s2[j] += blk.T @ blk
             j += 1
     return s1, s2
+
+
+def distinct_rows(x: np.ndarray, max_share: float = 0.5, probe: int = 20_000, probe_share: float = 0.9) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct rows of a matrix of whole-number answers (NaN = not answered): ``(first, inverse)``
+    with ``x[first][inverse]`` equal to ``x`` (``first``: a row of each distinct row), or None.
+
+    Each row is packed into one integer key (answer − lowest + 1 in base highest − lowest + 2, 0 for
+    NaN), so finding them is one integer sort. None when a value is not a whole number, the keys would
+    not fit in 62 bits (many items), or the rows hardly repeat — more than ``max_share`` of the first
+    ``probe`` rows distinct, or of all rows — so that computing per distinct row would not save work.
+    Only the path depends on that choice: a function of the row is the same evaluated on either.
+    """
+    n, k = x.shape
+    if n == 0 or k == 0:
+        return None
+    head = min(n, probe)
+    if n > head:  # the first rows first: most matrices that do not qualify are declined on them
+        packing = _packing(x[:head])
+        if packing is None:
+            return None
+        keys = _pack(x[:head], *packing)
+        if keys is None or len(np.unique(keys)) > probe_share * head:
+            return None
+    packing = _packing(x)
+    if packing is None:
+        return None
+    keys = _pack(x, *packing)
+    if keys is None:
+        return None
+    first, inverse = _unique_keys(keys, packing[1] ** x.shape[1])
+    if len(first) > max_share * n:
+        return None
+    return first, inverse
+
+
+def _packing(x: np.ndarray) -> tuple[float, int] | None:
+    """(lowest answer, base) of the keys, or None when an item has no answers or they would not fit."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN item: declined below
+        lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        return None  # an item without answers (all NaN) or with infinities: no packing
+    low, base = float(lo.min()), float(hi.max() - lo.min() + 2)
+    if base > 2 ** 16 or x.shape[1] * np.log2(base) > 62:
+        return None
+    return low, int(base)
+
+
+def _pack(x: np.ndarray, low: float, base: int, block: int = 1 << 16) -> np.ndarray | None:
+    """One int64 key per row: Σ_j code_j · base^(k−1−j), code = x − low + 1 (0 for NaN); None unless whole.
+
+    In blocks of rows (each block's codes a small integer matrix, the keys one integer product)."""
+    k = x.shape[1]
+    powers = base ** np.arange(k - 1, -1, -1, dtype=np.int64)
+    key = np.empty(len(x), dtype=np.int64)
+    for s in range(0, len(x), block):
+        code = x[s:s + block] - (low - 1.0)
+        np.nan_to_num(code, copy=False, nan=0.0)
+        whole = code.astype(np.int64)
+        if not np.array_equal(whole, code):
+            return None
+        key[s:s + block] = whole @ powers
+    return key
+
+
+def _unique_keys(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a row of each distinct key, each row's distinct number), keys in increasing order — as
+    ``np.unique(keys, return_index=True, return_inverse=True)`` (which gives the first row; for keys
+    below a small ``bound``, by direct addressing without a sort, one of the key's rows: they are equal)."""
+    n = len(keys)
+    if bound > 4 * n + (1 << 20):
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        return first, inverse.ravel()
+    first_of = np.full(bound, n, dtype=np.int64)
+    first_of[keys] = np.arange(n)  # one of each key's rows (which one does not matter: the rows are equal)
+    present = first_of < n
+    rank = np.cumsum(present) - 1
+    return first_of[present], rank[keys]
 
 
 @functools.lru_cache(maxsize=1)

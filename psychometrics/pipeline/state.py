@@ -50,7 +50,9 @@ class DataStep:
     Attributes
     ----------
     responses : Responses
-        All rows used after the row policies.
+        All rows used after the row policies. Its ``frame`` and ``extra`` (and the companions')
+        hold the source table's other columns only: the loaded measures' item columns are dropped
+        once the companions are loaded (each measure's answers are in its ``items``; one copy).
     work : Responses
         The analysed rows (``responses`` minus careless rows when ``exclude_careless``).
     companions, companions_work : dict

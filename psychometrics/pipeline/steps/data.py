@@ -48,6 +48,7 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
             comps[cid] = resp.load_companion(comp)
         else:
             absent.append(cid)
+    resp, comps = _without_item_columns(resp, comps, opts)
     analysed = resp.items.index
     careless_excluded = pd.Index([])
     if opts.exclude_careless:
@@ -72,6 +73,30 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
                     not_found=tuple(not_found), absent=tuple(absent), analysed=analysed,
                     careless_excluded=careless_excluded, calibration=calibration, validation=validation,
                     stats=stats, stats_engine=engine)
+
+
+def _without_item_columns(resp: Responses, comps: dict[str, Responses], opts: ValidationOptions
+                          ) -> tuple[Responses, dict[str, Responses]]:
+    """The loaded measures with the source table (``frame``, ``extra``) reduced to its other columns.
+
+    Every loaded measure's answers are in its ``items`` (float64); the source table's item columns
+    (float32 from 10,000 rows on) would be a second copy of every item matrix held to the end of
+    the run — 0.28 GB at 10⁶ rows of the demo study. No later step reads them: the companions
+    are loaded, and scoring takes a measure's answers from its ``items``. The other columns (ids,
+    group labels, anything else) are kept; the item columns' arrays are freed with the table.
+    """
+    inverse = {item: col for col, item in (opts.columns or {}).items()}  # item id → the scale's data column
+    cols = {inverse.get(i, i) for i in resp.items.columns}
+    cols.update(i for r in comps.values() for i in r.items.columns)
+    drop = [c for c in resp.frame.columns if c in cols]
+    if not drop:
+        return resp, comps
+
+    def slim(r: Responses) -> Responses:
+        return dataclasses.replace(r, frame=r.frame.drop(columns=[c for c in drop if c in r.frame.columns]),
+                                   extra=r.extra.drop(columns=[c for c in drop if c in r.extra.columns]))
+
+    return slim(resp), {k: slim(v) for k, v in comps.items()}
 
 
 def _dask_stats(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOptions):
