@@ -435,3 +435,63 @@ def test_extreme_patterns_counted_from_distinct_patterns_equal_rows():
         warnings.simplefilter("ignore")
         msg = _extreme_patterns(prepared)[0]
     assert msg.startswith(f"extreme response patterns: {low} respondent(s) chose the lowest and {high} the highest")
+
+
+def test_redundancy_correlations_from_exact_moments_equal_corrcoef(monkeypatch):
+    """issue 16: the redundancy check's correlations of the complete rows from exact integer moments
+    (summed in blocks) are np.corrcoef's of the complete rows (to 1e-13), copies still detected."""
+    import importlib
+
+    irt_cal = importlib.import_module("psychometrics.irt.calibrate")
+    monkeypatch.setattr(irt_cal, "_MOMENT_BLOCK", 97)  # many blocks, a ragged last one
+    rng = np.random.default_rng(11)
+    codes = rng.integers(-1, 5, size=(2000, 6))
+    codes[::3, 1] = rng.integers(0, 5, size=codes[::3].shape[0])
+    ref_rows = codes[np.all(codes >= 0, axis=1)].astype(float)
+    np.testing.assert_allclose(irt_cal._complete_correlations(codes), np.corrcoef(ref_rows, rowvar=False),
+                               rtol=1e-13, atol=1e-14)
+    const = codes.copy()
+    const[:, 2] = 3
+    assert irt_cal._complete_correlations(const) is None
+    assert irt_cal._complete_correlations(codes[:5]) is None
+    a = np.linspace(0.8, 2.0, 5)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 600, seed=2).astype(float)
+    df["copy"] = 3 - df.iloc[:, 0]  # a reversed copy
+    with pytest.warns(DataQualityWarning, match="linearly dependent"):
+        calibrate(df, None, "grm", max_em=5, tol=1e-2)
+
+
+def test_blocked_estep_on_onehot_blocks_equals_one_block(monkeypatch):
+    """issue 16: above _ESTEP_BLOCK patterns the one-hot is held only as row blocks built from their
+    patterns (dense or CSR as the whole; never the whole CSR and its slices at once): each block equals
+    the slice of the whole one-hot, and ℓ, π, r, log L and the start values equal the one-block E-step's."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    a = np.linspace(0.8, 2.0, 6)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 1500, seed=12).astype(float)
+    df.iloc[::7, 2] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    one = engine_mod.Engine(prep, "grm", nodes, weights)
+    x = one.start()
+    ref = one.estep(x)
+    monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 50)
+    for dense_max in (1 << 24, 10):
+        monkeypatch.setattr(irt_data, "_DENSE_MAX", dense_max)
+        whole, _ = prep.onehot()
+        eng = engine_mod.Engine(prep, "grm", nodes, weights)
+        assert eng.y is None and len(eng._y_blocks) == -(-prep.patterns.shape[0] // 50)
+        for b, yb in enumerate(eng._y_blocks):
+            part = whole[b * 50: (b + 1) * 50]
+            assert type(yb) is type(part)
+            np.testing.assert_array_equal(part.toarray() if dense_max == 10 else part,
+                                          yb.toarray() if dense_max == 10 else yb)
+        np.testing.assert_array_equal(eng.start(), x)
+        out = eng.estep(x)
+        assert out[0] == pytest.approx(ref[0], rel=1e-13)
+        for got, want in zip(out[1:], ref[1:]):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())

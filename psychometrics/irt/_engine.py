@@ -39,7 +39,11 @@ class Engine:
     def __init__(self, data: IRTData, model: str, theta: np.ndarray, weights: np.ndarray) -> None:
         self.data = data
         self.model = model
-        self.y, self.offs = data.onehot()
+        # above _ESTEP_BLOCK patterns the one-hot is held only as the E-step's row blocks (y = None)
+        if data.patterns.shape[0] > _ESTEP_BLOCK:
+            self.y, (self._y_blocks, self.offs) = None, data.onehot_blocks(_ESTEP_BLOCK)
+        else:
+            (self.y, self.offs), self._y_blocks = data.onehot(), None
         self.f = data.counts
         self.n = float(self.f.sum())
         self.theta = theta
@@ -52,12 +56,14 @@ class Engine:
         # index arrays: for group K, the global positions of (a, c_1..c_{K-1}) per item
         self.index = {kk: self.offs[idx][:, None] + np.arange(kk)[None, :] for kk, idx in self.groups.items()}
         self._last: tuple[bytes, tuple] | None = None
-        self._y_blocks: list | None = None
 
     # ------------------------------------------------------------ start values
     def start(self) -> np.ndarray:
         x = np.zeros(self.n_par)
-        counts = self.y.T @ self.f  # (C,)
+        if self.y is not None:
+            counts = self.y.T @ self.f  # (C,)
+        else:  # integer counts: the same sums block by block
+            counts = sum(yb.T @ self.f[b * _ESTEP_BLOCK: (b + 1) * _ESTEP_BLOCK] for b, yb in enumerate(self._y_blocks))
         for kk, idx in self.groups.items():
             pos = self.index[kk]
             n = counts[pos] + 0.5  # (J, K)
@@ -95,10 +101,8 @@ class Engine:
         # element-wise work was two thirds of an E-step); one block = the whole computation as before
         logp = self.log_probs(x)
         n_pat = self.f.size
-        if n_pat <= _ESTEP_BLOCK:
+        if self._y_blocks is None:
             return self._estep_block(logp, self.y, self.f)
-        if self._y_blocks is None:  # the one-hot's row blocks, sliced once
-            self._y_blocks = [self.y[lo: lo + _ESTEP_BLOCK] for lo in range(0, n_pat, _ESTEP_BLOCK)]
         post = np.empty((n_pat, self.theta.size))
         log_l = np.empty(n_pat)
         r = np.zeros((logp.shape[0], self.theta.size))

@@ -112,17 +112,45 @@ def calibrate(
 
 def _redundant_items(prepared: IRTData) -> str | None:
     """A note naming items that are copies, reversed copies or linear combinations of others
-    (on the complete rows): their slopes are not identified and grow without bound."""
-    codes = prepared.codes
-    x = codes[np.all(codes >= 0, axis=1)].astype(float)  # the complete rows (the same matrix as via NaN)
-    if len(x) <= x.shape[1] or np.any(x.std(axis=0) == 0):
+    (on the complete rows): their slopes are not identified and grow without bound.
+
+    The correlations of the complete rows from their exact moments: the codes' sums and cross-products
+    are integers, summed block by block in float64 without rounding (below 2⁵³), so n·Σxxᵀ − ΣxΣxᵀ is
+    exact and only the final scaling rounds — np.corrcoef's matrix to ≈ 10⁻¹⁵ without its float copy of
+    the rows (tests/test_irt.py::test_redundancy_correlations_from_exact_moments_equal_corrcoef)."""
+    r = _complete_correlations(prepared.codes)
+    if r is None:
         return None
-    r = np.corrcoef(x, rowvar=False)
     dep = dependent_items(r, list(prepared.items))
     if not dep:
         return None
     return (f"items {name_list(dep)} are linearly dependent on the complete rows (copies, reversed copies or a "
             "combination of others): their slopes are not identified; remove the redundant items")
+
+
+def _complete_correlations(codes: np.ndarray) -> np.ndarray | None:
+    """Correlations of the complete rows of the codes (None: at most J complete rows or a constant item)."""
+    complete = np.all(codes >= 0, axis=1)
+    n, j = int(np.count_nonzero(complete)), codes.shape[1]
+    if n <= j:
+        return None
+    sums, cross = np.zeros(j), np.zeros((j, j))
+    for lo in range(0, codes.shape[0], _MOMENT_BLOCK):
+        x = codes[lo: lo + _MOMENT_BLOCK][complete[lo: lo + _MOMENT_BLOCK]].astype(float)
+        sums += x.sum(axis=0)
+        cross += x.T @ x
+    cen = n * cross - np.outer(sums, sums)  # integers (exact): n² × the covariance with divisor n
+    var = np.diag(cen).copy()
+    if np.any(var <= 0):  # a constant item (n Σx² = (Σx)² exactly)
+        return None
+    sd = np.sqrt(var)
+    r = cen / sd[:, None] / sd[None, :]
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+#: rows per block of the redundancy check's moments
+_MOMENT_BLOCK = 1 << 16
 
 
 #: above this many distinct response patterns (a long total score at 10⁶ respondents) the SEs' observed
