@@ -495,3 +495,36 @@ def test_blocked_estep_on_onehot_blocks_equals_one_block(monkeypatch):
         assert out[0] == pytest.approx(ref[0], rel=1e-13)
         for got, want in zip(out[1:], ref[1:]):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("link", ["grm", "grm_probit"])
+def test_louis_information_from_intercept_scores_per_node_equals_the_full_products(monkeypatch, link):
+    """issue 16: above 50,000 patterns the GRM's Louis second moment Σ w s sᵀ is summed over the
+    intercepts' scores per node (the slope's score is θ × its item's intercept sums): L_q A_q L_qᵀ
+    equals the full (JK)² products to 1e-10 relative, missing answers included; the per-item loop too."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    a = np.linspace(0.8, 2.0, 6)
+    c = -a[:, None] * np.array([[-1.5, -0.5, 0.5, 1.5]])
+    df = simulate_responses(a, c, 1500, seed=13).astype(float)
+    df.iloc[::7, 2] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    x = engine_mod.Engine(prep, link, nodes, weights).start()
+    loop = engine_mod.Engine(prep, link, nodes, weights).observed_information(x)
+    monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 0)
+    assert engine_mod._slope_is_theta_times_intercepts  # the per-node path is taken for these models:
+    calls = []
+    real = engine_mod._expand_by_node
+    monkeypatch.setattr(engine_mod, "_expand_by_node", lambda *a: calls.append(1) or real(*a))
+    fast = engine_mod.Engine(prep, link, nodes, weights).observed_information(x)
+    assert calls
+    monkeypatch.setattr(engine_mod, "_slope_is_theta_times_intercepts", lambda *a: False)
+    full = engine_mod.Engine(prep, link, nodes, weights).observed_information(x)
+    for ref in (full, loop):
+        assert fast[2] == ref[2]
+        np.testing.assert_allclose(fast[0], ref[0], rtol=1e-10, atol=1e-10 * np.abs(ref[0]).max())
+        np.testing.assert_allclose(fast[1], ref[1], rtol=1e-10, atol=1e-10 * np.abs(ref[1]).max())
