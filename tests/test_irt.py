@@ -528,3 +528,31 @@ def test_louis_information_from_intercept_scores_per_node_equals_the_full_produc
         assert fast[2] == ref[2]
         np.testing.assert_allclose(fast[0], ref[0], rtol=1e-10, atol=1e-10 * np.abs(ref[0]).max())
         np.testing.assert_allclose(fast[1], ref[1], rtol=1e-10, atol=1e-10 * np.abs(ref[1]).max())
+
+
+def test_shared_category_codes_give_the_fresh_coding():
+    """issue 16: within shared_category_codes each item of a frame is coded once; prepare_responses of any
+    item subset (rows without answers dropped, non-integer items coded afresh) and shared_codes_of give
+    exactly the fresh coding and recode's codes."""
+    from psychometrics.irt._data import prepare_responses, shared_category_codes, shared_codes_of
+
+    a = np.linspace(0.8, 2.0, 6)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 800, seed=14).astype(float)
+    df.iloc[::7, 2] = np.nan
+    df.iloc[5] = np.nan  # a row without any answer
+    df["half"] = np.round(df.iloc[:, 0] / 2 + 0.25, 2)  # non-integer answers: not shared
+    subsets = [list(df.columns[:6]), list(df.columns[1:4]), list(df.columns[2:]), list(df.columns)]
+    fresh = [prepare_responses(df, s) for s in subsets]
+    with shared_category_codes():
+        full = prepare_responses(df, list(df.columns[:6]))
+        shared = [prepare_responses(df, s) for s in subsets]
+        cal = calibrate(df, list(df.columns[:4]), "grm", max_em=3, tol=1e-2)
+        np.testing.assert_array_equal(shared_codes_of(df, cal.items, cal.category_values), recode(cal, df))
+        assert shared_codes_of(df.copy(), cal.items, cal.category_values) is None  # another frame
+    assert full.n_dropped_rows == 1
+    for got, want in zip(shared, fresh):
+        for field in ("items", "n_categories", "category_values", "collapsed", "n_dropped_rows"):
+            assert getattr(got, field) == getattr(want, field)
+        for field in ("codes", "patterns", "counts", "inverse"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
+            assert getattr(got, field).dtype == getattr(want, field).dtype

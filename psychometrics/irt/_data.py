@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,12 +91,18 @@ def prepare_responses(
     missing = [i for i in items if i not in data.columns]
     if missing:
         raise DataError(f"IRT: items not in the data: {', '.join(_q(m) for m in missing[:10])}")
+    shared = _shared_codes(data)
+    hit = shared is not None and bool(items) and all(shared.get(i, (None, None))[1] is not None for i in items)
     sub = data[items]
-    if not all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in sub.dtypes):
-        sub = sub.apply(pd.to_numeric, errors="coerce")
-    cols = [sub[item].to_numpy(dtype=float, na_value=np.nan) for item in items]  # numeric: no per-column apply
-    empty = np.logical_and.reduce([np.isnan(c) for c in cols]) if cols else np.zeros(len(sub), dtype=bool)
-    if empty.any():
+    if hit:  # every item coded before in this scope (shared_category_codes): no conversion, no coding
+        cols = [None] * len(items)
+        empty = np.logical_and.reduce([shared[i][1] < 0 for i in items])
+    else:
+        if not all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in sub.dtypes):
+            sub = sub.apply(pd.to_numeric, errors="coerce")
+        cols = [sub[item].to_numpy(dtype=float, na_value=np.nan) for item in items]  # numeric: no per-column apply
+        empty = np.logical_and.reduce([np.isnan(c) for c in cols]) if cols else np.zeros(len(sub), dtype=bool)
+    if empty.any() and not hit and shared is None:
         cols = [c[~empty] for c in cols]
     n_rows = int(len(sub) - np.count_nonzero(empty))
     if n_rows < 2:
@@ -105,7 +113,16 @@ def prepare_responses(
     collapsed: list[tuple[str, float]] = []
     for j, item in enumerate(items):
         col = cols[j]
-        obs, coded = _category_codes(col)
+        if hit:
+            obs, coded = shared[item][0], shared[item][1]
+            coded = coded[~empty] if empty.any() else coded
+        else:
+            obs, coded = _category_codes(col)  # (shared: of the whole column — its empty rows are NaN)
+            if shared is not None:
+                if coded is not None and obs.size < 127:
+                    shared[item] = (obs, coded.astype(np.int8))  # 1 byte per answer
+                if empty.any():
+                    col, coded = col[~empty], None if coded is None else coded[~empty]
         if obs.size < 2:
             raise DataError(
                 f"IRT: item {_q(item)} has {obs.size} distinct response value(s); an item needs at least two "
@@ -143,6 +160,47 @@ def prepare_responses(
         counts=counts.astype(float),
         inverse=inverse.ravel(),
     )
+
+
+#: the scope of shared_category_codes: id(frame) → (frame, {item: (values, int8 codes of every row)})
+_SHARED: dict[int, tuple[pd.DataFrame, dict]] | None = None
+
+
+@contextmanager
+def shared_category_codes() -> Iterator[None]:
+    """Within this scope each item column of a data frame is coded once: :func:`prepare_responses` of the
+    same frame (the same object) reuses the values and codes of an item coded before (whole-number
+    answers; the codes a fresh coding gives — they depend on the column only). The IRT step codes 10⁶
+    rows per item once instead of once per calibration, per DIF analysis and per pattern count."""
+    global _SHARED
+    outer = _SHARED
+    _SHARED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _SHARED = outer
+
+
+def _shared_codes(data: pd.DataFrame) -> dict | None:
+    if _SHARED is None:
+        return None
+    frame, codes = _SHARED.setdefault(id(data), (data, {}))
+    return codes if frame is data else None  # (the frame is held: its id is not reused in the scope)
+
+
+def shared_codes_of(data: pd.DataFrame, items: Sequence[str], values: dict[str, Sequence[float]]) -> np.ndarray | None:
+    """The shared codes (N × J, int8) of these items of ``data`` when each was coded in the scope with
+    exactly these category ``values`` (then they are :func:`~psychometrics.irt.scores.recode`'s); else None."""
+    shared = _shared_codes(data)
+    if shared is None or not items:
+        return None
+    cols = []
+    for item in items:
+        obs, coded = shared.get(item, (None, None))
+        if coded is None or not np.array_equal(obs, np.asarray(values[item], dtype=float)):
+            return None
+        cols.append(coded)
+    return np.column_stack(cols)
 
 
 def _category_codes(col: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
