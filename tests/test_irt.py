@@ -549,6 +549,14 @@ def test_shared_category_codes_give_the_fresh_coding():
         cal = calibrate(df, list(df.columns[:4]), "grm", max_em=3, tol=1e-2)
         np.testing.assert_array_equal(shared_codes_of(df, cal.items, cal.category_values), recode(cal, df))
         assert shared_codes_of(df.copy(), cal.items, cal.category_values) is None  # another frame
+        import threading
+
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(shared_codes_of(df, cal.items, cal.category_values)))
+        thread.start()
+        thread.join()
+        assert seen == [None]  # another thread does not see this scope's codes
+    assert shared_codes_of(df, cal.items, cal.category_values) is None  # nor code after the scope
     assert full.n_dropped_rows == 1
     for got, want in zip(shared, fresh):
         for field in ("items", "n_categories", "category_values", "collapsed", "n_dropped_rows"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,8 +163,9 @@ def prepare_responses(
     )
 
 
-#: the scope of shared_category_codes: id(frame) → (frame, {item: (values, int8 codes of every row)})
-_SHARED: dict[int, tuple[pd.DataFrame, dict]] | None = None
+#: the scope of shared_category_codes: id(frame) → (frame, {item: (values, int8 codes of every row)});
+#: a context variable, so another thread (which starts with a fresh context) never sees this scope's codes
+_SHARED: ContextVar[dict[int, tuple[pd.DataFrame, dict]] | None] = ContextVar("irt_shared_codes", default=None)
 
 
 @contextmanager
@@ -172,19 +174,18 @@ def shared_category_codes() -> Iterator[None]:
     same frame (the same object) reuses the values and codes of an item coded before (whole-number
     answers; the codes a fresh coding gives — they depend on the column only). The IRT step codes 10⁶
     rows per item once instead of once per calibration, per DIF analysis and per pattern count."""
-    global _SHARED
-    outer = _SHARED
-    _SHARED = {} if outer is None else outer
+    token = _SHARED.set({} if _SHARED.get() is None else _SHARED.get())
     try:
         yield
     finally:
-        _SHARED = outer
+        _SHARED.reset(token)
 
 
 def _shared_codes(data: pd.DataFrame) -> dict | None:
-    if _SHARED is None:
+    shared = _SHARED.get()
+    if shared is None:
         return None
-    frame, codes = _SHARED.setdefault(id(data), (data, {}))
+    frame, codes = shared.setdefault(id(data), (data, {}))
     return codes if frame is data else None  # (the frame is held: its id is not reused in the scope)
 
 
