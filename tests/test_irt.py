@@ -279,7 +279,7 @@ def test_large_n_path_gives_the_same_calibration(monkeypatch):
         monkeypatch.setattr(irt_cal, "_WARM_ROWS", 1000)
         monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)
         big = calibrate(df, None, "grm")
-    assert big.em_cycles == 0 and big.converged
+    assert big.em_cycles == 0 and big.converged and big.n_obs == ref.n_obs == 3000  # (its codes dropped for the fit)
     assert big.loglik == pytest.approx(ref.loglik, rel=1e-12)
     np.testing.assert_allclose(big.parameters.to_numpy(float), ref.parameters.to_numpy(float), rtol=1e-6, atol=1e-7)
 
@@ -435,3 +435,132 @@ def test_extreme_patterns_counted_from_distinct_patterns_equal_rows():
         warnings.simplefilter("ignore")
         msg = _extreme_patterns(prepared)[0]
     assert msg.startswith(f"extreme response patterns: {low} respondent(s) chose the lowest and {high} the highest")
+
+
+def test_redundancy_correlations_from_exact_moments_equal_corrcoef(monkeypatch):
+    """issue 16: the redundancy check's correlations of the complete rows from exact integer moments
+    (summed in blocks) are np.corrcoef's of the complete rows (to 1e-13), copies still detected."""
+    import importlib
+
+    irt_cal = importlib.import_module("psychometrics.irt.calibrate")
+    monkeypatch.setattr(irt_cal, "_MOMENT_BLOCK", 97)  # many blocks, a ragged last one
+    rng = np.random.default_rng(11)
+    codes = rng.integers(-1, 5, size=(2000, 6))
+    codes[::3, 1] = rng.integers(0, 5, size=codes[::3].shape[0])
+    ref_rows = codes[np.all(codes >= 0, axis=1)].astype(float)
+    np.testing.assert_allclose(irt_cal._complete_correlations(codes), np.corrcoef(ref_rows, rowvar=False),
+                               rtol=1e-13, atol=1e-14)
+    const = codes.copy()
+    const[:, 2] = 3
+    assert irt_cal._complete_correlations(const) is None
+    assert irt_cal._complete_correlations(codes[:5]) is None
+    a = np.linspace(0.8, 2.0, 5)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 600, seed=2).astype(float)
+    df["copy"] = 3 - df.iloc[:, 0]  # a reversed copy
+    with pytest.warns(DataQualityWarning, match="linearly dependent"):
+        calibrate(df, None, "grm", max_em=5, tol=1e-2)
+
+
+def test_blocked_estep_on_onehot_blocks_equals_one_block(monkeypatch):
+    """issue 16: above _ESTEP_BLOCK patterns the one-hot is held only as row blocks built from their
+    patterns (dense or CSR as the whole; never the whole CSR and its slices at once): each block equals
+    the slice of the whole one-hot, and ℓ, π, r, log L and the start values equal the one-block E-step's."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    a = np.linspace(0.8, 2.0, 6)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 1500, seed=12).astype(float)
+    df.iloc[::7, 2] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    one = engine_mod.Engine(prep, "grm", nodes, weights)
+    x = one.start()
+    ref = one.estep(x)
+    monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 50)
+    for dense_max in (1 << 24, 10):
+        monkeypatch.setattr(irt_data, "_DENSE_MAX", dense_max)
+        whole, _ = prep.onehot()
+        eng = engine_mod.Engine(prep, "grm", nodes, weights)
+        assert eng.y is None and len(eng._y_blocks) == -(-prep.patterns.shape[0] // 50)
+        for b, yb in enumerate(eng._y_blocks):
+            part = whole[b * 50: (b + 1) * 50]
+            assert type(yb) is type(part)
+            np.testing.assert_array_equal(part.toarray() if dense_max == 10 else part,
+                                          yb.toarray() if dense_max == 10 else yb)
+        np.testing.assert_array_equal(eng.start(), x)
+        out = eng.estep(x)
+        assert out[0] == pytest.approx(ref[0], rel=1e-13)
+        for got, want in zip(out[1:], ref[1:]):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("link", ["grm", "grm_probit"])
+def test_louis_information_from_intercept_scores_per_node_equals_the_full_products(monkeypatch, link):
+    """issue 16: above 50,000 patterns the GRM's Louis second moment Σ w s sᵀ is summed over the
+    intercepts' scores per node (the slope's score is θ × its item's intercept sums): L_q A_q L_qᵀ
+    equals the full (JK)² products to 1e-10 relative, missing answers included; the per-item loop too."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    a = np.linspace(0.8, 2.0, 6)
+    c = -a[:, None] * np.array([[-1.5, -0.5, 0.5, 1.5]])
+    df = simulate_responses(a, c, 1500, seed=13).astype(float)
+    df.iloc[::7, 2] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    x = engine_mod.Engine(prep, link, nodes, weights).start()
+    loop = engine_mod.Engine(prep, link, nodes, weights).observed_information(x)
+    monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 0)
+    assert engine_mod._slope_is_theta_times_intercepts  # the per-node path is taken for these models:
+    calls = []
+    real = engine_mod._expand_by_node
+    monkeypatch.setattr(engine_mod, "_expand_by_node", lambda *a: calls.append(1) or real(*a))
+    fast = engine_mod.Engine(prep, link, nodes, weights).observed_information(x)
+    assert calls
+    monkeypatch.setattr(engine_mod, "_slope_is_theta_times_intercepts", lambda *a: False)
+    full = engine_mod.Engine(prep, link, nodes, weights).observed_information(x)
+    for ref in (full, loop):
+        assert fast[2] == ref[2]
+        np.testing.assert_allclose(fast[0], ref[0], rtol=1e-10, atol=1e-10 * np.abs(ref[0]).max())
+        np.testing.assert_allclose(fast[1], ref[1], rtol=1e-10, atol=1e-10 * np.abs(ref[1]).max())
+
+
+def test_shared_category_codes_give_the_fresh_coding():
+    """issue 16: within shared_category_codes each item of a frame is coded once; prepare_responses of any
+    item subset (rows without answers dropped, non-integer items coded afresh) and shared_codes_of give
+    exactly the fresh coding and recode's codes."""
+    from psychometrics.irt._data import prepare_responses, shared_category_codes, shared_codes_of
+
+    a = np.linspace(0.8, 2.0, 6)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 800, seed=14).astype(float)
+    df.iloc[::7, 2] = np.nan
+    df.iloc[5] = np.nan  # a row without any answer
+    df["half"] = np.round(df.iloc[:, 0] / 2 + 0.25, 2)  # non-integer answers: not shared
+    subsets = [list(df.columns[:6]), list(df.columns[1:4]), list(df.columns[2:]), list(df.columns)]
+    fresh = [prepare_responses(df, s) for s in subsets]
+    with shared_category_codes():
+        full = prepare_responses(df, list(df.columns[:6]))
+        shared = [prepare_responses(df, s) for s in subsets]
+        cal = calibrate(df, list(df.columns[:4]), "grm", max_em=3, tol=1e-2)
+        np.testing.assert_array_equal(shared_codes_of(df, cal.items, cal.category_values), recode(cal, df))
+        assert shared_codes_of(df.copy(), cal.items, cal.category_values) is None  # another frame
+        import threading
+
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(shared_codes_of(df, cal.items, cal.category_values)))
+        thread.start()
+        thread.join()
+        assert seen == [None]  # another thread does not see this scope's codes
+    assert shared_codes_of(df, cal.items, cal.category_values) is None  # nor code after the scope
+    assert full.n_dropped_rows == 1
+    for got, want in zip(shared, fresh):
+        for field in ("items", "n_categories", "category_values", "collapsed", "n_dropped_rows"):
+            assert getattr(got, field) == getattr(want, field)
+        for field in ("codes", "patterns", "counts", "inverse"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
+            assert getattr(got, field).dtype == getattr(want, field).dtype

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,22 +47,34 @@ class IRTData:
         whose patterns are nearly all distinct) a ``scipy.sparse`` CSR matrix with the same
         entries, which keeps the memory at one value per answer instead of one per category."""
         offs = np.concatenate([[0], np.cumsum(self.n_categories)])
-        if self.patterns.shape[0] * int(offs[-1]) > _DENSE_MAX:
-            from scipy import sparse
+        return _onehot(self.patterns, offs, self.patterns.shape[0] * int(offs[-1]) > _DENSE_MAX), offs
 
-            # built as CSR directly (row-major answers, columns ascending within a row): the matrix
-            # a COO → CSR conversion of the same entries gives, without its sort
-            answered = self.patterns >= 0
-            cols = (offs[:-1][None, :] + self.patterns)[answered]
-            indptr = np.concatenate([[0], np.cumsum(answered.sum(axis=1))])
-            y = sparse.csr_matrix((np.ones(cols.size), cols, indptr), shape=(self.patterns.shape[0], int(offs[-1])))
-            return y, offs
-        y = np.zeros((self.patterns.shape[0], int(offs[-1])))
-        for j in range(len(self.items)):
-            x = self.patterns[:, j]
-            ok = x >= 0
-            y[np.flatnonzero(ok), offs[j] + x[ok]] = 1.0
-        return y, offs
+    def onehot_blocks(self, size: int) -> tuple[list[Any], np.ndarray]:
+        """:meth:`onehot`'s matrix as row blocks of ``size`` patterns (dense or sparse as the whole), each
+        built from its patterns — the same entries as slices of the whole matrix, which is never held (a
+        CSR row slice copies: at 10⁶ patterns of a 28-item total a second one-hot of ≈ 0.34 GB)."""
+        offs = np.concatenate([[0], np.cumsum(self.n_categories)])
+        n_pat = self.patterns.shape[0]
+        sparse = n_pat * int(offs[-1]) > _DENSE_MAX
+        return [_onehot(self.patterns[lo: lo + size], offs, sparse) for lo in range(0, n_pat, size)], offs
+
+
+def _onehot(patterns: np.ndarray, offs: np.ndarray, sparse: bool) -> Any:
+    if sparse:
+        from scipy import sparse as sp
+
+        # built as CSR directly (row-major answers, columns ascending within a row): the matrix
+        # a COO → CSR conversion of the same entries gives, without its sort
+        answered = patterns >= 0
+        cols = (offs[:-1][None, :] + patterns)[answered]
+        indptr = np.concatenate([[0], np.cumsum(answered.sum(axis=1))])
+        return sp.csr_matrix((np.ones(cols.size), cols, indptr), shape=(patterns.shape[0], int(offs[-1])))
+    y = np.zeros((patterns.shape[0], int(offs[-1])))
+    for j in range(patterns.shape[1]):
+        x = patterns[:, j]
+        ok = x >= 0
+        y[np.flatnonzero(ok), offs[j] + x[ok]] = 1.0
+    return y
 
 
 def prepare_responses(
@@ -77,12 +92,18 @@ def prepare_responses(
     missing = [i for i in items if i not in data.columns]
     if missing:
         raise DataError(f"IRT: items not in the data: {', '.join(_q(m) for m in missing[:10])}")
+    shared = _shared_codes(data)
+    hit = shared is not None and bool(items) and all(shared.get(i, (None, None))[1] is not None for i in items)
     sub = data[items]
-    if not all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in sub.dtypes):
-        sub = sub.apply(pd.to_numeric, errors="coerce")
-    cols = [sub[item].to_numpy(dtype=float, na_value=np.nan) for item in items]  # numeric: no per-column apply
-    empty = np.logical_and.reduce([np.isnan(c) for c in cols]) if cols else np.zeros(len(sub), dtype=bool)
-    if empty.any():
+    if hit:  # every item coded before in this scope (shared_category_codes): no conversion, no coding
+        cols = [None] * len(items)
+        empty = np.logical_and.reduce([shared[i][1] < 0 for i in items])
+    else:
+        if not all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in sub.dtypes):
+            sub = sub.apply(pd.to_numeric, errors="coerce")
+        cols = [sub[item].to_numpy(dtype=float, na_value=np.nan) for item in items]  # numeric: no per-column apply
+        empty = np.logical_and.reduce([np.isnan(c) for c in cols]) if cols else np.zeros(len(sub), dtype=bool)
+    if empty.any() and not hit and shared is None:
         cols = [c[~empty] for c in cols]
     n_rows = int(len(sub) - np.count_nonzero(empty))
     if n_rows < 2:
@@ -93,7 +114,16 @@ def prepare_responses(
     collapsed: list[tuple[str, float]] = []
     for j, item in enumerate(items):
         col = cols[j]
-        obs, coded = _category_codes(col)
+        if hit:
+            obs, coded = shared[item][0], shared[item][1]
+            coded = coded[~empty] if empty.any() else coded
+        else:
+            obs, coded = _category_codes(col)  # (shared: of the whole column — its empty rows are NaN)
+            if shared is not None:
+                if coded is not None and obs.size < 127:
+                    shared[item] = (obs, coded.astype(np.int8))  # 1 byte per answer
+                if empty.any():
+                    col, coded = col[~empty], None if coded is None else coded[~empty]
         if obs.size < 2:
             raise DataError(
                 f"IRT: item {_q(item)} has {obs.size} distinct response value(s); an item needs at least two "
@@ -131,6 +161,47 @@ def prepare_responses(
         counts=counts.astype(float),
         inverse=inverse.ravel(),
     )
+
+
+#: the scope of shared_category_codes: id(frame) → (frame, {item: (values, int8 codes of every row)});
+#: a context variable, so another thread (which starts with a fresh context) never sees this scope's codes
+_SHARED: ContextVar[dict[int, tuple[pd.DataFrame, dict]] | None] = ContextVar("irt_shared_codes", default=None)
+
+
+@contextmanager
+def shared_category_codes() -> Iterator[None]:
+    """Within this scope each item column of a data frame is coded once: :func:`prepare_responses` of the
+    same frame (the same object) reuses the values and codes of an item coded before (whole-number
+    answers; the codes a fresh coding gives — they depend on the column only). The IRT step codes 10⁶
+    rows per item once instead of once per calibration, per DIF analysis and per pattern count."""
+    token = _SHARED.set({} if _SHARED.get() is None else _SHARED.get())
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _shared_codes(data: pd.DataFrame) -> dict | None:
+    shared = _SHARED.get()
+    if shared is None:
+        return None
+    frame, codes = shared.setdefault(id(data), (data, {}))
+    return codes if frame is data else None  # (the frame is held: its id is not reused in the scope)
+
+
+def shared_codes_of(data: pd.DataFrame, items: Sequence[str], values: dict[str, Sequence[float]]) -> np.ndarray | None:
+    """The shared codes (N × J, int8) of these items of ``data`` when each was coded in the scope with
+    exactly these category ``values`` (then they are :func:`~psychometrics.irt.scores.recode`'s); else None."""
+    shared = _shared_codes(data)
+    if shared is None or not items:
+        return None
+    cols = []
+    for item in items:
+        obs, coded = shared.get(item, (None, None))
+        if coded is None or not np.array_equal(obs, np.asarray(values[item], dtype=float)):
+            return None
+        cols.append(coded)
+    return np.column_stack(cols)
 
 
 def _category_codes(col: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -33,13 +33,56 @@ _ESTEP_BLOCK = 32_768
 _BLAS_SCORES_ABOVE = 50_000
 
 
+def _slope_is_theta_times_intercepts(glog: np.ndarray, theta: np.ndarray) -> bool:
+    """∂log P/∂a = θ Σ_m ∂log P/∂c_m for every category and node (a cumulative-link GRM, logit or probit:
+    P_k = F(aθ + c_k) − F(aθ + c_{k+1})), checked on the values themselves (to rounding)."""
+    slope, from_c = glog[:, :, 0], theta[None, :] * glog[:, :, 1:].sum(axis=2)
+    return bool(np.all(np.abs(slope - from_c) <= 1e-12 * (1.0 + np.abs(slope))))
+
+
+def _accumulate_by_node(acc: list, ctable: np.ndarray, xu: np.ndarray, qq: np.ndarray, sw: np.ndarray,
+                        offs: np.ndarray, q: int, syrk) -> None:  # noqa: ANN001 - BLAS routine
+    """Σ w t tᵀ per node over (pattern, node) cells, t the cell's intercept scores (J·(K−1)): the slopes'
+    scores are θ_q times their item's intercept sums, so the full second moment is L_q A_q L_qᵀ
+    (:func:`_expand_by_node`) — (J(K−1))² instead of (JK)² per cell (0.64 of the flops for K = 5)."""
+    order = np.argsort(qq, kind="stable")  # the cells node by node: each node's rows one contiguous block
+    xu, qq, sw = xu[order], qq[order], sw[order]
+    at = (offs[None, :] + xu) * q + qq[:, None]
+    at[xu < 0] = ctable.shape[0] - 1
+    t = ctable[at].reshape(xu.shape[0], -1)
+    t *= sw[:, None]
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(qq, minlength=q))])
+    for node in np.flatnonzero(np.diff(bounds)):
+        acc[node] = syrk(1.0, t[bounds[node]: bounds[node + 1]].T, beta=1.0, c=acc[node], overwrite_c=1)
+
+
+def _expand_by_node(acc: list, theta: np.ndarray, n_items: int, kmax: int) -> np.ndarray:
+    """Σ_q L_q A_q L_qᵀ (upper triangles A_q from syrk): L_q maps an item's intercept scores to its
+    (a, c_1..c_{K−1}) scores — the a row θ_q × their sum."""
+    m = kmax - 1
+    out = np.zeros((n_items * kmax, n_items * kmax))
+    lmat = np.zeros((n_items * kmax, n_items * m))
+    for j in range(n_items):
+        lmat[j * kmax + 1: (j + 1) * kmax, j * m: (j + 1) * m] = np.eye(m)
+    for node, a in enumerate(acc):
+        full = np.triu(a) + np.triu(a, 1).T
+        for j in range(n_items):
+            lmat[j * kmax, j * m: (j + 1) * m] = theta[node]
+        out += lmat @ full @ lmat.T
+    return np.asfortranarray(out)
+
+
 class Engine:
     """Likelihood machinery for one calibration (the parameter vector is item-major)."""
 
     def __init__(self, data: IRTData, model: str, theta: np.ndarray, weights: np.ndarray) -> None:
         self.data = data
         self.model = model
-        self.y, self.offs = data.onehot()
+        # above _ESTEP_BLOCK patterns the one-hot is held only as the E-step's row blocks (y = None)
+        if data.patterns.shape[0] > _ESTEP_BLOCK:
+            self.y, (self._y_blocks, self.offs) = None, data.onehot_blocks(_ESTEP_BLOCK)
+        else:
+            (self.y, self.offs), self._y_blocks = data.onehot(), None
         self.f = data.counts
         self.n = float(self.f.sum())
         self.theta = theta
@@ -52,12 +95,14 @@ class Engine:
         # index arrays: for group K, the global positions of (a, c_1..c_{K-1}) per item
         self.index = {kk: self.offs[idx][:, None] + np.arange(kk)[None, :] for kk, idx in self.groups.items()}
         self._last: tuple[bytes, tuple] | None = None
-        self._y_blocks: list | None = None
 
     # ------------------------------------------------------------ start values
     def start(self) -> np.ndarray:
         x = np.zeros(self.n_par)
-        counts = self.y.T @ self.f  # (C,)
+        if self.y is not None:
+            counts = self.y.T @ self.f  # (C,)
+        else:  # integer counts: the same sums block by block
+            counts = sum(yb.T @ self.f[b * _ESTEP_BLOCK: (b + 1) * _ESTEP_BLOCK] for b, yb in enumerate(self._y_blocks))
         for kk, idx in self.groups.items():
             pos = self.index[kk]
             n = counts[pos] + 0.5  # (J, K)
@@ -95,10 +140,8 @@ class Engine:
         # element-wise work was two thirds of an E-step); one block = the whole computation as before
         logp = self.log_probs(x)
         n_pat = self.f.size
-        if n_pat <= _ESTEP_BLOCK:
+        if self._y_blocks is None:
             return self._estep_block(logp, self.y, self.f)
-        if self._y_blocks is None:  # the one-hot's row blocks, sliced once
-            self._y_blocks = [self.y[lo: lo + _ESTEP_BLOCK] for lo in range(0, n_pat, _ESTEP_BLOCK)]
         post = np.empty((n_pat, self.theta.size))
         log_l = np.empty(n_pat)
         r = np.zeros((logp.shape[0], self.theta.size))
@@ -220,18 +263,25 @@ class Engine:
         # every category at once as one product π (U × Q) · ∇log P (Q × C·K), then each pattern's
         # categories picked out — the same sums as the per-item einsum below in BLAS's order
         blas = uniform and pats.shape[0] > _BLAS_SCORES_ABOVE
+        by_node = None  # cumulative-link GRM: the second moments of the intercepts' scores per node (below)
         if blas:
             from scipy.linalg.blas import dsyrk as syrk
 
             outer, mean_outer = np.asfortranarray(outer), np.asfortranarray(mean_outer)
             gmat = np.concatenate([glog.transpose(1, 0, 2).reshape(q, -1), np.zeros((q, kmax))], axis=1)
+            if kmax > 2 and _slope_is_theta_times_intercepts(glog, self.theta):
+                ctable = np.concatenate([glog[:, :, 1:].reshape(-1, kmax - 1), np.zeros((1, kmax - 1))])
+                by_node = [np.zeros(((kmax - 1) * len(self.k),) * 2, order="F") for _ in range(q)]
         for lo in range(0, pats.shape[0], chunk):
             sl = slice(lo, lo + chunk)
             xs, ps, fs = pats[sl], post[sl], f[sl]
             # only (pattern, node) cells that carry posterior weight enter the second moment
             wq = fs[:, None] * ps
             uu, qq = np.nonzero(wq > 1e-13 * wq.max())
-            if uniform:  # the same values as the loop below, copied in one gather
+            if by_node is not None:  # the intercepts' scores only, their second moments per node
+                _accumulate_by_node(by_node, ctable, xs[uu], qq, np.sqrt(wq[uu, qq]), self.offs[:-1], q, syrk)
+                s = None
+            elif uniform:  # the same values as the loop below, copied in one gather
                 xu = xs[uu]
                 at = (self.offs[:-1][None, :] + xu) * q + qq[:, None]
                 at[xu < 0] = table.shape[0] - 1
@@ -255,14 +305,17 @@ class Engine:
                 xa = xs[:, j]
                 oa = xa >= 0
                 sbar[oa, cols] = np.einsum("uq,uqm->um", ps[oa], glog[self.offs[j] + xa[oa], :, :kk])
-            flat = s * np.sqrt(wq[uu, qq])[:, None]
             if blas:  # symmetric rank-k updates (upper triangle only: half the flops of the products)
-                outer = syrk(1.0, flat.T, beta=1.0, c=outer, overwrite_c=1)
+                if s is not None:
+                    outer = syrk(1.0, (s * np.sqrt(wq[uu, qq])[:, None]).T, beta=1.0, c=outer, overwrite_c=1)
                 mean_outer = syrk(1.0, (sbar * np.sqrt(fs)[:, None]).T, beta=1.0, c=mean_outer, overwrite_c=1)
             else:
+                flat = s * np.sqrt(wq[uu, qq])[:, None]
                 outer += flat.T @ flat
                 mean_outer += (sbar * fs[:, None]).T @ sbar
             grad += fs @ sbar
+        if by_node is not None:
+            outer = _expand_by_node(by_node, self.theta, len(self.k), kmax)
         if blas:
             outer = np.triu(outer) + np.triu(outer, 1).T
             mean_outer = np.triu(mean_outer) + np.triu(mean_outer, 1).T

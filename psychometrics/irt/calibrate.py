@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -77,15 +78,21 @@ def calibrate(
         raise DataError(f"2PL needs binary items; not binary: {', '.join(bad[:10])}")
     nodes, weights = quadrature(quadrature_rule, quadrature_points)
     engine_model = "grm_probit" if link == "probit" else _MODELS[key]
-    engine = Engine(prepared, engine_model, nodes, weights)
+    # what needs the rows' codes comes first: above _WARM_PATTERNS patterns (a long total at 10⁵–10⁶
+    # respondents) the fit then holds only the distinct patterns (the codes: 8 bytes per answer, 0.22 GB at 10⁶ × 28)
+    redundant = _redundant_items(prepared)
     x0, chord = _warm_start(prepared, engine_model, nodes, weights, tol, max_em)
+    n_rows = int(prepared.codes.shape[0])
+    if prepared.patterns.shape[0] > _WARM_PATTERNS:
+        prepared = dataclasses.replace(prepared, codes=prepared.codes[:0])
+    engine = Engine(prepared, engine_model, nodes, weights)
     out = engine.fit(x0=x0, tol=tol, max_em=max_em, chord=chord, se_rows=SE_ROWS)
     diagnostics = []
     if out.get("se_rows"):
         diagnostics.append(
             f"standard errors: {prepared.patterns.shape[0]:,} distinct response patterns, so the posterior-variance "
             f"(missing-information) term of the observed information was estimated from a fixed random "
-            f"{SE_ROWS:,} of the {prepared.codes.shape[0]:,} respondents (Louis 1982; its exact sum costs one "
+            f"{SE_ROWS:,} of the {n_rows:,} respondents (Louis 1982; its exact sum costs one "
             "parameters² product per pattern and node); the estimates, the log-likelihood and the complete-data "
             "term use every respondent (SEs within about 1 % of the exact ones, docs/large-samples.md)")
     if not out["converged"]:
@@ -96,7 +103,6 @@ def calibrate(
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
         diagnostics.append(msg)
     diagnostics += _extreme_patterns(prepared)
-    redundant = _redundant_items(prepared)
     if redundant:
         warnings.warn(redundant, DataQualityWarning, stacklevel=2)
         diagnostics.append(redundant)
@@ -106,23 +112,51 @@ def calibrate(
         )
     return calibration_from_vector(
         key, prepared, engine, out["x"], out["information"], out["loglik"], out, quadrature_rule, tuple(diagnostics),
-        link=link,
+        link=link, n_obs=n_rows,
     )
 
 
 def _redundant_items(prepared: IRTData) -> str | None:
     """A note naming items that are copies, reversed copies or linear combinations of others
-    (on the complete rows): their slopes are not identified and grow without bound."""
-    codes = prepared.codes
-    x = codes[np.all(codes >= 0, axis=1)].astype(float)  # the complete rows (the same matrix as via NaN)
-    if len(x) <= x.shape[1] or np.any(x.std(axis=0) == 0):
+    (on the complete rows): their slopes are not identified and grow without bound.
+
+    The correlations of the complete rows from their exact moments: the codes' sums and cross-products
+    are integers, summed block by block in float64 without rounding (below 2⁵³), so n·Σxxᵀ − ΣxΣxᵀ is
+    exact and only the final scaling rounds — np.corrcoef's matrix to ≈ 10⁻¹⁵ without its float copy of
+    the rows (tests/test_irt.py::test_redundancy_correlations_from_exact_moments_equal_corrcoef)."""
+    r = _complete_correlations(prepared.codes)
+    if r is None:
         return None
-    r = np.corrcoef(x, rowvar=False)
     dep = dependent_items(r, list(prepared.items))
     if not dep:
         return None
     return (f"items {name_list(dep)} are linearly dependent on the complete rows (copies, reversed copies or a "
             "combination of others): their slopes are not identified; remove the redundant items")
+
+
+def _complete_correlations(codes: np.ndarray) -> np.ndarray | None:
+    """Correlations of the complete rows of the codes (None: at most J complete rows or a constant item)."""
+    complete = np.all(codes >= 0, axis=1)
+    n, j = int(np.count_nonzero(complete)), codes.shape[1]
+    if n <= j:
+        return None
+    sums, cross = np.zeros(j), np.zeros((j, j))
+    for lo in range(0, codes.shape[0], _MOMENT_BLOCK):
+        x = codes[lo: lo + _MOMENT_BLOCK][complete[lo: lo + _MOMENT_BLOCK]].astype(float)
+        sums += x.sum(axis=0)
+        cross += x.T @ x
+    cen = n * cross - np.outer(sums, sums)  # integers (exact): n² × the covariance with divisor n
+    var = np.diag(cen).copy()
+    if np.any(var <= 0):  # a constant item (n Σx² = (Σx)² exactly)
+        return None
+    sd = np.sqrt(var)
+    r = cen / sd[:, None] / sd[None, :]
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+#: rows per block of the redundancy check's moments
+_MOMENT_BLOCK = 1 << 16
 
 
 #: above this many distinct response patterns (a long total score at 10⁶ respondents) the SEs' observed
@@ -199,6 +233,7 @@ def calibration_from_vector(
     diagnostics: tuple[str, ...],
     link: str = "logit",
     covariance: np.ndarray | None = None,
+    n_obs: int | None = None,
 ) -> IRTCalibration:
     """Assemble the result: parameter table in both parameterisations with SEs (``covariance``
     given: used as is — a constrained model's W Cov(η) Wᵀ, irt/rasch_mml.py)."""
@@ -238,7 +273,7 @@ def calibration_from_vector(
                     "sampling covariance is not positive semi-definite (nearly unidentified slopes)")
     params = pd.DataFrame.from_dict(rows, orient="index")[cols]
     params.index.name = "item"
-    n = int(prepared.codes.shape[0])
+    n = int(prepared.codes.shape[0]) if n_obs is None else n_obs  # (the codes may be dropped at large n)
     p = int(x.size)
     return IRTCalibration(
         model=model,

@@ -73,7 +73,7 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     keep = g.notna()
     n_no_group = int((~keep).sum())
     kept = data[items] if keep.all() else data.loc[keep, items]  # no copy of the other columns
-    prepared = prepare_responses(kept, items)
+    prepared = prepare_responses(data if keep.all() else kept, items)  # (data: its items' codes may be shared)
     answered = (np.ones(len(kept), dtype=bool) if prepared.n_dropped_rows == 0
                 else kept.apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy())
     # group codes by factorizing the labels (each distinct value converted to str once, not every row)

@@ -27,6 +27,13 @@ __all__ = ["irt_step"]
 @single_thread_blas  # many small matrix products: one BLAS thread (threaded hand-off cost up to 8×)
 def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep) -> IRTStep:
     """GRM calibrations (21-point Gauss–Hermite quadrature) of the analysed rows."""
+    from psychometrics.irt._data import shared_category_codes
+
+    with shared_category_codes():  # each item's answers coded once for the whole step
+        return _irt_step(work, scale, opts, invariance)
+
+
+def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep) -> IRTStep:
     from psychometrics.irt import calibrate, eap_scores, information, marginal_reliability, sum_score_table
     from psychometrics.irt.fit import item_fit
     from psychometrics.irt.scores import THETA_GRID
@@ -174,7 +181,10 @@ def _codes(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> Any:
 
     key = "codes:" + "/".join(cal.items)
     if key not in pats:
-        codes = recode(cal, items)
+        from psychometrics.irt._data import shared_codes_of
+
+        codes = shared_codes_of(items, cal.items, cal.category_values)  # coded once in the step (int8)
+        codes = recode(cal, items) if codes is None else codes
         pats[key] = codes.astype(np.int8) if codes.size and codes.max() < 127 else codes
     return pats[key].astype(np.int64)
 
