@@ -129,33 +129,24 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000,
     n, p = X.shape
     pg = pattern_groups(obs) if groups is None else groups
     pats, cnt = pg.patterns, pg.counts
-    batched = len(pats) > _EM_BATCH_MIN
-    if batched:
-        T1o, T2o, batches = _em_batches(*(pattern_sums(X, pg) if sums is None else sums), pg)
-        # the same start from the observed sums (no pass over the rows): available-case means and ML variances
-        n_j = pats.T.astype(float) @ cnt.astype(float)
-        mu = T1o / n_j
-        sigma = np.diag(np.maximum(np.diag(T2o) / n_j - mu * mu, 0.0))
-    else:
-        mu = np.nanmean(X, axis=0)
-        sigma = np.diag(np.nanmean((X - mu) ** 2, axis=0))
+    if len(pats) > _EM_BATCH_MIN:
+        s1, s2 = pattern_sums(X, pg) if sums is None else sums
+        return em_from_pattern_sums(pats, cnt, s1, s2, tol=tol, max_iter=max_iter)
+    mu = np.nanmean(X, axis=0)
+    sigma = np.diag(np.nanmean((X - mu) ** 2, axis=0))
     # Per pattern the sufficient statistics of the observed part do not change between
     # iterations: s1 = Σ y_o, S2 = Σ y_o y_oᵀ. With ŷ_m = a + B y_o (a = μ_m − B μ_o) the
     # E-step sums are a s1ᵀ + B S2 and n a aᵀ + a (B s1)ᵀ + (B s1) aᵀ + B S2 Bᵀ — no pass over rows.
-    parts = [] if not batched else None
-    if not batched:
-        for j, pat in enumerate(pats):
-            o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
-            Y = X[np.ix_(pg.rows(j), o)]  # the pattern's rows in data order (as X[idx == j][:, o])
-            parts.append((o, m, float(cnt[j]), Y.sum(axis=0), Y.T @ Y, np.ix_(o, o), np.ix_(o, m), np.ix_(m, o),
-                          np.ix_(m, m)))
+    parts = []
+    for j, pat in enumerate(pats):
+        o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
+        Y = X[np.ix_(pg.rows(j), o)]  # the pattern's rows in data order (as X[idx == j][:, o])
+        parts.append((o, m, float(cnt[j]), Y.sum(axis=0), Y.T @ Y, np.ix_(o, o), np.ix_(o, m), np.ix_(m, o),
+                      np.ix_(m, m)))
     for it in range(1, max_iter + 1):
-        if batched:
-            T1, T2 = _em_estep_batched(mu, sigma, T1o, T2o, batches)
-        else:
-            T1 = np.zeros(p)
-            T2 = np.zeros((p, p))
-        for o, m, nj, s1, S2, oo, om, mo, mm in parts or ():
+        T1 = np.zeros(p)
+        T2 = np.zeros((p, p))
+        for o, m, nj, s1, S2, oo, om, mo, mm in parts:
             T1[o] += s1
             T2[oo] += S2
             if not m.size:
@@ -169,10 +160,39 @@ def em_normal(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 5_000,
             T2[om] += cross.T
             T2[mm] += (nj * np.outer(a, a) + np.outer(a, Bs1) + np.outer(Bs1, a) + B @ S2 @ B.T
                        + nj * (sigma[mm] - B @ sigma[om]))
-        mu_new = T1 / n
-        sigma_new = T2 / n - np.outer(mu_new, mu_new)
-        change = max(np.abs(mu_new - mu).max(), np.abs(sigma_new - sigma).max())
-        mu, sigma = mu_new, sigma_new
+        mu, sigma, change = _m_step(T1, T2, n, mu, sigma)
+        if change < tol:
+            return mu, sigma, it
+    return mu, sigma, max_iter
+
+
+def _m_step(T1: np.ndarray, T2: np.ndarray, n: float, mu: np.ndarray, sigma: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, float]:
+    """EM's M-step from the E-step's sums: the new (μ, Σ) and the largest change of any entry."""
+    mu_new = T1 / n
+    sigma_new = T2 / n - np.outer(mu_new, mu_new)
+    return mu_new, sigma_new, max(np.abs(mu_new - mu).max(), np.abs(sigma_new - sigma).max())
+
+
+def em_from_pattern_sums(patterns: np.ndarray, counts: np.ndarray, s1: np.ndarray, s2: np.ndarray, *,
+                         tol: float = 1e-12, max_iter: int = 5_000) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`em_normal` from per-pattern sums alone (no rows): the incomplete patterns stacked by their
+    number of missing items, one batched E-step per iteration; (mu, sigma, iterations).
+
+    ``patterns`` (k × p, True = observed), ``counts`` (k), ``s1`` (k × p) and ``s2`` (k × p × p): each
+    pattern's Σ y and Σ y yᵀ with missing entries 0 (:func:`pattern_sums`). Start as :func:`em_normal`:
+    available-case means and ML variances (from the same sums), zero covariances.
+    """
+    from types import SimpleNamespace
+
+    n = float(counts.sum())
+    T1o, T2o, batches = _em_batches(s1, s2, SimpleNamespace(patterns=patterns, counts=counts))
+    n_j = patterns.T.astype(float) @ counts.astype(float)
+    mu = T1o / n_j
+    sigma = np.diag(np.maximum(np.diag(T2o) / n_j - mu * mu, 0.0))
+    for it in range(1, max_iter + 1):
+        T1, T2 = _em_estep_batched(mu, sigma, T1o, T2o, batches)
+        mu, sigma, change = _m_step(T1, T2, n, mu, sigma)
         if change < tol:
             return mu, sigma, it
     return mu, sigma, max_iter

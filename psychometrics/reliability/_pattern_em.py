@@ -144,26 +144,9 @@ def em_from_moments(patterns: np.ndarray, counts: np.ndarray, s1: np.ndarray, s2
                     tol: float, max_iter: int) -> tuple[np.ndarray, np.ndarray, int]:
     """``em_normal``'s batched EM (start values and iteration) from per-pattern sums; (mu, sigma, iterations).
 
-    ``s1`` (k × p) and ``s2`` (k × p × p): :meth:`PatternMoments.subset`'s sums, zero where missing.
-    The incomplete patterns are stacked by their number of missing items by ``data.missing._em_batches``
-    (as ``em_normal`` does), then ``_em_estep_batched`` iterates.
+    ``s1`` (k × p) and ``s2`` (k × p × p): :meth:`PatternMoments.subset`'s sums, zero where missing
+    (:func:`psychometrics.data.missing.em_from_pattern_sums`, the path ``em_normal`` takes above 64 patterns).
     """
-    from types import SimpleNamespace
+    from psychometrics.data.missing import em_from_pattern_sums
 
-    from psychometrics.data.missing import _em_batches, _em_estep_batched
-
-    n = float(counts.sum())
-    # the observed-part sums added up (integer sums: exact in any order) and the batches of em_normal
-    T1o, T2o, batches = _em_batches(s1, s2, SimpleNamespace(patterns=patterns, counts=counts))
-    n_j = patterns.T.astype(float) @ counts.astype(float)
-    mu = T1o / n_j
-    sigma = np.diag(np.maximum(np.diag(T2o) / n_j - mu * mu, 0.0))
-    for it in range(1, max_iter + 1):
-        T1, T2 = _em_estep_batched(mu, sigma, T1o, T2o, batches)
-        mu_new = T1 / n
-        sigma_new = T2 / n - np.outer(mu_new, mu_new)
-        change = max(np.abs(mu_new - mu).max(), np.abs(sigma_new - sigma).max())
-        mu, sigma = mu_new, sigma_new
-        if change < tol:
-            return mu, sigma, it
-    return mu, sigma, max_iter
+    return em_from_pattern_sums(patterns, counts, s1, s2, tol=tol, max_iter=max_iter)
