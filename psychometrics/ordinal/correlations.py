@@ -291,6 +291,13 @@ def _pair_counts(observed, names, n):
     else:
         obs_f = observed.astype(float)
         pair_n = obs_f.T @ obs_f
+    _require_pairs(pair_n, names)
+    return pair_n
+
+
+def _require_pairs(pair_n: np.ndarray, names) -> None:
+    """An error naming the item pairs observed together in fewer than 2 rows (no correlation estimable)."""
+    p = pair_n.shape[0]
     few = [(names[a], names[b]) for a, b in zip(*np.triu_indices(p, 1)) if pair_n[a, b] < 2]
     if few:
         shown = ", ".join(f"{a}–{b}" for a, b in few[:5])
@@ -298,7 +305,6 @@ def _pair_counts(observed, names, n):
             f"item pair(s) {shown}{' …' if len(few) > 5 else ''} have fewer than 2 rows observed on both; "
             "their correlation cannot be estimated. Drop one of the items or collect more data."
         )
-    return pair_n
 
 
 #: rows per block of the one-hot tables (float32 counts within a block are exact: below 2²⁴)
@@ -352,13 +358,7 @@ def _from_tables(T, ord_idx, K, names):
         for b in range(a + 1, len(ord_idx)):
             jb = ord_idx[b]
             pair_n[j, jb] = pair_n[jb, j] = T[offs[a]: offs[a + 1], offs[b]: offs[b + 1]].sum()
-    few = [(names[a], names[b]) for a, b in zip(*np.triu_indices(p, 1)) if pair_n[a, b] < 2]
-    if few:
-        shown = ", ".join(f"{a}–{b}" for a, b in few[:5])
-        raise DataError(
-            f"item pair(s) {shown}{' …' if len(few) > 5 else ''} have fewer than 2 rows observed on both; "
-            "their correlation cannot be estimated. Drop one of the items or collect more data."
-        )
+    _require_pairs(pair_n, names)
     return th, counts, pair_n
 
 
