@@ -128,40 +128,17 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
     O((Σ_g m_g)³): 3 × 490 statistics and 440 parameters in the demo study's invariance ladder,
     about 10× fewer operations (issue 16). Equal to the dense :func:`_ugamma` to rounding
     (``tests/test_cfa_wls_traces.py``).
+
+    From :data:`SHARED_MEAT_N` rows on (issue 16) the same sums run over each group's non-zero Jacobian
+    columns only (in a multi-group model most of Δ_g is zero), M is the fit's meat when given
+    (:func:`meat`: the same sum), and R_g = L_gᵀ when Γ_g is exactly symmetric (a NACOV is) — one
+    k_g × m_g × m_g product per group instead of two full ones; below, the dense sums (the demo's digits).
     """
     N = sum(gm.n for gm in groups)
     k = A_inv.shape[0]
-    if N >= SHARED_MEAT_N:
-        return _ugamma_traces_large(deltas, groups, A_inv, M)
+    large = N >= SHARED_MEAT_N
     tr1 = tr2 = 0.0
-    M = np.zeros((k, k))
-    LDR = np.zeros((k, k))
-    for D, gm in zip(deltas, groups):
-        f = gm.n / N
-        WG = gm.w[:, None] * gm.gamma  # W_g Γ_g
-        tr1 += float(np.trace(WG))
-        tr2 += float(np.sum(WG * WG.T))
-        L = (D.T * gm.w) @ gm.gamma  # Δ_g' W_g Γ_g
-        R = gm.gamma @ (D * gm.w[:, None])  # Γ_g W_g Δ_g
-        M += f * (L @ (D * gm.w[:, None]))
-        LDR += f * ((L * gm.w) @ R)
-    AM = A_inv @ M
-    tr1 -= float(np.trace(AM))
-    tr2 += -2.0 * float(np.sum(A_inv * LDR.T)) + float(np.sum(AM * AM.T))
-    return tr1, tr2
-
-
-def _ugamma_traces_large(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv: np.ndarray,
-                         M: np.ndarray | None) -> tuple[float, float]:
-    """:func:`_ugamma_traces` from :data:`SHARED_MEAT_N` rows on (issue 16): the same sums over each group's
-    non-zero Jacobian columns only (in a multi-group model most of Δ_g is zero), M = the fit's meat when
-    given (:func:`meat`: the same sum), and R_g = L_gᵀ when Γ_g is exactly symmetric (a NACOV is) — one
-    k_g × m_g × m_g product per group instead of two full ones. Equal to the dense form to rounding
-    (``tests/test_cfa_wls_traces.py``)."""
-    N = sum(gm.n for gm in groups)
-    k = A_inv.shape[0]
-    tr1 = tr2 = 0.0
-    own_M = M is None
+    own_M = M is None or not large
     M = np.zeros((k, k)) if own_M else M
     LDR = np.zeros((k, k))
     for D, gm in zip(deltas, groups):
@@ -169,14 +146,20 @@ def _ugamma_traces_large(deltas: Sequence[np.ndarray], groups: Sequence[GroupMom
         WG = gm.w[:, None] * gm.gamma  # W_g Γ_g
         tr1 += float(np.trace(WG))
         tr2 += float(np.sum(WG * WG.T))
-        cols = _nonzero_columns(D)
-        WD = D[:, cols] * gm.w[:, None]  # W_g Δ_g on its non-zero columns
-        L = WD.T @ gm.gamma  # Δ_g' W_g Γ_g
-        R = L.T if np.array_equal(gm.gamma, gm.gamma.T) else gm.gamma @ WD  # Γ_g W_g Δ_g
-        block = np.ix_(cols, cols)
-        if own_M:
-            M[block] += f * (L @ WD)
-        LDR[block] += f * ((L * gm.w) @ R)
+        if large:
+            cols = _nonzero_columns(D)
+            WD = D[:, cols] * gm.w[:, None]  # W_g Δ_g on its non-zero columns
+            L = WD.T @ gm.gamma  # Δ_g' W_g Γ_g
+            R = L.T if np.array_equal(gm.gamma, gm.gamma.T) else gm.gamma @ WD  # Γ_g W_g Δ_g
+            block = np.ix_(cols, cols)
+            if own_M:
+                M[block] += f * (L @ WD)
+            LDR[block] += f * ((L * gm.w) @ R)
+        else:
+            L = (D.T * gm.w) @ gm.gamma  # Δ_g' W_g Γ_g
+            R = gm.gamma @ (D * gm.w[:, None])  # Γ_g W_g Δ_g
+            M += f * (L @ (D * gm.w[:, None]))
+            LDR += f * ((L * gm.w) @ R)
     AM = A_inv @ M
     tr1 -= float(np.trace(AM))
     tr2 += -2.0 * float(np.sum(A_inv * LDR.T)) + float(np.sum(AM * AM.T))
