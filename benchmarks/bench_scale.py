@@ -62,6 +62,31 @@ def _rss() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+class PeakRSS:
+    """The highest resident set size of this process, sampled by a daemon thread every ``every`` seconds
+    (the scale benchmarks' in-process steps). ``reset()`` opens a new window at the RSS now; ``gb()`` is the
+    window's peak so far (including now); ``stop()`` ends the sampling."""
+
+    def __init__(self, every: float = 0.01) -> None:
+        self.peak = self.base = _rss()
+        self._every, self._stop = every, threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss())
+            time.sleep(self._every)
+
+    def reset(self) -> None:
+        self.peak = _rss()
+
+    def gb(self) -> float:
+        return max(self.peak, _rss()) / 1e9
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 def _parse_times(path: Path) -> tuple[float, float]:
     import pandas as pd
     import pyarrow.csv as pc

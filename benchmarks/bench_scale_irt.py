@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -45,7 +44,7 @@ PARTS = (
 )
 
 
-from bench_scale import _data, _rss  # noqa: E402  (the same cached files, simulated once with seed 0)
+from bench_scale import PeakRSS, _data  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
 def _child(path: Path) -> None:
@@ -89,24 +88,15 @@ def _child(path: Path) -> None:
         except ImportError:
             continue
         setattr(module, attr, timed(label, getattr(module, attr)))
-    base = _rss()
-    peak = [base]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], _rss())
-            time.sleep(0.02)
-
-    threading.Thread(target=sample, daemon=True).start()
+    peak = PeakRSS(every=0.02)
     invariance = SimpleNamespace(non_invariant_items=(), result=None)
     w, c = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         irt_step(work, scale, opts, invariance)
-    total = {"wall": time.perf_counter() - w, "cpu": time.process_time() - c, "peak_gb": max(peak[0], _rss()) / 1e9,
-             "base_gb": base / 1e9}
-    stop.set()
+    total = {"wall": time.perf_counter() - w, "cpu": time.process_time() - c, "peak_gb": peak.gb(),
+             "base_gb": peak.base / 1e9}
+    peak.stop()
     print(json.dumps({"parts": parts, "total": total}))
 
 

@@ -27,7 +27,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ SCALE = ROOT / "scales" / "mentorship_supportiveness.yaml"
 BUDGET = {"reliability": 2.0, "exploratory factor analysis": 0.5, "confirmatory factor analysis": 1.0,
           "measurement invariance": 1.5}
 
-from bench_scale import _data, _rss  # noqa: E402  (the same cached files, simulated once with seed 0)
+from bench_scale import PeakRSS, _data  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
 def _child(path: Path, profile: str, cold: bool) -> None:
@@ -78,15 +77,7 @@ def _child(path: Path, profile: str, cold: bool) -> None:
                                                           ordinal_missing(opts))),
         ("measurement invariance", lambda: invariance_step(work, inv_rows, scale, opts, ordinal, est)),
     ]
-    peak = [0]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], _rss())
-            time.sleep(0.01)
-
-    threading.Thread(target=sample, daemon=True).start()
+    peak = PeakRSS()
     out = []
     for name, fn in steps:
         prof = None
@@ -95,15 +86,15 @@ def _child(path: Path, profile: str, cold: bool) -> None:
 
             prof = cProfile.Profile()
             prof.enable()
-        peak[0] = _rss()
+        peak.reset()
         w, c = time.perf_counter(), time.process_time()
         fn()
         wall, cpu = time.perf_counter() - w, time.process_time() - c
         if prof is not None:
             prof.disable()
             prof.dump_stats(str(Path(profile) / f"{path.stem}_{name.replace(' ', '_')}.prof"))
-        out.append({"step": name, "wall": wall, "cpu": cpu, "peak_gb": max(peak[0], _rss()) / 1e9})
-    stop.set()
+        out.append({"step": name, "wall": wall, "cpu": cpu, "peak_gb": peak.gb()})
+    peak.stop()
     print(json.dumps({"steps": out, "rows": len(work.items)}))
 
 

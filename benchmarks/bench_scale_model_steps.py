@@ -28,7 +28,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -39,7 +38,7 @@ BUDGET = {"exploratory factor analysis": 0.5, "confirmatory factor analysis": 1.
           "validity": 1.5, "report": 1.5}
 
 
-from bench_scale import _data, _rss  # noqa: E402  (the same cached files, simulated once with seed 0)
+from bench_scale import PeakRSS, _data  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
 def _child(path: Path, out: Path, irt: bool, profile: str) -> None:
@@ -48,14 +47,6 @@ def _child(path: Path, out: Path, irt: bool, profile: str) -> None:
     from psychometrics.pipeline import run as runmod
 
     steps: list[dict] = []
-    peak = [0]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], _rss())
-            time.sleep(0.01)
-
     original = runmod.Runner.run
 
     def timed(self, name, fn, *args, **kwargs):  # noqa: ANN001 - mirrors Runner.run
@@ -65,25 +56,25 @@ def _child(path: Path, out: Path, irt: bool, profile: str) -> None:
 
             prof = cProfile.Profile()
             prof.enable()
-        peak[0] = _rss()
+        peak.reset()
         w, c = time.perf_counter(), time.process_time()
         try:
             return original(self, name, fn, *args, **kwargs)
         finally:
             steps.append({"step": name, "wall": time.perf_counter() - w, "cpu": time.process_time() - c,
-                          "peak_gb": max(peak[0], _rss()) / 1e9})
+                          "peak_gb": peak.gb()})
             if prof is not None:
                 prof.disable()
                 prof.dump_stats(str(Path(profile) / f"{path.stem}_{name.replace(' ', '_')}.prof"))
 
     runmod.Runner.run = timed
-    threading.Thread(target=sample, daemon=True).start()
+    peak = PeakRSS()
     w, c = time.perf_counter(), time.process_time()
     runmod.validate(SCALE, path, group="career_stage", id_column="id", out=out, quiet=True, overwrite=True,
                     options=None if irt else {"irt": False})
     total = {"wall": time.perf_counter() - w, "cpu": time.process_time() - c,
              "maxrss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
-    stop.set()
+    peak.stop()
     print(json.dumps({"steps": steps, "total": total}))
 
 
