@@ -8,7 +8,7 @@ import html
 import io
 import math
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -251,6 +251,23 @@ def _open(width: float, height: float, size: float = 9.5) -> list[str]:
     return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{html.escape(", ".join(FONT_STACK))}" '
             f'font-size="{size:g}">']
+
+
+def _tick(t: float) -> str:
+    """A tick label: ``{t:g}`` with a true minus sign (U+2212)."""
+    return f"{t:g}".replace("-", "\u2212")
+
+
+def _y_grid(ticks: list[float], left: float, plot_width: float, sy: Callable[[float], float],
+            stroke_width: float) -> list[str]:
+    """Horizontal grid lines at ``ticks`` (y in data units, ``sy`` maps to px) with their labels at the left."""
+    out = []
+    for t in ticks:
+        y = sy(t)
+        out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + plot_width:.1f}" y2="{y:.1f}" stroke="{_GRID}" '
+                   f'stroke-width="{stroke_width:g}"/>')
+        out.append(f'<text x="{left - 5:.1f}" y="{y + 3.3:.1f}" text-anchor="end" fill="#444444">{_tick(t)}</text>')
+    return out
 
 
 def _close(parts: list[str], kind: str) -> SVG:

@@ -10,8 +10,8 @@ import pandas as pd
 
 from psychometrics.exceptions import DataError
 from psychometrics.report.figures._svg import (
-    _BLUE, _GRID, _INK, _MUTED, _ORANGE, _PX, SVG, _apa, _as_frame, _close, _dark, _hex, _labels, _nice_ticks,
-    _numeric, _open, _rdbu, _text_width,
+    _BLUE, _INK, _MUTED, _ORANGE, _PX, SVG, _apa, _as_frame, _close, _dark, _hex, _labels, _nice_ticks,
+    _numeric, _open, _rdbu, _text_width, _y_grid,
 )
 
 
@@ -93,11 +93,7 @@ def scree_plot(
         return top + (y_hi - v) / ((y_hi - y_lo) or 1.0) * ph
 
     out = _open(total_w, total_h)
-    for t in y_ticks:
-        out.append(f'<line x1="{left:.1f}" y1="{sy(t):.1f}" x2="{left + pw:.1f}" y2="{sy(t):.1f}" stroke="{_GRID}" '
-                   'stroke-width="0.6"/>')
-        label = f"{t:g}".replace("-", "\u2212")
-        out.append(f'<text x="{left - 5:.1f}" y="{sy(t) + 3.3:.1f}" text-anchor="end" fill="#444444">{label}</text>')
+    out += _y_grid(y_ticks, left, pw, sy, 0.6)
     for t in (x_all if len(x_all) <= 20 else x_all[:: math.ceil(len(x_all) / 20)]):
         out.append(f'<text x="{sx(t):.1f}" y="{top + ph + 14:.1f}" text-anchor="middle" fill="#444444">{t:g}</text>')
     if kaiser:

@@ -12,7 +12,7 @@ import pandas as pd
 from psychometrics.exceptions import DataError
 from psychometrics.report.figures._svg import (
     _BLUE, _GRID, _INK, _NAMES, _PX, FONT_STACK, SVG, _accessible, _close, _nice_ticks, _open, _text_width,
-    _truncate,
+    _tick, _truncate, _y_grid,
 )
 
 __all__ = ["category_response_curves", "information_curves"]
@@ -147,16 +147,12 @@ def information_curves(information: Mapping[str, pd.Series], *, width: float = 6
         return top + (y_hi - v) / ((y_hi - y_lo) or 1.0) * ph
 
     out = _open(total_w, total_h)
-    for t in y_ticks:
-        out.append(f'<line x1="{left:.1f}" y1="{sy(t):.1f}" x2="{left + pw:.1f}" y2="{sy(t):.1f}" stroke="{_GRID}" '
-                   'stroke-width="0.5"/>')
-        out.append(f'<text x="{left - 5:.1f}" y="{sy(t) + 3.3:.1f}" text-anchor="end" fill="#444444">'
-                   f'{f"{t:g}".replace("-", chr(0x2212))}</text>')
+    out += _y_grid(y_ticks, left, pw, sy, 0.5)
     for t in x_ticks:
         out.append(f'<line x1="{sx(t):.1f}" y1="{top:.1f}" x2="{sx(t):.1f}" y2="{top + ph:.1f}" stroke="{_GRID}" '
                    'stroke-width="0.5"/>')
         out.append(f'<text x="{sx(t):.1f}" y="{top + ph + 14:.1f}" text-anchor="middle" fill="#444444">'
-                   f'{f"{t:g}".replace("-", chr(0x2212))}</text>')
+                   f'{_tick(t)}</text>')
     out.append(f'<line x1="{left:.1f}" y1="{sy(10.0):.1f}" x2="{left + pw:.1f}" y2="{sy(10.0):.1f}" stroke="{_INK}" '
                'stroke-width="0.8" stroke-dasharray="2.5,1.5"/>')
     out.append(f'<text x="{left + 3:.1f}" y="{sy(10.0) - 3:.1f}" font-size="7" fill="{_INK}">'
