@@ -270,6 +270,16 @@ def _y_grid(ticks: list[float], left: float, plot_width: float, sy: Callable[[fl
     return out
 
 
+def _axis_titles(left: float, plot_width: float, top: float, plot_height: float, total_height: float,
+                 x_title: str, y_title: str) -> list[str]:
+    """The x-axis title centred under the plot and the y-axis title rotated at the left (escaped)."""
+    mid = top + plot_height / 2
+    return [f'<text x="{left + plot_width / 2:.1f}" y="{total_height - 8:.1f}" text-anchor="middle" font-size="10" '
+            f'fill="{_INK}">{html.escape(x_title)}</text>',
+            f'<text x="13" y="{mid:.1f}" text-anchor="middle" font-size="10" fill="{_INK}" '
+            f'transform="rotate(-90 13 {mid:.1f})">{html.escape(y_title)}</text>']
+
+
 def _close(parts: list[str], kind: str) -> SVG:
     parts.append("</svg>")
     return SVG(_accessible("".join(parts), _NAMES.get(kind, kind)))

@@ -10,8 +10,8 @@ import pandas as pd
 
 from psychometrics.exceptions import DataError
 from psychometrics.report.figures._svg import (
-    _BLUE, _INK, _MUTED, _ORANGE, _PX, SVG, _apa, _as_frame, _close, _dark, _hex, _labels, _nice_ticks,
-    _numeric, _open, _rdbu, _text_width, _y_grid,
+    _BLUE, _INK, _MUTED, _ORANGE, _PX, SVG, _apa, _as_frame, _axis_titles, _close, _dark, _hex, _labels,
+    _nice_ticks, _numeric, _open, _rdbu, _text_width, _y_grid,
 )
 
 
@@ -126,11 +126,7 @@ def scree_plot(
         out.append(f'<line x1="{lx:.1f}" y1="{ly - 3:.1f}" x2="{lx + 24:.1f}" y2="{ly - 3:.1f}" stroke="{c}" '
                    f'stroke-width="{1.5 if dashed else 2:g}"{dash}/>')
         out.append(f'<text x="{lx + 30:.1f}" y="{ly:.1f}" fill="{_INK}">{esc(lab)}</text>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{total_h - 8:.1f}" text-anchor="middle" font-size="10" '
-               f'fill="{_INK}">Factor / component number</text>')
-    mid = top + ph / 2
-    out.append(f'<text x="13" y="{mid:.1f}" text-anchor="middle" font-size="10" fill="{_INK}" '
-               f'transform="rotate(-90 13 {mid:.1f})">Eigenvalue</text>')
+    out += _axis_titles(left, pw, top, ph, total_h, "Factor / component number", "Eigenvalue")
     return _close(out, "scree")
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 
 from psychometrics.exceptions import DataError
 from psychometrics.report.figures._svg import (
-    _BLUE, _GRID, _INK, _NAMES, _PX, FONT_STACK, SVG, _accessible, _close, _nice_ticks, _open, _text_width,
-    _tick, _truncate, _y_grid,
+    _BLUE, _GRID, _INK, _NAMES, _PX, FONT_STACK, SVG, _accessible, _axis_titles, _close, _nice_ticks, _open,
+    _text_width, _tick, _truncate, _y_grid,
 )
 
 __all__ = ["category_response_curves", "information_curves"]
@@ -168,9 +168,5 @@ def information_curves(information: Mapping[str, pd.Series], *, width: float = 6
         out.append(f'<line x1="{lx:.1f}" y1="{ly - 2.5:.1f}" x2="{lx + 20:.1f}" y2="{ly - 2.5:.1f}" stroke="{colour}" '
                    'stroke-width="1.4"/>')
         out.append(f'<text x="{lx + 25:.1f}" y="{ly:.1f}" font-size="7" fill="{_INK}">{esc(_truncate(name, 24))}</text>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{total_h - 8:.1f}" text-anchor="middle" font-size="10" '
-               f'fill="{_INK}">θ</text>')
-    mid = top + ph / 2
-    out.append(f'<text x="13" y="{mid:.1f}" text-anchor="middle" font-size="10" fill="{_INK}" '
-               f'transform="rotate(-90 13 {mid:.1f})">test information I(θ)</text>')
+    out += _axis_titles(left, pw, top, ph, total_h, "θ", "test information I(θ)")
     return _close(out, "irt_info")
