@@ -615,3 +615,37 @@ def test_compact_codes_give_the_int64_calibration(monkeypatch):
     p = prepare_responses(many)
     assert p.codes.dtype == np.int64 and p.codes[:, 0].max() == 149
     np.testing.assert_array_equal(p.codes[:, 0], np.arange(300) % 150)
+
+
+def test_sparse_onehot_float32_ones_give_the_float64_products(monkeypatch):
+    """issue 16: the sparse one-hot holds float32 ones (exact); its products with float64 operands are
+    computed in float64, so the E-step (ℓ, π, r, log L) and the start counts equal those of float64 ones
+    bit for bit."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    a = np.linspace(0.8, 2.0, 6)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 1500, seed=13).astype(float)
+    df.iloc[::5, 3] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)  # sparse
+    for block in (10**9, 60):  # one matrix, row blocks
+        monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", block)
+        eng = engine_mod.Engine(prep, "grm", nodes, weights)
+        ref = engine_mod.Engine(prep, "grm", nodes, weights)
+        if eng.y is not None:
+            assert eng.y.dtype == np.float32
+            ref.y = ref.y.astype(np.float64)
+        else:
+            assert all(yb.dtype == np.float32 for yb in eng._y_blocks)
+            ref._y_blocks = [yb.astype(np.float64) for yb in ref._y_blocks]
+        x = ref.start()
+        np.testing.assert_array_equal(eng.start(), x)
+        out, want = eng.estep(x), ref.estep(x)
+        assert out[0] == want[0]
+        for got, exp in zip(out[1:], want[1:]):
+            np.testing.assert_array_equal(got, exp)

@@ -68,7 +68,10 @@ def _onehot(patterns: np.ndarray, offs: np.ndarray, sparse: bool) -> Any:
         answered = patterns >= 0
         cols = (offs[:-1][None, :] + patterns)[answered]
         indptr = np.concatenate([[0], np.cumsum(answered.sum(axis=1))])
-        return sp.csr_matrix((np.ones(cols.size), cols, indptr), shape=(patterns.shape[0], int(offs[-1])))
+        # float32 ones (exact): scipy upcasts a product with a float64 operand to float64 before the
+        # sums, so the products are those of float64 ones; 4 bytes per answer saved (0.11 GB at 10⁶ × 28)
+        return sp.csr_matrix((np.ones(cols.size, dtype=np.float32), cols, indptr),
+                             shape=(patterns.shape[0], int(offs[-1])))
     y = np.zeros((patterns.shape[0], int(offs[-1])))
     for j in range(patterns.shape[1]):
         x = patterns[:, j]
