@@ -564,3 +564,88 @@ def test_shared_category_codes_give_the_fresh_coding():
         for field in ("codes", "patterns", "counts", "inverse"):
             np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
             assert getattr(got, field).dtype == getattr(want, field).dtype
+
+
+def test_compact_codes_give_the_int64_calibration(monkeypatch):
+    """issue 16: prepare_responses stores the codes and the distinct patterns as int8 (1 byte per answer)
+    and widens them to int64 for an item with more than 127 categories; the codes, patterns, one-hot, fit
+    (estimates, information, SE terms, ℓ) and the large-n path (warm start, codes dropped) are those of the
+    int64 codes bit for bit."""
+    import dataclasses
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    irt_cal = importlib.import_module("psychometrics.irt.calibrate")
+    a = np.linspace(0.8, 2.0, 6)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 1500, seed=21).astype(float)
+    df.iloc[::7, 2] = np.nan
+    df.iloc[5, :] = np.nan  # an empty row: dropped
+    prep = prepare_responses(df)
+    assert prep.codes.dtype == np.int8 and prep.patterns.dtype == np.int8 and prep.n_dropped_rows == 1
+    wide = dataclasses.replace(prep, codes=prep.codes.astype(np.int64), patterns=prep.patterns.astype(np.int64))
+    nodes, weights = quadrature("gauss-hermite", 21)
+    got = engine_mod.Engine(prep, "grm", nodes, weights).fit(tol=1e-6, max_em=200)
+    want = engine_mod.Engine(wide, "grm", nodes, weights).fit(tol=1e-6, max_em=200)
+    np.testing.assert_array_equal(got["x"], want["x"])
+    np.testing.assert_array_equal(got["information"], want["information"])
+    assert got["loglik"] == want["loglik"]
+    eng8, eng64 = engine_mod.Engine(prep, "grm", nodes, weights), engine_mod.Engine(wide, "grm", nodes, weights)
+    for blas_above in (10**9, 0):  # the per-item scores and the one-gather (BLAS) scores
+        monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", blas_above)
+        for g8, g64 in zip(eng8.observed_information(got["x"]), eng64.observed_information(got["x"])):
+            np.testing.assert_array_equal(g8, g64)
+    for g8, g64 in zip(eng8.score_and_xpd(got["x"]), eng64.score_and_xpd(got["x"])):
+        np.testing.assert_array_equal(g8, g64)
+    monkeypatch.setattr(irt_cal, "_WARM_PATTERNS", 100)  # the large-n path: subsample start, codes dropped
+    monkeypatch.setattr(irt_cal, "_WARM_ROWS", 700)
+    compact = calibrate(df, None, "grm")
+
+    def int64_prepare(*args):
+        p = prepare_responses(*args)
+        return dataclasses.replace(p, codes=p.codes.astype(np.int64), patterns=p.patterns.astype(np.int64))
+
+    monkeypatch.setattr(irt_cal, "prepare_responses", int64_prepare)
+    ref = calibrate(df, None, "grm")
+    pd.testing.assert_frame_equal(compact.parameters, ref.parameters, check_exact=True)
+    pd.testing.assert_frame_equal(compact.covariance, ref.covariance, check_exact=True)
+    assert compact.loglik == ref.loglik and compact.newton_steps == ref.newton_steps
+    many = pd.DataFrame({"x": np.arange(300.0) % 150, "y": np.arange(300.0) % 2})
+    p = prepare_responses(many)
+    assert p.codes.dtype == np.int64 and p.codes[:, 0].max() == 149
+    np.testing.assert_array_equal(p.codes[:, 0], np.arange(300) % 150)
+
+
+def test_sparse_onehot_float32_ones_give_the_float64_products(monkeypatch):
+    """issue 16: the sparse one-hot holds float32 ones (exact); its products with float64 operands are
+    computed in float64, so the E-step (ℓ, π, r, log L) and the start counts equal those of float64 ones
+    bit for bit."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    a = np.linspace(0.8, 2.0, 6)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 1500, seed=13).astype(float)
+    df.iloc[::5, 3] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)  # sparse
+    for block in (10**9, 60):  # one matrix, row blocks
+        monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", block)
+        eng = engine_mod.Engine(prep, "grm", nodes, weights)
+        ref = engine_mod.Engine(prep, "grm", nodes, weights)
+        if eng.y is not None:
+            assert eng.y.dtype == np.float32
+            ref.y = ref.y.astype(np.float64)
+        else:
+            assert all(yb.dtype == np.float32 for yb in eng._y_blocks)
+            ref._y_blocks = [yb.astype(np.float64) for yb in ref._y_blocks]
+        x = ref.start()
+        np.testing.assert_array_equal(eng.start(), x)
+        out, want = eng.estep(x), ref.estep(x)
+        assert out[0] == want[0]
+        for got, exp in zip(out[1:], want[1:]):
+            np.testing.assert_array_equal(got, exp)
