@@ -54,27 +54,6 @@ T = TypeVar("T")
 OUTPUT_FILES = ("report.html", "results.json", "scoring_key.json")
 
 
-def _release_free_heap() -> None:
-    """Give the heap's free pages back to the operating system after a step (glibc ``malloc_trim``).
-
-    A step's temporaries of a few MB each (one column at 10⁶ rows) come from the heap, and their freed
-    pages stay resident until trimmed: without this the RSS at 10⁶ rows creeps by ≈ 0.1 GB per step
-    with no live data behind it. A no-op where glibc is absent."""
-    global _TRIM
-    if _TRIM is None:
-        try:
-            import ctypes
-
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
-
-
-_TRIM: Any = None
-
-
 class Runner:
     """Runs steps with timing on stderr (rich) and collects warnings as diagnostics.
 
@@ -112,7 +91,9 @@ class Runner:
                     self.console.print(" [red]failed[/]")
                 raise
         dt = time.perf_counter() - t0
-        _release_free_heap()
+        from psychometrics.data.readers import release_freed_memory
+
+        release_freed_memory()  # a step's freed temporaries back to the OS (else +0.1 GB RSS per step at 10⁶)
         self.timings[name] = dt
         seen = set()
         for w in caught:
