@@ -218,6 +218,13 @@ def test_calibration_round_trips_through_the_scoring_key(tmp_path):
     np.testing.assert_allclose(sum_score_table(back)["eap"], entry["sum_score_eap"]["eap"], atol=1e-12)
 
 
+def _grm_frame(n_items: int, n: int, seed: int) -> pd.DataFrame:
+    """Five-category GRM answers (as floats) of ``n`` simulated respondents: slopes 0.8–2.0, thresholds ±0.5, ±1.5."""
+    a = np.linspace(0.8, 2.0, n_items)
+    c = -a[:, None] * np.array([[-1.5, -0.5, 0.5, 1.5]])
+    return simulate_responses(a, c, n, seed=seed).astype(float)
+
+
 def _coverage(model: str, a: np.ndarray, c: np.ndarray, n: int, reps: int, seed: int) -> float:
     hits, total = 0, 0
     truth = np.column_stack([a, c])
@@ -266,11 +273,7 @@ def test_large_n_path_gives_the_same_calibration(monkeypatch):
     from psychometrics.irt import calibrate
 
     irt_cal = importlib.import_module("psychometrics.irt.calibrate")
-    from psychometrics.irt.simulate import simulate_responses
-
-    a = np.linspace(0.8, 2.0, 8)
-    c = -a[:, None] * np.array([[-1.5, -0.5, 0.5, 1.5]])
-    df = simulate_responses(a, c, 3000, seed=4).astype(float)
+    df = _grm_frame(8, 3000, seed=4)
     df.iloc[::9, 2] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -395,9 +398,7 @@ def test_information_from_a_subsample_of_rows_within_its_error(monkeypatch):
     import importlib
 
     irt_cal = importlib.import_module("psychometrics.irt.calibrate")
-    a = np.linspace(0.8, 2.0, 10)
-    c = -a[:, None] * np.array([[-1.5, -0.5, 0.5, 1.5]])
-    df = simulate_responses(a, c, 6000, seed=8).astype(float)
+    df = _grm_frame(10, 6000, seed=8)
     df.iloc[::13, 4] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -507,9 +508,7 @@ def test_louis_information_from_intercept_scores_per_node_equals_the_full_produc
     from psychometrics.irt._data import prepare_responses, quadrature
 
     engine_mod = importlib.import_module("psychometrics.irt._engine")
-    a = np.linspace(0.8, 2.0, 6)
-    c = -a[:, None] * np.array([[-1.5, -0.5, 0.5, 1.5]])
-    df = simulate_responses(a, c, 1500, seed=13).astype(float)
+    df = _grm_frame(6, 1500, seed=13)
     df.iloc[::7, 2] = np.nan
     prep = prepare_responses(df)
     nodes, weights = quadrature("gauss-hermite", 21)
