@@ -85,34 +85,37 @@ def pairwise_correlation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return r, n
 
 
-@functools.lru_cache(maxsize=1)
-def blas_controller() -> Any:
+@functools.lru_cache(maxsize=2)
+def blas_controller(numpy_only: bool = False) -> Any:
     """One threadpoolctl controller (scanning the loaded libraries is the slow part), or None.
 
     scipy bundles its own OpenBLAS: import scipy.optimize first so that the controller
     sees (and limits) both numpy's and scipy's BLAS. threadpoolctl comes with scikit-learn.
+    ``numpy_only``: without that import (about 0.5 s when nothing has loaded scipy yet), for
+    code that calls numpy's BLAS only (the data layer's screens and item analysis).
     """
     try:
-        import scipy.optimize  # noqa: F401
+        if not numpy_only:
+            import scipy.optimize  # noqa: F401
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover
         return None
     return ThreadpoolController()
 
 
-def single_thread_blas(fn: Callable | None = None) -> Any:
+def single_thread_blas(fn: Callable | None = None, *, numpy_only: bool = False) -> Any:
     """Limit BLAS to one thread: ``with single_thread_blas(): ...`` or ``@single_thread_blas``.
 
     Factor analysis and the bootstrap work on many small matrices; multi-threaded OpenBLAS
     only adds hand-off cost there (up to 20× slower on a busy machine). Without threadpoolctl
-    nothing changes.
+    nothing changes. ``numpy_only``: limit numpy's BLAS without importing scipy (:func:`blas_controller`).
     """
     if fn is not None:  # used as a decorator
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with single_thread_blas():
+            with single_thread_blas(numpy_only=numpy_only):
                 return fn(*args, **kwargs)
 
         return wrapper
-    controller = blas_controller()
+    controller = blas_controller(numpy_only)
     return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._bootstrap import pairwise_from_sums, pairwise_moments
-from psychometrics.data.patterns import one_blas_thread
+from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin
 from psychometrics._validation import item_matrix, name_list
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, ReliabilityWarning, record
@@ -149,7 +149,7 @@ def _one_pass(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: 
     member32 = member.astype(np.float32)
     in_groups = member[:, :len(groups)]  # the subscales come first in ``sets``, in the order of ``lw``
     part = in_groups.argmax(axis=1) if bool((in_groups.sum(axis=1) == 1).all()) else None
-    with one_blas_thread():
+    with single_thread_blas(numpy_only=True):
         for s in range(0, n, block):
             blk = x[s:s + block]
             obs = ~np.isnan(blk)

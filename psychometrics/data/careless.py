@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics._validation import dependent_items, name_list
-from psychometrics.data.patterns import distinct_rows, one_blas_thread, pattern_groups
+from psychometrics.data.patterns import distinct_rows, pattern_groups
 from psychometrics.exceptions import DataQualityWarning, Diagnostic, record
 from psychometrics._text import quote
 
@@ -90,7 +91,7 @@ def mahalanobis(scored: pd.DataFrame, min_share: float = 0.5, *,
         All NaN when the covariance matrix of the complete cases is singular (too few
         complete rows, or an item without variance).
     """
-    with one_blas_thread():  # small products per block and pattern: a second BLAS thread only adds hand-off cost
+    with single_thread_blas(numpy_only=True):  # small products per block and pattern: a second BLAS thread only adds hand-off cost
         return _mahalanobis(scored, min_share, distinct)
 
 
@@ -268,7 +269,7 @@ def _evenodd_and_pairs(scored: pd.DataFrame, scale: Scale) -> tuple[pd.Series, p
     order); a half is answered when its count is positive. Every row's coefficient is computed
     within its block by the same formula, so the temporaries stay in cache.
     """
-    with one_blas_thread():
+    with single_thread_blas(numpy_only=True):
         return _evenodd_blocks(scored, scale)
 
 

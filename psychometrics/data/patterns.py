@@ -11,10 +11,7 @@ the Mahalanobis screen are then slices, not one boolean mask over all rows per p
 
 from __future__ import annotations
 
-import functools
-from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -190,21 +187,3 @@ def _unique_keys(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
     present = first_of < n
     rank = np.cumsum(present) - 1
     return first_of[present], rank[keys]
-
-
-@functools.lru_cache(maxsize=1)
-def _numpy_blas_controller() -> Any:
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover
-        return None
-    return ThreadpoolController()
-
-
-def one_blas_thread() -> Any:
-    """numpy's BLAS limited to one thread for a ``with`` block (the data screens' products are small:
-    a second thread only adds hand-off cost). Unlike :func:`psychometrics._linalg.single_thread_blas`
-    it does not import ``scipy.optimize`` first (about 0.5 s when the data step is the first to need
-    BLAS limits): the data layer calls numpy's BLAS only. Without threadpoolctl nothing changes."""
-    controller = _numpy_blas_controller()
-    return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
