@@ -144,6 +144,37 @@ def test_em_batched_estep_equals_pattern_by_pattern(monkeypatch):
     assert abs(it_b - it_l) <= 1
 
 
+def test_em_schur_estep_equals_the_solves_with_sigma_oo(monkeypatch):
+    """From _EM_SCHUR_ROWS rows on, the batched E-step takes B and C from Σ⁻¹ (r × r solves, sums by
+    bincount): E-step sums equal to the Σ_oo solves (np.add.at) to 1e-12 relative, and the EM's estimates
+    (and iterations) equal to 1e-10 relative; the demo's 400 rows stay on the Σ_oo path."""
+    from types import SimpleNamespace
+
+    import psychometrics.data.missing as md
+
+    assert md._EM_SCHUR_ROWS > 400
+    rng = np.random.default_rng(15)
+    p = 10
+    L = rng.uniform(0.4, 0.8, p)
+    X = np.round(2 + rng.standard_normal((3000, 1)) * L + rng.standard_normal((3000, p)))
+    X[rng.random(X.shape) < 0.15] = np.nan
+    X = X[~np.isnan(X).all(axis=1)]
+    pg = md.pattern_groups(~np.isnan(X))
+    s1, s2 = md.pattern_sums(X, pg)
+    T1o, T2o, batches = md._em_batches(s1, s2, SimpleNamespace(patterns=pg.patterns, counts=pg.counts))
+    mu, sigma, _ = md.em_from_pattern_sums(pg.patterns, pg.counts, s1, s2, max_iter=2)
+    for a, b in zip(md._em_estep_batched(mu, sigma, T1o, T2o, batches, True),
+                    md._em_estep_batched(mu, sigma, T1o, T2o, batches, False)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
+    monkeypatch.setattr(md, "_EM_SCHUR_ROWS", 1)
+    fast = md.em_from_pattern_sums(pg.patterns, pg.counts, s1, s2)
+    monkeypatch.setattr(md, "_EM_SCHUR_ROWS", 10**12)
+    direct = md.em_from_pattern_sums(pg.patterns, pg.counts, s1, s2)
+    np.testing.assert_allclose(fast[0], direct[0], rtol=1e-10)
+    np.testing.assert_allclose(fast[1], direct[1], rtol=1e-10, atol=1e-12)
+    assert fast[2] == direct[2]
+
+
 def test_little_pattern_terms_equal_pattern_by_pattern_definition():
     """Little's per-pattern d² (bincount means, stacked solves) equal the definition computed pattern by
     pattern (mean of the pattern's rows, one solve each), to 1e-10 relative."""
