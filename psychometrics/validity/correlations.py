@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from psychometrics._dist import norm_ppf, t_sf
 from psychometrics._linalg import pairwise_correlation
 from psychometrics._results import ResultMixin
 from psychometrics._validation import check_variance
@@ -21,9 +22,7 @@ __all__ = ["correlate", "Correlation", "correlation_table", "CorrelationTable"]
 
 
 def _fisher_ci(r: np.ndarray | float, n: np.ndarray | float, conf_level: float) -> tuple[Any, Any]:
-    from scipy.stats import norm
-
-    zc = norm.ppf(1 - (1 - conf_level) / 2)
+    zc = norm_ppf(1 - (1 - conf_level) / 2)
     with np.errstate(divide="ignore"):
         z = np.arctanh(r)
     se = 1 / np.sqrt(np.asarray(n, dtype=float) - 3)
@@ -31,12 +30,10 @@ def _fisher_ci(r: np.ndarray | float, n: np.ndarray | float, conf_level: float) 
 
 
 def _t_test(r: np.ndarray | float, n: np.ndarray | float) -> tuple[Any, Any, Any]:
-    from scipy.stats import t as t_dist
-
     df = np.asarray(n, dtype=float) - 2
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.asarray(r) * np.sqrt(df) / np.sqrt(1 - np.asarray(r) ** 2)
-    p = 2 * t_dist.sf(np.abs(t), df)
+    p = 2 * t_sf(np.abs(t), df)
     return t, df, p
 
 

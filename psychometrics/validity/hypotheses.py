@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from psychometrics._dist import norm_ppf, norm_sf
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, SpecError, record
 from psychometrics.validity._input import _check_conf
@@ -314,8 +315,6 @@ def evaluate_hypotheses(
         ``missing_scores="skip"``) or a constant score (names the hypothesis id
         and the column).
     """
-    from scipy.stats import norm
-
     conf_level = _check_conf(conf_level)
     if hasattr(hypotheses, "validity") and hasattr(hypotheses, "id"):
         scale_id = scale_id or hypotheses.id
@@ -334,7 +333,7 @@ def evaluate_hypotheses(
         raise SpecError(f"validity hypotheses ids are not unique: {dup}")
     lat = _latent_table(latent, conf_level) if latent is not None else None
     diagnostics: list[Diagnostic] = []
-    zc = norm.ppf(1 - (1 - conf_level) / 2)
+    zc = norm_ppf(1 - (1 - conf_level) / 2)
     pct = f"{100 * conf_level:g}%"
     rows = []
     for h in hyps:
@@ -383,8 +382,6 @@ def _not_assessed_row(h: Hypothesis, a: str, b: str, absent: list[str], diagnost
 def _latent_row(h: Hypothesis, base: dict, lat: pd.DataFrame, factor_of: Mapping[str, str] | None,
                 zc: float, pct: str, diagnostics: list[Diagnostic]) -> dict | None:
     """The ``latent`` row of a hypothesis (Wald CI est ± z·se), or None with a diagnostic."""
-    from scipy.stats import norm
-
     a, b = base["score"], base["measure_score"]
     fa, fb = _factor(a, h.scale_score, lat, factor_of), _factor(b, h.measure_score, lat, factor_of)
     hit = None
@@ -406,7 +403,7 @@ def _latent_row(h: Hypothesis, base: dict, lat: pd.DataFrame, factor_of: Mapping
             f"validity hypothesis {h.id}: the latent correlation of {fa} and {fb} has no usable "
             f"estimate/standard error (est = {est}, se = {se})"
         )
-    p = float(2 * norm.sf(abs(est / se)))
+    p = float(2 * norm_sf(abs(est / se)))
     n_lat = int(hit["n"]) if "n" in hit.index and pd.notna(hit["n"]) else None
     return _row(h, base, "latent", est, (est - zc * se, est + zc * se), n_lat, p, pct)
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from psychometrics._dist import norm_ppf, norm_sf
 from psychometrics._linalg import cov2cor
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, record
@@ -71,8 +72,6 @@ def latent_correlations(
     Holzinger–Swineford and bfi CFAs (``cfa_cr_ave.json``: ``latent_cor_table``,
     with ``vcov_psi`` from ``lavInspect(fit, "vcov")``).
     """
-    from scipy.stats import norm
-
     conf_level = _check_conf(conf_level)
     psi = square(latent_cov, "latent_cov")
     d = np.diag(psi.to_numpy())
@@ -80,7 +79,7 @@ def latent_correlations(
         raise DataError(f"latent_cov has non-positive variances for {list(psi.index[d <= 0])} (Heywood case)")
     if vcov is not None:
         vcov = square(vcov, "vcov")
-    zc = norm.ppf(1 - (1 - conf_level) / 2)
+    zc = norm_ppf(1 - (1 - conf_level) / 2)
     factors = list(psi.index)
     rows = []
     for i, a in enumerate(factors):
@@ -106,7 +105,7 @@ def latent_correlations(
             rows.append(
                 {
                     "lhs": a, "rhs": b, "est": r, "se": se, "z": z,
-                    "p": float(2 * norm.sf(abs(z))) if np.isfinite(z) else np.nan,
+                    "p": float(2 * norm_sf(abs(z))) if np.isfinite(z) else np.nan,
                     "lower": r - zc * se, "upper": r + zc * se,
                 }
             )
