@@ -31,7 +31,28 @@ def dumps_indented(obj: Any, indent: int = 1) -> str:
     return "".join(parts)
 
 
+_INF = float("inf")
+
+
 def _scalar(v: Any) -> str:
+    """``json.dumps(v, ensure_ascii=False, allow_nan=False)`` of a scalar: what its encoder writes for the
+    plain types (the C string encoder, ``int.__repr__``, ``float.__repr__``) without a ``json.dumps`` call
+    per value; NaN, infinities and subclasses go through ``json.dumps`` (its errors and conversions)."""
+    t = type(v)
+    if t is str:
+        return _encode_str(v)
+    if t is float:
+        if v != v or v == _INF or v == -_INF:
+            return json.dumps(v, ensure_ascii=False, allow_nan=False)  # raises ValueError, as json does
+        return float.__repr__(v)
+    if t is int:
+        return int.__repr__(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
     return json.dumps(v, ensure_ascii=False, allow_nan=False)
 
 
@@ -44,6 +65,10 @@ def _encode(obj: Any, level: int, unit: str, out: list[str]) -> None:
     if isinstance(obj, dict):
         if not obj:
             out.append("{}")
+            return
+        if set(map(type, obj.values())) <= _SCALARS and set(map(type, obj)) == {str}:  # one C call
+            text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=("," + inner, ": "))
+            out.append("{" + inner + text[1:-1] + "\n" + unit * level + "}")
             return
         out.append("{")
         first = True

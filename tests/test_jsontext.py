@@ -31,13 +31,19 @@ def test_demo_results_text_equals_json_dumps():
     {"rows": [["x]", "[y"], ["a\nb", 1.5], ["],\n [", False]]}, [[[1]], [2]],
     ({"a": (1, 2)},), {"t": [(1, 2), (3, 4)]},
     {"labels": list(range(1000)), "flagged": {"index": [1, 2], "columns": ["a", "b"], "data": [[1, 0.5], [2, None]]}},
+    # dicts of scalars (one C call each) and scalars written without json.dumps (str, int, float, bool, None)
+    {"a": 1, "b": "x\n}", "c": None, "d": -0.0, "e": 1e-320, "f": 2**70, "g": False, "h": "\u2028é\x00"},
+    {"k": {"x": 0.1, "y": {"z": True}}, "ü": {}, "v": [{"p": 1}, {"q": "r"}]},
+    [0.1, 1 / 3, 5e-324, -1.7976931348623157e308, 12345678901234567890, "\ud800"],
+    {"a": 1, 2: "b"}, {True: 1.5, "s": 2},
 ])
 def test_text_equals_json_dumps(obj, indent):
     assert dumps_indented(obj, indent) == _ref(obj, indent)
 
 
 @pytest.mark.parametrize("bad", [float("nan"), [float("inf")], {"a": [1, float("-inf")]}, [[1, float("nan")]],
-                                 {"a": {1, 2}}, object()])
+                                 {"a": {1, 2}}, object(), {"a": float("nan")}, {"a": {"b": float("-inf")}},
+                                 {"a": 1, "b": object()}, -float("inf")])
 def test_what_json_refuses_is_refused(bad):
     with pytest.raises((ValueError, TypeError)):
         dumps_indented(bad)
