@@ -162,3 +162,25 @@ def test_report_command_output_rules(run, tmp_path, capsys):
     assert "\x1b" not in out + err and "\x07" not in out + err and "[red]x.html" in out
     assert out_file.read_text(encoding="utf-8").startswith("<!DOCTYPE html>") or "<html" in out_file.read_text()
     assert not list(tmp_path.glob(".*.tmp*"))  # atomic writes leave no temporary files
+
+
+def test_compiled_templates_cached_and_a_damaged_cache_is_ignored(tmp_path):
+    """The report's environment keeps jinja2's compiled templates in a bytecode cache (compiling them cost
+    ≈ 0.2 s per run); a damaged or unwritable cache entry only means compiling again."""
+    import jinja2
+
+    from psychometrics.report.render import environment
+
+    cache_cls = type(environment(None).bytecode_cache)
+    assert issubclass(cache_cls, jinja2.FileSystemBytecodeCache)
+    loader = jinja2.DictLoader({"t.j2": "{% for i in range(n) %}{{ i }},{% endfor %}"})
+
+    def render(cache):
+        return jinja2.Environment(loader=loader, bytecode_cache=cache).get_template("t.j2").render(n=3)
+
+    assert render(cache_cls(str(tmp_path))) == "0,1,2,"
+    (entry,) = list(tmp_path.iterdir())
+    assert render(cache_cls(str(tmp_path))) == "0,1,2,"  # from the cache
+    entry.write_bytes(b"damaged")
+    assert render(cache_cls(str(tmp_path))) == "0,1,2,"
+    assert render(cache_cls(str(tmp_path / "missing" / "folder"))) == "0,1,2,"  # cannot write: compiled
