@@ -171,12 +171,10 @@ def _partial_d2(x: np.ndarray, rows: np.ndarray, observed: np.ndarray, mean: np.
     """D² of the incomplete ``rows`` of ``x`` on their observed items: (x_o − x̄_o)ᵀ S_oo⁻¹ (x_o − x̄_o).
 
     ``observed``: ``~np.isnan(x[rows])``. The rows are grouped by missing-data pattern (one
-    integer key per row, :func:`~psychometrics.data.patterns.pattern_groups`); each pattern's
-    S_oo⁻¹ is one matrix of a stack, embedded in a k × k matrix with zeros at the missing items
-    (from the full inverse by the Schur complement, batched per number of missing items), so the
-    deviations are set to 0 at the missing items (the zero terms add nothing). Each pattern's rows
-    are gathered and multiplied on their own — one small product per pattern (thousands of
-    patterns at 10⁶ rows), no k × k inverse gathered per row and no copy of all the rows.
+    integer key per row, :func:`~psychometrics.data.patterns.pattern_groups`). Below ``_SCHUR_ROWS``
+    incomplete rows (the demo) each pattern's S_oo⁻¹ is one matrix of a stack, embedded in a k × k
+    matrix with zeros at the missing items (as computed before, bit for bit); from it on
+    :func:`_schur_d2` takes every form from the full inverse (no per-pattern product).
     """
     k = x.shape[1]
     pg = pattern_groups(observed)  # patterns most frequent first; rows grouped by pattern
@@ -188,21 +186,49 @@ def _partial_d2(x: np.ndarray, rows: np.ndarray, observed: np.ndarray, mean: np.
             o = np.nonzero(pg.patterns[which])[1].reshape(len(which), q)  # observed items of each pattern
             inv[which[:, None, None], o[:, :, None], o[:, None, :]] = np.linalg.inv(cov[o[:, :, None], o[:, None, :]])
         return _stacked_products(x[rows], observed, pg, mean, inv)
-    inv = np.empty((len(pg.counts), k, k))
-    full = np.linalg.inv(cov)
+    return _schur_d2(x, rows, observed, pg, mean, np.linalg.inv(cov))
+
+
+def _schur_d2(x: np.ndarray, rows: np.ndarray, observed: np.ndarray, pg, mean: np.ndarray, full: np.ndarray
+              ) -> np.ndarray:
+    """D² of the incomplete ``rows`` from the full inverse P = S⁻¹ without forming any S_oo⁻¹.
+
+    With the deviations d set to 0 at the missing items m and u = P d (so u_m = P_mo d_o), the
+    Schur complement S_oo⁻¹ = P_oo − P_om P_mm⁻¹ P_mo gives
+    d_oᵀ S_oo⁻¹ d_o = dᵀ P d − u_mᵀ P_mm⁻¹ u_m: one product with P for all rows (in blocks), and per
+    row an r × r form (r = items missing, mostly 1–3) with its pattern's P_mm⁻¹ (one small inverse
+    per pattern, batched by r) — no loop over the thousands of patterns. The same quadratic forms
+    as S_oo⁻¹ per pattern to rounding (≈ 1e-15 relative; ``tests/test_data_careless.py``).
+    """
+    k = x.shape[1]
     n_miss = k - pg.patterns.sum(axis=1)
+    pinv: dict[int, np.ndarray] = {}  # per r: P_mm⁻¹ of every pattern with r missing (zeros elsewhere)
+    miss_idx: dict[int, np.ndarray] = {}
     for r in np.unique(n_miss):
-        # S_oo⁻¹ from the full inverse P (Schur complement): P − P_·m P_mm⁻¹ P_m·, which is S_oo⁻¹ on the
-        # observed items and exactly 0 in the rows and columns of the missing ones — an r × r solve per
-        # pattern (r = items missing, mostly 1–3) instead of inverting S_oo
         which = np.flatnonzero(n_miss == r)
         m = np.nonzero(~pg.patterns[which])[1].reshape(len(which), r)
-        P_m = full[m]  # (patterns, r, k): the rows P_m·
-        P_mm = np.take_along_axis(P_m, m[:, None, :], axis=2)
-        inv[which] = full - np.swapaxes(P_m, 1, 2) @ np.linalg.solve(P_mm, P_m)
-        inv[which[:, None], m] = 0.0  # exact zeros (the formula gives them up to rounding)
-        inv[which[:, None, None], np.arange(k)[None, :, None], m[:, None, :]] = 0.0
-    return _pattern_products(x, rows, pg, mean, inv)
+        stack = np.zeros((len(pg.counts), r, r))
+        stack[which] = np.linalg.inv(full[m[:, :, None], m[:, None, :]])
+        pinv[int(r)] = stack
+        idx = np.zeros((len(pg.counts), r), dtype=np.intp)
+        idx[which] = m
+        miss_idx[int(r)] = idx
+    out = np.empty(len(rows))
+    row_r = n_miss[pg.row_pattern]
+    for s in range(0, len(rows), _BLOCK):
+        blk = slice(s, s + _BLOCK)
+        dev = x[rows[blk]] - mean
+        dev[~observed[blk]] = 0.0
+        u = dev @ full
+        q = np.einsum("ij,ij->i", u, dev)
+        pat, rr = pg.row_pattern[blk], row_r[blk]
+        for r in np.unique(rr):
+            sel = np.flatnonzero(rr == r)
+            pj = pat[sel]
+            w = np.take_along_axis(u[sel], miss_idx[int(r)][pj], axis=1)
+            q[sel] -= np.einsum("ij,ijl,il->i", w, pinv[int(r)][pj], w)
+        out[blk] = q
+    return out
 
 
 def _stacked_products(x: np.ndarray, observed: np.ndarray, pg, mean: np.ndarray, inv: np.ndarray) -> np.ndarray:
@@ -218,17 +244,6 @@ def _stacked_products(x: np.ndarray, observed: np.ndarray, pg, mean: np.ndarray,
         r = pg.order[s:s + 8_192]
         dev = np.where(observed[r], x[r] - mean, 0.0)
         out[r] = np.einsum("ij,ij->i", np.einsum("ijl,il->ij", inv[pg.row_pattern[r]], dev), dev)
-    return out
-
-
-def _pattern_products(x: np.ndarray, rows: np.ndarray, pg, mean: np.ndarray, inv: np.ndarray) -> np.ndarray:
-    """(x − x̄)ᵀ S_oo⁻¹ (x − x̄) of each row, one product per pattern (deviations 0 at missing items)."""
-    out = np.empty(len(rows))
-    for j in range(len(pg.counts)):
-        r = pg.rows(j)
-        dev = x[rows[r]] - mean
-        dev[:, ~pg.patterns[j]] = 0.0
-        out[r] = np.einsum("ij,ij->i", dev @ inv[j], dev)
     return out
 
 
