@@ -121,8 +121,10 @@ def _options(source: ScoringSource, method: str | None, min_answered: float | No
 def _not_scored(reasons: pd.DataFrame, min_answered: float, diagnostics: list[Diagnostic]
                 ) -> pd.DataFrame:
     """Rows not scored, by score and reason; a diagnostic for each count so reports can say it."""
+    codes = reasons.to_numpy()  # one array (the frame is one block): no frame comparison per reason
     not_scored = pd.DataFrame(
-        {r: (reasons == code).sum(axis=0).astype("int64") for code, r in enumerate(_REASONS, 1)})
+        {r: np.count_nonzero(codes == code, axis=0).astype("int64") for code, r in enumerate(_REASONS, 1)},
+        index=reasons.columns)
     not_scored.index.name = "score"
     for name, row in not_scored.iterrows():
         if row["too_few_answered"]:
