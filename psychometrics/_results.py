@@ -40,7 +40,7 @@ def to_jsonable(value: Any) -> Any:
         value = float(value)
         return value if math.isfinite(value) else None
     if isinstance(value, pd.DataFrame):
-        cols = [_column_jsonable(value.iloc[:, j]) for j in range(value.shape[1])]
+        cols = _frame_columns_jsonable(value)
         return {
             "index": _column_jsonable(value.index),
             "columns": [to_jsonable(c) for c in value.columns],
@@ -88,6 +88,24 @@ def _finite(values: list) -> bool:
     """Every float of ``values`` finite (the other values are plain)."""
     floats = [v for v in values if type(v) is float]
     return not floats or bool(np.isfinite(np.asarray(floats, dtype=float)).all())
+
+
+def _frame_columns_jsonable(frame: pd.DataFrame) -> list[list[Any]]:
+    """``_column_jsonable`` of every column: a table of float columns (most result tables) read as one
+    float64 array (the same values: float32 converts exactly), the others column by column without
+    ``iloc`` (its indexing machinery cost ≈ 0.2 ms per column — ≈ 1,200 columns per ``results.json``)."""
+    kinds = {getattr(t, "kind", None) if isinstance(t, np.dtype) else None for t in frame.dtypes}
+    if kinds == {"f"}:
+        arr = frame.to_numpy(dtype=float)
+        out = []
+        for j in range(arr.shape[1]):
+            col = arr[:, j]
+            vals = col.tolist()
+            for i in np.flatnonzero(~np.isfinite(col)).tolist():
+                vals[i] = None
+            out.append(vals)
+        return out
+    return [_column_jsonable(col) for _, col in frame.items()]
 
 
 def _column_jsonable(col: pd.Series | pd.Index) -> list[Any]:

@@ -68,8 +68,12 @@ def test_to_jsonable_frame_column_at_a_time_equals_value_by_value():
     df = _pd.DataFrame({"a": [1.0, _np.nan, _np.inf], "b": [1, 2, 3], "c": ["x", None, "z"], "d": [True, False, True],
                         "e": _pd.array([1, None, 3], dtype="Int64"), "f": _np.array([1.5, 2, 3], dtype=_np.float32),
                         "g": [(1, 2), "s", 3.0], "h": _pd.to_datetime(["2020-01-01"] * 3)}, index=["r1", "r2", "r3"])
+    floats = _pd.DataFrame({"a": [1.0, _np.nan, -_np.inf], "b": _np.array([0.1, 2, _np.nan], dtype=_np.float32),
+                            "c": [1e-300, -0.0, 1 / 3]})  # all-float tables: one float64 array
+    dup = _pd.DataFrame([[1.0, 2, "x"], [_np.nan, 4, "y"]], columns=["a", "a", "b"])
     frames = [df, df.iloc[:0], _pd.DataFrame(_np.zeros((3, 0))),
-              _pd.DataFrame({"x": [1.0]}, index=_pd.MultiIndex.from_tuples([("a", 1)]))]
+              _pd.DataFrame({"x": [1.0]}, index=_pd.MultiIndex.from_tuples([("a", 1)])),
+              floats, floats.iloc[:0], floats[["a", "a"]], dup]
     for frame in frames:
         assert _json.dumps(tj(frame)) == _json.dumps(by_value(frame))
 
