@@ -168,8 +168,7 @@ def format_frame(
     columns = list(frame.columns)
     n_levels = frame.columns.nlevels
     numeric_col = []
-    for j in range(frame.shape[1]):
-        col = frame.iloc[:, j]
+    for _, col in frame.items():  # by position (without iloc's indexing machinery)
         values = [v for v in col.tolist() if not _is_missing(v)]
         numeric_col.append(bool(values) and all(_is_numeric_value(v) for v in values))
     if show_index is None:
@@ -198,6 +197,8 @@ def format_frame(
 
     body: list[list[dict[str, Any]]] = []
     previous: tuple[Any, ...] | None = None
+    # each column's format, looked up once (not per cell)
+    col_format = [(int(_lookup(digits, c, 2)), _member(no_leading_zero, c), _member(p_values, c)) for c in columns]
     for label, values in zip(frame.index, frame.itertuples(index=False, name=None)):
         row = []
         if show_index:
@@ -208,13 +209,8 @@ def format_frame(
                             "stub": True, "spanner": False})
             previous = parts
         for j, value in enumerate(values):
-            column = columns[j]
-            text = format_value(
-                value,
-                digits=int(_lookup(digits, column, 2)),
-                no_leading_zero=_member(no_leading_zero, column),
-                p_value=_member(p_values, column),
-            )
+            d, nlz, pv = col_format[j]
+            text = format_value(value, digits=d, no_leading_zero=nlz, p_value=pv)
             row.append({"text": text, "colspan": 1, "numeric": numeric_col[j], "stub": False, "spanner": False})
         body.append(row)
     return {"head": head, "body": body, "n_rows": len(body)}
