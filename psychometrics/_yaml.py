@@ -18,6 +18,7 @@ PyYAML is imported only when a file is read.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,13 @@ def read_text(path: Path, what: str, error: type[PsychometricsError] = SpecError
         raise error(f"{what} {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
 
 
-def _loader_class(unique_keys: bool):
+def _loader_class(unique_keys: bool, fast: bool = True):
     import yaml
 
-    # libyaml's parser when PyYAML was built with it (the same documents, nodes, marks and errors;
-    # ≈ 20× faster: a run reads five specs, ≈ 0.4 s with the pure-Python scanner), else PyYAML's
-    base = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
+    # ``fast``: libyaml's parser when PyYAML was built with it (the same documents, nodes and marks;
+    # ≈ 20× faster: a run reads five specs, ≈ 0.4 s with the pure-Python scanner), else PyYAML's.
+    # A document libyaml refuses is parsed again by PyYAML's own parser for its messages (parse_yaml)
+    base = yaml.CSafeLoader if fast and getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
 
     class Loader(base):  # type: ignore[misc,valid-type]
         """Safe loader that refuses duplicate keys (PyYAML would silently keep the last)."""
@@ -161,14 +163,25 @@ def _flow_depth_bound(text: str) -> int:
 def parse_yaml(text: str, path: Path | str, what: str, error: type[PsychometricsError] = SpecError,
                unique_keys: bool = True, max_nodes: int = MAX_EXPANDED_NODES) -> Any:
     """Parse YAML ``text`` read from ``path``; any problem raises ``error`` naming the file."""
-    import yaml
-
     if _flow_depth_bound(text) > MAX_FLOW_DEPTH:
         raise error(f"{what} {path}: brackets are nested more than {MAX_FLOW_DEPTH} deep; this is not a "
                     f"plausible {what.lower()}.")
+    try:
+        return _parse_checked(text, path, what, error, unique_keys, max_nodes, fast=True)
+    except error:
+        raise
+    except Exception:  # noqa: BLE001 - libyaml refused it: PyYAML's parser says why, in its words (as before)
+        return _parse_checked(text, path, what, error, unique_keys, max_nodes, fast=False)
+
+
+def _parse_checked(text: str, path: Path | str, what: str, error: type[PsychometricsError], unique_keys: bool,
+                   max_nodes: int, fast: bool) -> Any:
+    """:func:`parse_yaml` with one loader; with ``fast`` a YAML error is raised as it is (to retry)."""
+    import yaml
+
     loader = None
     try:
-        loader = _loader_class(unique_keys)(text)  # its reader refuses control characters at once
+        loader = _loader_class(unique_keys, fast)(text)  # its reader refuses control characters at once
         node = loader.get_single_node()
         if node is None:
             return None
@@ -180,18 +193,30 @@ def parse_yaml(text: str, path: Path | str, what: str, error: type[Psychometrics
             raise error(f"{what} {path}: its YAML aliases (*name) expand to more than {max_nodes:,} values; "
                         "this is not a plausible file (an alias bomb?). Write the values out.")
         return loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = exc.problem or exc.context or str(exc)
-        raise error(f"{what} {path}{where}: not valid YAML: {problem}.") from None
-    except yaml.YAMLError as exc:
-        raise error(f"{what} {path}: not valid YAML: {quote(str(exc), 200)}.") from None
+    except yaml.YAMLError:
+        if fast:
+            raise
+        _raise_yaml_error(sys.exc_info()[1], path, what, error)
+        raise  # not reached: _raise_yaml_error always raises
     except RecursionError:
+        if fast:
+            raise
         raise error(f"{what} {path}: the YAML is nested too deeply to be a {what.lower()}.") from None
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _raise_yaml_error(exc: Any, path: Path | str, what: str, error: type[PsychometricsError]) -> None:
+    """``error`` naming the file (and line, column) for a PyYAML error."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or str(exc)
+        raise error(f"{what} {path}{where}: not valid YAML: {problem}.") from None
+    raise error(f"{what} {path}: not valid YAML: {quote(str(exc), 200)}.") from None
 
 
 def load_yaml(path: str | Path, what: str, error: type[PsychometricsError] = SpecError,

@@ -279,3 +279,27 @@ def test_huge_integers_refused_in_yaml_and_out_of_range_in_data(tmp_path):
     df.to_csv(data, index=False)
     with pytest.raises(DataError, match="outside"):
         load_responses(data, scale)
+
+
+@pytest.mark.parametrize("text", ["a: 1\n\tb: 2\n", "a: [1, 2\n", "- a\nb: 1\n", "a: b: c\n", "a: &x 1\nb: *y\n",
+                                  "a: \x07\n", "a: 1\na: 2\n", "n: 1" + "0" * 30 + "\n", "a: *x\n"])
+def test_libyaml_parses_and_pyyaml_words_the_errors(text, monkeypatch):
+    """Specs are parsed by libyaml when PyYAML has it (≈ 20× faster); a document it refuses is parsed again
+    by PyYAML's own parser, so the message (problem, line, column) is the one PyYAML gave before."""
+    import yaml
+
+    from psychometrics import _yaml
+    from psychometrics.exceptions import SpecError
+
+    if getattr(yaml, "__with_libyaml__", False):
+        assert issubclass(_yaml._loader_class(True), yaml.CSafeLoader)
+    with pytest.raises(SpecError) as fast:
+        _yaml.parse_yaml(text, "s.yaml", "Scale spec")
+    monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    with pytest.raises(SpecError) as pure:
+        _yaml.parse_yaml(text, "s.yaml", "Scale spec")
+    assert str(fast.value) == str(pure.value)
+    good = "a: [1, 2.5, x]\nb: {c: null, d: true}\ne: &r 3\nf: *r\n"
+    monkeypatch.undo()
+    assert _yaml.parse_yaml(good, "s.yaml", "Scale spec") == {"a": [1, 2.5, "x"], "b": {"c": None, "d": True},
+                                                               "e": 3, "f": 3}
