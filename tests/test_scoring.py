@@ -466,6 +466,11 @@ def test_key_roundtrip(tmp_path, ext):
     assert d["reliability"]["beta_s"] == {"coefficient": "omega", "value": 0.7}
     assert d["reliability"]["alpha_s"] == {"coefficient": None, "value": 0.8}
     assert [s["reverse"] for s in d["scores"]] == [["a2"], ["b2"], ["a2", "b2"]]
+    if ext == "json":  # the text json.dumps(indent=2) writes (written by _jsontext.dumps_indented)
+        from psychometrics._results import to_jsonable
+
+        assert path.read_text(encoding="utf-8") == json.dumps(to_jsonable(key.to_dict()), indent=2,
+                                                              ensure_ascii=False) + "\n"
 
 
 def test_scoring_with_key_matches_scale_and_applies_key_norms(tmp_path):

@@ -251,7 +251,10 @@ class ScoringKey(ResultMixin):
         _check_key_name(path)
         d = to_jsonable(self.to_dict())
         if path.suffix.lower() == ".json":
-            text = json.dumps(d, indent=2, ensure_ascii=False) + "\n"
+            from psychometrics._jsontext import dumps_indented
+
+            # json.dumps(d, indent=2, ensure_ascii=False)'s text (d is plain JSON: no NaN), long lists at C speed
+            text = dumps_indented(d, indent=2) + "\n"
         else:
             import yaml
 
