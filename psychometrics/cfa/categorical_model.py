@@ -62,6 +62,12 @@ class CategoricalModel:
             self.tau_plan.append((np.array(tpos, dtype=int), np.array(tsrc, dtype=int)))
             self.delta_base.append(db)
             self.delta_plan.append((np.array(dpos, dtype=int), np.array(dsrc, dtype=int)))
+        # fixed per model (issue 16: the Jacobian is evaluated at every Gauss–Newton step): whether a group's
+        # free rows are distinct parameters (then a plain indexed add does what np.add.at does), and for each
+        # item the rows of its thresholds and of the correlations it enters, as index arrays
+        self._distinct = [np.unique(fi).size == fi.size for fi in self.cm.free_index]
+        self._item_rows = [(np.flatnonzero(self.th_item == i), np.flatnonzero(self.ri == i),
+                            np.flatnonzero(self.ci == i)) for i in range(self.p)]
 
     def parts(self, x: np.ndarray) -> list[dict[str, np.ndarray]]:
         """Per group: model matrices, implied moments of x*, τ, δ."""
@@ -97,17 +103,18 @@ class CategoricalModel:
             Dc = np.empty((index.K, self.k))
             Dc[:, :T] = -dM[:, it] * dl[it]
             Dc[:, T:] = dS[:, ri, ci] * (dl[ri] * dl[ci])
-            np.add.at(D.T, self.cm.free_index[g], Dc)
+            if self._distinct[g]:  # each column once: 0 + Dc, as np.add.at adds it
+                D.T[self.cm.free_index[g]] += Dc
+            else:
+                np.add.at(D.T, self.cm.free_index[g], Dc)
         pos, src = self.tau_plan[g]
         if pos.size:
             np.add.at(D, (pos, src), dl[it[pos]])
         pos, src = self.delta_plan[g]
         for i, col in zip(pos, src):
-            rows = np.flatnonzero(it == i)
+            rows, m1, m2 = self._item_rows[i]
             D[rows, col] += tau[rows] - mu[i]
-            m1 = np.flatnonzero(ri == i)
             D[T + m1, col] += dl[ci[m1]] * S[i, ci[m1]]
-            m2 = np.flatnonzero(ci == i)
             D[T + m2, col] += dl[ri[m2]] * S[ri[m2], i]
         return D
 
