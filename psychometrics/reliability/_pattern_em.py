@@ -101,6 +101,11 @@ class PatternMoments:
         s2 = self._s2_diag[:, cols].sum(axis=0)
         return cnt, s1, s2, float(self.top[cols].max(initial=0.0))
 
+    def answering(self, cols: np.ndarray) -> int:
+        """Rows that answer at least one of the items ``cols`` (positions): an exact count from the patterns."""
+        cols = np.asarray(cols, dtype=np.intp)
+        return int(self.counts[self.patterns[:, cols].any(axis=1)].sum())
+
     def subset(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The patterns of the items ``cols`` (positions) with at least one answer, in
         :func:`pattern_groups` order (count descending, then first row): (patterns, counts,
