@@ -131,6 +131,11 @@ def test_pair_counts_and_drawn_rows_equal_the_previous_computation(monkeypatch):
     off = iu[0] != iu[1]
     ref[:, iu[1][off], iu[0][off]] += e[:, off]
     assert np.array_equal(got, ref)
+    # the complete rows from pair_counts' pass (issue 16) give the same draws
+    mm2, complete = bs.pair_counts(x, complete=True)
+    assert np.array_equal(mm2, mm) and np.array_equal(complete, np.flatnonzero(~np.isnan(x).any(axis=1)))
+    got2 = np.concatenate([c for _, c in bs.moment_draws(x, cov, mm, 40, 7, m_max=300, complete_rows=complete)])
+    assert np.array_equal(got2, ref)
 
 
 def test_pattern_sums_and_answering_rows_equal_the_per_pattern_rows():
