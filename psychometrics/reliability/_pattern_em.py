@@ -141,7 +141,8 @@ def _block_sums(x: np.ndarray, whole: bool = False) -> tuple[np.ndarray, tuple[n
     p = x.shape[1]
     top, s1, s2 = np.zeros(p), np.zeros(p), np.zeros((p, p))
     for r0 in range(0, x.shape[0], 65_536):
-        z = np.nan_to_num(x[r0:r0 + 65_536], nan=0.0, posinf=np.inf, neginf=-np.inf)
+        z = x[r0:r0 + 65_536].copy()  # missing = 0 (nan_to_num(nan=0) keeping ±inf, without its ±inf masks)
+        z[np.isnan(z)] = 0.0
         if whole and not (np.isfinite(z).all() and np.array_equal(z, np.rint(z))):
             return None
         top = np.maximum(top, np.abs(z).max(axis=0, initial=0.0))
