@@ -68,6 +68,13 @@ class CategoricalModel:
         self._distinct = [np.unique(fi).size == fi.size for fi in self.cm.free_index]
         self._item_rows = [(np.flatnonzero(self.th_item == i), np.flatnonzero(self.ri == i),
                             np.flatnonzero(self.ci == i)) for i in range(self.p)]
+        # per group: the parameters its statistics can depend on (its free rows, thresholds and scales) —
+        # every other column of Δ_g is zero — and their positions among those columns
+        self._struct = []
+        for g in range(self.G):
+            cols = np.unique(np.concatenate([self.cm.free_index[g], self.tau_plan[g][1], self.delta_plan[g][1]]))
+            self._struct.append((cols, np.searchsorted(cols, self.cm.free_index[g]),
+                                 np.searchsorted(cols, self.tau_plan[g][1]), np.searchsorted(cols, self.delta_plan[g][1])))
 
     def parts(self, x: np.ndarray) -> list[dict[str, np.ndarray]]:
         """Per group: model matrices, implied moments of x*, τ, δ."""
@@ -93,10 +100,27 @@ class CategoricalModel:
 
     def jacobian(self, g: int, part: dict[str, Any]) -> np.ndarray:
         """Δ_g = ∂σ_g/∂x' (k × n_free); shared parameters sum their columns."""
+        D = np.zeros((self.k, self.n_free))
+        self._fill_jacobian(g, part, D, self.cm.free_index[g], self.tau_plan[g][1], self.delta_plan[g][1])
+        return D
+
+    def jacobian_columns(self, g: int, part: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``(Δ_g[:, cols], cols)`` for cols = the columns of :meth:`jacobian` with a non-zero entry, built
+        directly on the parameters group g's statistics can depend on (issue 16: in a multi-group model most of
+        Δ_g's columns are zero). The same operations on the same entries: equal to ``jacobian`` bit for bit."""
+        cols, fi, ts, ds = self._struct[g]
+        D = np.zeros((self.k, cols.size), order="F")  # the layout of jacobian(...)[:, cols]: the same BLAS calls after
+        self._fill_jacobian(g, part, D, fi, ts, ds)
+        nz = np.any(D != 0.0, axis=0)
+        return (D, cols) if nz.all() else (np.asfortranarray(D[:, nz]), cols[nz])
+
+    def _fill_jacobian(self, g: int, part: dict[str, Any], D: np.ndarray, free_cols: np.ndarray,
+                       tau_cols: np.ndarray, delta_cols: np.ndarray) -> None:
+        """Add Δ_g's entries into ``D`` (zeros), parameter columns at ``free_cols`` (the group's free rows),
+        ``tau_cols`` and ``delta_cols`` (its free thresholds and scales)."""
         imp, tau, dl = part["imp"], part["tau"], part["delta"]
         S, mu = imp["Sigma"], imp["mu"]
         it, ri, ci, T = self.th_item, self.ri, self.ci, self.T
-        D = np.zeros((self.k, self.n_free))
         index = self.cm.row_index[g]
         if index.K:
             dS, dM = jacobian(imp, index)
@@ -104,19 +128,17 @@ class CategoricalModel:
             Dc[:, :T] = -dM[:, it] * dl[it]
             Dc[:, T:] = dS[:, ri, ci] * (dl[ri] * dl[ci])
             if self._distinct[g]:  # each column once: 0 + Dc, as np.add.at adds it
-                D.T[self.cm.free_index[g]] += Dc
+                D.T[free_cols] += Dc
             else:
-                np.add.at(D.T, self.cm.free_index[g], Dc)
-        pos, src = self.tau_plan[g]
+                np.add.at(D.T, free_cols, Dc)
+        pos = self.tau_plan[g][0]
         if pos.size:
-            np.add.at(D, (pos, src), dl[it[pos]])
-        pos, src = self.delta_plan[g]
-        for i, col in zip(pos, src):
+            np.add.at(D, (pos, tau_cols), dl[it[pos]])
+        for i, col in zip(self.delta_plan[g][0], delta_cols):
             rows, m1, m2 = self._item_rows[i]
             D[rows, col] += tau[rows] - mu[i]
             D[T + m1, col] += dl[ci[m1]] * S[i, ci[m1]]
             D[T + m2, col] += dl[ri[m2]] * S[ri[m2], i]
-        return D
 
 
 # ---------------------------------------------------------------- estimation
@@ -142,19 +164,20 @@ def dwls_derivatives(model: CategoricalModel, moments: Sequence[wls.GroupMoments
     deltas = []
     for g, (part, gm) in enumerate(zip(model.parts(x), moments)):
         r = gm.s - model.sigma(part)
-        D = model.jacobian(g, part)
-        deltas.append(D)
         f += 0.5 * fg[g] * float(np.sum(gm.w * r * r))
         if sparse:
             # only the parameters this group's statistics depend on: in a multi-group model most columns of
             # Δ_g are zero (issue 16: the full (parameters × parameters) product per group and iteration was
-            # most of the invariance ladder's algebra); the other entries add exact zeros
-            cols = np.flatnonzero(np.any(D != 0.0, axis=0))
-            Dg = D[:, cols]
+            # most of the invariance ladder's algebra); the other entries add exact zeros. Δ_g's non-zero
+            # columns are built directly (jacobian_columns: the same entries; deltas then holds None)
+            Dg, cols = model.jacobian_columns(g, part)
+            deltas.append(None)
             WD = Dg * gm.w[:, None]
             grad[cols] -= fg[g] * (WD.T @ r)
             A[np.ix_(cols, cols)] += fg[g] * (WD.T @ Dg)
         else:
+            D = model.jacobian(g, part)
+            deltas.append(D)
             WD = D * gm.w[:, None]
             grad -= fg[g] * (WD.T @ r)
             A += fg[g] * (WD.T @ D)
