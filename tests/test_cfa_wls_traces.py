@@ -161,3 +161,35 @@ def test_jacobian_columns_equal_the_full_jacobian_s_nonzero_columns(name):
         Dg, cols = e.model.jacobian_columns(g, part)
         assert np.array_equal(cols, np.flatnonzero(np.any(D != 0.0, axis=0)))
         assert np.array_equal(Dg, ref) and Dg.flags.f_contiguous == ref.flags.f_contiguous
+
+
+def test_complement_rows_and_the_reused_qr():
+    # issue 16: from SHARED_MEAT_N rows on, the Satorra test's restriction matrix A comes from a complete QR of H
+    # (another orthonormal basis of the complement of range(H) than the SVD's: the same projector), and model 1's
+    # stacked-Jacobian QR is reused when the same Jacobians come again (the ladder's partial model)
+    rng = np.random.default_rng(2)
+    H = rng.normal(size=(40, 25))
+    A = wls._complement_rows(H)
+    U_, s, _ = np.linalg.svd(H, full_matrices=True)
+    A_svd = U_[:, 25:].T
+    np.testing.assert_allclose(A @ A.T, np.eye(15), atol=1e-12)
+    np.testing.assert_allclose(A @ H, 0.0, atol=1e-12)
+    np.testing.assert_allclose(A.T @ A, A_svd.T @ A_svd, atol=1e-12)
+    H[:, 3] = H[:, 1] + H[:, 2]  # rank deficient: left to the SVD
+    assert wls._complement_rows(H) is None
+    deltas = [rng.normal(size=(30, 12)), rng.normal(size=(30, 12))]
+    D, Q, R = wls._stacked_qr(deltas)
+    assert wls._stacked_qr(deltas)[1] is Q  # the same arrays again: the kept QR
+    assert wls._stacked_qr([d.copy() for d in deltas])[1] is not Q  # other arrays (equal values): computed anew
+    np.testing.assert_allclose(Q @ R, np.vstack(deltas), atol=1e-12)
+
+
+@pytest.mark.parametrize("less,more", [("inv_bfi_configural", "inv_bfi_thresholds"),
+                                       ("inv_hs_thresholds", "inv_hs_loadings")])
+def test_satorra_twice_against_the_same_model_is_the_same(less, more, monkeypatch):
+    f1, f0 = fitted(less), fitted(more)
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
+    wls._QR_LAST.clear()
+    first = scaled_difference_test(f1, f0)
+    second = scaled_difference_test(f1, f0)  # model 1's QR kept from the first call
+    assert first == second

@@ -365,12 +365,51 @@ def tli(X2: float, df: float, X2_null: float, df_null: float, c_hat: float = 1.0
     return 1.0
 
 
-def _pinv_times(D: np.ndarray, X: np.ndarray) -> np.ndarray:
+#: the last reduced QR of a stacked Jacobian, with the Jacobians it came from (weak references): the
+#: ladder's partial model is compared with the same less restricted model as the full one (issue 16)
+_QR_LAST: list = []
+
+
+def _stacked_qr(deltas: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(D, Q, R)``: D = the Jacobians stacked, and its reduced QR — reused when the same arrays (the same
+    objects, still alive) are stacked again; the same computation otherwise."""
+    import weakref
+
+    last = _QR_LAST[0] if _QR_LAST else None  # one read: (weak references, result) stored together
+    if last is not None and len(last[0]) == len(deltas) and all(r() is d for r, d in zip(last[0], deltas)):
+        return last[1]
+    D = np.vstack(deltas)
+    Q, R = np.linalg.qr(D)
+    try:
+        _QR_LAST[:] = [([weakref.ref(d) for d in deltas], (D, Q, R))]
+    except TypeError:  # pragma: no cover - arrays always take weak references
+        _QR_LAST.clear()
+    return D, Q, R
+
+
+def _complement_rows(H: np.ndarray) -> np.ndarray | None:
+    """Orthonormal rows spanning the orthogonal complement of range(H) from a complete QR of H when H has
+    full column rank by a wide margin (R's 1-norm reciprocal condition number above 1e-6, LAPACK's
+    ``dtrcon`` — far inside the SVD's rank threshold); None otherwise (the caller's SVD decides)."""
+    from scipy.linalg import lapack
+
+    n1, n0 = H.shape
+    if not 0 < n0 < n1:
+        return None
+    Q, R = np.linalg.qr(H, mode="complete")
+    rc, info = lapack.dtrcon(np.asfortranarray(R[:n0]), norm="1", uplo="U", diag="N")
+    if info != 0 or not rc > 1e-6:
+        return None
+    return Q[:, n0:].T
+
+
+def _pinv_times(D: np.ndarray, X: np.ndarray, qr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """D⁺X by a reduced QR of D (R⁻¹QᵀX) when D has full column rank — D⁺ = R⁻¹Qᵀ then — instead of
-    the SVD behind ``np.linalg.pinv`` (about a third of the flops); ``pinv`` when R is (nearly) singular."""
+    the SVD behind ``np.linalg.pinv`` (about a third of the flops); ``pinv`` when R is (nearly) singular.
+    ``qr``: D's reduced QR when the caller has it."""
     from scipy.linalg import solve_triangular
 
-    Q, R = np.linalg.qr(D)
+    Q, R = np.linalg.qr(D) if qr is None else qr
     d = np.abs(np.diag(R))
     if not d.size or d.min() <= max(D.shape) * np.finfo(float).eps * d.max() * 1e3:
         return np.linalg.pinv(D) @ X
@@ -402,12 +441,19 @@ def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Se
         return {"chisq_diff": T0 - T1, "df_diff": m, "pvalue": math.nan}
     N = sum(gm.n for gm in groups)
     fg = [gm.n / N for gm in groups]
-    D1 = np.vstack(deltas1)
     D0 = np.vstack(deltas0)
-    H = _pinv_times(D1, D0) if M1 is not None else np.linalg.pinv(D1) @ D0
-    U_, s, _ = np.linalg.svd(H, full_matrices=True)
-    rank = int(np.sum(s > max(H.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0) * 1e3))
-    A = U_[:, rank:].T
+    A = None
+    if M1 is not None:  # large n: D1's QR (kept for the next test against the same model), A from a QR of H
+        D1, Q1, R1 = _stacked_qr(deltas1)
+        H = _pinv_times(D1, D0, (Q1, R1))
+        A = _complement_rows(H)  # another orthonormal basis of the same space: P̃ is the same (to rounding)
+    else:
+        D1 = np.vstack(deltas1)
+        H = np.linalg.pinv(D1) @ D0
+    if A is None:
+        U_, s, _ = np.linalg.svd(H, full_matrices=True)
+        rank = int(np.sum(s > max(H.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0) * 1e3))
+        A = U_[:, rank:].T
     PA = P_inv @ A.T
     Pt = PA @ np.linalg.pinv(A @ PA) @ PA.T
     # tr((UΓ_f)²) with U = WΔ1P̃Δ1'W: tr((P̃M)²), M = Σ_g f_g Δ1_g'W_gΓ_gW_gΔ1_g — the k × k regrouping of
