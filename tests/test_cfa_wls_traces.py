@@ -193,3 +193,13 @@ def test_satorra_twice_against_the_same_model_is_the_same(less, more, monkeypatc
     first = scaled_difference_test(f1, f0)
     second = scaled_difference_test(f1, f0)  # model 1's QR kept from the first call
     assert first == second
+
+
+@pytest.mark.parametrize("name", ["inv_hs_loadings", "inv_bfi_intercepts", "inv_bfi_configural"])
+def test_information_over_nonzero_columns_equals_dense(name, monkeypatch):
+    # issue 16: from SHARED_MEAT_N rows on, A = Σ_g f_g Δ_g'W_gΔ_g is summed over each group's non-zero columns
+    e = fitted(name)._engine
+    dense = sum(f * (D.T * gm.w) @ D for D, gm, f in zip(e.deltas, e.moments, e.fg))
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
+    np.testing.assert_allclose(wls.information(e.deltas, e.moments, e.fg), dense, rtol=1e-12,
+                               atol=1e-14 * np.abs(dense).max())

@@ -58,10 +58,20 @@ class GroupMoments:
 
 
 def information(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], fg: np.ndarray) -> np.ndarray:
-    """Unit information A = Σ_g f_g Δ_g' W_g Δ_g."""
+    """Unit information A = Σ_g f_g Δ_g' W_g Δ_g.
+
+    From :data:`SHARED_MEAT_N` rows on in a multi-group model each group's term is formed on Δ_g's non-zero
+    columns only (as :func:`meat`; the other entries are exact zeros, the rest the same sums rounded per
+    sub-block — issue 16); below, the dense products (the demo's digits)."""
     k = deltas[0].shape[1]
     A = np.zeros((k, k))
+    sparse = len(groups) > 1 and sum(gm.n for gm in groups) >= SHARED_MEAT_N
     for D, gm, f in zip(deltas, groups, fg):
+        if sparse:
+            cols = _nonzero_columns(D)
+            Dg = D[:, cols]
+            A[np.ix_(cols, cols)] += f * (Dg.T * gm.w) @ Dg
+            continue
         A += f * (D.T * gm.w) @ D
     return A
 
