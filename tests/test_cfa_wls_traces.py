@@ -132,12 +132,16 @@ def test_large_n_meat_and_traces_over_nonzero_columns_equal_dense(name, monkeypa
     UG = wls._ugamma(e.deltas, e.moments, e.A_inv)
     M0 = _dense_meat(e.deltas, e.moments)
     monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
-    M = wls.meat(e.deltas, e.moments)
+    parts: dict = {}
+    M = wls.meat(e.deltas, e.moments, parts)
     np.testing.assert_allclose(M, M0, rtol=1e-10, atol=1e-12 * np.abs(M0).max())
-    for given in (None, M):
-        tr1, tr2 = wls._ugamma_traces(e.deltas, e.moments, e.A_inv, given)
+    assert (len(parts) == len(e.moments)) == (len(e.moments) > 1)  # the multi-group path keeps Δ_g'W_gΓ_g
+    for given, kept in ((None, None), (M, None), (M, parts)):  # kept: the meat's products reused by the traces
+        tr1, tr2 = wls._ugamma_traces(e.deltas, e.moments, e.A_inv, given, kept)
         assert tr1 == pytest.approx(float(np.trace(UG)), rel=1e-10)
         assert tr2 == pytest.approx(float(np.sum(UG * UG.T)), rel=1e-10)
+    assert wls._ugamma_traces(e.deltas, e.moments, e.A_inv, M, parts) == wls._ugamma_traces(e.deltas, e.moments,
+                                                                                           e.A_inv, M)
     # a Γ that is not exactly symmetric takes R_g = Γ_g W_g Δ_g (no symmetry assumed)
     from dataclasses import replace
 

@@ -39,7 +39,9 @@ class CategoricalEngine:
         self.A = wls.information(self.deltas, self.moments, self.fg) if spec.n_free else np.zeros((0, 0))
         self.singular = False
         self.A_inv = self._invert(self.A)
-        self.B = wls.meat(self.deltas, self.moments) if spec.n_free else np.zeros((0, 0))  # (the Satorra test's M)
+        self._meat_parts: dict = {}  # per group: the meat's Δ_g'W_gΓ_g, reused by the UΓ traces (wls.meat)
+        self.B = (wls.meat(self.deltas, self.moments, self._meat_parts) if spec.n_free
+                  else np.zeros((0, 0)))  # (the Satorra test's M)
         self.V = wls.robust_vcov(self.deltas, self.moments, self.A_inv, self.B) if spec.n_free else np.zeros((0, 0))
         self.item_index = pd.Index(spec.observed)
         self.factor_index = pd.Index(spec.latent)
@@ -253,7 +255,8 @@ class CategoricalEngine:
         df = G * self.model.k - spec.n_free
         out: dict[str, float] = {"npar": spec.n_free, "fmin": fmin, "chisq": chisq, "df": df,
                                  "pvalue": float(special.chdtrc(df, chisq)) if df > 0 else math.nan}
-        ss = (wls.scaled_shifted(chisq, df, self.deltas, self.moments, self.A_inv, self.B) if spec.n_free
+        ss = (wls.scaled_shifted(chisq, df, self.deltas, self.moments, self.A_inv, self.B,
+                                  getattr(self, "_meat_parts", None)) if spec.n_free
               else None)
         if ss is None or self.singular:
             ss = {"stat": math.nan, "df": df, "pvalue": math.nan, "scaling_factor": math.nan,

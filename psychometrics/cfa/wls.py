@@ -76,19 +76,26 @@ def information(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], fg
     return A
 
 
-def meat(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments]) -> np.ndarray:
-    """The sandwich's meat M = Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g (f_g = n_g/N) — also the M of the Satorra (2000) test."""
+def meat(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], parts: dict | None = None) -> np.ndarray:
+    """The sandwich's meat M = Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g (f_g = n_g/N) — also the M of the Satorra (2000) test.
+
+    ``parts`` (a dict, filled on the multi-group path from SHARED_MEAT_N rows): per group g its non-zero
+    Jacobian columns, W_gΔ_g on them and L_g = Δ_g'W_gΓ_g, which :func:`_ugamma_traces` reuses."""
     N = sum(gm.n for gm in groups)
     k = deltas[0].shape[1]
     B = np.zeros((k, k))
-    for D, gm in zip(deltas, groups):
+    for g, (D, gm) in enumerate(zip(deltas, groups)):
         if N >= SHARED_MEAT_N and len(groups) > 1:
             # only the parameters group g's statistics depend on (Δ_g's non-zero columns): the other entries
             # of its term are exact zeros (issue 16; the same sums, rounded per sub-block, so from
-            # SHARED_MEAT_N rows on only — the demo keeps every number)
+            # SHARED_MEAT_N rows on only — the demo keeps every number). L_g = Δ_g'W_gΓ_g is formed once
+            # and kept for the UΓ traces (f_g applied after the products: the same sums, rounded once more)
             cols = _nonzero_columns(D)
             WD = D[:, cols] * gm.w[:, None]
-            B[np.ix_(cols, cols)] += gm.n / N * WD.T @ gm.gamma @ WD
+            L = WD.T @ gm.gamma
+            B[np.ix_(cols, cols)] += gm.n / N * (L @ WD)
+            if parts is not None:
+                parts[g] = (cols, WD, L)
             continue
         WD = D * gm.w[:, None]
         B += gm.n / N * WD.T @ gm.gamma @ WD
@@ -127,7 +134,7 @@ def _ugamma(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv:
 
 
 def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
-                   A_inv: np.ndarray, M: np.ndarray | None = None) -> tuple[float, float]:
+                   A_inv: np.ndarray, M: np.ndarray | None = None, parts: dict | None = None) -> tuple[float, float]:
     r"""tr(UΓ̃) and tr((UΓ̃)²) without forming the (Σ_g m_g)² matrix UΓ̃.
 
     With U = D_w − B, D_w = ⊕ f_g W_g, B = W̃ΔA⁻¹Δ'W̃ and Γ̃ = ⊕ Γ_g/f_g (block diagonal):
@@ -151,15 +158,18 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
     own_M = M is None or not large
     M = np.zeros((k, k)) if own_M else M
     LDR = np.zeros((k, k))
-    for D, gm in zip(deltas, groups):
+    for g, (D, gm) in enumerate(zip(deltas, groups)):
         f = gm.n / N
         WG = gm.w[:, None] * gm.gamma  # W_g Γ_g
         tr1 += float(np.trace(WG))
         tr2 += float(np.sum(WG * WG.T))
         if large:
-            cols = _nonzero_columns(D)
-            WD = D[:, cols] * gm.w[:, None]  # W_g Δ_g on its non-zero columns
-            L = WD.T @ gm.gamma  # Δ_g' W_g Γ_g
+            if not own_M and parts is not None and g in parts:  # the meat's own (the same products)
+                cols, WD, L = parts[g]
+            else:
+                cols = _nonzero_columns(D)
+                WD = D[:, cols] * gm.w[:, None]  # W_g Δ_g on its non-zero columns
+                L = WD.T @ gm.gamma  # Δ_g' W_g Γ_g
             R = L.T if np.array_equal(gm.gamma, gm.gamma.T) else gm.gamma @ WD  # Γ_g W_g Δ_g
             block = np.ix_(cols, cols)
             if own_M:
@@ -177,16 +187,17 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
 
 
 def scaled_shifted(T: float, df: int, deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
-                   A_inv: np.ndarray, M: np.ndarray | None = None) -> dict[str, float]:
+                   A_inv: np.ndarray, M: np.ndarray | None = None, parts: dict | None = None) -> dict[str, float]:
     """Mean-and-variance adjusted (scaled-shifted) test statistic, lavaan 0.6-14's ``scaled.shifted``
-    (``M``: the fit's :func:`meat`, used from :data:`SHARED_MEAT_N` rows on instead of recomputing it).
+    (``M``: the fit's :func:`meat`, used from :data:`SHARED_MEAT_N` rows on instead of recomputing it;
+    ``parts``: the products :func:`meat` kept, reused by the traces).
 
     Returns ``stat, df, pvalue, trace_ugamma, trace_ugamma2, scaling_factor (=1/a), shift_parameter (=b)``.
     """
     if df <= 0:
         return {"stat": T, "df": df, "pvalue": math.nan, "trace_ugamma": math.nan, "trace_ugamma2": math.nan,
                 "scaling_factor": math.nan, "shift_parameter": math.nan}
-    tr1, tr2 = _ugamma_traces(deltas, groups, A_inv, M)
+    tr1, tr2 = _ugamma_traces(deltas, groups, A_inv, M, parts)
     a = math.sqrt(df / tr2)
     b = df - a * tr1
     stat = a * T + b
