@@ -207,3 +207,20 @@ def test_information_over_nonzero_columns_equals_dense(name, monkeypatch):
     monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
     np.testing.assert_allclose(wls.information(e.deltas, e.moments, e.fg), dense, rtol=1e-12,
                                atol=1e-14 * np.abs(dense).max())
+
+
+@pytest.mark.parametrize("name", ["inv_hs_loadings", "inv_bfi_intercepts", "inv_bfi_configural"])
+def test_scale_columns_at_once_equal_the_loop_per_item(name):
+    # issue 16: the Jacobian's columns of the free scales δ are written by one indexed add (distinct entries);
+    # bit for bit the loop over items it replaces
+    e = fitted(name)._engine
+    model = e.model
+    assert any(len(model.delta_plan[g][0]) for g in range(model.G))
+    fast = [model.jacobian(g, part) for g, part in enumerate(model.parts(e.x))]
+    saved = model._delta_rows
+    try:
+        model._delta_rows = [(False, *rest) for _, *rest in saved]
+        loop = [model.jacobian(g, part) for g, part in enumerate(model.parts(e.x))]
+    finally:
+        model._delta_rows = saved
+    assert all(np.array_equal(a, b) for a, b in zip(fast, loop))

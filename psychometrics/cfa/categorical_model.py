@@ -68,6 +68,20 @@ class CategoricalModel:
         self._distinct = [np.unique(fi).size == fi.size for fi in self.cm.free_index]
         self._item_rows = [(np.flatnonzero(self.th_item == i), np.flatnonzero(self.ri == i),
                             np.flatnonzero(self.ci == i)) for i in range(self.p)]
+        # per group, the entries of its free scales' columns: the threshold rows and the correlation rows of each
+        # scale's item, with the position of the scale in delta_plan (one indexed add instead of a loop per item
+        # when the scales are distinct parameters: each entry is then written once, 0 + value, as in the loop)
+        self._delta_rows = []
+        for g in range(self.G):
+            pos, src = self.delta_plan[g]
+            parts = [[], [], [], [], [], []]
+            for k, i in enumerate(pos):
+                rows, m1, m2 = self._item_rows[i]
+                for a, b, idx in ((0, 1, rows), (2, 3, m1), (4, 5, m2)):
+                    parts[a].append(idx)
+                    parts[b].append(np.full(idx.size, k, dtype=int))
+            cat = [np.concatenate(x) if x else np.zeros(0, dtype=int) for x in parts]
+            self._delta_rows.append((np.unique(src).size == src.size, *cat))
         # per group: the parameters its statistics can depend on (its free rows, thresholds and scales) —
         # every other column of Δ_g is zero — and their positions among those columns
         self._struct = []
@@ -134,6 +148,12 @@ class CategoricalModel:
         pos = self.tau_plan[g][0]
         if pos.size:
             np.add.at(D, (pos, tau_cols), dl[it[pos]])
+        distinct, th_rows, th_k, q1, k1, q2, k2 = self._delta_rows[g]
+        if distinct:  # the loop below, at once (its entries are distinct: the same single operations)
+            D[th_rows, delta_cols[th_k]] += tau[th_rows] - mu[it[th_rows]]
+            D[T + q1, delta_cols[k1]] += dl[ci[q1]] * S[ri[q1], ci[q1]]
+            D[T + q2, delta_cols[k2]] += dl[ri[q2]] * S[ri[q2], ci[q2]]
+            return
         for i, col in zip(self.delta_plan[g][0], delta_cols):
             rows, m1, m2 = self._item_rows[i]
             D[rows, col] += tau[rows] - mu[i]
