@@ -209,7 +209,7 @@ def test_information_over_nonzero_columns_equals_dense(name, monkeypatch):
                                atol=1e-14 * np.abs(dense).max())
 
 
-@pytest.mark.parametrize("name", ["inv_hs_loadings", "inv_bfi_intercepts", "inv_bfi_configural"])
+@pytest.mark.parametrize("name", ["inv_hs_loadings", "inv_bfi_intercepts", "inv_bfi_thresholds"])
 def test_scale_columns_at_once_equal_the_loop_per_item(name):
     # issue 16: the Jacobian's columns of the free scales δ are written by one indexed add (distinct entries);
     # bit for bit the loop over items it replaces
