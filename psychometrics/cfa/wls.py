@@ -305,11 +305,15 @@ def _catml_trace_blocks(blocks_D, blocks_W, blocks_V, blocks_G, A_inv) -> float:
     QGQ = np.zeros((k, k))
     ks = 0.0
     for D, w, V, G in zip(blocks_D, blocks_W, blocks_V, blocks_G):
-        Q = A_inv @ (D.T * w)  # (k, m_g)
+        # on D_g's non-zero columns only (in a multi-group model most of them are zero; the other entries of
+        # every term below are exact zeros — the same sums, rounded per sub-block)
+        cols = _nonzero_columns(D)
+        Dc = D[:, cols]
+        Q = A_inv[:, cols] @ (Dc.T * w)  # (k, m_g)
         QG = Q @ G
-        DV = D.T @ V  # (k, m_g)
-        ks += float(np.sum(V * G.T)) - float(np.sum((DV @ G) * Q)) - float(np.sum(QG * (V @ D).T))
-        M += DV @ D
+        DV = Dc.T @ V  # (k_g, m_g)
+        ks += float(np.sum(V * G.T)) - float(np.sum((DV @ G) * Q[cols])) - float(np.sum(QG[cols] * (V @ Dc).T))
+        M[np.ix_(cols, cols)] += DV @ Dc
         QGQ += QG @ Q.T
     return ks + float(np.sum(M * QGQ.T))
 
