@@ -224,3 +224,47 @@ def test_scale_columns_at_once_equal_the_loop_per_item(name):
     finally:
         model._delta_rows = saved
     assert all(np.array_equal(a, b) for a, b in zip(fast, loop))
+
+
+def _table_row_by_row(spec, values, V, standardize):
+    """cfa._tables.parameter_table as it was before issue 16's column-wise version (the reference)."""
+    import math
+
+    import pandas as pd
+    from scipy import special
+
+    from psychometrics.cfa._tables import _Z975
+
+    var_free = np.diag(V) if V.size else np.zeros(0)
+    se_free = np.full(var_free.shape, np.nan)
+    positive = var_free > 0
+    se_free[positive] = np.sqrt(var_free[positive])
+    rec = []
+    for prm, v in zip(spec.parameters, values):
+        se = float(se_free[prm.index]) if prm.free else 0.0
+        if prm.free and se > 0:
+            z = v / se
+            pval = 2 * float(special.ndtr(-abs(z)))
+        else:
+            z = pval = math.nan
+        std_lv, std_all = standardize(prm, float(v))
+        rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": spec.groups[prm.group],
+                    "label": prm.label, "free": prm.free, "est": float(v), "se": se, "z": z, "pvalue": pval,
+                    "ci_lower": v - _Z975 * se if prm.free else float(v),
+                    "ci_upper": v + _Z975 * se if prm.free else float(v),
+                    "std_lv": float(std_lv), "std_all": float(std_all)})
+    return pd.DataFrame.from_records(rec)
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "inv_bfi_intercepts", "partial_bfi_loadings"])
+def test_parameter_table_columns_at_once_equal_row_by_row(name):
+    # issue 16: the parameter table is built column-wise (the same elementwise operations); identical to the
+    # row-by-row table, also with a non-positive sampling variance (NaN se, z, p and interval)
+    from psychometrics.cfa._tables import parameter_table
+
+    e = fitted(name)._engine
+    for V in (e.V, np.where(np.eye(e.V.shape[0], dtype=bool) & (np.arange(e.V.shape[0]) % 7 == 0), -1.0, e.V)):
+        got = parameter_table(e.spec, e.values(), V, e.standardize)
+        ref = _table_row_by_row(e.spec, e.values(), V, e.standardize)
+        assert list(got.columns) == list(ref.columns) and list(got.dtypes) == list(ref.dtypes)
+        assert got.equals(ref)
