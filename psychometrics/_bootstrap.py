@@ -25,6 +25,7 @@ BCa : Efron (1987); bias correction z₀ = Φ⁻¹(#{θ*_b < θ̂}/B) and accele
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -353,11 +354,11 @@ def _run_em_asymptotic(x: np.ndarray, statistic: Callable[[np.ndarray], np.ndarr
     are missing); BCa with acceleration 0."""
     n = x.shape[0]
     centre = _em_centre(x) if centre is None else np.asarray(centre, dtype=float)
-    mm = pair_counts(x)  # (the pairwise covariances themselves are not used here)
+    mm, complete = pair_counts(x, complete=True)  # (the pairwise covariances themselves are not used here)
     k = len(estimates)
     reps = np.empty((n_boot, k))
     with progress(description + " (asymptotic)", n_boot, show_progress) as advance:
-        for start, covs in moment_draws(x, centre, mm, n_boot, seed, None):
+        for start, covs in moment_draws(x, centre, mm, n_boot, seed, None, complete_rows=complete):
             reps[start:start + covs.shape[0]] = statistic(covs)
             advance(covs.shape[0])
     note = (f"bootstrap by asymptotic draws of the covariance matrix (n = {n:,} > {LARGE_N:,}): centred at the EM "
@@ -389,14 +390,24 @@ def _em_centre(x: np.ndarray) -> np.ndarray:
     return sig[0] * (n / (n - 1.0))
 
 
-def pair_counts(x: np.ndarray) -> np.ndarray:
+def pair_counts(x: np.ndarray, complete: bool = False) -> Any:
     """Rows answering both items of every pair (the counts of :func:`pairwise_moments`, alone): 0/1
-    products summed in float32 within blocks of 65,536 rows (exact) and in float64 across them."""
+    products summed in float32 within blocks of 65,536 rows (exact) and in float64 across them.
+
+    ``complete``: also the complete rows (every item answered, ascending) from the same pass — a row's
+    answers counted as one 0/1 product with a vector of ones (exact in float32) — for
+    :func:`moment_draws` (issue 16: one pass over the rows instead of two)."""
     p = x.shape[1]
     mm = np.zeros((p, p))
+    ones = np.ones(p, dtype=np.float32)
+    rows = []
     for s in range(0, x.shape[0], 65_536):
         m = (~np.isnan(x[s:s + 65_536])).astype(np.float32)
         mm += (m.T @ m).astype(float)
+        if complete:
+            rows.append(np.flatnonzero(m @ ones == p) + s)
+    if complete:
+        return mm, (np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp))
     return mm
 
 
@@ -436,7 +447,8 @@ def pairwise_from_sums(mm: np.ndarray, sx: np.ndarray, sq: np.ndarray, sxy: np.n
 
 
 def moment_draws(x: np.ndarray, centre: np.ndarray, pair_n: np.ndarray, n_boot: int, seed: SeedLike,
-                 chunk: int | None = None, m_max: int = 20_000, standardise: bool = False):
+                 chunk: int | None = None, m_max: int = 20_000, standardise: bool = False,
+                 complete_rows: np.ndarray | None = None):
     """Yield ``(start, covariances)``: S* = S + E with vech(E) ~ N(0, Γ̂ / n_ij), Γ̂ the ADF matrix.
 
     Γ̂ = Cov_rows(vech((x − x̄)(x − x̄)ᵀ)) over the complete rows (a random subset of at most
@@ -445,10 +457,12 @@ def moment_draws(x: np.ndarray, centre: np.ndarray, pair_n: np.ndarray, n_boot: 
     the normal limit of the row bootstrap of the covariance matrix (whose replicates have
     covariance Γ̂/n; Browne, 1984): distribution free, keeping the items' kurtosis, and its
     cost does not grow with n (O(m q²) once, q = p(p+1)/2, and O(B q²) for the draws).
+    ``complete_rows``: the complete rows of ``x`` (ascending) when the caller has them (:func:`pair_counts`).
     """
     rng = np.random.default_rng(seed)
     p = centre.shape[0]
-    rows = np.flatnonzero(~np.isnan(x).any(axis=1))  # the complete rows (only the drawn ones are gathered)
+    rows = (np.flatnonzero(~np.isnan(x).any(axis=1)) if complete_rows is None
+            else complete_rows)  # the complete rows (only the drawn ones are gathered)
     if rows.size > m_max:
         rows = rows[np.sort(rng.choice(rows.size, m_max, replace=False))]
     xc = x[rows]

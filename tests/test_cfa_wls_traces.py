@@ -75,7 +75,8 @@ def test_dwls_derivatives_on_a_group_s_columns_equal_the_full_product(name, monk
     if len(e.moments) > 1:
         assert sum(gm.n for gm in e.moments) < cm.SPARSE_INFORMATION_ROWS  # small fixtures: lower the bound
     monkeypatch.setattr(cm, "SPARSE_INFORMATION_ROWS", 0)
-    f, grad, A, deltas = dwls_derivatives(e.model, e.moments, e.fg, e.x)
+    f, grad, A, _ = dwls_derivatives(e.model, e.moments, e.fg, e.x)  # (its deltas are None on this path)
+    deltas = [e.model.jacobian(g, part) for g, part in enumerate(e.model.parts(e.x))]
     ref_g, ref_A = np.zeros_like(grad), np.zeros_like(A)
     for g, (part, gm) in enumerate(zip(e.model.parts(e.x), e.moments)):
         r = gm.s - e.model.sigma(part)
@@ -131,12 +132,16 @@ def test_large_n_meat_and_traces_over_nonzero_columns_equal_dense(name, monkeypa
     UG = wls._ugamma(e.deltas, e.moments, e.A_inv)
     M0 = _dense_meat(e.deltas, e.moments)
     monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
-    M = wls.meat(e.deltas, e.moments)
+    parts: dict = {}
+    M = wls.meat(e.deltas, e.moments, parts)
     np.testing.assert_allclose(M, M0, rtol=1e-10, atol=1e-12 * np.abs(M0).max())
-    for given in (None, M):
-        tr1, tr2 = wls._ugamma_traces(e.deltas, e.moments, e.A_inv, given)
+    assert (len(parts) == len(e.moments)) == (len(e.moments) > 1)  # the multi-group path keeps Δ_g'W_gΓ_g
+    for given, kept in ((None, None), (M, None), (M, parts)):  # kept: the meat's products reused by the traces
+        tr1, tr2 = wls._ugamma_traces(e.deltas, e.moments, e.A_inv, given, kept)
         assert tr1 == pytest.approx(float(np.trace(UG)), rel=1e-10)
         assert tr2 == pytest.approx(float(np.sum(UG * UG.T)), rel=1e-10)
+    assert wls._ugamma_traces(e.deltas, e.moments, e.A_inv, M, parts) == wls._ugamma_traces(e.deltas, e.moments,
+                                                                                           e.A_inv, M)
     # a Γ that is not exactly symmetric takes R_g = Γ_g W_g Δ_g (no symmetry assumed)
     from dataclasses import replace
 
@@ -147,3 +152,119 @@ def test_large_n_meat_and_traces_over_nonzero_columns_equal_dense(name, monkeypa
     tr1, tr2 = wls._ugamma_traces(e.deltas, groups, e.A_inv)
     assert tr1 == pytest.approx(float(np.trace(UG)), rel=1e-10)
     assert tr2 == pytest.approx(float(np.sum(UG * UG.T)), rel=1e-10)
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "inv_hs_loadings", "inv_bfi_intercepts", "inv_bfi_configural"])
+def test_jacobian_columns_equal_the_full_jacobian_s_nonzero_columns(name):
+    # issue 16: the Gauss–Newton steps build only Δ_g's non-zero columns; bit for bit the full Jacobian's, in
+    # its column-selection's (Fortran) layout, so every later product is the same BLAS call on the same numbers
+    e = fitted(name)._engine
+    for g, part in enumerate(e.model.parts(e.x)):
+        D = e.model.jacobian(g, part)
+        ref = D[:, np.flatnonzero(np.any(D != 0.0, axis=0))]
+        Dg, cols = e.model.jacobian_columns(g, part)
+        assert np.array_equal(cols, np.flatnonzero(np.any(D != 0.0, axis=0)))
+        assert np.array_equal(Dg, ref) and Dg.flags.f_contiguous == ref.flags.f_contiguous
+
+
+def test_complement_rows_and_the_reused_qr():
+    # issue 16: from SHARED_MEAT_N rows on, the Satorra test's restriction matrix A comes from a complete QR of H
+    # (another orthonormal basis of the complement of range(H) than the SVD's: the same projector), and model 1's
+    # stacked-Jacobian QR is reused when the same Jacobians come again (the ladder's partial model)
+    rng = np.random.default_rng(2)
+    H = rng.normal(size=(40, 25))
+    A = wls._complement_rows(H)
+    U_, s, _ = np.linalg.svd(H, full_matrices=True)
+    A_svd = U_[:, 25:].T
+    np.testing.assert_allclose(A @ A.T, np.eye(15), atol=1e-12)
+    np.testing.assert_allclose(A @ H, 0.0, atol=1e-12)
+    np.testing.assert_allclose(A.T @ A, A_svd.T @ A_svd, atol=1e-12)
+    H[:, 3] = H[:, 1] + H[:, 2]  # rank deficient: left to the SVD
+    assert wls._complement_rows(H) is None
+    deltas = [rng.normal(size=(30, 12)), rng.normal(size=(30, 12))]
+    D, Q, R = wls._stacked_qr(deltas)
+    assert wls._stacked_qr(deltas)[1] is Q  # the same arrays again: the kept QR
+    assert wls._stacked_qr([d.copy() for d in deltas])[1] is not Q  # other arrays (equal values): computed anew
+    np.testing.assert_allclose(Q @ R, np.vstack(deltas), atol=1e-12)
+
+
+@pytest.mark.parametrize("less,more", [("inv_bfi_configural", "inv_bfi_thresholds"),
+                                       ("inv_hs_thresholds", "inv_hs_loadings")])
+def test_satorra_twice_against_the_same_model_is_the_same(less, more, monkeypatch):
+    f1, f0 = fitted(less), fitted(more)
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
+    wls._QR_LAST.clear()
+    first = scaled_difference_test(f1, f0)
+    second = scaled_difference_test(f1, f0)  # model 1's QR kept from the first call
+    assert first == second
+
+
+@pytest.mark.parametrize("name", ["inv_hs_loadings", "inv_bfi_intercepts", "inv_bfi_configural"])
+def test_information_over_nonzero_columns_equals_dense(name, monkeypatch):
+    # issue 16: from SHARED_MEAT_N rows on, A = Σ_g f_g Δ_g'W_gΔ_g is summed over each group's non-zero columns
+    e = fitted(name)._engine
+    dense = sum(f * (D.T * gm.w) @ D for D, gm, f in zip(e.deltas, e.moments, e.fg))
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
+    np.testing.assert_allclose(wls.information(e.deltas, e.moments, e.fg), dense, rtol=1e-12,
+                               atol=1e-14 * np.abs(dense).max())
+
+
+@pytest.mark.parametrize("name", ["inv_hs_loadings", "inv_bfi_intercepts", "inv_bfi_thresholds"])
+def test_scale_columns_at_once_equal_the_loop_per_item(name):
+    # issue 16: the Jacobian's columns of the free scales δ are written by one indexed add (distinct entries);
+    # bit for bit the loop over items it replaces
+    e = fitted(name)._engine
+    model = e.model
+    assert any(len(model.delta_plan[g][0]) for g in range(model.G))
+    fast = [model.jacobian(g, part) for g, part in enumerate(model.parts(e.x))]
+    saved = model._delta_rows
+    try:
+        model._delta_rows = [(False, *rest) for _, *rest in saved]
+        loop = [model.jacobian(g, part) for g, part in enumerate(model.parts(e.x))]
+    finally:
+        model._delta_rows = saved
+    assert all(np.array_equal(a, b) for a, b in zip(fast, loop))
+
+
+def _table_row_by_row(spec, values, V, standardize):
+    """cfa._tables.parameter_table as it was before issue 16's column-wise version (the reference)."""
+    import math
+
+    import pandas as pd
+    from scipy import special
+
+    from psychometrics.cfa._tables import _Z975
+
+    var_free = np.diag(V) if V.size else np.zeros(0)
+    se_free = np.full(var_free.shape, np.nan)
+    positive = var_free > 0
+    se_free[positive] = np.sqrt(var_free[positive])
+    rec = []
+    for prm, v in zip(spec.parameters, values):
+        se = float(se_free[prm.index]) if prm.free else 0.0
+        if prm.free and se > 0:
+            z = v / se
+            pval = 2 * float(special.ndtr(-abs(z)))
+        else:
+            z = pval = math.nan
+        std_lv, std_all = standardize(prm, float(v))
+        rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": spec.groups[prm.group],
+                    "label": prm.label, "free": prm.free, "est": float(v), "se": se, "z": z, "pvalue": pval,
+                    "ci_lower": v - _Z975 * se if prm.free else float(v),
+                    "ci_upper": v + _Z975 * se if prm.free else float(v),
+                    "std_lv": float(std_lv), "std_all": float(std_all)})
+    return pd.DataFrame.from_records(rec)
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "inv_bfi_intercepts", "partial_bfi_loadings"])
+def test_parameter_table_columns_at_once_equal_row_by_row(name):
+    # issue 16: the parameter table is built column-wise (the same elementwise operations); identical to the
+    # row-by-row table, also with a non-positive sampling variance (NaN se, z, p and interval)
+    from psychometrics.cfa._tables import parameter_table
+
+    e = fitted(name)._engine
+    for V in (e.V, np.where(np.eye(e.V.shape[0], dtype=bool) & (np.arange(e.V.shape[0]) % 7 == 0), -1.0, e.V)):
+        got = parameter_table(e.spec, e.values(), V, e.standardize)
+        ref = _table_row_by_row(e.spec, e.values(), V, e.standardize)
+        assert list(got.columns) == list(ref.columns) and list(got.dtypes) == list(ref.dtypes)
+        assert got.equals(ref)

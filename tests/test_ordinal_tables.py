@@ -168,3 +168,30 @@ def test_row_major_frames_give_the_same_statistics(missing):
     for s, t in zip(ref, out):
         assert s.nobs == t.nobs and np.array_equal(s.cor, t.cor) and np.array_equal(s.acov, t.acov)
         assert all(np.array_equal(u, v) for u, v in zip(s.thresholds, t.thresholds))
+
+
+def test_coverage_check_from_the_incomplete_rows_equals_all_rows():
+    """_check_coverage given each row's missing count reads only the incomplete rows (issue 16): the same
+    warnings, and the same errors, as the count over every row."""
+    import pytest
+
+    from psychometrics.exceptions import DataError
+    from psychometrics.ordinal.group_stats import _check_coverage
+
+    rng = np.random.default_rng(4)
+    v = rng.integers(1, 5, size=(600, 4)).astype(float)
+    v[rng.random(v.shape) < 0.2] = np.nan
+    v[:300, 3] = np.where(rng.random(300) < 0.95, np.nan, v[:300, 3])  # low coverage of item 4 in group 1
+    items, bounds, labels = ["a", "b", "c", "d"], np.array([0, 300, 600]), ("g1", "g2")
+    for vals in (v, np.where(np.arange(600)[:, None] < 300, np.where(np.arange(4) == 3, np.nan, v), v)):
+        nm = np.isnan(vals).sum(axis=1)
+        out = []
+        for arg in (None, nm):
+            diags = []
+            try:
+                _check_coverage(vals, items, bounds, labels, "grp", diags, arg)
+                out.append([d.message for d in diags])
+            except DataError as exc:
+                out.append(str(exc))
+        assert out[0] == out[1]
+        assert out[0]  # a warning (first data) or an error (item d never answered in g1)

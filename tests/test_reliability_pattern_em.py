@@ -131,3 +131,28 @@ def test_pair_counts_and_drawn_rows_equal_the_previous_computation(monkeypatch):
     off = iu[0] != iu[1]
     ref[:, iu[1][off], iu[0][off]] += e[:, off]
     assert np.array_equal(got, ref)
+    # the complete rows from pair_counts' pass (issue 16) give the same draws
+    mm2, complete = bs.pair_counts(x, complete=True)
+    assert np.array_equal(mm2, mm) and np.array_equal(complete, np.flatnonzero(~np.isnan(x).any(axis=1)))
+    got2 = np.concatenate([c for _, c in bs.moment_draws(x, cov, mm, 40, 7, m_max=300, complete_rows=complete)])
+    assert np.array_equal(got2, ref)
+
+
+def test_pattern_sums_and_answering_rows_equal_the_per_pattern_rows():
+    """The incomplete patterns' sums from one chunked gather (issue 16) equal each pattern's own rows,
+    bit for bit (integer sums), with and without an all-missing row; ``answering`` counts the rows
+    with an answer among the chosen items exactly."""
+    x = _likert(3000, 6, 0.15, seed=3)
+    x[7] = np.nan  # a row without any answer
+    pm = PatternMoments(x)
+    pg = pattern_groups(~np.isnan(x))
+    for j in range(len(pg.counts)):
+        o = np.flatnonzero(pg.patterns[j])
+        Y = np.nan_to_num(x[pg.rows(j)])
+        if pg.patterns[j].all():
+            continue  # the complete rows' sums are all rows' minus the others' (checked by the subset test)
+        assert np.array_equal(pm.s1[j], Y.sum(axis=0))
+        assert np.array_equal(pm.s2[j], Y.T @ Y)
+        assert not pm.s1[j][np.setdiff1d(np.arange(6), o)].any()
+    for cols in ([0], [1, 4], [0, 1, 2, 3, 4, 5]):
+        assert pm.answering(np.array(cols)) == int((~np.isnan(x[:, cols])).any(axis=1).sum())

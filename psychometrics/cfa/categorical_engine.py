@@ -39,10 +39,13 @@ class CategoricalEngine:
         self.A = wls.information(self.deltas, self.moments, self.fg) if spec.n_free else np.zeros((0, 0))
         self.singular = False
         self.A_inv = self._invert(self.A)
-        self.B = wls.meat(self.deltas, self.moments) if spec.n_free else np.zeros((0, 0))  # (the Satorra test's M)
+        self._meat_parts: dict = {}  # per group: the meat's Δ_g'W_gΓ_g, reused by the UΓ traces (wls.meat)
+        self.B = (wls.meat(self.deltas, self.moments, self._meat_parts) if spec.n_free
+                  else np.zeros((0, 0)))  # (the Satorra test's M)
         self.V = wls.robust_vcov(self.deltas, self.moments, self.A_inv, self.B) if spec.n_free else np.zeros((0, 0))
         self.item_index = pd.Index(spec.observed)
         self.factor_index = pd.Index(spec.latent)
+        self._std_parts: dict[int, dict[str, np.ndarray]] = {}  # standardize's per-group scales (read only)
 
     def _invert(self, A: np.ndarray) -> np.ndarray:
         n = A.shape[0]
@@ -80,17 +83,24 @@ class CategoricalEngine:
     def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
         """lavaan's std.lv / std.all; the latent responses have sd 1/δ."""
         g = prm.group
-        return standardize(prm, value, eta_sd=self.eta_sd(g), ov_sd=1.0 / self.delta(g),
-                           psi_diag=np.diag(self.parts[g]["mats"]["psi"]), theta_diag=self.theta_diag(g))
+        parts = self._std_parts.get(g)
+        if parts is None:  # the group's scales once, not per parameter row (issue 16; the same numbers)
+            parts = self._std_parts[g] = dict(eta_sd=self.eta_sd(g), ov_sd=1.0 / self.delta(g),
+                                              psi_diag=np.diag(self.parts[g]["mats"]["psi"]),
+                                              theta_diag=self.theta_diag(g))
+        return standardize(prm, value, **parts)
 
     # ---- tables
     def values(self) -> np.ndarray:
         out = []
+        theta = {}  # each group's residual variances once
         for prm in self.spec.parameters:
             if prm.free:
                 out.append(self.x[prm.index])
             elif prm.matrix == "theta" and prm.row == prm.col:
-                out.append(self.theta_diag(prm.group)[prm.row])
+                if prm.group not in theta:
+                    theta[prm.group] = self.theta_diag(prm.group)
+                out.append(theta[prm.group][prm.row])
             else:
                 out.append(prm.value)
         return np.array(out)
@@ -245,7 +255,8 @@ class CategoricalEngine:
         df = G * self.model.k - spec.n_free
         out: dict[str, float] = {"npar": spec.n_free, "fmin": fmin, "chisq": chisq, "df": df,
                                  "pvalue": float(special.chdtrc(df, chisq)) if df > 0 else math.nan}
-        ss = (wls.scaled_shifted(chisq, df, self.deltas, self.moments, self.A_inv, self.B) if spec.n_free
+        ss = (wls.scaled_shifted(chisq, df, self.deltas, self.moments, self.A_inv, self.B,
+                                  getattr(self, "_meat_parts", None)) if spec.n_free
               else None)
         if ss is None or self.singular:
             ss = {"stat": math.nan, "df": df, "pvalue": math.nan, "scaling_factor": math.nan,

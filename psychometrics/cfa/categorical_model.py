@@ -62,6 +62,33 @@ class CategoricalModel:
             self.tau_plan.append((np.array(tpos, dtype=int), np.array(tsrc, dtype=int)))
             self.delta_base.append(db)
             self.delta_plan.append((np.array(dpos, dtype=int), np.array(dsrc, dtype=int)))
+        # fixed per model (issue 16: the Jacobian is evaluated at every Gauss–Newton step): whether a group's
+        # free rows are distinct parameters (then a plain indexed add does what np.add.at does), and for each
+        # item the rows of its thresholds and of the correlations it enters, as index arrays
+        self._distinct = [np.unique(fi).size == fi.size for fi in self.cm.free_index]
+        self._item_rows = [(np.flatnonzero(self.th_item == i), np.flatnonzero(self.ri == i),
+                            np.flatnonzero(self.ci == i)) for i in range(self.p)]
+        # per group, the entries of its free scales' columns: the threshold rows and the correlation rows of each
+        # scale's item, with the position of the scale in delta_plan (one indexed add instead of a loop per item
+        # when the scales are distinct parameters: each entry is then written once, 0 + value, as in the loop)
+        self._delta_rows = []
+        for g in range(self.G):
+            pos, src = self.delta_plan[g]
+            parts = [[], [], [], [], [], []]
+            for k, i in enumerate(pos):
+                rows, m1, m2 = self._item_rows[i]
+                for a, b, idx in ((0, 1, rows), (2, 3, m1), (4, 5, m2)):
+                    parts[a].append(idx)
+                    parts[b].append(np.full(idx.size, k, dtype=int))
+            cat = [np.concatenate(x) if x else np.zeros(0, dtype=int) for x in parts]
+            self._delta_rows.append((np.unique(src).size == src.size, *cat))
+        # per group: the parameters its statistics can depend on (its free rows, thresholds and scales) —
+        # every other column of Δ_g is zero — and their positions among those columns
+        self._struct = []
+        for g in range(self.G):
+            cols = np.unique(np.concatenate([self.cm.free_index[g], self.tau_plan[g][1], self.delta_plan[g][1]]))
+            self._struct.append((cols, np.searchsorted(cols, self.cm.free_index[g]),
+                                 np.searchsorted(cols, self.tau_plan[g][1]), np.searchsorted(cols, self.delta_plan[g][1])))
 
     def parts(self, x: np.ndarray) -> list[dict[str, np.ndarray]]:
         """Per group: model matrices, implied moments of x*, τ, δ."""
@@ -87,29 +114,51 @@ class CategoricalModel:
 
     def jacobian(self, g: int, part: dict[str, Any]) -> np.ndarray:
         """Δ_g = ∂σ_g/∂x' (k × n_free); shared parameters sum their columns."""
+        D = np.zeros((self.k, self.n_free))
+        self._fill_jacobian(g, part, D, self.cm.free_index[g], self.tau_plan[g][1], self.delta_plan[g][1])
+        return D
+
+    def jacobian_columns(self, g: int, part: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``(Δ_g[:, cols], cols)`` for cols = the columns of :meth:`jacobian` with a non-zero entry, built
+        directly on the parameters group g's statistics can depend on (issue 16: in a multi-group model most of
+        Δ_g's columns are zero). The same operations on the same entries: equal to ``jacobian`` bit for bit."""
+        cols, fi, ts, ds = self._struct[g]
+        D = np.zeros((self.k, cols.size), order="F")  # the layout of jacobian(...)[:, cols]: the same BLAS calls after
+        self._fill_jacobian(g, part, D, fi, ts, ds)
+        nz = np.any(D != 0.0, axis=0)
+        return (D, cols) if nz.all() else (np.asfortranarray(D[:, nz]), cols[nz])
+
+    def _fill_jacobian(self, g: int, part: dict[str, Any], D: np.ndarray, free_cols: np.ndarray,
+                       tau_cols: np.ndarray, delta_cols: np.ndarray) -> None:
+        """Add Δ_g's entries into ``D`` (zeros), parameter columns at ``free_cols`` (the group's free rows),
+        ``tau_cols`` and ``delta_cols`` (its free thresholds and scales)."""
         imp, tau, dl = part["imp"], part["tau"], part["delta"]
         S, mu = imp["Sigma"], imp["mu"]
         it, ri, ci, T = self.th_item, self.ri, self.ci, self.T
-        D = np.zeros((self.k, self.n_free))
         index = self.cm.row_index[g]
         if index.K:
             dS, dM = jacobian(imp, index)
             Dc = np.empty((index.K, self.k))
             Dc[:, :T] = -dM[:, it] * dl[it]
             Dc[:, T:] = dS[:, ri, ci] * (dl[ri] * dl[ci])
-            np.add.at(D.T, self.cm.free_index[g], Dc)
-        pos, src = self.tau_plan[g]
+            if self._distinct[g]:  # each column once: 0 + Dc, as np.add.at adds it
+                D.T[free_cols] += Dc
+            else:
+                np.add.at(D.T, free_cols, Dc)
+        pos = self.tau_plan[g][0]
         if pos.size:
-            np.add.at(D, (pos, src), dl[it[pos]])
-        pos, src = self.delta_plan[g]
-        for i, col in zip(pos, src):
-            rows = np.flatnonzero(it == i)
+            np.add.at(D, (pos, tau_cols), dl[it[pos]])
+        distinct, th_rows, th_k, q1, k1, q2, k2 = self._delta_rows[g]
+        if distinct:  # the loop below, at once (its entries are distinct: the same single operations)
+            D[th_rows, delta_cols[th_k]] += tau[th_rows] - mu[it[th_rows]]
+            D[T + q1, delta_cols[k1]] += dl[ci[q1]] * S[ri[q1], ci[q1]]
+            D[T + q2, delta_cols[k2]] += dl[ri[q2]] * S[ri[q2], ci[q2]]
+            return
+        for i, col in zip(self.delta_plan[g][0], delta_cols):
+            rows, m1, m2 = self._item_rows[i]
             D[rows, col] += tau[rows] - mu[i]
-            m1 = np.flatnonzero(ri == i)
             D[T + m1, col] += dl[ci[m1]] * S[i, ci[m1]]
-            m2 = np.flatnonzero(ci == i)
             D[T + m2, col] += dl[ri[m2]] * S[ri[m2], i]
-        return D
 
 
 # ---------------------------------------------------------------- estimation
@@ -135,19 +184,20 @@ def dwls_derivatives(model: CategoricalModel, moments: Sequence[wls.GroupMoments
     deltas = []
     for g, (part, gm) in enumerate(zip(model.parts(x), moments)):
         r = gm.s - model.sigma(part)
-        D = model.jacobian(g, part)
-        deltas.append(D)
         f += 0.5 * fg[g] * float(np.sum(gm.w * r * r))
         if sparse:
             # only the parameters this group's statistics depend on: in a multi-group model most columns of
             # Δ_g are zero (issue 16: the full (parameters × parameters) product per group and iteration was
-            # most of the invariance ladder's algebra); the other entries add exact zeros
-            cols = np.flatnonzero(np.any(D != 0.0, axis=0))
-            Dg = D[:, cols]
+            # most of the invariance ladder's algebra); the other entries add exact zeros. Δ_g's non-zero
+            # columns are built directly (jacobian_columns: the same entries; deltas then holds None)
+            Dg, cols = model.jacobian_columns(g, part)
+            deltas.append(None)
             WD = Dg * gm.w[:, None]
             grad[cols] -= fg[g] * (WD.T @ r)
             A[np.ix_(cols, cols)] += fg[g] * (WD.T @ Dg)
         else:
+            D = model.jacobian(g, part)
+            deltas.append(D)
             WD = D * gm.w[:, None]
             grad -= fg[g] * (WD.T @ r)
             A += fg[g] * (WD.T @ D)

@@ -95,19 +95,19 @@ def build_categorical_spec(
                     f"'{p.lhs} ~~ {p.rhs}': the residual variance of an ordinal item is not a parameter in the "
                     "delta parameterization (it is 1 − the explained variance); remove it from the model"
                 )
-            rows.append(replace(p, free=False, value=0.0, label=""))
+            rows.append(_with(p, free=False, value=0.0, label=""))
             continue
         if p.matrix == "nu":
             if p.user:
                 raise ModelSyntaxError(f"'{p.lhs} ~ 1': intercepts of ordinal items are fixed by the identification; "
                                        "remove it from the model")
-            rows.append(replace(p, free=g > 0 and nu_free(p.lhs), value=0.0))
+            rows.append(_with(p, free=g > 0 and nu_free(p.lhs), value=0.0))
             continue
         if p.matrix == "alpha" and not p.user:
-            rows.append(replace(p, free=g > 0 and "intercepts" in eq, value=0.0))
+            rows.append(_with(p, free=g > 0 and "intercepts" in eq, value=0.0))
             continue
         if p.matrix == "psi" and p.row == p.col and std_lv and not p.user:
-            rows.append(replace(p, free=g > 0 and "loadings" in eq, value=1.0))
+            rows.append(_with(p, free=g > 0 and "loadings" in eq, value=1.0))
             continue
         rows.append(p)
     for g in range(G):
@@ -120,6 +120,21 @@ def build_categorical_spec(
     final, n_free = _share_and_index(rows, eq, released)
     return replace(base, parameters=tuple(final), n_free=n_free, group_equal=group_equal,
                    group_partial=tuple(group_partial), meanstructure=True)
+
+
+def _with(p: Parameter, **changes) -> Parameter:
+    """``dataclasses.replace(p, **changes)`` for a parameter row, without its per-call field handling: the same
+    field values (a ladder of invariance models builds thousands of rows; issue 16)."""
+    for k in changes:
+        if k not in _FIELDS:
+            raise TypeError(f"Parameter has no field {k!r}")
+    q = object.__new__(Parameter)
+    q.__dict__.update(p.__dict__)
+    q.__dict__.update(changes)
+    return q
+
+
+_FIELDS = frozenset(Parameter.__dataclass_fields__)
 
 
 def _released(group_partial: Sequence[str], n_thresholds: Mapping[str, int], base: ModelSpec,
@@ -170,19 +185,19 @@ def _share_and_index(rows: list[Parameter], eq: set[str], released: set[tuple[st
             if k0 is None or not rows[k0].free:
                 continue
             if not rows[k0].label:
-                rows[k0] = replace(rows[k0], label=f".p{k0 + 1}.")
-            rows[k] = replace(p, label=rows[k0].label)
+                rows[k0] = _with(rows[k0], label=f".p{k0 + 1}.")
+            rows[k] = _with(p, label=rows[k0].label)
     by_label: dict[str, int] = {}
     n_free = 0
     final: list[Parameter] = []
     for p in rows:
         if not p.free:
-            final.append(replace(p, index=-1))
+            final.append(_with(p, index=-1))
         elif p.label and p.label in by_label:
-            final.append(replace(p, index=by_label[p.label]))
+            final.append(_with(p, index=by_label[p.label]))
         else:
             if p.label:
                 by_label[p.label] = n_free
-            final.append(replace(p, index=n_free))
+            final.append(_with(p, index=n_free))
             n_free += 1
     return final, n_free

@@ -58,27 +58,44 @@ class GroupMoments:
 
 
 def information(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], fg: np.ndarray) -> np.ndarray:
-    """Unit information A = Σ_g f_g Δ_g' W_g Δ_g."""
+    """Unit information A = Σ_g f_g Δ_g' W_g Δ_g.
+
+    From :data:`SHARED_MEAT_N` rows on in a multi-group model each group's term is formed on Δ_g's non-zero
+    columns only (as :func:`meat`; the other entries are exact zeros, the rest the same sums rounded per
+    sub-block — issue 16); below, the dense products (the demo's digits)."""
     k = deltas[0].shape[1]
     A = np.zeros((k, k))
+    sparse = len(groups) > 1 and sum(gm.n for gm in groups) >= SHARED_MEAT_N
     for D, gm, f in zip(deltas, groups, fg):
+        if sparse:
+            cols = _nonzero_columns(D)
+            Dg = D[:, cols]
+            A[np.ix_(cols, cols)] += f * (Dg.T * gm.w) @ Dg
+            continue
         A += f * (D.T * gm.w) @ D
     return A
 
 
-def meat(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments]) -> np.ndarray:
-    """The sandwich's meat M = Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g (f_g = n_g/N) — also the M of the Satorra (2000) test."""
+def meat(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], parts: dict | None = None) -> np.ndarray:
+    """The sandwich's meat M = Σ_g f_g Δ_g'W_gΓ_gW_gΔ_g (f_g = n_g/N) — also the M of the Satorra (2000) test.
+
+    ``parts`` (a dict, filled on the multi-group path from SHARED_MEAT_N rows): per group g its non-zero
+    Jacobian columns, W_gΔ_g on them and L_g = Δ_g'W_gΓ_g, which :func:`_ugamma_traces` reuses."""
     N = sum(gm.n for gm in groups)
     k = deltas[0].shape[1]
     B = np.zeros((k, k))
-    for D, gm in zip(deltas, groups):
+    for g, (D, gm) in enumerate(zip(deltas, groups)):
         if N >= SHARED_MEAT_N and len(groups) > 1:
             # only the parameters group g's statistics depend on (Δ_g's non-zero columns): the other entries
             # of its term are exact zeros (issue 16; the same sums, rounded per sub-block, so from
-            # SHARED_MEAT_N rows on only — the demo keeps every number)
+            # SHARED_MEAT_N rows on only — the demo keeps every number). L_g = Δ_g'W_gΓ_g is formed once
+            # and kept for the UΓ traces (f_g applied after the products: the same sums, rounded once more)
             cols = _nonzero_columns(D)
             WD = D[:, cols] * gm.w[:, None]
-            B[np.ix_(cols, cols)] += gm.n / N * WD.T @ gm.gamma @ WD
+            L = WD.T @ gm.gamma
+            B[np.ix_(cols, cols)] += gm.n / N * (L @ WD)
+            if parts is not None:
+                parts[g] = (cols, WD, L)
             continue
         WD = D * gm.w[:, None]
         B += gm.n / N * WD.T @ gm.gamma @ WD
@@ -117,7 +134,7 @@ def _ugamma(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], A_inv:
 
 
 def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
-                   A_inv: np.ndarray, M: np.ndarray | None = None) -> tuple[float, float]:
+                   A_inv: np.ndarray, M: np.ndarray | None = None, parts: dict | None = None) -> tuple[float, float]:
     r"""tr(UΓ̃) and tr((UΓ̃)²) without forming the (Σ_g m_g)² matrix UΓ̃.
 
     With U = D_w − B, D_w = ⊕ f_g W_g, B = W̃ΔA⁻¹Δ'W̃ and Γ̃ = ⊕ Γ_g/f_g (block diagonal):
@@ -141,15 +158,18 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
     own_M = M is None or not large
     M = np.zeros((k, k)) if own_M else M
     LDR = np.zeros((k, k))
-    for D, gm in zip(deltas, groups):
+    for g, (D, gm) in enumerate(zip(deltas, groups)):
         f = gm.n / N
         WG = gm.w[:, None] * gm.gamma  # W_g Γ_g
         tr1 += float(np.trace(WG))
         tr2 += float(np.sum(WG * WG.T))
         if large:
-            cols = _nonzero_columns(D)
-            WD = D[:, cols] * gm.w[:, None]  # W_g Δ_g on its non-zero columns
-            L = WD.T @ gm.gamma  # Δ_g' W_g Γ_g
+            if not own_M and parts is not None and g in parts:  # the meat's own (the same products)
+                cols, WD, L = parts[g]
+            else:
+                cols = _nonzero_columns(D)
+                WD = D[:, cols] * gm.w[:, None]  # W_g Δ_g on its non-zero columns
+                L = WD.T @ gm.gamma  # Δ_g' W_g Γ_g
             R = L.T if np.array_equal(gm.gamma, gm.gamma.T) else gm.gamma @ WD  # Γ_g W_g Δ_g
             block = np.ix_(cols, cols)
             if own_M:
@@ -167,16 +187,17 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
 
 
 def scaled_shifted(T: float, df: int, deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
-                   A_inv: np.ndarray, M: np.ndarray | None = None) -> dict[str, float]:
+                   A_inv: np.ndarray, M: np.ndarray | None = None, parts: dict | None = None) -> dict[str, float]:
     """Mean-and-variance adjusted (scaled-shifted) test statistic, lavaan 0.6-14's ``scaled.shifted``
-    (``M``: the fit's :func:`meat`, used from :data:`SHARED_MEAT_N` rows on instead of recomputing it).
+    (``M``: the fit's :func:`meat`, used from :data:`SHARED_MEAT_N` rows on instead of recomputing it;
+    ``parts``: the products :func:`meat` kept, reused by the traces).
 
     Returns ``stat, df, pvalue, trace_ugamma, trace_ugamma2, scaling_factor (=1/a), shift_parameter (=b)``.
     """
     if df <= 0:
         return {"stat": T, "df": df, "pvalue": math.nan, "trace_ugamma": math.nan, "trace_ugamma2": math.nan,
                 "scaling_factor": math.nan, "shift_parameter": math.nan}
-    tr1, tr2 = _ugamma_traces(deltas, groups, A_inv, M)
+    tr1, tr2 = _ugamma_traces(deltas, groups, A_inv, M, parts)
     a = math.sqrt(df / tr2)
     b = df - a * tr1
     stat = a * T + b
@@ -284,11 +305,15 @@ def _catml_trace_blocks(blocks_D, blocks_W, blocks_V, blocks_G, A_inv) -> float:
     QGQ = np.zeros((k, k))
     ks = 0.0
     for D, w, V, G in zip(blocks_D, blocks_W, blocks_V, blocks_G):
-        Q = A_inv @ (D.T * w)  # (k, m_g)
+        # on D_g's non-zero columns only (in a multi-group model most of them are zero; the other entries of
+        # every term below are exact zeros — the same sums, rounded per sub-block)
+        cols = _nonzero_columns(D)
+        Dc = D[:, cols]
+        Q = A_inv[:, cols] @ (Dc.T * w)  # (k, m_g)
         QG = Q @ G
-        DV = D.T @ V  # (k, m_g)
-        ks += float(np.sum(V * G.T)) - float(np.sum((DV @ G) * Q)) - float(np.sum(QG * (V @ D).T))
-        M += DV @ D
+        DV = Dc.T @ V  # (k_g, m_g)
+        ks += float(np.sum(V * G.T)) - float(np.sum((DV @ G) * Q[cols])) - float(np.sum(QG[cols] * (V @ Dc).T))
+        M[np.ix_(cols, cols)] += DV @ Dc
         QGQ += QG @ Q.T
     return ks + float(np.sum(M * QGQ.T))
 
@@ -365,12 +390,51 @@ def tli(X2: float, df: float, X2_null: float, df_null: float, c_hat: float = 1.0
     return 1.0
 
 
-def _pinv_times(D: np.ndarray, X: np.ndarray) -> np.ndarray:
+#: the last reduced QR of a stacked Jacobian, with the Jacobians it came from (weak references): the
+#: ladder's partial model is compared with the same less restricted model as the full one (issue 16)
+_QR_LAST: list = []
+
+
+def _stacked_qr(deltas: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(D, Q, R)``: D = the Jacobians stacked, and its reduced QR — reused when the same arrays (the same
+    objects, still alive) are stacked again; the same computation otherwise."""
+    import weakref
+
+    last = _QR_LAST[0] if _QR_LAST else None  # one read: (weak references, result) stored together
+    if last is not None and len(last[0]) == len(deltas) and all(r() is d for r, d in zip(last[0], deltas)):
+        return last[1]
+    D = np.vstack(deltas)
+    Q, R = np.linalg.qr(D)
+    try:
+        _QR_LAST[:] = [([weakref.ref(d) for d in deltas], (D, Q, R))]
+    except TypeError:  # pragma: no cover - arrays always take weak references
+        _QR_LAST.clear()
+    return D, Q, R
+
+
+def _complement_rows(H: np.ndarray) -> np.ndarray | None:
+    """Orthonormal rows spanning the orthogonal complement of range(H) from a complete QR of H when H has
+    full column rank by a wide margin (R's 1-norm reciprocal condition number above 1e-6, LAPACK's
+    ``dtrcon`` — far inside the SVD's rank threshold); None otherwise (the caller's SVD decides)."""
+    from scipy.linalg import lapack
+
+    n1, n0 = H.shape
+    if not 0 < n0 < n1:
+        return None
+    Q, R = np.linalg.qr(H, mode="complete")
+    rc, info = lapack.dtrcon(np.asfortranarray(R[:n0]), norm="1", uplo="U", diag="N")
+    if info != 0 or not rc > 1e-6:
+        return None
+    return Q[:, n0:].T
+
+
+def _pinv_times(D: np.ndarray, X: np.ndarray, qr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """D⁺X by a reduced QR of D (R⁻¹QᵀX) when D has full column rank — D⁺ = R⁻¹Qᵀ then — instead of
-    the SVD behind ``np.linalg.pinv`` (about a third of the flops); ``pinv`` when R is (nearly) singular."""
+    the SVD behind ``np.linalg.pinv`` (about a third of the flops); ``pinv`` when R is (nearly) singular.
+    ``qr``: D's reduced QR when the caller has it."""
     from scipy.linalg import solve_triangular
 
-    Q, R = np.linalg.qr(D)
+    Q, R = np.linalg.qr(D) if qr is None else qr
     d = np.abs(np.diag(R))
     if not d.size or d.min() <= max(D.shape) * np.finfo(float).eps * d.max() * 1e3:
         return np.linalg.pinv(D) @ X
@@ -402,12 +466,19 @@ def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Se
         return {"chisq_diff": T0 - T1, "df_diff": m, "pvalue": math.nan}
     N = sum(gm.n for gm in groups)
     fg = [gm.n / N for gm in groups]
-    D1 = np.vstack(deltas1)
     D0 = np.vstack(deltas0)
-    H = _pinv_times(D1, D0) if M1 is not None else np.linalg.pinv(D1) @ D0
-    U_, s, _ = np.linalg.svd(H, full_matrices=True)
-    rank = int(np.sum(s > max(H.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0) * 1e3))
-    A = U_[:, rank:].T
+    A = None
+    if M1 is not None:  # large n: D1's QR (kept for the next test against the same model), A from a QR of H
+        D1, Q1, R1 = _stacked_qr(deltas1)
+        H = _pinv_times(D1, D0, (Q1, R1))
+        A = _complement_rows(H)  # another orthonormal basis of the same space: P̃ is the same (to rounding)
+    else:
+        D1 = np.vstack(deltas1)
+        H = np.linalg.pinv(D1) @ D0
+    if A is None:
+        U_, s, _ = np.linalg.svd(H, full_matrices=True)
+        rank = int(np.sum(s > max(H.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0) * 1e3))
+        A = U_[:, rank:].T
     PA = P_inv @ A.T
     Pt = PA @ np.linalg.pinv(A @ PA) @ PA.T
     # tr((UΓ_f)²) with U = WΔ1P̃Δ1'W: tr((P̃M)²), M = Σ_g f_g Δ1_g'W_gΓ_gW_gΔ1_g — the k × k regrouping of

@@ -219,7 +219,7 @@ def ordinal_sample_stats(
             values[:, j] = c[sel]
     del cols, whole
     if missing == "pairwise":
-        _check_coverage(values, items, bounds, labels, group, diags)
+        _check_coverage(values, items, bounds, labels, group, diags, n_missing[sel])
     # category 0..K−1, −1 where missing; int16 (a quarter of int64's memory) unless an item has more categories
     codes = np.empty(values.shape, dtype=np.int16, order="F")
     K: list[int] = []
@@ -253,21 +253,28 @@ def ordinal_sample_stats(
     return out, labels, n_excluded
 
 
-def _check_coverage(values, items, bounds, labels, group, diags) -> None:
+def _check_coverage(values, items, bounds, labels, group, diags, n_missing=None) -> None:
     """Pairwise deletion: every item observed in every group and every pair observed together
     (else :class:`DataError`); coverage (share of a group's rows observing both) below 0.10 warned.
-    ``values``: the used rows grouped by group, group g's rows ``bounds[g]:bounds[g + 1]``."""
+    ``values``: the used rows grouped by group, group g's rows ``bounds[g]:bounds[g + 1]``;
+    ``n_missing``: each of these rows' number of missing items, when known — then only the incomplete
+    rows are read (a complete row adds 1 to every count: the same integers; issue 16)."""
     for g, lab in enumerate(labels):
         where = f" in group {quote(lab)}" if group is not None else ""
         block = values[bounds[g]:bounds[g + 1]]  # the group's rows (grouped: a slice)
+        n_g = block.shape[0]
+        full = 0
+        if n_missing is not None:
+            inc = np.flatnonzero(n_missing[bounds[g]:bounds[g + 1]] > 0)
+            full = n_g - inc.size
+            block = block[inc]
         # pair counts: integer sums, exact in float32 below 2²⁴ rows
         obs = (~np.isnan(block)).astype(np.float32 if block.shape[0] < 2 ** 24 else float)
-        n_g = obs.shape[0]
-        none = [v for v, c in zip(items, obs.sum(axis=0)) if c == 0]
+        none = [v for v, c in zip(items, full + obs.sum(axis=0)) if c == 0]
         if none:
             raise DataError(f"item(s) {', '.join(map(repr, none[:10]))} are missing in every row{where}; "
                             "their thresholds cannot be estimated. Drop the item(s) or the group")
-        cov = (obs.T @ obs).astype(float)
+        cov = full + (obs.T @ obs).astype(float)
         ia, ib = np.triu_indices(len(items), 1)
         never = [(items[a], items[b]) for a, b in zip(ia, ib) if cov[a, b] < 2]
         if never:

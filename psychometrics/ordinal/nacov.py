@@ -158,8 +158,11 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
     U, A11, th_off, ntot, nth, kmax, S, A22, A21, ia, ib, P = _bread(ord_idx, K, th, counts, R, freq)
     p = ord_idx.size
     # Σ s sᵀ over distinct response patterns (weights = counts). Code kmax = missing, whose
-    # row/column of the padded score tables is zero. The score matrix is filled column by
-    # column (each a lookup in a tiny per-pair table: cache-friendly) in Fortran order for syrk.
+    # row/column of the padded score tables is zero. The scores of a chunk are filled one statistic
+    # at a time (threshold t of item a: U_a's column t at each row's code of a; correlation q: S_q at
+    # the pair's cell) into the contiguous rows of a statistics × rows array — its transpose is the
+    # Fortran-order rows × statistics matrix that syrk reads —, each from the items' codes held
+    # contiguously (issue 16: the same numbers, about a third less time than strided column writes).
     rows = codes[:, ord_idx]
     inner_scale = 1.0
     limit = nacov_limit()
@@ -175,18 +178,21 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
     S_pad = np.zeros((P, k1, k1))
     S_pad[:, :kmax, :kmax] = S
     S_pad = S_pad.reshape(P, k1 * k1)
+    U_t = np.concatenate([U[a, :, : nth[a]].T for a in range(p)]) if ntot else np.zeros((0, k1))  # (ntot, k1)
+    weighted = bool((cnt != 1).any())
     inner = np.zeros((ntot + P, ntot + P))
     for s0 in range(0, pat.shape[0], chunk):
-        pc = pat[s0: s0 + chunk]
-        w = np.sqrt(cnt[s0: s0 + chunk].astype(float))
-        m = pc.shape[0]
-        sc = np.empty((m, ntot + P), order="F")
+        pT = np.ascontiguousarray(pat[s0: s0 + chunk].T)  # (p, m): each item's codes contiguous
+        m = pT.shape[1]
+        sc = np.empty((ntot + P, m))
         for a in range(p):
-            sc[:, th_off[a]: th_off[a + 1]] = U[a, pc[:, a], : nth[a]] * w[:, None]
-        cell = [pc[:, a] * k1 for a in range(p)]
+            sc[th_off[a]: th_off[a + 1]] = U_t[th_off[a]: th_off[a + 1]][:, pT[a]]
+        cell = pT * k1
         for q in range(P):
-            sc[:, ntot + q] = S_pad[q][cell[ia[q]] + pc[:, ib[q]]] * w
-        inner += blas.dsyrk(1.0, sc, trans=1)  # upper triangle of scᵀsc (half the work of a product)
+            np.take(S_pad[q], cell[ia[q]] + pT[ib[q]], out=sc[ntot + q])
+        if weighted:
+            sc *= np.sqrt(cnt[s0: s0 + chunk].astype(float))[None, :]
+        inner += blas.dsyrk(1.0, sc.T, trans=1)  # upper triangle of scᵀsc (half the work of a product)
     inner = (np.triu(inner) + np.triu(inner, 1).T) * inner_scale
     # B⁻¹ = [[A11⁻¹, 0], [−A22⁻¹ A21 A11⁻¹, A22⁻¹]]
     A11_inv = np.zeros_like(A11)

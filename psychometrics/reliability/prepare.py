@@ -157,8 +157,10 @@ def _prepare_uncached(data: pd.DataFrame, missing: str, *, min_items: int, what:
         x = data.to_numpy(dtype=float, na_value=np.nan)
         if (shared[0].item_sums(shared[1])[0] == 0).any():
             check_observed(x, cols, what)  # names the items without an answer
-    observed = ~np.isnan(x)
     n_rows = x.shape[0]
+    # with shared FIML pattern sums the mask is needed only when some row answers none of these items
+    # (the patterns count those rows exactly; issue 16: one n × k mask per score at 10⁶ rows)
+    observed = None if shared is not None and shared[0].n == n_rows == shared[0].answering(shared[1]) else ~np.isnan(x)
     item_sums = None  # (answers, Σ x, Σ x², max |x|) per item when FIML shares the pattern sums
     if missing == "listwise":
         keep = observed.all(axis=1)
@@ -224,7 +226,7 @@ def _check_variance(x: np.ndarray, cols: list[str], what: str, rows: str, sums: 
         check_variance(x, cols, what, rows)
 
 
-def _fiml_moments(x: np.ndarray, observed: np.ndarray, cols: list[str],
+def _fiml_moments(x: np.ndarray, observed: np.ndarray | None, cols: list[str],
                   shared: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Rows with ≥ 1 observed item, the EM covariance (× n/(n − 1)), EM means, smallest pairwise n.
 
@@ -232,8 +234,8 @@ def _fiml_moments(x: np.ndarray, observed: np.ndarray, cols: list[str],
     pattern sums (:mod:`psychometrics.reliability._pattern_em`) instead of a grouping of these rows."""
     from psychometrics.data.missing import em_normal
 
-    keep = observed.any(axis=1)
-    full = bool(keep.all())
+    keep = None if observed is None else observed.any(axis=1)  # None: every row answers (shared pattern counts)
+    full = keep is None or bool(keep.all())
     used = x if full else x[keep]  # no copy of the rows when every row has an answer
     sub = shared[0].subset(shared[1]) if shared is not None else None
     if sub is not None:  # pair counts from the patterns: Σ_j n_j o_j o_jᵀ (integer sums, exact)
