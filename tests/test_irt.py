@@ -462,35 +462,38 @@ def test_redundancy_correlations_from_exact_moments_equal_corrcoef(monkeypatch):
         calibrate(df, None, "grm", max_em=5, tol=1e-2)
 
 
-def test_blocked_estep_on_onehot_blocks_equals_one_block(monkeypatch):
-    """issue 16: above _ESTEP_BLOCK patterns the one-hot is held only as row blocks built from their
-    patterns (dense or CSR as the whole; never the whole CSR and its slices at once): each block equals
-    the slice of the whole one-hot, and ℓ, π, r, log L and the start values equal the one-block E-step's."""
+@pytest.mark.parametrize("missing", [False, True])
+def test_grouped_blocked_estep_equals_the_onehot_estep(monkeypatch, missing):
+    """issue 16: above _ESTEP_BLOCK patterns the E-step takes the items a few at a time (irt/_grouped.py:
+    one column per group's joint answers, a missing answer one more digit) in row blocks; ℓ, π, r, log L
+    and the start values equal the one-hot E-step's (the same sums regrouped: 1e-12), the start counts
+    exactly."""
     import importlib
 
     from psychometrics.irt._data import prepare_responses, quadrature
+    from psychometrics.irt._grouped import MAX_CELLS
 
     engine_mod = importlib.import_module("psychometrics.irt._engine")
-    irt_data = importlib.import_module("psychometrics.irt._data")
-    a = np.linspace(0.8, 2.0, 6)
+    a = np.linspace(0.8, 2.0, 9)
     df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 1500, seed=12).astype(float)
-    df.iloc[::7, 2] = np.nan
+    df["bin"] = (df.iloc[:, 0] > 1).astype(float)  # another category count in the last group
+    if missing:
+        df.iloc[::7, 2] = np.nan
+        df.iloc[::5, 9] = np.nan
     prep = prepare_responses(df)
     nodes, weights = quadrature("gauss-hermite", 21)
     one = engine_mod.Engine(prep, "grm", nodes, weights)
+    assert one._groups is None and one.y is not None
     x = one.start()
     ref = one.estep(x)
-    monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 50)
-    for dense_max in (1 << 24, 10):
-        monkeypatch.setattr(irt_data, "_DENSE_MAX", dense_max)
-        whole, _ = prep.onehot()
-        eng = engine_mod.Engine(prep, "grm", nodes, weights)
-        assert eng.y is None and len(eng._y_blocks) == -(-prep.patterns.shape[0] // 50)
-        for b, yb in enumerate(eng._y_blocks):
-            part = whole[b * 50: (b + 1) * 50]
-            assert type(yb) is type(part)
-            np.testing.assert_array_equal(part.toarray() if dense_max == 10 else part,
-                                          yb.toarray() if dense_max == 10 else yb)
+    for block in (10**9, 50):
+        monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", block)
+        eng = engine_mod.Engine(prep, "grm", nodes, weights, grouped=True)
+        groups = eng._groups
+        assert eng.y is None and len(eng._y_blocks) == -(-prep.patterns.shape[0] // block)
+        assert sum(map(len, groups.groups)) == 10 and len(groups.groups) < 10 and max(groups.sizes) <= MAX_CELLS
+        for yb in eng._y_blocks:
+            assert (np.diff(yb.indptr) == len(groups.groups)).all()
         np.testing.assert_array_equal(eng.start(), x)
         out = eng.estep(x)
         assert out[0] == pytest.approx(ref[0], rel=1e-13)
@@ -632,16 +635,12 @@ def test_sparse_onehot_float32_ones_give_the_float64_products(monkeypatch):
     prep = prepare_responses(df)
     nodes, weights = quadrature("gauss-hermite", 21)
     monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)  # sparse
-    for block in (10**9, 60):  # one matrix, row blocks
+    for block in (10**9,):  # one matrix (row blocks are grouped: test_grouped_blocked_estep_equals_the_onehot_estep)
         monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", block)
         eng = engine_mod.Engine(prep, "grm", nodes, weights)
         ref = engine_mod.Engine(prep, "grm", nodes, weights)
-        if eng.y is not None:
-            assert eng.y.dtype == np.float32
-            ref.y = ref.y.astype(np.float64)
-        else:
-            assert all(yb.dtype == np.float32 for yb in eng._y_blocks)
-            ref._y_blocks = [yb.astype(np.float64) for yb in ref._y_blocks]
+        assert eng.y.dtype == np.float32
+        ref.y = ref.y.astype(np.float64)
         x = ref.start()
         np.testing.assert_array_equal(eng.start(), x)
         out, want = eng.estep(x), ref.estep(x)

@@ -49,15 +49,6 @@ class IRTData:
         offs = np.concatenate([[0], np.cumsum(self.n_categories)])
         return _onehot(self.patterns, offs, self.patterns.shape[0] * int(offs[-1]) > _DENSE_MAX), offs
 
-    def onehot_blocks(self, size: int) -> tuple[list[Any], np.ndarray]:
-        """:meth:`onehot`'s matrix as row blocks of ``size`` patterns (dense or sparse as the whole), each
-        built from its patterns — the same entries as slices of the whole matrix, which is never held (a
-        CSR row slice copies: at 10⁶ patterns of a 28-item total a second one-hot of ≈ 0.34 GB)."""
-        offs = np.concatenate([[0], np.cumsum(self.n_categories)])
-        n_pat = self.patterns.shape[0]
-        sparse = n_pat * int(offs[-1]) > _DENSE_MAX
-        return [_onehot(self.patterns[lo: lo + size], offs, sparse) for lo in range(0, n_pat, size)], offs
-
 
 def _onehot(patterns: np.ndarray, offs: np.ndarray, sparse: bool) -> Any:
     if sparse:

@@ -75,12 +75,18 @@ def _expand_by_node(acc: list, theta: np.ndarray, n_items: int, kmax: int) -> np
 class Engine:
     """Likelihood machinery for one calibration (the parameter vector is item-major)."""
 
-    def __init__(self, data: IRTData, model: str, theta: np.ndarray, weights: np.ndarray) -> None:
+    def __init__(self, data: IRTData, model: str, theta: np.ndarray, weights: np.ndarray,
+                 grouped: bool | None = None) -> None:
         self.data = data
         self.model = model
-        # above _ESTEP_BLOCK patterns the one-hot is held only as the E-step's row blocks (y = None)
-        if data.patterns.shape[0] > _ESTEP_BLOCK:
-            self.y, (self._y_blocks, self.offs) = None, data.onehot_blocks(_ESTEP_BLOCK)
+        # above _ESTEP_BLOCK patterns (or ``grouped``) the E-step's products take the items a few at a time
+        # (irt/_grouped.py: about a quarter of the one-hot's products), in row blocks of _ESTEP_BLOCK patterns
+        self._groups = None
+        if grouped or (grouped is None and data.patterns.shape[0] > _ESTEP_BLOCK):
+            from psychometrics.irt._grouped import ItemGroups
+
+            self._groups = ItemGroups(data.patterns, data.n_categories, _ESTEP_BLOCK)
+            self.y, self._y_blocks, self.offs = None, self._groups.blocks, self._groups.offs
         else:
             (self.y, self.offs), self._y_blocks = data.onehot(), None
         self.f = data.counts
@@ -101,8 +107,9 @@ class Engine:
         x = np.zeros(self.n_par)
         if self.y is not None:
             counts = self.y.T @ self.f  # (C,)
-        else:  # integer counts: the same sums block by block
-            counts = sum(yb.T @ self.f[b * _ESTEP_BLOCK: (b + 1) * _ESTEP_BLOCK] for b, yb in enumerate(self._y_blocks))
+        else:  # integer counts: the same sums block by block (of the groups' joint answers, then per category)
+            counts = self._groups.marginals(
+                sum(yb.T @ self.f[b * _ESTEP_BLOCK: (b + 1) * _ESTEP_BLOCK] for b, yb in enumerate(self._y_blocks)))
         for kk, idx in self.groups.items():
             pos = self.index[kk]
             n = counts[pos] + 0.5  # (J, K)
@@ -142,14 +149,15 @@ class Engine:
         n_pat = self.f.size
         if self._y_blocks is None:
             return self._estep_block(logp, self.y, self.f)
+        table = self._groups.table(logp)  # log f(x_u | θ_q) = Σ_g table[z_ug] (irt/_grouped.py)
         post = np.empty((n_pat, self.theta.size))
         log_l = np.empty(n_pat)
-        r = np.zeros((logp.shape[0], self.theta.size))
+        r = np.zeros((table.shape[0], self.theta.size))
         for b, yb in enumerate(self._y_blocks):
             sl = slice(b * _ESTEP_BLOCK, (b + 1) * _ESTEP_BLOCK)
-            _, _, rb, log_l[sl] = self._estep_block(logp, yb, self.f[sl], post[sl])
+            _, _, rb, log_l[sl] = self._estep_block(table, yb, self.f[sl], post[sl])
             r += rb
-        return float(self.f @ log_l), post, r, log_l
+        return float(self.f @ log_l), post, self._groups.marginals(r), log_l
 
     def _estep_block(self, logp: np.ndarray, y, f: np.ndarray,  # noqa: ANN001 - y dense or sparse
                      out: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
