@@ -101,6 +101,8 @@ class Engine:
         # index arrays: for group K, the global positions of (a, c_1..c_{K-1}) per item
         self.index = {kk: self.offs[idx][:, None] + np.arange(kk)[None, :] for kk, idx in self.groups.items()}
         self._last: tuple[bytes, tuple] | None = None
+        #: above this many patterns the Louis information takes the one-product path (the subsample start sets 0)
+        self.blas_scores_above = _BLAS_SCORES_ABOVE
 
     # ------------------------------------------------------------ start values
     def start(self) -> np.ndarray:
@@ -270,7 +272,7 @@ class Engine:
         # many patterns (a long total score at large n): the posterior means of the scores s̄_u for
         # every category at once as one product π (U × Q) · ∇log P (Q × C·K), then each pattern's
         # categories picked out — the same sums as the per-item einsum below in BLAS's order
-        blas = uniform and pats.shape[0] > _BLAS_SCORES_ABOVE
+        blas = uniform and pats.shape[0] > self.blas_scores_above
         by_node = None  # cumulative-link GRM: the second moments of the intercepts' scores per node (below)
         if blas:
             from scipy.linalg.blas import dsyrk as syrk
