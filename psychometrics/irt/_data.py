@@ -88,6 +88,9 @@ def prepare_responses(
         raise DataError(f"IRT: items not in the data: {', '.join(_q(m) for m in missing[:10])}")
     shared = _shared_codes(data)
     hit = shared is not None and bool(items) and all(shared.get(i, (None, None))[1] is not None for i in items)
+    if shared is not None and not hit and items:  # code the new numeric items into the scope first: the rows
+        _code_into(shared, data, items)  # without an answer then come from the codes (no second read of a column)
+        hit = all(shared.get(i, (None, None))[1] is not None for i in items)
     src = data
     if hit:  # every item coded before in this scope (shared_category_codes): no conversion, no coding
         empty = np.logical_and.reduce([shared[i][1] < 0 for i in items])
@@ -207,6 +210,20 @@ def shared_codes_of(data: pd.DataFrame, items: Sequence[str], values: dict[str, 
             return None
         cols.append(coded)
     return np.column_stack(cols)
+
+
+def _code_into(shared: dict, data: pd.DataFrame, items: list[str]) -> None:
+    """Each numeric item of ``data`` not yet in the scope's ``shared`` codes coded once (whole-number answers
+    with at most 126 categories; others are left to :func:`prepare_responses`' own coding)."""
+    for item in items:
+        if item in shared:
+            continue
+        dtype = data[item].dtype
+        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            continue
+        obs, coded = _category_codes(_float_column(data, item))
+        if coded is not None and obs.size < 127:
+            shared[item] = (obs, coded.astype(np.int8))
 
 
 def _float_column(frame: pd.DataFrame, item: str) -> np.ndarray:
