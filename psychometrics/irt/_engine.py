@@ -30,7 +30,9 @@ __all__ = ["Engine"]
 #: E-steps over more distinct patterns than this run block by block (the same sums, r added per block)
 _ESTEP_BLOCK = 32_768
 #: above this many distinct patterns the Louis information's per-pattern score means are one matrix product
-_BLAS_SCORES_ABOVE = 50_000
+#: (and the GRM's second moments per node): a subscale at 10⁶ rows (≈ 25,000 patterns) as the total; the
+#: same sums in BLAS's order (≤ 10⁻¹⁵ relative), the demo's few thousand patterns unchanged
+_BLAS_SCORES_ABOVE = 20_000
 
 
 def _slope_is_theta_times_intercepts(glog: np.ndarray, theta: np.ndarray) -> bool:

@@ -208,9 +208,9 @@ def _warm_start(prepared: IRTData, model: str, nodes: np.ndarray, weights: np.nd
 def _extreme_patterns(prepared: IRTData) -> list[str]:
     codes = prepared.patterns  # the distinct patterns with their counts: the same respondents counted
     kmax = np.asarray(prepared.n_categories) - 1
-    answered = codes >= 0
-    low = np.all((codes == 0) | ~answered, axis=1) & answered.any(axis=1)
-    high = np.all((codes == kmax[None, :]) | ~answered, axis=1) & answered.any(axis=1)
+    some = (codes >= 0).any(axis=1)  # (codes −1 missing: a pattern at or below 0 / at its top or missing)
+    low = np.all(codes <= 0, axis=1) & some
+    high = np.all((codes == kmax[None, :]) | (codes < 0), axis=1) & some
     n_low, n_high = int(round(float(prepared.counts[low].sum()))), int(round(float(prepared.counts[high].sum())))
     out = []
     if n_low or n_high:
