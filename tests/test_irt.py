@@ -282,9 +282,18 @@ def test_large_n_path_gives_the_same_calibration(monkeypatch):
         monkeypatch.setattr(irt_cal, "_WARM_ROWS", 1000)
         monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)
         big = calibrate(df, None, "grm")
+        # and the full data's E-steps grouped in blocks on two threads, the information by one product per node
+        engine_mod = importlib.import_module("psychometrics.irt._engine")
+        monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 400)
+        monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 400)
+        monkeypatch.setattr(engine_mod, "E_STEP_THREADS", 2)
+        blocked = calibrate(df, None, "grm")
     assert big.em_cycles == 0 and big.converged and big.n_obs == ref.n_obs == 3000  # (its codes dropped for the fit)
-    assert big.loglik == pytest.approx(ref.loglik, rel=1e-12)
-    np.testing.assert_allclose(big.parameters.to_numpy(float), ref.parameters.to_numpy(float), rtol=1e-6, atol=1e-7)
+    for got in (big, blocked):
+        assert got.loglik == pytest.approx(ref.loglik, rel=1e-12)
+        np.testing.assert_allclose(got.parameters.to_numpy(float), ref.parameters.to_numpy(float), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(got.covariance.to_numpy(), ref.covariance.to_numpy(), rtol=1e-5,
+                                   atol=1e-6 * np.abs(ref.covariance.to_numpy()).max())
 
 
 def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
@@ -647,3 +656,34 @@ def test_sparse_onehot_float32_ones_give_the_float64_products(monkeypatch):
         assert out[0] == want[0]
         for got, exp in zip(out[1:], want[1:]):
             np.testing.assert_array_equal(got, exp)
+
+
+def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
+    """issue 16: at large n the blocked E-step runs its row blocks on E_STEP_THREADS threads (r summed in
+    block order afterwards) and the Louis information's per-node second moments split the nodes between
+    threads (each node's rows added in the same order): ℓ, π, r, log L and the information equal the
+    one-thread numbers bit for bit."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    df = _grm_frame(10, 2500, seed=21)
+    df.iloc[::6, 4] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 300)
+    monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 300)
+    out = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(engine_mod, "E_STEP_THREADS", threads)
+        eng = engine_mod.Engine(prep, "grm", nodes, weights)
+        assert eng._groups is not None and len(eng._y_blocks) > 3
+        x = eng.start() + 0.01
+        out[threads] = eng.estep(x), eng.observed_information(x)
+    for threads in (2, 3):
+        (ll, post, r, log_l), (info, grad, ll2) = out[threads]
+        (ll_1, post_1, r_1, log_l_1), (info_1, grad_1, _) = out[1]
+        assert ll == ll_1 == ll2
+        for got, want in ((post, post_1), (r, r_1), (log_l, log_l_1), (info, info_1), (grad, grad_1)):
+            np.testing.assert_array_equal(got, want)

@@ -20,6 +20,10 @@ not on the change in ℓ. The inverse of the observed information gives the SEs.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+
 import numpy as np
 
 from psychometrics.irt._data import IRTData
@@ -29,6 +33,9 @@ __all__ = ["Engine"]
 
 #: E-steps over more distinct patterns than this run block by block (the same sums, r added per block)
 _ESTEP_BLOCK = 32_768
+#: threads of a blocked E-step (at most the machine's cores; 1: in the calling thread). The numbers do not
+#: depend on it (tests/test_irt.py::test_threaded_estep_equals_one_thread)
+E_STEP_THREADS = min(2, os.cpu_count() or 1)
 #: above this many distinct patterns the Louis information's per-pattern score means are one matrix product
 #: (and the GRM's second moments per node): a subscale at 10⁶ rows (≈ 25,000 patterns) as the total; the
 #: same sums in BLAS's order (≤ 10⁻¹⁵ relative), the demo's few thousand patterns unchanged
@@ -43,7 +50,7 @@ def _slope_is_theta_times_intercepts(glog: np.ndarray, theta: np.ndarray) -> boo
 
 
 def _accumulate_by_node(acc: list, ctables: np.ndarray, xs: np.ndarray, wq: np.ndarray, offs: np.ndarray,
-                        syrk) -> None:  # noqa: ANN001 - BLAS routine
+                        syrk, pool=None) -> None:  # noqa: ANN001 - BLAS routine, a thread pool
     """Σ w t tᵀ per node over (pattern, node) cells, t the cell's intercept scores (J·(K−1)): the slopes'
     scores are θ_q times their item's intercept sums, so the full second moment is L_q A_q L_qᵀ
     (:func:`_expand_by_node`) — (J(K−1))² instead of (JK)² per cell (0.64 of the flops for K = 5).
@@ -55,12 +62,20 @@ def _accumulate_by_node(acc: list, ctables: np.ndarray, xs: np.ndarray, wq: np.n
     at[xs < 0] = ctables.shape[1] - 1
     wt = np.ascontiguousarray(wq.T)
     cut = 1e-13 * wt.max()
-    for node in range(wt.shape[0]):
-        uu = np.flatnonzero(wt[node] > cut)
-        if uu.size:
-            t = ctables[node].take(at[uu], axis=0).reshape(uu.size, -1)
-            t *= np.sqrt(wt[node, uu])[:, None]
-            acc[node] = syrk(1.0, t.T, beta=1.0, c=acc[node], overwrite_c=1)
+
+    def nodes(which: range) -> None:
+        for node in which:
+            uu = np.flatnonzero(wt[node] > cut)
+            if uu.size:
+                t = ctables[node].take(at[uu], axis=0).reshape(uu.size, -1)
+                t *= np.sqrt(wt[node, uu])[:, None]
+                acc[node] = syrk(1.0, t.T, beta=1.0, c=acc[node], overwrite_c=1)
+
+    # each node's sum is its own (the nodes split between threads: every node's rows added in the same order)
+    if pool is None:
+        nodes(range(wt.shape[0]))
+    else:
+        list(pool.map(nodes, [range(i, wt.shape[0], E_STEP_THREADS) for i in range(E_STEP_THREADS)]))
 
 
 def _expand_by_node(acc: list, theta: np.ndarray, n_items: int, kmax: int) -> np.ndarray:
@@ -161,10 +176,23 @@ class Engine:
         table = self._groups.table(logp)  # log f(x_u | θ_q) = Σ_g table[z_ug] (irt/_grouped.py)
         post = np.empty((n_pat, self.theta.size))
         log_l = np.empty(n_pat)
-        r = np.zeros((table.shape[0], self.theta.size))
-        for b, yb in enumerate(self._y_blocks):
+
+        def block(b: int) -> np.ndarray:
             sl = slice(b * _ESTEP_BLOCK, (b + 1) * _ESTEP_BLOCK)
-            _, _, rb, log_l[sl] = self._estep_block(table, yb, self.f[sl], post[sl])
+            _, _, rb, log_l[sl] = self._estep_block(table, self._y_blocks[b], self.f[sl], post[sl])
+            return rb
+
+        # the blocks are independent (each writes its own rows of π and log L; scipy's sparse products and
+        # numpy's element-wise work release the GIL): on E_STEP_THREADS threads, r summed in block order
+        # afterwards — the same numbers as one thread, bit for bit
+        n_blocks = len(self._y_blocks)
+        if E_STEP_THREADS > 1 and n_blocks > 1:
+            with ThreadPoolExecutor(min(E_STEP_THREADS, n_blocks)) as pool:
+                parts = list(pool.map(block, range(n_blocks)))
+        else:
+            parts = [block(b) for b in range(n_blocks)]
+        r = np.zeros((table.shape[0], self.theta.size))
+        for rb in parts:
             r += rb
         return float(self.f @ log_l), post, self._groups.marginals(r), log_l
 
@@ -289,49 +317,52 @@ class Engine:
             if kmax > 2 and _slope_is_theta_times_intercepts(glog, self.theta):
                 ctables = np.concatenate([glog[:, :, 1:].transpose(1, 0, 2), np.zeros((q, 1, kmax - 1))], axis=1)
                 by_node = [np.zeros(((kmax - 1) * len(self.k),) * 2, order="F") for _ in range(q)]
-        for lo in range(0, pats.shape[0], chunk):
-            sl = slice(lo, lo + chunk)
-            xs, ps, fs = pats[sl], post[sl], f[sl]
-            # only (pattern, node) cells that carry posterior weight enter the second moment
-            wq = fs[:, None] * ps
-            if by_node is not None:  # the intercepts' scores only, their second moments per node
-                _accumulate_by_node(by_node, ctables, xs, wq, self.offs[:-1], syrk)
-                s = None
-            elif uniform:  # the same values as the loop below, copied in one gather
-                uu, qq = np.nonzero(wq > 1e-13 * wq.max())
-                xu = xs[uu]
-                at = (self.offs[:-1][None, :] + xu) * q + qq[:, None]
-                at[xu < 0] = table.shape[0] - 1
-                s = table[at].reshape(uu.size, self.n_par)
-            else:
-                uu, qq = np.nonzero(wq > 1e-13 * wq.max())
-                s = np.zeros((uu.size, self.n_par))
-            if blas:
-                at = (self.offs[:-1][None, :] + xs) * kmax
-                at[xs < 0] = gmat.shape[1] - kmax  # the zero block: a missing answer scores nothing
-                pick = (at[:, :, None] + np.arange(kmax)[None, None, :]).reshape(xs.shape[0], self.n_par)
-                sbar = np.take_along_axis(ps @ gmat, pick, axis=1)
-            else:
-                sbar = np.zeros((xs.shape[0], self.n_par))
-            for j in range(len(self.k)) if not blas else ():
-                kk = int(self.k[j])
-                cols = slice(self.offs[j], self.offs[j] + kk)
-                if not uniform:
-                    xj = xs[uu, j]
-                    obs = xj >= 0
-                    s[obs, cols] = glog[self.offs[j] + xj[obs], qq[obs], :kk]
-                xa = xs[:, j]
-                oa = xa >= 0
-                sbar[oa, cols] = np.einsum("uq,uqm->um", ps[oa], glog[self.offs[j] + xa[oa], :, :kk])
-            if blas:  # symmetric rank-k updates (upper triangle only: half the flops of the products)
-                if s is not None:
-                    outer = syrk(1.0, (s * np.sqrt(wq[uu, qq])[:, None]).T, beta=1.0, c=outer, overwrite_c=1)
-                mean_outer = syrk(1.0, (sbar * np.sqrt(fs)[:, None]).T, beta=1.0, c=mean_outer, overwrite_c=1)
-            else:
-                flat = s * np.sqrt(wq[uu, qq])[:, None]
-                outer += flat.T @ flat
-                mean_outer += (sbar * fs[:, None]).T @ sbar
-            grad += fs @ sbar
+        # the nodes' second moments on E_STEP_THREADS threads at large n (each node's sum its own: bit for bit)
+        threaded = by_node is not None and E_STEP_THREADS > 1 and pats.shape[0] > _ESTEP_BLOCK
+        with ThreadPoolExecutor(E_STEP_THREADS) if threaded else nullcontext() as pool:
+            for lo in range(0, pats.shape[0], chunk):
+                sl = slice(lo, lo + chunk)
+                xs, ps, fs = pats[sl], post[sl], f[sl]
+                # only (pattern, node) cells that carry posterior weight enter the second moment
+                wq = fs[:, None] * ps
+                if by_node is not None:  # the intercepts' scores only, their second moments per node
+                    _accumulate_by_node(by_node, ctables, xs, wq, self.offs[:-1], syrk, pool)
+                    s = None
+                elif uniform:  # the same values as the loop below, copied in one gather
+                    uu, qq = np.nonzero(wq > 1e-13 * wq.max())
+                    xu = xs[uu]
+                    at = (self.offs[:-1][None, :] + xu) * q + qq[:, None]
+                    at[xu < 0] = table.shape[0] - 1
+                    s = table[at].reshape(uu.size, self.n_par)
+                else:
+                    uu, qq = np.nonzero(wq > 1e-13 * wq.max())
+                    s = np.zeros((uu.size, self.n_par))
+                if blas:
+                    at = (self.offs[:-1][None, :] + xs) * kmax
+                    at[xs < 0] = gmat.shape[1] - kmax  # the zero block: a missing answer scores nothing
+                    pick = (at[:, :, None] + np.arange(kmax)[None, None, :]).reshape(xs.shape[0], self.n_par)
+                    sbar = np.take_along_axis(ps @ gmat, pick, axis=1)
+                else:
+                    sbar = np.zeros((xs.shape[0], self.n_par))
+                for j in range(len(self.k)) if not blas else ():
+                    kk = int(self.k[j])
+                    cols = slice(self.offs[j], self.offs[j] + kk)
+                    if not uniform:
+                        xj = xs[uu, j]
+                        obs = xj >= 0
+                        s[obs, cols] = glog[self.offs[j] + xj[obs], qq[obs], :kk]
+                    xa = xs[:, j]
+                    oa = xa >= 0
+                    sbar[oa, cols] = np.einsum("uq,uqm->um", ps[oa], glog[self.offs[j] + xa[oa], :, :kk])
+                if blas:  # symmetric rank-k updates (upper triangle only: half the flops of the products)
+                    if s is not None:
+                        outer = syrk(1.0, (s * np.sqrt(wq[uu, qq])[:, None]).T, beta=1.0, c=outer, overwrite_c=1)
+                    mean_outer = syrk(1.0, (sbar * np.sqrt(fs)[:, None]).T, beta=1.0, c=mean_outer, overwrite_c=1)
+                else:
+                    flat = s * np.sqrt(wq[uu, qq])[:, None]
+                    outer += flat.T @ flat
+                    mean_outer += (sbar * fs[:, None]).T @ sbar
+                grad += fs @ sbar
         if by_node is not None:
             outer = _expand_by_node(by_node, self.theta, len(self.k), kmax)
         if blas:
