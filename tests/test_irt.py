@@ -396,6 +396,15 @@ def test_category_codes_by_lookup_equal_searchsorted_of_unique():
             expect[~np.isnan(col)] = np.searchsorted(ref, col[~np.isnan(col)])
             np.testing.assert_array_equal(coded, expect)
     assert _category_codes(np.array([1.0, 2.0, 1.0]))[1].tolist() == [0, 1, 0]
+    # the lowest value next to many missing answers, one value only, more than 127 categories, inf, all missing
+    few = np.array([np.nan, 2.0, np.nan, 5.0, np.nan, 2.0])
+    assert _category_codes(few)[1].tolist() == [-1, 0, -1, 1, -1, 0] and _category_codes(few)[1].dtype == np.int8
+    assert _category_codes(np.array([3.0, np.nan, 3.0]))[1].tolist() == [0, -1, 0]
+    wide = np.arange(300, dtype=float)
+    assert _category_codes(wide)[1].dtype == np.int64 and _category_codes(wide)[1].tolist() == list(range(300))
+    assert _category_codes(np.array([1.0, np.inf, 2.0]))[1] is None
+    obs, coded = _category_codes(np.full(4, np.nan))
+    assert obs.size == 0 and coded is None
 
 
 def test_information_from_a_subsample_of_rows_within_its_error(monkeypatch):
@@ -460,6 +469,12 @@ def test_redundancy_correlations_from_exact_moments_equal_corrcoef(monkeypatch):
     ref_rows = codes[np.all(codes >= 0, axis=1)].astype(float)
     np.testing.assert_allclose(irt_cal._complete_correlations(codes), np.corrcoef(ref_rows, rowvar=False),
                                rtol=1e-13, atol=1e-14)
+    # the distinct patterns with their counts: the same integer sums, the same correlations bit for bit
+    from psychometrics.irt._data import _unique_patterns
+
+    pats, _, counts = _unique_patterns(codes)
+    np.testing.assert_array_equal(irt_cal._complete_correlations(pats, counts.astype(float)),
+                                  irt_cal._complete_correlations(codes))
     const = codes.copy()
     const[:, 2] = 3
     assert irt_cal._complete_correlations(const) is None
@@ -687,3 +702,28 @@ def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
         assert ll == ll_1 == ll2
         for got, want in ((post, post_1), (r, r_1), (log_l, log_l_1), (info, info_1), (grad, grad_1)):
             np.testing.assert_array_equal(got, want)
+
+
+def test_contiguous_columns_equal_the_frame_columns(monkeypatch):
+    """issue 16: the step's shared coding copies a calibration's columns from the frame's one float64 block
+    in row blocks (items × rows) before coding them: the same values, so the same codes; a frame of several
+    blocks or other dtypes is read column by column as before."""
+    import importlib
+
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    monkeypatch.setattr(irt_data, "_ROW_BLOCK", 7)
+    rng = np.random.default_rng(5)
+    values = rng.integers(1, 6, size=(100, 5)).astype(float)
+    values[::4, 1] = np.nan
+    frame = pd.DataFrame(values, columns=list("abcde"), copy=False)  # rows contiguous, as Responses.items
+    assert frame.to_numpy().flags.c_contiguous
+    # (columns contiguous already: read one at a time)
+    assert irt_data._contiguous_columns(pd.DataFrame(values, columns=list("abcde")), ["a", "b"]) is None
+    cols = irt_data._contiguous_columns(frame, ["d", "b", "a"])
+    np.testing.assert_array_equal(cols, frame[["d", "b", "a"]].to_numpy().T)
+    assert irt_data._contiguous_columns(frame.assign(f=1), ["a", "b"]) is None  # an int64 column: two blocks
+    with irt_data.shared_category_codes():
+        got = irt_data.prepare_responses(frame, ["d", "b", "a"])
+    ref = irt_data.prepare_responses(frame, ["d", "b", "a"])
+    np.testing.assert_array_equal(got.codes, ref.codes)
+    np.testing.assert_array_equal(got.patterns, ref.patterns)

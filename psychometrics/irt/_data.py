@@ -127,7 +127,7 @@ def prepare_responses(
             obs, coded = _category_codes(col)  # (shared: of the whole column — its empty rows are NaN)
             if shared is not None:
                 if coded is not None and obs.size < 127:
-                    shared[item] = (obs, coded.astype(np.int8))  # 1 byte per answer
+                    shared[item] = (obs, coded.astype(np.int8, copy=False))  # 1 byte per answer
                 if empty.any():
                     col, coded = col[~empty], None if coded is None else coded[~empty]
         if obs.size < 2:
@@ -215,15 +215,40 @@ def shared_codes_of(data: pd.DataFrame, items: Sequence[str], values: dict[str, 
 def _code_into(shared: dict, data: pd.DataFrame, items: list[str]) -> None:
     """Each numeric item of ``data`` not yet in the scope's ``shared`` codes coded once (whole-number answers
     with at most 126 categories; others are left to :func:`prepare_responses`' own coding)."""
-    for item in items:
-        if item in shared:
-            continue
-        dtype = data[item].dtype
-        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-            continue
-        obs, coded = _category_codes(_float_column(data, item))
-        if coded is not None and obs.size < 127:
-            shared[item] = (obs, coded.astype(np.int8))
+    todo = [i for i in dict.fromkeys(items) if i not in shared and pd.api.types.is_numeric_dtype(data[i].dtype)
+            and not pd.api.types.is_bool_dtype(data[i].dtype)]
+    for lo in range(0, len(todo), _CODE_COLUMNS):
+        part = todo[lo: lo + _CODE_COLUMNS]
+        cols = _contiguous_columns(data, part)
+        for j, item in enumerate(part):
+            obs, coded = _category_codes(_float_column(data, item) if cols is None else cols[j])
+            if coded is not None and obs.size < 127:
+                shared[item] = (obs, coded.astype(np.int8, copy=False))
+
+
+#: columns copied at once by _contiguous_columns (64 MB at 10⁶ rows)
+_CODE_COLUMNS = 8
+_ROW_BLOCK = 8192
+
+
+def _contiguous_columns(data: pd.DataFrame, items: list[str]) -> np.ndarray | None:
+    """These float64 columns as one items × rows array, copied in row blocks from the frame's single
+    float64 block (rows contiguous, as ``Responses.items`` is built: reading a column alone strides over
+    every row — ≈ 40 ms per column at 10⁶ rows instead of ≈ 15 ms for this copy and the coding). None when
+    the frame is not one float64 block (then the columns are read one at a time)."""
+    mgr = getattr(data, "_mgr", None)
+    if len(items) < 2 or getattr(mgr, "nblocks", 0) != 1 or not all(t == np.float64 for t in data.dtypes):
+        return None
+    x = data.to_numpy()  # (one float64 block: a view, no copy)
+    if not x.flags.c_contiguous:
+        return None
+    idx = [data.columns.get_loc(i) for i in items]
+    if not all(isinstance(i, int) for i in idx):  # (duplicate column names)
+        return None
+    out = np.empty((len(idx), x.shape[0]))
+    for lo in range(0, x.shape[0], _ROW_BLOCK):
+        out[:, lo: lo + _ROW_BLOCK] = x[lo: lo + _ROW_BLOCK, idx].T
+    return out
 
 
 def _float_column(frame: pd.DataFrame, item: str) -> np.ndarray:
@@ -234,25 +259,28 @@ def _float_column(frame: pd.DataFrame, item: str) -> np.ndarray:
 def _category_codes(col: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The sorted distinct values of ``col`` (NaN missing) and, for whole numbers in a range of at most
     1,000 (Likert answers), every row's code 0..K−1 (−1 missing) by one ``bincount`` and a lookup —
-    the same codes as ``np.searchsorted(np.unique(values), values)``; otherwise (values, None)."""
+    the same codes as ``np.searchsorted(np.unique(values), values)`` (int8 below 127 categories, else
+    int64); otherwise (values, None). No copy of the answered values: a missing answer is read as the
+    lowest value and counted out of its bin, then set to −1."""
     nan = np.isnan(col)
-    some_missing = bool(nan.any())
-    vals = col[~nan] if some_missing else col
-    if vals.size:
-        lo, hi = float(vals.min()), float(vals.max())
+    n_nan = int(np.count_nonzero(nan))
+    if n_nan < col.size:
+        lo, hi = float(np.fmin.reduce(col)), float(np.fmax.reduce(col))  # (NaN ignored)
         if hi - lo <= 1000 and max(abs(lo), abs(hi)) < 2**52:
-            off = vals.astype(np.int64)
-            if np.array_equal(off, vals):  # whole numbers
+            filled = np.where(nan, lo, col) if n_nan else col
+            off = filled.astype(np.int64)
+            if np.array_equal(off, filled):  # whole numbers
                 off -= int(lo)
-                present = np.bincount(off) > 0
+                counts = np.bincount(off)
+                counts[0] -= n_nan
+                present = counts > 0
                 lookup = np.cumsum(present) - 1
-                if some_missing:
-                    codes = np.full(col.size, -1, dtype=np.int64)
-                    codes[~nan] = lookup[off]
-                else:
-                    codes = lookup[off]
+                lookup = lookup.astype(np.int8) if lookup[-1] < 127 else lookup
+                codes = lookup[off]
+                if n_nan:
+                    codes[nan] = -1
                 return (np.flatnonzero(present) + int(lo)).astype(float), codes
-    return np.sort(pd.unique(vals)), None  # hash, then sort the few values (= np.unique)
+    return np.sort(pd.unique(col[~nan])), None  # hash, then sort the few values (= np.unique)
 
 
 def _unique_patterns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
