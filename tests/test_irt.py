@@ -332,6 +332,13 @@ def test_unique_patterns_equal_numpy_unique(n_cols, top):
     np.testing.assert_array_equal(pats, ref[0])
     np.testing.assert_array_equal(inverse.ravel(), ref[1].ravel())
     np.testing.assert_array_equal(counts, ref[2])
+    if n_cols * np.log2(top + 2) >= 62:  # the long rows by levels and by packed bytes: the same
+        import importlib
+
+        irt_data = importlib.import_module("psychometrics.irt._data")
+        for got in (irt_data._unique_by_levels(codes, top + 2), ):
+            for a, b in zip(got, ref):
+                np.testing.assert_array_equal(np.asarray(a).ravel(), np.asarray(b).ravel())
 
 
 def test_louis_information_score_means_by_one_product_equal_the_loop(monkeypatch):

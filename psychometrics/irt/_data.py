@@ -290,9 +290,10 @@ def _unique_patterns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     B = max + 2, first column most significant, so the numbers sort in the same lexicographic
     order as ``np.unique(axis=0)`` and everything computed from the patterns is unchanged. A short
     pattern (B^J ≤ 2²² possible patterns: a subscale) is counted by ``np.bincount`` in one pass
-    (no sort); up to 2⁶³ the int64 numbers are sorted; longer rows (a long total score) are packed
-    into bytes and compared as one opaque value (memcmp), which also sorts like unsigned digits
-    (faster than sorting two int64 numbers per row jointly with ``np.lexsort``, measured).
+    (no sort); up to 2⁶³ the int64 numbers are sorted; longer rows (a long total score) are numbered
+    level by level (:func:`_unique_by_levels`: a prefix's rank times B^m plus the next digits; two
+    int64 sorts for 28 items), or, should a level not fit in int64, packed into bytes and compared as
+    one opaque value (memcmp), which also sorts like unsigned digits.
     """
     if codes.size == 0 or codes.max() > 254:
         return np.unique(codes, axis=0, return_inverse=True, return_counts=True)
@@ -317,11 +318,53 @@ def _unique_patterns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
             patterns[:, j] = uniq % base - 1
             uniq = uniq // base
         return patterns, inverse, counts
+    levels = _unique_by_levels(codes, base)
+    if levels is not None:
+        return levels
     b = np.ascontiguousarray(codes + 1, dtype=np.uint8)
     keys = b.view(np.dtype((np.void, b.shape[1]))).ravel()
     u, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     patterns = u.view(np.uint8).reshape(-1, b.shape[1]).astype(codes.dtype) - 1
     return patterns, inverse, counts
+
+
+def _unique_by_levels(codes: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`_unique_patterns` of long rows (a 28-item total) by sorting int64 numbers level by level: the
+    first columns as one base-B number, its rank among their distinct values (which keeps their
+    lexicographic order) times B^m plus the next m columns' digits as the next number (while below 2⁶²),
+    and so on — the lexicographic order of the whole rows, as ``np.unique(axis=0)``; two int64 sorts at 10⁶
+    rows × 28 items (0.23 s against 0.5 s for the packed bytes). The patterns are decoded from the numbers.
+    None if a level cannot take a column (more than 2⁶² / B distinct prefixes)."""
+    n, n_cols = codes.shape
+    levels: list[tuple[np.ndarray, int]] = []
+    rank = counts = None
+    j = 0
+    while j < n_cols:
+        cap, m = (1 if rank is None else levels[-1][0].size), 0
+        while j + m < n_cols and cap * base < 1 << 62:
+            cap, m = cap * base, m + 1
+        if m == 0:
+            return None
+        key = np.zeros(n, dtype=np.int64) if rank is None else rank.astype(np.int64).ravel()
+        for c in range(j, j + m):
+            key *= base
+            key += codes[:, c] + 1
+        j += m
+        if j == n_cols:
+            uniq, rank, counts = np.unique(key, return_inverse=True, return_counts=True)
+        else:
+            uniq, rank = np.unique(key, return_inverse=True)
+        levels.append((uniq, m))
+    patterns = np.empty((levels[-1][0].size, n_cols), dtype=codes.dtype)
+    keys, col = levels[-1][0], n_cols
+    for lvl in range(len(levels) - 1, -1, -1):
+        for c in range(col - 1, col - levels[lvl][1] - 1, -1):
+            patterns[:, c] = keys % base - 1
+            keys = keys // base
+        col -= levels[lvl][1]
+        if lvl:
+            keys = levels[lvl - 1][0][keys]  # the prefix's rank → its number at the level before
+    return patterns, rank, counts
 
 
 def quadrature(rule: str = "gauss-hermite", n_points: int = 21) -> tuple[np.ndarray, np.ndarray]:
