@@ -107,7 +107,7 @@ class Engine:
         if grouped or (grouped is None and data.patterns.shape[0] > _ESTEP_BLOCK):
             from psychometrics.irt._grouped import ItemGroups
 
-            self._groups = ItemGroups(data.patterns, data.n_categories, _ESTEP_BLOCK)
+            self._groups = ItemGroups(data.patterns, data.n_categories, _ESTEP_BLOCK, data.counts)
             self.y, self._y_blocks, self.offs = None, self._groups.blocks, self._groups.offs
         else:
             (self.y, self.offs), self._y_blocks = data.onehot(), None
@@ -180,7 +180,8 @@ class Engine:
 
         def block(b: int) -> np.ndarray:
             sl = slice(b * _ESTEP_BLOCK, (b + 1) * _ESTEP_BLOCK)
-            _, _, rb, log_l[sl] = self._estep_block(table, self._y_blocks[b], self.f[sl], post[sl])
+            _, _, rb, log_l[sl] = self._estep_block(table, self._y_blocks[b], self.f[sl], post[sl],
+                                                    self._groups.weighted[b])
             return rb
 
         # the blocks are independent (each writes its own rows of π and log L; scipy's sparse products and
@@ -211,14 +212,18 @@ class Engine:
         return buf
 
     def _estep_block(self, logp: np.ndarray, y, f: np.ndarray,  # noqa: ANN001 - y dense or sparse
-                     out: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        lf = y @ logp + self.logw
+                     out: np.ndarray | None = None, yf=None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+        """``yf``: ``y`` with each row's entries f_u instead of ones (sparse): r = yfᵀ π, the same products
+        f_u π_uq as yᵀ (f ∘ π) without the n × Q product (in place: the same values as before)."""
+        lf = y @ logp
+        lf += self.logw
         mx = lf.max(axis=1, keepdims=True)
-        post = np.exp(lf - mx, out=out)
+        lf -= mx
+        post = np.exp(lf, out=out)
         tot = post.sum(axis=1, keepdims=True)
         post /= tot
         log_l = (mx + np.log(tot)).ravel()
-        r = y.T @ (f[:, None] * post)
+        r = y.T @ (f[:, None] * post) if yf is None else yf.T @ post
         return float(f @ log_l), post, r, log_l
 
     def item_terms(self, x: np.ndarray, r: np.ndarray, info: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
