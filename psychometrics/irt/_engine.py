@@ -50,7 +50,7 @@ def _slope_is_theta_times_intercepts(glog: np.ndarray, theta: np.ndarray) -> boo
 
 
 def _accumulate_by_node(acc: list, ctables: np.ndarray, xs: np.ndarray, wq: np.ndarray, offs: np.ndarray,
-                        syrk, pool=None) -> None:  # noqa: ANN001 - BLAS routine, a thread pool
+                        syrk, pool=None) -> list:  # noqa: ANN001 - BLAS routine, a thread pool
     """Σ w t tᵀ per node over (pattern, node) cells, t the cell's intercept scores (J·(K−1)): the slopes'
     scores are θ_q times their item's intercept sums, so the full second moment is L_q A_q L_qᵀ
     (:func:`_expand_by_node`) — (J(K−1))² instead of (JK)² per cell (0.64 of the flops for K = 5).
@@ -71,11 +71,12 @@ def _accumulate_by_node(acc: list, ctables: np.ndarray, xs: np.ndarray, wq: np.n
                 t *= np.sqrt(wt[node, uu])[:, None]
                 acc[node] = syrk(1.0, t.T, beta=1.0, c=acc[node], overwrite_c=1)
 
-    # each node's sum is its own (the nodes split between threads: every node's rows added in the same order)
+    # each node's sum is its own (the nodes split between threads: every node's rows added in the same order);
+    # with a pool the caller waits for the returned futures before the next chunk
     if pool is None:
         nodes(range(wt.shape[0]))
-    else:
-        list(pool.map(nodes, [range(i, wt.shape[0], E_STEP_THREADS) for i in range(E_STEP_THREADS)]))
+        return []
+    return [pool.submit(nodes, range(i, wt.shape[0], E_STEP_THREADS)) for i in range(E_STEP_THREADS)]
 
 
 def _expand_by_node(acc: list, theta: np.ndarray, n_items: int, kmax: int) -> np.ndarray:
@@ -338,6 +339,7 @@ class Engine:
                 by_node = [np.zeros(((kmax - 1) * len(self.k),) * 2, order="F") for _ in range(q)]
         # the nodes' second moments on E_STEP_THREADS threads at large n (each node's sum its own: bit for bit)
         threaded = by_node is not None and E_STEP_THREADS > 1 and pats.shape[0] > _ESTEP_BLOCK
+        pending: list = []
         with ThreadPoolExecutor(E_STEP_THREADS) if threaded else nullcontext() as pool:
             for lo in range(0, pats.shape[0], chunk):
                 sl = slice(lo, lo + chunk)
@@ -345,7 +347,7 @@ class Engine:
                 # only (pattern, node) cells that carry posterior weight enter the second moment
                 wq = fs[:, None] * ps
                 if by_node is not None:  # the intercepts' scores only, their second moments per node
-                    _accumulate_by_node(by_node, ctables, xs, wq, self.offs[:-1], syrk, pool)
+                    pending = _accumulate_by_node(by_node, ctables, xs, wq, self.offs[:-1], syrk, pool)
                     s = None
                 elif uniform:  # the same values as the loop below, copied in one gather
                     uu, qq = np.nonzero(wq > 1e-13 * wq.max())
@@ -382,6 +384,8 @@ class Engine:
                     outer += flat.T @ flat
                     mean_outer += (sbar * fs[:, None]).T @ sbar
                 grad += fs @ sbar
+                for done in pending:  # (the nodes' second moments of this chunk, computed meanwhile)
+                    done.result()
         if by_node is not None:
             outer = _expand_by_node(by_node, self.theta, len(self.k), kmax)
         if blas:
