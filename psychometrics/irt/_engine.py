@@ -37,9 +37,9 @@ _ESTEP_BLOCK = 32_768
 #: depend on it (tests/test_irt.py::test_threaded_estep_equals_one_thread)
 E_STEP_THREADS = min(2, os.cpu_count() or 1)
 #: above this many distinct patterns the Louis information's per-pattern score means are one matrix product
-#: (and the GRM's second moments per node): a subscale at 10⁶ rows (≈ 25,000 patterns) as the total; the
-#: same sums in BLAS's order (≤ 10⁻¹⁵ relative), the demo's few thousand patterns unchanged
-_BLAS_SCORES_ABOVE = 20_000
+#: (and the GRM's second moments per node): a subscale at 10⁵–10⁶ rows (≈ 10,000–25,000 patterns) as the
+#: total; the same sums in BLAS's order (≤ 10⁻¹⁵ relative), the demo's few hundred patterns unchanged
+_BLAS_SCORES_ABOVE = 5_000
 
 
 def _slope_is_theta_times_intercepts(glog: np.ndarray, theta: np.ndarray) -> bool:
