@@ -285,6 +285,7 @@ def test_large_n_path_gives_the_same_calibration(monkeypatch):
         # and the full data's E-steps grouped in blocks on two threads, the information by one product per node
         engine_mod = importlib.import_module("psychometrics.irt._engine")
         monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 400)
+        monkeypatch.setattr(engine_mod, "_GROUPED_ABOVE", 400)
         monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 400)
         monkeypatch.setattr(engine_mod, "E_STEP_THREADS", 2)
         blocked = calibrate(df, None, "grm")
@@ -495,7 +496,7 @@ def test_redundancy_correlations_from_exact_moments_equal_corrcoef(monkeypatch):
 
 @pytest.mark.parametrize("missing", [False, True])
 def test_grouped_blocked_estep_equals_the_onehot_estep(monkeypatch, missing):
-    """issue 16: above _ESTEP_BLOCK patterns the E-step takes the items a few at a time (irt/_grouped.py:
+    """issue 16: above _GROUPED_ABOVE patterns the E-step takes the items a few at a time (irt/_grouped.py:
     one column per group's joint answers, a missing answer one more digit) in row blocks; ℓ, π, r, log L
     and the start values equal the one-hot E-step's (the same sums regrouped: 1e-12), the start counts
     exactly."""
@@ -695,6 +696,7 @@ def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
     prep = prepare_responses(df)
     nodes, weights = quadrature("gauss-hermite", 21)
     monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 300)
+    monkeypatch.setattr(engine_mod, "_GROUPED_ABOVE", 300)
     monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 300)
     out = {}
     for threads in (1, 2, 3):
