@@ -54,7 +54,7 @@ def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series 
     eap[(pats < 0).all(axis=1)] = np.nan
     labels = None
     if group is not None:
-        gcode, levels = pd.factorize(pd.Series(group).to_numpy(), use_na_sentinel=True)
+        gcode, levels = _factorized(group)
         width = len(levels) + 1
         kcode, kuniq = pd.factorize(inverse.astype(np.int64) * width + (gcode.astype(np.int64) + 1))
         counts = np.bincount(kcode, minlength=kuniq.size)
@@ -70,3 +70,19 @@ def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series 
     frame = pd.DataFrame(cols)
     return DistinctPatterns(frame=frame, counts=np.asarray(counts, dtype=float), theta=pd.Series(eap, index=frame.index),
                             group=labels, n_rows=int(codes.shape[0]))
+
+
+def _factorized(group: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of the group labels; within the IRT step's shared coding scope
+    (:func:`~psychometrics.irt._data.shared_category_codes`) once per grouping object — every subscale's
+    patterns are counted per group of the same labels (10⁶ string labels: ≈ 0.2 s each time)."""
+    from psychometrics.irt._data import _SHARED
+
+    shared = _SHARED.get()
+    key = ("group labels", id(group))
+    if shared is not None and key in shared and shared[key][0] is group:
+        return shared[key][1]
+    out = pd.factorize(pd.Series(group).to_numpy(), use_na_sentinel=True)
+    if shared is not None:
+        shared[key] = (group, out)  # (the labels held: their id is not reused in the scope)
+    return out
