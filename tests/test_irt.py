@@ -282,9 +282,19 @@ def test_large_n_path_gives_the_same_calibration(monkeypatch):
         monkeypatch.setattr(irt_cal, "_WARM_ROWS", 1000)
         monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)
         big = calibrate(df, None, "grm")
+        # and the full data's E-steps grouped in blocks on two threads, the information by one product per node
+        engine_mod = importlib.import_module("psychometrics.irt._engine")
+        monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 400)
+        monkeypatch.setattr(engine_mod, "_GROUPED_ABOVE", 400)
+        monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 400)
+        monkeypatch.setattr(engine_mod, "E_STEP_THREADS", 2)
+        blocked = calibrate(df, None, "grm")
     assert big.em_cycles == 0 and big.converged and big.n_obs == ref.n_obs == 3000  # (its codes dropped for the fit)
-    assert big.loglik == pytest.approx(ref.loglik, rel=1e-12)
-    np.testing.assert_allclose(big.parameters.to_numpy(float), ref.parameters.to_numpy(float), rtol=1e-6, atol=1e-7)
+    for got in (big, blocked):
+        assert got.loglik == pytest.approx(ref.loglik, rel=1e-12)
+        np.testing.assert_allclose(got.parameters.to_numpy(float), ref.parameters.to_numpy(float), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(got.covariance.to_numpy(), ref.covariance.to_numpy(), rtol=1e-5,
+                                   atol=1e-6 * np.abs(ref.covariance.to_numpy()).max())
 
 
 def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
@@ -323,6 +333,13 @@ def test_unique_patterns_equal_numpy_unique(n_cols, top):
     np.testing.assert_array_equal(pats, ref[0])
     np.testing.assert_array_equal(inverse.ravel(), ref[1].ravel())
     np.testing.assert_array_equal(counts, ref[2])
+    if n_cols * np.log2(top + 2) >= 62:  # the long rows by levels and by packed bytes: the same
+        import importlib
+
+        irt_data = importlib.import_module("psychometrics.irt._data")
+        for got in (irt_data._unique_by_levels(codes, top + 2), ):
+            for a, b in zip(got, ref):
+                np.testing.assert_array_equal(np.asarray(a).ravel(), np.asarray(b).ravel())
 
 
 def test_louis_information_score_means_by_one_product_equal_the_loop(monkeypatch):
@@ -387,6 +404,15 @@ def test_category_codes_by_lookup_equal_searchsorted_of_unique():
             expect[~np.isnan(col)] = np.searchsorted(ref, col[~np.isnan(col)])
             np.testing.assert_array_equal(coded, expect)
     assert _category_codes(np.array([1.0, 2.0, 1.0]))[1].tolist() == [0, 1, 0]
+    # the lowest value next to many missing answers, one value only, more than 127 categories, inf, all missing
+    few = np.array([np.nan, 2.0, np.nan, 5.0, np.nan, 2.0])
+    assert _category_codes(few)[1].tolist() == [-1, 0, -1, 1, -1, 0] and _category_codes(few)[1].dtype == np.int8
+    assert _category_codes(np.array([3.0, np.nan, 3.0]))[1].tolist() == [0, -1, 0]
+    wide = np.arange(300, dtype=float)
+    assert _category_codes(wide)[1].dtype == np.int64 and _category_codes(wide)[1].tolist() == list(range(300))
+    assert _category_codes(np.array([1.0, np.inf, 2.0]))[1] is None
+    obs, coded = _category_codes(np.full(4, np.nan))
+    assert obs.size == 0 and coded is None
 
 
 def test_information_from_a_subsample_of_rows_within_its_error(monkeypatch):
@@ -451,6 +477,12 @@ def test_redundancy_correlations_from_exact_moments_equal_corrcoef(monkeypatch):
     ref_rows = codes[np.all(codes >= 0, axis=1)].astype(float)
     np.testing.assert_allclose(irt_cal._complete_correlations(codes), np.corrcoef(ref_rows, rowvar=False),
                                rtol=1e-13, atol=1e-14)
+    # the distinct patterns with their counts: the same integer sums, the same correlations bit for bit
+    from psychometrics.irt._data import _unique_patterns
+
+    pats, _, counts = _unique_patterns(codes)
+    np.testing.assert_array_equal(irt_cal._complete_correlations(pats, counts.astype(float)),
+                                  irt_cal._complete_correlations(codes))
     const = codes.copy()
     const[:, 2] = 3
     assert irt_cal._complete_correlations(const) is None
@@ -462,35 +494,38 @@ def test_redundancy_correlations_from_exact_moments_equal_corrcoef(monkeypatch):
         calibrate(df, None, "grm", max_em=5, tol=1e-2)
 
 
-def test_blocked_estep_on_onehot_blocks_equals_one_block(monkeypatch):
-    """issue 16: above _ESTEP_BLOCK patterns the one-hot is held only as row blocks built from their
-    patterns (dense or CSR as the whole; never the whole CSR and its slices at once): each block equals
-    the slice of the whole one-hot, and ℓ, π, r, log L and the start values equal the one-block E-step's."""
+@pytest.mark.parametrize("missing", [False, True])
+def test_grouped_blocked_estep_equals_the_onehot_estep(monkeypatch, missing):
+    """issue 16: above _GROUPED_ABOVE patterns the E-step takes the items a few at a time (irt/_grouped.py:
+    one column per group's joint answers, a missing answer one more digit) in row blocks; ℓ, π, r, log L
+    and the start values equal the one-hot E-step's (the same sums regrouped: 1e-12), the start counts
+    exactly."""
     import importlib
 
     from psychometrics.irt._data import prepare_responses, quadrature
+    from psychometrics.irt._grouped import MAX_CELLS
 
     engine_mod = importlib.import_module("psychometrics.irt._engine")
-    irt_data = importlib.import_module("psychometrics.irt._data")
-    a = np.linspace(0.8, 2.0, 6)
+    a = np.linspace(0.8, 2.0, 9)
     df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 1500, seed=12).astype(float)
-    df.iloc[::7, 2] = np.nan
+    df["bin"] = (df.iloc[:, 0] > 1).astype(float)  # another category count in the last group
+    if missing:
+        df.iloc[::7, 2] = np.nan
+        df.iloc[::5, 9] = np.nan
     prep = prepare_responses(df)
     nodes, weights = quadrature("gauss-hermite", 21)
     one = engine_mod.Engine(prep, "grm", nodes, weights)
+    assert one._groups is None and one.y is not None
     x = one.start()
     ref = one.estep(x)
-    monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 50)
-    for dense_max in (1 << 24, 10):
-        monkeypatch.setattr(irt_data, "_DENSE_MAX", dense_max)
-        whole, _ = prep.onehot()
-        eng = engine_mod.Engine(prep, "grm", nodes, weights)
-        assert eng.y is None and len(eng._y_blocks) == -(-prep.patterns.shape[0] // 50)
-        for b, yb in enumerate(eng._y_blocks):
-            part = whole[b * 50: (b + 1) * 50]
-            assert type(yb) is type(part)
-            np.testing.assert_array_equal(part.toarray() if dense_max == 10 else part,
-                                          yb.toarray() if dense_max == 10 else yb)
+    for block in (10**9, 50):
+        monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", block)
+        eng = engine_mod.Engine(prep, "grm", nodes, weights, grouped=True)
+        groups = eng._groups
+        assert eng.y is None and len(eng._y_blocks) == -(-prep.patterns.shape[0] // block)
+        assert sum(map(len, groups.groups)) == 10 and len(groups.groups) < 10 and max(groups.sizes) <= MAX_CELLS
+        for yb in eng._y_blocks:
+            assert (np.diff(yb.indptr) == len(groups.groups)).all()
         np.testing.assert_array_equal(eng.start(), x)
         out = eng.estep(x)
         assert out[0] == pytest.approx(ref[0], rel=1e-13)
@@ -632,19 +667,72 @@ def test_sparse_onehot_float32_ones_give_the_float64_products(monkeypatch):
     prep = prepare_responses(df)
     nodes, weights = quadrature("gauss-hermite", 21)
     monkeypatch.setattr(irt_data, "_DENSE_MAX", 10)  # sparse
-    for block in (10**9, 60):  # one matrix, row blocks
+    for block in (10**9,):  # one matrix (row blocks are grouped: test_grouped_blocked_estep_equals_the_onehot_estep)
         monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", block)
         eng = engine_mod.Engine(prep, "grm", nodes, weights)
         ref = engine_mod.Engine(prep, "grm", nodes, weights)
-        if eng.y is not None:
-            assert eng.y.dtype == np.float32
-            ref.y = ref.y.astype(np.float64)
-        else:
-            assert all(yb.dtype == np.float32 for yb in eng._y_blocks)
-            ref._y_blocks = [yb.astype(np.float64) for yb in ref._y_blocks]
+        assert eng.y.dtype == np.float32
+        ref.y = ref.y.astype(np.float64)
         x = ref.start()
         np.testing.assert_array_equal(eng.start(), x)
         out, want = eng.estep(x), ref.estep(x)
         assert out[0] == want[0]
         for got, exp in zip(out[1:], want[1:]):
             np.testing.assert_array_equal(got, exp)
+
+
+def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
+    """issue 16: at large n the blocked E-step runs its row blocks on E_STEP_THREADS threads (r summed in
+    block order afterwards) and the Louis information's per-node second moments split the nodes between
+    threads (each node's rows added in the same order): ℓ, π, r, log L and the information equal the
+    one-thread numbers bit for bit."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    df = _grm_frame(10, 2500, seed=21)
+    df.iloc[::6, 4] = np.nan
+    prep = prepare_responses(df)
+    nodes, weights = quadrature("gauss-hermite", 21)
+    monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 300)
+    monkeypatch.setattr(engine_mod, "_GROUPED_ABOVE", 300)
+    monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 300)
+    out = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(engine_mod, "E_STEP_THREADS", threads)
+        eng = engine_mod.Engine(prep, "grm", nodes, weights)
+        assert eng._groups is not None and len(eng._y_blocks) > 3
+        x = eng.start() + 0.01
+        out[threads] = eng.estep(x), eng.observed_information(x)
+    for threads in (2, 3):
+        (ll, post, r, log_l), (info, grad, ll2) = out[threads]
+        (ll_1, post_1, r_1, log_l_1), (info_1, grad_1, _) = out[1]
+        assert ll == ll_1 == ll2
+        for got, want in ((post, post_1), (r, r_1), (log_l, log_l_1), (info, info_1), (grad, grad_1)):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_contiguous_columns_equal_the_frame_columns(monkeypatch):
+    """issue 16: the step's shared coding copies a calibration's columns from the frame's one float64 block
+    in row blocks (items × rows) before coding them: the same values, so the same codes; a frame of several
+    blocks or other dtypes is read column by column as before."""
+    import importlib
+
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    monkeypatch.setattr(irt_data, "_ROW_BLOCK", 7)
+    rng = np.random.default_rng(5)
+    values = rng.integers(1, 6, size=(100, 5)).astype(float)
+    values[::4, 1] = np.nan
+    frame = pd.DataFrame(values, columns=list("abcde"), copy=False)  # rows contiguous, as Responses.items
+    assert frame.to_numpy().flags.c_contiguous
+    # (columns contiguous already: read one at a time)
+    assert irt_data._contiguous_columns(pd.DataFrame(values, columns=list("abcde")), ["a", "b"]) is None
+    cols = irt_data._contiguous_columns(frame, ["d", "b", "a"])
+    np.testing.assert_array_equal(cols, frame[["d", "b", "a"]].to_numpy().T)
+    assert irt_data._contiguous_columns(frame.assign(f=1), ["a", "b"]) is None  # an int64 column: two blocks
+    with irt_data.shared_category_codes():
+        got = irt_data.prepare_responses(frame, ["d", "b", "a"])
+    ref = irt_data.prepare_responses(frame, ["d", "b", "a"])
+    np.testing.assert_array_equal(got.codes, ref.codes)
+    np.testing.assert_array_equal(got.patterns, ref.patterns)

@@ -56,6 +56,42 @@ def test_patterns_by_group_keep_the_first_appearance_order(sim):
     assert per_group.to_dict() == group.value_counts().astype(float).to_dict()
 
 
+def test_group_labels_factorized_once_in_the_step_scope(sim):
+    """issue 16: within the IRT step's shared coding scope a grouping is factorized once for every subscale's
+    (pattern, group) counts, and a subscale's distinct patterns and their θ̂ are computed once for its counts
+    with and without groups; the patterns, counts, θ̂ and groups are those computed outside the scope."""
+    from psychometrics.irt import patterns as patterns_mod
+    from psychometrics.irt._data import shared_category_codes
+
+    data, group, cal = sim
+    ref = distinct_patterns(cal, data, group)
+    calls = []
+    real = pd.factorize
+
+    def counting(values, **kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append(np.asarray(values).dtype.kind in "iu")  # the (pattern, group) keys are integers
+        return real(values, **kw)
+
+    with shared_category_codes():
+        patterns_mod.pd.factorize = counting
+        try:
+            got = [distinct_patterns(cal, data, group) for _ in range(3)]
+            plain = [distinct_patterns(cal, data) for _ in range(2)]  # (patterns and θ̂ from the scope's)
+        finally:
+            patterns_mod.pd.factorize = real
+    assert calls.count(False) == 1 and calls.count(True) == 3  # the labels once, the keys each time
+    ref_plain = distinct_patterns(cal, data)
+    for d in plain:
+        pd.testing.assert_frame_equal(d.frame, ref_plain.frame)
+        np.testing.assert_array_equal(d.counts, ref_plain.counts)
+        pd.testing.assert_series_equal(d.theta, ref_plain.theta)
+    for d in got:
+        pd.testing.assert_frame_equal(d.frame, ref.frame)
+        np.testing.assert_array_equal(d.counts, ref.counts)
+        pd.testing.assert_series_equal(d.theta, ref.theta)
+        pd.testing.assert_series_equal(d.group, ref.group)
+
+
 def test_item_fit_on_patterns_equals_rows(sim):
     data, _, cal = sim
     d = distinct_patterns(cal, data)

@@ -20,6 +20,10 @@ not on the change in ℓ. The inverse of the observed information gives the SEs.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+
 import numpy as np
 
 from psychometrics.irt._data import IRTData
@@ -29,8 +33,17 @@ __all__ = ["Engine"]
 
 #: E-steps over more distinct patterns than this run block by block (the same sums, r added per block)
 _ESTEP_BLOCK = 32_768
+#: above this many distinct patterns the E-step takes the items four at a time (irt/_grouped.py; a subscale
+#: at 10⁵–10⁶ rows: ≈ 40 % faster than its dense one-hot; the same sums regrouped — the demo's ≤ 400
+#: patterns keep the one-hot)
+_GROUPED_ABOVE = 5_000
+#: threads of a blocked E-step (at most the machine's cores; 1: in the calling thread). The numbers do not
+#: depend on it (tests/test_irt.py::test_threaded_estep_equals_one_thread)
+E_STEP_THREADS = min(2, os.cpu_count() or 1)
 #: above this many distinct patterns the Louis information's per-pattern score means are one matrix product
-_BLAS_SCORES_ABOVE = 50_000
+#: (and the GRM's second moments per node): a subscale at 10⁵–10⁶ rows (≈ 10,000–25,000 patterns) as the
+#: total; the same sums in BLAS's order (≤ 10⁻¹⁵ relative), the demo's few hundred patterns unchanged
+_BLAS_SCORES_ABOVE = 5_000
 
 
 def _slope_is_theta_times_intercepts(glog: np.ndarray, theta: np.ndarray) -> bool:
@@ -40,20 +53,34 @@ def _slope_is_theta_times_intercepts(glog: np.ndarray, theta: np.ndarray) -> boo
     return bool(np.all(np.abs(slope - from_c) <= 1e-12 * (1.0 + np.abs(slope))))
 
 
-def _accumulate_by_node(acc: list, ctable: np.ndarray, xu: np.ndarray, qq: np.ndarray, sw: np.ndarray,
-                        offs: np.ndarray, q: int, syrk) -> None:  # noqa: ANN001 - BLAS routine
+def _accumulate_by_node(acc: list, ctables: np.ndarray, xs: np.ndarray, wq: np.ndarray, offs: np.ndarray,
+                        syrk, pool=None) -> list:  # noqa: ANN001 - BLAS routine, a thread pool
     """Σ w t tᵀ per node over (pattern, node) cells, t the cell's intercept scores (J·(K−1)): the slopes'
     scores are θ_q times their item's intercept sums, so the full second moment is L_q A_q L_qᵀ
-    (:func:`_expand_by_node`) — (J(K−1))² instead of (JK)² per cell (0.64 of the flops for K = 5)."""
-    order = np.argsort(qq, kind="stable")  # the cells node by node: each node's rows one contiguous block
-    xu, qq, sw = xu[order], qq[order], sw[order]
-    at = (offs[None, :] + xu) * q + qq[:, None]
-    at[xu < 0] = ctable.shape[0] - 1
-    t = ctable[at].reshape(xu.shape[0], -1)
-    t *= sw[:, None]
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(qq, minlength=q))])
-    for node in np.flatnonzero(np.diff(bounds)):
-        acc[node] = syrk(1.0, t[bounds[node]: bounds[node + 1]].T, beta=1.0, c=acc[node], overwrite_c=1)
+    (:func:`_expand_by_node`) — (J(K−1))² instead of (JK)² per cell (0.64 of the flops for K = 5).
+
+    Node by node: the cells of a node that carry posterior weight (w > 10⁻¹³ of the chunk's largest), in
+    pattern order, their rows gathered from that node's small table ``ctables[node]`` (one row per item
+    category, the last one zeros for a missing answer)."""
+    at = offs[None, :] + xs
+    at[xs < 0] = ctables.shape[1] - 1
+    wt = np.ascontiguousarray(wq.T)
+    cut = 1e-13 * wt.max()
+
+    def nodes(which: range) -> None:
+        for node in which:
+            uu = np.flatnonzero(wt[node] > cut)
+            if uu.size:
+                t = ctables[node].take(at[uu], axis=0).reshape(uu.size, -1)
+                t *= np.sqrt(wt[node, uu])[:, None]
+                acc[node] = syrk(1.0, t.T, beta=1.0, c=acc[node], overwrite_c=1)
+
+    # each node's sum is its own (the nodes split between threads: every node's rows added in the same order);
+    # with a pool the caller waits for the returned futures before the next chunk
+    if pool is None:
+        nodes(range(wt.shape[0]))
+        return []
+    return [pool.submit(nodes, range(i, wt.shape[0], E_STEP_THREADS)) for i in range(E_STEP_THREADS)]
 
 
 def _expand_by_node(acc: list, theta: np.ndarray, n_items: int, kmax: int) -> np.ndarray:
@@ -75,12 +102,18 @@ def _expand_by_node(acc: list, theta: np.ndarray, n_items: int, kmax: int) -> np
 class Engine:
     """Likelihood machinery for one calibration (the parameter vector is item-major)."""
 
-    def __init__(self, data: IRTData, model: str, theta: np.ndarray, weights: np.ndarray) -> None:
+    def __init__(self, data: IRTData, model: str, theta: np.ndarray, weights: np.ndarray,
+                 grouped: bool | None = None) -> None:
         self.data = data
         self.model = model
-        # above _ESTEP_BLOCK patterns the one-hot is held only as the E-step's row blocks (y = None)
-        if data.patterns.shape[0] > _ESTEP_BLOCK:
-            self.y, (self._y_blocks, self.offs) = None, data.onehot_blocks(_ESTEP_BLOCK)
+        # above _GROUPED_ABOVE patterns (or ``grouped``) the E-step's products take the items a few at a time
+        # (irt/_grouped.py: about a quarter of the one-hot's products), in row blocks of _ESTEP_BLOCK patterns
+        self._groups = None
+        if grouped or (grouped is None and data.patterns.shape[0] > _GROUPED_ABOVE):
+            from psychometrics.irt._grouped import ItemGroups
+
+            self._groups = ItemGroups(data.patterns, data.n_categories, _ESTEP_BLOCK, data.counts)
+            self.y, self._y_blocks, self.offs = None, self._groups.blocks, self._groups.offs
         else:
             (self.y, self.offs), self._y_blocks = data.onehot(), None
         self.f = data.counts
@@ -95,14 +128,18 @@ class Engine:
         # index arrays: for group K, the global positions of (a, c_1..c_{K-1}) per item
         self.index = {kk: self.offs[idx][:, None] + np.arange(kk)[None, :] for kk, idx in self.groups.items()}
         self._last: tuple[bytes, tuple] | None = None
+        self._post_buffers: list[np.ndarray] = []  # (blocked E-steps: _post_buffer)
+        #: above this many patterns the Louis information takes the one-product path (the subsample start sets 0)
+        self.blas_scores_above = _BLAS_SCORES_ABOVE
 
     # ------------------------------------------------------------ start values
     def start(self) -> np.ndarray:
         x = np.zeros(self.n_par)
         if self.y is not None:
             counts = self.y.T @ self.f  # (C,)
-        else:  # integer counts: the same sums block by block
-            counts = sum(yb.T @ self.f[b * _ESTEP_BLOCK: (b + 1) * _ESTEP_BLOCK] for b, yb in enumerate(self._y_blocks))
+        else:  # integer counts: the same sums block by block (of the groups' joint answers, then per category)
+            counts = self._groups.marginals(
+                sum(yb.T @ self.f[b * _ESTEP_BLOCK: (b + 1) * _ESTEP_BLOCK] for b, yb in enumerate(self._y_blocks)))
         for kk, idx in self.groups.items():
             pos = self.index[kk]
             n = counts[pos] + 0.5  # (J, K)
@@ -142,24 +179,56 @@ class Engine:
         n_pat = self.f.size
         if self._y_blocks is None:
             return self._estep_block(logp, self.y, self.f)
-        post = np.empty((n_pat, self.theta.size))
+        table = self._groups.table(logp)  # log f(x_u | θ_q) = Σ_g table[z_ug] (irt/_grouped.py)
+        post = self._post_buffer(n_pat)
         log_l = np.empty(n_pat)
-        r = np.zeros((logp.shape[0], self.theta.size))
-        for b, yb in enumerate(self._y_blocks):
+
+        def block(b: int) -> np.ndarray:
             sl = slice(b * _ESTEP_BLOCK, (b + 1) * _ESTEP_BLOCK)
-            _, _, rb, log_l[sl] = self._estep_block(logp, yb, self.f[sl], post[sl])
+            _, _, rb, log_l[sl] = self._estep_block(table, self._y_blocks[b], self.f[sl], post[sl],
+                                                    self._groups.weighted[b])
+            return rb
+
+        # the blocks are independent (each writes its own rows of π and log L; scipy's sparse products and
+        # numpy's element-wise work release the GIL): on E_STEP_THREADS threads, r summed in block order
+        # afterwards — the same numbers as one thread, bit for bit
+        n_blocks = len(self._y_blocks)
+        if E_STEP_THREADS > 1 and n_blocks > 1:
+            with ThreadPoolExecutor(min(E_STEP_THREADS, n_blocks)) as pool:
+                parts = list(pool.map(block, range(n_blocks)))
+        else:
+            parts = [block(b) for b in range(n_blocks)]
+        r = np.zeros((table.shape[0], self.theta.size))
+        for rb in parts:
             r += rb
-        return float(self.f @ log_l), post, r, log_l
+        return float(self.f @ log_l), post, self._groups.marginals(r), log_l
+
+    def _post_buffer(self, n_pat: int) -> np.ndarray:
+        """The posterior's array of a blocked E-step: one of two kept for the engine — not the one of the
+        last E-step (which :meth:`estep` returns again for the same point). A fresh 168 MB array per E-step
+        at 10⁶ patterns cost its page faults each time (≈ 35 ms idle, up to ≈ 0.35 s under memory traffic).
+        The previous π returned by :meth:`estep` stays valid until the next E-step at another point."""
+        held = self._last[1][1] if self._last is not None else None
+        for buf in self._post_buffers:
+            if buf is not held:
+                return buf
+        buf = np.empty((n_pat, self.theta.size))
+        self._post_buffers.append(buf)
+        return buf
 
     def _estep_block(self, logp: np.ndarray, y, f: np.ndarray,  # noqa: ANN001 - y dense or sparse
-                     out: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        lf = y @ logp + self.logw
+                     out: np.ndarray | None = None, yf=None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+        """``yf``: ``y`` with each row's entries f_u instead of ones (sparse): r = yfᵀ π, the same products
+        f_u π_uq as yᵀ (f ∘ π) without the n × Q product (in place: the same values as before)."""
+        lf = y @ logp
+        lf += self.logw
         mx = lf.max(axis=1, keepdims=True)
-        post = np.exp(lf - mx, out=out)
+        lf -= mx
+        post = np.exp(lf, out=out)
         tot = post.sum(axis=1, keepdims=True)
         post /= tot
         log_l = (mx + np.log(tot)).ravel()
-        r = y.T @ (f[:, None] * post)
+        r = y.T @ (f[:, None] * post) if yf is None else yf.T @ post
         return float(f @ log_l), post, r, log_l
 
     def item_terms(self, x: np.ndarray, r: np.ndarray, info: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -239,6 +308,7 @@ class Engine:
         with their counts (an unbiased estimate from a random subsample of rows; see
         :meth:`fit`'s ``se_rows``); the complete-data term, ℓ and the gradient from all patterns."""
         ll, post, r, _ = self.estep(x)
+        self._post_buffers = [b for b in self._post_buffers if b is post]  # (the other one: 168 MB at 10⁶)
         hess = self.complete_hessian(x, r)
         f = self.f
         pats = self.data.patterns
@@ -262,7 +332,7 @@ class Engine:
         # many patterns (a long total score at large n): the posterior means of the scores s̄_u for
         # every category at once as one product π (U × Q) · ∇log P (Q × C·K), then each pattern's
         # categories picked out — the same sums as the per-item einsum below in BLAS's order
-        blas = uniform and pats.shape[0] > _BLAS_SCORES_ABOVE
+        blas = uniform and pats.shape[0] > self.blas_scores_above
         by_node = None  # cumulative-link GRM: the second moments of the intercepts' scores per node (below)
         if blas:
             from scipy.linalg.blas import dsyrk as syrk
@@ -270,50 +340,57 @@ class Engine:
             outer, mean_outer = np.asfortranarray(outer), np.asfortranarray(mean_outer)
             gmat = np.concatenate([glog.transpose(1, 0, 2).reshape(q, -1), np.zeros((q, kmax))], axis=1)
             if kmax > 2 and _slope_is_theta_times_intercepts(glog, self.theta):
-                ctable = np.concatenate([glog[:, :, 1:].reshape(-1, kmax - 1), np.zeros((1, kmax - 1))])
+                ctables = np.concatenate([glog[:, :, 1:].transpose(1, 0, 2), np.zeros((q, 1, kmax - 1))], axis=1)
                 by_node = [np.zeros(((kmax - 1) * len(self.k),) * 2, order="F") for _ in range(q)]
-        for lo in range(0, pats.shape[0], chunk):
-            sl = slice(lo, lo + chunk)
-            xs, ps, fs = pats[sl], post[sl], f[sl]
-            # only (pattern, node) cells that carry posterior weight enter the second moment
-            wq = fs[:, None] * ps
-            uu, qq = np.nonzero(wq > 1e-13 * wq.max())
-            if by_node is not None:  # the intercepts' scores only, their second moments per node
-                _accumulate_by_node(by_node, ctable, xs[uu], qq, np.sqrt(wq[uu, qq]), self.offs[:-1], q, syrk)
-                s = None
-            elif uniform:  # the same values as the loop below, copied in one gather
-                xu = xs[uu]
-                at = (self.offs[:-1][None, :] + xu) * q + qq[:, None]
-                at[xu < 0] = table.shape[0] - 1
-                s = table[at].reshape(uu.size, self.n_par)
-            else:
-                s = np.zeros((uu.size, self.n_par))
-            if blas:
-                at = (self.offs[:-1][None, :] + xs) * kmax
-                at[xs < 0] = gmat.shape[1] - kmax  # the zero block: a missing answer scores nothing
-                pick = (at[:, :, None] + np.arange(kmax)[None, None, :]).reshape(xs.shape[0], self.n_par)
-                sbar = np.take_along_axis(ps @ gmat, pick, axis=1)
-            else:
-                sbar = np.zeros((xs.shape[0], self.n_par))
-            for j in range(len(self.k)) if not blas else ():
-                kk = int(self.k[j])
-                cols = slice(self.offs[j], self.offs[j] + kk)
-                if not uniform:
-                    xj = xs[uu, j]
-                    obs = xj >= 0
-                    s[obs, cols] = glog[self.offs[j] + xj[obs], qq[obs], :kk]
-                xa = xs[:, j]
-                oa = xa >= 0
-                sbar[oa, cols] = np.einsum("uq,uqm->um", ps[oa], glog[self.offs[j] + xa[oa], :, :kk])
-            if blas:  # symmetric rank-k updates (upper triangle only: half the flops of the products)
-                if s is not None:
-                    outer = syrk(1.0, (s * np.sqrt(wq[uu, qq])[:, None]).T, beta=1.0, c=outer, overwrite_c=1)
-                mean_outer = syrk(1.0, (sbar * np.sqrt(fs)[:, None]).T, beta=1.0, c=mean_outer, overwrite_c=1)
-            else:
-                flat = s * np.sqrt(wq[uu, qq])[:, None]
-                outer += flat.T @ flat
-                mean_outer += (sbar * fs[:, None]).T @ sbar
-            grad += fs @ sbar
+        # the nodes' second moments on E_STEP_THREADS threads at large n (each node's sum its own: bit for bit)
+        threaded = by_node is not None and E_STEP_THREADS > 1 and pats.shape[0] > _ESTEP_BLOCK
+        pending: list = []
+        with ThreadPoolExecutor(E_STEP_THREADS) if threaded else nullcontext() as pool:
+            for lo in range(0, pats.shape[0], chunk):
+                sl = slice(lo, lo + chunk)
+                xs, ps, fs = pats[sl], post[sl], f[sl]
+                # only (pattern, node) cells that carry posterior weight enter the second moment
+                wq = fs[:, None] * ps
+                if by_node is not None:  # the intercepts' scores only, their second moments per node
+                    pending = _accumulate_by_node(by_node, ctables, xs, wq, self.offs[:-1], syrk, pool)
+                    s = None
+                elif uniform:  # the same values as the loop below, copied in one gather
+                    uu, qq = np.nonzero(wq > 1e-13 * wq.max())
+                    xu = xs[uu]
+                    at = (self.offs[:-1][None, :] + xu) * q + qq[:, None]
+                    at[xu < 0] = table.shape[0] - 1
+                    s = table[at].reshape(uu.size, self.n_par)
+                else:
+                    uu, qq = np.nonzero(wq > 1e-13 * wq.max())
+                    s = np.zeros((uu.size, self.n_par))
+                if blas:
+                    at = (self.offs[:-1][None, :] + xs) * kmax
+                    at[xs < 0] = gmat.shape[1] - kmax  # the zero block: a missing answer scores nothing
+                    pick = (at[:, :, None] + np.arange(kmax)[None, None, :]).reshape(xs.shape[0], self.n_par)
+                    sbar = np.take_along_axis(ps @ gmat, pick, axis=1)
+                else:
+                    sbar = np.zeros((xs.shape[0], self.n_par))
+                for j in range(len(self.k)) if not blas else ():
+                    kk = int(self.k[j])
+                    cols = slice(self.offs[j], self.offs[j] + kk)
+                    if not uniform:
+                        xj = xs[uu, j]
+                        obs = xj >= 0
+                        s[obs, cols] = glog[self.offs[j] + xj[obs], qq[obs], :kk]
+                    xa = xs[:, j]
+                    oa = xa >= 0
+                    sbar[oa, cols] = np.einsum("uq,uqm->um", ps[oa], glog[self.offs[j] + xa[oa], :, :kk])
+                if blas:  # symmetric rank-k updates (upper triangle only: half the flops of the products)
+                    if s is not None:
+                        outer = syrk(1.0, (s * np.sqrt(wq[uu, qq])[:, None]).T, beta=1.0, c=outer, overwrite_c=1)
+                    mean_outer = syrk(1.0, (sbar * np.sqrt(fs)[:, None]).T, beta=1.0, c=mean_outer, overwrite_c=1)
+                else:
+                    flat = s * np.sqrt(wq[uu, qq])[:, None]
+                    outer += flat.T @ flat
+                    mean_outer += (sbar * fs[:, None]).T @ sbar
+                grad += fs @ sbar
+                for done in pending:  # (the nodes' second moments of this chunk, computed meanwhile)
+                    done.result()
         if by_node is not None:
             outer = _expand_by_node(by_node, self.theta, len(self.k), kmax)
         if blas:

@@ -48,13 +48,11 @@ def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series 
     """
     if codes is None:
         codes = recode(cal, data)
-    pats, inverse, counts = _unique_patterns(codes)
-    inverse = inverse.ravel()
-    eap, _ = _eap(cal, pats)
-    eap[(pats < 0).all(axis=1)] = np.nan
+    pats, inverse, counts, eap = _patterns_and_eap(cal, data, codes)
+    eap = eap.copy()
     labels = None
     if group is not None:
-        gcode, levels = pd.factorize(pd.Series(group).to_numpy(), use_na_sentinel=True)
+        gcode, levels = _factorized(group)
         width = len(levels) + 1
         kcode, kuniq = pd.factorize(inverse.astype(np.int64) * width + (gcode.astype(np.int64) + 1))
         counts = np.bincount(kcode, minlength=kuniq.size)
@@ -70,3 +68,40 @@ def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series 
     frame = pd.DataFrame(cols)
     return DistinctPatterns(frame=frame, counts=np.asarray(counts, dtype=float), theta=pd.Series(eap, index=frame.index),
                             group=labels, n_rows=int(codes.shape[0]))
+
+
+def _factorized(group: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of the group labels; within the IRT step's shared coding scope
+    (:func:`~psychometrics.irt._data.shared_category_codes`) once per grouping object — every subscale's
+    patterns are counted per group of the same labels (10⁶ string labels: ≈ 0.2 s each time)."""
+    from psychometrics.irt._data import _SHARED
+
+    shared = _SHARED.get()
+    key = ("group labels", id(group))
+    if shared is not None and key in shared and shared[key][0] is group:
+        return shared[key][1]
+    out = pd.factorize(pd.Series(group).to_numpy(), use_na_sentinel=True)
+    if shared is not None:
+        shared[key] = (group, out)  # (the labels held: their id is not reused in the scope)
+    return out
+
+
+def _patterns_and_eap(cal: IRTCalibration, data: pd.DataFrame, codes: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct patterns of ``codes`` (``recode(cal, data)``), inverse, counts and their EAP θ̂ (NaN for
+    no answer); within the IRT step's shared scope computed once per (calibration, data) — the step counts
+    a subscale's patterns with and without its groups from the same codes."""
+    from psychometrics.irt._data import _SHARED
+
+    shared = _SHARED.get()
+    key = ("patterns", id(cal), id(data))
+    if shared is not None and key in shared and shared[key][0] is cal and shared[key][1] is data:
+        return shared[key][2]
+    pats, inverse, counts = _unique_patterns(codes)
+    inverse = inverse.ravel()
+    eap, _ = _eap(cal, pats)
+    eap[(pats < 0).all(axis=1)] = np.nan
+    out = (pats, inverse, counts, eap)
+    if shared is not None:
+        shared[key] = (cal, data, out)  # (both held: their ids are not reused in the scope)
+    return out
