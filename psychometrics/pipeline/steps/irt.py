@@ -6,6 +6,7 @@ CFA-based non-invariance). Failures are notes, never errors. Nothing here is ran
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -50,20 +51,18 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance
     rel: dict[str, float] = {}
     notes: list[str] = []
     diags: list[Diagnostic] = []
+    done = _calibrations(calibrate, items, [(sid, ids) for sid, ids in scores if len(ids) >= 3])
     for sid, ids in scores:
         if len(ids) < 3:
             notes.append(f"{sid}: {len(ids)} item(s); an IRT calibration needs at least three.")
             continue
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                cal = calibrate(items, ids, "grm")
-            for w in caught:
-                if issubclass(w.category, PsychometricsWarning):
-                    diags.append(Diagnostic(w.category.__name__, f"{sid}: {w.message}"))
-        except PsychometricsError as exc:
-            notes.append(f"{sid}: the GRM could not be calibrated ({why(exc)}).")
+        cal, caught = done[sid]
+        if isinstance(cal, PsychometricsError):
+            notes.append(f"{sid}: the GRM could not be calibrated ({why(cal)}).")
             continue
+        for category, message in caught:
+            if issubclass(category, PsychometricsWarning):
+                diags.append(Diagnostic(category.__name__, f"{sid}: {message}"))
         cals[sid] = cal
         # a method change above a size threshold (the SEs' information from a subsample) is shown in the report
         notes.extend(f"{sid}: {d}" for d in cal.diagnostics if d.startswith("standard errors:"))
@@ -90,6 +89,48 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance
     return IRTStep(calibrations=cals, item_fit=fits, sum_scores=tables, information=infos, marginal_reliability=rel,
                    dif=dif, lr_dif=lr, bifactor=bifactor, notes=tuple(notes), diagnostics=tuple(diags),
                    global_fit=m2, local_dependence=ld)
+
+
+#: from this many analysed rows the subscale calibrations run on CONCURRENT_CALIBRATIONS threads (bigger data)
+_CONCURRENT_ROWS = 20_000
+#: threads of the subscale calibrations (1: one after the other). The numbers, notes and diagnostics do not
+#: depend on it, bit for bit (tests/test_pipeline_irt_concurrent.py)
+CONCURRENT_CALIBRATIONS = min(2, os.cpu_count() or 1)
+
+
+def _calibrations(calibrate: Any, items: pd.DataFrame, todo: list[tuple[str, list[str]]]) -> dict[str, tuple]:
+    """sid → (calibration or its PsychometricsError, its recorded warnings as (category, message)).
+
+    Each calibration records its own warnings (``irt._data.recorded_warnings``: a context variable, not the
+    process-wide ``warnings.catch_warnings``), so at large n the subscales run on two threads (disjoint
+    items: each codes its own into the step's shared codes; every thread runs in a copy of this context) and
+    the total — the largest, with its own threaded E-steps — after them, alone. Other code's warnings
+    (numpy's) are swallowed as before by one ``catch_warnings`` entered and left by this thread only."""
+    import contextvars
+
+    from psychometrics.irt._data import recorded_warnings
+
+    def one(ids: list[str]) -> tuple:
+        with recorded_warnings() as caught:
+            try:
+                return calibrate(items, ids, "grm"), caught
+            except PsychometricsError as exc:
+                return exc, caught
+
+    out: dict[str, tuple] = {}
+    subs = [(sid, ids) for sid, ids in todo if sid != "total"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if CONCURRENT_CALIBRATIONS > 1 and len(subs) > 1 and len(items) >= _CONCURRENT_ROWS:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(CONCURRENT_CALIBRATIONS) as pool:
+                futures = {sid: pool.submit(contextvars.copy_context().run, one, ids) for sid, ids in subs}
+                out.update({sid: fut.result() for sid, fut in futures.items()})
+        for sid, ids in todo:
+            if sid not in out:
+                out[sid] = one(ids)
+    return out
 
 
 def _record(caught: list, diags: list[Diagnostic], prefix: str) -> None:
