@@ -177,7 +177,7 @@ def ordinal_logistic_dif(
     rows (whenever some of those repeat, as they must when n exceeds their possible number), so
     every number is identical.
     """
-    from scipy.stats import chi2
+    from psychometrics.irt._chi2 import chi2_sf
 
     items = list(items if items is not None else data.columns)
     levels = [g for g in pd.unique(group.dropna())]
@@ -240,11 +240,11 @@ def ordinal_logistic_dif(
         r2 = [1 - m["loglik"] / ll0 for m in (m1, m2, m3)]
         dfg = len(levels) - 1
         x12, x23, x13 = 2 * (m2["loglik"] - m1["loglik"]), 2 * (m3["loglik"] - m2["loglik"]), 2 * (m3["loglik"] - m1["loglik"])
-        p13 = float(chi2.sf(x13, 2 * dfg))
+        p13 = float(chi2_sf(x13, 2 * dfg))
         rows[item] = {
             "n": n_item, "collapsed": collapsed,
-            "chi2_12": x12, "p_12": float(chi2.sf(x12, dfg)),
-            "chi2_23": x23, "p_23": float(chi2.sf(x23, dfg)),
+            "chi2_12": x12, "p_12": float(chi2_sf(x12, dfg)),
+            "chi2_23": x23, "p_23": float(chi2_sf(x23, dfg)),
             "chi2_13": x13, "df_13": 2 * dfg, "p_13": p13,
             "r2_1": r2[0], "delta_r2_12": r2[1] - r2[0], "delta_r2_23": r2[2] - r2[1], "delta_r2_13": r2[2] - r2[0],
             "beta1_change": abs((m1["beta"][0] - m2["beta"][0]) / m1["beta"][0]),

@@ -32,6 +32,7 @@ import pandas as pd
 from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import ConvergenceWarning, DataError
+from psychometrics.irt._chi2 import chi2_sf
 from psychometrics.irt._models import category_probs
 from psychometrics.irt.multigroup import GroupedResponses, MultiGroupGRM, prepare_groups
 from psychometrics.irt.results import IRTCalibration
@@ -204,10 +205,8 @@ def _round(fitter: _Fitter, anchors: frozenset[int], alpha: float) -> tuple[pd.D
         rows[data.items[j]] = {"chi2": chi2, "df": df, "p": np.nan, "sids": sids, "uids": uids, "focal": focal,
                                "anchor": j in anchors}
     tab = pd.DataFrame.from_dict(rows, orient="index")
-    from scipy.stats import chi2 as chi2_dist
-
     ok = tab["chi2"].notna()
-    tab.loc[ok, "p"] = chi2_dist.sf(tab.loc[ok, "chi2"].astype(float), tab.loc[ok, "df"].astype(float))
+    tab.loc[ok, "p"] = chi2_sf(tab.loc[ok, "chi2"].to_numpy(dtype=float), tab.loc[ok, "df"].to_numpy(dtype=float))
     tab["q"] = benjamini_hochberg(tab["p"].to_numpy(dtype=float))
     tab["flag"] = tab["q"] < alpha
     tab = tab[["chi2", "df", "p", "q", "flag", "sids", "uids", "focal", "anchor"]]
