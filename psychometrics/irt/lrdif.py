@@ -160,7 +160,7 @@ class _Fitter:
         if free in self.cache:
             return self.cache[free]
         model = MultiGroupGRM(self.data, free, "free", self.points, self.rule)
-        chord = None
+        chord = start = None
         if near is not None and near in self.cache:
             m0, o0 = self.cache[near]
             x0 = model.start_from(m0, o0["x"])
@@ -168,9 +168,12 @@ class _Fitter:
                 if "hessians" not in o0:
                     o0["hessians"] = m0.hessians(o0["x"])
                 chord = o0["hessians"]
+                at = getattr(m0, "at", None)
+                if free >= near and at is not None and np.array_equal(at[0], o0["x"]):
+                    start = at[1:]  # freeing items keeps every group's parameters: ℓ and gradients known
         else:
             x0 = model.start_pooled(*self.pooled)
-        out = model.fit(x0, method=self.method, chord=chord)
+        out = model.fit(x0, method=self.method, chord=chord, start=start)
         if not out["converged"]:
             names = ", ".join(self.data.items[j] for j in sorted(free)) or "none"
             self.problems.append(f"model with free items [{names[:200]}] not converged "
