@@ -30,37 +30,41 @@ def _sig(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def _po_design(y: np.ndarray, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """∂z_y/∂(α, β) and ∂z_{y+1}/∂(α, β) per row (N × (K − 1 + p)): (e_{y−1}, x) and (e_y, x), the α part
-    zero where the logit is ±∞ (y = 0, y = K − 1). Built once per fit: the gradient is Aᵀ d_y + Bᵀ d_{y+1}
-    and the Hessian AᵀH_yyA + BᵀH_{y+1,y+1}B + AᵀH_{y,y+1}B + BᵀH_{y,y+1}A (diagonal H per row)."""
-    m = k - 1
-    a = np.zeros((y.size, m + x.shape[1]))
-    b = np.zeros((y.size, m + x.shape[1]))
-    up, lo = np.flatnonzero(y >= 1), np.flatnonzero(y <= k - 2)
-    a[up, y[up] - 1] = 1.0
-    b[lo, y[lo]] = 1.0
-    a[:, m:] = x
-    b[:, m:] = x
-    return a, b
+def _po_design(y: np.ndarray, k: int) -> np.ndarray:
+    """The start of each category's run in ``y`` sorted (K + 1 bounds): the sums over the rows answering k are
+    segment sums (``np.add.reduceat``; an unused category's sums are 0). The rows must be sorted by y."""
+    return np.searchsorted(y, np.arange(k + 1))
 
 
 def _po_loglik_grad(
     params: np.ndarray, y: np.ndarray, x: np.ndarray, k: int, w: np.ndarray | None = None, hessian: bool = False,
-    design: tuple[np.ndarray, np.ndarray] | None = None,
+    design: np.ndarray | None = None,
 ) -> tuple:
     """Log-likelihood and gradient (and with ``hessian`` the analytic Hessian); ``w`` the count of
-    each (y, x) row (None: every row once); ``design``: :func:`_po_design` of (y, x, k) (built here
-    when not given).
+    each (y, x) row (None: every row once); ``design``: :func:`_po_design` of rows sorted by y (without it
+    the rows are sorted here; the sums do not depend on the order but for rounding).
 
     Per row only the two cumulative logits bounding its category are formed (z_y = α_y + η and
     z_{y+1}, with α_0 = +∞, α_K = −∞), and each logistic from one tanh (σ(−z) = (1 − tanh(z/2))/2,
     tanh being odd): the same floating-point values as forming all K − 1 logits per row. The sums over
-    rows are products with the design (tests/test_irt_dif.py: equal to per-row sums to 1e-12).
+    the rows of a category are segment sums of the rows sorted by y (tests/test_irt_dif.py: equal to
+    central differences of an independent per-row likelihood).
     """
-    a_mat, b_mat = design if design is not None else _po_design(y, x, k)
-    alpha = params[: k - 1]
-    eta = x @ params[k - 1 :] if x.shape[1] else np.zeros(y.size)
+    if design is None:
+        order = np.argsort(y, kind="stable")
+        y, x = y[order], x[order]
+        w = None if w is None else w[order]
+        design = _po_design(y, k)
+    m = k - 1
+    starts, empty = design[:k], design[1:] == design[:k]
+
+    def seg(v: np.ndarray) -> np.ndarray:  # per-category sums (an unused category: 0)
+        out = np.add.reduceat(v, starts, axis=0)
+        out[empty] = 0.0
+        return out
+
+    alpha = params[:m]
+    eta = x @ params[m:] if x.shape[1] else np.zeros(y.size)
     zu = np.concatenate([[np.inf], alpha])[y] + eta  # z_y: logit P(X >= y)
     zl = np.concatenate([alpha, [-np.inf]])[y] + eta  # z_{y+1}
     with np.errstate(invalid="ignore"):
@@ -75,7 +79,8 @@ def _po_loglik_grad(
     du, dl = psi_u / p, -psi_l / p  # ∂ log P / ∂z_y and ∂ log P / ∂z_{y+1}
     logp = np.log(p)
     d_u, d_l = (du, dl) if w is None else (du * w, dl * w)
-    grad = a_mat.T @ d_u + b_mat.T @ d_l
+    # α_k enters z_y of the rows answering k + 1 and z_{y+1} of those answering k
+    grad = np.concatenate([seg(d_u)[1:] + seg(d_l)[:m], x.T @ (d_u + d_l)])
     ll = float(logp.sum() if w is None else logp @ w)
     if not hessian:
         return ll, grad
@@ -86,8 +91,18 @@ def _po_loglik_grad(
     h_ul = -du * dl
     if w is not None:
         h_uu, h_ll, h_ul = h_uu * w, h_ll * w, h_ul * w
-    hess = a_mat.T @ (h_uu[:, None] * a_mat + h_ul[:, None] * b_mat) + b_mat.T @ (h_ll[:, None] * b_mat + h_ul[:, None] * a_mat)
-    return ll, grad, 0.5 * (hess + hess.T)
+    hess = np.zeros((m + x.shape[1], m + x.shape[1]))
+    idx = np.arange(m)
+    hess[idx, idx] = seg(h_uu)[1:] + seg(h_ll)[:m]
+    cross = seg(h_ul)[1:m]  # rows answering k (1 ≤ k ≤ K − 2): (α_{k−1}, α_k)
+    hess[idx[:-1], idx[1:]] = cross
+    hess[idx[1:], idx[:-1]] = cross
+    # (α, β): z_y and z_{y+1} both contain η = xβ
+    ab = seg((h_uu + h_ul)[:, None] * x)[1:] + seg((h_ll + h_ul)[:, None] * x)[:m]
+    hess[:m, m:] = ab
+    hess[m:, :m] = ab.T
+    hess[m:, m:] = x.T @ ((h_uu + h_ll + 2.0 * h_ul)[:, None] * x)
+    return ll, grad, hess
 
 
 def fit_proportional_odds(
@@ -113,7 +128,11 @@ def fit_proportional_odds(
     tail = np.cumsum(counts[::-1])[::-1][1:] / n
     params = (np.concatenate([np.log(tail / (1 - tail)), np.zeros(x.shape[1])]) if start is None
               else np.array(start, dtype=float))
-    design = _po_design(y, x, k)
+    order = np.argsort(y, kind="stable")  # rows sorted by answer: per-category sums are segment sums
+    if np.any(order != np.arange(y.size)):
+        y, x = y[order], x[order]
+        w = None if w is None else w[order]
+    design = _po_design(y, k)
     ll, g, hess = _po_loglik_grad(params, y, x, k, w, hessian=True, design=design)
     converged = False
     for _ in range(max_iter):
