@@ -401,10 +401,18 @@ class MultiGroupGRM:
                 return out
         return self._fit_bfgs(x0, gtol, max_iter)
 
+    @cached_property
+    def _intercept_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of consecutive intercepts (c_v, c_{v+1}) of every block (for the ordering check)."""
+        lo = [f + v for f, m in self._intercept_blocks for v in range(m - 1)]
+        return np.array(lo, dtype=np.int64), np.array(lo, dtype=np.int64) + 1
+
     def _valid(self, x: np.ndarray) -> bool:
+        """Finite, |x| ≤ 50, and every block's intercepts strictly decreasing."""
         if not np.all(np.isfinite(x)) or np.any(np.abs(x) > 50):
             return False
-        return all(m < 2 or bool(np.all(np.diff(x[f: f + m]) < 0)) for f, m in self._intercept_blocks)
+        lo, hi = self._intercept_pairs
+        return bool(np.all(x[hi] - x[lo] < 0))
 
     def _fit_newton(self, x0: np.ndarray, tol: float = 1e-8, max_iter: int = 50,
                     chord: list[np.ndarray] | None = None, start: tuple | None = None) -> dict | None:
