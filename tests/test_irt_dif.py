@@ -181,3 +181,19 @@ def test_nested_starts_give_the_cold_start_fits(monkeypatch):
         np.testing.assert_allclose(warm[col], cold[col], rtol=1e-8)
     np.testing.assert_allclose(warm["beta1_change"], cold["beta1_change"], atol=1e-6)
     assert (warm["jodoin_gierl"] == cold["jodoin_gierl"]).all() and warm["converged"].all()
+
+
+def test_group_without_an_answer_to_an_item_gives_no_collinear_dummy():
+    # the first group (the reference) has no answer to item b: its dummies would be collinear with the
+    # thresholds (a singular Hessian); b's statistics equal those of its rows without that group's label
+    rng = np.random.default_rng(8)
+    n = 600
+    t = rng.standard_normal(n)
+    group = pd.Series(np.where(np.arange(n) < 5, "a", rng.choice(["b", "c"], n)))
+    data = pd.DataFrame({k: np.clip(np.round(t + rng.standard_normal(n)), -1, 1) for k in ("a", "b")})
+    data.loc[group == "a", "b"] = np.nan
+    theta = pd.Series(np.round(t, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = ordinal_logistic_dif(data, group, theta)
+    assert bool(out.loc["b", "converged"]) and np.isfinite(out.loc["b", "chi2_13"])

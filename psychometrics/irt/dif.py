@@ -259,7 +259,10 @@ def ordinal_logistic_dif(
         counts = np.bincount(y) if wv is None else np.bincount(y, weights=wv)
         n_item = int(xv.size) if wv is None else int(wv.sum())
         y, t, gcode, w = _distinct_rows(y, t, gcode, wv)
-        dummies = np.column_stack([(gcode == j).astype(float) for j in range(1, len(levels))])
+        # dummies of the groups answering this item but the first (a group without an answer to it would
+        # give a column collinear with the thresholds: the same maximum, a singular Hessian)
+        here = np.unique(gcode)
+        dummies = np.column_stack([(gcode == j).astype(float) for j in here[1:]]) if here.size > 1 else np.zeros((y.size, 0))
         m1 = fit_proportional_odds(y, t[:, None], weights=w)
         # above NESTED_START_ABOVE respondents each model starts from the nested one's estimate (the added
         # coefficients 0): the same maxima in about a third fewer Newton passes
