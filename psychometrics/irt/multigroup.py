@@ -203,6 +203,7 @@ class MultiGroupGRM:
         self.n_latent = 2 * (n_groups - 1) if latent == "free" else 0
         self.n_par = pos + self.n_latent
         self.n = float(sum(f.sum() for f in data.counts))
+        self.at: tuple | None = None  # (x, ℓ, per-group gradients) of the last evaluation (loglik_grad)
 
     # ------------------------------------------------------------ parameters
     def latent_params(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
