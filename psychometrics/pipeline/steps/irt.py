@@ -99,37 +99,21 @@ def _record(caught: list, diags: list[Diagnostic], prefix: str) -> None:
 
 
 def _lr_dif_tasks(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[str, Any]
-                  ) -> list[tuple[str, Any, list, str | None]]:
-    """Per subscale (sid, fit task, warnings of the preparation, note) of multi-group LR DIF (GRM; reference group =
-    the first level in sorted order): the groups are prepared here (the step's shared item codes are
-    visible in this thread only), the fits run as tasks; a subscale that cannot be prepared is a note."""
+                  ) -> list[tuple[str, Any]]:
+    """Per subscale (sid, task or None) of multi-group LR DIF (GRM; reference group = the first level in
+    sorted order): the task prepares the groups and fits the models (``lr_dif``)."""
     if opts.group is None or work.group is None:
         return []
     from functools import partial
 
     from psychometrics.irt.lrdif import lr_dif
-    from psychometrics.irt.multigroup import prepare_groups
 
-    out = []
-    for s in scale.subscales:
-        if s.id in cals:
-            items = list(scale.items_of(s.id))
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    prepared = prepare_groups(work.items, work.group, items)
-            except PsychometricsError as exc:
-                out.append((s.id, None, [], f"{s.id}: likelihood-ratio DIF not computed ({why(exc)})."))
-                continue
-            out.append((s.id, partial(lr_dif, work.items, work.group, items, pooled_calibration=cals[s.id],
-                                      prepared=prepared), list(caught), None))
-        else:
-            out.append((s.id, None, [], None))
-    return out
+    return [(s.id, partial(lr_dif, work.items, work.group, list(scale.items_of(s.id)), pooled_calibration=cals[s.id])
+             if s.id in cals else None) for s in scale.subscales]
 
 
-#: above ``_PATTERNS_ABOVE`` rows the subscales' DIF fits (ordinal and multi-group LR: independent,
-#: deterministic, with one BLAS thread each) run on this many threads; the numbers are identical to the
+#: above ``_PATTERNS_ABOVE`` rows the subscales' DIF tasks (ordinal and multi-group LR: inputs and fits;
+#: independent, deterministic, with one BLAS thread each) run on this many threads; the numbers are identical to the
 #: sequential run (tests/test_pipeline_steps_irt.py), the notes and diagnostics in the same order
 _DIF_THREADS = 2
 
@@ -137,17 +121,18 @@ _DIF_THREADS = 2
 def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep,
                     cals: dict[str, Any], notes: list[str], diags: list[Diagnostic], eap_scores: Any,
                     pats: dict[str, Any], advance: Any) -> tuple[pd.DataFrame | None, dict[str, Any]]:
-    """Ordinal-logistic DIF and multi-group LR DIF of every subscale: inputs prepared in this thread, the
-    fits as tasks (on ``_DIF_THREADS`` threads at large n), results, notes and diagnostics collected in
-    the sequential order (ordinal DIF of every subscale, then LR DIF)."""
+    """Ordinal-logistic DIF and multi-group LR DIF of every subscale as tasks (matching scores or groups
+    prepared, then the fits; on ``_DIF_THREADS`` threads at large n, each in a copy of this thread's
+    context), results, notes and diagnostics collected in the sequential order (ordinal DIF of every
+    subscale, then LR DIF)."""
     dif_tasks = _dif_tasks(work, scale, opts, cals, eap_scores, pats)
     lr_tasks = _lr_dif_tasks(work, scale, opts, cals)
-    lr_fns = [fn for _, fn, _, _ in lr_tasks if fn is not None]
-    tasks = lr_fns + [fn for _, fn, _ in dif_tasks]  # the longer LR fits first
+    lr_fns = [fn for _, fn in lr_tasks if fn is not None]
+    tasks = lr_fns + [fn for _, fn in dif_tasks]  # the longer LR fits first
     workers = min(_DIF_THREADS, os.cpu_count() or 1) if work.items.shape[0] > _PATTERNS_ABOVE else 1
     done = _run_tasks(tasks, workers, on_done=lambda i: advance(1) if i < len(lr_fns) else None)
     parts = []
-    for (sid, _, _), (tab, exc, caught) in zip(dif_tasks, done[len(lr_fns):]):
+    for (sid, _), (tab, exc, caught) in zip(dif_tasks, done[len(lr_fns):]):
         if exc is not None:
             notes.append(f"{sid}: DIF not computed ({why(exc)}).")
             continue
@@ -156,17 +141,15 @@ def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, inva
         parts.append(tab)
     lr: dict[str, Any] = {}
     it = iter(done[:len(lr_fns)])
-    for sid, fn, pre, note in lr_tasks:  # notes and diagnostics in the sequential step's order
+    for sid, fn in lr_tasks:  # notes and diagnostics in the sequential step's order
         if fn is None:
-            if note is not None:
-                notes.append(note)
             advance(1)
             continue
         res, exc, caught = next(it)
         if exc is not None:
             notes.append(f"{sid}: likelihood-ratio DIF not computed ({why(exc)}).")
             continue
-        _record(pre + caught, diags, f"LR DIF {sid}")
+        _record(caught, diags, f"LR DIF {sid}")
         lr[sid] = res
     dif = None
     if parts:
@@ -178,7 +161,9 @@ def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, inva
 
 def _run_tasks(tasks: list[Any], workers: int, on_done: Any = None) -> list[tuple[Any, BaseException | None, list]]:
     """(result, PsychometricsError or None, recorded warnings) per task, in task order; each task's warnings
-    recorded apart (a thread-local task index routes them); on ``workers`` > 1 threads."""
+    recorded apart (a thread-local task index routes them); on ``workers`` > 1 threads, each task in a
+    copy of the calling thread's context."""
+    import contextvars
     import threading
 
     local = threading.local()
@@ -189,10 +174,12 @@ def _run_tasks(tasks: list[Any], workers: int, on_done: Any = None) -> list[tupl
         if i is not None:
             caught[i].append(warnings.WarningMessage(message, category, filename, lineno, file, line))
 
+    contexts = [contextvars.copy_context() for _ in tasks]  # the step's shared item codes in every thread
+
     def run(i: int) -> tuple[Any, BaseException | None]:
         local.task = i
         try:
-            return tasks[i](), None
+            return contexts[i].run(tasks[i]), None
         except PsychometricsError as exc:
             return None, exc
         finally:
@@ -314,28 +301,29 @@ def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list
 
 
 def _dif_tasks(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[str, Any], eap_scores: Any,
-               pats: dict[str, Any] | None = None) -> list[tuple[str, Any, list]]:
-    """Per subscale (sid, fit task, []) of ordinal logistic regression DIF (its EAP θ as matching variable):
-    the matching scores and distinct rows computed here, the proportional-odds fits as the task."""
+               pats: dict[str, Any] | None = None) -> list[tuple[str, Any]]:
+    """Per subscale (sid, task) of ordinal logistic regression DIF (its EAP θ as matching variable): the
+    task computes the matching scores (at large n the distinct (pattern, group) rows) and the fits."""
     if opts.group is None or work.group is None:
         return []
-    from functools import partial
-
-    from psychometrics.irt.dif import ordinal_logistic_dif
-
     group = work.group.astype(str)
-    out = []
-    for s in scale.subscales:
-        if s.id not in cals:
-            continue
+    return [(s.id, _ordinal_dif_task(work, group, cals[s.id], list(scale.items_of(s.id)), eap_scores, pats))
+            for s in scale.subscales if s.id in cals]
+
+
+def _ordinal_dif_task(work: Responses, group: pd.Series, cal: Any, items: list[str], eap_scores: Any,
+                      pats: dict[str, Any] | None) -> Any:
+    def task() -> pd.DataFrame:
+        from psychometrics.irt.dif import ordinal_logistic_dif
+
         data, grp, weights = work.items, group, None
         distinct = None
         if work.items.shape[0] > _PATTERNS_ABOVE:  # the fits depend on a row only through (pattern, group)
             from psychometrics.irt.patterns import distinct_patterns
 
             try:
-                codes = _codes(cals[s.id], work.items, pats) if pats is not None else None
-                distinct = distinct_patterns(cals[s.id], work.items, group, codes=codes)
+                codes = _codes(cal, work.items, pats) if pats is not None else None
+                distinct = distinct_patterns(cal, work.items, group, codes=codes)
             except PsychometricsError:  # (not expected: the calibration's own rows) the rows as before
                 distinct = None
             if distinct is not None and distinct.frame.shape[0] > _DISTINCT_SHARE * distinct.n_rows:
@@ -343,7 +331,6 @@ def _dif_tasks(work: Responses, scale: Scale, opts: ValidationOptions, cals: dic
         if distinct is not None:
             data, grp, theta, weights = distinct.frame, distinct.group, distinct.theta, distinct.counts
         else:
-            theta = eap_scores(cals[s.id], work.items)["theta"]
-        out.append((s.id, partial(ordinal_logistic_dif, data, grp, theta, list(scale.items_of(s.id)), weights=weights),
-                    []))
-    return out
+            theta = eap_scores(cal, work.items)["theta"]
+        return ordinal_logistic_dif(data, grp, theta, items, weights=weights)
+    return task
