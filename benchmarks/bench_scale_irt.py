@@ -7,8 +7,7 @@ with ``psychometrics simulate --seed 0`` (cached in --data-dir: the same files a
 benchmarks/bench_scale.py). In a fresh process per size the data step of ``validate … --group
 career_stage`` loads the rows (not timed), then the IRT step (``pipeline.steps.irt.irt_step``)
 runs with its parts timed: the GRM calibrations (five subscales and the 28-item total), S-X²,
-ordinal-logistic DIF (with the EAP θ̂), multi-group LR DIF (its groups prepared in the step's thread:
-prepare_groups), M2/C2 and LD. Printed per part: wall
+ordinal-logistic DIF (with the EAP θ̂), multi-group LR DIF, M2/C2 and LD. Printed per part: wall
 time, CPU time (of the part's own thread; the whole step's: the process's, all threads) and, for the
 whole step, the peak resident memory
 (sampled every 20 ms) and its increase over the loaded data. The invariance step's flags are not
@@ -44,7 +43,6 @@ PARTS = (
     ("EAP θ̂ (row path)", "psychometrics.irt", "eap_scores"),
     ("ordinal DIF fits", "psychometrics.irt.dif", "ordinal_logistic_dif"),
     ("multi-group LR DIF", "psychometrics.irt.lrdif", "lr_dif"),
-    ("LR DIF groups prepared", "psychometrics.irt.multigroup", "prepare_groups"),
     ("M2 / C2", "psychometrics.irt.m2", "limited_information_fit"),
     ("LD χ² / Q3", "psychometrics.irt.fit", "local_dependence"),
 )
