@@ -231,7 +231,6 @@ def lr_dif(
     progress: Callable[[str], None] | None = None,
     pooled_calibration: IRTCalibration | None = None,
     optimizer: str = "auto",
-    prepared: GroupedResponses | None = None,
 ) -> LRDIFResult:
     """Multi-group likelihood-ratio DIF, all-others-as-anchors then purified anchors (module docstring).
 
@@ -258,9 +257,6 @@ def lr_dif(
         How each multi-group model is maximised: Newton's method with the exact observed
         information (``shift`` rule; BFGS where it fails), or BFGS. ``auto``: Newton above
         ``NEWTON_ABOVE`` respondents, else BFGS. Both find the same maximum (χ² to ≈ 1e−7 relative).
-    prepared : GroupedResponses, optional
-        ``prepare_groups(data, group, items, reference)`` computed beforehand (the pipeline prepares the
-        subscales in its thread and fits them on worker threads); ``data`` and ``group`` are then not read.
 
     Returns
     -------
@@ -277,8 +273,7 @@ def lr_dif(
     items = list(items if items is not None else data.columns)
     if len(items) < 3:
         raise DataError("multi-group LR DIF needs at least three items (anchors identify the group differences)")
-    if prepared is None:
-        prepared = prepare_groups(data, group, items, reference)
+    prepared = prepare_groups(data, group, items, reference)
     fitter = _Fitter(prepared, quadrature_points, progress, latent_rule, pooled_calibration, optimizer)
     everything = frozenset(range(len(items)))
     stage1, _ = _round(fitter, everything, alpha)
