@@ -22,12 +22,13 @@ from psychometrics.simulate import default_study_path, load_study, simulate_stud
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(monkeypatch, above: int):
+def _run(monkeypatch, above: int, lr: bool = False):
     monkeypatch.setattr(step, "_PATTERNS_ABOVE", above)
     monkeypatch.setattr(step, "_DISTINCT_SHARE", 1.0)  # (n = 1,500: about 1,000 distinct (pattern, group) rows)
     # the row path as it runs at large n: EAP θ̂ once per distinct pattern (scores._DISTINCT_ABOVE), then per row
     monkeypatch.setattr(importlib.import_module("psychometrics.irt.scores"), "_DISTINCT_ABOVE", 0)
-    monkeypatch.setattr(step, "_lr_dif", lambda *args, **kwargs: {})  # (multi-group LR DIF: not on this path)
+    if not lr:
+        monkeypatch.setattr(step, "_lr_dif_tasks", lambda *args, **kwargs: [])  # (multi-group LR DIF: not on this path)
     scale = Scale.from_yaml(ROOT / "scales" / "mentorship_supportiveness.yaml")
     df = simulate_study(load_study(default_study_path()), n=1500, seed=3)
     ids = [i for s in scale.subscales for i in scale.items_of(s.id)]
@@ -61,3 +62,47 @@ def test_sampled_se_information_is_a_note_of_the_step(monkeypatch):
     notes = [n for n in res.notes if "standard errors:" in n]
     assert notes and all("fixed random 500 of the 1,500 respondents" in n for n in notes)
     assert any(n.startswith("total: ") for n in notes)
+
+
+def test_dif_on_two_threads_equals_the_sequential_run(monkeypatch):
+    """issue 16: above _PATTERNS_ABOVE rows the subscales' ordinal and LR DIF fits run on _DIF_THREADS
+    threads — every table, note and diagnostic identical to the sequential run (bit for bit)."""
+    monkeypatch.setattr(step, "_DIF_THREADS", 1)
+    seq = _run(monkeypatch, 0, lr=True)
+    monkeypatch.setattr(step, "_DIF_THREADS", 2)
+    calls = []
+    run_tasks = step._run_tasks
+    monkeypatch.setattr(step, "_run_tasks", lambda tasks, workers, **kw: calls.append(workers) or run_tasks(tasks, workers, **kw))
+    par = _run(monkeypatch, 0, lr=True)
+    assert calls == [min(2, __import__("os").cpu_count() or 1)]
+    pd.testing.assert_frame_equal(par.dif, seq.dif, check_exact=True)
+    assert par.lr_dif.keys() == seq.lr_dif.keys() and par.lr_dif
+    for sid in seq.lr_dif:
+        pd.testing.assert_frame_equal(par.lr_dif[sid].to_frame(), seq.lr_dif[sid].to_frame(), check_exact=True)
+        pd.testing.assert_frame_equal(par.lr_dif[sid].latent, seq.lr_dif[sid].latent, check_exact=True)
+    assert par.notes == seq.notes and par.diagnostics == seq.diagnostics
+
+
+def test_task_warnings_are_recorded_per_task_on_threads():
+    """Each task's warnings are recorded apart even when the tasks run on two threads at once; a
+    PsychometricsError is the task's outcome, not raised."""
+    import threading
+
+    from psychometrics.exceptions import DataError, DataQualityWarning
+
+    barrier = threading.Barrier(2)
+
+    def task(i):
+        def fn():
+            barrier.wait(timeout=10)
+            for k in range(3):
+                warnings.warn(f"task {i} warning {k}", DataQualityWarning, stacklevel=1)
+            if i == 1:
+                raise DataError("bad")
+            return i
+        return fn
+
+    out = step._run_tasks([task(0), task(1)], 2)
+    assert out[0][0] == 0 and out[0][1] is None and out[1][0] is None and isinstance(out[1][1], DataError)
+    for i in (0, 1):
+        assert [str(w.message) for w in out[i][2]] == [f"task {i} warning {k}" for k in range(3)]
