@@ -6,7 +6,8 @@ One implementation each of:
 * :func:`pairwise_correlation` — Pearson correlations over pairwise-complete rows
   (R's ``cor(use = "pairwise")``), for one data set or a stack of them;
 * :func:`single_thread_blas` — limit BLAS to one thread around many small matrix
-  operations (a context manager and a decorator).
+  operations (a context manager and a decorator);
+* :func:`all_core_blas` — the cores back for one large product inside such a region.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "blas_controller"]
+__all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "all_core_blas", "blas_controller"]
 
 
 def cov2cor(c: np.ndarray) -> np.ndarray:
@@ -119,3 +120,25 @@ def single_thread_blas(fn: Callable | None = None, *, numpy_only: bool = False) 
         return wrapper
     controller = blas_controller(numpy_only)
     return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+
+
+def all_core_blas() -> Any:
+    """Let BLAS use every core this process may run on: ``with all_core_blas(): ...``.
+
+    For one large product (e.g. the NACOV middle term's ``dsyrk``, O(rows × 490²)) inside a step
+    that :func:`single_thread_blas` limits for its many small ones. OpenBLAS splits a ``gemm`` /
+    ``syrk`` by blocks of the output, each block summed by one thread in the same order, so the
+    numbers do not depend on the thread count (tested in ``tests/test_ordinal_nacov_threads.py``).
+    On an oversubscribed machine the threads can wait for each other; without threadpoolctl
+    nothing changes.
+    """
+    import os
+
+    controller = blas_controller()
+    if controller is None:  # pragma: no cover
+        return nullcontext()
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return controller.limit(limits=max(cores, 1), user_api="blas")

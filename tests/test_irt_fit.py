@@ -73,3 +73,15 @@ def test_benjamini_hochberg():
     # R: p.adjust(c(.01,.04,.03,.5), "BH") = 0.04 0.0533 0.0533 0.5
     np.testing.assert_allclose(_bh(p)[[0, 1, 2, 4]], [0.04, 0.16 / 3, 0.16 / 3, 0.5])
     assert np.isnan(_bh(p)[3])
+
+
+def test_chi2_sf_without_scipy_stats_equals_chi2_sf():
+    """The χ² tail from scipy.special.chdtrc (no scipy.stats import) is chi2.sf, also outside the support."""
+    from scipy.stats import chi2
+
+    from psychometrics._dist import chi2_sf
+
+    x = np.array([-1e-10, 0.0, 0.5, 3.0, np.nan, 1e3, np.inf])
+    for df in (0, 1, 2.0, 3, 7, -1, np.nan):
+        np.testing.assert_array_equal(chi2_sf(x, df), chi2.sf(x, df))
+        assert float(chi2_sf(3.0, df)) == float(chi2.sf(3.0, df)) or np.isnan(chi2.sf(3.0, df))

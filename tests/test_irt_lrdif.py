@@ -293,3 +293,45 @@ def test_group_codes_by_factorize_equal_the_string_labels():
     assert prepared.groups == tuple(levels) == ("1", "2.5", "b")
     np.testing.assert_array_equal(prepared.group_index, [levels.index(v) for v in labels])
     assert prepared.n_dropped_rows == 40
+
+
+def test_freed_model_starts_from_its_base_without_an_e_step():
+    """A model freeing an item of a fitted model has, at the copied estimate, every group's parameters of
+    that model: ℓ and the per-group gradients kept in ``model.at`` give its ℓ and gradient exactly (the
+    E-step they save)."""
+    data, group = _simulate(4, 0.6)
+    prepared = prepare_groups(data, group, list(data.columns), "r")
+    base = MultiGroupGRM(prepared, frozenset())
+    fit = base.fit(base.start_pooled(np.ones(6), [np.array([1.0, -1.0])] * 6), method="newton")
+    base.loglik_grad(fit["x"])
+    for j in (0, 3):
+        freed = MultiGroupGRM(prepared, frozenset({j}))
+        x0 = freed.start_from(base, fit["x"])
+        ll, grad = freed.loglik_grad(x0)
+        assert base.at[1] == ll
+        np.testing.assert_allclose(freed.gradient_from_groups(base.at[2]), grad, rtol=0, atol=1e-12 * np.abs(grad).max())
+
+
+def test_modified_newton_step_and_a_strongly_non_invariant_item():
+    """Where the exact information at the start is not positive definite (freeing an item with a large
+    planted shift), Newton continues with the eigenvalues' moduli instead of falling back to BFGS: the
+    same maximum as BFGS (χ² to 1e-6, same flags)."""
+    from psychometrics.irt.multigroup import _modified_hessian
+
+    h = -np.array([[2.0, 0.0], [0.0, -0.5]])
+    np.testing.assert_allclose(_modified_hessian(h), -np.diag([2.0, 0.5]), atol=1e-15)
+    assert _modified_hessian(np.eye(2)) is None
+    import psychometrics.irt.multigroup as mg
+
+    calls = []
+    data, group = _simulate(1, 3.0)  # (freeing item 1 at the constrained estimate: an indefinite information)
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
+        warnings.simplefilter("ignore")
+        mp.setattr(mg, "_modified_hessian", lambda h: calls.append(1) or _modified_hessian(h))
+        newton = lr_dif(data, group, reference="r", optimizer="newton")
+    assert calls
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bfgs = lr_dif(data, group, reference="r", optimizer="bfgs")
+    np.testing.assert_allclose(newton.stage1["chi2"].astype(float), bfgs.stage1["chi2"].astype(float), rtol=1e-6)
+    assert (newton.stage1["flag"] == bfgs.stage1["flag"]).all() and newton.anchors == bfgs.anchors

@@ -22,12 +22,13 @@ from psychometrics.simulate import default_study_path, load_study, simulate_stud
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(monkeypatch, above: int):
+def _run(monkeypatch, above: int, lr: bool = False):
     monkeypatch.setattr(step, "_PATTERNS_ABOVE", above)
     monkeypatch.setattr(step, "_DISTINCT_SHARE", 1.0)  # (n = 1,500: about 1,000 distinct (pattern, group) rows)
     # the row path as it runs at large n: EAP θ̂ once per distinct pattern (scores._DISTINCT_ABOVE), then per row
     monkeypatch.setattr(importlib.import_module("psychometrics.irt.scores"), "_DISTINCT_ABOVE", 0)
-    monkeypatch.setattr(step, "_lr_dif", lambda *args, **kwargs: {})  # (multi-group LR DIF: not on this path)
+    if not lr:
+        monkeypatch.setattr(step, "_lr_dif_tasks", lambda *args, **kwargs: [])  # (multi-group LR DIF: not on this path)
     scale = Scale.from_yaml(ROOT / "scales" / "mentorship_supportiveness.yaml")
     df = simulate_study(load_study(default_study_path()), n=1500, seed=3)
     ids = [i for s in scale.subscales for i in scale.items_of(s.id)]
@@ -63,14 +64,59 @@ def test_sampled_se_information_is_a_note_of_the_step(monkeypatch):
     assert any(n.startswith("total: ") for n in notes)
 
 
-def _calibrations_only(monkeypatch, threads: int, df: pd.DataFrame, scale: Scale):
+def test_dif_on_two_threads_equals_the_sequential_run(monkeypatch):
+    """issue 16: above _PATTERNS_ABOVE rows the subscales' ordinal and LR DIF fits run on _DIF_THREADS
+    threads — every table, note and diagnostic identical to the sequential run (bit for bit)."""
+    monkeypatch.setattr(step, "_DIF_THREADS", 1)
+    seq = _run(monkeypatch, 0, lr=True)
+    monkeypatch.setattr(step, "_DIF_THREADS", 2)
+    calls = []
+    run_tasks = step._run_tasks
+    monkeypatch.setattr(step, "_run_tasks", lambda tasks, workers, **kw: calls.append(workers) or run_tasks(tasks, workers, **kw))
+    par = _run(monkeypatch, 0, lr=True)
+    assert calls == [min(2, __import__("os").cpu_count() or 1)]
+    pd.testing.assert_frame_equal(par.dif, seq.dif, check_exact=True)
+    assert par.lr_dif.keys() == seq.lr_dif.keys() and par.lr_dif
+    for sid in seq.lr_dif:
+        pd.testing.assert_frame_equal(par.lr_dif[sid].to_frame(), seq.lr_dif[sid].to_frame(), check_exact=True)
+        pd.testing.assert_frame_equal(par.lr_dif[sid].latent, seq.lr_dif[sid].latent, check_exact=True)
+    assert par.notes == seq.notes and par.diagnostics == seq.diagnostics
+
+
+def test_task_warnings_are_recorded_per_task_on_threads():
+    """Each task's warnings are recorded apart even when the tasks run on two threads at once; a
+    PsychometricsError is the task's outcome, not raised."""
+    import threading
+
+    from psychometrics.exceptions import DataError, DataQualityWarning
+
+    barrier = threading.Barrier(2)
+
+    def task(i):
+        def fn():
+            barrier.wait(timeout=10)
+            for k in range(3):
+                warnings.warn(f"task {i} warning {k}", DataQualityWarning, stacklevel=1)
+            if i == 1:
+                raise DataError("bad")
+            return i
+        return fn
+
+    out = step._run_tasks([task(0), task(1)], 2)
+    assert out[0][0] == 0 and out[0][1] is None and out[1][0] is None and isinstance(out[1][1], DataError)
+    for i in (0, 1):
+        assert [str(w.message) for w in out[i][2]] == [f"task {i} warning {k}" for k in range(3)]
+
+
+def _calibrations_only(monkeypatch, threads: int, df: pd.DataFrame, scale: Scale, calls: list):
     """The step's calibration loop (the later parts stubbed out) with ``threads`` subscale threads."""
     monkeypatch.setattr(step, "CONCURRENT_CALIBRATIONS", threads)
     monkeypatch.setattr(step, "_CONCURRENT_ROWS", 0)
-    monkeypatch.setattr(step, "_dif", lambda *args, **kwargs: None)
-    monkeypatch.setattr(step, "_lr_dif", lambda *args, **kwargs: {})
+    monkeypatch.setattr(step, "_dif_and_lr_dif", lambda *args, **kwargs: (None, {}))
     monkeypatch.setattr(step, "_global_and_local_fit", lambda *args, **kwargs: ({}, {}))
     monkeypatch.setattr(importlib.import_module("psychometrics.irt.fit"), "item_fit", lambda *a, **k: pd.DataFrame())
+    run = step._run_tasks
+    monkeypatch.setattr(step, "_run_calibration_tasks", lambda tasks, workers: calls.append(workers) or run(tasks, workers))
     work = SimpleNamespace(items=df, group=None)
     opts = merge_options(None, {}, None)
     return step.irt_step(work, scale, opts, SimpleNamespace(non_invariant_items=(), result=None))
@@ -78,7 +124,7 @@ def _calibrations_only(monkeypatch, threads: int, df: pd.DataFrame, scale: Scale
 
 def test_concurrent_calibrations_equal_sequential(monkeypatch, recwarn):
     """issue 16: at large n the subscale calibrations run on two threads, each recording its own warnings
-    (irt._data.recorded_warnings instead of the process-wide warnings.catch_warnings). Notes, diagnostics
+    (the step's _run_tasks, not a warnings.catch_warnings per calibration). Notes, diagnostics
     (extreme patterns, a redundant item), a failed calibration's note and every number are bit-identical to
     the one-thread run, and no PsychometricsWarning escapes the step."""
     from psychometrics.exceptions import PsychometricsWarning
@@ -89,7 +135,9 @@ def test_concurrent_calibrations_equal_sequential(monkeypatch, recwarn):
     df = df[[i for ids in subs for i in ids]].astype(float)
     df[subs[1][1]] = 6 - df[subs[1][0]]  # a reversed copy: the redundancy warning (a diagnostic)
     df[subs[2][0]] = 3.0  # one answer only: that subscale and the total cannot be calibrated (notes)
-    one, two = (_calibrations_only(monkeypatch, t, df, scale) for t in (1, 2))
+    calls = [[], []]
+    one, two = (_calibrations_only(monkeypatch, t, df, scale, calls[t - 1]) for t in (1, 2))
+    assert calls == [[1, 1], [2, 1]]  # the subscales on two threads, then the total alone
     assert one.notes == two.notes and one.diagnostics == two.diagnostics
     assert any("could not be calibrated" in n for n in one.notes)
     assert any("linearly dependent" in d.message for d in one.diagnostics)
@@ -103,26 +151,3 @@ def test_concurrent_calibrations_equal_sequential(monkeypatch, recwarn):
                                                                           b.newton_steps)
         pd.testing.assert_frame_equal(one.sum_scores[sid], two.sum_scores[sid], check_exact=True)
     assert not [w for w in recwarn if issubclass(w.category, PsychometricsWarning)]
-
-
-def test_recorded_warnings_are_the_warnings_of_calibrate():
-    """The public calibrate warns as before; within recorded_warnings (this thread only) the same
-    categories and messages are recorded instead, in the same order."""
-    from psychometrics.irt import calibrate
-    from psychometrics.irt._data import recorded_warnings
-
-    df = simulate_study(load_study(default_study_path()), n=300, seed=1)
-    scale = Scale.from_yaml(ROOT / "scales" / "mentorship_supportiveness.yaml")
-    ids = list(scale.items_of(scale.subscales[0].id))
-    data = df[ids].astype(float)
-    data[ids[1]] = 6 - data[ids[0]]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        calibrate(data, ids, "grm", categories={ids[2]: [1, 2, 3, 4, 5, 6]})
-    issued = [(w.category, str(w.message)) for w in caught if w.category.__module__.startswith("psychometrics")]
-    with warnings.catch_warnings(record=True) as caught2:
-        warnings.simplefilter("always")
-        with recorded_warnings() as recorded:
-            calibrate(data, ids, "grm", categories={ids[2]: [1, 2, 3, 4, 5, 6]})
-    assert len(issued) >= 2 and recorded == issued
-    assert not [w for w in caught2 if w.category.__module__.startswith("psychometrics")]

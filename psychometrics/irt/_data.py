@@ -15,7 +15,7 @@ import pandas as pd
 from psychometrics.exceptions import DataError, DataQualityWarning
 from psychometrics._text import quote
 
-__all__ = ["IRTData", "prepare_responses", "quadrature", "recorded_warnings"]
+__all__ = ["IRTData", "prepare_responses", "quadrature"]
 
 _MAX_QUOTE = 40
 _DENSE_MAX = 1 << 24  # entries of a dense one-hot pattern matrix (128 MB in float64)
@@ -151,7 +151,7 @@ def prepare_responses(
         values.append(tuple(float(v) for v in obs))
     if collapsed:
         shown = "; ".join(f"{_q(i)}={v:g}" for i, v in collapsed[:10])
-        warn(
+        warnings.warn(
             f"IRT: {len(collapsed)} declared categor{'y' if len(collapsed) == 1 else 'ies'} chosen by nobody "
             f"({shown}); collapsed into the neighbouring category for the calibration",
             DataQualityWarning,
@@ -169,34 +169,6 @@ def prepare_responses(
         counts=counts.astype(float),
         inverse=inverse.ravel(),
     )
-
-
-#: the warnings of a calibration in this context (see recorded_warnings): None = issued as warnings
-_RECORDED: ContextVar[list[tuple[type[Warning], str]] | None] = ContextVar("irt_recorded_warnings", default=None)
-
-
-def warn(message: str, category: type[Warning], stacklevel: int = 2) -> None:
-    """``warnings.warn`` — or, within :func:`recorded_warnings` in this context, (category, message)
-    appended to its list instead (the calibration's warnings: calibrate.py, prepare_responses)."""
-    sink = _RECORDED.get()
-    if sink is None:
-        warnings.warn(message, category, stacklevel=stacklevel + 1)
-    else:
-        sink.append((category, str(message)))
-
-
-@contextmanager
-def recorded_warnings() -> Iterator[list[tuple[type[Warning], str]]]:
-    """Within this scope the calibrations in this context (this thread) record their warnings as
-    (category, message) in the yielded list, in the order issued, instead of issuing them: a thread-safe
-    ``warnings.catch_warnings(record=True)`` for the IRT step's concurrent calibrations (the warnings
-    module's filters are process-wide). Warnings of other code (numpy's, say) are not recorded."""
-    sink: list[tuple[type[Warning], str]] = []
-    token = _RECORDED.set(sink)
-    try:
-        yield sink
-    finally:
-        _RECORDED.reset(token)
 
 
 #: the scope of shared_category_codes: id(frame) → (frame, {item: (values, int8 codes of every row)});

@@ -29,7 +29,7 @@ from psychometrics.irt._models import _grm_probs, _sigmoid
 MultiGroupGRM = Any
 GroupedResponses = Any
 
-__all__ = ["grm_log_derivatives", "loglik_grad_hess", "pair_indicator", "assemble_hessian"]
+__all__ = ["grm_log_derivatives", "loglik_grad_hess", "pair_indicator", "assemble_hessian", "group_positions"]
 
 
 def grm_log_derivatives(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,6 +88,18 @@ def pair_indicator(data: GroupedResponses, g: int):  # noqa: ANN201 - a scipy.sp
     return mat[used], used
 
 
+def code_blocks(data: GroupedResponses, g: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per item j of group g: the patterns answering j sorted by their answer (stable; missing left
+    out) and the bounds of each category's run (K_j + 1), for the per-category products of term C."""
+    out = []
+    for j, kk in enumerate(data.n_categories):
+        col = data.patterns[g][:, j].astype(np.int64)
+        perm = np.argsort(col, kind="stable")
+        perm = perm[col[perm] >= 0]
+        out.append((perm, np.searchsorted(col[perm], np.arange(kk + 1))))
+    return out
+
+
 def loglik_grad_hess(model: MultiGroupGRM, x: np.ndarray, pairs: list
                      ) -> tuple[float, np.ndarray, np.ndarray, list[np.ndarray]]:
     """ℓ, ∇ℓ and ∇²ℓ of a multi-group GRM (``shift`` latent rule) in its natural parameters, and each
@@ -99,9 +111,9 @@ def loglik_grad_hess(model: MultiGroupGRM, x: np.ndarray, pairs: list
     n_cols = int(offs[-1])
     kmax = int(model.k.max())
     n_groups = len(data.groups)
-    grad = np.zeros(model.n_par)
     total = 0.0
     exts: list[np.ndarray] = []
+    gexts: list[np.ndarray] = []
     for g in range(n_groups):
         y, f, codes = data.onehot[g], data.counts[g], data.patterns[g]
         sz = sigma[g] * model.z
@@ -132,14 +144,17 @@ def loglik_grad_hess(model: MultiGroupGRM, x: np.ndarray, pairs: list
             hf[..., kk, kk + 1] = hf[..., kk + 1, kk] = hl[..., kk, kk] * s3
             hf[..., kk + 1, kk + 1] = hl[..., kk, kk] * s3**2 + gt * s3
             hc.append((idx, pos, cols, full, hf))
-        lf = y @ logp + model.logw
-        mx = lf.max(axis=1, keepdims=True)
-        post = np.exp(lf - mx)
-        tot = post.sum(axis=1, keepdims=True)
-        post /= tot
-        total += float(f @ (mx + np.log(tot)).ravel())
-        wpost = f[:, None] * post
-        r = y.T @ wpost  # (C, Q)
+        lf = logp.T @ data.onehot_t[g]  # (Q, U), as in MultiGroupGRM.loglik_grad
+        lf += model.logw[:, None]
+        mx = lf.max(axis=0)
+        lf -= mx
+        np.exp(lf, out=lf)
+        tot = lf.sum(axis=0)
+        total += float(f @ (mx + np.log(tot)))
+        postt = lf / tot  # π_uq (Q, U)
+        lf = postt * f  # f_u π_uq
+        wpost = lf.T  # (U, Q)
+        r = (lf @ y).T  # (C, Q)
         # group's parameters in "extended" coordinates: the item columns' ranges, then μ, log σ
         ext = np.zeros((n_cols + 2, n_cols + 2))
         gext = np.zeros(n_cols + 2)
@@ -170,27 +185,30 @@ def loglik_grad_hess(model: MultiGroupGRM, x: np.ndarray, pairs: list
         tq[:, np.arange(n_cols), np.arange(n_cols)] = r.T
         tg = np.matmul(tq, gq)
         ext += gq.reshape(-1, n_cols + 2).T @ tg.reshape(-1, n_cols + 2)
-        # term C: Σ_u f_u s̄_u s̄_uᵀ from the posterior means of every column's scores, picked per pattern
-        # (one gather: pattern u, item j → column offs_j + x_uj; a missing answer → a zero block)
-        width = kmax + 2
-        prod = np.concatenate([post @ gc.reshape(nq, -1), np.zeros((post.shape[0], width))], axis=1)
-        at = np.where(codes >= 0, offs[:-1][None, :] + codes, n_cols) * width
-        at += (np.arange(at.shape[0]) * prod.shape[1])[:, None]
-        picked = prod.reshape(-1)[at[:, :, None] + np.arange(width)]  # (U, J, width)
-        sbar = np.empty((post.shape[0], n_cols + 2))
-        if np.all(model.k == kmax):
-            sbar[:, :n_cols] = picked[:, :, :kmax].reshape(at.shape[0], -1)
-        else:
-            for j in range(model.k.size):
-                sbar[:, offs[j]:offs[j + 1]] = picked[:, j, :int(model.k[j])]
-        sbar[:, n_cols:] = picked[:, :, kmax:].sum(axis=1)
+        # term C: Σ_u f_u s̄_u s̄_uᵀ from the posterior means of the answered columns' scores: per item j and
+        # category k one product over the patterns answering k to j (sorted once per data set: code_blocks)
+        sbar_t = np.zeros((n_cols + 2, postt.shape[1]))
+        for j, (perm, bounds) in enumerate(data.code_blocks[g]):
+            kk = int(model.k[j])
+            pj = postt[:, perm]
+            sel = np.concatenate([np.arange(kk), [kmax, kmax + 1]])
+            gj = gc[:, offs[j]:offs[j] + kk][:, :, sel]  # (Q, K, kk + 2)
+            for k in range(kk):
+                lo, hi = bounds[k], bounds[k + 1]
+                if hi > lo:
+                    res = gj[:, k].T @ pj[:, lo:hi]  # (kk + 2, n_k)
+                    rows = perm[lo:hi]
+                    sbar_t[offs[j]:offs[j] + kk, rows] = res[:kk]
+                    sbar_t[n_cols:, rows] += res[kk:]
+        sbar = sbar_t.T
         ext -= (sbar * f[:, None]).T @ sbar
         exts.append(ext)
-        grad[_where(model, g)] += gext[:_where(model, g).size]
-    return total, grad, assemble_hessian(model, exts), exts
+        gexts.append(gext)
+    model.at = (np.array(x, dtype=float), total, gexts)
+    return total, model.gradient_from_groups(gexts), assemble_hessian(model, exts), exts
 
 
-def _where(model: MultiGroupGRM, g: int) -> np.ndarray:
+def group_positions(model: MultiGroupGRM, g: int) -> np.ndarray:
     """Positions in the model's parameter vector of group g's extended coordinates (item columns'
     ranges, then μ_g, log σ_g — absent for the reference group and fixed latents)."""
     where = np.concatenate([model.block_start[model.block[j, g]] + np.arange(int(model.k[j]))
@@ -206,7 +224,6 @@ def assemble_hessian(model: MultiGroupGRM, exts: list[np.ndarray]) -> np.ndarray
     depend on which items are free, so a model's per-group Hessians serve another model of the same
     data (exactly, at the same per-group parameters: freeing an item of a fitted model)."""
     hess = np.zeros((model.n_par, model.n_par))
-    for g, ext in enumerate(exts):
-        where = _where(model, g)
+    for where, ext in zip(model.group_positions, exts):
         hess[np.ix_(where, where)] += ext[:where.size, :where.size]
     return 0.5 * (hess + hess.T)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pandas as pd
 from psychometrics._linalg import single_thread_blas
 from psychometrics._validation import dependent_items, name_list
 from psychometrics.exceptions import ConvergenceWarning, DataError, DataQualityWarning
-from psychometrics.irt._data import IRTData, prepare_responses, quadrature, warn
+from psychometrics.irt._data import IRTData, prepare_responses, quadrature
 from psychometrics.irt._engine import Engine
 from psychometrics.irt.results import IRTCalibration
 from psychometrics._text import quote
@@ -99,11 +100,11 @@ def calibrate(
             f"IRT ({key}): not converged after {out['em_cycles']} EM cycles and {out['newton_steps']} Newton steps "
             f"(max |gradient|/N = {np.max(np.abs(out['grad'])) / engine.n:.2e}); estimates are provisional"
         )
-        warn(msg, ConvergenceWarning, stacklevel=2)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
         diagnostics.append(msg)
     diagnostics += _extreme_patterns(prepared)
     if redundant:
-        warn(redundant, DataQualityWarning, stacklevel=2)
+        warnings.warn(redundant, DataQualityWarning, stacklevel=2)
         diagnostics.append(redundant)
     if prepared.collapsed:
         diagnostics.append(
@@ -225,7 +226,7 @@ def _extreme_patterns(prepared: IRTData) -> list[str]:
             f"extreme response patterns: {n_low} respondent(s) chose the lowest and {n_high} the "
             "highest category of every item; their ML θ is infinite (EAP is finite and reported)"
         )
-        warn(f"IRT: {msg}", DataQualityWarning, stacklevel=3)
+        warnings.warn(f"IRT: {msg}", DataQualityWarning, stacklevel=3)
         out.append(msg)
     return out
 

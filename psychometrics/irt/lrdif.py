@@ -32,6 +32,7 @@ import pandas as pd
 from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin
 from psychometrics.exceptions import ConvergenceWarning, DataError
+from psychometrics._dist import chi2_sf
 from psychometrics.irt._models import category_probs
 from psychometrics.irt.multigroup import GroupedResponses, MultiGroupGRM, prepare_groups
 from psychometrics.irt.results import IRTCalibration
@@ -159,7 +160,7 @@ class _Fitter:
         if free in self.cache:
             return self.cache[free]
         model = MultiGroupGRM(self.data, free, "free", self.points, self.rule)
-        chord = None
+        chord = start = None
         if near is not None and near in self.cache:
             m0, o0 = self.cache[near]
             x0 = model.start_from(m0, o0["x"])
@@ -167,9 +168,12 @@ class _Fitter:
                 if "hessians" not in o0:
                     o0["hessians"] = m0.hessians(o0["x"])
                 chord = o0["hessians"]
+                at = getattr(m0, "at", None)
+                if free >= near and at is not None and np.array_equal(at[0], o0["x"]):
+                    start = at[1:]  # freeing items keeps every group's parameters: ℓ and gradients known
         else:
             x0 = model.start_pooled(*self.pooled)
-        out = model.fit(x0, method=self.method, chord=chord)
+        out = model.fit(x0, method=self.method, chord=chord, start=start)
         if not out["converged"]:
             names = ", ".join(self.data.items[j] for j in sorted(free)) or "none"
             self.problems.append(f"model with free items [{names[:200]}] not converged "
@@ -204,10 +208,8 @@ def _round(fitter: _Fitter, anchors: frozenset[int], alpha: float) -> tuple[pd.D
         rows[data.items[j]] = {"chi2": chi2, "df": df, "p": np.nan, "sids": sids, "uids": uids, "focal": focal,
                                "anchor": j in anchors}
     tab = pd.DataFrame.from_dict(rows, orient="index")
-    from scipy.stats import chi2 as chi2_dist
-
     ok = tab["chi2"].notna()
-    tab.loc[ok, "p"] = chi2_dist.sf(tab.loc[ok, "chi2"].astype(float), tab.loc[ok, "df"].astype(float))
+    tab.loc[ok, "p"] = chi2_sf(tab.loc[ok, "chi2"].to_numpy(dtype=float), tab.loc[ok, "df"].to_numpy(dtype=float))
     tab["q"] = benjamini_hochberg(tab["p"].to_numpy(dtype=float))
     tab["flag"] = tab["q"] < alpha
     tab = tab[["chi2", "df", "p", "q", "flag", "sids", "uids", "focal", "anchor"]]

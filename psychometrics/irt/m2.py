@@ -84,7 +84,7 @@ def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 
     ``weights``: frequency weights (each row stands for that many respondents, e.g. the distinct
     response patterns with their counts): the same moments up to the order of summation.
     """
-    from scipy.stats import chi2
+    from psychometrics._dist import chi2_sf
 
     codes = recode(cal, data)
     complete = (codes >= 0).all(axis=1)
@@ -130,7 +130,7 @@ def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 
     stat = float(n * r @ c @ r)
     df = s - q_par
     return {"statistic": stat, "name": "M2" if max(kcats) == 2 else "C2", "df": float(df),
-            "p": float(chi2.sf(stat, df)), "rmsea2": float(np.sqrt(max(stat - df, 0.0) / (n * df))), "n": float(n)}
+            "p": float(chi2_sf(stat, df)), "rmsea2": float(np.sqrt(max(stat - df, 0.0) / (n * df))), "n": float(n)}
 
 
 def _with_parameters(cal: IRTCalibration, params: pd.DataFrame) -> IRTCalibration:

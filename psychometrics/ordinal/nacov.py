@@ -11,6 +11,7 @@ from contextvars import ContextVar
 
 import numpy as np
 
+from psychometrics._linalg import all_core_blas
 from psychometrics.ordinal.bivariate import _BIG, _SQRT_EPS, _dnorm, _pair_grid, _pnorm
 
 __all__ = ["nacov", "nacov_diagonal", "unique_rows", "NACOV_ROWS", "nacov_limit", "nacov_rows"]
@@ -181,18 +182,19 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
     U_t = np.concatenate([U[a, :, : nth[a]].T for a in range(p)]) if ntot else np.zeros((0, k1))  # (ntot, k1)
     weighted = bool((cnt != 1).any())
     inner = np.zeros((ntot + P, ntot + P))
-    for s0 in range(0, pat.shape[0], chunk):
-        pT = np.ascontiguousarray(pat[s0: s0 + chunk].T)  # (p, m): each item's codes contiguous
-        m = pT.shape[1]
-        sc = np.empty((ntot + P, m))
-        for a in range(p):
-            sc[th_off[a]: th_off[a + 1]] = U_t[th_off[a]: th_off[a + 1]][:, pT[a]]
-        cell = pT * k1
-        for q in range(P):
-            np.take(S_pad[q], cell[ia[q]] + pT[ib[q]], out=sc[ntot + q])
-        if weighted:
-            sc *= np.sqrt(cnt[s0: s0 + chunk].astype(float))[None, :]
-        inner += blas.dsyrk(1.0, sc.T, trans=1)  # upper triangle of scᵀsc (half the work of a product)
+    with all_core_blas():  # the one large product of the steps that limit BLAS to one thread
+        for s0 in range(0, pat.shape[0], chunk):
+            pT = np.ascontiguousarray(pat[s0: s0 + chunk].T)  # (p, m): each item's codes contiguous
+            m = pT.shape[1]
+            sc = np.empty((ntot + P, m))
+            for a in range(p):
+                sc[th_off[a]: th_off[a + 1]] = U_t[th_off[a]: th_off[a + 1]][:, pT[a]]
+            cell = pT * k1
+            for q in range(P):
+                np.take(S_pad[q], cell[ia[q]] + pT[ib[q]], out=sc[ntot + q])
+            if weighted:
+                sc *= np.sqrt(cnt[s0: s0 + chunk].astype(float))[None, :]
+            inner += blas.dsyrk(1.0, sc.T, trans=1)  # upper triangle of scᵀsc (half the work of a product)
     inner = (np.triu(inner) + np.triu(inner, 1).T) * inner_scale
     # B⁻¹ = [[A11⁻¹, 0], [−A22⁻¹ A21 A11⁻¹, A22⁻¹]]
     A11_inv = np.zeros_like(A11)

@@ -79,8 +79,7 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance
 
     n_lr = len(scale.subscales) if opts.group is not None and work.group is not None else 0
     with progress("item response theory: LR DIF and bifactor", n_lr + 1) as advance:
-        dif = _dif(work, scale, opts, invariance, cals, notes, diags, eap_scores, pats)
-        lr = _lr_dif(work, scale, opts, cals, notes, diags, advance)
+        dif, lr = _dif_and_lr_dif(work, scale, opts, invariance, cals, notes, diags, eap_scores, pats, advance)
         if dif is not None and lr:
             dif = _merge_lr(dif, lr)
         bifactor = _bifactor(items, scale, notes, diags) if opts.irt_bifactor else None
@@ -99,37 +98,20 @@ CONCURRENT_CALIBRATIONS = min(2, os.cpu_count() or 1)
 
 
 def _calibrations(calibrate: Any, items: pd.DataFrame, todo: list[tuple[str, list[str]]]) -> dict[str, tuple]:
-    """sid → (calibration or its PsychometricsError, its recorded warnings as (category, message)).
+    """sid → (calibration or its PsychometricsError, its warnings as (category, message)).
 
-    Each calibration records its own warnings (``irt._data.recorded_warnings``: a context variable, not the
-    process-wide ``warnings.catch_warnings``), so at large n the subscales run on two threads (disjoint
-    items: each codes its own into the step's shared codes; every thread runs in a copy of this context) and
-    the total — the largest, with its own threaded E-steps — after them, alone. Other code's warnings
-    (numpy's) are swallowed as before by one ``catch_warnings`` entered and left by this thread only."""
-    import contextvars
-
-    from psychometrics.irt._data import recorded_warnings
-
-    def one(ids: list[str]) -> tuple:
-        with recorded_warnings() as caught:
-            try:
-                return calibrate(items, ids, "grm"), caught
-            except PsychometricsError as exc:
-                return exc, caught
-
-    out: dict[str, tuple] = {}
+    Each calibration's warnings are recorded apart (:func:`_run_tasks`: a thread-local task index routes
+    them), so from ``_CONCURRENT_ROWS`` rows the subscales run on ``CONCURRENT_CALIBRATIONS`` threads
+    (disjoint items: each codes its own into the step's shared codes; each in a copy of this context), then
+    the total — the largest, with its own threaded E-steps — alone. Bit for bit the one-thread run."""
     subs = [(sid, ids) for sid, ids in todo if sid != "total"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if CONCURRENT_CALIBRATIONS > 1 and len(subs) > 1 and len(items) >= _CONCURRENT_ROWS:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(CONCURRENT_CALIBRATIONS) as pool:
-                futures = {sid: pool.submit(contextvars.copy_context().run, one, ids) for sid, ids in subs}
-                out.update({sid: fut.result() for sid, fut in futures.items()})
-        for sid, ids in todo:
-            if sid not in out:
-                out[sid] = one(ids)
+    rest = [(sid, ids) for sid, ids in todo if sid == "total"]
+    workers = CONCURRENT_CALIBRATIONS if len(subs) > 1 and len(items) >= _CONCURRENT_ROWS else 1
+    out: dict[str, tuple] = {}
+    for part, threads in ((subs, workers), (rest, 1)):
+        tasks = [lambda ids=ids: calibrate(items, ids, "grm") for _, ids in part]
+        for (sid, _), (cal, exc, caught) in zip(part, _run_calibration_tasks(tasks, threads)):
+            out[sid] = (cal if exc is None else exc, [(w.category, str(w.message)) for w in caught])
     return out
 
 
@@ -139,25 +121,115 @@ def _record(caught: list, diags: list[Diagnostic], prefix: str) -> None:
             diags.append(Diagnostic(w.category.__name__, f"{prefix}: {w.message}"))
 
 
-def _lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[str, Any], notes: list[str],
-            diags: list[Diagnostic], advance: Any) -> dict[str, Any]:
-    """Multi-group LR DIF per subscale (GRM; reference group = the first level in sorted order)."""
+def _lr_dif_tasks(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[str, Any]
+                  ) -> list[tuple[str, Any]]:
+    """Per subscale (sid, task or None) of multi-group LR DIF (GRM; reference group = the first level in
+    sorted order): the task prepares the groups and fits the models (``lr_dif``)."""
     if opts.group is None or work.group is None:
-        return {}
+        return []
+    from functools import partial
+
     from psychometrics.irt.lrdif import lr_dif
 
-    out: dict[str, Any] = {}
-    for s in scale.subscales:
-        if s.id in cals:
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    out[s.id] = lr_dif(work.items, work.group, list(scale.items_of(s.id)), pooled_calibration=cals[s.id])
-                _record(caught, diags, f"LR DIF {s.id}")
-            except PsychometricsError as exc:
-                notes.append(f"{s.id}: likelihood-ratio DIF not computed ({why(exc)}).")
-        advance(1)
-    return out
+    return [(s.id, partial(lr_dif, work.items, work.group, list(scale.items_of(s.id)), pooled_calibration=cals[s.id])
+             if s.id in cals else None) for s in scale.subscales]
+
+
+#: above ``_PATTERNS_ABOVE`` rows the subscales' DIF tasks (ordinal and multi-group LR: inputs and fits;
+#: independent, deterministic, with one BLAS thread each) run on this many threads; the numbers are identical to the
+#: sequential run (tests/test_pipeline_steps_irt.py), the notes and diagnostics in the same order
+_DIF_THREADS = 2
+
+
+def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep,
+                    cals: dict[str, Any], notes: list[str], diags: list[Diagnostic], eap_scores: Any,
+                    pats: dict[str, Any], advance: Any) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    """Ordinal-logistic DIF and multi-group LR DIF of every subscale as tasks (matching scores or groups
+    prepared, then the fits; on ``_DIF_THREADS`` threads at large n, each in a copy of this thread's
+    context), results, notes and diagnostics collected in the sequential order (ordinal DIF of every
+    subscale, then LR DIF)."""
+    dif_tasks = _dif_tasks(work, scale, opts, cals, eap_scores, pats)
+    lr_tasks = _lr_dif_tasks(work, scale, opts, cals)
+    lr_fns = [fn for _, fn in lr_tasks if fn is not None]
+    tasks = lr_fns + [fn for _, fn in dif_tasks]  # the longer LR fits first
+    workers = min(_DIF_THREADS, os.cpu_count() or 1) if work.items.shape[0] > _PATTERNS_ABOVE else 1
+    done = _run_tasks(tasks, workers, on_done=lambda i: advance(1) if i < len(lr_fns) else None)
+    parts = []
+    for (sid, _), (tab, exc, caught) in zip(dif_tasks, done[len(lr_fns):]):
+        if exc is not None:
+            notes.append(f"{sid}: DIF not computed ({why(exc)}).")
+            continue
+        _record(caught, diags, f"DIF {sid}")
+        tab.insert(0, "score", sid)
+        parts.append(tab)
+    lr: dict[str, Any] = {}
+    it = iter(done[:len(lr_fns)])
+    for sid, fn in lr_tasks:  # notes and diagnostics in the sequential step's order
+        if fn is None:
+            advance(1)
+            continue
+        res, exc, caught = next(it)
+        if exc is not None:
+            notes.append(f"{sid}: likelihood-ratio DIF not computed ({why(exc)}).")
+            continue
+        _record(caught, diags, f"LR DIF {sid}")
+        lr[sid] = res
+    dif = None
+    if parts:
+        dif = pd.concat(parts)
+        cfa_flags = set(invariance.non_invariant_items)
+        dif["cfa_non_invariant"] = [i in cfa_flags for i in dif.index] if invariance.result is not None else np.nan
+    return dif, lr
+
+
+def _run_tasks(tasks: list[Any], workers: int, on_done: Any = None) -> list[tuple[Any, BaseException | None, list]]:
+    """(result, PsychometricsError or None, recorded warnings) per task, in task order; each task's warnings
+    recorded apart (a thread-local task index routes them); on ``workers`` > 1 threads, each task in a
+    copy of the calling thread's context."""
+    import contextvars
+    import threading
+
+    local = threading.local()
+    caught: list[list] = [[] for _ in tasks]
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+        i = getattr(local, "task", None)
+        if i is not None:
+            caught[i].append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
+    contexts = [contextvars.copy_context() for _ in tasks]  # the step's shared item codes in every thread
+
+    def run(i: int) -> tuple[Any, BaseException | None]:
+        local.task = i
+        try:
+            return contexts[i].run(tasks[i]), None
+        except PsychometricsError as exc:
+            return None, exc
+        finally:
+            local.task = None
+
+    outs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                futures = [pool.submit(run, i) for i in range(len(tasks))]
+                for i, fut in enumerate(futures):
+                    outs.append(fut.result())
+                    if on_done is not None:
+                        on_done(i)
+        else:
+            for i in range(len(tasks)):
+                outs.append(run(i))
+                if on_done is not None:
+                    on_done(i)
+    return [(r, e, caught[i]) for i, (r, e) in enumerate(outs)]
+
+
+_run_calibration_tasks = _run_tasks  # (the calibrations' own name: the DIF test counts _run_tasks calls)
 
 
 def _merge_lr(dif: pd.DataFrame, lr: dict[str, Any]) -> pd.DataFrame:
@@ -254,28 +326,30 @@ def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list
     return m2, ld
 
 
-def _dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep, cals: dict[str, Any],
-         notes: list[str], diags: list[Diagnostic], eap_scores: Any, pats: dict[str, Any] | None = None
-         ) -> pd.DataFrame | None:
-    """Ordinal logistic regression DIF per subscale (its EAP θ as matching variable)."""
+def _dif_tasks(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[str, Any], eap_scores: Any,
+               pats: dict[str, Any] | None = None) -> list[tuple[str, Any]]:
+    """Per subscale (sid, task) of ordinal logistic regression DIF (its EAP θ as matching variable): the
+    task computes the matching scores (at large n the distinct (pattern, group) rows) and the fits."""
     if opts.group is None or work.group is None:
-        return None
-    from psychometrics.irt.dif import ordinal_logistic_dif
-
+        return []
     group = work.group.astype(str)
-    cfa_flags = set(invariance.non_invariant_items)
-    parts = []
-    for s in scale.subscales:
-        if s.id not in cals:
-            continue
+    return [(s.id, _ordinal_dif_task(work, group, cals[s.id], list(scale.items_of(s.id)), eap_scores, pats))
+            for s in scale.subscales if s.id in cals]
+
+
+def _ordinal_dif_task(work: Responses, group: pd.Series, cal: Any, items: list[str], eap_scores: Any,
+                      pats: dict[str, Any] | None) -> Any:
+    def task() -> pd.DataFrame:
+        from psychometrics.irt.dif import ordinal_logistic_dif
+
         data, grp, weights = work.items, group, None
         distinct = None
         if work.items.shape[0] > _PATTERNS_ABOVE:  # the fits depend on a row only through (pattern, group)
             from psychometrics.irt.patterns import distinct_patterns
 
             try:
-                codes = _codes(cals[s.id], work.items, pats) if pats is not None else None
-                distinct = distinct_patterns(cals[s.id], work.items, group, codes=codes)
+                codes = _codes(cal, work.items, pats) if pats is not None else None
+                distinct = distinct_patterns(cal, work.items, group, codes=codes)
             except PsychometricsError:  # (not expected: the calibration's own rows) the rows as before
                 distinct = None
             if distinct is not None and distinct.frame.shape[0] > _DISTINCT_SHARE * distinct.n_rows:
@@ -283,21 +357,6 @@ def _dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: Inv
         if distinct is not None:
             data, grp, theta, weights = distinct.frame, distinct.group, distinct.theta, distinct.counts
         else:
-            theta = eap_scores(cals[s.id], work.items)["theta"]
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                tab = ordinal_logistic_dif(data, grp, theta, list(scale.items_of(s.id)), weights=weights)
-            for w in caught:
-                if issubclass(w.category, PsychometricsWarning):
-                    diags.append(Diagnostic(w.category.__name__, f"DIF {s.id}: {w.message}"))
-        except PsychometricsError as exc:
-            notes.append(f"{s.id}: DIF not computed ({why(exc)}).")
-            continue
-        tab.insert(0, "score", s.id)
-        parts.append(tab)
-    if not parts:
-        return None
-    out = pd.concat(parts)
-    out["cfa_non_invariant"] = [i in cfa_flags for i in out.index] if invariance.result is not None else np.nan
-    return out
+            theta = eap_scores(cal, work.items)["theta"]
+        return ordinal_logistic_dif(data, grp, theta, items, weights=weights)
+    return task
