@@ -34,6 +34,10 @@ _SCHUR_ROWS = 2_000
 #: once per distinct row and spread to the rows (every index is a function of the row; D²'s mean and
 #: covariance still come from all complete rows): the same numbers, to the rounding of the block products
 _DISTINCT_ROWS = 50_000
+#: from this many rows on, D²'s χ² tail for whole df ≤ 200 and D² ≤ 700 is its closed form (:func:`_chi2_tail`,
+#: ≈ 5× faster than ``chdtrc`` over 10⁶ rows; equal to it within 2e-13 relative, and closer to the exact
+#: value); below it (the demo) ``chdtrc`` as before, bit for bit
+_TAIL_ROWS = 50_000
 
 
 def longstring(raw: pd.DataFrame) -> pd.Series:
@@ -137,9 +141,53 @@ def _d2_and_tail(x: np.ndarray, min_share: float, mean: np.ndarray | None, cov: 
                 rows = np.flatnonzero(partial)
                 d2[rows] = _partial_d2(x, rows, observed[rows], mean, cov)
     dof = np.where(np.isnan(d2), np.nan, dof)
-    p = special.chdtrc(np.where(np.isnan(dof), 1.0, dof), d2)
+    if n >= _TAIL_ROWS:
+        p = _chi2_tail(dof, d2)
+    else:
+        p = special.chdtrc(np.where(np.isnan(dof), 1.0, dof), d2)
     p = np.where(np.isnan(d2), np.nan, p)
     return d2, p, dof
+
+
+def _chi2_tail(dof: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The χ² upper tail Q(x; k) = ``chdtrc(k, x)`` of every row (NaN df: as df 1), by its closed form
+    where k is a whole number in 1…200 held by more than 1,000 rows and 0 ≤ x ≤ 700; the other rows by
+    ``chdtrc``.
+
+    With t = x/2 and m = ⌊k/2⌋ (Abramowitz & Stegun 26.4.4–26.4.5): for even k,
+    Q = e⁻ᵗ Σ_{j<m} tʲ/j!; for odd k, Q = erfc(√t) + e⁻ᵗ √t Σ_{j<m} tʲ/Γ(j + 3/2). Every term is
+    positive (no cancellation), summed by Horner's rule; e⁻ᵗ does not underflow for t ≤ 350. Equal
+    to ``chdtrc`` within 2e-13 relative over that range — against 40-digit values (mpmath) the
+    closed form is the closer of the two (``tests/test_data_careless.py``).
+    """
+    from scipy import special
+
+    k = np.where(np.isnan(dof), 1.0, dof)
+    p = np.empty_like(x)
+    done = np.zeros(len(x), dtype=bool)
+    whole = (k >= 1) & (k <= 200) & (k == np.floor(k))
+    counts = np.bincount(k[whole].astype(np.int64), minlength=201) if whole.any() else np.zeros(201, np.int64)
+    inside = whole & (x >= 0) & (x <= 700)
+    for kk in np.flatnonzero(counts > 1_000):
+        rows = inside & (k == kk)
+        t = x[rows] / 2
+        m = int(kk) // 2
+        if kk % 2 == 0:
+            s = np.ones_like(t)
+            for j in range(m - 1, 0, -1):  # 1 + t/1 (1 + t/2 (1 + … (1 + t/(m − 1))))
+                s = 1.0 + s * (t / j)
+            q = np.exp(-t) * s
+        else:
+            s = np.ones_like(t)
+            for j in range(m - 1, 0, -1):  # Σ_{j<m} tʲ Γ(3/2)/Γ(j + 3/2) = 1 + t/(3/2) (1 + t/(5/2) (1 + …))
+                s = 1.0 + s * (t / (j + 0.5))
+            q = special.erfc(np.sqrt(t)) + np.exp(-t) * np.sqrt(t) * s / special.gamma(1.5) if m else special.erfc(np.sqrt(t))
+        p[rows] = q
+        done |= rows
+    rest = ~done
+    if rest.any():
+        p[rest] = special.chdtrc(k[rest], x[rest])
+    return p
 
 
 def _complete_moments(x: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
