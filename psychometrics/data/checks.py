@@ -205,22 +205,27 @@ def _numeric_values(work: pd.DataFrame, item_ids: list[str], item_col: Mapping[s
         if pd.api.types.is_bool_dtype(col):
             non_numeric.append(f"{name}: the column holds true/false values, not numbers")
             continue
-        x, bad = response_numbers(col)
-        if bad.any():
-            examples = ", ".join(f"{quote(v.strip() if isinstance(v, str) else v)} in {_rows([r], kind)}"
-                                 for r, v in list(col[bad].items())[:3])
-            non_numeric.append(f"{name}: {int(bad.sum())} cell{'s' if bad.sum() != 1 else ''}, e.g. {examples}")
-            continue
+        x = values[j]  # set in place: no column-long temporaries (the same values as response_numbers)
+        if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiu":
+            x[...] = col.to_numpy()  # numpy's cast, as to_numpy(dtype=float)
+        else:
+            y, bad = response_numbers(col)
+            if bad.any():
+                examples = ", ".join(f"{quote(v.strip() if isinstance(v, str) else v)} in {_rows([r], kind)}"
+                                     for r, v in list(col[bad].items())[:3])
+                non_numeric.append(f"{name}: {int(bad.sum())} cell{'s' if bad.sum() != 1 else ''}, e.g. {examples}")
+                continue
+            x[...] = y
         counts[BLANK][j] = int(np.isnan(x).sum())
         if rf.missing_codes:
             is_code = np.isin(x, np.asarray(rf.missing_codes, dtype=float))
             counts[CODE][j] = int(is_code.sum())
-            x = np.where(is_code, np.nan, x)
+            if counts[CODE][j]:
+                x[is_code] = np.nan
         for lo, hi in declared_missing.get(item_col[item], ()):
             is_declared = (x >= lo) & (x <= hi)
             counts[DECLARED][j] += int(is_declared.sum())
-            x = np.where(is_declared, np.nan, x)
-        values[j] = x
+            x[is_declared] = np.nan
     if non_numeric:
         raise DataError(
             f"{label}: non-numeric values in {len(non_numeric)} item{'s' if len(non_numeric) != 1 else ''}:\n  "
