@@ -186,3 +186,34 @@ def test_screens_with_the_closed_form_tail_equal_chdtrc(monkeypatch):
             np.testing.assert_allclose(fast[c].to_numpy(), direct[c].to_numpy(), rtol=1e-12, atol=0)
         else:
             assert fast[c].equals(direct[c]), c
+
+
+@pytest.mark.parametrize("h", [3, 4, 5, 7, 8, 9])
+def test_spearman_brown_column_sums_equal_the_row_reductions_bit_for_bit(h):
+    """Below 8 subscales the per-row sums are vector additions on the transposed halves: the
+    coefficient equals the one from numpy's per-row reductions bit for bit (sign of zero included),
+    with halves missing, rows without variance and exact zeros."""
+    rng = np.random.default_rng(h)
+    n = 4000
+    o = rng.integers(1, 6, (n, h)) / rng.integers(1, 4, (n, h))
+    e = rng.integers(1, 6, (n, h)) / rng.integers(1, 4, (n, h))
+    o[rng.random(o.shape) < 0.08] = np.nan
+    e[rng.random(e.shape) < 0.08] = np.nan
+    o[:50] = 2.0  # no variance
+    e[50:60] = -0.0
+    o[60:70, :] = e[60:70, :]
+    mask = ~np.isnan(o) & ~np.isnan(e)
+    m = mask.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # the previous code, row reductions
+        om = np.where(mask, o, 0).sum(axis=1) / m
+        em = np.where(mask, e, 0).sum(axis=1) / m
+        do = np.where(mask, o - om[:, None], 0)
+        de = np.where(mask, e - em[:, None], 0)
+        sxx, syy, sxy = (do * do).sum(1), (de * de).sum(1), (do * de).sum(1)
+        r = np.clip(np.where((sxx > 0) & (syy > 0), sxy / np.sqrt(sxx * syy), np.nan), -1.0, 1.0)
+        sb = np.where(r <= -1.0 / 3.0, -1.0, 2 * r / (1 + r))
+    want = np.where(m >= 3, sb, np.nan)
+    got = careless._spearman_brown_r(o, e)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert np.isfinite(want).sum() > n // 2

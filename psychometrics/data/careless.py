@@ -363,20 +363,40 @@ def _evenodd_blocks(scored: pd.DataFrame, scale: Scale) -> tuple[pd.Series, pd.S
 
 def _spearman_brown_r(o: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Per row: the Spearman–Brown corrected correlation of the odd and even half means over the
-    subscales where both are answered (NaN below three such subscales or without variance)."""
+    subscales where both are answered (NaN below three such subscales or without variance).
+
+    With fewer than 8 subscales the rows are summed column by column on the transposed halves (one
+    vector addition per subscale instead of a short reduction per row): numpy adds fewer than 8
+    values in order from 0, so ``0 + a₀ + a₁ + …`` is ``sum(axis=1)`` bit for bit
+    (``tests/test_data_careless.py``); from 8 on numpy sums pairwise, so ``sum(axis=1)`` as before.
+    """
+    if o.shape[1] < 8:
+        o, e = np.ascontiguousarray(o.T), np.ascontiguousarray(e.T)  # subscales × rows
+        ax, total, col = 0, _ordered_sum, (lambda v: v)
+    else:
+        ax, total, col = 1, (lambda a: a.sum(axis=1)), (lambda v: v[:, None])
     mask = ~np.isnan(o) & ~np.isnan(e)
-    m = mask.sum(axis=1)
+    m = mask.sum(axis=ax)
     with np.errstate(invalid="ignore", divide="ignore"):
-        om = np.where(mask, o, 0).sum(axis=1) / m
-        em = np.where(mask, e, 0).sum(axis=1) / m
-        do = np.where(mask, o - om[:, None], 0)
-        de = np.where(mask, e - em[:, None], 0)
-        sxx, syy, sxy = (do * do).sum(1), (de * de).sum(1), (do * de).sum(1)
+        om = total(np.where(mask, o, 0)) / m
+        em = total(np.where(mask, e, 0)) / m
+        do = np.where(mask, o - col(om), 0)
+        de = np.where(mask, e - col(em), 0)
+        sxx, syy, sxy = total(do * do), total(de * de), total(do * de)
         # Zero variance → NaN, as R's cor() gives.
         r = np.where((sxx > 0) & (syy > 0), sxy / np.sqrt(sxx * syy), np.nan)
         r = np.clip(r, -1.0, 1.0)
         sb = np.where(r <= -1.0 / 3.0, -1.0, 2 * r / (1 + r))
     return np.where(m >= 3, sb, np.nan)
+
+
+def _ordered_sum(a: np.ndarray) -> np.ndarray:
+    """Σ over the rows of ``a`` (subscales × rows) in order from 0: 0 + a₀ + a₁ + … (as numpy's reduction
+    of fewer than 8 values; the 0 turns a sum of −0.0 into +0.0 as there)."""
+    s = a[0] + 0.0
+    for j in range(1, len(a)):
+        s += a[j]
+    return s
 
 
 def _evenodd_pairs(scored: pd.DataFrame, scale: Scale) -> pd.Series:
