@@ -158,6 +158,29 @@ def test_companion_items_load_from_the_same_source(tmp_path, df, scale):
     pd.testing.assert_frame_equal(direct.items, comp.items)
 
 
+@pytest.mark.parametrize("case", ["plain", "blanks around labels", "rows without a label"])
+def test_companion_reuses_the_group_labels_only_as_a_direct_load_gives_them(df, scale, case):
+    """A companion loaded from the same table with the same options takes the scale's stripped group
+    labels and group sizes when every row was kept (no second strip, check or count): its group,
+    group sizes, excluded rows, diagnostics and items equal a direct load of the companion on the
+    same (stripped) table; with rows excluded for a missing label it checks them itself as before."""
+    df = df.copy()
+    if case == "blanks around labels":
+        df.loc[:6, "stage"] = " early "
+    if case == "rows without a label":
+        df.loc[[3, 8], "stage"] = np.nan
+    opts = {"group": "stage", "id_column": "pid", "missing_group": "exclude"}
+    main = _quiet(load_responses, df, scale, **opts)
+    comp = _quiet(main.load_companion, scale)
+    direct = _quiet(load_responses, main.frame, scale, **opts)
+    pd.testing.assert_series_equal(comp.group, direct.group)
+    pd.testing.assert_series_equal(comp.quality.group_sizes, direct.quality.group_sizes)
+    pd.testing.assert_frame_equal(comp.quality.excluded, direct.quality.excluded)
+    pd.testing.assert_frame_equal(comp.items, direct.items)
+    assert [d.message for d in comp.diagnostics] == [d.message for d in direct.diagnostics]
+    assert (comp.group is main.group) == (case != "rows without a label")
+
+
 # ========================================================== bad input: data
 def test_missing_item_columns_named(df, scale):
     with pytest.raises(DataError) as info:
