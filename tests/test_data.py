@@ -607,3 +607,41 @@ def test_other_dtypes_and_no_rows(scale):
         load_responses(df.astype(float).assign(A2=lambda d: d["A2"].where(d.index != 1, np.inf)), scale)
     with pytest.raises(DataError, match="no rows to analyse"):
         load_responses(df.iloc[:0], scale)
+
+
+@pytest.mark.parametrize("kind", ["likert", "binary"])
+def test_range_check_quick_pass_equals_the_masks(monkeypatch, kind):
+    """_check_range skips an item when its smallest/largest answer and largest fractional part show
+    nothing to mark; with the quick pass switched off the same values, counts and messages result
+    (clean items, out of range, not whole, ±inf, all NaN, empty; both out_of_range modes)."""
+    from psychometrics.data import checks
+
+    rf = SimpleNamespace(min=1, max=5, type=kind) if kind == "likert" else SimpleNamespace(min=0, max=1, type=kind)
+    rng = np.random.default_rng(0)
+    clean = rng.integers(rf.min, rf.max + 1, 40).astype(float)
+    clean[::5] = np.nan
+    cases = [clean, np.where(np.arange(40) == 3, rf.max + 1.0, clean), np.where(np.arange(40) == 7, 2.5, clean),
+             np.where(np.arange(40) == 9, np.inf, clean), np.full(40, np.nan), np.where(np.arange(40) == 2, -0.0, clean)]
+    for mode in ("missing", "error"):
+        for x in cases:
+            values = x[None, :].copy()
+            results = []
+            for quick in (True, False):
+                if not quick:
+                    monkeypatch.setattr(checks, "_clean_quick", lambda x, rf: False)
+                counts = {r: np.zeros(1, dtype=np.int64) for r in checks.REASONS}
+                diags: list = []
+                try:
+                    out = checks._check_range(values.copy(), pd.RangeIndex(1, 41), ["i1"], rf, mode, counts,
+                                              kind="file", label="L", where="W", diagnostics=diags)
+                    results.append((out, {k: v.tolist() for k, v in counts.items()}, [d.message for d in diags]))
+                except DataError as exc:
+                    results.append(str(exc))
+                monkeypatch.undo()
+            a, b = results
+            if isinstance(a, str) or isinstance(b, str):
+                assert a == b
+            else:
+                np.testing.assert_array_equal(a[0], b[0])
+                assert a[1:] == b[1:]
+    assert checks._clean_quick(np.zeros(0), rf) is False

@@ -251,6 +251,8 @@ def _check_range(values: np.ndarray, index: pd.Index, item_ids: list[str], rf: R
     with np.errstate(invalid="ignore"):
         for j in range(values.shape[0]):
             x = values[j]
+            if _clean_quick(x, rf):
+                continue  # nothing outside the range, every answer whole: nothing to mark
             outside = (x < rf.min) | (x > rf.max)
             if rf.type == "likert":
                 # in range and not NaN: |x| is small, so the cast is exact for whole numbers only
@@ -289,6 +291,19 @@ def _check_range(values: np.ndarray, index: pd.Index, item_ids: list[str], rf: R
     record(diagnostics, DataQualityWarning,
            f"{where}: set {total} value(s) {what} to missing: " + "; ".join(lines), stacklevel=_USER)
     return values
+
+
+def _clean_quick(x: np.ndarray, rf: ResponseFormat) -> bool:
+    """True when no value of ``x`` is outside ``[min, max]`` and (Likert) every answer is a whole number —
+    the case where :func:`_check_range` marks nothing — from the smallest and largest answer (NaN
+    ignored) and the largest fractional part, fewer passes than the masks; False when unsure (all
+    NaN, ±inf), and the masks decide."""
+    lo, hi = np.fmin.reduce(x) if len(x) else np.nan, np.fmax.reduce(x) if len(x) else np.nan
+    if not (lo >= rf.min and hi <= rf.max):
+        return False
+    if rf.type != "likert":
+        return True
+    return bool(np.fmax.reduce(np.abs(x - np.trunc(x))) == 0)  # in range: x − trunc(x) is exact
 
 
 # ------------------------------------------------------------------ quality
