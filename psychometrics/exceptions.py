@@ -9,9 +9,15 @@ also records them (see :class:`Diagnostic`) so that reports can show them.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 __all__ = [
+    "quiet_warnings",
+    "warnings_routed",
+    "warnings_silenced",
     "PsychometricsError",
     "SpecError",
     "DataError",
@@ -143,3 +149,31 @@ def record(
     diagnostics.append(diagnostic)
     warnings.warn(message, category, stacklevel=stacklevel)
     return diagnostic
+
+
+#: set (in a task's own context) by code that runs tasks on threads and routes each thread's warnings to
+#: its task (``pipeline.steps.irt._run_tasks``): there :func:`quiet_warnings` must not touch the
+#: process-wide filters, which ``warnings.catch_warnings`` swaps (not thread-safe in Python 3.11)
+warnings_routed: ContextVar[bool] = ContextVar("psychometrics_warnings_routed", default=False)
+#: true inside :func:`quiet_warnings` on such a thread: the router drops the block's warnings
+warnings_silenced: ContextVar[bool] = ContextVar("psychometrics_warnings_silenced", default=False)
+
+
+@contextmanager
+def quiet_warnings() -> Iterator[None]:
+    """Silence the warnings of a block (``catch_warnings`` + ``simplefilter("ignore")``), thread-safely.
+
+    On a thread whose warnings a router collects per task (:data:`warnings_routed`), a context-local
+    flag (:data:`warnings_silenced`) tells the router to drop them instead, so that the other thread's
+    warnings are neither lost nor misrouted while the block runs.
+    """
+    if warnings_routed.get():
+        token = warnings_silenced.set(True)
+        try:
+            yield
+        finally:
+            warnings_silenced.reset(token)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield

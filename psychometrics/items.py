@@ -439,6 +439,8 @@ def _resolve_range(x: np.ndarray, data: pd.DataFrame, cols: list[str], scale: An
     lo, hi = (float(response_range[0]), float(response_range[1]))
     if not lo < hi:
         raise DataError(f"response_range must be (low, high) with low < high, got {quote(response_range)}")
+    if x.size and np.fmin.reduce(x, axis=None) >= lo and np.fmax.reduce(x, axis=None) <= hi:
+        return lo, hi, source  # smallest and largest answer (NaN ignored) inside: no mask of the matrix needed
     outside = (x < lo) | (x > hi)
     if outside.any():
         r, c = np.argwhere(outside)[0]

@@ -158,6 +158,29 @@ def test_companion_items_load_from_the_same_source(tmp_path, df, scale):
     pd.testing.assert_frame_equal(direct.items, comp.items)
 
 
+@pytest.mark.parametrize("case", ["plain", "blanks around labels", "rows without a label"])
+def test_companion_reuses_the_group_labels_only_as_a_direct_load_gives_them(df, scale, case):
+    """A companion loaded from the same table with the same options takes the scale's stripped group
+    labels and group sizes when every row was kept (no second strip, check or count): its group,
+    group sizes, excluded rows, diagnostics and items equal a direct load of the companion on the
+    same (stripped) table; with rows excluded for a missing label it checks them itself as before."""
+    df = df.copy()
+    if case == "blanks around labels":
+        df.loc[:6, "stage"] = " early "
+    if case == "rows without a label":
+        df.loc[[3, 8], "stage"] = np.nan
+    opts = {"group": "stage", "id_column": "pid", "missing_group": "exclude"}
+    main = _quiet(load_responses, df, scale, **opts)
+    comp = _quiet(main.load_companion, scale)
+    direct = _quiet(load_responses, main.frame, scale, **opts)
+    pd.testing.assert_series_equal(comp.group, direct.group)
+    pd.testing.assert_series_equal(comp.quality.group_sizes, direct.quality.group_sizes)
+    pd.testing.assert_frame_equal(comp.quality.excluded, direct.quality.excluded)
+    pd.testing.assert_frame_equal(comp.items, direct.items)
+    assert [d.message for d in comp.diagnostics] == [d.message for d in direct.diagnostics]
+    assert (comp.group is main.group) == (case != "rows without a label")
+
+
 # ========================================================== bad input: data
 def test_missing_item_columns_named(df, scale):
     with pytest.raises(DataError) as info:
@@ -584,3 +607,41 @@ def test_other_dtypes_and_no_rows(scale):
         load_responses(df.astype(float).assign(A2=lambda d: d["A2"].where(d.index != 1, np.inf)), scale)
     with pytest.raises(DataError, match="no rows to analyse"):
         load_responses(df.iloc[:0], scale)
+
+
+@pytest.mark.parametrize("kind", ["likert", "binary"])
+def test_range_check_quick_pass_equals_the_masks(monkeypatch, kind):
+    """_check_range skips an item when its smallest/largest answer and largest fractional part show
+    nothing to mark; with the quick pass switched off the same values, counts and messages result
+    (clean items, out of range, not whole, ±inf, all NaN, empty; both out_of_range modes)."""
+    from psychometrics.data import checks
+
+    rf = SimpleNamespace(min=1, max=5, type=kind) if kind == "likert" else SimpleNamespace(min=0, max=1, type=kind)
+    rng = np.random.default_rng(0)
+    clean = rng.integers(rf.min, rf.max + 1, 40).astype(float)
+    clean[::5] = np.nan
+    cases = [clean, np.where(np.arange(40) == 3, rf.max + 1.0, clean), np.where(np.arange(40) == 7, 2.5, clean),
+             np.where(np.arange(40) == 9, np.inf, clean), np.full(40, np.nan), np.where(np.arange(40) == 2, -0.0, clean)]
+    for mode in ("missing", "error"):
+        for x in cases:
+            values = x[None, :].copy()
+            results = []
+            for quick in (True, False):
+                if not quick:
+                    monkeypatch.setattr(checks, "_clean_quick", lambda x, rf: False)
+                counts = {r: np.zeros(1, dtype=np.int64) for r in checks.REASONS}
+                diags: list = []
+                try:
+                    out = checks._check_range(values.copy(), pd.RangeIndex(1, 41), ["i1"], rf, mode, counts,
+                                              kind="file", label="L", where="W", diagnostics=diags)
+                    results.append((out, {k: v.tolist() for k, v in counts.items()}, [d.message for d in diags]))
+                except DataError as exc:
+                    results.append(str(exc))
+                monkeypatch.undo()
+            a, b = results
+            if isinstance(a, str) or isinstance(b, str):
+                assert a == b
+            else:
+                np.testing.assert_array_equal(a[0], b[0])
+                assert a[1:] == b[1:]
+    assert checks._clean_quick(np.zeros(0), rf) is False

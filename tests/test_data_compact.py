@@ -30,6 +30,29 @@ def test_compact_float_columns_only_where_float32_is_exact():
     release_freed_memory()  # no effect on the objects; must not fail
 
 
+def test_float32_check_in_blocks_equals_the_whole_column_test():
+    """The blocked cast-and-compare equals the whole-column test (y == x) | (isnan x & isnan y) for
+    an inexact value in any block, NaN, ±inf and values beyond float32's range."""
+    from psychometrics.data.readers import _float32_if_exact
+
+    def whole(x):
+        y = x.astype(np.float32)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return bool(((y == x) | (np.isnan(x) & np.isnan(y))).all())
+
+    base = np.tile([1.0, 2.0, np.nan, 5.0, np.inf, -np.inf, 0.5], 300)
+    for pos in (None, 0, 1, 699, 2099):
+        for bad in (0.1, 1e39, -1e39, 2.0 ** 24 + 1):
+            x = base.copy()
+            if pos is not None:
+                x[pos] = bad
+            for block in (1, 7, 64, 65_536):
+                y = _float32_if_exact(x, block)
+                assert (y is not None) == whole(x)
+                if y is not None:
+                    np.testing.assert_array_equal(y.astype(float), x)
+
+
 def test_scored_rows_by_blocked_transpose_equal_the_reversed_copy():
     rng = np.random.default_rng(1)
     values = rng.integers(1, 6, size=(5, 20_000)).astype(float)

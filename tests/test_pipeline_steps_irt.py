@@ -151,3 +151,40 @@ def test_concurrent_calibrations_equal_sequential(monkeypatch, recwarn):
                                                                           b.newton_steps)
         pd.testing.assert_frame_equal(one.sum_scores[sid], two.sum_scores[sid], check_exact=True)
     assert not [w for w in recwarn if issubclass(w.category, PsychometricsWarning)]
+
+
+def test_quiet_warnings_in_a_threaded_task_silences_only_its_block():
+    """A task that silences a block (``exceptions.quiet_warnings``, as LR DIF's pooled recalibration)
+    while the other thread warns: the block's warnings are dropped, the other task's are all recorded,
+    and the process-wide filters are unchanged afterwards (catch_warnings would swap them across threads)."""
+    import threading
+
+    from psychometrics.exceptions import DataQualityWarning, quiet_warnings
+
+    barrier = threading.Barrier(2)
+    filters = list(warnings.filters)
+
+    def quiet():
+        with quiet_warnings():
+            barrier.wait(timeout=10)
+            for k in range(50):
+                warnings.warn(f"silenced {k}", DataQualityWarning, stacklevel=1)
+            barrier.wait(timeout=10)
+        warnings.warn("after the block", DataQualityWarning, stacklevel=1)
+
+    def loud():
+        barrier.wait(timeout=10)
+        for k in range(50):
+            warnings.warn(f"loud {k}", DataQualityWarning, stacklevel=1)
+        barrier.wait(timeout=10)
+
+    out = step._run_tasks([quiet, loud], 2)
+    assert [str(w.message) for w in out[0][2]] == ["after the block"]
+    assert [str(w.message) for w in out[1][2]] == [f"loud {k}" for k in range(50)]
+    assert list(warnings.filters) == filters
+    with warnings.catch_warnings(record=True) as caught:  # outside a router: catch_warnings + ignore
+        warnings.simplefilter("always")
+        with quiet_warnings():
+            warnings.warn("dropped", DataQualityWarning, stacklevel=1)
+        warnings.warn("kept", DataQualityWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["kept"]

@@ -34,6 +34,10 @@ _SCHUR_ROWS = 2_000
 #: once per distinct row and spread to the rows (every index is a function of the row; D²'s mean and
 #: covariance still come from all complete rows): the same numbers, to the rounding of the block products
 _DISTINCT_ROWS = 50_000
+#: from this many rows on, D²'s χ² tail for whole df ≤ 200 and D² ≤ 700 is its closed form (:func:`_chi2_tail`,
+#: ≈ 5× faster than ``chdtrc`` over 10⁶ rows; equal to it within 2e-13 relative, and closer to the exact
+#: value); below it (the demo) ``chdtrc`` as before, bit for bit
+_TAIL_ROWS = 50_000
 
 
 def longstring(raw: pd.DataFrame) -> pd.Series:
@@ -137,9 +141,53 @@ def _d2_and_tail(x: np.ndarray, min_share: float, mean: np.ndarray | None, cov: 
                 rows = np.flatnonzero(partial)
                 d2[rows] = _partial_d2(x, rows, observed[rows], mean, cov)
     dof = np.where(np.isnan(d2), np.nan, dof)
-    p = special.chdtrc(np.where(np.isnan(dof), 1.0, dof), d2)
+    if n >= _TAIL_ROWS:
+        p = _chi2_tail(dof, d2)
+    else:
+        p = special.chdtrc(np.where(np.isnan(dof), 1.0, dof), d2)
     p = np.where(np.isnan(d2), np.nan, p)
     return d2, p, dof
+
+
+def _chi2_tail(dof: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The χ² upper tail Q(x; k) = ``chdtrc(k, x)`` of every row (NaN df: as df 1), by its closed form
+    where k is a whole number in 1…200 held by more than 1,000 rows and 0 ≤ x ≤ 700; the other rows by
+    ``chdtrc``.
+
+    With t = x/2 and m = ⌊k/2⌋ (Abramowitz & Stegun 26.4.4–26.4.5): for even k,
+    Q = e⁻ᵗ Σ_{j<m} tʲ/j!; for odd k, Q = erfc(√t) + e⁻ᵗ √t Σ_{j<m} tʲ/Γ(j + 3/2). Every term is
+    positive (no cancellation), summed by Horner's rule; e⁻ᵗ does not underflow for t ≤ 350. Equal
+    to ``chdtrc`` within 2e-13 relative over that range — against 40-digit values (mpmath) the
+    closed form is the closer of the two (``tests/test_data_careless.py``).
+    """
+    from scipy import special
+
+    k = np.where(np.isnan(dof), 1.0, dof)
+    p = np.empty_like(x)
+    done = np.zeros(len(x), dtype=bool)
+    whole = (k >= 1) & (k <= 200) & (k == np.floor(k))
+    counts = np.bincount(k[whole].astype(np.int64), minlength=201) if whole.any() else np.zeros(201, np.int64)
+    inside = whole & (x >= 0) & (x <= 700)
+    for kk in np.flatnonzero(counts > 1_000):
+        rows = inside & (k == kk)
+        t = x[rows] / 2
+        m = int(kk) // 2
+        if kk % 2 == 0:
+            s = np.ones_like(t)
+            for j in range(m - 1, 0, -1):  # 1 + t/1 (1 + t/2 (1 + … (1 + t/(m − 1))))
+                s = 1.0 + s * (t / j)
+            q = np.exp(-t) * s
+        else:
+            s = np.ones_like(t)
+            for j in range(m - 1, 0, -1):  # Σ_{j<m} tʲ Γ(3/2)/Γ(j + 3/2) = 1 + t/(3/2) (1 + t/(5/2) (1 + …))
+                s = 1.0 + s * (t / (j + 0.5))
+            q = special.erfc(np.sqrt(t)) + np.exp(-t) * np.sqrt(t) * s / special.gamma(1.5) if m else special.erfc(np.sqrt(t))
+        p[rows] = q
+        done |= rows
+    rest = ~done
+    if rest.any():
+        p[rest] = special.chdtrc(k[rest], x[rest])
+    return p
 
 
 def _complete_moments(x: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -315,20 +363,40 @@ def _evenodd_blocks(scored: pd.DataFrame, scale: Scale) -> tuple[pd.Series, pd.S
 
 def _spearman_brown_r(o: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Per row: the Spearman–Brown corrected correlation of the odd and even half means over the
-    subscales where both are answered (NaN below three such subscales or without variance)."""
+    subscales where both are answered (NaN below three such subscales or without variance).
+
+    With fewer than 8 subscales the rows are summed column by column on the transposed halves (one
+    vector addition per subscale instead of a short reduction per row): numpy adds fewer than 8
+    values in order from 0, so ``0 + a₀ + a₁ + …`` is ``sum(axis=1)`` bit for bit
+    (``tests/test_data_careless.py``); from 8 on numpy sums pairwise, so ``sum(axis=1)`` as before.
+    """
+    if o.shape[1] < 8:
+        o, e = np.ascontiguousarray(o.T), np.ascontiguousarray(e.T)  # subscales × rows
+        ax, total, col = 0, _ordered_sum, (lambda v: v)
+    else:
+        ax, total, col = 1, (lambda a: a.sum(axis=1)), (lambda v: v[:, None])
     mask = ~np.isnan(o) & ~np.isnan(e)
-    m = mask.sum(axis=1)
+    m = mask.sum(axis=ax)
     with np.errstate(invalid="ignore", divide="ignore"):
-        om = np.where(mask, o, 0).sum(axis=1) / m
-        em = np.where(mask, e, 0).sum(axis=1) / m
-        do = np.where(mask, o - om[:, None], 0)
-        de = np.where(mask, e - em[:, None], 0)
-        sxx, syy, sxy = (do * do).sum(1), (de * de).sum(1), (do * de).sum(1)
+        om = total(np.where(mask, o, 0)) / m
+        em = total(np.where(mask, e, 0)) / m
+        do = np.where(mask, o - col(om), 0)
+        de = np.where(mask, e - col(em), 0)
+        sxx, syy, sxy = total(do * do), total(de * de), total(do * de)
         # Zero variance → NaN, as R's cor() gives.
         r = np.where((sxx > 0) & (syy > 0), sxy / np.sqrt(sxx * syy), np.nan)
         r = np.clip(r, -1.0, 1.0)
         sb = np.where(r <= -1.0 / 3.0, -1.0, 2 * r / (1 + r))
     return np.where(m >= 3, sb, np.nan)
+
+
+def _ordered_sum(a: np.ndarray) -> np.ndarray:
+    """Σ over the rows of ``a`` (subscales × rows) in order from 0: 0 + a₀ + a₁ + … (as numpy's reduction
+    of fewer than 8 values; the 0 turns a sum of −0.0 into +0.0 as there)."""
+    s = a[0] + 0.0
+    for j in range(1, len(a)):
+        s += a[j]
+    return s
 
 
 def _evenodd_pairs(scored: pd.DataFrame, scale: Scale) -> pd.Series:

@@ -205,22 +205,27 @@ def _numeric_values(work: pd.DataFrame, item_ids: list[str], item_col: Mapping[s
         if pd.api.types.is_bool_dtype(col):
             non_numeric.append(f"{name}: the column holds true/false values, not numbers")
             continue
-        x, bad = response_numbers(col)
-        if bad.any():
-            examples = ", ".join(f"{quote(v.strip() if isinstance(v, str) else v)} in {_rows([r], kind)}"
-                                 for r, v in list(col[bad].items())[:3])
-            non_numeric.append(f"{name}: {int(bad.sum())} cell{'s' if bad.sum() != 1 else ''}, e.g. {examples}")
-            continue
+        x = values[j]  # set in place: no column-long temporaries (the same values as response_numbers)
+        if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiu":
+            x[...] = col.to_numpy()  # numpy's cast, as to_numpy(dtype=float)
+        else:
+            y, bad = response_numbers(col)
+            if bad.any():
+                examples = ", ".join(f"{quote(v.strip() if isinstance(v, str) else v)} in {_rows([r], kind)}"
+                                     for r, v in list(col[bad].items())[:3])
+                non_numeric.append(f"{name}: {int(bad.sum())} cell{'s' if bad.sum() != 1 else ''}, e.g. {examples}")
+                continue
+            x[...] = y
         counts[BLANK][j] = int(np.isnan(x).sum())
         if rf.missing_codes:
             is_code = np.isin(x, np.asarray(rf.missing_codes, dtype=float))
             counts[CODE][j] = int(is_code.sum())
-            x = np.where(is_code, np.nan, x)
+            if counts[CODE][j]:
+                x[is_code] = np.nan
         for lo, hi in declared_missing.get(item_col[item], ()):
             is_declared = (x >= lo) & (x <= hi)
             counts[DECLARED][j] += int(is_declared.sum())
-            x = np.where(is_declared, np.nan, x)
-        values[j] = x
+            x[is_declared] = np.nan
     if non_numeric:
         raise DataError(
             f"{label}: non-numeric values in {len(non_numeric)} item{'s' if len(non_numeric) != 1 else ''}:\n  "
@@ -246,6 +251,8 @@ def _check_range(values: np.ndarray, index: pd.Index, item_ids: list[str], rf: R
     with np.errstate(invalid="ignore"):
         for j in range(values.shape[0]):
             x = values[j]
+            if _clean_quick(x, rf):
+                continue  # nothing outside the range, every answer whole: nothing to mark
             outside = (x < rf.min) | (x > rf.max)
             if rf.type == "likert":
                 # in range and not NaN: |x| is small, so the cast is exact for whole numbers only
@@ -284,6 +291,19 @@ def _check_range(values: np.ndarray, index: pd.Index, item_ids: list[str], rf: R
     record(diagnostics, DataQualityWarning,
            f"{where}: set {total} value(s) {what} to missing: " + "; ".join(lines), stacklevel=_USER)
     return values
+
+
+def _clean_quick(x: np.ndarray, rf: ResponseFormat) -> bool:
+    """True when no value of ``x`` is outside ``[min, max]`` and (Likert) every answer is a whole number —
+    the case where :func:`_check_range` marks nothing — from the smallest and largest answer (NaN
+    ignored) and the largest fractional part, fewer passes than the masks; False when unsure (all
+    NaN, ±inf), and the masks decide."""
+    lo, hi = np.fmin.reduce(x) if len(x) else np.nan, np.fmax.reduce(x) if len(x) else np.nan
+    if not (lo >= rf.min and hi <= rf.max):
+        return False
+    if rf.type != "likert":
+        return True
+    return bool(np.fmax.reduce(np.abs(x - np.trunc(x))) == 0)  # in range: x − trunc(x) is exact
 
 
 # ------------------------------------------------------------------ quality

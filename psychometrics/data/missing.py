@@ -488,10 +488,11 @@ def missing_data_diagnostics(
     del block
     obs = ~np.isnan(X)
     n, p = X.shape
-    empty = ~obs.any(axis=1)
+    # items missing per row, once: the 0/1 sums are whole numbers, so (p − k)/p is obs.mean(axis=1) bit for bit
+    k_missing = p - np.count_nonzero(obs, axis=1) if p else np.zeros(n, dtype=np.intp)
+    empty = k_missing == p
     share_item = pd.Series(1.0 - obs.mean(axis=0) if n else np.zeros(p), index=names, name="share_missing")
-    share_row = pd.Series(1.0 - obs.mean(axis=1) if p else np.zeros(n), index=data.index, name="share_missing")
-    k_missing = (~obs).sum(axis=1)
+    share_row = pd.Series(1.0 - (p - k_missing) / p if p else np.zeros(n), index=data.index, name="share_missing")
     counts = pd.Series(k_missing).value_counts().sort_index()
     rows_by_share = pd.DataFrame({"items_missing": counts.index.astype(int), "rows": counts.to_numpy(int),
                                   "share": counts.to_numpy(float) / max(n, 1)})

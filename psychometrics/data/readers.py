@@ -166,15 +166,31 @@ def compact_float_columns(frame: pd.DataFrame, min_rows: int = COMPACT_ROWS) -> 
         col = frame[c]
         if col.dtype != np.float64:
             continue
-        x = col.to_numpy()
-        y = x.astype(np.float32)
-        with np.errstate(invalid="ignore", over="ignore"):
-            same = (y == x) | (np.isnan(x) & np.isnan(y))
-        if bool(same.all()):
+        y = _float32_if_exact(col.to_numpy())
+        if y is not None:
             exact[c] = y
     if not exact:
         return frame
     return pd.DataFrame({c: exact.get(c, frame[c]) for c in frame.columns}, index=frame.index, copy=False)
+
+
+def _float32_if_exact(x, block: int = 65_536):
+    """``x`` (float64) as float32 when that holds every value exactly (NaN stays NaN), else ``None``.
+
+    Cast and compared in blocks that stay in cache, stopping at the first value float32 does not
+    hold: the same test as ``(y == x) | (isnan(x) & isnan(y))`` over the whole column (a NaN casts
+    to NaN; a finite value either casts exactly or compares unequal).
+    """
+    import numpy as np
+
+    y = np.empty(len(x), dtype=np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for s in range(0, len(x), block):
+            xb, yb = x[s:s + block], y[s:s + block]
+            np.copyto(yb, xb, casting="unsafe")
+            if not ((yb == xb) | np.isnan(xb)).all():
+                return None
+    return y
 
 
 def release_freed_memory() -> None:

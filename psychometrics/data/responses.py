@@ -119,8 +119,14 @@ class Responses(ResultMixin):
         kwargs = {**self._options, **options, "columns": columns}
         # the same table and row options select the same rows: their checked ids are reused, not re-checked
         known = self.ids if not options else None
+        # every row of the table kept: its (stripped) group labels and group sizes hold for the companion too
+        group = None
+        if not options and self.group is not None and self.quality.group_sizes is not None \
+                and not len(self.quality.excluded) and len(self.frame) == len(self.items):
+            group = (self.group, self.quality.group_sizes)
         return _load_frame(self.frame, scale, origin=(self.source, self.sha256, self._options["_kind"]),
-                           declared_missing=self._options.get("_declared", {}), known_ids=known, **_public(kwargs))
+                           declared_missing=self._options.get("_declared", {}), known_ids=known, known_group=group,
+                           **_public(kwargs))
 
     def to_dict(self) -> dict[str, Any]:
         """Provenance and data quality (not the response matrices; use the frames directly)."""
@@ -276,13 +282,16 @@ def _load_frame(
     evenodd_min: float = 0.30,
     evenodd_min_pairs: int = 6,
     known_ids: pd.Series | None = None,
+    known_group: tuple[pd.Series, pd.Series] | None = None,
 ) -> Responses:
     """Validate a table read from ``origin`` = (description, sha256, kind) against ``scale``.
 
     The steps of :mod:`~psychometrics.data.checks` in order (the first problem found
     raises), then reverse keying, the careless-responding screens and the data-quality
     record. Options as in :func:`load_responses`; ``known_ids``: the respondent ids of these
-    rows, already checked (a companion measure read from the same table with the same options).
+    rows, already checked (a companion measure read from the same table with the same options);
+    ``known_group``: the group labels (stripped, every row labelled) and group sizes of every row of
+    ``frame``, from the same table and options — nothing to strip, exclude or count again.
     """
     where, sha, kind = origin
     diagnostics: list[Diagnostic] = []
@@ -291,13 +300,20 @@ def _load_frame(
 
     item_col = _map_item_columns(frame, scale, columns, where=where, label=label)
     _check_role_columns(frame, scale, item_col, group, id_column, where=where)
-    if group is not None and group in frame.columns:
+    reuse_group = (known_group is not None and group is not None and group in frame.columns
+                   and known_group[0].index.equals(frame.index))
+    if reuse_group:  # the labels as checked for the scale (stripping is idempotent; no row lacked a label)
+        keep = np.ones(len(frame), dtype=bool)
+        excluded = pd.DataFrame({"reason": pd.Series(dtype=str)}, index=frame.index[:0])
+    elif group is not None and group in frame.columns:
         labels = frame[group]  # one object: ``frame[group]`` builds a new Series at each access
         stripped = strip_labels(labels, what=f"group column {quote(group)}", where=where, diagnostics=diagnostics)
         if stripped is not labels:
             frame = frame.copy(deep=False)  # the other columns are shared, not copied; the group column replaced
             frame[group] = stripped
-    keep, excluded = _rows_with_group(frame, group, missing_group, where=where, kind=kind, diagnostics=diagnostics)
+    if not reuse_group:
+        keep, excluded = _rows_with_group(frame, group, missing_group, where=where, kind=kind,
+                                          diagnostics=diagnostics)
     work = frame if bool(keep.all()) else frame.loc[keep]  # no copy of the whole table when every row is kept
     rows_read = len(frame)
     if known_ids is not None and id_column is not None and known_ids.index.equals(work.index):
@@ -319,7 +335,9 @@ def _load_frame(
 
     group_series = None
     group_sizes = None
-    if group is not None:
+    if reuse_group:
+        group_series, group_sizes = known_group
+    elif group is not None:
         group_series = work[group].rename(group)
         group_sizes = group_series.value_counts(sort=False).sort_index().rename("n")
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin
-from psychometrics.exceptions import ConvergenceWarning, DataError
+from psychometrics.exceptions import ConvergenceWarning, DataError, quiet_warnings
 from psychometrics._dist import chi2_sf
 from psychometrics.irt._models import category_probs
 from psychometrics.irt.multigroup import GroupedResponses, MultiGroupGRM, prepare_groups
@@ -148,8 +148,7 @@ class _Fitter:
         cal = pooled_calibration if _same_rows(pooled_calibration, data, points) else None
         if cal is None:
             pooled = pd.DataFrame(np.where(data.codes >= 0, data.codes, np.nan), columns=list(data.items))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quiet_warnings():  # (thread-safe: the step runs the DIF tasks on two threads)
                 cal = calibrate(pooled, list(data.items), quadrature_points=points)
         arr = cal.item_arrays()
         self.pooled = (np.array([t[0] for t in arr]), [t[1] for t in arr])

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._linalg import single_thread_blas
-from psychometrics.exceptions import Diagnostic, PsychometricsError, PsychometricsWarning
+from psychometrics.exceptions import (Diagnostic, PsychometricsError, PsychometricsWarning, warnings_routed,
+                                     warnings_silenced)
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep, IRTStep
 from psychometrics.pipeline.steps._common import why
@@ -194,10 +195,12 @@ def _run_tasks(tasks: list[Any], workers: int, on_done: Any = None) -> list[tupl
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
         i = getattr(local, "task", None)
-        if i is not None:
+        if i is not None and not warnings_silenced.get():  # (exceptions.quiet_warnings inside a task)
             caught[i].append(warnings.WarningMessage(message, category, filename, lineno, file, line))
 
     contexts = [contextvars.copy_context() for _ in tasks]  # the step's shared item codes in every thread
+    for ctx in contexts:  # quiet_warnings in a task: a flag for `show`, not catch_warnings' process-wide swap
+        ctx.run(warnings_routed.set, True)
 
     def run(i: int) -> tuple[Any, BaseException | None]:
         local.task = i
