@@ -20,6 +20,7 @@ from psychometrics.scale import Scale
 from psychometrics.simulate import default_study_path, load_study, simulate_study
 
 ROOT = Path(__file__).resolve().parents[1]
+_RUN_TASKS = step._run_tasks  # the step's own, for wrappers that count its calls
 
 
 def _run(monkeypatch, above: int, lr: bool = False):
@@ -72,7 +73,8 @@ def test_dif_on_two_threads_equals_the_sequential_run(monkeypatch):
     monkeypatch.setattr(step, "_DIF_THREADS", 2)
     calls = []
     run_tasks = step._run_tasks
-    monkeypatch.setattr(step, "_run_tasks", lambda tasks, workers, **kw: calls.append(workers) or run_tasks(tasks, workers, **kw))
+    monkeypatch.setattr(step, "_run_tasks", lambda tasks, workers, **kw: (  # the DIF block (it reports progress)
+        calls.append(workers) if "on_done" in kw else None) or run_tasks(tasks, workers, **kw))
     par = _run(monkeypatch, 0, lr=True)
     assert calls == [min(2, __import__("os").cpu_count() or 1)]
     pd.testing.assert_frame_equal(par.dif, seq.dif, check_exact=True)
@@ -115,8 +117,8 @@ def _calibrations_only(monkeypatch, threads: int, df: pd.DataFrame, scale: Scale
     monkeypatch.setattr(step, "_dif_and_lr_dif", lambda *args, **kwargs: (None, {}))
     monkeypatch.setattr(step, "_global_and_local_fit", lambda *args, **kwargs: ({}, {}))
     monkeypatch.setattr(importlib.import_module("psychometrics.irt.fit"), "item_fit", lambda *a, **k: pd.DataFrame())
-    run = step._run_tasks
-    monkeypatch.setattr(step, "_run_calibration_tasks", lambda tasks, workers: calls.append(workers) or run(tasks, workers))
+    monkeypatch.setattr(step, "_run_tasks", lambda tasks, workers, **kw: (  # the calibrations (no progress callback)
+        calls.append(workers) if "on_done" not in kw else None) or _RUN_TASKS(tasks, workers, **kw))
     work = SimpleNamespace(items=df, group=None)
     opts = merge_options(None, {}, None)
     return step.irt_step(work, scale, opts, SimpleNamespace(non_invariant_items=(), result=None))

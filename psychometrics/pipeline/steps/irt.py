@@ -111,7 +111,7 @@ def _calibrations(calibrate: Any, items: pd.DataFrame, todo: list[tuple[str, lis
     out: dict[str, tuple] = {}
     for part, threads in ((subs, workers), (rest, 1)):
         tasks = [lambda ids=ids: calibrate(items, ids, "grm") for _, ids in part]
-        for (sid, _), (cal, exc, caught) in zip(part, _run_calibration_tasks(tasks, threads)):
+        for (sid, _), (cal, exc, caught) in zip(part, _run_tasks(tasks, threads)):
             out[sid] = (cal if exc is None else exc, [(w.category, str(w.message)) for w in caught])
     return out
 
@@ -230,9 +230,6 @@ def _run_tasks(tasks: list[Any], workers: int, on_done: Any = None) -> list[tupl
                 if on_done is not None:
                     on_done(i)
     return [(r, e, caught[i]) for i, (r, e) in enumerate(outs)]
-
-
-_run_calibration_tasks = _run_tasks  # (the calibrations' own name: the DIF test counts _run_tasks calls)
 
 
 def _merge_lr(dif: pd.DataFrame, lr: dict[str, Any]) -> pd.DataFrame:
