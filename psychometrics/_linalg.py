@@ -128,7 +128,8 @@ def all_core_blas() -> Any:
     For one large product (e.g. the NACOV middle term's ``dsyrk``, O(rows × 490²)) inside a step
     that :func:`single_thread_blas` limits for its many small ones. OpenBLAS splits a ``gemm`` /
     ``syrk`` by blocks of the output, each block summed by one thread in the same order, so the
-    numbers do not depend on the thread count (tested in ``tests/test_ordinal_nacov_threads.py``).
+    numbers do not depend on the thread count (``tests/test_ordinal.py::
+    test_nacov_middle_term_identical_with_one_and_all_blas_threads``).
     On an oversubscribed machine the threads can wait for each other; without threadpoolctl
     nothing changes.
     """

@@ -354,15 +354,15 @@ class Engine:
                 if by_node is not None:  # the intercepts' scores only, their second moments per node
                     pending = _accumulate_by_node(by_node, ctables, xs, wq, self.offs[:-1], syrk, pool)
                     s = None
-                elif uniform:  # the same values as the loop below, copied in one gather
-                    uu, qq = np.nonzero(wq > 1e-13 * wq.max())
-                    xu = xs[uu]
-                    at = (self.offs[:-1][None, :] + xu) * q + qq[:, None]
-                    at[xu < 0] = table.shape[0] - 1
-                    s = table[at].reshape(uu.size, self.n_par)
                 else:
                     uu, qq = np.nonzero(wq > 1e-13 * wq.max())
-                    s = np.zeros((uu.size, self.n_par))
+                    if uniform:  # the same values as the loop below, copied in one gather
+                        xu = xs[uu]
+                        at = (self.offs[:-1][None, :] + xu) * q + qq[:, None]
+                        at[xu < 0] = table.shape[0] - 1
+                        s = table[at].reshape(uu.size, self.n_par)
+                    else:
+                        s = np.zeros((uu.size, self.n_par))
                 if blas:
                     at = (self.offs[:-1][None, :] + xs) * kmax
                     at[xs < 0] = gmat.shape[1] - kmax  # the zero block: a missing answer scores nothing

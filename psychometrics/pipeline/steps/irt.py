@@ -61,9 +61,7 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance
         if isinstance(cal, PsychometricsError):
             notes.append(f"{sid}: the GRM could not be calibrated ({why(cal)}).")
             continue
-        for category, message in caught:
-            if issubclass(category, PsychometricsWarning):
-                diags.append(Diagnostic(category.__name__, f"{sid}: {message}"))
+        _record(caught, diags, sid)
         cals[sid] = cal
         # a method change above a size threshold (the SEs' information from a subsample) is shown in the report
         notes.extend(f"{sid}: {d}" for d in cal.diagnostics if d.startswith("standard errors:"))
@@ -94,12 +92,12 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance
 #: from this many analysed rows the subscale calibrations run on CONCURRENT_CALIBRATIONS threads (bigger data)
 _CONCURRENT_ROWS = 20_000
 #: threads of the subscale calibrations (1: one after the other). The numbers, notes and diagnostics do not
-#: depend on it, bit for bit (tests/test_pipeline_irt_concurrent.py)
+#: depend on it, bit for bit (tests/test_pipeline_steps_irt.py::test_concurrent_calibrations_equal_sequential)
 CONCURRENT_CALIBRATIONS = min(2, os.cpu_count() or 1)
 
 
 def _calibrations(calibrate: Any, items: pd.DataFrame, todo: list[tuple[str, list[str]]]) -> dict[str, tuple]:
-    """sid → (calibration or its PsychometricsError, its warnings as (category, message)).
+    """sid → (calibration or its PsychometricsError, its recorded warnings).
 
     Each calibration's warnings are recorded apart (:func:`_run_tasks`: a thread-local task index routes
     them), so from ``_CONCURRENT_ROWS`` rows the subscales run on ``CONCURRENT_CALIBRATIONS`` threads
@@ -112,7 +110,7 @@ def _calibrations(calibrate: Any, items: pd.DataFrame, todo: list[tuple[str, lis
     for part, threads in ((subs, workers), (rest, 1)):
         tasks = [lambda ids=ids: calibrate(items, ids, "grm") for _, ids in part]
         for (sid, _), (cal, exc, caught) in zip(part, _run_tasks(tasks, threads)):
-            out[sid] = (cal if exc is None else exc, [(w.category, str(w.message)) for w in caught])
+            out[sid] = (cal if exc is None else exc, caught)
     return out
 
 
