@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from psychometrics.exceptions import PsychometricsError
+from psychometrics.exceptions import PsychometricsError, quiet_warnings
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import DataStep
 from psychometrics.scale import find_companions
@@ -122,8 +122,6 @@ def _dask_stats(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationO
 
 def _missing_data(work: Responses) -> MissingDataDiagnostics | None:
     """Missing-data diagnostics of the scale items in the analysed rows (per group when grouped)."""
-    import warnings
-
     from psychometrics.data.missing import missing_data_diagnostics
 
     frame = work.items.copy(deep=False)  # the new group column only; the items are shared
@@ -131,8 +129,7 @@ def _missing_data(work: Responses) -> MissingDataDiagnostics | None:
     if work.group is not None:
         group = "__group__"
         frame[group] = work.group.astype(str)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # recorded on the result's diagnostics and shown in the report
+    with quiet_warnings():  # recorded on the result's diagnostics and shown in the report
         try:
             return missing_data_diagnostics(frame, list(work.items.columns), group)
         except PsychometricsError:
