@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "all_core_blas", "blas_controller",
-           "one_blas_thread_per_lane"]
+           "one_blas_thread_per_lane", "in_lane"]
 
 #: threadpoolctl's limits are process-wide: while steps run on several threads (lanes) BLAS keeps one
 #: thread (:func:`one_blas_thread_per_lane`) and the per-region helpers must not change it under the other
@@ -156,6 +156,13 @@ def all_core_blas() -> Any:
     except AttributeError:  # pragma: no cover - not on Linux
         cores = os.cpu_count() or 1
     return controller.limit(limits=max(cores, 1), user_api="blas")
+
+
+def in_lane() -> bool:
+    """Whether pipeline steps run concurrently (inside :func:`one_blas_thread_per_lane`): then a step keeps
+    to its one thread too — the other lane has the other core, and a second thread of its own would
+    only add its memory (the IRT step's two concurrent calibrations or DIF tasks at 10⁶ rows)."""
+    return _pinned > 0
 
 
 @contextmanager

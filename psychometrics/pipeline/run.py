@@ -323,17 +323,23 @@ def validate(
 #: The numbers are those of the steps one after the other, bit for bit
 #: (tests/test_pipeline_run.py::test_irt_beside_the_model_steps_gives_the_sequential_results)
 CONCURRENT_STEPS_ROWS = 10_000
+#: ... and below this many: the two lanes' working memory adds up (at 10⁶ rows of the demo study the run's
+#: peak would be 2.1–2.3 GB instead of 1.85 GB: the IRT step's +0.5–0.7 GB beside reliability's, the
+#: invariance ladder's or validity's +0.45–0.55 GB on the 1.1 GB the data step holds), see
+#: docs/large-samples.md
+CONCURRENT_STEPS_MAX_ROWS = 500_000
 
 
 def _beside(opts: ValidationOptions, rows: int) -> bool:
-    """Whether the IRT step runs beside the model steps (:data:`CONCURRENT_STEPS_ROWS`)."""
+    """Whether the IRT step runs beside the model steps (:data:`CONCURRENT_STEPS_ROWS`,
+    :data:`CONCURRENT_STEPS_MAX_ROWS`)."""
     import os
 
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         cores = os.cpu_count() or 1
-    return bool(opts.irt) and rows >= CONCURRENT_STEPS_ROWS and cores > 1
+    return bool(opts.irt) and CONCURRENT_STEPS_ROWS <= rows < CONCURRENT_STEPS_MAX_ROWS and cores > 1
 
 
 def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts: ValidationOptions, ordinal: bool,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from psychometrics._linalg import single_thread_blas
+from psychometrics._linalg import in_lane, single_thread_blas
 from psychometrics.exceptions import Diagnostic, PsychometricsError, PsychometricsWarning, recorded_warnings
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep, IRTStep
@@ -108,21 +108,21 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions) -> IRTStep
 
 #: from this many analysed rows the subscale calibrations run on CONCURRENT_CALIBRATIONS threads (bigger data)
 _CONCURRENT_ROWS = 20_000
-#: threads of the subscale calibrations (1: one after the other). The numbers, notes and diagnostics do not
-#: depend on it, bit for bit (tests/test_pipeline_steps_irt.py::test_concurrent_calibrations_equal_sequential)
+#: threads of the subscale calibrations (1: one after the other; 1 also while the step runs beside the model
+#: steps, ``_linalg.in_lane``). The numbers, notes and diagnostics do not depend on it, bit for bit
+#: (tests/test_pipeline_steps_irt.py::test_concurrent_calibrations_equal_sequential)
 CONCURRENT_CALIBRATIONS = min(2, os.cpu_count() or 1)
 
 
 def _calibrations(calibrate: Any, items: pd.DataFrame, todo: list[tuple[str, list[str]]]) -> dict[str, tuple]:
     """sid → (calibration or its PsychometricsError, its recorded warnings).
 
-    Each calibration's warnings are recorded apart (:func:`_run_tasks`: a thread-local task index routes
-    them), so from ``_CONCURRENT_ROWS`` rows the subscales run on ``CONCURRENT_CALIBRATIONS`` threads
+    Each calibration's warnings are recorded apart (:func:`_run_tasks`: each in its own context), so from ``_CONCURRENT_ROWS`` rows the subscales run on ``CONCURRENT_CALIBRATIONS`` threads
     (disjoint items: each codes its own into the step's shared codes; each in a copy of this context), then
     the total — the largest, with its own threaded E-steps — alone. Bit for bit the one-thread run."""
     subs = [(sid, ids) for sid, ids in todo if sid != "total"]
     rest = [(sid, ids) for sid, ids in todo if sid == "total"]
-    workers = CONCURRENT_CALIBRATIONS if len(subs) > 1 and len(items) >= _CONCURRENT_ROWS else 1
+    workers = CONCURRENT_CALIBRATIONS if len(subs) > 1 and len(items) >= _CONCURRENT_ROWS and not in_lane() else 1
     out: dict[str, tuple] = {}
     for part, threads in ((subs, workers), (rest, 1)):
         tasks = [lambda ids=ids: calibrate(items, ids, "grm") for _, ids in part]
@@ -167,7 +167,7 @@ def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, cals
     lr_tasks = _lr_dif_tasks(work, scale, opts, cals)
     lr_fns = [fn for _, fn in lr_tasks if fn is not None]
     tasks = lr_fns + [fn for _, fn in dif_tasks]  # the longer LR fits first
-    workers = min(_DIF_THREADS, os.cpu_count() or 1) if work.items.shape[0] > _PATTERNS_ABOVE else 1
+    workers = min(_DIF_THREADS, os.cpu_count() or 1) if work.items.shape[0] > _PATTERNS_ABOVE and not in_lane() else 1
     done = _run_tasks(tasks, workers, on_done=lambda i: advance(1) if i < len(lr_fns) else None)
     parts = []
     for (sid, _), (tab, exc, caught) in zip(dif_tasks, done[len(lr_fns):]):
