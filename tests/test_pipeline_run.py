@@ -15,7 +15,7 @@ from psychometrics.pipeline import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 MSS = ROOT / "scales" / "mentorship_supportiveness.yaml"
-FAST = {"n_boot": 0, "parallel_iter": 20, "irt_bifactor": True, "short_form": 3}
+FAST = {"n_boot": 0, "parallel_iter": 20, "irt_bifactor": True, "short_form": 3, "exclude_careless": True}
 
 
 def _results(path: Path) -> dict:
@@ -30,19 +30,28 @@ def _results(path: Path) -> dict:
 def test_irt_beside_the_model_steps_gives_the_sequential_results(tmp_path, monkeypatch):
     """Lanes forced on at n = 400 (threshold 0) against lanes off: results.json (every statistic, the
     diagnostics, the report's context), the step order of the timings and the scoring key are equal, bit
-    for bit; the IRT step did run on its own thread."""
+    for bit; the IRT step did run on its own thread, and so did the data step's second part (companion
+    measures, missing data). With careless respondents excluded (the analysed rows are a subset)."""
     from psychometrics.pipeline.steps import irt as irt_step_mod
     from psychometrics.simulate import simulate_study, write_table
 
     data = write_table(simulate_study(None, n=400, seed=5), tmp_path / "responses.csv")
+    from psychometrics.pipeline.steps import data as data_step_mod
+
     threads: list[str] = []
-    original = irt_step_mod._irt_step
+    rest: list[str] = []
+    original, finish = irt_step_mod._irt_step, data_step_mod._missing_data
 
     def spy(*args, **kwargs):
         threads.append(threading.current_thread().name)
         return original(*args, **kwargs)
 
+    def spy_rest(*args, **kwargs):
+        rest.append(threading.current_thread().name)
+        return finish(*args, **kwargs)
+
     monkeypatch.setattr(irt_step_mod, "_irt_step", spy)
+    monkeypatch.setattr(data_step_mod, "_missing_data", spy_rest)
     outs = {}
     for name, rows in (("sequential", 10 ** 12), ("beside", 0)):
         monkeypatch.setattr(run_mod, "CONCURRENT_STEPS_ROWS", rows)
@@ -51,9 +60,11 @@ def test_irt_beside_the_model_steps_gives_the_sequential_results(tmp_path, monke
                        options=FAST)
         outs[name] = res
     assert threads == ["MainThread", "psychometrics: item response theory"]
+    assert rest == ["MainThread", "psychometrics: data quality"]
     a, b = _results(tmp_path / "sequential" / "results.json"), _results(tmp_path / "beside" / "results.json")
     assert a == b
     assert a["irt"]  # (the IRT step's results are part of the comparison)
+    assert a["data_quality"]["careless"]["rows_excluded"]  # (a subset of the rows analysed)
     keys = [json.loads((tmp_path / name / "scoring_key.json").read_text(encoding="utf-8")) for name in outs]
     for key in keys:
         key.pop("created")  # (the clock)

@@ -31,8 +31,9 @@ from psychometrics.pipeline.steps import (
     cfa_step,
     efa_step,
     invariance_step,
+    finish_data,
     irt_step,
-    load_data,
+    load_scale_rows,
     reliability_step,
     scoring_step,
     validity_step,
@@ -82,28 +83,32 @@ class Runner:
         """The collected warnings, step by step in the order the steps were started."""
         return [d for step in self._diagnostics.values() for d in step]
 
-    def run(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` as step ``name``: progress line, timing and warnings collected."""
-        self._reserve(name)
-        self._begin(name)
+    def run(self, name: str, fn: Callable[..., T], *args: Any, rest_of: bool = False, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` as step ``name``: progress line, timing and warnings collected.
+        ``rest_of``: the rest of step ``name``, already run (its time and warnings are added to it)."""
+        if not rest_of:
+            self._reserve(name)
+        self._begin(name, rest_of)
         try:
             out, dt, caught = self._execute(name, fn, *args, **kwargs)
         except BaseException:
             self._failed()
             raise
-        self._end(name, dt, caught)
+        self._end(name, dt, caught, rest_of=rest_of)
         return out
 
-    def beside(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> _Lane:
+    def beside(self, name: str, fn: Callable[..., T], *args: Any, rest_of: bool = False, **kwargs: Any) -> _Lane:
         """Start step ``name`` on a second thread (in a copy of this context, without progress bars:
-        one live display at a time) and return at once; :meth:`join` it before using its result."""
+        one live display at a time) and return at once; :meth:`join` it before using its result.
+        ``rest_of``: the rest of step ``name``, already run (its time and warnings are added to it)."""
         import contextvars
         import threading
 
         from psychometrics._progress import hide_progress
 
-        self._reserve(name)
-        lane = _Lane(name)
+        if not rest_of:
+            self._reserve(name)
+        lane = _Lane(name, rest_of)
         ctx = contextvars.copy_context()
         ctx.run(hide_progress)
 
@@ -119,13 +124,13 @@ class Runner:
 
     def join(self, lane: _Lane) -> Any:
         """Wait for a step started with :meth:`beside`; its progress line, timing and warnings."""
-        self._begin(lane.name)
+        self._begin(lane.name, lane.rest_of)
         lane.thread.join()
         if lane.error is not None:
             self._failed()
             raise lane.error
         out, dt, caught = lane.out
-        self._end(lane.name, dt, caught, beside=True)
+        self._end(lane.name, dt, caught, beside=True, rest_of=lane.rest_of)
         return out
 
     def _reserve(self, name: str) -> None:
@@ -145,7 +150,11 @@ class Runner:
         release_freed_memory()  # a step's freed temporaries back to the OS (else +0.1 GB RSS per step at 10⁶)
         return out, dt, caught
 
-    def _begin(self, name: str) -> None:
+    def _begin(self, name: str, rest_of: bool = False) -> None:
+        if rest_of:
+            if self.console is not None:
+                self.console.print(f"      {name} (its second part) …", end="")
+            return
         self.k += 1
         if self.console is not None:
             self.console.print(f"[dim][{self.k}/{self.total}][/] {name} …", end="")
@@ -154,18 +163,19 @@ class Runner:
         if self.console is not None:
             self.console.print(" [red]failed[/]")
 
-    def _end(self, name: str, dt: float, caught: list, beside: bool = False) -> None:
+    def _end(self, name: str, dt: float, caught: list, beside: bool = False, rest_of: bool = False) -> None:
         from psychometrics.exceptions import PsychometricsWarning
 
-        self.timings[name] = dt
-        seen = set()
+        self.timings[name] = self.timings[name] + dt if rest_of else dt
+        kept = self._diagnostics[name]
+        seen = {(d.category, d.message) for d in kept}
         for w in caught:
             if issubclass(w.category, PsychometricsWarning):
                 continue  # recorded on the results as Diagnostic objects
-            msg = f"{w.category.__name__}: {w.message}"
-            if msg not in seen:
-                seen.add(msg)
-                self._diagnostics[name].append(Diagnostic(w.category.__name__, f"{name}: {w.message}"))
+            d = Diagnostic(w.category.__name__, f"{name}: {w.message}")
+            if (d.category, d.message) not in seen:  # once per message
+                seen.add((d.category, d.message))
+                kept.append(d)
         if self.console is not None:
             note = " [dim](beside the other steps)[/]" if beside else ""
             self.console.print(f" [green]done[/] [dim]{dt:.2f} s[/]{note}")
@@ -174,8 +184,9 @@ class Runner:
 class _Lane:
     """A step running on its own thread (:meth:`Runner.beside`)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, rest_of: bool = False):
         self.name = name
+        self.rest_of = rest_of
         self.thread: Any = None
         self.out: Any = None
         self.error: BaseException | None = None
@@ -351,22 +362,33 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     from psychometrics._linalg import one_blas_thread_per_lane
     from psychometrics.pipeline.steps.irt import with_cfa_flags
 
-    d = run.run("data quality", load_data, data, scale, opts)
-    work = d.work
+    first = run.run("data quality", load_scale_rows, data, scale, opts)
+    beside = _beside(opts, first.work.items.shape[0])
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
-    beside = _beside(opts, work.items.shape[0])
+    if not beside:
+        d = run.run("data quality", finish_data, first, data, scale, opts, rest_of=True)
+        first = None  # (the source table with the item columns: freed)
+        work = d.work
+    else:
+        work = first.work  # the same answers; its source table still has the item columns until `d`
     with one_blas_thread_per_lane() if beside else nullcontext():
+        # beside: the rest of the data step (companion measures, missing data) and the IRT step on threads
+        rest = run.beside("data quality", finish_data, first, data, scale, opts, rest_of=True) if beside else None
         lane = run.beside("item response theory", irt_step, work, scale, opts) if beside else None
         try:
             items = run.run("item analysis", analyse_items, work.items, scale)
             est = resolve_estimation(opts, ordinal)
             reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est)
-            efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng,
-                          ordinal, est.fiml)
-            cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal, est,
-                          ordinal_missing(opts))
-            inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
+            samples = first if beside else d
+            efa = run.run("exploratory factor analysis", efa_step, work.items.loc[samples.calibration], scale, opts,
+                          rng, ordinal, est.fiml)
+            cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[samples.validation], scale,
+                          ordinal, est, ordinal_missing(opts))
+            inv_rows = samples.analysed if opts.invariance_sample == "full" else samples.validation
             invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est)
+            if rest is not None:
+                d, rest = run.join(rest), None
+                work = d.work
             irt = None
             if opts.irt and lane is None:
                 irt = run.run("item response theory", irt_step, work, scale, opts, invariance)
@@ -378,8 +400,9 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
             validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts,
                                est)
         except BaseException:
-            if lane is not None:
-                lane.thread.join()  # (before the lanes' BLAS limit is lifted)
+            for other in (rest, lane):
+                if other is not None:
+                    other.thread.join()  # (before the lanes' BLAS limit is lifted)
             raise
         if lane is not None:
             irt = with_cfa_flags(run.join(lane), invariance)

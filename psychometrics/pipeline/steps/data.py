@@ -19,11 +19,14 @@ if TYPE_CHECKING:
     from psychometrics.data.missing import MissingDataDiagnostics
     from psychometrics.scale import Scale
 
-__all__ = ["load_data", "split_rows", "subset_responses"]
+__all__ = ["load_data", "load_scale_rows", "finish_data", "ScaleRows", "split_rows", "subset_responses"]
 
 
 def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOptions) -> DataStep:
     """Load the responses and the companion measures found, and split the analysed rows.
+
+    :func:`load_scale_rows`, then :func:`finish_data` (the pipeline may run the second part beside
+    the model steps, which need only the first).
 
     Raises
     ------
@@ -32,6 +35,28 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
     PsychometricsError
         A sample would have no more rows than there are items.
     """
+    return finish_data(load_scale_rows(data, scale, opts), data, scale, opts)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleRows:
+    """The first part of the data step: the scale's own responses, the analysed rows and the samples —
+    all the model steps and the IRT step read (``work``: the analysed rows; its source table still holds
+    the measures' item columns until :func:`finish_data` has loaded the companions)."""
+
+    responses: Responses
+    work: Responses
+    found: dict
+    not_found: tuple
+    analysed: pd.Index
+    careless_excluded: pd.Index
+    calibration: pd.Index
+    validation: pd.Index
+
+
+def load_scale_rows(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOptions) -> ScaleRows:
+    """The scale's responses, checked and screened; the analysed rows and the EFA / CFA samples
+    (and the companion specs, checked: a bad spec stops the run here, before any analysis)."""
     from psychometrics.data import load_responses
 
     resp = load_responses(data, scale, group=opts.group, id_column=opts.id_column,
@@ -41,14 +66,6 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
     found, not_found = find_companions(scale, opts.measures)
     if not not_found:
         scale.check_companions(found)
-    comps = {}
-    absent = []
-    for cid, comp in found.items():
-        if any(i in resp.frame.columns for i in comp.item_ids):
-            comps[cid] = resp.load_companion(comp)
-        else:
-            absent.append(cid)
-    resp, comps = _without_item_columns(resp, comps, opts)
     analysed = resp.items.index
     careless_excluded = pd.Index([])
     if opts.exclude_careless:
@@ -62,7 +79,31 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
                 f"the {name} sample has {len(rows)} rows, not more than the {n_items} items; "
                 f"the data have too few usable rows ({len(analysed)}) for split={opts.split:g} — collect more "
                 "data or change the split option (validate --split)")
-    work = subset_responses(resp, analysed)
+    return ScaleRows(responses=resp, work=subset_responses(resp, analysed), found=found, not_found=tuple(not_found),
+                     analysed=analysed, careless_excluded=careless_excluded, calibration=calibration,
+                     validation=validation)
+
+
+def finish_data(first: ScaleRows, data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOptions
+                ) -> DataStep:
+    """The second part of the data step: the companion measures, the source table without the measures'
+    item columns, the one-pass Dask statistics (partitioned Parquet) and the missing-data diagnostics."""
+    resp = first.responses
+    comps = {}
+    absent = []
+    for cid, comp in first.found.items():
+        if any(i in resp.frame.columns for i in comp.item_ids):
+            comps[cid] = resp.load_companion(comp)
+        else:
+            absent.append(cid)
+    resp, comps = _without_item_columns(resp, comps, opts)
+    analysed = first.analysed
+    work = first.work
+    if work is first.responses:
+        work = resp
+    elif resp is not first.responses:  # the analysed rows' answers as they are; the reduced source table
+        work = dataclasses.replace(work, frame=resp.frame, extra=resp.extra.loc[analysed]
+                                   if len(resp.extra) == len(resp.items) else resp.extra)
     stats, engine = _dask_stats(data, scale, opts)
     missing = _missing_data(work)
     from psychometrics.data.readers import release_freed_memory
@@ -70,9 +111,9 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
     release_freed_memory()  # the checks' and screens' temporaries, freed but still held by the allocator
     return DataStep(responses=resp, work=work, companions=comps, missing_data=missing,
                     companions_work={k: subset_responses(v, analysed) for k, v in comps.items()},
-                    not_found=tuple(not_found), absent=tuple(absent), analysed=analysed,
-                    careless_excluded=careless_excluded, calibration=calibration, validation=validation,
-                    stats=stats, stats_engine=engine)
+                    not_found=first.not_found, absent=tuple(absent), analysed=analysed,
+                    careless_excluded=first.careless_excluded, calibration=first.calibration,
+                    validation=first.validation, stats=stats, stats_engine=engine)
 
 
 def _without_item_columns(resp: Responses, comps: dict[str, Responses], opts: ValidationOptions
