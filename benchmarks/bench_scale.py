@@ -120,7 +120,8 @@ def _child(data: str, out: str, timings: str, irt: str = "1") -> None:
             return original(self, name, fn, *args, **kwargs)
         finally:
             with lock:
-                steps[name] = [time.perf_counter() - t, time.thread_time() - c]
+                w, cpu = steps.get(name, (0.0, 0.0))  # (the data step comes in two parts)
+                steps[name] = [w + time.perf_counter() - t, cpu + time.thread_time() - c]
                 Path(timings).write_text(json.dumps(steps))
 
     run_mod.Runner._execute = timed

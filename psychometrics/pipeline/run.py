@@ -83,10 +83,11 @@ class Runner:
         """The collected warnings, step by step in the order the steps were started."""
         return [d for step in self._diagnostics.values() for d in step]
 
-    def run(self, name: str, fn: Callable[..., T], *args: Any, rest_of: bool = False, **kwargs: Any) -> T:
+    def run(self, name: str, fn: Callable[..., T], *args: Any, rest_of: str | None = None, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` as step ``name``: progress line, timing and warnings collected.
-        ``rest_of``: the rest of step ``name``, already run (its time and warnings are added to it)."""
-        if not rest_of:
+        ``rest_of``: what the rest of step ``name`` (already run) does; its time and warnings are added
+        to the step's."""
+        if rest_of is None:
             self._reserve(name)
         self._begin(name, rest_of)
         try:
@@ -97,16 +98,17 @@ class Runner:
         self._end(name, dt, caught, rest_of=rest_of)
         return out
 
-    def beside(self, name: str, fn: Callable[..., T], *args: Any, rest_of: bool = False, **kwargs: Any) -> _Lane:
+    def beside(self, name: str, fn: Callable[..., T], *args: Any, rest_of: str | None = None,
+               **kwargs: Any) -> _Lane:
         """Start step ``name`` on a second thread (in a copy of this context, without progress bars:
         one live display at a time) and return at once; :meth:`join` it before using its result.
-        ``rest_of``: the rest of step ``name``, already run (its time and warnings are added to it)."""
+        ``rest_of``: as for :meth:`run`."""
         import contextvars
         import threading
 
         from psychometrics._progress import hide_progress
 
-        if not rest_of:
+        if rest_of is None:
             self._reserve(name)
         lane = _Lane(name, rest_of)
         ctx = contextvars.copy_context()
@@ -150,10 +152,10 @@ class Runner:
         release_freed_memory()  # a step's freed temporaries back to the OS (else +0.1 GB RSS per step at 10⁶)
         return out, dt, caught
 
-    def _begin(self, name: str, rest_of: bool = False) -> None:
-        if rest_of:
+    def _begin(self, name: str, rest_of: str | None = None) -> None:
+        if rest_of is not None:
             if self.console is not None:
-                self.console.print(f"      {name} (its second part) …", end="")
+                self.console.print(f"      {name}: {rest_of} …", end="")
             return
         self.k += 1
         if self.console is not None:
@@ -163,10 +165,10 @@ class Runner:
         if self.console is not None:
             self.console.print(" [red]failed[/]")
 
-    def _end(self, name: str, dt: float, caught: list, beside: bool = False, rest_of: bool = False) -> None:
+    def _end(self, name: str, dt: float, caught: list, beside: bool = False, rest_of: str | None = None) -> None:
         from psychometrics.exceptions import PsychometricsWarning
 
-        self.timings[name] = self.timings[name] + dt if rest_of else dt
+        self.timings[name] = dt if rest_of is None else self.timings[name] + dt
         kept = self._diagnostics[name]
         seen = {(d.category, d.message) for d in kept}
         for w in caught:
@@ -184,7 +186,7 @@ class Runner:
 class _Lane:
     """A step running on its own thread (:meth:`Runner.beside`)."""
 
-    def __init__(self, name: str, rest_of: bool = False):
+    def __init__(self, name: str, rest_of: str | None = None):
         self.name = name
         self.rest_of = rest_of
         self.thread: Any = None
@@ -341,6 +343,9 @@ CONCURRENT_STEPS_ROWS = 10_000
 CONCURRENT_STEPS_MAX_ROWS = 500_000
 
 
+_REST_OF_DATA = "companion measures and missing data"
+
+
 def _beside(opts: ValidationOptions, rows: int) -> bool:
     """Whether the IRT step runs beside the model steps (:data:`CONCURRENT_STEPS_ROWS`,
     :data:`CONCURRENT_STEPS_MAX_ROWS`)."""
@@ -366,14 +371,15 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     beside = _beside(opts, first.work.items.shape[0])
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
     if not beside:
-        d = run.run("data quality", finish_data, first, data, scale, opts, rest_of=True)
+        d = run.run("data quality", finish_data, first, data, scale, opts, rest_of=_REST_OF_DATA)
         first = None  # (the source table with the item columns: freed)
         work = d.work
     else:
         work = first.work  # the same answers; its source table still has the item columns until `d`
     with one_blas_thread_per_lane() if beside else nullcontext():
         # beside: the rest of the data step (companion measures, missing data) and the IRT step on threads
-        rest = run.beside("data quality", finish_data, first, data, scale, opts, rest_of=True) if beside else None
+        rest = run.beside("data quality", finish_data, first, data, scale, opts,
+                          rest_of=_REST_OF_DATA) if beside else None
         lane = run.beside("item response theory", irt_step, work, scale, opts) if beside else None
         try:
             items = run.run("item analysis", analyse_items, work.items, scale)
