@@ -395,6 +395,27 @@ def test_score_means_without_zero_columns_equal_the_full_product():
         assert np.all(got[np.repeat(xs < 0, 5, axis=1)] == 0.0)
 
 
+def test_item_arrays_read_at_once_equal_the_rows():
+    """issue 16 (fifth session): (a, c) per item read from the parameter table at once equal each row's
+    values (items with different numbers of categories; the NaN beyond an item's categories left out)."""
+    from psychometrics.irt.m2 import _item_vectors
+    from psychometrics.irt.simulate import simulate_responses
+
+    a = np.array([1.0, 1.5, 0.8, 1.2])
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 500, seed=4).astype(float)
+    df["I02"] = (df["I02"] > 1).astype(float)  # a binary item beside four-category ones
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = calibrate(df, list(df.columns))
+    got, vecs = cal.item_arrays(), _item_vectors(cal, cal.parameters)
+    for j, item in enumerate(cal.items):
+        k = len(cal.category_values[item])
+        row = cal.parameters.loc[item]
+        assert got[j][0] == float(row["a"]) and got[j][1].shape == (k - 1,)
+        np.testing.assert_array_equal(got[j][1], [row[f"c{v}"] for v in range(1, k)])
+        np.testing.assert_array_equal(vecs[j], np.r_[row["a"], got[j][1]])
+
+
 def test_sparse_onehot_equals_dense(monkeypatch):
     """issue 16: the sparse one-hot (built as CSR directly) holds the dense one's entries, canonical."""
     import importlib
