@@ -69,7 +69,10 @@ class IRTCalibration(ResultMixin):
         the IRT step asks for the 28-item total's dozens of times)."""
         ks = [len(self.category_values[item]) for item in self.items]
         cols = ["a"] + [f"c{v}" for v in range(1, max(ks, default=1))]
-        vals = self.parameters.loc[list(self.items), cols].to_numpy(dtype=float)
+        rows, at = self.parameters.index.get_indexer(list(self.items)), self.parameters.columns.get_indexer(cols)
+        if rows.min(initial=0) < 0 or at.min(initial=0) < 0:
+            raise KeyError(f"parameter table without the rows {list(self.items)[:5]} or the columns {cols}")
+        vals = self.parameters.to_numpy(dtype=float)[np.ix_(rows, at)]
         return [(float(row[0]), row[1:k].copy()) for row, k in zip(vals, ks)]
 
 
