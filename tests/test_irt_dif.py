@@ -197,3 +197,20 @@ def test_group_without_an_answer_to_an_item_gives_no_collinear_dummy():
         warnings.simplefilter("ignore")
         out = ordinal_logistic_dif(data, group, theta)
     assert bool(out.loc["b", "converged"]) and np.isfinite(out.loc["b", "chi2_13"])
+
+
+def test_rows_sorted_by_answer_give_the_fit_of_unsorted_rows():
+    """issue 16 (fifth session): ordinal DIF sorts each item's rows by answer once for its three fits; a fit of
+    rows already sorted skips its own sort — bit for bit the fit of the unsorted rows (which it sorts stably)."""
+    from psychometrics.irt.dif import fit_proportional_odds
+
+    rng = np.random.default_rng(11)
+    t = rng.normal(size=600)
+    y = np.digitize(t + rng.logistic(size=600), [-1.0, 0.0, 1.2])
+    x = np.column_stack([t, rng.integers(0, 2, 600)])
+    w = rng.integers(1, 5, 600).astype(float)
+    order = np.argsort(y, kind="stable")
+    plain = fit_proportional_odds(y, x, weights=w)
+    ready = fit_proportional_odds(y[order], x[order], weights=w[order])
+    for key in ("loglik", "alpha", "beta", "se"):
+        np.testing.assert_array_equal(ready[key], plain[key])

@@ -69,13 +69,15 @@ def _po_loglik_grad(
     zl = np.concatenate([alpha, [-np.inf]])[y] + eta  # z_{y+1}
     with np.errstate(invalid="ignore"):
         gap = -np.expm1(zl - zu)
-    gap = np.where(np.isnan(gap), 1.0, gap)
+    if np.isnan(gap).any():
+        gap = np.where(np.isnan(gap), 1.0, gap)
     tu, tl = np.tanh(0.5 * zu), np.tanh(0.5 * zl)
     su, sl = 0.5 * (1.0 + tu), 0.5 * (1.0 + tl)  # σ(z_y), σ(z_{y+1})
     su_, sl_ = 0.5 * (1.0 - tu), 0.5 * (1.0 - tl)  # σ(−z_y), σ(−z_{y+1})
     p = np.maximum(su * sl_ * gap, 1e-300)
-    psi_u = np.where(np.isinf(zu), 0.0, su * su_)
-    psi_l = np.where(np.isinf(zl), 0.0, sl * sl_)
+    # σ(z)σ(−z), 0 at z = ±∞ by itself (tanh(±∞) = ±1: one factor is exactly 0)
+    psi_u = su * su_
+    psi_l = sl * sl_
     du, dl = psi_u / p, -psi_l / p  # ∂ log P / ∂z_y and ∂ log P / ∂z_{y+1}
     logp = np.log(p)
     d_u, d_l = (du, dl) if w is None else (du * w, dl * w)
@@ -128,8 +130,8 @@ def fit_proportional_odds(
     tail = np.cumsum(counts[::-1])[::-1][1:] / n
     params = (np.concatenate([np.log(tail / (1 - tail)), np.zeros(x.shape[1])]) if start is None
               else np.array(start, dtype=float))
-    order = np.argsort(y, kind="stable")  # rows sorted by answer: per-category sums are segment sums
-    if np.any(order != np.arange(y.size)):
+    if np.any(y[1:] < y[:-1]):  # rows sorted by answer (stably): per-category sums are segment sums
+        order = np.argsort(y, kind="stable")
         y, x = y[order], x[order]
         w = None if w is None else w[order]
     design = _po_design(y, k)
@@ -259,6 +261,8 @@ def ordinal_logistic_dif(
         counts = np.bincount(y) if wv is None else np.bincount(y, weights=wv)
         n_item = int(xv.size) if wv is None else int(wv.sum())
         y, t, gcode, w = _distinct_rows(y, t, gcode, wv)
+        order = np.argsort(y, kind="stable")  # sorted by answer once for the three fits (each would sort so)
+        y, t, gcode, w = y[order], t[order], gcode[order], None if w is None else w[order]
         # dummies of the groups answering this item but the first (a group without an answer to it would
         # give a column collinear with the thresholds: the same maximum, a singular Hessian)
         here = np.unique(gcode)
