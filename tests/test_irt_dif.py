@@ -202,8 +202,6 @@ def test_group_without_an_answer_to_an_item_gives_no_collinear_dummy():
 def test_rows_sorted_by_answer_give_the_fit_of_unsorted_rows():
     """issue 16 (fifth session): ordinal DIF sorts each item's rows by answer once for its three fits; a fit of
     rows already sorted skips its own sort — bit for bit the fit of the unsorted rows (which it sorts stably)."""
-    from psychometrics.irt.dif import fit_proportional_odds
-
     rng = np.random.default_rng(11)
     t = rng.normal(size=600)
     y = np.digitize(t + rng.logistic(size=600), [-1.0, 0.0, 1.2])
