@@ -212,3 +212,20 @@ def test_rows_sorted_by_answer_give_the_fit_of_unsorted_rows():
     ready = fit_proportional_odds(y[order], x[order], weights=w[order])
     for key in ("loglik", "alpha", "beta", "se"):
         np.testing.assert_array_equal(ready[key], plain[key])
+
+
+def test_distinct_rows_from_the_superset_codes_of_theta_equal_its_own_factorization():
+    """issue 16 (fifth session): ordinal DIF codes θ̂ once for all items; an item's rows (a subset) with those
+    codes give the same distinct (answer, θ̂, group) rows, in the same order, with the same counts."""
+    from psychometrics.irt.dif import _distinct_rows
+
+    rng = np.random.default_rng(12)
+    t_all = np.round(rng.normal(size=900), 1)
+    codes_all = pd.factorize(t_all, sort=True)[0]
+    keep = rng.random(900) < 0.7
+    y, g = rng.integers(0, 4, keep.sum()), rng.integers(0, 3, keep.sum())
+    for w in (None, rng.integers(1, 4, keep.sum()).astype(float)):
+        own = _distinct_rows(y, t_all[keep], g, w)
+        shared = _distinct_rows(y, t_all[keep], g, w, codes_all[keep])
+        for a, b in zip(own, shared):
+            np.testing.assert_array_equal(a, b)

@@ -158,13 +158,16 @@ def fit_proportional_odds(
             "se": np.sqrt(np.diag(cov)), "converged": converged}
 
 
-def _distinct_rows(y: np.ndarray, t: np.ndarray, g: np.ndarray, w: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _distinct_rows(y: np.ndarray, t: np.ndarray, g: np.ndarray, w: np.ndarray | None = None,
+                   tcode: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (y, θ̂, group) rows and their counts (θ̂ is a function of the response pattern,
     so at large n the rows repeat; the proportional-odds likelihood depends on the data only
     through these counts). ``w``: the rows' frequency weights (then the counts are their sums;
-    the rows are always aggregated)."""
-    tcode, tval = pd.factorize(t, sort=True)
+    the rows are always aggregated). ``tcode``: integer codes of ``t`` in the order of its values (equal
+    values equal codes; e.g. the ranks among a superset of the values): the same distinct rows, in the same
+    order, as from ``pd.factorize(t, sort=True)`` (only the order of the codes matters)."""
+    if tcode is None:
+        tcode, _ = pd.factorize(t, sort=True)
     key = (tcode.astype(np.int64) * (int(g.max()) + 1) + g) * (int(y.max()) + 1) + y
     if w is not None:
         uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
@@ -220,17 +223,20 @@ def ordinal_logistic_dif(
     if aligned:  # the usual case: θ̂ and group per row of data, converted once instead of per item
         t_all = pd.to_numeric(theta, errors="coerce").to_numpy(dtype=float)
         g_all = pd.Categorical(group, categories=levels).codes.astype(np.int64)  # −1: missing
+        # θ̂'s codes in the order of its values, once for all items (each item's rows: a subset, the same order)
+        t_codes = pd.factorize(t_all, sort=True)[0]
     wv = None
     for item in items:
         if aligned:
             x = pd.to_numeric(data[item], errors="coerce").to_numpy(dtype=float)
             ok = ~np.isnan(x) & ~np.isnan(t_all) & (g_all >= 0)
-            xv, tv, gcode = x[ok], t_all[ok], g_all[ok]
+            xv, tv, gcode, tc = x[ok], t_all[ok], g_all[ok], t_codes[ok]
             wv = None if w_all is None else w_all[ok]
         else:
             frame = pd.DataFrame({"x": pd.to_numeric(data[item], errors="coerce"), "t": theta, "g": group}).dropna()
             xv, tv = frame["x"].to_numpy(dtype=float), frame["t"].to_numpy(dtype=float)
             gcode = pd.Categorical(frame["g"], categories=levels).codes.astype(np.int64)
+            tc = None
         vals = np.unique(xv)
         # collapse categories absent in any group (into the next lower used one)
         # (category, group) counts as pd.crosstab(x, g) gave them: over the groups present for this item
@@ -260,7 +266,7 @@ def ordinal_logistic_dif(
         t = tv
         counts = np.bincount(y) if wv is None else np.bincount(y, weights=wv)
         n_item = int(xv.size) if wv is None else int(wv.sum())
-        y, t, gcode, w = _distinct_rows(y, t, gcode, wv)
+        y, t, gcode, w = _distinct_rows(y, t, gcode, wv, tc)
         order = np.argsort(y, kind="stable")  # sorted by answer once for the three fits (each would sort so)
         y, t, gcode, w = y[order], t[order], gcode[order], None if w is None else w[order]
         # dummies of the groups answering this item but the first (a group without an answer to it would
