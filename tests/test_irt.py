@@ -785,3 +785,24 @@ def test_contiguous_columns_equal_the_frame_columns(monkeypatch):
     ref = irt_data.prepare_responses(frame, ["d", "b", "a"])
     np.testing.assert_array_equal(got.codes, ref.codes)
     np.testing.assert_array_equal(got.patterns, ref.patterns)
+
+
+def test_per_item_arrays_by_number_of_categories_equal_one_call_per_item():
+    """issue 16 (fifth session): category probabilities and item information evaluated once per number of
+    categories equal one call per item, bit for bit (logit, probit and GPCM; a binary item among others)."""
+    from psychometrics.irt._models import category_probs, item_information
+    from psychometrics.irt.scores import _per_item
+    from psychometrics.irt.simulate import simulate_responses
+
+    a = np.array([1.0, 1.5, 0.8, 1.2])
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 600, seed=6).astype(float)
+    df["I03"] = (df["I03"] > 1).astype(float)
+    theta = np.linspace(-4, 4, 33)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cals = [calibrate(df, model="grm"), calibrate(df, model="gpcm"), calibrate(df, link="probit")]
+    for cal in cals:
+        for fn in (category_probs, item_information):
+            got = _per_item(fn, cal, theta)
+            for j, (aj, cj) in enumerate(cal.item_arrays()):
+                np.testing.assert_array_equal(got[j], fn(cal.engine_model, np.array([aj]), cj[None, :], theta)[0])
