@@ -367,6 +367,55 @@ def test_louis_information_score_means_by_one_product_equal_the_loop(monkeypatch
     np.testing.assert_allclose(grad2, grad, rtol=1e-10, atol=1e-10 * np.abs(grad).max())
 
 
+def test_score_means_without_zero_columns_equal_the_full_product():
+    """issue 16 (fifth session): the Louis information's score means π · ∇log P from a table without the
+    parameter columns that are zero at every node (GRM: ∂log P_k/∂c_m = 0 unless m ∈ {k, k+1}) equal the
+    full product's picked entries (exact zeros dropped; a missing answer scores nothing), logit and probit."""
+    from psychometrics.irt._engine import _score_columns
+    from psychometrics.irt._models import category_probs_grad
+
+    rng = np.random.default_rng(3)
+    theta = np.linspace(-4, 4, 21)
+    a = np.array([1.2, 0.7, 2.0])
+    c = np.array([[1.5, 0.2, -0.4, -1.9], [2.0, 1.0, 0.0, -1.0], [0.3, 0.1, -0.2, -3.0]])
+    for model in ("grm", "grm_probit"):
+        p, dp = category_probs_grad(model, a, c, theta)  # (J, Q, K), (J, Q, K, K)
+        glog = (dp / p[..., None]).transpose(0, 2, 1, 3).reshape(-1, theta.size, 5)  # (J·K, Q, K)
+        table, cellpick = _score_columns(glog, theta.size, 5)
+        assert table.shape[1] == 3 * 13 + 1  # slope and at most two intercepts per category, one zero column
+        full = np.concatenate([glog.transpose(1, 0, 2).reshape(theta.size, -1), np.zeros((theta.size, 5))], axis=1)
+        xs = rng.integers(-1, 5, size=(200, 3))
+        post = rng.random((200, theta.size))
+        post /= post.sum(axis=1, keepdims=True)
+        at = np.arange(3)[None, :] * 5 + xs
+        at[xs < 0] = 15
+        ref = np.take_along_axis(post @ full, (at[:, :, None] * 5 + np.arange(5)).reshape(200, -1), axis=1)
+        got = np.take_along_axis(post @ table, cellpick[at].reshape(200, -1), axis=1)
+        np.testing.assert_allclose(got, ref, rtol=1e-14, atol=1e-14 * np.abs(ref).max())
+        assert np.all(got[np.repeat(xs < 0, 5, axis=1)] == 0.0)
+
+
+def test_item_arrays_read_at_once_equal_the_rows():
+    """issue 16 (fifth session): (a, c) per item read from the parameter table at once equal each row's
+    values (items with different numbers of categories; the NaN beyond an item's categories left out)."""
+    from psychometrics.irt.m2 import _item_vectors
+    from psychometrics.irt.simulate import simulate_responses
+
+    a = np.array([1.0, 1.5, 0.8, 1.2])
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 500, seed=4).astype(float)
+    df["I02"] = (df["I02"] > 1).astype(float)  # a binary item beside four-category ones
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = calibrate(df, list(df.columns))
+    got, vecs = cal.item_arrays(), _item_vectors(cal, cal.parameters)
+    for j, item in enumerate(cal.items):
+        k = len(cal.category_values[item])
+        row = cal.parameters.loc[item]
+        assert got[j][0] == float(row["a"]) and got[j][1].shape == (k - 1,)
+        np.testing.assert_array_equal(got[j][1], [row[f"c{v}"] for v in range(1, k)])
+        np.testing.assert_array_equal(vecs[j], np.r_[row["a"], got[j][1]])
+
+
 def test_sparse_onehot_equals_dense(monkeypatch):
     """issue 16: the sparse one-hot (built as CSR directly) holds the dense one's entries, canonical."""
     import importlib
@@ -736,3 +785,24 @@ def test_contiguous_columns_equal_the_frame_columns(monkeypatch):
     ref = irt_data.prepare_responses(frame, ["d", "b", "a"])
     np.testing.assert_array_equal(got.codes, ref.codes)
     np.testing.assert_array_equal(got.patterns, ref.patterns)
+
+
+def test_per_item_arrays_by_number_of_categories_equal_one_call_per_item():
+    """issue 16 (fifth session): category probabilities and item information evaluated once per number of
+    categories equal one call per item, bit for bit (logit, probit and GPCM; a binary item among others)."""
+    from psychometrics.irt._models import category_probs, item_information
+    from psychometrics.irt.scores import _per_item
+    from psychometrics.irt.simulate import simulate_responses
+
+    a = np.array([1.0, 1.5, 0.8, 1.2])
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 600, seed=6).astype(float)
+    df["I03"] = (df["I03"] > 1).astype(float)
+    theta = np.linspace(-4, 4, 33)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cals = [calibrate(df, model="grm"), calibrate(df, model="gpcm"), calibrate(df, link="probit")]
+    for cal in cals:
+        for fn in (category_probs, item_information):
+            got = _per_item(fn, cal, theta)
+            for j, (aj, cj) in enumerate(cal.item_arrays()):
+                np.testing.assert_array_equal(got[j], fn(cal.engine_model, np.array([aj]), cj[None, :], theta)[0])

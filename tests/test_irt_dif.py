@@ -197,3 +197,35 @@ def test_group_without_an_answer_to_an_item_gives_no_collinear_dummy():
         warnings.simplefilter("ignore")
         out = ordinal_logistic_dif(data, group, theta)
     assert bool(out.loc["b", "converged"]) and np.isfinite(out.loc["b", "chi2_13"])
+
+
+def test_rows_sorted_by_answer_give_the_fit_of_unsorted_rows():
+    """issue 16 (fifth session): ordinal DIF sorts each item's rows by answer once for its three fits; a fit of
+    rows already sorted skips its own sort — bit for bit the fit of the unsorted rows (which it sorts stably)."""
+    rng = np.random.default_rng(11)
+    t = rng.normal(size=600)
+    y = np.digitize(t + rng.logistic(size=600), [-1.0, 0.0, 1.2])
+    x = np.column_stack([t, rng.integers(0, 2, 600)])
+    w = rng.integers(1, 5, 600).astype(float)
+    order = np.argsort(y, kind="stable")
+    plain = fit_proportional_odds(y, x, weights=w)
+    ready = fit_proportional_odds(y[order], x[order], weights=w[order])
+    for key in ("loglik", "alpha", "beta", "se"):
+        np.testing.assert_array_equal(ready[key], plain[key])
+
+
+def test_distinct_rows_from_the_superset_codes_of_theta_equal_its_own_factorization():
+    """issue 16 (fifth session): ordinal DIF codes θ̂ once for all items; an item's rows (a subset) with those
+    codes give the same distinct (answer, θ̂, group) rows, in the same order, with the same counts."""
+    from psychometrics.irt.dif import _distinct_rows
+
+    rng = np.random.default_rng(12)
+    t_all = np.round(rng.normal(size=900), 1)
+    codes_all = pd.factorize(t_all, sort=True)[0]
+    keep = rng.random(900) < 0.7
+    y, g = rng.integers(0, 4, keep.sum()), rng.integers(0, 3, keep.sum())
+    for w in (None, rng.integers(1, 4, keep.sum()).astype(float)):
+        own = _distinct_rows(y, t_all[keep], g, w)
+        shared = _distinct_rows(y, t_all[keep], g, w, codes_all[keep])
+        for a, b in zip(own, shared):
+            np.testing.assert_array_equal(a, b)

@@ -219,6 +219,34 @@ def test_grouped_patterns_equal_numpy_unique():
         np.testing.assert_array_equal(prepared.counts[g], cnt)
 
 
+def test_group_patterns_from_the_pooled_patterns_equal_the_rows():
+    """issue 16 (fifth session): without a collapsed category each group's distinct patterns and counts come
+    from the pooled patterns' (group, pattern) counts — np.unique(axis=0) of the group's rows, in its order —
+    with a missing answer, a row without a group and one without any answer; and within the step's shared
+    coding scope the labels are factorized once per grouping Series, with the same result."""
+    from psychometrics.irt._data import _SHARED, shared_category_codes
+
+    data, group = _simulate(6, 0.4, n=300)
+    data.iloc[3, 2] = np.nan
+    data.iloc[8] = np.nan
+    for labels in (group, group.where(np.arange(len(group)) != 5)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plain = prepare_groups(data, labels, list(data.columns), "r")
+            with shared_category_codes():
+                scoped = prepare_groups(data, labels, list(data.columns), "r")
+                again = prepare_groups(data, labels, list(data.columns), "r")
+                cached = [k for k in _SHARED.get() if isinstance(k, tuple) and k[0] == "lr dif group labels"]
+        assert not plain.collapsed and cached == ([("lr dif group labels", id(labels))] if labels is group else [])
+        for g in range(2):
+            pats, cnt = np.unique(plain.codes[plain.group_index == g], axis=0, return_counts=True)
+            for prepared in (plain, scoped, again):
+                np.testing.assert_array_equal(prepared.patterns[g], pats)
+                np.testing.assert_array_equal(prepared.counts[g], cnt)
+                np.testing.assert_array_equal(prepared.onehot[g], plain.onehot[g])
+                np.testing.assert_array_equal(prepared.group_index, plain.group_index)
+
+
 # ---------------------------------------------------------------- Newton's method (large n, issue 16)
 
 @pytest.mark.parametrize("name, free", [("sim_dif", frozenset()), ("sim_dif", frozenset({2})),

@@ -45,3 +45,29 @@ def test_c2_under_the_true_grm_is_chi_square():
         stats.append(fit["statistic"])
     # mean of 8 χ²(9) draws: 9 ± 3·√(18/8) = 9 ± 4.5
     assert 4.5 < np.mean(stats) < 13.5
+
+
+def test_perturbed_item_probabilities_equal_the_full_recomputation():
+    """issue 16 (fifth session): the finite-difference Δ recomputes only the perturbed item's probabilities;
+    the array equals _probs of the perturbed vectors (every parameter, both directions), bit for bit."""
+    from psychometrics.irt._models import category_probs
+    from psychometrics.irt.m2 import _item_vectors, _probs
+
+    a = np.linspace(0.8, 2.0, 5)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 800, seed=5).astype(float)
+    df["I02"] = (df["I02"] > 1).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = calibrate(df)
+    vecs = _item_vectors(cal, cal.parameters)
+    probs = _probs(cal, cal.parameters)
+    for j, v in enumerate(vecs):
+        for m in range(v.size):
+            for step in (1e-5, -1e-5):
+                full = [x.copy() for x in vecs]
+                full[j][m] += step
+                x = v.copy()
+                x[m] += step
+                p = probs.copy()
+                p[j, :, : x.size] = category_probs(cal.engine_model, x[:1], x[None, 1:], cal.nodes)[0]
+                np.testing.assert_array_equal(p, _probs(cal, full))

@@ -127,3 +127,13 @@ def test_ordinal_dif_on_pattern_group_rows_equals_rows(sim):
         rows = ordinal_logistic_dif(data, group, theta)
         fast = ordinal_logistic_dif(d.frame, d.group, d.theta, weights=d.counts)
     pd.testing.assert_frame_equal(fast, rows, check_exact=True)
+
+
+def test_local_dependence_with_the_patterns_eap_equals_its_own(sim):
+    """issue 16 (fifth session): the IRT step passes its distinct patterns' EAP θ̂ to the LD statistics, which
+    otherwise score the same patterns again: the same table, bit for bit (the all-missing pattern included)."""
+    data, _, cal = sim
+    d = distinct_patterns(cal, data)
+    own = local_dependence(cal, d.frame, weights=d.counts)
+    given = local_dependence(cal, d.frame, weights=d.counts, theta=d.theta.to_numpy())
+    pd.testing.assert_frame_equal(given, own, check_exact=True)

@@ -69,13 +69,15 @@ def _po_loglik_grad(
     zl = np.concatenate([alpha, [-np.inf]])[y] + eta  # z_{y+1}
     with np.errstate(invalid="ignore"):
         gap = -np.expm1(zl - zu)
-    gap = np.where(np.isnan(gap), 1.0, gap)
+    if np.isnan(gap).any():
+        gap = np.where(np.isnan(gap), 1.0, gap)
     tu, tl = np.tanh(0.5 * zu), np.tanh(0.5 * zl)
     su, sl = 0.5 * (1.0 + tu), 0.5 * (1.0 + tl)  # σ(z_y), σ(z_{y+1})
     su_, sl_ = 0.5 * (1.0 - tu), 0.5 * (1.0 - tl)  # σ(−z_y), σ(−z_{y+1})
     p = np.maximum(su * sl_ * gap, 1e-300)
-    psi_u = np.where(np.isinf(zu), 0.0, su * su_)
-    psi_l = np.where(np.isinf(zl), 0.0, sl * sl_)
+    # σ(z)σ(−z), 0 at z = ±∞ by itself (tanh(±∞) = ±1: one factor is exactly 0)
+    psi_u = su * su_
+    psi_l = sl * sl_
     du, dl = psi_u / p, -psi_l / p  # ∂ log P / ∂z_y and ∂ log P / ∂z_{y+1}
     logp = np.log(p)
     d_u, d_l = (du, dl) if w is None else (du * w, dl * w)
@@ -128,8 +130,8 @@ def fit_proportional_odds(
     tail = np.cumsum(counts[::-1])[::-1][1:] / n
     params = (np.concatenate([np.log(tail / (1 - tail)), np.zeros(x.shape[1])]) if start is None
               else np.array(start, dtype=float))
-    order = np.argsort(y, kind="stable")  # rows sorted by answer: per-category sums are segment sums
-    if np.any(order != np.arange(y.size)):
+    if np.any(y[1:] < y[:-1]):  # rows sorted by answer (stably): per-category sums are segment sums
+        order = np.argsort(y, kind="stable")
         y, x = y[order], x[order]
         w = None if w is None else w[order]
     design = _po_design(y, k)
@@ -156,13 +158,16 @@ def fit_proportional_odds(
             "se": np.sqrt(np.diag(cov)), "converged": converged}
 
 
-def _distinct_rows(y: np.ndarray, t: np.ndarray, g: np.ndarray, w: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _distinct_rows(y: np.ndarray, t: np.ndarray, g: np.ndarray, w: np.ndarray | None = None,
+                   tcode: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (y, θ̂, group) rows and their counts (θ̂ is a function of the response pattern,
     so at large n the rows repeat; the proportional-odds likelihood depends on the data only
     through these counts). ``w``: the rows' frequency weights (then the counts are their sums;
-    the rows are always aggregated)."""
-    tcode, tval = pd.factorize(t, sort=True)
+    the rows are always aggregated). ``tcode``: integer codes of ``t`` in the order of its values (equal
+    values equal codes; e.g. the ranks among a superset of the values): the same distinct rows, in the same
+    order, as from ``pd.factorize(t, sort=True)`` (only the order of the codes matters)."""
+    if tcode is None:
+        tcode, _ = pd.factorize(t, sort=True)
     key = (tcode.astype(np.int64) * (int(g.max()) + 1) + g) * (int(y.max()) + 1) + y
     if w is not None:
         uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
@@ -218,17 +223,20 @@ def ordinal_logistic_dif(
     if aligned:  # the usual case: θ̂ and group per row of data, converted once instead of per item
         t_all = pd.to_numeric(theta, errors="coerce").to_numpy(dtype=float)
         g_all = pd.Categorical(group, categories=levels).codes.astype(np.int64)  # −1: missing
+        # θ̂'s codes in the order of its values, once for all items (each item's rows: a subset, the same order)
+        t_codes = pd.factorize(t_all, sort=True)[0]
     wv = None
     for item in items:
         if aligned:
             x = pd.to_numeric(data[item], errors="coerce").to_numpy(dtype=float)
             ok = ~np.isnan(x) & ~np.isnan(t_all) & (g_all >= 0)
-            xv, tv, gcode = x[ok], t_all[ok], g_all[ok]
+            xv, tv, gcode, tc = x[ok], t_all[ok], g_all[ok], t_codes[ok]
             wv = None if w_all is None else w_all[ok]
         else:
             frame = pd.DataFrame({"x": pd.to_numeric(data[item], errors="coerce"), "t": theta, "g": group}).dropna()
             xv, tv = frame["x"].to_numpy(dtype=float), frame["t"].to_numpy(dtype=float)
             gcode = pd.Categorical(frame["g"], categories=levels).codes.astype(np.int64)
+            tc = None
         vals = np.unique(xv)
         # collapse categories absent in any group (into the next lower used one)
         # (category, group) counts as pd.crosstab(x, g) gave them: over the groups present for this item
@@ -258,7 +266,9 @@ def ordinal_logistic_dif(
         t = tv
         counts = np.bincount(y) if wv is None else np.bincount(y, weights=wv)
         n_item = int(xv.size) if wv is None else int(wv.sum())
-        y, t, gcode, w = _distinct_rows(y, t, gcode, wv)
+        y, t, gcode, w = _distinct_rows(y, t, gcode, wv, tc)
+        order = np.argsort(y, kind="stable")  # sorted by answer once for the three fits (each would sort so)
+        y, t, gcode, w = y[order], t[order], gcode[order], None if w is None else w[order]
         # dummies of the groups answering this item but the first (a group without an answer to it would
         # give a column collinear with the thresholds: the same maximum, a singular Hessian)
         here = np.unique(gcode)

@@ -116,7 +116,8 @@ def _bh(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def local_dependence(cal: IRTCalibration, data: pd.DataFrame, weights: np.ndarray | None = None) -> pd.DataFrame:
+def local_dependence(cal: IRTCalibration, data: pd.DataFrame, weights: np.ndarray | None = None,
+                     theta: np.ndarray | None = None) -> pd.DataFrame:
     """Chen & Thissen (1997) LD χ² and Yen's (1984) Q3 for every item pair.
 
     ``ld_x2`` = Σ (O − E)²/E over the K_j × K_j′ table with E = n Σ_q w_q P_jk(θ_q) P_j′k′(θ_q)
@@ -127,12 +128,13 @@ def local_dependence(cal: IRTCalibration, data: pd.DataFrame, weights: np.ndarra
 
     ``weights``: frequency weights (each row stands for that many respondents, e.g. distinct
     response patterns with their counts): the tables and n are the same integers; Q3 is the
-    weighted correlation (equal to the row-wise one up to the order of summation).
+    weighted correlation (equal to the row-wise one up to the order of summation). ``theta``: the rows' EAP θ̂
+    (``eap_scores(cal, data)["theta"]``) when the caller has them (the IRT step: its distinct patterns' θ̂).
     """
     codes = recode(cal, data)
     w = None if weights is None else np.asarray(weights, dtype=float)
     probs = item_probabilities(cal, cal.nodes)
-    theta = eap_scores(cal, data)["theta"].to_numpy()
+    theta = eap_scores(cal, data)["theta"].to_numpy() if theta is None else np.asarray(theta, dtype=float)
     ptheta = item_probabilities(cal, np.nan_to_num(theta))
     resid = np.full(codes.shape, np.nan)
     for j, p in enumerate(ptheta):

@@ -65,13 +65,15 @@ class IRTCalibration(ResultMixin):
         return pd.Series({i: len(self.category_values[i]) for i in self.items}, name="categories")
 
     def item_arrays(self) -> list[tuple[float, np.ndarray]]:
-        """(a, c) per item, in item order."""
-        out = []
-        for item in self.items:
-            k = len(self.category_values[item])
-            row = self.parameters.loc[item]
-            out.append((float(row["a"]), np.array([row[f"c{v}"] for v in range(1, k)], dtype=float)))
-        return out
+        """(a, c) per item, in item order (the table read once: a row lookup per item cost ≈ 0.1 ms each, and
+        the IRT step asks for the 28-item total's dozens of times)."""
+        ks = [len(self.category_values[item]) for item in self.items]
+        cols = ["a"] + [f"c{v}" for v in range(1, max(ks, default=1))]
+        rows, at = self.parameters.index.get_indexer(list(self.items)), self.parameters.columns.get_indexer(cols)
+        if rows.min(initial=0) < 0 or at.min(initial=0) < 0:
+            raise KeyError(f"parameter table without the rows {list(self.items)[:5]} or the columns {cols}")
+        vals = self.parameters.to_numpy(dtype=float)[np.ix_(rows, at)]
+        return [(float(row[0]), row[1:k].copy()) for row, k in zip(vals, ks)]
 
 
 @dataclass(frozen=True)

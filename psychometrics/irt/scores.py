@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -52,8 +54,24 @@ def recode(cal: IRTCalibration, data: pd.DataFrame) -> np.ndarray:
 
 def item_probabilities(cal: IRTCalibration, theta: np.ndarray) -> list[np.ndarray]:
     """P(X_j = k | θ) per item, each (len(θ), K_j)."""
-    theta = np.asarray(theta, dtype=float)
-    return [category_probs(cal.engine_model, np.array([a]), c[None, :], theta)[0] for a, c in cal.item_arrays()]
+    return _per_item(category_probs, cal, np.asarray(theta, dtype=float))
+
+
+def _per_item(fn: Any, cal: IRTCalibration, theta: np.ndarray) -> list[np.ndarray]:
+    """``fn(model, a, c, θ)[j]`` of every item j, evaluated once for all items with the same number of
+    categories: each item's array is the one of a call for it alone (the operations are element-wise or along
+    the item's own categories), without a call per item (28 for a long total, dozens of times per step)."""
+    arr = cal.item_arrays()
+    by_k: dict[int, list[int]] = {}
+    for j, (_, c) in enumerate(arr):
+        by_k.setdefault(c.size, []).append(j)
+    out: list[Any] = [None] * len(arr)
+    for k, idx in by_k.items():
+        res = fn(cal.engine_model, np.array([arr[j][0] for j in idx]), np.array([arr[j][1] for j in idx]).reshape(-1, k),
+                 theta)
+        for r, j in enumerate(idx):
+            out[j] = res[r]
+    return out
 
 
 def _log_lik_nodes(cal: IRTCalibration, codes: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -188,8 +206,8 @@ def information(cal: IRTCalibration, theta: np.ndarray | None = None) -> pd.Data
     """Item and test information, conditional SE and reliability r(θ) = 1 − 1/I(θ) on a θ grid."""
     theta = np.linspace(-4, 4, 81) if theta is None else np.asarray(theta, dtype=float)
     cols = {}
-    for item, (a, c) in zip(cal.items, cal.item_arrays()):
-        cols[item] = item_information(cal.engine_model, np.array([a]), c[None, :], theta)[0]
+    for item, info in zip(cal.items, _per_item(item_information, cal, theta)):
+        cols[item] = info
     frame = pd.DataFrame(cols, index=pd.Index(theta, name="theta"))
     total = frame.sum(axis=1)
     frame["test_information"] = total

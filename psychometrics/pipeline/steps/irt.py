@@ -310,7 +310,8 @@ def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list
             notes.append(f"{sid}: M2/C2 not computed ({why(exc)}).")
         try:
             data, weights = _rows(cal, items, pats)
-            ld[sid] = local_dependence(cal, data, weights=weights)
+            theta = None if weights is None else pats["/".join(cal.items)].theta.to_numpy()  # (its EAP θ̂)
+            ld[sid] = local_dependence(cal, data, weights=weights, theta=theta)
         except PsychometricsError as exc:
             notes.append(f"{sid}: local dependence not computed ({why(exc)}).")
     return m2, ld
