@@ -82,13 +82,15 @@ class CategoricalEngine:
 
     def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
         """lavaan's std.lv / std.all; the latent responses have sd 1/δ."""
-        g = prm.group
+        return standardize(prm, value, **self._group_scales(prm.group))
+
+    def _group_scales(self, g: int) -> dict[str, np.ndarray]:
         parts = self._std_parts.get(g)
         if parts is None:  # the group's scales once, not per parameter row (issue 16; the same numbers)
             parts = self._std_parts[g] = dict(eta_sd=self.eta_sd(g), ov_sd=1.0 / self.delta(g),
                                               psi_diag=np.diag(self.parts[g]["mats"]["psi"]),
                                               theta_diag=self.theta_diag(g))
-        return standardize(prm, value, **parts)
+        return parts
 
     # ---- tables
     def values(self) -> np.ndarray:
@@ -179,21 +181,42 @@ class CategoricalEngine:
             De = self._candidate_jacobian(g, cands)
             gm = self.moments[g]
             r = gm.s - self.model.sigma(self.parts[g])
-            grad = -self.w_obj[g] * (De * gm.w[:, None]).T @ r
             WDe = De * gm.w[:, None]
+            grad = -self.w_obj[g] * WDe.T @ r
             I11 = self.fg[g] * np.einsum("ki,ki->i", WDe, De)
             I12 = self.fg[g] * WDe.T @ self.deltas[g]
             V = I11 - np.einsum("ij,ji->i", I12, self.A_inv @ I12.T)
             V = np.where(V < np.finfo(float).eps ** (1 / 3), np.nan, V)
             mi = self.N * grad ** 2 / V
             epc = -grad / V
-            for prm, m_, e_ in zip(cands, mi, epc):
-                if not np.isfinite(m_):
-                    continue
-                s_lv, s_all = self.standardize(prm, float(e_))
-                rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(g),
-                            "mi": float(m_), "epc": float(e_), "sepc_lv": float(s_lv), "sepc_all": float(s_all)})
+            keep = np.flatnonzero(np.isfinite(mi))
+            s_lv, s_all = self._standardize_candidates(g, cands, epc)
+            label = self.group_label(g)
+            rec.extend(zip([cands[i].lhs for i in keep], [cands[i].op for i in keep], [cands[i].rhs for i in keep],
+                           [label] * keep.size, mi[keep].tolist(), epc[keep].tolist(), s_lv[keep].tolist(),
+                           s_all[keep].tolist()))
         return pd.DataFrame.from_records(rec, columns=cols)
+
+    def _standardize_candidates(self, g: int, cands: list[Parameter], epc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`standardize` of every candidate's EPC at once — the candidates of :meth:`modindices` are λ
+        and off-diagonal θ rows —: the same elementwise operations as :func:`~psychometrics.cfa._tables.standardize`
+        per row (issue 16: one call per candidate was most of ``modindices``' Python time), so the same numbers
+        (``tests/test_cfa_categorical_modindices.py``)."""
+        parts = self._group_scales(g)
+        lam = np.array([c.matrix == "lambda" for c in cands])
+        row = np.array([c.row for c in cands], dtype=int)
+        col = np.array([c.col for c in cands], dtype=int)
+        s_lv = epc.copy()
+        s_all = np.empty_like(epc)
+        if lam.any():
+            s = epc[lam] * parts["eta_sd"][col[lam]]
+            s_lv[lam] = s
+            s_all[lam] = s / parts["ov_sd"][row[lam]]
+        th = ~lam
+        if th.any():
+            rv = np.sqrt(np.abs(parts["theta_diag"]))
+            s_all[th] = epc[th] / (rv[row[th]] * rv[col[th]])
+        return s_lv, s_all
 
     def score_tests(self) -> pd.DataFrame:
         """lavaan's ``lavTestScore(fit)$uni`` for WLSMV: releasing each equality constraint.
