@@ -468,34 +468,39 @@ def test_modindices_in_one_pass_equal_the_row_by_row_table(name):
 
 
 def test_stack_groups_equals_concat():
-    """Issue 16: the per-group tables stacked by one MultiIndex equal ``pd.concat(..., keys=...)`` exactly —
-    values, index (levels, codes, names), columns, dtype and name — for frames and series; frames that do not
-    share an index fall back to ``concat``."""
+    """Issue 16: the per-group tables stacked by one MultiIndex equal ``pd.concat`` of the per-group frames
+    exactly — values, index (levels, codes, names), columns, dtype and name — for frames and series; one group
+    gives its own table."""
     from psychometrics.cfa.categorical_engine import stack_groups
 
     rng = np.random.default_rng(1)
     items, factors = pd.Index(["x1", "x2", "x3"]), pd.Index(["f1", "f2"])
     keys = ["b", "a", "c"]
-    frames = [pd.DataFrame(rng.normal(size=(3, 2)), index=items, columns=factors) for _ in keys]
-    frames[1].iloc[0, 1] = np.nan
-    series = [pd.Series(rng.normal(size=3), index=items, name="r_squared") for _ in keys]
-    odd = frames[:2] + [frames[2].iloc[::-1]]
-    for parts in (frames, series, odd):
+    mats = [rng.normal(size=(3, 2)) for _ in keys]
+    mats[1][0, 1] = np.nan
+    vecs = [rng.normal(size=3) for _ in keys]
+    cases = [(stack_groups(mats, keys, items, "item", columns=factors),
+              [pd.DataFrame(m, index=items, columns=factors) for m in mats]),
+             (stack_groups(vecs, keys, items, "item", series_name="r_squared"),
+              [pd.Series(v, index=items, name="r_squared") for v in vecs])]
+    for got, parts in cases:
         want = pd.concat(parts, keys=keys, names=["group", "item"])
-        got = stack_groups(parts, keys, "item")
         (pd.testing.assert_frame_equal if isinstance(want, pd.DataFrame) else pd.testing.assert_series_equal)(
             got, want, check_exact=True)
         for a, b in zip(got.index.levels, want.index.levels):
             pd.testing.assert_index_equal(a, b, exact=True)
         assert all(np.array_equal(a, b) for a, b in zip(got.index.codes, want.index.codes))
-    fit = fitted("inv_hs_loadings")
-    e = fit._engine
-    keys = list(e.spec.groups)
-    lcov = [pd.DataFrame(e.parts[g]["imp"]["M"], index=e.factor_index, columns=e.factor_index) for g in range(e.G)]
-    pd.testing.assert_frame_equal(e._stack(lcov, "factor"), pd.concat(lcov, keys=keys, names=["group", "factor"]),
-                                  check_exact=True)
-    pd.testing.assert_frame_equal(fit.latent_cov, pd.concat(lcov, keys=keys, names=["group", "factor"]),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(stack_groups(mats[:1], keys[:1], items, "item", columns=factors),
+                                  pd.DataFrame(mats[0], index=items, columns=factors), check_exact=True)
+    for name in ("inv_hs_loadings", "hs_ord"):  # a fit's tables: as the per-group frames concatenated
+        fit = fitted(name)
+        e = fit._engine
+        lcov = [pd.DataFrame(e.parts[g]["imp"]["M"], index=e.factor_index, columns=e.factor_index)
+                for g in range(e.G)]
+        r2 = [pd.Series(1 - e.theta_diag(g) * e.delta(g) ** 2, index=e.item_index, name="r_squared")
+              for g in range(e.G)]
+        pd.testing.assert_frame_equal(fit.latent_cov, e._stack(lcov, "factor"), check_exact=True)
+        pd.testing.assert_series_equal(fit.r_squared, e._stack(r2, "item"), check_exact=True)
 
 
 def test_ladder_warm_starts_reach_the_same_estimates_in_fewer_steps(monkeypatch):

@@ -198,7 +198,7 @@ def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_e
     if not converged:
         record(diags, ConvergenceWarning,
                f"the DWLS estimation did not converge ({message}); estimates and fit are not trustworthy", stacklevel=4)
-    engine = CategoricalEngine(spec, cm, stats, x)
+    engine = CategoricalEngine(spec, cm, stats, x, moments)
     if engine.singular and spec.n_free:
         record(diags, IdentificationWarning,
                "the information matrix is singular: the model is (empirically) under-identified and standard "

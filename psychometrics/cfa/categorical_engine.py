@@ -27,13 +27,16 @@ __all__ = ["CategoricalEngine", "categorical_result"]
 class CategoricalEngine:
     """A fitted categorical model; builds the tables of the result."""
 
-    def __init__(self, spec: ModelSpec, model: CategoricalModel, stats: Sequence[OrdinalSampleStats], x: np.ndarray):
+    def __init__(self, spec: ModelSpec, model: CategoricalModel, stats: Sequence[OrdinalSampleStats], x: np.ndarray,
+                 moments: Sequence[wls.GroupMoments] | None = None):
         self.spec, self.model, self.stats, self.x = spec, model, stats, x
         self.G = spec.ngroups
         self.N = sum(s.nobs for s in stats)
         self.fg = np.array([s.nobs / self.N for s in stats])
         self.w_obj = np.array([(s.nobs - 1) / self.N for s in stats])  # lavaan: (n_g − 1)/N in fmin
-        self.moments = [wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, model.T) for s in stats]
+        # ``moments``: the estimation's own (the same vectors, weights and Γ), else built from ``stats``
+        self.moments = list(moments) if moments is not None else [
+            wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, model.T) for s in stats]
         self.parts = model.parts(x)
         self.deltas = [model.jacobian(g, part) for g, part in enumerate(self.parts)]
         self.A = wls.information(self.deltas, self.moments, self.fg) if spec.n_free else np.zeros((0, 0))
@@ -116,16 +119,20 @@ class CategoricalEngine:
     def _stack(self, frames: list, name: str) -> Any:
         if self.G == 1:
             return frames[0]
-        return stack_groups(frames, list(self.spec.groups), name)
+        return pd.concat(frames, keys=list(self.spec.groups), names=["group", name])
+
+    def _stack_values(self, values: list[np.ndarray], index: pd.Index, name: str, columns: pd.Index | None = None,
+                      series_name: str | None = None) -> Any:
+        return stack_groups(values, list(self.spec.groups), index, name, columns, series_name)
 
     def loading_table(self, standardized: bool) -> pd.DataFrame:
-        frames = []
+        values = []
         for g in range(self.G):
             L = self.parts[g]["mats"]["lambda"]
             if standardized:
                 L = L * self.eta_sd(g)[None, :] * self.delta(g)[:, None]
-            frames.append(pd.DataFrame(L, index=self.item_index, columns=self.factor_index))
-        return self._stack(frames, "item")
+            values.append(L)
+        return self._stack_values(values, self.item_index, "item", columns=self.factor_index)
 
     def threshold_table(self) -> pd.DataFrame:
         """Thresholds τ (unstandardized), one row per item, columns t1..t(C−1) (NaN past an item's last)."""
@@ -138,8 +145,8 @@ class CategoricalEngine:
             for i in range(self.model.p):
                 s = self.model.th_start[i]
                 M[i, : self.model.nth[i]] = tau[s: s + self.model.nth[i]]
-            frames.append(pd.DataFrame(M, index=self.item_index, columns=cols))
-        return self._stack(frames, "item")
+            frames.append(M)
+        return self._stack_values(frames, self.item_index, "item", columns=pd.Index(cols))
 
     def vcov_frame(self, group: str | None = None) -> pd.DataFrame:
         return vcov_frame(self.spec, self.V, group)
@@ -336,28 +343,23 @@ class CategoricalEngine:
         return total
 
 
-def stack_groups(frames: list, keys: list, name: str) -> Any:
-    """``pd.concat(frames, keys=keys, names=["group", name])`` of per-group frames (or series) that share one
-    index, columns and dtype: the same MultiIndex (levels ``[Index(keys), index]``, codes group-major) and
-    values, built directly (issue 16: a ladder fit stacks nine tables; ``concat`` was ≈ 2 ms each). Other
-    frames go through ``concat`` (``tests/test_cfa_categorical.py::test_stack_groups_equals_concat``)."""
-    first = frames[0]
-    idx, n = first.index, len(first)
-    same = all(type(f) is type(first) and f.index.equals(idx) and f.index.names == idx.names
-               and not isinstance(idx, pd.MultiIndex) for f in frames)
-    if isinstance(first, pd.DataFrame):
-        same = same and all(f.columns.equals(first.columns) for f in frames) and all(
-            len(f.dtypes.unique()) == 1 and f.dtypes.iloc[0] == first.dtypes.iloc[0] for f in frames)
-    else:
-        same = same and all(f.dtype == first.dtype and f.name == first.name for f in frames)
-    if not same or len(set(keys)) != len(keys) or n == 0:
-        return pd.concat(frames, keys=keys, names=["group", name])
-    codes = [np.repeat(np.arange(len(frames)), n), np.tile(np.arange(n), len(frames))]
-    mi = pd.MultiIndex(levels=[pd.Index(keys), idx], codes=codes, names=["group", name], verify_integrity=False)
-    values = np.concatenate([f.to_numpy() for f in frames])
-    if isinstance(first, pd.DataFrame):
-        return pd.DataFrame(values, index=mi, columns=first.columns)
-    return pd.Series(values, index=mi, name=first.name)
+def stack_groups(values: list[np.ndarray], keys: list, index: pd.Index, name: str,
+                 columns: pd.Index | None = None, series_name: str | None = None) -> Any:
+    """The per-group tables ``values[g]`` (rows ``index``; ``columns``, or a series named ``series_name``) stacked
+    as ``pd.concat([DataFrame(v, index, columns) …], keys=keys, names=["group", name])`` does: the same
+    MultiIndex (levels ``[Index(keys), index]``, codes group-major) and values, built directly (issue 16: a
+    ladder fit stacks nine tables; ``concat`` was ≈ 2 ms each). One group: the group's own table
+    (``tests/test_cfa_categorical.py::test_stack_groups_equals_concat``)."""
+    if len(values) == 1:
+        return (pd.DataFrame(values[0], index=index, columns=columns) if columns is not None
+                else pd.Series(values[0], index=index, name=series_name))
+    n = len(index)
+    codes = [np.repeat(np.arange(len(values)), n), np.tile(np.arange(n), len(values))]
+    mi = pd.MultiIndex(levels=[pd.Index(keys), index], codes=codes, names=["group", name], verify_integrity=False)
+    stacked = np.concatenate([np.asarray(v, dtype=float) for v in values])
+    if columns is not None:
+        return pd.DataFrame(stacked, index=mi, columns=columns)
+    return pd.Series(stacked, index=mi, name=series_name)
 
 
 def categorical_result(model, engine: CategoricalEngine, group, groups, group_equal, stats, n_excluded, converged, iterations,
@@ -367,18 +369,18 @@ def categorical_result(model, engine: CategoricalEngine, group, groups, group_eq
     for g in range(engine.G):
         th = engine.theta_diag(g)
         dl = engine.delta(g)
-        res.append(pd.Series(th, index=items, name="residual_variance"))
-        std_res.append(pd.Series(th * dl ** 2, index=items, name="std_residual_variance"))
-        r2.append(pd.Series(1 - th * dl ** 2, index=items, name="r_squared"))
+        res.append(th)
+        std_res.append(th * dl ** 2)
+        r2.append(1 - th * dl ** 2)
         P = engine.implied_cor(g)
-        resid.append(pd.DataFrame(stats[g].cor - P, index=items, columns=items))
-        imp.append(pd.DataFrame(P, index=items, columns=items))
-        samp.append(pd.DataFrame(stats[g].cor, index=items, columns=items))
+        resid.append(stats[g].cor - P)
+        imp.append(P)
+        samp.append(stats[g].cor)
         M = engine.parts[g]["imp"]["M"]
         sd = engine.eta_sd(g)
-        lcov.append(pd.DataFrame(M, index=engine.factor_index, columns=engine.factor_index))
-        lcor.append(pd.DataFrame(M / np.outer(sd, sd), index=engine.factor_index, columns=engine.factor_index))
-    st = engine._stack
+        lcov.append(M)
+        lcor.append(M / np.outer(sd, sd))
+    st, fi = engine._stack_values, engine.factor_index
     result = CFAResult(
         model=model,
         estimator="WLSMV",
@@ -393,14 +395,14 @@ def categorical_result(model, engine: CategoricalEngine, group, groups, group_eq
         fit=engine.fit_measures(),
         estimates=engine.estimates(),
         std_loadings=engine.loading_table(standardized=True),
-        latent_cov=st(lcov, "factor"),
-        latent_cor=st(lcor, "factor"),
-        residual_variances=st(res, "item"),
-        std_residual_variances=st(std_res, "item"),
-        r_squared=st(r2, "item"),
-        residual_cor=st(resid, "item"),
-        implied_cov=st(imp, "item"),
-        sample_cov=st(samp, "item"),
+        latent_cov=st(lcov, fi, "factor", columns=fi),
+        latent_cor=st(lcor, fi, "factor", columns=fi),
+        residual_variances=st(res, items, "item", series_name="residual_variance"),
+        std_residual_variances=st(std_res, items, "item", series_name="std_residual_variance"),
+        r_squared=st(r2, items, "item", series_name="r_squared"),
+        residual_cor=st(resid, items, "item", columns=items),
+        implied_cov=st(imp, items, "item", columns=items),
+        sample_cov=st(samp, items, "item", columns=items),
         mi_threshold=3.84,
         diagnostics=tuple(diags),
         _engine=engine,
