@@ -304,3 +304,24 @@ def test_nested_map_declines_a_rank_deficient_jacobian():
     assert wls._nested_map([d1], [d0]) is None
     d1[:, 5] = rng.normal(size=40)
     np.testing.assert_allclose(wls._nested_map([d1], [d0]), np.linalg.pinv(d1) @ d0, atol=1e-12)
+
+
+def test_group_moments_shared_across_fits_give_the_same_fit():
+    """Issue 16: fits to the same statistics reuse each group's WLS moments and their model-independent
+    traces (``moments_cache``, as the invariance ladder does): bit for bit the fit without the cache."""
+    from psychometrics.cfa.categorical import fit_categorical
+    from test_cfa_categorical import MODELS, fixture, labels, stats_from
+
+    d = fixture("inv_hs_configural")
+    stats, gl = stats_from(d["groups"]), labels(d)
+    cache: dict = {}
+    kw = dict(groups=gl, group="school", std_lv=True)
+    first = fit_categorical(MODELS["hs3"], stats, group_equal=("thresholds", "loadings"), moments_cache=cache, **kw)
+    again = fit_categorical(MODELS["hs3"], stats, group_equal=("thresholds", "loadings"), moments_cache=cache, **kw)
+    plain = fit_categorical(MODELS["hs3"], stats, group_equal=("thresholds", "loadings"), **kw)
+    assert len(cache) == len(stats) and all(a is b for a, b in zip(first._engine.moments, again._engine.moments))
+    assert again.fit == plain.fit and first.fit == plain.fit
+    for gm in first._engine.moments:
+        WG = gm.w[:, None] * gm.gamma
+        assert gm.gamma_terms == (float(np.trace(WG)), float(np.sum(WG * WG.T)), bool(np.array_equal(gm.gamma,
+                                                                                                    gm.gamma.T)))

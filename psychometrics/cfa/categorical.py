@@ -92,6 +92,7 @@ def fit_categorical(
     n_excluded: int = 0,
     diagnostics: list[Diagnostic] | None = None,
     start: Mapping[tuple[str, str, str, int], float] | None = None,
+    moments_cache: dict | None = None,
 ) -> CFAResult:
     r"""Fit a categorical CFA by DWLS with WLSMV inference from ordinal sample statistics.
 
@@ -115,6 +116,9 @@ def fit_categorical(
         Starting values of free parameters by ``(lhs, op, rhs, group index)`` (e.g. a nested model's
         estimates, :func:`estimates_by_key`); the others start as usual. The same minimum: the estimates
         move only within the convergence tolerance (≈ 1e-9).
+    moments_cache : dict, optional
+        A dict the caller keeps across fits to the same statistics (the invariance ladder): each group's WLS
+        moments (s, W, Γ and their model-independent traces) are built once and reused — the same numbers.
 
     Returns
     -------
@@ -131,7 +135,8 @@ def fit_categorical(
     with single_thread_blas():  # small matrices: threaded BLAS only adds overhead
         return _fit_categorical(model, stats, groups=groups, group=group, std_lv=std_lv, orthogonal=orthogonal,
                                 group_equal=group_equal, group_partial=group_partial, max_iter=max_iter,
-                                n_excluded=n_excluded, diagnostics=diagnostics, start=start)
+                                n_excluded=n_excluded, diagnostics=diagnostics, start=start,
+                                moments_cache=moments_cache)
 
 
 def estimates_by_key(result: CFAResult) -> dict[tuple[str, str, str, int], float]:
@@ -155,8 +160,19 @@ def _warm_start(spec, x0: np.ndarray, start: Mapping[tuple[str, str, str, int], 
     return x
 
 
+def _group_moments(s: OrdinalSampleStats, n_th: int, cache: dict | None) -> wls.GroupMoments:
+    """``wls.GroupMoments`` of ``s``, from ``cache`` when the same statistics object was fitted before."""
+    hit = cache.get(id(s)) if cache is not None else None
+    if hit is not None and hit[0] is s and hit[1].n_th == n_th:
+        return hit[1]
+    gm = wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, n_th)
+    if cache is not None:
+        cache[id(s)] = (s, gm)  # s kept alive with its id
+    return gm
+
+
 def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_equal, group_partial, max_iter,
-                     n_excluded, diagnostics, start=None) -> CFAResult:
+                     n_excluded, diagnostics, start=None, moments_cache=None) -> CFAResult:
     diags: list[Diagnostic] = diagnostics if diagnostics is not None else []
     if isinstance(stats, OrdinalSampleStats):
         stats = [stats]
@@ -190,7 +206,7 @@ def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_e
                stacklevel=4)
     N = sum(s.nobs for s in stats)
     w_obj = np.array([(s.nobs - 1) / N for s in stats])  # lavaan weights group g's DWLS fit by (n_g − 1)/N
-    moments = [wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, cm.T) for s in stats]
+    moments = [_group_moments(s, cm.T, moments_cache) for s in stats]
     x0 = categorical_start_values(spec, stats)
     if start:
         x0 = _warm_start(spec, x0, start)

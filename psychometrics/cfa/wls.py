@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import special
@@ -55,6 +56,13 @@ class GroupMoments:
     gamma: np.ndarray
     n: int
     n_th: int  # number of thresholds (the first n_th entries of s)
+
+    @cached_property
+    def gamma_terms(self) -> tuple[float, float, bool]:
+        """``(tr(W_gΓ_g), tr((W_gΓ_g)²), Γ_g exactly symmetric)`` — the same for every model fitted to these
+        statistics, so computed once per group (an invariance ladder reuses its groups' moments; issue 16)."""
+        WG = self.w[:, None] * self.gamma  # W_g Γ_g
+        return float(np.trace(WG)), float(np.sum(WG * WG.T)), bool(np.array_equal(self.gamma, self.gamma.T))
 
 
 def information(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], fg: np.ndarray) -> np.ndarray:
@@ -160,9 +168,9 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
     LDR = np.zeros((k, k))
     for g, (D, gm) in enumerate(zip(deltas, groups)):
         f = gm.n / N
-        WG = gm.w[:, None] * gm.gamma  # W_g Γ_g
-        tr1 += float(np.trace(WG))
-        tr2 += float(np.sum(WG * WG.T))
+        t1, t2, symmetric = gm.gamma_terms  # tr(W_gΓ_g), tr((W_gΓ_g)²): per group, not per model
+        tr1 += t1
+        tr2 += t2
         if large:
             if not own_M and parts is not None and g in parts:  # the meat's own (the same products)
                 cols, WD, L = parts[g]
@@ -170,7 +178,7 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
                 cols = _nonzero_columns(D)
                 WD = D[:, cols] * gm.w[:, None]  # W_g Δ_g on its non-zero columns
                 L = WD.T @ gm.gamma  # Δ_g' W_g Γ_g
-            R = L.T if np.array_equal(gm.gamma, gm.gamma.T) else gm.gamma @ WD  # Γ_g W_g Δ_g
+            R = L.T if symmetric else gm.gamma @ WD  # Γ_g W_g Δ_g
             block = np.ix_(cols, cols)
             if own_M:
                 M[block] += f * (L @ WD)

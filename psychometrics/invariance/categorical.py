@@ -159,11 +159,13 @@ def categorical_invariance(
 
         warm = sum(s.nobs for s in stats) >= WARM_START_ROWS
         last: list[Any] = []  # the model fitted last (its estimates start the next one from WARM_START_ROWS on)
+        moments: dict = {}  # the groups' WLS moments, built once for the ladder's fits (the same numbers)
 
         def fit(lv: str, released: Sequence[str]):
             start = estimates_by_key(last[0]) if warm and last and last[0].converged else None
             f = fit_categorical(model, stats, groups=labels, group=group, std_lv=True, group_equal=_EQUAL[lv],
-                                group_partial=tuple(released), max_iter=max_iter, diagnostics=diags, start=start)
+                                group_partial=tuple(released), max_iter=max_iter, diagnostics=diags, start=start,
+                                moments_cache=moments)
             last[:] = [f]
             return f
 
