@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa import wls
 from psychometrics.cfa._tables import parameter_table, standardize, vcov_frame
 from psychometrics.cfa.categorical_model import CategoricalModel, dwls_fmin
@@ -162,6 +163,7 @@ class CategoricalEngine:
         D[m.T:] = (dS[:, m.ri, m.ci] * (dl[m.ri] * dl[m.ci])).T
         return D
 
+    @single_thread_blas  # small products (as the fit's): threaded BLAS only adds hand-off cost (issue 16)
     def modindices(self) -> pd.DataFrame:
         """lavaan's ``modindices(fit)`` for WLSMV: loadings not in the model and item residual covariances.
 
