@@ -227,6 +227,7 @@ class CategoricalEngine:
             s_all[th] = epc[th] / (rv[row[th]] * rv[col[th]])
         return s_lv, s_all
 
+    @single_thread_blas  # (as modindices)
     def score_tests(self) -> pd.DataFrame:
         """lavaan's ``lavTestScore(fit)$uni`` for WLSMV: releasing each equality constraint.
 
