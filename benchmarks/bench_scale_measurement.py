@@ -93,8 +93,10 @@ def _child(path: Path, profile: str, cold: bool) -> None:
                 inputs["depth"] = 0
         return inner
 
+    import psychometrics.ordinal as ordinal_pkg
+
     ogs.ordinal_sample_stats = timed_input(ogs.ordinal_sample_stats)
-    ocorr.polychoric = timed_input(ocorr.polychoric)
+    ocorr.polychoric = ordinal_pkg.polychoric = timed_input(ocorr.polychoric)  # the steps import it from the package
     rng = np.random.default_rng(opts.seed)
     inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
     steps = [
