@@ -427,3 +427,108 @@ def test_score_tests_match_lavaan(name):
     assert (m["_merge"] == "both").all() and len(m) == len(ref)
     # evaluated at lavaan's estimates (≈1e-5 from the optimum): absolute 5e-4 on χ²(1) values
     np.testing.assert_allclose(m["x2"], m["x2_r"], rtol=1e-4, atol=5e-4)
+
+
+def _modindices_row_by_row(e):
+    """The WLSMV modification-index table exactly as before issue 16's vectorised pass: one
+    ``standardize`` call and one record per candidate."""
+    from psychometrics.cfa.specification import Parameter
+
+    spec, ov, lv, rec = e.spec, list(e.spec.observed), list(e.spec.latent), []
+    for g in range(e.G):
+        have = {(p.lhs, p.op, p.rhs) for p in spec.parameters if p.group == g}
+        have |= {(p.rhs, p.op, p.lhs) for p in spec.parameters if p.group == g and p.op == "~~"}
+        cands = [Parameter(f, "=~", v, g, True, matrix="lambda", row=i, col=j)
+                 for j, f in enumerate(lv) for i, v in enumerate(ov) if (f, "=~", v) not in have]
+        cands += [Parameter(ov[j], "~~", ov[i], g, True, matrix="theta", row=i, col=j)
+                  for j in range(len(ov)) for i in range(j + 1, len(ov)) if (ov[j], "~~", ov[i]) not in have]
+        De = e._candidate_jacobian(g, cands)
+        gm = e.moments[g]
+        r = gm.s - e.model.sigma(e.parts[g])
+        grad = -e.w_obj[g] * (De * gm.w[:, None]).T @ r
+        WDe = De * gm.w[:, None]
+        I11 = e.fg[g] * np.einsum("ki,ki->i", WDe, De)
+        I12 = e.fg[g] * WDe.T @ e.deltas[g]
+        V = I11 - np.einsum("ij,ji->i", I12, e.A_inv @ I12.T)
+        V = np.where(V < np.finfo(float).eps ** (1 / 3), np.nan, V)
+        for prm, m_, e_ in zip(cands, e.N * grad ** 2 / V, -grad / V):
+            if np.isfinite(m_):
+                s_lv, s_all = e.standardize(prm, float(e_))
+                rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": e.group_label(g),
+                            "mi": float(m_), "epc": float(e_), "sepc_lv": float(s_lv), "sepc_all": float(s_all)})
+    return pd.DataFrame.from_records(rec, columns=["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"])
+
+
+@pytest.mark.parametrize("name", ["hs_ord", "hs_ord_groups", "inv_hs_loadings", "inv_bfi_intercepts"])
+def test_modindices_in_one_pass_equal_the_row_by_row_table(name):
+    """Issue 16: the candidates' standardized EPCs at once and the table from columns — bit for bit the
+    previous per-candidate ``standardize`` and records (the lavaan comparison is the test above)."""
+    from psychometrics._linalg import single_thread_blas
+
+    e = fitted(name)._engine
+    with single_thread_blas():  # as modindices itself (the BLAS thread count may regroup a product's sums)
+        before = _modindices_row_by_row(e)
+    pd.testing.assert_frame_equal(e.modindices(), before, check_exact=True)
+
+
+def test_stack_groups_equals_concat():
+    """Issue 16: the per-group tables stacked by one MultiIndex equal ``pd.concat`` of the per-group frames
+    exactly — values, index (levels, codes, names), columns, dtype and name — for frames and series; one group
+    gives its own table."""
+    from psychometrics.cfa.categorical_engine import stack_groups
+
+    rng = np.random.default_rng(1)
+    items, factors = pd.Index(["x1", "x2", "x3"]), pd.Index(["f1", "f2"])
+    keys = ["b", "a", "c"]
+    mats = [rng.normal(size=(3, 2)) for _ in keys]
+    mats[1][0, 1] = np.nan
+    vecs = [rng.normal(size=3) for _ in keys]
+    cases = [(stack_groups(mats, keys, items, "item", columns=factors),
+              [pd.DataFrame(m, index=items, columns=factors) for m in mats]),
+             (stack_groups(vecs, keys, items, "item", series_name="r_squared"),
+              [pd.Series(v, index=items, name="r_squared") for v in vecs])]
+    for got, parts in cases:
+        want = pd.concat(parts, keys=keys, names=["group", "item"])
+        (pd.testing.assert_frame_equal if isinstance(want, pd.DataFrame) else pd.testing.assert_series_equal)(
+            got, want, check_exact=True)
+        for a, b in zip(got.index.levels, want.index.levels):
+            pd.testing.assert_index_equal(a, b, exact=True)
+        assert all(np.array_equal(a, b) for a, b in zip(got.index.codes, want.index.codes))
+    pd.testing.assert_frame_equal(stack_groups(mats[:1], keys[:1], items, "item", columns=factors),
+                                  pd.DataFrame(mats[0], index=items, columns=factors), check_exact=True)
+    for name in ("inv_hs_loadings", "hs_ord"):  # a fit's tables: as the per-group frames concatenated
+        fit = fitted(name)
+        e = fit._engine
+        lcov = [pd.DataFrame(e.parts[g]["imp"]["M"], index=e.factor_index, columns=e.factor_index)
+                for g in range(e.G)]
+        r2 = [pd.Series(1 - e.theta_diag(g) * e.delta(g) ** 2, index=e.item_index, name="r_squared")
+              for g in range(e.G)]
+        pd.testing.assert_frame_equal(fit.latent_cov, e._stack(lcov, "factor"), check_exact=True)
+        pd.testing.assert_series_equal(fit.r_squared, e._stack(r2, "item"), check_exact=True)
+
+
+def test_ladder_warm_starts_reach_the_same_estimates_in_fewer_steps(monkeypatch):
+    """Issue 16: from WARM_START_ROWS respondents each model of the categorical ladder starts from the previous
+    fit's estimates — the same minimum (estimates within 1e-8, the statistics within 1e-8 relative) in
+    no more Gauss–Newton steps; below the threshold (here the fixture's 301 rows) every fit starts as before."""
+    import psychometrics.invariance.categorical as cinv
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cold = cinv.categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
+        monkeypatch.setattr(cinv, "WARM_START_ROWS", 0)
+        warm = cinv.categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
+    assert list(warm.fits) == list(cold.fits)
+    for name, f in warm.fits.items():
+        assert f.converged
+        np.testing.assert_allclose(f._engine.x, cold.fits[name]._engine.x, rtol=0, atol=1e-8)
+        for key in ("chisq_scaled", "cfi_scaled", "rmsea_scaled", "srmr", "chisq"):
+            assert f.fit[key] == pytest.approx(cold.fits[name].fit[key], rel=1e-8, abs=1e-12)
+    assert warm.fits["configural"].iterations == cold.fits["configural"].iterations
+    assert sum(f.iterations for f in warm.fits.values()) < sum(f.iterations for f in cold.fits.values())
+    num = cold.table.select_dtypes("number").columns
+    # the Δ columns are differences of two levels' statistics (Δ SRMR ≈ 5e-4, or ≈ 1e-11 at Δdf = 0): absolute 1e-9
+    np.testing.assert_allclose(warm.table[num].to_numpy(float), cold.table[num].to_numpy(float), rtol=1e-8,
+                               atol=1e-9)
+    assert warm.level == cold.level and warm.partial_steps["released"].tolist() == cold.partial_steps[
+        "released"].tolist()

@@ -268,3 +268,60 @@ def test_parameter_table_columns_at_once_equal_row_by_row(name):
         ref = _table_row_by_row(e.spec, e.values(), V, e.standardize)
         assert list(got.columns) == list(ref.columns) and list(got.dtypes) == list(ref.dtypes)
         assert got.equals(ref)
+
+
+@pytest.mark.parametrize("less,more", [("inv_bfi_configural", "inv_bfi_thresholds"),
+                                       ("inv_hs_thresholds", "inv_hs_loadings"),
+                                       ("inv_bfi_loadings", "inv_bfi_intercepts"),
+                                       ("inv_hs_loadings", "inv_hs_intercepts")])
+def test_nested_map_by_normal_equations_equals_pinv(less, more, monkeypatch):
+    """Issue 16: H = D1⁺D0 by the normal equations over each group's non-zero columns equals the pseudo-inverse's
+    to 1e-12 (well-conditioned Jacobians of nested models), and the large-n Satorra test with it equals the test
+    with the QR of the stacked Jacobian (the guard forced off) to 1e-12."""
+    e1, e0 = fitted(less)._engine, fitted(more)._engine
+    H = wls._nested_map(e1.deltas, e0.deltas)
+    assert H is not None
+    ref = np.linalg.pinv(np.vstack(e1.deltas)) @ np.vstack(e0.deltas)
+    np.testing.assert_allclose(H, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    monkeypatch.setattr(wls, "SHARED_MEAT_N", 0)
+    by_normal = scaled_difference_test(fitted(less), fitted(more))
+    monkeypatch.setattr(wls, "NORMAL_EQUATIONS_RCOND", np.inf)  # every D1 "ill conditioned": the QR
+    assert wls._nested_map(e1.deltas, e0.deltas) is None
+    wls._QR_LAST.clear()
+    by_qr = scaled_difference_test(fitted(less), fitted(more))
+    for key, value in by_qr.items():
+        assert by_normal[key] == pytest.approx(value, rel=1e-12), key
+
+
+def test_nested_map_declines_a_rank_deficient_jacobian():
+    """A D1 with dependent columns (or a zero column) is left to the QR/SVD path."""
+    rng = np.random.default_rng(3)
+    d1 = rng.normal(size=(40, 6))
+    d1[:, 5] = d1[:, 0] + d1[:, 1]
+    d0 = d1[:, :3] @ rng.normal(size=(3, 2))
+    assert wls._nested_map([d1], [d0]) is None
+    d1[:, 5] = 0.0
+    assert wls._nested_map([d1], [d0]) is None
+    d1[:, 5] = rng.normal(size=40)
+    np.testing.assert_allclose(wls._nested_map([d1], [d0]), np.linalg.pinv(d1) @ d0, atol=1e-12)
+
+
+def test_group_moments_shared_across_fits_give_the_same_fit():
+    """Issue 16: fits to the same statistics reuse each group's WLS moments and their model-independent
+    traces (``moments_cache``, as the invariance ladder does): bit for bit the fit without the cache."""
+    from psychometrics.cfa.categorical import fit_categorical
+    from test_cfa_categorical import MODELS, fixture, labels, stats_from
+
+    d = fixture("inv_hs_configural")
+    stats, gl = stats_from(d["groups"]), labels(d)
+    cache: dict = {}
+    kw = dict(groups=gl, group="school", std_lv=True)
+    first = fit_categorical(MODELS["hs3"], stats, group_equal=("thresholds", "loadings"), moments_cache=cache, **kw)
+    again = fit_categorical(MODELS["hs3"], stats, group_equal=("thresholds", "loadings"), moments_cache=cache, **kw)
+    plain = fit_categorical(MODELS["hs3"], stats, group_equal=("thresholds", "loadings"), **kw)
+    assert len(cache) == len(stats) and all(a is b for a, b in zip(first._engine.moments, again._engine.moments))
+    assert again.fit == plain.fit and first.fit == plain.fit
+    for gm in first._engine.moments:
+        WG = gm.w[:, None] * gm.gamma
+        assert gm.gamma_terms == (float(np.trace(WG)), float(np.sum(WG * WG.T)), bool(np.array_equal(gm.gamma,
+                                                                                                    gm.gamma.T)))

@@ -40,7 +40,7 @@ semTools 0.5 ``measEq.syntax`` (fixtures ``tests/reference/wlsmv/``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,8 @@ def fit_categorical(
     max_iter: int = 200,
     n_excluded: int = 0,
     diagnostics: list[Diagnostic] | None = None,
+    start: Mapping[tuple[str, str, str, int], float] | None = None,
+    moments_cache: dict | None = None,
 ) -> CFAResult:
     r"""Fit a categorical CFA by DWLS with WLSMV inference from ordinal sample statistics.
 
@@ -110,6 +112,13 @@ def fit_categorical(
     group_partial : sequence of str
         Released constraints: ``"x1|t2"``, ``"f=~x2"``, ``"x3~1"`` (semTools' rules,
         :func:`build_categorical_spec`).
+    start : mapping, optional
+        Starting values of free parameters by ``(lhs, op, rhs, group index)`` (e.g. a nested model's
+        estimates, :func:`estimates_by_key`); the others start as usual. The same minimum: the estimates
+        move only within the convergence tolerance (≈ 1e-9).
+    moments_cache : dict, optional
+        A dict the caller keeps across fits to the same statistics (the invariance ladder): each group's WLS
+        moments (s, W, Γ and their model-independent traces) are built once and reused — the same numbers.
 
     Returns
     -------
@@ -126,11 +135,44 @@ def fit_categorical(
     with single_thread_blas():  # small matrices: threaded BLAS only adds overhead
         return _fit_categorical(model, stats, groups=groups, group=group, std_lv=std_lv, orthogonal=orthogonal,
                                 group_equal=group_equal, group_partial=group_partial, max_iter=max_iter,
-                                n_excluded=n_excluded, diagnostics=diagnostics)
+                                n_excluded=n_excluded, diagnostics=diagnostics, start=start,
+                                moments_cache=moments_cache)
+
+
+def estimates_by_key(result: CFAResult) -> dict[tuple[str, str, str, int], float]:
+    """A WLSMV fit's parameter values (free and fixed) by ``(lhs, op, rhs, group index)``: the ``start`` of
+    :func:`fit_categorical` for a model nested in it or close to it."""
+    e = result._engine
+    return {(p.lhs, p.op, p.rhs, p.group): float(v) for p, v in zip(e.spec.parameters, e.values())}
+
+
+def _warm_start(spec, x0: np.ndarray, start: Mapping[tuple[str, str, str, int], float]) -> np.ndarray:
+    """``x0`` with each free parameter found in ``start`` set to that value (a parameter shared by several
+    rows takes the first row's)."""
+    x = np.array(x0, dtype=float)
+    seen: set[int] = set()
+    for p in spec.parameters:
+        if p.free and p.index not in seen:
+            seen.add(p.index)
+            v = start.get((p.lhs, p.op, p.rhs, p.group))
+            if v is not None and np.isfinite(v):
+                x[p.index] = v
+    return x
+
+
+def _group_moments(s: OrdinalSampleStats, n_th: int, cache: dict | None) -> wls.GroupMoments:
+    """``wls.GroupMoments`` of ``s``, from ``cache`` when the same statistics object was fitted before."""
+    hit = cache.get(id(s)) if cache is not None else None
+    if hit is not None and hit[0] is s and hit[1].n_th == n_th:
+        return hit[1]
+    gm = wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, n_th)
+    if cache is not None:
+        cache[id(s)] = (s, gm)  # s kept alive with its id
+    return gm
 
 
 def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_equal, group_partial, max_iter,
-                     n_excluded, diagnostics) -> CFAResult:
+                     n_excluded, diagnostics, start=None, moments_cache=None) -> CFAResult:
     diags: list[Diagnostic] = diagnostics if diagnostics is not None else []
     if isinstance(stats, OrdinalSampleStats):
         stats = [stats]
@@ -164,13 +206,15 @@ def _fit_categorical(model, stats, *, groups, group, std_lv, orthogonal, group_e
                stacklevel=4)
     N = sum(s.nobs for s in stats)
     w_obj = np.array([(s.nobs - 1) / N for s in stats])  # lavaan weights group g's DWLS fit by (n_g − 1)/N
-    moments = [wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, cm.T) for s in stats]
+    moments = [_group_moments(s, cm.T, moments_cache) for s in stats]
     x0 = categorical_start_values(spec, stats)
+    if start:
+        x0 = _warm_start(spec, x0, start)
     x, converged, iterations, message = gauss_newton(cm, moments, w_obj, x0, max_iter)
     if not converged:
         record(diags, ConvergenceWarning,
                f"the DWLS estimation did not converge ({message}); estimates and fit are not trustworthy", stacklevel=4)
-    engine = CategoricalEngine(spec, cm, stats, x)
+    engine = CategoricalEngine(spec, cm, stats, x, moments)
     if engine.singular and spec.n_free:
         record(diags, IdentificationWarning,
                "the information matrix is singular: the model is (empirically) under-identified and standard "

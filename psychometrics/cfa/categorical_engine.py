@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from psychometrics._linalg import single_thread_blas
 from psychometrics.cfa import wls
 from psychometrics.cfa._tables import parameter_table, standardize, vcov_frame
 from psychometrics.cfa.categorical_model import CategoricalModel, dwls_fmin
@@ -27,13 +28,16 @@ __all__ = ["CategoricalEngine", "categorical_result"]
 class CategoricalEngine:
     """A fitted categorical model; builds the tables of the result."""
 
-    def __init__(self, spec: ModelSpec, model: CategoricalModel, stats: Sequence[OrdinalSampleStats], x: np.ndarray):
+    def __init__(self, spec: ModelSpec, model: CategoricalModel, stats: Sequence[OrdinalSampleStats], x: np.ndarray,
+                 moments: Sequence[wls.GroupMoments] | None = None):
         self.spec, self.model, self.stats, self.x = spec, model, stats, x
         self.G = spec.ngroups
         self.N = sum(s.nobs for s in stats)
         self.fg = np.array([s.nobs / self.N for s in stats])
         self.w_obj = np.array([(s.nobs - 1) / self.N for s in stats])  # lavaan: (n_g − 1)/N in fmin
-        self.moments = [wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, model.T) for s in stats]
+        # ``moments``: the estimation's own (the same vectors, weights and Γ), else built from ``stats``
+        self.moments = list(moments) if moments is not None else [
+            wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, model.T) for s in stats]
         self.parts = model.parts(x)
         self.deltas = [model.jacobian(g, part) for g, part in enumerate(self.parts)]
         self.A = wls.information(self.deltas, self.moments, self.fg) if spec.n_free else np.zeros((0, 0))
@@ -82,13 +86,15 @@ class CategoricalEngine:
 
     def standardize(self, prm: Parameter, value: float) -> tuple[float, float]:
         """lavaan's std.lv / std.all; the latent responses have sd 1/δ."""
-        g = prm.group
+        return standardize(prm, value, **self._group_scales(prm.group))
+
+    def _group_scales(self, g: int) -> dict[str, np.ndarray]:
         parts = self._std_parts.get(g)
         if parts is None:  # the group's scales once, not per parameter row (issue 16; the same numbers)
             parts = self._std_parts[g] = dict(eta_sd=self.eta_sd(g), ov_sd=1.0 / self.delta(g),
                                               psi_diag=np.diag(self.parts[g]["mats"]["psi"]),
                                               theta_diag=self.theta_diag(g))
-        return standardize(prm, value, **parts)
+        return parts
 
     # ---- tables
     def values(self) -> np.ndarray:
@@ -116,14 +122,18 @@ class CategoricalEngine:
             return frames[0]
         return pd.concat(frames, keys=list(self.spec.groups), names=["group", name])
 
+    def _stack_values(self, values: list[np.ndarray], index: pd.Index, name: str, columns: pd.Index | None = None,
+                      series_name: str | None = None) -> Any:
+        return stack_groups(values, list(self.spec.groups), index, name, columns, series_name)
+
     def loading_table(self, standardized: bool) -> pd.DataFrame:
-        frames = []
+        values = []
         for g in range(self.G):
             L = self.parts[g]["mats"]["lambda"]
             if standardized:
                 L = L * self.eta_sd(g)[None, :] * self.delta(g)[:, None]
-            frames.append(pd.DataFrame(L, index=self.item_index, columns=self.factor_index))
-        return self._stack(frames, "item")
+            values.append(L)
+        return self._stack_values(values, self.item_index, "item", columns=self.factor_index)
 
     def threshold_table(self) -> pd.DataFrame:
         """Thresholds τ (unstandardized), one row per item, columns t1..t(C−1) (NaN past an item's last)."""
@@ -136,8 +146,8 @@ class CategoricalEngine:
             for i in range(self.model.p):
                 s = self.model.th_start[i]
                 M[i, : self.model.nth[i]] = tau[s: s + self.model.nth[i]]
-            frames.append(pd.DataFrame(M, index=self.item_index, columns=cols))
-        return self._stack(frames, "item")
+            frames.append(M)
+        return self._stack_values(frames, self.item_index, "item", columns=pd.Index(cols))
 
     def vcov_frame(self, group: str | None = None) -> pd.DataFrame:
         return vcov_frame(self.spec, self.V, group)
@@ -153,6 +163,7 @@ class CategoricalEngine:
         D[m.T:] = (dS[:, m.ri, m.ci] * (dl[m.ri] * dl[m.ci])).T
         return D
 
+    @single_thread_blas  # small products (as the fit's): threaded BLAS only adds hand-off cost (issue 16)
     def modindices(self) -> pd.DataFrame:
         """lavaan's ``modindices(fit)`` for WLSMV: loadings not in the model and item residual covariances.
 
@@ -179,22 +190,44 @@ class CategoricalEngine:
             De = self._candidate_jacobian(g, cands)
             gm = self.moments[g]
             r = gm.s - self.model.sigma(self.parts[g])
-            grad = -self.w_obj[g] * (De * gm.w[:, None]).T @ r
             WDe = De * gm.w[:, None]
+            grad = -self.w_obj[g] * WDe.T @ r
             I11 = self.fg[g] * np.einsum("ki,ki->i", WDe, De)
             I12 = self.fg[g] * WDe.T @ self.deltas[g]
             V = I11 - np.einsum("ij,ji->i", I12, self.A_inv @ I12.T)
             V = np.where(V < np.finfo(float).eps ** (1 / 3), np.nan, V)
             mi = self.N * grad ** 2 / V
             epc = -grad / V
-            for prm, m_, e_ in zip(cands, mi, epc):
-                if not np.isfinite(m_):
-                    continue
-                s_lv, s_all = self.standardize(prm, float(e_))
-                rec.append({"lhs": prm.lhs, "op": prm.op, "rhs": prm.rhs, "group": self.group_label(g),
-                            "mi": float(m_), "epc": float(e_), "sepc_lv": float(s_lv), "sepc_all": float(s_all)})
+            keep = np.flatnonzero(np.isfinite(mi))
+            s_lv, s_all = self._standardize_candidates(g, cands, epc)
+            label = self.group_label(g)
+            rec.extend(zip([cands[i].lhs for i in keep], [cands[i].op for i in keep], [cands[i].rhs for i in keep],
+                           [label] * keep.size, mi[keep].tolist(), epc[keep].tolist(), s_lv[keep].tolist(),
+                           s_all[keep].tolist()))
         return pd.DataFrame.from_records(rec, columns=cols)
 
+    def _standardize_candidates(self, g: int, cands: list[Parameter], epc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`standardize` of every candidate's EPC at once — the candidates of :meth:`modindices` are λ
+        and off-diagonal θ rows —: the same elementwise operations as :func:`~psychometrics.cfa._tables.standardize`
+        per row (issue 16: one call per candidate was most of ``modindices``' Python time), so the same numbers
+        (``tests/test_cfa_categorical_modindices.py``)."""
+        parts = self._group_scales(g)
+        lam = np.array([c.matrix == "lambda" for c in cands])
+        row = np.array([c.row for c in cands], dtype=int)
+        col = np.array([c.col for c in cands], dtype=int)
+        s_lv = epc.copy()
+        s_all = np.empty_like(epc)
+        if lam.any():
+            s = epc[lam] * parts["eta_sd"][col[lam]]
+            s_lv[lam] = s
+            s_all[lam] = s / parts["ov_sd"][row[lam]]
+        th = ~lam
+        if th.any():
+            rv = np.sqrt(np.abs(parts["theta_diag"]))
+            s_all[th] = epc[th] / (rv[row[th]] * rv[col[th]])
+        return s_lv, s_all
+
+    @single_thread_blas  # (as modindices)
     def score_tests(self) -> pd.DataFrame:
         """lavaan's ``lavTestScore(fit)$uni`` for WLSMV: releasing each equality constraint.
 
@@ -313,6 +346,25 @@ class CategoricalEngine:
         return total
 
 
+def stack_groups(values: list[np.ndarray], keys: list, index: pd.Index, name: str,
+                 columns: pd.Index | None = None, series_name: str | None = None) -> Any:
+    """The per-group tables ``values[g]`` (rows ``index``; ``columns``, or a series named ``series_name``) stacked
+    as ``pd.concat([DataFrame(v, index, columns) …], keys=keys, names=["group", name])`` does: the same
+    MultiIndex (levels ``[Index(keys), index]``, codes group-major) and values, built directly (issue 16: a
+    ladder fit stacks nine tables; ``concat`` was ≈ 2 ms each). One group: the group's own table
+    (``tests/test_cfa_categorical.py::test_stack_groups_equals_concat``)."""
+    if len(values) == 1:
+        return (pd.DataFrame(values[0], index=index, columns=columns) if columns is not None
+                else pd.Series(values[0], index=index, name=series_name))
+    n = len(index)
+    codes = [np.repeat(np.arange(len(values)), n), np.tile(np.arange(n), len(values))]
+    mi = pd.MultiIndex(levels=[pd.Index(keys), index], codes=codes, names=["group", name], verify_integrity=False)
+    stacked = np.concatenate([np.asarray(v, dtype=float) for v in values])
+    if columns is not None:
+        return pd.DataFrame(stacked, index=mi, columns=columns)
+    return pd.Series(stacked, index=mi, name=series_name)
+
+
 def categorical_result(model, engine: CategoricalEngine, group, groups, group_equal, stats, n_excluded, converged, iterations,
             diags) -> CFAResult:
     items = engine.item_index
@@ -320,18 +372,18 @@ def categorical_result(model, engine: CategoricalEngine, group, groups, group_eq
     for g in range(engine.G):
         th = engine.theta_diag(g)
         dl = engine.delta(g)
-        res.append(pd.Series(th, index=items, name="residual_variance"))
-        std_res.append(pd.Series(th * dl ** 2, index=items, name="std_residual_variance"))
-        r2.append(pd.Series(1 - th * dl ** 2, index=items, name="r_squared"))
+        res.append(th)
+        std_res.append(th * dl ** 2)
+        r2.append(1 - th * dl ** 2)
         P = engine.implied_cor(g)
-        resid.append(pd.DataFrame(stats[g].cor - P, index=items, columns=items))
-        imp.append(pd.DataFrame(P, index=items, columns=items))
-        samp.append(pd.DataFrame(stats[g].cor, index=items, columns=items))
+        resid.append(stats[g].cor - P)
+        imp.append(P)
+        samp.append(stats[g].cor)
         M = engine.parts[g]["imp"]["M"]
         sd = engine.eta_sd(g)
-        lcov.append(pd.DataFrame(M, index=engine.factor_index, columns=engine.factor_index))
-        lcor.append(pd.DataFrame(M / np.outer(sd, sd), index=engine.factor_index, columns=engine.factor_index))
-    st = engine._stack
+        lcov.append(M)
+        lcor.append(M / np.outer(sd, sd))
+    st, fi = engine._stack_values, engine.factor_index
     result = CFAResult(
         model=model,
         estimator="WLSMV",
@@ -346,14 +398,14 @@ def categorical_result(model, engine: CategoricalEngine, group, groups, group_eq
         fit=engine.fit_measures(),
         estimates=engine.estimates(),
         std_loadings=engine.loading_table(standardized=True),
-        latent_cov=st(lcov, "factor"),
-        latent_cor=st(lcor, "factor"),
-        residual_variances=st(res, "item"),
-        std_residual_variances=st(std_res, "item"),
-        r_squared=st(r2, "item"),
-        residual_cor=st(resid, "item"),
-        implied_cov=st(imp, "item"),
-        sample_cov=st(samp, "item"),
+        latent_cov=st(lcov, fi, "factor", columns=fi),
+        latent_cor=st(lcor, fi, "factor", columns=fi),
+        residual_variances=st(res, items, "item", series_name="residual_variance"),
+        std_residual_variances=st(std_res, items, "item", series_name="std_residual_variance"),
+        r_squared=st(r2, items, "item", series_name="r_squared"),
+        residual_cor=st(resid, items, "item", columns=items),
+        implied_cov=st(imp, items, "item", columns=items),
+        sample_cov=st(samp, items, "item", columns=items),
         mi_threshold=3.84,
         diagnostics=tuple(diags),
         _engine=engine,

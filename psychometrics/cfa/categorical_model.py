@@ -163,11 +163,19 @@ class CategoricalModel:
 
 # ---------------------------------------------------------------- estimation
 def dwls_fmin(model: CategoricalModel, moments: Sequence[wls.GroupMoments], fg: np.ndarray, x: np.ndarray) -> float:
+    return _fmin_and_parts(model, moments, fg, x)[0]
+
+
+def _fmin_and_parts(model: CategoricalModel, moments: Sequence[wls.GroupMoments], fg: np.ndarray,
+                    x: np.ndarray) -> tuple[float, list]:
+    """:func:`dwls_fmin` and the model's ``parts(x)`` it was computed from (Gauss–Newton hands the accepted
+    point's parts on to :func:`dwls_derivatives` instead of computing them again: the same numbers)."""
+    parts = model.parts(x)
     total = 0.0
-    for g, (part, gm) in enumerate(zip(model.parts(x), moments)):
+    for g, (part, gm) in enumerate(zip(parts, moments)):
         r = gm.s - model.sigma(part)
         total += 0.5 * fg[g] * float(np.sum(gm.w * r * r))
-    return total
+    return total, parts
 
 
 #: From this many rows on the DWLS information is accumulated over each group's non-zero Jacobian columns.
@@ -176,13 +184,16 @@ def dwls_fmin(model: CategoricalModel, moments: Sequence[wls.GroupMoments], fg: 
 SPARSE_INFORMATION_ROWS = 10_000
 
 
-def dwls_derivatives(model: CategoricalModel, moments: Sequence[wls.GroupMoments], fg: np.ndarray, x: np.ndarray):
+def dwls_derivatives(model: CategoricalModel, moments: Sequence[wls.GroupMoments], fg: np.ndarray, x: np.ndarray,
+                     parts: list | None = None):
+    """F, its gradient, the Gauss–Newton information and the Jacobians at ``x`` (``parts``: ``model.parts(x)``
+    if already computed)."""
     sparse = len(moments) > 1 and sum(gm.n for gm in moments) >= SPARSE_INFORMATION_ROWS
     f = 0.0
     grad = np.zeros(model.n_free)
     A = np.zeros((model.n_free, model.n_free))
     deltas = []
-    for g, (part, gm) in enumerate(zip(model.parts(x), moments)):
+    for g, (part, gm) in enumerate(zip(model.parts(x) if parts is None else parts, moments)):
         r = gm.s - model.sigma(part)
         f += 0.5 * fg[g] * float(np.sum(gm.w * r * r))
         if sparse:
@@ -234,7 +245,7 @@ def gauss_newton(model, moments, fg, x0, max_iter: int, tol: float = 1e-18) -> t
         t = 1.0
         while True:
             x_new = x + t * step
-            f_new = dwls_fmin(model, moments, fg, x_new)
+            f_new, parts_new = _fmin_and_parts(model, moments, fg, x_new)
             if np.isfinite(f_new) and f_new <= f - 1e-4 * t * dec:
                 break
             t *= 0.5
@@ -244,6 +255,6 @@ def gauss_newton(model, moments, fg, x0, max_iter: int, tol: float = 1e-18) -> t
         if f_new >= f and dec < 1e-12:  # no decrease left at machine precision
             return x_new, True, it, "converged"
         x = x_new
-        f, g, A, _ = dwls_derivatives(model, moments, fg, x)
+        f, g, A, _ = dwls_derivatives(model, moments, fg, x, parts_new)
     return x, False, max_iter, f"no convergence after {max_iter} iterations"
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import special
@@ -55,6 +56,13 @@ class GroupMoments:
     gamma: np.ndarray
     n: int
     n_th: int  # number of thresholds (the first n_th entries of s)
+
+    @cached_property
+    def gamma_terms(self) -> tuple[float, float, bool]:
+        """``(tr(W_gΓ_g), tr((W_gΓ_g)²), Γ_g exactly symmetric)`` — the same for every model fitted to these
+        statistics, so computed once per group (an invariance ladder reuses its groups' moments; issue 16)."""
+        WG = self.w[:, None] * self.gamma  # W_g Γ_g
+        return float(np.trace(WG)), float(np.sum(WG * WG.T)), bool(np.array_equal(self.gamma, self.gamma.T))
 
 
 def information(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments], fg: np.ndarray) -> np.ndarray:
@@ -160,9 +168,9 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
     LDR = np.zeros((k, k))
     for g, (D, gm) in enumerate(zip(deltas, groups)):
         f = gm.n / N
-        WG = gm.w[:, None] * gm.gamma  # W_g Γ_g
-        tr1 += float(np.trace(WG))
-        tr2 += float(np.sum(WG * WG.T))
+        t1, t2, symmetric = gm.gamma_terms  # tr(W_gΓ_g), tr((W_gΓ_g)²): per group, not per model
+        tr1 += t1
+        tr2 += t2
         if large:
             if not own_M and parts is not None and g in parts:  # the meat's own (the same products)
                 cols, WD, L = parts[g]
@@ -170,7 +178,7 @@ def _ugamma_traces(deltas: Sequence[np.ndarray], groups: Sequence[GroupMoments],
                 cols = _nonzero_columns(D)
                 WD = D[:, cols] * gm.w[:, None]  # W_g Δ_g on its non-zero columns
                 L = WD.T @ gm.gamma  # Δ_g' W_g Γ_g
-            R = L.T if np.array_equal(gm.gamma, gm.gamma.T) else gm.gamma @ WD  # Γ_g W_g Δ_g
+            R = L.T if symmetric else gm.gamma @ WD  # Γ_g W_g Δ_g
             block = np.ix_(cols, cols)
             if own_M:
                 M[block] += f * (L @ WD)
@@ -428,6 +436,46 @@ def _complement_rows(H: np.ndarray) -> np.ndarray | None:
     return Q[:, n0:].T
 
 
+#: the normal equations give D1⁺D0 when the Cholesky factor of the column-scaled D1'D1 has a 1-norm reciprocal
+#: condition number above this (cond(D1'D1) below ≈ 10⁶: relative error ≲ 1e-10); else the QR
+NORMAL_EQUATIONS_RCOND = 1e-3
+
+
+def _nested_map(deltas1: Sequence[np.ndarray], deltas0: Sequence[np.ndarray]) -> np.ndarray | None:
+    """H = D1⁺D0 (Δ stacked over groups) by the normal equations (D1'D1)H = D1'D0, each group's products over its
+    non-zero Jacobian columns, solved by Cholesky after scaling D1's columns to unit length — when D1 is well
+    conditioned (:data:`NORMAL_EQUATIONS_RCOND`); None otherwise (the caller's QR or SVD decides).
+
+    For nested models D0's columns lie in D1's column space, so H solves D1H = D0 exactly and any solver gives it
+    to rounding; the QR of the stacked (G·k × n1) D1 and QᵀD0 are ≈ 1 GFLOP per comparison in the ladder, these
+    products a fifth of it (issue 16). Equal to the QR's H to ≈ 4e-15 on the demo study's ladder (column-scaled
+    condition numbers 4–11); ``tests/test_cfa_wls_traces.py::test_nested_map_by_normal_equations_equals_pinv``."""
+    from scipy.linalg import cho_solve, lapack
+
+    n1, n0 = deltas1[0].shape[1], deltas0[0].shape[1]
+    if n1 == 0 or n0 == 0:
+        return None
+    N = np.zeros((n1, n1))
+    Y = np.zeros((n1, n0))
+    for d1, d0 in zip(deltas1, deltas0):
+        c1, c0 = _nonzero_columns(d1), _nonzero_columns(d0)
+        a = d1[:, c1]
+        N[np.ix_(c1, c1)] += a.T @ a
+        Y[np.ix_(c1, c0)] += a.T @ d0[:, c0]
+    d = np.diag(N)
+    if not np.all(d > 0) or not np.all(np.isfinite(N)) or not np.all(np.isfinite(Y)):
+        return None
+    s = np.sqrt(d)
+    try:
+        L = np.linalg.cholesky(N / np.outer(s, s))
+    except np.linalg.LinAlgError:
+        return None
+    rc, info = lapack.dtrcon(L, norm="1", uplo="L", diag="N")
+    if info != 0 or not rc > NORMAL_EQUATIONS_RCOND:
+        return None
+    return cho_solve((L, True), Y / s[:, None]) / s[:, None]
+
+
 def _pinv_times(D: np.ndarray, X: np.ndarray, qr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """D⁺X by a reduced QR of D (R⁻¹QᵀX) when D has full column rank — D⁺ = R⁻¹Qᵀ then — instead of
     the SVD behind ``np.linalg.pinv`` (about a third of the flops); ``pinv`` when R is (nearly) singular.
@@ -442,8 +490,8 @@ def _pinv_times(D: np.ndarray, X: np.ndarray, qr: tuple[np.ndarray, np.ndarray] 
 
 
 #: from this many rows on, the Satorra test takes model 1's meat from its fit instead of recomputing it
-#: (tr₁ summed as tr(P̃M) instead of Σ_g f_g tr(P̃M_g): the same sum regrouped) and D1⁺D0 by QR instead of
-#: an SVD (:func:`_pinv_times`); below it (the demo) as before
+#: (tr₁ summed as tr(P̃M) instead of Σ_g f_g tr(P̃M_g): the same sum regrouped) and D1⁺D0 by the normal
+#: equations (:func:`_nested_map`) or a QR (:func:`_pinv_times`) instead of an SVD; below it (the demo) as before
 SHARED_MEAT_N = 10_000
 
 
@@ -468,9 +516,12 @@ def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Se
     fg = [gm.n / N for gm in groups]
     D0 = np.vstack(deltas0)
     A = None
-    if M1 is not None:  # large n: D1's QR (kept for the next test against the same model), A from a QR of H
-        D1, Q1, R1 = _stacked_qr(deltas1)
-        H = _pinv_times(D1, D0, (Q1, R1))
+    if M1 is not None:  # large n: H by the normal equations when D1 is well conditioned, else by D1's QR (kept
+        # for the next test against the same model); A from a QR of H
+        H = _nested_map(deltas1, deltas0)
+        if H is None:
+            D1, Q1, R1 = _stacked_qr(deltas1)
+            H = _pinv_times(D1, D0, (Q1, R1))
         A = _complement_rows(H)  # another orthonormal basis of the same space: P̃ is the same (to rounding)
     else:
         D1 = np.vstack(deltas1)

@@ -57,6 +57,11 @@ _EQUAL = {
 }
 #: cut-offs of the continuous rules used for each categorical level
 _RULE_LEVEL = {"thresholds": "metric", "loadings": "metric", "intercepts": "scalar"}
+#: From this many respondents (all groups) each model of the ladder after the first starts from the estimates of
+#: the model fitted before it (the previous level, or the previous trial of a partial search; issue 16): the same
+#: minimum in fewer Gauss–Newton steps (55 → 47 on the demo study at 100,000 rows), estimates within the
+#: convergence tolerance (≈ 1e-9) of the default start's. Below it (the demo, n = 400) every fit starts as before.
+WARM_START_ROWS = 10_000
 
 
 def _row(name: str, fit: dict[str, float]) -> dict[str, Any]:
@@ -131,7 +136,7 @@ def categorical_invariance(
     ``lavTestLRT`` (fixtures ``tests/reference/wlsmv/inv_*.json``, ``inv_lrt.json``; pairwise:
     ``tests/reference/missing/pairwise_*.json``, ``lrt.json``).
     """
-    from psychometrics.cfa.categorical import fit_categorical
+    from psychometrics.cfa.categorical import estimates_by_key, fit_categorical
     from psychometrics.cfa.specification import observed_variables
     from psychometrics.ordinal.group_stats import ordinal_sample_stats
 
@@ -152,9 +157,17 @@ def categorical_invariance(
                                                          diagnostics=diags, missing=missing)
         decider, reason = resolve_rule(rule, [s.nobs for s in stats], alpha)
 
+        warm = sum(s.nobs for s in stats) >= WARM_START_ROWS
+        last: list[Any] = []  # the model fitted last (its estimates start the next one from WARM_START_ROWS on)
+        moments: dict = {}  # the groups' WLS moments, built once for the ladder's fits (the same numbers)
+
         def fit(lv: str, released: Sequence[str]):
-            return fit_categorical(model, stats, groups=labels, group=group, std_lv=True, group_equal=_EQUAL[lv],
-                                   group_partial=tuple(released), max_iter=max_iter, diagnostics=diags)
+            start = estimates_by_key(last[0]) if warm and last and last[0].converged else None
+            f = fit_categorical(model, stats, groups=labels, group=group, std_lv=True, group_equal=_EQUAL[lv],
+                                group_partial=tuple(released), max_iter=max_iter, diagnostics=diags, start=start,
+                                moments_cache=moments)
+            last[:] = [f]
+            return f
 
         rows, steps, fits, reached = _ladder(levels, fit, decider, partial=partial, max_releases=max_releases,
                                              min_invariant=min_invariant)
