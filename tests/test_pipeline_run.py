@@ -71,8 +71,7 @@ def test_irt_beside_the_model_steps_gives_the_sequential_results(tmp_path, monke
     assert keys[0] == keys[1]
     seq, par = outs["sequential"], outs["beside"]
     assert seq.diagnostics == par.diagnostics
-    assert list(par.timings)[:2] == ["data quality", "item response theory"]  # reserved where it started
-    assert set(seq.timings) == set(par.timings)
+    assert list(par.timings) == list(seq.timings)  # the steps' places are planned, whichever ran first
 
 
 def test_runner_beside_join_records_in_start_order_and_reraises(capsys):

@@ -135,9 +135,16 @@ class Runner:
         self._end(lane.name, dt, caught, beside=True, rest_of=lane.rest_of)
         return out
 
+    def plan(self, names: Sequence[str]) -> None:
+        """The steps' places in :attr:`timings` and :attr:`diagnostics`, in this order, whichever runs
+        first (steps beside each other)."""
+        for name in names:
+            self._reserve(name)
+
     def _reserve(self, name: str) -> None:
-        self.timings[name] = float("nan")
-        self._diagnostics[name] = []
+        if name not in self._diagnostics:
+            self.timings[name] = float("nan")
+            self._diagnostics[name] = []
 
     def _execute(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float, list]:
         """``fn(*args, **kwargs)``, its wall time and its recorded warnings (this thread's only)."""
@@ -360,13 +367,16 @@ def _beside(opts: ValidationOptions, rows: int) -> bool:
 
 def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts: ValidationOptions, ordinal: bool,
                ordinal_why: str, command: str | None, extra_provenance: Mapping[str, Any] | None) -> RunState:
-    """Steps 1–8 in order (from :data:`CONCURRENT_STEPS_ROWS` rows the IRT step beside them); their results
-    as the run state."""
+    """Steps 1–8 in order (from :data:`CONCURRENT_STEPS_ROWS` rows the rest of the data step, item analysis
+    and the IRT step beside the others); their results as the run state."""
     from contextlib import nullcontext
 
     from psychometrics._linalg import one_blas_thread_per_lane
     from psychometrics.pipeline.steps.irt import with_cfa_flags
 
+    run.plan(["data quality", "item analysis", "reliability", "exploratory factor analysis",
+              "confirmatory factor analysis", "measurement invariance"] + ["item response theory"] * bool(opts.irt)
+             + ["short form"] * bool(opts.short_form) + ["validity", "scoring key"])
     first = run.run("data quality", load_scale_rows, data, scale, opts)
     beside = _beside(opts, first.work.items.shape[0])
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
@@ -377,12 +387,14 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     else:
         work = first.work  # the same answers; its source table still has the item columns until `d`
     with one_blas_thread_per_lane() if beside else nullcontext():
-        # beside: the rest of the data step (companion measures, missing data) and the IRT step on threads
+        # beside: the rest of the data step (companion measures, missing data), item analysis and the IRT
+        # step on threads of their own
         rest = run.beside("data quality", finish_data, first, data, scale, opts,
                           rest_of=_REST_OF_DATA) if beside else None
+        item_lane = run.beside("item analysis", analyse_items, work.items, scale) if beside else None
         lane = run.beside("item response theory", irt_step, work, scale, opts) if beside else None
         try:
-            items = run.run("item analysis", analyse_items, work.items, scale)
+            items = run.run("item analysis", analyse_items, work.items, scale) if not beside else None
             est = resolve_estimation(opts, ordinal)
             reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est)
             samples = first if beside else d
@@ -406,11 +418,12 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
             validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts,
                                est)
         except BaseException:
-            for other in (rest, lane):
+            for other in (rest, item_lane, lane):
                 if other is not None:
                     other.thread.join()  # (before the lanes' BLAS limit is lifted)
             raise
         if lane is not None:
+            items = run.join(item_lane)
             irt = with_cfa_flags(run.join(lane), invariance)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
     check = None
