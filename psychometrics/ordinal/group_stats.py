@@ -18,6 +18,7 @@ from psychometrics.ordinal.correlations import polychoric_from_codes
 from psychometrics.ordinal._input import fortran_rows
 from psychometrics.ordinal import nacov as _nacov
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
+from psychometrics.ordinal.shared import MIN_ROWS, OrdinalRows
 from psychometrics._text import quote
 
 __all__ = ["ordinal_sample_stats"]
@@ -122,6 +123,7 @@ def ordinal_sample_stats(
     empty_categories: str = "error",
     diagnostics: list[Diagnostic] | None = None,
     missing: str = "listwise",
+    coded: OrdinalRows | None = None,
 ) -> tuple[list[OrdinalSampleStats], tuple[str, ...], int]:
     """Thresholds, polychoric correlations and Γ per group from item responses.
 
@@ -142,6 +144,10 @@ def ordinal_sample_stats(
 
     Returns ``(stats per group, group labels, rows excluded by listwise deletion or empty)``.
 
+    ``coded``: the run's shared codes and tables of these rows (:class:`~psychometrics.ordinal.shared.OrdinalRows`;
+    pairwise deletion from :data:`~psychometrics.ordinal.shared.MIN_ROWS` rows): the same statistics without
+    coding and tabulating the rows again (:mod:`psychometrics.ordinal.group_coded`; issue 16).
+
     Validated against lavaan 0.6-14 ``cfa(..., ordered = TRUE, missing = "pairwise")``
     (``tests/reference/missing/pairwise_*.json``: ``wls.obs``, ``gamma``).
     """
@@ -156,6 +162,13 @@ def ordinal_sample_stats(
     absent = [v for v in items if v not in data.columns]
     if absent:
         raise DataError(f"model variable(s) {', '.join(map(repr, absent))} are not columns of the data")
+    if coded is not None and missing == "pairwise" and len(data) >= MIN_ROWS and \
+            (group is None or group in data.columns):
+        from psychometrics.ordinal.group_coded import coded_sample_stats
+
+        got = coded_sample_stats(coded, data, items, group, empty_categories, diags)
+        if got is not None:  # the same statistics from the run's shared codes and tables (None: from the rows)
+            return got
     X = data.loc[:, items]
     for v in items:
         if not pd.api.types.is_numeric_dtype(X[v]) or pd.api.types.is_bool_dtype(X[v]):
@@ -284,12 +297,34 @@ def _check_coverage(values, items, bounds, labels, group, diags, n_missing=None)
                 f"{where} (coverage 0); their polychoric correlation cannot be estimated. Drop one item of "
                 "each pair or collect data in which both are answered"
             )
-        low = [(items[a], items[b], cov[a, b] / n_g) for a, b in zip(ia, ib) if cov[a, b] / n_g < 0.10]
-        if low:
-            shown = ", ".join(f"{a}–{b} ({c:.2f})" for a, b, c in low[:5])
-            record(diags, DataQualityWarning,
-                   f"covariance coverage below 0.10{where} for {len(low)} item pair(s): {shown}"
-                   f"{' …' if len(low) > 5 else ''}; their correlations rest on few rows", stacklevel=6)
+        message = _low_coverage(cov, n_g, items, where)
+        if message:
+            record(diags, DataQualityWarning, message, stacklevel=6)
+
+
+def _low_coverage(cov: np.ndarray, n_g: int, items, where: str) -> str | None:
+    """The warning on pairs observed together in fewer than a tenth of a group's rows (None: no such pair)."""
+    ia, ib = np.triu_indices(len(items), 1)
+    low = [(items[a], items[b], cov[a, b] / n_g) for a, b in zip(ia, ib) if cov[a, b] / n_g < 0.10]
+    if not low:
+        return None
+    shown = ", ".join(f"{a}–{b} ({c:.2f})" for a, b, c in low[:5])
+    return (f"covariance coverage below 0.10{where} for {len(low)} item pair(s): {shown}"
+            f"{' …' if len(low) > 5 else ''}; their correlations rest on few rows")
+
+
+def _coverage_messages(covs, n_g, items, labels, group) -> tuple[bool, list[str]]:
+    """:func:`_check_coverage` from each group's pair counts ``covs`` (item counts on the diagonal): (False, [])
+    where it raises, else (True, its warnings in order)."""
+    out = []
+    for g, lab in enumerate(labels):
+        cov = covs[g]
+        if (np.diag(cov) == 0).any() or (cov[np.triu_indices(len(items), 1)] < 2).any():
+            return False, []
+        message = _low_coverage(cov, int(n_g[g]), items, f" in group {quote(lab)}" if group is not None else "")
+        if message:
+            out.append(message)
+    return True, out
 
 
 def _item_codes(col: np.ndarray, v: str, gcodes: np.ndarray, labels: tuple[str, ...], group: str | None,

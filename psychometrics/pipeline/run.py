@@ -253,13 +253,15 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
     items = run.run("item analysis", analyse_items, work.items, scale)
     est = resolve_estimation(opts, ordinal)
-    reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est)
+    shared = d.ordinal_rows() if ordinal else None  # the items coded and tabulated once for the ordinal steps
+    reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est, ordinal_rows=shared)
     efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng, ordinal,
-                  est.fiml)
+                  est.fiml, ordinal_rows=shared)
     cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal, est,
-                  ordinal_missing(opts))
+                  ordinal_missing(opts), ordinal_rows=shared)
     inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
-    invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est)
+    invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est,
+                         ordinal_rows=shared)
     irt = run.run("item response theory", irt_step, work, scale, opts, invariance) if opts.irt else None
     short = None
     if opts.short_form:
