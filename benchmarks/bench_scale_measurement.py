@@ -89,7 +89,7 @@ def _child(path: Path, profile: str, cold: bool, unshared: bool = False) -> None
         if profile:
             import cProfile
 
-            prof = cProfile.Profile()
+            prof = cProfile.Profile(time.process_time)  # CPU time (the machine may be loaded)
             prof.enable()
         peak.reset()
         w, c = time.perf_counter(), time.process_time()

@@ -142,7 +142,13 @@ class OrdinalRows:
         if len(set(map(str, columns))) != len(columns) or not set(map(str, columns)) <= set(names):
             return None  # duplicate or unknown columns: the caller's own check and message
         cols = [names.index(str(c)) for c in columns]
-        _, lo, slots, _ = coded
+        codes, lo, slots, _ = coded
+        if len(cols) < len(names):  # rows without an answer among these columns (not only among all of them)
+            pos = self.positions(rows)
+            seen = np.zeros(pos.size, dtype=bool)
+            for j in cols:
+                seen |= codes[pos, j] >= 0
+            n_empty = int(pos.size - seen.sum())
         offs = np.concatenate([[0], np.cumsum(slots)])
         diag = np.diag(T)
         sl, levels = [], []
