@@ -1,4 +1,4 @@
-"""The run's shared ordinal codes and tables (psychometrics/ordinal/shared.py, group_coded.py; issue 16).
+"""The run's shared ordinal codes and tables (psychometrics/ordinal/shared.py, group_stats._coded_sample_stats; issue 16).
 
 Reliability, EFA, CFA and invariance take their polychoric input from one coding of the analysed rows
 and one one-hot product per (calibration / validation / other) × group cell. Every statistic must equal
@@ -21,8 +21,7 @@ import psychometrics.ordinal.group_stats as group_stats
 import psychometrics.ordinal.shared as shared_module
 from psychometrics.exceptions import DataError
 from psychometrics.ordinal import polychoric
-from psychometrics.ordinal.group_coded import coded_sample_stats
-from psychometrics.ordinal.group_stats import ordinal_sample_stats
+from psychometrics.ordinal.group_stats import _coded_sample_stats as coded_sample_stats, ordinal_sample_stats
 from psychometrics.ordinal.shared import OrdinalRows
 
 
