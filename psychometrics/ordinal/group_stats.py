@@ -27,7 +27,9 @@ __all__ = ["ordinal_sample_stats"]
 def _from_polychoric(res: Any, items: Sequence[str]) -> OrdinalSampleStats:
     """Convert :func:`psychometrics.ordinal.polychoric` output (lavaan's order) to :class:`OrdinalSampleStats`."""
     th = res.thresholds
-    thresholds = tuple(th.loc[th["item"] == v, "value"].to_numpy(dtype=float) for v in items)
+    # one pass over the long table's columns (a pandas mask per item cost ≈ 2 ms each; the same values)
+    item_of, value = th["item"].to_numpy(), th["value"].to_numpy(dtype=float)
+    thresholds = tuple(value[item_of == v] for v in items)
     R = res.matrix.loc[list(items), list(items)].to_numpy(dtype=float)
     stats = OrdinalSampleStats(tuple(items), thresholds, R, res.acov.to_numpy(dtype=float), res.n)
     if not np.allclose(stats.vector(), res.sample_stats.to_numpy(dtype=float), rtol=0, atol=1e-12):

@@ -133,7 +133,8 @@ def _diagonal_stats(poly, order: list[str]):
 
     th = poly.thresholds
     w = poly.dwls_weights.to_numpy(dtype=float)
-    stats = OrdinalSampleStats(tuple(order), tuple(th.loc[th["item"] == v, "value"].to_numpy(dtype=float) for v in order),
+    item_of, value = th["item"].to_numpy(), th["value"].to_numpy(dtype=float)  # (no pandas mask per item)
+    stats = OrdinalSampleStats(tuple(order), tuple(value[item_of == v] for v in order),
                                poly.matrix.loc[order, order].to_numpy(dtype=float), np.diag(1.0 / w), poly.n, weights=w)
     if not np.allclose(stats.vector(), poly.sample_stats.to_numpy(dtype=float), rtol=0, atol=1e-12):
         raise PsychometricsError("internal: the order of the polychoric statistics does not match lavaan's")
