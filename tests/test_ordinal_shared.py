@@ -167,3 +167,13 @@ def test_low_coverage_warning_from_the_shared_tables_equals_the_rows():
     assert [x.message for x in d_rows] == [x.message for x in d_fast]
     for sa, sb in zip(a[0], b[0]):
         np.testing.assert_array_equal(sa.acov, sb.acov)
+
+
+def test_nothing_is_shared_for_rows_it_cannot_place():
+    """Duplicate row labels, or group labels that do not align with the rows: every step computes from its rows."""
+    df, g, cal, val = _data()
+    dup = df.set_axis(np.zeros(len(df), dtype=int))
+    assert OrdinalRows(dup, (), None).polychoric(dup) is None
+    bad_group = pd.Series(["a"] * 3, index=pd.Index([0, 0, 1]))  # duplicate labels: reindex fails
+    shared = OrdinalRows(df, (cal, val), bad_group)
+    assert shared.polychoric(df) is None and shared.tables(df.index) is None

@@ -61,7 +61,7 @@ class OrdinalRows:
         with no answer) or None when the items cannot be coded here."""
         with self._lock:
             if self._coded is None:
-                self._coded = _code(self._items) or ()
+                self._coded = (_code(self._items) if self._items.index.is_unique else None) or ()
             return self._coded or None
 
     def _cell_tables(self):
@@ -71,13 +71,18 @@ class OrdinalRows:
             return None
         with self._lock:
             if self._cells is None:
-                self._cells = _cells(coded, self._items.index, self._parts, self._group)
-            return self._cells
+                try:
+                    self._cells = _cells(coded, self._items.index, self._parts, self._group)
+                except (KeyError, ValueError, TypeError, IndexError):  # e.g. group labels not aligned to the rows:
+                    self._cells = ()  # nothing is shared, every step computes from its rows as before
+            return self._cells or None
 
     # ------------------------------------------------------------------ requests
     def positions(self, rows: pd.Index) -> np.ndarray | None:
         """Row positions of ``rows`` (all rows, or one of the parts) in the items, in ``rows``' order; None otherwise."""
         index = self._items.index
+        if not index.is_unique:
+            return None
         if rows is index or (len(rows) == len(index) and rows.equals(index)):
             return np.arange(len(index))
         for part in self._parts:
