@@ -15,9 +15,9 @@ The libraries the steps import (scipy.stats among them, about 1 s) are imported 
 so that each step's figure is its own work, not whichever step happens to import them first;
 ``--cold`` times the imports inside the steps as ``validate`` does. The steps share the items' codes
 and bivariate tables as in ``validate`` (``DataStep.ordinal_rows``: coded and tabulated in the first step,
-reliability); ``--unshared`` lets every step code and tabulate its own rows (the previous path). ``--profile DIR`` writes a
-cProfile of each step to ``DIR/<n>_<step>.prof`` and prints its top entries. ``--quick``: 100,000
-rows only. No R equivalent (this is the pipeline, not one estimator). On a shared machine wall
+reliability); ``--unshared`` lets every step code and tabulate its own rows (the previous path).
+``--profile DIR`` writes a cProfile (CPU time) of each step to ``DIR/<n>_<step>.prof`` and prints its
+top entries. ``--quick``: 100,000 rows only. No R equivalent (this is the pipeline, not one estimator). On a shared machine wall
 times are inflated: CPU time is the steadier figure, and the load average is printed.
 """
 

@@ -1,4 +1,5 @@
-"""The run's shared ordinal codes and tables (psychometrics/ordinal/shared.py, group_stats._coded_sample_stats; issue 16).
+"""The run's shared ordinal codes and tables (issue 16): psychometrics/ordinal/shared.py and
+group_stats._coded_sample_stats.
 
 Reliability, EFA, CFA and invariance take their polychoric input from one coding of the analysed rows
 and one one-hot product per (calibration / validation / other) × group cell. Every statistic must equal
@@ -177,3 +178,69 @@ def test_nothing_is_shared_for_rows_it_cannot_place():
     bad_group = pd.Series(["a"] * 3, index=pd.Index([0, 0, 1]))  # duplicate labels: reindex fails
     shared = OrdinalRows(df, (cal, val), bad_group)
     assert shared.polychoric(df) is None and shared.tables(df.index) is None
+
+
+def test_pipeline_steps_with_the_shared_object_equal_the_steps_without(tmp_path, monkeypatch):
+    """The four ordinal steps as ``validate`` runs them (``DataStep.ordinal_rows()`` passed down), the shared
+    path forced at the demo study's 800 rows (and reliability's large-n Γ diagonal): every polychoric matrix,
+    Γ-based fit index and invariance decision equals the steps computing from their own rows."""
+    from pathlib import Path
+
+    import psychometrics.ordinal.correlations as correlations
+    from psychometrics.pipeline.steps import reliability as reliability_module
+
+    monkeypatch.setattr(reliability_module, "GAMMA_DIAGONAL_ROWS", 100)
+    used: list[str] = []
+    coded, from_tables = group_stats._coded_sample_stats, correlations.polychoric_from_tables
+
+    def spy_coded(*a, **k):
+        got = coded(*a, **k)
+        if got is not None:
+            used.append("stats")
+        return got
+
+    def spy_tables(*a, **k):
+        used.append("poly")
+        return from_tables(*a, **k)
+
+    monkeypatch.setattr(group_stats, "_coded_sample_stats", spy_coded)
+    monkeypatch.setattr(correlations, "polychoric_from_tables", spy_tables)
+
+    from psychometrics.pipeline.options import merge_options, ordinal_missing, resolve_estimation, resolve_ordinal
+    from psychometrics.pipeline.steps import cfa_step, efa_step, invariance_step, load_data, reliability_step
+    from psychometrics.scale import Scale
+    from psychometrics.simulate import simulate_study, write_table
+
+    root = Path(__file__).resolve().parents[1]
+    path = write_table(simulate_study(None, n=800, seed=5), tmp_path / "responses.csv")
+    scale = Scale.from_yaml(root / "scales" / "mentorship_supportiveness.yaml")
+    opts = merge_options(None, {"group": "career_stage", "measures": (), "split": 0.5, "seed": 0, "n_boot": 20,
+                                "id_column": "id"}, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = load_data(path, scale, opts)
+        ordinal, _ = resolve_ordinal(scale, opts)
+        est = resolve_estimation(opts, ordinal)
+        assert ordinal
+        work = d.work
+        out = []
+        for shared in (None, d.ordinal_rows()):
+            rng = np.random.default_rng(0)
+            rel = reliability_step(work, scale, opts, rng, ordinal, est, ordinal_rows=shared)
+            efa = efa_step(work.items.loc[d.calibration], scale, opts, rng, ordinal, est.fiml, ordinal_rows=shared)
+            cfa = cfa_step(work.items.loc[d.validation], scale, ordinal, est, ordinal_missing(opts),
+                           ordinal_rows=shared)
+            inv = invariance_step(work, d.validation, scale, opts, ordinal, est, ordinal_rows=shared)
+            out.append((rel, efa, cfa, inv))
+            if shared is not None:  # reliability and EFA from the tables, CFA and invariance from the shared codes
+                assert used == ["poly", "poly", "stats", "stats"], used
+            else:
+                assert not used
+    (r0, e0, c0, i0), (r1, e1, c1, i1) = out
+    pd.testing.assert_frame_equal(r0.polychoric.matrix, r1.polychoric.matrix, check_exact=True)
+    pd.testing.assert_frame_equal(r0.ordinal_table, r1.ordinal_table, check_exact=True)
+    pd.testing.assert_frame_equal(e0.efa.loadings, e1.efa.loadings, check_exact=True)
+    pd.testing.assert_frame_equal(c0.table, c1.table, check_exact=True)
+    assert i0.result is not None and i0.method == i1.method == "WLSMV"
+    pd.testing.assert_frame_equal(i0.result.table, i1.result.table, check_exact=True)
+    assert [x.message for x in i0.result.diagnostics] == [x.message for x in i1.result.diagnostics]

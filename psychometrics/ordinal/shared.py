@@ -79,7 +79,7 @@ class OrdinalRows:
 
     # ------------------------------------------------------------------ requests
     def positions(self, rows: pd.Index) -> np.ndarray | None:
-        """Row positions of ``rows`` (all rows, or one of the parts) in the items, in ``rows``' order; None otherwise."""
+        """Row positions of ``rows`` (all rows, or one of the parts) in the items, in ``rows``' order; else None."""
         index = self._items.index
         if not index.is_unique:
             return None

@@ -33,7 +33,8 @@ def invariance_step(work: Responses, rows: pd.Index, scale: Scale, opts: Validat
                     ordinal: bool = False, est: Any = None, ordinal_rows: Any = None) -> InvarianceStep:
     """Invariance of the declared correlated-factors model across ``opts.group`` on ``rows``
     (``est``: :class:`~psychometrics.pipeline.options.Estimation` of the continuous models; default ML, listwise;
-    ``ordinal_rows``: the run's shared codes and tables of the items, :class:`~psychometrics.ordinal.shared.OrdinalRows`)."""
+    ``ordinal_rows``: the run's shared codes and tables of the items,
+    :class:`~psychometrics.ordinal.shared.OrdinalRows`)."""
     if opts.group is None:
         return InvarianceStep(None, rows, note="No grouping variable was given (--group), so measurement invariance "
                                                "was not assessed.")
