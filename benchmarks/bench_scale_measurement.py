@@ -1,7 +1,7 @@
 """Benchmark: the measurement-model steps of ``validate`` — reliability, EFA, CFA, invariance — at scale (issue 16).
 
     python benchmarks/bench_scale_measurement.py [--quick] [--sizes 100000 1000000] [--profile DIR]
-                                                 [--data-dir DIR] [--cold]
+                                                 [--data-dir DIR] [--cold] [--unshared]
 
 For each size the demo study (28 items + 41 companion items, 3 career stages; ``psychometrics
 simulate --seed 0``, cached in --data-dir: the same files as benchmarks/bench_scale.py) is loaded
@@ -16,9 +16,11 @@ indices" is what ``results.json`` adds for the report: the WLSMV fits' ``modindi
 
 The libraries the steps import (scipy.stats among them, about 1 s) are imported before the timing,
 so that each step's figure is its own work, not whichever step happens to import them first;
-``--cold`` times the imports inside the steps as ``validate`` does. ``--profile DIR`` writes a
-cProfile of each step to ``DIR/<n>_<step>.prof`` and prints its top entries. ``--quick``: 100,000
-rows only. No R equivalent (this is the pipeline, not one estimator). On a shared machine wall
+``--cold`` times the imports inside the steps as ``validate`` does. The steps share the items' codes
+and bivariate tables as in ``validate`` (``DataStep.ordinal_rows``: coded and tabulated in the first step,
+reliability); ``--unshared`` lets every step code and tabulate its own rows (the previous path).
+``--profile DIR`` writes a cProfile (CPU time) of each step to ``DIR/<n>_<step>.prof`` and prints its
+top entries. ``--quick``: 100,000 rows only. No R equivalent (this is the pipeline, not one estimator). On a shared machine wall
 times are inflated: CPU time is the steadier figure, and the load average is printed.
 """
 
@@ -43,7 +45,7 @@ BUDGET = {"reliability": 2.0, "exploratory factor analysis": 0.5, "confirmatory 
 from bench_scale import PeakRSS, _data  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
-def _child(path: Path, profile: str, cold: bool) -> None:
+def _child(path: Path, profile: str, cold: bool, unshared: bool = False) -> None:
     """Load the data, run the four steps in order; print one JSON line."""
     import warnings
 
@@ -99,13 +101,16 @@ def _child(path: Path, profile: str, cold: bool) -> None:
     ocorr.polychoric = ordinal_pkg.polychoric = timed_input(ocorr.polychoric)  # the steps import it from the package
     rng = np.random.default_rng(opts.seed)
     inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
+    # as validate: the items coded and tabulated once for the four steps (created here, computed in the first step)
+    shared = d.ordinal_rows() if ordinal and not unshared else None
     steps = [
-        ("reliability", lambda: reliability_step(work, scale, opts, rng, ordinal, est)),
+        ("reliability", lambda: reliability_step(work, scale, opts, rng, ordinal, est, ordinal_rows=shared)),
         ("exploratory factor analysis", lambda: efa_step(work.items.loc[d.calibration], scale, opts, rng, ordinal,
-                                                         est.fiml)),
+                                                         est.fiml, ordinal_rows=shared)),
         ("confirmatory factor analysis", lambda: cfa_step(work.items.loc[d.validation], scale, ordinal, est,
-                                                          ordinal_missing(opts))),
-        ("measurement invariance", lambda: invariance_step(work, inv_rows, scale, opts, ordinal, est)),
+                                                          ordinal_missing(opts), ordinal_rows=shared)),
+        ("measurement invariance", lambda: invariance_step(work, inv_rows, scale, opts, ordinal, est,
+                                                           ordinal_rows=shared)),
     ]
     peak = PeakRSS()
     out = []
@@ -114,7 +119,7 @@ def _child(path: Path, profile: str, cold: bool) -> None:
         if profile:
             import cProfile
 
-            prof = cProfile.Profile()
+            prof = cProfile.Profile(time.process_time)  # CPU time (the machine may be loaded)
             prof.enable()
         peak.reset()
         inputs["cpu"] = 0.0
@@ -143,10 +148,12 @@ def main() -> None:
     ap.add_argument("--profile", type=Path, default=None, help="write a cProfile of each step here")
     ap.add_argument("--cold", action="store_true", help="time the library imports inside the steps")
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "psychometrics-bench-scale")
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--unshared", action="store_true",
+                    help="every step codes and tabulates its own rows (no shared OrdinalRows; the previous path)")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(Path(args.child[0]), args.child[1], args.child[2] == "1")
+        _child(Path(args.child[0]), args.child[1], args.child[2] == "1", args.child[3] == "1")
         return
     sizes = [100_000] if args.quick else args.sizes
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +165,7 @@ def main() -> None:
     for n in sizes:
         path = _data(n, args.data_dir)
         proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(args.profile or ""),
-                               str(int(args.cold))], cwd=ROOT, capture_output=True, text=True,
+                               str(int(args.cold)), str(int(args.unshared))], cwd=ROOT, capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
         if proc.returncode != 0:
             sys.exit(f"failed at n = {n}:\n{proc.stderr[-3000:]}")

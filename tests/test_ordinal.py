@@ -388,9 +388,10 @@ def test_group_nacov_subsample_shared_by_groups_within_monte_carlo_error(bfi, mo
 
 
 def test_nacov_middle_term_identical_with_one_and_all_blas_threads(monkeypatch):
-    """Γ's middle term (a dsyrk over the score rows) gets the machine's cores inside the CFA and
-    invariance steps' one-thread region (``_linalg.all_core_blas``); OpenBLAS splits a syrk by blocks
-    of the output, so the numbers must not depend on the thread count — compared bit for bit."""
+    """Γ's middle term (a dsyrk over the score rows) can get the machine's cores inside the CFA and
+    invariance steps' one-thread region (``_linalg.all_core_blas``, with ``nacov.ALL_CORES``); OpenBLAS
+    splits a syrk by blocks of the output, so the numbers must not depend on the thread count — compared
+    bit for bit."""
     import psychometrics.ordinal.nacov as nacov_module
     from psychometrics._linalg import single_thread_blas
     from psychometrics.ordinal import polychoric
@@ -399,9 +400,10 @@ def test_nacov_middle_term_identical_with_one_and_all_blas_threads(monkeypatch):
     n, k = 6000, 18  # two chunks of the middle term's loop, 225 statistics
     latent = 0.7 * rng.standard_normal((n, 1)) + 0.7 * rng.standard_normal((n, k))
     data = pd.DataFrame(np.digitize(latent, [-1.0, -0.3, 0.4, 1.1]) + 1, columns=[f"i{j}" for j in range(k)])
-    with single_thread_blas():  # as in the steps: all_core_blas inside nacov lifts the limit
-        many = polychoric(data, acov=True).acov.to_numpy()
     calls: list[int] = []
+    monkeypatch.setattr(nacov_module, "ALL_CORES", True)  # (off by default since the fifth session: CPU time)
+    with single_thread_blas():
+        many = polychoric(data, acov=True).acov.to_numpy()
     monkeypatch.setattr(nacov_module, "all_core_blas", lambda: (calls.append(1), single_thread_blas())[1])
     one = polychoric(data, acov=True).acov.to_numpy()  # held to one thread throughout
     assert calls, "nacov no longer asks for the cores"

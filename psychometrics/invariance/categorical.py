@@ -88,6 +88,7 @@ def categorical_invariance(
     empty_categories: str = "error",
     max_iter: int = 200,
     missing: str = "listwise",
+    ordinal_rows: Any = None,
 ) -> CategoricalInvarianceResult:
     r"""Test configural, threshold, loading and intercept invariance of ordinal items (WLSMV).
 
@@ -127,6 +128,9 @@ def categorical_invariance(
     missing : {"listwise", "pairwise"}
         ``"pairwise"``: per-group sample statistics by pairwise deletion (lavaan's
         ``missing = "pairwise"``); only rows with every item missing are excluded.
+    ordinal_rows : OrdinalRows, optional
+        The pipeline's shared codes and tables of these rows (private; issue 16): the same per-group
+        statistics without coding and tabulating the rows again.
 
     Returns
     -------
@@ -154,7 +158,7 @@ def categorical_invariance(
     items = list(observed_variables(model))
     with single_thread_blas():
         stats, labels, n_excluded = ordinal_sample_stats(data, items, group, empty_categories=empty_categories,
-                                                         diagnostics=diags, missing=missing)
+                                                         diagnostics=diags, missing=missing, coded=ordinal_rows)
         decider, reason = resolve_rule(rule, [s.nobs for s in stats], alpha)
 
         warm = sum(s.nobs for s in stats) >= WARM_START_ROWS

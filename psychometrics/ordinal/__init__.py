@@ -12,6 +12,7 @@ Modules: :mod:`~psychometrics.ordinal.bivariate` (bivariate normal),
 :mod:`~psychometrics.ordinal.nacov` (asymptotic covariance, lavaan's NACOV),
 :mod:`~psychometrics.ordinal.sample_stats` (:class:`OrdinalSampleStats`),
 :mod:`~psychometrics.ordinal.group_stats` (per-group statistics from data),
+:mod:`~psychometrics.ordinal.shared` (the pipeline's items coded and tabulated once, private),
 :mod:`~psychometrics.ordinal.reliability` (ordinal α, categorical ω).
 """
 

@@ -33,7 +33,7 @@ from psychometrics.exceptions import (
     PsychometricsWarning,
     record,
 )
-from psychometrics.ordinal._input import prepare
+from psychometrics.ordinal._input import _check_levels, prepare
 from psychometrics.ordinal.bivariate import _BIG
 from psychometrics.ordinal.nacov import NACOV_ROWS, nacov, nacov_diagonal, nacov_limit  # noqa: F401 - NACOV_ROWS re-exported
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
@@ -205,7 +205,7 @@ def polychoric(
 @single_thread_blas
 def polychoric_from_codes(codes: np.ndarray, names: Sequence[str], K: Sequence[int], *,
                           missing: Literal["listwise", "pairwise"] = "listwise", acov: bool = True,
-                          max_categories: int = 10) -> PolychoricResult:
+                          max_categories: int = 10, tables: np.ndarray | None = None) -> PolychoricResult:
     """:func:`polychoric` of ordinal items already coded (private; issue 16).
 
     ``codes`` (n × p integers, column access: Fortran order or a row slice of it) hold category
@@ -213,22 +213,51 @@ def polychoric_from_codes(codes: np.ndarray, names: Sequence[str], K: Sequence[i
     is empty under ``missing`` (the caller, :func:`psychometrics.ordinal.group_stats.ordinal_sample_stats`,
     has checked both). The result equals ``polychoric(DataFrame(codes + 1 with NaN), ordered=True, ...)``
     — the codes, categories 1..K_j and warnings :func:`polychoric`'s input step would produce —
-    without building the frame and recoding its floats (once per group).
+    without building the frame and recoding its floats (once per group). ``tables``: the bivariate tables
+    of these codes (:func:`_tables`) when the caller has them (summed from the run's shared cells).
     """
-    from psychometrics.ordinal._input import _check_levels
-
     diagnostics: list[Diagnostic] = []
     names = [str(v) for v in names]
     cats: dict[str, np.ndarray] = {}
     for name, k in zip(names, K):
         cats[name] = np.arange(1, int(k) + 1, dtype=np.int64)
         _check_levels(name, cats[name], 1, int(k), max_categories, diagnostics)
-    return _estimate(names, None, codes, np.ones(len(names), dtype=bool), cats, 0, missing, acov, diagnostics)
+    return _estimate(names, None, codes, np.ones(len(names), dtype=bool), cats, 0, missing, acov, diagnostics,
+                     tables=tables)
 
 
-def _estimate(names, X, codes, is_ord, cats, n_excluded, missing, acov, diagnostics) -> PolychoricResult:
-    """Steps 1 and 2 of :func:`polychoric` on coded data (``X``: the values, None when all items are ordinal)."""
-    n, p = codes.shape
+def polychoric_from_tables(T: np.ndarray, names: Sequence[str], levels: Sequence[np.ndarray], n: int,
+                           n_excluded: int, *, missing: Literal["listwise", "pairwise"] = "pairwise",
+                           acov: bool | str = False, max_categories: int = 10) -> PolychoricResult:
+    """:func:`polychoric` of all-ordinal items from their bivariate tables (private; issue 16).
+
+    ``T``: the tables of :func:`_tables` over the items' observed categories in column order (upper
+    triangle; a zero last row and column), as :class:`psychometrics.ordinal.shared.OrdinalRows` sums
+    them from its cells; ``levels``: each item's observed values in order; ``n``/``n_excluded``: the rows
+    used and left out. ``acov`` False or ``"diagonal"`` only (the full Γ needs the rows). The result
+    equals ``polychoric(rows, missing=missing, acov=acov)`` of the rows behind ``T``: the same integer
+    tables, categories, warnings and estimates (``tests/test_ordinal_shared.py``).
+    """
+    if acov is True or acov is None:
+        raise ValueError("polychoric_from_tables: the full acov needs the rows; use polychoric()")
+    diagnostics: list[Diagnostic] = []
+    names = [str(v) for v in names]
+    cats: dict[str, np.ndarray] = {}
+    for name, lev in zip(names, levels):
+        cats[name] = np.asarray(lev, dtype=np.int64)
+        _check_levels(name, cats[name], int(lev[0]), int(lev[-1]), max_categories, diagnostics)
+    if n < 2:
+        raise DataError(f"only {n} usable row(s); polychoric correlations need more data.")
+    return _estimate(names, None, None, np.ones(len(names), dtype=bool), cats, n_excluded, missing, acov,
+                     diagnostics, tables=T, n=n)
+
+
+def _estimate(names, X, codes, is_ord, cats, n_excluded, missing, acov, diagnostics, tables=None,
+              n=None) -> PolychoricResult:
+    """Steps 1 and 2 of :func:`polychoric` on coded data (``X``: the values, None when all items are ordinal).
+    ``tables``: the bivariate tables of :func:`_tables` when the caller has them (all items ordinal); then
+    ``codes`` may be None (no Γ from the rows) and ``n`` gives the rows."""
+    n, p = codes.shape if codes is not None else (n, len(names))
     ord_idx = np.flatnonzero(is_ord)
     con_idx = np.flatnonzero(~is_ord)
     if acov is None:
@@ -242,9 +271,9 @@ def _estimate(names, X, codes, is_ord, cats, n_excluded, missing, acov, diagnost
 
     # ---- step 1: thresholds from the margins
     K = {j: cats[names[j]].size for j in ord_idx}
-    tables = None
     if con_idx.size == 0 and ord_idx.size >= 2:  # all ordinal: margins and pair counts from the tables
-        tables = _tables(codes, ord_idx, K)
+        if tables is None:
+            tables = _tables(codes, ord_idx, K)
         th, counts, pair_n = _from_tables(tables, ord_idx, K, names)
     observed = (~np.isnan(X) if X is not None else codes >= 0) if tables is None or con_idx.size else None
     if tables is None:

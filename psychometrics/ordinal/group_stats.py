@@ -18,6 +18,7 @@ from psychometrics.ordinal.correlations import polychoric_from_codes
 from psychometrics.ordinal._input import fortran_rows
 from psychometrics.ordinal import nacov as _nacov
 from psychometrics.ordinal.sample_stats import OrdinalSampleStats
+from psychometrics.ordinal.shared import MIN_ROWS, OrdinalRows
 from psychometrics._text import quote
 
 __all__ = ["ordinal_sample_stats"]
@@ -26,7 +27,9 @@ __all__ = ["ordinal_sample_stats"]
 def _from_polychoric(res: Any, items: Sequence[str]) -> OrdinalSampleStats:
     """Convert :func:`psychometrics.ordinal.polychoric` output (lavaan's order) to :class:`OrdinalSampleStats`."""
     th = res.thresholds
-    thresholds = tuple(th.loc[th["item"] == v, "value"].to_numpy(dtype=float) for v in items)
+    # one pass over the long table's columns (a pandas mask per item cost ≈ 2 ms each; the same values)
+    item_of, value = th["item"].to_numpy(), th["value"].to_numpy(dtype=float)
+    thresholds = tuple(value[item_of == v] for v in items)
     R = res.matrix.loc[list(items), list(items)].to_numpy(dtype=float)
     stats = OrdinalSampleStats(tuple(items), thresholds, R, res.acov.to_numpy(dtype=float), res.n)
     if not np.allclose(stats.vector(), res.sample_stats.to_numpy(dtype=float), rtol=0, atol=1e-12):
@@ -122,6 +125,7 @@ def ordinal_sample_stats(
     empty_categories: str = "error",
     diagnostics: list[Diagnostic] | None = None,
     missing: str = "listwise",
+    coded: OrdinalRows | None = None,
 ) -> tuple[list[OrdinalSampleStats], tuple[str, ...], int]:
     """Thresholds, polychoric correlations and Γ per group from item responses.
 
@@ -142,6 +146,10 @@ def ordinal_sample_stats(
 
     Returns ``(stats per group, group labels, rows excluded by listwise deletion or empty)``.
 
+    ``coded``: the run's shared codes and tables of these rows (:class:`~psychometrics.ordinal.shared.OrdinalRows`;
+    pairwise deletion from :data:`~psychometrics.ordinal.shared.MIN_ROWS` rows): the same statistics without
+    coding and tabulating the rows again (:func:`_coded_sample_stats`; issue 16).
+
     Validated against lavaan 0.6-14 ``cfa(..., ordered = TRUE, missing = "pairwise")``
     (``tests/reference/missing/pairwise_*.json``: ``wls.obs``, ``gamma``).
     """
@@ -156,6 +164,10 @@ def ordinal_sample_stats(
     absent = [v for v in items if v not in data.columns]
     if absent:
         raise DataError(f"model variable(s) {', '.join(map(repr, absent))} are not columns of the data")
+    got = _coded_sample_stats(coded, data, items, group, empty_categories, diags) if coded is not None and \
+        missing == "pairwise" and len(data) >= MIN_ROWS and (group is None or group in data.columns) else None
+    if got is not None:  # the same statistics from the run's shared codes and tables (None: from the rows)
+        return got
     X = data.loc[:, items]
     for v in items:
         if not pd.api.types.is_numeric_dtype(X[v]) or pd.api.types.is_bool_dtype(X[v]):
@@ -284,12 +296,34 @@ def _check_coverage(values, items, bounds, labels, group, diags, n_missing=None)
                 f"{where} (coverage 0); their polychoric correlation cannot be estimated. Drop one item of "
                 "each pair or collect data in which both are answered"
             )
-        low = [(items[a], items[b], cov[a, b] / n_g) for a, b in zip(ia, ib) if cov[a, b] / n_g < 0.10]
-        if low:
-            shown = ", ".join(f"{a}–{b} ({c:.2f})" for a, b, c in low[:5])
-            record(diags, DataQualityWarning,
-                   f"covariance coverage below 0.10{where} for {len(low)} item pair(s): {shown}"
-                   f"{' …' if len(low) > 5 else ''}; their correlations rest on few rows", stacklevel=6)
+        message = _low_coverage(cov, n_g, items, where)
+        if message:
+            record(diags, DataQualityWarning, message, stacklevel=6)
+
+
+def _low_coverage(cov: np.ndarray, n_g: int, items, where: str) -> str | None:
+    """The warning on pairs observed together in fewer than a tenth of a group's rows (None: no such pair)."""
+    ia, ib = np.triu_indices(len(items), 1)
+    low = [(items[a], items[b], cov[a, b] / n_g) for a, b in zip(ia, ib) if cov[a, b] / n_g < 0.10]
+    if not low:
+        return None
+    shown = ", ".join(f"{a}–{b} ({c:.2f})" for a, b, c in low[:5])
+    return (f"covariance coverage below 0.10{where} for {len(low)} item pair(s): {shown}"
+            f"{' …' if len(low) > 5 else ''}; their correlations rest on few rows")
+
+
+def _coverage_messages(covs, n_g, items, labels, group) -> tuple[bool, list[str]]:
+    """:func:`_check_coverage` from each group's pair counts ``covs`` (item counts on the diagonal): (False, [])
+    where it raises, else (True, its warnings in order)."""
+    out = []
+    for g, lab in enumerate(labels):
+        cov = covs[g]
+        if (np.diag(cov) == 0).any() or (cov[np.triu_indices(len(items), 1)] < 2).any():
+            return False, []
+        message = _low_coverage(cov, int(n_g[g]), items, f" in group {quote(lab)}" if group is not None else "")
+        if message:
+            out.append(message)
+    return True, out
 
 
 def _item_codes(col: np.ndarray, v: str, gcodes: np.ndarray, labels: tuple[str, ...], group: str | None,
@@ -345,3 +379,156 @@ def _item_codes(col: np.ndarray, v: str, gcodes: np.ndarray, labels: tuple[str, 
                                                for c, t, lab in merges)
                    + " in every group", stacklevel=6)
     return cats, code
+
+
+def _coded_sample_stats(shared, data: pd.DataFrame, items: Sequence[str], group: str | None, empty_categories: str,
+                       diags: list[Diagnostic]):
+    """``ordinal_sample_stats(data, items, group, missing="pairwise", ...)`` from the run's shared codes and
+    tables (:class:`~psychometrics.ordinal.shared.OrdinalRows`), or None (then from the rows; issue 16).
+
+    The used rows' ``int8`` codes are gathered from the shared codes (no float copy of the rows in column
+    order, no per-item coding of floats); each group's bivariate tables are the sum of its cells' tables
+    (no one-hot product over the rows); the categories pooled over the groups and the merges of categories
+    empty in a group come from the groups' category counts (the tables' diagonals); each group's Γ from its
+    rows' codes as before. The same rows in the same order, the same integer tables and counts, categories,
+    merges and messages: every statistic equals the one computed from the rows
+    (``tests/test_ordinal_shared.py``). Anything unusual — an error to report, rows or columns the shared
+    object does not hold — returns None before any warning is recorded, and the caller computes from the rows.
+    """
+    coded = shared.coded()
+    pos = shared.positions(data.index)
+    if coded is None or pos is None or len(set(items)) != len(items) or not set(items) <= set(shared.names):
+        return None
+    codes_all, lo, slots, _ = coded
+    cols = [shared.names.index(v) for v in items]
+    p = len(items)
+    cs = np.empty((pos.size, p), dtype=np.int8, order="F")  # the rows' codes, items in the model's order
+    for a, j in enumerate(cols):
+        cs[:, a] = codes_all[pos, j]
+    n_rows = pos.size
+    nobs = (cs >= 0).sum(axis=0)
+    if (nobs == 0).any():
+        return None  # an item without answers: the caller's error
+    complete = (cs >= 0).any(axis=1)
+    n_excluded = int((~complete).sum())
+    if group is None:
+        labels: tuple[str, ...] = ("all",)
+        gcodes = np.zeros(int(complete.sum()), dtype=int)
+        sel = np.flatnonzero(complete)
+    else:
+        if data[group].isna().any():
+            return None
+        labels, gcodes = _group_codes(data[group], complete, group)
+        order = np.argsort(gcodes, kind="stable")
+        sel, gcodes = np.flatnonzero(complete)[order], gcodes[order]
+    got = shared.tables(data.index, None if group is None else labels)
+    if got is None:
+        return None
+    bounds = np.searchsorted(gcodes, np.arange(len(labels) + 1))
+    if any(int(bounds[g + 1] - bounds[g]) <= p for g in range(len(labels))):
+        return None  # too few rows in a group: the caller's error
+    # each group's tables over the items' slots (full symmetric), and its coverage counts
+    offs = np.concatenate([[0], np.cumsum(slots)])
+    sl = np.concatenate([np.arange(offs[j], offs[j + 1]) for j in cols])
+    blocks = np.concatenate([[0], np.cumsum([slots[j] for j in cols])])
+    full = []
+    for T, _, _ in got:
+        F = np.triu(T) + np.triu(T, 1).T
+        full.append(F[np.ix_(sl, sl)])
+    # the warnings are recorded only once nothing can send the caller back to the rows (no warning twice)
+    pending: list[tuple[str, int]] = []
+    if n_excluded:
+        pending.append((f"{n_excluded} of {n_rows} rows have every model item missing and were not used "
+                        "(pairwise deletion keeps all other rows)", 5))
+    agg = np.add.reduceat(np.add.reduceat(np.stack(full), blocks[:-1], axis=1), blocks[:-1], axis=2)  # pair counts
+    ok, messages = _coverage_messages(list(agg), np.diff(bounds), items, labels, group)
+    if not ok:
+        return None  # an item or a pair unobserved in a group: the caller's error
+    pending += [(m, 6) for m in messages]
+    # categories: the slots used by the rows, pooled over the groups; empty ones in a group merged (or an error)
+    M = np.zeros((sl.size, 0))
+    K: list[int] = []
+    luts = []
+    for a, j in enumerate(cols):
+        used = np.stack([np.diag(F)[blocks[a]: blocks[a + 1]] for F in full])  # (groups, slots)
+        present = np.flatnonzero(used.sum(axis=0) > 0)
+        cats = [float(c) for c in present + lo[j]]
+        if len(cats) < 2:
+            return None
+        counts = used[:, present]
+        if group is not None and (counts == 0).any():
+            if empty_categories == "error":
+                return None
+            cats, members, merges = _collapse_counts(cats, counts, labels)
+            if len(cats) < 2:
+                return None
+            pending.append((f"item {quote(items[a])}: " + "; ".join(
+                f"category {c:g} (empty in group {quote(lab)}) merged into {t:g}" for c, t, lab in merges)
+                + " in every group", 6))
+        else:
+            members = [[i] for i in range(len(cats))]
+        # slot → category (−1: a value no row uses); merged values go with the category they were merged into
+        lut = np.full(int(slots[j]), -1, dtype=np.int64)
+        for k, mem in enumerate(members):
+            lut[present[mem]] = k
+        luts.append(lut)
+        K.append(len(cats))
+        Mj = np.zeros((sl.size, len(cats)))
+        ok = lut >= 0
+        Mj[blocks[a] + np.flatnonzero(ok), lut[ok]] = 1.0
+        M = np.hstack([M, Mj])
+    if any(k > 127 for k in K):
+        return None
+    codes = np.empty((sel.size, p), dtype=np.int8, order="F")
+    for a in range(p):
+        lut8 = np.concatenate([luts[a], [-1]]).astype(np.int8)  # index −1 (missing) → the last entry, −1
+        codes[:, a] = lut8[cs[sel, a]]
+    del cs
+    for message, level in pending:
+        record(diags, DataQualityWarning, message, stacklevel=level)
+    tot = int(sum(K))
+    out = []
+    shares = _nacov_shares(np.diff(bounds), labels, diags)
+    for g, lab in enumerate(labels):
+        Tg = np.zeros((tot + 1, tot + 1))
+        Tg[:-1, :-1] = M.T @ full[g] @ M  # integer sums: exact
+        with _nacov.nacov_rows(shares[g]):
+            res = polychoric_from_codes(codes[bounds[g]:bounds[g + 1]], items, K, missing="pairwise", acov=True,
+                                        tables=Tg)
+        for dg in res.diagnostics:
+            where = f" (group {quote(lab)})" if group is not None else ""
+            diags.append(Diagnostic(dg.category, dg.message + where))
+        if res.acov is None:
+            raise EstimationError(
+                f"the asymptotic covariance of the polychoric correlations{' in group ' + repr(lab) if group else ''} "
+                "is undefined (a correlation of ±1); merge or drop redundant items"
+            )
+        out.append(_from_polychoric(res, items))
+    return out, labels, n_excluded
+
+
+def _collapse_counts(cats: list[float], counts: np.ndarray, labels: tuple[str, ...]):
+    """:func:`psychometrics.ordinal.group_stats._collapse` on the (groups × categories) counts: the same merges
+    in the same order (the first empty category of the first group with one, into its lower neighbour — the
+    higher for the lowest). Returns the kept categories, each one's members (indices of the original
+    categories merged into it) and the merges."""
+    cats = list(cats)
+    counts = counts.copy()
+    members = [[i] for i in range(len(cats))]
+    merges: list[tuple[float, float, str]] = []
+    while True:
+        empty = None
+        for g, lab in enumerate(labels):
+            k = np.flatnonzero(counts[g] == 0)
+            if k.size:
+                empty = (int(k[0]), lab)
+                break
+        if empty is None or len(cats) < 2:
+            return cats, members, merges
+        k, lab = empty
+        t = k - 1 if k > 0 else k + 1
+        counts[:, t] += counts[:, k]
+        members[t] += members[k]
+        merges.append((cats[k], cats[t], lab))
+        counts = np.delete(counts, k, axis=1)
+        del cats[k], members[k]

@@ -6,7 +6,7 @@ lavaan's ``lav_samplestats_ordinal`` / ``muthen1984``: the input to WLS and WLSM
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 
 import numpy as np
@@ -22,6 +22,12 @@ __all__ = ["nacov", "nacov_diagonal", "unique_rows", "NACOV_ROWS", "nacov_limit"
 #: sampling error at 10⁵ rows is about 1/√10⁵ ≈ 0.3 % of an already O(1/N) quantity
 #: (docs/large-samples.md). The demo (n = 400) and every n ≤ 100,000 are computed exactly.
 NACOV_ROWS = 100_000
+#: the middle term's ``dsyrk`` on every core (``_linalg.all_core_blas``) or on the caller's BLAS threads (one in
+#: the CFA and invariance steps). One: measured at 50,000 rows × 490 statistics (fifth session, issue 16) the
+#: two-thread product took 0.43 s CPU for 0.28 s wall on the idle machine against 0.32 s CPU and wall on one
+#: thread, and 0.9–1.0 s CPU against 0.36 s on a loaded one (the threads wait for each other) — with the
+#: pipeline running IRT beside the model steps, CPU seconds are what count. The numbers do not depend on it.
+ALL_CORES = False
 _NACOV_SEED = 0x6A3C0F  # fixed: the same data give the same Γ (the subsample depends only on N)
 #: a smaller bound for the calls inside :func:`nacov_rows` (per-group Γ sharing NACOV_ROWS; see group_stats)
 _ROWS: ContextVar[int | None] = ContextVar("nacov_rows", default=None)
@@ -178,20 +184,26 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
     k1 = kmax + 1
     S_pad = np.zeros((P, k1, k1))
     S_pad[:, :kmax, :kmax] = S
-    S_pad = S_pad.reshape(P, k1 * k1)
+    S_flat = S_pad.reshape(P * k1 * k1)
+    q_base = np.arange(P, dtype=np.int64) * (k1 * k1)  # pair q's scores start here in S_flat
+    q_start = np.concatenate([[0], np.cumsum(np.arange(p - 1, 0, -1))]).astype(np.int64)  # pairs (a, ·) from here
     U_t = np.concatenate([U[a, :, : nth[a]].T for a in range(p)]) if ntot else np.zeros((0, k1))  # (ntot, k1)
     weighted = bool((cnt != 1).any())
     inner = np.zeros((ntot + P, ntot + P))
-    with all_core_blas():  # the one large product of the steps that limit BLAS to one thread
+    with all_core_blas() if ALL_CORES else nullcontext():  # see ALL_CORES
         for s0 in range(0, pat.shape[0], chunk):
             pT = np.ascontiguousarray(pat[s0: s0 + chunk].T)  # (p, m): each item's codes contiguous
             m = pT.shape[1]
             sc = np.empty((ntot + P, m))
             for a in range(p):
                 sc[th_off[a]: th_off[a + 1]] = U_t[th_off[a]: th_off[a + 1]][:, pT[a]]
-            cell = pT * k1
-            for q in range(P):
-                np.take(S_pad[q], cell[ia[q]] + pT[ib[q]], out=sc[ntot + q])
+            # the correlation scores of the pairs (a, b > a) — consecutive rows of sc — in one gather per item a
+            # (mode="clip": the indices are in range, and "raise" buffers the output; the same values)
+            for a in range(p - 1):
+                q0, q1 = q_start[a], q_start[a + 1]
+                idx = pT[a + 1:] + (pT[a] * k1)[None, :]
+                idx += q_base[q0:q1, None]
+                np.take(S_flat, idx, out=sc[ntot + q0: ntot + q1], mode="clip")
             if weighted:
                 sc *= np.sqrt(cnt[s0: s0 + chunk].astype(float))[None, :]
             inner += blas.dsyrk(1.0, sc.T, trans=1)  # upper triangle of scᵀsc (half the work of a product)

@@ -353,6 +353,14 @@ CONCURRENT_STEPS_MAX_ROWS = 500_000
 _REST_OF_DATA = "companion measures and missing data"
 
 
+def _ordinal_rows(work: Any, samples: Any) -> Any:
+    """The analysed rows coded once, with their category tables per sample × group (``DataStep.ordinal_rows``;
+    ``samples``: the data step or its first part, which has the same samples)."""
+    from psychometrics.ordinal.shared import OrdinalRows
+
+    return OrdinalRows(work.items, (samples.calibration, samples.validation), work.group)
+
+
 def _beside(opts: ValidationOptions, rows: int) -> bool:
     """Whether the IRT step runs beside the model steps (:data:`CONCURRENT_STEPS_ROWS`,
     :data:`CONCURRENT_STEPS_MAX_ROWS`)."""
@@ -396,14 +404,18 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
         try:
             items = run.run("item analysis", analyse_items, work.items, scale) if not beside else None
             est = resolve_estimation(opts, ordinal)
-            reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est)
             samples = first if beside else d
+            shared = _ordinal_rows(work, samples) if ordinal else None  # coded and tabulated once for four steps
+            reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est,
+                                  ordinal_rows=shared)
             efa = run.run("exploratory factor analysis", efa_step, work.items.loc[samples.calibration], scale, opts,
-                          rng, ordinal, est.fiml)
+                          rng, ordinal, est.fiml, ordinal_rows=shared)
             cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[samples.validation], scale,
-                          ordinal, est, ordinal_missing(opts))
+                          ordinal, est, ordinal_missing(opts), ordinal_rows=shared)
             inv_rows = samples.analysed if opts.invariance_sample == "full" else samples.validation
-            invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est)
+            invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est,
+                                 ordinal_rows=shared)
+            shared = None  # (its int8 codes: 28 MB at 10⁶ rows, not kept through the IRT step)
             if rest is not None:
                 d, rest = run.join(rest), None
                 work = d.work

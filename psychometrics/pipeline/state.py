@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from psychometrics.invariance import InvarianceResult
     from psychometrics.items import ItemAnalysisResult
     from psychometrics.ordinal import PolychoricResult
+    from psychometrics.ordinal.shared import OrdinalRows
     from psychometrics.reliability import OmegaBifactorResult, ScaleReliabilityResult
     from psychometrics.scale import Scale
     from psychometrics.scoring import ScoreResult, ScoringKey
@@ -84,6 +85,14 @@ class DataStep:
     missing_data: MissingDataDiagnostics | None = None
     stats: SufficientStats | None = None
     stats_engine: str | None = None
+
+    def ordinal_rows(self) -> OrdinalRows:
+        """The analysed rows' items coded once, with their bivariate category tables per (calibration /
+        validation) × group cell computed on first use, for the ordinal steps (reliability, EFA, CFA,
+        invariance; :class:`~psychometrics.ordinal.shared.OrdinalRows`, thread-safe). A new object per call."""
+        from psychometrics.ordinal.shared import OrdinalRows
+
+        return OrdinalRows(self.work.items, (self.calibration, self.validation), self.work.group)
 
     @property
     def missing_companions(self) -> tuple[str, ...]:

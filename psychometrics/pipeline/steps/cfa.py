@@ -17,6 +17,7 @@ from psychometrics.pipeline.steps._common import why
 
 if TYPE_CHECKING:
     from psychometrics.cfa import CFAResult
+    from psychometrics.ordinal.shared import OrdinalRows
     from psychometrics.reliability import OmegaBifactorResult
     from psychometrics.scale import Scale
 
@@ -50,11 +51,12 @@ def fit_indices(res: CFAResult) -> dict[str, float]:
 
 @single_thread_blas  # modest matrices (q ≈ 500): threaded BLAS only adds hand-off cost (5x on a busy machine)
 def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, est: Estimation | None = None,
-             missing: str = "pairwise") -> CFAStep:
+             missing: str = "pairwise", ordinal_rows: OrdinalRows | None = None) -> CFAStep:
     """Fit the competing models to ``items`` (the validation rows); a model that fails is listed, never raised.
 
     ``est``: estimator and missing-data method of the ML-family fits (default ML, listwise);
-    ``missing``: ``"pairwise"`` or ``"listwise"`` for the WLSMV fits of ordinal items."""
+    ``missing``: ``"pairwise"`` or ``"listwise"`` for the WLSMV fits of ordinal items; ``ordinal_rows``: the
+    run's shared codes and tables of the items (the WLSMV sample statistics without coding the rows again)."""
     from psychometrics.cfa import models
 
     est = est or Estimation("ML", "listwise")
@@ -69,7 +71,7 @@ def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, est: Esti
     notes: list[str] = []
     shared: dict[tuple[str, ...], tuple] = {}  # ordinal sample statistics, computed once for all models
     for name, syn, kw in specs:
-        fit, problem = _fit(name, syn, items, kw, ordinal, notes, est, missing, shared)
+        fit, problem = _fit(name, syn, items, kw, ordinal, notes, est, missing, shared, ordinal_rows)
         if fit is not None:
             fits[name] = fit
         else:
@@ -88,13 +90,14 @@ def cfa_step(items: pd.DataFrame, scale: Scale, ordinal: bool = False, est: Esti
 
 def _fit(name: str, syn: str, items: pd.DataFrame, kw: dict, ordinal: bool,
          notes: list[str], est: Estimation, missing: str = "pairwise",
-         shared: dict[tuple[str, ...], tuple] | None = None) -> tuple[CFAResult | None, str]:
+         shared: dict[tuple[str, ...], tuple] | None = None,
+         ordinal_rows: OrdinalRows | None = None) -> tuple[CFAResult | None, str]:
     """(fit, "") or (None, why it could not be fitted); WLSMV first for ordinal items, then ML."""
     from psychometrics.cfa import fit_cfa
 
     if ordinal:
         try:
-            fit = _fit_wlsmv(syn, items, kw, missing, shared if shared is not None else {})
+            fit = _fit_wlsmv(syn, items, kw, missing, shared if shared is not None else {}, ordinal_rows)
             if not fit.converged:
                 raise PsychometricsError("the WLSMV estimation did not converge")
             return fit, ""
@@ -107,11 +110,12 @@ def _fit(name: str, syn: str, items: pd.DataFrame, kw: dict, ordinal: bool,
 
 
 def _fit_wlsmv(syn: str, items: pd.DataFrame, kw: dict, missing: str,
-               shared: dict[tuple[str, ...], tuple]) -> CFAResult:
+               shared: dict[tuple[str, ...], tuple], ordinal_rows: OrdinalRows | None = None) -> CFAResult:
     """``fit_cfa(syn, items, estimator="WLSMV", missing=missing, **kw)``, its thresholds, polychoric
     correlations and Γ computed once per item list and shared by the models (they all use the
     scale's items): Γ costs O(n q²) (q thresholds + correlations), the fits themselves do not grow
-    with n. The diagnostics of the sample statistics are given to every fit, as before."""
+    with n. The diagnostics of the sample statistics are given to every fit, as before. ``ordinal_rows``: the
+    run's shared codes and tables (:func:`~psychometrics.ordinal.group_stats.ordinal_sample_stats`' ``coded``)."""
     from psychometrics.cfa.categorical import fit_categorical
     from psychometrics.cfa.specification import observed_variables
     from psychometrics.ordinal.group_stats import ordinal_sample_stats
@@ -120,7 +124,7 @@ def _fit_wlsmv(syn: str, items: pd.DataFrame, kw: dict, missing: str,
     if observed not in shared:
         diags: list = []
         stats, labels, n_excluded = ordinal_sample_stats(items, list(observed), None, diagnostics=diags,
-                                                         missing=missing)
+                                                         missing=missing, coded=ordinal_rows)
         shared[observed] = (stats, labels, n_excluded, diags)
     stats, labels, n_excluded, diags = shared[observed]
     return fit_categorical(syn, stats, groups=labels, std_lv=kw.get("std_lv", False), max_iter=500,

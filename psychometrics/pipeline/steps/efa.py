@@ -16,6 +16,7 @@ from psychometrics.pipeline.state import EFAStep
 from psychometrics.pipeline.steps._common import why
 
 if TYPE_CHECKING:
+    from psychometrics.ordinal.shared import OrdinalRows
     from psychometrics.scale import Scale
 
 __all__ = ["efa_step"]
@@ -38,12 +39,13 @@ def _em_correlations(items: pd.DataFrame) -> Any:
 
 
 def efa_step(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np.random.Generator,
-             ordinal: bool = False, fiml: bool = False) -> EFAStep:
+             ordinal: bool = False, fiml: bool = False, ordinal_rows: OrdinalRows | None = None) -> EFAStep:
     """Adequacy, retention and the EFA of ``items`` (the calibration rows); problems become notes.
 
     The number of factors extracted is the parallel analysis' (at least one, at most the
     Ledermann bound), else the number of declared subscales; a solution that cannot be
-    estimated falls back to one factor, said in the notes.
+    estimated falls back to one factor, said in the notes. ``ordinal_rows``: the run's shared codes and
+    tables of the items (the polychoric correlations from the calibration half's tables; issue 16).
     """
     from psychometrics.efa import bartlett, kmo
 
@@ -55,7 +57,10 @@ def efa_step(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np
         from psychometrics.pipeline.options import ordinal_missing
 
         try:
-            poly = polychoric(items, missing=ordinal_missing(opts), acov=False)  # the EFA needs no NACOV
+            if ordinal_rows is not None:  # the same fit from the run's shared tables (None: not these rows)
+                poly = ordinal_rows.polychoric(items, missing=ordinal_missing(opts))
+            if poly is None:
+                poly = polychoric(items, missing=ordinal_missing(opts), acov=False)  # the EFA needs no NACOV
         except Exception as exc:  # noqa: BLE001 - fall back to Pearson correlations, said in the report
             notes.append(f"The polychoric correlations could not be estimated ({why(exc)}); the EFA falls back to "
                          "Pearson correlations.")

@@ -30,9 +30,11 @@ RULE_REFERENCES = {"chen2007": "Chen (2007)", "chen2007_small": "Chen (2007)",
 
 @single_thread_blas  # modest matrices: threaded BLAS only adds hand-off cost (the score tests ran outside the limit)
 def invariance_step(work: Responses, rows: pd.Index, scale: Scale, opts: ValidationOptions,
-                    ordinal: bool = False, est: Any = None) -> InvarianceStep:
+                    ordinal: bool = False, est: Any = None, ordinal_rows: Any = None) -> InvarianceStep:
     """Invariance of the declared correlated-factors model across ``opts.group`` on ``rows``
-    (``est``: :class:`~psychometrics.pipeline.options.Estimation` of the continuous models; default ML, listwise)."""
+    (``est``: :class:`~psychometrics.pipeline.options.Estimation` of the continuous models; default ML, listwise;
+    ``ordinal_rows``: the run's shared codes and tables of the items,
+    :class:`~psychometrics.ordinal.shared.OrdinalRows`)."""
     if opts.group is None:
         return InvarianceStep(None, rows, note="No grouping variable was given (--group), so measurement invariance "
                                                "was not assessed.")
@@ -54,7 +56,7 @@ def invariance_step(work: Responses, rows: pd.Index, scale: Scale, opts: Validat
 
             inv = categorical.categorical_invariance(models.correlated_factors(scale), frame, col,
                                                      rule=opts.invariance_rule, empty_categories="collapse",
-                                                     missing=ordinal_missing(opts))
+                                                     missing=ordinal_missing(opts), ordinal_rows=ordinal_rows)
             method = "WLSMV"
         except Exception as exc:  # noqa: BLE001 - fall back to the continuous (ML) invariance, said in the report
             fallback = (f"The categorical (WLSMV) invariance analysis failed ({why(exc)}); the continuous (ML) "

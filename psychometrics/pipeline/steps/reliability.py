@@ -16,6 +16,7 @@ from psychometrics.pipeline.steps._common import why
 
 if TYPE_CHECKING:
     from psychometrics.data import Responses
+    from psychometrics.ordinal.shared import OrdinalRows
     from psychometrics.reliability import ScaleReliabilityResult
     from psychometrics.scale import Scale
 
@@ -26,12 +27,14 @@ GAMMA_DIAGONAL_ROWS = 10_000
 
 
 def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng: np.random.Generator,
-                     ordinal: bool, est: Estimation | None = None) -> ReliabilityStep:
+                     ordinal: bool, est: Estimation | None = None, ordinal_rows: OrdinalRows | None = None
+                     ) -> ReliabilityStep:
     """All analysed rows; the bootstrap draws from ``rng`` (shared with the later seeded steps).
 
     With FIML (``est.fiml``, the default for ``missing: auto``/``fiml``) α, ω, λ, split-half and SEM
     come from the EM (FIML saturated) covariance matrix of every row with an answer (the bootstrap
-    re-runs the EM per resample); ``missing: listwise`` keeps the complete rows of each score."""
+    re-runs the EM per resample); ``missing: listwise`` keeps the complete rows of each score.
+    ``ordinal_rows``: the run's shared codes and tables of the items (the polychoric input; issue 16)."""
     from psychometrics.reliability import scale_reliability
 
     missing = "fiml" if est is not None and est.fiml else "listwise"
@@ -41,11 +44,12 @@ def reliability_step(work: Responses, scale: Scale, opts: ValidationOptions, rng
         return ReliabilityStep(result=rel)
     from psychometrics.pipeline.options import ordinal_missing
 
-    return ordinal_reliability(rel, work.items, scale, missing=ordinal_missing(opts))
+    return ordinal_reliability(rel, work.items, scale, missing=ordinal_missing(opts), ordinal_rows=ordinal_rows)
 
 
 def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale: Scale,
-                        missing: str = "pairwise", share: bool = True) -> ReliabilityStep:
+                        missing: str = "pairwise", share: bool = True,
+                        ordinal_rows: OrdinalRows | None = None) -> ReliabilityStep:
     """Ordinal α (polychoric matrix) and categorical ω (WLSMV CFA) of every score beside ``rel``.
 
     ``items`` are the scored responses (reverse-keyed items already reversed), so the
@@ -53,6 +57,8 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     matrix and the WLSMV fit use every row with an answer (pairwise deletion); ``"listwise"``
     complete rows only. Failures are notes, never errors. ``share``: one polychoric fit (with Γ) for
     both coefficients when the CFA's sample statistics are that fit's (``False``: two fits, as before).
+    ``ordinal_rows``: the shared codes and tables of these rows (the same polychoric fit, from tables
+    tabulated once for the run; :class:`~psychometrics.ordinal.shared.OrdinalRows`).
     """
     from psychometrics.cfa import fit_cfa, models
     from psychometrics.cfa.specification import observed_variables
@@ -72,14 +78,20 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     poly = None
     if shared:
         try:
-            poly = polychoric(items.loc[:, order], missing=missing, acov="diagonal" if diagonal else True)
+            sub = items.loc[:, order]
+            poly = ordinal_rows.polychoric(sub, missing=missing, acov="diagonal") if diagonal and ordinal_rows \
+                else None
+            if poly is None:
+                poly = polychoric(sub, missing=missing, acov="diagonal" if diagonal else True)
         except Exception:  # noqa: BLE001 - e.g. Γ undefined: ordinal α may still stand without it
             shared = False
         if poly is not None and (poly.dwls_weights if diagonal else poly.acov) is None:
             shared = False
     if poly is None:
         try:
-            poly = polychoric(items, missing=missing, acov=False)  # ordinal α needs the matrix only, not its NACOV
+            poly = ordinal_rows.polychoric(items, missing=missing) if ordinal_rows is not None else None
+            if poly is None:
+                poly = polychoric(items, missing=missing, acov=False)  # ordinal α needs the matrix only, not its NACOV
         except Exception as exc:  # noqa: BLE001 - reported; the continuous coefficients stand alone
             notes.append(f"Ordinal α could not be computed (polychoric correlations: {why(exc)}); only the "
                          "continuous coefficients are reported.")
@@ -121,7 +133,8 @@ def _diagonal_stats(poly, order: list[str]):
 
     th = poly.thresholds
     w = poly.dwls_weights.to_numpy(dtype=float)
-    stats = OrdinalSampleStats(tuple(order), tuple(th.loc[th["item"] == v, "value"].to_numpy(dtype=float) for v in order),
+    item_of, value = th["item"].to_numpy(), th["value"].to_numpy(dtype=float)  # (no pandas mask per item)
+    stats = OrdinalSampleStats(tuple(order), tuple(value[item_of == v] for v in order),
                                poly.matrix.loc[order, order].to_numpy(dtype=float), np.diag(1.0 / w), poly.n, weights=w)
     if not np.allclose(stats.vector(), poly.sample_stats.to_numpy(dtype=float), rtol=0, atol=1e-12):
         raise PsychometricsError("internal: the order of the polychoric statistics does not match lavaan's")
