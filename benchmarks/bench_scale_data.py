@@ -100,8 +100,10 @@ def _child(path: str) -> None:
 
 
 def _run(path: Path) -> dict[str, list[float]]:
+    from bench_scale import child_env  # byte code cached as an installation has it (see there)
+
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          capture_output=True, text=True, env=child_env())
     if proc.returncode != 0:
         sys.exit(f"child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     out: dict[str, list[float]] = {}
