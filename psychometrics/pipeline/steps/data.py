@@ -33,21 +33,23 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
         A sample would have no more rows than there are items.
     """
     from psychometrics.data import load_responses
+    from psychometrics.data.responses import shared_values_buffer
 
-    resp = load_responses(data, scale, group=opts.group, id_column=opts.id_column,
-                          columns=None if opts.columns is None else dict(opts.columns),
-                          out_of_range=opts.out_of_range, missing_group=opts.missing_group,
-                          sheet=opts.sheet, sep=opts.sep)
-    found, not_found = find_companions(scale, opts.measures)
-    if not not_found:
-        scale.check_companions(found)
-    comps = {}
-    absent = []
-    for cid, comp in found.items():
-        if any(i in resp.frame.columns for i in comp.item_ids):
-            comps[cid] = resp.load_companion(comp)
-        else:
-            absent.append(cid)
+    with shared_values_buffer():  # one items × rows scratch for the scale and its companions (not new memory each)
+        resp = load_responses(data, scale, group=opts.group, id_column=opts.id_column,
+                              columns=None if opts.columns is None else dict(opts.columns),
+                              out_of_range=opts.out_of_range, missing_group=opts.missing_group,
+                              sheet=opts.sheet, sep=opts.sep)
+        found, not_found = find_companions(scale, opts.measures)
+        if not not_found:
+            scale.check_companions(found)
+        comps = {}
+        absent = []
+        for cid, comp in found.items():
+            if any(i in resp.frame.columns for i in comp.item_ids):
+                comps[cid] = resp.load_companion(comp)
+            else:
+                absent.append(cid)
     resp, comps = _without_item_columns(resp, comps, opts)
     analysed = resp.items.index
     careless_excluded = pd.Index([])
