@@ -3,6 +3,9 @@
     python benchmarks/bench_scale.py [--quick] [--sizes 100000 1000000] [--10m] [--rows-10m N] [--data-dir DIR]
 
 ``--quick``: 100,000 rows only. ``--no-irt``: validate with ``irt: false``. ``--10m``: also the Dask run on 10,000,000 rows (``--rows-10m``).
+``--no-hugepages``: the timed processes run with ``NUMPY_MADVISE_HUGEPAGE=0`` (``bench_scale_data.py`` takes the
+flag too). The timed processes reuse the package's compiled byte code as an installed
+package does (``child_env``: compiled once with ``compileall`` when ``PYTHONDONTWRITEBYTECODE`` is set).
 
 For each size, the demo study (28 items + 41 companion items, 3 career stages) is simulated
 once (cached in --data-dir), then:
@@ -57,6 +60,8 @@ def _data(n: int, folder: Path) -> Path:
 
 
 _COMPILED: list[str] = []
+#: ``--no-hugepages``: the children run with NUMPY_MADVISE_HUGEPAGE=0 (see ``child_env``)
+_NO_HUGEPAGES = "--no-hugepages" in sys.argv
 
 
 def child_env() -> dict[str, str]:
@@ -79,6 +84,8 @@ def child_env() -> dict[str, str]:
                   "timed processes run without the variable, reusing its byte code as an installation does)")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if _NO_HUGEPAGES:
+        env["NUMPY_MADVISE_HUGEPAGE"] = "0"  # numpy reads it at import
     return env
 
 
@@ -238,6 +245,9 @@ def main() -> None:
     ap.add_argument("--no-irt", action="store_true",
                     help="validate with options irt: false (the IRT step's own cost at large n aside)")
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "psychometrics-bench-scale")
+    ap.add_argument("--no-hugepages", action="store_true",
+                    help="run validate with NUMPY_MADVISE_HUGEPAGE=0 (numpy does not advise transparent huge pages "
+                         "for large arrays: first writes into new memory avoid the kernel's compaction stalls)")
     args = ap.parse_args()
     if args.quick:
         args.sizes = [100_000]
@@ -247,7 +257,8 @@ def main() -> None:
     except OSError:
         load = float("nan")
     print(f"bench_scale: validate on the demo study at scale (load average {load:.1f} on {os.cpu_count()} cores; "
-          "CPU = user + system time, the steadier figure on a loaded machine)")
+          "CPU = user + system time, the steadier figure on a loaded machine"
+          + ("; NUMPY_MADVISE_HUGEPAGE=0" if args.no_hugepages else "") + ")")
     targets = {100_000: (5.0, None), 1_000_000: (20.0, 2.0)}
     for n in sorted(args.sizes):
         path = _data(n, args.data_dir)
