@@ -7,19 +7,30 @@ One implementation each of:
   (R's ``cor(use = "pairwise")``), for one data set or a stack of them;
 * :func:`single_thread_blas` — limit BLAS to one thread around many small matrix
   operations (a context manager and a decorator);
-* :func:`all_core_blas` — the cores back for one large product inside such a region.
+* :func:`all_core_blas` — the cores back for one large product inside such a region;
+* :func:`one_blas_thread_per_lane` — one BLAS thread everywhere while pipeline steps run
+  concurrently (one core per thread; the two helpers above do nothing inside it).
 """
 
 from __future__ import annotations
 
 import functools
-from contextlib import nullcontext
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
 
-__all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "all_core_blas", "blas_controller"]
+__all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "all_core_blas", "blas_controller",
+           "one_blas_thread_per_lane", "in_lane"]
+
+#: threadpoolctl's limits are process-wide: while steps run on several threads (lanes) BLAS keeps one
+#: thread (:func:`one_blas_thread_per_lane`) and the per-region helpers must not change it under the other
+#: lane (one lane leaving ``single_thread_blas`` would give the other all cores mid-product)
+_PIN_LOCK = threading.Lock()
+_pinned = 0
+_pin_limiter: Any = None
 
 
 def cov2cor(c: np.ndarray) -> np.ndarray:
@@ -118,6 +129,8 @@ def single_thread_blas(fn: Callable | None = None, *, numpy_only: bool = False) 
                 return fn(*args, **kwargs)
 
         return wrapper
+    if _pinned:
+        return nullcontext()
     controller = blas_controller(numpy_only)
     return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
@@ -136,10 +149,43 @@ def all_core_blas() -> Any:
     import os
 
     controller = blas_controller()
-    if controller is None:  # pragma: no cover
+    if controller is None or _pinned:  # (no cores to give inside one_blas_thread_per_lane)
         return nullcontext()
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         cores = os.cpu_count() or 1
     return controller.limit(limits=max(cores, 1), user_api="blas")
+
+
+def in_lane() -> bool:
+    """Whether pipeline steps run concurrently (inside :func:`one_blas_thread_per_lane`): then a step keeps
+    to its one thread too — the other lane has the other core, and a second thread of its own would
+    only add its memory (the IRT step's two concurrent calibrations or DIF tasks at 10⁶ rows)."""
+    return _pinned > 0
+
+
+@contextmanager
+def one_blas_thread_per_lane() -> Iterator[None]:
+    """One BLAS thread in every thread of the process for the block, which may be entered by several threads.
+
+    For pipeline steps running concurrently on the cores (``pipeline.run``): each lane keeps one core
+    busy, and BLAS threads of their own would oversubscribe them. Inside, :func:`single_thread_blas`
+    and :func:`all_core_blas` change nothing (their limits are process-wide; the block's own is
+    restored when its last user leaves). A ``gemm`` / ``syrk`` gives the same numbers with any thread
+    count (see :func:`all_core_blas`).
+    """
+    global _pinned, _pin_limiter
+    controller = blas_controller()
+    with _PIN_LOCK:
+        if _pinned == 0 and controller is not None:
+            _pin_limiter = controller.limit(limits=1, user_api="blas")
+        _pinned += 1
+    try:
+        yield
+    finally:
+        with _PIN_LOCK:
+            _pinned -= 1
+            if _pinned == 0 and _pin_limiter is not None:
+                limiter, _pin_limiter = _pin_limiter, None
+                limiter.restore_original_limits()

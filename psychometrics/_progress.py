@@ -9,9 +9,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Callable
 
-__all__ = ["progress"]
+__all__ = ["progress", "hide_progress"]
+
+#: no bars in this context: a pipeline step running beside another (rich shows one live display at a time)
+_hidden: ContextVar[bool] = ContextVar("psychometrics_progress_hidden", default=False)
+
+
+def hide_progress() -> None:
+    """No progress bars from now on in the current context (run it in a copied context)."""
+    _hidden.set(True)
 
 
 @contextmanager
@@ -28,7 +37,7 @@ def progress(description: str, total: int, show: bool | None = None) -> Iterator
         Force the bar on or off; by default it shows when stderr is a terminal.
     """
     if show is None:
-        show = sys.stderr.isatty()
+        show = sys.stderr.isatty() and not _hidden.get()
     if not show or total <= 0:
         yield lambda n=1: None
         return

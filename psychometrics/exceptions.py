@@ -8,6 +8,7 @@ also records them (see :class:`Diagnostic`) so that reports can show them.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +17,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "quiet_warnings",
-    "warnings_routed",
-    "warnings_silenced",
+    "recorded_warnings",
     "PsychometricsError",
     "SpecError",
     "DataError",
@@ -151,29 +151,89 @@ def record(
     return diagnostic
 
 
-#: set (in a task's own context) by code that runs tasks on threads and routes each thread's warnings to
-#: its task (``pipeline.steps.irt._run_tasks``): there :func:`quiet_warnings` must not touch the
-#: process-wide filters, which ``warnings.catch_warnings`` swaps (not thread-safe in Python 3.11)
-warnings_routed: ContextVar[bool] = ContextVar("psychometrics_warnings_routed", default=False)
-#: true inside :func:`quiet_warnings` on such a thread: the router drops the block's warnings
-warnings_silenced: ContextVar[bool] = ContextVar("psychometrics_warnings_silenced", default=False)
+# ---------------------------------------------------------------- warnings on threads
+# ``warnings.catch_warnings`` swaps process-wide state (Python 3.11), so two threads that record or
+# silence warnings with it lose or misroute each other's. The pipeline runs steps (and the IRT step its
+# tasks) on threads, so it records and silences through one process-wide router instead: while any
+# :func:`recorded_warnings` block is open the filters say "always" and every warning goes to
+# :func:`_route`, which hands it to the innermost recorder of the *emitting* context (each thread, or
+# each task run in a copied context, has its own) or drops it inside that context's
+# :func:`quiet_warnings`. Third-party code that swaps the filters itself can still, for its own
+# block, hide another thread's warnings of the category it ignores: our results record their
+# diagnostics on themselves (:func:`record`), not only as warnings.
+_recorders: ContextVar[tuple[list, ...]] = ContextVar("psychometrics_warning_recorders", default=())
+_silenced: ContextVar[tuple[type[Warning], ...]] = ContextVar("psychometrics_warnings_silenced", default=())
+_router_lock = threading.Lock()
+_router_users = 0
+_router_saved: warnings.catch_warnings | None = None
+
+
+def _route(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+    silenced = _silenced.get()
+    if silenced and issubclass(category, silenced):
+        return
+    stack = _recorders.get()
+    if stack:
+        stack[-1].append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+    else:  # a thread outside every recorder: shown as Python would
+        warnings._showwarning_orig(message, category, filename, lineno, file, line)  # type: ignore[attr-defined]
+
+
+def _router_enter() -> None:
+    global _router_users, _router_saved
+    with _router_lock:
+        if _router_users == 0:
+            saved = warnings.catch_warnings()
+            saved.__enter__()
+            warnings.simplefilter("always")
+            warnings.showwarning = _route
+            _router_saved = saved
+        _router_users += 1
+
+
+def _router_exit() -> None:
+    global _router_users, _router_saved
+    with _router_lock:
+        _router_users -= 1
+        if _router_users == 0 and _router_saved is not None:
+            saved, _router_saved = _router_saved, None
+            saved.__exit__(None, None, None)
 
 
 @contextmanager
-def quiet_warnings() -> Iterator[None]:
-    """Silence the warnings of a block (``catch_warnings`` + ``simplefilter("ignore")``), thread-safely.
+def recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Record the warnings this context (thread, or task in a copied context) issues in the block.
 
-    On a thread whose warnings a router collects per task (:data:`warnings_routed`), a context-local
-    flag (:data:`warnings_silenced`) tells the router to drop them instead, so that the other thread's
-    warnings are neither lost nor misrouted while the block runs.
+    The thread-safe ``with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")``: the list holds this context's warnings only, also while
+    other threads run and record their own (see the comment above :func:`_route`). Nested blocks
+    record into the innermost one; as with ``catch_warnings``, an enclosing :func:`quiet_warnings`
+    does not silence the block.
     """
-    if warnings_routed.get():
-        token = warnings_silenced.set(True)
-        try:
-            yield
-        finally:
-            warnings_silenced.reset(token)
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
+    caught: list[warnings.WarningMessage] = []
+    _router_enter()
+    token = _recorders.set((*_recorders.get(), caught))
+    quiet = _silenced.set(())
+    try:
+        yield caught
+    finally:
+        _silenced.reset(quiet)
+        _recorders.reset(token)
+        _router_exit()
+
+
+@contextmanager
+def quiet_warnings(*categories: type[Warning]) -> Iterator[None]:
+    """Silence the warnings of a block (default: every category), thread-safely.
+
+    The thread-safe ``catch_warnings`` + ``simplefilter("ignore", category)``: only this context's
+    warnings of those categories are dropped (through the router of :func:`recorded_warnings`);
+    other threads' warnings are neither lost nor misrouted while the block runs.
+    """
+    _router_enter()
+    token = _silenced.set((*_silenced.get(), *(categories or (Warning,))))
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+        _router_exit()

@@ -144,10 +144,9 @@ def distinct_rows(x: np.ndarray, max_share: float = 0.5, probe: int = 20_000, pr
 
 def _packing(x: np.ndarray) -> tuple[float, int] | None:
     """(lowest answer, base) of the keys, or None when an item has no answers or they would not fit."""
-    import warnings
+    from psychometrics.exceptions import quiet_warnings
 
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN item: declined below
+    with quiet_warnings(RuntimeWarning), np.errstate(all="ignore"):  # an all-NaN item: declined below
         lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         return None  # an item without answers (all NaN) or with infinities: no packing

@@ -262,9 +262,10 @@ def shared_values_buffer() -> Iterator[None]:
 
     Each Likert measure's answers are read item by item into an items × rows matrix, checked, screened
     and summarised, and then dropped (its scored rows are kept; its raw answers are rebuilt from them):
-    a new matrix per measure means writing into memory new to the process five times per run, which
-    costs far more than the writes themselves (page faults and the kernel's huge-page compaction: at
-    10⁶ rows 0.33 GB for the four companions of the demo study). Inside the block the matrix is
+    a new matrix per measure means writing into memory new to the process for each, which costs far
+    more than the writes themselves (page faults and the kernel's huge-page compaction: at 10⁶ rows
+    0.33 GB for the four companions of the demo study). The data step loads the companions inside
+    the block (``pipeline/steps/data.py::finish_data``). Inside the block the matrix is
     reused; nothing refers to it after a measure is loaded (a measure whose raw answers are kept —
     not Likert — gets its own matrix). The numbers are the same: every entry is written before it is
     read. Context-local, so two threads loading data do not share it.

@@ -34,7 +34,7 @@ import pandas as pd
 
 from psychometrics._linalg import single_thread_blas
 from psychometrics._results import ResultMixin
-from psychometrics.exceptions import ConvergenceWarning, DataError, HeywoodCaseWarning
+from psychometrics.exceptions import ConvergenceWarning, DataError, HeywoodCaseWarning, quiet_warnings
 from psychometrics.irt._data import IRTData, prepare_responses, quadrature
 from psychometrics.irt._models import intercepts_from_u, intercepts_grad_u, intercepts_to_u
 
@@ -352,8 +352,7 @@ def calibrate_bifactor(
     prepared = prepare_responses(data, items)
     eng = BifactorEngine(prepared, [labels.index(specific[i]) if specific[i] is not None else -1 for i in items],
                          len(labels), quadrature_points)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_warnings():  # (thread-safe: the pipeline may run another step on a second thread)
         uni = calibrate(data, items, quadrature_points=quadrature_points)
     x0 = np.zeros(eng.n_par)
     fixed = np.zeros(eng.n_par, dtype=bool)

@@ -28,7 +28,6 @@ Procedure (stated in the result and the report; deterministic — no randomness 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import ResultMixin
-from psychometrics.exceptions import DataError, PsychometricsError
+from psychometrics.exceptions import DataError, PsychometricsError, quiet_warnings
 from psychometrics.irt.calibrate import calibrate
 from psychometrics.irt.results import IRTCalibration
 from psychometrics.irt.scores import information
@@ -175,16 +174,14 @@ def short_form(
             tables.append(pd.DataFrame({"subscale": sid, "selected": True, "excluded": "", "step": np.nan,
                                         "marginal_reliability_after": np.nan}, index=ids))
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_warnings():
             cal = calibrate(cal_data, ids)
         exclude: dict[str, str] = {}
         fit = item_fit(cal, cal_data)
         for i in fit.index[fit["p_bh"] < 0.01]:
             exclude[i] = "S-X² misfit"
         if group is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quiet_warnings():
                 dif = ordinal_logistic_dif(cal_data, group.loc[calibration].astype(str),
                                            eap_scores(cal, cal_data)["theta"], ids)
             for i in dif.index[dif["jodoin_gierl"].isin(["B", "C"])]:
@@ -241,8 +238,7 @@ def _short_invariance(val_data: pd.DataFrame, chosen: dict[str, tuple[str, ...]]
     frame[col] = frame[col].astype(str)
     model = models.correlated_factors({k: list(v) for k, v in chosen.items()})
     inv, method = None, "ML"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_warnings():
         if ordinal:
             try:
                 inv = categorical_invariance(model, frame, col, rule=rule, empty_categories="collapse")
@@ -268,8 +264,7 @@ def _short_cfa(val_data: pd.DataFrame, chosen: dict[str, tuple[str, ...]], notes
     from psychometrics.cfa import fit_cfa, models
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_warnings():
             fit = fit_cfa(models.correlated_factors({k: list(v) for k, v in chosen.items()}), val_data)
         return {k: float(fit.fit[k]) for k in ("chisq", "df", "cfi", "tli", "rmsea", "srmr") if k in fit.fit}
     except PsychometricsError as exc:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,8 +31,9 @@ from psychometrics.pipeline.steps import (
     cfa_step,
     efa_step,
     invariance_step,
+    finish_data,
     irt_step,
-    load_data,
+    load_scale_rows,
     reliability_step,
     scoring_step,
     validity_step,
@@ -59,53 +59,139 @@ class Runner:
 
     A :class:`~psychometrics.exceptions.PsychometricsWarning` is not collected: the result
     that issued it records it (``exceptions.record``). Any other warning (e.g. NumPy's) is
-    kept once per message, prefixed with the step.
+    kept once per message, prefixed with the step. A step started with :meth:`beside` runs
+    on a second thread while :meth:`run` goes on with the next ones; :meth:`join` waits for
+    it and records it (progress line, timing, warnings) — its diagnostics and timing in the
+    place it was started at, so they do not depend on which step finished first.
     """
 
     def __init__(self, quiet: bool, total: int):
         self.quiet = quiet
         self.total = total
         self.k = 0
+        self.started = time.perf_counter()
         self.timings: dict[str, float] = {}
-        self.diagnostics: list[Diagnostic] = []
+        self._diagnostics: dict[str, list[Diagnostic]] = {}  # per step, in step order
         self.console = None
         if not quiet:
             from rich.console import Console
 
             self.console = Console(stderr=True, highlight=False)
 
-    def run(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` as step ``name``: progress line, timing and warnings collected."""
-        from psychometrics.exceptions import PsychometricsWarning
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """The collected warnings, step by step in the order the steps were started."""
+        return [d for step in self._diagnostics.values() for d in step]
 
-        self.k += 1
-        t0 = time.perf_counter()
-        if self.console is not None:
-            self.console.print(f"[dim][{self.k}/{self.total}][/] {name} …", end="")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+    def run(self, name: str, fn: Callable[..., T], *args: Any, rest_of: str | None = None, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` as step ``name``: progress line, timing and warnings collected.
+        ``rest_of``: what the rest of step ``name`` (already run) does; its time and warnings are added
+        to the step's."""
+        if rest_of is None:
+            self._reserve(name)
+        self._begin(name, rest_of)
+        try:
+            out, dt, caught = self._execute(name, fn, *args, **kwargs)
+        except BaseException:
+            self._failed()
+            raise
+        self._end(name, dt, caught, rest_of=rest_of)
+        return out
+
+    def beside(self, name: str, fn: Callable[..., T], *args: Any, rest_of: str | None = None,
+               **kwargs: Any) -> _Lane:
+        """Start step ``name`` on a second thread (in a copy of this context, without progress bars:
+        one live display at a time) and return at once; :meth:`join` it before using its result.
+        ``rest_of``: as for :meth:`run`."""
+        import contextvars
+        import threading
+
+        from psychometrics._progress import hide_progress
+
+        if rest_of is None:
+            self._reserve(name)
+        lane = _Lane(name, rest_of)
+        ctx = contextvars.copy_context()
+        ctx.run(hide_progress)
+
+        def work() -> None:
             try:
-                out = fn(*args, **kwargs)
-            except BaseException:
-                if self.console is not None:
-                    self.console.print(" [red]failed[/]")
-                raise
+                lane.out = self._execute(name, fn, *args, **kwargs)
+            except BaseException as exc:  # re-raised in the joining thread
+                lane.error = exc
+
+        lane.thread = threading.Thread(target=ctx.run, args=(work,), name=f"psychometrics: {name}", daemon=True)
+        lane.thread.start()
+        return lane
+
+    def join(self, lane: _Lane) -> Any:
+        """Wait for a step started with :meth:`beside`; its progress line, timing and warnings."""
+        self._begin(lane.name, lane.rest_of)
+        lane.thread.join()
+        if lane.error is not None:
+            self._failed()
+            raise lane.error
+        out, dt, caught = lane.out
+        self._end(lane.name, dt, caught, beside=True, rest_of=lane.rest_of)
+        return out
+
+    def _reserve(self, name: str) -> None:
+        self.timings[name] = float("nan")
+        self._diagnostics[name] = []
+
+    def _execute(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float, list]:
+        """``fn(*args, **kwargs)``, its wall time and its recorded warnings (this thread's only)."""
+        from psychometrics.exceptions import recorded_warnings
+
+        t0 = time.perf_counter()
+        with recorded_warnings() as caught:
+            out = fn(*args, **kwargs)
         dt = time.perf_counter() - t0
         from psychometrics.data.readers import release_freed_memory
 
         release_freed_memory()  # a step's freed temporaries back to the OS (else +0.1 GB RSS per step at 10⁶)
-        self.timings[name] = dt
-        seen = set()
+        return out, dt, caught
+
+    def _begin(self, name: str, rest_of: str | None = None) -> None:
+        if rest_of is not None:
+            if self.console is not None:
+                self.console.print(f"      {name}: {rest_of} …", end="")
+            return
+        self.k += 1
+        if self.console is not None:
+            self.console.print(f"[dim][{self.k}/{self.total}][/] {name} …", end="")
+
+    def _failed(self) -> None:
+        if self.console is not None:
+            self.console.print(" [red]failed[/]")
+
+    def _end(self, name: str, dt: float, caught: list, beside: bool = False, rest_of: str | None = None) -> None:
+        from psychometrics.exceptions import PsychometricsWarning
+
+        self.timings[name] = dt if rest_of is None else self.timings[name] + dt
+        kept = self._diagnostics[name]
+        seen = {(d.category, d.message) for d in kept}
         for w in caught:
             if issubclass(w.category, PsychometricsWarning):
                 continue  # recorded on the results as Diagnostic objects
-            msg = f"{w.category.__name__}: {w.message}"
-            if msg not in seen:
-                seen.add(msg)
-                self.diagnostics.append(Diagnostic(w.category.__name__, f"{name}: {w.message}"))
+            d = Diagnostic(w.category.__name__, f"{name}: {w.message}")
+            if (d.category, d.message) not in seen:  # once per message
+                seen.add((d.category, d.message))
+                kept.append(d)
         if self.console is not None:
-            self.console.print(f" [green]done[/] [dim]{dt:.2f} s[/]")
-        return out
+            note = " [dim](beside the other steps)[/]" if beside else ""
+            self.console.print(f" [green]done[/] [dim]{dt:.2f} s[/]{note}")
+
+
+class _Lane:
+    """A step running on its own thread (:meth:`Runner.beside`)."""
+
+    def __init__(self, name: str, rest_of: str | None = None):
+        self.name = name
+        self.rest_of = rest_of
+        self.thread: Any = None
+        self.out: Any = None
+        self.error: BaseException | None = None
 
 
 def validate(
@@ -248,28 +334,87 @@ def validate(
     )
 
 
+#: from this many analysed rows, with two or more cores, the IRT step runs on a second thread beside the
+#: model steps (item analysis … validity; it needs none of their results) with one BLAS thread per lane.
+#: The numbers are those of the steps one after the other, bit for bit
+#: (tests/test_pipeline_run.py::test_irt_beside_the_model_steps_gives_the_sequential_results)
+CONCURRENT_STEPS_ROWS = 10_000
+#: ... and below this many: the two lanes' working memory adds up (at 10⁶ rows of the demo study the run's
+#: peak would be 2.1–2.3 GB instead of 1.85 GB: the IRT step's +0.5–0.7 GB beside reliability's, the
+#: invariance ladder's or validity's +0.45–0.55 GB on the 1.1 GB the data step holds), see
+#: docs/large-samples.md
+CONCURRENT_STEPS_MAX_ROWS = 500_000
+
+
+_REST_OF_DATA = "companion measures and missing data"
+
+
+def _beside(opts: ValidationOptions, rows: int) -> bool:
+    """Whether the IRT step runs beside the model steps (:data:`CONCURRENT_STEPS_ROWS`,
+    :data:`CONCURRENT_STEPS_MAX_ROWS`)."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return bool(opts.irt) and CONCURRENT_STEPS_ROWS <= rows < CONCURRENT_STEPS_MAX_ROWS and cores > 1
+
+
 def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts: ValidationOptions, ordinal: bool,
                ordinal_why: str, command: str | None, extra_provenance: Mapping[str, Any] | None) -> RunState:
-    """Steps 1–8 in order; their results as the run state."""
-    d = run.run("data quality", load_data, data, scale, opts)
-    work = d.work
-    rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
-    items = run.run("item analysis", analyse_items, work.items, scale)
-    est = resolve_estimation(opts, ordinal)
-    reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est)
-    efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts, rng, ordinal,
-                  est.fiml)
-    cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale, ordinal, est,
-                  ordinal_missing(opts))
-    inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
-    invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est)
-    irt = run.run("item response theory", irt_step, work, scale, opts, invariance) if opts.irt else None
-    short = None
-    if opts.short_form:
-        from psychometrics.pipeline.steps.shortform import short_form_step
+    """Steps 1–8 in order (from :data:`CONCURRENT_STEPS_ROWS` rows the IRT step beside them); their results
+    as the run state."""
+    from contextlib import nullcontext
 
-        short = run.run("short form", short_form_step, d, scale, opts, ordinal)
-    validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts, est)
+    from psychometrics._linalg import one_blas_thread_per_lane
+    from psychometrics.pipeline.steps.irt import with_cfa_flags
+
+    first = run.run("data quality", load_scale_rows, data, scale, opts)
+    beside = _beside(opts, first.work.items.shape[0])
+    rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
+    if not beside:
+        d = run.run("data quality", finish_data, first, data, scale, opts, rest_of=_REST_OF_DATA)
+        first = None  # (the source table with the item columns: freed)
+        work = d.work
+    else:
+        work = first.work  # the same answers; its source table still has the item columns until `d`
+    with one_blas_thread_per_lane() if beside else nullcontext():
+        # beside: the rest of the data step (companion measures, missing data) and the IRT step on threads
+        rest = run.beside("data quality", finish_data, first, data, scale, opts,
+                          rest_of=_REST_OF_DATA) if beside else None
+        lane = run.beside("item response theory", irt_step, work, scale, opts) if beside else None
+        try:
+            items = run.run("item analysis", analyse_items, work.items, scale)
+            est = resolve_estimation(opts, ordinal)
+            reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est)
+            samples = first if beside else d
+            efa = run.run("exploratory factor analysis", efa_step, work.items.loc[samples.calibration], scale, opts,
+                          rng, ordinal, est.fiml)
+            cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[samples.validation], scale,
+                          ordinal, est, ordinal_missing(opts))
+            inv_rows = samples.analysed if opts.invariance_sample == "full" else samples.validation
+            invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est)
+            if rest is not None:
+                d, rest = run.join(rest), None
+                work = d.work
+            irt = None
+            if opts.irt and lane is None:
+                irt = run.run("item response theory", irt_step, work, scale, opts, invariance)
+            short = None
+            if opts.short_form:
+                from psychometrics.pipeline.steps.shortform import short_form_step
+
+                short = run.run("short form", short_form_step, d, scale, opts, ordinal)
+            validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts,
+                               est)
+        except BaseException:
+            for other in (rest, lane):
+                if other is not None:
+                    other.thread.join()  # (before the lanes' BLAS limit is lifted)
+            raise
+        if lane is not None:
+            irt = with_cfa_flags(run.join(lane), invariance)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
     check = None
     if opts.crosscheck:
@@ -291,7 +436,7 @@ def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: 
     state.scoring_key.to_file(out / "scoring_key.json")  # atomic too
     if run.console is not None:
         run.console.print(f"[bold green]Wrote[/] {console_safe(out / 'report.html')}, results.json, scoring_key.json "
-                          f"[dim](total {sum(run.timings.values()):.1f} s)[/]")
+                          f"[dim](total {time.perf_counter() - run.started:.1f} s)[/]")
 
 
 def demo(out: str | Path, seed: int = 0, n: int | None = None, quiet: bool = False,

@@ -16,7 +16,8 @@ import pandas as pd
 from psychometrics._bootstrap import SeedLike
 from psychometrics._results import ResultMixin
 from psychometrics._validation import name_list
-from psychometrics.exceptions import DataError, Diagnostic, PsychometricsWarning, ReliabilityWarning, record
+from psychometrics.exceptions import (DataError, Diagnostic, PsychometricsWarning, ReliabilityWarning, quiet_warnings,
+                                     record)
 from psychometrics.reliability.alpha import AlphaResult, cronbach_alpha
 from psychometrics.reliability.efa_omega import OmegaResult, ledermann_ok, omega
 from psychometrics.reliability.guttman_lambdas import GuttmanResult, guttman
@@ -99,11 +100,11 @@ def _reliability(data, name, nfactors, missing, ci, alpha_ci, n_boot, interval, 
     diags: list[Diagnostic] = list(a.diagnostics)
     o = g = s = None
     if data.shape[1] >= 3:
-        with warnings.catch_warnings():
+        with quiet_warnings(PsychometricsWarning):
             # Our own warnings of these calls (e.g. the matrix warnings alpha already issued) are
             # recorded as diagnostics and re-issued below without duplicates; only that category is
-            # silenced here, so NumPy's RuntimeWarnings and other libraries' warnings still surface.
-            warnings.simplefilter("ignore", PsychometricsWarning)
+            # silenced here, so NumPy's RuntimeWarnings and other libraries' warnings still surface
+            # (thread-safe: the pipeline may run another step on a second thread).
             o = omega(data, nfactors=nfactors, missing=missing, ci=ci if n_boot else None, n_boot=max(n_boot, 2),
                       interval=interval, seed=rng, progress=progress)
             g = guttman(data, missing=missing, seed=rng)

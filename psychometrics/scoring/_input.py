@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from psychometrics.exceptions import DataError, ScoringKeyError
+from psychometrics.exceptions import DataError, ScoringKeyError, recorded_warnings
 from psychometrics.scoring.result import KeyView
 from psychometrics.scoring.rules import ScoringRules, _as_scale, _scale_hash
 from psychometrics._text import quote
@@ -195,8 +195,7 @@ def _load_file(path: Path, scale: Any, id_column: str | None, with_key: bool,
     from psychometrics.data import load_responses
 
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with recorded_warnings() as caught:  # (thread-safe, unlike catch_warnings)
             # the group column is checked by load_responses only when asked what to do with rows without
             # a label (missing_group); otherwise such rows are scored (no group norms)
             resp = load_responses(path, scale, id_column=id_column, columns=columns,

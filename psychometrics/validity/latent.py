@@ -17,7 +17,7 @@ import pandas as pd
 from psychometrics._dist import norm_ppf, norm_sf
 from psychometrics._linalg import cov2cor
 from psychometrics._results import ResultMixin
-from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, record
+from psychometrics.exceptions import DataError, Diagnostic, ReliabilityWarning, record, recorded_warnings
 from psychometrics.reliability._loadings import as_loadings, cross_loading_items, indicators, square
 from psychometrics.validity._input import _check_conf
 from psychometrics.validity.composite import ave, ave_sem, composite_reliability, composite_reliability_sem
@@ -257,8 +257,7 @@ def construct_validity(
     theta = _select_group(result.std_residual_variances, group)
     psi = _select_group(result.latent_cov, group)
     total = _select_group(result.sample_cov if obs_var else result.implied_cov, group)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorded_warnings() as caught:  # (thread-safe, unlike catch_warnings)
         cr = composite_reliability(lam_std, theta)
         omega = composite_reliability_sem(lam, psi, total)
         av = ave(lam_std, theta)

@@ -1,7 +1,8 @@
 """The steps of a validation, in order; each takes typed inputs and returns its frozen result
 (:mod:`psychometrics.pipeline.state`).
 
-1. :func:`~.data.load_data` — data quality, companion measures, calibration/validation split
+1. :func:`~.data.load_data` — data quality, companion measures, calibration/validation split (in two
+   parts, :func:`~.data.load_scale_rows` and :func:`~.data.finish_data`: the second may run beside steps 2–6)
 2. :func:`~.items.analyse_items` — item analysis
 3. :func:`~.reliability.reliability_step` — α, ω, …; ordinal α and categorical ω
 4. :func:`~.efa.efa_step` — adequacy, retention, EFA (calibration sample)
@@ -17,7 +18,7 @@ call in :func:`psychometrics.pipeline.run.validate`, and (if it is judged) a row
 """
 
 from psychometrics.pipeline.steps.cfa import cfa_step, fit_indices
-from psychometrics.pipeline.steps.data import load_data, split_rows, subset_responses
+from psychometrics.pipeline.steps.data import finish_data, load_data, load_scale_rows, split_rows, subset_responses
 from psychometrics.pipeline.steps.efa import efa_step
 from psychometrics.pipeline.steps.invariance import invariance_step
 from psychometrics.pipeline.steps.irt import irt_step
@@ -26,5 +27,5 @@ from psychometrics.pipeline.steps.reliability import reliability_step
 from psychometrics.pipeline.steps.scoring import scoring_step
 from psychometrics.pipeline.steps.validity import validity_step
 
-__all__ = ["load_data", "split_rows", "subset_responses", "analyse_items", "reliability_step", "efa_step",
+__all__ = ["load_data", "load_scale_rows", "finish_data", "split_rows", "subset_responses", "analyse_items", "reliability_step", "efa_step",
            "cfa_step", "fit_indices", "invariance_step", "irt_step", "validity_step", "scoring_step"]

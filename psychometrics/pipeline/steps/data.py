@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from psychometrics.exceptions import PsychometricsError
+from psychometrics.exceptions import PsychometricsError, quiet_warnings
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import DataStep
 from psychometrics.scale import find_companions
@@ -19,11 +19,14 @@ if TYPE_CHECKING:
     from psychometrics.data.missing import MissingDataDiagnostics
     from psychometrics.scale import Scale
 
-__all__ = ["load_data", "split_rows", "subset_responses"]
+__all__ = ["load_data", "load_scale_rows", "finish_data", "ScaleRows", "split_rows", "subset_responses"]
 
 
 def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOptions) -> DataStep:
     """Load the responses and the companion measures found, and split the analysed rows.
+
+    :func:`load_scale_rows`, then :func:`finish_data` (the pipeline may run the second part beside
+    the model steps, which need only the first).
 
     Raises
     ------
@@ -32,25 +35,37 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
     PsychometricsError
         A sample would have no more rows than there are items.
     """
-    from psychometrics.data import load_responses
-    from psychometrics.data.responses import shared_values_buffer
+    return finish_data(load_scale_rows(data, scale, opts), data, scale, opts)
 
-    with shared_values_buffer():  # one items × rows scratch for the scale and its companions (not new memory each)
-        resp = load_responses(data, scale, group=opts.group, id_column=opts.id_column,
-                              columns=None if opts.columns is None else dict(opts.columns),
-                              out_of_range=opts.out_of_range, missing_group=opts.missing_group,
-                              sheet=opts.sheet, sep=opts.sep)
-        found, not_found = find_companions(scale, opts.measures)
-        if not not_found:
-            scale.check_companions(found)
-        comps = {}
-        absent = []
-        for cid, comp in found.items():
-            if any(i in resp.frame.columns for i in comp.item_ids):
-                comps[cid] = resp.load_companion(comp)
-            else:
-                absent.append(cid)
-    resp, comps = _without_item_columns(resp, comps, opts)
+
+@dataclasses.dataclass(frozen=True)
+class ScaleRows:
+    """The first part of the data step: the scale's own responses, the analysed rows and the samples —
+    all the model steps and the IRT step read (``work``: the analysed rows; its source table still holds
+    the measures' item columns until :func:`finish_data` has loaded the companions)."""
+
+    responses: Responses
+    work: Responses
+    found: dict
+    not_found: tuple
+    analysed: pd.Index
+    careless_excluded: pd.Index
+    calibration: pd.Index
+    validation: pd.Index
+
+
+def load_scale_rows(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOptions) -> ScaleRows:
+    """The scale's responses, checked and screened; the analysed rows and the EFA / CFA samples
+    (and the companion specs, checked: a bad spec stops the run here, before any analysis)."""
+    from psychometrics.data import load_responses
+
+    resp = load_responses(data, scale, group=opts.group, id_column=opts.id_column,
+                          columns=None if opts.columns is None else dict(opts.columns),
+                          out_of_range=opts.out_of_range, missing_group=opts.missing_group,
+                          sheet=opts.sheet, sep=opts.sep)
+    found, not_found = find_companions(scale, opts.measures)
+    if not not_found:
+        scale.check_companions(found)
     analysed = resp.items.index
     careless_excluded = pd.Index([])
     if opts.exclude_careless:
@@ -64,7 +79,34 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
                 f"the {name} sample has {len(rows)} rows, not more than the {n_items} items; "
                 f"the data have too few usable rows ({len(analysed)}) for split={opts.split:g} — collect more "
                 "data or change the split option (validate --split)")
-    work = subset_responses(resp, analysed)
+    return ScaleRows(responses=resp, work=subset_responses(resp, analysed), found=found, not_found=tuple(not_found),
+                     analysed=analysed, careless_excluded=careless_excluded, calibration=calibration,
+                     validation=validation)
+
+
+def finish_data(first: ScaleRows, data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOptions
+                ) -> DataStep:
+    """The second part of the data step: the companion measures, the source table without the measures'
+    item columns, the one-pass Dask statistics (partitioned Parquet) and the missing-data diagnostics."""
+    from psychometrics.data.responses import shared_values_buffer
+
+    resp = first.responses
+    comps = {}
+    absent = []
+    with shared_values_buffer():  # one items × rows scratch for the companions (not new memory for each)
+        for cid, comp in first.found.items():
+            if any(i in resp.frame.columns for i in comp.item_ids):
+                comps[cid] = resp.load_companion(comp)
+            else:
+                absent.append(cid)
+    resp, comps = _without_item_columns(resp, comps, opts)
+    analysed = first.analysed
+    work = first.work
+    if work is first.responses:
+        work = resp
+    elif resp is not first.responses:  # the analysed rows' answers as they are; the reduced source table
+        work = dataclasses.replace(work, frame=resp.frame, extra=resp.extra.loc[analysed]
+                                   if len(resp.extra) == len(resp.items) else resp.extra)
     stats, engine = _dask_stats(data, scale, opts)
     missing = _missing_data(work)
     from psychometrics.data.readers import release_freed_memory
@@ -72,9 +114,9 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
     release_freed_memory()  # the checks' and screens' temporaries, freed but still held by the allocator
     return DataStep(responses=resp, work=work, companions=comps, missing_data=missing,
                     companions_work={k: subset_responses(v, analysed) for k, v in comps.items()},
-                    not_found=tuple(not_found), absent=tuple(absent), analysed=analysed,
-                    careless_excluded=careless_excluded, calibration=calibration, validation=validation,
-                    stats=stats, stats_engine=engine)
+                    not_found=first.not_found, absent=tuple(absent), analysed=analysed,
+                    careless_excluded=first.careless_excluded, calibration=first.calibration,
+                    validation=first.validation, stats=stats, stats_engine=engine)
 
 
 def _without_item_columns(resp: Responses, comps: dict[str, Responses], opts: ValidationOptions
@@ -124,8 +166,6 @@ def _dask_stats(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationO
 
 def _missing_data(work: Responses) -> MissingDataDiagnostics | None:
     """Missing-data diagnostics of the scale items in the analysed rows (per group when grouped)."""
-    import warnings
-
     from psychometrics.data.missing import missing_data_diagnostics
 
     frame = work.items.copy(deep=False)  # the new group column only; the items are shared
@@ -133,8 +173,7 @@ def _missing_data(work: Responses) -> MissingDataDiagnostics | None:
     if work.group is not None:
         group = "__group__"
         frame[group] = work.group.astype(str)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # recorded on the result's diagnostics and shown in the report
+    with quiet_warnings():  # recorded on the result's diagnostics and shown in the report
         try:
             return missing_data_diagnostics(frame, list(work.items.columns), group)
         except PsychometricsError:

@@ -7,15 +7,13 @@ CFA-based non-invariance). Failures are notes, never errors. Nothing here is ran
 from __future__ import annotations
 
 import os
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from psychometrics._linalg import single_thread_blas
-from psychometrics.exceptions import (Diagnostic, PsychometricsError, PsychometricsWarning, warnings_routed,
-                                     warnings_silenced)
+from psychometrics._linalg import in_lane, single_thread_blas
+from psychometrics.exceptions import Diagnostic, PsychometricsError, PsychometricsWarning, recorded_warnings
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep, IRTStep
 from psychometrics.pipeline.steps._common import why
@@ -24,18 +22,37 @@ if TYPE_CHECKING:
     from psychometrics.data import Responses
     from psychometrics.scale import Scale
 
-__all__ = ["irt_step"]
+__all__ = ["irt_step", "with_cfa_flags"]
 
 @single_thread_blas  # many small matrix products: one BLAS thread (threaded hand-off cost up to 8×)
-def irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep) -> IRTStep:
-    """GRM calibrations (21-point Gauss–Hermite quadrature) of the analysed rows."""
+def irt_step(work: Responses, scale: Scale, opts: ValidationOptions,
+             invariance: InvarianceStep | None = None) -> IRTStep:
+    """GRM calibrations (21-point Gauss–Hermite quadrature) of the analysed rows.
+
+    The DIF table's last column, ``cfa_non_invariant``, comes from the CFA-based invariance step:
+    without ``invariance`` (the step running beside it) it is added later by :func:`with_cfa_flags`.
+    """
     from psychometrics.irt._data import shared_category_codes
 
     with shared_category_codes():  # each item's answers coded once for the whole step
-        return _irt_step(work, scale, opts, invariance)
+        out = _irt_step(work, scale, opts)
+    return out if invariance is None else with_cfa_flags(out, invariance)
 
 
-def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep) -> IRTStep:
+def with_cfa_flags(step: IRTStep, invariance: InvarianceStep) -> IRTStep:
+    """The step with its DIF table's last column ``cfa_non_invariant``: the item is flagged by the
+    CFA-based invariance ladder (NaN when the ladder was not assessed)."""
+    if step.dif is None:
+        return step
+    import dataclasses
+
+    dif = step.dif.copy()
+    flags = set(invariance.non_invariant_items)
+    dif["cfa_non_invariant"] = [i in flags for i in dif.index] if invariance.result is not None else np.nan
+    return dataclasses.replace(step, dif=dif)
+
+
+def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions) -> IRTStep:
     from psychometrics.irt import calibrate, eap_scores, information, marginal_reliability, sum_score_table
     from psychometrics.irt.fit import item_fit
     from psychometrics.irt.scores import THETA_GRID
@@ -78,7 +95,7 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance
 
     n_lr = len(scale.subscales) if opts.group is not None and work.group is not None else 0
     with progress("item response theory: LR DIF and bifactor", n_lr + 1) as advance:
-        dif, lr = _dif_and_lr_dif(work, scale, opts, invariance, cals, notes, diags, eap_scores, pats, advance)
+        dif, lr = _dif_and_lr_dif(work, scale, opts, cals, notes, diags, eap_scores, pats, advance)
         if dif is not None and lr:
             dif = _merge_lr(dif, lr)
         bifactor = _bifactor(items, scale, notes, diags) if opts.irt_bifactor else None
@@ -91,21 +108,21 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, invariance
 
 #: from this many analysed rows the subscale calibrations run on CONCURRENT_CALIBRATIONS threads (bigger data)
 _CONCURRENT_ROWS = 20_000
-#: threads of the subscale calibrations (1: one after the other). The numbers, notes and diagnostics do not
-#: depend on it, bit for bit (tests/test_pipeline_steps_irt.py::test_concurrent_calibrations_equal_sequential)
+#: threads of the subscale calibrations (1: one after the other; 1 also while the step runs beside the model
+#: steps, ``_linalg.in_lane``). The numbers, notes and diagnostics do not depend on it, bit for bit
+#: (tests/test_pipeline_steps_irt.py::test_concurrent_calibrations_equal_sequential)
 CONCURRENT_CALIBRATIONS = min(2, os.cpu_count() or 1)
 
 
 def _calibrations(calibrate: Any, items: pd.DataFrame, todo: list[tuple[str, list[str]]]) -> dict[str, tuple]:
     """sid → (calibration or its PsychometricsError, its recorded warnings).
 
-    Each calibration's warnings are recorded apart (:func:`_run_tasks`: a thread-local task index routes
-    them), so from ``_CONCURRENT_ROWS`` rows the subscales run on ``CONCURRENT_CALIBRATIONS`` threads
+    Each calibration's warnings are recorded apart (:func:`_run_tasks`: each in its own context), so from ``_CONCURRENT_ROWS`` rows the subscales run on ``CONCURRENT_CALIBRATIONS`` threads
     (disjoint items: each codes its own into the step's shared codes; each in a copy of this context), then
     the total — the largest, with its own threaded E-steps — alone. Bit for bit the one-thread run."""
     subs = [(sid, ids) for sid, ids in todo if sid != "total"]
     rest = [(sid, ids) for sid, ids in todo if sid == "total"]
-    workers = CONCURRENT_CALIBRATIONS if len(subs) > 1 and len(items) >= _CONCURRENT_ROWS else 1
+    workers = CONCURRENT_CALIBRATIONS if len(subs) > 1 and len(items) >= _CONCURRENT_ROWS and not in_lane() else 1
     out: dict[str, tuple] = {}
     for part, threads in ((subs, workers), (rest, 1)):
         tasks = [lambda ids=ids: calibrate(items, ids, "grm") for _, ids in part]
@@ -140,8 +157,7 @@ def _lr_dif_tasks(work: Responses, scale: Scale, opts: ValidationOptions, cals: 
 _DIF_THREADS = 2
 
 
-def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, invariance: InvarianceStep,
-                    cals: dict[str, Any], notes: list[str], diags: list[Diagnostic], eap_scores: Any,
+def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[str, Any], notes: list[str], diags: list[Diagnostic], eap_scores: Any,
                     pats: dict[str, Any], advance: Any) -> tuple[pd.DataFrame | None, dict[str, Any]]:
     """Ordinal-logistic DIF and multi-group LR DIF of every subscale as tasks (matching scores or groups
     prepared, then the fits; on ``_DIF_THREADS`` threads at large n, each in a copy of this thread's
@@ -151,7 +167,7 @@ def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, inva
     lr_tasks = _lr_dif_tasks(work, scale, opts, cals)
     lr_fns = [fn for _, fn in lr_tasks if fn is not None]
     tasks = lr_fns + [fn for _, fn in dif_tasks]  # the longer LR fits first
-    workers = min(_DIF_THREADS, os.cpu_count() or 1) if work.items.shape[0] > _PATTERNS_ABOVE else 1
+    workers = min(_DIF_THREADS, os.cpu_count() or 1) if work.items.shape[0] > _PATTERNS_ABOVE and not in_lane() else 1
     done = _run_tasks(tasks, workers, on_done=lambda i: advance(1) if i < len(lr_fns) else None)
     parts = []
     for (sid, _), (tab, exc, caught) in zip(dif_tasks, done[len(lr_fns):]):
@@ -173,61 +189,40 @@ def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, inva
             continue
         _record(caught, diags, f"LR DIF {sid}")
         lr[sid] = res
-    dif = None
-    if parts:
-        dif = pd.concat(parts)
-        cfa_flags = set(invariance.non_invariant_items)
-        dif["cfa_non_invariant"] = [i in cfa_flags for i in dif.index] if invariance.result is not None else np.nan
-    return dif, lr
+    return (pd.concat(parts) if parts else None), lr
 
 
 def _run_tasks(tasks: list[Any], workers: int, on_done: Any = None) -> list[tuple[Any, BaseException | None, list]]:
-    """(result, PsychometricsError or None, recorded warnings) per task, in task order; each task's warnings
-    recorded apart (a thread-local task index routes them); on ``workers`` > 1 threads, each task in a
-    copy of the calling thread's context."""
+    """(result, PsychometricsError or None, recorded warnings) per task, in task order; each task runs in
+    its own copy of the calling thread's context (the step's shared item codes) and records its own
+    warnings there (:func:`~psychometrics.exceptions.recorded_warnings`: thread-safe, so also on
+    ``workers`` > 1 threads and beside another pipeline step)."""
     import contextvars
-    import threading
 
-    local = threading.local()
-    caught: list[list] = [[] for _ in tasks]
+    def body(task: Any) -> tuple[Any, BaseException | None, list]:
+        with recorded_warnings() as caught:
+            try:
+                return task(), None, caught
+            except PsychometricsError as exc:
+                return None, exc, caught
 
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
-        i = getattr(local, "task", None)
-        if i is not None and not warnings_silenced.get():  # (exceptions.quiet_warnings inside a task)
-            caught[i].append(warnings.WarningMessage(message, category, filename, lineno, file, line))
-
-    contexts = [contextvars.copy_context() for _ in tasks]  # the step's shared item codes in every thread
-    for ctx in contexts:  # quiet_warnings in a task: a flag for `show`, not catch_warnings' process-wide swap
-        ctx.run(warnings_routed.set, True)
-
-    def run(i: int) -> tuple[Any, BaseException | None]:
-        local.task = i
-        try:
-            return contexts[i].run(tasks[i]), None
-        except PsychometricsError as exc:
-            return None, exc
-        finally:
-            local.task = None
-
+    contexts = [contextvars.copy_context() for _ in tasks]
     outs = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = show
-        if workers > 1:
-            from concurrent.futures import ThreadPoolExecutor
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(workers) as pool:
-                futures = [pool.submit(run, i) for i in range(len(tasks))]
-                for i, fut in enumerate(futures):
-                    outs.append(fut.result())
-                    if on_done is not None:
-                        on_done(i)
-        else:
-            for i in range(len(tasks)):
-                outs.append(run(i))
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(ctx.run, body, task) for ctx, task in zip(contexts, tasks)]
+            for i, fut in enumerate(futures):
+                outs.append(fut.result())
                 if on_done is not None:
                     on_done(i)
-    return [(r, e, caught[i]) for i, (r, e) in enumerate(outs)]
+    else:
+        for i, (ctx, task) in enumerate(zip(contexts, tasks)):
+            outs.append(ctx.run(body, task))
+            if on_done is not None:
+                on_done(i)
+    return outs
 
 
 def _merge_lr(dif: pd.DataFrame, lr: dict[str, Any]) -> pd.DataFrame:
@@ -238,9 +233,7 @@ def _merge_lr(dif: pd.DataFrame, lr: dict[str, Any]) -> pd.DataFrame:
         parts.append(pd.DataFrame({"lr_stage": t["stage"], "lr_chi2": t["chi2"], "lr_df": t["df"], "lr_p": t["p"],
                                    "lr_q": t["q"], "lr_flag": t["flag"].astype(bool), "lr_uids": t["uids"],
                                    "lr_anchor": t["anchor"].astype(bool)}, index=t.index))
-    merged = dif.join(pd.concat(parts), how="left")
-    cols = [c for c in merged.columns if c != "cfa_non_invariant"] + ["cfa_non_invariant"]
-    return merged[cols]
+    return dif.join(pd.concat(parts), how="left")
 
 
 def _bifactor(items: pd.DataFrame, scale: Scale, notes: list[str], diags: list[Diagnostic]) -> Any:
@@ -254,8 +247,7 @@ def _bifactor(items: pd.DataFrame, scale: Scale, notes: list[str], diags: list[D
     specific = {i: s.id for s in scale.subscales for i in scale.items_of(s.id)}
     specific = {i: (sid if sum(v == sid for v in specific.values()) >= 2 else None) for i, sid in specific.items()}
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with recorded_warnings() as caught:
             res = calibrate_bifactor(items, specific, quadrature_points=15, se="crossprod")
         _record(caught, diags, "bifactor IRT")
         return res

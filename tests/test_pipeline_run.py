@@ -1,0 +1,133 @@
+"""The step runner of ``pipeline/run.py``: the IRT step beside the model steps (two lanes) gives the
+numbers, diagnostics and outputs of the steps one after the other; a failing lane is reported."""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from pathlib import Path
+
+import pytest
+
+from psychometrics.pipeline import run as run_mod
+from psychometrics.pipeline import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+MSS = ROOT / "scales" / "mentorship_supportiveness.yaml"
+FAST = {"n_boot": 0, "parallel_iter": 20, "irt_bifactor": True, "short_form": 3, "exclude_careless": True}
+
+
+def _results(path: Path) -> dict:
+    d = json.loads(path.read_text(encoding="utf-8"))
+    d["provenance"].pop("generated_at")
+    shown = d["report"]["provenance"]
+    shown.pop("generated_at")
+    shown["rows"] = [row for row in shown["rows"] if row[0] != "Generated"]
+    return d
+
+
+def test_irt_beside_the_model_steps_gives_the_sequential_results(tmp_path, monkeypatch):
+    """Lanes forced on at n = 400 (threshold 0) against lanes off: results.json (every statistic, the
+    diagnostics, the report's context), the step order of the timings and the scoring key are equal, bit
+    for bit; the IRT step did run on its own thread, and so did the data step's second part (companion
+    measures, missing data). With careless respondents excluded (the analysed rows are a subset)."""
+    from psychometrics.pipeline.steps import irt as irt_step_mod
+    from psychometrics.simulate import simulate_study, write_table
+
+    data = write_table(simulate_study(None, n=400, seed=5), tmp_path / "responses.csv")
+    from psychometrics.pipeline.steps import data as data_step_mod
+
+    threads: list[str] = []
+    rest: list[str] = []
+    original, finish = irt_step_mod._irt_step, data_step_mod._missing_data
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    def spy_rest(*args, **kwargs):
+        rest.append(threading.current_thread().name)
+        return finish(*args, **kwargs)
+
+    monkeypatch.setattr(irt_step_mod, "_irt_step", spy)
+    monkeypatch.setattr(data_step_mod, "_missing_data", spy_rest)
+    outs = {}
+    for name, rows in (("sequential", 10 ** 12), ("beside", 0)):
+        monkeypatch.setattr(run_mod, "CONCURRENT_STEPS_ROWS", rows)
+        monkeypatch.setattr(run_mod, "_beside", lambda opts, n: bool(opts.irt) and n >= run_mod.CONCURRENT_STEPS_ROWS)
+        res = validate(MSS, data, group="career_stage", id_column="id", out=tmp_path / name, quiet=True,
+                       options=FAST)
+        outs[name] = res
+    assert threads == ["MainThread", "psychometrics: item response theory"]
+    assert rest == ["MainThread", "psychometrics: data quality"]
+    a, b = _results(tmp_path / "sequential" / "results.json"), _results(tmp_path / "beside" / "results.json")
+    assert a == b
+    assert a["irt"]  # (the IRT step's results are part of the comparison)
+    assert a["data_quality"]["careless"]["rows_excluded"]  # (a subset of the rows analysed)
+    keys = [json.loads((tmp_path / name / "scoring_key.json").read_text(encoding="utf-8")) for name in outs]
+    for key in keys:
+        key.pop("created")  # (the clock)
+    assert keys[0] == keys[1]
+    seq, par = outs["sequential"], outs["beside"]
+    assert seq.diagnostics == par.diagnostics
+    assert list(par.timings)[:2] == ["data quality", "item response theory"]  # reserved where it started
+    assert set(seq.timings) == set(par.timings)
+
+
+def test_runner_beside_join_records_in_start_order_and_reraises(capsys):
+    """A lane's warnings land in its own step's diagnostics (in the order the steps started, not finished),
+    the other lane's stay in theirs; an exception in a lane is raised by ``join``."""
+    runner = run_mod.Runner(quiet=True, total=3)
+    gate = threading.Event()
+
+    def slow():
+        gate.wait(timeout=10)
+        warnings.warn("from the lane", RuntimeWarning, stacklevel=1)
+        return 7
+
+    def quick():
+        warnings.warn("from the main thread", UserWarning, stacklevel=1)
+        gate.set()
+        return 1
+
+    lane = runner.beside("slow step", slow)
+    assert runner.run("quick step", quick) == 1
+    assert runner.join(lane) == 7
+    assert [d.message for d in runner.diagnostics] == ["slow step: from the lane", "quick step: from the main thread"]
+
+    def broken():
+        raise ZeroDivisionError("lane failed")
+
+    with pytest.raises(ZeroDivisionError, match="lane failed"):
+        runner.join(runner.beside("broken step", broken))
+
+
+def test_a_failing_main_lane_waits_for_the_irt_lane(monkeypatch, tmp_path):
+    """An error in the model steps (here a deliberate one in the CFA step) is raised only after the IRT
+    lane has finished, so the process-wide BLAS limit and warning router are restored."""
+    from psychometrics import _linalg
+    from psychometrics.simulate import simulate_study, write_table
+
+    data = write_table(simulate_study(None, n=200, seed=2), tmp_path / "responses.csv")
+    done = threading.Event()
+    irt = run_mod.irt_step
+
+    def slow_irt(*args, **kwargs):
+        out = irt(*args, **kwargs)
+        done.set()
+        return out
+
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError("cfa failed")
+
+    monkeypatch.setattr(run_mod, "irt_step", slow_irt)
+    monkeypatch.setattr(run_mod, "cfa_step", boom)
+    monkeypatch.setattr(run_mod, "_beside", lambda opts, n: True)
+    filters = list(warnings.filters)
+    with pytest.raises(ZeroDivisionError, match="cfa failed"):
+        validate(MSS, data, group="career_stage", id_column="id", quiet=True, options={"n_boot": 0,
+                                                                                     "parallel_iter": 10})
+    assert done.is_set()
+    assert _linalg._pinned == 0
+    assert list(warnings.filters) == filters
