@@ -1,7 +1,7 @@
 """Benchmark: the data-side steps of ``validate`` at scale (issue 16) — loading + data quality, item
 analysis, reliability and the scoring key, with wall time, CPU time and peak RSS per step.
 
-    python benchmarks/bench_scale_data.py [--quick] [--sizes 100000 1000000] [--data-dir DIR]
+    python benchmarks/bench_scale_data.py [--quick] [--sizes 100000 1000000] [--data-dir DIR] [--no-hugepages]
 
 ``--quick``: 100,000 rows only. For each size the demo study (28 items + 41 companion items, 3
 career stages; simulated once with seed 0 and cached in --data-dir, the same files as
@@ -100,8 +100,10 @@ def _child(path: str) -> None:
 
 
 def _run(path: Path) -> dict[str, list[float]]:
+    from bench_scale import child_env  # byte code cached as an installation has it (see there)
+
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          capture_output=True, text=True, env=child_env())
     if proc.returncode != 0:
         sys.exit(f"child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     out: dict[str, list[float]] = {}
@@ -116,6 +118,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="100,000 rows only")
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--data-dir", default="/tmp/psychometrics-bench-scale")
+    ap.add_argument("--no-hugepages", action="store_true", help="the child with NUMPY_MADVISE_HUGEPAGE=0 (bench_scale.py)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -127,7 +130,8 @@ def main() -> None:
     sizes = [100_000] if args.quick else args.sizes
     folder = Path(args.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"load average {os.getloadavg()[0]:.1f} (2-core machine: wall times inflate under load; compare CPU)")
+    print(f"load average {os.getloadavg()[0]:.1f} (2-core machine: wall times inflate under load; compare CPU)"
+          + ("; NUMPY_MADVISE_HUGEPAGE=0" if args.no_hugepages else ""))
     results = {n: _run(_data(n, folder)) for n in sizes}
     head = f"{'step':28s}" + "".join(f" | {f'{n:,} rows: wall / CPU s, peak in step / RSS after GB':>52s}" for n in sizes)
     print(head)

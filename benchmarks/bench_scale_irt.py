@@ -55,7 +55,7 @@ PARTS = (
 DIF_BLOCK = ("DIF block (wall; its CPU on all threads)", "_dif_and_lr_dif")
 
 
-from bench_scale import PeakRSS, _data  # noqa: E402  (the same cached files, simulated once with seed 0)
+from bench_scale import PeakRSS, _data, child_env  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
 def _child(path: Path) -> None:
@@ -155,7 +155,7 @@ def main() -> None:
     for n in sizes:
         path = _data(n, args.data_dir)
         proc = subprocess.run([sys.executable, __file__, "--child", str(path)], cwd=ROOT, capture_output=True,
-                              text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              text=True, env=child_env())
         if proc.returncode != 0:
             sys.exit(f"the IRT step failed at n = {n}:\n{proc.stderr[-3000:]}")
         res = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -42,7 +42,7 @@ SCALE = ROOT / "scales" / "mentorship_supportiveness.yaml"
 BUDGET = {"reliability": 2.0, "exploratory factor analysis": 0.5, "confirmatory factor analysis": 1.0,
           "measurement invariance": 1.5}
 
-from bench_scale import PeakRSS, _data  # noqa: E402  (the same cached files, simulated once with seed 0)
+from bench_scale import PeakRSS, _data, child_env  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
 def _child(path: Path, profile: str, cold: bool, unshared: bool = False) -> None:
@@ -166,7 +166,7 @@ def main() -> None:
         path = _data(n, args.data_dir)
         proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(args.profile or ""),
                                str(int(args.cold)), str(int(args.unshared))], cwd=ROOT, capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              env=child_env())
         if proc.returncode != 0:
             sys.exit(f"failed at n = {n}:\n{proc.stderr[-3000:]}")
         res = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -77,12 +77,12 @@ def main() -> None:
         _child(args.child, not args.no_irt)
         return
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_scale import _data  # the same cached files (simulated once, seed 0)
+    from bench_scale import _data, child_env  # the same cached files (simulated once, seed 0)
 
     path = _data(args.rows, Path(args.data_dir))
     print(f"load average {os.getloadavg()[0]:.1f}; {args.rows:,} rows")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(path)] + (["--no-irt"] if args.no_irt else [])
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=child_env())
     if proc.returncode != 0:
         sys.exit(f"child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     print(f"{'step':40s} {'wall s':>7s} {'CPU s':>7s} {'RSS before':>10s} {'peak in step':>12s} {'after':>7s} GB")

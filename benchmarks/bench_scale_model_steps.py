@@ -38,7 +38,7 @@ BUDGET = {"exploratory factor analysis": 0.5, "confirmatory factor analysis": 1.
           "validity": 1.5, "report": 1.5}
 
 
-from bench_scale import PeakRSS, _data  # noqa: E402  (the same cached files, simulated once with seed 0)
+from bench_scale import PeakRSS, _data, child_env  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
 def _child(path: Path, out: Path, irt: bool, profile: str) -> None:
@@ -102,7 +102,7 @@ def main() -> None:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(out_dir / f"out_{n}"),
                                str(int(args.irt)), str(args.profile or "")],
-                              cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              cwd=ROOT, capture_output=True, text=True, env=child_env())
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
             sys.exit(f"validate failed at n = {n}:\n{proc.stderr[-3000:]}")

@@ -42,7 +42,7 @@ SCALE = ROOT / "scales" / "mentorship_supportiveness.yaml"
 #: this area's steps and their CPU budget (s) at 1,000,000 rows (issue 16)
 BUDGET = {"validity": 1.5, "scoring key": 0.5, "report": 1.5}
 
-from bench_scale import _data  # noqa: E402  (the same cached files, simulated once with seed 0)
+from bench_scale import _data, child_env  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
 def _child(path: Path, out: Path, irt: bool) -> None:
@@ -77,7 +77,7 @@ def _child(path: Path, out: Path, irt: bool) -> None:
 
 def _startup() -> dict[str, float]:
     """Median wall s of a fresh import of the pipeline and of ``psychometrics --help``."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     out = {}
     for name, cmd in (("import psychometrics.pipeline.run", [sys.executable, "-c", "import psychometrics.pipeline.run"]),
                       ("psychometrics --help", [sys.executable, "-m", "psychometrics", "--help"])):
@@ -115,7 +115,7 @@ def main() -> None:
         t = time.perf_counter()
         proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(out_dir / f"out_{n}"),
                                str(int(not args.no_irt))], cwd=ROOT, capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              env=child_env())
         wall = time.perf_counter() - t
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:

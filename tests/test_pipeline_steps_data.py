@@ -39,3 +39,43 @@ def test_source_item_columns_dropped_after_loading_and_measures_unchanged(tmp_pa
         assert comp.extra.shape[1] == 0 and list(comp.frame.columns) == ["id", "career_stage"]
         assert d.companions_work[cid].items is comp.items
     assert np.array_equal(d.responses.raw.to_numpy(), direct.raw.to_numpy(), equal_nan=True)
+
+
+def test_shared_values_buffer_reused_across_measures_and_nothing_refers_to_it(tmp_path, monkeypatch):
+    """Inside ``shared_values_buffer`` (the data step) every Likert measure reads its answers into one
+    items × rows scratch: the same matrix for the scale and its companions, the loaded measures equal
+    loads without it (items, raw, careless screens, data quality, diagnostics), and none of them refers
+    to the scratch afterwards (overwriting it changes nothing)."""
+    from psychometrics.data import responses as resp_mod
+
+    study = simulate_study(None, n=300, seed=5)
+    path = write_table(study, tmp_path / "responses.csv")
+    scale = Scale.from_yaml(MSS)
+    found, _ = find_companions(scale, ())
+    opts = {"group": "career_stage", "id_column": "id"}
+    plain = load_responses(path, scale, **opts)
+    plain_comps = {cid: plain.load_companion(c) for cid, c in found.items()}
+    bases = []
+    original = resp_mod._values_out
+
+    def spy(k, n, likert):
+        out = original(k, n, likert)
+        bases.append(None if out is None else out.base)
+        return out
+
+    monkeypatch.setattr(resp_mod, "_values_out", spy)
+    with resp_mod.shared_values_buffer():
+        shared = load_responses(path, scale, **opts)
+        comps = {cid: shared.load_companion(c) for cid, c in found.items()}
+        scratch = bases[0]
+    assert len(bases) == 1 + len(found) and all(b is scratch for b in bases)  # the scale has the most items
+    scratch[...] = 99.0  # nothing loaded may see this
+    for a, b in [(shared, plain), *((comps[c], plain_comps[c]) for c in found)]:
+        pd.testing.assert_frame_equal(a.items, b.items)
+        pd.testing.assert_frame_equal(a.raw, b.raw)
+        pd.testing.assert_frame_equal(a.careless, b.careless)
+        assert a.quality.to_dict() == b.quality.to_dict()
+        assert [d.message for d in a.diagnostics] == [d.message for d in b.diagnostics]
+        assert not np.shares_memory(a.items.to_numpy(), scratch)
+    assert resp_mod._VALUES_BUFFER.get() is None  # outside the block: a new matrix per measure again
+    assert original(3, 4, True) is None

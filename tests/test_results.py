@@ -98,3 +98,25 @@ def test_to_jsonable_table_rows_checked_at_once_equal_value_by_value():
     assert tj([[1, float("nan")], [2, 3.0]]) == [[1, None], [2, 3.0]]
     assert tj([[np.int64(1), 2]]) == [[1, 2]] and type(tj([[np.int64(1), 2]])[0][0]) is int
     assert tj([1.5, 2.5]) == [1.5, 2.5] and tj([1.5, float("inf")]) == [1.5, None]
+
+
+def test_to_jsonable_mixed_tables_from_one_object_array_equal_the_column_path():
+    # issue 16: a table of numbers, booleans and text is read from one object array; the same JSON values
+    # (and value types) as the column-by-column path and as value by value
+    from psychometrics import _results as r
+
+    def by_column(frame):
+        return [r._column_jsonable(col) for _, col in frame.items()]
+
+    mixed = pd.DataFrame({"a": [1.0, np.nan, np.inf], "b": [1, 2, 3], "c": ["x", None, "z"], "d": [True, False, True],
+                          "f": np.array([1.5, np.nan, 3], dtype=np.float32), "u": np.array([2**63, 1, 2], np.uint64),
+                          "o": pd.Series([(1, 2), "s", np.float64(-np.inf)], dtype=object),
+                          "t": pd.Series(["p", "q", None], dtype="string"), "i8": np.array([-1, 0, 1], np.int8)})
+    dup = pd.DataFrame([[1.0, 2, "x"], [np.nan, 4, None]], columns=["a", "a", "b"])
+    frames = [mixed, mixed.iloc[:0], mixed.iloc[:, [0, 2]], dup, mixed[["c", "t"]], mixed[["b", "d", "i8", "u"]]]
+    for frame in frames:
+        assert all(r._objects_exact(t) for t in frame.dtypes)
+        fast, slow = r._object_columns_jsonable(frame), by_column(frame)
+        assert json.dumps(fast) == json.dumps(slow)
+        assert [[type(v) for v in col] for col in fast] == [[type(v) for v in col] for col in slow]
+        assert r._frame_columns_jsonable(frame) == fast if frame.shape[1] > 1 else True

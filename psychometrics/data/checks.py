@@ -188,15 +188,16 @@ def _respondent_ids(work: pd.DataFrame, id_column: str | None, *, where: str, ki
 # ------------------------------------------------------------------- values
 def _numeric_values(work: pd.DataFrame, item_ids: list[str], item_col: Mapping[str, str], rf: ResponseFormat,
                     declared_missing: Mapping[str, list[tuple[float, float]]], *, kind: str,
-                    label: str) -> tuple[np.ndarray, Counts]:
+                    label: str, out: np.ndarray | None = None) -> tuple[np.ndarray, Counts]:
     """Item values as floats, **items × rows** (each item's answers contiguous, as they are read column by
     column), with missing codes and declared missing values set to NaN.
 
     Also returns the missing values counted per reason and item. Raises, listing every
-    item, when a column holds text or true/false values.
+    item, when a column holds text or true/false values. ``out``: a float64 items × rows array to
+    write them into (every entry is written), else a new one.
     """
     n = len(work)
-    values = np.empty((len(item_ids), n), dtype=float)
+    values = np.empty((len(item_ids), n), dtype=float) if out is None else out
     counts = {r: np.zeros(len(item_ids), dtype=np.int64) for r in REASONS}
     non_numeric: list[str] = []
     for j, item in enumerate(item_ids):

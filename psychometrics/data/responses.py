@@ -10,7 +10,9 @@ result and its builder live in one module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -249,6 +251,43 @@ def load_responses(
 
 
 
+#: the items × rows scratch of :func:`shared_values_buffer` (None outside it): one per context, so per thread
+_VALUES_BUFFER: ContextVar[list | None] = ContextVar("psychometrics_values_buffer", default=None)
+
+
+@contextmanager
+def shared_values_buffer() -> Iterator[None]:
+    """Measures loaded inside the block (:func:`load_responses`, :meth:`Responses.load_companion`) read
+    their answers into one items × rows scratch matrix, grown to the largest measure and reused.
+
+    Each Likert measure's answers are read item by item into an items × rows matrix, checked, screened
+    and summarised, and then dropped (its scored rows are kept; its raw answers are rebuilt from them):
+    a new matrix per measure means writing into memory new to the process for each, which costs far
+    more than the writes themselves (page faults and the kernel's huge-page compaction: at 10⁶ rows
+    0.33 GB for the four companions of the demo study). The data step loads the companions inside
+    the block (``pipeline/steps/data.py::finish_data``). Inside the block the matrix is
+    reused; nothing refers to it after a measure is loaded (a measure whose raw answers are kept —
+    not Likert — gets its own matrix). The numbers are the same: every entry is written before it is
+    read. Context-local, so two threads loading data do not share it.
+    """
+    token = _VALUES_BUFFER.set([None])
+    try:
+        yield
+    finally:
+        _VALUES_BUFFER.reset(token)
+
+
+def _values_out(k: int, n: int, likert: bool) -> np.ndarray | None:
+    """The scratch of :func:`shared_values_buffer` as a k × n matrix (grown when too small), or None."""
+    holder = _VALUES_BUFFER.get()
+    if holder is None or not likert:
+        return None
+    if holder[0] is None or holder[0].size < k * n:
+        holder[0] = None  # the smaller one freed before the larger one is allocated
+        holder[0] = np.empty(k * n)
+    return holder[0][:k * n].reshape(k, n)
+
+
 def _scored_rows(values: np.ndarray, rev: list[int], total: float) -> np.ndarray:
     """The scored answers, rows × items (C order, as ``Responses.items`` has always been built), from the
     items × rows ``values``: reverse-keyed items as ``total − x`` (``total`` = min + max).
@@ -323,7 +362,8 @@ def _load_frame(
 
     rf = scale.response_format
     n = len(work)
-    values, counts = _numeric_values(work, item_ids, item_col, rf, declared_missing, kind=kind, label=label)
+    values, counts = _numeric_values(work, item_ids, item_col, rf, declared_missing, kind=kind, label=label,
+                                     out=_values_out(len(item_ids), n, rf.type == "likert"))
     values = _check_range(values, work.index, item_ids, rf, out_of_range, counts, kind=kind, label=label,
                           where=where, diagnostics=diagnostics)
 

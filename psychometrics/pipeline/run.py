@@ -305,6 +305,9 @@ def validate(
 
         environment(str(template))  # a bad folder stops here, before any work
     ordinal, ordinal_why = resolve_ordinal(scale, opts)
+    from psychometrics.pipeline._prewarm import prewarm
+
+    prewarm(irt=bool(opts.irt))  # the later steps' imports on a thread while the data step reads (GIL-free parse)
     run = Runner(quiet, total=9 + bool(opts.irt) + bool(opts.crosscheck) + bool(opts.short_form))
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 

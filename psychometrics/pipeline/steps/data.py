@@ -88,14 +88,17 @@ def finish_data(first: ScaleRows, data: str | Path | pd.DataFrame, scale: Scale,
                 ) -> DataStep:
     """The second part of the data step: the companion measures, the source table without the measures'
     item columns, the one-pass Dask statistics (partitioned Parquet) and the missing-data diagnostics."""
+    from psychometrics.data.responses import shared_values_buffer
+
     resp = first.responses
     comps = {}
     absent = []
-    for cid, comp in first.found.items():
-        if any(i in resp.frame.columns for i in comp.item_ids):
-            comps[cid] = resp.load_companion(comp)
-        else:
-            absent.append(cid)
+    with shared_values_buffer():  # one items × rows scratch for the companions (not new memory for each)
+        for cid, comp in first.found.items():
+            if any(i in resp.frame.columns for i in comp.item_ids):
+                comps[cid] = resp.load_companion(comp)
+            else:
+                absent.append(cid)
     resp, comps = _without_item_columns(resp, comps, opts)
     analysed = first.analysed
     work = first.work
