@@ -97,7 +97,6 @@ def pairwise_correlation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return r, n
 
 
-@functools.lru_cache(maxsize=2)
 def blas_controller(numpy_only: bool = False) -> Any:
     """One threadpoolctl controller (scanning the loaded libraries is the slow part), or None.
 
@@ -105,7 +104,16 @@ def blas_controller(numpy_only: bool = False) -> Any:
     sees (and limits) both numpy's and scipy's BLAS. threadpoolctl comes with scikit-learn.
     ``numpy_only``: without that import (about 0.5 s when nothing has loaded scipy yet), for
     code that calls numpy's BLAS only (the data layer's screens and item analysis).
+
+    Created once per kind (one cache entry each: a new controller created on one thread while
+    another restores a limit can leave OpenBLAS at the limit — seen with threadpoolctl 3 — so the
+    lanes never create one, :func:`one_blas_thread_per_lane`).
     """
+    return _controller(bool(numpy_only))
+
+
+@functools.lru_cache(maxsize=None)
+def _controller(numpy_only: bool) -> Any:
     try:
         if not numpy_only:
             import scipy.optimize  # noqa: F401
@@ -148,8 +156,10 @@ def all_core_blas() -> Any:
     """
     import os
 
+    if _pinned:  # no cores to give inside one_blas_thread_per_lane (and no controller created there)
+        return nullcontext()
     controller = blas_controller()
-    if controller is None or _pinned:  # (no cores to give inside one_blas_thread_per_lane)
+    if controller is None:  # pragma: no cover
         return nullcontext()
     try:
         cores = len(os.sched_getaffinity(0))
@@ -167,7 +177,11 @@ def in_lane() -> bool:
 
 @contextmanager
 def one_blas_thread_per_lane() -> Iterator[None]:
-    """One BLAS thread in every thread of the process for the block, which may be entered by several threads.
+    """One BLAS thread in every thread of the process for the block (nestable).
+
+    Enter it on one thread around the threads that run concurrently (``pipeline.run`` does so on
+    the main thread): restoring the limit on one thread while another creates or queries a
+    threadpoolctl controller can leave OpenBLAS at the limit (seen with threadpoolctl 3).
 
     For pipeline steps running concurrently on the cores (``pipeline.run``): each lane keeps one core
     busy, and BLAS threads of their own would oversubscribe them. Inside, :func:`single_thread_blas`

@@ -1,10 +1,11 @@
-"""_linalg's BLAS thread helpers: :func:`one_blas_thread_per_lane` holds one BLAS thread for the block
-(entered by several threads), the per-region helpers leave it alone inside, and the limits come back."""
+"""_linalg's BLAS thread helpers: :func:`one_blas_thread_per_lane` holds one BLAS thread while the
+pipeline's lanes run, the per-region helpers leave it alone inside, and the limits come back."""
 
 from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from psychometrics import _linalg
@@ -17,26 +18,31 @@ def _blas_threads() -> list[int]:
 
 
 def test_one_blas_thread_per_lane_pins_and_restores():
-    _linalg.blas_controller()  # (loads scipy's own BLAS too, as the helpers do)
+    """As the pipeline uses it: the main thread holds the limit around the lanes' threads, which run
+    products inside ``single_thread_blas`` and ``all_core_blas`` (no-ops there: leaving them does not
+    lift the limit); afterwards the limits are those before. The limits are read inside through the
+    cached controller — no new controller is created while the lanes run (a new one created on one
+    thread while another restores a limit could leave OpenBLAS at the limit, threadpoolctl 3)."""
+    controller = _linalg.blas_controller()  # (loads scipy's own BLAS too, as the helpers do)
     before = _blas_threads()
-    inside: list[list[int]] = []
-    entered = threading.Barrier(2)
+    seen: list[list[int]] = []
+    x = np.random.default_rng(0).random((300, 300))
 
     def lane() -> None:
-        with _linalg.one_blas_thread_per_lane():
-            entered.wait(timeout=10)
-            with _linalg.all_core_blas():  # no cores to give inside the lanes
-                inside.append(_blas_threads())
+        for _ in range(3):
+            with _linalg.all_core_blas():
+                x @ x
             with _linalg.single_thread_blas():
-                pass
-            inside.append(_blas_threads())  # leaving single_thread_blas did not lift the limit
-            entered.wait(timeout=10)
+                x @ x
 
-    threads = [threading.Thread(target=lane) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert inside and all(set(x) == {1} for x in inside)
+    with _linalg.one_blas_thread_per_lane():
+        seen.append([lib["num_threads"] for lib in controller.info()])
+        threads = [threading.Thread(target=lane) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seen.append([lib["num_threads"] for lib in controller.info()])
+    assert seen and all(set(x) == {1} for x in seen)
     assert _linalg._pinned == 0
     assert _blas_threads() == before
