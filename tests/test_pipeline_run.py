@@ -53,25 +53,25 @@ def test_irt_beside_the_model_steps_gives_the_sequential_results(tmp_path, monke
     monkeypatch.setattr(irt_step_mod, "_irt_step", spy)
     monkeypatch.setattr(data_step_mod, "_missing_data", spy_rest)
     outs = {}
-    for name, rows in (("sequential", 10 ** 12), ("beside", 0)):
-        monkeypatch.setattr(run_mod, "CONCURRENT_STEPS_ROWS", rows)
-        monkeypatch.setattr(run_mod, "_beside", lambda opts, n: bool(opts.irt) and n >= run_mod.CONCURRENT_STEPS_ROWS)
-        res = validate(MSS, data, group="career_stage", id_column="id", out=tmp_path / name, quiet=True,
-                       options=FAST)
-        outs[name] = res
-    assert threads == ["MainThread", "psychometrics: item response theory"]
-    assert rest == ["MainThread", "psychometrics: data quality"]
-    a, b = _results(tmp_path / "sequential" / "results.json"), _results(tmp_path / "beside" / "results.json")
-    assert a == b
+    modes = {"sequential": (False, False), "data beside": (True, False), "beside": (True, True)}  # (≥ 500,000 rows:
+    for name, lanes in modes.items():                                       # the data step's second part only)
+        monkeypatch.setattr(run_mod, "_beside", lambda opts, n, lanes=lanes: lanes)
+        outs[name] = validate(MSS, data, group="career_stage", id_column="id", out=tmp_path / name, quiet=True,
+                              options=FAST)
+    assert threads == ["MainThread", "MainThread", "psychometrics: item response theory"]
+    assert rest == ["MainThread", "psychometrics: data quality", "psychometrics: data quality"]
+    a = _results(tmp_path / "sequential" / "results.json")
     assert a["irt"]  # (the IRT step's results are part of the comparison)
     assert a["data_quality"]["careless"]["rows_excluded"]  # (a subset of the rows analysed)
-    keys = [json.loads((tmp_path / name / "scoring_key.json").read_text(encoding="utf-8")) for name in outs]
-    for key in keys:
-        key.pop("created")  # (the clock)
-    assert keys[0] == keys[1]
-    seq, par = outs["sequential"], outs["beside"]
-    assert seq.diagnostics == par.diagnostics
-    assert list(par.timings) == list(seq.timings)  # the steps' places are planned, whichever ran first
+    key = json.loads((tmp_path / "sequential" / "scoring_key.json").read_text(encoding="utf-8"))
+    key.pop("created")  # (the clock)
+    for name in ("data beside", "beside"):
+        assert _results(tmp_path / name / "results.json") == a, name
+        other = json.loads((tmp_path / name / "scoring_key.json").read_text(encoding="utf-8"))
+        other.pop("created")
+        assert other == key, name
+        assert outs[name].diagnostics == outs["sequential"].diagnostics, name
+        assert list(outs[name].timings) == list(outs["sequential"].timings)  # planned places, whichever ran first
 
 
 def test_runner_beside_join_records_in_start_order_and_reraises(capsys):
@@ -122,7 +122,7 @@ def test_a_failing_main_lane_waits_for_the_irt_lane(monkeypatch, tmp_path):
 
     monkeypatch.setattr(run_mod, "irt_step", slow_irt)
     monkeypatch.setattr(run_mod, "cfa_step", boom)
-    monkeypatch.setattr(run_mod, "_beside", lambda opts, n: True)
+    monkeypatch.setattr(run_mod, "_beside", lambda opts, n: (True, True))
     filters = list(warnings.filters)
     with pytest.raises(ZeroDivisionError, match="cfa failed"):
         validate(MSS, data, group="career_stage", id_column="id", quiet=True, options={"n_boot": 0,

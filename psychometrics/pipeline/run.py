@@ -341,15 +341,15 @@ def validate(
     )
 
 
-#: from this many analysed rows, with two or more cores, the IRT step runs on a second thread beside the
-#: model steps (item analysis … validity; it needs none of their results) with one BLAS thread per lane.
-#: The numbers are those of the steps one after the other, bit for bit
-#: (tests/test_pipeline_run.py::test_irt_beside_the_model_steps_gives_the_sequential_results)
+#: from this many analysed rows, with two or more cores, the second part of the data step (companion
+#: measures, missing data) runs on a thread beside the model steps, and — below
+#: :data:`CONCURRENT_STEPS_MAX_ROWS` — item analysis and the IRT step too (neither needs the model steps'
+#: results), with one BLAS thread per lane. The numbers are those of the steps one after the other, bit
+#: for bit (tests/test_pipeline_run.py::test_irt_beside_the_model_steps_gives_the_sequential_results)
 CONCURRENT_STEPS_ROWS = 10_000
-#: ... and below this many: the two lanes' working memory adds up (at 10⁶ rows of the demo study the run's
-#: peak would be 2.1–2.3 GB instead of 1.85 GB: the IRT step's +0.5–0.7 GB beside reliability's, the
-#: invariance ladder's or validity's +0.45–0.55 GB on the 1.1 GB the data step holds), see
-#: docs/large-samples.md
+#: ... below this many the IRT step beside them: the lanes' working memory adds up (at 10⁶ rows of the
+#: demo study the run's peak would be 2.7 GB instead of 1.9 GB: the IRT step's +0.5–0.7 GB beside the
+#: model steps' on the 1.1 GB the data step holds), see docs/large-samples.md
 CONCURRENT_STEPS_MAX_ROWS = 500_000
 
 
@@ -364,22 +364,24 @@ def _ordinal_rows(work: Any, samples: Any) -> Any:
     return OrdinalRows(work.items, (samples.calibration, samples.validation), work.group)
 
 
-def _beside(opts: ValidationOptions, rows: int) -> bool:
-    """Whether the IRT step runs beside the model steps (:data:`CONCURRENT_STEPS_ROWS`,
-    :data:`CONCURRENT_STEPS_MAX_ROWS`)."""
+def _beside(opts: ValidationOptions, rows: int) -> tuple[bool, bool]:
+    """Whether the rest of the data step, and whether the IRT step (with item analysis), run beside the
+    model steps (:data:`CONCURRENT_STEPS_ROWS`, :data:`CONCURRENT_STEPS_MAX_ROWS`)."""
     import os
 
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         cores = os.cpu_count() or 1
-    return bool(opts.irt) and CONCURRENT_STEPS_ROWS <= rows < CONCURRENT_STEPS_MAX_ROWS and cores > 1
+    rest = rows >= CONCURRENT_STEPS_ROWS and cores > 1
+    return rest, rest and bool(opts.irt) and rows < CONCURRENT_STEPS_MAX_ROWS
 
 
 def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts: ValidationOptions, ordinal: bool,
                ordinal_why: str, command: str | None, extra_provenance: Mapping[str, Any] | None) -> RunState:
-    """Steps 1–8 in order (from :data:`CONCURRENT_STEPS_ROWS` rows the rest of the data step, item analysis
-    and the IRT step beside the others); their results as the run state."""
+    """Steps 1–8 in order (from :data:`CONCURRENT_STEPS_ROWS` rows the rest of the data step — and below
+    :data:`CONCURRENT_STEPS_MAX_ROWS` item analysis and the IRT step — beside the others); their results
+    as the run state."""
     from contextlib import nullcontext
 
     from psychometrics._linalg import one_blas_thread_per_lane
@@ -389,39 +391,45 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
               "confirmatory factor analysis", "measurement invariance"] + ["item response theory"] * bool(opts.irt)
              + ["short form"] * bool(opts.short_form) + ["validity", "scoring key"])
     first = run.run("data quality", load_scale_rows, data, scale, opts)
-    beside = _beside(opts, first.work.items.shape[0])
+    rest_beside, irt_beside = _beside(opts, first.work.items.shape[0])
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
-    if not beside:
+    d: Any = first  # until the data step's second part is in: its first part (the same samples)
+    if not rest_beside:
         d = run.run("data quality", finish_data, first, data, scale, opts, rest_of=_REST_OF_DATA)
         first = None  # (the source table with the item columns: freed)
-        work = d.work
-    else:
-        work = first.work  # the same answers; its source table still has the item columns until `d`
-    with one_blas_thread_per_lane() if beside else nullcontext():
-        # beside: the rest of the data step (companion measures, missing data), item analysis and the IRT
-        # step on threads of their own
+    work = d.work  # (before the second part: the same answers, the source table still with the item columns)
+    with one_blas_thread_per_lane() if rest_beside else nullcontext():
         rest = run.beside("data quality", finish_data, first, data, scale, opts,
-                          rest_of=_REST_OF_DATA) if beside else None
-        item_lane = run.beside("item analysis", analyse_items, work.items, scale) if beside else None
-        lane = run.beside("item response theory", irt_step, work, scale, opts) if beside else None
+                          rest_of=_REST_OF_DATA) if rest_beside else None
+        first = None
+        item_lane = run.beside("item analysis", analyse_items, work.items, scale) if irt_beside else None
+        lane = run.beside("item response theory", irt_step, work, scale, opts) if irt_beside else None
+
+        def settle(wait: bool = False) -> None:
+            """The data step's second part in, once done (its reduced source table replaces the first's)."""
+            nonlocal d, work, rest
+            if rest is not None and (wait or not rest.thread.is_alive()):
+                d, rest = run.join(rest), None
+                work = d.work
+
         try:
-            items = run.run("item analysis", analyse_items, work.items, scale) if not beside else None
+            items = run.run("item analysis", analyse_items, work.items, scale) if item_lane is None else None
+            settle()
             est = resolve_estimation(opts, ordinal)
-            samples = first if beside else d
-            shared = _ordinal_rows(work, samples) if ordinal else None  # coded and tabulated once for four steps
+            shared = _ordinal_rows(work, d) if ordinal else None  # coded and tabulated once for four steps
             reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est,
                                   ordinal_rows=shared)
-            efa = run.run("exploratory factor analysis", efa_step, work.items.loc[samples.calibration], scale, opts,
+            settle()
+            efa = run.run("exploratory factor analysis", efa_step, work.items.loc[d.calibration], scale, opts,
                           rng, ordinal, est.fiml, ordinal_rows=shared)
-            cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[samples.validation], scale,
+            settle()
+            cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale,
                           ordinal, est, ordinal_missing(opts), ordinal_rows=shared)
-            inv_rows = samples.analysed if opts.invariance_sample == "full" else samples.validation
+            settle(wait=True)  # (the invariance ladder's working memory is the largest: not beside the second part's)
+            inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
             invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est,
                                  ordinal_rows=shared)
             shared = None  # (its int8 codes: 28 MB at 10⁶ rows, not kept through the IRT step)
-            if rest is not None:
-                d, rest = run.join(rest), None
-                work = d.work
             irt = None
             if opts.irt and lane is None:
                 irt = run.run("item response theory", irt_step, work, scale, opts, invariance)
