@@ -13,8 +13,10 @@ from psychometrics import _linalg
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
 
-def _blas_threads() -> list[int]:
-    return [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+def _blas_threads(info: list[dict] | None = None) -> list[int]:
+    """BLAS threads of every BLAS library (not OpenMP's, which scikit-learn may have loaded)."""
+    info = threadpoolctl.threadpool_info() if info is None else info
+    return [lib["num_threads"] for lib in info if lib["user_api"] == "blas"]
 
 
 def test_one_blas_thread_per_lane_pins_and_restores():
@@ -36,13 +38,13 @@ def test_one_blas_thread_per_lane_pins_and_restores():
                 x @ x
 
     with _linalg.one_blas_thread_per_lane():
-        seen.append([lib["num_threads"] for lib in controller.info()])
+        seen.append(_blas_threads(controller.info()))
         threads = [threading.Thread(target=lane) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        seen.append([lib["num_threads"] for lib in controller.info()])
+        seen.append(_blas_threads(controller.info()))
     assert seen and all(set(x) == {1} for x in seen)
     assert _linalg._pinned == 0
     assert _blas_threads() == before
