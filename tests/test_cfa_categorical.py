@@ -432,16 +432,9 @@ def test_score_tests_match_lavaan(name):
 def _modindices_row_by_row(e):
     """The WLSMV modification-index table exactly as before issue 16's vectorised pass: one
     ``standardize`` call and one record per candidate."""
-    from psychometrics.cfa.specification import Parameter
-
-    spec, ov, lv, rec = e.spec, list(e.spec.observed), list(e.spec.latent), []
+    rec = []
     for g in range(e.G):
-        have = {(p.lhs, p.op, p.rhs) for p in spec.parameters if p.group == g}
-        have |= {(p.rhs, p.op, p.lhs) for p in spec.parameters if p.group == g and p.op == "~~"}
-        cands = [Parameter(f, "=~", v, g, True, matrix="lambda", row=i, col=j)
-                 for j, f in enumerate(lv) for i, v in enumerate(ov) if (f, "=~", v) not in have]
-        cands += [Parameter(ov[j], "~~", ov[i], g, True, matrix="theta", row=i, col=j)
-                  for j in range(len(ov)) for i in range(j + 1, len(ov)) if (ov[j], "~~", ov[i]) not in have]
+        cands = e.candidates(g)  # (the same candidates; the computation below is the previous one)
         De = e._candidate_jacobian(g, cands)
         gm = e.moments[g]
         r = gm.s - e.model.sigma(e.parts[g])

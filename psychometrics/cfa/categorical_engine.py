@@ -152,6 +152,19 @@ class CategoricalEngine:
     def vcov_frame(self, group: str | None = None) -> pd.DataFrame:
         return vcov_frame(self.spec, self.V, group)
 
+    def candidates(self, g: int) -> list:
+        """Group ``g``'s modification-index candidates (lavaan's order): every loading and residual
+        covariance of the observed variables the model does not have."""
+        spec = self.spec
+        ov, lv = list(spec.observed), list(spec.latent)
+        have = {(p.lhs, p.op, p.rhs) for p in spec.parameters if p.group == g}
+        have |= {(p.rhs, p.op, p.lhs) for p in spec.parameters if p.group == g and p.op == "~~"}
+        cands = [Parameter(f, "=~", v, g, True, matrix="lambda", row=i, col=j)
+                 for j, f in enumerate(lv) for i, v in enumerate(ov) if (f, "=~", v) not in have]
+        cands += [Parameter(ov[j], "~~", ov[i], g, True, matrix="theta", row=i, col=j)
+                  for j in range(len(ov)) for i in range(j + 1, len(ov)) if (ov[j], "~~", ov[i]) not in have]
+        return cands
+
     def _candidate_jacobian(self, g: int, rows: list[Parameter]) -> np.ndarray:
         """∂σ_g/∂ψ for parameters ``rows`` (λ, θ offdiag, ...) not in the model, at the estimates."""
         part = self.parts[g]
@@ -172,19 +185,12 @@ class CategoricalEngine:
         V = A₁₁ − A₁₂A₂₂⁻¹A₂₁, MI = N·g²/V and EPC = −g/V (candidates with
         V < ε^(1/3), not identified when freed, are dropped as lavaan does).
         """
-        spec = self.spec
-        ov, lv = list(spec.observed), list(spec.latent)
         cols = ["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]
         rec = []
         if self.singular:
             raise EstimationError("modification indices need a non-singular information matrix")
         for g in range(self.G):
-            have = {(p.lhs, p.op, p.rhs) for p in spec.parameters if p.group == g}
-            have |= {(p.rhs, p.op, p.lhs) for p in spec.parameters if p.group == g and p.op == "~~"}
-            cands = [Parameter(f, "=~", v, g, True, matrix="lambda", row=i, col=j)
-                     for j, f in enumerate(lv) for i, v in enumerate(ov) if (f, "=~", v) not in have]
-            cands += [Parameter(ov[j], "~~", ov[i], g, True, matrix="theta", row=i, col=j)
-                      for j in range(len(ov)) for i in range(j + 1, len(ov)) if (ov[j], "~~", ov[i]) not in have]
+            cands = self.candidates(g)
             if not cands:
                 continue
             De = self._candidate_jacobian(g, cands)

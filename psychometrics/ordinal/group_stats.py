@@ -253,16 +253,22 @@ def ordinal_sample_stats(
         with _nacov.nacov_rows(shares[g]):
             # = polychoric(DataFrame of the group's recoded answers 1..K, ordered=True, acov=True, missing=missing)
             res = polychoric_from_codes(codes[bounds[g]:bounds[g + 1]], items, K, missing=missing, acov=True)
-        for dg in res.diagnostics:
-            where = f" (group {quote(lab)})" if group is not None else ""
-            diags.append(Diagnostic(dg.category, dg.message + where))
-        if res.acov is None:
-            raise EstimationError(
-                f"the asymptotic covariance of the polychoric correlations{' in group ' + repr(lab) if group else ''} "
-                "is undefined (a correlation of ±1); merge or drop redundant items"
-            )
-        out.append(_from_polychoric(res, items))
+        out.append(_group_stats(res, items, lab, group, diags))
     return out, labels, n_excluded
+
+
+def _group_stats(res, items, lab, group, diags) -> OrdinalSampleStats:
+    """One group's sample statistics from its polychoric fit: the fit's diagnostics (naming the group)
+    into ``diags``; an undefined asymptotic covariance is an error."""
+    for dg in res.diagnostics:
+        where = f" (group {quote(lab)})" if group is not None else ""
+        diags.append(Diagnostic(dg.category, dg.message + where))
+    if res.acov is None:
+        raise EstimationError(
+            f"the asymptotic covariance of the polychoric correlations{' in group ' + repr(lab) if group else ''} "
+            "is undefined (a correlation of ±1); merge or drop redundant items"
+        )
+    return _from_polychoric(res, items)
 
 
 def _check_coverage(values, items, bounds, labels, group, diags, n_missing=None) -> None:
@@ -495,15 +501,7 @@ def _coded_sample_stats(shared, data: pd.DataFrame, items: Sequence[str], group:
         with _nacov.nacov_rows(shares[g]):
             res = polychoric_from_codes(codes[bounds[g]:bounds[g + 1]], items, K, missing="pairwise", acov=True,
                                         tables=Tg)
-        for dg in res.diagnostics:
-            where = f" (group {quote(lab)})" if group is not None else ""
-            diags.append(Diagnostic(dg.category, dg.message + where))
-        if res.acov is None:
-            raise EstimationError(
-                f"the asymptotic covariance of the polychoric correlations{' in group ' + repr(lab) if group else ''} "
-                "is undefined (a correlation of ±1); merge or drop redundant items"
-            )
-        out.append(_from_polychoric(res, items))
+        out.append(_group_stats(res, items, lab, group, diags))
     return out, labels, n_excluded
 
 
