@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "all_core_blas", "blas_controller",
-           "one_blas_thread_per_lane", "in_lane"]
+           "one_blas_thread_per_lane", "in_lane", "usable_cores"]
 
 #: threadpoolctl's limits are process-wide: while steps run on several threads (lanes) BLAS keeps one
 #: thread (:func:`one_blas_thread_per_lane`) and the per-region helpers must not change it under the other
@@ -154,18 +154,22 @@ def all_core_blas() -> Any:
     On an oversubscribed machine the threads can wait for each other; without threadpoolctl
     nothing changes.
     """
-    import os
-
     if _pinned:  # no cores to give inside one_blas_thread_per_lane (and no controller created there)
         return nullcontext()
     controller = blas_controller()
     if controller is None:  # pragma: no cover
         return nullcontext()
+    return controller.limit(limits=usable_cores(), user_api="blas")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity; ``os.cpu_count()`` where there is none)."""
+    import os
+
     try:
-        cores = len(os.sched_getaffinity(0))
+        return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return controller.limit(limits=max(cores, 1), user_api="blas")
+        return os.cpu_count() or 1
 
 
 def in_lane() -> bool:
@@ -179,15 +183,13 @@ def in_lane() -> bool:
 def one_blas_thread_per_lane() -> Iterator[None]:
     """One BLAS thread in every thread of the process for the block (nestable).
 
-    Enter it on one thread around the threads that run concurrently (``pipeline.run`` does so on
-    the main thread): restoring the limit on one thread while another creates or queries a
-    threadpoolctl controller can leave OpenBLAS at the limit (seen with threadpoolctl 3).
-
-    For pipeline steps running concurrently on the cores (``pipeline.run``): each lane keeps one core
-    busy, and BLAS threads of their own would oversubscribe them. Inside, :func:`single_thread_blas`
-    and :func:`all_core_blas` change nothing (their limits are process-wide; the block's own is
-    restored when its last user leaves). A ``gemm`` / ``syrk`` gives the same numbers with any thread
-    count (see :func:`all_core_blas`).
+    For pipeline steps running concurrently on the cores: each lane keeps one core busy, and BLAS
+    threads of their own would oversubscribe them. Enter it on one thread around the threads that run
+    concurrently (``pipeline.run`` does so on the main thread): restoring the limit on one thread while
+    another creates or queries a threadpoolctl controller can leave OpenBLAS at the limit (seen with
+    threadpoolctl 3). Inside, :func:`single_thread_blas` and :func:`all_core_blas` change nothing
+    (their limits are process-wide; the block's own is restored when its last user leaves). A
+    ``gemm`` / ``syrk`` gives the same numbers with any thread count (see :func:`all_core_blas`).
     """
     global _pinned, _pin_limiter
     controller = blas_controller()

@@ -356,24 +356,12 @@ CONCURRENT_STEPS_MAX_ROWS = 500_000
 _REST_OF_DATA = "companion measures and missing data"
 
 
-def _ordinal_rows(work: Any, samples: Any) -> Any:
-    """The analysed rows coded once, with their category tables per sample × group (``DataStep.ordinal_rows``;
-    ``samples``: the data step or its first part, which has the same samples)."""
-    from psychometrics.ordinal.shared import OrdinalRows
-
-    return OrdinalRows(work.items, (samples.calibration, samples.validation), work.group)
-
-
 def _beside(opts: ValidationOptions, rows: int) -> tuple[bool, bool]:
     """Whether the rest of the data step, and whether the IRT step (with item analysis), run beside the
     model steps (:data:`CONCURRENT_STEPS_ROWS`, :data:`CONCURRENT_STEPS_MAX_ROWS`)."""
-    import os
+    from psychometrics._linalg import usable_cores
 
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    rest = rows >= CONCURRENT_STEPS_ROWS and cores > 1
+    rest = rows >= CONCURRENT_STEPS_ROWS and usable_cores() > 1
     return rest, rest and bool(opts.irt) and rows < CONCURRENT_STEPS_MAX_ROWS
 
 
@@ -396,12 +384,11 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     d: Any = first  # until the data step's second part is in: its first part (the same samples)
     if not rest_beside:
         d = run.run("data quality", finish_data, first, data, scale, opts, rest_of=_REST_OF_DATA)
-        first = None  # (the source table with the item columns: freed)
     work = d.work  # (before the second part: the same answers, the source table still with the item columns)
     with one_blas_thread_per_lane() if rest_beside else nullcontext():
         rest = run.beside("data quality", finish_data, first, data, scale, opts,
                           rest_of=_REST_OF_DATA) if rest_beside else None
-        first = None
+        first = None  # (its source table with the item columns: freed once the second part is in)
         item_lane = run.beside("item analysis", analyse_items, work.items, scale) if irt_beside else None
         lane = run.beside("item response theory", irt_step, work, scale, opts) if irt_beside else None
 
@@ -416,7 +403,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
             items = run.run("item analysis", analyse_items, work.items, scale) if item_lane is None else None
             settle()
             est = resolve_estimation(opts, ordinal)
-            shared = _ordinal_rows(work, d) if ordinal else None  # coded and tabulated once for four steps
+            shared = d.ordinal_rows() if ordinal else None  # coded and tabulated once for four steps
             reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est,
                                   ordinal_rows=shared)
             settle()

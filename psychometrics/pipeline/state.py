@@ -37,15 +37,28 @@ if TYPE_CHECKING:
     from psychometrics.validity import ConstructValidity, HypothesisEvaluation
 
 __all__ = ["DataStep", "ReliabilityStep", "EFAStep", "CFAStep", "InvarianceStep", "ValidityStep", "CrosscheckStep",
-           "IRTStep",
+           "IRTStep", "SharedOrdinalRows",
            "RunState"]
 
 _SCREENS = ("longstring", "mahalanobis", "evenodd")
 
 
 # ----------------------------------------------------------------------- data
+class SharedOrdinalRows:
+    """``ordinal_rows()`` of a data step (or its first part): both hold the analysed rows (``work``) and the
+    ``calibration`` / ``validation`` samples."""
+
+    def ordinal_rows(self) -> OrdinalRows:
+        """The analysed rows' items coded once, with their bivariate category tables per (calibration /
+        validation) × group cell computed on first use, for the ordinal steps (reliability, EFA, CFA,
+        invariance; :class:`~psychometrics.ordinal.shared.OrdinalRows`, thread-safe). A new object per call."""
+        from psychometrics.ordinal.shared import OrdinalRows
+
+        return OrdinalRows(self.work.items, (self.calibration, self.validation), self.work.group)
+
+
 @dataclass(frozen=True, eq=False)
-class DataStep:
+class DataStep(SharedOrdinalRows):
     """The loaded responses and the samples every later step uses.
 
     Attributes
@@ -85,14 +98,6 @@ class DataStep:
     missing_data: MissingDataDiagnostics | None = None
     stats: SufficientStats | None = None
     stats_engine: str | None = None
-
-    def ordinal_rows(self) -> OrdinalRows:
-        """The analysed rows' items coded once, with their bivariate category tables per (calibration /
-        validation) × group cell computed on first use, for the ordinal steps (reliability, EFA, CFA,
-        invariance; :class:`~psychometrics.ordinal.shared.OrdinalRows`, thread-safe). A new object per call."""
-        from psychometrics.ordinal.shared import OrdinalRows
-
-        return OrdinalRows(self.work.items, (self.calibration, self.validation), self.work.group)
 
     @property
     def missing_companions(self) -> tuple[str, ...]:

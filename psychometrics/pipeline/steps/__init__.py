@@ -27,5 +27,5 @@ from psychometrics.pipeline.steps.reliability import reliability_step
 from psychometrics.pipeline.steps.scoring import scoring_step
 from psychometrics.pipeline.steps.validity import validity_step
 
-__all__ = ["load_data", "load_scale_rows", "finish_data", "split_rows", "subset_responses", "analyse_items", "reliability_step", "efa_step",
-           "cfa_step", "fit_indices", "invariance_step", "irt_step", "validity_step", "scoring_step"]
+__all__ = ["load_data", "load_scale_rows", "finish_data", "split_rows", "subset_responses", "analyse_items",
+           "reliability_step", "efa_step", "cfa_step", "fit_indices", "invariance_step", "irt_step", "validity_step", "scoring_step"]

@@ -11,7 +11,7 @@ import pandas as pd
 
 from psychometrics.exceptions import PsychometricsError, quiet_warnings
 from psychometrics.pipeline.options import ValidationOptions
-from psychometrics.pipeline.state import DataStep
+from psychometrics.pipeline.state import DataStep, SharedOrdinalRows
 from psychometrics.scale import find_companions
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
 
 
 @dataclasses.dataclass(frozen=True)
-class ScaleRows:
+class ScaleRows(SharedOrdinalRows):
     """The first part of the data step: the scale's own responses, the analysed rows and the samples —
     all the model steps and the IRT step read (``work``: the analysed rows; its source table still holds
     the measures' item columns until :func:`finish_data` has loaded the companions)."""
