@@ -97,14 +97,7 @@ def _frame_columns_jsonable(frame: pd.DataFrame) -> list[list[Any]]:
     kinds = {getattr(t, "kind", None) if isinstance(t, np.dtype) else None for t in frame.dtypes}
     if kinds == {"f"}:
         arr = frame.to_numpy(dtype=float)
-        out = []
-        for j in range(arr.shape[1]):
-            col = arr[:, j]
-            vals = col.tolist()
-            for i in np.flatnonzero(~np.isfinite(col)).tolist():
-                vals[i] = None
-            out.append(vals)
-        return out
+        return [_finite_list(arr[:, j]) for j in range(arr.shape[1])]
     if frame.shape[1] > 1 and all(_objects_exact(t) for t in frame.dtypes):
         return _object_columns_jsonable(frame)
     return [_column_jsonable(col) for _, col in frame.items()]
@@ -135,6 +128,14 @@ def _object_columns_jsonable(frame: pd.DataFrame) -> list[list[Any]]:
     return out
 
 
+def _finite_list(arr: np.ndarray) -> list:
+    """A float array as a list of Python floats, None where it is not finite."""
+    out = arr.tolist()
+    for i in np.flatnonzero(~np.isfinite(arr)).tolist():
+        out[i] = None
+    return out
+
+
 def _column_jsonable(col: pd.Series | pd.Index) -> list[Any]:
     """``[to_jsonable(v) for v in col]``, a whole column at a time for NumPy numbers and text.
 
@@ -144,11 +145,7 @@ def _column_jsonable(col: pd.Series | pd.Index) -> list[Any]:
     """
     dtype = col.dtype
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
-        arr = np.asarray(col, dtype=float)
-        out = arr.tolist()
-        for i in np.flatnonzero(~np.isfinite(arr)).tolist():
-            out[i] = None
-        return out
+        return _finite_list(np.asarray(col, dtype=float))
     if isinstance(dtype, np.dtype) and dtype.kind in "iub":
         return np.asarray(col).tolist()
     if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):

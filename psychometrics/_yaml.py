@@ -18,9 +18,8 @@ PyYAML is imported only when a file is read.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from psychometrics._text import quote
 from psychometrics.exceptions import PsychometricsError, SpecError
@@ -193,11 +192,10 @@ def _parse_checked(text: str, path: Path | str, what: str, error: type[Psychomet
             raise error(f"{what} {path}: its YAML aliases (*name) expand to more than {max_nodes:,} values; "
                         "this is not a plausible file (an alias bomb?). Write the values out.")
         return loader.construct_document(node)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
         if fast:
             raise
-        _raise_yaml_error(sys.exc_info()[1], path, what, error)
-        raise  # not reached: _raise_yaml_error always raises
+        _raise_yaml_error(exc, path, what, error)
     except RecursionError:
         if fast:
             raise
@@ -207,7 +205,7 @@ def _parse_checked(text: str, path: Path | str, what: str, error: type[Psychomet
             loader.dispose()
 
 
-def _raise_yaml_error(exc: Any, path: Path | str, what: str, error: type[PsychometricsError]) -> None:
+def _raise_yaml_error(exc: Any, path: Path | str, what: str, error: type[PsychometricsError]) -> NoReturn:
     """``error`` naming the file (and line, column) for a PyYAML error."""
     import yaml
 

@@ -29,15 +29,13 @@ class CategoricalEngine:
     """A fitted categorical model; builds the tables of the result."""
 
     def __init__(self, spec: ModelSpec, model: CategoricalModel, stats: Sequence[OrdinalSampleStats], x: np.ndarray,
-                 moments: Sequence[wls.GroupMoments] | None = None):
+                 moments: Sequence[wls.GroupMoments]):
         self.spec, self.model, self.stats, self.x = spec, model, stats, x
         self.G = spec.ngroups
         self.N = sum(s.nobs for s in stats)
         self.fg = np.array([s.nobs / self.N for s in stats])
         self.w_obj = np.array([(s.nobs - 1) / self.N for s in stats])  # lavaan: (n_g − 1)/N in fmin
-        # ``moments``: the estimation's own (the same vectors, weights and Γ), else built from ``stats``
-        self.moments = list(moments) if moments is not None else [
-            wls.GroupMoments(s.vector(), s.weights, s.acov, s.nobs, model.T) for s in stats]
+        self.moments = list(moments)  # the estimation's own (vectors, weights, Γ and their traces)
         self.parts = model.parts(x)
         self.deltas = [model.jacobian(g, part) for g, part in enumerate(self.parts)]
         self.A = wls.information(self.deltas, self.moments, self.fg) if spec.n_free else np.zeros((0, 0))
@@ -295,7 +293,7 @@ class CategoricalEngine:
         out: dict[str, float] = {"npar": spec.n_free, "fmin": fmin, "chisq": chisq, "df": df,
                                  "pvalue": float(special.chdtrc(df, chisq)) if df > 0 else math.nan}
         ss = (wls.scaled_shifted(chisq, df, self.deltas, self.moments, self.A_inv, self.B,
-                                  getattr(self, "_meat_parts", None)) if spec.n_free
+                                  self._meat_parts) if spec.n_free
               else None)
         if ss is None or self.singular:
             ss = {"stat": math.nan, "df": df, "pvalue": math.nan, "scaling_factor": math.nan,

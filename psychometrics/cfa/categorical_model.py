@@ -186,13 +186,12 @@ SPARSE_INFORMATION_ROWS = 10_000
 
 def dwls_derivatives(model: CategoricalModel, moments: Sequence[wls.GroupMoments], fg: np.ndarray, x: np.ndarray,
                      parts: list | None = None):
-    """F, its gradient, the Gauss–Newton information and the Jacobians at ``x`` (``parts``: ``model.parts(x)``
-    if already computed)."""
+    """F, its gradient and the Gauss–Newton information at ``x`` (``parts``: ``model.parts(x)`` if already
+    computed)."""
     sparse = len(moments) > 1 and sum(gm.n for gm in moments) >= SPARSE_INFORMATION_ROWS
     f = 0.0
     grad = np.zeros(model.n_free)
     A = np.zeros((model.n_free, model.n_free))
-    deltas = []
     for g, (part, gm) in enumerate(zip(model.parts(x) if parts is None else parts, moments)):
         r = gm.s - model.sigma(part)
         f += 0.5 * fg[g] * float(np.sum(gm.w * r * r))
@@ -200,19 +199,17 @@ def dwls_derivatives(model: CategoricalModel, moments: Sequence[wls.GroupMoments
             # only the parameters this group's statistics depend on: in a multi-group model most columns of
             # Δ_g are zero (issue 16: the full (parameters × parameters) product per group and iteration was
             # most of the invariance ladder's algebra); the other entries add exact zeros. Δ_g's non-zero
-            # columns are built directly (jacobian_columns: the same entries; deltas then holds None)
+            # columns are built directly (jacobian_columns: the same entries)
             Dg, cols = model.jacobian_columns(g, part)
-            deltas.append(None)
             WD = Dg * gm.w[:, None]
             grad[cols] -= fg[g] * (WD.T @ r)
             A[np.ix_(cols, cols)] += fg[g] * (WD.T @ Dg)
         else:
             D = model.jacobian(g, part)
-            deltas.append(D)
             WD = D * gm.w[:, None]
             grad -= fg[g] * (WD.T @ r)
             A += fg[g] * (WD.T @ D)
-    return f, grad, A, deltas
+    return f, grad, A
 
 
 def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -234,7 +231,7 @@ def gauss_newton(model, moments, fg, x0, max_iter: int, tol: float = 1e-18) -> t
     x = np.array(x0, dtype=float)
     if model.n_free == 0:
         return x, True, 0, "no free parameters"
-    f, g, A, _ = dwls_derivatives(model, moments, fg, x)
+    f, g, A = dwls_derivatives(model, moments, fg, x)
     for it in range(1, max_iter + 1):
         step = _solve(A, -g)
         dec = float(-g @ step)
@@ -255,6 +252,6 @@ def gauss_newton(model, moments, fg, x0, max_iter: int, tol: float = 1e-18) -> t
         if f_new >= f and dec < 1e-12:  # no decrease left at machine precision
             return x_new, True, it, "converged"
         x = x_new
-        f, g, A, _ = dwls_derivatives(model, moments, fg, x, parts_new)
+        f, g, A = dwls_derivatives(model, moments, fg, x, parts_new)
     return x, False, max_iter, f"no convergence after {max_iter} iterations"
 

@@ -134,7 +134,7 @@ def bartlett(data: pd.DataFrame | None = None, *, corr: pd.DataFrame | np.ndarra
     -----
     Validated against ``psych::cortest.bartlett`` (``tests/reference/efa/efa_reference.json``).
     """
-    from scipy import special  # chi2.sf(x, df) is special.chdtrc(df, x), without scipy.stats' import
+    from psychometrics._dist import chi2_sf
 
     prep = prepare(data, corr=corr, n_obs=n_obs, what="bartlett", require_n=True)
     r = prep.corr.to_numpy()
@@ -143,4 +143,4 @@ def bartlett(data: pd.DataFrame | None = None, *, corr: pd.DataFrame | np.ndarra
     sign, logdet = np.linalg.slogdet(r)
     stat = float(-logdet * (n - 1 - (2 * p + 5) / 6))
     df = p * (p - 1) / 2
-    return BartlettResult(stat, float(df), float(special.chdtrc(df, stat)), int(n), tuple(prep.diagnostics))
+    return BartlettResult(stat, float(df), float(chi2_sf(stat, df)), int(n), tuple(prep.diagnostics))

@@ -115,7 +115,7 @@ def loglik_grad_hess(model: MultiGroupGRM, x: np.ndarray, pairs: list
     exts: list[np.ndarray] = []
     gexts: list[np.ndarray] = []
     for g in range(n_groups):
-        y, f, codes = data.onehot[g], data.counts[g], data.patterns[g]
+        y, f = data.onehot[g], data.counts[g]
         sz = sigma[g] * model.z
         theta = mu[g] + sz
         nq = theta.size

@@ -167,7 +167,7 @@ class _Fitter:
                 if "hessians" not in o0:
                     o0["hessians"] = m0.hessians(o0["x"])
                 chord = o0["hessians"]
-                at = getattr(m0, "at", None)
+                at = m0.at
                 if free >= near and at is not None and np.array_equal(at[0], o0["x"]):
                     start = at[1:]  # freeing items keeps every group's parameters: ℓ and gradients known
         else:

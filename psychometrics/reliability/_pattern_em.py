@@ -63,9 +63,11 @@ class PatternMoments:
         # 10⁶ rows). Integer sums: the same numbers in any order.
         others = np.setdiff1d(np.arange(m), complete[:1])
         if others.size:
-            sizes = pg.bounds[others + 1] - pg.bounds[others]
-            rows = np.concatenate([pg.order[pg.bounds[j]:pg.bounds[j + 1]] for j in others]) if complete.size \
-                else pg.order
+            sizes = pg.counts[others]
+            rows = pg.order
+            if complete.size:  # (patterns are contiguous in ``order``: every row but the complete pattern's)
+                jc = complete[0]
+                rows = np.concatenate((rows[:pg.bounds[jc]], rows[pg.bounds[jc + 1]:]))
             sub = SimpleNamespace(order=rows, bounds=np.concatenate([[0], np.cumsum(sizes)]), counts=sizes)
             self.s1[others], self.s2[others] = pattern_sums(x, sub)
         if complete.size:  # the complete rows' sums: all rows' minus the others' (integers: exact)
