@@ -341,18 +341,15 @@ def _load_frame(
     _check_role_columns(frame, scale, item_col, group, id_column, where=where)
     reuse_group = (known_group is not None and group is not None and group in frame.columns
                    and known_group[0].index.equals(frame.index))
-    if reuse_group:  # the labels as checked for the scale (stripping is idempotent; no row lacked a label)
-        keep = np.ones(len(frame), dtype=bool)
-        excluded = pd.DataFrame({"reason": pd.Series(dtype=str)}, index=frame.index[:0])
-    elif group is not None and group in frame.columns:
+    # reuse_group: the labels as checked for the scale (stripping is idempotent; no row lacked a label)
+    if not reuse_group and group is not None and group in frame.columns:
         labels = frame[group]  # one object: ``frame[group]`` builds a new Series at each access
         stripped = strip_labels(labels, what=f"group column {quote(group)}", where=where, diagnostics=diagnostics)
         if stripped is not labels:
             frame = frame.copy(deep=False)  # the other columns are shared, not copied; the group column replaced
             frame[group] = stripped
-    if not reuse_group:
-        keep, excluded = _rows_with_group(frame, group, missing_group, where=where, kind=kind,
-                                          diagnostics=diagnostics)
+    keep, excluded = _rows_with_group(frame, None if reuse_group else group, missing_group, where=where, kind=kind,
+                                      diagnostics=diagnostics)
     work = frame if bool(keep.all()) else frame.loc[keep]  # no copy of the whole table when every row is kept
     rows_read = len(frame)
     if known_ids is not None and id_column is not None and known_ids.index.equals(work.index):
