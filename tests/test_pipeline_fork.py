@@ -13,7 +13,7 @@ import pytest
 from psychometrics.pipeline import _fork
 from psychometrics.pipeline import run as run_mod
 
-pytestmark = pytest.mark.skipif(not _fork.fork_available(), reason="worker processes need fork (Linux)")
+pytestmark = pytest.mark.skipif(not _fork.fork_supported(), reason="worker processes need fork (Linux)")
 
 
 def test_result_comes_back_from_the_worker():
@@ -95,3 +95,16 @@ def test_runner_in_process_runs_a_lost_step_here_and_says_so(monkeypatch):
     runner = run_mod.Runner(quiet=True, total=1)
     assert runner.join(runner.in_process("step", step)) == "ran here"
     assert "no worker process could be started (Resource temporarily unavailable)" in runner.diagnostics[0].message
+
+
+def test_no_fork_while_another_thread_runs():
+    import threading
+
+    gate = threading.Event()
+    other = threading.Thread(target=gate.wait, name="someone else's loop", daemon=True)
+    other.start()
+    try:
+        assert not _fork.fork_available()
+    finally:
+        gate.set()
+        other.join()

@@ -153,7 +153,7 @@ def test_a_failing_main_lane_stops_the_worker_processes(monkeypatch, tmp_path):
     from psychometrics.pipeline import _fork
     from psychometrics.simulate import simulate_study, write_table
 
-    if not _fork.fork_available():
+    if not _fork.fork_supported():
         pytest.skip("worker processes need fork (Linux)")
     data = write_table(simulate_study(None, n=200, seed=2), tmp_path / "responses.csv")
     pids = tmp_path / "pids.txt"

@@ -27,16 +27,29 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["fork_available", "ForkedCall", "WorkerLost"]
+__all__ = ["fork_supported", "fork_available", "ForkedCall", "WorkerLost"]
 
 
 class WorkerLost(RuntimeError):
     """The worker process ended without sending its result (killed, out of memory, crashed)."""
 
 
-def fork_available() -> bool:
-    """Whether steps may run in forked worker processes here (Linux with ``os.fork``)."""
+def fork_supported() -> bool:
+    """Linux with ``os.fork`` (elsewhere ``fork`` is unsafe with system libraries, or missing)."""
     return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+def fork_available() -> bool:
+    """Whether steps may run in forked worker processes now: Linux with ``os.fork``, and no Python thread
+    running but the main thread and this package's import thread (which the fork waits for). Another
+    library's thread (e.g. a Dask client's event loop) could hold a lock a worker would then wait for
+    forever."""
+    import threading
+
+    if not fork_supported():
+        return False
+    main = threading.main_thread()
+    return all(t is main or t.name == "psychometrics-prewarm" for t in threading.enumerate())
 
 
 class ForkedCall:
