@@ -34,8 +34,8 @@ def test_exception_is_raised_here_with_the_workers_traceback():
     assert "broken" in info.value.__notes__[0]
 
 
-def test_an_unpicklable_result_is_named():
-    with pytest.raises(RuntimeError, match="could not send its .*generator"):
+def test_an_unpicklable_result_is_a_lost_result_naming_it():
+    with pytest.raises(_fork.WorkerLost, match="could not send its generator back .*cannot pickle"):
         _fork.ForkedCall(lambda: (i for i in range(3))).result()
 
 
@@ -108,3 +108,14 @@ def test_no_fork_while_another_thread_runs():
     finally:
         gate.set()
         other.join()
+
+
+def test_a_step_whose_result_cannot_be_sent_runs_here():
+    runner = run_mod.Runner(quiet=True, total=1)
+    parent = os.getpid()
+
+    def step():
+        return (i for i in range(2)) if os.getpid() != parent else "ran here"
+
+    assert runner.join(runner.in_process("step", step)) == "ran here"
+    assert "could not send its tuple back (TypeError: cannot pickle 'generator'" in runner.diagnostics[0].message

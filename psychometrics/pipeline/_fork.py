@@ -55,8 +55,8 @@ def fork_available() -> bool:
 class ForkedCall:
     """``fn(*args, **kwargs)`` in a forked child process; :meth:`result` waits for it.
 
-    The result (or the exception the call raised) comes back pickled through a pipe. Exceptions
-    that cannot be pickled come back as a :class:`RuntimeError` naming them.
+    The result (or the exception the call raised) comes back pickled through a pipe. A result or
+    exception that cannot be pickled is a lost result (:class:`WorkerLost`, naming it).
     """
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -106,6 +106,8 @@ class ForkedCall:
         kind, value = pickle.loads(data)  # (our own child's bytes, not a user's file)
         if kind == "error":
             raise value
+        if kind == "unsent":
+            raise WorkerLost(value)
         return value
 
 
@@ -135,7 +137,8 @@ def _send(fd: int, payload: tuple[str, Any]) -> None:
         data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception: say which
         what = type(payload[1]).__name__
-        data = pickle.dumps(("error", RuntimeError(f"the worker process could not send its {what} back: {exc}")))
+        data = pickle.dumps(("unsent", f"the worker process could not send its {what} back ({type(exc).__name__}: "
+                                       f"{str(exc)[:200]})"))
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
