@@ -34,6 +34,7 @@ def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
     for bit — with the IRT step on a thread, and with the IRT and invariance steps in worker processes;
     the steps did run where planned, and so did the data step's second part (companion measures, missing
     data). With careless respondents excluded (the analysed rows are a subset)."""
+    from psychometrics import _linalg
     from psychometrics.pipeline.steps import data as data_step_mod
     from psychometrics.pipeline.steps import invariance as inv_step_mod
     from psychometrics.pipeline.steps import irt as irt_step_mod
@@ -47,7 +48,7 @@ def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
     def spy(tag, fn):
         def wrapped(*args, **kwargs):
             with open(where, "a", encoding="utf-8") as fh:
-                fh.write(f"{tag} {os.getpid()} {threading.current_thread().name}\n")
+                fh.write(f"{tag} {os.getpid()} {_linalg.in_lane()} {threading.current_thread().name}\n")
             return fn(*args, **kwargs)
         return wrapped
 
@@ -66,11 +67,13 @@ def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
         outs[name] = validate(MSS, data, group="career_stage", id_column="id", out=tmp_path / name, quiet=True,
                               options=FAST)
     me = str(os.getpid())
-    ran = [line.split(" ", 2) for line in where.read_text(encoding="utf-8").splitlines()]
-    seen = [sorted((tag, pid == me, thread) for tag, pid, thread in ran[i:i + 2]) for i in (0, 2, 4)]
-    assert seen == [[("invariance", True, "MainThread"), ("irt", True, "MainThread")]] * 2 + [
-        [("invariance", True, "MainThread"), ("irt", True, "psychometrics: item response theory")]]
-    workers = sorted((tag, pid) for tag, pid, _ in ran[6:])
+    ran = [line.split(" ", 3) for line in where.read_text(encoding="utf-8").splitlines()]
+    seen = [sorted((tag, pid == me, pinned, thread) for tag, pid, pinned, thread in ran[i:i + 2]) for i in (0, 2, 4)]
+    assert seen == [[("invariance", True, "False", "MainThread"), ("irt", True, "False", "MainThread")]] * 2 + [
+        [("invariance", True, "True", "MainThread"), ("irt", True, "True", "psychometrics: item response theory")]]
+    # (with only the data step's second part beside, the steps after it have the cores again: not pinned)
+    assert {pinned for _, _, pinned, _ in ran[6:]} == {"True"}  # (the workers: one BLAS thread each)
+    workers = sorted((tag, pid) for tag, pid, _, _ in ran[6:])
     assert [tag for tag, _ in workers] == ["invariance", "irt"]
     assert len({pid for _, pid in workers} | {me}) == 3  # two worker processes
     assert rest == ["MainThread"] + ["psychometrics: data quality"] * 3

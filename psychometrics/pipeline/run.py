@@ -452,7 +452,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     """Steps 1–8 in order (from :data:`CONCURRENT_STEPS_ROWS` rows the rest of the data step — and below
     :data:`CONCURRENT_STEPS_MAX_ROWS` item analysis and the IRT step, and with worker processes the
     invariance step — beside the others); their results as the run state."""
-    from contextlib import nullcontext
+    from contextlib import ExitStack
 
     from psychometrics._linalg import one_blas_thread_per_lane
     from psychometrics.pipeline.steps.irt import with_cfa_flags
@@ -468,7 +468,10 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
         d = run.run("data quality", finish_data, first, data, scale, opts, rest_of=_REST_OF_DATA)
     work = d.work  # (before the second part: the same answers, the source table still with the item columns)
     est = resolve_estimation(opts, ordinal)
-    with one_blas_thread_per_lane() if rest_beside else nullcontext():
+    pinned = ExitStack()  # one BLAS thread (and none of a step's own) while lanes run beside each other
+    if rest_beside:
+        pinned.enter_context(one_blas_thread_per_lane())
+    with pinned:
         lane = inv_lane = None
         if processes:  # (forked before any other thread of the run starts: no lock of theirs held in a worker)
             lane = run.in_process("item response theory", irt_step, work, scale, opts)
@@ -501,6 +504,8 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
             cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale,
                           ordinal, est, ordinal_missing(opts), ordinal_rows=shared)
             settle(wait=True)  # (the invariance ladder's working memory is the largest: not beside the second part's)
+            if item_lane is None and lane is None and inv_lane is None:
+                pinned.close()  # no lane beside from here: the later steps' BLAS and threads as one after the other
             invariance = None
             if inv_lane is None:
                 invariance = run.run("measurement invariance", invariance_step, work, _invariance_rows(d, opts),
