@@ -2,7 +2,8 @@
 
 Steps running beside each other on threads share the interpreter: the GIL lets the two lanes use
 about 1.3 of two cores (docs/large-samples.md). A step whose inputs are already in memory and whose
-result is small — the IRT step — can instead run in a child process made by ``fork``: the child sees
+result is small — the IRT step, the invariance ladder — can instead run in a child process made by
+``fork``: the child sees
 the parent's data copy-on-write (nothing is serialised on the way in), runs the step on its own core,
 and sends only its result back through a pipe (pickled by this package's own code, never read from
 a user's file). The numbers are those of the same function in this process, bit for bit: the same
