@@ -28,6 +28,17 @@ def _results(path: Path) -> dict:
     return d
 
 
+def _where(path: Path, tag: str, fn):
+    """``fn`` that first appends "tag pid in_lane thread" to ``path`` (from worker processes too)."""
+    from psychometrics import _linalg
+
+    def wrapped(*args, **kwargs):
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{tag} {os.getpid()} {_linalg.in_lane()} {threading.current_thread().name}\n")
+        return fn(*args, **kwargs)
+    return wrapped
+
+
 def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
     """Lanes forced on at n = 400 (threshold 0) against lanes off: results.json (every statistic, the
     diagnostics, the report's context), the step order of the timings and the scoring key are equal, bit
@@ -45,19 +56,12 @@ def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
     rest: list[str] = []
     original, finish, ladder = irt_step_mod._irt_step, data_step_mod._missing_data, inv_step_mod.invariance_step
 
-    def spy(tag, fn):
-        def wrapped(*args, **kwargs):
-            with open(where, "a", encoding="utf-8") as fh:
-                fh.write(f"{tag} {os.getpid()} {_linalg.in_lane()} {threading.current_thread().name}\n")
-            return fn(*args, **kwargs)
-        return wrapped
-
     def spy_rest(*args, **kwargs):
         rest.append(threading.current_thread().name)
         return finish(*args, **kwargs)
 
-    monkeypatch.setattr(irt_step_mod, "_irt_step", spy("irt", original))
-    monkeypatch.setattr(run_mod, "invariance_step", spy("invariance", ladder))
+    monkeypatch.setattr(irt_step_mod, "_irt_step", _where(where, "irt", original))
+    monkeypatch.setattr(run_mod, "invariance_step", _where(where, "invariance", ladder))
     monkeypatch.setattr(data_step_mod, "_missing_data", spy_rest)
     outs = {}
     modes = {"sequential": (False, False, False), "data beside": (True, False, False),  # (≥ 500,000 rows: the data
@@ -162,25 +166,18 @@ def test_a_failing_main_lane_stops_the_worker_processes(monkeypatch, tmp_path):
     pids = tmp_path / "pids.txt"
     irt, ladder = run_mod.irt_step, run_mod.invariance_step
 
-    def record(fn):
-        def wrapped(*args, **kwargs):
-            with open(pids, "a", encoding="utf-8") as fh:
-                fh.write(f"{os.getpid()}\n")
-            return fn(*args, **kwargs)
-        return wrapped
-
     def boom(*args, **kwargs):
         raise ZeroDivisionError("cfa failed")
 
-    monkeypatch.setattr(run_mod, "irt_step", record(irt))
-    monkeypatch.setattr(run_mod, "invariance_step", record(ladder))
+    monkeypatch.setattr(run_mod, "irt_step", _where(pids, "irt", irt))
+    monkeypatch.setattr(run_mod, "invariance_step", _where(pids, "invariance", ladder))
     monkeypatch.setattr(run_mod, "cfa_step", boom)
     monkeypatch.setattr(run_mod, "_beside", lambda opts, n: (True, True, True))
     with pytest.raises(ZeroDivisionError, match="cfa failed"):
         validate(MSS, data, group="career_stage", id_column="id", quiet=True, options={"n_boot": 0,
                                                                                      "parallel_iter": 10})
     assert _linalg._pinned == 0
-    for pid in {int(p) for p in pids.read_text().split()} if pids.exists() else ():
+    for pid in {int(line.split()[1]) for line in pids.read_text().splitlines()} if pids.exists() else ():
         assert pid != os.getpid()
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reaped
