@@ -45,7 +45,6 @@ def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
     for bit — with the IRT step on a thread, and with the IRT and invariance steps in worker processes;
     the steps did run where planned, and so did the data step's second part (companion measures, missing
     data). With careless respondents excluded (the analysed rows are a subset)."""
-    from psychometrics import _linalg
     from psychometrics.pipeline.steps import data as data_step_mod
     from psychometrics.pipeline.steps import invariance as inv_step_mod
     from psychometrics.pipeline.steps import irt as irt_step_mod
