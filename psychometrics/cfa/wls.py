@@ -398,28 +398,6 @@ def tli(X2: float, df: float, X2_null: float, df_null: float, c_hat: float = 1.0
     return 1.0
 
 
-#: the last reduced QR of a stacked Jacobian, with the Jacobians it came from (weak references): the
-#: ladder's partial model is compared with the same less restricted model as the full one (issue 16)
-_QR_LAST: list = []
-
-
-def _stacked_qr(deltas: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(D, Q, R)``: D = the Jacobians stacked, and its reduced QR — reused when the same arrays (the same
-    objects, still alive) are stacked again; the same computation otherwise."""
-    import weakref
-
-    last = _QR_LAST[0] if _QR_LAST else None  # one read: (weak references, result) stored together
-    if last is not None and len(last[0]) == len(deltas) and all(r() is d for r, d in zip(last[0], deltas)):
-        return last[1]
-    D = np.vstack(deltas)
-    Q, R = np.linalg.qr(D)
-    try:
-        _QR_LAST[:] = [([weakref.ref(d) for d in deltas], (D, Q, R))]
-    except TypeError:  # pragma: no cover - arrays always take weak references
-        _QR_LAST.clear()
-    return D, Q, R
-
-
 def _complement_rows(H: np.ndarray) -> np.ndarray | None:
     """Orthonormal rows spanning the orthogonal complement of range(H) from a complete QR of H when H has
     full column rank by a wide margin (R's 1-norm reciprocal condition number above 1e-6, LAPACK's
@@ -476,13 +454,12 @@ def _nested_map(deltas1: Sequence[np.ndarray], deltas0: Sequence[np.ndarray]) ->
     return cho_solve((L, True), Y / s[:, None]) / s[:, None]
 
 
-def _pinv_times(D: np.ndarray, X: np.ndarray, qr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def _pinv_times(D: np.ndarray, X: np.ndarray) -> np.ndarray:
     """D⁺X by a reduced QR of D (R⁻¹QᵀX) when D has full column rank — D⁺ = R⁻¹Qᵀ then — instead of
-    the SVD behind ``np.linalg.pinv`` (about a third of the flops); ``pinv`` when R is (nearly) singular.
-    ``qr``: D's reduced QR when the caller has it."""
+    the SVD behind ``np.linalg.pinv`` (about a third of the flops); ``pinv`` when R is (nearly) singular."""
     from scipy.linalg import solve_triangular
 
-    Q, R = np.linalg.qr(D) if qr is None else qr
+    Q, R = np.linalg.qr(D)
     d = np.abs(np.diag(R))
     if not d.size or d.min() <= max(D.shape) * np.finfo(float).eps * d.max() * 1e3:
         return np.linalg.pinv(D) @ X
@@ -516,12 +493,11 @@ def satorra2000_difference(T1: float, df1: int, T0: float, df0: int, deltas1: Se
     fg = [gm.n / N for gm in groups]
     D0 = np.vstack(deltas0)
     A = None
-    if M1 is not None:  # large n: H by the normal equations when D1 is well conditioned, else by D1's QR (kept
-        # for the next test against the same model); A from a QR of H
+    if M1 is not None:  # large n: H by the normal equations when D1 is well conditioned, else by D1's QR; A from
+        # a QR of H
         H = _nested_map(deltas1, deltas0)
         if H is None:
-            D1, Q1, R1 = _stacked_qr(deltas1)
-            H = _pinv_times(D1, D0, (Q1, R1))
+            H = _pinv_times(np.vstack(deltas1), D0)
         A = _complement_rows(H)  # another orthonormal basis of the same space: P̃ is the same (to rounding)
     else:
         D1 = np.vstack(deltas1)
