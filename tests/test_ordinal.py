@@ -408,3 +408,40 @@ def test_nacov_middle_term_identical_with_one_and_all_blas_threads(monkeypatch):
     one = polychoric(data, acov=True).acov.to_numpy()  # held to one thread throughout
     assert calls, "nacov no longer asks for the cores"
     np.testing.assert_array_equal(many, one)
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_nacov_rows_direct_equal_the_pattern_sum(missing, monkeypatch):
+    """Issue 16 (sixth session): from ``DIRECT_ROWS`` rows, with few repeated patterns, Γ's middle term is summed
+    over the rows in data order (one gather of the threshold scores, the pair offsets folded into the codes, the
+    ``dsyrk`` accumulating in place) instead of over the sorted distinct patterns weighted by their counts: the same
+    sum in another order — equal to the previous path's Γ to 1e-12 of its largest entry, with missing answers
+    (pairwise: zero scores) and a last chunk shorter than the others; with many repeats the pattern sum stays."""
+    import psychometrics.ordinal.nacov as nacov_module
+    from psychometrics.ordinal import polychoric
+
+    rng = np.random.default_rng(11)
+    n, k = 2500, 12
+    latent = 0.7 * rng.standard_normal((n, 1)) + 0.7 * rng.standard_normal((n, k))
+    values = (np.digitize(latent, [-1.0, -0.3, 0.4, 1.1]) + 1).astype(float)
+    if missing:
+        values[rng.random(values.shape) < 0.05] = np.nan
+    data = pd.DataFrame(values, columns=[f"i{j}" for j in range(k)])
+    kw = dict(acov=True, missing="pairwise") if missing else dict(acov=True)
+    ref = quiet(data, **kw).acov.to_numpy()
+    chosen: list[str] = []
+    for name in ("_middle_term_direct", "_middle_term_patterns"):
+        original = getattr(nacov_module, name)
+        monkeypatch.setattr(nacov_module, name, lambda *a, _f=original, _n=name, **k: (chosen.append(_n), _f(*a, **k))[1])
+    monkeypatch.setattr(nacov_module, "DIRECT_ROWS", 1_000)
+    monkeypatch.setattr(nacov_module, "_PROBE_ROWS", 1_000)
+    original_nacov = nacov_module.nacov
+    import psychometrics.ordinal.correlations as corr_mod
+    monkeypatch.setattr(corr_mod, "nacov", lambda *a, **k: original_nacov(*a, **{**k, "chunk": 1_000}))
+    got = quiet(data, **kw).acov.to_numpy()
+    assert chosen == ["_middle_term_direct"]
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    chosen.clear()
+    repeated = pd.DataFrame(np.repeat(values[:300], 9, axis=0), columns=data.columns)  # 9 copies of each row
+    quiet(repeated, **kw)
+    assert chosen == ["_middle_term_patterns"]
