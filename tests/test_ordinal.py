@@ -445,3 +445,51 @@ def test_nacov_rows_direct_equal_the_pattern_sum(missing, monkeypatch):
     repeated = pd.DataFrame(np.repeat(values[:300], 9, axis=0), columns=data.columns)  # 9 copies of each row
     quiet(repeated, **kw)
     assert chosen == ["_middle_term_patterns"]
+
+
+def _omega_inputs_before(result, group=None):
+    """categorical_omega_from_cfa's reading of the estimates before issue 16's sixth session (the reference)."""
+    est = result.estimates
+    if group is not None:
+        est = est[est["group"].astype(str) == str(group)]
+    lam = est[est["op"] == "=~"]
+    factors = list(dict.fromkeys(lam["lhs"]))
+    items = list(dict.fromkeys(lam["rhs"]))
+    L = pd.DataFrame(0.0, index=items, columns=factors)
+    for _, r in lam.iterrows():
+        L.loc[r["rhs"], r["lhs"]] = float(r["est"])
+    th = est[est["op"] == "|"]
+    thresholds = {i: th.loc[th["lhs"] == i, "est"].to_numpy(float) for i in items}
+    sc = est[est["op"] == "~*~"]
+    scales = pd.Series({i: float(sc.loc[sc["lhs"] == i, "est"].iloc[0]) if (sc["lhs"] == i).any() else 1.0
+                        for i in items})
+    return L, thresholds, scales
+
+
+@pytest.mark.parametrize("groups", [False, True])
+def test_categorical_omega_from_cfa_reads_the_estimates_as_before(hs_ord, groups, monkeypatch):
+    """Issue 16 (sixth session): the loadings, thresholds and scales are read from the estimates' columns as
+    arrays instead of a pandas mask per item — the same inputs to categorical_omega (identical), one- and
+    two-group fits."""
+    import psychometrics.ordinal.reliability as rel_mod
+    from psychometrics.cfa.categorical import fit_categorical
+    from psychometrics.ordinal.group_stats import ordinal_sample_stats
+
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    items = [f"x{j}" for j in range(1, 10)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if groups:
+            data = hs_ord[items].assign(g=np.arange(len(hs_ord)) % 2)
+            stats, labels, _ = ordinal_sample_stats(data, items, "g")
+            res = fit_categorical(model, stats, groups=[str(x) for x in labels], group_equal=("thresholds",), std_lv=True)
+        else:
+            res = fit_categorical(model, quiet(hs_ord).to_sample_stats())
+    seen: list = []
+    monkeypatch.setattr(rel_mod, "categorical_omega", lambda *a, **k: seen.append(a))
+    label = res.groups[1] if groups else None
+    rel_mod.categorical_omega_from_cfa(res, group=label)
+    L, th, sc = seen[0][0], seen[0][1], seen[0][4]
+    L0, th0, sc0 = _omega_inputs_before(res, label)
+    assert L.equals(L0) and sc.equals(sc0) and list(th) == list(th0)
+    assert all(np.array_equal(th[i], th0[i]) for i in th0)
