@@ -493,3 +493,16 @@ def test_categorical_omega_from_cfa_reads_the_estimates_as_before(hs_ord, groups
     L0, th0, sc0 = _omega_inputs_before(res, label)
     assert L.equals(L0) and sc.equals(sc0) and list(th) == list(th0)
     assert all(np.array_equal(th[i], th0[i]) for i in th0)
+
+
+def test_vech_pairs_equal_the_loop_over_columns():
+    """Issue 16 (sixth session): the pairs below the diagonal, column by column (lavaan's vech order), from
+    ``np.triu_indices`` — identical to the double loop it replaces (values and dtype)."""
+    from psychometrics.ordinal.sample_stats import vech_pairs
+
+    for p in range(0, 12):
+        rows = [i for j in range(p) for i in range(j + 1, p)]
+        cols = [j for j in range(p) for i in range(j + 1, p)]
+        got = vech_pairs(p)
+        assert np.array_equal(got[0], np.array(rows, dtype=int)) and np.array_equal(got[1], np.array(cols, dtype=int))
+        assert got[0].dtype == np.array(rows, dtype=int).dtype
