@@ -416,7 +416,8 @@ def test_nacov_rows_direct_equal_the_pattern_sum(missing, monkeypatch):
     over the rows in data order (one gather of the threshold scores, the pair offsets folded into the codes, the
     ``dsyrk`` accumulating in place) instead of over the sorted distinct patterns weighted by their counts: the same
     sum in another order — equal to the previous path's Γ to 1e-12 of its largest entry, with missing answers
-    (pairwise: zero scores) and a last chunk shorter than the others; with many repeats the pattern sum stays."""
+    (pairwise: zero scores), items with 3 and 5 categories and a last chunk shorter than the others; with many
+    repeats the pattern sum stays."""
     import psychometrics.ordinal.nacov as nacov_module
     from psychometrics.ordinal import polychoric
 
@@ -424,6 +425,7 @@ def test_nacov_rows_direct_equal_the_pattern_sum(missing, monkeypatch):
     n, k = 2500, 12
     latent = 0.7 * rng.standard_normal((n, 1)) + 0.7 * rng.standard_normal((n, k))
     values = (np.digitize(latent, [-1.0, -0.3, 0.4, 1.1]) + 1).astype(float)
+    values[:, 0] = np.digitize(latent[:, 0], [-0.5, 0.5]) + 1  # an item with 3 categories beside the 5-category ones
     if missing:
         values[rng.random(values.shape) < 0.05] = np.nan
     data = pd.DataFrame(values, columns=[f"i{j}" for j in range(k)])
