@@ -136,16 +136,26 @@ def test_large_n_meat_and_traces_over_nonzero_columns_equal_dense(name, monkeypa
     M = wls.meat(e.deltas, e.moments, parts)
     np.testing.assert_allclose(M, M0, rtol=1e-10, atol=1e-12 * np.abs(M0).max())
     assert (len(parts) == len(e.moments)) == (len(e.moments) > 1)  # the multi-group path keeps Δ_g'W_gΓ_g
+    assert all(gm.gamma_terms[2] for gm in e.moments)  # (symmetric to rounding)
     for given, kept in ((None, None), (M, None), (M, parts)):  # kept: the meat's products reused by the traces
         tr1, tr2 = wls._ugamma_traces(e.deltas, e.moments, e.A_inv, given, kept)
         assert tr1 == pytest.approx(float(np.trace(UG)), rel=1e-10)
         assert tr2 == pytest.approx(float(np.sum(UG * UG.T)), rel=1e-10)
     assert wls._ugamma_traces(e.deltas, e.moments, e.A_inv, M, parts) == wls._ugamma_traces(e.deltas, e.moments,
                                                                                            e.A_inv, M)
-    # a Γ that is not exactly symmetric takes R_g = Γ_g W_g Δ_g (no symmetry assumed)
+    # a Γ that is not symmetric to rounding takes R_g = Γ_g W_g Δ_g (no symmetry assumed); one asymmetric at the
+    # rounding of a NACOV's block products (≈ 1e-16 relative) counts as symmetric: R_g = L_gᵀ, the traces the same
+    # to 1e-10 (issue 16, sixth session)
     from dataclasses import replace
 
     rng = np.random.default_rng(0)
+    near = [replace(gm, gamma=gm.gamma * (1 + 2e-16 * np.triu(rng.normal(size=gm.gamma.shape)))) for gm in e.moments]
+    assert all(gm.gamma_terms[2] for gm in near)
+    assert any(not np.array_equal(gm.gamma, gm.gamma.T) for gm in near)
+    UG = wls._ugamma(e.deltas, near, e.A_inv)
+    tr1, tr2 = wls._ugamma_traces(e.deltas, near, e.A_inv)
+    assert tr1 == pytest.approx(float(np.trace(UG)), rel=1e-10)
+    assert tr2 == pytest.approx(float(np.sum(UG * UG.T)), rel=1e-10)
     groups = [replace(gm, gamma=gm.gamma + 1e-3 * np.abs(gm.gamma).max() * rng.normal(size=gm.gamma.shape))
               for gm in e.moments]
     UG = wls._ugamma(e.deltas, groups, e.A_inv)
@@ -324,5 +334,5 @@ def test_group_moments_shared_across_fits_give_the_same_fit():
     assert again.fit == plain.fit and first.fit == plain.fit
     for gm in first._engine.moments:
         WG = gm.w[:, None] * gm.gamma
-        assert gm.gamma_terms == (float(np.trace(WG)), float(np.sum(WG * WG.T)), bool(np.array_equal(gm.gamma,
-                                                                                                    gm.gamma.T)))
+        assert gm.gamma_terms == (float(np.trace(WG)), float(np.sum(WG * WG.T)), bool(np.allclose(
+            gm.gamma, gm.gamma.T, rtol=0, atol=wls.GAMMA_SYMMETRY * np.abs(gm.gamma).max())))
