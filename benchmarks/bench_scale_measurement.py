@@ -1,7 +1,7 @@
 """Benchmark: the measurement-model steps of ``validate`` — reliability, EFA, CFA, invariance — at scale (issue 16).
 
     python benchmarks/bench_scale_measurement.py [--quick] [--sizes 100000 1000000] [--profile DIR]
-                                                 [--data-dir DIR] [--cold] [--unshared]
+                                                 [--data-dir DIR] [--cold] [--unshared] [--lanes]
 
 For each size the demo study (28 items + 41 companion items, 3 career stages; ``psychometrics
 simulate --seed 0``, cached in --data-dir: the same files as benchmarks/bench_scale.py) is loaded
@@ -19,7 +19,8 @@ so that each step's figure is its own work, not whichever step happens to import
 ``--cold`` times the imports inside the steps as ``validate`` does. The steps share the items' codes
 and bivariate tables as in ``validate`` (``DataStep.ordinal_rows``: coded and tabulated in the first step,
 reliability); ``--unshared`` lets every step code and tabulate its own rows (the previous path).
-``--profile DIR`` writes a cProfile (CPU time) of each step to ``DIR/<n>_<step>.prof`` and prints its
+``--lanes`` runs the steps inside ``_linalg.one_blas_thread_per_lane()`` — one BLAS thread, as ``validate`` runs them
+beside the other lanes from 10,000 rows (CPU time then equals the thread's). ``--profile DIR`` writes a cProfile (CPU time) of each step to ``DIR/<n>_<step>.prof`` and prints its
 top entries. ``--quick``: 100,000 rows only. No R equivalent (this is the pipeline, not one estimator). On a shared machine wall
 times are inflated: CPU time is the steadier figure, and the load average is printed.
 """
@@ -45,7 +46,7 @@ BUDGET = {"reliability": 2.0, "exploratory factor analysis": 0.5, "confirmatory 
 from bench_scale import PeakRSS, _data, child_env  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
-def _child(path: Path, profile: str, cold: bool, unshared: bool = False) -> None:
+def _child(path: Path, profile: str, cold: bool, unshared: bool = False, lanes: bool = False) -> None:
     """Load the data, run the four steps in order; print one JSON line."""
     import warnings
 
@@ -114,6 +115,13 @@ def _child(path: Path, profile: str, cold: bool, unshared: bool = False) -> None
     ]
     peak = PeakRSS()
     out = []
+    from contextlib import ExitStack
+
+    stack = ExitStack()
+    if lanes:  # one BLAS thread, as the pipeline's lanes (imported here: older trees lack it)
+        from psychometrics._linalg import one_blas_thread_per_lane
+
+        stack.enter_context(one_blas_thread_per_lane())
     for name, fn in steps:
         prof = None
         if profile:
@@ -137,6 +145,7 @@ def _child(path: Path, profile: str, cold: bool, unshared: bool = False) -> None
                     fit._engine.modindices()
             out.append({"step": "CFA modification indices", "wall": math.nan, "cpu": time.process_time() - c,
                         "peak_gb": math.nan, "inputs_cpu": 0.0})
+    stack.close()
     peak.stop()
     print(json.dumps({"steps": out, "rows": len(work.items)}))
 
@@ -150,10 +159,12 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "psychometrics-bench-scale")
     ap.add_argument("--unshared", action="store_true",
                     help="every step codes and tabulates its own rows (no shared OrdinalRows; the previous path)")
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--lanes", action="store_true",
+                    help="run the steps with one BLAS thread (_linalg.one_blas_thread_per_lane), as validate's lanes")
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(Path(args.child[0]), args.child[1], args.child[2] == "1", args.child[3] == "1")
+        _child(Path(args.child[0]), args.child[1], args.child[2] == "1", args.child[3] == "1", args.child[4] == "1")
         return
     sizes = [100_000] if args.quick else args.sizes
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -161,11 +172,11 @@ def main() -> None:
         args.profile.mkdir(parents=True, exist_ok=True)
     print(f"bench_scale_measurement: reliability, EFA, CFA, invariance in process (load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; budget = CPU s at 1M rows; imports "
-          f"{'inside the steps' if args.cold else 'done before timing'})")
+          f"{'inside the steps' if args.cold else 'done before timing'}{'; one BLAS thread' if args.lanes else ''})")
     for n in sizes:
         path = _data(n, args.data_dir)
         proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(args.profile or ""),
-                               str(int(args.cold)), str(int(args.unshared))], cwd=ROOT, capture_output=True, text=True,
+                               str(int(args.cold)), str(int(args.unshared)), str(int(args.lanes))], cwd=ROOT, capture_output=True, text=True,
                               env=child_env())
         if proc.returncode != 0:
             sys.exit(f"failed at n = {n}:\n{proc.stderr[-3000:]}")

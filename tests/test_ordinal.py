@@ -408,3 +408,103 @@ def test_nacov_middle_term_identical_with_one_and_all_blas_threads(monkeypatch):
     one = polychoric(data, acov=True).acov.to_numpy()  # held to one thread throughout
     assert calls, "nacov no longer asks for the cores"
     np.testing.assert_array_equal(many, one)
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_nacov_rows_direct_equal_the_pattern_sum(missing, monkeypatch):
+    """Issue 16 (sixth session): from ``DIRECT_ROWS`` rows, with few repeated patterns, Γ's middle term is summed
+    over the rows in data order (one gather of the threshold scores, the pair offsets folded into the codes, the
+    ``dsyrk`` accumulating in place) instead of over the sorted distinct patterns weighted by their counts: the same
+    sum in another order — equal to the previous path's Γ to 1e-12 of its largest entry, with missing answers
+    (pairwise: zero scores), items with 3 and 5 categories and a last chunk shorter than the others; with many
+    repeats the pattern sum stays."""
+    import psychometrics.ordinal.nacov as nacov_module
+    from psychometrics.ordinal import polychoric
+
+    rng = np.random.default_rng(11)
+    n, k = 2500, 12
+    latent = 0.7 * rng.standard_normal((n, 1)) + 0.7 * rng.standard_normal((n, k))
+    values = (np.digitize(latent, [-1.0, -0.3, 0.4, 1.1]) + 1).astype(float)
+    values[:, 0] = np.digitize(latent[:, 0], [-0.5, 0.5]) + 1  # an item with 3 categories beside the 5-category ones
+    if missing:
+        values[rng.random(values.shape) < 0.05] = np.nan
+    data = pd.DataFrame(values, columns=[f"i{j}" for j in range(k)])
+    kw = dict(acov=True, missing="pairwise") if missing else dict(acov=True)
+    ref = quiet(data, **kw).acov.to_numpy()
+    chosen: list[str] = []
+    for name in ("_middle_term_direct", "_middle_term_patterns"):
+        original = getattr(nacov_module, name)
+        monkeypatch.setattr(nacov_module, name, lambda *a, _f=original, _n=name, **k: (chosen.append(_n), _f(*a, **k))[1])
+    monkeypatch.setattr(nacov_module, "DIRECT_ROWS", 1_000)
+    monkeypatch.setattr(nacov_module, "_PROBE_ROWS", 1_000)
+    original_nacov = nacov_module.nacov
+    import psychometrics.ordinal.correlations as corr_mod
+    monkeypatch.setattr(corr_mod, "nacov", lambda *a, **k: original_nacov(*a, **{**k, "chunk": 1_000}))
+    got = quiet(data, **kw).acov.to_numpy()
+    assert chosen == ["_middle_term_direct"]
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    chosen.clear()
+    repeated = pd.DataFrame(np.repeat(values[:300], 9, axis=0), columns=data.columns)  # 9 copies of each row
+    quiet(repeated, **kw)
+    assert chosen == ["_middle_term_patterns"]
+
+
+def _omega_inputs_before(result, group=None):
+    """categorical_omega_from_cfa's reading of the estimates before issue 16's sixth session (the reference)."""
+    est = result.estimates
+    if group is not None:
+        est = est[est["group"].astype(str) == str(group)]
+    lam = est[est["op"] == "=~"]
+    factors = list(dict.fromkeys(lam["lhs"]))
+    items = list(dict.fromkeys(lam["rhs"]))
+    L = pd.DataFrame(0.0, index=items, columns=factors)
+    for _, r in lam.iterrows():
+        L.loc[r["rhs"], r["lhs"]] = float(r["est"])
+    th = est[est["op"] == "|"]
+    thresholds = {i: th.loc[th["lhs"] == i, "est"].to_numpy(float) for i in items}
+    sc = est[est["op"] == "~*~"]
+    scales = pd.Series({i: float(sc.loc[sc["lhs"] == i, "est"].iloc[0]) if (sc["lhs"] == i).any() else 1.0
+                        for i in items})
+    return L, thresholds, scales
+
+
+@pytest.mark.parametrize("groups", [False, True])
+def test_categorical_omega_from_cfa_reads_the_estimates_as_before(hs_ord, groups, monkeypatch):
+    """Issue 16 (sixth session): the loadings, thresholds and scales are read from the estimates' columns as
+    arrays instead of a pandas mask per item — the same inputs to categorical_omega (identical), one- and
+    two-group fits."""
+    import psychometrics.ordinal.reliability as rel_mod
+    from psychometrics.cfa.categorical import fit_categorical
+    from psychometrics.ordinal.group_stats import ordinal_sample_stats
+
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    items = [f"x{j}" for j in range(1, 10)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if groups:
+            data = hs_ord[items].assign(g=np.arange(len(hs_ord)) % 2)
+            stats, labels, _ = ordinal_sample_stats(data, items, "g")
+            res = fit_categorical(model, stats, groups=[str(x) for x in labels], group_equal=("thresholds",), std_lv=True)
+        else:
+            res = fit_categorical(model, quiet(hs_ord).to_sample_stats())
+    seen: list = []
+    monkeypatch.setattr(rel_mod, "categorical_omega", lambda *a, **k: seen.append(a))
+    label = res.groups[1] if groups else None
+    rel_mod.categorical_omega_from_cfa(res, group=label)
+    L, th, sc = seen[0][0], seen[0][1], seen[0][4]
+    L0, th0, sc0 = _omega_inputs_before(res, label)
+    assert L.equals(L0) and sc.equals(sc0) and list(th) == list(th0)
+    assert all(np.array_equal(th[i], th0[i]) for i in th0)
+
+
+def test_vech_pairs_equal_the_loop_over_columns():
+    """Issue 16 (sixth session): the pairs below the diagonal, column by column (lavaan's vech order), from
+    ``np.triu_indices`` — identical to the double loop it replaces (values and dtype)."""
+    from psychometrics.ordinal.sample_stats import vech_pairs
+
+    for p in range(0, 12):
+        rows = [i for j in range(p) for i in range(j + 1, p)]
+        cols = [j for j in range(p) for i in range(j + 1, p)]
+        got = vech_pairs(p)
+        assert np.array_equal(got[0], np.array(rows, dtype=int)) and np.array_equal(got[1], np.array(cols, dtype=int))
+        assert got[0].dtype == np.array(rows, dtype=int).dtype

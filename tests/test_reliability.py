@@ -623,3 +623,21 @@ def test_large_n_bootstrap_note_reaches_the_result(monkeypatch):
     x = pd.DataFrame(_likert_items(1500, 5, 2), columns=list("abcde"))
     res = rel.cronbach_alpha(x, ci=0.95, method="bootstrap", n_boot=200, seed=1, missing="pairwise")
     assert any("asymptotic draws" in d.message for d in res.diagnostics)
+
+
+def test_loading_values_by_position_equal_the_labelled_selection():
+    """Issue 16 (sixth session): warn_loading_problems reads a factor's loadings and residual variances by position
+    — the same values in the same order as ``L.loc[items, f]`` and ``theta.loc[items]`` (and that selection itself
+    where labels repeat or are missing: the same KeyError)."""
+    from psychometrics.reliability._loadings import _values_of
+
+    L = pd.DataFrame({"f": [0.7, -0.6, 0.0, 0.8], "g": [0.0, 0.0, 0.9, 0.1]}, index=list("abcd"))
+    theta = pd.Series([0.5, 0.6, 0.2, -0.1], index=list("dcba"))
+    for f, items in (("f", ["d", "a", "b"]), ("g", ["c", "d"])):
+        lam, th = _values_of(L, theta, f, items)
+        assert np.array_equal(lam, L.loc[items, f].to_numpy()) and np.array_equal(th, theta.loc[items].to_numpy())
+    dup = pd.Series([0.5, 0.6, 0.2], index=list("aab"))
+    lam, th = _values_of(L, dup, "f", ["b"])
+    assert np.array_equal(th, dup.loc[["b"]].to_numpy())
+    with pytest.raises(KeyError):
+        _values_of(L, theta, "f", ["a", "z"])

@@ -272,19 +272,29 @@ def minres_one_factor_batch(R: np.ndarray, start: np.ndarray | None = None, max_
             bad = np.einsum("bi,bi->b", step, g) >= 0   # indefinite Hessian: not a descent direction
             if bad.any():
                 step[bad] = -g[bad] / np.maximum(np.abs(np.einsum("bii->bi", H[bad])), 1e-6)
+            # backtracking, up to 20 trials per matrix: a trial is evaluated again only for the matrices whose step
+            # was halved (issue 16: each trial re-evaluated every matrix of the batch, those already accepted at the
+            # same point; the same values — each matrix's objective is computed on its own row of the batch)
             t = np.ones(rows.size)
-            for _ in range(20):
-                new = np.clip(la + t[:, None] * step, -bound, bound)
-                fn, Rln, lln = objective(new, rows)
-                ok = fn <= f + noise[rows]
+            new = np.clip(la + step, -bound, bound)
+            fn, Rln, lln = objective(new, rows)
+            ok = fn <= f + noise[rows]
+            for _ in range(19):
                 if ok.all():
                     break
                 t = np.where(ok, t, t / 2)
-            take = fn <= f + noise[rows]
+                redo = np.flatnonzero(~ok)
+                new[redo] = np.clip(la[redo] + t[redo, None] * step[redo], -bound, bound)
+                fn[redo], Rln[redo], lln[redo] = objective(new[redo], rows[redo])
+                ok = fn <= f + noise[rows]
+            take = ok
             lam[rows] = np.where(take[:, None], new, la)
             f = np.where(take, fn, f)
             Rl = np.where(take[:, None], Rln, Rl)
             ll = np.where(take, lln, ll)
+            if not take.all():  # no trial decreased f: nothing of these matrices changed, so every later iteration
+                # would repeat the same step and trials — they stop here, where they would end (issue 16)
+                rows, f, Rl, ll = rows[take], f[take], Rl[take], ll[take]
 
     def status() -> tuple[np.ndarray, np.ndarray]:
         f, Rl, ll = objective(lam, np.arange(B))

@@ -150,44 +150,47 @@ def nacov_diagonal(ord_idx, K, th, counts, R, freq, n):
     return n * out
 
 
-def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
-    """lavaan's NACOV for ordinal items: N · B⁻¹ (Σ s sᵀ) B⁻ᵀ from casewise scores.
+#: from this many rows the middle term is summed over the rows themselves (in data order, weight one) when
+#: :func:`_mostly_distinct` finds few repeated response patterns, instead of over the sorted distinct patterns
+#: weighted by their counts: with ≈ 1 % repeats (the demo study's 28 items at 10⁵ rows) sorting the rows and
+#: scaling the scores by √count cost ≈ 25 % of the `dsyrk` they save ≈ 1 % of (issue 16, sixth session). The same
+#: sum in another order (≤ 1e-12 relative, tests/test_ordinal.py); below it (the demo) the previous path.
+DIRECT_ROWS = 10_000
+#: the rows go direct when at least this share of the first :data:`_PROBE_ROWS` rows' patterns are distinct
+_DISTINCT_SHARE = 0.9
+_PROBE_ROWS = 4_096
 
-    Muthén (1984) two-step sandwich as ``lavaan:::muthen1984``: s stacks each row's
-    scores of the univariate threshold likelihoods and of every bivariate ρ likelihood;
-    B = [[A11, 0], [A21, A22]] with A11 the per-item blocks of Σ s_τ s_τᵀ, A22 the diagonal
-    of Σ s_ρ², A21 = Σ s_ρ (∂ log π/∂τ)ᵀ. Every score depends on a row only through its
-    categories, so A11, A21, A22 come from the tables and Σ s sᵀ from the distinct response
-    patterns. Missing values (pairwise) give zero scores, as lavaan's ``na.rm`` sums.
-    """
+
+def _mostly_distinct(rows: np.ndarray) -> bool:
+    """Whether the first :data:`_PROBE_ROWS` rows are nearly all distinct patterns (repeats in all the rows are
+    at least as frequent, so a probe with many repeats keeps the pattern sum; one with few sends the rows
+    direct, whose cost is then at most the repeats' share of the product)."""
+    head = np.ascontiguousarray(rows[:_PROBE_ROWS])
+    return unique_rows(np.where(head < 0, 0, head))[1].size >= _DISTINCT_SHARE * head.shape[0]
+
+
+def _score_tables(p, kmax, U, nth, ntot, S, P):
+    """The flat score tables the chunks gather from: the correlation scores S_q padded with a zero row and column
+    for code kmax (missing), pair q's from q·(kmax+1)² on, and the threshold scores, statistic t's from
+    t·(kmax+1) on; the first pair of each item a (pairs (a, ·) are consecutive)."""
+    k1 = kmax + 1
+    S_pad = np.zeros((P, k1, k1))
+    S_pad[:, :kmax, :kmax] = S
+    U_t = np.concatenate([U[a, :, : nth[a]].T for a in range(p)]) if ntot else np.zeros((0, k1))  # (ntot, k1)
+    q_start = np.concatenate([[0], np.cumsum(np.arange(p - 1, 0, -1))]).astype(np.int64)  # pairs (a, ·) from here
+    return S_pad.reshape(P * k1 * k1), U_t, q_start
+
+
+def _middle_term_patterns(rows, p, kmax, U, th_off, nth, ntot, S, P, chunk):
+    """Σ s sᵀ (upper triangle) over the distinct response patterns, each row of scores scaled by √count."""
     from scipy.linalg import blas
 
-    U, A11, th_off, ntot, nth, kmax, S, A22, A21, ia, ib, P = _bread(ord_idx, K, th, counts, R, freq)
-    p = ord_idx.size
-    # Σ s sᵀ over distinct response patterns (weights = counts). Code kmax = missing, whose
-    # row/column of the padded score tables is zero. The scores of a chunk are filled one statistic
-    # at a time (threshold t of item a: U_a's column t at each row's code of a; correlation q: S_q at
-    # the pair's cell) into the contiguous rows of a statistics × rows array — its transpose is the
-    # Fortran-order rows × statistics matrix that syrk reads —, each from the items' codes held
-    # contiguously (issue 16: the same numbers, about a third less time than strided column writes).
-    rows = codes[:, ord_idx]
-    inner_scale = 1.0
-    limit = nacov_limit()
-    if rows.shape[0] > limit:  # large n: Σ s sᵀ from a random subsample (see NACOV_ROWS)
-        pick = np.sort(np.random.default_rng([_NACOV_SEED, rows.shape[0]]).choice(rows.shape[0], limit,
-                                                                                   replace=False))
-        inner_scale = rows.shape[0] / limit
-        rows = rows[pick]
     rows = rows.astype(np.int64, copy=False)  # (codes may be int16; the cell indices below need the range)
     pat, cnt = unique_rows(np.where(rows < 0, kmax, rows))
     del rows
     k1 = kmax + 1
-    S_pad = np.zeros((P, k1, k1))
-    S_pad[:, :kmax, :kmax] = S
-    S_flat = S_pad.reshape(P * k1 * k1)
+    S_flat, U_t, q_start = _score_tables(p, kmax, U, nth, ntot, S, P)
     q_base = np.arange(P, dtype=np.int64) * (k1 * k1)  # pair q's scores start here in S_flat
-    q_start = np.concatenate([[0], np.cumsum(np.arange(p - 1, 0, -1))]).astype(np.int64)  # pairs (a, ·) from here
-    U_t = np.concatenate([U[a, :, : nth[a]].T for a in range(p)]) if ntot else np.zeros((0, k1))  # (ntot, k1)
     weighted = bool((cnt != 1).any())
     inner = np.zeros((ntot + P, ntot + P))
     with all_core_blas() if ALL_CORES else nullcontext():  # see ALL_CORES
@@ -207,6 +210,74 @@ def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
             if weighted:
                 sc *= np.sqrt(cnt[s0: s0 + chunk].astype(float))[None, :]
             inner += blas.dsyrk(1.0, sc.T, trans=1)  # upper triangle of scᵀsc (half the work of a product)
+    return inner
+
+
+def _middle_term_direct(rows, p, kmax, U, th_off, nth, ntot, S, P, chunk):
+    """Σ s sᵀ (upper triangle) over the rows in data order (see :data:`DIRECT_ROWS`): per chunk the items' codes
+    transposed to contiguous rows (missing → kmax), the threshold scores in one gather and each item's pairs in
+    one (the pair offset folded into the codes: one pass fewer), accumulated in place by the ``dsyrk``."""
+    from scipy.linalg import blas
+
+    k1, kk = kmax + 1, (kmax + 1) ** 2
+    S_flat, U_t, q_start = _score_tables(p, kmax, U, nth, ntot, S, P)
+    U_flat = U_t.ravel()
+    item_of_t = np.repeat(np.arange(p), nth)
+    t_base = (np.arange(ntot, dtype=np.int64) * k1)[:, None]
+    item_base = (np.arange(p, dtype=np.int64) * kk)[:, None]
+    pair_base = (q_start[:-1] - np.arange(1, p, dtype=np.int64)) * kk  # + b·kk: pair (a, b)'s first score
+    inner = np.zeros((ntot + P, ntot + P), order="F")
+    sc = np.empty((ntot + P, min(chunk, rows.shape[0])))
+    with all_core_blas() if ALL_CORES else nullcontext():  # see ALL_CORES
+        for s0 in range(0, rows.shape[0], chunk):
+            pT = rows[s0: s0 + chunk].T.astype(np.int64)  # (p, m), C order: each item's codes contiguous
+            pT[pT < 0] = kmax
+            m = pT.shape[1]
+            out = sc if m == sc.shape[1] else np.empty((ntot + P, m))
+            idx = pT[item_of_t]
+            idx += t_base
+            np.take(U_flat, idx, out=out[:ntot], mode="clip")  # (clip: in range; "raise" buffers the output)
+            codes_b = pT + item_base  # item b's codes + b·kk
+            for a in range(p - 1):
+                off = pT[a] * k1
+                off += pair_base[a]
+                idx = codes_b[a + 1:] + off[None, :]
+                np.take(S_flat, idx, out=out[ntot + q_start[a]: ntot + q_start[a + 1]], mode="clip")
+            inner = blas.dsyrk(1.0, out.T, beta=1.0, c=inner, trans=1, overwrite_c=1)
+    return np.ascontiguousarray(inner)  # (C order, as the pattern sum's)
+
+
+def nacov(codes, ord_idx, K, th, counts, R, freq, n, chunk=4096):
+    """lavaan's NACOV for ordinal items: N · B⁻¹ (Σ s sᵀ) B⁻ᵀ from casewise scores.
+
+    Muthén (1984) two-step sandwich as ``lavaan:::muthen1984``: s stacks each row's
+    scores of the univariate threshold likelihoods and of every bivariate ρ likelihood;
+    B = [[A11, 0], [A21, A22]] with A11 the per-item blocks of Σ s_τ s_τᵀ, A22 the diagonal
+    of Σ s_ρ², A21 = Σ s_ρ (∂ log π/∂τ)ᵀ. Every score depends on a row only through its
+    categories, so A11, A21, A22 come from the tables and Σ s sᵀ from the distinct response
+    patterns (or, with few repeats, the rows: :data:`DIRECT_ROWS`). Missing values (pairwise) give zero
+    scores, as lavaan's ``na.rm`` sums.
+    """
+    U, A11, th_off, ntot, nth, kmax, S, A22, A21, ia, ib, P = _bread(ord_idx, K, th, counts, R, freq)
+    p = ord_idx.size
+    # Σ s sᵀ over distinct response patterns (weights = counts) or the rows. Code kmax = missing, whose
+    # row/column of the padded score tables is zero. The scores of a chunk are filled one statistic
+    # at a time (threshold t of item a: U_a's column t at each row's code of a; correlation q: S_q at
+    # the pair's cell) into the contiguous rows of a statistics × rows array — its transpose is the
+    # Fortran-order rows × statistics matrix that syrk reads —, each from the items' codes held
+    # contiguously (issue 16: the same numbers, about a third less time than strided column writes).
+    rows = codes[:, ord_idx]
+    inner_scale = 1.0
+    limit = nacov_limit()
+    if rows.shape[0] > limit:  # large n: Σ s sᵀ from a random subsample (see NACOV_ROWS)
+        pick = np.sort(np.random.default_rng([_NACOV_SEED, rows.shape[0]]).choice(rows.shape[0], limit,
+                                                                                   replace=False))
+        inner_scale = rows.shape[0] / limit
+        rows = rows[pick]
+    if rows.shape[0] >= DIRECT_ROWS and _mostly_distinct(rows):  # (see DIRECT_ROWS)
+        inner = _middle_term_direct(rows, p, kmax, U, th_off, nth, ntot, S, P, chunk)
+    else:
+        inner = _middle_term_patterns(rows, p, kmax, U, th_off, nth, ntot, S, P, chunk)
     inner = (np.triu(inner) + np.triu(inner, 1).T) * inner_scale
     # B⁻¹ = [[A11⁻¹, 0], [−A22⁻¹ A21 A11⁻¹, A22⁻¹]]
     A11_inv = np.zeros_like(A11)

@@ -194,17 +194,25 @@ def categorical_omega_from_cfa(result, *, obs_var: bool = True, group: str | Non
             return tab.xs(str(group) if group is not None else groups[0], level=0)
         return tab
 
-    lam = est[est["op"] == "=~"]
-    factors = list(dict.fromkeys(lam["lhs"]))
-    items = list(dict.fromkeys(lam["rhs"]))
-    L = pd.DataFrame(0.0, index=items, columns=factors)
-    for _, r in lam.iterrows():
-        L.loc[r["rhs"], r["lhs"]] = float(r["est"])
-    th = est[est["op"] == "|"]
-    thresholds = {i: th.loc[th["lhs"] == i, "est"].to_numpy(float) for i in items}
-    sc = est[est["op"] == "~*~"]
-    scales = pd.Series({i: float(sc.loc[sc["lhs"] == i, "est"].iloc[0]) if (sc["lhs"] == i).any() else 1.0
-                        for i in items})
+    # the table's columns as arrays, each item's rows by one comparison (issue 16: a pandas mask per item and a
+    # .loc write per loading were most of this function; the same values in the same order)
+    op, lhs, rhs = (est[c].to_numpy() for c in ("op", "lhs", "rhs"))
+    value = est["est"].to_numpy(float)
+    is_lam = op == "=~"
+    factors = list(dict.fromkeys(lhs[is_lam]))
+    items = list(dict.fromkeys(rhs[is_lam]))
+    fpos, ipos = {f: k for k, f in enumerate(factors)}, {i: k for k, i in enumerate(items)}
+    Lv = np.zeros((len(items), len(factors)))
+    for f, i, v in zip(lhs[is_lam], rhs[is_lam], value[is_lam]):
+        Lv[ipos[i], fpos[f]] = v
+    L = pd.DataFrame(Lv, index=items, columns=factors)
+    is_th, is_sc = op == "|", op == "~*~"
+    th_lhs, th_est, sc_lhs, sc_est = lhs[is_th], value[is_th], lhs[is_sc], value[is_sc]
+    thresholds = {i: th_est[th_lhs == i] for i in items}
+    first_scale = {}
+    for i, v in zip(sc_lhs, sc_est):
+        first_scale.setdefault(i, float(v))
+    scales = pd.Series({i: first_scale.get(i, 1.0) for i in items})
     psi = pick(result.latent_cov)
     sigma = pick(result.sample_cov if obs_var else result.implied_cov)
     return categorical_omega(L, thresholds, psi, sigma, scales)

@@ -23,12 +23,8 @@ __all__ = ["OrdinalSampleStats", "vech_pairs"]
 
 def vech_pairs(p: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column of the correlations below the diagonal, column by column (lavaan's vech order)."""
-    rows, cols = [], []
-    for j in range(p):
-        for i in range(j + 1, p):
-            rows.append(i)
-            cols.append(j)
-    return np.array(rows, dtype=int), np.array(cols, dtype=int)
+    first, second = np.triu_indices(p, 1)  # (j, i), i > j, in the order j, then i: the pairs column by column
+    return second.astype(int), first.astype(int)
 
 
 @dataclass(frozen=True)

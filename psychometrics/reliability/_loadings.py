@@ -103,16 +103,16 @@ def residuals(
 def warn_loading_problems(L: pd.DataFrame, theta: pd.Series, factor: Any, items: list[Any], what: str) -> None:
     import warnings
 
-    lam = L.loc[items, factor]
+    lam, th = _values_of(L, theta, factor, items)
     if (lam > 0).any() and (lam < 0).any():
-        neg = list(lam.index[lam < 0])
+        neg = [i for i, v in zip(items, lam) if v < 0]
         warnings.warn(
             f"{what}: factor {quote(factor)} has loadings of both signs (negative: {neg}); (Σλ)² "
             "understates reliability — reverse-key those items before the CFA",
             ReliabilityWarning,
             stacklevel=4,
         )
-    bad = list(theta.loc[items].index[theta.loc[items] < 0])
+    bad = [i for i, v in zip(items, th) if v < 0]
     if bad:
         warnings.warn(
             f"{what}: factor {quote(factor)} has negative residual variances (Heywood case) for items "
@@ -120,6 +120,16 @@ def warn_loading_problems(L: pd.DataFrame, theta: pd.Series, factor: Any, items:
             ReliabilityWarning,
             stacklevel=4,
         )
+
+
+def _values_of(L: pd.DataFrame, theta: pd.Series, factor: Any, items: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(L.loc[items, factor], theta.loc[items])`` as arrays (issue 16: positions instead of two labelled
+    selections per factor; the same values in the same order — pandas' selection where a label repeats)."""
+    if L.index.is_unique and theta.index.is_unique and L.columns.is_unique:
+        rows, at = L.index.get_indexer(items), theta.index.get_indexer(items)
+        if (rows >= 0).all() and (at >= 0).all():
+            return L.to_numpy()[rows, L.columns.get_loc(factor)], theta.to_numpy()[at]
+    return L.loc[items, factor].to_numpy(), theta.loc[items].to_numpy()
 
 
 def square(matrix: pd.DataFrame, what: str) -> pd.DataFrame:
