@@ -287,7 +287,7 @@ def test_large_n_path_gives_the_same_calibration(monkeypatch):
         monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 400)
         monkeypatch.setattr(engine_mod, "_GROUPED_ABOVE", 400)
         monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 400)
-        monkeypatch.setattr(engine_mod, "E_STEP_THREADS", 2)
+        monkeypatch.setattr(engine_mod, "worker_threads", lambda: 2)
         blocked = calibrate(df, None, "grm")
     assert big.em_cycles == 0 and big.converged and big.n_obs == ref.n_obs == 3000  # (its codes dropped for the fit)
     for got in (big, blocked):
@@ -731,7 +731,7 @@ def test_sparse_onehot_float32_ones_give_the_float64_products(monkeypatch):
 
 
 def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
-    """issue 16: at large n the blocked E-step runs its row blocks on E_STEP_THREADS threads (r summed in
+    """issue 16: at large n the blocked E-step runs its row blocks on worker_threads() threads (r summed in
     block order afterwards) and the Louis information's per-node second moments split the nodes between
     threads (each node's rows added in the same order): ℓ, π, r, log L and the information equal the
     one-thread numbers bit for bit."""
@@ -749,7 +749,7 @@ def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
     monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 300)
     out = {}
     for threads in (1, 2, 3):
-        monkeypatch.setattr(engine_mod, "E_STEP_THREADS", threads)
+        monkeypatch.setattr(engine_mod, "worker_threads", lambda threads=threads: threads)
         eng = engine_mod.Engine(prep, "grm", nodes, weights)
         assert eng._groups is not None and len(eng._y_blocks) > 3
         x = eng.start() + 0.01
@@ -760,6 +760,40 @@ def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
         assert ll == ll_1 == ll2
         for got, want in ((post, post_1), (r, r_1), (log_l, log_l_1), (info, info_1), (grad, grad_1)):
             np.testing.assert_array_equal(got, want)
+
+
+def test_no_threads_of_its_own_in_a_pipeline_lane(monkeypatch):
+    """issue 16: inside ``_linalg.one_blas_thread_per_lane`` (the IRT step in a lane) the one thread-count rule
+    gives 1 — the blocked E-step and the information start no pool — and the numbers are those of the
+    two-thread run, bit for bit."""
+    import importlib
+
+    from psychometrics._linalg import one_blas_thread_per_lane
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    prep = prepare_responses(_grm_frame(10, 1500, seed=22))
+    nodes, weights = quadrature("gauss-hermite", 21)
+    for name, value in (("_ESTEP_BLOCK", 300), ("_GROUPED_ABOVE", 300), ("_BLAS_SCORES_ABOVE", 300), ("MAX_THREADS", 2)):
+        monkeypatch.setattr(engine_mod, name, value)
+    monkeypatch.setattr(engine_mod, "usable_cores", lambda: 2)
+    assert engine_mod.worker_threads() == 2
+    eng = engine_mod.Engine(prep, "grm", nodes, weights)
+    x = eng.start() + 0.01
+    two = eng._estep(x), eng.observed_information(x)
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a thread pool inside a lane")
+
+    monkeypatch.setattr(engine_mod, "ThreadPoolExecutor", no_pool)
+    with one_blas_thread_per_lane():
+        assert engine_mod.worker_threads() == 1
+        eng = engine_mod.Engine(prep, "grm", nodes, weights)
+        one = eng._estep(x), eng.observed_information(x)
+    assert engine_mod.worker_threads() == 2
+    for got, want in zip(one[0][1:] + one[1][:2], two[0][1:] + two[1][:2]):
+        np.testing.assert_array_equal(got, want)
+    assert one[0][0] == two[0][0] and one[1][2] == two[1][2]
 
 
 def test_contiguous_columns_equal_the_frame_columns(monkeypatch):
