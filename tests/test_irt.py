@@ -320,9 +320,8 @@ def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
 
 @pytest.mark.parametrize("n_cols, top", [(5, 4), (12, 4), (30, 5), (100, 4), (3, 254)])
 def test_unique_patterns_equal_numpy_unique(n_cols, top):
-    """issue 16: distinct patterns by a base-B number per row (bincount for a subscale, int64 sort up to
-    2⁶³, packed bytes beyond) are np.unique(axis=0)'s, in the same order,
-    with the same inverse/counts."""
+    """issue 16: distinct patterns by a base-B number per row (bincount for a subscale, one int64 sort up to
+    2⁶², level by level beyond) are np.unique(axis=0)'s, in the same order, with the same inverse/counts."""
     from psychometrics.irt._data import _unique_patterns
 
     rng = np.random.default_rng(n_cols)
@@ -333,7 +332,7 @@ def test_unique_patterns_equal_numpy_unique(n_cols, top):
     np.testing.assert_array_equal(pats, ref[0])
     np.testing.assert_array_equal(inverse.ravel(), ref[1].ravel())
     np.testing.assert_array_equal(counts, ref[2])
-    if n_cols * np.log2(top + 2) >= 62:  # the long rows by levels and by packed bytes: the same
+    if n_cols * np.log2(top + 2) >= 62:  # the long rows by levels: the same
         import importlib
 
         irt_data = importlib.import_module("psychometrics.irt._data")
@@ -407,7 +406,7 @@ def test_item_arrays_read_at_once_equal_the_rows():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cal = calibrate(df, list(df.columns))
-    got, vecs = cal.item_arrays(), _item_vectors(cal, cal.parameters)
+    got, vecs = cal.item_arrays(), _item_vectors(cal)
     for j, item in enumerate(cal.items):
         k = len(cal.category_values[item])
         row = cal.parameters.loc[item]
@@ -647,6 +646,72 @@ def test_shared_category_codes_give_the_fresh_coding():
         for field in ("codes", "patterns", "counts", "inverse"):
             np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
             assert getattr(got, field).dtype == getattr(want, field).dtype
+
+
+def test_prepare_responses_codes_each_column_once_in_the_scope(monkeypatch):
+    """issue 16 (sixth session): within shared_category_codes an item that cannot be coded as int8 (non-integer
+    answers) keeps its sorted values: a later prepare_responses of it and coded items searches no column's
+    values again and codes none of the coded items again — the same IRTData as outside the scope."""
+    import importlib
+
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    a = np.linspace(0.8, 2.0, 5)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 600, seed=15).astype(float)
+    df.iloc[3] = np.nan
+    df["half"] = np.round(df.iloc[:, 0] / 2 + 0.25, 2)
+    fresh = irt_data.prepare_responses(df, list(df.columns))
+    calls = []
+    coder = irt_data._category_codes
+    monkeypatch.setattr(irt_data, "_category_codes", lambda col: calls.append(1) or coder(col))
+    with irt_data.shared_category_codes():
+        first = irt_data.prepare_responses(df, list(df.columns[:3]))
+        assert len(calls) == 3
+        got = irt_data.prepare_responses(df, list(df.columns))
+        assert len(calls) == 6  # the two other coded items and "half" once (its values kept)
+        again = irt_data.prepare_responses(df, list(df.columns[2:]))
+        assert len(calls) == 6
+    assert first.n_dropped_rows == 1
+    for prepared in (got, again):
+        want = fresh if prepared is got else irt_data.prepare_responses(df, list(df.columns[2:]))
+        for field in ("items", "n_categories", "category_values", "n_dropped_rows"):
+            assert getattr(prepared, field) == getattr(want, field)
+        for field in ("codes", "patterns", "counts", "inverse"):
+            np.testing.assert_array_equal(getattr(prepared, field), getattr(want, field))
+
+
+def test_shared_memo_computes_once_per_key_in_the_scope():
+    """issue 16 (sixth session): shared_memo computes a value once per key inside shared_category_codes (the
+    held objects compared by identity), on every call outside it."""
+    from psychometrics.irt._data import shared_category_codes, shared_memo
+
+    calls = []
+    held = object()
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert shared_memo(("k", id(held)), (held,), compute) == 1 and shared_memo(("k", id(held)), (held,), compute) == 2
+    with shared_category_codes():
+        assert shared_memo(("k", id(held)), (held,), compute) == 3
+        assert shared_memo(("k", id(held)), (held,), compute) == 3
+        assert shared_memo(("other",), (), compute) == 4
+    assert shared_memo(("k", id(held)), (held,), compute) == 5
+
+
+def test_item_arrays_are_fresh_copies_of_one_read():
+    """issue 16 (sixth session): the parameter table is read once per calibration; every call returns new
+    arrays with the same values (a caller may change them)."""
+    df = simulate_responses(np.array([1.0, 1.4, 0.9]), np.array([[1.0, 0.0, -1.0]] * 3), 400, seed=3).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = calibrate(df, list(df.columns))
+    first = cal.item_arrays()
+    first[0][1][:] = 99.0
+    second = cal.item_arrays()
+    for (a, c), item in zip(second, cal.items):
+        assert a == cal.parameters.loc[item, "a"]
+        np.testing.assert_array_equal(c, cal.parameters.loc[item, [f"c{v}" for v in range(1, c.size + 1)]].to_numpy(float))
 
 
 def test_compact_codes_give_the_int64_calibration(monkeypatch):

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError, DataQualityWarning
-from psychometrics.irt._data import _unique_patterns, prepare_responses, quadrature
+from psychometrics.irt._data import _unique_patterns, prepare_responses, quadrature, shared_memo
 from psychometrics.irt._models import category_probs_grad, intercepts_from_u, intercepts_grad_u, intercepts_to_u
 
 __all__ = ["GroupedResponses", "prepare_groups", "MultiGroupGRM"]
@@ -164,18 +164,11 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
 def _factorized_labels(group: Any, aligned_labels: pd.Series) -> tuple[np.ndarray, Any]:
     """``pd.factorize(aligned_labels)`` (``group`` aligned with the data's index); within the IRT step's shared coding scope
     (:func:`~psychometrics.irt._data.shared_category_codes`) once per grouping Series on that index — every
-    subscale's LR DIF groups the same labels (10⁶ labels: ≈ 25 ms each time)."""
-    from psychometrics.irt._data import _SHARED
-
-    shared = _SHARED.get()
+    subscale's LR DIF groups the same labels (10⁶ labels: ≈ 25 ms each time; :func:`~psychometrics.irt._data.shared_memo`)."""
     aligned = isinstance(group, pd.Series) and group.index.equals(aligned_labels.index)
-    key = ("lr dif group labels", id(group))
-    if shared is not None and aligned and key in shared and shared[key][0] is group:
-        return shared[key][1]
-    out = pd.factorize(aligned_labels, sort=False)
-    if shared is not None and aligned:
-        shared[key] = (group, out)  # (the labels held: their id is not reused in the scope)
-    return out
+    if not aligned:
+        return pd.factorize(aligned_labels, sort=False)
+    return shared_memo(("lr dif group labels", id(group)), (group,), lambda: pd.factorize(aligned_labels, sort=False))
 
 
 #: Newton with a kept (borrowed or BFGS-updated) information: a fresh one when the gradient fell by less than this factor

@@ -265,20 +265,29 @@ _DISTINCT_SHARE = 0.5
 
 def _rows(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> tuple[pd.DataFrame, Any]:
     """(data, weights) for a subscale statistic: the rows themselves, or above ``_PATTERNS_ABOVE`` rows
-    the distinct patterns with their counts (computed once per calibration, kept in ``pats``)."""
+    the distinct patterns with their counts (:func:`_distinct`)."""
+    distinct = _distinct(cal, items, pats)
+    return (items, None) if distinct is None else (distinct.frame, distinct.counts)
+
+
+def _distinct(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> Any:
+    """Above ``_PATTERNS_ABOVE`` rows the calibration's distinct patterns (``irt.patterns.DistinctPatterns``:
+    counts and EAP θ̂), computed once per calibration and kept in ``pats``; else None (the rows themselves)."""
     if items.shape[0] <= _PATTERNS_ABOVE:
-        return items, None
+        return None
     from psychometrics.irt.patterns import distinct_patterns
 
     key = "/".join(cal.items)
     if key not in pats:
         pats[key] = distinct_patterns(cal, items, codes=_codes(cal, items, pats))
-    return pats[key].frame, pats[key].counts
+    return pats[key]
 
 
 def _codes(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> Any:
     """The calibration's category codes of the rows, computed once per subscale (kept in ``pats`` as
-    int8 when they fit: 1 byte per answer) for its distinct patterns with and without the groups."""
+    int8 when they fit: 1 byte per answer) for its distinct patterns with and without the groups — the
+    kept array itself (``distinct_patterns`` counts int8 codes as it counts int64 ones; on a hit of the
+    step's shared patterns it reads only their number of rows)."""
     from psychometrics.irt.scores import recode
 
     key = "codes:" + "/".join(cal.items)
@@ -288,7 +297,7 @@ def _codes(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> Any:
         codes = shared_codes_of(items, cal.items, cal.category_values)  # coded once in the step (int8)
         codes = recode(cal, items) if codes is None else codes
         pats[key] = codes.astype(np.int8) if codes.size and codes.max() < 127 else codes
-    return pats[key].astype(np.int64)
+    return pats[key]
 
 
 def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list[str], pats: dict[str, Any]
@@ -308,9 +317,11 @@ def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list
         except (PsychometricsError, np.linalg.LinAlgError) as exc:
             notes.append(f"{sid}: M2/C2 not computed ({why(exc)}).")
         try:
-            data, weights = _rows(cal, items, pats)
-            theta = None if weights is None else pats["/".join(cal.items)].theta.to_numpy()  # (its EAP θ̂)
-            ld[sid] = local_dependence(cal, data, weights=weights, theta=theta)
+            distinct = _distinct(cal, items, pats)
+            if distinct is None:
+                ld[sid] = local_dependence(cal, items)
+            else:  # (the patterns' EAP θ̂ with them)
+                ld[sid] = local_dependence(cal, distinct.frame, weights=distinct.counts, theta=distinct.theta.to_numpy())
         except PsychometricsError as exc:
             notes.append(f"{sid}: local dependence not computed ({why(exc)}).")
     return m2, ld
