@@ -374,12 +374,13 @@ def test_joint_answer_estep_equals_the_onehot_products(monkeypatch):
     import importlib
 
     mg_estep = importlib.import_module("psychometrics.irt._mg_estep")
+    grouped = importlib.import_module("psychometrics.irt._grouped")
     data, group = _simulate(8, 0.6, n=400)
     data["I3"] = (data["I3"] > 1).astype(float)
     data = data.astype(float)
     data.iloc[::9, 1] = np.nan
     data.iloc[::13, 4] = np.nan
-    monkeypatch.setattr(mg_estep, "_CHUNK_SIZE", 20)  # (several chunks of two or three items)
+    monkeypatch.setattr(grouped, "MAX_CELLS", 20)  # (several chunks of two or three items)
     prep = prepare_groups(data, group, list(data.columns), "r")
     model = MultiGroupGRM(prep, frozenset({0, 2}), "free")
     x = model.start_pooled(np.full(6, 1.2), [np.array([1.0, -1.0]) if k == 3 else np.array([0.2])
@@ -389,7 +390,7 @@ def test_joint_answer_estep_equals_the_onehot_products(monkeypatch):
     logw = np.log(np.random.default_rng(1).dirichlet(np.ones(21)))
     for g in range(2):
         joint = prep.joint[g]
-        assert len(joint.chunks) > 1
+        assert len(joint.codes) > 1
         probs = np.random.default_rng(g).dirichlet(np.ones(3), size=(21, 6)).transpose(1, 2, 0)  # (J, K, Q)
         probs = np.concatenate([probs[j, :k] / probs[j, :k].sum(axis=0) for j, k in enumerate(prep.n_categories)])
         f = prep.counts[g]

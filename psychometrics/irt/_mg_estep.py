@@ -4,11 +4,12 @@
 pattern u, f(x_u | θ_q) = Π_j P_{j, x_uj}(θ_q), the posterior π_uq ∝ w_q f(x_u | θ_q), ℓ_u = log Σ_q
 w_q f(x_u | θ_q) and the expected counts r = Yᵀ (f ∘ π) per one-hot column (item, category). In logs
 through the one-hot Y (U × C) that is two dense products of (nodes × patterns × columns) and an exp and a
-log per (node, pattern) cell. Here the items are taken a few at a time (:class:`JointAnswers`: a chunk's
-joint answer, missing included, is one code z < ``_CHUNK_SIZE``): f(x_u | θ_q) is the product over the
-chunks of a small table T_c[z, q] = Π_{j ∈ c} P_{j, x_j(z)}(θ_q) read at the pattern's code (two gathers
-per cell for a five- or six-item subscale, no exp), and r is per chunk one sparse product of the
-posterior weights with the code's indicator, then summed to the items' categories (a small product).
+log per (node, pattern) cell. Here the items are taken a few at a time (:func:`joint_answers`: a chunk's
+joint answer, missing included, is one code: the single-group E-step's ``irt._grouped.ItemGroups``, at most
+1,296 joint answers per chunk): f(x_u | θ_q) is the product over the chunks of a small table
+T_c[z, q] = Π_{j ∈ c} P_{j, x_j(z)}(θ_q) read at the pattern's code (two gathers per cell for a five- or
+six-item subscale, no exp per cell), and r is one sparse product of the posterior weights with the codes'
+indicator, then summed over each chunk's other items.
 
 The same sums in another order and without the logs: ℓ, π and r agree with the one-hot computation to
 rounding (tests/test_irt_lrdif.py::test_joint_answer_estep_equals_the_onehot_products). In probabilities,
@@ -23,70 +24,47 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["JointAnswers", "estep"]
+__all__ = ["joint_answers", "estep"]
 
-#: at most this many joint answers per chunk (6⁴: four five-category items, each possibly missing)
-_CHUNK_SIZE = 1296
 #: below this Σ_q w_q f(x_u | θ_q) of some pattern the group's E-step is taken in logs (no underflow can matter)
 _SAFE = 1e-250
 
 
-class JointAnswers:
-    """A group's distinct patterns (U × J codes, −1 missing) as per-chunk joint answer codes."""
+class _Chunks:
+    """A group's patterns as ``irt._grouped.ItemGroups`` (items a few at a time, their joint answers one
+    code each — missing included) in one block, and each chunk's codes of the patterns (C-contiguous)."""
 
-    def __init__(self, patterns: np.ndarray, offsets: np.ndarray) -> None:
-        from scipy import sparse
+    def __init__(self, patterns: np.ndarray, n_categories: tuple[int, ...]) -> None:
+        from psychometrics.irt._grouped import ItemGroups
 
-        n_pat, n_items = patterns.shape
-        ks = np.diff(offsets).astype(np.int64)
-        n_cols = int(offsets[-1])
-        self.n_cols = n_cols
-        self.chunks: list[tuple[np.ndarray, np.ndarray, Any, np.ndarray]] = []
-        j = 0
-        while j < n_items:
-            size, m = 1, 0
-            while j + m < n_items and (m == 0 or size * (ks[j + m] + 1) <= _CHUNK_SIZE):
-                size, m = size * int(ks[j + m] + 1), m + 1
-            items = np.arange(j, j + m)
-            strides = np.ones(m, dtype=np.int64)
-            for i in range(m - 2, -1, -1):
-                strides[i] = strides[i + 1] * (ks[items[i + 1]] + 1)
-            code = (patterns[:, items].astype(np.int64) + 1) @ strides  # (U,): the chunk's joint answer
-            digits = (np.arange(size)[:, None] // strides[None, :]) % (ks[items] + 1)[None, :]  # (size, m)
-            # each joint answer's one-hot columns; a missing answer reads the padding row (P = 1) n_cols
-            cols = np.where(digits > 0, offsets[items][None, :] + digits - 1, n_cols)
-            indicator = sparse.csr_matrix((np.ones(n_pat), (code, np.arange(n_pat))), shape=(size, n_pat))
-            to_cols = np.zeros((n_cols + 1, size))  # joint answer → its items' columns (the padding row dropped)
-            for i in range(m):
-                to_cols[cols[:, i], np.arange(size)] = 1.0
-            self.chunks.append((code, cols, indicator, to_cols[:n_cols]))
-            j += m
+        n_pat = patterns.shape[0]
+        self.groups = ItemGroups(patterns, n_categories, max(n_pat, 1), np.ones(n_pat))
+        z = self.groups.blocks[0]  # (U × all chunks' joint answers), one non-zero per chunk and pattern
+        self.codes = [np.ascontiguousarray(c) for c in z.indices.reshape(n_pat, len(self.groups.groups)).T]
+        self.onehot_t = z.T.tocsr()  # (joint answers × U): each chunk's counts by one sparse product
 
     def likelihood(self, probs: np.ndarray) -> np.ndarray:
-        """f(x_u | θ_q) (Q × U) from P of every one-hot column (C × Q)."""
-        pad = np.concatenate([probs, np.ones((1, probs.shape[1]))])
-        out = None
-        for code, cols, _, _ in self.chunks:
-            table = pad[cols[:, 0]]
-            for i in range(1, cols.shape[1]):
-                table *= pad[cols[:, i]]
-            part = np.ascontiguousarray(table.T).take(code, axis=1)
-            if out is None:
-                out = part
-            else:
-                out *= part
+        """f(x_u | θ_q) (Q × U) from P of every one-hot column (C × Q): per chunk its table
+        Π_{j ∈ chunk} P_{j, a_j}(θ_q) (``ItemGroups.table`` of log P, exponentiated) read at the patterns' codes."""
+        table = np.ascontiguousarray(np.exp(self.groups.table(np.log(probs))).T)  # (Q × joint answers)
+        out = table.take(self.codes[0], axis=1)
+        for code in self.codes[1:]:
+            out *= table.take(code, axis=1)
         return out
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
-        """Σ_u weights[q, u] per one-hot column: r (C × Q) for ``weights`` = f ∘ π (Q × U)."""
-        wt = np.ascontiguousarray(weights.T)
-        r = np.zeros((self.n_cols, weights.shape[0]))
-        for _, _, indicator, to_cols in self.chunks:
-            r += to_cols @ (indicator @ wt)
-        return r
+        """Σ_u weights[q, u] per one-hot column: r (C × Q) for ``weights`` = f ∘ π (Q × U) — each joint
+        answer's sums (one sparse product), then summed over the chunk's other items (``ItemGroups.marginals``)."""
+        return self.groups.marginals(self.onehot_t @ np.ascontiguousarray(weights.T))
 
 
-def estep(joint: JointAnswers | None, probs: np.ndarray, logw: np.ndarray, f: np.ndarray, onehot_t: np.ndarray,
+def joint_answers(patterns: np.ndarray, n_categories: tuple[int, ...]) -> _Chunks | None:
+    """The E-step's view of a group's distinct patterns (U × J codes, −1 missing) by chunks of items (None
+    without patterns: the one-hot path)."""
+    return _Chunks(patterns, n_categories) if patterns.shape[0] else None
+
+
+def estep(joint: _Chunks | None, probs: np.ndarray, logw: np.ndarray, f: np.ndarray, onehot_t: np.ndarray,
           onehot: np.ndarray, post: bool = False) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
     """One group's E-step: ℓ_g = Σ_u f_u log Σ_q w_q f(x_u | θ_q), f ∘ π (Q × U), π (Q × U; with ``post``,
     else None) and r (C × Q) from P of every one-hot column (C × Q) and the log weights. By the joint answers

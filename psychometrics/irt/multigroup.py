@@ -68,14 +68,14 @@ class GroupedResponses:
 
     @cached_property
     def joint(self) -> tuple[Any, ...]:
-        """Per group its patterns' joint answers by chunks of items (``_mg_estep.JointAnswers``: the E-step's
+        """Per group its patterns' joint answers by chunks of items (``_mg_estep.joint_answers``: the E-step's
         likelihoods and expected counts without the one-hot products), built once per data set; None per group
         without the patterns (then the E-step takes the one-hot)."""
-        from psychometrics.irt._mg_estep import JointAnswers
+        from psychometrics.irt._mg_estep import joint_answers
 
         if len(self.patterns) != len(self.groups):
             return (None,) * len(self.groups)
-        return tuple(JointAnswers(p, self.offsets) for p in self.patterns)
+        return tuple(joint_answers(p, self.n_categories) for p in self.patterns)
 
     @cached_property
     def onehot_t(self) -> tuple[np.ndarray, ...]:
