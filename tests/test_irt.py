@@ -827,6 +827,41 @@ def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
             np.testing.assert_array_equal(got, want)
 
 
+def test_estep_shifted_by_the_middle_node_equals_the_row_max(monkeypatch):
+    """issue 16 (sixth session): a grouped E-step block shifts each row's log-likelihoods by its value at the
+    middle node instead of its maximum — π, r and log L equal the row-maximum computation to rounding; where a
+    node exceeds the middle one by more than exp can take (overflow), the block is the row-maximum one bit for
+    bit."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    df = _grm_frame(10, 2500, seed=23)
+    df.iloc[::5, 3] = np.nan
+    monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 700)
+    monkeypatch.setattr(engine_mod, "_GROUPED_ABOVE", 300)
+    eng = engine_mod.Engine(prepare_responses(df), "grm", *quadrature("gauss-hermite", 21))
+    x = eng.start() + 0.02
+    table = eng._groups.table(eng.log_probs(x))
+    f = eng.f[:700]
+    args = (eng._y_blocks[0], f, np.empty((700, 21)), eng._groups.weighted[0])
+    want = eng._estep_block(table, *args, row_max=True)
+    want = (want[0],) + tuple(np.array(a) for a in want[1:])
+    got = eng._estep_block(table, *args)
+    assert got[0] == pytest.approx(want[0], rel=1e-14)
+    for a, b in zip(got[1:], want[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15 * np.abs(b).max())
+    steep = table.copy()
+    steep[:, 0] += 400.0  # node 0 above the middle one by ≥ 400 per item group: exp overflows
+    want = eng._estep_block(steep, *args, row_max=True)
+    want = (want[0],) + tuple(np.array(a) for a in want[1:])
+    got = eng._estep_block(steep, *args)
+    assert got[0] == want[0]
+    for a, b in zip(got[1:], want[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_no_threads_of_its_own_in_a_pipeline_lane(monkeypatch):
     """issue 16: inside ``_linalg.one_blas_thread_per_lane`` (the IRT step in a lane) the one thread-count rule
     gives 1 — the blocked E-step and the information start no pool — and the numbers are those of the

@@ -248,15 +248,29 @@ class Engine:
         return buf
 
     def _estep_block(self, logp: np.ndarray, y, f: np.ndarray,  # noqa: ANN001 - y dense or sparse
-                     out: np.ndarray | None = None, yf=None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+                     out: np.ndarray | None = None, yf=None, row_max: bool = False,  # noqa: ANN001
+                     ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """``yf``: ``y`` with each row's entries f_u instead of ones (sparse): r = yfᵀ π, the same products
-        f_u π_uq as yᵀ (f ∘ π) without the n × Q product (in place: the same values as before)."""
+        f_u π_uq as yᵀ (f ∘ π) without the n × Q product (in place: the same values as before).
+
+        The log-sum-exp over the nodes subtracts each row's maximum; a block of the grouped E-step (``yf``: large
+        n) subtracts the row's value at the middle node instead — a pass over the block less (numpy's row maxima
+        over 21 nodes were ≈ 30 % of its element-wise work). Any shift s_u with log f_uq − s_u ≤ 709 gives the
+        same π and log L to rounding (the middle node's own term is e⁰ = 1, so the sum cannot underflow; the
+        terms are not rounded more finely or coarsely relative to each other); should some node exceed the
+        middle one by more than that (the sum overflows), the block is taken with the row maxima (``row_max``).
+        Tested against the row maxima in tests/test_irt.py::test_estep_shifted_by_the_middle_node_equals_the_row_max."""
         lf = y @ logp
         lf += self.logw
-        mx = lf.max(axis=1, keepdims=True)
+        if yf is not None and not row_max:
+            mx = lf[:, [lf.shape[1] // 2]]
+        else:
+            mx = lf.max(axis=1, keepdims=True)
         lf -= mx
         post = np.exp(lf, out=out)
         tot = post.sum(axis=1, keepdims=True)
+        if not row_max and yf is not None and not np.isfinite(tot).all():
+            return self._estep_block(logp, y, f, out, yf, row_max=True)
         post /= tot
         log_l = (mx + np.log(tot)).ravel()
         r = y.T @ (f[:, None] * post) if yf is None else yf.T @ post
