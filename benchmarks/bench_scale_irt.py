@@ -23,6 +23,11 @@ the steadier figure. At large n the step runs the subscales' ordinal and LR DIF 
 a part's CPU is that of its own thread (``time.thread_time``), its wall overlaps the other thread's
 parts, and the DIF block's wall time is printed on its own line; "other" is the step's CPU less the
 parts' CPU.
+
+``--lane``: the step as the pipeline runs it beside the model steps (from 10,000 to 500,000 rows, in its
+own lane or worker process): inside ``_linalg.one_blas_thread_per_lane()`` — one BLAS thread, and
+``_linalg.in_lane()`` True, so the step starts no threads of its own (``irt._engine.worker_threads``);
+every part then runs on the calling thread and the CPU figures add up to the step's.
 """
 
 from __future__ import annotations
@@ -58,8 +63,9 @@ DIF_BLOCK = ("DIF block (wall; its CPU on all threads)", "_dif_and_lr_dif")
 from bench_scale import PeakRSS, _data, child_env  # noqa: E402  (the same cached files, simulated once with seed 0)
 
 
-def _child(path: Path) -> None:
-    """Load the data, run the IRT step with its parts timed; print one JSON line."""
+def _child(path: Path, lane: bool = False) -> None:
+    """Load the data, run the IRT step with its parts timed (``lane``: inside one_blas_thread_per_lane, as
+    in the pipeline's lane); print one JSON line."""
     import importlib
     import warnings
 
@@ -130,7 +136,11 @@ def _child(path: Path) -> None:
     peak = PeakRSS(every=0.02)
     invariance = SimpleNamespace(non_invariant_items=(), result=None)
     w, c = time.perf_counter(), time.process_time()
-    with warnings.catch_warnings():
+    from contextlib import nullcontext
+
+    from psychometrics._linalg import one_blas_thread_per_lane
+
+    with one_blas_thread_per_lane() if lane else nullcontext(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         irt_step(work, scale, opts, invariance)
     total = {"wall": time.perf_counter() - w, "cpu": time.process_time() - c, "peak_gb": peak.gb(),
@@ -144,18 +154,21 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--quick", action="store_true", help="100,000 rows only")
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "psychometrics-bench-scale")
+    ap.add_argument("--lane", action="store_true",
+                    help="run the step inside one_blas_thread_per_lane (as the pipeline's IRT lane: no threads of its own)")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(args.child)
+        _child(args.child, args.lane)
         return
     sizes = [100_000] if args.quick else args.sizes
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    print(f"bench_scale_irt: the IRT step of validate (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"bench_scale_irt: the IRT step of validate{' in a lane (one BLAS thread, no threads of its own)' if args.lane else ''}"
+          f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     for n in sizes:
         path = _data(n, args.data_dir)
-        proc = subprocess.run([sys.executable, __file__, "--child", str(path)], cwd=ROOT, capture_output=True,
-                              text=True, env=child_env())
+        proc = subprocess.run([sys.executable, __file__, "--child", str(path)] + ["--lane"] * args.lane, cwd=ROOT,
+                              capture_output=True, text=True, env=child_env())
         if proc.returncode != 0:
             sys.exit(f"the IRT step failed at n = {n}:\n{proc.stderr[-3000:]}")
         res = json.loads(proc.stdout.strip().splitlines()[-1])

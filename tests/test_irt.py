@@ -287,7 +287,7 @@ def test_large_n_path_gives_the_same_calibration(monkeypatch):
         monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 400)
         monkeypatch.setattr(engine_mod, "_GROUPED_ABOVE", 400)
         monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 400)
-        monkeypatch.setattr(engine_mod, "E_STEP_THREADS", 2)
+        monkeypatch.setattr(engine_mod, "worker_threads", lambda: 2)
         blocked = calibrate(df, None, "grm")
     assert big.em_cycles == 0 and big.converged and big.n_obs == ref.n_obs == 3000  # (its codes dropped for the fit)
     for got in (big, blocked):
@@ -320,9 +320,8 @@ def test_eap_per_distinct_pattern_equals_per_row(monkeypatch):
 
 @pytest.mark.parametrize("n_cols, top", [(5, 4), (12, 4), (30, 5), (100, 4), (3, 254)])
 def test_unique_patterns_equal_numpy_unique(n_cols, top):
-    """issue 16: distinct patterns by a base-B number per row (bincount for a subscale, int64 sort up to
-    2⁶³, packed bytes beyond) are np.unique(axis=0)'s, in the same order,
-    with the same inverse/counts."""
+    """issue 16: distinct patterns by a base-B number per row (bincount for a subscale, one int64 sort up to
+    2⁶², level by level beyond) are np.unique(axis=0)'s, in the same order, with the same inverse/counts."""
     from psychometrics.irt._data import _unique_patterns
 
     rng = np.random.default_rng(n_cols)
@@ -333,7 +332,7 @@ def test_unique_patterns_equal_numpy_unique(n_cols, top):
     np.testing.assert_array_equal(pats, ref[0])
     np.testing.assert_array_equal(inverse.ravel(), ref[1].ravel())
     np.testing.assert_array_equal(counts, ref[2])
-    if n_cols * np.log2(top + 2) >= 62:  # the long rows by levels and by packed bytes: the same
+    if n_cols * np.log2(top + 2) >= 62:  # the long rows by levels: the same
         import importlib
 
         irt_data = importlib.import_module("psychometrics.irt._data")
@@ -407,7 +406,7 @@ def test_item_arrays_read_at_once_equal_the_rows():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cal = calibrate(df, list(df.columns))
-    got, vecs = cal.item_arrays(), _item_vectors(cal, cal.parameters)
+    got, vecs = cal.item_arrays(), _item_vectors(cal)
     for j, item in enumerate(cal.items):
         k = len(cal.category_values[item])
         row = cal.parameters.loc[item]
@@ -649,6 +648,72 @@ def test_shared_category_codes_give_the_fresh_coding():
             assert getattr(got, field).dtype == getattr(want, field).dtype
 
 
+def test_prepare_responses_codes_each_column_once_in_the_scope(monkeypatch):
+    """issue 16 (sixth session): within shared_category_codes an item that cannot be coded as int8 (non-integer
+    answers) keeps its sorted values: a later prepare_responses of it and coded items searches no column's
+    values again and codes none of the coded items again — the same IRTData as outside the scope."""
+    import importlib
+
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    a = np.linspace(0.8, 2.0, 5)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 600, seed=15).astype(float)
+    df.iloc[3] = np.nan
+    df["half"] = np.round(df.iloc[:, 0] / 2 + 0.25, 2)
+    fresh = irt_data.prepare_responses(df, list(df.columns))
+    calls = []
+    coder = irt_data._category_codes
+    monkeypatch.setattr(irt_data, "_category_codes", lambda col: calls.append(1) or coder(col))
+    with irt_data.shared_category_codes():
+        first = irt_data.prepare_responses(df, list(df.columns[:3]))
+        assert len(calls) == 3
+        got = irt_data.prepare_responses(df, list(df.columns))
+        assert len(calls) == 6  # the two other coded items and "half" once (its values kept)
+        again = irt_data.prepare_responses(df, list(df.columns[2:]))
+        assert len(calls) == 6
+    assert first.n_dropped_rows == 1
+    for prepared in (got, again):
+        want = fresh if prepared is got else irt_data.prepare_responses(df, list(df.columns[2:]))
+        for field in ("items", "n_categories", "category_values", "n_dropped_rows"):
+            assert getattr(prepared, field) == getattr(want, field)
+        for field in ("codes", "patterns", "counts", "inverse"):
+            np.testing.assert_array_equal(getattr(prepared, field), getattr(want, field))
+
+
+def test_shared_memo_computes_once_per_key_in_the_scope():
+    """issue 16 (sixth session): shared_memo computes a value once per key inside shared_category_codes (the
+    held objects compared by identity), on every call outside it."""
+    from psychometrics.irt._data import shared_category_codes, shared_memo
+
+    calls = []
+    held = object()
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert shared_memo(("k", id(held)), (held,), compute) == 1 and shared_memo(("k", id(held)), (held,), compute) == 2
+    with shared_category_codes():
+        assert shared_memo(("k", id(held)), (held,), compute) == 3
+        assert shared_memo(("k", id(held)), (held,), compute) == 3
+        assert shared_memo(("other",), (), compute) == 4
+    assert shared_memo(("k", id(held)), (held,), compute) == 5
+
+
+def test_item_arrays_are_fresh_copies_of_one_read():
+    """issue 16 (sixth session): the parameter table is read once per calibration; every call returns new
+    arrays with the same values (a caller may change them)."""
+    df = simulate_responses(np.array([1.0, 1.4, 0.9]), np.array([[1.0, 0.0, -1.0]] * 3), 400, seed=3).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = calibrate(df, list(df.columns))
+    first = cal.item_arrays()
+    first[0][1][:] = 99.0
+    second = cal.item_arrays()
+    for (a, c), item in zip(second, cal.items):
+        assert a == cal.parameters.loc[item, "a"]
+        np.testing.assert_array_equal(c, cal.parameters.loc[item, [f"c{v}" for v in range(1, c.size + 1)]].to_numpy(float))
+
+
 def test_compact_codes_give_the_int64_calibration(monkeypatch):
     """issue 16: prepare_responses stores the codes and the distinct patterns as int8 (1 byte per answer)
     and widens them to int64 for an item with more than 127 categories; the codes, patterns, one-hot, fit
@@ -731,7 +796,7 @@ def test_sparse_onehot_float32_ones_give_the_float64_products(monkeypatch):
 
 
 def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
-    """issue 16: at large n the blocked E-step runs its row blocks on E_STEP_THREADS threads (r summed in
+    """issue 16: at large n the blocked E-step runs its row blocks on worker_threads() threads (r summed in
     block order afterwards) and the Louis information's per-node second moments split the nodes between
     threads (each node's rows added in the same order): ℓ, π, r, log L and the information equal the
     one-thread numbers bit for bit."""
@@ -749,7 +814,7 @@ def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
     monkeypatch.setattr(engine_mod, "_BLAS_SCORES_ABOVE", 300)
     out = {}
     for threads in (1, 2, 3):
-        monkeypatch.setattr(engine_mod, "E_STEP_THREADS", threads)
+        monkeypatch.setattr(engine_mod, "worker_threads", lambda threads=threads: threads)
         eng = engine_mod.Engine(prep, "grm", nodes, weights)
         assert eng._groups is not None and len(eng._y_blocks) > 3
         x = eng.start() + 0.01
@@ -760,6 +825,75 @@ def test_threaded_estep_and_information_equal_one_thread(monkeypatch):
         assert ll == ll_1 == ll2
         for got, want in ((post, post_1), (r, r_1), (log_l, log_l_1), (info, info_1), (grad, grad_1)):
             np.testing.assert_array_equal(got, want)
+
+
+def test_estep_shifted_by_the_middle_node_equals_the_row_max(monkeypatch):
+    """issue 16 (sixth session): a grouped E-step block shifts each row's log-likelihoods by its value at the
+    middle node instead of its maximum — π, r and log L equal the row-maximum computation to rounding; where a
+    node exceeds the middle one by more than exp can take (overflow), the block is the row-maximum one bit for
+    bit."""
+    import importlib
+
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    df = _grm_frame(10, 2500, seed=23)
+    df.iloc[::5, 3] = np.nan
+    monkeypatch.setattr(engine_mod, "_ESTEP_BLOCK", 700)
+    monkeypatch.setattr(engine_mod, "_GROUPED_ABOVE", 300)
+    eng = engine_mod.Engine(prepare_responses(df), "grm", *quadrature("gauss-hermite", 21))
+    x = eng.start() + 0.02
+    table = eng._groups.table(eng.log_probs(x))
+    f = eng.f[:700]
+    args = (eng._y_blocks[0], f, np.empty((700, 21)), eng._groups.weighted[0])
+    want = eng._estep_block(table, *args, row_max=True)
+    want = (want[0],) + tuple(np.array(a) for a in want[1:])
+    got = eng._estep_block(table, *args)
+    assert got[0] == pytest.approx(want[0], rel=1e-14)
+    for a, b in zip(got[1:], want[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15 * np.abs(b).max())
+    steep = table.copy()
+    steep[:, 0] += 400.0  # node 0 above the middle one by ≥ 400 per item group: exp overflows
+    want = eng._estep_block(steep, *args, row_max=True)
+    want = (want[0],) + tuple(np.array(a) for a in want[1:])
+    got = eng._estep_block(steep, *args)
+    assert got[0] == want[0]
+    for a, b in zip(got[1:], want[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_no_threads_of_its_own_in_a_pipeline_lane(monkeypatch):
+    """issue 16: inside ``_linalg.one_blas_thread_per_lane`` (the IRT step in a lane) the one thread-count rule
+    gives 1 — the blocked E-step and the information start no pool — and the numbers are those of the
+    two-thread run, bit for bit."""
+    import importlib
+
+    from psychometrics._linalg import one_blas_thread_per_lane
+    from psychometrics.irt._data import prepare_responses, quadrature
+
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    prep = prepare_responses(_grm_frame(10, 1500, seed=22))
+    nodes, weights = quadrature("gauss-hermite", 21)
+    for name, value in (("_ESTEP_BLOCK", 300), ("_GROUPED_ABOVE", 300), ("_BLAS_SCORES_ABOVE", 300), ("MAX_THREADS", 2)):
+        monkeypatch.setattr(engine_mod, name, value)
+    monkeypatch.setattr(engine_mod, "usable_cores", lambda: 2)
+    assert engine_mod.worker_threads() == 2
+    eng = engine_mod.Engine(prep, "grm", nodes, weights)
+    x = eng.start() + 0.01
+    two = eng._estep(x), eng.observed_information(x)
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a thread pool inside a lane")
+
+    monkeypatch.setattr(engine_mod, "ThreadPoolExecutor", no_pool)
+    with one_blas_thread_per_lane():
+        assert engine_mod.worker_threads() == 1
+        eng = engine_mod.Engine(prep, "grm", nodes, weights)
+        one = eng._estep(x), eng.observed_information(x)
+    assert engine_mod.worker_threads() == 2
+    for got, want in zip(one[0][1:] + one[1][:2], two[0][1:] + two[1][:2]):
+        np.testing.assert_array_equal(got, want)
+    assert one[0][0] == two[0][0] and one[1][2] == two[1][2]
 
 
 def test_contiguous_columns_equal_the_frame_columns(monkeypatch):

@@ -363,3 +363,50 @@ def test_modified_newton_step_and_a_strongly_non_invariant_item():
         bfgs = lr_dif(data, group, reference="r", optimizer="bfgs")
     np.testing.assert_allclose(newton.stage1["chi2"].astype(float), bfgs.stage1["chi2"].astype(float), rtol=1e-6)
     assert (newton.stage1["flag"] == bfgs.stage1["flag"]).all() and newton.anchors == bfgs.anchors
+
+
+def test_joint_answer_estep_equals_the_onehot_products(monkeypatch):
+    """issue 16 (sixth session): the multi-group E-step by joint answers of item chunks (irt/_mg_estep.py:
+    table gathers and sparse counts, in probabilities) gives the one-hot products' ℓ, f∘π, π and expected
+    counts r (log-sum-exp over the nodes) to rounding — with missing answers, a binary item beside
+    three-category ones and several chunks; near underflow (forced here) it takes the log path itself. The
+    fitted models' log-likelihoods and gradients agree likewise."""
+    import importlib
+
+    mg_estep = importlib.import_module("psychometrics.irt._mg_estep")
+    grouped = importlib.import_module("psychometrics.irt._grouped")
+    data, group = _simulate(8, 0.6, n=400)
+    data["I3"] = (data["I3"] > 1).astype(float)
+    data = data.astype(float)
+    data.iloc[::9, 1] = np.nan
+    data.iloc[::13, 4] = np.nan
+    monkeypatch.setattr(grouped, "MAX_CELLS", 20)  # (several chunks of two or three items)
+    prep = prepare_groups(data, group, list(data.columns), "r")
+    model = MultiGroupGRM(prep, frozenset({0, 2}), "free")
+    x = model.start_pooled(np.full(6, 1.2), [np.array([1.0, -1.0]) if k == 3 else np.array([0.2])
+                                            for k in prep.n_categories])
+    x[model.n_item_par:] = [0.3, np.log(1.2)]
+    theta = np.random.default_rng(0).normal(size=21)
+    logw = np.log(np.random.default_rng(1).dirichlet(np.ones(21)))
+    for g in range(2):
+        joint = prep.joint[g]
+        assert len(joint.codes) > 1
+        probs = np.random.default_rng(g).dirichlet(np.ones(3), size=(21, 6)).transpose(1, 2, 0)  # (J, K, Q)
+        probs = np.concatenate([probs[j, :k] / probs[j, :k].sum(axis=0) for j, k in enumerate(prep.n_categories)])
+        f = prep.counts[g]
+        want = mg_estep.estep(None, probs, logw, f, prep.onehot_t[g], prep.onehot[g], post=True)
+        got = mg_estep.estep(joint, probs, logw, f, prep.onehot_t[g], prep.onehot[g], post=True)
+        assert got[0] == pytest.approx(want[0], rel=1e-13)
+        for a, b in zip(got[1:], want[1:]):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14 * np.abs(b).max())
+        monkeypatch.setattr(mg_estep, "_SAFE", np.inf)
+        forced = mg_estep.estep(joint, probs, logw, f, prep.onehot_t[g], prep.onehot[g], post=True)
+        monkeypatch.setattr(mg_estep, "_SAFE", 1e-250)
+        assert forced[0] == want[0]
+        for a, b in zip(forced[1:], want[1:]):
+            np.testing.assert_array_equal(a, b)
+    ll, grad = model.loglik_grad(x)
+    monkeypatch.setattr(type(prep), "joint", property(lambda self: (None,) * len(self.groups)))
+    ll_ref, grad_ref = MultiGroupGRM(prep, frozenset({0, 2}), "free").loglik_grad(x)
+    assert ll == pytest.approx(ll_ref, rel=1e-13)
+    np.testing.assert_allclose(grad, grad_ref, rtol=1e-9, atol=1e-10 * np.abs(grad_ref).max())

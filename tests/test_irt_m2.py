@@ -59,8 +59,8 @@ def test_perturbed_item_probabilities_equal_the_full_recomputation():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cal = calibrate(df)
-    vecs = _item_vectors(cal, cal.parameters)
-    probs = _probs(cal, cal.parameters)
+    vecs = _item_vectors(cal)
+    probs = _probs(cal)
     for j, v in enumerate(vecs):
         for m in range(v.size):
             for step in (1e-5, -1e-5):

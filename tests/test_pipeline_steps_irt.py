@@ -66,11 +66,12 @@ def test_sampled_se_information_is_a_note_of_the_step(monkeypatch):
 
 
 def test_dif_on_two_threads_equals_the_sequential_run(monkeypatch):
-    """issue 16: above _PATTERNS_ABOVE rows the subscales' ordinal and LR DIF fits run on _DIF_THREADS
+    """issue 16: above _PATTERNS_ABOVE rows the subscales' ordinal and LR DIF fits run on worker_threads()
     threads — every table, note and diagnostic identical to the sequential run (bit for bit)."""
-    monkeypatch.setattr(step, "_DIF_THREADS", 1)
+    engine_mod = importlib.import_module("psychometrics.irt._engine")
+    monkeypatch.setattr(engine_mod, "MAX_THREADS", 1)
     seq = _run(monkeypatch, 0, lr=True)
-    monkeypatch.setattr(step, "_DIF_THREADS", 2)
+    monkeypatch.setattr(engine_mod, "MAX_THREADS", 2)
     calls = []
     run_tasks = step._run_tasks
     monkeypatch.setattr(step, "_run_tasks", lambda tasks, workers, **kw: (  # the DIF block (it reports progress)
@@ -112,7 +113,7 @@ def test_task_warnings_are_recorded_per_task_on_threads():
 
 def _calibrations_only(monkeypatch, threads: int, df: pd.DataFrame, scale: Scale, calls: list):
     """The step's calibration loop (the later parts stubbed out) with ``threads`` subscale threads."""
-    monkeypatch.setattr(step, "CONCURRENT_CALIBRATIONS", threads)
+    monkeypatch.setattr(step, "_threads", lambda: threads)
     monkeypatch.setattr(step, "_CONCURRENT_ROWS", 0)
     monkeypatch.setattr(step, "_dif_and_lr_dif", lambda *args, **kwargs: (None, {}))
     monkeypatch.setattr(step, "_global_and_local_fit", lambda *args, **kwargs: ({}, {}))

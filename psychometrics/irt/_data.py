@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -87,23 +87,23 @@ def prepare_responses(
     if missing:
         raise DataError(f"IRT: items not in the data: {', '.join(_q(m) for m in missing[:10])}")
     shared = _shared_codes(data)
-    hit = shared is not None and bool(items) and all(shared.get(i, (None, None))[1] is not None for i in items)
-    if shared is not None and not hit and items:  # code the new numeric items into the scope first: the rows
-        _code_into(shared, data, items)  # without an answer then come from the codes (no second read of a column)
-        hit = all(shared.get(i, (None, None))[1] is not None for i in items)
+    if shared is not None and items:  # code the new numeric items into the scope first: the rows without an
+        _code_into(shared, data, items)  # answer then come from the codes (no second read of a column)
+    # per item what this scope (shared_category_codes) knows: (values, int8 codes of every row) — no conversion,
+    # no coding —, (values, None) for a numeric item it could not code as int8 (read, no search for its values),
+    # or None; only the items without codes are read below, each coded once
+    known = [shared.get(i) for i in items] if shared is not None else [None] * len(items)
+    uncoded = [i for i, k in zip(items, known) if k is None or k[1] is None]
     src = data
-    if hit:  # every item coded before in this scope (shared_category_codes): no conversion, no coding
-        empty = np.logical_and.reduce([shared[i][1] < 0 for i in items])
-    else:
-        dtypes = dict(zip(data.columns, data.dtypes))
-        if not all(pd.api.types.is_numeric_dtype(dtypes[i]) and not pd.api.types.is_bool_dtype(dtypes[i])
-                   for i in items):
-            src = data[items].apply(pd.to_numeric, errors="coerce")
-        # numeric columns are read one at a time as float64 (not data[items]: a copy of all of them,
-        # 0.22 GB at 10⁶ × 28, plus their float copies while they are coded)
-        empty = np.ones(len(data), dtype=bool) if items else np.zeros(len(data), dtype=bool)
-        for item in items:
-            empty &= np.isnan(_float_column(src, item))
+    dtypes = dict(zip(data.columns, data.dtypes))
+    if not all(pd.api.types.is_numeric_dtype(dtypes[i]) and not pd.api.types.is_bool_dtype(dtypes[i])
+               for i in uncoded):
+        src = data[uncoded].apply(pd.to_numeric, errors="coerce")
+    # numeric columns are read one at a time as float64 (not data[items]: a copy of all of them, 0.22 GB at
+    # 10⁶ × 28, plus their float copies while they are coded)
+    empty = np.ones(len(data), dtype=bool) if items else np.zeros(len(data), dtype=bool)
+    for item, k in zip(items, known):
+        empty &= k[1] < 0 if k is not None and k[1] is not None else np.isnan(_float_column(src, item))
     n_rows = int(len(data) - np.count_nonzero(empty))
     if n_rows < 2:
         raise DataError("IRT: fewer than two respondents with at least one response; nothing to calibrate")
@@ -114,15 +114,18 @@ def prepare_responses(
     ncat: list[int] = []
     values: list[tuple[float, ...]] = []
     collapsed: list[tuple[str, float]] = []
-    for j, item in enumerate(items):
+    for j, (item, k) in enumerate(zip(items, known)):
         col = None
-        if not hit:
+        if k is None or k[1] is None:
             col = _float_column(src, item)
             if shared is None and empty.any():
                 col = col[~empty]
-        if hit:
-            obs, coded = shared[item][0], shared[item][1]
-            coded = coded[~empty] if empty.any() else coded
+        if k is not None:
+            obs, coded = k
+            if coded is not None:
+                coded = coded[~empty] if empty.any() else coded
+            elif empty.any():
+                col = col[~empty]
         else:
             obs, coded = _category_codes(col)  # (shared: of the whole column — its empty rows are NaN)
             if shared is not None:
@@ -171,9 +174,10 @@ def prepare_responses(
     )
 
 
-#: the scope of shared_category_codes: id(frame) → (frame, {item: (values, int8 codes of every row)});
-#: a context variable, so another thread (which starts with a fresh context) never sees this scope's codes
-_SHARED: ContextVar[dict[int, tuple[pd.DataFrame, dict]] | None] = ContextVar("irt_shared_codes", default=None)
+#: the scope of shared_category_codes: key → (the objects held, value) (:func:`shared_memo`; per frame its
+#: {item: (values, int8 codes of every row)}); a context variable, so another thread (which starts with a fresh
+#: context) never sees this scope's values
+_SHARED: ContextVar[dict[tuple, tuple[tuple, Any]] | None] = ContextVar("irt_shared_codes", default=None)
 
 
 @contextmanager
@@ -189,12 +193,26 @@ def shared_category_codes() -> Iterator[None]:
         _SHARED.reset(token)
 
 
-def _shared_codes(data: pd.DataFrame) -> dict | None:
+def shared_memo(key: tuple, held: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per ``key`` within the scope of :func:`shared_category_codes` (outside it: every
+    call). ``held``: the objects whose ids are part of the key — kept with the value, so that their ids are not
+    reused in the scope, and compared by identity on a hit. The scope's dict is shared by the step's tasks
+    (each runs in a copy of the step's context): two threads missing the same key at once both compute it
+    (the same value; the last one is kept)."""
     shared = _SHARED.get()
     if shared is None:
-        return None
-    frame, codes = shared.setdefault(id(data), (data, {}))
-    return codes if frame is data else None  # (the frame is held: its id is not reused in the scope)
+        return compute()
+    hit = shared.get(key)
+    if hit is not None and len(hit[0]) == len(held) and all(a is b for a, b in zip(hit[0], held)):
+        return hit[1]
+    out = compute()
+    shared[key] = (held, out)
+    return out
+
+
+def _shared_codes(data: pd.DataFrame) -> dict | None:
+    """The scope's {item: (values, int8 codes of every row)} of this frame (None outside the scope)."""
+    return None if _SHARED.get() is None else shared_memo(("item codes", id(data)), (data,), dict)
 
 
 def shared_codes_of(data: pd.DataFrame, items: Sequence[str], values: dict[str, Sequence[float]]) -> np.ndarray | None:
@@ -214,7 +232,8 @@ def shared_codes_of(data: pd.DataFrame, items: Sequence[str], values: dict[str, 
 
 def _code_into(shared: dict, data: pd.DataFrame, items: list[str]) -> None:
     """Each numeric item of ``data`` not yet in the scope's ``shared`` codes coded once (whole-number answers
-    with at most 126 categories; others are left to :func:`prepare_responses`' own coding)."""
+    with at most 126 categories; of the others only their sorted values are kept, ``(values, None)``: they are
+    searched once, and :func:`prepare_responses` codes them from the values)."""
     todo = [i for i in dict.fromkeys(items) if i not in shared and pd.api.types.is_numeric_dtype(data[i].dtype)
             and not pd.api.types.is_bool_dtype(data[i].dtype)]
     for lo in range(0, len(todo), _CODE_COLUMNS):
@@ -222,8 +241,7 @@ def _code_into(shared: dict, data: pd.DataFrame, items: list[str]) -> None:
         cols = _contiguous_columns(data, part)
         for j, item in enumerate(part):
             obs, coded = _category_codes(_float_column(data, item) if cols is None else cols[j])
-            if coded is not None and obs.size < 127:
-                shared[item] = (obs, coded.astype(np.int8, copy=False))
+            shared[item] = (obs, coded.astype(np.int8, copy=False) if coded is not None and obs.size < 127 else None)
 
 
 #: columns copied at once by _contiguous_columns (64 MB at 10⁶ rows)
@@ -290,61 +308,48 @@ def _unique_patterns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     B = max + 2, first column most significant, so the numbers sort in the same lexicographic
     order as ``np.unique(axis=0)`` and everything computed from the patterns is unchanged. A short
     pattern (B^J ≤ 2²² possible patterns: a subscale) is counted by ``np.bincount`` in one pass
-    (no sort); up to 2⁶³ the int64 numbers are sorted; longer rows (a long total score) are numbered
-    level by level (:func:`_unique_by_levels`: a prefix's rank times B^m plus the next digits; two
-    int64 sorts for 28 items), or, should a level not fit in int64, packed into bytes and compared as
-    one opaque value (memcmp), which also sorts like unsigned digits.
+    (no sort); longer rows are numbered level by level (:func:`_unique_by_levels`: one int64 sort up to
+    B^J < 2⁶², a long total score's prefix rank times B^m plus the next digits — two int64 sorts for 28 items).
     """
     if codes.size == 0 or codes.max() > 254:
         return np.unique(codes, axis=0, return_inverse=True, return_counts=True)
     n_cols = codes.shape[1]
     base = int(codes.max()) + 2
-    if n_cols * np.log2(base) < 62:
+    if base**n_cols <= 1 << 22:  # at most 2²² possible patterns: counted without a sort
         key = np.zeros(codes.shape[0], dtype=np.int64)
         for j in range(n_cols):
             key *= base
             key += codes[:, j] + 1
         size = base**n_cols
-        if size <= 1 << 22:
-            all_counts = np.bincount(key, minlength=size)
-            present = np.flatnonzero(all_counts)
-            lookup = np.zeros(size, dtype=np.intp)
-            lookup[present] = np.arange(present.size)
-            uniq, inverse, counts = present.astype(np.int64), lookup[key], all_counts[present]
-        else:
-            uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        all_counts = np.bincount(key, minlength=size)
+        present = np.flatnonzero(all_counts)
+        lookup = np.zeros(size, dtype=np.intp)
+        lookup[present] = np.arange(present.size)
+        uniq, inverse, counts = present.astype(np.int64), lookup[key], all_counts[present]
         patterns = np.empty((uniq.size, n_cols), dtype=codes.dtype)
         for j in range(n_cols - 1, -1, -1):
             patterns[:, j] = uniq % base - 1
             uniq = uniq // base
         return patterns, inverse, counts
-    levels = _unique_by_levels(codes, base)
-    if levels is not None:
-        return levels
-    b = np.ascontiguousarray(codes + 1, dtype=np.uint8)
-    keys = b.view(np.dtype((np.void, b.shape[1]))).ravel()
-    u, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    patterns = u.view(np.uint8).reshape(-1, b.shape[1]).astype(codes.dtype) - 1
-    return patterns, inverse, counts
+    return _unique_by_levels(codes, base)
 
 
-def _unique_by_levels(codes: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _unique_by_levels(codes: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_unique_patterns` of long rows (a 28-item total) by sorting int64 numbers level by level: the
     first columns as one base-B number, its rank among their distinct values (which keeps their
     lexicographic order) times B^m plus the next m columns' digits as the next number (while below 2⁶²),
     and so on — the lexicographic order of the whole rows, as ``np.unique(axis=0)``; two int64 sorts at 10⁶
-    rows × 28 items (0.23 s against 0.5 s for the packed bytes). The patterns are decoded from the numbers.
-    None if a level cannot take a column (more than 2⁶² / B distinct prefixes)."""
+    rows × 28 items (0.23 s against 0.5 s for the rows packed into bytes). The patterns are decoded from the
+    numbers. Every level takes at least one column: it numbers at most n distinct prefixes, and n·B < 2⁶²
+    for any n below 2⁵⁴ rows (B ≤ 256)."""
     n, n_cols = codes.shape
     levels: list[tuple[np.ndarray, int]] = []
     rank = counts = None
     j = 0
     while j < n_cols:
         cap, m = (1 if rank is None else levels[-1][0].size), 0
-        while j + m < n_cols and cap * base < 1 << 62:
+        while j + m < n_cols and (m == 0 or cap * base < 1 << 62):
             cap, m = cap * base, m + 1
-        if m == 0:
-            return None
         key = np.zeros(n, dtype=np.int64) if rank is None else rank.astype(np.int64).ravel()
         for c in range(j, j + m):
             key *= base

@@ -20,16 +20,16 @@ not on the change in ℓ. The inverse of the observed information gives the SEs.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import numpy as np
 
+from psychometrics._linalg import in_lane, usable_cores
 from psychometrics.irt._data import IRTData
 from psychometrics.irt._models import category_probs, category_probs_grad
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "worker_threads"]
 
 #: E-steps over more distinct patterns than this run block by block (the same sums, r added per block)
 _ESTEP_BLOCK = 32_768
@@ -37,9 +37,9 @@ _ESTEP_BLOCK = 32_768
 #: at 10⁵–10⁶ rows: ≈ 40 % faster than its dense one-hot; the same sums regrouped — the demo's ≤ 400
 #: patterns keep the one-hot)
 _GROUPED_ABOVE = 5_000
-#: threads of a blocked E-step (at most the machine's cores; 1: in the calling thread). The numbers do not
-#: depend on it (tests/test_irt.py::test_threaded_estep_equals_one_thread)
-E_STEP_THREADS = min(2, os.cpu_count() or 1)
+#: the most threads the IRT code runs one piece of work on (a blocked E-step's row blocks, the information's
+#: nodes, the IRT step's concurrent subscale calibrations and DIF tasks): see :func:`worker_threads`
+MAX_THREADS = 2
 #: above this many distinct patterns the Louis information's per-pattern score means are one matrix product
 #: (and the GRM's second moments per node): a subscale at 10⁵–10⁶ rows (≈ 4,000–25,000 patterns) as the
 #: total; the same sums in BLAS's order (the information to ≈ 10⁻¹¹ of its largest entry: outer products
@@ -47,6 +47,16 @@ E_STEP_THREADS = min(2, os.cpu_count() or 1)
 #: patterns on (measured: 1,000 patterns 8 → 3 ms, 4,000 ≈ 25 → 8 ms); was 5,000 (fifth session: the two
 #: five-item subscales at 10⁵ rows, ≈ 4,200 patterns, took the per-item loop)
 _BLAS_SCORES_ABOVE = 1_000
+
+
+def worker_threads() -> int:
+    """Threads for the IRT code's own work: ``MAX_THREADS`` at most, the cores this process may use
+    (``_linalg.usable_cores``), and 1 — in the calling thread, no pool — inside a pipeline lane
+    (``_linalg.in_lane``: the step shares the cores with the other lanes, each with one thread). The one
+    rule for the engine's E-step and information and the IRT step's calibrations and DIF tasks; the numbers
+    do not depend on it, bit for bit (tests/test_irt.py::test_threaded_estep_and_information_equal_one_thread,
+    tests/test_pipeline_steps_irt.py)."""
+    return 1 if in_lane() else max(1, min(MAX_THREADS, usable_cores()))
 
 
 def _slope_is_theta_times_intercepts(glog: np.ndarray, theta: np.ndarray) -> bool:
@@ -74,7 +84,7 @@ def _score_columns(glog: np.ndarray, q: int, kmax: int) -> tuple[np.ndarray, np.
 
 
 def _accumulate_by_node(acc: list, ctables: np.ndarray, xs: np.ndarray, wq: np.ndarray, offs: np.ndarray,
-                        syrk, pool=None) -> list:  # noqa: ANN001 - BLAS routine, a thread pool
+                        syrk, pool=None, threads: int = 1) -> list:  # noqa: ANN001 - BLAS routine, a thread pool
     """Σ w t tᵀ per node over (pattern, node) cells, t the cell's intercept scores (J·(K−1)): the slopes'
     scores are θ_q times their item's intercept sums, so the full second moment is L_q A_q L_qᵀ
     (:func:`_expand_by_node`) — (J(K−1))² instead of (JK)² per cell (0.64 of the flops for K = 5).
@@ -100,7 +110,7 @@ def _accumulate_by_node(acc: list, ctables: np.ndarray, xs: np.ndarray, wq: np.n
     if pool is None:
         nodes(range(wt.shape[0]))
         return []
-    return [pool.submit(nodes, range(i, wt.shape[0], E_STEP_THREADS)) for i in range(E_STEP_THREADS)]
+    return [pool.submit(nodes, range(i, wt.shape[0], threads)) for i in range(threads)]
 
 
 def _expand_by_node(acc: list, theta: np.ndarray, n_items: int, kmax: int) -> np.ndarray:
@@ -210,11 +220,12 @@ class Engine:
             return rb
 
         # the blocks are independent (each writes its own rows of π and log L; scipy's sparse products and
-        # numpy's element-wise work release the GIL): on E_STEP_THREADS threads, r summed in block order
+        # numpy's element-wise work release the GIL): on worker_threads() threads, r summed in block order
         # afterwards — the same numbers as one thread, bit for bit
         n_blocks = len(self._y_blocks)
-        if E_STEP_THREADS > 1 and n_blocks > 1:
-            with ThreadPoolExecutor(min(E_STEP_THREADS, n_blocks)) as pool:
+        threads = worker_threads()
+        if threads > 1 and n_blocks > 1:
+            with ThreadPoolExecutor(min(threads, n_blocks)) as pool:
                 parts = list(pool.map(block, range(n_blocks)))
         else:
             parts = [block(b) for b in range(n_blocks)]
@@ -237,15 +248,29 @@ class Engine:
         return buf
 
     def _estep_block(self, logp: np.ndarray, y, f: np.ndarray,  # noqa: ANN001 - y dense or sparse
-                     out: np.ndarray | None = None, yf=None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+                     out: np.ndarray | None = None, yf=None, row_max: bool = False,  # noqa: ANN001
+                     ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """``yf``: ``y`` with each row's entries f_u instead of ones (sparse): r = yfᵀ π, the same products
-        f_u π_uq as yᵀ (f ∘ π) without the n × Q product (in place: the same values as before)."""
+        f_u π_uq as yᵀ (f ∘ π) without the n × Q product (in place: the same values as before).
+
+        The log-sum-exp over the nodes subtracts each row's maximum; a block of the grouped E-step (``yf``: large
+        n) subtracts the row's value at the middle node instead — a pass over the block less (numpy's row maxima
+        over 21 nodes were ≈ 30 % of its element-wise work). Any shift s_u with log f_uq − s_u ≤ 709 gives the
+        same π and log L to rounding (the middle node's own term is e⁰ = 1, so the sum cannot underflow; the
+        terms are not rounded more finely or coarsely relative to each other); should some node exceed the
+        middle one by more than that (the sum overflows), the block is taken with the row maxima (``row_max``).
+        Tested against the row maxima in tests/test_irt.py::test_estep_shifted_by_the_middle_node_equals_the_row_max."""
         lf = y @ logp
         lf += self.logw
-        mx = lf.max(axis=1, keepdims=True)
+        if yf is not None and not row_max:
+            mx = lf[:, [lf.shape[1] // 2]]
+        else:
+            mx = lf.max(axis=1, keepdims=True)
         lf -= mx
         post = np.exp(lf, out=out)
         tot = post.sum(axis=1, keepdims=True)
+        if not row_max and yf is not None and not np.isfinite(tot).all():
+            return self._estep_block(logp, y, f, out, yf, row_max=True)
         post /= tot
         log_l = (mx + np.log(tot)).ravel()
         r = y.T @ (f[:, None] * post) if yf is None else yf.T @ post
@@ -362,17 +387,18 @@ class Engine:
             if kmax > 2 and _slope_is_theta_times_intercepts(glog, self.theta):
                 ctables = np.concatenate([glog[:, :, 1:].transpose(1, 0, 2), np.zeros((q, 1, kmax - 1))], axis=1)
                 by_node = [np.zeros(((kmax - 1) * len(self.k),) * 2, order="F") for _ in range(q)]
-        # the nodes' second moments on E_STEP_THREADS threads at large n (each node's sum its own: bit for bit)
-        threaded = by_node is not None and E_STEP_THREADS > 1 and pats.shape[0] > _ESTEP_BLOCK
+        # the nodes' second moments on worker_threads() threads at large n (each node's sum its own: bit for bit)
+        threads = worker_threads()
+        threaded = by_node is not None and threads > 1 and pats.shape[0] > _ESTEP_BLOCK
         pending: list = []
-        with ThreadPoolExecutor(E_STEP_THREADS) if threaded else nullcontext() as pool:
+        with ThreadPoolExecutor(threads) if threaded else nullcontext() as pool:
             for lo in range(0, pats.shape[0], chunk):
                 sl = slice(lo, lo + chunk)
                 xs, ps, fs = pats[sl], post[sl], f[sl]
                 # only (pattern, node) cells that carry posterior weight enter the second moment
                 wq = fs[:, None] * ps
                 if by_node is not None:  # the intercepts' scores only, their second moments per node
-                    pending = _accumulate_by_node(by_node, ctables, xs, wq, self.offs[:-1], syrk, pool)
+                    pending = _accumulate_by_node(by_node, ctables, xs, wq, self.offs[:-1], syrk, pool, threads)
                     s = None
                 else:
                     uu, qq = np.nonzero(wq > 1e-13 * wq.max())

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from psychometrics.irt._mg_estep import estep
 from psychometrics.irt._models import _grm_probs, _sigmoid
 
 # the model and data types are irt.multigroup's MultiGroupGRM and GroupedResponses (which call this
@@ -119,7 +120,7 @@ def loglik_grad_hess(model: MultiGroupGRM, x: np.ndarray, pairs: list
         sz = sigma[g] * model.z
         theta = mu[g] + sz
         nq = theta.size
-        logp = np.empty((n_cols, nq))
+        probs = np.empty((n_cols, nq))
         # per one-hot column c = (j, k) and node: ∇ log P over (item params padded to kmax, μ, log σ)
         gc = np.zeros((nq, n_cols, kmax + 2))
         hc = []  # (cols, ∇² log P in (ξ_j, μ, log σ)) per category count
@@ -128,7 +129,7 @@ def loglik_grad_hess(model: MultiGroupGRM, x: np.ndarray, pairs: list
             pos = model.block_start[model.block[idx, g]][:, None] + np.arange(kk)[None, :]
             p, gl, hl = grm_log_derivatives(x[pos[:, 0]], x[pos[:, 1:]], theta)
             cols = offs[idx][:, None] + np.arange(kk)[None, :]
-            logp[cols.ravel()] = np.log(p.transpose(0, 2, 1).reshape(-1, nq))
+            probs[cols.ravel()] = p.transpose(0, 2, 1).reshape(-1, nq)
             gt = gl[..., kk]  # ∂ log P/∂θ (J, Q, K)
             full = np.zeros(gl.shape[:3] + (kk + 2,))
             full[..., :kk] = gl[..., :kk]
@@ -144,17 +145,10 @@ def loglik_grad_hess(model: MultiGroupGRM, x: np.ndarray, pairs: list
             hf[..., kk, kk + 1] = hf[..., kk + 1, kk] = hl[..., kk, kk] * s3
             hf[..., kk + 1, kk + 1] = hl[..., kk, kk] * s3**2 + gt * s3
             hc.append((idx, pos, cols, full, hf))
-        lf = logp.T @ data.onehot_t[g]  # (Q, U), as in MultiGroupGRM.loglik_grad
-        lf += model.logw[:, None]
-        mx = lf.max(axis=0)
-        lf -= mx
-        np.exp(lf, out=lf)
-        tot = lf.sum(axis=0)
-        total += float(f @ (mx + np.log(tot)))
-        postt = lf / tot  # π_uq (Q, U)
-        lf = postt * f  # f_u π_uq
+        # ℓ_g, f_u π_uq and π_uq (Q, U), the expected counts r (C, Q), as in MultiGroupGRM.loglik_grad
+        ll_g, lf, postt, r = estep(data.joint[g], probs, model.logw, f, data.onehot_t[g], y, post=True)
+        total += ll_g
         wpost = lf.T  # (U, Q)
-        r = (lf @ y).T  # (C, Q)
         # group's parameters in "extended" coordinates: the item columns' ranges, then μ, log σ
         ext = np.zeros((n_cols + 2, n_cols + 2))
         gext = np.zeros(n_cols + 2)

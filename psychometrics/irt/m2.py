@@ -51,17 +51,16 @@ def _design(kcats: list[int]) -> tuple[np.ndarray, list[str]]:
     return np.array(rows), labels
 
 
-def _item_vectors(cal: IRTCalibration, params: pd.DataFrame) -> list[np.ndarray]:
-    """(a, c_1..c_{K−1}) per item as arrays (read from the table once: perturbing arrays in the
-    finite-difference Δ is ~50× cheaper than copying and indexing the DataFrame)."""
-    ks = [len(cal.category_values[item]) for item in cal.items]
-    vals = params.loc[list(cal.items), ["a"] + [f"c{s}" for s in range(1, max(ks, default=1))]].to_numpy(float)
-    return [row[:k].copy() for row, k in zip(vals, ks)]
+def _item_vectors(cal: IRTCalibration) -> list[np.ndarray]:
+    """(a, c_1..c_{K−1}) per item as one array each (:meth:`IRTCalibration.item_arrays`: perturbing arrays in
+    the finite-difference Δ is ~50× cheaper than copying and indexing the DataFrame)."""
+    return [np.r_[a, c] for a, c in cal.item_arrays()]
 
 
-def _probs(cal: IRTCalibration, params: pd.DataFrame | list[np.ndarray]) -> np.ndarray:
-    """P (J, Q, Kmax), zero beyond an item's categories."""
-    vecs = _item_vectors(cal, params) if isinstance(params, pd.DataFrame) else params
+def _probs(cal: IRTCalibration, vecs: list[np.ndarray] | None = None) -> np.ndarray:
+    """P (J, Q, Kmax), zero beyond an item's categories (``vecs``: :func:`_item_vectors`, default the
+    calibration's)."""
+    vecs = _item_vectors(cal) if vecs is None else vecs
     kcats = [v.size for v in vecs]
     out = np.zeros((len(kcats), cal.nodes.size, max(kcats)))
     for j, v in enumerate(vecs):
@@ -101,7 +100,7 @@ def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 
     for j in range(len(kcats)):
         obs *= g[:, j, :][:, codes[:, j]].T
     p_hat = obs.mean(axis=0) if w is None else (w @ obs) / w.sum()
-    probs = _probs(cal, cal.parameters)
+    probs = _probs(cal)
     pi = _moments(probs, g, cal.weights)
     # Ξ: elementwise products of item functions, chunked over rows of moments
     xi = np.empty((s, s))
@@ -111,7 +110,7 @@ def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 
         xi[lo : lo + 64] = np.prod(pair, axis=2) @ cal.weights
     xi -= np.outer(pi, pi)
     delta = np.empty((s, q_par))
-    vecs = _item_vectors(cal, cal.parameters)
+    vecs = _item_vectors(cal)
     col = 0
     # a perturbed parameter changes its own item's probabilities only: those recomputed, the others copied
     # (the same arrays _probs gives for the perturbed vectors)

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError, DataQualityWarning
-from psychometrics.irt._data import _unique_patterns, prepare_responses, quadrature
+from psychometrics.irt._data import _unique_patterns, prepare_responses, quadrature, shared_memo
+from psychometrics.irt._mg_estep import estep
 from psychometrics.irt._models import category_probs_grad, intercepts_from_u, intercepts_grad_u, intercepts_to_u
 
 __all__ = ["GroupedResponses", "prepare_groups", "MultiGroupGRM"]
@@ -64,6 +65,17 @@ class GroupedResponses:
         from psychometrics.irt._mg_newton import code_blocks
 
         return [code_blocks(self, g) for g in range(len(self.groups))]
+
+    @cached_property
+    def joint(self) -> tuple[Any, ...]:
+        """Per group its patterns' joint answers by chunks of items (``_mg_estep.joint_answers``: the E-step's
+        likelihoods and expected counts without the one-hot products), built once per data set; None per group
+        without the patterns (then the E-step takes the one-hot)."""
+        from psychometrics.irt._mg_estep import joint_answers
+
+        if len(self.patterns) != len(self.groups):
+            return (None,) * len(self.groups)
+        return tuple(joint_answers(p, self.n_categories) for p in self.patterns)
 
     @cached_property
     def onehot_t(self) -> tuple[np.ndarray, ...]:
@@ -164,18 +176,11 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
 def _factorized_labels(group: Any, aligned_labels: pd.Series) -> tuple[np.ndarray, Any]:
     """``pd.factorize(aligned_labels)`` (``group`` aligned with the data's index); within the IRT step's shared coding scope
     (:func:`~psychometrics.irt._data.shared_category_codes`) once per grouping Series on that index — every
-    subscale's LR DIF groups the same labels (10⁶ labels: ≈ 25 ms each time)."""
-    from psychometrics.irt._data import _SHARED
-
-    shared = _SHARED.get()
+    subscale's LR DIF groups the same labels (10⁶ labels: ≈ 25 ms each time; :func:`~psychometrics.irt._data.shared_memo`)."""
     aligned = isinstance(group, pd.Series) and group.index.equals(aligned_labels.index)
-    key = ("lr dif group labels", id(group))
-    if shared is not None and aligned and key in shared and shared[key][0] is group:
-        return shared[key][1]
-    out = pd.factorize(aligned_labels, sort=False)
-    if shared is not None and aligned:
-        shared[key] = (group, out)  # (the labels held: their id is not reused in the scope)
-    return out
+    if not aligned:
+        return pd.factorize(aligned_labels, sort=False)
+    return shared_memo(("lr dif group labels", id(group)), (group,), lambda: pd.factorize(aligned_labels, sort=False))
 
 
 #: Newton with a kept (borrowed or BFGS-updated) information: a fresh one when the gradient fell by less than this factor
@@ -286,7 +291,7 @@ class MultiGroupGRM:
         gexts = []
         for g, (y, yt, f) in enumerate(zip(self.data.onehot, self.data.onehot_t, self.data.counts)):
             theta, logw = self._group_rule(mu[g], sigma[g])
-            logp = np.empty((n_cols, theta.size))
+            probs = np.empty((n_cols, theta.size))
             cache = []
             for kk in sorted(set(self.k.tolist())):
                 idx = np.flatnonzero(self.k == kk)
@@ -294,18 +299,12 @@ class MultiGroupGRM:
                 pos = starts[:, None] + np.arange(kk)[None, :]
                 p, dp = category_probs_grad("grm", x[pos[:, 0]], x[pos[:, 1:]], theta)  # (J,Q,K), (J,Q,K,K)
                 cols = offs[idx][:, None] + np.arange(kk)[None, :]
-                logp[cols.ravel()] = np.log(p.transpose(0, 2, 1).reshape(-1, theta.size))
+                probs[cols.ravel()] = p.transpose(0, 2, 1).reshape(-1, theta.size)
                 cache.append((idx, pos, cols, p, dp))
-            lf = logp.T @ yt  # (Q, U): log f(x_u | θ_q)
-            lf += logw[:, None]
-            mx = lf.max(axis=0)
-            lf -= mx
-            np.exp(lf, out=lf)
-            tot = lf.sum(axis=0)
-            total += float(f @ (mx + np.log(tot)))
-            post = (lf / tot).T if xpd is not None else None  # π_uq (U, Q)
-            lf *= f / tot  # f_u π_uq
-            r = (lf @ y).T  # (C, Q) expected counts
+            # ℓ_g, f_u π_uq (Q, U), π_uq (with xpd) and the expected counts r (C, Q): irt/_mg_estep.py
+            ll_g, lf, post, r = estep(self.data.joint[g], probs, logw, f, yt, y, post=xpd is not None)
+            total += ll_g
+            post = None if post is None else post.T  # π_uq (U, Q)
             gext = np.zeros(n_cols + 2)
             dtheta = np.zeros(theta.size)
             for idx, pos, cols, p, dp in cache:
@@ -319,7 +318,7 @@ class MultiGroupGRM:
                     gext[n_cols] = dtheta.sum()
                     gext[n_cols + 1] = float(dtheta @ (sigma[g] * self.z))
                 else:  # ∂ log w_gq = d_q − Σ w_gq d_q for d = ∂ log φ(z_q; μ, σ)
-                    nq = lf.sum(axis=1)
+                    nq = lf.sum(axis=1)  # (lf: f_u π_uq)
                     wg = np.exp(logw)
                     for slot, d in ((0, (self.z - mu[g]) / sigma[g] ** 2), (1, ((self.z - mu[g]) / sigma[g]) ** 2 - 1)):
                         gext[n_cols + slot] = float(nq @ (d - wg @ d))

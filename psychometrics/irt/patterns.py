@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from psychometrics.irt._data import _unique_patterns
+from psychometrics.irt._data import _unique_patterns, shared_memo
 from psychometrics.irt.results import IRTCalibration
 from psychometrics.irt.scores import _eap, recode
 
@@ -43,7 +43,7 @@ def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series 
     which :func:`~psychometrics.irt.eap_scores` scores them at large n, so θ̂ is the same number);
     with ``group`` (aligned with ``data``) one row per distinct (pattern, group) in order of first
     appearance, so that the groups also appear in the order of the rows. One pass over the rows.
-    ``codes``: ``recode(cal, data)`` when the caller already has it (the pipeline computes the
+    ``codes``: ``recode(cal, data)`` (int64, or as int8) when the caller already has it (the pipeline computes the
     patterns of a subscale with and without its groups from one recoding).
     """
     if codes is None:
@@ -72,18 +72,10 @@ def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series 
 
 def _factorized(group: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize`` of the group labels; within the IRT step's shared coding scope
-    (:func:`~psychometrics.irt._data.shared_category_codes`) once per grouping object — every subscale's
-    patterns are counted per group of the same labels (10⁶ string labels: ≈ 0.2 s each time)."""
-    from psychometrics.irt._data import _SHARED
-
-    shared = _SHARED.get()
-    key = ("group labels", id(group))
-    if shared is not None and key in shared and shared[key][0] is group:
-        return shared[key][1]
-    out = pd.factorize(pd.Series(group).to_numpy(), use_na_sentinel=True)
-    if shared is not None:
-        shared[key] = (group, out)  # (the labels held: their id is not reused in the scope)
-    return out
+    (:func:`~psychometrics.irt._data.shared_memo`) once per grouping object — every subscale's patterns are
+    counted per group of the same labels (10⁶ string labels: ≈ 0.2 s each time)."""
+    return shared_memo(("group labels", id(group)), (group,),
+                       lambda: pd.factorize(pd.Series(group).to_numpy(), use_na_sentinel=True))
 
 
 def _patterns_and_eap(cal: IRTCalibration, data: pd.DataFrame, codes: np.ndarray
@@ -91,17 +83,10 @@ def _patterns_and_eap(cal: IRTCalibration, data: pd.DataFrame, codes: np.ndarray
     """The distinct patterns of ``codes`` (``recode(cal, data)``), inverse, counts and their EAP θ̂ (NaN for
     no answer); within the IRT step's shared scope computed once per (calibration, data) — the step counts
     a subscale's patterns with and without its groups from the same codes."""
-    from psychometrics.irt._data import _SHARED
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        pats, inverse, counts = _unique_patterns(codes)
+        eap, _ = _eap(cal, pats)
+        eap[(pats < 0).all(axis=1)] = np.nan
+        return pats, inverse.ravel(), counts, eap
 
-    shared = _SHARED.get()
-    key = ("patterns", id(cal), id(data))
-    if shared is not None and key in shared and shared[key][0] is cal and shared[key][1] is data:
-        return shared[key][2]
-    pats, inverse, counts = _unique_patterns(codes)
-    inverse = inverse.ravel()
-    eap, _ = _eap(cal, pats)
-    eap[(pats < 0).all(axis=1)] = np.nan
-    out = (pats, inverse, counts, eap)
-    if shared is not None:
-        shared[key] = (cal, data, out)  # (both held: their ids are not reused in the scope)
-    return out
+    return shared_memo(("patterns", id(cal), id(data)), (cal, data), compute)

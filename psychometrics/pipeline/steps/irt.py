@@ -6,13 +6,12 @@ CFA-based non-invariance). Failures are notes, never errors. Nothing here is ran
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from psychometrics._linalg import in_lane, single_thread_blas
+from psychometrics._linalg import single_thread_blas
 from psychometrics.exceptions import Diagnostic, PsychometricsError, PsychometricsWarning, recorded_warnings
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep, IRTStep
@@ -106,23 +105,28 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions) -> IRTStep
                    global_fit=m2, local_dependence=ld)
 
 
-#: from this many analysed rows the subscale calibrations run on CONCURRENT_CALIBRATIONS threads (bigger data)
+#: from this many analysed rows the subscale calibrations run on ``irt._engine.worker_threads()`` threads
+#: (1 inside a pipeline lane, ``_linalg.in_lane``). The numbers, notes and diagnostics do not depend on it,
+#: bit for bit (tests/test_pipeline_steps_irt.py::test_concurrent_calibrations_equal_sequential)
 _CONCURRENT_ROWS = 20_000
-#: threads of the subscale calibrations (1: one after the other; 1 also while the step runs beside the model
-#: steps, ``_linalg.in_lane``). The numbers, notes and diagnostics do not depend on it, bit for bit
-#: (tests/test_pipeline_steps_irt.py::test_concurrent_calibrations_equal_sequential)
-CONCURRENT_CALIBRATIONS = min(2, os.cpu_count() or 1)
+
+
+def _threads() -> int:
+    """The IRT code's one thread-count rule (:func:`psychometrics.irt._engine.worker_threads`)."""
+    from psychometrics.irt._engine import worker_threads
+
+    return worker_threads()
 
 
 def _calibrations(calibrate: Any, items: pd.DataFrame, todo: list[tuple[str, list[str]]]) -> dict[str, tuple]:
     """sid → (calibration or its PsychometricsError, its recorded warnings).
 
-    Each calibration's warnings are recorded apart (:func:`_run_tasks`: each in its own context), so from ``_CONCURRENT_ROWS`` rows the subscales run on ``CONCURRENT_CALIBRATIONS`` threads
+    Each calibration's warnings are recorded apart (:func:`_run_tasks`: each in its own context), so from ``_CONCURRENT_ROWS`` rows the subscales run on :func:`_threads` threads
     (disjoint items: each codes its own into the step's shared codes; each in a copy of this context), then
     the total — the largest, with its own threaded E-steps — alone. Bit for bit the one-thread run."""
     subs = [(sid, ids) for sid, ids in todo if sid != "total"]
     rest = [(sid, ids) for sid, ids in todo if sid == "total"]
-    workers = CONCURRENT_CALIBRATIONS if len(subs) > 1 and len(items) >= _CONCURRENT_ROWS and not in_lane() else 1
+    workers = _threads() if len(subs) > 1 and len(items) >= _CONCURRENT_ROWS else 1
     out: dict[str, tuple] = {}
     for part, threads in ((subs, workers), (rest, 1)):
         tasks = [lambda ids=ids: calibrate(items, ids, "grm") for _, ids in part]
@@ -151,23 +155,18 @@ def _lr_dif_tasks(work: Responses, scale: Scale, opts: ValidationOptions, cals: 
              if s.id in cals else None) for s in scale.subscales]
 
 
-#: above ``_PATTERNS_ABOVE`` rows the subscales' DIF tasks (ordinal and multi-group LR: inputs and fits;
-#: independent, deterministic, with one BLAS thread each) run on this many threads; the numbers are identical to the
-#: sequential run (tests/test_pipeline_steps_irt.py), the notes and diagnostics in the same order
-_DIF_THREADS = 2
-
-
 def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, cals: dict[str, Any], notes: list[str], diags: list[Diagnostic], eap_scores: Any,
                     pats: dict[str, Any], advance: Any) -> tuple[pd.DataFrame | None, dict[str, Any]]:
     """Ordinal-logistic DIF and multi-group LR DIF of every subscale as tasks (matching scores or groups
-    prepared, then the fits; on ``_DIF_THREADS`` threads at large n, each in a copy of this thread's
-    context), results, notes and diagnostics collected in the sequential order (ordinal DIF of every
+    prepared, then the fits; above ``_PATTERNS_ABOVE`` rows on :func:`_threads` threads — independent and
+    deterministic, one BLAS thread each: the numbers identical to the sequential run —, each in a copy of
+    this thread's context), results, notes and diagnostics collected in the sequential order (ordinal DIF of every
     subscale, then LR DIF)."""
     dif_tasks = _dif_tasks(work, scale, opts, cals, eap_scores, pats)
     lr_tasks = _lr_dif_tasks(work, scale, opts, cals)
     lr_fns = [fn for _, fn in lr_tasks if fn is not None]
     tasks = lr_fns + [fn for _, fn in dif_tasks]  # the longer LR fits first
-    workers = min(_DIF_THREADS, os.cpu_count() or 1) if work.items.shape[0] > _PATTERNS_ABOVE and not in_lane() else 1
+    workers = _threads() if work.items.shape[0] > _PATTERNS_ABOVE else 1
     done = _run_tasks(tasks, workers, on_done=lambda i: advance(1) if i < len(lr_fns) else None)
     parts = []
     for (sid, _), (tab, exc, caught) in zip(dif_tasks, done[len(lr_fns):]):
@@ -266,20 +265,29 @@ _DISTINCT_SHARE = 0.5
 
 def _rows(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> tuple[pd.DataFrame, Any]:
     """(data, weights) for a subscale statistic: the rows themselves, or above ``_PATTERNS_ABOVE`` rows
-    the distinct patterns with their counts (computed once per calibration, kept in ``pats``)."""
+    the distinct patterns with their counts (:func:`_distinct`)."""
+    distinct = _distinct(cal, items, pats)
+    return (items, None) if distinct is None else (distinct.frame, distinct.counts)
+
+
+def _distinct(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> Any:
+    """Above ``_PATTERNS_ABOVE`` rows the calibration's distinct patterns (``irt.patterns.DistinctPatterns``:
+    counts and EAP θ̂), computed once per calibration and kept in ``pats``; else None (the rows themselves)."""
     if items.shape[0] <= _PATTERNS_ABOVE:
-        return items, None
+        return None
     from psychometrics.irt.patterns import distinct_patterns
 
     key = "/".join(cal.items)
     if key not in pats:
         pats[key] = distinct_patterns(cal, items, codes=_codes(cal, items, pats))
-    return pats[key].frame, pats[key].counts
+    return pats[key]
 
 
 def _codes(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> Any:
     """The calibration's category codes of the rows, computed once per subscale (kept in ``pats`` as
-    int8 when they fit: 1 byte per answer) for its distinct patterns with and without the groups."""
+    int8 when they fit: 1 byte per answer) for its distinct patterns with and without the groups — the
+    kept array itself (``distinct_patterns`` counts int8 codes as it counts int64 ones; on a hit of the
+    step's shared patterns it reads only their number of rows)."""
     from psychometrics.irt.scores import recode
 
     key = "codes:" + "/".join(cal.items)
@@ -289,7 +297,7 @@ def _codes(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> Any:
         codes = shared_codes_of(items, cal.items, cal.category_values)  # coded once in the step (int8)
         codes = recode(cal, items) if codes is None else codes
         pats[key] = codes.astype(np.int8) if codes.size and codes.max() < 127 else codes
-    return pats[key].astype(np.int64)
+    return pats[key]
 
 
 def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list[str], pats: dict[str, Any]
@@ -309,9 +317,11 @@ def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list
         except (PsychometricsError, np.linalg.LinAlgError) as exc:
             notes.append(f"{sid}: M2/C2 not computed ({why(exc)}).")
         try:
-            data, weights = _rows(cal, items, pats)
-            theta = None if weights is None else pats["/".join(cal.items)].theta.to_numpy()  # (its EAP θ̂)
-            ld[sid] = local_dependence(cal, data, weights=weights, theta=theta)
+            distinct = _distinct(cal, items, pats)
+            if distinct is None:
+                ld[sid] = local_dependence(cal, items)
+            else:  # (the patterns' EAP θ̂ with them)
+                ld[sid] = local_dependence(cal, distinct.frame, weights=distinct.counts, theta=distinct.theta.to_numpy())
         except PsychometricsError as exc:
             notes.append(f"{sid}: local dependence not computed ({why(exc)}).")
     return m2, ld
