@@ -180,3 +180,26 @@ def test_a_failing_main_lane_stops_the_worker_processes(monkeypatch, tmp_path):
         assert pid != os.getpid()
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reaped
+
+
+def test_the_run_thaws_what_it_froze(tmp_path, monkeypatch):
+    """``validate`` keeps the objects alive at its start out of the collector's full passes while the
+    steps run, and leaves the collector as it found it — also when worker processes were forked."""
+    import gc
+
+    from psychometrics.pipeline import _fork
+    from psychometrics.simulate import simulate_study, write_table
+
+    data = write_table(simulate_study(None, n=200, seed=3), tmp_path / "responses.csv")
+    seen = []
+    original = run_mod._run_steps
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(run_mod, "_run_steps", spy)
+    monkeypatch.setattr(run_mod, "_beside", lambda opts, n: (True, True, _fork.fork_supported()))
+    before = gc.get_freeze_count()
+    validate(MSS, data, group="career_stage", id_column="id", quiet=True, options={"n_boot": 0, "parallel_iter": 10})
+    assert before == 0 and seen[0] > 0 and gc.get_freeze_count() == 0

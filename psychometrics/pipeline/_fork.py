@@ -63,12 +63,15 @@ class ForkedCall:
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         read, write = os.pipe()
         # The parent's objects into the collector's permanent generation for the fork: a collection in the
-        # child would otherwise write to every tracked object's header and copy all their pages.
+        # child would otherwise write to every tracked object's header and copy all their pages. (Left
+        # there in the parent too if it had frozen objects already: one thaw, by whoever froze first.)
+        thaw = gc.get_freeze_count() == 0
         gc.freeze()
         try:
             pid = os.fork()
         except OSError:
-            gc.unfreeze()
+            if thaw:
+                gc.unfreeze()
             os.close(read)
             os.close(write)
             raise
@@ -80,7 +83,8 @@ class ForkedCall:
                 code = 0
             finally:
                 os._exit(code)
-        gc.unfreeze()
+        if thaw:
+            gc.unfreeze()
         os.close(write)
         self.pid: int | None = pid
         self._fd = read

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -379,7 +380,8 @@ def validate(
     if pays_to_prewarm(data):
         prewarm(irt=bool(opts.irt))  # the later steps' imports on a thread while the data step reads (GIL-free parse)
     run = Runner(quiet, total=9 + bool(opts.irt) + bool(opts.crosscheck) + bool(opts.short_form))
-    state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
+    with _imports_frozen():
+        state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
     def assemble() -> tuple[list[Verdict], dict[str, Any], str, dict[str, Any]]:
         from psychometrics.report.build import normalise_report, render_normalised
@@ -409,6 +411,25 @@ def validate(
         hypotheses=v.hypotheses, scores=v.scores, scoring_key=state.scoring_key, verdicts=tuple(verdicts),
         results=results, html=html, timings=dict(run.timings), out=out, diagnostics=tuple(run.diagnostics),
     )
+
+
+@contextmanager
+def _imports_frozen() -> Iterator[None]:
+    """The objects alive when the steps start — modules, functions, classes: hundreds of thousands —
+    out of the garbage collector's full passes while they run (``gc.freeze``; thawed after). Measured
+    at 10⁵ rows: the main process spent 0.22 s in 409 collections, 3 of them full passes of 70–90 ms
+    over those objects; frozen, 0.11–0.15 s (cyclic garbage among them waits for the thaw). Left alone
+    when the caller froze objects itself."""
+    import gc
+
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 #: from this many analysed rows, with two or more cores, the second part of the data step (companion
