@@ -645,3 +645,18 @@ def test_range_check_quick_pass_equals_the_masks(monkeypatch, kind):
                 np.testing.assert_array_equal(a[0], b[0])
                 assert a[1:] == b[1:]
     assert checks._clean_quick(np.zeros(0), rf) is False
+
+
+@pytest.mark.parametrize("ids", [
+    pd.Series([" a", "b ", "c"], dtype="str"), pd.Series([" a", "b", 3], dtype=object), pd.Series([1, 2, 3]),
+    pd.Series([1.0, 2.5, 3.0]), pd.Series(["a", "b", "c"], dtype="category"), pd.Series([True, False, "x"]),
+    pd.Series(["a ", "b"], dtype=pd.StringDtype("python")), pd.Series(["a ", "b"], dtype=pd.StringDtype("pyarrow")),
+])
+def test_respondent_ids_equal_the_stripped_where_of_every_dtype(ids):
+    """Respondent ids of a text column with none missing are its stripped values directly (no ``where``),
+    and ``is_unique`` decides before the duplicates are listed: the same Series (values, dtype, name) as
+    ``ids.where(ids.isna(), ids.astype(str).str.strip())`` for every dtype."""
+    from psychometrics.data.checks import _respondent_ids
+
+    direct = ids.where(ids.isna(), ids.astype(str).str.strip()).rename("id")
+    pd.testing.assert_series_equal(_respondent_ids(pd.DataFrame({"id": ids}), "id", where="w", kind="csv"), direct)
