@@ -660,3 +660,22 @@ def test_respondent_ids_equal_the_stripped_where_of_every_dtype(ids):
 
     direct = ids.where(ids.isna(), ids.astype(str).str.strip()).rename("id")
     pd.testing.assert_series_equal(_respondent_ids(pd.DataFrame({"id": ids}), "id", where="w", kind="csv"), direct)
+
+
+def test_careless_flag_counts_on_the_arrays_equal_the_frame_sums():
+    """The screens' flag counts (boolean columns) counted on the arrays equal the frame's sums and ``any``
+    (values, dtype, labels); other columns take the frame path."""
+    from psychometrics.data.checks import _careless_flag_counts
+
+    rng = np.random.default_rng(2)
+    n = 1_000
+    c = pd.DataFrame({"longstring": rng.integers(0, 9, n), "longstring_flag": rng.random(n) < .05,
+                      "mahalanobis_d2": rng.random(n), "mahalanobis_flag": rng.random(n) < .05,
+                      "evenodd_flag": rng.random(n) < .05})
+    flag_cols = ["longstring_flag", "mahalanobis_flag", "evenodd_flag"]
+    direct = c[flag_cols].sum().astype(int)
+    direct.index = ["longstring", "mahalanobis", "evenodd"]
+    direct["any"] = int(c[flag_cols].any(axis=1).sum())
+    pd.testing.assert_series_equal(_careless_flag_counts(c), direct)
+    obj = c.astype({"evenodd_flag": object})
+    pd.testing.assert_series_equal(_careless_flag_counts(obj), direct)

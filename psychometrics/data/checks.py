@@ -315,6 +315,12 @@ def _clean_quick(x: np.ndarray, rf: ResponseFormat) -> bool:
 def _careless_flag_counts(careless: pd.DataFrame) -> pd.Series:
     """Rows flagged by each careless-responding screen and by any of them."""
     flag_cols = [c for c in careless.columns if c.endswith("_flag")]
+    cols = [careless[c].to_numpy() for c in flag_cols]
+    if cols and all(c.dtype == bool for c in cols):  # (the screens' flags): counted on the arrays, no frame copies
+        flags = pd.Series([np.count_nonzero(c) for c in cols], index=[c.removesuffix("_flag") for c in flag_cols],
+                          dtype=int)
+        flags["any"] = int(np.count_nonzero(np.logical_or.reduce(cols)))
+        return flags
     flags = careless[flag_cols].sum().astype(int)
     flags.index = [c.removesuffix("_flag") for c in flag_cols]
     flags["any"] = int(careless[flag_cols].any(axis=1).sum())
