@@ -632,3 +632,28 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_INTERNAL)
     if isinstance(rv, int) and rv:
         sys.exit(rv)
+    if argv is None:  # the console script itself (not a caller's main([...]))
+        _leave()
+
+
+def _leave() -> None:
+    """End the process at once after a successful command, without the interpreter's teardown.
+
+    Tearing down a run's objects and modules takes ≈ 0.3 s after ``validate`` on 10⁵ rows, and every
+    output is written and closed by then: the standard streams are flushed here, and the process ends
+    with ``os._exit(0)``. Not while something may still need the teardown: a thread that is not a
+    daemon, a multiprocessing child, or coverage measurement (its data are saved at exit).
+    """
+    import threading
+
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        return
+    if "coverage" in sys.modules or ("multiprocessing" in sys.modules
+                                     and sys.modules["multiprocessing"].active_children()):
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # (a closed pipe: nothing more can be said on it)
+            pass
+    os._exit(0)

@@ -57,6 +57,7 @@ def test_demo_with_the_import_thread_equals_the_stored_demo(tmp_path):
             "    started.append(thread is not None)\n"
             "    return thread\n"
             "pw.prewarm = spy\n"
+            "pw.PREWARM_BYTES = 0\n"  # (the demo's small file: the thread forced on)
             f"run.demo({str(out)!r}, seed=0, n=400, quiet=True)\n"
             "print('started', started)\n")
     proc = _python(code)
@@ -67,3 +68,14 @@ def test_demo_with_the_import_thread_equals_the_stored_demo(tmp_path):
     fresh = normalize(json.loads((out / "results.json").read_text(encoding="utf-8")))
     differences = _diff(fresh, json.loads(REFERENCE.read_text(encoding="utf-8")))
     assert not differences, "\n".join(differences[:30])
+
+
+def test_the_thread_runs_for_large_files_only(tmp_path, monkeypatch):
+    from psychometrics.pipeline import _prewarm
+
+    small = tmp_path / "small.csv"
+    small.write_text("a,b\n1,2\n")
+    assert not _prewarm.pays_to_prewarm(small) and not _prewarm.pays_to_prewarm(tmp_path / "missing.csv")
+    assert not _prewarm.pays_to_prewarm(object())  # (a DataFrame: no parse)
+    monkeypatch.setattr(_prewarm, "PREWARM_BYTES", 8)
+    assert _prewarm.pays_to_prewarm(small) and _prewarm.pays_to_prewarm(str(small)) and _prewarm.pays_to_prewarm(tmp_path)

@@ -4,6 +4,7 @@ numbers, diagnostics and outputs of the steps one after the other; a failing lan
 from __future__ import annotations
 
 import json
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -27,45 +28,58 @@ def _results(path: Path) -> dict:
     return d
 
 
-def test_irt_beside_the_model_steps_gives_the_sequential_results(tmp_path, monkeypatch):
+def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
     """Lanes forced on at n = 400 (threshold 0) against lanes off: results.json (every statistic, the
     diagnostics, the report's context), the step order of the timings and the scoring key are equal, bit
-    for bit; the IRT step did run on its own thread, and so did the data step's second part (companion
-    measures, missing data). With careless respondents excluded (the analysed rows are a subset)."""
+    for bit — with the IRT step on a thread, and with the IRT and invariance steps in worker processes;
+    the steps did run where planned, and so did the data step's second part (companion measures, missing
+    data). With careless respondents excluded (the analysed rows are a subset)."""
+    from psychometrics.pipeline.steps import data as data_step_mod
+    from psychometrics.pipeline.steps import invariance as inv_step_mod
     from psychometrics.pipeline.steps import irt as irt_step_mod
     from psychometrics.simulate import simulate_study, write_table
 
     data = write_table(simulate_study(None, n=400, seed=5), tmp_path / "responses.csv")
-    from psychometrics.pipeline.steps import data as data_step_mod
-
-    threads: list[str] = []
+    where = tmp_path / "where.txt"  # (appended to by worker processes too)
     rest: list[str] = []
-    original, finish = irt_step_mod._irt_step, data_step_mod._missing_data
+    original, finish, ladder = irt_step_mod._irt_step, data_step_mod._missing_data, inv_step_mod.invariance_step
 
-    def spy(*args, **kwargs):
-        threads.append(threading.current_thread().name)
-        return original(*args, **kwargs)
+    def spy(tag, fn):
+        def wrapped(*args, **kwargs):
+            with open(where, "a", encoding="utf-8") as fh:
+                fh.write(f"{tag} {os.getpid()} {threading.current_thread().name}\n")
+            return fn(*args, **kwargs)
+        return wrapped
 
     def spy_rest(*args, **kwargs):
         rest.append(threading.current_thread().name)
         return finish(*args, **kwargs)
 
-    monkeypatch.setattr(irt_step_mod, "_irt_step", spy)
+    monkeypatch.setattr(irt_step_mod, "_irt_step", spy("irt", original))
+    monkeypatch.setattr(run_mod, "invariance_step", spy("invariance", ladder))
     monkeypatch.setattr(data_step_mod, "_missing_data", spy_rest)
     outs = {}
-    modes = {"sequential": (False, False), "data beside": (True, False), "beside": (True, True)}  # (≥ 500,000 rows:
-    for name, lanes in modes.items():                                       # the data step's second part only)
+    modes = {"sequential": (False, False, False), "data beside": (True, False, False),  # (≥ 500,000 rows: the data
+             "irt thread": (True, True, False), "workers": (True, True, True)}          # step's second part only)
+    for name, lanes in modes.items():
         monkeypatch.setattr(run_mod, "_beside", lambda opts, n, lanes=lanes: lanes)
         outs[name] = validate(MSS, data, group="career_stage", id_column="id", out=tmp_path / name, quiet=True,
                               options=FAST)
-    assert threads == ["MainThread", "MainThread", "psychometrics: item response theory"]
-    assert rest == ["MainThread", "psychometrics: data quality", "psychometrics: data quality"]
+    me = str(os.getpid())
+    ran = [line.split(" ", 2) for line in where.read_text(encoding="utf-8").splitlines()]
+    seen = [sorted((tag, pid == me, thread) for tag, pid, thread in ran[i:i + 2]) for i in (0, 2, 4)]
+    assert seen == [[("invariance", True, "MainThread"), ("irt", True, "MainThread")]] * 2 + [
+        [("invariance", True, "MainThread"), ("irt", True, "psychometrics: item response theory")]]
+    workers = sorted((tag, pid) for tag, pid, _ in ran[6:])
+    assert [tag for tag, _ in workers] == ["invariance", "irt"]
+    assert len({pid for _, pid in workers} | {me}) == 3  # two worker processes
+    assert rest == ["MainThread"] + ["psychometrics: data quality"] * 3
     a = _results(tmp_path / "sequential" / "results.json")
     assert a["irt"]  # (the IRT step's results are part of the comparison)
     assert a["data_quality"]["careless"]["rows_excluded"]  # (a subset of the rows analysed)
     key = json.loads((tmp_path / "sequential" / "scoring_key.json").read_text(encoding="utf-8"))
     key.pop("created")  # (the clock)
-    for name in ("data beside", "beside"):
+    for name in ("data beside", "irt thread", "workers"):
         assert _results(tmp_path / name / "results.json") == a, name
         other = json.loads((tmp_path / name / "scoring_key.json").read_text(encoding="utf-8"))
         other.pop("created")
@@ -122,7 +136,7 @@ def test_a_failing_main_lane_waits_for_the_irt_lane(monkeypatch, tmp_path):
 
     monkeypatch.setattr(run_mod, "irt_step", slow_irt)
     monkeypatch.setattr(run_mod, "cfa_step", boom)
-    monkeypatch.setattr(run_mod, "_beside", lambda opts, n: (True, True))
+    monkeypatch.setattr(run_mod, "_beside", lambda opts, n: (True, True, False))
     filters = list(warnings.filters)
     with pytest.raises(ZeroDivisionError, match="cfa failed"):
         validate(MSS, data, group="career_stage", id_column="id", quiet=True, options={"n_boot": 0,
@@ -130,3 +144,40 @@ def test_a_failing_main_lane_waits_for_the_irt_lane(monkeypatch, tmp_path):
     assert done.is_set()
     assert _linalg._pinned == 0
     assert list(warnings.filters) == filters
+
+
+def test_a_failing_main_lane_stops_the_worker_processes(monkeypatch, tmp_path):
+    """With the IRT and invariance steps in worker processes, an error in the main lane stops and reaps
+    both workers before it is raised (no process left behind), and restores the BLAS limit."""
+    from psychometrics import _linalg
+    from psychometrics.pipeline import _fork
+    from psychometrics.simulate import simulate_study, write_table
+
+    if not _fork.fork_supported():
+        pytest.skip("worker processes need fork (Linux)")
+    data = write_table(simulate_study(None, n=200, seed=2), tmp_path / "responses.csv")
+    pids = tmp_path / "pids.txt"
+    irt, ladder = run_mod.irt_step, run_mod.invariance_step
+
+    def record(fn):
+        def wrapped(*args, **kwargs):
+            with open(pids, "a", encoding="utf-8") as fh:
+                fh.write(f"{os.getpid()}\n")
+            return fn(*args, **kwargs)
+        return wrapped
+
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError("cfa failed")
+
+    monkeypatch.setattr(run_mod, "irt_step", record(irt))
+    monkeypatch.setattr(run_mod, "invariance_step", record(ladder))
+    monkeypatch.setattr(run_mod, "cfa_step", boom)
+    monkeypatch.setattr(run_mod, "_beside", lambda opts, n: (True, True, True))
+    with pytest.raises(ZeroDivisionError, match="cfa failed"):
+        validate(MSS, data, group="career_stage", id_column="id", quiet=True, options={"n_boot": 0,
+                                                                                     "parallel_iter": 10})
+    assert _linalg._pinned == 0
+    for pid in {int(p) for p in pids.read_text().split()} if pids.exists() else ():
+        assert pid != os.getpid()
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped

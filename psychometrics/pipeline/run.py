@@ -124,16 +124,75 @@ class Runner:
         lane.thread.start()
         return lane
 
+    def in_process(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> _Lane:
+        """Start step ``name`` in a forked worker process (:mod:`~psychometrics.pipeline._fork`: a core of
+        its own, not the interpreter's lock; call it while no other lane of this run is running) and return
+        at once; :meth:`join` it before using its result. A step whose worker cannot be started, or ends
+        without its result, runs again in this process when joined (the same numbers; the lost worker is
+        recorded in the step's diagnostics)."""
+        from psychometrics._progress import hide_progress
+        from psychometrics.pipeline._fork import ForkedCall
+        from psychometrics.pipeline._prewarm import wait
+
+        self._reserve(name)
+        lane = _Lane(name, None)
+        lane.task = (fn, args, kwargs)
+        wait()  # (no import under way on another thread when the process forks: its locks would stay taken)
+
+        def work() -> tuple[Any, float, list]:
+            hide_progress()
+            out, dt, caught = self._execute(name, fn, *args, **kwargs)
+            return out, dt, [_Caught(w.category, str(w.message)) for w in caught]
+
+        try:
+            lane.call = ForkedCall(work)
+        except OSError as exc:  # no process to be had (limits): the step runs when joined
+            lane.lost = f"no worker process could be started ({exc.strerror or exc}); the step ran in the main process"
+        return lane
+
     def join(self, lane: _Lane) -> Any:
         """Wait for a step started with :meth:`beside`; its progress line, timing and warnings."""
         self._begin(lane.name, lane.rest_of)
-        lane.thread.join()
+        if lane.task is not None:
+            self._collect(lane)
+        else:
+            lane.thread.join()
         if lane.error is not None:
             self._failed()
             raise lane.error
         out, dt, caught = lane.out
         self._end(lane.name, dt, caught, beside=True, rest_of=lane.rest_of)
         return out
+
+    def _collect(self, lane: _Lane) -> None:
+        """A worker process's result (or exception) into ``lane``; its step run here if the worker was lost."""
+        from psychometrics.pipeline._fork import WorkerLost
+
+        if lane.call is not None:
+            try:
+                lane.out = lane.call.result()
+                return
+            except WorkerLost as exc:
+                lane.lost = f"{exc}; the step ran again in the main process"
+            except BaseException as exc:  # the step's own exception, re-raised by join
+                lane.error = exc
+                return
+        self._diagnostics[lane.name].append(Diagnostic("WorkerLost", f"{lane.name}: {lane.lost}"))
+        fn, args, kwargs = lane.task
+        try:
+            lane.out = self._execute(lane.name, fn, *args, **kwargs)
+        except BaseException as exc:
+            lane.error = exc
+
+    def abandon(self, lane: _Lane | None) -> None:
+        """Stop waiting for a lane (another step failed): a thread is waited for (it restores nothing
+        itself), a worker process is stopped."""
+        if lane is None:
+            return
+        if lane.call is not None:
+            lane.call.cancel()
+        elif lane.thread is not None:
+            lane.thread.join()
 
     def plan(self, names: Sequence[str]) -> None:
         """The steps' places in :attr:`timings` and :attr:`diagnostics`, in this order, whichever runs
@@ -190,13 +249,23 @@ class Runner:
             self.console.print(f" [green]done[/] [dim]{dt:.2f} s[/]{note}")
 
 
+class _Caught:
+    """A recorded warning's category and text (what :meth:`Runner._end` keeps; sent back by a worker process)."""
+
+    def __init__(self, category: type[Warning], message: str) -> None:
+        self.category, self.message = category, message
+
+
 class _Lane:
-    """A step running on its own thread (:meth:`Runner.beside`)."""
+    """A step running on its own thread (:meth:`Runner.beside`) or in a worker process (:meth:`Runner.in_process`)."""
 
     def __init__(self, name: str, rest_of: str | None = None):
         self.name = name
         self.rest_of = rest_of
         self.thread: Any = None
+        self.task: tuple | None = None  # (fn, args, kwargs) of a step in a worker process (Runner.in_process)
+        self.call: Any = None  # its ForkedCall
+        self.lost: str | None = None  # why its worker gave no result
         self.out: Any = None
         self.error: BaseException | None = None
 
@@ -305,9 +374,10 @@ def validate(
 
         environment(str(template))  # a bad folder stops here, before any work
     ordinal, ordinal_why = resolve_ordinal(scale, opts)
-    from psychometrics.pipeline._prewarm import prewarm
+    from psychometrics.pipeline._prewarm import pays_to_prewarm, prewarm
 
-    prewarm(irt=bool(opts.irt))  # the later steps' imports on a thread while the data step reads (GIL-free parse)
+    if pays_to_prewarm(data):
+        prewarm(irt=bool(opts.irt))  # the later steps' imports on a thread while the data step reads (GIL-free parse)
     run = Runner(quiet, total=9 + bool(opts.irt) + bool(opts.crosscheck) + bool(opts.short_form))
     state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
@@ -345,31 +415,43 @@ def validate(
 #: measures, missing data) runs on a thread beside the model steps, and — below
 #: :data:`CONCURRENT_STEPS_MAX_ROWS` — item analysis and the IRT step too (neither needs the model steps'
 #: results), with one BLAS thread per lane. The numbers are those of the steps one after the other, bit
-#: for bit (tests/test_pipeline_run.py::test_irt_beside_the_model_steps_gives_the_sequential_results)
+#: for bit (tests/test_pipeline_run.py::test_lanes_give_the_sequential_results)
 CONCURRENT_STEPS_ROWS = 10_000
 #: ... below this many the IRT step beside them: the lanes' working memory adds up (at 10⁶ rows of the
 #: demo study the run's peak would be 2.7 GB instead of 1.9 GB: the IRT step's +0.5–0.7 GB beside the
 #: model steps' on the 1.1 GB the data step holds), see docs/large-samples.md
 CONCURRENT_STEPS_MAX_ROWS = 500_000
+#: where ``fork`` is available (Linux, :func:`~psychometrics.pipeline._fork.fork_available`) the IRT step and
+#: the invariance step then run in worker processes instead (threads share the interpreter's lock: two
+#: threads used ≈ 1.3 of the 2 cores; at 10⁵ rows of the demo study 7.2 s → docs/large-samples.md)
+WORKER_PROCESSES = True
 
 
 _REST_OF_DATA = "companion measures and missing data"
 
 
-def _beside(opts: ValidationOptions, rows: int) -> tuple[bool, bool]:
-    """Whether the rest of the data step, and whether the IRT step (with item analysis), run beside the
-    model steps (:data:`CONCURRENT_STEPS_ROWS`, :data:`CONCURRENT_STEPS_MAX_ROWS`)."""
+def _beside(opts: ValidationOptions, rows: int) -> tuple[bool, bool, bool]:
+    """Whether the rest of the data step, whether the IRT step (with item analysis) run beside the model
+    steps (:data:`CONCURRENT_STEPS_ROWS`, :data:`CONCURRENT_STEPS_MAX_ROWS`), and whether the IRT and
+    invariance steps do so in worker processes (:data:`WORKER_PROCESSES`)."""
     from psychometrics._linalg import usable_cores
+    from psychometrics.pipeline._fork import fork_available
 
     rest = rows >= CONCURRENT_STEPS_ROWS and usable_cores() > 1
-    return rest, rest and bool(opts.irt) and rows < CONCURRENT_STEPS_MAX_ROWS
+    irt = rest and bool(opts.irt) and rows < CONCURRENT_STEPS_MAX_ROWS
+    return rest, irt, irt and WORKER_PROCESSES and fork_available()
 
 
+def _invariance_rows(d: Any, opts: ValidationOptions) -> pd.Index:
+    return d.analysed if opts.invariance_sample == "full" else d.validation
+
+
+# long: the steps' order and lanes in one place (which step waits for which is the point of reading it)
 def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts: ValidationOptions, ordinal: bool,
                ordinal_why: str, command: str | None, extra_provenance: Mapping[str, Any] | None) -> RunState:
     """Steps 1–8 in order (from :data:`CONCURRENT_STEPS_ROWS` rows the rest of the data step — and below
-    :data:`CONCURRENT_STEPS_MAX_ROWS` item analysis and the IRT step — beside the others); their results
-    as the run state."""
+    :data:`CONCURRENT_STEPS_MAX_ROWS` item analysis and the IRT step, and with worker processes the
+    invariance step — beside the others); their results as the run state."""
     from contextlib import nullcontext
 
     from psychometrics._linalg import one_blas_thread_per_lane
@@ -379,18 +461,25 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
               "confirmatory factor analysis", "measurement invariance"] + ["item response theory"] * bool(opts.irt)
              + ["short form"] * bool(opts.short_form) + ["validity", "scoring key"])
     first = run.run("data quality", load_scale_rows, data, scale, opts)
-    rest_beside, irt_beside = _beside(opts, first.work.items.shape[0])
+    rest_beside, irt_beside, processes = _beside(opts, first.work.items.shape[0])
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
     d: Any = first  # until the data step's second part is in: its first part (the same samples)
     if not rest_beside:
         d = run.run("data quality", finish_data, first, data, scale, opts, rest_of=_REST_OF_DATA)
     work = d.work  # (before the second part: the same answers, the source table still with the item columns)
+    est = resolve_estimation(opts, ordinal)
     with one_blas_thread_per_lane() if rest_beside else nullcontext():
+        lane = inv_lane = None
+        if processes:  # (forked before any other thread of the run starts: no lock of theirs held in a worker)
+            lane = run.in_process("item response theory", irt_step, work, scale, opts)
+            inv_lane = run.in_process("measurement invariance", invariance_step, work, _invariance_rows(d, opts),
+                                      scale, opts, ordinal, est, ordinal_rows=d.ordinal_rows() if ordinal else None)
         rest = run.beside("data quality", finish_data, first, data, scale, opts,
                           rest_of=_REST_OF_DATA) if rest_beside else None
         first = None  # (its source table with the item columns: freed once the second part is in)
         item_lane = run.beside("item analysis", analyse_items, work.items, scale) if irt_beside else None
-        lane = run.beside("item response theory", irt_step, work, scale, opts) if irt_beside else None
+        if irt_beside and not processes:
+            lane = run.beside("item response theory", irt_step, work, scale, opts)
 
         def settle(wait: bool = False) -> None:
             """The data step's second part in, once done (its reduced source table replaces the first's)."""
@@ -402,7 +491,6 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
         try:
             items = run.run("item analysis", analyse_items, work.items, scale) if item_lane is None else None
             settle()
-            est = resolve_estimation(opts, ordinal)
             shared = d.ordinal_rows() if ordinal else None  # coded and tabulated once for four steps
             reliability = run.run("reliability", reliability_step, work, scale, opts, rng, ordinal, est,
                                   ordinal_rows=shared)
@@ -413,9 +501,10 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
             cfa = run.run("confirmatory factor analysis", cfa_step, work.items.loc[d.validation], scale,
                           ordinal, est, ordinal_missing(opts), ordinal_rows=shared)
             settle(wait=True)  # (the invariance ladder's working memory is the largest: not beside the second part's)
-            inv_rows = d.analysed if opts.invariance_sample == "full" else d.validation
-            invariance = run.run("measurement invariance", invariance_step, work, inv_rows, scale, opts, ordinal, est,
-                                 ordinal_rows=shared)
+            invariance = None
+            if inv_lane is None:
+                invariance = run.run("measurement invariance", invariance_step, work, _invariance_rows(d, opts),
+                                     scale, opts, ordinal, est, ordinal_rows=shared)
             shared = None  # (its int8 codes: 28 MB at 10⁶ rows, not kept through the IRT step)
             irt = None
             if opts.irt and lane is None:
@@ -427,13 +516,15 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
                 short = run.run("short form", short_form_step, d, scale, opts, ordinal)
             validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts,
                                est)
+            if inv_lane is not None:
+                invariance = run.join(inv_lane)
         except BaseException:
-            for other in (rest, item_lane, lane):
-                if other is not None:
-                    other.thread.join()  # (before the lanes' BLAS limit is lifted)
+            for other in (rest, item_lane, lane, inv_lane):
+                run.abandon(other)  # (threads before the lanes' BLAS limit is lifted; workers stopped)
             raise
-        if lane is not None:
+        if item_lane is not None:
             items = run.join(item_lane)
+        if lane is not None:
             irt = with_cfa_flags(run.join(lane), invariance)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
     check = None

@@ -1,0 +1,145 @@
+"""A pipeline step in a forked worker process (private).
+
+Steps running beside each other on threads share the interpreter: the GIL lets the two lanes use
+about 1.3 of two cores (docs/large-samples.md). A step whose inputs are already in memory and whose
+result is small — the IRT step — can instead run in a child process made by ``fork``: the child sees
+the parent's data copy-on-write (nothing is serialised on the way in), runs the step on its own core,
+and sends only its result back through a pipe (pickled by this package's own code, never read from
+a user's file). The numbers are those of the same function in this process, bit for bit: the same
+code on the same arrays, with the same one BLAS thread (``_linalg.one_blas_thread_per_lane`` is in
+force when the child is made, and a forked process keeps the parent's BLAS settings).
+
+Only where ``fork`` is the safe and cheap start (Linux): :func:`fork_available`. Made while no other
+thread of this package runs — the caller forks before starting its other lanes, and
+:func:`psychometrics.pipeline._prewarm.wait` finishes the background imports first — so that no lock
+of the parent is held in the child. The child never returns into the caller's code: it leaves with
+``os._exit`` (no atexit handlers, no flushing of the parent's buffered output a second time).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["fork_supported", "fork_available", "ForkedCall", "WorkerLost"]
+
+
+class WorkerLost(RuntimeError):
+    """The worker process ended without sending its result (killed, out of memory, crashed)."""
+
+
+def fork_supported() -> bool:
+    """Linux with ``os.fork`` (elsewhere ``fork`` is unsafe with system libraries, or missing)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+def fork_available() -> bool:
+    """Whether steps may run in forked worker processes now: Linux with ``os.fork``, and no Python thread
+    running but the main thread and this package's import thread (which the fork waits for). Another
+    library's thread (e.g. a Dask client's event loop) could hold a lock a worker would then wait for
+    forever."""
+    import threading
+
+    if not fork_supported():
+        return False
+    main = threading.main_thread()
+    return all(t is main or t.name == "psychometrics-prewarm" for t in threading.enumerate())
+
+
+class ForkedCall:
+    """``fn(*args, **kwargs)`` in a forked child process; :meth:`result` waits for it.
+
+    The result (or the exception the call raised) comes back pickled through a pipe. A result or
+    exception that cannot be pickled is a lost result (:class:`WorkerLost`, naming it).
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        read, write = os.pipe()
+        # The parent's objects into the collector's permanent generation for the fork: a collection in the
+        # child would otherwise write to every tracked object's header and copy all their pages.
+        gc.freeze()
+        try:
+            pid = os.fork()
+        except OSError:
+            gc.unfreeze()
+            os.close(read)
+            os.close(write)
+            raise
+        if pid == 0:  # the child: run, send, leave — never return into the caller's code
+            code = 1
+            try:
+                os.close(read)
+                _send(write, _call(fn, args, kwargs))
+                code = 0
+            finally:
+                os._exit(code)
+        gc.unfreeze()
+        os.close(write)
+        self.pid: int | None = pid
+        self._fd = read
+
+    def result(self) -> Any:
+        """The call's return value (its exception re-raised here); :class:`WorkerLost` when the child
+        ended without a result."""
+        if self.pid is None:
+            raise WorkerLost("the worker process was stopped")
+        chunks = []
+        with os.fdopen(self._fd, "rb", buffering=0) as pipe:
+            while True:
+                chunk = pipe.read(1 << 20)  # (blocking reads release the GIL)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        data = b"".join(chunks)
+        if not data:
+            how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                   else f"exit status {os.WEXITSTATUS(status)}")
+            raise WorkerLost(f"the worker process ended with {how} before sending its result")
+        kind, value = pickle.loads(data)  # (our own child's bytes, not a user's file)
+        if kind == "error":
+            raise value
+        if kind == "unsent":
+            raise WorkerLost(value)
+        return value
+
+
+    def cancel(self) -> None:
+        """Stop the worker (SIGKILL) and reap it; its result is dropped."""
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:  # (ended already: still to be reaped)
+            pass
+        os.waitpid(self.pid, 0)
+        os.close(self._fd)
+        self.pid = None
+
+
+def _call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
+    try:
+        return "ok", fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - re-raised in the parent, with the worker's traceback as a note
+        exc.add_note("in the worker process:\n" + traceback.format_exc(limit=-20))
+        return "error", exc
+
+
+def _send(fd: int, payload: tuple[str, Any]) -> None:
+    try:
+        data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception: say which
+        what = type(payload[1]).__name__
+        data = pickle.dumps(("unsent", f"the worker process could not send its {what} back ({type(exc).__name__}: "
+                                       f"{str(exc)[:200]})"))
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.close(fd)
