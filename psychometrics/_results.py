@@ -30,6 +30,16 @@ def to_jsonable(value: Any) -> Any:
     labels survive; NaN and infinities become ``None``; dataclasses and objects
     with ``to_dict`` are converted recursively.
     """
+    t = type(value)  # the plain built-in types first (most values): what the checks below give them
+    if t in _PLAIN:
+        return value
+    if t is float:
+        return value if math.isfinite(value) else None
+    if t is dict:
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if t is list:
+        plain = _plain_list(value)
+        return plain if plain is not None else [to_jsonable(v) for v in value]
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (np.bool_,)):

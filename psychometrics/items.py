@@ -9,6 +9,7 @@ each item are computed within its own subscale.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,7 +19,7 @@ import pandas as pd
 
 from psychometrics._bootstrap import pairwise_from_sums, pairwise_moments
 from psychometrics._linalg import single_thread_blas
-from psychometrics._results import ResultMixin
+from psychometrics._results import ResultMixin, to_jsonable
 from psychometrics._validation import item_matrix, name_list
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, ReliabilityWarning, record
 from psychometrics.reliability.alpha import alpha_if_deleted, item_rest_r
@@ -93,10 +94,19 @@ class ItemAnalysisResult(ResultMixin):
     n_used: dict[str, int]
     diagnostics: tuple[Diagnostic, ...] = field(default=())
     score_floor_ceiling: pd.DataFrame | None = None
+    #: answers per item and category ``response_range`` lo..hi (items × categories, in ``table``'s order) when
+    #: every answer is a whole number (else None): the report's response distribution reads them instead of
+    #: comparing every answer with every category again; not part of :meth:`to_dict` (``results.json``)
+    _category_counts: np.ndarray | None = field(default=None, repr=False)
     _title = "Item analysis"
 
     def to_frame(self) -> pd.DataFrame:
         return self.table
+
+    def to_dict(self) -> dict[str, Any]:
+        """All public fields as plain JSON-serialisable values (unrounded)."""
+        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if not f.name.startswith("_")}
 
 
 #: from this many rows on, item analysis reads whole-number answers once (:func:`_one_pass`) instead of once
@@ -291,7 +301,8 @@ def item_analysis(
     groups = _subscale_groups(scale, cols)
     lo, hi, source = _resolve_range(x, data, cols, scale, response_range)
     one = _one_pass(x, cols, groups, lo, hi) if x.shape[0] >= ONE_PASS_ROWS else None
-    table, d = _item_table(x, cols, groups, lo, hi, source, max_categories, None if one is None else one.counts)
+    counts = _category_counts(x, lo, hi) if one is None else one.counts
+    table, d = _item_table(x, cols, groups, lo, hi, source, max_categories, counts)
 
     # ---- problem items
     flag_rows: list[dict[str, Any]] = []
@@ -369,6 +380,7 @@ def item_analysis(
         n_rows=int(x.shape[0]), n_used=n_used, diagnostics=tuple(diags),
         score_floor_ceiling=_score_floor_ceiling(x, cols, groups, lo, hi, max_floor_ceiling,
                                                  None if one is None else one.floor_ceiling),
+        _category_counts=counts,
     )
 
 

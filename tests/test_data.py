@@ -645,3 +645,37 @@ def test_range_check_quick_pass_equals_the_masks(monkeypatch, kind):
                 np.testing.assert_array_equal(a[0], b[0])
                 assert a[1:] == b[1:]
     assert checks._clean_quick(np.zeros(0), rf) is False
+
+
+@pytest.mark.parametrize("ids", [
+    pd.Series([" a", "b ", "c"], dtype="str"), pd.Series([" a", "b", 3], dtype=object), pd.Series([1, 2, 3]),
+    pd.Series([1.0, 2.5, 3.0]), pd.Series(["a", "b", "c"], dtype="category"), pd.Series([True, False, "x"]),
+    pd.Series(["a ", "b"], dtype=pd.StringDtype("python")), pd.Series(["a ", "b"], dtype=pd.StringDtype("pyarrow")),
+])
+def test_respondent_ids_equal_the_stripped_where_of_every_dtype(ids):
+    """Respondent ids of a text column with none missing are its stripped values directly (no ``where``),
+    and ``is_unique`` decides before the duplicates are listed: the same Series (values, dtype, name) as
+    ``ids.where(ids.isna(), ids.astype(str).str.strip())`` for every dtype."""
+    from psychometrics.data.checks import _respondent_ids
+
+    direct = ids.where(ids.isna(), ids.astype(str).str.strip()).rename("id")
+    pd.testing.assert_series_equal(_respondent_ids(pd.DataFrame({"id": ids}), "id", where="w", kind="csv"), direct)
+
+
+def test_careless_flag_counts_on_the_arrays_equal_the_frame_sums():
+    """The screens' flag counts (boolean columns) counted on the arrays equal the frame's sums and ``any``
+    (values, dtype, labels); other columns take the frame path."""
+    from psychometrics.data.checks import _careless_flag_counts
+
+    rng = np.random.default_rng(2)
+    n = 1_000
+    c = pd.DataFrame({"longstring": rng.integers(0, 9, n), "longstring_flag": rng.random(n) < .05,
+                      "mahalanobis_d2": rng.random(n), "mahalanobis_flag": rng.random(n) < .05,
+                      "evenodd_flag": rng.random(n) < .05})
+    flag_cols = ["longstring_flag", "mahalanobis_flag", "evenodd_flag"]
+    direct = c[flag_cols].sum().astype(int)
+    direct.index = ["longstring", "mahalanobis", "evenodd"]
+    direct["any"] = int(c[flag_cols].any(axis=1).sum())
+    pd.testing.assert_series_equal(_careless_flag_counts(c), direct)
+    obj = c.astype({"evenodd_flag": object})
+    pd.testing.assert_series_equal(_careless_flag_counts(obj), direct)

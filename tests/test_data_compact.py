@@ -90,3 +90,21 @@ def test_file_with_compact_columns_loads_the_same_responses(tmp_path):
     assert from_file.items.dtypes.eq(np.float64).all()
     pd.testing.assert_frame_equal(from_file.careless, from_frame.careless)
     pd.testing.assert_frame_equal(from_file.quality.to_frame(), from_frame.quality.to_frame())
+
+
+def test_parser_buffers_trimmed_only_from_trim_after_parse_rows(tmp_path, monkeypatch):
+    """Below ``TRIM_AFTER_PARSE_ROWS`` rows the parse's freed buffers stay with the allocator (the measure's
+    matrices allocated next reuse them); from it they are handed back right after the parse. The table is
+    the same either way."""
+    from psychometrics.data import readers
+
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}).to_csv(path, index=False)
+    calls = []
+    monkeypatch.setattr(readers, "release_freed_memory", lambda: calls.append(1))
+    small = readers._read(path, sheet=None, sep=None, encoding="utf-8", id_column=None)[0]
+    assert calls == []
+    monkeypatch.setattr(readers, "TRIM_AFTER_PARSE_ROWS", 3)
+    big = readers._read(path, sheet=None, sep=None, encoding="utf-8", id_column=None)[0]
+    assert calls == [1]
+    pd.testing.assert_frame_equal(small, big)

@@ -266,3 +266,29 @@ def test_one_pass_declines_answers_that_are_not_whole_numbers(monkeypatch, bfi):
     slow = item_analysis(data, response_range=(1, 6))
     monkeypatch.setattr(items_mod, "ONE_PASS_ROWS", 0)
     _compare(item_analysis(data, response_range=(1, 6)), slow)
+
+
+@pytest.mark.parametrize("n", [300, 60_000])  # below and from ONE_PASS_ROWS (the one-pass counts)
+def test_category_counts_equal_the_comparisons_and_stay_out_of_to_dict(n):
+    """The item analysis keeps its (item × category) counts for the report's response distribution
+    (``report.sections.items._response_counts``): equal to comparing every answer with every category, the
+    same DataFrame (values, dtype, labels); other rows or categories fall back to the comparisons; the
+    counts are not part of ``to_dict`` (results.json unchanged)."""
+    from psychometrics.report.sections.items import _response_counts
+
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 6, size=(n, 6)).astype(float)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[:, 2] = np.where(x[:, 2] == 3, 2, x[:, 2])  # an unused category
+    items = pd.DataFrame(x, columns=[f"i{j}" for j in range(6)])
+    ia = item_analysis(items, response_range=(1, 5))
+    cats = [1, 2, 3, 4, 5]
+    direct = pd.DataFrame({c: (items == c).sum() for c in cats})
+    assert ia._category_counts is not None
+    pd.testing.assert_frame_equal(_response_counts(items, ia, cats), direct)
+    assert "_category_counts" not in ia.to_dict() and "table" in ia.to_dict()
+    json.dumps(ia.to_dict())
+    fewer = items.iloc[: n // 2]  # other rows: compared again
+    pd.testing.assert_frame_equal(_response_counts(fewer, ia, cats), pd.DataFrame({c: (fewer == c).sum() for c in cats}))
+    pd.testing.assert_frame_equal(_response_counts(items, ia, [1, 2, 3]),
+                                  pd.DataFrame({c: (items == c).sum() for c in [1, 2, 3]}))

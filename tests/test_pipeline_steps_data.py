@@ -79,3 +79,49 @@ def test_shared_values_buffer_reused_across_measures_and_nothing_refers_to_it(tm
         assert not np.shares_memory(a.items.to_numpy(), scratch)
     assert resp_mod._VALUES_BUFFER.get() is None  # outside the block: a new matrix per measure again
     assert original(3, 4, True) is None
+
+
+def test_scale_screens_deferred_to_the_second_part_equal_a_direct_load(tmp_path, monkeypatch):
+    """Below ``DEFER_SCREENS_MAX_ROWS`` rows the data step's first part leaves the scale's careless screens
+    and data-quality record to the second (``deferred_screens``, ``screened``): after ``finish_data`` they,
+    the diagnostics (in their order) and the items equal a direct ``load_responses`` — also with values
+    set missing and an empty row (warnings from the checks, the screens and the quality record). Not
+    deferred when careless rows are excluded (the analysed rows depend on them) nor from the threshold."""
+    import dataclasses
+    import warnings
+
+    from psychometrics.pipeline.steps import data as data_step
+
+    study = simulate_study(None, n=300, seed=7)
+    scale = Scale.from_yaml(MSS)
+    items = list(scale.item_ids)
+    study.loc[study.index[3], items[0]] = 9  # outside the range: set missing (out_of_range="missing")
+    study.loc[study.index[5], items] = np.nan  # answers no item: a quality warning
+    path = write_table(study, tmp_path / "responses.csv")
+    opts = merge_options(None, {"group": "career_stage", "measures": (), "split": 0.5, "seed": 0,
+                                "id_column": "id", "out_of_range": "missing"}, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        direct = load_responses(path, scale, group="career_stage", id_column="id", out_of_range="missing")
+        first = data_step.load_scale_rows(path, scale, opts)
+        assert first.responses.careless is None and first.responses.quality is None  # deferred
+        assert first.work is first.responses
+        d = data_step.finish_data(first, path, scale, opts)
+    assert d.work is d.responses and d.responses._pending is None
+    pd.testing.assert_frame_equal(d.responses.careless, direct.careless)
+    pd.testing.assert_frame_equal(d.responses.items, direct.items)
+    assert d.responses.quality.to_dict() == direct.quality.to_dict()
+    assert [x.to_dict() for x in d.responses.diagnostics] == [x.to_dict() for x in direct.diagnostics]
+    assert len(direct.diagnostics) >= 2
+    assert [x.to_dict() for x in d.responses.quality.diagnostics] == [x.to_dict() for x in direct.quality.diagnostics]
+    for cid, comp in d.companions.items():  # loaded from the screened scale: as from the direct load
+        pd.testing.assert_frame_equal(comp.careless, direct.load_companion(comp.scale).careless)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        excl = data_step.load_scale_rows(path, scale, dataclasses.replace(opts, exclude_careless=True))
+        assert excl.responses.careless is not None
+        monkeypatch.setattr(data_step, "DEFER_SCREENS_MAX_ROWS", 300)
+        big = data_step.load_scale_rows(path, scale, opts)
+    pd.testing.assert_frame_equal(big.responses.careless, direct.careless)
+    assert [x.to_dict() for x in big.responses.diagnostics] == [x.to_dict() for x in direct.diagnostics]

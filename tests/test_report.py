@@ -451,6 +451,15 @@ def test_category_response_curves_panels_titles_and_fixed_ticks():
     assert svg.count("&lt;i") == 6 and "<i0>" not in svg  # titles are text, escaped
     assert "P(category | θ)" in svg and "category" in svg
     assert svg.startswith("<svg") and "−4" in svg and ">.5<" in svg  # fixed ticks: even θ, 0 / .5 / 1
+    # the polylines' points (computed for all points at once) as the panel's scales give them point by point
+    probs[5, 1] = np.nan  # a missing point is left out
+    one = str(category_response_curves({"i": pd.DataFrame(probs, index=theta, columns=["1", "2", "3", "4"])}))
+    x0, pw, y0, ph = 58.0, 6.5 * 96.0 - 58.0 - 10.0, 8.0 + 16.0, 88.0
+    for i in range(4):
+        ok = np.isfinite(probs[:, i])
+        pts = " ".join(f"{x0 + (t + 4.0) / 8.0 * pw:.1f},{y0 + (1.0 - v) * ph:.1f}"
+                       for t, v in zip(theta[ok], probs[ok, i]))
+        assert f'<polyline points="{pts}"' in one
 
 
 def test_flagged_rows_table_is_bounded():

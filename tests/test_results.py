@@ -120,3 +120,32 @@ def test_to_jsonable_mixed_tables_from_one_object_array_equal_the_column_path():
         assert json.dumps(fast) == json.dumps(slow)
         assert [[type(v) for v in col] for col in fast] == [[type(v) for v in col] for col in slow]
         assert r._frame_columns_jsonable(frame) == fast if frame.shape[1] > 1 else True
+
+
+def test_to_jsonable_builtin_fast_path_equals_the_general_checks():
+    """The exact built-in types (dict, list, float, int, str, bool, None) take a fast path: the same values and
+    types as the general checks (keys as str, non-finite floats None, plain lists copied, nested values
+    converted; numpy values and subclasses still by the checks)."""
+    import math
+
+    def reference(v):
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, np.bool_):
+            return bool(v)
+        if isinstance(v, (int, np.integer)):
+            return int(v)
+        if isinstance(v, (float, np.floating)):
+            return float(v) if math.isfinite(float(v)) else None
+        if isinstance(v, dict):
+            return {str(k): reference(x) for k, x in v.items()}
+        return [reference(x) for x in v]
+
+    value = {"a": [1, 2.5, float("nan"), None, True, "x"], 3: {"b": float("inf"), "c": [[1, 2], [3.0, -float("inf")]]},
+             "d": [np.float64(1.5), np.int64(2), np.bool_(True)], "e": (1, 2), "f": 7, "g": -0.0, "h": [],
+             "i": {"j": [{"k": 1}]}}
+    out = to_jsonable(value)
+    assert out == reference(value)
+    assert json.dumps(out, allow_nan=False)
+    assert type(out["d"][0]) is float and type(out["d"][1]) is int and type(out["d"][2]) is bool
+    assert out["a"] is not value["a"] and out["i"]["j"][0] is not value["i"]["j"][0]

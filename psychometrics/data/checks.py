@@ -171,13 +171,17 @@ def _respondent_ids(work: pd.DataFrame, id_column: str | None, *, where: str, ki
     if id_column is None:
         return None
     ids_raw = work[id_column]
-    ids = ids_raw.where(ids_raw.isna(), ids_raw.astype(str).str.strip())
+    na = ids_raw.isna()
+    stripped = ids_raw.astype(str).str.strip()
+    # a text column with no id missing: every value the stripped one, the same text dtype (others: where's dtype)
+    plain = isinstance(ids_raw.dtype, pd.StringDtype) and stripped.dtype == ids_raw.dtype and not na.any()
+    ids = stripped if plain else ids_raw.where(na, stripped)
     blank = ids.isna() | ids.eq("")
     if blank.any():
         raise DataError(f"{where}: {int(blank.sum())} row(s) have no respondent id in column {quote(id_column)}: "
                         f"{_rows(work.index[blank], kind)}.{_row_note(kind)} Fill them in or drop --id-column.")
-    dup = ids.duplicated(keep=False)
-    if dup.any():
+    if not ids.is_unique:  # (one hash pass; the rows of the repeated ids only for the message)
+        dup = ids.duplicated(keep=False)
         values = ids[dup].unique()
         raise DataError(f"{where}: respondent ids in column {quote(id_column)} are not unique: "
                         + "; ".join(f"{quote(v)} in {_rows(work.index[ids == v], kind)}" for v in values[:_EXAMPLES])
@@ -311,6 +315,12 @@ def _clean_quick(x: np.ndarray, rf: ResponseFormat) -> bool:
 def _careless_flag_counts(careless: pd.DataFrame) -> pd.Series:
     """Rows flagged by each careless-responding screen and by any of them."""
     flag_cols = [c for c in careless.columns if c.endswith("_flag")]
+    cols = [careless[c].to_numpy() for c in flag_cols]
+    if cols and all(c.dtype == bool for c in cols):  # (the screens' flags): counted on the arrays, no frame copies
+        flags = pd.Series([np.count_nonzero(c) for c in cols], index=[c.removesuffix("_flag") for c in flag_cols],
+                          dtype=int)
+        flags["any"] = int(np.count_nonzero(np.logical_or.reduce(cols)))
+        return flags
     flags = careless[flag_cols].sum().astype(int)
     flags.index = [c.removesuffix("_flag") for c in flag_cols]
     flags["any"] = int(careless[flag_cols].any(axis=1).sum())

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,6 +89,9 @@ class Responses(ResultMixin):
     frame: pd.DataFrame = field(default=None, repr=False)  # type: ignore[assignment]
     _options: dict = field(default_factory=dict, repr=False)
     _raw: pd.DataFrame | None = field(default=None, repr=False)  # None: rebuilt from items (Likert)
+    #: the careless screens and quality record still to compute (:func:`deferred_screens`; then ``careless``
+    #: and ``quality`` are None until :func:`screened`)
+    _pending: dict | None = field(default=None, repr=False)
     _title = "Responses"
 
     @property
@@ -288,6 +291,51 @@ def _values_out(k: int, n: int, likert: bool) -> np.ndarray | None:
     return holder[0][:k * n].reshape(k, n)
 
 
+#: inside :func:`deferred_screens`: below how many rows a measure's screens wait (None: outside the block)
+_DEFER_SCREENS: ContextVar[int | None] = ContextVar("psychometrics_defer_screens", default=None)
+
+
+@contextmanager
+def deferred_screens(max_rows: int) -> Iterator[None]:
+    """A measure loaded inside the block (:func:`load_responses`) from fewer than ``max_rows`` rows leaves its
+    careless-responding screens and its data-quality record for :func:`screened`: its ``careless`` and
+    ``quality`` are None until then (its items, groups, ids and the checks' results are final).
+
+    The pipeline's data step reads the scale's rows in its first part, which every later step waits for, and
+    completes the screens in its second part (``pipeline/steps/data.py::finish_data``), which may run beside
+    the model steps — none of which read the screens (the step does not defer them when careless rows are to
+    be excluded). The same functions on the same answers: the same numbers. Not with the
+    :func:`shared_values_buffer` scratch (the answers are kept until the screens run: a view of the measure's
+    own items × rows matrix). Context-local.
+    """
+    token = _DEFER_SCREENS.set(max_rows)
+    try:
+        yield
+    finally:
+        _DEFER_SCREENS.reset(token)
+
+
+def screened(resp: Responses) -> Responses:
+    """``resp`` with the careless screens and data-quality record that :func:`deferred_screens` left to
+    compute (``resp`` itself when none are pending); its diagnostics in the order a direct load gives."""
+    p = resp._pending
+    if p is None:
+        return resp
+    careless, quality = _screens_and_quality(**p)
+    return replace(resp, careless=careless, quality=quality, diagnostics=tuple(p["diagnostics"]), _pending=None)
+
+
+def _screens_and_quality(raw: pd.DataFrame, scored: pd.DataFrame, scale: Scale, counts: Any, *, rows_read: int,
+                         excluded: pd.DataFrame, group_sizes: pd.Series | None, kind: str, where: str,
+                         diagnostics: list[Diagnostic], screens: dict[str, Any]) -> tuple[pd.DataFrame, DataQuality]:
+    """The careless-responding screens and the data-quality record of one measure (``diagnostics`` appended to)."""
+    careless = careless_screens(raw, scored, scale, diagnostics=diagnostics, where=where, **screens)
+    quality = _data_quality(raw, scale, counts, rows_read=rows_read, excluded=excluded,
+                            flags=_careless_flag_counts(careless), group_sizes=group_sizes, kind=kind,
+                            where=where, diagnostics=diagnostics)
+    return careless, quality
+
+
 def _scored_rows(values: np.ndarray, rev: list[int], total: float) -> np.ndarray:
     """The scored answers, rows × items (C order, as ``Responses.items`` has always been built), from the
     items × rows ``values``: reverse-keyed items as ``total − x`` (``total`` = min + max).
@@ -359,8 +407,9 @@ def _load_frame(
 
     rf = scale.response_format
     n = len(work)
+    scratch = _values_out(len(item_ids), n, rf.type == "likert")
     values, counts = _numeric_values(work, item_ids, item_col, rf, declared_missing, kind=kind, label=label,
-                                     out=_values_out(len(item_ids), n, rf.type == "likert"))
+                                     out=scratch)
     values = _check_range(values, work.index, item_ids, rf, out_of_range, counts, kind=kind, label=label,
                           where=where, diagnostics=diagnostics)
 
@@ -384,16 +433,17 @@ def _load_frame(
     if n == 0:
         raise DataError(f"{label}: no rows to analyse ({rows_read} read, {rows_read - n} excluded).")
 
-    careless = careless_screens(raw, scored, scale, longstring_max=longstring_max,
-                                mahalanobis_alpha=mahalanobis_alpha, evenodd_min=evenodd_min,
-                                evenodd_min_pairs=evenodd_min_pairs, diagnostics=diagnostics, where=where)
-    quality = _data_quality(raw, scale, counts, rows_read=rows_read, excluded=excluded,
-                            flags=_careless_flag_counts(careless), group_sizes=group_sizes, kind=kind,
-                            where=where, diagnostics=diagnostics)
+    screens = {"longstring_max": longstring_max, "mahalanobis_alpha": mahalanobis_alpha, "evenodd_min": evenodd_min,
+               "evenodd_min_pairs": evenodd_min_pairs}
+    later = dict(raw=raw, scored=scored, scale=scale, counts=counts, rows_read=rows_read, excluded=excluded,
+                 group_sizes=group_sizes, kind=kind, where=where, diagnostics=diagnostics, screens=screens)
+    defer = _DEFER_SCREENS.get()
+    pending = later if defer is not None and n < defer and scratch is None else None  # (deferred_screens)
+    careless, quality = (None, None) if pending is not None else _screens_and_quality(**later)
     options = {"group": group, "id_column": id_column, "out_of_range": out_of_range, "missing_group": missing_group,
                "longstring_max": longstring_max, "mahalanobis_alpha": mahalanobis_alpha, "evenodd_min": evenodd_min,
                "evenodd_min_pairs": evenodd_min_pairs, "_kind": kind, "_declared": dict(declared_missing)}
     # Likert answers are whole numbers, so raw is rebuilt exactly from the scored items: not stored
     return Responses(items=scored, _raw=None if rf.type == "likert" else raw, group=group_series, ids=ids, extra=extra, quality=quality,
                      careless=careless, scale=scale, source=where, sha256=sha, diagnostics=tuple(diagnostics),
-                     frame=frame, _options=options)
+                     frame=frame, _options=options, _pending=pending)

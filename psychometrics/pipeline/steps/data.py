@@ -38,11 +38,21 @@ def load_data(data: str | Path | pd.DataFrame, scale: Scale, opts: ValidationOpt
     return finish_data(load_scale_rows(data, scale, opts), data, scale, opts)
 
 
+#: below this many rows the first part of the data step leaves the scale's careless-responding screens and
+#: data-quality record to the second (:func:`finish_data`; not when careless rows are excluded, the analysed
+#: rows then depend on them): the first part is what every later step waits for, the second may run beside
+#: them. From here on the scale's items × rows answers (0.22 GB at 10⁶ rows × 28 items) would be held until
+#: then, beside the model steps, where the run's memory is close to its 2 GB target at 10⁶ rows
+DEFER_SCREENS_MAX_ROWS = 500_000
+
+
 @dataclasses.dataclass(frozen=True)
 class ScaleRows(SharedOrdinalRows):
     """The first part of the data step: the scale's own responses, the analysed rows and the samples —
     all the model steps and the IRT step read (``work``: the analysed rows; its source table still holds
-    the measures' item columns until :func:`finish_data` has loaded the companions)."""
+    the measures' item columns until :func:`finish_data` has loaded the companions; below
+    :data:`DEFER_SCREENS_MAX_ROWS` rows ``responses.careless`` and ``responses.quality`` are None until
+    :func:`finish_data` has screened the rows)."""
 
     responses: Responses
     work: Responses
@@ -58,11 +68,19 @@ def load_scale_rows(data: str | Path | pd.DataFrame, scale: Scale, opts: Validat
     """The scale's responses, checked and screened; the analysed rows and the EFA / CFA samples
     (and the companion specs, checked: a bad spec stops the run here, before any analysis)."""
     from psychometrics.data import load_responses
+    from psychometrics.data.responses import deferred_screens
 
-    resp = load_responses(data, scale, group=opts.group, id_column=opts.id_column,
-                          columns=None if opts.columns is None else dict(opts.columns),
-                          out_of_range=opts.out_of_range, missing_group=opts.missing_group,
-                          sheet=opts.sheet, sep=opts.sep)
+    # the scale's careless screens wait for the second part (which may run beside the model steps) unless the
+    # analysed rows depend on them; not from DEFER_SCREENS_MAX_ROWS (their answers would be held till then)
+    with deferred_screens(0 if opts.exclude_careless else DEFER_SCREENS_MAX_ROWS):
+        resp = load_responses(data, scale, group=opts.group, id_column=opts.id_column,
+                              columns=None if opts.columns is None else dict(opts.columns),
+                              out_of_range=opts.out_of_range, missing_group=opts.missing_group,
+                              sheet=opts.sheet, sep=opts.sep)
+    if resp._pending is not None:
+        # the screens' χ² tail (scipy.special) imported here as before: worker processes forked after this part
+        # (pipeline/_fork.py) inherit it instead of each importing it (≈ 0.2 s CPU: scipy's array-API shim)
+        import scipy.special  # noqa: F401
     found, not_found = find_companions(scale, opts.measures)
     if not not_found:
         scale.check_companions(found)
@@ -88,9 +106,9 @@ def finish_data(first: ScaleRows, data: str | Path | pd.DataFrame, scale: Scale,
                 ) -> DataStep:
     """The second part of the data step: the companion measures, the source table without the measures'
     item columns, the one-pass Dask statistics (partitioned Parquet) and the missing-data diagnostics."""
-    from psychometrics.data.responses import shared_values_buffer
+    from psychometrics.data.responses import screened, shared_values_buffer
 
-    resp = first.responses
+    resp = screened(first.responses)  # the scale's careless screens and quality record, when the first part left them
     comps = {}
     absent = []
     with shared_values_buffer():  # one items × rows scratch for the companions (not new memory for each)

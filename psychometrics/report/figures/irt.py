@@ -86,9 +86,11 @@ def category_response_curves(curves: Mapping[str, pd.DataFrame], *, columns: int
                    'stroke-width="0.8"/>')
         k = frame.shape[1]
         values = frame.to_numpy(dtype=float)
+        xs = x0 + (theta - lo) / span * pw  # sx and sy element-wise (the same operations in the same order)
+        ys = y0 + (1.0 - values) * ph
         for i in range(k):
             ok = np.isfinite(values[:, i])
-            pts = " ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in zip(theta[ok], values[ok, i]))
+            pts = " ".join(map("{:.1f},{:.1f}".format, xs[ok].tolist(), ys[ok, i].tolist()))
             out.append(f'<polyline points="{pts}" fill="none" stroke="{_viridis(i / max(k - 1, 1))}" '
                        'stroke-width="1.1"/>')
     first = curves[items[0]]
