@@ -79,3 +79,10 @@ def test_the_thread_runs_for_large_files_only(tmp_path, monkeypatch):
     assert not _prewarm.pays_to_prewarm(object())  # (a DataFrame: no parse)
     monkeypatch.setattr(_prewarm, "PREWARM_BYTES", 8)
     assert _prewarm.pays_to_prewarm(small) and _prewarm.pays_to_prewarm(str(small)) and _prewarm.pays_to_prewarm(tmp_path)
+
+
+def test_import_later_imports_the_report_side():
+    from psychometrics.pipeline import _prewarm
+
+    _prewarm.import_later()
+    assert all(name in sys.modules for name in _prewarm._LATER)

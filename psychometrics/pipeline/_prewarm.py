@@ -40,7 +40,7 @@ import importlib
 import sys
 import threading
 
-__all__ = ["prewarm", "modules", "wait", "pays_to_prewarm", "PREWARM_BYTES"]
+__all__ = ["prewarm", "modules", "wait", "import_later", "pays_to_prewarm", "PREWARM_BYTES"]
 
 _thread: threading.Thread | None = None  # the last started, until :func:`wait` joins it
 
@@ -79,6 +79,12 @@ _LATER = (
 def modules(irt: bool = True) -> tuple[str, ...]:
     """The modules :func:`prewarm` imports (IRT's only when the step runs)."""
     return _COMMON + (_IRT if irt else ()) + _LATER
+
+
+def import_later() -> None:
+    """Import the scoring key's and the report's modules now, on this thread (``validate``'s main thread
+    while it waits for the worker processes: otherwise idle, and the report step after them is serial)."""
+    _import_all(_LATER)
 
 
 def _import_all(names: tuple[str, ...]) -> None:

@@ -542,6 +542,10 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
                 short = run.run("short form", short_form_step, d, scale, opts, ordinal)
             validity = run.run("validity", validity_step, work, d.companions_work, scale, cfa, d.validation, opts,
                                est)
+            if processes:
+                from psychometrics.pipeline._prewarm import import_later
+
+                import_later()  # (the report's modules while the workers finish: this process would only wait)
             if inv_lane is not None:
                 invariance = run.join(inv_lane)
         except BaseException:
