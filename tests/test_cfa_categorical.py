@@ -500,23 +500,36 @@ def test_stack_groups_equals_concat():
         pd.testing.assert_series_equal(fit.r_squared, e._stack(r2, "item"), check_exact=True)
 
 
+def _ladder_before_and_with(monkeypatch, module, name: str, value):
+    """The lavaan ladder (hs3 across schools) as it is, then with ``module.name`` set to ``value``."""
+    import psychometrics.invariance.categorical as cinv
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = cinv.categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
+        monkeypatch.setattr(module, name, value)
+        return before, cinv.categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
+
+
+def _same_ladder_estimates(a, b) -> None:
+    """Two ladders of the same data: the same models, each converged, every estimate within 1e-8 and the
+    fit statistics within 1e-8 relative."""
+    assert list(a.fits) == list(b.fits)
+    for name, f in a.fits.items():
+        assert f.converged
+        np.testing.assert_allclose(f._engine.x, b.fits[name]._engine.x, rtol=0, atol=1e-8)
+        for key in ("chisq_scaled", "cfi_scaled", "rmsea_scaled", "srmr", "chisq"):
+            assert f.fit[key] == pytest.approx(b.fits[name].fit[key], rel=1e-8, abs=1e-12)
+
+
 def test_ladder_warm_starts_reach_the_same_estimates_in_fewer_steps(monkeypatch):
     """Issue 16: from WARM_START_ROWS respondents each model of the categorical ladder starts from the previous
     fit's estimates — the same minimum (estimates within 1e-8, the statistics within 1e-8 relative) in
     no more Gauss–Newton steps; below the threshold (here the fixture's 301 rows) every fit starts as before."""
     import psychometrics.invariance.categorical as cinv
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cold = cinv.categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
-        monkeypatch.setattr(cinv, "WARM_START_ROWS", 0)
-        warm = cinv.categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
-    assert list(warm.fits) == list(cold.fits)
-    for name, f in warm.fits.items():
-        assert f.converged
-        np.testing.assert_allclose(f._engine.x, cold.fits[name]._engine.x, rtol=0, atol=1e-8)
-        for key in ("chisq_scaled", "cfi_scaled", "rmsea_scaled", "srmr", "chisq"):
-            assert f.fit[key] == pytest.approx(cold.fits[name].fit[key], rel=1e-8, abs=1e-12)
+    cold, warm = _ladder_before_and_with(monkeypatch, cinv, "WARM_START_ROWS", 0)
+    _same_ladder_estimates(warm, cold)
     assert warm.fits["configural"].iterations == cold.fits["configural"].iterations
     assert sum(f.iterations for f in warm.fits.values()) < sum(f.iterations for f in cold.fits.values())
     num = cold.table.select_dtypes("number").columns
@@ -534,19 +547,9 @@ def test_large_n_gauss_newton_reaches_the_same_estimates(monkeypatch):
     statistics within 1e-8 relative; the step itself equals the LU's to 1e-10, and a matrix that is not positive
     definite takes the LU as before."""
     import psychometrics.cfa.categorical_model as cm
-    import psychometrics.invariance.categorical as cinv
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dense = cinv.categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
-        monkeypatch.setattr(cm, "SPARSE_INFORMATION_ROWS", 0)
-        large = cinv.categorical_invariance(MODELS["hs3"], hs_ord(), "school", rule="chisq")
-    assert list(large.fits) == list(dense.fits)
-    for name, f in large.fits.items():
-        assert f.converged
-        np.testing.assert_allclose(f._engine.x, dense.fits[name]._engine.x, rtol=0, atol=1e-8)
-        for key in ("chisq_scaled", "cfi_scaled", "rmsea_scaled", "srmr", "chisq"):
-            assert f.fit[key] == pytest.approx(dense.fits[name].fit[key], rel=1e-8, abs=1e-12)
+    dense, large = _ladder_before_and_with(monkeypatch, cm, "SPARSE_INFORMATION_ROWS", 0)
+    _same_ladder_estimates(large, dense)
     e = large.fits["loadings"]._engine
     rng = np.random.default_rng(1)
     b = rng.normal(size=e.A.shape[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -418,113 +419,9 @@ def test_duplicated_item_is_named_and_smoothed(data):
     assert 0 < res.overall < 1 and np.isfinite(res.per_item).all()
 
 
-# issue 16 (sixth session): the batched one-factor minres before its line search re-evaluated only the halved trials
-# and dropped the matrices whose 20 trials all failed (the reference; psychometrics.efa.extraction's PSI_LOWER)
-from psychometrics.efa.extraction import PSI_LOWER, _hessian  # noqa: E402
-
-
-def _minres_one_factor_batch_before(R: np.ndarray, start: np.ndarray | None = None, max_iter: int = 25,
-                            tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
-    """psychometrics.efa.extraction.minres_one_factor_batch before issue 16's sixth session (the reference)."""
-    B, p, _ = R.shape
-    eye = np.eye(p, dtype=bool)
-    bound = np.sqrt(1 - PSI_LOWER)
-    if start is None:
-        inv = np.linalg.inv(R)
-        reduced = R.copy()
-        reduced[:, eye] = np.clip(1 - 1 / np.einsum("bii->bi", inv), 0, 1)
-        w, v = np.linalg.eigh(reduced)
-        lam = np.clip(v[:, :, -1] * np.sqrt(np.maximum(w[:, -1], 1e-12))[:, None], -bound, bound)
-    else:
-        lam = np.clip(np.broadcast_to(np.asarray(start, dtype=float), (B, p)), -bound, bound)
-    R0 = R.copy()
-    R0[:, eye] = 0.0
-    c = np.einsum("bij,bij->b", R0, R0)
-    # f is evaluated as a difference of terms of size ~c: changes below this are rounding noise,
-    # so a (near-converged) Newton step is not rejected for an "increase" of that size
-    noise = 64 * np.finfo(float).eps * (1.0 + c)
-
-    def objective(l, rows):
-        Rl = np.einsum("bij,bj->bi", R0[rows], l)
-        ll = np.einsum("bi,bi->b", l, l)
-        f = 0.5 * (c[rows] - 2 * np.einsum("bi,bi->b", l, Rl) + ll**2 - np.sum(l**4, axis=1))
-        return f, Rl, ll
-
-    def newton(rows: np.ndarray, iters: int) -> None:
-        f, Rl, ll = objective(lam[rows], rows)
-        for _ in range(iters):
-            la = lam[rows]
-            g = -2 * (Rl - la * ll[:, None] + la**3)
-            at_bound = (np.abs(la) >= bound - 1e-12) & (g * np.sign(la) < 0)
-            done = (np.abs(np.where(at_bound, 0.0, g)).max(axis=1) < tol) | (np.abs(la) >= bound - 1e-12).any(axis=1)
-            if done.all():
-                return
-            keep = ~done
-            rows, la, g, f, Rl, ll = rows[keep], la[keep], g[keep], f[keep], Rl[keep], ll[keep]
-            H = _hessian(la, R0[rows], eye)
-            try:
-                step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
-            except np.linalg.LinAlgError:
-                step = -g / np.maximum(np.abs(np.einsum("bii->bi", H)), 1e-6)
-            bad = np.einsum("bi,bi->b", step, g) >= 0   # indefinite Hessian: not a descent direction
-            if bad.any():
-                step[bad] = -g[bad] / np.maximum(np.abs(np.einsum("bii->bi", H[bad])), 1e-6)
-            t = np.ones(rows.size)
-            for _ in range(20):
-                new = np.clip(la + t[:, None] * step, -bound, bound)
-                fn, Rln, lln = objective(new, rows)
-                ok = fn <= f + noise[rows]
-                if ok.all():
-                    break
-                t = np.where(ok, t, t / 2)
-            take = fn <= f + noise[rows]
-            lam[rows] = np.where(take[:, None], new, la)
-            f = np.where(take, fn, f)
-            Rl = np.where(take[:, None], Rln, Rl)
-            ll = np.where(take, lln, ll)
-
-    def status() -> tuple[np.ndarray, np.ndarray]:
-        f, Rl, ll = objective(lam, np.arange(B))
-        g = -2 * (Rl - lam * ll[:, None] + lam**3)
-        hit = (np.abs(lam) >= bound - 1e-12).any(axis=1)
-        conv = (np.abs(g).max(axis=1) < tol) & ~hit
-        return conv, hit
-
-    def saddles(idx: np.ndarray) -> np.ndarray:
-        """Which of the matrices ``idx`` sit at a point with negative curvature."""
-        if idx.size == 0:
-            return np.zeros(0, dtype=bool)
-        H = _hessian(lam[idx], R0[idx], eye)
-        try:  # the common case: every Hessian positive definite (cheap test)
-            np.linalg.cholesky(H)
-            return np.zeros(idx.size, dtype=bool)
-        except np.linalg.LinAlgError:
-            return np.linalg.eigvalsh(H)[:, 0] < -1e-8
-
-    newton(np.arange(B), max_iter)
-    conv, hit = status()
-    idx = np.where(conv)[0]
-    conv[idx[saddles(idx)]] = False
-    for _ in range(4):  # escape saddle points along the direction of negative curvature
-        idx = np.where(~conv & ~hit)[0]
-        if idx.size == 0:
-            break
-        w, v = np.linalg.eigh(_hessian(lam[idx], R0[idx], eye))
-        d = v[:, :, 0] * np.where(w[:, :1] < 0, 1.0, 0.0)
-        bestf = objective(lam[idx], idx)[0]
-        best = lam[idx].copy()
-        for a in (0.3, -0.3, 0.1, -0.1, 0.03, -0.03):
-            cand = np.clip(lam[idx] + a * d, -bound, bound)
-            fc = objective(cand, idx)[0]
-            better = fc < bestf
-            best[better], bestf = cand[better], np.where(better, fc, bestf)
-        lam[idx] = best
-        newton(idx, max_iter)
-        conv, hit = status()
-        idx = idx[conv[idx]]
-        conv[idx[saddles(idx)]] = False
-    lam = np.where(lam.sum(axis=1, keepdims=True) < 0, -lam, lam)
-    return lam, conv
+# issue 16 (sixth session): the batched one-factor minres before its line search re-evaluated only the halved
+# trials and dropped the matrices whose 20 trials all failed — its outputs stored from main a3d9cb1
+PREVIOUS_MINRES = Path(__file__).parent / "reference" / "efa" / "minres_batch_previous.npz"
 
 
 @pytest.mark.parametrize("seed,n_obs,p,size", [(4, 50_000, 28, 50), (37, 50_000, 28, 50), (7, 40, 8, 120)])
@@ -533,10 +430,12 @@ def test_batched_minres_line_search_equals_the_previous_solver(seed, n_obs, p, s
     and a matrix none of whose 20 trials decreased f leaves the iterations (nothing of it changed, so every later
     iteration would repeat them) — bit for bit the previous solver's loadings and flags, on batches with such a
     matrix (seeds 4 and 37 at 50,000 rows: a loading at the bound) and on small noisy ones."""
+    import hashlib
+
     Rs = _wishart_correlations(np.random.default_rng(seed), n_obs, p, size)
-    lam, ok = minres_one_factor_batch(Rs)
-    ref_lam, ref_ok = _minres_one_factor_batch_before(Rs)
-    assert np.array_equal(lam, ref_lam) and np.array_equal(ok, ref_ok)
-    start = np.full(p, 0.3)
-    assert all(np.array_equal(a, b) for a, b in zip(minres_one_factor_batch(Rs, start),
-                                                     _minres_one_factor_batch_before(Rs, start)))
+    with np.load(PREVIOUS_MINRES) as ref:  # (tests/reference/efa/minres_batch_previous.json: how it was made)
+        assert hashlib.sha256(np.ascontiguousarray(Rs).tobytes()).digest() == ref[f"s{seed}_R_sha256"].tobytes()
+        lam, ok = minres_one_factor_batch(Rs)
+        assert np.array_equal(lam, ref[f"s{seed}_lam"]) and np.array_equal(ok, ref[f"s{seed}_ok"])
+        lam, ok = minres_one_factor_batch(Rs, np.full(p, 0.3))
+        assert np.array_equal(lam, ref[f"s{seed}_lam_start"]) and np.array_equal(ok, ref[f"s{seed}_ok_start"])
