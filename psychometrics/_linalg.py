@@ -100,10 +100,12 @@ def pairwise_correlation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def blas_controller(numpy_only: bool = False) -> Any:
     """One threadpoolctl controller (scanning the loaded libraries is the slow part), or None.
 
-    scipy bundles its own OpenBLAS: import scipy.optimize first so that the controller
-    sees (and limits) both numpy's and scipy's BLAS. threadpoolctl comes with scikit-learn.
-    ``numpy_only``: without that import (about 0.5 s when nothing has loaded scipy yet), for
-    code that calls numpy's BLAS only (the data layer's screens and item analysis).
+    scipy bundles its own OpenBLAS: import scipy.linalg first (it loads that library; the whole
+    of scipy.optimize, imported here before, took ≈ 0.17 s more — paid before the pipeline's worker
+    processes fork, now in the steps that use it) so that the controller sees (and limits) both
+    numpy's and scipy's BLAS. threadpoolctl comes with scikit-learn. ``numpy_only``: without that
+    import (≈ 0.2 s when nothing has loaded scipy yet), for code that calls numpy's BLAS only (the
+    data layer's screens and item analysis).
 
     Created once per kind (one cache entry each: a new controller created on one thread while
     another restores a limit can leave OpenBLAS at the limit — seen with threadpoolctl 3 — so the
@@ -116,7 +118,7 @@ def blas_controller(numpy_only: bool = False) -> Any:
 def _controller(numpy_only: bool) -> Any:
     try:
         if not numpy_only:
-            import scipy.optimize  # noqa: F401
+            import scipy.linalg  # noqa: F401  (scipy's own OpenBLAS)
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover
         return None

@@ -48,3 +48,24 @@ def test_one_blas_thread_per_lane_pins_and_restores():
     assert seen and all(set(x) == {1} for x in seen)
     assert _linalg._pinned == 0
     assert _blas_threads() == before
+
+
+def test_blas_controller_sees_scipys_blas_without_scipy_optimize():
+    """``blas_controller`` loads scipy's own BLAS through scipy.linalg (not the heavier scipy.optimize): in a
+    fresh process its libraries are all that threadpoolctl finds once scipy.optimize is imported too."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy\n"
+            "from psychometrics._linalg import blas_controller\n"
+            "from threadpoolctl import ThreadpoolController\n"
+            "c = blas_controller()\n"
+            "seen = sorted(i['filepath'] for i in c.info() if i['user_api'] == 'blas')\n"
+            "assert 'scipy.optimize' not in sys.modules\n"
+            "import scipy.optimize\n"
+            "after = sorted(i['filepath'] for i in ThreadpoolController().info() if i['user_api'] == 'blas')\n"
+            "print(seen == after, len(seen))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    same, count = out.stdout.split()
+    assert same == "True" and int(count) >= 1
