@@ -152,9 +152,11 @@ def test_a_failing_main_lane_waits_for_the_irt_lane(monkeypatch, tmp_path):
     assert list(warnings.filters) == filters
 
 
-def test_a_failing_main_lane_stops_the_worker_processes(monkeypatch, tmp_path):
-    """With the IRT and invariance steps in worker processes, an error in the main lane stops and reaps
-    both workers before it is raised (no process left behind), and restores the BLAS limit."""
+@pytest.mark.parametrize("failing", ["cfa_step", "analyse_items"])
+def test_a_failing_main_lane_stops_the_worker_processes(monkeypatch, tmp_path, failing):
+    """With the IRT and invariance steps in worker processes, an error in the main lane (the CFA step) or in
+    a lane joined before the IRT worker (item analysis, on a thread) stops and reaps the workers before it
+    is raised (no process left behind), and restores the BLAS limit."""
     from psychometrics import _linalg
     from psychometrics.pipeline import _fork
     from psychometrics.simulate import simulate_study, write_table
@@ -170,7 +172,7 @@ def test_a_failing_main_lane_stops_the_worker_processes(monkeypatch, tmp_path):
 
     monkeypatch.setattr(run_mod, "irt_step", _where(pids, "irt", irt))
     monkeypatch.setattr(run_mod, "invariance_step", _where(pids, "invariance", ladder))
-    monkeypatch.setattr(run_mod, "cfa_step", boom)
+    monkeypatch.setattr(run_mod, failing, boom)
     monkeypatch.setattr(run_mod, "_beside", lambda opts, n: (True, True, True))
     with pytest.raises(ZeroDivisionError, match="cfa failed"):
         validate(MSS, data, group="career_stage", id_column="id", quiet=True, options={"n_boot": 0,

@@ -547,15 +547,15 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
 
                 import_later()  # (the report's modules while the workers finish: this process would only wait)
             if inv_lane is not None:
-                invariance = run.join(inv_lane)
+                invariance, inv_lane = run.join(inv_lane), None
+            if item_lane is not None:
+                items, item_lane = run.join(item_lane), None
+            if lane is not None:
+                irt, lane = with_cfa_flags(run.join(lane), invariance), None
         except BaseException:
             for other in (rest, item_lane, lane, inv_lane):
                 run.abandon(other)  # (threads before the lanes' BLAS limit is lifted; workers stopped)
             raise
-        if item_lane is not None:
-            items = run.join(item_lane)
-        if lane is not None:
-            irt = with_cfa_flags(run.join(lane), invariance)
     key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
     check = None
     if opts.crosscheck:
