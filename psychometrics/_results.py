@@ -185,8 +185,10 @@ class ResultMixin:
 
     # ---------------------------------------------------------------- data
     def to_dict(self) -> dict[str, Any]:
-        """All fields as plain JSON-serialisable values (unrounded)."""
-        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """All public fields as plain JSON-serialisable values (unrounded; a field whose name starts with
+        ``_`` is a result's private state, e.g. a fitted engine, and is left out)."""
+        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if not f.name.startswith("_")}
 
     def to_frame(self) -> pd.DataFrame:
         """The main table of the result; by default the scalar fields as one column."""

@@ -9,7 +9,6 @@ each item are computed within its own subscale.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,7 +18,7 @@ import pandas as pd
 
 from psychometrics._bootstrap import pairwise_from_sums, pairwise_moments
 from psychometrics._linalg import single_thread_blas
-from psychometrics._results import ResultMixin, to_jsonable
+from psychometrics._results import ResultMixin
 from psychometrics._validation import item_matrix, name_list
 from psychometrics.exceptions import DataError, DataQualityWarning, Diagnostic, ReliabilityWarning, record
 from psychometrics.reliability.alpha import alpha_if_deleted, item_rest_r
@@ -103,10 +102,6 @@ class ItemAnalysisResult(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         return self.table
 
-    def to_dict(self) -> dict[str, Any]:
-        """All public fields as plain JSON-serialisable values (unrounded)."""
-        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
-                if not f.name.startswith("_")}
 
 
 #: from this many rows on, item analysis reads whole-number answers once (:func:`_one_pass`) instead of once
@@ -465,11 +460,11 @@ def _resolve_range(x: np.ndarray, data: pd.DataFrame, cols: list[str], scale: An
 
 def _item_table(x: np.ndarray, cols: list[str], groups: dict[str, list[str]], lo: float, hi: float,
                 source: str, max_categories: int,
-                counts: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+                counts: np.ndarray | None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Descriptives, floor / ceiling and response frequencies per item (each on its observed values);
-    ``counts``: the item × category counts when already known (:func:`_one_pass`)."""
+    ``counts``: the item × category counts (:func:`_category_counts` or :func:`_one_pass`), None when
+    the answers are not all whole numbers of a short range."""
     sub_of = {i: g for g, ids in groups.items() for i in ids}
-    counts = _category_counts(x, lo, hi) if counts is None else counts
     if counts is not None:  # whole-number answers: everything below from the (item × category) counts
         return _item_table_counts(x.shape[0], counts, cols, groups, lo, hi, source, max_categories)
     d = _describe(x)

@@ -184,11 +184,17 @@ def _fmin_and_parts(model: CategoricalModel, moments: Sequence[wls.GroupMoments]
 SPARSE_INFORMATION_ROWS = 10_000
 
 
+def _large_multigroup(moments: Sequence[wls.GroupMoments]) -> bool:
+    """Several groups with :data:`SPARSE_INFORMATION_ROWS` rows or more in all: the information as one
+    ``dsyrk`` per group, the Gauss–Newton step by Cholesky."""
+    return len(moments) > 1 and sum(gm.n for gm in moments) >= SPARSE_INFORMATION_ROWS
+
+
 def dwls_derivatives(model: CategoricalModel, moments: Sequence[wls.GroupMoments], fg: np.ndarray, x: np.ndarray,
                      parts: list | None = None):
     """F, its gradient and the Gauss–Newton information at ``x`` (``parts``: ``model.parts(x)`` if already
     computed)."""
-    sparse = len(moments) > 1 and sum(gm.n for gm in moments) >= SPARSE_INFORMATION_ROWS
+    sparse = _large_multigroup(moments)
     f = 0.0
     grad = np.zeros(model.n_free)
     A = np.zeros((model.n_free, model.n_free))
@@ -253,7 +259,7 @@ def gauss_newton(model, moments, fg, x0, max_iter: int, tol: float = 1e-18) -> t
     if model.n_free == 0:
         return x, True, 0, "no free parameters"
     f, g, A = dwls_derivatives(model, moments, fg, x)
-    spd = len(moments) > 1 and sum(gm.n for gm in moments) >= SPARSE_INFORMATION_ROWS  # (dwls_derivatives' criterion)
+    spd = _large_multigroup(moments)  # (the information of dwls_derivatives' dsyrk path)
     for it in range(1, max_iter + 1):
         step = _solve(A, -g, spd)
         dec = float(-g @ step)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,11 +174,7 @@ class CFAResult(ResultMixin):
         return self.estimates
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
-            f.name: to_jsonable(getattr(self, f.name))
-            for f in dataclasses.fields(self)
-            if not f.name.startswith("_")
-        }
+        out = super().to_dict()
         out["modification_indices"] = to_jsonable(self.modification_indices)
         return out
 

@@ -163,10 +163,6 @@ class InvarianceResult(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         return self.table
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
-                if not f.name.startswith("_")}
-
     def _scalars(self) -> dict[str, Any]:
         return {"level": self.level + (" (partial)" if self.partial_level else ""), "rule": self.rule,
                 "rule_citation": self.rule_citation, "rule_reason": self.rule_reason, "non_invariant_items": ", ".join(self.non_invariant_items) or "none"}
