@@ -30,7 +30,7 @@ class ItemGroups:
     """The patterns' group codes as CSR row blocks (one non-zero per group and pattern)."""
 
     def __init__(self, patterns: np.ndarray, n_categories: tuple[int, ...], block: int,
-                 counts: np.ndarray) -> None:
+                 counts: np.ndarray | None = None) -> None:
         k = np.asarray(n_categories, dtype=np.int64)
         self.shift = (patterns < 0).any(axis=0).astype(np.int64) if patterns.size else np.zeros(k.size, np.int64)
         self.radix = k + self.shift  # a missing answer: digit 0 where the item has any
@@ -47,13 +47,15 @@ class ItemGroups:
         self.n_cols = int(self.col0[-1])
         self.blocks = [self._block(patterns[lo: lo + block]) for lo in range(0, patterns.shape[0], block)]
         # the same matrices with each pattern's count f_u in place of its ones (r = Zᵀ (f ∘ π) without the
-        # product; the index arrays shared)
-        from scipy import sparse as sp
+        # product; the index arrays shared); without ``counts`` (a caller that weights r itself) none
+        self.weighted: list[Any] = [None] * len(self.blocks)
+        if counts is not None:
+            from scipy import sparse as sp
 
-        g = len(groups)
-        self.weighted = [sp.csr_matrix((np.repeat(np.asarray(counts[b * block: (b + 1) * block], dtype=float), g),
-                                        z.indices, z.indptr), shape=z.shape, copy=False)
-                         for b, z in enumerate(self.blocks)]
+            g = len(groups)
+            self.weighted = [sp.csr_matrix((np.repeat(np.asarray(counts[b * block: (b + 1) * block], dtype=float), g),
+                                            z.indices, z.indptr), shape=z.shape, copy=False)
+                             for b, z in enumerate(self.blocks)]
 
     def _block(self, pats: np.ndarray) -> Any:
         from scipy import sparse as sp

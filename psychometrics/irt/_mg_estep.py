@@ -38,7 +38,7 @@ class _Chunks:
         from psychometrics.irt._grouped import ItemGroups
 
         n_pat = patterns.shape[0]
-        self.groups = ItemGroups(patterns, n_categories, max(n_pat, 1), np.ones(n_pat))
+        self.groups = ItemGroups(patterns, n_categories, max(n_pat, 1))
         z = self.groups.blocks[0]  # (U × all chunks' joint answers), one non-zero per chunk and pattern
         self.codes = [np.ascontiguousarray(c) for c in z.indices.reshape(n_pat, len(self.groups.groups)).T]
         self.onehot_t = z.T.tocsr()  # (joint answers × U): each chunk's counts by one sparse product

@@ -64,8 +64,13 @@ def _probs(cal: IRTCalibration, vecs: list[np.ndarray] | None = None) -> np.ndar
     kcats = [v.size for v in vecs]
     out = np.zeros((len(kcats), cal.nodes.size, max(kcats)))
     for j, v in enumerate(vecs):
-        out[j, :, : v.size] = category_probs(cal.engine_model, v[:1], v[None, 1:], cal.nodes)[0]
+        out[j, :, : v.size] = _item_probs(cal, v)
     return out
+
+
+def _item_probs(cal: IRTCalibration, v: np.ndarray) -> np.ndarray:
+    """P (Q, K) of one item with parameters ``v`` = (a, c_1..c_{K−1}) at the calibration's nodes."""
+    return category_probs(cal.engine_model, v[:1], v[None, 1:], cal.nodes)[0]
 
 
 def _moments(p: np.ndarray, g: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -100,7 +105,8 @@ def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 
     for j in range(len(kcats)):
         obs *= g[:, j, :][:, codes[:, j]].T
     p_hat = obs.mean(axis=0) if w is None else (w @ obs) / w.sum()
-    probs = _probs(cal)
+    vecs = _item_vectors(cal)
+    probs = _probs(cal, vecs)
     pi = _moments(probs, g, cal.weights)
     # Ξ: elementwise products of item functions, chunked over rows of moments
     xi = np.empty((s, s))
@@ -110,7 +116,6 @@ def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 
         xi[lo : lo + 64] = np.prod(pair, axis=2) @ cal.weights
     xi -= np.outer(pi, pi)
     delta = np.empty((s, q_par))
-    vecs = _item_vectors(cal)
     col = 0
     # a perturbed parameter changes its own item's probabilities only: those recomputed, the others copied
     # (the same arrays _probs gives for the perturbed vectors)
@@ -121,7 +126,7 @@ def limited_information_fit(cal: IRTCalibration, data: pd.DataFrame, h: float = 
                 x = v.copy()
                 x[m] += step
                 p = probs.copy()
-                p[j, :, : x.size] = category_probs(cal.engine_model, x[:1], x[None, 1:], cal.nodes)[0]
+                p[j, :, : x.size] = _item_probs(cal, x)
                 moments.append(_moments(p, g, cal.weights))
             delta[:, col] = (moments[0] - moments[1]) / (2 * h)
             col += 1
