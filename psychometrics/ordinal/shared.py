@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["OrdinalRows", "MIN_ROWS"]
+__all__ = ["OrdinalRows", "MIN_ROWS", "shared_polychoric"]
 
 #: from this many rows of a step on, its polychoric input comes from the shared codes and tables (below it
 #: — the demo — every step codes and tabulates its own rows as before; the numbers are the same either way)
@@ -235,3 +235,13 @@ def _cells(coded, index: pd.Index, parts: Sequence[pd.Index], group: pd.Series |
     part_of = np.repeat(np.arange(len(parts) + 1), G)
     group_of = np.tile(np.arange(G), len(parts) + 1)
     return cell, T, n_cell, e_cell, part_of, group_of, labels
+
+
+def shared_polychoric(rows: OrdinalRows | None, frame: pd.DataFrame, *, missing: str = "pairwise",
+                      acov: bool | str = False):
+    """``polychoric(frame, missing=missing, acov=acov)`` — from ``rows``' shared tables where they serve
+    (:meth:`OrdinalRows.polychoric`), else from ``frame`` itself: the same numbers either way."""
+    from psychometrics.ordinal.correlations import polychoric
+
+    poly = rows.polychoric(frame, missing=missing, acov=acov) if rows is not None else None
+    return poly if poly is not None else polychoric(frame, missing=missing, acov=acov)

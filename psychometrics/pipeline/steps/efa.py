@@ -52,15 +52,13 @@ def efa_step(items: pd.DataFrame, scale: Scale, opts: ValidationOptions, rng: np
     notes: list[str] = []
     poly = None
     if ordinal:
-        from psychometrics.ordinal import polychoric
+        from psychometrics.ordinal.shared import shared_polychoric
 
         from psychometrics.pipeline.options import ordinal_missing
 
         try:
-            if ordinal_rows is not None:  # the same fit from the run's shared tables (None: not these rows)
-                poly = ordinal_rows.polychoric(items, missing=ordinal_missing(opts))
-            if poly is None:
-                poly = polychoric(items, missing=ordinal_missing(opts), acov=False)  # the EFA needs no NACOV
+            # (from the run's shared tables where they are of these rows; the EFA needs no NACOV)
+            poly = shared_polychoric(ordinal_rows, items, missing=ordinal_missing(opts))
         except Exception as exc:  # noqa: BLE001 - fall back to Pearson correlations, said in the report
             notes.append(f"The polychoric correlations could not be estimated ({why(exc)}); the EFA falls back to "
                          "Pearson correlations.")

@@ -62,7 +62,8 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     """
     from psychometrics.cfa import fit_cfa, models
     from psychometrics.cfa.specification import observed_variables
-    from psychometrics.ordinal import categorical_omega_from_cfa, ordinal_alpha, polychoric
+    from psychometrics.ordinal import categorical_omega_from_cfa, ordinal_alpha
+    from psychometrics.ordinal.shared import shared_polychoric
 
     notes: list[str] = []
     model = models.correlated_factors(scale)
@@ -78,20 +79,15 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
     poly = None
     if shared:
         try:
-            sub = items.loc[:, order]
-            poly = ordinal_rows.polychoric(sub, missing=missing, acov="diagonal") if diagonal and ordinal_rows \
-                else None
-            if poly is None:
-                poly = polychoric(sub, missing=missing, acov="diagonal" if diagonal else True)
+            poly = shared_polychoric(ordinal_rows, items.loc[:, order], missing=missing,
+                                     acov="diagonal" if diagonal else True)
         except Exception:  # noqa: BLE001 - e.g. Γ undefined: ordinal α may still stand without it
             shared = False
         if poly is not None and (poly.dwls_weights if diagonal else poly.acov) is None:
             shared = False
     if poly is None:
         try:
-            poly = ordinal_rows.polychoric(items, missing=missing) if ordinal_rows is not None else None
-            if poly is None:
-                poly = polychoric(items, missing=missing, acov=False)  # ordinal α needs the matrix only, not its NACOV
+            poly = shared_polychoric(ordinal_rows, items, missing=missing)  # ordinal α: the matrix only, no NACOV
         except Exception as exc:  # noqa: BLE001 - reported; the continuous coefficients stand alone
             notes.append(f"Ordinal α could not be computed (polychoric correlations: {why(exc)}); only the "
                          "continuous coefficients are reported.")
