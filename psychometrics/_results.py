@@ -126,16 +126,7 @@ def _object_columns_jsonable(frame: pd.DataFrame) -> list[list[Any]]:
     array: the same values, without building a Series per column (``DataFrame.items``: ≈ 50–90 µs a
     column, ≈ 1,500 columns of mixed tables per ``results.json``; ``tests/test_results.py``)."""
     arr = frame.to_numpy(dtype=object)
-    out = []
-    for j, dtype in enumerate(frame.dtypes):
-        vals = arr[:, j].tolist()
-        if isinstance(dtype, np.dtype) and dtype.kind == "f":
-            for i in np.flatnonzero(~np.isfinite(np.asarray(vals, dtype=float))).tolist():
-                vals[i] = None
-        elif not (isinstance(dtype, np.dtype) and dtype.kind in "iub") and not all(type(v) is str for v in vals):
-            vals = [to_jsonable(v) for v in vals]
-        out.append(vals)
-    return out
+    return [_values_jsonable(dtype, arr[:, j]) for j, dtype in enumerate(frame.dtypes)]
 
 
 def _finite_list(arr: np.ndarray) -> list:
@@ -153,16 +144,22 @@ def _column_jsonable(col: pd.Series | pd.Index) -> list[Any]:
     non-finite float becomes None); a table of 10⁵ rows (the careless screens' flagged rows at 10⁶
     respondents) or 10⁶ row labels took seconds value by value (issue 16).
     """
-    dtype = col.dtype
+    vals = _values_jsonable(col.dtype, col)
+    return [to_jsonable(v) for v in col] if vals is None else vals
+
+
+def _values_jsonable(dtype: Any, values: Any) -> list[Any] | None:
+    """The JSON values of a column of ``dtype`` given as a Series, Index or object array of its values,
+    a whole column at a time: floats (None where not finite), integers and booleans, text (each other
+    object through :func:`to_jsonable`); None for a dtype without such a path."""
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
-        return _finite_list(np.asarray(col, dtype=float))
+        return _finite_list(np.asarray(values, dtype=float))
     if isinstance(dtype, np.dtype) and dtype.kind in "iub":
-        return np.asarray(col).tolist()
+        return np.asarray(values).tolist()
     if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):
-        vals = col.tolist()
-        if all(type(v) is str for v in vals):
-            return vals
-    return [to_jsonable(v) for v in col]
+        vals = values.tolist()
+        return vals if all(type(v) is str for v in vals) else [to_jsonable(v) for v in vals]
+    return None
 
 
 def _fmt(value: Any, digits: int) -> str:
