@@ -244,3 +244,34 @@ def test_pipeline_steps_with_the_shared_object_equal_the_steps_without(tmp_path,
     assert i0.result is not None and i0.method == i1.method == "WLSMV"
     pd.testing.assert_frame_equal(i0.result.table, i1.result.table, check_exact=True)
     assert [x.message for x in i0.result.diagnostics] == [x.message for x in i1.result.diagnostics]
+
+
+def test_collapse_rule_chained_merges_from_the_rows_and_from_the_shared_codes():
+    """group_stats._collapse_counts is the one merge rule of both paths (the rows' ``_item_codes`` and
+    ``_coded_sample_stats``): categories 1 and 2 of x1 empty in group a, 4 in group b — 1 → 2, then 2 (still
+    empty in a) → 3, then 4 → 3 (lower neighbour): values 1–4 become one category. Reference: polychoric()
+    of each group's rows with x1 recoded by hand (an independent implementation of the merges)."""
+    df, g, cal, val = _data(seed=6)
+    df.loc[g[g == "a"].index, "x1"] = df.loc[g[g == "a"].index, "x1"].replace({1.0: 3.0, 2.0: 3.0})
+    df.loc[g[g == "b"].index, "x1"] = df.loc[g[g == "b"].index, "x1"].replace(4.0, 5.0)
+    frame = df.copy()
+    frame["grp"] = g.astype(str)
+    want = ("item 'x1': category 1 (empty in group 'a') merged into 2; category 2 (empty in group 'a') merged "
+            "into 3; category 4 (empty in group 'b') merged into 3 in every group")
+    shared = OrdinalRows(df, (cal, val), g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = []
+        for coded in (None, shared):
+            diags: list = []
+            got.append(ordinal_sample_stats(frame, list(df.columns), "grp", empty_categories="collapse",
+                                            diagnostics=diags, missing="pairwise", coded=coded))
+            assert [d.message for d in diags if "merged" in d.message] == [want]
+        assert coded_sample_stats(shared, frame, list(df.columns), "grp", "collapse", []) is not None  # path taken
+        x = df.assign(x1=df["x1"].replace({1.0: 3.0, 2.0: 3.0, 4.0: 3.0}))
+        for stats, labels, _ in got:
+            for lab, st in zip(labels, stats):
+                ref = polychoric(x[(g == lab).to_numpy() & x.notna().any(axis=1).to_numpy()], missing="pairwise")
+                assert len(st.thresholds[1]) == 1  # two categories left: 1–4 and 5
+                np.testing.assert_array_equal(st.cor, ref.matrix.to_numpy())
+                np.testing.assert_array_equal(st.thresholds[1], ref.thresholds.query("item == 'x1'")["value"])

@@ -37,30 +37,6 @@ def _from_polychoric(res: Any, items: Sequence[str]) -> OrdinalSampleStats:
     return stats
 
 
-def _collapse(values: np.ndarray, cats: list[float], gcodes: np.ndarray, labels: tuple[str, ...]):
-    """Merge categories that are empty in some group with a neighbour until none is; returns new cats, merges."""
-    merges: list[tuple[float, float, str]] = []
-    cats = list(cats)
-    while True:
-        empty = None
-        for g, lab in enumerate(labels):
-            present = set(np.unique(values[gcodes == g]).tolist())
-            for c in cats:
-                if c not in present:
-                    empty = (c, lab)
-                    break
-            if empty:
-                break
-        if empty is None or len(cats) < 2:
-            return values, cats, merges
-        c, lab = empty
-        k = cats.index(c)
-        target = cats[k - 1] if k > 0 else cats[k + 1]
-        values = np.where(values == c, target, values)
-        cats.remove(c)
-        merges.append((c, target, lab))
-
-
 def _nacov_shares(n_g: np.ndarray, labels: tuple[str, ...], diags: list[Diagnostic]) -> list[int | None]:
     """Per group, the rows of the NACOV middle term's subsample: NACOV_ROWS shared by the groups.
 
@@ -375,11 +351,14 @@ def _item_codes(col: np.ndarray, v: str, gcodes: np.ndarray, labels: tuple[str, 
                     "across groups; merge categories (empty_categories='collapse' merges each empty "
                     "category with its lower neighbour in all groups) or drop the item"
                 )
-            col, cats, merges = _collapse(col, cats, gcodes, labels)
+            cats, members, merges = _collapse_counts(cats, used, labels)
             if len(cats) < 2:
                 raise DataError(f"ordinal item {quote(v)}: collapsing empty categories leaves a single category")
-            code = np.full(col.shape, -1, dtype=np.int64)
-            code[obs] = np.searchsorted(np.array(cats), col[obs])
+            lut = np.empty(k + 1, dtype=np.int64)  # old category → the category it was merged into; −1 stays −1
+            lut[-1] = -1
+            for i, mem in enumerate(members):
+                lut[mem] = i
+            code = lut[code]
             record(diags, DataQualityWarning,
                    f"item {quote(v)}: " + "; ".join(f"category {c:g} (empty in group {quote(lab)}) merged into {t:g}"
                                                for c, t, lab in merges)
@@ -506,10 +485,12 @@ def _coded_sample_stats(shared, data: pd.DataFrame, items: Sequence[str], group:
 
 
 def _collapse_counts(cats: list[float], counts: np.ndarray, labels: tuple[str, ...]):
-    """:func:`psychometrics.ordinal.group_stats._collapse` on the (groups × categories) counts: the same merges
-    in the same order (the first empty category of the first group with one, into its lower neighbour — the
-    higher for the lowest). Returns the kept categories, each one's members (indices of the original
-    categories merged into it) and the merges."""
+    """Merge categories that are empty in some group with a neighbour until none is, on the (groups ×
+    categories) answer counts: the first empty category of the first group with one goes into its lower
+    neighbour (the higher for the lowest), then again, until no group has an empty category or one category
+    is left. Returns the kept categories, each one's members (indices of the original categories merged into
+    it) and the merges ``(category, merged into, group)`` in order. The one rule of both paths
+    (:func:`_item_codes` from the rows, :func:`_coded_sample_stats` from the shared tables)."""
     cats = list(cats)
     counts = counts.copy()
     members = [[i] for i in range(len(cats))]
