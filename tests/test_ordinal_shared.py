@@ -115,11 +115,23 @@ def test_group_sample_stats_from_the_shared_codes_equal_the_rows(group):
         assert any("merged into" in x.message for x in d_fast)
 
 
-def test_group_sample_stats_errors_come_from_the_rows():
-    """A category empty in a group with empty_categories="error": the shared path declines (and records
-    nothing), the rows' path raises its error — once, with its message."""
+@pytest.mark.parametrize("case", ["category", "item", "pair"])
+def test_group_sample_stats_errors_come_from_the_rows(case):
+    """A category empty in a group with empty_categories="error", an item unobserved in a group, a pair
+    observed together in fewer than 2 rows of a group (group_stats._coverage, the one test of pairwise
+    deletion's conditions on both paths): the shared path declines (and records nothing), the rows' path
+    raises its error — once, with its message."""
     df, g, cal, val = _data(seed=4)
-    df.loc[g[g == "b"].index, "x1"] = df.loc[g[g == "b"].index, "x1"].replace(5.0, 4.0)
+    b_rows = g[g == "b"].index
+    if case == "category":
+        df.loc[b_rows, "x1"] = df.loc[b_rows, "x1"].replace(5.0, 4.0)
+        match = "empty category"
+    elif case == "item":
+        df.loc[b_rows, "x4"] = np.nan
+        match = r"'x4' are missing in every row in group 'b'"
+    else:
+        df.loc[b_rows[df.loc[b_rows, "x0"].notna().to_numpy()], "x5"] = np.nan  # x5 only where x0 is missing
+        match = r"x0–x5 are observed together in fewer than 2 rows in group 'b'"
     shared = OrdinalRows(df, (cal, val), g)
     frame = df.copy()
     frame["grp"] = g.astype(str)
@@ -127,7 +139,7 @@ def test_group_sample_stats_errors_come_from_the_rows():
     assert coded_sample_stats(shared, frame, list(df.columns), "grp", "error", diags) is None and not diags
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(DataError, match="empty category"):
+        with pytest.raises(DataError, match=match):
             ordinal_sample_stats(frame, list(df.columns), "grp", missing="pairwise", coded=shared)
 
 
@@ -275,3 +287,4 @@ def test_collapse_rule_chained_merges_from_the_rows_and_from_the_shared_codes():
                 assert len(st.thresholds[1]) == 1  # two categories left: 1–4 and 5
                 np.testing.assert_array_equal(st.cor, ref.matrix.to_numpy())
                 np.testing.assert_array_equal(st.thresholds[1], ref.thresholds.query("item == 'x1'")["value"])
+

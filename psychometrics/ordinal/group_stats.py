@@ -75,6 +75,23 @@ def _group_codes(values: pd.Series, complete: np.ndarray, group: str) -> tuple[t
     return labels, np.array([where_label.get(lab, -1) for lab in ulabels], dtype=int)[vcodes[complete]]
 
 
+def _grouped_rows(data: pd.DataFrame, group: str | None, complete: np.ndarray
+                  ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """The used rows (``complete``) grouped by group, stable (data order within a group), so that every
+    group's rows are a slice — the same rows in the same order as a boolean selection of the group:
+    ``(labels, each used row's group index, the used rows' positions, bounds)``, group g's rows
+    ``bounds[g]:bounds[g + 1]``. Without a group one group ``"all"`` of the used rows in data order."""
+    if group is None:
+        labels: tuple[str, ...] = ("all",)
+        gcodes = np.zeros(int(complete.sum()), dtype=int)
+        sel = np.flatnonzero(complete)
+    else:
+        labels, gcodes = _group_codes(data[group], complete, group)
+        order = np.argsort(gcodes, kind="stable")
+        sel, gcodes = np.flatnonzero(complete)[order], gcodes[order]
+    return labels, gcodes, sel, np.searchsorted(gcodes, np.arange(len(labels) + 1))
+
+
 def _categories(seen: np.ndarray) -> tuple[list[float], np.ndarray]:
     """The sorted distinct values of the integer-valued answers ``seen`` and each answer's index in them.
 
@@ -176,9 +193,7 @@ def ordinal_sample_stats(
     complete = n_missing < len(items) if missing == "pairwise" else n_missing == 0
     n_excluded = int((~complete).sum())
     if n_excluded and missing == "pairwise":
-        record(diags, DataQualityWarning,
-               f"{n_excluded} of {n_rows} rows have every model item missing and were not used "
-               "(pairwise deletion keeps all other rows)", stacklevel=5)
+        record(diags, DataQualityWarning, _pairwise_excluded_message(n_excluded, n_rows), stacklevel=5)
     elif n_excluded:
         detail = ", ".join(f"{v} ({c})" for v, c in zip(items, counts) if c)
         record(diags, DataQualityWarning,
@@ -186,17 +201,7 @@ def ordinal_sample_stats(
                f"not used (missing per item: {detail})", stacklevel=5)
     if n_rows and (counts == n_rows).any():  # items without an answer: check_observed's error
         check_observed(np.where(counts == n_rows, np.nan, 0.0)[None, :], list(items), "ordinal sample statistics")
-    if group is None:
-        labels: tuple[str, ...] = ("all",)
-        gcodes = np.zeros(int(complete.sum()), dtype=int)
-        sel = np.flatnonzero(complete)
-    else:
-        labels, gcodes = _group_codes(data[group], complete, group)
-        # the used rows grouped by group (stable: data order within a group), so that every group's rows
-        # are a slice — the same rows in the same order as a boolean selection of the group
-        order = np.argsort(gcodes, kind="stable")
-        sel, gcodes = np.flatnonzero(complete)[order], gcodes[order]
-    bounds = np.searchsorted(gcodes, np.arange(len(labels) + 1))
+    labels, gcodes, sel, bounds = _grouped_rows(data, group, complete)
     # the used rows as one copy in column (Fortran) order: the loops below read whole columns (a strided
     # column of a row-major copy made every elementwise pass several times slower; issue 16)
     if row_major:
@@ -262,25 +267,32 @@ def _check_coverage(values, items, bounds, labels, group, diags, n_missing=None)
             inc = np.flatnonzero(n_missing[bounds[g]:bounds[g + 1]] > 0)
             full = n_g - inc.size
             block = block[inc]
-        # pair counts: integer sums, exact in float32 below 2²⁴ rows
+        # pair counts (item counts on the diagonal): integer sums, exact in float32 below 2²⁴ rows
         obs = (~np.isnan(block)).astype(np.float32 if block.shape[0] < 2 ** 24 else float)
-        none = [v for v, c in zip(items, full + obs.sum(axis=0)) if c == 0]
-        if none:
-            raise DataError(f"item(s) {', '.join(map(repr, none[:10]))} are missing in every row{where}; "
-                            "their thresholds cannot be estimated. Drop the item(s) or the group")
-        cov = full + (obs.T @ obs).astype(float)
-        ia, ib = np.triu_indices(len(items), 1)
-        never = [(items[a], items[b]) for a, b in zip(ia, ib) if cov[a, b] < 2]
-        if never:
-            shown = ", ".join(f"{a}–{b}" for a, b in never[:5])
-            raise DataError(
-                f"item pair(s) {shown}{' …' if len(never) > 5 else ''} are observed together in fewer than 2 rows"
-                f"{where} (coverage 0); their polychoric correlation cannot be estimated. Drop one item of "
-                "each pair or collect data in which both are answered"
-            )
-        message = _low_coverage(cov, n_g, items, where)
+        error, message = _coverage(full + (obs.T @ obs).astype(float), n_g, items, where)
+        if error:
+            raise DataError(error)
         if message:
             record(diags, DataQualityWarning, message, stacklevel=6)
+
+
+def _coverage(cov: np.ndarray, n_g: int, items, where: str) -> tuple[str | None, str | None]:
+    """Pairwise deletion's conditions on one group's pair counts ``cov`` (item counts on the diagonal):
+    ``(error, None)`` — an item observed in no row, or a pair observed together in fewer than 2 rows
+    (the :class:`DataError`'s message) —, else ``(None, the low-coverage warning or None)``. The one test of
+    both paths (:func:`_check_coverage` from the rows, :func:`_coverage_messages` from the shared tables)."""
+    none = [v for v, c in zip(items, np.diag(cov)) if c == 0]
+    if none:
+        return (f"item(s) {', '.join(map(repr, none[:10]))} are missing in every row{where}; "
+                "their thresholds cannot be estimated. Drop the item(s) or the group"), None
+    ia, ib = np.triu_indices(len(items), 1)
+    never = [(items[a], items[b]) for a, b in zip(ia, ib) if cov[a, b] < 2]
+    if never:
+        shown = ", ".join(f"{a}–{b}" for a, b in never[:5])
+        return (f"item pair(s) {shown}{' …' if len(never) > 5 else ''} are observed together in fewer than 2 rows"
+                f"{where} (coverage 0); their polychoric correlation cannot be estimated. Drop one item of "
+                "each pair or collect data in which both are answered"), None
+    return None, _low_coverage(cov, n_g, items, where)
 
 
 def _low_coverage(cov: np.ndarray, n_g: int, items, where: str) -> str | None:
@@ -299,10 +311,9 @@ def _coverage_messages(covs, n_g, items, labels, group) -> tuple[bool, list[str]
     where it raises, else (True, its warnings in order)."""
     out = []
     for g, lab in enumerate(labels):
-        cov = covs[g]
-        if (np.diag(cov) == 0).any() or (cov[np.triu_indices(len(items), 1)] < 2).any():
+        error, message = _coverage(covs[g], int(n_g[g]), items, f" in group {quote(lab)}" if group is not None else "")
+        if error:
             return False, []
-        message = _low_coverage(cov, int(n_g[g]), items, f" in group {quote(lab)}" if group is not None else "")
         if message:
             out.append(message)
     return True, out
@@ -359,10 +370,7 @@ def _item_codes(col: np.ndarray, v: str, gcodes: np.ndarray, labels: tuple[str, 
             for i, mem in enumerate(members):
                 lut[mem] = i
             code = lut[code]
-            record(diags, DataQualityWarning,
-                   f"item {quote(v)}: " + "; ".join(f"category {c:g} (empty in group {quote(lab)}) merged into {t:g}"
-                                               for c, t, lab in merges)
-                   + " in every group", stacklevel=6)
+            record(diags, DataQualityWarning, _merged_message(v, merges), stacklevel=6)
     return cats, code
 
 
@@ -396,20 +404,12 @@ def _coded_sample_stats(shared, data: pd.DataFrame, items: Sequence[str], group:
         return None  # an item without answers: the caller's error
     complete = (cs >= 0).any(axis=1)
     n_excluded = int((~complete).sum())
-    if group is None:
-        labels: tuple[str, ...] = ("all",)
-        gcodes = np.zeros(int(complete.sum()), dtype=int)
-        sel = np.flatnonzero(complete)
-    else:
-        if data[group].isna().any():
-            return None
-        labels, gcodes = _group_codes(data[group], complete, group)
-        order = np.argsort(gcodes, kind="stable")
-        sel, gcodes = np.flatnonzero(complete)[order], gcodes[order]
+    if group is not None and data[group].isna().any():
+        return None
+    labels, gcodes, sel, bounds = _grouped_rows(data, group, complete)
     got = shared.tables(data.index, None if group is None else labels)
     if got is None:
         return None
-    bounds = np.searchsorted(gcodes, np.arange(len(labels) + 1))
     if any(int(bounds[g + 1] - bounds[g]) <= p for g in range(len(labels))):
         return None  # too few rows in a group: the caller's error
     # each group's tables over the items' slots (full symmetric), and its coverage counts
@@ -423,8 +423,7 @@ def _coded_sample_stats(shared, data: pd.DataFrame, items: Sequence[str], group:
     # the warnings are recorded only once nothing can send the caller back to the rows (no warning twice)
     pending: list[tuple[str, int]] = []
     if n_excluded:
-        pending.append((f"{n_excluded} of {n_rows} rows have every model item missing and were not used "
-                        "(pairwise deletion keeps all other rows)", 5))
+        pending.append((_pairwise_excluded_message(n_excluded, n_rows), 5))
     agg = np.add.reduceat(np.add.reduceat(np.stack(full), blocks[:-1], axis=1), blocks[:-1], axis=2)  # pair counts
     ok, messages = _coverage_messages(list(agg), np.diff(bounds), items, labels, group)
     if not ok:
@@ -447,9 +446,7 @@ def _coded_sample_stats(shared, data: pd.DataFrame, items: Sequence[str], group:
             cats, members, merges = _collapse_counts(cats, counts, labels)
             if len(cats) < 2:
                 return None
-            pending.append((f"item {quote(items[a])}: " + "; ".join(
-                f"category {c:g} (empty in group {quote(lab)}) merged into {t:g}" for c, t, lab in merges)
-                + " in every group", 6))
+            pending.append((_merged_message(items[a], merges), 6))
         else:
             members = [[i] for i in range(len(cats))]
         # slot → category (−1: a value no row uses); merged values go with the category they were merged into
@@ -482,6 +479,18 @@ def _coded_sample_stats(shared, data: pd.DataFrame, items: Sequence[str], group:
                                         tables=Tg)
         out.append(_group_stats(res, items, lab, group, diags))
     return out, labels, n_excluded
+
+
+def _pairwise_excluded_message(n_excluded: int, n_rows: int) -> str:
+    """The warning on the rows that pairwise deletion leaves out (every model item missing)."""
+    return (f"{n_excluded} of {n_rows} rows have every model item missing and were not used "
+            "(pairwise deletion keeps all other rows)")
+
+
+def _merged_message(v: str, merges: list[tuple[float, float, str]]) -> str:
+    """The warning on item ``v``'s merged categories (:func:`_collapse_counts`' merges)."""
+    return (f"item {quote(v)}: " + "; ".join(f"category {c:g} (empty in group {quote(lab)}) merged into {t:g}"
+                                         for c, t, lab in merges) + " in every group")
 
 
 def _collapse_counts(cats: list[float], counts: np.ndarray, labels: tuple[str, ...]):
