@@ -24,14 +24,22 @@ from psychometrics._text import quote
 __all__ = ["ordinal_sample_stats"]
 
 
-def _from_polychoric(res: Any, items: Sequence[str]) -> OrdinalSampleStats:
-    """Convert :func:`psychometrics.ordinal.polychoric` output (lavaan's order) to :class:`OrdinalSampleStats`."""
+def _from_polychoric(res: Any, items: Sequence[str], *, diagonal: bool = False) -> OrdinalSampleStats:
+    """Convert :func:`psychometrics.ordinal.polychoric` output (lavaan's order) to :class:`OrdinalSampleStats`.
+
+    ``diagonal=True``: of a fit with ``acov="diagonal"``, for DWLS estimates only — the weights are its DWLS
+    weights (1/diag Γ) and Γ is given as its diagonal (standard errors and test statistics, which need the
+    full Γ, are not to be read from a fit of these statistics; the reliability step's categorical ω)."""
     th = res.thresholds
     # one pass over the long table's columns (a pandas mask per item cost ≈ 2 ms each; the same values)
     item_of, value = th["item"].to_numpy(), th["value"].to_numpy(dtype=float)
     thresholds = tuple(value[item_of == v] for v in items)
     R = res.matrix.loc[list(items), list(items)].to_numpy(dtype=float)
-    stats = OrdinalSampleStats(tuple(items), thresholds, R, res.acov.to_numpy(dtype=float), res.n)
+    if diagonal:
+        w = res.dwls_weights.to_numpy(dtype=float)
+        stats = OrdinalSampleStats(tuple(items), thresholds, R, np.diag(1.0 / w), res.n, weights=w)
+    else:
+        stats = OrdinalSampleStats(tuple(items), thresholds, R, res.acov.to_numpy(dtype=float), res.n)
     if not np.allclose(stats.vector(), res.sample_stats.to_numpy(dtype=float), rtol=0, atol=1e-12):
         raise EstimationError("internal: the order of the polychoric statistics does not match lavaan's")
     return stats

@@ -105,7 +105,7 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
             from psychometrics.cfa.categorical import fit_categorical
             from psychometrics.ordinal.group_stats import _from_polychoric
 
-            stats = _diagonal_stats(poly, order) if diagonal else _from_polychoric(poly, order)
+            stats = _from_polychoric(poly, order, diagonal=diagonal)
             fit = fit_categorical(model, [stats], groups=("all",), diagnostics=[])
         else:
             fit = fit_cfa(model, items, estimator="WLSMV", missing=missing)
@@ -119,19 +119,3 @@ def ordinal_reliability(rel: ScaleReliabilityResult, items: pd.DataFrame, scale:
         notes.append(f"Categorical ω could not be computed ({why(exc)}).")
     return ReliabilityStep(result=rel, ordinal_table=tab, ordinal_notes=tuple(notes), polychoric=poly)
 
-
-def _diagonal_stats(poly, order: list[str]):
-    """The WLSMV sample statistics of ``poly`` (``acov="diagonal"``) for the DWLS estimates of categorical ω:
-    thresholds, correlations and the DWLS weights (1/diag Γ). Γ itself is given as its diagonal: the
-    estimates use only the weights, and of this fit only the estimates are read (its standard errors and
-    test statistics, which would need the full Γ, are not used)."""
-    from psychometrics.ordinal.sample_stats import OrdinalSampleStats
-
-    th = poly.thresholds
-    w = poly.dwls_weights.to_numpy(dtype=float)
-    item_of, value = th["item"].to_numpy(), th["value"].to_numpy(dtype=float)  # (no pandas mask per item)
-    stats = OrdinalSampleStats(tuple(order), tuple(value[item_of == v] for v in order),
-                               poly.matrix.loc[order, order].to_numpy(dtype=float), np.diag(1.0 / w), poly.n, weights=w)
-    if not np.allclose(stats.vector(), poly.sample_stats.to_numpy(dtype=float), rtol=0, atol=1e-12):
-        raise PsychometricsError("internal: the order of the polychoric statistics does not match lavaan's")
-    return stats
