@@ -288,3 +288,18 @@ def test_collapse_rule_chained_merges_from_the_rows_and_from_the_shared_codes():
                 np.testing.assert_array_equal(st.cor, ref.matrix.to_numpy())
                 np.testing.assert_array_equal(st.thresholds[1], ref.thresholds.query("item == 'x1'")["value"])
 
+
+
+def test_positions_and_tables_place_the_same_row_sets():
+    """OrdinalRows._part, the one matching of a step's rows against all rows and the parts (by index
+    equality, not identity), serves both positions and tables."""
+    df, g, cal, val = _data()
+    shared = OrdinalRows(df, (cal, val), g)
+    np.testing.assert_array_equal(shared.positions(df.index.copy()), np.arange(len(df)))
+    np.testing.assert_array_equal(shared.positions(pd.Index(list(val))), df.index.get_indexer(val))
+    (t_cal, n_cal, _), = shared.tables(pd.Index(list(cal)))
+    assert n_cal == len(cal)
+    for other in (df.index[:700], val[::-1]):  # neither all rows nor a part (the same rows in another order)
+        assert shared.positions(other) is None and shared.tables(other) is None
+    dup = df.set_axis(np.zeros(len(df), dtype=int))
+    assert OrdinalRows(dup, (), None).positions(dup.index) is None  # duplicate row labels: no positions

@@ -78,24 +78,31 @@ class OrdinalRows:
             return self._cells or None
 
     # ------------------------------------------------------------------ requests
+    def _part(self, rows: pd.Index) -> int | None:
+        """Which row set ``rows`` is, by index equality: −1 all rows, k the part ``parts[k]``, None neither."""
+        index = self._items.index
+        if rows is index or (len(rows) == len(index) and rows.equals(index)):
+            return -1
+        for k, part in enumerate(self._parts):
+            if rows is part or (len(rows) == len(part) and rows.equals(part)):
+                return k
+        return None
+
     def positions(self, rows: pd.Index) -> np.ndarray | None:
         """Row positions of ``rows`` (all rows, or one of the parts) in the items, in ``rows``' order; else None."""
         index = self._items.index
-        if not index.is_unique:
+        k = self._part(rows) if index.is_unique else None
+        if k is None:
             return None
-        if rows is index or (len(rows) == len(index) and rows.equals(index)):
-            return np.arange(len(index))
-        for part in self._parts:
-            if rows is part or (len(rows) == len(part) and rows.equals(part)):
-                return index.get_indexer(part)
-        return None
+        return np.arange(len(index)) if k < 0 else index.get_indexer(self._parts[k])
 
     def tables(self, rows: pd.Index, groups: Sequence | None = None):
         """The summed cell tables of ``rows`` (all rows or a part; with ``groups``: one table per listed group
         label, in that order): ``(tables, rows, empty rows)`` per requested group, or None."""
-        which = self._which(rows)
-        if which is None:
+        k = self._part(rows)
+        if k is None:
             return None
+        which = list(range(len(self._parts) + 1)) if k < 0 else [k]  # all rows: every part's cells and the rest
         cells = self._cell_tables()
         if cells is None:
             return None
@@ -108,15 +115,6 @@ class OrdinalRows:
                 return None
             sel = [np.isin(part_of, which) & (group_of == where[lab]) for lab in groups]
         return [(T[s].sum(axis=0), int(n_cell[s].sum()), int(e_cell[s].sum())) for s in sel]
-
-    def _which(self, rows: pd.Index) -> list[int] | None:
-        index = self._items.index
-        if rows is index or (len(rows) == len(index) and rows.equals(index)):
-            return list(range(len(self._parts) + 1))
-        for k, part in enumerate(self._parts):
-            if rows is part or (len(rows) == len(part) and rows.equals(part)):
-                return [k]
-        return None
 
     def polychoric(self, frame: pd.DataFrame, *, missing: str = "pairwise", acov: bool | str = False):
         """``polychoric(frame, missing=missing, acov=acov)`` from the shared tables when ``frame`` holds items of
