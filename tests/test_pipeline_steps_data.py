@@ -105,9 +105,10 @@ def test_scale_screens_deferred_to_the_second_part_equal_a_direct_load(tmp_path,
         direct = load_responses(path, scale, group="career_stage", id_column="id", out_of_range="missing")
         first = data_step.load_scale_rows(path, scale, opts)
         assert first.responses.careless is None and first.responses.quality is None  # deferred
+        assert first.responses.screens_pending and not direct.screens_pending
         assert first.work is first.responses
         d = data_step.finish_data(first, path, scale, opts)
-    assert d.work is d.responses and d.responses._pending is None
+    assert d.work is d.responses and not d.responses.screens_pending
     pd.testing.assert_frame_equal(d.responses.careless, direct.careless)
     pd.testing.assert_frame_equal(d.responses.items, direct.items)
     assert d.responses.quality.to_dict() == direct.quality.to_dict()

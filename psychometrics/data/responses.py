@@ -74,6 +74,10 @@ class Responses(ResultMixin):
     frame : pandas.DataFrame
         The source table as read (all columns, before any change); used by
         :meth:`load_companion`.
+    screens_pending : bool
+        Read-only: True while the careless-responding screens and the data-quality record
+        are still to compute (loaded inside :func:`deferred_screens`; ``careless`` and
+        ``quality`` are None until :func:`screened` completes them).
     """
 
     items: pd.DataFrame
@@ -105,6 +109,11 @@ class Responses(ResultMixin):
             rf = self.scale.response_format
             out[rev] = rf.min + rf.max - out[rev]  # x = min + max − (min + max − x), exact for whole numbers
         return out
+
+    @property
+    def screens_pending(self) -> bool:
+        """Whether the careless screens and the quality record are still to compute (see the class docstring)."""
+        return self._pending is not None
 
     @property
     def n(self) -> int:

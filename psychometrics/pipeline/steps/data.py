@@ -77,7 +77,7 @@ def load_scale_rows(data: str | Path | pd.DataFrame, scale: Scale, opts: Validat
                               columns=None if opts.columns is None else dict(opts.columns),
                               out_of_range=opts.out_of_range, missing_group=opts.missing_group,
                               sheet=opts.sheet, sep=opts.sep)
-    if resp._pending is not None:
+    if resp.screens_pending:
         # the screens' χ² tail (scipy.special) imported here as before: worker processes forked after this part
         # (pipeline/_fork.py) inherit it instead of each importing it (≈ 0.2 s CPU: scipy's array-API shim)
         import scipy.special  # noqa: F401
