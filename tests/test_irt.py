@@ -719,6 +719,49 @@ def test_prepare_responses_keeps_text_columns_by_the_scope_rule(monkeypatch):
             assert getattr(prepared, field).dtype == getattr(want, field).dtype
 
 
+def test_factorized_labels_once_per_grouping_for_patterns_and_lr_dif():
+    """issue 16 (seventh session): one factorization of the group labels serves the (pattern, group) counts
+    (irt.patterns) and the LR-DIF groups (irt.multigroup): pd.factorize's codes and labels (−1 missing; a
+    categorical's in order of appearance), within the shared scope once per grouping object for both callers,
+    and labels realigned to another index factorized afresh."""
+    from psychometrics.irt._data import factorized_labels, shared_category_codes
+    from psychometrics.irt.multigroup import prepare_groups
+    from psychometrics.irt.patterns import distinct_patterns
+
+    a = np.linspace(0.8, 2.0, 4)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 300, seed=17).astype(float)
+    for labels in (pd.Series(["b", "a", None] * 100), pd.Series(pd.Categorical(["y", "x", "z"] * 100, categories=["z", "y", "x"])),
+                   pd.Series([3, 1, 2] * 100)):
+        codes, uniques = factorized_labels(labels)
+        ref_codes, ref_uniques = pd.factorize(labels)
+        np.testing.assert_array_equal(codes, ref_codes)
+        assert list(uniques) == list(ref_uniques)
+    group = pd.Series(["r", "f", "f"] * 100, index=df.index)
+    calls = []
+    real = pd.factorize
+
+    def counting(values, **kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append(np.asarray(values).dtype.kind == "O")  # the labels (not the integer keys)
+        return real(values, **kw)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (extreme response patterns)
+        cal = calibrate(df, model="grm", max_em=3, tol=1e-2)
+        plain = prepare_groups(df, group, list(df.columns))
+        with shared_category_codes():
+            pd.factorize = counting
+            try:
+                scoped = prepare_groups(df, group, list(df.columns))
+                distinct_patterns(cal, df, group)
+                moved = group.set_axis(group.index + 1)  # another index: realigned by prepare_groups
+                factorized_labels(moved, pd.Series(moved, index=df.index))
+            finally:
+                pd.factorize = real
+    assert calls.count(True) == 2  # the labels once for both callers, the realigned labels afresh
+    np.testing.assert_array_equal(scoped.group_index, plain.group_index)
+    assert scoped.groups == plain.groups == ("f", "r")
+
+
 def test_shared_memo_computes_once_per_key_in_the_scope():
     """issue 16 (sixth session): shared_memo computes a value once per key inside shared_category_codes (the
     held objects compared by identity), on every call outside it."""
