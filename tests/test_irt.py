@@ -679,6 +679,89 @@ def test_prepare_responses_codes_each_column_once_in_the_scope(monkeypatch):
             np.testing.assert_array_equal(getattr(prepared, field), getattr(want, field))
 
 
+def test_prepare_responses_keeps_text_columns_by_the_scope_rule(monkeypatch):
+    """issue 16 (seventh session): an item column read as text (converted to numbers in prepare_responses, not
+    by _code_into) goes into the scope by the same rule (_store): whole-number answers as int8 codes, other
+    answers as their sorted values — a later prepare_responses searches neither again, and every IRTData (rows
+    without an answer dropped) equals the one outside the scope."""
+    import importlib
+
+    irt_data = importlib.import_module("psychometrics.irt._data")
+    a = np.linspace(0.8, 2.0, 4)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 500, seed=16).astype(float)
+    df.iloc[4] = np.nan  # a row without any answer
+    df["half"] = np.round(df.iloc[:, 0] / 2 + 0.25, 2)
+    df.iloc[4, -1] = np.nan
+    text = df.astype(object).where(df.notna(), None)
+    text["I02"] = text["I02"].map(lambda v: None if v is None else f"{v:g}")  # whole numbers as text
+    text["half"] = text["half"].map(lambda v: None if v is None else f"{v:g}")  # non-integer answers as text
+    subsets = [["I02", "half"], list(text.columns), ["half", "I02", "I01"]]
+    fresh = [irt_data.prepare_responses(text, s) for s in subsets]
+    calls = []
+    coder = irt_data._category_codes
+    monkeypatch.setattr(irt_data, "_category_codes", lambda col: calls.append(1) or coder(col))
+    with irt_data.shared_category_codes():
+        got = [irt_data.prepare_responses(text, subsets[0])]
+        assert len(calls) == 2
+        shared = irt_data._shared_codes(text)
+        assert shared["I02"][1].dtype == np.int8 and shared["half"][1] is None
+        np.testing.assert_array_equal(shared["half"][0], np.unique(df["half"].dropna()))
+        got.append(irt_data.prepare_responses(text, subsets[1]))
+        assert len(calls) == 5  # the three other items once (object columns: not coded by _code_into)
+        got.append(irt_data.prepare_responses(text, subsets[2]))
+        assert len(calls) == 5
+    assert all(p.n_dropped_rows == 1 for p in fresh)
+    for prepared, want in zip(got, fresh):
+        for field in ("items", "n_categories", "category_values", "n_dropped_rows"):
+            assert getattr(prepared, field) == getattr(want, field)
+        for field in ("codes", "patterns", "counts", "inverse"):
+            np.testing.assert_array_equal(getattr(prepared, field), getattr(want, field))
+            assert getattr(prepared, field).dtype == getattr(want, field).dtype
+
+
+def test_factorized_labels_once_per_grouping_for_patterns_and_lr_dif():
+    """issue 16 (seventh session): one factorization of the group labels serves the (pattern, group) counts
+    (irt.patterns) and the LR-DIF groups (irt.multigroup): pd.factorize's codes and labels (−1 missing; a
+    categorical's in order of appearance), within the shared scope once per grouping object for both callers,
+    and labels realigned to another index factorized afresh."""
+    from psychometrics.irt._data import factorized_labels, shared_category_codes
+    from psychometrics.irt.multigroup import prepare_groups
+    from psychometrics.irt.patterns import distinct_patterns
+
+    a = np.linspace(0.8, 2.0, 4)
+    df = simulate_responses(a, -a[:, None] * np.array([[-1.0, 0.0, 1.0]]), 300, seed=17).astype(float)
+    for labels in (pd.Series(["b", "a", None] * 100), pd.Series(pd.Categorical(["y", "x", "z"] * 100, categories=["z", "y", "x"])),
+                   pd.Series([3, 1, 2] * 100)):
+        codes, uniques = factorized_labels(labels)
+        ref_codes, ref_uniques = pd.factorize(labels)
+        np.testing.assert_array_equal(codes, ref_codes)
+        assert list(uniques) == list(ref_uniques)
+    group = pd.Series(["r", "f", "f"] * 100, index=df.index)
+    calls = []
+    real = pd.factorize
+
+    def counting(values, **kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append(np.asarray(values).dtype.kind == "O")  # the labels (not the integer keys)
+        return real(values, **kw)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (extreme response patterns)
+        cal = calibrate(df, model="grm", max_em=3, tol=1e-2)
+        plain = prepare_groups(df, group, list(df.columns))
+        with shared_category_codes():
+            pd.factorize = counting
+            try:
+                scoped = prepare_groups(df, group, list(df.columns))
+                distinct_patterns(cal, df, group)
+                moved = group.set_axis(group.index + 1)  # another index: realigned by prepare_groups
+                factorized_labels(moved, pd.Series(moved, index=df.index))
+            finally:
+                pd.factorize = real
+    assert calls.count(True) == 2  # the labels once for both callers, the realigned labels afresh
+    np.testing.assert_array_equal(scoped.group_index, plain.group_index)
+    assert scoped.groups == plain.groups == ("f", "r")
+
+
 def test_shared_memo_computes_once_per_key_in_the_scope():
     """issue 16 (sixth session): shared_memo computes a value once per key inside shared_category_codes (the
     held objects compared by identity), on every call outside it."""

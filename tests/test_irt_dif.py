@@ -229,3 +229,27 @@ def test_distinct_rows_from_the_superset_codes_of_theta_equal_its_own_factorizat
         shared = _distinct_rows(y, t_all[keep], g, w, codes_all[keep])
         for a, b in zip(own, shared):
             np.testing.assert_array_equal(a, b)
+
+
+def test_distinct_rows_come_sorted_by_answer_theta_and_group():
+    """issue 16 (seventh session): _distinct_rows gives the rows the fits need sorted by answer (no second
+    sort in ordinal_logistic_dif): the distinct (y, θ̂, group) rows in that lexicographic order with their
+    summed counts — as an independent pandas groupby of the rows — and, when nothing repeats, the rows
+    themselves stably sorted by answer."""
+    from psychometrics.irt.dif import _distinct_rows
+
+    rng = np.random.default_rng(13)
+    n = 700
+    y, t, g = rng.integers(0, 4, n), np.round(rng.normal(size=n), 1), rng.integers(0, 3, n)
+    for w in (None, rng.integers(1, 5, n).astype(float)):
+        frame = pd.DataFrame({"y": y, "t": t, "g": g, "w": np.ones(n) if w is None else w})
+        want = frame.groupby(["y", "t", "g"], sort=True)["w"].sum().reset_index()
+        got = _distinct_rows(y, t, g, w)
+        for col, arr in zip(("y", "t", "g", "w"), got):
+            np.testing.assert_array_equal(arr, want[col].to_numpy())
+    t_unique = rng.permutation(n) / 7.0  # nothing repeats: the rows, sorted stably by answer
+    order = np.argsort(y, kind="stable")
+    got = _distinct_rows(y, t_unique, g)
+    assert got[3] is None
+    for arr, ref in zip(got[:3], (y, t_unique, g)):
+        np.testing.assert_array_equal(arr, ref[order])

@@ -236,8 +236,8 @@ def test_group_patterns_from_the_pooled_patterns_equal_the_rows():
             with shared_category_codes():
                 scoped = prepare_groups(data, labels, list(data.columns), "r")
                 again = prepare_groups(data, labels, list(data.columns), "r")
-                cached = [k for k in _SHARED.get() if isinstance(k, tuple) and k[0] == "lr dif group labels"]
-        assert not plain.collapsed and cached == ([("lr dif group labels", id(labels))] if labels is group else [])
+                cached = [k for k in _SHARED.get() if isinstance(k, tuple) and k[0] == "group labels"]
+        assert not plain.collapsed and cached == ([("group labels", id(labels))] if labels is group else [])
         for g in range(2):
             pats, cnt = np.unique(plain.codes[plain.group_index == g], axis=0, return_counts=True)
             for prepared in (plain, scoped, again):

@@ -55,6 +55,24 @@ def test_pattern_path_equals_row_path(monkeypatch):
                 assert fast.global_fit[sid][key] == pytest.approx(value, rel=1e-10)
 
 
+def test_global_and_local_fit_look_up_the_patterns_once_per_calibration(monkeypatch):
+    """issue 16 (seventh session): M2/C2 and LD of a subscale take its rows or distinct patterns from one
+    lookup (the total is skipped); when they cannot be had, both statistics are notes."""
+    from psychometrics.exceptions import DataError
+
+    looked = []
+
+    def fails(cal, items, pats):  # noqa: ANN001, ANN202
+        looked.append(cal)
+        raise DataError("no patterns")
+
+    monkeypatch.setattr(step, "_distinct", fails)
+    notes: list[str] = []
+    m2, ld = step._global_and_local_fit(pd.DataFrame(), {"a": "cal a", "total": "cal total"}, notes, {})
+    assert looked == ["cal a"] and m2 == {} and ld == {}
+    assert notes == ["a: M2/C2 not computed (no patterns).", "a: local dependence not computed (no patterns)."]
+
+
 def test_sampled_se_information_is_a_note_of_the_step(monkeypatch):
     """issue 16: the method change above calibrate.SE_ROWS distinct patterns (the SEs' missing information
     from a subsample of respondents) is shown in the report through the step's notes."""

@@ -115,24 +115,20 @@ def prepare_responses(
     values: list[tuple[float, ...]] = []
     collapsed: list[tuple[str, float]] = []
     for j, (item, k) in enumerate(zip(items, known)):
-        col = None
-        if k is None or k[1] is None:
-            col = _float_column(src, item)
-            if shared is None and empty.any():
-                col = col[~empty]
+        # values and codes of the whole column (its empty rows are NaN: the same values, and codes −1 there),
+        # then the analysed rows: the codes when there are any, else the column (coded from the values below)
+        col = _float_column(src, item) if k is None or k[1] is None else None
         if k is not None:
             obs, coded = k
-            if coded is not None:
-                coded = coded[~empty] if empty.any() else coded
-            elif empty.any():
-                col = col[~empty]
         else:
-            obs, coded = _category_codes(col)  # (shared: of the whole column — its empty rows are NaN)
+            obs, coded = _category_codes(col)
             if shared is not None:
-                if coded is not None and obs.size < 127:
-                    shared[item] = (obs, coded.astype(np.int8, copy=False))  # 1 byte per answer
-                if empty.any():
-                    col, coded = col[~empty], None if coded is None else coded[~empty]
+                _store(shared, item, obs, coded)
+        if empty.any():
+            if coded is not None:
+                coded = coded[~empty]
+            else:
+                col = col[~empty]
         if obs.size < 2:
             raise DataError(
                 f"IRT: item {_q(item)} has {obs.size} distinct response value(s); an item needs at least two "
@@ -210,6 +206,23 @@ def shared_memo(key: tuple, held: tuple, compute: Callable[[], Any]) -> Any:
     return out
 
 
+def factorized_labels(group: Any, labels: pd.Series | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of group labels — codes in order of first appearance, −1 for a missing label, and the distinct
+    labels as an array — of ``labels`` when given (``group`` as the caller aligned it with its data), else of
+    ``group``. Within the IRT step's shared coding scope (:func:`shared_memo`) once per grouping object: every
+    subscale's (pattern, group) counts (``irt.patterns``) and LR DIF groups (``irt.multigroup``) factorize the same
+    labels (10⁶ string labels: ≈ 0.2 s each time); ``labels`` on another index than ``group``'s (realigned: other
+    rows) are factorized every time."""
+    values = group if labels is None else labels
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        return pd.factorize(pd.Series(values).to_numpy(), use_na_sentinel=True)
+
+    if labels is not None and not (isinstance(group, pd.Series) and group.index.equals(labels.index)):
+        return compute()
+    return shared_memo(("group labels", id(group)), (group,), compute)
+
+
 def _shared_codes(data: pd.DataFrame) -> dict | None:
     """The scope's {item: (values, int8 codes of every row)} of this frame (None outside the scope)."""
     return None if _SHARED.get() is None else shared_memo(("item codes", id(data)), (data,), dict)
@@ -240,8 +253,13 @@ def _code_into(shared: dict, data: pd.DataFrame, items: list[str]) -> None:
         part = todo[lo: lo + _CODE_COLUMNS]
         cols = _contiguous_columns(data, part)
         for j, item in enumerate(part):
-            obs, coded = _category_codes(_float_column(data, item) if cols is None else cols[j])
-            shared[item] = (obs, coded.astype(np.int8, copy=False) if coded is not None and obs.size < 127 else None)
+            _store(shared, item, *_category_codes(_float_column(data, item) if cols is None else cols[j]))
+
+
+def _store(shared: dict, item: str, obs: np.ndarray, coded: np.ndarray | None) -> None:
+    """The one rule of what the scope keeps of a coded item: its sorted values and, for whole-number answers with at
+    most 126 categories, the int8 codes of every row (1 byte per answer); else ``(values, None)``."""
+    shared[item] = (obs, coded.astype(np.int8, copy=False) if coded is not None and obs.size < 127 else None)
 
 
 #: columns copied at once by _contiguous_columns (64 MB at 10⁶ rows)

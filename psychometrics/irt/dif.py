@@ -162,19 +162,22 @@ def _distinct_rows(y: np.ndarray, t: np.ndarray, g: np.ndarray, w: np.ndarray | 
                    tcode: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (y, θ̂, group) rows and their counts (θ̂ is a function of the response pattern,
     so at large n the rows repeat; the proportional-odds likelihood depends on the data only
-    through these counts). ``w``: the rows' frequency weights (then the counts are their sums;
-    the rows are always aggregated). ``tcode``: integer codes of ``t`` in the order of its values (equal
-    values equal codes; e.g. the ranks among a superset of the values): the same distinct rows, in the same
-    order, as from ``pd.factorize(t, sort=True)`` (only the order of the codes matters)."""
+    through these counts), sorted by answer as :func:`fit_proportional_odds` needs them: in the order of
+    (y, θ̂, group). ``w``: the rows' frequency weights (then the counts are their sums; the rows are always
+    aggregated). ``tcode``: integer codes of ``t`` in the order of its values (equal values equal codes; e.g.
+    the ranks among a superset of the values): the same distinct rows, in the same order, as from
+    ``pd.factorize(t, sort=True)`` (only the order of the codes matters). When nothing repeats (small
+    samples, no weights) the rows themselves, sorted stably by answer (weights None)."""
     if tcode is None:
         tcode, _ = pd.factorize(t, sort=True)
-    key = (tcode.astype(np.int64) * (int(g.max()) + 1) + g) * (int(y.max()) + 1) + y
+    key = (y.astype(np.int64) * (int(tcode.max()) + 1) + tcode) * (int(g.max()) + 1) + g
     if w is not None:
         uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         return y[first], t[first], g[first], np.bincount(inverse.ravel(), weights=w, minlength=uniq.size)
     uniq, first, cnt = np.unique(key, return_index=True, return_counts=True)
-    if uniq.size == key.size:  # nothing repeats (small samples): keep the rows as they are
-        return y, t, g, None
+    if uniq.size == key.size:  # nothing repeats (small samples): the rows as they are, sorted by answer
+        order = np.argsort(y, kind="stable")
+        return y[order], t[order], g[order], None
     return y[first], t[first], g[first], cnt.astype(float)
 
 
@@ -266,9 +269,7 @@ def ordinal_logistic_dif(
         t = tv
         counts = np.bincount(y) if wv is None else np.bincount(y, weights=wv)
         n_item = int(xv.size) if wv is None else int(wv.sum())
-        y, t, gcode, w = _distinct_rows(y, t, gcode, wv, tc)
-        order = np.argsort(y, kind="stable")  # sorted by answer once for the three fits (each would sort so)
-        y, t, gcode, w = y[order], t[order], gcode[order], None if w is None else w[order]
+        y, t, gcode, w = _distinct_rows(y, t, gcode, wv, tc)  # sorted by answer once for the three fits
         # dummies of the groups answering this item but the first (a group without an answer to it would
         # give a column collinear with the thresholds: the same maximum, a singular Hessian)
         here = np.unique(gcode)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.exceptions import DataError, DataQualityWarning
-from psychometrics.irt._data import _unique_patterns, prepare_responses, quadrature, shared_memo
+from psychometrics.irt._data import _unique_patterns, factorized_labels, prepare_responses, quadrature
 from psychometrics.irt._mg_estep import estep
 from psychometrics.irt._models import category_probs_grad, intercepts_from_u, intercepts_grad_u, intercepts_to_u
 
@@ -103,7 +103,7 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     answered = (np.ones(len(kept), dtype=bool) if prepared.n_dropped_rows == 0
                 else kept.apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy())
     # group codes by factorizing the labels (each distinct value converted to str once, not every row)
-    raw_codes, uniques = _factorized_labels(group, g) if keep.all() else pd.factorize(g[keep], sort=False)
+    raw_codes, uniques = factorized_labels(group, g) if keep.all() else pd.factorize(g[keep], sort=False)
     raw_codes = raw_codes[answered]  # the rows prepare_responses kept, in order
     names = pd.Series(uniques).astype(str).tolist()  # the same conversion as of every row, per distinct value
     present = np.bincount(raw_codes, minlength=len(names)) > 0
@@ -171,16 +171,6 @@ def prepare_groups(data: pd.DataFrame, group: pd.Series, items: list[str], refer
     return GroupedResponses(items=prepared.items, groups=tuple(levels), n_categories=tuple(ncat), codes=codes,
                             group_index=gi, onehot=tuple(ys), counts=tuple(fs), offsets=offs, collapsed=collapsed,
                             n_dropped_rows=n_no_group + prepared.n_dropped_rows, patterns=tuple(ps))
-
-
-def _factorized_labels(group: Any, aligned_labels: pd.Series) -> tuple[np.ndarray, Any]:
-    """``pd.factorize(aligned_labels)`` (``group`` aligned with the data's index); within the IRT step's shared coding scope
-    (:func:`~psychometrics.irt._data.shared_category_codes`) once per grouping Series on that index — every
-    subscale's LR DIF groups the same labels (10⁶ labels: ≈ 25 ms each time; :func:`~psychometrics.irt._data.shared_memo`)."""
-    aligned = isinstance(group, pd.Series) and group.index.equals(aligned_labels.index)
-    if not aligned:
-        return pd.factorize(aligned_labels, sort=False)
-    return shared_memo(("lr dif group labels", id(group)), (group,), lambda: pd.factorize(aligned_labels, sort=False))
 
 
 #: Newton with a kept (borrowed or BFGS-updated) information: a fresh one when the gradient fell by less than this factor

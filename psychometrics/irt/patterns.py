@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from psychometrics.irt._data import _unique_patterns, shared_memo
+from psychometrics.irt._data import _unique_patterns, factorized_labels, shared_memo
 from psychometrics.irt.results import IRTCalibration
 from psychometrics.irt.scores import _eap, recode
 
@@ -52,7 +52,7 @@ def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series 
     eap = eap.copy()
     labels = None
     if group is not None:
-        gcode, levels = _factorized(group)
+        gcode, levels = factorized_labels(group)
         width = len(levels) + 1
         kcode, kuniq = pd.factorize(inverse.astype(np.int64) * width + (gcode.astype(np.int64) + 1))
         counts = np.bincount(kcode, minlength=kuniq.size)
@@ -68,14 +68,6 @@ def distinct_patterns(cal: IRTCalibration, data: pd.DataFrame, group: pd.Series 
     frame = pd.DataFrame(cols)
     return DistinctPatterns(frame=frame, counts=np.asarray(counts, dtype=float), theta=pd.Series(eap, index=frame.index),
                             group=labels, n_rows=int(codes.shape[0]))
-
-
-def _factorized(group: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize`` of the group labels; within the IRT step's shared coding scope
-    (:func:`~psychometrics.irt._data.shared_memo`) once per grouping object — every subscale's patterns are
-    counted per group of the same labels (10⁶ string labels: ≈ 0.2 s each time)."""
-    return shared_memo(("group labels", id(group)), (group,),
-                       lambda: pd.factorize(pd.Series(group).to_numpy(), use_na_sentinel=True))
 
 
 def _patterns_and_eap(cal: IRTCalibration, data: pd.DataFrame, codes: np.ndarray

@@ -86,7 +86,7 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions) -> IRTStep
         rel[sid] = marginal_reliability(cal)
         if sid != "total":
             try:
-                data, weights = _rows(cal, items, pats)
+                data, weights = _rows(_distinct(cal, items, pats), items)
                 fits[sid] = item_fit(cal, data, weights=weights)
             except PsychometricsError as exc:
                 notes.append(f"{sid}: S-X² item fit not computed ({why(exc)}).")
@@ -263,10 +263,9 @@ _PATTERNS_ABOVE = 50_000
 _DISTINCT_SHARE = 0.5
 
 
-def _rows(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> tuple[pd.DataFrame, Any]:
-    """(data, weights) for a subscale statistic: the rows themselves, or above ``_PATTERNS_ABOVE`` rows
-    the distinct patterns with their counts (:func:`_distinct`)."""
-    distinct = _distinct(cal, items, pats)
+def _rows(distinct: Any, items: pd.DataFrame) -> tuple[pd.DataFrame, Any]:
+    """(data, weights) for a subscale statistic: the rows themselves (``distinct`` None), or above
+    ``_PATTERNS_ABOVE`` rows the distinct patterns with their counts (``distinct``: :func:`_distinct`)."""
     return (items, None) if distinct is None else (distinct.frame, distinct.counts)
 
 
@@ -302,7 +301,8 @@ def _codes(cal: Any, items: pd.DataFrame, pats: dict[str, Any]) -> Any:
 
 def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list[str], pats: dict[str, Any]
                           ) -> tuple[dict[str, dict[str, float]], dict[str, pd.DataFrame]]:
-    """M2 / C2 with RMSEA2 and the pairwise LD χ² / Q3 per subscale (not the total: Ξ grows with J⁴)."""
+    """M2 / C2 with RMSEA2 and the pairwise LD χ² / Q3 per subscale (not the total: Ξ grows with J⁴), both from
+    the subscale's rows or distinct patterns (:func:`_distinct`, looked up once per calibration)."""
     from psychometrics.irt.fit import local_dependence
     from psychometrics.irt.m2 import limited_information_fit
 
@@ -312,12 +312,17 @@ def _global_and_local_fit(items: pd.DataFrame, cals: dict[str, Any], notes: list
         if sid == "total":
             continue
         try:
-            data, weights = _rows(cal, items, pats)
+            distinct = _distinct(cal, items, pats)
+        except PsychometricsError as exc:  # (not expected: the calibration's own rows) neither statistic
+            notes.append(f"{sid}: M2/C2 not computed ({why(exc)}).")
+            notes.append(f"{sid}: local dependence not computed ({why(exc)}).")
+            continue
+        try:
+            data, weights = _rows(distinct, items)
             m2[sid] = limited_information_fit(cal, data, weights=weights)
         except (PsychometricsError, np.linalg.LinAlgError) as exc:
             notes.append(f"{sid}: M2/C2 not computed ({why(exc)}).")
         try:
-            distinct = _distinct(cal, items, pats)
             if distinct is None:
                 ld[sid] = local_dependence(cal, items)
             else:  # (the patterns' EAP θ̂ with them)
