@@ -399,7 +399,8 @@ def validate(
         results["report"] = normalised_to_json(normalised)  # `psychometrics report` re-renders from it
         return verdicts, results, render_normalised(normalised, template), normalised
 
-    verdicts, results, html, context = run.run("report", assemble)
+    with _imports_frozen():  # (again: now also the steps' results, alive through the report)
+        verdicts, results, html, context = run.run("report", assemble)
     if out is not None:
         _write(out, html, results, state, run)
         announce_replaced(replaced)
@@ -423,8 +424,9 @@ def _imports_frozen() -> Iterator[None]:
     """The objects alive when the steps start — modules, functions, classes: hundreds of thousands —
     out of the garbage collector's full passes while they run (``gc.freeze``; thawed after). Measured
     at 10⁵ rows: the main process spent 0.22 s in 409 collections, 3 of them full passes of 70–90 ms
-    over those objects; frozen, 0.11–0.15 s (cyclic garbage among them waits for the thaw). Left alone
-    when the caller froze objects itself."""
+    over those objects; frozen, 0.11–0.15 s (cyclic garbage among them waits for the thaw). The same
+    around the report step (its JSON and HTML containers set off a full pass: 0.13 s at 10⁵ rows on a
+    loaded machine). Left alone when the caller froze objects itself."""
     import gc
 
     if gc.get_freeze_count():
@@ -466,6 +468,18 @@ def _beside(opts: ValidationOptions, rows: int) -> tuple[bool, bool, bool]:
     rest = rows >= CONCURRENT_STEPS_ROWS and usable_cores() > 1
     irt = rest and bool(opts.irt) and rows < CONCURRENT_STEPS_MAX_ROWS
     return rest, irt, irt and WORKER_PROCESSES and fork_available()
+
+
+def _tables_now(fits: Mapping[str, Any]) -> None:
+    """The report's lazily computed tables of results already in, computed while the main thread waits for
+    the worker processes: the CFA fits' modification indices (``CFAResult.modification_indices``, a cached
+    property: ≈ 20 ms a fit at 10⁵ rows, otherwise in the serial report step). A fit that cannot give them
+    is left to the report, which computes them again and records why."""
+    for fit in fits.values():
+        try:
+            fit.modification_indices  # noqa: B018 - computed and cached on the result
+        except Exception:  # noqa: BLE001, S112 - the report's own attempt reports the error
+            continue
 
 
 def _invariance_rows(d: Any, opts: ValidationOptions) -> pd.Index:
@@ -552,6 +566,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
                 from psychometrics.pipeline._prewarm import import_later
 
                 import_later()  # (the report's modules while the workers finish: this process would only wait)
+                _tables_now(cfa.fits)
             if inv_lane is not None:
                 invariance, inv_lane = run.join(inv_lane), None
             if item_lane is not None:
