@@ -496,6 +496,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
 
     from psychometrics._linalg import one_blas_thread_per_lane
     from psychometrics.pipeline.steps.irt import with_cfa_flags
+    from psychometrics.pipeline.steps.scoring import with_irt
 
     run.plan(["data quality", "item analysis", "reliability", "exploratory factor analysis",
               "confirmatory factor analysis", "measurement invariance"] + ["item response theory"] * bool(opts.irt)
@@ -571,13 +572,18 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
                 invariance, inv_lane = run.join(inv_lane), None
             if item_lane is not None:
                 items, item_lane = run.join(item_lane), None
-            if lane is not None:
+            key = None
+            if lane is not None:  # the key while the IRT step finishes; its calibrations added when in (with_irt)
+                key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, None,
+                              validity.scores)
                 irt, lane = with_cfa_flags(run.join(lane), invariance), None
+                key = with_irt(key, irt)
         except BaseException:
             for other in (rest, item_lane, lane, inv_lane):
                 run.abandon(other)  # (threads before the lanes' BLAS limit is lifted; workers stopped)
             raise
-    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
+    if key is None:
+        key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
     check = None
     if opts.crosscheck:
         from psychometrics.pipeline.steps.crosscheck import crosscheck_step
