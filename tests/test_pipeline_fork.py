@@ -24,6 +24,22 @@ def test_result_comes_back_from_the_worker():
     np.testing.assert_array_equal(y, x * 2)
 
 
+def test_arrays_come_back_out_of_band_equal_aligned_and_writable():
+    """Large arrays travel beside the pickle (protocol 5, out of band): C- and Fortran-ordered, a strided
+    view (pickled in band), several dtypes and an empty one — equal, in their order, aligned and writable."""
+    rng = np.random.default_rng(1)
+    sent = {"c": rng.random((700, 300)), "f": np.asfortranarray(rng.random((300, 200))),
+            "view": rng.random((400, 400))[::3, 1::2], "ints": np.arange(100_001, dtype=np.int8),
+            "empty": np.zeros((0, 4)), "text": "x" * 10}
+    got = _fork.ForkedCall(lambda: sent).result()
+    assert got.keys() == sent.keys() and got["text"] == sent["text"]
+    for name in ("c", "f", "view", "ints", "empty"):
+        np.testing.assert_array_equal(got[name], sent[name])
+        assert got[name].dtype == sent[name].dtype
+        assert got[name].flags.aligned and got[name].flags.writeable, name
+    assert got["f"].flags.f_contiguous and got["c"].flags.c_contiguous
+
+
 def test_exception_is_raised_here_with_the_workers_traceback():
     def broken():
         raise KeyError("no such item")

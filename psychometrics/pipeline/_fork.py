@@ -23,6 +23,7 @@ import gc
 import os
 import pickle
 import signal
+import struct
 import sys
 import traceback
 from collections.abc import Callable
@@ -94,27 +95,20 @@ class ForkedCall:
         ended without a result."""
         if self.pid is None:
             raise WorkerLost("the worker process was stopped")
-        chunks = []
         with os.fdopen(self._fd, "rb", buffering=0) as pipe:
-            while True:
-                chunk = pipe.read(1 << 20)  # (blocking reads release the GIL)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            parts = _receive(pipe)
         _, status = os.waitpid(self.pid, 0)
         self.pid = None
-        data = b"".join(chunks)
-        if not data:
+        if parts is None:
             how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                    else f"exit status {os.WEXITSTATUS(status)}")
             raise WorkerLost(f"the worker process ended with {how} before sending its result")
-        kind, value = pickle.loads(data)  # (our own child's bytes, not a user's file)
+        kind, value = pickle.loads(parts[0], buffers=parts[1])  # (our own child's bytes, not a user's file)
         if kind == "error":
             raise value
         if kind == "unsent":
             raise WorkerLost(value)
         return value
-
 
     def cancel(self) -> None:
         """Stop the worker (SIGKILL) and reap it; its result is dropped."""
@@ -137,14 +131,60 @@ def _call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
         return "error", exc
 
 
+#: the message's head: the pickle's length and the number of out-of-band buffers, then each buffer's length
+_HEAD = struct.Struct("<QQ")
+_SIZE = struct.Struct("<Q")
+
+
 def _send(fd: int, payload: tuple[str, Any]) -> None:
+    """``payload`` pickled (protocol 5) with its large buffers — NumPy arrays' data — out of band: written
+    to the pipe as they are, and read on the other side each into a buffer of its own that the unpickled
+    arrays then use (one copy on each side instead of three: 0.3 s for the invariance ladder's 64 MB at
+    10⁵ rows)."""
+    buffers: list[Any] = []
     try:
-        data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(payload, protocol=5, buffer_callback=buffers.append)
+        raws = [b.raw() for b in buffers]  # (a buffer that is not contiguous raises: then all in band)
+    except BufferError:
+        data, raws = pickle.dumps(payload, protocol=5), []
     except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception: say which
         what = type(payload[1]).__name__
-        data = pickle.dumps(("unsent", f"the worker process could not send its {what} back ({type(exc).__name__}: "
-                                       f"{str(exc)[:200]})"))
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+        data, raws = pickle.dumps(("unsent", f"the worker process could not send its {what} back "
+                                             f"({type(exc).__name__}: {str(exc)[:200]})")), []
+    head = _HEAD.pack(len(data), len(raws)) + b"".join(_SIZE.pack(r.nbytes) for r in raws)
+    for part in (memoryview(head), memoryview(data), *raws):
+        while part:
+            part = part[os.write(fd, part):]
     os.close(fd)
+
+
+def _receive(pipe: Any) -> tuple[bytearray, list[bytearray]] | None:
+    """The pickle and its out-of-band buffers from :func:`_send`; None when the pipe ends first (the worker
+    ended without sending it all)."""
+    head = _read_exact(pipe, _HEAD.size)
+    if head is None:
+        return None
+    n_data, n_buffers = _HEAD.unpack(head)
+    sizes = _read_exact(pipe, _SIZE.size * n_buffers)
+    data = _read_exact(pipe, n_data)
+    if sizes is None or data is None:
+        return None
+    buffers = []
+    for (size,) in _SIZE.iter_unpack(sizes):
+        buf = _read_exact(pipe, size)
+        if buf is None:
+            return None
+        buffers.append(buf)
+    return data, buffers
+
+
+def _read_exact(pipe: Any, size: int) -> bytearray | None:
+    """``size`` bytes from the pipe into a new buffer (blocking reads release the GIL); None at its end."""
+    buf = bytearray(size)
+    view, got = memoryview(buf), 0
+    while got < size:
+        n = pipe.readinto(view[got:])
+        if not n:
+            return None
+        got += n
+    return buf

@@ -8,7 +8,7 @@ stderr only). Numbers are unrounded; NaN and infinities are ``null``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from psychometrics.cfa import CFAResult
     from psychometrics.report.context import Verdict
 
-__all__ = ["results_json", "FORMAT_VERSION"]
+__all__ = ["results_json", "sections_before_irt", "FORMAT_VERSION"]
 
 #: Version of the results.json layout (defined beside the reader that checks it).
 FORMAT_VERSION = RESULTS_FORMAT_VERSION
@@ -233,13 +233,10 @@ def _scoring(st: RunState) -> dict[str, Any]:
     return key
 
 
-def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
-    """The content of ``results.json`` (plain JSON types only)."""
-    scale = st.scale
-    out = {
-        "format_version": FORMAT_VERSION,
-        "scale": {"id": scale.id, "name": scale.name, "version": scale.version, "content_hash": scale.content_hash},
-        "summary": [to_jsonable(dataclasses.asdict(v)) for v in verdicts],
+def sections_before_irt(st: RunState) -> dict[str, Any]:
+    """The sections of ``results.json`` that read no step after validity (not the IRT step, the scoring key
+    or the verdicts), as plain JSON: ``validate`` builds them while the IRT step finishes in its worker."""
+    return to_jsonable({
         "data_quality": _data_quality(st),
         "items": st.items.to_dict(),
         "estimation": {"ordinal": bool(st.ordinal), "reason": st.ordinal_why, **st.estimation},
@@ -247,9 +244,25 @@ def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
         "efa": _efa(st),
         "cfa": _cfa(st),
         "invariance": _invariance(st),
-        "irt": _irt(st),
         "short_form": _short_form(st),
         "validity": _validity(st),
+    })
+
+
+def results_json(st: RunState, verdicts: Sequence[Verdict], early: Mapping[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    """The content of ``results.json`` (plain JSON types only). ``early``: :func:`sections_before_irt` of a
+    state with the same steps up to validity (built before; else built here)."""
+    scale = st.scale
+    e = sections_before_irt(st) if early is None else early
+    out = {
+        "format_version": FORMAT_VERSION,
+        "scale": {"id": scale.id, "name": scale.name, "version": scale.version, "content_hash": scale.content_hash},
+        "summary": [to_jsonable(dataclasses.asdict(v)) for v in verdicts],
+        **{k: e[k] for k in ("data_quality", "items", "estimation", "reliability", "efa", "cfa", "invariance")},
+        "irt": to_jsonable(_irt(st)),
+        "short_form": e["short_form"],
+        "validity": e["validity"],
         "scoring": _scoring(st),
         "diagnostics": [d.to_dict() for d in st.diagnostics],
         # one entry per cause, most urgent first; "diagnostics" holds indices into the list above
@@ -260,5 +273,6 @@ def results_json(st: RunState, verdicts: Sequence[Verdict]) -> dict[str, Any]:
         out["crosscheck"] = {"results": [r.to_dict() for r in st.crosscheck.results],
                              "notes": list(st.crosscheck.notes)}
     # every value plain JSON: to_jsonable returns new dicts and lists of str/int/bool/None/finite floats only
-    # (a json.dumps/json.loads round trip of the result gave the same values: 0.7 s at 10⁶ rows, issue 16)
-    return to_jsonable(out)
+    # (a json.dumps/json.loads round trip of the result gave the same values: 0.7 s at 10⁶ rows, issue 16);
+    # the early sections are that already (not walked again)
+    return {k: v if k in e else to_jsonable(v) for k, v in out.items()}

@@ -125,12 +125,13 @@ class Runner:
         lane.thread.start()
         return lane
 
-    def in_process(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> _Lane:
+    def in_process(self, name: str, fn: Callable[..., T], *args: Any, threads: bool = False, **kwargs: Any) -> _Lane:
         """Start step ``name`` in a forked worker process (:mod:`~psychometrics.pipeline._fork`: a core of
         its own, not the interpreter's lock; call it while no other lane of this run is running) and return
         at once; :meth:`join` it before using its result. A step whose worker cannot be started, or ends
         without its result, runs again in this process when joined (the same numbers; the lost worker is
-        recorded in the step's diagnostics)."""
+        recorded in the step's diagnostics). ``threads``: the step keeps its own threads in the worker
+        (:func:`~psychometrics._linalg.own_threads`; BLAS still one thread)."""
         from psychometrics._progress import hide_progress
         from psychometrics.pipeline._fork import ForkedCall
         from psychometrics.pipeline._prewarm import wait
@@ -142,6 +143,10 @@ class Runner:
 
         def work() -> tuple[Any, float, list]:
             hide_progress()
+            if threads:
+                from psychometrics._linalg import own_threads
+
+                own_threads()
             out, dt, caught = self._execute(name, fn, *args, **kwargs)
             return out, dt, [_Caught(w.category, str(w.message)) for w in caught]
 
@@ -381,7 +386,7 @@ def validate(
         prewarm(irt=bool(opts.irt))  # the later steps' imports on a thread while the data step reads (GIL-free parse)
     run = Runner(quiet, total=9 + bool(opts.irt) + bool(opts.crosscheck) + bool(opts.short_form))
     with _imports_frozen():
-        state = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
+        state, early = _run_steps(run, scale, data, opts, ordinal, ordinal_why, command, extra_provenance)
 
     def assemble() -> tuple[list[Verdict], dict[str, Any], str, dict[str, Any]]:
         from psychometrics.report.build import normalise_report, render_normalised
@@ -389,12 +394,14 @@ def validate(
         from psychometrics.report.validation import build_context
 
         verdicts = judge(state)
-        results = results_json(state, verdicts)
-        normalised = normalise_report(build_context(state, verdicts, title=title, subtitle=subtitle))
+        results = results_json(state, verdicts, early[0] if early else None)
+        normalised = normalise_report(build_context(state, verdicts, title=title, subtitle=subtitle,
+                                                    early=early[1] if early else None))
         results["report"] = normalised_to_json(normalised)  # `psychometrics report` re-renders from it
         return verdicts, results, render_normalised(normalised, template), normalised
 
-    verdicts, results, html, context = run.run("report", assemble)
+    with _imports_frozen():  # (again: now also the steps' results, alive through the report)
+        verdicts, results, html, context = run.run("report", assemble)
     if out is not None:
         _write(out, html, results, state, run)
         announce_replaced(replaced)
@@ -418,8 +425,9 @@ def _imports_frozen() -> Iterator[None]:
     """The objects alive when the steps start — modules, functions, classes: hundreds of thousands —
     out of the garbage collector's full passes while they run (``gc.freeze``; thawed after). Measured
     at 10⁵ rows: the main process spent 0.22 s in 409 collections, 3 of them full passes of 70–90 ms
-    over those objects; frozen, 0.11–0.15 s (cyclic garbage among them waits for the thaw). Left alone
-    when the caller froze objects itself."""
+    over those objects; frozen, 0.11–0.15 s (cyclic garbage among them waits for the thaw). The same
+    around the report step (its JSON and HTML containers set off a full pass: 0.13 s at 10⁵ rows on a
+    loaded machine). Left alone when the caller froze objects itself."""
     import gc
 
     if gc.get_freeze_count():
@@ -463,25 +471,48 @@ def _beside(opts: ValidationOptions, rows: int) -> tuple[bool, bool, bool]:
     return rest, irt, irt and WORKER_PROCESSES and fork_available()
 
 
+def _tables_now(fits: Mapping[str, Any]) -> None:
+    """The report's lazily computed tables of results already in, computed while the main thread waits for
+    the worker processes: the CFA fits' modification indices (``CFAResult.modification_indices``, a cached
+    property: ≈ 20 ms a fit at 10⁵ rows, otherwise in the serial report step). A fit that cannot give them
+    is left to the report, which computes them again and records why."""
+    for fit in fits.values():
+        try:
+            fit.modification_indices  # noqa: B018 - computed and cached on the result
+        except Exception:  # noqa: BLE001, S112 - the report's own attempt reports the error
+            continue
+
+
 def _invariance_rows(d: Any, opts: ValidationOptions) -> pd.Index:
     return d.analysed if opts.invariance_sample == "full" else d.validation
 
 
 # long: the steps' order and lanes in one place (which step waits for which is the point of reading it)
 def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts: ValidationOptions, ordinal: bool,
-               ordinal_why: str, command: str | None, extra_provenance: Mapping[str, Any] | None) -> RunState:
+               ordinal_why: str, command: str | None, extra_provenance: Mapping[str, Any] | None
+               ) -> tuple[RunState, tuple[dict[str, Any], dict[str, Any]] | None]:
     """Steps 1–8 in order (from :data:`CONCURRENT_STEPS_ROWS` rows the rest of the data step — and below
     :data:`CONCURRENT_STEPS_MAX_ROWS` item analysis and the IRT step, and with worker processes the
-    invariance step — beside the others); their results as the run state."""
+    invariance step — beside the others); their results as the run state, and the report's parts built
+    while the IRT step finished beside (:func:`_report_draft`; None when it ran in line)."""
     from contextlib import ExitStack
 
     from psychometrics._linalg import one_blas_thread_per_lane
     from psychometrics.pipeline.steps.irt import with_cfa_flags
+    from psychometrics.pipeline.steps.scoring import with_irt
 
     run.plan(["data quality", "item analysis", "reliability", "exploratory factor analysis",
               "confirmatory factor analysis", "measurement invariance"] + ["item response theory"] * bool(opts.irt)
              + ["short form"] * bool(opts.short_form) + ["validity", "scoring key"])
     first = run.run("data quality", load_scale_rows, data, scale, opts)
+
+    def state(irt: Any, key: Any, check: Any = None, prov: Mapping[str, Any] | None = None) -> RunState:
+        """The run state of the steps so far (``irt``: the IRT step's or None; ``key``: the scoring key)."""
+        return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
+                        reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
+                        scoring_key=key, provenance={} if prov is None else prov, runner_diagnostics=tuple(run.diagnostics),
+                        crosscheck=check, irt=irt, short_form=short)
+
     rest_beside, irt_beside, processes = _beside(opts, first.work.items.shape[0])
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
     d: Any = first  # until the data step's second part is in: its first part (the same samples)
@@ -495,7 +526,8 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     with pinned:
         lane = inv_lane = None
         if processes:  # (forked before any other thread of the run starts: no lock of theirs held in a worker)
-            lane = run.in_process("item response theory", irt_step, work, scale, opts)
+            # (the longest lane: its own threads take a larger share of the cores, and the cores the others leave)
+            lane = run.in_process("item response theory", irt_step, work, scale, opts, threads=True)
             inv_lane = run.in_process("measurement invariance", invariance_step, work, _invariance_rows(d, opts),
                                       scale, opts, ordinal, est, ordinal_rows=d.ordinal_rows() if ordinal else None)
         rest = run.beside("data quality", finish_data, first, data, scale, opts,
@@ -546,27 +578,46 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
                 from psychometrics.pipeline._prewarm import import_later
 
                 import_later()  # (the report's modules while the workers finish: this process would only wait)
+                _tables_now(cfa.fits)
             if inv_lane is not None:
                 invariance, inv_lane = run.join(inv_lane), None
             if item_lane is not None:
                 items, item_lane = run.join(item_lane), None
-            if lane is not None:
+            key = early = None
+            if lane is not None:  # while the IRT step finishes: the scoring key (its calibrations added when in,
+                # with_irt) and the report's parts that read no later step (the same as built after it)
+                key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, None,
+                              validity.scores)
+                early = _report_draft(state(None, key))
                 irt, lane = with_cfa_flags(run.join(lane), invariance), None
+                key = with_irt(key, irt)
         except BaseException:
             for other in (rest, item_lane, lane, inv_lane):
                 run.abandon(other)  # (threads before the lanes' BLAS limit is lifted; workers stopped)
             raise
-    key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
+    if key is None:
+        key = run.run("scoring key", scoring_step, work, scale, reliability, invariance, opts, irt, validity.scores)
     check = None
     if opts.crosscheck:
         from psychometrics.pipeline.steps.crosscheck import crosscheck_step
 
         check = run.run("cross-check (semopy, factor_analyzer)", crosscheck_step, work.items, d.calibration,
                         d.validation, efa, cfa, opts)
-    return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
-                    reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
-                    scoring_key=key, provenance=provenance(scale, d.responses, opts, command, extra_provenance),
-                    runner_diagnostics=tuple(run.diagnostics), crosscheck=check, irt=irt, short_form=short)
+    return state(irt, key, check, provenance(scale, d.responses, opts, command, extra_provenance)), early
+
+
+def _report_draft(state: RunState) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """results.json's sections and the report context's parts that read no step after validity
+    (``results_json.sections_before_irt``, ``report.validation.parts_before_irt``): built while the main
+    thread waits for the IRT step (≈ 0.2 s of the serial report step at 10⁵ rows). None if building them
+    fails: the report step builds them again and fails there, as without the draft."""
+    from psychometrics.pipeline.results_json import sections_before_irt
+    from psychometrics.report.validation import parts_before_irt
+
+    try:
+        return sections_before_irt(state), parts_before_irt(state)
+    except Exception:  # noqa: BLE001 - the report step's own attempt raises it where the run expects it
+        return None
 
 
 def _write(out: Path, html: str, results: dict[str, Any], state: RunState, run: Runner) -> None:

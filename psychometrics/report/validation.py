@@ -29,25 +29,38 @@ from psychometrics.report.sections.scoring import scoring_section
 from psychometrics.report.sections.shortform import short_form_part
 from psychometrics.report.sections.summary import summary_section
 
-__all__ = ["build_context", "render_validation_report"]
+__all__ = ["build_context", "parts_before_irt", "render_validation_report"]
 
 
-def build_context(run: ValidationRun, verdicts: Sequence[Verdict], *, title: str | None = None,
-                  subtitle: str | None = None) -> dict[str, Any]:
-    """The report context (:class:`~psychometrics.report.context.ReportContext`) of ``run``.
-
-    ``verdicts`` are the executive summary's (the pipeline judges them); ``title`` and
-    ``subtitle`` default to the scale's name and the samples.
-    """
-    scale, d, opts = run.scale, run.data, run.options
+def parts_before_irt(run: ValidationRun) -> dict[str, Any]:
+    """The parts of the report context that read no step after validity (not the IRT step, the scoring key
+    or the verdicts): the pipeline builds them while the IRT step finishes in its worker process."""
     review = item_review(run)
     parts = {"Item Analysis": item_analysis_part(run, review), "Reliability": reliability_part(run),
              "Exploratory Factor Analysis": efa_part(run), "Confirmatory Factor Analysis": cfa_part(run),
              "Measurement Invariance": invariance_part(run)}
-    if run.irt is not None:
-        parts["Item Response Theory"] = irt_part(run)
     if getattr(run, "short_form", None) is not None:
         parts["Short Form"] = short_form_part(run.short_form)
+    return {"review": review, "parts": parts, "scale": scale_info(run.scale), "content": content_section(run.scale),
+            "data_quality": data_quality_section(run), "relations": relations_section(run)}
+
+
+def build_context(run: ValidationRun, verdicts: Sequence[Verdict], *, title: str | None = None,
+                  subtitle: str | None = None, early: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report context (:class:`~psychometrics.report.context.ReportContext`) of ``run``.
+
+    ``verdicts`` are the executive summary's (the pipeline judges them); ``title`` and
+    ``subtitle`` default to the scale's name and the samples. ``early``: :func:`parts_before_irt`
+    of a run with the same steps up to validity (built before; else built here).
+    """
+    scale, d, opts = run.scale, run.data, run.options
+    e = parts_before_irt(run) if early is None else early
+    parts = dict(e["parts"])
+    short = parts.pop("Short Form", None)  # (after the IRT part)
+    if run.irt is not None:
+        parts["Item Response Theory"] = irt_part(run)
+    if short is not None:
+        parts["Short Form"] = short
     if run.crosscheck is not None:
         parts["Independent Cross-Check"] = crosscheck_part(run.crosscheck)
     cites = cited_in(v.reference for v in verdicts) | ALWAYS_CITED
@@ -59,12 +72,12 @@ def build_context(run: ValidationRun, verdicts: Sequence[Verdict], *, title: str
         "title": title or f"Validation of the {scale.name}",
         "subtitle": subtitle or (f"{n_an} respondents: calibration (n = {n_cal}) and validation (n = {n_val}) "
                                  f"samples; seed {opts.seed}"),
-        "scale": scale_info(scale),
-        "summary": summary_section(run, verdicts, review),
-        "content": content_section(scale),
-        "data_quality": data_quality_section(run),
+        "scale": e["scale"],
+        "summary": summary_section(run, verdicts, e["review"]),
+        "content": e["content"],
+        "data_quality": e["data_quality"],
         "internal_structure": {"subsections": subsections},
-        "relations": relations_section(run),
+        "relations": e["relations"],
         "scoring": scoring_section(run),
         "provenance": dict(run.provenance),
         "references": reference_list(cites),

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from psychometrics.scale import Scale
     from psychometrics.scoring import ScoreResult, ScoringKey
 
-__all__ = ["scoring_step"]
+__all__ = ["scoring_step", "with_irt"]
 
 
 @single_thread_blas  # as the validity step: thin products over all rows
@@ -27,16 +27,23 @@ def scoring_step(work: Responses, scale: Scale, reliability: ReliabilityStep, in
 
     ``scores``: the validity step's ``score(scale, work)``, reused for the key's n and norms instead of
     scoring every row again (the same numbers: ``ScoringKey.build(scores=...)``)."""
-    import dataclasses
-
     from psychometrics.scoring import ScoringKey
 
     key = ScoringKey.build(scale, work, reliability=reliability.result, invariance=_invariance_entry(
         work, invariance, opts), norms=True, description=(f"all {len(work.items)} respondents analysed by "
                                                           f"psychometrics validate (data {Path(str(work.source)).name})"),
         coefficient="omega_total", scores=scores)
-    if irt is None or not irt.calibrations:
+    return key if irt is None else with_irt(key, irt)
+
+
+def with_irt(key: ScoringKey, irt: IRTStep) -> ScoringKey:
+    """The key with the IRT step's GRM calibrations and sum-score → EAP tables of every score (unchanged
+    without calibrations): what :func:`scoring_step` adds given ``irt`` — for a key built while the IRT
+    step still ran in its worker process."""
+    if not irt.calibrations:
         return key
+    import dataclasses
+
     from psychometrics.irt.keyio import calibration_to_key
 
     entry = {sid: calibration_to_key(cal, irt.sum_scores.get(sid)) for sid, cal in irt.calibrations.items()}
