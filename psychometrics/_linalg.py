@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "all_core_blas", "blas_controller",
-           "one_blas_thread_per_lane", "in_lane", "own_threads", "usable_cores"]
+           "one_blas_thread_per_lane", "in_lane", "usable_cores"]
 
 #: threadpoolctl's limits are process-wide: while steps run on several threads (lanes) BLAS keeps one
 #: thread (:func:`one_blas_thread_per_lane`) and the per-region helpers must not change it under the other
@@ -31,8 +31,6 @@ __all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "all_
 _PIN_LOCK = threading.Lock()
 _pinned = 0
 _pin_limiter: Any = None
-#: a forked pipeline worker whose step keeps its own threads (:func:`own_threads`; never set in the main process)
-_own_threads = False
 
 
 def cov2cor(c: np.ndarray) -> np.ndarray:
@@ -179,21 +177,8 @@ def usable_cores() -> int:
 def in_lane() -> bool:
     """Whether pipeline steps run concurrently (inside :func:`one_blas_thread_per_lane`): then a step keeps
     to its one thread too — the other lane has the other core, and a second thread of its own would
-    only add its memory (the IRT step's two concurrent calibrations or DIF tasks at 10⁶ rows). Not in a
-    worker process that :func:`own_threads` marks: there the step's threads are its own."""
-    return _pinned > 0 and not _own_threads
-
-
-def own_threads() -> None:
-    """Mark this process as a pipeline worker whose step may use its own threads (:func:`in_lane` is False
-    from here; BLAS keeps the one thread it was forked with).
-
-    For the longest step of a run forked into a process of its own (``pipeline.run``: the IRT step below
-    500,000 rows): beside the other lanes its threads get a larger share of the cores from the operating
-    system, and once they have ended it uses the cores they leave. The numbers do not depend on the
-    thread count (``irt._engine.worker_threads``). Called in the forked child only, before the step."""
-    global _own_threads
-    _own_threads = True
+    only add its memory (the IRT step's two concurrent calibrations or DIF tasks at 10⁶ rows)."""
+    return _pinned > 0
 
 
 @contextmanager

@@ -69,20 +69,3 @@ def test_blas_controller_sees_scipys_blas_without_scipy_optimize():
     assert out.returncode == 0, out.stderr[-2000:]
     same, count = out.stdout.split()
     assert same == "True" and int(count) >= 1
-
-
-def test_own_threads_leaves_the_lane_but_keeps_one_blas_thread(monkeypatch):
-    """A forked worker marked by ``own_threads`` (the pipeline's IRT worker): its step's own threads are its
-    own again (``in_lane`` False, so ``irt._engine.worker_threads`` gives the usable cores), while BLAS keeps
-    the one thread the lanes pinned (``all_core_blas`` still changes nothing)."""
-    from psychometrics.irt._engine import MAX_THREADS, worker_threads
-
-    monkeypatch.setattr(_linalg, "_own_threads", False)  # (the flag is process-wide: restored after the test)
-    controller = _linalg.blas_controller()
-    with _linalg.one_blas_thread_per_lane():
-        assert _linalg.in_lane() and worker_threads() == 1
-        _linalg.own_threads()
-        assert not _linalg.in_lane()
-        assert worker_threads() == max(1, min(MAX_THREADS, _linalg.usable_cores()))
-        with _linalg.all_core_blas():
-            assert set(_blas_threads(controller.info())) == {1}

@@ -125,13 +125,12 @@ class Runner:
         lane.thread.start()
         return lane
 
-    def in_process(self, name: str, fn: Callable[..., T], *args: Any, threads: bool = False, **kwargs: Any) -> _Lane:
+    def in_process(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> _Lane:
         """Start step ``name`` in a forked worker process (:mod:`~psychometrics.pipeline._fork`: a core of
         its own, not the interpreter's lock; call it while no other lane of this run is running) and return
         at once; :meth:`join` it before using its result. A step whose worker cannot be started, or ends
         without its result, runs again in this process when joined (the same numbers; the lost worker is
-        recorded in the step's diagnostics). ``threads``: the step keeps its own threads in the worker
-        (:func:`~psychometrics._linalg.own_threads`; BLAS still one thread)."""
+        recorded in the step's diagnostics)."""
         from psychometrics._progress import hide_progress
         from psychometrics.pipeline._fork import ForkedCall
         from psychometrics.pipeline._prewarm import wait
@@ -143,10 +142,6 @@ class Runner:
 
         def work() -> tuple[Any, float, list]:
             hide_progress()
-            if threads:
-                from psychometrics._linalg import own_threads
-
-                own_threads()
             out, dt, caught = self._execute(name, fn, *args, **kwargs)
             return out, dt, [_Caught(w.category, str(w.message)) for w in caught]
 
@@ -526,8 +521,7 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     with pinned:
         lane = inv_lane = None
         if processes:  # (forked before any other thread of the run starts: no lock of theirs held in a worker)
-            # (the longest lane: its own threads take a larger share of the cores, and the cores the others leave)
-            lane = run.in_process("item response theory", irt_step, work, scale, opts, threads=True)
+            lane = run.in_process("item response theory", irt_step, work, scale, opts)
             inv_lane = run.in_process("measurement invariance", invariance_step, work, _invariance_rows(d, opts),
                                       scale, opts, ordinal, est, ordinal_rows=d.ordinal_rows() if ordinal else None)
         rest = run.beside("data quality", finish_data, first, data, scale, opts,
