@@ -209,3 +209,38 @@ def test_quiet_warnings_in_a_threaded_task_silences_only_its_block():
             warnings.warn("dropped", DataQualityWarning, stacklevel=1)
         warnings.warn("kept", DataQualityWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["kept"]
+
+
+@pytest.mark.skipif(not importlib.import_module("psychometrics.pipeline._fork").fork_supported(),
+                    reason="the total's process needs fork (Linux)")
+def test_total_apart_gives_the_step_in_one_process_also_when_its_process_is_lost(monkeypatch):
+    """``total_apart`` (the pipeline's IRT worker: the total score's calibration in a forked process while the
+    subscales' work runs): calibrations, tables, DIF, notes and diagnostics in the order of the step in one
+    process, bit for bit — also when that process dies (the total is then calibrated here)."""
+    import os
+
+    scale = Scale.from_yaml(ROOT / "scales" / "mentorship_supportiveness.yaml")
+    df = simulate_study(load_study(default_study_path()), n=500, seed=3)
+    items = df[list(scale.item_ids)].astype(float)
+    work = SimpleNamespace(items=items, group=df["career_stage"].astype(str).rename("career_stage"))
+    opts = merge_options(None, {"group": "career_stage"}, None)
+    one = step.irt_step(work, scale, opts)
+    apart = step.irt_step(work, scale, opts, total_apart=True)
+    here, alone = os.getpid(), step._total_alone
+
+    def dies_apart(*args):  # (in the forked process only: there it ends without a result)
+        if os.getpid() != here:
+            os._exit(3)
+        return alone(*args)
+
+    monkeypatch.setattr(step, "_total_alone", dies_apart)
+    lost = step.irt_step(work, scale, opts, total_apart=True)
+    assert list(one.calibrations) == [s.id for s in scale.subscales] + ["total"]
+    for other in (apart, lost):
+        assert other.notes == one.notes and other.diagnostics == one.diagnostics
+        assert list(other.calibrations) == list(one.calibrations)
+        for sid, cal in one.calibrations.items():
+            pd.testing.assert_frame_equal(other.calibrations[sid].parameters, cal.parameters, check_exact=True)
+            pd.testing.assert_frame_equal(other.sum_scores[sid], one.sum_scores[sid], check_exact=True)
+            assert other.marginal_reliability[sid] == one.marginal_reliability[sid]
+        pd.testing.assert_frame_equal(other.dif, one.dif, check_exact=True)

@@ -521,7 +521,8 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
     with pinned:
         lane = inv_lane = None
         if processes:  # (forked before any other thread of the run starts: no lock of theirs held in a worker)
-            lane = run.in_process("item response theory", irt_step, work, scale, opts)
+            # (the step's total-score calibration in a process of its own too: the longest lane, split in two)
+            lane = run.in_process("item response theory", irt_step, work, scale, opts, total_apart=True)
             inv_lane = run.in_process("measurement invariance", invariance_step, work, _invariance_rows(d, opts),
                                       scale, opts, ordinal, est, ordinal_rows=d.ordinal_rows() if ordinal else None)
         rest = run.beside("data quality", finish_data, first, data, scale, opts,

@@ -6,7 +6,7 @@ CFA-based non-invariance). Failures are notes, never errors. Nothing here is ran
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -25,16 +25,19 @@ __all__ = ["irt_step", "with_cfa_flags"]
 
 @single_thread_blas  # many small matrix products: one BLAS thread (threaded hand-off cost up to 8×)
 def irt_step(work: Responses, scale: Scale, opts: ValidationOptions,
-             invariance: InvarianceStep | None = None) -> IRTStep:
+             invariance: InvarianceStep | None = None, total_apart: bool = False) -> IRTStep:
     """GRM calibrations (21-point Gauss–Hermite quadrature) of the analysed rows.
 
     The DIF table's last column, ``cfa_non_invariant``, comes from the CFA-based invariance step:
     without ``invariance`` (the step running beside it) it is added later by :func:`with_cfa_flags`.
+    ``total_apart``: the total score's calibration — the step's largest single part — in a process of its
+    own (forked: :mod:`~psychometrics.pipeline._fork`) while this one does the subscales' work; for the
+    step in a worker process of its own (``pipeline.run``). The same numbers, notes and diagnostics.
     """
     from psychometrics.irt._data import shared_category_codes
 
     with shared_category_codes():  # each item's answers coded once for the whole step
-        out = _irt_step(work, scale, opts)
+        out = _irt_step(work, scale, opts, total_apart)
     return out if invariance is None else with_cfa_flags(out, invariance)
 
 
@@ -51,32 +54,37 @@ def with_cfa_flags(step: IRTStep, invariance: InvarianceStep) -> IRTStep:
     return dataclasses.replace(step, dif=dif)
 
 
-def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions) -> IRTStep:
+# long: the step's parts in the order of their notes (subscales, the total, then DIF, bifactor and fit)
+def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, total_apart: bool = False) -> IRTStep:
     from psychometrics.irt import calibrate, eap_scores, information, marginal_reliability, sum_score_table
     from psychometrics.irt.fit import item_fit
     from psychometrics.irt.scores import THETA_GRID
 
     items = work.items
     scores: list[tuple[str, list[str]]] = [(s.id, list(scale.items_of(s.id))) for s in scale.subscales]
-    if len(scores) > 1:
-        scores.append(("total", list(items.columns)))
+    total = ("total", list(items.columns)) if len(scores) > 1 else None
+    # the total's calibration apart (it reads only its own rows) while the subscales' work runs here
+    total_call = _total_apart(calibrate, items, total) if total_apart and total is not None else None
     cals: dict[str, Any] = {}
     pats: dict[str, Any] = {}  # large n: the distinct patterns of each subscale with their counts
     fits: dict[str, pd.DataFrame] = {}
     tables: dict[str, pd.DataFrame] = {}
     infos: dict[str, pd.DataFrame] = {}
     rel: dict[str, float] = {}
-    notes: list[str] = []
+    notes: list[str] = []  # the calibrations' (the subscales' in order, then the total's) ...
     diags: list[Diagnostic] = []
-    done = _calibrations(calibrate, items, [(sid, ids) for sid, ids in scores if len(ids) >= 3])
-    for sid, ids in scores:
+    later: list[str] = []  # ... then DIF's, bifactor's and fit's
+    later_diags: list[Diagnostic] = []
+
+    def take(sid: str, ids: list[str], done: dict[str, tuple]) -> None:
+        """A score's calibration (or why there is none) with its tables, information and S-X² fit."""
         if len(ids) < 3:
             notes.append(f"{sid}: {len(ids)} item(s); an IRT calibration needs at least three.")
-            continue
+            return
         cal, caught = done[sid]
         if isinstance(cal, PsychometricsError):
             notes.append(f"{sid}: the GRM could not be calibrated ({why(cal)}).")
-            continue
+            return
         _record(caught, diags, sid)
         cals[sid] = cal
         # a method change above a size threshold (the SEs' information from a subsample) is shown in the report
@@ -90,19 +98,66 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions) -> IRTStep
                 fits[sid] = item_fit(cal, data, weights=weights)
             except PsychometricsError as exc:
                 notes.append(f"{sid}: S-X² item fit not computed ({why(exc)}).")
+
+    done = _calibrations(calibrate, items, [(sid, ids) for sid, ids in scores if len(ids) >= 3])
+    for sid, ids in scores:
+        take(sid, ids, done)
     from psychometrics._progress import progress
 
     n_lr = len(scale.subscales) if opts.group is not None and work.group is not None else 0
     with progress("item response theory: LR DIF and bifactor", n_lr + 1) as advance:
-        dif, lr = _dif_and_lr_dif(work, scale, opts, cals, notes, diags, eap_scores, pats, advance)
+        # (the subscales' only: neither reads the total's calibration)
+        dif, lr = _dif_and_lr_dif(work, scale, opts, cals, later, later_diags, eap_scores, pats, advance)
         if dif is not None and lr:
             dif = _merge_lr(dif, lr)
-        bifactor = _bifactor(items, scale, notes, diags) if opts.irt_bifactor else None
+        bifactor = _bifactor(items, scale, later, later_diags) if opts.irt_bifactor else None
         advance(1)
-    m2, ld = _global_and_local_fit(items, cals, notes, pats)
+    m2, ld = _global_and_local_fit(items, cals, later, pats)
+    if total is not None:
+        take(*total, _total_result(total_call, calibrate, items, total))
     return IRTStep(calibrations=cals, item_fit=fits, sum_scores=tables, information=infos, marginal_reliability=rel,
-                   dif=dif, lr_dif=lr, bifactor=bifactor, notes=tuple(notes), diagnostics=tuple(diags),
-                   global_fit=m2, local_dependence=ld)
+                   dif=dif, lr_dif=lr, bifactor=bifactor, notes=tuple(notes + later),
+                   diagnostics=tuple(diags + later_diags), global_fit=m2, local_dependence=ld)
+
+
+class _Warned(NamedTuple):
+    """A recorded warning as it comes back from the total's process (the class and the text: what
+    :func:`_record` reads)."""
+
+    category: type
+    message: str
+
+
+def _total_alone(calibrate: Any, items: pd.DataFrame, total: tuple[str, list[str]]) -> dict[str, tuple]:
+    """:func:`_calibrations` of the total only, its warnings as :class:`_Warned` (sent back from a process)."""
+    return {sid: (cal, [_Warned(w.category, str(w.message)) for w in caught])
+            for sid, (cal, caught) in _calibrations(calibrate, items, [total]).items()}
+
+
+def _total_apart(calibrate: Any, items: pd.DataFrame, total: tuple[str, list[str]]) -> Any:
+    """The total's calibration started in a forked process (``pipeline._fork.ForkedCall``), or None where
+    no process can be forked now (another library's thread running, not Linux, no process to be had)."""
+    from psychometrics.pipeline._fork import ForkedCall, fork_available
+
+    if not fork_available():
+        return None
+    try:
+        return ForkedCall(_total_alone, calibrate, items, total)
+    except OSError:
+        return None
+
+
+def _total_result(call: Any, calibrate: Any, items: pd.DataFrame, total: tuple[str, list[str]]) -> dict[str, tuple]:
+    """The total's calibration from its process; computed here if there was none or it was lost (killed,
+    out of memory: the same numbers)."""
+    from psychometrics.pipeline._fork import WorkerLost
+
+    if call is not None:
+        try:
+            return call.result()
+        except WorkerLost:
+            pass
+    return _total_alone(calibrate, items, total)
 
 
 #: from this many analysed rows the subscale calibrations run on ``irt._engine.worker_threads()`` threads
@@ -129,6 +184,8 @@ def _calibrations(calibrate: Any, items: pd.DataFrame, todo: list[tuple[str, lis
     workers = _threads() if len(subs) > 1 and len(items) >= _CONCURRENT_ROWS else 1
     out: dict[str, tuple] = {}
     for part, threads in ((subs, workers), (rest, 1)):
+        if not part:
+            continue
         tasks = [lambda ids=ids: calibrate(items, ids, "grm") for _, ids in part]
         for (sid, _), (cal, exc, caught) in zip(part, _run_tasks(tasks, threads)):
             out[sid] = (cal if exc is None else exc, caught)
