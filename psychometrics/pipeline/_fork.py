@@ -141,12 +141,13 @@ def _send(fd: int, payload: tuple[str, Any]) -> None:
     to the pipe as they are, and read on the other side each into a buffer of its own that the unpickled
     arrays then use (one copy on each side instead of three: 0.3 s for the invariance ladder's 64 MB at
     10⁵ rows)."""
-    buffers: list[Any] = []
     try:
+        buffers: list[Any] = []
         data = pickle.dumps(payload, protocol=5, buffer_callback=buffers.append)
-        raws = [b.raw() for b in buffers]  # (a buffer that is not contiguous raises: then all in band)
-    except BufferError:
-        data, raws = pickle.dumps(payload, protocol=5), []
+        try:
+            raws = [b.raw() for b in buffers]
+        except BufferError:  # (a buffer that is not contiguous: then everything in band)
+            data, raws = pickle.dumps(payload, protocol=5), []
     except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception: say which
         what = type(payload[1]).__name__
         data, raws = pickle.dumps(("unsent", f"the worker process could not send its {what} back "

@@ -505,8 +505,8 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
         """The run state of the steps so far (``irt``: the IRT step's or None; ``key``: the scoring key)."""
         return RunState(scale=scale, options=opts, ordinal=ordinal, ordinal_why=ordinal_why, data=d, items=items,
                         reliability=reliability, efa=efa, cfa=cfa, invariance=invariance, validity=validity,
-                        scoring_key=key, provenance={} if prov is None else prov, runner_diagnostics=tuple(run.diagnostics),
-                        crosscheck=check, irt=irt, short_form=short)
+                        scoring_key=key, provenance={} if prov is None else prov, crosscheck=check, irt=irt,
+                        short_form=short, runner_diagnostics=tuple(run.diagnostics))
 
     rest_beside, irt_beside, processes = _beside(opts, first.work.items.shape[0])
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
