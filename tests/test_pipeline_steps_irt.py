@@ -213,6 +213,7 @@ def test_quiet_warnings_in_a_threaded_task_silences_only_its_block():
 
 @pytest.mark.skipif(not importlib.import_module("psychometrics.pipeline._fork").fork_supported(),
                     reason="the total's process needs fork (Linux)")
+@pytest.mark.filterwarnings("ignore::psychometrics.exceptions.DataQualityWarning")  # (S-X² at n = 500: the step's own)
 def test_total_apart_gives_the_step_in_one_process_also_when_its_process_is_lost(monkeypatch):
     """``total_apart`` (the pipeline's IRT worker: the total score's calibration in a forked process while the
     subscales' work runs): calibrations, tables, DIF, notes and diagnostics in the order of the step in one
