@@ -135,3 +135,27 @@ def test_a_step_whose_result_cannot_be_sent_runs_here():
 
     assert runner.join(runner.in_process("step", step)) == "ran here"
     assert "could not send its tuple back (TypeError: cannot pickle 'generator'" in runner.diagnostics[0].message
+
+
+def test_a_worker_ends_with_the_process_that_forked_it(tmp_path):
+    """A process that forked a worker and is then gone (killed, or a worker stopped while its own worker
+    runs — the IRT worker's total-score process): the worker is killed with it, not left computing."""
+    import subprocess
+    import sys
+
+    script = ("import os, sys, time\nfrom psychometrics.pipeline import _fork\n"
+              "call = _fork.ForkedCall(time.sleep, 60)\nprint(call.pid, flush=True)\nos._exit(0)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    pid = int(out.stdout.split()[0])
+
+    def running() -> bool:
+        try:  # (a killed orphan may linger as a zombie until its new parent reaps it)
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except FileNotFoundError:
+            return False
+
+    t = time.perf_counter()
+    while running() and time.perf_counter() - t < 10:
+        time.sleep(0.05)
+    assert not running()

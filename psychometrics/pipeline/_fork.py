@@ -63,6 +63,7 @@ class ForkedCall:
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         read, write = os.pipe()
+        parent = os.getpid()
         # The parent's objects into the collector's permanent generation for the fork: a collection in the
         # child would otherwise write to every tracked object's header and copy all their pages. (Left
         # there in the parent too if it had frozen objects already: one thaw, by whoever froze first.)
@@ -80,6 +81,7 @@ class ForkedCall:
             code = 1
             try:
                 os.close(read)
+                _end_with(parent)
                 _send(write, _call(fn, args, kwargs))
                 code = 0
             finally:
@@ -121,6 +123,25 @@ class ForkedCall:
         os.waitpid(self.pid, 0)
         os.close(self._fd)
         self.pid = None
+
+
+def _end_with(parent: int) -> None:
+    """In the child: be killed when the process that forked it ends (Linux ``prctl(PR_SET_PDEATHSIG,
+    SIGKILL)``) — a main process killed, or a worker stopped while its own worker runs — instead of
+    computing on as an orphan; leave at once if it has ended already. Without ``prctl`` nothing changes."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc / no prctl
+        return
+    if os.getppid() != parent:  # (the parent ended before the call: no signal will come)
+        os._exit(1)
+
+
+#: Linux prctl option: the signal the calling process gets when its parent ends
+_PR_SET_PDEATHSIG = 1
 
 
 def _call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
