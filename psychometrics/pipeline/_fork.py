@@ -26,10 +26,23 @@ import signal
 import struct
 import sys
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
-__all__ = ["fork_supported", "fork_available", "ForkedCall", "WorkerLost"]
+__all__ = ["fork_supported", "fork_available", "ForkedCall", "WorkerLost", "SentWarning", "sendable"]
+
+
+class SentWarning(NamedTuple):
+    """A warning recorded in a worker process as it is sent back: its class and its text (what the pipeline
+    keeps of a recorded warning; ``warnings.WarningMessage`` itself may hold objects that do not pickle)."""
+
+    category: type[Warning]
+    message: str
+
+
+def sendable(caught: Iterable[Any]) -> list[SentWarning]:
+    """Recorded warnings (``warnings.WarningMessage``) as :class:`SentWarning` tuples, to return from a worker."""
+    return [SentWarning(w.category, str(w.message)) for w in caught]
 
 
 class WorkerLost(RuntimeError):

@@ -132,7 +132,7 @@ class Runner:
         without its result, runs again in this process when joined (the same numbers; the lost worker is
         recorded in the step's diagnostics)."""
         from psychometrics._progress import hide_progress
-        from psychometrics.pipeline._fork import ForkedCall
+        from psychometrics.pipeline._fork import ForkedCall, sendable
         from psychometrics.pipeline._prewarm import wait
 
         self._reserve(name)
@@ -143,7 +143,7 @@ class Runner:
         def work() -> tuple[Any, float, list]:
             hide_progress()
             out, dt, caught = self._execute(name, fn, *args, **kwargs)
-            return out, dt, [_Caught(w.category, str(w.message)) for w in caught]
+            return out, dt, sendable(caught)
 
         try:
             lane.call = ForkedCall(work)
@@ -248,13 +248,6 @@ class Runner:
         if self.console is not None:
             note = " [dim](beside the other steps)[/]" if beside else ""
             self.console.print(f" [green]done[/] [dim]{dt:.2f} s[/]{note}")
-
-
-class _Caught:
-    """A recorded warning's category and text (what :meth:`Runner._end` keeps; sent back by a worker process)."""
-
-    def __init__(self, category: type[Warning], message: str) -> None:
-        self.category, self.message = category, message
 
 
 class _Lane:

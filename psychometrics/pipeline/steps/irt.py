@@ -6,7 +6,7 @@ CFA-based non-invariance). Failures are notes, never errors. Nothing here is ran
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -123,18 +123,12 @@ def _irt_step(work: Responses, scale: Scale, opts: ValidationOptions, total_apar
                    diagnostics=tuple(diags + later_diags), global_fit=m2, local_dependence=ld)
 
 
-class _Warned(NamedTuple):
-    """A recorded warning as it comes back from the total's process (the class and the text: what
-    :func:`_record` reads)."""
-
-    category: type
-    message: str
-
-
 def _total_alone(calibrate: Any, items: pd.DataFrame, total: tuple[str, list[str]]) -> dict[str, tuple]:
-    """:func:`_calibrations` of the total only, its warnings as :class:`_Warned` (sent back from a process)."""
-    return {sid: (cal, [_Warned(w.category, str(w.message)) for w in caught])
-            for sid, (cal, caught) in _calibrations(calibrate, items, [total]).items()}
+    """:func:`_calibrations` of the total only, its warnings as ``pipeline._fork.SentWarning`` tuples (what
+    :func:`_record` reads; sent back from a process)."""
+    from psychometrics.pipeline._fork import sendable
+
+    return {sid: (cal, sendable(caught)) for sid, (cal, caught) in _calibrations(calibrate, items, [total]).items()}
 
 
 def _total_apart(calibrate: Any, items: pd.DataFrame, total: tuple[str, list[str]]) -> Any:
@@ -151,16 +145,14 @@ def _total_apart(calibrate: Any, items: pd.DataFrame, total: tuple[str, list[str
 
 
 def _total_result(call: Any, calibrate: Any, items: pd.DataFrame, total: tuple[str, list[str]]) -> dict[str, tuple]:
-    """The total's calibration from its process; computed here if there was none or it was lost (killed,
+    """The total's calibration from its process (``call``); computed here if that process was lost (killed,
     out of memory: the same numbers)."""
     from psychometrics.pipeline._fork import WorkerLost
 
-    if call is not None:
-        try:
-            return call.result()
-        except WorkerLost:
-            pass
-    return _total_alone(calibrate, items, total)
+    try:
+        return call.result()
+    except WorkerLost:
+        return _total_alone(calibrate, items, total)
 
 
 #: from this many analysed rows the subscale calibrations run on ``irt._engine.worker_threads()`` threads
