@@ -9,7 +9,8 @@ One implementation each of:
   operations (a context manager and a decorator);
 * :func:`all_core_blas` — the cores back for one large product inside such a region;
 * :func:`one_blas_thread_per_lane` — one BLAS thread everywhere while pipeline steps run
-  concurrently (one core per thread; the two helpers above do nothing inside it).
+  concurrently (one core per thread; the two helpers above do nothing inside it);
+* :func:`side_thread` — a second thread for independent work while this process has a core to spare.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["cov2cor", "smc", "pairwise_correlation", "single_thread_blas", "all_core_blas", "blas_controller",
-           "one_blas_thread_per_lane", "in_lane", "usable_cores"]
+           "one_blas_thread_per_lane", "in_lane", "usable_cores", "side_thread"]
 
 #: threadpoolctl's limits are process-wide: while steps run on several threads (lanes) BLAS keeps one
 #: thread (:func:`one_blas_thread_per_lane`) and the per-region helpers must not change it under the other
@@ -207,3 +208,26 @@ def one_blas_thread_per_lane() -> Iterator[None]:
             if _pinned == 0 and _pin_limiter is not None:
                 limiter, _pin_limiter = _pin_limiter, None
                 limiter.restore_original_limits()
+
+
+@contextmanager
+def side_thread(rows: int, min_rows: int) -> Iterator[Callable[..., Any] | None]:
+    """``submit(fn, *args, **kwargs)`` → a future (its ``result()``) computing ``fn`` on a second thread,
+    or None — the caller then computes in line — below ``min_rows`` rows, inside a pipeline lane
+    (:func:`in_lane`: the other core is the other lane's) or with one core.
+
+    For the serial stretches of a large run (the data step's first part at 10⁶ rows: the screens, the
+    float32 compaction, the scored rows) whose numpy work releases the interpreter lock. The functions must
+    be independent of each other's results; each runs in a copy of the caller's context (its context
+    variables). Inside, BLAS keeps one thread per thread (:func:`one_blas_thread_per_lane`: two threads'
+    :func:`single_thread_blas` limits would undo each other). The numbers do not depend on it: each task
+    computes what it would in line.
+    """
+    if rows < min_rows or in_lane() or usable_cores() < 2:
+        yield None
+        return
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    with one_blas_thread_per_lane(), ThreadPoolExecutor(1, thread_name_prefix="psychometrics-side") as pool:
+        yield lambda fn, *args, **kwargs: pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)

@@ -69,3 +69,34 @@ def test_blas_controller_sees_scipys_blas_without_scipy_optimize():
     assert out.returncode == 0, out.stderr[-2000:]
     same, count = out.stdout.split()
     assert same == "True" and int(count) >= 1
+
+
+def test_side_thread_only_with_a_core_to_spare_in_a_copy_of_the_context(monkeypatch):
+    """``side_thread``: None below its rows, inside a lane or with one core (the caller computes in line);
+    otherwise a second thread running each task in a copy of the caller's context, BLAS held at one thread
+    meanwhile (and restored), an exception raised where the result is asked for."""
+    import contextvars
+
+    var = contextvars.ContextVar("side_test", default="unset")
+    monkeypatch.setattr(_linalg, "usable_cores", lambda: 2)
+    with _linalg.side_thread(10, 100) as submit:
+        assert submit is None
+    with _linalg.one_blas_thread_per_lane(), _linalg.side_thread(100, 10) as submit:
+        assert submit is None
+    monkeypatch.setattr(_linalg, "usable_cores", lambda: 1)
+    with _linalg.side_thread(100, 10) as submit:
+        assert submit is None
+    monkeypatch.setattr(_linalg, "usable_cores", lambda: 2)
+    before = _blas_threads()
+    token = var.set("caller's")
+    try:
+        with _linalg.side_thread(100, 10) as submit:
+            assert submit is not None and _linalg.in_lane()
+            got = submit(lambda a, b=0: (threading.current_thread().name, var.get(), a + b), 1, b=2).result()
+            failed = submit(lambda: 1 / 0)
+            with pytest.raises(ZeroDivisionError):
+                failed.result()
+    finally:
+        var.reset(token)
+    assert got[0].startswith("psychometrics-side") and got[1:] == ("caller's", 3)
+    assert not _linalg.in_lane() and _blas_threads() == before
