@@ -219,7 +219,9 @@ def side_thread(rows: int, min_rows: int) -> Iterator[Callable[..., Any] | None]
     For the serial stretches of a large run (the data step's first part at 10⁶ rows: the screens, the
     float32 compaction, the scored rows) whose numpy work releases the interpreter lock. The functions must
     be independent of each other's results; each runs in a copy of the caller's context (its context
-    variables). Inside, BLAS keeps one thread per thread (:func:`one_blas_thread_per_lane`: two threads'
+    variables). A task's warnings are recorded and issued again, in the caller's context, when its
+    ``result()`` is taken — where the caller would have issued them computing the task in line at that
+    point. Inside, BLAS keeps one thread per thread (:func:`one_blas_thread_per_lane`: two threads'
     :func:`single_thread_blas` limits would undo each other). The numbers do not depend on it: each task
     computes what it would in line.
     """
@@ -229,5 +231,32 @@ def side_thread(rows: int, min_rows: int) -> Iterator[Callable[..., Any] | None]
     import contextvars
     from concurrent.futures import ThreadPoolExecutor
 
+    def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> _Later:
+        return _Later(pool.submit(contextvars.copy_context().run, _recording, fn, *args, **kwargs))
+
     with one_blas_thread_per_lane(), ThreadPoolExecutor(1, thread_name_prefix="psychometrics-side") as pool:
-        yield lambda fn, *args, **kwargs: pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        yield submit
+
+
+def _recording(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list]:
+    """``fn(*args, **kwargs)`` and the warnings it issued (recorded in its own context)."""
+    from psychometrics.exceptions import recorded_warnings
+
+    with recorded_warnings() as caught:
+        value = fn(*args, **kwargs)
+    return value, caught
+
+
+class _Later:
+    """A :func:`side_thread` task: ``result()`` waits for it, issues its warnings here, returns its value."""
+
+    def __init__(self, future: Any) -> None:
+        self._future = future
+
+    def result(self) -> Any:
+        import warnings
+
+        value, caught = self._future.result()
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return value

@@ -4,11 +4,13 @@ pipeline's lanes run, the per-region helpers leave it alone inside, and the limi
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 import pytest
 
 from psychometrics import _linalg
+from psychometrics.exceptions import recorded_warnings
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -96,7 +98,12 @@ def test_side_thread_only_with_a_core_to_spare_in_a_copy_of_the_context(monkeypa
             failed = submit(lambda: 1 / 0)
             with pytest.raises(ZeroDivisionError):
                 failed.result()
+            warned = submit(lambda: warnings.warn("from the side", UserWarning) or "done")
+            with recorded_warnings() as caught:
+                warnings.warn("in line first", UserWarning)
+                assert warned.result() == "done"
     finally:
         var.reset(token)
     assert got[0].startswith("psychometrics-side") and got[1:] == ("caller's", 3)
+    assert [str(w.message) for w in caught] == ["in line first", "from the side"]  # issued where asked for
     assert not _linalg.in_lane() and _blas_threads() == before

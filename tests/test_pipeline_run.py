@@ -94,6 +94,40 @@ def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
         assert list(outs[name].timings) == list(outs["sequential"].timings)  # planned places, whichever ran first
 
 
+def test_side_threads_give_the_same_run(tmp_path, monkeypatch):
+    """The serial stretches' second thread (``_linalg.side_thread``: the screens' D², the scored rows, the
+    companions' scores beside the scale's) forced on at n = 400 against off, one step after the other:
+    results.json, the diagnostics (their order too) and the scoring key equal, bit for bit."""
+    from psychometrics import _linalg
+    from psychometrics.data import careless, readers, responses
+    from psychometrics.pipeline.steps import validity as validity_mod
+    from psychometrics.simulate import simulate_study, write_table
+
+    data = write_table(simulate_study(None, n=400, seed=5), tmp_path / "responses.csv")
+    monkeypatch.setattr(run_mod, "_beside", lambda opts, n: (False, False, False))
+    monkeypatch.setattr(_linalg, "usable_cores", lambda: 2)
+    tasks: list[str] = []
+    real = _linalg.side_thread
+
+    def counted(rows, min_rows):
+        tasks.append("side" if rows >= min_rows else "in line")
+        return real(rows, min_rows)
+
+    outs = {}
+    for name, at in (("in line", 10**9), ("side", 0)):
+        for mod in (careless, readers, responses, validity_mod):
+            monkeypatch.setattr(mod, "SIDE_ROWS", at)
+        for mod in (careless, responses, validity_mod):
+            monkeypatch.setattr(mod, "side_thread", counted)
+        outs[name] = validate(MSS, data, group="career_stage", id_column="id", out=tmp_path / name, quiet=True,
+                              options={**FAST, "irt": False, "short_form": None})  # (no side thread there)
+    assert "side" in tasks and tasks.count("side") == tasks.count("in line")
+    assert _results(tmp_path / "side" / "results.json") == _results(tmp_path / "in line" / "results.json")
+    keys = [json.loads((tmp_path / name / "scoring_key.json").read_text(encoding="utf-8")) for name in outs]
+    assert [k.pop("created") and k for k in keys][0] == keys[1]
+    assert outs["side"].diagnostics == outs["in line"].diagnostics
+
+
 def test_runner_beside_join_records_in_start_order_and_reraises(capsys):
     """A lane's warnings land in its own step's diagnostics (in the order the steps started, not finished),
     the other lane's stay in theirs; an exception in a lane is raised by ``join``."""
