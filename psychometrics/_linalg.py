@@ -216,8 +216,8 @@ def side_thread(rows: int, min_rows: int) -> Iterator[Callable[..., Any] | None]
     or None — the caller then computes in line — below ``min_rows`` rows, inside a pipeline lane
     (:func:`in_lane`: the other core is the other lane's) or with one core.
 
-    For the serial stretches of a large run (the data step's first part at 10⁶ rows: the screens, the
-    float32 compaction, the scored rows) whose numpy work releases the interpreter lock. The functions must
+    For the serial stretches of a large run (the data step's first part at 10⁶ rows: the careless screens,
+    the float32 compaction) whose numpy work releases the interpreter lock. The functions must
     be independent of each other's results; each runs in a copy of the caller's context (its context
     variables). A task's warnings are recorded and issued again, in the caller's context, when its
     ``result()`` is taken — where the caller would have issued them computing the task in line at that

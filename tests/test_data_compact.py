@@ -110,25 +110,20 @@ def test_parser_buffers_trimmed_only_from_trim_after_parse_rows(tmp_path, monkey
     pd.testing.assert_frame_equal(small, big)
 
 
-def test_side_thread_halves_give_the_same_compact_columns_and_scored_rows(monkeypatch):
-    """From ``readers.SIDE_ROWS`` rows (outside a lane, two cores) half the float columns are checked, and
-    half the scored rows transposed, on a second thread (``_linalg.side_thread``): the same arrays bit for
-    bit — also for a row count that is not a multiple of the 8,192-row blocks."""
+def test_side_thread_half_of_the_columns_gives_the_same_compact_table(monkeypatch):
+    """From ``readers.SIDE_ROWS`` rows (outside a lane, two cores) half the float columns are checked on a
+    second thread (``_linalg.side_thread``): the same table, dtypes and values bit for bit."""
     from psychometrics import _linalg
-    from psychometrics.data import readers, responses
+    from psychometrics.data import readers
 
     rng = np.random.default_rng(2)
     n = 20_001
     frame = pd.DataFrame({f"c{j}": rng.integers(1, 6, n) / (1 if j % 3 else 10) for j in range(7)})
     frame.iloc[::11, 2] = np.nan
-    values = np.asfortranarray(rng.integers(1, 6, (9, n)).astype(float))
-    values[3, ::5] = np.nan
-    inline = compact_float_columns(frame, min_rows=10), _scored_rows(values, [1, 4], 6.0)
+    inline = compact_float_columns(frame, min_rows=10)
     monkeypatch.setattr(_linalg, "usable_cores", lambda: 2)
     monkeypatch.setattr(readers, "SIDE_ROWS", 100)
-    monkeypatch.setattr(responses, "SIDE_ROWS", 100)
-    side = compact_float_columns(frame, min_rows=10), _scored_rows(values, [1, 4], 6.0)
-    pd.testing.assert_frame_equal(side[0], inline[0], check_exact=True)
-    assert [side[0][c].dtype for c in frame] == [inline[0][c].dtype for c in frame]
-    np.testing.assert_array_equal(side[1], inline[1])
-    assert side[1].flags.c_contiguous
+    side = compact_float_columns(frame, min_rows=10)
+    pd.testing.assert_frame_equal(side, inline, check_exact=True)
+    assert [side[c].dtype for c in frame] == [inline[c].dtype for c in frame]
+    assert side["c1"].dtype == np.float32 and side["c0"].dtype == np.float64

@@ -95,12 +95,11 @@ def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
 
 
 def test_side_threads_give_the_same_run(tmp_path, monkeypatch):
-    """The serial stretches' second thread (``_linalg.side_thread``: the screens' D², the scored rows, the
-    companions' scores beside the scale's) forced on at n = 400 against off, one step after the other:
+    """The serial stretches' second thread (``_linalg.side_thread``: the screens' D² beside longstring and
+    even–odd) forced on at n = 400 against off, one step after the other:
     results.json, the diagnostics (their order too) and the scoring key equal, bit for bit."""
     from psychometrics import _linalg
-    from psychometrics.data import careless, readers, responses
-    from psychometrics.pipeline.steps import validity as validity_mod
+    from psychometrics.data import careless, readers
     from psychometrics.simulate import simulate_study, write_table
 
     data = write_table(simulate_study(None, n=400, seed=5), tmp_path / "responses.csv")
@@ -115,10 +114,9 @@ def test_side_threads_give_the_same_run(tmp_path, monkeypatch):
 
     outs = {}
     for name, at in (("in line", 10**9), ("side", 0)):
-        for mod in (careless, readers, responses, validity_mod):
+        for mod in (careless, readers):
             monkeypatch.setattr(mod, "SIDE_ROWS", at)
-        for mod in (careless, responses, validity_mod):
-            monkeypatch.setattr(mod, "side_thread", counted)
+        monkeypatch.setattr(careless, "side_thread", counted)
         outs[name] = validate(MSS, data, group="career_stage", id_column="id", out=tmp_path / name, quiet=True,
                               options={**FAST, "irt": False, "short_form": None})  # (no side thread there)
     assert "side" in tasks and tasks.count("side") == tasks.count("in line")

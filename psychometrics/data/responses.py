@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from psychometrics._linalg import side_thread
 from psychometrics._results import ResultMixin
 from psychometrics.data.careless import careless_screens
 from psychometrics.data.checks import (
@@ -35,7 +34,7 @@ from psychometrics.data.checks import (
     strip_labels,
 )
 from psychometrics.data.quality import DataQuality
-from psychometrics.data.readers import SIDE_ROWS, _read
+from psychometrics.data.readers import _read
 from psychometrics.exceptions import DataError, Diagnostic
 from psychometrics.scale import Scale
 from psychometrics._text import quote
@@ -355,20 +354,11 @@ def _scored_rows(values: np.ndarray, rev: list[int], total: float) -> np.ndarray
     """
     k, n = values.shape
     out = np.empty((n, k))
-
-    def rows(lo: int, hi: int) -> None:
-        for s in range(lo, hi, 8_192):
-            blk = out[s:min(s + 8_192, hi)]
-            blk[...] = values[:, s:min(s + 8_192, hi)].T
-            if rev:
-                blk[:, rev] = total - blk[:, rev]
-
-    with side_thread(n, SIDE_ROWS) as submit:  # (the two halves of the rows on two threads from SIDE_ROWS)
-        mid = (n // 2 // 8_192) * 8_192 if submit is not None else 0
-        later = submit(rows, 0, mid) if mid else None
-        rows(mid, n)
-        if later is not None:
-            later.result()
+    for s in range(0, n, 8_192):
+        blk = out[s:s + 8_192]
+        blk[...] = values[:, s:s + 8_192].T
+        if rev:
+            blk[:, rev] = total - blk[:, rev]
     return out
 
 

@@ -4,12 +4,12 @@ validity hypotheses against the companion measures."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from psychometrics.exceptions import PsychometricsError
-from psychometrics._linalg import side_thread, single_thread_blas
+from psychometrics._linalg import single_thread_blas
 from psychometrics.pipeline.options import Estimation, ValidationOptions
 from psychometrics.pipeline.state import CFAStep, ValidityStep
 from psychometrics.pipeline.steps._common import why
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from psychometrics.validity import ConstructValidity
 
 __all__ = ["validity_step"]
-
-#: from this many analysed rows, outside a pipeline lane, the companion measures are scored on a second thread
-SIDE_ROWS = 200_000
 
 
 @single_thread_blas  # matrix products over 10⁶ rows × a few columns: threaded BLAS only adds hand-off cost
@@ -40,17 +37,10 @@ def validity_step(work: Responses, comps: Mapping[str, Responses], scale: Scale,
 
     notes: list[str] = []
     cv, n_cv = _construct_validity(work, cfa, validation, notes, est or Estimation("ML", "listwise"))
+    scores = score(scale, work)
     # the companions' scores and descriptives are reported, their SEM is not: no α of their items (issue 16:
     # the pairwise sums over every row were a third of scoring a companion measure)
-    def companions() -> dict[str, Any]:
-        return {cid: score(c.scale, c, reliability=None) for cid, c in comps.items()}
-
-    # from SIDE_ROWS rows, outside a lane, the companions are scored on a second thread beside the scale
-    # (10⁶ rows: ≈ 0.45 s each side; the same numbers, their warnings after the scale's as in line)
-    with side_thread(len(work.items) if comps else 0, SIDE_ROWS) as submit:
-        later = submit(companions) if submit is not None else None
-        scores = score(scale, work)
-        comp_scores = later.result() if later is not None else companions()
+    comp_scores = {cid: score(c.scale, c, reliability=None) for cid, c in comps.items()}
     hypotheses = None
     usable = [h for h in scale.validity if h.measure in comp_scores]
     if usable:
