@@ -429,13 +429,14 @@ def test_batched_minres_line_search_equals_the_previous_solver(seed, n_obs, p, s
     """Issue 16 (sixth session): the line search evaluates a trial again only for the matrices whose step was halved,
     and a matrix none of whose 20 trials decreased f leaves the iterations (nothing of it changed, so every later
     iteration would repeat them) — bit for bit the previous solver's loadings and flags, on batches with such a
-    matrix (seeds 4 and 37 at 50,000 rows: a loading at the bound) and on small noisy ones."""
-    import hashlib
+    matrix (seeds 4 and 37 at 50,000 rows: a loading at the bound) and on small noisy ones.
 
+    Bit for bit on the machine that stored the outputs. OpenBLAS picks its kernels by CPU, so on another the
+    simulated matrices and the solver's products differ in their last bits: the loadings are compared to 1e-9
+    (seen: ≤ 2.2e-11 on an AVX2 machine against the AVX-512 one's), the flags exactly."""
     Rs = _wishart_correlations(np.random.default_rng(seed), n_obs, p, size)
     with np.load(PREVIOUS_MINRES) as ref:  # (tests/reference/efa/minres_batch_previous.json: how it was made)
-        assert hashlib.sha256(np.ascontiguousarray(Rs).tobytes()).digest() == ref[f"s{seed}_R_sha256"].tobytes()
-        lam, ok = minres_one_factor_batch(Rs)
-        assert np.array_equal(lam, ref[f"s{seed}_lam"]) and np.array_equal(ok, ref[f"s{seed}_ok"])
-        lam, ok = minres_one_factor_batch(Rs, np.full(p, 0.3))
-        assert np.array_equal(lam, ref[f"s{seed}_lam_start"]) and np.array_equal(ok, ref[f"s{seed}_ok_start"])
+        for start, tag in ((None, ""), (np.full(p, 0.3), "_start")):
+            lam, ok = minres_one_factor_batch(Rs, start)
+            assert np.array_equal(ok, ref[f"s{seed}_ok{tag}"])
+            np.testing.assert_allclose(lam, ref[f"s{seed}_lam{tag}"], rtol=0, atol=1e-9)
