@@ -174,7 +174,7 @@ def compact_float_columns(frame: pd.DataFrame, min_rows: int = COMPACT_ROWS) -> 
 
     from psychometrics._linalg import side_thread
 
-    floats = [(c, frame[c].to_numpy()) for c in frame.columns if frame[c].dtype == np.float64]
+    floats = [(c, col.to_numpy()) for c, col in frame.items() if col.dtype == np.float64]
     with side_thread(len(frame), SIDE_ROWS) as submit:
         half = len(floats) // 2 if submit is not None else 0
         later = submit(_exact_columns, floats[:half]) if half else None

@@ -123,15 +123,6 @@ def _same_rows(cal: IRTCalibration | None, data: GroupedResponses, points: int) 
             and tuple(len(cal.category_values[i]) for i in cal.items) == tuple(data.n_categories))
 
 
-#: ``optimizer="auto"`` maximises each multi-group model by Newton's method with the exact information
-#: (``irt._mg_newton``; each fit a few E-steps) rather than BFGS (≈ 40 likelihood evaluations per fit), at any
-#: n. Newton stops at max |∂ℓ/∂ξ| / N < 1e-8, BFGS at 1e-6: the same maximum, found more precisely — the LR
-#: χ² agree to about 1e-7 relative, the estimates to BFGS's tolerance (tests/test_irt_lrdif.py, also against
-#: the mirt fixtures). History: Newton above 10,000 respondents (third session of issue 16), above 2,000
-#: (seventh), at every n since the eighth — at the demo study's 400 rows LR DIF 8.8 → 2.2 s, and the demo's
-#: latent means and SDs moved by ≤ 3e-5 relative (the regenerated demo reference and report say so).
-
-
 class _Fitter:
     """Fits models by their free-item set, caching, warm-starting from the closest fitted model."""
 
@@ -144,6 +135,11 @@ class _Fitter:
             raise ValueError("optimizer must be 'auto', 'newton' or 'bfgs'")
         self.data, self.points, self.progress, self.rule = data, points, progress, latent_rule
         if optimizer == "auto":
+            # Newton with the exact information (irt._mg_newton: each fit a few E-steps) rather than BFGS (≈ 40
+            # likelihood evaluations per fit), at any n: it stops at max |∂ℓ/∂ξ| / N < 1e-8, BFGS at 1e-6 — the
+            # same maximum, more precisely (LR χ² to ≈ 1e-7 relative; tests/test_irt_lrdif.py, also against the
+            # mirt fixtures). Above 10,000 respondents, then 2,000, before issue 16's eighth session: at the demo
+            # study's 400 rows LR DIF 8.8 → 2.2 s. The model itself falls back to BFGS where Newton fails.
             optimizer = "newton"
         self.method = optimizer
         cal = pooled_calibration if _same_rows(pooled_calibration, data, points) else None
