@@ -381,6 +381,7 @@ def test_joint_answer_estep_equals_the_onehot_products(monkeypatch):
     data.iloc[::9, 1] = np.nan
     data.iloc[::13, 4] = np.nan
     monkeypatch.setattr(grouped, "MAX_CELLS", 20)  # (several chunks of two or three items)
+    monkeypatch.setattr(mg_estep, "ONEHOT_CELLS", 0)  # (the joint answers at any size)
     prep = prepare_groups(data, group, list(data.columns), "r")
     model = MultiGroupGRM(prep, frozenset({0, 2}), "free")
     x = model.start_pooled(np.full(6, 1.2), [np.array([1.0, -1.0]) if k == 3 else np.array([0.2])
@@ -400,12 +401,19 @@ def test_joint_answer_estep_equals_the_onehot_products(monkeypatch):
         for a, b in zip(got[1:], want[1:]):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14 * np.abs(b).max())
         monkeypatch.setattr(mg_estep, "_SAFE", np.inf)
+        # the chunks' margins in one sparse product: the sums ItemGroups.marginals forms
+        w = got[1]
+        np.testing.assert_allclose(joint.counts(w), joint.groups.marginals(joint.onehot_t @ np.ascontiguousarray(w.T)),
+                                   rtol=1e-14, atol=0)
         forced = mg_estep.estep(joint, probs, logw, f, prep.onehot_t[g], prep.onehot[g], post=True)
         monkeypatch.setattr(mg_estep, "_SAFE", 1e-250)
         assert forced[0] == want[0]
         for a, b in zip(forced[1:], want[1:]):
             np.testing.assert_array_equal(a, b)
     ll, grad = model.loglik_grad(x)
+    # by default a group with few pattern × column cells keeps the one-hot products (ONEHOT_CELLS)
+    monkeypatch.setattr(mg_estep, "ONEHOT_CELLS", 40_000)
+    assert prepare_groups(data, group, list(data.columns), "r").joint == (None, None)
     monkeypatch.setattr(type(prep), "joint", property(lambda self: (None,) * len(self.groups)))
     ll_ref, grad_ref = MultiGroupGRM(prep, frozenset({0, 2}), "free").loglik_grad(x)
     assert ll == pytest.approx(ll_ref, rel=1e-13)

@@ -9,7 +9,9 @@ joint answer, missing included, is one code: the single-group E-step's ``irt._gr
 1,296 joint answers per chunk): f(x_u | θ_q) is the product over the chunks of a small table
 T_c[z, q] = Π_{j ∈ c} P_{j, x_j(z)}(θ_q) read at the pattern's code (two gathers per cell for a five- or
 six-item subscale, no exp per cell), and r is one sparse product of the posterior weights with the codes'
-indicator, then summed over each chunk's other items.
+indicator, then summed over each chunk's other items. A group with few distinct patterns (below
+:data:`ONEHOT_CELLS` pattern × column cells: small samples) keeps the one-hot products, which cost less there
+than the chunks' tables.
 
 The same sums in another order and without the logs: ℓ, π and r agree with the one-hot computation to
 rounding (tests/test_irt_lrdif.py::test_joint_answer_estep_equals_the_onehot_products). In probabilities,
@@ -28,6 +30,12 @@ __all__ = ["joint_answers", "estep"]
 
 #: below this Σ_q w_q f(x_u | θ_q) of some pattern the group's E-step is taken in logs (no underflow can matter)
 _SAFE = 1e-250
+#: below this many pattern × one-hot column cells (U × C) a group's E-step takes the one-hot products: their
+#: two small dense products cost less than the joint answers' fixed work (the chunks' tables and margins: a
+#: 1,296-answer table per four five-category items). Measured per E-step of a 7-item subscale (C = 35,
+#: 21 nodes; issue 16, ninth session): U = 320 one-hot 0.18 ms, joint 0.6 ms; U = 2,000 0.6 vs 0.45 ms
+#: (with this module's product tables); U = 11,000 3.1 vs 1.5 ms.
+ONEHOT_CELLS = 40_000
 
 
 class _Chunks:
@@ -42,11 +50,31 @@ class _Chunks:
         z = self.groups.blocks[0]  # (U × all chunks' joint answers), one non-zero per chunk and pattern
         self.codes = [np.ascontiguousarray(c) for c in z.indices.reshape(n_pat, len(self.groups.groups)).T]
         self.onehot_t = z.T.tocsr()  # (joint answers × U): each chunk's counts by one sparse product
+        self.margins = _margins(self.groups)
+
+    def table(self, probs: np.ndarray) -> np.ndarray:
+        """T (Q × joint answers): per chunk Π_{j ∈ chunk} P_{j, a_j}(θ_q), a missing answer's factor 1, built
+        by outer products in the layout the gathers read (first item most significant, as ``ItemGroups``
+        codes them). The products themselves, not exp of summed logs (``ItemGroups.table``: the same values to
+        rounding, ≈ 1e−14): no exp or log per cell, no transpose."""
+        groups = self.groups
+        pt = np.ascontiguousarray(probs.T)  # (Q × C)
+        q = pt.shape[0]
+        out = np.empty((q, groups.n_cols))
+        for gi, chunk in enumerate(groups.groups):
+            t = None
+            for j in chunk:
+                rows = pt[:, groups.offs[j]: groups.offs[j + 1]]
+                if groups.shift[j]:  # digit 0: a missing answer
+                    rows = np.concatenate([np.ones((q, 1)), rows], axis=1)
+                t = rows if t is None else (t[:, :, None] * rows[:, None, :]).reshape(q, -1)
+            out[:, groups.col0[gi]: groups.col0[gi + 1]] = t
+        return out
 
     def likelihood(self, probs: np.ndarray) -> np.ndarray:
-        """f(x_u | θ_q) (Q × U) from P of every one-hot column (C × Q): per chunk its table
-        Π_{j ∈ chunk} P_{j, a_j}(θ_q) (``ItemGroups.table`` of log P, exponentiated) read at the patterns' codes."""
-        table = np.ascontiguousarray(np.exp(self.groups.table(np.log(probs))).T)  # (Q × joint answers)
+        """f(x_u | θ_q) (Q × U) from P of every one-hot column (C × Q): each chunk's :meth:`table` read at the
+        patterns' codes, multiplied."""
+        table = self.table(probs)
         out = table.take(self.codes[0], axis=1)
         for code in self.codes[1:]:
             out *= table.take(code, axis=1)
@@ -54,14 +82,36 @@ class _Chunks:
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
         """Σ_u weights[q, u] per one-hot column: r (C × Q) for ``weights`` = f ∘ π (Q × U) — each joint
-        answer's sums (one sparse product), then summed over the chunk's other items (``ItemGroups.marginals``)."""
-        return self.groups.marginals(self.onehot_t @ np.ascontiguousarray(weights.T))
+        answer's sums (one sparse product), then summed over the chunk's other items (one sparse product with
+        :func:`_margins`: the sums ``ItemGroups.marginals`` forms, in one call)."""
+        return self.margins @ (self.onehot_t @ np.ascontiguousarray(weights.T))
+
+
+def _margins(groups: Any) -> Any:
+    """The (one-hot column × joint answer) 0/1 matrix (CSR) that sums a chunk's joint answers over its other
+    items: row (j, k) has a one at every joint answer of j's chunk whose digit of j is k (a missing answer's
+    digit in no row)."""
+    from scipy import sparse
+
+    rows, cols = [], []
+    for gi, chunk in enumerate(groups.groups):
+        radix = [int(groups.radix[j]) for j in chunk]
+        digits = np.indices(radix).reshape(len(chunk), -1)  # C order: first item most significant
+        for pos, j in enumerate(chunk):
+            k = digits[pos] - int(groups.shift[j])
+            ok = k >= 0
+            rows.append(groups.offs[j] + k[ok])
+            cols.append(groups.col0[gi] + np.flatnonzero(ok))
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    return sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(int(groups.offs[-1]), groups.n_cols))
 
 
 def joint_answers(patterns: np.ndarray, n_categories: tuple[int, ...]) -> _Chunks | None:
-    """The E-step's view of a group's distinct patterns (U × J codes, −1 missing) by chunks of items (None
-    without patterns: the one-hot path)."""
-    return _Chunks(patterns, n_categories) if patterns.shape[0] else None
+    """The E-step's view of a group's distinct patterns (U × J codes, −1 missing) by chunks of items; None
+    (the one-hot path) without patterns or with fewer than :data:`ONEHOT_CELLS` pattern × column cells."""
+    if patterns.shape[0] == 0 or patterns.shape[0] * int(np.sum(n_categories)) < ONEHOT_CELLS:
+        return None
+    return _Chunks(patterns, n_categories)
 
 
 def estep(joint: _Chunks | None, probs: np.ndarray, logw: np.ndarray, f: np.ndarray, onehot_t: np.ndarray,
