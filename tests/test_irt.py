@@ -1023,3 +1023,24 @@ def test_per_item_arrays_by_number_of_categories_equal_one_call_per_item():
             got = _per_item(fn, cal, theta)
             for j, (aj, cj) in enumerate(cal.item_arrays()):
                 np.testing.assert_array_equal(got[j], fn(cal.engine_model, np.array([aj]), cj[None, :], theta)[0])
+
+
+def test_grm_parts_are_the_separate_logistics_bit_for_bit():
+    """issue 16 (ninth session): ``_models._grm_parts`` forms P_k, σ(z_m) and ψ_m from one tanh per logit; the
+    values are those of the separate logistics σ(z) = (1 + tanh(z/2))/2 and σ(−z) bit for bit (tanh is odd in
+    IEEE arithmetic), with extreme logits (saturated σ, an infinite gap) among them."""
+    from psychometrics.irt import _models
+
+    rng = np.random.default_rng(1)
+    for trial in range(60):
+        j, k, q = (int(v) for v in rng.integers([1, 2, 1], [8, 7, 62]))
+        a = rng.normal(scale=3, size=j)
+        c = -np.sort(rng.normal(scale=4, size=(j, k - 1)), axis=1)
+        if trial % 7 == 0:
+            a[:], c[:, 0] = 30.0, 40.0
+        theta = rng.normal(scale=4, size=q)
+        p, s, psi = _models._grm_parts(a, c, theta)
+        z = a[:, None, None] * theta[None, :, None] + c[:, None, :]
+        sig = _models._sigmoid
+        assert np.array_equal(p, _models._grm_probs(a, c, theta))
+        assert np.array_equal(s, sig(z)) and np.array_equal(psi, sig(z) * sig(-z))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from psychometrics.irt._mg_estep import estep
-from psychometrics.irt._models import _grm_probs, _sigmoid
+from psychometrics.irt._models import _grm_parts
 
 # the model and data types are irt.multigroup's MultiGroupGRM and GroupedResponses (which call this
 # module; not imported here, also not for type checking, so that the two modules form no cycle)
@@ -42,11 +42,8 @@ def grm_log_derivatives(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> tupl
     ∇²P_k = ψ'_k ∇z_k ∇z_kᵀ − ψ'_{k+1} ∇z_{k+1} ∇z_{k+1}ᵀ + (ψ_k − ψ_{k+1}) ∂²z/∂a∂θ,
     ∇z_m = (θ, e_m, a), and ∇² log P = ∇²P / P − ∇ log P ∇ log Pᵀ.
     """
-    p = _grm_probs(a, c, theta)
+    p, s, psi = _grm_parts(a, c, theta)
     jn, q, k = p.shape
-    z = a[:, None, None] * theta[None, :, None] + c[:, None, :]
-    s = _sigmoid(z)
-    psi = s * _sigmoid(-z)
     psi_m = np.zeros((jn, q, k + 1))
     dpsi_m = np.zeros((jn, q, k + 1))
     psi_m[..., 1:k] = psi

@@ -31,13 +31,6 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def _grm_star(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative P(X >= k), k = 1..K-1 (J, Q, K-1) and ψ = σ(1-σ)."""
-    z = a[:, None, None] * theta[None, :, None] + c[:, None, :]
-    s = _sigmoid(z)
-    return s, s * _sigmoid(-z)
-
-
 def _grm_probs(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
     # P_k = σ(z_k) − σ(z_{k+1}) = σ(z_k) σ(−z_{k+1}) (1 − exp(z_{k+1} − z_k)), exact without
     # cancellation where both cumulative probabilities are near 0 or 1 (z_0 = ∞, z_K = −∞).
@@ -51,6 +44,25 @@ def _grm_probs(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
     gap = np.where(np.isnan(gap), 1.0, gap)
     p = _sigmoid(upper) * _sigmoid(-lower) * gap
     return np.maximum(p, _TINY)
+
+
+def _grm_parts(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_grm_probs` (J, Q, K), the cumulative σ(z_m) = P(X ≥ m) and ψ_m = σ(z_m) σ(−z_m), m = 1..K−1
+    (J, Q, K−1), from one set of logits and one tanh per logit — bit for bit the values of ``_sigmoid`` of each
+    (σ(z) = (1 + t)/2, σ(−z) = (1 − t)/2 with t = tanh(z/2): tanh is odd exactly, and σ(±∞) = 1 multiplies
+    as the exact 1 it is; ``tests/test_irt.py``). For the gradients' many small calls (multi-group Newton,
+    the information): a third of the transcendental work."""
+    z = a[:, None, None] * theta[None, :, None] + c[:, None, :]
+    jn, q, _ = z.shape
+    t = np.tanh(0.5 * z)
+    s, s_neg = 0.5 * (1.0 + t), 0.5 * (1.0 - t)  # σ(z), σ(−z)
+    one = np.ones((jn, q, 1))
+    with np.errstate(invalid="ignore"):  # (as _grm_probs: ∞ − ∞ where two intercepts are infinite)
+        gap = -np.expm1(np.concatenate([z, np.full((jn, q, 1), -np.inf)], axis=2)
+                        - np.concatenate([np.full((jn, q, 1), np.inf), z], axis=2))
+    gap = np.where(np.isnan(gap), 1.0, gap)
+    p = np.concatenate([one, s], axis=2) * np.concatenate([s_neg, one], axis=2) * gap
+    return np.maximum(p, _TINY), s, s * s_neg
 
 
 def _gpcm_logits(a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -81,8 +93,7 @@ def category_probs_grad(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndar
     """P (J, Q, K) and ∂P_k/∂ξ (J, Q, K, K) with ξ = (a, c_1..c_{K-1})."""
     k = c.shape[1] + 1
     if model == "grm":
-        p = _grm_probs(a, c, theta)
-        _, psi = _grm_star(a, c, theta)
+        p, _, psi = _grm_parts(a, c, theta)
         jn, q, _ = psi.shape
         zero = np.zeros((jn, q, 1))
         psi_k = np.concatenate([zero, psi], axis=2)  # ψ_0..ψ_{K-1}
@@ -114,8 +125,7 @@ def category_probs_grad(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndar
 def item_information(model: str, a: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """Fisher information I_j(θ) = Σ_k (∂P_jk/∂θ)² / P_jk, shape (J, Q)."""
     if model == "grm":
-        p = _grm_probs(a, c, theta)
-        _, psi = _grm_star(a, c, theta)
+        p, _, psi = _grm_parts(a, c, theta)
         jn, q, _ = psi.shape
         zero = np.zeros((jn, q, 1))
         dp = np.concatenate([zero, psi], axis=2) - np.concatenate([psi, zero], axis=2)
