@@ -231,20 +231,13 @@ def side_thread(rows: int, min_rows: int) -> Iterator[Callable[..., Any] | None]
     import contextvars
     from concurrent.futures import ThreadPoolExecutor
 
+    from psychometrics.exceptions import recorded_call
+
     def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> _Later:
-        return _Later(pool.submit(contextvars.copy_context().run, _recording, fn, *args, **kwargs))
+        return _Later(pool.submit(contextvars.copy_context().run, recorded_call, fn, *args, **kwargs))
 
     with one_blas_thread_per_lane(), ThreadPoolExecutor(1, thread_name_prefix="psychometrics-side") as pool:
         yield submit
-
-
-def _recording(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list]:
-    """``fn(*args, **kwargs)`` and the warnings it issued (recorded in its own context)."""
-    from psychometrics.exceptions import recorded_warnings
-
-    with recorded_warnings() as caught:
-        value = fn(*args, **kwargs)
-    return value, caught
 
 
 class _Later:
@@ -256,7 +249,7 @@ class _Later:
     def result(self) -> Any:
         import warnings
 
-        value, caught = self._future.result()
+        value, _, caught = self._future.result()  # (exceptions.recorded_call; one keeps none: raised here)
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         return value

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "quiet_warnings",
     "recorded_warnings",
+    "recorded_call",
     "PsychometricsError",
     "SpecError",
     "DataError",
@@ -220,6 +222,20 @@ def recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
         _silenced.reset(quiet)
         _recorders.reset(token)
         _router_exit()
+
+
+def recorded_call(fn: Callable[..., Any], *args: Any, keep: tuple[type[BaseException], ...] = (),
+                  **kwargs: Any) -> tuple[Any, BaseException | None, list[warnings.WarningMessage]]:
+    """``fn(*args, **kwargs)`` with the warnings it issues recorded (:func:`recorded_warnings`): (its value,
+    None, the warnings), or — when it raises one of ``keep`` — (None, that exception, the warnings so far).
+
+    The one way a task run on another thread (in a copied context) hands back what it warned about, for the
+    caller to issue or record where it takes the result (``_linalg.side_thread``, the IRT step's tasks)."""
+    with recorded_warnings() as caught:
+        try:
+            return fn(*args, **kwargs), None, caught
+        except keep as exc:
+            return None, exc, caught
 
 
 @contextmanager

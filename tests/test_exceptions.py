@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import warnings
 
-from psychometrics.exceptions import DataQualityWarning, quiet_warnings, recorded_warnings
+from psychometrics.exceptions import DataError, DataQualityWarning, quiet_warnings, recorded_call, recorded_warnings
 
 
 def test_two_threads_record_only_their_own_warnings():
@@ -59,3 +59,22 @@ def test_outside_every_recorder_warnings_show_as_usual(recwarn):
     with quiet_warnings():
         warnings.warn("silenced", UserWarning, stacklevel=1)
     assert [str(w.message) for w in recwarn] == ["plain"]
+
+
+def test_recorded_call_returns_the_value_or_a_kept_exception_with_the_warnings():
+    """``recorded_call``: the value and the call's own warnings; an exception of ``keep`` is handed back with the
+    warnings issued before it; any other exception propagates."""
+    import pytest
+
+    def task(fail: type[BaseException] | None = None) -> int:
+        warnings.warn("first", DataQualityWarning, stacklevel=1)
+        if fail is not None:
+            raise fail("no")
+        return 7
+
+    value, exc, caught = recorded_call(task)
+    assert value == 7 and exc is None and [str(w.message) for w in caught] == ["first"]
+    value, exc, caught = recorded_call(task, DataError, keep=(DataError,))
+    assert value is None and isinstance(exc, DataError) and [str(w.message) for w in caught] == ["first"]
+    with pytest.raises(ValueError):
+        recorded_call(task, ValueError, keep=(DataError,))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._linalg import single_thread_blas
-from psychometrics.exceptions import Diagnostic, PsychometricsError, PsychometricsWarning, recorded_warnings
+from psychometrics.exceptions import Diagnostic, PsychometricsError, PsychometricsWarning, recorded_call, recorded_warnings
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep, IRTStep
 from psychometrics.pipeline.steps._common import why
@@ -246,16 +246,12 @@ def _dif_and_lr_dif(work: Responses, scale: Scale, opts: ValidationOptions, cals
 def _run_tasks(tasks: list[Any], workers: int, on_done: Any = None) -> list[tuple[Any, BaseException | None, list]]:
     """(result, PsychometricsError or None, recorded warnings) per task, in task order; each task runs in
     its own copy of the calling thread's context (the step's shared item codes) and records its own
-    warnings there (:func:`~psychometrics.exceptions.recorded_warnings`: thread-safe, so also on
+    warnings there (:func:`~psychometrics.exceptions.recorded_call`: thread-safe, so also on
     ``workers`` > 1 threads and beside another pipeline step)."""
     import contextvars
 
     def body(task: Any) -> tuple[Any, BaseException | None, list]:
-        with recorded_warnings() as caught:
-            try:
-                return task(), None, caught
-            except PsychometricsError as exc:
-                return None, exc, caught
+        return recorded_call(task, keep=(PsychometricsError,))
 
     contexts = [contextvars.copy_context() for _ in tasks]
     outs = []
