@@ -401,7 +401,7 @@ def test_nacov_middle_term_identical_with_one_and_all_blas_threads(monkeypatch):
     latent = 0.7 * rng.standard_normal((n, 1)) + 0.7 * rng.standard_normal((n, k))
     data = pd.DataFrame(np.digitize(latent, [-1.0, -0.3, 0.4, 1.1]) + 1, columns=[f"i{j}" for j in range(k)])
     calls: list[int] = []
-    monkeypatch.setattr(nacov_module, "ALL_CORES", True)  # (off by default since the fifth session: CPU time)
+    monkeypatch.setattr(nacov_module, "ALL_CORES", True)  # (the default again since the ninth session)
     with single_thread_blas():
         many = polychoric(data, acov=True).acov.to_numpy()
     monkeypatch.setattr(nacov_module, "all_core_blas", lambda: (calls.append(1), single_thread_blas())[1])
