@@ -902,3 +902,45 @@ def test_score_responses_read_in_place_and_key_reuses_scores():
     other = dataclasses.replace(scored, min_answered=0.0)  # not what build would compute: scored again
     c = ScoringKey.build(scale, resp, reliability=None, date="2026-01-01", scores=other)
     assert {**a.to_dict(), "created": None} == {**c.to_dict(), "created": None}
+
+
+@pytest.mark.parametrize("kind", ["whole", "pairs", "not whole"])
+def test_item_sums_with_half_the_blocks_on_a_side_thread_equal_in_line(monkeypatch, kind):
+    """issue 16 (ninth session): from ``_arrays.SIDE_ROWS`` rows (outside a lane, two cores) the second half of
+    the blocks is summed on a second thread; every sum, the pairwise sums and the answers' peak bit for bit as
+    in line (exact integers), and answers that are not whole numbers still give None."""
+    from psychometrics import _linalg
+    from psychometrics.scoring import _arrays
+
+    rng = np.random.default_rng(4)
+    n, k = 5 * 1000 + 17, 7
+    x = rng.integers(1, 6, size=(n, k)).astype(float)
+    x[rng.random((n, k)) < 0.1] = np.nan
+    if kind == "not whole":
+        x[n - 3, 2] = 2.5  # in the second half
+    member = np.array([[1.0] * 4 + [0.0] * 3, [0.0] * 4 + [1.0] * 3, [1.0] * 7])
+    monkeypatch.setattr(_arrays, "_BLOCK", 1000)  # (six blocks: three on each thread)
+    inline = _arrays.ItemArrays(x)
+    want = inline.sums(member, pairs=kind == "pairs")
+    monkeypatch.setattr(_linalg, "usable_cores", lambda: 2)
+    monkeypatch.setattr(_arrays, "SIDE_ROWS", 100)
+    used = []
+    real = _linalg.side_thread
+
+    def spy(rows, min_rows):
+        used.append(rows >= min_rows)
+        return real(rows, min_rows)
+
+    monkeypatch.setattr(_linalg, "side_thread", spy)
+    side = _arrays.ItemArrays(x)
+    got = side.sums(member, pairs=kind == "pairs")
+    assert used == [True]
+    if kind == "not whole":
+        assert want is None and got is None and inline.whole is side.whole is False
+        return
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert side.peak == inline.peak and side.whole is inline.whole is True
+    if kind == "pairs":
+        for a, b in zip(side.pairs, inline.pairs):
+            np.testing.assert_array_equal(a, b)

@@ -22,6 +22,9 @@ import numpy as np
 _EXACT_MAX = 2**20
 #: rows per block of the one pass (a block of 28 items: 7 MB of float64, in cache)
 _BLOCK = 1 << 15
+#: from this many rows half of the blocks are summed on a second thread when the process has a core to spare
+#: (``_linalg.side_thread``: not inside a pipeline lane) — the validity step's scores at 10⁶ rows
+SIDE_ROWS = 200_000
 
 
 class ItemArrays:
@@ -67,7 +70,12 @@ class ItemArrays:
         ``member``: scores × items, 1.0 where the item belongs to the score. With ``pairs`` the
         pairwise sums (n_ij, Σx_i over the rows observing i and j, Σx_i x_j) are accumulated in the
         same pass and kept as :attr:`pairs` (None when n · max² ≥ 2⁵³: the products would not be exact).
+        From :data:`SIDE_ROWS` rows the second half of the blocks is summed on a second thread
+        (``_linalg.side_thread``; numpy's loops release the interpreter's lock): every sum is an exact
+        integer, so the halves' pairwise sums add up to the same numbers bit for bit.
         """
+        from psychometrics._linalg import side_thread
+
         key = member.tobytes() + bytes([pairs])
         if key in self._sums:
             return self._sums[key]
@@ -77,35 +85,56 @@ class ItemArrays:
         n, k = x.shape
         total = np.empty((member.shape[0], n))
         count = np.empty((member.shape[0], n))
-        acc = [np.zeros((k, k)) for _ in range(3)] if pairs else None
         rows = min(_BLOCK, max(n, 1))
-        z, o, r = np.empty((rows, k)), np.empty((rows, k)), np.empty((rows, k))
-        miss = np.empty((rows, k), dtype=bool)
-        peak = 0.0
-        for s in range(0, n, rows):
-            xb = x[s:s + rows]
-            b = len(xb)
-            zb, ob, rb, mb = z[:b], o[:b], r[:b], miss[:b]
-            np.isnan(xb, out=mb)
-            np.copyto(zb, xb)
-            zb[mb] = 0.0
-            if b:
-                peak = max(peak, zb.max(), -zb.min())
-                if peak > _EXACT_MAX or not np.array_equal(zb, np.rint(zb, out=rb)):
-                    self.whole = False
-                    return None
-            np.logical_not(mb, out=mb)
-            np.copyto(ob, mb)
-            total[:, s:s + b] = member @ zb.T
-            count[:, s:s + b] = member @ ob.T
-            if acc is not None:
-                if peak * peak * b < 2**24:  # every sum of the block below 2²⁴: exact in float32, twice as fast
-                    ob, zb = ob.astype(np.float32), zb.astype(np.float32)
-                acc[0] += ob.T @ ob
-                acc[1] += zb.T @ ob
-                acc[2] += zb.T @ zb
+        middle = rows * (-(-n // rows) // 2)  # the first half of the blocks, at a block's bound
+        with side_thread(n, SIDE_ROWS) as submit:
+            if submit is None or middle in (0, n):
+                parts = [_block_sums(x, member, 0, n, rows, total, count, pairs)]
+            else:
+                later = submit(_block_sums, x, member, middle, n, rows, total, count, pairs)
+                parts = [_block_sums(x, member, 0, middle, rows, total, count, pairs), later.result()]
+        if any(part is None for part in parts):
+            self.whole = False
+            return None
+        peak = max(part[0] for part in parts)
         self.whole, self.peak = True, float(peak)
-        if acc is not None and peak * peak * n < 2**53:  # Σx_i x_j exact too
+        if pairs and peak * peak * n < 2**53:  # Σx_i x_j exact too
+            acc = [sum(part[1][i] for part in parts) for i in range(3)]
             self.pairs = (acc[0], acc[1], acc[2])
         self._sums[key] = (total, count)
         return total, count
+
+
+def _block_sums(x: np.ndarray, member: np.ndarray, lo: int, hi: int, rows: int, total: np.ndarray,
+                count: np.ndarray, pairs: bool) -> tuple[float, list[np.ndarray] | None] | None:
+    """:meth:`ItemArrays.sums` of the rows ``lo:hi`` by blocks of ``rows``, written into ``total`` and ``count``:
+    (the largest absolute answer, the pairwise sums or None), or None when an answer is not a whole number of
+    at most 2²⁰."""
+    k = x.shape[1]
+    acc = [np.zeros((k, k)) for _ in range(3)] if pairs else None
+    size = min(rows, max(hi - lo, 1))
+    z, o, r = np.empty((size, k)), np.empty((size, k)), np.empty((size, k))
+    miss = np.empty((size, k), dtype=bool)
+    peak = 0.0
+    for s in range(lo, hi, rows):
+        xb = x[s:min(s + rows, hi)]
+        b = len(xb)
+        zb, ob, rb, mb = z[:b], o[:b], r[:b], miss[:b]
+        np.isnan(xb, out=mb)
+        np.copyto(zb, xb)
+        zb[mb] = 0.0
+        if b:
+            peak = max(peak, zb.max(), -zb.min())
+            if peak > _EXACT_MAX or not np.array_equal(zb, np.rint(zb, out=rb)):
+                return None
+        np.logical_not(mb, out=mb)
+        np.copyto(ob, mb)
+        total[:, s:s + b] = member @ zb.T
+        count[:, s:s + b] = member @ ob.T
+        if acc is not None:
+            if peak * peak * b < 2**24:  # every sum of the block below 2²⁴: exact in float32, twice as fast
+                ob, zb = ob.astype(np.float32), zb.astype(np.float32)
+            acc[0] += ob.T @ ob
+            acc[1] += zb.T @ ob
+            acc[2] += zb.T @ zb
+    return peak, acc
