@@ -96,10 +96,11 @@ def test_lanes_give_the_sequential_results(tmp_path, monkeypatch):
 
 def test_side_threads_give_the_same_run(tmp_path, monkeypatch):
     """The serial stretches' second thread (``_linalg.side_thread``: the screens' D² beside longstring and
-    even–odd) forced on at n = 400 against off, one step after the other:
-    results.json, the diagnostics (their order too) and the scoring key equal, bit for bit."""
+    even–odd, half the float32 checks, half the scores' item sums) forced on at n = 400 against off, one step
+    after the other: results.json, the diagnostics (their order too) and the scoring key equal, bit for bit."""
     from psychometrics import _linalg
     from psychometrics.data import careless, readers
+    from psychometrics.scoring import _arrays
     from psychometrics.simulate import simulate_study, write_table
 
     data = write_table(simulate_study(None, n=400, seed=5), tmp_path / "responses.csv")
@@ -114,8 +115,9 @@ def test_side_threads_give_the_same_run(tmp_path, monkeypatch):
 
     outs = {}
     for name, at in (("in line", 10**9), ("side", 0)):
-        for mod in (careless, readers):
+        for mod in (careless, readers, _arrays):
             monkeypatch.setattr(mod, "SIDE_ROWS", at)
+        monkeypatch.setattr(_arrays, "_BLOCK", 64 if at == 0 else 1 << 15)  # (several blocks at n = 400)
         monkeypatch.setattr(careless, "side_thread", counted)
         outs[name] = validate(MSS, data, group="career_stage", id_column="id", out=tmp_path / name, quiet=True,
                               options={**FAST, "irt": False, "short_form": None})  # (no side thread there)
