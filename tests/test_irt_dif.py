@@ -185,7 +185,8 @@ def test_nested_starts_give_the_cold_start_fits(monkeypatch):
 
 def test_group_without_an_answer_to_an_item_gives_no_collinear_dummy():
     # the first group (the reference) has no answer to item b: its dummies would be collinear with the
-    # thresholds (a singular Hessian); b's statistics equal those of its rows without that group's label
+    # thresholds (a singular Hessian); b's statistics — the df too (ninth session: the groups answering the
+    # item, less one) — equal those of its rows without that group's label
     rng = np.random.default_rng(8)
     n = 600
     t = rng.standard_normal(n)
@@ -196,7 +197,27 @@ def test_group_without_an_answer_to_an_item_gives_no_collinear_dummy():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = ordinal_logistic_dif(data, group, theta)
+        rest = group != "a"
+        alone = ordinal_logistic_dif(data.loc[rest, ["b"]], group[rest], theta[rest])
     assert bool(out.loc["b", "converged"]) and np.isfinite(out.loc["b", "chi2_13"])
+    assert out.loc["b", "df_13"] == 2 and out.loc["a", "df_13"] == 4
+    for col in ("n", "chi2_12", "p_12", "chi2_23", "p_23", "chi2_13", "df_13", "p_13", "r2_1", "delta_r2_13"):
+        assert out.loc["b", col] == pytest.approx(alone.loc["b", col], rel=1e-9, abs=1e-12), col
+
+
+def test_an_item_answered_by_one_group_only_is_not_tested():
+    """No group contrast to test: the item's DIF statistics are missing (NaN) and a warning says why, instead
+    of χ² = 0 with p = 1."""
+    rng = np.random.default_rng(9)
+    n = 400
+    t = rng.standard_normal(n)
+    group = pd.Series(rng.choice(["g1", "g2"], n))
+    data = pd.DataFrame({k: np.clip(np.round(t + rng.standard_normal(n)), -1, 1) for k in ("x", "y")})
+    data.loc[group == "g2", "y"] = np.nan
+    with pytest.warns(DataQualityWarning, match="item y not tested: only group 'g1' answered it"):
+        out = ordinal_logistic_dif(data, group, pd.Series(np.round(t, 1)))
+    assert out.loc["y", "n"] == (group == "g1").sum() and np.isnan(out.loc["y", "chi2_13"])
+    assert np.isnan(out.loc["y", "p_13"]) and np.isfinite(out.loc["x", "chi2_13"])
 
 
 def test_rows_sorted_by_answer_give_the_fit_of_unsorted_rows():

@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from psychometrics._text import quote
 from psychometrics.exceptions import DataError, DataQualityWarning
 
 __all__ = ["fit_proportional_odds", "ordinal_logistic_dif"]
@@ -271,9 +272,20 @@ def ordinal_logistic_dif(
         n_item = int(xv.size) if wv is None else int(wv.sum())
         y, t, gcode, w = _distinct_rows(y, t, gcode, wv, tc)  # sorted by answer once for the three fits
         # dummies of the groups answering this item but the first (a group without an answer to it would
-        # give a column collinear with the thresholds: the same maximum, a singular Hessian)
+        # give a column collinear with the thresholds: the same maximum, a singular Hessian); the tests' df
+        # are the parameters the dummies add — the groups answering the item, less one (the same statistics
+        # as without the silent group's label)
         here = np.unique(gcode)
-        dummies = np.column_stack([(gcode == j).astype(float) for j in here[1:]]) if here.size > 1 else np.zeros((y.size, 0))
+        if here.size < 2:
+            warnings.warn(
+                f"DIF: item {item} not tested: only group {quote(str(levels[int(here[0])]), 40)} answered it; its DIF "
+                "statistics are missing",
+                DataQualityWarning,
+                stacklevel=2,
+            )
+            rows[item] = {"n": n_item, "collapsed": collapsed}
+            continue
+        dummies = np.column_stack([(gcode == j).astype(float) for j in here[1:]])
         m1 = fit_proportional_odds(y, t[:, None], weights=w)
         # above NESTED_START_ABOVE respondents each model starts from the nested one's estimate (the added
         # coefficients 0): the same maxima in about a third fewer Newton passes
@@ -285,7 +297,7 @@ def ordinal_logistic_dif(
                                    start=np.concatenate([m2["alpha"], m2["beta"], zeros]) if nested else None)
         ll0 = float(np.sum(counts[counts > 0] * np.log(counts[counts > 0] / counts.sum())))
         r2 = [1 - m["loglik"] / ll0 for m in (m1, m2, m3)]
-        dfg = len(levels) - 1
+        dfg = int(here.size) - 1
         x12, x23, x13 = 2 * (m2["loglik"] - m1["loglik"]), 2 * (m3["loglik"] - m2["loglik"]), 2 * (m3["loglik"] - m1["loglik"])
         p13 = float(chi2_sf(x13, 2 * dfg))
         rows[item] = {
