@@ -21,6 +21,25 @@ def load_reference(analysis: str, name: str):
     raise ValueError(f"unsupported reference file {path}")
 
 
+def spy_side_threads(monkeypatch: pytest.MonkeyPatch, *callers: object) -> list[bool]:
+    """Two usable cores, and every ``_linalg.side_thread(rows, min_rows)`` that ``callers`` (modules calling it by
+    that name: the module that imported it, or ``_linalg`` itself for a call through the module) request,
+    recorded as whether the work went to the second thread (``rows >= min_rows``)."""
+    from psychometrics import _linalg
+
+    monkeypatch.setattr(_linalg, "usable_cores", lambda: 2)
+    used: list[bool] = []
+    real = _linalg.side_thread
+
+    def spy(rows: int, min_rows: int):  # noqa: ANN202 - the context manager side_thread returns
+        used.append(rows >= min_rows)
+        return real(rows, min_rows)
+
+    for caller in callers:
+        monkeypatch.setattr(caller, "side_thread", spy)
+    return used
+
+
 @pytest.fixture(scope="session")
 def hs() -> pd.DataFrame:
     """Holzinger & Swineford (1939), lavaan's copy."""

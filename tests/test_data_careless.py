@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from psychometrics.data import careless
+from tests.conftest import spy_side_threads
 
 
 def _data(n: int = 700, k: int = 9, seed: int = 3, share_missing: float = 0.08) -> pd.DataFrame:
@@ -222,8 +223,6 @@ def test_spearman_brown_column_sums_equal_the_row_reductions_bit_for_bit(h):
 def test_screens_with_mahalanobis_on_a_side_thread_equal_in_line(monkeypatch):
     """From ``SIDE_ROWS`` rows (outside a lane, two cores) D² runs on a second thread beside longstring and
     even–odd (``_linalg.side_thread``): every column bit for bit as computed in line."""
-    from psychometrics import _linalg
-
     x = _data(n=900)
     ids = list(x.columns)
     spec = SimpleNamespace(id="t", subscale_ids=["a", "b", "c"], reverse_items=("i1",),
@@ -231,16 +230,8 @@ def test_screens_with_mahalanobis_on_a_side_thread_equal_in_line(monkeypatch):
     raw = x.copy()
     raw["i1"] = 6 - raw["i1"]
     inline = careless.careless_screens(raw, x, spec)
-    monkeypatch.setattr(_linalg, "usable_cores", lambda: 2)
     monkeypatch.setattr(careless, "SIDE_ROWS", 100)
-    used = []
-    real = _linalg.side_thread
-
-    def spy(rows, min_rows):
-        used.append(rows >= min_rows)
-        return real(rows, min_rows)
-
-    monkeypatch.setattr(careless, "side_thread", spy)
+    used = spy_side_threads(monkeypatch, careless)
     side = careless.careless_screens(raw, x, spec)
     assert used == [True]
     pd.testing.assert_frame_equal(side, inline, check_exact=True)

@@ -26,7 +26,7 @@ from psychometrics.scoring import (
     write_data_dictionary,
     write_scores,
 )
-from tests.conftest import REFERENCE, load_reference
+from tests.conftest import REFERENCE, load_reference, spy_side_threads
 
 # The five-row fixture gives meaningless alphas (outside [0, 1]); their warning is tested
 # in test_reliability_outside_unit_interval_warns.
@@ -922,16 +922,8 @@ def test_item_sums_with_half_the_blocks_on_a_side_thread_equal_in_line(monkeypat
     monkeypatch.setattr(_arrays, "_BLOCK", 1000)  # (six blocks: three on each thread)
     inline = _arrays.ItemArrays(x)
     want = inline.sums(member, pairs=kind == "pairs")
-    monkeypatch.setattr(_linalg, "usable_cores", lambda: 2)
     monkeypatch.setattr(_arrays, "SIDE_ROWS", 100)
-    used = []
-    real = _linalg.side_thread
-
-    def spy(rows, min_rows):
-        used.append(rows >= min_rows)
-        return real(rows, min_rows)
-
-    monkeypatch.setattr(_linalg, "side_thread", spy)
+    used = spy_side_threads(monkeypatch, _linalg)  # (sums imports side_thread from _linalg when called)
     side = _arrays.ItemArrays(x)
     got = side.sums(member, pairs=kind == "pairs")
     assert used == [True]
