@@ -83,8 +83,9 @@ def _log_lik_nodes(cal: IRTCalibration, codes: np.ndarray, theta: np.ndarray) ->
     return out
 
 
-#: above this many rows EAP scores are computed per distinct response pattern
-_DISTINCT_ABOVE = 50_000
+#: above this many rows EAP scores are computed per distinct response pattern (then given to each row): the
+#: same numbers to rounding. 10,000 since the ninth session, as the IRT step's ``_PATTERNS_ABOVE`` (was 50,000)
+_DISTINCT_ABOVE = 10_000
 
 
 def _eap(cal: IRTCalibration, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
