@@ -1,7 +1,8 @@
 """Ordinal logistic regression DIF (Swaminathan & Rogers 1990; Zumbo 1999; Crane et al. 2006).
 
 For item j, three nested proportional-odds models with the IRT score θ̂ as matching variable
-and group G (dummy-coded, g − 1 columns):
+and group G (dummy-coded, g − 1 columns; g the groups that answered item j — an item only one
+group answered is not tested):
 
     M1: logit P(X_j ≥ k) = α_k + β₁ θ̂
     M2: … + β₂ G                     uniform DIF       χ²₁₂ = 2(ℓ₂ − ℓ₁), df = g − 1
