@@ -359,8 +359,8 @@ def main() -> None:
             print(f"  {len(runs)} runs: " + ", ".join(f"{w:.1f} s / {r:.2f} GB" for w, _, r in runs)
                   + f";  median wall {statistics.median(walls):.1f} s, max peak RSS {max(r[2] for r in runs):.2f} GB"
                   + (f";  within {tw:g} s: {sum(w <= tw for w in walls)} of {len(walls)}" if tw else ""))
-        print(f"  CSV parse alone (best of two): pyarrow {t_arrow:.2f} s, pandas {t_pandas:.2f} s;  validate wall / parse(pyarrow) "
-              f"{wall / t_arrow:.1f}×  (goal ≤ 5×)")
+        print(f"  CSV parse alone (best of two): pyarrow {t_arrow:.2f} s, pandas {t_pandas:.2f} s;  "
+              f"validate wall / parse(pyarrow) {wall / t_arrow:.1f}×  (goal ≤ 5×)")
         print(f"    {'step (lanes beside each other: walls overlap)':<48} {'wall s':>8} {'thread CPU s':>12}")
         for name, (w, c) in steps.items():
             print(f"    {name:<48} {w:8.2f} {c:12.2f}")

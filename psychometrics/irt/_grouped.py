@@ -99,3 +99,20 @@ class ItemGroups:
                 m = cube.sum(axis=other) if other else cube
                 out[self.offs[j]: self.offs[j + 1]] = m[int(self.shift[j]):]
         return out[:, 0] if vec else out
+
+    def margins_matrix(self) -> Any:
+        """:meth:`marginals` as a (one-hot column × joint answer) 0/1 matrix (CSR): row (j, k) has a one at every
+        joint answer of j's group whose digit of j is k (a missing answer's digit in no row) — the same sums
+        as one sparse product (the multi-group E-step, ``irt._mg_estep``)."""
+        from scipy import sparse
+
+        rows, cols = [], []
+        for gi, g in enumerate(self.groups):
+            digits = np.indices([int(self.radix[j]) for j in g]).reshape(len(g), -1)  # first item most significant
+            for pos, j in enumerate(g):
+                k = digits[pos] - int(self.shift[j])
+                ok = k >= 0
+                rows.append(self.offs[j] + k[ok])
+                cols.append(self.col0[gi] + np.flatnonzero(ok))
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        return sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(int(self.offs[-1]), self.n_cols))

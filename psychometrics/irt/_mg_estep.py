@@ -50,7 +50,7 @@ class _Chunks:
         z = self.groups.blocks[0]  # (U × all chunks' joint answers), one non-zero per chunk and pattern
         self.codes = [np.ascontiguousarray(c) for c in z.indices.reshape(n_pat, len(self.groups.groups)).T]
         self.onehot_t = z.T.tocsr()  # (joint answers × U): each chunk's counts by one sparse product
-        self.margins = _margins(self.groups)
+        self.margins = self.groups.margins_matrix()
 
     def table(self, probs: np.ndarray) -> np.ndarray:
         """T (Q × joint answers): per chunk Π_{j ∈ chunk} P_{j, a_j}(θ_q), a missing answer's factor 1, built
@@ -83,27 +83,8 @@ class _Chunks:
     def counts(self, weights: np.ndarray) -> np.ndarray:
         """Σ_u weights[q, u] per one-hot column: r (C × Q) for ``weights`` = f ∘ π (Q × U) — each joint
         answer's sums (one sparse product), then summed over the chunk's other items (one sparse product with
-        :func:`_margins`: the sums ``ItemGroups.marginals`` forms, in one call)."""
+        ``ItemGroups.margins_matrix``: the sums ``ItemGroups.marginals`` forms, in one call)."""
         return self.margins @ (self.onehot_t @ np.ascontiguousarray(weights.T))
-
-
-def _margins(groups: Any) -> Any:
-    """The (one-hot column × joint answer) 0/1 matrix (CSR) that sums a chunk's joint answers over its other
-    items: row (j, k) has a one at every joint answer of j's chunk whose digit of j is k (a missing answer's
-    digit in no row)."""
-    from scipy import sparse
-
-    rows, cols = [], []
-    for gi, chunk in enumerate(groups.groups):
-        radix = [int(groups.radix[j]) for j in chunk]
-        digits = np.indices(radix).reshape(len(chunk), -1)  # C order: first item most significant
-        for pos, j in enumerate(chunk):
-            k = digits[pos] - int(groups.shift[j])
-            ok = k >= 0
-            rows.append(groups.offs[j] + k[ok])
-            cols.append(groups.col0[gi] + np.flatnonzero(ok))
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    return sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(int(groups.offs[-1]), groups.n_cols))
 
 
 def joint_answers(patterns: np.ndarray, n_categories: tuple[int, ...]) -> _Chunks | None:

@@ -99,8 +99,7 @@ class ItemArrays:
         peak = max(part[0] for part in parts)
         self.whole, self.peak = True, float(peak)
         if pairs and peak * peak * n < 2**53:  # Σx_i x_j exact too
-            acc = [sum(part[1][i] for part in parts) for i in range(3)]
-            self.pairs = (acc[0], acc[1], acc[2])
+            self.pairs = tuple(sum(part[1][i] for part in parts) for i in range(3))
         self._sums[key] = (total, count)
         return total, count
 

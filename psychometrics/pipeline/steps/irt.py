@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._linalg import single_thread_blas
-from psychometrics.exceptions import Diagnostic, PsychometricsError, PsychometricsWarning, recorded_call, recorded_warnings
+from psychometrics.exceptions import (Diagnostic, PsychometricsError, PsychometricsWarning, recorded_call,
+                                      recorded_warnings)
 from psychometrics.pipeline.options import ValidationOptions
 from psychometrics.pipeline.state import InvarianceStep, IRTStep
 from psychometrics.pipeline.steps._common import why
@@ -250,23 +251,21 @@ def _run_tasks(tasks: list[Any], workers: int, on_done: Any = None) -> list[tupl
     ``workers`` > 1 threads and beside another pipeline step)."""
     import contextvars
 
-    def body(task: Any) -> tuple[Any, BaseException | None, list]:
-        return recorded_call(task, keep=(PsychometricsError,))
-
+    keep = (PsychometricsError,)
     contexts = [contextvars.copy_context() for _ in tasks]
     outs = []
     if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(ctx.run, body, task) for ctx, task in zip(contexts, tasks)]
+            futures = [pool.submit(ctx.run, recorded_call, task, keep=keep) for ctx, task in zip(contexts, tasks)]
             for i, fut in enumerate(futures):
                 outs.append(fut.result())
                 if on_done is not None:
                     on_done(i)
     else:
         for i, (ctx, task) in enumerate(zip(contexts, tasks)):
-            outs.append(ctx.run(body, task))
+            outs.append(ctx.run(recorded_call, task, keep=keep))
             if on_done is not None:
                 on_done(i)
     return outs
