@@ -128,6 +128,30 @@ def test_side_threads_give_the_same_run(tmp_path, monkeypatch):
     assert outs["side"].diagnostics == outs["in line"].diagnostics
 
 
+def test_freed_memory_goes_back_after_each_step_only_at_large_n(tmp_path, monkeypatch):
+    """Below ``TRIM_STEPS_ROWS`` analysed rows no step hands its freed memory back to the operating system
+    (the allocator keeps it for the next step's arrays); from there on, after the data step's first part, its
+    second part and every step. The numbers do not depend on it (results.json equal, bit for bit)."""
+    from psychometrics.data import readers
+    from psychometrics.pipeline.steps import data as data_step_mod
+    from psychometrics.simulate import simulate_study, write_table
+
+    data = write_table(simulate_study(None, n=400, seed=5), tmp_path / "responses.csv")
+    monkeypatch.setattr(run_mod, "_beside", lambda opts, n: (False, False, False))
+    calls: list[int] = []
+    monkeypatch.setattr(readers, "release_freed_memory", lambda: calls.append(1))
+    counts = {}
+    for name, at in (("small", data_step_mod.TRIM_STEPS_ROWS), ("large", 0)):
+        monkeypatch.setattr(data_step_mod, "TRIM_STEPS_ROWS", at)
+        calls.clear()
+        out = validate(MSS, data, group="career_stage", id_column="id", out=tmp_path / name, quiet=True,
+                       options={**FAST, "short_form": None})
+        counts[name] = len(calls)
+    assert counts["small"] == 0
+    assert counts["large"] == 1 + 1 + len(out.timings)  # the first part's, the second part's own, each step's
+    assert _results(tmp_path / "small" / "results.json") == _results(tmp_path / "large" / "results.json")
+
+
 def test_runner_beside_join_records_in_start_order_and_reraises(capsys):
     """A lane's warnings land in its own step's diagnostics (in the order the steps started, not finished),
     the other lane's stay in theirs; an exception in a lane is raised by ``join``."""

@@ -73,6 +73,9 @@ class Runner:
         self.started = time.perf_counter()
         self.timings: dict[str, float] = {}
         self._diagnostics: dict[str, list[Diagnostic]] = {}  # per step, in step order
+        #: whether each step's freed memory goes back to the operating system when it ends (``validate`` sets it
+        #: from the data's size: ``pipeline.steps.data.TRIM_STEPS_ROWS``)
+        self.trim = False
         self.console = None
         if not quiet:
             from rich.console import Console
@@ -216,7 +219,8 @@ class Runner:
         dt = time.perf_counter() - t0
         from psychometrics.data.readers import release_freed_memory
 
-        release_freed_memory()  # a step's freed temporaries back to the OS (else +0.1 GB RSS per step at 10⁶)
+        if self.trim:  # a step's freed temporaries back to the OS (else +0.1 GB RSS per step at 10⁶)
+            release_freed_memory()
         return out, dt, caught
 
     def _begin(self, name: str, rest_of: str | None = None) -> None:
@@ -501,7 +505,14 @@ def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts:
                         scoring_key=key, provenance={} if prov is None else prov, crosscheck=check, irt=irt,
                         short_form=short, runner_diagnostics=tuple(run.diagnostics))
 
-    rest_beside, irt_beside, processes = _beside(opts, first.work.items.shape[0])
+    from psychometrics.data.readers import release_freed_memory
+    from psychometrics.pipeline.steps.data import TRIM_STEPS_ROWS
+
+    rows = first.work.items.shape[0]
+    if rows >= TRIM_STEPS_ROWS:  # (set before any lane starts: the lanes' steps read it when they end)
+        run.trim = True
+        release_freed_memory()  # (the first part's own temporaries)
+    rest_beside, irt_beside, processes = _beside(opts, rows)
     rng = np.random.default_rng(opts.seed)  # the bootstrap, then the parallel analysis draw from it, in this order
     d: Any = first  # until the data step's second part is in: its first part (the same samples)
     if not rest_beside:
