@@ -128,6 +128,23 @@ def test_side_threads_give_the_same_run(tmp_path, monkeypatch):
     assert outs["side"].diagnostics == outs["in line"].diagnostics
 
 
+def test_a_small_study_runs_in_lanes(monkeypatch):
+    """With two or more cores the lanes run at every n (``CONCURRENT_STEPS_ROWS`` = 0 since the tenth
+    session: a small study's run is fixed cost the lanes share), the IRT step beside below
+    ``CONCURRENT_STEPS_MAX_ROWS`` only, in worker processes where ``fork`` is available; one core: none."""
+    from psychometrics import _linalg
+    from psychometrics.pipeline import _fork
+    from psychometrics.pipeline.options import merge_options
+
+    opts = merge_options(None, {"group": "career_stage"}, None)
+    monkeypatch.setattr(_fork, "fork_available", lambda: True)
+    monkeypatch.setattr(_linalg, "usable_cores", lambda: 2)
+    assert run_mod._beside(opts, 50) == (True, True, True)
+    assert run_mod._beside(opts, run_mod.CONCURRENT_STEPS_MAX_ROWS) == (True, False, False)
+    monkeypatch.setattr(_linalg, "usable_cores", lambda: 1)
+    assert run_mod._beside(opts, 400) == (False, False, False)
+
+
 def test_freed_memory_goes_back_after_each_step_only_at_large_n(tmp_path, monkeypatch):
     """Below ``TRIM_STEPS_ROWS`` analysed rows no step hands its freed memory back to the operating system
     (the allocator keeps it for the next step's arrays); from there on, after the data step's first part, its
