@@ -438,7 +438,7 @@ def _imports_frozen() -> Iterator[None]:
 #: results), with one BLAS thread per lane. The numbers are those of the steps one after the other, bit
 #: for bit (tests/test_pipeline_run.py::test_lanes_give_the_sequential_results). At every n since the tenth
 #: session (was 10,000): a small study's run is fixed cost — model fits, LR DIF, the bootstrap — which the
-#: lanes share between the cores as at large n (400 rows of the demo study 6.1–6.6 → 4.0–4.2 s; 80 rows
+#: lanes share between the cores as at large n (400 rows of the demo study 6.9–7.1 → 3.8–4.5 s; 80 rows
 #: 14–17 → 8–10 s; docs/large-samples.md). Tests set it high for the one-after-the-other run.
 CONCURRENT_STEPS_ROWS = 0
 #: ... below this many the IRT step beside them: the lanes' working memory adds up (at 10⁶ rows of the
