@@ -47,8 +47,8 @@ DEFER_SCREENS_MAX_ROWS = 500_000
 #: from this many analysed rows on, freed memory goes back to the operating system after the second part and
 #: after each step of ``validate`` (``data.readers.release_freed_memory``, glibc's ``malloc_trim``: at 10⁶ rows
 #: without it the run peaked at 2.24–2.30 GB instead of 1.85). Below, the allocator keeps it for the next
-#: step's arrays: handing it back and faulting it in again cost 0.26–0.45 s of a 10⁵-row run (tenth session,
-#: docs/large-samples.md)
+#: step's arrays: handing it back and faulting it in again cost ≈ 0.3 CPU-s (≈ 0.1 s wall) of a 10⁵-row run
+#: (tenth session, docs/large-samples.md)
 TRIM_STEPS_ROWS = 200_000
 
 
