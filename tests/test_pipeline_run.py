@@ -129,8 +129,8 @@ def test_side_threads_give_the_same_run(tmp_path, monkeypatch):
 
 
 def test_a_small_study_runs_in_lanes(monkeypatch):
-    """With two or more cores the lanes run at every n (``CONCURRENT_STEPS_ROWS`` = 0 since the tenth
-    session: a small study's run is fixed cost the lanes share), the IRT step beside below
+    """With two or more cores the lanes run at every n (since the tenth session; from 10,000 rows before:
+    a small study's run is fixed cost the lanes share), the IRT step beside below
     ``CONCURRENT_STEPS_MAX_ROWS`` only, in worker processes where ``fork`` is available; one core: none."""
     from psychometrics import _linalg
     from psychometrics.pipeline import _fork

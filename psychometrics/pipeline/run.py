@@ -432,16 +432,14 @@ def _imports_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-#: from this many analysed rows, with two or more cores, the second part of the data step (companion
-#: measures, missing data) runs on a thread beside the model steps, and — below
-#: :data:`CONCURRENT_STEPS_MAX_ROWS` — item analysis and the IRT step too (neither needs the model steps'
-#: results), with one BLAS thread per lane. The numbers are those of the steps one after the other, bit
-#: for bit (tests/test_pipeline_run.py::test_lanes_give_the_sequential_results). At every n since the tenth
-#: session (was 10,000): a small study's run is fixed cost — model fits, LR DIF, the bootstrap — which the
-#: lanes share between the cores as at large n (400 rows of the demo study 6.9–7.1 → 3.8–4.5 s; 80 rows
-#: 14–17 → 8–10 s; docs/large-samples.md). Tests set it high for the one-after-the-other run.
-CONCURRENT_STEPS_ROWS = 0
-#: ... below this many the IRT step beside them: the lanes' working memory adds up (at 10⁶ rows of the
+# With two or more cores the second part of the data step (companion measures, missing data) runs on a thread
+# beside the model steps, and — below CONCURRENT_STEPS_MAX_ROWS — item analysis and the IRT step too (neither
+# needs the model steps' results), with one BLAS thread per lane, at every n (from 10,000 rows until the tenth
+# session: a small study's run is fixed cost — model fits, LR DIF, the bootstrap — which the lanes share
+# between the cores as at large n; 400 rows of the demo study 6.9–7.1 → 3.8–4.5 s, 80 rows 14–17 → 8–10 s,
+# docs/large-samples.md). The numbers are those of the steps one after the other, bit for bit
+# (tests/test_pipeline_run.py::test_lanes_give_the_sequential_results).
+#: below this many analysed rows the IRT step beside the model steps: the lanes' working memory adds up (at 10⁶ rows of the
 #: demo study the run's peak would be 2.7 GB instead of 1.9 GB: the IRT step's +0.5–0.7 GB beside the
 #: model steps' on the 1.1 GB the data step holds), see docs/large-samples.md
 CONCURRENT_STEPS_MAX_ROWS = 500_000
@@ -455,13 +453,13 @@ _REST_OF_DATA = "companion measures and missing data"
 
 
 def _beside(opts: ValidationOptions, rows: int) -> tuple[bool, bool, bool]:
-    """Whether the rest of the data step, whether the IRT step (with item analysis) run beside the model
-    steps (:data:`CONCURRENT_STEPS_ROWS`, :data:`CONCURRENT_STEPS_MAX_ROWS`), and whether the IRT and
+    """Whether the rest of the data step (with two or more cores, at any n), whether the IRT step (with item
+    analysis; below :data:`CONCURRENT_STEPS_MAX_ROWS`) run beside the model steps, and whether the IRT and
     invariance steps do so in worker processes (:data:`WORKER_PROCESSES`)."""
     from psychometrics._linalg import usable_cores
     from psychometrics.pipeline._fork import fork_available
 
-    rest = rows >= CONCURRENT_STEPS_ROWS and usable_cores() > 1
+    rest = usable_cores() > 1
     irt = rest and bool(opts.irt) and rows < CONCURRENT_STEPS_MAX_ROWS
     return rest, irt, irt and WORKER_PROCESSES and fork_available()
 
@@ -486,7 +484,7 @@ def _invariance_rows(d: Any, opts: ValidationOptions) -> pd.Index:
 def _run_steps(run: Runner, scale: Scale, data: str | Path | pd.DataFrame, opts: ValidationOptions, ordinal: bool,
                ordinal_why: str, command: str | None, extra_provenance: Mapping[str, Any] | None
                ) -> tuple[RunState, tuple[dict[str, Any], dict[str, Any]] | None]:
-    """Steps 1–8 in order (from :data:`CONCURRENT_STEPS_ROWS` rows the rest of the data step — and below
+    """Steps 1–8 in order (with two or more cores the rest of the data step — and below
     :data:`CONCURRENT_STEPS_MAX_ROWS` item analysis and the IRT step, and with worker processes the
     invariance step — beside the others); their results as the run state, and the report's parts built
     while the IRT step finished beside (:func:`_report_draft`; None when it ran in line)."""
